@@ -1,0 +1,25 @@
+// fialloc: Apache-2.0
+#pragma once
+//! Curve bootstrap: solve pillar discount factors so that every instrument reprices exactly.
+
+/*! Instrument j is a cash-flow stream with \f$ \sum_i a_i P(0, t_i) = \text{target}_j \f$ (a deposit:
+    one flow \f$ 1 + r\tau \f$ against 1; a par swap or par bond: coupons plus final 1 against 1).
+    Its pillar is its last flow time; pillars must be strictly increasing. Log-linear curves are
+    solved in one sequential pass; spline curves iterate sequential passes until no pillar moves. */
+
+#include "fialloc/curve.hpp"
+#include "fialloc/types.hpp"
+
+namespace fialloc {
+
+//! Pillar times (the last flow of each instrument) and their solved log discount factors.
+struct BootstrapResult {
+  VectorXd pillar_times;
+  VectorXd log_dfs;
+  int passes;
+};
+
+BootstrapResult bootstrap_curve(const CashflowView& instruments, ConstVecRef targets,
+                                Interpolation interp);
+
+}  // namespace fialloc

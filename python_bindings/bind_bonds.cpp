@@ -1,0 +1,65 @@
+// fialloc: Apache-2.0
+#include "curve_args.hpp"
+#include "fialloc/bond.hpp"
+#include "fialloc/krd.hpp"
+
+namespace fialloc::bindings {
+
+void register_bonds(py::module_& m) {
+  const auto release = py::call_guard<py::gil_scoped_release>();
+  m.def(
+      "price_streams",
+      [](ConstIdxRef o, ConstVecRef t, ConstVecRef a, ConstVecRef pt, ConstVecRef ldf, int interp,
+         ConstVecRef sk, ConstVecRef sv, ConstVecRef z) {
+        return price_streams(CashflowView{o, t, a}, make_curve(pt, ldf, interp, sk, sv), z);
+      },
+      FIALLOC_LAYOUT_ARGS, FIALLOC_CURVE_ARGS, py::arg("z_spreads").noconvert(), release,
+      "Present value of each stream off a curve plus z-spread.");
+  m.def(
+      "z_spreads_from_prices",
+      [](ConstIdxRef o, ConstVecRef t, ConstVecRef a, ConstVecRef pt, ConstVecRef ldf, int interp,
+         ConstVecRef sk, ConstVecRef sv, ConstVecRef prices) {
+        return z_spreads_from_prices(CashflowView{o, t, a}, make_curve(pt, ldf, interp, sk, sv),
+                                     prices);
+      },
+      FIALLOC_LAYOUT_ARGS, FIALLOC_CURVE_ARGS, py::arg("prices").noconvert(), release,
+      "Continuously compounded z-spread of each stream from its present value.");
+  m.def(
+      "prices_from_yields",
+      [](ConstIdxRef o, ConstVecRef t, ConstVecRef a, ConstVecRef freq, ConstVecRef y) {
+        return prices_from_yields(CashflowView{o, t, a}, freq, y);
+      },
+      FIALLOC_LAYOUT_ARGS, py::arg("freq").noconvert(), py::arg("yields").noconvert(), release,
+      "Present value of each stream at a yield.");
+  m.def(
+      "yields_from_prices",
+      [](ConstIdxRef o, ConstVecRef t, ConstVecRef a, ConstVecRef freq, ConstVecRef p) {
+        return yields_from_prices(CashflowView{o, t, a}, freq, p);
+      },
+      FIALLOC_LAYOUT_ARGS, py::arg("freq").noconvert(), py::arg("prices").noconvert(), release,
+      "Yield of each stream from its present value.");
+  m.def(
+      "yield_risk",
+      [](ConstIdxRef o, ConstVecRef t, ConstVecRef a, ConstVecRef freq, ConstVecRef y) {
+        YieldRisk r = yield_risk(CashflowView{o, t, a}, freq, y);
+        return std::make_tuple(std::move(r.macaulay), std::move(r.modified),
+                               std::move(r.convexity));
+      },
+      FIALLOC_LAYOUT_ARGS, py::arg("freq").noconvert(), py::arg("yields").noconvert(), release,
+      "Macaulay duration, modified duration and convexity at a yield.");
+  m.def(
+      "curve_risk",
+      [](ConstIdxRef o, ConstVecRef t, ConstVecRef a, ConstVecRef pt, ConstVecRef ldf, int interp,
+         ConstVecRef sk, ConstVecRef sv, ConstVecRef z, ConstVecRef key_tenors, double bump) {
+        CurveRisk r = curve_risk(CashflowView{o, t, a}, make_curve(pt, ldf, interp, sk, sv), z,
+                                 key_tenors, bump);
+        return std::make_tuple(std::move(r.pv), std::move(r.effective_duration),
+                               std::move(r.effective_convexity), std::move(r.spread_duration),
+                               std::move(r.krd));
+      },
+      FIALLOC_LAYOUT_ARGS, FIALLOC_CURVE_ARGS, py::arg("z_spreads").noconvert(),
+      py::arg("key_tenors").noconvert(), py::arg("bump"), release,
+      "PV, effective duration and convexity, spread duration and key-rate durations.");
+}
+
+}  // namespace fialloc::bindings

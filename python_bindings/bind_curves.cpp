@@ -1,0 +1,40 @@
+// fialloc: Apache-2.0
+#include "curve_args.hpp"
+#include "fialloc/bootstrap.hpp"
+
+namespace fialloc::bindings {
+
+void register_curves(py::module_& m) {
+  const auto release = py::call_guard<py::gil_scoped_release>();
+  m.def(
+      "discount_factors",
+      [](ConstVecRef pt, ConstVecRef ldf, int interp, ConstVecRef sk, ConstVecRef sv, ConstVecRef t) {
+        return discount_factors(make_curve(pt, ldf, interp, sk, sv), t);
+      },
+      FIALLOC_CURVE_ARGS, py::arg("t").noconvert(), release, "Discount factors at times t.");
+  m.def(
+      "zero_rates",
+      [](ConstVecRef pt, ConstVecRef ldf, int interp, ConstVecRef sk, ConstVecRef sv, ConstVecRef t) {
+        return zero_rates(make_curve(pt, ldf, interp, sk, sv), t);
+      },
+      FIALLOC_CURVE_ARGS, py::arg("t").noconvert(), release,
+      "Continuously compounded zero rates at times t.");
+  m.def(
+      "forward_rates",
+      [](ConstVecRef pt, ConstVecRef ldf, int interp, ConstVecRef sk, ConstVecRef sv, ConstVecRef t) {
+        return forward_rates(make_curve(pt, ldf, interp, sk, sv), t);
+      },
+      FIALLOC_CURVE_ARGS, py::arg("t").noconvert(), release, "Instantaneous forwards at times t.");
+  m.def(
+      "bootstrap_curve",
+      [](ConstIdxRef offsets, ConstVecRef times, ConstVecRef amounts, ConstVecRef targets,
+         int interp) {
+        const BootstrapResult r = bootstrap_curve(CashflowView{offsets, times, amounts}, targets,
+                                                  static_cast<Interpolation>(interp));
+        return std::make_tuple(r.pillar_times, r.log_dfs, r.passes);
+      },
+      FIALLOC_LAYOUT_ARGS, py::arg("targets").noconvert(), py::arg("interpolation"), release,
+      "Solve pillar log discount factors that reprice every instrument.");
+}
+
+}  // namespace fialloc::bindings

@@ -1,0 +1,21 @@
+// fialloc: Apache-2.0
+#include <pybind11/pybind11.h>
+
+#include "curve_args.hpp"
+#include "fialloc/errors.hpp"
+
+#define FIALLOC_STRINGIFY(x) #x
+#define FIALLOC_MACRO_STRINGIFY(x) FIALLOC_STRINGIFY(x)
+
+PYBIND11_MODULE(_core, m, pybind11::mod_gil_not_used()) {
+  m.doc() = "fialloc numeric core (private): curves, cash-flow pricing and risk kernels";
+  pybind11::register_exception<fialloc::ConvergenceError>(m, "ConvergenceError",
+                                                          PyExc_RuntimeError);
+  fialloc::bindings::register_curves(m);
+  fialloc::bindings::register_bonds(m);
+#ifdef VERSION_INFO
+  m.attr("__version__") = FIALLOC_MACRO_STRINGIFY(VERSION_INFO);
+#else
+  m.attr("__version__") = "dev";
+#endif
+}

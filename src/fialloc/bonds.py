@@ -1,0 +1,589 @@
+"""Bond books and liability streams: cash flows, prices, yields, spreads, durations and KRDs.
+
+A :class:`BondBook` turns a table of fixed-rate bonds into one compressed cash-flow layout
+(amounts per 100 face) and prices every bond at once in the compiled core. A
+:class:`CashflowStream` holds liabilities in the same layout and gets the same analytics.
+
+Conventions
+-----------
+- Settlement is the valuation date; flows on or before it are excluded.
+- Curve times are Act/365F; yields use each bond's own day count for the time between flows
+  and compound at its coupon frequency (street convention; annually for zero-coupon bonds and
+  liability streams), as QuantLib's ``BondFunctions.yield`` does.
+- Prices, accrued interest and DV01-per-100 are per 100 face; ``market_value`` and ``dv01``
+  are money for the position's face.
+- Key-rate durations default to tent bumps of 1 bp on zero rates at 0.5, 1, 2, 3, 5, 7, 10,
+  20 and 30 years with central differences (``krd_domain="zero"``); ``krd_domain="par"`` bumps
+  the curve's par quotes by the same tents and re-bootstraps.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from fialloc import _core
+from fialloc.curves import DEFAULT_KEY_TENORS, Curve, _check_key_tenors
+from fialloc.layout import CashflowLayout, FloatArray
+from fialloc.schedule import (
+    FREQUENCIES,
+    act365,
+    backward_dates,
+    normalize_day_count,
+    to_date,
+    year_fraction,
+)
+
+__all__ = ["BOND_COLUMNS", "BondAnalytics", "BondBook", "CashflowStream"]
+
+BOND_COLUMNS: Final = ("security_id", "coupon", "maturity", "frequency", "day_count", "face")
+KrdDomain = Literal["zero", "par"]
+
+
+def krd_column(tenor: float) -> str:
+    """Column name of the key-rate duration at `tenor` years, e.g. ``krd_0.5y``, ``krd_10y``."""
+    return f"krd_{tenor:g}y"
+
+
+@dataclass(frozen=True)
+class BondAnalytics:
+    """Analytics of many streams as arrays (one entry per bond, or one for a liability stream).
+
+    Prices are per 100 face for bonds and in money for liability streams; durations in years;
+    convexities in years squared; ``z_spread`` and ``ytm`` decimals; ``dv01`` and
+    ``market_value`` money; ``krd`` has one column per key tenor.
+    """
+
+    ids: pd.Index
+    dirty_price: FloatArray
+    clean_price: FloatArray
+    accrued: FloatArray
+    market_value: FloatArray
+    ytm: FloatArray
+    z_spread: FloatArray
+    macaulay_duration: FloatArray
+    modified_duration: FloatArray
+    convexity: FloatArray
+    effective_duration: FloatArray
+    effective_convexity: FloatArray
+    spread_duration: FloatArray
+    dv01: FloatArray
+    key_tenors: tuple[float, ...]
+    krd: FloatArray
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per stream, keyed by id, with a ``krd_<tenor>y`` column per key tenor."""
+        cols = {
+            name: getattr(self, name)
+            for name in (
+                "dirty_price",
+                "clean_price",
+                "accrued",
+                "market_value",
+                "ytm",
+                "z_spread",
+                "modified_duration",
+                "macaulay_duration",
+                "convexity",
+                "effective_duration",
+                "effective_convexity",
+                "spread_duration",
+                "dv01",
+            )
+        }
+        for j, tenor in enumerate(self.key_tenors):
+            cols[krd_column(tenor)] = self.krd[:, j]
+        return pd.DataFrame(cols, index=self.ids)
+
+
+@dataclass(frozen=True, eq=False)
+class _Streams:
+    """What every analytic needs: the layout on curve times, yield times, and compounding."""
+
+    layout: CashflowLayout
+    yield_times: FloatArray
+    compounding: FloatArray
+    accrued: FloatArray
+    scale: FloatArray  # money per unit of price (face / 100 for bonds, 1 for liabilities)
+    valuation_date: dt.date
+
+    def yield_args(self) -> tuple[npt.NDArray[np.int64], FloatArray, FloatArray]:
+        return self.layout.offsets, self.yield_times, self.layout.amounts
+
+    def check_curve(self, curve: Curve, where: str) -> None:
+        if curve.valuation_date is not None and curve.valuation_date != self.valuation_date:
+            msg = (
+                f"{where}: curve valuation date {curve.valuation_date} differs from the "
+                f"cash flows' valuation date {self.valuation_date}"
+            )
+            raise ValueError(msg)
+
+    def per_stream(self, value: npt.ArrayLike | None, name: str, where: str) -> FloatArray | None:
+        if value is None:
+            return None
+        arr = np.asarray(value, dtype=np.float64)
+        n = self.layout.n_streams
+        if arr.ndim == 0:
+            arr = np.full(n, float(arr))
+        if arr.shape != (n,):
+            msg = f"{where}: `{name}` has shape {arr.shape}; expected a scalar or {n} values"
+            raise ValueError(msg)
+        bad = np.flatnonzero(~np.isfinite(arr))
+        if len(bad):
+            msg = f"{where}: `{name}` row {bad[0]} is {arr[bad[0]]}; expected a finite number"
+            raise ValueError(msg)
+        return np.ascontiguousarray(arr)
+
+    def dirty_prices(self, curve: Curve, z_spread: npt.ArrayLike = 0.0) -> FloatArray:
+        self.check_curve(curve, "dirty_prices")
+        z = self.per_stream(z_spread, "z_spread", "dirty_prices")
+        assert z is not None
+        out: FloatArray = _core.price_streams(*self.layout.args(), *curve.core_args(), z)
+        return out
+
+    def analyze(
+        self,
+        ids: pd.Index,
+        curve: Curve,
+        z_spread: npt.ArrayLike | None,
+        yield_: npt.ArrayLike | None,
+        clean_price: npt.ArrayLike | None,
+        key_tenors: Sequence[float],
+        bump_bp: float,
+        krd_domain: KrdDomain,
+    ) -> BondAnalytics:
+        where = "analytics"
+        self.check_curve(curve, where)
+        given = [n for n, v in (("z_spread", z_spread), ("yield_", yield_),
+                                ("clean_price", clean_price)) if v is not None]
+        if len(given) > 1:
+            msg = f"{where}: give at most one of z_spread, yield_, clean_price; got {given}"
+            raise ValueError(msg)
+        tenors = np.ascontiguousarray(key_tenors, dtype=np.float64)
+        _check_key_tenors(tenors, where)
+        if not (np.isfinite(bump_bp) and 0 < bump_bp < 1000):
+            msg = f"{where}: `bump_bp` must be in (0, 1000) basis points, got {bump_bp}"
+            raise ValueError(msg)
+        if krd_domain not in ("zero", "par"):
+            msg = f"{where}: `krd_domain` must be 'zero' or 'par', got {krd_domain!r}"
+            raise ValueError(msg)
+        y_args = self.yield_args()
+        y_in = self.per_stream(yield_, "yield_", where)
+        clean_in = self.per_stream(clean_price, "clean_price", where)
+        if y_in is not None:
+            dirty = _core.prices_from_yields(*y_args, self.compounding, y_in)
+            z = _core.z_spreads_from_prices(*self.layout.args(), *curve.core_args(), dirty)
+        elif clean_in is not None:
+            dirty = clean_in + self.accrued
+            z = _core.z_spreads_from_prices(*self.layout.args(), *curve.core_args(), dirty)
+        else:
+            z_given = self.per_stream(0.0 if z_spread is None else z_spread, "z_spread", where)
+            assert z_given is not None
+            z = z_given
+            dirty = _core.price_streams(*self.layout.args(), *curve.core_args(), z)
+        ytm = y_in if y_in is not None else _core.yields_from_prices(
+            *y_args, self.compounding, dirty
+        )
+        macaulay, modified, convexity = _core.yield_risk(*y_args, self.compounding, ytm)
+        bump = bump_bp * 1e-4
+        _, eff_dur, eff_conv, spread_dur, krd = _core.curve_risk(
+            *self.layout.args(), *curve.core_args(), z, tenors, bump
+        )
+        if krd_domain == "par":
+            krd = np.empty((self.layout.n_streams, len(tenors)))
+            for j, tenor in enumerate(tenors):
+                down = self.dirty_prices(curve.par_bumped(tenor, -bump_bp, tenors), z)
+                up = self.dirty_prices(curve.par_bumped(tenor, bump_bp, tenors), z)
+                krd[:, j] = (down - up) / (2.0 * bump * dirty)
+        return BondAnalytics(
+            ids=ids,
+            dirty_price=dirty,
+            clean_price=dirty - self.accrued,
+            accrued=self.accrued.copy(),
+            market_value=dirty * self.scale,
+            ytm=ytm,
+            z_spread=z,
+            macaulay_duration=macaulay,
+            modified_duration=modified,
+            convexity=convexity,
+            effective_duration=eff_dur,
+            effective_convexity=eff_conv,
+            spread_duration=spread_dur,
+            dv01=modified * dirty * self.scale * 1e-4,
+            key_tenors=tuple(float(t) for t in tenors),
+            krd=krd,
+        )
+
+
+def _bond_flows(
+    coupon: float, maturity: dt.date, freq: int, day_count: str, vd: dt.date
+) -> tuple[list[float], list[float], list[float], float]:
+    """Curve times, yield times, amounts per 100 face and accrued per 100 for one bond."""
+    if freq == 0:
+        if day_count == "ACT/ACT ICMA":
+            # Notional annual periods back from maturity, as ICMA counts a long period.
+            dates = backward_dates(maturity, 12, vd)
+            prev, first = dates[0], dates[1]
+            tau = (len(dates) - 2) + (first - vd).days / (first - prev).days
+        else:
+            tau = year_fraction(vd, maturity, day_count)
+        return [act365(vd, maturity)], [tau], [100.0], 0.0
+    months = 12 // freq
+    dates = backward_dates(maturity, months, vd)
+    times: list[float] = []
+    ytimes: list[float] = []
+    amounts: list[float] = []
+    prev = dates[0]
+    tau = 0.0
+    for k in range(1, len(dates)):
+        start, end = dates[k - 1], dates[k]
+        period = year_fraction(start, end, day_count, start, end, freq)
+        if k == 1:
+            tau = period - year_fraction(start, vd, day_count, start, end, freq)
+        else:
+            tau += period
+        times.append(act365(vd, end))
+        ytimes.append(tau)
+        amounts.append(100.0 * coupon * period)
+    amounts[-1] += 100.0
+    accrued = 100.0 * coupon * year_fraction(prev, vd, day_count, prev, dates[1], freq)
+    return times, ytimes, amounts, accrued
+
+
+class BondBook:
+    """Fixed-rate bonds in one compressed cash-flow layout, priced and risked all at once.
+
+    Build it with :meth:`from_frame`. Amounts are per 100 face.
+    """
+
+    def __init__(self, frame: pd.DataFrame, streams: _Streams) -> None:
+        self._frame = frame
+        self._streams = streams
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, valuation_date: object) -> BondBook:
+        """Build a book from a table of bonds.
+
+        Parameters
+        ----------
+        frame : DataFrame
+            Columns ``security_id`` (unique), ``coupon`` (decimal a year), ``maturity`` (date),
+            ``frequency`` (1, 2, 4, 12, or 0 for zero coupon), ``day_count`` (``ACT/365F``,
+            ``30/360``, ``ACT/ACT ICMA``) and ``face`` (money, > 0). Other columns are kept.
+        valuation_date : date or "YYYY-MM-DD"
+            Settlement date; every maturity must fall after it.
+
+        Raises
+        ------
+        ValueError
+            Naming the row, column and value of the first problem found.
+        """
+        vd = to_date(valuation_date, "BondBook: valuation_date")
+        if not isinstance(frame, pd.DataFrame):
+            msg = f"BondBook.from_frame: expected a pandas DataFrame, got {type(frame).__name__}"
+            raise ValueError(msg)
+        missing = [c for c in BOND_COLUMNS if c not in frame.columns]
+        if missing:
+            msg = f"BondBook.from_frame: missing column(s) {missing}; have {list(frame.columns)}"
+            raise ValueError(msg)
+        if frame.empty:
+            msg = "BondBook.from_frame: the table has no rows"
+            raise ValueError(msg)
+        ids = frame["security_id"].astype(str)
+        dup = ids[ids.duplicated()]
+        if len(dup):
+            row = int(np.flatnonzero(ids.duplicated().to_numpy())[0])
+            msg = f"BondBook.from_frame: row {row}, column security_id: duplicate id {dup.iloc[0]!r}"
+            raise ValueError(msg)
+
+        times, ytimes, amounts, accrued, comp, faces, mats, dcs, freqs, coupons = (
+            [], [], [], [], [], [], [], [], [], []
+        )
+        for row, rec in enumerate(frame[list(BOND_COLUMNS)].itertuples(index=False)):
+            where = f"BondBook.from_frame: row {row} ({rec.security_id})"
+            coupon = _number(rec.coupon, f"{where}, column coupon")
+            if not 0.0 <= coupon < 1.0:
+                msg = (
+                    f"{where}, column coupon: {coupon} is outside [0, 1); coupons are decimals "
+                    "(0.05 for 5%)"
+                )
+                raise ValueError(msg)
+            face = _number(rec.face, f"{where}, column face")
+            if face <= 0:
+                msg = f"{where}, column face: {face} must be positive"
+                raise ValueError(msg)
+            freq_f = _number(rec.frequency, f"{where}, column frequency")
+            if freq_f not in FREQUENCIES:
+                msg = f"{where}, column frequency: {rec.frequency!r}; expected one of {FREQUENCIES}"
+                raise ValueError(msg)
+            freq = int(freq_f)
+            dc = normalize_day_count(rec.day_count, f"{where}, column day_count")
+            maturity = to_date(rec.maturity, f"{where}, column maturity")
+            if maturity <= vd:
+                msg = (
+                    f"{where}, column maturity: {maturity} is on or before the valuation date {vd}"
+                )
+                raise ValueError(msg)
+            t, yt, a, acc = _bond_flows(coupon, maturity, freq, dc, vd)
+            times.append(t)
+            ytimes.extend(yt)
+            amounts.append(a)
+            accrued.append(acc)
+            comp.append(float(freq) if freq else 1.0)
+            faces.append(face)
+            mats.append(maturity)
+            dcs.append(dc)
+            freqs.append(freq)
+            coupons.append(coupon)
+        layout = CashflowLayout.from_streams(times, amounts)
+        clean = frame.copy()
+        clean["security_id"] = ids
+        clean["coupon"] = coupons
+        clean["maturity"] = mats
+        clean["frequency"] = freqs
+        clean["day_count"] = dcs
+        clean["face"] = faces
+        streams = _Streams(
+            layout=layout,
+            yield_times=np.asarray(ytimes, dtype=np.float64),
+            compounding=np.asarray(comp, dtype=np.float64),
+            accrued=np.asarray(accrued, dtype=np.float64),
+            scale=np.asarray(faces, dtype=np.float64) / 100.0,
+            valuation_date=vd,
+        )
+        return cls(clean.set_index("security_id", drop=False), streams)
+
+    @property
+    def valuation_date(self) -> dt.date:
+        """Settlement date of every bond."""
+        return self._streams.valuation_date
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The validated input table, indexed by security id."""
+        return self._frame
+
+    @property
+    def security_ids(self) -> pd.Index:
+        """Security ids in book order."""
+        return self._frame.index
+
+    @property
+    def layout(self) -> CashflowLayout:
+        """Cash flows on Act/365F times, per 100 face."""
+        return self._streams.layout
+
+    @property
+    def yield_times(self) -> FloatArray:
+        """Per-flow times in each bond's own day count, used for yields."""
+        return self._streams.yield_times
+
+    @property
+    def compounding(self) -> FloatArray:
+        """Yield compounding per year of each bond."""
+        return self._streams.compounding
+
+    @property
+    def accrued(self) -> FloatArray:
+        """Accrued interest per 100 face at the valuation date."""
+        return self._streams.accrued
+
+    @property
+    def face(self) -> FloatArray:
+        """Face amount of each position (money)."""
+        return self._streams.scale * 100.0
+
+    def __len__(self) -> int:
+        return self.layout.n_streams
+
+    def __repr__(self) -> str:
+        return (
+            f"BondBook({len(self)} bonds, {len(self.layout.times)} cash flows, "
+            f"valuation_date={self.valuation_date})"
+        )
+
+    def dirty_prices(self, curve: Curve, z_spread: npt.ArrayLike = 0.0) -> FloatArray:
+        """Dirty prices per 100 face off `curve` plus a continuously compounded `z_spread`.
+
+        The fast path for repricing under many curves (scenarios, bumps).
+        """
+        return self._streams.dirty_prices(curve, z_spread)
+
+    def analyze(
+        self,
+        curve: Curve,
+        z_spread: npt.ArrayLike | None = None,
+        yield_: npt.ArrayLike | None = None,
+        clean_price: npt.ArrayLike | None = None,
+        *,
+        key_tenors: Sequence[float] = DEFAULT_KEY_TENORS,
+        bump_bp: float = 1.0,
+        krd_domain: KrdDomain = "zero",
+    ) -> BondAnalytics:
+        """Price and risk every bond; arrays in book order.
+
+        Parameters
+        ----------
+        curve : Curve
+            Discount curve (its valuation date must match the book's).
+        z_spread : float or array, optional
+            Continuously compounded spread over `curve` (decimal); default 0.
+        yield_ : float or array, optional
+            Yield to maturity (decimal, at each bond's coupon frequency) to price from instead;
+            the z-spread is then solved.
+        clean_price : float or array, optional
+            Clean price per 100 to price from instead; yield and z-spread are solved.
+        key_tenors : sequence of float
+            Key-rate tenors in years.
+        bump_bp : float
+            Bump size in basis points for effective and key-rate measures.
+        krd_domain : {"zero", "par"}
+            Tent bumps on zero rates, or on the curve's par quotes with re-bootstrap.
+        """
+        return self._streams.analyze(
+            self.security_ids, curve, z_spread, yield_, clean_price, key_tenors, bump_bp,
+            krd_domain,
+        )
+
+    def analytics(
+        self,
+        curve: Curve,
+        z_spread: npt.ArrayLike | None = None,
+        yield_: npt.ArrayLike | None = None,
+        clean_price: npt.ArrayLike | None = None,
+        *,
+        key_tenors: Sequence[float] = DEFAULT_KEY_TENORS,
+        bump_bp: float = 1.0,
+        krd_domain: KrdDomain = "zero",
+    ) -> pd.DataFrame:
+        """Same as :meth:`analyze`, as a DataFrame indexed by security id."""
+        return self.analyze(
+            curve, z_spread, yield_, clean_price, key_tenors=key_tenors, bump_bp=bump_bp,
+            krd_domain=krd_domain,
+        ).to_frame()
+
+
+def _number(value: object, where: str) -> float:
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        msg = f"{where}: {value!r} is not a number"
+        raise ValueError(msg) from None
+    if not np.isfinite(x):
+        msg = f"{where}: {x} is not finite"
+        raise ValueError(msg)
+    return x
+
+
+class CashflowStream:
+    """A stream of dated cash flows (liabilities), analysed like a bond.
+
+    Parameters
+    ----------
+    dates : sequence of date
+        Payment dates, all after `valuation_date`; any order, repeated dates are added up.
+    amounts : sequence of float
+        Amounts in money (positive for payments the insurer owes).
+    valuation_date : date or "YYYY-MM-DD"
+        Date the stream is valued at.
+    name : str
+        Label used as the row index of :meth:`analytics`.
+
+    Notes
+    -----
+    The yield is the internal rate of return compounded annually on Act/365F times.
+    """
+
+    def __init__(
+        self,
+        dates: Sequence[object],
+        amounts: npt.ArrayLike,
+        valuation_date: object,
+        name: str = "liabilities",
+    ) -> None:
+        vd = to_date(valuation_date, "CashflowStream: valuation_date")
+        amt = np.asarray(amounts, dtype=np.float64).reshape(-1)
+        if len(dates) != len(amt):
+            msg = f"CashflowStream: {len(dates)} dates but {len(amt)} amounts"
+            raise ValueError(msg)
+        if len(amt) == 0:
+            msg = "CashflowStream: no cash flows"
+            raise ValueError(msg)
+        parsed = [to_date(d, f"CashflowStream: dates row {i}") for i, d in enumerate(dates)]
+        for i, (d, a) in enumerate(zip(parsed, amt, strict=True)):
+            if d <= vd:
+                msg = f"CashflowStream: dates row {i}: {d} is on or before the valuation date {vd}"
+                raise ValueError(msg)
+            if not np.isfinite(a):
+                msg = f"CashflowStream: amounts row {i}: {a} is not finite"
+                raise ValueError(msg)
+        series = pd.Series(amt, index=pd.Index(parsed)).groupby(level=0).sum().sort_index()
+        self.name = name
+        self.dates: list[dt.date] = list(series.index)
+        self.amounts: FloatArray = series.to_numpy(dtype=np.float64)
+        times = np.array([act365(vd, d) for d in self.dates])
+        layout = CashflowLayout(np.array([0, len(times)], dtype=np.int64), times, self.amounts)
+        self._streams = _Streams(
+            layout=layout,
+            yield_times=times,
+            compounding=np.ones(1),
+            accrued=np.zeros(1),
+            scale=np.ones(1),
+            valuation_date=vd,
+        )
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, valuation_date: object) -> CashflowStream:
+        """Build from a table with columns ``date`` and ``amount``."""
+        missing = [c for c in ("date", "amount") if c not in frame.columns]
+        if missing:
+            msg = f"CashflowStream.from_frame: missing column(s) {missing}"
+            raise ValueError(msg)
+        return cls(list(frame["date"]), frame["amount"].to_numpy(), valuation_date)
+
+    @property
+    def valuation_date(self) -> dt.date:
+        """Date the stream is valued at."""
+        return self._streams.valuation_date
+
+    @property
+    def layout(self) -> CashflowLayout:
+        """The stream as a one-stream layout (Act/365F times, money amounts)."""
+        return self._streams.layout
+
+    def present_value(self, curve: Curve, z_spread: float = 0.0) -> float:
+        """Present value (money) off `curve` plus a continuously compounded spread."""
+        return float(self._streams.dirty_prices(curve, z_spread)[0])
+
+    def analyze(
+        self,
+        curve: Curve,
+        *,
+        key_tenors: Sequence[float] = DEFAULT_KEY_TENORS,
+        bump_bp: float = 1.0,
+        krd_domain: KrdDomain = "zero",
+    ) -> BondAnalytics:
+        """Analytics of the stream as arrays of length one (prices in money)."""
+        return self._streams.analyze(
+            pd.Index([self.name]), curve, 0.0, None, None, key_tenors, bump_bp, krd_domain
+        )
+
+    def analytics(
+        self,
+        curve: Curve,
+        *,
+        key_tenors: Sequence[float] = DEFAULT_KEY_TENORS,
+        bump_bp: float = 1.0,
+        krd_domain: KrdDomain = "zero",
+    ) -> pd.DataFrame:
+        """One-row DataFrame with the same columns as :meth:`BondBook.analytics`."""
+        return self.analyze(
+            curve, key_tenors=key_tenors, bump_bp=bump_bp, krd_domain=krd_domain
+        ).to_frame()
+
