@@ -5,6 +5,7 @@
 
 #include "fialloc/errors.hpp"
 #include "fialloc/solver.hpp"
+#include "fialloc/vexp.hpp"
 
 namespace fialloc {
 
@@ -50,17 +51,22 @@ constexpr double kYieldUpper = 5.0;
 }  // namespace
 
 VectorXd discounted_flows(const CashflowView& cf, const ZeroCurve& curve, ConstVecRef z_spreads) {
-  check_layout(cf, "discounted_flows");
+  check_offsets(cf, "discounted_flows");
   check_per_stream(cf, z_spreads, "discounted_flows", "z_spreads");
   VectorXd v(cf.times.size());
-  curve.log_discount(cf.times.data(), v.data(), v.size());
+  bool ok = true;
   for (Eigen::Index s = 0; s < cf.n_streams(); ++s) {
-    const double z = z_spreads[s];
-    const Eigen::Index b = cf.begin(s), n = cf.end(s) - b;
-    v.segment(b, n).array() -= z * cf.times.segment(b, n).array();
+    const Eigen::Index b = cf.begin(s);
+    ok &= curve.log_discount_sorted(cf.times.data() + b, z_spreads[s], v.data() + b, cf.end(s) - b);
   }
+  if (!ok) check_layout(cf, "discounted_flows");  // throws, naming the stream and flow
   // One vectorized exp over every flow of the book.
-  v = v.array().exp() * cf.amounts.array();
+  exp_inplace(v.data(), v.size());
+  v.array() *= cf.amounts.array();
+  if (!v.allFinite()) {
+    check_layout(cf, "discounted_flows");  // names a non-finite amount if there is one
+    throw std::domain_error("discounted_flows: discounted cash flows overflow; check `z_spreads`");
+  }
   return v;
 }
 

@@ -6,7 +6,7 @@
 
 namespace fialloc {
 
-void check_layout(const CashflowView& cf, const char* where) {
+void check_offsets(const CashflowView& cf, const char* where) {
   FIALLOC_REQUIRE(cf.offsets.size() >= 1, where << ": `offsets` must have at least one entry");
   FIALLOC_REQUIRE(cf.times.size() == cf.amounts.size(),
                   where << ": `times` has " << cf.times.size() << " entries but `amounts` has "
@@ -19,6 +19,12 @@ void check_layout(const CashflowView& cf, const char* where) {
     FIALLOC_REQUIRE(cf.offsets[s + 1] > cf.offsets[s],
                     where << ": stream " << s << " has no cash flows (offsets " << cf.offsets[s]
                           << ", " << cf.offsets[s + 1] << ")");
+  }
+}
+
+void check_layout(const CashflowView& cf, const char* where) {
+  check_offsets(cf, where);
+  for (Eigen::Index s = 0; s < cf.n_streams(); ++s) {
     double prev = 0.0;
     for (Eigen::Index i = cf.begin(s); i < cf.end(s); ++i) {
       const double t = cf.times[i];

@@ -3,159 +3,181 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "fialloc/errors.hpp"
 
 namespace fialloc {
 
-Eigen::Index segment_index(const std::vector<double>& knots, double x) {
-  const auto n = static_cast<Eigen::Index>(knots.size());
-  const auto it = std::upper_bound(knots.begin(), knots.end(), x);
-  const auto j = static_cast<Eigen::Index>(it - knots.begin()) - 1;
-  return std::clamp<Eigen::Index>(j, 0, n - 2);
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// Coefficients of p(u + d) given those of p(u): repeated synthetic division (Taylor shift).
+std::array<double, 5> shift_poly(std::array<double, 5> c, double d) {
+  for (int i = 0; i < 4; ++i) {
+    for (int j = 3; j >= i; --j) c[static_cast<std::size_t>(j)] += d * c[static_cast<std::size_t>(j) + 1];
+  }
+  return c;
 }
+
+}  // namespace
 
 ZeroCurve::ZeroCurve(const double* pillar_times, const double* log_dfs, Eigen::Index n,
                      Interpolation interp, const double* spread_knots, const double* spread_values,
                      Eigen::Index n_spread)
-    : interp_(interp) {
+    : n_pillars_(n) {
   FIALLOC_REQUIRE(n >= 1, "ZeroCurve: needs at least one pillar, got " << n);
   FIALLOC_REQUIRE(interp == Interpolation::LogLinear || interp == Interpolation::NaturalCubicZero,
                   "ZeroCurve: unknown `interpolation` code " << static_cast<int>(interp));
-  t_.reserve(static_cast<std::size_t>(n) + 1);
-  ldf_.reserve(static_cast<std::size_t>(n) + 1);
-  t_.push_back(0.0);
-  ldf_.push_back(0.0);
+  const auto np1 = static_cast<std::size_t>(n) + 1;
+  std::vector<double> t(np1, 0.0), l(np1, 0.0);
   for (Eigen::Index i = 0; i < n; ++i) {
-    const double t = pillar_times[i];
-    const double l = log_dfs[i];
-    FIALLOC_REQUIRE(std::isfinite(t) && t > t_.back(),
+    const auto k = static_cast<std::size_t>(i) + 1;
+    t[k] = pillar_times[i];
+    l[k] = log_dfs[i];
+    FIALLOC_REQUIRE(std::isfinite(t[k]) && t[k] > t[k - 1],
                     "ZeroCurve: `pillar_times` must be finite, positive and strictly increasing; "
-                    "pillar " << i << " is " << t << " after " << t_.back());
-    FIALLOC_REQUIRE(std::isfinite(l), "ZeroCurve: `log_dfs` must be finite; pillar " << i
-                                                                                  << " is " << l);
-    t_.push_back(t);
-    ldf_.push_back(l);
+                    "pillar " << i << " is " << t[k] << " after " << t[k - 1]);
+    FIALLOC_REQUIRE(std::isfinite(l[k]), "ZeroCurve: `log_dfs` must be finite; pillar "
+                                             << i << " is " << l[k]);
   }
-  for (Eigen::Index i = 0; i < n_spread; ++i) {
-    const double k = spread_knots[i];
-    const double v = spread_values[i];
-    FIALLOC_REQUIRE(std::isfinite(k) && (sk_.empty() || k > sk_.back()),
-                    "ZeroCurve: `spread_knots` must be finite and strictly increasing; knot "
-                        << i << " is " << k);
-    FIALLOC_REQUIRE(std::isfinite(v), "ZeroCurve: `spread_values` must be finite; value "
-                                          << i << " is " << v);
-    sk_.push_back(k);
-    sv_.push_back(v);
+  knots_ = t;
+  coef_.assign(np1, Poly{0.0, 0.0, 0.0, 0.0, 0.0});
+  if (interp == Interpolation::LogLinear) {
+    for (std::size_t j = 0; j + 1 < np1; ++j) {
+      coef_[j][0] = l[j];
+      coef_[j][1] = (l[j + 1] - l[j]) / (t[j + 1] - t[j]);
+    }
+  } else {
+    // Natural cubic spline through zero rates z_j = -l_j / t_j, with z_0 = z_1 at t = 0.
+    std::vector<double> z(np1), m(np1, 0.0), c(np1, 0.0), d(np1, 0.0);
+    for (std::size_t i = 1; i < np1; ++i) z[i] = -l[i] / t[i];
+    z[0] = z[1];
+    for (std::size_t i = 1; i + 1 < np1; ++i) {  // Thomas algorithm, m_0 = m_n = 0
+      const double h0 = t[i] - t[i - 1], h1 = t[i + 1] - t[i];
+      const double rhs = 6.0 * ((z[i + 1] - z[i]) / h1 - (z[i] - z[i - 1]) / h0);
+      const double denom = 2.0 * (h0 + h1) - h0 * c[i - 1];
+      c[i] = h1 / denom;
+      d[i] = (rhs - h0 * d[i - 1]) / denom;
+    }
+    for (std::size_t i = np1 - 2; i >= 1; --i) m[i] = d[i] - c[i] * m[i + 1];
+    for (std::size_t j = 0; j + 1 < np1; ++j) {
+      const double h = t[j + 1] - t[j];
+      // z(u) = a0 + a1 u + a2 u^2 + a3 u^3 on [t_j, t_{j+1}); ln P = -z(u) (t_j + u).
+      const double a0 = z[j];
+      const double a1 = (z[j + 1] - z[j]) / h - h * (2.0 * m[j] + m[j + 1]) / 6.0;
+      const double a2 = 0.5 * m[j];
+      const double a3 = (m[j + 1] - m[j]) / (6.0 * h);
+      const double tj = t[j];
+      coef_[j] = Poly{-tj * a0, -(a0 + tj * a1), -(a1 + tj * a2), -(a2 + tj * a3), -a3};
+    }
   }
-  if (interp_ == Interpolation::NaturalCubicZero) {
-    fit_spline();
+  // Flat forward beyond the last pillar, at the forward the last segment ends with.
+  {
+    const std::size_t j = np1 - 2;
+    const Poly& c = coef_[j];
+    const double u = t[np1 - 1] - t[j];
+    const double f_last = -(c[1] + u * (2.0 * c[2] + u * (3.0 * c[3] + u * 4.0 * c[4])));
+    coef_[np1 - 1] = Poly{l[np1 - 1], -f_last, 0.0, 0.0, 0.0};
   }
-  f_last_ = base_forward(t_.back());
+  if (n_spread > 0) add_overlay(spread_knots, spread_values, n_spread);
 }
 
-ZeroCurve::ZeroCurve(ConstVecRef pillar_times, ConstVecRef log_dfs, Interpolation interp,
-                     ConstVecRef spread_knots, ConstVecRef spread_values)
-    : ZeroCurve(pillar_times.data(), log_dfs.data(), pillar_times.size(), interp,
-                spread_knots.data(), spread_values.data(), spread_knots.size()) {
+namespace {
+// Runs before the delegated constructor reads the arrays, so mismatched lengths never index
+// past an end.
+const double* checked_pillars(ConstVecRef pillar_times, ConstVecRef log_dfs,
+                              ConstVecRef spread_knots, ConstVecRef spread_values) {
   FIALLOC_REQUIRE(pillar_times.size() == log_dfs.size(),
-                  "ZeroCurve: `pillar_times` has " << pillar_times.size() << " entries but `log_dfs` has "
+                  "ZeroCurve: `pillar_times` has " << pillar_times.size()
+                                                   << " entries but `log_dfs` has "
                                                    << log_dfs.size());
   FIALLOC_REQUIRE(spread_knots.size() == spread_values.size(),
                   "ZeroCurve: `spread_knots` has " << spread_knots.size()
                                                    << " entries but `spread_values` has "
                                                    << spread_values.size());
+  return pillar_times.data();
 }
+}  // namespace
 
-void ZeroCurve::fit_spline() {
-  const std::size_t n = t_.size();
-  z_.assign(n, 0.0);
-  for (std::size_t i = 1; i < n; ++i) z_[i] = -ldf_[i] / t_[i];
-  z_[0] = z_[1];
-  // Natural spline: second derivatives vanish at both ends; tridiagonal system (Thomas algorithm).
-  m_.assign(n, 0.0);
-  if (n < 3) return;
-  std::vector<double> c(n, 0.0), d(n, 0.0);
-  for (std::size_t i = 1; i + 1 < n; ++i) {
-    const double h0 = t_[i] - t_[i - 1];
-    const double h1 = t_[i + 1] - t_[i];
-    const double rhs = 6.0 * ((z_[i + 1] - z_[i]) / h1 - (z_[i] - z_[i - 1]) / h0);
-    const double a = h0, b = 2.0 * (h0 + h1), cc = h1;
-    const double denom = b - a * c[i - 1];
-    c[i] = cc / denom;
-    d[i] = (rhs - a * d[i - 1]) / denom;
+ZeroCurve::ZeroCurve(ConstVecRef pillar_times, ConstVecRef log_dfs, Interpolation interp,
+                     ConstVecRef spread_knots, ConstVecRef spread_values)
+    : ZeroCurve(checked_pillars(pillar_times, log_dfs, spread_knots, spread_values),
+                log_dfs.data(), pillar_times.size(), interp, spread_knots.data(),
+                spread_values.data(), spread_knots.size()) {}
+
+void ZeroCurve::add_overlay(const double* sk, const double* sv, Eigen::Index n) {
+  for (Eigen::Index i = 0; i < n; ++i) {
+    FIALLOC_REQUIRE(std::isfinite(sk[i]) && (i == 0 || sk[i] > sk[i - 1]),
+                    "ZeroCurve: `spread_knots` must be finite and strictly increasing; knot "
+                        << i << " is " << sk[i]);
+    FIALLOC_REQUIRE(std::isfinite(sv[i]), "ZeroCurve: `spread_values` must be finite; value "
+                                              << i << " is " << sv[i]);
   }
-  for (std::size_t i = n - 2; i >= 1; --i) {
-    m_[i] = d[i] - c[i] * m_[i + 1];
+  std::vector<double> merged(knots_);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    if (sk[i] > 0.0) merged.push_back(sk[i]);
   }
-}
+  std::sort(merged.begin(), merged.end());
+  merged.erase(std::unique(merged.begin(), merged.end()), merged.end());
 
-double ZeroCurve::base_log_discount(double t) const {
-  const double tn = t_.back();
-  if (t > tn) return ldf_.back() - f_last_ * (t - tn);
-  const Eigen::Index j = segment_index(t_, t);
-  const double t0 = t_[static_cast<std::size_t>(j)], t1 = t_[static_cast<std::size_t>(j) + 1];
-  if (interp_ == Interpolation::LogLinear) {
-    const double w = (t - t0) / (t1 - t0);
-    return ldf_[static_cast<std::size_t>(j)] * (1.0 - w) + ldf_[static_cast<std::size_t>(j) + 1] * w;
+  std::vector<Poly> coef(merged.size());
+  for (std::size_t j = 0; j < merged.size(); ++j) {
+    const double k = merged[j];
+    const auto b = static_cast<std::size_t>(segment(k));
+    Poly c = shift_poly(coef_[b], k - knots_[b]);
+    // Overlay on [k, next knot): s(t) = s0 + s1 (t - k), flat outside the overlay's knots.
+    double s0, s1 = 0.0;
+    if (k < sk[0]) {
+      s0 = sv[0];
+    } else if (k >= sk[n - 1]) {
+      s0 = sv[n - 1];
+    } else {
+      const auto i = static_cast<Eigen::Index>(std::upper_bound(sk, sk + n, k) - sk) - 1;
+      s1 = (sv[i + 1] - sv[i]) / (sk[i + 1] - sk[i]);
+      s0 = sv[i] + s1 * (k - sk[i]);
+    }
+    // ln P gains -s(t) t = -(s0 + s1 u)(k + u).
+    c[0] -= s0 * k;
+    c[1] -= s0 + s1 * k;
+    c[2] -= s1;
+    coef[j] = c;
   }
-  const auto k = static_cast<std::size_t>(j);
-  const double h = t1 - t0;
-  const double A = (t1 - t) / h, B = (t - t0) / h;
-  const double z =
-      A * z_[k] + B * z_[k + 1] + ((A * A * A - A) * m_[k] + (B * B * B - B) * m_[k + 1]) * h * h / 6.0;
-  return -z * t;
+  knots_ = std::move(merged);
+  coef_ = std::move(coef);
 }
 
-double ZeroCurve::base_forward(double t) const {
-  const double tn = t_.back();
-  if (t > tn) return f_last_;
-  // At t_n itself use the left segment so the extrapolated forward continues the curve.
-  const Eigen::Index j = (t == tn) ? static_cast<Eigen::Index>(t_.size()) - 2 : segment_index(t_, t);
-  const auto k = static_cast<std::size_t>(j);
-  const double t0 = t_[k], t1 = t_[k + 1];
-  const double h = t1 - t0;
-  if (interp_ == Interpolation::LogLinear) return -(ldf_[k + 1] - ldf_[k]) / h;
-  const double A = (t1 - t) / h, B = (t - t0) / h;
-  const double z =
-      A * z_[k] + B * z_[k + 1] + ((A * A * A - A) * m_[k] + (B * B * B - B) * m_[k + 1]) * h * h / 6.0;
-  const double dz = (z_[k + 1] - z_[k]) / h - (3.0 * A * A - 1.0) / 6.0 * h * m_[k] +
-                    (3.0 * B * B - 1.0) / 6.0 * h * m_[k + 1];
-  return z + t * dz;
+Eigen::Index ZeroCurve::segment(double t) const {
+  const auto it = std::upper_bound(knots_.begin() + 1, knots_.end(), t);
+  return static_cast<Eigen::Index>(it - knots_.begin()) - 1;
 }
 
-double ZeroCurve::overlay(double t) const {
-  if (sk_.empty()) return 0.0;
-  if (t <= sk_.front()) return sv_.front();
-  if (t >= sk_.back()) return sv_.back();
-  const auto k = static_cast<std::size_t>(segment_index(sk_, t));
-  const double w = (t - sk_[k]) / (sk_[k + 1] - sk_[k]);
-  return sv_[k] * (1.0 - w) + sv_[k + 1] * w;
-}
-
-double ZeroCurve::overlay_slope(double t) const {
-  if (sk_.size() < 2 || t < sk_.front() || t >= sk_.back()) return 0.0;
-  const auto k = static_cast<std::size_t>(segment_index(sk_, t));
-  return (sv_[k + 1] - sv_[k]) / (sk_[k + 1] - sk_[k]);
-}
-
-double ZeroCurve::log_discount(double t) const {
-  return base_log_discount(t) - overlay(t) * t;
-}
-
-void ZeroCurve::log_discount(const double* t, double* out, Eigen::Index n) const {
-  for (Eigen::Index i = 0; i < n; ++i) out[i] = log_discount(t[i]);
+bool ZeroCurve::log_discount_sorted(const double* t, double z, double* out, Eigen::Index n) const {
+  const auto last = static_cast<Eigen::Index>(knots_.size()) - 1;
+  Eigen::Index j = 0;
+  bool ok = true;
+  double prev = 0.0;
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const double x = t[i];
+    ok &= (x >= prev) & (x < kInf);  // false for NaN, negative, decreasing or infinite times
+    prev = x;
+    while (j < last && x >= knots_[static_cast<std::size_t>(j) + 1]) ++j;
+    out[i] = eval(j, x) - z * x;
+  }
+  return ok;
 }
 
 double ZeroCurve::forward(double t) const {
-  return base_forward(t) + overlay(t) + overlay_slope(t) * t;
+  const auto j = static_cast<std::size_t>(segment(t));
+  const Poly& c = coef_[j];
+  const double u = t - knots_[j];
+  return -(c[1] + u * (2.0 * c[2] + u * (3.0 * c[3] + u * 4.0 * c[4])));
 }
 
 double ZeroCurve::zero_rate(double t) const {
-  if (t <= 0.0) {
-    const double z0 = (interp_ == Interpolation::LogLinear) ? base_forward(0.0) : z_[0];
-    return z0 + overlay(0.0);
-  }
+  // ln P(0, t) ~ c1 t near 0 on the first segment, so the limit is -c1.
+  if (t <= 0.0) return -coef_[0][1];
   return -log_discount(t) / t;
 }
 

@@ -6,6 +6,7 @@
 
 #include "fialloc/bond.hpp"
 #include "fialloc/errors.hpp"
+#include "fialloc/vexp.hpp"
 
 namespace fialloc {
 
@@ -38,7 +39,8 @@ CurveRisk curve_risk(const CashflowView& cf, const ZeroCurve& curve, ConstVecRef
 
   // Parallel bump via half-angle: sinh(x) = 2 sh ch and 2 cosh(x) - 2 = 4 sh^2 with sh = sinh(x/2),
   // so neither central difference loses digits to cancellation.
-  const Eigen::ArrayXd eh = (0.5 * bump * t).exp();
+  Eigen::ArrayXd eh = 0.5 * bump * t;
+  exp_inplace(eh.data(), nf);
   const Eigen::ArrayXd sh = 0.5 * (eh - eh.inverse());
   const Eigen::ArrayXd ch = 0.5 * (eh + eh.inverse());
   const Eigen::ArrayXd par_d = v.array() * 2.0 * sh * ch;
@@ -54,8 +56,10 @@ CurveRisk curve_risk(const CashflowView& cf, const ZeroCurve& curve, ConstVecRef
     w1[i] = w;
     w2[i] = (k + 1 < nk) ? 1.0 - w : 0.0;
   }
-  const Eigen::ArrayXd e1 = (bump * w1 * t).exp();
-  const Eigen::ArrayXd e2 = (bump * w2 * t).exp();
+  Eigen::ArrayXd e1 = bump * w1 * t;
+  Eigen::ArrayXd e2 = bump * w2 * t;
+  exp_inplace(e1.data(), nf);
+  exp_inplace(e2.data(), nf);
   const Eigen::ArrayXd s1 = v.array() * 0.5 * (e1 - e1.inverse());
   const Eigen::ArrayXd s2 = v.array() * 0.5 * (e2 - e2.inverse());
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from fialloc import _core
 from fialloc.bonds import BondAnalytics, BondBook, CashflowStream
 from fialloc.curves import DEFAULT_KEY_TENORS, Curve, bootstrap
 
 try:
     __version__ = version("fialloc")
-except PackageNotFoundError:  # running from a source tree without an install
-    __version__ = "0.0.0+unknown"
+except PackageNotFoundError:  # a developer build run from the source tree
+    __version__ = _core.__version__
 
 __all__ = [
     "DEFAULT_KEY_TENORS",

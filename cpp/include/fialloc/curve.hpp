@@ -15,6 +15,7 @@
     them, gives bumped curves: \f$ P'(t) = P(t)\, e^{-s(t)\, t} \f$. A parallel shift is a single
     knot; a key-rate bump is a tent. */
 
+#include <array>
 #include <vector>
 
 #include "fialloc/types.hpp"
@@ -35,31 +36,35 @@ class ZeroCurve {
             ConstVecRef spread_knots, ConstVecRef spread_values);
 
   //! ln P(0, t) for t >= 0 (no check on t: callers validate).
-  double log_discount(double t) const;
-  //! Instantaneous forward f(0, t) = -d ln P / dt (right derivative at pillars).
+  double log_discount(double t) const { return eval(segment(t), t); }
+  //! Instantaneous forward f(0, t) = -d ln P / dt (right derivative at knots).
   double forward(double t) const;
   //! Continuously compounded zero rate; at t = 0 the limit, i.e. the short rate.
   double zero_rate(double t) const;
 
-  //! out[j] = ln P(0, t[j]) for n points.
-  void log_discount(const double* t, double* out, Eigen::Index n) const;
+  /*! out[j] = ln P(0, t[j]) - z t[j] for n times. The segment search walks forward instead of
+      bisecting, which is what makes whole-book pricing cheap; returns false (and garbage in
+      `out`) unless the times are finite, >= 0 and non-decreasing. */
+  bool log_discount_sorted(const double* t, double z, double* out, Eigen::Index n) const;
 
-  Eigen::Index size() const { return static_cast<Eigen::Index>(t_.size()) - 1; }
+  //! Number of pillars (excluding t = 0).
+  Eigen::Index size() const { return n_pillars_; }
 
  private:
-  double base_log_discount(double t) const;
-  double base_forward(double t) const;
-  double overlay(double t) const;
-  double overlay_slope(double t) const;
-  void fit_spline();
+  // ln P on segment j is a polynomial of degree <= 4 in u = t - knots_[j]; the last segment is
+  // open-ended (flat-forward extrapolation). Overlays are folded into the same polynomials.
+  using Poly = std::array<double, 5>;
+  Eigen::Index segment(double t) const;
+  double eval(Eigen::Index j, double t) const {
+    const Poly& c = coef_[static_cast<std::size_t>(j)];
+    const double u = t - knots_[static_cast<std::size_t>(j)];
+    return c[0] + u * (c[1] + u * (c[2] + u * (c[3] + u * c[4])));
+  }
+  void add_overlay(const double* knots, const double* values, Eigen::Index n);
 
-  Interpolation interp_;
-  std::vector<double> t_;    // includes t_0 = 0
-  std::vector<double> ldf_;  // ln P at t_
-  std::vector<double> z_;    // zero rates at t_ (cubic only)
-  std::vector<double> m_;    // spline second derivatives (cubic only)
-  double f_last_ = 0.0;      // flat extrapolation forward
-  std::vector<double> sk_, sv_;
+  Eigen::Index n_pillars_;
+  std::vector<double> knots_;
+  std::vector<Poly> coef_;
 };
 
 //! Discount factors P(0, t) at times `t` (years, finite and >= 0).
@@ -69,7 +74,5 @@ VectorXd zero_rates(const ZeroCurve& curve, ConstVecRef t);
 //! Instantaneous forward rates at times `t` (decimals).
 VectorXd forward_rates(const ZeroCurve& curve, ConstVecRef t);
 
-//! Index j of the segment [t_j, t_{j+1}) that contains x, clamped to [0, n-2].
-Eigen::Index segment_index(const std::vector<double>& knots, double x);
 
 }  // namespace fialloc

@@ -28,6 +28,10 @@ struct CashflowView {
   Eigen::Index end(Eigen::Index i) const { return static_cast<Eigen::Index>(offsets[i + 1]); }
 };
 
+/*! Validate a layout's offsets only: they start at 0, end at the number of flows and leave no
+    stream empty. Enough for memory safety; hot kernels check the values as they read them. */
+void check_offsets(const CashflowView& cf, const char* where);
+
 /*! Validate a layout: offsets start at 0, never decrease, end at the number of flows, every stream
     is non-empty, times are finite, non-negative and non-decreasing within a stream, amounts finite.
     `where` names the calling function in error messages. */
