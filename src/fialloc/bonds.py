@@ -20,7 +20,7 @@ Conventions
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -102,6 +102,18 @@ class BondAnalytics:
         return pd.DataFrame(cols, index=self.ids)
 
 
+def _price(layout: CashflowLayout, curve: Curve, z: FloatArray) -> FloatArray:
+    o, t, a = layout.args()
+    pt, ldf, code, sk, sv = curve.core_args()
+    return _core.price_streams(o, t, a, pt, ldf, code, sk, sv, z)
+
+
+def _z_spreads(layout: CashflowLayout, curve: Curve, dirty: FloatArray) -> FloatArray:
+    o, t, a = layout.args()
+    pt, ldf, code, sk, sv = curve.core_args()
+    return _core.z_spreads_from_prices(o, t, a, pt, ldf, code, sk, sv, dirty)
+
+
 @dataclass(frozen=True, eq=False)
 class _Streams:
     """What every analytic needs: the layout on curve times, yield times, and compounding."""
@@ -144,8 +156,7 @@ class _Streams:
         self.check_curve(curve, "dirty_prices")
         z = self.per_stream(z_spread, "z_spread", "dirty_prices")
         assert z is not None
-        out: FloatArray = _core.price_streams(*self.layout.args(), *curve.core_args(), z)
-        return out
+        return _price(self.layout, curve, z)
 
     def analyze(
         self,
@@ -160,8 +171,11 @@ class _Streams:
     ) -> BondAnalytics:
         where = "analytics"
         self.check_curve(curve, where)
-        given = [n for n, v in (("z_spread", z_spread), ("yield_", yield_),
-                                ("clean_price", clean_price)) if v is not None]
+        given = [
+            n
+            for n, v in (("z_spread", z_spread), ("yield_", yield_), ("clean_price", clean_price))
+            if v is not None
+        ]
         if len(given) > 1:
             msg = f"{where}: give at most one of z_spread, yield_, clean_price; got {given}"
             raise ValueError(msg)
@@ -178,22 +192,24 @@ class _Streams:
         clean_in = self.per_stream(clean_price, "clean_price", where)
         if y_in is not None:
             dirty = _core.prices_from_yields(*y_args, self.compounding, y_in)
-            z = _core.z_spreads_from_prices(*self.layout.args(), *curve.core_args(), dirty)
+            z = _z_spreads(self.layout, curve, dirty)
         elif clean_in is not None:
             dirty = clean_in + self.accrued
-            z = _core.z_spreads_from_prices(*self.layout.args(), *curve.core_args(), dirty)
+            z = _z_spreads(self.layout, curve, dirty)
         else:
             z_given = self.per_stream(0.0 if z_spread is None else z_spread, "z_spread", where)
             assert z_given is not None
             z = z_given
-            dirty = _core.price_streams(*self.layout.args(), *curve.core_args(), z)
-        ytm = y_in if y_in is not None else _core.yields_from_prices(
-            *y_args, self.compounding, dirty
+            dirty = _price(self.layout, curve, z)
+        ytm = (
+            y_in if y_in is not None else _core.yields_from_prices(*y_args, self.compounding, dirty)
         )
         macaulay, modified, convexity = _core.yield_risk(*y_args, self.compounding, ytm)
         bump = bump_bp * 1e-4
+        o, t, a = self.layout.args()
+        pt, ldf, code, sk, sv = curve.core_args()
         _, eff_dur, eff_conv, spread_dur, krd = _core.curve_risk(
-            *self.layout.args(), *curve.core_args(), z, tenors, bump
+            o, t, a, pt, ldf, code, sk, sv, z, tenors, bump
         )
         if krd_domain == "par":
             krd = np.empty((self.layout.n_streams, len(tenors)))
@@ -267,12 +283,16 @@ class BondBook:
         self._streams = streams
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame, valuation_date: object) -> BondBook:
+    def from_frame(
+        cls,
+        frame: pd.DataFrame | Mapping[str, Sequence[object]] | Sequence[Mapping[str, object]],
+        valuation_date: object,
+    ) -> BondBook:
         """Build a book from a table of bonds.
 
         Parameters
         ----------
-        frame : DataFrame
+        frame : DataFrame, dict of columns or list of records
             Columns ``security_id`` (unique), ``coupon`` (decimal a year), ``maturity`` (date),
             ``frequency`` (1, 2, 4, 12, or 0 for zero coupon), ``day_count`` (``ACT/365F``,
             ``30/360``, ``ACT/ACT ICMA``) and ``face`` (money, > 0). Other columns are kept.
@@ -285,9 +305,7 @@ class BondBook:
             Naming the row, column and value of the first problem found.
         """
         vd = to_date(valuation_date, "BondBook: valuation_date")
-        if not isinstance(frame, pd.DataFrame):
-            msg = f"BondBook.from_frame: expected a pandas DataFrame, got {type(frame).__name__}"
-            raise ValueError(msg)
+        frame = pd.DataFrame(frame) if not isinstance(frame, pd.DataFrame) else frame
         missing = [c for c in BOND_COLUMNS if c not in frame.columns]
         if missing:
             msg = f"BondBook.from_frame: missing column(s) {missing}; have {list(frame.columns)}"
@@ -299,11 +317,22 @@ class BondBook:
         dup = ids[ids.duplicated()]
         if len(dup):
             row = int(np.flatnonzero(ids.duplicated().to_numpy())[0])
-            msg = f"BondBook.from_frame: row {row}, column security_id: duplicate id {dup.iloc[0]!r}"
+            msg = (
+                f"BondBook.from_frame: row {row}, column security_id: duplicate id {dup.iloc[0]!r}"
+            )
             raise ValueError(msg)
 
         times, ytimes, amounts, accrued, comp, faces, mats, dcs, freqs, coupons = (
-            [], [], [], [], [], [], [], [], [], []
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
         )
         for row, rec in enumerate(frame[list(BOND_COLUMNS)].itertuples(index=False)):
             where = f"BondBook.from_frame: row {row} ({rec.security_id})"
@@ -447,7 +476,13 @@ class BondBook:
             Tent bumps on zero rates, or on the curve's par quotes with re-bootstrap.
         """
         return self._streams.analyze(
-            self.security_ids, curve, z_spread, yield_, clean_price, key_tenors, bump_bp,
+            self.security_ids,
+            curve,
+            z_spread,
+            yield_,
+            clean_price,
+            key_tenors,
+            bump_bp,
             krd_domain,
         )
 
@@ -462,9 +497,14 @@ class BondBook:
         bump_bp: float = 1.0,
         krd_domain: KrdDomain = "zero",
     ) -> pd.DataFrame:
-        """Same as :meth:`analyze`, as a DataFrame indexed by security id."""
+        """Price and risk every bond; a DataFrame indexed by security id (see :meth:`analyze`)."""
         return self.analyze(
-            curve, z_spread, yield_, clean_price, key_tenors=key_tenors, bump_bp=bump_bp,
+            curve,
+            z_spread,
+            yield_,
+            clean_price,
+            key_tenors=key_tenors,
+            bump_bp=bump_bp,
             krd_domain=krd_domain,
         ).to_frame()
 
@@ -508,7 +548,7 @@ class CashflowStream:
         name: str = "liabilities",
     ) -> None:
         vd = to_date(valuation_date, "CashflowStream: valuation_date")
-        amt = np.asarray(amounts, dtype=np.float64).reshape(-1)
+        amt: FloatArray = np.asarray(amounts, dtype=np.float64).reshape(-1)
         if len(dates) != len(amt):
             msg = f"CashflowStream: {len(dates)} dates but {len(amt)} amounts"
             raise ValueError(msg)
@@ -526,7 +566,7 @@ class CashflowStream:
         series = pd.Series(amt, index=pd.Index(parsed)).groupby(level=0).sum().sort_index()
         self.name = name
         self.dates: list[dt.date] = list(series.index)
-        self.amounts: FloatArray = series.to_numpy(dtype=np.float64)
+        self.amounts: FloatArray = np.asarray(series.to_numpy(), dtype=np.float64)
         times = np.array([act365(vd, d) for d in self.dates])
         layout = CashflowLayout(np.array([0, len(times)], dtype=np.int64), times, self.amounts)
         self._streams = _Streams(
@@ -586,4 +626,3 @@ class CashflowStream:
         return self.analyze(
             curve, key_tenors=key_tenors, bump_bp=bump_bp, krd_domain=krd_domain
         ).to_frame()
-

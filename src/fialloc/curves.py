@@ -56,7 +56,9 @@ def _as_times(t: npt.ArrayLike, where: str) -> FloatArray:
     return arr.reshape(-1)
 
 
-def tent_overlay(key_tenors: Sequence[float], index: int) -> tuple[FloatArray, FloatArray]:
+def tent_overlay(
+    key_tenors: Sequence[float] | FloatArray, index: int
+) -> tuple[FloatArray, FloatArray]:
     """Knots and values of the unit tent at ``key_tenors[index]``.
 
     The tent is 1 at its tenor, falls linearly to 0 at the neighbouring tenors and is flat
@@ -113,7 +115,7 @@ class CurveQuote:
     label: str
 
     def flows(self, valuation_date: dt.date) -> tuple[list[float], list[float]]:
-        """Times (Act/365F years) and amounts per unit notional; the quote prices to 1."""
+        """Return times (Act/365F years) and amounts per unit notional; they price to 1."""
         if self.kind == "deposit":
             tau = year_fraction(valuation_date, self.maturity, self.day_count, frequency=1)
             return [act365(valuation_date, self.maturity)], [1.0 + self.rate * tau]
@@ -293,7 +295,7 @@ class Curve:
         return cls.from_zero_rates([1.0, 50.0], [rate, rate], valuation_date)
 
     def core_args(self) -> tuple[FloatArray, FloatArray, int, FloatArray, FloatArray]:
-        """The five arrays/codes that describe this curve to the compiled kernels."""
+        """Return the five arrays/codes that describe this curve to the compiled kernels."""
         return (
             self.pillar_times,
             self.log_dfs,
@@ -345,7 +347,7 @@ class Curve:
         return self.with_overlay([1.0], [bp * 1e-4])
 
     def key_rate_bumped(
-        self, tenor: float, bp: float, key_tenors: Sequence[float] = DEFAULT_KEY_TENORS
+        self, tenor: float, bp: float, key_tenors: Sequence[float] | FloatArray = DEFAULT_KEY_TENORS
     ) -> Curve:
         """Copy with zero rates moved by a tent of height `bp` basis points at `tenor` (years).
 
@@ -356,7 +358,7 @@ class Curve:
         return self.with_overlay(knots, values * bp * 1e-4)
 
     def par_bumped(
-        self, tenor: float, bp: float, key_tenors: Sequence[float] = DEFAULT_KEY_TENORS
+        self, tenor: float, bp: float, key_tenors: Sequence[float] | FloatArray = DEFAULT_KEY_TENORS
     ) -> Curve:
         """Re-bootstrapped copy with the input quotes moved by a tent of `bp` basis points.
 
@@ -370,13 +372,9 @@ class Curve:
         knots, values = tent_overlay(key_tenors, _tenor_index(key_tenors, tenor))
         maturities = np.array([act365(self.valuation_date, q.maturity) for q in self.quotes])
         moves = np.interp(maturities, knots, values) * bp * 1e-4
-        bumped = tuple(
-            replace(q, rate=q.rate + m) for q, m in zip(self.quotes, moves, strict=True)
-        )
+        bumped = tuple(replace(q, rate=q.rate + m) for q, m in zip(self.quotes, moves, strict=True))
         fresh = _bootstrap_quotes(bumped, self.valuation_date, self.interpolation)
-        return replace(
-            fresh, spread_knots=self.spread_knots, spread_values=self.spread_values
-        )
+        return replace(fresh, spread_knots=self.spread_knots, spread_values=self.spread_values)
 
     def pillars(self) -> pd.DataFrame:
         """Pillar table: time (years), discount factor, zero rate, and the quote behind it."""
@@ -401,7 +399,7 @@ class Curve:
         )
 
 
-def _tenor_index(key_tenors: Sequence[float], tenor: float) -> int:
+def _tenor_index(key_tenors: Sequence[float] | FloatArray, tenor: float) -> int:
     matches = [i for i, k in enumerate(key_tenors) if abs(float(k) - float(tenor)) < 1e-12]
     if not matches:
         msg = f"key-rate bump: tenor {tenor} is not one of the key tenors {list(key_tenors)}"

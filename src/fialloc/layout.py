@@ -53,10 +53,10 @@ class CashflowLayout:
         return len(self.offsets) - 1
 
     def args(self) -> tuple[IndexArray, FloatArray, FloatArray]:
-        """The ``(offsets, times, amounts)`` triple the kernels take."""
+        """Return the ``(offsets, times, amounts)`` triple the kernels take."""
         return self.offsets, self.times, self.amounts
 
     def stream(self, i: int) -> tuple[FloatArray, FloatArray]:
-        """Times and amounts of stream `i` (views)."""
+        """Return times and amounts of stream `i` (views)."""
         lo, hi = self.offsets[i], self.offsets[i + 1]
         return self.times[lo:hi], self.amounts[lo:hi]
