@@ -81,7 +81,9 @@ ZeroCurve::ZeroCurve(const double* pillar_times, const double* log_dfs, Eigen::I
     const double f_last = -(c[1] + u * (2.0 * c[2] + u * (3.0 * c[3] + u * 4.0 * c[4])));
     coef_[np1 - 1] = Poly{l[np1 - 1], -f_last, 0.0, 0.0, 0.0};
   }
+  degree_ = interp == Interpolation::LogLinear ? 1 : 4;
   if (n_spread > 0) add_overlay(spread_knots, spread_values, n_spread);
+  build_buckets();
 }
 
 namespace {
@@ -146,6 +148,7 @@ void ZeroCurve::add_overlay(const double* sk, const double* sv, Eigen::Index n) 
   }
   knots_ = std::move(merged);
   coef_ = std::move(coef);
+  degree_ = std::max(degree_, 2);
 }
 
 Eigen::Index ZeroCurve::segment(double t) const {
@@ -153,19 +156,52 @@ Eigen::Index ZeroCurve::segment(double t) const {
   return static_cast<Eigen::Index>(it - knots_.begin()) - 1;
 }
 
-bool ZeroCurve::log_discount_sorted(const double* t, double z, double* out, Eigen::Index n) const {
+void ZeroCurve::build_buckets() {
+  const double t_last = knots_.back();
+  const auto nb = static_cast<std::size_t>(t_last * kBucketsPerYear) + 2;
+  bucket_.resize(nb);
+  std::size_t j = 0;
+  for (std::size_t b = 0; b < nb; ++b) {
+    const double x = static_cast<double>(b) / kBucketsPerYear;
+    while (j + 1 < knots_.size() && x >= knots_[j + 1]) ++j;
+    bucket_[b] = static_cast<std::int32_t>(j);
+  }
+}
+
+template <int Deg>
+void ZeroCurve::log_discount_walk(const double* t, double z, double* out, Eigen::Index n) const {
+  // The segment comes from a bucket table plus a rarely taken step, so no iteration waits on the
+  // previous one (a knot-by-knot walk chains every flow to the last through a load).
   const auto last = static_cast<Eigen::Index>(knots_.size()) - 1;
-  Eigen::Index j = 0;
-  bool ok = true;
-  double prev = 0.0;
+  const double* knots = knots_.data();
+  const Poly* coef = coef_.data();
+  const std::int32_t* bucket = bucket_.data();
+  const double max_bucket = static_cast<double>(bucket_.size() - 1);
   for (Eigen::Index i = 0; i < n; ++i) {
     const double x = t[i];
-    ok &= (x >= prev) & (x < kInf);  // false for NaN, negative, decreasing or infinite times
-    prev = x;
-    while (j < last && x >= knots_[static_cast<std::size_t>(j) + 1]) ++j;
-    out[i] = eval(j, x) - z * x;
+    const double b = std::min(std::max(x * kBucketsPerYear, 0.0), max_bucket);
+    Eigen::Index j = bucket[static_cast<int>(b)];
+    while (j < last && x >= knots[j + 1]) ++j;
+    const Poly& c = coef[j];
+    const double u = x - knots[j];
+    double p = c[Deg];
+    for (int d = Deg - 1; d >= 0; --d) p = p * u + c[static_cast<std::size_t>(d)];
+    out[i] = p - z * x;
   }
-  return ok;
+}
+
+bool ZeroCurve::log_discount_sorted(const double* t, double z, double* out, Eigen::Index n) const {
+  // Validity first, in a loop the compiler vectorizes; NaN fails every comparison.
+  if (n == 0) return true;
+  Eigen::Index bad = !(t[0] >= 0.0) + !(t[n - 1] < kInf);
+  for (Eigen::Index i = 1; i < n; ++i) bad += !(t[i] >= t[i - 1]);
+  if (bad != 0) return false;  // the bucket lookup below needs finite, non-negative times
+  switch (degree_) {
+    case 1: log_discount_walk<1>(t, z, out, n); break;
+    case 2: log_discount_walk<2>(t, z, out, n); break;
+    default: log_discount_walk<4>(t, z, out, n); break;
+  }
+  return bad == 0;
 }
 
 double ZeroCurve::forward(double t) const {

@@ -16,6 +16,7 @@
     knot; a key-rate bump is a tent. */
 
 #include <array>
+#include <cstdint>
 #include <vector>
 
 #include "fialloc/types.hpp"
@@ -42,9 +43,9 @@ class ZeroCurve {
   //! Continuously compounded zero rate; at t = 0 the limit, i.e. the short rate.
   double zero_rate(double t) const;
 
-  /*! out[j] = ln P(0, t[j]) - z t[j] for n times. The segment search walks forward instead of
-      bisecting, which is what makes whole-book pricing cheap; returns false (and garbage in
-      `out`) unless the times are finite, >= 0 and non-decreasing. */
+  /*! out[j] = ln P(0, t[j]) - z t[j] for n times. The segment search uses a bucket table instead of
+      bisecting, which is what makes whole-book pricing cheap. Returns false, leaving `out`
+      untouched, unless the times are finite, >= 0 and non-decreasing. */
   bool log_discount_sorted(const double* t, double z, double* out, Eigen::Index n) const;
 
   //! Number of pillars (excluding t = 0).
@@ -61,10 +62,16 @@ class ZeroCurve {
     return c[0] + u * (c[1] + u * (c[2] + u * (c[3] + u * c[4])));
   }
   void add_overlay(const double* knots, const double* values, Eigen::Index n);
+  void build_buckets();
+  static constexpr double kBucketsPerYear = 4.0;
+  template <int Deg>
+  void log_discount_walk(const double* t, double z, double* out, Eigen::Index n) const;
 
   Eigen::Index n_pillars_;
   std::vector<double> knots_;
   std::vector<Poly> coef_;
+  std::vector<std::int32_t> bucket_;  // segment at the start of each quarter-year bucket
+  int degree_ = 4;  // highest non-zero power in coef_ (1 for log-linear without overlay)
 };
 
 //! Discount factors P(0, t) at times `t` (years, finite and >= 0).
