@@ -29,7 +29,4 @@ struct CurveRisk {
 CurveRisk curve_risk(const CashflowView& cf, const ZeroCurve& curve, ConstVecRef z_spreads,
                      ConstVecRef key_tenors, double bump);
 
-//! Tent weights of t: (index of the left key tenor, its weight); the right tenor gets 1 - weight.
-std::pair<Eigen::Index, double> tent_weights(ConstVecRef key_tenors, double t);
-
 }  // namespace fialloc
