@@ -150,19 +150,27 @@ def read_quotes(
     ValueError
         Naming the row and column of the first problem found.
     """
-    frame = quotes if isinstance(quotes, pd.DataFrame) else pd.DataFrame(list(quotes))
-    if frame.empty:
+    records: list[dict[str, Any]] = (
+        [{str(k): v for k, v in r.items()} for r in quotes.to_dict("records")]
+        if isinstance(quotes, pd.DataFrame)
+        else [dict(r) for r in quotes]
+    )
+    if not records:
         msg = "quotes: no rows; a curve needs at least one quote"
         raise ValueError(msg)
-    missing = [c for c in ("kind", "rate") if c not in frame.columns]
-    if "tenor" not in frame.columns and "maturity" not in frame.columns:
+    columns: set[str] = set().union(*(r.keys() for r in records))
+    missing = [c for c in ("kind", "rate") if c not in columns]
+    if "tenor" not in columns and "maturity" not in columns:
         missing.append("tenor or maturity")
     if missing:
-        msg = f"quotes: missing column(s) {', '.join(missing)}; have {list(frame.columns)}"
+        msg = f"quotes: missing column(s) {', '.join(missing)}; have {sorted(columns)}"
         raise ValueError(msg)
     out: list[CurveQuote] = []
-    for row, rec in enumerate(frame.to_dict("records")):
+    for row, rec in enumerate(records):
         where = f"quotes row {row}"
+        if "kind" not in rec or "rate" not in rec:
+            msg = f"{where}: missing kind or rate"
+            raise ValueError(msg)
         kind = str(rec["kind"]).strip().lower()
         if kind not in QUOTE_KINDS:
             msg = f"{where}, column kind: unknown kind {rec['kind']!r}; expected {QUOTE_KINDS}"
