@@ -33,16 +33,15 @@ void check_freq(const CashflowView& cf, ConstVecRef freq, const char* where) {
   }
 }
 
-// Discount factor at yield y for time tau with f compoundings a year (f == 0: continuous), and
-// its derivative with respect to y.
-inline std::pair<double, double> yield_df(double y, double f, double tau) {
-  if (f == 0.0) {
-    const double d = std::exp(-y * tau);
-    return {d, -tau * d};
-  }
-  const double base = 1.0 + y / f;
-  const double d = std::exp(-f * tau * std::log(base));
-  return {d, -tau * d / base};
+// Yield y compounded f times a year (f == 0: continuously) discounts time tau by exp(-k tau),
+// and d/dy of that is -tau exp(-k tau) / base. Computed once per yield, not per flow.
+struct YieldBasis {
+  double k;
+  double base;
+};
+inline YieldBasis yield_basis(double y, double f) {
+  if (f == 0.0) return {y, 1.0};
+  return {f * std::log1p(y / f), 1.0 + y / f};
 }
 
 double yield_lower_bound(double f) { return f == 0.0 ? -1.0 : -0.5 * std::fmin(f, 1.0); }
@@ -117,9 +116,10 @@ VectorXd prices_from_yields(const CashflowView& ycf, ConstVecRef freq, ConstVecR
     FIALLOC_REQUIRE(yields[s] > yield_lower_bound(freq[s]),
                     "prices_from_yields: `yields` of stream " << s << " is " << yields[s]
                                                               << ", below the compounding floor");
+    const YieldBasis yb = yield_basis(yields[s], freq[s]);
     double p = 0.0;
     for (Eigen::Index i = ycf.begin(s); i < ycf.end(s); ++i) {
-      p += ycf.amounts[i] * yield_df(yields[s], freq[s], ycf.times[i]).first;
+      p += ycf.amounts[i] * std::exp(-yb.k * ycf.times[i]);
     }
     pv[s] = p;
   }
@@ -136,13 +136,14 @@ VectorXd yields_from_prices(const CashflowView& ycf, ConstVecRef freq, ConstVecR
     const double f = freq[s];
     const double target = prices[s];
     auto fn = [&](double yy) {
-      double pv = 0.0, dpv = 0.0;
+      const YieldBasis yb = yield_basis(yy, f);
+      double pv = 0.0, pvt = 0.0;
       for (Eigen::Index i = b; i < e; ++i) {
-        const auto [d, dd] = yield_df(yy, f, ycf.times[i]);
-        pv += ycf.amounts[i] * d;
-        dpv += ycf.amounts[i] * dd;
+        const double w = ycf.amounts[i] * std::exp(-yb.k * ycf.times[i]);
+        pv += w;
+        pvt += w * ycf.times[i];
       }
-      return std::make_pair(target - pv, -dpv);
+      return std::make_pair(target - pv, pvt / yb.base);
     };
     const double lo = yield_lower_bound(f) * 0.999;
     try {
@@ -168,19 +169,19 @@ YieldRisk yield_risk(const CashflowView& ycf, ConstVecRef freq, ConstVecRef yiel
     FIALLOC_REQUIRE(y > yield_lower_bound(f), "yield_risk: `yields` of stream "
                                                   << s << " is " << y
                                                   << ", below the compounding floor");
+    const YieldBasis yb = yield_basis(y, f);
     double p = 0.0, pt = 0.0, ptt = 0.0;
     for (Eigen::Index i = ycf.begin(s); i < ycf.end(s); ++i) {
       const double tau = ycf.times[i];
-      const double w = ycf.amounts[i] * yield_df(y, f, tau).first;
+      const double w = ycf.amounts[i] * std::exp(-yb.k * tau);
       p += w;
       pt += w * tau;
       // d2/dy2 of (1+y/f)^(-f tau) = tau (tau + 1/f) (1+y/f)^(-f tau - 2); continuous: tau^2 e^{-y tau}
       ptt += w * tau * (f == 0.0 ? tau : tau + 1.0 / f);
     }
-    const double base = f == 0.0 ? 1.0 : 1.0 + y / f;
     r.macaulay[s] = pt / p;
-    r.modified[s] = pt / p / base;
-    r.convexity[s] = ptt / p / (base * base);
+    r.modified[s] = pt / p / yb.base;
+    r.convexity[s] = ptt / p / (yb.base * yb.base);
   }
   return r;
 }
