@@ -1,0 +1,440 @@
+"""Deterministic stress scenarios: definitions as data, full revaluation of assets and liabilities.
+
+A scenario moves zero rates (a piecewise-linear shift over maturity, flat beyond its end
+points), moves credit spreads by rating, scales bid-ask spreads and haircuts, or follows a path
+of parallel shifts over annual horizons (the New York Regulation 126 set). Definitions live in
+``stress_scenarios.json`` next to this module, or in any JSON file or table a user supplies.
+
+Every scenario reprices the whole bond book and the liability stream with the compiled core
+(no duration approximation).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from fialloc.bonds import BondBook, CashflowStream
+from fialloc.curves import Curve
+from fialloc.layout import FloatArray
+
+__all__ = [
+    "DEFAULT_SCENARIO_FILE",
+    "RATING_SCALE",
+    "StressResult",
+    "StressScenario",
+    "default_scenarios",
+    "load_scenarios",
+    "run_stresses",
+]
+
+DEFAULT_SCENARIO_FILE: Final = Path(__file__).with_name("stress_scenarios.json")
+RATING_SCALE: Final = ("AAA", "AA", "A", "BBB", "BB", "B", "CCC")
+EXEMPT_SECTORS: Final = ("government", "treasury", "sovereign", "agency")
+_MAX_SHIFT_BP: Final = 2000.0
+
+
+def base_rating(rating: object) -> str:
+    """Return the letter grade of a rating with or without a notch (``"BBB+" -> "BBB"``)."""
+    text = str(rating).strip().upper().rstrip("+-")
+    if text not in RATING_SCALE:
+        scale = ", ".join(RATING_SCALE)
+        msg = f"rating {rating!r} is not on the scale {scale} (notches + and - allowed)"
+        raise ValueError(msg)
+    return text
+
+
+class StressScenario(BaseModel):
+    """One deterministic scenario.
+
+    Attributes
+    ----------
+    name : str
+        Unique name.
+    group : str
+        Family for reports (``parallel``, ``curve``, ``credit``, ``liquidity``, ``combined``,
+        ``ny7``, ``custom``).
+    description : str
+        What the scenario does, in words.
+    rate_shifts_bp : dict of float to float
+        Zero-rate shifts in basis points at maturities in years; linear in between, flat
+        outside. A single entry is a parallel shift.
+    spread_shifts_bp : dict of str to float
+        Credit-spread change in basis points by letter rating (AAA .. CCC); securities in
+        exempt sectors (government, treasury, sovereign, agency) do not move.
+    bid_ask_multiplier, haircut_multiplier : float
+        Liquidity stress: bid-ask spreads and liquidity haircuts are multiplied by these.
+    path_bp : list of float, optional
+        Parallel shifts in basis points at horizons 0, 1, 2, ... years (immediate shift first).
+    floor_fraction_5y : float, optional
+        Downward shifts stop where the 5-year zero rate would fall below this fraction of its
+        starting level (0.5 for the NY Regulation 126 set).
+    combine : list of str
+        Names of scenarios to apply together (rate shifts and spread shifts add, multipliers
+        multiply).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    group: str = "custom"
+    description: str = ""
+    rate_shifts_bp: dict[float, float] = Field(default_factory=dict)
+    spread_shifts_bp: dict[str, float] = Field(default_factory=dict)
+    bid_ask_multiplier: float = Field(default=1.0, gt=0.0, le=100.0)
+    haircut_multiplier: float = Field(default=1.0, gt=0.0, le=100.0)
+    path_bp: list[float] | None = None
+    floor_fraction_5y: float | None = Field(default=None, ge=0.0, le=1.0)
+    combine: list[str] = Field(default_factory=list)
+
+    @field_validator("rate_shifts_bp")
+    @classmethod
+    def _check_rate_shifts(cls, v: dict[float, float]) -> dict[float, float]:
+        for tenor, shift in v.items():
+            if not (np.isfinite(tenor) and tenor > 0):
+                msg = f"rate_shifts_bp: maturity {tenor} must be positive years"
+                raise ValueError(msg)
+            _check_bp(shift, f"rate_shifts_bp[{tenor}]")
+        return dict(sorted(v.items()))
+
+    @field_validator("spread_shifts_bp")
+    @classmethod
+    def _check_spread_shifts(cls, v: dict[str, float]) -> dict[str, float]:
+        out = {}
+        for rating, shift in v.items():
+            key = str(rating).strip().upper()
+            if key not in RATING_SCALE:
+                msg = f"spread_shifts_bp: rating {rating!r} is not one of {', '.join(RATING_SCALE)}"
+                raise ValueError(msg)
+            out[key] = _check_bp(shift, f"spread_shifts_bp[{rating}]")
+        return out
+
+    @field_validator("path_bp")
+    @classmethod
+    def _check_path(cls, v: list[float] | None) -> list[float] | None:
+        if v is not None:
+            if not v:
+                msg = "path_bp: needs at least the immediate shift"
+                raise ValueError(msg)
+            for i, shift in enumerate(v):
+                _check_bp(shift, f"path_bp[{i}]")
+        return v
+
+    def rate_overlay(self) -> tuple[FloatArray, FloatArray]:
+        """Knots (years) and zero-rate shifts (decimals) of the immediate rate move."""
+        if self.path_bp is not None:
+            return np.array([1.0]), np.array([self.path_bp[0] * 1e-4])
+        if not self.rate_shifts_bp:
+            return np.empty(0), np.empty(0)
+        knots = np.array(list(self.rate_shifts_bp), dtype=np.float64)
+        values = np.array(list(self.rate_shifts_bp.values()), dtype=np.float64) * 1e-4
+        return knots, values
+
+
+def _check_bp(value: float, where: str) -> float:
+    if not np.isfinite(value) or abs(value) > _MAX_SHIFT_BP:
+        msg = (
+            f"{where}: {value} bp is outside +-{_MAX_SHIFT_BP:g} bp; shifts are in basis points "
+            "(100 = 1%)"
+        )
+        raise ValueError(msg)
+    return float(value)
+
+
+def load_scenarios(
+    source: str | Path | pd.DataFrame | Iterable[Mapping[str, Any]] | None = None,
+) -> list[StressScenario]:
+    """Read and validate scenario definitions; combined scenarios are resolved.
+
+    Parameters
+    ----------
+    source : path to a JSON file, DataFrame, list of dicts, or None
+        None loads the built-in set (``stress_scenarios.json``).
+
+    Raises
+    ------
+    ValueError
+        Naming the file, the scenario (by position and name) and the field at fault.
+    """
+    where = "scenarios"
+    if source is None:
+        source = DEFAULT_SCENARIO_FILE
+    if isinstance(source, (str, Path)):
+        where = str(source)
+        try:
+            records = json.loads(Path(source).read_text())
+        except json.JSONDecodeError as exc:
+            msg = f"{where}: not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}"
+            raise ValueError(msg) from None
+        except OSError as exc:
+            msg = f"{where}: cannot read scenario file ({exc.strerror})"
+            raise ValueError(msg) from None
+    elif isinstance(source, pd.DataFrame):
+        records = [
+            {k: v for k, v in r.items() if not _is_missing(v)} for r in source.to_dict("records")
+        ]
+    else:
+        records = [dict(r) for r in source]
+    if not isinstance(records, list):
+        msg = f"{where}: expected a list of scenario objects"
+        raise ValueError(msg)
+    scenarios: list[StressScenario] = []
+    for i, rec in enumerate(records):
+        label = rec.get("name", "?") if isinstance(rec, Mapping) else "?"
+        try:
+            scenarios.append(StressScenario.model_validate(rec))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"]) or "(scenario)"
+            msg = f"{where}: scenario {i} ({label}), field {field}: {first['msg']}"
+            raise ValueError(msg) from None
+    return _resolve(scenarios, where)
+
+
+def default_scenarios() -> list[StressScenario]:
+    """Load the built-in set: parallel, curve, credit, liquidity, combined and NY7 scenarios."""
+    return load_scenarios(None)
+
+
+def _is_missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
+
+
+def _resolve(scenarios: list[StressScenario], where: str) -> list[StressScenario]:
+    by_name: dict[str, StressScenario] = {}
+    for s in scenarios:
+        if s.name in by_name:
+            msg = f"{where}: scenario name {s.name!r} appears twice"
+            raise ValueError(msg)
+        by_name[s.name] = s
+    out = []
+    for s in scenarios:
+        if not s.combine:
+            out.append(s)
+            continue
+        parts = []
+        for part in s.combine:
+            if part not in by_name:
+                msg = f"{where}: scenario {s.name!r} combines unknown scenario {part!r}"
+                raise ValueError(msg)
+            if by_name[part].combine or by_name[part].path_bp is not None:
+                msg = (
+                    f"{where}: scenario {s.name!r} can only combine simple scenarios; "
+                    f"{part!r} is not"
+                )
+                raise ValueError(msg)
+            parts.append(by_name[part])
+        rate: dict[float, float] = {}
+        knots = sorted({k for p in parts for k in p.rate_shifts_bp})
+        for k in knots:
+            rate[k] = sum(
+                float(np.interp(k, list(p.rate_shifts_bp), list(p.rate_shifts_bp.values())))
+                for p in parts
+                if p.rate_shifts_bp
+            )
+        spread: dict[str, float] = {}
+        for p in parts:
+            for r, v in p.spread_shifts_bp.items():
+                spread[r] = spread.get(r, 0.0) + v
+        out.append(
+            StressScenario(
+                name=s.name,
+                group=s.group,
+                description=s.description,
+                rate_shifts_bp=rate,
+                spread_shifts_bp=spread,
+                bid_ask_multiplier=float(np.prod([p.bid_ask_multiplier for p in parts])),
+                haircut_multiplier=float(np.prod([p.haircut_multiplier for p in parts])),
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class StressResult:
+    """Revaluation of assets and liabilities under each scenario.
+
+    Attributes
+    ----------
+    scenarios : list of StressScenario
+        In the order of the rows below.
+    asset_values : DataFrame
+        Market value (money) of each security (columns) under each scenario (rows).
+    liability_values : Series
+        Present value (money) of the liabilities under each scenario.
+    liquidity_cost : DataFrame
+        Cost (money) of selling each position at half the scenario's bid-ask spread.
+    path_values : DataFrame
+        For path scenarios: value at each horizon (years) of assets, liabilities and surplus,
+        cash flows before the horizon rolled forward and later ones discounted on the
+        scenario's curve.
+    """
+
+    scenarios: list[StressScenario]
+    asset_values: pd.DataFrame
+    liability_values: pd.Series
+    liquidity_cost: pd.DataFrame
+    path_values: pd.DataFrame
+
+    def summary(self) -> pd.DataFrame:
+        """Assets, liabilities and surplus per scenario, with changes from the ``base`` row."""
+        assets = self.asset_values.sum(axis=1)
+        out = pd.DataFrame(
+            {
+                "group": [s.group for s in self.scenarios],
+                "assets": assets,
+                "liabilities": self.liability_values,
+                "surplus": assets - self.liability_values,
+                "liquidity_cost": self.liquidity_cost.sum(axis=1),
+            }
+        )
+        base = out.iloc[0]
+        for col in ("assets", "liabilities", "surplus"):
+            out[f"{col}_change"] = out[col] - base[col]
+        out["assets_change_pct"] = out["assets_change"] / base["assets"]
+        return out
+
+    def by_manager(self, weights: pd.DataFrame) -> pd.DataFrame:
+        """Asset value change from the first scenario, per manager (rows) and scenario (columns).
+
+        Parameters
+        ----------
+        weights : DataFrame
+            Managers (rows) by security (columns): the fraction of each security's face that
+            each manager holds. Missing securities count as zero.
+        """
+        unknown = sorted(set(weights.columns) - set(self.asset_values.columns))
+        if unknown:
+            msg = f"StressResult.by_manager: securities not in the stressed book: {unknown[:5]}"
+            raise ValueError(msg)
+        w = weights.reindex(columns=self.asset_values.columns, fill_value=0.0)
+        change = self.asset_values - self.asset_values.iloc[0]
+        return pd.DataFrame(w.to_numpy() @ change.to_numpy().T, index=w.index, columns=change.index)
+
+
+def run_stresses(
+    book: BondBook,
+    liabilities: CashflowStream,
+    curve: Curve,
+    scenarios: Sequence[StressScenario] | None = None,
+    *,
+    z_spread: npt.ArrayLike = 0.0,
+    ratings: Sequence[object] | None = None,
+    sectors: Sequence[object] | None = None,
+    bid_ask_bp: npt.ArrayLike | None = None,
+) -> StressResult:
+    """Revalue the book and the liabilities under every scenario by full repricing.
+
+    Parameters
+    ----------
+    book : BondBook
+        Securities with the face held in total.
+    liabilities : CashflowStream
+        Liability cash flows (discounted on the risk-free curve, no spread).
+    curve : Curve
+        Today's discount curve.
+    scenarios : sequence of StressScenario, optional
+        Defaults to :func:`default_scenarios`; the first one is the base for changes.
+    z_spread : float or array
+        Each security's continuously compounded spread over `curve` (decimal).
+    ratings, sectors : sequence, optional
+        Per security; needed by scenarios with spread shifts (ratings on the AAA..CCC scale,
+        notches allowed; sectors government/treasury/sovereign/agency are exempt).
+    bid_ask_bp : array, optional
+        Bid-ask spread per security in basis points of price, for liquidity costs.
+    """
+    chosen = list(scenarios) if scenarios is not None else default_scenarios()
+    if not chosen:
+        msg = "run_stresses: no scenarios given"
+        raise ValueError(msg)
+    n = len(book)
+    z = np.broadcast_to(np.asarray(z_spread, dtype=np.float64), (n,)).copy()
+    needs_ratings = any(s.spread_shifts_bp for s in chosen)
+    letters: list[str] | None = None
+    if needs_ratings:
+        if ratings is None or len(ratings) != n:
+            msg = "run_stresses: spread scenarios need one rating per security (`ratings`)"
+            raise ValueError(msg)
+        letters = []
+        for i, r in enumerate(ratings):
+            try:
+                letters.append(base_rating(r))
+            except ValueError as exc:
+                msg = f"run_stresses: ratings row {i} ({book.security_ids[i]}): {exc}"
+                raise ValueError(msg) from None
+    exempt = np.zeros(n, dtype=bool)
+    if sectors is not None:
+        if len(sectors) != n:
+            msg = f"run_stresses: {len(sectors)} sectors for {n} securities"
+            raise ValueError(msg)
+        exempt = np.array([str(s).strip().lower() in EXEMPT_SECTORS for s in sectors])
+    half_spread = np.zeros(n)
+    if bid_ask_bp is not None:
+        ba = np.asarray(bid_ask_bp, dtype=np.float64)
+        if ba.shape != (n,) or not np.all(np.isfinite(ba)) or np.any(ba < 0):
+            msg = "run_stresses: `bid_ask_bp` needs one finite, non-negative value per security"
+            raise ValueError(msg)
+        half_spread = 0.5 * ba * 1e-4
+    scale = book.face / 100.0
+    z5 = float(curve.zero_rate(5.0))
+
+    values, liab, cost, paths = [], [], [], []
+    for s in chosen:
+        dz = np.zeros(n)
+        if s.spread_shifts_bp and letters is not None:
+            dz = np.array([s.spread_shifts_bp.get(r, 0.0) * 1e-4 for r in letters])
+            dz[exempt] = 0.0
+        knots, shifts = s.rate_overlay()
+        if s.floor_fraction_5y is not None:
+            shifts = np.maximum(shifts, (s.floor_fraction_5y - 1.0) * z5)
+        stressed = curve.with_overlay(knots, shifts) if len(knots) else curve
+        mv = book.dirty_prices(stressed, z + dz) * scale
+        values.append(mv)
+        liab.append(liabilities.present_value(stressed))
+        cost.append(mv * half_spread * s.bid_ask_multiplier)
+        if s.path_bp is not None:
+            paths.extend(_path_values(book, liabilities, curve, s, z, scale, z5))
+    ids = book.security_ids
+    names = pd.Index([s.name for s in chosen], name="scenario")
+    return StressResult(
+        scenarios=chosen,
+        asset_values=pd.DataFrame(np.vstack(values), index=names, columns=ids),
+        liability_values=pd.Series(liab, index=names, name="liabilities"),
+        liquidity_cost=pd.DataFrame(np.vstack(cost), index=names, columns=ids),
+        path_values=pd.DataFrame(
+            paths, columns=["scenario", "horizon", "assets", "liabilities", "surplus"]
+        ),
+    )
+
+
+def _path_values(
+    book: BondBook,
+    liabilities: CashflowStream,
+    curve: Curve,
+    scenario: StressScenario,
+    z: FloatArray,
+    scale: FloatArray,
+    z5: float,
+) -> list[tuple[str, float, float, float, float]]:
+    assert scenario.path_bp is not None
+    rows = []
+    for h, shift_bp in enumerate(scenario.path_bp):
+        shift = shift_bp * 1e-4
+        if scenario.floor_fraction_5y is not None:
+            shift = max(shift, (scenario.floor_fraction_5y - 1.0) * z5)
+        # Value at horizon h on today's forwards moved by the horizon's shift: every flow,
+        # earlier ones compounded and later ones discounted, divided by the moved P(0, h).
+        moved = curve.shifted(shift * 1e4)
+        to_h = float(moved.discount(float(h))) if h > 0 else 1.0
+        assets = float(np.dot(book.dirty_prices(moved, z), scale)) / to_h
+        liab = liabilities.present_value(moved) / to_h
+        rows.append((scenario.name, float(h), assets, liab, assets - liab))
+    return rows
