@@ -88,8 +88,7 @@ def test_credit_widening_by_rating_exempts_governments(setup):
     assert res.liability_values.iloc[1] == res.liability_values.iloc[0]
 
 
-def test_combined_adds_components(setup):
-    curve, book, liab = setup
+def test_combined_adds_components():
     combo = load_scenarios(
         [
             {"name": "base"},
