@@ -1,0 +1,1 @@
+"""The analysis desks: duration, credit, curve, liquidity and performance attribution."""

@@ -1,0 +1,93 @@
+"""What every desk returns: tables, findings and recommendations, typed and serializable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+Severity = Literal["info", "watch", "action"]
+
+
+class Finding(BaseModel):
+    """A fact a desk established, with the numbers behind it.
+
+    Attributes
+    ----------
+    code : str
+        Stable identifier (``krd_gap``, ``credit_beta``, ``style_drift``...), for tests and rules.
+    severity : {"info", "watch", "action"}
+        How much it matters against the mandate's thresholds.
+    subject : str
+        What it is about: a manager id, a key tenor, a sector, ``portfolio``.
+    message : str
+        One sentence a person can read.
+    metrics : dict of str to float
+        The engine's numbers the message quotes (agents may only quote these).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    severity: Severity = "info"
+    subject: str
+    message: str
+    metrics: dict[str, float] = Field(default_factory=dict)
+
+
+class Recommendation(BaseModel):
+    """A proposed action: usually a change of one manager's weight, with the reason."""
+
+    model_config = ConfigDict(frozen=True)
+
+    action: str
+    subject: str
+    rationale: str
+    weight_change: float = 0.0
+    metrics: dict[str, float] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeskResult:
+    """A desk's output: named tables, findings and recommendations."""
+
+    desk: str
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    recommendations: list[Recommendation] = field(default_factory=list)
+    summary: dict[str, float] = field(default_factory=dict)
+
+    def findings_of(self, code: str) -> list[Finding]:
+        """Return the findings with a given code."""
+        return [f for f in self.findings if f.code == code]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict (tables as lists of records, NaN as None)."""
+        return {
+            "desk": self.desk,
+            "summary": {k: _clean(v) for k, v in self.summary.items()},
+            "findings": [f.model_dump() for f in self.findings],
+            "recommendations": [r.model_dump() for r in self.recommendations],
+            "tables": {
+                name: [
+                    {str(k): _clean(v) for k, v in row.items()}
+                    for row in table.reset_index().to_dict("records")
+                ]
+                for name, table in self.tables.items()
+            },
+        }
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, (float, np.floating)):
+        return None if not np.isfinite(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
