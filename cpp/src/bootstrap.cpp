@@ -1,6 +1,7 @@
 // fialloc: Apache-2.0
 #include "fialloc/bootstrap.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "fialloc/errors.hpp"
@@ -66,16 +67,26 @@ BootstrapResult bootstrap_curve(const CashflowView& inst, ConstVecRef targets, I
         const double d = (residual(x + h) - residual(x - h)) / (2.0 * h);
         return std::make_pair(residual(x), d);
       };
-      const double lo = -kZeroHi * pillars[j], hi = -kZeroLo * pillars[j];
-      try {
-        ldf[j] = solve_bracketed_newton(fn, lo, hi, guess, kXtol, 200, "bootstrap_curve");
-      } catch (const std::domain_error&) {
+      // Bracket around the guess and widen step by step: a spline reaching for an extreme node
+      // oscillates, so the widest bracket can lose its sign change where a narrow one has it.
+      const double tj = pillars[j];
+      const double z_guess = std::clamp(-guess / tj, kZeroLo, kZeroHi);
+      double width = 0.01;
+      double lo = 0.0, hi = 0.0;
+      bool bracketed = false;
+      for (int widen = 0; widen < 8 && !bracketed; ++widen, width *= 3.0) {
+        lo = -std::min(z_guess + width, kZeroHi) * tj;
+        hi = -std::max(z_guess - width, kZeroLo) * tj;
+        bracketed = (residual(lo) > 0.0) != (residual(hi) > 0.0);
+      }
+      if (!bracketed) {
         std::ostringstream os;
-        os << "bootstrap_curve: instrument " << j << " (maturity " << pillars[j]
+        os << "bootstrap_curve: instrument " << j << " (maturity " << tj
            << " years) cannot be repriced with a zero rate in [" << kZeroLo << ", " << kZeroHi
            << "]; check its quote";
         throw std::domain_error(os.str());
       }
+      ldf[j] = solve_bracketed_newton(fn, lo, hi, guess, kXtol, 200, "bootstrap_curve");
       if (pass > 0) moved = std::fmax(moved, std::fabs(ldf[j] - old));
     }
     if (!global || (pass > 0 && moved < kPassTol)) break;
