@@ -190,6 +190,13 @@ class _Streams:
         y_args = self.yield_args()
         y_in = self.per_stream(yield_, "yield_", where)
         clean_in = self.per_stream(clean_price, "clean_price", where)
+        if clean_in is not None and np.any(clean_in + self.accrued <= 0):
+            bad = int(np.flatnonzero(clean_in + self.accrued <= 0)[0])
+            msg = (
+                f"{where}: `clean_price` row {bad} ({ids[bad]}) is {clean_in[bad]}; expected a "
+                "positive price per 100 face"
+            )
+            raise ValueError(msg)
         if y_in is not None:
             dirty = _core.prices_from_yields(*y_args, self.compounding, y_in)
             z = _z_spreads(self.layout, curve, dirty)
