@@ -9,7 +9,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from fialloc import _core
-from fialloc.bonds import BondAnalytics, BondBook, CashflowStream
+from fialloc.bonds import BondAnalytics, BondBook, CashflowStream, CurveRisk
 from fialloc.curves import DEFAULT_KEY_TENORS, Curve, bootstrap
 
 try:
@@ -22,6 +22,7 @@ __all__ = [
     "BondAnalytics",
     "BondBook",
     "CashflowStream",
+    "CurveRisk",
     "Curve",
     "__version__",
     "bootstrap",

@@ -40,7 +40,7 @@ from fialloc.schedule import (
     year_fraction,
 )
 
-__all__ = ["BOND_COLUMNS", "BondAnalytics", "BondBook", "CashflowStream"]
+__all__ = ["BOND_COLUMNS", "BondAnalytics", "BondBook", "CashflowStream", "CurveRisk"]
 
 BOND_COLUMNS: Final = ("security_id", "coupon", "maturity", "frequency", "day_count", "face")
 KrdDomain = Literal["zero", "par"]
@@ -102,6 +102,17 @@ class BondAnalytics:
         return pd.DataFrame(cols, index=self.ids)
 
 
+def _risk_tenors(
+    key_tenors: Sequence[float] | FloatArray, bump_bp: float, where: str
+) -> FloatArray:
+    tenors = np.ascontiguousarray(key_tenors, dtype=np.float64)
+    _check_key_tenors(tenors, where)
+    if not (np.isfinite(bump_bp) and 0 < bump_bp < 1000):
+        msg = f"{where}: `bump_bp` must be in (0, 1000) basis points, got {bump_bp}"
+        raise ValueError(msg)
+    return tenors
+
+
 def _price(layout: CashflowLayout, curve: Curve, z: FloatArray) -> FloatArray:
     o, t, a = layout.args()
     pt, ldf, code, sk, sv = curve.core_args()
@@ -112,6 +123,32 @@ def _z_spreads(layout: CashflowLayout, curve: Curve, dirty: FloatArray) -> Float
     o, t, a = layout.args()
     pt, ldf, code, sk, sv = curve.core_args()
     return _core.z_spreads_from_prices(o, t, a, pt, ldf, code, sk, sv, dirty)
+
+
+@dataclass(frozen=True)
+class CurveRisk:
+    """Curve risk of every stream from one pass of the compiled kernel.
+
+    Attributes
+    ----------
+    present_value : ndarray
+        Per 100 face for bonds, money for liability streams.
+    effective_duration, spread_duration : ndarray
+        Years.
+    effective_convexity : ndarray
+        Years squared.
+    key_tenors : tuple of float
+        Years.
+    krd : ndarray
+        Streams by key tenors, years.
+    """
+
+    present_value: FloatArray
+    effective_duration: FloatArray
+    effective_convexity: FloatArray
+    spread_duration: FloatArray
+    key_tenors: tuple[float, ...]
+    krd: FloatArray
 
 
 @dataclass(frozen=True, eq=False)
@@ -158,6 +195,25 @@ class _Streams:
         assert z is not None
         return _price(self.layout, curve, z)
 
+    def curve_risk(
+        self,
+        curve: Curve,
+        z_spread: npt.ArrayLike,
+        key_tenors: Sequence[float] | FloatArray,
+        bump_bp: float,
+    ) -> CurveRisk:
+        where = "curve_risk"
+        self.check_curve(curve, where)
+        z = self.per_stream(z_spread, "z_spread", where)
+        assert z is not None
+        tenors = _risk_tenors(key_tenors, bump_bp, where)
+        o, t, a = self.layout.args()
+        pt, ldf, code, sk, sv = curve.core_args()
+        pv, eff_dur, eff_conv, spread_dur, krd = _core.curve_risk(
+            o, t, a, pt, ldf, code, sk, sv, z, tenors, bump_bp * 1e-4
+        )
+        return CurveRisk(pv, eff_dur, eff_conv, spread_dur, tuple(float(x) for x in tenors), krd)
+
     def analyze(
         self,
         ids: pd.Index,
@@ -179,11 +235,7 @@ class _Streams:
         if len(given) > 1:
             msg = f"{where}: give at most one of z_spread, yield_, clean_price; got {given}"
             raise ValueError(msg)
-        tenors = np.ascontiguousarray(key_tenors, dtype=np.float64)
-        _check_key_tenors(tenors, where)
-        if not (np.isfinite(bump_bp) and 0 < bump_bp < 1000):
-            msg = f"{where}: `bump_bp` must be in (0, 1000) basis points, got {bump_bp}"
-            raise ValueError(msg)
+        tenors = _risk_tenors(key_tenors, bump_bp, where)
         if krd_domain not in ("zero", "par"):
             msg = f"{where}: `krd_domain` must be 'zero' or 'par', got {krd_domain!r}"
             raise ValueError(msg)
@@ -213,11 +265,8 @@ class _Streams:
         )
         macaulay, modified, convexity = _core.yield_risk(*y_args, self.compounding, ytm)
         bump = bump_bp * 1e-4
-        o, t, a = self.layout.args()
-        pt, ldf, code, sk, sv = curve.core_args()
-        _, eff_dur, eff_conv, spread_dur, krd = _core.curve_risk(
-            o, t, a, pt, ldf, code, sk, sv, z, tenors, bump
-        )
+        risk = self.curve_risk(curve, z, tenors, bump_bp)
+        krd = risk.krd
         if krd_domain == "par":
             krd = np.empty((self.layout.n_streams, len(tenors)))
             for j, tenor in enumerate(tenors):
@@ -235,9 +284,9 @@ class _Streams:
             macaulay_duration=macaulay,
             modified_duration=modified,
             convexity=convexity,
-            effective_duration=eff_dur,
-            effective_convexity=eff_conv,
-            spread_duration=spread_dur,
+            effective_duration=risk.effective_duration,
+            effective_convexity=risk.effective_convexity,
+            spread_duration=risk.spread_duration,
             dv01=modified * dirty * self.scale * 1e-4,
             key_tenors=tuple(float(t) for t in tenors),
             krd=krd,
@@ -451,6 +500,20 @@ class BondBook:
         """
         return self._streams.dirty_prices(curve, z_spread)
 
+    def curve_risk(
+        self,
+        curve: Curve,
+        z_spread: npt.ArrayLike = 0.0,
+        *,
+        key_tenors: Sequence[float] = DEFAULT_KEY_TENORS,
+        bump_bp: float = 1.0,
+    ) -> CurveRisk:
+        """Present values, effective and spread durations and key-rate durations only.
+
+        The single-kernel fast path behind :meth:`analyze` (no yields), for repeated risk runs.
+        """
+        return self._streams.curve_risk(curve, z_spread, key_tenors, bump_bp)
+
     def analyze(
         self,
         curve: Curve,
@@ -607,6 +670,16 @@ class CashflowStream:
     def present_value(self, curve: Curve, z_spread: float = 0.0) -> float:
         """Present value (money) off `curve` plus a continuously compounded spread."""
         return float(self._streams.dirty_prices(curve, z_spread)[0])
+
+    def curve_risk(
+        self,
+        curve: Curve,
+        *,
+        key_tenors: Sequence[float] = DEFAULT_KEY_TENORS,
+        bump_bp: float = 1.0,
+    ) -> CurveRisk:
+        """Present value (money), effective and spread durations and key-rate durations."""
+        return self._streams.curve_risk(curve, 0.0, key_tenors, bump_bp)
 
     def analyze(
         self,
