@@ -1,0 +1,369 @@
+"""Pricing-core benchmarks: fialloc vs QuantLib-Python vs vectorized numpy, same problem, one run.
+
+Groups: ``bootstrap`` (13 instruments), ``price`` (500 bonds), ``krd`` (9 key rates, central
+differences, for the 500 bonds and a 60-year monthly liability stream) and ``shift300``
+(full repricing under +-300 bp).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from conftest import KEY_DAYS, KEY_TENORS, QUOTES, VALUATION, first_accrual
+from scipy.optimize import brentq
+
+from fialloc import bootstrap
+from fialloc.curves import read_quotes
+from fialloc.layout import CashflowLayout
+
+ql = pytest.importorskip("QuantLib")
+H = 1e-4
+
+
+def qdate(d: dt.date):
+    return ql.Date(d.day, d.month, d.year)
+
+
+# ---- numpy: what a user would write with the same formulas ---------------------------------
+
+
+class NumpyBook:
+    """Flattened flows priced with np.interp on log discount factors, np.exp and reduceat."""
+
+    def __init__(self, layout: CashflowLayout, z):
+        self.t, self.a = layout.times, layout.amounts
+        self.starts = layout.offsets[:-1]
+        counts = np.diff(layout.offsets)
+        self.zt = np.repeat(np.asarray(z, dtype=float), counts) * self.t
+
+    @staticmethod
+    def log_df(curve, t):
+        knots = np.concatenate([[0.0], curve.pillar_times])
+        ldf = np.concatenate([[0.0], curve.log_dfs])
+        out = np.interp(t, knots, ldf)
+        f_last = -(ldf[-1] - ldf[-2]) / (knots[-1] - knots[-2])
+        beyond = t > knots[-1]
+        out[beyond] = ldf[-1] - f_last * (t[beyond] - knots[-1])
+        return out
+
+    def prices(self, curve, extra=None):
+        x = self.log_df(curve, self.t) - self.zt
+        if extra is not None:
+            x = x - extra * self.t
+        return np.add.reduceat(self.a * np.exp(x), self.starts)
+
+    def krd(self, curve, key_tenors):
+        p0 = self.prices(curve)
+        out = np.empty((len(p0), len(key_tenors)))
+        k = np.asarray(key_tenors)
+        for j in range(len(k)):
+            values = np.zeros(len(k))
+            values[j] = H
+            s = np.interp(self.t, k, values)
+            out[:, j] = (self.prices(curve, -s) - self.prices(curve, s)) / (2 * H * p0)
+        return out
+
+
+def numpy_bootstrap(quotes, valuation):
+    """Sequential log-linear bootstrap with scipy's brentq, one pillar at a time."""
+    knots, ldf = [0.0], [0.0]
+    for q in read_quotes(quotes, valuation):
+        t, a = map(np.asarray, q.flows(valuation))
+
+        def residual(x, t=t, a=a):
+            return float(a @ np.exp(np.interp(t, [*knots, t[-1]], [*ldf, x]))) - 1.0
+
+        root = brentq(residual, -2.0 * t[-1], 0.5 * t[-1], xtol=1e-15)
+        knots.append(float(t[-1]))
+        ldf.append(root)
+    return np.array(knots[1:]), np.array(ldf[1:])
+
+
+# ---- QuantLib --------------------------------------------------------------------------
+
+
+class QuantLibBook:
+    """The same bonds in QuantLib, repriced through quote changes (observer recalculation)."""
+
+    def __init__(self, problem):
+        ql.Settings.instance().evaluationDate = qdate(VALUATION)
+        curve = problem.curve
+        days = np.rint(curve.pillar_times * 365).astype(int)
+        dates = [qdate(VALUATION)] + [qdate(VALUATION + dt.timedelta(days=int(d))) for d in days]
+        base = ql.DiscountCurve(dates, [1.0, *np.exp(curve.log_dfs)], ql.Actual365Fixed())
+        base.enableExtrapolation()
+        self.shift = ql.SimpleQuote(0.0)
+        shifted = ql.ZeroSpreadedTermStructure(
+            ql.YieldTermStructureHandle(base),
+            ql.QuoteHandle(self.shift),
+            ql.Continuous,
+            ql.NoFrequency,
+            ql.Actual365Fixed(),
+        )
+        self.bumps = [ql.SimpleQuote(0.0) for _ in KEY_DAYS]
+        key_dates = [qdate(VALUATION + dt.timedelta(days=d)) for d in KEY_DAYS]
+        bumped = ql.PiecewiseZeroSpreadedTermStructure(
+            ql.YieldTermStructureHandle(shifted),
+            [ql.QuoteHandle(q) for q in self.bumps],
+            key_dates,
+            ql.Continuous,
+            ql.NoFrequency,
+            ql.Actual365Fixed(),
+        )
+        bumped.enableExtrapolation()
+        self.handle = ql.YieldTermStructureHandle(bumped)
+        self.bonds = []
+        for i, row in problem.frame.iterrows():
+            if row["frequency"] == 0:
+                bond = ql.ZeroCouponBond(0, ql.NullCalendar(), 100.0, qdate(row["maturity"]))
+            else:
+                sch = ql.Schedule(
+                    qdate(first_accrual(row)),
+                    qdate(row["maturity"]),
+                    ql.Period(
+                        {1: ql.Annual, 2: ql.Semiannual, 4: ql.Quarterly, 12: ql.Monthly}[
+                            row["frequency"]
+                        ]
+                    ),
+                    ql.NullCalendar(),
+                    ql.Unadjusted,
+                    ql.Unadjusted,
+                    ql.DateGeneration.Backward,
+                    False,
+                )
+                dc = {
+                    "ACT/365F": ql.Actual365Fixed(),
+                    "30/360": ql.Thirty360(ql.Thirty360.BondBasis),
+                    "ACT/ACT ICMA": ql.ActualActual(ql.ActualActual.ISMA),
+                }[row["day_count"]]
+                bond = ql.FixedRateBond(0, 100.0, sch, [row["coupon"]], dc)
+            spreaded = ql.ZeroSpreadedTermStructure(
+                self.handle,
+                ql.QuoteHandle(ql.SimpleQuote(float(problem.z[i]))),
+                ql.Continuous,
+                ql.NoFrequency,
+                ql.Actual365Fixed(),
+            )
+            bond.setPricingEngine(ql.DiscountingBondEngine(ql.YieldTermStructureHandle(spreaded)))
+            self.bonds.append(bond)
+        self.leg = [
+            ql.SimpleCashFlow(float(a), qdate(d))
+            for d, a in zip(problem.liabilities.dates, problem.liabilities.amounts, strict=True)
+        ]
+        self._toggle = False
+
+    def prices(self):
+        return np.array([b.dirtyPrice() for b in self.bonds])
+
+    def liability_pv(self):
+        return ql.CashFlows.npv(self.leg, self.handle, False, qdate(VALUATION), qdate(VALUATION))
+
+    def reprice(self):
+        # A changed quote is what forces QuantLib to recalculate; 1e-16 changes no digit we check.
+        self._toggle = not self._toggle
+        self.shift.setValue(1e-16 if self._toggle else 0.0)
+        return self.prices()
+
+    def krd(self):
+        p0 = self.reprice()
+        l0 = self.liability_pv()
+        out, lout = np.empty((len(p0), len(self.bumps))), np.empty(len(self.bumps))
+        for j, q in enumerate(self.bumps):
+            q.setValue(-H)
+            down, ldown = self.prices(), self.liability_pv()
+            q.setValue(H)
+            up, lup = self.prices(), self.liability_pv()
+            q.setValue(0.0)
+            out[:, j] = (down - up) / (2 * H * p0)
+            lout[j] = (ldown - lup) / (2 * H * l0)
+        return out, lout
+
+    def shift300(self):
+        self.shift.setValue(0.03)
+        up = self.prices()
+        self.shift.setValue(-0.03)
+        down = self.prices()
+        self.shift.setValue(0.0)
+        return up, down
+
+
+@pytest.fixture(scope="module")
+def qlbook(problem):
+    return QuantLibBook(problem)
+
+
+@pytest.fixture(scope="module")
+def npbook(problem):
+    return NumpyBook(problem.book.layout, problem.z)
+
+
+def _close(a, b, rtol, what):
+    a, b = np.asarray(a), np.asarray(b)
+    worst = float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1.0)))
+    assert worst < rtol, f"{what}: worst relative difference {worst:.2e} >= {rtol:g}"
+
+
+# ---- bootstrap ------------------------------------------------------------------------
+
+
+@pytest.mark.benchmark(group="bootstrap")
+def test_bootstrap_fialloc(benchmark, problem):
+    curve = benchmark(bootstrap, QUOTES, VALUATION)
+    _close(curve.log_dfs, problem.curve.log_dfs, 1e-14, "bootstrap")
+
+
+@pytest.mark.benchmark(group="bootstrap")
+def test_bootstrap_numpy(benchmark, problem):
+    _, ldf = benchmark(numpy_bootstrap, QUOTES, VALUATION)
+    _close(ldf, problem.curve.log_dfs, 1e-12, "numpy bootstrap")
+
+
+@pytest.mark.benchmark(group="bootstrap")
+def test_bootstrap_quantlib(benchmark, problem):
+    ql.Settings.instance().evaluationDate = qdate(VALUATION)
+    quotes, helpers = [], []
+    for q in read_quotes(QUOTES, VALUATION):
+        quote = ql.SimpleQuote(q.rate)
+        quotes.append(quote)
+        if q.kind == "deposit":
+            helpers.append(
+                ql.DepositRateHelper(
+                    ql.QuoteHandle(quote),
+                    ql.Period((q.maturity - VALUATION).days, ql.Days),
+                    0,
+                    ql.NullCalendar(),
+                    ql.Unadjusted,
+                    False,
+                    ql.Actual365Fixed(),
+                )
+            )
+        else:
+            sch = ql.Schedule(
+                qdate(VALUATION),
+                qdate(q.maturity),
+                ql.Period(ql.Annual),
+                ql.NullCalendar(),
+                ql.Unadjusted,
+                ql.Unadjusted,
+                ql.DateGeneration.Backward,
+                False,
+            )
+            helpers.append(
+                ql.FixedRateBondHelper(
+                    ql.QuoteHandle(ql.SimpleQuote(100.0)),
+                    0,
+                    100.0,
+                    sch,
+                    [q.rate],
+                    ql.Actual365Fixed(),
+                )
+            )
+    curve = ql.PiecewiseLogLinearDiscount(qdate(VALUATION), helpers, ql.Actual365Fixed())
+    base = quotes[0].value()
+    state = {"flip": False}
+
+    def run():
+        state["flip"] = not state["flip"]
+        quotes[0].setValue(base + (1e-16 if state["flip"] else 0.0))  # forces a new bootstrap
+        return curve.discount(1.0)
+
+    benchmark(run)
+    t = problem.curve.pillar_times
+    _close(
+        [curve.discount(float(x)) for x in t],
+        np.exp(problem.curve.log_dfs),
+        1e-11,
+        "QuantLib bootstrap",
+    )
+
+
+# ---- pricing ---------------------------------------------------------------------------
+
+
+@pytest.mark.benchmark(group="price")
+def test_price_fialloc(benchmark, problem, npbook):
+    prices = benchmark(problem.book.dirty_prices, problem.curve, problem.z)
+    _close(prices, npbook.prices(problem.curve), 1e-12, "price vs numpy")
+
+
+@pytest.mark.benchmark(group="price")
+def test_price_numpy(benchmark, problem, npbook):
+    prices = benchmark(npbook.prices, problem.curve)
+    _close(prices, problem.book.dirty_prices(problem.curve, problem.z), 1e-12, "numpy price")
+
+
+@pytest.mark.benchmark(group="price")
+def test_price_quantlib(benchmark, problem, qlbook):
+    prices = benchmark(qlbook.reprice)
+    _close(prices, problem.book.dirty_prices(problem.curve, problem.z), 1e-8, "QuantLib price")
+
+
+# ---- key-rate durations ----------------------------------------------------------------
+
+
+def _fialloc_krd(problem):
+    bonds = problem.book.curve_risk(problem.curve, problem.z, key_tenors=KEY_TENORS)
+    liabilities = problem.liabilities.curve_risk(problem.curve, key_tenors=KEY_TENORS)
+    return bonds.krd, liabilities.krd[0]
+
+
+@pytest.mark.benchmark(group="krd")
+def test_krd_fialloc(benchmark, problem, npbook):
+    krd, lkrd = benchmark(_fialloc_krd, problem)
+    _close(krd, npbook.krd(problem.curve, KEY_TENORS), 1e-6, "KRD vs numpy")
+    assert lkrd.sum() > 5.0  # a 60-year stream has real long-end exposure
+
+
+@pytest.mark.benchmark(group="krd")
+def test_krd_numpy(benchmark, problem, npbook):
+    liab = NumpyBook(problem.liabilities.layout, [0.0])
+
+    def run():
+        return npbook.krd(problem.curve, KEY_TENORS), liab.krd(problem.curve, KEY_TENORS)
+
+    krd, lkrd = benchmark(run)
+    ours, lours = _fialloc_krd(problem)
+    _close(krd, ours, 1e-6, "numpy KRD")
+    _close(lkrd[0], lours, 1e-6, "numpy liability KRD")
+
+
+@pytest.mark.benchmark(group="krd")
+def test_krd_quantlib(benchmark, problem, qlbook):
+    krd, lkrd = benchmark.pedantic(qlbook.krd, rounds=3, iterations=1)
+    ours, lours = _fialloc_krd(problem)
+    _close(krd, ours, 1e-6, "QuantLib KRD")
+    _close(lkrd, lours, 1e-6, "QuantLib liability KRD")
+
+
+# ---- +-300 bp full repricing -----------------------------------------------------------
+
+
+def _fialloc_shift(problem):
+    up = problem.book.dirty_prices(problem.curve.shifted(300.0), problem.z)
+    down = problem.book.dirty_prices(problem.curve.shifted(-300.0), problem.z)
+    return up, down
+
+
+@pytest.mark.benchmark(group="shift300")
+def test_shift300_fialloc(benchmark, problem, npbook):
+    up, down = benchmark(_fialloc_shift, problem)
+    _close(up, npbook.prices(problem.curve, 0.03), 1e-12, "+300 vs numpy")
+    _close(down, npbook.prices(problem.curve, -0.03), 1e-12, "-300 vs numpy")
+
+
+@pytest.mark.benchmark(group="shift300")
+def test_shift300_numpy(benchmark, problem, npbook):
+    up, _ = benchmark(
+        lambda: (npbook.prices(problem.curve, 0.03), npbook.prices(problem.curve, -0.03))
+    )
+    _close(up, _fialloc_shift(problem)[0], 1e-12, "numpy +300")
+
+
+@pytest.mark.benchmark(group="shift300")
+def test_shift300_quantlib(benchmark, problem, qlbook):
+    up, down = benchmark(qlbook.shift300)
+    ours = _fialloc_shift(problem)
+    _close(up, ours[0], 1e-8, "QuantLib +300")
+    _close(down, ours[1], 1e-8, "QuantLib -300")

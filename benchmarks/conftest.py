@@ -1,0 +1,86 @@
+"""Shared problems for the benchmarks: one curve, a 500-bond book and a 60-year liability stream.
+
+Every benchmark group times fialloc, QuantLib-Python and a straightforward vectorized numpy
+implementation of the same formulas on the same problem, and checks that they agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fialloc import BondBook, CashflowStream, Curve, bootstrap
+from fialloc.schedule import add_months, backward_dates
+
+VALUATION = dt.date(2026, 11, 24)
+N_BONDS = 500
+KEY_DAYS = (182, 365, 730, 1095, 1826, 2557, 3652, 7305, 10957)  # whole days: QuantLib dates
+KEY_TENORS = tuple(d / 365.0 for d in KEY_DAYS)
+QUOTES = [
+    {"kind": "deposit", "tenor": "1M", "rate": 0.0430},
+    {"kind": "deposit", "tenor": "3M", "rate": 0.0425},
+    {"kind": "deposit", "tenor": "6M", "rate": 0.0415},
+    *(
+        {"kind": "swap", "tenor": t, "rate": r}
+        for t, r in [
+            ("1Y", 0.0405),
+            ("2Y", 0.0390),
+            ("3Y", 0.0385),
+            ("5Y", 0.0390),
+            ("7Y", 0.0400),
+            ("10Y", 0.0415),
+            ("15Y", 0.0430),
+            ("20Y", 0.0440),
+            ("30Y", 0.0445),
+            ("50Y", 0.0430),
+        ]
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Problem:
+    curve: Curve
+    frame: pd.DataFrame
+    book: BondBook
+    z: np.ndarray
+    liabilities: CashflowStream
+
+
+@pytest.fixture(scope="session")
+def problem() -> Problem:
+    rng = np.random.default_rng(2026)
+    rows = []
+    for i in range(N_BONDS):
+        freq = int(rng.choice([1, 2, 2, 2, 4, 12, 0], p=[0.1, 0.5, 0.1, 0.1, 0.1, 0.05, 0.05]))
+        maturity = VALUATION + dt.timedelta(days=int(rng.integers(365, 30 * 365)))
+        rows.append(
+            {
+                "security_id": f"SEC{i:04d}",
+                "coupon": 0.0 if freq == 0 else float(np.round(rng.uniform(0.01, 0.08), 4)),
+                "maturity": maturity,
+                "frequency": freq,
+                "day_count": str(rng.choice(["ACT/365F", "30/360", "ACT/ACT ICMA"])),
+                "face": float(rng.integers(1, 50)) * 1e6,
+            }
+        )
+    frame = pd.DataFrame(rows)
+    dates = [add_months(VALUATION, m) for m in range(1, 721)]
+    amounts = 5e7 * np.exp(-np.arange(720) / 240.0)
+    return Problem(
+        curve=bootstrap(QUOTES, VALUATION),
+        frame=frame,
+        book=BondBook.from_frame(frame, VALUATION),
+        z=rng.uniform(0.0, 0.025, N_BONDS),
+        liabilities=CashflowStream(dates, amounts, VALUATION),
+    )
+
+
+def first_accrual(row) -> dt.date:
+    if row["frequency"] == 0:
+        return VALUATION
+    return backward_dates(row["maturity"], 12 // row["frequency"], VALUATION)[0]
