@@ -209,7 +209,16 @@ def _close(a, b, rtol, what):
 
 
 @pytest.mark.benchmark(group="bootstrap")
-def test_bootstrap_fialloc(benchmark, problem):
+def test_bootstrap_fialloc_requote(benchmark, problem):
+    # Like QuantLib below: instruments built once, a quote changes, the curve is re-solved.
+    rates = np.array([q["rate"] for q in QUOTES])
+    curve = benchmark(problem.curve.requote, rates)
+    _close(curve.log_dfs, problem.curve.log_dfs, 1e-14, "bootstrap")
+
+
+@pytest.mark.benchmark(group="bootstrap")
+def test_bootstrap_fialloc_from_quotes(benchmark, problem):
+    # Parsing, schedules and accruals included.
     curve = benchmark(bootstrap, QUOTES, VALUATION)
     _close(curve.log_dfs, problem.curve.log_dfs, 1e-14, "bootstrap")
 

@@ -136,3 +136,20 @@ def test_bootstrap_reprices_every_instrument(steps, level, interpolation):
     for q in read_quotes(quotes, VD):
         times, amounts = q.flows(VD)
         assert abs(float(np.dot(amounts, curve.discount(np.array(times)))) - 1.0) < 1e-12
+
+
+@given(hnp.arrays(np.float64, 5, elements=st.floats(-0.01, 0.01)))
+def test_requote_equals_fresh_bootstrap(moves):
+    quotes = [
+        {"kind": "deposit", "tenor": "6M", "rate": 0.04},
+        {"kind": "swap", "tenor": "2Y", "rate": 0.041},
+        {"kind": "par_bond", "tenor": "5Y", "rate": 0.042},
+        {"kind": "swap", "tenor": "10Y", "rate": 0.043, "frequency": 2},
+        {"kind": "swap", "tenor": "30Y", "rate": 0.044},
+    ]
+    for interpolation in ("log_linear", "natural_cubic"):
+        curve = bootstrap(quotes, VD, interpolation)
+        rates = np.array([q["rate"] for q in quotes]) + moves
+        moved = [dict(q, rate=float(r)) for q, r in zip(quotes, rates, strict=True)]
+        fresh = bootstrap(moved, VD, interpolation)
+        np.testing.assert_array_equal(curve.requote(rates).log_dfs, fresh.log_dfs)

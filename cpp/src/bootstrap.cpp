@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include "fialloc/errors.hpp"
 #include "fialloc/solver.hpp"
@@ -16,6 +17,32 @@ constexpr int kMaxPasses = 200;
 // Zero rates searched in [-20%, +100%]: wide enough for any market, narrow enough to bracket.
 constexpr double kZeroLo = -0.2;
 constexpr double kZeroHi = 1.0;
+
+using Residual = std::function<std::pair<double, double>(double)>;  // value, derivative
+
+// Solve one pillar's log discount factor. The bracket starts around the guess and widens step
+// by step: a spline reaching for an extreme node oscillates, so the widest bracket can lose the
+// sign change a narrow one has.
+double solve_pillar(const Residual& fn, double guess, double tj, Eigen::Index j) {
+  const double z_guess = std::clamp(-guess / tj, kZeroLo, kZeroHi);
+  double width = 0.01;
+  double lo = 0.0, hi = 0.0;
+  bool bracketed = false;
+  for (int widen = 0; widen < 8 && !bracketed; ++widen, width *= 3.0) {
+    lo = -std::min(z_guess + width, kZeroHi) * tj;
+    hi = -std::max(z_guess - width, kZeroLo) * tj;
+    bracketed = (fn(lo).first > 0.0) != (fn(hi).first > 0.0);
+  }
+  if (!bracketed) {
+    std::ostringstream os;
+    os << "bootstrap_curve: instrument " << j << " (maturity " << tj
+       << " years) cannot be repriced with a zero rate in [" << kZeroLo << ", " << kZeroHi
+       << "]; check its quote";
+    throw std::domain_error(os.str());
+  }
+  return solve_bracketed_newton(fn, lo, hi, guess, kXtol, 200, "bootstrap_curve");
+}
+
 }  // namespace
 
 BootstrapResult bootstrap_curve(const CashflowView& inst, ConstVecRef targets, Interpolation interp) {
@@ -25,6 +52,8 @@ BootstrapResult bootstrap_curve(const CashflowView& inst, ConstVecRef targets, I
   FIALLOC_REQUIRE(targets.size() == n, "bootstrap_curve: `targets` has " << targets.size()
                                                                           << " entries for " << n
                                                                           << " instruments");
+  FIALLOC_REQUIRE(interp == Interpolation::LogLinear || interp == Interpolation::NaturalCubicZero,
+                  "bootstrap_curve: unknown `interpolation` code " << static_cast<int>(interp));
   VectorXd pillars(n);
   for (Eigen::Index j = 0; j < n; ++j) {
     FIALLOC_REQUIRE(std::isfinite(targets[j]) && targets[j] > 0.0,
@@ -42,16 +71,50 @@ BootstrapResult bootstrap_curve(const CashflowView& inst, ConstVecRef targets, I
                                                    << "; maturities must be strictly increasing");
   }
 
-  VectorXd ldf(n);
-  const bool global = interp != Interpolation::LogLinear;
+  VectorXd ldf = VectorXd::Zero(n);
+  if (interp == Interpolation::LogLinear) {
+    // Exact in one pass: flows up to the previous pillar are already priced, and the rest sit
+    // on the last segment, where ln P is linear in the unknown, so the residual and its
+    // derivative are closed-form.
+    for (Eigen::Index j = 0; j < n; ++j) {
+      const double t0 = j == 0 ? 0.0 : pillars[j - 1];
+      const double l0 = j == 0 ? 0.0 : ldf[j - 1];
+      const double tj = pillars[j];
+      double fixed = 0.0;
+      Eigen::Index first_free = inst.begin(j);
+      if (j > 0) {
+        const ZeroCurve known(pillars.data(), ldf.data(), j, interp);
+        while (first_free < inst.end(j) && inst.times[first_free] <= t0) {
+          fixed += inst.amounts[first_free] * std::exp(known.log_discount(inst.times[first_free]));
+          ++first_free;
+        }
+      }
+      auto fn = [&](double x) {
+        double pv = fixed, dpv = 0.0;
+        for (Eigen::Index i = first_free; i < inst.end(j); ++i) {
+          const double w = (inst.times[i] - t0) / (tj - t0);
+          const double v = inst.amounts[i] * std::exp(l0 + w * (x - l0));
+          pv += v;
+          dpv += w * v;
+        }
+        return std::make_pair(pv - targets[j], dpv);
+      };
+      const double guess = j == 0 ? -0.03 * tj : l0 * tj / t0;
+      ldf[j] = solve_pillar(fn, guess, tj, j);
+    }
+    return {pillars, ldf, 1};
+  }
+
+  // Splines are global: the first pass uses the pillars solved so far, later passes the whole
+  // curve, until no pillar moves.
   int pass = 0;
   for (; pass < kMaxPasses; ++pass) {
     double moved = 0.0;
     for (Eigen::Index j = 0; j < n; ++j) {
-      // First pass: only the pillars solved so far; later passes (splines): the whole curve.
       const Eigen::Index m = pass == 0 ? j + 1 : n;
-      const double guess = pass > 0 ? ldf[j] : (j == 0 ? -0.03 * pillars[0] : ldf[j - 1] * pillars[j] / pillars[j - 1]);
-      const double old = pass > 0 ? ldf[j] : 0.0;
+      const double guess =
+          pass > 0 ? ldf[j] : (j == 0 ? -0.03 * pillars[0] : ldf[j - 1] * pillars[j] / pillars[j - 1]);
+      const double old = ldf[j];
       auto residual = [&](double x) {
         ldf[j] = x;
         const ZeroCurve curve(pillars.data(), ldf.data(), m, interp);
@@ -67,29 +130,10 @@ BootstrapResult bootstrap_curve(const CashflowView& inst, ConstVecRef targets, I
         const double d = (residual(x + h) - residual(x - h)) / (2.0 * h);
         return std::make_pair(residual(x), d);
       };
-      // Bracket around the guess and widen step by step: a spline reaching for an extreme node
-      // oscillates, so the widest bracket can lose its sign change where a narrow one has it.
-      const double tj = pillars[j];
-      const double z_guess = std::clamp(-guess / tj, kZeroLo, kZeroHi);
-      double width = 0.01;
-      double lo = 0.0, hi = 0.0;
-      bool bracketed = false;
-      for (int widen = 0; widen < 8 && !bracketed; ++widen, width *= 3.0) {
-        lo = -std::min(z_guess + width, kZeroHi) * tj;
-        hi = -std::max(z_guess - width, kZeroLo) * tj;
-        bracketed = (residual(lo) > 0.0) != (residual(hi) > 0.0);
-      }
-      if (!bracketed) {
-        std::ostringstream os;
-        os << "bootstrap_curve: instrument " << j << " (maturity " << tj
-           << " years) cannot be repriced with a zero rate in [" << kZeroLo << ", " << kZeroHi
-           << "]; check its quote";
-        throw std::domain_error(os.str());
-      }
-      ldf[j] = solve_bracketed_newton(fn, lo, hi, guess, kXtol, 200, "bootstrap_curve");
+      ldf[j] = solve_pillar(fn, guess, pillars[j], j);
       if (pass > 0) moved = std::fmax(moved, std::fabs(ldf[j] - old));
     }
-    if (!global || (pass > 0 && moved < kPassTol)) break;
+    if (pass > 0 && moved < kPassTol) break;
   }
   if (pass == kMaxPasses) {
     throw ConvergenceError("bootstrap_curve: spline bootstrap did not settle after 200 passes");

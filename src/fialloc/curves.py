@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Final, Literal, overload
 
 import numpy as np
@@ -114,21 +115,31 @@ class CurveQuote:
     day_count: str
     label: str
 
-    def flows(self, valuation_date: dt.date) -> tuple[list[float], list[float]]:
-        """Return times (Act/365F years) and amounts per unit notional; they price to 1."""
+    def accruals(self, valuation_date: dt.date) -> tuple[list[float], list[float], list[float]]:
+        """Return flow times (Act/365F years), accrual fractions and principal per unit notional.
+
+        The quote's cash flows are ``rate * accrual + principal``; they price to 1.
+        """
         if self.kind == "deposit":
             tau = year_fraction(valuation_date, self.maturity, self.day_count, frequency=1)
-            return [act365(valuation_date, self.maturity)], [1.0 + self.rate * tau]
+            return [act365(valuation_date, self.maturity)], [tau], [1.0]
         dates = backward_dates(self.maturity, 12 // self.frequency, valuation_date)
-        times, amounts = [], []
+        times, accruals = [], []
         for k in range(1, len(dates)):
             ref_start, end = dates[k - 1], dates[k]
             start = max(ref_start, valuation_date)
-            tau = year_fraction(start, end, self.day_count, ref_start, end, self.frequency)
+            accruals.append(
+                year_fraction(start, end, self.day_count, ref_start, end, self.frequency)
+            )
             times.append(act365(valuation_date, end))
-            amounts.append(self.rate * tau)
-        amounts[-1] += 1.0
-        return times, amounts
+        principal = [0.0] * len(times)
+        principal[-1] = 1.0
+        return times, accruals, principal
+
+    def flows(self, valuation_date: dt.date) -> tuple[list[float], list[float]]:
+        """Return times (Act/365F years) and amounts per unit notional; they price to 1."""
+        times, accruals, principal = self.accruals(valuation_date)
+        return times, [self.rate * a + p for a, p in zip(accruals, principal, strict=True)]
 
 
 def read_quotes(
@@ -245,8 +256,9 @@ class Curve:
     spread_knots, spread_values : array of float
         Zero-rate overlay (decimals), piecewise linear on the knots and flat outside; empty
         for none. Built by :meth:`shifted` and :meth:`key_rate_bumped`.
-    quotes : tuple of CurveQuote
-        The instruments the curve was bootstrapped from (enables par-domain bumps).
+    _instruments : optional
+        Set by :func:`bootstrap`: the instruments behind the curve, which enable
+        :attr:`quotes`, :meth:`requote` and par-domain bumps.
 
     Examples
     --------
@@ -265,7 +277,7 @@ class Curve:
     valuation_date: dt.date | None = None
     spread_knots: FloatArray = field(default_factory=lambda: _EMPTY)
     spread_values: FloatArray = field(default_factory=lambda: _EMPTY)
-    quotes: tuple[CurveQuote, ...] = ()
+    _instruments: _Instruments | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.interpolation not in INTERPOLATIONS:
@@ -301,6 +313,14 @@ class Curve:
     def flat(cls, rate: float, valuation_date: dt.date | None = None) -> Curve:
         """Flat curve at a continuously compounded `rate` (decimal)."""
         return cls.from_zero_rates([1.0, 50.0], [rate, rate], valuation_date)
+
+    @cached_property
+    def quotes(self) -> tuple[CurveQuote, ...]:
+        """The quotes the curve was bootstrapped from, at their current rates (empty if none)."""
+        if self._instruments is None:
+            return ()
+        ins = self._instruments
+        return tuple(replace(q, rate=float(r)) for q, r in zip(ins.quotes, ins.rates, strict=True))
 
     def core_args(self) -> tuple[FloatArray, FloatArray, int, FloatArray, FloatArray]:
         """Return the five arrays/codes that describe this curve to the compiled kernels."""
@@ -380,9 +400,32 @@ class Curve:
         knots, values = tent_overlay(key_tenors, _tenor_index(key_tenors, tenor))
         maturities = np.array([act365(self.valuation_date, q.maturity) for q in self.quotes])
         moves = np.interp(maturities, knots, values) * bp * 1e-4
-        bumped = tuple(replace(q, rate=q.rate + m) for q, m in zip(self.quotes, moves, strict=True))
-        fresh = _bootstrap_quotes(bumped, self.valuation_date, self.interpolation)
+        assert self._instruments is not None
+        fresh = self.requote(self._instruments.rates + moves)
         return replace(fresh, spread_knots=self.spread_knots, spread_values=self.spread_values)
+
+    def requote(self, rates: npt.ArrayLike) -> Curve:
+        """Re-bootstrap from the same instruments with new quotes (decimals, same order).
+
+        Schedules and accruals are reused, so this is the fast path for live quote updates;
+        the result has no overlay.
+        """
+        if self._instruments is None:
+            msg = "Curve.requote: the curve was not bootstrapped from quotes"
+            raise ValueError(msg)
+        r = np.ascontiguousarray(rates, dtype=np.float64).reshape(-1)
+        if len(r) != len(self._instruments.quotes):
+            msg = f"Curve.requote: {len(r)} rates for {len(self._instruments.quotes)} instruments"
+            raise ValueError(msg)
+        bad = np.flatnonzero(~np.isfinite(r) | (np.abs(r) >= 1.0))
+        if len(bad):
+            i = int(bad[0])
+            msg = (
+                f"Curve.requote: rate {i} ({self._instruments.quotes[i].label}) is {r[i]}; "
+                "expected a finite decimal rate (0.045 for 4.5%)"
+            )
+            raise ValueError(msg)
+        return self._instruments.bootstrap(r, self.interpolation)
 
     def pillars(self) -> pd.DataFrame:
         """Pillar table: time (years), discount factor, zero rate, and the quote behind it."""
@@ -415,18 +458,51 @@ def _tenor_index(key_tenors: Sequence[float] | FloatArray, tenor: float) -> int:
     return matches[0]
 
 
+@dataclass(frozen=True, eq=False)
+class _Instruments:
+    """Quotes laid out once, so a re-bootstrap with new rates only rescales amounts."""
+
+    quotes: tuple[CurveQuote, ...]  # as first read; `rates` holds the current quotes
+    valuation_date: dt.date
+    layout: CashflowLayout  # amounts hold the accrual fractions
+    principal: FloatArray
+    counts: npt.NDArray[np.int64]
+    rates: FloatArray
+
+    @classmethod
+    def build(cls, quotes: tuple[CurveQuote, ...], valuation_date: dt.date) -> _Instruments:
+        parts = [q.accruals(valuation_date) for q in quotes]
+        layout = CashflowLayout.from_streams([p[0] for p in parts], [p[1] for p in parts])
+        principal = np.fromiter((x for p in parts for x in p[2]), dtype=np.float64)
+        rates = np.array([q.rate for q in quotes])
+        return cls(quotes, valuation_date, layout, principal, np.diff(layout.offsets), rates)
+
+    def bootstrap(self, rates: FloatArray, interpolation: Interpolation) -> Curve:
+        amounts = np.repeat(rates, self.counts) * self.layout.amounts + self.principal
+        pillars, log_dfs, _ = _core.bootstrap_curve(
+            self.layout.offsets,
+            self.layout.times,
+            amounts,
+            np.ones(len(rates)),
+            INTERPOLATIONS[interpolation],
+        )
+        return Curve(
+            pillars,
+            log_dfs,
+            interpolation,
+            self.valuation_date,
+            _instruments=replace(self, rates=rates),
+        )
+
+
 def _bootstrap_quotes(
     quotes: tuple[CurveQuote, ...], valuation_date: dt.date, interpolation: Interpolation
 ) -> Curve:
-    flows = [q.flows(valuation_date) for q in quotes]
-    layout = CashflowLayout.from_streams([f[0] for f in flows], [f[1] for f in flows])
     if interpolation not in INTERPOLATIONS:
         msg = f"bootstrap: unknown interpolation {interpolation!r}; expected {list(INTERPOLATIONS)}"
         raise ValueError(msg)
-    pillars, log_dfs, _ = _core.bootstrap_curve(
-        *layout.args(), np.ones(len(quotes)), INTERPOLATIONS[interpolation]
-    )
-    return Curve(pillars, log_dfs, interpolation, valuation_date, quotes=quotes)
+    instruments = _Instruments.build(quotes, valuation_date)
+    return instruments.bootstrap(instruments.rates, interpolation)
 
 
 def bootstrap(
