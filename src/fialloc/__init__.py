@@ -22,8 +22,8 @@ __all__ = [
     "BondAnalytics",
     "BondBook",
     "CashflowStream",
-    "CurveRisk",
     "Curve",
+    "CurveRisk",
     "__version__",
     "bootstrap",
 ]
