@@ -1,0 +1,50 @@
+"""Inputs: schemas, loaders, the mandate and the built-in demo book.
+
+Use :func:`load` for a directory of files, :func:`from_tables` for in-memory tables and
+:func:`demo` for the built-in $40B demo general account.
+"""
+
+from __future__ import annotations
+
+from fialloc.data.demo import DEMO_VALUATION, DemoTruth, demo_tables
+from fialloc.data.loaders import InputError, from_tables, load, read_table, validate, write_tables
+from fialloc.data.mandate import Mandate, ObjectiveWeights
+from fialloc.data.portfolio import Portfolio
+from fialloc.data.schema import RATINGS, SCHEMAS, Problem, rating_notch
+
+__all__ = [
+    "DEMO_VALUATION",
+    "RATINGS",
+    "SCHEMAS",
+    "DemoTruth",
+    "InputError",
+    "Mandate",
+    "ObjectiveWeights",
+    "Portfolio",
+    "Problem",
+    "demo",
+    "demo_truth",
+    "from_tables",
+    "load",
+    "rating_notch",
+    "read_table",
+    "validate",
+    "write_demo",
+    "write_tables",
+]
+
+
+def demo(seed: int = 7) -> Portfolio:
+    """Build the demo general account ($40B, 25 managers, 570+ securities) from a seed."""
+    tables, _ = demo_tables(seed)
+    return from_tables(tables, DEMO_VALUATION)
+
+
+def demo_truth(seed: int = 7) -> DemoTruth:
+    """Return what :func:`demo` plants for the desks to find."""
+    return demo_tables(seed)[1]
+
+
+def write_demo(directory: str, seed: int = 7) -> str:
+    """Write the demo's inputs as files, to show what a user's data must look like."""
+    return str(write_tables(demo(seed), directory))

@@ -1,0 +1,354 @@
+"""The built-in demo: a $40B general account across 25 external managers, with planted truths.
+
+Everything is generated from a seed: today's curve and spreads, a security master of 550+
+bonds, each manager's holdings consistent with its style, a 60-year liability run-off whose long
+end the assets under-match, 60 months of market history, manager and benchmark returns and
+monthly sleeve characteristics. The truths the desks must find are recorded in
+:class:`DemoTruth`:
+
+- three managers whose excess return is BBB credit beta with no selection skill;
+- three managers with genuine, significant alpha;
+- two managers drifting from their stated style from a known month;
+- a long-end key-rate gap (the 20y and 30y key rates are under-matched).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from fialloc.bonds import BondBook
+from fialloc.curves import Curve, bootstrap
+from fialloc.schedule import add_months
+
+__all__ = ["DEMO_VALUATION", "DemoTruth", "demo_tables"]
+
+DEMO_VALUATION: Final = dt.date(2026, 9, 30)
+TOTAL_ASSETS: Final = 40e9
+HISTORY_MONTHS: Final = 60
+TENORS: Final = (0.5, 1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 20.0, 30.0)
+LETTERS: Final = ("AAA", "AA", "A", "BBB", "BB", "B", "CCC")
+
+CURVE_QUOTES: Final = (
+    ("deposit", "1M", 0.0395), ("deposit", "3M", 0.0390), ("deposit", "6M", 0.0378),
+    ("swap", "1Y", 0.0362), ("swap", "2Y", 0.0348), ("swap", "3Y", 0.0345),
+    ("swap", "5Y", 0.0352), ("swap", "7Y", 0.0365), ("swap", "10Y", 0.0384),
+    ("swap", "15Y", 0.0405), ("swap", "20Y", 0.0418), ("swap", "30Y", 0.0422),
+    ("swap", "50Y", 0.0405),
+)  # fmt: skip
+SPREADS: Final = {"AAA": 0.0030, "AA": 0.0048, "A": 0.0078, "BBB": 0.0125, "BB": 0.0240,
+                  "B": 0.0370, "CCC": 0.0690}  # fmt: skip
+
+# Security pools: sector, ratings (notched), maturity range (years), frequency, count, tier,
+# bid-ask (bp) and average daily volume as a share of issue size.
+_POOLS: Final = (
+    ("treasury", ("AA+",), (1, 30), 2, 70, "level1", 0.8, 0.08),
+    ("treasury_strip", ("AA+",), (10, 30), 0, 16, "level1", 3.0, 0.02),
+    ("agency", ("AA+",), (2, 12), 2, 30, "level2a", 3.0, 0.01),
+    ("financial", ("AA-", "A+", "A", "A-", "BBB+", "BBB", "BBB-"), (2, 30), 2, 95, None, 8.0, 0.004),
+    ("industrial", ("AA", "A+", "A", "A-", "BBB+", "BBB", "BBB-"), (2, 30), 2, 110, None, 9.0, 0.003),
+    ("utility", ("A", "A-", "BBB+", "BBB", "BBB-"), (5, 30), 2, 55, None, 10.0, 0.002),
+    ("high_yield", ("BB+", "BB", "BB-", "B+", "B", "B-", "CCC+"), (3, 9), 2, 60, "illiquid", 35.0, 0.003),
+    ("securitized", ("AAA", "AA"), (2, 10), 12, 45, "level2b_rmbs", 12.0, 0.002),
+    ("municipal", ("AA", "AA-", "A+", "A"), (8, 28), 2, 30, "level2b", 20.0, 0.001),
+    ("emerging", ("BBB", "BBB-", "BB+", "BB"), (5, 20), 2, 30, "illiquid", 25.0, 0.002),
+    ("private_placement", ("A-", "BBB+", "BBB", "BBB-"), (7, 15), 2, 30, "illiquid", 60.0, 0.0),
+)  # fmt: skip
+
+# Managers: id, name, style, benchmark, weight, pools, maturity range, rating floor (letter).
+_MANAGERS: Final = (
+    ("M01", "Harbor Long Government", "long_government", "Long Treasury", 0.080, ("treasury",), (15, 30)),
+    ("M02", "Summit Long Credit", "long_credit", "Long Credit", 0.070, ("financial", "industrial", "utility"), (15, 30)),
+    ("M03", "Meridian Core", "core", "Aggregate", 0.050, ("treasury", "agency", "financial", "industrial", "securitized"), (2, 15)),
+    ("M04", "Cobalt Core Plus", "core_plus", "Aggregate", 0.045, ("treasury", "financial", "industrial", "high_yield", "securitized"), (2, 15)),
+    ("M05", "Granite IG Credit", "ig_credit", "IG Credit", 0.050, ("financial", "industrial", "utility"), (3, 12)),
+    ("M06", "Beacon IG Credit", "ig_credit", "IG Credit", 0.045, ("financial", "industrial", "utility"), (3, 12)),
+    ("M07", "Ridge High Yield", "high_yield", "High Yield", 0.030, ("high_yield",), (3, 9)),
+    ("M08", "Keystone Securitized", "structured", "Securitized", 0.035, ("securitized",), (2, 10)),
+    ("M09", "Anchor Short Duration", "short_duration", "1-3y Gov/Credit", 0.040, ("treasury", "agency", "financial", "industrial"), (1, 3.5)),
+    ("M10", "Crest Intermediate Government", "intermediate_government", "Intermediate Treasury", 0.040, ("treasury", "agency"), (3, 10)),
+    ("M11", "Civic Taxable Municipal", "municipal", "Taxable Muni", 0.025, ("municipal",), (8, 28)),
+    ("M12", "Equator EM Debt", "emerging_markets", "EM USD Sovereign", 0.020, ("emerging",), (5, 20)),
+    ("M13", "Sterling Private Placement", "private_placement", "Private Placement", 0.035, ("private_placement",), (7, 15)),
+    ("M14", "Pioneer Agency", "agency", "Agency", 0.030, ("agency", "treasury"), (2, 12)),
+    ("M15", "Atlas Long Corporate A", "long_credit", "Long Credit A", 0.040, ("financial", "industrial", "utility"), (12, 30)),
+    ("M16", "Lighthouse Core", "core", "Aggregate", 0.040, ("treasury", "agency", "financial", "industrial", "securitized"), (2, 15)),
+    ("M17", "Vantage Intermediate Credit", "ig_credit", "Intermediate Credit", 0.040, ("financial", "industrial", "utility"), (3, 10)),
+    ("M18", "Horizon Long Gov/Credit", "long_gov_credit", "Long Gov/Credit", 0.045, ("treasury", "financial", "industrial", "utility"), (12, 30)),
+    ("M19", "Orchard Core", "core", "Aggregate", 0.040, ("treasury", "agency", "financial", "industrial", "securitized"), (2, 15)),
+    ("M20", "Falcon IG Credit", "ig_credit", "IG Credit", 0.040, ("financial", "industrial", "utility"), (3, 12)),
+    ("M21", "Bridge Short Credit", "short_credit", "1-5y Credit", 0.030, ("financial", "industrial"), (1, 5)),
+    ("M22", "Compass Global Aggregate", "core", "Global Aggregate", 0.035, ("treasury", "agency", "financial", "industrial"), (2, 15)),
+    ("M23", "Northwind Intermediate Core", "core", "Intermediate Aggregate", 0.040, ("treasury", "agency", "financial", "industrial"), (2, 10)),
+    ("M24", "Quarry Long Strips", "long_government", "Long STRIPS", 0.030, ("treasury_strip",), (10, 30)),
+    ("M25", "Sable Short High Yield", "high_yield", "Short High Yield", 0.025, ("high_yield",), (3, 6)),
+)  # fmt: skip
+
+BBB_BETA: Final = ("M06", "M16", "M17")
+SKILLED: Final = ("M05", "M19", "M20")
+DRIFT: Final = {"M22": 42, "M23": 44}  # manager -> month index (0-based) the drift starts
+
+
+@dataclass(frozen=True)
+class DemoTruth:
+    """What the demo plants, for tests and for people checking the desks.
+
+    Attributes
+    ----------
+    bbb_beta_managers : tuple of str
+        Excess return is BBB spread beta, alpha zero.
+    skilled_managers : tuple of str
+        Genuine alpha (about 8 bp a month against 15 bp tracking noise).
+    drifting_managers : dict of str to date
+        Month-end from which the manager drifts: M22 into high yield, M23 into longer duration.
+    long_end_gap_tenors : tuple of float
+        Key tenors (years) where assets under-match liabilities.
+    """
+
+    bbb_beta_managers: tuple[str, ...] = BBB_BETA
+    skilled_managers: tuple[str, ...] = SKILLED
+    drifting_managers: dict[str, dt.date] = field(default_factory=dict)
+    long_end_gap_tenors: tuple[float, ...] = (20.0, 30.0)
+
+
+def _months() -> list[dt.date]:
+    return [add_months(DEMO_VALUATION, -(HISTORY_MONTHS - 1 - k)) for k in range(HISTORY_MONTHS)]
+
+
+def _letter(rating: str) -> str:
+    return rating.rstrip("+-")
+
+
+def _securities(rng: np.random.Generator) -> pd.DataFrame:
+    rows: list[dict[str, object]] = []
+    for sector, ratings, (lo, hi), freq, count, tier, bid_ask, adv_share in _POOLS:
+        issuers = max(count // 3, 1) if sector not in ("treasury", "treasury_strip") else 1
+        for i in range(count):
+            years = float(rng.uniform(lo, hi))
+            maturity = add_months(DEMO_VALUATION, round(years * 12))
+            maturity = maturity.replace(day=15 if rng.random() < 0.6 else maturity.day)
+            rating = str(rng.choice(ratings))
+            letter = _letter(rating)
+            base = 0.036 + 0.0012 * years**0.5 + SPREADS[letter]
+            # Coupons in eighths of a percent, near where the bond would have been issued.
+            coupon = (
+                max(round(float(base + rng.normal(0, 0.004)) * 800) / 800, 0.005) if freq else 0.0
+            )
+            sec_tier = tier or ("level2a" if rating in ("AA", "AA-") else "level2b")
+            issue = float(rng.choice([0.5, 0.75, 1.0, 1.5, 2.0, 3.0])) * 1e9
+            if sector == "treasury":
+                issue *= 20
+            rows.append(
+                {
+                    "security_id": f"{sector[:3].upper()}{len(rows):04d}",
+                    "issuer": f"{sector.replace('_', ' ').title()} Issuer {i % issuers + 1:02d}",
+                    "sector": sector,
+                    "rating": rating,
+                    "currency": "USD",
+                    "coupon": coupon,
+                    "maturity": maturity,
+                    "frequency": freq,
+                    "day_count": "30/360"
+                    if sector not in ("treasury", "treasury_strip")
+                    else "ACT/ACT ICMA",
+                    "bid_ask_bp": round(
+                        bid_ask * float(rng.uniform(0.7, 1.4)) * (1 + years / 30), 2
+                    ),
+                    "bid_ask_vol_bp": round(bid_ask * float(rng.uniform(0.2, 0.5)), 2),
+                    "adv": issue * adv_share * float(rng.uniform(0.5, 1.5)),
+                    "issue_size": issue,
+                    "liquidity_tier": sec_tier,
+                }
+            )
+    frame = pd.DataFrame(rows)
+    frame.loc[frame["frequency"] == 0, "day_count"] = "ACT/365F"
+    return frame
+
+
+def _z_spreads(securities: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+    letters = securities["rating"].map(_letter)
+    z = letters.map(SPREADS).to_numpy(dtype=float).copy()
+    z[securities["sector"].isin(["treasury", "treasury_strip"]).to_numpy()] = 0.0
+    z[securities["sector"].eq("agency").to_numpy()] = 0.0015
+    z[securities["sector"].eq("private_placement").to_numpy()] += 0.0050  # illiquidity premium
+    return z + rng.normal(0, 0.0008, len(z)) * (z > 0)
+
+
+def _holdings(
+    securities: pd.DataFrame, prices: np.ndarray, rng: np.random.Generator
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    years = np.array([(m - DEMO_VALUATION).days / 365.0 for m in securities["maturity"]])
+    below_ig = securities["rating"].map(_letter).isin(["BB", "B", "CCC"]).to_numpy()
+    eligible = {}
+    for mid, _, style, _, _, pools, (lo, hi) in _MANAGERS:
+        ok = securities["sector"].isin(pools).to_numpy() & (years >= lo - 0.5) & (years <= hi + 0.5)
+        if style in ("ig_credit", "long_credit", "short_credit"):  # investment grade only
+            ok &= ~below_ig
+        eligible[mid] = np.flatnonzero(ok)
+    chosen = {
+        mid: set(rng.choice(idx, size=min(len(idx), int(rng.integers(28, 44))), replace=False))
+        for mid, idx in eligible.items()
+    }
+    # Every security in the master is held by someone whose mandate allows it.
+    held = set().union(*chosen.values())
+    for idx in range(len(securities)):
+        if idx not in held:
+            owners = [mid for mid, e in eligible.items() if idx in set(e)]
+            if owners:
+                chosen[str(rng.choice(owners))].add(idx)
+    rows, managers = [], []
+    for mid, name, style, bench, weight, _, _ in _MANAGERS:
+        picks = sorted(chosen[mid])
+        mv = TOTAL_ASSETS * weight * rng.dirichlet(np.full(len(picks), 4.0))
+        for idx, value in zip(picks, mv, strict=True):
+            par = value / (prices[idx] / 100.0)
+            rows.append({"manager_id": mid, "security_id": securities["security_id"].iloc[idx],
+                         "par": round(par, 2)})  # fmt: skip
+        managers.append({"manager_id": mid, "name": name, "style": style, "benchmark": bench,
+                         "current_allocation": weight})  # fmt: skip
+    return pd.DataFrame(rows), pd.DataFrame(managers)
+
+
+def _liabilities(asset_value: float, curve: Curve) -> pd.DataFrame:
+    # Annuity run-off with a long tail (deferred annuities): payments mid-year for 60 years.
+    years = np.arange(60) + 0.5
+    shape = np.exp(-years / 28.0) * (0.6 + 0.9 * np.exp(-(((years - 26.0) / 10.0) ** 2)))
+    dates = [add_months(DEMO_VALUATION, 6 + 12 * k) for k in range(60)]
+    times = np.array([(d - DEMO_VALUATION).days / 365.0 for d in dates])
+    pv_unit = float(np.dot(shape, curve.discount(times)))
+    amounts = shape * (0.90 * asset_value / pv_unit)
+    return pd.DataFrame({"date": dates, "amount": np.round(amounts, 2)})
+
+
+def _market_history(
+    curve: Curve, rng: np.random.Generator
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    months = _months()
+    n = len(months)
+    tenors = np.asarray(TENORS)
+    level = rng.normal(0, 0.0018, n)
+    slope = rng.normal(0, 0.0009, n)
+    curv = rng.normal(0, 0.0005, n)
+    shape_slope = (tenors - 7.0) / 25.0
+    shape_curv = -np.exp(-(((tenors - 5.0) / 4.0) ** 2)) + 0.3
+    moves = level[:, None] + slope[:, None] * shape_slope + curv[:, None] * shape_curv
+    moves[0] = 0.0
+    today = np.asarray(curve.zero_rate(tenors))
+    zeros = today - np.cumsum(moves[::-1], axis=0)[::-1] + moves  # last row is today
+    credit = rng.normal(0, 1.0, n)
+    spread_moves = {}
+    rows = []
+    for k, month in enumerate(months):
+        for j, t in enumerate(TENORS):
+            rows.append({"month": month, "series": f"zero_{t:g}y", "value": float(zeros[k, j])})
+    for letter in LETTERS:
+        vol = SPREADS[letter] * 0.08
+        dm = vol * (0.85 * credit + 0.5 * rng.normal(0, 1.0, n))
+        dm[0] = 0.0
+        path = SPREADS[letter] - np.cumsum(dm[::-1])[::-1] + dm
+        path = np.maximum(path, SPREADS[letter] * 0.3)
+        spread_moves[letter] = np.diff(path, prepend=path[0])
+        for k, month in enumerate(months):
+            rows.append({"month": month, "series": f"spread_{letter}", "value": float(path[k])})
+    spread_moves["level"] = np.diff(zeros[:, 6], prepend=zeros[0, 6])  # 10y zero moves
+    return pd.DataFrame(rows), spread_moves
+
+
+def _returns_and_characteristics(
+    managers: pd.DataFrame, sleeve: pd.DataFrame, factors: dict[str, np.ndarray],
+    rng: np.random.Generator,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, dt.date]]:  # fmt: skip
+    months = _months()
+    n = len(months)
+    d_level = factors["level"]
+    bbb = SPREADS["BBB"] / 12 - 6.0 * factors["BBB"]  # BBB excess return factor (carry - move)
+    hy = SPREADS["BB"] / 12 - 4.0 * factors["BB"]
+    rows, chars = [], []
+    drift_dates = {}
+    for mid in managers["manager_id"]:
+        dur, notch, hy_share, yld = sleeve.loc[
+            mid, ["duration", "credit_notch", "hy_share", "yield"]
+        ]
+        bench = yld / 12 - dur * d_level + rng.normal(0, 0.0004, n)
+        active = rng.normal(0, 0.0015, n) + 0.05 * bbb * rng.normal()
+        d_path = np.full(n, dur)
+        notch_path = np.full(n, notch) + rng.normal(0, 0.1, n)
+        hy_path = np.full(n, hy_share)
+        if mid in BBB_BETA:
+            active = 0.9 * bbb + rng.normal(0, 0.0005, n)
+        elif mid in SKILLED:
+            active = 0.0008 + rng.normal(0, 0.0015, n)
+        elif mid in DRIFT:
+            start = DRIFT[mid]
+            drift_dates[mid] = months[start]
+            ramp = np.clip((np.arange(n) - start + 1) / 6.0, 0.0, 1.0)
+            if mid == "M22":  # drifting into high yield
+                active = active + 0.6 * ramp * hy
+                hy_path = hy_share + 0.30 * ramp
+                notch_path = notch_path + 3.0 * ramp
+            else:  # M23: extending duration
+                active = active - 2.5 * ramp * d_level
+                d_path = dur + 2.5 * ramp
+        ret = bench + active
+        for k, month in enumerate(months):
+            rows.append({"month": month, "manager_id": mid, "return": float(ret[k]),
+                         "benchmark_return": float(bench[k])})  # fmt: skip
+            chars.append({"month": month, "manager_id": mid,
+                          "duration": float(d_path[k] + rng.normal(0, 0.05)),
+                          "credit_notch": float(np.clip(notch_path[k], 1, 21)),
+                          "high_yield_share": float(np.clip(hy_path[k], 0, 1))})  # fmt: skip
+    return pd.DataFrame(rows), pd.DataFrame(chars), drift_dates
+
+
+def demo_tables(seed: int = 7) -> tuple[dict[str, pd.DataFrame], DemoTruth]:
+    """Build the demo's input tables (valuation date :data:`DEMO_VALUATION`) and its truths."""
+    from fialloc.data.schema import rating_notch  # local: schema imports nothing from here
+
+    rng = np.random.default_rng(seed)
+    quotes = pd.DataFrame(CURVE_QUOTES, columns=["kind", "tenor", "rate"])
+    curve = bootstrap(quotes, DEMO_VALUATION)
+    securities = _securities(rng)
+    z = _z_spreads(securities, rng)
+    book = BondBook.from_frame(securities.assign(face=100.0), DEMO_VALUATION)
+    analytics = book.analyze(curve, z_spread=z)
+    holdings, managers = _holdings(securities, analytics.dirty_price, rng)
+    liabilities = _liabilities(TOTAL_ASSETS, curve)
+    history, factors = _market_history(curve, rng)
+
+    # Sleeve characteristics at the valuation date, from the actual holdings.
+    mv = holdings.merge(
+        pd.DataFrame({"security_id": securities["security_id"], "price": analytics.dirty_price,
+                      "duration": analytics.effective_duration, "ytm": analytics.ytm,
+                      "notch": securities["rating"].map(rating_notch),
+                      "hy": securities["rating"].map(_letter).isin(["BB", "B", "CCC"])}),
+        on="security_id",
+    )  # fmt: skip
+    mv["value"] = mv["par"] * mv["price"] / 100.0
+    value = mv.groupby("manager_id")["value"].sum()
+    sleeve = pd.DataFrame(
+        {
+            col: (mv[src] * mv["value"]).groupby(mv["manager_id"]).sum() / value
+            for col, src in (("duration", "duration"), ("credit_notch", "notch"),
+                             ("hy_share", "hy"), ("yield", "ytm"))
+        }
+    )  # fmt: skip
+    returns, characteristics, drift_dates = _returns_and_characteristics(
+        managers, sleeve, factors, rng
+    )
+    spreads = pd.DataFrame({"rating": list(SPREADS), "spread": list(SPREADS.values())})
+    tables = {
+        "securities": securities.assign(z_spread=z),
+        "holdings": holdings,
+        "managers": managers,
+        "manager_returns": returns,
+        "liabilities": liabilities,
+        "curve_quotes": quotes,
+        "spreads": spreads,
+        "market_history": history,
+        "manager_characteristics": characteristics,
+    }
+    return tables, DemoTruth(drifting_managers=drift_dates)

@@ -1,0 +1,340 @@
+"""Read inputs from files, a directory or in-memory tables; validate them all at once.
+
+A directory holds one file per table, named after it (``securities.csv``, ``holdings.parquet``,
+``managers.json``, ...), plus ``valuation.json`` (``{"valuation_date": "YYYY-MM-DD"}``) and an
+optional ``mandate.json``. Every problem found is reported, each naming file, row and column,
+and nothing is kept unless everything is valid.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+import pandas as pd
+from pydantic import ValidationError
+
+from fialloc.data.mandate import Mandate
+from fialloc.data.portfolio import Portfolio
+from fialloc.data.schema import SCHEMAS, Problem
+
+__all__ = ["InputError", "from_tables", "load", "read_table", "validate", "write_tables"]
+
+REQUIRED: Final = ("securities", "holdings", "managers", "liabilities", "curve_quotes")
+OPTIONAL: Final = ("manager_returns", "spreads", "market_history", "manager_characteristics")
+SUFFIXES: Final = (".csv", ".parquet", ".json")
+
+
+class InputError(ValueError):
+    """Inputs failed validation; ``problems`` lists every one of them."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems[:50])
+        more = f"\n  ... and {len(problems) - 50} more" if len(problems) > 50 else ""
+        super().__init__(f"{len(problems)} problem(s) in the inputs:\n{lines}{more}")
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read one table from CSV, Parquet or JSON (a list of records).
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read or parsed; the problem names the file (and the line for
+        malformed JSON).
+    """
+    try:
+        if path.suffix == ".csv":
+            return pd.read_csv(path, dtype=str, keep_default_na=False)
+        if path.suffix == ".parquet":
+            return pd.read_parquet(path)
+        if path.suffix == ".json":
+            text = path.read_text()
+            records = json.loads(text)
+            if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+                raise InputError(
+                    [Problem(path.name, None, None, "expected a JSON list of records")]
+                )
+            return pd.DataFrame(records)
+    except json.JSONDecodeError as exc:
+        msg = f"not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}"
+        raise InputError([Problem(path.name, None, None, msg)]) from None
+    except InputError:
+        raise
+    except Exception as exc:  # a parser's own error: report it against the file
+        raise InputError([Problem(path.name, None, None, f"cannot be read: {exc}")]) from None
+    raise InputError([Problem(path.name, None, None, f"unsupported file type {path.suffix}")])
+
+
+def _find(directory: Path, name: str) -> Path | None:
+    hits = [directory / f"{name}{s}" for s in SUFFIXES if (directory / f"{name}{s}").exists()]
+    return hits[0] if hits else None
+
+
+def _read_dir(
+    directory: Path,
+) -> tuple[dict[str, tuple[str, pd.DataFrame]], dict[str, Any], list[Problem]]:
+    problems: list[Problem] = []
+    tables: dict[str, tuple[str, pd.DataFrame]] = {}
+    for name in (*REQUIRED, *OPTIONAL):
+        path = _find(directory, name)
+        if path is None:
+            if name in REQUIRED:
+                problems.append(Problem(f"{name}.csv", None, None, "required file is missing"))
+            continue
+        try:
+            tables[name] = (path.name, read_table(path))
+        except InputError as exc:
+            problems.extend(exc.problems)
+    meta: dict[str, Any] = {}
+    for name in ("valuation", "mandate"):
+        path = directory / f"{name}.json"
+        if not path.exists():
+            if name == "valuation":
+                problems.append(Problem(path.name, None, None, "required file is missing"))
+            continue
+        try:
+            meta[name] = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            msg = f"not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}"
+            problems.append(Problem(path.name, None, None, msg))
+    return tables, meta, problems
+
+
+def _cross_checks(t: dict[str, pd.DataFrame], files: dict[str, str], vd: dt.date) -> list[Problem]:
+    problems: list[Problem] = []
+    securities = set(t["securities"]["security_id"])
+    managers = set(t["managers"]["manager_id"])
+    for row, rec in enumerate(t["holdings"].itertuples(index=False)):
+        if rec.security_id not in securities:
+            problems.append(
+                Problem(
+                    files["holdings"],
+                    row,
+                    "security_id",
+                    f"{rec.security_id!r} has no row in the security master",
+                )
+            )
+        if rec.manager_id not in managers:
+            problems.append(
+                Problem(
+                    files["holdings"], row, "manager_id", f"unknown manager id {rec.manager_id!r}"
+                )
+            )
+    for row, maturity in enumerate(t["securities"]["maturity"]):
+        if maturity <= vd:
+            problems.append(
+                Problem(
+                    files["securities"],
+                    row,
+                    "maturity",
+                    f"{maturity} is on or before the valuation date {vd}",
+                )
+            )
+    for row, date in enumerate(t["liabilities"]["date"]):
+        if date <= vd:
+            problems.append(
+                Problem(
+                    files["liabilities"],
+                    row,
+                    "date",
+                    f"{date} is on or before the valuation date {vd}",
+                )
+            )
+    if "manager_returns" in t:
+        for row, mid in enumerate(t["manager_returns"]["manager_id"]):
+            if mid not in managers:
+                problems.append(
+                    Problem(
+                        files["manager_returns"], row, "manager_id", f"unknown manager id {mid!r}"
+                    )
+                )
+        missing = sorted(managers - set(t["manager_returns"]["manager_id"]))
+        if missing:
+            problems.append(
+                Problem(
+                    files["manager_returns"],
+                    None,
+                    "manager_id",
+                    f"no returns for manager(s) {', '.join(missing)}",
+                )
+            )
+    return problems
+
+
+def _validate(
+    raw: Mapping[str, tuple[str, pd.DataFrame]], valuation: object, mandate: object
+) -> tuple[Portfolio | None, list[Problem]]:
+    problems: list[Problem] = []
+    clean: dict[str, pd.DataFrame] = {}
+    files = {name: file for name, (file, _) in raw.items()}
+    for name, (file, frame) in raw.items():
+        out, found = SCHEMAS[name].validate(frame, file)
+        clean[name] = out
+        problems.extend(found)
+    try:
+        vd = dt.date.fromisoformat(str(valuation))
+    except ValueError:
+        problems.append(
+            Problem(
+                "valuation.json",
+                None,
+                "valuation_date",
+                f"{valuation!r} is not a date in YYYY-MM-DD format",
+            )
+        )
+        vd = None
+    try:
+        mandate_obj = Mandate.model_validate(mandate or {})
+    except ValidationError as exc:
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or None
+            problems.append(Problem("mandate.json", None, field, err["msg"]))
+        mandate_obj = Mandate()
+    if problems or vd is None:
+        return None, problems
+    problems.extend(_cross_checks(clean, files, vd))
+    if problems:
+        return None, problems
+    empty = {
+        name: pd.DataFrame(columns=[c.name for c in SCHEMAS[name].columns]) for name in OPTIONAL
+    }
+    tables = {**empty, **clean}
+    portfolio = Portfolio(
+        valuation_date=vd,
+        securities=tables["securities"].set_index("security_id", drop=False),
+        holdings=tables["holdings"],
+        managers=tables["managers"].set_index("manager_id", drop=False),
+        manager_returns=tables["manager_returns"],
+        liabilities=tables["liabilities"],
+        curve_quotes=tables["curve_quotes"],
+        spreads=tables["spreads"],
+        market_history=tables["market_history"],
+        manager_characteristics=tables["manager_characteristics"]
+        if "manager_characteristics" in clean
+        else None,
+        mandate=mandate_obj,
+    )
+    return portfolio, problems
+
+
+def validate(source: str | Path) -> list[Problem]:
+    """Every problem in a directory of inputs (an empty list when it is valid)."""
+    directory = Path(source)
+    if not directory.is_dir():
+        return [Problem(str(directory), None, None, "is not a directory")]
+    raw, meta, problems = _read_dir(directory)
+    if problems:
+        return problems
+    _, problems = _validate(raw, meta["valuation"].get("valuation_date"), meta.get("mandate"))
+    return problems
+
+
+def load(source: str | Path) -> Portfolio:
+    """Load and validate a directory of input files.
+
+    Raises
+    ------
+    InputError
+        Listing every problem (file, row, column, what was expected); nothing is returned
+        unless all inputs are valid.
+    """
+    directory = Path(source)
+    if not directory.is_dir():
+        raise InputError([Problem(str(directory), None, None, "is not a directory")])
+    raw, meta, problems = _read_dir(directory)
+    if problems:
+        raise InputError(problems)
+    portfolio, problems = _validate(
+        raw, meta["valuation"].get("valuation_date"), meta.get("mandate")
+    )
+    if portfolio is None:
+        raise InputError(problems)
+    return portfolio
+
+
+def from_tables(
+    tables: Mapping[str, pd.DataFrame | list[dict[str, Any]]],
+    valuation_date: dt.date | str,
+    mandate: Mandate | Mapping[str, Any] | None = None,
+) -> Portfolio:
+    """Validate in-memory tables (DataFrames or lists of records) into a :class:`Portfolio`.
+
+    Raises
+    ------
+    InputError
+        Listing every problem; table names stand in for file names.
+    """
+    unknown = sorted(set(tables) - set(SCHEMAS))
+    problems = [Problem(name, None, None, "unknown table") for name in unknown]
+    problems += [
+        Problem(name, None, None, "required table is missing")
+        for name in REQUIRED
+        if name not in tables
+    ]
+    if problems:
+        raise InputError(problems)
+    raw = {
+        name: (name, frame if isinstance(frame, pd.DataFrame) else pd.DataFrame(frame))
+        for name, frame in tables.items()
+    }
+    m = mandate.model_dump() if isinstance(mandate, Mandate) else mandate
+    portfolio, problems = _validate(raw, valuation_date, m)
+    if portfolio is None:
+        raise InputError(problems)
+    return portfolio
+
+
+def write_tables(portfolio: Portfolio, directory: str | Path) -> Path:
+    """Write a portfolio's inputs as files (CSV, plus ``valuation.json`` and ``mandate.json``)."""
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    frames = {
+        "securities": portfolio.securities,
+        "holdings": portfolio.holdings,
+        "managers": portfolio.managers,
+        "manager_returns": portfolio.manager_returns,
+        "liabilities": portfolio.liabilities,
+        "curve_quotes": portfolio.curve_quotes,
+        "spreads": portfolio.spreads,
+        "market_history": portfolio.market_history,
+    }
+    if portfolio.manager_characteristics is not None:
+        frames["manager_characteristics"] = portfolio.manager_characteristics
+    for name, frame in frames.items():
+        frame.to_csv(out / f"{name}.csv", index=False, float_format="%.17g")
+    (out / "valuation.json").write_text(
+        json.dumps({"valuation_date": portfolio.valuation_date.isoformat()}, indent=2) + "\n"
+    )
+    (out / "mandate.json").write_text(portfolio.mandate.model_dump_json(indent=2) + "\n")
+    (out / "SCHEMA.md").write_text(_schema_doc())
+    return out
+
+
+def _schema_doc() -> str:
+    lines = [
+        "# fialloc input files",
+        "",
+        "One file per table (CSV, Parquet or JSON records), "
+        "plus `valuation.json` and an optional `mandate.json`.",
+        "",
+    ]
+    for name, spec in SCHEMAS.items():
+        need = "required" if name in REQUIRED else "optional"
+        lines += [
+            f"## {name} ({need})",
+            "",
+            spec.description,
+            "",
+            "| column | type | required |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| {c.name} | {c.kind} | {'yes' if c.required else 'no'} |" for c in spec.columns
+        ]
+        lines.append("")
+    return "\n".join(lines)

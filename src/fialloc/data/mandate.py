@@ -1,0 +1,53 @@
+"""The allocation mandate: the investment committee's constraints and targets."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["Mandate", "ObjectiveWeights"]
+
+
+class ObjectiveWeights(BaseModel):
+    """Priority weights of the optimizer's objective terms (they need not sum to 1)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    liability_matching: float = Field(0.35, ge=0.0)
+    yield_target: float = Field(0.25, ge=0.0)
+    manager_skill: float = Field(0.25, ge=0.0)
+    liquidity_buffer: float = Field(0.15, ge=0.0)
+
+
+class Mandate(BaseModel):
+    """Constraints and targets; the defaults are those of the system description.
+
+    Weights, turnover, shifts, yields, tracking error and liquidity shares are decimals
+    (0.045 for 4.5%); rating drift is in notches.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_allocation: float = Field(0.01, ge=0.0, le=1.0)
+    max_allocation: float = Field(0.20, gt=0.0, le=1.0)
+    turnover: float = Field(0.10, ge=0.0, le=2.0)
+    max_shift: float = Field(0.05, ge=0.0, le=1.0)
+    target_yield: float = Field(0.045, gt=-0.1, lt=1.0)
+    max_tracking_error: float = Field(0.08, gt=0.0, lt=1.0)
+    liquidity_buffer: float = Field(0.10, ge=0.0, le=1.0)
+    max_illiquid: float = Field(0.30, ge=0.0, le=1.0)
+    max_rating_drift: float = Field(1.0, ge=0.0)
+    max_sector_overweight: float = Field(0.05, ge=0.0, le=1.0)
+    krd_gap_tolerance: float = Field(0.10, gt=0.0)
+    materiality_threshold: float = Field(0.10, gt=0.0)
+    objective: ObjectiveWeights = ObjectiveWeights()
+    exit_managers: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Mandate:
+        if self.min_allocation > self.max_allocation:
+            msg = (
+                f"min_allocation {self.min_allocation} is above max_allocation "
+                f"{self.max_allocation}"
+            )
+            raise ValueError(msg)
+        return self

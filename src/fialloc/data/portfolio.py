@@ -1,0 +1,143 @@
+"""The validated inputs of one run, and the views of them the desks and optimizer use."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from fialloc.bonds import BondAnalytics, BondBook, CashflowStream
+from fialloc.curves import Curve, bootstrap
+from fialloc.data.mandate import Mandate
+
+__all__ = ["GOVERNMENT_SECTORS", "Portfolio"]
+
+GOVERNMENT_SECTORS = ("treasury", "treasury_strip", "government", "sovereign")
+
+
+@dataclass(frozen=True, eq=False)
+class Portfolio:
+    """Everything one run reads: holdings, securities, liabilities, market and manager data.
+
+    Build it with :func:`fialloc.data.load` or :func:`fialloc.data.demo`; tables are already
+    validated. Securities and managers are indexed by their ids.
+    """
+
+    valuation_date: dt.date
+    securities: pd.DataFrame
+    holdings: pd.DataFrame
+    managers: pd.DataFrame
+    manager_returns: pd.DataFrame
+    liabilities: pd.DataFrame
+    curve_quotes: pd.DataFrame
+    spreads: pd.DataFrame
+    market_history: pd.DataFrame
+    manager_characteristics: pd.DataFrame | None = None
+    mandate: Mandate = field(default_factory=Mandate)
+
+    @cached_property
+    def curve(self) -> Curve:
+        """Today's discount curve, bootstrapped from the quotes."""
+        return bootstrap(self.curve_quotes, self.valuation_date)
+
+    @cached_property
+    def z_spreads(self) -> pd.Series:
+        """Each security's z-spread (decimal): its own column if given, else by rating."""
+        if "z_spread" in self.securities.columns and self.securities["z_spread"].notna().all():
+            return self.securities["z_spread"].astype(float)
+        by_letter = self.spreads.set_index("rating")["spread"]
+        letters = self.securities["rating"].str.rstrip("+-")
+        z = letters.map(by_letter).astype(float)
+        z[self.securities["sector"].isin(GOVERNMENT_SECTORS)] = 0.0
+        return z
+
+    @cached_property
+    def face(self) -> pd.DataFrame:
+        """Face held (money): managers (rows) by securities (columns)."""
+        table = self.holdings.pivot_table(
+            index="manager_id", columns="security_id", values="par", aggfunc="sum", fill_value=0.0
+        )
+        return table.reindex(
+            index=self.managers.index, columns=self.securities.index, fill_value=0.0
+        )
+
+    @cached_property
+    def book(self) -> BondBook:
+        """Every security with the total face held across managers."""
+        frame = self.securities.reset_index(drop=True)
+        frame["face"] = self.face.sum(axis=0).to_numpy()
+        frame = frame[frame["face"] > 0]
+        return BondBook.from_frame(frame, self.valuation_date)
+
+    @cached_property
+    def analytics(self) -> BondAnalytics:
+        """Per-security analytics off today's curve and z-spreads (book order)."""
+        z = self.z_spreads.reindex(self.book.security_ids).to_numpy()
+        return self.book.analyze(self.curve, z_spread=z)
+
+    @cached_property
+    def liability_stream(self) -> CashflowStream:
+        """The liabilities as a cash-flow stream."""
+        return CashflowStream.from_frame(self.liabilities, self.valuation_date)
+
+    @cached_property
+    def market_values(self) -> pd.DataFrame:
+        """Market value (money): managers (rows) by securities (columns)."""
+        price = pd.Series(self.analytics.dirty_price / 100.0, index=self.book.security_ids)
+        face = self.face.reindex(columns=self.book.security_ids)
+        return face * price
+
+    @cached_property
+    def manager_values(self) -> pd.Series:
+        """Market value (money) of each manager's sleeve."""
+        return self.market_values.sum(axis=1)
+
+    @cached_property
+    def total_assets(self) -> float:
+        """Market value (money) of all assets."""
+        return float(self.manager_values.sum())
+
+    @cached_property
+    def current_weights(self) -> pd.Series:
+        """Each manager's share of the assets, from the managers table."""
+        return self.managers["current_allocation"].astype(float)
+
+    @cached_property
+    def sleeve_weights(self) -> pd.DataFrame:
+        """Within each sleeve, each security's share of the sleeve's value (rows sum to 1)."""
+        mv = self.market_values
+        return mv.div(mv.sum(axis=1).replace(0.0, np.nan), axis=0).fillna(0.0)
+
+    def history_table(self, prefix: str) -> pd.DataFrame:
+        """Market history series starting with `prefix` as months (rows) by suffix (columns)."""
+        rows = self.market_history[self.market_history["series"].str.startswith(prefix)]
+        table = rows.pivot(index="month", columns="series", values="value").sort_index()
+        table.columns = [c.removeprefix(prefix) for c in table.columns]
+        return table
+
+    @cached_property
+    def zero_history(self) -> pd.DataFrame:
+        """Monthly zero rates: months by tenor in years (float columns, sorted)."""
+        table = self.history_table("zero_")
+        table.columns = [float(c.removesuffix("y")) for c in table.columns]
+        return table[sorted(table.columns)]
+
+    @cached_property
+    def spread_history(self) -> pd.DataFrame:
+        """Monthly credit spreads: months by letter rating."""
+        return self.history_table("spread_")
+
+    @cached_property
+    def returns(self) -> pd.DataFrame:
+        """Monthly sleeve returns: months by manager."""
+        return self.manager_returns.pivot(index="month", columns="manager_id", values="return")
+
+    @cached_property
+    def benchmark_returns(self) -> pd.DataFrame:
+        """Monthly benchmark returns: months by manager."""
+        return self.manager_returns.pivot(
+            index="month", columns="manager_id", values="benchmark_return"
+        )

@@ -1,0 +1,319 @@
+"""Declared schemas of fialloc's input tables and a validator that reports every problem.
+
+Each table is a set of typed columns with constraints. Validation never stops at the first
+problem: it returns all of them, each naming the file, row, column and what was expected, so
+``fialloc validate DIR`` can list everything wrong in one pass.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+import numpy as np
+import pandas as pd
+
+from fialloc.schedule import FREQUENCIES, normalize_day_count
+
+__all__ = ["RATINGS", "SCHEMAS", "Column", "Problem", "TableSpec", "rating_notch"]
+
+#: Ratings with notches, best first; ``rating_notch`` maps them to 1 (AAA) .. 21 (C).
+RATINGS: Final = (
+    "AAA", "AA+", "AA", "AA-", "A+", "A", "A-", "BBB+", "BBB", "BBB-",
+    "BB+", "BB", "BB-", "B+", "B", "B-", "CCC+", "CCC", "CCC-", "CC", "C",
+)  # fmt: skip
+Kind = Literal["str", "float", "int", "date", "rating", "day_count", "frequency", "bool"]
+
+
+def rating_notch(rating: str) -> int:
+    """Numeric notch of a rating: AAA = 1, AA+ = 2, ..., BBB- = 10, ..., C = 21."""
+    return RATINGS.index(rating) + 1
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in the inputs."""
+
+    file: str
+    row: int | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.column is not None:
+            where += f", column {self.column}"
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column: its kind, whether it is required, and value constraints."""
+
+    name: str
+    kind: Kind
+    required: bool = True
+    minimum: float | None = None
+    exclusive_minimum: bool = False
+    maximum: float | None = None
+    choices: tuple[str, ...] | None = None
+    #: a decimal rate: values of 1 or more are refused as probable percentages
+    decimal: bool = False
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A table: its columns and its key (unique, in order)."""
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+    description: str = ""
+    checks: tuple[Callable[[pd.DataFrame, str], list[Problem]], ...] = field(default=())
+
+    def validate(self, frame: pd.DataFrame, file: str) -> tuple[pd.DataFrame, list[Problem]]:
+        """Coerce columns to their kinds and collect every problem.
+
+        Returns the coerced frame (unchanged input) and the problems; the frame is only
+        meaningful when there are none.
+        """
+        problems: list[Problem] = []
+        out = frame.copy()
+        missing = [c.name for c in self.columns if c.required and c.name not in frame.columns]
+        for name in missing:
+            problems.append(Problem(file, None, name, "required column is missing"))
+        if missing:
+            return out, problems
+        for col in self.columns:
+            if col.name not in frame.columns:
+                continue
+            values, col_problems = _coerce(frame[col.name], col, file)
+            out[col.name] = values
+            problems.extend(col_problems)
+        if self.key and not problems:
+            dup = out.duplicated(list(self.key), keep="first")
+            for row in np.flatnonzero(dup.to_numpy()):
+                key = ", ".join(f"{k}={out.iloc[row][k]!r}" for k in self.key)
+                problems.append(Problem(file, int(row), self.key[0], f"duplicate key ({key})"))
+        if not problems:
+            for check in self.checks:
+                problems.extend(check(out, file))
+        return out, problems
+
+
+def _coerce(series: pd.Series, col: Column, file: str) -> tuple[pd.Series, list[Problem]]:
+    problems: list[Problem] = []
+    values: list[Any] = []
+    for row, raw in enumerate(series.tolist()):
+        missing = raw is None or (isinstance(raw, float) and np.isnan(raw)) or raw == ""
+        if missing:
+            if col.required:
+                problems.append(Problem(file, row, col.name, "value is missing"))
+            values.append(None)
+            continue
+        try:
+            values.append(_convert(raw, col))
+        except ValueError as exc:
+            problems.append(Problem(file, row, col.name, str(exc)))
+            values.append(None)
+    return pd.Series(
+        values, index=series.index, dtype=object if col.kind != "float" else float
+    ), problems
+
+
+def _convert(raw: Any, col: Column) -> Any:
+    if col.kind == "str":
+        text = str(raw).strip()
+        if col.choices is not None and text not in col.choices:
+            msg = f"{text!r} is not one of {', '.join(col.choices)}"
+            raise ValueError(msg)
+        return text
+    if col.kind == "date":
+        if isinstance(raw, pd.Timestamp | dt.datetime):
+            return raw.date()
+        if isinstance(raw, dt.date):
+            return raw
+        try:
+            return dt.date.fromisoformat(
+                str(raw).strip()[:10] if "T" in str(raw) else str(raw).strip()
+            )
+        except ValueError:
+            msg = f"{raw!r} is not a date in YYYY-MM-DD format"
+            raise ValueError(msg) from None
+    if col.kind == "rating":
+        text = str(raw).strip().upper()
+        if text not in RATINGS:
+            msg = f"{raw!r} is not a rating on the scale AAA .. C (S&P style, notches + and -)"
+            raise ValueError(msg)
+        return text
+    if col.kind == "day_count":
+        return normalize_day_count(raw, "day count")
+    if col.kind == "bool":
+        text = str(raw).strip().lower()
+        if text in ("true", "1", "yes"):
+            return True
+        if text in ("false", "0", "no"):
+            return False
+        msg = f"{raw!r} is not true or false"
+        raise ValueError(msg)
+    try:
+        number = float(raw)
+    except (TypeError, ValueError):
+        msg = f"{raw!r} is not a number"
+        raise ValueError(msg) from None
+    if not np.isfinite(number):
+        msg = f"{number} is not finite"
+        raise ValueError(msg)
+    if col.kind in ("int", "frequency"):
+        if number != int(number):
+            msg = f"{number} is not a whole number"
+            raise ValueError(msg)
+        if col.kind == "frequency" and int(number) not in FREQUENCIES:
+            msg = f"{int(number)} is not a coupon frequency; expected one of {FREQUENCIES}"
+            raise ValueError(msg)
+        return int(number)
+    if col.decimal and abs(number) >= 1.0:
+        msg = f"{number} looks like a percentage; expected a decimal (0.045 for 4.5%)"
+        raise ValueError(msg)
+    if col.minimum is not None and (
+        number < col.minimum or (col.exclusive_minimum and number == col.minimum)
+    ):
+        op = ">" if col.exclusive_minimum else ">="
+        msg = f"{number} must be {op} {col.minimum:g}"
+        raise ValueError(msg)
+    if col.maximum is not None and number > col.maximum:
+        msg = f"{number} must be <= {col.maximum:g}"
+        raise ValueError(msg)
+    return number
+
+
+def _weights_sum_to_one(frame: pd.DataFrame, file: str) -> list[Problem]:
+    total = float(frame["current_allocation"].sum())
+    if abs(total - 1.0) > 1e-6:
+        return [
+            Problem(file, None, "current_allocation", f"allocations sum to {total:.6f}; expected 1")
+        ]
+    return []
+
+
+def _returns_in_decimals(frame: pd.DataFrame, file: str) -> list[Problem]:
+    problems = []
+    for col in ("return", "benchmark_return"):
+        big = frame[col].abs() > 0.5
+        if big.mean() > 0.2:  # a monthly return of 50% in a bond sleeve is a percentage
+            problems.append(
+                Problem(file, None, col, "monthly returns look like percentages; use decimals")
+            )
+    return problems
+
+
+_TIERS = ("level1", "level2a", "level2b_rmbs", "level2b", "illiquid")
+
+SCHEMAS: Final[Mapping[str, TableSpec]] = {
+    "securities": TableSpec(
+        "securities",
+        (
+            Column("security_id", "str"),
+            Column("issuer", "str"),
+            Column("sector", "str"),
+            Column("rating", "rating"),
+            Column("currency", "str"),
+            Column("coupon", "float", minimum=0.0, decimal=True),
+            Column("maturity", "date"),
+            Column("frequency", "frequency"),
+            Column("day_count", "day_count"),
+            Column("bid_ask_bp", "float", minimum=0.0),
+            Column("bid_ask_vol_bp", "float", minimum=0.0),
+            Column("adv", "float", minimum=0.0),
+            Column("issue_size", "float", minimum=0.0, exclusive_minimum=True),
+            Column("liquidity_tier", "str", choices=_TIERS),
+            Column("z_spread", "float", required=False, decimal=True),
+        ),
+        key=("security_id",),
+        description="Security master: one row per bond. Money in the portfolio currency; "
+        "coupons decimal; bid-ask in bp of price; adv = average daily traded volume (money); "
+        "z_spread (optional, decimal) overrides the spread by rating.",
+    ),
+    "holdings": TableSpec(
+        "holdings",
+        (
+            Column("manager_id", "str"),
+            Column("security_id", "str"),
+            Column("par", "float", minimum=0.0, exclusive_minimum=True),
+        ),
+        key=("manager_id", "security_id"),
+        description="What each manager holds: face amount (money) per security.",
+    ),
+    "managers": TableSpec(
+        "managers",
+        (
+            Column("manager_id", "str"),
+            Column("name", "str"),
+            Column("style", "str"),
+            Column("benchmark", "str"),
+            Column("current_allocation", "float", minimum=0.0, maximum=1.0),
+        ),
+        key=("manager_id",),
+        description="Managers, their stated style and current share of the assets (sums to 1).",
+        checks=(_weights_sum_to_one,),
+    ),
+    "manager_returns": TableSpec(
+        "manager_returns",
+        (
+            Column("month", "date"),
+            Column("manager_id", "str"),
+            Column("return", "float"),
+            Column("benchmark_return", "float"),
+        ),
+        key=("manager_id", "month"),
+        description="Monthly total returns of each sleeve and its benchmark, decimals.",
+        checks=(_returns_in_decimals,),
+    ),
+    "liabilities": TableSpec(
+        "liabilities",
+        (Column("date", "date"), Column("amount", "float")),
+        description="Liability cash flows the insurer owes (money), by payment date.",
+    ),
+    "curve_quotes": TableSpec(
+        "curve_quotes",
+        (
+            Column("kind", "str", choices=("deposit", "swap", "par_bond")),
+            Column("tenor", "str"),
+            Column("rate", "float", decimal=True),
+        ),
+        description="Today's curve quotes, sorted by maturity (see fialloc.curves.bootstrap).",
+    ),
+    "spreads": TableSpec(
+        "spreads",
+        (
+            Column("rating", "str", choices=("AAA", "AA", "A", "BBB", "BB", "B", "CCC")),
+            Column("spread", "float", minimum=0.0, decimal=True),
+        ),
+        key=("rating",),
+        description="Today's credit spread (z-spread, decimal) by letter rating.",
+    ),
+    "market_history": TableSpec(
+        "market_history",
+        (Column("month", "date"), Column("series", "str"), Column("value", "float", decimal=True)),
+        key=("month", "series"),
+        description="Monthly history: zero rates by tenor (series 'zero_<years>y') and spreads "
+        "by rating (series 'spread_<rating>'), decimals.",
+    ),
+    "manager_characteristics": TableSpec(
+        "manager_characteristics",
+        (
+            Column("month", "date"),
+            Column("manager_id", "str"),
+            Column("duration", "float", minimum=0.0),
+            Column("credit_notch", "float", minimum=1.0, maximum=21.0),
+            Column("high_yield_share", "float", minimum=0.0, maximum=1.0),
+        ),
+        key=("manager_id", "month"),
+        description="Month-end snapshots of each sleeve: effective duration (years), average "
+        "rating notch (AAA = 1 .. BBB- = 10 .. C = 21) and share below investment grade.",
+    ),
+}
