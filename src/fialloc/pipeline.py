@@ -1,0 +1,130 @@
+"""The main job: from validated inputs to the numbers every later stage reads.
+
+Today it prices and risks the book and the liabilities, measures key-rate gaps and runs the
+deterministic stresses; the desks, optimizer and agents plug in after these stages.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fialloc.bonds import krd_column
+from fialloc.data import Portfolio
+from fialloc.desks.duration_gaps import krd_gaps
+from fialloc.stresses import StressResult, run_stresses
+
+__all__ = ["RunResult", "run"]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What one run computed.
+
+    Attributes
+    ----------
+    portfolio : Portfolio
+        The inputs.
+    securities : DataFrame
+        Per-security analytics (prices per 100, money values, durations, KRDs).
+    managers : DataFrame
+        Per-manager market value, weight, yield, durations and KRDs (value-weighted).
+    liabilities : DataFrame
+        The liability stream's analytics (one row).
+    gaps : DataFrame
+        Key-rate gaps of assets against liabilities.
+    stresses : StressResult
+        Every deterministic scenario, revalued in full.
+    """
+
+    portfolio: Portfolio
+    securities: pd.DataFrame
+    managers: pd.DataFrame
+    liabilities: pd.DataFrame
+    gaps: pd.DataFrame
+    stresses: StressResult
+
+    def summary(self) -> dict[str, float]:
+        """Headline numbers: values (money), yields (decimals), durations (years)."""
+        total = self.managers["market_value"].sum()
+        lia = self.liabilities.iloc[0]
+        return {
+            "assets": float(total),
+            "liabilities": float(lia["market_value"]),
+            "surplus": float(total - lia["market_value"]),
+            "asset_yield": float(
+                np.average(self.managers["ytm"], weights=self.managers["market_value"])
+            ),
+            "asset_duration": float(
+                np.average(
+                    self.managers["effective_duration"], weights=self.managers["market_value"]
+                )
+            ),
+            "liability_duration": float(lia["effective_duration"]),
+            "material_gaps": float(self.gaps["material"].sum()),
+        }
+
+    def write(self, directory: str | Path) -> Path:
+        """Write the results as CSV tables plus ``summary.json`` into `directory`."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        self.securities.to_csv(out / "securities.csv")
+        self.managers.to_csv(out / "managers.csv")
+        self.liabilities.to_csv(out / "liabilities.csv")
+        self.gaps.to_csv(out / "krd_gaps.csv")
+        self.stresses.summary().to_csv(out / "stresses.csv")
+        meta: dict[str, Any] = {
+            "valuation_date": self.portfolio.valuation_date.isoformat(),
+            "summary": self.summary(),
+        }
+        (out / "summary.json").write_text(json.dumps(meta, indent=2) + "\n")
+        return out
+
+
+def _manager_table(p: Portfolio, securities: pd.DataFrame) -> pd.DataFrame:
+    mv = p.market_values  # managers x securities, money
+    weights = mv.div(mv.sum(axis=1), axis=0)
+    cols = ["ytm", "effective_duration", "spread_duration", "effective_convexity"]
+    cols += [c for c in securities.columns if c.startswith("krd_")]
+    per = weights.to_numpy() @ securities.loc[mv.columns, cols].to_numpy()
+    table = pd.DataFrame(per, index=mv.index, columns=cols)
+    table.insert(0, "market_value", mv.sum(axis=1))
+    table.insert(1, "weight", table["market_value"] / table["market_value"].sum())
+    table.insert(0, "style", p.managers["style"])
+    table.insert(0, "name", p.managers["name"])
+    return table
+
+
+def run(portfolio: Portfolio) -> RunResult:
+    """Price, risk and stress the portfolio against its liabilities."""
+    p = portfolio
+    securities = p.analytics.to_frame()
+    managers = _manager_table(p, securities)
+    liabilities = p.liability_stream.analytics(p.curve)
+    tenors = [krd_column(t) for t in p.analytics.key_tenors]
+    total = float(managers["market_value"].sum())
+    asset_krd = (managers[tenors].mul(managers["market_value"], axis=0)).sum() / total
+    gaps = krd_gaps(
+        asset_krd,
+        total,
+        liabilities.iloc[0][tenors].astype(float),
+        float(liabilities.iloc[0]["market_value"]),
+        threshold=p.mandate.materiality_threshold,
+    )
+    book = p.book
+    sec = p.securities.loc[book.security_ids]
+    stresses = run_stresses(
+        book,
+        p.liability_stream,
+        p.curve,
+        z_spread=p.z_spreads.reindex(book.security_ids).to_numpy(),
+        ratings=list(sec["rating"]),
+        sectors=list(sec["sector"]),
+        bid_ask_bp=sec["bid_ask_bp"].astype(float).to_numpy(),
+    )
+    return RunResult(p, securities, managers, liabilities, gaps, stresses)
