@@ -1,0 +1,364 @@
+// fialloc: Apache-2.0
+#include "fialloc/g2.hpp"
+
+#include <Eigen/Cholesky>
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <thread>
+#include <vector>
+
+#include "fialloc/errors.hpp"
+#include "fialloc/rng.hpp"
+#include "fialloc/solver.hpp"
+#include "fialloc/vexp.hpp"
+
+namespace fialloc {
+
+namespace {
+
+double b_fn(double k, double tau) { return -std::expm1(-k * tau) / k; }
+
+int resolve_threads(int threads, std::int64_t work) {
+  int n = threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency());
+  n = std::max(n, 1);
+  return static_cast<int>(std::min<std::int64_t>(n, std::max<std::int64_t>(work, 1)));
+}
+
+// Run body(begin, end) on [0, n) split in contiguous chunks over threads; exceptions are
+// collected and the first one rethrown after every thread has joined.
+template <class Body>
+void parallel_for(std::int64_t n, int threads, Body&& body) {
+  const int nt = resolve_threads(threads, n);
+  if (nt == 1) {
+    body(std::int64_t{0}, n);
+    return;
+  }
+  std::vector<std::thread> pool;
+  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(nt));
+  const std::int64_t chunk = (n + nt - 1) / nt;
+  for (int t = 0; t < nt; ++t) {
+    const std::int64_t lo = t * chunk, hi = std::min(n, lo + chunk);
+    pool.emplace_back([&, t, lo, hi] {
+      try {
+        if (lo < hi) body(lo, hi);
+      } catch (...) {
+        errors[static_cast<std::size_t>(t)] = std::current_exception();
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  for (auto& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+}
+
+void check_grid(ConstVecRef times, const char* where, const char* name, bool allow_zero) {
+  FIALLOC_REQUIRE(times.size() >= 1, where << ": `" << name << "` is empty");
+  for (Eigen::Index i = 0; i < times.size(); ++i) {
+    const double lo = i == 0 ? 0.0 : times[i - 1];
+    const bool ok = std::isfinite(times[i]) && (times[i] > lo || (allow_zero && i == 0 && times[i] == 0.0));
+    FIALLOC_REQUIRE(ok, where << ": `" << name << "` must be finite, "
+                              << (allow_zero ? "non-negative" : "positive")
+                              << " and strictly increasing; entry " << i << " is " << times[i]);
+  }
+}
+
+void check_finite(ConstVecRef v, Eigen::Index n, const char* where, const char* name) {
+  FIALLOC_REQUIRE(v.size() == n, where << ": `" << name << "` has " << v.size() << " entries, expected "
+                                       << n);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    FIALLOC_REQUIRE(std::isfinite(v[i]), where << ": `" << name << "` entry " << i << " is " << v[i]);
+  }
+}
+
+}  // namespace
+
+void check_g2(const G2Params& p, const char* where) {
+  FIALLOC_REQUIRE(std::isfinite(p.a) && p.a > 0.0,
+                  where << ": `a` (mean reversion of x) must be positive, got " << p.a);
+  FIALLOC_REQUIRE(std::isfinite(p.sigma) && p.sigma > 0.0,
+                  where << ": `sigma` (volatility of x) must be positive, got " << p.sigma);
+  FIALLOC_REQUIRE(std::isfinite(p.b) && p.b > 0.0,
+                  where << ": `b` (mean reversion of y) must be positive, got " << p.b);
+  FIALLOC_REQUIRE(std::isfinite(p.eta) && p.eta > 0.0,
+                  where << ": `eta` (volatility of y) must be positive, got " << p.eta);
+  FIALLOC_REQUIRE(std::isfinite(p.rho) && p.rho > -1.0 && p.rho < 1.0,
+                  where << ": `rho` must be in (-1, 1), got " << p.rho);
+}
+
+double g2_v(const G2Params& p, double tau) {
+  const double a = p.a, b = p.b;
+  const double ea = std::exp(-a * tau), eb = std::exp(-b * tau), eab = std::exp(-(a + b) * tau);
+  const double vx = p.sigma * p.sigma / (a * a) * (tau + 2.0 / a * ea - 0.5 / a * ea * ea - 1.5 / a);
+  const double vy = p.eta * p.eta / (b * b) * (tau + 2.0 / b * eb - 0.5 / b * eb * eb - 1.5 / b);
+  const double vxy = 2.0 * p.rho * p.sigma * p.eta / (a * b) *
+                     (tau + (ea - 1.0) / a + (eb - 1.0) / b - (eab - 1.0) / (a + b));
+  return vx + vy + vxy;
+}
+
+G2Paths simulate_g2(const G2Params& p, ConstVecRef times, ConstVecRef log_dfs,
+                    std::int64_t first_path, std::int64_t n_paths, std::uint64_t seed,
+                    bool antithetic, int threads) {
+  const char* where = "simulate_g2";
+  check_g2(p, where);
+  check_grid(times, where, "times", false);
+  check_finite(log_dfs, times.size(), where, "log_dfs");
+  FIALLOC_REQUIRE(n_paths >= 1 && n_paths <= (std::int64_t{1} << 40),
+                  where << ": `n_paths` must be positive, got " << n_paths);
+  FIALLOC_REQUIRE(first_path >= 0 && first_path <= (std::int64_t{1} << 48),
+                  where << ": `first_path` must be >= 0, got " << first_path);
+  const Eigen::Index nt = times.size();
+
+  // Per step: mean-reversion factors and the Cholesky factor of the joint Gaussian of
+  // (x, y, integral of x, integral of y) increments.
+  std::vector<Eigen::Matrix4d> chol(static_cast<std::size_t>(nt));
+  std::vector<std::array<double, 4>> decay(static_cast<std::size_t>(nt));
+  std::vector<double> drift(static_cast<std::size_t>(nt));
+  const double a = p.a, b = p.b, s = p.sigma, e = p.eta, r = p.rho;
+  for (Eigen::Index k = 0; k < nt; ++k) {
+    const double dt = times[k] - (k == 0 ? 0.0 : times[k - 1]);
+    const double ea = std::exp(-a * dt), eb = std::exp(-b * dt);
+    const double ia = b_fn(a, dt), ib = b_fn(b, dt), iab = b_fn(a + b, dt);
+    const double i2a = b_fn(2.0 * a, dt), i2b = b_fn(2.0 * b, dt);
+    Eigen::Matrix4d c;
+    c(0, 0) = s * s * i2a;
+    c(1, 1) = e * e * i2b;
+    c(2, 2) = s * s / (a * a) * (dt - 2.0 * ia + i2a);
+    c(3, 3) = e * e / (b * b) * (dt - 2.0 * ib + i2b);
+    c(0, 1) = r * s * e * iab;
+    c(0, 2) = s * s / a * (ia - i2a);
+    c(0, 3) = r * s * e / b * (ia - iab);
+    c(1, 2) = r * s * e / a * (ib - iab);
+    c(1, 3) = e * e / b * (ib - i2b);
+    c(2, 3) = r * s * e / (a * b) * (dt - ia - ib + iab);
+    c = c.selfadjointView<Eigen::Upper>();
+    Eigen::LLT<Eigen::Matrix4d> llt(c);
+    if (llt.info() != Eigen::Success) {
+      std::ostringstream os;
+      os << where << ": step " << k << " (" << dt << " years) has a singular covariance; "
+         << "check the grid and parameters";
+      throw std::domain_error(os.str());
+    }
+    chol[static_cast<std::size_t>(k)] = llt.matrixL();
+    decay[static_cast<std::size_t>(k)] = {ea, eb, ia, ib};
+    drift[static_cast<std::size_t>(k)] = log_dfs[k] - 0.5 * g2_v(p, times[k]);
+  }
+
+  G2Paths out{RowMatrixXd(n_paths, nt), RowMatrixXd(n_paths, nt), RowMatrixXd(n_paths, nt)};
+  const Philox rng(seed);
+  parallel_for(n_paths, threads, [&](std::int64_t lo, std::int64_t hi) {
+    for (std::int64_t row = lo; row < hi; ++row) {
+      const std::int64_t path = first_path + row;
+      const std::uint64_t key = antithetic ? static_cast<std::uint64_t>(path) / 2
+                                           : static_cast<std::uint64_t>(path);
+      const double sign = (antithetic && (path % 2 == 1)) ? -1.0 : 1.0;
+      double x = 0.0, y = 0.0, ix = 0.0, iy = 0.0;
+      for (Eigen::Index k = 0; k < nt; ++k) {
+        const auto step = static_cast<std::uint32_t>(k);
+        const auto lo32 = static_cast<std::uint32_t>(key), hi32 = static_cast<std::uint32_t>(key >> 32);
+        const auto z01 = rng.normals({step, lo32, hi32, 0u});
+        const auto z23 = rng.normals({step, lo32, hi32, 1u});
+        const Eigen::Vector4d z(sign * z01[0], sign * z01[1], sign * z23[0], sign * z23[1]);
+        const Eigen::Vector4d eps = chol[static_cast<std::size_t>(k)] * z;
+        const auto& d = decay[static_cast<std::size_t>(k)];
+        ix += x * d[2] + eps[2];
+        iy += y * d[3] + eps[3];
+        x = x * d[0] + eps[0];
+        y = y * d[1] + eps[1];
+        out.x(row, k) = x;
+        out.y(row, k) = y;
+        out.discount(row, k) = std::exp(drift[static_cast<std::size_t>(k)] - ix - iy);
+      }
+    }
+  });
+  return out;
+}
+
+RowMatrixXd g2_zero_bonds(const G2Params& p, double t, double log_df_t, ConstVecRef maturities,
+                          ConstVecRef log_df_T, ConstVecRef x, ConstVecRef y) {
+  const char* where = "g2_zero_bonds";
+  check_g2(p, where);
+  FIALLOC_REQUIRE(std::isfinite(t) && t >= 0.0, where << ": `t` must be >= 0 years, got " << t);
+  FIALLOC_REQUIRE(std::isfinite(log_df_t), where << ": `log_df_t` is " << log_df_t);
+  check_finite(log_df_T, maturities.size(), where, "log_df_T");
+  check_finite(y, x.size(), where, "y");
+  check_finite(x, x.size(), where, "x");
+  const Eigen::Index m = maturities.size();
+  Eigen::ArrayXd ln_a(m), ba(m), bb(m);
+  for (Eigen::Index j = 0; j < m; ++j) {
+    const double tau = maturities[j] - t;
+    FIALLOC_REQUIRE(std::isfinite(tau) && tau >= 0.0,
+                    where << ": maturity " << j << " (" << maturities[j] << ") is before t = " << t);
+    ln_a[j] = log_df_T[j] - log_df_t + 0.5 * (g2_v(p, tau) - g2_v(p, maturities[j]) + g2_v(p, t));
+    ba[j] = b_fn(p.a, tau);
+    bb[j] = b_fn(p.b, tau);
+  }
+  RowMatrixXd out(x.size(), m);
+  for (Eigen::Index i = 0; i < x.size(); ++i) {
+    out.row(i) = (ln_a - ba * x[i] - bb * y[i]).exp().matrix().transpose();
+  }
+  return out;
+}
+
+RowMatrixXd g2_revalue(const G2Params& p, const CashflowView& cf, ConstVecRef log_df_flows,
+                       ConstVecRef z_spreads, ConstVecRef horizons, ConstVecRef log_df_h,
+                       ConstMatRef x, ConstMatRef y, ConstVecRef weights, int threads) {
+  const char* where = "g2_revalue";
+  check_g2(p, where);
+  check_layout(cf, where);
+  const Eigen::Index nf = cf.times.size(), ns = cf.n_streams(), nh = horizons.size();
+  check_finite(log_df_flows, nf, where, "log_df_flows");
+  check_finite(z_spreads, ns, where, "z_spreads");
+  check_grid(horizons, where, "horizons", true);
+  check_finite(log_df_h, nh, where, "log_df_h");
+  FIALLOC_REQUIRE(x.cols() == nh && y.cols() == nh && x.rows() == y.rows(),
+                  where << ": `x` and `y` must both be paths x " << nh << " horizons, got "
+                        << x.rows() << "x" << x.cols() << " and " << y.rows() << "x" << y.cols());
+  FIALLOC_REQUIRE(x.allFinite() && y.allFinite(), where << ": `x` and `y` must be finite");
+  const bool aggregate = weights.size() > 0;
+  if (aggregate) check_finite(weights, ns, where, "weights");
+  const Eigen::Index np = x.rows();
+
+  // Per horizon and flow: ln of the deterministic part of P(h, t_i), the factor loadings, and
+  // the amount (zero for flows paid by the horizon).
+  RowMatrixXd ln_a(nh, nf), ba(nh, nf), bb(nh, nf), amt(nh, nf);
+  for (Eigen::Index h = 0; h < nh; ++h) {
+    const double th = horizons[h], vh = g2_v(p, th);
+    for (Eigen::Index s = 0; s < ns; ++s) {
+      const double scale = aggregate ? weights[s] : 1.0;
+      for (Eigen::Index i = cf.begin(s); i < cf.end(s); ++i) {
+        const double tau = cf.times[i] - th;
+        if (tau <= 0.0) {
+          ln_a(h, i) = -708.0;
+          ba(h, i) = bb(h, i) = amt(h, i) = 0.0;
+          continue;
+        }
+        ln_a(h, i) = log_df_flows[i] - log_df_h[h] +
+                     0.5 * (g2_v(p, tau) - g2_v(p, cf.times[i]) + vh) - z_spreads[s] * tau;
+        ba(h, i) = b_fn(p.a, tau);
+        bb(h, i) = b_fn(p.b, tau);
+        amt(h, i) = cf.amounts[i] * scale;
+      }
+    }
+  }
+  RowMatrixXd out(np, aggregate ? nh : nh * ns);
+  parallel_for(np, threads, [&](std::int64_t lo, std::int64_t hi) {
+    Eigen::ArrayXd buf(nf);
+    for (std::int64_t path = lo; path < hi; ++path) {
+      for (Eigen::Index h = 0; h < nh; ++h) {
+        buf = ln_a.row(h).array().transpose() - ba.row(h).array().transpose() * x(path, h) -
+              bb.row(h).array().transpose() * y(path, h);
+        exp_inplace(buf.data(), nf);
+        buf *= amt.row(h).array().transpose();
+        if (aggregate) {
+          out(path, h) = buf.sum();
+        } else {
+          for (Eigen::Index s = 0; s < ns; ++s) {
+            out(path, h * ns + s) = buf.segment(cf.begin(s), cf.end(s) - cf.begin(s)).sum();
+          }
+        }
+      }
+    }
+  });
+  return out;
+}
+
+namespace {
+
+// 8-point Gauss-Legendre nodes and weights on [-1, 1].
+constexpr std::array<double, 8> kGLx = {-0.9602898564975363, -0.7966664774136267,
+                                        -0.5255324099163290, -0.1834346424956498,
+                                        0.1834346424956498,  0.5255324099163290,
+                                        0.7966664774136267,  0.9602898564975363};
+constexpr std::array<double, 8> kGLw = {0.1012285362903763, 0.2223810344533745,
+                                        0.3137066458778873, 0.3626837833783620,
+                                        0.3626837833783620, 0.3137066458778873,
+                                        0.2223810344533745, 0.1012285362903763};
+
+double norm_cdf(double v) { return 0.5 * std::erfc(-v / std::sqrt(2.0)); }
+
+}  // namespace
+
+double g2_swaption(const G2Params& p, double expiry, double log_df_expiry, ConstVecRef pay_times,
+                   ConstVecRef accruals, ConstVecRef log_df_pay, double strike, bool payer,
+                   double range, int intervals) {
+  const char* where = "g2_swaption";
+  check_g2(p, where);
+  FIALLOC_REQUIRE(std::isfinite(expiry) && expiry > 0.0,
+                  where << ": `expiry` must be positive years, got " << expiry);
+  FIALLOC_REQUIRE(std::isfinite(log_df_expiry), where << ": `log_df_expiry` is " << log_df_expiry);
+  const Eigen::Index n = pay_times.size();
+  FIALLOC_REQUIRE(n >= 1, where << ": no fixed-leg payments");
+  check_finite(accruals, n, where, "accruals");
+  check_finite(log_df_pay, n, where, "log_df_pay");
+  for (Eigen::Index i = 0; i < n; ++i) {
+    FIALLOC_REQUIRE(std::isfinite(pay_times[i]) && pay_times[i] > (i == 0 ? expiry : pay_times[i - 1]),
+                    where << ": `pay_times` must be after the expiry and increasing; entry " << i
+                          << " is " << pay_times[i]);
+    FIALLOC_REQUIRE(accruals[i] > 0.0, where << ": accrual " << i << " is " << accruals[i]);
+  }
+  FIALLOC_REQUIRE(std::isfinite(strike) && strike >= 0.0,
+                  where << ": `strike` must be a non-negative decimal rate, got " << strike);
+  FIALLOC_REQUIRE(range > 0.0 && intervals >= 1, where << ": bad integration settings");
+
+  const double a = p.a, b = p.b, s = p.sigma, e = p.eta, r = p.rho, T = expiry;
+  const double mux = -(s * s / (a * a) + r * s * e / (a * b)) * (1.0 - std::exp(-a * T)) +
+                     s * s / (2.0 * a * a) * (1.0 - std::exp(-2.0 * a * T)) +
+                     r * s * e / (b * (a + b)) * (1.0 - std::exp(-(a + b) * T));
+  const double muy = -(e * e / (b * b) + r * s * e / (a * b)) * (1.0 - std::exp(-b * T)) +
+                     e * e / (2.0 * b * b) * (1.0 - std::exp(-2.0 * b * T)) +
+                     r * s * e / (a * (a + b)) * (1.0 - std::exp(-(a + b) * T));
+  const double sx = s * std::sqrt(b_fn(2.0 * a, T));
+  const double sy = e * std::sqrt(b_fn(2.0 * b, T));
+  const double rxy = r * s * e / ((a + b) * sx * sy) * (1.0 - std::exp(-(a + b) * T));
+  const double srt = std::sqrt(1.0 - rxy * rxy);
+  const double omega = payer ? 1.0 : -1.0;
+
+  Eigen::ArrayXd c(n), lnA(n), ba(n), bb(n);
+  const double vT = g2_v(p, T);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    c[i] = strike * accruals[i] + (i == n - 1 ? 1.0 : 0.0);
+    const double tau = pay_times[i] - T;
+    lnA[i] = log_df_pay[i] - log_df_expiry + 0.5 * (g2_v(p, tau) - g2_v(p, pay_times[i]) + vT);
+    ba[i] = b_fn(a, tau);
+    bb[i] = b_fn(b, tau);
+  }
+
+  auto integrand = [&](double xv) {
+    const Eigen::ArrayXd lambda = c * (lnA - ba * xv).exp();
+    // ybar: the y at which the swap's fixed leg is worth par given x; decreasing in y.
+    auto fn = [&](double yv) {
+      const Eigen::ArrayXd terms = lambda * (-bb * yv).exp();
+      return std::make_pair(terms.sum() - 1.0, -(bb * terms).sum());
+    };
+    double lo = muy - 10.0 * sy, hi = muy + 10.0 * sy;
+    while (fn(lo).first < 0.0) lo -= 10.0 * sy;
+    while (fn(hi).first > 0.0) hi += 10.0 * sy;
+    const double ybar = solve_bracketed_newton([&](double yv) {
+      const auto [f, d] = fn(yv);
+      return std::make_pair(-f, -d);  // increasing form for the solver
+    }, lo, hi, muy, 1e-14, 200, where);
+    const double h1 = (ybar - muy) / (sy * srt) - rxy * (xv - mux) / (sx * srt);
+    double sum = 0.0;
+    for (Eigen::Index i = 0; i < n; ++i) {
+      const double h2 = h1 + bb[i] * sy * srt;
+      const double kappa =
+          -bb[i] * (muy - 0.5 * srt * srt * sy * sy * bb[i] + rxy * sy * (xv - mux) / sx);
+      sum += lambda[i] * std::exp(kappa) * norm_cdf(-omega * h2);
+    }
+    const double z = (xv - mux) / sx;
+    return std::exp(-0.5 * z * z) / (sx * std::sqrt(2.0 * 3.141592653589793)) *
+           (norm_cdf(-omega * h1) - sum);
+  };
+
+  const double lo = mux - range * sx, width = 2.0 * range * sx / intervals;
+  double total = 0.0;
+  for (int k = 0; k < intervals; ++k) {
+    const double mid = lo + (k + 0.5) * width, half = 0.5 * width;
+    for (std::size_t q = 0; q < kGLx.size(); ++q) total += kGLw[q] * half * integrand(mid + half * kGLx[q]);
+  }
+  return omega * std::exp(log_df_expiry) * total;
+}
+
+}  // namespace fialloc

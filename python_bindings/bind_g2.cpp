@@ -1,0 +1,62 @@
+// fialloc: Apache-2.0
+#include "curve_args.hpp"
+#include "fialloc/g2.hpp"
+
+namespace fialloc::bindings {
+
+namespace {
+#define FIALLOC_G2_ARGS py::arg("a"), py::arg("sigma"), py::arg("b"), py::arg("eta"), py::arg("rho")
+}  // namespace
+
+void register_g2(py::module_& m) {
+  const auto release = py::call_guard<py::gil_scoped_release>();
+  m.def(
+      "simulate_g2",
+      [](double a, double sigma, double b, double eta, double rho, ConstVecRef times,
+         ConstVecRef log_dfs, std::int64_t first_path, std::int64_t n_paths, std::uint64_t seed,
+         bool antithetic, int threads) {
+        G2Paths out = simulate_g2({a, sigma, b, eta, rho}, times, log_dfs, first_path, n_paths,
+                                  seed, antithetic, threads);
+        return std::make_tuple(std::move(out.x), std::move(out.y), std::move(out.discount));
+      },
+      FIALLOC_G2_ARGS, py::arg("times").noconvert(), py::arg("log_dfs").noconvert(),
+      py::arg("first_path"), py::arg("n_paths"), py::arg("seed"), py::arg("antithetic"), py::arg("threads"), release,
+      "Exact G2++ paths: x, y and stochastic discount factors (paths x times).");
+  m.def(
+      "g2_zero_bonds",
+      [](double a, double sigma, double b, double eta, double rho, double t, double log_df_t,
+         ConstVecRef maturities, ConstVecRef log_df_T, ConstVecRef x, ConstVecRef y) {
+        return g2_zero_bonds({a, sigma, b, eta, rho}, t, log_df_t, maturities, log_df_T, x, y);
+      },
+      FIALLOC_G2_ARGS, py::arg("t"), py::arg("log_df_t"), py::arg("maturities").noconvert(),
+      py::arg("log_df_T").noconvert(), py::arg("x").noconvert(), py::arg("y").noconvert(),
+      release, "Zero-coupon bond prices P(t, T | x, y): states x maturities.");
+  m.def(
+      "g2_revalue",
+      [](double a, double sigma, double b, double eta, double rho, ConstIdxRef o, ConstVecRef t,
+         ConstVecRef amt, ConstVecRef log_df_flows, ConstVecRef z, ConstVecRef horizons,
+         ConstVecRef log_df_h, ConstMatRef x, ConstMatRef y, ConstVecRef weights, int threads) {
+        return g2_revalue({a, sigma, b, eta, rho}, CashflowView{o, t, amt}, log_df_flows, z,
+                          horizons, log_df_h, x, y, weights, threads);
+      },
+      FIALLOC_G2_ARGS, FIALLOC_LAYOUT_ARGS, py::arg("log_df_flows").noconvert(),
+      py::arg("z_spreads").noconvert(), py::arg("horizons").noconvert(),
+      py::arg("log_df_h").noconvert(), py::arg("x").noconvert(), py::arg("y").noconvert(),
+      py::arg("weights").noconvert(), py::arg("threads"), release,
+      "Value of the flows after each horizon on each path.");
+  m.def(
+      "g2_swaption",
+      [](double a, double sigma, double b, double eta, double rho, double expiry,
+         double log_df_expiry, ConstVecRef pay_times, ConstVecRef accruals, ConstVecRef log_df_pay,
+         double strike, bool payer, double range, int intervals) {
+        return g2_swaption({a, sigma, b, eta, rho}, expiry, log_df_expiry, pay_times, accruals,
+                           log_df_pay, strike, payer, range, intervals);
+      },
+      FIALLOC_G2_ARGS, py::arg("expiry"), py::arg("log_df_expiry"),
+      py::arg("pay_times").noconvert(), py::arg("accruals").noconvert(),
+      py::arg("log_df_pay").noconvert(), py::arg("strike"), py::arg("payer"),
+      py::arg("range") = 8.0, py::arg("intervals") = 64, release,
+      "European swaption price per unit notional (closed form, one-dimensional integral).");
+}
+
+}  // namespace fialloc::bindings
