@@ -220,42 +220,60 @@ RowMatrixXd g2_revalue(const G2Params& p, const CashflowView& cf, ConstVecRef lo
   if (aggregate) check_finite(weights, ns, where, "weights");
   const Eigen::Index np = x.rows();
 
-  // Per horizon and flow: ln of the deterministic part of P(h, t_i), the factor loadings, and
-  // the amount (zero for flows paid by the horizon).
-  RowMatrixXd ln_a(nh, nf), ba(nh, nf), bb(nh, nf), amt(nh, nf);
+  // Per horizon, only the flows still to come (a suffix of each stream, since times are sorted):
+  // ln of the deterministic part of P(h, t_i), the factor loadings and the (weighted) amount,
+  // packed contiguously with each stream's range.
+  struct Packed {
+    Eigen::ArrayXd ln_a, ba, bb, amt;
+    std::vector<Eigen::Index> start;  // ns + 1 offsets into the packed arrays
+  };
+  std::vector<Packed> packed(static_cast<std::size_t>(nh));
   for (Eigen::Index h = 0; h < nh; ++h) {
     const double th = horizons[h], vh = g2_v(p, th);
+    Packed& pk = packed[static_cast<std::size_t>(h)];
+    pk.start.assign(static_cast<std::size_t>(ns) + 1, 0);
+    std::vector<Eigen::Index> first(static_cast<std::size_t>(ns));
+    Eigen::Index count = 0;
+    for (Eigen::Index s = 0; s < ns; ++s) {
+      Eigen::Index i = cf.begin(s);
+      while (i < cf.end(s) && cf.times[i] <= th) ++i;
+      first[static_cast<std::size_t>(s)] = i;
+      pk.start[static_cast<std::size_t>(s)] = count;
+      count += cf.end(s) - i;
+    }
+    pk.start[static_cast<std::size_t>(ns)] = count;
+    pk.ln_a.resize(count);
+    pk.ba.resize(count);
+    pk.bb.resize(count);
+    pk.amt.resize(count);
     for (Eigen::Index s = 0; s < ns; ++s) {
       const double scale = aggregate ? weights[s] : 1.0;
-      for (Eigen::Index i = cf.begin(s); i < cf.end(s); ++i) {
+      Eigen::Index k = pk.start[static_cast<std::size_t>(s)];
+      for (Eigen::Index i = first[static_cast<std::size_t>(s)]; i < cf.end(s); ++i, ++k) {
         const double tau = cf.times[i] - th;
-        if (tau <= 0.0) {
-          ln_a(h, i) = -708.0;
-          ba(h, i) = bb(h, i) = amt(h, i) = 0.0;
-          continue;
-        }
-        ln_a(h, i) = log_df_flows[i] - log_df_h[h] +
+        pk.ln_a[k] = log_df_flows[i] - log_df_h[h] +
                      0.5 * (g2_v(p, tau) - g2_v(p, cf.times[i]) + vh) - z_spreads[s] * tau;
-        ba(h, i) = b_fn(p.a, tau);
-        bb(h, i) = b_fn(p.b, tau);
-        amt(h, i) = cf.amounts[i] * scale;
+        pk.ba[k] = b_fn(p.a, tau);
+        pk.bb[k] = b_fn(p.b, tau);
+        pk.amt[k] = cf.amounts[i] * scale;
       }
     }
   }
   RowMatrixXd out(np, aggregate ? nh : nh * ns);
   parallel_for(np, threads, [&](std::int64_t lo, std::int64_t hi) {
-    Eigen::ArrayXd buf(nf);
+    Eigen::ArrayXd buf;
     for (std::int64_t path = lo; path < hi; ++path) {
       for (Eigen::Index h = 0; h < nh; ++h) {
-        buf = ln_a.row(h).array().transpose() - ba.row(h).array().transpose() * x(path, h) -
-              bb.row(h).array().transpose() * y(path, h);
-        exp_inplace(buf.data(), nf);
-        buf *= amt.row(h).array().transpose();
+        const Packed& pk = packed[static_cast<std::size_t>(h)];
+        buf = pk.ln_a - pk.ba * x(path, h) - pk.bb * y(path, h);
+        exp_inplace(buf.data(), buf.size());
+        buf *= pk.amt;
         if (aggregate) {
           out(path, h) = buf.sum();
         } else {
           for (Eigen::Index s = 0; s < ns; ++s) {
-            out(path, h * ns + s) = buf.segment(cf.begin(s), cf.end(s) - cf.begin(s)).sum();
+            const Eigen::Index b0 = pk.start[static_cast<std::size_t>(s)];
+            out(path, h * ns + s) = buf.segment(b0, pk.start[static_cast<std::size_t>(s) + 1] - b0).sum();
           }
         }
       }

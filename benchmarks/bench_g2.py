@@ -1,0 +1,179 @@
+"""G2++ benchmarks: path generation and revaluation of a 500-bond book and liabilities on paths,
+fialloc vs QuantLib-Python in the same run.
+
+Groups: ``g2_paths`` (1,000 paths x 120 monthly steps), ``g2_revalue_1y`` (book + liabilities on
+every path at a 1-year horizon), ``g2_revalue_10h`` (at 10 annual horizons) and ``g2_demo``
+(simulation plus revaluation of the demo book by manager at 10 annual horizons).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import VALUATION
+
+from fialloc import data
+from fialloc.scenarios import G2pp
+
+ql = pytest.importorskip("QuantLib")
+PARAMS = (0.05, 0.009, 0.5, 0.007, -0.7)
+N_PATHS = 1000
+MONTHLY = np.arange(1, 121) / 12.0
+ANNUAL = np.arange(1, 11, dtype=float)
+
+
+def qdate(d):
+    return ql.Date(d.day, d.month, d.year)
+
+
+@pytest.fixture(scope="module")
+def model(problem):
+    return G2pp(problem.curve, *PARAMS)
+
+
+@pytest.fixture(scope="module")
+def ql_model(problem):
+    ql.Settings.instance().evaluationDate = qdate(VALUATION)
+    curve = problem.curve
+    days = np.rint(curve.pillar_times * 365).astype(int)
+    import datetime as dt
+
+    dates = [qdate(VALUATION)] + [qdate(VALUATION + dt.timedelta(days=int(d))) for d in days]
+    ts = ql.DiscountCurve(dates, [1.0, *np.exp(curve.log_dfs)], ql.Actual365Fixed())
+    ts.enableExtrapolation()
+    handle = ql.YieldTermStructureHandle(ts)
+    return handle, ql.G2(handle, *PARAMS)
+
+
+# ---- paths -------------------------------------------------------------------------------
+
+
+@pytest.mark.benchmark(group="g2_paths")
+@pytest.mark.parametrize("threads", [1, 2])
+def test_paths_fialloc(benchmark, model, threads):
+    paths = benchmark(model.simulate, N_PATHS, MONTHLY, 1, threads)
+    assert paths.x.shape == (N_PATHS, 120)
+    a, s = PARAMS[0], PARAMS[1]
+    expected = s**2 / (2 * a) * (1 - np.exp(-2 * a * 10.0))
+    assert abs(paths.x[:, -1].var() - expected) < 5 * expected * np.sqrt(2 / N_PATHS)
+
+
+@pytest.mark.benchmark(group="g2_paths")
+def test_paths_quantlib(benchmark, ql_model):
+    handle, _ = ql_model
+    process = ql.G2Process(*PARAMS, handle)
+    grid = ql.TimeGrid(list(MONTHLY))
+
+    def run():
+        rsg = ql.GaussianRandomSequenceGenerator(
+            ql.UniformRandomSequenceGenerator(2 * 120, ql.UniformRandomGenerator(1))
+        )
+        gen = ql.GaussianMultiPathGenerator(process, grid, rsg, False)
+        out = np.empty((N_PATHS, 121))
+        for p in range(N_PATHS):
+            path = gen.next().value()
+            out[p] = [path[0][k] for k in range(121)]
+        return out
+
+    rates = benchmark.pedantic(run, rounds=3, iterations=1)
+    assert rates.shape == (N_PATHS, 121)
+
+
+# ---- revaluation ---------------------------------------------------------------------------
+
+
+def _fialloc_revalue(model, problem, paths, horizons):
+    bonds = model.revalue(problem.book, paths, horizons, problem.z, weights=problem.book.face / 100)
+    liabilities = model.revalue(problem.liabilities, paths, horizons)[:, :, 0]
+    return bonds, liabilities
+
+
+def _numpy_ql_revalue(ql_g2, model, problem, paths, horizons):
+    """QuantLib's analytic G2 bond formula per flow, vectorized over paths with numpy."""
+    a, _, b, _, _ = PARAMS
+    out = []
+    for streams, z, weights in (
+        (problem.book, problem.z, problem.book.face / 100),
+        (problem.liabilities, np.zeros(1), np.ones(1)),
+    ):
+        layout = streams.layout
+        stream_of = np.repeat(np.arange(layout.n_streams), np.diff(layout.offsets))
+        values = np.zeros((paths.n_paths, len(horizons)))
+        for j, h in enumerate(horizons):
+            k = paths.columns(h)[0]
+            x, y = paths.x[:, k], paths.y[:, k]
+            alive = layout.times > h
+            for t, amount, s in zip(
+                layout.times[alive], layout.amounts[alive], stream_of[alive], strict=True
+            ):
+                base = ql_g2.discountBond(float(h), float(t), ql.Array([0.0, 0.0]))
+                ba, bb = (1 - np.exp(-a * (t - h))) / a, (1 - np.exp(-b * (t - h))) / b
+                values[:, j] += (
+                    weights[s] * amount * base * np.exp(-ba * x - bb * y - z[s] * (t - h))
+                )
+        out.append(values)
+    return out[0], out[1]
+
+
+@pytest.fixture(scope="module")
+def paths(model):
+    return model.simulate(N_PATHS, MONTHLY, seed=1)
+
+
+@pytest.mark.benchmark(group="g2_revalue_1y")
+def test_revalue_1y_fialloc(benchmark, model, problem, paths):
+    bonds, liabilities = benchmark(_fialloc_revalue, model, problem, paths, [1.0])
+    assert bonds.shape == (N_PATHS, 1)
+    assert liabilities.shape == (N_PATHS, 1)
+
+
+@pytest.mark.benchmark(group="g2_revalue_1y")
+def test_revalue_1y_numpy_quantlib(benchmark, model, ql_model, problem, paths):
+    _, ql_g2 = ql_model
+    bonds, liabilities = benchmark.pedantic(
+        _numpy_ql_revalue, (ql_g2, model, problem, paths, [1.0]), rounds=2, iterations=1
+    )
+    ours = _fialloc_revalue(model, problem, paths, [1.0])
+    np.testing.assert_allclose(bonds, ours[0], rtol=1e-10)
+    np.testing.assert_allclose(liabilities, ours[1], rtol=1e-10)
+
+
+@pytest.mark.benchmark(group="g2_revalue_10h")
+def test_revalue_10h_fialloc(benchmark, model, problem, paths):
+    bonds, _ = benchmark(_fialloc_revalue, model, problem, paths, ANNUAL)
+    assert bonds.shape == (N_PATHS, 10)
+
+
+@pytest.mark.benchmark(group="g2_revalue_10h")
+def test_revalue_10h_numpy_quantlib(benchmark, model, ql_model, problem, paths):
+    _, ql_g2 = ql_model
+    bonds, _ = benchmark.pedantic(
+        _numpy_ql_revalue, (ql_g2, model, problem, paths, ANNUAL), rounds=1, iterations=1
+    )
+    np.testing.assert_allclose(
+        bonds, _fialloc_revalue(model, problem, paths, ANNUAL)[0], rtol=1e-10
+    )
+
+
+# ---- the demo book: simulate and revalue by manager ----------------------------------------
+
+
+@pytest.mark.benchmark(group="g2_demo")
+def test_demo_simulate_and_revalue_by_manager(benchmark):
+    portfolio = data.demo()
+    model = G2pp(portfolio.curve)
+    book = portfolio.book
+    z = portfolio.z_spreads.reindex(book.security_ids).to_numpy()
+    face = portfolio.face.reindex(columns=book.security_ids).to_numpy() / 100.0
+
+    def run():
+        paths = model.simulate(N_PATHS, MONTHLY, seed=3)
+        per_security = model.revalue(book, paths, ANNUAL, z)  # paths x horizons x securities
+        by_manager = per_security @ face.T  # paths x horizons x managers
+        liabilities = model.revalue(portfolio.liability_stream, paths, ANNUAL)[:, :, 0]
+        return by_manager, liabilities
+
+    by_manager, liabilities = benchmark.pedantic(run, rounds=3, iterations=1)
+    assert by_manager.shape == (N_PATHS, 10, 25)
+    surplus = by_manager.sum(axis=2) - liabilities
+    assert np.isfinite(surplus).all()
