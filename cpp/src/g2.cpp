@@ -203,7 +203,8 @@ RowMatrixXd g2_zero_bonds(const G2Params& p, double t, double log_df_t, ConstVec
 
 RowMatrixXd g2_revalue(const G2Params& p, const CashflowView& cf, ConstVecRef log_df_flows,
                        ConstVecRef z_spreads, ConstVecRef horizons, ConstVecRef log_df_h,
-                       ConstMatRef x, ConstMatRef y, ConstVecRef weights, int threads) {
+                       ConstMatRef x, ConstMatRef y, ConstVecRef weights, ConstIdxRef groups,
+                       ConstMatRef spread_moves, int threads) {
   const char* where = "g2_revalue";
   check_g2(p, where);
   check_layout(cf, where);
@@ -219,12 +220,28 @@ RowMatrixXd g2_revalue(const G2Params& p, const CashflowView& cf, ConstVecRef lo
   const bool aggregate = weights.size() > 0;
   if (aggregate) check_finite(weights, ns, where, "weights");
   const Eigen::Index np = x.rows();
+  const bool moves = groups.size() > 0;
+  Eigen::Index ng = 0;
+  if (moves) {
+    FIALLOC_REQUIRE(groups.size() == ns, where << ": `groups` has " << groups.size()
+                                               << " entries for " << ns << " streams");
+    ng = nh > 0 ? spread_moves.cols() / nh : 0;
+    FIALLOC_REQUIRE(spread_moves.rows() == np && ng >= 1 && spread_moves.cols() == nh * ng,
+                    where << ": `spread_moves` must be paths x (horizons * groups), got "
+                          << spread_moves.rows() << "x" << spread_moves.cols());
+    FIALLOC_REQUIRE(spread_moves.allFinite(), where << ": `spread_moves` must be finite");
+    for (Eigen::Index s = 0; s < ns; ++s) {
+      FIALLOC_REQUIRE(groups[s] >= -1 && groups[s] < ng,
+                      where << ": `groups` of stream " << s << " is " << groups[s]
+                            << "; expected -1 or 0.." << (ng - 1));
+    }
+  }
 
   // Per horizon, only the flows still to come (a suffix of each stream, since times are sorted):
   // ln of the deterministic part of P(h, t_i), the factor loadings and the (weighted) amount,
   // packed contiguously with each stream's range.
   struct Packed {
-    Eigen::ArrayXd ln_a, ba, bb, amt;
+    Eigen::ArrayXd ln_a, ba, bb, amt, tau;
     std::vector<Eigen::Index> start;  // ns + 1 offsets into the packed arrays
   };
   std::vector<Packed> packed(static_cast<std::size_t>(nh));
@@ -246,6 +263,7 @@ RowMatrixXd g2_revalue(const G2Params& p, const CashflowView& cf, ConstVecRef lo
     pk.ba.resize(count);
     pk.bb.resize(count);
     pk.amt.resize(count);
+    pk.tau.resize(count);
     for (Eigen::Index s = 0; s < ns; ++s) {
       const double scale = aggregate ? weights[s] : 1.0;
       Eigen::Index k = pk.start[static_cast<std::size_t>(s)];
@@ -256,6 +274,7 @@ RowMatrixXd g2_revalue(const G2Params& p, const CashflowView& cf, ConstVecRef lo
         pk.ba[k] = b_fn(p.a, tau);
         pk.bb[k] = b_fn(p.b, tau);
         pk.amt[k] = cf.amounts[i] * scale;
+        pk.tau[k] = tau;
       }
     }
   }
@@ -266,6 +285,15 @@ RowMatrixXd g2_revalue(const G2Params& p, const CashflowView& cf, ConstVecRef lo
       for (Eigen::Index h = 0; h < nh; ++h) {
         const Packed& pk = packed[static_cast<std::size_t>(h)];
         buf = pk.ln_a - pk.ba * x(path, h) - pk.bb * y(path, h);
+        if (moves) {
+          for (Eigen::Index s = 0; s < ns; ++s) {
+            if (groups[s] < 0) continue;
+            const double ds = spread_moves(path, h * ng + groups[s]);
+            const Eigen::Index b0 = pk.start[static_cast<std::size_t>(s)];
+            const Eigen::Index len = pk.start[static_cast<std::size_t>(s) + 1] - b0;
+            buf.segment(b0, len) -= ds * pk.tau.segment(b0, len);
+          }
+        }
         exp_inplace(buf.data(), buf.size());
         buf *= pk.amt;
         if (aggregate) {
@@ -279,6 +307,34 @@ RowMatrixXd g2_revalue(const G2Params& p, const CashflowView& cf, ConstVecRef lo
       }
     }
   });
+  return out;
+}
+
+RowMatrixXd g2_factor_normals(std::uint64_t seed, std::int64_t first_path, std::int64_t n_paths,
+                              std::int64_t n_steps, std::int64_t n_factors, bool antithetic) {
+  const char* where = "g2_factor_normals";
+  FIALLOC_REQUIRE(n_paths >= 1 && n_steps >= 1 && n_factors >= 1 && n_factors <= 1000 &&
+                      n_steps <= (std::int64_t{1} << 31) && first_path >= 0,
+                  where << ": bad sizes (paths " << n_paths << ", steps " << n_steps << ", factors "
+                        << n_factors << ", first path " << first_path << ")");
+  RowMatrixXd out(n_paths, n_steps * n_factors);
+  const Philox rng(seed);
+  const std::int64_t pairs = (n_factors + 1) / 2;
+  for (std::int64_t row = 0; row < n_paths; ++row) {
+    const std::int64_t path = first_path + row;
+    const auto key = antithetic ? static_cast<std::uint64_t>(path) / 2 : static_cast<std::uint64_t>(path);
+    const double sign = (antithetic && path % 2 == 1) ? -1.0 : 1.0;
+    for (std::int64_t k = 0; k < n_steps; ++k) {
+      for (std::int64_t j = 0; j < pairs; ++j) {
+        // Sub-streams 0 and 1 belong to the rate factors; extra factors start at 16.
+        const auto z = rng.normals({static_cast<std::uint32_t>(k), static_cast<std::uint32_t>(key),
+                                    static_cast<std::uint32_t>(key >> 32),
+                                    static_cast<std::uint32_t>(16 + j)});
+        out(row, k * n_factors + 2 * j) = sign * z[0];
+        if (2 * j + 1 < n_factors) out(row, k * n_factors + 2 * j + 1) = sign * z[1];
+      }
+    }
+  }
   return out;
 }
 

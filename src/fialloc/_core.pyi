@@ -118,7 +118,12 @@ def g2_revalue(
     x: _F,
     y: _F,
     weights: _F,
+    groups: _I,
+    spread_moves: _F,
     threads: int,
+) -> _F: ...
+def g2_factor_normals(
+    seed: int, first_path: int, n_paths: int, n_steps: int, n_factors: int, antithetic: bool
 ) -> _F: ...
 def g2_swaption(
     a: float,

@@ -23,7 +23,16 @@ from fialloc.bonds import BondBook, CashflowStream
 from fialloc.curves import Curve
 from fialloc.layout import FloatArray
 
-__all__ = ["DEFAULT_G2", "G2Paths", "G2pp"]
+__all__ = [
+    "DEFAULT_G2",
+    "RATING_LETTERS",
+    "CreditInflationPaths",
+    "CreditInflationSpec",
+    "G2Paths",
+    "G2pp",
+    "rating_groups",
+    "simulate_credit_inflation",
+]
 
 #: Parameters used when no swaption quotes are given: a slow factor (a, sigma) and a fast one
 #: (b, eta), strongly negatively correlated, giving a realistic humped volatility term structure.
@@ -52,6 +61,8 @@ class G2Paths:
     y: FloatArray
     discount: FloatArray
     seed: int
+    first_path: int = 0
+    antithetic: bool = False
 
     @property
     def n_paths(self) -> int:
@@ -139,7 +150,7 @@ class G2pp:
             bool(antithetic),
             int(n_threads),
         )
-        return G2Paths(grid, x, y, d, int(seed))
+        return G2Paths(grid, x, y, d, int(seed), int(first_path), bool(antithetic))
 
     def zero_bond(
         self, t: float, maturities: npt.ArrayLike, x: npt.ArrayLike, y: npt.ArrayLike
@@ -217,6 +228,8 @@ class G2pp:
         z_spread: npt.ArrayLike = 0.0,
         weights: npt.ArrayLike | None = None,
         threads: int | None = None,
+        spread_moves: npt.ArrayLike | None = None,
+        groups: npt.ArrayLike | None = None,
     ) -> FloatArray:
         """Value at each horizon, on each path, of the flows still to come.
 
@@ -236,6 +249,11 @@ class G2pp:
         weights : array, optional
             Per stream (e.g. face / 100 for money values): returns the weighted total,
             paths x horizons. Without weights: paths x horizons x streams.
+        spread_moves, groups : arrays, optional
+            Credit spread changes since today, paths x horizons x groups (decimals, e.g. from
+            :func:`simulate_credit_inflation` at the horizons), and each stream's group (its
+            rating's index, -1 for no move): each stream is discounted at its z-spread plus its
+            group's move on that path.
         """
         layout = streams.layout
         cols = paths.columns(horizons)
@@ -244,6 +262,22 @@ class G2pp:
         z = np.broadcast_to(np.asarray(z_spread, dtype=np.float64), (n,)).copy()
         w = np.empty(0) if weights is None else np.ascontiguousarray(weights, dtype=np.float64)
         n_threads = threads if threads is not None else (os.cpu_count() or 1)
+        if (spread_moves is None) != (groups is None):
+            msg = "G2pp.revalue: give both `spread_moves` and `groups`, or neither"
+            raise ValueError(msg)
+        g = (
+            np.empty(0, dtype=np.int64)
+            if groups is None
+            else np.ascontiguousarray(groups, dtype=np.int64)
+        )
+        if spread_moves is None:
+            moves = np.empty((0, 0))
+        else:
+            sm = np.asarray(spread_moves, dtype=np.float64)
+            if sm.ndim != 3 or sm.shape[:2] != (paths.n_paths, len(h)):
+                msg = f"G2pp.revalue: `spread_moves` must be paths x horizons x groups: {sm.shape}"
+                raise ValueError(msg)
+            moves = np.ascontiguousarray(sm.reshape(paths.n_paths, -1))
         out = _core.g2_revalue(
             *self.params,
             *layout.args(),
@@ -254,6 +288,8 @@ class G2pp:
             np.ascontiguousarray(paths.x[:, cols]),
             np.ascontiguousarray(paths.y[:, cols]),
             w,
+            g,
+            moves,
             int(n_threads),
         )
         return out if weights is not None else out.reshape(paths.n_paths, len(h), n)
@@ -361,3 +397,170 @@ def _fixed_leg(expiry: float, tenor: float, frequency: int) -> tuple[FloatArray,
         raise ValueError(msg)
     pay = expiry + np.arange(1, n + 1) / frequency
     return pay, np.full(n, 1.0 / frequency)
+
+
+RATING_LETTERS: Final = ("AAA", "AA", "A", "BBB", "BB", "B", "CCC")
+
+
+@dataclass(frozen=True)
+class CreditInflationSpec:
+    """Credit spreads by rating and inflation, correlated with rates and with each other.
+
+    Log spreads follow Ornstein-Uhlenbeck processes (so spreads stay positive and their median
+    reverts to ``long_run``); inflation is an Ornstein-Uhlenbeck process around ``level``. Each
+    factor's shock has correlation ``rate_correlation`` (spreads) or
+    ``inflation_rate_correlation`` with the shock of the rate factor x, and the rating shocks
+    are correlated with each other at ``base_correlation``.
+
+    Attributes
+    ----------
+    spreads : dict of str to float
+        Today's spread (decimal) by letter rating AAA .. CCC.
+    long_run : dict of str to float, optional
+        Long-run median spreads; today's by default.
+    mean_reversion, volatility : float
+        Of log spreads, per year and per square-root year.
+    """
+
+    spreads: dict[str, float]
+    long_run: dict[str, float] | None = None
+    mean_reversion: float = 0.6
+    volatility: float = 0.30
+    base_correlation: float = 0.4
+    rate_correlation: float = -0.3
+    inflation_start: float = 0.025
+    inflation_level: float = 0.025
+    inflation_mean_reversion: float = 0.4
+    inflation_volatility: float = 0.008
+    inflation_rate_correlation: float = 0.3
+
+    def correlation(self) -> FloatArray:
+        """Target correlation of the eight factor shocks (seven ratings, then inflation)."""
+        n = len(RATING_LETTERS)
+        c = np.full((n + 1, n + 1), self.base_correlation)
+        c[n, :] = c[:, n] = 0.0
+        np.fill_diagonal(c, 1.0)
+        return c
+
+
+@dataclass(frozen=True)
+class CreditInflationPaths:
+    """Spread and inflation paths on the rate paths' grid.
+
+    Attributes
+    ----------
+    spreads : ndarray
+        Paths x times x ratings (AAA .. CCC), decimals.
+    inflation : ndarray
+        Paths x times, decimals a year.
+    today : ndarray
+        Today's spread by rating.
+    """
+
+    spreads: FloatArray
+    inflation: FloatArray
+    today: FloatArray
+
+    def moves(self, paths: G2Paths, horizons: npt.ArrayLike) -> FloatArray:
+        """Spread changes since today at `horizons`: paths x horizons x ratings."""
+        return np.asarray(
+            self.spreads[:, paths.columns(horizons), :] - self.today, dtype=np.float64
+        )
+
+
+def rating_groups(
+    ratings: npt.ArrayLike, exempt: npt.ArrayLike | None = None
+) -> npt.NDArray[np.int64]:
+    """Index of each security's letter rating in AAA .. CCC (-1 where `exempt` is true)."""
+    letters = [str(r).strip().upper().rstrip("+-") for r in np.atleast_1d(np.asarray(ratings))]
+    bad = [r for r in letters if r not in RATING_LETTERS]
+    if bad:
+        msg = f"rating_groups: ratings {sorted(set(bad))[:5]} are not on the scale AAA .. CCC"
+        raise ValueError(msg)
+    groups = np.array([RATING_LETTERS.index(r) for r in letters], dtype=np.int64)
+    if exempt is not None:
+        groups[np.asarray(exempt, dtype=bool)] = -1
+    return groups
+
+
+def simulate_credit_inflation(
+    model: G2pp, paths: G2Paths, spec: CreditInflationSpec
+) -> CreditInflationPaths:
+    """Spread and inflation paths consistent with `paths` (same seed, path keys and grid).
+
+    The rate shock of each step is recovered exactly from the simulated x factor, so the
+    correlations with rates hold path by path; the other shocks come from the same
+    counter-based generator (a separate sub-stream), so chunks and threads do not matter.
+    """
+    missing = [r for r in RATING_LETTERS if r not in spec.spreads]
+    if missing:
+        msg = f"simulate_credit_inflation: no spread given for {missing}"
+        raise ValueError(msg)
+    today = np.array([spec.spreads[r] for r in RATING_LETTERS], dtype=np.float64)
+    long_run = (
+        today if spec.long_run is None else np.array([spec.long_run[r] for r in RATING_LETTERS])
+    )
+    if np.any(today <= 0) or np.any(long_run <= 0):
+        msg = "simulate_credit_inflation: spreads must be positive decimals"
+        raise ValueError(msg)
+    for name in ("base_correlation", "rate_correlation", "inflation_rate_correlation"):
+        if not -1.0 < getattr(spec, name) < 1.0:
+            msg = (
+                f"simulate_credit_inflation: `{name}` must be in (-1, 1), got {getattr(spec, name)}"
+            )
+            raise ValueError(msg)
+    if (
+        min(
+            spec.mean_reversion,
+            spec.volatility,
+            spec.inflation_mean_reversion,
+            spec.inflation_volatility,
+        )
+        <= 0
+    ):
+        msg = "simulate_credit_inflation: mean reversions and volatilities must be positive"
+        raise ValueError(msg)
+    n_paths, n_steps = paths.x.shape
+    k = len(RATING_LETTERS) + 1
+    rho_r = np.array([spec.rate_correlation] * (k - 1) + [spec.inflation_rate_correlation])
+    target = spec.correlation()
+    scale = np.sqrt(1.0 - rho_r**2)
+    residual = (target - np.outer(rho_r, rho_r)) / np.outer(scale, scale)
+    np.fill_diagonal(residual, 1.0)
+    try:
+        chol = np.linalg.cholesky(residual)
+    except np.linalg.LinAlgError:
+        msg = "simulate_credit_inflation: the correlations are not jointly possible"
+        raise ValueError(msg) from None
+    normals = _core.g2_factor_normals(
+        paths.seed, paths.first_path, n_paths, n_steps, k, paths.antithetic
+    ).reshape(n_paths, n_steps, k)
+    a, sigma = model.params[0], model.params[1]
+    dt = np.diff(paths.times, prepend=0.0)
+    decay = np.exp(-a * dt)
+    prev = np.concatenate([np.zeros((n_paths, 1)), paths.x[:, :-1]], axis=1)
+    z_rate = (paths.x - decay * prev) / (sigma * np.sqrt(-np.expm1(-2 * a * dt) / (2 * a)))
+    shocks = rho_r * z_rate[:, :, None] + scale * (normals @ chol.T)
+
+    spreads = np.empty((n_paths, n_steps, k - 1))
+    inflation = np.empty((n_paths, n_steps))
+    log_s = np.broadcast_to(np.log(today), (n_paths, k - 1)).copy()
+    infl = np.full(n_paths, spec.inflation_start)
+    kappa, nu = spec.mean_reversion, spec.volatility
+    ki, vi = spec.inflation_mean_reversion, spec.inflation_volatility
+    for j in range(n_steps):
+        e = np.exp(-kappa * dt[j])
+        log_s = (
+            log_s * e
+            + np.log(long_run) * (1 - e)
+            + nu * np.sqrt((1 - e * e) / (2 * kappa)) * shocks[:, j, :-1]
+        )
+        ei = np.exp(-ki * dt[j])
+        infl = (
+            infl * ei
+            + spec.inflation_level * (1 - ei)
+            + vi * np.sqrt((1 - ei * ei) / (2 * ki)) * shocks[:, j, -1]
+        )
+        spreads[:, j, :] = np.exp(log_s)
+        inflation[:, j] = infl
+    return CreditInflationPaths(spreads, inflation, today)
