@@ -122,6 +122,9 @@ def test_revaluation_matches_zero_bond_pricing(model, curve):
     np.testing.assert_allclose(values[:, 0, 0], expected, rtol=1e-13)
     total = model.revalue(book, paths, [1.0, 5.0], z_spread=z, weights=book.face / 100)
     np.testing.assert_allclose(total, values @ (book.face / 100), rtol=1e-13)
+    surplus = model.surplus(book, CashflowStream(["2040-03-31"], [1e6], VD), paths, [1.0, 5.0], z)
+    owed = model.revalue(CashflowStream(["2040-03-31"], [1e6], VD), paths, [1.0, 5.0])[:, :, 0]
+    np.testing.assert_allclose(surplus, total - owed, rtol=1e-13)
     # a liability stream revalued at a horizon is, discounted back, today's price (martingale)
     lia = CashflowStream(["2030-03-31", "2040-03-31", "2056-03-31"], [5e6, 7e6, 9e6], VD)
     many = model.simulate(20000, times=[2.0], seed=9)

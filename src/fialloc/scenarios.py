@@ -294,6 +294,25 @@ class G2pp:
         )
         return out if weights is not None else out.reshape(paths.n_paths, len(h), n)
 
+    def surplus(
+        self,
+        book: BondBook,
+        liabilities: CashflowStream,
+        paths: G2Paths,
+        horizons: npt.ArrayLike,
+        z_spread: npt.ArrayLike = 0.0,
+        threads: int | None = None,
+    ) -> FloatArray:
+        """Return the surplus (money) at each horizon on each path, paths x horizons.
+
+        The book's face-weighted value of its remaining flows minus the liabilities'.
+        """
+        assets = self.revalue(
+            book, paths, horizons, z_spread, weights=book.face / 100.0, threads=threads
+        )
+        owed = self.revalue(liabilities, paths, horizons, threads=threads)[:, :, 0]
+        return np.asarray(assets - owed, dtype=np.float64)
+
     @classmethod
     def calibrate(
         cls,
