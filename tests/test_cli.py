@@ -19,6 +19,12 @@ def test_run_on_the_demo_writes_results(tmp_path, capsys):
     assert gaps.loc["krd_30y", "gap"] < -1.0
     stresses = pd.read_csv(tmp_path / "out" / "stresses.csv", index_col=0)
     assert stresses.loc["parallel_up_100", "assets_change"] < 0
+    fan = pd.read_csv(tmp_path / "out" / "surplus_paths.csv", index_col=0)
+    assert len(fan) == 10
+    assert (fan["p05"] <= fan["median"]).all()
+    assert (fan["median"] <= fan["p95"]).all()
+    assert fan["shortfall_probability"].between(0, 1).all()
+    assert "Surplus across 1,000 G2++ paths" in shown
     managers = pd.read_csv(tmp_path / "out" / "managers.csv", index_col=0)
     assert len(managers) == 25
     assert managers["weight"].sum() == pytest.approx(1.0)

@@ -122,9 +122,20 @@ def test_revaluation_matches_zero_bond_pricing(model, curve):
     np.testing.assert_allclose(values[:, 0, 0], expected, rtol=1e-13)
     total = model.revalue(book, paths, [1.0, 5.0], z_spread=z, weights=book.face / 100)
     np.testing.assert_allclose(total, values @ (book.face / 100), rtol=1e-13)
-    surplus = model.surplus(book, CashflowStream(["2040-03-31"], [1e6], VD), paths, [1.0, 5.0], z)
-    owed = model.revalue(CashflowStream(["2040-03-31"], [1e6], VD), paths, [1.0, 5.0])[:, :, 0]
-    np.testing.assert_allclose(surplus, total - owed, rtol=1e-13)
+    lia = CashflowStream(["2026-09-30", "2040-03-31"], [3e5, 1e6], VD)
+    surplus = model.surplus(book, lia, paths, [1.0, 5.0], z)
+    owed = model.revalue(lia, paths, [1.0, 5.0])[:, :, 0]
+    # cash paid before each horizon grows at the path's bank account from its grid month
+    grid = paths.times
+    net = np.zeros(len(grid))
+    for t, amount in zip(*book.layout.stream(0), strict=True):
+        if t <= 5.0:
+            net[np.searchsorted(grid, t)] += amount * book.face[0] / 100
+    net[np.searchsorted(grid, lia.layout.times[0])] -= 3e5
+    for j, h in enumerate((1.0, 5.0)):
+        c = paths.columns(h)[0]
+        cash = (net[: c + 1] * paths.discount[:, : c + 1]).sum(axis=1) / paths.discount[:, c]
+        np.testing.assert_allclose(surplus[:, j], total[:, j] - owed[:, j] + cash, rtol=1e-12)
     # a liability stream revalued at a horizon is, discounted back, today's price (martingale)
     lia = CashflowStream(["2030-03-31", "2040-03-31", "2056-03-31"], [5e6, 7e6, 9e6], VD)
     many = model.simulate(20000, times=[2.0], seed=9)

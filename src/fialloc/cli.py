@@ -27,7 +27,7 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     with console.status("Loading inputs..."):
         portfolio = data.load(args.data) if args.data else data.demo(args.seed)
     with console.status("Pricing, risk and stresses..."):
-        result = pipeline.run(portfolio)
+        result = pipeline.run(portfolio, n_paths=args.paths, scenario_seed=args.scenario_seed)
     elapsed = time.perf_counter() - start
     s = result.summary()
     source = args.data or f"built-in demo (seed {args.seed})"
@@ -65,6 +65,19 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
             f"{row['surplus_change'] / 1e9:+,.2f}B",
         )
     console.print(stress)
+    fan = Table(title=f"Surplus across {args.paths:,} G2++ paths (cash reinvested on each path)")
+    for col in ("horizon", "p05", "median", "p95", "P(surplus < 0)", "ES 95%"):
+        fan.add_column(col, justify="right")
+    for horizon, row in result.surplus_paths.iterrows():
+        fan.add_row(
+            f"{horizon:g}y",
+            _money(row["p05"]),
+            _money(row["median"]),
+            _money(row["p95"]),
+            f"{row['shortfall_probability']:.1%}",
+            _money(row["expected_shortfall_95"]),
+        )
+    console.print(fan)
     managers = Table(title="Managers")
     for col in ("id", "name", "style", "weight", "yield", "duration", "krd 20y", "krd 30y"):
         managers.add_column(col, justify="right" if col not in ("name", "style") else "left")
@@ -115,6 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data", type=Path, help="directory of input files (see `fialloc demo`)")
     run.add_argument("--out", type=Path, default=Path("fialloc-out"), help="results directory")
     run.add_argument("--seed", type=int, default=7, help="seed of the demo book")
+    run.add_argument("--paths", type=int, default=1000, help="G2++ scenario paths")
+    run.add_argument("--scenario-seed", type=int, default=0, help="seed of the scenario paths")
     run.set_defaults(func=_cmd_run)
     demo = sub.add_parser("demo", help="write the demo inputs as files")
     demo.add_argument("--write", type=Path, required=True, metavar="DIR")

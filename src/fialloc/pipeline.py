@@ -17,6 +17,7 @@ import pandas as pd
 from fialloc.bonds import krd_column
 from fialloc.data import Portfolio
 from fialloc.desks.duration_gaps import krd_gaps
+from fialloc.scenarios import G2pp
 from fialloc.stresses import StressResult, run_stresses
 
 __all__ = ["RunResult", "run"]
@@ -40,6 +41,11 @@ class RunResult:
         Key-rate gaps of assets against liabilities.
     stresses : StressResult
         Every deterministic scenario, revalued in full.
+    surplus_paths : DataFrame
+        Per annual horizon (years): surplus (money: remaining asset flows minus remaining
+        liability flows, plus net cash paid before the horizon reinvested on the path; see
+        :meth:`fialloc.scenarios.G2pp.surplus`) across G2++ paths: mean, quantiles, shortfall
+        probability (surplus below zero) and expected shortfall (mean of the worst 5%).
     """
 
     portfolio: Portfolio
@@ -48,6 +54,7 @@ class RunResult:
     liabilities: pd.DataFrame
     gaps: pd.DataFrame
     stresses: StressResult
+    surplus_paths: pd.DataFrame
 
     def summary(self) -> dict[str, float]:
         """Headline numbers: values (money), yields (decimals), durations (years)."""
@@ -67,6 +74,10 @@ class RunResult:
             ),
             "liability_duration": float(lia["effective_duration"]),
             "material_gaps": float(self.gaps["material"].sum()),
+            "shortfall_probability_1y": float(self.surplus_paths["shortfall_probability"].iloc[0]),
+            "shortfall_probability_10y": float(
+                self.surplus_paths["shortfall_probability"].iloc[-1]
+            ),
         }
 
     def write(self, directory: str | Path) -> Path:
@@ -78,6 +89,7 @@ class RunResult:
         self.liabilities.to_csv(out / "liabilities.csv")
         self.gaps.to_csv(out / "krd_gaps.csv")
         self.stresses.summary().to_csv(out / "stresses.csv")
+        self.surplus_paths.to_csv(out / "surplus_paths.csv")
         meta: dict[str, Any] = {
             "valuation_date": self.portfolio.valuation_date.isoformat(),
             "summary": self.summary(),
@@ -100,8 +112,46 @@ def _manager_table(p: Portfolio, securities: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def run(portfolio: Portfolio) -> RunResult:
-    """Price, risk and stress the portfolio against its liabilities."""
+def surplus_distribution(
+    portfolio: Portfolio, n_paths: int = 1000, seed: int = 0, horizons: int = 10
+) -> pd.DataFrame:
+    """Surplus across G2++ paths (default parameters) at annual horizons, summarized."""
+    p = portfolio
+    model = G2pp(p.curve)
+    grid = np.arange(1, 12 * horizons + 1) / 12.0
+    years = np.arange(1, horizons + 1, dtype=float)
+    paths = model.simulate(n_paths, grid, seed=seed)
+    z = p.z_spreads.reindex(p.book.security_ids).to_numpy()
+    surplus = model.surplus(p.book, p.liability_stream, paths, years, z)
+    worst = np.sort(surplus, axis=0)[: max(1, n_paths // 20)]
+    q = np.quantile(surplus, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
+    return pd.DataFrame(
+        {
+            "mean": surplus.mean(axis=0),
+            "p05": q[0],
+            "p25": q[1],
+            "median": q[2],
+            "p75": q[3],
+            "p95": q[4],
+            "shortfall_probability": (surplus < 0).mean(axis=0),
+            "expected_shortfall_95": worst.mean(axis=0),
+        },
+        index=pd.Index(years, name="horizon"),
+    )
+
+
+def run(portfolio: Portfolio, n_paths: int = 1000, scenario_seed: int = 0) -> RunResult:
+    """Price, risk and stress the portfolio against its liabilities.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        Validated inputs.
+    n_paths : int
+        G2++ paths for the surplus distribution.
+    scenario_seed : int
+        Seed of the paths.
+    """
     p = portfolio
     securities = p.analytics.to_frame()
     managers = _manager_table(p, securities)
@@ -127,4 +177,5 @@ def run(portfolio: Portfolio) -> RunResult:
         sectors=list(sec["sector"]),
         bid_ask_bp=sec["bid_ask_bp"].astype(float).to_numpy(),
     )
-    return RunResult(p, securities, managers, liabilities, gaps, stresses)
+    surplus = surplus_distribution(p, n_paths, scenario_seed)
+    return RunResult(p, securities, managers, liabilities, gaps, stresses, surplus)

@@ -305,13 +305,26 @@ class G2pp:
     ) -> FloatArray:
         """Return the surplus (money) at each horizon on each path, paths x horizons.
 
-        The book's face-weighted value of its remaining flows minus the liabilities'.
+        Surplus is the value of the book's remaining flows (face-weighted) minus that of the
+        liabilities' remaining flows, plus the cash both have paid before the horizon: each
+        month's net flow (assets received minus liabilities paid) is reinvested from the end of
+        its month on the grid at the path's own short rate (the bank account ``1 / D``), so cash
+        paid within a month earns that month's interest from the month's end.
         """
         assets = self.revalue(
             book, paths, horizons, z_spread, weights=book.face / 100.0, threads=threads
         )
         owed = self.revalue(liabilities, paths, horizons, threads=threads)[:, :, 0]
-        return np.asarray(assets - owed, dtype=np.float64)
+        grid = paths.times
+        net = np.zeros(len(grid))
+        for layout, scale in ((book.layout, book.face / 100.0), (liabilities.layout, -np.ones(1))):
+            weights = np.repeat(scale, np.diff(layout.offsets)) * layout.amounts
+            bucket = np.searchsorted(grid, layout.times, side="left")
+            inside = bucket < len(grid)
+            np.add.at(net, bucket[inside], weights[inside])
+        cols = paths.columns(horizons)
+        banked = np.cumsum(net * paths.discount, axis=1)[:, cols] / paths.discount[:, cols]
+        return np.asarray(assets - owed + banked, dtype=np.float64)
 
     @classmethod
     def calibrate(
