@@ -19,11 +19,11 @@ from fialloc.curves import read_quotes
 from fialloc.layout import CashflowLayout
 
 ql = pytest.importorskip("QuantLib")
+qlh = pytest.importorskip("quantlib_helpers")
 H = 1e-4
 
 
-def qdate(d: dt.date):
-    return ql.Date(d.day, d.month, d.year)
+qdate = qlh.qdate
 
 
 # ---- numpy: what a user would write with the same formulas ---------------------------------
@@ -88,15 +88,10 @@ class QuantLibBook:
     """The same bonds in QuantLib, repriced through quote changes (observer recalculation)."""
 
     def __init__(self, problem):
-        ql.Settings.instance().evaluationDate = qdate(VALUATION)
-        curve = problem.curve
-        days = np.rint(curve.pillar_times * 365).astype(int)
-        dates = [qdate(VALUATION)] + [qdate(VALUATION + dt.timedelta(days=int(d))) for d in days]
-        base = ql.DiscountCurve(dates, [1.0, *np.exp(curve.log_dfs)], ql.Actual365Fixed())
-        base.enableExtrapolation()
+        qlh.set_evaluation_date(VALUATION)
         self.shift = ql.SimpleQuote(0.0)
         shifted = ql.ZeroSpreadedTermStructure(
-            ql.YieldTermStructureHandle(base),
+            qlh.discount_curve(problem.curve, VALUATION),
             ql.QuoteHandle(self.shift),
             ql.Continuous,
             ql.NoFrequency,
@@ -116,37 +111,9 @@ class QuantLibBook:
         self.handle = ql.YieldTermStructureHandle(bumped)
         self.bonds = []
         for i, row in problem.frame.iterrows():
-            if row["frequency"] == 0:
-                bond = ql.ZeroCouponBond(0, ql.NullCalendar(), 100.0, qdate(row["maturity"]))
-            else:
-                sch = ql.Schedule(
-                    qdate(first_accrual(row)),
-                    qdate(row["maturity"]),
-                    ql.Period(
-                        {1: ql.Annual, 2: ql.Semiannual, 4: ql.Quarterly, 12: ql.Monthly}[
-                            row["frequency"]
-                        ]
-                    ),
-                    ql.NullCalendar(),
-                    ql.Unadjusted,
-                    ql.Unadjusted,
-                    ql.DateGeneration.Backward,
-                    False,
-                )
-                dc = {
-                    "ACT/365F": ql.Actual365Fixed(),
-                    "30/360": ql.Thirty360(ql.Thirty360.BondBasis),
-                    "ACT/ACT ICMA": ql.ActualActual(ql.ActualActual.ISMA),
-                }[row["day_count"]]
-                bond = ql.FixedRateBond(0, 100.0, sch, [row["coupon"]], dc)
-            spreaded = ql.ZeroSpreadedTermStructure(
-                self.handle,
-                ql.QuoteHandle(ql.SimpleQuote(float(problem.z[i]))),
-                ql.Continuous,
-                ql.NoFrequency,
-                ql.Actual365Fixed(),
-            )
-            bond.setPricingEngine(ql.DiscountingBondEngine(ql.YieldTermStructureHandle(spreaded)))
+            bond = qlh.bond(row, VALUATION, first_accrual(row))
+            engine = ql.DiscountingBondEngine(qlh.spreaded(self.handle, float(problem.z[i])))
+            bond.setPricingEngine(engine)
             self.bonds.append(bond)
         self.leg = [
             ql.SimpleCashFlow(float(a), qdate(d))
@@ -231,51 +198,17 @@ def test_bootstrap_numpy(benchmark, problem):
 
 @pytest.mark.benchmark(group="bootstrap")
 def test_bootstrap_quantlib(benchmark, problem):
-    ql.Settings.instance().evaluationDate = qdate(VALUATION)
-    quotes, helpers = [], []
-    for q in read_quotes(QUOTES, VALUATION):
-        quote = ql.SimpleQuote(q.rate)
-        quotes.append(quote)
-        if q.kind == "deposit":
-            helpers.append(
-                ql.DepositRateHelper(
-                    ql.QuoteHandle(quote),
-                    ql.Period((q.maturity - VALUATION).days, ql.Days),
-                    0,
-                    ql.NullCalendar(),
-                    ql.Unadjusted,
-                    False,
-                    ql.Actual365Fixed(),
-                )
-            )
-        else:
-            sch = ql.Schedule(
-                qdate(VALUATION),
-                qdate(q.maturity),
-                ql.Period(ql.Annual),
-                ql.NullCalendar(),
-                ql.Unadjusted,
-                ql.Unadjusted,
-                ql.DateGeneration.Backward,
-                False,
-            )
-            helpers.append(
-                ql.FixedRateBondHelper(
-                    ql.QuoteHandle(ql.SimpleQuote(100.0)),
-                    0,
-                    100.0,
-                    sch,
-                    [q.rate],
-                    ql.Actual365Fixed(),
-                )
-            )
+    qlh.set_evaluation_date(VALUATION)
+    quotes: list = []
+    helpers = qlh.rate_helpers(read_quotes(QUOTES, VALUATION), VALUATION, quotes)
     curve = ql.PiecewiseLogLinearDiscount(qdate(VALUATION), helpers, ql.Actual365Fixed())
-    base = quotes[0].value()
+    first = quotes[0]
+    base = first.value()
     state = {"flip": False}
 
     def run():
         state["flip"] = not state["flip"]
-        quotes[0].setValue(base + (1e-16 if state["flip"] else 0.0))  # forces a new bootstrap
+        first.setValue(base + (1e-16 if state["flip"] else 0.0))  # forces a new bootstrap
         return curve.discount(1.0)
 
     benchmark(run)

@@ -16,14 +16,11 @@ from fialloc import data
 from fialloc.scenarios import G2pp
 
 ql = pytest.importorskip("QuantLib")
+qlh = pytest.importorskip("quantlib_helpers")
 PARAMS = (0.05, 0.009, 0.5, 0.007, -0.7)
 N_PATHS = 1000
 MONTHLY = np.arange(1, 121) / 12.0
 ANNUAL = np.arange(1, 11, dtype=float)
-
-
-def qdate(d):
-    return ql.Date(d.day, d.month, d.year)
 
 
 @pytest.fixture(scope="module")
@@ -33,15 +30,8 @@ def model(problem):
 
 @pytest.fixture(scope="module")
 def ql_model(problem):
-    ql.Settings.instance().evaluationDate = qdate(VALUATION)
-    curve = problem.curve
-    days = np.rint(curve.pillar_times * 365).astype(int)
-    import datetime as dt
-
-    dates = [qdate(VALUATION)] + [qdate(VALUATION + dt.timedelta(days=int(d))) for d in days]
-    ts = ql.DiscountCurve(dates, [1.0, *np.exp(curve.log_dfs)], ql.Actual365Fixed())
-    ts.enableExtrapolation()
-    handle = ql.YieldTermStructureHandle(ts)
+    qlh.set_evaluation_date(VALUATION)
+    handle = qlh.discount_curve(problem.curve, VALUATION)
     return handle, ql.G2(handle, *PARAMS)
 
 

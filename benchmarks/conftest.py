@@ -7,7 +7,9 @@ implementation of the same formulas on the same problem, and checks that they ag
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,6 +17,9 @@ import pytest
 
 from fialloc import BondBook, CashflowStream, Curve, bootstrap
 from fialloc.schedule import add_months, backward_dates
+
+# The QuantLib builders that mirror fialloc's conventions live with the reference tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 VALUATION = dt.date(2026, 11, 24)
 N_BONDS = 500

@@ -90,3 +90,50 @@ def bond(row, valuation: dt.date, first_accrual: dt.date):
         )
     sch = schedule(first_accrual, row["maturity"], row["frequency"])
     return ql.FixedRateBond(0, 100.0, sch, [row["coupon"]], day_counter(row["day_count"]))
+
+
+def rate_helpers(quotes, valuation: dt.date, simple_quotes: list | None = None) -> list:
+    """QuantLib rate helpers for fialloc's CurveQuote records (same conventions).
+
+    The SimpleQuote behind each rate is appended to `simple_quotes` when given, so a caller can
+    move a quote and force a re-bootstrap.
+    """
+    helpers = []
+    for q in quotes:
+        simple = ql.SimpleQuote(q.rate)
+        if simple_quotes is not None:
+            simple_quotes.append(simple)
+        quote = ql.QuoteHandle(simple)
+        if q.kind == "deposit":
+            days = (q.maturity - valuation).days
+            helpers.append(
+                ql.DepositRateHelper(
+                    quote,
+                    ql.Period(days, ql.Days),
+                    0,
+                    ql.NullCalendar(),
+                    ql.Unadjusted,
+                    False,
+                    ql.Actual365Fixed(),
+                )
+            )
+            continue
+        sch = schedule(valuation, q.maturity, q.frequency)
+        dc = (
+            ql.Actual365Fixed()
+            if q.day_count == "ACT/365F"
+            else ql.ActualActual(ql.ActualActual.ISMA, sch)
+        )
+        helpers.append(
+            ql.FixedRateBondHelper(
+                ql.QuoteHandle(ql.SimpleQuote(100.0)),
+                0,
+                100.0,
+                sch,
+                [q.rate],
+                dc,
+                ql.Unadjusted,
+                100.0,
+            )
+        )
+    return helpers

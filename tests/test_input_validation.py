@@ -40,7 +40,7 @@ def _with(records, row, **changes):
         (_with(GOOD_QUOTES, 1, tenor="3M"), r"quotes row 1: .*without duplicates"),
         (
             _with(GOOD_QUOTES, 1, rate=float("nan")),
-            r"quotes row 1, column rate: rate must be finite",
+            r"quotes row 1, column rate: nan is not finite",
         ),
         (_with(GOOD_QUOTES, 2, rate=float("inf")), r"quotes row 2, column rate"),
         (

@@ -39,45 +39,6 @@ def _quotes(rng, tenors, with_bonds, step=0.0015):
     return out
 
 
-def _helpers(quotes, valuation):
-    helpers = []
-    for q in read_quotes(quotes, valuation):
-        quote = ql.QuoteHandle(ql.SimpleQuote(q.rate))
-        if q.kind == "deposit":
-            days = (q.maturity - valuation).days
-            helpers.append(
-                ql.DepositRateHelper(
-                    quote,
-                    ql.Period(days, ql.Days),
-                    0,
-                    ql.NullCalendar(),
-                    ql.Unadjusted,
-                    False,
-                    ql.Actual365Fixed(),
-                )
-            )
-            continue
-        sch = qlh.schedule(valuation, q.maturity, q.frequency)
-        dc = (
-            ql.Actual365Fixed()
-            if q.day_count == "ACT/365F"
-            else ql.ActualActual(ql.ActualActual.ISMA, sch)
-        )
-        helpers.append(
-            ql.FixedRateBondHelper(
-                ql.QuoteHandle(ql.SimpleQuote(100.0)),
-                0,
-                100.0,
-                sch,
-                [q.rate],
-                dc,
-                ql.Unadjusted,
-                100.0,
-            )
-        )
-    return helpers
-
-
 def _valid(year, month, day):
     try:
         return dt.date(year, month, day)
@@ -129,7 +90,7 @@ def test_bootstrap_matches_quantlib(interpolation, valuation, tenor_set, with_bo
     )
     ref = cls(
         qlh.qdate(valuation),
-        _helpers(quotes, valuation),
+        qlh.rate_helpers(read_quotes(quotes, valuation), valuation),
         ql.Actual365Fixed(),
         [],
         [],

@@ -29,6 +29,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from fialloc import _core
+from fialloc.checks import finite_float
 from fialloc.curves import DEFAULT_KEY_TENORS, Curve, _check_key_tenors
 from fialloc.layout import CashflowLayout, FloatArray
 from fialloc.schedule import (
@@ -392,18 +393,18 @@ class BondBook:
         )
         for row, rec in enumerate(frame[list(BOND_COLUMNS)].itertuples(index=False)):
             where = f"BondBook.from_frame: row {row} ({rec.security_id})"
-            coupon = _number(rec.coupon, f"{where}, column coupon")
+            coupon = finite_float(rec.coupon, f"{where}, column coupon")
             if not 0.0 <= coupon < 1.0:
                 msg = (
                     f"{where}, column coupon: {coupon} is outside [0, 1); coupons are decimals "
                     "(0.05 for 5%)"
                 )
                 raise ValueError(msg)
-            face = _number(rec.face, f"{where}, column face")
+            face = finite_float(rec.face, f"{where}, column face")
             if face <= 0:
                 msg = f"{where}, column face: {face} must be positive"
                 raise ValueError(msg)
-            freq_f = _number(rec.frequency, f"{where}, column frequency")
+            freq_f = finite_float(rec.frequency, f"{where}, column frequency")
             if freq_f not in FREQUENCIES:
                 msg = f"{where}, column frequency: {rec.frequency!r}; expected one of {FREQUENCIES}"
                 raise ValueError(msg)
@@ -577,18 +578,6 @@ class BondBook:
             bump_bp=bump_bp,
             krd_domain=krd_domain,
         ).to_frame()
-
-
-def _number(value: object, where: str) -> float:
-    try:
-        x = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        msg = f"{where}: {value!r} is not a number"
-        raise ValueError(msg) from None
-    if not np.isfinite(x):
-        msg = f"{where}: {x} is not finite"
-        raise ValueError(msg)
-    return x
 
 
 class CashflowStream:

@@ -19,6 +19,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from fialloc import _core
+from fialloc.checks import decimal_rate
 from fialloc.layout import CashflowLayout, FloatArray
 from fialloc.schedule import (
     act365,
@@ -197,20 +198,7 @@ def read_quotes(
         if maturity <= valuation_date:
             msg = f"{where}: maturity {maturity} is not after the valuation date {valuation_date}"
             raise ValueError(msg)
-        try:
-            rate = float(rec["rate"])
-        except (TypeError, ValueError):
-            msg = f"{where}, column rate: {rec['rate']!r} is not a number"
-            raise ValueError(msg) from None
-        if not np.isfinite(rate):
-            msg = f"{where}, column rate: rate must be finite, got {rate}"
-            raise ValueError(msg)
-        if abs(rate) >= 1.0:
-            msg = (
-                f"{where}, column rate: {rate} looks like a percentage; rates are decimals "
-                f"(0.045 for 4.5%)"
-            )
-            raise ValueError(msg)
+        rate = decimal_rate(rec["rate"], f"{where}, column rate")
         freq_raw = rec.get("frequency")
         if freq_raw is None or (isinstance(freq_raw, float) and np.isnan(freq_raw)):
             freq = _DEFAULT_FREQ[kind]

@@ -15,6 +15,7 @@ from typing import Any, Final, Literal
 import numpy as np
 import pandas as pd
 
+from fialloc.checks import decimal_rate, finite_float
 from fialloc.schedule import FREQUENCIES, normalize_day_count
 
 __all__ = ["RATINGS", "SCHEMAS", "Column", "Problem", "TableSpec", "rating_notch"]
@@ -160,14 +161,7 @@ def _convert(raw: Any, col: Column) -> Any:
             return False
         msg = f"{raw!r} is not true or false"
         raise ValueError(msg)
-    try:
-        number = float(raw)
-    except (TypeError, ValueError):
-        msg = f"{raw!r} is not a number"
-        raise ValueError(msg) from None
-    if not np.isfinite(number):
-        msg = f"{number} is not finite"
-        raise ValueError(msg)
+    number = decimal_rate(raw) if col.decimal else finite_float(raw)
     if col.kind in ("int", "frequency"):
         if number != int(number):
             msg = f"{number} is not a whole number"
@@ -176,9 +170,6 @@ def _convert(raw: Any, col: Column) -> Any:
             msg = f"{int(number)} is not a coupon frequency; expected one of {FREQUENCIES}"
             raise ValueError(msg)
         return int(number)
-    if col.decimal and abs(number) >= 1.0:
-        msg = f"{number} looks like a percentage; expected a decimal (0.045 for 4.5%)"
-        raise ValueError(msg)
     if col.minimum is not None and (
         number < col.minimum or (col.exclusive_minimum and number == col.minimum)
     ):
