@@ -14,7 +14,9 @@ def test_gaps_hand_worked():
     np.testing.assert_allclose(g["liability_krd"], [0.8, 2.4, 3.2])
     np.testing.assert_allclose(g["gap"], [1.2, 0.6, -2.2])
     np.testing.assert_allclose(g["gap_dv01"], [1.2e-2, 0.6e-2, -2.2e-2])
-    assert g["material"].tolist() == [True, True, True]
+    # shares of the liabilities' total rate risk 0.8 + 2.4 + 3.2 = 6.4
+    np.testing.assert_allclose(g["share"], [1.2 / 6.4, 0.6 / 6.4, -2.2 / 6.4])
+    assert g["material"].tolist() == [True, False, True]
     assert not krd_gaps(a, 100.0, a, 100.0)["material"].any()
 
 

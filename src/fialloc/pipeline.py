@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fialloc.bonds import krd_column
 from fialloc.data import Portfolio
+from fialloc.desks.context import DeskContext
 from fialloc.desks.duration_gaps import krd_gaps
 from fialloc.scenarios import G2pp
 from fialloc.stresses import StressResult, run_stresses
@@ -98,20 +98,6 @@ class RunResult:
         return out
 
 
-def _manager_table(p: Portfolio, securities: pd.DataFrame) -> pd.DataFrame:
-    mv = p.market_values  # managers x securities, money
-    weights = mv.div(mv.sum(axis=1), axis=0)
-    cols = ["ytm", "effective_duration", "spread_duration", "effective_convexity"]
-    cols += [c for c in securities.columns if c.startswith("krd_")]
-    per = weights.to_numpy() @ securities.loc[mv.columns, cols].to_numpy()
-    table = pd.DataFrame(per, index=mv.index, columns=cols)
-    table.insert(0, "market_value", mv.sum(axis=1))
-    table.insert(1, "weight", table["market_value"] / table["market_value"].sum())
-    table.insert(0, "style", p.managers["style"])
-    table.insert(0, "name", p.managers["name"])
-    return table
-
-
 def surplus_distribution(
     portfolio: Portfolio, n_paths: int = 1000, seed: int = 0, horizons: int = 10
 ) -> pd.DataFrame:
@@ -153,14 +139,12 @@ def run(portfolio: Portfolio, n_paths: int = 1000, scenario_seed: int = 0) -> Ru
         Seed of the paths.
     """
     p = portfolio
-    securities = p.analytics.to_frame()
-    managers = _manager_table(p, securities)
-    liabilities = p.liability_stream.analytics(p.curve)
-    tenors = [krd_column(t) for t in p.analytics.key_tenors]
-    total = float(managers["market_value"].sum())
-    asset_krd = (managers[tenors].mul(managers["market_value"], axis=0)).sum() / total
+    ctx = DeskContext(p)
+    securities, managers, liabilities = ctx.securities, ctx.managers, ctx.liabilities
+    tenors = ctx.key_columns
+    total = ctx.total_assets
     gaps = krd_gaps(
-        asset_krd,
+        ctx.asset_krd,
         total,
         liabilities.iloc[0][tenors].astype(float),
         float(liabilities.iloc[0]["market_value"]),

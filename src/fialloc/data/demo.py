@@ -102,7 +102,7 @@ class DemoTruth:
     bbb_beta_managers : tuple of str
         Excess return is BBB spread beta, alpha zero.
     skilled_managers : tuple of str
-        Genuine alpha (about 8 bp a month against 15 bp tracking noise).
+        Genuine alpha (about 12 bp a month against 15 bp tracking noise).
     drifting_managers : dict of str to date
         Month-end from which the manager drifts: M22 into high yield, M23 into longer duration.
     long_end_gap_tenors : tuple of float
@@ -254,6 +254,7 @@ def _market_history(
         spread_moves[letter] = np.diff(path, prepend=path[0])
         for k, month in enumerate(months):
             rows.append({"month": month, "series": f"spread_{letter}", "value": float(path[k])})
+        spread_moves[f"{letter}_level"] = path
     spread_moves["level"] = np.diff(zeros[:, 6], prepend=zeros[0, 6])  # 10y zero moves
     return pd.DataFrame(rows), spread_moves
 
@@ -265,8 +266,9 @@ def _returns_and_characteristics(
     months = _months()
     n = len(months)
     d_level = factors["level"]
-    bbb = SPREADS["BBB"] / 12 - 6.0 * factors["BBB"]  # BBB excess return factor (carry - move)
-    hy = SPREADS["BB"] / 12 - 4.0 * factors["BB"]
+    # Credit excess-return factors: a month's carry minus spread duration times the move.
+    bbb = factors["BBB_level"] / 12 - 6.0 * factors["BBB"]
+    hy = factors["BB_level"] / 12 - 4.0 * factors["BB"]
     rows, chars = [], []
     drift_dates = {}
     for mid in managers["manager_id"]:
@@ -277,11 +279,11 @@ def _returns_and_characteristics(
         active = rng.normal(0, 0.0015, n) + 0.05 * bbb * rng.normal()
         d_path = np.full(n, dur)
         notch_path = np.full(n, notch) + rng.normal(0, 0.1, n)
-        hy_path = np.full(n, hy_share)
+        hy_path = np.full(n, hy_share) + rng.normal(0, 0.005, n)
         if mid in BBB_BETA:
             active = 0.9 * bbb + rng.normal(0, 0.0005, n)
         elif mid in SKILLED:
-            active = 0.0008 + rng.normal(0, 0.0015, n)
+            active = 0.0012 + rng.normal(0, 0.0015, n)
         elif mid in DRIFT:
             start = DRIFT[mid]
             drift_dates[mid] = months[start]

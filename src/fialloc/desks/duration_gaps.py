@@ -30,13 +30,16 @@ def krd_gaps(
     asset_value, liability_value : float
         Market value of assets and present value of liabilities (money, > 0).
     threshold : float
-        A gap is material when its absolute value exceeds this many years.
+        A gap is material when it exceeds this share of the liabilities' total interest-rate
+        risk (the sum of their key-rate dollar durations): 0.1 flags a key rate whose mismatch
+        is more than a tenth of all the rate risk being hedged.
 
     Returns
     -------
     DataFrame
         Per tenor: ``asset_krd``, ``liability_krd`` (scaled by liability/asset value), ``gap``
-        (years, assets minus liabilities), ``gap_dv01`` (money per basis point) and ``material``.
+        (years, assets minus liabilities), ``gap_dv01`` (money per basis point), ``share``
+        (gap over the liabilities' total dollar duration) and ``material``.
     """
     if not asset_krd.index.equals(liability_krd.index):
         msg = "krd_gaps: asset and liability key-rate tenors differ"
@@ -46,13 +49,15 @@ def krd_gaps(
         raise ValueError(msg)
     scaled = liability_krd * (liability_value / asset_value)
     gap = asset_krd - scaled
+    share = gap / float(scaled.abs().sum())
     return pd.DataFrame(
         {
             "asset_krd": asset_krd,
             "liability_krd": scaled,
             "gap": gap,
             "gap_dv01": gap * asset_value * 1e-4,
-            "material": gap.abs() > threshold,
+            "share": share,
+            "material": share.abs() > threshold,
         }
     )
 

@@ -1,0 +1,126 @@
+"""What every desk reads: the portfolio with its analytics computed once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import pandas as pd
+
+from fialloc.bonds import krd_column
+from fialloc.data import Portfolio
+
+__all__ = ["DeskContext", "persistent_drift"]
+
+
+@dataclass(frozen=True, eq=False)
+class DeskContext:
+    """A portfolio and the per-security, per-manager and liability analytics the desks share.
+
+    Exposures are linear in weights: manager figures are value-weighted averages of their
+    securities, so re-weighting managers never re-prices anything.
+    """
+
+    portfolio: Portfolio
+
+    @cached_property
+    def securities(self) -> pd.DataFrame:
+        """Per-security analytics joined to the security master (book order)."""
+        a = self.portfolio.analytics.to_frame()
+        master = self.portfolio.securities.loc[
+            a.index, ["issuer", "sector", "rating", "liquidity_tier"]
+        ]
+        return master.join(a)
+
+    @cached_property
+    def key_columns(self) -> list[str]:
+        """KRD column names, shortest tenor first."""
+        return [krd_column(t) for t in self.portfolio.analytics.key_tenors]
+
+    @cached_property
+    def managers(self) -> pd.DataFrame:
+        """Per manager: name, style, market value, weight, and value-weighted analytics."""
+        p = self.portfolio
+        mv = p.market_values
+        weights = mv.div(mv.sum(axis=1), axis=0)
+        cols = ["ytm", "z_spread", "effective_duration", "spread_duration", "effective_convexity"]
+        cols += self.key_columns
+        per = weights.to_numpy() @ self.securities.loc[mv.columns, cols].to_numpy()
+        table = pd.DataFrame(per, index=mv.index, columns=cols)
+        table.insert(0, "market_value", mv.sum(axis=1))
+        table.insert(1, "weight", table["market_value"] / table["market_value"].sum())
+        table.insert(0, "style", p.managers["style"])
+        table.insert(0, "name", p.managers["name"])
+        return table
+
+    @cached_property
+    def liabilities(self) -> pd.DataFrame:
+        """The liability stream's analytics (one row)."""
+        p = self.portfolio
+        return p.liability_stream.analytics(p.curve)
+
+    @cached_property
+    def total_assets(self) -> float:
+        """Market value of all assets (money)."""
+        return float(self.managers["market_value"].sum())
+
+    @cached_property
+    def asset_krd(self) -> pd.Series:
+        """Portfolio key-rate durations (years, value-weighted)."""
+        m = self.managers
+        return (m[self.key_columns].mul(m["market_value"], axis=0)).sum() / self.total_assets
+
+    def characteristic_history(self, column: str) -> pd.DataFrame:
+        """Monthly sleeve characteristic (months by manager), empty if not supplied."""
+        ch = self.portfolio.manager_characteristics
+        if ch is None or ch.empty or column not in ch.columns:
+            return pd.DataFrame()
+        return ch.pivot(index="month", columns="manager_id", values=column).sort_index()
+
+    @cached_property
+    def excess_returns(self) -> pd.DataFrame:
+        """Monthly sleeve return minus its benchmark (months by manager)."""
+        p = self.portfolio
+        return (p.returns - p.benchmark_returns).sort_index()
+
+    def credit_factor(self, letter: str, spread_duration: float) -> pd.Series:
+        """Monthly credit excess return of a rating: carry minus spread duration x the move."""
+        spreads = self.portfolio.spread_history[letter].astype(float)
+        return (spreads / 12.0 - spread_duration * spreads.diff()).iloc[1:]
+
+
+def persistent_drift(
+    history: pd.DataFrame, baseline: int, threshold: float, floor: float, run: int = 6
+) -> pd.DataFrame:
+    """Find managers whose characteristic left its own history and stayed out.
+
+    Each month's value is scored against the mean and standard deviation (at least `floor`) of
+    the first `baseline` months; a manager drifts when the last `run` months all score beyond
+    `threshold`. The drift start is the first month of that final run of out-of-range scores.
+
+    Returns
+    -------
+    DataFrame
+        Per drifting manager: ``start`` (month), ``zscore`` (latest), ``baseline_mean``,
+        ``latest``.
+    """
+    if history.empty or len(history) <= baseline + run:
+        return pd.DataFrame(columns=["start", "zscore", "baseline_mean", "latest"])
+    base = history.iloc[:baseline]
+    sd = base.std(ddof=1).clip(lower=floor)
+    z = (history - base.mean()) / sd
+    rows = {}
+    for manager in history.columns:
+        out = (z[manager].abs() > threshold).to_numpy()
+        if not out[-run:].all():
+            continue
+        k = len(out) - 1
+        while k > 0 and out[k - 1]:
+            k -= 1
+        rows[manager] = {
+            "start": history.index[k],
+            "zscore": float(z[manager].iloc[-1]),
+            "baseline_mean": float(base[manager].mean()),
+            "latest": float(history[manager].iloc[-1]),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")

@@ -1,0 +1,137 @@
+"""Duration desk: asset and liability key-rate profiles, gaps, drift, and manager shifts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from fialloc.desks.context import DeskContext, persistent_drift
+from fialloc.desks.duration_gaps import krd_gaps, rebalance_for_krd
+from fialloc.desks.result import DeskResult, Finding, Recommendation
+
+__all__ = ["DRIFT_THRESHOLD", "analyze"]
+
+#: Style drift: the last six months all beyond this many standard deviations of the manager's
+#: own first three years (durations with a floor of 0.1 years on the deviation).
+DRIFT_THRESHOLD = 1.5
+
+
+def analyze(ctx: DeskContext) -> DeskResult:
+    """Run the duration desk.
+
+    Tables: ``krd_gaps`` (assets vs liabilities by key rate), ``managers`` (durations and KRDs),
+    ``sectors`` (value-weighted durations), ``recommended_weights``. Findings: material key-rate
+    gaps (``krd_gap``) and managers whose duration drifted from their own history
+    (``duration_drift``). Recommendations: weight shifts, within the mandate's limits, that bring
+    the key-rate profile closest to the liabilities'.
+    """
+    p = ctx.portfolio
+    mandate = p.mandate
+    lia = ctx.liabilities.iloc[0]
+    keys = ctx.key_columns
+    gaps = krd_gaps(
+        ctx.asset_krd,
+        ctx.total_assets,
+        lia[keys].astype(float),
+        float(lia["market_value"]),
+        threshold=mandate.materiality_threshold,
+    )
+    findings = []
+    for tenor, row in gaps[gaps["material"]].iterrows():
+        side = "under-match" if row["gap"] < 0 else "over-match"
+        findings.append(
+            Finding(
+                code="krd_gap",
+                severity="action",
+                subject=str(tenor).removeprefix("krd_"),
+                message=(
+                    f"Assets {side} liabilities at the {str(tenor).removeprefix('krd_')} key rate: "
+                    f"gap {row['gap']:+.2f} years ({row['share']:+.0%} of the liabilities' "
+                    f"rate risk, {row['gap_dv01'] / 1e6:+.2f}M per bp)"
+                ),
+                metrics={
+                    "gap_years": float(row["gap"]),
+                    "share": float(row["share"]),
+                    "gap_dv01": float(row["gap_dv01"]),
+                },
+            )
+        )
+    drift = persistent_drift(ctx.characteristic_history("duration"), 36, DRIFT_THRESHOLD, 0.1)
+    for manager, row in drift.iterrows():
+        findings.append(
+            Finding(
+                code="duration_drift",
+                severity="watch",
+                subject=str(manager),
+                message=(
+                    f"{manager} duration moved from {row['baseline_mean']:.2f} to "
+                    f"{row['latest']:.2f} years (z {row['zscore']:+.1f}) since {row['start']}"
+                ),
+                metrics={"zscore": float(row["zscore"]), "latest": float(row["latest"])},
+            )
+        )
+    managers = ctx.managers
+    target = gaps["liability_krd"]
+    weights = p.current_weights.reindex(managers.index)
+    recommended = rebalance_for_krd(
+        managers[keys],
+        weights / weights.sum(),
+        target,
+        max_shift=mandate.max_shift,
+        min_weight=mandate.min_allocation,
+        max_weight=mandate.max_allocation,
+    )
+    change = recommended - weights
+    styles = managers["style"].astype(str).to_dict()
+    recs = [
+        Recommendation(
+            action="increase" if delta > 0 else "decrease",
+            subject=str(m),
+            rationale=(
+                f"moves the key-rate profile toward the liabilities' ({managers.loc[m, 'style']})"
+            ),
+            weight_change=float(delta),
+            metrics={"current": float(w0), "recommended": float(w1)},
+        )
+        for m, delta, w0, w1 in zip(
+            change.index, change, weights, recommended.to_numpy(), strict=True
+        )
+        if abs(delta) > 1e-4
+    ]
+    before = float(np.linalg.norm(managers[keys].T @ weights - target))
+    after = float(np.linalg.norm(managers[keys].T @ recommended - target))
+    sectors = _by_sector(ctx)
+    return DeskResult(
+        desk="duration",
+        tables={
+            "krd_gaps": gaps,
+            "managers": managers[
+                ["name", "style", "weight", "effective_duration", "effective_convexity", *keys]
+            ],
+            "sectors": sectors,
+            "recommended_weights": pd.DataFrame(
+                {"current": weights, "recommended": recommended, "change": change}
+            ),
+        },
+        findings=findings,
+        recommendations=recs,
+        summary={
+            "asset_duration": float(
+                np.average(managers["effective_duration"], weights=managers["market_value"])
+            ),
+            "liability_duration": float(lia["effective_duration"]),
+            "krd_distance_before": before,
+            "krd_distance_after": after,
+        },
+    )
+
+
+def _by_sector(ctx: DeskContext) -> pd.DataFrame:
+    sec = ctx.securities
+    mv = sec["market_value"]
+    cols = ["effective_duration", *ctx.key_columns]
+    weighted = sec[cols].mul(mv, axis=0).groupby(sec["sector"]).sum()
+    totals = mv.groupby(sec["sector"]).sum()
+    out = weighted.div(totals, axis=0)
+    out.insert(0, "market_value", totals)
+    return out
