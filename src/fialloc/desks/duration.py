@@ -82,14 +82,12 @@ def analyze(ctx: DeskContext) -> DeskResult:
         max_weight=mandate.max_allocation,
     )
     change = recommended - weights
-    styles = managers["style"].astype(str).to_dict()
+    styles = {str(k): str(v) for k, v in managers["style"].items()}
     recs = [
         Recommendation(
             action="increase" if delta > 0 else "decrease",
             subject=str(m),
-            rationale=(
-                f"moves the key-rate profile toward the liabilities' ({managers.loc[m, 'style']})"
-            ),
+            rationale=(f"moves the key-rate profile toward the liabilities' ({styles[str(m)]})"),
             weight_change=float(delta),
             metrics={"current": float(w0), "recommended": float(w1)},
         )
