@@ -25,6 +25,10 @@ def test_run_on_the_demo_writes_results(tmp_path, capsys):
     assert (fan["median"] <= fan["p95"]).all()
     assert fan["shortfall_probability"].between(0, 1).all()
     assert "Surplus across 1,000 G2++ paths" in shown
+    desks = json.loads((tmp_path / "out" / "desks.json").read_text())
+    beta = {f["subject"] for f in desks["credit"]["findings"] if f["code"] == "credit_beta"}
+    assert beta == {"M06", "M16", "M17"}
+    assert "Desk findings" in shown
     managers = pd.read_csv(tmp_path / "out" / "managers.csv", index_col=0)
     assert len(managers) == 25
     assert managers["weight"].sum() == pytest.approx(1.0)

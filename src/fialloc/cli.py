@@ -78,6 +78,14 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
             _money(row["expected_shortfall_95"]),
         )
     console.print(fan)
+    desk_table = Table(title="Desk findings")
+    for col in ("desk", "finding", "subject", "what the engine found"):
+        desk_table.add_column(col, overflow="fold")
+    for name, desk in result.desks.items():
+        for finding in desk.findings:
+            if finding.severity != "info" or finding.code.endswith("alpha"):
+                desk_table.add_row(name, finding.code, finding.subject, finding.message)
+    console.print(desk_table)
     managers = Table(title="Managers")
     for col in ("id", "name", "style", "weight", "yield", "duration", "krd 20y", "krd 30y"):
         managers.add_column(col, justify="right" if col not in ("name", "style") else "left")

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from fialloc.data import Portfolio
+from fialloc.desks import DeskResult, run_desks
 from fialloc.desks.context import DeskContext
 from fialloc.desks.duration_gaps import krd_gaps
 from fialloc.scenarios import G2pp
@@ -46,6 +47,8 @@ class RunResult:
         liability flows, plus net cash paid before the horizon reinvested on the path; see
         :meth:`fialloc.scenarios.G2pp.surplus`) across G2++ paths: mean, quantiles, shortfall
         probability (surplus below zero) and expected shortfall (mean of the worst 5%).
+    desks : dict of str to DeskResult
+        The duration, credit, curve and liquidity desks' tables, findings and recommendations.
     """
 
     portfolio: Portfolio
@@ -55,6 +58,7 @@ class RunResult:
     gaps: pd.DataFrame
     stresses: StressResult
     surplus_paths: pd.DataFrame
+    desks: dict[str, DeskResult]
 
     def summary(self) -> dict[str, float]:
         """Headline numbers: values (money), yields (decimals), durations (years)."""
@@ -90,6 +94,9 @@ class RunResult:
         self.gaps.to_csv(out / "krd_gaps.csv")
         self.stresses.summary().to_csv(out / "stresses.csv")
         self.surplus_paths.to_csv(out / "surplus_paths.csv")
+        (out / "desks.json").write_text(
+            json.dumps({name: r.to_dict() for name, r in self.desks.items()}, indent=1) + "\n"
+        )
         meta: dict[str, Any] = {
             "valuation_date": self.portfolio.valuation_date.isoformat(),
             "summary": self.summary(),
@@ -162,4 +169,5 @@ def run(portfolio: Portfolio, n_paths: int = 1000, scenario_seed: int = 0) -> Ru
         bid_ask_bp=sec["bid_ask_bp"].astype(float).to_numpy(),
     )
     surplus = surplus_distribution(p, n_paths, scenario_seed)
-    return RunResult(p, securities, managers, liabilities, gaps, stresses, surplus)
+    desks = run_desks(ctx)
+    return RunResult(p, securities, managers, liabilities, gaps, stresses, surplus, desks)

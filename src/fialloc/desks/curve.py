@@ -1,0 +1,108 @@
+"""Curve desk: curve shape, relative value and each manager's level/slope/curvature exposure."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from fialloc.desks.context import DeskContext
+from fialloc.desks.curve_shape import curve_pca, fit_nss, spread_zscores
+from fialloc.desks.result import DeskResult, Finding, Recommendation
+
+__all__ = ["RV_THRESHOLD", "analyze"]
+
+RV_THRESHOLD = 1.0
+
+
+def analyze(
+    ctx: DeskContext,
+    view: Literal["steepener", "flattener", "neutral"] = "neutral",
+    conviction: float = 0.5,
+) -> DeskResult:
+    """Run the curve desk.
+
+    Tables: ``nss`` (Nelson-Siegel-Svensson fit of today's zero curve), ``pca`` (loadings and
+    explained variance of monthly curve changes), ``relative_value`` (2s5s, 5s10s, 10s30s,
+    5s30s against history), ``manager_exposure`` (each sleeve's level, slope and curvature
+    duration: its key-rate durations projected on the components, years). Findings: curve
+    spreads beyond ``RV_THRESHOLD`` standard deviations (informational). With a curve ``view``
+    and ``conviction`` in [0, 1], recommends shifting toward the managers whose slope exposure
+    profits from it, up to the mandate's maximum shift times the conviction.
+    """
+    if not 0.0 <= conviction <= 1.0:
+        msg = f"curve desk: `conviction` must be in [0, 1], got {conviction}"
+        raise ValueError(msg)
+    p = ctx.portfolio
+    tenors = np.asarray(p.analytics.key_tenors)
+    nss = fit_nss(tenors, np.asarray(p.curve.zero_rate(tenors)))
+    history = p.zero_history
+    tables: dict[str, pd.DataFrame] = {
+        "nss": pd.DataFrame(
+            {
+                "tenor": tenors,
+                "zero_rate": p.curve.zero_rate(tenors),
+                "fitted": nss.zero_rates(tenors),
+            }
+        ).set_index("tenor"),
+    }
+    findings: list[Finding] = []
+    recs: list[Recommendation] = []
+    summary = {"nss_rmse_bp": nss.rmse_bp, "nss_tau1": nss.tau1, "nss_tau2": nss.tau2}
+    if len(history) >= 4:
+        pca = curve_pca(history)
+        loadings = pca.loadings.reindex(tenors)
+        exposure = ctx.managers[ctx.key_columns].to_numpy() @ loadings.to_numpy()
+        tables["pca"] = pca.loadings.assign(
+            **{f"explained_{k}": v for k, v in pca.explained.items()}
+        )
+        tables["manager_exposure"] = pd.DataFrame(
+            exposure, index=ctx.managers.index, columns=loadings.columns
+        )
+        rv = spread_zscores(history)
+        tables["relative_value"] = rv
+        for pair, row in rv[rv["zscore"].abs() > RV_THRESHOLD].iterrows():
+            findings.append(
+                Finding(
+                    code="curve_relative_value",
+                    severity="info",
+                    subject=str(pair),
+                    message=(
+                        f"{pair} at {row['current_bp']:.0f} bp is {row['zscore']:+.1f} standard "
+                        f"deviations from its {len(history)}-month mean of {row['mean_bp']:.0f} bp"
+                    ),
+                    metrics={
+                        "zscore": float(row["zscore"]),
+                        "current_bp": float(row["current_bp"]),
+                    },
+                )
+            )
+        summary.update({f"explained_{k}": float(v) for k, v in pca.explained.items()})
+        if view != "neutral":
+            # A steepener profits when long rates rise against short ones: less slope duration.
+            slope = tables["manager_exposure"]["slope"]
+            sign = -1.0 if view == "steepener" else 1.0
+            ranked = (sign * slope).sort_values(ascending=False)
+            size = p.mandate.max_shift * conviction
+            for manager in ranked.index[:2]:
+                recs.append(
+                    Recommendation(
+                        action="increase",
+                        subject=str(manager),
+                        weight_change=size / 2,
+                        rationale=f"slope exposure suits a {view} view",
+                    )
+                )
+            for manager in ranked.index[-2:]:
+                recs.append(
+                    Recommendation(
+                        action="decrease",
+                        subject=str(manager),
+                        weight_change=-size / 2,
+                        rationale=f"slope exposure works against a {view} view",
+                    )
+                )
+    return DeskResult(
+        desk="curve", tables=tables, findings=findings, recommendations=recs, summary=summary
+    )
