@@ -1,5 +1,6 @@
 """The four desks on the demo book: the planted truths are found, and nothing else is flagged."""
 
+import dataclasses
 import datetime as dt
 import json
 
@@ -96,3 +97,27 @@ def test_curve_view_recommendations_and_bad_conviction():
     assert all(slope[m] < slope.median() for m, w in changes.items() if w > 0)
     with pytest.raises(ValueError, match="conviction"):
         curve.analyze(ctx, view="flattener", conviction=2.0)
+
+
+def test_credit_shifts_respect_the_mandate(results):
+    s = results["credit"].summary
+    m = data.demo().mandate
+    assert s["yield_after"] >= min(m.target_yield, s["yield_before"]) - 1e-12
+    assert abs(s["notch_after"] - s["notch_before"]) <= m.max_rating_drift
+    assert s["max_sector_increase"] <= m.max_sector_overweight
+    assert sum(r.weight_change for r in results["credit"].recommendations) == pytest.approx(
+        0.0, abs=1e-9
+    )
+
+
+def test_credit_shifts_shrink_when_the_yield_floor_binds():
+    from fialloc.desks import credit
+
+    portfolio = data.demo()
+    tighter = portfolio.mandate.model_copy(
+        update={"target_yield": 0.0468, "max_rating_drift": 0.001}
+    )
+    strict = dataclasses.replace(portfolio, mandate=tighter)
+    result = credit.analyze(DeskContext(strict))
+    assert result.summary["shift_scale"] < 1.0
+    assert abs(result.summary["notch_after"] - result.summary["notch_before"]) <= 0.001 + 1e-12

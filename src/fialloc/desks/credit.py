@@ -75,6 +75,13 @@ def analyze(ctx: DeskContext) -> DeskResult:
         for manager in excess.columns:
             y = excess[manager].loc[factor.index]
             reg = factor_regression(y, factor.to_frame("bbb"))
+            windows = {}
+            for k in (12, 36):
+                if len(y) >= k:
+                    recent = factor_regression(y.iloc[-k:], factor.iloc[-k:].to_frame("bbb"))
+                    windows[f"beta_{k}m"] = float(recent.betas["bbb"])
+                    windows[f"alpha_{k}m"] = recent.alpha_annual
+                    windows[f"alpha_t_{k}m"] = recent.alpha_t
             series = excess[manager].to_numpy(dtype=float)
             row = {
                 f"excess_{k}m": float(np.prod(1.0 + series[-k:]) - 1.0)
@@ -91,6 +98,7 @@ def analyze(ctx: DeskContext) -> DeskResult:
                     "r_squared": reg.r_squared,
                 }
             )
+            row.update(windows)
             skill_rows.append(pd.Series(row, name=manager))
             significant_alpha = reg.alpha_p < ALPHA_LEVEL / n_managers
             if (
@@ -182,6 +190,7 @@ def analyze(ctx: DeskContext) -> DeskResult:
                     rationale="significant selection alpha after correcting for multiple testing",
                 )
             )
+    recs, limits = _within_mandate(ctx, recs, manager_notch)
     return DeskResult(
         desk="credit",
         tables={
@@ -195,6 +204,7 @@ def analyze(ctx: DeskContext) -> DeskResult:
         findings=findings,
         recommendations=recs,
         summary={
+            **limits,
             "average_notch": float((notch * sec["market_value"]).sum() / total),
             "spread_contribution": float(contribution.sum() / total),
             "below_investment_grade_share": float(
@@ -202,3 +212,59 @@ def analyze(ctx: DeskContext) -> DeskResult:
             ),
         },
     )
+
+
+def _within_mandate(
+    ctx: DeskContext, recs: list[Recommendation], manager_notch: pd.Series
+) -> tuple[list[Recommendation], dict[str, float]]:
+    """Scale the proposed shifts down until they respect the mandate's credit limits.
+
+    The portfolio yield may not fall below the target (or below today's, if today's is lower),
+    the average rating may not move more than ``max_rating_drift`` notches, and no sector's
+    share may rise more than ``max_sector_overweight`` above today's.
+    """
+    p = ctx.portfolio
+    m = p.mandate
+    w0 = p.current_weights.reindex(ctx.managers.index).fillna(0.0)
+    delta = pd.Series(0.0, index=w0.index)
+    for r in recs:
+        delta[r.subject] += r.weight_change
+    mv = p.market_values
+    sectors = ctx.securities["sector"]
+    sector_mix = mv.T.groupby(sectors.reindex(mv.columns)).sum().T
+    sector_mix = sector_mix.div(sector_mix.sum(axis=1), axis=0)  # managers x sectors
+    ytm = ctx.managers["ytm"].to_numpy(dtype=float)
+    notches = manager_notch.reindex(w0.index).to_numpy(dtype=float)
+
+    def stats(w: pd.Series) -> tuple[float, float, pd.Series]:
+        x = w.to_numpy(dtype=float)
+        return float(x @ ytm), float(x @ notches), w @ sector_mix
+
+    y0, n0, s0 = stats(w0)
+
+    def ok(scale: float) -> bool:
+        y, n, sec = stats(w0 + scale * delta)
+        return (
+            y >= min(m.target_yield, y0) - 1e-12
+            and abs(n - n0) <= m.max_rating_drift + 1e-12
+            and float((sec - s0).max()) <= m.max_sector_overweight + 1e-12
+        )
+
+    scale = 1.0
+    if not ok(1.0):
+        lo, hi = 0.0, 1.0
+        for _ in range(40):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if ok(mid) else (lo, mid)
+        scale = lo
+    y1, n1, s1 = stats(w0 + scale * delta)
+    scaled = [r.model_copy(update={"weight_change": r.weight_change * scale}) for r in recs]
+    limits = {
+        "yield_before": y0,
+        "yield_after": y1,
+        "notch_before": n0,
+        "notch_after": n1,
+        "max_sector_increase": float((s1 - s0).max()),
+        "shift_scale": scale,
+    }
+    return [r for r in scaled if abs(r.weight_change) > 1e-6], limits

@@ -9,6 +9,7 @@ import pandas as pd
 
 from fialloc.desks.context import DeskContext
 from fialloc.desks.curve_shape import curve_pca, fit_nss, spread_zscores
+from fialloc.desks.regression import factor_regression
 from fialloc.desks.result import DeskResult, Finding, Recommendation
 
 __all__ = ["RV_THRESHOLD", "analyze"]
@@ -26,10 +27,12 @@ def analyze(
     Tables: ``nss`` (Nelson-Siegel-Svensson fit of today's zero curve), ``pca`` (loadings and
     explained variance of monthly curve changes), ``relative_value`` (2s5s, 5s10s, 10s30s,
     5s30s against history), ``manager_exposure`` (each sleeve's level, slope and curvature
-    duration: its key-rate durations projected on the components, years). Findings: curve
-    spreads beyond ``RV_THRESHOLD`` standard deviations (informational). With a curve ``view``
-    and ``conviction`` in [0, 1], recommends shifting toward the managers whose slope exposure
-    profits from it, up to the mandate's maximum shift times the conviction.
+    duration: its key-rate durations projected on the components, years), ``curve_skill``
+    (each sleeve's excess return regressed on the monthly level, slope and curvature moves).
+    Findings: curve spreads beyond ``RV_THRESHOLD`` standard deviations (informational). With
+    a curve ``view`` and ``conviction`` in [0, 1], recommends shifting toward the managers
+    whose slope exposure profits from it, up to the mandate's maximum shift times the
+    conviction.
     """
     if not 0.0 <= conviction <= 1.0:
         msg = f"curve desk: `conviction` must be in [0, 1], got {conviction}"
@@ -79,6 +82,9 @@ def analyze(
                 )
             )
         summary.update({f"explained_{k}": float(v) for k, v in pca.explained.items()})
+        skill = _curve_skill(ctx, pca.scores)
+        if not skill.empty:
+            tables["curve_skill"] = skill
         if view != "neutral":
             # A steepener profits when long rates rise against short ones: less slope duration.
             slope = tables["manager_exposure"]["slope"]
@@ -106,3 +112,27 @@ def analyze(
     return DeskResult(
         desk="curve", tables=tables, findings=findings, recommendations=recs, summary=summary
     )
+
+
+def _curve_skill(ctx: DeskContext, scores: pd.DataFrame) -> pd.DataFrame:
+    """Regress each sleeve's excess return on the month's level, slope and curvature moves.
+
+    A manager who times the curve earns alpha beyond its static exposures; the loadings show
+    which moves its excess return actually followed (negative: it gains when that factor falls).
+    """
+    excess = ctx.excess_returns
+    common = excess.index.intersection(scores.index)
+    if len(common) < 12:
+        return pd.DataFrame()
+    factors = scores.loc[common]
+    rows = {}
+    for manager in excess.columns:
+        reg = factor_regression(excess.loc[common, manager], factors)
+        rows[manager] = {
+            **{f"beta_{k}": float(v) for k, v in reg.betas.items()},
+            **{f"t_{k}": float(v) for k, v in reg.beta_t.items()},
+            "alpha_annual": reg.alpha_annual,
+            "alpha_t": reg.alpha_t,
+            "r_squared": reg.r_squared,
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")
