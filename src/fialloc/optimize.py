@@ -1,0 +1,444 @@
+"""Manager allocation: a convex program over manager weights (cvxpy with Clarabel).
+
+Decision: one weight per manager. Exposures are linear in the weights (each manager's
+key-rate durations and spread durations by rating are computed once), so the optimizer never
+re-prices.
+
+Tracking error against liabilities
+    The annualized standard deviation of the asset return minus the liability return, each
+    relative to its own present value, from a factor model of monthly key-rate and spread
+    changes (annualized x 12) plus each manager's residual risk:
+    ``TE(w)^2 = (X'w - l)' S (X'w - l) + sum_m w_m^2 s_m^2``. Surplus volatility in money is the
+    standard deviation of ``A r_A - L r_L``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import cvxpy as cp
+import numpy as np
+import pandas as pd
+
+from fialloc.data.mandate import Mandate
+from fialloc.data.portfolio import GOVERNMENT_SECTORS
+from fialloc.desks.context import DeskContext
+from fialloc.desks.regression import factor_regression
+from fialloc.layout import FloatArray
+
+__all__ = [
+    "AllocationProblem",
+    "AllocationResult",
+    "build_problem",
+    "check_constraints",
+    "optimize",
+]
+
+LETTERS: Final = ("AAA", "AA", "A", "BBB", "BB", "B", "CCC")
+
+
+@dataclass(frozen=True)
+class AllocationProblem:
+    """Everything the optimizer needs, per manager (rows indexed by manager id).
+
+    Attributes
+    ----------
+    exposures : DataFrame
+        Managers by factors: key-rate durations (``krd_*``) and spread durations by rating
+        (``sd_*``), years.
+    liability : Series
+        The liabilities' exposures per unit of their present value (years).
+    covariance : DataFrame
+        Annualized covariance of the factor moves (decimal rates squared).
+    residual_vol, yields, skill, liquid_share, illiquid_share, notch : Series
+        Per manager: annual residual risk (decimal), yield (decimal), skill score (higher is
+        better, e.g. an alpha t-statistic), share of the sleeve counting toward the liquidity
+        buffer after haircuts, share that is illiquid, average rating notch (AAA = 1).
+    sectors : DataFrame
+        Managers by sectors: each sleeve's sector mix (rows sum to 1).
+    current : Series
+        Current weights (sum to 1).
+    assets, liabilities : float
+        Market value of assets and present value of liabilities (money).
+    """
+
+    exposures: pd.DataFrame
+    liability: pd.Series
+    covariance: pd.DataFrame
+    residual_vol: pd.Series
+    yields: pd.Series
+    skill: pd.Series
+    liquid_share: pd.Series
+    illiquid_share: pd.Series
+    notch: pd.Series
+    sectors: pd.DataFrame
+    current: pd.Series
+    assets: float
+    liabilities: float
+
+    def __post_init__(self) -> None:
+        managers = self.exposures.index
+        for name in (
+            "residual_vol",
+            "yields",
+            "skill",
+            "liquid_share",
+            "illiquid_share",
+            "notch",
+            "current",
+        ):
+            series = getattr(self, name)
+            if not series.index.equals(managers):
+                msg = f"AllocationProblem: `{name}` must be indexed by the exposures' managers"
+                raise ValueError(msg)
+            if not np.all(np.isfinite(series.to_numpy(dtype=float))):
+                msg = f"AllocationProblem: `{name}` has missing or non-finite values"
+                raise ValueError(msg)
+        total = float(self.current.sum())
+        if abs(total - 1.0) > 1e-6 or (self.current < 0).any():
+            msg = (
+                "AllocationProblem: current weights must be >= 0 and sum to 1, "
+                f"they sum to {total:.6f}"
+            )
+            raise ValueError(msg)
+        cov = self.covariance.to_numpy(dtype=float)
+        if not np.allclose(cov, cov.T, atol=1e-14) or not np.all(np.isfinite(cov)):
+            msg = "AllocationProblem: covariance must be symmetric and finite"
+            raise ValueError(msg)
+        smallest = float(np.linalg.eigvalsh(cov).min())
+        if smallest < -1e-12 * max(float(np.abs(cov).max()), 1e-30):
+            msg = (
+                "AllocationProblem: covariance is not positive semi-definite "
+                f"(smallest eigenvalue {smallest:.3e})"
+            )
+            raise ValueError(msg)
+
+    @property
+    def managers(self) -> pd.Index:
+        """Manager ids."""
+        return self.exposures.index
+
+    def factor_root(self) -> FloatArray:
+        """Return R with R'R = covariance (eigen decomposition, so semi-definite is fine)."""
+        vals, vecs = np.linalg.eigh(self.covariance.to_numpy(dtype=float))
+        return np.asarray((vecs * np.sqrt(np.clip(vals, 0.0, None))).T, dtype=np.float64)
+
+    def tracking_error(self, w: FloatArray) -> float:
+        """Annualized tracking error (decimal) of weights `w` against the liabilities."""
+        active = self.exposures.to_numpy().T @ w - self.liability.to_numpy()
+        var = active @ self.covariance.to_numpy() @ active + np.sum(
+            (w * self.residual_vol.to_numpy()) ** 2
+        )
+        return float(np.sqrt(max(var, 0.0)))
+
+    def surplus_vol(self, w: FloatArray) -> float:
+        """Annualized volatility (money) of the surplus change under weights `w`."""
+        x = (
+            self.exposures.to_numpy().T @ w * self.assets
+            - self.liability.to_numpy() * self.liabilities
+        )
+        var = x @ self.covariance.to_numpy() @ x + np.sum(
+            (w * self.residual_vol.to_numpy() * self.assets) ** 2
+        )
+        return float(np.sqrt(max(var, 0.0)))
+
+
+def build_problem(ctx: DeskContext, skill: pd.Series | None = None) -> AllocationProblem:
+    """Assemble the optimizer's inputs from a portfolio's analytics.
+
+    Factors are the key rates (zero-rate moves at the key tenors) and the credit spreads by
+    rating; their covariance comes from the monthly market history. Skill defaults to each
+    manager's alpha t-statistic in a regression of its excess return on BBB credit returns
+    (a manager whose excess return is credit beta scores about zero).
+    """
+    p = ctx.portfolio
+    managers = ctx.managers.index
+    keys = ctx.key_columns
+    sec = ctx.securities
+    share = p.market_values.div(p.market_values.sum(axis=1), axis=0)
+    letter = sec["rating"].str.rstrip("+-")
+    credit = ~sec["sector"].isin(GOVERNMENT_SECTORS)
+    sd = pd.DataFrame(
+        {f"sd_{x}": sec["spread_duration"].where((letter == x) & credit, 0.0) for x in LETTERS}
+    )
+    exposures = pd.concat([ctx.managers[keys], share @ sd.loc[share.columns]], axis=1)
+    lia = ctx.liabilities.iloc[0]
+    liability = pd.concat([lia[keys].astype(float), pd.Series(0.0, index=sd.columns)])
+
+    zeros = p.zero_history
+    tenors = list(p.analytics.key_tenors)
+    rate_moves = zeros[tenors].diff().iloc[1:]
+    rate_moves.columns = keys
+    spread_moves = p.spread_history[list(LETTERS)].diff().iloc[1:]
+    spread_moves.columns = list(sd.columns)
+    moves = pd.concat([rate_moves, spread_moves], axis=1).dropna()
+    covariance = moves.cov() * 12.0
+
+    excess = ctx.excess_returns
+    residual = excess.std(ddof=1) * np.sqrt(12.0)
+    if skill is None:
+        factor = ctx.credit_factor("BBB", 6.0)
+        skill = pd.Series(
+            {
+                m: factor_regression(excess[m].loc[factor.index], factor.to_frame("bbb")).alpha_t
+                for m in managers
+            }
+        )
+    buffer_tiers = {
+        "level1": 1.0,
+        "level2a": 0.85,
+        "level2b_rmbs": 0.75,
+        "level2b": 0.5,
+        "illiquid": 0.0,
+    }
+    liquid = share @ sec["liquidity_tier"].map(buffer_tiers).loc[share.columns].astype(float)
+    illiquid = share @ (sec["liquidity_tier"] == "illiquid").loc[share.columns].astype(float)
+    from fialloc.data.schema import rating_notch
+
+    notch = share @ sec["rating"].map(rating_notch).loc[share.columns].astype(float)
+    sectors = share.T.groupby(sec["sector"].loc[share.columns]).sum().T
+    return AllocationProblem(
+        exposures=exposures.loc[managers],
+        liability=liability,
+        covariance=covariance.loc[exposures.columns, exposures.columns],
+        residual_vol=residual.reindex(managers).fillna(0.0),
+        yields=ctx.managers["ytm"],
+        skill=skill.reindex(managers).fillna(0.0).astype(float),
+        liquid_share=liquid.reindex(managers),
+        illiquid_share=illiquid.reindex(managers),
+        notch=notch.reindex(managers),
+        sectors=sectors.reindex(managers),
+        current=(p.current_weights / p.current_weights.sum()).reindex(managers),
+        assets=ctx.total_assets,
+        liabilities=float(ctx.liabilities.iloc[0]["market_value"]),
+    )
+
+
+def check_constraints(problem: AllocationProblem, mandate: Mandate, w: FloatArray) -> pd.DataFrame:
+    """Every mandate constraint evaluated at weights `w`, independently of any solver.
+
+    Returns a table of ``value``, ``limit``, ``sense`` (``<=``, ``>=``, ``==``), ``slack``
+    (how far inside the limit; negative when violated) and ``ok`` (within 1e-6).
+    """
+    w = np.asarray(w, dtype=float)
+    w0 = problem.current.to_numpy()
+    exits = problem.managers.isin(mandate.exit_managers)
+    rows = [("weights sum to 1", float(w.sum()), 1.0, "==")]
+    active = ~exits
+    rows.append(
+        (
+            "min allocation",
+            float(w[active].min()) if active.any() else 1.0,
+            mandate.min_allocation,
+            ">=",
+        )
+    )
+    rows.append(("max allocation", float(w.max()), mandate.max_allocation, "<="))
+    if exits.any():
+        rows.append(("exited managers", float(w[exits].max()), 0.0, "<="))
+    rows.append(("turnover (one-way)", float(0.5 * np.abs(w - w0).sum()), mandate.turnover, "<="))
+    rows.append(
+        (
+            "max shift",
+            float(np.abs(w - w0)[active].max()) if active.any() else 0.0,
+            mandate.max_shift,
+            "<=",
+        )
+    )
+    rows.append(("yield", float(problem.yields.to_numpy() @ w), mandate.target_yield, ">="))
+    rows.append(("tracking error", problem.tracking_error(w), mandate.max_tracking_error, "<="))
+    rows.append(
+        (
+            "liquidity buffer",
+            float(problem.liquid_share.to_numpy() @ w),
+            mandate.liquidity_buffer,
+            ">=",
+        )
+    )
+    rows.append(
+        ("illiquid share", float(problem.illiquid_share.to_numpy() @ w), mandate.max_illiquid, "<=")
+    )
+    rows.append(
+        (
+            "rating drift (notches)",
+            float(abs(problem.notch.to_numpy() @ (w - w0))),
+            mandate.max_rating_drift,
+            "<=",
+        )
+    )
+    sector_change = problem.sectors.to_numpy().T @ (w - w0)
+    rows.append(
+        ("sector overweight", float(sector_change.max()), mandate.max_sector_overweight, "<=")
+    )
+    for name, gap, limit in _krd_gap_limits(problem, mandate, w):
+        rows.append((f"key-rate gap {name}", gap, limit, "<="))
+    table = pd.DataFrame(rows, columns=["constraint", "value", "limit", "sense"]).set_index(
+        "constraint"
+    )
+    slack = np.where(
+        table["sense"] == ">=", table["value"] - table["limit"], table["limit"] - table["value"]
+    )
+    slack = np.where(table["sense"] == "==", -np.abs(table["value"] - table["limit"]), slack)
+    table["slack"] = slack
+    table["ok"] = table["slack"] >= -1e-6
+    return table
+
+
+def _krd_gap_limits(
+    problem: AllocationProblem, mandate: Mandate, w: FloatArray
+) -> list[tuple[str, float, float]]:
+    """Return |gap| per key rate at `w` and its limit: the tolerance or today's gap if larger."""
+    keys = [c for c in problem.exposures.columns if c.startswith("krd_")]
+    scale = problem.liabilities / problem.assets
+    x = problem.exposures[keys].to_numpy()
+    target = problem.liability[keys].to_numpy() * scale
+    now = np.abs(x.T @ problem.current.to_numpy() - target)
+    gap = np.abs(x.T @ w - target)
+    return [
+        (k.removeprefix("krd_"), float(g), float(max(mandate.krd_gap_tolerance, n)))
+        for k, g, n in zip(keys, gap, now, strict=True)
+    ]
+
+
+@dataclass(frozen=True)
+class AllocationResult:
+    """Recommended weights with every constraint's value and slack and every objective term."""
+
+    weights: pd.Series
+    change: pd.Series
+    constraints: pd.DataFrame
+    objective_terms: pd.Series
+    exposures: pd.DataFrame
+    summary: dict[str, float]
+    status: str
+
+
+def optimize(problem: AllocationProblem, mandate: Mandate | None = None) -> AllocationResult:
+    """Solve for manager weights under the mandate, with its priority-weighted objective.
+
+    The objective adds, weighted by ``mandate.objective``: liability matching (tracking error
+    squared over its limit squared), yield (portfolio yield over the target, negated), skill
+    (weighted skill scores over the largest score, negated) and liquidity (buffer over its
+    target, negated), plus a tiny turnover penalty that picks the smallest move among ties.
+
+    Raises
+    ------
+    ValueError
+        If the mandate cannot be met; the message names the constraints that conflict and how
+        much each would have to relax (from an elastic re-solve).
+    """
+    m = mandate or Mandate()
+    n = len(problem.managers)
+    w = cp.Variable(n)
+    w0 = problem.current.to_numpy()
+    x = problem.exposures.to_numpy()
+    root = problem.factor_root()
+    active_te = cp.hstack(
+        [
+            root @ (x.T @ w - problem.liability.to_numpy()),
+            cp.multiply(problem.residual_vol.to_numpy(), w),
+        ]
+    )
+    exits = problem.managers.isin(m.exit_managers)
+    keys = [c for c in problem.exposures.columns if c.startswith("krd_")]
+    scale = problem.liabilities / problem.assets
+    xk = problem.exposures[keys].to_numpy()
+    target = problem.liability[keys].to_numpy() * scale
+    limits = np.maximum(m.krd_gap_tolerance, np.abs(xk.T @ w0 - target))
+    groups = {
+        "weights sum to 1": [cp.sum(w) == 1],
+        "min allocation": [w[~exits] >= m.min_allocation] if (~exits).any() else [],
+        "max allocation": [w <= m.max_allocation],
+        "exited managers": [w[exits] == 0] if exits.any() else [],
+        "turnover (one-way)": [0.5 * cp.norm1(w - w0) <= m.turnover],
+        "max shift": [cp.abs(w - w0)[~exits] <= m.max_shift] if (~exits).any() else [],
+        "yield": [problem.yields.to_numpy() @ w >= m.target_yield],
+        "tracking error": [cp.norm(active_te, 2) <= m.max_tracking_error],
+        "liquidity buffer": [problem.liquid_share.to_numpy() @ w >= m.liquidity_buffer],
+        "illiquid share": [problem.illiquid_share.to_numpy() @ w <= m.max_illiquid],
+        "rating drift (notches)": [
+            cp.abs(problem.notch.to_numpy() @ (w - w0)) <= m.max_rating_drift
+        ],
+        "sector overweight": [problem.sectors.to_numpy().T @ (w - w0) <= m.max_sector_overweight],
+        "key-rate gaps": [cp.abs(xk.T @ w - target) <= limits],
+    }
+    ow = m.objective
+    skill = problem.skill.to_numpy()
+    top_skill = max(float(np.abs(skill).max()), 1e-9)
+    terms = {
+        "liability_matching": ow.liability_matching
+        * cp.sum_squares(active_te)
+        / m.max_tracking_error**2,
+        "yield_target": -ow.yield_target
+        * (problem.yields.to_numpy() @ w)
+        / max(m.target_yield, 1e-4),
+        "manager_skill": -ow.manager_skill * (skill @ w) / top_skill,
+        "liquidity_buffer": -ow.liquidity_buffer
+        * (problem.liquid_share.to_numpy() @ w)
+        / max(m.liquidity_buffer, 1e-9),
+    }
+    objective = cp.Minimize(sum(terms.values()) + 1e-6 * cp.sum_squares(w - w0))
+    constraints = [c for group in groups.values() for c in group]
+    prob = cp.Problem(objective, constraints)
+    prob.solve(solver=cp.CLARABEL)
+    if prob.status not in ("optimal", "optimal_inaccurate") or w.value is None:
+        msg = _diagnose(groups, w, prob.status)
+        raise ValueError(msg)
+    weights = np.clip(np.asarray(w.value, dtype=float), 0.0, None)
+    weights /= weights.sum()
+    table = check_constraints(problem, m, weights)
+    exposures = pd.DataFrame(
+        {
+            "current": x.T @ w0,
+            "recommended": x.T @ weights,
+            "liabilities": problem.liability.to_numpy(),
+        },
+        index=problem.exposures.columns,
+    )
+    term_values = pd.Series({k: float(v.value) for k, v in terms.items()})
+    return AllocationResult(
+        weights=pd.Series(weights, index=problem.managers, name="weight"),
+        change=pd.Series(weights - w0, index=problem.managers, name="change"),
+        constraints=table,
+        objective_terms=term_values,
+        exposures=exposures,
+        summary={
+            "yield_before": float(problem.yields.to_numpy() @ w0),
+            "yield_after": float(problem.yields.to_numpy() @ weights),
+            "tracking_error_before": problem.tracking_error(w0),
+            "tracking_error_after": problem.tracking_error(weights),
+            "surplus_vol_before": problem.surplus_vol(w0),
+            "surplus_vol_after": problem.surplus_vol(weights),
+        },
+        status=str(prob.status),
+    )
+
+
+def _diagnose(groups: dict[str, list[cp.Constraint]], w: cp.Variable, status: str) -> str:
+    """Re-solve with a non-negative slack on every inequality group; name the ones used."""
+    slacks: dict[str, list[cp.Variable]] = {}
+    relaxed = []
+    for name, group in groups.items():
+        for c in group:
+            if isinstance(c, cp.constraints.Inequality):
+                s = cp.Variable(nonneg=True)
+                slacks.setdefault(name, []).append(s)
+                relaxed.append(c.args[0] <= c.args[1] + s)
+            else:
+                relaxed.append(c)
+    total = cp.sum([cp.sum(v) for vs in slacks.values() for v in vs]) if slacks else 0
+    elastic = cp.Problem(cp.Minimize(total), relaxed)
+    elastic.solve(solver=cp.CLARABEL)
+    needed = {
+        name: float(sum(float(np.max(np.atleast_1d(v.value))) for v in vs))
+        for name, vs in slacks.items()
+        if elastic.status in ("optimal", "optimal_inaccurate")
+    }
+    conflicts = {k: v for k, v in needed.items() if v > 1e-7}
+    if not conflicts:
+        return f"optimize: the mandate cannot be met (solver status {status})"
+    detail = "; ".join(
+        f"{k} by {v:.4g}" for k, v in sorted(conflicts.items(), key=lambda kv: -kv[1])
+    )
+    return f"optimize: the mandate cannot be met; relax {detail} (solver status {status})"
