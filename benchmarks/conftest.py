@@ -89,3 +89,17 @@ def first_accrual(row) -> dt.date:
     if row["frequency"] == 0:
         return VALUATION
     return backward_dates(row["maturity"], 12 // row["frequency"], VALUATION)[0]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter, config) -> None:
+    """After pytest-benchmark's own tables, print fialloc's speed-up over each reference."""
+    session = getattr(config, "_benchmarksession", None)  # pytest-benchmark's (private) state
+    if session is None or session.disabled or not session.benchmarks:
+        return
+    from ratios import run_from_records, table
+
+    stats = [(b.group, b.name, b.stats) for b in session.benchmarks if b.stats]
+    run = run_from_records((g, n, s.mean, s.median, s.min) for g, n, s in stats)
+    terminalreporter.write_sep("-", "fialloc vs references (this run)")
+    terminalreporter.write_line(table([run]))
