@@ -1,6 +1,7 @@
 // fialloc: Apache-2.0
 #include "fialloc/bootstrap.hpp"
 
+#include <Eigen/LU>
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -13,6 +14,7 @@ namespace fialloc {
 namespace {
 constexpr double kXtol = 1e-15;
 constexpr double kPassTol = 1e-14;
+constexpr double kRepriceTol = 1e-13;  // Newton fallback: largest pricing error accepted
 constexpr int kMaxPasses = 200;
 // Zero rates searched in [-20%, +100%]: wide enough for any market, narrow enough to bracket.
 constexpr double kZeroLo = -0.2;
@@ -41,6 +43,74 @@ double solve_pillar(const Residual& fn, double guess, double tj, Eigen::Index j)
     throw std::domain_error(os.str());
   }
   return solve_bracketed_newton(fn, lo, hi, guess, kXtol, 200, "bootstrap_curve");
+}
+
+// Newton's method on all pillars at once, for spline curves whose one-pillar-at-a-time passes
+// fail: through the spline, moving one pillar reshapes the curve before it, and with a short gap
+// after a long one the sequential updates can diverge or lose their bracket. ln P(t) is linear in
+// the pillar log discount factors, ln P(t_i) = sum_k H_ik l_k, where column k of H is the curve
+// through the unit vector e_k; so the Jacobian is exact and H is built once. Starts from the
+// log-linear solution; on success stores the pillars' log discount factors in `out`, and fails
+// unless every instrument reprices within kRepriceTol.
+bool solve_all_pillars(const CashflowView& inst, ConstVecRef targets, const VectorXd& pillars,
+                       Interpolation interp, VectorXd& out) {
+  const Eigen::Index n = pillars.size(), nf = inst.times.size();
+  VectorXd ldf = bootstrap_curve(inst, targets, Interpolation::LogLinear).log_dfs;
+  RowMatrixXd h(nf, n);
+  VectorXd unit = VectorXd::Zero(n);
+  for (Eigen::Index k = 0; k < n; ++k) {
+    unit[k] = 1.0;
+    const ZeroCurve basis(pillars.data(), unit.data(), n, interp);
+    for (Eigen::Index i = 0; i < nf; ++i) h(i, k) = basis.log_discount(inst.times[i]);
+    unit[k] = 0.0;
+  }
+  auto residuals = [&](const VectorXd& x, VectorXd& v) {
+    v = (h * x).array().exp().matrix().cwiseProduct(inst.amounts);
+    VectorXd r(n);
+    for (Eigen::Index j = 0; j < n; ++j) {
+      r[j] = v.segment(inst.begin(j), inst.end(j) - inst.begin(j)).sum() - targets[j];
+    }
+    return r;
+  };
+  VectorXd v;
+  VectorXd r = residuals(ldf, v);
+  for (int it = 0; it < 100 && r.allFinite(); ++it) {
+    if (r.lpNorm<Eigen::Infinity>() < 1e-15) break;
+    Eigen::MatrixXd jac(n, n);
+    for (Eigen::Index j = 0; j < n; ++j) {
+      const Eigen::Index b = inst.begin(j), m = inst.end(j) - b;
+      jac.row(j) = v.segment(b, m).transpose() * h.middleRows(b, m);
+    }
+    const VectorXd step = jac.partialPivLu().solve(-r);
+    if (!step.allFinite()) return false;
+    // Halve the step until the residual falls (damped Newton).
+    double lambda = 1.0;
+    VectorXd trial_v;
+    VectorXd trial = ldf + step;
+    VectorXd trial_r = residuals(trial, trial_v);
+    while (!(trial_r.lpNorm<Eigen::Infinity>() < r.lpNorm<Eigen::Infinity>()) && lambda > 1e-6) {
+      lambda *= 0.5;
+      trial = ldf + lambda * step;
+      trial_r = residuals(trial, trial_v);
+    }
+    if (!(trial_r.lpNorm<Eigen::Infinity>() < r.lpNorm<Eigen::Infinity>())) break;
+    ldf = trial;
+    r = trial_r;
+    v = trial_v;
+  }
+  // Judge on the curve itself, evaluated as every user of the result will.
+  const ZeroCurve curve(pillars.data(), ldf.data(), n, interp);
+  for (Eigen::Index j = 0; j < n; ++j) {
+    double pv = 0.0;
+    for (Eigen::Index i = inst.begin(j); i < inst.end(j); ++i) {
+      pv += inst.amounts[i] * std::exp(curve.log_discount(inst.times[i]));
+    }
+    if (!(std::fabs(pv - targets[j]) <= kRepriceTol * std::fmax(1.0, std::fabs(targets[j])))) {
+      return false;
+    }
+  }
+  out = ldf;
+  return true;
 }
 
 }  // namespace
@@ -106,37 +176,44 @@ BootstrapResult bootstrap_curve(const CashflowView& inst, ConstVecRef targets, I
   }
 
   // Splines are global: the first pass uses the pillars solved so far, later passes the whole
-  // curve, until no pillar moves.
+  // curve, until no pillar moves. Should the passes fail (a pillar without a bracket, or passes
+  // that do not settle), Newton on all pillars at once takes over from the log-linear solution.
   int pass = 0;
-  for (; pass < kMaxPasses; ++pass) {
-    double moved = 0.0;
-    for (Eigen::Index j = 0; j < n; ++j) {
-      const Eigen::Index m = pass == 0 ? j + 1 : n;
-      const double guess =
-          pass > 0 ? ldf[j] : (j == 0 ? -0.03 * pillars[0] : ldf[j - 1] * pillars[j] / pillars[j - 1]);
-      const double old = ldf[j];
-      auto residual = [&](double x) {
-        ldf[j] = x;
-        const ZeroCurve curve(pillars.data(), ldf.data(), m, interp);
-        double pv = 0.0;
-        for (Eigen::Index i = inst.begin(j); i < inst.end(j); ++i) {
-          pv += inst.amounts[i] * std::exp(curve.log_discount(inst.times[i]));
-        }
-        return pv - targets[j];
-      };
-      // Derivative by a central difference: the safeguarded Newton needs only its sign and scale.
-      auto fn = [&](double x) {
-        const double h = 1e-7 * (1.0 + std::fabs(x));
-        const double d = (residual(x + h) - residual(x - h)) / (2.0 * h);
-        return std::make_pair(residual(x), d);
-      };
-      ldf[j] = solve_pillar(fn, guess, pillars[j], j);
-      if (pass > 0) moved = std::fmax(moved, std::fabs(ldf[j] - old));
+  try {
+    for (; pass < kMaxPasses; ++pass) {
+      double moved = 0.0;
+      for (Eigen::Index j = 0; j < n; ++j) {
+        const Eigen::Index m = pass == 0 ? j + 1 : n;
+        const double guess =
+            pass > 0 ? ldf[j] : (j == 0 ? -0.03 * pillars[0] : ldf[j - 1] * pillars[j] / pillars[j - 1]);
+        const double old = ldf[j];
+        auto residual = [&](double x) {
+          ldf[j] = x;
+          const ZeroCurve curve(pillars.data(), ldf.data(), m, interp);
+          double pv = 0.0;
+          for (Eigen::Index i = inst.begin(j); i < inst.end(j); ++i) {
+            pv += inst.amounts[i] * std::exp(curve.log_discount(inst.times[i]));
+          }
+          return pv - targets[j];
+        };
+        // Derivative by a central difference: the safeguarded Newton needs only its sign and scale.
+        auto fn = [&](double x) {
+          const double h = 1e-7 * (1.0 + std::fabs(x));
+          const double d = (residual(x + h) - residual(x - h)) / (2.0 * h);
+          return std::make_pair(residual(x), d);
+        };
+        ldf[j] = solve_pillar(fn, guess, pillars[j], j);
+        if (pass > 0) moved = std::fmax(moved, std::fabs(ldf[j] - old));
+      }
+      if (pass > 0 && moved < kPassTol) break;
     }
-    if (pass > 0 && moved < kPassTol) break;
-  }
-  if (pass == kMaxPasses) {
-    throw ConvergenceError("bootstrap_curve: spline bootstrap did not settle after 200 passes");
+    if (pass == kMaxPasses) {
+      throw ConvergenceError("bootstrap_curve: spline bootstrap did not settle after 200 passes");
+    }
+  } catch (const std::domain_error&) {
+    if (!solve_all_pillars(inst, targets, pillars, interp, ldf)) throw;
+  } catch (const ConvergenceError&) {
+    if (!solve_all_pillars(inst, targets, pillars, interp, ldf)) throw;
   }
   return {pillars, ldf, pass + 1};
 }

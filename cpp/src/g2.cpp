@@ -314,7 +314,8 @@ RowMatrixXd g2_factor_normals(std::uint64_t seed, std::int64_t first_path, std::
                               std::int64_t n_steps, std::int64_t n_factors, bool antithetic) {
   const char* where = "g2_factor_normals";
   FIALLOC_REQUIRE(n_paths >= 1 && n_steps >= 1 && n_factors >= 1 && n_factors <= 1000 &&
-                      n_steps <= (std::int64_t{1} << 31) && first_path >= 0,
+                      n_steps <= (std::int64_t{1} << 31) && first_path >= 0 &&
+                      first_path <= (std::int64_t{1} << 48),  // first_path + row must not overflow
                   where << ": bad sizes (paths " << n_paths << ", steps " << n_steps << ", factors "
                         << n_factors << ", first path " << first_path << ")");
   RowMatrixXd out(n_paths, n_steps * n_factors);

@@ -242,6 +242,16 @@ class _Streams:
             raise ValueError(msg)
         y_args = self.yield_args()
         y_in = self.per_stream(yield_, "yield_", where)
+        z_in = self.per_stream(z_spread, "z_spread", where)
+        for name, rates in (("yield_", y_in), ("z_spread", z_in)):
+            if rates is None or not np.any(np.abs(rates) >= 1.0):
+                continue
+            bad = int(np.flatnonzero(np.abs(rates) >= 1.0)[0])
+            msg = (
+                f"{where}: `{name}` row {bad} ({ids[bad]}) is {rates[bad]}, which looks like a "
+                "percentage; rates are decimals (0.045 for 4.5%)"
+            )
+            raise ValueError(msg)
         clean_in = self.per_stream(clean_price, "clean_price", where)
         if clean_in is not None and np.any(clean_in + self.accrued <= 0):
             bad = int(np.flatnonzero(clean_in + self.accrued <= 0)[0])
@@ -362,6 +372,15 @@ class BondBook:
             Naming the row, column and value of the first problem found.
         """
         vd = to_date(valuation_date, "BondBook: valuation_date")
+        if isinstance(frame, Mapping):
+            lengths = {
+                str(k): len(v)
+                for k, v in frame.items()
+                if isinstance(v, Sequence | np.ndarray | pd.Series) and not isinstance(v, str)
+            }
+            if len(set(lengths.values())) > 1:
+                msg = f"BondBook.from_frame: columns have different lengths {lengths}"
+                raise ValueError(msg)
         frame = pd.DataFrame(frame) if not isinstance(frame, pd.DataFrame) else frame
         missing = [c for c in BOND_COLUMNS if c not in frame.columns]
         if missing:

@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from fialloc import _core
-from fialloc.checks import decimal_rate
+from fialloc.checks import decimal_rate, finite_float
 from fialloc.layout import CashflowLayout, FloatArray
 from fialloc.schedule import (
     act365,
@@ -203,8 +203,9 @@ def read_quotes(
         if freq_raw is None or (isinstance(freq_raw, float) and np.isnan(freq_raw)):
             freq = _DEFAULT_FREQ[kind]
         else:
-            freq = int(freq_raw)
-        if kind != "deposit" and freq not in (1, 2, 4, 12):
+            freq_f = finite_float(freq_raw, f"{where}, column frequency")
+            freq = int(freq_f) if freq_f.is_integer() else -1  # -1: refused below
+        if freq == -1 or (kind != "deposit" and freq not in (1, 2, 4, 12)):
             msg = f"{where}, column frequency: {freq_raw!r}; expected 1, 2, 4 or 12 a year"
             raise ValueError(msg)
         dc_raw = rec.get("day_count")

@@ -53,6 +53,10 @@ def normalize_day_count(name: object, where: str = "day_count") -> str:
 
 def to_date(value: object, where: str) -> dt.date:
     """Convert a date-like value (``date``, ``datetime``, Timestamp, ``"YYYY-MM-DD"``) to a date."""
+    if value is pd.NaT or (isinstance(value, np.datetime64) and np.isnat(value)):
+        # NaT passes the datetime checks below but is no date; a blank date in a table.
+        msg = f"{where}: expected a date as YYYY-MM-DD, got a missing date (NaT)"
+        raise ValueError(msg)
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
