@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 
@@ -40,3 +42,17 @@ def test_plan_validates_its_inputs(setup):
         implementation_plan(portfolio, problem, target * 0.97)
     with pytest.raises(ValueError, match="phases >= 1"):
         implementation_plan(portfolio, problem, target, phases=0)
+
+
+def test_extend_adds_exactly_the_phases_the_volume_needs(setup):
+    portfolio, problem, target = setup
+    with pytest.raises(ValueError, match=r"use at least (\d+) phases") as refused:
+        implementation_plan(portfolio, problem, target, phases=1, phase_days=5)
+    needed = int(re.search(r"use at least (\d+) phases", str(refused.value)).group(1))
+    plan = implementation_plan(portfolio, problem, target, phases=1, phase_days=5, extend=True)
+    assert plan.requested_phases == 1
+    assert len(plan.costs) == needed
+    assert (plan.costs["capacity_used"] <= 1.0).all()
+    # One phase fewer would not have fit.
+    with pytest.raises(ValueError, match="the volume"):
+        implementation_plan(portfolio, problem, target, phases=needed - 1, phase_days=5)

@@ -30,9 +30,13 @@ from fialloc.layout import FloatArray
 __all__ = [
     "AllocationProblem",
     "AllocationResult",
+    "active_risk",
     "build_problem",
     "check_constraints",
+    "mandate_constraints",
     "optimize",
+    "pareto_frontier",
+    "solve",
 ]
 
 LETTERS: Final = ("AAA", "AA", "A", "BBB", "BB", "B", "CCC")
@@ -314,39 +318,34 @@ class AllocationResult:
     status: str
 
 
-def optimize(problem: AllocationProblem, mandate: Mandate | None = None) -> AllocationResult:
-    """Solve for manager weights under the mandate, with its priority-weighted objective.
-
-    The objective adds, weighted by ``mandate.objective``: liability matching (tracking error
-    squared over its limit squared), yield (portfolio yield over the target, negated), skill
-    (weighted skill scores over the largest score, negated) and liquidity (buffer over its
-    target, negated), plus a tiny turnover penalty that picks the smallest move among ties.
-
-    Raises
-    ------
-    ValueError
-        If the mandate cannot be met; the message names the constraints that conflict and how
-        much each would have to relax (from an elastic re-solve).
-    """
-    m = mandate or Mandate()
-    n = len(problem.managers)
-    w = cp.Variable(n)
-    w0 = problem.current.to_numpy()
-    x = problem.exposures.to_numpy()
-    root = problem.factor_root()
-    active_te = cp.hstack(
+def active_risk(problem: AllocationProblem, w: cp.Variable) -> cp.Expression:
+    """Return the vector whose norm is the tracking error of weights `w` (decimal, annual)."""
+    return cp.hstack(
         [
-            root @ (x.T @ w - problem.liability.to_numpy()),
+            problem.factor_root()
+            @ (problem.exposures.to_numpy().T @ w - problem.liability.to_numpy()),
             cp.multiply(problem.residual_vol.to_numpy(), w),
         ]
     )
+
+
+def mandate_constraints(
+    problem: AllocationProblem, mandate: Mandate, w: cp.Variable
+) -> dict[str, list[cp.Constraint]]:
+    """Return every mandate constraint on weights `w`, by group.
+
+    The groups carry the names :func:`check_constraints` reports, so an infeasibility
+    diagnosis names them the same way.
+    """
+    m = mandate
+    w0 = problem.current.to_numpy()
     exits = problem.managers.isin(m.exit_managers)
     keys = [c for c in problem.exposures.columns if c.startswith("krd_")]
     scale = problem.liabilities / problem.assets
     xk = problem.exposures[keys].to_numpy()
     target = problem.liability[keys].to_numpy() * scale
     limits = np.maximum(m.krd_gap_tolerance, np.abs(xk.T @ w0 - target))
-    groups = {
+    return {
         "weights sum to 1": [cp.sum(w) == 1],
         "min allocation": [w[~exits] >= m.min_allocation] if (~exits).any() else [],
         "max allocation": [w <= m.max_allocation],
@@ -354,7 +353,7 @@ def optimize(problem: AllocationProblem, mandate: Mandate | None = None) -> Allo
         "turnover (one-way)": [0.5 * cp.norm1(w - w0) <= m.turnover],
         "max shift": [cp.abs(w - w0)[~exits] <= m.max_shift] if (~exits).any() else [],
         "yield": [problem.yields.to_numpy() @ w >= m.target_yield],
-        "tracking error": [cp.norm(active_te, 2) <= m.max_tracking_error],
+        "tracking error": [cp.norm(active_risk(problem, w), 2) <= m.max_tracking_error],
         "liquidity buffer": [problem.liquid_share.to_numpy() @ w >= m.liquidity_buffer],
         "illiquid share": [problem.illiquid_share.to_numpy() @ w <= m.max_illiquid],
         "rating drift (notches)": [
@@ -363,31 +362,38 @@ def optimize(problem: AllocationProblem, mandate: Mandate | None = None) -> Allo
         "sector overweight": [problem.sectors.to_numpy().T @ (w - w0) <= m.max_sector_overweight],
         "key-rate gaps": [cp.abs(xk.T @ w - target) <= limits],
     }
-    ow = m.objective
-    skill = problem.skill.to_numpy()
-    top_skill = max(float(np.abs(skill).max()), 1e-9)
-    terms = {
-        "liability_matching": ow.liability_matching
-        * cp.sum_squares(active_te)
-        / m.max_tracking_error**2,
-        "yield_target": -ow.yield_target
-        * (problem.yields.to_numpy() @ w)
-        / max(m.target_yield, 1e-4),
-        "manager_skill": -ow.manager_skill * (skill @ w) / top_skill,
-        "liquidity_buffer": -ow.liquidity_buffer
-        * (problem.liquid_share.to_numpy() @ w)
-        / max(m.liquidity_buffer, 1e-9),
-    }
-    objective = cp.Minimize(sum(terms.values()) + 1e-6 * cp.sum_squares(w - w0))
-    constraints = [c for group in groups.values() for c in group]
+
+
+def solve(
+    problem: AllocationProblem,
+    mandate: Mandate,
+    w: cp.Variable,
+    terms: dict[str, cp.Expression],
+    extra: list[cp.Constraint] | None = None,
+) -> AllocationResult:
+    """Minimize the sum of `terms` under the mandate and the `extra` constraints.
+
+    A tiny turnover penalty picks the smallest move among ties. The result reports the
+    weights, every constraint's value and slack, every term and the exposures before and after.
+
+    Raises
+    ------
+    ValueError
+        If the constraints cannot be met; the message names those that conflict and how much
+        each would have to relax (from an elastic re-solve).
+    """
+    w0 = problem.current.to_numpy()
+    groups = mandate_constraints(problem, mandate, w)
+    constraints = [c for group in groups.values() for c in group] + (extra or [])
+    objective = cp.Minimize(cp.sum(cp.hstack(list(terms.values()))) + 1e-6 * cp.sum_squares(w - w0))
     prob = cp.Problem(objective, constraints)
     prob.solve(solver=cp.CLARABEL)
     if prob.status not in ("optimal", "optimal_inaccurate") or w.value is None:
-        msg = _diagnose(groups, w, prob.status)
+        msg = _diagnose(groups, w, prob.status, extra or [])
         raise ValueError(msg)
     weights = np.clip(np.asarray(w.value, dtype=float), 0.0, None)
     weights /= weights.sum()
-    table = check_constraints(problem, m, weights)
+    x = problem.exposures.to_numpy()
     exposures = pd.DataFrame(
         {
             "current": x.T @ w0,
@@ -396,12 +402,11 @@ def optimize(problem: AllocationProblem, mandate: Mandate | None = None) -> Allo
         },
         index=problem.exposures.columns,
     )
-    term_values = pd.Series({k: float(v.value) for k, v in terms.items()})
     return AllocationResult(
         weights=pd.Series(weights, index=problem.managers, name="weight"),
         change=pd.Series(weights - w0, index=problem.managers, name="change"),
-        constraints=table,
-        objective_terms=term_values,
+        constraints=check_constraints(problem, mandate, weights),
+        objective_terms=pd.Series({k: float(v.value) for k, v in terms.items()}),
         exposures=exposures,
         summary={
             "yield_before": float(problem.yields.to_numpy() @ w0),
@@ -415,10 +420,99 @@ def optimize(problem: AllocationProblem, mandate: Mandate | None = None) -> Allo
     )
 
 
-def _diagnose(groups: dict[str, list[cp.Constraint]], w: cp.Variable, status: str) -> str:
+def optimize(problem: AllocationProblem, mandate: Mandate | None = None) -> AllocationResult:
+    """Solve for manager weights under the mandate, with its priority-weighted objective.
+
+    The objective adds, weighted by ``mandate.objective``: liability matching (tracking error
+    squared over its limit squared), yield (portfolio yield over the target, negated), skill
+    (weighted skill scores over the largest score, negated) and liquidity (buffer over its
+    target, negated).
+
+    Raises
+    ------
+    ValueError
+        If the mandate cannot be met; the message names the constraints that conflict and how
+        much each would have to relax.
+    """
+    m = mandate or Mandate()
+    w = cp.Variable(len(problem.managers))
+    ow = m.objective
+    skill = problem.skill.to_numpy()
+    top_skill = max(float(np.abs(skill).max()), 1e-9)
+    terms = {
+        "liability_matching": ow.liability_matching
+        * cp.sum_squares(active_risk(problem, w))
+        / m.max_tracking_error**2,
+        "yield_target": -ow.yield_target
+        * (problem.yields.to_numpy() @ w)
+        / max(m.target_yield, 1e-4),
+        "manager_skill": -ow.manager_skill * (skill @ w) / top_skill,
+        "liquidity_buffer": -ow.liquidity_buffer
+        * (problem.liquid_share.to_numpy() @ w)
+        / max(m.liquidity_buffer, 1e-9),
+    }
+    return solve(problem, m, w, terms)
+
+
+def pareto_frontier(
+    problem: AllocationProblem, mandate: Mandate | None = None, points: int = 9
+) -> pd.DataFrame:
+    """Trace the efficient frontier between tracking error and yield under the mandate.
+
+    The frontier runs from the lowest tracking error the mandate allows to the highest yield
+    it allows; each point minimizes tracking error for a yield at least a step further along.
+
+    Returns
+    -------
+    DataFrame
+        One row per point: ``target_yield``, ``yield`` (decimals), ``tracking_error``
+        (decimal, annual), ``surplus_vol`` (money, annual), then one column of weights per
+        manager.
+
+    Raises
+    ------
+    ValueError
+        If `points` < 2 or the mandate itself cannot be met.
+    """
+    if points < 2:
+        msg = f"pareto_frontier: need at least 2 points, got {points}"
+        raise ValueError(msg)
+    m = mandate or Mandate()
+    y = problem.yields.to_numpy()
+    w = cp.Variable(len(problem.managers))
+    # Scaled by the limit like optimize()'s term, so the tie-breaking turnover penalty stays
+    # negligible next to it.
+    te_term = {"tracking_error": cp.sum_squares(active_risk(problem, w)) / m.max_tracking_error**2}
+    low = solve(problem, m, w, te_term)
+    high = solve(problem, m, w, {"yield": -(y @ w)})
+    targets = np.linspace(float(y @ low.weights), float(y @ high.weights), points)
+    rows = []
+    for target in targets:
+        # A hair below the target: the end points themselves came from a solver's tolerance.
+        at = m.model_copy(update={"target_yield": max(float(target) - 1e-9, m.target_yield)})
+        result = solve(problem, at, w, te_term)
+        weights = result.weights.to_numpy()
+        rows.append(
+            {
+                "target_yield": float(target),
+                "yield": float(y @ weights),
+                "tracking_error": problem.tracking_error(weights),
+                "surplus_vol": problem.surplus_vol(weights),
+                **result.weights.to_dict(),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _diagnose(
+    groups: dict[str, list[cp.Constraint]],
+    w: cp.Variable,
+    status: str,
+    extra: list[cp.Constraint],
+) -> str:
     """Re-solve with a non-negative slack on every inequality group; name the ones used."""
     slacks: dict[str, list[cp.Variable]] = {}
-    relaxed = []
+    relaxed = list(extra)
     for name, group in groups.items():
         for c in group:
             if isinstance(c, cp.constraints.Inequality):

@@ -1,27 +1,74 @@
-"""The main job: from validated inputs to the numbers every later stage reads.
+"""The main job: from validated inputs to an allocation and a plan to reach it.
 
-Today it prices and risks the book and the liabilities, measures key-rate gaps and runs the
-deterministic stresses; the desks, optimizer and agents plug in after these stages.
+Stages, each timed: price and risk the book and the liabilities and measure key-rate gaps;
+revalue everything under the deterministic stresses; simulate G2++ paths and revalue each
+manager's sleeve on them; run the desks; optimize manager weights under the mandate (the
+priority-weighted objective, the least expected shortfall across the paths, and the frontier
+between tracking error and yield); test current and recommended weights on the paths and the
+stresses; plan the move in phases.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from fialloc.data import Portfolio
 from fialloc.desks import DeskResult, run_desks
 from fialloc.desks.context import DeskContext
 from fialloc.desks.duration_gaps import krd_gaps
+from fialloc.optimize import (
+    AllocationProblem,
+    AllocationResult,
+    build_problem,
+    optimize,
+    pareto_frontier,
+)
+from fialloc.plan import ImplementationPlan, implementation_plan
+from fialloc.robustness import (
+    evaluate,
+    min_expected_shortfall,
+    sleeve_paths,
+    stress_surplus,
+    tracking_error_distribution,
+)
 from fialloc.scenarios import G2pp
 from fialloc.stresses import StressResult, run_stresses
 
-__all__ = ["RunResult", "run"]
+__all__ = ["STAGES", "Robustness", "RunResult", "run"]
+
+#: The stages :func:`run` reports progress for, in order.
+STAGES = ("analytics", "stresses", "scenarios", "desks", "optimize", "robustness", "plan")
+
+
+@dataclass(frozen=True)
+class Robustness:
+    """Current and candidate allocations across the scenario paths and the stresses.
+
+    Attributes
+    ----------
+    paths : DataFrame
+        Per (allocation, horizon in years): surplus mean and quantiles (money), shortfall
+        probability (surplus below zero) and expected shortfall at 95% (mean of the worst 5%).
+    tracking_error : DataFrame
+        Per allocation: the realized tracking error across paths (decimal, annual; see
+        :func:`fialloc.robustness.tracking_error_distribution`).
+    stresses : DataFrame
+        Surplus (money) under each deterministic stress (rows) per allocation (columns).
+    """
+
+    paths: pd.DataFrame
+    tracking_error: pd.DataFrame
+    stresses: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -48,7 +95,25 @@ class RunResult:
         :meth:`fialloc.scenarios.G2pp.surplus`) across G2++ paths: mean, quantiles, shortfall
         probability (surplus below zero) and expected shortfall (mean of the worst 5%).
     desks : dict of str to DeskResult
-        The duration, credit, curve and liquidity desks' tables, findings and recommendations.
+        Every desk's tables, findings and recommendations.
+    problem : AllocationProblem
+        The optimizer's inputs (exposures, covariance, skill, current weights...).
+    allocation : AllocationResult
+        The recommendation: the mandate's priority-weighted objective.
+    robust_allocation : AllocationResult
+        The weights with the least expected shortfall of surplus across the paths at the last
+        horizon, under the same mandate.
+    frontier : DataFrame
+        Points on the tracking error / yield frontier (see
+        :func:`fialloc.optimize.pareto_frontier`).
+    robustness : Robustness
+        Current, recommended and least-shortfall weights across paths and stresses.
+    plan : ImplementationPlan
+        The phased move from current to recommended weights.
+    parameters : dict
+        Paths, seed, horizons, phases: what to pass to reproduce the run.
+    timings : dict of str to float
+        Seconds spent in each stage.
     """
 
     portfolio: Portfolio
@@ -59,6 +124,14 @@ class RunResult:
     stresses: StressResult
     surplus_paths: pd.DataFrame
     desks: dict[str, DeskResult]
+    problem: AllocationProblem
+    allocation: AllocationResult
+    robust_allocation: AllocationResult
+    frontier: pd.DataFrame
+    robustness: Robustness
+    plan: ImplementationPlan
+    parameters: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> dict[str, float]:
         """Headline numbers: values (money), yields (decimals), durations (years)."""
@@ -105,69 +178,122 @@ class RunResult:
         return out
 
 
-def surplus_distribution(
-    portfolio: Portfolio, n_paths: int = 1000, seed: int = 0, horizons: int = 10
-) -> pd.DataFrame:
-    """Surplus across G2++ paths (default parameters) at annual horizons, summarized."""
-    p = portfolio
-    model = G2pp(p.curve)
-    grid = np.arange(1, 12 * horizons + 1) / 12.0
-    years = np.arange(1, horizons + 1, dtype=float)
-    paths = model.simulate(n_paths, grid, seed=seed)
-    z = p.z_spreads.reindex(p.book.security_ids).to_numpy()
-    surplus = model.surplus(p.book, p.liability_stream, paths, years, z)
-    worst = np.sort(surplus, axis=0)[: max(1, n_paths // 20)]
-    q = np.quantile(surplus, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
-    return pd.DataFrame(
-        {
-            "mean": surplus.mean(axis=0),
-            "p05": q[0],
-            "p25": q[1],
-            "median": q[2],
-            "p75": q[3],
-            "p95": q[4],
-            "shortfall_probability": (surplus < 0).mean(axis=0),
-            "expected_shortfall_95": worst.mean(axis=0),
-        },
-        index=pd.Index(years, name="horizon"),
-    )
+@contextmanager
+def _stage(
+    name: str, timings: dict[str, float], progress: Callable[[str], None] | None
+) -> Iterator[None]:
+    if progress is not None:
+        progress(name)
+    start = time.perf_counter()
+    yield
+    timings[name] = time.perf_counter() - start
 
 
-def run(portfolio: Portfolio, n_paths: int = 1000, scenario_seed: int = 0) -> RunResult:
-    """Price, risk and stress the portfolio against its liabilities.
+def run(
+    portfolio: Portfolio,
+    n_paths: int = 1000,
+    scenario_seed: int = 0,
+    horizons: int = 10,
+    phases: int = 3,
+    phase_days: int = 10,
+    frontier_points: int = 7,
+    progress: Callable[[str], None] | None = None,
+) -> RunResult:
+    """Run every stage on validated inputs.
 
     Parameters
     ----------
     portfolio : Portfolio
         Validated inputs.
     n_paths : int
-        G2++ paths for the surplus distribution.
+        G2++ paths (default parameters fitted to today's curve).
     scenario_seed : int
-        Seed of the paths.
+        Seed of the paths; the same seed gives the same paths on any machine.
+    horizons : int
+        Annual horizons (years) the paths are evaluated at: 1 to `horizons`.
+    phases, phase_days : int
+        The implementation plan's phases and trading days per phase; more phases are added
+        when the moves do not fit the market volume.
+    frontier_points : int
+        Points on the tracking error / yield frontier.
+    progress : callable, optional
+        Called with each stage's name (see :data:`STAGES`) as it starts.
+
+    Raises
+    ------
+    ValueError
+        If a parameter is out of range or the mandate cannot be met (with a diagnosis).
     """
+    if not 20 <= n_paths <= 1_000_000 or not 2 <= horizons <= 60:
+        msg = (
+            "run: need 20 <= n_paths <= 1,000,000 and 2 <= horizons <= 60, "
+            f"got {n_paths} and {horizons}"
+        )
+        raise ValueError(msg)
     p = portfolio
+    timings: dict[str, float] = {}
     ctx = DeskContext(p)
-    securities, managers, liabilities = ctx.securities, ctx.managers, ctx.liabilities
-    tenors = ctx.key_columns
-    total = ctx.total_assets
-    gaps = krd_gaps(
-        ctx.asset_krd,
-        total,
-        liabilities.iloc[0][tenors].astype(float),
-        float(liabilities.iloc[0]["market_value"]),
-        threshold=p.mandate.materiality_threshold,
-    )
-    book = p.book
-    sec = p.securities.loc[book.security_ids]
-    stresses = run_stresses(
-        book,
-        p.liability_stream,
-        p.curve,
-        z_spread=p.z_spreads.reindex(book.security_ids).to_numpy(),
-        ratings=list(sec["rating"]),
-        sectors=list(sec["sector"]),
-        bid_ask_bp=sec["bid_ask_bp"].astype(float).to_numpy(),
-    )
-    surplus = surplus_distribution(p, n_paths, scenario_seed)
-    desks = run_desks(ctx)
-    return RunResult(p, securities, managers, liabilities, gaps, stresses, surplus, desks)
+    with _stage("analytics", timings, progress):
+        securities, managers, liabilities = ctx.securities, ctx.managers, ctx.liabilities
+        tenors = ctx.key_columns
+        gaps = krd_gaps(
+            ctx.asset_krd,
+            ctx.total_assets,
+            liabilities.iloc[0][tenors].astype(float),
+            float(liabilities.iloc[0]["market_value"]),
+            threshold=p.mandate.materiality_threshold,
+        )
+    with _stage("stresses", timings, progress):
+        book = p.book
+        sec = p.securities.loc[book.security_ids]
+        stresses = run_stresses(
+            book,
+            p.liability_stream,
+            p.curve,
+            z_spread=p.z_spreads.reindex(book.security_ids).to_numpy(),
+            ratings=list(sec["rating"]),
+            sectors=list(sec["sector"]),
+            bid_ask_bp=sec["bid_ask_bp"].astype(float).to_numpy(),
+        )
+    with _stage("scenarios", timings, progress):
+        model = G2pp(p.curve)
+        years = np.arange(1, horizons + 1, dtype=float)
+        paths = model.simulate(n_paths, np.arange(1, 12 * horizons + 1) / 12.0, seed=scenario_seed)
+        sleeves = sleeve_paths(p, model, paths, years)
+    with _stage("desks", timings, progress):
+        desks = run_desks(ctx)
+    with _stage("optimize", timings, progress):
+        problem = build_problem(ctx)
+        allocation = optimize(problem, p.mandate)
+        robust = min_expected_shortfall(problem, sleeves, p.mandate)
+        frontier = pareto_frontier(problem, p.mandate, frontier_points)
+    with _stage("robustness", timings, progress):
+        candidates: dict[str, npt.ArrayLike] = {
+            "current": problem.current.to_numpy(),
+            "recommended": allocation.weights.to_numpy(),
+            "least_shortfall": robust.weights.to_numpy(),
+        }
+        robustness = Robustness(
+            paths=evaluate(sleeves, candidates),
+            tracking_error=tracking_error_distribution(sleeves, candidates),
+            stresses=stress_surplus(stresses, p, candidates),
+        )
+    with _stage("plan", timings, progress):
+        plan = implementation_plan(
+            p, problem, allocation.weights, p.mandate, phases, phase_days, extend=True
+        )
+    surplus = robustness.paths.loc["current"].copy()
+    parameters = {
+        "n_paths": n_paths,
+        "scenario_seed": scenario_seed,
+        "horizons": horizons,
+        "phases": phases,
+        "phase_days": phase_days,
+        "frontier_points": frontier_points,
+        "g2": dict(zip(("a", "sigma", "b", "eta", "rho"), model.params, strict=True)),
+    }
+    assert isinstance(surplus, pd.DataFrame)  # one allocation, many horizons
+    return RunResult(
+        p, securities, managers, liabilities, gaps, stresses, surplus, desks, problem,
+        allocation, robust, frontier, robustness, plan, parameters, timings,
+    )  # fmt: skip

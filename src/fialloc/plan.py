@@ -11,6 +11,7 @@ participation, within a phase.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,11 +41,14 @@ class ImplementationPlan:
         not trade, e.g. private placements, moved in kind), ``capacity_used`` (the largest
         share of a sleeve's tradable volume the phase needs) and ``constraints_ok`` (every
         mandate constraint holds at the phase end).
+    requested_phases : int
+        Phases asked for; fewer than the plan's when market volume forced more (``extend``).
     """
 
     trades: pd.DataFrame
     weights: pd.DataFrame
     costs: pd.DataFrame
+    requested_phases: int
 
     @property
     def total_cost(self) -> float:
@@ -60,8 +64,19 @@ def implementation_plan(
     phases: int = 3,
     phase_days: int = 10,
     participation: float = 0.2,
+    extend: bool = False,
 ) -> ImplementationPlan:
     """Plan the move from current weights to `target` in equal phases.
+
+    Parameters
+    ----------
+    phases, phase_days : int
+        Number of phases and trading days in each.
+    participation : float
+        Largest share of a position's daily volume a sleeve may trade (decimal).
+    extend : bool
+        When the moves do not fit the market volume in `phases`, add the fewest phases that make
+        them fit instead of refusing.
 
     Raises
     ------
@@ -132,10 +147,18 @@ def implementation_plan(
     if (costs["capacity_used"] > 1.0).any():
         worst_phase = costs["capacity_used"].idxmax()
         need = float(costs["capacity_used"].max())
+        if extend and np.isfinite(need):
+            # Each phase trades 1/phases of the move against a fixed volume, so the need
+            # scales exactly with the phase count.
+            longer = implementation_plan(
+                portfolio, problem, target, m, int(np.ceil(phases * need - 1e-9)), phase_days,
+                participation,
+            )  # fmt: skip
+            return dataclasses.replace(longer, requested_phases=phases)
         msg = (
             f"implementation_plan: phase {worst_phase} needs {need:.2f}x the volume a sleeve can "
             f"trade at {participation:.0%} participation over {phase_days} days; use at least "
             f"{int(np.ceil(phases * need))} phases of {phase_days} days"
         )
         raise ValueError(msg)
-    return ImplementationPlan(trades, weights, costs)
+    return ImplementationPlan(trades, weights, costs, phases)

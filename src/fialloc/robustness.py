@@ -2,22 +2,35 @@
 
 Each manager's sleeve is revalued once on every path (its remaining flows plus the cash it paid,
 reinvested at the path's bank account); an allocation is then a linear mix of sleeves, so any
-number of candidate allocations are evaluated without re-pricing.
+number of candidate allocations are evaluated without re-pricing, and the allocation that
+minimizes the expected shortfall of surplus across the paths is a linear program in the weights
+(Rockafellar and Uryasev) under the same mandate as :func:`fialloc.optimize.optimize`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+import cvxpy as cp
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from fialloc.data import Portfolio
+from fialloc.data import Mandate, Portfolio
 from fialloc.layout import FloatArray
+from fialloc.optimize import AllocationProblem, AllocationResult, solve
 from fialloc.scenarios import G2Paths, G2pp
+from fialloc.stresses import StressResult
 
-__all__ = ["SleevePaths", "evaluate", "sleeve_paths"]
+__all__ = [
+    "SleevePaths",
+    "evaluate",
+    "min_expected_shortfall",
+    "sleeve_paths",
+    "stress_surplus",
+    "tracking_error_distribution",
+]
 
 
 @dataclass(frozen=True)
@@ -36,6 +49,10 @@ class SleevePaths:
         Manager ids (last axis of ``sleeves``).
     current : Series
         Today's weights, the scale the sleeves are at.
+    today : Series
+        Today's value of each sleeve (money).
+    liabilities_today : float
+        Today's present value of the liabilities (money).
     """
 
     horizons: FloatArray
@@ -43,14 +60,30 @@ class SleevePaths:
     liabilities: FloatArray
     managers: pd.Index
     current: pd.Series
+    today: pd.Series
+    liabilities_today: float
+
+    def column(self, horizon: float) -> int:
+        """Index of `horizon` (years) among the horizons."""
+        hit = np.flatnonzero(np.isclose(self.horizons, horizon, rtol=0.0, atol=1e-9))
+        if len(hit) == 0:
+            msg = f"SleevePaths: horizon {horizon} years is not one of {list(self.horizons)}"
+            raise ValueError(msg)
+        return int(hit[0])
+
+    def per_unit_weight(self) -> FloatArray:
+        """Sleeve values per unit of weight (paths x horizons x managers, money).
+
+        A manager with no weight today has no sleeve to scale and contributes zero.
+        """
+        w0 = self.current.to_numpy()
+        scale = np.divide(1.0, w0, out=np.zeros_like(w0), where=w0 > 0)
+        return np.asarray(self.sleeves * scale, dtype=np.float64)
 
     def surplus(self, weights: npt.ArrayLike) -> FloatArray:
         """Surplus paths (paths x horizons, money) of an allocation with the same total assets."""
         w = np.asarray(weights, dtype=float)
-        scale = np.divide(
-            w, self.current.to_numpy(), out=np.zeros_like(w), where=self.current.to_numpy() > 0
-        )
-        return np.asarray(self.sleeves @ scale - self.liabilities, dtype=np.float64)
+        return np.asarray(self.per_unit_weight() @ w - self.liabilities, dtype=np.float64)
 
 
 def sleeve_paths(
@@ -64,33 +97,22 @@ def sleeve_paths(
     per_security = model.revalue(book, paths, h, z)  # paths x horizons x securities (per 100)
     face = p.face.reindex(columns=book.security_ids).to_numpy() / 100.0  # managers x securities
     remaining = per_security @ face.T
-    # Cash each sleeve received before each horizon, reinvested on the path (monthly buckets).
-    grid = paths.times
-    cash_flows = np.zeros((len(grid), face.shape[0]))
-    counts = np.diff(book.layout.offsets)
-    security = np.repeat(np.arange(len(book)), counts)
-    bucket = np.searchsorted(grid, book.layout.times, side="left")
-    inside = bucket < len(grid)
-    np.add.at(
-        cash_flows, bucket[inside], (face[:, security[inside]] * book.layout.amounts[inside]).T
-    )
-    cols = paths.columns(h)
-    banked = np.einsum("pk,km->pkm", paths.discount, cash_flows).cumsum(axis=1)[:, cols, :]
-    banked /= paths.discount[:, cols, None]
+    banked = paths.banked(book.layout, face, h)
     owed = model.revalue(p.liability_stream, paths, h)[:, :, 0]
-    lia_cash = np.zeros(len(grid))
-    lb = np.searchsorted(grid, p.liability_stream.layout.times, side="left")
-    ok = lb < len(grid)
-    np.add.at(lia_cash, lb[ok], p.liability_stream.layout.amounts[ok])
-    lia_banked = np.cumsum(lia_cash * paths.discount, axis=1)[:, cols] / paths.discount[:, cols]
-    liabilities = owed + lia_banked  # what is still owed plus what was paid, grown to the horizon
-    return SleevePaths(h, remaining + banked, liabilities, p.managers.index, p.current_weights)
+    # What is still owed plus what was paid, grown to the horizon.
+    liabilities = owed + paths.banked(p.liability_stream.layout, np.ones(1), h)[:, :, 0]
+    today = p.manager_values.reindex(p.managers.index).fillna(0.0)
+    owed_today = float(p.liability_stream.analytics(p.curve)["market_value"].iloc[0])
+    return SleevePaths(
+        h, remaining + banked, liabilities, p.managers.index, p.current_weights, today, owed_today
+    )
 
 
-def evaluate(sleeves: SleevePaths, allocations: dict[str, npt.ArrayLike]) -> pd.DataFrame:
+def evaluate(sleeves: SleevePaths, allocations: Mapping[str, npt.ArrayLike]) -> pd.DataFrame:
     """Shortfall probability, expected shortfall (95%) and surplus quantiles per allocation.
 
-    Returns one row per (allocation, horizon): ``mean``, ``p05``, ``median``, ``p95``,
+    Returns one row per (allocation, horizon): ``mean``, ``p05``, ``p25``, ``median``, ``p75``,
+    ``p95``,
     ``shortfall_probability`` (surplus below zero) and ``expected_shortfall_95`` (mean of the
     worst 5% of surplus outcomes), all money except the probability.
     """
@@ -98,7 +120,7 @@ def evaluate(sleeves: SleevePaths, allocations: dict[str, npt.ArrayLike]) -> pd.
     for name, weights in allocations.items():
         surplus = sleeves.surplus(weights)
         worst = np.sort(surplus, axis=0)[: max(1, surplus.shape[0] // 20)]
-        q = np.quantile(surplus, [0.05, 0.5, 0.95], axis=0)
+        q = np.quantile(surplus, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
         for j, h in enumerate(sleeves.horizons):
             rows.append(
                 {
@@ -106,10 +128,139 @@ def evaluate(sleeves: SleevePaths, allocations: dict[str, npt.ArrayLike]) -> pd.
                     "horizon": float(h),
                     "mean": float(surplus[:, j].mean()),
                     "p05": float(q[0, j]),
-                    "median": float(q[1, j]),
-                    "p95": float(q[2, j]),
+                    "p25": float(q[1, j]),
+                    "median": float(q[2, j]),
+                    "p75": float(q[3, j]),
+                    "p95": float(q[4, j]),
                     "shortfall_probability": float((surplus[:, j] < 0).mean()),
                     "expected_shortfall_95": float(worst[:, j].mean()),
                 }
             )
     return pd.DataFrame(rows).set_index(["allocation", "horizon"])
+
+
+def tracking_error_distribution(
+    sleeves: SleevePaths, allocations: Mapping[str, npt.ArrayLike]
+) -> pd.DataFrame:
+    """Realized tracking error against the liabilities on each path, summarized.
+
+    On each path the asset return minus the liability return over each interval between
+    horizons (today to the first, then horizon to horizon), each relative to its own value
+    at the interval's start and scaled to one year by the square root of its length, has a
+    standard deviation: the path's realized tracking error (decimal, annual). Needs two
+    horizons or more.
+
+    Returns one row per allocation: ``mean``, ``p05``, ``median``, ``p95``.
+    """
+    if len(sleeves.horizons) < 2:
+        msg = "tracking_error_distribution: needs at least two horizons"
+        raise ValueError(msg)
+    dt = np.diff(np.concatenate([[0.0], sleeves.horizons]))
+    owed = np.column_stack(
+        [np.full(sleeves.liabilities.shape[0], sleeves.liabilities_today), sleeves.liabilities]
+    )
+    lia_return = owed[:, 1:] / owed[:, :-1] - 1.0
+    unit = sleeves.per_unit_weight()
+    today_unit = sleeves.today.to_numpy() * np.divide(
+        1.0,
+        sleeves.current.to_numpy(),
+        out=np.zeros(len(sleeves.current)),
+        where=sleeves.current.to_numpy() > 0,
+    )
+    rows = {}
+    for name, weights in allocations.items():
+        w = np.asarray(weights, dtype=float)
+        assets = np.column_stack([np.full(unit.shape[0], today_unit @ w), unit @ w])
+        active = (assets[:, 1:] / assets[:, :-1] - 1.0 - lia_return) / np.sqrt(dt)
+        te = active.std(axis=1, ddof=1)
+        q = np.quantile(te, [0.05, 0.5, 0.95])
+        rows[name] = {"mean": float(te.mean()), "p05": q[0], "median": q[1], "p95": q[2]}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("allocation")
+
+
+def stress_surplus(
+    stresses: StressResult, portfolio: Portfolio, allocations: Mapping[str, npt.ArrayLike]
+) -> pd.DataFrame:
+    """Surplus (money) of each allocation under each deterministic stress.
+
+    Each sleeve is revalued under every scenario (its share of each security's face) and
+    scaled by the allocation's weight over today's; liabilities are the scenario's.
+
+    Returns scenarios (rows) by allocations (columns).
+    """
+    p = portfolio
+    face = p.face.reindex(index=p.managers.index, columns=stresses.asset_values.columns)
+    share = face.div(face.sum(axis=0).replace(0.0, np.nan), axis=1).fillna(0.0)
+    values = stresses.asset_values.to_numpy() @ share.to_numpy().T  # scenarios x managers
+    w0 = p.current_weights.reindex(p.managers.index).to_numpy()
+    unit = values * np.divide(1.0, w0, out=np.zeros_like(w0), where=w0 > 0)
+    owed = stresses.liability_values.to_numpy()
+    return pd.DataFrame(
+        {name: unit @ np.asarray(w, dtype=float) - owed for name, w in allocations.items()},
+        index=stresses.asset_values.index,
+    )
+
+
+def min_expected_shortfall(
+    problem: AllocationProblem,
+    sleeves: SleevePaths,
+    mandate: Mandate | None = None,
+    horizon: float | None = None,
+    confidence: float = 0.95,
+) -> AllocationResult:
+    """Find the allocation with the least expected shortfall of surplus across the paths.
+
+    Expected shortfall at `confidence` is the mean loss (negative surplus) over the worst
+    ``1 - confidence`` of paths at `horizon` (years; the last horizon by default). Minimizing it
+    is a linear program in the weights (Rockafellar and Uryasev) solved under every mandate
+    constraint (the tracking-error cone makes the whole a second-order cone program).
+
+    Returns
+    -------
+    AllocationResult
+        Its objective term ``expected_shortfall`` is the mean loss (negative surplus) over the
+        worst paths, in units of today's assets; its summary adds ``expected_shortfall_before``
+        and ``expected_shortfall_after``: the mean surplus over the worst paths at `confidence`
+        (money; negative is a shortfall), the statistic :func:`evaluate` reports.
+    """
+    m = mandate or Mandate()
+    if not 0.5 <= confidence < 1.0:
+        msg = f"min_expected_shortfall: confidence must be in [0.5, 1), got {confidence}"
+        raise ValueError(msg)
+    if not sleeves.managers.equals(problem.managers):
+        msg = "min_expected_shortfall: sleeves and problem must cover the same managers in order"
+        raise ValueError(msg)
+    col = len(sleeves.horizons) - 1 if horizon is None else sleeves.column(horizon)
+    unit = sleeves.per_unit_weight()[:, col, :] / problem.assets
+    owed = sleeves.liabilities[:, col] / problem.assets
+    n = unit.shape[0]
+    w = cp.Variable(len(problem.managers))
+    t = cp.Variable()
+    u = cp.Variable(n, nonneg=True)
+    tail = 1.0 / ((1.0 - confidence) * n)
+    result = solve(
+        problem,
+        m,
+        w,
+        {"expected_shortfall": t + tail * cp.sum(u)},
+        extra=[u >= -(unit @ w - owed) - t],
+    )
+
+    def tail_mean(weights: FloatArray) -> float:
+        surplus = np.sort(unit @ weights - owed)
+        return float(surplus[: max(1, round((1.0 - confidence) * n))].mean() * problem.assets)
+
+    summary = {
+        **result.summary,
+        "expected_shortfall_before": tail_mean(problem.current.to_numpy()),
+        "expected_shortfall_after": tail_mean(result.weights.to_numpy()),
+    }
+    return AllocationResult(
+        weights=result.weights,
+        change=result.change,
+        constraints=result.constraints,
+        objective_terms=result.objective_terms,
+        exposures=result.exposures,
+        summary=summary,
+        status=result.status,
+    )

@@ -21,7 +21,7 @@ from scipy.optimize import least_squares
 from fialloc import _core
 from fialloc.bonds import BondBook, CashflowStream
 from fialloc.curves import Curve
-from fialloc.layout import FloatArray
+from fialloc.layout import CashflowLayout, FloatArray
 
 __all__ = [
     "DEFAULT_G2",
@@ -81,6 +81,42 @@ class G2Paths:
             msg = f"G2Paths: horizon {bad} years is not on the simulation grid; simulate with it"
             raise ValueError(msg)
         return idx
+
+    def banked(
+        self, layout: CashflowLayout, holdings: npt.ArrayLike, horizons: npt.ArrayLike
+    ) -> FloatArray:
+        """Cash a layout's flows paid before each horizon, reinvested on the path (money).
+
+        Each flow lands in the grid month that ends at or after it and earns the path's own
+        short rate (the bank account ``1 / D``) from that month's end to the horizon.
+
+        Parameters
+        ----------
+        layout : CashflowLayout
+            The streams' flows (times in years, amounts per unit held).
+        holdings : array
+            Holders x streams: units of each stream each holder owns.
+        horizons : array
+            Years, on the grid.
+
+        Returns
+        -------
+        ndarray
+            Paths x horizons x holders.
+        """
+        units = np.atleast_2d(np.asarray(holdings, dtype=np.float64))
+        n_streams = len(layout.offsets) - 1
+        if units.shape[1] != n_streams:
+            msg = f"G2Paths.banked: holdings have {units.shape[1]} columns for {n_streams} streams"
+            raise ValueError(msg)
+        cols = self.columns(horizons)
+        stream = np.repeat(np.arange(n_streams), np.diff(layout.offsets))
+        bucket = np.searchsorted(self.times, layout.times, side="left")
+        inside = bucket < len(self.times)
+        cash = np.zeros((len(self.times), units.shape[0]))
+        np.add.at(cash, bucket[inside], (units[:, stream[inside]] * layout.amounts[inside]).T)
+        grown = np.einsum("pk,kh->pkh", self.discount, cash).cumsum(axis=1)[:, cols, :]
+        return np.asarray(grown / self.discount[:, cols, None], dtype=np.float64)
 
 
 class G2pp:
@@ -315,15 +351,10 @@ class G2pp:
             book, paths, horizons, z_spread, weights=book.face / 100.0, threads=threads
         )
         owed = self.revalue(liabilities, paths, horizons, threads=threads)[:, :, 0]
-        grid = paths.times
-        net = np.zeros(len(grid))
-        for layout, scale in ((book.layout, book.face / 100.0), (liabilities.layout, -np.ones(1))):
-            weights = np.repeat(scale, np.diff(layout.offsets)) * layout.amounts
-            bucket = np.searchsorted(grid, layout.times, side="left")
-            inside = bucket < len(grid)
-            np.add.at(net, bucket[inside], weights[inside])
-        cols = paths.columns(horizons)
-        banked = np.cumsum(net * paths.discount, axis=1)[:, cols] / paths.discount[:, cols]
+        banked = (
+            paths.banked(book.layout, book.face / 100.0, horizons)
+            - paths.banked(liabilities.layout, np.ones(1), horizons)
+        )[:, :, 0]
         return np.asarray(assets - owed + banked, dtype=np.float64)
 
     @classmethod

@@ -68,20 +68,23 @@ class DeskResult:
         """Return a JSON-ready dict (tables as lists of records, NaN as None)."""
         return {
             "desk": self.desk,
-            "summary": {k: _clean(v) for k, v in self.summary.items()},
+            "summary": {k: json_value(v) for k, v in self.summary.items()},
             "findings": [f.model_dump() for f in self.findings],
             "recommendations": [r.model_dump() for r in self.recommendations],
-            "tables": {
-                name: [
-                    {str(k): _clean(v) for k, v in row.items()}
-                    for row in table.reset_index().to_dict("records")
-                ]
-                for name, table in self.tables.items()
-            },
+            "tables": {name: to_records(table) for name, table in self.tables.items()},
         }
 
 
-def _clean(value: Any) -> Any:
+def to_records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """Return a table as JSON-ready records, its index as leading columns (NaN as None)."""
+    return [
+        {str(k): json_value(v) for k, v in row.items()}
+        for row in table.reset_index().to_dict("records")
+    ]
+
+
+def json_value(value: Any) -> Any:
+    """Return a numpy/pandas scalar as a plain JSON value (non-finite floats as None)."""
     if isinstance(value, (float, np.floating)):
         return None if not np.isfinite(value) else float(value)
     if isinstance(value, np.integer):
