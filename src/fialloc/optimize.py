@@ -15,7 +15,6 @@ Tracking error against liabilities
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
 
 import cvxpy as cp
 import numpy as np
@@ -25,7 +24,9 @@ from fialloc.data.mandate import Mandate
 from fialloc.data.portfolio import GOVERNMENT_SECTORS
 from fialloc.desks.context import DeskContext
 from fialloc.desks.regression import factor_regression
+from fialloc.factor_covariance import history_covariance
 from fialloc.layout import FloatArray
+from fialloc.scenarios import RATING_LETTERS
 
 __all__ = [
     "AllocationProblem",
@@ -38,8 +39,6 @@ __all__ = [
     "pareto_frontier",
     "solve",
 ]
-
-LETTERS: Final = ("AAA", "AA", "A", "BBB", "BB", "B", "CCC")
 
 
 @dataclass(frozen=True)
@@ -148,11 +147,15 @@ class AllocationProblem:
         return float(np.sqrt(max(var, 0.0)))
 
 
-def build_problem(ctx: DeskContext, skill: pd.Series | None = None) -> AllocationProblem:
+def build_problem(
+    ctx: DeskContext, skill: pd.Series | None = None, covariance: pd.DataFrame | None = None
+) -> AllocationProblem:
     """Assemble the optimizer's inputs from a portfolio's analytics.
 
     Factors are the key rates (zero-rate moves at the key tenors) and the credit spreads by
-    rating; their covariance comes from the monthly market history. Skill defaults to each
+    rating; their covariance (annualized, decimal rates squared) is `covariance` if given
+    (e.g. :func:`fialloc.factor_covariance.scenario_covariance`), else the monthly market
+    history's (:func:`fialloc.factor_covariance.history_covariance`). Skill defaults to each
     manager's alpha t-statistic in a regression of its excess return on BBB credit returns
     (a manager whose excess return is credit beta scores about zero).
     """
@@ -164,20 +167,21 @@ def build_problem(ctx: DeskContext, skill: pd.Series | None = None) -> Allocatio
     letter = sec["rating"].str.rstrip("+-")
     credit = ~sec["sector"].isin(GOVERNMENT_SECTORS)
     sd = pd.DataFrame(
-        {f"sd_{x}": sec["spread_duration"].where((letter == x) & credit, 0.0) for x in LETTERS}
+        {
+            f"sd_{x}": sec["spread_duration"].where((letter == x) & credit, 0.0)
+            for x in RATING_LETTERS
+        }
     )
     exposures = pd.concat([ctx.managers[keys], share @ sd.loc[share.columns]], axis=1)
     lia = ctx.liabilities.iloc[0]
     liability = pd.concat([lia[keys].astype(float), pd.Series(0.0, index=sd.columns)])
 
-    zeros = p.zero_history
-    tenors = list(p.analytics.key_tenors)
-    rate_moves = zeros[tenors].diff().iloc[1:]
-    rate_moves.columns = keys
-    spread_moves = p.spread_history[list(LETTERS)].diff().iloc[1:]
-    spread_moves.columns = list(sd.columns)
-    moves = pd.concat([rate_moves, spread_moves], axis=1).dropna()
-    covariance = moves.cov() * 12.0
+    if covariance is None:
+        covariance = history_covariance(p, list(p.analytics.key_tenors))
+    missing = [f for f in exposures.columns if f not in covariance.index]
+    if missing:
+        msg = f"build_problem: the factor covariance has no rows for {missing}"
+        raise ValueError(msg)
 
     excess = ctx.excess_returns
     residual = excess.std(ddof=1) * np.sqrt(12.0)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +26,7 @@ from fialloc.data import Portfolio
 from fialloc.desks import DeskResult, run_desks
 from fialloc.desks.context import DeskContext
 from fialloc.desks.duration_gaps import krd_gaps
+from fialloc.factor_covariance import scenario_covariance
 from fialloc.optimize import (
     AllocationProblem,
     AllocationResult,
@@ -41,7 +42,7 @@ from fialloc.robustness import (
     stress_surplus,
     tracking_error_distribution,
 )
-from fialloc.scenarios import G2pp
+from fialloc.scenarios import CreditInflationSpec, G2pp, simulate_credit_inflation
 from fialloc.stresses import StressResult, run_stresses
 
 __all__ = ["STAGES", "Robustness", "RunResult", "run"]
@@ -197,6 +198,7 @@ def run(
     phases: int = 3,
     phase_days: int = 10,
     frontier_points: int = 7,
+    covariance: Literal["history", "scenarios"] = "history",
     progress: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Run every stage on validated inputs.
@@ -216,6 +218,9 @@ def run(
         when the moves do not fit the market volume.
     frontier_points : int
         Points on the tracking error / yield frontier.
+    covariance : {"history", "scenarios"}
+        Where the optimizer's factor covariance comes from: the monthly market history, or the
+        first month of the G2++ paths and the spread paths correlated with them.
     progress : callable, optional
         Called with each stage's name (see :data:`STAGES`) as it starts.
 
@@ -224,6 +229,9 @@ def run(
     ValueError
         If a parameter is out of range or the mandate cannot be met (with a diagnosis).
     """
+    if covariance not in ("history", "scenarios"):
+        msg = f"run: covariance must be 'history' or 'scenarios', got {covariance!r}"
+        raise ValueError(msg)
     if not 20 <= n_paths <= 1_000_000 or not 2 <= horizons <= 60:
         msg = (
             "run: need 20 <= n_paths <= 1,000,000 and 2 <= horizons <= 60, "
@@ -263,7 +271,15 @@ def run(
     with _stage("desks", timings, progress):
         desks = run_desks(ctx)
     with _stage("optimize", timings, progress):
-        problem = build_problem(ctx)
+        factor_cov = None
+        if covariance == "scenarios":
+            spreads = {
+                str(r): float(v)
+                for r, v in zip(p.spreads["rating"], p.spreads["spread"], strict=True)
+            }
+            credit = simulate_credit_inflation(model, paths, CreditInflationSpec(spreads=spreads))
+            factor_cov = scenario_covariance(model, paths, p.analytics.key_tenors, credit)
+        problem = build_problem(ctx, covariance=factor_cov)
         allocation = optimize(problem, p.mandate)
         robust = min_expected_shortfall(problem, sleeves, p.mandate)
         frontier = pareto_frontier(problem, p.mandate, frontier_points)
@@ -290,6 +306,7 @@ def run(
         "phases": phases,
         "phase_days": phase_days,
         "frontier_points": frontier_points,
+        "covariance": covariance,
         "g2": dict(zip(("a", "sigma", "b", "eta", "rho"), model.params, strict=True)),
     }
     assert isinstance(surplus, pd.DataFrame)  # one allocation, many horizons
