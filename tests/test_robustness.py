@@ -14,7 +14,7 @@ from fialloc.robustness import (
     tracking_error_distribution,
 )
 from fialloc.scenarios import G2pp
-from fialloc.stresses import run_stresses
+from fialloc.stresses import stress_portfolio
 
 
 @pytest.fixture(scope="module")
@@ -81,16 +81,7 @@ def test_tracking_error_of_one_path_is_its_own_statistic(setup):
 
 def test_stress_surplus_of_today_matches_the_stress_summary():
     portfolio = data.demo()
-    book = portfolio.book
-    sec = portfolio.securities.loc[book.security_ids]
-    stresses = run_stresses(
-        book,
-        portfolio.liability_stream,
-        portfolio.curve,
-        z_spread=portfolio.z_spreads.reindex(book.security_ids).to_numpy(),
-        ratings=list(sec["rating"]),
-        sectors=list(sec["sector"]),
-    )
+    stresses = stress_portfolio(portfolio)
     w0 = portfolio.current_weights.to_numpy()
     tilted = w0.copy()
     tilted[0] += 0.03

@@ -43,7 +43,7 @@ from fialloc.robustness import (
     tracking_error_distribution,
 )
 from fialloc.scenarios import CreditInflationSpec, G2pp, simulate_credit_inflation
-from fialloc.stresses import StressResult, run_stresses
+from fialloc.stresses import StressResult, stress_portfolio
 
 __all__ = ["STAGES", "Robustness", "RunResult", "run"]
 
@@ -252,17 +252,7 @@ def run(
             threshold=p.mandate.materiality_threshold,
         )
     with _stage("stresses", timings, progress):
-        book = p.book
-        sec = p.securities.loc[book.security_ids]
-        stresses = run_stresses(
-            book,
-            p.liability_stream,
-            p.curve,
-            z_spread=p.z_spreads.reindex(book.security_ids).to_numpy(),
-            ratings=list(sec["rating"]),
-            sectors=list(sec["sector"]),
-            bid_ask_bp=sec["bid_ask_bp"].astype(float).to_numpy(),
-        )
+        stresses = stress_portfolio(p)
     with _stage("scenarios", timings, progress):
         model = G2pp(p.curve)
         years = np.arange(1, horizons + 1, dtype=float)

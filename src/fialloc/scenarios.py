@@ -21,6 +21,7 @@ from scipy.optimize import least_squares
 from fialloc import _core
 from fialloc.bonds import BondBook, CashflowStream
 from fialloc.curves import Curve
+from fialloc.data.schema import RATING_LETTERS
 from fialloc.layout import CashflowLayout, FloatArray
 
 __all__ = [
@@ -460,9 +461,6 @@ def _fixed_leg(expiry: float, tenor: float, frequency: int) -> tuple[FloatArray,
         raise ValueError(msg)
     pay = expiry + np.arange(1, n + 1) / frequency
     return pay, np.full(n, 1.0 / frequency)
-
-
-RATING_LETTERS: Final = ("AAA", "AA", "A", "BBB", "BB", "B", "CCC")
 
 
 @dataclass(frozen=True)

@@ -24,11 +24,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from fialloc.bonds import BondBook, CashflowStream
 from fialloc.curves import Curve
+from fialloc.data import Portfolio
+from fialloc.data.portfolio import GOVERNMENT_SECTORS
+from fialloc.data.schema import RATING_LETTERS
 from fialloc.layout import FloatArray
 
 __all__ = [
     "DEFAULT_SCENARIO_FILE",
-    "RATING_SCALE",
     "StressResult",
     "StressScenario",
     "default_scenarios",
@@ -37,16 +39,14 @@ __all__ = [
 ]
 
 DEFAULT_SCENARIO_FILE: Final = Path(__file__).with_name("stress_scenarios.json")
-RATING_SCALE: Final = ("AAA", "AA", "A", "BBB", "BB", "B", "CCC")
-EXEMPT_SECTORS: Final = ("government", "treasury", "sovereign", "agency")
 _MAX_SHIFT_BP: Final = 2000.0
 
 
 def base_rating(rating: object) -> str:
     """Return the letter grade of a rating with or without a notch (``"BBB+" -> "BBB"``)."""
     text = str(rating).strip().upper().rstrip("+-")
-    if text not in RATING_SCALE:
-        scale = ", ".join(RATING_SCALE)
+    if text not in RATING_LETTERS:
+        scale = ", ".join(RATING_LETTERS)
         msg = f"rating {rating!r} is not on the scale {scale} (notches + and - allowed)"
         raise ValueError(msg)
     return text
@@ -69,7 +69,7 @@ class StressScenario(BaseModel):
         outside. A single entry is a parallel shift.
     spread_shifts_bp : dict of str to float
         Credit-spread change in basis points by letter rating (AAA .. CCC); securities in
-        exempt sectors (government, treasury, sovereign, agency) do not move.
+        government sectors (those priced without a spread) do not move.
     bid_ask_multiplier, haircut_multiplier : float
         Liquidity stress: bid-ask spreads and liquidity haircuts are multiplied by these.
     path_bp : list of float, optional
@@ -111,8 +111,10 @@ class StressScenario(BaseModel):
         out = {}
         for rating, shift in v.items():
             key = str(rating).strip().upper()
-            if key not in RATING_SCALE:
-                msg = f"spread_shifts_bp: rating {rating!r} is not one of {', '.join(RATING_SCALE)}"
+            if key not in RATING_LETTERS:
+                msg = (
+                    f"spread_shifts_bp: rating {rating!r} is not one of {', '.join(RATING_LETTERS)}"
+                )
                 raise ValueError(msg)
             out[key] = _check_bp(shift, f"spread_shifts_bp[{rating}]")
         return out
@@ -347,7 +349,7 @@ def run_stresses(
         Each security's continuously compounded spread over `curve` (decimal).
     ratings, sectors : sequence, optional
         Per security; needed by scenarios with spread shifts (ratings on the AAA..CCC scale,
-        notches allowed; sectors government/treasury/sovereign/agency are exempt).
+        notches allowed; government sectors, which carry no spread, are exempt).
     bid_ask_bp : array, optional
         Bid-ask spread per security in basis points of price, for liquidity costs.
     """
@@ -375,7 +377,7 @@ def run_stresses(
         if len(sectors) != n:
             msg = f"run_stresses: {len(sectors)} sectors for {n} securities"
             raise ValueError(msg)
-        exempt = np.array([str(s).strip().lower() in EXEMPT_SECTORS for s in sectors])
+        exempt = np.array([str(s).strip().lower() in GOVERNMENT_SECTORS for s in sectors])
     half_spread = np.zeros(n)
     if bid_ask_bp is not None:
         ba = np.asarray(bid_ask_bp, dtype=np.float64)
@@ -438,3 +440,25 @@ def _path_values(
         liab = liabilities.present_value(moved) / to_h
         rows.append((scenario.name, float(h), assets, liab, assets - liab))
     return rows
+
+
+def stress_portfolio(
+    portfolio: Portfolio, scenarios: Sequence[StressScenario] | None = None
+) -> StressResult:
+    """Run :func:`run_stresses` on a portfolio's whole book and liabilities.
+
+    Each security keeps its z-spread, rating, sector and bid-ask spread from the inputs.
+    """
+    p = portfolio
+    book = p.book
+    sec = p.securities.loc[book.security_ids]
+    return run_stresses(
+        book,
+        p.liability_stream,
+        p.curve,
+        scenarios,
+        z_spread=p.z_spreads.reindex(book.security_ids).to_numpy(),
+        ratings=list(sec["rating"]),
+        sectors=list(sec["sector"]),
+        bid_ask_bp=sec["bid_ask_bp"].astype(float).to_numpy(),
+    )

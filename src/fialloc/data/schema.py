@@ -18,13 +18,15 @@ import pandas as pd
 from fialloc.checks import decimal_rate, finite_float
 from fialloc.schedule import FREQUENCIES, normalize_day_count
 
-__all__ = ["RATINGS", "SCHEMAS", "Column", "Problem", "TableSpec", "rating_notch"]
+__all__ = ["RATINGS", "RATING_LETTERS", "SCHEMAS", "Column", "Problem", "TableSpec", "rating_notch"]
 
 #: Ratings with notches, best first; ``rating_notch`` maps them to 1 (AAA) .. 21 (C).
 RATINGS: Final = (
     "AAA", "AA+", "AA", "AA-", "A+", "A", "A-", "BBB+", "BBB", "BBB-",
     "BB+", "BB", "BB-", "B+", "B", "B-", "CCC+", "CCC", "CCC-", "CC", "C",
 )  # fmt: skip
+#: Letter ratings without notches, best first: the buckets of spreads and spread durations.
+RATING_LETTERS: Final = ("AAA", "AA", "A", "BBB", "BB", "B", "CCC")
 Kind = Literal["str", "float", "int", "date", "rating", "day_count", "frequency", "bool"]
 
 
@@ -281,7 +283,7 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
     "spreads": TableSpec(
         "spreads",
         (
-            Column("rating", "str", choices=("AAA", "AA", "A", "BBB", "BB", "B", "CCC")),
+            Column("rating", "str", choices=RATING_LETTERS),
             Column("spread", "float", minimum=0.0, decimal=True),
         ),
         key=("rating",),
