@@ -7,7 +7,15 @@ import pytest
 import fialloc.data as data
 from fialloc.data import Mandate
 from fialloc.desks import DeskContext
-from fialloc.optimize import AllocationProblem, build_problem, check_constraints, optimize
+from fialloc.optimize import (
+    AllocationProblem,
+    build_problem,
+    check_constraints,
+    optimize,
+    pareto_frontier,
+)
+from fialloc.robustness import min_expected_shortfall, sleeve_paths
+from fialloc.scenarios import G2pp
 
 
 @pytest.mark.benchmark(group="optimize")
@@ -44,8 +52,51 @@ def _synthetic(n: int, seed: int = 0) -> AllocationProblem:
 
 
 @pytest.mark.benchmark(group="optimize")
-def test_optimize_synthetic_250_managers(benchmark):
+def test_optimize_fialloc_synthetic_250_managers(benchmark):
     problem = _synthetic(250)
     mandate = Mandate(min_allocation=0.001, max_allocation=0.05, max_shift=0.01, target_yield=0.045)
     result = benchmark.pedantic(optimize, (problem, mandate), rounds=3, iterations=1)
     assert check_constraints(problem, mandate, result.weights.to_numpy())["ok"].all()
+
+
+@pytest.fixture(scope="module")
+def demo_problem():
+    portfolio = data.demo()
+    return portfolio, build_problem(DeskContext(portfolio))
+
+
+@pytest.mark.benchmark(group="optimize-solvers")
+def test_optimize_fialloc_clarabel_demo(benchmark, demo_problem):
+    portfolio, problem = demo_problem
+    result = benchmark(optimize, problem, portfolio.mandate)
+    reference = optimize(problem, portfolio.mandate, solver="SCS")
+    assert check_constraints(problem, portfolio.mandate, result.weights.to_numpy())["ok"].all()
+    # SCS is first order: the objectives agree to its accuracy.
+    assert result.objective_terms.sum() <= reference.objective_terms.sum() + 1e-4
+
+
+@pytest.mark.benchmark(group="optimize-solvers")
+def test_optimize_scs_reference(benchmark, demo_problem):
+    portfolio, problem = demo_problem
+    benchmark(optimize, problem, portfolio.mandate, "SCS")
+
+
+@pytest.mark.benchmark(group="frontier")
+def test_pareto_frontier_demo_7_points(benchmark, demo_problem):
+    portfolio, problem = demo_problem
+    frontier = benchmark.pedantic(
+        pareto_frontier, (problem, portfolio.mandate, 7), rounds=3, iterations=1
+    )
+    assert len(frontier) == 7
+
+
+@pytest.mark.benchmark(group="least-shortfall")
+def test_min_expected_shortfall_demo_1000_paths(benchmark, demo_problem):
+    portfolio, problem = demo_problem
+    model = G2pp(portfolio.curve)
+    paths = model.simulate(1000, np.arange(1, 61) / 12.0, seed=5)
+    sleeves = sleeve_paths(portfolio, model, paths, [1.0, 5.0])
+    result = benchmark.pedantic(
+        min_expected_shortfall, (problem, sleeves, portfolio.mandate), rounds=3, iterations=1
+    )
+    assert result.constraints["ok"].all()

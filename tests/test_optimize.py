@@ -168,3 +168,16 @@ def test_pareto_frontier_on_a_toy_with_a_known_answer():
     np.testing.assert_allclose(frontier["tracking_error"], [0.0, 0.015, 0.03], atol=1e-5)
     with pytest.raises(ValueError, match="at least 2 points"):
         pareto_frontier(problem, LOOSE, points=1)
+
+
+def test_an_unknown_solver_is_named(demo_problem):
+    with pytest.raises(ValueError, match="solver 'GUROBI_PLEASE' is not installed"):
+        optimize(demo_problem, Mandate(), solver="GUROBI_PLEASE")
+
+
+def test_a_second_solver_finds_the_same_optimum(demo_problem):
+    mandate = Mandate()
+    clarabel = optimize(demo_problem, mandate)
+    scs = optimize(demo_problem, mandate, solver="SCS")
+    # SCS is a first-order method: same optimum to its default accuracy.
+    assert clarabel.objective_terms.sum() == pytest.approx(scs.objective_terms.sum(), abs=2e-3)

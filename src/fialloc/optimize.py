@@ -374,11 +374,14 @@ def solve(
     w: cp.Variable,
     terms: dict[str, cp.Expression],
     extra: list[cp.Constraint] | None = None,
+    solver: str = "CLARABEL",
 ) -> AllocationResult:
     """Minimize the sum of `terms` under the mandate and the `extra` constraints.
 
     A tiny turnover penalty picks the smallest move among ties. The result reports the
     weights, every constraint's value and slack, every term and the exposures before and after.
+    `solver` is any installed cvxpy solver that handles second-order cones (Clarabel by
+    default; SCS is the first-order alternative).
 
     Raises
     ------
@@ -391,7 +394,10 @@ def solve(
     constraints = [c for group in groups.values() for c in group] + (extra or [])
     objective = cp.Minimize(cp.sum(cp.hstack(list(terms.values()))) + 1e-6 * cp.sum_squares(w - w0))
     prob = cp.Problem(objective, constraints)
-    prob.solve(solver=cp.CLARABEL)
+    if solver not in cp.installed_solvers():
+        msg = f"optimize: solver {solver!r} is not installed; have {cp.installed_solvers()}"
+        raise ValueError(msg)
+    prob.solve(solver=solver)
     if prob.status not in ("optimal", "optimal_inaccurate") or w.value is None:
         msg = _diagnose(groups, w, prob.status, extra or [])
         raise ValueError(msg)
@@ -424,13 +430,15 @@ def solve(
     )
 
 
-def optimize(problem: AllocationProblem, mandate: Mandate | None = None) -> AllocationResult:
+def optimize(
+    problem: AllocationProblem, mandate: Mandate | None = None, solver: str = "CLARABEL"
+) -> AllocationResult:
     """Solve for manager weights under the mandate, with its priority-weighted objective.
 
     The objective adds, weighted by ``mandate.objective``: liability matching (tracking error
     squared over its limit squared), yield (portfolio yield over the target, negated), skill
     (weighted skill scores over the largest score, negated) and liquidity (buffer over its
-    target, negated).
+    target, negated). `solver` names the cvxpy solver (see :func:`solve`).
 
     Raises
     ------
@@ -455,7 +463,7 @@ def optimize(problem: AllocationProblem, mandate: Mandate | None = None) -> Allo
         * (problem.liquid_share.to_numpy() @ w)
         / max(m.liquidity_buffer, 1e-9),
     }
-    return solve(problem, m, w, terms)
+    return solve(problem, m, w, terms, solver=solver)
 
 
 def pareto_frontier(
