@@ -21,11 +21,13 @@ from fialloc.desks.result import DeskResult, Finding, Recommendation
 
 __all__ = [
     "BETA_MATERIAL",
+    "BETA_PENALTY",
     "DRIFT_PENALTY",
     "LONG_TERM_WEIGHT",
     "MIN_MONTHS",
     "RECENT_WEIGHT",
     "analyze",
+    "residual_vols",
     "skill_scores",
 ]
 
@@ -38,6 +40,11 @@ BETA_MATERIAL = 0.3
 #: Score (information-ratio units) taken off a manager whose style drifted: its record was
 #: earned in another style, and the drift itself is a governance issue.
 DRIFT_PENALTY = 0.5
+#: Score of a manager whose excess return is factor beta with no significant alpha: as if its
+#: information ratio were -1. Its active fee buys exposure the portfolio can hold directly,
+#: and with a score of 0 it would tie with every manager whose alpha is merely unproven, so the
+#: optimizer would have no reason to fund skill from it rather than from them.
+BETA_PENALTY = 1.0
 #: Fewer months of returns than this and the desk does not judge skill.
 MIN_MONTHS = 24
 #: Seed of the information-ratio bootstrap (results are reproducible).
@@ -74,7 +81,7 @@ def analyze(ctx: DeskContext) -> DeskResult:
     factors = drift_mod.return_factors(ctx)
     months = factors.index.intersection(excess.dropna(how="all").index)
     if len(months) < MIN_MONTHS:
-        return _short_history(managers, len(months))
+        return _short_history(excess.reindex(columns=managers))
     excess = excess.loc[months]
     factors = factors.loc[months]
     selection = skill_mod.selection_returns(excess, factors)
@@ -149,9 +156,10 @@ def skill_scores(result_or_ctx: DeskResult | DeskContext) -> pd.Series:
 
     The score is ``0.6 x recent IR + 0.4 x long-term IR`` of the selection return (annual
     information ratios, recent = mean of 12 and 36 months) for a manager whose selection IR
-    over the whole history is positive and significant after Holm's correction; 0 for every
-    other manager (insignificant, or beta only), less :data:`DRIFT_PENALTY` for a manager
-    whose style drifted.
+    over the whole history is positive and significant after Holm's correction; 0 for a
+    manager whose skill is not proven; ``-BETA_PENALTY`` for a manager whose excess return is
+    credit beta with no significant alpha; less :data:`DRIFT_PENALTY` for a manager whose
+    style drifted.
 
     Parameters
     ----------
@@ -171,8 +179,31 @@ def skill_scores(result_or_ctx: DeskResult | DeskContext) -> pd.Series:
     return result_or_ctx.tables["scores"]["skill_score"].astype(float).rename("skill")
 
 
-def _short_history(managers: list[str], months: int) -> DeskResult:
-    scores = pd.DataFrame({"skill_score": 0.0}, index=pd.Index(managers, name="manager"))
+def residual_vols(result: DeskResult) -> pd.Series:
+    """Per-manager residual risk for the optimizer (annual, decimal).
+
+    The volatility of each manager's excess return that its loadings on the duration and
+    credit factors do not explain (the raw excess-return volatility when the history is too
+    short to regress).
+
+    Raises
+    ------
+    ValueError
+        If given another desk's result.
+    """
+    if result.desk != "performance" or "scores" not in result.tables:
+        msg = f"residual_vols: need the performance desk's result, got {result.desk!r}"
+        raise ValueError(msg)
+    return result.tables["scores"]["residual_vol"].astype(float).rename("residual_vol")
+
+
+def _short_history(excess: pd.DataFrame) -> DeskResult:
+    months = int(excess.dropna(how="all").shape[0])
+    vol = (excess.std(ddof=1) * np.sqrt(12.0)).fillna(0.0) if months >= 2 else 0.0
+    scores = pd.DataFrame(
+        {"skill_score": 0.0, "residual_vol": vol},
+        index=pd.Index([str(m) for m in excess.columns], name="manager"),
+    )
     return DeskResult(
         desk="performance",
         tables={"scores": scores},
@@ -245,7 +276,11 @@ def _scores(skill: pd.DataFrame, loadings: pd.DataFrame, holdings: pd.DataFrame)
         loadings.index[loadings["break_p_holm"] < 1.0 - skill_mod.CONFIDENCE]
     )
     drift = pd.Series([m in drifted for m in ir.index], index=ir.index)
-    score = blended.clip(lower=0.0).where(consistent, 0.0) - DRIFT_PENALTY * drift
+    score = (
+        blended.clip(lower=0.0).where(consistent, 0.0)
+        - BETA_PENALTY * beta_only.reindex(ir.index).fillna(False).astype(float)
+        - DRIFT_PENALTY * drift
+    )
     return pd.DataFrame(
         {
             "recent_ir": recent,
@@ -255,6 +290,7 @@ def _scores(skill: pd.DataFrame, loadings: pd.DataFrame, holdings: pd.DataFrame)
             "beta_only": beta_only.reindex(ir.index).fillna(False).astype(bool),
             "drift": drift,
             "skill_score": score,
+            "residual_vol": loadings["residual_vol_annual"].reindex(ir.index),
         }
     ).rename_axis("manager")
 
