@@ -16,11 +16,9 @@ import pandas as pd
 from fialloc.desks import drift as drift_mod
 from fialloc.desks import skill as skill_mod
 from fialloc.desks.context import DeskContext
-from fialloc.desks.regression import factor_regression
 from fialloc.desks.result import DeskResult, Finding, Recommendation
 
 __all__ = [
-    "BETA_MATERIAL",
     "BETA_PENALTY",
     "DRIFT_PENALTY",
     "LONG_TERM_WEIGHT",
@@ -35,8 +33,6 @@ __all__ = [
 #: history) performance in a manager's score.
 RECENT_WEIGHT = 0.6
 LONG_TERM_WEIGHT = 0.4
-#: A credit loading counts as beta when at least this large with |t| >= 3.
-BETA_MATERIAL = 0.3
 #: Score (information-ratio units) taken off a manager whose style drifted: its record was
 #: earned in another style, and the drift itself is a governance issue.
 DRIFT_PENALTY = 0.5
@@ -224,31 +220,21 @@ def _short_history(excess: pd.DataFrame) -> DeskResult:
 
 
 def _loadings(excess: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
-    """Full-history factor regression and returns-based style break per manager."""
-    rows = {}
+    """Full-history factor loadings and the returns-based style break, per manager."""
+    table = skill_mod.factor_loadings(excess, factors)
+    breaks = {}
     for manager in excess.columns:
-        y = excess[manager]
-        reg = factor_regression(y, factors)
-        brk = drift_mod.style_break(y, factors)
+        brk = drift_mod.style_break(excess[manager], factors)
         row: dict[str, object] = {
-            "alpha_annual": reg.alpha_annual,
-            "alpha_t": reg.alpha_t,
-            "alpha_p": reg.alpha_p,
-            "r_squared": reg.r_squared,
-            "residual_vol_annual": reg.residual_vol_annual,
+            "break_month": factors.index[int(brk["break_index"])],
+            "break_f": brk["f_stat"],
+            "break_p": brk["p_value"],
         }
-        for f in factors.columns:
-            row[f"beta_{f}"] = float(reg.betas[f])
-            row[f"t_{f}"] = float(reg.beta_t[f])
-        row["break_month"] = factors.index[int(brk["break_index"])]
-        row["break_f"] = brk["f_stat"]
-        row["break_p"] = brk["p_value"]
         for f in factors.columns:
             row[f"{f}_before"] = brk[f"{f}_before"]
             row[f"{f}_after"] = brk[f"{f}_after"]
-        rows[str(manager)] = row
-    table = pd.DataFrame.from_dict(rows, orient="index")
-    table["alpha_p_holm"] = skill_mod.holm(table["alpha_p"].astype(float))
+        breaks[str(manager)] = row
+    table = table.join(pd.DataFrame.from_dict(breaks, orient="index"))
     table["break_p_holm"] = skill_mod.holm(table["break_p"].astype(float))
     return table
 
@@ -262,15 +248,7 @@ def _scores(skill: pd.DataFrame, loadings: pd.DataFrame, holdings: pd.DataFrame)
     recent = ir[recent_windows].mean(axis=1)
     long_term = ir[longest]
     blended = RECENT_WEIGHT * recent + LONG_TERM_WEIGHT * long_term
-    credit = [c for c in loadings.columns if c.startswith("beta_credit")]
-    material = pd.concat(
-        [
-            (loadings[c] >= BETA_MATERIAL) & (loadings[c.replace("beta_", "t_")].abs() >= 3)
-            for c in credit
-        ],
-        axis=1,
-    ).any(axis=1)
-    beta_only = material & (loadings["alpha_p_holm"] >= 1.0 - skill_mod.CONFIDENCE)
+    beta_only = skill_mod.beta_only(loadings)
     consistent = significant[longest] & (long_term > 0) & ~beta_only
     drifted = set(holdings.index.get_level_values("manager")) | set(
         loadings.index[loadings["break_p_holm"] < 1.0 - skill_mod.CONFIDENCE]

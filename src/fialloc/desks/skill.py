@@ -29,12 +29,15 @@ from scipy import stats
 from fialloc.desks.regression import factor_regression
 
 __all__ = [
+    "BETA_MATERIAL",
     "CONFIDENCE",
     "PERCENT_HINT",
     "WINDOWS",
     "alpha_persistence",
+    "beta_only",
     "bootstrap_information_ratio",
     "check_return_history",
+    "factor_loadings",
     "holm",
     "period_alphas",
     "persistence_table",
@@ -50,6 +53,8 @@ WINDOWS = (12, 36, 60)
 CONFIDENCE = 0.95
 #: A median absolute monthly excess return above this (2%) means the data are in percent.
 PERCENT_HINT = 0.02
+#: A credit loading counts as beta when at least this large with |t| >= 3.
+BETA_MATERIAL = 0.3
 
 
 def check_return_history(returns: pd.DataFrame, benchmark: pd.DataFrame) -> pd.DataFrame:
@@ -219,6 +224,63 @@ def selection_returns(excess: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFra
         reg = factor_regression(y, f)
         out[manager] = y - f.to_numpy() @ reg.betas.to_numpy()
     return pd.DataFrame(out).reindex(months)
+
+
+def factor_loadings(excess: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
+    """Full-history regression of each manager's excess return on factor returns.
+
+    Parameters
+    ----------
+    excess : DataFrame
+        Monthly excess returns (decimals), months by manager, on the months of `factors`.
+    factors : DataFrame
+        Monthly factor returns (decimals), months by factor.
+
+    Returns
+    -------
+    DataFrame
+        Per manager: ``alpha_annual`` (decimal a year), ``alpha_t``, ``alpha_p`` and
+        ``alpha_p_holm`` (Holm-adjusted over the managers), ``r_squared``,
+        ``residual_vol_annual`` (decimal), and per factor ``beta_<factor>`` and ``t_<factor>``.
+    """
+    rows = {}
+    for manager in excess.columns:
+        y = excess[manager].dropna()
+        reg = factor_regression(y, factors.loc[y.index])
+        row = {
+            "alpha_annual": reg.alpha_annual,
+            "alpha_t": reg.alpha_t,
+            "alpha_p": reg.alpha_p,
+            "r_squared": reg.r_squared,
+            "residual_vol_annual": reg.residual_vol_annual,
+        }
+        for f in factors.columns:
+            row[f"beta_{f}"] = float(reg.betas[f])
+            row[f"t_{f}"] = float(reg.beta_t[f])
+        rows[str(manager)] = row
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.insert(3, "alpha_p_holm", holm(table["alpha_p"].astype(float)))
+    return table
+
+
+def beta_only(loadings: pd.DataFrame, prefix: str = "beta_credit") -> pd.Series:
+    """Flag managers whose excess return is factor beta with no significant alpha.
+
+    A loading on a factor whose name starts with `prefix` counts when it is at least
+    :data:`BETA_MATERIAL` with |t| >= 3; the alpha is not significant when its Holm-adjusted
+    p-value is at least 1 - :data:`CONFIDENCE`.
+
+    Returns
+    -------
+    Series of bool
+        Per manager (the index of `loadings`).
+    """
+    betas = [c for c in loadings.columns if c.startswith(prefix)]
+    material = pd.Series(False, index=loadings.index)
+    for c in betas:
+        t = loadings[c.replace("beta_", "t_", 1)].abs()
+        material |= (loadings[c] >= BETA_MATERIAL) & (t >= 3)
+    return material & (loadings["alpha_p_holm"] >= 1.0 - CONFIDENCE)
 
 
 def skill_table(active: pd.DataFrame, windows: tuple[int, ...] = WINDOWS) -> pd.DataFrame:
