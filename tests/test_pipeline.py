@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import fialloc.data as data
@@ -42,6 +43,27 @@ def test_the_recommendation_meets_the_mandate_and_closes_gaps(run):
     truth = data.demo_truth()
     beta = list(truth.bbb_beta_managers)
     assert a.weights[beta].sum() < result.problem.current[beta].sum()
+
+
+def test_the_optimizer_scores_skill_from_the_performance_desk(run):
+    result, _ = run
+    from fialloc.desks import performance
+
+    desk = result.desks["performance"]
+    pd.testing.assert_series_equal(
+        result.problem.skill,
+        performance.skill_scores(desk).reindex(result.problem.managers),
+        check_names=False,
+    )
+    truth = data.demo_truth()
+    change = result.allocation.change
+    # Capital leaves every manager whose excess return is BBB beta, and the skilled managers
+    # gain on balance (none loses).
+    for manager in truth.bbb_beta_managers:
+        assert change[manager] < -1e-3, (manager, change[manager])
+    skilled = list(truth.skilled_managers)
+    assert (change[skilled] >= -1e-6).all()
+    assert change[skilled].sum() > 0.02
 
 
 def test_robustness_compares_the_same_paths_for_every_allocation(run):

@@ -22,13 +22,14 @@ import pandas as pd
 
 from fialloc.data.mandate import Mandate
 from fialloc.data.portfolio import GOVERNMENT_SECTORS
+from fialloc.desks import performance
 from fialloc.desks.context import DeskContext
-from fialloc.desks.regression import factor_regression
 from fialloc.factor_covariance import history_covariance
 from fialloc.layout import FloatArray
 from fialloc.scenarios import RATING_LETTERS
 
 __all__ = [
+    "SKILL_SCALE",
     "AllocationProblem",
     "AllocationResult",
     "active_risk",
@@ -39,6 +40,11 @@ __all__ = [
     "pareto_frontier",
     "solve",
 ]
+
+
+#: The skill term's yardstick: a portfolio-wide information ratio of 1, exceptional by the usual
+#: standard (Grinold and Kahn: 0.5 good, 0.75 very good, 1.0 exceptional).
+SKILL_SCALE = 1.0
 
 
 @dataclass(frozen=True)
@@ -56,8 +62,10 @@ class AllocationProblem:
         Annualized covariance of the factor moves (decimal rates squared).
     residual_vol, yields, skill, liquid_share, illiquid_share, notch : Series
         Per manager: annual residual risk (decimal), yield (decimal), skill score (higher is
-        better, e.g. an alpha t-statistic), share of the sleeve counting toward the liquidity
-        buffer after haircuts, share that is illiquid, average rating notch (AAA = 1).
+        better, in information-ratio units: see
+        :func:`fialloc.desks.performance.skill_scores`), share of the sleeve counting toward
+        the liquidity buffer after haircuts, share that is illiquid, average rating notch
+        (AAA = 1).
     sectors : DataFrame
         Managers by sectors: each sleeve's sector mix (rows sum to 1).
     current : Series
@@ -148,16 +156,26 @@ class AllocationProblem:
 
 
 def build_problem(
-    ctx: DeskContext, skill: pd.Series | None = None, covariance: pd.DataFrame | None = None
+    ctx: DeskContext,
+    skill: pd.Series | None = None,
+    covariance: pd.DataFrame | None = None,
+    residual_vol: pd.Series | None = None,
 ) -> AllocationProblem:
     """Assemble the optimizer's inputs from a portfolio's analytics.
 
     Factors are the key rates (zero-rate moves at the key tenors) and the credit spreads by
     rating; their covariance (annualized, decimal rates squared) is `covariance` if given
     (e.g. :func:`fialloc.factor_covariance.scenario_covariance`), else the monthly market
-    history's (:func:`fialloc.factor_covariance.history_covariance`). Skill defaults to each
-    manager's alpha t-statistic in a regression of its excess return on BBB credit returns
-    (a manager whose excess return is credit beta scores about zero).
+    history's (:func:`fialloc.factor_covariance.history_covariance`).
+
+    Skill and residual risk come from the performance desk unless given (the pipeline passes
+    the desk's result, so it runs once): `skill` defaults to
+    :func:`fialloc.desks.performance.skill_scores` (information-ratio units; 0 without
+    significant selection skill, negative for beta-only or drifting managers) and
+    `residual_vol` (annual, decimal) to :func:`fialloc.desks.performance.residual_vols`, the
+    volatility of each manager's excess return that its factor loadings do not explain: the
+    factor part of a manager's risk is already in its exposures, so counting the raw excess
+    volatility would count it twice.
     """
     p = ctx.portfolio
     managers = ctx.managers.index
@@ -183,16 +201,10 @@ def build_problem(
         msg = f"build_problem: the factor covariance has no rows for {missing}"
         raise ValueError(msg)
 
-    excess = ctx.excess_returns
-    residual = excess.std(ddof=1) * np.sqrt(12.0)
-    if skill is None:
-        factor = ctx.credit_factor("BBB", 6.0)
-        skill = pd.Series(
-            {
-                m: factor_regression(excess[m].loc[factor.index], factor.to_frame("bbb")).alpha_t
-                for m in managers
-            }
-        )
+    if skill is None or residual_vol is None:
+        desk = performance.analyze(ctx)
+        skill = performance.skill_scores(desk) if skill is None else skill
+        residual_vol = performance.residual_vols(desk) if residual_vol is None else residual_vol
     buffer_tiers = {
         "level1": 1.0,
         "level2a": 0.85,
@@ -210,7 +222,7 @@ def build_problem(
         exposures=exposures.loc[managers],
         liability=liability,
         covariance=covariance.loc[exposures.columns, exposures.columns],
-        residual_vol=residual.reindex(managers).fillna(0.0),
+        residual_vol=residual_vol.reindex(managers).fillna(0.0).astype(float),
         yields=ctx.managers["ytm"],
         skill=skill.reindex(managers).fillna(0.0).astype(float),
         liquid_share=liquid.reindex(managers),
@@ -437,8 +449,14 @@ def optimize(
 
     The objective adds, weighted by ``mandate.objective``: liability matching (tracking error
     squared over its limit squared), yield (portfolio yield over the target, negated), skill
-    (weighted skill scores over the largest score, negated) and liquidity (buffer over its
-    target, negated). `solver` names the cvxpy solver (see :func:`solve`).
+    (the weighted skill score, an information ratio, over :data:`SKILL_SCALE`, negated) and
+    liquidity (buffer over its target or today's buffer if larger, negated).
+
+    Each term is measured against a fixed yardstick so a priority weight means the same on
+    any book: the skill yardstick does not depend on the scores (so raising one manager's
+    score can never lower its weight), and the buffer is measured against today's when that
+    is above the target, so liquidity far beyond the buffer the mandate asks for cannot
+    outweigh the higher priorities. `solver` names the cvxpy solver (see :func:`solve`).
 
     Raises
     ------
@@ -450,7 +468,8 @@ def optimize(
     w = cp.Variable(len(problem.managers))
     ow = m.objective
     skill = problem.skill.to_numpy()
-    top_skill = max(float(np.abs(skill).max()), 1e-9)
+    liquid = problem.liquid_share.to_numpy()
+    buffer = max(m.liquidity_buffer, float(liquid @ problem.current.to_numpy()), 1e-9)
     terms = {
         "liability_matching": ow.liability_matching
         * cp.sum_squares(active_risk(problem, w))
@@ -458,10 +477,8 @@ def optimize(
         "yield_target": -ow.yield_target
         * (problem.yields.to_numpy() @ w)
         / max(m.target_yield, 1e-4),
-        "manager_skill": -ow.manager_skill * (skill @ w) / top_skill,
-        "liquidity_buffer": -ow.liquidity_buffer
-        * (problem.liquid_share.to_numpy() @ w)
-        / max(m.liquidity_buffer, 1e-9),
+        "manager_skill": -ow.manager_skill * (skill @ w) / SKILL_SCALE,
+        "liquidity_buffer": -ow.liquidity_buffer * (liquid @ w) / buffer,
     }
     return solve(problem, m, w, terms, solver=solver)
 

@@ -23,7 +23,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from fialloc.data import Portfolio
-from fialloc.desks import DeskResult, run_desks
+from fialloc.desks import DeskResult, performance, run_desks
 from fialloc.desks.context import DeskContext
 from fialloc.desks.duration_gaps import krd_gaps
 from fialloc.factor_covariance import scenario_covariance
@@ -269,7 +269,13 @@ def run(
             }
             credit = simulate_credit_inflation(model, paths, CreditInflationSpec(spreads=spreads))
             factor_cov = scenario_covariance(model, paths, p.analytics.key_tenors, credit)
-        problem = build_problem(ctx, covariance=factor_cov)
+        skill_desk = desks["performance"]
+        problem = build_problem(
+            ctx,
+            skill=performance.skill_scores(skill_desk),
+            covariance=factor_cov,
+            residual_vol=performance.residual_vols(skill_desk),
+        )
         allocation = optimize(problem, p.mandate)
         robust = min_expected_shortfall(problem, sleeves, p.mandate)
         frontier = pareto_frontier(problem, p.mandate, frontier_points)

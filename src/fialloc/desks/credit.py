@@ -6,17 +6,15 @@ import numpy as np
 import pandas as pd
 
 from fialloc.data.schema import RATINGS, rating_notch
-from fialloc.desks.context import DeskContext, persistent_drift
+from fialloc.desks import skill
+from fialloc.desks.context import DeskContext
+from fialloc.desks.drift import holdings_drift, return_factors
 from fialloc.desks.regression import factor_regression
 from fialloc.desks.result import DeskResult, Finding, Recommendation
 
-__all__ = ["BETA_MATERIAL", "LOOKBACKS", "analyze"]
+__all__ = ["LOOKBACKS", "analyze"]
 
 LOOKBACKS = (1, 3, 6, 12, 36)
-#: A credit beta counts when the loading on BBB excess returns is at least this large and
-#: significant (|t| >= 3), while the alpha is not significant after a Bonferroni correction.
-BETA_MATERIAL = 0.3
-BBB_SPREAD_DURATION = 6.0
 ALPHA_LEVEL = 0.05
 
 
@@ -31,12 +29,15 @@ def analyze(ctx: DeskContext) -> DeskResult:
 
     Tables: exposures by ``rating``, ``sector``, ``manager`` and ``duration_bucket`` (market value
     and share), ``spread_contribution`` (spread times spread duration, by manager and rating),
-    ``manager_skill`` (excess return over 1-36 months; over the full history a regression of
-    excess returns on BBB credit excess returns: beta, alpha, t-statistics). Findings:
-    ``credit_beta`` (excess return explained by BBB beta with no significant alpha),
-    ``credit_alpha`` (significant selection skill after correcting for the number of managers)
-    and ``rating_drift`` (average rating left the manager's own history). Recommendations: move
-    weight from beta-only managers toward managers with significant alpha, within the mandate.
+    ``manager_skill`` (excess return over 1-36 months; over the full history and the last 12
+    and 36 months a regression of excess returns on duration, BBB and high yield factor
+    returns: beta, alpha, t-statistics; see :func:`fialloc.desks.skill.factor_loadings`).
+    Findings: ``credit_beta`` (excess return explained by credit beta with no significant
+    alpha, :func:`fialloc.desks.skill.beta_only`), ``credit_alpha`` (significant alpha after
+    Holm's correction for the number of managers) and ``rating_drift`` (average rating left
+    the manager's own history, :func:`fialloc.desks.drift.holdings_drift`). Recommendations:
+    move weight from beta-only managers toward managers with significant alpha, within the
+    mandate. The performance desk judges the same managers on their whole track record.
     """
     p = ctx.portfolio
     sec = ctx.securities
@@ -70,16 +71,23 @@ def analyze(ctx: DeskContext) -> DeskResult:
     excess = ctx.excess_returns
     skill_rows, findings, beta_only, skilled = [], [], [], []
     n_managers = max(len(excess.columns), 1)
-    if len(excess) >= 12:
-        factor = ctx.credit_factor("BBB", BBB_SPREAD_DURATION)
+    factors = return_factors(ctx)
+    if len(factors.index.intersection(excess.index)) >= 12:
+        # One definition of beta and alpha, shared with the performance desk: a regression on
+        # duration, BBB and high yield factor returns, alphas Holm-corrected over the managers.
+        months = factors.index.intersection(excess.index)
+        y_all, f_all = excess.loc[months], factors.loc[months]
+        loadings = skill.factor_loadings(y_all, f_all)
+        flagged = skill.beta_only(loadings)
+        fitted = {str(k): {str(c): float(v) for c, v in r.items()} for k, r in loadings.iterrows()}
         for manager in excess.columns:
-            y = excess[manager].loc[factor.index]
-            reg = factor_regression(y, factor.to_frame("bbb"))
+            y = y_all[manager]
+            reg = fitted[str(manager)]
             windows = {}
             for k in (12, 36):
                 if len(y) >= k:
-                    recent = factor_regression(y.iloc[-k:], factor.iloc[-k:].to_frame("bbb"))
-                    windows[f"beta_{k}m"] = float(recent.betas["bbb"])
+                    recent = factor_regression(y.iloc[-k:], f_all.iloc[-k:])
+                    windows[f"beta_{k}m"] = float(recent.betas["credit_bbb"])
                     windows[f"alpha_{k}m"] = recent.alpha_annual
                     windows[f"alpha_t_{k}m"] = recent.alpha_t
             series = excess[manager].to_numpy(dtype=float)
@@ -88,24 +96,23 @@ def analyze(ctx: DeskContext) -> DeskResult:
                 for k in LOOKBACKS
                 if k <= len(series)
             }
+            beta, beta_t = float(reg["beta_credit_bbb"]), float(reg["t_credit_bbb"])
+            alpha, alpha_t = float(reg["alpha_annual"]), float(reg["alpha_t"])
             row.update(
                 {
-                    "beta_bbb": float(reg.betas["bbb"]),
-                    "beta_t": float(reg.beta_t["bbb"]),
-                    "alpha_annual": reg.alpha_annual,
-                    "alpha_t": reg.alpha_t,
-                    "alpha_p": reg.alpha_p,
-                    "r_squared": reg.r_squared,
+                    "beta_bbb": beta,
+                    "beta_t": beta_t,
+                    "beta_hy": float(reg["beta_credit_hy"]),
+                    "alpha_annual": alpha,
+                    "alpha_t": alpha_t,
+                    "alpha_p": float(reg["alpha_p"]),
+                    "alpha_p_holm": float(reg["alpha_p_holm"]),
+                    "r_squared": float(reg["r_squared"]),
                 }
             )
             row.update(windows)
             skill_rows.append(pd.Series(row, name=manager))
-            significant_alpha = reg.alpha_p < ALPHA_LEVEL / n_managers
-            if (
-                reg.betas["bbb"] >= BETA_MATERIAL
-                and abs(reg.beta_t["bbb"]) >= 3
-                and reg.alpha_p >= ALPHA_LEVEL
-            ):
+            if flagged[str(manager)]:
                 beta_only.append(manager)
                 findings.append(
                     Finding(
@@ -114,18 +121,13 @@ def analyze(ctx: DeskContext) -> DeskResult:
                         subject=str(manager),
                         message=(
                             f"{manager}'s excess return is BBB credit beta "
-                            f"({reg.betas['bbb']:.2f}, t {reg.beta_t['bbb']:.1f}) with no "
-                            "significant alpha "
-                            f"({reg.alpha_annual:+.2%} a year, t {reg.alpha_t:.1f})"
+                            f"({beta:.2f}, t {beta_t:.1f}) with no significant alpha "
+                            f"({alpha:+.2%} a year, t {alpha_t:.1f})"
                         ),
-                        metrics={
-                            "beta_bbb": float(reg.betas["bbb"]),
-                            "alpha_annual": reg.alpha_annual,
-                            "alpha_t": reg.alpha_t,
-                        },
+                        metrics={"beta_bbb": beta, "alpha_annual": alpha, "alpha_t": alpha_t},
                     )
                 )
-            elif significant_alpha and reg.alpha_annual > 0:
+            elif float(reg["alpha_p_holm"]) < ALPHA_LEVEL and alpha > 0:
                 skilled.append(manager)
                 findings.append(
                     Finding(
@@ -133,19 +135,24 @@ def analyze(ctx: DeskContext) -> DeskResult:
                         severity="info",
                         subject=str(manager),
                         message=(
-                            f"{manager} shows selection skill: alpha {reg.alpha_annual:+.2%} a "
-                            f"year (t {reg.alpha_t:.1f}, significant after correcting for "
+                            f"{manager} shows selection skill: alpha {alpha:+.2%} a "
+                            f"year (t {alpha_t:.1f}, significant after correcting for "
                             f"{n_managers} managers)"
                         ),
-                        metrics={"alpha_annual": reg.alpha_annual, "alpha_t": reg.alpha_t},
+                        metrics={
+                            "alpha_annual": alpha,
+                            "alpha_t": alpha_t,
+                            "n_managers": float(n_managers),
+                        },
                     )
                 )
-    skill = pd.DataFrame(skill_rows)
+    skill_table = pd.DataFrame(skill_rows)
 
-    drift = persistent_drift(ctx.characteristic_history("credit_notch"), 36, 1.5, 0.25)
-    for drifter, moved in drift.iterrows():
+    drift = holdings_drift(ctx)
+    mask = drift.index.get_level_values("characteristic") == "credit quality"
+    for drifter, moved in drift[mask].droplevel("characteristic").iterrows():
         manager = str(drifter)
-        notches = float(moved["latest"] - moved["baseline_mean"])
+        notches = float(moved["change"])
         findings.append(
             Finding(
                 code="rating_drift",
@@ -199,7 +206,7 @@ def analyze(ctx: DeskContext) -> DeskResult:
             "manager": spread_by_manager,
             "duration_bucket": exposure(_bucket(sec["spread_duration"])),
             "spread_contribution": contribution.groupby(letter).sum().to_frame("spread_dv"),
-            "manager_skill": skill,
+            "manager_skill": skill_table,
         },
         findings=findings,
         recommendations=recs,

@@ -5,15 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fialloc.desks.context import DeskContext, persistent_drift
+from fialloc.desks.context import DeskContext
+from fialloc.desks.drift import DRIFT_THRESHOLD, holdings_drift
 from fialloc.desks.duration_gaps import krd_gaps, rebalance_for_krd
 from fialloc.desks.result import DeskResult, Finding, Recommendation
 
 __all__ = ["DRIFT_THRESHOLD", "analyze"]
-
-#: Style drift: the last six months all beyond this many standard deviations of the manager's
-#: own first three years (durations with a floor of 0.1 years on the deviation).
-DRIFT_THRESHOLD = 1.5
 
 
 def analyze(ctx: DeskContext) -> DeskResult:
@@ -56,8 +53,9 @@ def analyze(ctx: DeskContext) -> DeskResult:
                 },
             )
         )
-    drift = persistent_drift(ctx.characteristic_history("duration"), 36, DRIFT_THRESHOLD, 0.1)
-    for manager, row in drift.iterrows():
+    drift = holdings_drift(ctx)
+    mask = drift.index.get_level_values("characteristic") == "duration"
+    for manager, row in drift[mask].droplevel("characteristic").iterrows():
         findings.append(
             Finding(
                 code="duration_drift",

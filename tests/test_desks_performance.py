@@ -1,0 +1,237 @@
+"""Performance desk on the demo book: beta is told from skill, drift is dated, scores feed the
+optimizer; bad return histories are refused.
+"""
+
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fialloc.data as data
+from fialloc.data import Mandate, ObjectiveWeights
+from fialloc.data.demo import DEMO_VALUATION, demo_tables
+from fialloc.data.loaders import from_tables
+from fialloc.desks import DeskContext, performance
+from fialloc.desks.result import DeskResult
+from fialloc.optimize import AllocationProblem, optimize
+from fialloc.schedule import add_months
+
+
+@pytest.fixture(scope="module")
+def portfolio():
+    return data.demo()
+
+
+@pytest.fixture(scope="module")
+def result(portfolio):
+    return performance.analyze(DeskContext(portfolio))
+
+
+@pytest.fixture(scope="module")
+def truth():
+    return data.demo_truth()
+
+
+def _subjects(result, code):
+    return {f.subject for f in result.findings_of(code)}
+
+
+def test_bbb_beta_managers_show_credit_beta_and_no_alpha(result, truth):
+    assert _subjects(result, "credit_beta") == set(truth.bbb_beta_managers)
+    loadings = result.tables["factor_loadings"]
+    for manager in truth.bbb_beta_managers:
+        assert loadings.loc[manager, "beta_credit_bbb"] == pytest.approx(0.9, abs=0.1)
+        assert loadings.loc[manager, "alpha_p_holm"] > 0.05
+        assert not result.tables["skill"].loc[manager, "significant"].any()
+
+
+def test_skilled_managers_are_significant_after_correction_and_nobody_else(result, truth):
+    assert _subjects(result, "significant_skill") == set(truth.skilled_managers)
+    table = result.tables["skill"]
+    for manager in truth.skilled_managers:
+        assert table.loc[(manager, 36), "significant"]
+        assert table.loc[(manager, 60), "significant"]
+        assert table.loc[(manager, 60), "information_ratio"] > 2.0
+    # No false positive in any window among the 22 other managers (Holm, 95%).
+    others = table.drop(index=list(truth.skilled_managers), level="manager")
+    assert not others["significant"].any()
+
+
+def test_drifting_managers_are_flagged_with_their_start(result, truth):
+    assert _subjects(result, "style_drift") == set(truth.drifting_managers)
+    holdings = result.tables["drift"]
+    for (manager, _), row in holdings.iterrows():
+        planted = truth.drifting_managers[manager]
+        assert add_months(planted, -2) <= row["start"] <= add_months(planted, 2)
+    # From returns alone: the loadings break within the six months the demo ramps over, and
+    # no other manager's loadings break (Holm, 95%).
+    loadings = result.tables["factor_loadings"]
+    broke = set(loadings.index[loadings["break_p_holm"] < 0.05])
+    assert broke == set(truth.drifting_managers)
+    for manager in broke:
+        planted = truth.drifting_managers[manager]
+        assert planted <= loadings.loc[manager, "break_month"] <= add_months(planted, 6)
+
+
+def test_skill_scores_reward_consistent_skill_and_penalize_beta_and_drift(result, truth):
+    scores = performance.skill_scores(result)
+    assert (scores[list(truth.skilled_managers)] > 1.0).all()
+    assert (scores[list(truth.bbb_beta_managers)] == -performance.BETA_PENALTY).all()
+    assert (scores[list(truth.drifting_managers)] == -performance.DRIFT_PENALTY).all()
+    planted = {*truth.skilled_managers, *truth.bbb_beta_managers, *truth.drifting_managers}
+    assert (scores.drop(index=list(planted)) == 0.0).all()
+    # The score blends recent and long-term information ratios 0.6 / 0.4.
+    s = result.tables["scores"]
+    for manager in truth.skilled_managers:
+        expected = 0.6 * s.loc[manager, "recent_ir"] + 0.4 * s.loc[manager, "long_term_ir"]
+        assert scores[manager] == pytest.approx(expected)
+    with pytest.raises(ValueError, match="performance desk's result"):
+        performance.skill_scores(DeskResult(desk="credit"))
+
+
+def test_skill_scores_from_a_context_match_the_result(portfolio, result):
+    pd.testing.assert_series_equal(
+        performance.skill_scores(DeskContext(portfolio)), performance.skill_scores(result)
+    )
+    vols = performance.residual_vols(result)
+    loadings = result.tables["factor_loadings"]
+    assert vols["M16"] < 0.005  # BBB beta explains nearly all of its excess return
+    assert vols["M16"] == pytest.approx(loadings.loc["M16", "residual_vol_annual"])
+
+
+def test_tilts_move_weight_from_beta_and_drift_to_skill_within_the_mandate(
+    portfolio, result, truth
+):
+    m = portfolio.mandate
+    recs = {r.subject: r for r in result.recommendations}
+    cut = {s for s, r in recs.items() if r.weight_change < 0}
+    added = {s for s, r in recs.items() if r.weight_change > 0}
+    assert cut == {*truth.bbb_beta_managers, *truth.drifting_managers}
+    assert added == set(truth.skilled_managers)
+    changes = np.array([r.weight_change for r in recs.values()])
+    assert changes.sum() == pytest.approx(0.0, abs=1e-12)
+    assert np.abs(changes).max() <= m.max_shift + 1e-12
+    assert changes[changes > 0].sum() <= m.turnover + 1e-12
+    w = portfolio.current_weights
+    for s, r in recs.items():
+        assert m.min_allocation - 1e-12 <= w[s] + r.weight_change <= m.max_allocation + 1e-12
+        assert r.rationale
+
+
+def test_every_quoted_number_is_in_the_metrics_and_the_result_is_json(result):
+    for finding in result.findings:
+        assert finding.metrics
+        assert all(np.isfinite(v) for v in finding.metrics.values())
+    persistence = result.findings_of("skill_persistence")[0]
+    table = result.tables["persistence"]["value"]
+    assert persistence.metrics["chi2"] == pytest.approx(table["chi2"])
+    assert table[["WW", "WL", "LW", "LL"]].sum() == 25 * (persistence.metrics["periods"] - 1)
+    doc = json.loads(json.dumps(result.to_dict()))
+    assert doc["desk"] == "performance"
+    assert {"skill", "persistence", "drift", "peers", "scores"} <= set(doc["tables"])
+
+
+def test_peers_rank_managers_within_their_style(result):
+    peers = result.tables["peers"]
+    # M05 leads the IG credit managers; a style of one has no peer median.
+    assert peers.loc["M05", "rank_in_style"] == 1
+    assert peers.loc["M05", "ir_vs_peers"] > 2.0
+    assert np.isnan(peers.loc["M04", "peer_median_ir"])
+    assert peers.loc["M04", "peers"] == 0
+
+
+def _tables_with(change):
+    tables, _ = demo_tables()
+    tables = dict(tables)
+    tables["manager_returns"] = change(tables["manager_returns"])
+    return tables
+
+
+def test_a_gap_in_the_return_history_is_refused():
+    tables = _tables_with(lambda r: r.drop(r.index[(r["manager_id"] == "M07").to_numpy()][10]))
+    ctx = DeskContext(from_tables(tables, DEMO_VALUATION))
+    with pytest.raises(ValueError, match=r"manager M07 has no return for 2022-08-30"):
+        performance.analyze(ctx)
+
+
+def test_percent_returns_are_refused():
+    tables = _tables_with(
+        lambda r: r.assign(
+            **{"return": r["return"] * 100, "benchmark_return": r["benchmark_return"] * 100}
+        )
+    )
+    with pytest.raises(ValueError, match="look like percentages; use decimals"):
+        from_tables(tables, DEMO_VALUATION)
+
+
+def test_a_manager_without_a_benchmark_is_refused():
+    tables = _tables_with(
+        lambda r: r.assign(benchmark_return=r["benchmark_return"].where(r.index != 5))
+    )
+    with pytest.raises(ValueError, match="benchmark_return: value is missing"):
+        from_tables(tables, DEMO_VALUATION)
+
+
+def test_a_short_history_scores_nobody():
+    tables = _tables_with(lambda r: r[r["month"] >= sorted(r["month"].unique())[-12]])
+    result = performance.analyze(DeskContext(from_tables(tables, DEMO_VALUATION)))
+    assert _subjects(result, "short_history") == {"portfolio"}
+    assert (performance.skill_scores(result) == 0.0).all()
+    assert (performance.residual_vols(result) > 0.0).all()
+
+
+def _small_problem(x, yields, skill, current):
+    managers = pd.Index([f"M{i}" for i in range(len(x))])
+    s = lambda v: pd.Series(v, index=managers, dtype=float)  # noqa: E731
+    return AllocationProblem(
+        exposures=pd.DataFrame({"krd_10y": x}, index=managers),
+        liability=pd.Series({"krd_10y": 7.0}),
+        covariance=pd.DataFrame([[1e-4]], index=["krd_10y"], columns=["krd_10y"]),
+        residual_vol=s([0.01] * len(x)),
+        yields=s(yields),
+        skill=s(skill),
+        liquid_share=s([1.0] * len(x)),
+        illiquid_share=s([0.0] * len(x)),
+        notch=s([5.0] * len(x)),
+        sectors=pd.DataFrame({"credit": [1.0] * len(x)}, index=managers),
+        current=s(current),
+        assets=1.0,
+        liabilities=1.0,
+    )
+
+
+SMALL_MANDATE = Mandate(
+    min_allocation=0.0,
+    max_allocation=0.6,
+    turnover=0.3,
+    max_shift=0.2,
+    target_yield=0.0,
+    max_tracking_error=0.5,
+    liquidity_buffer=0.0,
+    krd_gap_tolerance=100.0,
+    objective=ObjectiveWeights(
+        liability_matching=0.35, yield_target=0.25, manager_skill=0.25, liquidity_buffer=0.15
+    ),
+)
+
+
+@settings(max_examples=25)  # each example solves two cone programs (~0.1 s each)
+@given(
+    x=st.lists(st.floats(2.0, 14.0), min_size=4, max_size=4),
+    yields=st.lists(st.floats(0.03, 0.07), min_size=4, max_size=4),
+    skill=st.lists(st.floats(-1.0, 3.0), min_size=4, max_size=4),
+    who=st.integers(0, 3),
+    bump=st.floats(0.1, 3.0),
+)
+def test_raising_a_skill_score_never_lowers_that_managers_weight(x, yields, skill, who, bump):
+    base = _small_problem(x, yields, skill, [0.25] * 4)
+    raised = dataclasses.replace(
+        base, skill=base.skill + pd.Series(np.eye(4)[who] * bump, index=base.managers)
+    )
+    before = optimize(base, SMALL_MANDATE).weights.iloc[who]
+    after = optimize(raised, SMALL_MANDATE).weights.iloc[who]
+    assert after >= before - 1e-6
