@@ -75,10 +75,10 @@ def books(draw, valuation: dt.date, max_size: int = 6) -> BondBook:
 
 
 @st.composite
-def curve_and_book(draw, positive: bool = False):
+def curve_and_book(draw, positive: bool = False, spreads: tuple[float, float] = (-0.01, 0.05)):
     curve = draw(curves(positive=positive))
     book = draw(books(curve.valuation_date))
-    z = draw(hnp.arrays(np.float64, len(book), elements=st.floats(-0.01, 0.05)))
+    z = draw(hnp.arrays(np.float64, len(book), elements=st.floats(*spreads)))
     return curve, book, z
 
 
@@ -155,7 +155,8 @@ def test_zero_coupon_macaulay_duration_equals_maturity(valuation, days, curve, z
     assert a.spread_duration[0] == pytest.approx(days / 365.0, rel=1e-12)
 
 
-@given(curve_and_book())
+# Spreads up to distressed levels: yields from about -6% to 40%.
+@given(curve_and_book(spreads=(-0.04, 0.25)))
 def test_yield_and_spread_round_trips(data):
     curve, book, z = data
     a = book.analyze(curve, z_spread=z)
