@@ -7,11 +7,9 @@ differences, for the 500 bonds and a 60-year monthly liability stream) and ``shi
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 import pytest
-from conftest import KEY_DAYS, KEY_TENORS, QUOTES, VALUATION, first_accrual
+from conftest import KEY_DAYS, KEY_TENORS, QUOTES, VALUATION
 from scipy.optimize import brentq
 
 from fialloc import bootstrap
@@ -90,28 +88,12 @@ class QuantLibBook:
     def __init__(self, problem):
         qlh.set_evaluation_date(VALUATION)
         self.shift = ql.SimpleQuote(0.0)
-        shifted = ql.ZeroSpreadedTermStructure(
-            qlh.discount_curve(problem.curve, VALUATION),
-            ql.QuoteHandle(self.shift),
-            ql.Continuous,
-            ql.NoFrequency,
-            ql.Actual365Fixed(),
-        )
+        shifted = qlh.spreaded(qlh.discount_curve(problem.curve, VALUATION), self.shift)
         self.bumps = [ql.SimpleQuote(0.0) for _ in KEY_DAYS]
-        key_dates = [qdate(VALUATION + dt.timedelta(days=d)) for d in KEY_DAYS]
-        bumped = ql.PiecewiseZeroSpreadedTermStructure(
-            ql.YieldTermStructureHandle(shifted),
-            [ql.QuoteHandle(q) for q in self.bumps],
-            key_dates,
-            ql.Continuous,
-            ql.NoFrequency,
-            ql.Actual365Fixed(),
-        )
-        bumped.enableExtrapolation()
-        self.handle = ql.YieldTermStructureHandle(bumped)
+        self.handle = qlh.tented(shifted, VALUATION, KEY_DAYS, self.bumps)
         self.bonds = []
         for i, row in problem.frame.iterrows():
-            bond = qlh.bond(row, VALUATION, first_accrual(row))
+            bond = qlh.bond(row, VALUATION)
             engine = ql.DiscountingBondEngine(qlh.spreaded(self.handle, float(problem.z[i])))
             bond.setPricingEngine(engine)
             self.bonds.append(bond)
@@ -200,7 +182,7 @@ def test_bootstrap_numpy(benchmark, problem):
 def test_bootstrap_quantlib(benchmark, problem):
     qlh.set_evaluation_date(VALUATION)
     quotes: list = []
-    helpers = qlh.rate_helpers(read_quotes(QUOTES, VALUATION), VALUATION, quotes)
+    helpers = qlh.rate_helpers(QUOTES, VALUATION, quotes)
     curve = ql.PiecewiseLogLinearDiscount(qdate(VALUATION), helpers, ql.Actual365Fixed())
     first = quotes[0]
     base = first.value()

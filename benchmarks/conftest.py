@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from fialloc import BondBook, CashflowStream, Curve, bootstrap
-from fialloc.schedule import add_months, backward_dates
+from fialloc.schedule import add_months
 
 # The QuantLib builders that mirror fialloc's conventions live with the reference tests.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -83,12 +83,6 @@ def problem() -> Problem:
         z=rng.uniform(0.0, 0.025, N_BONDS),
         liabilities=CashflowStream(dates, amounts, VALUATION),
     )
-
-
-def first_accrual(row) -> dt.date:
-    if row["frequency"] == 0:
-        return VALUATION
-    return backward_dates(row["maturity"], 12 // row["frequency"], VALUATION)[0]
 
 
 @pytest.hookimpl(trylast=True)

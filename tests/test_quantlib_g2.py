@@ -83,7 +83,7 @@ def test_swaptions_match_quantlib_g2_engine(seed):
         expiry = add_months(VD, expiry_months)
         end = add_months(expiry, 12 * tenor_years)
         fixed = qlh.schedule(expiry, end, 1)
-        dates = [dt.date(d.year(), d.month(), d.dayOfMonth()) for d in fixed]
+        dates = [qlh.pydate(d) for d in fixed]
         times = np.array([(d - VD).days / 365.0 for d in dates])
         accruals, pay = np.diff(times), times[1:]
         t_exp = times[0]
