@@ -1,0 +1,75 @@
+"""The AWS Lambda handler: the Step Functions workflow's operations, routed on ``operation``.
+
+``analyze_manager_portfolio`` (one manager's analytics, run once per manager by the
+workflow's Map state), ``process_liability_data`` (the liabilities' analytics and key-rate
+gaps), ``multi_manager_allocation_engine`` and ``scenario_based_allocation_engine``. An event
+is the request itself (a direct or Step Functions invocation) or an HTTP event whose ``body``
+holds it (API Gateway, function URL). The answer is ``{"statusCode": ..., "body": ...}``:
+the body is a JSON object for direct invocations, a JSON string for HTTP events.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from fialloc.service.engine import respond
+from fialloc.service.requests import LAMBDA_REQUESTS
+from fialloc.service.settings import ServiceSettings
+
+__all__ = ["lambda_handler"]
+
+#: The handler's limits, read once per Lambda container from its environment.
+SETTINGS = ServiceSettings.from_env()
+
+
+def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+    """Handle one Lambda invocation.
+
+    Parameters
+    ----------
+    event : dict
+        The request (with its ``operation``), or an HTTP event carrying it as ``body``.
+    context : object
+        The Lambda context (unused: Lambda enforces its own timeout).
+
+    Returns
+    -------
+    dict
+        ``statusCode`` (200, or 400/413/422 for a refused request, 500 for a bug) and
+        ``body`` (the result, or ``{"error", "problems"}`` listing every problem).
+    """
+    if not _is_http(event):
+        status, body = respond(event, LAMBDA_REQUESTS, "operation", SETTINGS)
+        return {"statusCode": status, "body": body}
+    status, body = _http(event)
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps(body, separators=(",", ":")),
+    }
+
+
+def _is_http(event: Any) -> bool:
+    return isinstance(event, dict) and ("requestContext" in event or "httpMethod" in event)
+
+
+def _http(event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    raw = event.get("body") or ""
+    if not isinstance(raw, str):
+        return _refused(400, "invalid request", "body", "expected the request as a JSON string")
+    if len(raw) > SETTINGS.max_body_bytes:
+        problem = f"a body of {len(raw):,} bytes is over this service's limit of "
+        return _refused(413, "request too large", "", problem + f"{SETTINGS.max_body_bytes:,}")
+    try:
+        text = base64.b64decode(raw, validate=True) if event.get("isBase64Encoded") else raw
+        payload = json.loads(text)
+    except (binascii.Error, ValueError) as exc:
+        return _refused(400, "invalid request", "body", f"not valid JSON: {exc}")
+    return respond(payload, LAMBDA_REQUESTS, "operation", SETTINGS)
+
+
+def _refused(status: int, error: str, path: str, problem: str) -> tuple[int, dict[str, Any]]:
+    return status, {"error": error, "problems": [{"path": path, "problem": problem}]}
