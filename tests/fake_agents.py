@@ -1,4 +1,4 @@
-"""A stand-in for ``fialloc.agents`` (branch ``agents``) with the contract's names, for the service tests.
+"""A stand-in for ``fialloc.agents`` (branch ``agents``) with the contract's names.
 
 The service tests use the real module when it is importable and this stand-in otherwise; either
 way the calls the service makes are recorded so the tests can check what was asked for.
@@ -18,21 +18,22 @@ from fialloc.desks import DeskContext, run_desks
 from fialloc.results import build_response
 
 AGENT_NAMES = ("duration", "credit", "curve", "liquidity", "performance")
+Provider = Literal["offline", "bedrock", "anthropic", "openai", "ollama", "litellm", "llamacpp"]
 
 
 class ModelConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    provider: Literal["offline", "bedrock", "anthropic", "openai", "ollama", "litellm", "llamacpp"] = (
-        "offline"
-    )
+    provider: Literal[
+        "offline", "bedrock", "anthropic", "openai", "ollama", "litellm", "llamacpp"
+    ] = "offline"
     model_id: str | None = None
     base_url: str | None = None
 
     @classmethod
     def parse(cls, text: str) -> ModelConfig:
         provider, _, rest = text.partition(":")
-        if provider not in cls.model_fields["provider"].annotation.__args__:
+        if provider not in Provider.__args__:
             msg = f"unknown model provider {provider!r}"
             raise ValueError(msg)
         model_id, _, url = rest.partition("@")
