@@ -214,8 +214,9 @@ def manager_analysis(ctx: DeskContext, manager_id: str) -> dict[str, Any]:
 
 
 def _manager_rows(table: pd.DataFrame, manager_id: str) -> list[dict[str, Any]]:
-    if table.index.name == "manager_id":
-        return to_records(table.loc[table.index == manager_id])
+    # Per-manager tables are indexed by manager id, some without naming their index.
+    if table.index.name in ("manager_id", None) and manager_id in table.index:
+        return to_records(table.loc[table.index == manager_id].rename_axis("manager_id"))
     if "manager_id" in table.columns:
         return to_records(table[table["manager_id"] == manager_id])
     return []

@@ -1,0 +1,145 @@
+"""The Lambda handler: one event per Step Functions operation, HTTP events and bad events."""
+
+import base64
+import dataclasses
+import importlib
+import json
+
+import numpy as np
+import pytest
+from fake_agents import install
+
+from fialloc import data
+from fialloc.service import lambda_handler
+
+# The package exports the handler under its module's name; reach the module itself.
+handler_module = importlib.import_module("fialloc.service.lambda_handler")
+DEMO = {"source": "demo"}
+
+
+@pytest.fixture
+def agents(monkeypatch):
+    return install(monkeypatch)
+
+
+def problems(result):
+    return {p["path"]: p["problem"] for p in result["body"]["problems"]}
+
+
+def test_analyze_manager_portfolio():
+    result = lambda_handler(
+        {"operation": "analyze_manager_portfolio", "portfolio": DEMO, "manager_id": "M06"}, None
+    )
+    assert result["statusCode"] == 200
+    body = result["body"]
+    portfolio = data.demo(7)
+    held = portfolio.holdings[portfolio.holdings["manager_id"] == "M06"]
+    holdings = {h["security_id"]: h for h in body["holdings"]}
+    assert set(holdings) == set(held["security_id"])
+    assert sum(h["share"] for h in holdings.values()) == pytest.approx(1.0)
+    assert sum(h["face"] for h in holdings.values()) == pytest.approx(held["par"].sum())
+    manager = body["manager"]
+    assert manager["market_value"] == pytest.approx(
+        sum(h["holding_value"] for h in holdings.values())
+    )
+    # The sleeve's duration is the value-weighted duration of its holdings.
+    durations = np.array([h["effective_duration"] for h in holdings.values()])
+    shares = np.array([h["share"] for h in holdings.values()])
+    assert manager["effective_duration"] == pytest.approx(float(durations @ shares))
+    # The demo plants M06 as a BBB-beta manager: the credit desk says so, about M06 only.
+    credit = body["desks"]["credit"]
+    assert [f["code"] for f in credit["findings"]] == ["credit_beta"]
+    assert {f["subject"] for d in body["desks"].values() for f in d["findings"]} == {"M06"}
+    assert [row["manager_id"] for row in credit["tables"]["manager_skill"]] == ["M06"]
+    json.dumps(body, allow_nan=False)
+
+
+def test_process_liability_data():
+    result = lambda_handler({"operation": "process_liability_data", "portfolio": DEMO}, None)
+    assert result["statusCode"] == 200
+    body = result["body"]
+    portfolio = data.demo(7)
+    assert body["analytics"]["market_value"] == pytest.approx(36e9, rel=1e-6)
+    krd = sum(v for k, v in body["analytics"].items() if k.startswith("krd_"))
+    assert krd == pytest.approx(body["analytics"]["effective_duration"], rel=0.02)
+    flows = body["cash_flows_by_year"]
+    assert sum(f["amount"] for f in flows) == pytest.approx(portfolio.liabilities["amount"].sum())
+    assert [f["year"] for f in flows] == list(range(1, len(flows) + 1))
+    gaps = body["key_rate_gaps"]
+    assert len(gaps) == 9
+    assert all(g["gap"] == pytest.approx(g["asset_krd"] - g["liability_krd"]) for g in gaps)
+
+
+@pytest.mark.parametrize(
+    ("operation", "scenarios"),
+    [("multi_manager_allocation_engine", False), ("scenario_based_allocation_engine", True)],
+)
+def test_allocation_engines(agents, operation, scenarios):
+    event = {"operation": operation, "portfolio": DEMO, "parameters": {"n_paths": 20}}
+    result = lambda_handler(event, None)
+    assert result["statusCode"] == 200
+    assert len(result["body"]["allocation_recommendations"]) == 25
+    (call,) = agents[1]
+    assert call[0] == "run_workflow"
+    assert call[1]["scenarios"] is scenarios
+    assert call[1]["n_paths"] == 20
+
+
+@pytest.mark.parametrize(
+    ("event", "path", "words"),
+    [
+        (None, "", "JSON object, got null"),
+        ({"portfolio": DEMO}, "operation", "missing; expected one of analyze_manager_portfolio"),
+        ({"operation": "allocation", "portfolio": DEMO}, "operation", "unknown operation"),
+        ({"operation": "analyze_manager_portfolio", "portfolio": DEMO}, "manager_id", "required"),
+        (
+            {"operation": "analyze_manager_portfolio", "portfolio": DEMO, "manager_id": "M99"},
+            "manager_id",
+            "no manager 'M99'",
+        ),
+        (
+            {"operation": "process_liability_data", "portfolio": {"source": "demo", "seed": 1.5}},
+            "portfolio.seed",
+            "integer",
+        ),
+        (
+            {"operation": "multi_manager_allocation_engine", "entrypoint": "allocation"},
+            "entrypoint",
+            "Extra inputs",
+        ),
+    ],
+)
+def test_bad_events_get_400(agents, event, path, words):
+    result = lambda_handler(event, None)
+    assert result["statusCode"] == 400
+    assert words in problems(result)[path]
+    assert agents[1] == []
+
+
+def http_event(body, **extra):
+    return {"requestContext": {"http": {"method": "POST"}}, "body": body, **extra}
+
+
+def test_http_events_carry_the_request_as_a_string(agents):
+    request = {"operation": "process_liability_data", "portfolio": DEMO}
+    result = lambda_handler(http_event(json.dumps(request)), None)
+    assert result["statusCode"] == 200
+    assert result["headers"]["Content-Type"] == "application/json"
+    assert json.loads(result["body"])["analytics"]["market_value"] == pytest.approx(36e9, rel=1e-6)
+    encoded = base64.b64encode(json.dumps(request).encode()).decode()
+    result = lambda_handler(http_event(encoded, isBase64Encoded=True), None)
+    assert result["statusCode"] == 200
+    result = lambda_handler(http_event("{oops"), None)
+    assert result["statusCode"] == 400
+    assert "not valid JSON" in json.loads(result["body"])["problems"][0]["problem"]
+    result = lambda_handler(http_event("%%%", isBase64Encoded=True), None)
+    assert result["statusCode"] == 400
+
+
+def test_http_body_over_the_limit_is_413(agents, monkeypatch):
+    settings = dataclasses.replace(handler_module.SETTINGS, max_body_bytes=100)
+    monkeypatch.setattr(handler_module, "SETTINGS", settings)
+    request = {"operation": "process_liability_data", "portfolio": DEMO, "pad": "x" * 100}
+    result = lambda_handler(http_event(json.dumps(request)), None)
+    assert result["statusCode"] == 413
+    assert "limit of 100" in json.loads(result["body"])["problems"][0]["problem"]
