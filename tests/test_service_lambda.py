@@ -143,3 +143,59 @@ def test_http_body_over_the_limit_is_413(agents, monkeypatch):
     result = lambda_handler(http_event(json.dumps(request)), None)
     assert result["statusCode"] == 413
     assert "limit of 100" in json.loads(result["body"])["problems"][0]["problem"]
+
+
+@pytest.fixture
+def s3(monkeypatch):
+    """A real boto3 S3 client whose calls are answered by botocore's Stubber (no network)."""
+    import boto3
+    from botocore.stub import Stubber
+
+    client = boto3.client(
+        "s3", region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
+    settings = dataclasses.replace(handler_module.SETTINGS, results_bucket="fialloc-results")
+    monkeypatch.setattr(handler_module, "SETTINGS", settings)
+    monkeypatch.setattr(handler_module, "_s3_client", lambda: client)
+    with Stubber(client) as stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
+
+
+def test_results_are_stored_when_a_key_is_given(s3):
+    from botocore.stub import ANY
+
+    key = "runs/r1/liabilities.json"
+    s3.add_response(
+        "put_object",
+        {},
+        {"Bucket": "fialloc-results", "Key": key, "Body": ANY, "ContentType": "application/json"},
+    )
+    event = {"operation": "process_liability_data", "portfolio": DEMO, "result_key": key}
+    result = lambda_handler(event, None)
+    assert result["statusCode"] == 200
+    assert result["body"]["stored"] == f"s3://fialloc-results/{key}"
+    assert result["body"]["bytes"] > 1000
+
+
+def test_a_failed_store_is_500(s3):
+    s3.add_client_error("put_object", service_error_code="AccessDenied", http_status_code=403)
+    event = {"operation": "process_liability_data", "portfolio": DEMO, "result_key": "runs/x.json"}
+    result = lambda_handler(event, None)
+    assert result["statusCode"] == 500
+    assert "AccessDenied" in result["body"]["error"]
+
+
+@pytest.mark.parametrize("key", ["../escape.json", "runs//x", ".hidden", "a b"])
+def test_bad_result_keys_are_refused(s3, key):
+    event = {"operation": "process_liability_data", "portfolio": DEMO, "result_key": key}
+    result = lambda_handler(event, None)
+    assert result["statusCode"] == 400
+    assert "result_key" in problems(result)
+
+
+def test_result_key_needs_a_bucket():
+    event = {"operation": "process_liability_data", "portfolio": DEMO, "result_key": "runs/x"}
+    result = lambda_handler(event, None)
+    assert result["statusCode"] == 400
+    assert "FIALLOC_RESULTS_BUCKET" in problems(result)["result_key"]

@@ -5,7 +5,10 @@ workflow's Map state), ``process_liability_data`` (the liabilities' analytics an
 gaps), ``multi_manager_allocation_engine`` and ``scenario_based_allocation_engine``. An event
 is the request itself (a direct or Step Functions invocation) or an HTTP event whose ``body``
 holds it (API Gateway, function URL). The answer is ``{"statusCode": ..., "body": ...}``:
-the body is a JSON object for direct invocations, a JSON string for HTTP events.
+the body is a JSON object for direct invocations, a JSON string for HTTP events. An event
+with a ``result_key`` has its result stored as JSON at that key of the results bucket
+(``FIALLOC_RESULTS_BUCKET``) and answers with where it is, since Step Functions passes at
+most 256 KB between states.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from functools import cache
 from typing import Any
 
 from fialloc.service.engine import respond
@@ -42,7 +46,14 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         ``body`` (the result, or ``{"error", "problems"}`` listing every problem).
     """
     if not _is_http(event):
-        status, body = respond(event, LAMBDA_REQUESTS, "operation", SETTINGS)
+        key = event.get("result_key") if isinstance(event, dict) else None
+        if key is not None and SETTINGS.results_bucket is None:
+            problem = "this function stores no results (its FIALLOC_RESULTS_BUCKET is not set)"
+            status, body = _refused(400, "invalid request", "result_key", problem)
+        else:
+            status, body = respond(event, LAMBDA_REQUESTS, "operation", SETTINGS)
+            if status == 200 and key is not None:
+                status, body = _store(body, str(key))
         return {"statusCode": status, "body": body}
     status, body = _http(event)
     return {
@@ -69,6 +80,25 @@ def _http(event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     except (binascii.Error, ValueError) as exc:
         return _refused(400, "invalid request", "body", f"not valid JSON: {exc}")
     return respond(payload, LAMBDA_REQUESTS, "operation", SETTINGS)
+
+
+@cache
+def _s3_client() -> Any:
+    import boto3  # only a storing invocation needs AWS
+
+    return boto3.client("s3")
+
+
+def _store(body: dict[str, Any], key: str) -> tuple[int, dict[str, Any]]:
+    """Put a result in the results bucket; return the answer that says where it is."""
+    text = json.dumps(body, separators=(",", ":")).encode()
+    try:
+        _s3_client().put_object(
+            Bucket=SETTINGS.results_bucket, Key=key, Body=text, ContentType="application/json"
+        )
+    except Exception as exc:  # boto3's errors share no base class with the stdlib's
+        return 500, {"error": f"could not store the result: {exc}", "problems": []}
+    return 200, {"stored": f"s3://{SETTINGS.results_bucket}/{key}", "bytes": len(text)}
 
 
 def _refused(status: int, error: str, path: str, problem: str) -> tuple[int, dict[str, Any]]:

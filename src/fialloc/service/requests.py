@@ -145,6 +145,19 @@ class RunParameters(AgentParameters):
     covariance: Literal["history", "scenarios"] = "history"
 
 
+class _StoredResult(_Strict):
+    """A Lambda event's optional ``result_key``: store the result in the results bucket.
+
+    Step Functions passes at most 256 KB between states, less than an allocation's full
+    result, so the workflow has each step store its result and pass on where it is.
+    """
+
+    # Path segments of letters, digits and _=.- that do not start with a dot.
+    result_key: str | None = Field(
+        None, pattern=r"^[\w=\-][\w=.\-]*(/[\w=\-][\w=.\-]*)*$", max_length=512
+    )
+
+
 class RunRequest(_Strict):
     """A run of the whole allocation engine: the five analysts, then the optimizer and plan.
 
@@ -170,13 +183,13 @@ class ScenarioAllocationRequest(RunRequest):
     entrypoint: Literal["scenario_allocation"] = "scenario_allocation"
 
 
-class AllocationEvent(RunRequest):
+class AllocationEvent(RunRequest, _StoredResult):
     """The multi-manager allocation engine, as a Lambda event."""
 
     operation: Literal["multi_manager_allocation_engine"] = "multi_manager_allocation_engine"
 
 
-class ScenarioAllocationEvent(RunRequest):
+class ScenarioAllocationEvent(RunRequest, _StoredResult):
     """The scenario-based allocation engine, as a Lambda event."""
 
     scenarios: ClassVar[bool] = True
@@ -202,7 +215,7 @@ class AgentRequest(_Strict):
         return value
 
 
-class ManagerAnalysisRequest(_Strict):
+class ManagerAnalysisRequest(_StoredResult):
     """One manager's holdings analytics and the desks' view of that manager."""
 
     operation: Literal["analyze_manager_portfolio"] = "analyze_manager_portfolio"
@@ -211,7 +224,7 @@ class ManagerAnalysisRequest(_Strict):
     parameters: AgentParameters = AgentParameters()
 
 
-class LiabilityRequest(_Strict):
+class LiabilityRequest(_StoredResult):
     """The liabilities' analytics: value, yield, durations, key-rate durations, gaps."""
 
     operation: Literal["process_liability_data"] = "process_liability_data"

@@ -46,6 +46,8 @@ class ServiceSettings:
     model_providers : tuple of str
         Model providers a request may name (``"offline"``, ``"bedrock"``, ...): a request
         must not point the service at arbitrary hosts unless the deployment allows it.
+    results_bucket : str or None
+        S3 bucket the Lambda handler stores results in when an event gives a ``result_key``.
     """
 
     max_body_bytes: int = 10 * 2**20
@@ -57,6 +59,7 @@ class ServiceSettings:
     max_concurrent: int = 2
     data_root: Path | None = None
     model_providers: tuple[str, ...] = ("offline", "bedrock")
+    results_bucket: str | None = None
 
     def __post_init__(self) -> None:
         numbers = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -90,6 +93,8 @@ class ServiceSettings:
                 continue
             if f.name == "data_root":
                 values[f.name] = Path(text)
+            elif f.name == "results_bucket":
+                values[f.name] = text
             elif f.name == "model_providers":
                 values[f.name] = tuple(p.strip() for p in text.split(",") if p.strip())
             else:
