@@ -100,6 +100,13 @@ def test_not_json_in_process(client):
     assert response.json()["error"] == "Invalid JSON"
 
 
+def test_deeply_nested_json_in_process(client, agents):
+    response = client.post("/invocations", content=b"[" * 2000 + b"]" * 2000)
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["problems"][0]["problem"]
+    assert client.get("/ping").status_code == 200
+
+
 def test_oversized_in_process(client, agents):
     response = client.post("/invocations", json=OVERSIZED)
     check_oversized(response.status_code, response.json())

@@ -134,6 +134,8 @@ def test_http_events_carry_the_request_as_a_string(agents):
     assert "not valid JSON" in json.loads(result["body"])["problems"][0]["problem"]
     result = lambda_handler(http_event("%%%", isBase64Encoded=True), None)
     assert result["statusCode"] == 400
+    result = lambda_handler(http_event("[" * 100_000 + "]" * 100_000), None)
+    assert result["statusCode"] == 400
 
 
 def test_http_body_over_the_limit_is_413(agents, monkeypatch):

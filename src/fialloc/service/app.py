@@ -4,7 +4,8 @@ One entrypoint routes on the request's ``entrypoint`` field: ``allocation`` (the
 multi-manager allocation engine), ``scenario_allocation`` (its scenario-based variant) and
 ``agent`` (one specialist agent, named by ``agent``). Request bodies over the size limit are
 refused with 413 before they are parsed; invalid requests get 400 with every problem by
-field path; a run over the time limit gets 504 and a busy service 503.
+field path; a run over the time limit gets 504 and a busy service 503. A body that is not
+JSON at all gets AgentCore's own 400 (``{"error": "Invalid JSON", "details": ...}``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from bedrock_agentcore.runtime import BedrockAgentCoreApp
 from starlette.middleware import Middleware
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -91,6 +93,13 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
+async def _too_deep(request: Request, exc: Exception) -> Response:
+    # The app parses the body before any handler of ours runs; JSON nested deeper than
+    # Python's recursion limit surfaces here rather than as its "Invalid JSON" answer.
+    problem = {"path": "", "problem": f"JSON nested too deeply to parse ({exc})"}
+    return _json(400, {"error": "invalid request", "problems": [problem]})
+
+
 def _json(status: int, body: dict[str, Any]) -> Response:
     # allow_nan=False: a non-finite number must never reach a client as invalid JSON.
     text = json.dumps(body, allow_nan=False, separators=(",", ":"))
@@ -126,6 +135,7 @@ def build_app(settings: ServiceSettings | None = None) -> BedrockAgentCoreApp:
             msg = f"internal error: the result is not valid JSON: {exc}"
             return _json(500, {"error": msg, "problems": []})
 
+    agentcore.add_exception_handler(RecursionError, _too_deep)
     agentcore.state.settings = config
     agentcore.state.runner = runner
     return agentcore

@@ -77,7 +77,7 @@ def _http(event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     try:
         text = base64.b64decode(raw, validate=True) if event.get("isBase64Encoded") else raw
         payload = json.loads(text)
-    except (binascii.Error, ValueError) as exc:
+    except (binascii.Error, ValueError, RecursionError) as exc:
         return _refused(400, "invalid request", "body", f"not valid JSON: {exc}")
     return respond(payload, LAMBDA_REQUESTS, "operation", SETTINGS)
 
