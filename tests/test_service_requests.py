@@ -246,6 +246,27 @@ def test_mandate_overrides_merge_with_the_portfolio_mandate(agents):
     assert "above max_allocation" in paths(body)["parameters.mandate"]
 
 
+def test_default_model_applies_when_the_request_names_none(agents, monkeypatch):
+    module, _ = agents
+    seen = []
+
+    class Result:
+        def model_dump(self, mode):
+            return {"mode": mode}
+
+    def stub(name, portfolio, model=None):
+        seen.append(model)
+        return Result()
+
+    monkeypatch.setattr(module, "run_agent", stub)
+    settings = ServiceSettings(default_model="bedrock:anthropic.claude-test")
+    request = {"entrypoint": "agent", "agent": "credit", "portfolio": {"source": "demo"}}
+    assert app_respond(request, settings) == (200, {"mode": "json"})
+    assert app_respond({**request, "parameters": {"model": "offline"}}, settings)[0] == 200
+    assert [m.provider for m in seen] == ["bedrock", "offline"]
+    assert seen[0].model_id == "anthropic.claude-test"
+
+
 def test_engine_refusal_is_422(agents):
     status, body = app_respond(
         {

@@ -67,9 +67,9 @@ def execute(request: BaseModel, settings: ServiceSettings) -> dict[str, Any]:
     portfolio = load_portfolio(request.portfolio, params.mandate, settings)
     try:
         if isinstance(request, RunRequest):
-            return _allocation(request, portfolio)
+            return _allocation(request, portfolio, _model(params.model or settings.default_model))
         if isinstance(request, AgentRequest):
-            return _agent(request, portfolio)
+            return _agent(request, portfolio, _model(params.model or settings.default_model))
         ctx = DeskContext(portfolio)
         if isinstance(request, ManagerAnalysisRequest):
             return manager_analysis(ctx, request.manager_id)
@@ -118,19 +118,19 @@ def respond(
 
 
 def _model(text: str | None) -> Any:
-    """Parse a request's model setting (None: the offline analyst)."""
+    """Parse a model setting (None: the offline analyst)."""
     from fialloc.agents import ModelConfig
 
     return None if text is None else ModelConfig.parse(text)
 
 
-def _allocation(request: RunRequest, portfolio: Any) -> dict[str, Any]:
+def _allocation(request: RunRequest, portfolio: Any, model: Any) -> dict[str, Any]:
     from fialloc.agents import run_workflow
 
     p = request.parameters
     workflow = run_workflow(
         portfolio,
-        model=_model(p.model),
+        model=model,
         scenarios=request.scenarios,
         n_paths=p.n_paths,
         scenario_seed=p.scenario_seed,
@@ -143,12 +143,10 @@ def _allocation(request: RunRequest, portfolio: Any) -> dict[str, Any]:
     return result
 
 
-def _agent(request: AgentRequest, portfolio: Any) -> dict[str, Any]:
+def _agent(request: AgentRequest, portfolio: Any, model: Any) -> dict[str, Any]:
     from fialloc.agents import run_agent
 
-    result: dict[str, Any] = run_agent(
-        request.agent, portfolio, _model(request.parameters.model)
-    ).model_dump(mode="json")
+    result: dict[str, Any] = run_agent(request.agent, portfolio, model).model_dump(mode="json")
     return result
 
 

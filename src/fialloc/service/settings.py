@@ -48,6 +48,9 @@ class ServiceSettings:
         must not point the service at arbitrary hosts unless the deployment allows it.
     results_bucket : str or None
         S3 bucket the Lambda handler stores results in when an event gives a ``result_key``.
+    default_model : str or None
+        Model setting for requests that name none (e.g. ``"bedrock:<model-id>"``); None
+        runs the offline analyst.
     """
 
     max_body_bytes: int = 10 * 2**20
@@ -60,6 +63,7 @@ class ServiceSettings:
     data_root: Path | None = None
     model_providers: tuple[str, ...] = ("offline", "bedrock")
     results_bucket: str | None = None
+    default_model: str | None = None
 
     def __post_init__(self) -> None:
         numbers = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -93,7 +97,7 @@ class ServiceSettings:
                 continue
             if f.name == "data_root":
                 values[f.name] = Path(text)
-            elif f.name == "results_bucket":
+            elif f.name in ("results_bucket", "default_model"):
                 values[f.name] = text
             elif f.name == "model_providers":
                 values[f.name] = tuple(p.strip() for p in text.split(",") if p.strip())
