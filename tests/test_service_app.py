@@ -118,8 +118,27 @@ def test_oversized_in_process(client, agents):
     # Far over the limit: refused on its declared length without reading the body.
     response = client.post("/invocations", content=b"x" * (50 * LIMIT))
     check_oversized(response.status_code, response.json())
-    assert f"{50 * LIMIT} bytes" in response.json()["problems"][0]["problem"]
+    assert f"{50 * LIMIT:,} bytes" in response.json()["problems"][0]["problem"]
     assert agents[1] == []
+
+
+def test_slow_run_gets_504_and_the_server_stays_responsive(agents, monkeypatch):
+    module, _ = agents
+    release = threading.Event()
+
+    def stuck(portfolio, **kwargs):
+        release.wait(10)
+
+    monkeypatch.setattr(module, "run_workflow", stuck)
+    settings = ServiceSettings(time_limit=0.3, max_concurrent=1)
+    with TestClient(build_app(settings)) as c:
+        response = c.post("/invocations", json=ALLOCATION)
+        assert response.status_code == 504
+        assert "time limit of 0.3 s" in response.json()["error"]
+        # The stuck run holds the only slot: the next request is turned away, ping answers.
+        assert c.post("/invocations", json=ALLOCATION).status_code == 503
+        assert c.get("/ping").status_code == 200
+        release.set()
 
 
 def test_body_at_the_limit_passes():

@@ -51,8 +51,11 @@ class BodyLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         drain = self.DRAIN * self.max_bytes
-        if declared is not None and (not declared.isdigit() or int(declared) > drain):
-            await self._refuse(scope, receive, send, declared.decode("latin-1"))
+        if declared is not None and not declared.isdigit():
+            await self._refuse(scope, receive, send, f"unknown ({declared!r} declared)")
+            return
+        if declared is not None and int(declared) > drain:
+            await self._refuse(scope, receive, send, f"{int(declared):,}")
             return
         chunks: list[bytes] = []
         size = 0
