@@ -37,7 +37,9 @@ __all__ = [
     "RunRequest",
     "ScenarioAllocationEvent",
     "ScenarioAllocationRequest",
+    "field_path",
     "parse_request",
+    "validate_model",
 ]
 
 #: The tables an inline portfolio may carry (those of :data:`fialloc.data.SCHEMAS`).
