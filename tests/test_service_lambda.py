@@ -3,6 +3,7 @@
 import base64
 import dataclasses
 import importlib
+import io
 import json
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from fake_agents import install
 
 from fialloc import data
-from fialloc.service import lambda_handler
+from fialloc.service import aws, lambda_handler
 
 # The package exports the handler under its module's name; reach the module itself.
 handler_module = importlib.import_module("fialloc.service.lambda_handler")
@@ -156,9 +157,14 @@ def s3(monkeypatch):
     client = boto3.client(
         "s3", region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
     )
-    settings = dataclasses.replace(handler_module.SETTINGS, results_bucket="fialloc-results")
+    settings = dataclasses.replace(
+        handler_module.SETTINGS,
+        results_bucket="fialloc-results",
+        data_root="s3://fialloc-results/inputs",
+        max_input_bytes=10 * 2**20,
+    )
     monkeypatch.setattr(handler_module, "SETTINGS", settings)
-    monkeypatch.setattr(handler_module, "_s3_client", lambda: client)
+    monkeypatch.setattr(aws, "s3_client", lambda: client)
     with Stubber(client) as stubber:
         yield stubber
         stubber.assert_no_pending_responses()
@@ -201,3 +207,62 @@ def test_result_key_needs_a_bucket():
     result = lambda_handler(event, None)
     assert result["statusCode"] == 400
     assert "FIALLOC_RESULTS_BUCKET" in problems(result)["result_key"]
+
+
+def stub_book(s3, directory, prefix):
+    """Answer the listing of `prefix` with the files of `directory`, then each download."""
+    files = sorted(p for p in directory.iterdir() if p.is_file())
+    contents = [{"Key": prefix + p.name, "Size": p.stat().st_size} for p in files]
+    s3.add_response(
+        "list_objects_v2",
+        {"Contents": contents, "IsTruncated": False},
+        {"Bucket": "fialloc-results", "Prefix": prefix, "Delimiter": "/"},
+    )
+    return [p for p in files if p.name in aws.INPUT_FILES]
+
+
+def test_portfolio_from_an_s3_data_root(s3, tmp_path):
+    from botocore.response import StreamingBody
+
+    data.write_demo(str(tmp_path))
+    (tmp_path / "notes.txt").write_text("not an input: never downloaded")
+    for path in stub_book(s3, tmp_path, "inputs/books/2026-09/"):
+        content = path.read_bytes()
+        s3.add_response(
+            "get_object",
+            {"Body": StreamingBody(io.BytesIO(content), len(content))},
+            {"Bucket": "fialloc-results", "Key": f"inputs/books/2026-09/{path.name}"},
+        )
+    event = {
+        "operation": "process_liability_data",
+        "portfolio": {"source": "location", "location": "books/2026-09"},
+    }
+    result = lambda_handler(event, None)
+    assert result["statusCode"] == 200
+    demo = lambda_handler({"operation": "process_liability_data", "portfolio": DEMO}, None)
+    assert result["body"]["analytics"] == pytest.approx(demo["body"]["analytics"], rel=1e-12)
+
+
+def test_s3_data_location_over_the_size_limit_is_413(s3, tmp_path, monkeypatch):
+    data.write_demo(str(tmp_path))
+    settings = dataclasses.replace(handler_module.SETTINGS, max_input_bytes=1000)
+    monkeypatch.setattr(handler_module, "SETTINGS", settings)
+    stub_book(s3, tmp_path, "inputs/big/")
+    event = {
+        "operation": "process_liability_data",
+        "portfolio": {"source": "location", "location": "big"},
+    }
+    result = lambda_handler(event, None)
+    assert result["statusCode"] == 413
+    assert "limit of 1,000" in problems(result)["portfolio.location"]
+
+
+@pytest.mark.parametrize("location", ["../secrets", "books/../../x", ".hidden", "a//b"])
+def test_s3_data_location_must_be_a_key_path(s3, location):
+    event = {
+        "operation": "process_liability_data",
+        "portfolio": {"source": "location", "location": location},
+    }
+    result = lambda_handler(event, None)
+    assert result["statusCode"] == 400
+    assert "not a key path" in problems(result)["portfolio.location"]

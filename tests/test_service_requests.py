@@ -296,11 +296,11 @@ def test_data_location_under_the_root_only(agents, tmp_path):
     status, body = app_respond({**request, "portfolio": {"source": "location", "location": "book"}})
     assert status == 400
     assert "FIALLOC_DATA_ROOT" in paths(body)["portfolio.location"]
-    settings = ServiceSettings(data_root=tmp_path / "book" / "..")
+    settings = ServiceSettings(data_root=str(tmp_path / "book" / ".."))
     for escape in ("../outside", "/etc", "book/../../outside"):
         status, body = app_respond(
             {**request, "portfolio": {"source": "location", "location": escape}},
-            ServiceSettings(data_root=tmp_path / "book"),
+            ServiceSettings(data_root=str(tmp_path / "book")),
         )
         assert status == 400
         assert "outside the service's data root" in paths(body)["portfolio.location"]
@@ -330,7 +330,7 @@ def test_settings_from_environment():
     )
     assert settings.max_paths == 5000
     assert settings.time_limit == 2.5
-    assert str(settings.data_root) == "/srv/books"
+    assert settings.data_root == "/srv/books"
     assert settings.model_providers == ("offline", "ollama")
     assert settings.max_body_bytes == 10 * 2**20
     with pytest.raises(ValueError, match="FIALLOC_MAX_PATHS must be a number"):

@@ -16,9 +16,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from functools import cache
 from typing import Any
 
+from fialloc.service import aws
 from fialloc.service.engine import respond
 from fialloc.service.requests import LAMBDA_REQUESTS
 from fialloc.service.settings import ServiceSettings
@@ -82,23 +82,15 @@ def _http(event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     return respond(payload, LAMBDA_REQUESTS, "operation", SETTINGS)
 
 
-@cache
-def _s3_client() -> Any:
-    import boto3  # only a storing invocation needs AWS
-
-    return boto3.client("s3")
-
-
 def _store(body: dict[str, Any], key: str) -> tuple[int, dict[str, Any]]:
     """Put a result in the results bucket; return the answer that says where it is."""
     text = json.dumps(body, separators=(",", ":")).encode()
+    bucket = str(SETTINGS.results_bucket)
     try:
-        _s3_client().put_object(
-            Bucket=SETTINGS.results_bucket, Key=key, Body=text, ContentType="application/json"
-        )
+        aws.put_json(bucket, key, text)
     except Exception as exc:  # boto3's errors share no base class with the stdlib's
         return 500, {"error": f"could not store the result: {exc}", "problems": []}
-    return 200, {"stored": f"s3://{SETTINGS.results_bucket}/{key}", "bytes": len(text)}
+    return 200, {"stored": f"s3://{bucket}/{key}", "bytes": len(text)}
 
 
 def _refused(status: int, error: str, path: str, problem: str) -> tuple[int, dict[str, Any]]:

@@ -20,6 +20,7 @@ from fialloc.data import Mandate
 
 __all__ = [
     "APP_REQUESTS",
+    "KEY_PATTERN",
     "LAMBDA_REQUESTS",
     "AgentParameters",
     "AgentRequest",
@@ -114,6 +115,10 @@ PortfolioSource = Annotated[
 ]
 _SOURCE_TAGS: Final = frozenset({"demo", "inline", "location"})
 
+#: An S3 key path: parts of letters, digits and ``_=.-`` separated by ``/``, none starting
+#: with a dot (so no ``..``, no hidden names, no empty parts).
+KEY_PATTERN: Final = r"^[\w=\-][\w=.\-]*(/[\w=\-][\w=.\-]*)*$"
+
 
 class AgentParameters(_Strict):
     """Settings shared by every engine: mandate overrides and the analysts' model.
@@ -154,10 +159,7 @@ class _StoredResult(_Strict):
     result, so the workflow has each step store its result and pass on where it is.
     """
 
-    # Path segments of letters, digits and _=.- that do not start with a dot.
-    result_key: str | None = Field(
-        None, pattern=r"^[\w=\-][\w=.\-]*(/[\w=\-][\w=.\-]*)*$", max_length=512
-    )
+    result_key: str | None = Field(None, pattern=KEY_PATTERN, max_length=512)
 
 
 class RunRequest(_Strict):

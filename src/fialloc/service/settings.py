@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from pathlib import Path
 
 from fialloc.service.requests import (
     AgentParameters,
@@ -41,8 +40,11 @@ class ServiceSettings:
         its own timeout).
     max_concurrent : int
         Requests computed at once; more get 503 instead of queueing without bound.
-    data_root : Path or None
-        Directory that ``{"source": "location"}`` portfolios are read under; None refuses them.
+    data_root : str or None
+        Where ``{"source": "location"}`` portfolios are read under: a local directory or an
+        ``s3://bucket/prefix`` URI; None refuses them.
+    max_input_bytes : int
+        Most bytes of input files one request may have downloaded from an S3 data root.
     model_providers : tuple of str
         Model providers a request may name (``"offline"``, ``"bedrock"``, ...): a request
         must not point the service at arbitrary hosts unless the deployment allows it.
@@ -60,7 +62,8 @@ class ServiceSettings:
     max_managers: int = 500
     time_limit: float = 600.0
     max_concurrent: int = 2
-    data_root: Path | None = None
+    data_root: str | None = None
+    max_input_bytes: int = 256 * 2**20
     model_providers: tuple[str, ...] = ("offline", "bedrock")
     results_bucket: str | None = None
     default_model: str | None = None
@@ -95,9 +98,7 @@ class ServiceSettings:
             text = env.get(name)
             if text is None:
                 continue
-            if f.name == "data_root":
-                values[f.name] = Path(text)
-            elif f.name in ("results_bucket", "default_model"):
+            if f.name in ("data_root", "results_bucket", "default_model"):
                 values[f.name] = text
             elif f.name == "model_providers":
                 values[f.name] = tuple(p.strip() for p in text.split(",") if p.strip())

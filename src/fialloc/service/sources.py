@@ -7,6 +7,7 @@ request (``portfolio.tables.securities[3].coupon``) or the file under the data l
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from pydantic import ValidationError
 
 from fialloc import data
 from fialloc.data import InputError, Mandate, Portfolio, Problem
+from fialloc.service.aws import fetch_inputs
 from fialloc.service.requests import (
     DemoSource,
     InlineSource,
@@ -86,16 +88,26 @@ def _from_location(source: LocationSource, settings: ServiceSettings) -> Portfol
     if settings.data_root is None:
         problem = "this service reads no data locations (its FIALLOC_DATA_ROOT is not set)"
         raise RequestError(400, "invalid request", [RequestProblem(where, problem)])
-    root = settings.data_root.resolve()
+    if settings.data_root.startswith("s3://"):
+        with tempfile.TemporaryDirectory(prefix="fialloc-inputs-") as tmp:
+            fetch_inputs(settings.data_root, source.location, Path(tmp), settings.max_input_bytes)
+            return _load(Path(tmp), Path(tmp))
+    root = Path(settings.data_root).resolve()
     directory = (root / source.location).resolve()
     # Resolving first means neither ".." nor a symlink can lead outside the data root.
     if not directory.is_relative_to(root):
         problem = f"{source.location!r} is outside the service's data root"
         raise RequestError(400, "invalid request", [RequestProblem(where, problem)])
+    return _load(directory, root)
+
+
+def _load(directory: Path, root: Path) -> Portfolio:
     try:
         return data.load(directory)
     except InputError as exc:
-        problems = [RequestProblem(where, _relative(str(p), root)) for p in exc.problems]
+        problems = [
+            RequestProblem("portfolio.location", _relative(str(p), root)) for p in exc.problems
+        ]
         raise RequestError(400, "invalid portfolio", problems) from None
 
 
