@@ -104,6 +104,15 @@ def test_allocation_engines(agents, operation, scenarios):
             "integer",
         ),
         (
+            {
+                "operation": "process_liability_data",
+                "portfolio": DEMO,
+                "parameters": {"model": "offline"},
+            },
+            "parameters.model",
+            "Extra inputs",
+        ),
+        (
             {"operation": "multi_manager_allocation_engine", "entrypoint": "allocation"},
             "entrypoint",
             "Extra inputs",

@@ -66,10 +66,11 @@ def execute(request: BaseModel, settings: ServiceSettings) -> dict[str, Any]:
     check_request(request.portfolio, params, settings)
     portfolio = load_portfolio(request.portfolio, params.mandate, settings)
     try:
-        if isinstance(request, RunRequest):
-            return _allocation(request, portfolio, _model(params.model or settings.default_model))
-        if isinstance(request, AgentRequest):
-            return _agent(request, portfolio, _model(params.model or settings.default_model))
+        if isinstance(request, (RunRequest, AgentRequest)):
+            model = _model(request.parameters.model or settings.default_model)
+            if isinstance(request, RunRequest):
+                return _allocation(request, portfolio, model)
+            return _agent(request, portfolio, model)
         ctx = DeskContext(portfolio)
         if isinstance(request, ManagerAnalysisRequest):
             return manager_analysis(ctx, request.manager_id)

@@ -31,6 +31,7 @@ __all__ = [
     "LiabilityRequest",
     "LocationSource",
     "ManagerAnalysisRequest",
+    "MandateParameters",
     "PortfolioSource",
     "RequestError",
     "RequestProblem",
@@ -120,15 +121,23 @@ _SOURCE_TAGS: Final = frozenset({"demo", "inline", "location"})
 KEY_PATTERN: Final = r"^[\w=\-][\w=.\-]*(/[\w=\-][\w=.\-]*)*$"
 
 
-class AgentParameters(_Strict):
-    """Settings shared by every engine: mandate overrides and the analysts' model.
+class MandateParameters(_Strict):
+    """Settings shared by every engine: mandate overrides.
 
     ``mandate`` overrides the portfolio's own mandate field by field (decimals: 0.045 for
-    4.5%); ``model`` is a model setting such as ``"offline"``, ``"bedrock:<model-id>"`` or
-    ``"ollama:<model>@http://host:port"`` (the offline analyst when left out).
+    4.5%; see :class:`fialloc.data.Mandate`).
     """
 
     mandate: Mandate | None = None
+
+
+class AgentParameters(MandateParameters):
+    """Settings of the engines that run agents: mandate overrides and the analysts' model.
+
+    ``model`` is a model setting such as ``"offline"``, ``"bedrock:<model-id>"`` or
+    ``"ollama:<model>@http://host:port"`` (the service's default model when left out).
+    """
+
     model: str | None = Field(None, min_length=1, max_length=512)
 
     @field_validator("model")
@@ -225,7 +234,7 @@ class ManagerAnalysisRequest(_StoredResult):
     operation: Literal["analyze_manager_portfolio"] = "analyze_manager_portfolio"
     portfolio: PortfolioSource
     manager_id: str = Field(min_length=1, max_length=128)
-    parameters: AgentParameters = AgentParameters()
+    parameters: MandateParameters = MandateParameters()
 
 
 class LiabilityRequest(_StoredResult):
@@ -233,7 +242,7 @@ class LiabilityRequest(_StoredResult):
 
     operation: Literal["process_liability_data"] = "process_liability_data"
     portfolio: PortfolioSource
-    parameters: AgentParameters = AgentParameters()
+    parameters: MandateParameters = MandateParameters()
 
 
 #: The AgentCore app's requests, by their ``entrypoint``.

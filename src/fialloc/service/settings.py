@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 from fialloc.service.requests import (
     AgentParameters,
     InlineSource,
+    MandateParameters,
     RequestError,
     RequestProblem,
     RunParameters,
@@ -113,7 +114,7 @@ class ServiceSettings:
 
 
 def check_request(
-    portfolio: object, parameters: AgentParameters, settings: ServiceSettings
+    portfolio: object, parameters: MandateParameters, settings: ServiceSettings
 ) -> None:
     """Refuse a request whose size or model the service does not take.
 
@@ -121,8 +122,8 @@ def check_request(
     ----------
     portfolio : object
         The request's portfolio source; inline tables are counted here, before any parsing.
-    parameters : AgentParameters
-        The request's parameters (paths and model are checked).
+    parameters : MandateParameters
+        The request's parameters (paths and model are checked where there are any).
     settings : ServiceSettings
         The limits.
 
@@ -153,7 +154,7 @@ def check_request(
                 )
     if over:
         raise RequestError(413, "request too large", over)
-    if parameters.model is not None:
+    if isinstance(parameters, AgentParameters) and parameters.model is not None:
         from fialloc.agents import ModelConfig
 
         provider = ModelConfig.parse(parameters.model).provider
