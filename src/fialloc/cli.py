@@ -127,6 +127,14 @@ def _cmd_validate(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace, console: Console) -> int:
+    from fialloc import service
+
+    console.print(f"Serving the AgentCore app on http://{args.host}:{args.port} (Ctrl-C stops)")
+    service.serve(host=args.host, port=args.port)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of the ``fialloc`` command."""
     parser = argparse.ArgumentParser(prog="fialloc", description=__doc__)
@@ -146,6 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check a directory of inputs, list every problem")
     validate.add_argument("directory", type=Path)
     validate.set_defaults(func=_cmd_validate)
+    serve = sub.add_parser("serve", help="serve the AgentCore app (GET /ping, POST /invocations)")
+    serve.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    serve.add_argument("--port", type=int, default=8080, help="TCP port")
+    serve.set_defaults(func=_cmd_serve)
     return parser
 
 
