@@ -21,7 +21,7 @@ def truth():
 
 def test_holdings_drift_finds_the_planted_drifters_and_when(ctx, truth):
     found = drift.holdings_drift(ctx)
-    managers = set(found.index.get_level_values("manager"))
+    managers = set(found.index.get_level_values("manager_id"))
     assert managers == set(truth.drifting_managers)
     for (manager, _), row in found.iterrows():
         planted = truth.drifting_managers[manager]

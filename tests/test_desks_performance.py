@@ -57,7 +57,7 @@ def test_skilled_managers_are_significant_after_correction_and_nobody_else(resul
         assert table.loc[(manager, 60), "significant"]
         assert table.loc[(manager, 60), "information_ratio"] > 2.0
     # No false positive in any window among the 22 other managers (Holm, 95%).
-    others = table.drop(index=list(truth.skilled_managers), level="manager")
+    others = table.drop(index=list(truth.skilled_managers), level="manager_id")
     assert not others["significant"].any()
 
 

@@ -83,7 +83,7 @@ def holdings_drift(
             spread = float(np.sqrt((sds[peers] ** 2).mean() + means[peers].var(ddof=0)))
             rows.append(
                 {
-                    "manager": str(manager),
+                    "manager_id": str(manager),
                     "characteristic": label,
                     "style": style,
                     "start": hit["start"],
@@ -96,9 +96,9 @@ def holdings_drift(
                     "unit": unit,
                 }
             )
-    columns = ["manager", "characteristic", "style", "start", "zscore", "style_zscore",
+    columns = ["manager_id", "characteristic", "style", "start", "zscore", "style_zscore",
                "baseline_mean", "style_mean", "latest", "change", "unit"]  # fmt: skip
-    return pd.DataFrame(rows, columns=columns).set_index(["manager", "characteristic"])
+    return pd.DataFrame(rows, columns=columns).set_index(["manager_id", "characteristic"])
 
 
 def style_position(ctx: DeskContext) -> pd.DataFrame:

@@ -198,7 +198,7 @@ def _short_history(excess: pd.DataFrame) -> DeskResult:
     vol = (excess.std(ddof=1) * np.sqrt(12.0)).fillna(0.0) if months >= 2 else 0.0
     scores = pd.DataFrame(
         {"skill_score": 0.0, "residual_vol": vol},
-        index=pd.Index([str(m) for m in excess.columns], name="manager"),
+        index=pd.Index([str(m) for m in excess.columns], name="manager_id"),
     )
     return DeskResult(
         desk="performance",
@@ -250,7 +250,7 @@ def _scores(skill: pd.DataFrame, loadings: pd.DataFrame, holdings: pd.DataFrame)
     blended = RECENT_WEIGHT * recent + LONG_TERM_WEIGHT * long_term
     beta_only = skill_mod.beta_only(loadings)
     consistent = significant[longest] & (long_term > 0) & ~beta_only
-    drifted = set(holdings.index.get_level_values("manager")) | set(
+    drifted = set(holdings.index.get_level_values("manager_id")) | set(
         loadings.index[loadings["break_p_holm"] < 1.0 - skill_mod.CONFIDENCE]
     )
     drift = pd.Series([m in drifted for m in ir.index], index=ir.index)
@@ -270,7 +270,7 @@ def _scores(skill: pd.DataFrame, loadings: pd.DataFrame, holdings: pd.DataFrame)
             "skill_score": score,
             "residual_vol": loadings["residual_vol_annual"].reindex(ir.index),
         }
-    ).rename_axis("manager")
+    ).rename_axis("manager_id")
 
 
 def _peers(ctx: DeskContext, skill: pd.DataFrame, excess: pd.DataFrame) -> pd.DataFrame:
@@ -366,7 +366,7 @@ def _findings(
         )
     for manager in scores.index[scores["drift"]]:
         parts, metrics = [], {}
-        if manager in holdings.index.get_level_values("manager"):
+        if manager in holdings.index.get_level_values("manager_id"):
             for _, row in holdings.loc[[manager]].reset_index().iterrows():
                 what = str(row["characteristic"])
                 key = what.replace(" ", "_")
@@ -465,7 +465,7 @@ def _tilts(
         if sc["drift"]:
             what = (
                 ", ".join(holdings.loc[[s]].index.get_level_values("characteristic"))
-                if s in holdings.index.get_level_values("manager")
+                if s in holdings.index.get_level_values("manager_id")
                 else "factor loadings"
             )
             reasons.append(f"its style drifted ({what})")

@@ -313,7 +313,7 @@ def skill_table(active: pd.DataFrame, windows: tuple[int, ...] = WINDOWS) -> pd.
             if len(series) <= k:
                 break
     table = pd.DataFrame.from_dict(rows, orient="index")
-    table.index = pd.MultiIndex.from_tuples(table.index, names=["manager", "window"])
+    table.index = pd.MultiIndex.from_tuples(table.index, names=["manager_id", "window"])
     table["p_holm"] = table.groupby(level="window")["p_value"].transform(holm)
     table["significant"] = table["p_holm"] < 1.0 - CONFIDENCE
     return table

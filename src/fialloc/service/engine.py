@@ -213,9 +213,13 @@ def manager_analysis(ctx: DeskContext, manager_id: str) -> dict[str, Any]:
 
 
 def _manager_rows(table: pd.DataFrame, manager_id: str) -> list[dict[str, Any]]:
-    # Per-manager tables are indexed by manager id, some without naming their index.
-    if table.index.name in ("manager_id", None) and manager_id in table.index:
-        return to_records(table.loc[table.index == manager_id].rename_axis("manager_id"))
+    # Per-manager tables are indexed by manager id (some by manager and window, some without
+    # naming their index).
+    index = table.index
+    if index.nlevels > 1 and "manager_id" in index.names:
+        return to_records(table[index.get_level_values("manager_id") == manager_id])
+    if index.nlevels == 1 and index.name in ("manager_id", None) and manager_id in index:
+        return to_records(table.loc[index == manager_id].rename_axis("manager_id"))
     if "manager_id" in table.columns:
         return to_records(table[table["manager_id"] == manager_id])
     return []
