@@ -75,11 +75,29 @@ def books(draw, valuation: dt.date, max_size: int = 6) -> BondBook:
 
 
 @st.composite
-def curve_and_book(draw, positive: bool = False, spreads: tuple[float, float] = (-0.01, 0.05)):
+def curve_and_book(
+    draw,
+    positive: bool = False,
+    spreads: tuple[float, float] = (-0.01, 0.05),
+    with_yields: bool = True,
+):
+    """A curve, a book on its valuation date and z-spreads; `with_yields`: the bonds have yields."""
     curve = draw(curves(positive=positive))
     book = draw(books(curve.valuation_date))
     z = draw(hnp.arrays(np.float64, len(book), elements=st.floats(*spreads)))
+    if with_yields:
+        hypothesis.assume(has_yields(curve, book.layout.times, z.min()))
     return curve, book, z
+
+
+def has_yields(curve: Curve, flow_times, z: float) -> bool:
+    """Whether spread zero rates stay above -30% at the flow times (years).
+
+    A natural cubic spline through steep zero rates can dip far below its pillars' rates; where
+    a bond's flows sit in such a dip, no yield lies in the bracket fialloc solves in
+    ([-49.95%, 500%]) and analytics refuse the bond, naming it.
+    """
+    return bool(np.min(curve.zero_rate(flow_times)) + z > -0.3)
 
 
 def tent(t: np.ndarray, tenors, k: int) -> np.ndarray:
@@ -123,7 +141,7 @@ def test_price_strictly_decreases_as_yield_rises(data, valuation, y, dy):
     assert np.all(high < low), (low, high)
 
 
-@given(curve_and_book(), st.floats(1e-4, 0.2))
+@given(curve_and_book(with_yields=False), st.floats(1e-4, 0.2))
 def test_price_strictly_decreases_as_spread_rises(data, dz):
     curve, book, z = data
     assert np.all(book.dirty_prices(curve, z + dz) < book.dirty_prices(curve, z))
@@ -142,6 +160,7 @@ def test_krds_sum_to_effective_duration(data):
 @given(valuation_dates, st.integers(20, 60 * 365), curves(positive=False), st.floats(-0.01, 0.05))
 def test_zero_coupon_macaulay_duration_equals_maturity(valuation, days, curve, z):
     curve = Curve(curve.pillar_times, curve.log_dfs, curve.interpolation, valuation)
+    hypothesis.assume(has_yields(curve, [days / 365.0], z))
     row = {
         "security_id": "Z",
         "coupon": 0.0,
