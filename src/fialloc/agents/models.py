@@ -96,7 +96,7 @@ class ModelConfig(BaseModel):
             raise ValueError(msg)
         spec, url = text.strip(), None
         head, at, tail = spec.rpartition("@")
-        if at and tail.startswith(("http://", "https://")):
+        if at and "://" in tail:
             spec, url = head, tail
         provider, _, model_id = spec.partition(":")
         provider = provider.strip().lower()
@@ -152,6 +152,9 @@ def make_model(config: ModelConfig) -> Model:
         msg = f"make_model: provider {p!r} needs a model id ('{p}:<model>')"
         raise ValueError(msg)
     params: dict[str, Any] = {"temperature": config.temperature, "max_tokens": config.max_tokens}
+    client: dict[str, Any] = _api_key(config)
+    if config.base_url:
+        client["api_base" if p == "litellm" else "base_url"] = config.base_url
     try:
         if p == "bedrock":
             from strands.models.bedrock import BedrockModel
@@ -162,10 +165,6 @@ def make_model(config: ModelConfig) -> Model:
         if p == "anthropic":
             from strands.models.anthropic import AnthropicModel
 
-            client = {
-                **_api_key(config),
-                **({"base_url": config.base_url} if config.base_url else {}),
-            }
             return AnthropicModel(
                 client_args=client,
                 model_id=str(config.model_id),
@@ -175,10 +174,6 @@ def make_model(config: ModelConfig) -> Model:
         if p == "openai":
             from strands.models.openai import OpenAIModel
 
-            client = {
-                **_api_key(config),
-                **({"base_url": config.base_url} if config.base_url else {}),
-            }
             return OpenAIModel(client_args=client, model_id=str(config.model_id), params=params)
         if p == "ollama":
             from strands.models.ollama import OllamaModel
@@ -190,10 +185,6 @@ def make_model(config: ModelConfig) -> Model:
             os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
             from strands.models.litellm import LiteLLMModel
 
-            client = {
-                **_api_key(config),
-                **({"api_base": config.base_url} if config.base_url else {}),
-            }
             return LiteLLMModel(client_args=client, model_id=str(config.model_id), params=params)
         from strands.models.llamacpp import LlamaCppModel
 
