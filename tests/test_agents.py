@@ -48,7 +48,8 @@ class ScriptedModel(Model):
     ) -> AsyncIterable[Any]:
         _, turns = latest_tool_results(messages)
         if turns and self.fail:
-            raise ConnectionError("stream dropped mid-run")
+            msg = "stream dropped mid-run"
+            raise ConnectionError(msg)
         yield {"messageStart": {"role": "assistant"}}
         if turns == 0:
             start = {"toolUse": {"toolUseId": "t1", "name": self.tool_name}}
@@ -84,7 +85,8 @@ def test_each_agent_returns_its_desk_and_an_analysis_with_only_engine_numbers(re
 def test_agents_name_the_planted_truths(results, book):
     truth = data.demo_truth()
     duration = results["duration"].analysis
-    assert "30y key rate" in duration and "20y key rate" in duration
+    assert "30y key rate" in duration
+    assert "20y key rate" in duration
     assert "M23" in duration  # the duration drifter
     credit = results["credit"].analysis
     for manager in (*truth.bbb_beta_managers, *truth.skilled_managers):
@@ -133,7 +135,8 @@ def test_a_model_failing_mid_run_falls_back_and_says_why(monkeypatch, book):
     _use(monkeypatch, ScriptedModel("curve_metrics", fail=True))
     r = run_agent("curve", book, ModelConfig.parse("ollama:scripted"))
     assert r.model == "offline"
-    assert "ollama:scripted failed" in r.fallback and "stream dropped mid-run" in r.fallback
+    assert "ollama:scripted failed" in r.fallback
+    assert "stream dropped mid-run" in r.fallback
     assert r.unverified_numbers == []
 
 
@@ -143,7 +146,8 @@ def test_a_model_failing_mid_run_falls_back_and_says_why(monkeypatch, book):
 def test_an_unreachable_model_falls_back_to_the_offline_analyst(book, spec):
     r = run_agent("liquidity", book, spec)
     assert r.model == "offline"
-    assert r.fallback is not None and r.fallback.startswith(ModelConfig.parse(spec).label)
+    assert r.fallback is not None
+    assert r.fallback.startswith(ModelConfig.parse(spec).label)
     assert r.analysis.startswith("Liquidity Assessor")
     assert r.unverified_numbers == []
 

@@ -8,8 +8,10 @@ names, notes) as data, never as instructions.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from weakref import WeakKeyDictionary
 
 import pandas as pd
 
@@ -17,7 +19,7 @@ from fialloc.desks import credit, curve, duration, liquidity
 from fialloc.desks.context import DeskContext
 from fialloc.desks.result import DeskResult
 
-__all__ = ["AGENT_NAMES", "ROLES", "Role", "performance_desk"]
+__all__ = ["AGENT_NAMES", "ROLES", "Role", "once_per_context", "performance_desk"]
 
 #: The agents, in the order of the workflow.
 AGENT_NAMES = ("duration", "credit", "curve", "liquidity", "performance")
@@ -33,6 +35,31 @@ _RULES = (
 )
 
 
+DeskFunction = Callable[[DeskContext], DeskResult]
+_RESULTS: WeakKeyDictionary[DeskContext, dict[DeskFunction, DeskResult]] = WeakKeyDictionary()
+_RESULTS_LOCK = threading.Lock()
+
+
+def once_per_context(analyze: DeskFunction) -> DeskFunction:
+    """Wrap a desk so it runs once per context; later calls on that context reuse its result.
+
+    A context's inputs never change, so neither does a desk's result on it: the performance
+    desk reads the credit and duration desks' results without running them again.
+    """
+
+    def run(ctx: DeskContext) -> DeskResult:
+        with _RESULTS_LOCK:
+            done = _RESULTS.setdefault(ctx, {}).get(analyze)
+        if done is None:
+            done = analyze(ctx)
+            with _RESULTS_LOCK:
+                done = _RESULTS[ctx].setdefault(analyze, done)
+        return done
+
+    run.__doc__ = analyze.__doc__
+    return run
+
+
 def performance_desk(ctx: DeskContext) -> DeskResult:
     """Skill, beta and drift of every manager, from the credit and duration desks' regressions.
 
@@ -42,7 +69,7 @@ def performance_desk(ctx: DeskContext) -> DeskResult:
     t-statistics). No recommendations of its own: the credit desk already moves weight on the
     same evidence. Summary: counts of skilled, beta-only and drifting managers.
     """
-    c, d = credit.analyze(ctx), duration.analyze(ctx)
+    c, d = once_per_context(credit.analyze)(ctx), once_per_context(duration.analyze)(ctx)
     findings = [
         f
         for f in (*c.findings, *d.findings)
@@ -85,7 +112,7 @@ class Role:
 
     name: str
     title: str
-    analyze: Callable[[DeskContext], DeskResult]
+    analyze: DeskFunction
     after: tuple[str, ...]
     expertise: str
     summary_labels: dict[str, tuple[str, str]]
@@ -103,7 +130,7 @@ ROLES: dict[str, Role] = {
         Role(
             name="duration",
             title="Duration Manager",
-            analyze=duration.analyze,
+            analyze=once_per_context(duration.analyze),
             after=(),
             expertise=(
                 "You set the portfolio's interest rate positioning to match the insurer's "
@@ -123,7 +150,7 @@ ROLES: dict[str, Role] = {
         Role(
             name="credit",
             title="Credit Selector",
-            analyze=credit.analyze,
+            analyze=once_per_context(credit.analyze),
             after=("duration",),
             expertise=(
                 "You evaluate the managers' credit exposures across investment grade, high "
@@ -143,7 +170,7 @@ ROLES: dict[str, Role] = {
         Role(
             name="curve",
             title="Curve Strategist",
-            analyze=curve.analyze,
+            analyze=once_per_context(curve.analyze),
             after=("duration",),
             expertise=(
                 "You model the yield curve's shape (a Nelson-Siegel-Svensson fit of today's "
@@ -162,7 +189,7 @@ ROLES: dict[str, Role] = {
         Role(
             name="liquidity",
             title="Liquidity Assessor",
-            analyze=liquidity.analyze,
+            analyze=once_per_context(liquidity.analyze),
             after=("credit", "curve"),
             expertise=(
                 "You assess market liquidity across sectors and managers: the high-quality "
@@ -181,7 +208,7 @@ ROLES: dict[str, Role] = {
         Role(
             name="performance",
             title="Performance Attributor",
-            analyze=performance_desk,  # the one line naming the performance desk
+            analyze=once_per_context(performance_desk),  # the one line naming this desk
             after=("duration", "credit", "curve", "liquidity"),
             expertise=(
                 "You decompose each manager's performance into factor exposures (duration, "
