@@ -7,7 +7,7 @@ import pytest
 
 import fialloc.data as data
 from fialloc import pipeline
-from fialloc.agents import AGENT_NAMES, WorkflowResult, run_workflow
+from fialloc.agents import AGENT_NAMES, WorkflowResult, run_agents, run_workflow
 from fialloc.agents.workflow import INTEGRATION
 from fialloc.desks import run_desks
 from fialloc.desks.context import DeskContext
@@ -158,3 +158,14 @@ def test_bad_requests_are_refused(book, kwargs, match):
 def test_a_non_portfolio_is_refused():
     with pytest.raises(ValueError, match="must be a fialloc Portfolio"):
         run_workflow({"managers": []})  # type: ignore[arg-type]
+
+
+def test_run_agents_on_a_context_gives_the_same_results(flow, book):
+    out = run_agents(DeskContext(book), parallelism=3)
+    assert out.execution_order[0] == "duration"
+    assert out.execution_order[-1] == INTEGRATION
+    for name in AGENT_NAMES:
+        assert out.agents[name].analysis == flow.agents[name].analysis
+        assert out.desks[name].to_dict() == flow.run.desks[name].to_dict()
+    with pytest.raises(ValueError, match="ctx must be a DeskContext"):
+        run_agents(book)  # type: ignore[arg-type]

@@ -12,13 +12,15 @@ from __future__ import annotations
 from fialloc.agents.agent import AgentResult, run_agent
 from fialloc.agents.models import ModelConfig
 from fialloc.agents.roles import AGENT_NAMES
-from fialloc.agents.workflow import WorkflowResult, run_workflow
+from fialloc.agents.workflow import AgentsRun, WorkflowResult, run_agents, run_workflow
 
 __all__ = [
     "AGENT_NAMES",
     "AgentResult",
+    "AgentsRun",
     "ModelConfig",
     "WorkflowResult",
     "run_agent",
+    "run_agents",
     "run_workflow",
 ]

@@ -39,7 +39,7 @@ from fialloc.desks.context import DeskContext
 from fialloc.desks.result import DeskResult
 from fialloc.results import RunResponse, build_response
 
-__all__ = ["INTEGRATION", "WorkflowResult", "run_workflow"]
+__all__ = ["INTEGRATION", "AgentsRun", "WorkflowResult", "run_agents", "run_workflow"]
 
 #: The graph's last node.
 INTEGRATION = "integration"
@@ -233,6 +233,105 @@ _RUN_KWARGS = frozenset(inspect.signature(pipeline.run).parameters) - {
 }
 
 
+@dataclass(frozen=True)
+class AgentsRun:
+    """The five agents, run once each on one context by the graph.
+
+    Attributes
+    ----------
+    agents : dict of str to AgentResult
+        Each agent's typed result.
+    desks : dict of str to DeskResult
+        The desks' results the agents worked from (what the optimizer reads).
+    execution_order : tuple of str
+        The graph's nodes in the order they completed.
+    combined_views : dict
+        The integration node's view: the five desks' moves per manager, where they agree and
+        where they conflict (see :func:`fialloc.agents.tools.upstream_views`).
+    model_failure : str, optional
+        Why the configured model was replaced by the offline analyst, if it was.
+    started, elapsed : float
+        ``time.perf_counter()`` when the graph started, and its seconds.
+    """
+
+    agents: dict[str, AgentResult]
+    desks: dict[str, DeskResult]
+    execution_order: tuple[str, ...]
+    combined_views: dict[str, Any]
+    model_failure: str | None
+    started: float
+    elapsed: float
+
+
+def _check_limits(parallelism: object, timeout: object, where: str) -> float:
+    if (
+        isinstance(parallelism, bool)
+        or not isinstance(parallelism, int)
+        or not 1 <= parallelism <= 5
+    ):
+        msg = f"{where}: parallelism must be an integer from 1 to 5, got {parallelism!r}"
+        raise ValueError(msg)
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, (int, float))
+        or not 1 <= timeout <= 86_400
+    ):
+        msg = f"{where}: timeout must be 1 to 86,400 seconds, got {timeout!r}"
+        raise ValueError(msg)
+    return float(timeout)
+
+
+def run_agents(
+    ctx: DeskContext,
+    *,
+    model: ModelConfig | str | None = None,
+    parallelism: int = 2,
+    timeout: float = 900.0,
+) -> AgentsRun:
+    """Run the five agents' graph on one context (no optimizer: see :func:`run_workflow`).
+
+    Parameters
+    ----------
+    ctx : DeskContext
+        The analytics every agent shares.
+    model : ModelConfig or str, optional
+        The model the agents write with (default: the offline analyst).
+    parallelism : int
+        Agents that may run at once (1 to 5).
+    timeout : float
+        Seconds the graph, and each agent, may take.
+
+    Raises
+    ------
+    ValueError
+        For a bad context, model, parallelism or timeout.
+    RuntimeError
+        If the graph does not complete every node exactly once.
+    """
+    given: object = ctx
+    if not isinstance(given, DeskContext):
+        msg = f"run_agents: ctx must be a DeskContext, got {type(given).__name__}"
+        raise ValueError(msg)
+    seconds = _check_limits(parallelism, timeout, "run_agents")
+    store = _Store(ctx, resolve_model(model), parallelism)
+    started = time.perf_counter()
+    result = _graph(store, seconds)("Allocate the general account across its managers")
+    elapsed = time.perf_counter() - started
+    order = tuple(n.node_id for n in result.execution_order)
+    if result.status != Status.COMPLETED or sorted(order) != sorted((*AGENT_NAMES, INTEGRATION)):
+        msg = f"run_agents: the graph ended {result.status} after {list(order)}"
+        raise RuntimeError(msg)
+    return AgentsRun(
+        agents={n: store.results[n] for n in AGENT_NAMES},
+        desks={n: store.desks[n] for n in AGENT_NAMES},
+        execution_order=order,
+        combined_views=store.combined,
+        model_failure=store.model_failure,
+        started=started,
+        elapsed=elapsed,
+    )
+
+
 def run_workflow(
     portfolio: Portfolio,
     *,
@@ -272,76 +371,55 @@ def run_workflow(
         For a bad portfolio, model, parallelism, timeout or pipeline parameter.
     """
     check_portfolio(portfolio, "run_workflow")
-    if (
-        isinstance(parallelism, bool)
-        or not isinstance(parallelism, int)
-        or not 1 <= parallelism <= 5
-    ):
-        msg = f"run_workflow: parallelism must be an integer from 1 to 5, got {parallelism!r}"
-        raise ValueError(msg)
-    if not isinstance(timeout, (int, float)) or not 1.0 <= timeout <= 86_400.0:
-        msg = f"run_workflow: timeout must be 1 to 86,400 seconds, got {timeout!r}"
-        raise ValueError(msg)
+    _check_limits(parallelism, timeout, "run_workflow")
     unknown = sorted(set(run_kwargs) - _RUN_KWARGS)
     if unknown:
         msg = f"run_workflow: unknown pipeline parameters {unknown}; use {sorted(_RUN_KWARGS)}"
         raise ValueError(msg)
     config = resolve_model(model)
-    state: dict[str, Any] = {}
+    done: list[AgentsRun] = []
 
     def desk_runner(ctx: DeskContext) -> dict[str, DeskResult]:
         if progress is not None:
             progress("agents")
-        store = _Store(ctx, config, parallelism)
-        state["store"] = store
-        state["start"] = time.perf_counter()
-        graph = _graph(store, float(timeout))
-        result = graph("Allocate the general account across its managers")
-        state["elapsed"] = time.perf_counter() - state["start"]
-        order = tuple(n.node_id for n in result.execution_order)
-        state["order"] = order
-        if result.status != Status.COMPLETED or sorted(order) != sorted(
-            (*AGENT_NAMES, INTEGRATION)
-        ):
-            msg = f"workflow: graph ended {result.status} after {list(order)}"
-            raise RuntimeError(msg)
-        return {name: store.desks[name] for name in AGENT_NAMES}
+        done.append(run_agents(ctx, model=config, parallelism=parallelism, timeout=timeout))
+        return done[0].desks
 
     run = pipeline.run(portfolio, progress=progress, desk_runner=desk_runner, **run_kwargs)
-    store: _Store = state["store"]
-    agents = {name: store.results[name] for name in AGENT_NAMES}
+    graph = done[0]
+    agents = graph.agents
     models = sorted({r.model for r in agents.values()})
     label = models[0] if len(models) == 1 else " + ".join(models)
     response = build_response(run, analyses={n: r.analysis for n, r in agents.items()}, model=label)
-    start = float(state["start"])
     detailed = dict(response.detailed_results)
     detailed["agents"] = {
-        "execution_order": list(state["order"]),
+        "execution_order": list(graph.execution_order),
         "parallelism": parallelism,
         "model": label,
-        "combined_views": store.combined,
+        "combined_views": graph.combined_views,
         **{
             name: {
                 **r.model_dump(exclude={"desk", "started", "finished"}),
-                "started": r.started - start,
-                "finished": r.finished - start,
+                # Seconds since the graph started.
+                "started": r.started - graph.started,
+                "finished": r.finished - graph.started,
             }
             for name, r in agents.items()
         },
     }
     strategy = dict(response.integrated_strategy)
     strategy["unverified_numbers"] = {n: r.unverified_numbers for n, r in agents.items()}
-    strategy["model_fallback"] = store.model_failure
+    strategy["model_fallback"] = graph.model_failure
     if scenarios:
         strategy["robustness"] = _robustness(run)
     timings = {
         **response.timings,
-        "agents": float(state["elapsed"]),
+        "agents": graph.elapsed,
         **{f"agent_{n}": r.finished - r.started for n, r in agents.items()},
     }
     response = response.model_copy(
         update={"detailed_results": detailed, "integrated_strategy": strategy, "timings": timings}
     )
-    return WorkflowResult(
-        run, agents, RunResponse.model_validate(response.model_dump()), state["order"]
-    )
+    # model_copy does not validate: check the updated response against the schema once.
+    checked = RunResponse.model_validate(response.model_dump())
+    return WorkflowResult(run, agents, checked, graph.execution_order)
