@@ -1,5 +1,6 @@
 """The agents' graph inside the pipeline: order, parallelism, typed results, scenario variant."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 import fialloc.data as data
 from fialloc import pipeline
 from fialloc.agents import AGENT_NAMES, WorkflowResult, run_agents, run_workflow
+from fialloc.agents.roles import ROLES
 from fialloc.agents.workflow import INTEGRATION
 from fialloc.desks import run_desks
 from fialloc.desks.context import DeskContext
@@ -169,3 +171,13 @@ def test_run_agents_on_a_context_gives_the_same_results(flow, book):
         assert out.desks[name].to_dict() == flow.run.desks[name].to_dict()
     with pytest.raises(ValueError, match="ctx must be a DeskContext"):
         run_agents(book)  # type: ignore[arg-type]
+
+
+def test_a_desk_error_is_the_requests_error(monkeypatch, book):
+    def broken(ctx):
+        msg = "curve desk: the zero-rate history has a gap"
+        raise ValueError(msg)
+
+    monkeypatch.setitem(ROLES, "curve", dataclasses.replace(ROLES["curve"], analyze=broken))
+    with pytest.raises(ValueError, match="zero-rate history has a gap"):
+        run_workflow(book, n_paths=N_PATHS)

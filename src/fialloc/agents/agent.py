@@ -135,6 +135,7 @@ def analyze_role(
     """
     started = time.perf_counter()
     session = DeskSession(role, ctx, upstream)
+    desk = session.result()  # the engine first: a desk error is the request's, not the model's
     text: str | None = None
     label, fallback = "offline", skip_model
     if config.provider != "offline" and skip_model is None:
@@ -151,7 +152,6 @@ def analyze_role(
             session.received.clear()
     if text is None:
         text = _converse(role, session, OfflineAnalyst(role))
-    desk = session.result()
     result = AgentResult(
         name=role.name,
         desk=desk.to_dict(),

@@ -5,7 +5,10 @@ after all four; then an integration node combines the five desks' views per mana
 their results to the pipeline's optimizer and plan. Joins wait for every dependency (strands
 graphs join on *any* incoming edge by default, which would run a node once per finished
 dependency), so each agent runs exactly once. Typed results move through a store keyed by
-agent, never through the text the graph passes between nodes.
+agent, never through the text the graph passes between nodes. Each node wraps its agent rather
+than being the bare strands Agent: strands graphs fail fast when a node's model raises, and the
+node is where a failing model gives way to the offline analyst, where the parallelism bound is
+held, and where the agent's start and finish are recorded.
 
 :func:`run_workflow` runs the graph inside :func:`fialloc.pipeline.run` as its desk runner, on
 the pipeline's own :class:`DeskContext`, so the analytics are computed once and the graph's
