@@ -107,6 +107,15 @@ def test_agent_results_carry_the_desks_numbers_not_the_texts(results, book):
     assert results["duration"].desk["recommendations"] == desk["recommendations"]
 
 
+def test_downstream_agents_weigh_the_agreed_moves_with_their_own_desk(results, book):
+    liquidity = results["liquidity"].analysis
+    # The credit desk cuts the BBB-beta managers: how long their sleeves take to sell.
+    for manager in data.demo_truth().bbb_beta_managers:
+        assert f"{manager} (a quarter sells in" in liquidity
+    assert "Selection skill of the managers to add to" in results["performance"].analysis
+    assert "Curve exposure of the managers to add to" in results["curve"].analysis
+
+
 def test_downstream_agents_read_upstream_views(results):
     assert "Earlier desks" in results["liquidity"].analysis
     assert "conflict on" in results["performance"].analysis

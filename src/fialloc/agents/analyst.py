@@ -30,6 +30,8 @@ def _format(value: float, kind: str) -> str:
         return f"{value:.2f} years"
     if kind == "count":
         return f"{value:.0f}"
+    if kind == "days":
+        return f"{value:.1f} days"
     if kind == "money":
         return f"{value / 1e9:.2f}B" if abs(value) >= 1e9 else f"{value / 1e6:.2f}M"
     return f"{value:.2f}"
@@ -110,7 +112,28 @@ def _moves(recommendations: Mapping[str, Any]) -> str:
     )
 
 
-def _upstream(upstream: Mapping[str, Any]) -> str:
+def _cross_check(role: Role, checks: Mapping[str, Any]) -> str:
+    check = role.cross_check
+    if check is None:
+        return ""
+    parts = []
+    for action, columns in (("increase", check.increase), ("decrease", check.decrease)):
+        rows = list(checks.get(action, {}).items())[:_TOP_MOVES]
+        shown = []
+        for manager, values in rows:
+            figures = [
+                f"{label} {_format(float(values[c]), kind)}"
+                for c, label, kind in columns
+                if isinstance(values.get(c), (int, float))
+            ]
+            if figures:
+                shown.append(f"{manager} ({', '.join(figures)})")
+        if shown:
+            parts.append(f"{check.lead[action]}: {', '.join(shown)}")
+    return " " + "; ".join(parts) + "." if parts else ""
+
+
+def _upstream(role: Role, upstream: Mapping[str, Any]) -> str:
     desks = sorted(d for d, moves in upstream.get("desks", {}).items() if moves)
     if not desks:
         return "The desks before this one propose no shifts to reconcile."
@@ -133,7 +156,7 @@ def _upstream(upstream: Mapping[str, Any]) -> str:
             )
             + "."
         )
-    return text
+    return text + _cross_check(role, upstream.get("cross_check", {}))
 
 
 def write_analysis(role: Role, results: Mapping[str, Any]) -> str:
@@ -154,5 +177,5 @@ def write_analysis(role: Role, results: Mapping[str, Any]) -> str:
         _moves(results.get("recommendations") or {}),
     ]
     if "upstream" in results:
-        paragraphs.append(_upstream(results["upstream"]))
+        paragraphs.append(_upstream(role, results["upstream"]))
     return "\n\n".join(paragraphs)

@@ -19,7 +19,7 @@ from fialloc.desks import credit, curve, duration, liquidity
 from fialloc.desks.context import DeskContext
 from fialloc.desks.result import DeskResult
 
-__all__ = ["AGENT_NAMES", "ROLES", "Role", "once_per_context", "performance_desk"]
+__all__ = ["AGENT_NAMES", "ROLES", "CrossCheck", "Role", "once_per_context", "performance_desk"]
 
 #: The agents, in the order of the workflow.
 AGENT_NAMES = ("duration", "credit", "curve", "liquidity", "performance")
@@ -89,6 +89,29 @@ def performance_desk(ctx: DeskContext) -> DeskResult:
     )
 
 
+Column = tuple[str, str, str]  # table column, label, kind (see Role.summary_labels)
+
+
+@dataclass(frozen=True)
+class CrossCheck:
+    """How an agent weighs the moves the earlier desks agree on, from one of its own tables.
+
+    Attributes
+    ----------
+    table : str
+        The desk's table, indexed by manager id.
+    increase, decrease : tuple of (column, label, kind)
+        The columns quoted for managers the earlier desks would add to, and cut.
+    lead : dict of str to str
+        The sentence opening per direction (``increase``, ``decrease``).
+    """
+
+    table: str
+    increase: tuple[Column, ...]
+    decrease: tuple[Column, ...]
+    lead: dict[str, str]
+
+
 @dataclass(frozen=True)
 class Role:
     """One agent: its desk, the agents it waits for, and how it presents its numbers.
@@ -107,7 +130,9 @@ class Role:
         The role's expertise, the core of its system prompt.
     summary_labels : dict of str to (str, str)
         Summary keys the analysis leads with: label and kind (``pct``, ``bp``, ``years``,
-        ``money``, ``count``, ``num``).
+        ``money``, ``count``, ``days``, ``num``).
+    cross_check : CrossCheck, optional
+        For an agent that runs after others: its desk's view of the moves they agree on.
     """
 
     name: str
@@ -116,6 +141,7 @@ class Role:
     after: tuple[str, ...]
     expertise: str
     summary_labels: dict[str, tuple[str, str]]
+    cross_check: CrossCheck | None = None
 
     @property
     def system_prompt(self) -> str:
@@ -166,6 +192,15 @@ ROLES: dict[str, Role] = {
                 "below_investment_grade_share": ("below investment grade", "pct"),
                 "average_notch": ("average rating notch", "num"),
             },
+            cross_check=CrossCheck(
+                table="manager",
+                increase=(("average_notch", "average rating notch", "num"),),
+                decrease=(("average_notch", "average rating notch", "num"),),
+                lead={
+                    "increase": "Credit quality of the managers to add to",
+                    "decrease": "of those to cut",
+                },
+            ),
         ),
         Role(
             name="curve",
@@ -185,6 +220,15 @@ ROLES: dict[str, Role] = {
                 "explained_slope": ("by slope", "pct"),
                 "nss_rmse_bp": ("NSS fit error", "bp"),
             },
+            cross_check=CrossCheck(
+                table="manager_exposure",
+                increase=(("slope", "slope duration", "years"),),
+                decrease=(("slope", "slope duration", "years"),),
+                lead={
+                    "increase": "Curve exposure of the managers to add to",
+                    "decrease": "of those to cut",
+                },
+            ),
         ),
         Role(
             name="liquidity",
@@ -204,6 +248,18 @@ ROLES: dict[str, Role] = {
                 "illiquid_share": ("illiquid share", "pct"),
                 "adjusted_cost_bp": ("liquidity-adjusted cost", "bp"),
             },
+            cross_check=CrossCheck(
+                table="managers",
+                increase=(("illiquid_share", "illiquid", "pct"),),
+                decrease=(
+                    ("days_to_sell_25pct", "a quarter sells in", "days"),
+                    ("impact_cost_bp_25pct", "impact", "bp"),
+                ),
+                lead={
+                    "increase": "Liquidity of the managers to add to",
+                    "decrease": "time to sell the sleeves to cut",
+                },
+            ),
         ),
         Role(
             name="performance",
@@ -222,6 +278,15 @@ ROLES: dict[str, Role] = {
                 "beta_only_managers": ("managers whose excess return is beta", "count"),
                 "drifting_managers": ("managers drifting in style", "count"),
             },
+            cross_check=CrossCheck(
+                table="manager_skill",
+                increase=(("alpha_annual", "alpha", "pct"), ("alpha_t", "t", "num")),
+                decrease=(("alpha_annual", "alpha", "pct"), ("alpha_t", "t", "num")),
+                lead={
+                    "increase": "Selection skill of the managers to add to",
+                    "decrease": "of those to cut",
+                },
+            ),
         ),
     )
 }

@@ -150,6 +150,28 @@ class DeskSession:
         records = to_records(tables[name])
         return {"table": name, "rows": len(records), "records": records[:limit]}
 
+    def upstream_views(self) -> dict[str, Any]:
+        """Return the earlier desks' combined moves and this desk's view of the agreed ones.
+
+        ``cross_check`` (when the role has one): per direction, per manager the earlier desks
+        agree to move, the role's columns of its own table, the largest first.
+        """
+        views = upstream_views(self.upstream)
+        check = self.role.cross_check
+        table = self.result().tables.get(check.table) if check is not None else None
+        if check is None or table is None:
+            return views
+        views["cross_check"] = {}
+        for action, columns in (("increase", check.increase), ("decrease", check.decrease)):
+            names = [c for c, _, _ in columns if c in table.columns]
+            rows = table.loc[table.index.intersection(views["agree"][action]), names]
+            if names:
+                rows = rows.reindex(rows[names[0]].abs().sort_values(ascending=False).index)
+            views["cross_check"][action] = {
+                str(m): {c: json_value(v) for c, v in row.items()} for m, row in rows.iterrows()
+            }
+        return views
+
     def tools(self) -> list[AgentTool]:
         """Return this desk's strands tools (and ``upstream_views`` if it runs after others)."""
         d, title = self.role.name, self.role.title
@@ -192,14 +214,15 @@ class DeskSession:
         if self.role.after:
 
             def upstream() -> str:
-                return self._give(upstream_views(self.upstream))
+                return self._give(self.upstream_views())
 
             out.append(
                 tool(
                     name="upstream_views",
                     description="The recommendations of the desks that ran before this one "
                     f"({', '.join(self.role.after)}), combined per manager: where they agree "
-                    "and where they conflict.",
+                    "and where they conflict, with this desk's own figures for the managers "
+                    "they agree to move.",
                 )(upstream)
             )
         return out
