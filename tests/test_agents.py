@@ -183,3 +183,34 @@ def test_bad_requests_are_refused(book):
         run_agent("duration", book, "gpt9")
     with pytest.raises(ValueError, match="must be a ModelConfig"):
         run_agent("duration", book, 3)  # type: ignore[arg-type]
+
+
+def test_the_offline_analyst_without_tools_says_it_has_nothing():
+    from strands import Agent
+
+    from fialloc.agents.offline import OfflineAnalyst
+
+    role = ROLES["duration"]
+    text = str(Agent(model=OfflineAnalyst(role), tools=[], callback_handler=None)("go")).strip()
+    assert text.startswith("Duration Manager.")
+    assert "No finding crosses the mandate's thresholds." in text
+    assert "proposes no weight shift" in text
+
+
+def test_the_offline_analyst_refuses_structured_output():
+    import asyncio
+
+    from pydantic import BaseModel
+
+    from fialloc.agents.offline import OfflineAnalyst
+
+    class Out(BaseModel):
+        x: int
+
+    async def first():
+        async for event in OfflineAnalyst(ROLES["credit"]).structured_output(Out, []):
+            return event
+        return None
+
+    with pytest.raises(ValueError, match="typed results are built from the engine"):
+        asyncio.run(first())
