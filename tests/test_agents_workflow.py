@@ -103,6 +103,8 @@ def test_response_carries_analyses_agents_timings_and_model(flow, stages):
         assert entry["unverified_numbers"] == []
         assert 0 <= entry["started"] < entry["finished"]
         assert resp.timings[f"agent_{name}"] > 0
+        assert resp.timings[f"agent_{name}_start"] == entry["started"]
+        assert resp.timings[f"agent_{name}_finish"] == entry["finished"]
     assert resp.detailed_results["agents"]["execution_order"] == list(flow.execution_order)
     assert resp.integrated_strategy["unverified_numbers"] == {n: [] for n in AGENT_NAMES}
     assert resp.integrated_strategy["model_fallback"] is None

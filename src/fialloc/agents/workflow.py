@@ -419,6 +419,9 @@ def run_workflow(
         **response.timings,
         "agents": graph.elapsed,
         **{f"agent_{n}": r.finished - r.started for n, r in agents.items()},
+        # Seconds since the graph started: when each agent started and finished.
+        **{f"agent_{n}_start": r.started - graph.started for n, r in agents.items()},
+        **{f"agent_{n}_finish": r.finished - graph.started for n, r in agents.items()},
     }
     response = response.model_copy(
         update={"detailed_results": detailed, "integrated_strategy": strategy, "timings": timings}
