@@ -29,7 +29,7 @@ from typing import Any
 from strands.agent.agent_result import AgentResult as StrandsResult
 from strands.multiagent import GraphBuilder
 from strands.multiagent.base import Status
-from strands.multiagent.graph import GraphState
+from strands.multiagent.graph import Graph, GraphState
 from strands.telemetry.metrics import EventLoopMetrics
 
 from fialloc import pipeline
@@ -171,7 +171,7 @@ def _all_done(*deps: str) -> Callable[[GraphState], bool]:
     return condition
 
 
-def _graph(store: _Store, timeout: float) -> Any:
+def _graph(store: _Store, timeout: float) -> Graph:
     b = GraphBuilder()
     for name in AGENT_NAMES:
         b.add_node(_Node(name, _agent_work(name, store)), name)
