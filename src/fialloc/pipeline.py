@@ -200,6 +200,7 @@ def run(
     frontier_points: int = 7,
     covariance: Literal["history", "scenarios"] = "history",
     progress: Callable[[str], None] | None = None,
+    desk_runner: Callable[[DeskContext], dict[str, DeskResult]] | None = None,
 ) -> RunResult:
     """Run every stage on validated inputs.
 
@@ -223,6 +224,9 @@ def run(
         first month of the G2++ paths and the spread paths correlated with them.
     progress : callable, optional
         Called with each stage's name (see :data:`STAGES`) as it starts.
+    desk_runner : callable, optional
+        Runs the desks on the run's context (default :func:`fialloc.desks.run_desks`); the
+        agents' workflow passes its graph here, so its results are the run's desks.
 
     Raises
     ------
@@ -259,7 +263,7 @@ def run(
         paths = model.simulate(n_paths, np.arange(1, 12 * horizons + 1) / 12.0, seed=scenario_seed)
         sleeves = sleeve_paths(p, model, paths, years)
     with _stage("desks", timings, progress):
-        desks = run_desks(ctx)
+        desks = (desk_runner or run_desks)(ctx)
     with _stage("optimize", timings, progress):
         factor_cov = None
         if covariance == "scenarios":
