@@ -37,6 +37,9 @@ class Portfolio:
     market_history: pd.DataFrame
     manager_characteristics: pd.DataFrame | None = None
     mandate: Mandate = field(default_factory=Mandate)
+    holdings_history: pd.DataFrame | None = None
+    benchmark_holdings: pd.DataFrame | None = None
+    security_spreads: pd.DataFrame | None = None
 
     @cached_property
     def curve(self) -> Curve:
