@@ -5,7 +5,8 @@ stream of its own so the other demo tables do not change:
 
 - each security's spread moves with its rating's spread history plus a security-specific
   random walk (government bonds have none);
-- benchmarks hold the largest issues of each manager's universe, weighted by issue size;
+- each benchmark holds the manager's bonds of today and a few more of its universe in equal
+  weights: active positions are differences of weights;
 - most managers keep today's positions through the history;
 - the BBB-beta managers hold twice today's face in BBB bonds against benchmarks that hold
   half the BBB weight: their active return is BBB spread exposure, not selection;
@@ -35,7 +36,7 @@ from fialloc.data.portfolio import GOVERNMENT_SECTORS
 
 __all__ = ["demo_history_tables"]
 
-BENCHMARK_SIZE: Final = 30  # largest issues of a universe that make up its benchmark
+BENCHMARK_EXTRA: Final = 10  # bonds of a universe a benchmark holds beyond the manager's
 SPECIFIC_VOL: Final = 0.03  # monthly specific spread volatility as a share of the spread
 SKILL_TILT: Final = 0.5  # skilled managers' weight tilt per standardized spread move
 DRIFT_SHARE: Final = {"M22": 0.30, "M23": 0.25}
@@ -122,7 +123,6 @@ def demo_history_tables(
     signal = np.clip(np.vstack([signal[1:], np.zeros(len(ids))]), -1.5, 1.5)
     bbb = securities["rating"].str.rstrip("+-").eq("BBB").to_numpy()
     years = np.array([(m - DEMO_VALUATION).days / 365.0 for m in securities["maturity"]])
-    issue = securities["issue_size"].to_numpy(dtype=float)
     ramp_index = np.arange(n)
     held_frames, bench_frames = [], []
     for manager, universe in eligible_securities(securities).items():
@@ -130,7 +130,7 @@ def demo_history_tables(
         cols = position[mine["security_id"]].to_numpy()
         par = np.tile(mine["par"].to_numpy(dtype=float), (n, 1))
         if manager in BBB_BETA:
-            par[:, bbb[cols]] *= 2.0
+            par[:, bbb[cols]] *= 3.0
         if manager in SKILLED:
             par *= 1.0 + SKILL_TILT * signal[:, cols]
         if manager in DRIFT:
@@ -147,8 +147,10 @@ def demo_history_tables(
             par = np.hstack([par * (1.0 - share)[:, None], added])
             cols = np.concatenate([cols, target])
         held_frames.append(_records(months, manager, ids[cols], np.round(par, 2)))
-        top = universe[np.argsort(-issue[universe], kind="stable")[:BENCHMARK_SIZE]]
-        weight = issue[top] * np.where(bbb[top] & (manager in BBB_BETA), 0.5, 1.0)
+        others = np.setdiff1d(universe, position[mine["security_id"]].to_numpy())
+        extra = rng.choice(others, min(BENCHMARK_EXTRA, len(others)), replace=False)
+        top = np.union1d(position[mine["security_id"]].to_numpy(), extra)
+        weight = np.where(bbb[top] & (manager in BBB_BETA), 0.25, 1.0)
         bench_frames.append(
             _records(months, manager, ids[top], np.tile(weight / weight.sum(), (n, 1)))
         )
