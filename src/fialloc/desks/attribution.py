@@ -13,7 +13,8 @@ returns on duration, curve-slope and credit factor returns to separate beta from
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Hashable, Mapping
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -275,15 +276,15 @@ def _variance_shares(h: HoldingsAttribution) -> pd.DataFrame:
     return pd.DataFrame(shares, index=h.portfolios, columns=list(ACTIVE_EFFECTS))
 
 
-def _strongest_credit_beta(checks: pd.DataFrame | None, manager: str) -> tuple[str, float]:
+def _strongest_credit_beta(check: Mapping[Hashable, Any]) -> tuple[str, float]:
     """Return the credit factor with the largest |t| of a manager's beta, and that t."""
-    if checks is None:
+    tvalues = {
+        str(name).removeprefix("beta_t_"): float(value)
+        for name, value in check.items()
+        if str(name).startswith("beta_t_credit")
+    }
+    if not tvalues:
         return "", 0.0
-    names = [c.removeprefix("beta_t_") for c in checks.columns if c.startswith("beta_t_credit")]
-    if not names:
-        return "", 0.0
-    row = checks.to_dict("index")[manager]
-    tvalues = {n: float(row[f"beta_t_{n}"]) for n in names}
     best = max(tvalues, key=lambda n: abs(tvalues[n]))
     return best, tvalues[best]
 
@@ -302,11 +303,15 @@ def _findings(
         t = np.where(sd > 0, mean / (sd / np.sqrt(n_per)), 0.0)
     t_skill = float(stats.t.isf(SKILL_LEVEL / n_mgr / 2.0, n_per - 1))
     full = max(linked.index.get_level_values("window"))
+    linked_rows = linked.to_dict("index")
+    share_rows = shares.to_dict("index")
+    check_rows = {} if checks is None else checks.to_dict("index")
     findings = []
     for m, manager in enumerate(h.portfolios[:n_mgr]):
-        row = linked.loc[(manager, full)]
-        share = {str(k): float(v) for k, v in shares.to_dict("index")[manager].items()}
-        beta_name, beta_t = _strongest_credit_beta(checks, manager)
+        row = linked_rows[(manager, full)]
+        share = share_rows[manager]
+        check = check_rows.get(manager, {})
+        beta_name, beta_t = _strongest_credit_beta(check)
         if (
             share["credit_spread"] >= DOMINANT_SHARE
             and share["credit_spread"] == max(share.values())
@@ -322,7 +327,6 @@ def _findings(
             }
             beta = ""
             if checks is not None and beta_name:
-                check = checks.to_dict("index")[manager]
                 metrics["credit_beta"] = float(check[f"beta_{beta_name}"])
                 metrics["credit_beta_t"] = beta_t
                 metrics["credit_correlation"] = float(check["credit_correlation"])
