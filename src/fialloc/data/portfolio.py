@@ -23,7 +23,9 @@ class Portfolio:
     """Everything one run reads: holdings, securities, liabilities, market and manager data.
 
     Build it with :func:`fialloc.data.load` or :func:`fialloc.data.demo`; tables are already
-    validated. Securities and managers are indexed by their ids.
+    validated. Securities and managers are indexed by their ids. The optional histories
+    (``holdings_history``, ``benchmark_holdings``, ``security_spreads``) feed the
+    holdings-based attribution desk.
     """
 
     valuation_date: dt.date
