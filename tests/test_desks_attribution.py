@@ -345,3 +345,38 @@ def test_reported_returns_in_percent_or_with_gaps_are_refused(demo):
     ]
     with pytest.raises(ValueError, match="manager_returns of manager M03: a gap of 1 month"):
         analyze(DeskContext(dataclasses.replace(demo, manager_returns=gap)))
+
+
+def test_holdings_attribution_names_what_is_missing(demo):
+    months = sorted(set(demo.holdings_history["month"]))
+    hh = demo.holdings_history
+    gone = hh[~((hh["manager_id"] == "M09") & (hh["month"] == months[-3]))]
+    with pytest.raises(ValueError, match=f"no positions for manager M09 at {months[-3]}"):
+        holdings_attribution(dataclasses.replace(demo, holdings_history=gone))
+    spreads = demo.security_spreads
+    lacking = spreads[~((spreads["security_id"] == "FIN0116") & (spreads["month"] == months[5]))]
+    with pytest.raises(ValueError, match=f"no spread for 'FIN0116' at {months[5]}"):
+        holdings_attribution(dataclasses.replace(demo, security_spreads=lacking))
+    market = demo.market_history
+    no_curve = market[~((market["series"] == "zero_7y") & (market["month"] == months[2]))]
+    with pytest.raises(ValueError, match=f"no zero rate for {months[2]} at 7y"):
+        holdings_attribution(dataclasses.replace(demo, market_history=no_curve))
+
+
+def test_without_security_spreads_spreads_move_with_their_rating(demo):
+    short = sorted(set(demo.holdings_history["month"]))[-4:]
+
+    def keep(frame):
+        return frame[frame["month"].isin(short)]
+
+    p = dataclasses.replace(
+        demo,
+        holdings_history=keep(demo.holdings_history),
+        benchmark_holdings=keep(demo.benchmark_holdings),
+        security_spreads=None,
+    )
+    h = holdings_attribution(p)
+    assert h.months == short
+    specific = h.securities.effects[:, :, h.securities.names.index("spread_specific")]
+    assert np.abs(specific).max() < 1e-14  # every spread move is its rating's
+    assert np.abs(h.effects.effect("selection")).max() < 1e-15

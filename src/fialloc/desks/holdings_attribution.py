@@ -77,13 +77,24 @@ def _cube(
     managers: pd.Index,
     securities: pd.Index,
 ) -> FloatArray:
-    """Months by managers by securities array of a long (month, manager, security) table."""
+    """Months by managers by securities array of a long (month, manager, security) table.
+
+    Rows of other months are left out; unknown managers or securities are refused.
+    """
     out = np.zeros((len(months), len(managers), len(securities)))
-    month_index = pd.Index(months)
-    k = month_index.get_indexer(pd.Index(frame["month"]))
+    k = pd.Index(months).get_indexer(pd.Index(frame["month"]))
     m = managers.get_indexer(pd.Index(frame["manager_id"]))
     s = securities.get_indexer(pd.Index(frame["security_id"]))
-    np.add.at(out, (k, m, s), frame[value].to_numpy(dtype=float))
+    unknown = np.flatnonzero((k >= 0) & ((m < 0) | (s < 0)))
+    if len(unknown):
+        row = frame.iloc[int(unknown[0])]
+        msg = (
+            f"attribution: {value} row {int(unknown[0])}: manager {row['manager_id']!r} or "
+            f"security {row['security_id']!r} is not in the managers table or security master"
+        )
+        raise ValueError(msg)
+    keep = k >= 0
+    np.add.at(out, (k[keep], m[keep], s[keep]), frame[value].to_numpy(dtype=float)[keep])
     return out
 
 
@@ -122,7 +133,13 @@ def _market(
         systematic[:, cols] = spread_history[letter].to_numpy(dtype=float)[:, None]
     if p.security_spreads is not None:
         table = p.security_spreads.pivot(index="month", columns="security_id", values="spread")
-        spreads = table.reindex(index=months, columns=book.security_ids).to_numpy(dtype=float)
+        table = table.reindex(index=months, columns=book.security_ids)
+        if table.isna().to_numpy().any():
+            month = table.index[table.isna().any(axis=1).to_numpy()][0]
+            sid = table.columns[table.loc[month].isna().to_numpy()][0]
+            msg = f"attribution: security_spreads has no spread for {sid!r} at {month}"
+            raise ValueError(msg)
+        spreads = table.to_numpy(dtype=float)
     else:
         # Without security spreads, each spread keeps today's distance to its rating's spread.
         today = p.z_spreads.reindex(book.security_ids).to_numpy(dtype=float)
@@ -187,8 +204,15 @@ def holdings_attribution(
     par = _cube(p.holdings_history, "par", months, managers, ids)[:-1]
     values = par * sec.start_price[:, None, :] / 100.0
     sleeve_values = values.sum(axis=2)
-    weights = values / sleeve_values[:, :, None]
     bench = _cube(p.benchmark_holdings, "weight", months, managers, ids)[:-1]
+    for name, totals in (("holdings_history", sleeve_values), ("benchmark_holdings", bench.sum(2))):
+        empty = np.argwhere(totals <= 0)
+        if len(empty):
+            k, m = (int(i) for i in empty[0])
+            msg = f"attribution: {name} has no positions for manager {managers[m]} at {months[k]}"
+            raise ValueError(msg)
+    weights = values / sleeve_values[:, :, None]
+    bench /= bench.sum(axis=2, keepdims=True)  # the loader allows sums within 1e-6 of 1
     actual = sleeve_values / sleeve_values.sum(axis=1, keepdims=True)
     total_w = values.sum(axis=1) / sleeve_values.sum(axis=1)[:, None]
     total_b = np.einsum("m,pms->ps", policy.to_numpy(), bench)
