@@ -114,7 +114,11 @@ def demo_history_tables(
     months = _months()
     n = len(months)
     ids = securities["security_id"].to_numpy(dtype=object)
-    position = pd.Series(np.arange(len(ids)), index=ids)
+    position = pd.Index(ids)
+    by_manager = {
+        str(m): (position.get_indexer(pd.Index(g["security_id"])), g["par"].to_numpy(dtype=float))
+        for m, g in holdings.groupby("manager_id", sort=False)
+    }
     moves, vol = _specific_moves(securities, z, n, rng)
     spreads = _spreads(securities, z, moves, factors)
     # Standardized tightening over the next month, what a skilled manager anticipates.
@@ -126,9 +130,9 @@ def demo_history_tables(
     ramp_index = np.arange(n)
     held_frames, bench_frames = [], []
     for manager, universe in eligible_securities(securities).items():
-        mine = holdings[holdings["manager_id"] == manager]
-        cols = position[mine["security_id"]].to_numpy()
-        par = np.tile(mine["par"].to_numpy(dtype=float), (n, 1))
+        today, face = by_manager[manager]
+        cols = today
+        par = np.tile(face, (n, 1))
         if manager in BBB_BETA:
             par[:, bbb[cols]] *= 3.0
         if manager in SKILLED:
@@ -142,14 +146,14 @@ def demo_history_tables(
                 long_tsy = securities["sector"].eq("treasury").to_numpy() & (years >= 20)
                 target = np.flatnonzero(long_tsy)[:8]
             target = np.setdiff1d(target, cols)  # new positions only: one row per security
-            value = float(mine["par"].to_numpy() @ prices[cols]) / 100.0
+            value = float(face @ prices[today]) / 100.0
             added = np.outer(share * value / len(target), 100.0 / prices[target])
             par = np.hstack([par * (1.0 - share)[:, None], added])
             cols = np.concatenate([cols, target])
         held_frames.append(_records(months, manager, ids[cols], np.round(par, 2)))
-        others = np.setdiff1d(universe, position[mine["security_id"]].to_numpy())
+        others = np.setdiff1d(universe, today)
         extra = rng.choice(others, min(BENCHMARK_EXTRA, len(others)), replace=False)
-        top = np.union1d(position[mine["security_id"]].to_numpy(), extra)
+        top = np.union1d(today, extra)
         weight = np.where(bbb[top] & (manager in BBB_BETA), 0.25, 1.0)
         bench_frames.append(
             _records(months, manager, ids[top], np.tile(weight / weight.sum(), (n, 1)))

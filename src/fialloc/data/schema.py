@@ -285,7 +285,11 @@ def month_sequence_problem(months: Sequence[dt.date]) -> str | None:
 
 def _gapless_months(by: str | None) -> Callable[[pd.DataFrame, str], list[Problem]]:
     def check(frame: pd.DataFrame, file: str) -> list[Problem]:
-        groups = frame.groupby(by, sort=True)["month"] if by else [("", frame["month"])]
+        groups = (
+            frame.groupby(by, sort=True)["month"].unique().items()
+            if by
+            else [("", frame["month"].unique())]
+        )
         problems = []
         for key, months in groups:
             message = month_sequence_problem(list(months))
