@@ -164,3 +164,36 @@ def test_histories_need_each_other_and_the_market_history(tables):
     later = dict(tables)
     with pytest.raises(InputError, match="is after the valuation date 2026-08-30"):
         from_tables(later, dt.date(2026, 8, 30))
+
+
+def test_vectorized_coercion_matches_the_cell_by_cell_rules():
+    from fialloc.data.schema import Column, _coerce, _coerce_fast, _convert
+
+    cases = [
+        (Column("x", "float", decimal=True), ["0.0125", " 0.5", "1e-3", "-0.25"]),
+        (Column("x", "float", minimum=0.0, exclusive_minimum=True), [1.5, 2.0, 1e9]),
+        (Column("x", "str"), [" M01", "M02 ", "M03"]),
+        (Column("x", "str", choices=("a", "b")), ["a", " b"]),
+        (Column("x", "date"), ["2024-01-31", " 2024-02-29"]),
+        (Column("x", "date"), [dt.date(2024, 1, 31), dt.date(2024, 2, 29)]),
+    ]
+    for col, values in cases:
+        series = pd.Series(values, dtype=object)
+        fast = _coerce_fast(series, col)
+        assert fast is not None
+        assert fast.tolist() == [_convert(v, col) for v in values]
+    # Anything the fast path cannot vouch for goes to the loop, which names the cell.
+    bad = [
+        (Column("x", "float", decimal=True), ["0.01", "4.5"], "looks like a percentage"),
+        (Column("x", "float", minimum=0.0, exclusive_minimum=True), [1.0, -2.0], "must be > 0"),
+        (Column("x", "str", choices=("a", "b")), ["a", "c"], "'c' is not one of a, b"),
+        (Column("x", "date"), ["2024-01-31", "31/01/2024"], "is not a date"),
+        (Column("x", "str"), ["M01", ""], "value is missing"),
+    ]
+    for col, values, message in bad:
+        series = pd.Series(values, dtype=object)
+        assert _coerce_fast(series, col) is None
+        _, problems = _coerce(series, col, "t")
+        assert len(problems) == 1
+        assert problems[0].row == 1
+        assert message in problems[0].message
