@@ -224,7 +224,9 @@ def returns_based_check(ctx: DeskContext, h: HoldingsAttribution) -> pd.DataFram
     ``credit_effect_annual`` (holdings-based credit spread effect, mean x 12),
     ``credit_beta_annual`` (returns-based credit betas times mean credit factor returns, x 12)
     and ``credit_correlation`` (between the monthly holdings-based credit spread effect and
-    the returns-based credit component).
+    the returns-based credit component). The credit factors include spread carry, which the
+    holdings view counts as income, so the two annual figures differ by the carry; the
+    correlation compares the spread moves.
     """
     factors = factor_returns(ctx, h)
     excess = _reported_excess(ctx, factors.index)
@@ -366,6 +368,7 @@ def _findings(
                         "selection_monthly": float(mean[m]),
                         "selection_t": float(t[m]),
                         "t_threshold": t_skill,
+                        "managers": float(n_mgr),
                         "selection_linked": float(row["selection"]),
                         "months": float(row["months"]),
                     },
