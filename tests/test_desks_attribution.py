@@ -380,3 +380,102 @@ def test_without_security_spreads_spreads_move_with_their_rating(demo):
     specific = h.securities.effects[:, :, h.securities.names.index("spread_specific")]
     assert np.abs(specific).max() < 1e-14  # every spread move is its rating's
     assert np.abs(h.effects.effect("selection")).max() < 1e-15
+
+
+def test_the_two_bond_example_through_the_data_model_and_the_desk():
+    months = [m.isoformat() for m in MONTHS]
+    securities = pd.DataFrame(
+        {
+            "security_id": ["TSY", "CORP"],
+            "issuer": ["Treasury", "Corp Inc"],
+            "sector": ["treasury", "industrial"],
+            "rating": ["AA+", "BBB"],
+            "currency": "USD",
+            "coupon": 0.0,
+            "maturity": [m.isoformat() for m in MATURITIES],
+            "frequency": 0,
+            "day_count": "ACT/365F",
+            "bid_ask_bp": 1.0,
+            "bid_ask_vol_bp": 0.5,
+            "adv": 1e8,
+            "issue_size": 1e9,
+            "liquidity_tier": "level1",
+        }
+    )
+    history = [
+        {"month": m, "series": series, "value": value}
+        for k, m in enumerate(months)
+        for series, value in (
+            ("zero_2y", ZEROS[k, 0]),
+            ("zero_5y", ZEROS[k, 1]),
+            ("spread_BBB", SYSTEMATIC[k, 1]),
+        )
+    ]
+    tables = {
+        "securities": securities,
+        "holdings": pd.DataFrame({"manager_id": "M1", "security_id": ["TSY", "CORP"], "par": PAR}),
+        "managers": pd.DataFrame(
+            [
+                {
+                    "manager_id": "M1",
+                    "name": "One",
+                    "style": "core",
+                    "benchmark": "Two bonds",
+                    "current_allocation": 1.0,
+                }
+            ]
+        ),
+        "liabilities": pd.DataFrame({"date": ["2030-01-31"], "amount": [50.0]}),
+        "curve_quotes": pd.DataFrame(
+            {"kind": ["deposit", "swap"], "tenor": ["1Y", "5Y"], "rate": [0.04, 0.045]}
+        ),
+        "market_history": pd.DataFrame(history),
+        "holdings_history": pd.DataFrame(
+            [
+                {"month": m, "manager_id": "M1", "security_id": s, "par": par}
+                for m in months
+                for s, par in zip(["TSY", "CORP"], PAR, strict=True)
+            ]
+        ),
+        "benchmark_holdings": pd.DataFrame(
+            [
+                {"month": m, "manager_id": "M1", "security_id": s, "weight": 0.5}
+                for m in months
+                for s in ("TSY", "CORP")
+            ]
+        ),
+        "security_spreads": pd.DataFrame(
+            [
+                {"month": m, "security_id": s, "spread": SPREADS[k, i]}
+                for k, m in enumerate(months)
+                for i, s in enumerate(["TSY", "CORP"])
+            ]
+        ),
+    }
+    p = data.from_tables(tables, MONTHS[-1])
+    out = analyze(DeskContext(p))
+    assert "returns_based" not in out.tables  # no reported returns given
+    monthly = out.tables["monthly_effects"]
+    for k in range(2):
+        e = [_expected(k, i) for i in range(2)]
+        value = PAR * np.array([e[0]["start"], e[1]["start"]])
+        w = value / value.sum()
+        d = w - BENCH
+        for portfolio in ("M1", TOTAL):  # one sleeve at its policy weight: the same numbers
+            row = monthly.loc[(portfolio, MONTHS[k + 1])]
+            assert row["return"] == pytest.approx(w @ [x["total"] for x in e], abs=1e-14)
+            rates = sum(
+                d[i] * (e[i]["duration"] + e[i]["curve_2y"] + e[i]["curve_5y"]) for i in range(2)
+            )
+            assert row["duration"] + row["curve"] == pytest.approx(rates, abs=1e-14)
+            assert row["income"] == pytest.approx(d @ [x["income"] for x in e], abs=1e-14)
+            assert row["credit_spread"] == pytest.approx(
+                d[1] * e[1]["spread_systematic"], abs=1e-14
+            )
+            assert row["sector_allocation"] == pytest.approx(
+                d[1] * e[1]["spread_specific"], abs=1e-14
+            )
+            assert abs(row["selection"]) < 1e-15
+            assert abs(row["residual"]) < 1e-14
+    brinson = out.tables["brinson_monthly"]
+    assert np.abs(brinson[["allocation", "interaction"]].to_numpy()).max() < 1e-15
