@@ -479,3 +479,29 @@ def test_the_two_bond_example_through_the_data_model_and_the_desk():
             assert abs(row["residual"]) < 1e-14
     brinson = out.tables["brinson_monthly"]
     assert np.abs(brinson[["allocation", "interaction"]].to_numpy()).max() < 1e-15
+
+
+def test_a_different_policy_changes_only_the_allocation_view(demo):
+    short = sorted(set(demo.holdings_history["month"]))[-4:]
+
+    def keep(frame):
+        return frame[frame["month"].isin(short)]
+
+    p = dataclasses.replace(
+        demo,
+        holdings_history=keep(demo.holdings_history),
+        benchmark_holdings=keep(demo.benchmark_holdings),
+        security_spreads=keep(demo.security_spreads),
+    )
+    equal = pd.Series(1.0 / 25, index=demo.managers.index)
+    base, other = holdings_attribution(p), holdings_attribution(p, policy_weights=equal)
+    sleeves = slice(0, 25)
+    np.testing.assert_array_equal(base.effects.values[:, sleeves], other.effects.values[:, sleeves])
+    np.testing.assert_allclose(other.policy_weights, 0.04)
+    b = other.brinson
+    policy = (0.04 * other.effects.benchmark_return[:, sleeves]).sum(axis=1)
+    np.testing.assert_allclose(b.policy_return, policy, rtol=1e-14)
+    parts = (b.allocation + b.selection + b.interaction).sum(axis=1)
+    np.testing.assert_allclose(parts, other.effects.active_return[:, -1], atol=1e-14)
+    with pytest.raises(ValueError, match="policy weights must cover every manager and sum to 1"):
+        holdings_attribution(p, policy_weights=equal.iloc[:5])
