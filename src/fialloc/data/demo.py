@@ -2,9 +2,10 @@
 
 Everything is generated from a seed: today's curve and spreads, a security master of 550+
 bonds, each manager's holdings consistent with its style, a 60-year liability run-off whose long
-end the assets under-match, 60 months of market history, manager and benchmark returns and
-monthly sleeve characteristics. The truths the desks must find are recorded in
-:class:`DemoTruth`:
+end the assets under-match, 60 months of market history, manager and benchmark returns,
+monthly sleeve characteristics, and (:mod:`fialloc.data.demo_history`) the month-end holdings,
+benchmark compositions and security spreads behind holdings-based attribution. The truths the
+desks must find are recorded in :class:`DemoTruth`:
 
 - three managers whose excess return is BBB credit beta with no selection skill;
 - three managers with genuine, significant alpha;
