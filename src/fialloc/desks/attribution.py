@@ -49,6 +49,8 @@ HY_SPREAD_DURATION: Final = 4.0
 DOMINANT_SHARE: Final = 0.5
 #: A returns-based credit beta confirms the holdings view when its |t| is at least this.
 CREDIT_BETA_T: Final = 3.0
+#: Reported returns this many times as volatile as the holdings-based ones are percentages.
+PERCENT_SCALE: Final = 20.0
 #: Family-wise significance level of selection skill, split across the managers (Bonferroni).
 SKILL_LEVEL: Final = 0.05
 
@@ -215,6 +217,21 @@ def _reported_excess(ctx: DeskContext, months: pd.Index) -> pd.DataFrame:
     return excess
 
 
+def _check_scale(ctx: DeskContext, h: HoldingsAttribution) -> None:
+    """Refuse reported returns far more volatile than the holdings say: likely percentages."""
+    reported = ctx.portfolio.returns.reindex(h.period_ends)
+    for m, manager in enumerate(h.portfolios[:-1]):
+        held = float(np.std(h.effects.portfolio_return[:, m]))
+        given = float(np.std(reported[manager].to_numpy(dtype=float)))
+        if held > 0 and given > PERCENT_SCALE * held:
+            msg = (
+                f"attribution: manager_returns of manager {manager} are {given / held:.0f} times "
+                "as volatile as its holdings-based returns; they look like percentages, and "
+                "monthly returns are decimals (0.012 for 1.2%)"
+            )
+            raise ValueError(msg)
+
+
 def returns_based_check(ctx: DeskContext, h: HoldingsAttribution) -> pd.DataFrame:
     """Regress each manager's reported and holdings-based excess returns on factor returns.
 
@@ -231,6 +248,7 @@ def returns_based_check(ctx: DeskContext, h: HoldingsAttribution) -> pd.DataFram
     factors = factor_returns(ctx, h)
     excess = _reported_excess(ctx, factors.index)
     n_mgr = len(h.portfolios) - 1
+    _check_scale(ctx, h)
     active = pd.DataFrame(
         h.effects.active_return[:, :n_mgr], index=factors.index, columns=h.portfolios[:n_mgr]
     )
