@@ -512,3 +512,25 @@ def test_a_different_policy_changes_only_the_allocation_view(demo):
     np.testing.assert_allclose(parts, other.effects.active_return[:, -1], atol=1e-14)
     with pytest.raises(ValueError, match="policy weights must cover every manager and sum to 1"):
         holdings_attribution(p, policy_weights=equal.iloc[:5])
+
+
+@pytest.mark.parametrize("month_ends", [2, 4])
+def test_short_histories_give_effects_without_statistics(demo, month_ends):
+    short = sorted(set(demo.holdings_history["month"]))[-month_ends:]
+
+    def keep(frame):
+        return frame[frame["month"].isin(short)]
+
+    p = dataclasses.replace(
+        demo,
+        holdings_history=keep(demo.holdings_history),
+        benchmark_holdings=keep(demo.benchmark_holdings),
+        security_spreads=keep(demo.security_spreads),
+    )
+    out = analyze(DeskContext(p))
+    assert "returns_based" not in out.tables
+    assert not out.findings_of("selection_skill")
+    linked = out.tables["linked_effects"]
+    assert set(linked["months"]) == {float(min(w, month_ends - 1)) for w in WINDOWS}
+    gap = linked[list(ACTIVE_EFFECTS)].sum(axis=1) - linked["active_return"]
+    assert gap.abs().max() < 1e-12

@@ -49,6 +49,8 @@ HY_SPREAD_DURATION: Final = 4.0
 DOMINANT_SHARE: Final = 0.5
 #: A returns-based credit beta confirms the holdings view when its |t| is at least this.
 CREDIT_BETA_T: Final = 3.0
+#: The returns-based check needs at least this many months.
+MIN_REGRESSION_MONTHS: Final = 12
 #: Reported returns this many times as volatile as the holdings-based ones are percentages.
 PERCENT_SCALE: Final = 20.0
 #: Family-wise significance level of selection skill, split across the managers (Bonferroni).
@@ -318,10 +320,13 @@ def _findings(
     shares = _variance_shares(h)
     selection = e.effect("selection")
     mean = selection.mean(axis=0)
-    sd = selection.std(axis=0, ddof=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.where(sd > 0, mean / (sd / np.sqrt(n_per)), 0.0)
-    t_skill = float(stats.t.isf(SKILL_LEVEL / n_mgr / 2.0, n_per - 1))
+    t = np.zeros(n_mgr + 1)
+    t_skill = np.inf  # too few months to test: no skill finding
+    if n_per >= 3:
+        sd = selection.std(axis=0, ddof=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.where(sd > 0, mean / (sd / np.sqrt(n_per)), 0.0)
+        t_skill = float(stats.t.isf(SKILL_LEVEL / n_mgr / 2.0, n_per - 1))
     full = max(linked.index.get_level_values("window"))
     linked_rows = linked.to_dict("index")
     share_rows = shares.to_dict("index")
@@ -403,7 +408,8 @@ def analyze(ctx: DeskContext) -> DeskResult:
     ``credit_spread_by_sector`` (the credit spread effect by sector over the whole history),
     ``brinson_monthly`` and ``brinson_linked`` (the insurer's sleeve allocation against the
     policy), ``variance_shares`` (each effect's share of the active-return variance) and
-    ``returns_based`` (factor regressions of reported and holdings-based excess returns).
+    ``returns_based`` (factor regressions of reported and holdings-based excess returns, with
+    at least :data:`MIN_REGRESSION_MONTHS` months).
     Findings: ``credit_spread_driven`` (active return mostly credit spread exposure, no
     significant selection, confirmed by a significant returns-based credit beta when reported
     returns are given), ``selection_skill`` (selection significant after a Bonferroni
@@ -433,7 +439,8 @@ def analyze(ctx: DeskContext) -> DeskResult:
     h = holdings_attribution(p)
     linked = linked_effects(h)
     brinson_monthly, brinson_linked = brinson_tables(h)
-    checks = returns_based_check(ctx, h) if not p.manager_returns.empty else None
+    enough = len(h.period_ends) >= MIN_REGRESSION_MONTHS
+    checks = returns_based_check(ctx, h) if enough and not p.manager_returns.empty else None
     full = int(max(WINDOWS))
     sector_columns = [c for c in linked.columns if c.startswith("spread_sector_")]
     by_sector = pd.DataFrame(
