@@ -2,9 +2,10 @@
 
 Everything is generated from a seed: today's curve and spreads, a security master of 550+
 bonds, each manager's holdings consistent with its style, a 60-year liability run-off whose long
-end the assets under-match, 60 months of market history, manager and benchmark returns and
-monthly sleeve characteristics. The truths the desks must find are recorded in
-:class:`DemoTruth`:
+end the assets under-match, 60 months of market history, manager and benchmark returns,
+monthly sleeve characteristics, and (:mod:`fialloc.data.demo_history`) the month-end holdings,
+benchmark compositions and security spreads behind holdings-based attribution. The truths the
+desks must find are recorded in :class:`DemoTruth`:
 
 - three managers whose excess return is BBB credit beta with no selection skill;
 - three managers with genuine, significant alpha;
@@ -178,9 +179,8 @@ def _z_spreads(securities: pd.DataFrame, rng: np.random.Generator) -> np.ndarray
     return z + rng.normal(0, 0.0008, len(z)) * (z > 0)
 
 
-def _holdings(
-    securities: pd.DataFrame, prices: np.ndarray, rng: np.random.Generator
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def eligible_securities(securities: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Positions (rows of `securities`) each manager's mandate allows: its universe."""
     years = np.array([(m - DEMO_VALUATION).days / 365.0 for m in securities["maturity"]])
     below_ig = securities["rating"].map(_letter).isin(["BB", "B", "CCC"]).to_numpy()
     eligible = {}
@@ -189,6 +189,13 @@ def _holdings(
         if style in ("ig_credit", "long_credit", "short_credit"):  # investment grade only
             ok &= ~below_ig
         eligible[mid] = np.flatnonzero(ok)
+    return eligible
+
+
+def _holdings(
+    securities: pd.DataFrame, prices: np.ndarray, rng: np.random.Generator
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    eligible = eligible_securities(securities)
     chosen = {
         mid: set(rng.choice(idx, size=min(len(idx), int(rng.integers(28, 44))), replace=False))
         for mid, idx in eligible.items()
@@ -353,4 +360,8 @@ def demo_tables(seed: int = 7) -> tuple[dict[str, pd.DataFrame], DemoTruth]:
         "market_history": history,
         "manager_characteristics": characteristics,
     }
+    # Local import: the history module builds on this one's managers and universes.
+    from fialloc.data.demo_history import demo_history_tables
+
+    tables |= demo_history_tables(securities, z, holdings, analytics.dirty_price, factors, seed)
     return tables, DemoTruth(drifting_managers=drift_dates)

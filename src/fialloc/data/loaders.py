@@ -17,6 +17,7 @@ from typing import Any, Final
 import pandas as pd
 from pydantic import ValidationError
 
+from fialloc.data.history_checks import history_problems
 from fialloc.data.mandate import Mandate
 from fialloc.data.portfolio import Portfolio
 from fialloc.data.schema import SCHEMAS, Problem
@@ -24,8 +25,18 @@ from fialloc.data.schema import SCHEMAS, Problem
 __all__ = ["InputError", "from_tables", "load", "read_table", "validate", "write_tables"]
 
 REQUIRED: Final = ("securities", "holdings", "managers", "liabilities", "curve_quotes")
-OPTIONAL: Final = ("manager_returns", "spreads", "market_history", "manager_characteristics")
+OPTIONAL: Final = (
+    "manager_returns",
+    "spreads",
+    "market_history",
+    "manager_characteristics",
+    "holdings_history",
+    "benchmark_holdings",
+    "security_spreads",
+)
 SUFFIXES: Final = (".csv", ".parquet", ".json")
+#: Optional tables a Portfolio keeps as None when absent (holdings-based attribution's inputs).
+HISTORIES: Final = ("holdings_history", "benchmark_holdings", "security_spreads")
 
 
 class InputError(ValueError):
@@ -163,7 +174,7 @@ def _cross_checks(t: dict[str, pd.DataFrame], files: dict[str, str], vd: dt.date
                     f"no returns for manager(s) {', '.join(missing)}",
                 )
             )
-    return problems
+    return problems + history_problems(t, files, vd)
 
 
 def _validate(
@@ -217,6 +228,7 @@ def _validate(
         manager_characteristics=tables["manager_characteristics"]
         if "manager_characteristics" in clean
         else None,
+        **{name: clean.get(name) for name in HISTORIES},
         mandate=mandate_obj,
     )
     return portfolio, problems
@@ -303,8 +315,10 @@ def write_tables(portfolio: Portfolio, directory: str | Path) -> Path:
         "spreads": portfolio.spreads,
         "market_history": portfolio.market_history,
     }
-    if portfolio.manager_characteristics is not None:
-        frames["manager_characteristics"] = portfolio.manager_characteristics
+    for name in ("manager_characteristics", *HISTORIES):
+        frame = getattr(portfolio, name)
+        if frame is not None:
+            frames[name] = frame
     for name, frame in frames.items():
         frame.to_csv(out / f"{name}.csv", index=False, float_format="%.17g")
     (out / "valuation.json").write_text(

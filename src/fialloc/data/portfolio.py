@@ -23,7 +23,9 @@ class Portfolio:
     """Everything one run reads: holdings, securities, liabilities, market and manager data.
 
     Build it with :func:`fialloc.data.load` or :func:`fialloc.data.demo`; tables are already
-    validated. Securities and managers are indexed by their ids.
+    validated. Securities and managers are indexed by their ids. The optional histories
+    (``holdings_history``, ``benchmark_holdings``, ``security_spreads``) feed the
+    holdings-based attribution desk.
     """
 
     valuation_date: dt.date
@@ -37,6 +39,9 @@ class Portfolio:
     market_history: pd.DataFrame
     manager_characteristics: pd.DataFrame | None = None
     mandate: Mandate = field(default_factory=Mandate)
+    holdings_history: pd.DataFrame | None = None
+    benchmark_holdings: pd.DataFrame | None = None
+    security_spreads: pd.DataFrame | None = None
 
     @cached_property
     def curve(self) -> Curve:

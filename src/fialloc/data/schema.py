@@ -8,7 +8,8 @@ problem: it returns all of them, each naming the file, row, column and what was 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+import itertools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -16,9 +17,18 @@ import numpy as np
 import pandas as pd
 
 from fialloc.checks import decimal_rate, finite_float
-from fialloc.schedule import FREQUENCIES, normalize_day_count
+from fialloc.schedule import FREQUENCIES, add_months, normalize_day_count
 
-__all__ = ["RATINGS", "RATING_LETTERS", "SCHEMAS", "Column", "Problem", "TableSpec", "rating_notch"]
+__all__ = [
+    "RATINGS",
+    "RATING_LETTERS",
+    "SCHEMAS",
+    "Column",
+    "Problem",
+    "TableSpec",
+    "month_sequence_problem",
+    "rating_notch",
+]
 
 #: Ratings with notches, best first; ``rating_notch`` maps them to 1 (AAA) .. 21 (C).
 RATINGS: Final = (
@@ -108,7 +118,51 @@ class TableSpec:
         return out, problems
 
 
+def _coerce_fast(series: pd.Series, col: Column) -> pd.Series | None:
+    """Coerce a clean column in one vectorized pass, or None to let the per-cell loop report.
+
+    Long tables (holdings and benchmark histories) would take seconds cell by cell; any value
+    this path cannot vouch for sends the whole column to the loop, which names the problem.
+    """
+    if col.kind == "float":
+        try:
+            number = (
+                np.array(series.tolist(), dtype=np.float64)  # Python's float(): exact parsing
+                if series.dtype == object
+                else series.to_numpy(dtype=np.float64)
+            )
+        except (TypeError, ValueError):
+            return None
+        ok = bool(np.all(np.isfinite(number)))
+        if col.decimal:
+            ok = ok and bool(np.all(np.abs(number) < 1.0))
+        if col.minimum is not None:
+            low = number > col.minimum if col.exclusive_minimum else number >= col.minimum
+            ok = ok and bool(np.all(low))
+        if col.maximum is not None:
+            ok = ok and bool(np.all(number <= col.maximum))
+        return pd.Series(number, index=series.index, dtype=float) if ok else None
+    kind = pd.api.types.infer_dtype(series, skipna=False)
+    if col.kind == "str" and kind == "string":
+        text = series.str.strip()
+        if (text == "").any() or (col.choices is not None and not text.isin(col.choices).all()):
+            return None
+        return text.astype(object)
+    if col.kind == "date" and kind == "date":
+        return series.astype(object)
+    if col.kind == "date" and kind == "string":
+        text = series.str.strip()
+        parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+        if parsed.isna().any() or not (text.str.len() == 10).all():
+            return None
+        return pd.Series(parsed.dt.date.to_numpy(), index=series.index, dtype=object)
+    return None
+
+
 def _coerce(series: pd.Series, col: Column, file: str) -> tuple[pd.Series, list[Problem]]:
+    fast = _coerce_fast(series, col)
+    if fast is not None:
+        return fast, []
     problems: list[Problem] = []
     values: list[Any] = []
     for row, raw in enumerate(series.tolist()):
@@ -202,6 +256,69 @@ def _returns_in_decimals(frame: pd.DataFrame, file: str) -> list[Problem]:
                 Problem(file, None, col, "monthly returns look like percentages; use decimals")
             )
     return problems
+
+
+def month_sequence_problem(months: Sequence[dt.date]) -> str | None:
+    """Why sorted, distinct `months` are not a gapless monthly history, or None if they are.
+
+    A history is one date per calendar month with no month skipped, either every date a
+    month-end or every date on the last date's day of the month (clamped to short months, as
+    :func:`fialloc.schedule.add_months` counts back from a valuation date).
+    """
+    dates = sorted(set(months))
+    for prev, cur in itertools.pairwise(dates):
+        step = (cur.year - prev.year) * 12 + cur.month - prev.month
+        if step != 1:
+            what = "two dates in" if step == 0 else f"a gap of {step - 1} month(s) between"
+            return f"{what} {prev} and {cur}; expected one date per month without gaps"
+    if not dates or all((d + dt.timedelta(days=1)).day == 1 for d in dates):
+        return None
+    last = dates[-1]
+    for d in dates:
+        if d != add_months(last, (d.year - last.year) * 12 + d.month - last.month):
+            return (
+                f"{d} is neither a month-end nor on day {last.day} of its month like the "
+                "other dates; expected month-end dates"
+            )
+    return None
+
+
+def _gapless_months(by: str | None) -> Callable[[pd.DataFrame, str], list[Problem]]:
+    def check(frame: pd.DataFrame, file: str) -> list[Problem]:
+        groups = (
+            frame.groupby(by, sort=True)["month"].unique().items()
+            if by
+            else [("", frame["month"].unique())]
+        )
+        problems = []
+        for key, months in groups:
+            message = month_sequence_problem(list(months))
+            if message is not None:
+                who = f"{by} {key}: " if by else ""
+                problems.append(Problem(file, None, "month", who + message))
+        return problems
+
+    return check
+
+
+def _benchmark_weights_sum_to_one(frame: pd.DataFrame, file: str) -> list[Problem]:
+    big = np.flatnonzero(frame["weight"].to_numpy(dtype=float) > 1.0)
+    if len(big):
+        row = int(big[0])
+        value = frame["weight"].iloc[row]
+        msg = f"{value} looks like a percentage; weights are decimals that sum to 1"
+        return [Problem(file, row, "weight", msg)]
+    totals = frame.groupby(["month", "manager_id"], sort=True)["weight"].sum()
+    off = totals[(totals - 1.0).abs() > 1e-6]
+    return [
+        Problem(
+            file,
+            None,
+            "weight",
+            f"manager {key[1]} at {key[0]}: weights sum to {total:.6f}; expected 1",
+        )
+        for key, total in zip(off.index, off.to_numpy(), strict=True)
+    ]
 
 
 _TIERS = ("level1", "level2a", "level2b_rmbs", "level2b", "illiquid")
@@ -308,5 +425,44 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
         key=("manager_id", "month"),
         description="Month-end snapshots of each sleeve: effective duration (years), average "
         "rating notch (AAA = 1 .. BBB- = 10 .. C = 21) and share below investment grade.",
+    ),
+    "holdings_history": TableSpec(
+        "holdings_history",
+        (
+            Column("month", "date"),
+            Column("manager_id", "str"),
+            Column("security_id", "str"),
+            Column("par", "float", minimum=0.0, exclusive_minimum=True),
+        ),
+        key=("manager_id", "month", "security_id"),
+        description="Each manager's positions at each month-end: face amount (money) per "
+        "security, one date per month without gaps (needed for holdings-based attribution).",
+        checks=(_gapless_months("manager_id"),),
+    ),
+    "benchmark_holdings": TableSpec(
+        "benchmark_holdings",
+        (
+            Column("month", "date"),
+            Column("manager_id", "str"),
+            Column("security_id", "str"),
+            Column("weight", "float", minimum=0.0),
+        ),
+        key=("manager_id", "month", "security_id"),
+        description="Composition of each manager's benchmark at each month-end of the holdings "
+        "history: market-value weight (decimal) per security, summing to 1 per manager and "
+        "month.",
+        checks=(_benchmark_weights_sum_to_one, _gapless_months("manager_id")),
+    ),
+    "security_spreads": TableSpec(
+        "security_spreads",
+        (
+            Column("month", "date"),
+            Column("security_id", "str"),
+            Column("spread", "float", decimal=True),
+        ),
+        key=("security_id", "month"),
+        description="Each security's z-spread (decimal) at each month-end of the holdings "
+        "history; without it spreads move with their rating's spread history.",
+        checks=(_gapless_months(None),),
     ),
 }

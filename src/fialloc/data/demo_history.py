@@ -1,0 +1,172 @@
+"""The demo's holdings, benchmark and spread histories, consistent with its planted truths.
+
+Built from the demo's own securities, today's holdings and market history, with a random
+stream of its own so the other demo tables do not change:
+
+- each security's spread moves with its rating's spread history plus a security-specific
+  random walk (government bonds have none);
+- each benchmark holds the manager's bonds of today and a few more of its universe in equal
+  weights: active positions are differences of weights;
+- most managers keep today's positions through the history;
+- the BBB-beta managers hold twice today's face in BBB bonds against benchmarks that hold
+  half the BBB weight: their active return is BBB spread exposure, not selection;
+- the skilled managers lean each month toward the bonds whose specific spread is about to
+  tighten: positive selection;
+- M22 moves 30% of its sleeve into high yield and M23 25% into long Treasuries, ramping in
+  over six months from their planted drift months.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from fialloc.data.demo import (
+    BBB_BETA,
+    DEMO_VALUATION,
+    DRIFT,
+    SKILLED,
+    _months,
+    eligible_securities,
+)
+from fialloc.data.portfolio import GOVERNMENT_SECTORS
+
+__all__ = ["demo_history_tables"]
+
+BENCHMARK_EXTRA: Final = 10  # bonds of a universe a benchmark holds beyond the manager's
+SPECIFIC_VOL: Final = 0.03  # monthly specific spread volatility as a share of the spread
+SKILL_TILT: Final = 0.5  # skilled managers' weight tilt per standardized spread move
+DRIFT_SHARE: Final = {"M22": 0.30, "M23": 0.25}
+RAMP_MONTHS: Final = 6
+
+
+def _specific_moves(
+    securities: pd.DataFrame, z: np.ndarray, n: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Monthly specific spread moves (months by securities) and their volatilities."""
+    vol = SPECIFIC_VOL * np.abs(z) + 0.00005
+    vol[securities["sector"].isin(GOVERNMENT_SECTORS).to_numpy()] = 0.0
+    moves = rng.normal(0.0, 1.0, (n, len(z))) * vol
+    moves[0] = 0.0
+    return moves, vol
+
+
+def _spreads(
+    securities: pd.DataFrame, z: np.ndarray, moves: np.ndarray, factors: dict[str, np.ndarray]
+) -> np.ndarray:
+    """Spreads (months by securities) that end at today's z-spreads."""
+    letters = securities["rating"].str.rstrip("+-").to_numpy()
+    systematic = np.column_stack([factors[f"{letter}_level"] for letter in letters])
+    systematic = systematic - systematic[-1]
+    systematic[:, securities["sector"].isin(GOVERNMENT_SECTORS).to_numpy()] = 0.0
+    specific = -np.cumsum(moves[::-1], axis=0)[::-1] + moves  # zero at the last month
+    out: np.ndarray = z + systematic + specific
+    return out
+
+
+def _records(
+    months: list[dt.date], manager: str, ids: np.ndarray, values: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Columns (month, manager, security, value) of a months by positions array, zeros dropped."""
+    k, j = np.nonzero(values > 0)
+    return {
+        "month": np.asarray(months, dtype=object)[k],
+        "manager_id": np.full(len(k), manager, dtype=object),
+        "security_id": ids[j],
+        "value": values[k, j],
+    }
+
+
+def _frame(parts: list[dict[str, np.ndarray]], value: str) -> pd.DataFrame:
+    columns = {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
+    return pd.DataFrame(columns).rename(columns={"value": value})
+
+
+def demo_history_tables(
+    securities: pd.DataFrame,
+    z: np.ndarray,
+    holdings: pd.DataFrame,
+    prices: np.ndarray,
+    factors: dict[str, np.ndarray],
+    seed: int,
+) -> dict[str, pd.DataFrame]:
+    """Build ``holdings_history``, ``benchmark_holdings`` and ``security_spreads``.
+
+    Parameters
+    ----------
+    securities : DataFrame
+        The demo's security master (row order as generated).
+    z : ndarray
+        Today's z-spreads (decimals), one per security.
+    holdings : DataFrame
+        Today's holdings (manager_id, security_id, par).
+    prices : ndarray
+        Today's dirty prices per 100 face, one per security.
+    factors : dict
+        The market history's paths (``<letter>_level``: spread by rating, decimals).
+    seed : int
+        The demo's seed; the histories draw from their own stream of it.
+    """
+    rng = np.random.default_rng([seed, 5])
+    months = _months()
+    n = len(months)
+    ids = securities["security_id"].to_numpy(dtype=object)
+    position = pd.Index(ids)
+    by_manager = {
+        str(m): (position.get_indexer(pd.Index(g["security_id"])), g["par"].to_numpy(dtype=float))
+        for m, g in holdings.groupby("manager_id", sort=False)
+    }
+    moves, vol = _specific_moves(securities, z, n, rng)
+    spreads = _spreads(securities, z, moves, factors)
+    # Standardized tightening over the next month, what a skilled manager anticipates.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        signal = np.where(vol > 0, -moves / vol, 0.0)
+    signal = np.clip(np.vstack([signal[1:], np.zeros(len(ids))]), -1.5, 1.5)
+    bbb = securities["rating"].str.rstrip("+-").eq("BBB").to_numpy()
+    years = np.array([(m - DEMO_VALUATION).days / 365.0 for m in securities["maturity"]])
+    ramp_index = np.arange(n)
+    held_frames, bench_frames = [], []
+    for manager, universe in eligible_securities(securities).items():
+        today, face = by_manager[manager]
+        cols = today
+        par = np.tile(face, (n, 1))
+        if manager in BBB_BETA:
+            par[:, bbb[cols]] *= 3.0
+        if manager in SKILLED:
+            par *= 1.0 + SKILL_TILT * signal[:, cols]
+        if manager in DRIFT:
+            ramp = np.clip((ramp_index - DRIFT[manager] + 1) / RAMP_MONTHS, 0.0, 1.0)
+            share = DRIFT_SHARE[manager] * ramp
+            if manager == "M22":
+                target = np.flatnonzero(securities["sector"].eq("high_yield").to_numpy())[:8]
+            else:
+                long_tsy = securities["sector"].eq("treasury").to_numpy() & (years >= 20)
+                target = np.flatnonzero(long_tsy)[:8]
+            target = np.setdiff1d(target, cols)  # new positions only: one row per security
+            value = float(face @ prices[today]) / 100.0
+            added = np.outer(share * value / len(target), 100.0 / prices[target])
+            par = np.hstack([par * (1.0 - share)[:, None], added])
+            cols = np.concatenate([cols, target])
+        held_frames.append(_records(months, manager, ids[cols], np.round(par, 2)))
+        others = np.setdiff1d(universe, today)
+        extra = rng.choice(others, min(BENCHMARK_EXTRA, len(others)), replace=False)
+        top = np.union1d(today, extra)
+        weight = np.where(bbb[top] & (manager in BBB_BETA), 0.25, 1.0)
+        bench_frames.append(
+            _records(months, manager, ids[top], np.tile(weight / weight.sum(), (n, 1)))
+        )
+    k, j = np.meshgrid(np.arange(n), np.arange(len(ids)), indexing="ij")
+    return {
+        "holdings_history": _frame(held_frames, "par"),
+        "benchmark_holdings": _frame(bench_frames, "weight"),
+        "security_spreads": pd.DataFrame(
+            {
+                "month": np.asarray(months, dtype=object)[k.ravel()],
+                "security_id": ids[j.ravel()],
+                "spread": spreads.ravel(),
+            }
+        ),
+    }

@@ -1,0 +1,116 @@
+"""Cross-table checks of the holdings, benchmark and spread histories.
+
+Each table is already valid on its own (see :mod:`fialloc.data.schema`); these checks make
+sure the histories fit together: known managers and securities, months up to the valuation
+date that the market history covers, every manager present every month, a benchmark for every
+manager and month, and a spread for every security that is held or in a benchmark.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from fialloc.data.schema import Problem
+
+__all__ = ["history_problems"]
+
+_LIMIT = 20  # problems of one kind worth listing before the first ones make the point
+
+
+def _unknown(frame: pd.DataFrame, file: str, column: str, known: set[str]) -> list[Problem]:
+    bad = np.flatnonzero(~frame[column].isin(known).to_numpy())
+    what = "security id" if column == "security_id" else "manager id"
+    extra = " (no row in the security master)" if column == "security_id" else ""
+    return [
+        Problem(file, int(row), column, f"unknown {what} {frame[column].iloc[row]!r}{extra}")
+        for row in bad[:_LIMIT]
+    ]
+
+
+def _months_within(
+    frame: pd.DataFrame, file: str, vd: dt.date, market: set[dt.date]
+) -> list[Problem]:
+    problems = []
+    codes, months = pd.factorize(frame["month"])  # few distinct months: check those
+    late = [k for k, month in enumerate(months) if month > vd]
+    for row in np.flatnonzero(np.isin(codes, late))[:_LIMIT]:
+        msg = f"{frame['month'].iloc[row]} is after the valuation date {vd}"
+        problems.append(Problem(file, int(row), "month", msg))
+    for month in sorted(set(months) - market)[:_LIMIT]:
+        msg = f"no zero rates in market_history for {month}; every history month needs a curve"
+        problems.append(Problem(file, None, "month", msg))
+    return problems
+
+
+def history_problems(
+    t: Mapping[str, pd.DataFrame], files: Mapping[str, str], vd: dt.date
+) -> list[Problem]:
+    """Every problem between the history tables and the rest of the inputs (see module doc)."""
+    names = ("holdings_history", "benchmark_holdings", "security_spreads")
+    if not any(name in t for name in names):
+        return []
+    problems: list[Problem] = []
+    if "holdings_history" not in t:
+        given = [n for n in names if n in t]
+        msg = f"{', '.join(given)} given without holdings_history, which they describe"
+        return [Problem("holdings_history", None, None, msg)]
+    if "benchmark_holdings" not in t:
+        msg = "required with holdings_history: each manager's benchmark composition"
+        return [Problem("benchmark_holdings", None, None, msg)]
+    securities = set(t["securities"]["security_id"])
+    managers = set(t["managers"]["manager_id"])
+    market = t.get("market_history")
+    curve_months = (
+        set(market.loc[market["series"].str.startswith("zero_"), "month"])
+        if market is not None
+        else set()
+    )
+    held, bench = t["holdings_history"], t["benchmark_holdings"]
+    for name in names:
+        if name not in t:
+            continue
+        frame, file = t[name], files[name]
+        problems += _unknown(frame, file, "security_id", securities)
+        if "manager_id" in frame.columns:
+            problems += _unknown(frame, file, "manager_id", managers)
+        problems += _months_within(frame, file, vd, curve_months)
+    sleeves = held[["manager_id", "month"]].drop_duplicates()
+    months = sorted(set(sleeves["month"]))
+    present = sleeves.groupby("manager_id")["month"].agg(set)
+    for manager in sorted(managers):
+        gone = [m for m in months if m not in present.get(manager, set())]
+        if gone:
+            msg = (
+                f"manager {manager} has no holdings at {gone[0]}"
+                + (f" (and {len(gone) - 1} other month(s))" if len(gone) > 1 else "")
+                + "; every manager needs positions at every month of the history"
+            )
+            problems.append(Problem(files["holdings_history"], None, "manager_id", msg))
+    lacking = _missing(sleeves, bench[["manager_id", "month"]])
+    for manager, month in lacking[:_LIMIT]:
+        msg = f"no benchmark for manager {manager} at {month}"
+        problems.append(Problem(files["benchmark_holdings"], None, "manager_id", msg))
+    if "security_spreads" in t:
+        cols = ["security_id", "month"]
+        needed = pd.concat([held[cols], bench[cols]], ignore_index=True)
+        for sid, month in _missing(needed, t["security_spreads"][cols])[:_LIMIT]:
+            msg = f"no spread for security {sid!r} at {month}, which is held or in a benchmark"
+            problems.append(Problem(files["security_spreads"], None, "security_id", msg))
+    return problems
+
+
+def _missing(needed: pd.DataFrame, have: pd.DataFrame) -> list[tuple[object, object]]:
+    """Distinct key rows of `needed` that `have` lacks, sorted."""
+    keys = list(needed.columns)
+    both = pd.concat([needed, have[keys]], ignore_index=True)
+    code = np.zeros(len(both), dtype=np.int64)
+    for column in keys:  # integer keys: hashing date objects row by row is slow
+        codes, uniques = pd.factorize(both[column])
+        code = code * len(uniques) + codes
+    rows = np.flatnonzero(~np.isin(code[: len(needed)], code[len(needed) :]))
+    gone = needed.iloc[rows].drop_duplicates().sort_values(keys)
+    return list(gone.itertuples(index=False, name=None))

@@ -1,0 +1,241 @@
+"""Holdings-based attribution of a portfolio's history: inputs from the data model, one pass.
+
+Reads the holdings, benchmark and spread histories of a :class:`~fialloc.data.Portfolio`,
+revalues every security that is ever held or in a benchmark once per state per month
+(:mod:`fialloc.desks.holdings_revaluation`), and attributes every manager's sleeve and the
+total portfolio against their benchmarks (:mod:`fialloc.desks.campisi`) and the insurer's
+allocation across sleeves against the policy allocation (:mod:`fialloc.desks.allocation_effects`).
+
+The total portfolio is the value-weighted sum of the sleeves; its benchmark is the policy
+allocation (the managers table's ``current_allocation``) over the sleeves' benchmarks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from fialloc.bonds import BondBook
+from fialloc.curves import DEFAULT_KEY_TENORS
+from fialloc.data import Portfolio
+from fialloc.data.portfolio import GOVERNMENT_SECTORS
+from fialloc.desks.allocation_effects import BrinsonEffects, brinson
+from fialloc.desks.campisi import CampisiEffects, campisi
+from fialloc.desks.holdings_revaluation import SecurityEffects, revalue_history
+from fialloc.layout import FloatArray
+
+__all__ = ["TOTAL", "HoldingsAttribution", "holdings_attribution"]
+
+#: Name of the total portfolio among the attributed portfolios.
+TOTAL = "TOTAL"
+
+
+@dataclass(frozen=True)
+class HoldingsAttribution:
+    """Everything the holdings-based attribution computes for one portfolio history.
+
+    Attributes
+    ----------
+    months : list of date
+        Month-ends; period ``p`` ends at ``months[p + 1]``.
+    portfolios : list of str
+        Manager ids, then :data:`TOTAL`.
+    securities : SecurityEffects
+        Per-security effects.
+    effects : CampisiEffects
+        Per-period, per-portfolio effects against the benchmarks.
+    brinson : BrinsonEffects
+        Sleeve allocation against the policy, per period and manager.
+    actual_weights : ndarray, shape (periods, managers)
+        The insurer's share of assets in each sleeve at each period's start.
+    policy_weights : ndarray, shape (managers,)
+        The policy allocation.
+    """
+
+    months: list[dt.date]
+    portfolios: list[str]
+    securities: SecurityEffects
+    effects: CampisiEffects
+    brinson: BrinsonEffects
+    actual_weights: FloatArray
+    policy_weights: FloatArray
+
+    @property
+    def period_ends(self) -> list[dt.date]:
+        """The month-end each period ends on."""
+        return self.months[1:]
+
+
+def _cube(
+    frame: pd.DataFrame,
+    value: str,
+    months: list[dt.date],
+    managers: pd.Index,
+    securities: pd.Index,
+) -> FloatArray:
+    """Months by managers by securities array of a long (month, manager, security) table.
+
+    Rows of other months are left out; unknown managers or securities are refused.
+    """
+    out = np.zeros((len(months), len(managers), len(securities)))
+    k = pd.Index(months).get_indexer(pd.Index(frame["month"]))
+    m = managers.get_indexer(pd.Index(frame["manager_id"]))
+    s = securities.get_indexer(pd.Index(frame["security_id"]))
+    unknown = np.flatnonzero((k >= 0) & ((m < 0) | (s < 0)))
+    if len(unknown):
+        row = frame.iloc[int(unknown[0])]
+        msg = (
+            f"attribution: {value} row {int(unknown[0])}: manager {row['manager_id']!r} or "
+            f"security {row['security_id']!r} is not in the managers table or security master"
+        )
+        raise ValueError(msg)
+    keep = k >= 0
+    np.add.at(out, (k[keep], m[keep], s[keep]), frame[value].to_numpy(dtype=float)[keep])
+    return out
+
+
+def _market(
+    p: Portfolio, months: list[dt.date], book: BondBook
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Zero-rate tenors and history, and the spreads (total and systematic) of every security."""
+    zeros = p.zero_history.reindex(months)
+    missing = zeros.isna().any(axis=1)
+    if missing.any():
+        month = zeros.index[int(np.flatnonzero(missing.to_numpy())[0])]
+        gaps = [f"{t:g}y" for t in zeros.columns[zeros.loc[month].isna()]]
+        msg = (
+            f"attribution: market_history has no zero rate for {month} at {', '.join(gaps)}; "
+            "every month of the holdings history needs a full curve"
+        )
+        raise ValueError(msg)
+    master = book.frame
+    letters = master["rating"].str.rstrip("+-")
+    government = master["sector"].isin(GOVERNMENT_SECTORS).to_numpy()
+    needed = sorted(set(letters[~government]))
+    spread_history = p.spread_history.reindex(index=months, columns=needed)
+    lacking = spread_history.isna()
+    if lacking.to_numpy().any():
+        month, letter = next(
+            (m, c) for m in spread_history.index for c in needed if lacking.loc[m, c]
+        )
+        msg = (
+            f"attribution: market_history has no spread_{letter} for {month}; the "
+            f"{letter}-rated securities' systematic spread moves need it"
+        )
+        raise ValueError(msg)
+    systematic = np.zeros((len(months), len(book)))
+    for letter in needed:
+        cols = np.flatnonzero((letters == letter).to_numpy() & ~government)
+        systematic[:, cols] = spread_history[letter].to_numpy(dtype=float)[:, None]
+    if p.security_spreads is not None:
+        table = p.security_spreads.pivot(index="month", columns="security_id", values="spread")
+        table = table.reindex(index=months, columns=book.security_ids)
+        if table.isna().to_numpy().any():
+            month = table.index[table.isna().any(axis=1).to_numpy()][0]
+            sid = table.columns[table.loc[month].isna().to_numpy()][0]
+            msg = f"attribution: security_spreads has no spread for {sid!r} at {month}"
+            raise ValueError(msg)
+        spreads = table.to_numpy(dtype=float)
+    else:
+        # Without security spreads, each spread keeps today's distance to its rating's spread.
+        today = p.z_spreads.reindex(book.security_ids).to_numpy(dtype=float)
+        spreads = today + systematic - systematic[-1]
+    return (
+        zeros.columns.to_numpy(dtype=float),
+        zeros.to_numpy(dtype=float),
+        spreads,
+        systematic,
+    )
+
+
+def holdings_attribution(
+    p: Portfolio,
+    key_tenors: Sequence[float] = DEFAULT_KEY_TENORS,
+    policy_weights: pd.Series | None = None,
+) -> HoldingsAttribution:
+    """Attribute every sleeve and the total portfolio over the holdings history.
+
+    Parameters
+    ----------
+    p : Portfolio
+        With ``holdings_history`` and ``benchmark_holdings`` (and optionally
+        ``security_spreads``); ``market_history`` must hold the zero curve (and the rating
+        spreads) of every month of the holdings history.
+    key_tenors : sequence of float
+        Key-rate tenors (years) of the curve effects.
+    policy_weights : Series, optional
+        The policy allocation by manager id (sums to 1); default the managers table's
+        ``current_allocation``.
+
+    Raises
+    ------
+    ValueError
+        If the histories are missing or shorter than two months, or the market history does
+        not cover them; the message names the table, month and series.
+    """
+    if p.holdings_history is None or p.benchmark_holdings is None:
+        msg = (
+            "attribution: holdings-based attribution needs the holdings_history and "
+            "benchmark_holdings tables"
+        )
+        raise ValueError(msg)
+    months = sorted(set(p.holdings_history["month"]))
+    if len(months) < 2:
+        msg = "attribution: holdings_history needs at least two month-ends"
+        raise ValueError(msg)
+    managers = pd.Index(p.managers["manager_id"])
+    policy = (
+        p.current_weights if policy_weights is None else policy_weights.astype(float)
+    ).reindex(managers)
+    if policy.isna().any() or abs(float(policy.sum()) - 1.0) > 1e-6:
+        msg = "attribution: policy weights must cover every manager and sum to 1"
+        raise ValueError(msg)
+    used = sorted(set(p.holdings_history["security_id"]) | set(p.benchmark_holdings["security_id"]))
+    master = p.securities.loc[used].reset_index(drop=True).assign(face=100.0)
+    book = BondBook.from_frame(master, months[0])
+    ids = book.security_ids
+    tenors, zeros, spreads, systematic = _market(p, months, book)
+    sec = revalue_history(book, months, tenors, zeros, spreads, systematic, key_tenors)
+
+    par = _cube(p.holdings_history, "par", months, managers, ids)[:-1]
+    values = par * sec.start_price[:, None, :] / 100.0
+    sleeve_values = values.sum(axis=2)
+    bench = _cube(p.benchmark_holdings, "weight", months, managers, ids)[:-1]
+    for name, totals in (("holdings_history", sleeve_values), ("benchmark_holdings", bench.sum(2))):
+        empty = np.argwhere(totals <= 0)
+        if len(empty):
+            k, m = (int(i) for i in empty[0])
+            msg = f"attribution: {name} has no positions for manager {managers[m]} at {months[k]}"
+            raise ValueError(msg)
+    weights = values / sleeve_values[:, :, None]
+    bench /= bench.sum(axis=2, keepdims=True)  # the loader allows sums within 1e-6 of 1
+    actual = sleeve_values / sleeve_values.sum(axis=1, keepdims=True)
+    total_w = values.sum(axis=1) / sleeve_values.sum(axis=1)[:, None]
+    total_b = np.einsum("m,pms->ps", policy.to_numpy(), bench)
+    effects = campisi(
+        sec,
+        np.concatenate([weights, total_w[:, None, :]], axis=1),
+        np.concatenate([bench, total_b[:, None, :]], axis=1),
+        list(book.frame["rating"].str.rstrip("+-")),
+        list(book.frame["sector"]),
+    )
+    sleeves = slice(0, len(managers))
+    allocation = brinson(
+        actual,
+        policy.to_numpy(),
+        effects.portfolio_return[:, sleeves],
+        effects.benchmark_return[:, sleeves],
+    )
+    return HoldingsAttribution(
+        months=months,
+        portfolios=[*map(str, managers), TOTAL],
+        securities=sec,
+        effects=effects,
+        brinson=allocation,
+        actual_weights=actual,
+        policy_weights=np.asarray(policy.to_numpy(), dtype=np.float64),
+    )
