@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 import numpy as np
 import pandas as pd
@@ -161,16 +160,6 @@ def test_deterministic_for_a_seed():
         pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
     assert not a.manager_returns.equals(c.manager_returns)
     assert data.demo_truth(11) == data.demo_truth(11)
-
-
-def test_builds_in_under_a_second():
-    data.demo(5)  # imports and first-call caches
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        data.demo(5)
-        best = min(best, time.perf_counter() - start)
-    assert best < 1.0, f"demo() took {best:.3f} s"
 
 
 def test_write_demo_loads_back_to_the_same_book(tmp_path, demo):

@@ -20,14 +20,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from fialloc.data.schema import month_sequence_problem
 from fialloc.desks.campisi import ACTIVE_EFFECTS
 from fialloc.desks.context import DeskContext
-from fialloc.desks.credit import BBB_SPREAD_DURATION
+from fialloc.desks.drift import FACTOR_SPREAD_DURATION
 from fialloc.desks.holdings_attribution import TOTAL, HoldingsAttribution, holdings_attribution
 from fialloc.desks.linking import compounded, link_effects
 from fialloc.desks.regression import factor_regression
 from fialloc.desks.result import DeskResult, Finding
+from fialloc.desks.skill import check_return_history
 
 __all__ = [
     "WINDOWS",
@@ -41,9 +41,6 @@ __all__ = [
 
 #: Linking windows (months, trailing); a window longer than the history covers all of it.
 WINDOWS: Final = (1, 3, 6, 12, 36, 60)
-#: Spread durations (years) of the credit factor returns: BBB for investment grade, BB for
-#: high yield.
-HY_SPREAD_DURATION: Final = 4.0
 #: A manager's active return is driven by an effect that explains at least this share of its
 #: variance (shares are ``cov(effect, active) / var(active)`` and add up to 1).
 DOMINANT_SHARE: Final = 0.5
@@ -51,8 +48,6 @@ DOMINANT_SHARE: Final = 0.5
 CREDIT_BETA_T: Final = 3.0
 #: The returns-based check needs at least this many months.
 MIN_REGRESSION_MONTHS: Final = 12
-#: Reported returns this many times as volatile as the holdings-based ones are percentages.
-PERCENT_SCALE: Final = 20.0
 #: Family-wise significance level of selection skill, split across the managers (Bonferroni).
 SKILL_LEVEL: Final = 0.05
 
@@ -163,9 +158,11 @@ def factor_returns(ctx: DeskContext, h: HoldingsAttribution) -> pd.DataFrame:
     """Monthly factor returns over the attribution's months (decimals).
 
     ``duration``: minus the parallel shift of the zero curve (the return of one year of
-    duration); ``curve_slope``: minus the change of the 10y-2y zero spread; ``credit_ig`` and
+    duration); ``curve_slope``: minus the change of the 10y-2y zero spread; ``credit_bbb`` and
     ``credit_hy``: BBB and BB credit excess returns (carry minus spread duration times the
-    spread change, :meth:`DeskContext.credit_factor`), where the market history has them.
+    spread change, :meth:`DeskContext.credit_factor`, with the style regressions' spread
+    durations :data:`fialloc.desks.drift.FACTOR_SPREAD_DURATION`), where the market history
+    has them.
     """
     ends = pd.Index(h.period_ends)
     zeros = ctx.portfolio.zero_history.reindex(h.months)
@@ -177,12 +174,9 @@ def factor_returns(ctx: DeskContext, h: HoldingsAttribution) -> pd.DataFrame:
         "curve_slope": pd.Series(-np.diff(slope), index=ends),
     }
     spreads = ctx.portfolio.spread_history
-    for name, letter, duration in (
-        ("credit_ig", "BBB", BBB_SPREAD_DURATION),
-        ("credit_hy", "BB", HY_SPREAD_DURATION),
-    ):
+    for name, letter in (("credit_bbb", "BBB"), ("credit_hy", "BB")):
         if letter in spreads.columns:
-            factor = ctx.credit_factor(letter, duration).reindex(ends)
+            factor = ctx.credit_factor(letter, FACTOR_SPREAD_DURATION[letter]).reindex(ends)
             if factor.notna().all():
                 factors[name] = factor
     return pd.DataFrame(factors)
@@ -190,22 +184,12 @@ def factor_returns(ctx: DeskContext, h: HoldingsAttribution) -> pd.DataFrame:
 
 def _reported_excess(ctx: DeskContext, months: pd.Index) -> pd.DataFrame:
     """Return reported excess returns at `months`, after refusing gaps and percentages."""
-    returns = ctx.portfolio.manager_returns
-    for manager, group in returns.groupby("manager_id"):
-        problem = month_sequence_problem(list(group["month"]))
-        if problem is not None:
-            msg = f"attribution: manager_returns of manager {manager}: {problem}"
-            raise ValueError(msg)
-        for column in ("return", "benchmark_return"):
-            big = group[column].abs() >= 1.0
-            if big.any():
-                row = group[big].iloc[0]
-                msg = (
-                    f"attribution: manager_returns, manager {manager}, {row['month']}, column "
-                    f"{column}: {row[column]} looks like a percentage; monthly returns are "
-                    "decimals (0.012 for 1.2%)"
-                )
-                raise ValueError(msg)
+    p = ctx.portfolio
+    try:
+        check_return_history(p.returns.sort_index(), p.benchmark_returns)
+    except ValueError as exc:
+        msg = f"attribution: {exc}"
+        raise ValueError(msg) from None
     excess = ctx.excess_returns.reindex(months)
     lacking = excess.isna().any()
     if lacking.any():
@@ -217,21 +201,6 @@ def _reported_excess(ctx: DeskContext, months: pd.Index) -> pd.DataFrame:
         )
         raise ValueError(msg)
     return excess
-
-
-def _check_scale(ctx: DeskContext, h: HoldingsAttribution) -> None:
-    """Refuse reported returns far more volatile than the holdings say: likely percentages."""
-    reported = ctx.portfolio.returns.reindex(h.period_ends)
-    for m, manager in enumerate(h.portfolios[:-1]):
-        held = float(np.std(h.effects.portfolio_return[:, m]))
-        given = float(np.std(reported[manager].to_numpy(dtype=float)))
-        if held > 0 and given > PERCENT_SCALE * held:
-            msg = (
-                f"attribution: manager_returns of manager {manager} are {given / held:.0f} times "
-                "as volatile as its holdings-based returns; they look like percentages, and "
-                "monthly returns are decimals (0.012 for 1.2%)"
-            )
-            raise ValueError(msg)
 
 
 def returns_based_check(ctx: DeskContext, h: HoldingsAttribution) -> pd.DataFrame:
@@ -250,7 +219,6 @@ def returns_based_check(ctx: DeskContext, h: HoldingsAttribution) -> pd.DataFram
     factors = factor_returns(ctx, h)
     excess = _reported_excess(ctx, factors.index)
     n_mgr = len(h.portfolios) - 1
-    _check_scale(ctx, h)
     active = pd.DataFrame(
         h.effects.active_return[:, :n_mgr], index=factors.index, columns=h.portfolios[:n_mgr]
     )
