@@ -53,7 +53,8 @@ def analyze(ctx: DeskContext) -> DeskResult:
     Tables: ``skill`` (per manager and window: information ratio, t-statistic, p-values raw
     and Holm-corrected, hit rate with its binomial p-value, win/loss ratio), ``bootstrap``
     (IR confidence interval), ``factor_loadings`` (full-history regression of excess returns
-    on duration and credit factors, with the returns-based style break), ``persistence``
+    on duration and credit factors, with the returns-based style break), ``rolling_betas``
+    (24-month rolling loadings: months by manager and factor), ``persistence``
     (winner/loser chi-squared test and the alpha-on-alpha regression), ``drift``
     (holdings-based drift against own history and stated style), ``style_position`` (holdings
     against style peers today), ``peers`` (performance against style peers and the benchmark)
@@ -80,11 +81,11 @@ def analyze(ctx: DeskContext) -> DeskResult:
         return _short_history(excess.reindex(columns=managers))
     excess = excess.loc[months]
     factors = factors.loc[months]
-    selection = skill_mod.selection_returns(excess, factors)
+    loadings = _loadings(excess, factors)
+    selection = skill_mod.selection_returns(excess, factors, loadings)
 
     skill = skill_mod.skill_table(selection)
     boot = skill_mod.bootstrap_information_ratio(selection, seed=BOOTSTRAP_SEED)
-    loadings = _loadings(excess, factors)
     alphas = skill_mod.period_alphas(selection)
     counts = skill_mod.persistence_table(alphas)
     chi = skill_mod.persistence_test(counts["WW"], counts["WL"], counts["LW"], counts["LL"])
@@ -128,6 +129,7 @@ def analyze(ctx: DeskContext) -> DeskResult:
             "skill": skill,
             "bootstrap": boot,
             "factor_loadings": loadings,
+            "rolling_betas": _rolling(excess, factors),
             "persistence": persistence,
             "drift": holdings,
             "style_position": drift_mod.style_position(ctx),
@@ -239,6 +241,15 @@ def _loadings(excess: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def _rolling(excess: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
+    """Return every manager's rolling 24-month loadings: months by (manager, factor)."""
+    return pd.concat(
+        {str(m): drift_mod.rolling_betas(excess[m], factors) for m in excess.columns},
+        axis=1,
+        names=["manager", "factor"],
+    )
+
+
 def _scores(skill: pd.DataFrame, loadings: pd.DataFrame, holdings: pd.DataFrame) -> pd.DataFrame:
     """Recent and long-term IRs, flags, the optimizer's skill score and the tilt score."""
     ir = skill["information_ratio"].unstack("window")
@@ -279,23 +290,28 @@ def _peers(ctx: DeskContext, skill: pd.DataFrame, excess: pd.DataFrame) -> pd.Da
     longest = ir[ir.columns.max()]
     styles = ctx.managers["style"].astype(str).reindex(longest.index)
     excess_annual = excess.mean() * 12.0
-    bench_t = excess.mean() / excess.std(ddof=1) * np.sqrt(excess.count())
-    rows = {}
-    for manager in longest.index:
-        peers = styles.index[(styles == styles[manager]) & (styles.index != manager)]
-        rows[manager] = {
-            "style": styles[manager],
-            "peers": float(len(peers)),
-            "information_ratio": float(longest[manager]),
-            "peer_median_ir": float(longest[peers].median()) if len(peers) else float("nan"),
-            "rank_in_style": float((longest[[manager, *peers]] > longest[manager]).sum() + 1),
-            "excess_annual": float(excess_annual[manager]),
-            "peer_median_excess": float(excess_annual[peers].median())
-            if len(peers)
-            else float("nan"),
-            "excess_t": float(bench_t[manager]),
+    table = pd.DataFrame(
+        {
+            "style": styles,
+            "peers": styles.map(styles.value_counts()) - 1.0,
+            "information_ratio": longest,
+            "peer_median_ir": np.nan,
+            "rank_in_style": longest.groupby(styles).rank(ascending=False, method="min"),
+            "excess_annual": excess_annual.reindex(longest.index),
+            "peer_median_excess": np.nan,
+            "excess_t": (excess.mean() / excess.std(ddof=1) * np.sqrt(excess.count())).reindex(
+                longest.index
+            ),
         }
-    table = pd.DataFrame.from_dict(rows, orient="index")
+    )
+    for _, members in styles.groupby(styles):
+        names = members.index
+        for column, values in (("peer_median_ir", longest), ("peer_median_excess", excess_annual)):
+            v = values.reindex(names).to_numpy(dtype=np.float64)
+            if len(v) > 1:
+                # Each manager's peers are the others of its style: drop it, take the median.
+                others = np.array([np.median(np.delete(v, i)) for i in range(len(v))])
+                table.loc[names, column] = others
     table["ir_vs_peers"] = table["information_ratio"] - table["peer_median_ir"]
     return table
 

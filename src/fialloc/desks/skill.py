@@ -175,11 +175,21 @@ def track_record(active: pd.Series | np.ndarray) -> dict[str, float]:
         "p_value": float(2.0 * stats.t.sf(abs(t), n - 1)),
         "hits": float(hits),
         "hit_rate": hits / n,
-        "hit_p_value": float(stats.binomtest(hits, n, 0.5).pvalue),
+        "hit_p_value": _binomial_even_odds_p(hits, n),
         "win_loss": float(gains.mean() / -losses.mean())
         if len(gains) and len(losses)
         else float("nan"),
     }
+
+
+def _binomial_even_odds_p(hits: int, n: int) -> float:
+    """Exact two-sided binomial p-value of `hits` in `n` against 1/2 (scipy's binomtest rule).
+
+    The outcomes no likelier than the one observed are summed; computed from the pmf directly
+    because ``scipy.stats.binomtest`` costs milliseconds a call.
+    """
+    pmf = stats.binom.pmf(np.arange(n + 1), n, 0.5)
+    return float(min(1.0, pmf[pmf <= pmf[hits] * (1.0 + 1e-7)].sum()))
 
 
 def holm(p_values: pd.Series) -> pd.Series:
@@ -200,7 +210,9 @@ def holm(p_values: pd.Series) -> pd.Series:
     return pd.Series(adjusted, index=p_values.index)
 
 
-def selection_returns(excess: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
+def selection_returns(
+    excess: pd.DataFrame, factors: pd.DataFrame, loadings: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Excess returns less what each manager's factor loadings explain (alpha + residual).
 
     Parameters
@@ -209,6 +221,8 @@ def selection_returns(excess: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFra
         Monthly excess returns over the benchmark (decimals), months by manager.
     factors : DataFrame
         Monthly factor returns (decimals), months by factor, on the same months (or a superset).
+    loadings : DataFrame, optional
+        :func:`factor_loadings` of the same data, if already computed.
 
     Returns
     -------
@@ -217,13 +231,12 @@ def selection_returns(excess: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFra
         residual of a full-history regression of each manager's excess return on the factors.
     """
     months = factors.index.intersection(excess.index)
-    out = {}
-    for manager in excess.columns:
-        y = excess.loc[months, manager].dropna()
-        f = factors.loc[y.index]
-        reg = factor_regression(y, f)
-        out[manager] = y - f.to_numpy() @ reg.betas.to_numpy()
-    return pd.DataFrame(out).reindex(months)
+    if loadings is None:
+        loadings = factor_loadings(excess.loc[months], factors.loc[months])
+    betas = loadings[[f"beta_{f}" for f in factors.columns]].loc[[str(m) for m in excess.columns]]
+    explained = factors.loc[months].to_numpy() @ betas.to_numpy(dtype=np.float64).T
+    out: pd.DataFrame = excess.loc[months] - explained
+    return out
 
 
 def factor_loadings(excess: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
@@ -307,9 +320,9 @@ def skill_table(active: pd.DataFrame, windows: tuple[int, ...] = WINDOWS) -> pd.
         raise ValueError(msg)
     rows = {}
     for manager in active.columns:
-        series = active[manager].dropna()
+        series = active[manager].dropna().to_numpy(dtype=np.float64)
         for k in sorted(windows):
-            rows[(str(manager), k)] = track_record(series.iloc[-k:])
+            rows[(str(manager), k)] = track_record(series[-k:])
             if len(series) <= k:
                 break
     table = pd.DataFrame.from_dict(rows, orient="index")
@@ -337,9 +350,14 @@ def bootstrap_information_ratio(
     rng = np.random.default_rng(seed)
     tail = (1.0 - CONFIDENCE) / 2.0
     rows = {}
+    # Whole months are resampled, the same months for every manager with the same history,
+    # so the draws keep the managers' co-movement and cost one index draw.
+    by_length: dict[int, np.ndarray] = {}
     for manager in active.columns:
         x = active[manager].dropna().to_numpy(dtype=np.float64)
-        sample = x[rng.integers(0, len(x), size=(draws, len(x)))]
+        if len(x) not in by_length:
+            by_length[len(x)] = rng.integers(0, len(x), size=(draws, len(x)))
+        sample = x[by_length[len(x)]]
         sd = sample.std(axis=1, ddof=1)
         irs = np.sqrt(12.0) * sample.mean(axis=1) / np.where(sd > 0, sd, np.inf)
         rows[str(manager)] = {
