@@ -4,6 +4,7 @@ optimizer; bad return histories are refused.
 
 import dataclasses
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -133,6 +134,23 @@ def test_every_quoted_number_is_in_the_metrics_and_the_result_is_json(result):
     doc = json.loads(json.dumps(result.to_dict()))
     assert doc["desk"] == "performance"
     assert {"skill", "persistence", "drift", "peers", "scores"} <= set(doc["tables"])
+
+
+def _renderings(value):
+    formats = (".0f", ".1f", "+.1f", ".2f", "+.2f", ".3f", ".4f")
+    out = {format(value, f) for f in formats}
+    return out | {format(value, f) for f in (".0%", "+.2%", ".2%")}
+
+
+def test_every_number_in_a_message_comes_from_its_metrics(result):
+    for finding in result.findings:
+        # Dates and manager ids are names; the 12-month period and 95% level are the desk's
+        # fixed conventions.
+        text = re.sub(r"\d{4}-\d{2}-\d{2}|\bM\d+\b", "", finding.message)
+        text = text.replace("12-month", "").replace("95% interval", "interval")
+        shown = set().union(*(_renderings(v) for v in finding.metrics.values()))
+        for number in re.findall(r"[+-]?\d+(?:\.\d+)?%?", text):
+            assert number in shown, (finding.code, finding.subject, number, finding.message)
 
 
 def test_peers_rank_managers_within_their_style(result):

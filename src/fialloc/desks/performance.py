@@ -516,6 +516,7 @@ def _tilts(
                     "current": float(w[b]),
                     "recent_ir": sc["recent_ir"],
                     "long_term_ir": sc["long_term_ir"],
+                    "months": float(last["months"][b]),
                     "p_holm": float(last["p_holm"][b]),
                     "skill_score": sc["skill_score"],
                 },
