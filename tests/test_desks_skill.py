@@ -108,6 +108,23 @@ def test_skill_table_windows_and_correction():
         skill.skill_table(active, windows=(2,))
 
 
+def test_skill_table_rows_are_each_managers_track_record():
+    rng = np.random.default_rng(9)
+    active = pd.DataFrame(
+        rng.normal(0.0005, 0.002, (40, 3)), index=_months(40), columns=list("abc")
+    )
+    active.iloc[:15, 2] = np.nan  # a manager with a shorter history
+    table = skill.skill_table(active)
+    for (manager, window), row in table.iterrows():
+        series = active[manager].dropna()
+        expected = skill.track_record(series.iloc[-window:])
+        for key, value in expected.items():
+            assert row[key] == pytest.approx(value, rel=1e-12, nan_ok=True), (manager, window, key)
+    # c has 25 months: measured over 12 and over its whole history (standing for 36), not 60.
+    assert table.loc[("c", 36), "months"] == 25
+    assert ("c", 60) not in table.index
+
+
 def test_selection_returns_remove_factor_beta():
     rng = np.random.default_rng(2)
     idx = _months(48)
