@@ -68,19 +68,19 @@ def factor_regression(y: pd.Series, factors: pd.DataFrame) -> FactorRegression:
     if not y.index.equals(factors.index):
         msg = "factor_regression: returns and factors must share the same monthly index"
         raise ValueError(msg)
-    table = factor_regressions(y.to_frame("y"), factors).iloc[0]
+    fit = _ols(y.to_numpy(dtype=np.float64)[:, None], factors)
     names = list(factors.columns)
     return FactorRegression(
-        alpha=float(table["alpha"]),
-        alpha_annual=float(table["alpha_annual"]),
-        alpha_t=float(table["alpha_t"]),
-        alpha_p=float(table["alpha_p"]),
-        betas=pd.Series([float(table[f"beta_{f}"]) for f in names], index=names),
-        beta_t=pd.Series([float(table[f"t_{f}"]) for f in names], index=names),
-        beta_p=pd.Series([float(table[f"p_{f}"]) for f in names], index=names),
-        r_squared=float(table["r_squared"]),
-        residual_vol_annual=float(table["residual_vol_annual"]),
-        n_obs=int(table["n_obs"]),
+        alpha=float(fit["coef"][0, 0]),
+        alpha_annual=float(12.0 * fit["coef"][0, 0]),
+        alpha_t=float(fit["t"][0, 0]),
+        alpha_p=float(fit["p"][0, 0]),
+        betas=pd.Series(fit["coef"][1:, 0], index=names),
+        beta_t=pd.Series(fit["t"][1:, 0], index=names),
+        beta_p=pd.Series(fit["p"][1:, 0], index=names),
+        r_squared=float(fit["r_squared"][0]),
+        residual_vol_annual=float(fit["residual_vol_annual"][0]),
+        n_obs=len(y),
     )
 
 
@@ -111,12 +111,31 @@ def factor_regressions(returns: pd.DataFrame, factors: pd.DataFrame) -> pd.DataF
     if not returns.index.equals(factors.index):
         msg = "factor_regression: returns and factors must share the same monthly index"
         raise ValueError(msg)
+    fit = _ols(returns.to_numpy(dtype=np.float64), factors)
+    coef, t, p = fit["coef"], fit["t"], fit["p"]
+    columns: dict[str, np.ndarray] = {
+        "alpha": coef[0],
+        "alpha_annual": 12.0 * coef[0],
+        "alpha_t": t[0],
+        "alpha_p": p[0],
+    }
+    for j, name in enumerate(factors.columns, start=1):
+        columns[f"beta_{name}"] = coef[j]
+        columns[f"t_{name}"] = t[j]
+        columns[f"p_{name}"] = p[j]
+    columns["r_squared"] = fit["r_squared"]
+    columns["residual_vol_annual"] = fit["residual_vol_annual"]
+    columns["n_obs"] = np.full(coef.shape[1], float(len(returns)))
+    return pd.DataFrame(columns, index=returns.columns)
+
+
+def _ols(yv: np.ndarray, factors: pd.DataFrame) -> dict[str, np.ndarray]:
+    """OLS of each column of `yv` (months by series) on `factors` with an intercept."""
     k = factors.shape[1]
-    n = len(returns)
+    n = len(yv)
     if n < k + 3:
         msg = f"factor_regression: {n} months is too few for {k} factors (need {k + 3})"
         raise ValueError(msg)
-    yv = returns.to_numpy(dtype=np.float64)
     xv = factors.to_numpy(dtype=np.float64)
     if not (np.all(np.isfinite(yv)) and np.all(np.isfinite(xv))):
         msg = "factor_regression: returns or factors contain missing values"
@@ -125,30 +144,19 @@ def factor_regressions(returns: pd.DataFrame, factors: pd.DataFrame) -> pd.DataF
     coef, *_ = np.linalg.lstsq(design, yv, rcond=None)  # (k + 1) x series
     resid = yv - design @ coef
     dof = n - k - 1
-    sigma2 = (resid * resid).sum(axis=0) / dof
+    ssr = (resid * resid).sum(axis=0)
+    sigma2 = ssr / dof
     inv_diag = np.diag(np.linalg.pinv(design.T @ design))
     se = np.sqrt(np.maximum(np.outer(inv_diag, sigma2), 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         tstat = np.where(se > 0, coef / se, 0.0)
-    pval = 2.0 * stats.t.sf(np.abs(tstat), dof)
     total = ((yv - yv.mean(axis=0)) ** 2).sum(axis=0)
-    ssr = (resid * resid).sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         r2 = np.where(total > 0, 1.0 - ssr / total, 0.0)
-    table = pd.DataFrame(
-        {
-            "alpha": coef[0],
-            "alpha_annual": 12.0 * coef[0],
-            "alpha_t": tstat[0],
-            "alpha_p": pval[0],
-        },
-        index=returns.columns,
-    )
-    for j, name in enumerate(factors.columns, start=1):
-        table[f"beta_{name}"] = coef[j]
-        table[f"t_{name}"] = tstat[j]
-        table[f"p_{name}"] = pval[j]
-    table["r_squared"] = r2
-    table["residual_vol_annual"] = np.sqrt(sigma2 * 12.0)
-    table["n_obs"] = float(n)
-    return table
+    return {
+        "coef": coef,
+        "t": tstat,
+        "p": 2.0 * stats.t.sf(np.abs(tstat), dof),
+        "r_squared": r2,
+        "residual_vol_annual": np.sqrt(sigma2 * 12.0),
+    }
