@@ -162,6 +162,15 @@ def test_peers_rank_managers_within_their_style(result):
     assert peers.loc["M04", "peers"] == 0
 
 
+def test_persistence_without_both_winners_and_losers_is_reported_as_unknown():
+    # One manager is never above the median of one: no winners, so no test and no finding.
+    alphas = pd.DataFrame({"only": [0.01, 0.02, 0.03]})
+    table, finding = performance._persistence(alphas)
+    assert finding is None
+    assert table.loc["LL", "value"] == 2
+    assert np.isnan(table.loc["chi2", "value"])
+
+
 def _tables_with(change):
     tables, _ = demo_tables()
     tables = dict(tables)

@@ -58,7 +58,8 @@ def analyze(ctx: DeskContext) -> DeskResult:
     (winner/loser chi-squared test and the alpha-on-alpha regression), ``drift``
     (holdings-based drift against own history and stated style), ``style_position`` (holdings
     against style peers today), ``peers`` (performance against style peers and the benchmark)
-    and ``scores`` (recent, long-term, drift and beta flags, skill score, tilt).
+    and ``scores`` (recent and long-term IRs, consistent-skill, beta-only and drift flags, the
+    skill score and the residual volatility the optimizer uses).
 
     Findings: ``credit_beta`` (excess return explained by credit beta, alpha not
     significant), ``significant_skill`` (selection IR significant after Holm's correction over
@@ -86,42 +87,14 @@ def analyze(ctx: DeskContext) -> DeskResult:
 
     skill = skill_mod.skill_table(selection)
     boot = skill_mod.bootstrap_information_ratio(selection, seed=BOOTSTRAP_SEED)
-    alphas = skill_mod.period_alphas(selection)
-    counts = skill_mod.persistence_table(alphas)
-    chi = skill_mod.persistence_test(counts["WW"], counts["WL"], counts["LW"], counts["LL"])
-    regression = skill_mod.alpha_persistence(alphas)
-    persistence = pd.DataFrame(
-        {
-            "value": [*map(float, counts.values()), *chi.values(), *regression.values()],
-        },
-        index=[*counts, *chi, *(f"alpha_{k}" for k in regression)],
-    )
+    persistence, persistence_finding = _persistence(skill_mod.period_alphas(selection))
     holdings = drift_mod.holdings_drift(ctx)
     scores = _scores(skill, loadings, holdings)
     peers = _peers(ctx, skill, excess)
 
     findings = _findings(skill, boot, loadings, holdings, scores)
-    findings.append(
-        Finding(
-            code="skill_persistence",
-            severity="info",
-            subject="portfolio",
-            message=(
-                f"Winners repeat {chi['repeat_winner_share']:.0%} of the time over "
-                f"{len(alphas)} 12-month periods (chi-squared {chi['chi2']:.2f}, p "
-                f"{chi['p_value']:.3f}); next period's alpha on this period's: slope "
-                f"{regression['slope']:.2f} (t {regression['slope_t']:.1f})"
-            ),
-            metrics={
-                "repeat_winner_share": chi["repeat_winner_share"],
-                "periods": float(len(alphas)),
-                "chi2": chi["chi2"],
-                "p_value": chi["p_value"],
-                "slope": regression["slope"],
-                "slope_t": regression["slope_t"],
-            },
-        )
-    )
+    if persistence_finding is not None:
+        findings.append(persistence_finding)
     recs = _tilts(ctx, scores, skill, loadings, holdings)
     return DeskResult(
         desk="performance",
@@ -143,8 +116,8 @@ def analyze(ctx: DeskContext) -> DeskResult:
             "significant_managers": float(len(scores.index[scores["consistent_skill"]])),
             "beta_only_managers": float(scores["beta_only"].sum()),
             "drifting_managers": float(scores["drift"].sum()),
-            "persistence_chi2": chi["chi2"],
-            "persistence_p_value": chi["p_value"],
+            "persistence_chi2": float(persistence["value"]["chi2"]),
+            "persistence_p_value": float(persistence["value"]["p_value"]),
         },
     )
 
@@ -193,6 +166,50 @@ def residual_vols(result: DeskResult) -> pd.Series:
         msg = f"residual_vols: need the performance desk's result, got {result.desk!r}"
         raise ValueError(msg)
     return result.tables["scores"]["residual_vol"].astype(float).rename("residual_vol")
+
+
+def _persistence(alphas: pd.DataFrame) -> tuple[pd.DataFrame, Finding | None]:
+    """Winner/loser and alpha-on-alpha persistence over consecutive periods.
+
+    Too few managers to form both winners and losers, or too few pairs to regress, give NaN
+    statistics and no finding rather than an error.
+    """
+    counts = skill_mod.persistence_table(alphas)
+    names = ["chi2", "p_value", "cross_product_ratio", "z", "repeat_winner_share"]
+    try:
+        chi = skill_mod.persistence_test(counts["WW"], counts["WL"], counts["LW"], counts["LL"])
+        regression = skill_mod.alpha_persistence(alphas)
+    except ValueError:
+        chi = dict.fromkeys(names, float("nan"))
+        regression = dict.fromkeys(
+            ["slope", "slope_t", "slope_p", "intercept", "pairs"], float("nan")
+        )
+    table = pd.DataFrame(
+        {"value": [*map(float, counts.values()), *chi.values(), *regression.values()]},
+        index=[*counts, *chi, *(f"alpha_{k}" for k in regression)],
+    )
+    if not np.isfinite(chi["chi2"]):
+        return table, None
+    finding = Finding(
+        code="skill_persistence",
+        severity="info",
+        subject="portfolio",
+        message=(
+            f"Winners repeat {chi['repeat_winner_share']:.0%} of the time over "
+            f"{len(alphas)} 12-month periods (chi-squared {chi['chi2']:.2f}, p "
+            f"{chi['p_value']:.3f}); next period's alpha on this period's: slope "
+            f"{regression['slope']:.2f} (t {regression['slope_t']:.1f})"
+        ),
+        metrics={
+            "repeat_winner_share": chi["repeat_winner_share"],
+            "periods": float(len(alphas)),
+            "chi2": chi["chi2"],
+            "p_value": chi["p_value"],
+            "slope": regression["slope"],
+            "slope_t": regression["slope_t"],
+        },
+    )
+    return table, finding
 
 
 def _short_history(excess: pd.DataFrame) -> DeskResult:
