@@ -137,6 +137,18 @@ def test_selection_returns_remove_factor_beta():
     assert sel["beta"].mean() == pytest.approx(alpha.mean(), abs=2e-4)
 
 
+def test_rolling_information_ratio_matches_the_track_record_of_each_window():
+    rng = np.random.default_rng(8)
+    active = pd.DataFrame({"m": rng.normal(0.001, 0.002, 30)}, index=_months(30))
+    rolling = skill.rolling_information_ratio(active, 12)
+    assert rolling["m"].iloc[:11].isna().all()
+    for end in (12, 20, 30):
+        expected = skill.track_record(active["m"].iloc[end - 12 : end])["information_ratio"]
+        assert rolling["m"].iloc[end - 1] == pytest.approx(expected, rel=1e-10)
+    with pytest.raises(ValueError, match="at least 3"):
+        skill.rolling_information_ratio(active, 2)
+
+
 def test_bootstrap_is_seeded_and_brackets_the_sample():
     rng = np.random.default_rng(3)
     active = pd.DataFrame({"m": 0.001 + rng.normal(0, 0.002, 60)}, index=_months(60))

@@ -51,7 +51,8 @@ def analyze(ctx: DeskContext) -> DeskResult:
     """Run the performance desk.
 
     Tables: ``skill`` (per manager and window: information ratio, t-statistic, p-values raw
-    and Holm-corrected, hit rate with its binomial p-value, win/loss ratio), ``bootstrap``
+    and Holm-corrected, hit rate with its binomial p-value, win/loss ratio), ``rolling_ir_12m``
+    (trailing 12-month information ratio, months by manager), ``bootstrap``
     (IR confidence interval), ``factor_loadings`` (full-history regression of excess returns
     on duration and credit factors, with the returns-based style break), ``rolling_betas``
     (24-month rolling loadings: months by manager and factor), ``persistence``
@@ -100,6 +101,7 @@ def analyze(ctx: DeskContext) -> DeskResult:
         desk="performance",
         tables={
             "skill": skill,
+            "rolling_ir_12m": skill_mod.rolling_information_ratio(selection, 12),
             "bootstrap": boot,
             "factor_loadings": loadings,
             "rolling_betas": _rolling(excess, factors),

@@ -42,6 +42,7 @@ __all__ = [
     "period_alphas",
     "persistence_table",
     "persistence_test",
+    "rolling_information_ratio",
     "selection_returns",
     "skill_table",
     "track_record",
@@ -348,6 +349,24 @@ def skill_table(active: pd.DataFrame, windows: tuple[int, ...] = WINDOWS) -> pd.
     table["p_holm"] = table.groupby(level="window")["p_value"].transform(holm)
     table["significant"] = table["p_holm"] < 1.0 - CONFIDENCE
     return table
+
+
+def rolling_information_ratio(active: pd.DataFrame, window: int = 12) -> pd.DataFrame:
+    """Annual information ratio over the trailing `window` months, month by month.
+
+    Returns
+    -------
+    DataFrame
+        Months by manager (``sqrt(12) x mean / standard deviation`` of each window; NaN until
+        a manager has `window` months).
+    """
+    if window < 3:
+        msg = f"rolling_information_ratio: window must be at least 3 months, got {window}"
+        raise ValueError(msg)
+    roll = active.rolling(window, min_periods=window)
+    sd = roll.std(ddof=1)
+    out: pd.DataFrame = np.sqrt(12.0) * roll.mean() / sd.where(sd > 0)
+    return out
 
 
 def bootstrap_information_ratio(
