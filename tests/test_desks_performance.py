@@ -117,6 +117,12 @@ def test_tilts_move_weight_from_beta_and_drift_to_skill_within_the_mandate(
     assert changes.sum() == pytest.approx(0.0, abs=1e-12)
     assert np.abs(changes).max() <= m.max_shift + 1e-12
     assert changes[changes > 0].sum() <= m.turnover + 1e-12
+    summary = result.summary
+    assert 0.0 < summary["tilt_shift_scale"] <= 1.0
+    assert summary["tilt_yield_after"] >= min(m.target_yield, summary["tilt_yield_before"]) - 1e-12
+    drift = abs(summary["tilt_notch_after"] - summary["tilt_notch_before"])
+    assert drift <= m.max_rating_drift + 1e-12
+    assert summary["tilt_max_sector_increase"] <= m.max_sector_overweight + 1e-12
     w = portfolio.current_weights
     for s, r in recs.items():
         assert m.min_allocation - 1e-12 <= w[s] + r.weight_change <= m.max_allocation + 1e-12

@@ -115,8 +115,6 @@ def style_position(ctx: DeskContext) -> pd.DataFrame:
         ``high_yield_share`` and ``long_end_share`` (decimals), and ``sector_overweight`` (the
         largest sector share above the style's median mix, decimal) with its ``sector``.
     """
-    from fialloc.data.schema import rating_notch
-
     p = ctx.portfolio
     sec = ctx.securities
     share = p.sleeve_weights
@@ -127,7 +125,7 @@ def style_position(ctx: DeskContext) -> pd.DataFrame:
     chars = pd.DataFrame(
         {
             "duration": ctx.managers["effective_duration"],
-            "notch": share @ sec["rating"].map(rating_notch).loc[share.columns].astype(float),
+            "notch": ctx.manager_notches,
             "high_yield_share": share
             @ letter.isin(["BB", "B", "CCC"]).loc[share.columns].astype(float),
             "long_end_share": krd[long_keys].sum(axis=1) / krd.sum(axis=1).replace(0.0, np.nan),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from fialloc.desks import credit
 from fialloc.desks import drift as drift_mod
 from fialloc.desks import skill as skill_mod
 from fialloc.desks.context import DeskContext
@@ -67,7 +68,8 @@ def analyze(ctx: DeskContext) -> DeskResult:
     the whole history), ``style_drift`` (holdings or loadings left the manager's own history),
     ``skill_persistence`` (portfolio-level persistence tests). Recommendations: tilts from
     beta-only and drifting managers toward consistently skilled ones, within the mandate's
-    shift, allocation and turnover limits.
+    shift, allocation and turnover limits, scaled down if needed to keep its yield, rating and
+    sector limits (:func:`fialloc.desks.credit.within_mandate`; the summary's ``tilt_*``).
 
     Raises
     ------
@@ -96,7 +98,7 @@ def analyze(ctx: DeskContext) -> DeskResult:
     findings = _findings(skill, boot, loadings, holdings, scores)
     if persistence_finding is not None:
         findings.append(persistence_finding)
-    recs = _tilts(ctx, scores, skill, loadings, holdings)
+    recs, limits = credit.within_mandate(ctx, _tilts(ctx, scores, skill, loadings, holdings))
     return DeskResult(
         desk="performance",
         tables={
@@ -118,6 +120,7 @@ def analyze(ctx: DeskContext) -> DeskResult:
             "significant_managers": float(len(scores.index[scores["consistent_skill"]])),
             "beta_only_managers": float(scores["beta_only"].sum()),
             "drifting_managers": float(scores["drift"].sum()),
+            **{f"tilt_{k}": v for k, v in limits.items()},
             "persistence_chi2": float(persistence["value"]["chi2"]),
             "persistence_p_value": float(persistence["value"]["p_value"]),
         },
