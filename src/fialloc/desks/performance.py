@@ -56,7 +56,7 @@ def analyze(ctx: DeskContext) -> DeskResult:
     (trailing 12-month information ratio, months by manager), ``bootstrap``
     (IR confidence interval), ``factor_loadings`` (full-history regression of excess returns
     on duration and credit factors, with the returns-based style break), ``rolling_betas``
-    (24-month rolling loadings: months by manager and factor), ``persistence``
+    (24-month rolling loadings and alpha per month and manager), ``persistence``
     (winner/loser chi-squared test and the alpha-on-alpha regression), ``drift``
     (holdings-based drift against own history and stated style), ``style_position`` (holdings
     against style peers today), ``peers`` (performance against style peers and the benchmark)
@@ -264,11 +264,14 @@ def _loadings(excess: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
 
 
 def _rolling(excess: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
-    """Return every manager's rolling 24-month loadings: months by (manager, factor)."""
-    return pd.concat(
-        {str(m): drift_mod.rolling_betas(excess[m], factors) for m in excess.columns},
-        axis=1,
-        names=["manager", "factor"],
+    """Return every manager's rolling 24-month loadings: rows (month, manager), factor columns."""
+    return (
+        pd.concat(
+            {str(m): drift_mod.rolling_betas(excess[m], factors) for m in excess.columns},
+            names=["manager", "month"],
+        )
+        .swaplevel()
+        .sort_index()
     )
 
 
