@@ -221,8 +221,12 @@ def test_check_return_history_refuses_percent_returns():
     returns, bench = _frames()
     with pytest.raises(ValueError, match=r"look like percentages .* 0\.005 for 0\.5%"):
         skill.check_return_history(returns * 100, bench * 100)
-    with pytest.raises(ValueError, match="look like percentages"):
+    with pytest.raises(ValueError, match=r"total returns of .* look like percentages"):
         skill.check_return_history(returns * 100, bench)
+    # A near-index manager: in percent its excess return is still small, its totals are not.
+    index_like = bench + 1e-5
+    with pytest.raises(ValueError, match=r"total returns of \['A', 'B'\] look like percentages"):
+        skill.check_return_history(index_like * 100, bench * 100)
 
 
 def test_check_return_history_refuses_a_missing_benchmark():

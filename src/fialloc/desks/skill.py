@@ -32,6 +32,7 @@ __all__ = [
     "BETA_MATERIAL",
     "CONFIDENCE",
     "PERCENT_HINT",
+    "TOTAL_PERCENT_HINT",
     "WINDOWS",
     "alpha_persistence",
     "beta_only",
@@ -54,6 +55,8 @@ WINDOWS = (12, 36, 60)
 CONFIDENCE = 0.95
 #: A median absolute monthly excess return above this (2%) means the data are in percent.
 PERCENT_HINT = 0.02
+#: A median absolute monthly total return above this (5%) means the data are in percent.
+TOTAL_PERCENT_HINT = 0.05
 #: A credit loading counts as beta when at least this large with |t| >= 3.
 BETA_MATERIAL = 0.3
 
@@ -121,15 +124,23 @@ def check_return_history(returns: pd.DataFrame, benchmark: pd.DataFrame) -> pd.D
             )
             raise ValueError(msg)
     excess = returns - benchmark
-    typical = excess.abs().median()
-    big = typical[typical > PERCENT_HINT]
-    if len(big):
-        msg = (
-            f"manager returns: excess returns of {list(map(str, big.index))} look like "
-            f"percentages (median |excess| {float(big.iloc[0]):.3g} a month); give decimals, "
-            "e.g. 0.005 for 0.5%"
-        )
-        raise ValueError(msg)
+    # A bond sleeve's typical month moves well under 5% (total) and 2% (against its benchmark);
+    # data in percent are 100 times larger. Totals catch a near-index manager whose excess
+    # return is small even in percent.
+    for what, frame, hint in (
+        ("total returns", returns, TOTAL_PERCENT_HINT),
+        ("benchmark returns", benchmark, TOTAL_PERCENT_HINT),
+        ("excess returns", excess, PERCENT_HINT),
+    ):
+        typical = frame.abs().median()
+        big = typical[typical > hint]
+        if len(big):
+            msg = (
+                f"manager returns: {what} of {list(map(str, big.index))} look like "
+                f"percentages (median |return| {float(big.iloc[0]):.3g} a month); give "
+                "decimals, e.g. 0.005 for 0.5%"
+            )
+            raise ValueError(msg)
     return excess
 
 
