@@ -427,9 +427,10 @@ def _findings(
                 key=lambda f: abs(float(brk[f"{f}_after"] - brk[f"{f}_before"])),
             )
             parts.append(
-                f"returns' {moved} loading {brk[f'{moved}_before']:.2f} to "
-                f"{brk[f'{moved}_after']:.2f} from {brk['break_month']} (Chow F "
-                f"{brk['break_f']:.1f})"
+                f"returns' {moved} loading {brk[f'{moved}_before']:.2f} before and "
+                f"{brk[f'{moved}_after']:.2f} after a break best placed at "
+                f"{brk['break_month']} (Chow F {brk['break_f']:.1f}; a gradual drift puts it "
+                "mid-way)"
             )
             metrics[f"{moved}_before"] = float(brk[f"{moved}_before"])
             metrics[f"{moved}_after"] = float(brk[f"{moved}_after"])
