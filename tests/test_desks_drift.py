@@ -6,6 +6,7 @@ import pytest
 
 import fialloc.data as data
 from fialloc.desks import DeskContext, drift
+from fialloc.desks.regression import factor_regression
 from fialloc.schedule import add_months
 
 
@@ -75,6 +76,21 @@ def test_rolling_betas_track_a_constant_loading():
     np.testing.assert_allclose(betas["duration"], -1.5, atol=1e-9)
     np.testing.assert_allclose(betas["alpha_annual"], 0.0024, atol=1e-10)
     assert drift.rolling_betas(y.iloc[:10], f.iloc[:10], window=24).empty
+    with pytest.raises(ValueError, match="too short"):
+        drift.rolling_betas(y, f, window=4)
+
+
+def test_rolling_betas_agree_with_one_regression_per_window():
+    f = _factor_frame(36, seed=5)
+    rng = np.random.default_rng(6)
+    y = pd.Series(0.4 * f["credit"] + rng.normal(0.0005, 0.001, 36), index=f.index)
+    betas = drift.rolling_betas(y, f, window=12)
+    for end in (12, 20, 36):
+        span = f.index[end - 12 : end]
+        reg = factor_regression(y.loc[span], f.loc[span])
+        row = betas.loc[span[-1]]
+        np.testing.assert_allclose(row[list(f.columns)], reg.betas, rtol=1e-7, atol=1e-9)
+        assert row["alpha_annual"] == pytest.approx(reg.alpha_annual, rel=1e-7, abs=1e-12)
 
 
 def test_rolling_betas_show_when_the_demo_drifter_lengthened(ctx, truth):

@@ -4,6 +4,7 @@ optimizer; bad return histories are refused.
 
 import dataclasses
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -116,6 +117,12 @@ def test_tilts_move_weight_from_beta_and_drift_to_skill_within_the_mandate(
     assert changes.sum() == pytest.approx(0.0, abs=1e-12)
     assert np.abs(changes).max() <= m.max_shift + 1e-12
     assert changes[changes > 0].sum() <= m.turnover + 1e-12
+    summary = result.summary
+    assert 0.0 < summary["tilt_shift_scale"] <= 1.0
+    assert summary["tilt_yield_after"] >= min(m.target_yield, summary["tilt_yield_before"]) - 1e-12
+    drift = abs(summary["tilt_notch_after"] - summary["tilt_notch_before"])
+    assert drift <= m.max_rating_drift + 1e-12
+    assert summary["tilt_max_sector_increase"] <= m.max_sector_overweight + 1e-12
     w = portfolio.current_weights
     for s, r in recs.items():
         assert m.min_allocation - 1e-12 <= w[s] + r.weight_change <= m.max_allocation + 1e-12
@@ -130,9 +137,30 @@ def test_every_quoted_number_is_in_the_metrics_and_the_result_is_json(result):
     table = result.tables["persistence"]["value"]
     assert persistence.metrics["chi2"] == pytest.approx(table["chi2"])
     assert table[["WW", "WL", "LW", "LL"]].sum() == 25 * (persistence.metrics["periods"] - 1)
+    rolling = result.tables["rolling_betas"]
+    assert rolling.index.names == ["month", "manager"]
+    assert rolling.loc[rolling.index[-1][0]].shape == (25, 4)  # last month: every manager
     doc = json.loads(json.dumps(result.to_dict()))
+    assert set(doc["tables"]["rolling_betas"][0]) == {"month", "manager", *rolling.columns}
     assert doc["desk"] == "performance"
     assert {"skill", "persistence", "drift", "peers", "scores"} <= set(doc["tables"])
+
+
+def _renderings(value):
+    formats = (".0f", ".1f", "+.1f", ".2f", "+.2f", ".3f", ".4f")
+    out = {format(value, f) for f in formats}
+    return out | {format(value, f) for f in (".0%", "+.2%", ".2%")}
+
+
+def test_every_number_in_a_message_comes_from_its_metrics(result):
+    for finding in result.findings:
+        # Dates and manager ids are names; the 12-month period and 95% level are the desk's
+        # fixed conventions.
+        text = re.sub(r"\d{4}-\d{2}-\d{2}|\bM\d+\b", "", finding.message)
+        text = text.replace("12-month", "").replace("95% interval", "interval")
+        shown = set().union(*(_renderings(v) for v in finding.metrics.values()))
+        for number in re.findall(r"[+-]?\d+(?:\.\d+)?%?", text):
+            assert number in shown, (finding.code, finding.subject, number, finding.message)
 
 
 def test_peers_rank_managers_within_their_style(result):
@@ -142,6 +170,15 @@ def test_peers_rank_managers_within_their_style(result):
     assert peers.loc["M05", "ir_vs_peers"] > 2.0
     assert np.isnan(peers.loc["M04", "peer_median_ir"])
     assert peers.loc["M04", "peers"] == 0
+
+
+def test_persistence_without_both_winners_and_losers_is_reported_as_unknown():
+    # One manager is never above the median of one: no winners, so no test and no finding.
+    alphas = pd.DataFrame({"only": [0.01, 0.02, 0.03]})
+    table, finding = performance._persistence(alphas)
+    assert finding is None
+    assert table.loc["LL", "value"] == 2
+    assert np.isnan(table.loc["chi2", "value"])
 
 
 def _tables_with(change):

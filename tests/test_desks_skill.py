@@ -108,6 +108,23 @@ def test_skill_table_windows_and_correction():
         skill.skill_table(active, windows=(2,))
 
 
+def test_skill_table_rows_are_each_managers_track_record():
+    rng = np.random.default_rng(9)
+    active = pd.DataFrame(
+        rng.normal(0.0005, 0.002, (40, 3)), index=_months(40), columns=list("abc")
+    )
+    active.iloc[:15, 2] = np.nan  # a manager with a shorter history
+    table = skill.skill_table(active)
+    for (manager, window), row in table.iterrows():
+        series = active[manager].dropna()
+        expected = skill.track_record(series.iloc[-window:])
+        for key, value in expected.items():
+            assert row[key] == pytest.approx(value, rel=1e-12, nan_ok=True), (manager, window, key)
+    # c has 25 months: measured over 12 and over its whole history (standing for 36), not 60.
+    assert table.loc[("c", 36), "months"] == 25
+    assert ("c", 60) not in table.index
+
+
 def test_selection_returns_remove_factor_beta():
     rng = np.random.default_rng(2)
     idx = _months(48)
@@ -118,6 +135,18 @@ def test_selection_returns_remove_factor_beta():
     # What is left is the alpha and its noise, free of the factor.
     assert abs(np.corrcoef(sel["beta"], factor["credit"])[0, 1]) < 1e-10
     assert sel["beta"].mean() == pytest.approx(alpha.mean(), abs=2e-4)
+
+
+def test_rolling_information_ratio_matches_the_track_record_of_each_window():
+    rng = np.random.default_rng(8)
+    active = pd.DataFrame({"m": rng.normal(0.001, 0.002, 30)}, index=_months(30))
+    rolling = skill.rolling_information_ratio(active, 12)
+    assert rolling["m"].iloc[:11].isna().all()
+    for end in (12, 20, 30):
+        expected = skill.track_record(active["m"].iloc[end - 12 : end])["information_ratio"]
+        assert rolling["m"].iloc[end - 1] == pytest.approx(expected, rel=1e-10)
+    with pytest.raises(ValueError, match="at least 3"):
+        skill.rolling_information_ratio(active, 2)
 
 
 def test_bootstrap_is_seeded_and_brackets_the_sample():
@@ -192,8 +221,12 @@ def test_check_return_history_refuses_percent_returns():
     returns, bench = _frames()
     with pytest.raises(ValueError, match=r"look like percentages .* 0\.005 for 0\.5%"):
         skill.check_return_history(returns * 100, bench * 100)
-    with pytest.raises(ValueError, match="look like percentages"):
+    with pytest.raises(ValueError, match=r"total returns of .* look like percentages"):
         skill.check_return_history(returns * 100, bench)
+    # A near-index manager: in percent its excess return is still small, its totals are not.
+    index_like = bench + 1e-5
+    with pytest.raises(ValueError, match=r"total returns of \['A', 'B'\] look like percentages"):
+        skill.check_return_history(index_like * 100, bench * 100)
 
 
 def test_check_return_history_refuses_a_missing_benchmark():

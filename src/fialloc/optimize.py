@@ -214,9 +214,6 @@ def build_problem(
     }
     liquid = share @ sec["liquidity_tier"].map(buffer_tiers).loc[share.columns].astype(float)
     illiquid = share @ (sec["liquidity_tier"] == "illiquid").loc[share.columns].astype(float)
-    from fialloc.data.schema import rating_notch
-
-    notch = share @ sec["rating"].map(rating_notch).loc[share.columns].astype(float)
     sectors = share.T.groupby(sec["sector"].loc[share.columns]).sum().T
     return AllocationProblem(
         exposures=exposures.loc[managers],
@@ -227,7 +224,7 @@ def build_problem(
         skill=skill.reindex(managers).fillna(0.0).astype(float),
         liquid_share=liquid.reindex(managers),
         illiquid_share=illiquid.reindex(managers),
-        notch=notch.reindex(managers),
+        notch=ctx.manager_notches.reindex(managers),
         sectors=sectors.reindex(managers),
         current=(p.current_weights / p.current_weights.sum()).reindex(managers),
         assets=ctx.total_assets,

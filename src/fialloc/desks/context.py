@@ -9,6 +9,7 @@ import pandas as pd
 
 from fialloc.bonds import krd_column
 from fialloc.data import Portfolio
+from fialloc.data.schema import rating_notch
 
 __all__ = ["DeskContext", "persistent_drift"]
 
@@ -52,6 +53,14 @@ class DeskContext:
         table.insert(0, "style", p.managers["style"])
         table.insert(0, "name", p.managers["name"])
         return table
+
+    @cached_property
+    def manager_notches(self) -> pd.Series:
+        """Each sleeve's value-weighted average rating notch (AAA = 1 .. BBB- = 10 .. C = 21)."""
+        share = self.portfolio.sleeve_weights
+        notch = self.securities["rating"].map(rating_notch).astype(float)
+        out: pd.Series = share @ notch.loc[share.columns]
+        return out
 
     @cached_property
     def liabilities(self) -> pd.DataFrame:

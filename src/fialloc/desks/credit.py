@@ -12,7 +12,7 @@ from fialloc.desks.drift import holdings_drift, return_factors
 from fialloc.desks.regression import factor_regression
 from fialloc.desks.result import DeskResult, Finding, Recommendation
 
-__all__ = ["LOOKBACKS", "analyze"]
+__all__ = ["LOOKBACKS", "analyze", "within_mandate"]
 
 LOOKBACKS = (1, 3, 6, 12, 36)
 ALPHA_LEVEL = 0.05
@@ -54,7 +54,7 @@ def analyze(ctx: DeskContext) -> DeskResult:
         [r for r in ("AAA", "AA", "A", "BBB", "BB", "B", "CCC") if r in set(letter)]
     )
     notch = sec["rating"].map(rating_notch).astype(float)
-    manager_notch = (mv @ notch.reindex(mv.columns)) / mv.sum(axis=1)
+    manager_notch = ctx.manager_notches
     contribution = sec["z_spread"] * sec["spread_duration"] * sec["market_value"]
     spread_by_manager = pd.DataFrame(
         {
@@ -197,7 +197,7 @@ def analyze(ctx: DeskContext) -> DeskResult:
                     rationale="significant selection alpha after correcting for multiple testing",
                 )
             )
-    recs, limits = _within_mandate(ctx, recs, manager_notch)
+    recs, limits = within_mandate(ctx, recs)
     return DeskResult(
         desk="credit",
         tables={
@@ -221,14 +221,22 @@ def analyze(ctx: DeskContext) -> DeskResult:
     )
 
 
-def _within_mandate(
-    ctx: DeskContext, recs: list[Recommendation], manager_notch: pd.Series
+def within_mandate(
+    ctx: DeskContext, recs: list[Recommendation]
 ) -> tuple[list[Recommendation], dict[str, float]]:
-    """Scale the proposed shifts down until they respect the mandate's credit limits.
+    """Scale proposed weight shifts down until they respect the mandate's credit limits.
 
     The portfolio yield may not fall below the target (or below today's, if today's is lower),
     the average rating may not move more than ``max_rating_drift`` notches, and no sector's
-    share may rise more than ``max_sector_overweight`` above today's.
+    share may rise more than ``max_sector_overweight`` above today's. Every shift is scaled by
+    the same factor (found by bisection), so the proposal keeps its shape.
+
+    Returns
+    -------
+    list of Recommendation, dict
+        The scaled recommendations (those still moving more than 1e-6) and the limits'
+        values: ``yield_before``/``yield_after`` (decimals), ``notch_before``/``notch_after``,
+        ``max_sector_increase`` (decimal) and ``shift_scale``.
     """
     p = ctx.portfolio
     m = p.mandate
@@ -241,7 +249,7 @@ def _within_mandate(
     sector_mix = mv.T.groupby(sectors.reindex(mv.columns)).sum().T
     sector_mix = sector_mix.div(sector_mix.sum(axis=1), axis=0)  # managers x sectors
     ytm = ctx.managers["ytm"].to_numpy(dtype=float)
-    notches = manager_notch.reindex(w0.index).to_numpy(dtype=float)
+    notches = ctx.manager_notches.reindex(w0.index).to_numpy(dtype=float)
 
     def stats(w: pd.Series) -> tuple[float, float, pd.Series]:
         x = w.to_numpy(dtype=float)

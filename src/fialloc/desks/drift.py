@@ -11,7 +11,6 @@ import pandas as pd
 from scipy import stats
 
 from fialloc.desks.context import DeskContext, persistent_drift
-from fialloc.desks.regression import factor_regression
 
 __all__ = [
     "BASELINE_MONTHS",
@@ -116,8 +115,6 @@ def style_position(ctx: DeskContext) -> pd.DataFrame:
         ``high_yield_share`` and ``long_end_share`` (decimals), and ``sector_overweight`` (the
         largest sector share above the style's median mix, decimal) with its ``sector``.
     """
-    from fialloc.data.schema import rating_notch
-
     p = ctx.portfolio
     sec = ctx.securities
     share = p.sleeve_weights
@@ -128,7 +125,7 @@ def style_position(ctx: DeskContext) -> pd.DataFrame:
     chars = pd.DataFrame(
         {
             "duration": ctx.managers["effective_duration"],
-            "notch": share @ sec["rating"].map(rating_notch).loc[share.columns].astype(float),
+            "notch": ctx.manager_notches,
             "high_yield_share": share
             @ letter.isin(["BB", "B", "CCC"]).loc[share.columns].astype(float),
             "long_end_share": krd[long_keys].sum(axis=1) / krd.sum(axis=1).replace(0.0, np.nan),
@@ -136,21 +133,16 @@ def style_position(ctx: DeskContext) -> pd.DataFrame:
     )
     sectors = share.T.groupby(sec["sector"].loc[share.columns]).sum().T
     styles = ctx.managers["style"].astype(str)
-    out = {}
-    for manager in chars.index:
-        peers = styles.index[styles == styles[manager]]
-        median = chars.loc[peers].median()
-        row: dict[str, object] = {"style": styles[manager], "peers": float(len(peers) - 1)}
-        for col in chars.columns:
-            value = float(chars[col][manager])
-            row[col] = value
-            row[f"{col}_style"] = float(median[col])
-            row[f"{col}_vs_style"] = value - float(median[col])
-        over = sectors.loc[manager] - sectors.loc[peers].median()
-        row["sector"] = str(over.idxmax())
-        row["sector_overweight"] = float(over.max())
-        out[manager] = row
-    return pd.DataFrame.from_dict(out, orient="index")
+    style_median = chars.groupby(styles).transform("median")
+    over = sectors - sectors.groupby(styles).transform("median")
+    table = pd.DataFrame({"style": styles, "peers": styles.map(styles.value_counts()) - 1.0})
+    for col in chars.columns:
+        table[col] = chars[col]
+        table[f"{col}_style"] = style_median[col]
+        table[f"{col}_vs_style"] = chars[col] - style_median[col]
+    table["sector"] = over.idxmax(axis=1).astype(str)
+    table["sector_overweight"] = over.max(axis=1)
+    return table
 
 
 def return_factors(ctx: DeskContext) -> pd.DataFrame:
@@ -177,20 +169,32 @@ def return_factors(ctx: DeskContext) -> pd.DataFrame:
 def rolling_betas(excess: pd.Series, factors: pd.DataFrame, window: int = 24) -> pd.DataFrame:
     """Factor loadings of a manager's excess return over a trailing window, month by month.
 
+    Ordinary least squares with an intercept on each `window` months, all windows at once
+    (moving sums of the normal equations).
+
     Returns
     -------
     DataFrame
-        Months (the window's last month) by factor: the loadings, plus ``alpha_annual``.
+        Months (the window's last month) by factor: the loadings, plus ``alpha_annual``
+        (decimal a year); empty when the history is shorter than `window`.
     """
     months = factors.index.intersection(excess.dropna().index)
+    columns = [*factors.columns, "alpha_annual"]
+    if window < factors.shape[1] + 3:
+        msg = f"rolling_betas: a {window}-month window is too short for {factors.shape[1]} factors"
+        raise ValueError(msg)
     if len(months) < window:
-        return pd.DataFrame(columns=[*factors.columns, "alpha_annual"])
-    rows = {}
-    for end in range(window, len(months) + 1):
-        span = months[end - window : end]
-        reg = factor_regression(excess.loc[span], factors.loc[span])
-        rows[span[-1]] = {**reg.betas.to_dict(), "alpha_annual": reg.alpha_annual}
-    return pd.DataFrame.from_dict(rows, orient="index")
+        return pd.DataFrame(columns=columns)
+    y = excess.loc[months].to_numpy(dtype=np.float64)
+    x = np.column_stack([np.ones(len(months)), factors.loc[months].to_numpy(dtype=np.float64)])
+    xx = np.cumsum(np.einsum("ti,tj->tij", x, x), axis=0)
+    xy = np.cumsum(x * y[:, None], axis=0)
+    xx_w = xx[window - 1 :] - np.concatenate([np.zeros((1, *xx.shape[1:])), xx[:-window]])
+    xy_w = xy[window - 1 :] - np.concatenate([np.zeros((1, xy.shape[1])), xy[:-window]])
+    coef = np.linalg.solve(xx_w, xy_w[..., None])[..., 0]
+    table = pd.DataFrame(coef[:, 1:], index=months[window - 1 :], columns=factors.columns)
+    table["alpha_annual"] = 12.0 * coef[:, 0]
+    return table
 
 
 def style_break(excess: pd.Series, factors: pd.DataFrame, min_segment: int = 6) -> dict[str, float]:
@@ -218,19 +222,30 @@ def style_break(excess: pd.Series, factors: pd.DataFrame, min_segment: int = 6) 
         )
         raise ValueError(msg)
 
-    def ssr(design: np.ndarray) -> tuple[float, np.ndarray]:
-        coef, *_ = np.linalg.lstsq(design, y, rcond=None)
-        resid = y - design @ coef
-        return float(resid @ resid), coef
-
-    restricted, _ = ssr(x)
-    candidates = range(max(min_segment, k), n - max(min_segment, k) + 1)
-    best, best_ssr, best_coef = -1, np.inf, np.zeros(2 * k)
-    for b in candidates:
-        after = x * (np.arange(n) >= b)[:, None]
-        s, coef = ssr(np.column_stack([x, after]))
-        if s < best_ssr:
-            best, best_ssr, best_coef = b, s, coef
+    # Every candidate break at once from the normal equations: with the loadings free to change
+    # from month b, X'X = [[A, C_b], [C_b, C_b]] and X'y = [a, c_b], where C_b and c_b sum the
+    # months from b on (reverse cumulative sums).
+    outer = np.einsum("ti,tj->tij", x, x)
+    after_xx = np.cumsum(outer[::-1], axis=0)[::-1]
+    after_xy = np.cumsum((x * y[:, None])[::-1], axis=0)[::-1]
+    lo, hi = max(min_segment, k), n - max(min_segment, k)
+    candidates = np.arange(lo, hi + 1)
+    a_xx, a_xy = after_xx[0], after_xy[0]
+    gram = np.zeros((len(candidates), 2 * k, 2 * k))
+    gram[:, :k, :k] = a_xx
+    gram[:, :k, k:] = after_xx[candidates]
+    gram[:, k:, :k] = after_xx[candidates]
+    gram[:, k:, k:] = after_xx[candidates]
+    rhs = np.concatenate([np.broadcast_to(a_xy, (len(candidates), k)), after_xy[candidates]], 1)
+    coefs = np.linalg.solve(gram, rhs[..., None])[..., 0]
+    ssr_all = float(y @ y) - np.einsum("bi,bi->b", coefs, rhs)
+    best = int(candidates[int(np.argmin(ssr_all))])
+    # The chosen break's fit, and the no-break fit, by least squares for accuracy.
+    full = np.column_stack([x, x * (np.arange(n) >= best)[:, None]])
+    best_coef, *_ = np.linalg.lstsq(full, y, rcond=None)
+    best_ssr = float(np.sum((y - full @ best_coef) ** 2))
+    base_coef, *_ = np.linalg.lstsq(x, y, rcond=None)
+    restricted = float(np.sum((y - x @ base_coef) ** 2))
     dof = n - 2 * k
     f = ((restricted - best_ssr) / k) / (best_ssr / dof) if best_ssr > 0 else np.inf
     p = min(1.0, float(stats.f.sf(f, k, dof)) * len(candidates))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from fialloc.desks import credit
 from fialloc.desks import drift as drift_mod
 from fialloc.desks import skill as skill_mod
 from fialloc.desks.context import DeskContext
@@ -51,20 +52,24 @@ def analyze(ctx: DeskContext) -> DeskResult:
     """Run the performance desk.
 
     Tables: ``skill`` (per manager and window: information ratio, t-statistic, p-values raw
-    and Holm-corrected, hit rate with its binomial p-value, win/loss ratio), ``bootstrap``
+    and Holm-corrected, hit rate with its binomial p-value, win/loss ratio), ``rolling_ir_12m``
+    (trailing 12-month information ratio, months by manager), ``bootstrap``
     (IR confidence interval), ``factor_loadings`` (full-history regression of excess returns
-    on duration and credit factors, with the returns-based style break), ``persistence``
+    on duration and credit factors, with the returns-based style break), ``rolling_betas``
+    (24-month rolling loadings and alpha per month and manager), ``persistence``
     (winner/loser chi-squared test and the alpha-on-alpha regression), ``drift``
     (holdings-based drift against own history and stated style), ``style_position`` (holdings
     against style peers today), ``peers`` (performance against style peers and the benchmark)
-    and ``scores`` (recent, long-term, drift and beta flags, skill score, tilt).
+    and ``scores`` (recent and long-term IRs, consistent-skill, beta-only and drift flags, the
+    skill score and the residual volatility the optimizer uses).
 
     Findings: ``credit_beta`` (excess return explained by credit beta, alpha not
     significant), ``significant_skill`` (selection IR significant after Holm's correction over
     the whole history), ``style_drift`` (holdings or loadings left the manager's own history),
     ``skill_persistence`` (portfolio-level persistence tests). Recommendations: tilts from
     beta-only and drifting managers toward consistently skilled ones, within the mandate's
-    shift, allocation and turnover limits.
+    shift, allocation and turnover limits, scaled down if needed to keep its yield, rating and
+    sector limits (:func:`fialloc.desks.credit.within_mandate`; the summary's ``tilt_*``).
 
     Raises
     ------
@@ -80,54 +85,28 @@ def analyze(ctx: DeskContext) -> DeskResult:
         return _short_history(excess.reindex(columns=managers))
     excess = excess.loc[months]
     factors = factors.loc[months]
-    selection = skill_mod.selection_returns(excess, factors)
+    loadings = _loadings(excess, factors)
+    selection = skill_mod.selection_returns(excess, factors, loadings)
 
     skill = skill_mod.skill_table(selection)
     boot = skill_mod.bootstrap_information_ratio(selection, seed=BOOTSTRAP_SEED)
-    loadings = _loadings(excess, factors)
-    alphas = skill_mod.period_alphas(selection)
-    counts = skill_mod.persistence_table(alphas)
-    chi = skill_mod.persistence_test(counts["WW"], counts["WL"], counts["LW"], counts["LL"])
-    regression = skill_mod.alpha_persistence(alphas)
-    persistence = pd.DataFrame(
-        {
-            "value": [*map(float, counts.values()), *chi.values(), *regression.values()],
-        },
-        index=[*counts, *chi, *(f"alpha_{k}" for k in regression)],
-    )
+    persistence, persistence_finding = _persistence(skill_mod.period_alphas(selection))
     holdings = drift_mod.holdings_drift(ctx)
     scores = _scores(skill, loadings, holdings)
     peers = _peers(ctx, skill, excess)
 
     findings = _findings(skill, boot, loadings, holdings, scores)
-    findings.append(
-        Finding(
-            code="skill_persistence",
-            severity="info",
-            subject="portfolio",
-            message=(
-                f"Winners repeat {chi['repeat_winner_share']:.0%} of the time over "
-                f"{len(alphas)} 12-month periods (chi-squared {chi['chi2']:.2f}, p "
-                f"{chi['p_value']:.3f}); next period's alpha on this period's: slope "
-                f"{regression['slope']:.2f} (t {regression['slope_t']:.1f})"
-            ),
-            metrics={
-                "repeat_winner_share": chi["repeat_winner_share"],
-                "periods": float(len(alphas)),
-                "chi2": chi["chi2"],
-                "p_value": chi["p_value"],
-                "slope": regression["slope"],
-                "slope_t": regression["slope_t"],
-            },
-        )
-    )
-    recs = _tilts(ctx, scores, skill, loadings, holdings)
+    if persistence_finding is not None:
+        findings.append(persistence_finding)
+    recs, limits = credit.within_mandate(ctx, _tilts(ctx, scores, skill, loadings, holdings))
     return DeskResult(
         desk="performance",
         tables={
             "skill": skill,
+            "rolling_ir_12m": skill_mod.rolling_information_ratio(selection, 12),
             "bootstrap": boot,
             "factor_loadings": loadings,
+            "rolling_betas": _rolling(excess, factors),
             "persistence": persistence,
             "drift": holdings,
             "style_position": drift_mod.style_position(ctx),
@@ -141,8 +120,9 @@ def analyze(ctx: DeskContext) -> DeskResult:
             "significant_managers": float(len(scores.index[scores["consistent_skill"]])),
             "beta_only_managers": float(scores["beta_only"].sum()),
             "drifting_managers": float(scores["drift"].sum()),
-            "persistence_chi2": chi["chi2"],
-            "persistence_p_value": chi["p_value"],
+            **{f"tilt_{k}": v for k, v in limits.items()},
+            "persistence_chi2": float(persistence["value"]["chi2"]),
+            "persistence_p_value": float(persistence["value"]["p_value"]),
         },
     )
 
@@ -193,6 +173,50 @@ def residual_vols(result: DeskResult) -> pd.Series:
     return result.tables["scores"]["residual_vol"].astype(float).rename("residual_vol")
 
 
+def _persistence(alphas: pd.DataFrame) -> tuple[pd.DataFrame, Finding | None]:
+    """Winner/loser and alpha-on-alpha persistence over consecutive periods.
+
+    Too few managers to form both winners and losers, or too few pairs to regress, give NaN
+    statistics and no finding rather than an error.
+    """
+    counts = skill_mod.persistence_table(alphas)
+    names = ["chi2", "p_value", "cross_product_ratio", "z", "repeat_winner_share"]
+    try:
+        chi = skill_mod.persistence_test(counts["WW"], counts["WL"], counts["LW"], counts["LL"])
+        regression = skill_mod.alpha_persistence(alphas)
+    except ValueError:
+        chi = dict.fromkeys(names, float("nan"))
+        regression = dict.fromkeys(
+            ["slope", "slope_t", "slope_p", "intercept", "pairs"], float("nan")
+        )
+    table = pd.DataFrame(
+        {"value": [*map(float, counts.values()), *chi.values(), *regression.values()]},
+        index=[*counts, *chi, *(f"alpha_{k}" for k in regression)],
+    )
+    if not np.isfinite(chi["chi2"]):
+        return table, None
+    finding = Finding(
+        code="skill_persistence",
+        severity="info",
+        subject="portfolio",
+        message=(
+            f"Winners repeat {chi['repeat_winner_share']:.0%} of the time over "
+            f"{len(alphas)} 12-month periods (chi-squared {chi['chi2']:.2f}, p "
+            f"{chi['p_value']:.3f}); next period's alpha on this period's: slope "
+            f"{regression['slope']:.2f} (t {regression['slope_t']:.1f})"
+        ),
+        metrics={
+            "repeat_winner_share": chi["repeat_winner_share"],
+            "periods": float(len(alphas)),
+            "chi2": chi["chi2"],
+            "p_value": chi["p_value"],
+            "slope": regression["slope"],
+            "slope_t": regression["slope_t"],
+        },
+    )
+    return table, finding
+
+
 def _short_history(excess: pd.DataFrame) -> DeskResult:
     months = int(excess.dropna(how="all").shape[0])
     vol = (excess.std(ddof=1) * np.sqrt(12.0)).fillna(0.0) if months >= 2 else 0.0
@@ -239,6 +263,18 @@ def _loadings(excess: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def _rolling(excess: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
+    """Return every manager's rolling 24-month loadings: rows (month, manager), factor columns."""
+    return (
+        pd.concat(
+            {str(m): drift_mod.rolling_betas(excess[m], factors) for m in excess.columns},
+            names=["manager", "month"],
+        )
+        .swaplevel()
+        .sort_index()
+    )
+
+
 def _scores(skill: pd.DataFrame, loadings: pd.DataFrame, holdings: pd.DataFrame) -> pd.DataFrame:
     """Recent and long-term IRs, flags, the optimizer's skill score and the tilt score."""
     ir = skill["information_ratio"].unstack("window")
@@ -279,23 +315,28 @@ def _peers(ctx: DeskContext, skill: pd.DataFrame, excess: pd.DataFrame) -> pd.Da
     longest = ir[ir.columns.max()]
     styles = ctx.managers["style"].astype(str).reindex(longest.index)
     excess_annual = excess.mean() * 12.0
-    bench_t = excess.mean() / excess.std(ddof=1) * np.sqrt(excess.count())
-    rows = {}
-    for manager in longest.index:
-        peers = styles.index[(styles == styles[manager]) & (styles.index != manager)]
-        rows[manager] = {
-            "style": styles[manager],
-            "peers": float(len(peers)),
-            "information_ratio": float(longest[manager]),
-            "peer_median_ir": float(longest[peers].median()) if len(peers) else float("nan"),
-            "rank_in_style": float((longest[[manager, *peers]] > longest[manager]).sum() + 1),
-            "excess_annual": float(excess_annual[manager]),
-            "peer_median_excess": float(excess_annual[peers].median())
-            if len(peers)
-            else float("nan"),
-            "excess_t": float(bench_t[manager]),
+    table = pd.DataFrame(
+        {
+            "style": styles,
+            "peers": styles.map(styles.value_counts()) - 1.0,
+            "information_ratio": longest,
+            "peer_median_ir": np.nan,
+            "rank_in_style": longest.groupby(styles).rank(ascending=False, method="min"),
+            "excess_annual": excess_annual.reindex(longest.index),
+            "peer_median_excess": np.nan,
+            "excess_t": (excess.mean() / excess.std(ddof=1) * np.sqrt(excess.count())).reindex(
+                longest.index
+            ),
         }
-    table = pd.DataFrame.from_dict(rows, orient="index")
+    )
+    for _, members in styles.groupby(styles):
+        names = members.index
+        for column, values in (("peer_median_ir", longest), ("peer_median_excess", excess_annual)):
+            v = values.reindex(names).to_numpy(dtype=np.float64)
+            if len(v) > 1:
+                # Each manager's peers are the others of its style: drop it, take the median.
+                others = np.array([np.median(np.delete(v, i)) for i in range(len(v))])
+                table.loc[names, column] = others
     table["ir_vs_peers"] = table["information_ratio"] - table["peer_median_ir"]
     return table
 
@@ -386,9 +427,10 @@ def _findings(
                 key=lambda f: abs(float(brk[f"{f}_after"] - brk[f"{f}_before"])),
             )
             parts.append(
-                f"returns' {moved} loading {brk[f'{moved}_before']:.2f} to "
-                f"{brk[f'{moved}_after']:.2f} from {brk['break_month']} (Chow F "
-                f"{brk['break_f']:.1f})"
+                f"returns' {moved} loading {brk[f'{moved}_before']:.2f} before and "
+                f"{brk[f'{moved}_after']:.2f} after a break best placed at "
+                f"{brk['break_month']} (Chow F {brk['break_f']:.1f}; a gradual drift puts it "
+                "mid-way)"
             )
             metrics[f"{moved}_before"] = float(brk[f"{moved}_before"])
             metrics[f"{moved}_after"] = float(brk[f"{moved}_after"])
@@ -500,6 +542,7 @@ def _tilts(
                     "current": float(w[b]),
                     "recent_ir": sc["recent_ir"],
                     "long_term_ir": sc["long_term_ir"],
+                    "months": float(last["months"][b]),
                     "p_holm": float(last["p_holm"][b]),
                     "skill_score": sc["skill_score"],
                 },

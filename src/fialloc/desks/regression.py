@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["FactorRegression", "factor_regression"]
+__all__ = ["FactorRegression", "factor_regression", "factor_regressions"]
 
 
 @dataclass(frozen=True)
@@ -68,37 +68,95 @@ def factor_regression(y: pd.Series, factors: pd.DataFrame) -> FactorRegression:
     if not y.index.equals(factors.index):
         msg = "factor_regression: returns and factors must share the same monthly index"
         raise ValueError(msg)
+    fit = _ols(y.to_numpy(dtype=np.float64)[:, None], factors)
+    names = list(factors.columns)
+    return FactorRegression(
+        alpha=float(fit["coef"][0, 0]),
+        alpha_annual=float(12.0 * fit["coef"][0, 0]),
+        alpha_t=float(fit["t"][0, 0]),
+        alpha_p=float(fit["p"][0, 0]),
+        betas=pd.Series(fit["coef"][1:, 0], index=names),
+        beta_t=pd.Series(fit["t"][1:, 0], index=names),
+        beta_p=pd.Series(fit["p"][1:, 0], index=names),
+        r_squared=float(fit["r_squared"][0]),
+        residual_vol_annual=float(fit["residual_vol_annual"][0]),
+        n_obs=len(y),
+    )
+
+
+def factor_regressions(returns: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
+    """Regress many monthly return series on the same factor returns, all at once.
+
+    Parameters
+    ----------
+    returns : DataFrame
+        Monthly (excess) returns, decimals, months (indexed like `factors`) by series.
+    factors : DataFrame
+        Monthly factor returns (decimals), one column per factor.
+
+    Returns
+    -------
+    DataFrame
+        One row per series: ``alpha`` (monthly), ``alpha_annual`` (x12), ``alpha_t``,
+        ``alpha_p``; per factor ``beta_<f>``, ``t_<f>``, ``p_<f>``; ``r_squared``,
+        ``residual_vol_annual`` (decimal) and ``n_obs``. Classical OLS standard errors,
+        two-sided p-values from Student's t.
+
+    Raises
+    ------
+    ValueError
+        If the indexes do not align, values are missing, or there are too few months
+        (at least the number of factors + 3).
+    """
+    if not returns.index.equals(factors.index):
+        msg = "factor_regression: returns and factors must share the same monthly index"
+        raise ValueError(msg)
+    fit = _ols(returns.to_numpy(dtype=np.float64), factors)
+    coef, t, p = fit["coef"], fit["t"], fit["p"]
+    columns: dict[str, np.ndarray] = {
+        "alpha": coef[0],
+        "alpha_annual": 12.0 * coef[0],
+        "alpha_t": t[0],
+        "alpha_p": p[0],
+    }
+    for j, name in enumerate(factors.columns, start=1):
+        columns[f"beta_{name}"] = coef[j]
+        columns[f"t_{name}"] = t[j]
+        columns[f"p_{name}"] = p[j]
+    columns["r_squared"] = fit["r_squared"]
+    columns["residual_vol_annual"] = fit["residual_vol_annual"]
+    columns["n_obs"] = np.full(coef.shape[1], float(len(returns)))
+    return pd.DataFrame(columns, index=returns.columns)
+
+
+def _ols(yv: np.ndarray, factors: pd.DataFrame) -> dict[str, np.ndarray]:
+    """OLS of each column of `yv` (months by series) on `factors` with an intercept."""
     k = factors.shape[1]
-    n = len(y)
+    n = len(yv)
     if n < k + 3:
         msg = f"factor_regression: {n} months is too few for {k} factors (need {k + 3})"
         raise ValueError(msg)
-    yv = y.to_numpy(dtype=np.float64)
     xv = factors.to_numpy(dtype=np.float64)
     if not (np.all(np.isfinite(yv)) and np.all(np.isfinite(xv))):
         msg = "factor_regression: returns or factors contain missing values"
         raise ValueError(msg)
     design = np.column_stack([np.ones(n), xv])
-    coef, *_ = np.linalg.lstsq(design, yv, rcond=None)
+    coef, *_ = np.linalg.lstsq(design, yv, rcond=None)  # (k + 1) x series
     resid = yv - design @ coef
     dof = n - k - 1
-    sigma2 = float(resid @ resid) / dof
-    cov = sigma2 * np.linalg.pinv(design.T @ design)
-    se = np.sqrt(np.maximum(np.diag(cov), 0.0))
+    ssr = (resid * resid).sum(axis=0)
+    sigma2 = ssr / dof
+    inv_diag = np.diag(np.linalg.pinv(design.T @ design))
+    se = np.sqrt(np.maximum(np.outer(inv_diag, sigma2), 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         tstat = np.where(se > 0, coef / se, 0.0)
-    pval = 2.0 * stats.t.sf(np.abs(tstat), dof)
-    total = float(((yv - yv.mean()) ** 2).sum())
-    names = list(factors.columns)
-    return FactorRegression(
-        alpha=float(coef[0]),
-        alpha_annual=float(12.0 * coef[0]),
-        alpha_t=float(tstat[0]),
-        alpha_p=float(pval[0]),
-        betas=pd.Series(coef[1:], index=names),
-        beta_t=pd.Series(tstat[1:], index=names),
-        beta_p=pd.Series(pval[1:], index=names),
-        r_squared=1.0 - float(resid @ resid) / total if total > 0 else 0.0,
-        residual_vol_annual=float(np.sqrt(sigma2 * 12.0)),
-        n_obs=n,
-    )
+    total = ((yv - yv.mean(axis=0)) ** 2).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(total > 0, 1.0 - ssr / total, 0.0)
+    return {
+        "coef": coef,
+        "t": tstat,
+        "p": 2.0 * stats.t.sf(np.abs(tstat), dof),
+        "r_squared": r2,
+        "residual_vol_annual": np.sqrt(sigma2 * 12.0),
+    }

@@ -26,12 +26,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from fialloc.desks.regression import factor_regression
+from fialloc.desks.regression import factor_regression, factor_regressions
 
 __all__ = [
     "BETA_MATERIAL",
     "CONFIDENCE",
     "PERCENT_HINT",
+    "TOTAL_PERCENT_HINT",
     "WINDOWS",
     "alpha_persistence",
     "beta_only",
@@ -42,6 +43,7 @@ __all__ = [
     "period_alphas",
     "persistence_table",
     "persistence_test",
+    "rolling_information_ratio",
     "selection_returns",
     "skill_table",
     "track_record",
@@ -53,6 +55,8 @@ WINDOWS = (12, 36, 60)
 CONFIDENCE = 0.95
 #: A median absolute monthly excess return above this (2%) means the data are in percent.
 PERCENT_HINT = 0.02
+#: A median absolute monthly total return above this (5%) means the data are in percent.
+TOTAL_PERCENT_HINT = 0.05
 #: A credit loading counts as beta when at least this large with |t| >= 3.
 BETA_MATERIAL = 0.3
 
@@ -120,15 +124,23 @@ def check_return_history(returns: pd.DataFrame, benchmark: pd.DataFrame) -> pd.D
             )
             raise ValueError(msg)
     excess = returns - benchmark
-    typical = excess.abs().median()
-    big = typical[typical > PERCENT_HINT]
-    if len(big):
-        msg = (
-            f"manager returns: excess returns of {list(map(str, big.index))} look like "
-            f"percentages (median |excess| {float(big.iloc[0]):.3g} a month); give decimals, "
-            "e.g. 0.005 for 0.5%"
-        )
-        raise ValueError(msg)
+    # A bond sleeve's typical month moves well under 5% (total) and 2% (against its benchmark);
+    # data in percent are 100 times larger. Totals catch a near-index manager whose excess
+    # return is small even in percent.
+    for what, frame, hint in (
+        ("total returns", returns, TOTAL_PERCENT_HINT),
+        ("benchmark returns", benchmark, TOTAL_PERCENT_HINT),
+        ("excess returns", excess, PERCENT_HINT),
+    ):
+        typical = frame.abs().median()
+        big = typical[typical > hint]
+        if len(big):
+            msg = (
+                f"manager returns: {what} of {list(map(str, big.index))} look like "
+                f"percentages (median |return| {float(big.iloc[0]):.3g} a month); give "
+                "decimals, e.g. 0.005 for 0.5%"
+            )
+            raise ValueError(msg)
     return excess
 
 
@@ -160,26 +172,46 @@ def track_record(active: pd.Series | np.ndarray) -> dict[str, float]:
     if n < 3 or not np.all(np.isfinite(x)):
         msg = f"track_record: need at least 3 finite monthly returns, got {n} with gaps or NaN"
         raise ValueError(msg)
-    mean = float(x.mean())
-    sd = float(x.std(ddof=1))
-    ir = float(np.sqrt(12.0) * mean / sd) if sd > 0 else 0.0
+    return {key: float(v[0]) for key, v in _track_records(x[:, None]).items()}
+
+
+def _track_records(x: np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`track_record` of every column of `x` (months by series, finite), at once."""
+    n = x.shape[0]
+    mean = x.mean(axis=0)
+    sd = x.std(axis=0, ddof=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ir = np.where(sd > 0, np.sqrt(12.0) * mean / sd, 0.0)
     t = ir * np.sqrt(n / 12.0)
-    hits = int((x > 0).sum())
-    gains, losses = x[x > 0], x[x < 0]
+    up, down = x > 0, x < 0
+    hits = up.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gain = np.where(up, x, 0.0).sum(axis=0) / hits
+        loss = -np.where(down, x, 0.0).sum(axis=0) / down.sum(axis=0)
+        win_loss = np.where((hits > 0) & (down.sum(axis=0) > 0), gain / loss, np.nan)
     return {
-        "months": float(n),
+        "months": np.full(x.shape[1], float(n)),
         "mean_annual": 12.0 * mean,
-        "tracking_error": float(np.sqrt(12.0) * sd),
+        "tracking_error": np.sqrt(12.0) * sd,
         "information_ratio": ir,
-        "t_stat": float(t),
-        "p_value": float(2.0 * stats.t.sf(abs(t), n - 1)),
-        "hits": float(hits),
+        "t_stat": t,
+        "p_value": 2.0 * stats.t.sf(np.abs(t), n - 1),
+        "hits": hits.astype(np.float64),
         "hit_rate": hits / n,
-        "hit_p_value": float(stats.binomtest(hits, n, 0.5).pvalue),
-        "win_loss": float(gains.mean() / -losses.mean())
-        if len(gains) and len(losses)
-        else float("nan"),
+        "hit_p_value": _binomial_even_odds_p(n)[hits],
+        "win_loss": win_loss,
     }
+
+
+def _binomial_even_odds_p(n: int) -> np.ndarray:
+    """Exact two-sided binomial p-values against 1/2 for 0..n hits in n (scipy's binomtest rule).
+
+    The outcomes no likelier than the one observed are summed; computed from the pmf directly
+    because ``scipy.stats.binomtest`` costs milliseconds a call.
+    """
+    pmf = stats.binom.pmf(np.arange(n + 1), n, 0.5)
+    tail = np.array([pmf[pmf <= p * (1.0 + 1e-7)].sum() for p in pmf])
+    return np.asarray(np.minimum(1.0, tail), dtype=np.float64)
 
 
 def holm(p_values: pd.Series) -> pd.Series:
@@ -200,7 +232,9 @@ def holm(p_values: pd.Series) -> pd.Series:
     return pd.Series(adjusted, index=p_values.index)
 
 
-def selection_returns(excess: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
+def selection_returns(
+    excess: pd.DataFrame, factors: pd.DataFrame, loadings: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Excess returns less what each manager's factor loadings explain (alpha + residual).
 
     Parameters
@@ -209,6 +243,8 @@ def selection_returns(excess: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFra
         Monthly excess returns over the benchmark (decimals), months by manager.
     factors : DataFrame
         Monthly factor returns (decimals), months by factor, on the same months (or a superset).
+    loadings : DataFrame, optional
+        :func:`factor_loadings` of the same data, if already computed.
 
     Returns
     -------
@@ -217,13 +253,12 @@ def selection_returns(excess: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFra
         residual of a full-history regression of each manager's excess return on the factors.
     """
     months = factors.index.intersection(excess.index)
-    out = {}
-    for manager in excess.columns:
-        y = excess.loc[months, manager].dropna()
-        f = factors.loc[y.index]
-        reg = factor_regression(y, f)
-        out[manager] = y - f.to_numpy() @ reg.betas.to_numpy()
-    return pd.DataFrame(out).reindex(months)
+    if loadings is None:
+        loadings = factor_loadings(excess.loc[months], factors.loc[months])
+    betas = loadings[[f"beta_{f}" for f in factors.columns]].loc[[str(m) for m in excess.columns]]
+    explained = factors.loc[months].to_numpy() @ betas.to_numpy(dtype=np.float64).T
+    out: pd.DataFrame = excess.loc[months] - explained
+    return out
 
 
 def factor_loadings(excess: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
@@ -243,22 +278,20 @@ def factor_loadings(excess: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame
         ``alpha_p_holm`` (Holm-adjusted over the managers), ``r_squared``,
         ``residual_vol_annual`` (decimal), and per factor ``beta_<factor>`` and ``t_<factor>``.
     """
-    rows = {}
+    # Managers with the same months of history are regressed together.
+    valid = excess.notna()
+    groups: dict[bytes, list[str]] = {}
     for manager in excess.columns:
-        y = excess[manager].dropna()
-        reg = factor_regression(y, factors.loc[y.index])
-        row = {
-            "alpha_annual": reg.alpha_annual,
-            "alpha_t": reg.alpha_t,
-            "alpha_p": reg.alpha_p,
-            "r_squared": reg.r_squared,
-            "residual_vol_annual": reg.residual_vol_annual,
-        }
-        for f in factors.columns:
-            row[f"beta_{f}"] = float(reg.betas[f])
-            row[f"t_{f}"] = float(reg.beta_t[f])
-        rows[str(manager)] = row
-    table = pd.DataFrame.from_dict(rows, orient="index")
+        groups.setdefault(valid[manager].to_numpy().tobytes(), []).append(manager)
+    parts = []
+    for members in groups.values():
+        months = excess.index[valid[members[0]].to_numpy()]
+        parts.append(factor_regressions(excess.loc[months, members], factors.loc[months]))
+    fitted = pd.concat(parts).reindex(excess.columns)
+    fitted.index = fitted.index.map(str)
+    keep = ["alpha_annual", "alpha_t", "alpha_p", "r_squared", "residual_vol_annual"]
+    keep += [c for f in factors.columns for c in (f"beta_{f}", f"t_{f}")]
+    table = fitted[keep].copy()
     table.insert(3, "alpha_p_holm", holm(table["alpha_p"].astype(float)))
     return table
 
@@ -305,18 +338,46 @@ def skill_table(active: pd.DataFrame, windows: tuple[int, ...] = WINDOWS) -> pd.
     if not windows or min(windows) < 3:
         msg = f"skill_table: windows must be at least 3 months, got {windows}"
         raise ValueError(msg)
-    rows = {}
+    # (manager, window) pairs measured over the same number of months are computed together.
+    by_length: dict[int, list[tuple[tuple[str, int], np.ndarray]]] = {}
     for manager in active.columns:
-        series = active[manager].dropna()
+        series = active[manager].dropna().to_numpy(dtype=np.float64)
         for k in sorted(windows):
-            rows[(str(manager), k)] = track_record(series.iloc[-k:])
+            used = min(k, len(series))
+            by_length.setdefault(used, []).append(((str(manager), k), series[-used:]))
             if len(series) <= k:
                 break
+    rows = {}
+    for used, members in by_length.items():
+        if used < 3:
+            msg = f"skill_table: manager {members[0][0][0]} has only {used} months of returns"
+            raise ValueError(msg)
+        stats_ = _track_records(np.column_stack([x for _, x in members]))
+        for j, (key, _) in enumerate(members):
+            rows[key] = {name: float(v[j]) for name, v in stats_.items()}
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index = pd.MultiIndex.from_tuples(table.index, names=["manager_id", "window"])
     table["p_holm"] = table.groupby(level="window")["p_value"].transform(holm)
     table["significant"] = table["p_holm"] < 1.0 - CONFIDENCE
     return table
+
+
+def rolling_information_ratio(active: pd.DataFrame, window: int = 12) -> pd.DataFrame:
+    """Annual information ratio over the trailing `window` months, month by month.
+
+    Returns
+    -------
+    DataFrame
+        Months by manager (``sqrt(12) x mean / standard deviation`` of each window; NaN until
+        a manager has `window` months).
+    """
+    if window < 3:
+        msg = f"rolling_information_ratio: window must be at least 3 months, got {window}"
+        raise ValueError(msg)
+    roll = active.rolling(window, min_periods=window)
+    sd = roll.std(ddof=1)
+    out: pd.DataFrame = np.sqrt(12.0) * roll.mean() / sd.where(sd > 0)
+    return out
 
 
 def bootstrap_information_ratio(
@@ -337,17 +398,26 @@ def bootstrap_information_ratio(
     rng = np.random.default_rng(seed)
     tail = (1.0 - CONFIDENCE) / 2.0
     rows = {}
-    for manager in active.columns:
-        x = active[manager].dropna().to_numpy(dtype=np.float64)
-        sample = x[rng.integers(0, len(x), size=(draws, len(x)))]
+    # Whole months are resampled, the same months for every manager with the same history,
+    # so the draws keep the managers' co-movement and cost one index draw.
+    histories = {str(m): active[m].dropna().to_numpy(dtype=np.float64) for m in active.columns}
+    by_length: dict[int, list[str]] = {}
+    for manager, x in histories.items():
+        by_length.setdefault(len(x), []).append(manager)
+    for n, members in by_length.items():
+        x = np.column_stack([histories[m] for m in members])  # months by manager
+        sample = x[rng.integers(0, n, size=(draws, n))]  # draws x months x managers
         sd = sample.std(axis=1, ddof=1)
         irs = np.sqrt(12.0) * sample.mean(axis=1) / np.where(sd > 0, sd, np.inf)
-        rows[str(manager)] = {
-            "ir": track_record(x)["information_ratio"],
-            "ir_low": float(np.quantile(irs, tail)),
-            "ir_high": float(np.quantile(irs, 1.0 - tail)),
-            "share_not_positive": float((irs <= 0).mean()),
-        }
+        low, high = np.quantile(irs, [tail, 1.0 - tail], axis=0)
+        ir = _track_records(x)["information_ratio"]
+        for j, manager in enumerate(members):
+            rows[manager] = {
+                "ir": float(ir[j]),
+                "ir_low": float(low[j]),
+                "ir_high": float(high[j]),
+                "share_not_positive": float((irs[:, j] <= 0).mean()),
+            }
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
