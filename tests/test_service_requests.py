@@ -362,3 +362,12 @@ def test_runner_answers_busy_and_late_requests():
     runner.shutdown()
     with pytest.raises(ValueError, match="workers >= 1"):
         Runner(0, 1.0)
+
+
+def test_inline_tables_are_exactly_the_data_schemas():
+    from typing import get_args
+
+    from fialloc.data import SCHEMAS
+    from fialloc.service.requests import TableName
+
+    assert set(get_args(TableName)) == set(SCHEMAS)

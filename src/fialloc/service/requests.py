@@ -55,6 +55,9 @@ TableName = Literal[
     "spreads",
     "market_history",
     "manager_characteristics",
+    "holdings_history",
+    "benchmark_holdings",
+    "security_spreads",
 ]
 
 
