@@ -117,7 +117,7 @@ def brinson_tables(
     b = h.brinson
     n_per, n_mgr = b.allocation.shape
     managers = h.portfolios[:n_mgr]
-    index = pd.MultiIndex.from_product([managers, h.period_ends], names=["manager", "month"])
+    index = pd.MultiIndex.from_product([managers, h.period_ends], names=["manager_id", "month"])
     sleeves = h.effects.portfolio_return[:, :n_mgr]
     benches = h.effects.benchmark_return[:, :n_mgr]
     columns = {
@@ -249,7 +249,7 @@ def returns_based_check(ctx: DeskContext, h: HoldingsAttribution) -> pd.DataFram
         )
         rows[manager] = row
     frame = pd.DataFrame.from_dict(rows, orient="index")
-    frame.index.name = "manager"
+    frame.index.name = "manager_id"
     return frame
 
 
@@ -316,6 +316,7 @@ def _findings(
                 "credit_spread_linked": float(row["credit_spread"]),
                 "months": float(row["months"]),
                 "selection_monthly": float(mean[m]),
+                "selection_bp_month": float(mean[m] * 1e4),
                 "selection_t": float(t[m]),
             }
             beta = ""
@@ -357,6 +358,7 @@ def _findings(
                     ),
                     metrics={
                         "selection_monthly": float(mean[m]),
+                        "selection_bp_month": float(mean[m] * 1e4),
                         "selection_t": float(t[m]),
                         "t_threshold": t_skill,
                         "managers": float(n_mgr),

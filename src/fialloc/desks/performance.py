@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fialloc.desks import credit
+from fialloc.desks import attribution, credit
 from fialloc.desks import drift as drift_mod
 from fialloc.desks import skill as skill_mod
 from fialloc.desks.context import DeskContext
@@ -61,7 +61,9 @@ def analyze(ctx: DeskContext) -> DeskResult:
     (holdings-based drift against own history and stated style), ``style_position`` (holdings
     against style peers today), ``peers`` (performance against style peers and the benchmark)
     and ``scores`` (recent and long-term IRs, consistent-skill, beta-only and drift flags, the
-    skill score and the residual volatility the optimizer uses).
+    skill score and the residual volatility the optimizer uses); plus the holdings-based
+    attribution's tables, findings and summary (:func:`fialloc.desks.attribution.analyze`),
+    their names prefixed ``attribution_``.
 
     Findings: ``credit_beta`` (excess return explained by credit beta, alpha not
     significant), ``significant_skill`` (selection IR significant after Holm's correction over
@@ -98,6 +100,9 @@ def analyze(ctx: DeskContext) -> DeskResult:
     findings = _findings(skill, boot, loadings, holdings, scores)
     if persistence_finding is not None:
         findings.append(persistence_finding)
+    # The holdings view of the same managers: one desk answers "skill, beta or drift?".
+    holdings_view = attribution.analyze(ctx)
+    findings.extend(holdings_view.findings)
     recs, limits = credit.within_mandate(ctx, _tilts(ctx, scores, skill, loadings, holdings))
     return DeskResult(
         desk="performance",
@@ -112,6 +117,7 @@ def analyze(ctx: DeskContext) -> DeskResult:
             "style_position": drift_mod.style_position(ctx),
             "peers": peers,
             "scores": scores,
+            **{f"attribution_{k}": v for k, v in holdings_view.tables.items()},
         },
         findings=findings,
         recommendations=recs,
@@ -123,6 +129,7 @@ def analyze(ctx: DeskContext) -> DeskResult:
             **{f"tilt_{k}": v for k, v in limits.items()},
             "persistence_chi2": float(persistence["value"]["chi2"]),
             "persistence_p_value": float(persistence["value"]["p_value"]),
+            **{f"attribution_{k}": v for k, v in holdings_view.summary.items()},
         },
     )
 
