@@ -340,8 +340,9 @@ def test_key_rate_bumps_are_tents_that_add_up_to_a_shift(curve, t, bp):
     tenors = DEFAULT_KEY_TENORS
     total = np.zeros_like(t)
     for k, tenor in enumerate(tenors):
+        # A zero bump still goes through zero rates and back: a few hundred ulps at most.
         np.testing.assert_allclose(
-            curve.key_rate_bumped(tenor, 0.0).discount(t), curve.discount(t), rtol=1e-14
+            curve.key_rate_bumped(tenor, 0.0).discount(t), curve.discount(t), rtol=1e-13
         )
         bumped = curve.key_rate_bumped(tenor, bp)
         move = bumped.zero_rate(t) - curve.zero_rate(t)
