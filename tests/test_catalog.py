@@ -65,7 +65,7 @@ def test_diff_compares_weights_and_risk(two_runs):
 
 
 def test_a_lost_catalog_is_rebuilt_from_the_manifests(two_runs, tmp_path):
-    root, a, b = two_runs
+    _root, a, b = two_runs
     copy = tmp_path / "copy"
     for run in (a, b):
         shutil.copytree(run.url, copy / run.run_id)

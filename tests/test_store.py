@@ -44,7 +44,8 @@ def test_a_run_folder_holds_results_tables_report_and_manifest(tmp_path, run):
     assert manifest["seeds"] == {"scenario_seed": 5, "demo_seed": 7}
     assert manifest["parameters"]["n_paths"] == 200
     assert manifest["parameters"]["mandate"]["max_shift"] == pytest.approx(0.05)
-    assert manifest["versions"]["fialloc"] and manifest["versions"]["numpy"]
+    assert manifest["versions"]["fialloc"]
+    assert manifest["versions"]["numpy"]
     assert set(manifest["timings"]) == set(pipeline.STAGES)
     assert manifest["headline"]["yield_after"] == response.integrated_strategy["yield_after"]
     # Every file is listed with its hash, and the hashes are right.
@@ -82,7 +83,9 @@ def test_same_inputs_and_seed_give_byte_identical_results_files(tmp_path, run):
     assert a.run_id != b.run_id
     files_a, files_b = a.manifest["files"], b.manifest["files"]
     assert files_a == files_b  # every results.json and Parquet byte, by hash
-    assert (Path(a.url) / "results.json").read_bytes() == (Path(b.url) / "results.json").read_bytes()
+    assert (Path(a.url) / "results.json").read_bytes() == (
+        Path(b.url) / "results.json"
+    ).read_bytes()
 
 
 def test_the_results_schema_file_matches_the_response_model():
@@ -117,7 +120,8 @@ def _fail_after(monkeypatch, n):
     def flaky(table):
         calls.append(1)
         if len(calls) > n:
-            raise Interrupted("disk pulled mid-write")
+            msg = "disk pulled mid-write"
+            raise Interrupted(msg)
         return real(table)
 
     monkeypatch.setattr(store, "_parquet_bytes", flaky)

@@ -239,8 +239,12 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
             f"{r.change_amount / 1e6:+,.0f}M",
         )
     console.print(changes)
-    console.print(f"Run {manifest['run_id']} written to {url}", highlight=False, soft_wrap=True)
-    console.print(f"Report: {url}/report.html", highlight=False, soft_wrap=True)
+    console.print(
+        f"Run {manifest['run_id']} written (report.html, results.json, tables/, manifest.json) to",
+        highlight=False,
+    )
+    # The folder on a line of its own, unwrapped, so that it can be copied whole.
+    console.print(f"  {url}", highlight=False, soft_wrap=True)
 
 
 def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
