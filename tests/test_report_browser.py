@@ -70,7 +70,9 @@ def test_the_report_loads_without_errors_and_every_chart_renders(browser, report
         # Drawn marks: bar and scatter points, lines and fills, heatmap images.
         "divs => divs.map(d => [d.id, d.querySelectorAll("
         "'svg.main-svg .point, svg.main-svg path.js-line, svg.main-svg path.js-fill,"
-        " svg.main-svg image').length, d.getBoundingClientRect().height])",
+        " svg.main-svg image').length, d.getBoundingClientRect().height,"
+        " d.querySelector('svg.main-svg').getBoundingClientRect().right,"
+        " d.parentElement.getBoundingClientRect().right])",
     )
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
@@ -78,7 +80,8 @@ def test_the_report_loads_without_errors_and_every_chart_renders(browser, report
     assert problems == []
     assert requests == [report_file.as_uri()]  # nothing fetched besides the file itself
     assert len(charts) == 11
-    for div_id, drawn, height in charts:
+    for div_id, drawn, height, right, column_right in charts:
         assert drawn > 0, f"{div_id} drew nothing"
         assert height > 100, f"{div_id} has no height"
+        assert right <= column_right + 1, f"{div_id} overflows its column (under the commentary)"
     assert (ARTIFACTS / "report.png").stat().st_size > 50_000

@@ -17,7 +17,7 @@ import fsspec
 import pandas as pd
 from fsspec.implementations.local import LocalFileSystem
 
-from fialloc.store import RunRecord, complete_runs, read_run
+from fialloc.store import RunRecord, complete_runs, read_response
 
 __all__ = ["CATALOG", "Catalog", "RunDiff"]
 
@@ -75,9 +75,11 @@ class Catalog:
     ----------
     root : str
         The output root (local directory or fsspec URL).
+    sync : bool
+        Add the root's complete runs the catalog does not list yet (see :meth:`sync`).
     """
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, *, sync: bool = True) -> None:
         self.root = str(root)
         fs, base = fsspec.core.url_to_fs(self.root)
         if isinstance(fs, LocalFileSystem):
@@ -90,7 +92,8 @@ class Catalog:
         else:
             self._db = duckdb.connect(":memory:")
         self._db.execute(_SCHEMA)
-        self.sync()
+        if sync:
+            self.sync()
 
     def __enter__(self) -> Catalog:
         return self
@@ -126,10 +129,9 @@ class Catalog:
             record.url,
             *(head.get(name) for name, _ in HEADLINE),
         ]
-        stored = read_run(record.url)
         weights = [
             (record.run_id, r.manager_id, r.name, r.current_weight, r.recommended_weight)
-            for r in stored.response.allocation_recommendations
+            for r in read_response(record.url).allocation_recommendations
         ]
         self._db.execute("BEGIN TRANSACTION")
         self._db.execute("DELETE FROM runs WHERE run_id = ?", [record.run_id])

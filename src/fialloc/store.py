@@ -44,6 +44,7 @@ __all__ = [
     "complete_runs",
     "find_run",
     "input_hashes",
+    "read_response",
     "read_run",
     "results_schema",
     "run_tables",
@@ -299,7 +300,7 @@ def write_run(
             fs.rm(target, recursive=True)
         raise
     record = RunRecord(run_id, _url(fs, final), manifest)
-    with Catalog(str(root)) as catalog:
+    with Catalog(str(root), sync=False) as catalog:
         catalog.add(record)
     return record
 
@@ -348,6 +349,18 @@ def find_run(reference: str, root: str | None = None) -> RunRecord:
     return hits[0]
 
 
+def read_response(url: str) -> RunResponse:
+    """Read a run folder's ``results.json`` (a local path or fsspec URL).
+
+    Raises
+    ------
+    ValueError
+        If it does not match the schema (pydantic's ValidationError is a ValueError).
+    """
+    fs, path = fsspec.core.url_to_fs(url)
+    return RunResponse.model_validate_json(fs.cat_file(f"{path.rstrip('/')}/{RESULTS}"))
+
+
 def read_run(reference: str, root: str | None = None) -> StoredRun:
     """Read a stored run back (see :func:`find_run` for `reference` and `root`).
 
@@ -358,7 +371,7 @@ def read_run(reference: str, root: str | None = None) -> StoredRun:
     """
     record = find_run(reference, root)
     fs, path = fsspec.core.url_to_fs(record.url)
-    response = RunResponse.model_validate_json(fs.cat_file(f"{path}/{RESULTS}"))
+    response = read_response(record.url)
     tables = {}
     for name in sorted(record.manifest.get("files", {})):
         if name.startswith(f"{TABLES}/") and name.endswith(".parquet"):

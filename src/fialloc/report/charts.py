@@ -44,7 +44,7 @@ def _figure(title: str, y: str, x: str | None = None, height: int = 380) -> go.F
     fig = go.Figure()
     fig.update_layout(
         title=title,
-        template="plotly_white",
+        template="none",  # plotly.js defaults: a light page, and no template copied per chart
         height=height,
         margin={"l": 60, "r": 20, "t": 50, "b": 50},
         legend={"orientation": "h", "y": -0.2},
