@@ -6,6 +6,7 @@ import types
 from contextlib import contextmanager
 from pathlib import Path
 
+import fsspec
 import pandas as pd
 import pytest
 
@@ -268,3 +269,27 @@ def test_compute_without_the_agents_runs_the_pipeline(monkeypatch):
     assert tuple(stages) == pipeline.STAGES
     assert response.model == "none"
     assert run.parameters["n_paths"] == 50
+
+
+def test_runs_go_to_any_fsspec_root(capsys):
+    root = "memory://fialloc-test-cli"
+    try:
+        assert main(["run", "--out", root, "--paths", "50"]) == 0
+        assert "memory:///fialloc-test-cli/" in capsys.readouterr().out
+        assert main(["runs", "--root", root]) == 0
+        assert "demo (seed 7)" in capsys.readouterr().out
+        (run_id,) = [r.run_id for r in store.complete_runs(root)]
+        assert main(["report", run_id, "--root", root, "-o", f"{root}/copy.html"]) == 0
+        with (
+            fsspec.open(f"{root}/copy.html", "rb") as copy,
+            fsspec.open(f"{root}/{run_id}/report.html", "rb") as original,
+        ):
+            assert copy.read() == original.read()
+    finally:
+        fsspec.filesystem("memory").rm("/fialloc-test-cli", recursive=True)
+
+
+def test_runs_of_a_missing_root_is_an_error_and_creates_nothing(tmp_path, capsys):
+    assert main(["runs", "--root", str(tmp_path / "typo")]) == 2
+    assert "no such output root" in capsys.readouterr().err
+    assert not (tmp_path / "typo").exists()

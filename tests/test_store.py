@@ -183,3 +183,13 @@ def test_input_hashes_cover_every_file(tmp_path):
     assert sorted(hashes) == ["a.csv", "b.json"]
     assert all(len(h) == 64 for h in hashes.values())
     assert store.input_hashes(None) == {}
+
+
+def test_a_run_is_kept_when_the_catalog_cannot_be_opened(tmp_path, run):
+    result, response = run
+    (tmp_path / "catalog.duckdb").write_text("held or damaged")
+    record = store.write_run(str(tmp_path), result, response)
+    assert [r.run_id for r in store.complete_runs(str(tmp_path))] == [record.run_id]
+    (tmp_path / "catalog.duckdb").unlink()
+    with Catalog(str(tmp_path)) as catalog:  # rebuilt from the manifests
+        assert list(catalog.runs()["run_id"]) == [record.run_id]

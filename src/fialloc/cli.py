@@ -284,8 +284,14 @@ def _cmd_report(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_runs(args: argparse.Namespace, console: Console) -> int:
+    import fsspec
+
     from fialloc.catalog import Catalog
 
+    fs, base = fsspec.core.url_to_fs(args.root)
+    if not fs.isdir(base):
+        msg = f"{args.root}: no such output root (see `fialloc run --out`)"
+        raise UsageError(msg)
     with Catalog(args.root) as catalog:
         if args.action == "diff":
             return _print_diff(console, catalog, args.a, args.b)

@@ -300,8 +300,13 @@ def write_run(
             fs.rm(target, recursive=True)
         raise
     record = RunRecord(run_id, _url(fs, final), manifest)
-    with Catalog(str(root), sync=False) as catalog:
-        catalog.add(record)
+    try:
+        with Catalog(str(root), sync=False) as catalog:
+            catalog.add(record)
+    except OSError:
+        # The run is complete and its manifest is the record; the catalog (busy in another
+        # process, or damaged) adds it from the manifest when it is next opened.
+        pass
     return record
 
 
