@@ -93,19 +93,34 @@ def test_agents_analyses_replace_the_findings(stored):
 
 
 def test_an_attribution_desk_is_charted_per_manager_and_effect(stored):
-    effects = [
-        {"manager_id": "M01", "income": 0.01, "duration": -0.002, "selection": 0.001},
-        {"manager_id": "M02", "income": 0.012, "duration": 0.001, "selection": -0.003},
-    ]
-    for row in effects:
-        row["total"] = row["income"] + row["duration"] + row["selection"]
-    desk = {"desk": "attribution", "findings": [], "tables": {"linked_12m": effects}}
+    # The attribution desk's linked_effects, as its to_dict() records: effects add up to the
+    # active return; curve_* and spread_* are breakdowns of the curve and spread effects.
+    linked = []
+    for portfolio, scale in (("M01", 1.0), ("M02", -0.5), ("TOTAL", 0.2)):
+        for window in (1, 12, 60):
+            effects = {"income": 0.01 * scale, "duration": -0.002, "credit_spread": 0.003,
+                       "selection": 0.001 * window, "residual": 1e-6}  # fmt: skip
+            linked.append(
+                {"portfolio": portfolio, "window": window, "months": float(window),
+                 "return": 0.05, "benchmark_return": 0.05 - sum(effects.values()),
+                 "active_return": sum(effects.values()), **effects,
+                 "curve_10y": -0.001, "spread_A": 0.002, "spread_sector_financial": 0.003}
+            )  # fmt: skip
+    desk = {"desk": "attribution", "findings": [], "tables": {"linked_effects": linked}}
     html = report.render_stored(_with(stored, attribution=desk))
     assert 'id="chart-attribution"' in html
     assert "chart-attribution-na" not in html
     fig = report.charts.attribution({"attribution": desk})
-    assert [t.name for t in fig.data] == ["income", "duration", "selection"]
-    assert list(fig.data[0].y) == pytest.approx([1.0, 1.2])
+    names = ["income", "duration", "credit_spread", "selection", "residual"]
+    assert [t.name for t in fig.data] == names * 3  # one set per window
+    shown = [t for t in fig.data if t.visible]
+    assert [t.name for t in shown] == names
+    assert list(shown[0].x) == ["M01", "M02", "TOTAL"]
+    assert list(shown[0].y) == pytest.approx([1.0, -0.5, 0.2])
+    assert list(shown[3].y) == pytest.approx([1.2, 1.2, 1.2])  # the 12-month window
+    labels = [b.label for b in fig.layout.updatemenus[0].buttons]
+    assert labels == ["1 month", "12 months", "60 months"]
+    assert report.charts.attribution({"attribution": {"tables": {}}}) is None
 
 
 def test_a_bare_response_renders_with_what_it_has(stored):

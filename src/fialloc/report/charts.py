@@ -202,30 +202,65 @@ def frontier(detailed: Mapping[str, Any]) -> go.Figure | None:
     return fig
 
 
-def attribution(detailed: Mapping[str, Any]) -> go.Figure | None:
-    """Return effects (decimals shown in percent) per manager, from the attribution desk.
+#: Columns of the attribution desk's ``linked_effects`` that are not effects.
+NOT_EFFECTS: Final = (
+    "portfolio",
+    "window",
+    "months",
+    "return",
+    "benchmark_return",
+    "active_return",
+)
+#: Prefixes of the effects' breakdowns (key rates, ratings, sectors), left out of the stack.
+BREAKDOWNS: Final = ("curve_", "spread_")
 
-    Uses the desk's first table with a ``manager_id`` column and numeric effect columns (a
-    ``total`` column, if any, is the sum and is left out of the stack).
+
+def attribution(detailed: Mapping[str, Any]) -> go.Figure | None:
+    """Plot linked active-return effects (percent) per manager, one window at a time.
+
+    Reads the attribution desk's ``linked_effects`` table (per portfolio and window in months:
+    the effects that add up to the active return, and their breakdowns, which are left out).
+    Buttons switch the window; the 12-month window shows first when there is one.
     """
-    desk = detailed.get("attribution")
-    if not desk:
+    table = _frame(detailed.get("attribution", {}).get("tables", {}).get("linked_effects"))
+    if table.empty or not {"portfolio", "window"} <= set(table.columns):
         return None
-    for name, records in desk.get("tables", {}).items():
-        table = _frame(records)
-        if "manager_id" not in table:
-            continue
-        effects = [
-            c for c in table.select_dtypes("number").columns if c not in ("total", "index", "month")
-        ]
-        if not effects:
-            continue
-        fig = _figure(f"Attribution by effect per manager ({name})", "%", "manager", height=440)
-        for col in effects:
-            fig.add_bar(x=table["manager_id"], y=100 * table[col], name=col)
-        fig.update_layout(barmode="relative")
-        return fig
-    return None
+    effects = [
+        c
+        for c in table.select_dtypes("number").columns
+        if c not in NOT_EFFECTS and not c.startswith(BREAKDOWNS)
+    ]
+    windows = sorted(int(w) for w in table["window"].unique())
+    shown = 12 if 12 in windows else windows[-1]
+    fig = _figure("Attribution: linked effects per manager", "% of value", "manager", height=460)
+    for window in windows:
+        rows = table[table["window"] == window]
+        for effect in effects:
+            fig.add_bar(
+                x=rows["portfolio"],
+                y=100 * rows[effect],
+                name=effect,
+                legendgroup=effect,
+                showlegend=window == shown,
+                visible=window == shown,
+            )
+    buttons = [
+        {
+            "label": f"{window} month{'s' if window > 1 else ''}",
+            "method": "update",
+            "args": [
+                {"visible": [w == window for w in windows for _ in effects]},
+                {"title.text": f"Attribution: linked effects per manager, {window} month(s)"},
+            ],
+        }
+        for window in windows
+    ]
+    fig.update_layout(
+        barmode="relative",
+        title_text=f"Attribution: linked effects per manager, {shown} month(s)",
+        updatemenus=[{"buttons": buttons, "active": windows.index(shown), "x": 1.0, "y": 1.15}],
+    )
+    return fig
 
 
 def skill(detailed: Mapping[str, Any]) -> go.Figure | None:
