@@ -85,11 +85,13 @@ def _with(stored, **detailed):
 def test_agents_analyses_replace_the_findings(stored):
     agents = {
         "credit": {"analysis": "Credit beta explains M06, M16 and M17.", "model": "offline"},
+        "curve": {"analysis": "2s5s is 9.9 bp.", "model": "m", "unverified_numbers": ["9.9"]},
     }
     html = report.render_stored(_with(stored, agents=agents))
     assert "Commentary (offline)" in html
     assert "Credit beta explains M06, M16 and M17." in html
     assert "Commentary (duration desk findings)" in html  # no duration agent ran
+    assert "not found in the engine's results: 9.9</p>" in html
 
 
 def test_an_attribution_desk_is_charted_per_manager_and_effect(stored):

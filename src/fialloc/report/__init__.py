@@ -109,12 +109,18 @@ def _commentary(detailed: Mapping[str, Any], desk: str) -> dict[str, Any]:
     """Return an agent's analysis when one ran, else the desk findings' messages."""
     agent = detailed.get("agents", {}).get(AGENT_OF_DESK.get(desk, desk))
     if agent and agent.get("analysis"):
-        return {"analysis": agent["analysis"], "by": agent.get("model", "agent"), "findings": []}
+        return {
+            "analysis": agent["analysis"],
+            "by": agent.get("model", "agent"),
+            # Numbers the model wrote that the engine's results do not hold: shown, not hidden.
+            "unverified": agent.get("unverified_numbers") or [],
+            "findings": [],
+        }
     own = detailed.get(desk, {})
     if own.get("analysis"):
-        return {"analysis": own["analysis"], "by": "agent", "findings": []}
+        return {"analysis": own["analysis"], "by": "agent", "unverified": [], "findings": []}
     findings = [(f["severity"], f["message"]) for f in own.get("findings", [])]
-    return {"analysis": None, "by": f"{desk} desk findings", "findings": findings}
+    return {"analysis": None, "by": f"{desk} desk findings", "unverified": [], "findings": findings}
 
 
 def _flags(detailed: Mapping[str, Any]) -> list[dict[str, str]]:
