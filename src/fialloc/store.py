@@ -56,7 +56,9 @@ RESULTS: Final = "results.json"
 REPORT: Final = "report.html"
 TABLES: Final = "tables"
 #: Packages whose versions the manifest records.
-VERSIONED: Final = ("fialloc", "numpy", "pandas", "scipy", "cvxpy", "pyarrow", "pydantic")
+VERSIONED: Final = (
+    "fialloc", "numpy", "pandas", "scipy", "cvxpy", "pyarrow", "pydantic", "plotly", "jinja2",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
