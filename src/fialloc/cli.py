@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -184,7 +185,7 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
 
     s = response.integrated_strategy
     console.print(
-        f"[bold]fialloc {__version__}[/bold] {manifest['source']}, valuation "
+        f"[bold]fialloc {__version__}[/bold] {escape(manifest['source'])}, valuation "
         f"{s['valuation_date']}: assets ${s['assets'] / 1e9:,.2f}B, surplus "
         f"${s['surplus'] / 1e9:,.2f}B, {manifest['parameters']['n_paths']:,} paths",
         highlight=False,
