@@ -132,10 +132,21 @@ def test_runs_diff_compares_two_runs(tmp_path, capsys):
     shown = capsys.readouterr().out
     assert "Weights: a =" in shown
     assert "Risk and return" in shown
-    m01 = next(line for line in shown.splitlines() if line.strip().startswith("M01"))
-    assert "13.00%" in m01
-    assert "10.00%" in m01
-    assert "-3.00%" in m01
+    recs = {}
+    for name in (a, b):
+        results = json.loads((tmp_path / name / "results.json").read_text())
+        recs[name] = {r["manager_id"]: r for r in results["allocation_recommendations"]}
+    for mid in recs[a]:
+        line = next(x for x in shown.splitlines() if x.strip().startswith(mid))
+        ra, rb = recs[a][mid], recs[b][mid]
+        expected = [ra["current_weight"], ra["recommended_weight"], rb["current_weight"],
+                    rb["recommended_weight"]]  # fmt: skip
+        assert line.split()[1:5] == [f"{w:.2%}" for w in expected], line
+        change = rb["recommended_weight"] - ra["recommended_weight"]
+        assert line.split()[5] == f"{change:+.2%}", line
+    # The tighter shift limit moves no manager by more than 2%; the looser one does.
+    assert max(abs(r["change"]) for r in recs[b].values()) <= 0.02 + 1e-6
+    assert max(abs(r["change"]) for r in recs[a].values()) > 0.02 + 1e-6
     assert main(["runs", "diff", a, "nope", "--root", out]) == 2
     assert "nope: no run with that id" in capsys.readouterr().err
 
