@@ -17,7 +17,7 @@ def stored(tmp_path_factory):
     return store.read_run(record.url)
 
 
-CHARTS = (
+CHARTS = (  # the performance desk's chart comes with that desk (see the test below)
     "chart-krd-profile",
     "chart-gap-change",
     "chart-weights",
@@ -140,3 +140,25 @@ def test_the_liquidity_ladder_shows_capacity_buffer_and_redemptions(stored):
     texts = [a.text for a in fig.layout.annotations]
     assert "HQLA buffer (normal)" in texts
     assert "20% redemption" in texts
+
+
+def test_the_performance_desk_scores_are_charted_with_its_flags(stored):
+    scores = [
+        {"manager": "M01", "blended_ir": 0.9, "consistent_skill": True, "beta_only": False,
+         "drift": True, "skill_score": 0.9},
+        {"manager": "M02", "blended_ir": 0.1, "consistent_skill": False, "beta_only": True,
+         "drift": False, "skill_score": -1.0},
+        {"manager": "M03", "blended_ir": -0.2, "consistent_skill": False, "beta_only": False,
+         "drift": False, "skill_score": 0.0},
+    ]  # fmt: skip
+    finding = {"code": "style_drift", "severity": "watch", "subject": "M01",
+               "message": "M01 drifted from core toward long credit", "metrics": {}}  # fmt: skip
+    desk = {"desk": "performance", "findings": [finding], "tables": {"scores": scores}}
+    fig = report.charts.skill_scores({"performance": desk})
+    bars = {t.name: list(t.x) for t in fig.data}
+    assert bars == {"consistent skill": ["M01"], "beta only": ["M02"], "no flag": ["M03"]}
+    html = report.render_stored(_with(stored, performance=desk))
+    assert 'id="chart-skill-scores"' in html
+    assert "Commentary (performance desk findings)" in html
+    assert "M01 drifted from core toward long credit" in html  # in the commentary and flags
+    assert report.charts.skill_scores({}) is None

@@ -27,14 +27,6 @@ from fialloc.store import StoredRun, read_run
 
 __all__ = ["render", "render_stored"]
 
-#: Which agent narrates which desk (the performance agent narrates attribution).
-AGENT_OF_DESK: Final = {
-    "duration": "duration",
-    "credit": "credit",
-    "curve": "curve",
-    "liquidity": "liquidity",
-    "attribution": "performance",
-}
 #: Finding codes that flag a manager's skill or drift.
 MANAGER_FLAGS: Final = ("skill", "alpha", "beta", "drift")
 PLOT_CONFIG: Final = {"displaylogo": False, "responsive": True}
@@ -107,7 +99,7 @@ def _chart(div_id: str, fig: go.Figure | None) -> dict[str, Any]:
 
 def _commentary(detailed: Mapping[str, Any], desk: str) -> dict[str, Any]:
     """Return an agent's analysis when one ran, else the desk findings' messages."""
-    agent = detailed.get("agents", {}).get(AGENT_OF_DESK.get(desk, desk))
+    agent = detailed.get("agents", {}).get(desk)  # each agent narrates the desk of its name
     if agent and agent.get("analysis"):
         return {
             "analysis": agent["analysis"],
@@ -203,8 +195,11 @@ def _render(
         {
             "id": "skill",
             "title": "Skill and drift",
-            "charts": [_chart("chart-skill", charts.skill(d))],
-            "commentary": None,
+            "charts": [
+                _chart("chart-skill-scores", charts.skill_scores(d)),
+                _chart("chart-skill", charts.skill(d)),
+            ],
+            "commentary": _commentary(d, "performance") if "performance" in d else None,
         },
         {
             "id": "credit",

@@ -25,6 +25,7 @@ __all__ = [
     "krd_profile",
     "liquidity_ladder",
     "skill",
+    "skill_scores",
     "stress_by_manager",
     "stress_by_scenario",
     "surplus_fan",
@@ -284,6 +285,46 @@ def skill(detailed: Mapping[str, Any]) -> go.Figure | None:
         name="managers",
         hovertemplate="%{text}: beta %{x:.2f}, alpha %{y:.2f}%<extra></extra>",
     )
+    return fig
+
+
+#: The performance desk's flags, in the order a manager is labelled by (first that applies).
+FLAGS: Final = (
+    ("consistent_skill", "consistent skill", "#1b7f3b"),
+    ("beta_only", "beta only", "#b00020"),
+    ("drift", "style drift", "#d08a00"),
+)
+
+
+def skill_scores(detailed: Mapping[str, Any]) -> go.Figure | None:
+    """Plot each manager's blended information ratio, coloured by the performance desk's flags.
+
+    Reads the performance desk's ``scores`` table (per manager: recent, long-term and blended
+    information ratios, the flags ``consistent_skill``, ``beta_only`` and ``drift``, and the
+    skill score the optimizer rewards).
+    """
+    table = _desk_table(detailed, "performance", "scores")
+    if table.empty or "blended_ir" not in table:
+        return None
+    fig = _figure("Skill: blended information ratio per manager", "information ratio", "manager")
+    label = pd.Series("no flag", index=table.index)
+    for column, name, _ in reversed(FLAGS):
+        if column in table:
+            label[table[column].fillna(False).astype(bool)] = name
+    colours = {name: colour for _, name, colour in FLAGS} | {"no flag": "#8a94a6"}
+    for name, colour in colours.items():
+        rows = table[label == name]
+        if rows.empty:
+            continue
+        fig.add_bar(
+            x=rows["manager"],
+            y=rows["blended_ir"],
+            name=name,
+            marker_color=colour,
+            customdata=rows.get("skill_score"),
+            hovertemplate="%{x}: IR %{y:.2f}, skill score %{customdata:.2f}<extra></extra>",
+        )
+    fig.update_layout(xaxis={"categoryorder": "array", "categoryarray": list(table["manager"])})
     return fig
 
 
