@@ -144,11 +144,11 @@ def test_the_liquidity_ladder_shows_capacity_buffer_and_redemptions(stored):
 
 def test_the_performance_desk_scores_are_charted_with_its_flags(stored):
     scores = [
-        {"manager": "M01", "blended_ir": 0.9, "consistent_skill": True, "beta_only": False,
+        {"manager_id": "M01", "blended_ir": 0.9, "consistent_skill": True, "beta_only": False,
          "drift": True, "skill_score": 0.9},
-        {"manager": "M02", "blended_ir": 0.1, "consistent_skill": False, "beta_only": True,
+        {"manager_id": "M02", "blended_ir": 0.1, "consistent_skill": False, "beta_only": True,
          "drift": False, "skill_score": -1.0},
-        {"manager": "M03", "blended_ir": -0.2, "consistent_skill": False, "beta_only": False,
+        {"manager_id": "M03", "blended_ir": -0.2, "consistent_skill": False, "beta_only": False,
          "drift": False, "skill_score": 0.0},
     ]  # fmt: skip
     finding = {"code": "style_drift", "severity": "watch", "subject": "M01",

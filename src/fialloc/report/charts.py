@@ -63,6 +63,14 @@ def _desk_table(detailed: Mapping[str, Any], desk: str, table: str) -> pd.DataFr
     return _frame(detailed.get(desk, {}).get("tables", {}).get(table))
 
 
+def _managers(table: pd.DataFrame) -> pd.Series:
+    """Return the manager ids of a per-manager desk table (a named column, or its index)."""
+    for column in ("manager_id", "manager", "index"):
+        if column in table:
+            return table[column].astype(str)
+    return pd.Series(table.index.astype(str), index=table.index)
+
+
 def krd_profile(detailed: Mapping[str, Any]) -> go.Figure | None:
     """Assets' and liabilities' key-rate durations (years) by tenor, and the gap."""
     gaps = _frame(detailed.get("key_rate_gaps"))
@@ -274,7 +282,7 @@ def skill(detailed: Mapping[str, Any]) -> go.Figure | None:
         x=table["beta_bbb"],
         y=100 * table["alpha_annual"],
         mode="markers+text",
-        text=table["index"],
+        text=_managers(table),
         textposition="top center",
         marker={
             "size": 8 + table["alpha_t"].abs().clip(upper=8),
@@ -306,6 +314,7 @@ def skill_scores(detailed: Mapping[str, Any]) -> go.Figure | None:
     table = _desk_table(detailed, "performance", "scores")
     if table.empty or "blended_ir" not in table:
         return None
+    managers = _managers(table)
     fig = _figure("Skill: blended information ratio per manager", "information ratio", "manager")
     label = pd.Series("no flag", index=table.index)
     for column, name, _ in reversed(FLAGS):
@@ -317,14 +326,14 @@ def skill_scores(detailed: Mapping[str, Any]) -> go.Figure | None:
         if rows.empty:
             continue
         fig.add_bar(
-            x=rows["manager"],
+            x=managers[label == name],
             y=rows["blended_ir"],
             name=name,
             marker_color=colour,
             customdata=rows.get("skill_score"),
             hovertemplate="%{x}: IR %{y:.2f}, skill score %{customdata:.2f}<extra></extra>",
         )
-    fig.update_layout(xaxis={"categoryorder": "array", "categoryarray": list(table["manager"])})
+    fig.update_layout(xaxis={"categoryorder": "array", "categoryarray": list(managers)})
     return fig
 
 
