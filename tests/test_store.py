@@ -193,3 +193,22 @@ def test_a_run_is_kept_when_the_catalog_cannot_be_opened(tmp_path, run):
     (tmp_path / "catalog.duckdb").unlink()
     with Catalog(str(tmp_path)) as catalog:  # rebuilt from the manifests
         assert list(catalog.runs()["run_id"]) == [record.run_id]
+
+
+def test_clock_readings_of_agents_stay_out_of_the_results(tmp_path, run):
+    result, response = run
+    agents = {"credit": {"analysis": "Credit beta.", "model": "offline", "started": 0.25,
+                         "finished": 0.5}}  # fmt: skip
+    timed = response.model_copy(
+        update={
+            "detailed_results": {**response.detailed_results, "agents": agents},
+            "timings": {**response.timings, "agent_credit": 0.25},
+        }
+    )
+    record = store.write_run(str(tmp_path), result, timed)
+    stored = json.loads((Path(record.url) / "results.json").read_text())
+    assert stored["detailed_results"]["agents"] == {
+        "credit": {"analysis": "Credit beta.", "model": "offline"}
+    }
+    assert stored["timings"] == {}
+    assert record.manifest["timings"]["agent_credit"] == 0.25

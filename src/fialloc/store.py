@@ -55,6 +55,8 @@ MANIFEST: Final = "manifest.json"
 RESULTS: Final = "results.json"
 REPORT: Final = "report.html"
 TABLES: Final = "tables"
+#: Clock readings (seconds) in each agent's result; kept out of ``results.json``.
+CLOCK_KEYS: Final = ("started", "finished")
 #: Packages whose versions the manifest records.
 VERSIONED: Final = (
     "fialloc", "numpy", "pandas", "scipy", "cvxpy", "pyarrow", "pydantic", "plotly", "jinja2",
@@ -263,9 +265,7 @@ def write_run(
             fs.pipe_file(f"{target}/{name}", data)
             files[name] = hashlib.sha256(data).hexdigest()
 
-        # Timings differ between identical runs: they go to the manifest, not results.json.
-        timeless = response.model_copy(update={"timings": {}})
-        results = (timeless.model_dump_json(indent=1) + "\n").encode()
+        results = (_timeless(response).model_dump_json(indent=1) + "\n").encode()
         put(RESULTS, results)
         stored: dict[str, pd.DataFrame] = {}
         for name, table in run_tables(run).items():
@@ -310,6 +310,24 @@ def write_run(
         # process, or damaged) adds it from the manifest when it is next opened.
         pass
     return record
+
+
+def _timeless(response: RunResponse) -> RunResponse:
+    """Return the response without clock readings, which differ between identical runs.
+
+    The stage timings and each agent's ``started``/``finished`` (the response's timings hold
+    them too) go to the manifest, so ``results.json`` depends on the inputs alone.
+    """
+    detailed = dict(response.detailed_results)
+    agents = detailed.get("agents")
+    if isinstance(agents, dict):
+        detailed["agents"] = {
+            name: {k: v for k, v in result.items() if k not in CLOCK_KEYS}
+            if isinstance(result, dict)
+            else result
+            for name, result in agents.items()
+        }
+    return response.model_copy(update={"timings": {}, "detailed_results": detailed})
 
 
 def _url(fs: fsspec.AbstractFileSystem, path: str) -> str:
