@@ -1,70 +1,321 @@
-import json
+"""The ``fialloc`` command end to end: outputs' content, reruns, bad input, runs, report."""
 
+import json
+import sys
+import types
+from contextlib import contextmanager
+from pathlib import Path
+
+import fsspec
 import pandas as pd
 import pytest
 
+import fialloc.data as data
+from fialloc import cli, pipeline, store
 from fialloc.cli import main
+from fialloc.results import build_response
+
+PATHS = "200"
 
 
-def test_run_on_the_demo_writes_results(tmp_path, capsys):
-    assert main(["run", "--out", str(tmp_path / "out")]) == 0
-    shown = capsys.readouterr().out
-    assert "Key-rate durations" in shown
-    assert "ny7_pop_up" in shown
-    summary = json.loads((tmp_path / "out" / "summary.json").read_text())["summary"]
-    assert summary["assets"] == pytest.approx(40e9, rel=1e-6)
-    assert summary["liabilities"] == pytest.approx(36e9, rel=1e-6)
-    assert summary["liability_duration"] > summary["asset_duration"]
-    gaps = pd.read_csv(tmp_path / "out" / "krd_gaps.csv", index_col=0)
-    assert gaps.loc["krd_30y", "gap"] < -1.0
-    stresses = pd.read_csv(tmp_path / "out" / "stresses.csv", index_col=0)
-    assert stresses.loc["parallel_up_100", "assets_change"] < 0
-    fan = pd.read_csv(tmp_path / "out" / "surplus_paths.csv", index_col=0)
+def _only_run(root: Path) -> Path:
+    runs = [p for p in root.iterdir() if p.is_dir()]
+    assert len(runs) == 1
+    return runs[0]
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """`fialloc run` on the demo, and the same run through the pipeline for reference."""
+    root = tmp_path_factory.mktemp("cli")
+    assert main(["run", "--out", str(root), "--paths", PATHS, "--seed", "4"]) == 0
+    reference = pipeline.run(data.demo(), n_paths=int(PATHS), scenario_seed=4)
+    return root, _only_run(root), reference
+
+
+def test_run_on_the_demo_writes_the_pipelines_numbers(demo_run):
+    _root, folder, reference = demo_run
+    results = json.loads((folder / "results.json").read_text())
+    s = results["integrated_strategy"]
+    for key, value in reference.allocation.summary.items():
+        assert s[key] == value, key
+    at_10y = reference.robustness.paths.xs(10.0, level="horizon")
+    assert s["shortfall_probability_before"] == at_10y.loc["current", "shortfall_probability"]
+    assert s["shortfall_probability_after"] == at_10y.loc["recommended", "shortfall_probability"]
+    assert s["plan_cost"] == reference.plan.total_cost
+    weights = {
+        r["manager_id"]: r["recommended_weight"] for r in results["allocation_recommendations"]
+    }
+    assert weights == reference.allocation.weights.to_dict()
+    phases = results["implementation_plan"]["phases"]
+    assert len(phases) == len(reference.plan.costs)
+    assert phases[0]["impact_cost"] == reference.plan.costs["impact_cost"].iloc[0]
+    stresses = {r["scenario"]: r for r in results["detailed_results"]["robustness"]["stresses"]}
+    assert (
+        stresses["parallel_up_100"]["recommended"]
+        == (reference.robustness.stresses.loc["parallel_up_100", "recommended"])
+    )
+    s = results["integrated_strategy"]
+    assert s["assets"] == pytest.approx(40e9, rel=1e-6)
+    assert s["tracking_error_after"] < s["tracking_error_before"]
+    beta = {
+        f["subject"]
+        for f in results["detailed_results"]["credit"]["findings"]
+        if f["code"] == "credit_beta"
+    }
+    assert beta == {"M06", "M16", "M17"}
+    gaps = pd.read_parquet(folder / "tables" / "krd_gaps.parquet")
+    assert gaps.loc["krd_30y", "gap"] == reference.gaps.loc["krd_30y", "gap"] < -1.0
+    fan = pd.read_parquet(folder / "tables" / "surplus_paths.parquet")
     assert len(fan) == 10
     assert (fan["p05"] <= fan["median"]).all()
     assert (fan["median"] <= fan["p95"]).all()
-    assert fan["shortfall_probability"].between(0, 1).all()
-    assert "Surplus across 1,000 G2++ paths" in shown
-    desks = json.loads((tmp_path / "out" / "desks.json").read_text())
-    beta = {f["subject"] for f in desks["credit"]["findings"] if f["code"] == "credit_beta"}
-    assert beta == {"M06", "M16", "M17"}
-    assert "Desk findings" in shown
-    managers = pd.read_csv(tmp_path / "out" / "managers.csv", index_col=0)
+    managers = pd.read_parquet(folder / "tables" / "managers.parquet")
     assert len(managers) == 25
     assert managers["weight"].sum() == pytest.approx(1.0)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["source"] == "demo (seed 7)"
+    assert manifest["seeds"] == {"scenario_seed": 4, "demo_seed": 7}
+    assert manifest["parameters"]["n_paths"] == 200
+    assert manifest["inputs"] == {}
+    assert (folder / "report.html").stat().st_size > 1_000_000  # plotly.js inlined
 
 
-def test_written_demo_validates_and_runs_to_the_same_numbers(tmp_path, capsys):
+def test_run_is_catalogued_and_listed(demo_run, capsys):
+    root, folder, _ = demo_run
+    capsys.readouterr()
+    assert main(["runs", "--root", str(root)]) == 0
+    shown = capsys.readouterr().out
+    assert folder.name in shown
+    results = json.loads((folder / "results.json").read_text())["integrated_strategy"]
+    assert f"{results['yield_before']:.2%}".rstrip("%") in shown
+    assert f"{results['shortfall_probability_after']:.1%}" in shown
+
+
+def test_summary_fits_100_columns_and_names_the_outputs(tmp_path, capsys):
+    assert main(["run", "--out", str(tmp_path), "--paths", PATHS]) == 0
+    shown = capsys.readouterr().out
+    folder = _only_run(tmp_path)
+    assert f"\n  {folder}\n" in shown  # the output folder, whole, on its own line
+    assert max(len(line) for line in shown.splitlines() if str(folder) not in line) <= 100
+    assert "written (report.html, results.json, tables/, manifest.json) to" in shown
+    for heading in ("Before and after", "Key-rate gaps", "Weight changes", "P(surplus < 0)"):
+        assert heading in shown
+    assert "M24" in shown  # one of the recommended moves
+
+
+def test_demo_files_give_the_same_results_and_identical_reruns(tmp_path, demo_run, capsys):
+    _, folder, _ = demo_run
     inputs = tmp_path / "inputs"
     assert main(["demo", "--write", str(inputs)]) == 0
     assert main(["validate", str(inputs)]) == 0
-    assert main(["run", "--data", str(inputs), "--out", str(tmp_path / "a")]) == 0
-    assert main(["run", "--out", str(tmp_path / "b")]) == 0
-    a = json.loads((tmp_path / "a" / "summary.json").read_text())["summary"]
-    b = json.loads((tmp_path / "b" / "summary.json").read_text())["summary"]
-    assert a == b
+    for _ in range(2):
+        assert main(["run", "--data", str(inputs), "--out", str(tmp_path / "o"), "--paths",
+                     PATHS, "--seed", "4"]) == 0  # fmt: skip
     capsys.readouterr()
+    a, b = sorted(p for p in (tmp_path / "o").iterdir() if p.is_dir())
+    for name in ["results.json", *(f"tables/{t.name}" for t in (a / "tables").iterdir())]:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    # Written-out demo files run to the very same results as the built-in demo.
+    assert (a / "results.json").read_bytes() == (folder / "results.json").read_bytes()
+    manifest = json.loads((a / "manifest.json").read_text())
+    assert set(manifest["inputs"]) >= {"holdings.csv", "securities.csv", "valuation.json"}
+    assert manifest["source"] == str(inputs.resolve())
 
 
-def test_bad_inputs_give_one_line_per_problem_and_no_traceback(tmp_path, capsys):
+def test_mandate_file_and_flags_reach_the_optimizer(tmp_path, capsys):
+    mandate = tmp_path / "mandate.yaml"
+    mandate.write_text("max_shift: 0.03\nturnover: 0.08\n")
+    args = ["run", "--out", str(tmp_path / "o"), "--paths", PATHS, "--mandate", str(mandate)]
+    assert main([*args, "--turnover", "0.06"]) == 0
+    capsys.readouterr()
+    manifest = json.loads((_only_run(tmp_path / "o") / "manifest.json").read_text())
+    assert manifest["parameters"]["mandate"]["max_shift"] == pytest.approx(0.03)
+    assert manifest["parameters"]["mandate"]["turnover"] == pytest.approx(0.06)  # flag wins
+    results = json.loads((_only_run(tmp_path / "o") / "results.json").read_text())
+    assert results["integrated_strategy"]["turnover"] <= 0.06 + 1e-6
+    assert max(abs(r["change"]) for r in results["allocation_recommendations"]) <= 0.03 + 1e-6
+
+
+def test_runs_diff_compares_two_runs(tmp_path, capsys):
+    out = str(tmp_path)
+    assert main(["run", "--out", out, "--paths", PATHS]) == 0
+    assert main(["run", "--out", out, "--paths", PATHS, "--max-shift", "0.02"]) == 0
+    a, b = sorted(p.name for p in tmp_path.iterdir() if p.is_dir())
+    capsys.readouterr()
+    assert main(["runs", "--root", out, "diff", a, b]) == 0
+    shown = capsys.readouterr().out
+    assert "Weights: a =" in shown
+    assert "Risk and return" in shown
+    recs = {}
+    for name in (a, b):
+        results = json.loads((tmp_path / name / "results.json").read_text())
+        recs[name] = {r["manager_id"]: r for r in results["allocation_recommendations"]}
+    for mid in recs[a]:
+        line = next(x for x in shown.splitlines() if x.strip().startswith(mid))
+        ra, rb = recs[a][mid], recs[b][mid]
+        expected = [ra["current_weight"], ra["recommended_weight"], rb["current_weight"],
+                    rb["recommended_weight"]]  # fmt: skip
+        assert line.split()[1:5] == [f"{w:.2%}" for w in expected], line
+        change = rb["recommended_weight"] - ra["recommended_weight"]
+        assert line.split()[5] == f"{change:+.2%}", line
+    # The tighter shift limit moves no manager by more than 2%; the looser one does.
+    assert max(abs(r["change"]) for r in recs[b].values()) <= 0.02 + 1e-6
+    assert max(abs(r["change"]) for r in recs[a].values()) > 0.02 + 1e-6
+    assert main(["runs", "diff", a, "nope", "--root", out]) == 2
+    assert "nope: no run with that id" in capsys.readouterr().err
+
+
+def test_report_rerenders_a_stored_run_identically(demo_run, tmp_path, capsys):
+    root, folder, _ = demo_run
+    target = tmp_path / "again.html"
+    assert main(["report", folder.name[:10], "--root", str(root), "-o", str(target)]) == 0
+    assert target.read_bytes() == (folder / "report.html").read_bytes()
+    assert main(["report", str(folder), "-o", str(target)]) == 0
+    assert target.read_bytes() == (folder / "report.html").read_bytes()
+    capsys.readouterr()
+    assert main(["report", "missing", "--root", str(root)]) == 2
+    assert "missing: no run with that id" in capsys.readouterr().err
+
+
+def test_validate_lists_every_problem_across_files(tmp_path, capsys):
     inputs = tmp_path / "inputs"
     main(["demo", "--write", str(inputs)])
     holdings = pd.read_csv(inputs / "holdings.csv", dtype=str)
     holdings.loc[0, "par"] = "-1"
     holdings.loc[5, "manager_id"] = "M99"
     holdings.to_csv(inputs / "holdings.csv", index=False)
+    securities = pd.read_csv(inputs / "securities.csv", dtype=str)
+    securities.loc[3, "coupon"] = "abc"
+    securities.to_csv(inputs / "securities.csv", index=False)
+    (inputs / "curve_quotes.csv").unlink()
     capsys.readouterr()
-    assert main(["validate", str(inputs)]) == 1
-    out = capsys.readouterr().out
-    assert "holdings.csv, row 0, column par" in out
-    assert "1 problem(s) found" in out  # cross-table checks wait until each table is valid
+    assert main(["validate", str(inputs)]) == 2
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert any("curve_quotes.csv: required file is missing" in line for line in lines)
+    assert any("securities.csv, row 3, column coupon" in line for line in lines)
+    assert any("holdings.csv, row 0, column par" in line for line in lines)
+    assert any("holdings.csv, row 5, column manager_id" in line and "M99" in line for line in lines)
+    assert f"{len(lines)} problem(s) found" in err
+    assert "Traceback" not in err
+
+
+def test_bad_input_is_one_line_per_problem_and_no_folder(tmp_path, capsys):
+    inputs = tmp_path / "inputs"
+    main(["demo", "--write", str(inputs)])
+    holdings = pd.read_csv(inputs / "holdings.csv", dtype=str)
+    holdings.loc[0, "par"] = "-1"
+    holdings.to_csv(inputs / "holdings.csv", index=False)
+    capsys.readouterr()
     assert main(["run", "--data", str(inputs), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
-    assert "Traceback" not in err
-    assert err.count("error:") == 1
+    assert err.count("error:") == len(err.splitlines()) == 1
     assert not (tmp_path / "o").exists()
 
 
-def test_missing_directory_is_a_clean_error(tmp_path, capsys):
-    assert main(["run", "--data", str(tmp_path / "nowhere")]) == 2
-    assert "is not a directory" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "--data", "/nowhere"], "is not a directory"),
+        (["run", "--mandate", "/nowhere.yaml"], "nowhere.yaml: cannot be read"),
+        (["run", "--max-shift", "2"], "command-line flags, column max_shift"),
+        (["run", "--paths", "5"], "need 20 <= n_paths"),
+        (["run", "--workers", "2"], "Dask execution is not available"),
+        (["run", "--model", "bedrock:claude"], "agents are not available"),
+        (["serve"], "the service is not available"),
+    ],
+)
+def test_bad_usage_is_a_clean_error(args, message, tmp_path, capsys, monkeypatch):
+    # The optional modules this branch consumes, as absent (whatever is installed).
+    for name in ("fialloc.distributed", "fialloc.agents", "fialloc.service"):
+        monkeypatch.setitem(sys.modules, name, None)
+    assert main([*args, "--out", str(tmp_path)] if args[0] == "run" else args) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+    assert store.complete_runs(str(tmp_path)) == []
+
+
+def test_argument_errors_exit_with_2(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "--paths", "many"])
+    assert exc.value.code == 2
+    assert "invalid int value" in capsys.readouterr().err
+
+
+def test_model_workers_and_serve_use_the_other_branches_modules(tmp_path, monkeypatch, capsys):
+    """With fakes of fialloc.agents / distributed / service, the commands call them."""
+    calls = {}
+
+    class ModelConfig:
+        @staticmethod
+        def parse(text):
+            calls["model"] = text
+            return f"parsed {text}"
+
+    def run_workflow(portfolio, *, model=None, progress=None, **run_kwargs):
+        calls["workflow"] = (model, sorted(run_kwargs))
+        run = pipeline.run(portfolio, progress=progress, n_paths=run_kwargs["n_paths"])
+        return types.SimpleNamespace(run=run, response=build_response(run, model="fake"))
+
+    @contextmanager
+    def open_executor(workers=None, scheduler=None):
+        calls["executor"] = (workers, scheduler)
+        yield "the executor"
+
+    def serve(host, port):
+        calls["serve"] = (host, port)
+
+    for name, attrs in (
+        ("fialloc.agents", {"ModelConfig": ModelConfig, "run_workflow": run_workflow}),
+        ("fialloc.distributed", {"open_executor": open_executor}),
+        ("fialloc.service", {"serve": serve}),
+    ):
+        monkeypatch.setitem(sys.modules, name, types.SimpleNamespace(**attrs))
+    args = ["run", "--out", str(tmp_path), "--paths", PATHS, "--model", "ollama:x@http://h:1"]
+    assert main([*args, "--scheduler", "tcp://s:8786"]) == 0
+    assert calls["model"] == "ollama:x@http://h:1"
+    model, kwargs = calls["workflow"]
+    assert model == "parsed ollama:x@http://h:1"
+    assert "executor" in kwargs
+    assert "n_paths" in kwargs
+    assert calls["executor"] == (None, "tcp://s:8786")
+    results = json.loads((_only_run(tmp_path) / "results.json").read_text())
+    assert results["model"] == "fake"
+    assert main(["serve", "--port", "9000"]) == 0
+    assert calls["serve"] == ("127.0.0.1", 9000)
+    capsys.readouterr()
+
+
+def test_compute_without_the_agents_runs_the_pipeline(monkeypatch):
+    monkeypatch.setitem(sys.modules, "fialloc.agents", None)
+    stages = []
+    run, response = cli.compute(data.demo(), "offline", {"n_paths": 50}, stages.append)
+    assert tuple(stages) == pipeline.STAGES
+    assert response.model == "none"
+    assert run.parameters["n_paths"] == 50
+
+
+def test_runs_go_to_any_fsspec_root(capsys):
+    root = "memory://fialloc-test-cli"
+    try:
+        assert main(["run", "--out", root, "--paths", "50"]) == 0
+        assert "memory:///fialloc-test-cli/" in capsys.readouterr().out
+        assert main(["runs", "--root", root]) == 0
+        assert "demo (seed 7)" in capsys.readouterr().out
+        (run_id,) = [r.run_id for r in store.complete_runs(root)]
+        assert main(["report", run_id, "--root", root, "-o", f"{root}/copy.html"]) == 0
+        with (
+            fsspec.open(f"{root}/copy.html", "rb") as copy,
+            fsspec.open(f"{root}/{run_id}/report.html", "rb") as original,
+        ):
+            assert copy.read() == original.read()
+    finally:
+        fsspec.filesystem("memory").rm("/fialloc-test-cli", recursive=True)
+
+
+def test_runs_of_a_missing_root_is_an_error_and_creates_nothing(tmp_path, capsys):
+    assert main(["runs", "--root", str(tmp_path / "typo")]) == 2
+    assert "no such output root" in capsys.readouterr().err
+    assert not (tmp_path / "typo").exists()

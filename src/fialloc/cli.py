@@ -1,115 +1,257 @@
-"""The ``fialloc`` command line: run the main job, write or validate inputs."""
+"""The ``fialloc`` command line: run the main job, store and compare runs, render reports."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
 
+from rich import box
 from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from fialloc import __version__
 
-__all__ = ["main"]
+if TYPE_CHECKING:
+    from fialloc.data import Portfolio
+    from fialloc.pipeline import RunResult
+    from fialloc.results import RunResponse
+
+__all__ = ["build_parser", "main"]
+
+#: Where ``run`` writes and ``runs``/``report`` look by default.
+DEFAULT_ROOT: Final = "fialloc-out"
+#: The summary's width limit (columns).
+WIDTH: Final = 100
+#: Mandate fields settable by flag: flag name, field, help.
+MANDATE_FLAGS: Final = (
+    ("--max-shift", "max_shift", "largest change of one manager's weight (decimal)"),
+    ("--turnover", "turnover", "largest one-way turnover (decimal)"),
+    ("--target-yield", "target_yield", "least asset yield (decimal)"),
+    ("--max-tracking-error", "max_tracking_error", "largest surplus tracking error (decimal)"),
+)
 
 
-def _money(x: float) -> str:
-    return f"${x / 1e9:,.2f}B"
+class UsageError(ValueError):
+    """A command cannot run as asked (exit code 2, one line)."""
+
+
+def _portfolio(args: argparse.Namespace) -> tuple[Portfolio, str, dict[str, int]]:
+    """Return the inputs with the mandate overrides applied, their description and seeds."""
+    from fialloc import data
+    from fialloc.data.mandate_files import parse_mandate, read_mandate
+
+    if args.data is not None:
+        portfolio = data.load(args.data)
+        source, seeds = str(Path(args.data).resolve()), {}
+    else:
+        portfolio = data.demo(args.demo_seed)
+        source, seeds = f"demo (seed {args.demo_seed})", {"demo_seed": args.demo_seed}
+    mandate = read_mandate(args.mandate) if args.mandate else portfolio.mandate
+    flags: dict[str, Any] = {
+        field: getattr(args, field)
+        for _, field, _ in MANDATE_FLAGS
+        if getattr(args, field) is not None
+    }
+    if args.exit:
+        flags["exit_managers"] = tuple(args.exit)
+    if flags:
+        mandate = parse_mandate({**mandate.model_dump(), **flags}, source="command-line flags")
+    if mandate != portfolio.mandate:
+        portfolio = dataclasses.replace(portfolio, mandate=mandate)
+    return portfolio, source, seeds
+
+
+@contextmanager
+def _executor(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
+    """Where heavy work runs, as extra keyword arguments of the run (none: in-process)."""
+    if args.workers is None and args.scheduler is None:
+        yield {}
+        return
+    try:
+        from fialloc.distributed import open_executor
+    except ImportError:
+        msg = "--workers/--scheduler: Dask execution is not available in this installation"
+        raise UsageError(msg) from None
+    with open_executor(workers=args.workers, scheduler=args.scheduler) as executor:
+        yield {"executor": executor}
+
+
+def compute(
+    portfolio: Portfolio,
+    model: str,
+    run_kwargs: dict[str, Any],
+    progress: Callable[[str], None] | None = None,
+) -> tuple[RunResult, RunResponse]:
+    """Run the main job: the agents' workflow when installed, else the pipeline alone.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        Validated inputs.
+    model : str
+        The agents' model (``"offline"``, ``"bedrock:<model-id>"``...; see
+        ``fialloc.agents.ModelConfig.parse``).
+    run_kwargs : dict
+        Keyword arguments of :func:`fialloc.pipeline.run` (paths, seed, executor...).
+    progress : callable, optional
+        Called with each stage's name as it starts.
+
+    Raises
+    ------
+    UsageError
+        If a model other than the offline one is asked for and the agents are not installed.
+    """
+    from fialloc import pipeline
+    from fialloc.results import build_response
+
+    try:
+        from fialloc.agents import ModelConfig, run_workflow
+    except ImportError:
+        if model != "offline":
+            msg = f"--model {model}: the agents are not available in this installation"
+            raise UsageError(msg) from None
+        result = pipeline.run(portfolio, progress=progress, **run_kwargs)
+        return result, build_response(result)
+    flow = run_workflow(portfolio, model=ModelConfig.parse(model), progress=progress, **run_kwargs)
+    return flow.run, flow.response
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description:<28}"),
+        BarColumn(bar_width=30),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
 
 
 def _cmd_run(args: argparse.Namespace, console: Console) -> int:
-    from fialloc import data, pipeline
+    from fialloc import pipeline, report, store
 
-    start = time.perf_counter()
-    with console.status("Loading inputs..."):
-        portfolio = data.load(args.data) if args.data else data.demo(args.seed)
-    with console.status("Pricing, risk and stresses..."):
-        result = pipeline.run(portfolio, n_paths=args.paths, scenario_seed=args.scenario_seed)
-    elapsed = time.perf_counter() - start
-    s = result.summary()
-    source = args.data or f"built-in demo (seed {args.seed})"
-    console.print(
-        f"[bold]fialloc {__version__}[/bold]: {source}, valuation {portfolio.valuation_date}"
-    )
-    console.print(
-        f"Assets {_money(s['assets'])}, liabilities {_money(s['liabilities'])}, surplus "
-        f"{_money(s['surplus'])}; asset yield {s['asset_yield']:.2%}, duration "
-        f"{s['asset_duration']:.2f}y vs liabilities {s['liability_duration']:.2f}y"
-    )
-    gaps = Table(
-        title="Key-rate durations: assets vs liabilities (years, liabilities scaled to assets)"
-    )
-    for col in ("tenor", "assets", "liabilities", "gap", "gap $/bp", "material"):
-        gaps.add_column(col, justify="right")
-    for tenor, row in result.gaps.iterrows():
-        gaps.add_row(
-            str(tenor).removeprefix("krd_"),
-            f"{row['asset_krd']:.2f}",
-            f"{row['liability_krd']:.2f}",
-            f"{row['gap']:+.2f}",
-            f"{row['gap_dv01'] / 1e6:+,.2f}M",
-            "yes" if row["material"] else "",
+    run_kwargs: dict[str, Any] = {
+        "n_paths": args.paths,
+        "scenario_seed": args.seed,
+        "horizons": args.horizons,
+        "phases": args.phases,
+        "covariance": args.covariance,
+    }
+    steps = ("load", *pipeline.STAGES, "agents", "store")
+    with _progress(console) as bar:
+        task = bar.add_task("loading inputs", total=len(steps))
+        portfolio, source, seeds = _portfolio(args)
+        done = ["load"]
+
+        def advance(stage: str) -> None:
+            bar.update(task, completed=len(done), description=f"{stage}")
+            done.append(stage)
+
+        with _executor(args) as executor:
+            result, response = compute(portfolio, args.model, run_kwargs | executor, advance)
+        bar.update(task, completed=len(steps) - 1, description="writing results and report")
+        record = store.write_run(
+            str(args.out),
+            result,
+            response,
+            inputs=args.data,
+            source=source,
+            seeds=seeds,
+            render=report.render_stored,
         )
-    console.print(gaps)
-    stress = Table(title="Stress scenarios (full repricing)")
-    for col in ("scenario", "assets", "liabilities", "surplus change"):
-        stress.add_column(col, justify="right")
-    for name, row in result.stresses.summary().iterrows():
-        stress.add_row(
-            str(name),
-            _money(row["assets"]),
-            _money(row["liabilities"]),
-            f"{row['surplus_change'] / 1e9:+,.2f}B",
-        )
-    console.print(stress)
-    fan = Table(title=f"Surplus across {args.paths:,} G2++ paths (cash reinvested on each path)")
-    for col in ("horizon", "p05", "median", "p95", "P(surplus < 0)", "ES 95%"):
-        fan.add_column(col, justify="right")
-    for horizon, row in result.surplus_paths.iterrows():
-        fan.add_row(
-            f"{horizon:g}y",
-            _money(row["p05"]),
-            _money(row["median"]),
-            _money(row["p95"]),
-            f"{row['shortfall_probability']:.1%}",
-            _money(row["expected_shortfall_95"]),
-        )
-    console.print(fan)
-    desk_table = Table(title="Desk findings")
-    for col in ("desk", "finding", "subject", "what the engine found"):
-        desk_table.add_column(col, overflow="fold")
-    for name, desk in result.desks.items():
-        for finding in desk.findings:
-            if finding.severity != "info" or finding.code.endswith("alpha"):
-                desk_table.add_row(name, finding.code, finding.subject, finding.message)
-    console.print(desk_table)
-    managers = Table(title="Managers")
-    for col in ("id", "name", "style", "weight", "yield", "duration", "krd 20y", "krd 30y"):
-        managers.add_column(col, justify="right" if col not in ("name", "style") else "left")
-    for mid, row in result.managers.iterrows():
-        managers.add_row(
-            str(mid),
-            row["name"],
-            row["style"],
-            f"{row['weight']:.1%}",
-            f"{row['ytm']:.2%}",
-            f"{row['effective_duration']:.2f}",
-            f"{row['krd_20y']:.2f}",
-            f"{row['krd_30y']:.2f}",
-        )
-    console.print(managers)
-    out = result.write(args.out)
-    console.print(f"Results written to {out} in {elapsed:.2f}s")
+        bar.update(task, completed=len(steps))
+    _summary(console, response, record.manifest, record.url)
     return 0
+
+
+def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], url: str) -> None:
+    """Headline before/after, key-rate gaps, weight changes and where the outputs are."""
+    from fialloc.results import HOLD_BELOW
+
+    s = response.integrated_strategy
+    console.print(
+        f"[bold]fialloc {__version__}[/bold] {escape(manifest['source'])}, valuation "
+        f"{s['valuation_date']}: assets ${s['assets'] / 1e9:,.2f}B, surplus "
+        f"${s['surplus'] / 1e9:,.2f}B, {manifest['parameters']['n_paths']:,} paths",
+        highlight=False,
+    )
+    head = Table(box=box.SIMPLE_HEAD, title="Before and after", title_justify="left")
+    for col in ("", "current", "recommended"):
+        head.add_column(col, justify="left" if not col else "right")
+    horizon = f"{s['horizon_years']:g}y"
+    for label, key, fmt in (
+        ("asset yield", "yield", "{:.2%}"),
+        ("surplus tracking error", "tracking_error", "{:.2%}"),
+        ("largest key-rate gap (years)", "max_key_rate_gap", "{:.2f}"),
+        (f"P(surplus < 0) at {horizon}", "shortfall_probability", "{:.1%}"),
+        (f"expected shortfall 95% at {horizon}", "expected_shortfall_95", "${:,.0f}M"),
+    ):
+        scale = 1e-6 if "$" in fmt else 1.0
+        head.add_row(
+            label,
+            fmt.format(s[f"{key}_before"] * scale),
+            fmt.format(s[f"{key}_after"] * scale),
+        )
+    console.print(head)
+    exposures = [
+        r
+        for r in response.detailed_results["optimizer"]["exposures"]
+        if r["index"].startswith("krd_")
+    ]
+    gaps = Table(
+        box=box.SIMPLE_HEAD,
+        title="Key-rate gaps against the liabilities (years)",
+        title_justify="left",
+    )
+    gaps.add_column("")
+    for r in exposures:
+        gaps.add_column(r["index"].removeprefix("krd_"), justify="right")
+    for label, col in (("current", "current"), ("recommended", "recommended")):
+        gaps.add_row(label, *(f"{r[col] - r['liabilities']:+.2f}" for r in exposures))
+    console.print(gaps)
+    moves = [r for r in response.allocation_recommendations if abs(r.change) >= HOLD_BELOW]
+    changes = Table(
+        box=box.SIMPLE_HEAD, title=f"Weight changes ({len(moves)} managers)", title_justify="left"
+    )
+    for col in ("manager", "name", "current", "recommended", "change", "amount"):
+        changes.add_column(col, justify="left" if col in ("manager", "name") else "right")
+    for r in sorted(moves, key=lambda r: r.change, reverse=True):
+        changes.add_row(
+            r.manager_id,
+            r.name[:28],
+            f"{r.current_weight:.2%}",
+            f"{r.recommended_weight:.2%}",
+            f"{r.change:+.2%}",
+            f"{r.change_amount / 1e6:+,.0f}M",
+        )
+    console.print(changes)
+    console.print(
+        f"Run {manifest['run_id']} written (report.html, results.json, tables/, manifest.json) to",
+        highlight=False,
+    )
+    # The folder on a line of its own, unwrapped, so that it can be copied whole.
+    console.print(f"  {url}", highlight=False, soft_wrap=True)
 
 
 def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
     from fialloc import data
 
-    path = data.write_demo(args.write, seed=args.seed)
+    path = data.write_demo(args.write, seed=args.demo_seed)
     console.print(f"Demo inputs written to {path} (see SCHEMA.md there for every column)")
     return 0
 
@@ -118,21 +260,123 @@ def _cmd_validate(args: argparse.Namespace, console: Console) -> int:
     from fialloc import data
 
     problems = data.validate(args.directory)
-    for problem in problems:
-        console.print(f"[red]error[/red] {problem}", highlight=False, soft_wrap=True)
     if problems:
-        console.print(f"{len(problems)} problem(s) found")
-        return 1
-    console.print(f"{args.directory}: all inputs are valid")
+        err = Console(stderr=True)
+        for problem in problems:
+            err.print(f"error: {problem}", highlight=False, soft_wrap=True, markup=False)
+        err.print(f"{len(problems)} problem(s) found in {args.directory}", highlight=False)
+        return 2
+    console.print(f"{args.directory}: all inputs are valid", highlight=False)
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace, console: Console) -> int:
+    import fsspec
+
+    from fialloc import report, store
+
+    stored = store.read_run(args.run, args.root)
+    html = report.render_stored(stored)
+    target = args.output or f"{stored.record.url}/{store.REPORT}"
+    with fsspec.open(str(target), "w", encoding="utf-8") as f:
+        f.write(html)
+    console.print(f"Report of run {stored.record.run_id} written to {target}", highlight=False)
+    return 0
+
+
+def _cmd_runs(args: argparse.Namespace, console: Console) -> int:
+    import fsspec
+
+    from fialloc.catalog import Catalog
+
+    fs, base = fsspec.core.url_to_fs(args.root)
+    if not fs.isdir(base):
+        msg = f"{args.root}: no such output root (see `fialloc run --out`)"
+        raise UsageError(msg)
+    with Catalog(args.root) as catalog:
+        if args.action == "diff":
+            return _print_diff(console, catalog, args.a, args.b)
+        runs = catalog.runs()
+    if runs.empty:
+        console.print(f"No runs in {args.root}", highlight=False)
+        return 0
+    table = Table(
+        box=box.SIMPLE_HEAD, title=f"Runs in {args.root}", title_justify="left", pad_edge=False
+    )
+    for col in ("run", "time (UTC)", "source", "yield", "TE", "P(short)"):
+        table.add_column(col, justify="left" if col in ("run", "source") else "right", no_wrap=True)
+    for r in runs.to_dict("records"):
+
+        def move(key: str, fmt: str, r: dict[Any, Any] = r) -> str:
+            return f"{fmt.format(r[f'{key}_before'])}→{fmt.format(r[f'{key}_after'])}"
+
+        table.add_row(
+            str(r["run_id"]),
+            str(r["created"])[:16].replace("T", " "),
+            _clip(str(r["source"]), 18),
+            move("yield", "{:.2%}").replace("%→", "→"),
+            move("tracking_error", "{:.2%}").replace("%→", "→"),
+            move("shortfall_probability", "{:.1%}").replace("%→", "→"),
+        )
+    console.print(table)
+    return 0
+
+
+def _clip(text: str, width: int) -> str:
+    """Return the end of `text` (a path's end says most) in at most `width` characters."""
+    return text if len(text) <= width else "…" + text[-(width - 1) :]
+
+
+def _print_diff(console: Console, catalog: Any, a: str, b: str) -> int:
+    diff = catalog.diff(a, b)
+    title = f"Weights: a = {diff.a}, b = {diff.b}"
+    weights = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left")
+    for col in ("manager", "current a", "recommended a", "current b", "recommended b", "b - a"):
+        weights.add_column(col, justify="left" if col == "manager" else "right")
+
+    def pct(v: float | None) -> str:
+        return "" if v is None or v != v else f"{v:.2%}"
+
+    for mid, r in diff.weights.iterrows():
+        weights.add_row(
+            str(mid),
+            pct(r["current_a"]),
+            pct(r["recommended_a"]),
+            pct(r["current_b"]),
+            pct(r["recommended_b"]),
+            f"{r['recommended_change']:+.2%}",
+        )
+    console.print(weights)
+    risk = Table(box=box.SIMPLE_HEAD, title="Risk and return", title_justify="left")
+    for col in ("measure", "a", "b", "b - a"):
+        risk.add_column(col, justify="left" if col == "measure" else "right")
+    for measure, r in diff.risk.iterrows():
+        name = str(measure)
+        fmt = (
+            "{:,.0f}" if name in ("assets", "surplus") else "{:.3f}" if "gap" in name else "{:.3%}"
+        )
+        risk.add_row(str(measure), fmt.format(r["a"]), fmt.format(r["b"]), fmt.format(r["change"]))
+    console.print(risk)
     return 0
 
 
 def _cmd_serve(args: argparse.Namespace, console: Console) -> int:
-    from fialloc import service
-
-    console.print(f"Serving the AgentCore app on http://{args.host}:{args.port} (Ctrl-C stops)")
-    service.serve(host=args.host, port=args.port)
+    try:
+        from fialloc.service import serve
+    except ImportError:
+        msg = "serve: the service is not available in this installation"
+        raise UsageError(msg) from None
+    console.print(f"Serving on http://{args.host}:{args.port} (Ctrl-C to stop)", highlight=False)
+    serve(host=args.host, port=args.port)
     return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        msg = f"must be a positive whole number, got {text}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,43 +384,88 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fialloc", description=__doc__)
     parser.add_argument("--version", action="version", version=f"fialloc {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+
     run = sub.add_parser("run", help="run the main job (the built-in demo book by default)")
     run.add_argument("--data", type=Path, help="directory of input files (see `fialloc demo`)")
-    run.add_argument("--out", type=Path, default=Path("fialloc-out"), help="results directory")
-    run.add_argument("--seed", type=int, default=7, help="seed of the demo book")
+    run.add_argument("--out", default=DEFAULT_ROOT, help="output root: a directory or fsspec URL")
     run.add_argument("--paths", type=int, default=1000, help="G2++ scenario paths")
-    run.add_argument("--scenario-seed", type=int, default=0, help="seed of the scenario paths")
+    run.add_argument("--seed", type=int, default=0, help="seed of the scenario paths")
+    run.add_argument("--demo-seed", type=int, default=7, help="seed of the demo book")
+    run.add_argument("--horizons", type=int, default=10, help="annual horizons (years)")
+    run.add_argument("--phases", type=_positive, default=3, help="implementation phases")
+    run.add_argument(
+        "--covariance", choices=("history", "scenarios"), default="history",
+        help="where the optimizer's factor covariance comes from",
+    )  # fmt: skip
+    run.add_argument("--mandate", type=Path, help="mandate overrides (YAML or JSON file)")
+    for flag, field, text in MANDATE_FLAGS:
+        run.add_argument(flag, dest=field, type=float, help=text)
+    run.add_argument("--exit", action="append", metavar="MANAGER", help="manager to exit")
+    run.add_argument("--model", default="offline", help="agents' model, e.g. bedrock:<model-id>")
+    run.add_argument("--workers", type=_positive, help="run heavy maps on a local Dask cluster")
+    run.add_argument("--scheduler", help="run heavy maps on an existing Dask scheduler")
     run.set_defaults(func=_cmd_run)
+
     demo = sub.add_parser("demo", help="write the demo inputs as files")
     demo.add_argument("--write", type=Path, required=True, metavar="DIR")
-    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--demo-seed", "--seed", type=int, default=7)
     demo.set_defaults(func=_cmd_demo)
+
     validate = sub.add_parser("validate", help="check a directory of inputs, list every problem")
     validate.add_argument("directory", type=Path)
     validate.set_defaults(func=_cmd_validate)
-    serve = sub.add_parser("serve", help="serve the AgentCore app (GET /ping, POST /invocations)")
-    serve.add_argument("--host", default="127.0.0.1", help="interface to listen on")
-    serve.add_argument("--port", type=int, default=8080, help="TCP port")
+
+    rep = sub.add_parser("report", help="re-render a stored run's report")
+    rep.add_argument("run", help="run folder, URL, or run id (prefix) in --root")
+    rep.add_argument("--root", default=DEFAULT_ROOT, help="output root to look run ids up in")
+    rep.add_argument("--output", "-o", help="where to write (default: the run's report.html)")
+    rep.set_defaults(func=_cmd_report)
+
+    runs = sub.add_parser("runs", help="list stored runs, or compare two (`runs diff A B`)")
+    runs.add_argument("--root", default=DEFAULT_ROOT, help="output root")
+    runs.set_defaults(func=_cmd_runs, action="list")
+    runs_sub = runs.add_subparsers(dest="action")
+    diff = runs_sub.add_parser("diff", help="compare two runs' allocations and risk")
+    diff.add_argument("a", help="run id (or unique prefix)")
+    diff.add_argument("b", help="run id (or unique prefix)")
+    # SUPPRESS keeps `runs --root R diff A B` from being reset to the default here.
+    diff.add_argument("--root", default=argparse.SUPPRESS, help="output root")
+
+    serve = sub.add_parser("serve", help="start the service locally")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
     serve.set_defaults(func=_cmd_serve)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``fialloc`` console script; returns the exit code."""
+    """Entry point of the ``fialloc`` console script; returns the exit code.
+
+    0 on success, 2 for bad usage or inputs (one line per problem on standard error), 130
+    when interrupted.
+    """
     from fialloc.data import InputError
 
     args = build_parser().parse_args(argv)
     console = Console()
+    if console.width > WIDTH or not console.is_terminal:
+        console = Console(width=WIDTH)
     err = Console(stderr=True)
+
+    def fail(lines: Sequence[object]) -> int:
+        for line in lines:
+            err.print(f"error: {line}", highlight=False, soft_wrap=True, markup=False)
+        return 2
+
     try:
         code: int = args.func(args, console)
     except InputError as exc:
-        for problem in exc.problems:
-            err.print(f"error: {problem}", highlight=False, soft_wrap=True)
-        return 2
+        return fail(exc.problems)
     except (ValueError, OSError) as exc:
-        err.print(f"error: {exc}", highlight=False, soft_wrap=True)
-        return 2
+        return fail([exc])
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
     return code
 
 

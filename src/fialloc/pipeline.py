@@ -10,12 +10,10 @@ stresses; plan the move in phases.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -157,26 +155,6 @@ class RunResult:
                 self.surplus_paths["shortfall_probability"].iloc[-1]
             ),
         }
-
-    def write(self, directory: str | Path) -> Path:
-        """Write the results as CSV tables plus ``summary.json`` into `directory`."""
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        self.securities.to_csv(out / "securities.csv")
-        self.managers.to_csv(out / "managers.csv")
-        self.liabilities.to_csv(out / "liabilities.csv")
-        self.gaps.to_csv(out / "krd_gaps.csv")
-        self.stresses.summary().to_csv(out / "stresses.csv")
-        self.surplus_paths.to_csv(out / "surplus_paths.csv")
-        (out / "desks.json").write_text(
-            json.dumps({name: r.to_dict() for name, r in self.desks.items()}, indent=1) + "\n"
-        )
-        meta: dict[str, Any] = {
-            "valuation_date": self.portfolio.valuation_date.isoformat(),
-            "summary": self.summary(),
-        }
-        (out / "summary.json").write_text(json.dumps(meta, indent=2) + "\n")
-        return out
 
 
 @contextmanager

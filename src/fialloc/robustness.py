@@ -26,6 +26,7 @@ from fialloc.stresses import StressResult
 __all__ = [
     "SleevePaths",
     "evaluate",
+    "holding_shares",
     "min_expected_shortfall",
     "sleeve_paths",
     "stress_surplus",
@@ -178,6 +179,15 @@ def tracking_error_distribution(
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("allocation")
 
 
+def holding_shares(portfolio: Portfolio, securities: pd.Index) -> pd.DataFrame:
+    """Each manager's share (decimal) of each security's total face held.
+
+    Returns managers (rows) by `securities` (columns); securities nobody holds get zeros.
+    """
+    face = portfolio.face.reindex(index=portfolio.managers.index, columns=securities)
+    return face.div(face.sum(axis=0).replace(0.0, np.nan), axis=1).fillna(0.0)
+
+
 def stress_surplus(
     stresses: StressResult, portfolio: Portfolio, allocations: Mapping[str, npt.ArrayLike]
 ) -> pd.DataFrame:
@@ -189,8 +199,7 @@ def stress_surplus(
     Returns scenarios (rows) by allocations (columns).
     """
     p = portfolio
-    face = p.face.reindex(index=p.managers.index, columns=stresses.asset_values.columns)
-    share = face.div(face.sum(axis=0).replace(0.0, np.nan), axis=1).fillna(0.0)
+    share = holding_shares(p, stresses.asset_values.columns)
     values = stresses.asset_values.to_numpy() @ share.to_numpy().T  # scenarios x managers
     w0 = p.current_weights.reindex(p.managers.index).to_numpy()
     unit = values * np.divide(1.0, w0, out=np.zeros_like(w0), where=w0 > 0)

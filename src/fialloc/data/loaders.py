@@ -116,56 +116,48 @@ def _read_dir(
     return tables, meta, problems
 
 
-def _cross_checks(t: dict[str, pd.DataFrame], files: dict[str, str], vd: dt.date) -> list[Problem]:
+def _cross_checks(
+    t: Mapping[str, pd.DataFrame], files: Mapping[str, str], vd: dt.date
+) -> list[Problem]:
+    """Check across tables, on whatever was read: missing tables and values are skipped.
+
+    Values that failed their own column's check are None here and are not checked again.
+    """
     problems: list[Problem] = []
-    securities = set(t["securities"]["security_id"])
-    managers = set(t["managers"]["manager_id"])
-    for row, rec in enumerate(t["holdings"].itertuples(index=False)):
-        if rec.security_id not in securities:
-            problems.append(
-                Problem(
-                    files["holdings"],
-                    row,
-                    "security_id",
-                    f"{rec.security_id!r} has no row in the security master",
-                )
-            )
-        if rec.manager_id not in managers:
-            problems.append(
-                Problem(
-                    files["holdings"], row, "manager_id", f"unknown manager id {rec.manager_id!r}"
-                )
-            )
-    for row, maturity in enumerate(t["securities"]["maturity"]):
-        if maturity <= vd:
-            problems.append(
-                Problem(
-                    files["securities"],
-                    row,
-                    "maturity",
-                    f"{maturity} is on or before the valuation date {vd}",
-                )
-            )
-    for row, date in enumerate(t["liabilities"]["date"]):
-        if date <= vd:
-            problems.append(
-                Problem(
-                    files["liabilities"],
-                    row,
-                    "date",
-                    f"{date} is on or before the valuation date {vd}",
-                )
-            )
-    if "manager_returns" in t:
-        for row, mid in enumerate(t["manager_returns"]["manager_id"]):
-            if mid not in managers:
+
+    def column(table: str, name: str) -> list[Any]:
+        frame = t.get(table)
+        return [] if frame is None or name not in frame.columns else frame[name].tolist()
+
+    def known(table: str, name: str) -> set[Any] | None:
+        frame = t.get(table)
+        return None if frame is None or name not in frame.columns else set(frame[name]) - {None}
+
+    securities = known("securities", "security_id")
+    managers = known("managers", "manager_id")
+    for key, ids, what in (
+        ("security_id", securities, "{!r} has no row in the security master"),
+        ("manager_id", managers, "unknown manager id {!r}"),
+    ):
+        for row, value in enumerate(column("holdings", key)):
+            if ids is not None and value is not None and value not in ids:
+                problems.append(Problem(files["holdings"], row, key, what.format(value)))
+    for table, name in (("securities", "maturity"), ("liabilities", "date")):
+        for row, date in enumerate(column(table, name)):
+            if date is not None and date <= vd:
+                msg = f"{date} is on or before the valuation date {vd}"
+                problems.append(Problem(files[table], row, name, msg))
+    if "manager_returns" in t and managers is not None:
+        returned = column("manager_returns", "manager_id")
+        for row, mid in enumerate(returned):
+            if mid is not None and mid not in managers:
                 problems.append(
                     Problem(
                         files["manager_returns"], row, "manager_id", f"unknown manager id {mid!r}"
                     )
                 )
-        missing = sorted(managers - set(t["manager_returns"]["manager_id"]))
-        if missing:
+        missing = sorted(managers - set(returned))
+        if missing and returned:
             problems.append(
                 Problem(
                     files["manager_returns"],
@@ -174,7 +166,7 @@ def _cross_checks(t: dict[str, pd.DataFrame], files: dict[str, str], vd: dt.date
                     f"no returns for manager(s) {', '.join(missing)}",
                 )
             )
-    return problems + history_problems(t, files, vd)
+    return problems
 
 
 def _validate(
@@ -183,10 +175,13 @@ def _validate(
     problems: list[Problem] = []
     clean: dict[str, pd.DataFrame] = {}
     files = {name: file for name, (file, _) in raw.items()}
+    typed: dict[str, pd.DataFrame] = {}  # tables with every required column, coerced
     for name, (file, frame) in raw.items():
         out, found = SCHEMAS[name].validate(frame, file)
         clean[name] = out
         problems.extend(found)
+        if all(c.name in frame.columns for c in SCHEMAS[name].columns if c.required):
+            typed[name] = out
     try:
         vd = dt.date.fromisoformat(str(valuation))
     except ValueError:
@@ -206,10 +201,12 @@ def _validate(
             field = ".".join(str(p) for p in err["loc"]) or None
             problems.append(Problem("mandate.json", None, field, err["msg"]))
         mandate_obj = Mandate()
-    if problems or vd is None:
-        return None, problems
-    problems.extend(_cross_checks(clean, files, vd))
-    if problems:
+    if vd is not None:
+        problems.extend(_cross_checks(typed, files, vd))
+        # The histories' checks read whole tables: only once every table passed its own.
+        if not problems and set(REQUIRED) <= set(typed):
+            problems.extend(history_problems(clean, files, vd))
+    if problems or vd is None or not set(REQUIRED) <= set(clean):
         return None, problems
     empty = {
         name: pd.DataFrame(columns=[c.name for c in SCHEMAS[name].columns]) for name in OPTIONAL
@@ -234,16 +231,32 @@ def _validate(
     return portfolio, problems
 
 
-def validate(source: str | Path) -> list[Problem]:
-    """Every problem in a directory of inputs (an empty list when it is valid)."""
+def _collect(source: str | Path) -> tuple[Portfolio | None, list[Problem]]:
+    """Read and validate a directory, collecting every problem (a portfolio only if none)."""
     directory = Path(source)
     if not directory.is_dir():
-        return [Problem(str(directory), None, None, "is not a directory")]
-    raw, meta, problems = _read_dir(directory)
-    if problems:
-        return problems
-    _, problems = _validate(raw, meta["valuation"].get("valuation_date"), meta.get("mandate"))
-    return problems
+        return None, [Problem(str(directory), None, None, "is not a directory")]
+    raw, meta, read_problems = _read_dir(directory)
+    valuation = meta.get("valuation")
+    if valuation is not None and not isinstance(valuation, dict):
+        read_problems.append(Problem("valuation.json", None, None, "expected a JSON object"))
+        valuation = None
+    portfolio, problems = _validate(
+        raw, (valuation or {}).get("valuation_date"), meta.get("mandate")
+    )
+    if valuation is None:  # already reported as missing or unreadable
+        problems = [p for p in problems if p.file != "valuation.json"]
+    problems = read_problems + problems
+    return (portfolio if not problems else None), problems
+
+
+def validate(source: str | Path) -> list[Problem]:
+    """Every problem in a directory of inputs (an empty list when it is valid).
+
+    Each file that can be read is checked even when others are missing or unreadable, and
+    checks across tables run on whatever values passed their own column's checks.
+    """
+    return _collect(source)[1]
 
 
 def load(source: str | Path) -> Portfolio:
@@ -255,15 +268,7 @@ def load(source: str | Path) -> Portfolio:
         Listing every problem (file, row, column, what was expected); nothing is returned
         unless all inputs are valid.
     """
-    directory = Path(source)
-    if not directory.is_dir():
-        raise InputError([Problem(str(directory), None, None, "is not a directory")])
-    raw, meta, problems = _read_dir(directory)
-    if problems:
-        raise InputError(problems)
-    portfolio, problems = _validate(
-        raw, meta["valuation"].get("valuation_date"), meta.get("mandate")
-    )
+    portfolio, problems = _collect(source)
     if portfolio is None:
         raise InputError(problems)
     return portfolio

@@ -1,0 +1,405 @@
+"""The results store: one folder per run under an output root (a local path or an fsspec URL).
+
+A run folder holds ``results.json`` (the :class:`~fialloc.results.RunResponse`, whose JSON Schema
+ships as ``fialloc/schemas/results.schema.json``), every table as Parquet under ``tables/``,
+``report.html`` and, written last, ``manifest.json`` (run id, time, input file hashes,
+parameters, seeds, package versions, headline numbers). A folder without a manifest is an
+unfinished run and is ignored. On a local disk the whole folder is written under a hidden
+temporary sibling and renamed into place, so it appears complete or not at all; on object
+stores (``s3://``, ``memory://``...) the manifest is the completion marker.
+
+Results files depend only on the inputs and the parameters: the run time lives in the
+manifest alone, so the same inputs and seeds give byte-identical ``results.json`` and Parquet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import platform
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import fsspec
+import pandas as pd
+from fsspec.implementations.local import LocalFileSystem
+
+from fialloc.results import RunResponse
+from fialloc.robustness import holding_shares
+
+if TYPE_CHECKING:
+    from fialloc.pipeline import RunResult
+
+__all__ = [
+    "MANIFEST",
+    "RESULTS",
+    "RunRecord",
+    "StoredRun",
+    "complete_runs",
+    "find_run",
+    "input_hashes",
+    "read_response",
+    "read_run",
+    "results_schema",
+    "run_tables",
+    "write_run",
+]
+
+MANIFEST: Final = "manifest.json"
+RESULTS: Final = "results.json"
+REPORT: Final = "report.html"
+TABLES: Final = "tables"
+#: Clock readings (seconds) in each agent's result; kept out of ``results.json``.
+CLOCK_KEYS: Final = ("started", "finished")
+#: Packages whose versions the manifest records.
+VERSIONED: Final = (
+    "fialloc", "numpy", "pandas", "scipy", "cvxpy", "pyarrow", "pydantic", "plotly", "jinja2",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """Where a stored run lives and what its manifest says.
+
+    Attributes
+    ----------
+    run_id : str
+        The folder's name under the root.
+    url : str
+        The folder (a local path or an fsspec URL).
+    manifest : dict
+        The content of ``manifest.json``.
+    """
+
+    run_id: str
+    url: str
+    manifest: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """A stored run read back: its response, tables and manifest."""
+
+    record: RunRecord
+    response: RunResponse
+    tables: dict[str, pd.DataFrame]
+
+
+def results_schema() -> str:
+    """Return the JSON Schema of ``results.json`` as text, generated from :class:`RunResponse`.
+
+    The package ships it as ``fialloc/schemas/results.schema.json``; a test checks the file
+    equals this text.
+    """
+    return json.dumps(RunResponse.model_json_schema(), indent=1, sort_keys=True) + "\n"
+
+
+def run_tables(run: RunResult) -> dict[str, pd.DataFrame]:
+    """Every table of a run, by file stem (``desk_<desk>_<table>`` for the desks' tables).
+
+    Column names are strings; indexes are kept (Parquet stores them).
+    """
+    share = holding_shares(run.portfolio, run.stresses.asset_values.columns)
+    weights = pd.DataFrame(
+        {
+            "current": run.problem.current,
+            "recommended": run.allocation.weights,
+            "least_shortfall": run.robust_allocation.weights,
+        }
+    ).rename_axis("manager_id")
+    tables = {
+        "securities": run.securities,
+        "managers": run.managers,
+        "liabilities": run.liabilities,
+        "krd_gaps": run.gaps,
+        "stresses": run.stresses.summary(),
+        "stress_by_manager": run.stresses.by_manager(share).rename_axis("manager_id"),
+        "surplus_paths": run.surplus_paths,
+        "weights": weights,
+        "robustness_paths": run.robustness.paths,
+        "robustness_tracking_error": run.robustness.tracking_error,
+        "robustness_stresses": run.robustness.stresses,
+        "frontier": run.frontier,
+        "optimizer_constraints": run.allocation.constraints,
+        "optimizer_exposures": run.allocation.exposures,
+        "plan_costs": run.plan.costs,
+        "plan_trades": run.plan.trades,
+        "plan_weights": run.plan.weights,
+    }
+    for desk in run.desks.values():
+        for name, table in desk.tables.items():
+            tables[f"desk_{desk.desk}_{name}"] = table
+    return {name: _string_columns(t) for name, t in tables.items()}
+
+
+def _string_columns(table: pd.DataFrame) -> pd.DataFrame:
+    out = table.copy()
+    out.columns = [str(c) for c in out.columns]
+    for col in out.columns:
+        # Parquet needs one type per column: mixed object columns are stored as text.
+        if out[col].dtype == object and len({type(v) for v in out[col] if v is not None}) > 1:
+            out[col] = out[col].map(lambda v: None if v is None else str(v))
+    return out
+
+
+def input_hashes(directory: str | Path | None) -> dict[str, str]:
+    """SHA-256 of every input file in `directory` (file name to hex digest; empty for none)."""
+    if directory is None:
+        return {}
+    root = Path(directory)
+    return {
+        f.name: hashlib.sha256(f.read_bytes()).hexdigest()
+        for f in sorted(root.iterdir())
+        if f.is_file()
+    }
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _parquet_bytes(table: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    table.to_parquet(buffer, engine="pyarrow", compression="zstd")
+    return buffer.getvalue()
+
+
+def _headline(response: RunResponse, source: str) -> dict[str, Any]:
+    s = response.integrated_strategy
+    return {
+        "source": source,
+        "valuation_date": s["valuation_date"],
+        "model": response.model,
+        **{
+            k: s[k]
+            for k in (
+                "assets",
+                "surplus",
+                "yield_before",
+                "yield_after",
+                "tracking_error_before",
+                "tracking_error_after",
+                "shortfall_probability_before",
+                "shortfall_probability_after",
+                "max_key_rate_gap_before",
+                "max_key_rate_gap_after",
+                "turnover",
+            )
+        },
+    }
+
+
+def write_run(
+    root: str,
+    run: RunResult,
+    response: RunResponse,
+    *,
+    inputs: str | Path | None = None,
+    source: str = "demo",
+    seeds: Mapping[str, int] | None = None,
+    render: Callable[[StoredRun], str] | None = None,
+    now: dt.datetime | None = None,
+) -> RunRecord:
+    """Write one run's folder under `root` atomically and add it to the catalog.
+
+    Parameters
+    ----------
+    root : str
+        Output root: a local directory or an fsspec URL (``s3://bucket/prefix``,
+        ``memory://runs``...). Created when missing.
+    run : RunResult
+        From :func:`fialloc.pipeline.run`.
+    response : RunResponse
+        The run's response (``results.json``).
+    inputs : str or Path, optional
+        The directory of input files, hashed into the manifest (none for the demo).
+    source : str
+        What the inputs were, in words (``"demo (seed 7)"``, a path).
+    seeds : mapping of str to int, optional
+        Seeds beyond the scenario seed (the demo book's), recorded in the manifest.
+    render : callable, optional
+        Renders the report from the stored run (see :func:`fialloc.report.render_stored`);
+        the report is left out when not given.
+    now : datetime, optional
+        The run's time (UTC; default the current time).
+
+    Returns
+    -------
+    RunRecord
+        The new run's id, folder and manifest.
+
+    Raises
+    ------
+    ValueError
+        If `root` is empty; OSError if it cannot be written (no complete-looking folder is
+        left behind).
+    """
+    from fialloc.catalog import Catalog
+
+    if not str(root).strip():
+        msg = "write_run: the output root is empty"
+        raise ValueError(msg)
+    fs, base = fsspec.core.url_to_fs(str(root))
+    when = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    run_id = f"{when:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+    local = isinstance(fs, LocalFileSystem)
+    final = f"{base.rstrip('/')}/{run_id}"
+    target = f"{base.rstrip('/')}/.tmp-{run_id}" if local else final
+    try:
+        fs.makedirs(f"{target}/{TABLES}", exist_ok=True)
+        files: dict[str, str] = {}
+
+        def put(name: str, data: bytes) -> None:
+            fs.pipe_file(f"{target}/{name}", data)
+            files[name] = hashlib.sha256(data).hexdigest()
+
+        results = (_timeless(response).model_dump_json(indent=1) + "\n").encode()
+        put(RESULTS, results)
+        stored: dict[str, pd.DataFrame] = {}
+        for name, table in run_tables(run).items():
+            data = _parquet_bytes(table)
+            put(f"{TABLES}/{name}.parquet", data)
+            # The report reads what was stored, so re-rendering a stored run gives the same file.
+            stored[name] = pd.read_parquet(io.BytesIO(data))
+        manifest: dict[str, Any] = {
+            "run_id": run_id,
+            "created": when.isoformat(timespec="seconds"),
+            "source": source,
+            "inputs": input_hashes(inputs),
+            "parameters": {
+                **run.parameters,
+                "mandate": run.portfolio.mandate.model_dump(mode="json"),
+            },
+            "seeds": {"scenario_seed": run.parameters.get("scenario_seed"), **(seeds or {})},
+            "versions": _versions(),
+            "headline": _headline(response, source),
+            "timings": dict(response.timings or run.timings),
+            "files": {},
+        }
+        if render is not None:
+            record = RunRecord(run_id, _url(fs, final), manifest)
+            html = render(StoredRun(record, RunResponse.model_validate_json(results), stored))
+            put(REPORT, html.encode())
+        manifest["files"] = dict(sorted(files.items()))
+        # The manifest goes last: its presence marks the folder complete.
+        fs.pipe_file(f"{target}/{MANIFEST}", (json.dumps(manifest, indent=1) + "\n").encode())
+        if local:
+            fs.mv(target, final, recursive=True)
+    except BaseException:
+        if fs.exists(target):
+            fs.rm(target, recursive=True)
+        raise
+    record = RunRecord(run_id, _url(fs, final), manifest)
+    try:
+        with Catalog(str(root), sync=False) as catalog:
+            catalog.add(record)
+    except OSError:
+        # The run is complete and its manifest is the record; the catalog (busy in another
+        # process, or damaged) adds it from the manifest when it is next opened.
+        pass
+    return record
+
+
+def _timeless(response: RunResponse) -> RunResponse:
+    """Return the response without clock readings, which differ between identical runs.
+
+    The stage timings and each agent's ``started``/``finished`` (the response's timings hold
+    them too) go to the manifest, so ``results.json`` depends on the inputs alone.
+    """
+    detailed = dict(response.detailed_results)
+    agents = detailed.get("agents")
+    if isinstance(agents, dict):
+        detailed["agents"] = {
+            name: {k: v for k, v in result.items() if k not in CLOCK_KEYS}
+            if isinstance(result, dict)
+            else result
+            for name, result in agents.items()
+        }
+    return response.model_copy(update={"timings": {}, "detailed_results": detailed})
+
+
+def _url(fs: fsspec.AbstractFileSystem, path: str) -> str:
+    return path if isinstance(fs, LocalFileSystem) else fs.unstrip_protocol(path)
+
+
+def complete_runs(root: str) -> list[RunRecord]:
+    """Every complete run under `root` (folders with a manifest), oldest first."""
+    fs, base = fsspec.core.url_to_fs(str(root))
+    if not fs.exists(base):
+        return []
+    out = []
+    for entry in fs.ls(base, detail=True):
+        name = entry["name"].rstrip("/").rsplit("/", 1)[-1]
+        if entry["type"] != "directory" or name.startswith("."):
+            continue
+        path = f"{base.rstrip('/')}/{name}/{MANIFEST}"
+        if fs.exists(path):
+            manifest = json.loads(fs.cat_file(path))
+            out.append(RunRecord(name, _url(fs, f"{base.rstrip('/')}/{name}"), manifest))
+    return sorted(out, key=lambda r: (r.manifest.get("created", ""), r.run_id))
+
+
+def find_run(reference: str, root: str | None = None) -> RunRecord:
+    """Find a complete run: a run folder's path or URL, or a run id (or unique prefix) in `root`.
+
+    Raises
+    ------
+    ValueError
+        If no complete run matches, or a prefix matches several runs.
+    """
+    fs, path = fsspec.core.url_to_fs(reference)
+    if fs.exists(f"{path.rstrip('/')}/{MANIFEST}"):
+        manifest = json.loads(fs.cat_file(f"{path.rstrip('/')}/{MANIFEST}"))
+        return RunRecord(str(manifest["run_id"]), _url(fs, path.rstrip("/")), manifest)
+    if root is None:
+        msg = f"{reference}: not a complete run folder (no {MANIFEST})"
+        raise ValueError(msg)
+    hits = [r for r in complete_runs(root) if r.run_id.startswith(reference)]
+    if len(hits) != 1:
+        what = "no run" if not hits else f"{len(hits)} runs"
+        msg = f"{reference}: {what} with that id in {root}"
+        raise ValueError(msg)
+    return hits[0]
+
+
+def read_response(url: str) -> RunResponse:
+    """Read a run folder's ``results.json`` (a local path or fsspec URL).
+
+    Raises
+    ------
+    ValueError
+        If it does not match the schema (pydantic's ValidationError is a ValueError).
+    """
+    fs, path = fsspec.core.url_to_fs(url)
+    return RunResponse.model_validate_json(fs.cat_file(f"{path.rstrip('/')}/{RESULTS}"))
+
+
+def read_run(reference: str, root: str | None = None) -> StoredRun:
+    """Read a stored run back (see :func:`find_run` for `reference` and `root`).
+
+    Raises
+    ------
+    ValueError
+        If the run cannot be found or its ``results.json`` does not match the schema.
+    """
+    record = find_run(reference, root)
+    fs, path = fsspec.core.url_to_fs(record.url)
+    response = read_response(record.url)
+    tables = {}
+    for name in sorted(record.manifest.get("files", {})):
+        if name.startswith(f"{TABLES}/") and name.endswith(".parquet"):
+            stem = name.removeprefix(f"{TABLES}/").removesuffix(".parquet")
+            tables[stem] = pd.read_parquet(io.BytesIO(fs.cat_file(f"{path}/{name}")))
+    return StoredRun(record, response, tables)

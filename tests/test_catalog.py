@@ -1,0 +1,90 @@
+"""The runs catalog: listing, diffs between runs, and healing from the runs' manifests."""
+
+import dataclasses
+import shutil
+
+import pytest
+
+import fialloc.data as data
+from fialloc import pipeline, store
+from fialloc.catalog import CATALOG, Catalog
+from fialloc.data.mandate_files import parse_mandate
+from fialloc.results import build_response
+
+
+def _run(portfolio):
+    result = pipeline.run(portfolio, n_paths=200, scenario_seed=1)
+    return result, build_response(result)
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    base = data.demo()
+    tight = dataclasses.replace(
+        base, mandate=parse_mandate({**base.mandate.model_dump(), "max_shift": 0.02})
+    )
+    a = store.write_run(str(root), *_run(base), source="demo (seed 7)")
+    b = store.write_run(str(root), *_run(tight), source="demo, max shift 2%")
+    return root, a, b
+
+
+def test_runs_lists_every_run_with_its_headline(two_runs):
+    root, a, b = two_runs
+    with Catalog(str(root)) as catalog:
+        runs = catalog.runs()
+    assert list(runs["run_id"]) == [a.run_id, b.run_id]
+    row = runs.set_index("run_id").loc[b.run_id]
+    assert row["source"] == "demo, max shift 2%"
+    assert row["n_paths"] == 200
+    assert row["yield_after"] == b.manifest["headline"]["yield_after"]
+    assert row["shortfall_probability_before"] == pytest.approx(
+        b.manifest["headline"]["shortfall_probability_before"]
+    )
+
+
+def test_diff_compares_weights_and_risk(two_runs):
+    root, a, b = two_runs
+    with Catalog(str(root)) as catalog:
+        diff = catalog.diff(a.run_id, b.run_id)
+    ra = {r.manager_id: r for r in store.read_run(a.url).response.allocation_recommendations}
+    rb = {r.manager_id: r for r in store.read_run(b.url).response.allocation_recommendations}
+    assert list(diff.weights.index) == sorted(ra)
+    for mid, row in diff.weights.iterrows():
+        assert row["recommended_a"] == ra[mid].recommended_weight
+        assert row["recommended_change"] == pytest.approx(
+            rb[mid].recommended_weight - ra[mid].recommended_weight, abs=1e-15
+        )
+    # The tighter shift limit moves no manager by more than 2%, the looser one does.
+    assert (diff.weights["recommended_b"] - diff.weights["current_b"]).abs().max() <= 0.02 + 1e-6
+    assert (diff.weights["recommended_a"] - diff.weights["current_a"]).abs().max() > 0.03
+    assert diff.risk.loc["yield_after", "change"] == pytest.approx(
+        b.manifest["headline"]["yield_after"] - a.manifest["headline"]["yield_after"]
+    )
+    assert diff.risk.loc["yield_before", "change"] == pytest.approx(0.0, abs=1e-15)
+
+
+def test_a_lost_catalog_is_rebuilt_from_the_manifests(two_runs, tmp_path):
+    _root, a, b = two_runs
+    copy = tmp_path / "copy"
+    for run in (a, b):
+        shutil.copytree(run.url, copy / run.run_id)
+    assert not (copy / CATALOG).exists()
+    with Catalog(str(copy)) as catalog:
+        assert set(catalog.runs()["run_id"]) == {a.run_id, b.run_id}
+    assert (copy / CATALOG).exists()
+
+
+def test_ambiguous_or_unknown_run_ids_are_clear_errors(two_runs):
+    root, a, _ = two_runs
+    with Catalog(str(root)) as catalog:
+        with pytest.raises(ValueError, match="2 runs"):
+            catalog.resolve(a.run_id[:4])
+        with pytest.raises(ValueError, match="no run"):
+            catalog.diff("missing", a.run_id)
+
+
+def test_a_file_that_is_not_a_catalog_is_an_os_error(tmp_path):
+    (tmp_path / CATALOG).write_text("not a database")
+    with pytest.raises(OSError, match="cannot open the runs catalog"):
+        Catalog(str(tmp_path))
