@@ -62,10 +62,15 @@ def test_every_chart_and_section_is_there(stored):
     assert stored.record.manifest["versions"]["numpy"] in html
 
 
-def test_without_attribution_the_section_says_not_available(stored):
-    html = report.render_stored(stored)
+def test_the_demo_attribution_is_charted_and_its_absence_said(stored):
+    assert 'id="chart-attribution"' in report.render_stored(stored)
+    performance = dict(stored.response.detailed_results["performance"])
+    performance["tables"] = {
+        k: v for k, v in performance["tables"].items() if not k.startswith("attribution_")
+    }
+    html = report.render_stored(_with(stored, performance=performance))
     assert 'id="chart-attribution-na"' in html
-    assert "no attribution desk in the detailed results" in html
+    assert "no holdings history, so no attribution, in the detailed results" in html
 
 
 def test_commentary_comes_from_findings_without_agents(stored):
@@ -108,11 +113,11 @@ def test_an_attribution_desk_is_charted_per_manager_and_effect(stored):
                  "active_return": sum(effects.values()), **effects,
                  "curve_10y": -0.001, "spread_A": 0.002, "spread_sector_financial": 0.003}
             )  # fmt: skip
-    desk = {"desk": "attribution", "findings": [], "tables": {"linked_effects": linked}}
-    html = report.render_stored(_with(stored, attribution=desk))
+    desk = {"desk": "performance", "findings": [], "tables": {"attribution_linked_effects": linked}}
+    html = report.render_stored(_with(stored, performance=desk))
     assert 'id="chart-attribution"' in html
     assert "chart-attribution-na" not in html
-    fig = report.charts.attribution({"attribution": desk})
+    fig = report.charts.attribution({"performance": desk})
     names = ["income", "duration", "credit_spread", "selection", "residual"]
     assert [t.name for t in fig.data] == names * 3  # one set per window
     shown = [t for t in fig.data if t.visible]
@@ -122,7 +127,7 @@ def test_an_attribution_desk_is_charted_per_manager_and_effect(stored):
     assert list(shown[3].y) == pytest.approx([1.2, 1.2, 1.2])  # the 12-month window
     labels = [b.label for b in fig.layout.updatemenus[0].buttons]
     assert labels == ["1 month", "12 months", "60 months"]
-    assert report.charts.attribution({"attribution": {"tables": {}}}) is None
+    assert report.charts.attribution({"performance": {"tables": {}}}) is None
 
 
 def test_a_bare_response_renders_with_what_it_has(stored):

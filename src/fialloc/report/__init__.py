@@ -190,7 +190,7 @@ def _render(
             "id": "attribution",
             "title": "Performance attribution",
             "charts": [_chart("chart-attribution", charts.attribution(d))],
-            "commentary": _commentary(d, "attribution") if "attribution" in d else None,
+            "commentary": None,  # the performance desk's, beside skill and drift below
         },
         {
             "id": "skill",

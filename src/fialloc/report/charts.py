@@ -211,7 +211,7 @@ def frontier(detailed: Mapping[str, Any]) -> go.Figure | None:
     return fig
 
 
-#: Columns of the attribution desk's ``linked_effects`` that are not effects.
+#: Columns of the holdings attribution's ``linked_effects`` that are not effects.
 NOT_EFFECTS: Final = (
     "portfolio",
     "window",
@@ -227,11 +227,13 @@ BREAKDOWNS: Final = ("curve_", "spread_")
 def attribution(detailed: Mapping[str, Any]) -> go.Figure | None:
     """Plot linked active-return effects (percent) per manager, one window at a time.
 
-    Reads the attribution desk's ``linked_effects`` table (per portfolio and window in months:
+    Reads the performance desk's ``attribution_linked_effects`` table (per portfolio and window
+    in months:
     the effects that add up to the active return, and their breakdowns, which are left out).
     Buttons switch the window; the 12-month window shows first when there is one.
     """
-    table = _frame(detailed.get("attribution", {}).get("tables", {}).get("linked_effects"))
+    tables = detailed.get("performance", {}).get("tables", {})
+    table = _frame(tables.get("attribution_linked_effects"))
     if table.empty or not {"portfolio", "window"} <= set(table.columns):
         return None
     effects = [
