@@ -26,6 +26,7 @@ from fialloc.data import Portfolio
 from fialloc.desks import DeskResult, run_desks
 from fialloc.desks.context import DeskContext
 from fialloc.desks.duration_gaps import krd_gaps
+from fialloc.distributed import Executor
 from fialloc.factor_covariance import scenario_covariance
 from fialloc.optimize import (
     AllocationProblem,
@@ -38,7 +39,7 @@ from fialloc.plan import ImplementationPlan, implementation_plan
 from fialloc.robustness import (
     evaluate,
     min_expected_shortfall,
-    sleeve_paths,
+    simulate_sleeves,
     stress_surplus,
     tracking_error_distribution,
 )
@@ -200,6 +201,8 @@ def run(
     frontier_points: int = 7,
     covariance: Literal["history", "scenarios"] = "history",
     progress: Callable[[str], None] | None = None,
+    executor: Executor | None = None,
+    path_chunk: int = 500,
 ) -> RunResult:
     """Run every stage on validated inputs.
 
@@ -223,6 +226,12 @@ def run(
         first month of the G2++ paths and the spread paths correlated with them.
     progress : callable, optional
         Called with each stage's name (see :data:`STAGES`) as it starts.
+    executor : Executor, optional
+        Where the parallel maps run: stress scenarios, chunks of scenario paths and frontier
+        points (see :mod:`fialloc.distributed`; in this process by default). Results are the
+        same wherever they run.
+    path_chunk : int
+        Scenario paths per task (bounds a task's memory; results do not depend on it).
 
     Raises
     ------
@@ -252,17 +261,21 @@ def run(
             threshold=p.mandate.materiality_threshold,
         )
     with _stage("stresses", timings, progress):
-        stresses = stress_portfolio(p)
+        stresses = stress_portfolio(p, executor=executor)
     with _stage("scenarios", timings, progress):
         model = G2pp(p.curve)
         years = np.arange(1, horizons + 1, dtype=float)
-        paths = model.simulate(n_paths, np.arange(1, 12 * horizons + 1) / 12.0, seed=scenario_seed)
-        sleeves = sleeve_paths(p, model, paths, years)
+        grid = np.arange(1, 12 * horizons + 1) / 12.0
+        sleeves = simulate_sleeves(
+            p, model, n_paths, grid, years, scenario_seed, chunk=path_chunk, executor=executor
+        )
     with _stage("desks", timings, progress):
         desks = run_desks(ctx)
     with _stage("optimize", timings, progress):
         factor_cov = None
         if covariance == "scenarios":
+            # The same paths the chunks simulated (keyed by seed and path index).
+            paths = model.simulate(n_paths, grid, seed=scenario_seed)
             spreads = {
                 str(r): float(v)
                 for r, v in zip(p.spreads["rating"], p.spreads["spread"], strict=True)
@@ -272,7 +285,7 @@ def run(
         problem = build_problem(ctx, covariance=factor_cov)
         allocation = optimize(problem, p.mandate)
         robust = min_expected_shortfall(problem, sleeves, p.mandate)
-        frontier = pareto_frontier(problem, p.mandate, frontier_points)
+        frontier = pareto_frontier(problem, p.mandate, frontier_points, executor=executor)
     with _stage("robustness", timings, progress):
         candidates: dict[str, npt.ArrayLike] = {
             "current": problem.current.to_numpy(),
@@ -297,6 +310,7 @@ def run(
         "phase_days": phase_days,
         "frontier_points": frontier_points,
         "covariance": covariance,
+        "path_chunk": path_chunk,
         "g2": dict(zip(("a", "sigma", "b", "eta", "rho"), model.params, strict=True)),
     }
     assert isinstance(surplus, pd.DataFrame)  # one allocation, many horizons
