@@ -14,10 +14,10 @@ import dask
 import numpy as np
 import pandas as pd
 import pytest
-from distributed import Client, LocalCluster
 
 import fialloc.data as data
 from fialloc import pipeline
+from fialloc.cli import main
 from fialloc.distributed import DaskExecutor, DistributedError, InProcess, open_executor
 from fialloc.robustness import simulate_sleeves
 from fialloc.scenarios import G2pp
@@ -30,23 +30,26 @@ RUN = {"n_paths": N_PATHS, "scenario_seed": 11, "frontier_points": 4, "path_chun
 
 
 @pytest.fixture(scope="module")
-def client():
+def cluster():
     # One worker death per task is survivable, a second fails the map: keeps the
     # unrecoverable case short.
     with (
         dask.config.set({"distributed.scheduler.allowed-failures": 1}),
-        LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        Client(cluster) as c,
+        open_executor(workers=2) as executor,
     ):
-        yield c
+        yield executor
 
 
 @pytest.fixture
-def executor(client):
-    client.wait_for_workers(2, timeout=60)
-    return DaskExecutor(client)
+def executor(cluster):
+    assert isinstance(cluster, DaskExecutor)
+    cluster.client.wait_for_workers(2, timeout=60)
+    info = cluster.client.scheduler_info()["workers"].values()
+    assert [w["nthreads"] for w in info] == [1, 1]  # two single-threaded worker processes
+    pids = set(cluster.client.run(os.getpid).values())
+    assert len(pids) == 2
+    assert os.getpid() not in pids
+    return cluster
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +95,11 @@ def _always_die(fn, *args):
 
 def _fail(item, shared):
     msg = f"bad chunk {item}"
+    raise RuntimeError(msg)
+
+
+def _refuse(item, shared):
+    msg = f"bad input {item}"
     raise ValueError(msg)
 
 
@@ -153,9 +161,13 @@ def test_a_worker_killed_mid_run_changes_nothing(portfolio, local_run, executor,
 
 def test_a_task_that_keeps_raising_names_the_task_and_the_cause(executor):
     with pytest.raises(
-        DistributedError, match=r"_fail: task \d of 3 \(item '([abc])'\).*ValueError: bad chunk \1"
+        DistributedError,
+        match=r"_fail: task \d of 3 \(item '([abc])'\).*RuntimeError: bad chunk \1",
     ):
         executor.map(_fail, ["a", "b", "c"], shared=1)
+    # Bad input is the same ValueError wherever it runs.
+    with pytest.raises(ValueError, match="bad input a"):
+        executor.map(_refuse, ["a"], shared=1)
 
 
 def test_maps_keep_order_and_pass_shared_inputs(executor):
@@ -220,3 +232,11 @@ def test_a_task_that_keeps_killing_workers_fails_with_a_clear_error(portfolio, e
         DistributedError, match=r"_always_die: task \d of 3 \(item \(\d+, \d+\)\).*KilledWorker"
     ):
         pipeline.run(portfolio, executor=_Wrapped(executor, _always_die), **RUN)
+
+
+def test_cli_refuses_bad_cluster_settings(tmp_path, capsys):
+    assert main(["run", "--workers", "0", "--paths", "20", "--out", str(tmp_path)]) == 2
+    assert "`workers` must be an integer from 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["run", "--workers", "2", "--scheduler", "tcp://h:8786"])
+    assert "not allowed with argument" in capsys.readouterr().err

@@ -22,12 +22,18 @@ def _money(x: float) -> str:
 
 def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     from fialloc import data, pipeline
+    from fialloc.distributed import open_executor
 
     start = time.perf_counter()
     with console.status("Loading inputs..."):
         portfolio = data.load(args.data) if args.data else data.demo(args.seed)
-    with console.status("Pricing, risk and stresses..."):
-        result = pipeline.run(portfolio, n_paths=args.paths, scenario_seed=args.scenario_seed)
+    with (
+        console.status("Pricing, risk and stresses..."),
+        open_executor(args.workers, args.scheduler) as executor,
+    ):
+        result = pipeline.run(
+            portfolio, n_paths=args.paths, scenario_seed=args.scenario_seed, executor=executor
+        )
     elapsed = time.perf_counter() - start
     s = result.summary()
     source = args.data or f"built-in demo (seed {args.seed})"
@@ -138,6 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=7, help="seed of the demo book")
     run.add_argument("--paths", type=int, default=1000, help="G2++ scenario paths")
     run.add_argument("--scenario-seed", type=int, default=0, help="seed of the scenario paths")
+    where = run.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers", type=int, metavar="N", help="run on a local Dask cluster of N processes"
+    )
+    where.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask scheduler (tcp://...)")
     run.set_defaults(func=_cmd_run)
     demo = sub.add_parser("demo", help="write the demo inputs as files")
     demo.add_argument("--write", type=Path, required=True, metavar="DIR")
@@ -152,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``fialloc`` console script; returns the exit code."""
     from fialloc.data import InputError
+    from fialloc.distributed import DistributedError
 
     args = build_parser().parse_args(argv)
     console = Console()
@@ -162,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             err.print(f"error: {problem}", highlight=False, soft_wrap=True)
         return 2
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, DistributedError) as exc:
         err.print(f"error: {exc}", highlight=False, soft_wrap=True)
         return 2
     return code

@@ -11,7 +11,8 @@ the shared inputs, so results do not depend on where they ran.
 On a cluster the shared inputs travel once: they are scattered to every worker
 (``broadcast=True``) and each task receives the worker's copy. A task whose worker is lost is
 run again elsewhere, and a task that raises is retried; a map either returns one result per
-item, in order, or raises :class:`DistributedError` naming the task that failed. Dask is an
+item, in order, or raises :class:`DistributedError` naming the task that failed (a task's
+``ValueError``, bad input, is raised as it is, as it would be in-process). Dask is an
 optional dependency (``pip install fialloc[dask]``), imported only when a cluster is used.
 """
 
@@ -87,9 +88,12 @@ class DaskExecutor:
 
         Raises
         ------
+        ValueError
+            A task's own ValueError (bad input), unchanged, as it would be in-process.
         DistributedError
-            If a task still fails after its retries (the message names the function, the
-            task's position and item, and the cause), or a result is missing.
+            If a task still fails after its retries or its worker keeps dying (the message
+            names the function, the task's position and item, and the cause), or a result is
+            missing.
         """
         from distributed import as_completed
 
@@ -114,12 +118,15 @@ class DaskExecutor:
             for future in as_completed(futures):
                 if future.status != "finished":
                     i = position[future.key]
-                    cause = _cause(future)
+                    error, cause = _cause(future)
+                    if isinstance(error, ValueError):
+                        raise error  # bad input: the same error as in-process
                     msg = (
                         f"distributed map of {name}: task {i + 1} of {len(todo)} "
-                        f"(item {_short(todo[i])}) failed after {self.retries} retries: {cause}"
+                        f"(item {_short(todo[i])}) failed for good (retried up to "
+                        f"{self.retries} times): {cause}"
                     )
-                    raise DistributedError(msg)
+                    raise DistributedError(msg) from error
             results = self.client.gather(futures)
         finally:
             self.client.cancel(futures)
@@ -137,12 +144,12 @@ def _name(fn: Callable[..., Any]) -> str:
     return str(getattr(fn, "__name__", type(fn).__name__))
 
 
-def _cause(future: Any) -> str:
+def _cause(future: Any) -> tuple[BaseException | None, str]:
     try:
         exc = future.exception()
     except Exception as err:  # a cancelled or lost future has no exception to fetch
-        return f"{type(err).__name__}: {err} (status {future.status})"
-    return f"{type(exc).__name__}: {exc}"
+        return None, f"{type(err).__name__}: {err} (status {future.status})"
+    return exc, f"{type(exc).__name__}: {exc}"
 
 
 def _short(item: Any, limit: int = 80) -> str:
