@@ -21,6 +21,7 @@ from fialloc.cli import main
 from fialloc.distributed import DaskExecutor, DistributedError, InProcess, open_executor
 from fialloc.robustness import simulate_sleeves
 from fialloc.scenarios import G2pp
+from fialloc.stresses import stress_portfolio
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
@@ -131,15 +132,23 @@ def test_chunked_paths_are_bitwise_one_run(portfolio):
     assert not np.array_equal(other.sleeves, one.sleeves)
 
 
-def test_cluster_paths_are_bitwise_the_in_process_ones(portfolio, executor):
-    model = G2pp(portfolio.curve)
+def test_cluster_paths_and_stresses_are_bitwise_the_in_process_ones(executor):
+    # Big enough that a BLAS product would sum differently on 2 threads (here) and on 1
+    # (Dask workers): the sleeves and stresses must not depend on it.
+    book = data.synthetic(30, 2000, seed=2)
+    model = G2pp(book.curve)
     grid = np.arange(1, 61) / 12.0
     years = np.arange(1.0, 6.0)
-    here = simulate_sleeves(portfolio, model, 90, grid, years, 5, chunk=90)
-    there = simulate_sleeves(portfolio, model, 90, grid, years, 5, chunk=20, executor=executor)
+    here = simulate_sleeves(book, model, 40, grid, years, 5, chunk=40)
+    there = simulate_sleeves(book, model, 40, grid, years, 5, chunk=15, executor=executor)
     assert np.array_equal(there.sleeves, here.sleeves)
     assert np.array_equal(there.liabilities, here.liabilities)
     pd.testing.assert_series_equal(there.today, here.today)
+    stressed_here = stress_portfolio(book)
+    stressed_there = stress_portfolio(book, executor=executor)
+    assert stressed_there.asset_values.equals(stressed_here.asset_values)
+    assert stressed_there.path_values.equals(stressed_here.path_values)
+    assert stressed_there.summary().equals(stressed_here.summary())
 
 
 def test_pipeline_on_the_cluster_matches_in_process(portfolio, local_run, executor):
@@ -228,10 +237,13 @@ def test_lost_paths_are_an_error_not_a_short_result(portfolio):
 
 
 def test_a_task_that_keeps_killing_workers_fails_with_a_clear_error(portfolio, executor):
+    # Either the task is blamed for two deaths (KilledWorker), or both workers that held the
+    # shared inputs died first (lost data): a named failure either way.
     with pytest.raises(
-        DistributedError, match=r"_always_die: task \d of 3 \(item \(\d+, \d+\)\).*KilledWorker"
-    ):
+        DistributedError, match=r"_always_die: task \d of 3 \(item \(\d+, \d+\)\) failed for good"
+    ) as failure:
         pipeline.run(portfolio, executor=_Wrapped(executor, _always_die), **RUN)
+    assert "KilledWorker" in str(failure.value) or "lost" in str(failure.value).lower()
 
 
 def test_cli_refuses_bad_cluster_settings(tmp_path, capsys):

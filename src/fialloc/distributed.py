@@ -145,10 +145,16 @@ def _name(fn: Callable[..., Any]) -> str:
 
 
 def _cause(future: Any) -> tuple[BaseException | None, str]:
+    lost = (
+        f"the task was {future.status}: the workers holding it or the shared inputs it "
+        "needed were lost"
+    )
     try:
         exc = future.exception()
     except Exception as err:  # a cancelled or lost future has no exception to fetch
-        return None, f"{type(err).__name__}: {err} (status {future.status})"
+        return None, f"{lost} ({type(err).__name__}: {err})"
+    if exc is None:
+        return None, lost
     return exc, f"{type(exc).__name__}: {exc}"
 
 

@@ -16,6 +16,7 @@ import cvxpy as cp
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy import sparse
 
 from fialloc.data import Mandate, Portfolio
 from fialloc.distributed import DistributedError, Executor, InProcess
@@ -98,7 +99,11 @@ def sleeve_paths(
     h = np.atleast_1d(np.asarray(horizons, dtype=float))
     per_security = model.revalue(book, paths, h, z)  # paths x horizons x securities (per 100)
     face = p.face.reindex(columns=book.security_ids).to_numpy() / 100.0  # managers x securities
-    remaining = per_security @ face.T
+    # Summed as a sparse product, in one fixed order, not by BLAS (whose sums depend on its
+    # thread count): the same values in this process and on any worker. Managers hold few of
+    # the securities, so it is also the cheaper product.
+    flat = per_security.reshape(-1, per_security.shape[2])
+    remaining = (sparse.csr_array(face) @ flat.T).T.reshape(*per_security.shape[:2], -1)
     banked = paths.banked(book.layout, face, h)
     owed = model.revalue(p.liability_stream, paths, h)[:, :, 0]
     # What is still owed plus what was paid, grown to the horizon.

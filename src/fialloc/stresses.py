@@ -437,7 +437,9 @@ def _path_values(
         # earlier ones compounded and later ones discounted, divided by the moved P(0, h).
         moved = curve.shifted(shift * 1e4)
         to_h = float(moved.discount(float(h))) if h > 0 else 1.0
-        assets = float(np.dot(book.dirty_prices(moved, z), scale)) / to_h
+        # numpy's own sum, not a BLAS dot whose sum depends on its thread count: the same
+        # value in this process and on a cluster's worker.
+        assets = float((book.dirty_prices(moved, z) * scale).sum()) / to_h
         liab = liabilities.present_value(moved) / to_h
         rows.append((scenario.name, float(h), assets, liab, assets - liab))
     return rows
