@@ -18,7 +18,13 @@ import pytest
 import fialloc.data as data
 from fialloc import pipeline
 from fialloc.cli import main
-from fialloc.distributed import DaskExecutor, DistributedError, InProcess, open_executor
+from fialloc.distributed import (
+    DaskExecutor,
+    DistributedError,
+    InProcess,
+    open_executor,
+    task_threads,
+)
 from fialloc.robustness import simulate_sleeves
 from fialloc.scenarios import G2pp
 from fialloc.stresses import stress_portfolio
@@ -191,6 +197,15 @@ def test_maps_keep_order_and_pass_shared_inputs(executor):
 
 def _pair(item, shared):
     return item, shared
+
+
+def test_kernels_take_one_thread_per_task_on_workers_and_every_core_here(executor):
+    assert executor.map(_threads, [0, 1]) == [1, 1]
+    assert task_threads() is None
+
+
+def _threads(item):
+    return task_threads()
 
 
 def test_in_process_is_the_default_and_bad_settings_are_refused():

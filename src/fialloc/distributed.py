@@ -18,13 +18,21 @@ optional dependency (``pip install fialloc[dask]``), imported only when a cluste
 
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
-__all__ = ["DaskExecutor", "DistributedError", "Executor", "InProcess", "open_executor"]
+__all__ = [
+    "DaskExecutor",
+    "DistributedError",
+    "Executor",
+    "InProcess",
+    "open_executor",
+    "task_threads",
+]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -136,6 +144,23 @@ class DaskExecutor:
             msg = f"distributed map of {name}: {len(results)} results for {len(todo)} tasks"
             raise DistributedError(msg)
         return list(results)
+
+
+def task_threads() -> int | None:
+    """Threads a compiled kernel may use inside a task: 1 on a Dask worker, None (all) here.
+
+    A Dask worker already runs one task per worker thread, so kernels that took every core
+    as well would oversubscribe the machine.
+    """
+    if "distributed" not in sys.modules:  # not imported: not on a worker
+        return None
+    from distributed import get_worker
+
+    try:
+        get_worker()
+    except ValueError:
+        return None
+    return 1
 
 
 def _name(fn: Callable[..., Any]) -> str:

@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import sparse
 
 from fialloc.data import Mandate, Portfolio
-from fialloc.distributed import DistributedError, Executor, InProcess
+from fialloc.distributed import DistributedError, Executor, InProcess, task_threads
 from fialloc.layout import FloatArray
 from fialloc.optimize import AllocationProblem, AllocationResult, solve
 from fialloc.scenarios import G2Paths, G2pp
@@ -90,14 +90,22 @@ class SleevePaths:
 
 
 def sleeve_paths(
-    portfolio: Portfolio, model: G2pp, paths: G2Paths, horizons: npt.ArrayLike
+    portfolio: Portfolio,
+    model: G2pp,
+    paths: G2Paths,
+    horizons: npt.ArrayLike,
+    threads: int | None = None,
 ) -> SleevePaths:
-    """Revalue each manager's sleeve and the liabilities on every path (see module notes)."""
+    """Revalue each manager's sleeve and the liabilities on every path (see module notes).
+
+    `threads` is the revaluation kernel's (all cores by default); results do not depend on it.
+    """
     p = portfolio
     book = p.book
     z = p.z_spreads.reindex(book.security_ids).to_numpy()
     h = np.atleast_1d(np.asarray(horizons, dtype=float))
-    per_security = model.revalue(book, paths, h, z)  # paths x horizons x securities (per 100)
+    # paths x horizons x securities (per 100)
+    per_security = model.revalue(book, paths, h, z, threads=threads)
     face = p.face.reindex(columns=book.security_ids).to_numpy() / 100.0  # managers x securities
     # Summed as a sparse product, in one fixed order, not by BLAS (whose sums depend on its
     # thread count): the same values in this process and on any worker. Managers hold few of
@@ -105,7 +113,7 @@ def sleeve_paths(
     flat = per_security.reshape(-1, per_security.shape[2])
     remaining = (sparse.csr_array(face) @ flat.T).T.reshape(*per_security.shape[:2], -1)
     banked = paths.banked(book.layout, face, h)
-    owed = model.revalue(p.liability_stream, paths, h)[:, :, 0]
+    owed = model.revalue(p.liability_stream, paths, h, threads=threads)[:, :, 0]
     # What is still owed plus what was paid, grown to the horizon.
     liabilities = owed + paths.banked(p.liability_stream.layout, np.ones(1), h)[:, :, 0]
     today = p.manager_values.reindex(p.managers.index).fillna(0.0)
@@ -177,8 +185,9 @@ def _sleeve_chunk(
     first, n = item
     portfolio, params, grid, horizons, seed = shared
     model = G2pp(portfolio.curve, *params)
-    paths = model.simulate(n, grid, seed=seed, first_path=first)
-    return sleeve_paths(portfolio, model, paths, horizons)
+    threads = task_threads()
+    paths = model.simulate(n, grid, seed=seed, threads=threads, first_path=first)
+    return sleeve_paths(portfolio, model, paths, horizons, threads)
 
 
 def _concatenate(
