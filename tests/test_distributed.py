@@ -53,6 +53,9 @@ def executor(cluster):
     cluster.client.wait_for_workers(2, timeout=60)
     info = cluster.client.scheduler_info()["workers"].values()
     assert [w["nthreads"] for w in info] == [1, 1]  # two single-threaded worker processes
+    # Without glibc's adaptive mmap threshold turned off (see open_executor).
+    trims = cluster.client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()
+    assert list(trims) == [None, None]
     pids = set(cluster.client.run(os.getpid).values())
     assert len(pids) == 2
     assert os.getpid() not in pids

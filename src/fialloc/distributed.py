@@ -241,7 +241,15 @@ def open_executor(
         with client:
             yield DaskExecutor(client)
         return
+    import dask
+
+    # Dask starts workers with MALLOC_TRIM_THRESHOLD_ set, which turns off glibc's adaptive
+    # mmap threshold: every large temporary array is then mapped afresh and page-faulted in,
+    # and a chunk of paths takes about twice as long. Workers here start without it.
+    environ = dask.config.get("distributed.nanny.pre-spawn-environ", {})
+    environ = {k: v for k, v in environ.items() if k != "MALLOC_TRIM_THRESHOLD_"}
     with (
+        dask.config.set({"distributed.nanny.pre-spawn-environ": environ}),
         LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster,
