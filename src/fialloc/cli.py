@@ -81,11 +81,8 @@ def _executor(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
     if args.workers is None and args.scheduler is None:
         yield {}
         return
-    try:
-        from fialloc.distributed import open_executor
-    except ImportError:
-        msg = "--workers/--scheduler: Dask execution is not available in this installation"
-        raise UsageError(msg) from None
+    from fialloc.distributed import open_executor
+
     with open_executor(workers=args.workers, scheduler=args.scheduler) as executor:
         yield {"executor": executor}
 
@@ -96,7 +93,7 @@ def compute(
     run_kwargs: dict[str, Any],
     progress: Callable[[str], None] | None = None,
 ) -> tuple[RunResult, RunResponse]:
-    """Run the main job: the agents' workflow when installed, else the pipeline alone.
+    """Run the main job: the pipeline with the agents' workflow as its desks.
 
     Parameters
     ----------
@@ -112,20 +109,11 @@ def compute(
 
     Raises
     ------
-    UsageError
-        If a model other than the offline one is asked for and the agents are not installed.
+    ValueError
+        If the model setting cannot be parsed or the inputs cannot be run.
     """
-    from fialloc import pipeline
-    from fialloc.results import build_response
+    from fialloc.agents import ModelConfig, run_workflow
 
-    try:
-        from fialloc.agents import ModelConfig, run_workflow
-    except ImportError:
-        if model != "offline":
-            msg = f"--model {model}: the agents are not available in this installation"
-            raise UsageError(msg) from None
-        result = pipeline.run(portfolio, progress=progress, **run_kwargs)
-        return result, build_response(result)
     flow = run_workflow(portfolio, model=ModelConfig.parse(model), progress=progress, **run_kwargs)
     return flow.run, flow.response
 
@@ -445,6 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     when interrupted.
     """
     from fialloc.data import InputError
+    from fialloc.distributed import DistributedError
 
     args = build_parser().parse_args(argv)
     console = Console()
@@ -461,7 +450,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args, console)
     except InputError as exc:
         return fail(exc.problems)
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, DistributedError) as exc:
         return fail([exc])
     except KeyboardInterrupt:
         err.print("interrupted")

@@ -24,6 +24,7 @@ from fialloc.data.mandate import Mandate
 from fialloc.data.portfolio import GOVERNMENT_SECTORS
 from fialloc.desks import performance
 from fialloc.desks.context import DeskContext
+from fialloc.distributed import Executor, InProcess
 from fialloc.factor_covariance import history_covariance
 from fialloc.layout import FloatArray
 from fialloc.scenarios import RATING_LETTERS
@@ -481,12 +482,18 @@ def optimize(
 
 
 def pareto_frontier(
-    problem: AllocationProblem, mandate: Mandate | None = None, points: int = 9
+    problem: AllocationProblem,
+    mandate: Mandate | None = None,
+    points: int = 9,
+    *,
+    executor: Executor | None = None,
 ) -> pd.DataFrame:
     """Trace the efficient frontier between tracking error and yield under the mandate.
 
     The frontier runs from the lowest tracking error the mandate allows to the highest yield
     it allows; each point minimizes tracking error for a yield at least a step further along.
+    Each point is one what-if optimization, a task of `executor` (in this process by default;
+    see :mod:`fialloc.distributed`).
 
     Returns
     -------
@@ -500,34 +507,46 @@ def pareto_frontier(
     ValueError
         If `points` < 2 or the mandate itself cannot be met.
     """
-    if points < 2:
+    if isinstance(points, bool) or not isinstance(points, int | np.integer) or points < 2:
         msg = f"pareto_frontier: need at least 2 points, got {points}"
         raise ValueError(msg)
     m = mandate or Mandate()
     y = problem.yields.to_numpy()
     w = cp.Variable(len(problem.managers))
-    # Scaled by the limit like optimize()'s term, so the tie-breaking turnover penalty stays
-    # negligible next to it.
-    te_term = {"tracking_error": cp.sum_squares(active_risk(problem, w)) / m.max_tracking_error**2}
-    low = solve(problem, m, w, te_term)
+    low = solve(problem, m, w, _tracking_error_term(problem, m, w))
     high = solve(problem, m, w, {"yield": -(y @ w)})
     targets = np.linspace(float(y @ low.weights), float(y @ high.weights), points)
-    rows = []
-    for target in targets:
-        # A hair below the target: the end points themselves came from a solver's tolerance.
-        at = m.model_copy(update={"target_yield": max(float(target) - 1e-9, m.target_yield)})
-        result = solve(problem, at, w, te_term)
-        weights = result.weights.to_numpy()
-        rows.append(
-            {
-                "target_yield": float(target),
-                "yield": float(y @ weights),
-                "tracking_error": problem.tracking_error(weights),
-                "surplus_vol": problem.surplus_vol(weights),
-                **result.weights.to_dict(),
-            }
-        )
+    rows = (executor or InProcess()).map(
+        _frontier_point, [float(t) for t in targets], shared=(problem, m)
+    )
     return pd.DataFrame(rows)
+
+
+def _tracking_error_term(
+    problem: AllocationProblem, mandate: Mandate, w: cp.Variable
+) -> dict[str, cp.Expression]:
+    # Scaled by the limit like optimize()'s term, so the tie-breaking turnover penalty stays
+    # negligible next to it.
+    return {
+        "tracking_error": cp.sum_squares(active_risk(problem, w)) / mandate.max_tracking_error**2
+    }
+
+
+def _frontier_point(target: float, shared: tuple[AllocationProblem, Mandate]) -> dict[str, float]:
+    """Least tracking error for a yield of at least `target` (one frontier point)."""
+    problem, mandate = shared
+    # A hair below the target: the end points themselves came from a solver's tolerance.
+    at = mandate.model_copy(update={"target_yield": max(target - 1e-9, mandate.target_yield)})
+    w = cp.Variable(len(problem.managers))
+    result = solve(problem, at, w, _tracking_error_term(problem, at, w))
+    weights = result.weights.to_numpy()
+    return {
+        "target_yield": target,
+        "yield": float(problem.yields.to_numpy() @ weights),
+        "tracking_error": problem.tracking_error(weights),
+        "surplus_vol": problem.surplus_vol(weights),
+        **{str(m): float(v) for m, v in result.weights.items()},
+    }
 
 
 def _diagnose(

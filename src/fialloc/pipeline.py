@@ -24,6 +24,7 @@ from fialloc.data import Portfolio
 from fialloc.desks import DeskResult, performance, run_desks
 from fialloc.desks.context import DeskContext
 from fialloc.desks.duration_gaps import krd_gaps
+from fialloc.distributed import Executor
 from fialloc.factor_covariance import scenario_covariance
 from fialloc.optimize import (
     AllocationProblem,
@@ -36,7 +37,7 @@ from fialloc.plan import ImplementationPlan, implementation_plan
 from fialloc.robustness import (
     evaluate,
     min_expected_shortfall,
-    sleeve_paths,
+    simulate_sleeves,
     stress_surplus,
     tracking_error_distribution,
 )
@@ -179,6 +180,8 @@ def run(
     covariance: Literal["history", "scenarios"] = "history",
     progress: Callable[[str], None] | None = None,
     desk_runner: Callable[[DeskContext], dict[str, DeskResult]] | None = None,
+    executor: Executor | None = None,
+    path_chunk: int = 500,
 ) -> RunResult:
     """Run every stage on validated inputs.
 
@@ -205,6 +208,12 @@ def run(
     desk_runner : callable, optional
         Runs the desks on the run's context (default :func:`fialloc.desks.run_desks`); the
         agents' workflow passes its graph here, so its results are the run's desks.
+    executor : Executor, optional
+        Where the parallel maps run: stress scenarios, chunks of scenario paths and frontier
+        points (see :mod:`fialloc.distributed`; in this process by default). Results are the
+        same wherever they run.
+    path_chunk : int
+        Scenario paths per task (bounds a task's memory; results do not depend on it).
 
     Raises
     ------
@@ -234,17 +243,21 @@ def run(
             threshold=p.mandate.materiality_threshold,
         )
     with _stage("stresses", timings, progress):
-        stresses = stress_portfolio(p)
+        stresses = stress_portfolio(p, executor=executor)
     with _stage("scenarios", timings, progress):
         model = G2pp(p.curve)
         years = np.arange(1, horizons + 1, dtype=float)
-        paths = model.simulate(n_paths, np.arange(1, 12 * horizons + 1) / 12.0, seed=scenario_seed)
-        sleeves = sleeve_paths(p, model, paths, years)
+        grid = np.arange(1, 12 * horizons + 1) / 12.0
+        sleeves = simulate_sleeves(
+            p, model, n_paths, grid, years, scenario_seed, chunk=path_chunk, executor=executor
+        )
     with _stage("desks", timings, progress):
         desks = (desk_runner or run_desks)(ctx)
     with _stage("optimize", timings, progress):
         factor_cov = None
         if covariance == "scenarios":
+            # The same paths the chunks simulated (keyed by seed and path index).
+            paths = model.simulate(n_paths, grid, seed=scenario_seed)
             spreads = {
                 str(r): float(v)
                 for r, v in zip(p.spreads["rating"], p.spreads["spread"], strict=True)
@@ -260,7 +273,7 @@ def run(
         )
         allocation = optimize(problem, p.mandate)
         robust = min_expected_shortfall(problem, sleeves, p.mandate)
-        frontier = pareto_frontier(problem, p.mandate, frontier_points)
+        frontier = pareto_frontier(problem, p.mandate, frontier_points, executor=executor)
     with _stage("robustness", timings, progress):
         candidates: dict[str, npt.ArrayLike] = {
             "current": problem.current.to_numpy(),
@@ -285,6 +298,7 @@ def run(
         "phase_days": phase_days,
         "frontier_points": frontier_points,
         "covariance": covariance,
+        "path_chunk": path_chunk,
         "g2": dict(zip(("a", "sigma", "b", "eta", "rho"), model.params, strict=True)),
     }
     assert isinstance(surplus, pd.DataFrame)  # one allocation, many horizons

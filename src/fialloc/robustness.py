@@ -9,15 +9,17 @@ minimizes the expected shortfall of surplus across the paths is a linear program
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import cvxpy as cp
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy import sparse
 
 from fialloc.data import Mandate, Portfolio
+from fialloc.distributed import DistributedError, Executor, InProcess, task_threads
 from fialloc.layout import FloatArray
 from fialloc.optimize import AllocationProblem, AllocationResult, solve
 from fialloc.scenarios import G2Paths, G2pp
@@ -28,6 +30,7 @@ __all__ = [
     "evaluate",
     "holding_shares",
     "min_expected_shortfall",
+    "simulate_sleeves",
     "sleeve_paths",
     "stress_surplus",
     "tracking_error_distribution",
@@ -88,18 +91,30 @@ class SleevePaths:
 
 
 def sleeve_paths(
-    portfolio: Portfolio, model: G2pp, paths: G2Paths, horizons: npt.ArrayLike
+    portfolio: Portfolio,
+    model: G2pp,
+    paths: G2Paths,
+    horizons: npt.ArrayLike,
+    threads: int | None = None,
 ) -> SleevePaths:
-    """Revalue each manager's sleeve and the liabilities on every path (see module notes)."""
+    """Revalue each manager's sleeve and the liabilities on every path (see module notes).
+
+    `threads` is the revaluation kernel's (all cores by default); results do not depend on it.
+    """
     p = portfolio
     book = p.book
     z = p.z_spreads.reindex(book.security_ids).to_numpy()
     h = np.atleast_1d(np.asarray(horizons, dtype=float))
-    per_security = model.revalue(book, paths, h, z)  # paths x horizons x securities (per 100)
+    # paths x horizons x securities (per 100)
+    per_security = model.revalue(book, paths, h, z, threads=threads)
     face = p.face.reindex(columns=book.security_ids).to_numpy() / 100.0  # managers x securities
-    remaining = per_security @ face.T
+    # Summed as a sparse product, in one fixed order, not by BLAS (whose sums depend on its
+    # thread count): the same values in this process and on any worker. Managers hold few of
+    # the securities, so it is also the cheaper product.
+    flat = per_security.reshape(-1, per_security.shape[2])
+    remaining = (sparse.csr_array(face) @ flat.T).T.reshape(*per_security.shape[:2], -1)
     banked = paths.banked(book.layout, face, h)
-    owed = model.revalue(p.liability_stream, paths, h)[:, :, 0]
+    owed = model.revalue(p.liability_stream, paths, h, threads=threads)[:, :, 0]
     # What is still owed plus what was paid, grown to the horizon.
     liabilities = owed + paths.banked(p.liability_stream.layout, np.ones(1), h)[:, :, 0]
     today = p.manager_values.reindex(p.managers.index).fillna(0.0)
@@ -107,6 +122,95 @@ def sleeve_paths(
     return SleevePaths(
         h, remaining + banked, liabilities, p.managers.index, p.current_weights, today, owed_today
     )
+
+
+def simulate_sleeves(
+    portfolio: Portfolio,
+    model: G2pp,
+    n_paths: int,
+    times: npt.ArrayLike,
+    horizons: npt.ArrayLike,
+    seed: int = 0,
+    *,
+    chunk: int = 500,
+    executor: Executor | None = None,
+) -> SleevePaths:
+    """Simulate G2++ paths and revalue the sleeves on them, `chunk` paths per task.
+
+    Each task simulates its own paths (the generator is keyed by seed and path index, so a
+    chunk is the same paths wherever it runs) and returns only its sleeve and liability
+    values (see :func:`sleeve_paths`), never the raw paths. The result is bitwise the same
+    for any `chunk` and any `executor`.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        Validated inputs; shared by the tasks (sent once to each worker of a cluster).
+    model : G2pp
+        The model fitted to the portfolio's curve.
+    n_paths : int
+        Paths in total.
+    times, horizons : array
+        Simulation grid and horizons (years); horizons must be on the grid.
+    seed : int
+        Seed of the paths.
+    chunk : int
+        Paths per task; bounds each task's memory (paths x horizons x securities values).
+    executor : Executor, optional
+        Where the tasks run (:class:`fialloc.distributed.InProcess` by default).
+
+    Raises
+    ------
+    ValueError
+        If `n_paths` or `chunk` is not a positive integer.
+    DistributedError
+        If a task fails for good or a chunk comes back with the wrong paths.
+    """
+    for name, value in (("n_paths", n_paths), ("chunk", chunk)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+            msg = f"simulate_sleeves: `{name}` must be a positive integer, got {value!r}"
+            raise ValueError(msg)
+    grid = np.ascontiguousarray(times, dtype=np.float64)
+    h = np.atleast_1d(np.asarray(horizons, dtype=np.float64))
+    items = [(first, min(chunk, n_paths - first)) for first in range(0, n_paths, chunk)]
+    blocks = (executor or InProcess()).map(
+        _sleeve_chunk, items, shared=(portfolio, model.params, grid, h, int(seed))
+    )
+    return _concatenate(blocks, items, n_paths)
+
+
+def _sleeve_chunk(
+    item: tuple[int, int],
+    shared: tuple[Portfolio, tuple[float, ...], FloatArray, FloatArray, int],
+) -> SleevePaths:
+    first, n = item
+    portfolio, params, grid, horizons, seed = shared
+    model = G2pp(portfolio.curve, *params)
+    threads = task_threads()
+    paths = model.simulate(n, grid, seed=seed, threads=threads, first_path=first)
+    return sleeve_paths(portfolio, model, paths, horizons, threads)
+
+
+def _concatenate(
+    blocks: Sequence[SleevePaths], items: Sequence[tuple[int, int]], n_paths: int
+) -> SleevePaths:
+    """Join chunks in path order, refusing any chunk that is missing paths."""
+    if len(blocks) != len(items):
+        msg = f"simulate_sleeves: {len(blocks)} chunks came back for {len(items)} sent"
+        raise DistributedError(msg)
+    for (first, n), block in zip(items, blocks, strict=True):
+        if block.sleeves.shape[0] != n or block.liabilities.shape[0] != n:
+            msg = (
+                f"simulate_sleeves: the chunk of paths {first} to {first + n - 1} came back "
+                f"with {block.sleeves.shape[0]} paths"
+            )
+            raise DistributedError(msg)
+    sleeves = np.concatenate([b.sleeves for b in blocks])
+    liabilities = np.concatenate([b.liabilities for b in blocks])
+    if sleeves.shape[0] != n_paths:
+        msg = f"simulate_sleeves: {sleeves.shape[0]} paths revalued, {n_paths} asked for"
+        raise DistributedError(msg)
+    return replace(blocks[0], sleeves=sleeves, liabilities=liabilities)
 
 
 def evaluate(sleeves: SleevePaths, allocations: Mapping[str, npt.ArrayLike]) -> pd.DataFrame:

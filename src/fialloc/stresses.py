@@ -27,6 +27,7 @@ from fialloc.curves import Curve
 from fialloc.data import Portfolio
 from fialloc.data.portfolio import GOVERNMENT_SECTORS
 from fialloc.data.schema import RATING_LETTERS
+from fialloc.distributed import DistributedError, Executor, InProcess
 from fialloc.layout import FloatArray
 
 __all__ = [
@@ -436,19 +437,56 @@ def _path_values(
         # earlier ones compounded and later ones discounted, divided by the moved P(0, h).
         moved = curve.shifted(shift * 1e4)
         to_h = float(moved.discount(float(h))) if h > 0 else 1.0
-        assets = float(np.dot(book.dirty_prices(moved, z), scale)) / to_h
+        # numpy's own sum, not a BLAS dot whose sum depends on its thread count: the same
+        # value in this process and on a cluster's worker.
+        assets = float((book.dirty_prices(moved, z) * scale).sum()) / to_h
         liab = liabilities.present_value(moved) / to_h
         rows.append((scenario.name, float(h), assets, liab, assets - liab))
     return rows
 
 
 def stress_portfolio(
-    portfolio: Portfolio, scenarios: Sequence[StressScenario] | None = None
+    portfolio: Portfolio,
+    scenarios: Sequence[StressScenario] | None = None,
+    *,
+    executor: Executor | None = None,
 ) -> StressResult:
     """Run :func:`run_stresses` on a portfolio's whole book and liabilities.
 
-    Each security keeps its z-spread, rating, sector and bid-ask spread from the inputs.
+    Each security keeps its z-spread, rating, sector and bid-ask spread from the inputs. Each
+    scenario is one task of `executor` (in this process by default; see
+    :mod:`fialloc.distributed`): scenarios are independent, so the result is the same wherever
+    they run.
     """
+    chosen = list(scenarios) if scenarios is not None else default_scenarios()
+    if not chosen:
+        msg = "stress_portfolio: no scenarios given"
+        raise ValueError(msg)
+    parts = (executor or InProcess()).map(_stress_book, [[s] for s in chosen], shared=portfolio)
+    if [s.name for part in parts for s in part.scenarios] != [s.name for s in chosen]:
+        msg = "stress_portfolio: the scenarios that came back are not the ones sent"
+        raise DistributedError(msg)
+    names = pd.Index([s.name for s in chosen], name="scenario")
+    ids = parts[0].asset_values.columns
+
+    def rows(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
+        # Stacked in one C-ordered block, as run_stresses builds them: row sums stay bitwise.
+        return pd.DataFrame(np.vstack([f.to_numpy() for f in frames]), index=names, columns=ids)
+
+    return StressResult(
+        scenarios=[s for part in parts for s in part.scenarios],
+        asset_values=rows(part.asset_values for part in parts),
+        liability_values=pd.concat([part.liability_values for part in parts]),
+        liquidity_cost=rows(part.liquidity_cost for part in parts),
+        # Only path scenarios have path values; concatenating empty frames is deprecated.
+        path_values=pd.concat(
+            [part.path_values for part in parts if len(part.path_values)] or [parts[0].path_values],
+            ignore_index=True,
+        ),
+    )
+
+
+def _stress_book(scenarios: list[StressScenario], portfolio: Portfolio) -> StressResult:
     p = portfolio
     book = p.book
     sec = p.securities.loc[book.security_ids]

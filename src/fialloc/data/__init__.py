@@ -1,12 +1,13 @@
 """Inputs: schemas, loaders, the mandate and the built-in demo book.
 
-Use :func:`load` for a directory of files, :func:`from_tables` for in-memory tables and
-:func:`demo` for the built-in $40B demo general account.
+Use :func:`load` for a directory of files, :func:`from_tables` for in-memory tables,
+:func:`demo` for the built-in $40B demo general account and :func:`synthetic` for a demo-like
+book of any size.
 """
 
 from __future__ import annotations
 
-from fialloc.data.demo import DEMO_VALUATION, DemoTruth, demo_tables
+from fialloc.data.demo import DEMO_VALUATION, DemoTruth, demo_tables, synthetic_tables
 from fialloc.data.loaders import InputError, from_tables, load, read_table, validate, write_tables
 from fialloc.data.mandate import Mandate, ObjectiveWeights
 from fialloc.data.portfolio import Portfolio
@@ -28,6 +29,7 @@ __all__ = [
     "load",
     "rating_notch",
     "read_table",
+    "synthetic",
     "validate",
     "write_demo",
     "write_tables",
@@ -38,6 +40,18 @@ def demo(seed: int = 7) -> Portfolio:
     """Build the demo general account ($40B, 25 managers, 570+ securities) from a seed."""
     tables, _ = demo_tables(seed)
     return from_tables(tables, DEMO_VALUATION)
+
+
+def synthetic(n_managers: int = 100, n_securities: int = 10_000, seed: int = 0) -> Portfolio:
+    """Build a demo-like $40B book with `n_managers` managers and `n_securities` securities.
+
+    Validated like any input; see :func:`fialloc.data.demo.synthetic_tables` for how it scales
+    the demo (managers cycle through the demo's styles and planted truths). The mandate is the
+    default one except the minimum allocation, a quarter of an equal share (the demo's 1% for
+    25 managers), so that the smallest sleeves can meet it.
+    """
+    tables, _ = synthetic_tables(n_managers, n_securities, seed)
+    return from_tables(tables, DEMO_VALUATION, {"min_allocation": min(0.01, 0.25 / n_managers)})
 
 
 def demo_truth(seed: int = 7) -> DemoTruth:

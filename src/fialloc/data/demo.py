@@ -16,6 +16,7 @@ desks must find are recorded in :class:`DemoTruth`:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -26,7 +27,7 @@ from fialloc.bonds import BondBook
 from fialloc.curves import Curve, bootstrap
 from fialloc.schedule import add_months
 
-__all__ = ["DEMO_VALUATION", "DemoTruth", "demo_tables"]
+__all__ = ["DEMO_VALUATION", "DemoTruth", "demo_tables", "synthetic_tables"]
 
 DEMO_VALUATION: Final = dt.date(2026, 9, 30)
 TOTAL_ASSETS: Final = 40e9
@@ -60,8 +61,9 @@ _POOLS: Final = (
     ("private_placement", ("A-", "BBB+", "BBB", "BBB-"), (7, 15), 2, 30, "illiquid", 60.0, 0.0),
 )  # fmt: skip
 
-# Managers: id, name, style, benchmark, weight, pools, maturity range, rating floor (letter).
-_MANAGERS: Final = (
+# Managers: id, name, style, benchmark, weight, pools, maturity range (years).
+_Manager = tuple[str, str, str, str, float, tuple[str, ...], tuple[float, float]]
+_MANAGERS: Final[tuple[_Manager, ...]] = (
     ("M01", "Harbor Long Government", "long_government", "Long Treasury", 0.080, ("treasury",), (15, 30)),
     ("M02", "Summit Long Credit", "long_credit", "Long Credit", 0.070, ("financial", "industrial", "utility"), (15, 30)),
     ("M03", "Meridian Core", "core", "Aggregate", 0.050, ("treasury", "agency", "financial", "industrial", "securitized"), (2, 15)),
@@ -124,9 +126,10 @@ def _letter(rating: str) -> str:
     return rating.rstrip("+-")
 
 
-def _securities(rng: np.random.Generator) -> pd.DataFrame:
+def _securities(rng: np.random.Generator, counts: Sequence[int]) -> pd.DataFrame:
     rows: list[dict[str, object]] = []
-    for sector, ratings, (lo, hi), freq, count, tier, bid_ask, adv_share in _POOLS:
+    for pool, count in zip(_POOLS, counts, strict=True):
+        sector, ratings, (lo, hi), freq, _, tier, bid_ask, adv_share = pool
         issuers = max(count // 3, 1) if sector not in ("treasury", "treasury_strip") else 1
         for i in range(count):
             years = float(rng.uniform(lo, hi))
@@ -179,12 +182,14 @@ def _z_spreads(securities: pd.DataFrame, rng: np.random.Generator) -> np.ndarray
     return z + rng.normal(0, 0.0008, len(z)) * (z > 0)
 
 
-def eligible_securities(securities: pd.DataFrame) -> dict[str, np.ndarray]:
+def eligible_securities(
+    securities: pd.DataFrame, managers: Sequence[_Manager] = _MANAGERS
+) -> dict[str, np.ndarray]:
     """Positions (rows of `securities`) each manager's mandate allows: its universe."""
     years = np.array([(m - DEMO_VALUATION).days / 365.0 for m in securities["maturity"]])
     below_ig = securities["rating"].map(_letter).isin(["BB", "B", "CCC"]).to_numpy()
     eligible = {}
-    for mid, _, style, _, _, pools, (lo, hi) in _MANAGERS:
+    for mid, _, style, _, _, pools, (lo, hi) in managers:
         ok = securities["sector"].isin(pools).to_numpy() & (years >= lo - 0.5) & (years <= hi + 0.5)
         if style in ("ig_credit", "long_credit", "short_credit"):  # investment grade only
             ok &= ~below_ig
@@ -193,31 +198,36 @@ def eligible_securities(securities: pd.DataFrame) -> dict[str, np.ndarray]:
 
 
 def _holdings(
-    securities: pd.DataFrame, prices: np.ndarray, rng: np.random.Generator
+    securities: pd.DataFrame,
+    prices: np.ndarray,
+    rng: np.random.Generator,
+    managers: Sequence[_Manager],
+    pick_range: tuple[int, int],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    eligible = eligible_securities(securities)
+    eligible = eligible_securities(securities, managers)
     chosen = {
-        mid: set(rng.choice(idx, size=min(len(idx), int(rng.integers(28, 44))), replace=False))
+        mid: set(rng.choice(idx, size=min(len(idx), int(rng.integers(*pick_range))), replace=False))
         for mid, idx in eligible.items()
     }
     # Every security in the master is held by someone whose mandate allows it.
     held = set().union(*chosen.values())
+    allowed = {mid: set(e.tolist()) for mid, e in eligible.items()}
     for idx in range(len(securities)):
         if idx not in held:
-            owners = [mid for mid, e in eligible.items() if idx in set(e)]
+            owners = [mid for mid, e in allowed.items() if idx in e]
             if owners:
                 chosen[str(rng.choice(owners))].add(idx)
-    rows, managers = [], []
-    for mid, name, style, bench, weight, _, _ in _MANAGERS:
+    rows, table = [], []
+    for mid, name, style, bench, weight, _, _ in managers:
         picks = sorted(chosen[mid])
         mv = TOTAL_ASSETS * weight * rng.dirichlet(np.full(len(picks), 4.0))
         for idx, value in zip(picks, mv, strict=True):
             par = value / (prices[idx] / 100.0)
             rows.append({"manager_id": mid, "security_id": securities["security_id"].iloc[idx],
                          "par": round(par, 2)})  # fmt: skip
-        managers.append({"manager_id": mid, "name": name, "style": style, "benchmark": bench,
-                         "current_allocation": weight})  # fmt: skip
-    return pd.DataFrame(rows), pd.DataFrame(managers)
+        table.append({"manager_id": mid, "name": name, "style": style, "benchmark": bench,
+                      "current_allocation": weight})  # fmt: skip
+    return pd.DataFrame(rows), pd.DataFrame(table)
 
 
 def _liabilities(asset_value: float, curve: Curve) -> pd.DataFrame:
@@ -268,7 +278,7 @@ def _market_history(
 
 def _returns_and_characteristics(
     managers: pd.DataFrame, sleeve: pd.DataFrame, factors: dict[str, np.ndarray],
-    rng: np.random.Generator,
+    rng: np.random.Generator, templates: Mapping[str, str],
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, dt.date]]:  # fmt: skip
     months = _months()
     n = len(months)
@@ -287,15 +297,16 @@ def _returns_and_characteristics(
         d_path = np.full(n, dur)
         notch_path = np.full(n, notch) + rng.normal(0, 0.1, n)
         hy_path = np.full(n, hy_share) + rng.normal(0, 0.005, n)
-        if mid in BBB_BETA:
+        kind = templates[mid]  # the demo manager whose truth this one carries
+        if kind in BBB_BETA:
             active = 0.9 * bbb + rng.normal(0, 0.0005, n)
-        elif mid in SKILLED:
+        elif kind in SKILLED:
             active = 0.0012 + rng.normal(0, 0.0015, n)
-        elif mid in DRIFT:
-            start = DRIFT[mid]
+        elif kind in DRIFT:
+            start = DRIFT[kind]
             drift_dates[mid] = months[start]
             ramp = np.clip((np.arange(n) - start + 1) / 6.0, 0.0, 1.0)
-            if mid == "M22":  # drifting into high yield
+            if kind == "M22":  # drifting into high yield
                 active = active + 0.6 * ramp * hy
                 hy_path = hy_share + 0.30 * ramp
                 notch_path = notch_path + 3.0 * ramp
@@ -315,19 +326,75 @@ def _returns_and_characteristics(
 
 def demo_tables(seed: int = 7) -> tuple[dict[str, pd.DataFrame], DemoTruth]:
     """Build the demo's input tables (valuation date :data:`DEMO_VALUATION`) and its truths."""
+    return _tables(seed, _MANAGERS, [pool[4] for pool in _POOLS], (28, 44), with_history=True)
+
+
+def synthetic_tables(
+    n_managers: int, n_securities: int, seed: int = 0
+) -> tuple[dict[str, pd.DataFrame], DemoTruth]:
+    """Build a demo-like book of any size, for scale tests and benchmarks.
+
+    Managers cycle through the demo's 25 (``M001``, ``M002``... with the styles, benchmarks,
+    eligible pools and planted truths of ``M01``, ``M02``...; weights scaled to sum to one);
+    the security pools keep the demo's proportions; each manager holds about as many
+    securities per manager as the book has, so every security is still held. Total assets
+    stay $40B. The truths name the managers carrying each demo truth. Unlike the demo, the
+    book has no holdings, benchmark or security-spread histories (no holdings attribution).
+
+    Raises
+    ------
+    ValueError
+        If `n_managers` is not an integer from 1 to 10,000 or `n_securities` not one from
+        100 to 1,000,000.
+    """
+    for name, value, lo, hi in (
+        ("n_managers", n_managers, 1, 10_000),
+        ("n_securities", n_securities, 100, 1_000_000),
+    ):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | np.integer)
+            or not lo <= value <= hi
+        ):
+            msg = f"synthetic: `{name}` must be an integer from {lo:,} to {hi:,}, got {value!r}"
+            raise ValueError(msg)
+    total = sum(_MANAGERS[k % len(_MANAGERS)][4] for k in range(n_managers))
+    scaled: list[_Manager] = []
+    for k in range(n_managers):
+        _, name, style, bench, weight, pools, maturities = _MANAGERS[k % len(_MANAGERS)]
+        copy = k // len(_MANAGERS)
+        label = f"{name} {copy + 1}" if copy else name
+        scaled.append((f"M{k + 1:03d}", label, style, bench, weight / total, pools, maturities))
+    base = np.array([pool[4] for pool in _POOLS], dtype=float)
+    share = base / base.sum() * n_securities
+    counts = np.floor(share).astype(int)  # at least 2 each from 100 securities up
+    # Largest remainders take the securities rounding left over.
+    for i in np.argsort(-(share - np.floor(share)))[: n_securities - int(counts.sum())]:
+        counts[i] += 1
+    per_manager = n_securities / n_managers / (base.sum() / len(_MANAGERS))
+    picks = (max(2, round(28 * per_manager)), max(3, round(44 * per_manager)))
+    return _tables(seed, scaled, counts.tolist(), picks, with_history=False)
+
+
+def _tables(
+    seed: int,
+    managers_spec: Sequence[_Manager],
+    counts: Sequence[int],
+    picks: tuple[int, int],
+    with_history: bool,
+) -> tuple[dict[str, pd.DataFrame], DemoTruth]:
     from fialloc.data.schema import rating_notch  # local: schema imports nothing from here
 
     rng = np.random.default_rng(seed)
     quotes = pd.DataFrame(CURVE_QUOTES, columns=["kind", "tenor", "rate"])
     curve = bootstrap(quotes, DEMO_VALUATION)
-    securities = _securities(rng)
+    securities = _securities(rng, counts)
     z = _z_spreads(securities, rng)
     book = BondBook.from_frame(securities.assign(face=100.0), DEMO_VALUATION)
     analytics = book.analyze(curve, z_spread=z)
-    holdings, managers = _holdings(securities, analytics.dirty_price, rng)
+    holdings, managers = _holdings(securities, analytics.dirty_price, rng, managers_spec, picks)
     liabilities = _liabilities(TOTAL_ASSETS, curve)
     history, factors = _market_history(curve, rng)
-
     # Sleeve characteristics at the valuation date, from the actual holdings.
     mv = holdings.merge(
         pd.DataFrame({"security_id": securities["security_id"], "price": analytics.dirty_price,
@@ -345,8 +412,9 @@ def demo_tables(seed: int = 7) -> tuple[dict[str, pd.DataFrame], DemoTruth]:
                              ("hy_share", "hy"), ("yield", "ytm"))
         }
     )  # fmt: skip
+    templates = {m[0]: _MANAGERS[k % len(_MANAGERS)][0] for k, m in enumerate(managers_spec)}
     returns, characteristics, drift_dates = _returns_and_characteristics(
-        managers, sleeve, factors, rng
+        managers, sleeve, factors, rng, templates
     )
     spreads = pd.DataFrame({"rating": list(SPREADS), "spread": list(SPREADS.values())})
     tables = {
@@ -360,8 +428,10 @@ def demo_tables(seed: int = 7) -> tuple[dict[str, pd.DataFrame], DemoTruth]:
         "market_history": history,
         "manager_characteristics": characteristics,
     }
-    # Local import: the history module builds on this one's managers and universes.
-    from fialloc.data.demo_history import demo_history_tables
+    if with_history:
+        # Local import: the history module builds on this one's managers and universes.
+        from fialloc.data.demo_history import demo_history_tables
 
-    tables |= demo_history_tables(securities, z, holdings, analytics.dirty_price, factors, seed)
-    return tables, DemoTruth(drifting_managers=drift_dates)
+        tables |= demo_history_tables(securities, z, holdings, analytics.dirty_price, factors, seed)
+    carrying = {k: tuple(m for m, t in templates.items() if t in k) for k in (BBB_BETA, SKILLED)}
+    return tables, DemoTruth(carrying[BBB_BETA], carrying[SKILLED], drift_dates)
