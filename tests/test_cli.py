@@ -221,15 +221,11 @@ def test_bad_input_is_one_line_per_problem_and_no_folder(tmp_path, capsys):
         (["run", "--mandate", "/nowhere.yaml"], "nowhere.yaml: cannot be read"),
         (["run", "--max-shift", "2"], "command-line flags, column max_shift"),
         (["run", "--paths", "5"], "need 20 <= n_paths"),
-        (["run", "--workers", "2"], "Dask execution is not available"),
-        (["run", "--model", "bedrock:claude"], "agents are not available"),
-        (["serve"], "the service is not available"),
+        (["run", "--scheduler", "nowhere"], "missing port number in address"),
+        (["run", "--model", "nosuch:x"], "unknown provider 'nosuch'"),
     ],
 )
-def test_bad_usage_is_a_clean_error(args, message, tmp_path, capsys, monkeypatch):
-    # The optional modules this branch consumes, as absent (whatever is installed).
-    for name in ("fialloc.distributed", "fialloc.agents", "fialloc.service"):
-        monkeypatch.setitem(sys.modules, name, None)
+def test_bad_usage_is_a_clean_error(args, message, tmp_path, capsys):
     assert main([*args, "--out", str(tmp_path)] if args[0] == "run" else args) == 2
     err = capsys.readouterr().err
     assert message in err
@@ -288,12 +284,12 @@ def test_model_workers_and_serve_use_the_other_branches_modules(tmp_path, monkey
     capsys.readouterr()
 
 
-def test_compute_without_the_agents_runs_the_pipeline(monkeypatch):
-    monkeypatch.setitem(sys.modules, "fialloc.agents", None)
+def test_compute_runs_the_agents_in_place_of_the_desks():
     stages = []
     run, response = cli.compute(data.demo(), "offline", {"n_paths": 50}, stages.append)
-    assert tuple(stages) == pipeline.STAGES
-    assert response.model == "none"
+    assert stages == [*pipeline.STAGES[:4], "agents", *pipeline.STAGES[4:]]
+    assert response.model == "offline"
+    assert set(run.desks) <= set(response.detailed_results["agents"])
     assert run.parameters["n_paths"] == 50
 
 

@@ -265,8 +265,9 @@ def test_a_task_that_keeps_killing_workers_fails_with_a_clear_error(portfolio, e
 
 
 def test_cli_refuses_bad_cluster_settings(tmp_path, capsys):
-    assert main(["run", "--workers", "0", "--paths", "20", "--out", str(tmp_path)]) == 2
-    assert "`workers` must be an integer from 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["run", "--workers", "0", "--paths", "20", "--out", str(tmp_path)])
+    assert "must be a positive whole number, got 0" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["run", "--workers", "2", "--scheduler", "tcp://h:8786"])
     assert "not allowed with argument" in capsys.readouterr().err

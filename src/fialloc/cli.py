@@ -24,6 +24,7 @@ from rich.progress import (
 from rich.table import Table
 
 from fialloc import __version__
+from fialloc.distributed import DistributedError
 
 if TYPE_CHECKING:
     from fialloc.data import Portfolio
@@ -390,8 +391,9 @@ def build_parser() -> argparse.ArgumentParser:
         run.add_argument(flag, dest=field, type=float, help=text)
     run.add_argument("--exit", action="append", metavar="MANAGER", help="manager to exit")
     run.add_argument("--model", default="offline", help="agents' model, e.g. bedrock:<model-id>")
-    run.add_argument("--workers", type=_positive, help="run heavy maps on a local Dask cluster")
-    run.add_argument("--scheduler", help="run heavy maps on an existing Dask scheduler")
+    where = run.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_positive, help="run heavy maps on a local Dask cluster")
+    where.add_argument("--scheduler", help="run heavy maps on an existing Dask scheduler")
     run.set_defaults(func=_cmd_run)
 
     demo = sub.add_parser("demo", help="write the demo inputs as files")
@@ -433,7 +435,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     when interrupted.
     """
     from fialloc.data import InputError
-    from fialloc.distributed import DistributedError
 
     args = build_parser().parse_args(argv)
     console = Console()
