@@ -59,6 +59,16 @@ def test_optimize_fialloc_synthetic_250_managers(benchmark):
     assert check_constraints(problem, mandate, result.weights.to_numpy())["ok"].all()
 
 
+@pytest.mark.benchmark(group="optimize")
+def test_optimize_fialloc_synthetic_250_managers_5000_securities(benchmark):
+    # A book priced and risked security by security: exposures, liquidity, ratings and sectors
+    # aggregated from 5,000 securities' analytics, skill from the performance desk.
+    portfolio = data.synthetic(250, 5000)
+    problem = build_problem(DeskContext(portfolio))
+    result = benchmark.pedantic(optimize, (problem, portfolio.mandate), rounds=3, iterations=1)
+    assert check_constraints(problem, portfolio.mandate, result.weights.to_numpy())["ok"].all()
+
+
 @pytest.fixture(scope="module")
 def demo_problem():
     portfolio = data.demo()

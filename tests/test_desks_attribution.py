@@ -371,19 +371,9 @@ def test_holdings_attribution_names_what_is_missing(demo):
 
 
 def test_without_security_spreads_spreads_move_with_their_rating(demo):
-    short = sorted(set(demo.holdings_history["month"]))[-4:]
-
-    def keep(frame):
-        return frame[frame["month"].isin(short)]
-
-    p = dataclasses.replace(
-        demo,
-        holdings_history=keep(demo.holdings_history),
-        benchmark_holdings=keep(demo.benchmark_holdings),
-        security_spreads=None,
-    )
+    p = _last_four_months(demo, security_spreads=False)
     h = holdings_attribution(p)
-    assert h.months == short
+    assert h.months == sorted(set(demo.holdings_history["month"]))[-4:]
     specific = h.securities.effects[:, :, h.securities.names.index("spread_specific")]
     assert np.abs(specific).max() < 1e-14  # every spread move is its rating's
     assert np.abs(h.effects.effect("selection")).max() < 1e-15
@@ -489,17 +479,7 @@ def test_the_two_bond_example_through_the_data_model_and_the_desk():
 
 
 def test_a_different_policy_changes_only_the_allocation_view(demo):
-    short = sorted(set(demo.holdings_history["month"]))[-4:]
-
-    def keep(frame):
-        return frame[frame["month"].isin(short)]
-
-    p = dataclasses.replace(
-        demo,
-        holdings_history=keep(demo.holdings_history),
-        benchmark_holdings=keep(demo.benchmark_holdings),
-        security_spreads=keep(demo.security_spreads),
-    )
+    p = _last_four_months(demo, security_spreads=True)
     equal = pd.Series(1.0 / 25, index=demo.managers.index)
     base, other = holdings_attribution(p), holdings_attribution(p, policy_weights=equal)
     sleeves = slice(0, 25)
@@ -534,3 +514,18 @@ def test_short_histories_give_effects_without_statistics(demo, month_ends):
     assert set(linked["months"]) == {float(min(w, month_ends - 1)) for w in WINDOWS}
     gap = linked[list(ACTIVE_EFFECTS)].sum(axis=1) - linked["active_return"]
     assert gap.abs().max() < 1e-12
+
+
+def _last_four_months(demo, security_spreads):
+    """The demo with its histories cut to the last four month-ends (with or without spreads)."""
+    short = sorted(set(demo.holdings_history["month"]))[-4:]
+
+    def keep(frame):
+        return frame[frame["month"].isin(short)]
+
+    return dataclasses.replace(
+        demo,
+        holdings_history=keep(demo.holdings_history),
+        benchmark_holdings=keep(demo.benchmark_holdings),
+        security_spreads=keep(demo.security_spreads) if security_spreads else None,
+    )

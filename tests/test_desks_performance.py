@@ -2,23 +2,18 @@
 optimizer; bad return histories are refused.
 """
 
-import dataclasses
 import json
 import re
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 import fialloc.data as data
-from fialloc.data import Mandate, ObjectiveWeights
 from fialloc.data.demo import DEMO_VALUATION, demo_tables
 from fialloc.data.loaders import from_tables
 from fialloc.desks import DeskContext, performance
 from fialloc.desks.result import DeskResult
-from fialloc.optimize import AllocationProblem, optimize
 from fialloc.schedule import add_months
 
 
@@ -219,56 +214,3 @@ def test_a_short_history_scores_nobody():
     assert _subjects(result, "short_history") == {"portfolio"}
     assert (performance.skill_scores(result) == 0.0).all()
     assert (performance.residual_vols(result) > 0.0).all()
-
-
-def _small_problem(x, yields, skill, current):
-    managers = pd.Index([f"M{i}" for i in range(len(x))])
-    s = lambda v: pd.Series(v, index=managers, dtype=float)  # noqa: E731
-    return AllocationProblem(
-        exposures=pd.DataFrame({"krd_10y": x}, index=managers),
-        liability=pd.Series({"krd_10y": 7.0}),
-        covariance=pd.DataFrame([[1e-4]], index=["krd_10y"], columns=["krd_10y"]),
-        residual_vol=s([0.01] * len(x)),
-        yields=s(yields),
-        skill=s(skill),
-        liquid_share=s([1.0] * len(x)),
-        illiquid_share=s([0.0] * len(x)),
-        notch=s([5.0] * len(x)),
-        sectors=pd.DataFrame({"credit": [1.0] * len(x)}, index=managers),
-        current=s(current),
-        assets=1.0,
-        liabilities=1.0,
-    )
-
-
-SMALL_MANDATE = Mandate(
-    min_allocation=0.0,
-    max_allocation=0.6,
-    turnover=0.3,
-    max_shift=0.2,
-    target_yield=0.0,
-    max_tracking_error=0.5,
-    liquidity_buffer=0.0,
-    krd_gap_tolerance=100.0,
-    objective=ObjectiveWeights(
-        liability_matching=0.35, yield_target=0.25, manager_skill=0.25, liquidity_buffer=0.15
-    ),
-)
-
-
-@settings(max_examples=25)  # each example solves two cone programs (~0.1 s each)
-@given(
-    x=st.lists(st.floats(2.0, 14.0), min_size=4, max_size=4),
-    yields=st.lists(st.floats(0.03, 0.07), min_size=4, max_size=4),
-    skill=st.lists(st.floats(-1.0, 3.0), min_size=4, max_size=4),
-    who=st.integers(0, 3),
-    bump=st.floats(0.1, 3.0),
-)
-def test_raising_a_skill_score_never_lowers_that_managers_weight(x, yields, skill, who, bump):
-    base = _small_problem(x, yields, skill, [0.25] * 4)
-    raised = dataclasses.replace(
-        base, skill=base.skill + pd.Series(np.eye(4)[who] * bump, index=base.managers)
-    )
-    before = optimize(base, SMALL_MANDATE).weights.iloc[who]
-    after = optimize(raised, SMALL_MANDATE).weights.iloc[who]
-    assert after >= before - 1e-6

@@ -5,6 +5,8 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fialloc.data as data
 from fialloc.data import Mandate, ObjectiveWeights
@@ -181,3 +183,36 @@ def test_a_second_solver_finds_the_same_optimum(demo_problem):
     scs = optimize(demo_problem, mandate, solver="SCS")
     # SCS is a first-order method: same optimum to its default accuracy.
     assert clarabel.objective_terms.sum() == pytest.approx(scs.objective_terms.sum(), abs=2e-3)
+
+
+SMALL_MANDATE = Mandate(
+    min_allocation=0.0,
+    max_allocation=0.6,
+    turnover=0.3,
+    max_shift=0.2,
+    target_yield=0.0,
+    max_tracking_error=0.5,
+    liquidity_buffer=0.0,
+    krd_gap_tolerance=100.0,
+    objective=ObjectiveWeights(
+        liability_matching=0.35, yield_target=0.25, manager_skill=0.25, liquidity_buffer=0.15
+    ),
+)
+
+
+@settings(max_examples=25)  # each example solves two cone programs (~0.1 s each)
+@given(
+    x=st.lists(st.floats(2.0, 14.0), min_size=4, max_size=4),
+    yields=st.lists(st.floats(0.03, 0.07), min_size=4, max_size=4),
+    skill=st.lists(st.floats(-1.0, 3.0), min_size=4, max_size=4),
+    who=st.integers(0, 3),
+    bump=st.floats(0.1, 3.0),
+)
+def test_raising_a_skill_score_never_lowers_that_managers_weight(x, yields, skill, who, bump):
+    base = _toy(x, 7.0, [0.25] * 4, yields=yields, skill=skill, residual=0.01)
+    raised = dataclasses.replace(
+        base, skill=base.skill + pd.Series(np.eye(4)[who] * bump, index=base.managers)
+    )
+    before = optimize(base, SMALL_MANDATE).weights.iloc[who]
+    after = optimize(raised, SMALL_MANDATE).weights.iloc[who]
+    assert after >= before - 1e-6
