@@ -55,7 +55,7 @@ def test_agents_desks_run_desks(benchmark, book):
     results = benchmark.pedantic(
         lambda: run_desks(DeskContext(book)), rounds=5, iterations=1, warmup_rounds=1
     )
-    assert set(results) == {"duration", "credit", "curve", "liquidity"}
+    assert set(results) == set(AGENT_NAMES)
 
 
 @pytest.mark.benchmark(group="agents-desks")
