@@ -185,18 +185,14 @@ def test_a_second_solver_finds_the_same_optimum(demo_problem):
     assert clarabel.objective_terms.sum() == pytest.approx(scs.objective_terms.sum(), abs=2e-3)
 
 
-SMALL_MANDATE = Mandate(
-    min_allocation=0.0,
-    max_allocation=0.6,
-    turnover=0.3,
-    max_shift=0.2,
-    target_yield=0.0,
-    max_tracking_error=0.5,
-    liquidity_buffer=0.0,
-    krd_gap_tolerance=100.0,
-    objective=ObjectiveWeights(
-        liability_matching=0.35, yield_target=0.25, manager_skill=0.25, liquidity_buffer=0.15
-    ),
+# The mandate's default priority weights, with room to move.
+SMALL_MANDATE = LOOSE.model_copy(
+    update={
+        "max_allocation": 0.6,
+        "turnover": 0.3,
+        "max_shift": 0.2,
+        "objective": ObjectiveWeights(),
+    }
 )
 
 
