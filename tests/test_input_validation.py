@@ -611,3 +611,14 @@ def test_fuzz_bootstrap_with_valid_shapes(data, interpolation):
             offsets, np.sort(times), amounts, targets, interpolation
         )
         assert np.all(np.isfinite(log_dfs))
+
+
+def test_finite_array_names_the_shape_or_the_first_bad_entry():
+    from fialloc.checks import finite_array
+
+    out = finite_array([[1.0, 2.0]], (1, 2), "here", "x")
+    assert out.dtype == np.float64
+    with pytest.raises(ValueError, match=r"here: `x` has shape \(2,\); expected \(1, 2\)"):
+        finite_array([1.0, 2.0], (1, 2), "here", "x")
+    with pytest.raises(ValueError, match=r"here: `x` at \(0, 1\) is nan, a non-finite value"):
+        finite_array([[1.0, np.nan]], (1, 2), "here", "x")

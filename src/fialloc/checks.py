@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["decimal_rate", "finite_float"]
+import numpy as np
+import numpy.typing as npt
+
+from fialloc.layout import FloatArray
+
+__all__ = ["decimal_rate", "finite_array", "finite_float"]
 
 
 def _prefix(where: str) -> str:
@@ -31,3 +36,25 @@ def decimal_rate(value: object, where: str = "") -> float:
         msg = f"{_prefix(where)}{x} looks like a percentage; rates are decimals (0.045 for 4.5%)"
         raise ValueError(msg)
     return x
+
+
+def finite_array(
+    values: npt.ArrayLike, shape: tuple[int, ...], where: str, name: str
+) -> FloatArray:
+    """Return `values` as a float64 array of `shape` with every entry finite.
+
+    Raises
+    ------
+    ValueError
+        Naming `where`, the argument `name` and the shape found, or the first non-finite entry.
+    """
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.shape != shape:
+        msg = f"{where}: `{name}` has shape {arr.shape}; expected {shape}"
+        raise ValueError(msg)
+    bad = np.argwhere(~np.isfinite(arr))
+    if len(bad):
+        at = tuple(int(i) for i in bad[0])
+        msg = f"{where}: `{name}` at {at} is {arr[at]}, a non-finite value"
+        raise ValueError(msg)
+    return arr

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from fialloc.checks import finite_array
 from fialloc.layout import FloatArray
 
 __all__ = ["BrinsonEffects", "brinson"]
@@ -43,13 +44,7 @@ def _matrix(name: str, values: npt.ArrayLike, shape: tuple[int, int]) -> FloatAr
     arr = np.asarray(values, dtype=np.float64)
     if arr.ndim == 1:
         arr = np.broadcast_to(arr, shape)
-    if arr.shape != shape:
-        msg = f"brinson: `{name}` has shape {arr.shape}; expected {shape}"
-        raise ValueError(msg)
-    if not np.all(np.isfinite(arr)):
-        msg = f"brinson: `{name}` contains non-finite values"
-        raise ValueError(msg)
-    return arr
+    return finite_array(arr, shape, "brinson", name)
 
 
 def brinson(

@@ -29,6 +29,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from fialloc.checks import finite_array
 from fialloc.data.schema import RATING_LETTERS
 from fialloc.desks.holdings_revaluation import SecurityEffects
 from fialloc.layout import FloatArray
@@ -82,12 +83,9 @@ class CampisiEffects:
 
 
 def _weights(name: str, values: npt.ArrayLike, shape: tuple[int, ...]) -> FloatArray:
-    arr = np.asarray(values, dtype=np.float64)
-    if arr.shape != shape:
-        msg = f"campisi: `{name}` has shape {arr.shape}; expected {shape}"
-        raise ValueError(msg)
-    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        msg = f"campisi: `{name}` must be finite and non-negative"
+    arr = finite_array(values, shape, "campisi", name)
+    if np.any(arr < 0):
+        msg = f"campisi: `{name}` must be non-negative"
         raise ValueError(msg)
     sums = arr.sum(axis=2)
     bad = np.argwhere(np.abs(sums - 1.0) > 1e-9)

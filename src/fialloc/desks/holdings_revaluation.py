@@ -29,6 +29,7 @@ import numpy.typing as npt
 
 from fialloc import _core
 from fialloc.bonds import BondBook
+from fialloc.checks import finite_array
 from fialloc.curves import DEFAULT_KEY_TENORS, Curve, tent_overlay
 from fialloc.layout import FloatArray
 from fialloc.schedule import act365
@@ -86,14 +87,7 @@ class SecurityEffects:
 def _check(
     name: str, values: npt.ArrayLike, shape: tuple[int, ...], rate: bool = True
 ) -> FloatArray:
-    arr = np.asarray(values, dtype=np.float64)
-    if arr.shape != shape:
-        msg = f"revalue_history: `{name}` has shape {arr.shape}; expected {shape}"
-        raise ValueError(msg)
-    bad = np.argwhere(~np.isfinite(arr))
-    if len(bad):
-        msg = f"revalue_history: `{name}` at {tuple(int(i) for i in bad[0])} is not finite"
-        raise ValueError(msg)
+    arr = finite_array(values, shape, "revalue_history", name)
     if rate and np.any(np.abs(arr) >= 1.0):
         where = tuple(int(i) for i in np.argwhere(np.abs(arr) >= 1.0)[0])
         msg = (
