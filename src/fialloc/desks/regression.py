@@ -65,10 +65,7 @@ def factor_regression(y: pd.Series, factors: pd.DataFrame) -> FactorRegression:
         If the indexes do not align, values are missing, or there are too few months
         (at least the number of factors + 3).
     """
-    if not y.index.equals(factors.index):
-        msg = "factor_regression: returns and factors must share the same monthly index"
-        raise ValueError(msg)
-    fit = _ols(y.to_numpy(dtype=np.float64)[:, None], factors)
+    fit = _ols(y.to_frame(), factors)
     names = list(factors.columns)
     return FactorRegression(
         alpha=float(fit["coef"][0, 0]),
@@ -108,10 +105,7 @@ def factor_regressions(returns: pd.DataFrame, factors: pd.DataFrame) -> pd.DataF
         If the indexes do not align, values are missing, or there are too few months
         (at least the number of factors + 3).
     """
-    if not returns.index.equals(factors.index):
-        msg = "factor_regression: returns and factors must share the same monthly index"
-        raise ValueError(msg)
-    fit = _ols(returns.to_numpy(dtype=np.float64), factors)
+    fit = _ols(returns, factors)
     coef, t, p = fit["coef"], fit["t"], fit["p"]
     columns: dict[str, np.ndarray] = {
         "alpha": coef[0],
@@ -129,8 +123,12 @@ def factor_regressions(returns: pd.DataFrame, factors: pd.DataFrame) -> pd.DataF
     return pd.DataFrame(columns, index=returns.columns)
 
 
-def _ols(yv: np.ndarray, factors: pd.DataFrame) -> dict[str, np.ndarray]:
-    """OLS of each column of `yv` (months by series) on `factors` with an intercept."""
+def _ols(returns: pd.DataFrame, factors: pd.DataFrame) -> dict[str, np.ndarray]:
+    """OLS of each column of `returns` (months by series) on `factors` with an intercept."""
+    if not returns.index.equals(factors.index):
+        msg = "factor_regression: returns and factors must share the same monthly index"
+        raise ValueError(msg)
+    yv = returns.to_numpy(dtype=np.float64)
     k = factors.shape[1]
     n = len(yv)
     if n < k + 3:
