@@ -13,7 +13,8 @@ import pytest
 import fialloc.data as data
 from fialloc import pipeline
 from fialloc.agents import AGENT_NAMES, run_agents, run_workflow
-from fialloc.desks import DeskContext, run_desks
+from fialloc.analytics.context import DeskContext
+from fialloc.desks import run_desks
 from fialloc.results import build_response
 
 N_PATHS = 1000

@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 
 import fialloc.data as data
+from fialloc.analytics.context import DeskContext
+from fialloc.analytics.holdings_attribution import holdings_attribution
 from fialloc.bonds import BondBook
 from fialloc.curves import DEFAULT_KEY_TENORS, tent_overlay
 from fialloc.data.portfolio import GOVERNMENT_SECTORS
-from fialloc.desks import DeskContext
 from fialloc.desks.attribution import analyze
-from fialloc.desks.holdings_attribution import holdings_attribution
 from fialloc.schedule import act365
 
 SLICE = 7  # month-ends of the reference comparison

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 import fialloc.data as data
-from fialloc.desks import DeskContext, performance, run_desks
-from fialloc.desks.drift import return_factors
+from fialloc.analytics.context import DeskContext
+from fialloc.analytics.drift import return_factors
+from fialloc.desks import performance, run_desks
 
 
 @pytest.fixture(scope="module")

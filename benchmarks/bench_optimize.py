@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 import fialloc.data as data
+from fialloc.analytics.context import DeskContext
 from fialloc.data import Mandate
-from fialloc.desks import DeskContext
 from fialloc.optimize import (
     AllocationProblem,
     build_problem,

@@ -14,7 +14,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from fialloc import pipeline
-from fialloc.desks import DeskContext, run_desks
+from fialloc.analytics.context import DeskContext
+from fialloc.desks import run_desks
 from fialloc.results import build_response
 
 AGENT_NAMES = ("duration", "credit", "curve", "liquidity", "performance")

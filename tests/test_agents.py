@@ -12,8 +12,8 @@ import fialloc.data as data
 from fialloc.agents import AGENT_NAMES, AgentResult, ModelConfig, run_agent
 from fialloc.agents.offline import latest_tool_results
 from fialloc.agents.roles import ROLES
+from fialloc.analytics.context import DeskContext
 from fialloc.data.demo import DEMO_VALUATION, demo_tables
-from fialloc.desks.context import DeskContext
 
 
 @pytest.fixture(scope="module")

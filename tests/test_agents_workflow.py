@@ -11,8 +11,8 @@ from fialloc import pipeline
 from fialloc.agents import AGENT_NAMES, WorkflowResult, run_agents, run_workflow
 from fialloc.agents.roles import ROLES
 from fialloc.agents.workflow import INTEGRATION
+from fialloc.analytics.context import DeskContext
 from fialloc.desks import run_desks
-from fialloc.desks.context import DeskContext
 from fialloc.results import RunResponse
 
 N_PATHS = 100

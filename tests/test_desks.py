@@ -7,7 +7,8 @@ import json
 import pytest
 
 import fialloc.data as data
-from fialloc.desks import DeskContext, run_desks
+from fialloc.analytics.context import DeskContext
+from fialloc.desks import run_desks
 from fialloc.schedule import add_months
 
 

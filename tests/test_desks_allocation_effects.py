@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fialloc.desks.allocation_effects import brinson
+from fialloc.analytics.allocation_effects import brinson
 
 
 def test_two_sleeves_by_hand():

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fialloc.analytics.campisi import ACTIVE_EFFECTS, campisi
+from fialloc.analytics.holdings_revaluation import SecurityEffects, effect_names, revalue_history
 from fialloc.bonds import BondBook
 from fialloc.curves import DEFAULT_KEY_TENORS, Curve
-from fialloc.desks.campisi import ACTIVE_EFFECTS, campisi
-from fialloc.desks.holdings_revaluation import SecurityEffects, effect_names, revalue_history
 from fialloc.schedule import add_months
 
 hypothesis = pytest.importorskip("hypothesis")

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fialloc.desks.curve_shape import curve_pca, fit_nss, nss_zero_rates, spread_zscores
+from fialloc.analytics.curve_shape import curve_pca, fit_nss, nss_zero_rates, spread_zscores
 
 TENORS = np.array([0.5, 1, 2, 3, 5, 7, 10, 20, 30.0])
 

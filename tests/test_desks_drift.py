@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 
 import fialloc.data as data
-from fialloc.desks import DeskContext, drift
-from fialloc.desks.regression import factor_regression
+from fialloc.analytics import drift
+from fialloc.analytics.context import DeskContext
+from fialloc.analytics.regression import factor_regression
 from fialloc.schedule import add_months
 
 

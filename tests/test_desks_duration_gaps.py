@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fialloc.desks.duration_gaps import krd_gaps, rebalance_for_krd
+from fialloc.analytics.duration_gaps import krd_gaps, rebalance_for_krd
 
 TENORS = ["krd_5y", "krd_10y", "krd_30y"]
 

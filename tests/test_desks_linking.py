@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from fialloc.desks.linking import LINKING_METHODS, compounded, link_effects, linking_weights
+from fialloc.analytics.linking import LINKING_METHODS, compounded, link_effects, linking_weights
 
 hypothesis = pytest.importorskip("hypothesis")
 st = pytest.importorskip("hypothesis.strategies")

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from fialloc.desks.liquidity_costs import (
+from fialloc.analytics.liquidity_costs import (
     MARKET_REGIMES,
     hqla_buffer,
     liquidation_days,

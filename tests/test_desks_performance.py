@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 
 import fialloc.data as data
+from fialloc.analytics.context import DeskContext
 from fialloc.data.demo import DEMO_VALUATION, demo_tables
 from fialloc.data.loaders import from_tables
-from fialloc.desks import DeskContext, performance
+from fialloc.desks import performance
 from fialloc.desks.result import DeskResult
 from fialloc.schedule import add_months
 

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fialloc.desks.regression import factor_regression
+from fialloc.analytics.regression import factor_regression
 
 
 def test_matches_closed_form_single_factor():

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from fialloc.desks import skill
+from fialloc.analytics import skill
 
 
 def test_published_winner_loser_table_gives_chi_squared_1_193():

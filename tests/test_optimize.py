@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fialloc.data as data
+from fialloc.analytics.context import DeskContext
 from fialloc.data import Mandate, ObjectiveWeights
-from fialloc.desks import DeskContext
 from fialloc.optimize import (
     AllocationProblem,
     build_problem,

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import fialloc.data as data
-from fialloc.desks import DeskContext
+from fialloc.analytics.context import DeskContext
 from fialloc.optimize import build_problem, optimize
 from fialloc.robustness import (
     evaluate,

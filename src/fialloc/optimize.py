@@ -20,10 +20,10 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
+from fialloc.analytics.context import DeskContext
 from fialloc.data.mandate import Mandate
 from fialloc.data.portfolio import GOVERNMENT_SECTORS
 from fialloc.desks import performance
-from fialloc.desks.context import DeskContext
 from fialloc.distributed import Executor, InProcess
 from fialloc.factor_covariance import history_covariance
 from fialloc.layout import FloatArray

@@ -20,10 +20,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from fialloc.analytics.context import DeskContext
+from fialloc.analytics.duration_gaps import krd_gaps
 from fialloc.data import Portfolio
 from fialloc.desks import DeskResult, performance, run_desks
-from fialloc.desks.context import DeskContext
-from fialloc.desks.duration_gaps import krd_gaps
 from fialloc.distributed import Executor
 from fialloc.factor_covariance import scenario_covariance
 from fialloc.optimize import (

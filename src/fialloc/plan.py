@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from fialloc.analytics.liquidity_costs import market_impact_cost
 from fialloc.data import Mandate, Portfolio
-from fialloc.desks.liquidity_costs import market_impact_cost
 from fialloc.optimize import AllocationProblem, check_constraints
 
 __all__ = ["ImplementationPlan", "implementation_plan"]

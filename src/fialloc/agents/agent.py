@@ -21,8 +21,8 @@ from fialloc.agents.numbers_check import unverified_numbers
 from fialloc.agents.offline import OfflineAnalyst
 from fialloc.agents.roles import AGENT_NAMES, ROLES, Role
 from fialloc.agents.tools import DeskSession
+from fialloc.analytics.context import DeskContext
 from fialloc.data import Portfolio
-from fialloc.desks.context import DeskContext
 from fialloc.desks.result import DeskResult
 
 __all__ = ["AgentResult", "analyze_role", "check_portfolio", "resolve_model", "run_agent"]

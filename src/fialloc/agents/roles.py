@@ -13,14 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
-from fialloc.desks import credit, curve, duration, liquidity, performance
-from fialloc.desks.context import DeskContext
+from fialloc.analytics.context import DeskContext
+from fialloc.desks import DESKS
 from fialloc.desks.result import DeskResult
 
 __all__ = ["AGENT_NAMES", "ROLES", "CrossCheck", "Role", "once_per_context"]
 
 #: The agents, in the order of the workflow.
-AGENT_NAMES = ("duration", "credit", "curve", "liquidity", "performance")
+AGENT_NAMES = tuple(DESKS)
 
 _RULES = (
     "Work only from your tools: call them, then write a short analysis (at most 200 words) for "
@@ -125,7 +125,7 @@ ROLES: dict[str, Role] = {
         Role(
             name="duration",
             title="Duration Manager",
-            analyze=once_per_context(duration.analyze),
+            analyze=once_per_context(DESKS["duration"]),
             after=(),
             expertise=(
                 "You set the portfolio's interest rate positioning to match the insurer's "
@@ -145,7 +145,7 @@ ROLES: dict[str, Role] = {
         Role(
             name="credit",
             title="Credit Selector",
-            analyze=once_per_context(credit.analyze),
+            analyze=once_per_context(DESKS["credit"]),
             after=("duration",),
             expertise=(
                 "You evaluate the managers' credit exposures across investment grade, high "
@@ -174,7 +174,7 @@ ROLES: dict[str, Role] = {
         Role(
             name="curve",
             title="Curve Strategist",
-            analyze=once_per_context(curve.analyze),
+            analyze=once_per_context(DESKS["curve"]),
             after=("duration",),
             expertise=(
                 "You model the yield curve's shape (a Nelson-Siegel-Svensson fit of today's "
@@ -202,7 +202,7 @@ ROLES: dict[str, Role] = {
         Role(
             name="liquidity",
             title="Liquidity Assessor",
-            analyze=once_per_context(liquidity.analyze),
+            analyze=once_per_context(DESKS["liquidity"]),
             after=("credit", "curve"),
             expertise=(
                 "You assess market liquidity across sectors and managers: the high-quality "
@@ -233,7 +233,7 @@ ROLES: dict[str, Role] = {
         Role(
             name="performance",
             title="Performance Attributor",
-            analyze=once_per_context(performance.analyze),
+            analyze=once_per_context(DESKS["performance"]),
             after=("duration", "credit", "curve", "liquidity"),
             expertise=(
                 "You decompose each manager's performance into factor exposures (duration, "

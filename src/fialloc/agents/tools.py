@@ -17,7 +17,7 @@ from strands import tool
 from strands.types.tools import AgentTool
 
 from fialloc.agents.roles import Role
-from fialloc.desks.context import DeskContext
+from fialloc.analytics.context import DeskContext
 from fialloc.desks.result import DeskResult, json_value, to_records
 
 __all__ = ["TOOL_KINDS", "DeskSession", "upstream_views"]

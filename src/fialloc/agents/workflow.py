@@ -37,8 +37,8 @@ from fialloc.agents.agent import AgentResult, analyze_role, check_portfolio, res
 from fialloc.agents.models import ModelConfig
 from fialloc.agents.roles import AGENT_NAMES, ROLES
 from fialloc.agents.tools import upstream_views
+from fialloc.analytics.context import DeskContext
 from fialloc.data import Portfolio
-from fialloc.desks.context import DeskContext
 from fialloc.desks.result import DeskResult
 from fialloc.results import RunResponse, build_response
 

@@ -6,19 +6,27 @@ findings and recommendations; :func:`run_desks` runs them all.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from types import MappingProxyType
+
+from fialloc.analytics.context import DeskContext
 from fialloc.desks import credit, curve, duration, liquidity, performance
-from fialloc.desks.context import DeskContext
 from fialloc.desks.result import DeskResult, Finding, Recommendation
 
-__all__ = ["DeskContext", "DeskResult", "Finding", "Recommendation", "run_desks"]
+__all__ = ["DESKS", "DeskContext", "DeskResult", "Finding", "Recommendation", "run_desks"]
+
+#: The desks by name, in the order they run: the one list :func:`run_desks` and the agents read.
+DESKS: MappingProxyType[str, Callable[[DeskContext], DeskResult]] = MappingProxyType(
+    {
+        "duration": duration.analyze,
+        "credit": credit.analyze,
+        "curve": curve.analyze,
+        "liquidity": liquidity.analyze,
+        "performance": performance.analyze,
+    }
+)
 
 
 def run_desks(ctx: DeskContext) -> dict[str, DeskResult]:
     """Run the duration, credit, curve, liquidity and performance desks on one context."""
-    return {
-        "duration": duration.analyze(ctx),
-        "credit": credit.analyze(ctx),
-        "curve": curve.analyze(ctx),
-        "liquidity": liquidity.analyze(ctx),
-        "performance": performance.analyze(ctx),
-    }
+    return {name: analyze(ctx) for name, analyze in DESKS.items()}

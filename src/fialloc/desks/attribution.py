@@ -1,10 +1,10 @@
 """Attribution desk: where each manager's excess return came from, holdings- and returns-based.
 
 Two levels. The insurer's own decision, its allocation across manager sleeves against the
-policy allocation, is attributed Brinson-style (:mod:`fialloc.desks.allocation_effects`).
+policy allocation, is attributed Brinson-style (:mod:`fialloc.analytics.allocation_effects`).
 Each manager's decisions inside its sleeve, and the total portfolio's, are attributed
 Campisi-style against their benchmarks by revaluing the holdings month by month
-(:mod:`fialloc.desks.holdings_attribution`): income, duration, curve, credit spread, sector
+(:mod:`fialloc.analytics.holdings_attribution`): income, duration, curve, credit spread, sector
 allocation, selection and residual, adding up exactly to the active return each month, and
 linked (Carino) over 1, 3, 6, 12, 36 and 60 months so that they add up to the compounded
 excess return. Beside it, a returns-based check regresses each manager's reported excess
@@ -20,14 +20,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from fialloc.desks.campisi import ACTIVE_EFFECTS
-from fialloc.desks.context import DeskContext
-from fialloc.desks.drift import FACTOR_SPREAD_DURATION
-from fialloc.desks.holdings_attribution import TOTAL, HoldingsAttribution, holdings_attribution
-from fialloc.desks.linking import compounded, link_effects
-from fialloc.desks.regression import factor_regression
+from fialloc.analytics.campisi import ACTIVE_EFFECTS
+from fialloc.analytics.context import DeskContext
+from fialloc.analytics.drift import FACTOR_SPREAD_DURATION
+from fialloc.analytics.holdings_attribution import TOTAL, HoldingsAttribution, holdings_attribution
+from fialloc.analytics.linking import compounded, link_effects
+from fialloc.analytics.regression import factor_regression
+from fialloc.analytics.skill import check_return_history
 from fialloc.desks.result import DeskResult, Finding
-from fialloc.desks.skill import check_return_history
 
 __all__ = [
     "WINDOWS",
@@ -56,7 +56,7 @@ def monthly_effects(h: HoldingsAttribution) -> pd.DataFrame:
     """Per portfolio and month: returns, active return and every effect (decimals).
 
     Indexed by (``portfolio``, ``month``), the month a period ends; columns ``return``,
-    ``benchmark_return``, ``active_return``, the :data:`~fialloc.desks.campisi.ACTIVE_EFFECTS`
+    ``benchmark_return``, ``active_return``, the :data:`~fialloc.analytics.campisi.ACTIVE_EFFECTS`
     (which add up to ``active_return``) and their breakdowns (key rates, ratings, sectors).
     """
     e = h.effects
@@ -161,7 +161,7 @@ def factor_returns(ctx: DeskContext, h: HoldingsAttribution) -> pd.DataFrame:
     duration); ``curve_slope``: minus the change of the 10y-2y zero spread; ``credit_bbb`` and
     ``credit_hy``: BBB and BB credit excess returns (carry minus spread duration times the
     spread change, :meth:`DeskContext.credit_factor`, with the style regressions' spread
-    durations :data:`fialloc.desks.drift.FACTOR_SPREAD_DURATION`), where the market history
+    durations :data:`fialloc.analytics.drift.FACTOR_SPREAD_DURATION`), where the market history
     has them.
     """
     ends = pd.Index(h.period_ends)

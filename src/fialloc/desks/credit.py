@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from fialloc.analytics import skill
+from fialloc.analytics.context import DeskContext
+from fialloc.analytics.drift import holdings_drift, return_factors
+from fialloc.analytics.regression import factor_regression
 from fialloc.data.schema import RATINGS, rating_notch
-from fialloc.desks import skill
-from fialloc.desks.context import DeskContext
-from fialloc.desks.drift import holdings_drift, return_factors
-from fialloc.desks.regression import factor_regression
 from fialloc.desks.result import DeskResult, Finding, Recommendation
 
 __all__ = ["LOOKBACKS", "analyze", "within_mandate"]
@@ -31,11 +31,11 @@ def analyze(ctx: DeskContext) -> DeskResult:
     and share), ``spread_contribution`` (spread times spread duration, by manager and rating),
     ``manager_skill`` (excess return over 1-36 months; over the full history and the last 12
     and 36 months a regression of excess returns on duration, BBB and high yield factor
-    returns: beta, alpha, t-statistics; see :func:`fialloc.desks.skill.factor_loadings`).
+    returns: beta, alpha, t-statistics; see :func:`fialloc.analytics.skill.factor_loadings`).
     Findings: ``credit_beta`` (excess return explained by credit beta with no significant
-    alpha, :func:`fialloc.desks.skill.beta_only`), ``credit_alpha`` (significant alpha after
+    alpha, :func:`fialloc.analytics.skill.beta_only`), ``credit_alpha`` (significant alpha after
     Holm's correction for the number of managers) and ``rating_drift`` (average rating left
-    the manager's own history, :func:`fialloc.desks.drift.holdings_drift`). Recommendations:
+    the manager's own history, :func:`fialloc.analytics.drift.holdings_drift`). Recommendations:
     move weight from beta-only managers toward managers with significant alpha, within the
     mandate. The performance desk judges the same managers on their whole track record.
     """

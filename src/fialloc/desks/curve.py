@@ -7,9 +7,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from fialloc.desks.context import DeskContext
-from fialloc.desks.curve_shape import curve_pca, fit_nss, spread_zscores
-from fialloc.desks.regression import factor_regression
+from fialloc.analytics.context import DeskContext
+from fialloc.analytics.curve_shape import curve_pca, fit_nss, spread_zscores
+from fialloc.analytics.regression import factor_regression
 from fialloc.desks.result import DeskResult, Finding, Recommendation
 
 __all__ = ["RV_THRESHOLD", "analyze"]

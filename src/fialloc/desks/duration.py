@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fialloc.desks.context import DeskContext
-from fialloc.desks.drift import DRIFT_THRESHOLD, holdings_drift
-from fialloc.desks.duration_gaps import krd_gaps, rebalance_for_krd
+from fialloc.analytics.context import DeskContext
+from fialloc.analytics.drift import DRIFT_THRESHOLD, holdings_drift
+from fialloc.analytics.duration_gaps import krd_gaps, rebalance_for_krd
 from fialloc.desks.result import DeskResult, Finding, Recommendation
 
 __all__ = ["DRIFT_THRESHOLD", "analyze"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fialloc.desks.context import DeskContext
-from fialloc.desks.liquidity_costs import (
+from fialloc.analytics.context import DeskContext
+from fialloc.analytics.liquidity_costs import (
     MARKET_REGIMES,
     hqla_buffer,
     liquidation_days,

@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from fialloc.analytics import drift as drift_mod
+from fialloc.analytics import skill as skill_mod
+from fialloc.analytics.context import DeskContext
 from fialloc.desks import attribution, credit
-from fialloc.desks import drift as drift_mod
-from fialloc.desks import skill as skill_mod
-from fialloc.desks.context import DeskContext
 from fialloc.desks.result import DeskResult, Finding, Recommendation
 
 __all__ = [

@@ -15,7 +15,8 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel
 
-from fialloc.desks import DeskContext, duration, run_desks
+from fialloc.analytics.context import DeskContext
+from fialloc.desks import duration, run_desks
 from fialloc.desks.result import json_value, to_records
 from fialloc.service.requests import (
     AgentRequest,

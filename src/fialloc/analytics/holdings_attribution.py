@@ -2,9 +2,10 @@
 
 Reads the holdings, benchmark and spread histories of a :class:`~fialloc.data.Portfolio`,
 revalues every security that is ever held or in a benchmark once per state per month
-(:mod:`fialloc.desks.holdings_revaluation`), and attributes every manager's sleeve and the
-total portfolio against their benchmarks (:mod:`fialloc.desks.campisi`) and the insurer's
-allocation across sleeves against the policy allocation (:mod:`fialloc.desks.allocation_effects`).
+(:mod:`fialloc.analytics.holdings_revaluation`), and attributes every manager's sleeve and the
+total portfolio against their benchmarks (:mod:`fialloc.analytics.campisi`) and the insurer's
+allocation across sleeves against the policy allocation
+(:mod:`fialloc.analytics.allocation_effects`).
 
 The total portfolio is the value-weighted sum of the sleeves; its benchmark is the policy
 allocation (the managers table's ``current_allocation``) over the sleeves' benchmarks.
@@ -19,13 +20,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from fialloc.analytics.allocation_effects import BrinsonEffects, brinson
+from fialloc.analytics.campisi import CampisiEffects, campisi
+from fialloc.analytics.holdings_revaluation import SecurityEffects, revalue_history
 from fialloc.bonds import BondBook
 from fialloc.curves import DEFAULT_KEY_TENORS
 from fialloc.data import Portfolio
 from fialloc.data.portfolio import GOVERNMENT_SECTORS
-from fialloc.desks.allocation_effects import BrinsonEffects, brinson
-from fialloc.desks.campisi import CampisiEffects, campisi
-from fialloc.desks.holdings_revaluation import SecurityEffects, revalue_history
 from fialloc.layout import FloatArray
 
 __all__ = ["TOTAL", "HoldingsAttribution", "holdings_attribution"]

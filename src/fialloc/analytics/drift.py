@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from fialloc.desks.context import DeskContext, persistent_drift
+from fialloc.analytics.context import DeskContext, persistent_drift
 
 __all__ = [
     "BASELINE_MONTHS",
@@ -48,7 +48,7 @@ def holdings_drift(
     """Find managers whose monthly characteristics left their own history; score vs style too.
 
     Each characteristic of :data:`CHARACTERISTICS` is scored against the manager's first
-    `baseline` months (see :func:`fialloc.desks.context.persistent_drift`): a drift is the last
+    `baseline` months (see :func:`fialloc.analytics.context.persistent_drift`): a drift is the last
     `run` months all beyond `threshold` standard deviations. The same latest value is also
     scored against the stated style: the baseline of every manager with the same ``style``
     (mean of their baseline means, deviation pooling within- and across-manager spread).

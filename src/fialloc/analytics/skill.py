@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from fialloc.desks.regression import factor_regression, factor_regressions
+from fialloc.analytics.regression import factor_regression, factor_regressions
 
 __all__ = [
     "BETA_MATERIAL",
