@@ -292,8 +292,8 @@ def parse_request(payload: object, kinds: dict[str, type[BaseModel]], key: str) 
         problem = RequestProblem("", f"expected a JSON object, got {_json_type(payload)}")
         raise RequestError(400, "invalid request", [problem])
     kind = payload.get(key)
-    if kind not in kinds:
-        what = "missing" if kind is None else f"unknown {key} {kind!r}"
+    if not isinstance(kind, str) or kind not in kinds:
+        what = "missing" if kind is None else f"unknown {key} {str(kind)[:80]!r}"
         problem = RequestProblem(key, f"{what}; expected one of {', '.join(kinds)}")
         raise RequestError(400, "invalid request", [problem])
     return validate_model(kinds[kind], payload)
