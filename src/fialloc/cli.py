@@ -283,6 +283,8 @@ def _cmd_runs(args: argparse.Namespace, console: Console) -> int:
         msg = f"{args.root}: no such output root (see `fialloc run --out`)"
         raise UsageError(msg)
     with Catalog(args.root) as catalog:
+        for line in catalog.damaged:
+            Console(stderr=True).print(f"warning: {line}", markup=False, highlight=False)
         if args.action == "diff":
             return _print_diff(console, catalog, args.a, args.b)
         runs = catalog.runs()
@@ -302,7 +304,7 @@ def _cmd_runs(args: argparse.Namespace, console: Console) -> int:
         table.add_row(
             str(r["run_id"]),
             str(r["created"])[:16].replace("T", " "),
-            _clip(str(r["source"]), 18),
+            escape(_clip(str(r["source"]), 18)),
             move("yield", "{:.2%}").replace("%→", "→"),
             move("tracking_error", "{:.2%}").replace("%→", "→"),
             move("shortfall_probability", "{:.1%}").replace("%→", "→"),
