@@ -24,7 +24,7 @@ from rich.progress import (
 from rich.table import Table
 
 from fialloc import __version__
-from fialloc.distributed import DistributedError
+from fialloc.errors import DistributedError, UsageError
 
 if TYPE_CHECKING:
     from fialloc.data import Portfolio
@@ -44,10 +44,6 @@ MANDATE_FLAGS: Final = (
     ("--target-yield", "target_yield", "least asset yield (decimal)"),
     ("--max-tracking-error", "max_tracking_error", "largest surplus tracking error (decimal)"),
 )
-
-
-class UsageError(ValueError):
-    """A command cannot run as asked (exit code 2, one line)."""
 
 
 def _portfolio(args: argparse.Namespace) -> tuple[Portfolio, str, dict[str, int]]:
@@ -253,7 +249,8 @@ def _cmd_validate(args: argparse.Namespace, console: Console) -> int:
         err = Console(stderr=True)
         for problem in problems:
             err.print(f"error: {problem}", highlight=False, soft_wrap=True, markup=False)
-        err.print(f"{len(problems)} problem(s) found in {args.directory}", highlight=False)
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        err.print(f"{count} found in {args.directory}", highlight=False, markup=False)
         return 2
     console.print(f"{args.directory}: all inputs are valid", highlight=False)
     return 0
@@ -436,7 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     0 on success, 2 for bad usage or inputs (one line per problem on standard error), 130
     when interrupted.
     """
-    from fialloc.data import InputError
+    from fialloc.errors import InputError
 
     args = build_parser().parse_args(argv)
     console = Console()

@@ -23,6 +23,7 @@ from fialloc.bonds import BondBook, CashflowStream
 from fialloc.checks import fits_in_memory
 from fialloc.curves import Curve
 from fialloc.data.schema import RATING_LETTERS
+from fialloc.errors import ConvergenceError
 from fialloc.layout import CashflowLayout, FloatArray
 
 __all__ = [
@@ -440,7 +441,7 @@ class G2pp:
                 best = fit
         if best is None:
             msg = "G2pp.calibrate: no starting point produced a valid fit"
-            raise _core.ConvergenceError(msg)
+            raise ConvergenceError(msg)
         a, s, b, e, r = best.x
         if a > b:  # the model is symmetric in (a, sigma) <-> (b, eta); report a < b
             a, s, b, e = b, e, a, s

@@ -17,6 +17,7 @@ from typing import Annotated, Any, ClassVar, Final, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from fialloc.data import Mandate
+from fialloc.errors import FiallocError
 
 __all__ = [
     "APP_REQUESTS",
@@ -73,7 +74,7 @@ class RequestProblem:
         return {"path": self.path, "problem": self.problem}
 
 
-class RequestError(ValueError):
+class RequestError(FiallocError, ValueError):
     """A request the service refuses, with its HTTP status and every problem found."""
 
     def __init__(self, status: int, message: str, problems: Sequence[RequestProblem] = ()) -> None:
