@@ -161,6 +161,14 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
         )
         bar.update(task, completed=len(steps))
     _summary(console, response, record.manifest, record.url)
+    fallback = response.integrated_strategy.get("model_fallback")
+    if fallback:
+        Console(stderr=True).print(
+            f"warning: the offline analyst wrote the analyses: {fallback}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     return 0
 
 
@@ -354,9 +362,22 @@ def _cmd_serve(args: argparse.Namespace, console: Console) -> int:
     except ImportError:
         msg = "serve: the service is not available in this installation"
         raise UsageError(msg) from None
+    _check_port_free(args.host, args.port)
     console.print(f"Serving on http://{args.host}:{args.port} (Ctrl-C to stop)", highlight=False)
     serve(host=args.host, port=args.port)
     return 0
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Refuse a port another process listens on, in words, before the server starts."""
+    import socket
+
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        msg = f"serve: cannot listen on {host}:{port} ({exc.strerror}); choose another --port"
+        raise UsageError(msg) from None
 
 
 def _positive(text: str) -> int:
@@ -367,19 +388,40 @@ def _positive(text: str) -> int:
     return value
 
 
+class _HelpWithDefaults(argparse.ArgumentDefaultsHelpFormatter):
+    """Show an option's default where it has one (not for options that are off or unset)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False or action.default == argparse.SUPPRESS:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of the ``fialloc`` command."""
-    parser = argparse.ArgumentParser(prog="fialloc", description=__doc__)
+    helpful = _HelpWithDefaults
+    parser = argparse.ArgumentParser(
+        prog="fialloc",
+        description=(__doc__ or "").replace("``", ""),
+        formatter_class=helpful,
+    )
     parser.add_argument("--version", action="version", version=f"fialloc {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run the main job (the built-in demo book by default)")
-    run.add_argument("--data", type=Path, help="directory of input files (see `fialloc demo`)")
+    run = sub.add_parser(
+        "run", help="run the main job (the built-in demo book by default)", formatter_class=helpful
+    )
+    run.add_argument(
+        "--data", type=Path, help="directory of input files (see: fialloc demo --help)"
+    )
     run.add_argument("--out", default=DEFAULT_ROOT, help="output root: a directory or fsspec URL")
     run.add_argument("--paths", type=int, default=1000, help="G2++ scenario paths")
     run.add_argument("--seed", type=int, default=0, help="seed of the scenario paths")
     run.add_argument("--demo-seed", type=int, default=7, help="seed of the demo book")
-    run.add_argument("--horizons", type=int, default=10, help="annual horizons (years)")
+    run.add_argument(
+        "--horizons", type=_positive, default=10, metavar="YEARS",
+        help="furthest scenario horizon: the surplus is measured each year up to it",
+    )  # fmt: skip
     run.add_argument("--phases", type=_positive, default=3, help="implementation phases")
     run.add_argument(
         "--covariance", choices=("history", "scenarios"), default="history",
@@ -395,22 +437,27 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--scheduler", help="run heavy maps on an existing Dask scheduler")
     run.set_defaults(func=_cmd_run)
 
-    demo = sub.add_parser("demo", help="write the demo inputs as files")
-    demo.add_argument("--write", type=Path, required=True, metavar="DIR")
-    demo.add_argument("--demo-seed", "--seed", type=int, default=7)
+    demo = sub.add_parser("demo", help="write the demo inputs as files", formatter_class=helpful)
+    demo.add_argument(
+        "--write", type=Path, required=True, metavar="DIR",
+        help="directory to write the input files and their SCHEMA.md into",
+    )  # fmt: skip
+    demo.add_argument("--demo-seed", "--seed", type=int, default=7, help="seed of the demo book")
     demo.set_defaults(func=_cmd_demo)
 
     validate = sub.add_parser("validate", help="check a directory of inputs, list every problem")
-    validate.add_argument("directory", type=Path)
+    validate.add_argument("directory", type=Path, help="directory of input files")
     validate.set_defaults(func=_cmd_validate)
 
-    rep = sub.add_parser("report", help="re-render a stored run's report")
+    rep = sub.add_parser("report", help="re-render a stored run's report", formatter_class=helpful)
     rep.add_argument("run", help="run folder, URL, or run id (prefix) in --root")
     rep.add_argument("--root", default=DEFAULT_ROOT, help="output root to look run ids up in")
     rep.add_argument("--output", "-o", help="where to write (default: the run's report.html)")
     rep.set_defaults(func=_cmd_report)
 
-    runs = sub.add_parser("runs", help="list stored runs, or compare two (`runs diff A B`)")
+    runs = sub.add_parser(
+        "runs", help="list stored runs, or compare two (runs diff A B)", formatter_class=helpful
+    )
     runs.add_argument("--root", default=DEFAULT_ROOT, help="output root")
     runs.set_defaults(func=_cmd_runs, action="list")
     runs_sub = runs.add_subparsers(dest="action")
@@ -420,9 +467,9 @@ def build_parser() -> argparse.ArgumentParser:
     # SUPPRESS keeps `runs --root R diff A B` from being reset to the default here.
     diff.add_argument("--root", default=argparse.SUPPRESS, help="output root")
 
-    serve = sub.add_parser("serve", help="start the service locally")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
+    serve = sub.add_parser("serve", help="start the service locally", formatter_class=helpful)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on")
     serve.set_defaults(func=_cmd_serve)
     return parser
 
