@@ -361,3 +361,17 @@ def test_a_model_that_fails_is_named_in_one_warning_line(tmp_path, capsys):
     assert "ollama" in line
     results = json.loads((_only_run(tmp_path) / "results.json").read_text())
     assert results["integrated_strategy"]["model_fallback"]
+
+
+def test_user_text_is_printed_as_text_never_as_markup(tmp_path, capsys):
+    inputs = tmp_path / "inputs"
+    assert main(["demo", "--write", str(inputs)]) == 0
+    managers = pd.read_csv(inputs / "managers.csv", dtype=str)
+    managers.loc[:, "name"] = "[/bold] closing tag [link=http://x.invalid]here[/link]"
+    managers.to_csv(inputs / "managers.csv", index=False)
+    capsys.readouterr()
+    args = ["run", "--data", str(inputs), "--out", str(tmp_path / "out"), "--paths", PATHS]
+    assert main([*args, "--max-shift", "0.04"]) == 0
+    out = capsys.readouterr().out
+    assert "[/bold] closing tag" in out
+    assert "Traceback" not in out

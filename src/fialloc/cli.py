@@ -25,6 +25,7 @@ from rich.table import Table
 
 from fialloc import __version__
 from fialloc.errors import DistributedError, UsageError
+from fialloc.formatting import change_bp, money, num, pct, unsigned_zero
 
 if TYPE_CHECKING:
     from fialloc.data import Portfolio
@@ -124,6 +125,8 @@ def _progress(console: Console) -> Progress:
         TimeElapsedColumn(),
         console=console,
         transient=True,
+        # Piped output gets the summary alone (no bar, no blank line where it was).
+        disable=not console.is_terminal,
     )
 
 
@@ -179,27 +182,25 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
     s = response.integrated_strategy
     console.print(
         f"[bold]fialloc {__version__}[/bold] {escape(manifest['source'])}, valuation "
-        f"{s['valuation_date']}: assets ${s['assets'] / 1e9:,.2f}B, surplus "
-        f"${s['surplus'] / 1e9:,.2f}B, {manifest['parameters']['n_paths']:,} paths",
+        f"{s['valuation_date']}: assets {money(s['assets'])}, surplus "
+        f"{money(s['surplus'])}, {manifest['parameters']['n_paths']:,} paths",
         highlight=False,
     )
     head = Table(box=box.SIMPLE_HEAD, title="Before and after", title_justify="left")
     for col in ("", "current", "recommended"):
         head.add_column(col, justify="left" if not col else "right")
     horizon = f"{s['horizon_years']:g}y"
-    for label, key, fmt in (
-        ("asset yield", "yield", "{:.2%}"),
-        ("surplus tracking error", "tracking_error", "{:.2%}"),
-        ("largest key-rate gap (years)", "max_key_rate_gap", "{:.2f}"),
-        (f"P(surplus < 0) at {horizon}", "shortfall_probability", "{:.1%}"),
-        (f"expected shortfall 95% at {horizon}", "expected_shortfall_95", "${:,.0f}M"),
-    ):
-        scale = 1e-6 if "$" in fmt else 1.0
-        head.add_row(
-            label,
-            fmt.format(s[f"{key}_before"] * scale),
-            fmt.format(s[f"{key}_after"] * scale),
-        )
+    rows: tuple[tuple[str, str, Callable[[float], str]], ...] = (
+        ("asset yield", "yield", pct),
+        ("surplus tracking error", "tracking_error", pct),
+        ("largest key-rate gap (years)", "max_key_rate_gap", num),
+        (f"P(surplus < 0) at {horizon}", "shortfall_probability", lambda v: pct(v, 1)),
+        (f"expected shortfall 95% at {horizon}", "expected_shortfall_95", money),
+    )
+    for label, key, fmt in rows:
+        before, after = s[f"{key}_before"], s[f"{key}_after"]
+        shown = change_bp(before, after) if fmt is pct else fmt(after)
+        head.add_row(label, fmt(before), shown)
     console.print(head)
     exposures = [
         r
@@ -225,12 +226,12 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
         changes.add_column(col, justify="left" if col in ("manager", "name") else "right")
     for r in sorted(moves, key=lambda r: r.change, reverse=True):
         changes.add_row(
-            r.manager_id,
-            r.name[:28],
-            f"{r.current_weight:.2%}",
-            f"{r.recommended_weight:.2%}",
-            f"{r.change:+.2%}",
-            f"{r.change_amount / 1e6:+,.0f}M",
+            escape(r.manager_id),
+            escape(r.name[:28]),
+            pct(r.current_weight),
+            pct(r.recommended_weight),
+            unsigned_zero(f"{r.change:+.2%}"),
+            ("+" if r.change_amount > 0 else "") + money(r.change_amount),
         )
     console.print(changes)
     console.print(
@@ -330,17 +331,14 @@ def _print_diff(console: Console, catalog: Any, a: str, b: str) -> int:
     for col in ("manager", "current a", "recommended a", "current b", "recommended b", "b - a"):
         weights.add_column(col, justify="left" if col == "manager" else "right")
 
-    def pct(v: float | None) -> str:
-        return "" if v is None or v != v else f"{v:.2%}"
-
     for mid, r in diff.weights.iterrows():
         weights.add_row(
-            str(mid),
+            escape(str(mid)),
             pct(r["current_a"]),
             pct(r["recommended_a"]),
             pct(r["current_b"]),
             pct(r["recommended_b"]),
-            f"{r['recommended_change']:+.2%}",
+            unsigned_zero(f"{r['recommended_change']:+.2%}"),
         )
     console.print(weights)
     risk = Table(box=box.SIMPLE_HEAD, title="Risk and return", title_justify="left")
@@ -348,10 +346,15 @@ def _print_diff(console: Console, catalog: Any, a: str, b: str) -> int:
         risk.add_column(col, justify="left" if col == "measure" else "right")
     for measure, r in diff.risk.iterrows():
         name = str(measure)
-        fmt = (
-            "{:,.0f}" if name in ("assets", "surplus") else "{:.3f}" if "gap" in name else "{:.3%}"
-        )
-        risk.add_row(str(measure), fmt.format(r["a"]), fmt.format(r["b"]), fmt.format(r["change"]))
+        if name in ("assets", "surplus"):
+            cells = [money(r["a"]), money(r["b"]), money(r["change"])]
+        elif "gap" in name:
+            cells = [num(r["a"], 3), num(r["b"], 3), unsigned_zero(f"{r['change']:+.3f}")]
+        else:
+            change = unsigned_zero(f"{r['change'] * 1e4:+.1f}") + " bp"
+            cells = [pct(r["a"], 3), pct(r["b"], 3), change]
+        label = name.replace("_", " ").replace(" 95", " 95%")
+        risk.add_row(label, *cells)
     console.print(risk)
     return 0
 
