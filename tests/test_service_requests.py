@@ -339,6 +339,70 @@ def test_settings_from_environment():
         ServiceSettings.from_env({"FIALLOC_MAX_PATHS": "0"})
 
 
+def test_a_burst_waits_in_the_queue_and_an_overload_gets_retry_after():
+    runner = Runner(workers=1, time_limit=5.0, queue_size=3, queue_wait=5.0)
+    release = threading.Event()
+    results: list[object] = []
+
+    def call(fn, *args):
+        try:
+            results.append(runner.run(fn, *args))
+        except RequestError as exc:
+            results.append(exc)
+
+    first = threading.Thread(target=call, args=(release.wait, 5))
+    first.start()
+    time.sleep(0.05)
+    waiting = [threading.Thread(target=call, args=(sum, [i, 1])) for i in range(3)]
+    for t in waiting:
+        t.start()
+    time.sleep(0.1)
+    with pytest.raises(RequestError) as full:  # three wait already: the fourth is refused
+        runner.run(sum, [0])
+    assert full.value.status == 503
+    assert full.value.retry_after >= 1
+    assert full.value.body()["retry_after"] == full.value.retry_after
+    release.set()
+    for t in [first, *waiting]:
+        t.join(5)
+    assert sorted(r for r in results if not isinstance(r, bool)) == [1, 2, 3]
+    runner.shutdown()
+
+
+def test_a_request_waits_no_longer_than_the_queue_allows():
+    runner = Runner(workers=1, time_limit=5.0, queue_size=2, queue_wait=0.1)
+    release = threading.Event()
+    holder = threading.Thread(target=lambda: runner.run(release.wait, 5))
+    holder.start()
+    time.sleep(0.05)
+    with pytest.raises(RequestError, match=r"no worker free within 0\.1 s") as late:
+        runner.run(sum, [0])
+    assert late.value.status == 503
+    release.set()
+    holder.join(5)
+    runner.shutdown()
+
+
+def test_the_app_sends_retry_after_with_a_503(monkeypatch):
+    from starlette.testclient import TestClient
+
+    from fialloc.service.app import build_app
+
+    app = build_app(ServiceSettings(max_concurrent=1, queue_size=0))
+
+    def busy(*args, **kwargs):
+        raise RequestError(503, "busy", retry_after=7)
+
+    monkeypatch.setattr(app.state.runner, "run", busy)
+    with TestClient(app) as client:
+        answer = client.post(
+            "/invocations", json={"entrypoint": "allocation", "portfolio": {"source": "demo"}}
+        )
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "7"
+    assert answer.json()["retry_after"] == 7
+
+
 def test_runner_answers_busy_and_late_requests():
     runner = Runner(workers=1, time_limit=0.2)
     release = threading.Event()

@@ -77,16 +77,30 @@ class RequestProblem:
 class RequestError(FiallocError, ValueError):
     """A request the service refuses, with its HTTP status and every problem found."""
 
-    def __init__(self, status: int, message: str, problems: Sequence[RequestProblem] = ()) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        problems: Sequence[RequestProblem] = (),
+        *,
+        retry_after: int | None = None,
+    ) -> None:
         self.status = status
         self.message = message
         self.problems = list(problems)
+        self.retry_after = retry_after
         details = "; ".join(f"{p.path or '(request)'}: {p.problem}" for p in self.problems)
         super().__init__(f"{message}: {details}" if details else message)
 
     def body(self) -> dict[str, Any]:
-        """Return the JSON error body: the message and the list of problems."""
-        return {"error": self.message, "problems": [p.as_dict() for p in self.problems]}
+        """Return the JSON error body: the message, the problems and any retry delay (s)."""
+        body: dict[str, Any] = {
+            "error": self.message,
+            "problems": [p.as_dict() for p in self.problems],
+        }
+        if self.retry_after is not None:
+            body["retry_after"] = self.retry_after
+        return body
 
 
 class _Strict(BaseModel):
