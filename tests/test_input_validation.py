@@ -249,12 +249,15 @@ def test_curve_from_another_date(book_and_curve):
     raises_naming(lambda: book.analyze(other), "curve valuation date 2026-07-01")
 
 
-def test_par_key_rates_need_a_bootstrapped_curve(book_and_curve):
+def test_par_key_rates_need_par_instruments_on_the_pillars(book_and_curve):
+    # A curve given by times off whole days has no par bonds maturing on its pillars.
     book, _ = book_and_curve
     raises_naming(
-        lambda: book.analyze(Curve.flat(0.04, VD), krd_domain="par"),
+        lambda: book.analyze(
+            Curve([0.7, 12.3], [-0.03, -0.5], valuation_date=VD), krd_domain="par"
+        ),
         "par_bumped",
-        "not bootstrapped from quotes",
+        "not whole days",
     )
 
 
@@ -342,7 +345,7 @@ def test_bad_liability_streams():
 # ---- the compiled kernels name the argument and the entry too ------------------------------
 
 F64 = np.float64
-FLAT = (np.array([1.0, 30.0]), np.array([-0.04, -1.2]), 0, np.empty(0), np.empty(0))
+FLAT = (np.array([1.0, 30.0]), np.array([-0.04, -1.2]), 0, 0, np.empty(0), np.empty(0))
 
 
 def layout(times, amounts, offsets=None):
@@ -403,6 +406,10 @@ def layout(times, amounts, offsets=None):
         (
             lambda: _core.discount_factors(*FLAT[:2], 7, *FLAT[3:], np.ones(1)),
             ["unknown `interpolation` code 7"],
+        ),
+        (
+            lambda: _core.discount_factors(*FLAT[:3], 2, *FLAT[4:], np.ones(1)),
+            ["unknown `extrapolation` code 2"],
         ),
     ],
 )
@@ -570,10 +577,10 @@ def valid_shaped_layouts(draw):
 
 
 @hypothesis.settings(max_examples=200, deadline=None)
-@hypothesis.given(valid_shaped_layouts(), st.sampled_from([0, 1]))
-def test_fuzz_kernels_with_valid_shapes(data, interpolation):
+@hypothesis.given(valid_shaped_layouts(), st.sampled_from([0, 1, 2, 3]), st.sampled_from([0, 1]))
+def test_fuzz_kernels_with_valid_shapes(data, interpolation, extrapolation):
     offsets, times, amounts, pillars, log_dfs, per_stream = data
-    curve = (pillars, log_dfs, interpolation, np.empty(0), np.empty(0))
+    curve = (pillars, log_dfs, interpolation, extrapolation, np.empty(0), np.empty(0))
     freq = np.abs(np.nan_to_num(per_stream)) % 13
     calls = [
         lambda: _core.price_streams(offsets, times, amounts, *curve, per_stream),

@@ -122,8 +122,11 @@ BootstrapResult bootstrap_curve(const CashflowView& inst, ConstVecRef targets, I
   FIALLOC_REQUIRE(targets.size() == n, "bootstrap_curve: `targets` has " << targets.size()
                                                                           << " entries for " << n
                                                                           << " instruments");
-  FIALLOC_REQUIRE(interp == Interpolation::LogLinear || interp == Interpolation::NaturalCubicZero,
-                  "bootstrap_curve: unknown `interpolation` code " << static_cast<int>(interp));
+  FIALLOC_REQUIRE(interp == Interpolation::LogLinear || interp == Interpolation::NaturalCubicZero ||
+                      interp == Interpolation::LinearZero ||
+                      interp == Interpolation::MonotoneConvex,
+                  "bootstrap_curve: unknown `interpolation` code " << static_cast<int>(interp)
+                                                                   << "; expected 0, 1, 2 or 3");
   VectorXd pillars(n);
   for (Eigen::Index j = 0; j < n; ++j) {
     FIALLOC_REQUIRE(std::isfinite(targets[j]) && targets[j] > 0.0,
