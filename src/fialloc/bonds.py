@@ -358,8 +358,10 @@ class BondBook:
         ----------
         frame : DataFrame, dict of columns or list of records
             Columns ``security_id`` (unique), ``coupon`` (decimal a year), ``maturity`` (date),
-            ``frequency`` (1, 2, 4, 12, or 0 for zero coupon), ``day_count`` (``ACT/365F``,
-            ``30/360``, ``ACT/ACT ICMA``) and ``face`` (money, > 0). Other columns are kept.
+            ``frequency`` (1, 2, 4, 12, or 0 for zero coupon), ``day_count`` (one of
+            :data:`fialloc.schedule.DAY_COUNTS`, any spelling
+            :func:`~fialloc.schedule.normalize_day_count` reads) and ``face`` (money, > 0).
+            Other columns are kept.
         valuation_date : date or "YYYY-MM-DD"
             Settlement date; every maturity must fall after it.
 

@@ -187,6 +187,7 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
         ("asset yield", "yield", "{:.2%}"),
         ("surplus tracking error", "tracking_error", "{:.2%}"),
         ("largest key-rate gap (years)", "max_key_rate_gap", "{:.2f}"),
+        ("largest key-rate gap ($ per bp)", "max_key_rate_gap_dv01", "${:,.0f}"),
         (f"P(surplus < 0) at {horizon}", "shortfall_probability", "{:.1%}"),
         (f"expected shortfall 95% at {horizon}", "expected_shortfall_95", "${:,.0f}M"),
     ):
@@ -197,21 +198,20 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
             fmt.format(s[f"{key}_after"] * scale),
         )
     console.print(head)
-    exposures = [
-        r
-        for r in response.detailed_results["optimizer"]["exposures"]
-        if r["index"].startswith("krd_")
-    ]
+    profile = response.detailed_results["optimizer"]["key_rate_gaps"]
     gaps = Table(
         box=box.SIMPLE_HEAD,
-        title="Key-rate gaps against the liabilities (years)",
+        title="Key-rate gaps against the liabilities (assets' KRD minus liabilities' scaled "
+        "by L/A; years, and $ thousands per bp)",
         title_justify="left",
     )
     gaps.add_column("")
-    for r in exposures:
+    for r in profile:
         gaps.add_column(r["index"].removeprefix("krd_"), justify="right")
-    for label, col in (("current", "current"), ("recommended", "recommended")):
-        gaps.add_row(label, *(f"{r[col] - r['liabilities']:+.2f}" for r in exposures))
+    for which in ("current", "recommended"):
+        gaps.add_row(f"{which} (years)", *(f"{r[f'{which}_years']:+.2f}" for r in profile))
+    for which in ("current", "recommended"):
+        gaps.add_row(f"{which} ($k/bp)", *(f"{r[f'{which}_dv01'] / 1e3:+,.0f}" for r in profile))
     console.print(gaps)
     moves = [r for r in response.allocation_recommendations if abs(r.change) >= HOLD_BELOW]
     changes = Table(
