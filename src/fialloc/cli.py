@@ -69,6 +69,8 @@ def _portfolio(args: argparse.Namespace) -> tuple[Portfolio, str, dict[str, int]
     }
     if args.exit:
         flags["exit_managers"] = tuple(args.exit)
+    if args.key_tenors is not None:
+        flags["key_tenors"] = args.key_tenors
     if flags:
         mandate = parse_mandate({**mandate.model_dump(), **flags}, source="command-line flags")
     if mandate != portfolio.mandate:
@@ -360,6 +362,15 @@ def _cmd_serve(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _tenors(text: str) -> tuple[float, ...]:
+    """Comma-separated key tenors in years, e.g. ``0.25,0.5,1,2``."""
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        msg = f"{text!r} is not a comma-separated list of tenors in years, e.g. 0.25,0.5,1,2"
+        raise argparse.ArgumentTypeError(msg) from None
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -390,6 +401,10 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, field, text in MANDATE_FLAGS:
         run.add_argument(flag, dest=field, type=float, help=text)
     run.add_argument("--exit", action="append", metavar="MANAGER", help="manager to exit")
+    run.add_argument(
+        "--key-tenors", type=_tenors, metavar="YEARS",
+        help="key rates of every key-rate duration and gap, e.g. 0.25,0.5,1,2,3,5,7,10,20,30",
+    )  # fmt: skip
     run.add_argument("--model", default="offline", help="agents' model, e.g. bedrock:<model-id>")
     where = run.add_mutually_exclusive_group()
     where.add_argument("--workers", type=_positive, help="run heavy maps on a local Dask cluster")

@@ -49,6 +49,7 @@ __all__ = [
     "CurveQuote",
     "bootstrap",
     "curve_from_points",
+    "log_discount_factors",
     "read_quotes",
     "tent_overlay",
 ]
@@ -335,23 +336,14 @@ class Curve:
         """
         where = "Curve.from_zero_rates"
         t, z = _points(times, zero_rates, "zero rates", where)
-        periods = {"continuous": 0, "annual": 1, "semiannual": 2}.get(compounding)
-        if periods is None:
+        form = f"zero_{compounding}"
+        if form not in _COMPOUNDING:
             msg = (
                 f"{where}: unknown compounding {compounding!r}; "
                 "expected continuous, annual or semiannual"
             )
             raise ValueError(msg)
-        floor = -float(periods) if periods else -np.inf
-        bad = np.flatnonzero(~(z > floor) | ~(np.abs(z) < 1.0))
-        if len(bad):
-            i = int(bad[0])
-            msg = (
-                f"{where}: zero rate {i} (t={t[i]:g}y) is {z[i]}; expected a decimal rate "
-                "(0.045 for 4.5%)"
-            )
-            raise ValueError(msg)
-        log_dfs = -z * t if periods == 0 else -periods * t * np.log1p(z / periods)
+        log_dfs = log_discount_factors(z, t, form, where)
         return cls(t, log_dfs, interpolation, valuation_date, extrapolation=extrapolation)
 
     @classmethod
@@ -367,14 +359,8 @@ class Curve:
         """Curve through discount factors ``P(0, t)`` (positive) at Act/365F times (years)."""
         where = "Curve.from_discount_factors"
         t, p = _points(times, discount_factors, "discount factors", where)
-        bad = np.flatnonzero(~(p > 0.0) | ~np.isfinite(p))
-        if len(bad):
-            i = int(bad[0])
-            msg = (
-                f"{where}: discount factor {i} (t={t[i]:g}y) is {p[i]}; expected a positive number"
-            )
-            raise ValueError(msg)
-        return cls(t, np.log(p), interpolation, valuation_date, extrapolation=extrapolation)
+        log_dfs = log_discount_factors(p, t, "discount_factor", where)
+        return cls(t, log_dfs, interpolation, valuation_date, extrapolation=extrapolation)
 
     @classmethod
     def from_par_yields(
@@ -594,6 +580,51 @@ class Curve:
         )
 
 
+def log_discount_factors(
+    values: npt.ArrayLike, times: npt.ArrayLike, form: str, where: str = "curve"
+) -> FloatArray:
+    """Log discount factors ``ln P(0, t)`` of points quoted in `form` at times `t` (years).
+
+    `form` is ``zero_continuous`` (``ln P = -z t``), ``zero_annual`` (``-t ln(1 + z)``),
+    ``zero_semiannual`` (``-2t ln(1 + z/2)``) or ``discount_factor`` (``ln P``). Zero rates
+    must be decimals (below 1 in size, and above -1 or -2 for annual or semiannual
+    compounding); discount factors positive.
+
+    Raises
+    ------
+    ValueError
+        Naming `where`, the point and its value.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    t = np.asarray(times, dtype=np.float64)
+    if form == "discount_factor":
+        bad = np.flatnonzero(~(v > 0.0) | ~np.isfinite(v))
+        if len(bad):
+            i = int(bad[0])
+            msg = (
+                f"{where}: discount factor {i} (t={t[i]:g}y) is {v[i]}; expected a positive number"
+            )
+            raise ValueError(msg)
+        return np.log(v)
+    if form not in _COMPOUNDING:
+        msg = (
+            f"{where}: unknown form {form!r}; expected one of {[*_COMPOUNDING, 'discount_factor']}"
+        )
+        raise ValueError(msg)
+    periods = {"continuous": 0, "annual": 1, "semiannual": 2}[_COMPOUNDING[form]]
+    floor = -float(periods) if periods else -np.inf
+    bad = np.flatnonzero(~(v > floor) | ~(np.abs(v) < 1.0))
+    if len(bad):
+        i = int(bad[0])
+        msg = (
+            f"{where}: zero rate {i} (t={t[i]:g}y) is {v[i]}; expected a decimal rate "
+            "(0.045 for 4.5%)"
+        )
+        raise ValueError(msg)
+    out: FloatArray = -v * t if periods == 0 else -periods * t * np.log1p(v / periods)
+    return out
+
+
 def _check_methods(interpolation: object, extrapolation: object, where: str) -> None:
     if interpolation not in INTERPOLATIONS:
         msg = (
@@ -767,19 +798,6 @@ def curve_from_points(
             )
             raise ValueError(msg)
         times.append(act365(vd, maturity))
-        value = finite_float(rec.get("value"), f"{here}, column value")
-        values.append(
-            value if form == "discount_factor" else decimal_rate(value, f"{here}, column value")
-        )
-    if form == "discount_factor":
-        return Curve.from_discount_factors(
-            times, values, vd, interpolation, extrapolation=extrapolation
-        )
-    return Curve.from_zero_rates(
-        times,
-        values,
-        vd,
-        interpolation,
-        compounding=_COMPOUNDING[form],
-        extrapolation=extrapolation,
-    )
+        values.append(finite_float(rec.get("value"), f"{here}, column value"))
+    log_dfs = log_discount_factors(values, times, form, where)
+    return Curve(times, log_dfs, interpolation, vd, extrapolation=extrapolation)
