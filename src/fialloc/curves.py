@@ -756,8 +756,8 @@ def curve_from_points(
     interpolation, extrapolation : str
         See :class:`Curve`.
     where : str
-        How messages name the table (e.g. ``"curve.csv"``); row ``i`` of `points` is called
-        row ``i``.
+        How messages name the table (e.g. ``"curve"``; empty for none); row ``i`` of
+        `points` is called row ``i``.
 
     Raises
     ------
@@ -782,7 +782,7 @@ def curve_from_points(
         return bootstrap(quotes, vd, interpolation, extrapolation)
     times, values = [], []
     for row, rec in enumerate(records):
-        here = f"{where} row {row}"
+        here = f"{where}, row {row}" if where else f"row {row}"
         tenor = rec.get("tenor")
         if tenor is not None and not (isinstance(tenor, float) and np.isnan(tenor)):
             maturity = tenor_date(vd, str(tenor), f"{here}, column tenor")
@@ -798,6 +798,12 @@ def curve_from_points(
             )
             raise ValueError(msg)
         times.append(act365(vd, maturity))
-        values.append(finite_float(rec.get("value"), f"{here}, column value"))
+        value = finite_float(rec.get("value"), f"{here}, column value")
+        if form == "discount_factor" and not value > 0:
+            msg = f"{here}, column value: {value} is not a positive discount factor"
+            raise ValueError(msg)
+        values.append(
+            value if form == "discount_factor" else decimal_rate(value, f"{here}, column value")
+        )
     log_dfs = log_discount_factors(values, times, form, where)
     return Curve(times, log_dfs, interpolation, vd, extrapolation=extrapolation)

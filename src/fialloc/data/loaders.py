@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from fialloc.curves import EXTRAPOLATIONS, INTERPOLATIONS
 from fialloc.data.history_checks import history_problems
 from fialloc.data.mandate import Mandate
-from fialloc.data.portfolio import Portfolio
+from fialloc.data.portfolio import Portfolio, todays_curve
 from fialloc.data.schema import SCHEMAS, Problem
 
 __all__ = ["InputError", "from_tables", "load", "read_table", "validate", "write_tables"]
@@ -288,7 +288,14 @@ def _validate(
         **settings,  # type: ignore[arg-type]
     )
     try:  # run builds the curve first thing: a curve that cannot be built is an input problem
-        _ = portfolio.curve
+        todays_curve(
+            vd,
+            portfolio.curve_points,
+            portfolio.curve_quotes,
+            portfolio.interpolation,
+            portfolio.extrapolation,
+            where="",
+        )
     except ValueError as exc:
         return None, [Problem(files[curves[0]], None, None, str(exc))]
     return portfolio, problems

@@ -20,7 +20,7 @@ from fialloc.curves import (
 )
 from fialloc.data.mandate import Mandate
 
-__all__ = ["GOVERNMENT_SECTORS", "Portfolio"]
+__all__ = ["GOVERNMENT_SECTORS", "Portfolio", "todays_curve"]
 
 GOVERNMENT_SECTORS = ("treasury", "treasury_strip", "government", "sovereign")
 
@@ -58,19 +58,12 @@ class Portfolio:
     @cached_property
     def curve(self) -> Curve:
         """Today's discount curve: through the curve points if given, else from the quotes."""
-        if self.curve_points is not None:
-            return curve_from_points(
-                self.curve_points,
-                self.valuation_date,
-                str(self.curve_points["form"].iloc[0]),
-                self.interpolation,
-                self.extrapolation,
-            )
-        if self.curve_quotes is None:
-            msg = "Portfolio: neither curve_points nor curve_quotes given; a run needs a curve"
-            raise ValueError(msg)
-        return bootstrap(
-            self.curve_quotes, self.valuation_date, self.interpolation, self.extrapolation
+        return todays_curve(
+            self.valuation_date,
+            self.curve_points,
+            self.curve_quotes,
+            self.interpolation,
+            self.extrapolation,
         )
 
     @cached_property
@@ -191,3 +184,32 @@ def _pivot(history: pd.DataFrame, prefix: str) -> pd.DataFrame:
     table = rows.pivot(index="month", columns="series", values="value").sort_index()
     table.columns = [c.removeprefix(prefix) for c in table.columns]
     return table
+
+
+def todays_curve(
+    valuation_date: dt.date,
+    points: pd.DataFrame | None,
+    quotes: pd.DataFrame | None,
+    interpolation: Interpolation = "log_linear",
+    extrapolation: Extrapolation = "flat_forward",
+    where: str = "curve",
+) -> Curve:
+    """Build a run's curve: through the `points` table if given, else from the `quotes`.
+
+    `points` is the ``curve`` table (its ``form`` column says how values are quoted), `quotes`
+    the ``curve_quotes`` table. Messages name the table as `where` (empty for none).
+
+    Raises
+    ------
+    ValueError
+        When neither is given or the curve cannot be built.
+    """
+    if points is not None:
+        form = str(points["form"].iloc[0])
+        return curve_from_points(
+            points, valuation_date, form, interpolation, extrapolation, where=where
+        )
+    if quotes is None:
+        msg = "no curve: give the curve points or the curve quotes"
+        raise ValueError(msg)
+    return bootstrap(quotes, valuation_date, interpolation, extrapolation)
