@@ -80,7 +80,7 @@ def bonds_with(**changes) -> pd.DataFrame:
         (0, {"tenor": None, "maturity": "2026-06-30"}, ["quotes row 0", "not after the valuation"]),
         (0, {"tenor": None, "maturity": dt.date(2025, 1, 2)}, ["quotes row 0", "valuation date"]),
         # unknown day count, kind, frequency
-        (1, {"day_count": "ACT/360"}, ["quotes row 1, column day_count", "unknown day count"]),
+        (1, {"day_count": "ACT/999"}, ["quotes row 1, column day_count", "unknown day count"]),
         (0, {"day_count": "ACT/ACT ICMA"}, ["quotes row 0, column day_count", "deposits"]),
         (2, {"kind": "future"}, ["quotes row 2, column kind", "unknown kind 'future'"]),
         (3, {"frequency": 3}, ["quotes row 3, column frequency", "expected 1, 2, 4 or 12"]),
@@ -140,7 +140,7 @@ ROW_B = "row 1 (B)"
         ({"face": -1e6}, [ROW_B, "column face", "must be positive"]),
         ({"face": math.nan}, [ROW_B, "column face", "not finite"]),
         ({"face": "a lot"}, [ROW_B, "column face", "not a number"]),
-        ({"day_count": "ACT/360"}, [ROW_B, "column day_count", "unknown day count 'ACT/360'"]),
+        ({"day_count": "ACT/999"}, [ROW_B, "column day_count", "unknown day count 'ACT/999'"]),
         ({"day_count": None}, [ROW_B, "column day_count", "unknown day count"]),
         ({"maturity": "2026-06-30"}, [ROW_B, "column maturity", "on or before the valuation"]),
         ({"maturity": "2019-01-01"}, [ROW_B, "column maturity", "on or before the valuation"]),
