@@ -197,9 +197,15 @@ BootstrapResult bootstrap_curve(const CashflowView& inst, ConstVecRef targets, I
     return {pillars, ldf, 1};
   }
 
-  // Other interpolations reach back: the first pass uses the pillars solved so far, later passes
-  // the whole curve, until no pillar moves. Should the passes fail (a pillar without a bracket, or passes
-  // that do not settle), Newton on all pillars at once takes over from the log-linear solution.
+  // Monotone convex passes settle slowly (each pillar reshapes its neighbours' forwards), so
+  // Newton on all pillars goes first there; the passes remain the fallback.
+  if (interp == Interpolation::MonotoneConvex && solve_all_pillars(inst, targets, pillars, interp, ldf)) {
+    return {pillars, ldf, 0};
+  }
+  // Other interpolations reach back: the first pass uses the pillars solved so far, later
+  // passes the whole curve, until no pillar moves. Should the passes fail (a pillar without a
+  // bracket, or passes that do not settle), Newton on all pillars at once takes over from the
+  // log-linear solution.
   int pass = 0;
   try {
     for (; pass < kMaxPasses; ++pass) {
