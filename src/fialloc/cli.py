@@ -25,7 +25,7 @@ from rich.table import Table
 
 from fialloc import __version__
 from fialloc.errors import DistributedError, UsageError
-from fialloc.formatting import change_bp, money, num, pct, unsigned_zero
+from fialloc.formatting import change_bp, dollars, money, num, pct, unsigned_zero
 
 if TYPE_CHECKING:
     from fialloc.data import Portfolio
@@ -66,6 +66,8 @@ def _portfolio(args: argparse.Namespace) -> tuple[Portfolio, str, dict[str, int]
     }
     if args.exit:
         flags["exit_managers"] = tuple(args.exit)
+    if args.key_tenors is not None:
+        flags["key_tenors"] = args.key_tenors
     if flags:
         mandate = parse_mandate({**mandate.model_dump(), **flags}, source="command-line flags")
     if mandate != portfolio.mandate:
@@ -194,6 +196,7 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
         ("asset yield", "yield", pct),
         ("surplus tracking error", "tracking_error", pct),
         ("largest key-rate gap (years)", "max_key_rate_gap", num),
+        ("largest key-rate gap ($ per bp)", "max_key_rate_gap_dv01", dollars),
         (f"P(surplus < 0) at {horizon}", "shortfall_probability", lambda v: pct(v, 1)),
         (f"expected shortfall 95% at {horizon}", "expected_shortfall_95", money),
     )
@@ -202,21 +205,25 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
         shown = change_bp(before, after) if fmt is pct else fmt(after)
         head.add_row(label, fmt(before), shown)
     console.print(head)
-    exposures = [
-        r
-        for r in response.detailed_results["optimizer"]["exposures"]
-        if r["index"].startswith("krd_")
-    ]
+    profile = response.detailed_results["optimizer"]["key_rate_gaps"]
     gaps = Table(
         box=box.SIMPLE_HEAD,
-        title="Key-rate gaps against the liabilities (years)",
+        title="Key-rate gaps against the liabilities (assets' KRD minus liabilities' scaled "
+        "by L/A; years, and $ thousands per bp)",
         title_justify="left",
     )
     gaps.add_column("")
-    for r in exposures:
+    for r in profile:
         gaps.add_column(r["index"].removeprefix("krd_"), justify="right")
-    for label, col in (("current", "current"), ("recommended", "recommended")):
-        gaps.add_row(label, *(f"{r[col] - r['liabilities']:+.2f}" for r in exposures))
+    for which in ("current", "recommended"):
+        gaps.add_row(
+            f"{which} (years)", *(unsigned_zero(f"{r[f'{which}_years']:+.2f}") for r in profile)
+        )
+    for which in ("current", "recommended"):
+        gaps.add_row(
+            f"{which} ($k/bp)",
+            *(unsigned_zero(f"{r[f'{which}_dv01'] / 1e3:+,.0f}") for r in profile),
+        )
     console.print(gaps)
     moves = [r for r in response.allocation_recommendations if abs(r.change) >= HOLD_BELOW]
     changes = Table(
@@ -383,6 +390,15 @@ def _check_port_free(host: str, port: int) -> None:
         raise UsageError(msg) from None
 
 
+def _tenors(text: str) -> tuple[float, ...]:
+    """Comma-separated key tenors in years, e.g. ``0.25,0.5,1,2``."""
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        msg = f"{text!r} is not a comma-separated list of tenors in years, e.g. 0.25,0.5,1,2"
+        raise argparse.ArgumentTypeError(msg) from None
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -434,6 +450,10 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, field, text in MANDATE_FLAGS:
         run.add_argument(flag, dest=field, type=float, help=text)
     run.add_argument("--exit", action="append", metavar="MANAGER", help="manager to exit")
+    run.add_argument(
+        "--key-tenors", type=_tenors, metavar="YEARS",
+        help="key rates of every key-rate duration and gap, e.g. 0.25,0.5,1,2,3,5,7,10,20,30",
+    )  # fmt: skip
     run.add_argument("--model", default="offline", help="agents' model, e.g. bedrock:<model-id>")
     where = run.add_mutually_exclusive_group()
     where.add_argument("--workers", type=_positive, help="run heavy maps on a local Dask cluster")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["change_bp", "money", "num", "pct", "unsigned_zero"]
+__all__ = ["change_bp", "dollars", "money", "num", "pct", "unsigned_zero"]
 
 
 def unsigned_zero(text: str) -> str:
@@ -41,6 +41,14 @@ def money(value: float | None, symbol: str = "$") -> str:
     size = abs(value)
     body = f"{size / 1e9:,.2f}B" if size >= 1e9 else f"{size / 1e6:,.1f}M"
     return unsigned_zero(f"{'-' if value < 0 else ''}{symbol}{body}")
+
+
+def dollars(value: float | None, symbol: str = "$") -> str:
+    """Format money in whole units with separators, the sign first: ``-$8,184,714``."""
+    if _missing(value):
+        return ""
+    assert value is not None
+    return unsigned_zero(f"{'-' if value < 0 else ''}{symbol}{abs(value):,.0f}")
 
 
 def change_bp(before: float, after: float, digits: int = 2) -> str:

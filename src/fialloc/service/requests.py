@@ -53,6 +53,7 @@ TableName = Literal[
     "manager_returns",
     "liabilities",
     "curve_quotes",
+    "curve",
     "spreads",
     "market_history",
     "manager_characteristics",
