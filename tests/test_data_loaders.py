@@ -18,7 +18,8 @@ import fialloc.data as data
 from fialloc.data import InputError, from_tables, load, validate, write_tables
 from fialloc.data.loaders import OPTIONAL, REQUIRED
 
-TABLES = (*REQUIRED, *OPTIONAL)
+# The demo gives spreads, not observed prices (tests/test_data_prices.py covers those).
+TABLES = tuple(name for name in (*REQUIRED, *OPTIONAL) if name != "prices")
 
 
 @pytest.fixture(scope="module")

@@ -126,6 +126,19 @@ def _z_spreads(layout: CashflowLayout, curve: Curve, dirty: FloatArray) -> Float
     return _core.z_spreads_from_prices(o, t, a, pt, ldf, code, sk, sv, dirty)
 
 
+def _select(layout: CashflowLayout, streams: npt.NDArray[np.int64]) -> CashflowLayout:
+    """Return the layout of the `streams` (indices, increasing) only."""
+    lengths = np.diff(layout.offsets)[streams]
+    offsets = np.zeros(len(streams) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    flows = np.repeat(layout.offsets[streams] - offsets[:-1], lengths) + np.arange(offsets[-1])
+    return CashflowLayout(offsets, layout.times[flows], layout.amounts[flows])
+
+
+#: The z-spreads the compiled solver brackets (decimals): a price outside them is refused.
+Z_SPREAD_BRACKET: Final = (-1.0, 5.0)
+
+
 @dataclass(frozen=True)
 class CurveRisk:
     """Curve risk of every stream from one pass of the compiled kernel.
@@ -195,6 +208,32 @@ class _Streams:
         z = self.per_stream(z_spread, "z_spread", "dirty_prices")
         assert z is not None
         return _price(self.layout, curve, z)
+
+    def z_spreads(self, ids: pd.Index, curve: Curve, dirty_price: npt.ArrayLike) -> FloatArray:
+        where = "z_spreads"
+        self.check_curve(curve, where)
+        dirty = np.asarray(dirty_price, dtype=np.float64)
+        if dirty.shape != (self.layout.n_streams,):
+            msg = f"{where}: `dirty_price` has shape {dirty.shape}; expected ({len(ids)},)"
+            raise ValueError(msg)
+        out = np.full(len(dirty), np.nan)
+        pick = np.flatnonzero(np.isfinite(dirty))
+        if len(pick) == 0:
+            return out
+        sub = _select(self.layout, pick)
+        # The solver brackets the spread: name every price it could not reach, not the first.
+        high, low = (_price(sub, curve, np.full(len(pick), z)) for z in Z_SPREAD_BRACKET)
+        bad = pick[(dirty[pick] <= low) | (dirty[pick] >= high)]
+        if len(bad):
+            lo, hi = Z_SPREAD_BRACKET
+            listed = ", ".join(f"{ids[i]} at {dirty[i]:g}" for i in bad[:10])
+            msg = (
+                f"{where}: dirty price(s) per 100 {listed} imply a z-spread outside "
+                f"[{lo:.0%}, {hi:.0%}] over the curve; is the price per 100 face?"
+            )
+            raise ValueError(msg)
+        out[pick] = _z_spreads(sub, curve, np.ascontiguousarray(dirty[pick]))
+        return out
 
     def curve_risk(
         self,
@@ -519,6 +558,30 @@ class BondBook:
         The fast path for repricing under many curves (scenarios, bumps).
         """
         return self._streams.dirty_prices(curve, z_spread)
+
+    def z_spreads(self, curve: Curve, dirty_price: npt.ArrayLike) -> FloatArray:
+        """Continuously compounded z-spreads (decimals) over `curve` that reprice `dirty_price`.
+
+        Parameters
+        ----------
+        curve : Curve
+            Discount curve (its valuation date must match the book's).
+        dirty_price : array, shape (bonds,)
+            Observed dirty prices per 100 face in book order; NaN where a bond has none.
+
+        Returns
+        -------
+        ndarray
+            One z-spread per bond (NaN where the price is NaN), solved in one call of the
+            compiled core to 1e-15.
+
+        Raises
+        ------
+        ValueError
+            On a wrong shape, or naming every bond whose price implies a spread outside
+            [-100%, 500%] (e.g. a price not per 100 face).
+        """
+        return self._streams.z_spreads(self.security_ids, curve, dirty_price)
 
     def curve_risk(
         self,

@@ -197,6 +197,8 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
             fmt.format(s[f"{key}_after"] * scale),
         )
     console.print(head)
+    if "spread_sources" in s:  # runs stored before spreads were sourced per bond lack it
+        console.print(s["spread_sources"], highlight=False)
     exposures = [
         r
         for r in response.detailed_results["optimizer"]["exposures"]

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from fialloc.data.history_checks import history_problems
 from fialloc.data.mandate import Mandate
+from fialloc.data.observed_prices import price_problems, spread_problems
 from fialloc.data.portfolio import Portfolio
 from fialloc.data.schema import SCHEMAS, Problem
 
@@ -33,10 +34,11 @@ OPTIONAL: Final = (
     "holdings_history",
     "benchmark_holdings",
     "security_spreads",
+    "prices",
 )
 SUFFIXES: Final = (".csv", ".parquet", ".json")
 #: Optional tables a Portfolio keeps as None when absent (holdings-based attribution's inputs).
-HISTORIES: Final = ("holdings_history", "benchmark_holdings", "security_spreads")
+HISTORIES: Final = ("holdings_history", "benchmark_holdings", "security_spreads", "prices")
 
 
 class InputError(ValueError):
@@ -116,6 +118,17 @@ def _read_dir(
     return tables, meta, problems
 
 
+def renormalized(weights: pd.Series) -> pd.Series:
+    """Weights that passed the load check (sum 1 within 1e-6) scaled to sum to 1 exactly.
+
+    Exactly means to the rounding of a float sum: weights already that close are returned
+    unchanged, so loading what was written reproduces it bit for bit, and nothing downstream
+    (attribution checks sums to 1e-9) refuses what the loader accepted.
+    """
+    total = float(weights.sum())
+    return weights if abs(total - 1.0) <= 1e-12 else weights / total
+
+
 def _cross_checks(
     t: Mapping[str, pd.DataFrame], files: Mapping[str, str], vd: dt.date
 ) -> list[Problem]:
@@ -142,11 +155,19 @@ def _cross_checks(
         for row, value in enumerate(column("holdings", key)):
             if ids is not None and value is not None and value not in ids:
                 problems.append(Problem(files["holdings"], row, key, what.format(value)))
-    for table, name in (("securities", "maturity"), ("liabilities", "date")):
-        for row, date in enumerate(column(table, name)):
-            if date is not None and date <= vd:
-                msg = f"{date} is on or before the valuation date {vd}"
-                problems.append(Problem(files[table], row, name, msg))
+    # Only what is held today must be alive: the master may keep matured or sold bonds.
+    held = set(column("holdings", "security_id"))
+    for row, (sid, date) in enumerate(
+        zip(column("securities", "security_id"), column("securities", "maturity"), strict=True)
+    ):
+        if date is not None and date <= vd and sid in held:
+            msg = f"{date} is on or before the valuation date {vd}, but the bond is held today"
+            problems.append(Problem(files["securities"], row, "maturity", msg))
+    for row, date in enumerate(column("liabilities", "date")):
+        if date is not None and date <= vd:
+            msg = f"{date} is on or before the valuation date {vd}"
+            problems.append(Problem(files["liabilities"], row, "date", msg))
+    problems += price_problems(t, files, vd)
     if "manager_returns" in t and managers is not None:
         returned = column("manager_returns", "manager_id")
         for row, mid in enumerate(returned):
@@ -205,6 +226,7 @@ def _validate(
         problems.extend(_cross_checks(typed, files, vd))
         # The histories' checks read whole tables: only once every table passed its own.
         if not problems and set(REQUIRED) <= set(typed):
+            problems.extend(spread_problems(clean, files, vd))
             problems.extend(history_problems(clean, files, vd))
     if problems or vd is None or not set(REQUIRED) <= set(clean):
         return None, problems
@@ -212,11 +234,13 @@ def _validate(
         name: pd.DataFrame(columns=[c.name for c in SCHEMAS[name].columns]) for name in OPTIONAL
     }
     tables = {**empty, **clean}
+    managers = tables["managers"].copy()
+    managers["current_allocation"] = renormalized(managers["current_allocation"])
     portfolio = Portfolio(
         valuation_date=vd,
         securities=tables["securities"].set_index("security_id", drop=False),
         holdings=tables["holdings"],
-        managers=tables["managers"].set_index("manager_id", drop=False),
+        managers=managers.set_index("manager_id", drop=False),
         manager_returns=tables["manager_returns"],
         liabilities=tables["liabilities"],
         curve_quotes=tables["curve_quotes"],

@@ -20,6 +20,7 @@ from fialloc.checks import decimal_rate, finite_float
 from fialloc.schedule import FREQUENCIES, add_months, normalize_day_count
 
 __all__ = [
+    "PRICE_TYPES",
     "RATINGS",
     "RATING_LETTERS",
     "SCHEMAS",
@@ -321,6 +322,8 @@ def _benchmark_weights_sum_to_one(frame: pd.DataFrame, file: str) -> list[Proble
     ]
 
 
+#: How an observed price is quoted: clean (without accrued interest) or dirty (with it).
+PRICE_TYPES: Final = ("clean", "dirty")
 _TIERS = ("level1", "level2a", "level2b_rmbs", "level2b", "illiquid")
 
 SCHEMAS: Final[Mapping[str, TableSpec]] = {
@@ -344,9 +347,14 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
             Column("z_spread", "float", required=False, decimal=True),
         ),
         key=("security_id",),
-        description="Security master: one row per bond. Money in the portfolio currency; "
-        "coupons decimal; bid-ask in bp of price; adv = average daily traded volume (money); "
-        "z_spread (optional, decimal) overrides the spread by rating.",
+        description="Security master: one row per bond, including bonds that matured, were "
+        "called or were sold before the valuation date (only today's holdings must mature "
+        "after it). Money in the portfolio currency; coupons decimal; bid-ask in bp of price; "
+        "adv = average daily traded volume (money); z_spread (optional, decimal, may be empty "
+        "per row). Each held bond's spread comes from, in this order: an observed price at "
+        "the valuation date (`prices` or the holdings' `price`; the z-spread is solved from "
+        "it and the observed value is used), its `z_spread`, the spread of its letter rating "
+        "in `spreads` (0 for government sectors); the run's `spread_sources` table says which.",
     ),
     "holdings": TableSpec(
         "holdings",
@@ -354,9 +362,13 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
             Column("manager_id", "str"),
             Column("security_id", "str"),
             Column("par", "float", minimum=0.0, exclusive_minimum=True),
+            Column("price", "float", required=False, minimum=0.0, exclusive_minimum=True),
+            Column("price_type", "str", required=False, choices=PRICE_TYPES),
         ),
         key=("manager_id", "security_id"),
-        description="What each manager holds: face amount (money) per security.",
+        description="What each manager holds: face amount (money) per security; optionally "
+        "the observed price per 100 face at the valuation date (`price`, with `price_type` "
+        "clean or dirty, default clean), which must agree across managers and with `prices`.",
     ),
     "managers": TableSpec(
         "managers",
@@ -452,6 +464,22 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
         "history: market-value weight (decimal) per security, summing to 1 per manager and "
         "month.",
         checks=(_benchmark_weights_sum_to_one, _gapless_months("manager_id")),
+    ),
+    "prices": TableSpec(
+        "prices",
+        (
+            Column("security_id", "str"),
+            Column("date", "date"),
+            Column("price", "float", minimum=0.0, exclusive_minimum=True),
+            Column("price_type", "str", choices=PRICE_TYPES),
+            Column("source", "str", required=False),
+        ),
+        key=("security_id", "date"),
+        description="Observed prices per 100 face (custodian or pricing vendor), clean or "
+        "dirty, by security and date. A price at the valuation date sets the bond's market "
+        "value and its z-spread is solved from it off today's curve; a price at a month of the "
+        "holdings history sets that month's spread (solved off that month's zero curve) ahead "
+        "of `security_spreads`. `source` (optional) names where the price came from.",
     ),
     "security_spreads": TableSpec(
         "security_spreads",
