@@ -18,8 +18,11 @@ import fialloc.data as data
 from fialloc.data import InputError, from_tables, load, validate, write_tables
 from fialloc.data.loaders import OPTIONAL, REQUIRED
 
-# The demo gives spreads, not observed prices (tests/test_data_prices.py covers those).
-TABLES = tuple(name for name in (*REQUIRED, *OPTIONAL) if name != "prices")
+# The demo gives spreads, not observed prices, and benchmark constituents, not
+# characteristics (tests/test_data_prices.py and tests/test_benchmarks.py cover those).
+TABLES = tuple(
+    name for name in (*REQUIRED, *OPTIONAL) if name not in ("prices", "benchmark_characteristics")
+)
 
 
 @pytest.fixture(scope="module")

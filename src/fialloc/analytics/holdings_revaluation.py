@@ -34,7 +34,7 @@ from fialloc.curves import DEFAULT_KEY_TENORS, Curve, tent_overlay
 from fialloc.layout import FloatArray
 from fialloc.schedule import act365
 
-__all__ = ["SecurityEffects", "effect_names", "revalue_history"]
+__all__ = ["SecurityEffects", "effect_names", "history_curve", "revalue_history"]
 
 #: The zero-rate curve of a state is an overlay on a zero base curve: zero rates interpolate
 #: linearly between knots and stay flat outside them, so key-rate tents add up exactly.
@@ -98,11 +98,23 @@ def _check(
     return arr
 
 
+def history_curve(
+    knots: npt.ArrayLike, zero_values: npt.ArrayLike, valuation_date: dt.date | None = None
+) -> Curve:
+    """Return a month's zero curve through continuously compounded zero rates at `knots`.
+
+    Zero rates interpolate linearly between the knots and stay flat outside them, the
+    convention of every history month (attribution, spreads solved from history prices,
+    benchmark characteristics from constituents).
+    """
+    return Curve(_BASE_PILLARS, _BASE_LOG_DFS, "log_linear", valuation_date, knots, zero_values)
+
+
 def _price(
     flows: _Flows, knots: FloatArray, zero_values: FloatArray, spread: FloatArray
 ) -> FloatArray:
     """Dirty prices per 100 face off the zero curve through (`knots`, `zero_values`)."""
-    curve = Curve(_BASE_PILLARS, _BASE_LOG_DFS, "log_linear", None, knots, zero_values)
+    curve = history_curve(knots, zero_values)
     offsets, times, amounts = flows
     pt, ldf, code, sk, sv = curve.core_args()
     out: FloatArray = _core.price_streams(
@@ -148,8 +160,9 @@ def revalue_history(
     Raises
     ------
     ValueError
-        On mismatched shapes, non-finite or percentage-like rates, months not increasing or
-        not starting at the book's valuation date, or a bond that matures within the history.
+        On mismatched shapes, non-finite or percentage-like rates, or months not increasing or
+        not starting at the book's valuation date. Bonds may mature within the history: the
+        period they mature in counts their redemption, later periods give them no return.
     """
     dates = list(months)
     n_months, n_sec = len(dates), len(book)
@@ -182,15 +195,6 @@ def revalue_history(
     times, amounts = layout.times, layout.amounts
     stream = np.repeat(np.arange(n_sec), np.diff(layout.offsets))
     taus = np.array([act365(dates[0], d) for d in dates])
-    last_flow = times[layout.offsets[1:] - 1]  # flows are in time order within a bond
-    matured = np.flatnonzero(last_flow <= taus[-1])
-    if len(matured):
-        i = int(matured[0])
-        msg = (
-            f"revalue_history: security {book.security_ids[i]!r} has no cash flow after "
-            f"{dates[-1]}; securities must be alive through the whole history"
-        )
-        raise ValueError(msg)
 
     def rolled(tau: float) -> _Flows:
         keep = times > tau
@@ -222,7 +226,11 @@ def revalue_history(
         p_end = _price(flows, knots, z_end, s[p + 1])
         states.append(p_end)
         values = np.column_stack([p_start, *(v + coupons for v in states)])
-        effects[p] = np.diff(values, axis=1) / p_start[:, None]
+        # A bond that matured by the period's start is worth nothing and earns nothing; one
+        # that matures within it ends at 0 with its redemption among the flows paid.
+        alive = p_start > 0.0
+        effects[p] = 0.0
+        effects[p, alive] = np.diff(values[alive], axis=1) / p_start[alive, None]
         start[p] = p_start
         shifts[p] = parallel
         p_start, z_start = p_end, z_end

@@ -14,9 +14,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
+import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
+from fialloc.data.benchmark_checks import benchmark_problems, sector_weight_columns
 from fialloc.data.history_checks import history_problems
 from fialloc.data.mandate import Mandate
 from fialloc.data.observed_prices import price_problems, spread_problems
@@ -35,10 +37,19 @@ OPTIONAL: Final = (
     "benchmark_holdings",
     "security_spreads",
     "prices",
+    "benchmarks",
+    "benchmark_characteristics",
 )
 SUFFIXES: Final = (".csv", ".parquet", ".json")
 #: Optional tables a Portfolio keeps as None when absent (holdings-based attribution's inputs).
-HISTORIES: Final = ("holdings_history", "benchmark_holdings", "security_spreads", "prices")
+HISTORIES: Final = (
+    "holdings_history",
+    "benchmark_holdings",
+    "security_spreads",
+    "prices",
+    "benchmarks",
+    "benchmark_characteristics",
+)
 
 
 class InputError(ValueError):
@@ -118,15 +129,17 @@ def _read_dir(
     return tables, meta, problems
 
 
-def renormalized(weights: pd.Series) -> pd.Series:
+def renormalized(weights: pd.Series, groups: list[pd.Series] | None = None) -> pd.Series:
     """Weights that passed the load check (sum 1 within 1e-6) scaled to sum to 1 exactly.
 
     Exactly means to the rounding of a float sum: weights already that close are returned
     unchanged, so loading what was written reproduces it bit for bit, and nothing downstream
-    (attribution checks sums to 1e-9) refuses what the loader accepted.
+    (attribution checks sums to 1e-9) refuses what the loader accepted. With `groups`, the
+    weights sum to 1 within each group (a benchmark's month).
     """
-    total = float(weights.sum())
-    return weights if abs(total - 1.0) <= 1e-12 else weights / total
+    total = weights.groupby(groups, sort=False).transform("sum") if groups else weights.sum()
+    total = np.asarray(total, dtype=float)
+    return weights / np.where(np.abs(total - 1.0) <= 1e-12, 1.0, total)
 
 
 def _cross_checks(
@@ -168,6 +181,7 @@ def _cross_checks(
             msg = f"{date} is on or before the valuation date {vd}"
             problems.append(Problem(files["liabilities"], row, "date", msg))
     problems += price_problems(t, files, vd)
+    problems += benchmark_problems(t, files, vd)
     if "manager_returns" in t and managers is not None:
         returned = column("manager_returns", "manager_id")
         for row, mid in enumerate(returned):
@@ -199,6 +213,9 @@ def _validate(
     typed: dict[str, pd.DataFrame] = {}  # tables with every required column, coerced
     for name, (file, frame) in raw.items():
         out, found = SCHEMAS[name].validate(frame, file)
+        if name == "benchmark_characteristics":
+            out, sectors = sector_weight_columns(out, file)
+            found += sectors
         clean[name] = out
         problems.extend(found)
         if all(c.name in frame.columns for c in SCHEMAS[name].columns if c.required):
@@ -236,6 +253,12 @@ def _validate(
     tables = {**empty, **clean}
     managers = tables["managers"].copy()
     managers["current_allocation"] = renormalized(managers["current_allocation"])
+    histories = {name: clean.get(name) for name in HISTORIES}
+    bench = histories["benchmark_holdings"]
+    if bench is not None:
+        histories["benchmark_holdings"] = bench.assign(
+            weight=renormalized(bench["weight"], [bench["benchmark_id"], bench["month"]])
+        )
     portfolio = Portfolio(
         valuation_date=vd,
         securities=tables["securities"].set_index("security_id", drop=False),
@@ -249,7 +272,7 @@ def _validate(
         manager_characteristics=tables["manager_characteristics"]
         if "manager_characteristics" in clean
         else None,
-        **{name: clean.get(name) for name in HISTORIES},
+        **histories,
         mandate=mandate_obj,
     )
     return portfolio, problems

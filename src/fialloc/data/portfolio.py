@@ -25,7 +25,9 @@ class Portfolio:
     Build it with :func:`fialloc.data.load` or :func:`fialloc.data.demo`; tables are already
     validated. Securities and managers are indexed by their ids. The optional histories
     (``holdings_history``, ``benchmark_holdings``, ``security_spreads``) feed the
-    holdings-based attribution desk; ``prices`` holds observed prices (today's set market
+    holdings-based attribution desk; ``benchmarks`` names the benchmarks the managers table's
+    ``benchmark`` column refers to, described by ``benchmark_holdings`` (constituents) or
+    ``benchmark_characteristics``; ``prices`` holds observed prices (today's set market
     values and spreads, see :attr:`spread_sources`; a history month's set that month's
     spreads).
     """
@@ -45,6 +47,8 @@ class Portfolio:
     benchmark_holdings: pd.DataFrame | None = None
     security_spreads: pd.DataFrame | None = None
     prices: pd.DataFrame | None = None
+    benchmarks: pd.DataFrame | None = None
+    benchmark_characteristics: pd.DataFrame | None = None
 
     @cached_property
     def curve(self) -> Curve:

@@ -16,7 +16,9 @@ from typing import Any, Final, Literal
 import numpy as np
 import pandas as pd
 
+from fialloc.bonds import krd_column
 from fialloc.checks import decimal_rate, finite_float
+from fialloc.curves import DEFAULT_KEY_TENORS
 from fialloc.schedule import FREQUENCIES, add_months, normalize_day_count
 
 __all__ = [
@@ -309,14 +311,14 @@ def _benchmark_weights_sum_to_one(frame: pd.DataFrame, file: str) -> list[Proble
         value = frame["weight"].iloc[row]
         msg = f"{value} looks like a percentage; weights are decimals that sum to 1"
         return [Problem(file, row, "weight", msg)]
-    totals = frame.groupby(["month", "manager_id"], sort=True)["weight"].sum()
+    totals = frame.groupby(["month", "benchmark_id"], sort=True)["weight"].sum()
     off = totals[(totals - 1.0).abs() > 1e-6]
     return [
         Problem(
             file,
             None,
             "weight",
-            f"manager {key[1]} at {key[0]}: weights sum to {total:.6f}; expected 1",
+            f"benchmark {key[1]} at {key[0]}: weights sum to {total:.6f}; expected 1",
         )
         for key, total in zip(off.index, off.to_numpy(), strict=True)
     ]
@@ -451,19 +453,46 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
         "security, one date per month without gaps (needed for holdings-based attribution).",
         checks=(_gapless_months("manager_id"),),
     ),
+    "benchmarks": TableSpec(
+        "benchmarks",
+        (Column("benchmark_id", "str"), Column("name", "str")),
+        key=("benchmark_id",),
+        description="The managers' benchmarks: with this table, the managers' `benchmark` "
+        "column holds a benchmark_id (several managers may share one). Required with "
+        "benchmark_holdings or benchmark_characteristics.",
+    ),
     "benchmark_holdings": TableSpec(
         "benchmark_holdings",
         (
             Column("month", "date"),
-            Column("manager_id", "str"),
+            Column("benchmark_id", "str"),
             Column("security_id", "str"),
             Column("weight", "float", minimum=0.0),
         ),
-        key=("manager_id", "month", "security_id"),
-        description="Composition of each manager's benchmark at each month-end of the holdings "
-        "history: market-value weight (decimal) per security, summing to 1 per manager and "
-        "month.",
-        checks=(_benchmark_weights_sum_to_one, _gapless_months("manager_id")),
+        key=("benchmark_id", "month", "security_id"),
+        description="Constituents of each benchmark at each month-end: market-value weight "
+        "(decimal) per security, summing to 1 per benchmark and month (within 1e-6, then "
+        "scaled to 1). Holdings-based attribution needs every manager's benchmark at every "
+        "month of the holdings history.",
+        checks=(_benchmark_weights_sum_to_one, _gapless_months("benchmark_id")),
+    ),
+    "benchmark_characteristics": TableSpec(
+        "benchmark_characteristics",
+        (
+            Column("month", "date"),
+            Column("benchmark_id", "str"),
+            Column("duration", "float", minimum=0.0),
+            Column("spread_duration", "float", required=False, minimum=0.0),
+            Column("credit_notch", "float", required=False, minimum=1.0, maximum=21.0),
+            Column("high_yield_share", "float", required=False, minimum=0.0, maximum=1.0),
+            *(Column(krd_column(t), "float", required=False) for t in DEFAULT_KEY_TENORS),
+        ),
+        key=("benchmark_id", "month"),
+        description="Characteristics of each benchmark at each month-end, for benchmarks "
+        "given without constituents: effective duration, spread duration and key-rate "
+        "durations `krd_<tenor>y` (years), average rating notch (AAA = 1 .. C = 21), share "
+        "below investment grade, and sector weights as columns `sector_<name>` (decimals).",
+        checks=(_gapless_months("benchmark_id"),),
     ),
     "prices": TableSpec(
         "prices",

@@ -59,6 +59,8 @@ TableName = Literal[
     "benchmark_holdings",
     "security_spreads",
     "prices",
+    "benchmarks",
+    "benchmark_characteristics",
 ]
 
 
