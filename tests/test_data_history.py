@@ -148,7 +148,7 @@ def test_security_spreads_in_percent_or_missing(tables):
         return f[f["security_id"] != "TRE0000"]
 
     text = _problems(tables, "security_spreads", drop)
-    assert "no spread or price for security 'TRE0000' at 2021-10-30" in text
+    assert "no spread or price for security 'TRE0000' at 2021-10-30, which ends a month" in text
 
 
 def test_histories_need_each_other_and_the_market_history(tables):

@@ -117,8 +117,14 @@ def _price(
     curve = history_curve(knots, zero_values)
     offsets, times, amounts = flows
     pt, ldf, code, sk, sv = curve.core_args()
-    out: FloatArray = _core.price_streams(
-        offsets, times, amounts, pt, ldf, code, sk, sv, np.ascontiguousarray(spread)
+    # Matured bonds have no flows left and are worth nothing; the core prices the others.
+    counts = np.diff(offsets)
+    live = counts > 0
+    packed = np.zeros(int(live.sum()) + 1, dtype=np.int64)
+    np.cumsum(counts[live], out=packed[1:])
+    out: FloatArray = np.zeros(len(counts))
+    out[live] = _core.price_streams(
+        packed, times, amounts, pt, ldf, code, sk, sv, np.ascontiguousarray(spread[live])
     )
     return out
 

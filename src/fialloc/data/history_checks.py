@@ -4,12 +4,14 @@ Each table is already valid on its own (see :mod:`fialloc.data.schema`); these c
 sure the histories fit together: known managers and securities, months up to the valuation
 date that the market history covers, every manager present every month, its benchmark's
 constituents at every month, no security held on or after its maturity, and a spread (or a
-price) for every security when it is held or in a benchmark, not before or after.
+price) for every security when it is held or in a benchmark and at the month-end after (its
+value then ends the month's return), not before or later.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Mapping
 
 import numpy as np
@@ -107,7 +109,13 @@ def history_problems(
     if "security_spreads" in t:
         cols = ["security_id", "month"]
         used = pd.concat([held[cols], bench[cols]], ignore_index=True)
-        used = used[used["month"].isin(months)]
+        used = used[used["month"].isin(months)].drop_duplicates()
+        # A position's month return ends at the next month-end's value, held or sold by then
+        # (a bond that matures in between ends at its redemption, with no spread).
+        following = dict(itertools.pairwise(months))
+        ends = used.assign(month=used["month"].map(following)).dropna(subset=["month"])
+        ends = ends[ends["month"] < ends["security_id"].map(maturity)]
+        used = pd.concat([used, ends], ignore_index=True)
         have = [t["security_spreads"][cols]]
         prices = t.get("prices")
         if prices is not None:  # a price at a month-end sets that month's spread
@@ -116,8 +124,8 @@ def history_problems(
             )
         for sid, month in _missing(used, pd.concat(have, ignore_index=True))[:_LIMIT]:
             msg = (
-                f"no spread or price for security {sid!r} at {month}, when it is held or in a "
-                "benchmark"
+                f"no spread or price for security {sid!r} at {month}, which ends a month it is "
+                "held or in a benchmark"
             )
             problems.append(Problem(files["security_spreads"], None, "security_id", msg))
     return problems
