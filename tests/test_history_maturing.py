@@ -97,7 +97,7 @@ def _tables(rng):
                     "current_allocation": 1.0,
                 }
             ]
-        ),  # fmt: skip
+        ),
         "liabilities": pd.DataFrame({"date": [dt.date(2031, 1, 31)], "amount": [5e6]}),
         "curve_quotes": pd.DataFrame(
             {"kind": ["deposit", "swap"], "tenor": ["1Y", "5Y"], "rate": [0.04, 0.042]}
@@ -113,14 +113,14 @@ def _tables(rng):
                 {"month": m, "series": "spread_A", "value": rating_spread[k]}
                 for k, m in enumerate(MONTHS)
             ]
-        ),  # fmt: skip
+        ),
         "holdings_history": pd.DataFrame(
             [
                 {"month": MONTHS[k], "manager_id": "M1", "security_id": sid, "par": par}
                 for k, held in HELD.items()
                 for sid, par in held.items()
             ]
-        ),  # fmt: skip
+        ),
         "benchmarks": pd.DataFrame({"benchmark_id": ["BM"], "name": ["Long bonds"]}),
         "benchmark_holdings": pd.DataFrame(
             [
@@ -128,7 +128,7 @@ def _tables(rng):
                 for m in MONTHS
                 for sid in ("ZERO_35", "ANN_30")
             ]
-        ),  # fmt: skip
+        ),
         "security_spreads": pd.DataFrame(
             [
                 {"month": MONTHS[k], "security_id": sid, "spread": spreads[sid][k]}
@@ -136,7 +136,7 @@ def _tables(rng):
                     needed | {(s, k) for s in ("ZERO_35", "ANN_30") for k in range(len(MONTHS))}
                 )
             ]
-        ),  # fmt: skip
+        ),
     }
     return tables, zeros, spreads
 
