@@ -57,11 +57,10 @@ def history_problems(
     if not any(name in t for name in names):
         return []
     problems: list[Problem] = []
-    if "holdings_history" not in t:
-        given = [n for n in names if n in t]
-        msg = f"{', '.join(given)} given without holdings_history, which they describe"
+    if "holdings_history" not in t and "security_spreads" in t:
+        msg = "security_spreads given without holdings_history, which it describes"
         return [Problem("holdings_history", None, None, msg)]
-    if "benchmark_holdings" not in t:
+    if "holdings_history" in t and "benchmark_holdings" not in t:
         msg = "required with holdings_history: each manager's benchmark's constituents"
         return [Problem("benchmark_holdings", None, None, msg)]
     securities = set(t["securities"]["security_id"])
@@ -72,7 +71,7 @@ def history_problems(
         if market is not None
         else set()
     )
-    held, bench = t["holdings_history"], t["benchmark_holdings"]
+    maturity = t["securities"].set_index("security_id")["maturity"]
     for name in names:
         if name not in t:
             continue
@@ -81,9 +80,11 @@ def history_problems(
         if "manager_id" in frame.columns:
             problems += _unknown(frame, file, "manager_id", managers)
         problems += _months_within(frame, file, vd, curve_months)
-    maturity = t["securities"].set_index("security_id")["maturity"]
-    for name in ("holdings_history", "benchmark_holdings"):
-        problems += _after_maturity(t[name], files[name], maturity)
+        if name != "security_spreads":
+            problems += _after_maturity(frame, file, maturity)
+    if "holdings_history" not in t:  # benchmark constituents alone (for style drift)
+        return problems
+    held, bench = t["holdings_history"], t["benchmark_holdings"]
     sleeves = held[["manager_id", "month"]].drop_duplicates()
     months = sorted(set(sleeves["month"]))
     present = sleeves.groupby("manager_id")["month"].agg(set)
