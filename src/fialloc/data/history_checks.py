@@ -134,8 +134,14 @@ def history_problems(
 
 def _after_maturity(frame: pd.DataFrame, file: str, maturity: pd.Series) -> list[Problem]:
     """Rows that hold a security at or after its maturity (it has been redeemed by then)."""
-    ends = frame["security_id"].map(maturity)
-    late = np.flatnonzero((ends.notna() & (frame["month"] >= ends)).to_numpy())
+    # On distinct securities and months (day numbers): comparing 1M date objects is slow.
+    s, ids = pd.factorize(frame["security_id"])
+    k, months = pd.factorize(frame["month"])
+    due = maturity.reindex(ids)
+    due_day = np.array([d.toordinal() if isinstance(d, dt.date) else np.inf for d in due])
+    month_day = np.array([m.toordinal() for m in months])
+    late = np.flatnonzero(month_day[k] >= due_day[s])
+    ends = due.iloc[s]
     return [
         Problem(
             file,

@@ -111,7 +111,7 @@ class TableSpec:
             out[col.name] = values
             problems.extend(col_problems)
         if self.key and not problems:
-            dup = out.duplicated(list(self.key), keep="first")
+            dup = _duplicated(frame, out, self.key)
             for row in np.flatnonzero(dup.to_numpy()):
                 key = ", ".join(f"{k}={out.iloc[row][k]!r}" for k in self.key)
                 problems.append(Problem(file, int(row), self.key[0], f"duplicate key ({key})"))
@@ -119,6 +119,22 @@ class TableSpec:
             for check in self.checks:
                 problems.extend(check(out, file))
         return out, problems
+
+
+def _duplicated(raw: pd.DataFrame, frame: pd.DataFrame, key: Sequence[str]) -> pd.Series:
+    """Rows whose `key` repeats an earlier row's in the coerced `frame`.
+
+    On integer codes of the `raw` columns (Arrow strings factorize fast; hashing a million
+    dates or ids as Python objects does not), merged where distinct raw values coerce to the
+    same value (" M01" and "M01").
+    """
+    code = np.zeros(len(frame), dtype=np.int64)
+    for column in key:
+        codes, _ = pd.factorize(raw[column])
+        _, first = np.unique(codes, return_index=True)
+        canonical, distinct = pd.factorize(frame[column].iloc[first])
+        code = code * (len(distinct) + 1) + canonical[codes]
+    return pd.Series(pd.Series(code).duplicated(keep="first").to_numpy(), index=frame.index)
 
 
 def _coerce_fast(series: pd.Series, col: Column) -> pd.Series | None:
@@ -146,20 +162,23 @@ def _coerce_fast(series: pd.Series, col: Column) -> pd.Series | None:
             ok = ok and bool(np.all(number <= col.maximum))
         return pd.Series(number, index=series.index, dtype=float) if ok else None
     kind = pd.api.types.infer_dtype(series, skipna=False)
-    if col.kind == "str" and kind == "string":
-        text = series.str.strip()
-        if (text == "").any() or (col.choices is not None and not text.isin(col.choices).all()):
-            return None
-        return text.astype(object)
     if col.kind == "date" and kind == "date":
         return series.astype(object)
-    if col.kind == "date" and kind == "string":
-        text = series.str.strip()
+    if col.kind not in ("str", "date") or kind != "string":
+        return None
+    # Long tables repeat few ids and dates: convert the distinct values, then spread them.
+    codes, distinct = pd.factorize(series)
+    text = pd.Series(distinct, dtype=object).str.strip()
+    if col.kind == "str":
+        if (text == "").any() or (col.choices is not None and not text.isin(col.choices).all()):
+            return None
+        values = text.to_numpy(dtype=object)
+    else:
         parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
         if parsed.isna().any() or not (text.str.len() == 10).all():
             return None
-        return pd.Series(parsed.dt.date.to_numpy(), index=series.index, dtype=object)
-    return None
+        values = np.asarray(parsed.dt.date.to_numpy(), dtype=object)
+    return pd.Series(values[codes], index=series.index, dtype=object)
 
 
 def _coerce(series: pd.Series, col: Column, file: str) -> tuple[pd.Series, list[Problem]]:
