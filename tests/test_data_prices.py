@@ -289,3 +289,59 @@ def test_validate_reports_what_load_refuses(demo, demo_dir, tmp_path):
     prices.to_csv(target / "prices.csv", index=False)
     problems = validate(target)
     assert [(p.file, p.row, p.column) for p in problems] == [("prices.csv", 3, "price_type")]
+
+
+def test_history_prices_in_place_of_security_spreads_give_the_same_attribution(demo):
+    """Dirty prices at every month-end but the last stand in for the security spreads."""
+    from fialloc.analytics.holdings_attribution import holdings_attribution
+
+    base = holdings_attribution(demo)
+    sec = base.securities
+    months = sec.months[:-1]
+    k, j = np.meshgrid(np.arange(len(months)), np.arange(len(sec.security_ids)), indexing="ij")
+    tables = _tables(demo)
+    spreads = tables["security_spreads"]
+    tables["security_spreads"] = spreads[spreads["month"] == sec.months[-1]]
+    tables["prices"] = pd.DataFrame(
+        {
+            "security_id": np.asarray(sec.security_ids, dtype=object)[j.ravel()],
+            "date": np.asarray(months, dtype=object)[k.ravel()],
+            "price": sec.start_price.ravel(),
+            "price_type": "dirty",
+        }
+    )
+    priced = from_tables(tables, DEMO_VALUATION)
+    again = holdings_attribution(priced)
+    np.testing.assert_allclose(again.securities.start_price, sec.start_price, rtol=1e-13)
+    np.testing.assert_allclose(again.effects.values, base.effects.values, rtol=RTOL, atol=1e-13)
+
+
+def test_clean_history_prices_add_that_months_accrued_interest(demo):
+    from fialloc.analytics.history_market import history_market
+    from fialloc.analytics.holdings_revaluation import history_curve
+
+    months = sorted(set(demo.holdings_history["month"]))[-3:]
+    ids = ["FIN0116", "TRE0001", "SEC0436"]  # 30/360, ACT/ACT ICMA, monthly coupons
+    master = demo.securities.loc[ids].reset_index(drop=True).assign(face=100.0)
+    book = BondBook.from_frame(master, months[0])
+    market = history_market(demo, months, book)
+    rows = []
+    for k, month in enumerate(months[:2]):
+        at = BondBook.from_frame(master, month)
+        dirty = at.dirty_prices(history_curve(market.tenors, market.zeros[k]), market.spreads[k])
+        rows += [
+            {"security_id": s, "date": month, "price": d - a - 0.5, "price_type": "clean"}
+            for s, d, a in zip(ids, dirty, at.accrued, strict=True)
+        ]
+    tables = _tables(demo)
+    tables["prices"] = pd.DataFrame(rows)
+    priced = from_tables(tables, DEMO_VALUATION)
+    again = history_market(priced, months, book)
+    # Half a point cheaper is a wider spread; the month without a price keeps its spread.
+    assert (again.spreads[:2] > market.spreads[:2]).all()
+    np.testing.assert_array_equal(again.spreads[2], market.spreads[2])
+    for k, month in enumerate(months[:2]):
+        at = BondBook.from_frame(master, month)
+        repriced = at.dirty_prices(history_curve(again.tenors, again.zeros[k]), again.spreads[k])
+        want = [r["price"] for r in rows[3 * k : 3 * k + 3]] + at.accrued
+        np.testing.assert_allclose(repriced, want, rtol=0, atol=1e-10)

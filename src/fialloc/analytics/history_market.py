@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from fialloc.analytics.holdings_revaluation import history_curve
+from fialloc.analytics.holdings_revaluation import history_z_spreads
 from fialloc.bonds import BondBook
 from fialloc.data import Portfolio
 from fialloc.data.portfolio import GOVERNMENT_SECTORS
@@ -93,27 +93,24 @@ def _systematic(p: Portfolio, months: Sequence[dt.date], book: BondBook) -> Floa
     return systematic
 
 
-def _solve_prices(
-    p: Portfolio, months: Sequence[dt.date], book: BondBook, zeros: pd.DataFrame
-) -> pd.DataFrame:
-    """Spreads solved from the observed prices at the months: months by securities, NaN else."""
-    out = pd.DataFrame(np.nan, index=pd.Index(months), columns=book.security_ids)
+def _observed_dirty(p: Portfolio, months: Sequence[dt.date], book: BondBook) -> FloatArray:
+    """Observed dirty prices at the months: months by securities, NaN where none."""
+    out = np.full((len(months), len(book)), np.nan)
     if p.prices is None or p.prices.empty:
         return out
-    rows = p.prices[p.prices["date"].isin(months) & p.prices["security_id"].isin(book.security_ids)]
-    tenors = zeros.columns.to_numpy(dtype=float)
-    for month, group in rows.groupby("date", sort=True):
-        master = book.frame.loc[group["security_id"]]
-        alive = (master["maturity"] > month).to_numpy()  # a price after maturity means nothing
-        if not alive.any():
-            continue
-        priced = BondBook.from_frame(master[alive].reset_index(drop=True), month)
-        kept = group[alive]
-        dirty = kept["price"].to_numpy(dtype=float) + np.where(
-            (kept["price_type"] == "clean").to_numpy(), priced.accrued, 0.0
-        )
-        curve = history_curve(tenors, zeros.loc[month].to_numpy(dtype=float))
-        out.loc[month, priced.security_ids] = priced.z_spreads(curve, dirty)
+    ids = book.security_ids
+    rows = p.prices[p.prices["date"].isin(months) & p.prices["security_id"].isin(ids)]
+    maturity = book.frame["maturity"].reindex(rows["security_id"]).to_numpy()
+    rows = rows[rows["date"].to_numpy() < maturity]  # a price on or after maturity means nothing
+    k = pd.Index(months).get_indexer(rows["date"])
+    s = ids.get_indexer(rows["security_id"])
+    out[k, s] = rows["price"].to_numpy(dtype=float)
+    # Clean prices need each month's accrued interest: the bonds' terms at that date.
+    clean = rows[(rows["price_type"] == "clean").to_numpy()]
+    for month, group in clean.groupby("date", sort=True):
+        terms = book.frame.loc[group["security_id"]].reset_index(drop=True)
+        accrued = BondBook.from_frame(terms, month).accrued
+        out[pd.Index(months).get_loc(month), ids.get_indexer(group["security_id"])] += accrued
     return out
 
 
@@ -145,8 +142,9 @@ def history_market(p: Portfolio, months: Sequence[dt.date], book: BondBook) -> H
         given = p.security_spreads.pivot(index="month", columns="security_id", values="spread")
         given = given.reindex(index=dates, columns=book.security_ids).to_numpy(dtype=float)
         spreads = np.where(np.isnan(given), spreads, given)
-    solved = _solve_prices(p, dates, book, zeros).to_numpy(dtype=float)
-    spreads = np.where(np.isnan(solved), spreads, solved)
-    return HistoryMarket(
-        dates, zeros.columns.to_numpy(dtype=float), zeros.to_numpy(dtype=float), spreads, systematic
+    tenors = zeros.columns.to_numpy(dtype=float)
+    solved = history_z_spreads(
+        book, dates, tenors, zeros.to_numpy(dtype=float), _observed_dirty(p, dates, book)
     )
+    spreads = np.where(np.isnan(solved), spreads, solved)
+    return HistoryMarket(dates, tenors, zeros.to_numpy(dtype=float), spreads, systematic)

@@ -28,10 +28,10 @@ import numpy as np
 import numpy.typing as npt
 
 from fialloc import _core
-from fialloc.bonds import BondBook
+from fialloc.bonds import BondBook, solve_z_spreads
 from fialloc.checks import finite_array
 from fialloc.curves import DEFAULT_KEY_TENORS, Curve, tent_overlay
-from fialloc.layout import FloatArray
+from fialloc.layout import CashflowLayout, FloatArray
 from fialloc.schedule import act365
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "effect_names",
     "history_curve",
     "history_risk",
+    "history_z_spreads",
     "revalue_history",
 ]
 
@@ -143,6 +144,54 @@ def _rolled(book: BondBook, stream: npt.NDArray[np.int64], tau: float) -> _Flows
     offsets = np.zeros(len(book) + 1, dtype=np.int64)
     np.cumsum(np.bincount(stream[keep], minlength=len(book)), out=offsets[1:])
     return offsets, np.ascontiguousarray(times[keep] - tau), np.ascontiguousarray(amounts[keep])
+
+
+def history_z_spreads(
+    book: BondBook,
+    months: Sequence[dt.date],
+    tenors: npt.ArrayLike,
+    zeros: npt.ArrayLike,
+    dirty_prices: npt.ArrayLike,
+) -> FloatArray:
+    """Z-spreads that reprice observed dirty prices at each month-end off that month's curve.
+
+    Parameters
+    ----------
+    book : BondBook
+        The securities, valued at ``months[0]`` (flows are rolled forward from it).
+    months : sequence of date
+        Month-ends, increasing.
+    tenors, zeros : array
+        The zero-rate history (see :func:`revalue_history`).
+    dirty_prices : array, shape (months, securities)
+        Dirty prices per 100 face; NaN where a security has none that month.
+
+    Returns
+    -------
+    ndarray, shape (months, securities)
+        Decimals; NaN where no price was given. Each month is one call of the compiled
+        solver for every priced security.
+
+    Raises
+    ------
+    ValueError
+        Naming the month and every security whose price cannot be reached or that has
+        matured by then.
+    """
+    dates = list(months)
+    knots = np.asarray(tenors, dtype=np.float64)
+    z = _check("zeros", zeros, (len(dates), len(knots)))
+    dirty = np.asarray(dirty_prices, dtype=np.float64)
+    stream = np.repeat(np.arange(len(book)), np.diff(book.layout.offsets))
+    out = np.full(dirty.shape, np.nan)
+    for k, month in enumerate(dates):
+        if not np.isfinite(dirty[k]).any():
+            continue
+        flows = CashflowLayout(*_rolled(book, stream, act365(dates[0], month)))
+        out[k] = solve_z_spreads(
+            flows, history_curve(knots, z[k]), dirty[k], book.security_ids, f"prices at {month}"
+        )
+    return out
 
 
 @dataclass(frozen=True)
