@@ -151,7 +151,7 @@ def solve_z_spreads(
     layout: CashflowLayout,
     curve: Curve,
     dirty_price: npt.ArrayLike,
-    ids: Sequence[object],
+    ids: pd.Index,
     where: str,
 ) -> FloatArray:
     """Z-spreads (decimals) of the streams of `layout` that reprice `dirty_price` off `curve`.
@@ -164,7 +164,7 @@ def solve_z_spreads(
         Discount curve.
     dirty_price : array, shape (streams,)
         Dirty prices per 100 face; NaN where a stream has none (its spread is NaN).
-    ids : sequence
+    ids : Index
         Stream names, for messages.
     where : str
         Who asks, for messages.

@@ -57,7 +57,7 @@ class HistoryMarket:
 
 
 def _zeros(p: Portfolio, months: Sequence[dt.date]) -> pd.DataFrame:
-    zeros = p.zero_history.reindex(months)
+    zeros = p.zero_history.reindex(pd.Index(months))
     missing = zeros.isna().any(axis=1)
     if missing.any():
         month = zeros.index[int(np.flatnonzero(missing.to_numpy())[0])]
@@ -75,7 +75,7 @@ def _systematic(p: Portfolio, months: Sequence[dt.date], book: BondBook) -> Floa
     letters = master["rating"].str.rstrip("+-")
     government = master["sector"].isin(GOVERNMENT_SECTORS).to_numpy()
     needed = sorted(set(letters[~government]))
-    spread_history = p.spread_history.reindex(index=months, columns=needed)
+    spread_history = p.spread_history.reindex(index=pd.Index(months), columns=needed)
     lacking = spread_history.isna()
     if lacking.to_numpy().any():
         month, letter = next(
@@ -102,15 +102,16 @@ def _observed_dirty(p: Portfolio, months: Sequence[dt.date], book: BondBook) -> 
     rows = p.prices[p.prices["date"].isin(months) & p.prices["security_id"].isin(ids)]
     maturity = book.frame["maturity"].reindex(rows["security_id"]).to_numpy()
     rows = rows[rows["date"].to_numpy() < maturity]  # a price on or after maturity means nothing
-    k = pd.Index(months).get_indexer(rows["date"])
-    s = ids.get_indexer(rows["security_id"])
+    k = pd.Index(months).get_indexer(pd.Index(rows["date"]))
+    s = ids.get_indexer(pd.Index(rows["security_id"]))
     out[k, s] = rows["price"].to_numpy(dtype=float)
     # Clean prices need each month's accrued interest: the bonds' terms at that date.
     clean = rows[(rows["price_type"] == "clean").to_numpy()]
     for month, group in clean.groupby("date", sort=True):
         terms = book.frame.loc[group["security_id"]].reset_index(drop=True)
         accrued = BondBook.from_frame(terms, month).accrued
-        out[pd.Index(months).get_loc(month), ids.get_indexer(group["security_id"])] += accrued
+        row = int(pd.Index(months).get_indexer(pd.Index([month]))[0])
+        out[row, ids.get_indexer(pd.Index(group["security_id"]))] += accrued
     return out
 
 
@@ -139,9 +140,9 @@ def history_market(p: Portfolio, months: Sequence[dt.date], book: BondBook) -> H
     today = p.z_spreads.reindex(book.security_ids).to_numpy(dtype=float)
     spreads = today + systematic - systematic[-1]
     if p.security_spreads is not None:
-        given = p.security_spreads.pivot(index="month", columns="security_id", values="spread")
-        given = given.reindex(index=dates, columns=book.security_ids).to_numpy(dtype=float)
-        spreads = np.where(np.isnan(given), spreads, given)
+        table = p.security_spreads.pivot(index="month", columns="security_id", values="spread")
+        given = table.reindex(index=pd.Index(dates), columns=book.security_ids)
+        spreads = np.where(given.isna().to_numpy(), spreads, given.to_numpy(dtype=float))
     tenors = zeros.columns.to_numpy(dtype=float)
     solved = history_z_spreads(
         book, dates, tenors, zeros.to_numpy(dtype=float), _observed_dirty(p, dates, book)

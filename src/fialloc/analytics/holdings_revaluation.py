@@ -115,7 +115,14 @@ def history_curve(
     convention of every history month (attribution, spreads solved from history prices,
     benchmark characteristics from constituents).
     """
-    return Curve(_BASE_PILLARS, _BASE_LOG_DFS, "log_linear", valuation_date, knots, zero_values)
+    return Curve(
+        _BASE_PILLARS,
+        _BASE_LOG_DFS,
+        "log_linear",
+        valuation_date,
+        np.asarray(knots, dtype=np.float64),
+        np.asarray(zero_values, dtype=np.float64),
+    )
 
 
 def _price(

@@ -139,8 +139,8 @@ def renormalized(weights: pd.Series, groups: list[pd.Series] | None = None) -> p
     (attribution checks sums to 1e-9) refuses what the loader accepted. With `groups`, the
     weights sum to 1 within each group (a benchmark's month).
     """
-    total = weights.groupby(groups, sort=False).transform("sum") if groups else weights.sum()
-    total = np.asarray(total, dtype=float)
+    sums = weights.groupby(groups, sort=False).transform("sum") if groups else weights.sum()
+    total = np.asarray(sums, dtype=float)
     return weights / np.where(np.abs(total - 1.0) <= 1e-12, 1.0, total)
 
 
