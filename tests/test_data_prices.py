@@ -345,3 +345,28 @@ def test_clean_history_prices_add_that_months_accrued_interest(demo):
         repriced = at.dirty_prices(history_curve(again.tenors, again.zeros[k]), again.spreads[k])
         want = [r["price"] for r in rows[3 * k : 3 * k + 3]] + at.accrued
         np.testing.assert_allclose(repriced, want, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize(("n_managers", "n_securities", "seed"), [(10, 300, 1), (40, 2000, 2)])
+def test_prices_in_place_of_spreads_on_generated_books(tmp_path, n_managers, n_securities, seed):
+    """Other books, sizes and seeds: the same analytics and assets from prices as from spreads."""
+    book = data.synthetic(n_managers, n_securities, seed)
+    target = write_tables(book, tmp_path / "spreads")
+    rebuilt = _priced_copy(book, target, tmp_path / "prices")
+    priced = load(rebuilt)
+    assert (priced.spread_sources["source"] == "price").all()
+    left, right = book.analytics.to_frame(), priced.analytics.to_frame()
+    for column in left.columns:
+        np.testing.assert_allclose(right[column], left[column], rtol=RTOL, atol=1e-13)
+    assert priced.total_assets == pytest.approx(book.total_assets, rel=1e-13)
+
+
+def test_a_price_not_per_100_is_refused(demo):
+    tables = _tables(demo)
+    sid = tables["securities"].at[0, "security_id"]
+    tables["prices"] = pd.DataFrame(
+        {"security_id": [sid], "date": [DEMO_VALUATION], "price": [98_500.0],
+         "price_type": ["clean"]}
+    )  # fmt: skip
+    with pytest.raises(InputError, match=r"prices, row 0, column price: 98500\.0 must be <= 1000"):
+        from_tables(tables, DEMO_VALUATION)

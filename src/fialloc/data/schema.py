@@ -345,6 +345,8 @@ def _benchmark_weights_sum_to_one(frame: pd.DataFrame, file: str) -> list[Proble
 
 #: How an observed price is quoted: clean (without accrued interest) or dirty (with it).
 PRICE_TYPES: Final = ("clean", "dirty")
+#: Prices are per 100 face: anything above is a price per 1,000 face or a money amount.
+MAX_PRICE: Final = 1000.0
 _TIERS = ("level1", "level2a", "level2b_rmbs", "level2b", "illiquid")
 
 SCHEMAS: Final[Mapping[str, TableSpec]] = {
@@ -383,7 +385,14 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
             Column("manager_id", "str"),
             Column("security_id", "str"),
             Column("par", "float", minimum=0.0, exclusive_minimum=True),
-            Column("price", "float", required=False, minimum=0.0, exclusive_minimum=True),
+            Column(
+                "price",
+                "float",
+                required=False,
+                minimum=0.0,
+                exclusive_minimum=True,
+                maximum=MAX_PRICE,
+            ),
             Column("price_type", "str", required=False, choices=PRICE_TYPES),
         ),
         key=("manager_id", "security_id"),
@@ -518,7 +527,7 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
         (
             Column("security_id", "str"),
             Column("date", "date"),
-            Column("price", "float", minimum=0.0, exclusive_minimum=True),
+            Column("price", "float", minimum=0.0, exclusive_minimum=True, maximum=MAX_PRICE),
             Column("price_type", "str", choices=PRICE_TYPES),
             Column("source", "str", required=False),
         ),
