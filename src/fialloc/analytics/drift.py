@@ -11,6 +11,7 @@ import pandas as pd
 from scipy import stats
 
 from fialloc.analytics.context import DeskContext, persistent_drift
+from fialloc.data.vocabulary import rating_letter
 
 __all__ = [
     "BASELINE_MONTHS",
@@ -118,7 +119,7 @@ def style_position(ctx: DeskContext) -> pd.DataFrame:
     p = ctx.portfolio
     sec = ctx.securities
     share = p.sleeve_weights
-    letter = sec["rating"].str.rstrip("+-")
+    letter = sec["rating"].map(rating_letter)
     keys = ctx.key_columns
     long_keys = [k for k, t in zip(keys, p.analytics.key_tenors, strict=True) if t >= 20]
     krd = ctx.managers[keys]

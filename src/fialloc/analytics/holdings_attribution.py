@@ -26,7 +26,7 @@ from fialloc.analytics.holdings_revaluation import SecurityEffects, revalue_hist
 from fialloc.bonds import BondBook
 from fialloc.curves import DEFAULT_KEY_TENORS
 from fialloc.data import Portfolio
-from fialloc.data.portfolio import GOVERNMENT_SECTORS
+from fialloc.data.vocabulary import GOVERNMENT_SECTORS, rating_letter
 from fialloc.layout import FloatArray
 
 __all__ = ["TOTAL", "HoldingsAttribution", "holdings_attribution"]
@@ -114,7 +114,7 @@ def _market(
         )
         raise ValueError(msg)
     master = book.frame
-    letters = master["rating"].str.rstrip("+-")
+    letters = master["rating"].map(rating_letter)
     government = master["sector"].isin(GOVERNMENT_SECTORS).to_numpy()
     needed = sorted(set(letters[~government]))
     spread_history = p.spread_history.reindex(index=months, columns=needed)
@@ -221,7 +221,7 @@ def holdings_attribution(
         sec,
         np.concatenate([weights, total_w[:, None, :]], axis=1),
         np.concatenate([bench, total_b[:, None, :]], axis=1),
-        list(book.frame["rating"].str.rstrip("+-")),
+        list(book.frame["rating"].map(rating_letter)),
         list(book.frame["sector"]),
     )
     sleeves = slice(0, len(managers))

@@ -8,6 +8,7 @@ and nothing is kept unless everything is valid.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Mapping
@@ -20,9 +21,17 @@ from pydantic import ValidationError
 from fialloc.data.history_checks import history_problems
 from fialloc.data.mandate import Mandate
 from fialloc.data.portfolio import Portfolio
-from fialloc.data.schema import SCHEMAS, Problem
+from fialloc.data.schema import SCHEMAS, Problem, cap_problems
 
-__all__ = ["InputError", "from_tables", "load", "read_table", "validate", "write_tables"]
+__all__ = [
+    "InputError",
+    "exit_manager_problems",
+    "from_tables",
+    "load",
+    "read_table",
+    "validate",
+    "write_tables",
+]
 
 REQUIRED: Final = ("securities", "holdings", "managers", "liabilities", "curve_quotes")
 OPTIONAL: Final = (
@@ -147,6 +156,14 @@ def _cross_checks(
             if date is not None and date <= vd:
                 msg = f"{date} is on or before the valuation date {vd}"
                 problems.append(Problem(files[table], row, name, msg))
+    if managers is not None and "holdings" in t and "managers" in t:
+        holders = set(column("holdings", "manager_id"))
+        ids, shares = column("managers", "manager_id"), column("managers", "current_allocation")
+        allocations = zip(ids, shares, strict=True)
+        for row, (mid, share) in enumerate(allocations):
+            if mid is not None and share is not None and share > 0 and mid not in holders:
+                msg = f"manager {mid!r} has an allocation of {share:g} and no holdings"
+                problems.append(Problem(files["managers"], row, "current_allocation", msg))
     if "manager_returns" in t and managers is not None:
         returned = column("manager_returns", "manager_id")
         for row, mid in enumerate(returned):
@@ -167,6 +184,58 @@ def _cross_checks(
                 )
             )
     return problems
+
+
+def exit_manager_problems(exits: tuple[str, ...], managers: set[str], source: str) -> list[Problem]:
+    """Return a problem for each manager to exit that is not among `managers`, naming the known ids.
+
+    Parameters
+    ----------
+    exits : tuple of str
+        Manager ids the mandate exits (``exit_managers``, ``--exit``).
+    managers : set of str
+        The managers of the book.
+    source : str
+        Where the exits were given (file name or "command-line flags").
+    """
+    known = ", ".join(sorted(managers))
+    return [
+        Problem(source, None, "exit_managers", f"unknown manager {m!r}; the managers are {known}")
+        for m in exits
+        if m not in managers
+    ]
+
+
+def _derived_problems(portfolio: Portfolio, files: Mapping[str, str]) -> list[Problem]:
+    """Return what the run refuses when it builds today's curve, bond book and liabilities.
+
+    ``run`` computes these first; building them here makes ``validate`` refuse whatever
+    ``run`` would, against the file the value came from.
+    """
+    steps = (
+        ("curve_quotes", lambda: portfolio.curve),
+        ("securities", lambda: portfolio.analytics),
+        ("liabilities", lambda: portfolio.liability_stream),
+        ("market_history", lambda: portfolio.zero_history),
+    )
+    problems = []
+    for table, build in steps:
+        try:
+            build()
+        except (ValueError, ArithmeticError) as exc:  # OverflowError: absurd tenors, amounts
+            problems.append(Problem(files.get(table, table), None, None, str(exc)))
+    return problems
+
+
+def _in_file_terms(problems: list[Problem]) -> list[Problem]:
+    """Rows as CSV line numbers (the header is line 1), then capped per rule (see Problem)."""
+    lines = [
+        dataclasses.replace(p, row=p.row + 2)
+        if p.row is not None and p.file.endswith(".csv")
+        else p
+        for p in problems
+    ]
+    return cap_problems(lines)
 
 
 def _validate(
@@ -201,13 +270,16 @@ def _validate(
             field = ".".join(str(p) for p in err["loc"]) or None
             problems.append(Problem("mandate.json", None, field, err["msg"]))
         mandate_obj = Mandate()
+    if "managers" in typed:
+        names = set(typed["managers"]["manager_id"]) - {None}
+        problems.extend(exit_manager_problems(mandate_obj.exit_managers, names, "mandate.json"))
     if vd is not None:
         problems.extend(_cross_checks(typed, files, vd))
         # The histories' checks read whole tables: only once every table passed its own.
         if not problems and set(REQUIRED) <= set(typed):
             problems.extend(history_problems(clean, files, vd))
     if problems or vd is None or not set(REQUIRED) <= set(clean):
-        return None, problems
+        return None, _in_file_terms(problems)
     empty = {
         name: pd.DataFrame(columns=[c.name for c in SCHEMAS[name].columns]) for name in OPTIONAL
     }
@@ -228,7 +300,8 @@ def _validate(
         **{name: clean.get(name) for name in HISTORIES},
         mandate=mandate_obj,
     )
-    return portfolio, problems
+    problems = _derived_problems(portfolio, files)
+    return (None if problems else portfolio), problems
 
 
 def _collect(source: str | Path) -> tuple[Portfolio | None, list[Problem]]:

@@ -12,10 +12,9 @@ import pandas as pd
 from fialloc.bonds import BondAnalytics, BondBook, CashflowStream
 from fialloc.curves import Curve, bootstrap
 from fialloc.data.mandate import Mandate
+from fialloc.data.vocabulary import GOVERNMENT_SECTORS, rating_letter
 
-__all__ = ["GOVERNMENT_SECTORS", "Portfolio"]
-
-GOVERNMENT_SECTORS = ("treasury", "treasury_strip", "government", "sovereign")
+__all__ = ["Portfolio"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,7 +53,7 @@ class Portfolio:
         if "z_spread" in self.securities.columns and self.securities["z_spread"].notna().all():
             return self.securities["z_spread"].astype(float)
         by_letter = self.spreads.set_index("rating")["spread"]
-        letters = self.securities["rating"].str.rstrip("+-")
+        letters = self.securities["rating"].map(rating_letter)
         z = letters.map(by_letter).astype(float)
         z[self.securities["sector"].isin(GOVERNMENT_SECTORS)] = 0.0
         return z
