@@ -53,6 +53,7 @@ class UsageError(ValueError):
 def _portfolio(args: argparse.Namespace) -> tuple[Portfolio, str, dict[str, int]]:
     """Return the inputs with the mandate overrides applied, their description and seeds."""
     from fialloc import data
+    from fialloc.data.loaders import InputError, exit_manager_problems
     from fialloc.data.mandate_files import parse_mandate, read_mandate
 
     if args.data is not None:
@@ -71,6 +72,13 @@ def _portfolio(args: argparse.Namespace) -> tuple[Portfolio, str, dict[str, int]
         flags["exit_managers"] = tuple(args.exit)
     if flags:
         mandate = parse_mandate({**mandate.model_dump(), **flags}, source="command-line flags")
+    managers = set(portfolio.managers.index)
+    problems = exit_manager_problems(tuple(args.exit or ()), managers, "--exit")
+    if args.mandate:
+        exits = read_mandate(args.mandate).exit_managers
+        problems += exit_manager_problems(exits, managers, Path(args.mandate).name)
+    if problems:
+        raise InputError(problems)
     if mandate != portfolio.mandate:
         portfolio = dataclasses.replace(portfolio, mandate=mandate)
     return portfolio, source, seeds
@@ -240,7 +248,11 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
 def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
     from fialloc import data
 
-    path = data.write_demo(args.write, seed=args.demo_seed)
+    target = Path(args.write)
+    if target.is_dir() and any(target.iterdir()) and not args.force:
+        msg = f"demo: {target} is not empty; choose an empty directory or add --force to overwrite"
+        raise UsageError(msg)
+    path = data.write_demo(str(target), seed=args.demo_seed)
     console.print(f"Demo inputs written to {path} (see SCHEMA.md there for every column)")
     return 0
 
@@ -399,6 +411,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="write the demo inputs as files")
     demo.add_argument("--write", type=Path, required=True, metavar="DIR")
     demo.add_argument("--demo-seed", "--seed", type=int, default=7)
+    demo.add_argument(
+        "--force", action="store_true", help="write into a directory that is not empty"
+    )
     demo.set_defaults(func=_cmd_demo)
 
     validate = sub.add_parser("validate", help="check a directory of inputs, list every problem")

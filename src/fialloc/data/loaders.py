@@ -19,9 +19,10 @@ import pandas as pd
 from pydantic import ValidationError
 
 from fialloc.data.history_checks import history_problems
-from fialloc.data.mandate import Mandate
+from fialloc.data.mandate import Mandate, validation_problems
 from fialloc.data.portfolio import Portfolio
 from fialloc.data.schema import SCHEMAS, Problem, cap_problems
+from fialloc.data.schema_doc import schema_markdown
 
 __all__ = [
     "InputError",
@@ -213,17 +214,18 @@ def _derived_problems(portfolio: Portfolio, files: Mapping[str, str]) -> list[Pr
     ``run`` would, against the file the value came from.
     """
     steps = (
-        ("curve_quotes", lambda: portfolio.curve),
-        ("securities", lambda: portfolio.analytics),
-        ("liabilities", lambda: portfolio.liability_stream),
-        ("market_history", lambda: portfolio.zero_history),
+        ("curve_quotes", "today's curve", lambda: portfolio.curve),
+        ("securities", "the bonds' cash flows and analytics", lambda: portfolio.analytics),
+        ("liabilities", "the liability cash flows", lambda: portfolio.liability_stream),
+        ("market_history", "the zero-rate history", lambda: portfolio.zero_history),
     )
     problems = []
-    for table, build in steps:
+    for table, what, build in steps:
         try:
             build()
         except (ValueError, ArithmeticError) as exc:  # OverflowError: absurd tenors, amounts
-            problems.append(Problem(files.get(table, table), None, None, str(exc)))
+            msg = f"cannot build {what}: {exc}"
+            problems.append(Problem(files.get(table, table), None, None, msg))
     return problems
 
 
@@ -266,9 +268,7 @@ def _validate(
     try:
         mandate_obj = Mandate.model_validate(mandate or {})
     except ValidationError as exc:
-        for err in exc.errors():
-            field = ".".join(str(p) for p in err["loc"]) or None
-            problems.append(Problem("mandate.json", None, field, err["msg"]))
+        problems.extend(validation_problems(exc, "mandate.json"))
         mandate_obj = Mandate()
     if "managers" in typed:
         names = set(typed["managers"]["manager_id"]) - {None}
@@ -398,35 +398,10 @@ def write_tables(portfolio: Portfolio, directory: str | Path) -> Path:
         if frame is not None:
             frames[name] = frame
     for name, frame in frames.items():
-        frame.to_csv(out / f"{name}.csv", index=False, float_format="%.17g")
+        frame.to_csv(out / f"{name}.csv", index=False)  # repr: shortest exact digits
     (out / "valuation.json").write_text(
         json.dumps({"valuation_date": portfolio.valuation_date.isoformat()}, indent=2) + "\n"
     )
     (out / "mandate.json").write_text(portfolio.mandate.model_dump_json(indent=2) + "\n")
-    (out / "SCHEMA.md").write_text(_schema_doc())
+    (out / "SCHEMA.md").write_text(schema_markdown(REQUIRED))
     return out
-
-
-def _schema_doc() -> str:
-    lines = [
-        "# fialloc input files",
-        "",
-        "One file per table (CSV, Parquet or JSON records), "
-        "plus `valuation.json` and an optional `mandate.json`.",
-        "",
-    ]
-    for name, spec in SCHEMAS.items():
-        need = "required" if name in REQUIRED else "optional"
-        lines += [
-            f"## {name} ({need})",
-            "",
-            spec.description,
-            "",
-            "| column | type | required |",
-            "|---|---|---|",
-        ]
-        lines += [
-            f"| {c.name} | {c.kind} | {'yes' if c.required else 'no'} |" for c in spec.columns
-        ]
-        lines.append("")
-    return "\n".join(lines)
