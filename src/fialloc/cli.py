@@ -45,6 +45,11 @@ MANDATE_FLAGS: Final = (
     ("--max-tracking-error", "max_tracking_error", "largest surplus tracking error (decimal)"),
 )
 
+MAPPING_HELP: Final = (
+    "YAML file mapping another layout of the files (names, values, units, date formats) to "
+    "fialloc's tables; see the README"
+)
+
 
 class UsageError(ValueError):
     """A command cannot run as asked (exit code 2, one line)."""
@@ -56,8 +61,11 @@ def _portfolio(args: argparse.Namespace) -> tuple[Portfolio, str, dict[str, int]
     from fialloc.data.loaders import InputError, exit_manager_problems
     from fialloc.data.mandate_files import parse_mandate, read_mandate
 
+    if args.mapping is not None and args.data is None:
+        msg = "--mapping adapts the files of --data DIR; give the directory too"
+        raise UsageError(msg)
     if args.data is not None:
-        portfolio = data.load(args.data)
+        portfolio = data.load(args.data, mapping=args.mapping)
         source, seeds = str(Path(args.data).resolve()), {}
     else:
         portfolio = data.demo(args.demo_seed)
@@ -260,7 +268,7 @@ def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
 def _cmd_validate(args: argparse.Namespace, console: Console) -> int:
     from fialloc import data
 
-    problems = data.validate(args.directory)
+    problems = data.validate(args.directory, mapping=args.mapping)
     if problems:
         err = Console(stderr=True)
         for problem in problems:
@@ -388,6 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the main job (the built-in demo book by default)")
     run.add_argument("--data", type=Path, help="directory of input files (see `fialloc demo`)")
+    run.add_argument("--mapping", type=Path, metavar="FILE", help=MAPPING_HELP)
     run.add_argument("--out", default=DEFAULT_ROOT, help="output root: a directory or fsspec URL")
     run.add_argument("--paths", type=int, default=1000, help="G2++ scenario paths")
     run.add_argument("--seed", type=int, default=0, help="seed of the scenario paths")
@@ -418,6 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser("validate", help="check a directory of inputs, list every problem")
     validate.add_argument("directory", type=Path)
+    validate.add_argument("--mapping", type=Path, metavar="FILE", help=MAPPING_HELP)
     validate.set_defaults(func=_cmd_validate)
 
     rep = sub.add_parser("report", help="re-render a stored run's report")

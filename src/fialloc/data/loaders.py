@@ -20,8 +20,9 @@ from pydantic import ValidationError
 
 from fialloc.data.history_checks import history_problems
 from fialloc.data.mandate import Mandate, validation_problems
+from fialloc.data.mapping import ColumnMapping, read_mapping, renamed_problems
 from fialloc.data.portfolio import Portfolio
-from fialloc.data.schema import SCHEMAS, Problem, cap_problems
+from fialloc.data.schema import SCHEMAS, InputError, Problem, cap_problems
 from fialloc.data.schema_doc import schema_markdown
 
 __all__ = [
@@ -47,16 +48,6 @@ OPTIONAL: Final = (
 SUFFIXES: Final = (".csv", ".parquet", ".json")
 #: Optional tables a Portfolio keeps as None when absent (holdings-based attribution's inputs).
 HISTORIES: Final = ("holdings_history", "benchmark_holdings", "security_spreads")
-
-
-class InputError(ValueError):
-    """Inputs failed validation; ``problems`` lists every one of them."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems[:50])
-        more = f"\n  ... and {len(problems) - 50} more" if len(problems) > 50 else ""
-        super().__init__(f"{len(problems)} problem(s) in the inputs:\n{lines}{more}")
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -91,26 +82,33 @@ def read_table(path: Path) -> pd.DataFrame:
     raise InputError([Problem(path.name, None, None, f"unsupported file type {path.suffix}")])
 
 
-def _find(directory: Path, name: str) -> Path | None:
+def _find(directory: Path, name: str, mapped: str | None) -> Path | None:
+    if mapped is not None:
+        return directory / mapped if (directory / mapped).exists() else None
     hits = [directory / f"{name}{s}" for s in SUFFIXES if (directory / f"{name}{s}").exists()]
     return hits[0] if hits else None
 
 
 def _read_dir(
-    directory: Path,
+    directory: Path, mapping: ColumnMapping
 ) -> tuple[dict[str, tuple[str, pd.DataFrame]], dict[str, Any], list[Problem]]:
     problems: list[Problem] = []
     tables: dict[str, tuple[str, pd.DataFrame]] = {}
     for name in (*REQUIRED, *OPTIONAL):
-        path = _find(directory, name)
+        table = mapping.table(name)
+        path = _find(directory, name, table.file)
         if path is None:
             if name in REQUIRED:
-                problems.append(Problem(f"{name}.csv", None, None, "required file is missing"))
+                file = table.file or f"{name}.csv"
+                problems.append(Problem(file, None, None, "required file is missing"))
             continue
         try:
-            tables[name] = (path.name, read_table(path))
+            frame, found = table.translate(read_table(path), path.name)
         except InputError as exc:
             problems.extend(exc.problems)
+            continue
+        tables[name] = (path.name, frame)
+        problems.extend(found)
     meta: dict[str, Any] = {}
     for name in ("valuation", "mandate"):
         path = directory / f"{name}.json"
@@ -279,7 +277,7 @@ def _validate(
         if not problems and set(REQUIRED) <= set(typed):
             problems.extend(history_problems(clean, files, vd))
     if problems or vd is None or not set(REQUIRED) <= set(clean):
-        return None, _in_file_terms(problems)
+        return None, problems
     empty = {
         name: pd.DataFrame(columns=[c.name for c in SCHEMAS[name].columns]) for name in OPTIONAL
     }
@@ -304,12 +302,19 @@ def _validate(
     return (None if problems else portfolio), problems
 
 
-def _collect(source: str | Path) -> tuple[Portfolio | None, list[Problem]]:
+def _collect(
+    source: str | Path, mapping: ColumnMapping | str | Path | None
+) -> tuple[Portfolio | None, list[Problem]]:
     """Read and validate a directory, collecting every problem (a portfolio only if none)."""
     directory = Path(source)
     if not directory.is_dir():
         return None, [Problem(str(directory), None, None, "is not a directory")]
-    raw, meta, read_problems = _read_dir(directory)
+    if not isinstance(mapping, ColumnMapping):
+        try:
+            mapping = ColumnMapping() if mapping is None else read_mapping(mapping)
+        except InputError as exc:
+            return None, exc.problems
+    raw, meta, read_problems = _read_dir(directory, mapping)
     valuation = meta.get("valuation")
     if valuation is not None and not isinstance(valuation, dict):
         read_problems.append(Problem("valuation.json", None, None, "expected a JSON object"))
@@ -319,21 +324,26 @@ def _collect(source: str | Path) -> tuple[Portfolio | None, list[Problem]]:
     )
     if valuation is None:  # already reported as missing or unreadable
         problems = [p for p in problems if p.file != "valuation.json"]
-    problems = read_problems + problems
+    files = {name: file for name, (file, _) in raw.items()}
+    problems = renamed_problems(_in_file_terms(read_problems + problems), mapping, files)
     return (portfolio if not problems else None), problems
 
 
-def validate(source: str | Path) -> list[Problem]:
+def validate(
+    source: str | Path, mapping: ColumnMapping | str | Path | None = None
+) -> list[Problem]:
     """Every problem in a directory of inputs (an empty list when it is valid).
 
     Each file that can be read is checked even when others are missing or unreadable, and
-    checks across tables run on whatever values passed their own column's checks.
+    checks across tables run on whatever values passed their own column's checks. `mapping`
+    (a :class:`~fialloc.data.mapping.ColumnMapping` or the path of a mapping file) adapts
+    another layout of the files first; problems then name the user's columns.
     """
-    return _collect(source)[1]
+    return _collect(source, mapping)[1]
 
 
-def load(source: str | Path) -> Portfolio:
-    """Load and validate a directory of input files.
+def load(source: str | Path, mapping: ColumnMapping | str | Path | None = None) -> Portfolio:
+    """Load and validate a directory of input files (adapted by `mapping`, see `validate`).
 
     Raises
     ------
@@ -341,7 +351,7 @@ def load(source: str | Path) -> Portfolio:
         Listing every problem (file, row, column, what was expected); nothing is returned
         unless all inputs are valid.
     """
-    portfolio, problems = _collect(source)
+    portfolio, problems = _collect(source, mapping)
     if portfolio is None:
         raise InputError(problems)
     return portfolio
@@ -375,7 +385,7 @@ def from_tables(
     m = mandate.model_dump() if isinstance(mandate, Mandate) else mandate
     portfolio, problems = _validate(raw, valuation_date, m)
     if portfolio is None:
-        raise InputError(problems)
+        raise InputError(_in_file_terms(problems))
     return portfolio
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "PROBLEM_LIMIT",
     "SCHEMAS",
     "Column",
+    "InputError",
     "Problem",
     "TableSpec",
     "cap_problems",
@@ -87,6 +88,16 @@ class Problem:
         if self.column is not None:
             where += f", column {self.column}"
         return f"{where}: {self.message}"
+
+
+class InputError(ValueError):
+    """Inputs failed validation; ``problems`` lists every one of them."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems[:50])
+        more = f"\n  ... and {len(problems) - 50} more" if len(problems) > 50 else ""
+        super().__init__(f"{len(problems)} problem(s) in the inputs:\n{lines}{more}")
 
 
 @dataclass(frozen=True)
