@@ -324,6 +324,9 @@ def _collect(
     )
     if valuation is None:  # already reported as missing or unreadable
         problems = [p for p in problems if p.file != "valuation.json"]
+    # A cell the mapping could not translate (a date off its format) is reported once.
+    untranslated = {(p.file, p.row, p.column) for p in read_problems if p.row is not None}
+    problems = [p for p in problems if (p.file, p.row, p.column) not in untranslated]
     files = {name: file for name, (file, _) in raw.items()}
     problems = renamed_problems(_in_file_terms(read_problems + problems), mapping, files)
     return (portfolio if not problems else None), problems
