@@ -219,7 +219,11 @@ def _coerce_fast(series: pd.Series, col: Column) -> pd.Series | None:
         parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
         if parsed.isna().any() or not (text.str.len() == 10).all():
             return None
-        return pd.Series(parsed.dt.date.to_numpy(), index=series.index, dtype=object)
+        try:
+            dates = parsed.dt.date.to_numpy()
+        except ValueError:  # pandas parses years Python's dates cannot hold (year 0)
+            return None
+        return pd.Series(dates, index=series.index, dtype=object)
     return None
 
 
