@@ -22,6 +22,7 @@ from fialloc.data.history_checks import history_problems
 from fialloc.data.mandate import Mandate, validation_problems
 from fialloc.data.mapping import ColumnMapping, read_mapping, renamed_problems
 from fialloc.data.portfolio import Portfolio
+from fialloc.data.run_requirements import run_problems
 from fialloc.data.schema import SCHEMAS, InputError, Problem, cap_problems
 from fialloc.data.schema_doc import schema_markdown
 
@@ -282,6 +283,10 @@ def _validate(
         name: pd.DataFrame(columns=[c.name for c in SCHEMAS[name].columns]) for name in OPTIONAL
     }
     tables = {**empty, **clean}
+    # One tolerance per rule: a sum within 1e-6 of 1 passed, and every later stage (which
+    # checks sums to 1e-9) sees weights that sum to 1.
+    share = tables["managers"]["current_allocation"]
+    tables["managers"] = tables["managers"].assign(current_allocation=share / share.sum())
     portfolio = Portfolio(
         valuation_date=vd,
         securities=tables["securities"].set_index("security_id", drop=False),
@@ -322,12 +327,14 @@ def _collect(
     portfolio, problems = _validate(
         raw, (valuation or {}).get("valuation_date"), meta.get("mandate")
     )
+    files = {name: file for name, (file, _) in raw.items()}
+    if portfolio is not None:
+        problems = run_problems(portfolio, files)
     if valuation is None:  # already reported as missing or unreadable
         problems = [p for p in problems if p.file != "valuation.json"]
     # A cell the mapping could not translate (a date off its format) is reported once.
     untranslated = {(p.file, p.row, p.column) for p in read_problems if p.row is not None}
     problems = [p for p in problems if (p.file, p.row, p.column) not in untranslated]
-    files = {name: file for name, (file, _) in raw.items()}
     problems = renamed_problems(_in_file_terms(read_problems + problems), mapping, files)
     return (portfolio if not problems else None), problems
 

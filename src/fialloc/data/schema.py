@@ -465,8 +465,9 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
             Column("benchmark_return", "float"),
         ),
         key=("manager_id", "month"),
-        description="Monthly total returns of each sleeve and its benchmark, decimals.",
-        checks=(_returns_in_decimals,),
+        description="Monthly total returns of each sleeve and its benchmark, decimals, one "
+        "date per month without gaps.",
+        checks=(_returns_in_decimals, _gapless_months("manager_id")),
     ),
     "liabilities": TableSpec(
         "liabilities",
