@@ -185,3 +185,63 @@ def test_schema_doc_lists_allowed_values_and_the_json_files(demo_dir):
     assert "## mandate.json (optional)" in doc
     for field in data.Mandate.model_fields:
         assert f"| {field} |" in doc
+
+
+@pytest.mark.parametrize(
+    ("table", "edit", "expected"),
+    [
+        (
+            "market_history",
+            lambda f: f[f["series"] != "zero_30y"],
+            "market_history.csv, column series: no series zero_30y; run needs a zero rate",
+        ),
+        (
+            "market_history",
+            lambda f: f[f["series"] != "spread_CCC"],
+            "no series spread_CCC",
+        ),
+        (
+            "market_history",
+            lambda f: f[
+                (f["series"] != "spread_BBB") | (f["month"] >= sorted(set(f["month"]))[-6])
+            ],
+            "6 months have every key-tenor zero rate and letter spread; run needs at least 12",
+        ),
+        (
+            "manager_returns",
+            lambda f: f[f["month"] != sorted(set(f["month"]))[7]],
+            "manager_returns.csv, column month: manager_id M01: a gap of 1 month(s)",
+        ),
+        (
+            "manager_returns",
+            lambda f: f[(f["manager_id"] != "M05") | (f["month"] != min(f["month"]))],
+            "manager M05 has returns for other months than M01",
+        ),
+        (
+            "manager_returns",
+            lambda f: f.iloc[:0],
+            "manager_returns.csv: required to run: each manager's monthly returns",
+        ),
+        (
+            "liabilities",
+            lambda f: f.assign(amount=[repr(float(a) * 1000) for a in f["amount"]]),
+            "the liabilities are worth 9",
+        ),
+    ],
+)
+def test_what_run_reads_is_checked_by_validate(book, table, edit, expected):
+    # Each of these passed validate and stopped run with a traceback before.
+    _edit(book, table, edit)
+    found = [str(p) for p in validate(book)]
+    assert any(expected in p for p in found), found
+
+
+def test_allocations_within_the_tolerance_are_renormalized(book):
+    def edit(frame):
+        frame["current_allocation"] = [
+            repr(float(w) * (1 + 5e-7)) for w in frame["current_allocation"]
+        ]
+
+    _edit(book, "managers", edit)
+    assert validate(book) == []
+    assert data.load(book).current_weights.sum() == pytest.approx(1.0, abs=1e-15)

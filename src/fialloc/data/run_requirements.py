@@ -3,7 +3,8 @@
 A table valid on its own may still not carry what ``fialloc run`` reads: the skill statistics
 need every manager's monthly returns without gaps, the surplus tracking error needs the zero
 rate at every key tenor and the spread of every letter rating for at least a year, the style
-regressions the 10-year rate. ``validate`` and ``load`` of a directory report these against
+regressions the 10-year rate, and liabilities and holdings must be in the same units.
+``validate`` and ``load`` of a directory report these against
 the file, so that ``run`` never stops on them.
 """
 
@@ -17,10 +18,13 @@ from fialloc.data.portfolio import Portfolio
 from fialloc.data.schema import Problem, month_sequence_problem
 from fialloc.data.vocabulary import RATING_LETTERS
 
-__all__ = ["MIN_HISTORY_MONTHS", "run_problems"]
+__all__ = ["MAX_LIABILITY_RATIO", "MIN_HISTORY_MONTHS", "run_problems"]
 
 #: Months of complete market history the factor covariance needs.
 MIN_HISTORY_MONTHS: Final = 12
+#: Liabilities worth more than this many times the assets, or less than its inverse, are in
+#: other units than the holdings (thousands, percent): a general account's are within 2x.
+MAX_LIABILITY_RATIO: Final = 10.0
 
 
 def run_problems(portfolio: Portfolio, files: Mapping[str, str]) -> list[Problem]:
@@ -34,6 +38,13 @@ def run_problems(portfolio: Portfolio, files: Mapping[str, str]) -> list[Problem
         File name of each table given, for the messages.
     """
     problems: list[Problem] = []
+    ratio = portfolio.liability_stream.present_value(portfolio.curve) / portfolio.total_assets
+    if not 1.0 / MAX_LIABILITY_RATIO <= ratio <= MAX_LIABILITY_RATIO:
+        msg = (
+            f"the liabilities are worth {ratio:.3g} times the assets; give liabilities and "
+            "holdings in the same units (money, not thousands or percent)"
+        )
+        problems.append(Problem(files.get("liabilities", "liabilities.csv"), None, "amount", msg))
     returns = portfolio.manager_returns
     file = files.get("manager_returns", "manager_returns.csv")
     if returns.empty:
