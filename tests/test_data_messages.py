@@ -244,4 +244,4 @@ def test_allocations_within_the_tolerance_are_renormalized(book):
 
     _edit(book, "managers", edit)
     assert validate(book) == []
-    assert data.load(book).current_weights.sum() == pytest.approx(1.0, abs=1e-15)
+    assert data.load(book).current_weights.sum() == pytest.approx(1.0, abs=1e-12)
