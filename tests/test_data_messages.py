@@ -245,3 +245,25 @@ def test_allocations_within_the_tolerance_are_renormalized(book):
     _edit(book, "managers", edit)
     assert validate(book) == []
     assert data.load(book).current_weights.sum() == pytest.approx(1.0, abs=1e-12)
+
+
+def _set(row, column, value):
+    return lambda f: f.loc.__setitem__((row, column), value)
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda f: f.iloc[[0, 2, 1, *range(3, len(f))]], "quotes must be sorted by maturity"),
+        (lambda f: pd.concat([f.iloc[:3], f.iloc[2:]]), "without duplicates"),
+        (_set(3, "tenor", "1Q"), "cannot read tenor '1Q'"),
+        (_set(12, "tenor", "9000Y"), "cannot build today's curve: "),
+        (_set(12, "tenor", "3000000D"), "cannot build today's curve: "),
+        (_set(5, "rate", "-0.99"), "cannot be repriced"),
+    ],
+)
+def test_curves_run_cannot_build_are_refused_by_validate(book, edit, expected):
+    # The cases: validate said valid, then run stopped (OverflowError for 9000Y).
+    _edit(book, "curve_quotes", edit)
+    found = [str(p) for p in validate(book)]
+    assert any(p.startswith("curve_quotes.csv") and expected in p for p in found), found
