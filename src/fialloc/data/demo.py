@@ -25,7 +25,7 @@ import pandas as pd
 
 from fialloc.bonds import BondBook
 from fialloc.curves import Curve, bootstrap
-from fialloc.data.vocabulary import RATING_LETTERS, rating_letter, rating_notch
+from fialloc.data.vocabulary import HIGH_YIELD_LETTERS, RATING_LETTERS, rating_letter, rating_notch
 from fialloc.schedule import add_months
 
 __all__ = ["DEMO_VALUATION", "DemoTruth", "demo_tables", "synthetic_tables"]
@@ -183,7 +183,7 @@ def eligible_securities(
 ) -> dict[str, np.ndarray]:
     """Positions (rows of `securities`) each manager's mandate allows: its universe."""
     years = np.array([(m - DEMO_VALUATION).days / 365.0 for m in securities["maturity"]])
-    below_ig = securities["rating"].map(rating_letter).isin(["BB", "B", "CCC"]).to_numpy()
+    below_ig = securities["rating"].map(rating_letter).isin(HIGH_YIELD_LETTERS).to_numpy()
     eligible = {}
     for mid, _, style, _, _, pools, (lo, hi) in managers:
         ok = securities["sector"].isin(pools).to_numpy() & (years >= lo - 0.5) & (years <= hi + 0.5)
@@ -394,7 +394,7 @@ def _tables(
         pd.DataFrame({"security_id": securities["security_id"], "price": analytics.dirty_price,
                       "duration": analytics.effective_duration, "ytm": analytics.ytm,
                       "notch": securities["rating"].map(rating_notch),
-                      "hy": securities["rating"].map(rating_letter).isin(["BB", "B", "CCC"])}),
+                      "hy": securities["rating"].map(rating_letter).isin(HIGH_YIELD_LETTERS)}),
         on="security_id",
     )  # fmt: skip
     mv["value"] = mv["par"] * mv["price"] / 100.0

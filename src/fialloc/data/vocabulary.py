@@ -16,6 +16,7 @@ from typing import Final
 
 __all__ = [
     "GOVERNMENT_SECTORS",
+    "HIGH_YIELD_LETTERS",
     "LIQUIDITY_TIERS",
     "MOODYS",
     "RATINGS",
@@ -37,6 +38,8 @@ RATINGS: Final = (
 )  # fmt: skip
 #: Letter ratings without notches, best first: the buckets of spreads and spread durations.
 RATING_LETTERS: Final = ("AAA", "AA", "A", "BBB", "BB", "B", "CCC")
+#: Letters below investment grade (high yield).
+HIGH_YIELD_LETTERS: Final = ("BB", "B", "CCC")
 #: Moody's ratings and their S&P/Fitch equivalents (numeric modifiers 1, 2, 3 are the
 #: notches +, none, -; Ca is CC). A Moody's letter without modifier is the middle notch.
 MOODYS: Final[Mapping[str, str]] = {

@@ -9,7 +9,13 @@ from fialloc.analytics import skill
 from fialloc.analytics.context import DeskContext
 from fialloc.analytics.drift import holdings_drift, return_factors
 from fialloc.analytics.regression import factor_regression
-from fialloc.data.vocabulary import RATING_LETTERS, RATINGS, rating_letter, rating_notch
+from fialloc.data.vocabulary import (
+    HIGH_YIELD_LETTERS,
+    RATING_LETTERS,
+    RATINGS,
+    rating_letter,
+    rating_notch,
+)
 from fialloc.desks.result import DeskResult, Finding, Recommendation
 
 __all__ = ["LOOKBACKS", "analyze", "within_mandate"]
@@ -213,7 +219,7 @@ def analyze(ctx: DeskContext) -> DeskResult:
             "average_notch": float((notch * sec["market_value"]).sum() / total),
             "spread_contribution": float(contribution.sum() / total),
             "below_investment_grade_share": float(
-                by_rating.loc[by_rating.index.isin(["BB", "B", "CCC"]), "share"].sum()
+                by_rating.loc[by_rating.index.isin(HIGH_YIELD_LETTERS), "share"].sum()
             ),
         },
     )
