@@ -267,3 +267,17 @@ def test_curves_run_cannot_build_are_refused_by_validate(book, edit, expected):
     _edit(book, "curve_quotes", edit)
     found = [str(p) for p in validate(book)]
     assert any(p.startswith("curve_quotes.csv") and expected in p for p in found), found
+
+
+def test_a_percentage_in_a_decimal_column_gets_the_decimal_it_meant(book):
+    _edit(book, "securities", _set(4, "coupon", "5.25"))
+    _edit(book, "curve_quotes", _set(2, "rate", "3.9"))
+    found = [str(p) for p in validate(book)]
+    assert any(
+        p.startswith(
+            "securities.csv, row 6, column coupon: 5.25 looks like a percentage; "
+            "did you mean 0.0525?"
+        )
+        for p in found
+    ), found
+    assert any("did you mean 0.039?" in p for p in found)
