@@ -92,7 +92,7 @@ def test_problems_of_one_rule_are_capped_and_counted(book):
     n = len(pd.read_csv(book / "holdings.csv"))
     found = [p for p in validate(book) if p.file == "holdings.csv"]
     assert len(found) == PROBLEM_LIMIT + 1
-    assert found[-1].message.startswith(f"... and {n - PROBLEM_LIMIT} more problem(s) like")
+    assert found[-1].message.startswith(f"... and {n - PROBLEM_LIMIT} more like this one")
     assert found[-1].row is None
 
 

@@ -31,7 +31,8 @@ from fialloc.data.vocabulary import (
     normalize_rating,
     rating_letter,
 )
-from fialloc.distributed import DistributedError, Executor, InProcess
+from fialloc.distributed import Executor, InProcess
+from fialloc.errors import DistributedError
 from fialloc.layout import FloatArray
 
 __all__ = [

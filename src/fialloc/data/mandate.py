@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 from typing import Any
 
 import annotated_types
@@ -15,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from fialloc.curves import DEFAULT_KEY_TENORS
 from fialloc.data.schema import Problem
 
 __all__ = ["Mandate", "ObjectiveWeights", "validation_problems"]
@@ -48,7 +51,10 @@ class Mandate(BaseModel):
     """Constraints and targets; the defaults are those of the system description.
 
     Weights, turnover, shifts, yields, tracking error and liquidity shares are decimals
-    (0.045 for 4.5%); rating drift is in notches.
+    (0.045 for 4.5%); rating drift is in notches. ``key_tenors`` (years, increasing) are the
+    key rates every key-rate duration and gap of the run is measured at: by default
+    0.5, 1, 2, 3, 5, 7, 10, 20 and 30 years; 0.25 (or any other tenor up to 60 years) may be
+    added.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -95,6 +101,24 @@ class Mandate(BaseModel):
     exit_managers: tuple[str, ...] = Field(
         (), description="managers to exit (weight 0); each must be a manager id"
     )
+    key_tenors: tuple[float, ...] = Field(
+        DEFAULT_KEY_TENORS, description="key rates of every key-rate duration and gap (years)"
+    )
+
+    @field_validator("key_tenors")
+    @classmethod
+    def _increasing_tenors(cls, tenors: tuple[float, ...]) -> tuple[float, ...]:
+        if not tenors:
+            msg = "key_tenors: give at least one tenor (years)"
+            raise ValueError(msg)
+        bad = [t for t in tenors if not (math.isfinite(t) and 0 < t <= 60)]
+        if bad:
+            msg = f"key_tenors: {bad[0]} is not a tenor in (0, 60] years"
+            raise ValueError(msg)
+        if any(b <= a for a, b in itertools.pairwise(tenors)):
+            msg = f"key_tenors: {list(tenors)} must be strictly increasing"
+            raise ValueError(msg)
+        return tenors
 
     @field_validator("*", mode="before")
     @classmethod

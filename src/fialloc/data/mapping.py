@@ -34,7 +34,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fialloc.data.mandate import validation_problems
-from fialloc.data.schema import SCHEMAS, InputError, Problem
+from fialloc.data.schema import SCHEMAS, Problem
+from fialloc.errors import InputError
 
 __all__ = [
     "UNITS",

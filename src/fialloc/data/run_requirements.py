@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from fialloc.curves import DEFAULT_KEY_TENORS
 from fialloc.data.portfolio import Portfolio
 from fialloc.data.schema import Problem, month_sequence_problem
 from fialloc.data.vocabulary import RATING_LETTERS
@@ -66,8 +65,9 @@ def run_problems(portfolio: Portfolio, files: Mapping[str, str]) -> list[Problem
         msg = "required to run: monthly zero rates and spreads (the tracking error's factors)"
         return [*problems, Problem(file, None, None, msg)]
     zeros, spreads = portfolio.zero_history, portfolio.spread_history
+    tenors = list(portfolio.mandate.key_tenors)
     series = [
-        *(f"zero_{t:g}y" for t in DEFAULT_KEY_TENORS if t not in zeros.columns),
+        *(f"zero_{t:g}y" for t in tenors if t not in zeros.columns),
         *(f"spread_{x}" for x in RATING_LETTERS if x not in spreads.columns),
     ]
     if series:
@@ -75,7 +75,7 @@ def run_problems(portfolio: Portfolio, files: Mapping[str, str]) -> list[Problem
         msg += "spread for every letter rating"
         problems.append(Problem(file, None, "series", msg))
         return problems
-    complete = zeros[list(DEFAULT_KEY_TENORS)].join(spreads[list(RATING_LETTERS)]).dropna()
+    complete = zeros[tenors].join(spreads[list(RATING_LETTERS)]).dropna()
     if len(complete) < MIN_HISTORY_MONTHS:
         msg = (
             f"{len(complete)} months have every key-tenor zero rate and letter spread; run "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Final
 
+from fialloc.curves import EXTRAPOLATIONS, INTERPOLATIONS
 from fialloc.data.mandate import Mandate, ObjectiveWeights
 from fialloc.data.schema import MAX_AMOUNT, SCHEMAS, Column
 from fialloc.data.vocabulary import LIQUIDITY_TIERS, MOODYS, RATING_LETTERS, RATINGS, SECTORS
@@ -50,8 +51,8 @@ def _definitions(title: str, entries: dict[str, str]) -> list[str]:
     return [f"### {title}", "", *(f"- `{k}`: {v}" for k, v in entries.items()), ""]
 
 
-def schema_markdown(required: tuple[str, ...]) -> str:
-    """Return SCHEMA.md: the tables (`required` ones marked), vocabularies and JSON files."""
+def schema_markdown(required: tuple[str, ...], curve_tables: tuple[str, ...]) -> str:
+    """Return SCHEMA.md: every table (`required`, one of `curve_tables`), vocabulary, JSON file."""
     lines = [
         "# fialloc input files",
         "",
@@ -66,7 +67,13 @@ def schema_markdown(required: tuple[str, ...]) -> str:
         "",
     ]
     for name, spec in SCHEMAS.items():
-        need = "required" if name in required else "optional"
+        need = (
+            "required"
+            if name in required
+            else f"one of {' and '.join(curve_tables)} is required"
+            if name in curve_tables
+            else "optional"
+        )
         lines += [
             f"## {name} ({need})",
             "",
@@ -89,8 +96,14 @@ def schema_markdown(required: tuple[str, ...]) -> str:
         *_definitions("Liquidity tiers", dict(LIQUIDITY_TIERS)),
         "## valuation.json (required)",
         "",
-        'The valuation date: `{"valuation_date": "YYYY-MM-DD"}`. Bonds must mature and '
-        "liability flows fall after it; histories end on or before it.",
+        "A JSON object: `valuation_date` (YYYY-MM-DD, required): bonds must mature and "
+        "liability flows fall after it, histories end on or before it. Optionally "
+        f"`interpolation` of today's curve ({', '.join(INTERPOLATIONS)}; default log_linear), "
+        f"its `extrapolation` beyond the last point ({', '.join(EXTRAPOLATIONS)}; default "
+        "flat_forward), and `key_tenors`, the key rates (years, increasing) every key-rate "
+        "duration and gap is measured at (default 0.5, 1, 2, 3, 5, 7, 10, 20, 30; 0.25 may be "
+        "added). `mandate.json` may set `key_tenors` instead, and `fialloc run --key-tenors` "
+        "overrides both.",
         "",
         "## mandate.json (optional)",
         "",
