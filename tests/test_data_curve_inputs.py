@@ -135,7 +135,8 @@ def test_curve_settings_come_from_the_table_or_valuation_json(tmp_path, demo, de
         (lambda p: p.iloc[::-1], "is not after row 2's; points must be sorted by maturity"),
         (
             lambda p: p.assign(value=["4.5", *list(p["value"][1:])]),
-            "curve.csv: cannot build today's curve: row 2, column value: 4.5 looks like a percentage",
+            "curve.csv: cannot build today's curve: row 2, column value: 4.5 looks like a "
+            "percentage",
         ),
         (
             lambda p: p.assign(interpolation="cubic"),
