@@ -373,7 +373,7 @@ def _validate(
             portfolio.extrapolation,
             where="",
         )
-    except ValueError as exc:
+    except (ValueError, ArithmeticError) as exc:  # OverflowError: tenors beyond any date
         return None, [Problem(files[curves[0]], None, None, str(exc))]
     return (None, found) if (found := _derived_problems(portfolio, files)) else (portfolio, [])
 
