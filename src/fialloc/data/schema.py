@@ -135,7 +135,7 @@ class TableSpec:
             values, col_problems = _coerce(frame[col.name], col, file)
             out[col.name] = values
             problems.extend(col_problems)
-        if self.key and not problems:
+        if self.key and not problems:  # duplicates are only meaningful on clean keys
             dup = _duplicated(frame, out, self.key)
             for row in np.flatnonzero(dup.to_numpy()):
                 key = ", ".join(f"{k}={out.iloc[row][k]!r}" for k in self.key)
@@ -144,22 +144,6 @@ class TableSpec:
             for check in self.checks:
                 problems.extend(check(out, file))
         return out, problems
-
-
-def _duplicated(raw: pd.DataFrame, frame: pd.DataFrame, key: Sequence[str]) -> pd.Series:
-    """Rows whose `key` repeats an earlier row's in the coerced `frame`.
-
-    On integer codes of the `raw` columns (Arrow strings factorize fast; hashing a million
-    dates or ids as Python objects does not), merged where distinct raw values coerce to the
-    same value (" M01" and "M01").
-    """
-    code = np.zeros(len(frame), dtype=np.int64)
-    for column in key:
-        codes, _ = pd.factorize(raw[column])
-        _, first = np.unique(codes, return_index=True)
-        canonical, distinct = pd.factorize(frame[column].iloc[first])
-        code = code * (len(distinct) + 1) + canonical[codes]
-    return pd.Series(pd.Series(code).duplicated(keep="first").to_numpy(), index=frame.index)
 
 
 def cap_problems(problems: Sequence[Problem], limit: int = PROBLEM_LIMIT) -> list[Problem]:
@@ -182,6 +166,22 @@ def cap_problems(problems: Sequence[Problem], limit: int = PROBLEM_LIMIT) -> lis
             msg = f"... and {len(group) - limit} more like this one: {first}"
             kept.append(Problem(file, None, column, msg))
     return kept
+
+
+def _duplicated(raw: pd.DataFrame, frame: pd.DataFrame, key: Sequence[str]) -> pd.Series:
+    """Rows whose `key` repeats an earlier row's in the coerced `frame`.
+
+    On integer codes of the `raw` columns (Arrow strings factorize fast; hashing a million
+    dates or ids as Python objects does not), merged where distinct raw values coerce to the
+    same value (" M01" and "M01").
+    """
+    code = np.zeros(len(frame), dtype=np.int64)
+    for column in key:
+        codes, _ = pd.factorize(raw[column])
+        _, first = np.unique(codes, return_index=True)
+        canonical, distinct = pd.factorize(frame[column].iloc[first])
+        code = code * (len(distinct) + 1) + canonical[codes]
+    return pd.Series(pd.Series(code).duplicated(keep="first").to_numpy(), index=frame.index)
 
 
 def _coerce_fast(series: pd.Series, col: Column) -> pd.Series | None:
@@ -216,11 +216,6 @@ def _coerce_fast(series: pd.Series, col: Column) -> pd.Series | None:
         except ValueError:
             return None
         return pd.Series(np.array(canonical, dtype=object)[codes], index=series.index)
-    if col.kind == "str" and kind == "string":
-        text = series.str.strip()
-        if (text == "").any() or (col.choices is not None and not text.isin(col.choices).all()):
-            return None
-        return text.astype(object)
     if col.kind == "date" and kind == "date":
         return series.astype(object)
     if col.kind not in ("str", "date") or kind != "string":
@@ -511,7 +506,7 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
         (
             Column("manager_id", "str"),
             Column("security_id", "str"),
-            Column("par", "float", minimum=0.0, exclusive_minimum=True),
+            Column("par", "float", minimum=0.0, exclusive_minimum=True, maximum=MAX_AMOUNT),
             Column(
                 "price",
                 "float",
