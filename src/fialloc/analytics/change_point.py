@@ -3,8 +3,9 @@
 Model
     ``y_t = mu + delta * r_t(s, L) + e_t`` with ``r_t = clip((t - s + 1) / L, 0, 1)``: the
     level moves by ``delta`` from month ``s`` (the start, 0-based) over a ramp of ``L`` months
-    (``L = 1`` is a step), and ``e_t`` is AR(1) noise. Every start leaving `min_segment` months
-    on each side and every ramp from 1 to `max_ramp` months is tried.
+    (``L = 1`` is a step), and ``e_t`` is AR(1) noise. Every start with at least `min_before`
+    months before it (the baseline that establishes the manager's normal, free of the change)
+    and `min_after` months from it on, and every ramp from 1 to `max_ramp` months, is tried.
 Statistic
     For each (start, ramp) the reduction of the sum of squares ``D = (r_c' y_c)^2 / (r_c' r_c)``
     (``_c``: demeaned) over the no-shift model, divided by the long-run variance ``omega^2`` of
@@ -40,7 +41,8 @@ from fialloc.layout import FloatArray
 __all__ = [
     "INTERVAL_LEVEL",
     "MAX_RAMP",
-    "MIN_SEGMENT",
+    "MIN_AFTER",
+    "MIN_BEFORE",
     "NULL_DRAWS",
     "PHI_GRID",
     "ShiftFit",
@@ -49,8 +51,9 @@ __all__ = [
     "null_statistics",
 ]
 
-#: Months of history a shift needs on each side of its start.
-MIN_SEGMENT: Final = 6
+#: Months of history before a shift's start (the baseline) and from it on.
+MIN_BEFORE: Final = 12
+MIN_AFTER: Final = 6
 #: Longest ramp tried (months).
 MAX_RAMP: Final = 6
 #: Coverage of the start-month interval.
@@ -104,7 +107,7 @@ class ShiftFit:
 
 
 def interval_critical_value(level: float = INTERVAL_LEVEL) -> float:
-    """Hansen's (2000) likelihood-ratio critical value for a break date: ``-2 ln(1 - sqrt(level))``."""
+    """Return Hansen's (2000) critical value for a break date, ``-2 ln(1 - sqrt(level))``."""
     if not 0.0 < level < 1.0:
         msg = f"interval_critical_value: level must be in (0, 1), got {level!r}"
         raise ValueError(msg)
@@ -112,9 +115,11 @@ def interval_critical_value(level: float = INTERVAL_LEVEL) -> float:
 
 
 @lru_cache(maxsize=64)
-def _design(n: int, min_segment: int, max_ramp: int) -> tuple[FloatArray, FloatArray, FloatArray]:
+def _design(
+    n: int, min_before: int, min_after: int, max_ramp: int
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Demeaned, unit-norm ramp regressors (n x candidates), their starts and ramps."""
-    starts = np.arange(min_segment, n - min_segment + 1)
+    starts = np.arange(min_before, n - min_after + 1)
     ramps = np.arange(1, max_ramp + 1)
     s, ell = np.meshgrid(starts, ramps, indexing="ij")
     s, ell = s.ravel(), ell.ravel()
@@ -125,9 +130,9 @@ def _design(n: int, min_segment: int, max_ramp: int) -> tuple[FloatArray, FloatA
     return r, s.astype(np.float64), ell.astype(np.float64)
 
 
-def _scan(y: FloatArray, min_segment: int, max_ramp: int) -> dict[str, FloatArray]:
+def _scan(y: FloatArray, min_before: int, min_after: int, max_ramp: int) -> dict[str, FloatArray]:
     """Scan many series at once (rows of `y`): best candidate, shift, noise and sup W."""
-    q, _, _ = _design(y.shape[1], min_segment, max_ramp)
+    q, _, _ = _design(y.shape[1], min_before, min_after, max_ramp)
     yc = y - y.mean(axis=1, keepdims=True)
     proj = yc @ q  # series x candidates: r_c' y_c / |r_c|
     best = np.argmax(proj * proj, axis=1)
@@ -160,7 +165,8 @@ def _scan(y: FloatArray, min_segment: int, max_ramp: int) -> dict[str, FloatArra
 def null_statistics(
     n: int,
     phi: float,
-    min_segment: int = MIN_SEGMENT,
+    min_before: int = MIN_BEFORE,
+    min_after: int = MIN_AFTER,
     max_ramp: int = MAX_RAMP,
     draws: int = NULL_DRAWS,
 ) -> FloatArray:
@@ -168,19 +174,20 @@ def null_statistics(
 
     The innovations are standard normal; the statistic does not depend on their scale.
     """
-    rng = np.random.default_rng([_NULL_SEED, n, round(phi * 100), min_segment, max_ramp])
+    rng = np.random.default_rng([_NULL_SEED, n, round(phi * 100), min_before, min_after, max_ramp])
     u = rng.standard_normal((draws, n + 50))
     e = np.empty_like(u)
     e[:, 0] = u[:, 0] / math.sqrt(1.0 - phi * phi)
     for t in range(1, u.shape[1]):
         e[:, t] = phi * e[:, t - 1] + u[:, t]
-    stats_: FloatArray = np.sort(_scan(e[:, 50:], min_segment, max_ramp)["stat"])
+    stats_: FloatArray = np.sort(_scan(e[:, 50:], min_before, min_after, max_ramp)["stat"])
     return stats_
 
 
 def fit_shift(
     y: FloatArray,
-    min_segment: int = MIN_SEGMENT,
+    min_before: int = MIN_BEFORE,
+    min_after: int = MIN_AFTER,
     max_ramp: int = MAX_RAMP,
     interval_level: float = INTERVAL_LEVEL,
     draws: int = NULL_DRAWS,
@@ -191,7 +198,7 @@ def fit_shift(
     ----------
     y : ndarray, shape (n,)
         Monthly values (any units), oldest first, finite, not constant.
-    min_segment : int
+    min_before, min_after : int
         Months required before the start and from the start on.
     max_ramp : int
         Longest ramp (months) tried.
@@ -203,27 +210,32 @@ def fit_shift(
     Raises
     ------
     ValueError
-        If `y` is not a finite 1-d series of at least ``2 * min_segment`` months, is constant,
-        or the settings are out of range.
+        If `y` is not a finite 1-d series of at least ``min_before + min_after`` months, is
+        constant, or the settings are out of range.
     """
     y = np.asarray(y, dtype=np.float64)
-    if min_segment < 2 or max_ramp < 1 or draws < 99:
+    if min_before < 2 or min_after < 2 or max_ramp < 1 or draws < 99:
         msg = (
-            "fit_shift: need min_segment >= 2, max_ramp >= 1, draws >= 99; got "
-            f"{min_segment}, {max_ramp}, {draws}"
+            "fit_shift: need min_before >= 2, min_after >= 2, max_ramp >= 1, draws >= 99; got "
+            f"{min_before}, {min_after}, {max_ramp}, {draws}"
         )
         raise ValueError(msg)
-    if y.ndim != 1 or len(y) < 2 * min_segment:
-        msg = f"fit_shift: need a 1-d series of at least {2 * min_segment} months, got {y.shape}"
+    if y.ndim != 1 or len(y) < min_before + min_after:
+        msg = (
+            f"fit_shift: need a 1-d series of at least {min_before + min_after} months, "
+            f"got shape {y.shape}"
+        )
         raise ValueError(msg)
     if not np.isfinite(y).all():
-        msg = f"fit_shift: series has a non-finite value at position {int(np.argmin(np.isfinite(y)))}"
+        msg = (
+            f"fit_shift: series has a non-finite value at position {int(np.argmin(np.isfinite(y)))}"
+        )
         raise ValueError(msg)
     if np.ptp(y) <= 1e-12 * max(1.0, float(np.abs(y).max())):
         msg = "fit_shift: the series is constant: no level to shift"
         raise ValueError(msg)
-    out = _scan(y[None, :], min_segment, max_ramp)
-    _, starts, ramps = _design(len(y), min_segment, max_ramp)
+    out = _scan(y[None, :], min_before, min_after, max_ramp)
+    _, starts, ramps = _design(len(y), min_before, min_after, max_ramp)
     best, omega2 = int(out["best"][0]), float(out["omega2"][0])
     stat = float(out["stat"][0])
     per_candidate = out["proj"][0] ** 2 / omega2
@@ -236,7 +248,7 @@ def fit_shift(
     shift = float(rc @ (y - y.mean()) / (rc @ rc))
     sd = float(np.sqrt(out["resid"][0] @ out["resid"][0] / max(len(y) - 3, 1)))
     phi = float(out["phi"][0])
-    null = null_statistics(len(y), _null_phi(phi, len(y)), min_segment, max_ramp, draws)
+    null = null_statistics(len(y), _null_phi(phi, len(y)), min_before, min_after, max_ramp, draws)
     exceed = len(null) - int(np.searchsorted(null, stat, side="left"))
     return ShiftFit(
         start=int(starts[best]),
@@ -253,7 +265,7 @@ def fit_shift(
 
 
 def _null_phi(phi: float, n: int) -> float:
-    """The autocorrelation to simulate the null at: an upper estimate, rounded up to the grid.
+    """Pick the autocorrelation to simulate the null at: an upper estimate, on the grid.
 
     Least squares underestimates an AR(1) coefficient in short series (Kendall's bias, about
     ``(1 + 3 phi) / n`` with the mean estimated), and a sample whose estimate came out low also
