@@ -395,21 +395,29 @@ def describe_drift(row: pd.Series) -> str:
     return (
         f"active {row['label']} moved {row['shift']:+.2f} {row['unit']} "
         f"({row['shift_sd']:+.1f} sd) against its {row['reference']} over "
-        f"{int(row['ramp_months'])} month(s) from {row['start']} (90% interval "
-        f"{row['start_low']} to {row['start_high']}; z {row['z']:+.1f}, p "
-        f"{row['p_adjusted']:.3f})"
+        f"{int(row['ramp_months'])} month(s) from {row['start']} "
+        f"({change_point.INTERVAL_LEVEL:.0%} interval {row['start_low']} to "
+        f"{row['start_high']}; z {row['z']:+.1f}, p {row['p_adjusted']:.3f})"
     )
 
 
-def drift_metrics(row: pd.Series) -> dict[str, float]:
-    """Return the numbers :func:`describe_drift` quotes, for a finding's metrics."""
-    return {
-        "shift": float(row["shift"]),
-        "shift_sd": float(row["shift_sd"]),
-        "z": float(row["z"]),
-        "p_value": float(row["p_adjusted"]),
-        "ramp_months": float(row["ramp_months"]),
-    }
+def drift_metrics(rows: pd.DataFrame) -> dict[str, float]:
+    """Return the numbers :func:`describe_drift` quotes for `rows`, for a finding's metrics.
+
+    Keys are ``<characteristic>_<figure>`` (``duration_shift``, ``duration_shift_sd``,
+    ``duration_z``, ``duration_p_value``, ``duration_ramp_months``) plus ``interval_level``.
+    """
+    out = {"interval_level": change_point.INTERVAL_LEVEL}
+    for _, row in rows.iterrows():
+        c = row["characteristic"]
+        out |= {
+            f"{c}_shift": float(row["shift"]),
+            f"{c}_shift_sd": float(row["shift_sd"]),
+            f"{c}_z": float(row["z"]),
+            f"{c}_p_value": float(row["p_adjusted"]),
+            f"{c}_ramp_months": float(row["ramp_months"]),
+        }
+    return out
 
 
 def drift_flags(verdicts: pd.DataFrame) -> pd.Series:

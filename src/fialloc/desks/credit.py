@@ -158,7 +158,6 @@ def analyze(ctx: DeskContext) -> DeskResult:
     credit_columns = ("credit_notch", "high_yield_share")
     moved = drifted_characteristics(verdicts, details, credit_columns)
     for manager, rows in moved.groupby(level=0, sort=False):
-        strongest = rows.sort_values("p_adjusted").iloc[0]
         findings.append(
             Finding(
                 code="rating_drift",
@@ -166,7 +165,7 @@ def analyze(ctx: DeskContext) -> DeskResult:
                 subject=str(manager),
                 message=f"{manager} drifted in credit: "
                 + "; ".join(describe_drift(row) for _, row in rows.iterrows()),
-                metrics=drift_metrics(strongest),
+                metrics=drift_metrics(rows),
             )
         )
 

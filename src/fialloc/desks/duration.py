@@ -60,14 +60,15 @@ def analyze(ctx: DeskContext) -> DeskResult:
             )
         )
     verdicts, details = style_drift(ctx)
-    for manager, row in drifted_characteristics(verdicts, details, ("duration",)).iterrows():
+    moved = drifted_characteristics(verdicts, details, ("duration",))
+    for manager, rows in moved.groupby(level=0, sort=False):
         findings.append(
             Finding(
                 code="duration_drift",
                 severity="watch",
                 subject=str(manager),
-                message=f"{manager} drifted in duration: {describe_drift(row)}",
-                metrics=drift_metrics(row),
+                message=f"{manager} drifted in duration: {describe_drift(rows.iloc[0])}",
+                metrics=drift_metrics(rows),
             )
         )
     managers = ctx.managers

@@ -432,7 +432,6 @@ def _findings(
     )
     for manager in scores.index[scores["drift"]]:
         rows = moved.loc[[manager]] if manager in moved.index else moved.iloc[:0]
-        verdict = verdicts.loc[manager]
         findings.append(
             Finding(
                 code="style_drift",
@@ -440,13 +439,7 @@ def _findings(
                 subject=manager,
                 message=f"{manager} drifted from its style: "
                 + "; ".join(drift_mod.describe_drift(row) for _, row in rows.iterrows()),
-                metrics={
-                    "shift": float(verdict["shift"]),
-                    "shift_sd": float(verdict["shift_sd"]),
-                    "z": float(verdict["z"]),
-                    "p_value": float(verdict["p_value"]),
-                    "ramp_months": float(verdict["ramp_months"]),
-                },
+                metrics=drift_mod.drift_metrics(rows),
             )
         )
     return findings
