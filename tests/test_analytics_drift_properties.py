@@ -42,6 +42,8 @@ def test_drift_and_the_performance_desk_never_crash(n_managers, n_securities, se
     assert set(table.index) == {str(m) for m in ctx.managers.index}
     assert (table.loc[~table["estimable"], "reason"].str.len() > 0).all()
     assert not (table["drifted"] & ~table["estimable"]).any()
+    judged = set(details.index.get_level_values("manager_id"))
+    assert judged == set(table.index[table["estimable"]]) | (judged & set(table.index))
     assert table.loc[table["estimable"], "p_value"].between(0.0, 1.0).all()
     if months < drift.MIN_DRIFT_MONTHS:
         assert not table["estimable"].any()
