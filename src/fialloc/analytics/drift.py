@@ -19,6 +19,7 @@ Returns-based drift
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from dataclasses import dataclass
 from typing import Final
 
@@ -351,6 +352,19 @@ def style_drift(ctx: DeskContext, level: float = DRIFT_LEVEL) -> tuple[pd.DataFr
         ``label`` and ``unit`` of the characteristic; and the details indexed by
         (``manager_id``, ``characteristic``) with ``reference``, ``label`` and ``unit``.
     """
+    # Three desks ask for the same verdicts of the same context: judge it once per level.
+    cached = _VERDICTS.setdefault(ctx, {})
+    if level not in cached:
+        cached[level] = _style_drift(ctx, level)
+    table, detail = cached[level]
+    return table.copy(), detail.copy()
+
+
+_VERDICTS: weakref.WeakKeyDictionary[DeskContext, dict[float, tuple[pd.DataFrame, pd.DataFrame]]]
+_VERDICTS = weakref.WeakKeyDictionary()
+
+
+def _style_drift(ctx: DeskContext, level: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     active, reference = active_characteristics(ctx)
     rows, details = {}, {}
     for manager, frame in active.items():
