@@ -77,6 +77,8 @@ def test_managers_without_a_reference_or_history_are_not_estimable(ctx):
     assert not solo["estimable"]
     assert not solo["drifted"]
     assert "no other manager of its style" in solo["reason"]
+    with pytest.raises(ValueError, match="style_drift: `level` must be a number in"):
+        drift.style_drift(alone, level=True)
     months = sorted(p.manager_characteristics["month"].unique())
     short = p.manager_characteristics[p.manager_characteristics["month"] >= months[-10]]
     table, _ = drift.style_drift(DeskContext(dataclasses.replace(p, manager_characteristics=short)))
@@ -108,6 +110,8 @@ def test_detect_drift_tests_every_characteristic_once_per_manager():
         drift.detect_drift(frame["duration"])
     with pytest.raises(ValueError, match="level"):
         drift.detect_drift(frame, level=0.0)
+    with pytest.raises(ValueError, match="min_before >= 2"):
+        drift.detect_drift(frame, min_before=1)
     nothing = drift.detect_drift(frame.iloc[:5])
     assert not nothing.estimable
     assert "5 months, need 18" in nothing.reason

@@ -169,13 +169,18 @@ def detect_drift(
     Raises
     ------
     ValueError
-        If `active` is not a DataFrame with at least one column, or `level` is not in (0, 1).
+        If `active` is not a DataFrame with at least one column, `level` is not in (0, 1) or
+        the month settings are out of range.
     """
     if not isinstance(active, pd.DataFrame) or active.shape[1] == 0:
         msg = "detect_drift: `active` must be a DataFrame of months by characteristics"
         raise ValueError(msg)
-    if not 0.0 < level < 1.0:
-        msg = f"detect_drift: `level` must be in (0, 1), got {level!r}"
+    _check_level("detect_drift", level)
+    if min_before < 2 or min_after < 2 or max_ramp < 1:
+        msg = (
+            "detect_drift: need min_before >= 2, min_after >= 2 and max_ramp >= 1; got "
+            f"{min_before!r}, {min_after!r}, {max_ramp!r}"
+        )
         raise ValueError(msg)
     active = active.sort_index()
     rows: dict[str, dict[str, object]] = {}
@@ -344,6 +349,13 @@ def active_characteristics(ctx: DeskContext) -> tuple[dict[str, pd.DataFrame], d
 def style_drift(ctx: DeskContext, level: float = DRIFT_LEVEL) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every manager's drift verdict on its active characteristics.
 
+    Parameters
+    ----------
+    ctx : DeskContext
+        The book.
+    level : float
+        False-positive rate per manager, in (0, 1).
+
     Returns
     -------
     tuple of DataFrame
@@ -352,6 +364,7 @@ def style_drift(ctx: DeskContext, level: float = DRIFT_LEVEL) -> tuple[pd.DataFr
         ``label`` and ``unit`` of the characteristic; and the details indexed by
         (``manager_id``, ``characteristic``) with ``reference``, ``label`` and ``unit``.
     """
+    _check_level("style_drift", level)
     # Three desks ask for the same verdicts of the same context: judge it once per level.
     cached = _VERDICTS.setdefault(ctx, {})
     if level not in cached:
@@ -437,6 +450,12 @@ def drift_metrics(rows: pd.DataFrame) -> dict[str, float]:
 def drift_flags(verdicts: pd.DataFrame) -> pd.Series:
     """``drift_flag`` per manager (bool) from :func:`style_drift`'s verdicts: the one definition."""
     return verdicts["drifted"].astype(bool).rename("drift_flag")
+
+
+def _check_level(where: str, level: float) -> None:
+    if isinstance(level, bool) or not isinstance(level, int | float) or not 0.0 < level < 1.0:
+        msg = f"{where}: `level` must be a number in (0, 1), got {level!r}"
+        raise ValueError(msg)
 
 
 def _not_estimable(reason: str, level: float) -> DriftVerdict:
