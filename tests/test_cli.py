@@ -197,7 +197,7 @@ def test_validate_lists_every_problem_across_files(tmp_path, capsys):
     assert any("securities.csv, row 3, column coupon" in line for line in lines)
     assert any("holdings.csv, row 0, column par" in line for line in lines)
     assert any("holdings.csv, row 5, column manager_id" in line and "M99" in line for line in lines)
-    assert f"{len(lines)} problem(s) found" in err
+    assert f"{len(lines)} problems found" in err
     assert "Traceback" not in err
 
 

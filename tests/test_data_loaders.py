@@ -246,7 +246,7 @@ def test_problems_in_several_files_are_all_listed(tmp_path, demo_dir):
         ("securities.csv", 2, "rating"),
         ("liabilities.csv", 3, "amount"),
     }
-    with pytest.raises(InputError, match=r"^3 problem\(s\) in the inputs"):
+    with pytest.raises(InputError, match=r"^3 problems in the inputs"):
         load(target)
 
 

@@ -371,3 +371,42 @@ def test_inline_tables_are_exactly_the_data_schemas():
     from fialloc.service.requests import TableName
 
     assert set(get_args(TableName)) == set(SCHEMAS)
+
+
+@pytest.mark.parametrize("entrypoint", [["allocation"], {"a": 1}, 3])
+def test_an_entrypoint_of_another_type_is_a_400(entrypoint):
+    status, body = app_respond({"entrypoint": entrypoint, "portfolio": {"source": "demo"}})
+    assert status == 400
+    assert "unknown entrypoint" in paths(body)["entrypoint"]
+
+
+@pytest.mark.parametrize("location", ["bo\x00ok", "a" * 1024, "a/" * 300 + "b"])
+def test_an_unusable_location_is_a_400_that_never_shows_the_root(agents, tmp_path, location):
+    data.write_demo(str(tmp_path / "book"))
+    request = {"entrypoint": "agent", "agent": "liquidity"}
+    status, body = app_respond(
+        {**request, "portfolio": {"source": "location", "location": location}},
+        ServiceSettings(data_root=str(tmp_path)),
+    )
+    assert status == 400
+    assert str(tmp_path) not in json.dumps(body)
+    assert "portfolio.location" in paths(body)
+
+
+def test_a_file_linked_from_outside_the_root_is_refused_unread(agents, tmp_path):
+    root = tmp_path / "root"
+    data.write_demo(str(root / "book"))
+    secret = tmp_path / "secret.csv"
+    secret.write_text("manager_id,name\nTOP-SECRET,value\n")
+    (root / "book" / "managers.csv").unlink()
+    (root / "book" / "managers.csv").symlink_to(secret)
+    request = {"entrypoint": "agent", "agent": "liquidity"}
+    status, body = app_respond(
+        {**request, "portfolio": {"source": "location", "location": "book"}},
+        ServiceSettings(data_root=str(root)),
+    )
+    assert status == 400
+    assert "managers.csv" in paths(body)["portfolio.location"]
+    assert "links to outside" in paths(body)["portfolio.location"]
+    assert "TOP-SECRET" not in json.dumps(body)
+    assert str(tmp_path) not in json.dumps(body)

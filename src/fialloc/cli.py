@@ -24,7 +24,7 @@ from rich.progress import (
 from rich.table import Table
 
 from fialloc import __version__
-from fialloc.distributed import DistributedError
+from fialloc.errors import DistributedError, UsageError
 
 if TYPE_CHECKING:
     from fialloc.data import Portfolio
@@ -44,10 +44,6 @@ MANDATE_FLAGS: Final = (
     ("--target-yield", "target_yield", "least asset yield (decimal)"),
     ("--max-tracking-error", "max_tracking_error", "largest surplus tracking error (decimal)"),
 )
-
-
-class UsageError(ValueError):
-    """A command cannot run as asked (exit code 2, one line)."""
 
 
 def _portfolio(args: argparse.Namespace) -> tuple[Portfolio, str, dict[str, int]]:
@@ -253,7 +249,8 @@ def _cmd_validate(args: argparse.Namespace, console: Console) -> int:
         err = Console(stderr=True)
         for problem in problems:
             err.print(f"error: {problem}", highlight=False, soft_wrap=True, markup=False)
-        err.print(f"{len(problems)} problem(s) found in {args.directory}", highlight=False)
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        err.print(f"{count} found in {args.directory}", highlight=False, markup=False)
         return 2
     console.print(f"{args.directory}: all inputs are valid", highlight=False)
     return 0
@@ -283,6 +280,8 @@ def _cmd_runs(args: argparse.Namespace, console: Console) -> int:
         msg = f"{args.root}: no such output root (see `fialloc run --out`)"
         raise UsageError(msg)
     with Catalog(args.root) as catalog:
+        for line in catalog.damaged:
+            Console(stderr=True).print(f"warning: {line}", markup=False, highlight=False)
         if args.action == "diff":
             return _print_diff(console, catalog, args.a, args.b)
         runs = catalog.runs()
@@ -302,7 +301,7 @@ def _cmd_runs(args: argparse.Namespace, console: Console) -> int:
         table.add_row(
             str(r["run_id"]),
             str(r["created"])[:16].replace("T", " "),
-            _clip(str(r["source"]), 18),
+            escape(_clip(str(r["source"]), 18)),
             move("yield", "{:.2%}").replace("%→", "→"),
             move("tracking_error", "{:.2%}").replace("%→", "→"),
             move("shortfall_probability", "{:.1%}").replace("%→", "→"),
@@ -434,7 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     0 on success, 2 for bad usage or inputs (one line per problem on standard error), 130
     when interrupted.
     """
-    from fialloc.data import InputError
+    from fialloc.errors import InputError
 
     args = build_parser().parse_args(argv)
     console = Console()

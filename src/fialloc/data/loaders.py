@@ -21,6 +21,7 @@ from fialloc.data.history_checks import history_problems
 from fialloc.data.mandate import Mandate
 from fialloc.data.portfolio import Portfolio
 from fialloc.data.schema import SCHEMAS, Problem
+from fialloc.errors import InputError
 
 __all__ = ["InputError", "from_tables", "load", "read_table", "validate", "write_tables"]
 
@@ -37,16 +38,6 @@ OPTIONAL: Final = (
 SUFFIXES: Final = (".csv", ".parquet", ".json")
 #: Optional tables a Portfolio keeps as None when absent (holdings-based attribution's inputs).
 HISTORIES: Final = ("holdings_history", "benchmark_holdings", "security_spreads")
-
-
-class InputError(ValueError):
-    """Inputs failed validation; ``problems`` lists every one of them."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems[:50])
-        more = f"\n  ... and {len(problems) - 50} more" if len(problems) > 50 else ""
-        super().__init__(f"{len(problems)} problem(s) in the inputs:\n{lines}{more}")
 
 
 def read_table(path: Path) -> pd.DataFrame:

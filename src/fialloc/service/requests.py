@@ -17,6 +17,7 @@ from typing import Annotated, Any, ClassVar, Final, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from fialloc.data import Mandate
+from fialloc.errors import FiallocError
 
 __all__ = [
     "APP_REQUESTS",
@@ -73,7 +74,7 @@ class RequestProblem:
         return {"path": self.path, "problem": self.problem}
 
 
-class RequestError(ValueError):
+class RequestError(FiallocError, ValueError):
     """A request the service refuses, with its HTTP status and every problem found."""
 
     def __init__(self, status: int, message: str, problems: Sequence[RequestProblem] = ()) -> None:
@@ -292,8 +293,8 @@ def parse_request(payload: object, kinds: dict[str, type[BaseModel]], key: str) 
         problem = RequestProblem("", f"expected a JSON object, got {_json_type(payload)}")
         raise RequestError(400, "invalid request", [problem])
     kind = payload.get(key)
-    if kind not in kinds:
-        what = "missing" if kind is None else f"unknown {key} {kind!r}"
+    if not isinstance(kind, str) or kind not in kinds:
+        what = "missing" if kind is None else f"unknown {key} {str(kind)[:80]!r}"
         problem = RequestProblem(key, f"{what}; expected one of {', '.join(kinds)}")
         raise RequestError(400, "invalid request", [problem])
     return validate_model(kinds[kind], payload)
