@@ -30,6 +30,7 @@ from scipy import stats
 from fialloc.analytics import change_point
 from fialloc.analytics.context import DeskContext
 from fialloc.data.schema import rating_notch
+from fialloc.errors import NotEstimableError
 
 __all__ = [
     "CHARACTERISTICS",
@@ -69,10 +70,6 @@ BENCHMARK: Final = "benchmark"
 PEERS: Final = "style peers' median"
 #: Spread durations (years) that turn monthly spread moves into credit factor returns.
 FACTOR_SPREAD_DURATION = {"BBB": 6.0, "BB": 4.0}
-
-
-class NotEstimableError(ValueError):
-    """A statistic cannot be estimated from the data given (too short, rank-deficient)."""
 
 
 @dataclass(frozen=True)
