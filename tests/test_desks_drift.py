@@ -54,6 +54,10 @@ def test_a_move_the_benchmark_or_the_peers_share_is_not_drift(ctx, truth):
     # lengthened): against the peers' median that is no drift; absolute, it would be.
     p = ctx.portfolio
     core = set(p.managers.index[p.managers["style"] == "core"])
+    bare = DeskContext(dataclasses.replace(p, manager_characteristics=None))
+    table, _ = drift.style_drift(bare)
+    assert not table["estimable"].any()
+    assert (table["reason"] == "the book has no manager_characteristics history").all()
     months = sorted(p.manager_characteristics["month"].unique())
     ch = p.manager_characteristics.copy()
     moved = ch["manager_id"].isin(core) & (ch["month"] >= months[30])
@@ -79,6 +83,10 @@ def test_managers_without_a_reference_or_history_are_not_estimable(ctx):
     assert "no other manager of its style" in solo["reason"]
     with pytest.raises(ValueError, match="style_drift: `level` must be a number in"):
         drift.style_drift(alone, level=True)
+    bare = DeskContext(dataclasses.replace(p, manager_characteristics=None))
+    table, _ = drift.style_drift(bare)
+    assert not table["estimable"].any()
+    assert (table["reason"] == "the book has no manager_characteristics history").all()
     months = sorted(p.manager_characteristics["month"].unique())
     short = p.manager_characteristics[p.manager_characteristics["month"] >= months[-10]]
     table, _ = drift.style_drift(DeskContext(dataclasses.replace(p, manager_characteristics=short)))

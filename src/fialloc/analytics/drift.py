@@ -313,9 +313,9 @@ def active_characteristics(ctx: DeskContext) -> tuple[dict[str, pd.DataFrame], d
     """
     table = ctx.portfolio.manager_characteristics
     managers = [str(m) for m in ctx.managers.index]
-    if table is None or table.empty:
+    columns = [] if table is None else [c for c in CHARACTERISTICS if c in table.columns]
+    if table is None or table.empty or not columns:
         return {m: pd.DataFrame() for m in managers}, dict.fromkeys(managers, "")
-    columns = [c for c in CHARACTERISTICS if c in table.columns]
     own = table.assign(manager_id=table["manager_id"].astype(str)).set_index(
         ["manager_id", "month"]
     )
@@ -376,9 +376,12 @@ _VERDICTS = weakref.WeakKeyDictionary()
 
 def _style_drift(ctx: DeskContext, level: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     active, reference = active_characteristics(ctx)
+    history = ctx.portfolio.manager_characteristics
     rows, details = {}, {}
     for manager, frame in active.items():
-        if not reference[manager]:
+        if history is None or history.empty:
+            verdict = _not_estimable("the book has no manager_characteristics history", level)
+        elif not reference[manager]:
             verdict = _not_estimable(
                 "no benchmark characteristics and no other manager of its style to compare with",
                 level,
