@@ -10,6 +10,7 @@ import fialloc.data as data
 from fialloc.analytics import drift
 from fialloc.analytics.context import DeskContext
 from fialloc.analytics.regression import factor_regression
+from fialloc.errors import NotEstimableError
 from fialloc.schedule import add_months
 
 
@@ -145,7 +146,7 @@ def test_style_break_finds_a_planted_change_of_loading():
     assert out["duration_after"] == pytest.approx(2.0, abs=0.15)
     steady = pd.Series(0.5 * f["credit"] + rng.normal(0, 0.0003, 60), index=f.index)
     assert drift.style_break(steady, f)["p_value"] > 0.05
-    with pytest.raises(drift.NotEstimableError, match="too few"):
+    with pytest.raises(NotEstimableError, match="too few"):
         drift.style_break(steady.iloc[:10], f.iloc[:10])
 
 
@@ -159,7 +160,7 @@ def test_style_break_and_rolling_betas_say_not_estimable_on_collinear_factors():
     assert betas.loc[f.index[11], ["duration", "credit"]].isna().all()
     assert betas.iloc[-1].notna().all()
     f["credit"] = 2.0 * f["duration"]
-    with pytest.raises(drift.NotEstimableError, match="collinear"):
+    with pytest.raises(NotEstimableError, match="collinear"):
         drift.style_break(y, f)
 
 

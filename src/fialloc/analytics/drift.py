@@ -37,7 +37,6 @@ __all__ = [
     "DRIFT_LEVEL",
     "MIN_DRIFT_MONTHS",
     "DriftVerdict",
-    "NotEstimableError",
     "active_characteristics",
     "benchmark_characteristics",
     "describe_drift",
@@ -53,9 +52,9 @@ __all__ = [
 ]
 
 #: Chance of calling a drift in a manager that did not drift (per manager, all its
-#: characteristics together). 1%: a 25-manager book then raises a false alarm about one review
-#: in four rather than one in 1.4 at 5%; the power this costs is measured in
-#: :mod:`fialloc.analytics.drift_study`.
+#: characteristics together). 1%: a 25-manager book then raises a false alarm in about one
+#: review in five, rather than in three reviews out of four at 5%; the power this costs is
+#: measured in :mod:`fialloc.analytics.drift_study`.
 DRIFT_LEVEL: Final = 0.01
 #: Fewer months than this and a manager's drift is not estimable.
 MIN_DRIFT_MONTHS: Final = change_point.MIN_BEFORE + change_point.MIN_AFTER

@@ -19,6 +19,7 @@ from fialloc.analytics import skill as skill_mod
 from fialloc.analytics.context import DeskContext
 from fialloc.desks import attribution, credit
 from fialloc.desks.result import DeskResult, Finding, Recommendation
+from fialloc.errors import NotEstimableError
 
 __all__ = [
     "BETA_PENALTY",
@@ -267,7 +268,7 @@ def _loadings(excess: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
         row: dict[str, object] = {"break_reason": ""}
         try:
             brk = drift_mod.style_break(excess[manager], factors)
-        except drift_mod.NotEstimableError as err:
+        except NotEstimableError as err:
             row.update(break_month=None, break_f=np.nan, break_p=np.nan, break_reason=str(err))
             row.update(
                 {f"{f}_{side}": np.nan for f in factors.columns for side in ("before", "after")}
