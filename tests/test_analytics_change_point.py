@@ -87,3 +87,19 @@ def test_null_statistics_are_cached_and_reproducible():
 def test_bad_series_are_refused_with_the_reason(y, match):
     with pytest.raises(ValueError, match=match):
         change_point.fit_shift(y)
+
+
+def test_known_noise_scan_matches_fit_shift_when_given_its_noise():
+    y, _ = _constructed()
+    fit = change_point.fit_shift(y)
+    # With fit_shift's own long-run variance (phi 0: the innovations' variance), the
+    # known-noise statistic is fit_shift's z squared.
+    x = np.column_stack([np.ones(len(y)), np.clip((np.arange(40) - 20 + 1) / 3, 0, 1)])
+    coef, *_ = np.linalg.lstsq(x, y, rcond=None)
+    resid = y - x @ coef
+    omega2 = resid[1:] @ resid[1:] / (len(y) - 4)
+    stat = change_point.known_noise_statistic(y[None, :], omega2)[0]
+    assert stat == pytest.approx(fit.z**2, rel=1e-10)
+    null = change_point.known_noise_null(40, 0.2)
+    assert len(null) == change_point.NULL_DRAWS
+    assert np.all(np.diff(null) >= 0)

@@ -48,6 +48,8 @@ __all__ = [
     "ShiftFit",
     "fit_shift",
     "interval_critical_value",
+    "known_noise_null",
+    "known_noise_statistic",
     "null_statistics",
 ]
 
@@ -174,14 +176,56 @@ def null_statistics(
 
     The innovations are standard normal; the statistic does not depend on their scale.
     """
-    rng = np.random.default_rng([_NULL_SEED, n, round(phi * 100), min_before, min_after, max_ramp])
+    e = _ar1_draws(n, phi, draws, (min_before, min_after, max_ramp))
+    stats_: FloatArray = np.sort(_scan(e, min_before, min_after, max_ramp)["stat"])
+    return stats_
+
+
+def _ar1_draws(n: int, phi: float, draws: int, key: tuple[int, ...]) -> FloatArray:
+    """`draws` stationary AR(1) series of length `n` with unit innovations (seeded by `key`)."""
+    rng = np.random.default_rng([_NULL_SEED, n, round(phi * 100), *key])
     u = rng.standard_normal((draws, n + 50))
     e = np.empty_like(u)
     e[:, 0] = u[:, 0] / math.sqrt(1.0 - phi * phi)
     for t in range(1, u.shape[1]):
         e[:, t] = phi * e[:, t - 1] + u[:, t]
-    stats_: FloatArray = np.sort(_scan(e[:, 50:], min_before, min_after, max_ramp)["stat"])
-    return stats_
+    return e[:, 50:]
+
+
+def known_noise_statistic(
+    y: FloatArray,
+    omega2: float,
+    min_before: int = MIN_BEFORE,
+    min_after: int = MIN_AFTER,
+    max_ramp: int = MAX_RAMP,
+) -> FloatArray:
+    """Return ``sup W`` of each row of `y` (series by months) with the noise known.
+
+    The scan of :func:`fit_shift` with the long-run variance `omega2` given instead of
+    estimated. The benchmark for the detector in :mod:`fialloc.analytics.drift_study`: what the same
+    scan could do if the noise were known.
+    """
+    q, _, _ = _design(y.shape[1], min_before, min_after, max_ramp)
+    proj = (y - y.mean(axis=1, keepdims=True)) @ q
+    out: FloatArray = (proj * proj).max(axis=1) / omega2
+    return out
+
+
+@lru_cache(maxsize=1024)
+def known_noise_null(
+    n: int,
+    phi: float,
+    min_before: int = MIN_BEFORE,
+    min_after: int = MIN_AFTER,
+    max_ramp: int = MAX_RAMP,
+    draws: int = NULL_DRAWS,
+) -> FloatArray:
+    """Sorted :func:`known_noise_statistic` of `draws` no-shift AR(1) series (cached)."""
+    e = _ar1_draws(n, phi, draws, (min_before, min_after, max_ramp, 1))
+    out: FloatArray = np.sort(
+        known_noise_statistic(e, 1.0 / (1.0 - phi) ** 2, min_before, min_after, max_ramp)
+    )
+    return out
 
 
 def fit_shift(
