@@ -103,8 +103,8 @@ def test_no_other_manager_shows_alpha_or_strong_bbb_beta():
 
 
 def test_drift_shows_in_sleeve_characteristics_from_the_stated_month(book):
-    # Realistic strength: two standard deviations of the sleeves' month-to-month wander,
-    # reached over DRIFT_RAMP months. Before/after means by plain numpy.
+    # Realistic strength: one to two standard deviations of the sleeves' month-to-month
+    # wander, reached over DRIFT_RAMP months. Before/after means by plain numpy.
     p, truth = book
     ch = p.manager_characteristics
     assert ch is not None
@@ -117,7 +117,7 @@ def test_drift_shows_in_sleeve_characteristics_from_the_stated_month(book):
         after = series[series.index >= add_months(start, DRIFT_RAMP - 1)]
         moved = after.mean() - before.mean()
         size = DRIFT_SIZE[m]
-        assert size == pytest.approx(2.0 * noise[column[m]])
+        assert 1.0 <= size / noise[column[m]] <= 2.0
         # The difference of means has a standard error of about a third of the noise's sd.
         assert abs(moved - size) < 0.6 * size, (m, moved)
         if m == "M22":  # its rating falls with its high yield
@@ -127,7 +127,7 @@ def test_drift_shows_in_sleeve_characteristics_from_the_stated_month(book):
 
 
 def test_drift_is_too_small_to_show_in_returns_alone(book):
-    # The planted loadings (0.4 years more duration; 3% more high yield) are in the returns,
+    # The planted loadings (0.4 years more duration; 2% more high yield) are in the returns,
     # but a realistic drift is not provable from a year of returns: the post-drift regression
     # agrees with the planted loading within its noise. That is why drift is read from the
     # sleeves' characteristics.

@@ -40,11 +40,12 @@ def test_demo_drifters_are_found_at_realistic_strength_and_dated(verdicts, truth
         assert row["characteristic"] == expected[manager]
         assert row["start_low"] <= planted <= row["start_high"]
         assert add_months(planted, -2) <= row["start"] <= add_months(planted, 2)
-        # Planted at two standard deviations of the sleeves' wander, over four months.
-        assert 1.5 < row["shift_sd"] < 4.5
+        # Planted at one to two standard deviations of the sleeves' wander, over four months
+        # (M22's high yield share wanders less than that above its floor of zero).
+        assert 1.5 < row["shift_sd"] < 3.5
         assert row["p_value"] <= drift.DRIFT_LEVEL
     assert table.loc["M23", "shift"] == pytest.approx(0.4, abs=0.15)  # years
-    assert table.loc["M22", "shift"] == pytest.approx(0.03, abs=0.01)  # share
+    assert table.loc["M22", "shift"] == pytest.approx(0.02, abs=0.01)  # share
     # The details say which characteristics moved; M22's rating fell with its high yield.
     moved = details[details["significant"]]
     assert set(moved.index.get_level_values("manager_id")) == set(truth.drifting_managers)

@@ -95,9 +95,10 @@ BBB_BETA: Final = ("M06", "M16", "M17")
 SKILLED: Final = ("M05", "M19", "M20")
 DRIFT: Final = {"M22": 42, "M23": 44}  # manager -> month index (0-based) the drift starts
 #: The drifts' moves at full size: M22 into high yield (share of the sleeve; its average
-#: rating falls with it), M23 out in duration (years). Two standard deviations of the sleeves'
-#: month-to-month wander (:data:`CHARACTERISTIC_NOISE`), reached over :data:`DRIFT_RAMP` months.
-DRIFT_SIZE: Final = {"M22": 0.03, "M23": 0.4}
+#: rating falls with it), M23 out in duration (years). One to two standard deviations of the
+#: sleeves' month-to-month wander (:data:`CHARACTERISTIC_NOISE`), reached over
+#: :data:`DRIFT_RAMP` months.
+DRIFT_SIZE: Final = {"M22": 0.02, "M23": 0.4}
 DRIFT_NOTCHES: Final = 0.4  # M22's fall in average rating (notches) at full size
 DRIFT_RAMP: Final = 4
 #: Sleeve characteristics wander around their level: AR(1) noise with this autocorrelation and

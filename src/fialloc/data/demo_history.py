@@ -12,7 +12,7 @@ stream of its own so the other demo tables do not change:
   half the BBB weight: their active return is BBB spread exposure, not selection;
 - the skilled managers lean each month toward the bonds whose specific spread is about to
   tighten: positive selection;
-- M22 moves 3% of its sleeve into high yield and M23 4% into long Treasuries (about 0.4
+- M22 moves 2% of its sleeve into high yield and M23 4% into long Treasuries (about 0.4
   years of duration), ramping in over four months from their planted drift months, the moves
   of their characteristics (:data:`fialloc.data.demo.DRIFT_SIZE`).
 """
@@ -41,7 +41,7 @@ __all__ = ["demo_history_tables"]
 BENCHMARK_EXTRA: Final = 10  # bonds of a universe a benchmark holds beyond the manager's
 SPECIFIC_VOL: Final = 0.03  # monthly specific spread volatility as a share of the spread
 SKILL_TILT: Final = 0.5  # skilled managers' weight tilt per standardized spread move
-DRIFT_SHARE: Final = {"M22": 0.03, "M23": 0.04}
+DRIFT_SHARE: Final = {"M22": 0.02, "M23": 0.04}
 
 
 def _specific_moves(
