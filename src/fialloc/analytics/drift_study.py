@@ -74,7 +74,20 @@ def _ar1(rng: np.random.Generator, n: int, phi: float, sd: float) -> np.ndarray:
 
 
 def generate_drift_book(seed: int) -> DriftBook:
-    """Generate one book of characteristic histories with planted drifts (see the module)."""
+    """Generate one book of characteristic histories with planted drifts (see the module).
+
+    Parameters
+    ----------
+    seed : int
+        The book's seed (its own stream: the demo and ``data.synthetic`` are untouched).
+
+    Returns
+    -------
+    DriftBook
+        Absolute characteristics (duration and spread duration in years, rating notch, high
+        yield share as a decimal) of every manager and of its benchmark, months 0..n-1, and
+        the planted truth.
+    """
     rng = np.random.default_rng([seed, 15])
     n_managers = int(rng.integers(10, 61))
     n = int(rng.integers(36, 121))
@@ -140,6 +153,9 @@ def _scan_oracle(active: np.ndarray, row: pd.Series, level: float) -> bool:
 
 def run_study(n_books: int = 50, seed: int = 0, level: float = DRIFT_LEVEL) -> pd.DataFrame:
     """Run the detector on `n_books` generated books; one row per manager.
+
+    Book ``b`` is :func:`generate_drift_book` of ``seed * 100_000 + b``; `level` is the
+    false-positive rate per manager the detector (and the oracles) work at.
 
     Columns: the truth (:class:`DriftBook`), ``book``, ``months``, ``flagged`` (active),
     ``found_characteristic``, ``found_start``, ``start_low``, ``start_high``,
