@@ -216,3 +216,25 @@ def test_a_short_history_scores_nobody():
     assert _subjects(result, "short_history") == {"portfolio"}
     assert (performance.skill_scores(result) == 0.0).all()
     assert (performance.residual_vols(result) > 0.0).all()
+
+
+def test_a_manager_whose_break_cannot_be_estimated_says_why_and_the_others_are_judged():
+    rng = np.random.default_rng(0)
+    idx = pd.date_range("2020-01-31", periods=40, freq="ME").date
+    factors = pd.DataFrame(
+        {
+            "duration": rng.normal(0, 0.002, 40),
+            "credit_bbb": rng.normal(0, 0.005, 40),
+            "credit_hy": rng.normal(0, 0.008, 40),
+        },
+        index=idx,
+    )
+    excess = pd.DataFrame({"A": rng.normal(0, 0.001, 40), "B": rng.normal(0, 0.001, 40)}, index=idx)
+    excess.loc[idx[:30], "B"] = np.nan  # ten months of record
+    table = performance._loadings(excess, factors)
+    assert np.isnan(table.loc["B", "break_p"])
+    assert np.isnan(table.loc["B", "break_p_holm"])
+    assert "10 months is too few" in table.loc["B", "break_reason"]
+    assert table.loc["A", "break_reason"] == ""
+    # Holm over the one manager judged: its own p-value.
+    assert table.loc["A", "break_p_holm"] == table.loc["A", "break_p"]

@@ -284,7 +284,8 @@ def _loadings(excess: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
                 row[f"{f}_after"] = brk[f"{f}_after"]
         breaks[str(manager)] = row
     table = table.join(pd.DataFrame.from_dict(breaks, orient="index"))
-    table["break_p_holm"] = skill_mod.holm(table["break_p"].astype(float))
+    judged = table["break_p"].astype(float).dropna()
+    table["break_p_holm"] = skill_mod.holm(judged).reindex(table.index) if len(judged) else np.nan
     return table
 
 
