@@ -14,11 +14,16 @@ Statistic
     The test statistic is ``sup W``; ``z = sign(delta) sqrt(sup W)``.
 Critical values
     The null distribution of ``sup W`` (no shift) depends on the length and the noise's
-    autocorrelation. It is calibrated by simulation: AR(1) series of the same length with the
-    autocorrelation estimated from the series (rounded to :data:`PHI_GRID`), the *whole*
-    procedure (scan, AR(1) fit, long-run variance) repeated on each, :data:`NULL_DRAWS` draws
-    from a fixed seed; the p-value is the share of simulated statistics at or above the
-    observed one. Simulated tables are cached per (length, autocorrelation, settings).
+    autocorrelation. It is calibrated by simulation: AR(1) series of the same length with an
+    upper estimate of the series' autocorrelation (bias-corrected plus one standard error,
+    rounded up to :data:`PHI_GRID`), the *whole* procedure (scan, AR(1) fit, long-run variance)
+    repeated on each, :data:`NULL_DRAWS` draws from a fixed seed; the p-value is the share of
+    simulated statistics at or above the observed one (so no p-value is below
+    ``1 / (NULL_DRAWS + 1)``). Simulated tables are cached per (length, autocorrelation,
+    settings). No published asymptotic value is used: Andrews' (1993) sup-Wald tables are for
+    a step with symmetric trimming and hold as the sample grows, while this scan also tries
+    ramps, trims 12 months before and 6 after, and runs on 36-120 months with an estimated
+    long-run variance.
 Start interval
     The likelihood-ratio set of Hansen (2000, "Sample splitting and threshold estimation",
     Econometrica 68) for a break date: the starts whose best ``W`` is within
