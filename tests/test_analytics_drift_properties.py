@@ -60,8 +60,8 @@ def test_the_book_that_crashed_runs_and_judges_every_manager():
     # data.synthetic(1000, 5000) with its default seed used to stop the run with a singular
     # matrix in the returns-based style break; a smaller book of the same shape, every
     # manager judged against its style peers' median.
-    # Here half the planted drifts (2 sd over 4 months, 16-18 months before the end) are
-    # found, and nothing else.
+    # At the demo's realistic strength (1-2 sd over 4 months, 16-18 months before the end)
+    # some of the four planted drifts are found here, and nothing else.
     ctx = DeskContext(data.synthetic(60, 5000))
     table, _ = drift.style_drift(ctx)
     assert (table["reference"] == drift.PEERS).all()
@@ -70,7 +70,7 @@ def test_the_book_that_crashed_runs_and_judges_every_manager():
     result = performance.analyze(ctx)
     flagged = set(result.tables["drift"].index[result.tables["drift"]["drifted"]])
     assert flagged <= planted
-    assert len(flagged) >= 2
+    assert flagged
 
 
 def test_the_reported_crash_book_gets_a_style_break_for_every_manager_tried():
