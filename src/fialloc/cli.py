@@ -189,7 +189,7 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
         ("asset yield", "yield", "{:.2%}"),
         ("surplus tracking error", "tracking_error", "{:.2%}"),
         ("largest key-rate gap (years)", "max_key_rate_gap", "{:.2f}"),
-        ("largest key-rate gap ($ per bp)", "max_key_rate_gap_dv01", "${:,.0f}"),
+        ("largest key-rate gap ($ per bp)", "max_key_rate_gap_dv01", "${:,.2f}M"),
         (f"P(surplus < 0) at {horizon}", "shortfall_probability", "{:.1%}"),
         (f"expected shortfall 95% at {horizon}", "expected_shortfall_95", "${:,.0f}M"),
     ):
@@ -200,21 +200,23 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
             fmt.format(s[f"{key}_after"] * scale),
         )
     console.print(head)
+    # One gap definition (duration_gaps.key_rate_gap): the headline's largest gap is in here.
     profile = response.detailed_results["optimizer"]["key_rate_gaps"]
-    gaps = Table(
-        box=box.SIMPLE_HEAD,
-        title="Key-rate gaps against the liabilities (assets' KRD minus liabilities' scaled "
-        "by L/A; years, and $ thousands per bp)",
-        title_justify="left",
-    )
-    gaps.add_column("")
-    for r in profile:
-        gaps.add_column(r["index"].removeprefix("krd_"), justify="right")
-    for which in ("current", "recommended"):
-        gaps.add_row(f"{which} (years)", *(f"{r[f'{which}_years']:+.2f}" for r in profile))
-    for which in ("current", "recommended"):
-        gaps.add_row(f"{which} ($k/bp)", *(f"{r[f'{which}_dv01'] / 1e3:+,.0f}" for r in profile))
-    console.print(gaps)
+    for unit, suffix, scale, fmt in (
+        ("years", "years", 1.0, "{:+.2f}"),
+        ("$M per bp", "dv01", 1e-6, "{:+,.2f}"),
+    ):
+        gaps = Table(
+            box=box.SIMPLE_HEAD,
+            title=f"Key-rate gaps against the liabilities ({unit})",
+            title_justify="left",
+        )
+        gaps.add_column("")
+        for r in profile:
+            gaps.add_column(r["index"].removeprefix("krd_"), justify="right")
+        for which in ("current", "recommended"):
+            gaps.add_row(which, *(fmt.format(r[f"{which}_{suffix}"] * scale) for r in profile))
+        console.print(gaps)
     moves = [r for r in response.allocation_recommendations if abs(r.change) >= HOLD_BELOW]
     changes = Table(
         box=box.SIMPLE_HEAD, title=f"Weight changes ({len(moves)} managers)", title_justify="left"
