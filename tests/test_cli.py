@@ -137,8 +137,11 @@ def test_mandate_file_and_flags_reach_the_optimizer(tmp_path, capsys):
     results = json.loads((_only_run(tmp_path / "o") / "results.json").read_text())
     # Every key rate follows the setting, and the summary shows the gaps in years and $/bp.
     gaps = results["detailed_results"]["optimizer"]["key_rate_gaps"]
-    assert [g["index"] for g in gaps][:2] == ["krd_0.25y", "krd_0.5y"] and len(gaps) == 10
-    assert "0.25y" in shown and "liabilities (years)" in shown and "($M per bp)" in shown
+    assert [g["index"] for g in gaps][:2] == ["krd_0.25y", "krd_0.5y"]
+    assert len(gaps) == 10
+    assert "0.25y" in shown
+    assert "liabilities (years)" in shown
+    assert "($M per bp)" in shown
     largest = max(abs(g["current_years"]) for g in gaps)
     assert results["integrated_strategy"]["max_key_rate_gap_before"] == largest
     assert f"{largest:.2f}" in shown
