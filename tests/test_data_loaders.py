@@ -19,7 +19,13 @@ from fialloc.data import InputError, from_tables, load, validate, write_tables
 from fialloc.data.loaders import OPTIONAL, REQUIRED
 from fialloc.schedule import DAY_COUNTS
 
-TABLES = (*REQUIRED, "curve_quotes", *OPTIONAL)
+# The demo gives spreads, not observed prices, and benchmark constituents, not
+# characteristics (tests/test_data_prices.py and tests/test_benchmarks.py cover those).
+TABLES = tuple(
+    name
+    for name in (*REQUIRED, "curve_quotes", *OPTIONAL)
+    if name not in ("prices", "benchmark_characteristics")
+)
 
 
 @pytest.fixture(scope="module")
@@ -250,7 +256,7 @@ def test_problems_in_several_files_are_all_listed(tmp_path, demo_dir):
         ("securities.csv", 2, "rating"),
         ("liabilities.csv", 3, "amount"),
     }
-    with pytest.raises(InputError, match=r"^3 problem\(s\) in the inputs"):
+    with pytest.raises(InputError, match=r"^3 problems in the inputs"):
         load(target)
 
 

@@ -3,12 +3,14 @@
 import numpy as np
 import numpy.typing as npt
 
+from fialloc import errors
+
 _F = npt.NDArray[np.float64]
 _I = npt.NDArray[np.int64]
 
 __version__: str
 
-class ConvergenceError(RuntimeError): ...
+class ConvergenceError(errors.ConvergenceError): ...
 
 def discount_factors(
     pillar_times: _F,
