@@ -197,22 +197,59 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
             fmt.format(s[f"{key}_after"] * scale),
         )
     console.print(head)
-    exposures = [
-        r
-        for r in response.detailed_results["optimizer"]["exposures"]
-        if r["index"].startswith("krd_")
-    ]
+    optimizer = response.detailed_results["optimizer"]
+    gap_rows = optimizer["key_rate_gaps"]
     gaps = Table(
         box=box.SIMPLE_HEAD,
-        title="Key-rate gaps against the liabilities (years)",
+        title="Key-rate gaps against the liabilities (years of asset duration; liabilities "
+        "scaled to asset value)",
         title_justify="left",
     )
     gaps.add_column("")
-    for r in exposures:
-        gaps.add_column(r["index"].removeprefix("krd_"), justify="right")
-    for label, col in (("current", "current"), ("recommended", "recommended")):
-        gaps.add_row(label, *(f"{r[col] - r['liabilities']:+.2f}" for r in exposures))
+    for r in gap_rows:
+        gaps.add_column(str(r["tenor"]), justify="right")
+    for label, col in (
+        ("current", "gap_before"),
+        ("recommended", "gap_after"),
+        ("tolerance", "tolerance"),
+    ):
+        gaps.add_row(label, *(f"{r[col]:+.2f}" for r in gap_rows))
     console.print(gaps)
+    terms = Table(
+        box=box.SIMPLE_HEAD,
+        title="Objective a year (bp of assets and $M)",
+        title_justify="left",
+    )
+    for col in ("term", "current bp", "recommended bp", "change bp", "change $M"):
+        terms.add_column(col, justify="left" if col == "term" else "right")
+    for r in optimizer["objective"]:
+        terms.add_row(
+            str(r["term"]),
+            f"{r['before_bp']:+.1f}",
+            f"{r['after_bp']:+.1f}",
+            f"{r['change_bp']:+.1f}",
+            f"{r['change'] / 1e6:+,.1f}",
+        )
+    console.print(terms)
+    open_limits = [r for r in optimizer["constraints"] if r["status"] != "met"]
+    if open_limits:
+        limits = Table(
+            box=box.SIMPLE_HEAD,
+            title=f"Limits not met ({len(open_limits)}): constraints_met is false",
+            title_justify="left",
+        )
+        for col in ("limit", "current", "recommended", "limit value", "status"):
+            limits.add_column(col, justify="left" if col in ("limit", "status") else "right")
+        for r in open_limits:
+            fmt = "{:.2%}" if r["unit"] == "share" else "{:.2f}"
+            limits.add_row(
+                str(r["constraint"]),
+                fmt.format(r["before"]),
+                fmt.format(r["value"]),
+                f"{r['sense']} {fmt.format(r['limit'])}",
+                str(r["status"]),
+            )
+        console.print(limits)
     moves = [r for r in response.allocation_recommendations if abs(r.change) >= HOLD_BELOW]
     changes = Table(
         box=box.SIMPLE_HEAD, title=f"Weight changes ({len(moves)} managers)", title_justify="left"

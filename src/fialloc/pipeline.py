@@ -28,6 +28,7 @@ from fialloc.distributed import Executor
 from fialloc.factor_covariance import scenario_covariance
 from fialloc.optimize import (
     AllocationProblem,
+    AllocationProgram,
     AllocationResult,
     build_problem,
     optimize,
@@ -209,8 +210,8 @@ def run(
         Runs the desks on the run's context (default :func:`fialloc.desks.run_desks`); the
         agents' workflow passes its graph here, so its results are the run's desks.
     executor : Executor, optional
-        Where the parallel maps run: stress scenarios, chunks of scenario paths and frontier
-        points (see :mod:`fialloc.distributed`; in this process by default). Results are the
+        Where the parallel maps run: stress scenarios and chunks of scenario paths (see
+        :mod:`fialloc.distributed`; in this process by default). Results are the
         same wherever they run.
     path_chunk : int
         Scenario paths per task (bounds a task's memory; results do not depend on it).
@@ -265,15 +266,14 @@ def run(
             credit = simulate_credit_inflation(model, paths, CreditInflationSpec(spreads=spreads))
             factor_cov = scenario_covariance(model, paths, p.analytics.key_tenors, credit)
         skill_desk = desks["performance"]
-        problem = build_problem(
-            ctx,
-            skill=performance.skill_scores(skill_desk),
-            covariance=factor_cov,
-            residual_vol=performance.residual_vols(skill_desk),
+        evidence = pd.DataFrame(
+            {"alpha_posterior": 0.0, "residual_vol": performance.residual_vols(skill_desk)}
         )
-        allocation = optimize(problem, p.mandate)
-        robust = min_expected_shortfall(problem, sleeves, p.mandate)
-        frontier = pareto_frontier(problem, p.mandate, frontier_points, executor=executor)
+        problem = build_problem(ctx, evidence=evidence, covariance=factor_cov)
+        program = AllocationProgram(problem, p.mandate)
+        allocation = optimize(problem, program=program)
+        robust = min_expected_shortfall(problem, sleeves, p.mandate, rooms=program.rooms())
+        frontier = pareto_frontier(problem, points=frontier_points, program=program)
     with _stage("robustness", timings, progress):
         candidates: dict[str, npt.ArrayLike] = {
             "current": problem.current.to_numpy(),

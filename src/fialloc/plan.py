@@ -40,7 +40,7 @@ class ImplementationPlan:
         Per phase: ``spread_cost``, ``impact_cost``, ``in_kind`` (money in positions that do
         not trade, e.g. private placements, moved in kind), ``capacity_used`` (the largest
         share of a sleeve's tradable volume the phase needs) and ``constraints_ok`` (every
-        mandate constraint holds at the phase end).
+        mandate limit met at the phase end, or no further from it than today).
     requested_phases : int
         Phases asked for; fewer than the plan's when market volume forced more (``extend``).
     """
@@ -133,7 +133,7 @@ def implementation_plan(
             worst = max(
                 worst, amount / available if available > 0 else (np.inf if amount > 0 else 0.0)
             )
-        ok = bool(check_constraints(problem, m, weights[k + 1].to_numpy())["ok"].all())
+        ok = bool(check_constraints(problem, m, weights[k + 1].to_numpy())["allowed"].all())
         rows.append(
             {
                 "phase": k + 1,

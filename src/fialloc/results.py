@@ -17,7 +17,6 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from fialloc.desks.result import json_value, to_records
-from fialloc.optimize import check_constraints
 
 if TYPE_CHECKING:
     from fialloc.pipeline import RunResult
@@ -81,12 +80,14 @@ def build_response(
     detailed["optimizer"] = {
         "status": run.allocation.status,
         "summary": run.allocation.summary,
-        "objective_terms": run.allocation.objective_terms.to_dict(),
+        "objective": to_records(run.allocation.objective),
         "constraints": to_records(run.allocation.constraints),
         "exposures": to_records(run.allocation.exposures),
+        "key_rate_gaps": to_records(run.allocation.gaps),
         "least_shortfall": {
             "weights": run.robust_allocation.weights.to_dict(),
             "summary": run.robust_allocation.summary,
+            "objective": to_records(run.robust_allocation.objective),
         },
         "frontier": to_records(run.frontier),
     }
@@ -109,10 +110,9 @@ def build_response(
     )
 
 
-def _largest_gap(constraints: pd.DataFrame) -> float:
-    """Largest absolute key-rate gap (years, liabilities scaled to assets) in a constraint table."""
-    rows = constraints.index.str.startswith("key-rate gap")
-    return float(constraints.loc[rows, "value"].max())
+def _largest_gap(gaps: pd.Series) -> float:
+    """Largest absolute key-rate gap (years, liabilities scaled to assets)."""
+    return float(gaps.abs().max())
 
 
 def _strategy(run: RunResult) -> dict[str, Any]:
@@ -123,10 +123,10 @@ def _strategy(run: RunResult) -> dict[str, Any]:
     at_last = paths.xs(last, level="horizon")
     shortfall = {str(k): float(v) for k, v in at_last["shortfall_probability"].items()}
     tail_mean = {str(k): float(v) for k, v in at_last["expected_shortfall_95"].items()}
-    now = check_constraints(run.problem, run.portfolio.mandate, run.problem.current.to_numpy())
-    gap_before = _largest_gap(now)
-    gap_after = _largest_gap(a.constraints)
-    moved = float(a.change.clip(lower=0).sum())
+    gap_before = _largest_gap(a.gaps["gap_before"])
+    gap_after = _largest_gap(a.gaps["gap_after"])
+    moved = a.summary["turnover"]
+    open_limits = a.constraints[~a.constraints["ok"]]
     ups = a.change[a.change > HOLD_BELOW].sort_values(ascending=False)
     downs = a.change[a.change < -HOLD_BELOW].sort_values()
     text = (
@@ -139,7 +139,16 @@ def _strategy(run: RunResult) -> dict[str, Any]:
         f"{a.summary['tracking_error_after']:.2%}, the largest key-rate gap from "
         f"{gap_before:.2f} to {gap_after:.2f} years, and the probability of a surplus shortfall "
         f"at {last:g} years from {shortfall['current']:.1%} to "
-        f"{shortfall['recommended']:.1%}."
+        f"{shortfall['recommended']:.1%}. The objective goes from "
+        f"{a.summary['objective_bp_before']:.1f} to {a.summary['objective_bp_after']:.1f} bp a "
+        "year. "
+        + (
+            "Every limit is met."
+            if open_limits.empty
+            else "Limits not met yet: "
+            + ", ".join(f"{k} ({v})" for k, v in open_limits["status"].items())
+            + "."
+        )
     )
     return {
         "summary": text,
@@ -162,6 +171,11 @@ def _strategy(run: RunResult) -> dict[str, Any]:
         "expected_shortfall_95_before": tail_mean["current"],
         "expected_shortfall_95_after": tail_mean["recommended"],
         "constraints_met": bool(a.constraints["ok"].all()),
+        "limits_not_met": {str(k): str(v) for k, v in open_limits["status"].items()},
+        "objective_bp_before": a.summary["objective_bp_before"],
+        "objective_bp_after": a.summary["objective_bp_after"],
+        "liquid_buffer_before": a.summary["liquid_buffer_before"],
+        "liquid_buffer_after": a.summary["liquid_buffer_after"],
         "plan_cost": run.plan.total_cost,
     }
 
@@ -192,9 +206,9 @@ def _recommendations(run: RunResult) -> list[AllocationRecommendation]:
                     reasons.append(f"optimizer: limited by the maximum shift of {shift:.0%}")
             if not reasons:
                 reasons.append(
-                    "optimizer: improves the priority-weighted objective (yield "
-                    f"{run.problem.yields.at[mid]:.2%}, skill score "
-                    f"{run.problem.skill.at[mid]:+.2f})"
+                    "optimizer: improves the objective or closes a limit (yield "
+                    f"{run.problem.yields.at[mid]:.2%}, posterior alpha "
+                    f"{run.problem.alpha.at[mid] * 1e4:+.0f} bp a year)"
                 )
         out.append(
             AllocationRecommendation(

@@ -21,7 +21,13 @@ from scipy import sparse
 from fialloc.data import Mandate, Portfolio
 from fialloc.distributed import DistributedError, Executor, InProcess, task_threads
 from fialloc.layout import FloatArray
-from fialloc.optimize import AllocationProblem, AllocationResult, solve
+from fialloc.optimize import (
+    AllocationProblem,
+    AllocationProgram,
+    AllocationResult,
+    Extension,
+    allocation_result,
+)
 from fialloc.scenarios import G2Paths, G2pp
 from fialloc.stresses import StressResult
 
@@ -320,21 +326,23 @@ def min_expected_shortfall(
     mandate: Mandate | None = None,
     horizon: float | None = None,
     confidence: float = 0.95,
+    rooms: FloatArray | None = None,
 ) -> AllocationResult:
     """Find the allocation with the least expected shortfall of surplus across the paths.
 
     Expected shortfall at `confidence` is the mean loss (negative surplus) over the worst
     ``1 - confidence`` of paths at `horizon` (years; the last horizon by default). Minimizing it
-    is a linear program in the weights (Rockafellar and Uryasev) solved under every mandate
-    constraint (the tracking-error cone makes the whole a second-order cone program).
+    is a linear program in the weights (Rockafellar and Uryasev), added to the allocation
+    program as an extension and solved under every limit of the mandate (`rooms`: those of
+    the recommendation's program, :meth:`fialloc.optimize.AllocationProgram.rooms`, so both
+    close today's breaches alike).
 
     Returns
     -------
     AllocationResult
-        Its objective term ``expected_shortfall`` is the mean loss (negative surplus) over the
-        worst paths, in units of today's assets; its summary adds ``expected_shortfall_before``
-        and ``expected_shortfall_after``: the mean surplus over the worst paths at `confidence`
-        (money; negative is a shortfall), the statistic :func:`evaluate` reports.
+        Its summary adds ``expected_shortfall_before`` and ``expected_shortfall_after``: the
+        mean surplus over the worst paths at `confidence` (money; negative is a shortfall),
+        the statistic :func:`evaluate` reports.
     """
     m = mandate or Mandate()
     if not 0.5 <= confidence < 1.0:
@@ -347,17 +355,20 @@ def min_expected_shortfall(
     unit = sleeves.per_unit_weight()[:, col, :] / problem.assets
     owed = sleeves.liabilities[:, col] / problem.assets
     n = unit.shape[0]
-    w = cp.Variable(len(problem.managers))
-    t = cp.Variable()
-    u = cp.Variable(n, nonneg=True)
     tail = 1.0 / ((1.0 - confidence) * n)
-    result = solve(
-        problem,
-        m,
-        w,
-        {"expected_shortfall": t + tail * cp.sum(u)},
-        extra=[u >= -(unit @ w - owed) - t],
-    )
+
+    def shortfall(w: cp.Variable) -> Extension:
+        t = cp.Variable()
+        u = cp.Variable(n, nonneg=True)
+        return Extension(
+            variables=[t, u],
+            terms={"expected_shortfall": 1e4 * (t + tail * cp.sum(u))},
+            constraints=[u >= -(unit @ w - owed) - t],
+        )
+
+    program = AllocationProgram(problem, m, extension=shortfall, rooms=rooms)
+    weights = program.solve_for("extension")
+    result = allocation_result(problem, m, weights, str(program.program.status))
 
     def tail_mean(weights: FloatArray) -> float:
         surplus = np.sort(unit @ weights - owed)
@@ -368,12 +379,4 @@ def min_expected_shortfall(
         "expected_shortfall_before": tail_mean(problem.current.to_numpy()),
         "expected_shortfall_after": tail_mean(result.weights.to_numpy()),
     }
-    return AllocationResult(
-        weights=result.weights,
-        change=result.change,
-        constraints=result.constraints,
-        objective_terms=result.objective_terms,
-        exposures=result.exposures,
-        summary=summary,
-        status=result.status,
-    )
+    return replace(result, summary=summary)

@@ -11,7 +11,21 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-__all__ = ["krd_gaps", "rebalance_for_krd"]
+__all__ = ["krd_gaps", "rebalance_for_krd", "scaled_liability_krd"]
+
+
+def scaled_liability_krd(
+    liability_krd: pd.Series, liability_value: float, asset_value: float
+) -> pd.Series:
+    """Liabilities' key-rate durations per unit of asset value (years).
+
+    The key-rate gap is the assets' key-rate duration less this: the one definition every
+    desk, the optimizer, the CLI, the report and ``results.json`` use.
+    """
+    if not (asset_value > 0 and liability_value > 0):
+        msg = f"krd_gaps: values must be positive, got {asset_value} and {liability_value}"
+        raise ValueError(msg)
+    return liability_krd * (liability_value / asset_value)
 
 
 def krd_gaps(
@@ -44,10 +58,7 @@ def krd_gaps(
     if not asset_krd.index.equals(liability_krd.index):
         msg = "krd_gaps: asset and liability key-rate tenors differ"
         raise ValueError(msg)
-    if not (asset_value > 0 and liability_value > 0):
-        msg = f"krd_gaps: values must be positive, got {asset_value} and {liability_value}"
-        raise ValueError(msg)
-    scaled = liability_krd * (liability_value / asset_value)
+    scaled = scaled_liability_krd(liability_krd, liability_value, asset_value)
     gap = asset_krd - scaled
     share = gap / float(scaled.abs().sum())
     return pd.DataFrame(

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["Mandate", "ObjectiveWeights"]
+__all__ = ["DEFAULT_GAP_TOLERANCE", "Mandate", "ObjectiveWeights"]
+
+#: Key-rate gap tolerance (years) at a tenor a per-tenor mapping leaves out.
+DEFAULT_GAP_TOLERANCE = 0.10
 
 
 class ObjectiveWeights(BaseModel):
-    """Priority weights of the optimizer's objective terms (they need not sum to 1)."""
+    """Priority weights of the optimizer's objective terms (they need not sum to 1).
+
+    Each priority scales its term's coefficient against the system description's default:
+    at the defaults (0.35, 0.25, 0.25, 0.15) a dollar of yield and a dollar of posterior alpha
+    count as a dollar, surplus risk is priced at the base risk aversion and liquid buffer up to
+    the mandate's target at the base liquidity premium (see :mod:`fialloc.optimize`);
+    doubling a priority doubles its coefficient.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -22,7 +34,17 @@ class Mandate(BaseModel):
     """Constraints and targets; the defaults are those of the system description.
 
     Weights, turnover, shifts, yields, tracking error and liquidity shares are decimals
-    (0.045 for 4.5%); rating drift is in notches.
+    (0.045 for 4.5%); rating drift is in notches. Turnover is one-way: half the sum of the
+    absolute weight changes (the share of assets sold, equal to the share bought).
+
+    ``krd_gap_tolerance`` is the largest key-rate gap (assets' key-rate duration less the
+    liabilities' scaled to asset value) the mandate accepts at every tenor, or per tenor as a
+    mapping keyed by tenor label (``{"30y": 0.5}``; tenors left out take 0.1 years), in the
+    unit ``krd_gap_unit``: years of asset duration or DV01 (money per basis point). A gap
+    beyond its tolerance today may not widen and is closed as far as the other limits allow.
+    An exit (``exit_managers``) moves no faster than ``max_shift`` unless ``exit_immediately``;
+    ``cost_amortization_years`` spreads a trade's one-off cost over the years it is expected
+    to be held, so the objective compares it with yield a year.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -37,10 +59,13 @@ class Mandate(BaseModel):
     max_illiquid: float = Field(0.30, ge=0.0, le=1.0)
     max_rating_drift: float = Field(1.0, ge=0.0)
     max_sector_overweight: float = Field(0.05, ge=0.0, le=1.0)
-    krd_gap_tolerance: float = Field(0.10, gt=0.0)
+    krd_gap_tolerance: float | dict[str, float] = 0.10
+    krd_gap_unit: Literal["years", "dv01"] = "years"
     materiality_threshold: float = Field(0.10, gt=0.0)
     objective: ObjectiveWeights = ObjectiveWeights()
     exit_managers: tuple[str, ...] = ()
+    exit_immediately: bool = False
+    cost_amortization_years: float = Field(3.0, gt=0.0, le=50.0)
 
     @model_validator(mode="after")
     def _consistent(self) -> Mandate:
@@ -50,4 +75,19 @@ class Mandate(BaseModel):
                 f"{self.max_allocation}"
             )
             raise ValueError(msg)
+        tolerances = (
+            self.krd_gap_tolerance.items()
+            if isinstance(self.krd_gap_tolerance, dict)
+            else [("every tenor", self.krd_gap_tolerance)]
+        )
+        for tenor, value in tolerances:
+            if not value > 0 or value == float("inf"):
+                msg = f"krd_gap_tolerance for {tenor} must be a positive number, got {value}"
+                raise ValueError(msg)
         return self
+
+    def gap_tolerance(self, tenor: str) -> float:
+        """Return the key-rate gap tolerance at `tenor` (label: ``"30y"``) in ``krd_gap_unit``."""
+        if isinstance(self.krd_gap_tolerance, dict):
+            return float(self.krd_gap_tolerance.get(tenor, DEFAULT_GAP_TOLERANCE))
+        return float(self.krd_gap_tolerance)

@@ -227,6 +227,10 @@ def _render(
         flags=_flags(d),
         plan=_plan(response),
         constraints=d.get("optimizer", {}).get("constraints", []),
+        objective=d.get("optimizer", {}).get("objective", []),
+        least_shortfall_objective=d.get("optimizer", {})
+        .get("least_shortfall", {})
+        .get("objective", []),
         parameters=params,
         manifest=manifest,
         model=response.model,
