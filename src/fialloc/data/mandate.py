@@ -22,7 +22,9 @@ class Mandate(BaseModel):
     """Constraints and targets; the defaults are those of the system description.
 
     Weights, turnover, shifts, yields, tracking error and liquidity shares are decimals
-    (0.045 for 4.5%); rating drift is in notches.
+    (0.045 for 4.5%); rating drift is in notches. ``skill_fdr`` is the false discovery rate
+    at which the performance desk flags skill (the expected share of flagged managers without
+    skill).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -39,6 +41,7 @@ class Mandate(BaseModel):
     max_sector_overweight: float = Field(0.05, ge=0.0, le=1.0)
     krd_gap_tolerance: float = Field(0.10, gt=0.0)
     materiality_threshold: float = Field(0.10, gt=0.0)
+    skill_fdr: float = Field(0.10, gt=0.0, lt=1.0)
     objective: ObjectiveWeights = ObjectiveWeights()
     exit_managers: tuple[str, ...] = ()
 
