@@ -44,7 +44,9 @@ class Mandate(BaseModel):
     beyond its tolerance today may not widen and is closed as far as the other limits allow.
     An exit (``exit_managers``) moves no faster than ``max_shift`` unless ``exit_immediately``;
     ``cost_amortization_years`` spreads a trade's one-off cost over the years it is expected
-    to be held, so the objective compares it with yield a year.
+    to be held, so the objective compares it with yield a year. ``skill_fdr`` is the false
+    discovery rate at which the performance desk flags skill (the expected share of flagged
+    managers without skill).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -62,6 +64,7 @@ class Mandate(BaseModel):
     krd_gap_tolerance: float | dict[str, float] = 0.10
     krd_gap_unit: Literal["years", "dv01"] = "years"
     materiality_threshold: float = Field(0.10, gt=0.0)
+    skill_fdr: float = Field(0.10, gt=0.0, lt=1.0)
     objective: ObjectiveWeights = ObjectiveWeights()
     exit_managers: tuple[str, ...] = ()
     exit_immediately: bool = False
