@@ -14,8 +14,10 @@ come in three kinds:
     current book breaches is a starting point: it may not get worse, and the optimizer closes
     it as far as the other limits allow.
 ``gap``
-    A key-rate gap tolerance: like a limit, except that managers alone may never close it
-    (an overlay can), so a tolerance no allocation meets is reported, never refused.
+    A key-rate gap tolerance: like a limit (a gap beyond it today may not widen), except
+    that managers alone may never close it (an overlay can), so a tolerance no allocation
+    meets is reported, never refused; and by default (``Mandate.gap_closing``) how far it
+    closes is the objective's choice, through the price of surplus risk.
 """
 
 from __future__ import annotations

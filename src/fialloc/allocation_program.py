@@ -307,7 +307,9 @@ class AllocationProgram:
         Zero for every limit today's book meets. For a limit it breaches, the least breach
         any allocation within the pace limits reaches (closing the breaches jointly, each in
         units of its own limit), so the objective then chooses only among allocations that
-        close them as far as the mandate allows.
+        close them as far as the mandate allows. With ``gap_closing="priced"`` a key-rate gap
+        beyond its tolerance keeps today's breach as its room: it may not widen, and the
+        objective's surplus-risk term decides how far it closes.
 
         Raises
         ------
@@ -341,11 +343,14 @@ class AllocationProgram:
         first = np.array(
             [_EXIT_PRIORITY if r.name == "exited managers" else 1.0 for r in self.rows]
         )
-        self._limits(np.zeros(k), breach, (breach > 0) * first)
+        # Priced gaps may not widen, and how far they close is the objective's choice.
+        priced = self._kinds("gap") * (self.mandate.gap_closing == "priced")
+        self._limits(np.zeros(k), breach, (breach > 0) * first * (1.0 - priced))
         if not self._solve():
             raise InfeasibleMandate(self._diagnose(now=True))
         closed = np.clip(np.asarray(self.slack.value), 0.0, None)
-        self._rooms = np.where(breach > 0, np.minimum(closed + 1e-6 * self.scale, breach), 0.0)
+        closed = np.where(priced > 0, breach, np.minimum(closed + 1e-6 * self.scale, breach))
+        self._rooms = np.where(breach > 0, closed, 0.0)
         return self._rooms
 
     def _reach_room(self) -> FloatArray:

@@ -265,10 +265,7 @@ def run(
             }
             credit = simulate_credit_inflation(model, paths, CreditInflationSpec(spreads=spreads))
             factor_cov = scenario_covariance(model, paths, p.analytics.key_tenors, credit)
-        skill_desk = desks["performance"]
-        evidence = pd.DataFrame(
-            {"alpha_posterior": 0.0, "residual_vol": performance.residual_vols(skill_desk)}
-        )
+        evidence = performance.manager_evidence(desks["performance"])
         problem = build_problem(ctx, evidence=evidence, covariance=factor_cov)
         program = AllocationProgram(problem, p.mandate)
         allocation = optimize(problem, program=program)

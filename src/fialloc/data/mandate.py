@@ -41,7 +41,11 @@ class Mandate(BaseModel):
     liabilities' scaled to asset value) the mandate accepts at every tenor, or per tenor as a
     mapping keyed by tenor label (``{"30y": 0.5}``; tenors left out take 0.1 years), in the
     unit ``krd_gap_unit``: years of asset duration or DV01 (money per basis point). A gap
-    beyond its tolerance today may not widen and is closed as far as the other limits allow.
+    beyond its tolerance today may not widen; with ``gap_closing="priced"`` (the default) the
+    objective's surplus-risk term, which prices every key-rate mismatch through the factor
+    covariance, decides how far it closes; with ``"fastest"`` it is closed as far as turnover
+    and the other limits allow before the objective chooses, like a breached tracking-error,
+    yield or liquidity limit.
     An exit (``exit_managers``) moves no faster than ``max_shift`` unless ``exit_immediately``;
     ``cost_amortization_years`` spreads a trade's one-off cost over the years it is expected
     to be held, so the objective compares it with yield a year. ``skill_fdr`` is the false
@@ -63,6 +67,7 @@ class Mandate(BaseModel):
     max_sector_overweight: float = Field(0.05, ge=0.0, le=1.0)
     krd_gap_tolerance: float | dict[str, float] = 0.10
     krd_gap_unit: Literal["years", "dv01"] = "years"
+    gap_closing: Literal["priced", "fastest"] = "priced"
     materiality_threshold: float = Field(0.10, gt=0.0)
     skill_fdr: float = Field(0.10, gt=0.0, lt=1.0)
     objective: ObjectiveWeights = ObjectiveWeights()
