@@ -142,7 +142,7 @@ def allocation_result(
             "dv01_after": after["gap_dv01"],
             "tolerance": gap_tolerances(problem, mandate),
         }
-    )
+    ).rename_axis("tenor")
     constraints = check_constraints(problem, mandate, weights)
     objective = objective_table(problem, mandate, weights)
     return AllocationResult(
