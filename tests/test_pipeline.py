@@ -119,6 +119,14 @@ def test_the_response_carries_the_run_numbers_and_validates_against_its_schema(r
     assert strategy["constraints_met"] is False  # key-rate gaps beyond the tolerance
     assert set(strategy["limits_not_met"].values()) <= {"closing", "not met"}
     assert strategy["objective_bp_after"] > strategy["objective_bp_before"]
+    # No allocation the engine computed (least shortfall, frontier points) beats the
+    # recommendation on yield, tracking error and expected shortfall together.
+    assert strategy["dominated_by"] == []
+    frontier = result.frontier
+    better = (frontier["yield"] >= strategy["yield_after"] - 1e-12) & (
+        frontier["tracking_error"] <= strategy["tracking_error_after"] + 1e-12
+    )
+    assert not (better & (frontier["yield"] > strategy["yield_after"] + 1e-9)).any()
     assert strategy["max_key_rate_gap_after"] < strategy["max_key_rate_gap_before"]
     recs = {r["manager_id"]: r for r in doc["allocation_recommendations"]}
     assert set(recs) == set(result.allocation.weights.index)
@@ -133,3 +141,25 @@ def test_the_response_carries_the_run_numbers_and_validates_against_its_schema(r
     assert RunResponse.model_validate(doc) == response
     with pytest.raises(ValueError, match="desks the run does not have"):
         build_response(result, analyses={"astrology": "..."})
+
+
+def test_a_dominating_allocation_is_named_with_the_trade(run):
+    import dataclasses
+
+    result, _ = run
+    rec = result.allocation.summary
+    better = {
+        **result.robust_allocation.summary,
+        "yield_after": rec["yield_after"] + 1e-3,
+        "tracking_error_after": rec["tracking_error_after"] - 1e-3,
+    }
+    robust = dataclasses.replace(result.robust_allocation, summary=better)
+    doc = build_response(dataclasses.replace(result, robust_allocation=robust))
+    strategy = doc.integrated_strategy
+    names = [d["allocation"] for d in strategy["dominated_by"]]
+    at = result.robustness.paths.xs(10.0, level="horizon")["expected_shortfall_95"]
+    assert at["least_shortfall"] > at["recommended"]  # its tail is better by construction
+    assert names == ["least_shortfall"]
+    given_up = strategy["dominated_by"][0]["objective_bp_given_up"]
+    assert given_up == pytest.approx(rec["objective_bp_after"] - better["objective_bp_after"])
+    assert "the recommendation takes that trade" in strategy["summary"]

@@ -17,6 +17,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from fialloc.desks.result import json_value, to_records
+from fialloc.optimize import objective_table
 
 if TYPE_CHECKING:
     from fialloc.pipeline import RunResult
@@ -115,6 +116,49 @@ def _largest_gap(gaps: pd.Series) -> float:
     return float(gaps.abs().max())
 
 
+def _dominating(run: RunResult, tail_mean: dict[str, float]) -> list[dict[str, Any]]:
+    """Every other allocation the run computed that beats the recommendation on every count.
+
+    The least-shortfall weights are compared on yield, tracking error and expected shortfall
+    at the last horizon, the frontier points (not evaluated on the paths) on yield and
+    tracking error; each that is at least as good on all and better on one is listed with
+    the objective it gives up against the recommendation (bp a year), which is the trade the
+    recommendation makes.
+    """
+    a, tol = run.allocation.summary, 1e-9
+    candidates = [
+        (
+            "least_shortfall",
+            run.robust_allocation.summary,
+            tail_mean["least_shortfall"] - tail_mean["recommended"],
+            run.robust_allocation.summary["objective_bp_after"],
+        )
+    ]
+    managers = [str(m) for m in run.problem.managers]
+    for k, point in run.frontier.iterrows():
+        weights = point[managers].to_numpy(dtype=float)
+        table = objective_table(run.problem, run.portfolio.mandate, weights)
+        summary = {"yield_after": point["yield"], "tracking_error_after": point["tracking_error"]}
+        candidates.append((f"frontier point {k}", summary, 0.0, table.at["total", "after_bp"]))
+    out = []
+    for name, other, tail_gain, objective in candidates:
+        gains = (
+            other["yield_after"] - a["yield_after"],
+            a["tracking_error_after"] - other["tracking_error_after"],
+            tail_gain,
+        )
+        if min(gains) >= -tol and max(gains) > tol:
+            out.append(
+                {
+                    "allocation": name,
+                    "yield": float(other["yield_after"]),
+                    "tracking_error": float(other["tracking_error_after"]),
+                    "objective_bp_given_up": float(a["objective_bp_after"] - objective),
+                }
+            )
+    return out
+
+
 def _strategy(run: RunResult) -> dict[str, Any]:
     a = run.allocation
     s = run.summary()
@@ -127,6 +171,7 @@ def _strategy(run: RunResult) -> dict[str, Any]:
     gap_after = _largest_gap(a.gaps["gap_after"])
     moved = a.summary["turnover"]
     open_limits = a.constraints[~a.constraints["ok"]]
+    dominating = _dominating(run, tail_mean)
     ups = a.change[a.change > HOLD_BELOW].sort_values(ascending=False)
     downs = a.change[a.change < -HOLD_BELOW].sort_values()
     text = (
@@ -148,6 +193,12 @@ def _strategy(run: RunResult) -> dict[str, Any]:
             else "Limits not met yet: "
             + ", ".join(f"{k} ({v})" for k, v in open_limits["status"].items())
             + "."
+        )
+        + "".join(
+            f" The {d['allocation']} weights are better on yield, tracking error and tail, but "
+            f"give up {d['objective_bp_given_up']:.1f} bp a year of the objective (posterior "
+            "alpha, trading costs, liquidity): the recommendation takes that trade."
+            for d in dominating
         )
     )
     return {
@@ -172,6 +223,7 @@ def _strategy(run: RunResult) -> dict[str, Any]:
         "expected_shortfall_95_after": tail_mean["recommended"],
         "constraints_met": bool(a.constraints["ok"].all()),
         "limits_not_met": {str(k): str(v) for k, v in open_limits["status"].items()},
+        "dominated_by": dominating,
         "objective_bp_before": a.summary["objective_bp_before"],
         "objective_bp_after": a.summary["objective_bp_after"],
         "liquid_buffer_before": a.summary["liquid_buffer_before"],
