@@ -128,6 +128,8 @@ def run_tables(run: RunResult) -> dict[str, pd.DataFrame]:
         "frontier": run.frontier,
         "optimizer_constraints": run.allocation.constraints,
         "optimizer_exposures": run.allocation.exposures,
+        "optimizer_objective": run.allocation.objective,
+        "optimizer_gaps": run.allocation.gaps,
         "plan_costs": run.plan.costs,
         "plan_trades": run.plan.trades,
         "plan_weights": run.plan.weights,
