@@ -433,7 +433,7 @@ class AllocationProgram:
             text += "; or " + "; or ".join(
                 self._relaxation(i, v, room[i]) + " alone" for i, v in others.items()
             )
-        return text + f" (solver status {status})"
+        return text
 
     def _relaxation(self, i: int, amount: float, room: float) -> str:
         r = self.rows[i]
