@@ -18,7 +18,7 @@ import fialloc.data as data
 from fialloc.data import InputError, from_tables, load, validate, write_tables
 from fialloc.data.loaders import OPTIONAL, REQUIRED
 
-TABLES = (*REQUIRED, *OPTIONAL)
+TABLES = (*REQUIRED, "curve_quotes", *OPTIONAL)
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +103,10 @@ def test_in_memory_frames_and_records(demo):
 
 
 def test_in_memory_problems_use_table_names(demo):
-    tables = {name: getattr(demo, name).reset_index(drop=True).copy() for name in REQUIRED}
+    tables = {
+        name: getattr(demo, name).reset_index(drop=True).copy()
+        for name in (*REQUIRED, "curve_quotes")
+    }
     tables["holdings"].loc[4, "par"] = -1.0
     tables["securities"].loc[2, "rating"] = "AAA+"
     with pytest.raises(InputError) as info:

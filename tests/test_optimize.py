@@ -141,7 +141,9 @@ def test_gaps_closed_fastest_reach_the_least_breach_the_turnover_allows(demo_pro
     w0 = demo_problem.current.to_numpy()
     w = cp.Variable(len(w0))
     x = demo_problem.exposures[demo_problem.key_columns].to_numpy()
-    excess = cp.pos(cp.abs(x.T @ w - demo_problem.gap_target()) - 0.1)
+    scale = demo_problem.liabilities / demo_problem.assets
+    target = demo_problem.liability[demo_problem.key_columns].to_numpy() * scale
+    excess = cp.pos(cp.abs(x.T @ w - target) - 0.1)
     cons = [
         cp.sum(w) == 1,
         w >= 0.01,
@@ -534,7 +536,8 @@ def _least_te_under_every_limit(problem, mandate):
         )
     )
     xk = problem.exposures[problem.key_columns].to_numpy()
-    target = problem.gap_target()
+    scale = problem.liabilities / problem.assets
+    target = problem.liability[problem.key_columns].to_numpy() * scale
     gap_room = np.maximum(mandate.krd_gap_tolerance, np.abs(xk.T @ w0 - target))
     l1, l2a, l2b = (problem.hqla[c].to_numpy() @ w for c in problem.hqla.columns)
     cons = [

@@ -28,7 +28,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from fialloc.analytics.context import DeskContext
-from fialloc.analytics.duration_gaps import krd_gaps, scaled_liability_krd
+from fialloc.analytics.duration_gaps import krd_gaps
 from fialloc.analytics.liquidity_costs import (
     HQLA_LEVELS,
     half_spread_cost,
@@ -166,13 +166,6 @@ class AllocationProblem:
         """Return R with R'R = covariance (eigen decomposition, so semi-definite is fine)."""
         vals, vecs = np.linalg.eigh(self.covariance.to_numpy(dtype=float))
         return np.asarray((vecs * np.sqrt(np.clip(vals, 0.0, None))).T, dtype=np.float64)
-
-    def gap_target(self) -> FloatArray:
-        """Return the liabilities' key-rate durations scaled to asset value (years)."""
-        keys = self.key_columns
-        return scaled_liability_krd(self.liability[keys], self.liabilities, self.assets).to_numpy(
-            dtype=float
-        )
 
     def tracking_error(self, w: npt.ArrayLike) -> float:
         """Annualized tracking error (decimal) of weights `w` against the liabilities."""

@@ -35,6 +35,7 @@ from fialloc.allocation_limits import (
     shifted_mask,
 )
 from fialloc.allocation_problem import AllocationProblem
+from fialloc.analytics.duration_gaps import key_rate_gap
 from fialloc.analytics.liquidity_costs import hqla_bounds
 from fialloc.data.mandate import Mandate, ObjectiveWeights
 from fialloc.layout import FloatArray
@@ -193,7 +194,12 @@ class AllocationProgram:
             ]
         )
         keys = [problem.exposures.columns.get_loc(c) for c in problem.key_columns]
-        gap = cp.hstack([factors[i] for i in keys]) - problem.gap_target()
+        gap = key_rate_gap(
+            cp.hstack([factors[i] for i in keys]),
+            problem.liability[problem.key_columns].to_numpy(),
+            problem.assets,
+            problem.liabilities,
+        )
         levels = problem.hqla.to_numpy().T @ w
         buffer_bounds = hqla_bounds(levels[0], levels[1], levels[2])
         exits = exit_mask(problem, mandate)

@@ -69,6 +69,8 @@ def _portfolio(args: argparse.Namespace) -> tuple[Portfolio, str, dict[str, int]
     }
     if args.exit:
         flags["exit_managers"] = tuple(args.exit)
+    if args.key_tenors is not None:
+        flags["key_tenors"] = args.key_tenors
     if flags:
         mandate = parse_mandate({**mandate.model_dump(), **flags}, source="command-line flags")
     if mandate != portfolio.mandate:
@@ -187,6 +189,7 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
         ("asset yield", "yield", "{:.2%}"),
         ("surplus tracking error", "tracking_error", "{:.2%}"),
         ("largest key-rate gap (years)", "max_key_rate_gap", "{:.2f}"),
+        ("largest key-rate gap ($ per bp)", "max_key_rate_gap_dv01", "${:,.0f}"),
         (f"P(surplus < 0) at {horizon}", "shortfall_probability", "{:.1%}"),
         (f"expected shortfall 95% at {horizon}", "expected_shortfall_95", "${:,.0f}M"),
     ):
@@ -201,19 +204,21 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
     gap_rows = optimizer["key_rate_gaps"]
     gaps = Table(
         box=box.SIMPLE_HEAD,
-        title="Key-rate gaps against the liabilities (years of asset duration; liabilities "
-        "scaled to asset value)",
+        title="Key-rate gaps against the liabilities (assets' KRD minus liabilities' scaled "
+        "by L/A; years, and $ thousands per bp)",
         title_justify="left",
     )
     gaps.add_column("")
     for r in gap_rows:
         gaps.add_column(str(r["tenor"]), justify="right")
     for label, col in (
-        ("current", "gap_before"),
-        ("recommended", "gap_after"),
-        ("tolerance", "tolerance"),
+        ("current (years)", "gap_before"),
+        ("recommended (years)", "gap_after"),
+        ("tolerance (years)", "tolerance"),
     ):
         gaps.add_row(label, *(f"{r[col]:+.2f}" for r in gap_rows))
+    for label, col in (("current ($k/bp)", "dv01_before"), ("recommended ($k/bp)", "dv01_after")):
+        gaps.add_row(label, *(f"{r[col] / 1e3:+,.0f}" for r in gap_rows))
     console.print(gaps)
     terms = Table(
         box=box.SIMPLE_HEAD,
@@ -397,6 +402,15 @@ def _cmd_serve(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _tenors(text: str) -> tuple[float, ...]:
+    """Comma-separated key tenors in years, e.g. ``0.25,0.5,1,2``."""
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        msg = f"{text!r} is not a comma-separated list of tenors in years, e.g. 0.25,0.5,1,2"
+        raise argparse.ArgumentTypeError(msg) from None
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -427,6 +441,10 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, field, text in MANDATE_FLAGS:
         run.add_argument(flag, dest=field, type=float, help=text)
     run.add_argument("--exit", action="append", metavar="MANAGER", help="manager to exit")
+    run.add_argument(
+        "--key-tenors", type=_tenors, metavar="YEARS",
+        help="key rates of every key-rate duration and gap, e.g. 0.25,0.5,1,2,3,5,7,10,20,30",
+    )  # fmt: skip
     run.add_argument("--model", default="offline", help="agents' model, e.g. bedrock:<model-id>")
     where = run.add_mutually_exclusive_group()
     where.add_argument("--workers", type=_positive, help="run heavy maps on a local Dask cluster")

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from fialloc.desks.result import json_value, to_records
 from fialloc.optimize import objective_table
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from fialloc.pipeline import RunResult
 
 __all__ = ["AllocationRecommendation", "RunResponse", "build_response"]
@@ -216,6 +217,8 @@ def _strategy(run: RunResult) -> dict[str, Any]:
         "surplus_vol_after": a.summary["surplus_vol_after"],
         "max_key_rate_gap_before": gap_before,
         "max_key_rate_gap_after": gap_after,
+        "max_key_rate_gap_dv01_before": _largest_gap(a.gaps["dv01_before"]),
+        "max_key_rate_gap_dv01_after": _largest_gap(a.gaps["dv01_after"]),
         "horizon_years": last,
         "shortfall_probability_before": shortfall["current"],
         "shortfall_probability_after": shortfall["recommended"],

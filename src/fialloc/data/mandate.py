@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from fialloc.curves import DEFAULT_KEY_TENORS
 
 __all__ = ["DEFAULT_GAP_TOLERANCE", "Mandate", "ObjectiveWeights"]
 
@@ -51,6 +55,10 @@ class Mandate(BaseModel):
     to be held, so the objective compares it with yield a year. ``skill_fdr`` is the false
     discovery rate at which the performance desk flags skill (the expected share of flagged
     managers without skill).
+    ``key_tenors`` (years, increasing) are the
+    key rates every key-rate duration and gap of the run is measured at: by default
+    0.5, 1, 2, 3, 5, 7, 10, 20 and 30 years; 0.25 (or any other tenor up to 60 years) may be
+    added.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -74,6 +82,22 @@ class Mandate(BaseModel):
     exit_managers: tuple[str, ...] = ()
     exit_immediately: bool = False
     cost_amortization_years: float = Field(3.0, gt=0.0, le=50.0)
+    key_tenors: tuple[float, ...] = DEFAULT_KEY_TENORS
+
+    @field_validator("key_tenors")
+    @classmethod
+    def _increasing_tenors(cls, tenors: tuple[float, ...]) -> tuple[float, ...]:
+        if not tenors:
+            msg = "key_tenors: give at least one tenor (years)"
+            raise ValueError(msg)
+        bad = [t for t in tenors if not (math.isfinite(t) and 0 < t <= 60)]
+        if bad:
+            msg = f"key_tenors: {bad[0]} is not a tenor in (0, 60] years"
+            raise ValueError(msg)
+        if any(b <= a for a, b in itertools.pairwise(tenors)):
+            msg = f"key_tenors: {list(tenors)} must be strictly increasing"
+            raise ValueError(msg)
+        return tenors
 
     @model_validator(mode="after")
     def _consistent(self) -> Mandate:

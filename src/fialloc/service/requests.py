@@ -52,6 +52,7 @@ TableName = Literal[
     "manager_returns",
     "liabilities",
     "curve_quotes",
+    "curve",
     "spreads",
     "market_history",
     "manager_characteristics",
