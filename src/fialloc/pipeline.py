@@ -35,6 +35,7 @@ from fialloc.optimize import (
 )
 from fialloc.plan import ImplementationPlan, implementation_plan
 from fialloc.robustness import (
+    compare,
     evaluate,
     min_expected_shortfall,
     simulate_sleeves,
@@ -58,7 +59,12 @@ class Robustness:
     ----------
     paths : DataFrame
         Per (allocation, horizon in years): surplus mean and quantiles (money), shortfall
-        probability (surplus below zero) and expected shortfall at 95% (mean of the worst 5%).
+        probability (surplus below zero) and expected shortfall at 95% (mean of the worst 5%),
+        each with its standard error (see :func:`fialloc.robustness.evaluate`).
+    comparisons : DataFrame
+        Per (allocation, horizon, statistic): the paired difference from the current
+        allocation on the same paths, its standard error, 95% interval and verdict (see
+        :func:`fialloc.robustness.compare`).
     tracking_error : DataFrame
         Per allocation: the realized tracking error across paths (decimal, annual; see
         :func:`fialloc.robustness.tracking_error_distribution`).
@@ -67,6 +73,7 @@ class Robustness:
     """
 
     paths: pd.DataFrame
+    comparisons: pd.DataFrame
     tracking_error: pd.DataFrame
     stresses: pd.DataFrame
 
@@ -282,6 +289,7 @@ def run(
         }
         robustness = Robustness(
             paths=evaluate(sleeves, candidates),
+            comparisons=compare(sleeves, candidates),
             tracking_error=tracking_error_distribution(sleeves, candidates),
             stresses=stress_surplus(stresses, p, candidates),
         )

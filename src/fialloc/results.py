@@ -26,6 +26,8 @@ __all__ = ["AllocationRecommendation", "RunResponse", "build_response"]
 
 #: A change of weight smaller than this (decimal) is reported as "hold".
 HOLD_BELOW = 5e-4
+#: Path statistics whose before/after change the headline states with its interval.
+CLAIMED = ("shortfall_probability", "expected_shortfall_95")
 
 
 class AllocationRecommendation(BaseModel):
@@ -92,6 +94,7 @@ def build_response(
     }
     detailed["robustness"] = {
         "paths": to_records(run.robustness.paths),
+        "comparisons": to_records(run.robustness.comparisons),
         "tracking_error": to_records(run.robustness.tracking_error),
         "stresses": to_records(run.robustness.stresses),
     }
@@ -121,8 +124,7 @@ def _strategy(run: RunResult) -> dict[str, Any]:
     paths = run.robustness.paths
     last = float(paths.index.get_level_values("horizon").max())
     at_last = paths.xs(last, level="horizon")
-    shortfall = {str(k): float(v) for k, v in at_last["shortfall_probability"].items()}
-    tail_mean = {str(k): float(v) for k, v in at_last["expected_shortfall_95"].items()}
+    claims = _path_claims(run, last)
     now = check_constraints(run.problem, run.portfolio.mandate, run.problem.current.to_numpy())
     gap_before = _largest_gap(now)
     gap_after = _largest_gap(a.constraints)
@@ -137,9 +139,12 @@ def _strategy(run: RunResult) -> dict[str, Any]:
         + f". Yield goes from {a.summary['yield_before']:.2%} to {a.summary['yield_after']:.2%}, "
         f"tracking error against the liabilities from {a.summary['tracking_error_before']:.2%} to "
         f"{a.summary['tracking_error_after']:.2%}, the largest key-rate gap from "
-        f"{gap_before:.2f} to {gap_after:.2f} years, and the probability of a surplus shortfall "
-        f"at {last:g} years from {shortfall['current']:.1%} to "
-        f"{shortfall['recommended']:.1%}."
+        f"{gap_before:.2f} to {gap_after:.2f} years. At {last:g} years across "
+        f"{run.parameters['n_paths']:,} scenario paths (seed {run.parameters['scenario_seed']}), "
+        + _claim_text(claims, "shortfall_probability", "the probability of a surplus shortfall")
+        + "; "
+        + _claim_text(claims, "expected_shortfall_95", "the expected shortfall (worst 5%)")
+        + "."
     )
     return {
         "summary": text,
@@ -157,13 +162,54 @@ def _strategy(run: RunResult) -> dict[str, Any]:
         "max_key_rate_gap_before": gap_before,
         "max_key_rate_gap_after": gap_after,
         "horizon_years": last,
-        "shortfall_probability_before": shortfall["current"],
-        "shortfall_probability_after": shortfall["recommended"],
-        "expected_shortfall_95_before": tail_mean["current"],
-        "expected_shortfall_95_after": tail_mean["recommended"],
+        "n_paths": int(run.parameters["n_paths"]),
+        "scenario_seed": int(run.parameters["scenario_seed"]),
+        **{
+            f"{stat}_{when}{part}": float(at_last.loc[name, f"{stat}{part}"])
+            for stat in CLAIMED
+            for when, name in (("before", "current"), ("after", "recommended"))
+            for part in ("", "_se")
+        },
+        **claims,
         "constraints_met": bool(a.constraints["ok"].all()),
         "plan_cost": run.plan.total_cost,
     }
+
+
+def _path_claims(run: RunResult, horizon: float) -> dict[str, Any]:
+    """Return the recommended minus the current path statistics at `horizon`, paired."""
+    table = run.robustness.comparisons.xs(("recommended", horizon), level=("allocation", "horizon"))
+    out: dict[str, Any] = {}
+    for stat in CLAIMED:
+        row = table.loc[stat]
+        out |= {
+            f"{stat}_change": float(row["difference"]),
+            f"{stat}_change_se": float(row["se"]),
+            f"{stat}_change_low": float(row["low"]),
+            f"{stat}_change_high": float(row["high"]),
+            f"{stat}_verdict": str(row["verdict"]),
+        }
+    return out
+
+
+def _claim_text(claims: dict[str, Any], stat: str, label: str) -> str:
+    """One before/after claim in words that follow its 95% interval."""
+    if stat == "shortfall_probability":
+
+        def fmt(v: float) -> str:
+            return f"{100 * v:+.1f} points"
+    else:
+
+        def fmt(v: float) -> str:
+            return f"{'-' if v < 0 else '+'}${abs(v) / 1e6:,.0f}M"
+
+    verdict = claims[f"{stat}_verdict"]
+    moved = {"better": "improves", "worse": "worsens", "no clear change": "shows no clear change"}
+    return (
+        f"{label} {moved[verdict]}: {fmt(claims[f'{stat}_change'])} "
+        f"(95% interval {fmt(claims[f'{stat}_change_low'])} to "
+        f"{fmt(claims[f'{stat}_change_high'])}, paired on the same paths)"
+    )
 
 
 def _recommendations(run: RunResult) -> list[AllocationRecommendation]:
