@@ -26,6 +26,7 @@ from fialloc.data import Portfolio
 from fialloc.desks import DeskResult, performance, run_desks
 from fialloc.distributed import Executor
 from fialloc.factor_covariance import scenario_covariance
+from fialloc.mc_estimators import DEFAULT_PATHS
 from fialloc.optimize import (
     AllocationProblem,
     AllocationResult,
@@ -178,7 +179,7 @@ def _stage(
 
 def run(
     portfolio: Portfolio,
-    n_paths: int = 1000,
+    n_paths: int = DEFAULT_PATHS,
     scenario_seed: int = 0,
     horizons: int = 10,
     phases: int = 3,

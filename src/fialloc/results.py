@@ -11,6 +11,7 @@ the JSON Schema of ``results.json``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -22,7 +23,13 @@ from fialloc.optimize import check_constraints
 if TYPE_CHECKING:
     from fialloc.pipeline import RunResult
 
-__all__ = ["AllocationRecommendation", "RunResponse", "build_response"]
+__all__ = [
+    "AllocationRecommendation",
+    "RunResponse",
+    "build_response",
+    "claim_text",
+    "path_claims",
+]
 
 #: A change of weight smaller than this (decimal) is reported as "hold".
 HOLD_BELOW = 5e-4
@@ -124,7 +131,7 @@ def _strategy(run: RunResult) -> dict[str, Any]:
     paths = run.robustness.paths
     last = float(paths.index.get_level_values("horizon").max())
     at_last = paths.xs(last, level="horizon")
-    claims = _path_claims(run, last)
+    claims = path_claims(run, last)
     now = check_constraints(run.problem, run.portfolio.mandate, run.problem.current.to_numpy())
     gap_before = _largest_gap(now)
     gap_after = _largest_gap(a.constraints)
@@ -141,9 +148,9 @@ def _strategy(run: RunResult) -> dict[str, Any]:
         f"{a.summary['tracking_error_after']:.2%}, the largest key-rate gap from "
         f"{gap_before:.2f} to {gap_after:.2f} years. At {last:g} years across "
         f"{run.parameters['n_paths']:,} scenario paths (seed {run.parameters['scenario_seed']}), "
-        + _claim_text(claims, "shortfall_probability", "the probability of a surplus shortfall")
+        + claim_text(claims, "shortfall_probability", "the probability of a surplus shortfall")
         + "; "
-        + _claim_text(claims, "expected_shortfall_95", "the expected shortfall (worst 5%)")
+        + claim_text(claims, "expected_shortfall_95", "the expected shortfall (worst 5%)")
         + "."
     )
     return {
@@ -176,8 +183,14 @@ def _strategy(run: RunResult) -> dict[str, Any]:
     }
 
 
-def _path_claims(run: RunResult, horizon: float) -> dict[str, Any]:
-    """Return the recommended minus the current path statistics at `horizon`, paired."""
+def path_claims(run: RunResult, horizon: float) -> dict[str, Any]:
+    """Return the recommended minus the current path statistics at `horizon`, paired.
+
+    For each of :data:`CLAIMED`: ``<stat>_change`` (recommended minus current on the same
+    paths), ``_change_se``, ``_change_low`` and ``_change_high`` (the 95% interval) and
+    ``<stat>_verdict`` (``better``, ``worse`` or ``no clear change``; see
+    :func:`fialloc.robustness.compare`).
+    """
     table = run.robustness.comparisons.xs(("recommended", horizon), level=("allocation", "horizon"))
     out: dict[str, Any] = {}
     for stat in CLAIMED:
@@ -192,8 +205,19 @@ def _path_claims(run: RunResult, horizon: float) -> dict[str, Any]:
     return out
 
 
-def _claim_text(claims: dict[str, Any], stat: str, label: str) -> str:
-    """One before/after claim in words that follow its 95% interval."""
+def claim_text(claims: Mapping[str, Any], stat: str, label: str) -> str:
+    """Return one before/after claim in words that follow its 95% interval.
+
+    Parameters
+    ----------
+    claims : mapping
+        The ``integrated_strategy`` section (or its path claims): ``<stat>_change``,
+        ``<stat>_change_low``, ``<stat>_change_high`` and ``<stat>_verdict``.
+    stat : {"shortfall_probability", "expected_shortfall_95"}
+        The statistic (a probability, shown in points, or money, shown in $ millions).
+    label : str
+        What the statistic is, in words.
+    """
     if stat == "shortfall_probability":
 
         def fmt(v: float) -> str:
