@@ -41,6 +41,7 @@ from fialloc.robustness import (
     min_expected_shortfall,
     simulate_sleeves,
     stress_surplus,
+    surplus_by_path,
     tracking_error_distribution,
 )
 from fialloc.scenarios import CreditInflationSpec, G2pp, simulate_credit_inflation
@@ -66,6 +67,13 @@ class Robustness:
         Per (allocation, horizon, statistic): the paired difference from the current
         allocation on the same paths, its standard error, 95% interval and verdict (see
         :func:`fialloc.robustness.compare`).
+    surplus : DataFrame
+        Per (allocation, path): the surplus (money) at each horizon (columns, years): what
+        every path statistic is computed from.
+    states, state_covariance : DataFrame
+        The G2++ states per (horizon, path), less their exact means, and their exact
+        covariance per (horizon, state): the control variates (see
+        :meth:`fialloc.robustness.SleevePaths.state_tables`).
     tracking_error : DataFrame
         Per allocation: the realized tracking error across paths (decimal, annual; see
         :func:`fialloc.robustness.tracking_error_distribution`).
@@ -77,6 +85,9 @@ class Robustness:
     comparisons: pd.DataFrame
     tracking_error: pd.DataFrame
     stresses: pd.DataFrame
+    surplus: pd.DataFrame
+    states: pd.DataFrame
+    state_covariance: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -283,6 +294,7 @@ def run(
         robust = min_expected_shortfall(problem, sleeves, p.mandate)
         frontier = pareto_frontier(problem, p.mandate, frontier_points, executor=executor)
     with _stage("robustness", timings, progress):
+        states, state_covariance = sleeves.state_tables()
         candidates: dict[str, npt.ArrayLike] = {
             "current": problem.current.to_numpy(),
             "recommended": allocation.weights.to_numpy(),
@@ -293,6 +305,9 @@ def run(
             comparisons=compare(sleeves, candidates),
             tracking_error=tracking_error_distribution(sleeves, candidates),
             stresses=stress_surplus(stresses, p, candidates),
+            surplus=surplus_by_path(sleeves, candidates),
+            states=states,
+            state_covariance=state_covariance,
         )
     with _stage("plan", timings, progress):
         plan = implementation_plan(

@@ -37,6 +37,7 @@ from fialloc.scenarios import G2Paths, G2pp
 from fialloc.stresses import StressResult
 
 __all__ = [
+    "STATE_NAMES",
     "STATISTICS",
     "SleevePaths",
     "compare",
@@ -46,8 +47,11 @@ __all__ = [
     "simulate_sleeves",
     "sleeve_paths",
     "stress_surplus",
+    "surplus_by_path",
     "tracking_error_distribution",
 ]
+#: Names of the G2++ states in :attr:`SleevePaths.states`, in order.
+STATE_NAMES = ("x", "y", "integrated_rate")
 
 
 #: The path statistics: name, kind and level (see :func:`fialloc.mc_estimators.estimate`).
@@ -119,6 +123,32 @@ class SleevePaths:
         w0 = self.current.to_numpy()
         scale = np.divide(1.0, w0, out=np.zeros_like(w0), where=w0 > 0)
         return np.asarray(self.sleeves * scale, dtype=np.float64)
+
+    def state_tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Return the states and their exact covariance as tables.
+
+        Returns
+        -------
+        states : DataFrame
+            Per (horizon, path): the states less their exact means (columns
+            :data:`STATE_NAMES`; decimals).
+        covariance : DataFrame
+            Per (horizon, state): the states' exact covariance (columns :data:`STATE_NAMES`).
+        """
+        n, k = self.states.shape[0], len(self.horizons)
+        index = pd.MultiIndex.from_product([self.horizons, np.arange(n)], names=["horizon", "path"])
+        states = pd.DataFrame(
+            self.states.transpose(1, 0, 2).reshape(k * n, -1), index=index, columns=STATE_NAMES
+        )
+        cov_index = pd.MultiIndex.from_product(
+            [self.horizons, STATE_NAMES], names=["horizon", "state"]
+        )
+        covariance = pd.DataFrame(
+            self.state_covariance.reshape(k * len(STATE_NAMES), -1),
+            index=cov_index,
+            columns=STATE_NAMES,
+        )
+        return states, covariance
 
     def surplus(self, weights: npt.ArrayLike) -> FloatArray:
         """Surplus paths (paths x horizons, money) of an allocation with the same total assets."""
@@ -349,6 +379,17 @@ def compare(
             )
     columns = ["allocation", "horizon", "statistic", "difference", "se", "low", "high", "verdict"]
     return pd.DataFrame(rows, columns=columns).set_index(["allocation", "horizon", "statistic"])
+
+
+def surplus_by_path(sleeves: SleevePaths, allocations: Mapping[str, npt.ArrayLike]) -> pd.DataFrame:
+    """Each allocation's surplus (money) on every path: rows (allocation, path), horizons."""
+    return pd.concat(
+        {
+            name: pd.DataFrame(sleeves.surplus(w), columns=sleeves.horizons).rename_axis("path")
+            for name, w in allocations.items()
+        },
+        names=["allocation"],
+    ).rename_axis(columns="horizon")
 
 
 def tracking_error_distribution(
