@@ -244,6 +244,18 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
             f"{r.change_amount / 1e6:+,.0f}M",
         )
     console.print(changes)
+    plan = response.implementation_plan
+    console.print(
+        f"Plan: {len(plan['phases'])} phases of {plan['phase_days']} trading days "
+        f"({plan['reason']}), cost {_path_value('money', plan['total_cost'])}.",
+        highlight=False,
+    )
+    if plan.get("glide_path"):
+        glide = plan["glide_path"]
+        console.print(
+            f"Glide path: {len(glide['cycles'])} cycle(s) of a quarter ({glide['reason']}).",
+            highlight=False,
+        )
     console.print(
         f"Run {manifest['run_id']} written (report.html, results.json, tables/, manifest.json) to",
         highlight=False,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -34,7 +34,7 @@ from fialloc.optimize import (
     optimize,
     pareto_frontier,
 )
-from fialloc.plan import ImplementationPlan, implementation_plan
+from fialloc.plan import ImplementationPlan, glide_path, implementation_plan
 from fialloc.robustness import (
     compare,
     evaluate,
@@ -128,7 +128,8 @@ class RunResult:
     robustness : Robustness
         Current, recommended and least-shortfall weights across paths and stresses.
     plan : ImplementationPlan
-        The phased move from current to recommended weights.
+        The phased move from current to recommended weights, with the glide path (cycles)
+        to the allocation without the turnover and maximum shift limits.
     parameters : dict
         Paths, seed, horizons, phases: what to pass to reproduce the run.
     timings : dict of str to float
@@ -313,6 +314,7 @@ def run(
         plan = implementation_plan(
             p, problem, allocation.weights, p.mandate, phases, phase_days, extend=True
         )
+        plan = replace(plan, glide=glide_path(problem, p.mandate, allocation.weights))
     surplus = robustness.paths.loc["current"].copy()
     parameters = {
         "n_paths": n_paths,

@@ -294,9 +294,19 @@ def _plan(run: RunResult) -> dict[str, Any]:
                 **{str(c): json_value(v) for c, v in plan.costs.loc[k].items()},
             }
         )
+    glide = plan.glide
     return {
         "requested_phases": plan.requested_phases,
         "phases": phases,
         "phase_days": run.parameters.get("phase_days"),
         "total_cost": plan.total_cost,
-    }
+        "reason": plan.reason,
+        "glide_path": None
+        if glide is None
+        else {
+            "cycles": to_records(glide.cycles),
+            "weights": {str(k): {str(m): float(v) for m, v in glide.weights[k].items()}
+                        for k in glide.weights.columns},
+            "reason": glide.reason,
+        },
+    }  # fmt: skip

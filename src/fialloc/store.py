@@ -151,6 +151,14 @@ def run_tables(run: RunResult) -> dict[str, pd.DataFrame]:
         "plan_costs": run.plan.costs,
         "plan_trades": run.plan.trades,
         "plan_weights": run.plan.weights,
+        **(
+            {}
+            if run.plan.glide is None
+            else {
+                "plan_glide_cycles": run.plan.glide.cycles,
+                "plan_glide_weights": run.plan.glide.weights.rename_axis("manager_id"),
+            }
+        ),
         "problem_factor_covariance": pb.covariance.rename_axis("factor"),
         "problem_managers": per_manager,
         "problem_sectors": pb.sectors.rename_axis("manager_id"),

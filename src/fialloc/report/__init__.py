@@ -142,7 +142,13 @@ def _plan(response: RunResponse) -> dict[str, Any]:
     trades = [
         {"manager": m, "amounts": [p.get("trades", {}).get(m) for p in phases]} for m in managers
     ]
-    return {"phases": phases, "trades": trades, "total_cost": plan.get("total_cost")}
+    return {
+        "phases": phases,
+        "trades": trades,
+        "total_cost": plan.get("total_cost"),
+        "reason": plan.get("reason", ""),
+        "glide": plan.get("glide_path"),
+    }
 
 
 def _render(
