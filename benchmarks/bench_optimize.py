@@ -46,6 +46,7 @@ def _synthetic(n: int, seed: int = 0) -> AllocationProblem:
         yields=s(rng.uniform(0.04, 0.055, n)),
         alpha=s(rng.normal(0, 0.005, n)),
         trading_cost=s(rng.uniform(1e-4, 1e-3, n)),
+        trading_impact=s(rng.uniform(1e-3, 1e-2, n)),
         hqla=pd.DataFrame(
             rng.dirichlet(np.ones(4), n)[:, :3], index=managers, columns=list(HQLA_LEVELS)
         ),

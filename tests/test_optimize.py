@@ -50,6 +50,7 @@ def _toy(x, liability, current, yields=None, alpha=None, cov=1e-4, residual=0.0,
         yields=series(yields if yields is not None else [0.05] * n),
         alpha=series(alpha if alpha is not None else [0.0] * n),
         trading_cost=series([cost] * n),
+        trading_impact=series([cost] * n),
         hqla=pd.DataFrame({"level1": 1.0, "level2a": 0.0, "level2b": 0.0}, index=managers).reindex(
             columns=list(HQLA_LEVELS)
         ),
@@ -96,11 +97,16 @@ def test_the_objective_table_is_in_basis_points_and_money(demo_problem):
     np.testing.assert_allclose(table["after"], table["after_bp"] * demo_problem.assets / 1e4)
     w, w0 = result.weights.to_numpy(), demo_problem.current.to_numpy()
     # Hand-computed at the default priorities: a dollar of yield is a dollar, risk aversion
-    # 0.5 / 8%, amortized half spread over 3 years, 50 bp on buffer up to the 10% target.
+    # 0.5 / 8%, half spread and impact amortized over 3 years, 50 bp on buffer up to the 10%
+    # target.
     assert table.at["yield", "after_bp"] == pytest.approx(1e4 * demo_problem.yields @ w)
     te = demo_problem.tracking_error(w)
     assert table.at["surplus risk", "after_bp"] == pytest.approx(-1e4 * 0.5 * 0.5 / 0.08 * te**2)
-    cost = demo_problem.trading_cost.to_numpy() @ np.abs(w - w0) / 3.0
+    moved = np.abs(w - w0)
+    cost = (
+        demo_problem.trading_cost.to_numpy() @ moved
+        + demo_problem.trading_impact.to_numpy() @ moved**2
+    ) / 3.0
     assert table.at["trading cost", "after_bp"] == pytest.approx(-1e4 * cost)
     assert table.at["liquidity", "after_bp"] == pytest.approx(1e4 * 0.005 * 0.10)
     # The recommendation improves the objective it maximizes (today's weights are feasible).
@@ -376,6 +382,7 @@ def test_bad_gap_tolerances_are_refused():
         ),
         ({"yields": [0.05, np.nan]}, "`yields` has missing"),
         ({"trading_cost": [-0.01, 0.0]}, "must be >= 0"),
+        ({"trading_impact": [0.0, -0.01]}, "must be >= 0"),
     ],
 )
 def test_bad_inputs(change, match):

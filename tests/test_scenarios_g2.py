@@ -183,3 +183,20 @@ def test_default_parameters_and_flat_curve():
     # ATM payer equals receiver (put-call parity at the forward)
     assert m.swaption(5, 10, payer=True) == pytest.approx(m.swaption(5, 10, payer=False), rel=1e-10)
     assert 0.003 < m.normal_vol(5, 10) < 0.02
+
+
+def test_state_law_matches_the_simulated_states(model, paths):
+    # (x, y, -log D) at a horizon against the sample moments of 20,000 paths: each covariance
+    # entry within 4 of its standard errors (Gaussian fourth moments), each mean within 4.
+    n = paths.n_paths
+    for h in (0.5, 3.0, 10.0):
+        k = paths.columns(h)[0]
+        z = np.column_stack([paths.x[:, k], paths.y[:, k], -np.log(paths.discount[:, k])])
+        cov = model.state_covariance(h)
+        sample = np.cov(z.T)
+        se = np.sqrt((cov**2 + np.outer(np.diag(cov), np.diag(cov))) / n)
+        assert np.all(np.abs(sample - cov) <= 4 * se), (h, sample - cov)
+        mean = np.array([0.0, 0.0, -model.log_discount_mean(h)[0]])
+        assert np.all(np.abs(z.mean(axis=0) - mean) <= 4 * np.sqrt(np.diag(cov) / n)), h
+    with pytest.raises(ValueError, match="positive number of years"):
+        model.state_covariance(0.0)

@@ -29,12 +29,8 @@ import pandas as pd
 
 from fialloc.analytics.context import DeskContext
 from fialloc.analytics.duration_gaps import krd_gaps
-from fialloc.analytics.liquidity_costs import (
-    HQLA_LEVELS,
-    half_spread_cost,
-    hqla_bounds,
-    hqla_levels,
-)
+from fialloc.analytics.liquidity_costs import HQLA_LEVELS, hqla_bounds, hqla_levels
+from fialloc.analytics.trading_costs import manager_cost_coefficients
 from fialloc.data.portfolio import GOVERNMENT_SECTORS
 from fialloc.factor_covariance import history_covariance
 from fialloc.layout import FloatArray
@@ -71,10 +67,15 @@ class AllocationProblem:
         The liabilities' exposures per unit of their present value (years).
     covariance : DataFrame
         Annualized covariance of the factor moves (decimal rates squared).
-    residual_vol, yields, alpha, trading_cost, illiquid_share, notch : Series
+    residual_vol, yields, alpha, illiquid_share, notch : Series
         Per manager: annual residual risk (decimal), yield (decimal), posterior expected
-        selection alpha (decimal a year), one-way trading cost per unit of weight moved
-        (decimal), share of the sleeve that is illiquid, average rating notch (AAA = 1).
+        selection alpha (decimal a year), share of the sleeve that is illiquid, average rating
+        notch (AAA = 1).
+    trading_cost, trading_impact : Series
+        Per manager, the cost of moving a weight change ``dw`` of its sleeve (decimal of
+        assets): ``trading_cost * |dw| + trading_impact * dw ** 2``, half the bid-ask spread
+        and square-root market impact as its quadratic secant through a move of 5% of assets
+        (:func:`fialloc.analytics.trading_costs.manager_cost_coefficients`).
     hqla : DataFrame
         Managers by LCR levels (:data:`fialloc.analytics.liquidity_costs.HQLA_LEVELS`): each
         sleeve's post-haircut value in the level per unit of sleeve value.
@@ -93,6 +94,7 @@ class AllocationProblem:
     yields: pd.Series
     alpha: pd.Series
     trading_cost: pd.Series
+    trading_impact: pd.Series
     hqla: pd.DataFrame
     illiquid_share: pd.Series
     notch: pd.Series
@@ -108,6 +110,7 @@ class AllocationProblem:
             "yields",
             "alpha",
             "trading_cost",
+            "trading_impact",
             "illiquid_share",
             "notch",
             "current",
@@ -124,8 +127,12 @@ class AllocationProblem:
         if list(self.hqla.columns) != list(HQLA_LEVELS):
             msg = f"AllocationProblem: `hqla` must have the columns {list(HQLA_LEVELS)}"
             raise ValueError(msg)
-        if (self.trading_cost < 0).any() or (self.residual_vol < 0).any():
-            msg = "AllocationProblem: `trading_cost` and `residual_vol` must be >= 0"
+        if (
+            (self.trading_cost < 0).any()
+            or (self.trading_impact < 0).any()
+            or (self.residual_vol < 0).any()
+        ):
+            msg = "AllocationProblem: trading costs and `residual_vol` must be >= 0"
             raise ValueError(msg)
         if not (self.assets > 0 and self.liabilities > 0):
             msg = f"AllocationProblem: assets {self.assets} and liabilities must be positive"
@@ -206,6 +213,7 @@ def build_problem(
     ctx: DeskContext,
     evidence: pd.DataFrame | None = None,
     covariance: pd.DataFrame | None = None,
+    trading_days: float = 30.0,
 ) -> AllocationProblem:
     """Assemble the optimizer's inputs from a portfolio's analytics.
 
@@ -271,6 +279,9 @@ def build_problem(
         columns=list(HQLA_LEVELS),
     )
     illiquid = share @ (held["liquidity_tier"] == "illiquid").astype(float)
+    costs = manager_cost_coefficients(
+        p.market_values, p.securities["bid_ask_bp"], p.securities["adv"], trading_days
+    ).reindex(managers)
     sectors = share.T.groupby(sec["sector"].loc[share.columns]).sum().T
     return AllocationProblem(
         exposures=exposures.loc[managers],
@@ -279,7 +290,8 @@ def build_problem(
         residual_vol=read["residual_vol"],
         yields=ctx.managers["ytm"],
         alpha=read["alpha_posterior"],
-        trading_cost=half_spread_cost(share, held["bid_ask_bp"]).reindex(managers),
+        trading_cost=costs["linear"],
+        trading_impact=costs["quadratic"] * ctx.total_assets,
         hqla=(share @ levels).reindex(managers),
         illiquid_share=illiquid.reindex(managers),
         notch=ctx.manager_notches.reindex(managers),

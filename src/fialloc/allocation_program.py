@@ -8,7 +8,8 @@ and constraints. Every limit is ``excess_i(w) <= room_i + s_i`` with ``0 <= s_i 
 and the objective is
 
     ``sum_i weight_i s_i / scale_i`` (closing breaches, relaxing limits)
-    ``- m_y 1e4 y'w - 1e4 alpha'w + cost'|d| + g TE(w)^2 - kappa h`` (basis points a year)
+    ``- m_y 1e4 y'w - 1e4 alpha'w + cost'|d| + impact'd^2 + g TE(w)^2 - kappa h``
+    (basis points a year)
     ``+ extension terms + 1e-2 |d|^2`` (the smallest move among equally good ones),
 
 where everything that changes between solves (today's weights, each limit, room, cap and
@@ -180,6 +181,7 @@ class AllocationProgram:
         self.yield_weight = cp.Parameter(nonneg=True, value=0.0)
         self.alpha = cp.Parameter(n, value=np.zeros(n))
         self.cost = cp.Parameter(n, nonneg=True, value=np.zeros(n))
+        self.impact = cp.Parameter(n, nonneg=True, value=np.zeros(n))
         self.risk = cp.Parameter(nonneg=True, value=0.0)
         self.kappa = cp.Parameter(nonneg=True, value=0.0)
         self.extension_weight = cp.Parameter(nonneg=True, value=1.0)
@@ -241,6 +243,7 @@ class AllocationProgram:
             - self.yield_weight * (1e4 * problem.yields.to_numpy() @ w)
             - self.alpha @ w
             + self.cost @ cp.abs(d)
+            + self.impact @ cp.square(d)
             + self.risk * cp.sum_squares(active)
             - self.kappa * h
             + TIE_BREAK * cp.sum_squares(d)
@@ -278,13 +281,14 @@ class AllocationProgram:
         """
         n = len(self.problem.managers)
         self.yield_weight.value, self.risk.value, self.kappa.value = 0.0, 0.0, 0.0
-        self.alpha.value, self.cost.value = np.zeros(n), np.zeros(n)
+        self.alpha.value, self.cost.value, self.impact.value = np.zeros((3, n))
         self.extension_weight.value = 1.0 if kind in ("utility", "extension") else 0.0
         if kind == "utility":
             c = coefficients(self.mandate)
             self.yield_weight.value = c.yield_multiplier
             self.alpha.value = 1e4 * c.alpha_multiplier * self.problem.alpha.to_numpy()
             self.cost.value = 1e4 * self.problem.trading_cost.to_numpy() / c.amortization_years
+            self.impact.value = 1e4 * self.problem.trading_impact.to_numpy() / c.amortization_years
             self.risk.value = 1e4 * c.risk_aversion / 2.0
             self.kappa.value = 1e4 * c.liquidity_premium
         elif kind == "tracking_error":

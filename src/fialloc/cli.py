@@ -25,6 +25,7 @@ from rich.table import Table
 
 from fialloc import __version__
 from fialloc.distributed import DistributedError
+from fialloc.mc_estimators import DEFAULT_PATHS
 
 if TYPE_CHECKING:
     from fialloc.data import Portfolio
@@ -172,16 +173,22 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
 
 def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], url: str) -> None:
     """Headline before/after, key-rate gaps, weight changes and where the outputs are."""
-    from fialloc.results import HOLD_BELOW
+    from fialloc.mc_estimators import Z95
+    from fialloc.results import HOLD_BELOW, claim_text
 
     s = response.integrated_strategy
     console.print(
         f"[bold]fialloc {__version__}[/bold] {escape(manifest['source'])}, valuation "
         f"{s['valuation_date']}: assets ${s['assets'] / 1e9:,.2f}B, surplus "
-        f"${s['surplus'] / 1e9:,.2f}B, {manifest['parameters']['n_paths']:,} paths",
+        f"${s['surplus'] / 1e9:,.2f}B, {s['n_paths']:,} scenario paths (scenario seed "
+        f"{s['scenario_seed']})",
         highlight=False,
     )
-    head = Table(box=box.SIMPLE_HEAD, title="Before and after", title_justify="left")
+    head = Table(
+        box=box.SIMPLE_HEAD,
+        title="Before and after (path statistics ± their 95% interval)",
+        title_justify="left",
+    )
     for col in ("", "current", "recommended"):
         head.add_column(col, justify="left" if not col else "right")
     horizon = f"{s['horizon_years']:g}y"
@@ -190,16 +197,24 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
         ("surplus tracking error", "tracking_error", "{:.2%}"),
         ("largest key-rate gap (years)", "max_key_rate_gap", "{:.2f}"),
         ("largest key-rate gap ($ per bp)", "max_key_rate_gap_dv01", "${:,.0f}"),
-        (f"P(surplus < 0) at {horizon}", "shortfall_probability", "{:.1%}"),
-        (f"expected shortfall 95% at {horizon}", "expected_shortfall_95", "${:,.0f}M"),
     ):
-        scale = 1e-6 if "$" in fmt else 1.0
+        head.add_row(label, fmt.format(s[f"{key}_before"]), fmt.format(s[f"{key}_after"]))
+    for label, key in (
+        (f"P(surplus < 0) at {horizon}", "shortfall_probability"),
+        (f"expected shortfall 95% at {horizon}", "expected_shortfall_95"),
+    ):
         head.add_row(
             label,
-            fmt.format(s[f"{key}_before"] * scale),
-            fmt.format(s[f"{key}_after"] * scale),
-        )
+            *(f"{_path_value(key, s[f'{key}_{w}'])} ± "
+              f"{_path_value(key, Z95 * s[f'{key}_{w}_se'], True)}" for w in ("before", "after")),
+        )  # fmt: skip
     console.print(head)
+    # The before/after claims: paired on the same paths, in words that follow the interval.
+    for label, key in (
+        (f"P(surplus < 0) at {horizon}", "shortfall_probability"),
+        (f"expected shortfall (worst 5%) at {horizon}", "expected_shortfall_95"),
+    ):
+        console.print(f"  {claim_text(s, key, label)}", highlight=False)
     optimizer = response.detailed_results["optimizer"]
     gap_rows = optimizer["key_rate_gaps"]
     gaps = Table(
@@ -271,12 +286,32 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
             f"{r.change_amount / 1e6:+,.0f}M",
         )
     console.print(changes)
+    plan = response.implementation_plan
+    console.print(
+        f"Plan: {len(plan['phases'])} phases of {plan['phase_days']} trading days "
+        f"({plan['reason']}), cost {_path_value('money', plan['total_cost'])}.",
+        highlight=False,
+    )
+    if plan.get("glide_path"):
+        glide = plan["glide_path"]
+        console.print(
+            f"Glide path: {len(glide['cycles'])} cycle(s) of a quarter ({glide['reason']}).",
+            highlight=False,
+        )
     console.print(
         f"Run {manifest['run_id']} written (report.html, results.json, tables/, manifest.json) to",
         highlight=False,
     )
     # The folder on a line of its own, unwrapped, so that it can be copied whole.
     console.print(f"  {url}", highlight=False, soft_wrap=True)
+
+
+def _path_value(key: str, value: float, spread: bool = False) -> str:
+    """Format a path statistic: a probability in percent, money in $ millions (``-$2,163M``)."""
+    if key == "shortfall_probability":
+        return f"{value:.1%}"
+    sign = "-" if value < 0 and not spread else ""
+    return f"{sign}${abs(value) / 1e6:,.0f}M"
 
 
 def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
@@ -332,9 +367,13 @@ def _cmd_runs(args: argparse.Namespace, console: Console) -> int:
         console.print(f"No runs in {args.root}", highlight=False)
         return 0
     table = Table(
-        box=box.SIMPLE_HEAD, title=f"Runs in {args.root}", title_justify="left", pad_edge=False
+        box=box.SIMPLE_HEAD,
+        title=f"Runs in {args.root}",
+        title_justify="left",
+        pad_edge=False,
+        collapse_padding=True,
     )
-    for col in ("run", "time (UTC)", "source", "yield", "TE", "P(short)"):
+    for col in ("run", "time (UTC)", "source", "seed", "yield", "TE", "P(short)"):
         table.add_column(col, justify="left" if col in ("run", "source") else "right", no_wrap=True)
     for r in runs.to_dict("records"):
 
@@ -344,7 +383,8 @@ def _cmd_runs(args: argparse.Namespace, console: Console) -> int:
         table.add_row(
             str(r["run_id"]),
             str(r["created"])[:16].replace("T", " "),
-            _clip(str(r["source"]), 18),
+            _clip(str(r["source"]), 14),
+            str(r["scenario_seed"]),
             move("yield", "{:.2%}").replace("%→", "→"),
             move("tracking_error", "{:.2%}").replace("%→", "→"),
             move("shortfall_probability", "{:.1%}").replace("%→", "→"),
@@ -428,7 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the main job (the built-in demo book by default)")
     run.add_argument("--data", type=Path, help="directory of input files (see `fialloc demo`)")
     run.add_argument("--out", default=DEFAULT_ROOT, help="output root: a directory or fsspec URL")
-    run.add_argument("--paths", type=int, default=1000, help="G2++ scenario paths")
+    run.add_argument("--paths", type=int, default=DEFAULT_PATHS, help="G2++ scenario paths")
     run.add_argument("--seed", type=int, default=0, help="seed of the scenario paths")
     run.add_argument("--demo-seed", type=int, default=7, help="seed of the demo book")
     run.add_argument("--horizons", type=int, default=10, help="annual horizons (years)")

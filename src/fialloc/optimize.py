@@ -3,7 +3,8 @@
 The objective (maximized; every term in basis points of assets a year and in money):
 
 ``yield'w`` + ``alpha'w`` (posterior expected selection alpha from the skill evidence)
-- ``sum_m cost_m |w_m - w0_m| / amortization_years`` (half the bid-ask on every sleeve moved)
+- ``sum_m (cost_m |w_m - w0_m| + impact_m (w_m - w0_m)^2) / amortization_years`` (half the
+  bid-ask and market impact on every sleeve moved)
 - ``risk_aversion / 2 x TE(w)^2`` (the variance of the return of assets against liabilities)
 + ``liquidity_premium x min(liquid buffer(w), target)``.
 
@@ -48,6 +49,10 @@ __all__ = [
     "pareto_frontier",
     "turnover",
 ]
+
+
+#: Weight changes below this (decimal of assets: $4,000 on $40B) are solver noise.
+NOISE = 1e-7
 
 
 @dataclass(frozen=True)
@@ -101,7 +106,10 @@ def objective_table(problem: AllocationProblem, mandate: Mandate, w: npt.ArrayLi
         return {
             "yield": c.yield_multiplier * float(problem.yields.to_numpy() @ x),
             "alpha": c.alpha_multiplier * float(problem.alpha.to_numpy() @ x),
-            "trading cost": -float(problem.trading_cost.to_numpy() @ np.abs(x - w0))
+            "trading cost": -float(
+                problem.trading_cost.to_numpy() @ np.abs(x - w0)
+                + problem.trading_impact.to_numpy() @ (x - w0) ** 2
+            )
             / c.amortization_years,
             "surplus risk": -0.5 * c.risk_aversion * problem.tracking_error(x) ** 2,
             "liquidity": c.liquidity_premium
@@ -120,10 +128,18 @@ def objective_table(problem: AllocationProblem, mandate: Mandate, w: npt.ArrayLi
 def allocation_result(
     problem: AllocationProblem, mandate: Mandate, w: npt.ArrayLike, status: str = "given"
 ) -> AllocationResult:
-    """Report weights `w` (clipped at zero and normalized) against the problem and mandate."""
+    """Report weights `w` (clipped at zero and normalized) against the problem and mandate.
+
+    A change from today smaller than :data:`NOISE` is the solver's tolerance, not a trade: it
+    is set to zero (the sum's remainder goes to the largest change), so the plan never trades
+    dust.
+    """
     weights = np.clip(np.asarray(w, dtype=float), 0.0, None)
     weights /= weights.sum()
     w0 = problem.current.to_numpy()
+    change = np.where(np.abs(weights - w0) < NOISE, 0.0, weights - w0)
+    change[np.argmax(np.abs(change))] -= change.sum()
+    weights = np.clip(w0 + change, 0.0, None)
     x = problem.exposures.to_numpy()
     exposures = pd.DataFrame(
         {

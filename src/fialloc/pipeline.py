@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -26,6 +26,7 @@ from fialloc.data import Portfolio
 from fialloc.desks import DeskResult, performance, run_desks
 from fialloc.distributed import Executor
 from fialloc.factor_covariance import scenario_covariance
+from fialloc.mc_estimators import DEFAULT_PATHS
 from fialloc.optimize import (
     AllocationProblem,
     AllocationProgram,
@@ -34,12 +35,14 @@ from fialloc.optimize import (
     optimize,
     pareto_frontier,
 )
-from fialloc.plan import ImplementationPlan, implementation_plan
+from fialloc.plan import ImplementationPlan, glide_path, implementation_plan
 from fialloc.robustness import (
+    compare,
     evaluate,
     min_expected_shortfall,
     simulate_sleeves,
     stress_surplus,
+    surplus_by_path,
     tracking_error_distribution,
 )
 from fialloc.scenarios import CreditInflationSpec, G2pp, simulate_credit_inflation
@@ -59,7 +62,19 @@ class Robustness:
     ----------
     paths : DataFrame
         Per (allocation, horizon in years): surplus mean and quantiles (money), shortfall
-        probability (surplus below zero) and expected shortfall at 95% (mean of the worst 5%).
+        probability (surplus below zero) and expected shortfall at 95% (mean of the worst 5%),
+        each with its standard error (see :func:`fialloc.robustness.evaluate`).
+    comparisons : DataFrame
+        Per (allocation, horizon, statistic): the paired difference from the current
+        allocation on the same paths, its standard error, 95% interval and verdict (see
+        :func:`fialloc.robustness.compare`).
+    surplus : DataFrame
+        Per (allocation, path): the surplus (money) at each horizon (columns, years): what
+        every path statistic is computed from.
+    states, state_covariance : DataFrame
+        The G2++ states per (horizon, path), less their exact means, and their exact
+        covariance per (horizon, state): the control variates (see
+        :meth:`fialloc.robustness.SleevePaths.state_tables`).
     tracking_error : DataFrame
         Per allocation: the realized tracking error across paths (decimal, annual; see
         :func:`fialloc.robustness.tracking_error_distribution`).
@@ -68,8 +83,12 @@ class Robustness:
     """
 
     paths: pd.DataFrame
+    comparisons: pd.DataFrame
     tracking_error: pd.DataFrame
     stresses: pd.DataFrame
+    surplus: pd.DataFrame
+    states: pd.DataFrame
+    state_covariance: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -110,7 +129,8 @@ class RunResult:
     robustness : Robustness
         Current, recommended and least-shortfall weights across paths and stresses.
     plan : ImplementationPlan
-        The phased move from current to recommended weights.
+        The phased move from current to recommended weights, with the glide path (cycles)
+        to the allocation without the turnover and maximum shift limits.
     parameters : dict
         Paths, seed, horizons, phases: what to pass to reproduce the run.
     timings : dict of str to float
@@ -172,7 +192,7 @@ def _stage(
 
 def run(
     portfolio: Portfolio,
-    n_paths: int = 1000,
+    n_paths: int = DEFAULT_PATHS,
     scenario_seed: int = 0,
     horizons: int = 10,
     phases: int = 3,
@@ -266,12 +286,15 @@ def run(
             credit = simulate_credit_inflation(model, paths, CreditInflationSpec(spreads=spreads))
             factor_cov = scenario_covariance(model, paths, p.analytics.key_tenors, credit)
         evidence = performance.manager_evidence(desks["performance"])
-        problem = build_problem(ctx, evidence=evidence, covariance=factor_cov)
+        problem = build_problem(
+            ctx, evidence=evidence, covariance=factor_cov, trading_days=phases * phase_days
+        )
         program = AllocationProgram(problem, p.mandate)
         allocation = optimize(problem, program=program)
         robust = min_expected_shortfall(problem, sleeves, p.mandate, rooms=program.rooms())
         frontier = pareto_frontier(problem, points=frontier_points, program=program)
     with _stage("robustness", timings, progress):
+        states, state_covariance = sleeves.state_tables()
         candidates: dict[str, npt.ArrayLike] = {
             "current": problem.current.to_numpy(),
             "recommended": allocation.weights.to_numpy(),
@@ -279,13 +302,18 @@ def run(
         }
         robustness = Robustness(
             paths=evaluate(sleeves, candidates),
+            comparisons=compare(sleeves, candidates),
             tracking_error=tracking_error_distribution(sleeves, candidates),
             stresses=stress_surplus(stresses, p, candidates),
+            surplus=surplus_by_path(sleeves, candidates),
+            states=states,
+            state_covariance=state_covariance,
         )
     with _stage("plan", timings, progress):
         plan = implementation_plan(
             p, problem, allocation.weights, p.mandate, phases, phase_days, extend=True
         )
+        plan = replace(plan, glide=glide_path(problem, p.mandate, allocation.weights))
     surplus = robustness.paths.loc["current"].copy()
     parameters = {
         "n_paths": n_paths,

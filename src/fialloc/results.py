@@ -11,6 +11,7 @@ the JSON Schema of ``results.json``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,10 +24,18 @@ if TYPE_CHECKING:
 
     from fialloc.pipeline import RunResult
 
-__all__ = ["AllocationRecommendation", "RunResponse", "build_response"]
+__all__ = [
+    "AllocationRecommendation",
+    "RunResponse",
+    "build_response",
+    "claim_text",
+    "path_claims",
+]
 
 #: A change of weight smaller than this (decimal) is reported as "hold".
 HOLD_BELOW = 5e-4
+#: Path statistics whose before/after change the headline states with its interval.
+CLAIMED = ("shortfall_probability", "expected_shortfall_95")
 
 
 class AllocationRecommendation(BaseModel):
@@ -95,6 +104,7 @@ def build_response(
     }
     detailed["robustness"] = {
         "paths": to_records(run.robustness.paths),
+        "comparisons": to_records(run.robustness.comparisons),
         "tracking_error": to_records(run.robustness.tracking_error),
         "stresses": to_records(run.robustness.stresses),
     }
@@ -166,7 +176,7 @@ def _strategy(run: RunResult) -> dict[str, Any]:
     paths = run.robustness.paths
     last = float(paths.index.get_level_values("horizon").max())
     at_last = paths.xs(last, level="horizon")
-    shortfall = {str(k): float(v) for k, v in at_last["shortfall_probability"].items()}
+    claims = path_claims(run, last)
     tail_mean = {str(k): float(v) for k, v in at_last["expected_shortfall_95"].items()}
     gap_before = _largest_gap(a.gaps["gap_before"])
     gap_after = _largest_gap(a.gaps["gap_after"])
@@ -183,11 +193,13 @@ def _strategy(run: RunResult) -> dict[str, Any]:
         + f". Yield goes from {a.summary['yield_before']:.2%} to {a.summary['yield_after']:.2%}, "
         f"tracking error against the liabilities from {a.summary['tracking_error_before']:.2%} to "
         f"{a.summary['tracking_error_after']:.2%}, the largest key-rate gap from "
-        f"{gap_before:.2f} to {gap_after:.2f} years, and the probability of a surplus shortfall "
-        f"at {last:g} years from {shortfall['current']:.1%} to "
-        f"{shortfall['recommended']:.1%}. The objective goes from "
-        f"{a.summary['objective_bp_before']:.1f} to {a.summary['objective_bp_after']:.1f} bp a "
-        "year. "
+        f"{gap_before:.2f} to {gap_after:.2f} years. At {last:g} years across "
+        f"{run.parameters['n_paths']:,} scenario paths (seed {run.parameters['scenario_seed']}), "
+        + claim_text(claims, "shortfall_probability", "the probability of a surplus shortfall")
+        + "; "
+        + claim_text(claims, "expected_shortfall_95", "the expected shortfall (worst 5%)")
+        + f". The objective goes from {a.summary['objective_bp_before']:.1f} to "
+        f"{a.summary['objective_bp_after']:.1f} bp a year. "
         + (
             "Every limit is met."
             if open_limits.empty
@@ -220,10 +232,15 @@ def _strategy(run: RunResult) -> dict[str, Any]:
         "max_key_rate_gap_dv01_before": _largest_gap(a.gaps["dv01_before"]),
         "max_key_rate_gap_dv01_after": _largest_gap(a.gaps["dv01_after"]),
         "horizon_years": last,
-        "shortfall_probability_before": shortfall["current"],
-        "shortfall_probability_after": shortfall["recommended"],
-        "expected_shortfall_95_before": tail_mean["current"],
-        "expected_shortfall_95_after": tail_mean["recommended"],
+        "n_paths": int(run.parameters["n_paths"]),
+        "scenario_seed": int(run.parameters["scenario_seed"]),
+        **{
+            f"{stat}_{when}{part}": float(at_last.loc[name, f"{stat}{part}"])
+            for stat in CLAIMED
+            for when, name in (("before", "current"), ("after", "recommended"))
+            for part in ("", "_se")
+        },
+        **claims,
         "constraints_met": bool(a.constraints["ok"].all()),
         "limits_not_met": {str(k): str(v) for k, v in open_limits["status"].items()},
         "dominated_by": dominating,
@@ -233,6 +250,59 @@ def _strategy(run: RunResult) -> dict[str, Any]:
         "liquid_buffer_after": a.summary["liquid_buffer_after"],
         "plan_cost": run.plan.total_cost,
     }
+
+
+def path_claims(run: RunResult, horizon: float) -> dict[str, Any]:
+    """Return the recommended minus the current path statistics at `horizon`, paired.
+
+    For each of :data:`CLAIMED`: ``<stat>_change`` (recommended minus current on the same
+    paths), ``_change_se``, ``_change_low`` and ``_change_high`` (the 95% interval) and
+    ``<stat>_verdict`` (``better``, ``worse`` or ``no clear change``; see
+    :func:`fialloc.robustness.compare`).
+    """
+    table = run.robustness.comparisons.xs(("recommended", horizon), level=("allocation", "horizon"))
+    out: dict[str, Any] = {}
+    for stat in CLAIMED:
+        row = table.loc[stat]
+        out |= {
+            f"{stat}_change": float(row["difference"]),
+            f"{stat}_change_se": float(row["se"]),
+            f"{stat}_change_low": float(row["low"]),
+            f"{stat}_change_high": float(row["high"]),
+            f"{stat}_verdict": str(row["verdict"]),
+        }
+    return out
+
+
+def claim_text(claims: Mapping[str, Any], stat: str, label: str) -> str:
+    """Return one before/after claim in words that follow its 95% interval.
+
+    Parameters
+    ----------
+    claims : mapping
+        The ``integrated_strategy`` section (or its path claims): ``<stat>_change``,
+        ``<stat>_change_low``, ``<stat>_change_high`` and ``<stat>_verdict``.
+    stat : {"shortfall_probability", "expected_shortfall_95"}
+        The statistic (a probability, shown in points, or money, shown in $ millions).
+    label : str
+        What the statistic is, in words.
+    """
+    if stat == "shortfall_probability":
+
+        def fmt(v: float) -> str:
+            return f"{100 * v:+.1f} points"
+    else:
+
+        def fmt(v: float) -> str:
+            return f"{'-' if v < 0 else '+'}${abs(v) / 1e6:,.0f}M"
+
+    verdict = claims[f"{stat}_verdict"]
+    moved = {"better": "improves", "worse": "worsens", "no clear change": "shows no clear change"}
+    return (
+        f"{label} {moved[verdict]}: {fmt(claims[f'{stat}_change'])} "
+        f"(95% interval {fmt(claims[f'{stat}_change_low'])} to "
+        f"{fmt(claims[f'{stat}_change_high'])}, paired on the same paths)"
+    )
 
 
 def _recommendations(run: RunResult) -> list[AllocationRecommendation]:
@@ -293,9 +363,19 @@ def _plan(run: RunResult) -> dict[str, Any]:
                 **{str(c): json_value(v) for c, v in plan.costs.loc[k].items()},
             }
         )
+    glide = plan.glide
     return {
         "requested_phases": plan.requested_phases,
         "phases": phases,
         "phase_days": run.parameters.get("phase_days"),
         "total_cost": plan.total_cost,
-    }
+        "reason": plan.reason,
+        "glide_path": None
+        if glide is None
+        else {
+            "cycles": to_records(glide.cycles),
+            "weights": {str(k): {str(m): float(v) for m, v in glide.weights[k].items()}
+                        for k in glide.weights.columns},
+            "reason": glide.reason,
+        },
+    }  # fmt: skip

@@ -174,18 +174,6 @@ def hqla_buffer(
     )
 
 
-def half_spread_cost(holding_shares: pd.DataFrame, bid_ask_bp: pd.Series) -> pd.Series:
-    """One-way cost of moving one unit of each sleeve (decimal of the amount moved).
-
-    A sleeve bought or sold pro rata pays half the bid-ask spread on every position:
-    ``cost_m = sum_s share_ms * bid_ask_s / 2 * 1e-4``, with `holding_shares` the managers
-    (rows) by securities (columns) share of each sleeve's value (rows sum to 1) and
-    `bid_ask_bp` per security (basis points of price).
-    """
-    ba = _arr(bid_ask_bp.reindex(holding_shares.columns), "half_spread_cost: bid_ask_bp")
-    return (holding_shares @ (0.5e-4 * ba)).rename("trading_cost")
-
-
 def liquidity_adjusted_cost(
     market_value: npt.ArrayLike,
     bid_ask_bp: npt.ArrayLike,

@@ -21,8 +21,9 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
+from fialloc.mc_estimators import Z95
 from fialloc.report import charts
-from fialloc.results import RunResponse
+from fialloc.results import CLAIMED, RunResponse, claim_text
 from fialloc.store import StoredRun, read_run
 
 __all__ = ["render", "render_stored"]
@@ -141,7 +142,13 @@ def _plan(response: RunResponse) -> dict[str, Any]:
     trades = [
         {"manager": m, "amounts": [p.get("trades", {}).get(m) for p in phases]} for m in managers
     ]
-    return {"phases": phases, "trades": trades, "total_cost": plan.get("total_cost")}
+    return {
+        "phases": phases,
+        "trades": trades,
+        "total_cost": plan.get("total_cost"),
+        "reason": plan.get("reason", ""),
+        "glide": plan.get("glide_path"),
+    }
 
 
 def _render(
@@ -220,8 +227,11 @@ def _render(
             "commentary": _commentary(d, "liquidity"),
         },
     ]
+    strategy = response.integrated_strategy
     return _template().render(
-        strategy=response.integrated_strategy,
+        strategy=strategy,
+        claims={stat: claim_text(strategy, stat, "").strip() for stat in CLAIMED},
+        z95=Z95,
         recommendations=response.allocation_recommendations,
         sections=sections,
         flags=_flags(d),
