@@ -52,21 +52,25 @@ def _constraints(folder, w):
     active = x.T @ w - liability[factors].to_numpy()
     te = np.sqrt(active @ cov.to_numpy() @ active + np.sum((w * pm["residual_vol"]) ** 2))
     exits = pm.index.isin(m["exit_managers"])
+    shifted = ~exits if m["exit_immediately"] else np.ones(len(w), dtype=bool)
+    l1, l2a, l2b = (pm[f"hqla_{lv}"].to_numpy() @ w for lv in ("level1", "level2a", "level2b"))
+    # The LCR buffer with the Basel Level 2B (15%) and Level 2 (40%) cap adjustments
+    adj15 = max(l2b - 15 / 85 * (l1 + l2a), l2b - 15 / 60 * l1, 0.0)
+    adj40 = max(l2a + l2b - adj15 - 2 / 3 * l1, 0.0)
     values = {
-        "weights sum to 1": w.sum(),
         "min allocation": w[~exits].min(),
         "max allocation": w.max(),
         "turnover (one-way)": 0.5 * np.abs(w - w0).sum(),
-        "max shift": np.abs(w - w0)[~exits].max(),
+        "max shift": np.abs(w - w0)[shifted].max(),
         "yield": pm["yield"].to_numpy() @ w,
         "tracking error": te,
-        "liquidity buffer": pm["liquid_share"].to_numpy() @ w,
+        "liquidity buffer": l1 + l2a + l2b - adj15 - adj40,
         "illiquid share": pm["illiquid_share"].to_numpy() @ w,
         "rating drift (notches)": abs(pm["notch"].to_numpy() @ (w - w0)),
         "sector overweight": (sectors.to_numpy().T @ (w - w0)).max(),
     }
     if exits.any():
-        values["exited managers"] = w[exits].max()
+        values["exited managers"] = w[exits].sum()
     keys = [f for f in factors if f.startswith("krd_")]
     target = liability[keys].to_numpy() * totals["liabilities"] / totals["assets"]
     for key, gap in zip(keys, np.abs(pm[keys].to_numpy().T @ w - target), strict=True):
@@ -81,6 +85,13 @@ def test_every_constraint_and_the_tracking_error_recompute_from_the_folder(folde
     assert set(values) == set(stored.index)
     for name, value in values.items():
         assert value == pytest.approx(stored.loc[name, "value"], rel=1e-9, abs=1e-12), name
+    # Each limit's status follows from its value, today's and the limit alone.
+    today = _constraints(folder, weights["current"].to_numpy())
+    for name, row in stored.iterrows():
+        sign = 1.0 if row["sense"] == "<=" else -1.0
+        after, before = sign * (values[name] - row["limit"]), sign * (today[name] - row["limit"])
+        status = "met" if after <= 1e-6 else "closing" if after < before - 1e-6 else "not met"
+        assert row["status"] == status, name
     strategy = json.loads((folder / "results.json").read_text())["integrated_strategy"]
     for when, col in (("before", "current"), ("after", "recommended")):
         te = _constraints(folder, weights[col].to_numpy())["tracking error"]

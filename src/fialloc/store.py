@@ -116,8 +116,10 @@ def run_tables(run: RunResult) -> dict[str, pd.DataFrame]:
             {
                 "residual_vol": pb.residual_vol,
                 "yield": pb.yields,
-                "skill": pb.skill,
-                "liquid_share": pb.liquid_share,
+                "alpha": pb.alpha,
+                "trading_cost": pb.trading_cost,
+                "trading_impact": pb.trading_impact,
+                **{f"hqla_{level}": pb.hqla[level] for level in pb.hqla.columns},
                 "illiquid_share": pb.illiquid_share,
                 "notch": pb.notch,
                 "current_weight": pb.current,
