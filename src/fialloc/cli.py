@@ -220,7 +220,7 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
     gaps = Table(
         box=box.SIMPLE_HEAD,
         title="Key-rate gaps against the liabilities (assets' KRD minus liabilities' scaled "
-        "by L/A; years, and $ thousands per bp)",
+        "by L/A; years, and $M per bp)",
         title_justify="left",
     )
     gaps.add_column("")
@@ -232,8 +232,11 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
         ("tolerance (years)", "tolerance"),
     ):
         gaps.add_row(label, *(f"{r[col]:+.2f}" for r in gap_rows))
-    for label, col in (("current ($k/bp)", "dv01_before"), ("recommended ($k/bp)", "dv01_after")):
-        gaps.add_row(label, *(f"{r[col] / 1e3:+,.0f}" for r in gap_rows))
+    for label, col in (
+        ("current ($M per bp)", "dv01_before"),
+        ("recommended ($M per bp)", "dv01_after"),
+    ):
+        gaps.add_row(label, *(f"{r[col] / 1e6:+,.2f}" for r in gap_rows))
     console.print(gaps)
     terms = Table(
         box=box.SIMPLE_HEAD,
