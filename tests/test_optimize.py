@@ -18,6 +18,7 @@ from fialloc.desks import liquidity
 from fialloc.optimize import (
     AllocationProblem,
     AllocationProgram,
+    Extension,
     InfeasibleMandate,
     build_problem,
     check_constraints,
@@ -592,3 +593,37 @@ def test_generated_books_above_their_tracking_error_limit_close_it_as_far_as_all
         assert row["value"] == pytest.approx(best, abs=2e-6)
     others = result.constraints[(result.constraints["kind"] != "gap")].drop(index="tracking error")
     assert others["ok"].all(), others[~others["ok"]]
+
+
+def test_an_extension_adds_variables_with_exposures_carry_and_liquidity():
+    # Two managers of duration 4 against liabilities of 9: no mix matches them. A receiver
+    # swap of notional s (per unit of assets) adds 6 years of 10y duration per unit, costs
+    # 10 bp of carry per unit and posts 5% of its notional as margin out of Level 1.
+    problem = _toy([4.0, 4.0], 9.0, [0.5, 0.5], yields=[0.05, 0.05])
+
+    def swap(w):
+        s = cp.Variable(nonneg=True)
+        return Extension(
+            variables=[s],
+            exposure=cp.hstack([6.0 * s]),
+            yield_pickup=-0.001 * s,
+            level1=-0.05 * s,
+            constraints=[s <= 2.0],
+        )
+
+    def least_te(mandate):
+        program = AllocationProgram(problem, mandate, extension=swap)
+        w = program.solve_for("tracking_error")
+        assert w.sum() == pytest.approx(1.0)
+        return float(program.extension.variables[0].value)
+
+    # A yield floor of 4.9% and a 95% buffer each allow s <= 1: the gap closes at s = 5/6.
+    roomy = LOOSE.model_copy(update={"target_yield": 0.049, "liquidity_buffer": 0.95})
+    assert least_te(roomy) == pytest.approx(5 / 6, abs=1e-5)
+    # A yield floor of 4.95% allows only half a unit of carry, a 97.5% buffer a quarter.
+    assert least_te(roomy.model_copy(update={"target_yield": 0.0495})) == pytest.approx(
+        0.5, abs=1e-5
+    )
+    assert least_te(roomy.model_copy(update={"liquidity_buffer": 0.9875})) == pytest.approx(
+        0.25, abs=1e-5
+    )

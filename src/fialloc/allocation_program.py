@@ -124,6 +124,12 @@ class Extension:
     exposure : Expression, optional
         Added to the managers' factor exposures ``X'w`` (years per unit of assets, one entry
         per factor of the problem): an overlay's key-rate and spread durations.
+    yield_pickup : Expression, optional
+        Added to the portfolio's yield (decimal a year, per unit of assets) in the yield
+        limit and the objective: an overlay's carry, negative when it costs.
+    level1 : Expression, optional
+        Added to the post-haircut Level 1 assets (per unit of assets) of the liquid buffer:
+        STRIPS bought (positive), margin posted (negative).
     terms : dict of str to Expression
         Objective terms in basis points of assets a year (minimized), convex and free of
         parameters.
@@ -133,6 +139,8 @@ class Extension:
 
     variables: list[cp.Variable] = field(default_factory=list)
     exposure: cp.Expression | None = None
+    yield_pickup: cp.Expression | None = None
+    level1: cp.Expression | None = None
     terms: dict[str, cp.Expression] = field(default_factory=dict)
     constraints: list[cp.Constraint] = field(default_factory=list)
 
@@ -203,7 +211,11 @@ class AllocationProgram:
             problem.liabilities,
         )
         levels = problem.hqla.to_numpy().T @ w
-        buffer_bounds = hqla_bounds(levels[0], levels[1], levels[2])
+        level1 = levels[0] + (ext.level1 if ext.level1 is not None else 0.0)
+        buffer_bounds = hqla_bounds(level1, levels[1], levels[2])
+        portfolio_yield = problem.yields.to_numpy() @ w + (
+            ext.yield_pickup if ext.yield_pickup is not None else 0.0
+        )
         exits = exit_mask(problem, mandate)
         shifted = shifted_mask(problem, mandate)
         excess: dict[str, cp.Expression] = {
@@ -212,7 +224,7 @@ class AllocationProgram:
             "min allocation": -cp.min(w[np.flatnonzero(~exits)]) if (~exits).any() else None,
             "max allocation": cp.max(w),
             "exited managers": cp.sum(w[np.flatnonzero(exits)]) if exits.any() else None,
-            "yield": -(problem.yields.to_numpy() @ w),
+            "yield": -portfolio_yield,
             "tracking error": cp.norm(active, 2),
             "illiquid share": problem.illiquid_share.to_numpy() @ w,
             "rating drift (notches)": cp.abs(problem.notch.to_numpy() @ d),
@@ -240,7 +252,7 @@ class AllocationProgram:
         scale = np.array([r.scale for r in self.rows])
         objective = (
             self.breach_weight @ cp.multiply(1.0 / scale, self.slack)
-            - self.yield_weight * (1e4 * problem.yields.to_numpy() @ w)
+            - self.yield_weight * (1e4 * portfolio_yield)
             - self.alpha @ w
             + self.cost @ cp.abs(d)
             + self.impact @ cp.square(d)
