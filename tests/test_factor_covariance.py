@@ -85,7 +85,7 @@ def test_the_optimizer_runs_on_either_covariance(portfolio):
     from fialloc import pipeline
 
     result = pipeline.run(portfolio, n_paths=300, covariance="scenarios", frontier_points=2)
-    assert result.allocation.constraints["ok"].all()
+    assert result.allocation.constraints["allowed"].all()
     assert result.parameters["covariance"] == "scenarios"
     assert isinstance(result.problem.covariance, pd.DataFrame)
     with pytest.raises(ValueError, match="covariance must be"):

@@ -1,422 +1,146 @@
-"""Manager allocation: a convex program over manager weights (cvxpy with Clarabel).
+"""Manager allocation: one objective in money a year, limits that mean what they say.
 
-Decision: one weight per manager. Exposures are linear in the weights (each manager's
-key-rate durations and spread durations by rating are computed once), so the optimizer never
-re-prices.
+The objective (maximized; every term in basis points of assets a year and in money):
 
-Tracking error against liabilities
-    The annualized standard deviation of the asset return minus the liability return, each
-    relative to its own present value, from a factor model of monthly key-rate and spread
-    changes (annualized x 12) plus each manager's residual risk:
-    ``TE(w)^2 = (X'w - l)' S (X'w - l) + sum_m w_m^2 s_m^2``. Surplus volatility in money is the
-    standard deviation of ``A r_A - L r_L``.
+``yield'w`` + ``alpha'w`` (posterior expected selection alpha from the skill evidence)
+- ``sum_m (cost_m |w_m - w0_m| + impact_m (w_m - w0_m)^2) / amortization_years`` (half the
+  bid-ask and market impact on every sleeve moved)
+- ``risk_aversion / 2 x TE(w)^2`` (the variance of the return of assets against liabilities)
++ ``liquidity_premium x min(liquid buffer(w), target)``.
+
+The mandate's priorities scale the coefficients (:func:`fialloc.allocation_program.coefficients`).
+Limits (:mod:`fialloc.allocation_limits`) hold as the README says: a limit today's book
+meets stays met; one it breaches is closed as far as turnover, shifts and the other limits
+allow before the objective chooses (a starting point, not an error); only a mandate no
+allocation could ever meet is refused, with the smallest relaxation of each conflicting limit
+in its unit. The program is compiled once and re-solved for the recommendation, the frontier
+and the least-shortfall weights (:mod:`fialloc.allocation_program`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
-import cvxpy as cp
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
-from fialloc.analytics.context import DeskContext
-from fialloc.analytics.duration_gaps import key_rate_gap
+from fialloc.allocation_limits import check_constraints, gap_tolerances
+from fialloc.allocation_problem import AllocationProblem, build_problem, turnover
+from fialloc.allocation_program import (
+    AllocationProgram,
+    Extension,
+    InfeasibleMandate,
+    coefficients,
+)
 from fialloc.data.mandate import Mandate
-from fialloc.data.vocabulary import GOVERNMENT_SECTORS, RATING_LETTERS, rating_letter
-from fialloc.desks import performance
-from fialloc.distributed import Executor, InProcess
-from fialloc.factor_covariance import history_covariance
-from fialloc.layout import FloatArray
 
 __all__ = [
-    "SKILL_SCALE",
     "AllocationProblem",
+    "AllocationProgram",
     "AllocationResult",
-    "active_risk",
+    "Extension",
+    "InfeasibleMandate",
+    "allocation_result",
     "build_problem",
     "check_constraints",
-    "mandate_constraints",
+    "objective_table",
     "optimize",
     "pareto_frontier",
-    "solve",
+    "turnover",
 ]
 
 
-#: The skill term's yardstick: a portfolio-wide information ratio of 1, exceptional by the usual
-#: standard (Grinold and Kahn: 0.5 good, 0.75 very good, 1.0 exceptional).
-SKILL_SCALE = 1.0
-
-
-@dataclass(frozen=True)
-class AllocationProblem:
-    """Everything the optimizer needs, per manager (rows indexed by manager id).
-
-    Attributes
-    ----------
-    exposures : DataFrame
-        Managers by factors: key-rate durations (``krd_*``) and spread durations by rating
-        (``sd_*``), years.
-    liability : Series
-        The liabilities' exposures per unit of their present value (years).
-    covariance : DataFrame
-        Annualized covariance of the factor moves (decimal rates squared).
-    residual_vol, yields, skill, liquid_share, illiquid_share, notch : Series
-        Per manager: annual residual risk (decimal), yield (decimal), skill score (higher is
-        better, in information-ratio units: see
-        :func:`fialloc.desks.performance.skill_scores`), share of the sleeve counting toward
-        the liquidity buffer after haircuts, share that is illiquid, average rating notch
-        (AAA = 1).
-    sectors : DataFrame
-        Managers by sectors: each sleeve's sector mix (rows sum to 1).
-    current : Series
-        Current weights (sum to 1).
-    assets, liabilities : float
-        Market value of assets and present value of liabilities (money).
-    """
-
-    exposures: pd.DataFrame
-    liability: pd.Series
-    covariance: pd.DataFrame
-    residual_vol: pd.Series
-    yields: pd.Series
-    skill: pd.Series
-    liquid_share: pd.Series
-    illiquid_share: pd.Series
-    notch: pd.Series
-    sectors: pd.DataFrame
-    current: pd.Series
-    assets: float
-    liabilities: float
-
-    def __post_init__(self) -> None:
-        managers = self.exposures.index
-        for name in (
-            "residual_vol",
-            "yields",
-            "skill",
-            "liquid_share",
-            "illiquid_share",
-            "notch",
-            "current",
-        ):
-            series = getattr(self, name)
-            if not series.index.equals(managers):
-                msg = f"AllocationProblem: `{name}` must be indexed by the exposures' managers"
-                raise ValueError(msg)
-            if not np.all(np.isfinite(series.to_numpy(dtype=float))):
-                msg = f"AllocationProblem: `{name}` has missing or non-finite values"
-                raise ValueError(msg)
-        total = float(self.current.sum())
-        if abs(total - 1.0) > 1e-6 or (self.current < 0).any():
-            msg = (
-                "AllocationProblem: current weights must be >= 0 and sum to 1, "
-                f"they sum to {total:.6f}"
-            )
-            raise ValueError(msg)
-        cov = self.covariance.to_numpy(dtype=float)
-        if not np.allclose(cov, cov.T, atol=1e-14) or not np.all(np.isfinite(cov)):
-            msg = "AllocationProblem: covariance must be symmetric and finite"
-            raise ValueError(msg)
-        smallest = float(np.linalg.eigvalsh(cov).min())
-        if smallest < -1e-12 * max(float(np.abs(cov).max()), 1e-30):
-            msg = (
-                "AllocationProblem: covariance is not positive semi-definite "
-                f"(smallest eigenvalue {smallest:.3e})"
-            )
-            raise ValueError(msg)
-
-    @property
-    def managers(self) -> pd.Index:
-        """Manager ids."""
-        return self.exposures.index
-
-    def factor_root(self) -> FloatArray:
-        """Return R with R'R = covariance (eigen decomposition, so semi-definite is fine)."""
-        vals, vecs = np.linalg.eigh(self.covariance.to_numpy(dtype=float))
-        return np.asarray((vecs * np.sqrt(np.clip(vals, 0.0, None))).T, dtype=np.float64)
-
-    def tracking_error(self, w: FloatArray) -> float:
-        """Annualized tracking error (decimal) of weights `w` against the liabilities."""
-        active = self.exposures.to_numpy().T @ w - self.liability.to_numpy()
-        var = active @ self.covariance.to_numpy() @ active + np.sum(
-            (w * self.residual_vol.to_numpy()) ** 2
-        )
-        return float(np.sqrt(max(var, 0.0)))
-
-    def surplus_vol(self, w: FloatArray) -> float:
-        """Annualized volatility (money) of the surplus change under weights `w`."""
-        x = (
-            self.exposures.to_numpy().T @ w * self.assets
-            - self.liability.to_numpy() * self.liabilities
-        )
-        var = x @ self.covariance.to_numpy() @ x + np.sum(
-            (w * self.residual_vol.to_numpy() * self.assets) ** 2
-        )
-        return float(np.sqrt(max(var, 0.0)))
-
-
-def build_problem(
-    ctx: DeskContext,
-    skill: pd.Series | None = None,
-    covariance: pd.DataFrame | None = None,
-    residual_vol: pd.Series | None = None,
-) -> AllocationProblem:
-    """Assemble the optimizer's inputs from a portfolio's analytics.
-
-    Factors are the key rates (zero-rate moves at the key tenors) and the credit spreads by
-    rating; their covariance (annualized, decimal rates squared) is `covariance` if given
-    (e.g. :func:`fialloc.factor_covariance.scenario_covariance`), else the monthly market
-    history's (:func:`fialloc.factor_covariance.history_covariance`).
-
-    Skill and residual risk come from the performance desk unless given (the pipeline passes
-    the desk's result, so it runs once): `skill` defaults to
-    :func:`fialloc.desks.performance.skill_scores` (information-ratio units; 0 without
-    significant selection skill, negative for beta-only or drifting managers) and
-    `residual_vol` (annual, decimal) to :func:`fialloc.desks.performance.residual_vols`, the
-    volatility of each manager's excess return that its factor loadings do not explain: the
-    factor part of a manager's risk is already in its exposures, so counting the raw excess
-    volatility would count it twice.
-    """
-    p = ctx.portfolio
-    managers = ctx.managers.index
-    keys = ctx.key_columns
-    sec = ctx.securities
-    share = p.market_values.div(p.market_values.sum(axis=1), axis=0)
-    letter = sec["rating"].map(rating_letter)
-    credit = ~sec["sector"].isin(GOVERNMENT_SECTORS)
-    sd = pd.DataFrame(
-        {
-            f"sd_{x}": sec["spread_duration"].where((letter == x) & credit, 0.0)
-            for x in RATING_LETTERS
-        }
-    )
-    exposures = pd.concat([ctx.managers[keys], share @ sd.loc[share.columns]], axis=1)
-    lia = ctx.liabilities.iloc[0]
-    liability = pd.concat([lia[keys].astype(float), pd.Series(0.0, index=sd.columns)])
-
-    if covariance is None:
-        covariance = history_covariance(p, list(p.analytics.key_tenors))
-    missing = [f for f in exposures.columns if f not in covariance.index]
-    if missing:
-        msg = f"build_problem: the factor covariance has no rows for {missing}"
-        raise ValueError(msg)
-
-    if skill is None or residual_vol is None:
-        desk = performance.analyze(ctx)
-        skill = performance.skill_scores(desk) if skill is None else skill
-        residual_vol = performance.residual_vols(desk) if residual_vol is None else residual_vol
-    buffer_tiers = {
-        "level1": 1.0,
-        "level2a": 0.85,
-        "level2b_rmbs": 0.75,
-        "level2b": 0.5,
-        "illiquid": 0.0,
-    }
-    liquid = share @ sec["liquidity_tier"].map(buffer_tiers).loc[share.columns].astype(float)
-    illiquid = share @ (sec["liquidity_tier"] == "illiquid").loc[share.columns].astype(float)
-    sectors = share.T.groupby(sec["sector"].loc[share.columns]).sum().T
-    return AllocationProblem(
-        exposures=exposures.loc[managers],
-        liability=liability,
-        covariance=covariance.loc[exposures.columns, exposures.columns],
-        residual_vol=residual_vol.reindex(managers).fillna(0.0).astype(float),
-        yields=ctx.managers["ytm"],
-        skill=skill.reindex(managers).fillna(0.0).astype(float),
-        liquid_share=liquid.reindex(managers),
-        illiquid_share=illiquid.reindex(managers),
-        notch=ctx.manager_notches.reindex(managers),
-        sectors=sectors.reindex(managers),
-        current=(p.current_weights / p.current_weights.sum()).reindex(managers),
-        assets=ctx.total_assets,
-        liabilities=float(ctx.liabilities.iloc[0]["market_value"]),
-    )
-
-
-def check_constraints(problem: AllocationProblem, mandate: Mandate, w: FloatArray) -> pd.DataFrame:
-    """Every mandate constraint evaluated at weights `w`, independently of any solver.
-
-    Returns a table of ``value``, ``limit``, ``sense`` (``<=``, ``>=``, ``==``), ``slack``
-    (how far inside the limit; negative when violated) and ``ok`` (within 1e-6).
-    """
-    w = np.asarray(w, dtype=float)
-    w0 = problem.current.to_numpy()
-    exits = problem.managers.isin(mandate.exit_managers)
-    rows = [("weights sum to 1", float(w.sum()), 1.0, "==")]
-    active = ~exits
-    rows.append(
-        (
-            "min allocation",
-            float(w[active].min()) if active.any() else 1.0,
-            mandate.min_allocation,
-            ">=",
-        )
-    )
-    rows.append(("max allocation", float(w.max()), mandate.max_allocation, "<="))
-    if exits.any():
-        rows.append(("exited managers", float(w[exits].max()), 0.0, "<="))
-    rows.append(("turnover (one-way)", float(0.5 * np.abs(w - w0).sum()), mandate.turnover, "<="))
-    rows.append(
-        (
-            "max shift",
-            float(np.abs(w - w0)[active].max()) if active.any() else 0.0,
-            mandate.max_shift,
-            "<=",
-        )
-    )
-    rows.append(("yield", float(problem.yields.to_numpy() @ w), mandate.target_yield, ">="))
-    rows.append(("tracking error", problem.tracking_error(w), mandate.max_tracking_error, "<="))
-    rows.append(
-        (
-            "liquidity buffer",
-            float(problem.liquid_share.to_numpy() @ w),
-            mandate.liquidity_buffer,
-            ">=",
-        )
-    )
-    rows.append(
-        ("illiquid share", float(problem.illiquid_share.to_numpy() @ w), mandate.max_illiquid, "<=")
-    )
-    rows.append(
-        (
-            "rating drift (notches)",
-            float(abs(problem.notch.to_numpy() @ (w - w0))),
-            mandate.max_rating_drift,
-            "<=",
-        )
-    )
-    sector_change = problem.sectors.to_numpy().T @ (w - w0)
-    rows.append(
-        ("sector overweight", float(sector_change.max()), mandate.max_sector_overweight, "<=")
-    )
-    for name, gap, limit in _krd_gap_limits(problem, mandate, w):
-        rows.append((f"key-rate gap {name}", gap, limit, "<="))
-    table = pd.DataFrame(rows, columns=["constraint", "value", "limit", "sense"]).set_index(
-        "constraint"
-    )
-    slack = np.where(
-        table["sense"] == ">=", table["value"] - table["limit"], table["limit"] - table["value"]
-    )
-    slack = np.where(table["sense"] == "==", -np.abs(table["value"] - table["limit"]), slack)
-    table["slack"] = slack
-    table["ok"] = table["slack"] >= -1e-6
-    return table
-
-
-def _krd_gap_limits(
-    problem: AllocationProblem, mandate: Mandate, w: FloatArray
-) -> list[tuple[str, float, float]]:
-    """Return |gap| per key rate at `w` and its limit: the tolerance or today's gap if larger."""
-    keys = [c for c in problem.exposures.columns if c.startswith("krd_")]
-    x = problem.exposures[keys].to_numpy()
-    lia = problem.liability[keys].to_numpy()
-    now = np.abs(
-        key_rate_gap(x.T @ problem.current.to_numpy(), lia, problem.assets, problem.liabilities)
-    )
-    gap = np.abs(key_rate_gap(x.T @ w, lia, problem.assets, problem.liabilities))
-    return [
-        (k.removeprefix("krd_"), float(g), float(max(mandate.krd_gap_tolerance, n)))
-        for k, g, n in zip(keys, gap, now, strict=True)
-    ]
+#: Weight changes below this (decimal of assets: $4,000 on $40B) are solver noise.
+NOISE = 1e-7
 
 
 @dataclass(frozen=True)
 class AllocationResult:
-    """Recommended weights with every constraint's value and slack and every objective term."""
+    """Weights with every limit's value and status, every objective term and the gaps.
+
+    Attributes
+    ----------
+    weights, change : Series
+        Weights and their change from today, per manager.
+    constraints : DataFrame
+        :func:`fialloc.allocation_limits.check_constraints` at the weights.
+    objective : DataFrame
+        :func:`objective_table` at today's weights and these.
+    exposures : DataFrame
+        Factor exposures (years) today, at these weights, and the liabilities' per unit of
+        their value.
+    gaps : DataFrame
+        Per tenor: the key-rate gap today and at these weights in years (``gap_before``,
+        ``gap_after``) and DV01 (money per basis point), and the tolerance (years).
+    summary : dict
+        Yield, tracking error, surplus volatility, liquid buffer and objective before and
+        after, turnover, and ``constraints_met`` (every limit met).
+    status : str
+        The solver's status.
+    """
 
     weights: pd.Series
     change: pd.Series
     constraints: pd.DataFrame
-    objective_terms: pd.Series
+    objective: pd.DataFrame
     exposures: pd.DataFrame
+    gaps: pd.DataFrame
     summary: dict[str, float]
     status: str
 
 
-def active_risk(problem: AllocationProblem, w: cp.Variable) -> cp.Expression:
-    """Return the vector whose norm is the tracking error of weights `w` (decimal, annual)."""
-    return cp.hstack(
-        [
-            problem.factor_root()
-            @ (problem.exposures.to_numpy().T @ w - problem.liability.to_numpy()),
-            cp.multiply(problem.residual_vol.to_numpy(), w),
-        ]
-    )
+def objective_table(problem: AllocationProblem, mandate: Mandate, w: npt.ArrayLike) -> pd.DataFrame:
+    """Each objective term at today's weights and at `w`: basis points and money a year.
 
-
-def mandate_constraints(
-    problem: AllocationProblem, mandate: Mandate, w: cp.Variable
-) -> dict[str, list[cp.Constraint]]:
-    """Return every mandate constraint on weights `w`, by group.
-
-    The groups carry the names :func:`check_constraints` reports, so an infeasibility
-    diagnosis names them the same way.
+    Terms: ``yield``, ``alpha`` (posterior), ``trading cost`` (amortized, negative),
+    ``surplus risk`` (risk aversion / 2 x tracking error squared, negative), ``liquidity``
+    and ``total``, each weighted by the mandate's priorities (:func:`coefficients`). Columns
+    ``before_bp``, ``after_bp``, ``change_bp`` (basis points of assets a year) and
+    ``before``, ``after``, ``change`` (money a year).
     """
-    m = mandate
+    c = coefficients(mandate)
     w0 = problem.current.to_numpy()
-    exits = problem.managers.isin(m.exit_managers)
-    keys = [c for c in problem.exposures.columns if c.startswith("krd_")]
-    xk = problem.exposures[keys].to_numpy()
-    lia = problem.liability[keys].to_numpy()
 
-    def gap(x: FloatArray | cp.Expression) -> FloatArray | cp.Expression:
-        return key_rate_gap(x, lia, problem.assets, problem.liabilities)
+    def terms(x: npt.NDArray[np.float64]) -> dict[str, float]:
+        return {
+            "yield": c.yield_multiplier * float(problem.yields.to_numpy() @ x),
+            "alpha": c.alpha_multiplier * float(problem.alpha.to_numpy() @ x),
+            "trading cost": -float(
+                problem.trading_cost.to_numpy() @ np.abs(x - w0)
+                + problem.trading_impact.to_numpy() @ (x - w0) ** 2
+            )
+            / c.amortization_years,
+            "surplus risk": -0.5 * c.risk_aversion * problem.tracking_error(x) ** 2,
+            "liquidity": c.liquidity_premium
+            * min(problem.liquid_buffer(x), mandate.liquidity_buffer),
+        }
 
-    limits = np.maximum(m.krd_gap_tolerance, np.abs(gap(xk.T @ w0)))
-    return {
-        "weights sum to 1": [cp.sum(w) == 1],
-        "min allocation": [w[~exits] >= m.min_allocation] if (~exits).any() else [],
-        "max allocation": [w <= m.max_allocation],
-        "exited managers": [w[exits] == 0] if exits.any() else [],
-        "turnover (one-way)": [0.5 * cp.norm1(w - w0) <= m.turnover],
-        "max shift": [cp.abs(w - w0)[~exits] <= m.max_shift] if (~exits).any() else [],
-        "yield": [problem.yields.to_numpy() @ w >= m.target_yield],
-        "tracking error": [cp.norm(active_risk(problem, w), 2) <= m.max_tracking_error],
-        "liquidity buffer": [problem.liquid_share.to_numpy() @ w >= m.liquidity_buffer],
-        "illiquid share": [problem.illiquid_share.to_numpy() @ w <= m.max_illiquid],
-        "rating drift (notches)": [
-            cp.abs(problem.notch.to_numpy() @ (w - w0)) <= m.max_rating_drift
-        ],
-        "sector overweight": [problem.sectors.to_numpy().T @ (w - w0) <= m.max_sector_overweight],
-        "key-rate gaps": [cp.abs(gap(xk.T @ w)) <= limits],
-    }
+    table = pd.DataFrame(
+        {"before": terms(w0), "after": terms(np.asarray(w, dtype=float))}
+    ).rename_axis("term")
+    table.loc["total"] = table.sum()
+    table["change"] = table["after"] - table["before"]
+    bp = (table * 1e4).add_suffix("_bp")
+    return pd.concat([bp, table * problem.assets], axis=1)
 
 
-def solve(
-    problem: AllocationProblem,
-    mandate: Mandate,
-    w: cp.Variable,
-    terms: dict[str, cp.Expression],
-    extra: list[cp.Constraint] | None = None,
-    solver: str = "CLARABEL",
+def allocation_result(
+    problem: AllocationProblem, mandate: Mandate, w: npt.ArrayLike, status: str = "given"
 ) -> AllocationResult:
-    """Minimize the sum of `terms` under the mandate and the `extra` constraints.
+    """Report weights `w` (clipped at zero and normalized) against the problem and mandate.
 
-    A tiny turnover penalty picks the smallest move among ties. The result reports the
-    weights, every constraint's value and slack, every term and the exposures before and after.
-    `solver` is any installed cvxpy solver that handles second-order cones (Clarabel by
-    default; SCS is the first-order alternative).
-
-    Raises
-    ------
-    ValueError
-        If the constraints cannot be met; the message names those that conflict and how much
-        each would have to relax (from an elastic re-solve).
+    A change from today smaller than :data:`NOISE` is the solver's tolerance, not a trade: it
+    is set to zero (the sum's remainder goes to the largest change), so the plan never trades
+    dust.
     """
-    w0 = problem.current.to_numpy()
-    groups = mandate_constraints(problem, mandate, w)
-    constraints = [c for group in groups.values() for c in group] + (extra or [])
-    objective = cp.Minimize(cp.sum(cp.hstack(list(terms.values()))) + 1e-6 * cp.sum_squares(w - w0))
-    prob = cp.Problem(objective, constraints)
-    if solver not in cp.installed_solvers():
-        msg = f"optimize: solver {solver!r} is not installed; have {cp.installed_solvers()}"
-        raise ValueError(msg)
-    prob.solve(solver=solver)
-    if prob.status not in ("optimal", "optimal_inaccurate") or w.value is None:
-        msg = _diagnose(groups, w, prob.status, extra or [])
-        raise ValueError(msg)
-    weights = np.clip(np.asarray(w.value, dtype=float), 0.0, None)
+    weights = np.clip(np.asarray(w, dtype=float), 0.0, None)
     weights /= weights.sum()
+    w0 = problem.current.to_numpy()
+    change = np.where(np.abs(weights - w0) < NOISE, 0.0, weights - w0)
+    change[np.argmax(np.abs(change))] -= change.sum()
+    weights = np.clip(w0 + change, 0.0, None)
     x = problem.exposures.to_numpy()
     exposures = pd.DataFrame(
         {
@@ -426,12 +150,25 @@ def solve(
         },
         index=problem.exposures.columns,
     )
+    before, after = problem.gaps(w0), problem.gaps(weights)
+    gaps = pd.DataFrame(
+        {
+            "gap_before": before["gap"],
+            "gap_after": after["gap"],
+            "dv01_before": before["gap_dv01"],
+            "dv01_after": after["gap_dv01"],
+            "tolerance": gap_tolerances(problem, mandate),
+        }
+    ).rename_axis("tenor")
+    constraints = check_constraints(problem, mandate, weights)
+    objective = objective_table(problem, mandate, weights)
     return AllocationResult(
         weights=pd.Series(weights, index=problem.managers, name="weight"),
         change=pd.Series(weights - w0, index=problem.managers, name="change"),
-        constraints=check_constraints(problem, mandate, weights),
-        objective_terms=pd.Series({k: float(v.value) for k, v in terms.items()}),
+        constraints=constraints,
+        objective=objective,
         exposures=exposures,
+        gaps=gaps,
         summary={
             "yield_before": float(problem.yields.to_numpy() @ w0),
             "yield_after": float(problem.yields.to_numpy() @ weights),
@@ -439,50 +176,41 @@ def solve(
             "tracking_error_after": problem.tracking_error(weights),
             "surplus_vol_before": problem.surplus_vol(w0),
             "surplus_vol_after": problem.surplus_vol(weights),
+            "liquid_buffer_before": problem.liquid_buffer(w0),
+            "liquid_buffer_after": problem.liquid_buffer(weights),
+            "objective_bp_before": float(cast(float, objective.at["total", "before_bp"])),
+            "objective_bp_after": float(cast(float, objective.at["total", "after_bp"])),
+            "turnover": turnover(weights, w0),
+            "constraints_met": float(constraints["ok"].all()),
         },
-        status=str(prob.status),
+        status=status,
     )
 
 
 def optimize(
-    problem: AllocationProblem, mandate: Mandate | None = None, solver: str = "CLARABEL"
+    problem: AllocationProblem,
+    mandate: Mandate | None = None,
+    solver: str = "CLARABEL",
+    *,
+    program: AllocationProgram | None = None,
 ) -> AllocationResult:
-    """Solve for manager weights under the mandate, with its priority-weighted objective.
+    """Recommend manager weights: the mandate's objective in money, within its limits.
 
-    The objective adds, weighted by ``mandate.objective``: liability matching (tracking error
-    squared over its limit squared), yield (portfolio yield over the target, negated), skill
-    (the weighted skill score, an information ratio, over :data:`SKILL_SCALE`, negated) and
-    liquidity (buffer over its target or today's buffer if larger, negated).
-
-    Each term is measured against a fixed yardstick so a priority weight means the same on
-    any book: the skill yardstick does not depend on the scores (so raising one manager's
-    score can never lower its weight), and the buffer is measured against today's when that
-    is above the target, so liquidity far beyond the buffer the mandate asks for cannot
-    outweigh the higher priorities. `solver` names the cvxpy solver (see :func:`solve`).
+    `solver` names any installed cvxpy solver for second-order cones (Clarabel by default;
+    SCS is the first-order alternative); pass a compiled `program` to re-solve it instead
+    (its problem and mandate are used).
 
     Raises
     ------
-    ValueError
-        If the mandate cannot be met; the message names the constraints that conflict and how
-        much each would have to relax.
+    InfeasibleMandate
+        If no allocation could ever meet the mandate, or this cycle's pace limits conflict;
+        the message names the smallest relaxation of each conflicting limit, in its unit,
+        and the alternatives (one limit relaxed alone).
     """
-    m = mandate or Mandate()
-    w = cp.Variable(len(problem.managers))
-    ow = m.objective
-    skill = problem.skill.to_numpy()
-    liquid = problem.liquid_share.to_numpy()
-    buffer = max(m.liquidity_buffer, float(liquid @ problem.current.to_numpy()), 1e-9)
-    terms = {
-        "liability_matching": ow.liability_matching
-        * cp.sum_squares(active_risk(problem, w))
-        / m.max_tracking_error**2,
-        "yield_target": -ow.yield_target
-        * (problem.yields.to_numpy() @ w)
-        / max(m.target_yield, 1e-4),
-        "manager_skill": -ow.manager_skill * (skill @ w) / SKILL_SCALE,
-        "liquidity_buffer": -ow.liquidity_buffer * (liquid @ w) / buffer,
-    }
-    return solve(problem, m, w, terms, solver=solver)
+    if program is None:
+        program = AllocationProgram(problem, mandate or Mandate(), solver=solver)
+    w = program.solve_for("utility")
+    return allocation_result(program.problem, program.mandate, w, str(program.program.status))
 
 
 def pareto_frontier(
@@ -490,14 +218,13 @@ def pareto_frontier(
     mandate: Mandate | None = None,
     points: int = 9,
     *,
-    executor: Executor | None = None,
+    program: AllocationProgram | None = None,
 ) -> pd.DataFrame:
     """Trace the efficient frontier between tracking error and yield under the mandate.
 
     The frontier runs from the lowest tracking error the mandate allows to the highest yield
     it allows; each point minimizes tracking error for a yield at least a step further along.
-    Each point is one what-if optimization, a task of `executor` (in this process by default;
-    see :mod:`fialloc.distributed`).
+    Every point re-solves one compiled program (`program`, or one compiled here).
 
     Returns
     -------
@@ -514,74 +241,24 @@ def pareto_frontier(
     if isinstance(points, bool) or not isinstance(points, int | np.integer) or points < 2:
         msg = f"pareto_frontier: need at least 2 points, got {points}"
         raise ValueError(msg)
-    m = mandate or Mandate()
+    if program is None:
+        program = AllocationProgram(problem, mandate or Mandate())
+    problem = program.problem
     y = problem.yields.to_numpy()
-    w = cp.Variable(len(problem.managers))
-    low = solve(problem, m, w, _tracking_error_term(problem, m, w))
-    high = solve(problem, m, w, {"yield": -(y @ w)})
-    targets = np.linspace(float(y @ low.weights), float(y @ high.weights), points)
-    rows = (executor or InProcess()).map(
-        _frontier_point, [float(t) for t in targets], shared=(problem, m)
-    )
+    low = program.solve_for("tracking_error")
+    high = program.solve_for("yield")
+    rows = []
+    # A hair below each target: the end points themselves came from a solver's tolerance.
+    for target in np.linspace(float(y @ low), float(y @ high), points):
+        w = np.clip(program.solve_for("tracking_error", yield_floor=target - 1e-9), 0.0, None)
+        w /= w.sum()
+        rows.append(
+            {
+                "target_yield": float(target),
+                "yield": float(y @ w),
+                "tracking_error": problem.tracking_error(w),
+                "surplus_vol": problem.surplus_vol(w),
+                **{str(m): float(v) for m, v in zip(problem.managers, w, strict=True)},
+            }
+        )
     return pd.DataFrame(rows)
-
-
-def _tracking_error_term(
-    problem: AllocationProblem, mandate: Mandate, w: cp.Variable
-) -> dict[str, cp.Expression]:
-    # Scaled by the limit like optimize()'s term, so the tie-breaking turnover penalty stays
-    # negligible next to it.
-    return {
-        "tracking_error": cp.sum_squares(active_risk(problem, w)) / mandate.max_tracking_error**2
-    }
-
-
-def _frontier_point(target: float, shared: tuple[AllocationProblem, Mandate]) -> dict[str, float]:
-    """Least tracking error for a yield of at least `target` (one frontier point)."""
-    problem, mandate = shared
-    # A hair below the target: the end points themselves came from a solver's tolerance.
-    at = mandate.model_copy(update={"target_yield": max(target - 1e-9, mandate.target_yield)})
-    w = cp.Variable(len(problem.managers))
-    result = solve(problem, at, w, _tracking_error_term(problem, at, w))
-    weights = result.weights.to_numpy()
-    return {
-        "target_yield": target,
-        "yield": float(problem.yields.to_numpy() @ weights),
-        "tracking_error": problem.tracking_error(weights),
-        "surplus_vol": problem.surplus_vol(weights),
-        **{str(m): float(v) for m, v in result.weights.items()},
-    }
-
-
-def _diagnose(
-    groups: dict[str, list[cp.Constraint]],
-    w: cp.Variable,
-    status: str,
-    extra: list[cp.Constraint],
-) -> str:
-    """Re-solve with a non-negative slack on every inequality group; name the ones used."""
-    slacks: dict[str, list[cp.Variable]] = {}
-    relaxed = list(extra)
-    for name, group in groups.items():
-        for c in group:
-            if isinstance(c, cp.constraints.Inequality):
-                s = cp.Variable(nonneg=True)
-                slacks.setdefault(name, []).append(s)
-                relaxed.append(c.args[0] <= c.args[1] + s)
-            else:
-                relaxed.append(c)
-    total = cp.sum([cp.sum(v) for vs in slacks.values() for v in vs]) if slacks else 0
-    elastic = cp.Problem(cp.Minimize(total), relaxed)
-    elastic.solve(solver=cp.CLARABEL)
-    needed = {
-        name: float(sum(float(np.max(np.atleast_1d(v.value))) for v in vs))
-        for name, vs in slacks.items()
-        if elastic.status in ("optimal", "optimal_inaccurate")
-    }
-    conflicts = {k: v for k, v in needed.items() if v > 1e-7}
-    if not conflicts:
-        return f"optimize: the mandate cannot be met (solver status {status})"
-    detail = "; ".join(
-        f"{k} by {v:.4g}" for k, v in sorted(conflicts.items(), key=lambda kv: -kv[1])
-    )
-    return f"optimize: the mandate cannot be met; relax {detail} (solver status {status})"

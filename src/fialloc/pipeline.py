@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -21,24 +21,28 @@ import numpy.typing as npt
 import pandas as pd
 
 from fialloc.analytics.context import DeskContext
-from fialloc.analytics.duration_gaps import gap_profile, krd_gaps
+from fialloc.analytics.duration_gaps import krd_gaps
 from fialloc.data import Portfolio
 from fialloc.desks import DeskResult, performance, run_desks
 from fialloc.distributed import Executor
 from fialloc.factor_covariance import scenario_covariance
+from fialloc.mc_estimators import DEFAULT_PATHS
 from fialloc.optimize import (
     AllocationProblem,
+    AllocationProgram,
     AllocationResult,
     build_problem,
     optimize,
     pareto_frontier,
 )
-from fialloc.plan import ImplementationPlan, implementation_plan
+from fialloc.plan import ImplementationPlan, glide_path, implementation_plan
 from fialloc.robustness import (
+    compare,
     evaluate,
     min_expected_shortfall,
     simulate_sleeves,
     stress_surplus,
+    surplus_by_path,
     tracking_error_distribution,
 )
 from fialloc.scenarios import CreditInflationSpec, G2pp, simulate_credit_inflation
@@ -58,7 +62,19 @@ class Robustness:
     ----------
     paths : DataFrame
         Per (allocation, horizon in years): surplus mean and quantiles (money), shortfall
-        probability (surplus below zero) and expected shortfall at 95% (mean of the worst 5%).
+        probability (surplus below zero) and expected shortfall at 95% (mean of the worst 5%),
+        each with its standard error (see :func:`fialloc.robustness.evaluate`).
+    comparisons : DataFrame
+        Per (allocation, horizon, statistic): the paired difference from the current
+        allocation on the same paths, its standard error, 95% interval and verdict (see
+        :func:`fialloc.robustness.compare`).
+    surplus : DataFrame
+        Per (allocation, path): the surplus (money) at each horizon (columns, years): what
+        every path statistic is computed from.
+    states, state_covariance : DataFrame
+        The G2++ states per (horizon, path), less their exact means, and their exact
+        covariance per (horizon, state): the control variates (see
+        :meth:`fialloc.robustness.SleevePaths.state_tables`).
     tracking_error : DataFrame
         Per allocation: the realized tracking error across paths (decimal, annual; see
         :func:`fialloc.robustness.tracking_error_distribution`).
@@ -67,8 +83,12 @@ class Robustness:
     """
 
     paths: pd.DataFrame
+    comparisons: pd.DataFrame
     tracking_error: pd.DataFrame
     stresses: pd.DataFrame
+    surplus: pd.DataFrame
+    states: pd.DataFrame
+    state_covariance: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -109,7 +129,8 @@ class RunResult:
     robustness : Robustness
         Current, recommended and least-shortfall weights across paths and stresses.
     plan : ImplementationPlan
-        The phased move from current to recommended weights.
+        The phased move from current to recommended weights, with the glide path (cycles)
+        to the allocation without the turnover and maximum shift limits.
     parameters : dict
         Paths, seed, horizons, phases: what to pass to reproduce the run.
     timings : dict of str to float
@@ -132,23 +153,6 @@ class RunResult:
     plan: ImplementationPlan
     parameters: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
-
-    def gap_change(self) -> pd.DataFrame:
-        """Key-rate gaps under the current and the recommended weights, in years and money.
-
-        Indexed by key-rate column (``krd_<tenor>``); columns ``current_years``,
-        ``current_dv01``, ``recommended_years``, ``recommended_dv01``: the one gap
-        definition (:func:`fialloc.analytics.duration_gaps.key_rate_gap`) on the optimizer's
-        exposures, so the headline, the CLI table and the optimizer's limits agree.
-        """
-        keys = [c for c in self.problem.exposures.columns if c.startswith("krd_")]
-        return gap_profile(
-            self.problem.exposures[keys],
-            {"current": self.problem.current, "recommended": self.allocation.weights},
-            self.problem.liability[keys],
-            self.problem.assets,
-            self.problem.liabilities,
-        )
 
     def summary(self) -> dict[str, float]:
         """Headline numbers: values (money), yields (decimals), durations (years)."""
@@ -188,7 +192,7 @@ def _stage(
 
 def run(
     portfolio: Portfolio,
-    n_paths: int = 1000,
+    n_paths: int = DEFAULT_PATHS,
     scenario_seed: int = 0,
     horizons: int = 10,
     phases: int = 3,
@@ -226,8 +230,8 @@ def run(
         Runs the desks on the run's context (default :func:`fialloc.desks.run_desks`); the
         agents' workflow passes its graph here, so its results are the run's desks.
     executor : Executor, optional
-        Where the parallel maps run: stress scenarios, chunks of scenario paths and frontier
-        points (see :mod:`fialloc.distributed`; in this process by default). Results are the
+        Where the parallel maps run: stress scenarios and chunks of scenario paths (see
+        :mod:`fialloc.distributed`; in this process by default). Results are the
         same wherever they run.
     path_chunk : int
         Scenario paths per task (bounds a task's memory; results do not depend on it).
@@ -281,17 +285,16 @@ def run(
             }
             credit = simulate_credit_inflation(model, paths, CreditInflationSpec(spreads=spreads))
             factor_cov = scenario_covariance(model, paths, p.analytics.key_tenors, credit)
-        skill_desk = desks["performance"]
+        evidence = performance.manager_evidence(desks["performance"])
         problem = build_problem(
-            ctx,
-            skill=performance.skill_scores(skill_desk),
-            covariance=factor_cov,
-            residual_vol=performance.residual_vols(skill_desk),
+            ctx, evidence=evidence, covariance=factor_cov, trading_days=phases * phase_days
         )
-        allocation = optimize(problem, p.mandate)
-        robust = min_expected_shortfall(problem, sleeves, p.mandate)
-        frontier = pareto_frontier(problem, p.mandate, frontier_points, executor=executor)
+        program = AllocationProgram(problem, p.mandate)
+        allocation = optimize(problem, program=program)
+        robust = min_expected_shortfall(problem, sleeves, p.mandate, rooms=program.rooms())
+        frontier = pareto_frontier(problem, points=frontier_points, program=program)
     with _stage("robustness", timings, progress):
+        states, state_covariance = sleeves.state_tables()
         candidates: dict[str, npt.ArrayLike] = {
             "current": problem.current.to_numpy(),
             "recommended": allocation.weights.to_numpy(),
@@ -299,13 +302,18 @@ def run(
         }
         robustness = Robustness(
             paths=evaluate(sleeves, candidates),
+            comparisons=compare(sleeves, candidates),
             tracking_error=tracking_error_distribution(sleeves, candidates),
             stresses=stress_surplus(stresses, p, candidates),
+            surplus=surplus_by_path(sleeves, candidates),
+            states=states,
+            state_covariance=state_covariance,
         )
     with _stage("plan", timings, progress):
         plan = implementation_plan(
             p, problem, allocation.weights, p.mandate, phases, phase_days, extend=True
         )
+        plan = replace(plan, glide=glide_path(problem, p.mandate, allocation.weights))
     surplus = robustness.paths.loc["current"].copy()
     parameters = {
         "n_paths": n_paths,

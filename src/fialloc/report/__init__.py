@@ -22,8 +22,9 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from fialloc import formatting
+from fialloc.mc_estimators import Z95
 from fialloc.report import charts
-from fialloc.results import RunResponse
+from fialloc.results import CLAIMED, RunResponse, claim_text
 from fialloc.store import StoredRun, read_run
 
 __all__ = ["render", "render_stored"]
@@ -121,7 +122,13 @@ def _plan(response: RunResponse) -> dict[str, Any]:
     trades = [
         {"manager": m, "amounts": [p.get("trades", {}).get(m) for p in phases]} for m in managers
     ]
-    return {"phases": phases, "trades": trades, "total_cost": plan.get("total_cost")}
+    return {
+        "phases": phases,
+        "trades": trades,
+        "total_cost": plan.get("total_cost"),
+        "reason": plan.get("reason", ""),
+        "glide": plan.get("glide_path"),
+    }
 
 
 def _render(
@@ -200,13 +207,20 @@ def _render(
             "commentary": _commentary(d, "liquidity"),
         },
     ]
+    strategy = response.integrated_strategy
     return _template().render(
-        strategy=response.integrated_strategy,
+        strategy=strategy,
+        claims={stat: claim_text(strategy, stat, "").strip() for stat in CLAIMED},
+        z95=Z95,
         recommendations=response.allocation_recommendations,
         sections=sections,
         flags=_flags(d),
         plan=_plan(response),
         constraints=d.get("optimizer", {}).get("constraints", []),
+        objective=d.get("optimizer", {}).get("objective", []),
+        least_shortfall_objective=d.get("optimizer", {})
+        .get("least_shortfall", {})
+        .get("objective", []),
         parameters=params,
         manifest=manifest,
         model=response.model,
