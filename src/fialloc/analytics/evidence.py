@@ -17,9 +17,9 @@ Each manager's monthly excess return over its benchmark is regressed on the fact
   joint Wald test ``credit_p`` (F with ``credit factors`` and ``months - factors - 1`` degrees
   of freedom); ``credit_return`` (decimal a year), the part of the mean excess return the credit
   loadings explain (loadings times the factors' mean returns); ``beta_flag``: the credit
-  loadings are jointly significant at :data:`BETA_LEVEL`, they explain a positive part of the
-  excess return, and the alpha after them is not credible (no skill flag and
-  ``P(alpha > 0) <`` :data:`CREDIBLE`). The size of the loading does not matter: a
+  loadings are jointly significant at :data:`BETA_LEVEL`, the most significant one is long
+  credit (positive: the manager holds more credit risk than its benchmark), and the alpha
+  after them is not credible (no skill flag). The size of the loading does not matter: a
   significant loading that explains the excess return is the finding.
 
 A manager whose regression cannot be estimated (too short, collinear factors over its months)
@@ -39,7 +39,6 @@ from fialloc.analytics.skill import benjamini_hochberg, holm
 
 __all__ = [
     "BETA_LEVEL",
-    "CREDIBLE",
     "EVIDENCE_COLUMNS",
     "MIN_MONTHS",
     "SKILL_FDR",
@@ -52,8 +51,6 @@ SKILL_FDR = 0.10
 #: Significance level of the joint credit-loading test behind the beta flag, per manager: a
 #: per-manager level (not a rate over the book) because each beta verdict cuts that manager.
 BETA_LEVEL = 0.01
-#: Posterior probability of positive alpha above which alpha is credible.
-CREDIBLE = 0.95
 #: Fewer months than this and a manager's regression is not estimated.
 MIN_MONTHS = 24
 #: Posterior sd (decimal a year) of a manager whose alpha could not be estimated: wider than
@@ -183,6 +180,13 @@ def _fit_group(
     return out
 
 
+def _long_credit(table: pd.DataFrame, credit: tuple[str, ...]) -> pd.Series:
+    """Whether each manager's most significant credit loading is positive."""
+    t = table[[f"t_{c}" for c in credit]].astype(float).fillna(0.0).to_numpy()
+    strongest = t[np.arange(len(t)), np.abs(t).argmax(axis=1)]
+    return pd.Series(strongest > 0, index=table.index)
+
+
 def _unmeasured(reason: str) -> dict[str, object]:
     return {"estimable": False, "reason": reason}
 
@@ -210,9 +214,8 @@ def _judge(table: pd.DataFrame, ok: pd.Series, credit: tuple[str, ...], fdr: flo
         beta = (
             ok
             & (table["credit_p"].astype(float) < BETA_LEVEL)
-            & (table["credit_return"].astype(float) > 0)
+            & _long_credit(table, credit)
             & ~skill
-            & (table["prob_alpha_positive"].astype(float) < CREDIBLE)
         )
         table["skill_flag"] = skill.astype(bool)
         table["beta_flag"] = beta.astype(bool)

@@ -12,7 +12,10 @@ Definitions
     win/loss ratio: mean gain in winning months over mean loss in losing months.
 Multiple testing
     With 25 managers tested at once, p-values are adjusted by Holm's step-down method, which
-    controls the chance of any false positive (family-wise error) at the 5% level.
+    controls the chance of any false positive (family-wise error) at the 5% level, or turned
+    into Benjamini-Hochberg q-values, which control the expected share of false positives among
+    those flagged (the false discovery rate): the skill verdict
+    (:mod:`fialloc.analytics.evidence`) uses the latter, Holm is reported beside it.
 Persistence
     Winners (above the cross-sectional median in a period) and losers are followed into the
     next period; the 2x2 table ``[[WW, WL], [LW, LL]]`` gets Pearson's chi-squared test without
@@ -29,14 +32,12 @@ from scipy import stats
 from fialloc.analytics.regression import factor_regression, factor_regressions
 
 __all__ = [
-    "BETA_MATERIAL",
     "CONFIDENCE",
     "PERCENT_HINT",
     "TOTAL_PERCENT_HINT",
     "WINDOWS",
     "alpha_persistence",
     "benjamini_hochberg",
-    "beta_only",
     "bootstrap_information_ratio",
     "check_return_history",
     "factor_loadings",
@@ -58,8 +59,6 @@ CONFIDENCE = 0.95
 PERCENT_HINT = 0.02
 #: A median absolute monthly total return above this (5%) means the data are in percent.
 TOTAL_PERCENT_HINT = 0.05
-#: A credit loading counts as beta when at least this large with |t| >= 3.
-BETA_MATERIAL = 0.3
 
 
 def check_return_history(returns: pd.DataFrame, benchmark: pd.DataFrame) -> pd.DataFrame:
@@ -315,26 +314,6 @@ def factor_loadings(excess: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame
     table = fitted[keep].copy()
     table.insert(3, "alpha_p_holm", holm(table["alpha_p"].astype(float)))
     return table
-
-
-def beta_only(loadings: pd.DataFrame, prefix: str = "beta_credit") -> pd.Series:
-    """Flag managers whose excess return is factor beta with no significant alpha.
-
-    A loading on a factor whose name starts with `prefix` counts when it is at least
-    :data:`BETA_MATERIAL` with |t| >= 3; the alpha is not significant when its Holm-adjusted
-    p-value is at least 1 - :data:`CONFIDENCE`.
-
-    Returns
-    -------
-    Series of bool
-        Per manager (the index of `loadings`).
-    """
-    betas = [c for c in loadings.columns if c.startswith(prefix)]
-    material = pd.Series(False, index=loadings.index)
-    for c in betas:
-        t = loadings[c.replace("beta_", "t_", 1)].abs()
-        material |= (loadings[c] >= BETA_MATERIAL) & (t >= 3)
-    return material & (loadings["alpha_p_holm"] >= 1.0 - CONFIDENCE)
 
 
 def skill_table(active: pd.DataFrame, windows: tuple[int, ...] = WINDOWS) -> pd.DataFrame:
