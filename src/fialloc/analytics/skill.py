@@ -296,23 +296,29 @@ def factor_loadings(excess: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame
     DataFrame
         Per manager: ``alpha_annual`` (decimal a year), ``alpha_t``, ``alpha_p`` and
         ``alpha_p_holm`` (Holm-adjusted over the managers), ``r_squared``,
-        ``residual_vol_annual`` (decimal), and per factor ``beta_<factor>`` and ``t_<factor>``.
+        ``residual_vol_annual`` (decimal), and per factor ``beta_<factor>`` and ``t_<factor>``;
+        NaN for managers whose regression cannot be estimated (too few months, collinear
+        factors over their months).
     """
     # Managers with the same months of history are regressed together.
     valid = excess.notna()
     groups: dict[bytes, list[str]] = {}
     for manager in excess.columns:
         groups.setdefault(valid[manager].to_numpy().tobytes(), []).append(manager)
-    parts = []
-    for members in groups.values():
-        months = excess.index[valid[members[0]].to_numpy()]
-        parts.append(factor_regressions(excess.loc[months, members], factors.loc[months]))
-    fitted = pd.concat(parts).reindex(excess.columns)
-    fitted.index = fitted.index.map(str)
     keep = ["alpha_annual", "alpha_t", "alpha_p", "r_squared", "residual_vol_annual"]
     keep += [c for f in factors.columns for c in (f"beta_{f}", f"t_{f}")]
-    table = fitted[keep].copy()
-    table.insert(3, "alpha_p_holm", holm(table["alpha_p"].astype(float)))
+    parts = [pd.DataFrame(columns=keep, dtype=float)]
+    for members in groups.values():
+        months = excess.index[valid[members[0]].to_numpy()]
+        try:
+            parts.append(factor_regressions(excess.loc[months, members], factors.loc[months]))
+        except ValueError:
+            continue  # too short or collinear: NaN rows (the evidence table gives the reason)
+    fitted = pd.concat([p for p in parts if not p.empty] or parts).reindex(excess.columns)
+    fitted.index = fitted.index.map(str)
+    table = fitted[keep].astype(float)
+    found = table["alpha_p"].dropna()
+    table.insert(3, "alpha_p_holm", holm(found).reindex(table.index))
     return table
 
 

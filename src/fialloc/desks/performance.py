@@ -90,21 +90,31 @@ def analyze(ctx: DeskContext) -> DeskResult:
     factors = drift_mod.return_factors(ctx)
     months = factors.index.intersection(excess.dropna(how="all").index)
     if len(months) < MIN_MONTHS:
-        return _short_history(excess.reindex(columns=managers), factors, p.mandate.skill_fdr)
+        excess = excess.reindex(columns=managers)
+        evidence = evidence_mod.evidence_table(
+            excess.loc[excess.index.intersection(factors.index)], factors, fdr=p.mandate.skill_fdr
+        )
+        return _unjudged(excess, evidence, f"Only {len(months)} months of returns")
     excess = excess.loc[months]
     factors = factors.loc[months]
     loadings = _loadings(excess, factors)
-    selection = skill_mod.selection_returns(excess, factors, loadings)
-
-    skill = skill_mod.skill_table(selection)
-    boot = skill_mod.bootstrap_information_ratio(selection, seed=BOOTSTRAP_SEED)
-    persistence, persistence_finding = _persistence(skill_mod.period_alphas(selection))
     holdings = drift_mod.holdings_drift(ctx)
     evidence = evidence_mod.evidence_table(
         excess, factors, fdr=p.mandate.skill_fdr, drift=_drift_flags(loadings, holdings)
     )
+    judged = [m for m in excess.columns if evidence.loc[str(m), "estimable"]]
+    if not judged:
+        return _unjudged(excess, evidence, "No manager's factor regression can be estimated")
+    # The track record, persistence and peers of the managers whose regression stands.
+    selection = skill_mod.selection_returns(excess[judged], factors, loadings)
+    skill = skill_mod.skill_table(selection)
+    boot = skill_mod.bootstrap_information_ratio(selection, seed=BOOTSTRAP_SEED)
+    persistence, persistence_finding = _persistence(skill_mod.period_alphas(selection))
     scores = _scores(skill, evidence)
-    peers = _peers(ctx, skill, excess)
+    # A manager whose regression cannot be estimated is priced at its raw excess-return risk.
+    raw_vol = (excess.std(ddof=1) * np.sqrt(12.0)).set_axis(evidence.index)
+    scores["residual_vol"] = scores["residual_vol"].astype(float).fillna(raw_vol).fillna(0.0)
+    peers = _peers(ctx, skill, excess[judged])
 
     findings = _findings(skill, boot, loadings, holdings, scores, evidence)
     if persistence_finding is not None:
@@ -255,16 +265,15 @@ def _persistence(alphas: pd.DataFrame) -> tuple[pd.DataFrame, Finding | None]:
     return table, finding
 
 
-def _short_history(excess: pd.DataFrame, factors: pd.DataFrame, fdr: float) -> DeskResult:
+def _unjudged(excess: pd.DataFrame, evidence: pd.DataFrame, why: str) -> DeskResult:
+    """Build the result when no manager can be judged: reasons, scores 0, raw vols."""
     months = int(excess.dropna(how="all").shape[0])
-    evidence = evidence_mod.evidence_table(
-        excess.loc[excess.index.intersection(factors.index)], factors, fdr=fdr
-    )
     vol = (excess.std(ddof=1) * np.sqrt(12.0)).fillna(0.0) if months >= 2 else 0.0
     scores = pd.DataFrame(
         {"skill_score": 0.0, "residual_vol": vol},
         index=pd.Index([str(m) for m in excess.columns], name="manager_id"),
     )
+    reason = str(evidence["reason"].iloc[0]) if len(evidence) else ""
     return DeskResult(
         desk="performance",
         tables={"scores": scores, "evidence": evidence},
@@ -273,10 +282,7 @@ def _short_history(excess: pd.DataFrame, factors: pd.DataFrame, fdr: float) -> D
                 code="short_history",
                 severity="watch",
                 subject="portfolio",
-                message=(
-                    f"Only {months} months of returns: at least {MIN_MONTHS} are needed to "
-                    "judge skill, so every manager scores 0"
-                ),
+                message=f"{why}: skill is not judged and every manager scores 0 ({reason})",
                 metrics={"months": float(months), "needed": float(MIN_MONTHS)},
             )
         ],
@@ -285,11 +291,19 @@ def _short_history(excess: pd.DataFrame, factors: pd.DataFrame, fdr: float) -> D
 
 
 def _loadings(excess: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
-    """Full-history factor loadings and the returns-based style break, per manager."""
+    """Full-history factor loadings and the returns-based style break, per manager.
+
+    A manager whose regression or break search cannot be computed (too short, collinear
+    factors) gets NaN there; the evidence table says why.
+    """
     table = skill_mod.factor_loadings(excess, factors)
     breaks = {}
     for manager in excess.columns:
-        brk = drift_mod.style_break(excess[manager], factors)
+        try:
+            brk = drift_mod.style_break(excess[manager], factors)
+        except (ValueError, np.linalg.LinAlgError):
+            breaks[str(manager)] = {"break_p": np.nan}
+            continue
         row: dict[str, object] = {
             "break_month": factors.index[int(brk["break_index"])],
             "break_f": brk["f_stat"],
@@ -300,20 +314,22 @@ def _loadings(excess: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
             row[f"{f}_after"] = brk[f"{f}_after"]
         breaks[str(manager)] = row
     table = table.join(pd.DataFrame.from_dict(breaks, orient="index"))
-    table["break_p_holm"] = skill_mod.holm(table["break_p"].astype(float))
+    found = table["break_p"].astype(float).dropna()
+    table["break_p_holm"] = skill_mod.holm(found).reindex(table.index)
     return table
 
 
 def _rolling(excess: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
     """Return every manager's rolling 24-month loadings: rows (month, manager), factor columns."""
-    return (
-        pd.concat(
-            {str(m): drift_mod.rolling_betas(excess[m], factors) for m in excess.columns},
-            names=["manager", "month"],
-        )
-        .swaplevel()
-        .sort_index()
-    )
+    frames = {}
+    for m in excess.columns:
+        try:
+            frames[str(m)] = drift_mod.rolling_betas(excess[m], factors)
+        except (ValueError, np.linalg.LinAlgError):
+            continue  # collinear factors in a window: no rolling loadings for this manager
+    if not frames:
+        return pd.DataFrame(columns=[*factors.columns, "alpha_annual"])
+    return pd.concat(frames, names=["manager", "month"]).swaplevel().sort_index()
 
 
 def _drift_flags(loadings: pd.DataFrame, holdings: pd.DataFrame) -> pd.Series:
@@ -326,12 +342,12 @@ def _drift_flags(loadings: pd.DataFrame, holdings: pd.DataFrame) -> pd.Series:
 
 def _scores(skill: pd.DataFrame, evidence: pd.DataFrame) -> pd.DataFrame:
     """Recent and long-term IRs beside the evidence's flags, and the optimizer's skill score."""
-    ir = skill["information_ratio"].unstack("window")
+    ir = skill["information_ratio"].unstack("window").reindex(evidence.index)
     longest = ir.columns.max()
     recent_windows = [w for w in ir.columns if w < longest] or [longest]
     recent = ir[recent_windows].mean(axis=1)
     long_term = ir[longest]
-    ev = evidence.reindex(ir.index)
+    ev = evidence
     beta = ev["beta_flag"].astype(bool)
     drift = ev["drift_flag"].astype(bool)
     with np.errstate(divide="ignore", invalid="ignore"):
