@@ -149,35 +149,37 @@ def _fit_group(
     names = list(factors.columns)
     positions = [1 + names.index(c) for c in credit]
     dof = float(fit["dof"][0])
+    coef = fit["coef"][positions].T  # managers x credit factors
+    cov = fit["cov"][:, positions][:, :, positions]
+    # Joint Wald test of the credit loadings, every manager at once; a degenerate covariance
+    # (a loading measured without error) is no evidence either way.
+    usable = np.linalg.matrix_rank(cov) == len(positions)
+    wald = np.zeros(len(coef))
+    if usable.any():
+        solved = np.linalg.solve(cov[usable], coef[usable][..., None])[..., 0]
+        wald[usable] = np.einsum("si,si->s", coef[usable], solved) / len(positions)
+    credit_p = np.where(usable, stats.f.sf(wald, len(positions), dof), 1.0)
     factor_means = factors[list(credit)].mean().to_numpy(dtype=np.float64)
-    out = {}
-    for j, manager in enumerate(excess.columns):
-        coef, cov = fit["coef"][positions, j], fit["cov"][j][np.ix_(positions, positions)]
-        try:
-            wald = float(coef @ np.linalg.solve(cov, coef)) / len(positions)
-            credit_p = float(stats.f.sf(wald, len(positions), dof))
-        except np.linalg.LinAlgError:
-            credit_p = 1.0  # a degenerate covariance: no evidence of credit beta
-        alpha_t = float(fit["t"][0, j])
-        row: dict[str, object] = {
-            "months": float(n),
-            "lags": float(lags),
-            "alpha": 12.0 * float(fit["coef"][0, j]),
-            "alpha_se": 12.0 * float(fit["se"][0, j]),
-            "alpha_t": alpha_t,
-            "alpha_p": float(stats.t.sf(alpha_t, dof)),
-            "credit_p": credit_p,
-            "credit_return": 12.0 * float(coef @ factor_means),
-            "residual_vol": float(fit["residual_vol_annual"][j]),
-            "r_squared": float(fit["r_squared"][j]),
-            "estimable": True,
-            "reason": "",
-        }
-        for c, k in zip(credit, positions, strict=True):
-            row[f"beta_{c}"] = float(fit["coef"][k, j])
-            row[f"t_{c}"] = float(fit["t"][k, j])
-        out[manager] = row
-    return out
+    alpha_t = fit["t"][0]
+    columns: dict[str, object] = {
+        "months": float(n),
+        "lags": float(lags),
+        "alpha": 12.0 * fit["coef"][0],
+        "alpha_se": 12.0 * fit["se"][0],
+        "alpha_t": alpha_t,
+        "alpha_p": stats.t.sf(alpha_t, dof),
+        "credit_p": credit_p,
+        "credit_return": 12.0 * coef @ factor_means,
+        "residual_vol": fit["residual_vol_annual"],
+        "r_squared": fit["r_squared"],
+        "estimable": True,
+        "reason": "",
+    }
+    for c, k in zip(credit, positions, strict=True):
+        columns[f"beta_{c}"] = fit["coef"][k]
+        columns[f"t_{c}"] = fit["t"][k]
+    frame = pd.DataFrame(columns, index=excess.columns)
+    return {str(m): row for m, row in frame.to_dict("index").items()}
 
 
 def _long_credit(table: pd.DataFrame, credit: tuple[str, ...]) -> pd.Series:
