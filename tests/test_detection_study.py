@@ -112,7 +112,7 @@ def test_the_desk_judges_or_explains_every_manager_of_any_book(seed, managers, m
     assert (unjudged["reason"].str.len() > 0).all()
     assert not (unjudged["skill_flag"] | unjudged["beta_flag"]).any()
     assert (unjudged["alpha_posterior"] == 0.0).all()
-    if months - 1 < MIN_MONTHS:
+    if months < MIN_MONTHS:
         assert unjudged.index.equals(evidence.index)
         assert unjudged["reason"].str.contains("months").all()
     elif flat:

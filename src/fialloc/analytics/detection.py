@@ -45,7 +45,10 @@ def wilson(hits: int, trials: int, level: float = 0.95) -> tuple[float, float]:
     p = hits / trials
     centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
     half = z * np.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
-    return float(centre - half), float(centre + half)
+    # All or none: the bound at the observed rate is exact (the formula rounds it off).
+    low = 0.0 if hits == 0 else float(centre - half)
+    high = 1.0 if hits == trials else float(centre + half)
+    return low, high
 
 
 def detection_records(

@@ -113,7 +113,8 @@ def generate_book(
     seed : int
         Everything is drawn from it (same seed, same book).
     n_managers, n_months : int, optional
-        Book size; drawn from 10-60 managers and 36-120 months when not given.
+        Book size (months of returns; the market history starts a month earlier); drawn from
+        10-60 managers and 36-120 months when not given.
     skill_share, beta_share : float
         Expected shares of managers with selection alpha and with credit beta (the rest carry
         neither); at least one of each is planted.
@@ -147,7 +148,8 @@ def generate_book(
     from fialloc.analytics.drift import return_factors
     from fialloc.data.loaders import from_tables
 
-    months = [add_months(VALUATION, -(n - 1 - k)) for k in range(n)]
+    # One month of market history before the first return: a factor return is a change.
+    months = [add_months(VALUATION, -(n - k)) for k in range(n + 1)]
     quotes, curve = _curve(rng)
     history = _market_history(rng, months, curve)
     securities = _securities(rng, m)
