@@ -7,7 +7,8 @@ master, market path and planted truths:
 - market: a zero curve whose level, slope and curvature move monthly (level volatility
   15-30 bp a month), and credit spreads by rating moving with one common credit shock and a
   rating-specific one (lognormal, 6-12% of the spread a month, correlated 0.6-0.9 across
-  ratings), both drawn per book;
+  ratings, the log spread reverting to its level with a monthly persistence of 0.97), both
+  drawn per book;
 - securities: treasuries, agencies, A and BBB corporates, BB and B high yield and AAA
   securitized bonds with coupons near issue yields; managers of six styles (core, core plus,
   IG credit, long credit, high yield, government) hold 10-25 bonds of their universe;
@@ -50,6 +51,7 @@ LETTERS: Final = ("AAA", "AA", "A", "BBB", "BB", "B", "CCC")
 BASE_SPREADS: Final = {"AAA": 0.0035, "AA": 0.0055, "A": 0.0085, "BBB": 0.0130,
                        "BB": 0.0250, "B": 0.0380, "CCC": 0.0750}  # fmt: skip
 SPREAD_VOL: Final = 0.08
+SPREAD_PERSISTENCE: Final = 0.97
 #: Sector: ratings, maturities (years), coupon frequency, liquidity tier, bid-ask (bp).
 _SECTORS: Final = {
     "treasury": (("AA+",), (1, 30), 2, "level1", 1.0),
@@ -214,10 +216,13 @@ def _market_history(rng: np.random.Generator, months: list[dt.date], curve: obje
     level = float(rng.uniform(0.7, 1.4))
     for letter in LETTERS:
         shock = vol * (rho * common + np.sqrt(1 - rho**2) * rng.normal(0.0, 1.0, n))
-        shock[0] = 0.0
-        # A lognormal walk ending at today's spread.
-        log_path = -np.cumsum(shock[::-1])[::-1] + shock
-        table[f"spread_{letter}"] = BASE_SPREADS[letter] * level * np.exp(log_path)
+        # The log spread reverts to its level (monthly persistence SPREAD_PERSISTENCE), starting
+        # from its long-run distribution: spreads wander for years but stay spreads.
+        log_gap = np.empty(n)
+        log_gap[0] = shock[0] / np.sqrt(1.0 - SPREAD_PERSISTENCE**2)
+        for t in range(1, n):
+            log_gap[t] = SPREAD_PERSISTENCE * log_gap[t - 1] + shock[t]
+        table[f"spread_{letter}"] = BASE_SPREADS[letter] * level * np.exp(log_gap)
     return pd.DataFrame(table, index=pd.Index(months, name="month"))
 
 
