@@ -124,14 +124,14 @@ def analyze(ctx: DeskContext) -> DeskResult:
                             f"{manager}'s excess return is BBB credit beta "
                             f"({beta:.2f}, Newey-West t {beta_t:.1f}) with no credible alpha "
                             f"({alpha:+.2%} a year, t {alpha_t:.1f}; posterior "
-                            f"{posterior:+.2%})"
+                            f"{1e4 * posterior:+.1f} bp a year)"
                         ),
                         metrics={
                             "beta_bbb": beta,
                             "beta_t": beta_t,
                             "alpha_annual": alpha,
                             "alpha_t": alpha_t,
-                            "alpha_posterior": posterior,
+                            "alpha_posterior_bp": 1e4 * posterior,
                         },
                     )
                 )
@@ -146,14 +146,14 @@ def analyze(ctx: DeskContext) -> DeskResult:
                         message=(
                             f"{manager} shows selection skill: alpha {alpha:+.2%} a "
                             f"year (t {alpha_t:.1f}, q {q:.4f} over {n_managers} managers; "
-                            f"posterior {posterior:+.2%})"
+                            f"posterior {1e4 * posterior:+.1f} bp a year)"
                         ),
                         metrics={
                             "alpha_annual": alpha,
                             "alpha_t": alpha_t,
                             "alpha_q": q,
                             "n_managers": float(n_managers),
-                            "alpha_posterior": posterior,
+                            "alpha_posterior_bp": 1e4 * posterior,
                         },
                     )
                 )

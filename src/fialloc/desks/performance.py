@@ -428,7 +428,7 @@ def _findings(
                     f"credit loadings' p {row['credit_p']:.4f}; they explain "
                     f"{row['credit_return']:+.2%} a year) and its alpha after them is not "
                     f"credible ({row['alpha']:+.2%} a year, t {row['alpha_t']:.1f}; posterior "
-                    f"{row['alpha_posterior']:+.2%}, P(alpha > 0) "
+                    f"{1e4 * row['alpha_posterior']:+.1f} bp a year, P(alpha > 0) "
                     f"{row['prob_alpha_positive']:.2f})"
                 ),
                 metrics={
@@ -438,7 +438,7 @@ def _findings(
                     "credit_return": float(row["credit_return"]),
                     "alpha": float(row["alpha"]),
                     "alpha_t": float(row["alpha_t"]),
-                    "alpha_posterior": float(row["alpha_posterior"]),
+                    "alpha_posterior_bp": 1e4 * float(row["alpha_posterior"]),
                     "prob_alpha_positive": float(row["prob_alpha_positive"]),
                 },
             )
@@ -456,7 +456,8 @@ def _findings(
                     f"{manager} adds selection return: alpha {row['alpha']:+.2%} a year after "
                     f"the factors (Newey-West t {row['alpha_t']:.1f}, q {row['alpha_q']:.4f} "
                     f"over {evidence['estimable'].sum():.0f} managers), posterior "
-                    f"{row['alpha_posterior']:+.2%} +/- {row['alpha_posterior_sd']:.2%}, "
+                    f"{1e4 * row['alpha_posterior']:+.1f} bp a year (sd "
+                    f"{1e4 * row['alpha_posterior_sd']:.1f} bp), "
                     f"P(alpha > 0) {row['prob_alpha_positive']:.2f}; IR "
                     f"{rec['information_ratio']:.2f} over {rec['months']:.0f} months, hit rate "
                     f"{rec['hit_rate']:.0%} (binomial p {rec['hit_p_value']:.4f}), bootstrap 95% "
@@ -467,8 +468,8 @@ def _findings(
                     "alpha_t": float(row["alpha_t"]),
                     "alpha_q": float(row["alpha_q"]),
                     "managers": float(evidence["estimable"].sum()),
-                    "alpha_posterior": float(row["alpha_posterior"]),
-                    "alpha_posterior_sd": float(row["alpha_posterior_sd"]),
+                    "alpha_posterior_bp": 1e4 * float(row["alpha_posterior"]),
+                    "alpha_posterior_sd_bp": 1e4 * float(row["alpha_posterior_sd"]),
                     "prob_alpha_positive": float(row["prob_alpha_positive"]),
                     "information_ratio": float(rec["information_ratio"]),
                     "months": float(rec["months"]),
@@ -611,14 +612,15 @@ def _tilts(
                 rationale=(
                     f"selection skill found at a {fdr:.0%} false discovery rate (q "
                     f"{evidence['alpha_q'][b]:.4f}): posterior alpha "
-                    f"{sc['alpha_posterior']:+.2%} a year; IR {sc['recent_ir']:.2f} recently "
+                    f"{1e4 * sc['alpha_posterior']:+.1f} bp a year; IR {sc['recent_ir']:.2f} "
+                    "recently "
                     f"and {sc['long_term_ir']:.2f} over {last['months'][b]:.0f} months"
                 ),
                 metrics={
                     "current": float(w[b]),
                     "fdr": fdr,
                     "alpha_q": float(evidence["alpha_q"][b]),
-                    "alpha_posterior": sc["alpha_posterior"],
+                    "alpha_posterior_bp": 1e4 * sc["alpha_posterior"],
                     "recent_ir": sc["recent_ir"],
                     "long_term_ir": sc["long_term_ir"],
                     "months": float(last["months"][b]),
