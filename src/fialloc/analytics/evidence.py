@@ -5,8 +5,8 @@ Each manager's monthly excess return over its benchmark is regressed on the fact
 :func:`fialloc.analytics.regression.newey_west_lags`). From the fit:
 
 - ``alpha`` (decimal a year, 12 x the monthly intercept) and ``alpha_se``; ``alpha_p`` is the
-  one-sided p-value of "alpha > 0" (skill means outperforming), Student t with
-  ``months - factors - 1`` degrees of freedom; ``alpha_p_holm`` (Holm, family-wise) and
+  one-sided p-value of "alpha > 0" (skill means outperforming), Student t with the Newey-West
+  variance's equivalent degrees of freedom (:func:`fialloc.analytics.regression.ols_fit`); ``alpha_p_holm`` (Holm, family-wise) and
   ``alpha_q`` (Benjamini-Hochberg q-value) over the estimable managers;
 - ``skill_flag``: ``alpha_q <= fdr`` (the mandate's ``skill_fdr``, 10% by default): among the
   flagged managers the expected share without skill is at most `fdr`;
@@ -14,7 +14,7 @@ Each manager's monthly excess return over its benchmark is regressed on the fact
   ``alpha_posterior_sd``, ``prob_alpha_positive``. A manager whose skill is real but not yet
   provable keeps its posterior alpha, never a flat zero;
 - credit beta: the credit loadings ``beta_<factor>`` with Newey-West ``t_<factor>`` and the
-  joint Wald test ``credit_p`` (F with ``credit factors`` and ``months - factors - 1`` degrees
+  joint Wald test ``credit_p`` (F with ``credit factors`` and the same equivalent degrees
   of freedom); ``credit_return`` (decimal a year), the part of the mean excess return the credit
   loadings explain (loadings times the factors' mean returns); ``beta_flag``: the credit
   loadings are jointly significant at :data:`BETA_LEVEL`, the most significant one is long
