@@ -6,8 +6,9 @@ Each manager's monthly excess return over its benchmark is regressed on the fact
 
 - ``alpha`` (decimal a year, 12 x the monthly intercept) and ``alpha_se``; ``alpha_p`` is the
   one-sided p-value of "alpha > 0" (skill means outperforming), Student t with the Newey-West
-  variance's equivalent degrees of freedom (:func:`fialloc.analytics.regression.ols_fit`); ``alpha_p_holm`` (Holm, family-wise) and
-  ``alpha_q`` (Benjamini-Hochberg q-value) over the estimable managers;
+  variance's equivalent degrees of freedom (:func:`fialloc.analytics.regression.ols_fit`);
+  ``alpha_p_holm`` (Holm, family-wise) and ``alpha_q`` (Benjamini-Hochberg q-value) over the
+  estimable managers;
 - ``skill_flag``: ``alpha_q <= fdr`` (the mandate's ``skill_fdr``, 10% by default): among the
   flagged managers the expected share without skill is at most `fdr`;
 - the posterior (:func:`fialloc.analytics.shrinkage.shrink_alphas`): ``alpha_posterior``,
