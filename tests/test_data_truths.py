@@ -12,7 +12,15 @@ import pandas as pd
 import pytest
 
 import fialloc.data as data
-from fialloc.data.demo import CHARACTERISTIC_NOISE, DRIFT_NOTCHES, DRIFT_RAMP, DRIFT_SIZE
+from fialloc.analytics.context import DeskContext
+from fialloc.data.demo import (
+    BETA_LOADING,
+    CHARACTERISTIC_NOISE,
+    DRIFT_NOTCHES,
+    DRIFT_RAMP,
+    DRIFT_SIZE,
+    SKILL_ALPHA,
+)
 from fialloc.schedule import add_months
 
 SEEDS = (7, 1, 2)
@@ -29,10 +37,9 @@ def _ols(y: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     return coef, coef / np.sqrt(np.diag(cov)), float(r2)
 
 
-def _credit_factor(p: data.Portfolio, letter: str, spread_duration: float) -> pd.Series:
-    """Monthly credit excess return of a rating: a month's carry minus duration x the move."""
-    s = p.spread_history[letter].astype(float)
-    return (s / 12.0 - spread_duration * s.diff()).iloc[1:]
+def _credit_factor(p: data.Portfolio, letter: str) -> pd.Series:
+    """Monthly credit excess return of a rating with the book's own spread duration."""
+    return DeskContext(p).credit_factor(letter)
 
 
 def _excess(p: data.Portfolio) -> pd.DataFrame:
@@ -63,43 +70,48 @@ def test_truth_names_known_managers(book):
 
 def test_bbb_beta_managers_have_beta_and_no_alpha(book):
     p, truth = book
-    ex, bbb = _excess(p), _credit_factor(p, "BBB", 6.0).to_numpy()
+    ex, bbb = _excess(p), _credit_factor(p, "BBB").to_numpy()
     for m in truth.bbb_beta_managers:
         (_, beta), (t_alpha, t_beta), r2 = _ols(ex[m].to_numpy(), bbb)
-        assert 0.7 < beta < 1.1, m
-        assert t_beta > 10, m
-        assert r2 > 0.9, m
-        assert abs(t_alpha) < 2.0, m
+        assert beta == pytest.approx(BETA_LOADING, abs=0.05), m
+        assert t_beta > 8, m
+        assert r2 > 0.6, m
+        assert abs(t_alpha) < 2.5, m
 
 
 def test_bbb_beta_managers_look_skilled_on_raw_excess_return():
     # On the default seed spreads tightened over the history, so BBB beta paid: ranked on raw
-    # excess return the beta managers come out on top, above the skilled ones.
+    # excess return the beta managers stand among the skilled ones, two of them on top.
     p, truth = data.demo(), data.demo_truth()
     top = _excess(p).mean().nlargest(6).index
     assert set(top) == {*truth.bbb_beta_managers, *truth.skilled_managers}
-    assert set(top[:3]) == set(truth.bbb_beta_managers)
+    assert set(top[:2]) <= set(truth.bbb_beta_managers)
 
 
 def test_skilled_managers_have_significant_alpha_not_beta(book):
     p, truth = book
-    ex, bbb = _excess(p), _credit_factor(p, "BBB", 6.0).to_numpy()
+    ex, bbb = _excess(p), _credit_factor(p, "BBB").to_numpy()
+    # Realistic strength: 72 bp a year against 15 bp of monthly noise, t about 3 over 60
+    # months; any one manager's realized t wanders by about 1 around that.
+    t_alphas = []
     for m in truth.skilled_managers:
         (alpha, _), (t_alpha, t_beta), _ = _ols(ex[m].to_numpy(), bbb)
-        assert t_alpha > 3.0, m
-        assert 12 * alpha > 0.01, m  # more than 100 bp a year
+        t_alphas.append(t_alpha)
+        assert 1.0 < t_alpha < 5.0, m
+        assert 12 * alpha == pytest.approx(12 * SKILL_ALPHA, abs=0.005), m
         assert abs(t_beta) < 2.5, m
+    assert 2.5 < np.mean(t_alphas) < 3.6
 
 
 def test_no_other_manager_shows_alpha_or_strong_bbb_beta():
     p, truth = data.demo(), data.demo_truth()
-    ex, bbb = _excess(p), _credit_factor(p, "BBB", 6.0).to_numpy()
+    ex, bbb = _excess(p), _credit_factor(p, "BBB").to_numpy()
     planted = {*truth.bbb_beta_managers, *truth.skilled_managers}
     for m in ex.columns.difference(sorted(planted)):
         (_, beta), (t_alpha, _), r2 = _ols(ex[m].to_numpy(), bbb)
         assert abs(t_alpha) < 2.0, m
-        assert beta < 0.3, m
-        assert r2 < 0.5, m
+        assert beta < 0.2, m
+        assert r2 < 0.2, m
 
 
 def test_drift_shows_in_sleeve_characteristics_from_the_stated_month(book):
@@ -134,7 +146,7 @@ def test_drift_is_too_small_to_show_in_returns_alone(book):
     p, truth = book
     ex = _excess(p)
     rate_move = p.zero_history[10.0].diff().iloc[1:]
-    hy_factor = _credit_factor(p, "BB", 4.0)
+    hy_factor = _credit_factor(p, "BB")
     for m, start in truth.drifting_managers.items():
         post = ex.index >= add_months(start, DRIFT_RAMP - 1)
         factor, planted = (rate_move, -DRIFT_SIZE[m]) if m == "M23" else (hy_factor, DRIFT_SIZE[m])

@@ -268,7 +268,7 @@ def test_bbb_beta_managers_show_credit_spread_effect_and_no_selection(result, tr
         t = selection.mean() / (selection.std() / np.sqrt(len(selection)))
         assert abs(t) < 2.0
         assert abs(selection.mean()) < 2e-4  # under 2 bp a month
-        assert checks.loc[manager, "beta_credit_bbb"] > 0.5
+        assert checks.loc[manager, "beta_credit_bbb"] > 0.15  # the demo plants 0.3 on BBB
         assert checks.loc[manager, "beta_t_credit_bbb"] > 3.0
         assert checks.loc[manager, "credit_correlation"] > 0.5
     for finding in result.findings_of("credit_spread_driven"):

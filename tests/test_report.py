@@ -1,7 +1,9 @@
 """The report: self-contained, every section present, commentary from agents or findings."""
 
 import re
+from importlib import resources
 
+import pandas as pd
 import pytest
 
 import fialloc.data as data
@@ -18,6 +20,7 @@ def stored(tmp_path_factory):
 
 
 CHARTS = (  # the performance desk's chart comes with that desk (see the test below)
+    "chart-detection-power",
     "chart-krd-profile",
     "chart-gap-change",
     "chart-weights",
@@ -53,7 +56,8 @@ def test_every_chart_and_section_is_there(stored):
     for chart in CHARTS:
         assert f'id="{chart}"' in html, chart
     for section in ("summary", "duration", "allocation", "stresses", "scenarios", "attribution",
-                    "skill", "credit", "curve", "liquidity", "plan", "run"):  # fmt: skip
+                    "skill", "credit", "curve", "liquidity", "plan", "run",
+                    "appendix"):  # fmt: skip
         assert f'<section id="{section}">' in html, section
     s = stored.response.integrated_strategy
     assert f"{s['yield_before']:.2%}" in html
@@ -167,3 +171,14 @@ def test_the_performance_desk_scores_are_charted_with_its_flags(stored):
     assert "Commentary (performance desk findings)" in html
     assert "M01 drifted from core toward long credit" in html  # in the commentary and flags
     assert report.charts.skill_scores({}) is None
+
+
+def test_the_appendix_charts_the_shipped_power_curve_for_desks_and_oracle():
+    fig = report.charts.detection_power()
+    assert [t.name for t in fig.data] == ["fialloc", "oracle"]
+    table = pd.read_csv(resources.files("fialloc.report").joinpath("detection_power.csv"))
+    assert list(fig.data[0].x) == list(table["mid"])
+    assert list(fig.data[0].y) == pytest.approx(list(100.0 * table["desks"]))
+    assert table["ir_low"].min() == 0.25
+    assert table["ir_high"].max() == 2.0
+    assert ((table["desks_low"] <= table["desks"]) & (table["desks"] <= table["desks_high"])).all()

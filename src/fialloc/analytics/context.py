@@ -7,6 +7,7 @@ from functools import cached_property
 
 import pandas as pd
 
+from fialloc.analytics.spread_durations import rating_spread_durations
 from fialloc.bonds import krd_column
 from fialloc.data import Portfolio
 from fialloc.data.vocabulary import rating_notch
@@ -92,10 +93,24 @@ class DeskContext:
         p = self.portfolio
         return (p.returns - p.benchmark_returns).sort_index()
 
-    def credit_factor(self, letter: str, spread_duration: float) -> pd.Series:
-        """Monthly credit excess return of a rating: carry minus spread duration x the move."""
+    @cached_property
+    def spread_durations(self) -> pd.DataFrame:
+        """The book's spread duration (years) by letter rating, per month of the spread history.
+
+        See :func:`fialloc.analytics.spread_durations.rating_spread_durations`.
+        """
+        return rating_spread_durations(self.portfolio)
+
+    def credit_factor(self, letter: str) -> pd.Series:
+        """Monthly credit excess return of a rating (decimal): carry less duration x the move.
+
+        A month's carry is the rating's spread at its start over 12 (an approximation that
+        ignores the spread's change within the month), the loss is the book's spread duration of
+        the rating at the start of the month (:attr:`spread_durations`) times the spread change.
+        """
         spreads = self.portfolio.spread_history[letter].astype(float)
-        return (spreads / 12.0 - spread_duration * spreads.diff()).iloc[1:]
+        duration = self.spread_durations[letter].shift(1)
+        return (spreads / 12.0 - duration * spreads.diff()).iloc[1:]
 
 
 def persistent_drift(

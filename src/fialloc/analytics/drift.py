@@ -67,8 +67,6 @@ CHARACTERISTICS: Final = {
 #: Reference a manager's characteristics are measured against.
 BENCHMARK: Final = "benchmark"
 PEERS: Final = "style peers' median"
-#: Spread durations (years) that turn monthly spread moves into credit factor returns.
-FACTOR_SPREAD_DURATION = {"BBB": 6.0, "BB": 4.0}
 
 
 @dataclass(frozen=True)
@@ -534,7 +532,8 @@ def return_factors(ctx: DeskContext) -> pd.DataFrame:
 
     ``duration``: the return of one year of duration to the 10-year zero rate's move
     (``-change``); ``credit_bbb`` and ``credit_hy``: BBB and BB credit excess returns
-    (carry minus spread duration times the spread move; :meth:`DeskContext.credit_factor`).
+    (carry minus the book's own spread duration of the rating times the spread move;
+    :meth:`DeskContext.credit_factor`).
     """
     zeros = ctx.portfolio.zero_history
     if 10.0 not in zeros.columns or not {"BBB", "BB"} <= set(ctx.portfolio.spread_history):
@@ -544,8 +543,8 @@ def return_factors(ctx: DeskContext) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "duration": duration,
-            "credit_bbb": ctx.credit_factor("BBB", FACTOR_SPREAD_DURATION["BBB"]),
-            "credit_hy": ctx.credit_factor("BB", FACTOR_SPREAD_DURATION["BB"]),
+            "credit_bbb": ctx.credit_factor("BBB"),
+            "credit_hy": ctx.credit_factor("BB"),
         }
     ).dropna()
 

@@ -5,21 +5,22 @@ Each manager's monthly excess return over its benchmark is regressed on the fact
 :func:`fialloc.analytics.regression.newey_west_lags`). From the fit:
 
 - ``alpha`` (decimal a year, 12 x the monthly intercept) and ``alpha_se``; ``alpha_p`` is the
-  one-sided p-value of "alpha > 0" (skill means outperforming), Student t with
-  ``months - factors - 1`` degrees of freedom; ``alpha_p_holm`` (Holm, family-wise) and
-  ``alpha_q`` (Benjamini-Hochberg q-value) over the estimable managers;
+  one-sided p-value of "alpha > 0" (skill means outperforming), Student t with the Newey-West
+  variance's equivalent degrees of freedom (:func:`fialloc.analytics.regression.ols_fit`);
+  ``alpha_p_holm`` (Holm, family-wise) and ``alpha_q`` (Benjamini-Hochberg q-value) over the
+  estimable managers;
 - ``skill_flag``: ``alpha_q <= fdr`` (the mandate's ``skill_fdr``, 10% by default): among the
   flagged managers the expected share without skill is at most `fdr`;
 - the posterior (:func:`fialloc.analytics.shrinkage.shrink_alphas`): ``alpha_posterior``,
   ``alpha_posterior_sd``, ``prob_alpha_positive``. A manager whose skill is real but not yet
   provable keeps its posterior alpha, never a flat zero;
 - credit beta: the credit loadings ``beta_<factor>`` with Newey-West ``t_<factor>`` and the
-  joint Wald test ``credit_p`` (F with ``credit factors`` and ``months - factors - 1`` degrees
+  joint Wald test ``credit_p`` (F with ``credit factors`` and the same equivalent degrees
   of freedom); ``credit_return`` (decimal a year), the part of the mean excess return the credit
   loadings explain (loadings times the factors' mean returns); ``beta_flag``: the credit
-  loadings are jointly significant at :data:`BETA_LEVEL`, they explain a positive part of the
-  excess return, and the alpha after them is not credible (no skill flag and
-  ``P(alpha > 0) <`` :data:`CREDIBLE`). The size of the loading does not matter: a
+  loadings are jointly significant at :data:`BETA_LEVEL`, the most significant one is long
+  credit (positive: the manager holds more credit risk than its benchmark), and the alpha
+  after them is not credible (no skill flag). The size of the loading does not matter: a
   significant loading that explains the excess return is the finding.
 
 A manager whose regression cannot be estimated (too short, collinear factors over its months)
@@ -39,7 +40,6 @@ from fialloc.analytics.skill import benjamini_hochberg, holm
 
 __all__ = [
     "BETA_LEVEL",
-    "CREDIBLE",
     "EVIDENCE_COLUMNS",
     "MIN_MONTHS",
     "SKILL_FDR",
@@ -52,8 +52,6 @@ SKILL_FDR = 0.10
 #: Significance level of the joint credit-loading test behind the beta flag, per manager: a
 #: per-manager level (not a rate over the book) because each beta verdict cuts that manager.
 BETA_LEVEL = 0.01
-#: Posterior probability of positive alpha above which alpha is credible.
-CREDIBLE = 0.95
 #: Fewer months than this and a manager's regression is not estimated.
 MIN_MONTHS = 24
 #: Posterior sd (decimal a year) of a manager whose alpha could not be estimated: wider than
@@ -152,35 +150,46 @@ def _fit_group(
     names = list(factors.columns)
     positions = [1 + names.index(c) for c in credit]
     dof = float(fit["dof"][0])
+    coef = fit["coef"][positions].T  # managers x credit factors
+    cov = fit["cov"][:, positions][:, :, positions]
+    # Joint Wald test of the credit loadings, every manager at once; a degenerate covariance
+    # (a loading measured without error) is no evidence either way.
+    usable = np.linalg.matrix_rank(cov) == len(positions)
+    wald = np.zeros(len(coef))
+    if usable.any():
+        solved = np.linalg.solve(cov[usable], coef[usable][..., None])[..., 0]
+        wald[usable] = np.einsum("si,si->s", coef[usable], solved) / len(positions)
+    credit_p = np.where(usable, stats.f.sf(wald, len(positions), dof), 1.0)
     factor_means = factors[list(credit)].mean().to_numpy(dtype=np.float64)
-    out = {}
-    for j, manager in enumerate(excess.columns):
-        coef, cov = fit["coef"][positions, j], fit["cov"][j][np.ix_(positions, positions)]
-        try:
-            wald = float(coef @ np.linalg.solve(cov, coef)) / len(positions)
-            credit_p = float(stats.f.sf(wald, len(positions), dof))
-        except np.linalg.LinAlgError:
-            credit_p = 1.0  # a degenerate covariance: no evidence of credit beta
-        alpha_t = float(fit["t"][0, j])
-        row: dict[str, object] = {
-            "months": float(n),
-            "lags": float(lags),
-            "alpha": 12.0 * float(fit["coef"][0, j]),
-            "alpha_se": 12.0 * float(fit["se"][0, j]),
-            "alpha_t": alpha_t,
-            "alpha_p": float(stats.t.sf(alpha_t, dof)),
-            "credit_p": credit_p,
-            "credit_return": 12.0 * float(coef @ factor_means),
-            "residual_vol": float(fit["residual_vol_annual"][j]),
-            "r_squared": float(fit["r_squared"][j]),
-            "estimable": True,
-            "reason": "",
-        }
-        for c, k in zip(credit, positions, strict=True):
-            row[f"beta_{c}"] = float(fit["coef"][k, j])
-            row[f"t_{c}"] = float(fit["t"][k, j])
-        out[manager] = row
-    return out
+    alpha_t = fit["t"][0]
+    columns: dict[str, object] = {
+        "months": float(n),
+        "lags": float(lags),
+        "alpha": 12.0 * fit["coef"][0],
+        "alpha_se": 12.0 * fit["se"][0],
+        "alpha_t": alpha_t,
+        "alpha_p": stats.t.sf(alpha_t, dof),
+        "credit_p": credit_p,
+        "credit_return": 12.0 * coef @ factor_means,
+        "residual_vol": fit["residual_vol_annual"],
+        "r_squared": fit["r_squared"],
+        "estimable": True,
+        "reason": "",
+    }
+    for c, k in zip(credit, positions, strict=True):
+        columns[f"beta_{c}"] = fit["coef"][k]
+        columns[f"t_{c}"] = fit["t"][k]
+    frame = pd.DataFrame(columns, index=excess.columns)
+    return {
+        str(m): {str(k): v for k, v in row.items()} for m, row in frame.to_dict("index").items()
+    }
+
+
+def _long_credit(table: pd.DataFrame, credit: tuple[str, ...]) -> pd.Series:
+    """Whether each manager's most significant credit loading is positive."""
+    t = table[[f"t_{c}" for c in credit]].astype(float).fillna(0.0).to_numpy()
+    strongest = t[np.arange(len(t)), np.abs(t).argmax(axis=1)]
+    return pd.Series(strongest > 0, index=table.index)
 
 
 def _unmeasured(reason: str) -> dict[str, object]:
@@ -210,9 +219,8 @@ def _judge(table: pd.DataFrame, ok: pd.Series, credit: tuple[str, ...], fdr: flo
         beta = (
             ok
             & (table["credit_p"].astype(float) < BETA_LEVEL)
-            & (table["credit_return"].astype(float) > 0)
+            & _long_credit(table, credit)
             & ~skill
-            & (table["prob_alpha_positive"].astype(float) < CREDIBLE)
         )
         table["skill_flag"] = skill.astype(bool)
         table["beta_flag"] = beta.astype(bool)

@@ -160,15 +160,18 @@ def ols_fit(
     lags : int, optional
         Newey-West lags (Bartlett weights ``1 - l / (lags + 1)``) for the standard errors;
         None gives classical errors. The Newey-West covariance carries the small-sample factor
-        ``n / (n - k - 1)`` (statsmodels' ``use_correction=True``); p-values are Student t with
-        ``n - k - 1`` degrees of freedom either way.
+        ``n / (n - k - 1)`` (statsmodels' ``use_correction=True``). p-values are Student t with
+        ``n - k - 1`` degrees of freedom for classical errors and, for Newey-West errors, with
+        the Bartlett kernel's equivalent degrees of freedom ``1.5 n / (lags + 1)`` (at most
+        ``n - k - 1``): a Newey-West variance from a few years of months is itself noisy, and
+        normal or ``n - k - 1`` critical values then reject a true null too often.
 
     Returns
     -------
     dict of ndarray
         ``coef``, ``se``, ``t``, ``p`` (coefficients by series, intercept first), ``cov``
         (series by coefficient by coefficient), ``r_squared``, ``residual_vol_annual``
-        (decimal a year) and ``dof``.
+        (decimal a year) and ``dof`` (the degrees of freedom of the p-values).
 
     Raises
     ------
@@ -215,6 +218,7 @@ def ols_fit(
             gamma = np.einsum("tis,tjs->sij", scores[lag:], scores[:-lag])
             meat += (1.0 - lag / (lags + 1.0)) * (gamma + gamma.transpose(0, 2, 1))
         cov = (n / dof) * np.einsum("ij,sjk,kl->sil", bread, meat, bread)
+    test_dof = float(dof) if lags is None else min(float(dof), 1.5 * n / (lags + 1.0))
     se = np.sqrt(np.maximum(np.diagonal(cov, axis1=1, axis2=2), 0.0)).T
     with np.errstate(divide="ignore", invalid="ignore"):
         tstat = np.where(se > 0, coef / se, 0.0)
@@ -225,9 +229,9 @@ def ols_fit(
         "coef": coef,
         "se": se,
         "t": tstat,
-        "p": 2.0 * stats.t.sf(np.abs(tstat), dof),
+        "p": 2.0 * stats.t.sf(np.abs(tstat), test_dof),
         "cov": cov,
         "r_squared": r2,
         "residual_vol_annual": np.sqrt(sigma2 * 12.0),
-        "dof": np.full(coef.shape[1], float(dof)),
+        "dof": np.full(coef.shape[1], test_dof),
     }

@@ -12,7 +12,10 @@ Definitions
     win/loss ratio: mean gain in winning months over mean loss in losing months.
 Multiple testing
     With 25 managers tested at once, p-values are adjusted by Holm's step-down method, which
-    controls the chance of any false positive (family-wise error) at the 5% level.
+    controls the chance of any false positive (family-wise error) at the 5% level, or turned
+    into Benjamini-Hochberg q-values, which control the expected share of false positives among
+    those flagged (the false discovery rate): the skill verdict
+    (:mod:`fialloc.analytics.evidence`) uses the latter, Holm is reported beside it.
 Persistence
     Winners (above the cross-sectional median in a period) and losers are followed into the
     next period; the 2x2 table ``[[WW, WL], [LW, LL]]`` gets Pearson's chi-squared test without
@@ -29,14 +32,12 @@ from scipy import stats
 from fialloc.analytics.regression import factor_regression, factor_regressions
 
 __all__ = [
-    "BETA_MATERIAL",
     "CONFIDENCE",
     "PERCENT_HINT",
     "TOTAL_PERCENT_HINT",
     "WINDOWS",
     "alpha_persistence",
     "benjamini_hochberg",
-    "beta_only",
     "bootstrap_information_ratio",
     "check_return_history",
     "factor_loadings",
@@ -58,8 +59,6 @@ CONFIDENCE = 0.95
 PERCENT_HINT = 0.02
 #: A median absolute monthly total return above this (5%) means the data are in percent.
 TOTAL_PERCENT_HINT = 0.05
-#: A credit loading counts as beta when at least this large with |t| >= 3.
-BETA_MATERIAL = 0.3
 
 
 def check_return_history(returns: pd.DataFrame, benchmark: pd.DataFrame) -> pd.DataFrame:
@@ -297,44 +296,30 @@ def factor_loadings(excess: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame
     DataFrame
         Per manager: ``alpha_annual`` (decimal a year), ``alpha_t``, ``alpha_p`` and
         ``alpha_p_holm`` (Holm-adjusted over the managers), ``r_squared``,
-        ``residual_vol_annual`` (decimal), and per factor ``beta_<factor>`` and ``t_<factor>``.
+        ``residual_vol_annual`` (decimal), and per factor ``beta_<factor>`` and ``t_<factor>``;
+        NaN for managers whose regression cannot be estimated (too few months, collinear
+        factors over their months).
     """
     # Managers with the same months of history are regressed together.
     valid = excess.notna()
     groups: dict[bytes, list[str]] = {}
     for manager in excess.columns:
         groups.setdefault(valid[manager].to_numpy().tobytes(), []).append(manager)
-    parts = []
-    for members in groups.values():
-        months = excess.index[valid[members[0]].to_numpy()]
-        parts.append(factor_regressions(excess.loc[months, members], factors.loc[months]))
-    fitted = pd.concat(parts).reindex(excess.columns)
-    fitted.index = fitted.index.map(str)
     keep = ["alpha_annual", "alpha_t", "alpha_p", "r_squared", "residual_vol_annual"]
     keep += [c for f in factors.columns for c in (f"beta_{f}", f"t_{f}")]
-    table = fitted[keep].copy()
-    table.insert(3, "alpha_p_holm", holm(table["alpha_p"].astype(float)))
+    parts = [pd.DataFrame(columns=keep, dtype=float)]
+    for members in groups.values():
+        months = excess.index[valid[members[0]].to_numpy()]
+        try:
+            parts.append(factor_regressions(excess.loc[months, members], factors.loc[months]))
+        except ValueError:
+            continue  # too short or collinear: NaN rows (the evidence table gives the reason)
+    fitted = pd.concat([p for p in parts if not p.empty] or parts).reindex(excess.columns)
+    fitted.index = fitted.index.map(str)
+    table = fitted[keep].astype(float)
+    found = table["alpha_p"].dropna()
+    table.insert(3, "alpha_p_holm", holm(found).reindex(table.index))
     return table
-
-
-def beta_only(loadings: pd.DataFrame, prefix: str = "beta_credit") -> pd.Series:
-    """Flag managers whose excess return is factor beta with no significant alpha.
-
-    A loading on a factor whose name starts with `prefix` counts when it is at least
-    :data:`BETA_MATERIAL` with |t| >= 3; the alpha is not significant when its Holm-adjusted
-    p-value is at least 1 - :data:`CONFIDENCE`.
-
-    Returns
-    -------
-    Series of bool
-        Per manager (the index of `loadings`).
-    """
-    betas = [c for c in loadings.columns if c.startswith(prefix)]
-    material = pd.Series(False, index=loadings.index)
-    for c in betas:
-        t = loadings[c.replace("beta_", "t_", 1)].abs()
-        material |= (loadings[c] >= BETA_MATERIAL) & (t >= 3)
-    return material & (loadings["alpha_p_holm"] >= 1.0 - CONFIDENCE)
 
 
 def skill_table(active: pd.DataFrame, windows: tuple[int, ...] = WINDOWS) -> pd.DataFrame:

@@ -22,7 +22,6 @@ from scipy import stats
 
 from fialloc.analytics.campisi import ACTIVE_EFFECTS
 from fialloc.analytics.context import DeskContext
-from fialloc.analytics.drift import FACTOR_SPREAD_DURATION
 from fialloc.analytics.holdings_attribution import TOTAL, HoldingsAttribution, holdings_attribution
 from fialloc.analytics.linking import compounded, link_effects
 from fialloc.analytics.regression import factor_regression
@@ -160,8 +159,8 @@ def factor_returns(ctx: DeskContext, h: HoldingsAttribution) -> pd.DataFrame:
     ``duration``: minus the parallel shift of the zero curve (the return of one year of
     duration); ``curve_slope``: minus the change of the 10y-2y zero spread; ``credit_bbb`` and
     ``credit_hy``: BBB and BB credit excess returns (carry minus spread duration times the
-    spread change, :meth:`DeskContext.credit_factor`, with the style regressions' spread
-    durations :data:`fialloc.analytics.drift.FACTOR_SPREAD_DURATION`), where the market history
+    spread change with the book's own spread duration of the rating at the start of each month,
+    :meth:`DeskContext.credit_factor`, as in the style regressions), where the market history
     has them.
     """
     ends = pd.Index(h.period_ends)
@@ -176,7 +175,7 @@ def factor_returns(ctx: DeskContext, h: HoldingsAttribution) -> pd.DataFrame:
     spreads = ctx.portfolio.spread_history
     for name, letter in (("credit_bbb", "BBB"), ("credit_hy", "BB")):
         if letter in spreads.columns:
-            factor = ctx.credit_factor(letter, FACTOR_SPREAD_DURATION[letter]).reindex(ends)
+            factor = ctx.credit_factor(letter).reindex(ends)
             if factor.notna().all():
                 factors[name] = factor
     return pd.DataFrame(factors)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
-from fialloc.analytics import skill
 from fialloc.analytics.context import DeskContext
 from fialloc.analytics.drift import (
     describe_drift,
@@ -14,20 +15,14 @@ from fialloc.analytics.drift import (
     return_factors,
     style_drift,
 )
+from fialloc.analytics.evidence import MIN_MONTHS, evidence_table
 from fialloc.analytics.regression import factor_regression
-from fialloc.data.vocabulary import (
-    HIGH_YIELD_LETTERS,
-    RATING_LETTERS,
-    RATINGS,
-    rating_letter,
-    rating_notch,
-)
+from fialloc.data.vocabulary import RATINGS, rating_notch
 from fialloc.desks.result import DeskResult, Finding, Recommendation
 
 __all__ = ["LOOKBACKS", "analyze", "within_mandate"]
 
 LOOKBACKS = (1, 3, 6, 12, 36)
-ALPHA_LEVEL = 0.05
 
 
 def _bucket(duration: pd.Series) -> pd.Series:
@@ -41,20 +36,20 @@ def analyze(ctx: DeskContext) -> DeskResult:
 
     Tables: exposures by ``rating``, ``sector``, ``manager`` and ``duration_bucket`` (market value
     and share), ``spread_contribution`` (spread times spread duration, by manager and rating),
-    ``manager_skill`` (excess return over 1-36 months; over the full history and the last 12
-    and 36 months a regression of excess returns on duration, BBB and high yield factor
-    returns: beta, alpha, t-statistics; see :func:`fialloc.analytics.skill.factor_loadings`).
-    Findings: ``credit_beta`` (excess return explained by credit beta with no significant
-    alpha, :func:`fialloc.analytics.skill.beta_only`), ``credit_alpha`` (significant alpha after
-    Holm's correction for the number of managers) and ``rating_drift`` (active rating or
-    high yield share shifted, :func:`fialloc.analytics.drift.style_drift`). Recommendations:
+    ``manager_skill`` (excess return over 1-36 months; over the full history the performance
+    desk's evidence, :func:`fialloc.analytics.evidence.evidence_table`: Newey-West loadings and
+    alpha, FDR q-value, posterior alpha; over the last 12 and 36 months a plain regression on
+    the same factors). Findings: ``credit_beta`` (the evidence's beta flag: significant credit
+    loadings explain the excess return, alpha not credible), ``credit_alpha`` (skill flagged at
+    the mandate's false discovery rate) and ``rating_drift`` (active rating or high yield share
+    shifted, dated: :func:`fialloc.analytics.drift.style_drift`). Recommendations:
     move weight from beta-only managers toward managers with significant alpha, within the
     mandate. The performance desk judges the same managers on their whole track record.
     """
     p = ctx.portfolio
     sec = ctx.securities
     mv = p.market_values
-    letter = sec["rating"].map(rating_letter)
+    letter = sec["rating"].str.rstrip("+-")
     total = float(sec["market_value"].sum())
 
     def exposure(keys: pd.Series) -> pd.DataFrame:
@@ -62,7 +57,9 @@ def analyze(ctx: DeskContext) -> DeskResult:
         out["share"] = out["market_value"] / total
         return out
 
-    by_rating = exposure(letter).reindex([r for r in RATING_LETTERS if r in set(letter)])
+    by_rating = exposure(letter).reindex(
+        [r for r in ("AAA", "AA", "A", "BBB", "BB", "B", "CCC") if r in set(letter)]
+    )
     notch = sec["rating"].map(rating_notch).astype(float)
     manager_notch = ctx.manager_notches
     contribution = sec["z_spread"] * sec["spread_duration"] * sec["market_value"]
@@ -80,49 +77,51 @@ def analyze(ctx: DeskContext) -> DeskResult:
 
     excess = ctx.excess_returns
     skill_rows, findings, beta_only, skilled = [], [], [], []
-    n_managers = max(len(excess.columns), 1)
     factors = return_factors(ctx)
-    if len(factors.index.intersection(excess.index)) >= 12:
-        # One definition of beta and alpha, shared with the performance desk: a regression on
-        # duration, BBB and high yield factor returns, alphas Holm-corrected over the managers.
+    if len(factors.index.intersection(excess.index)) >= MIN_MONTHS:
+        # One verdict on beta and alpha, shared with the performance desk: the evidence table
+        # (Newey-West regression on duration and credit factors, shrunk alphas, FDR flags).
         months = factors.index.intersection(excess.index)
         y_all, f_all = excess.loc[months], factors.loc[months]
-        loadings = skill.factor_loadings(y_all, f_all)
-        flagged = skill.beta_only(loadings)
-        fitted = {str(k): {str(c): float(v) for c, v in r.items()} for k, r in loadings.iterrows()}
+        evidence = evidence_table(y_all, f_all, fdr=p.mandate.skill_fdr)
+        n_managers = int(evidence["estimable"].sum())
         for manager in excess.columns:
-            y = y_all[manager]
-            reg = fitted[str(manager)]
+            y = y_all[manager].dropna()
+            ev: dict[str, Any] = {str(k): v for k, v in evidence.loc[str(manager)].items()}
             windows = {}
             for k in (12, 36):
                 if len(y) >= k:
-                    recent = factor_regression(y.iloc[-k:], f_all.iloc[-k:])
+                    recent = factor_regression(y.iloc[-k:], f_all.loc[y.index].iloc[-k:])
                     windows[f"beta_{k}m"] = float(recent.betas["credit_bbb"])
                     windows[f"alpha_{k}m"] = recent.alpha_annual
                     windows[f"alpha_t_{k}m"] = recent.alpha_t
-            series = excess[manager].to_numpy(dtype=float)
+            series = excess[manager].dropna().to_numpy(dtype=float)
             row = {
                 f"excess_{k}m": float(np.prod(1.0 + series[-k:]) - 1.0)
                 for k in LOOKBACKS
                 if k <= len(series)
             }
-            beta, beta_t = float(reg["beta_credit_bbb"]), float(reg["t_credit_bbb"])
-            alpha, alpha_t = float(reg["alpha_annual"]), float(reg["alpha_t"])
+            beta, beta_t = float(ev["beta_credit_bbb"]), float(ev["t_credit_bbb"])
+            alpha, alpha_t = float(ev["alpha"]), float(ev["alpha_t"])
+            posterior = float(ev["alpha_posterior"])
             row.update(
                 {
                     "beta_bbb": beta,
                     "beta_t": beta_t,
-                    "beta_hy": float(reg["beta_credit_hy"]),
+                    "beta_hy": float(ev["beta_credit_hy"]),
+                    "credit_p": float(ev["credit_p"]),
                     "alpha_annual": alpha,
                     "alpha_t": alpha_t,
-                    "alpha_p": float(reg["alpha_p"]),
-                    "alpha_p_holm": float(reg["alpha_p_holm"]),
-                    "r_squared": float(reg["r_squared"]),
+                    "alpha_p": float(ev["alpha_p"]),
+                    "alpha_q": float(ev["alpha_q"]),
+                    "alpha_posterior": posterior,
+                    "prob_alpha_positive": float(ev["prob_alpha_positive"]),
+                    "r_squared": float(ev["r_squared"]),
                 }
             )
             row.update(windows)
             skill_rows.append(pd.Series(row, name=manager))
-            if flagged[str(manager)]:
+            if ev["beta_flag"]:
                 beta_only.append(manager)
                 findings.append(
                     Finding(
@@ -131,14 +130,22 @@ def analyze(ctx: DeskContext) -> DeskResult:
                         subject=str(manager),
                         message=(
                             f"{manager}'s excess return is BBB credit beta "
-                            f"({beta:.2f}, t {beta_t:.1f}) with no significant alpha "
-                            f"({alpha:+.2%} a year, t {alpha_t:.1f})"
+                            f"({beta:.2f}, Newey-West t {beta_t:.1f}) with no credible alpha "
+                            f"({alpha:+.2%} a year, t {alpha_t:.1f}; posterior "
+                            f"{1e4 * posterior:+.1f} bp a year)"
                         ),
-                        metrics={"beta_bbb": beta, "alpha_annual": alpha, "alpha_t": alpha_t},
+                        metrics={
+                            "beta_bbb": beta,
+                            "beta_t": beta_t,
+                            "alpha_annual": alpha,
+                            "alpha_t": alpha_t,
+                            "alpha_posterior_bp": 1e4 * posterior,
+                        },
                     )
                 )
-            elif float(reg["alpha_p_holm"]) < ALPHA_LEVEL and alpha > 0:
+            elif ev["skill_flag"]:
                 skilled.append(manager)
+                q = float(ev["alpha_q"])
                 findings.append(
                     Finding(
                         code="credit_alpha",
@@ -146,13 +153,15 @@ def analyze(ctx: DeskContext) -> DeskResult:
                         subject=str(manager),
                         message=(
                             f"{manager} shows selection skill: alpha {alpha:+.2%} a "
-                            f"year (t {alpha_t:.1f}, significant after correcting for "
-                            f"{n_managers} managers)"
+                            f"year (t {alpha_t:.1f}, q {q:.4f} over {n_managers} managers; "
+                            f"posterior {1e4 * posterior:+.1f} bp a year)"
                         ),
                         metrics={
                             "alpha_annual": alpha,
                             "alpha_t": alpha_t,
+                            "alpha_q": q,
                             "n_managers": float(n_managers),
+                            "alpha_posterior_bp": 1e4 * posterior,
                         },
                     )
                 )
@@ -198,7 +207,10 @@ def analyze(ctx: DeskContext) -> DeskResult:
                     action="increase",
                     subject=str(manager),
                     weight_change=add,
-                    rationale="significant selection alpha after correcting for multiple testing",
+                    rationale=(
+                        "selection alpha flagged at the mandate's false discovery rate "
+                        f"({p.mandate.skill_fdr:.0%})"
+                    ),
                 )
             )
     recs, limits = within_mandate(ctx, recs)
@@ -219,7 +231,7 @@ def analyze(ctx: DeskContext) -> DeskResult:
             "average_notch": float((notch * sec["market_value"]).sum() / total),
             "spread_contribution": float(contribution.sum() / total),
             "below_investment_grade_share": float(
-                by_rating.loc[by_rating.index.isin(HIGH_YIELD_LETTERS), "share"].sum()
+                by_rating.loc[by_rating.index.isin(["BB", "B", "CCC"]), "share"].sum()
             ),
         },
     )

@@ -1,12 +1,13 @@
 """Performance desk: which managers show skill rather than beta or drift, and allocation tilts.
 
 The desk separates each manager's excess return over its benchmark into factor beta (loadings
-on duration and credit factor returns) and selection (alpha plus residual); measures the
-selection track record over 12, 36 and 60 months with significance corrected for the number of
-managers (Holm); tests whether winners stay winners; finds style drift on active
-characteristics (against the benchmark, dated) and loading breaks in returns; compares each
-manager with its style peers; and turns the evidence into allocation tilts and into the skill
-scores the optimizer rewards (:func:`skill_scores`).
+on duration and credit factor returns) and selection (alpha plus residual), and judges each
+manager as evidence (:func:`manager_evidence`, :mod:`fialloc.analytics.evidence`): alpha after
+the factors with Newey-West errors, shrunk across the book (empirical Bayes), skill flagged at
+the mandate's false discovery rate, credit beta by the significance of the credit loadings.
+Beside it: the selection track record over 12, 36 and 60 months (Holm-corrected), whether
+winners stay winners, style drift from holdings and from returns, each manager against its
+style peers; and allocation tilts and the skill scores (:func:`skill_scores`).
 """
 
 from __future__ import annotations
@@ -61,22 +62,21 @@ def analyze(ctx: DeskContext) -> DeskResult:
     (IR confidence interval), ``factor_loadings`` (full-history regression of excess returns
     on duration and credit factors, with the returns-based style break), ``rolling_betas``
     (24-month rolling loadings and alpha per month and manager), ``persistence``
-    (winner/loser chi-squared test and the alpha-on-alpha regression), ``drift`` (per
-    manager, the drift verdict on active characteristics: drifted, characteristic, start with
-    its interval, shift in units and sd, z, p, reference, or why not estimable; see
-    :func:`fialloc.analytics.drift.style_drift`) and ``drift_characteristics`` (the same per
-    characteristic), ``style_position`` (holdings
+    (winner/loser chi-squared test and the alpha-on-alpha regression), ``drift``
+    (holdings-based drift against own history and stated style), ``style_position`` (holdings
     against style peers today), ``peers`` (performance against style peers and the benchmark)
-    and ``scores`` (recent and long-term IRs, consistent-skill, beta-only and drift flags, the
-    skill score and the residual volatility the optimizer uses); plus the holdings-based
+    ``evidence`` (:func:`manager_evidence`) and ``scores`` (recent and long-term IRs beside the
+    evidence's skill, beta and drift flags, posterior alpha, the skill score and the residual
+    volatility the optimizer uses); plus the holdings-based
     attribution's tables, findings and summary (:func:`fialloc.desks.attribution.analyze`),
     their names prefixed ``attribution_``.
 
-    Findings: ``credit_beta`` (excess return explained by credit beta, alpha not
-    significant), ``significant_skill`` (selection IR significant after Holm's correction over
-    the whole history), ``style_drift`` (an active characteristic shifted, dated),
-    ``skill_persistence`` (portfolio-level persistence tests). Recommendations: tilts from
-    beta-only and drifting managers toward consistently skilled ones, within the mandate's
+    Findings: ``credit_beta`` (credit loadings significantly explain the excess return, alpha
+    not credible), ``significant_skill`` (alpha after the factors flagged at the mandate's
+    false discovery rate, with its posterior and track record), ``style_drift`` (holdings or
+    loadings left the manager's own history), ``skill_persistence`` (portfolio-level
+    persistence tests). Recommendations: tilts from beta-only and drifting managers toward
+    skilled ones (skill flag), within the mandate's
     shift, allocation and turnover limits, scaled down if needed to keep its yield, rating and
     sector limits (:func:`fialloc.desks.credit.within_mandate`; the summary's ``tilt_*``).
 
@@ -91,29 +91,38 @@ def analyze(ctx: DeskContext) -> DeskResult:
     factors = drift_mod.return_factors(ctx)
     months = factors.index.intersection(excess.dropna(how="all").index)
     if len(months) < MIN_MONTHS:
-        return _short_history(excess.reindex(columns=managers), factors, p.mandate.skill_fdr)
+        excess = excess.reindex(columns=managers)
+        evidence = evidence_mod.evidence_table(
+            excess.loc[excess.index.intersection(factors.index)], factors, fdr=p.mandate.skill_fdr
+        )
+        return _unjudged(excess, evidence, f"Only {len(months)} months of returns")
     excess = excess.loc[months]
     factors = factors.loc[months]
     loadings = _loadings(excess, factors)
-    selection = skill_mod.selection_returns(excess, factors, loadings)
-
+    verdicts, drift_details = drift_mod.style_drift(ctx)
+    drift = drift_mod.drift_flags(verdicts).reindex(loadings.index).fillna(False).astype(bool)
+    evidence = evidence_mod.evidence_table(excess, factors, fdr=p.mandate.skill_fdr, drift=drift)
+    judged = [m for m in excess.columns if evidence.loc[str(m), "estimable"]]
+    if not judged:
+        return _unjudged(excess, evidence, "No manager's factor regression can be estimated")
+    # The track record, persistence and peers of the managers whose regression stands.
+    selection = skill_mod.selection_returns(excess[judged], factors, loadings)
     skill = skill_mod.skill_table(selection)
     boot = skill_mod.bootstrap_information_ratio(selection, seed=BOOTSTRAP_SEED)
     persistence, persistence_finding = _persistence(skill_mod.period_alphas(selection))
-    verdicts, drift_details = drift_mod.style_drift(ctx)
-    scores = _scores(skill, loadings, verdicts)
-    evidence = evidence_mod.evidence_table(
-        excess, factors, fdr=p.mandate.skill_fdr, drift=scores["drift"]
-    )
-    peers = _peers(ctx, skill, excess)
+    scores = _scores(skill, evidence)
+    # A manager whose regression cannot be estimated is priced at its raw excess-return risk.
+    raw_vol = (excess.std(ddof=1) * np.sqrt(12.0)).set_axis(evidence.index)
+    scores["residual_vol"] = scores["residual_vol"].astype(float).fillna(raw_vol).fillna(0.0)
+    peers = _peers(ctx, skill, excess[judged])
 
-    findings = _findings(skill, boot, loadings, scores, verdicts, drift_details)
+    findings = _findings(skill, boot, scores, evidence, verdicts, drift_details)
     if persistence_finding is not None:
         findings.append(persistence_finding)
     # The holdings view of the same managers: one desk answers "skill, beta or drift?".
     holdings_view = attribution.analyze(ctx)
     findings.extend(holdings_view.findings)
-    recs, limits = credit.within_mandate(ctx, _tilts(ctx, scores, skill, loadings, verdicts))
+    recs, limits = credit.within_mandate(ctx, _tilts(ctx, scores, skill, evidence, verdicts))
     return DeskResult(
         desk="performance",
         tables={
@@ -149,12 +158,11 @@ def analyze(ctx: DeskContext) -> DeskResult:
 def skill_scores(result_or_ctx: DeskResult | DeskContext) -> pd.Series:
     """Per-manager skill score for the optimizer: higher is better.
 
-    The score is ``0.6 x recent IR + 0.4 x long-term IR`` of the selection return (annual
-    information ratios, recent = mean of 12 and 36 months) for a manager whose selection IR
-    over the whole history is positive and significant after Holm's correction; 0 for a
-    manager whose skill is not proven; ``-BETA_PENALTY`` for a manager whose excess return is
-    credit beta with no significant alpha; less :data:`DRIFT_PENALTY` for a manager whose
-    style drifted.
+    The score is the posterior information ratio: the empirical-Bayes posterior alpha over the
+    residual volatility (both annual; :func:`manager_evidence`), so a manager whose skill is
+    real but not yet provable still scores above one with no record; ``-BETA_PENALTY`` for a
+    manager whose excess return is credit beta; less :data:`DRIFT_PENALTY` for a manager whose
+    style drifted; 0 for a manager whose regression could not be estimated.
 
     Parameters
     ----------
@@ -258,16 +266,15 @@ def _persistence(alphas: pd.DataFrame) -> tuple[pd.DataFrame, Finding | None]:
     return table, finding
 
 
-def _short_history(excess: pd.DataFrame, factors: pd.DataFrame, fdr: float) -> DeskResult:
+def _unjudged(excess: pd.DataFrame, evidence: pd.DataFrame, why: str) -> DeskResult:
+    """Build the result when no manager can be judged: reasons, scores 0, raw vols."""
     months = int(excess.dropna(how="all").shape[0])
-    evidence = evidence_mod.evidence_table(
-        excess.loc[excess.index.intersection(factors.index)], factors, fdr=fdr
-    )
     vol = (excess.std(ddof=1) * np.sqrt(12.0)).fillna(0.0) if months >= 2 else 0.0
     scores = pd.DataFrame(
         {"skill_score": 0.0, "residual_vol": vol},
         index=pd.Index([str(m) for m in excess.columns], name="manager_id"),
     )
+    reason = str(evidence["reason"].iloc[0]) if len(evidence) else ""
     return DeskResult(
         desk="performance",
         tables={"scores": scores, "evidence": evidence},
@@ -276,10 +283,7 @@ def _short_history(excess: pd.DataFrame, factors: pd.DataFrame, fdr: float) -> D
                 code="short_history",
                 severity="watch",
                 subject="portfolio",
-                message=(
-                    f"Only {months} months of returns: at least {MIN_MONTHS} are needed to "
-                    "judge skill, so every manager scores 0"
-                ),
+                message=f"{why}: skill is not judged and every manager scores 0 ({reason})",
                 metrics={"months": float(months), "needed": float(MIN_MONTHS)},
             )
         ],
@@ -322,43 +326,43 @@ def _loadings(excess: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
 
 def _rolling(excess: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
     """Return every manager's rolling 24-month loadings: rows (month, manager), factor columns."""
-    return (
-        pd.concat(
-            {str(m): drift_mod.rolling_betas(excess[m], factors) for m in excess.columns},
-            names=["manager", "month"],
-        )
-        .swaplevel()
-        .sort_index()
-    )
+    frames = {}
+    for m in excess.columns:
+        try:
+            frames[str(m)] = drift_mod.rolling_betas(excess[m], factors)
+        except (ValueError, np.linalg.LinAlgError):
+            continue  # collinear factors in a window: no rolling loadings for this manager
+    if not frames:
+        return pd.DataFrame(columns=[*factors.columns, "alpha_annual"])
+    return pd.concat(frames, names=["manager", "month"]).swaplevel().sort_index()
 
 
-def _scores(skill: pd.DataFrame, loadings: pd.DataFrame, verdicts: pd.DataFrame) -> pd.DataFrame:
-    """Recent and long-term IRs, flags, the optimizer's skill score and the tilt score."""
-    ir = skill["information_ratio"].unstack("window")
-    significant = skill["significant"].unstack("window").fillna(False).astype(bool)
+def _scores(skill: pd.DataFrame, evidence: pd.DataFrame) -> pd.DataFrame:
+    """Recent and long-term IRs beside the evidence's flags, and the optimizer's skill score."""
+    ir = skill["information_ratio"].unstack("window").reindex(evidence.index)
     longest = ir.columns.max()
     recent_windows = [w for w in ir.columns if w < longest] or [longest]
     recent = ir[recent_windows].mean(axis=1)
     long_term = ir[longest]
-    blended = RECENT_WEIGHT * recent + LONG_TERM_WEIGHT * long_term
-    beta_only = skill_mod.beta_only(loadings)
-    consistent = significant[longest] & (long_term > 0) & ~beta_only
-    drift = drift_mod.drift_flags(verdicts).reindex(ir.index).fillna(False).astype(bool)
-    score = (
-        blended.clip(lower=0.0).where(consistent, 0.0)
-        - BETA_PENALTY * beta_only.reindex(ir.index).fillna(False).astype(float)
-        - DRIFT_PENALTY * drift
-    )
+    ev = evidence
+    beta = ev["beta_flag"].astype(bool)
+    drift = ev["drift_flag"].astype(bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        posterior_ir = (ev["alpha_posterior"] / ev["residual_vol"]).where(ev["estimable"], 0.0)
+    score = posterior_ir.where(~beta, -BETA_PENALTY) - DRIFT_PENALTY * drift
     return pd.DataFrame(
         {
             "recent_ir": recent,
             "long_term_ir": long_term,
-            "blended_ir": blended,
-            "consistent_skill": consistent,
-            "beta_only": beta_only.reindex(ir.index).fillna(False).astype(bool),
+            "blended_ir": RECENT_WEIGHT * recent + LONG_TERM_WEIGHT * long_term,
+            "consistent_skill": ev["skill_flag"].astype(bool),
+            "beta_only": beta,
             "drift": drift,
-            "skill_score": score,
-            "residual_vol": loadings["residual_vol_annual"].reindex(ir.index),
+            "alpha_posterior": ev["alpha_posterior"],
+            "prob_alpha_positive": ev["prob_alpha_positive"],
+            "posterior_ir": posterior_ir,
+            "skill_score": score.astype(float),
+            "residual_vol": ev["residual_vol"],
         }
     ).rename_axis("manager_id")
 
@@ -398,41 +402,46 @@ def _peers(ctx: DeskContext, skill: pd.DataFrame, excess: pd.DataFrame) -> pd.Da
 def _findings(
     skill: pd.DataFrame,
     boot: pd.DataFrame,
-    loadings: pd.DataFrame,
     scores: pd.DataFrame,
+    evidence: pd.DataFrame,
     verdicts: pd.DataFrame,
     drift_details: pd.DataFrame,
 ) -> list[Finding]:
     findings = []
     longest = int(skill.index.get_level_values("window").max())
-    for manager in scores.index[scores["beta_only"]]:
-        row = loadings.loc[manager]
-        factor = max(
-            (c for c in loadings.columns if c.startswith("beta_credit")),
-            key=lambda c: abs(float(row[c])),
-        )
-        name = factor.removeprefix("beta_credit_").upper()
+    credit = [c.removeprefix("t_") for c in evidence.columns if c.startswith("t_credit")]
+    for manager in evidence.index[evidence["beta_flag"]]:
+        row = evidence.loc[manager]
+        factor = max(credit, key=lambda c: float(row[f"t_{c}"]))
+        name = factor.removeprefix("credit_").upper()
         findings.append(
             Finding(
                 code="credit_beta",
                 severity="action",
                 subject=manager,
                 message=(
-                    f"{manager}'s excess return is {name} credit beta ({row[factor]:.2f}, t "
-                    f"{row[factor.replace('beta_', 't_')]:.1f}) with no significant alpha "
-                    f"({row['alpha_annual']:+.2%} a year, t {row['alpha_t']:.1f}, Holm p "
-                    f"{row['alpha_p_holm']:.2f})"
+                    f"{manager}'s excess return is {name} credit beta (loading "
+                    f"{row[f'beta_{factor}']:.2f}, Newey-West t {row[f't_{factor}']:.1f}, "
+                    f"credit loadings' p {row['credit_p']:.4f}; they explain "
+                    f"{row['credit_return']:+.2%} a year) and its alpha after them is not "
+                    f"credible ({row['alpha']:+.2%} a year, t {row['alpha_t']:.1f}; posterior "
+                    f"{1e4 * row['alpha_posterior']:+.1f} bp a year, P(alpha > 0) "
+                    f"{row['prob_alpha_positive']:.2f})"
                 ),
                 metrics={
-                    "beta": float(row[factor]),
-                    "beta_t": float(row[factor.replace("beta_", "t_")]),
-                    "alpha_annual": float(row["alpha_annual"]),
+                    "beta": float(row[f"beta_{factor}"]),
+                    "beta_t": float(row[f"t_{factor}"]),
+                    "credit_p": float(row["credit_p"]),
+                    "credit_return": float(row["credit_return"]),
+                    "alpha": float(row["alpha"]),
                     "alpha_t": float(row["alpha_t"]),
-                    "alpha_p_holm": float(row["alpha_p_holm"]),
+                    "alpha_posterior_bp": 1e4 * float(row["alpha_posterior"]),
+                    "prob_alpha_positive": float(row["prob_alpha_positive"]),
                 },
             )
         )
-    for manager in scores.index[scores["consistent_skill"]]:
+    for manager in evidence.index[evidence["skill_flag"]]:
+        row = evidence.loc[manager]
         rec = skill.loc[(manager, longest)]
         b = boot.loc[manager]
         findings.append(
@@ -441,17 +450,26 @@ def _findings(
                 severity="info",
                 subject=manager,
                 message=(
-                    f"{manager} adds selection return: IR {rec['information_ratio']:.2f} over "
-                    f"{rec['months']:.0f} months (t {rec['t_stat']:.1f}, Holm p "
-                    f"{rec['p_holm']:.4f}), hit rate {rec['hit_rate']:.0%} (binomial p "
-                    f"{rec['hit_p_value']:.4f}), bootstrap 95% interval "
-                    f"{b['ir_low']:.2f} to {b['ir_high']:.2f}"
+                    f"{manager} adds selection return: alpha {row['alpha']:+.2%} a year after "
+                    f"the factors (Newey-West t {row['alpha_t']:.1f}, q {row['alpha_q']:.4f} "
+                    f"over {evidence['estimable'].sum():.0f} managers), posterior "
+                    f"{1e4 * row['alpha_posterior']:+.1f} bp a year (sd "
+                    f"{1e4 * row['alpha_posterior_sd']:.1f} bp), "
+                    f"P(alpha > 0) {row['prob_alpha_positive']:.2f}; IR "
+                    f"{rec['information_ratio']:.2f} over {rec['months']:.0f} months, hit rate "
+                    f"{rec['hit_rate']:.0%} (binomial p {rec['hit_p_value']:.4f}), bootstrap 95% "
+                    f"interval {b['ir_low']:.2f} to {b['ir_high']:.2f}"
                 ),
                 metrics={
+                    "alpha": float(row["alpha"]),
+                    "alpha_t": float(row["alpha_t"]),
+                    "alpha_q": float(row["alpha_q"]),
+                    "managers": float(evidence["estimable"].sum()),
+                    "alpha_posterior_bp": 1e4 * float(row["alpha_posterior"]),
+                    "alpha_posterior_sd_bp": 1e4 * float(row["alpha_posterior_sd"]),
+                    "prob_alpha_positive": float(row["prob_alpha_positive"]),
                     "information_ratio": float(rec["information_ratio"]),
                     "months": float(rec["months"]),
-                    "t_stat": float(rec["t_stat"]),
-                    "p_holm": float(rec["p_holm"]),
                     "hit_rate": float(rec["hit_rate"]),
                     "hit_p_value": float(rec["hit_p_value"]),
                     "ir_low": float(b["ir_low"]),
@@ -482,7 +500,7 @@ def _tilts(
     ctx: DeskContext,
     scores: pd.DataFrame,
     skill: pd.DataFrame,
-    loadings: pd.DataFrame,
+    evidence: pd.DataFrame,
     verdicts: pd.DataFrame,
 ) -> list[Recommendation]:
     """Move weight from beta-only and drifting managers to consistently skilled ones.
@@ -493,6 +511,7 @@ def _tilts(
     the turnover limit binds.
     """
     m = ctx.portfolio.mandate
+    fdr = m.skill_fdr
     w = ctx.portfolio.current_weights.astype(float)
     sellers = scores.index[scores["beta_only"] | scores["drift"]]
     buyers = scores.index[scores["consistent_skill"] & ~scores["drift"]]
@@ -529,7 +548,7 @@ def _tilts(
         sc = rows[s]
         reasons, metrics = [], {"current": float(w[s])}
         if sc["beta_only"]:
-            alpha_t = float(loadings["alpha_t"][s])
+            alpha_t = float(evidence["alpha_t"][s])
             reasons.append(
                 f"its excess return is credit beta (alpha t {alpha_t:.1f}), "
                 "which the portfolio can hold without paying for active management"
@@ -559,17 +578,20 @@ def _tilts(
                 subject=b,
                 weight_change=add,
                 rationale=(
-                    f"consistent selection skill: IR {sc['recent_ir']:.2f} recently "
-                    f"and {sc['long_term_ir']:.2f} over {last['months'][b]:.0f} months "
-                    f"(weighted {RECENT_WEIGHT:.1f}/{LONG_TERM_WEIGHT:.1f}), significant after "
-                    "correcting for the number of managers"
+                    f"selection skill found at a {fdr:.0%} false discovery rate (q "
+                    f"{evidence['alpha_q'][b]:.4f}): posterior alpha "
+                    f"{1e4 * sc['alpha_posterior']:+.1f} bp a year; IR {sc['recent_ir']:.2f} "
+                    "recently "
+                    f"and {sc['long_term_ir']:.2f} over {last['months'][b]:.0f} months"
                 ),
                 metrics={
                     "current": float(w[b]),
+                    "fdr": fdr,
+                    "alpha_q": float(evidence["alpha_q"][b]),
+                    "alpha_posterior_bp": 1e4 * sc["alpha_posterior"],
                     "recent_ir": sc["recent_ir"],
                     "long_term_ir": sc["long_term_ir"],
                     "months": float(last["months"][b]),
-                    "p_holm": float(last["p_holm"][b]),
                     "skill_score": sc["skill_score"],
                 },
             )

@@ -225,5 +225,6 @@ def _render(
         manifest=manifest,
         model=response.model,
         timings=manifest.get("timings") or response.timings,
+        power=_chart("chart-detection-power", charts.detection_power()),
         plotly_js=get_plotlyjs(),
     )
