@@ -146,3 +146,19 @@ def test_glide_path_reaches_the_unpaced_target_within_every_limit(book):
     # At any pace there is nothing left to glide.
     fast = m.model_copy(update={"turnover": 2.0, "max_shift": 1.0})
     assert len(glide_path(problem, fast, optimize(problem, fast).weights).cycles) == 1
+
+
+def test_glide_path_validates_its_inputs(setup):
+    _, problem, target = setup
+    with pytest.raises(ValueError, match="sum to 1"):
+        glide_path(problem, setup[0].mandate, target * 0.9)
+    with pytest.raises(ValueError, match="max_cycles"):
+        glide_path(problem, setup[0].mandate, target, max_cycles=0)
+    # Out of reach at this pace: the path stops at the recommendation and says so.
+    stuck = setup[0].mandate.model_copy(update={"turnover": 0.0})
+    glide = glide_path(problem, stuck, problem.current)
+    assert len(glide.cycles) == 1
+    assert glide.cycles["remaining"].iloc[0] > 0.01
+    assert glide.reason.endswith("it takes forever")
+    slow = setup[0].mandate.model_copy(update={"turnover": 0.001})
+    assert glide_path(problem, slow, target, max_cycles=5).reason.endswith("more than 4 more")

@@ -125,8 +125,8 @@ def implementation_plan(
         When the moves do not fit the market volume in `phases`, add the fewest phases that make
         them fit instead of refusing.
     transfer_cost_bp : float
-        Fee for moving a position in kind between managers (basis points of the amount; the
-        custodian's re-registration, none by default).
+        Fee for moving a position in kind between managers (basis points of the amount). None
+        by default: custodians charge a flat fee per line, negligible at these sizes.
 
     Raises
     ------
@@ -274,15 +274,26 @@ def glide_path(
     manager; every limit is checked at each cycle end (turnover and maximum shift from the
     cycle's start, the others from today).
 
+    A target more than `max_cycles` cycles away (a turnover or maximum shift of zero) is out
+    of reach: the path stops at the recommendation and its reason says so.
+
     Raises
     ------
     ValueError
-        If the target is more than `max_cycles` cycles away (turnover or maximum shift of
-        zero), or the optimizer cannot solve without the pace limits.
+        If `recommended` does not cover the problem's managers or sum to 1, or the optimizer
+        cannot solve without the pace limits.
     """
+    if not recommended.index.equals(problem.current.index) or not np.isclose(
+        float(recommended.sum()), 1.0, rtol=0.0, atol=1e-6
+    ):
+        msg = "glide_path: `recommended` must cover the problem's managers in order and sum to 1"
+        raise ValueError(msg)
+    if max_cycles < 1:
+        msg = f"glide_path: `max_cycles` must be at least 1, got {max_cycles}"
+        raise ValueError(msg)
     free = mandate.model_copy(update={"turnover": 2.0, "max_shift": 1.0})
     target = optimize(problem, free).weights
-    w0, w1 = problem.current, recommended.reindex(problem.current.index)
+    w0, w1 = problem.current, recommended
     gap = target - w1
     one_way = 0.5 * float(gap.abs().sum())
     largest = float(gap.abs().max())
@@ -292,22 +303,21 @@ def glide_path(
     else:
         pace = [one_way / mandate.turnover if mandate.turnover > 0 else np.inf,
                 largest / mandate.max_shift if mandate.max_shift > 0 else np.inf]  # fmt: skip
-        more = int(np.ceil(max(pace) - 1e-9))
-        if not np.isfinite(max(pace)) or more + 1 > max_cycles:
-            msg = (
-                f"glide_path: the allocation without pace limits is {one_way:.1%} one-way away; "
-                f"more than {max_cycles} cycles at turnover {mandate.turnover:.1%} and maximum "
-                f"shift {mandate.max_shift:.1%}"
-            )
-            raise ValueError(msg)
-        cycles = more + 1
+        more = int(np.ceil(max(pace) - 1e-9)) if np.isfinite(max(pace)) else None
         limit = "turnover" if pace[0] >= pace[1] else "maximum shift"
+        pace_text = f"the {limit} limit of "
+        pace_text += f"{mandate.turnover if limit == 'turnover' else mandate.max_shift:.1%}"
         reason = (
             f"the allocation without the turnover and maximum shift limits is {one_way:.1%} "
-            f"(one-way) beyond the recommendation; at the {limit} limit of "
-            f"{mandate.turnover if limit == 'turnover' else mandate.max_shift:.1%} per cycle it "
-            f"takes {more} more"
+            f"(one-way) beyond the recommendation; at {pace_text} per cycle it takes "
         )
+        if more is None or more + 1 > max_cycles:
+            # Out of reach at this pace: the path stops at the recommendation and says so.
+            cycles = 1
+            reason += f"more than {max_cycles - 1} more" if more else "forever"
+        else:
+            cycles = more + 1
+            reason += f"{more} more"
     ends = [w0, w1] + [w1 + min(1.0, k / (cycles - 1)) * gap for k in range(1, cycles)]
     weights = pd.DataFrame(dict(enumerate(ends)))
     rows = []
