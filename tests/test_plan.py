@@ -100,6 +100,11 @@ def test_in_kind_transfers_are_used_and_costed_and_the_reason_names_the_sleeve(s
     worst = re.match(r"3 requested; (M\d+)'s (sale|purchase)", plan.reason)
     assert worst is not None
     assert worst.group(1) in problem.current.index
+    # The same moves as the optimizer prices them: each sleeve pro rata, on its own.
+    alone = np.abs(plan.trades[1])
+    coef = plan.cost_coefficients
+    pro_rata = (coef["linear"] * alone + coef["impact"] * alone**1.5).sum()
+    assert plan.costs.loc[1, "pro_rata_cost"] == pytest.approx(pro_rata, rel=1e-9)
     calm = implementation_plan(portfolio, problem, target, phases=len(plan.costs))
     assert calm.reason.startswith("as requested")
 

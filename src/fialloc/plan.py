@@ -26,7 +26,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from fialloc.analytics.trading_costs import in_kind_split, trade_costs
+from fialloc.analytics.trading_costs import (
+    in_kind_split,
+    manager_cost_coefficients,
+    trade_costs,
+)
 from fialloc.data import Mandate, Portfolio
 from fialloc.layout import FloatArray
 from fialloc.optimize import AllocationProblem, check_constraints, optimize
@@ -78,8 +82,11 @@ class ImplementationPlan:
         Per phase: ``spread_cost`` and ``impact_cost`` (money, of the market trades),
         ``in_kind`` (money moved between managers off the market), ``in_kind_cost`` (its
         transfer fees), ``market_traded`` (money traded on the market, sells plus buys),
-        ``capacity_used`` (the largest share of a sleeve's tradable volume the phase needs)
-        and ``constraints_ok`` (every mandate constraint holds at the phase end).
+        ``capacity_used`` (the largest share of a sleeve's tradable volume the phase needs),
+        ``constraints_ok`` (every mandate constraint holds at the phase end) and
+        ``pro_rata_cost`` (the same moves priced as the optimizer prices them: each sleeve
+        traded pro rata on its own, see `cost_coefficients`; in-kind netting and trading the
+        cheapest positions first are what the plan saves on it).
     requested_phases : int
         Phases asked for; fewer than the plan's when market volume forced more (``extend``).
     reason : str
@@ -87,6 +94,9 @@ class ImplementationPlan:
     glide : GlidePath, optional
         The cycles beyond this one, when the turnover or maximum shift holds the
         recommendation short of the allocation without them (see :func:`glide_path`).
+    cost_coefficients : DataFrame, optional
+        Per manager, the cost of moving its sleeve alone over one phase (see
+        :func:`fialloc.analytics.trading_costs.manager_cost_coefficients`).
     """
 
     trades: pd.DataFrame
@@ -95,6 +105,7 @@ class ImplementationPlan:
     requested_phases: int
     reason: str = ""
     glide: GlidePath | None = None
+    cost_coefficients: pd.DataFrame | None = None
 
     @property
     def total_cost(self) -> float:
@@ -183,6 +194,12 @@ def implementation_plan(
     weights = pd.DataFrame({k: w0 + k * step for k in range(phases + 1)})
     trades = pd.DataFrame({k + 1: step * problem.assets for k in range(phases)})
     in_kind, market = in_kind_split(sold, bought, adv)
+    coefficients = manager_cost_coefficients(
+        pd.DataFrame(mv, index=w0.index, columns=sec.index), sec["bid_ask_bp"], sec["adv"],
+        phase_days,
+    )  # fmt: skip
+    alone = amount / phases
+    pro_rata = float(coefficients["linear"] @ alone + coefficients["impact"] @ alone**1.5)
     spread, impact = trade_costs(market, sec["bid_ask_bp"].to_numpy(dtype=float), adv, phase_days)
     rows = [
         {
@@ -193,6 +210,7 @@ def implementation_plan(
             "in_kind_cost": float(in_kind.sum()) * transfer_cost_bp * 1e-4,
             "market_traded": float(market.sum()),
             "capacity_used": float(need.max()),
+            "pro_rata_cost": pro_rata,
             "constraints_ok": bool(
                 check_constraints(problem, m, weights[k + 1].to_numpy())["ok"].all()
             ),
@@ -200,7 +218,9 @@ def implementation_plan(
         for k in range(phases)
     ]
     costs = pd.DataFrame(rows).set_index("phase")
-    return ImplementationPlan(trades, weights, costs, requested, reason)
+    return ImplementationPlan(
+        trades, weights, costs, requested, reason, cost_coefficients=coefficients
+    )
 
 
 class _Fills:
