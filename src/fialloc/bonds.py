@@ -41,7 +41,15 @@ from fialloc.schedule import (
     year_fraction,
 )
 
-__all__ = ["BOND_COLUMNS", "BondAnalytics", "BondBook", "CashflowStream", "CurveRisk"]
+__all__ = [
+    "BOND_COLUMNS",
+    "Z_SPREAD_BRACKET",
+    "BondAnalytics",
+    "BondBook",
+    "CashflowStream",
+    "CurveRisk",
+    "solve_z_spreads",
+]
 
 BOND_COLUMNS: Final = ("security_id", "coupon", "maturity", "frequency", "day_count", "face")
 KrdDomain = Literal["zero", "par"]
@@ -116,14 +124,82 @@ def _risk_tenors(
 
 def _price(layout: CashflowLayout, curve: Curve, z: FloatArray) -> FloatArray:
     o, t, a = layout.args()
-    pt, ldf, code, sk, sv = curve.core_args()
-    return _core.price_streams(o, t, a, pt, ldf, code, sk, sv, z)
+    return _core.price_streams(o, t, a, *curve.core_args(), z)
 
 
 def _z_spreads(layout: CashflowLayout, curve: Curve, dirty: FloatArray) -> FloatArray:
     o, t, a = layout.args()
-    pt, ldf, code, sk, sv = curve.core_args()
-    return _core.z_spreads_from_prices(o, t, a, pt, ldf, code, sk, sv, dirty)
+    return _core.z_spreads_from_prices(o, t, a, *curve.core_args(), dirty)
+
+
+def _select(layout: CashflowLayout, streams: npt.NDArray[np.int64]) -> CashflowLayout:
+    """Return the layout of the `streams` (indices, increasing) only."""
+    lengths = np.diff(layout.offsets)[streams]
+    offsets = np.zeros(len(streams) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    flows = np.repeat(layout.offsets[streams] - offsets[:-1], lengths) + np.arange(offsets[-1])
+    return CashflowLayout(offsets, layout.times[flows], layout.amounts[flows])
+
+
+#: The z-spreads the compiled solver brackets (decimals): a price outside them is refused.
+Z_SPREAD_BRACKET: Final = (-1.0, 5.0)
+
+
+def solve_z_spreads(
+    layout: CashflowLayout,
+    curve: Curve,
+    dirty_price: npt.ArrayLike,
+    ids: pd.Index,
+    where: str,
+) -> FloatArray:
+    """Z-spreads (decimals) of the streams of `layout` that reprice `dirty_price` off `curve`.
+
+    Parameters
+    ----------
+    layout : CashflowLayout
+        Flows per 100 face, times in years from the curve's date.
+    curve : Curve
+        Discount curve.
+    dirty_price : array, shape (streams,)
+        Dirty prices per 100 face; NaN where a stream has none (its spread is NaN).
+    ids : Index
+        Stream names, for messages.
+    where : str
+        Who asks, for messages.
+
+    Raises
+    ------
+    ValueError
+        On a wrong shape, or naming every stream whose price implies a spread outside
+        :data:`Z_SPREAD_BRACKET` (or that has no flows left to price).
+    """
+    dirty = np.asarray(dirty_price, dtype=np.float64)
+    if dirty.shape != (layout.n_streams,):
+        msg = f"{where}: `dirty_price` has shape {dirty.shape}; expected ({layout.n_streams},)"
+        raise ValueError(msg)
+    out = np.full(len(dirty), np.nan)
+    pick = np.flatnonzero(np.isfinite(dirty))
+    if len(pick) == 0:
+        return out
+    empty = pick[np.diff(layout.offsets)[pick] == 0]
+    if len(empty):
+        listed = ", ".join(str(ids[i]) for i in empty[:10])
+        msg = f"{where}: price(s) given for {listed}, which have no cash flows left"
+        raise ValueError(msg)
+    sub = _select(layout, pick)
+    # The solver brackets the spread: name every price it could not reach, not the first.
+    high, low = (_price(sub, curve, np.full(len(pick), z)) for z in Z_SPREAD_BRACKET)
+    bad = pick[(dirty[pick] <= low) | (dirty[pick] >= high)]
+    if len(bad):
+        lo, hi = Z_SPREAD_BRACKET
+        listed = ", ".join(f"{ids[i]} at {dirty[i]:g}" for i in bad[:10])
+        msg = (
+            f"{where}: dirty price(s) per 100 {listed} imply a z-spread outside "
+            f"[{lo:.0%}, {hi:.0%}] over the curve; is the price per 100 face?"
+        )
+        raise ValueError(msg)
+    out[pick] = _z_spreads(sub, curve, np.ascontiguousarray(dirty[pick]))
+    return out
 
 
 @dataclass(frozen=True)
@@ -196,6 +272,10 @@ class _Streams:
         assert z is not None
         return _price(self.layout, curve, z)
 
+    def z_spreads(self, ids: pd.Index, curve: Curve, dirty_price: npt.ArrayLike) -> FloatArray:
+        self.check_curve(curve, "z_spreads")
+        return solve_z_spreads(self.layout, curve, dirty_price, ids, "z_spreads")
+
     def curve_risk(
         self,
         curve: Curve,
@@ -209,9 +289,8 @@ class _Streams:
         assert z is not None
         tenors = _risk_tenors(key_tenors, bump_bp, where)
         o, t, a = self.layout.args()
-        pt, ldf, code, sk, sv = curve.core_args()
         pv, eff_dur, eff_conv, spread_dur, krd = _core.curve_risk(
-            o, t, a, pt, ldf, code, sk, sv, z, tenors, bump_bp * 1e-4
+            o, t, a, *curve.core_args(), z, tenors, bump_bp * 1e-4
         )
         return CurveRisk(pv, eff_dur, eff_conv, spread_dur, tuple(float(x) for x in tenors), krd)
 
@@ -361,8 +440,10 @@ class BondBook:
         ----------
         frame : DataFrame, dict of columns or list of records
             Columns ``security_id`` (unique), ``coupon`` (decimal a year), ``maturity`` (date),
-            ``frequency`` (1, 2, 4, 12, or 0 for zero coupon), ``day_count`` (``ACT/365F``,
-            ``30/360``, ``ACT/ACT ICMA``) and ``face`` (money, > 0). Other columns are kept.
+            ``frequency`` (1, 2, 4, 12, or 0 for zero coupon), ``day_count`` (one of
+            :data:`fialloc.schedule.DAY_COUNTS`, any spelling
+            :func:`~fialloc.schedule.normalize_day_count` reads) and ``face`` (money, > 0).
+            Other columns are kept.
         valuation_date : date or "YYYY-MM-DD"
             Settlement date; every maturity must fall after it.
 
@@ -519,6 +600,30 @@ class BondBook:
         The fast path for repricing under many curves (scenarios, bumps).
         """
         return self._streams.dirty_prices(curve, z_spread)
+
+    def z_spreads(self, curve: Curve, dirty_price: npt.ArrayLike) -> FloatArray:
+        """Continuously compounded z-spreads (decimals) over `curve` that reprice `dirty_price`.
+
+        Parameters
+        ----------
+        curve : Curve
+            Discount curve (its valuation date must match the book's).
+        dirty_price : array, shape (bonds,)
+            Observed dirty prices per 100 face in book order; NaN where a bond has none.
+
+        Returns
+        -------
+        ndarray
+            One z-spread per bond (NaN where the price is NaN), solved in one call of the
+            compiled core to 1e-15.
+
+        Raises
+        ------
+        ValueError
+            On a wrong shape, or naming every bond whose price implies a spread outside
+            [-100%, 500%] (e.g. a price not per 100 face).
+        """
+        return self._streams.z_spreads(self.security_ids, curve, dirty_price)
 
     def curve_risk(
         self,

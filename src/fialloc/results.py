@@ -14,13 +14,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from fialloc.desks.result import json_value, to_records
-from fialloc.optimize import check_constraints
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from fialloc.pipeline import RunResult
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "build_response",
     "claim_text",
     "path_claims",
+    "spread_source_line",
 ]
 
 #: A change of weight smaller than this (decimal) is reported as "hold".
@@ -93,6 +94,7 @@ def build_response(
         "objective_terms": run.allocation.objective_terms.to_dict(),
         "constraints": to_records(run.allocation.constraints),
         "exposures": to_records(run.allocation.exposures),
+        "key_rate_gaps": to_records(run.gap_change()),
         "least_shortfall": {
             "weights": run.robust_allocation.weights.to_dict(),
             "summary": run.robust_allocation.summary,
@@ -108,6 +110,9 @@ def build_response(
     detailed["stresses"] = to_records(run.stresses.summary())
     detailed["key_rate_gaps"] = to_records(run.gaps)
     detailed["surplus_paths"] = to_records(run.surplus_paths)
+    detailed["spread_sources"] = to_records(
+        run.portfolio.spread_sources.drop(columns="dirty_price").rename_axis("security_id")
+    )
     detailed["parameters"] = run.parameters
     return RunResponse(
         integrated_strategy=_strategy(run),
@@ -119,10 +124,28 @@ def build_response(
     )
 
 
-def _largest_gap(constraints: pd.DataFrame) -> float:
-    """Largest absolute key-rate gap (years, liabilities scaled to assets) in a constraint table."""
-    rows = constraints.index.str.startswith("key-rate gap")
-    return float(constraints.loc[rows, "value"].max())
+def spread_source_line(sources: pd.DataFrame) -> str:
+    """One sentence saying where the held bonds' spreads came from (see ``spread_sources``).
+
+    Names the bonds on the rating fallback (up to ten), since their values are estimates.
+    """
+    counts = sources["source"].value_counts()
+    parts = [
+        f"{int(counts.get(key, 0))} {label}"
+        for key, label in (
+            ("price", "solved from observed prices"),
+            ("z_spread", "from the security master's z_spread"),
+            ("rating", "from their rating's spread"),
+            ("government", "government at zero spread"),
+        )
+    ]
+    text = f"Spreads of the {len(sources)} bonds held: " + ", ".join(parts) + "."
+    fallback = sources.index[sources["source"] == "rating"]
+    if len(fallback):
+        more = f" and {len(fallback) - 10} more" if len(fallback) > 10 else ""
+        listed = ", ".join(map(str, fallback[:10]))
+        text += f" On the rating spread (no price, no z_spread): {listed}{more}."
+    return text
 
 
 def _strategy(run: RunResult) -> dict[str, Any]:
@@ -132,9 +155,9 @@ def _strategy(run: RunResult) -> dict[str, Any]:
     last = float(paths.index.get_level_values("horizon").max())
     at_last = paths.xs(last, level="horizon")
     claims = path_claims(run, last)
-    now = check_constraints(run.problem, run.portfolio.mandate, run.problem.current.to_numpy())
-    gap_before = _largest_gap(now)
-    gap_after = _largest_gap(a.constraints)
+    gaps = run.gap_change()
+    gap_before = float(gaps["current_years"].abs().max())
+    gap_after = float(gaps["recommended_years"].abs().max())
     moved = float(a.change.clip(lower=0).sum())
     ups = a.change[a.change > HOLD_BELOW].sort_values(ascending=False)
     downs = a.change[a.change < -HOLD_BELOW].sort_values()
@@ -168,6 +191,8 @@ def _strategy(run: RunResult) -> dict[str, Any]:
         "surplus_vol_after": a.summary["surplus_vol_after"],
         "max_key_rate_gap_before": gap_before,
         "max_key_rate_gap_after": gap_after,
+        "max_key_rate_gap_dv01_before": float(gaps["current_dv01"].abs().max()),
+        "max_key_rate_gap_dv01_after": float(gaps["recommended_dv01"].abs().max()),
         "horizon_years": last,
         "n_paths": int(run.parameters["n_paths"]),
         "scenario_seed": int(run.parameters["scenario_seed"]),
@@ -179,6 +204,7 @@ def _strategy(run: RunResult) -> dict[str, Any]:
         },
         **claims,
         "constraints_met": bool(a.constraints["ok"].all()),
+        "spread_sources": spread_source_line(run.portfolio.spread_sources),
         "plan_cost": run.plan.total_cost,
     }
 

@@ -29,7 +29,8 @@ import pandas as pd
 from scipy import sparse
 
 from fialloc.data import Mandate, Portfolio
-from fialloc.distributed import DistributedError, Executor, InProcess, task_threads
+from fialloc.distributed import Executor, InProcess, task_threads
+from fialloc.errors import DistributedError
 from fialloc.layout import FloatArray
 from fialloc.mc_estimators import Controls, Estimate, Kind, estimate
 from fialloc.optimize import AllocationProblem, AllocationResult, solve

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -10,12 +11,18 @@ import numpy as np
 import pandas as pd
 
 from fialloc.bonds import BondAnalytics, BondBook, CashflowStream
-from fialloc.curves import Curve, bootstrap
+from fialloc.curves import (
+    Curve,
+    Extrapolation,
+    Interpolation,
+    bootstrap,
+    curve_from_points,
+    log_discount_factors,
+)
 from fialloc.data.mandate import Mandate
+from fialloc.data.observed_prices import GOVERNMENT_SECTORS, valuation_prices
 
-__all__ = ["GOVERNMENT_SECTORS", "Portfolio"]
-
-GOVERNMENT_SECTORS = ("treasury", "treasury_strip", "government", "sovereign")
+__all__ = ["GOVERNMENT_SECTORS", "Portfolio", "todays_curve"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -25,7 +32,13 @@ class Portfolio:
     Build it with :func:`fialloc.data.load` or :func:`fialloc.data.demo`; tables are already
     validated. Securities and managers are indexed by their ids. The optional histories
     (``holdings_history``, ``benchmark_holdings``, ``security_spreads``) feed the
-    holdings-based attribution desk.
+    holdings-based attribution desk; ``benchmarks`` names the benchmarks the managers table's
+    ``benchmark`` column refers to, described by ``benchmark_holdings`` (constituents) or
+    ``benchmark_characteristics``; ``prices`` holds observed prices (today's set market
+    values and spreads, see :attr:`spread_sources`; a history month's set that month's
+    spreads). Today's curve comes from ``curve_points`` (the ``curve`` table: zero rates,
+    discount factors or par yields) when given, else from ``curve_quotes``;
+    ``interpolation`` and ``extrapolation`` apply to either.
     """
 
     valuation_date: dt.date
@@ -34,7 +47,7 @@ class Portfolio:
     managers: pd.DataFrame
     manager_returns: pd.DataFrame
     liabilities: pd.DataFrame
-    curve_quotes: pd.DataFrame
+    curve_quotes: pd.DataFrame | None
     spreads: pd.DataFrame
     market_history: pd.DataFrame
     manager_characteristics: pd.DataFrame | None = None
@@ -42,21 +55,100 @@ class Portfolio:
     holdings_history: pd.DataFrame | None = None
     benchmark_holdings: pd.DataFrame | None = None
     security_spreads: pd.DataFrame | None = None
+    curve_points: pd.DataFrame | None = None
+    interpolation: Interpolation = "log_linear"
+    extrapolation: Extrapolation = "flat_forward"
+    prices: pd.DataFrame | None = None
+    benchmarks: pd.DataFrame | None = None
+    benchmark_characteristics: pd.DataFrame | None = None
 
     @cached_property
     def curve(self) -> Curve:
-        """Today's discount curve, bootstrapped from the quotes."""
-        return bootstrap(self.curve_quotes, self.valuation_date)
+        """Today's discount curve: through the curve points if given, else from the quotes."""
+        return todays_curve(
+            self.valuation_date,
+            self.curve_points,
+            self.curve_quotes,
+            self.interpolation,
+            self.extrapolation,
+        )
+
+    @cached_property
+    def model_spreads(self) -> pd.Series:
+        """Each security's spread (decimal) without prices: its ``z_spread``, else by rating.
+
+        Per bond: a missing ``z_spread`` falls back to its letter rating's spread in
+        ``spreads`` (zero for government sectors) for that bond only.
+        """
+        letters = self.securities["rating"].str.rstrip("+-")
+        by_rating = letters.map(self.spreads.set_index("rating")["spread"]).astype(float)
+        by_rating[self.securities["sector"].isin(GOVERNMENT_SECTORS)] = 0.0
+        if "z_spread" not in self.securities.columns:
+            return by_rating
+        given = self.securities["z_spread"].astype(float)
+        return given.where(given.notna(), by_rating)
+
+    @cached_property
+    def observed_prices(self) -> pd.DataFrame:
+        """Observed prices at the valuation date, by security: price, price_type, source."""
+        return valuation_prices(self.holdings, self.prices, self.valuation_date)
+
+    @cached_property
+    def spread_sources(self) -> pd.DataFrame:
+        """Where each held bond's spread comes from, in book order.
+
+        Precedence: an observed price at the valuation date (``price``; the z-spread is solved
+        from it off today's curve), the security master's ``z_spread``, the spread of the
+        bond's letter rating (``rating``; ``government`` for government sectors, spread 0).
+
+        Returns
+        -------
+        DataFrame
+            Indexed by security id: ``source``, ``z_spread`` (decimal), ``price`` (observed,
+            per 100 face, NaN unless priced), ``price_type``, ``price_source`` and
+            ``dirty_price`` (the observed price with accrued interest, per 100 face).
+        """
+        book = self.book
+        ids = book.security_ids
+        sec = self.securities.loc[ids]
+        observed = self.observed_prices.reindex(ids)
+        dirty = observed["price"].to_numpy(dtype=float).copy()
+        clean = (observed["price_type"] == "clean").to_numpy()
+        dirty[clean] += book.accrued[clean]
+        solved = book.z_spreads(self.curve, dirty)
+        priced = np.isfinite(dirty)
+        has_z = (
+            sec["z_spread"].notna().to_numpy()
+            if "z_spread" in sec.columns
+            else np.zeros(len(ids), dtype=bool)
+        )
+        government = sec["sector"].isin(GOVERNMENT_SECTORS).to_numpy()
+        source = np.select(
+            [priced, has_z, government], ["price", "z_spread", "government"], default="rating"
+        )
+        model = self.model_spreads.reindex(ids).to_numpy(dtype=float)
+        return pd.DataFrame(
+            {
+                "source": source,
+                "z_spread": np.where(priced, solved, model),
+                "price": observed["price"].to_numpy(dtype=float),
+                "price_type": observed["price_type"].to_numpy(dtype=object),
+                "price_source": observed["source"].to_numpy(dtype=object),
+                "dirty_price": dirty,
+            },
+            index=ids,
+        )
 
     @cached_property
     def z_spreads(self) -> pd.Series:
-        """Each security's z-spread (decimal): its own column if given, else by rating."""
-        if "z_spread" in self.securities.columns and self.securities["z_spread"].notna().all():
-            return self.securities["z_spread"].astype(float)
-        by_letter = self.spreads.set_index("rating")["spread"]
-        letters = self.securities["rating"].str.rstrip("+-")
-        z = letters.map(by_letter).astype(float)
-        z[self.securities["sector"].isin(GOVERNMENT_SECTORS)] = 0.0
+        """Each security's z-spread (decimal) by the precedence of :attr:`spread_sources`.
+
+        Held bonds take theirs from :attr:`spread_sources`; bonds not held today (matured or
+        sold ones in the master) keep :attr:`model_spreads`.
+        """
+        z = self.model_spreads.copy()
+        held = self.spread_sources["z_spread"]
+        z.loc[held.index] = held.to_numpy()
         return z
 
     @cached_property
@@ -80,8 +172,19 @@ class Portfolio:
     @cached_property
     def analytics(self) -> BondAnalytics:
         """Per-security analytics off today's curve and z-spreads (book order)."""
-        z = self.z_spreads.reindex(self.book.security_ids).to_numpy()
-        return self.book.analyze(self.curve, z_spread=z)
+        sources = self.spread_sources
+        analytics = self.book.analyze(
+            self.curve, z_spread=sources["z_spread"].to_numpy(), key_tenors=self.mandate.key_tenors
+        )
+        # The observed value stands; the solved spread reprices it to 1e-12 per 100.
+        observed = (sources["source"] == "price").to_numpy()
+        dirty = np.where(observed, sources["dirty_price"].to_numpy(), analytics.dirty_price)
+        return dataclasses.replace(
+            analytics,
+            dirty_price=dirty,
+            clean_price=dirty - analytics.accrued,
+            market_value=dirty * self.book.face / 100.0,
+        )
 
     @cached_property
     def liability_stream(self) -> CashflowStream:
@@ -118,15 +221,28 @@ class Portfolio:
 
     def history_table(self, prefix: str) -> pd.DataFrame:
         """Market history series starting with `prefix` as months (rows) by suffix (columns)."""
-        rows = self.market_history[self.market_history["series"].str.startswith(prefix)]
-        table = rows.pivot(index="month", columns="series", values="value").sort_index()
-        table.columns = [c.removeprefix(prefix) for c in table.columns]
-        return table
+        return _pivot(self.market_history, prefix)
 
     @cached_property
     def zero_history(self) -> pd.DataFrame:
-        """Monthly zero rates: months by tenor in years (float columns, sorted)."""
-        table = self.history_table("zero_")
+        """Monthly continuously compounded zero rates: months by tenor in years (sorted).
+
+        Zero series given in another ``form`` (annual or semiannual zero rates, discount
+        factors) are converted first.
+        """
+        history = self.market_history
+        if "form" in history.columns:
+            history = history.copy()
+            zero = history["series"].str.startswith("zero_")
+            form = history["form"].where(history["form"].notna(), "zero_continuous")
+            for kind in set(form[zero]) - {"zero_continuous"}:
+                rows = zero & (form == kind)
+                t = history.loc[rows, "series"].str.removeprefix("zero_").str.removesuffix("y")
+                years = t.astype(float).to_numpy()
+                values = history.loc[rows, "value"].to_numpy(dtype=float)
+                log_dfs = log_discount_factors(values, years, kind, "market_history")
+                history.loc[rows, "value"] = -log_dfs / years
+        table = _pivot(history, "zero_")
         table.columns = [float(c.removesuffix("y")) for c in table.columns]
         return table[sorted(table.columns)]
 
@@ -146,3 +262,39 @@ class Portfolio:
         return self.manager_returns.pivot(
             index="month", columns="manager_id", values="benchmark_return"
         )
+
+
+def _pivot(history: pd.DataFrame, prefix: str) -> pd.DataFrame:
+    rows = history[history["series"].str.startswith(prefix)]
+    table = rows.pivot(index="month", columns="series", values="value").sort_index()
+    table.columns = [c.removeprefix(prefix) for c in table.columns]
+    return table
+
+
+def todays_curve(
+    valuation_date: dt.date,
+    points: pd.DataFrame | None,
+    quotes: pd.DataFrame | None,
+    interpolation: Interpolation = "log_linear",
+    extrapolation: Extrapolation = "flat_forward",
+    where: str = "curve",
+) -> Curve:
+    """Build a run's curve: through the `points` table if given, else from the `quotes`.
+
+    `points` is the ``curve`` table (its ``form`` column says how values are quoted), `quotes`
+    the ``curve_quotes`` table. Messages name the table as `where` (empty for none).
+
+    Raises
+    ------
+    ValueError
+        When neither is given or the curve cannot be built.
+    """
+    if points is not None:
+        form = str(points["form"].iloc[0])
+        return curve_from_points(
+            points, valuation_date, form, interpolation, extrapolation, where=where
+        )
+    if quotes is None:
+        msg = "no curve: give the curve points or the curve quotes"
+        raise ValueError(msg)
+    return bootstrap(quotes, valuation_date, interpolation, extrapolation)

@@ -16,10 +16,13 @@ from typing import Any, Final, Literal
 import numpy as np
 import pandas as pd
 
+from fialloc.bonds import krd_column
 from fialloc.checks import decimal_rate, finite_float
+from fialloc.curves import CURVE_FORMS, DEFAULT_KEY_TENORS, EXTRAPOLATIONS, INTERPOLATIONS
 from fialloc.schedule import FREQUENCIES, add_months, normalize_day_count
 
 __all__ = [
+    "PRICE_TYPES",
     "RATINGS",
     "RATING_LETTERS",
     "SCHEMAS",
@@ -108,7 +111,7 @@ class TableSpec:
             out[col.name] = values
             problems.extend(col_problems)
         if self.key and not problems:
-            dup = out.duplicated(list(self.key), keep="first")
+            dup = _duplicated(frame, out, self.key)
             for row in np.flatnonzero(dup.to_numpy()):
                 key = ", ".join(f"{k}={out.iloc[row][k]!r}" for k in self.key)
                 problems.append(Problem(file, int(row), self.key[0], f"duplicate key ({key})"))
@@ -116,6 +119,22 @@ class TableSpec:
             for check in self.checks:
                 problems.extend(check(out, file))
         return out, problems
+
+
+def _duplicated(raw: pd.DataFrame, frame: pd.DataFrame, key: Sequence[str]) -> pd.Series:
+    """Rows whose `key` repeats an earlier row's in the coerced `frame`.
+
+    On integer codes of the `raw` columns (Arrow strings factorize fast; hashing a million
+    dates or ids as Python objects does not), merged where distinct raw values coerce to the
+    same value (" M01" and "M01").
+    """
+    code = np.zeros(len(frame), dtype=np.int64)
+    for column in key:
+        codes, _ = pd.factorize(raw[column])
+        _, first = np.unique(codes, return_index=True)
+        canonical, distinct = pd.factorize(frame[column].iloc[first])
+        code = code * (len(distinct) + 1) + canonical[codes]
+    return pd.Series(pd.Series(code).duplicated(keep="first").to_numpy(), index=frame.index)
 
 
 def _coerce_fast(series: pd.Series, col: Column) -> pd.Series | None:
@@ -143,20 +162,23 @@ def _coerce_fast(series: pd.Series, col: Column) -> pd.Series | None:
             ok = ok and bool(np.all(number <= col.maximum))
         return pd.Series(number, index=series.index, dtype=float) if ok else None
     kind = pd.api.types.infer_dtype(series, skipna=False)
-    if col.kind == "str" and kind == "string":
-        text = series.str.strip()
-        if (text == "").any() or (col.choices is not None and not text.isin(col.choices).all()):
-            return None
-        return text.astype(object)
     if col.kind == "date" and kind == "date":
         return series.astype(object)
-    if col.kind == "date" and kind == "string":
-        text = series.str.strip()
+    if col.kind not in ("str", "date") or kind != "string":
+        return None
+    # Long tables repeat few ids and dates: convert the distinct values, then spread them.
+    codes, distinct = pd.factorize(series)
+    text = pd.Series(distinct, dtype=object).str.strip()
+    if col.kind == "str":
+        if (text == "").any() or (col.choices is not None and not text.isin(col.choices).all()):
+            return None
+        values = text.to_numpy(dtype=object)
+    else:
         parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
         if parsed.isna().any() or not (text.str.len() == 10).all():
             return None
-        return pd.Series(parsed.dt.date.to_numpy(), index=series.index, dtype=object)
-    return None
+        values = np.asarray(parsed.dt.date.to_numpy(), dtype=object)
+    return pd.Series(values[codes], index=series.index, dtype=object)
 
 
 def _coerce(series: pd.Series, col: Column, file: str) -> tuple[pd.Series, list[Problem]]:
@@ -308,19 +330,67 @@ def _benchmark_weights_sum_to_one(frame: pd.DataFrame, file: str) -> list[Proble
         value = frame["weight"].iloc[row]
         msg = f"{value} looks like a percentage; weights are decimals that sum to 1"
         return [Problem(file, row, "weight", msg)]
-    totals = frame.groupby(["month", "manager_id"], sort=True)["weight"].sum()
+    totals = frame.groupby(["month", "benchmark_id"], sort=True)["weight"].sum()
     off = totals[(totals - 1.0).abs() > 1e-6]
     return [
         Problem(
             file,
             None,
             "weight",
-            f"manager {key[1]} at {key[0]}: weights sum to {total:.6f}; expected 1",
+            f"benchmark {key[1]} at {key[0]}: weights sum to {total:.6f}; expected 1",
         )
         for key, total in zip(off.index, off.to_numpy(), strict=True)
     ]
 
 
+def _one_curve(frame: pd.DataFrame, file: str) -> list[Problem]:
+    """Check that every point is dated and the table holds one form and one interpolation."""
+    problems = []
+    tenor = frame["tenor"] if "tenor" in frame.columns else pd.Series(None, index=frame.index)
+    maturity = (
+        frame["maturity"] if "maturity" in frame.columns else pd.Series(None, index=frame.index)
+    )
+    for row in np.flatnonzero((tenor.isna() & maturity.isna()).to_numpy()):
+        problems.append(Problem(file, int(row), "tenor", "give a tenor (10Y) or a maturity date"))
+    for column in ("form", "interpolation", "extrapolation"):
+        if column in frame.columns and frame[column].dropna().nunique() > 1:
+            given = sorted(frame[column].dropna().unique())
+            msg = f"one curve has one {column}; the table mixes {', '.join(given)}"
+            problems.append(Problem(file, None, column, msg))
+    return problems
+
+
+#: Forms a market_history zero series may be quoted in (column ``form``; default continuous).
+HISTORY_FORMS: Final = ("zero_continuous", "zero_annual", "zero_semiannual", "discount_factor")
+
+
+def _history_values(frame: pd.DataFrame, file: str) -> list[Problem]:
+    """Check rates are decimals and discount factors positive (above 1 with negative rates)."""
+    form = (
+        frame["form"].fillna("zero_continuous")
+        if "form" in frame.columns
+        else pd.Series("zero_continuous", index=frame.index)
+    )
+    value = frame["value"].to_numpy(dtype=float)
+    is_df = (form == "discount_factor").to_numpy()
+    problems = []
+    for row in np.flatnonzero(is_df & ~frame["series"].str.startswith("zero_").to_numpy()):
+        msg = "only zero-rate series (zero_<years>y) can be given as discount factors"
+        problems.append(Problem(file, int(row), "form", msg))
+    for row in np.flatnonzero(is_df & ~(value > 0)):
+        problems.append(
+            Problem(file, int(row), "value", f"{value[row]} is not a positive discount factor")
+        )
+    for row in np.flatnonzero(~is_df & ~(np.abs(value) < 1.0)):
+        msg = f"{value[row]} looks like a percentage; rates are decimals (0.045 for 4.5%)"
+        problems.append(Problem(file, int(row), "value", msg))
+    return problems
+
+
+#: How an observed price is quoted: clean (without accrued interest) or dirty (with it).
+PRICE_TYPES: Final = ("clean", "dirty")
+#: Prices are per 100 face: anything above is a price per 1,000 face or a money amount.
+MAX_PRICE: Final = 1000.0
 _TIERS = ("level1", "level2a", "level2b_rmbs", "level2b", "illiquid")
 
 SCHEMAS: Final[Mapping[str, TableSpec]] = {
@@ -344,9 +414,14 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
             Column("z_spread", "float", required=False, decimal=True),
         ),
         key=("security_id",),
-        description="Security master: one row per bond. Money in the portfolio currency; "
-        "coupons decimal; bid-ask in bp of price; adv = average daily traded volume (money); "
-        "z_spread (optional, decimal) overrides the spread by rating.",
+        description="Security master: one row per bond, including bonds that matured, were "
+        "called or were sold before the valuation date (only today's holdings must mature "
+        "after it). Money in the portfolio currency; coupons decimal; bid-ask in bp of price; "
+        "adv = average daily traded volume (money); z_spread (optional, decimal, may be empty "
+        "per row). Each held bond's spread comes from, in this order: an observed price at "
+        "the valuation date (`prices` or the holdings' `price`; the z-spread is solved from "
+        "it and the observed value is used), its `z_spread`, the spread of its letter rating "
+        "in `spreads` (0 for government sectors); the run's `spread_sources` table says which.",
     ),
     "holdings": TableSpec(
         "holdings",
@@ -354,9 +429,20 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
             Column("manager_id", "str"),
             Column("security_id", "str"),
             Column("par", "float", minimum=0.0, exclusive_minimum=True),
+            Column(
+                "price",
+                "float",
+                required=False,
+                minimum=0.0,
+                exclusive_minimum=True,
+                maximum=MAX_PRICE,
+            ),
+            Column("price_type", "str", required=False, choices=PRICE_TYPES),
         ),
         key=("manager_id", "security_id"),
-        description="What each manager holds: face amount (money) per security.",
+        description="What each manager holds: face amount (money) per security; optionally "
+        "the observed price per 100 face at the valuation date (`price`, with `price_type` "
+        "clean or dirty, default clean), which must agree across managers and with `prices`.",
     ),
     "managers": TableSpec(
         "managers",
@@ -395,7 +481,28 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
             Column("tenor", "str"),
             Column("rate", "float", decimal=True),
         ),
-        description="Today's curve quotes, sorted by maturity (see fialloc.curves.bootstrap).",
+        description="Today's curve as instrument quotes, sorted by maturity (see "
+        "fialloc.curves.bootstrap); give this table or `curve`, not both.",
+    ),
+    "curve": TableSpec(
+        "curve",
+        (
+            Column("tenor", "str", required=False),
+            Column("maturity", "date", required=False),
+            Column("value", "float"),
+            Column("form", "str", choices=CURVE_FORMS),
+            Column("interpolation", "str", required=False, choices=tuple(INTERPOLATIONS)),
+            Column("extrapolation", "str", required=False, choices=tuple(EXTRAPOLATIONS)),
+            Column("frequency", "frequency", required=False),
+            Column("day_count", "day_count", required=False),
+        ),
+        description="Today's curve as points, sorted by maturity: a tenor (3M, 10Y) or "
+        "maturity date, a value and its form (zero rates with continuous, annual or semiannual "
+        "compounding on Act/365F, discount factors, or par yields of bonds priced at par, "
+        "paying `frequency` coupons a year on `day_count`, by default 2 and ACT/ACT ICMA). "
+        "`interpolation` and `extrapolation` may be columns or keys of valuation.json (default "
+        "log_linear and flat_forward). Give this table or `curve_quotes`, not both.",
+        checks=(_one_curve,),
     ),
     "spreads": TableSpec(
         "spreads",
@@ -408,10 +515,18 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
     ),
     "market_history": TableSpec(
         "market_history",
-        (Column("month", "date"), Column("series", "str"), Column("value", "float", decimal=True)),
+        (
+            Column("month", "date"),
+            Column("series", "str"),
+            Column("value", "float"),
+            Column("form", "str", required=False, choices=HISTORY_FORMS),
+        ),
         key=("month", "series"),
         description="Monthly history: zero rates by tenor (series 'zero_<years>y') and spreads "
-        "by rating (series 'spread_<rating>'), decimals.",
+        "by rating (series 'spread_<rating>'), decimals. `form` (optional) says how a zero "
+        "series is quoted: zero_continuous (the default), zero_annual, zero_semiannual or "
+        "discount_factor.",
+        checks=(_history_values,),
     ),
     "manager_characteristics": TableSpec(
         "manager_characteristics",
@@ -439,19 +554,62 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
         "security, one date per month without gaps (needed for holdings-based attribution).",
         checks=(_gapless_months("manager_id"),),
     ),
+    "benchmarks": TableSpec(
+        "benchmarks",
+        (Column("benchmark_id", "str"), Column("name", "str")),
+        key=("benchmark_id",),
+        description="The managers' benchmarks: with this table, the managers' `benchmark` "
+        "column holds a benchmark_id (several managers may share one). Required with "
+        "benchmark_holdings or benchmark_characteristics.",
+    ),
     "benchmark_holdings": TableSpec(
         "benchmark_holdings",
         (
             Column("month", "date"),
-            Column("manager_id", "str"),
+            Column("benchmark_id", "str"),
             Column("security_id", "str"),
             Column("weight", "float", minimum=0.0),
         ),
-        key=("manager_id", "month", "security_id"),
-        description="Composition of each manager's benchmark at each month-end of the holdings "
-        "history: market-value weight (decimal) per security, summing to 1 per manager and "
-        "month.",
-        checks=(_benchmark_weights_sum_to_one, _gapless_months("manager_id")),
+        key=("benchmark_id", "month", "security_id"),
+        description="Constituents of each benchmark at each month-end: market-value weight "
+        "(decimal) per security, summing to 1 per benchmark and month (within 1e-6, then "
+        "scaled to 1). Holdings-based attribution needs every manager's benchmark at every "
+        "month of the holdings history.",
+        checks=(_benchmark_weights_sum_to_one, _gapless_months("benchmark_id")),
+    ),
+    "benchmark_characteristics": TableSpec(
+        "benchmark_characteristics",
+        (
+            Column("month", "date"),
+            Column("benchmark_id", "str"),
+            Column("duration", "float", minimum=0.0),
+            Column("spread_duration", "float", required=False, minimum=0.0),
+            Column("credit_notch", "float", required=False, minimum=1.0, maximum=21.0),
+            Column("high_yield_share", "float", required=False, minimum=0.0, maximum=1.0),
+            *(Column(krd_column(t), "float", required=False) for t in DEFAULT_KEY_TENORS),
+        ),
+        key=("benchmark_id", "month"),
+        description="Characteristics of each benchmark at each month-end, for benchmarks "
+        "given without constituents: effective duration, spread duration and key-rate "
+        "durations `krd_<tenor>y` (years), average rating notch (AAA = 1 .. C = 21), share "
+        "below investment grade, and sector weights as columns `sector_<name>` (decimals).",
+        checks=(_gapless_months("benchmark_id"),),
+    ),
+    "prices": TableSpec(
+        "prices",
+        (
+            Column("security_id", "str"),
+            Column("date", "date"),
+            Column("price", "float", minimum=0.0, exclusive_minimum=True, maximum=MAX_PRICE),
+            Column("price_type", "str", choices=PRICE_TYPES),
+            Column("source", "str", required=False),
+        ),
+        key=("security_id", "date"),
+        description="Observed prices per 100 face (custodian or pricing vendor), clean or "
+        "dirty, by security and date. A price at the valuation date sets the bond's market "
+        "value and its z-spread is solved from it off today's curve; a price at a month of the "
+        "holdings history sets that month's spread (solved off that month's zero curve) ahead "
+        "of `security_spreads`. `source` (optional) names where the price came from.",
     ),
     "security_spreads": TableSpec(
         "security_spreads",
