@@ -2,6 +2,8 @@
 
 The reference, measured in the same session, is the computation alone (``pipeline.run`` and
 ``build_response``, no command line, store or report): the ratio is what the command adds.
+The command is also timed at the default path count (:data:`fialloc.mc_estimators.DEFAULT_PATHS`,
+what `fialloc run` uses without ``--paths``), against the 1,000 paths it used before.
 Each stage's time (loading, the pipeline's stages, the response, the store and the report)
 is kept in the benchmark's ``extra_info["stages"]`` (seconds) of ``--benchmark-json``.
 """
@@ -14,6 +16,7 @@ import pytest
 import fialloc.data as data
 from fialloc import pipeline, report, store
 from fialloc.cli import main
+from fialloc.mc_estimators import DEFAULT_PATHS
 from fialloc.results import build_response
 
 PATHS = 1000
@@ -53,6 +56,14 @@ def test_run_fialloc_command_demo_1000_paths(benchmark, tmp_path):
     benchmark.extra_info["stages"] = stages
     print("\nstages of `fialloc run` (s):", json.dumps({k: round(v, 3) for k, v in stages.items()}))
     assert set(pipeline.STAGES) < set(stages)
+
+
+@pytest.mark.benchmark(group="run")
+def test_run_fialloc_command_demo_default_paths(benchmark, tmp_path):
+    args = ["run", "--out", str(tmp_path / "runs")]
+    code = benchmark.pedantic(main, (args,), rounds=3, iterations=1)
+    assert code == 0
+    benchmark.extra_info["paths"] = DEFAULT_PATHS
 
 
 @pytest.mark.benchmark(group="run")

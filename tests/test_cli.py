@@ -1,6 +1,7 @@
 """The ``fialloc`` command end to end: outputs' content, reruns, bad input, runs, report."""
 
 import json
+import re
 import sys
 import types
 from contextlib import contextmanager
@@ -90,6 +91,8 @@ def test_run_is_catalogued_and_listed(demo_run, capsys):
     results = json.loads((folder / "results.json").read_text())["integrated_strategy"]
     assert f"{results['yield_before']:.2%}".rstrip("%") in shown
     assert f"{results['shortfall_probability_after']:.1%}" in shown
+    # The scenario seed (4) has its column after the source, apart from the demo book's seed.
+    assert re.search(r"demo \(seed 7\)\s+4\s+\d", shown)
 
 
 def test_summary_fits_100_columns_and_names_the_outputs(tmp_path, capsys):
@@ -102,6 +105,25 @@ def test_summary_fits_100_columns_and_names_the_outputs(tmp_path, capsys):
     for heading in ("Before and after", "Key-rate gaps", "Weight changes", "P(surplus < 0)"):
         assert heading in shown
     assert "M24" in shown  # one of the recommended moves
+    # The Monte Carlo lines: path count and seed, intervals, claims that follow the interval.
+    results = json.loads((folder / "results.json").read_text())
+    s = results["integrated_strategy"]
+    flat = " ".join(shown.split())
+    assert f"{int(PATHS)} scenario paths (scenario seed 0)" in flat
+    assert f"{s['shortfall_probability_before']:.1%} ± " in flat
+    for key in ("shortfall_probability", "expected_shortfall_95"):
+        words = {"better": "improves", "worse": "worsens"}.get(
+            s[f"{key}_verdict"], "shows no clear change"
+        )
+        assert (s[f"{key}_change_low"] > 0 or s[f"{key}_change_high"] < 0) == (
+            words != "shows no clear change"
+        )
+        assert words in flat
+    # The plan says how many phases and cycles, and why.
+    plan = results["implementation_plan"]
+    assert f"Plan: {len(plan['phases'])} phases of 10 trading days ({plan['reason']})" in flat
+    glide = plan["glide_path"]
+    assert f"Glide path: {len(glide['cycles'])} cycle(s) of a quarter ({glide['reason']})" in flat
 
 
 def test_demo_files_give_the_same_results_and_identical_reruns(tmp_path, demo_run, capsys):

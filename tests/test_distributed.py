@@ -137,6 +137,12 @@ def test_chunked_paths_are_bitwise_one_run(portfolio):
         assert np.array_equal(part.liabilities, one.liabilities)
         assert np.array_equal(part.states, one.states)
     assert one.sleeves.shape == (70, 5, len(portfolio.managers))
+    # A block further down the stream is those paths of the longer run.
+    tail = simulate_sleeves(portfolio, model, 30, grid, years, 5, chunk=7, first_path=40)
+    assert np.array_equal(tail.sleeves, one.sleeves[40:])
+    assert np.array_equal(tail.states, one.states[40:])
+    with pytest.raises(ValueError, match="first_path"):
+        simulate_sleeves(portfolio, model, 30, grid, years, 5, first_path=-1)
     # Another seed gives other paths: the comparison above can fail.
     other = simulate_sleeves(portfolio, model, 70, grid, years, 6, chunk=70)
     assert not np.array_equal(other.sleeves, one.sleeves)

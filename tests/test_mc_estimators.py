@@ -4,6 +4,8 @@ from functools import cache
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from fialloc.mc_estimators import Z95, Controls, estimate
@@ -121,3 +123,26 @@ def test_paired_differences_cancel_common_noise_and_cover_the_truth():
 def test_bad_inputs_are_refused(x, kind, level, match):
     with pytest.raises(ValueError, match=match):
         estimate(x, kind, level)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(40, 400),
+    scale=st.floats(1e-3, 1e9),
+    shift=st.floats(-1e10, 1e10),
+    controlled=st.booleans(),
+)
+def test_estimates_move_with_the_unit_and_origin_of_the_outcomes(seed, n, scale, shift, controlled):
+    # A statistic in money is the same statistic in millions, or relative to another origin.
+    rng = np.random.default_rng(seed)
+    x, z = _outcomes(rng, n, 0.5)
+    controls = Controls(z, COV) if controlled else None
+    for kind, level in [s for s in STATS if s[0] != "below_zero"]:
+        base = estimate(x, kind, level, controls=controls)
+        moved = estimate(scale * x + shift, kind, level, controls=controls)
+        tol = 1e-7 * (scale * (abs(base.value) + base.se + 1.0) + abs(shift))
+        assert moved.value == pytest.approx(scale * base.value + shift, abs=tol), kind
+        assert moved.se == pytest.approx(scale * base.se, rel=1e-6, abs=tol), kind
+        assert base.minus(base).value == 0.0
+        assert base.minus(base).se == 0.0

@@ -103,6 +103,11 @@ def test_in_kind_transfers_are_used_and_costed_and_the_reason_names_the_sleeve(s
     worst = re.match(r"3 requested; (M\d+)'s (sale|purchase)", plan.reason)
     assert worst is not None
     assert worst.group(1) in problem.current.index
+    # The same moves as the optimizer prices them: each sleeve pro rata, on its own.
+    alone = np.abs(plan.trades[1])
+    coef = plan.cost_coefficients
+    pro_rata = (coef["linear"] * alone + coef["impact"] * alone**1.5).sum()
+    assert plan.costs.loc[1, "pro_rata_cost"] == pytest.approx(pro_rata, rel=1e-9)
     calm = implementation_plan(portfolio, problem, target, phases=len(plan.costs))
     assert calm.reason.startswith("as requested")
 
@@ -150,3 +155,19 @@ def test_glide_path_reaches_the_unpaced_target_within_every_limit(book):
     # At any pace there is nothing left to glide.
     fast = m.model_copy(update={"turnover": 2.0, "max_shift": 1.0})
     assert len(glide_path(problem, fast, optimize(problem, fast).weights).cycles) == 1
+
+
+def test_glide_path_validates_its_inputs(setup):
+    _, problem, target = setup
+    with pytest.raises(ValueError, match="sum to 1"):
+        glide_path(problem, setup[0].mandate, target * 0.9)
+    with pytest.raises(ValueError, match="max_cycles"):
+        glide_path(problem, setup[0].mandate, target, max_cycles=0)
+    # Out of reach at this pace: the path stops at the recommendation and says so.
+    stuck = setup[0].mandate.model_copy(update={"turnover": 0.0})
+    glide = glide_path(problem, stuck, problem.current)
+    assert len(glide.cycles) == 1
+    assert glide.cycles["remaining"].iloc[0] > 0.01
+    assert glide.reason.endswith("it takes forever")
+    slow = setup[0].mandate.model_copy(update={"turnover": 0.001})
+    assert glide_path(problem, slow, target, max_cycles=5).reason.endswith("more than 4 more")

@@ -182,3 +182,33 @@ def test_the_appendix_charts_the_shipped_power_curve_for_desks_and_oracle():
     assert table["ir_low"].min() == 0.25
     assert table["ir_high"].max() == 2.0
     assert ((table["desks_low"] <= table["desks"]) & (table["desks"] <= table["desks_high"])).all()
+
+
+def test_the_report_states_monte_carlo_intervals_and_the_plans_reasons(stored):
+    html = report.render_stored(stored)
+    s = stored.response.integrated_strategy
+    assert f"{s['n_paths']:,} G2++ paths, scenario seed {s['scenario_seed']}" in html
+    assert "&plusmn;" in html
+    words = {"better": "improves", "worse": "worsens"}
+    assert words.get(s["expected_shortfall_95_verdict"], "shows no clear change") in html
+    plan = stored.response.implementation_plan
+    assert plan["reason"] in html.replace("&#39;", "'")
+    assert "Glide path" in html
+    assert plan["glide_path"]["reason"] in html.replace("&#39;", "'")
+
+
+def test_a_run_stored_before_the_error_bars_still_renders(stored):
+    strategy = {
+        k: v
+        for k, v in stored.response.integrated_strategy.items()
+        if not k.endswith(("_se", "_verdict", "_low", "_high")) and "_change" not in k
+        and k not in ("n_paths", "scenario_seed")
+    }  # fmt: skip
+    plan = {k: v for k, v in stored.response.implementation_plan.items()
+            if k not in ("reason", "glide_path")}  # fmt: skip
+    old = stored.response.model_copy(
+        update={"integrated_strategy": strategy, "implementation_plan": plan}
+    )
+    html = report.render(old)
+    assert "&plusmn;" not in html
+    assert f"{strategy['shortfall_probability_before']:.1%}" in html

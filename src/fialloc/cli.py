@@ -236,7 +236,7 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
         head.add_row(
             label,
             *(f"{_path_value(key, s[f'{key}_{w}'])} ± "
-              f"{_path_value(key, Z95 * s[f'{key}_{w}_se'], True)}" for w in ("before", "after")),
+              f"{_path_value(key, Z95 * s[f'{key}_{w}_se'])}" for w in ("before", "after")),
         )  # fmt: skip
     console.print(head)
     # The before/after claims: paired on the same paths, in words that follow the interval.

@@ -121,8 +121,9 @@ class RunResult:
     allocation : AllocationResult
         The recommendation: the mandate's priority-weighted objective.
     robust_allocation : AllocationResult
-        The weights with the least expected shortfall of surplus across the paths at the last
-        horizon, under the same mandate.
+        The weights with the least expected shortfall of surplus at the last horizon, under the
+        same mandate, fitted on paths ``n_paths`` to ``2 n_paths - 1`` of the seed's stream:
+        independent of the paths ``0`` to ``n_paths - 1`` that every path statistic uses.
     frontier : DataFrame
         Points on the tracking error / yield frontier (see
         :func:`fialloc.optimize.pareto_frontier`).
@@ -291,7 +292,13 @@ def run(
         )
         program = AllocationProgram(problem, p.mandate)
         allocation = optimize(problem, program=program)
-        robust = min_expected_shortfall(problem, sleeves, p.mandate, rooms=program.rooms())
+        # Fitted on paths of its own (the next block of the same stream, last horizon only),
+        # so that the paths that evaluate it below do not flatter it.
+        fit = simulate_sleeves(
+            p, model, n_paths, grid, years[-1:], scenario_seed, chunk=path_chunk,
+            executor=executor, first_path=n_paths,
+        )  # fmt: skip
+        robust = min_expected_shortfall(problem, fit, p.mandate, rooms=program.rooms())
         frontier = pareto_frontier(problem, points=frontier_points, program=program)
     with _stage("robustness", timings, progress):
         states, state_covariance = sleeves.state_tables()

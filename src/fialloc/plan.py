@@ -26,7 +26,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from fialloc.analytics.trading_costs import in_kind_split, trade_costs
+from fialloc.analytics.trading_costs import (
+    in_kind_split,
+    manager_cost_coefficients,
+    trade_costs,
+)
 from fialloc.data import Mandate, Portfolio
 from fialloc.layout import FloatArray
 from fialloc.optimize import AllocationProblem, check_constraints, optimize
@@ -78,9 +82,11 @@ class ImplementationPlan:
         Per phase: ``spread_cost`` and ``impact_cost`` (money, of the market trades),
         ``in_kind`` (money moved between managers off the market), ``in_kind_cost`` (its
         transfer fees), ``market_traded`` (money traded on the market, sells plus buys),
-        ``capacity_used`` (the largest share of a sleeve's tradable volume the phase needs)
-        and ``constraints_ok`` (every mandate limit met at the phase end, or no further from
-        it than today).
+        ``capacity_used`` (the largest share of a sleeve's tradable volume the phase needs),
+        ``constraints_ok`` (every mandate limit met at the phase end, or no further from it
+        than today) and ``pro_rata_cost`` (the same moves priced as the optimizer prices them:
+        each sleeve traded pro rata on its own, see `cost_coefficients`; in-kind netting and
+        trading the cheapest positions first are what the plan saves on it).
     requested_phases : int
         Phases asked for; fewer than the plan's when market volume forced more (``extend``).
     reason : str
@@ -88,6 +94,9 @@ class ImplementationPlan:
     glide : GlidePath, optional
         The cycles beyond this one, when the turnover or maximum shift holds the
         recommendation short of the allocation without them (see :func:`glide_path`).
+    cost_coefficients : DataFrame, optional
+        Per manager, the cost of moving its sleeve alone over one phase (see
+        :func:`fialloc.analytics.trading_costs.manager_cost_coefficients`).
     """
 
     trades: pd.DataFrame
@@ -96,6 +105,7 @@ class ImplementationPlan:
     requested_phases: int
     reason: str = ""
     glide: GlidePath | None = None
+    cost_coefficients: pd.DataFrame | None = None
 
     @property
     def total_cost(self) -> float:
@@ -126,8 +136,8 @@ def implementation_plan(
         When the moves do not fit the market volume in `phases`, add the fewest phases that make
         them fit instead of refusing.
     transfer_cost_bp : float
-        Fee for moving a position in kind between managers (basis points of the amount; the
-        custodian's re-registration, none by default).
+        Fee for moving a position in kind between managers (basis points of the amount). None
+        by default: custodians charge a flat fee per line, negligible at these sizes.
 
     Raises
     ------
@@ -184,6 +194,12 @@ def implementation_plan(
     weights = pd.DataFrame({k: w0 + k * step for k in range(phases + 1)})
     trades = pd.DataFrame({k + 1: step * problem.assets for k in range(phases)})
     in_kind, market = in_kind_split(sold, bought, adv)
+    coefficients = manager_cost_coefficients(
+        pd.DataFrame(mv, index=w0.index, columns=sec.index), sec["bid_ask_bp"], sec["adv"],
+        phase_days,
+    )  # fmt: skip
+    alone = amount / phases
+    pro_rata = float(coefficients["linear"] @ alone + coefficients["impact"] @ alone**1.5)
     spread, impact = trade_costs(market, sec["bid_ask_bp"].to_numpy(dtype=float), adv, phase_days)
     rows = [
         {
@@ -194,6 +210,7 @@ def implementation_plan(
             "in_kind_cost": float(in_kind.sum()) * transfer_cost_bp * 1e-4,
             "market_traded": float(market.sum()),
             "capacity_used": float(need.max()),
+            "pro_rata_cost": pro_rata,
             "constraints_ok": bool(
                 check_constraints(problem, m, weights[k + 1].to_numpy())["allowed"].all()
             ),
@@ -201,7 +218,9 @@ def implementation_plan(
         for k in range(phases)
     ]
     costs = pd.DataFrame(rows).set_index("phase")
-    return ImplementationPlan(trades, weights, costs, requested, reason)
+    return ImplementationPlan(
+        trades, weights, costs, requested, reason, cost_coefficients=coefficients
+    )
 
 
 class _Fills:
@@ -278,15 +297,26 @@ def glide_path(
     manager; every limit is checked at each cycle end (turnover and maximum shift from the
     cycle's start, the others from today).
 
+    A target more than `max_cycles` cycles away (a turnover or maximum shift of zero) is out
+    of reach: the path stops at the recommendation and its reason says so.
+
     Raises
     ------
     ValueError
-        If the target is more than `max_cycles` cycles away (turnover or maximum shift of
-        zero), or the optimizer cannot solve without the pace limits.
+        If `recommended` does not cover the problem's managers or sum to 1, or the optimizer
+        cannot solve without the pace limits.
     """
+    if not recommended.index.equals(problem.current.index) or not np.isclose(
+        float(recommended.sum()), 1.0, rtol=0.0, atol=1e-6
+    ):
+        msg = "glide_path: `recommended` must cover the problem's managers in order and sum to 1"
+        raise ValueError(msg)
+    if max_cycles < 1:
+        msg = f"glide_path: `max_cycles` must be at least 1, got {max_cycles}"
+        raise ValueError(msg)
     free = mandate.model_copy(update={"turnover": 2.0, "max_shift": 1.0})
     target = optimize(problem, free).weights
-    w0, w1 = problem.current, recommended.reindex(problem.current.index)
+    w0, w1 = problem.current, recommended
     gap = target - w1
     one_way = 0.5 * float(gap.abs().sum())
     largest = float(gap.abs().max())
@@ -296,22 +326,21 @@ def glide_path(
     else:
         pace = [one_way / mandate.turnover if mandate.turnover > 0 else np.inf,
                 largest / mandate.max_shift if mandate.max_shift > 0 else np.inf]  # fmt: skip
-        more = int(np.ceil(max(pace) - 1e-9))
-        if not np.isfinite(max(pace)) or more + 1 > max_cycles:
-            msg = (
-                f"glide_path: the allocation without pace limits is {one_way:.1%} one-way away; "
-                f"more than {max_cycles} cycles at turnover {mandate.turnover:.1%} and maximum "
-                f"shift {mandate.max_shift:.1%}"
-            )
-            raise ValueError(msg)
-        cycles = more + 1
+        more = int(np.ceil(max(pace) - 1e-9)) if np.isfinite(max(pace)) else None
         limit = "turnover" if pace[0] >= pace[1] else "maximum shift"
+        pace_text = f"the {limit} limit of "
+        pace_text += f"{mandate.turnover if limit == 'turnover' else mandate.max_shift:.1%}"
         reason = (
             f"the allocation without the turnover and maximum shift limits is {one_way:.1%} "
-            f"(one-way) beyond the recommendation; at the {limit} limit of "
-            f"{mandate.turnover if limit == 'turnover' else mandate.max_shift:.1%} per cycle it "
-            f"takes {more} more"
+            f"(one-way) beyond the recommendation; at {pace_text} per cycle it takes "
         )
+        if more is None or more + 1 > max_cycles:
+            # Out of reach at this pace: the path stops at the recommendation and says so.
+            cycles = 1
+            reason += f"more than {max_cycles - 1} more" if more else "forever"
+        else:
+            cycles = more + 1
+            reason += f"{more} more"
     ends = [w0, w1] + [w1 + min(1.0, k / (cycles - 1)) * gap for k in range(1, cycles)]
     weights = pd.DataFrame(dict(enumerate(ends)))
     rows = []

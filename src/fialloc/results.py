@@ -317,21 +317,24 @@ def claim_text(claims: Mapping[str, Any], stat: str, label: str) -> str:
     label : str
         What the statistic is, in words.
     """
+    # Two decimals of a point: an interval's end just off zero must not print as zero.
     if stat == "shortfall_probability":
+        unit = " points"
 
         def fmt(v: float) -> str:
-            return f"{100 * v:+.1f} points"
+            return f"{100 * v:+.2f}"
     else:
+        unit = ""
 
         def fmt(v: float) -> str:
-            return f"{'-' if v < 0 else '+'}${abs(v) / 1e6:,.0f}M"
+            return f"{'-' if v < 0 else '+'}${abs(v) / 1e6:,.1f}M"
 
     verdict = claims[f"{stat}_verdict"]
     moved = {"better": "improves", "worse": "worsens", "no clear change": "shows no clear change"}
     return (
-        f"{label} {moved[verdict]}: {fmt(claims[f'{stat}_change'])} "
+        f"{label} {moved[verdict]}: {fmt(claims[f'{stat}_change'])}{unit} "
         f"(95% interval {fmt(claims[f'{stat}_change_low'])} to "
-        f"{fmt(claims[f'{stat}_change_high'])}, paired on the same paths)"
+        f"{fmt(claims[f'{stat}_change_high'])}{unit}, paired on the same paths)"
     )
 
 

@@ -224,6 +224,7 @@ def simulate_sleeves(
     *,
     chunk: int = 500,
     executor: Executor | None = None,
+    first_path: int = 0,
 ) -> SleevePaths:
     """Simulate G2++ paths and revalue the sleeves on them, `chunk` paths per task.
 
@@ -248,6 +249,9 @@ def simulate_sleeves(
         Paths per task; bounds each task's memory (paths x horizons x securities values).
     executor : Executor, optional
         Where the tasks run (:class:`fialloc.distributed.InProcess` by default).
+    first_path : int
+        Index of the first path: paths ``first_path`` to ``first_path + n_paths - 1`` of the
+        seed's stream, independent of any other block of paths.
 
     Raises
     ------
@@ -262,7 +266,14 @@ def simulate_sleeves(
             raise ValueError(msg)
     grid = np.ascontiguousarray(times, dtype=np.float64)
     h = np.atleast_1d(np.asarray(horizons, dtype=np.float64))
-    items = [(first, min(chunk, n_paths - first)) for first in range(0, n_paths, chunk)]
+    if (
+        isinstance(first_path, bool)
+        or not isinstance(first_path, int | np.integer)
+        or first_path < 0
+    ):
+        msg = f"simulate_sleeves: `first_path` must be a non-negative integer, got {first_path!r}"
+        raise ValueError(msg)
+    items = [(first_path + k, min(chunk, n_paths - k)) for k in range(0, n_paths, chunk)]
     blocks = (executor or InProcess()).map(
         _sleeve_chunk, items, shared=(portfolio, model.params, grid, h, int(seed))
     )

@@ -159,6 +159,11 @@ def run_tables(run: RunResult) -> dict[str, pd.DataFrame]:
         "plan_weights": run.plan.weights,
         **(
             {}
+            if run.plan.cost_coefficients is None
+            else {"plan_cost_coefficients": run.plan.cost_coefficients.rename_axis("manager_id")}
+        ),
+        **(
+            {}
             if run.plan.glide is None
             else {
                 "plan_glide_cycles": run.plan.glide.cycles,

@@ -210,7 +210,11 @@ def _render(
     strategy = response.integrated_strategy
     return _template().render(
         strategy=strategy,
-        claims={stat: claim_text(strategy, stat, "").strip() for stat in CLAIMED},
+        # Runs stored before the paths carried standard errors have no claims to show.
+        claims={
+            stat: claim_text(strategy, stat, "").strip() if f"{stat}_verdict" in strategy else ""
+            for stat in CLAIMED
+        },
         z95=Z95,
         recommendations=response.allocation_recommendations,
         sections=sections,
