@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from fialloc.bonds import krd_column
 from fialloc.checks import decimal_rate, finite_float
@@ -130,11 +133,23 @@ def _duplicated(raw: pd.DataFrame, frame: pd.DataFrame, key: Sequence[str]) -> p
     """
     code = np.zeros(len(frame), dtype=np.int64)
     for column in key:
-        codes, _ = pd.factorize(raw[column])
-        _, first = np.unique(codes, return_index=True)
+        codes, uniques = pd.factorize(raw[column])
+        first = np.empty(len(uniques), dtype=np.int64)
+        first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # each value's first row
         canonical, distinct = pd.factorize(frame[column].iloc[first])
         code = code * (len(distinct) + 1) + canonical[codes]
     return pd.Series(pd.Series(code).duplicated(keep="first").to_numpy(), index=frame.index)
+
+
+def _floats(series: pd.Series) -> npt.NDArray[np.float64]:
+    """Parse a column as floats, exactly (correctly rounded), or raise."""
+    if series.dtype == object:
+        return np.array(series.tolist(), dtype=np.float64)  # Python's float()
+    if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
+        # Arrow's cast parses a million strings in a tenth of the time, equally exactly.
+        parsed = pc.cast(pa.array(series.array), pa.float64())
+        return np.asarray(parsed.to_numpy(zero_copy_only=False), dtype=np.float64)
+    return series.to_numpy(dtype=np.float64)
 
 
 def _coerce_fast(series: pd.Series, col: Column) -> pd.Series | None:
@@ -145,12 +160,8 @@ def _coerce_fast(series: pd.Series, col: Column) -> pd.Series | None:
     """
     if col.kind == "float":
         try:
-            number = (
-                np.array(series.tolist(), dtype=np.float64)  # Python's float(): exact parsing
-                if series.dtype == object
-                else series.to_numpy(dtype=np.float64)
-            )
-        except (TypeError, ValueError):
+            number = _floats(series)
+        except (TypeError, ValueError, pa.ArrowInvalid):
             return None
         ok = bool(np.all(np.isfinite(number)))
         if col.decimal:
