@@ -5,7 +5,7 @@ market-value-weighted averages a sleeve gets (see :class:`~fialloc.analytics.con
 DeskContext`): effective and spread durations and key-rate durations from the compiled
 curve-risk kernel (1 bp bumps) off that month's zero curve and each constituent's spread of
 that month (:mod:`fialloc.analytics.history_market`), the average rating notch, the share
-below investment grade and the weight of each sector. A benchmark described by
+below investment grade and the weight of each sector and letter rating. A benchmark described by
 characteristics (``benchmark_characteristics``) keeps the values given; where a month has
 both, the given characteristics stand (they are the index provider's own figures).
 """
@@ -23,8 +23,8 @@ from fialloc.analytics.holdings_revaluation import history_risk
 from fialloc.bonds import BondBook, krd_column
 from fialloc.curves import DEFAULT_KEY_TENORS
 from fialloc.data import Portfolio
-from fialloc.data.benchmark_checks import SECTOR_PREFIX
-from fialloc.data.schema import rating_notch
+from fialloc.data.benchmark_checks import RATING_PREFIX, SECTOR_PREFIX
+from fialloc.data.schema import RATING_LETTERS, rating_notch
 
 __all__ = ["BELOW_INVESTMENT_GRADE", "benchmark_characteristics"]
 
@@ -43,12 +43,16 @@ def _from_constituents(p: Portfolio, key_tenors: Sequence[float]) -> pd.DataFram
     risk = history_risk(book, months, market.tenors, market.zeros, market.spreads, key_tenors)
     terms = p.securities.loc[ids]
     sectors = sorted(set(terms["sector"]))
+    letters = terms["rating"].str.rstrip("+-")
     # Per month and security: every characteristic, so a benchmark's is one weighted sum.
     static = np.column_stack(
         [
             terms["rating"].map(rating_notch).to_numpy(dtype=float),
-            terms["rating"].str.rstrip("+-").isin(BELOW_INVESTMENT_GRADE).to_numpy(dtype=float),
+            letters.isin(BELOW_INVESTMENT_GRADE).to_numpy(dtype=float),
             pd.get_dummies(terms["sector"]).reindex(columns=sectors).to_numpy(dtype=float),
+            pd.get_dummies(letters)
+            .reindex(columns=RATING_LETTERS, fill_value=False)
+            .to_numpy(dtype=float),
         ]
     )
     per = np.concatenate(
@@ -62,7 +66,8 @@ def _from_constituents(p: Portfolio, key_tenors: Sequence[float]) -> pd.DataFram
     )
     columns = [
         "duration", "spread_duration", "credit_notch", "high_yield_share",
-        *(SECTOR_PREFIX + s for s in sectors), *(krd_column(t) for t in key_tenors),
+        *(SECTOR_PREFIX + s for s in sectors), *(RATING_PREFIX + r for r in RATING_LETTERS),
+        *(krd_column(t) for t in key_tenors),
     ]  # fmt: skip
     keys = (
         holdings[["benchmark_id", "month"]].drop_duplicates().sort_values(["benchmark_id", "month"])
@@ -94,7 +99,8 @@ def benchmark_characteristics(
         Indexed by (``benchmark_id``, ``month``), sorted; columns named like the managers'
         characteristics: ``duration`` (effective, years), ``spread_duration`` (years),
         ``credit_notch`` (AAA = 1 .. C = 21), ``high_yield_share`` (decimal), ``krd_<t>y``
-        (years), ``sector_<name>`` (decimal weights), and ``source`` (``holdings`` or
+        (years), ``sector_<name>`` and ``rating_<letter>`` (decimal weights: the sector and
+        rating mixes), and ``source`` (``holdings`` or
         ``characteristics``). A value a benchmark's description does not give is NaN.
         Empty when the portfolio describes no benchmark.
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from fialloc.data.benchmark_checks import benchmark_problems, sector_weight_columns
+from fialloc.data.benchmark_checks import benchmark_problems, mix_columns
 from fialloc.data.history_checks import history_problems
 from fialloc.data.mandate import Mandate
 from fialloc.data.observed_prices import price_problems, spread_problems
@@ -216,8 +216,8 @@ def _validate(
     for name, (file, frame) in raw.items():
         out, found = SCHEMAS[name].validate(frame, file)
         if name == "benchmark_characteristics":
-            out, sectors = sector_weight_columns(out, file)
-            found += sectors
+            out, mixes = mix_columns(out, file)
+            found += mixes
         clean[name] = out
         problems.extend(found)
         if all(c.name in frame.columns for c in SCHEMAS[name].columns if c.required):

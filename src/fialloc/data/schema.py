@@ -530,7 +530,8 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
         description="Characteristics of each benchmark at each month-end, for benchmarks "
         "given without constituents: effective duration, spread duration and key-rate "
         "durations `krd_<tenor>y` (years), average rating notch (AAA = 1 .. C = 21), share "
-        "below investment grade, and sector weights as columns `sector_<name>` (decimals).",
+        "below investment grade, sector weights as columns `sector_<name>` and the rating mix "
+        "as columns `rating_<letter>` (AAA .. CCC; decimals).",
         checks=(_gapless_months("benchmark_id"),),
     ),
     "prices": TableSpec(
