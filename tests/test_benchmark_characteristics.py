@@ -146,13 +146,14 @@ def test_benchmark_problems_are_named():
     tables["benchmark_characteristics"] = pd.DataFrame(
         {"month": [DEMO_VALUATION, DEMO_VALUATION.replace(month=10, day=31)],
          "benchmark_id": ["B01", "NOPE"], "duration": [5.0, 6.0],
-         "sector_treasury": ["0.4", "40"]}
+         "sector_treasury": ["0.4", "40"], "krd_0.25y": ["0.01", "abc"]}
     )  # fmt: skip
     with pytest.raises(InputError) as err:
         from_tables(tables, DEMO_VALUATION)
     text = str(err.value)
     assert "managers, row 2, column benchmark: 'Aggregate' is not a benchmark_id" in text
     assert "benchmark_characteristics, row 1, column sector_treasury: '40' is not a weight" in text
+    assert "row 1, column krd_0.25y: 'abc' is not a key-rate duration (years)" in text
     assert "benchmark_characteristics, row 1, column benchmark_id: unknown benchmark id 'NOPE'" in (
         text
     )

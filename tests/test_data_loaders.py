@@ -19,9 +19,12 @@ from fialloc.data import InputError, from_tables, load, validate, write_tables
 from fialloc.data.loaders import OPTIONAL, REQUIRED
 
 # The demo gives spreads, not observed prices, and benchmark constituents, not
-# characteristics (tests/test_data_prices.py and tests/test_benchmarks.py cover those).
+# characteristics (tests/test_data_prices.py and tests/test_benchmark_characteristics.py
+# cover those).
 TABLES = tuple(
-    name for name in (*REQUIRED, *OPTIONAL) if name not in ("prices", "benchmark_characteristics")
+    name
+    for name in (*REQUIRED, "curve_quotes", *OPTIONAL)
+    if name not in ("prices", "benchmark_characteristics")
 )
 
 
@@ -107,7 +110,10 @@ def test_in_memory_frames_and_records(demo):
 
 
 def test_in_memory_problems_use_table_names(demo):
-    tables = {name: getattr(demo, name).reset_index(drop=True).copy() for name in REQUIRED}
+    tables = {
+        name: getattr(demo, name).reset_index(drop=True).copy()
+        for name in (*REQUIRED, "curve_quotes")
+    }
     tables["holdings"].loc[4, "par"] = -1.0
     tables["securities"].loc[2, "rating"] = "AAA+"
     with pytest.raises(InputError) as info:
@@ -250,7 +256,7 @@ def test_problems_in_several_files_are_all_listed(tmp_path, demo_dir):
         ("securities.csv", 2, "rating"),
         ("liabilities.csv", 3, "amount"),
     }
-    with pytest.raises(InputError, match=r"^3 problem\(s\) in the inputs"):
+    with pytest.raises(InputError, match=r"^3 problems in the inputs"):
         load(target)
 
 

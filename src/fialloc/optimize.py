@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from fialloc.analytics.context import DeskContext
+from fialloc.analytics.duration_gaps import key_rate_gap
 from fialloc.data.mandate import Mandate
 from fialloc.data.portfolio import GOVERNMENT_SECTORS
 from fialloc.desks import performance
@@ -308,11 +309,12 @@ def _krd_gap_limits(
 ) -> list[tuple[str, float, float]]:
     """Return |gap| per key rate at `w` and its limit: the tolerance or today's gap if larger."""
     keys = [c for c in problem.exposures.columns if c.startswith("krd_")]
-    scale = problem.liabilities / problem.assets
     x = problem.exposures[keys].to_numpy()
-    target = problem.liability[keys].to_numpy() * scale
-    now = np.abs(x.T @ problem.current.to_numpy() - target)
-    gap = np.abs(x.T @ w - target)
+    lia = problem.liability[keys].to_numpy()
+    now = np.abs(
+        key_rate_gap(x.T @ problem.current.to_numpy(), lia, problem.assets, problem.liabilities)
+    )
+    gap = np.abs(key_rate_gap(x.T @ w, lia, problem.assets, problem.liabilities))
     return [
         (k.removeprefix("krd_"), float(g), float(max(mandate.krd_gap_tolerance, n)))
         for k, g, n in zip(keys, gap, now, strict=True)
@@ -355,10 +357,13 @@ def mandate_constraints(
     w0 = problem.current.to_numpy()
     exits = problem.managers.isin(m.exit_managers)
     keys = [c for c in problem.exposures.columns if c.startswith("krd_")]
-    scale = problem.liabilities / problem.assets
     xk = problem.exposures[keys].to_numpy()
-    target = problem.liability[keys].to_numpy() * scale
-    limits = np.maximum(m.krd_gap_tolerance, np.abs(xk.T @ w0 - target))
+    lia = problem.liability[keys].to_numpy()
+
+    def gap(x: FloatArray | cp.Expression) -> FloatArray | cp.Expression:
+        return key_rate_gap(x, lia, problem.assets, problem.liabilities)
+
+    limits = np.maximum(m.krd_gap_tolerance, np.abs(gap(xk.T @ w0)))
     return {
         "weights sum to 1": [cp.sum(w) == 1],
         "min allocation": [w[~exits] >= m.min_allocation] if (~exits).any() else [],
@@ -374,7 +379,7 @@ def mandate_constraints(
             cp.abs(problem.notch.to_numpy() @ (w - w0)) <= m.max_rating_drift
         ],
         "sector overweight": [problem.sectors.to_numpy().T @ (w - w0) <= m.max_sector_overweight],
-        "key-rate gaps": [cp.abs(xk.T @ w - target) <= limits],
+        "key-rate gaps": [cp.abs(gap(xk.T @ w)) <= limits],
     }
 
 

@@ -21,7 +21,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from fialloc.analytics.context import DeskContext
-from fialloc.analytics.duration_gaps import krd_gaps
+from fialloc.analytics.duration_gaps import gap_profile, krd_gaps
 from fialloc.data import Portfolio
 from fialloc.desks import DeskResult, performance, run_desks
 from fialloc.distributed import Executor
@@ -132,6 +132,23 @@ class RunResult:
     plan: ImplementationPlan
     parameters: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+
+    def gap_change(self) -> pd.DataFrame:
+        """Key-rate gaps under the current and the recommended weights, in years and money.
+
+        Indexed by key-rate column (``krd_<tenor>``); columns ``current_years``,
+        ``current_dv01``, ``recommended_years``, ``recommended_dv01``: the one gap
+        definition (:func:`fialloc.analytics.duration_gaps.key_rate_gap`) on the optimizer's
+        exposures, so the headline, the CLI table and the optimizer's limits agree.
+        """
+        keys = [c for c in self.problem.exposures.columns if c.startswith("krd_")]
+        return gap_profile(
+            self.problem.exposures[keys],
+            {"current": self.problem.current, "recommended": self.allocation.weights},
+            self.problem.liability[keys],
+            self.problem.assets,
+            self.problem.liabilities,
+        )
 
     def summary(self) -> dict[str, float]:
         """Headline numbers: values (money), yields (decimals), durations (years)."""

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from fialloc.desks.result import json_value, to_records
-from fialloc.optimize import check_constraints
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from fialloc.pipeline import RunResult
 
 __all__ = ["AllocationRecommendation", "RunResponse", "build_response", "spread_source_line"]
@@ -84,6 +84,7 @@ def build_response(
         "objective_terms": run.allocation.objective_terms.to_dict(),
         "constraints": to_records(run.allocation.constraints),
         "exposures": to_records(run.allocation.exposures),
+        "key_rate_gaps": to_records(run.gap_change()),
         "least_shortfall": {
             "weights": run.robust_allocation.weights.to_dict(),
             "summary": run.robust_allocation.summary,
@@ -136,12 +137,6 @@ def spread_source_line(sources: pd.DataFrame) -> str:
     return text
 
 
-def _largest_gap(constraints: pd.DataFrame) -> float:
-    """Largest absolute key-rate gap (years, liabilities scaled to assets) in a constraint table."""
-    rows = constraints.index.str.startswith("key-rate gap")
-    return float(constraints.loc[rows, "value"].max())
-
-
 def _strategy(run: RunResult) -> dict[str, Any]:
     a = run.allocation
     s = run.summary()
@@ -150,9 +145,9 @@ def _strategy(run: RunResult) -> dict[str, Any]:
     at_last = paths.xs(last, level="horizon")
     shortfall = {str(k): float(v) for k, v in at_last["shortfall_probability"].items()}
     tail_mean = {str(k): float(v) for k, v in at_last["expected_shortfall_95"].items()}
-    now = check_constraints(run.problem, run.portfolio.mandate, run.problem.current.to_numpy())
-    gap_before = _largest_gap(now)
-    gap_after = _largest_gap(a.constraints)
+    gaps = run.gap_change()
+    gap_before = float(gaps["current_years"].abs().max())
+    gap_after = float(gaps["recommended_years"].abs().max())
     moved = float(a.change.clip(lower=0).sum())
     ups = a.change[a.change > HOLD_BELOW].sort_values(ascending=False)
     downs = a.change[a.change < -HOLD_BELOW].sort_values()
@@ -183,6 +178,8 @@ def _strategy(run: RunResult) -> dict[str, Any]:
         "surplus_vol_after": a.summary["surplus_vol_after"],
         "max_key_rate_gap_before": gap_before,
         "max_key_rate_gap_after": gap_after,
+        "max_key_rate_gap_dv01_before": float(gaps["current_dv01"].abs().max()),
+        "max_key_rate_gap_dv01_after": float(gaps["recommended_dv01"].abs().max()),
         "horizon_years": last,
         "shortfall_probability_before": shortfall["current"],
         "shortfall_probability_after": shortfall["recommended"],

@@ -21,7 +21,6 @@ import pandas as pd
 from fialloc.analytics.history_market import history_market
 from fialloc.analytics.holdings_revaluation import history_risk
 from fialloc.bonds import BondBook, krd_column
-from fialloc.curves import DEFAULT_KEY_TENORS
 from fialloc.data import Portfolio
 from fialloc.data.benchmark_checks import RATING_PREFIX, SECTOR_PREFIX
 from fialloc.data.schema import RATING_LETTERS, rating_notch
@@ -82,7 +81,7 @@ def _from_constituents(p: Portfolio, key_tenors: Sequence[float]) -> pd.DataFram
 
 
 def benchmark_characteristics(
-    portfolio: Portfolio, key_tenors: Sequence[float] = DEFAULT_KEY_TENORS
+    portfolio: Portfolio, key_tenors: Sequence[float] | None = None
 ) -> pd.DataFrame:
     """Each benchmark's characteristics at each month-end, from either of its descriptions.
 
@@ -90,8 +89,9 @@ def benchmark_characteristics(
     ----------
     portfolio : Portfolio
         With ``benchmark_holdings`` and/or ``benchmark_characteristics``.
-    key_tenors : sequence of float
-        Key-rate tenors (years) of the ``krd_<tenor>y`` columns derived from constituents.
+    key_tenors : sequence of float, optional
+        Key-rate tenors (years) of the ``krd_<tenor>y`` columns derived from constituents;
+        default the run's (``portfolio.mandate.key_tenors``).
 
     Returns
     -------
@@ -116,7 +116,8 @@ def benchmark_characteristics(
         table = given.set_index(["benchmark_id", "month"]).astype(float)
         parts.append(table.assign(source="characteristics"))
     if portfolio.benchmark_holdings is not None and len(portfolio.benchmark_holdings):
-        parts.append(_from_constituents(portfolio, key_tenors).assign(source="holdings"))
+        tenors = portfolio.mandate.key_tenors if key_tenors is None else key_tenors
+        parts.append(_from_constituents(portfolio, tenors).assign(source="holdings"))
     if not parts:
         empty = pd.MultiIndex.from_tuples([], names=["benchmark_id", "month"])
         return pd.DataFrame(index=empty, columns=["duration", "source"])

@@ -131,7 +131,6 @@ def _price(
     """Dirty prices per 100 face off the zero curve through (`knots`, `zero_values`)."""
     curve = history_curve(knots, zero_values)
     offsets, times, amounts = flows
-    pt, ldf, code, sk, sv = curve.core_args()
     # Matured bonds have no flows left and are worth nothing; the core prices the others.
     counts = np.diff(offsets)
     live = counts > 0
@@ -139,7 +138,7 @@ def _price(
     np.cumsum(counts[live], out=packed[1:])
     out: FloatArray = np.zeros(len(counts))
     out[live] = _core.price_streams(
-        packed, times, amounts, pt, ldf, code, sk, sv, np.ascontiguousarray(spread[live])
+        packed, times, amounts, *curve.core_args(), np.ascontiguousarray(spread[live])
     )
     return out
 
@@ -250,9 +249,8 @@ def history_risk(
         live = counts > 0  # matured bonds carry no risk
         packed = np.zeros(int(live.sum()) + 1, dtype=np.int64)
         np.cumsum(counts[live], out=packed[1:])
-        pt, ldf, code, sk, sv = history_curve(knots, z[k]).core_args()
         _, duration, _, spread_duration, krd = _core.curve_risk(
-            packed, times, amounts, pt, ldf, code, sk, sv,
+            packed, times, amounts, *history_curve(knots, z[k]).core_args(),
             np.ascontiguousarray(s[k, live]), keys, 1e-4,
         )  # fmt: skip
         out.effective_duration[k, live] = duration
