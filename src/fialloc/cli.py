@@ -205,8 +205,8 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
         shown = change_bp(before, after) if fmt is pct else fmt(after)
         head.add_row(label, fmt(before), shown)
     console.print(head)
-    if "spread_sources" in s:  # runs stored before spreads were sourced per bond lack it
-        console.print(s["spread_sources"], highlight=False)
+    if s.get("spread_sources"):
+        console.print(s["spread_sources"], highlight=False, markup=False)
     profile = response.detailed_results["optimizer"]["key_rate_gaps"]
     gaps = Table(
         box=box.SIMPLE_HEAD,

@@ -132,15 +132,21 @@ def _price(
     curve = history_curve(knots, zero_values)
     offsets, times, amounts = flows
     # Matured bonds have no flows left and are worth nothing; the core prices the others.
-    counts = np.diff(offsets)
-    live = counts > 0
-    packed = np.zeros(int(live.sum()) + 1, dtype=np.int64)
-    np.cumsum(counts[live], out=packed[1:])
-    out: FloatArray = np.zeros(len(counts))
+    live, packed = _live(offsets)
+    out: FloatArray = np.zeros(len(live))
     out[live] = _core.price_streams(
         packed, times, amounts, *curve.core_args(), np.ascontiguousarray(spread[live])
     )
     return out
+
+
+def _live(offsets: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
+    """Return the streams with flows left and the offsets of just those (matured dropped)."""
+    counts = np.diff(offsets)
+    live = counts > 0
+    packed = np.zeros(int(live.sum()) + 1, dtype=np.int64)
+    np.cumsum(counts[live], out=packed[1:])
+    return live, packed
 
 
 def _rolled(book: BondBook, stream: npt.NDArray[np.int64], tau: float) -> _Flows:
@@ -245,10 +251,7 @@ def history_risk(
     )
     for k, month in enumerate(dates):
         offsets, times, amounts = _rolled(book, stream, act365(dates[0], month))
-        counts = np.diff(offsets)
-        live = counts > 0  # matured bonds carry no risk
-        packed = np.zeros(int(live.sum()) + 1, dtype=np.int64)
-        np.cumsum(counts[live], out=packed[1:])
+        live, packed = _live(offsets)  # matured bonds carry no risk
         _, duration, _, spread_duration, krd = _core.curve_risk(
             packed, times, amounts, *history_curve(knots, z[k]).core_args(),
             np.ascontiguousarray(s[k, live]), keys, 1e-4,

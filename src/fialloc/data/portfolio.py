@@ -55,12 +55,12 @@ class Portfolio:
     holdings_history: pd.DataFrame | None = None
     benchmark_holdings: pd.DataFrame | None = None
     security_spreads: pd.DataFrame | None = None
-    prices: pd.DataFrame | None = None
-    benchmarks: pd.DataFrame | None = None
-    benchmark_characteristics: pd.DataFrame | None = None
     curve_points: pd.DataFrame | None = None
     interpolation: Interpolation = "log_linear"
     extrapolation: Extrapolation = "flat_forward"
+    prices: pd.DataFrame | None = None
+    benchmarks: pd.DataFrame | None = None
+    benchmark_characteristics: pd.DataFrame | None = None
 
     @cached_property
     def curve(self) -> Curve:
