@@ -20,7 +20,7 @@ from fialloc.analytics.context import DeskContext
 from fialloc.analytics.holdings_attribution import holdings_attribution
 from fialloc.bonds import BondBook
 from fialloc.curves import DEFAULT_KEY_TENORS, tent_overlay
-from fialloc.data.portfolio import GOVERNMENT_SECTORS
+from fialloc.data.vocabulary import GOVERNMENT_SECTORS
 from fialloc.desks.attribution import analyze
 from fialloc.schedule import act365
 

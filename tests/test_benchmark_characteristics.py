@@ -21,7 +21,7 @@ from fialloc.bonds import BondBook, krd_column
 from fialloc.curves import DEFAULT_KEY_TENORS
 from fialloc.data import InputError, from_tables
 from fialloc.data.demo import DEMO_VALUATION
-from fialloc.data.schema import rating_notch
+from fialloc.data.vocabulary import rating_notch
 
 
 @pytest.fixture(scope="module")

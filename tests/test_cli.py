@@ -194,9 +194,9 @@ def test_validate_lists_every_problem_across_files(tmp_path, capsys):
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if line.startswith("error:")]
     assert any("curve_quotes.csv: required file is missing" in line for line in lines)
-    assert any("securities.csv, row 3, column coupon" in line for line in lines)
-    assert any("holdings.csv, row 0, column par" in line for line in lines)
-    assert any("holdings.csv, row 5, column manager_id" in line and "M99" in line for line in lines)
+    assert any("securities.csv, row 5, column coupon" in line for line in lines)
+    assert any("holdings.csv, row 2, column par" in line for line in lines)
+    assert any("holdings.csv, row 7, column manager_id" in line and "M99" in line for line in lines)
     assert f"{len(lines)} problems found" in err
     assert "Traceback" not in err
 

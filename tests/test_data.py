@@ -94,37 +94,37 @@ def _broken(tmp_path, demo_dir, table, edit):
         (
             "holdings",
             lambda f: f.loc.__setitem__((3, "par"), "-5"),
-            "holdings.csv, row 3, column par: -5.0 must be > 0",
+            "holdings.csv, row 5, column par: -5.0 must be > 0",
         ),
         (
             "holdings",
             lambda f: f.loc.__setitem__((2, "security_id"), "NOPE"),
-            "holdings.csv, row 2, column security_id: 'NOPE' has no row in the security master",
+            "holdings.csv, row 4, column security_id: 'NOPE' has no row in the security master",
         ),
         (
             "holdings",
             lambda f: f.loc.__setitem__((1, "manager_id"), "M99"),
-            "holdings.csv, row 1, column manager_id: unknown manager id 'M99'",
+            "holdings.csv, row 3, column manager_id: unknown manager id 'M99'",
         ),
         (
             "securities",
             lambda f: f.loc.__setitem__((5, "security_id"), f.loc[4, "security_id"]),
-            "securities.csv, row 5, column security_id: duplicate key",
+            "securities.csv, row 7, column security_id: duplicate key",
         ),
         (
             "securities",
             lambda f: f.loc.__setitem__((7, "maturity"), "30/09/2031"),
-            "securities.csv, row 7, column maturity: '30/09/2031' is not a date in YYYY-MM-DD",
+            "securities.csv, row 9, column maturity: '30/09/2031' is not a date in YYYY-MM-DD",
         ),
         (
             "securities",
-            lambda f: f.loc.__setitem__((8, "rating"), "Baa1"),
-            "securities.csv, row 8, column rating: 'Baa1' is not a rating",
+            lambda f: f.loc.__setitem__((8, "rating"), "Baa4"),
+            "securities.csv, row 10, column rating: 'Baa4' is not a rating",
         ),
         (
             "securities",
             lambda f: f.loc.__setitem__((9, "coupon"), "5.25"),
-            "securities.csv, row 9, column coupon: 5.25 looks like a percentage",
+            "securities.csv, row 11, column coupon: 5.25 looks like a percentage",
         ),
         (
             "managers",
@@ -152,7 +152,7 @@ def test_every_problem_is_listed_not_only_the_first(tmp_path, demo_dir):
         f.loc[4, "par"] = "abc"
 
     problems = validate(_broken(tmp_path, demo_dir, "holdings", edit))
-    assert {(p.row, p.column) for p in problems} == {(1, "par"), (4, "par")}
+    assert {(p.row, p.column) for p in problems} == {(3, "par"), (6, "par")}  # CSV lines
 
 
 def test_malformed_json_and_missing_files(tmp_path, demo_dir):

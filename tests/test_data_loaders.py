@@ -145,73 +145,73 @@ CASES = [
     pytest.param(
         "managers",
         lambda f: f.loc.__setitem__((3, "manager_id"), "M02"),
-        "managers.csv, row 3, column manager_id: duplicate key (manager_id='M02')",
+        "managers.csv, row 5, column manager_id: duplicate key (manager_id='M02')",
         id="duplicate-manager",
     ),
     pytest.param(
         "holdings",
         lambda f: f.loc.__setitem__((6, "security_id"), f.loc[5, "security_id"]),
-        "holdings.csv, row 6, column manager_id: duplicate key",
+        "holdings.csv, row 8, column manager_id: duplicate key",
         id="duplicate-holding",
     ),
     pytest.param(
         "holdings",
         lambda f: f.loc.__setitem__((2, "par"), "1,000,000"),
-        "holdings.csv, row 2, column par: '1,000,000' is not a number",
+        "holdings.csv, row 4, column par: '1,000,000' is not a number",
         id="par-not-a-number",
     ),
     pytest.param(
         "holdings",
         lambda f: f.loc.__setitem__((2, "par"), ""),
-        "holdings.csv, row 2, column par: value is missing",
+        "holdings.csv, row 4, column par: value is missing",
         id="par-missing",
     ),
     pytest.param(
         "liabilities",
         lambda f: f.loc.__setitem__((4, "date"), "03/30/2031"),
-        "liabilities.csv, row 4, column date: '03/30/2031' is not a date in YYYY-MM-DD format",
+        "liabilities.csv, row 6, column date: '03/30/2031' is not a date in YYYY-MM-DD format",
         id="liability-date-format",
     ),
     pytest.param(
         "liabilities",
         lambda f: f.loc.__setitem__((0, "date"), "2020-01-31"),
-        "liabilities.csv, row 0, column date: 2020-01-31 is on or before the valuation date",
+        "liabilities.csv, row 2, column date: 2020-01-31 is on or before the valuation date",
         id="liability-in-the-past",
     ),
     pytest.param(
         "securities",
         lambda f: f.loc.__setitem__((11, "rating"), "D"),
-        "securities.csv, row 11, column rating: 'D' is not a rating on the scale AAA .. C",
+        "securities.csv, row 13, column rating: 'D' (in default) is not a place on the rating",
         id="rating-off-scale",
     ),
     pytest.param(
         "securities",
         lambda f: f.loc.__setitem__((12, "frequency"), "3"),
-        "securities.csv, row 12, column frequency: 3 is not a coupon frequency",
+        "securities.csv, row 14, column frequency: 3 is not a coupon frequency",
         id="frequency",
     ),
     pytest.param(
         "securities",
         lambda f: f.loc.__setitem__((13, "liquidity_tier"), "tier9"),
-        "securities.csv, row 13, column liquidity_tier: 'tier9' is not one of level1",
+        "securities.csv, row 15, column liquidity_tier: 'tier9' is not a known liquidity tier",
         id="liquidity-tier",
     ),
     pytest.param(
         "securities",
         lambda f: f.loc.__setitem__((14, "maturity"), "2026-09-30"),
-        "securities.csv, row 14, column maturity: 2026-09-30 is on or before the valuation date",
+        "securities.csv, row 16, column maturity: 2026-09-30 is on or before the valuation date",
         id="matured-bond",
     ),
     pytest.param(
         "managers",
         lambda f: f.loc.__setitem__((1, "current_allocation"), "1.5"),
-        "managers.csv, row 1, column current_allocation: 1.5 must be <= 1",
+        "managers.csv, row 3, column current_allocation: 1.5 must be <= 1",
         id="allocation-above-one",
     ),
     pytest.param(
         "manager_returns",
         lambda f: f.loc.__setitem__((9, "manager_id"), "M77"),
-        "manager_returns.csv, row 9, column manager_id: unknown manager id 'M77'",
+        "manager_returns.csv, row 11, column manager_id: unknown manager id 'M77'",
         id="returns-unknown-manager",
     ),
     pytest.param(
@@ -223,13 +223,13 @@ CASES = [
     pytest.param(
         "curve_quotes",
         lambda f: f.loc.__setitem__((4, "rate"), "3.52"),
-        "curve_quotes.csv, row 4, column rate: 3.52 looks like a percentage",
+        "curve_quotes.csv, row 6, column rate: 3.52 looks like a percentage",
         id="quote-in-percent",
     ),
     pytest.param(
         "market_history",
         lambda f: f.loc.__setitem__((20, "month"), "2024/05/31"),
-        "market_history.csv, row 20, column month: '2024/05/31' is not a date",
+        "market_history.csv, row 22, column month: '2024/05/31' is not a date",
         id="history-date-format",
     ),
 ]
@@ -248,13 +248,13 @@ def test_each_bad_input_is_named(tmp_path, demo_dir, table, edit, expected):
 def test_problems_in_several_files_are_all_listed(tmp_path, demo_dir):
     target = _copy(demo_dir, tmp_path)
     _edit(target, "holdings", lambda f: f.loc.__setitem__((1, "par"), "-3"))
-    _edit(target, "securities", lambda f: f.loc.__setitem__((2, "rating"), "Aa2"))
+    _edit(target, "securities", lambda f: f.loc.__setitem__((2, "rating"), "Aa4"))
     _edit(target, "liabilities", lambda f: f.loc.__setitem__((3, "amount"), "n/a"))
     found = {(p.file, p.row, p.column) for p in validate(target)}
     assert found == {
-        ("holdings.csv", 1, "par"),
-        ("securities.csv", 2, "rating"),
-        ("liabilities.csv", 3, "amount"),
+        ("holdings.csv", 3, "par"),
+        ("securities.csv", 4, "rating"),
+        ("liabilities.csv", 5, "amount"),
     }
     with pytest.raises(InputError, match=r"^3 problems in the inputs"):
         load(target)

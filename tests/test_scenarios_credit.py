@@ -128,5 +128,9 @@ def test_bad_specs(setup):
         simulate_credit_inflation(model, paths, CreditInflationSpec({"AAA": 0.003}))
     with pytest.raises(ValueError, match="base_correlation"):
         simulate_credit_inflation(model, paths, CreditInflationSpec(SPREADS, base_correlation=1.0))
-    with pytest.raises(ValueError, match="not on the scale"):
-        rating_groups(["Baa1"])
+    with pytest.raises(ValueError, match="'Baa4' is not a rating"):
+        rating_groups(["Baa4"])
+
+
+def test_rating_groups_read_either_scale_and_put_cc_and_c_in_ccc():
+    assert rating_groups(["Baa1", "bbb-", "Aa2", "CC", "C", "Caa3"]).tolist() == [3, 3, 1, 6, 6, 6]

@@ -244,6 +244,13 @@ def test_mandate_overrides_merge_with_the_portfolio_mandate(agents):
     status, body = app_respond(request)
     assert status == 400
     assert "above max_allocation" in paths(body)["parameters.mandate"]
+    request["parameters"]["mandate"] = {"exit_managers": ["M03", "M99"]}
+    status, body = app_respond(request)
+    assert status == 400
+    assert (
+        "unknown manager 'M99'; the managers are M01"
+        in paths(body)["parameters.mandate.exit_managers"]
+    )
 
 
 def test_default_model_applies_when_the_request_names_none(agents, monkeypatch):

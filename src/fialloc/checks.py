@@ -34,7 +34,10 @@ def decimal_rate(value: object, where: str = "") -> float:
     """Return a finite rate given as a decimal; 1 or more is refused as a probable percentage."""
     x = finite_float(value, where)
     if abs(x) >= 1.0:
-        msg = f"{_prefix(where)}{x} looks like a percentage; rates are decimals (0.045 for 4.5%)"
+        msg = (
+            f"{_prefix(where)}{x} looks like a percentage; did you mean {x / 100:g}? "
+            "(rates are decimals: 0.045 for 4.5%)"
+        )
         raise ValueError(msg)
     return x
 

@@ -45,15 +45,26 @@ MANDATE_FLAGS: Final = (
     ("--target-yield", "target_yield", "least asset yield (decimal)"),
     ("--max-tracking-error", "max_tracking_error", "largest surplus tracking error (decimal)"),
 )
+#: Help of ``--mapping`` (run and validate).
+MAPPING_HELP: Final = (
+    "YAML file mapping another layout of the files (names, values, units, date formats) to "
+    "fialloc's tables; see the README"
+)
 
 
 def _portfolio(args: argparse.Namespace) -> tuple[Portfolio, str, dict[str, int]]:
     """Return the inputs with the mandate overrides applied, their description and seeds."""
     from fialloc import data
+    from fialloc.data.loaders import exit_manager_problems
     from fialloc.data.mandate_files import parse_mandate, read_mandate
+    from fialloc.data.run_requirements import run_problems
+    from fialloc.errors import InputError
 
+    if args.mapping is not None and args.data is None:
+        msg = "--mapping adapts the files of --data DIR; give the directory too"
+        raise UsageError(msg)
     if args.data is not None:
-        portfolio = data.load(args.data)
+        portfolio = data.load(args.data, mapping=args.mapping)
         source, seeds = str(Path(args.data).resolve()), {}
     else:
         portfolio = data.demo(args.demo_seed)
@@ -70,8 +81,18 @@ def _portfolio(args: argparse.Namespace) -> tuple[Portfolio, str, dict[str, int]
         flags["key_tenors"] = args.key_tenors
     if flags:
         mandate = parse_mandate({**mandate.model_dump(), **flags}, source="command-line flags")
+    managers = set(portfolio.managers.index)
+    problems = exit_manager_problems(tuple(args.exit or ()), managers, "--exit")
+    if args.mandate:
+        exits = read_mandate(args.mandate).exit_managers
+        problems += exit_manager_problems(exits, managers, Path(args.mandate).name)
+    if problems:
+        raise InputError(problems)
     if mandate != portfolio.mandate:
+        changed = mandate.key_tenors != portfolio.mandate.key_tenors
         portfolio = dataclasses.replace(portfolio, mandate=mandate)
+        if changed and (problems := run_problems(portfolio, {})):
+            raise InputError(problems)  # the history must hold the new key tenors' rates
     return portfolio, source, seeds
 
 
@@ -254,7 +275,11 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
 def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
     from fialloc import data
 
-    path = data.write_demo(args.write, seed=args.demo_seed)
+    target = Path(args.write)
+    if target.is_dir() and any(target.iterdir()) and not args.force:
+        msg = f"demo: {target} is not empty; choose an empty directory or add --force to overwrite"
+        raise UsageError(msg)
+    path = data.write_demo(str(target), seed=args.demo_seed)
     console.print(f"Demo inputs written to {path} (see SCHEMA.md there for every column)")
     return 0
 
@@ -262,7 +287,7 @@ def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
 def _cmd_validate(args: argparse.Namespace, console: Console) -> int:
     from fialloc import data
 
-    problems = data.validate(args.directory)
+    problems = data.validate(args.directory, mapping=args.mapping)
     if problems:
         err = Console(stderr=True)
         for problem in problems:
@@ -435,6 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--data", type=Path, help="directory of input files (see: fialloc demo --help)"
     )
+    run.add_argument("--mapping", type=Path, metavar="FILE", help=MAPPING_HELP)
     run.add_argument("--out", default=DEFAULT_ROOT, help="output root: a directory or fsspec URL")
     run.add_argument("--paths", type=int, default=1000, help="G2++ scenario paths")
     run.add_argument("--seed", type=int, default=0, help="seed of the scenario paths")
@@ -468,10 +494,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="directory to write the input files and their SCHEMA.md into",
     )  # fmt: skip
     demo.add_argument("--demo-seed", "--seed", type=int, default=7, help="seed of the demo book")
+    demo.add_argument(
+        "--force", action="store_true", help="write into a directory that is not empty"
+    )
     demo.set_defaults(func=_cmd_demo)
 
     validate = sub.add_parser("validate", help="check a directory of inputs, list every problem")
     validate.add_argument("directory", type=Path, help="directory of input files")
+    validate.add_argument("--mapping", type=Path, metavar="FILE", help=MAPPING_HELP)
     validate.set_defaults(func=_cmd_validate)
 
     rep = sub.add_parser("report", help="re-render a stored run's report", formatter_class=helpful)

@@ -16,7 +16,8 @@ import pandas as pd
 
 from fialloc.bonds import krd_column
 from fialloc.data import Portfolio
-from fialloc.scenarios import RATING_LETTERS, CreditInflationPaths, G2Paths, G2pp
+from fialloc.data.vocabulary import RATING_LETTERS
+from fialloc.scenarios import CreditInflationPaths, G2Paths, G2pp
 
 __all__ = ["history_covariance", "scenario_covariance"]
 

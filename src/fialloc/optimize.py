@@ -23,12 +23,11 @@ import pandas as pd
 from fialloc.analytics.context import DeskContext
 from fialloc.analytics.duration_gaps import key_rate_gap
 from fialloc.data.mandate import Mandate
-from fialloc.data.portfolio import GOVERNMENT_SECTORS
+from fialloc.data.vocabulary import GOVERNMENT_SECTORS, RATING_LETTERS, rating_letter
 from fialloc.desks import performance
 from fialloc.distributed import Executor, InProcess
 from fialloc.factor_covariance import history_covariance
 from fialloc.layout import FloatArray
-from fialloc.scenarios import RATING_LETTERS
 
 __all__ = [
     "SKILL_SCALE",
@@ -184,7 +183,7 @@ def build_problem(
     keys = ctx.key_columns
     sec = ctx.securities
     share = p.market_values.div(p.market_values.sum(axis=1), axis=0)
-    letter = sec["rating"].str.rstrip("+-")
+    letter = sec["rating"].map(rating_letter)
     credit = ~sec["sector"].isin(GOVERNMENT_SECTORS)
     sd = pd.DataFrame(
         {

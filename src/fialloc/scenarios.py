@@ -22,13 +22,12 @@ from fialloc import _core
 from fialloc.bonds import BondBook, CashflowStream
 from fialloc.checks import fits_in_memory
 from fialloc.curves import Curve
-from fialloc.data.schema import RATING_LETTERS
+from fialloc.data.vocabulary import RATING_LETTERS, normalize_rating, rating_letter
 from fialloc.errors import ConvergenceError
 from fialloc.layout import CashflowLayout, FloatArray
 
 __all__ = [
     "DEFAULT_G2",
-    "RATING_LETTERS",
     "CreditInflationPaths",
     "CreditInflationSpec",
     "G2Paths",
@@ -544,11 +543,13 @@ def rating_groups(
     ratings: npt.ArrayLike, exempt: npt.ArrayLike | None = None
 ) -> npt.NDArray[np.int64]:
     """Index of each security's letter rating in AAA .. CCC (-1 where `exempt` is true)."""
-    letters = [str(r).strip().upper().rstrip("+-") for r in np.atleast_1d(np.asarray(ratings))]
-    bad = [r for r in letters if r not in RATING_LETTERS]
-    if bad:
-        msg = f"rating_groups: ratings {sorted(set(bad))[:5]} are not on the scale AAA .. CCC"
-        raise ValueError(msg)
+    letters = []
+    for r in np.atleast_1d(np.asarray(ratings)).tolist():
+        try:
+            letters.append(rating_letter(normalize_rating(r)))
+        except ValueError as exc:
+            msg = f"rating_groups: {exc}"
+            raise ValueError(msg) from None
     groups = np.array([RATING_LETTERS.index(r) for r in letters], dtype=np.int64)
     if exempt is not None:
         groups[np.asarray(exempt, dtype=bool)] = -1

@@ -25,8 +25,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from fialloc.bonds import BondBook, CashflowStream
 from fialloc.curves import Curve
 from fialloc.data import Portfolio
-from fialloc.data.portfolio import GOVERNMENT_SECTORS
-from fialloc.data.schema import RATING_LETTERS
+from fialloc.data.vocabulary import (
+    GOVERNMENT_SECTORS,
+    RATING_LETTERS,
+    normalize_rating,
+    rating_letter,
+)
 from fialloc.distributed import Executor, InProcess
 from fialloc.errors import DistributedError
 from fialloc.layout import FloatArray
@@ -46,12 +50,11 @@ _MAX_SHIFT_BP: Final = 2000.0
 
 def base_rating(rating: object) -> str:
     """Return the letter grade of a rating with or without a notch (``"BBB+" -> "BBB"``)."""
-    text = str(rating).strip().upper().rstrip("+-")
-    if text not in RATING_LETTERS:
-        scale = ", ".join(RATING_LETTERS)
-        msg = f"rating {rating!r} is not on the scale {scale} (notches + and - allowed)"
-        raise ValueError(msg)
-    return text
+    try:
+        return rating_letter(normalize_rating(rating))
+    except ValueError as exc:
+        msg = f"rating: {exc}"
+        raise ValueError(msg) from None
 
 
 class StressScenario(BaseModel):

@@ -13,7 +13,6 @@ both, the given characteristics stand (they are the index provider's own figures
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final
 
 import numpy as np
 import pandas as pd
@@ -23,12 +22,14 @@ from fialloc.analytics.holdings_revaluation import history_risk
 from fialloc.bonds import BondBook, krd_column
 from fialloc.data import Portfolio
 from fialloc.data.benchmark_checks import RATING_PREFIX, SECTOR_PREFIX
-from fialloc.data.schema import RATING_LETTERS, rating_notch
+from fialloc.data.vocabulary import (
+    HIGH_YIELD_LETTERS,
+    RATING_LETTERS,
+    rating_letter,
+    rating_notch,
+)
 
-__all__ = ["BELOW_INVESTMENT_GRADE", "benchmark_characteristics"]
-
-#: Letter ratings below investment grade: their weight is ``high_yield_share``.
-BELOW_INVESTMENT_GRADE: Final = ("BB", "B", "CCC", "CC", "C")
+__all__ = ["benchmark_characteristics"]
 
 
 def _from_constituents(p: Portfolio, key_tenors: Sequence[float]) -> pd.DataFrame:
@@ -42,12 +43,12 @@ def _from_constituents(p: Portfolio, key_tenors: Sequence[float]) -> pd.DataFram
     risk = history_risk(book, months, market.tenors, market.zeros, market.spreads, key_tenors)
     terms = p.securities.loc[ids]
     sectors = sorted(set(terms["sector"]))
-    letters = terms["rating"].str.rstrip("+-")
+    letters = terms["rating"].map(rating_letter)
     # Per month and security: every characteristic, so a benchmark's is one weighted sum.
     static = np.column_stack(
         [
             terms["rating"].map(rating_notch).to_numpy(dtype=float),
-            letters.isin(BELOW_INVESTMENT_GRADE).to_numpy(dtype=float),
+            letters.isin(HIGH_YIELD_LETTERS).to_numpy(dtype=float),
             pd.get_dummies(terms["sector"]).reindex(columns=sectors).to_numpy(dtype=float),
             pd.get_dummies(letters)
             .reindex(columns=RATING_LETTERS, fill_value=False)

@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from fialloc.analytics.holdings_revaluation import SecurityEffects
 from fialloc.checks import finite_array
-from fialloc.data.schema import RATING_LETTERS
+from fialloc.data.vocabulary import RATING_LETTERS
 from fialloc.layout import FloatArray
 
 __all__ = ["ACTIVE_EFFECTS", "CampisiEffects", "campisi"]

@@ -9,7 +9,7 @@ import pandas as pd
 
 from fialloc.bonds import krd_column
 from fialloc.data import Portfolio
-from fialloc.data.schema import rating_notch
+from fialloc.data.vocabulary import rating_notch
 
 __all__ = ["DeskContext", "persistent_drift"]
 

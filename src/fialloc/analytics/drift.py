@@ -11,6 +11,7 @@ import pandas as pd
 from scipy import stats
 
 from fialloc.analytics.context import DeskContext, persistent_drift
+from fialloc.data.vocabulary import HIGH_YIELD_LETTERS, rating_letter
 
 __all__ = [
     "BASELINE_MONTHS",
@@ -118,7 +119,7 @@ def style_position(ctx: DeskContext) -> pd.DataFrame:
     p = ctx.portfolio
     sec = ctx.securities
     share = p.sleeve_weights
-    letter = sec["rating"].str.rstrip("+-")
+    letter = sec["rating"].map(rating_letter)
     keys = ctx.key_columns
     long_keys = [k for k, t in zip(keys, p.analytics.key_tenors, strict=True) if t >= 20]
     krd = ctx.managers[keys]
@@ -127,7 +128,7 @@ def style_position(ctx: DeskContext) -> pd.DataFrame:
             "duration": ctx.managers["effective_duration"],
             "notch": ctx.manager_notches,
             "high_yield_share": share
-            @ letter.isin(["BB", "B", "CCC"]).loc[share.columns].astype(float),
+            @ letter.isin(HIGH_YIELD_LETTERS).loc[share.columns].astype(float),
             "long_end_share": krd[long_keys].sum(axis=1) / krd.sum(axis=1).replace(0.0, np.nan),
         }
     )

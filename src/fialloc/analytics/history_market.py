@@ -25,7 +25,7 @@ import pandas as pd
 from fialloc.analytics.holdings_revaluation import history_z_spreads
 from fialloc.bonds import BondBook
 from fialloc.data import Portfolio
-from fialloc.data.portfolio import GOVERNMENT_SECTORS
+from fialloc.data.vocabulary import GOVERNMENT_SECTORS, rating_letter
 from fialloc.layout import FloatArray
 
 __all__ = ["HistoryMarket", "history_market"]
@@ -72,7 +72,7 @@ def _zeros(p: Portfolio, months: Sequence[dt.date]) -> pd.DataFrame:
 
 def _systematic(p: Portfolio, months: Sequence[dt.date], book: BondBook) -> FloatArray:
     master = book.frame
-    letters = master["rating"].str.rstrip("+-")
+    letters = master["rating"].map(rating_letter)
     government = master["sector"].isin(GOVERNMENT_SECTORS).to_numpy()
     needed = sorted(set(letters[~government]))
     spread_history = p.spread_history.reindex(index=pd.Index(months), columns=needed)

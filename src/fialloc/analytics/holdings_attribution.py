@@ -27,6 +27,7 @@ from fialloc.analytics.holdings_revaluation import SecurityEffects, revalue_hist
 from fialloc.bonds import BondBook
 from fialloc.curves import DEFAULT_KEY_TENORS
 from fialloc.data import Portfolio
+from fialloc.data.vocabulary import rating_letter
 from fialloc.layout import FloatArray
 
 __all__ = ["TOTAL", "HoldingsAttribution", "holdings_attribution"]
@@ -180,7 +181,7 @@ def holdings_attribution(
         sec,
         np.concatenate([weights, total_w[:, None, :]], axis=1),
         np.concatenate([bench, total_b[:, None, :]], axis=1),
-        list(book.frame["rating"].str.rstrip("+-")),
+        list(book.frame["rating"].map(rating_letter)),
         list(book.frame["sector"]),
     )
     sleeves = slice(0, len(managers))

@@ -11,7 +11,8 @@ from fialloc.data.demo import DEMO_VALUATION, DemoTruth, demo_tables, synthetic_
 from fialloc.data.loaders import InputError, from_tables, load, read_table, validate, write_tables
 from fialloc.data.mandate import Mandate, ObjectiveWeights
 from fialloc.data.portfolio import Portfolio
-from fialloc.data.schema import RATINGS, SCHEMAS, Problem, rating_notch
+from fialloc.data.schema import SCHEMAS, Problem
+from fialloc.data.vocabulary import RATINGS, rating_notch
 
 __all__ = [
     "DEMO_VALUATION",

@@ -25,6 +25,7 @@ import pandas as pd
 
 from fialloc.bonds import BondBook
 from fialloc.curves import Curve, bootstrap
+from fialloc.data.vocabulary import HIGH_YIELD_LETTERS, RATING_LETTERS, rating_letter, rating_notch
 from fialloc.schedule import add_months
 
 __all__ = ["DEMO_VALUATION", "DemoTruth", "demo_tables", "synthetic_tables"]
@@ -33,7 +34,6 @@ DEMO_VALUATION: Final = dt.date(2026, 9, 30)
 TOTAL_ASSETS: Final = 40e9
 HISTORY_MONTHS: Final = 60
 TENORS: Final = (0.5, 1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 20.0, 30.0)
-LETTERS: Final = ("AAA", "AA", "A", "BBB", "BB", "B", "CCC")
 
 CURVE_QUOTES: Final = (
     ("deposit", "1M", 0.0395), ("deposit", "3M", 0.0390), ("deposit", "6M", 0.0378),
@@ -122,10 +122,6 @@ def _months() -> list[dt.date]:
     return [add_months(DEMO_VALUATION, -(HISTORY_MONTHS - 1 - k)) for k in range(HISTORY_MONTHS)]
 
 
-def _letter(rating: str) -> str:
-    return rating.rstrip("+-")
-
-
 def _securities(rng: np.random.Generator, counts: Sequence[int]) -> pd.DataFrame:
     rows: list[dict[str, object]] = []
     for pool, count in zip(_POOLS, counts, strict=True):
@@ -136,7 +132,7 @@ def _securities(rng: np.random.Generator, counts: Sequence[int]) -> pd.DataFrame
             maturity = add_months(DEMO_VALUATION, round(years * 12))
             maturity = maturity.replace(day=15 if rng.random() < 0.6 else maturity.day)
             rating = str(rng.choice(ratings))
-            letter = _letter(rating)
+            letter = rating_letter(rating)
             base = 0.036 + 0.0012 * years**0.5 + SPREADS[letter]
             # Coupons in eighths of a percent, near where the bond would have been issued.
             coupon = (
@@ -174,7 +170,7 @@ def _securities(rng: np.random.Generator, counts: Sequence[int]) -> pd.DataFrame
 
 
 def _z_spreads(securities: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
-    letters = securities["rating"].map(_letter)
+    letters = securities["rating"].map(rating_letter)
     z = letters.map(SPREADS).to_numpy(dtype=float).copy()
     z[securities["sector"].isin(["treasury", "treasury_strip"]).to_numpy()] = 0.0
     z[securities["sector"].eq("agency").to_numpy()] = 0.0015
@@ -187,7 +183,7 @@ def eligible_securities(
 ) -> dict[str, np.ndarray]:
     """Positions (rows of `securities`) each manager's mandate allows: its universe."""
     years = np.array([(m - DEMO_VALUATION).days / 365.0 for m in securities["maturity"]])
-    below_ig = securities["rating"].map(_letter).isin(["BB", "B", "CCC"]).to_numpy()
+    below_ig = securities["rating"].map(rating_letter).isin(HIGH_YIELD_LETTERS).to_numpy()
     eligible = {}
     for mid, _, style, _, _, pools, (lo, hi) in managers:
         ok = securities["sector"].isin(pools).to_numpy() & (years >= lo - 0.5) & (years <= hi + 0.5)
@@ -262,7 +258,7 @@ def _market_history(
     for k, month in enumerate(months):
         for j, t in enumerate(TENORS):
             rows.append({"month": month, "series": f"zero_{t:g}y", "value": float(zeros[k, j])})
-    for letter in LETTERS:
+    for letter in RATING_LETTERS:
         vol = SPREADS[letter] * 0.08
         dm = vol * (0.85 * credit + 0.5 * rng.normal(0, 1.0, n))
         dm[0] = 0.0
@@ -383,8 +379,6 @@ def _tables(
     picks: tuple[int, int],
     with_history: bool,
 ) -> tuple[dict[str, pd.DataFrame], DemoTruth]:
-    from fialloc.data.schema import rating_notch  # local: schema imports nothing from here
-
     rng = np.random.default_rng(seed)
     quotes = pd.DataFrame(CURVE_QUOTES, columns=["kind", "tenor", "rate"])
     curve = bootstrap(quotes, DEMO_VALUATION)
@@ -400,7 +394,7 @@ def _tables(
         pd.DataFrame({"security_id": securities["security_id"], "price": analytics.dirty_price,
                       "duration": analytics.effective_duration, "ytm": analytics.ytm,
                       "notch": securities["rating"].map(rating_notch),
-                      "hy": securities["rating"].map(_letter).isin(["BB", "B", "CCC"])}),
+                      "hy": securities["rating"].map(rating_letter).isin(HIGH_YIELD_LETTERS)}),
         on="security_id",
     )  # fmt: skip
     mv["value"] = mv["par"] * mv["price"] / 100.0

@@ -32,7 +32,7 @@ from fialloc.data.demo import (
     _months,
     eligible_securities,
 )
-from fialloc.data.portfolio import GOVERNMENT_SECTORS
+from fialloc.data.vocabulary import GOVERNMENT_SECTORS, rating_letter
 
 __all__ = ["demo_history_tables"]
 
@@ -58,7 +58,7 @@ def _spreads(
     securities: pd.DataFrame, z: np.ndarray, moves: np.ndarray, factors: dict[str, np.ndarray]
 ) -> np.ndarray:
     """Spreads (months by securities) that end at today's z-spreads."""
-    letters = securities["rating"].str.rstrip("+-").to_numpy()
+    letters = securities["rating"].map(rating_letter).to_numpy()
     systematic = np.column_stack([factors[f"{letter}_level"] for letter in letters])
     systematic = systematic - systematic[-1]
     systematic[:, securities["sector"].isin(GOVERNMENT_SECTORS).to_numpy()] = 0.0
@@ -131,7 +131,7 @@ def demo_history_tables(
     with np.errstate(divide="ignore", invalid="ignore"):
         signal = np.where(vol > 0, -moves / vol, 0.0)
     signal = np.clip(np.vstack([signal[1:], np.zeros(len(ids))]), -1.5, 1.5)
-    bbb = securities["rating"].str.rstrip("+-").eq("BBB").to_numpy()
+    bbb = securities["rating"].map(rating_letter).eq("BBB").to_numpy()
     years = np.array([(m - DEMO_VALUATION).days / 365.0 for m in securities["maturity"]])
     ramp_index = np.arange(n)
     held_frames, bench_frames = [], []

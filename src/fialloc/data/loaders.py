@@ -11,6 +11,7 @@ naming file, row and column, and nothing is kept unless everything is valid.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Mapping
@@ -24,13 +25,24 @@ from pydantic import ValidationError
 from fialloc.curves import EXTRAPOLATIONS, INTERPOLATIONS
 from fialloc.data.benchmark_checks import benchmark_problems, mix_columns
 from fialloc.data.history_checks import history_problems
-from fialloc.data.mandate import Mandate
+from fialloc.data.mandate import Mandate, validation_problems
+from fialloc.data.mapping import ColumnMapping, read_mapping, renamed_problems
 from fialloc.data.observed_prices import price_problems, spread_problems
 from fialloc.data.portfolio import Portfolio, todays_curve
-from fialloc.data.schema import SCHEMAS, Problem
+from fialloc.data.run_requirements import run_problems
+from fialloc.data.schema import SCHEMAS, Problem, cap_problems
+from fialloc.data.schema_doc import schema_markdown
 from fialloc.errors import InputError
 
-__all__ = ["InputError", "from_tables", "load", "read_table", "validate", "write_tables"]
+__all__ = [
+    "InputError",
+    "exit_manager_problems",
+    "from_tables",
+    "load",
+    "read_table",
+    "validate",
+    "write_tables",
+]
 
 REQUIRED: Final = ("securities", "holdings", "managers", "liabilities")
 #: Today's curve: exactly one of these tables (quotes to bootstrap, or points).
@@ -95,27 +107,34 @@ def read_table(path: Path) -> pd.DataFrame:
     raise InputError([Problem(path.name, None, None, f"unsupported file type {path.suffix}")])
 
 
-def _find(directory: Path, name: str) -> Path | None:
+def _find(directory: Path, name: str, mapped: str | None) -> Path | None:
+    if mapped is not None:
+        return directory / mapped if (directory / mapped).exists() else None
     hits = [directory / f"{name}{s}" for s in SUFFIXES if (directory / f"{name}{s}").exists()]
     return hits[0] if hits else None
 
 
 def _read_dir(
-    directory: Path,
+    directory: Path, mapping: ColumnMapping
 ) -> tuple[dict[str, tuple[str, pd.DataFrame]], dict[str, Any], list[Problem]]:
     problems: list[Problem] = []
     tables: dict[str, tuple[str, pd.DataFrame]] = {}
     for name in (*REQUIRED, *CURVE_TABLES, *OPTIONAL):
-        path = _find(directory, name)
+        table = mapping.table(name)
+        path = _find(directory, name, table.file)
         if path is None:
             if name in REQUIRED:
-                problems.append(Problem(f"{name}.csv", None, None, "required file is missing"))
+                file = table.file or f"{name}.csv"
+                problems.append(Problem(file, None, None, "required file is missing"))
             continue
         try:
-            tables[name] = (path.name, read_table(path))
+            frame, found = table.translate(read_table(path), path.name)
         except InputError as exc:
             problems.extend(exc.problems)
-    if not any(_find(directory, name) for name in CURVE_TABLES):
+            continue
+        tables[name] = (path.name, frame)
+        problems.extend(found)
+    if not any(_find(directory, name, mapping.table(name).file) for name in CURVE_TABLES):
         msg = "required file is missing: today's curve as curve_quotes.csv or curve.csv"
         problems.append(Problem("curve_quotes.csv", None, None, msg))
     meta: dict[str, Any] = {}
@@ -173,17 +192,26 @@ def _cross_checks(
             if ids is not None and value is not None and value not in ids:
                 problems.append(Problem(files["holdings"], row, key, what.format(value)))
     # Only what is held today must be alive: the master may keep matured or sold bonds.
-    held = set(column("holdings", "security_id"))
+    held_today = set(column("holdings", "security_id"))
     for row, (sid, date) in enumerate(
         zip(column("securities", "security_id"), column("securities", "maturity"), strict=True)
     ):
-        if date is not None and date <= vd and sid in held:
+        if date is not None and date <= vd and sid in held_today:
             msg = f"{date} is on or before the valuation date {vd}, but the bond is held today"
             problems.append(Problem(files["securities"], row, "maturity", msg))
     for row, date in enumerate(column("liabilities", "date")):
         if date is not None and date <= vd:
             msg = f"{date} is on or before the valuation date {vd}"
             problems.append(Problem(files["liabilities"], row, "date", msg))
+    if managers is not None and "holdings" in t and "managers" in t:
+        holders = set(column("holdings", "manager_id"))
+        allocations = zip(
+            column("managers", "manager_id"), column("managers", "current_allocation"), strict=True
+        )
+        for row, (mid, share) in enumerate(allocations):
+            if mid is not None and share is not None and share > 0 and mid not in holders:
+                msg = f"manager {mid!r} has an allocation of {share:g} and no holdings"
+                problems.append(Problem(files["managers"], row, "current_allocation", msg))
     problems += price_problems(t, files, vd)
     problems += benchmark_problems(t, files, vd)
     if "manager_returns" in t and managers is not None:
@@ -206,6 +234,58 @@ def _cross_checks(
                 )
             )
     return problems
+
+
+def exit_manager_problems(exits: tuple[str, ...], managers: set[str], source: str) -> list[Problem]:
+    """Return a problem for each manager to exit that is not among `managers`, naming the known ids.
+
+    Parameters
+    ----------
+    exits : tuple of str
+        Manager ids the mandate exits (``exit_managers``, ``--exit``).
+    managers : set of str
+        The managers of the book.
+    source : str
+        Where the exits were given (file name or "command-line flags").
+    """
+    known = ", ".join(sorted(managers))
+    return [
+        Problem(source, None, "exit_managers", f"unknown manager {m!r}; the managers are {known}")
+        for m in exits
+        if m not in managers
+    ]
+
+
+def _derived_problems(portfolio: Portfolio, files: Mapping[str, str]) -> list[Problem]:
+    """Return what the run refuses when it builds the bond book and the liabilities.
+
+    ``run`` computes these first; building them here makes ``validate`` refuse whatever
+    ``run`` would, against the file the value came from.
+    """
+    steps = (
+        ("securities", "the bonds' cash flows and analytics", lambda: portfolio.analytics),
+        ("liabilities", "the liability cash flows", lambda: portfolio.liability_stream),
+        ("market_history", "the zero-rate history", lambda: portfolio.zero_history),
+    )
+    problems = []
+    for table, what, build in steps:
+        try:
+            build()
+        except (ValueError, ArithmeticError) as exc:  # OverflowError: absurd tenors, amounts
+            msg = f"cannot build {what}: {exc}"
+            problems.append(Problem(files.get(table, table), None, None, msg))
+    return problems
+
+
+def _in_file_terms(problems: list[Problem]) -> list[Problem]:
+    """Rows as CSV line numbers (the header is line 1), then capped per rule (see Problem)."""
+    lines = [
+        dataclasses.replace(p, row=p.row + 2)
+        if p.row is not None and p.file.endswith(".csv")
+        else p
+        for p in problems
+    ]
+    return cap_problems(lines)
 
 
 def _curve_settings(
@@ -285,10 +365,11 @@ def _validate(
     try:
         mandate_obj = Mandate.model_validate(mandate_fields or {})
     except ValidationError as exc:
-        for err in exc.errors():
-            field = ".".join(str(p) for p in err["loc"]) or None
-            problems.append(Problem("mandate.json", None, field, err["msg"]))
+        problems.extend(validation_problems(exc, "mandate.json"))
         mandate_obj = Mandate()
+    if "managers" in typed:
+        names = set(typed["managers"]["manager_id"]) - {None}
+        problems.extend(exit_manager_problems(mandate_obj.exit_managers, names, "mandate.json"))
     if vd is not None:
         problems.extend(_cross_checks(typed, files, vd))
         # The histories' checks read whole tables: only once every table passed its own.
@@ -339,40 +420,59 @@ def _validate(
             portfolio.interpolation,
             portfolio.extrapolation,
             where="",
+            # CSV rows are the file's line numbers, as in every other message.
+            first_row=2 if files[curves[0]].endswith(".csv") else 0,
         )
-    except ValueError as exc:
-        return None, [Problem(files[curves[0]], None, None, str(exc))]
-    return portfolio, problems
+    except (ValueError, OverflowError) as exc:  # a tenor of 9000Y runs past the last date
+        return None, [Problem(files[curves[0]], None, None, f"cannot build today's curve: {exc}")]
+    return (None, found) if (found := _derived_problems(portfolio, files)) else (portfolio, [])
 
 
-def _collect(source: str | Path) -> tuple[Portfolio | None, list[Problem]]:
+def _collect(
+    source: str | Path, mapping: ColumnMapping | str | Path | None
+) -> tuple[Portfolio | None, list[Problem]]:
     """Read and validate a directory, collecting every problem (a portfolio only if none)."""
     directory = Path(source)
     if not directory.is_dir():
         return None, [Problem(str(directory), None, None, "is not a directory")]
-    raw, meta, read_problems = _read_dir(directory)
+    if not isinstance(mapping, ColumnMapping):
+        try:
+            mapping = ColumnMapping() if mapping is None else read_mapping(mapping)
+        except InputError as exc:
+            return None, exc.problems
+    raw, meta, read_problems = _read_dir(directory, mapping)
     valuation = meta.get("valuation")
     if valuation is not None and not isinstance(valuation, dict):
         read_problems.append(Problem("valuation.json", None, None, "expected a JSON object"))
         valuation = None
     portfolio, problems = _validate(raw, valuation or {}, meta.get("mandate"))
+    files = {name: file for name, (file, _) in raw.items()}
+    if portfolio is not None:
+        problems = run_problems(portfolio, files)
     if valuation is None:  # already reported as missing or unreadable
         problems = [p for p in problems if p.file != "valuation.json"]
-    problems = read_problems + problems
+    # A cell the mapping could not translate (a date off its format) is reported once.
+    untranslated = {(p.file, p.row, p.column) for p in read_problems if p.row is not None}
+    problems = [p for p in problems if (p.file, p.row, p.column) not in untranslated]
+    problems = renamed_problems(_in_file_terms(read_problems + problems), mapping, files)
     return (portfolio if not problems else None), problems
 
 
-def validate(source: str | Path) -> list[Problem]:
+def validate(
+    source: str | Path, mapping: ColumnMapping | str | Path | None = None
+) -> list[Problem]:
     """Every problem in a directory of inputs (an empty list when it is valid).
 
     Each file that can be read is checked even when others are missing or unreadable, and
-    checks across tables run on whatever values passed their own column's checks.
+    checks across tables run on whatever values passed their own column's checks. `mapping`
+    (a :class:`~fialloc.data.mapping.ColumnMapping` or the path of a mapping file) adapts
+    another layout of the files first; problems then name the user's columns.
     """
-    return _collect(source)[1]
+    return _collect(source, mapping)[1]
 
 
-def load(source: str | Path) -> Portfolio:
-    """Load and validate a directory of input files.
+def load(source: str | Path, mapping: ColumnMapping | str | Path | None = None) -> Portfolio:
+    """Load and validate a directory of input files (adapted by `mapping`, see `validate`).
 
     Raises
     ------
@@ -380,7 +480,7 @@ def load(source: str | Path) -> Portfolio:
         Listing every problem (file, row, column, what was expected); nothing is returned
         unless all inputs are valid.
     """
-    portfolio, problems = _collect(source)
+    portfolio, problems = _collect(source, mapping)
     if portfolio is None:
         raise InputError(problems)
     return portfolio
@@ -429,7 +529,7 @@ def from_tables(
     valuation = {**(settings or {}), "valuation_date": str(valuation_date)}
     portfolio, problems = _validate(raw, valuation, m)
     if portfolio is None:
-        raise InputError(problems)
+        raise InputError(_in_file_terms(problems))
     return portfolio
 
 
@@ -455,7 +555,7 @@ def write_tables(portfolio: Portfolio, directory: str | Path) -> Path:
         if frame is not None:
             frames[name] = frame
     for name, frame in frames.items():
-        frame.to_csv(out / f"{name}.csv", index=False, float_format="%.17g")
+        frame.to_csv(out / f"{name}.csv", index=False)  # repr: shortest exact digits
     valuation: dict[str, Any] = {"valuation_date": portfolio.valuation_date.isoformat()}
     valuation |= {
         "interpolation": portfolio.interpolation,
@@ -463,46 +563,5 @@ def write_tables(portfolio: Portfolio, directory: str | Path) -> Path:
     }
     (out / "valuation.json").write_text(json.dumps(valuation, indent=2) + "\n")
     (out / "mandate.json").write_text(portfolio.mandate.model_dump_json(indent=2) + "\n")
-    (out / "SCHEMA.md").write_text(_schema_doc())
+    (out / "SCHEMA.md").write_text(schema_markdown(REQUIRED, CURVE_TABLES))
     return out
-
-
-def _schema_doc() -> str:
-    lines = [
-        "# fialloc input files",
-        "",
-        "One file per table (CSV, Parquet or JSON records), "
-        "plus `valuation.json` and an optional `mandate.json`.",
-        "",
-        "## valuation.json (required)",
-        "",
-        "A JSON object: `valuation_date` (YYYY-MM-DD, required); optionally `interpolation` "
-        f"of today's curve ({', '.join(INTERPOLATIONS)}; default log_linear), its "
-        f"`extrapolation` beyond the last point ({', '.join(EXTRAPOLATIONS)}; default "
-        "flat_forward), and `key_tenors`, the key rates (years, increasing) every key-rate "
-        "duration and gap is measured at (default 0.5, 1, 2, 3, 5, 7, 10, 20, 30; 0.25 may be "
-        "added). `mandate.json` may set `key_tenors` instead, and `fialloc run --key-tenors` "
-        "overrides both.",
-        "",
-    ]
-    for name, spec in SCHEMAS.items():
-        need = (
-            "required"
-            if name in REQUIRED
-            else "one of curve_quotes and curve is required"
-            if name in CURVE_TABLES
-            else "optional"
-        )
-        lines += [
-            f"## {name} ({need})",
-            "",
-            spec.description,
-            "",
-            "| column | type | required |",
-            "|---|---|---|",
-        ]
-        lines += [
-            f"| {c.name} | {c.kind} | {'yes' if c.required else 'no'} |" for c in spec.columns
-        ]
-        lines.append("")
-    return "\n".join(lines)

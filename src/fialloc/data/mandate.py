@@ -4,12 +4,36 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import Any, cast
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+import annotated_types
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from fialloc.curves import DEFAULT_KEY_TENORS
+from fialloc.data.schema import Problem
 
-__all__ = ["Mandate", "ObjectiveWeights"]
+__all__ = ["Mandate", "ObjectiveWeights", "validation_problems"]
+
+
+def validation_problems(exc: ValidationError, source: str) -> list[Problem]:
+    """One problem per field pydantic refused, naming `source` (a file) and the field."""
+    return [
+        Problem(
+            source,
+            None,
+            ".".join(str(p) for p in err["loc"]) or None,
+            err["msg"].removeprefix("Value error, "),
+        )
+        for err in exc.errors()
+    ]
 
 
 class ObjectiveWeights(BaseModel):
@@ -35,21 +59,51 @@ class Mandate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    min_allocation: float = Field(0.01, ge=0.0, le=1.0)
-    max_allocation: float = Field(0.20, gt=0.0, le=1.0)
-    turnover: float = Field(0.10, ge=0.0, le=2.0)
-    max_shift: float = Field(0.05, ge=0.0, le=1.0)
-    target_yield: float = Field(0.045, gt=-0.1, lt=1.0)
-    max_tracking_error: float = Field(0.08, gt=0.0, lt=1.0)
-    liquidity_buffer: float = Field(0.10, ge=0.0, le=1.0)
-    max_illiquid: float = Field(0.30, ge=0.0, le=1.0)
-    max_rating_drift: float = Field(1.0, ge=0.0)
-    max_sector_overweight: float = Field(0.05, ge=0.0, le=1.0)
-    krd_gap_tolerance: float = Field(0.10, gt=0.0)
-    materiality_threshold: float = Field(0.10, gt=0.0)
-    objective: ObjectiveWeights = ObjectiveWeights()
-    exit_managers: tuple[str, ...] = ()
-    key_tenors: tuple[float, ...] = DEFAULT_KEY_TENORS
+    min_allocation: float = Field(
+        0.01, ge=0.0, le=1.0, description="least weight of a manager kept (decimal)"
+    )
+    max_allocation: float = Field(
+        0.20, gt=0.0, le=1.0, description="largest weight of one manager (decimal)"
+    )
+    turnover: float = Field(
+        0.10, ge=0.0, le=2.0, description="largest one-way turnover (decimal of the assets)"
+    )
+    max_shift: float = Field(
+        0.05, ge=0.0, le=1.0, description="largest change of one manager's weight (decimal)"
+    )
+    target_yield: float = Field(
+        0.045, gt=-0.1, lt=1.0, description="least asset yield (decimal a year)"
+    )
+    max_tracking_error: float = Field(
+        0.08, gt=0.0, lt=1.0, description="largest surplus tracking error (decimal a year)"
+    )
+    liquidity_buffer: float = Field(
+        0.10, ge=0.0, le=1.0, description="least liquid buffer (decimal of the assets)"
+    )
+    max_illiquid: float = Field(
+        0.30, ge=0.0, le=1.0, description="largest illiquid share (decimal of the assets)"
+    )
+    max_rating_drift: float = Field(
+        1.0, ge=0.0, description="largest move of the average rating (notches)"
+    )
+    max_sector_overweight: float = Field(
+        0.05, ge=0.0, le=1.0, description="largest rise of one sector's share (decimal)"
+    )
+    krd_gap_tolerance: float = Field(
+        0.10, gt=0.0, description="key-rate gap the optimizer allows (years; today's if larger)"
+    )
+    materiality_threshold: float = Field(
+        0.10, gt=0.0, description="key-rate gap the duration desk reports as material (years)"
+    )
+    objective: ObjectiveWeights = Field(
+        ObjectiveWeights(), description="priority weights of the objective terms (see below)"
+    )
+    exit_managers: tuple[str, ...] = Field(
+        (), description="managers to exit (weight 0); each must be a manager id"
+    )
+    key_tenors: tuple[float, ...] = Field(
+        DEFAULT_KEY_TENORS, description="key rates of every key-rate duration and gap (years)"
+    )
 
     @field_validator("key_tenors")
     @classmethod
@@ -65,6 +119,25 @@ class Mandate(BaseModel):
             msg = f"key_tenors: {list(tenors)} must be strictly increasing"
             raise ValueError(msg)
         return tenors
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _percentage_hint(cls, value: Any, info: ValidationInfo) -> Any:
+        """Refuse a percentage given for a decimal field with the decimal it probably meant."""
+        if info.field_name is None or isinstance(value, bool):
+            return value
+        bounds: list[float] = [
+            cast(float, m.le if isinstance(m, annotated_types.Le) else m.lt)
+            for m in cls.model_fields[info.field_name].metadata
+            if isinstance(m, annotated_types.Le | annotated_types.Lt)
+        ]
+        if bounds and isinstance(value, int | float) and value > bounds[0] >= value / 100:
+            msg = (
+                f"{value:g} looks like a percentage; did you mean {value / 100:g}? "
+                "(decimals: 0.045 for 4.5%)"
+            )
+            raise ValueError(msg)
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Mandate:

@@ -14,7 +14,7 @@ from typing import Any, Final
 import yaml
 from pydantic import ValidationError
 
-from fialloc.data.mandate import Mandate
+from fialloc.data.mandate import Mandate, validation_problems
 from fialloc.data.schema import Problem
 from fialloc.errors import InputError
 
@@ -58,11 +58,7 @@ def parse_mandate(
     try:
         return Mandate.model_validate(dict(raw))
     except ValidationError as exc:
-        problems = [
-            Problem(source, None, ".".join(str(p) for p in err["loc"]) or None, err["msg"])
-            for err in exc.errors()
-        ]
-        raise InputError(problems) from None
+        raise InputError(validation_problems(exc, source)) from None
 
 
 def read_mandate(path: str | Path) -> Mandate:

@@ -18,16 +18,15 @@ import numpy as np
 import pandas as pd
 
 from fialloc.data.schema import Problem
+from fialloc.data.vocabulary import GOVERNMENT_SECTORS, rating_letter
 
 __all__ = [
-    "GOVERNMENT_SECTORS",
     "SPREAD_SOURCES",
     "price_problems",
     "spread_problems",
     "valuation_prices",
 ]
 
-GOVERNMENT_SECTORS: Final = ("treasury", "treasury_strip", "government", "sovereign")
 #: Where a held bond's spread came from, in order of precedence.
 SPREAD_SOURCES: Final = ("price", "z_spread", "rating", "government")
 _COLUMNS: Final = ("price", "price_type", "source")
@@ -159,12 +158,12 @@ def spread_problems(
         rows["security_id"].isin(priced)
         | has_z
         | rows["sector"].isin(GOVERNMENT_SECTORS)
-        | rows["rating"].str.rstrip("+-").isin(letters)
+        | rows["rating"].map(rating_letter).isin(letters)
     )
     position = pd.Index(securities["security_id"])
     problems = []
     for sid in rows.index[~covered.to_numpy()][:_LIMIT]:
-        letter = str(rows.at[sid, "rating"]).rstrip("+-")
+        letter = rating_letter(str(rows.at[sid, "rating"]))
         msg = (
             f"{sid!r} is held but has no price at {vd}, no z_spread and no {letter} spread in "
             "spreads; give one of them"

@@ -20,9 +20,10 @@ from fialloc.curves import (
     log_discount_factors,
 )
 from fialloc.data.mandate import Mandate
-from fialloc.data.observed_prices import GOVERNMENT_SECTORS, valuation_prices
+from fialloc.data.observed_prices import valuation_prices
+from fialloc.data.vocabulary import GOVERNMENT_SECTORS, rating_letter
 
-__all__ = ["GOVERNMENT_SECTORS", "Portfolio", "todays_curve"]
+__all__ = ["Portfolio", "todays_curve"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,7 +81,7 @@ class Portfolio:
         Per bond: a missing ``z_spread`` falls back to its letter rating's spread in
         ``spreads`` (zero for government sectors) for that bond only.
         """
-        letters = self.securities["rating"].str.rstrip("+-")
+        letters = self.securities["rating"].map(rating_letter)
         by_rating = letters.map(self.spreads.set_index("rating")["spread"]).astype(float)
         by_rating[self.securities["sector"].isin(GOVERNMENT_SECTORS)] = 0.0
         if "z_spread" not in self.securities.columns:
@@ -278,11 +279,13 @@ def todays_curve(
     interpolation: Interpolation = "log_linear",
     extrapolation: Extrapolation = "flat_forward",
     where: str = "curve",
+    first_row: int = 0,
 ) -> Curve:
     """Build a run's curve: through the `points` table if given, else from the `quotes`.
 
     `points` is the ``curve`` table (its ``form`` column says how values are quoted), `quotes`
-    the ``curve_quotes`` table. Messages name the table as `where` (empty for none).
+    the ``curve_quotes`` table. Messages name the table as `where` (empty for none) and its
+    first point as row `first_row`.
 
     Raises
     ------
@@ -292,7 +295,13 @@ def todays_curve(
     if points is not None:
         form = str(points["form"].iloc[0])
         return curve_from_points(
-            points, valuation_date, form, interpolation, extrapolation, where=where
+            points,
+            valuation_date,
+            form,
+            interpolation,
+            extrapolation,
+            where=where,
+            first_row=first_row,
         )
     if quotes is None:
         msg = "no curve: give the curve points or the curve quotes"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
@@ -21,38 +22,64 @@ import pyarrow.compute as pc
 
 from fialloc.checks import decimal_rate, finite_float
 from fialloc.curves import CURVE_FORMS, EXTRAPOLATIONS, INTERPOLATIONS
+from fialloc.data.vocabulary import (
+    normalize_liquidity_tier,
+    normalize_rating,
+    normalize_rating_letter,
+    normalize_sector,
+)
 from fialloc.schedule import FREQUENCIES, add_months, normalize_day_count
 
 __all__ = [
+    "MAX_AMOUNT",
+    "MAX_PRICE",
     "PRICE_TYPES",
-    "RATINGS",
-    "RATING_LETTERS",
+    "PROBLEM_LIMIT",
     "SCHEMAS",
     "Column",
     "Problem",
     "TableSpec",
+    "cap_problems",
     "month_sequence_problem",
-    "rating_notch",
 ]
 
-#: Ratings with notches, best first; ``rating_notch`` maps them to 1 (AAA) .. 21 (C).
-RATINGS: Final = (
-    "AAA", "AA+", "AA", "AA-", "A+", "A", "A-", "BBB+", "BBB", "BBB-",
-    "BB+", "BB", "BB-", "B+", "B", "B-", "CCC+", "CCC", "CCC-", "CC", "C",
-)  # fmt: skip
-#: Letter ratings without notches, best first: the buckets of spreads and spread durations.
-RATING_LETTERS: Final = ("AAA", "AA", "A", "BBB", "BB", "B", "CCC")
-Kind = Literal["str", "float", "int", "date", "rating", "day_count", "frequency", "bool"]
-
-
-def rating_notch(rating: str) -> int:
-    """Numeric notch of a rating: AAA = 1, AA+ = 2, ..., BBB- = 10, ..., C = 21."""
-    return RATINGS.index(rating) + 1
+Kind = Literal[
+    "str",
+    "float",
+    "int",
+    "date",
+    "rating",
+    "rating_letter",
+    "sector",
+    "liquidity_tier",
+    "day_count",
+    "frequency",
+    "bool",
+]
+#: Kinds whose values come from a vocabulary: each distinct value is normalized once.
+_VOCABULARIES: Final[Mapping[str, Callable[[object], str]]] = {
+    "rating": normalize_rating,
+    "rating_letter": normalize_rating_letter,
+    "sector": normalize_sector,
+    "liquidity_tier": normalize_liquidity_tier,
+    "day_count": lambda raw: normalize_day_count(raw, "day count"),
+}
+#: The largest money amount accepted (1e15, a thousand times the largest insurer's assets):
+#: beyond it sums of a book overflow or lose every cent.
+MAX_AMOUNT: Final = 1e15
+#: Problems of one rule listed per file and column before the rest are only counted.
+PROBLEM_LIMIT: Final = 20
+_ISO_SHAPE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One problem found in the inputs."""
+    """One problem found in the inputs.
+
+    ``row`` is the line number in a CSV file (the header is line 1) and the 0-based row
+    position in any other table (Parquet, JSON records, an in-memory frame); None when the
+    problem is about a whole column or file.
+    """
 
     file: str
     row: int | None
@@ -104,8 +131,6 @@ class TableSpec:
         missing = [c.name for c in self.columns if c.required and c.name not in frame.columns]
         for name in missing:
             problems.append(Problem(file, None, name, "required column is missing"))
-        if missing:
-            return out, problems
         for col in self.columns:
             if col.name not in frame.columns:
                 continue
@@ -151,6 +176,28 @@ def _floats(series: pd.Series) -> npt.NDArray[np.float64]:
     return series.to_numpy(dtype=np.float64)
 
 
+def cap_problems(problems: Sequence[Problem], limit: int = PROBLEM_LIMIT) -> list[Problem]:
+    """Keep the first `limit` problems of each rule per file and column, and count the rest.
+
+    A rule is a message with its values (quoted text and numbers) taken out, so a million
+    rows with the same fault give `limit` lines and one "... and N more like this" line.
+    """
+    seen: dict[tuple[str, str | None, str], list[Problem]] = {}
+    kept: list[Problem] = []
+    for problem in problems:
+        rule = re.sub(r"'[^']*'|\"[^\"]*\"|[-+]?\d[\w.:+-]*", "#", problem.message)
+        group = seen.setdefault((problem.file, problem.column, rule), [])
+        group.append(problem)
+        if len(group) <= limit:
+            kept.append(problem)
+    for (file, column, _), group in seen.items():
+        if len(group) > limit:
+            first = group[0].message
+            msg = f"... and {len(group) - limit} more like this one: {first}"
+            kept.append(Problem(file, None, column, msg))
+    return kept
+
+
 def _coerce_fast(series: pd.Series, col: Column) -> pd.Series | None:
     """Coerce a clean column in one vectorized pass, or None to let the per-cell loop report.
 
@@ -172,6 +219,18 @@ def _coerce_fast(series: pd.Series, col: Column) -> pd.Series | None:
             ok = ok and bool(np.all(number <= col.maximum))
         return pd.Series(number, index=series.index, dtype=float) if ok else None
     kind = pd.api.types.infer_dtype(series, skipna=False)
+    if col.kind in _VOCABULARIES and kind == "string":
+        codes, uniques = pd.factorize(series)
+        try:
+            canonical = [_VOCABULARIES[col.kind](u) for u in uniques]
+        except ValueError:
+            return None
+        return pd.Series(np.array(canonical, dtype=object)[codes], index=series.index)
+    if col.kind == "str" and kind == "string":
+        text = series.str.strip()
+        if (text == "").any() or (col.choices is not None and not text.isin(col.choices).all()):
+            return None
+        return text.astype(object)
     if col.kind == "date" and kind == "date":
         return series.astype(object)
     if col.kind not in ("str", "date") or kind != "string":
@@ -187,7 +246,10 @@ def _coerce_fast(series: pd.Series, col: Column) -> pd.Series | None:
         parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
         if parsed.isna().any() or not (text.str.len() == 10).all():
             return None
-        values = np.asarray(parsed.dt.date.to_numpy(), dtype=object)
+        try:
+            values = np.asarray(parsed.dt.date.to_numpy(), dtype=object)
+        except ValueError:  # pandas parses years Python's dates cannot hold (year 0)
+            return None
     return pd.Series(values[codes], index=series.index, dtype=object)
 
 
@@ -226,21 +288,21 @@ def _convert(raw: Any, col: Column) -> Any:
             return raw.date()
         if isinstance(raw, dt.date):
             return raw
+        text = str(raw).strip()
+        text = text[:10] if "T" in text else text
         try:
-            return dt.date.fromisoformat(
-                str(raw).strip()[:10] if "T" in str(raw) else str(raw).strip()
-            )
+            return dt.date.fromisoformat(text)
         except ValueError:
-            msg = f"{raw!r} is not a date in YYYY-MM-DD format"
+            if _ISO_SHAPE.fullmatch(text):
+                msg = f"{text} is not a real date"
+            else:
+                msg = (
+                    f"{raw!r} is not a date in YYYY-MM-DD format (a mapping file can name "
+                    "another format)"
+                )
             raise ValueError(msg) from None
-    if col.kind == "rating":
-        text = str(raw).strip().upper()
-        if text not in RATINGS:
-            msg = f"{raw!r} is not a rating on the scale AAA .. C (S&P style, notches + and -)"
-            raise ValueError(msg)
-        return text
-    if col.kind == "day_count":
-        return normalize_day_count(raw, "day count")
+    if col.kind in _VOCABULARIES:
+        return _VOCABULARIES[col.kind](raw)
     if col.kind == "bool":
         text = str(raw).strip().lower()
         if text in ("true", "1", "yes"):
@@ -287,6 +349,25 @@ def _returns_in_decimals(frame: pd.DataFrame, file: str) -> list[Problem]:
             problems.append(
                 Problem(file, None, col, "monthly returns look like percentages; use decimals")
             )
+    return problems
+
+
+def _liability_flows(frame: pd.DataFrame, file: str) -> list[Problem]:
+    amounts = frame["amount"].to_numpy(dtype=float)
+    negative = np.flatnonzero(amounts < 0.0)
+    problems = [
+        Problem(
+            file,
+            int(row),
+            "amount",
+            f"{amounts[row]:g} is negative; liabilities are the payments the insurer owes, as "
+            "positive amounts (a file that writes outflows as negative numbers says so in a "
+            "mapping file: units: {amount: negated})",
+        )
+        for row in negative
+    ]
+    if not len(negative) and not np.any(amounts > 0.0):
+        problems.append(Problem(file, None, "amount", "every amount is zero; nothing is owed"))
     return problems
 
 
@@ -353,12 +434,6 @@ def _benchmark_weights_sum_to_one(frame: pd.DataFrame, file: str) -> list[Proble
     ]
 
 
-#: How an observed price is quoted: clean (without accrued interest) or dirty (with it).
-PRICE_TYPES: Final = ("clean", "dirty")
-#: Prices are per 100 face: anything above is a price per 1,000 face or a money amount.
-MAX_PRICE: Final = 1000.0
-
-
 def _one_curve(frame: pd.DataFrame, file: str) -> list[Problem]:
     """Check that every point is dated and the table holds one form and one interpolation."""
     problems = []
@@ -398,12 +473,18 @@ def _history_values(frame: pd.DataFrame, file: str) -> list[Problem]:
             Problem(file, int(row), "value", f"{value[row]} is not a positive discount factor")
         )
     for row in np.flatnonzero(~is_df & ~(np.abs(value) < 1.0)):
-        msg = f"{value[row]} looks like a percentage; rates are decimals (0.045 for 4.5%)"
+        msg = (
+            f"{value[row]} looks like a percentage; did you mean {value[row] / 100:g}? "
+            "(rates are decimals: 0.045 for 4.5%)"
+        )
         problems.append(Problem(file, int(row), "value", msg))
     return problems
 
 
-_TIERS = ("level1", "level2a", "level2b_rmbs", "level2b", "illiquid")
+#: How an observed price is quoted: clean (without accrued interest) or dirty (with it).
+PRICE_TYPES: Final = ("clean", "dirty")
+#: Prices are per 100 face: anything above is a price per 1,000 face or a money amount.
+MAX_PRICE: Final = 1000.0
 
 SCHEMAS: Final[Mapping[str, TableSpec]] = {
     "securities": TableSpec(
@@ -411,7 +492,7 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
         (
             Column("security_id", "str"),
             Column("issuer", "str"),
-            Column("sector", "str"),
+            Column("sector", "sector"),
             Column("rating", "rating"),
             Column("currency", "str"),
             Column("coupon", "float", minimum=0.0, decimal=True),
@@ -420,9 +501,9 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
             Column("day_count", "day_count"),
             Column("bid_ask_bp", "float", minimum=0.0),
             Column("bid_ask_vol_bp", "float", minimum=0.0),
-            Column("adv", "float", minimum=0.0),
-            Column("issue_size", "float", minimum=0.0, exclusive_minimum=True),
-            Column("liquidity_tier", "str", choices=_TIERS),
+            Column("adv", "float", minimum=0.0, maximum=MAX_AMOUNT),
+            Column("issue_size", "float", minimum=0.0, exclusive_minimum=True, maximum=MAX_AMOUNT),
+            Column("liquidity_tier", "liquidity_tier"),
             Column("z_spread", "float", required=False, decimal=True),
         ),
         key=("security_id",),
@@ -478,13 +559,15 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
             Column("benchmark_return", "float"),
         ),
         key=("manager_id", "month"),
-        description="Monthly total returns of each sleeve and its benchmark, decimals.",
-        checks=(_returns_in_decimals,),
+        description="Monthly total returns of each sleeve and its benchmark, decimals, one "
+        "date per month without gaps.",
+        checks=(_returns_in_decimals, _gapless_months("manager_id")),
     ),
     "liabilities": TableSpec(
         "liabilities",
-        (Column("date", "date"), Column("amount", "float")),
-        description="Liability cash flows the insurer owes (money), by payment date.",
+        (Column("date", "date"), Column("amount", "float", maximum=MAX_AMOUNT)),
+        description="Liability cash flows the insurer owes (money, positive), by payment date.",
+        checks=(_liability_flows,),
     ),
     "curve_quotes": TableSpec(
         "curve_quotes",
@@ -519,7 +602,7 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
     "spreads": TableSpec(
         "spreads",
         (
-            Column("rating", "str", choices=RATING_LETTERS),
+            Column("rating", "rating_letter"),
             Column("spread", "float", minimum=0.0, decimal=True),
         ),
         key=("rating",),

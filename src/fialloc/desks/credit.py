@@ -9,7 +9,13 @@ from fialloc.analytics import skill
 from fialloc.analytics.context import DeskContext
 from fialloc.analytics.drift import holdings_drift, return_factors
 from fialloc.analytics.regression import factor_regression
-from fialloc.data.schema import RATINGS, rating_notch
+from fialloc.data.vocabulary import (
+    HIGH_YIELD_LETTERS,
+    RATING_LETTERS,
+    RATINGS,
+    rating_letter,
+    rating_notch,
+)
 from fialloc.desks.result import DeskResult, Finding, Recommendation
 
 __all__ = ["LOOKBACKS", "analyze", "within_mandate"]
@@ -42,7 +48,7 @@ def analyze(ctx: DeskContext) -> DeskResult:
     p = ctx.portfolio
     sec = ctx.securities
     mv = p.market_values
-    letter = sec["rating"].str.rstrip("+-")
+    letter = sec["rating"].map(rating_letter)
     total = float(sec["market_value"].sum())
 
     def exposure(keys: pd.Series) -> pd.DataFrame:
@@ -50,9 +56,7 @@ def analyze(ctx: DeskContext) -> DeskResult:
         out["share"] = out["market_value"] / total
         return out
 
-    by_rating = exposure(letter).reindex(
-        [r for r in ("AAA", "AA", "A", "BBB", "BB", "B", "CCC") if r in set(letter)]
-    )
+    by_rating = exposure(letter).reindex([r for r in RATING_LETTERS if r in set(letter)])
     notch = sec["rating"].map(rating_notch).astype(float)
     manager_notch = ctx.manager_notches
     contribution = sec["z_spread"] * sec["spread_duration"] * sec["market_value"]
@@ -215,7 +219,7 @@ def analyze(ctx: DeskContext) -> DeskResult:
             "average_notch": float((notch * sec["market_value"]).sum() / total),
             "spread_contribution": float(contribution.sum() / total),
             "below_investment_grade_share": float(
-                by_rating.loc[by_rating.index.isin(["BB", "B", "CCC"]), "share"].sum()
+                by_rating.loc[by_rating.index.isin(HIGH_YIELD_LETTERS), "share"].sum()
             ),
         },
     )

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from fialloc import data
 from fialloc.data import InputError, Mandate, Portfolio, Problem
+from fialloc.data.loaders import exit_manager_problems
 from fialloc.service.aws import fetch_inputs
 from fialloc.service.requests import (
     DemoSource,
@@ -154,4 +155,10 @@ def _with_mandate(portfolio: Portfolio, overrides: Mandate | None) -> Portfolio:
             for err in exc.errors()
         ]
         raise RequestError(400, "invalid request", problems) from None
+    unknown = exit_manager_problems(
+        mandate.exit_managers, set(portfolio.managers.index), "parameters.mandate"
+    )
+    if unknown:
+        problems = [RequestProblem("parameters.mandate.exit_managers", p.message) for p in unknown]
+        raise RequestError(400, "invalid request", problems)
     return dataclasses.replace(portfolio, mandate=mandate)

@@ -1,0 +1,88 @@
+"""What a run needs beyond tables that are each valid: the histories its stages read.
+
+A table valid on its own may still not carry what ``fialloc run`` reads: the skill statistics
+need every manager's monthly returns without gaps, the surplus tracking error needs the zero
+rate at every key tenor and the spread of every letter rating for at least a year, the style
+regressions the 10-year rate, and liabilities and holdings must be in the same units.
+``validate`` and ``load`` of a directory report these against
+the file, so that ``run`` never stops on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+from fialloc.data.portfolio import Portfolio
+from fialloc.data.schema import Problem, month_sequence_problem
+from fialloc.data.vocabulary import RATING_LETTERS
+
+__all__ = ["MAX_LIABILITY_RATIO", "MIN_HISTORY_MONTHS", "run_problems"]
+
+#: Months of complete market history the factor covariance needs.
+MIN_HISTORY_MONTHS: Final = 12
+#: Liabilities worth more than this many times the assets, or less than its inverse, are in
+#: other units than the holdings (thousands, percent): a general account's are within 2x.
+MAX_LIABILITY_RATIO: Final = 10.0
+
+
+def run_problems(portfolio: Portfolio, files: Mapping[str, str]) -> list[Problem]:
+    """Every reason a run of `portfolio` would stop on its inputs (see the module doc).
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        Inputs whose tables each passed their own checks.
+    files : mapping of str to str
+        File name of each table given, for the messages.
+    """
+    problems: list[Problem] = []
+    ratio = portfolio.liability_stream.present_value(portfolio.curve) / portfolio.total_assets
+    if not 1.0 / MAX_LIABILITY_RATIO <= ratio <= MAX_LIABILITY_RATIO:
+        msg = (
+            f"the liabilities are worth {ratio:.3g} times the assets; give liabilities and "
+            "holdings in the same units (money, not thousands or percent)"
+        )
+        problems.append(Problem(files.get("liabilities", "liabilities.csv"), None, "amount", msg))
+    returns = portfolio.manager_returns
+    file = files.get("manager_returns", "manager_returns.csv")
+    if returns.empty:
+        msg = "required to run: each manager's monthly returns (skill is measured on them)"
+        problems.append(Problem(file, None, None, msg))
+    else:
+        months = returns.groupby("manager_id")["month"].agg(frozenset)
+        common = set(months.iloc[0])
+        for manager, have in months.items():
+            differ = sorted(common.symmetric_difference(have))
+            if differ:
+                msg = (
+                    f"manager {manager} has returns for other months than {months.index[0]} "
+                    f"(first difference {differ[0]}); every manager needs the same months"
+                )
+                problems.append(Problem(file, None, "month", msg))
+    file = files.get("market_history", "market_history.csv")
+    if portfolio.market_history.empty:
+        msg = "required to run: monthly zero rates and spreads (the tracking error's factors)"
+        return [*problems, Problem(file, None, None, msg)]
+    zeros, spreads = portfolio.zero_history, portfolio.spread_history
+    tenors = list(portfolio.mandate.key_tenors)
+    series = [
+        *(f"zero_{t:g}y" for t in tenors if t not in zeros.columns),
+        *(f"spread_{x}" for x in RATING_LETTERS if x not in spreads.columns),
+    ]
+    if series:
+        msg = f"no series {', '.join(series)}; run needs a zero rate at every key tenor and a "
+        msg += "spread for every letter rating"
+        problems.append(Problem(file, None, "series", msg))
+        return problems
+    complete = zeros[tenors].join(spreads[list(RATING_LETTERS)]).dropna()
+    if len(complete) < MIN_HISTORY_MONTHS:
+        msg = (
+            f"{len(complete)} months have every key-tenor zero rate and letter spread; run "
+            f"needs at least {MIN_HISTORY_MONTHS}"
+        )
+        problems.append(Problem(file, None, "month", msg))
+    gap = month_sequence_problem(list(complete.index))
+    if gap is not None:
+        problems.append(Problem(file, None, "month", f"complete months: {gap}"))
+    return problems
