@@ -258,8 +258,8 @@ def _set(row, column, value):
         (lambda f: f.iloc[[0, 2, 1, *range(3, len(f))]], "quotes must be sorted by maturity"),
         (lambda f: pd.concat([f.iloc[:3], f.iloc[2:]]), "without duplicates"),
         (_set(3, "tenor", "1Q"), "cannot read tenor '1Q'"),
-        (_set(12, "tenor", "9000Y"), "cannot build today's curve: "),
-        (_set(12, "tenor", "3000000D"), "cannot build today's curve: "),
+        (_set(12, "tenor", "9000Y"), "out of range"),
+        (_set(12, "tenor", "3000000D"), "out of range"),
         (_set(5, "rate", "-0.99"), "cannot be repriced"),
     ],
 )

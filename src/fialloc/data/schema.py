@@ -137,7 +137,7 @@ class TableSpec:
             values, col_problems = _coerce(frame[col.name], col, file)
             out[col.name] = values
             problems.extend(col_problems)
-        if self.key and not problems:
+        if self.key and not problems:  # duplicates are only meaningful on clean keys
             dup = _duplicated(frame, out, self.key)
             for row in np.flatnonzero(dup.to_numpy()):
                 key = ", ".join(f"{k}={out.iloc[row][k]!r}" for k in self.key)
@@ -226,11 +226,6 @@ def _coerce_fast(series: pd.Series, col: Column) -> pd.Series | None:
         except ValueError:
             return None
         return pd.Series(np.array(canonical, dtype=object)[codes], index=series.index)
-    if col.kind == "str" and kind == "string":
-        text = series.str.strip()
-        if (text == "").any() or (col.choices is not None and not text.isin(col.choices).all()):
-            return None
-        return text.astype(object)
     if col.kind == "date" and kind == "date":
         return series.astype(object)
     if col.kind not in ("str", "date") or kind != "string":
@@ -521,7 +516,7 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
         (
             Column("manager_id", "str"),
             Column("security_id", "str"),
-            Column("par", "float", minimum=0.0, exclusive_minimum=True),
+            Column("par", "float", minimum=0.0, exclusive_minimum=True, maximum=MAX_AMOUNT),
             Column(
                 "price",
                 "float",
