@@ -101,7 +101,16 @@ def _write_book(root: Path) -> Path:
         "securities": securities,
         "holdings": today,
         "managers": managers,
-        "liabilities": pd.DataFrame({"date": ["2040-06-30"], "amount": [3.0e10]}),
+        # About the assets' value (100 x 100 positions of 1-50M face).
+        "liabilities": pd.DataFrame({"date": ["2040-06-30"], "amount": [4.0e11]}),
+        "manager_returns": pd.DataFrame(
+            {
+                "month": np.repeat(np.asarray(months, dtype=object), N_MANAGERS),
+                "manager_id": np.tile(manager, N_MONTHS),
+                "return": np.round(rng.normal(0.004, 0.01, N_MONTHS * N_MANAGERS), 6),
+                "benchmark_return": np.round(rng.normal(0.004, 0.01, N_MONTHS * N_MANAGERS), 6),
+            }
+        ),
         "curve_quotes": pd.DataFrame(CURVE_QUOTES, columns=["kind", "tenor", "rate"]),
         "spreads": pd.DataFrame({"rating": list(SPREADS), "spread": list(SPREADS.values())}),
         "market_history": history,

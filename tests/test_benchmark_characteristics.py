@@ -44,8 +44,17 @@ def test_every_benchmark_and_month_from_the_constituents(demo, chars):
     assert chars.index.names == ["benchmark_id", "month"]
     assert len(chars) == 25 * len(months)
     assert (chars["source"] == "holdings").all()
-    sectors = [c for c in chars.columns if c.startswith("sector_")]
-    np.testing.assert_allclose(chars[sectors].sum(axis=1), 1.0, atol=1e-12)
+    for prefix in ("sector_", "rating_"):
+        mix = [c for c in chars.columns if c.startswith(prefix)]
+        np.testing.assert_allclose(chars[mix].sum(axis=1), 1.0, atol=1e-12)
+    bbb = demo.securities["rating"].str.rstrip("+-") == "BBB"
+    rows = demo.benchmark_holdings
+    by_hand = (
+        (rows["weight"] * rows["security_id"].map(bbb))
+        .groupby([rows["benchmark_id"], rows["month"]])
+        .sum()
+    )
+    np.testing.assert_allclose(chars["rating_BBB"], by_hand.reindex(chars.index), atol=1e-15)
     assert list(chars.columns[:4]) == [
         "duration",
         "spread_duration",
@@ -137,13 +146,14 @@ def test_benchmark_problems_are_named():
     tables["benchmark_characteristics"] = pd.DataFrame(
         {"month": [DEMO_VALUATION, DEMO_VALUATION.replace(month=10, day=31)],
          "benchmark_id": ["B01", "NOPE"], "duration": [5.0, 6.0],
-         "sector_treasury": ["0.4", "40"]}
+         "sector_treasury": ["0.4", "40"], "krd_0.25y": ["0.01", "abc"]}
     )  # fmt: skip
     with pytest.raises(InputError) as err:
         from_tables(tables, DEMO_VALUATION)
     text = str(err.value)
     assert "managers, row 2, column benchmark: 'Aggregate' is not a benchmark_id" in text
-    assert "benchmark_characteristics, row 1, column sector_treasury: '40' is not a sector" in text
+    assert "benchmark_characteristics, row 1, column sector_treasury: '40' is not a weight" in text
+    assert "row 1, column krd_0.25y: 'abc' is not a key-rate duration (years)" in text
     assert "benchmark_characteristics, row 1, column benchmark_id: unknown benchmark id 'NOPE'" in (
         text
     )

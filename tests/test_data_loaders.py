@@ -20,7 +20,8 @@ from fialloc.data.loaders import OPTIONAL, REQUIRED
 from fialloc.schedule import DAY_COUNTS
 
 # The demo gives spreads, not observed prices, and benchmark constituents, not
-# characteristics (tests/test_data_prices.py and tests/test_benchmarks.py cover those).
+# characteristics (tests/test_data_prices.py and tests/test_benchmark_characteristics.py
+# cover those).
 TABLES = tuple(
     name
     for name in (*REQUIRED, "curve_quotes", *OPTIONAL)

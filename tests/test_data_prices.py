@@ -371,3 +371,14 @@ def test_a_price_not_per_100_is_refused(demo):
     )  # fmt: skip
     with pytest.raises(InputError, match=r"prices, row 0, column price: 98500\.0 must be <= 1000"):
         from_tables(tables, DEMO_VALUATION)
+
+
+def test_a_price_implying_a_spread_of_100_percent_is_named(demo):
+    tables = _tables(demo)
+    sid = tables["holdings"]["security_id"].iloc[0]
+    tables["prices"] = pd.DataFrame(
+        {"security_id": [sid], "date": [DEMO_VALUATION], "price": [0.0001],
+         "price_type": ["clean"]}
+    )  # fmt: skip
+    with pytest.raises(InputError, match=rf"{sid} at 0\.0001 \(\d+%\) imply z-spreads of 100%"):
+        from_tables(tables, DEMO_VALUATION)

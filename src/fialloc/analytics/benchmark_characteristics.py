@@ -5,7 +5,7 @@ market-value-weighted averages a sleeve gets (see :class:`~fialloc.analytics.con
 DeskContext`): effective and spread durations and key-rate durations from the compiled
 curve-risk kernel (1 bp bumps) off that month's zero curve and each constituent's spread of
 that month (:mod:`fialloc.analytics.history_market`), the average rating notch, the share
-below investment grade and the weight of each sector. A benchmark described by
+below investment grade and the weight of each sector and letter rating. A benchmark described by
 characteristics (``benchmark_characteristics``) keeps the values given; where a month has
 both, the given characteristics stand (they are the index provider's own figures).
 """
@@ -20,10 +20,14 @@ import pandas as pd
 from fialloc.analytics.history_market import history_market
 from fialloc.analytics.holdings_revaluation import history_risk
 from fialloc.bonds import BondBook, krd_column
-from fialloc.curves import DEFAULT_KEY_TENORS
 from fialloc.data import Portfolio
-from fialloc.data.benchmark_checks import SECTOR_PREFIX
-from fialloc.data.vocabulary import HIGH_YIELD_LETTERS, rating_letter, rating_notch
+from fialloc.data.benchmark_checks import RATING_PREFIX, SECTOR_PREFIX
+from fialloc.data.vocabulary import (
+    HIGH_YIELD_LETTERS,
+    RATING_LETTERS,
+    rating_letter,
+    rating_notch,
+)
 
 __all__ = ["benchmark_characteristics"]
 
@@ -39,12 +43,16 @@ def _from_constituents(p: Portfolio, key_tenors: Sequence[float]) -> pd.DataFram
     risk = history_risk(book, months, market.tenors, market.zeros, market.spreads, key_tenors)
     terms = p.securities.loc[ids]
     sectors = sorted(set(terms["sector"]))
+    letters = terms["rating"].map(rating_letter)
     # Per month and security: every characteristic, so a benchmark's is one weighted sum.
     static = np.column_stack(
         [
             terms["rating"].map(rating_notch).to_numpy(dtype=float),
-            terms["rating"].map(rating_letter).isin(HIGH_YIELD_LETTERS).to_numpy(dtype=float),
+            letters.isin(HIGH_YIELD_LETTERS).to_numpy(dtype=float),
             pd.get_dummies(terms["sector"]).reindex(columns=sectors).to_numpy(dtype=float),
+            pd.get_dummies(letters)
+            .reindex(columns=RATING_LETTERS, fill_value=False)
+            .to_numpy(dtype=float),
         ]
     )
     per = np.concatenate(
@@ -58,7 +66,8 @@ def _from_constituents(p: Portfolio, key_tenors: Sequence[float]) -> pd.DataFram
     )
     columns = [
         "duration", "spread_duration", "credit_notch", "high_yield_share",
-        *(SECTOR_PREFIX + s for s in sectors), *(krd_column(t) for t in key_tenors),
+        *(SECTOR_PREFIX + s for s in sectors), *(RATING_PREFIX + r for r in RATING_LETTERS),
+        *(krd_column(t) for t in key_tenors),
     ]  # fmt: skip
     keys = (
         holdings[["benchmark_id", "month"]].drop_duplicates().sort_values(["benchmark_id", "month"])
@@ -73,7 +82,7 @@ def _from_constituents(p: Portfolio, key_tenors: Sequence[float]) -> pd.DataFram
 
 
 def benchmark_characteristics(
-    portfolio: Portfolio, key_tenors: Sequence[float] = DEFAULT_KEY_TENORS
+    portfolio: Portfolio, key_tenors: Sequence[float] | None = None
 ) -> pd.DataFrame:
     """Each benchmark's characteristics at each month-end, from either of its descriptions.
 
@@ -81,8 +90,9 @@ def benchmark_characteristics(
     ----------
     portfolio : Portfolio
         With ``benchmark_holdings`` and/or ``benchmark_characteristics``.
-    key_tenors : sequence of float
-        Key-rate tenors (years) of the ``krd_<tenor>y`` columns derived from constituents.
+    key_tenors : sequence of float, optional
+        Key-rate tenors (years) of the ``krd_<tenor>y`` columns derived from constituents;
+        default the run's (``portfolio.mandate.key_tenors``).
 
     Returns
     -------
@@ -90,7 +100,8 @@ def benchmark_characteristics(
         Indexed by (``benchmark_id``, ``month``), sorted; columns named like the managers'
         characteristics: ``duration`` (effective, years), ``spread_duration`` (years),
         ``credit_notch`` (AAA = 1 .. C = 21), ``high_yield_share`` (decimal), ``krd_<t>y``
-        (years), ``sector_<name>`` (decimal weights), and ``source`` (``holdings`` or
+        (years), ``sector_<name>`` and ``rating_<letter>`` (decimal weights: the sector and
+        rating mixes), and ``source`` (``holdings`` or
         ``characteristics``). A value a benchmark's description does not give is NaN.
         Empty when the portfolio describes no benchmark.
 
@@ -106,7 +117,8 @@ def benchmark_characteristics(
         table = given.set_index(["benchmark_id", "month"]).astype(float)
         parts.append(table.assign(source="characteristics"))
     if portfolio.benchmark_holdings is not None and len(portfolio.benchmark_holdings):
-        parts.append(_from_constituents(portfolio, key_tenors).assign(source="holdings"))
+        tenors = portfolio.mandate.key_tenors if key_tenors is None else key_tenors
+        parts.append(_from_constituents(portfolio, tenors).assign(source="holdings"))
     if not parts:
         empty = pd.MultiIndex.from_tuples([], names=["benchmark_id", "month"])
         return pd.DataFrame(index=empty, columns=["duration", "source"])

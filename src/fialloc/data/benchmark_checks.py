@@ -3,8 +3,9 @@
 A benchmark is described by its constituents (``benchmark_holdings``) or its characteristics
 (``benchmark_characteristics``), month by month, and managers name theirs by id in the
 managers table's ``benchmark`` column. Characteristics may carry sector weights in columns
-``sector_<name>``; they are not declared in the schema (the sectors are the user's), so they
-are checked and converted here.
+``sector_<name>``, the rating mix in columns ``rating_<letter>`` and key-rate durations in
+columns ``krd_<tenor>y``; they are not declared in the schema (the sectors are the user's, the
+key tenors the run's setting), so they are checked and converted here.
 """
 
 from __future__ import annotations
@@ -17,24 +18,39 @@ import pandas as pd
 
 from fialloc.data.schema import Problem
 
-__all__ = ["SECTOR_PREFIX", "benchmark_problems", "sector_weight_columns"]
+__all__ = ["KRD_PREFIX", "RATING_PREFIX", "SECTOR_PREFIX", "benchmark_problems", "mix_columns"]
 
 #: Prefix of the sector weight columns of ``benchmark_characteristics``.
 SECTOR_PREFIX = "sector_"
+#: Prefix of the rating mix columns (weight by letter rating) of ``benchmark_characteristics``.
+RATING_PREFIX = "rating_"
+#: Prefix of the key-rate duration columns (``krd_<tenor>y``) of ``benchmark_characteristics``.
+KRD_PREFIX = "krd_"
+_PREFIXES = (SECTOR_PREFIX, RATING_PREFIX, KRD_PREFIX)
 _LIMIT = 20  # problems of one kind worth listing
 
 
-def sector_weight_columns(frame: pd.DataFrame, file: str) -> tuple[pd.DataFrame, list[Problem]]:
-    """Convert the ``sector_<name>`` columns to decimals in [0, 1], naming every bad cell."""
+def mix_columns(frame: pd.DataFrame, file: str) -> tuple[pd.DataFrame, list[Problem]]:
+    """Convert the columns named by prefix, naming every bad cell.
+
+    ``sector_<name>`` and ``rating_<letter>`` are weights (decimals from 0 to 1);
+    ``krd_<tenor>y`` are key-rate durations (years, finite) at whatever key tenors the run
+    uses. Empty cells are missing values.
+    """
     out = frame.copy()
     problems: list[Problem] = []
-    for column in [c for c in frame.columns if str(c).startswith(SECTOR_PREFIX)]:
+    for column in [c for c in frame.columns if str(c).startswith(_PREFIXES)]:
+        text = frame[column].astype(object)
         values = pd.to_numeric(frame[column].replace("", np.nan), errors="coerce")
-        bad = (values.isna() & frame[column].notna() & (frame[column] != "")) | ~(
-            values.isna() | values.between(0.0, 1.0)
-        )
+        given = text.notna() & (text != "")
+        if str(column).startswith(KRD_PREFIX):
+            bad = given & ~np.isfinite(values.astype(float))
+            expected = "a key-rate duration (years)"
+        else:
+            bad = given & ~values.between(0.0, 1.0)
+            expected = "a weight (a decimal from 0 to 1)"
         for row in np.flatnonzero(bad.to_numpy())[:_LIMIT]:
-            msg = f"{frame[column].iloc[row]!r} is not a sector weight (a decimal from 0 to 1)"
+            msg = f"{frame[column].iloc[row]!r} is not {expected}"
             problems.append(Problem(file, int(row), str(column), msg))
         out[column] = values.astype(float)
     return out, problems

@@ -23,7 +23,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from fialloc.curves import EXTRAPOLATIONS, INTERPOLATIONS
-from fialloc.data.benchmark_checks import benchmark_problems, sector_weight_columns
+from fialloc.data.benchmark_checks import benchmark_problems, mix_columns
 from fialloc.data.history_checks import history_problems
 from fialloc.data.mandate import Mandate, validation_problems
 from fialloc.data.mapping import ColumnMapping, read_mapping, renamed_problems
@@ -325,8 +325,8 @@ def _validate(
     for name, (file, frame) in raw.items():
         out, found = SCHEMAS[name].validate(frame, file)
         if name == "benchmark_characteristics":
-            out, sectors = sector_weight_columns(out, file)
-            found += sectors
+            out, mixes = mix_columns(out, file)
+            found += mixes
         clean[name] = out
         problems.extend(found)
         if all(c.name in frame.columns for c in SCHEMAS[name].columns if c.required):
@@ -384,10 +384,9 @@ def _validate(
     tables = {**empty, **clean}
     managers = tables["managers"].copy()
     managers["current_allocation"] = renormalized(managers["current_allocation"])
-    histories: dict[str, Any] = {name: clean.get(name) for name in HISTORIES}
-    bench = histories["benchmark_holdings"]
+    bench = clean.get("benchmark_holdings")
     if bench is not None:
-        histories["benchmark_holdings"] = bench.assign(
+        bench = bench.assign(
             weight=renormalized(bench["weight"], [bench["benchmark_id"], bench["month"]])
         )
     portfolio = Portfolio(
@@ -403,7 +402,12 @@ def _validate(
         manager_characteristics=tables["manager_characteristics"]
         if "manager_characteristics" in clean
         else None,
-        **histories,
+        holdings_history=clean.get("holdings_history"),
+        benchmark_holdings=bench,
+        security_spreads=clean.get("security_spreads"),
+        prices=clean.get("prices"),
+        benchmarks=clean.get("benchmarks"),
+        benchmark_characteristics=clean.get("benchmark_characteristics"),
         mandate=mandate_obj,
         curve_points=clean.get("curve"),
         **settings,  # type: ignore[arg-type]

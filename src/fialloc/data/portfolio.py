@@ -119,6 +119,17 @@ class Portfolio:
         dirty[clean] += book.accrued[clean]
         solved = book.z_spreads(self.curve, dirty)
         priced = np.isfinite(dirty)
+        # Spreads are decimals below 100%: a price implying more is not a price per 100 face.
+        wild = np.flatnonzero(priced & (np.abs(np.nan_to_num(solved)) >= 1.0))
+        if len(wild):
+            listed = ", ".join(
+                f"{ids[i]} at {observed['price'].iloc[i]:g} ({solved[i]:.0%})" for i in wild[:10]
+            )
+            msg = (
+                f"prices: {listed} imply z-spreads of 100% or more over today's curve; "
+                "prices are per 100 face"
+            )
+            raise ValueError(msg)
         has_z = (
             sec["z_spread"].notna().to_numpy()
             if "z_spread" in sec.columns
