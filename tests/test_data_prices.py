@@ -288,7 +288,8 @@ def test_validate_reports_what_load_refuses(demo, demo_dir, tmp_path):
     prices.loc[3, "price_type"] = "mid"
     prices.to_csv(target / "prices.csv", index=False)
     problems = validate(target)
-    assert [(p.file, p.row, p.column) for p in problems] == [("prices.csv", 3, "price_type")]
+    # Data row 3 is line 5 of the file (the header is line 1).
+    assert [(p.file, p.row, p.column) for p in problems] == [("prices.csv", 5, "price_type")]
 
 
 def test_history_prices_in_place_of_security_spreads_give_the_same_attribution(demo):
