@@ -132,10 +132,11 @@ def test_curve_settings_come_from_the_table_or_valuation_json(tmp_path, demo, de
             lambda p: p.assign(form="zero_quarterly"),
             "curve.csv, row 2, column form: 'zero_quarterly' is not one of",
         ),
-        (lambda p: p.iloc[::-1], "is not after row 0's; points must be sorted by maturity"),
+        (lambda p: p.iloc[::-1], "is not after row 2's; points must be sorted by maturity"),
         (
             lambda p: p.assign(value=["4.5", *list(p["value"][1:])]),
-            "curve.csv: row 0, column value: 4.5 looks like a percentage",
+            "curve.csv: cannot build today's curve: row 2, column value: 4.5 looks like a "
+            "percentage",
         ),
         (
             lambda p: p.assign(interpolation="cubic"),
@@ -215,6 +216,7 @@ def test_market_history_values_are_checked(tmp_path, demo_dir):
     frame.loc[spread_row, "form"] = "discount_factor"
     frame.to_csv(target / "market_history.csv", index=False)
     problems = _problems(target)
+    # Rows are the CSV file's line numbers: data row i is line i + 2.
     assert any("row 2, column value: -0.5 is not a positive discount factor" in p for p in problems)
     assert any("row 3, column value: 4.2 looks like a percentage" in p for p in problems)
     assert any(
@@ -262,11 +264,7 @@ def test_valuation_json_key_tenors_reach_the_mandate(tmp_path, demo, demo_dir):
     mandate = json.loads((target / "mandate.json").read_text())
     assert mandate.pop("key_tenors") == list(demo.mandate.key_tenors)  # the demo writes them
     (target / "mandate.json").write_text(json.dumps(mandate))
-    # The history covariance needs a zero rate at every key tenor: without 0.25y, refused.
-    assert any("no series zero_0.25y" in p for p in _problems(target))
-    history = pd.read_csv(target / "market_history.csv", dtype=str, keep_default_na=False)
-    short = history[history["series"] == "zero_0.5y"].assign(series="zero_0.25y")
-    pd.concat([history, short]).to_csv(target / "market_history.csv", index=False)
+    # 0.25y is not in the history: each month's curve through the quoted tenors gives it.
     assert load(target).mandate.key_tenors == (0.25, 1.0, 5.0)
     (target / "mandate.json").write_text(json.dumps({**mandate, "key_tenors": [1, 5]}))
     assert any(

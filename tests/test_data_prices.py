@@ -288,7 +288,7 @@ def test_validate_reports_what_load_refuses(demo, demo_dir, tmp_path):
     prices.loc[3, "price_type"] = "mid"
     prices.to_csv(target / "prices.csv", index=False)
     problems = validate(target)
-    # Data row 3 is line 5 of the file (the header is line 1).
+    # Rows are the CSV file's line numbers: data row 3 is line 5.
     assert [(p.file, p.row, p.column) for p in problems] == [("prices.csv", 5, "price_type")]
 
 

@@ -12,6 +12,8 @@ import pandas as pd
 import pytest
 
 import fialloc.data as data
+from fialloc.data.demo import CHARACTERISTIC_NOISE, DRIFT_NOTCHES, DRIFT_RAMP, DRIFT_SIZE
+from fialloc.schedule import add_months
 
 SEEDS = (7, 1, 2)
 
@@ -101,46 +103,41 @@ def test_no_other_manager_shows_alpha_or_strong_bbb_beta():
 
 
 def test_drift_shows_in_sleeve_characteristics_from_the_stated_month(book):
+    # Realistic strength: one to two standard deviations of the sleeves' month-to-month
+    # wander, reached over DRIFT_RAMP months. Before/after means by plain numpy.
     p, truth = book
     ch = p.manager_characteristics
     assert ch is not None
-    floors = {"duration": 0.1, "credit_notch": 0.25, "high_yield_share": 0.02}
-    moved: dict[str, set[str]] = {}
-    for column, floor in floors.items():
-        table = ch.pivot(index="month", columns="manager_id", values=column).sort_index()
-        base = table.iloc[:36]
-        z = (table - base.mean()) / base.std(ddof=1).clip(lower=floor)
-        late = z.iloc[-6:].abs().min()
-        for m in late.index[late > 5.0]:
-            moved.setdefault(m, set()).add(column)
-        for m, start in truth.drifting_managers.items():
-            before = z.loc[z.index < start, m].abs()
-            assert before.iloc[-12:].max() < 4.0, (m, column)  # quiet before the start
-    assert set(moved) == set(truth.drifting_managers)
-    duration_drifter = next(m for m, cols in moved.items() if "duration" in cols)
-    quality_drifter = next(m for m, cols in moved.items() if "high_yield_share" in cols)
-    assert duration_drifter != quality_drifter
-    assert "credit_notch" in moved[quality_drifter]
+    column = {"M22": "high_yield_share", "M23": "duration"}
+    noise = CHARACTERISTIC_NOISE
+    for m, start in truth.drifting_managers.items():
+        own = ch[ch["manager_id"] == m].set_index("month").sort_index()
+        series = own[column[m]]
+        before = series[series.index < start]
+        after = series[series.index >= add_months(start, DRIFT_RAMP - 1)]
+        moved = after.mean() - before.mean()
+        size = DRIFT_SIZE[m]
+        assert 1.0 <= size / noise[column[m]] <= 2.0
+        # The difference of means has a standard error of about a third of the noise's sd.
+        assert abs(moved - size) < 0.6 * size, (m, moved)
+        if m == "M22":  # its rating falls with its high yield
+            notch = own["credit_notch"]
+            lift = notch[notch.index >= start].mean() - notch[notch.index < start].mean()
+            assert lift > 0.5 * DRIFT_NOTCHES, lift
 
 
-def test_drift_shows_in_the_return_regression(book):
+def test_drift_is_too_small_to_show_in_returns_alone(book):
+    # The planted loadings (0.4 years more duration; 2% more high yield) are in the returns,
+    # but a realistic drift is not provable from a year of returns: the post-drift regression
+    # agrees with the planted loading within its noise. That is why drift is read from the
+    # sleeves' characteristics.
     p, truth = book
     ex = _excess(p)
     rate_move = p.zero_history[10.0].diff().iloc[1:]
     hy_factor = _credit_factor(p, "BB", 4.0)
-    ch = p.manager_characteristics
-    assert ch is not None
-    last = ch[ch["month"] == ch["month"].max()].set_index("manager_id")
-    first = ch[ch["month"] == ch["month"].min()].set_index("manager_id")
     for m, start in truth.drifting_managers.items():
-        pre = ex.index < start
-        post = ex.index >= ex.index[ex.index.get_loc(start) + 6]
-        longer = last.loc[m, "duration"] - first.loc[m, "duration"] > 1.0
-        factor = rate_move if longer else hy_factor
-        (_, b_pre), _, _ = _ols(ex[m][pre].to_numpy(), factor[pre].to_numpy())
+        post = ex.index >= add_months(start, DRIFT_RAMP - 1)
+        factor, planted = (rate_move, -DRIFT_SIZE[m]) if m == "M23" else (hy_factor, DRIFT_SIZE[m])
         (_, b_post), (_, t_post), _ = _ols(ex[m][post].to_numpy(), factor[post].to_numpy())
-        if longer:  # longer than the benchmark: loses when rates rise
-            assert b_post < -1.5 < b_pre, m
-        else:  # into high yield: earns the high-yield factor
-            assert b_post > 0.3 > b_pre, m
-        assert abs(t_post) > 3.0, m
+        se = abs(b_post / t_post)
+        assert abs(b_post - planted) < 3.0 * se, m

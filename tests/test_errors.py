@@ -14,7 +14,7 @@ def test_every_error_fialloc_defines_is_a_fialloc_error():
         for obj in vars(errors).values()
         if inspect.isclass(obj) and issubclass(obj, BaseException)
     ]
-    assert len(defined) == 5
+    assert len(defined) == 6
     for cls in [*defined, _core.ConvergenceError, RequestError]:
         assert issubclass(cls, errors.FiallocError), cls
 
@@ -24,6 +24,7 @@ def test_every_error_fialloc_defines_is_a_fialloc_error():
     [
         (errors.InputError, ValueError),
         (errors.UsageError, ValueError),
+        (errors.NotEstimableError, ValueError),
         (RequestError, ValueError),
         (errors.ConvergenceError, RuntimeError),
         (_core.ConvergenceError, RuntimeError),

@@ -228,26 +228,26 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
     console.print(head)
     if s.get("spread_sources"):
         console.print(s["spread_sources"], highlight=False, markup=False)
+    # One gap definition (duration_gaps.key_rate_gap): the headline's largest gap is in here.
     profile = response.detailed_results["optimizer"]["key_rate_gaps"]
-    gaps = Table(
-        box=box.SIMPLE_HEAD,
-        title="Key-rate gaps against the liabilities (assets' KRD minus liabilities' scaled "
-        "by L/A; years, and $ thousands per bp)",
-        title_justify="left",
-    )
-    gaps.add_column("")
-    for r in profile:
-        gaps.add_column(r["index"].removeprefix("krd_"), justify="right")
-    for which in ("current", "recommended"):
-        gaps.add_row(
-            f"{which} (years)", *(unsigned_zero(f"{r[f'{which}_years']:+.2f}") for r in profile)
+    for unit, suffix, scale, fmt in (
+        ("years", "years", 1.0, "{:+.2f}"),
+        ("$M per bp", "dv01", 1e-6, "{:+,.2f}"),
+    ):
+        gaps = Table(
+            box=box.SIMPLE_HEAD,
+            title=f"Key-rate gaps against the liabilities ({unit})",
+            title_justify="left",
         )
-    for which in ("current", "recommended"):
-        gaps.add_row(
-            f"{which} ($k/bp)",
-            *(unsigned_zero(f"{r[f'{which}_dv01'] / 1e3:+,.0f}") for r in profile),
-        )
-    console.print(gaps)
+        gaps.add_column("")
+        for r in profile:
+            gaps.add_column(r["index"].removeprefix("krd_"), justify="right")
+        for which in ("current", "recommended"):
+            gaps.add_row(
+                which,
+                *(unsigned_zero(fmt.format(r[f"{which}_{suffix}"] * scale)) for r in profile),
+            )
+        console.print(gaps)
     moves = [r for r in response.allocation_recommendations if abs(r.change) >= HOLD_BELOW]
     changes = Table(
         box=box.SIMPLE_HEAD, title=f"Weight changes ({len(moves)} managers)", title_justify="left"

@@ -739,6 +739,7 @@ def curve_from_points(
     extrapolation: Extrapolation = "flat_forward",
     *,
     where: str = "curve",
+    first_row: int = 0,
 ) -> Curve:
     """Build a curve from points quoted in one of :data:`CURVE_FORMS`.
 
@@ -755,6 +756,8 @@ def curve_from_points(
         One of :data:`CURVE_FORMS`.
     interpolation, extrapolation : str
         See :class:`Curve`.
+    first_row : int
+        The number messages give the first point (2 for a CSV file's first data line).
     where : str
         How messages name the table (e.g. ``"curve"``; empty for none); row ``i`` of
         `points` is called row ``i``.
@@ -783,7 +786,8 @@ def curve_from_points(
     times: list[float] = []
     values: list[float] = []
     for row, rec in enumerate(records):
-        here = f"{where}, row {row}" if where else f"row {row}"
+        line = row + first_row
+        here = f"{where}, row {line}" if where else f"row {line}"
         tenor = rec.get("tenor")
         if tenor is not None and not (isinstance(tenor, float) and np.isnan(tenor)):
             maturity = tenor_date(vd, str(tenor), f"{here}, column tenor")
@@ -794,7 +798,7 @@ def curve_from_points(
             raise ValueError(msg)
         if times and act365(vd, maturity) <= times[-1]:
             msg = (
-                f"{here}: maturity {maturity} is not after row {row - 1}'s; points must be "
+                f"{here}: maturity {maturity} is not after row {line - 1}'s; points must be "
                 "sorted by maturity without duplicates"
             )
             raise ValueError(msg)

@@ -11,6 +11,9 @@ class also derives from the built-in exception of its kind, so code that catches
   calibration did not converge (the C++ core's failures arrive as a subclass of it).
 - :class:`DistributedError` (a ``RuntimeError``): a task of a distributed map failed for
   good, or results are missing.
+- :class:`NotEstimableError` (a ``ValueError``): a statistic cannot be estimated from the
+  data given (too short a history, collinear factors); callers judging many managers turn it
+  into that manager's "not estimable" with the reason and go on.
 - :class:`fialloc.service.requests.RequestError` (a ``ValueError``): a service request is
   refused, with its HTTP status and every problem.
 
@@ -26,7 +29,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from fialloc.data.schema import Problem
 
-__all__ = ["ConvergenceError", "DistributedError", "FiallocError", "InputError", "UsageError"]
+__all__ = [
+    "ConvergenceError",
+    "DistributedError",
+    "FiallocError",
+    "InputError",
+    "NotEstimableError",
+    "UsageError",
+]
 
 
 class FiallocError(Exception):
@@ -55,3 +65,7 @@ class ConvergenceError(FiallocError, RuntimeError):
 
 class DistributedError(FiallocError, RuntimeError):
     """A task of a distributed map failed for good (after its retries), or results are missing."""
+
+
+class NotEstimableError(FiallocError, ValueError):
+    """A statistic cannot be estimated from the data given; the message says why."""

@@ -131,7 +131,7 @@ ROLES: dict[str, Role] = {
                 "You set the portfolio's interest rate positioning to match the insurer's "
                 "liabilities: you compare asset and liability key-rate durations across the "
                 "curve (0.5 to 30 years), find the material gaps, watch managers whose "
-                "duration drifts from their own history, and recommend weight shifts between "
+                "duration drifts against their benchmark, and recommend weight shifts between "
                 "managers, within the mandate's limits, that bring the asset key-rate profile "
                 "closest to the liabilities'."
             ),
@@ -238,7 +238,7 @@ ROLES: dict[str, Role] = {
             expertise=(
                 "You decompose each manager's performance into factor exposures (duration, "
                 "curve, credit) and selection, judge whether skill persists or is market "
-                "beta, detect style drift against each manager's own history, and advise on "
+                "beta, detect style drift against each manager's benchmark, and advise on "
                 "retention and allocation, reconciling the other desks' views of the same "
                 "managers."
             ),

@@ -13,7 +13,6 @@ both, the given characteristics stand (they are the index provider's own figures
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final
 
 import numpy as np
 import pandas as pd
@@ -26,10 +25,7 @@ from fialloc.data import Portfolio
 from fialloc.data.benchmark_checks import SECTOR_PREFIX
 from fialloc.data.vocabulary import HIGH_YIELD_LETTERS, rating_letter, rating_notch
 
-__all__ = ["BELOW_INVESTMENT_GRADE", "benchmark_characteristics"]
-
-#: Letter ratings below investment grade: their weight is ``high_yield_share``.
-BELOW_INVESTMENT_GRADE: Final = HIGH_YIELD_LETTERS  # of the letters: CC and C are in CCC
+__all__ = ["benchmark_characteristics"]
 
 
 def _from_constituents(p: Portfolio, key_tenors: Sequence[float]) -> pd.DataFrame:
@@ -47,7 +43,7 @@ def _from_constituents(p: Portfolio, key_tenors: Sequence[float]) -> pd.DataFram
     static = np.column_stack(
         [
             terms["rating"].map(rating_notch).to_numpy(dtype=float),
-            terms["rating"].map(rating_letter).isin(BELOW_INVESTMENT_GRADE).to_numpy(dtype=float),
+            terms["rating"].map(rating_letter).isin(HIGH_YIELD_LETTERS).to_numpy(dtype=float),
             pd.get_dummies(terms["sector"]).reindex(columns=sectors).to_numpy(dtype=float),
         ]
     )

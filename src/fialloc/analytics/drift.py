@@ -1,104 +1,487 @@
-"""Style drift, from holdings and from returns.
+"""Style drift: on active characteristics, dated with an interval; and from returns.
 
-Holdings-based: monthly characteristics against the manager's own history and its stated
-style. Returns-based: rolling style regressions and the month the loadings broke.
+Holdings-based drift
+    Each month a manager's characteristics (effective duration, average rating notch, high
+    yield share: the columns of the ``manager_characteristics`` table) less its benchmark's,
+    computed with the same definitions (:func:`benchmark_characteristics`), are the *active*
+    characteristics; a drift is a lasting shift in the level of an active series, found, dated
+    and tested by :func:`fialloc.analytics.change_point.fit_shift`. A move the benchmark shares
+    (rates, roll-down, the index's own mix) cancels in the difference and is never a drift.
+    Without benchmark characteristics the reference is the median of the manager's style peers
+    (the other managers of its ``style``), and the verdict says so; a manager with neither is
+    not estimable. Each manager is one test: the smallest p-value over its characteristics,
+    Bonferroni-corrected for their number, against :data:`DRIFT_LEVEL`.
+Returns-based drift
+    Rolling style regressions and the month the loadings broke (:func:`style_break`),
+    reported beside.
 """
 
 from __future__ import annotations
+
+import datetime as dt
+import weakref
+from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from fialloc.analytics.context import DeskContext, persistent_drift
-from fialloc.data.vocabulary import HIGH_YIELD_LETTERS, rating_letter
+from fialloc.analytics import change_point
+from fialloc.analytics.context import DeskContext
+from fialloc.data.vocabulary import HIGH_YIELD_LETTERS, rating_letter, rating_notch
+from fialloc.errors import NotEstimableError
 
 __all__ = [
-    "BASELINE_MONTHS",
     "CHARACTERISTICS",
-    "DRIFT_THRESHOLD",
-    "holdings_drift",
+    "DRIFT_LEVEL",
+    "MIN_DRIFT_MONTHS",
+    "DriftVerdict",
+    "active_characteristics",
+    "benchmark_characteristics",
+    "describe_drift",
+    "detect_drift",
+    "drift_flags",
+    "drift_metrics",
+    "drifted_characteristics",
     "return_factors",
     "rolling_betas",
     "style_break",
+    "style_drift",
     "style_position",
 ]
 
-#: Drift means the latest months score beyond this many standard deviations.
-DRIFT_THRESHOLD = 1.5
-#: Months at the start of the history that define a manager's own normal.
-BASELINE_MONTHS = 36
-#: Monthly characteristic -> (label, floor on its baseline standard deviation, unit). The floor
-#: keeps a very steady manager from being flagged for noise: a tenth of a year of duration, a
-#: quarter notch of rating, two points of high yield share.
-CHARACTERISTICS = {
-    "duration": ("duration", 0.1, "years"),
-    "credit_notch": ("credit quality", 0.25, "notches"),
-    "high_yield_share": ("high yield share", 0.02, "share"),
+#: Chance of calling a drift in a manager that did not drift (per manager, all its
+#: characteristics together). 1%: a 25-manager book then raises a false alarm in about one
+#: review in five, rather than in three reviews out of four at 5%; the power this costs is
+#: measured in :mod:`fialloc.analytics.drift_study`.
+DRIFT_LEVEL: Final = 0.01
+#: Fewer months than this and a manager's drift is not estimable.
+MIN_DRIFT_MONTHS: Final = change_point.MIN_BEFORE + change_point.MIN_AFTER
+#: Characteristic (column of ``manager_characteristics``) -> (label, unit).
+CHARACTERISTICS: Final = {
+    "duration": ("duration", "years"),
+    "credit_notch": ("credit quality", "notches"),
+    "high_yield_share": ("high yield share", "share"),
 }
+#: Reference a manager's characteristics are measured against.
+BENCHMARK: Final = "benchmark"
+PEERS: Final = "style peers' median"
 #: Spread durations (years) that turn monthly spread moves into credit factor returns.
 FACTOR_SPREAD_DURATION = {"BBB": 6.0, "BB": 4.0}
 
 
-def holdings_drift(
-    ctx: DeskContext,
-    threshold: float = DRIFT_THRESHOLD,
-    baseline: int = BASELINE_MONTHS,
-    run: int = 6,
-) -> pd.DataFrame:
-    """Find managers whose monthly characteristics left their own history; score vs style too.
+@dataclass(frozen=True)
+class DriftVerdict:
+    """Whether one manager's style drifted, where, from when, by how much, and how sure.
 
-    Each characteristic of :data:`CHARACTERISTICS` is scored against the manager's first
-    `baseline` months (see :func:`fialloc.analytics.context.persistent_drift`): a drift is the last
-    `run` months all beyond `threshold` standard deviations. The same latest value is also
-    scored against the stated style: the baseline of every manager with the same ``style``
-    (mean of their baseline means, deviation pooling within- and across-manager spread).
+    Attributes
+    ----------
+    estimable : bool
+        False when no characteristic could be tested; `reason` says why.
+    reason : str
+        Why not estimable (empty otherwise).
+    drifted : bool
+        ``p_value <= level``.
+    characteristic : str
+        The characteristic with the strongest evidence (column name; empty if none tested).
+    start, start_low, start_high : date or None
+        First month of the drift's ramp and its interval
+        (:data:`fialloc.analytics.change_point.INTERVAL_LEVEL`).
+    ramp_months : int
+        Months the move took (1 = a step).
+    shift : float
+        Change of the active characteristic, in its units.
+    shift_sd : float
+        The change in standard deviations of the active series around its fitted path.
+    z : float
+        Signed square root of the likelihood-ratio statistic.
+    p_value : float
+        Bonferroni-corrected over the characteristics tested (simulated null, see
+        :mod:`fialloc.analytics.change_point`); NaN when not estimable.
+    level : float
+        The false-positive rate per manager the verdict is taken at.
+    months : int
+        Months of history tested.
+    details : DataFrame
+        Per characteristic: ``tested`` (bool), ``reason``, ``start``, ``start_low``,
+        ``start_high``, ``ramp_months``, ``shift``, ``sd``, ``shift_sd``, ``z``, ``p_value``
+        (uncorrected), ``p_adjusted`` (Bonferroni over the number tested), ``phi`` (noise
+        autocorrelation) and ``significant`` (``p_adjusted <= level``).
+    """
+
+    estimable: bool
+    reason: str
+    drifted: bool
+    characteristic: str
+    start: dt.date | None
+    start_low: dt.date | None
+    start_high: dt.date | None
+    ramp_months: int
+    shift: float
+    shift_sd: float
+    z: float
+    p_value: float
+    level: float
+    months: int
+    details: pd.DataFrame
+
+    def as_row(self) -> dict[str, object]:
+        """Return the verdict without its details, as one table row."""
+        return {k: v for k, v in self.__dict__.items() if k != "details"}
+
+
+_DETAIL_COLUMNS: Final = ("tested", "reason", "start", "start_low", "start_high", "ramp_months",
+                          "shift", "sd", "shift_sd", "z", "p_value", "p_adjusted", "phi",
+                          "significant")  # fmt: skip
+
+
+def detect_drift(
+    active: pd.DataFrame,
+    level: float = DRIFT_LEVEL,
+    min_before: int = change_point.MIN_BEFORE,
+    min_after: int = change_point.MIN_AFTER,
+    max_ramp: int = change_point.MAX_RAMP,
+) -> DriftVerdict:
+    """Test one manager's active characteristics for a lasting shift, and date it.
+
+    Parameters
+    ----------
+    active : DataFrame
+        Months (index, oldest first, any labels) by characteristic (columns): the manager's
+        characteristic less its reference's, in the characteristic's units. Missing values
+        drop that month for that characteristic.
+    level : float
+        False-positive rate per manager (over all its characteristics), in (0, 1).
+    min_before, min_after, max_ramp : int
+        Months required before a start (the baseline) and from it on; longest ramp tried.
 
     Returns
     -------
-    DataFrame
-        One row per (manager, characteristic) that drifted: ``style``, ``start`` (first month
-        of the drift), ``zscore`` (own history), ``style_zscore``, ``baseline_mean``,
-        ``style_mean``, ``latest``, ``change`` and ``unit``.
+    DriftVerdict
+        Not estimable (with the reason) when no characteristic has at least
+        ``min_before + min_after`` months or every one is constant; never raises for the data.
+
+    Raises
+    ------
+    ValueError
+        If `active` is not a DataFrame with at least one column, `level` is not in (0, 1) or
+        the month settings are out of range.
     """
-    if threshold <= 0 or baseline < 3 or run < 1:
+    if not isinstance(active, pd.DataFrame) or active.shape[1] == 0:
+        msg = "detect_drift: `active` must be a DataFrame of months by characteristics"
+        raise ValueError(msg)
+    _check_level("detect_drift", level)
+    if min_before < 2 or min_after < 2 or max_ramp < 1:
         msg = (
-            "holdings_drift: need threshold > 0, baseline >= 3, run >= 1; "
-            f"got {threshold}, {baseline}, {run}"
+            "detect_drift: need min_before >= 2, min_after >= 2 and max_ramp >= 1; got "
+            f"{min_before!r}, {min_after!r}, {max_ramp!r}"
         )
         raise ValueError(msg)
-    styles = ctx.portfolio.managers["style"].astype(str)
+    active = active.sort_index()
+    rows: dict[str, dict[str, object]] = {}
+    for column in active.columns:
+        series = pd.to_numeric(active[column], errors="coerce").dropna()
+        series = series[np.isfinite(series.to_numpy(dtype=np.float64))]
+        row: dict[str, object] = dict.fromkeys(_DETAIL_COLUMNS, np.nan)
+        row.update(tested=False, significant=False, reason="")
+        if len(series) < min_before + min_after:
+            row["reason"] = f"{len(series)} months, need {min_before + min_after}"
+        else:
+            try:
+                fit = change_point.fit_shift(
+                    series.to_numpy(dtype=np.float64), min_before, min_after, max_ramp
+                )
+            except ValueError as err:
+                row["reason"] = str(err).removeprefix("fit_shift: ")
+            else:
+                idx = series.index
+                row.update(
+                    tested=True,
+                    start=idx[fit.start],
+                    start_low=idx[fit.start_low],
+                    start_high=idx[fit.start_high],
+                    ramp_months=fit.ramp,
+                    shift=fit.shift,
+                    sd=fit.sd,
+                    shift_sd=fit.shift_sd,
+                    z=fit.z,
+                    p_value=fit.p_value,
+                    phi=fit.phi,
+                )
+        rows[str(column)] = row
+    details = pd.DataFrame.from_dict(rows, orient="index", columns=list(_DETAIL_COLUMNS))
+    details.index.name = "characteristic"
+    tested = details[details["tested"].astype(bool)]
+    months = int(active.dropna(how="all").shape[0])
+    if tested.empty:
+        reason = "; ".join(f"{c}: {r}" for c, r in details["reason"].items())
+        return DriftVerdict(False, reason or "no characteristics", False, "", None, None, None,
+                            0, np.nan, np.nan, np.nan, np.nan, level, months, details)  # fmt: skip
+    k = len(tested)
+    details["p_adjusted"] = (details["p_value"].astype(float) * k).clip(upper=1.0)
+    details["significant"] = details["tested"].astype(bool) & (details["p_adjusted"] <= level)
+    # Strongest evidence: smallest p-value, then largest |z| (p-values tie at the simulation's
+    # resolution).
+    order = tested.assign(abs_z=tested["z"].astype(float).abs()).sort_values(
+        ["p_value", "abs_z"], ascending=[True, False]
+    )
+    name = str(order.index[0])
+    best = order.iloc[0]
+    p = min(1.0, float(best["p_value"]) * k)
+    return DriftVerdict(
+        estimable=True,
+        reason="",
+        drifted=p <= level,
+        characteristic=name,
+        start=best["start"],
+        start_low=best["start_low"],
+        start_high=best["start_high"],
+        ramp_months=int(best["ramp_months"]),
+        shift=float(best["shift"]),
+        shift_sd=float(best["shift_sd"]),
+        z=float(best["z"]),
+        p_value=p,
+        level=level,
+        months=months,
+        details=details,
+    )
+
+
+def _weights_characteristics(ctx: DeskContext, weights: pd.DataFrame, owner: str) -> pd.DataFrame:
+    """Characteristics of month-end compositions, with the manager table's definitions.
+
+    `weights` has ``month``, `owner`, ``security_id`` and ``weight`` (market-value share);
+    each characteristic is the weighted average of today's per-security figure: effective
+    duration (years), rating notch, and the share rated BB+ or below.
+    """
+    sec = ctx.securities
+    per_security = pd.DataFrame(
+        {
+            "duration": sec["effective_duration"],
+            "credit_notch": sec["rating"].map(rating_notch).astype(float),
+            "high_yield_share": sec["rating"].map(rating_notch).astype(float).gt(10).astype(float),
+        }
+    )
+    w = weights[["month", owner, "security_id", "weight"]].copy()
+    w["weight"] = w["weight"].astype(float)
+    joined = w.join(per_security, on="security_id", how="inner")
+    keys = [owner, "month"]
+    total = joined.groupby(keys)["weight"].sum()
+    out = pd.DataFrame(
+        {
+            c: joined[c].mul(joined["weight"]).groupby([joined[k] for k in keys]).sum() / total
+            for c in per_security.columns
+        }
+    )
+    return out
+
+
+def benchmark_characteristics(ctx: DeskContext) -> pd.DataFrame | None:
+    """Each manager's benchmark characteristics per month, or None when the book has none.
+
+    The one place the benchmark side of drift comes from. Managers name their benchmark by id
+    (the managers table's ``benchmark`` column); a benchmark given by its constituents
+    (``benchmark_holdings``) is measured with the manager table's definitions
+    (:data:`CHARACTERISTICS` on today's per-security analytics, the basis the managers'
+    figures are computed on), one given by its characteristics
+    (``benchmark_characteristics``) is taken as given.
+
+    Returns
+    -------
+    DataFrame or None
+        Indexed by (``manager_id``, ``month``), one column per characteristic.
+    """
+    p = ctx.portfolio
+    parts = []
+    if p.benchmark_holdings is not None and len(p.benchmark_holdings):
+        parts.append(_weights_characteristics(ctx, p.benchmark_holdings, "benchmark_id"))
+    given = p.benchmark_characteristics
+    if given is not None and len(given):
+        columns = [c for c in CHARACTERISTICS if c in given.columns]
+        table = given.set_index(["benchmark_id", "month"])[columns].astype(float)
+        known = set(parts[0].index) if parts else set()
+        parts.append(table[[key not in known for key in table.index]])
+    if not parts:
+        return None
+    by_benchmark = pd.concat(parts).sort_index()
+    links = p.managers["benchmark"].astype(str)
     rows = []
-    for column, (label, floor, unit) in CHARACTERISTICS.items():
-        history = ctx.characteristic_history(column)
-        found = persistent_drift(history, baseline, threshold, floor, run)
-        if found.empty:
+    for manager, benchmark in links.items():
+        if benchmark in by_benchmark.index.get_level_values(0):
+            one = by_benchmark.loc[benchmark]
+            rows.append(one.set_axis(pd.MultiIndex.from_product([[str(manager)], one.index])))
+    if not rows:
+        return None
+    return pd.concat(rows).rename_axis(["manager_id", "month"])
+
+
+def active_characteristics(ctx: DeskContext) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """Each manager's active characteristics (months by characteristic) and their reference.
+
+    Manager side: the ``manager_characteristics`` table. Reference: the manager's benchmark
+    (:func:`benchmark_characteristics`) where the book has it for that manager, else the
+    month's median of the other managers of the same ``style``; a manager with neither gets an
+    empty frame and reference ``""``.
+
+    Returns
+    -------
+    tuple
+        ``{manager_id: DataFrame}`` (months by characteristic, in the characteristic's units)
+        and ``{manager_id: reference}`` (:data:`BENCHMARK`, :data:`PEERS` or ``""``).
+    """
+    table = ctx.portfolio.manager_characteristics
+    managers = [str(m) for m in ctx.managers.index]
+    columns = [] if table is None else [c for c in CHARACTERISTICS if c in table.columns]
+    if table is None or table.empty or not columns:
+        return {m: pd.DataFrame() for m in managers}, dict.fromkeys(managers, "")
+    own = table.assign(manager_id=table["manager_id"].astype(str)).set_index(
+        ["manager_id", "month"]
+    )
+    own = own[columns].astype(float).sort_index()
+    bench = benchmark_characteristics(ctx)
+    styles = ctx.managers["style"].astype(str)
+    wide = {c: own[c].unstack("manager_id") for c in columns}  # months by manager
+    active: dict[str, pd.DataFrame] = {}
+    reference: dict[str, str] = {}
+    for m in managers:
+        mine = own.loc[m] if m in own.index.get_level_values(0) else pd.DataFrame(columns=columns)
+        if bench is not None and m in bench.index.get_level_values(0):
+            theirs = pd.DataFrame(bench.loc[m, columns])
+            active[m] = pd.DataFrame(mine - theirs.reindex(mine.index)).dropna(how="all")
+            reference[m] = BENCHMARK
             continue
-        base = history.iloc[:baseline]
-        means, sds = base.mean(), base.std(ddof=1)
-        for manager, hit in found.iterrows():
-            style = styles.get(manager, "")
-            peers = [m for m in history.columns if styles.get(m) == style]
-            style_mean = float(means[peers].mean())
-            spread = float(np.sqrt((sds[peers] ** 2).mean() + means[peers].var(ddof=0)))
-            rows.append(
-                {
-                    "manager_id": str(manager),
-                    "characteristic": label,
-                    "style": style,
-                    "start": hit["start"],
-                    "zscore": float(hit["zscore"]),
-                    "style_zscore": (float(hit["latest"]) - style_mean) / max(spread, floor),
-                    "baseline_mean": float(hit["baseline_mean"]),
-                    "style_mean": style_mean,
-                    "latest": float(hit["latest"]),
-                    "change": float(hit["latest"] - hit["baseline_mean"]),
-                    "unit": unit,
-                }
+        peers = [
+            p for p in styles.index[styles == styles.get(m)] if p != m and p in wide[columns[0]]
+        ]
+        if not peers:
+            active[m], reference[m] = pd.DataFrame(columns=columns), ""
+            continue
+        median = pd.DataFrame({c: wide[c][peers].median(axis=1) for c in columns})
+        active[m] = (mine - median.reindex(mine.index)).dropna(how="all")
+        reference[m] = PEERS
+    return active, reference
+
+
+def style_drift(ctx: DeskContext, level: float = DRIFT_LEVEL) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every manager's drift verdict on its active characteristics.
+
+    Parameters
+    ----------
+    ctx : DeskContext
+        The book.
+    level : float
+        False-positive rate per manager, in (0, 1).
+
+    Returns
+    -------
+    tuple of DataFrame
+        Verdicts indexed by ``manager_id``: the fields of :class:`DriftVerdict` (without the
+        details) plus ``reference`` (what the characteristics are measured against),
+        ``label`` and ``unit`` of the characteristic; and the details indexed by
+        (``manager_id``, ``characteristic``) with ``reference``, ``label`` and ``unit``.
+    """
+    _check_level("style_drift", level)
+    # Three desks ask for the same verdicts of the same context: judge it once per level.
+    cached = _VERDICTS.setdefault(ctx, {})
+    if level not in cached:
+        cached[level] = _style_drift(ctx, level)
+    table, detail = cached[level]
+    return table.copy(), detail.copy()
+
+
+_VERDICTS: weakref.WeakKeyDictionary[DeskContext, dict[float, tuple[pd.DataFrame, pd.DataFrame]]]
+_VERDICTS = weakref.WeakKeyDictionary()
+
+
+def _style_drift(ctx: DeskContext, level: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    active, reference = active_characteristics(ctx)
+    history = ctx.portfolio.manager_characteristics
+    rows, details = {}, {}
+    for manager, frame in active.items():
+        if history is None or history.empty:
+            verdict = _not_estimable("the book has no manager_characteristics history", level)
+        elif not reference[manager]:
+            verdict = _not_estimable(
+                "no benchmark characteristics and no other manager of its style to compare with",
+                level,
             )
-    columns = ["manager_id", "characteristic", "style", "start", "zscore", "style_zscore",
-               "baseline_mean", "style_mean", "latest", "change", "unit"]  # fmt: skip
-    return pd.DataFrame(rows, columns=columns).set_index(["manager_id", "characteristic"])
+        elif frame.empty:
+            verdict = _not_estimable("no characteristics history", level)
+        else:
+            verdict = detect_drift(frame, level)
+        rows[manager] = verdict.as_row() | {"reference": reference[manager]}
+        details[manager] = verdict.details.assign(reference=reference[manager])
+    table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("manager_id")
+    label = {c: lab for c, (lab, _) in CHARACTERISTICS.items()}
+    unit = {c: u for c, (_, u) in CHARACTERISTICS.items()}
+    table["label"] = table["characteristic"].map(label).fillna("")
+    table["unit"] = table["characteristic"].map(unit).fillna("")
+    detail = pd.concat(details, names=["manager_id", "characteristic"])
+    characteristic = detail.index.get_level_values("characteristic")
+    detail["label"] = characteristic.map(label)
+    detail["unit"] = characteristic.map(unit)
+    return table, detail
+
+
+def drifted_characteristics(
+    verdicts: pd.DataFrame, details: pd.DataFrame, characteristics: tuple[str, ...]
+) -> pd.DataFrame:
+    """Select the significant details of drifted managers in `characteristics` (columns).
+
+    Rows of :func:`style_drift`'s details, indexed by ``manager_id``.
+    """
+    drifted = verdicts.index[verdicts["drifted"].astype(bool)]
+    rows = details[details["significant"].astype(bool)].reset_index("characteristic")
+    rows = rows[rows.index.isin(drifted) & rows["characteristic"].isin(characteristics)]
+    return rows
+
+
+def describe_drift(row: pd.Series) -> str:
+    """One drifted characteristic in words (a row of :func:`drifted_characteristics`)."""
+    return (
+        f"active {row['label']} moved {row['shift']:+.2f} {row['unit']} "
+        f"({row['shift_sd']:+.1f} sd) against its {row['reference']} over "
+        f"{int(row['ramp_months'])} month(s) from {row['start']} "
+        f"({change_point.INTERVAL_LEVEL:.0%} interval {row['start_low']} to "
+        f"{row['start_high']}; z {row['z']:+.1f}, p {row['p_adjusted']:.3f})"
+    )
+
+
+def drift_metrics(rows: pd.DataFrame) -> dict[str, float]:
+    """Return the numbers :func:`describe_drift` quotes for `rows`, for a finding's metrics.
+
+    Keys are ``<characteristic>_<figure>`` (``duration_shift``, ``duration_shift_sd``,
+    ``duration_z``, ``duration_p_value``, ``duration_ramp_months``) plus ``interval_level``.
+    """
+    out = {"interval_level": change_point.INTERVAL_LEVEL}
+    for _, row in rows.iterrows():
+        c = row["characteristic"]
+        out |= {
+            f"{c}_shift": float(row["shift"]),
+            f"{c}_shift_sd": float(row["shift_sd"]),
+            f"{c}_z": float(row["z"]),
+            f"{c}_p_value": float(row["p_adjusted"]),
+            f"{c}_ramp_months": float(row["ramp_months"]),
+        }
+    return out
+
+
+def drift_flags(verdicts: pd.DataFrame) -> pd.Series:
+    """``drift_flag`` per manager (bool) from :func:`style_drift`'s verdicts: the one definition."""
+    return verdicts["drifted"].astype(bool).rename("drift_flag")
+
+
+def _check_level(where: str, level: float) -> None:
+    if isinstance(level, bool) or not isinstance(level, int | float) or not 0.0 < level < 1.0:
+        msg = f"{where}: `level` must be a number in (0, 1), got {level!r}"
+        raise ValueError(msg)
+
+
+def _not_estimable(reason: str, level: float) -> DriftVerdict:
+    details = pd.DataFrame(columns=list(_DETAIL_COLUMNS)).rename_axis("characteristic")
+    return DriftVerdict(False, reason, False, "", None, None, None, 0, np.nan, np.nan, np.nan,
+                        np.nan, level, 0, details)  # fmt: skip
 
 
 def style_position(ctx: DeskContext) -> pd.DataFrame:
@@ -177,7 +560,8 @@ def rolling_betas(excess: pd.Series, factors: pd.DataFrame, window: int = 24) ->
     -------
     DataFrame
         Months (the window's last month) by factor: the loadings, plus ``alpha_annual``
-        (decimal a year); empty when the history is shorter than `window`.
+        (decimal a year), NaN in a window whose factors are collinear; empty when the
+        history is shorter than `window`.
     """
     months = factors.index.intersection(excess.dropna().index)
     columns = [*factors.columns, "alpha_annual"]
@@ -192,7 +576,10 @@ def rolling_betas(excess: pd.Series, factors: pd.DataFrame, window: int = 24) ->
     xy = np.cumsum(x * y[:, None], axis=0)
     xx_w = xx[window - 1 :] - np.concatenate([np.zeros((1, *xx.shape[1:])), xx[:-window]])
     xy_w = xy[window - 1 :] - np.concatenate([np.zeros((1, xy.shape[1])), xy[:-window]])
-    coef = np.linalg.solve(xx_w, xy_w[..., None])[..., 0]
+    # A window whose factors are collinear has no loadings: NaN for that month, not an error.
+    full_rank = np.linalg.matrix_rank(xx_w) == x.shape[1]
+    coef = np.full(xy_w.shape, np.nan)
+    coef[full_rank] = np.linalg.solve(xx_w[full_rank], xy_w[full_rank][..., None])[..., 0]
     table = pd.DataFrame(coef[:, 1:], index=months[window - 1 :], columns=factors.columns)
     table["alpha_annual"] = 12.0 * coef[:, 0]
     return table
@@ -211,6 +598,12 @@ def style_break(excess: pd.Series, factors: pd.DataFrame, min_segment: int = 6) 
     dict
         ``break_index`` (position of the first month under the new loadings), ``f_stat``,
         ``p_value`` (corrected), and per factor ``<factor>_before`` / ``<factor>_after``.
+
+    Raises
+    ------
+    NotEstimableError
+        If the history is too short, the factors are collinear over the whole history, or no
+        candidate month leaves both segments with full-rank factors.
     """
     months = factors.index.intersection(excess.dropna().index)
     y = excess.loc[months].to_numpy(dtype=np.float64)
@@ -221,7 +614,10 @@ def style_break(excess: pd.Series, factors: pd.DataFrame, min_segment: int = 6) 
             f"style_break: {n} months is too few for {k - 1} factors and "
             f"{min_segment}-month segments"
         )
-        raise ValueError(msg)
+        raise NotEstimableError(msg)
+    if np.linalg.matrix_rank(x) < k:
+        msg = f"style_break: the {k - 1} factors are collinear over the {n} months"
+        raise NotEstimableError(msg)
 
     # Every candidate break at once from the normal equations: with the loadings free to change
     # from month b, X'X = [[A, C_b], [C_b, C_b]] and X'y = [a, c_b], where C_b and c_b sum the
@@ -238,8 +634,14 @@ def style_break(excess: pd.Series, factors: pd.DataFrame, min_segment: int = 6) 
     gram[:, k:, :k] = after_xx[candidates]
     gram[:, k:, k:] = after_xx[candidates]
     rhs = np.concatenate([np.broadcast_to(a_xy, (len(candidates), k)), after_xy[candidates]], 1)
-    coefs = np.linalg.solve(gram, rhs[..., None])[..., 0]
-    ssr_all = float(y @ y) - np.einsum("bi,bi->b", coefs, rhs)
+    # A segment whose factors are collinear (a factor constant over it) has no split fit.
+    full_rank = np.linalg.matrix_rank(gram) == 2 * k
+    if not full_rank.any():
+        msg = f"style_break: no month leaves both segments with {k - 1} independent factors"
+        raise NotEstimableError(msg)
+    coefs = np.zeros((len(candidates), 2 * k))
+    coefs[full_rank] = np.linalg.solve(gram[full_rank], rhs[full_rank][..., None])[..., 0]
+    ssr_all = np.where(full_rank, float(y @ y) - np.einsum("bi,bi->b", coefs, rhs), np.inf)
     best = int(candidates[int(np.argmin(ssr_all))])
     # The chosen break's fit, and the no-break fit, by least squares for accuracy.
     full = np.column_stack([x, x * (np.arange(n) >= best)[:, None]])

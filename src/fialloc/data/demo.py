@@ -94,6 +94,17 @@ _MANAGERS: Final[tuple[_Manager, ...]] = (
 BBB_BETA: Final = ("M06", "M16", "M17")
 SKILLED: Final = ("M05", "M19", "M20")
 DRIFT: Final = {"M22": 42, "M23": 44}  # manager -> month index (0-based) the drift starts
+#: The drifts' moves at full size: M22 into high yield (share of the sleeve; its average
+#: rating falls with it), M23 out in duration (years). One to two standard deviations of the
+#: sleeves' month-to-month wander (:data:`CHARACTERISTIC_NOISE`), reached over
+#: :data:`DRIFT_RAMP` months.
+DRIFT_SIZE: Final = {"M22": 0.02, "M23": 0.4}
+DRIFT_NOTCHES: Final = 0.4  # M22's fall in average rating (notches) at full size
+DRIFT_RAMP: Final = 4
+#: Sleeve characteristics wander around their level: AR(1) noise with this autocorrelation and
+#: these standard deviations (duration years, rating notches, high yield share).
+CHARACTERISTIC_NOISE: Final = {"phi": 0.4, "duration": 0.2, "credit_notch": 0.25,
+                               "high_yield_share": 0.015}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -290,9 +301,10 @@ def _returns_and_characteristics(
         ]
         bench = yld / 12 - dur * d_level + rng.normal(0, 0.0004, n)
         active = rng.normal(0, 0.0015, n) + 0.05 * bbb * rng.normal()
+        noise = CHARACTERISTIC_NOISE
+        notch_path = np.full(n, notch) + _wander(rng.normal(0, 1.0, n), noise["credit_notch"])
+        hy_path = np.full(n, hy_share) + _wander(rng.normal(0, 1.0, n), noise["high_yield_share"])
         d_path = np.full(n, dur)
-        notch_path = np.full(n, notch) + rng.normal(0, 0.1, n)
-        hy_path = np.full(n, hy_share) + rng.normal(0, 0.005, n)
         kind = templates[mid]  # the demo manager whose truth this one carries
         if kind in BBB_BETA:
             active = 0.9 * bbb + rng.normal(0, 0.0005, n)
@@ -301,23 +313,36 @@ def _returns_and_characteristics(
         elif kind in DRIFT:
             start = DRIFT[kind]
             drift_dates[mid] = months[start]
-            ramp = np.clip((np.arange(n) - start + 1) / 6.0, 0.0, 1.0)
+            ramp = np.clip((np.arange(n) - start + 1) / DRIFT_RAMP, 0.0, 1.0)
+            size = DRIFT_SIZE[kind]
             if kind == "M22":  # drifting into high yield
-                active = active + 0.6 * ramp * hy
-                hy_path = hy_share + 0.30 * ramp
-                notch_path = notch_path + 3.0 * ramp
+                active = active + size * ramp * hy
+                hy_path = hy_path + size * ramp
+                notch_path = notch_path + DRIFT_NOTCHES * ramp
             else:  # M23: extending duration
-                active = active - 2.5 * ramp * d_level
-                d_path = dur + 2.5 * ramp
+                active = active - size * ramp * d_level
+                d_path = dur + size * ramp
+        # One draw per month, as the history has always drawn them (the stream stays put).
+        d_path = d_path + _wander(np.array([rng.normal() for _ in range(n)]), noise["duration"])
         ret = bench + active
         for k, month in enumerate(months):
             rows.append({"month": month, "manager_id": mid, "return": float(ret[k]),
                          "benchmark_return": float(bench[k])})  # fmt: skip
             chars.append({"month": month, "manager_id": mid,
-                          "duration": float(d_path[k] + rng.normal(0, 0.05)),
+                          "duration": float(max(d_path[k], 0.0)),
                           "credit_notch": float(np.clip(notch_path[k], 1, 21)),
                           "high_yield_share": float(np.clip(hy_path[k], 0, 1))})  # fmt: skip
     return pd.DataFrame(rows), pd.DataFrame(chars), drift_dates
+
+
+def _wander(shocks: np.ndarray, sd: float) -> np.ndarray:
+    """Stationary AR(1) noise with standard deviation `sd` from standard normal `shocks`."""
+    phi = CHARACTERISTIC_NOISE["phi"]
+    out = np.empty_like(shocks)
+    out[0] = shocks[0]
+    for t in range(1, len(shocks)):
+        out[t] = phi * out[t - 1] + np.sqrt(1.0 - phi * phi) * shocks[t]
+    return sd * out
 
 
 def demo_tables(seed: int = 7) -> tuple[dict[str, pd.DataFrame], DemoTruth]:

@@ -12,8 +12,9 @@ stream of its own so the other demo tables do not change:
   half the BBB weight: their active return is BBB spread exposure, not selection;
 - the skilled managers lean each month toward the bonds whose specific spread is about to
   tighten: positive selection;
-- M22 moves 30% of its sleeve into high yield and M23 25% into long Treasuries, ramping in
-  over six months from their planted drift months.
+- M22 moves 2% of its sleeve into high yield and M23 4% into long Treasuries (about 0.4
+  years of duration), ramping in over four months from their planted drift months, the moves
+  of their characteristics (:data:`fialloc.data.demo.DRIFT_SIZE`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from fialloc.data.demo import (
     BBB_BETA,
     DEMO_VALUATION,
     DRIFT,
+    DRIFT_RAMP,
     SKILLED,
     _months,
     eligible_securities,
@@ -39,8 +41,7 @@ __all__ = ["demo_history_tables"]
 BENCHMARK_EXTRA: Final = 10  # bonds of a universe a benchmark holds beyond the manager's
 SPECIFIC_VOL: Final = 0.03  # monthly specific spread volatility as a share of the spread
 SKILL_TILT: Final = 0.5  # skilled managers' weight tilt per standardized spread move
-DRIFT_SHARE: Final = {"M22": 0.30, "M23": 0.25}
-RAMP_MONTHS: Final = 6
+DRIFT_SHARE: Final = {"M22": 0.02, "M23": 0.04}
 
 
 def _specific_moves(
@@ -144,7 +145,7 @@ def demo_history_tables(
         if manager in SKILLED:
             par *= 1.0 + SKILL_TILT * signal[:, cols]
         if manager in DRIFT:
-            ramp = np.clip((ramp_index - DRIFT[manager] + 1) / RAMP_MONTHS, 0.0, 1.0)
+            ramp = np.clip((ramp_index - DRIFT[manager] + 1) / DRIFT_RAMP, 0.0, 1.0)
             share = DRIFT_SHARE[manager] * ramp
             if manager == "M22":
                 target = np.flatnonzero(securities["sector"].eq("high_yield").to_numpy())[:8]

@@ -192,11 +192,11 @@ def _cross_checks(
             if ids is not None and value is not None and value not in ids:
                 problems.append(Problem(files["holdings"], row, key, what.format(value)))
     # Only what is held today must be alive: the master may keep matured or sold bonds.
-    held = set(column("holdings", "security_id"))
+    held_today = set(column("holdings", "security_id"))
     for row, (sid, date) in enumerate(
         zip(column("securities", "security_id"), column("securities", "maturity"), strict=True)
     ):
-        if date is not None and date <= vd and sid in held:
+        if date is not None and date <= vd and sid in held_today:
             msg = f"{date} is on or before the valuation date {vd}, but the bond is held today"
             problems.append(Problem(files["securities"], row, "maturity", msg))
     for row, date in enumerate(column("liabilities", "date")):
@@ -205,8 +205,9 @@ def _cross_checks(
             problems.append(Problem(files["liabilities"], row, "date", msg))
     if managers is not None and "holdings" in t and "managers" in t:
         holders = set(column("holdings", "manager_id"))
-        ids, shares = column("managers", "manager_id"), column("managers", "current_allocation")
-        allocations = zip(ids, shares, strict=True)
+        allocations = zip(
+            column("managers", "manager_id"), column("managers", "current_allocation"), strict=True
+        )
         for row, (mid, share) in enumerate(allocations):
             if mid is not None and share is not None and share > 0 and mid not in holders:
                 msg = f"manager {mid!r} has an allocation of {share:g} and no holdings"
@@ -415,9 +416,11 @@ def _validate(
             portfolio.interpolation,
             portfolio.extrapolation,
             where="",
+            # CSV rows are the file's line numbers, as in every other message.
+            first_row=2 if files[curves[0]].endswith(".csv") else 0,
         )
-    except (ValueError, ArithmeticError) as exc:  # OverflowError: tenors beyond any date
-        return None, [Problem(files[curves[0]], None, None, str(exc))]
+    except (ValueError, OverflowError) as exc:  # a tenor of 9000Y runs past the last date
+        return None, [Problem(files[curves[0]], None, None, f"cannot build today's curve: {exc}")]
     return (None, found) if (found := _derived_problems(portfolio, files)) else (portfolio, [])
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any
+from typing import Any, cast
 
 import annotated_types
 from pydantic import (
@@ -126,8 +126,8 @@ class Mandate(BaseModel):
         """Refuse a percentage given for a decimal field with the decimal it probably meant."""
         if info.field_name is None or isinstance(value, bool):
             return value
-        bounds = [
-            m.le if isinstance(m, annotated_types.Le) else m.lt
+        bounds: list[float] = [
+            cast(float, m.le if isinstance(m, annotated_types.Le) else m.lt)
             for m in cls.model_fields[info.field_name].metadata
             if isinstance(m, annotated_types.Le | annotated_types.Lt)
         ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -247,6 +248,31 @@ class Portfolio:
         table.columns = [float(c.removesuffix("y")) for c in table.columns]
         return table[sorted(table.columns)]
 
+    def zero_history_at(self, tenors: Sequence[float]) -> pd.DataFrame:
+        """Monthly continuously compounded zero rates at `tenors` (years): months by tenor.
+
+        A tenor the history does not quote is read off each month's curve through the quoted
+        ones, with the run's interpolation and extrapolation (today's curve's); quoted tenors
+        are returned as given. A month's missing series are left out of its curve.
+        """
+        history = self.zero_history
+        wanted = [float(t) for t in tenors]
+        if set(wanted) <= set(history.columns):
+            return history[wanted]
+        out = np.full((len(history), len(wanted)), np.nan)
+        quoted = np.asarray(history.columns, dtype=float)
+        for i, row in enumerate(history.to_numpy(dtype=float)):
+            ok = np.isfinite(row)
+            if ok.any():
+                curve = Curve.from_zero_rates(
+                    quoted[ok],
+                    row[ok],
+                    interpolation=self.interpolation,
+                    extrapolation=self.extrapolation,
+                )
+                out[i] = curve.zero_rate(np.asarray(wanted))
+        return pd.DataFrame(out, index=history.index, columns=wanted)
+
     @cached_property
     def spread_history(self) -> pd.DataFrame:
         """Monthly credit spreads: months by letter rating."""
@@ -279,11 +305,13 @@ def todays_curve(
     interpolation: Interpolation = "log_linear",
     extrapolation: Extrapolation = "flat_forward",
     where: str = "curve",
+    first_row: int = 0,
 ) -> Curve:
     """Build a run's curve: through the `points` table if given, else from the `quotes`.
 
     `points` is the ``curve`` table (its ``form`` column says how values are quoted), `quotes`
-    the ``curve_quotes`` table. Messages name the table as `where` (empty for none).
+    the ``curve_quotes`` table. Messages name the table as `where` (empty for none) and its
+    first point as row `first_row`.
 
     Raises
     ------
@@ -293,7 +321,13 @@ def todays_curve(
     if points is not None:
         form = str(points["form"].iloc[0])
         return curve_from_points(
-            points, valuation_date, form, interpolation, extrapolation, where=where
+            points,
+            valuation_date,
+            form,
+            interpolation,
+            extrapolation,
+            where=where,
+            first_row=first_row,
         )
     if quotes is None:
         msg = "no curve: give the curve points or the curve quotes"

@@ -30,6 +30,7 @@ from fialloc.schedule import FREQUENCIES, add_months, normalize_day_count
 
 __all__ = [
     "MAX_AMOUNT",
+    "MAX_PRICE",
     "PRICE_TYPES",
     "PROBLEM_LIMIT",
     "SCHEMAS",

@@ -7,7 +7,13 @@ import pandas as pd
 
 from fialloc.analytics import skill
 from fialloc.analytics.context import DeskContext
-from fialloc.analytics.drift import holdings_drift, return_factors
+from fialloc.analytics.drift import (
+    describe_drift,
+    drift_metrics,
+    drifted_characteristics,
+    return_factors,
+    style_drift,
+)
 from fialloc.analytics.regression import factor_regression
 from fialloc.data.vocabulary import (
     HIGH_YIELD_LETTERS,
@@ -40,8 +46,8 @@ def analyze(ctx: DeskContext) -> DeskResult:
     returns: beta, alpha, t-statistics; see :func:`fialloc.analytics.skill.factor_loadings`).
     Findings: ``credit_beta`` (excess return explained by credit beta with no significant
     alpha, :func:`fialloc.analytics.skill.beta_only`), ``credit_alpha`` (significant alpha after
-    Holm's correction for the number of managers) and ``rating_drift`` (average rating left
-    the manager's own history, :func:`fialloc.analytics.drift.holdings_drift`). Recommendations:
+    Holm's correction for the number of managers) and ``rating_drift`` (active rating or
+    high yield share shifted, :func:`fialloc.analytics.drift.style_drift`). Recommendations:
     move weight from beta-only managers toward managers with significant alpha, within the
     mandate. The performance desk judges the same managers on their whole track record.
     """
@@ -152,24 +158,18 @@ def analyze(ctx: DeskContext) -> DeskResult:
                 )
     skill_table = pd.DataFrame(skill_rows)
 
-    drift = holdings_drift(ctx)
-    mask = drift.index.get_level_values("characteristic") == "credit quality"
-    for drifter, moved in drift[mask].droplevel("characteristic").iterrows():
-        manager = str(drifter)
-        notches = float(moved["change"])
+    verdicts, details = style_drift(ctx)
+    credit_columns = ("credit_notch", "high_yield_share")
+    moved = drifted_characteristics(verdicts, details, credit_columns)
+    for drifter, rows in moved.groupby(level=0, sort=False):
         findings.append(
             Finding(
                 code="rating_drift",
                 severity="watch",
-                subject=str(manager),
-                message=(
-                    f"{manager}'s average rating moved {notches:+.1f} "
-                    f"notches (z {moved['zscore']:+.1f}) since {moved['start']}"
-                ),
-                metrics={
-                    "notches": notches,
-                    "zscore": float(moved["zscore"]),
-                },
+                subject=str(drifter),
+                message=f"{drifter} drifted in credit: "
+                + "; ".join(describe_drift(row) for _, row in rows.iterrows()),
+                metrics=drift_metrics(rows),
             )
         )
 

@@ -6,11 +6,16 @@ import numpy as np
 import pandas as pd
 
 from fialloc.analytics.context import DeskContext
-from fialloc.analytics.drift import DRIFT_THRESHOLD, holdings_drift
+from fialloc.analytics.drift import (
+    describe_drift,
+    drift_metrics,
+    drifted_characteristics,
+    style_drift,
+)
 from fialloc.analytics.duration_gaps import krd_gaps, rebalance_for_krd
 from fialloc.desks.result import DeskResult, Finding, Recommendation
 
-__all__ = ["DRIFT_THRESHOLD", "analyze"]
+__all__ = ["analyze"]
 
 
 def analyze(ctx: DeskContext) -> DeskResult:
@@ -18,9 +23,10 @@ def analyze(ctx: DeskContext) -> DeskResult:
 
     Tables: ``krd_gaps`` (assets vs liabilities by key rate), ``managers`` (durations and KRDs),
     ``sectors`` (value-weighted durations), ``recommended_weights``. Findings: material key-rate
-    gaps (``krd_gap``) and managers whose duration drifted from their own history
-    (``duration_drift``). Recommendations: weight shifts, within the mandate's limits, that bring
-    the key-rate profile closest to the liabilities'.
+    gaps (``krd_gap``) and managers whose active duration (against the benchmark) shifted
+    (``duration_drift``, :func:`fialloc.analytics.drift.style_drift`). Recommendations: weight
+    shifts, within the mandate's limits, that bring the key-rate profile closest to the
+    liabilities'.
     """
     p = ctx.portfolio
     mandate = p.mandate
@@ -53,19 +59,16 @@ def analyze(ctx: DeskContext) -> DeskResult:
                 },
             )
         )
-    drift = holdings_drift(ctx)
-    mask = drift.index.get_level_values("characteristic") == "duration"
-    for manager, row in drift[mask].droplevel("characteristic").iterrows():
+    verdicts, details = style_drift(ctx)
+    moved = drifted_characteristics(verdicts, details, ("duration",))
+    for manager, rows in moved.groupby(level=0, sort=False):
         findings.append(
             Finding(
                 code="duration_drift",
                 severity="watch",
                 subject=str(manager),
-                message=(
-                    f"{manager} duration moved from {row['baseline_mean']:.2f} to "
-                    f"{row['latest']:.2f} years (z {row['zscore']:+.1f}) since {row['start']}"
-                ),
-                metrics={"zscore": float(row["zscore"]), "latest": float(row["latest"])},
+                message=f"{manager} drifted in duration: {describe_drift(rows.iloc[0])}",
+                metrics=drift_metrics(rows),
             )
         )
     managers = ctx.managers

@@ -3,9 +3,10 @@
 The desk separates each manager's excess return over its benchmark into factor beta (loadings
 on duration and credit factor returns) and selection (alpha plus residual); measures the
 selection track record over 12, 36 and 60 months with significance corrected for the number of
-managers (Holm); tests whether winners stay winners; finds style drift from holdings and from
-returns; compares each manager with its style peers; and turns the evidence into allocation
-tilts and into the skill scores the optimizer rewards (:func:`skill_scores`).
+managers (Holm); tests whether winners stay winners; finds style drift on active
+characteristics (against the benchmark, dated) and loading breaks in returns; compares each
+manager with its style peers; and turns the evidence into allocation tilts and into the skill
+scores the optimizer rewards (:func:`skill_scores`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from fialloc.analytics import skill as skill_mod
 from fialloc.analytics.context import DeskContext
 from fialloc.desks import attribution, credit
 from fialloc.desks.result import DeskResult, Finding, Recommendation
+from fialloc.errors import NotEstimableError
 
 __all__ = [
     "BETA_PENALTY",
@@ -57,8 +59,11 @@ def analyze(ctx: DeskContext) -> DeskResult:
     (IR confidence interval), ``factor_loadings`` (full-history regression of excess returns
     on duration and credit factors, with the returns-based style break), ``rolling_betas``
     (24-month rolling loadings and alpha per month and manager), ``persistence``
-    (winner/loser chi-squared test and the alpha-on-alpha regression), ``drift``
-    (holdings-based drift against own history and stated style), ``style_position`` (holdings
+    (winner/loser chi-squared test and the alpha-on-alpha regression), ``drift`` (per
+    manager, the drift verdict on active characteristics: drifted, characteristic, start with
+    its interval, shift in units and sd, z, p, reference, or why not estimable; see
+    :func:`fialloc.analytics.drift.style_drift`) and ``drift_characteristics`` (the same per
+    characteristic), ``style_position`` (holdings
     against style peers today), ``peers`` (performance against style peers and the benchmark)
     and ``scores`` (recent and long-term IRs, consistent-skill, beta-only and drift flags, the
     skill score and the residual volatility the optimizer uses); plus the holdings-based
@@ -67,7 +72,7 @@ def analyze(ctx: DeskContext) -> DeskResult:
 
     Findings: ``credit_beta`` (excess return explained by credit beta, alpha not
     significant), ``significant_skill`` (selection IR significant after Holm's correction over
-    the whole history), ``style_drift`` (holdings or loadings left the manager's own history),
+    the whole history), ``style_drift`` (an active characteristic shifted, dated),
     ``skill_persistence`` (portfolio-level persistence tests). Recommendations: tilts from
     beta-only and drifting managers toward consistently skilled ones, within the mandate's
     shift, allocation and turnover limits, scaled down if needed to keep its yield, rating and
@@ -93,17 +98,17 @@ def analyze(ctx: DeskContext) -> DeskResult:
     skill = skill_mod.skill_table(selection)
     boot = skill_mod.bootstrap_information_ratio(selection, seed=BOOTSTRAP_SEED)
     persistence, persistence_finding = _persistence(skill_mod.period_alphas(selection))
-    holdings = drift_mod.holdings_drift(ctx)
-    scores = _scores(skill, loadings, holdings)
+    verdicts, drift_details = drift_mod.style_drift(ctx)
+    scores = _scores(skill, loadings, verdicts)
     peers = _peers(ctx, skill, excess)
 
-    findings = _findings(skill, boot, loadings, holdings, scores)
+    findings = _findings(skill, boot, loadings, scores, verdicts, drift_details)
     if persistence_finding is not None:
         findings.append(persistence_finding)
     # The holdings view of the same managers: one desk answers "skill, beta or drift?".
     holdings_view = attribution.analyze(ctx)
     findings.extend(holdings_view.findings)
-    recs, limits = credit.within_mandate(ctx, _tilts(ctx, scores, skill, loadings, holdings))
+    recs, limits = credit.within_mandate(ctx, _tilts(ctx, scores, skill, loadings, verdicts))
     return DeskResult(
         desk="performance",
         tables={
@@ -113,7 +118,8 @@ def analyze(ctx: DeskContext) -> DeskResult:
             "factor_loadings": loadings,
             "rolling_betas": _rolling(excess, factors),
             "persistence": persistence,
-            "drift": holdings,
+            "drift": verdicts,
+            "drift_characteristics": drift_details,
             "style_position": drift_mod.style_position(ctx),
             "peers": peers,
             "scores": scores,
@@ -251,22 +257,35 @@ def _short_history(excess: pd.DataFrame) -> DeskResult:
 
 
 def _loadings(excess: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
-    """Full-history factor loadings and the returns-based style break, per manager."""
+    """Full-history factor loadings and the returns-based style break, per manager.
+
+    A manager whose break cannot be estimated (too short, collinear factors) gets NaN break
+    figures and the reason in ``break_reason``.
+    """
     table = skill_mod.factor_loadings(excess, factors)
     breaks = {}
     for manager in excess.columns:
-        brk = drift_mod.style_break(excess[manager], factors)
-        row: dict[str, object] = {
-            "break_month": factors.index[int(brk["break_index"])],
-            "break_f": brk["f_stat"],
-            "break_p": brk["p_value"],
-        }
-        for f in factors.columns:
-            row[f"{f}_before"] = brk[f"{f}_before"]
-            row[f"{f}_after"] = brk[f"{f}_after"]
+        row: dict[str, object] = {"break_reason": ""}
+        try:
+            brk = drift_mod.style_break(excess[manager], factors)
+        except NotEstimableError as err:
+            row.update(break_month=None, break_f=np.nan, break_p=np.nan, break_reason=str(err))
+            row.update(
+                {f"{f}_{side}": np.nan for f in factors.columns for side in ("before", "after")}
+            )
+        else:
+            row.update(
+                break_month=factors.index[int(brk["break_index"])],
+                break_f=brk["f_stat"],
+                break_p=brk["p_value"],
+            )
+            for f in factors.columns:
+                row[f"{f}_before"] = brk[f"{f}_before"]
+                row[f"{f}_after"] = brk[f"{f}_after"]
         breaks[str(manager)] = row
     table = table.join(pd.DataFrame.from_dict(breaks, orient="index"))
-    table["break_p_holm"] = skill_mod.holm(table["break_p"].astype(float))
+    judged = table["break_p"].astype(float).dropna()
+    table["break_p_holm"] = skill_mod.holm(judged).reindex(table.index) if len(judged) else np.nan
     return table
 
 
@@ -282,7 +301,7 @@ def _rolling(excess: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _scores(skill: pd.DataFrame, loadings: pd.DataFrame, holdings: pd.DataFrame) -> pd.DataFrame:
+def _scores(skill: pd.DataFrame, loadings: pd.DataFrame, verdicts: pd.DataFrame) -> pd.DataFrame:
     """Recent and long-term IRs, flags, the optimizer's skill score and the tilt score."""
     ir = skill["information_ratio"].unstack("window")
     significant = skill["significant"].unstack("window").fillna(False).astype(bool)
@@ -293,10 +312,7 @@ def _scores(skill: pd.DataFrame, loadings: pd.DataFrame, holdings: pd.DataFrame)
     blended = RECENT_WEIGHT * recent + LONG_TERM_WEIGHT * long_term
     beta_only = skill_mod.beta_only(loadings)
     consistent = significant[longest] & (long_term > 0) & ~beta_only
-    drifted = set(holdings.index.get_level_values("manager_id")) | set(
-        loadings.index[loadings["break_p_holm"] < 1.0 - skill_mod.CONFIDENCE]
-    )
-    drift = pd.Series([m in drifted for m in ir.index], index=ir.index)
+    drift = drift_mod.drift_flags(verdicts).reindex(ir.index).fillna(False).astype(bool)
     score = (
         blended.clip(lower=0.0).where(consistent, 0.0)
         - BETA_PENALTY * beta_only.reindex(ir.index).fillna(False).astype(float)
@@ -352,8 +368,9 @@ def _findings(
     skill: pd.DataFrame,
     boot: pd.DataFrame,
     loadings: pd.DataFrame,
-    holdings: pd.DataFrame,
     scores: pd.DataFrame,
+    verdicts: pd.DataFrame,
+    drift_details: pd.DataFrame,
 ) -> list[Finding]:
     findings = []
     longest = int(skill.index.get_level_values("window").max())
@@ -412,43 +429,19 @@ def _findings(
                 },
             )
         )
+    moved = drift_mod.drifted_characteristics(
+        verdicts, drift_details, tuple(drift_mod.CHARACTERISTICS)
+    )
     for manager in scores.index[scores["drift"]]:
-        parts, metrics = [], {}
-        if manager in holdings.index.get_level_values("manager_id"):
-            for _, row in holdings.loc[[manager]].reset_index().iterrows():
-                what = str(row["characteristic"])
-                key = what.replace(" ", "_")
-                parts.append(
-                    f"{what} {row['baseline_mean']:.2f} to {row['latest']:.2f} {row['unit']} "
-                    f"(z {row['zscore']:+.1f} against its own history, "
-                    f"{row['style_zscore']:+.1f} against its style) since {row['start']}"
-                )
-                metrics[f"{key}_zscore"] = float(row["zscore"])
-                metrics[f"{key}_style_zscore"] = float(row["style_zscore"])
-                metrics[f"{key}_baseline"] = float(row["baseline_mean"])
-                metrics[f"{key}_latest"] = float(row["latest"])
-        brk = loadings.loc[manager]
-        if float(brk["break_p_holm"]) < 1.0 - skill_mod.CONFIDENCE:
-            moved = max(
-                (c.removesuffix("_before") for c in loadings.columns if c.endswith("_before")),
-                key=lambda f: abs(float(brk[f"{f}_after"] - brk[f"{f}_before"])),
-            )
-            parts.append(
-                f"returns' {moved} loading {brk[f'{moved}_before']:.2f} before and "
-                f"{brk[f'{moved}_after']:.2f} after a break best placed at "
-                f"{brk['break_month']} (Chow F {brk['break_f']:.1f}; a gradual drift puts it "
-                "mid-way)"
-            )
-            metrics[f"{moved}_before"] = float(brk[f"{moved}_before"])
-            metrics[f"{moved}_after"] = float(brk[f"{moved}_after"])
-            metrics["break_f"] = float(brk["break_f"])
+        rows = moved.loc[[manager]] if manager in moved.index else moved.iloc[:0]
         findings.append(
             Finding(
                 code="style_drift",
                 severity="action",
                 subject=manager,
-                message=f"{manager} drifted from its style: " + "; ".join(parts),
-                metrics=metrics,
+                message=f"{manager} drifted from its style: "
+                + "; ".join(drift_mod.describe_drift(row) for _, row in rows.iterrows()),
+                metrics=drift_mod.drift_metrics(rows),
             )
         )
     return findings
@@ -459,7 +452,7 @@ def _tilts(
     scores: pd.DataFrame,
     skill: pd.DataFrame,
     loadings: pd.DataFrame,
-    holdings: pd.DataFrame,
+    verdicts: pd.DataFrame,
 ) -> list[Recommendation]:
     """Move weight from beta-only and drifting managers to consistently skilled ones.
 
@@ -512,12 +505,7 @@ def _tilts(
             )
             metrics["alpha_t"] = alpha_t
         if sc["drift"]:
-            what = (
-                ", ".join(holdings.loc[[s]].index.get_level_values("characteristic"))
-                if s in holdings.index.get_level_values("manager_id")
-                else "factor loadings"
-            )
-            reasons.append(f"its style drifted ({what})")
+            reasons.append(f"its style drifted ({verdicts.loc[s, 'label']!s})")
         metrics["blended_ir"] = sc["blended_ir"]
         recs.append(
             Recommendation(

@@ -1,0 +1,105 @@
+"""Change-point dating: exact values on a constructed series, the interval's critical value,
+the false-alarm rate on no-shift series, and bad input."""
+
+import math
+
+import numpy as np
+import pytest
+
+from fialloc.analytics import change_point
+
+
+def _constructed():
+    # A 0.8 move over a 3-month ramp from month 20 of 40, plus a +-0.05 saw-tooth.
+    n, start, ramp = 40, 20, 3
+    t = np.arange(n)
+    r = np.clip((t - start + 1) / ramp, 0.0, 1.0)
+    return 0.8 * r + 0.05 * (-1.0) ** t, r
+
+
+def test_dating_a_constructed_ramp_gives_exact_values():
+    y, r = _constructed()
+    fit = change_point.fit_shift(y)
+    assert (fit.start, fit.ramp) == (20, 3)
+    assert (fit.start_low, fit.start_high) == (20, 20)  # the noise is far too small to blur it
+    # Shift, noise and z by hand: least squares on [1, r]; the saw-tooth has negative
+    # autocorrelation, floored at zero, so the long-run variance is the innovations' variance.
+    x = np.column_stack([np.ones(len(y)), r])
+    coef, *_ = np.linalg.lstsq(x, y, rcond=None)
+    resid = y - x @ coef
+    assert fit.shift == pytest.approx(coef[1], rel=1e-12)
+    assert fit.sd == pytest.approx(math.sqrt(resid @ resid / (len(y) - 3)), rel=1e-12)
+    assert fit.phi == 0.0
+    rc = r - r.mean()
+    omega2 = resid[1:] @ resid[1:] / (len(y) - 4)
+    assert fit.z == pytest.approx(coef[1] * np.linalg.norm(rc) / math.sqrt(omega2), rel=1e-10)
+    assert fit.shift_sd == pytest.approx(fit.shift / fit.sd, rel=1e-12)
+    assert fit.p_value == pytest.approx(1.0 / (change_point.NULL_DRAWS + 1))
+    # Moving the series moves nothing but the level; a negative move is dated the same.
+    moved = change_point.fit_shift(-y + 3.0)
+    assert (moved.start, moved.ramp, moved.shift) == (20, 3, pytest.approx(-fit.shift))
+
+
+def test_a_step_is_a_one_month_ramp():
+    y = np.where(np.arange(30) >= 17, 1.0, 0.0) + 0.01 * np.sin(np.arange(30))
+    fit = change_point.fit_shift(y)
+    assert (fit.start, fit.ramp) == (17, 1)
+    assert fit.shift == pytest.approx(1.0, abs=0.01)
+
+
+def test_hansen_interval_critical_values():
+    assert change_point.interval_critical_value(0.90) == pytest.approx(5.9394, abs=1e-4)
+    assert change_point.interval_critical_value(0.95) == pytest.approx(7.3523, abs=1e-4)
+    with pytest.raises(ValueError, match="level"):
+        change_point.interval_critical_value(1.0)
+
+
+def test_false_alarm_rate_on_autocorrelated_noise_is_near_the_level():
+    # 300 no-shift AR(1) series (phi 0.3, 60 months): rejections at 5% fall inside the 99%
+    # binomial range of a 5% test, widened for the simulated critical values.
+    rng = np.random.default_rng(11)
+    rejections = 0
+    for _ in range(300):
+        e = np.zeros(110)
+        for t in range(1, 110):
+            e[t] = 0.3 * e[t - 1] + rng.standard_normal()
+        rejections += change_point.fit_shift(e[50:]).p_value <= 0.05
+    assert rejections / 300 <= 0.09
+
+
+def test_null_statistics_are_cached_and_reproducible():
+    a = change_point.null_statistics(36, 0.2)
+    assert a is change_point.null_statistics(36, 0.2)
+    assert np.all(np.diff(a) >= 0)
+    change_point.null_statistics.cache_clear()
+    np.testing.assert_array_equal(a, change_point.null_statistics(36, 0.2))
+
+
+@pytest.mark.parametrize(
+    ("y", "match"),
+    [
+        (np.ones(30), "constant"),
+        (np.arange(10.0), "at least 18 months"),
+        (np.r_[np.arange(29.0), np.nan], "non-finite value at position 29"),
+        (np.zeros((5, 6)), "1-d series"),
+    ],
+)
+def test_bad_series_are_refused_with_the_reason(y, match):
+    with pytest.raises(ValueError, match=match):
+        change_point.fit_shift(y)
+
+
+def test_known_noise_scan_matches_fit_shift_when_given_its_noise():
+    y, _ = _constructed()
+    fit = change_point.fit_shift(y)
+    # With fit_shift's own long-run variance (phi 0: the innovations' variance), the
+    # known-noise statistic is fit_shift's z squared.
+    x = np.column_stack([np.ones(len(y)), np.clip((np.arange(40) - 20 + 1) / 3, 0, 1)])
+    coef, *_ = np.linalg.lstsq(x, y, rcond=None)
+    resid = y - x @ coef
+    omega2 = resid[1:] @ resid[1:] / (len(y) - 4)
+    stat = change_point.known_noise_statistic(y[None, :], omega2)[0]
+    assert stat == pytest.approx(fit.z**2, rel=1e-10)
+    null = change_point.known_noise_null(40, 0.2)
+    assert len(null) == change_point.NULL_DRAWS
+    assert np.all(np.diff(null) >= 0)
