@@ -29,7 +29,7 @@ from fialloc.data.mandate import Mandate, validation_problems
 from fialloc.data.mapping import ColumnMapping, read_mapping, renamed_problems
 from fialloc.data.observed_prices import price_problems, spread_problems
 from fialloc.data.portfolio import Portfolio, todays_curve
-from fialloc.data.run_requirements import run_problems
+from fialloc.data.run_requirements import book_value, run_problems
 from fialloc.data.schema import SCHEMAS, Problem, cap_problems
 from fialloc.data.schema_doc import schema_markdown
 from fialloc.errors import InputError
@@ -263,7 +263,7 @@ def _derived_problems(portfolio: Portfolio, files: Mapping[str, str]) -> list[Pr
     ``run`` would, against the file the value came from.
     """
     steps = (
-        ("securities", "the bonds' cash flows and analytics", lambda: portfolio.analytics),
+        ("securities", "the bonds' cash flows and prices", lambda: book_value(portfolio)),
         ("liabilities", "the liability cash flows", lambda: portfolio.liability_stream),
         ("market_history", "the zero-rate history", lambda: portfolio.zero_history),
     )

@@ -13,17 +13,40 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+import numpy as np
+
 from fialloc.data.portfolio import Portfolio
 from fialloc.data.schema import Problem, month_sequence_problem
 from fialloc.data.vocabulary import RATING_LETTERS
 
-__all__ = ["MAX_LIABILITY_RATIO", "MIN_HISTORY_MONTHS", "run_problems"]
+__all__ = ["MAX_LIABILITY_RATIO", "MIN_HISTORY_MONTHS", "book_value", "run_problems"]
 
 #: Months of complete market history the factor covariance needs.
 MIN_HISTORY_MONTHS: Final = 12
 #: Liabilities worth more than this many times the assets, or less than its inverse, are in
 #: other units than the holdings (thousands, percent): a general account's are within 2x.
 MAX_LIABILITY_RATIO: Final = 10.0
+
+
+def book_value(portfolio: Portfolio) -> float:
+    """Market value (money) of everything held, priced off today's curve and spreads.
+
+    Prices only (no key-rate durations): the cheap check that every held bond can be valued.
+
+    Raises
+    ------
+    ValueError
+        Naming the first security whose price is not finite.
+    """
+    book = portfolio.book
+    z = portfolio.z_spreads.reindex(book.security_ids).to_numpy(dtype=float)
+    dirty = book.dirty_prices(portfolio.curve, z)
+    bad = np.flatnonzero(~np.isfinite(dirty))
+    if len(bad):
+        k = int(bad[0])
+        msg = f"security {book.security_ids[k]!r}: price {dirty[k]} (z-spread {z[k]})"
+        raise ValueError(msg)
+    return float(np.dot(book.face, dirty)) / 100.0
 
 
 def run_problems(portfolio: Portfolio, files: Mapping[str, str]) -> list[Problem]:
@@ -37,7 +60,7 @@ def run_problems(portfolio: Portfolio, files: Mapping[str, str]) -> list[Problem
         File name of each table given, for the messages.
     """
     problems: list[Problem] = []
-    ratio = portfolio.liability_stream.present_value(portfolio.curve) / portfolio.total_assets
+    ratio = portfolio.liability_stream.present_value(portfolio.curve) / book_value(portfolio)
     if not 1.0 / MAX_LIABILITY_RATIO <= ratio <= MAX_LIABILITY_RATIO:
         msg = (
             f"the liabilities are worth {ratio:.3g} times the assets; give liabilities and "
