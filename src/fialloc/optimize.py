@@ -249,8 +249,17 @@ def pareto_frontier(
     high = program.solve_for("yield")
     rows = []
     # A hair below each target: the end points themselves came from a solver's tolerance.
-    for target in np.linspace(float(y @ low), float(y @ high), points):
-        w = np.clip(program.solve_for("tracking_error", yield_floor=target - 1e-9), 0.0, None)
+    targets = np.linspace(float(y @ low), float(y @ high), points)
+    for k, target in enumerate(targets):
+        try:
+            solved = program.solve_for("tracking_error", yield_floor=target - 1e-9)
+        except InfeasibleMandate:
+            if k < len(targets) - 1:
+                raise
+            # At the very top the floor leaves the solver almost no room: the highest-yield
+            # allocation itself is that point.
+            solved = high
+        w = np.clip(solved, 0.0, None)
         w /= w.sum()
         rows.append(
             {
