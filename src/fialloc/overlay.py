@@ -1,0 +1,445 @@
+"""The duration overlay's instruments: interest-rate swaps, Treasury futures and STRIPS.
+
+Each instrument is priced off the portfolio's curve with the same compiled kernels as the
+bonds: every instrument's fixed flows live in one :class:`~fialloc.bonds.BondBook`, so key-rate
+durations, stress repricing and G2++ path revaluation are the bond book's.
+
+Instruments and their units (one *unit* of position, the optimizer's decision per unit of
+assets):
+
+- **Swaps** at the key tenors, fixed leg annual Act/365F on a backward unadjusted schedule from
+  the valuation date, floating leg compounded overnight on the same curve (single curve, no
+  lag). One unit is 1 of notional; positive receives fixed. The floating leg is worth
+  ``P(0, 0) - P(0, T)``, so a receiver swap is the fixed-rate bond with the swap's coupon less 1
+  paid today: its key-rate durations are that bond's.
+- **Treasury futures** (2y, 5y, 10y, ultra 10y, bond, ultra bond): one unit is 1 of the
+  cheapest-to-deliver's face; positive is long. The futures price moves as the CTD's price
+  divided by its conversion factor (the market's DV01 convention: CTD DV01 / CF), ignoring
+  the carry between today and delivery and any switch of CTD.
+- **STRIPS** at the key tenors: zero-coupon Treasuries; one unit is 1 of market value; long
+  only. They are bought with cash (funded), so they take their value from the managers'
+  weights; swaps and futures are unfunded.
+
+Per unit, the analytics table holds key-rate exposures (years: the unit's value change for a
+1-unit zero-rate move of the tent, i.e. key-rate duration times value per unit), carry (a year,
+decimal of a unit), initial margin (decimal of a unit) and the value today.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from fialloc.bonds import BondBook, krd_column
+from fialloc.checks import decimal_rate, finite_float
+from fialloc.curves import DEFAULT_KEY_TENORS, Curve, CurveQuote
+from fialloc.layout import FloatArray
+from fialloc.scenarios import G2Paths, G2pp
+from fialloc.schedule import act365, add_months, to_date
+
+__all__ = [
+    "FUTURES_COLUMNS",
+    "OverlayMarket",
+    "OverlayUniverse",
+    "conversion_factor",
+    "default_futures",
+    "overlay_universe",
+]
+
+#: Columns of the futures table: contract name, face per contract (money), the CTD's coupon
+#: (decimal, semiannual) and maturity, its conversion factor, the first delivery date, the
+#: futures price per 100 (NaN: the fair price off the curve), initial margin per contract.
+FUTURES_COLUMNS: Final = (
+    "contract",
+    "contract_size",
+    "ctd_coupon",
+    "ctd_maturity",
+    "conversion_factor",
+    "delivery",
+    "futures_price",
+    "initial_margin",
+)
+
+#: Tenor in years of each default contract's deliverable basket, the rounding of the remaining
+#: term in the CME conversion-factor formula (months: 1 for notes up to 5y, 3 beyond), and the
+#: face per contract.
+_CONTRACTS: Final = {
+    "TU": (2.0, 1, 200_000.0),
+    "FV": (5.0, 1, 100_000.0),
+    "TY": (7.0, 3, 100_000.0),
+    "TN": (10.0, 3, 100_000.0),
+    "US": (20.0, 3, 100_000.0),
+    "UB": (28.0, 3, 100_000.0),
+}
+#: Initial margin per contract (money): illustrative exchange levels, replace with the
+#: clearing broker's.
+_FUTURES_MARGIN: Final = {
+    "TU": 1_100.0,
+    "FV": 1_600.0,
+    "TY": 2_300.0,
+    "TN": 3_200.0,
+    "US": 4_800.0,
+    "UB": 7_000.0,
+}
+#: A swap's initial margin per unit notional is its duration times this rate move: roughly a
+#: clearing house's 99% ten-day move (decimal). A mandate-level input.
+SWAP_MARGIN_MOVE: Final = 0.004
+#: The CME conversion-factor yield.
+_CF_YIELD: Final = 0.06
+
+
+def conversion_factor(
+    coupon: float, maturity: dt.date, delivery_month: dt.date, round_months: int = 3
+) -> float:
+    """CME conversion factor of a Treasury for a delivery month (per 1 of face, 4 decimals).
+
+    The clean price per 1 at a 6% semiannual yield on the first day of the delivery month, the
+    remaining term rounded down to whole `round_months` months (1 for 2y, 3y and 5y notes, 3
+    for 10y notes and bonds).
+
+    Parameters
+    ----------
+    coupon : float
+        Annual coupon (decimal), paid semiannually.
+    maturity : date
+        The bond's maturity.
+    delivery_month : date
+        Any day of the delivery month.
+    round_months : int
+        1 or 3.
+    """
+    c = decimal_rate(coupon, "conversion_factor: coupon")
+    if round_months not in (1, 3):
+        msg = f"conversion_factor: round_months must be 1 or 3, got {round_months}"
+        raise ValueError(msg)
+    start = delivery_month.replace(day=1)
+    months = (maturity.year - start.year) * 12 + maturity.month - start.month
+    months -= int(maturity.day < start.day)
+    months -= months % round_months
+    if months <= 0:
+        msg = f"conversion_factor: maturity {maturity} is not after {start}"
+        raise ValueError(msg)
+    # The first coupon comes in `frac` of a period (whole months over 6), then n - 1 more.
+    periods, extra = divmod(months, 6)
+    frac = extra / 6.0 if extra else 1.0
+    n = periods + (1 if extra else 0)
+    v = 1.0 / (1.0 + _CF_YIELD / 2.0)
+    dirty = v**frac * (c / 2.0 * float(np.sum(v ** np.arange(n))) + v ** (n - 1))
+    accrued = c / 2.0 * (1.0 - frac)
+    return round(dirty - accrued, 4)
+
+
+def default_futures(valuation_date: dt.date) -> pd.DataFrame:
+    """Return the demo's futures table: the next quarterly contracts and illustrative CTDs.
+
+    Delivery is the first day of the next March, June, September or December at least a month
+    away. Each CTD is an at-the-money-ish Treasury (4.25% coupon) maturing the contract's
+    basket tenor after delivery on a quarterly date; its conversion factor comes from
+    :func:`conversion_factor`; futures prices are left to the curve (fair price). Replace the
+    table with the exchange's CTDs, conversion factors and settlement prices in production.
+    """
+    vd = to_date(valuation_date, "default_futures: valuation_date")
+    delivery = add_months(vd, 1).replace(day=1)
+    while delivery.month % 3:
+        delivery = add_months(delivery, 1)
+    rows = []
+    for name, (years, rounding, size) in _CONTRACTS.items():
+        maturity = add_months(delivery, round(12 * years)).replace(day=15)
+        rows.append(
+            {
+                "contract": name,
+                "contract_size": size,
+                "ctd_coupon": 0.0425,
+                "ctd_maturity": maturity,
+                "conversion_factor": conversion_factor(0.0425, maturity, delivery, rounding),
+                "delivery": delivery,
+                "futures_price": np.nan,
+                "initial_margin": _FUTURES_MARGIN[name],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class OverlayMarket:
+    """What the overlay's instruments are and what they cost to hold.
+
+    Attributes
+    ----------
+    swap_tenors, strips_tenors : tuple of float
+        Years; each must be one of the key tenors.
+    futures : DataFrame or None
+        Columns :data:`FUTURES_COLUMNS`, one row per contract (see :func:`default_futures`,
+        used when None).
+    swap_margin_move : float
+        Initial margin of a swap per unit notional over its duration (decimal rate move).
+    """
+
+    swap_tenors: tuple[float, ...] = (1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 20.0, 30.0)
+    strips_tenors: tuple[float, ...] = DEFAULT_KEY_TENORS
+    futures: pd.DataFrame | None = None
+    swap_margin_move: float = SWAP_MARGIN_MOVE
+
+
+@dataclass(frozen=True, eq=False)
+class OverlayUniverse:
+    """Every overlay instrument priced off one curve, per unit of position.
+
+    Attributes
+    ----------
+    table : DataFrame
+        Indexed by instrument id (``swap_30y``, ``future_UB``, ``strips_30y``): ``kind``
+        (swap, future, strips), ``tenor`` (years; futures: the CTD's remaining term),
+        ``funded`` (bool), ``rate`` (fixed rate, CTD yield or STRIPS yield, decimal),
+        ``value`` (today's value per unit), ``dv01`` (value change per unit for a 1 bp fall of
+        every zero rate, decimal of a unit), ``carry`` (a year per unit, decimal),
+        ``initial_margin`` (per unit, decimal), ``contract_size`` (face per futures contract,
+        money; NaN otherwise), then ``krd_<tenor>y`` exposures (years per unit).
+    book : BondBook
+        The fixed flows of every instrument (swap fixed legs with principal, CTDs, STRIPS) per
+        100 face, in the table's order.
+    scale : ndarray
+        Units per 100 of the book's face: 1/100 for swaps and futures' face, 1/price for
+        STRIPS, divided by the conversion factor for futures.
+    financed : ndarray
+        Value per unit paid for with borrowed cash today (the swap's 1 at start, the CTD's
+        dirty price over CF for futures, 0 for STRIPS): on a path it grows at the bank account.
+    curve : Curve
+        The curve it was priced off.
+    """
+
+    table: pd.DataFrame
+    book: BondBook
+    scale: FloatArray
+    financed: FloatArray
+    curve: Curve
+
+    @property
+    def ids(self) -> pd.Index:
+        """Instrument ids."""
+        return self.table.index
+
+    @property
+    def key_columns(self) -> list[str]:
+        """The ``krd_*`` exposure columns."""
+        return [c for c in self.table.columns if c.startswith("krd_")]
+
+    def values(self, curve: Curve) -> FloatArray:
+        """Value per unit of every instrument off `curve` (full repricing)."""
+        return np.asarray(
+            self.book.dirty_prices(curve) * self.scale - self.financed, dtype=np.float64
+        )
+
+    def path_values(
+        self, model: G2pp, paths: G2Paths, horizons: npt.ArrayLike, threads: int | None = None
+    ) -> FloatArray:
+        """Value per unit of every instrument at each horizon on each path.
+
+        The fixed flows still to come are priced with the model's zero bonds (the bond
+        revaluation kernel), flows already paid are banked at the path's short rate, and the
+        financed part (floating leg, futures financing) has grown at the bank account ``1/D``.
+
+        Returns
+        -------
+        ndarray
+            Paths x horizons x instruments (money per unit).
+        """
+        h = np.atleast_1d(np.asarray(horizons, dtype=np.float64))
+        remaining = model.revalue(self.book, paths, h, threads=threads)
+        banked = paths.banked(self.book.layout, np.diag(np.ones(len(self.scale))), h)
+        bank = 1.0 / paths.discount[:, paths.columns(h)]
+        return np.asarray(
+            (remaining + banked) * self.scale - bank[:, :, None] * self.financed,
+            dtype=np.float64,
+        )
+
+
+def _key_years(book: BondBook, curve: Curve, tenors: tuple[float, ...]) -> FloatArray:
+    """Key-rate exposures per 100 face, years times price per 100."""
+    risk = book.curve_risk(curve, key_tenors=tenors)
+    return np.asarray(risk.krd * risk.present_value[:, None], dtype=np.float64)
+
+
+def overlay_universe(
+    curve: Curve,
+    market: OverlayMarket | None = None,
+    key_tenors: tuple[float, ...] = DEFAULT_KEY_TENORS,
+) -> OverlayUniverse:
+    """Price and risk every overlay instrument off `curve` (see the module notes).
+
+    Swaps are at par (their fixed rate is the par rate today); STRIPS mature the tenor after
+    the valuation date. Carry a year per unit: swaps the fixed rate less the floating leg's
+    expected accrual over the next year (``1/P(0,1) - 1``); futures the CTD's yield less the
+    implied repo rate (what a long pays for financing inside the futures price), times the
+    CTD's value per unit; STRIPS their yield (annual compounding).
+
+    Raises
+    ------
+    ValueError
+        If the curve has no valuation date, a tenor is not a key tenor, or a futures row is
+        invalid (naming the row and column).
+    """
+    m = market or OverlayMarket()
+    vd = curve.valuation_date
+    if vd is None:
+        msg = "overlay_universe: the curve needs a valuation date"
+        raise ValueError(msg)
+    for name, tenors in (("swap_tenors", m.swap_tenors), ("strips_tenors", m.strips_tenors)):
+        bad = [t for t in tenors if not any(abs(t - k) < 1e-9 for k in key_tenors)]
+        if bad:
+            msg = f"overlay_universe: {name} {bad} are not key tenors {list(key_tenors)}"
+            raise ValueError(msg)
+    move = finite_float(m.swap_margin_move, "overlay_universe: swap_margin_move")
+    if not 0.0 <= move < 0.1:
+        msg = f"overlay_universe: swap_margin_move {move} must be in [0, 0.1) (a decimal rate)"
+        raise ValueError(msg)
+    futures = _check_futures(default_futures(vd) if m.futures is None else m.futures, vd)
+
+    def maturity(years: float) -> dt.date:
+        return add_months(vd, round(12 * years))
+
+    rows: list[dict[str, object]] = []
+    legs: list[dict[str, object]] = []
+    for t in m.swap_tenors:
+        mat = maturity(t)
+        times, accruals, _ = CurveQuote("swap", mat, 0.0, 1, "ACT/365F", "").accruals(vd)
+        annuity = float(np.dot(accruals, curve.discount(np.asarray(times))))
+        # The par rate makes the fixed leg with its principal worth 1: 1 - P(T) = K A.
+        par = (1.0 - float(curve.discount(times[-1]))) / annuity
+        legs.append(_leg(f"swap_{t:g}y", par, mat, 1, "ACT/365F"))
+        rows.append({"kind": "swap", "tenor": t, "funded": False, "rate": par})
+    for r in futures.itertuples(index=False):
+        legs.append(_leg(f"future_{r.contract}", r.ctd_coupon, r.ctd_maturity, 2, "ACT/ACT ICMA"))
+        rows.append(
+            {"kind": "future", "tenor": act365(vd, r.ctd_maturity), "funded": False, "rate": 0.0}
+        )
+    for t in m.strips_tenors:
+        legs.append(_leg(f"strips_{t:g}y", 0.0, maturity(t), 0, "ACT/365F"))
+        rows.append({"kind": "strips", "tenor": t, "funded": True, "rate": 0.0})
+    book = BondBook.from_frame(legs, vd)
+    table = pd.DataFrame(rows, index=pd.Index(book.security_ids, name="instrument"))
+    analytics = book.analyze(curve, key_tenors=key_tenors)
+    dirty = analytics.dirty_price
+    kind = table["kind"].to_numpy()
+    scale = np.full(len(table), 0.01)
+    financed = np.zeros(len(table))
+    carry = np.zeros(len(table))
+    margin = np.zeros(len(table))
+    size = np.full(len(table), np.nan)
+    floating = 1.0 / float(curve.discount(1.0)) - 1.0
+
+    swaps = kind == "swap"
+    financed[swaps] = 1.0
+    carry[swaps] = table["rate"].to_numpy()[swaps] - floating
+
+    fut = np.flatnonzero(kind == "future")
+    cf = futures["conversion_factor"].to_numpy(dtype=float)
+    scale[fut] = 0.01 / cf
+    financed[fut] = dirty[fut] * scale[fut]
+    repo = _implied_repo(futures, book, curve, fut, dirty)
+    table.loc[table.index[fut], "rate"] = analytics.ytm[fut]
+    carry[fut] = (analytics.ytm[fut] - repo) * financed[fut]
+    size[fut] = futures["contract_size"].to_numpy(dtype=float)
+    margin[fut] = futures["initial_margin"].to_numpy(dtype=float) / size[fut]
+
+    strips = kind == "strips"
+    scale[strips] = 1.0 / dirty[strips]
+    table.loc[table.index[strips], "rate"] = analytics.ytm[strips]
+    carry[strips] = analytics.ytm[strips]
+
+    exposure = _key_years(book, curve, key_tenors) * scale[:, None]
+    dv01 = exposure.sum(axis=1) * 1e-4
+    margin[swaps] = move * exposure[swaps].sum(axis=1)
+    table["value"] = dirty * scale - financed
+    table["dv01"] = dv01
+    table["carry"] = carry
+    table["initial_margin"] = margin
+    table["contract_size"] = size
+    for j, tenor in enumerate(key_tenors):
+        table[krd_column(tenor)] = exposure[:, j]
+    return OverlayUniverse(table, book, scale, financed, curve)
+
+
+def _leg(
+    name: str, coupon: float, maturity: dt.date, freq: int, day_count: str
+) -> dict[str, object]:
+    return {
+        "security_id": name,
+        "coupon": coupon,
+        "maturity": maturity,
+        "frequency": freq,
+        "day_count": day_count,
+        "face": 100.0,
+    }
+
+
+def _check_futures(futures: pd.DataFrame, vd: dt.date) -> pd.DataFrame:
+    """Validate the futures table; errors name the row (0-based) and column."""
+    missing = [c for c in FUTURES_COLUMNS if c not in futures.columns]
+    if missing:
+        msg = f"overlay futures table: missing column(s) {missing}; have {list(futures.columns)}"
+        raise ValueError(msg)
+    out = futures.reset_index(drop=True).copy()
+    if out["contract"].astype(str).duplicated().any():
+        msg = "overlay futures table: column contract has duplicate names"
+        raise ValueError(msg)
+    for i, r in out.iterrows():
+        where = f"overlay futures table: row {i} ({r['contract']})"
+        for col in ("contract_size", "conversion_factor", "initial_margin"):
+            x = finite_float(r[col], f"{where}, column {col}")
+            if x < 0 or (x == 0 and col != "initial_margin"):
+                msg = f"{where}, column {col}: {x} must be positive"
+                raise ValueError(msg)
+        decimal_rate(r["ctd_coupon"], f"{where}, column ctd_coupon")
+        delivery = to_date(r["delivery"], f"{where}, column delivery")
+        mat = to_date(r["ctd_maturity"], f"{where}, column ctd_maturity")
+        if not vd < delivery < mat:
+            msg = f"{where}: need valuation date {vd} < delivery {delivery} < CTD maturity {mat}"
+            raise ValueError(msg)
+        price = r["futures_price"]
+        if not pd.isna(price) and finite_float(price, f"{where}, column futures_price") <= 0:
+            msg = f"{where}, column futures_price: {price} must be positive (per 100) or empty"
+            raise ValueError(msg)
+        out.loc[i, "delivery"] = delivery
+        out.loc[i, "ctd_maturity"] = mat
+    return out
+
+
+def _implied_repo(
+    futures: pd.DataFrame,
+    book: BondBook,
+    curve: Curve,
+    rows: npt.NDArray[np.intp],
+    dirty: FloatArray,
+) -> FloatArray:
+    """Implied repo rate (simple, Act/365F) of buying each CTD and delivering it.
+
+    ``(F * CF + AI(delivery) + coupons before delivery) / dirty - 1`` over the time to
+    delivery. Without a futures price the fair price is used: the CTD's forward price off the
+    curve, so the implied repo is the curve's simple forward rate to delivery.
+    """
+    vd = book.valuation_date
+    out = np.empty(len(rows))
+    for k, (i, r) in enumerate(zip(rows, futures.itertuples(index=False), strict=True)):
+        td = act365(vd, r.delivery)
+        times, amounts = book.layout.stream(int(i))
+        paid = times <= td
+        coupons = float(amounts[paid].sum())
+        forward = dirty[i] - float(np.dot(amounts[paid], curve.discount(times[paid])))
+        forward /= float(curve.discount(td))
+        at_delivery = BondBook.from_frame(
+            [_leg("ctd", r.ctd_coupon, r.ctd_maturity, 2, "ACT/ACT ICMA")], r.delivery
+        )
+        accrued = float(at_delivery.accrued[0])
+        invoice = (
+            forward
+            if pd.isna(r.futures_price)
+            else float(r.futures_price) * float(r.conversion_factor) + accrued
+        )
+        out[k] = ((invoice + coupons) / dirty[i] - 1.0) / td
+    return out
