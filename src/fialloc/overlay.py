@@ -28,6 +28,7 @@ decimal of a unit), initial margin (decimal of a unit) and the value today.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -38,7 +39,7 @@ import pandas as pd
 from fialloc.bonds import BondBook, krd_column
 from fialloc.checks import decimal_rate, finite_float
 from fialloc.curves import DEFAULT_KEY_TENORS, Curve, CurveQuote
-from fialloc.layout import FloatArray
+from fialloc.layout import CashflowLayout, FloatArray
 from fialloc.scenarios import G2Paths, G2pp
 from fialloc.schedule import act365, add_months, to_date
 
@@ -49,6 +50,7 @@ __all__ = [
     "conversion_factor",
     "default_futures",
     "overlay_universe",
+    "swap_risk",
 ]
 
 #: Columns of the futures table: contract name, face per contract (money), the CTD's coupon
@@ -259,7 +261,127 @@ class OverlayUniverse:
         )
 
 
-def _key_years(book: BondBook, curve: Curve, tenors: tuple[float, ...]) -> FloatArray:
+def swap_risk(
+    curve: Curve,
+    maturities: Sequence[object],
+    fixed_rates: npt.ArrayLike | None = None,
+    *,
+    key_tenors: Sequence[float] = DEFAULT_KEY_TENORS,
+) -> pd.DataFrame:
+    """Fixed-for-overnight swaps starting today off `curve`, per unit notional, receiver side.
+
+    The fixed leg pays annually, Act/365F, on a backward unadjusted schedule from each
+    maturity (a short first period when the maturity is not a whole number of years away);
+    the floating leg compounds the overnight rate of the same curve, so it is worth
+    ``1 - P(0, T)``.
+
+    Parameters
+    ----------
+    curve : Curve
+        Discount and forecasting curve (needs a valuation date).
+    maturities : sequence of date
+        One per swap, after the valuation date.
+    fixed_rates : array, optional
+        Fixed rate per swap (decimal, >= 0); the par rate when omitted.
+    key_tenors : sequence of float
+        Years.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by maturity: ``fixed_rate``, ``par_rate`` (decimals), ``annuity`` (years:
+        the sum of accruals times discount factors), ``npv`` (receiver, per unit notional),
+        ``dv01`` (value change per unit notional for a 1 bp fall of all zero rates) and
+        ``krd_<tenor>y`` (years: value change per unit notional per unit fall of each tent,
+        from the bond book's key-rate kernel).
+    """
+    vd = _valuation_date(curve, "swap_risk")
+    mats = [to_date(d, f"swap_risk: maturities row {i}") for i, d in enumerate(maturities)]
+    if not mats:
+        msg = "swap_risk: no maturities given"
+        raise ValueError(msg)
+    for i, mat in enumerate(mats):
+        if mat <= vd:
+            msg = f"swap_risk: maturities row {i}: {mat} is not after the valuation date {vd}"
+            raise ValueError(msg)
+    fixed = None if fixed_rates is None else np.asarray(fixed_rates, dtype=np.float64).ravel()
+    if fixed is not None:
+        if len(fixed) != len(mats):
+            msg = f"swap_risk: {len(fixed)} fixed rates for {len(mats)} maturities"
+            raise ValueError(msg)
+        for i, k in enumerate(fixed):
+            if decimal_rate(k, f"swap_risk: fixed_rates row {i}") < 0.0:
+                msg = f"swap_risk: fixed_rates row {i}: {k} is negative"
+                raise ValueError(msg)
+    legs = _FixedLegs(curve, vd)
+    for i, mat in enumerate(mats):
+        legs.swap(f"swap_{i}", mat, None if fixed is None else float(fixed[i]))
+    book = legs.book()
+    exposure = _key_years(book, curve, key_tenors) / 100.0
+    out = pd.DataFrame(
+        {
+            "fixed_rate": legs.coupons,
+            "par_rate": legs.par_rates,
+            "annuity": legs.annuities,
+            "npv": book.dirty_prices(curve) / 100.0 - 1.0,
+            "dv01": exposure.sum(axis=1) * 1e-4,
+        },
+        index=pd.Index(mats, name="maturity"),
+    )
+    for j, tenor in enumerate(key_tenors):
+        out[krd_column(tenor)] = exposure[:, j]
+    return out
+
+
+class _FixedLegs:
+    """Collects instruments' fixed flows (per 100 face) into one book."""
+
+    def __init__(self, curve: Curve, valuation_date: dt.date) -> None:
+        self.curve = curve
+        self.vd = valuation_date
+        self.ids: list[str] = []
+        self.times: list[list[float]] = []
+        self.amounts: list[list[float]] = []
+        self.coupons: list[float] = []
+        self.par_rates: list[float] = []
+        self.annuities: list[float] = []
+
+    def add(self, name: str, times: Sequence[float], amounts: Sequence[float]) -> None:
+        self.ids.append(name)
+        self.times.append(list(times))
+        self.amounts.append(list(amounts))
+
+    def swap(self, name: str, maturity: dt.date, fixed: float | None) -> float:
+        """Add a swap's fixed leg with its principal; return its fixed rate (par if None)."""
+        times, accruals, principal = CurveQuote("swap", maturity, 0.0, 1, "ACT/365F", "").accruals(
+            self.vd
+        )
+        annuity = float(np.dot(accruals, self.curve.discount(np.asarray(times))))
+        # The par rate makes the fixed leg with its principal worth 1: 1 - P(T) = K A.
+        par = (1.0 - float(self.curve.discount(times[-1]))) / annuity
+        k = par if fixed is None else fixed
+        self.add(
+            name, times, [100.0 * (k * a + p) for a, p in zip(accruals, principal, strict=True)]
+        )
+        self.coupons.append(k)
+        self.par_rates.append(par)
+        self.annuities.append(annuity)
+        return k
+
+    def book(self) -> BondBook:
+        return BondBook.from_layout(
+            self.ids, CashflowLayout.from_streams(self.times, self.amounts), self.vd
+        )
+
+
+def _valuation_date(curve: Curve, where: str) -> dt.date:
+    if curve.valuation_date is None:
+        msg = f"{where}: the curve needs a valuation date"
+        raise ValueError(msg)
+    return curve.valuation_date
+
+
+def _key_years(book: BondBook, curve: Curve, tenors: Sequence[float]) -> FloatArray:
     """Key-rate exposures per 100 face, years times price per 100."""
     risk = book.curve_risk(curve, key_tenors=tenors)
     return np.asarray(risk.krd * risk.present_value[:, None], dtype=np.float64)
@@ -268,7 +390,7 @@ def _key_years(book: BondBook, curve: Curve, tenors: tuple[float, ...]) -> Float
 def overlay_universe(
     curve: Curve,
     market: OverlayMarket | None = None,
-    key_tenors: tuple[float, ...] = DEFAULT_KEY_TENORS,
+    key_tenors: Sequence[float] = DEFAULT_KEY_TENORS,
 ) -> OverlayUniverse:
     """Price and risk every overlay instrument off `curve` (see the module notes).
 
@@ -285,10 +407,7 @@ def overlay_universe(
         invalid (naming the row and column).
     """
     m = market or OverlayMarket()
-    vd = curve.valuation_date
-    if vd is None:
-        msg = "overlay_universe: the curve needs a valuation date"
-        raise ValueError(msg)
+    vd = _valuation_date(curve, "overlay_universe")
     for name, tenors in (("swap_tenors", m.swap_tenors), ("strips_tenors", m.strips_tenors)):
         bad = [t for t in tenors if not any(abs(t - k) < 1e-9 for k in key_tenors)]
         if bad:
@@ -303,60 +422,71 @@ def overlay_universe(
     def maturity(years: float) -> dt.date:
         return add_months(vd, round(12 * years))
 
+    legs = _FixedLegs(curve, vd)
     rows: list[dict[str, object]] = []
-    legs: list[dict[str, object]] = []
     for t in m.swap_tenors:
         mat = maturity(t)
-        times, accruals, _ = CurveQuote("swap", mat, 0.0, 1, "ACT/365F", "").accruals(vd)
-        annuity = float(np.dot(accruals, curve.discount(np.asarray(times))))
-        # The par rate makes the fixed leg with its principal worth 1: 1 - P(T) = K A.
-        par = (1.0 - float(curve.discount(times[-1]))) / annuity
-        legs.append(_leg(f"swap_{t:g}y", par, mat, 1, "ACT/365F"))
-        rows.append({"kind": "swap", "tenor": t, "funded": False, "rate": par})
-    for r in futures.itertuples(index=False):
-        legs.append(_leg(f"future_{r.contract}", r.ctd_coupon, r.ctd_maturity, 2, "ACT/ACT ICMA"))
+        par = legs.swap(f"swap_{t:g}y", mat, None)
+        rows.append({"kind": "swap", "tenor": t, "maturity": mat, "rate": par})
+    ctd = BondBook.from_frame(
+        [
+            _bond(f"future_{r.contract}", r.ctd_coupon, r.ctd_maturity, 2, "ACT/ACT ICMA")
+            for r in futures.itertuples(index=False)
+        ],
+        vd,
+    )
+    ctd_yield = ctd.analyze(curve).ytm
+    for i, r in enumerate(futures.itertuples(index=False)):
+        legs.add(ctd.security_ids[i], *ctd.layout.stream(i))
         rows.append(
-            {"kind": "future", "tenor": act365(vd, r.ctd_maturity), "funded": False, "rate": 0.0}
+            {
+                "kind": "future",
+                "tenor": act365(vd, r.ctd_maturity),
+                "maturity": r.ctd_maturity,
+                "rate": float(ctd_yield[i]),
+            }
         )
     for t in m.strips_tenors:
-        legs.append(_leg(f"strips_{t:g}y", 0.0, maturity(t), 0, "ACT/365F"))
-        rows.append({"kind": "strips", "tenor": t, "funded": True, "rate": 0.0})
-    book = BondBook.from_frame(legs, vd)
+        mat = maturity(t)
+        legs.add(f"strips_{t:g}y", [act365(vd, mat)], [100.0])
+        p = float(curve.discount(act365(vd, mat)))
+        rows.append({"kind": "strips", "tenor": t, "maturity": mat, "rate": p ** (-1.0 / t) - 1.0})
+    if not rows:
+        msg = "overlay_universe: no instruments (no swap tenors, futures or STRIPS tenors)"
+        raise ValueError(msg)
+    book = legs.book()
     table = pd.DataFrame(rows, index=pd.Index(book.security_ids, name="instrument"))
-    analytics = book.analyze(curve, key_tenors=key_tenors)
-    dirty = analytics.dirty_price
+    table["funded"] = table["kind"] == "strips"
+    dirty = book.dirty_prices(curve)
     kind = table["kind"].to_numpy()
+    rate = table["rate"].to_numpy(dtype=float)
     scale = np.full(len(table), 0.01)
     financed = np.zeros(len(table))
     carry = np.zeros(len(table))
     margin = np.zeros(len(table))
     size = np.full(len(table), np.nan)
-    floating = 1.0 / float(curve.discount(1.0)) - 1.0
 
     swaps = kind == "swap"
     financed[swaps] = 1.0
-    carry[swaps] = table["rate"].to_numpy()[swaps] - floating
+    carry[swaps] = rate[swaps] - (1.0 / float(curve.discount(1.0)) - 1.0)
 
     fut = np.flatnonzero(kind == "future")
     cf = futures["conversion_factor"].to_numpy(dtype=float)
     scale[fut] = 0.01 / cf
     financed[fut] = dirty[fut] * scale[fut]
     repo = _implied_repo(futures, book, curve, fut, dirty)
-    table.loc[table.index[fut], "rate"] = analytics.ytm[fut]
-    carry[fut] = (analytics.ytm[fut] - repo) * financed[fut]
+    carry[fut] = (rate[fut] - repo) * financed[fut]
     size[fut] = futures["contract_size"].to_numpy(dtype=float)
     margin[fut] = futures["initial_margin"].to_numpy(dtype=float) / size[fut]
 
     strips = kind == "strips"
     scale[strips] = 1.0 / dirty[strips]
-    table.loc[table.index[strips], "rate"] = analytics.ytm[strips]
-    carry[strips] = analytics.ytm[strips]
+    carry[strips] = rate[strips]
 
     exposure = _key_years(book, curve, key_tenors) * scale[:, None]
-    dv01 = exposure.sum(axis=1) * 1e-4
     margin[swaps] = move * exposure[swaps].sum(axis=1)
     table["value"] = dirty * scale - financed
-    table["dv01"] = dv01
+    table["dv01"] = exposure.sum(axis=1) * 1e-4
     table["carry"] = carry
     table["initial_margin"] = margin
     table["contract_size"] = size
@@ -365,7 +495,7 @@ def overlay_universe(
     return OverlayUniverse(table, book, scale, financed, curve)
 
 
-def _leg(
+def _bond(
     name: str, coupon: float, maturity: dt.date, freq: int, day_count: str
 ) -> dict[str, object]:
     return {
@@ -433,7 +563,7 @@ def _implied_repo(
         forward = dirty[i] - float(np.dot(amounts[paid], curve.discount(times[paid])))
         forward /= float(curve.discount(td))
         at_delivery = BondBook.from_frame(
-            [_leg("ctd", r.ctd_coupon, r.ctd_maturity, 2, "ACT/ACT ICMA")], r.delivery
+            [_bond("ctd", r.ctd_coupon, r.ctd_maturity, 2, "ACT/ACT ICMA")], r.delivery
         )
         accrued = float(at_delivery.accrued[0])
         invoice = (
