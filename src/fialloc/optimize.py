@@ -10,18 +10,26 @@ Tracking error against liabilities
     changes (annualized x 12) plus each manager's residual risk:
     ``TE(w)^2 = (X'w - l)' S (X'w - l) + sum_m w_m^2 s_m^2``. Surplus volatility in money is the
     standard deviation of ``A r_A - L r_L``.
+
+Duration overlay
+    Swaps, Treasury futures and STRIPS (:mod:`fialloc.overlay`) can be added as decision
+    variables beside the weights by :func:`add_overlay`: their key-rate exposures add to the
+    managers', their carry to the yield, STRIPS (bought with cash) take their value from the
+    managers and count as Level 1 liquid assets, and initial margin plus the variation margin
+    of the worst deterministic stress come out of the liquid buffer.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Final
 
 import cvxpy as cp
 import numpy as np
 import pandas as pd
 
 from fialloc.analytics.context import DeskContext
-from fialloc.data.mandate import Mandate
+from fialloc.data.mandate import Mandate, OverlayLimits
 from fialloc.data.portfolio import GOVERNMENT_SECTORS
 from fialloc.desks import performance
 from fialloc.distributed import Executor, InProcess
@@ -33,11 +41,18 @@ __all__ = [
     "SKILL_SCALE",
     "AllocationProblem",
     "AllocationResult",
+    "OverlayInputs",
+    "OverlayTerms",
     "active_risk",
+    "add_overlay",
     "build_problem",
     "check_constraints",
+    "key_rate_gaps",
+    "long_end_gap",
     "mandate_constraints",
     "optimize",
+    "overlay_effects",
+    "overlay_positions",
     "pareto_frontier",
     "solve",
 ]
@@ -136,20 +151,25 @@ class AllocationProblem:
         vals, vecs = np.linalg.eigh(self.covariance.to_numpy(dtype=float))
         return np.asarray((vecs * np.sqrt(np.clip(vals, 0.0, None))).T, dtype=np.float64)
 
-    def tracking_error(self, w: FloatArray) -> float:
-        """Annualized tracking error (decimal) of weights `w` against the liabilities."""
+    def tracking_error(self, w: FloatArray, overlay: FloatArray | None = None) -> float:
+        """Annualized tracking error (decimal) of weights `w` against the liabilities.
+
+        `overlay` is an overlay's factor exposure (years of assets, see
+        :func:`overlay_effects`), added to the managers'.
+        """
         active = self.exposures.to_numpy().T @ w - self.liability.to_numpy()
+        if overlay is not None:
+            active = active + overlay
         var = active @ self.covariance.to_numpy() @ active + np.sum(
             (w * self.residual_vol.to_numpy()) ** 2
         )
         return float(np.sqrt(max(var, 0.0)))
 
-    def surplus_vol(self, w: FloatArray) -> float:
-        """Annualized volatility (money) of the surplus change under weights `w`."""
+    def surplus_vol(self, w: FloatArray, overlay: FloatArray | None = None) -> float:
+        """Annualized volatility (money) of the surplus change under weights `w` (and overlay)."""
         x = (
-            self.exposures.to_numpy().T @ w * self.assets
-            - self.liability.to_numpy() * self.liabilities
-        )
+            self.exposures.to_numpy().T @ w + (0.0 if overlay is None else overlay)
+        ) * self.assets - self.liability.to_numpy() * self.liabilities
         var = x @ self.covariance.to_numpy() @ x + np.sum(
             (w * self.residual_vol.to_numpy() * self.assets) ** 2
         )
@@ -233,8 +253,18 @@ def build_problem(
     )
 
 
-def check_constraints(problem: AllocationProblem, mandate: Mandate, w: FloatArray) -> pd.DataFrame:
+def check_constraints(
+    problem: AllocationProblem,
+    mandate: Mandate,
+    w: FloatArray,
+    overlay: OverlayInputs | None = None,
+    units: FloatArray | None = None,
+) -> pd.DataFrame:
     """Every mandate constraint evaluated at weights `w`, independently of any solver.
+
+    With an `overlay` and its `units` (per instrument, per unit of assets), the overlay's
+    exposures, carry, funding and margin enter every constraint they touch (see
+    :func:`overlay_effects`) and its limits are added.
 
     Returns a table of ``value``, ``limit``, ``sense`` (``<=``, ``>=``, ``==``), ``slack``
     (how far inside the limit; negative when violated) and ``ok`` (within 1e-6).
@@ -242,7 +272,8 @@ def check_constraints(problem: AllocationProblem, mandate: Mandate, w: FloatArra
     w = np.asarray(w, dtype=float)
     w0 = problem.current.to_numpy()
     exits = problem.managers.isin(mandate.exit_managers)
-    rows = [("weights sum to 1", float(w.sum()), 1.0, "==")]
+    fx = _no_overlay(problem) if overlay is None else overlay_effects(problem, overlay, units)
+    rows = [("weights sum to 1", float(w.sum()) + fx["funded"], 1.0, "==")]
     active = ~exits
     rows.append(
         (
@@ -255,7 +286,14 @@ def check_constraints(problem: AllocationProblem, mandate: Mandate, w: FloatArra
     rows.append(("max allocation", float(w.max()), mandate.max_allocation, "<="))
     if exits.any():
         rows.append(("exited managers", float(w[exits].max()), 0.0, "<="))
-    rows.append(("turnover (one-way)", float(0.5 * np.abs(w - w0).sum()), mandate.turnover, "<="))
+    rows.append(
+        (
+            "turnover (one-way)",
+            float(0.5 * (np.abs(w - w0).sum() + fx["funded"])),
+            mandate.turnover,
+            "<=",
+        )
+    )
     rows.append(
         (
             "max shift",
@@ -264,12 +302,21 @@ def check_constraints(problem: AllocationProblem, mandate: Mandate, w: FloatArra
             "<=",
         )
     )
-    rows.append(("yield", float(problem.yields.to_numpy() @ w), mandate.target_yield, ">="))
-    rows.append(("tracking error", problem.tracking_error(w), mandate.max_tracking_error, "<="))
+    rows.append(
+        ("yield", float(problem.yields.to_numpy() @ w) + fx["carry"], mandate.target_yield, ">=")
+    )
+    rows.append(
+        (
+            "tracking error",
+            problem.tracking_error(w, fx["exposure"]),
+            mandate.max_tracking_error,
+            "<=",
+        )
+    )
     rows.append(
         (
             "liquidity buffer",
-            float(problem.liquid_share.to_numpy() @ w),
+            float(problem.liquid_share.to_numpy() @ w) + fx["liquid"],
             mandate.liquidity_buffer,
             ">=",
         )
@@ -289,8 +336,10 @@ def check_constraints(problem: AllocationProblem, mandate: Mandate, w: FloatArra
     rows.append(
         ("sector overweight", float(sector_change.max()), mandate.max_sector_overweight, "<=")
     )
-    for name, gap, limit in _krd_gap_limits(problem, mandate, w):
+    for name, gap, limit in _krd_gap_limits(problem, mandate, w, fx["exposure"]):
         rows.append((f"key-rate gap {name}", gap, limit, "<="))
+    if overlay is not None:
+        rows.extend(_overlay_limit_rows(overlay, mandate, fx["units"]))
     table = pd.DataFrame(rows, columns=["constraint", "value", "limit", "sense"]).set_index(
         "constraint"
     )
@@ -304,18 +353,14 @@ def check_constraints(problem: AllocationProblem, mandate: Mandate, w: FloatArra
 
 
 def _krd_gap_limits(
-    problem: AllocationProblem, mandate: Mandate, w: FloatArray
+    problem: AllocationProblem, mandate: Mandate, w: FloatArray, overlay: FloatArray
 ) -> list[tuple[str, float, float]]:
     """Return |gap| per key rate at `w` and its limit: the tolerance or today's gap if larger."""
-    keys = [c for c in problem.exposures.columns if c.startswith("krd_")]
-    scale = problem.liabilities / problem.assets
-    x = problem.exposures[keys].to_numpy()
-    target = problem.liability[keys].to_numpy() * scale
-    now = np.abs(x.T @ problem.current.to_numpy() - target)
-    gap = np.abs(x.T @ w - target)
+    now = key_rate_gaps(problem, problem.current.to_numpy()).abs()
+    gap = key_rate_gaps(problem, w, overlay).abs()
     return [
-        (k.removeprefix("krd_"), float(g), float(max(mandate.krd_gap_tolerance, n)))
-        for k, g, n in zip(keys, gap, now, strict=True)
+        (k.removeprefix("krd_"), float(gap[k]), float(max(mandate.krd_gap_tolerance, now[k])))
+        for k in gap.index
     ]
 
 
@@ -330,23 +375,31 @@ class AllocationResult:
     exposures: pd.DataFrame
     summary: dict[str, float]
     status: str
+    overlay: pd.DataFrame | None = None
 
 
-def active_risk(problem: AllocationProblem, w: cp.Variable) -> cp.Expression:
+def active_risk(
+    problem: AllocationProblem, w: cp.Variable, overlay: OverlayTerms | None = None
+) -> cp.Expression:
     """Return the vector whose norm is the tracking error of weights `w` (decimal, annual)."""
+    exposure = problem.exposures.to_numpy().T @ w - problem.liability.to_numpy()
+    if overlay is not None:
+        exposure = exposure + overlay.exposure
     return cp.hstack(
         [
-            problem.factor_root()
-            @ (problem.exposures.to_numpy().T @ w - problem.liability.to_numpy()),
+            problem.factor_root() @ exposure,
             cp.multiply(problem.residual_vol.to_numpy(), w),
         ]
     )
 
 
 def mandate_constraints(
-    problem: AllocationProblem, mandate: Mandate, w: cp.Variable
+    problem: AllocationProblem,
+    mandate: Mandate,
+    w: cp.Variable,
+    overlay: OverlayTerms | None = None,
 ) -> dict[str, list[cp.Constraint]]:
-    """Return every mandate constraint on weights `w`, by group.
+    """Return every mandate constraint on weights `w` (and an overlay's units), by group.
 
     The groups carry the names :func:`check_constraints` reports, so an infeasibility
     diagnosis names them the same way.
@@ -355,27 +408,236 @@ def mandate_constraints(
     w0 = problem.current.to_numpy()
     exits = problem.managers.isin(m.exit_managers)
     keys = [c for c in problem.exposures.columns if c.startswith("krd_")]
+    key = problem.exposures.columns.isin(keys)
     scale = problem.liabilities / problem.assets
     xk = problem.exposures[keys].to_numpy()
     target = problem.liability[keys].to_numpy() * scale
     limits = np.maximum(m.krd_gap_tolerance, np.abs(xk.T @ w0 - target))
-    return {
-        "weights sum to 1": [cp.sum(w) == 1],
+    o = overlay
+    funded = 0.0 if o is None else o.funded
+    krd = xk.T @ w if o is None else xk.T @ w + o.exposure[np.flatnonzero(key)]
+    groups = {
+        "weights sum to 1": [cp.sum(w) + funded == 1],
         "min allocation": [w[~exits] >= m.min_allocation] if (~exits).any() else [],
         "max allocation": [w <= m.max_allocation],
         "exited managers": [w[exits] == 0] if exits.any() else [],
-        "turnover (one-way)": [0.5 * cp.norm1(w - w0) <= m.turnover],
+        "turnover (one-way)": [0.5 * (cp.norm1(w - w0) + funded) <= m.turnover],
         "max shift": [cp.abs(w - w0)[~exits] <= m.max_shift] if (~exits).any() else [],
-        "yield": [problem.yields.to_numpy() @ w >= m.target_yield],
-        "tracking error": [cp.norm(active_risk(problem, w), 2) <= m.max_tracking_error],
-        "liquidity buffer": [problem.liquid_share.to_numpy() @ w >= m.liquidity_buffer],
+        "yield": [
+            problem.yields.to_numpy() @ w + (0.0 if o is None else o.carry) >= m.target_yield
+        ],
+        "tracking error": [cp.norm(active_risk(problem, w, o), 2) <= m.max_tracking_error],
+        "liquidity buffer": [
+            problem.liquid_share.to_numpy() @ w + (0.0 if o is None else o.liquid)
+            >= m.liquidity_buffer
+        ],
         "illiquid share": [problem.illiquid_share.to_numpy() @ w <= m.max_illiquid],
         "rating drift (notches)": [
             cp.abs(problem.notch.to_numpy() @ (w - w0)) <= m.max_rating_drift
         ],
         "sector overweight": [problem.sectors.to_numpy().T @ (w - w0) <= m.max_sector_overweight],
-        "key-rate gaps": [cp.abs(xk.T @ w - target) <= limits],
+        "key-rate gaps": [cp.abs(krd - target) <= limits],
     }
+    return groups if o is None else {**groups, **o.constraints}
+
+
+@dataclass(frozen=True)
+class OverlayInputs:
+    """The overlay instruments the optimizer may hold, per unit of position.
+
+    Attributes
+    ----------
+    instruments : DataFrame
+        Indexed by instrument id, as :attr:`fialloc.overlay.OverlayUniverse.table`: ``kind``
+        (swap, future, strips), ``funded`` (bool), ``carry`` (a year per unit, decimal),
+        ``initial_margin`` (per unit, decimal) and one ``krd_*`` exposure column (years per
+        unit) per key-rate factor of the problem.
+    stress_changes : DataFrame
+        Deterministic scenarios (rows) by instruments (columns): value change per unit from
+        today. Variation margin is the loss of the worst scenario.
+    """
+
+    instruments: pd.DataFrame
+    stress_changes: pd.DataFrame
+
+    def __post_init__(self) -> None:
+        t = self.instruments
+        need = ["kind", "funded", "carry", "initial_margin"]
+        missing = [c for c in need if c not in t.columns]
+        if missing:
+            msg = f"OverlayInputs: `instruments` lacks column(s) {missing}"
+            raise ValueError(msg)
+        if not self.stress_changes.columns.equals(t.index):
+            msg = "OverlayInputs: `stress_changes` columns must be the instruments, in order"
+            raise ValueError(msg)
+        numbers = t[["carry", "initial_margin", *self.key_columns]].to_numpy(dtype=float)
+        if not np.all(np.isfinite(numbers)) or not np.all(
+            np.isfinite(self.stress_changes.to_numpy(dtype=float))
+        ):
+            msg = "OverlayInputs: carry, margins, exposures and stress changes must be finite"
+            raise ValueError(msg)
+
+    @property
+    def key_columns(self) -> list[str]:
+        """The instruments' ``krd_*`` exposure columns."""
+        return [c for c in self.instruments.columns if c.startswith("krd_")]
+
+    def exposure_matrix(self, problem: AllocationProblem) -> FloatArray:
+        """Instruments by the problem's factors (years per unit; zero on spread factors)."""
+        cols = problem.exposures.columns
+        missing = [c for c in cols if c.startswith("krd_") and c not in self.key_columns]
+        if missing:
+            msg = f"OverlayInputs: no exposure column for the problem's factors {missing}"
+            raise ValueError(msg)
+        return np.asarray(
+            self.instruments.reindex(columns=cols, fill_value=0.0).to_numpy(dtype=float),
+            dtype=np.float64,
+        )
+
+
+@dataclass(frozen=True)
+class OverlayTerms:
+    """What :func:`add_overlay` adds to an allocation problem.
+
+    Attributes
+    ----------
+    inputs : OverlayInputs
+        The instruments.
+    units : cp.Variable
+        Per instrument: position per unit of assets (notional, face or market value).
+    exposure : cp.Expression
+        Per factor: years of assets, added to the managers' exposures.
+    funded : cp.Expression
+        Share of assets held in funded instruments (STRIPS), taken from the weights.
+    carry : cp.Expression
+        A year, decimal of assets, added to the portfolio's yield.
+    liquid : cp.Expression
+        Change of the liquid buffer (share of assets): funded Level 1 in, margin out.
+    constraints : dict of str to list of constraints
+        The overlay's limits, by group (named as :func:`check_constraints` reports them).
+    """
+
+    inputs: OverlayInputs
+    units: cp.Variable
+    exposure: cp.Expression
+    funded: cp.Expression
+    carry: cp.Expression
+    liquid: cp.Expression
+    constraints: dict[str, list[cp.Constraint]]
+
+
+def add_overlay(
+    problem: AllocationProblem, mandate: Mandate, inputs: OverlayInputs
+) -> OverlayTerms:
+    """Add the overlay instruments as decision variables beside the managers' weights.
+
+    One variable per instrument (position per unit of assets; STRIPS long only). The
+    instruments' key-rate exposures add to the managers', their carry to the yield; STRIPS are
+    bought with cash (they take their value from the weights, count in turnover and as Level 1
+    liquid assets); initial margin (per unit of gross position) and the variation margin of the
+    worst deterministic stress come out of the liquid buffer. The mandate's
+    :class:`~fialloc.data.mandate.OverlayLimits` cap the gross swap notional, futures face,
+    STRIPS and any one instrument. Pass the result to :func:`solve` (or :func:`optimize`).
+    """
+    t = inputs.instruments
+    units = cp.Variable(len(t))
+    kind = t["kind"].to_numpy()
+    funded_mask = t["funded"].to_numpy(dtype=bool)
+    x = inputs.exposure_matrix(problem)
+    im = t["initial_margin"].to_numpy(dtype=float)
+    changes = inputs.stress_changes.to_numpy(dtype=float)
+    funded = cp.sum(units[np.flatnonzero(funded_mask)]) if funded_mask.any() else cp.Constant(0.0)
+    margin = im @ cp.abs(units) + cp.pos(cp.max(-(changes @ units)))
+    lim = mandate.overlay
+    return OverlayTerms(
+        inputs=inputs,
+        units=units,
+        exposure=x.T @ units,
+        funded=funded,
+        carry=t["carry"].to_numpy(dtype=float) @ units,
+        liquid=funded - margin,
+        constraints={
+            f"overlay {name}": [cp.sum(cp.abs(units[np.flatnonzero(kind == k)])) <= cap]
+            for name, k, cap in _overlay_limits(lim)
+            if (kind == k).any()
+        }
+        | {
+            "overlay per instrument": [cp.abs(units) <= lim.per_instrument],
+            "overlay STRIPS long only": [units[np.flatnonzero(funded_mask)] >= 0]
+            if funded_mask.any()
+            else [],
+        },
+    )
+
+
+def _overlay_limits(lim: OverlayLimits) -> list[tuple[str, str, float]]:
+    return [
+        ("swap notional", "swap", lim.swap_notional),
+        ("futures notional", "future", lim.futures_notional),
+        ("STRIPS", "strips", lim.strips),
+    ]
+
+
+def overlay_effects(
+    problem: AllocationProblem, inputs: OverlayInputs, units: FloatArray | None
+) -> dict[str, Any]:
+    """Return the overlay's effect at `units` (per instrument, per unit of assets), with numpy.
+
+    Returns ``units``, ``exposure`` (per factor of the problem, years of assets), ``funded``
+    (share of assets in STRIPS), ``carry`` (a year, decimal of assets), ``initial_margin`` and
+    ``variation_margin`` (the worst stress's loss, floored at 0; decimals of assets) and
+    ``liquid`` (funded less both margins): the quantities :func:`add_overlay` constrains.
+    """
+    t = inputs.instruments
+    u = np.zeros(len(t)) if units is None else np.asarray(units, dtype=float)
+    if u.shape != (len(t),) or not np.all(np.isfinite(u)):
+        msg = f"overlay_effects: `units` needs {len(t)} finite values, got shape {u.shape}"
+        raise ValueError(msg)
+    funded = float(u[t["funded"].to_numpy(dtype=bool)].sum())
+    im = float(t["initial_margin"].to_numpy(dtype=float) @ np.abs(u))
+    vm = max(0.0, float(np.max(-(inputs.stress_changes.to_numpy(dtype=float) @ u))))
+    return {
+        "units": u,
+        "exposure": inputs.exposure_matrix(problem).T @ u,
+        "funded": funded,
+        "carry": float(t["carry"].to_numpy(dtype=float) @ u),
+        "initial_margin": im,
+        "variation_margin": vm,
+        "liquid": funded - im - vm,
+    }
+
+
+def _no_overlay(problem: AllocationProblem) -> dict[str, Any]:
+    return {
+        "units": np.zeros(0),
+        "exposure": np.zeros(len(problem.exposures.columns)),
+        "funded": 0.0,
+        "carry": 0.0,
+        "liquid": 0.0,
+    }
+
+
+def _overlay_limit_rows(
+    inputs: OverlayInputs, mandate: Mandate, units: FloatArray
+) -> list[tuple[str, float, float, str]]:
+    kind = inputs.instruments["kind"].to_numpy()
+    funded = inputs.instruments["funded"].to_numpy(dtype=bool)
+    rows = [
+        (f"overlay {name}", float(np.abs(units[kind == k]).sum()), cap, "<=")
+        for name, k, cap in _overlay_limits(mandate.overlay)
+        if (kind == k).any()
+    ]
+    rows.append(
+        (
+            "overlay per instrument",
+            float(np.abs(units).max()) if len(units) else 0.0,
+            mandate.overlay.per_instrument,
+            "<=",
+        )
+    )
+    if funded.any():
+        rows.append(("overlay STRIPS long only", float(units[funded].min()), 0.0, ">="))
+    return rows
 
 
 def solve(
@@ -385,13 +647,15 @@ def solve(
     terms: dict[str, cp.Expression],
     extra: list[cp.Constraint] | None = None,
     solver: str = "CLARABEL",
+    overlay: OverlayTerms | None = None,
 ) -> AllocationResult:
     """Minimize the sum of `terms` under the mandate and the `extra` constraints.
 
     A tiny turnover penalty picks the smallest move among ties. The result reports the
     weights, every constraint's value and slack, every term and the exposures before and after.
     `solver` is any installed cvxpy solver that handles second-order cones (Clarabel by
-    default; SCS is the first-order alternative).
+    default; SCS is the first-order alternative). `overlay` (from :func:`add_overlay`) adds the
+    overlay's variables to every constraint they touch, and its limits.
 
     Raises
     ------
@@ -400,7 +664,7 @@ def solve(
         each would have to relax (from an elastic re-solve).
     """
     w0 = problem.current.to_numpy()
-    groups = mandate_constraints(problem, mandate, w)
+    groups = mandate_constraints(problem, mandate, w, overlay)
     constraints = [c for group in groups.values() for c in group] + (extra or [])
     objective = cp.Minimize(cp.sum(cp.hstack(list(terms.values()))) + 1e-6 * cp.sum_squares(w - w0))
     prob = cp.Problem(objective, constraints)
@@ -411,37 +675,133 @@ def solve(
     if prob.status not in ("optimal", "optimal_inaccurate") or w.value is None:
         msg = _diagnose(groups, w, prob.status, extra or [])
         raise ValueError(msg)
+    units = None
+    if overlay is not None:
+        units = np.asarray(overlay.units.value, dtype=float)
+        funded = overlay.inputs.instruments["funded"].to_numpy(dtype=bool)
+        units[funded] = np.clip(units[funded], 0.0, None)
+    fx = (
+        _no_overlay(problem) if overlay is None else overlay_effects(problem, overlay.inputs, units)
+    )
     weights = np.clip(np.asarray(w.value, dtype=float), 0.0, None)
-    weights /= weights.sum()
+    weights *= (1.0 - fx["funded"]) / weights.sum()
     x = problem.exposures.to_numpy()
     exposures = pd.DataFrame(
         {
             "current": x.T @ w0,
-            "recommended": x.T @ weights,
+            "recommended": x.T @ weights + fx["exposure"],
             "liabilities": problem.liability.to_numpy(),
         },
         index=problem.exposures.columns,
     )
+    if overlay is not None:
+        exposures.insert(2, "overlay", fx["exposure"])
+    y = problem.yields.to_numpy()
     return AllocationResult(
         weights=pd.Series(weights, index=problem.managers, name="weight"),
         change=pd.Series(weights - w0, index=problem.managers, name="change"),
-        constraints=check_constraints(problem, mandate, weights),
+        constraints=check_constraints(
+            problem, mandate, weights, None if overlay is None else overlay.inputs, units
+        ),
         objective_terms=pd.Series({k: float(v.value) for k, v in terms.items()}),
         exposures=exposures,
         summary={
-            "yield_before": float(problem.yields.to_numpy() @ w0),
-            "yield_after": float(problem.yields.to_numpy() @ weights),
+            "yield_before": float(y @ w0),
+            "yield_after": float(y @ weights) + fx["carry"],
             "tracking_error_before": problem.tracking_error(w0),
-            "tracking_error_after": problem.tracking_error(weights),
+            "tracking_error_after": problem.tracking_error(weights, fx["exposure"]),
             "surplus_vol_before": problem.surplus_vol(w0),
-            "surplus_vol_after": problem.surplus_vol(weights),
+            "surplus_vol_after": problem.surplus_vol(weights, fx["exposure"]),
+            "long_end_gap_before": long_end_gap(problem, w0),
+            "long_end_gap_after": long_end_gap(problem, weights, fx["exposure"]),
+            **({} if overlay is None else _overlay_summary(problem, fx)),
         },
         status=str(prob.status),
+        overlay=None if overlay is None else overlay_positions(problem, overlay.inputs, units),
     )
 
 
+def key_rate_gaps(
+    problem: AllocationProblem, w: FloatArray, overlay: FloatArray | None = None
+) -> pd.Series:
+    """Key-rate gaps of weights `w` (and an overlay's exposure): assets less liabilities.
+
+    Years of assets: each key-rate duration of the assets less the liabilities' scaled by
+    liabilities over assets, the gap the mandate's tolerance applies to.
+    """
+    keys = [c for c in problem.exposures.columns if c.startswith("krd_")]
+    key = problem.exposures.columns.isin(keys)
+    x = problem.exposures[keys].to_numpy().T @ np.asarray(w, dtype=float)
+    if overlay is not None:
+        x = x + np.asarray(overlay, dtype=float)[key]
+    target = problem.liability[keys].to_numpy() * problem.liabilities / problem.assets
+    return pd.Series(x - target, index=keys, name="gap")
+
+
+#: The long end of the curve: the key rates whose gaps :func:`long_end_gap` adds up.
+LONG_END: Final = ("krd_20y", "krd_30y")
+
+
+def long_end_gap(
+    problem: AllocationProblem, w: FloatArray, overlay: FloatArray | None = None
+) -> float:
+    """Return the sum of the absolute 20y and 30y key-rate gaps (years of assets).
+
+    The gaps are :func:`key_rate_gaps`'s.
+    """
+    gaps = key_rate_gaps(problem, w, overlay)
+    return float(gaps.reindex(list(LONG_END)).abs().sum())
+
+
+def _overlay_summary(problem: AllocationProblem, fx: dict[str, Any]) -> dict[str, float]:
+    a = problem.assets
+    return {
+        "overlay_carry": fx["carry"] * a,
+        "overlay_initial_margin": fx["initial_margin"] * a,
+        "overlay_variation_margin": fx["variation_margin"] * a,
+        "overlay_strips": fx["funded"] * a,
+    }
+
+
+def overlay_positions(
+    problem: AllocationProblem, inputs: OverlayInputs, units: FloatArray | None
+) -> pd.DataFrame:
+    """Return the overlay's positions in money, one row per instrument held.
+
+    Columns: ``kind``, ``units`` (per unit of assets), ``position`` (notional, face or market
+    value, money; negative pays fixed or is short), ``contracts`` (futures: position over the
+    contract size, rounded; NaN otherwise), ``dv01`` (money per bp fall of every zero rate),
+    ``carry`` (money a year), ``initial_margin`` (money) and one ``krd_*`` column per key
+    rate (years of assets).
+    """
+    fx = overlay_effects(problem, inputs, units)
+    u = fx["units"]
+    t = inputs.instruments
+    a = problem.assets
+    keys = inputs.key_columns
+    exposure = t[keys].to_numpy(dtype=float) * u[:, None]
+    size = t["contract_size"].to_numpy(dtype=float) if "contract_size" in t else np.nan
+    out = pd.DataFrame(
+        {
+            "kind": t["kind"],
+            "units": u,
+            "position": u * a,
+            "contracts": np.round(u * a / size),
+            "dv01": exposure.sum(axis=1) * a * 1e-4,
+            "carry": t["carry"].to_numpy(dtype=float) * u * a,
+            "initial_margin": t["initial_margin"].to_numpy(dtype=float) * np.abs(u) * a,
+        },
+        index=t.index,
+    )
+    out[keys] = exposure
+    return out[np.abs(u) > 1e-6]
+
+
 def optimize(
-    problem: AllocationProblem, mandate: Mandate | None = None, solver: str = "CLARABEL"
+    problem: AllocationProblem,
+    mandate: Mandate | None = None,
+    solver: str = "CLARABEL",
+    overlay: OverlayInputs | None = None,
 ) -> AllocationResult:
     """Solve for manager weights under the mandate, with its priority-weighted objective.
 
@@ -456,6 +816,10 @@ def optimize(
     is above the target, so liquidity far beyond the buffer the mandate asks for cannot
     outweigh the higher priorities. `solver` names the cvxpy solver (see :func:`solve`).
 
+    With `overlay` instruments (and a mandate whose overlay limits are not all zero), they are
+    chosen jointly with the weights (:func:`add_overlay`): their exposures enter the liability
+    matching term, their carry the yield term and their funding and margin the liquidity term.
+
     Raises
     ------
     ValueError
@@ -468,17 +832,20 @@ def optimize(
     skill = problem.skill.to_numpy()
     liquid = problem.liquid_share.to_numpy()
     buffer = max(m.liquidity_buffer, float(liquid @ problem.current.to_numpy()), 1e-9)
+    o = add_overlay(problem, m, overlay) if overlay is not None and m.overlay.enabled else None
     terms = {
         "liability_matching": ow.liability_matching
-        * cp.sum_squares(active_risk(problem, w))
+        * cp.sum_squares(active_risk(problem, w, o))
         / m.max_tracking_error**2,
         "yield_target": -ow.yield_target
-        * (problem.yields.to_numpy() @ w)
+        * (problem.yields.to_numpy() @ w + (0.0 if o is None else o.carry))
         / max(m.target_yield, 1e-4),
         "manager_skill": -ow.manager_skill * (skill @ w) / SKILL_SCALE,
-        "liquidity_buffer": -ow.liquidity_buffer * (liquid @ w) / buffer,
+        "liquidity_buffer": -ow.liquidity_buffer
+        * (liquid @ w + (0.0 if o is None else o.liquid))
+        / buffer,
     }
-    return solve(problem, m, w, terms, solver=solver)
+    return solve(problem, m, w, terms, solver=solver, overlay=o)
 
 
 def pareto_frontier(

@@ -42,6 +42,7 @@ from fialloc.curves import DEFAULT_KEY_TENORS, Curve, CurveQuote
 from fialloc.layout import CashflowLayout, FloatArray
 from fialloc.scenarios import G2Paths, G2pp
 from fialloc.schedule import act365, add_months, to_date
+from fialloc.stresses import StressScenario, default_scenarios, stressed_curve
 
 __all__ = [
     "FUTURES_COLUMNS",
@@ -235,6 +236,26 @@ class OverlayUniverse:
         """Value per unit of every instrument off `curve` (full repricing)."""
         return np.asarray(
             self.book.dirty_prices(curve) * self.scale - self.financed, dtype=np.float64
+        )
+
+    def stress_changes(self, scenarios: Sequence[StressScenario] | None = None) -> pd.DataFrame:
+        """Value change per unit of every instrument under each deterministic stress.
+
+        Each instrument is repriced in full on the scenario's curve
+        (:func:`fialloc.stresses.stressed_curve`; the default scenarios when None). Spread
+        shifts do not apply: the instruments are Treasuries and swaps on the discount curve.
+
+        Returns
+        -------
+        DataFrame
+            Scenarios (rows, by name) by instruments (columns), money per unit.
+        """
+        chosen = list(scenarios) if scenarios is not None else default_scenarios()
+        today = self.values(self.curve)
+        return pd.DataFrame(
+            [self.values(stressed_curve(self.curve, s)) - today for s in chosen],
+            index=pd.Index([s.name for s in chosen], name="scenario"),
+            columns=self.ids,
         )
 
     def path_values(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["Mandate", "ObjectiveWeights"]
+__all__ = ["Mandate", "ObjectiveWeights", "OverlayLimits"]
 
 
 class ObjectiveWeights(BaseModel):
@@ -16,6 +16,28 @@ class ObjectiveWeights(BaseModel):
     yield_target: float = Field(0.25, ge=0.0)
     manager_skill: float = Field(0.25, ge=0.0)
     liquidity_buffer: float = Field(0.15, ge=0.0)
+
+
+class OverlayLimits(BaseModel):
+    """Limits of the duration overlay, decimals of the portfolio's assets.
+
+    Swap notional and futures face count gross (receivers and payers, longs and shorts
+    alike); STRIPS count at market value (long only). Zero turns an instrument type off.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    swap_notional: float = Field(0.30, ge=0.0, le=5.0)
+    futures_notional: float = Field(0.10, ge=0.0, le=5.0)
+    strips: float = Field(0.10, ge=0.0, le=1.0)
+    per_instrument: float = Field(0.15, ge=0.0, le=5.0)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any overlay instrument may be held."""
+        return self.per_instrument > 0 and (
+            self.swap_notional > 0 or self.futures_notional > 0 or self.strips > 0
+        )
 
 
 class Mandate(BaseModel):
@@ -41,6 +63,7 @@ class Mandate(BaseModel):
     materiality_threshold: float = Field(0.10, gt=0.0)
     objective: ObjectiveWeights = ObjectiveWeights()
     exit_managers: tuple[str, ...] = ()
+    overlay: OverlayLimits = OverlayLimits()
 
     @model_validator(mode="after")
     def _consistent(self) -> Mandate:
