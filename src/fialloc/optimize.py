@@ -26,6 +26,7 @@ from typing import Any, Final
 
 import cvxpy as cp
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from fialloc.analytics.context import DeskContext
@@ -366,7 +367,11 @@ def _krd_gap_limits(
 
 @dataclass(frozen=True)
 class AllocationResult:
-    """Recommended weights with every constraint's value and slack and every objective term."""
+    """Recommended weights with every constraint's value and slack and every objective term.
+
+    ``overlay`` holds the duration overlay's positions when one was chosen (see
+    :func:`overlay_positions`); the weights then sum to 1 less its STRIPS.
+    """
 
     weights: pd.Series
     change: pd.Series
@@ -376,6 +381,13 @@ class AllocationResult:
     summary: dict[str, float]
     status: str
     overlay: pd.DataFrame | None = None
+
+    def overlay_units(self, instruments: pd.Index) -> FloatArray:
+        """Return the overlay units (per unit of assets) per instrument, zero where none."""
+        if self.overlay is None:
+            return np.zeros(len(instruments))
+        units = self.overlay["units"].reindex(instruments, fill_value=0.0)
+        return np.asarray(units.to_numpy(dtype=float), dtype=np.float64)
 
 
 def active_risk(
@@ -407,12 +419,7 @@ def mandate_constraints(
     m = mandate
     w0 = problem.current.to_numpy()
     exits = problem.managers.isin(m.exit_managers)
-    keys = [c for c in problem.exposures.columns if c.startswith("krd_")]
-    key = problem.exposures.columns.isin(keys)
-    scale = problem.liabilities / problem.assets
-    xk = problem.exposures[keys].to_numpy()
-    target = problem.liability[keys].to_numpy() * scale
-    limits = np.maximum(m.krd_gap_tolerance, np.abs(xk.T @ w0 - target))
+    key, xk, target, limits = _krd_gap_bounds(problem, m)
     o = overlay
     funded = 0.0 if o is None else o.funded
     krd = xk.T @ w if o is None else xk.T @ w + o.exposure[np.flatnonzero(key)]
@@ -439,6 +446,20 @@ def mandate_constraints(
         "key-rate gaps": [cp.abs(krd - target) <= limits],
     }
     return groups if o is None else {**groups, **o.constraints}
+
+
+def _krd_gap_bounds(
+    problem: AllocationProblem, mandate: Mandate
+) -> tuple[npt.NDArray[np.bool_], FloatArray, FloatArray, FloatArray]:
+    """Key-rate factor mask, managers' key-rate exposures, targets and the gap limits."""
+    keys = [c for c in problem.exposures.columns if c.startswith("krd_")]
+    key = problem.exposures.columns.isin(keys)
+    xk = problem.exposures[keys].to_numpy()
+    target = problem.liability[keys].to_numpy() * problem.liabilities / problem.assets
+    limits = np.maximum(
+        mandate.krd_gap_tolerance, np.abs(xk.T @ problem.current.to_numpy() - target)
+    )
+    return key, xk, target, limits
 
 
 @dataclass(frozen=True)
@@ -537,7 +558,10 @@ def add_overlay(
     liquid assets); initial margin (per unit of gross position) and the variation margin of the
     worst deterministic stress come out of the liquid buffer. The mandate's
     :class:`~fialloc.data.mandate.OverlayLimits` cap the gross swap notional, futures face,
-    STRIPS and any one instrument. Pass the result to :func:`solve` (or :func:`optimize`).
+    STRIPS and any one instrument. Swaps and futures are put on first (see
+    :mod:`fialloc.plan`), so they must keep the key-rate gaps within limits and leave the
+    liquid buffer on today's weights too. Pass the result to :func:`solve` (or
+    :func:`optimize`).
     """
     t = inputs.instruments
     units = cp.Variable(len(t))
@@ -549,6 +573,20 @@ def add_overlay(
     funded = cp.sum(units[np.flatnonzero(funded_mask)]) if funded_mask.any() else cp.Constant(0.0)
     margin = im @ cp.abs(units) + cp.pos(cp.max(-(changes @ units)))
     lim = mandate.overlay
+    # Swaps and futures trade before the sleeves move (the plan's first phase): with today's
+    # weights they must already keep the key-rate gaps within limits and leave the liquid
+    # buffer (if today meets it), so every phase end, between that point and the target, does.
+    key, xk, target, limits = _krd_gap_bounds(problem, mandate)
+    w0 = problem.current.to_numpy()
+    unfunded = np.flatnonzero(~funded_mask)
+    first = x[unfunded][:, key].T @ units[unfunded] if len(unfunded) else np.zeros(key.sum())
+    first_margin = im[unfunded] @ cp.abs(units[unfunded]) + cp.pos(
+        cp.max(-(changes[:, unfunded] @ units[unfunded]))
+    )
+    buffer_today = float(problem.liquid_share.to_numpy() @ w0)
+    overlay_first = [cp.abs(xk.T @ w0 + first - target) <= limits]
+    if buffer_today >= mandate.liquidity_buffer:
+        overlay_first.append(buffer_today - first_margin >= mandate.liquidity_buffer)
     return OverlayTerms(
         inputs=inputs,
         units=units,
@@ -566,6 +604,7 @@ def add_overlay(
             "overlay STRIPS long only": [units[np.flatnonzero(funded_mask)] >= 0]
             if funded_mask.any()
             else [],
+            "overlay before the sleeves move": overlay_first if len(unfunded) else [],
         },
     )
 

@@ -29,10 +29,12 @@ from fialloc.factor_covariance import scenario_covariance
 from fialloc.optimize import (
     AllocationProblem,
     AllocationResult,
+    OverlayInputs,
     build_problem,
     optimize,
     pareto_frontier,
 )
+from fialloc.overlay import OverlayUniverse, overlay_universe
 from fialloc.plan import ImplementationPlan, implementation_plan
 from fialloc.robustness import (
     evaluate,
@@ -114,6 +116,12 @@ class RunResult:
         Paths, seed, horizons, phases: what to pass to reproduce the run.
     timings : dict of str to float
         Seconds spent in each stage.
+    overlay : OverlayUniverse or None
+        The duration overlay's instruments priced off today's curve, when the mandate allows
+        an overlay; the recommendation then holds them beside the weights.
+    allocation_without_overlay : AllocationResult or None
+        The same objective and mandate with manager weights only, to show what the overlay
+        adds (None without an overlay).
     """
 
     portfolio: Portfolio
@@ -132,6 +140,8 @@ class RunResult:
     plan: ImplementationPlan
     parameters: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    overlay: OverlayUniverse | None = None
+    allocation_without_overlay: AllocationResult | None = None
 
     def summary(self) -> dict[str, float]:
         """Headline numbers: values (money), yields (decimals), durations (years)."""
@@ -242,14 +252,32 @@ def run(
             float(liabilities.iloc[0]["market_value"]),
             threshold=p.mandate.materiality_threshold,
         )
+        universe = (
+            overlay_universe(p.curve, key_tenors=p.analytics.key_tenors)
+            if p.mandate.overlay.enabled
+            else None
+        )
     with _stage("stresses", timings, progress):
         stresses = stress_portfolio(p, executor=executor)
+        overlay_inputs = (
+            None
+            if universe is None
+            else OverlayInputs(universe.table, universe.stress_changes(stresses.scenarios))
+        )
     with _stage("scenarios", timings, progress):
         model = G2pp(p.curve)
         years = np.arange(1, horizons + 1, dtype=float)
         grid = np.arange(1, 12 * horizons + 1) / 12.0
         sleeves = simulate_sleeves(
-            p, model, n_paths, grid, years, scenario_seed, chunk=path_chunk, executor=executor
+            p,
+            model,
+            n_paths,
+            grid,
+            years,
+            scenario_seed,
+            chunk=path_chunk,
+            executor=executor,
+            overlay=universe,
         )
     with _stage("desks", timings, progress):
         desks = (desk_runner or run_desks)(ctx)
@@ -271,7 +299,8 @@ def run(
             covariance=factor_cov,
             residual_vol=performance.residual_vols(skill_desk),
         )
-        allocation = optimize(problem, p.mandate)
+        allocation = optimize(problem, p.mandate, overlay=overlay_inputs)
+        without = None if overlay_inputs is None else optimize(problem, p.mandate)
         robust = min_expected_shortfall(problem, sleeves, p.mandate)
         frontier = pareto_frontier(problem, p.mandate, frontier_points, executor=executor)
     with _stage("robustness", timings, progress):
@@ -280,14 +309,28 @@ def run(
             "recommended": allocation.weights.to_numpy(),
             "least_shortfall": robust.weights.to_numpy(),
         }
+        overlays: dict[str, npt.ArrayLike] = {}
+        overlay_values = None
+        if without is not None and overlay_inputs is not None and universe is not None:
+            candidates["recommended_without_overlay"] = without.weights.to_numpy()
+            overlays["recommended"] = allocation.overlay_units(universe.ids)
+            overlay_values = overlay_inputs.stress_changes + universe.table["value"]
         robustness = Robustness(
-            paths=evaluate(sleeves, candidates),
-            tracking_error=tracking_error_distribution(sleeves, candidates),
-            stresses=stress_surplus(stresses, p, candidates),
+            paths=evaluate(sleeves, candidates, overlays),
+            tracking_error=tracking_error_distribution(sleeves, candidates, overlays),
+            stresses=stress_surplus(stresses, p, candidates, overlays, overlay_values),
         )
     with _stage("plan", timings, progress):
         plan = implementation_plan(
-            p, problem, allocation.weights, p.mandate, phases, phase_days, extend=True
+            p,
+            problem,
+            allocation.weights,
+            p.mandate,
+            phases,
+            phase_days,
+            extend=True,
+            overlay=overlay_inputs,
+            units=overlays.get("recommended"),
         )
     surplus = robustness.paths.loc["current"].copy()
     parameters = {
@@ -304,5 +347,5 @@ def run(
     assert isinstance(surplus, pd.DataFrame)  # one allocation, many horizons
     return RunResult(
         p, securities, managers, liabilities, gaps, stresses, surplus, desks, problem,
-        allocation, robust, frontier, robustness, plan, parameters, timings,
+        allocation, robust, frontier, robustness, plan, parameters, timings, universe, without,
     )  # fmt: skip

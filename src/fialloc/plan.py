@@ -7,23 +7,34 @@ phase end anyway and reports it. Selling a sleeve means selling its positions pr
 cost is half the bid-ask plus square-root market impact. Each sleeve trades its cheapest
 positions first and may use only its share of each position's daily volume, at the given
 participation, within a phase.
+
+A duration overlay's swaps and futures trade in the first phase (they are liquid and need no
+cash); its STRIPS are bought in step with the sleeves' sales that pay for them, so weights and
+STRIPS add up to the assets at every phase end. Overlay trades cost half a bid-ask spread in
+yield on their DV01 (:data:`OVERLAY_HALF_SPREAD_BP`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from fialloc.analytics.liquidity_costs import market_impact_cost
 from fialloc.data import Mandate, Portfolio
-from fialloc.optimize import AllocationProblem, check_constraints
+from fialloc.layout import FloatArray
+from fialloc.optimize import AllocationProblem, OverlayInputs, check_constraints
 
 __all__ = ["ImplementationPlan", "implementation_plan"]
 
 DAILY_PRICE_VOL = 0.004  # daily price volatility for market impact (decimal)
+#: Half the bid-ask spread in yield (bp) of each overlay instrument type: a cleared swap, a
+#: Treasury future (about half a tick on a 10-year's DV01), a STRIPS.
+OVERLAY_HALF_SPREAD_BP: Final = {"swap": 0.25, "future": 0.1, "strips": 0.5}
 
 
 @dataclass(frozen=True)
@@ -43,17 +54,23 @@ class ImplementationPlan:
         mandate constraint holds at the phase end).
     requested_phases : int
         Phases asked for; fewer than the plan's when market volume forced more (``extend``).
+    overlay_trades : DataFrame or None
+        Overlay instruments (rows) by phases: position traded (notional, face or market value,
+        money; negative pays fixed or sells), when the target has an overlay. Costs of these
+        trades are in the ``overlay_cost`` column of ``costs``.
     """
 
     trades: pd.DataFrame
     weights: pd.DataFrame
     costs: pd.DataFrame
     requested_phases: int
+    overlay_trades: pd.DataFrame | None = None
 
     @property
     def total_cost(self) -> float:
         """Estimated cost of the whole plan (money)."""
-        return float(self.costs[["spread_cost", "impact_cost"]].to_numpy().sum())
+        cols = [c for c in ("spread_cost", "impact_cost", "overlay_cost") if c in self.costs]
+        return float(self.costs[cols].to_numpy().sum())
 
 
 def implementation_plan(
@@ -65,6 +82,8 @@ def implementation_plan(
     phase_days: int = 10,
     participation: float = 0.2,
     extend: bool = False,
+    overlay: OverlayInputs | None = None,
+    units: npt.ArrayLike | None = None,
 ) -> ImplementationPlan:
     """Plan the move from current weights to `target` in equal phases.
 
@@ -77,6 +96,9 @@ def implementation_plan(
     extend : bool
         When the moves do not fit the market volume in `phases`, add the fewest phases that make
         them fit instead of refusing.
+    overlay, units : OverlayInputs and array, optional
+        The target's overlay instruments and positions (per unit of assets); see the module
+        notes for when they trade.
 
     Raises
     ------
@@ -92,8 +114,21 @@ def implementation_plan(
         )
         raise ValueError(msg)
     w0 = problem.current
-    if not target.index.equals(w0.index) or abs(float(target.sum()) - 1.0) > 1e-6:
-        msg = "implementation_plan: target weights must cover the same managers and sum to 1"
+    if (overlay is None) != (units is None):
+        msg = "implementation_plan: give both `overlay` and `units`, or neither"
+        raise ValueError(msg)
+    u = None if units is None else np.asarray(units, dtype=float)
+    funded = (
+        np.zeros(0, dtype=bool)
+        if overlay is None
+        else overlay.instruments["funded"].to_numpy(dtype=bool)
+    )
+    strips = 0.0 if u is None else float(u[funded].sum())
+    if not target.index.equals(w0.index) or abs(float(target.sum()) + strips - 1.0) > 1e-6:
+        msg = (
+            "implementation_plan: target weights must cover the same managers and sum to 1 "
+            "(less the overlay's STRIPS)"
+        )
         raise ValueError(msg)
     assets = problem.assets
     step = (target - w0) / phases
@@ -133,17 +168,29 @@ def implementation_plan(
             worst = max(
                 worst, amount / available if available > 0 else (np.inf if amount > 0 else 0.0)
             )
-        ok = bool(check_constraints(problem, m, weights[k + 1].to_numpy())["ok"].all())
+        held = None if u is None else _overlay_held(u, funded, (k + 1) / phases)
+        checked = check_constraints(problem, m, weights[k + 1].to_numpy(), overlay, held)
         rows.append(
             {
                 "phase": k + 1,
                 "spread_cost": spread_cost,
                 "impact_cost": impact_cost,
                 "capacity_used": worst,
-                "constraints_ok": ok,
+                "constraints_ok": bool(checked["ok"].all()),
             }
         )
     costs = pd.DataFrame(rows).set_index("phase")
+    overlay_trades = None
+    if overlay is not None and u is not None:
+        held = [np.zeros_like(u)]
+        held += [_overlay_held(u, funded, k / phases) for k in range(1, phases + 1)]
+        overlay_trades = pd.DataFrame(
+            {k: (held[k] - held[k - 1]) * assets for k in range(1, phases + 1)},
+            index=overlay.instruments.index,
+        )
+        half = overlay.instruments["kind"].map(OVERLAY_HALF_SPREAD_BP).fillna(0.0).to_numpy()
+        dv01 = overlay.instruments[overlay.key_columns].to_numpy(dtype=float).sum(axis=1) * 1e-4
+        costs["overlay_cost"] = np.abs(overlay_trades.to_numpy()).T @ (np.abs(dv01) * half)
     if (costs["capacity_used"] > 1.0).any():
         worst_phase = costs["capacity_used"].idxmax()
         need = float(costs["capacity_used"].max())
@@ -152,7 +199,7 @@ def implementation_plan(
             # scales exactly with the phase count.
             longer = implementation_plan(
                 portfolio, problem, target, m, int(np.ceil(phases * need - 1e-9)), phase_days,
-                participation,
+                participation, overlay=overlay, units=units,
             )  # fmt: skip
             return dataclasses.replace(longer, requested_phases=phases)
         msg = (
@@ -161,4 +208,9 @@ def implementation_plan(
             f"{int(np.ceil(phases * need))} phases of {phase_days} days"
         )
         raise ValueError(msg)
-    return ImplementationPlan(trades, weights, costs, phases)
+    return ImplementationPlan(trades, weights, costs, phases, overlay_trades)
+
+
+def _overlay_held(units: FloatArray, funded: npt.NDArray[np.bool_], done: float) -> FloatArray:
+    """Overlay held at a phase end: swaps and futures in full, STRIPS the share `done`."""
+    return np.where(funded, units * done, units)

@@ -22,6 +22,7 @@ from fialloc.data import Mandate, Portfolio
 from fialloc.distributed import DistributedError, Executor, InProcess, task_threads
 from fialloc.layout import FloatArray
 from fialloc.optimize import AllocationProblem, AllocationResult, solve
+from fialloc.overlay import OverlayUniverse
 from fialloc.scenarios import G2Paths, G2pp
 from fialloc.stresses import StressResult
 
@@ -57,6 +58,12 @@ class SleevePaths:
         Today's value of each sleeve (money).
     liabilities_today : float
         Today's present value of the liabilities (money).
+    overlay : ndarray or None
+        Paths x horizons x overlay instruments: each instrument's value per unit of position
+        (money; see :meth:`fialloc.overlay.OverlayUniverse.path_values`), when simulated with
+        an overlay universe.
+    overlay_today : ndarray or None
+        Each overlay instrument's value per unit today.
     """
 
     horizons: FloatArray
@@ -66,6 +73,8 @@ class SleevePaths:
     current: pd.Series
     today: pd.Series
     liabilities_today: float
+    overlay: FloatArray | None = None
+    overlay_today: FloatArray | None = None
 
     def column(self, horizon: float) -> int:
         """Index of `horizon` (years) among the horizons."""
@@ -84,10 +93,45 @@ class SleevePaths:
         scale = np.divide(1.0, w0, out=np.zeros_like(w0), where=w0 > 0)
         return np.asarray(self.sleeves * scale, dtype=np.float64)
 
-    def surplus(self, weights: npt.ArrayLike) -> FloatArray:
-        """Surplus paths (paths x horizons, money) of an allocation with the same total assets."""
+    def assets(self, weights: npt.ArrayLike, units: npt.ArrayLike | None = None) -> FloatArray:
+        """Asset value paths (paths x horizons, money) of an allocation with today's assets.
+
+        `units` are overlay positions per unit of today's assets (see
+        :func:`fialloc.optimize.overlay_effects`); they need the overlay's path values.
+        """
         w = np.asarray(weights, dtype=float)
-        return np.asarray(self.per_unit_weight() @ w - self.liabilities, dtype=np.float64)
+        values = self.per_unit_weight() @ w
+        if units is not None:
+            values = values + self._overlay_values() @ self._units(units)
+        return np.asarray(values, dtype=np.float64)
+
+    def assets_today(self, weights: npt.ArrayLike, units: npt.ArrayLike | None = None) -> float:
+        """Today's asset value (money) of an allocation: sleeves and overlay at today's values."""
+        w0 = self.current.to_numpy()
+        unit = self.today.to_numpy() * np.divide(1.0, w0, out=np.zeros_like(w0), where=w0 > 0)
+        value = float(unit @ np.asarray(weights, dtype=float))
+        if units is not None:
+            assert self.overlay_today is not None  # checked by _units
+            value += float(self.overlay_today @ self._units(units))
+        return value
+
+    def surplus(self, weights: npt.ArrayLike, units: npt.ArrayLike | None = None) -> FloatArray:
+        """Surplus paths (paths x horizons, money) of an allocation with the same total assets."""
+        return np.asarray(self.assets(weights, units) - self.liabilities, dtype=np.float64)
+
+    def _overlay_values(self) -> FloatArray:
+        if self.overlay is None:
+            msg = "SleevePaths: overlay units given but the paths carry no overlay values"
+            raise ValueError(msg)
+        return self.overlay
+
+    def _units(self, units: npt.ArrayLike) -> FloatArray:
+        u = np.asarray(units, dtype=float)
+        n = self._overlay_values().shape[2]
+        if u.shape != (n,):
+            msg = f"SleevePaths: {u.shape} overlay units for {n} instruments"
+            raise ValueError(msg)
+        return u * float(self.today.sum() / self.current.sum())
 
 
 def sleeve_paths(
@@ -96,10 +140,12 @@ def sleeve_paths(
     paths: G2Paths,
     horizons: npt.ArrayLike,
     threads: int | None = None,
+    overlay: OverlayUniverse | None = None,
 ) -> SleevePaths:
     """Revalue each manager's sleeve and the liabilities on every path (see module notes).
 
     `threads` is the revaluation kernel's (all cores by default); results do not depend on it.
+    With an `overlay` universe, its instruments are revalued on the same paths per unit.
     """
     p = portfolio
     book = p.book
@@ -120,7 +166,15 @@ def sleeve_paths(
     today = p.manager_values.reindex(p.managers.index).fillna(0.0)
     owed_today = float(p.liability_stream.analytics(p.curve)["market_value"].iloc[0])
     return SleevePaths(
-        h, remaining + banked, liabilities, p.managers.index, p.current_weights, today, owed_today
+        h,
+        remaining + banked,
+        liabilities,
+        p.managers.index,
+        p.current_weights,
+        today,
+        owed_today,
+        None if overlay is None else overlay.path_values(model, paths, h, threads),
+        None if overlay is None else overlay.table["value"].to_numpy(dtype=float),
     )
 
 
@@ -134,6 +188,7 @@ def simulate_sleeves(
     *,
     chunk: int = 500,
     executor: Executor | None = None,
+    overlay: OverlayUniverse | None = None,
 ) -> SleevePaths:
     """Simulate G2++ paths and revalue the sleeves on them, `chunk` paths per task.
 
@@ -158,6 +213,8 @@ def simulate_sleeves(
         Paths per task; bounds each task's memory (paths x horizons x securities values).
     executor : Executor, optional
         Where the tasks run (:class:`fialloc.distributed.InProcess` by default).
+    overlay : OverlayUniverse, optional
+        Overlay instruments to revalue on the same paths (per unit of position).
 
     Raises
     ------
@@ -174,21 +231,23 @@ def simulate_sleeves(
     h = np.atleast_1d(np.asarray(horizons, dtype=np.float64))
     items = [(first, min(chunk, n_paths - first)) for first in range(0, n_paths, chunk)]
     blocks = (executor or InProcess()).map(
-        _sleeve_chunk, items, shared=(portfolio, model.params, grid, h, int(seed))
+        _sleeve_chunk, items, shared=(portfolio, model.params, grid, h, int(seed), overlay)
     )
     return _concatenate(blocks, items, n_paths)
 
 
 def _sleeve_chunk(
     item: tuple[int, int],
-    shared: tuple[Portfolio, tuple[float, ...], FloatArray, FloatArray, int],
+    shared: tuple[
+        Portfolio, tuple[float, ...], FloatArray, FloatArray, int, OverlayUniverse | None
+    ],
 ) -> SleevePaths:
     first, n = item
-    portfolio, params, grid, horizons, seed = shared
+    portfolio, params, grid, horizons, seed, overlay = shared
     model = G2pp(portfolio.curve, *params)
     threads = task_threads()
     paths = model.simulate(n, grid, seed=seed, threads=threads, first_path=first)
-    return sleeve_paths(portfolio, model, paths, horizons, threads)
+    return sleeve_paths(portfolio, model, paths, horizons, threads, overlay)
 
 
 def _concatenate(
@@ -210,11 +269,23 @@ def _concatenate(
     if sleeves.shape[0] != n_paths:
         msg = f"simulate_sleeves: {sleeves.shape[0]} paths revalued, {n_paths} asked for"
         raise DistributedError(msg)
-    return replace(blocks[0], sleeves=sleeves, liabilities=liabilities)
+    overlay = (
+        None
+        if blocks[0].overlay is None
+        else np.concatenate([b.overlay for b in blocks if b.overlay is not None])
+    )
+    return replace(blocks[0], sleeves=sleeves, liabilities=liabilities, overlay=overlay)
 
 
-def evaluate(sleeves: SleevePaths, allocations: Mapping[str, npt.ArrayLike]) -> pd.DataFrame:
+def evaluate(
+    sleeves: SleevePaths,
+    allocations: Mapping[str, npt.ArrayLike],
+    overlays: Mapping[str, npt.ArrayLike] | None = None,
+) -> pd.DataFrame:
     """Shortfall probability, expected shortfall (95%) and surplus quantiles per allocation.
+
+    `overlays` gives an allocation's overlay units (per unit of assets) by its name; the
+    overlay is then revalued on the same paths.
 
     Returns one row per (allocation, horizon): ``mean``, ``p05``, ``p25``, ``median``, ``p75``,
     ``p95``,
@@ -223,7 +294,7 @@ def evaluate(sleeves: SleevePaths, allocations: Mapping[str, npt.ArrayLike]) -> 
     """
     rows = []
     for name, weights in allocations.items():
-        surplus = sleeves.surplus(weights)
+        surplus = sleeves.surplus(weights, (overlays or {}).get(name))
         worst = np.sort(surplus, axis=0)[: max(1, surplus.shape[0] // 20)]
         q = np.quantile(surplus, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
         for j, h in enumerate(sleeves.horizons):
@@ -245,7 +316,9 @@ def evaluate(sleeves: SleevePaths, allocations: Mapping[str, npt.ArrayLike]) -> 
 
 
 def tracking_error_distribution(
-    sleeves: SleevePaths, allocations: Mapping[str, npt.ArrayLike]
+    sleeves: SleevePaths,
+    allocations: Mapping[str, npt.ArrayLike],
+    overlays: Mapping[str, npt.ArrayLike] | None = None,
 ) -> pd.DataFrame:
     """Realized tracking error against the liabilities on each path, summarized.
 
@@ -254,6 +327,8 @@ def tracking_error_distribution(
     at the interval's start and scaled to one year by the square root of its length, has a
     standard deviation: the path's realized tracking error (decimal, annual). Needs two
     horizons or more.
+
+    `overlays` gives an allocation's overlay units by its name (see :func:`evaluate`).
 
     Returns one row per allocation: ``mean``, ``p05``, ``median``, ``p95``.
     """
@@ -265,17 +340,12 @@ def tracking_error_distribution(
         [np.full(sleeves.liabilities.shape[0], sleeves.liabilities_today), sleeves.liabilities]
     )
     lia_return = owed[:, 1:] / owed[:, :-1] - 1.0
-    unit = sleeves.per_unit_weight()
-    today_unit = sleeves.today.to_numpy() * np.divide(
-        1.0,
-        sleeves.current.to_numpy(),
-        out=np.zeros(len(sleeves.current)),
-        where=sleeves.current.to_numpy() > 0,
-    )
     rows = {}
     for name, weights in allocations.items():
-        w = np.asarray(weights, dtype=float)
-        assets = np.column_stack([np.full(unit.shape[0], today_unit @ w), unit @ w])
+        units = (overlays or {}).get(name)
+        later = sleeves.assets(weights, units)
+        today = sleeves.assets_today(weights, units)
+        assets = np.column_stack([np.full(later.shape[0], today), later])
         active = (assets[:, 1:] / assets[:, :-1] - 1.0 - lia_return) / np.sqrt(dt)
         te = active.std(axis=1, ddof=1)
         q = np.quantile(te, [0.05, 0.5, 0.95])
@@ -293,12 +363,19 @@ def holding_shares(portfolio: Portfolio, securities: pd.Index) -> pd.DataFrame:
 
 
 def stress_surplus(
-    stresses: StressResult, portfolio: Portfolio, allocations: Mapping[str, npt.ArrayLike]
+    stresses: StressResult,
+    portfolio: Portfolio,
+    allocations: Mapping[str, npt.ArrayLike],
+    overlays: Mapping[str, npt.ArrayLike] | None = None,
+    overlay_values: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Surplus (money) of each allocation under each deterministic stress.
 
     Each sleeve is revalued under every scenario (its share of each security's face) and
-    scaled by the allocation's weight over today's; liabilities are the scenario's.
+    scaled by the allocation's weight over today's; liabilities are the scenario's. An
+    allocation named in `overlays` (overlay units per unit of assets) adds its overlay's value
+    under each scenario, `overlay_values` (scenarios by instruments, per unit: today's value
+    plus :meth:`fialloc.overlay.OverlayUniverse.stress_changes`).
 
     Returns scenarios (rows) by allocations (columns).
     """
@@ -308,10 +385,17 @@ def stress_surplus(
     w0 = p.current_weights.reindex(p.managers.index).to_numpy()
     unit = values * np.divide(1.0, w0, out=np.zeros_like(w0), where=w0 > 0)
     owed = stresses.liability_values.to_numpy()
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {name: unit @ np.asarray(w, dtype=float) - owed for name, w in allocations.items()},
         index=stresses.asset_values.index,
     )
+    for name, units in (overlays or {}).items():
+        if overlay_values is None or not overlay_values.index.equals(out.index):
+            msg = "stress_surplus: overlays need `overlay_values` for the same scenarios"
+            raise ValueError(msg)
+        assets = float(p.manager_values.sum())
+        out[name] += overlay_values.to_numpy() @ np.asarray(units, dtype=float) * assets
+    return out
 
 
 def min_expected_shortfall(
