@@ -101,7 +101,11 @@ def test_summary_fits_100_columns_and_names_the_outputs(tmp_path, capsys):
     assert "written (report.html, results.json, tables/, manifest.json) to" in shown
     for heading in ("Before and after", "Key-rate gaps", "Weight changes", "P(surplus < 0)"):
         assert heading in shown
-    assert "M24" in shown  # one of the recommended moves
+    recs = json.loads((folder / "results.json").read_text())["allocation_recommendations"]
+    biggest = max(recs, key=lambda r: abs(r["change"]))
+    assert f"  {biggest['manager_id']}  " in shown  # the largest recommended move
+    assert "Duration overlay" in shown
+    assert "with overlay" in shown
 
 
 def test_demo_files_give_the_same_results_and_identical_reruns(tmp_path, demo_run, capsys):

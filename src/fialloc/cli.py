@@ -180,23 +180,49 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
         highlight=False,
     )
     head = Table(box=box.SIMPLE_HEAD, title="Before and after", title_justify="left")
-    for col in ("", "current", "recommended"):
+    without = s.get("without_overlay")
+    after = ("without overlay", "with overlay") if without else ("recommended",)
+    for col in ("", "current", *after):
         head.add_column(col, justify="left" if not col else "right")
     horizon = f"{s['horizon_years']:g}y"
     for label, key, fmt in (
         ("asset yield", "yield", "{:.2%}"),
         ("surplus tracking error", "tracking_error", "{:.2%}"),
         ("largest key-rate gap (years)", "max_key_rate_gap", "{:.2f}"),
+        ("long-end gap |20y|+|30y| (years)", "long_end_gap", "{:.2f}"),
         (f"P(surplus < 0) at {horizon}", "shortfall_probability", "{:.1%}"),
         (f"expected shortfall 95% at {horizon}", "expected_shortfall_95", "${:,.0f}M"),
     ):
         scale = 1e-6 if "$" in fmt else 1.0
+        middle = [fmt.format(without[f"{key}_after"] * scale)] if without else []
         head.add_row(
             label,
             fmt.format(s[f"{key}_before"] * scale),
+            *middle,
             fmt.format(s[f"{key}_after"] * scale),
         )
     console.print(head)
+    positions = response.detailed_results.get("overlay", {}).get("positions", [])
+    if positions:
+        overlay = Table(
+            box=box.SIMPLE_HEAD,
+            title=(
+                f"Duration overlay: initial margin ${s['overlay_initial_margin'] / 1e6:,.0f}M, "
+                f"worst-stress variation margin ${s['overlay_variation_margin'] / 1e6:,.0f}M"
+            ),
+            title_justify="left",
+        )
+        for col in ("instrument", "position", "contracts", "DV01", "carry a year"):
+            overlay.add_column(col, justify="left" if col == "instrument" else "right")
+        for p in positions:
+            overlay.add_row(
+                p["instrument"],
+                f"{p['position'] / 1e6:+,.0f}M",
+                "" if p["contracts"] is None else f"{p['contracts']:+,.0f}",
+                f"{p['dv01'] / 1e3:+,.0f}k",
+                f"{p['carry'] / 1e6:+,.1f}M",
+            )
+        console.print(overlay)
     exposures = [
         r
         for r in response.detailed_results["optimizer"]["exposures"]

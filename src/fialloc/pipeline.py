@@ -301,7 +301,7 @@ def run(
         )
         allocation = optimize(problem, p.mandate, overlay=overlay_inputs)
         without = None if overlay_inputs is None else optimize(problem, p.mandate)
-        robust = min_expected_shortfall(problem, sleeves, p.mandate)
+        robust = min_expected_shortfall(problem, sleeves, p.mandate, overlay=overlay_inputs)
         frontier = pareto_frontier(problem, p.mandate, frontier_points, executor=executor)
     with _stage("robustness", timings, progress):
         candidates: dict[str, npt.ArrayLike] = {
@@ -314,6 +314,7 @@ def run(
         if without is not None and overlay_inputs is not None and universe is not None:
             candidates["recommended_without_overlay"] = without.weights.to_numpy()
             overlays["recommended"] = allocation.overlay_units(universe.ids)
+            overlays["least_shortfall"] = robust.overlay_units(universe.ids)
             overlay_values = overlay_inputs.stress_changes + universe.table["value"]
         robustness = Robustness(
             paths=evaluate(sleeves, candidates, overlays),

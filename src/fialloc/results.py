@@ -17,7 +17,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from fialloc.desks.result import json_value, to_records
-from fialloc.optimize import check_constraints
+from fialloc.optimize import AllocationResult, check_constraints, key_rate_gaps
 
 if TYPE_CHECKING:
     from fialloc.pipeline import RunResult
@@ -95,6 +95,8 @@ def build_response(
         "tracking_error": to_records(run.robustness.tracking_error),
         "stresses": to_records(run.robustness.stresses),
     }
+    if run.overlay is not None and run.allocation_without_overlay is not None:
+        detailed["overlay"] = _overlay(run, run.overlay.table, run.allocation_without_overlay)
     detailed["stresses"] = to_records(run.stresses.summary())
     detailed["key_rate_gaps"] = to_records(run.gaps)
     detailed["surplus_paths"] = to_records(run.surplus_paths)
@@ -113,6 +115,50 @@ def _largest_gap(constraints: pd.DataFrame) -> float:
     """Largest absolute key-rate gap (years, liabilities scaled to assets) in a constraint table."""
     rows = constraints.index.str.startswith("key-rate gap")
     return float(constraints.loc[rows, "value"].max())
+
+
+def _overlay(
+    run: RunResult, instruments: pd.DataFrame, without: AllocationResult
+) -> dict[str, Any]:
+    """Return the overlay's instruments, positions, margins and gaps with and without it."""
+    a = run.allocation
+    positions = a.overlay if a.overlay is not None else pd.DataFrame()
+    overlay_exposure = a.exposures["overlay"].to_numpy() if "overlay" in a.exposures else None
+    gaps = pd.DataFrame(
+        {
+            "current": key_rate_gaps(run.problem, run.problem.current.to_numpy()),
+            "without_overlay": key_rate_gaps(run.problem, without.weights.to_numpy()),
+            "with_overlay": key_rate_gaps(run.problem, a.weights.to_numpy(), overlay_exposure),
+        }
+    ).rename_axis("factor")
+    return {
+        "instruments": to_records(instruments),
+        "positions": to_records(positions),
+        "summary": {k: v for k, v in a.summary.items() if k.startswith("overlay_")},
+        "key_rate_gaps": to_records(gaps),
+        "without_overlay": {
+            "weights": without.weights.to_dict(),
+            "summary": without.summary,
+            "constraints": to_records(without.constraints),
+        },
+    }
+
+
+def _without_overlay(run: RunResult, at_last: pd.DataFrame) -> dict[str, float] | None:
+    """Headline numbers of the weights-only recommendation, when the run has an overlay."""
+    w: AllocationResult | None = run.allocation_without_overlay
+    if w is None or "recommended_without_overlay" not in at_last.index:
+        return None
+    row = at_last.loc["recommended_without_overlay"]
+    return {
+        "yield_after": w.summary["yield_after"],
+        "tracking_error_after": w.summary["tracking_error_after"],
+        "surplus_vol_after": w.summary["surplus_vol_after"],
+        "max_key_rate_gap_after": _largest_gap(w.constraints),
+        "long_end_gap_after": w.summary["long_end_gap_after"],
+        "shortfall_probability_after": float(row["shortfall_probability"]),
+        "expected_shortfall_95_after": float(row["expected_shortfall_95"]),
+    }
 
 
 def _strategy(run: RunResult) -> dict[str, Any]:
@@ -141,6 +187,17 @@ def _strategy(run: RunResult) -> dict[str, Any]:
         f"at {last:g} years from {shortfall['current']:.1%} to "
         f"{shortfall['recommended']:.1%}."
     )
+    without = _without_overlay(run, at_last)
+    long_before, long_after = a.summary["long_end_gap_before"], a.summary["long_end_gap_after"]
+    if without is not None and a.overlay is not None:
+        text += (
+            f" A duration overlay of {len(a.overlay)} swap, futures and STRIPS positions "
+            f"(initial margin {a.summary['overlay_initial_margin'] / 1e6:,.0f}M, carry "
+            f"{a.summary['overlay_carry'] / 1e6:+,.1f}M a year) takes the long-end (20y + 30y) "
+            f"key-rate gap from {long_before:.2f} to {long_after:.2f} years "
+            f"({1 - long_after / long_before:.0%} less; {without['long_end_gap_after']:.2f} "
+            "with manager moves alone)."
+        )
     return {
         "summary": text,
         "valuation_date": run.portfolio.valuation_date.isoformat(),
@@ -156,6 +213,8 @@ def _strategy(run: RunResult) -> dict[str, Any]:
         "surplus_vol_after": a.summary["surplus_vol_after"],
         "max_key_rate_gap_before": gap_before,
         "max_key_rate_gap_after": gap_after,
+        "long_end_gap_before": long_before,
+        "long_end_gap_after": long_after,
         "horizon_years": last,
         "shortfall_probability_before": shortfall["current"],
         "shortfall_probability_after": shortfall["recommended"],
@@ -163,6 +222,8 @@ def _strategy(run: RunResult) -> dict[str, Any]:
         "expected_shortfall_95_after": tail_mean["recommended"],
         "constraints_met": bool(a.constraints["ok"].all()),
         "plan_cost": run.plan.total_cost,
+        **{k: v for k, v in a.summary.items() if k.startswith("overlay_")},
+        "without_overlay": without,
     }
 
 
@@ -224,6 +285,11 @@ def _plan(run: RunResult) -> dict[str, Any]:
                 **{str(c): json_value(v) for c, v in plan.costs.loc[k].items()},
             }
         )
+    overlay = plan.overlay_trades
+    if overlay is not None:
+        for entry in phases:
+            col = overlay[entry["phase"]]
+            entry["overlay_trades"] = {str(i): float(v) for i, v in col.items() if abs(v) > 0.5}
     return {
         "requested_phases": plan.requested_phases,
         "phases": phases,

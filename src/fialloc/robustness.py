@@ -21,7 +21,13 @@ from scipy import sparse
 from fialloc.data import Mandate, Portfolio
 from fialloc.distributed import DistributedError, Executor, InProcess, task_threads
 from fialloc.layout import FloatArray
-from fialloc.optimize import AllocationProblem, AllocationResult, solve
+from fialloc.optimize import (
+    AllocationProblem,
+    AllocationResult,
+    OverlayInputs,
+    add_overlay,
+    solve,
+)
 from fialloc.overlay import OverlayUniverse
 from fialloc.scenarios import G2Paths, G2pp
 from fialloc.stresses import StressResult
@@ -102,7 +108,7 @@ class SleevePaths:
         w = np.asarray(weights, dtype=float)
         values = self.per_unit_weight() @ w
         if units is not None:
-            values = values + self._overlay_values() @ self._units(units)
+            values = values + self.overlay_values() @ self._units(units)
         return np.asarray(values, dtype=np.float64)
 
     def assets_today(self, weights: npt.ArrayLike, units: npt.ArrayLike | None = None) -> float:
@@ -119,7 +125,8 @@ class SleevePaths:
         """Surplus paths (paths x horizons, money) of an allocation with the same total assets."""
         return np.asarray(self.assets(weights, units) - self.liabilities, dtype=np.float64)
 
-    def _overlay_values(self) -> FloatArray:
+    def overlay_values(self) -> FloatArray:
+        """Overlay values per unit of position (paths x horizons x instruments, money)."""
         if self.overlay is None:
             msg = "SleevePaths: overlay units given but the paths carry no overlay values"
             raise ValueError(msg)
@@ -127,7 +134,7 @@ class SleevePaths:
 
     def _units(self, units: npt.ArrayLike) -> FloatArray:
         u = np.asarray(units, dtype=float)
-        n = self._overlay_values().shape[2]
+        n = self.overlay_values().shape[2]
         if u.shape != (n,):
             msg = f"SleevePaths: {u.shape} overlay units for {n} instruments"
             raise ValueError(msg)
@@ -404,13 +411,17 @@ def min_expected_shortfall(
     mandate: Mandate | None = None,
     horizon: float | None = None,
     confidence: float = 0.95,
+    overlay: OverlayInputs | None = None,
 ) -> AllocationResult:
     """Find the allocation with the least expected shortfall of surplus across the paths.
 
     Expected shortfall at `confidence` is the mean loss (negative surplus) over the worst
     ``1 - confidence`` of paths at `horizon` (years; the last horizon by default). Minimizing it
     is a linear program in the weights (Rockafellar and Uryasev) solved under every mandate
-    constraint (the tracking-error cone makes the whole a second-order cone program).
+    constraint (the tracking-error cone makes the whole a second-order cone program). With
+    `overlay` instruments (revalued on the same paths: the sleeves must carry their values) and
+    a mandate that allows them, they are chosen jointly with the weights
+    (:func:`fialloc.optimize.add_overlay`).
 
     Returns
     -------
@@ -435,22 +446,30 @@ def min_expected_shortfall(
     t = cp.Variable()
     u = cp.Variable(n, nonneg=True)
     tail = 1.0 / ((1.0 - confidence) * n)
+    o = add_overlay(problem, m, overlay) if overlay is not None and m.overlay.enabled else None
+    # Overlay values per unit of position (money): with positions per unit of assets they are
+    # in units of today's assets like the sleeves above.
+    held = np.zeros((n, 0)) if o is None else sleeves.overlay_values()[:, col, :]
+    surplus = unit @ w - owed if o is None else unit @ w + held @ o.units - owed
     result = solve(
         problem,
         m,
         w,
         {"expected_shortfall": t + tail * cp.sum(u)},
-        extra=[u >= -(unit @ w - owed) - t],
+        extra=[u >= -surplus - t],
+        overlay=o,
     )
 
-    def tail_mean(weights: FloatArray) -> float:
-        surplus = np.sort(unit @ weights - owed)
-        return float(surplus[: max(1, round((1.0 - confidence) * n))].mean() * problem.assets)
+    def tail_mean(weights: FloatArray, units: FloatArray | None = None) -> float:
+        values = unit @ weights - owed + (0.0 if units is None else held @ units)
+        worst = np.sort(values)[: max(1, round((1.0 - confidence) * n))]
+        return float(worst.mean() * problem.assets)
 
+    after = None if o is None else result.overlay_units(o.inputs.instruments.index)
     summary = {
         **result.summary,
         "expected_shortfall_before": tail_mean(problem.current.to_numpy()),
-        "expected_shortfall_after": tail_mean(result.weights.to_numpy()),
+        "expected_shortfall_after": tail_mean(result.weights.to_numpy(), after),
     }
     return AllocationResult(
         weights=result.weights,
@@ -460,4 +479,5 @@ def min_expected_shortfall(
         exposures=result.exposures,
         summary=summary,
         status=result.status,
+        overlay=result.overlay,
     )

@@ -141,7 +141,17 @@ def _plan(response: RunResponse) -> dict[str, Any]:
     trades = [
         {"manager": m, "amounts": [p.get("trades", {}).get(m) for p in phases]} for m in managers
     ]
-    return {"phases": phases, "trades": trades, "total_cost": plan.get("total_cost")}
+    instruments = sorted({i for p in phases for i in p.get("overlay_trades", {})})
+    overlay = [
+        {"instrument": i, "amounts": [p.get("overlay_trades", {}).get(i) for p in phases]}
+        for i in instruments
+    ]
+    return {
+        "phases": phases,
+        "trades": trades,
+        "overlay_trades": overlay,
+        "total_cost": plan.get("total_cost"),
+    }
 
 
 def _render(
@@ -168,6 +178,18 @@ def _render(
             ],
             "commentary": None,
         },
+        *(
+            [
+                {
+                    "id": "overlay",
+                    "title": "Duration overlay: with and without",
+                    "charts": [_chart("chart-overlay-gaps", charts.overlay_gaps(d))],
+                    "commentary": None,
+                }
+            ]
+            if "overlay" in d
+            else []
+        ),
         {
             "id": "stresses",
             "title": "Stress scenarios",
@@ -227,6 +249,7 @@ def _render(
         flags=_flags(d),
         plan=_plan(response),
         constraints=d.get("optimizer", {}).get("constraints", []),
+        overlay=d.get("overlay"),
         parameters=params,
         manifest=manifest,
         model=response.model,
