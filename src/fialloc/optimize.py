@@ -717,8 +717,8 @@ def solve(
     units = None
     if overlay is not None:
         units = np.asarray(overlay.units.value, dtype=float)
-        funded = overlay.inputs.instruments["funded"].to_numpy(dtype=bool)
-        units[funded] = np.clip(units[funded], 0.0, None)
+        # Positions within the solver's tolerance of zero are not held (and not traded).
+        units[np.abs(units) < OVERLAY_MIN_UNITS] = 0.0
     fx = (
         _no_overlay(problem) if overlay is None else overlay_effects(problem, overlay.inputs, units)
     )
@@ -777,6 +777,9 @@ def key_rate_gaps(
     return pd.Series(x - target, index=keys, name="gap")
 
 
+#: Overlay positions below this (per unit of assets: $40 on $40B) are solver noise, not held.
+OVERLAY_MIN_UNITS: Final = 1e-9
+
 #: The long end of the curve: the key rates whose gaps :func:`long_end_gap` adds up.
 LONG_END: Final = ("krd_20y", "krd_30y")
 
@@ -833,7 +836,7 @@ def overlay_positions(
         index=t.index,
     )
     out[keys] = exposure
-    return out[np.abs(u) > 1e-6]
+    return out[u != 0.0]
 
 
 def optimize(

@@ -1,0 +1,281 @@
+"""The duration overlay in the optimizer: limits, margin, funding, and what it buys.
+
+Checked on the demo and on generated books of other seeds and sizes, with every constraint
+recomputed with numpy (:func:`fialloc.optimize.check_constraints`) rather than read from the
+solver.
+"""
+
+from __future__ import annotations
+
+import cvxpy as cp
+import numpy as np
+import pandas as pd
+import pytest
+
+import fialloc.data as data
+from fialloc.analytics.context import DeskContext
+from fialloc.optimize import (
+    OverlayInputs,
+    add_overlay,
+    build_problem,
+    check_constraints,
+    key_rate_gaps,
+    long_end_gap,
+    optimize,
+    overlay_effects,
+)
+from fialloc.overlay import overlay_universe, swap_risk
+from fialloc.plan import implementation_plan
+from fialloc.stresses import default_scenarios
+
+
+def _inputs(portfolio):
+    universe = overlay_universe(portfolio.curve, key_tenors=portfolio.analytics.key_tenors)
+    return universe, OverlayInputs(universe.table, universe.stress_changes())
+
+
+def _with_limits(mandate, **limits):
+    return mandate.model_copy(update={"overlay": mandate.overlay.model_copy(update=limits)})
+
+
+@pytest.fixture(scope="module")
+def demo():
+    portfolio = data.demo()
+    problem = build_problem(DeskContext(portfolio))
+    universe, inputs = _inputs(portfolio)
+    return portfolio, problem, universe, inputs
+
+
+@pytest.fixture(scope="module")
+def demo_solved(demo):
+    portfolio, problem, _, inputs = demo
+    with_overlay = optimize(problem, portfolio.mandate, overlay=inputs)
+    without = optimize(problem, portfolio.mandate)
+    return with_overlay, without
+
+
+def test_demo_long_end_gap_falls_at_least_57_percent_within_the_mandate(demo, demo_solved):
+    portfolio, problem, universe, inputs = demo
+    result, without = demo_solved
+    s = result.summary
+    reduction = 1.0 - s["long_end_gap_after"] / s["long_end_gap_before"]
+    assert reduction >= 0.57, reduction
+    # Manager moves alone barely touch the long end (the issue's 4.79 -> 4.72 at 30y).
+    assert 1.0 - without.summary["long_end_gap_after"] / s["long_end_gap_before"] < 0.1
+    units = result.overlay_units(universe.ids)
+    table = check_constraints(problem, portfolio.mandate, result.weights.to_numpy(), inputs, units)
+    assert table["ok"].all(), table[~table["ok"]]
+    assert {"overlay swap notional", "overlay futures notional", "overlay STRIPS"} <= set(
+        table.index
+    )
+    # The gap the summary states is the one the constraint table checks.
+    gaps = key_rate_gaps(problem, result.weights.to_numpy(), result.exposures["overlay"].to_numpy())
+    assert table.loc["key-rate gap 30y", "value"] == pytest.approx(abs(gaps["krd_30y"]), abs=1e-12)
+    assert s["long_end_gap_after"] == pytest.approx(
+        abs(gaps["krd_20y"]) + abs(gaps["krd_30y"]), abs=1e-12
+    )
+    assert s["tracking_error_after"] < without.summary["tracking_error_after"]
+
+
+def test_result_numbers_recompute_from_positions(demo, demo_solved):
+    _, problem, universe, inputs = demo
+    result, _ = demo_solved
+    pos = result.overlay
+    a = problem.assets
+    assert pos["position"].to_numpy() == pytest.approx(pos["units"].to_numpy() * a)
+    assert pos["carry"].sum() == pytest.approx(result.summary["overlay_carry"], rel=1e-12)
+    assert pos["initial_margin"].sum() == pytest.approx(
+        result.summary["overlay_initial_margin"], rel=1e-12
+    )
+    # DV01 is the universe's per unit (repricing-based) times the position.
+    dv01 = universe.table.loc[pos.index, "dv01"].to_numpy() * pos["position"].to_numpy()
+    assert pos["dv01"].to_numpy() == pytest.approx(dv01, rel=1e-9)
+    # Futures contracts: face over contract size.
+    fut = pos[pos["kind"] == "future"]
+    size = universe.table.loc[fut.index, "contract_size"].to_numpy()
+    assert fut["contracts"].to_numpy() == pytest.approx(np.round(fut["position"] / size))
+    # Variation margin is the overlay's loss in its worst stress.
+    units = result.overlay_units(universe.ids)
+    losses = -(inputs.stress_changes.to_numpy() @ units) * a
+    assert result.summary["overlay_variation_margin"] == pytest.approx(max(losses.max(), 0.0))
+    # Weights and STRIPS add up to the assets.
+    strips = float(units[universe.table["funded"].to_numpy()].sum())
+    assert result.weights.sum() + strips == pytest.approx(1.0, abs=1e-9)
+
+
+def test_zero_limits_give_the_weights_only_answer(demo, demo_solved):
+    portfolio, problem, _, inputs = demo
+    _, without = demo_solved
+    off = _with_limits(
+        portfolio.mandate, swap_notional=0.0, futures_notional=0.0, strips=0.0, per_instrument=0.0
+    )
+    assert not off.overlay.enabled
+    result = optimize(problem, off, overlay=inputs)
+    assert result.overlay is None
+    np.testing.assert_allclose(result.weights, without.weights, atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        {"swap_notional": 0.05},
+        {"futures_notional": 0.0, "per_instrument": 0.05},
+        {"swap_notional": 0.0, "futures_notional": 0.0, "strips": 0.2},
+        {"swap_notional": 0.6, "futures_notional": 0.3, "strips": 0.05, "per_instrument": 0.3},
+    ],
+)
+def test_every_overlay_limit_holds_and_more_room_never_costs_objective(demo, limits):
+    portfolio, problem, universe, inputs = demo
+    mandate = _with_limits(portfolio.mandate, **limits)
+    tight = optimize(problem, mandate, overlay=inputs)
+    units = tight.overlay_units(universe.ids)
+    kind = universe.table["kind"].to_numpy()
+    lim = mandate.overlay
+    assert np.abs(units[kind == "swap"]).sum() <= lim.swap_notional + 1e-7
+    assert np.abs(units[kind == "future"]).sum() <= lim.futures_notional + 1e-7
+    assert units[kind == "strips"].sum() <= lim.strips + 1e-7
+    assert units[kind == "strips"].min() >= 0.0
+    assert np.abs(units).max() <= lim.per_instrument + 1e-7
+    table = check_constraints(problem, mandate, tight.weights.to_numpy(), inputs, units)
+    assert table["ok"].all(), table[~table["ok"]]
+    # Doubling every limit enlarges the feasible set: the objective can only improve.
+    loose = optimize(
+        problem,
+        _with_limits(mandate, **{k: 2 * v for k, v in mandate.overlay.model_dump().items()}),
+        overlay=inputs,
+    )
+    assert loose.objective_terms.sum() <= tight.objective_terms.sum() + 1e-6
+
+
+def test_margin_comes_out_of_the_liquid_buffer(demo):
+    """With the buffer target just below today's buffer, margin is what binds the overlay."""
+    portfolio, problem, universe, inputs = demo
+    today = float(problem.liquid_share.to_numpy() @ problem.current.to_numpy())
+    mandate = portfolio.mandate.model_copy(update={"liquidity_buffer": today - 0.01})
+    result = optimize(problem, mandate, overlay=inputs)
+    units = result.overlay_units(universe.ids)
+    fx = overlay_effects(problem, inputs, units)
+    buffer = float(problem.liquid_share.to_numpy() @ result.weights.to_numpy()) + fx["liquid"]
+    assert buffer >= mandate.liquidity_buffer - 1e-7
+    # Swaps and futures go on first: with today's weights their margin fits the buffer too.
+    unfunded = ~universe.table["funded"].to_numpy()
+    first = np.where(unfunded, units, 0.0)
+    fx_first = overlay_effects(problem, inputs, first)
+    assert today + fx_first["liquid"] >= mandate.liquidity_buffer - 1e-7
+    margin = fx["initial_margin"] + fx["variation_margin"]
+    assert margin > 0.005  # an overlay is held and its margin is material
+    # Without the margin the buffer would allow more overlay: the margin is binding.
+    assert buffer == pytest.approx(mandate.liquidity_buffer, abs=1e-5) or (
+        today + fx_first["liquid"] == pytest.approx(mandate.liquidity_buffer, abs=1e-5)
+    )
+
+
+def test_plan_puts_the_overlay_on_first_and_every_phase_end_is_within_limits(demo, demo_solved):
+    portfolio, problem, universe, inputs = demo
+    result, _ = demo_solved
+    units = result.overlay_units(universe.ids)
+    plan = implementation_plan(
+        portfolio, problem, result.weights, portfolio.mandate, 3, 10, extend=True,
+        overlay=inputs, units=units,
+    )  # fmt: skip
+    assert plan.costs["constraints_ok"].all()
+    trades = plan.overlay_trades
+    unfunded = ~universe.table["funded"].to_numpy()
+    np.testing.assert_allclose(trades.iloc[unfunded, 0], units[unfunded] * problem.assets)
+    assert np.abs(trades.iloc[unfunded, 1:].to_numpy()).max() == 0.0
+    np.testing.assert_allclose(trades.sum(axis=1), units * problem.assets, atol=1e-3)
+    assert plan.costs["overlay_cost"].iloc[0] > 0
+    assert plan.total_cost > float(plan.costs[["spread_cost", "impact_cost"]].to_numpy().sum())
+
+
+def test_stress_changes_are_the_quantlib_checked_swap_prices_on_the_moved_curve(demo):
+    """A parallel stress moves a par swap's value to its NPV on the shifted curve."""
+    portfolio, _, universe, inputs = demo
+    scenario = next(s for s in default_scenarios() if s.name == "parallel_up_100")
+    t = universe.table
+    swaps = t[t["kind"] == "swap"]
+    moved = portfolio.curve.shifted(100.0)
+    npv = swap_risk(moved, list(swaps["maturity"]), swaps["rate"].to_numpy())["npv"].to_numpy()
+    np.testing.assert_allclose(
+        inputs.stress_changes.loc[scenario.name, swaps.index].to_numpy(), npv, rtol=0, atol=1e-13
+    )
+
+
+def test_add_overlay_is_an_extension_of_any_objective(demo):
+    """add_overlay's terms plug into solve() with another objective (least tracking error)."""
+    from fialloc.optimize import active_risk, solve
+
+    portfolio, problem, universe, inputs = demo
+    w = cp.Variable(len(problem.managers))
+    terms = add_overlay(problem, portfolio.mandate, inputs)
+    result = solve(
+        problem, portfolio.mandate, w, {"te": cp.sum_squares(active_risk(problem, w, terms))},
+        overlay=terms,
+    )  # fmt: skip
+    plain = optimize(problem, portfolio.mandate)
+    assert result.summary["tracking_error_after"] < 0.6 * plain.summary["tracking_error_after"]
+    units = result.overlay_units(universe.ids)
+    assert check_constraints(problem, portfolio.mandate, result.weights.to_numpy(), inputs, units)[
+        "ok"
+    ].all()
+
+
+def test_overlay_inputs_validate():
+    portfolio = data.demo()
+    universe, inputs = _inputs(portfolio)
+    with pytest.raises(ValueError, match="lacks column"):
+        OverlayInputs(universe.table.drop(columns="carry"), inputs.stress_changes)
+    with pytest.raises(ValueError, match="columns must be the instruments"):
+        OverlayInputs(universe.table, inputs.stress_changes.iloc[:, ::-1])
+    bad = universe.table.copy()
+    bad.iloc[0, bad.columns.get_loc("carry")] = np.nan
+    with pytest.raises(ValueError, match="must be finite"):
+        OverlayInputs(bad, inputs.stress_changes)
+    problem = build_problem(DeskContext(portfolio))
+    with pytest.raises(ValueError, match="finite values"):
+        overlay_effects(problem, inputs, np.zeros(3))
+
+
+# Generated books: other seeds, sizes and overlay room. The rates below are printed by
+# `pytest -s` and recorded in the README.
+BOOKS = [(25, 800, 1), (25, 800, 2), (40, 1500, 3), (40, 1500, 4), (60, 2000, 5)]
+
+
+@pytest.fixture(scope="module")
+def generated():
+    out = []
+    for n_managers, n_securities, seed in BOOKS:
+        portfolio = data.synthetic(n_managers, n_securities, seed)
+        problem = build_problem(DeskContext(portfolio))
+        out.append((portfolio, problem, *_inputs(portfolio)))
+    return out
+
+
+@pytest.mark.parametrize("room", [0.5, 1.0, 2.0])
+def test_generated_books_overlay_closes_the_long_end_within_limits(generated, room):
+    reductions, without_reductions = [], []
+    for portfolio, problem, universe, inputs in generated:
+        lim = portfolio.mandate.overlay
+        mandate = _with_limits(
+            portfolio.mandate, **{k: v * room for k, v in lim.model_dump().items()}
+        )
+        result = optimize(problem, mandate, overlay=inputs)
+        without = optimize(problem, mandate)
+        units = result.overlay_units(universe.ids)
+        table = check_constraints(problem, mandate, result.weights.to_numpy(), inputs, units)
+        assert table["ok"].all(), table[~table["ok"]]
+        before = long_end_gap(problem, problem.current.to_numpy())
+        reductions.append(1.0 - result.summary["long_end_gap_after"] / before)
+        without_reductions.append(1.0 - without.summary["long_end_gap_after"] / before)
+        # The joint solve never does worse on its own objective than weights alone.
+        assert result.objective_terms.sum() <= without.objective_terms.sum() + 1e-6
+    r = np.array(reductions)
+    print(
+        f"\nroom x{room}: long-end gap reduction with overlay min {r.min():.0%} mean "
+        f"{r.mean():.0%} max {r.max():.0%}; weights only mean {np.mean(without_reductions):.0%}"
+    )
+    # Measured: half the default room closes 29% to 44% of the gap, the default room 50% to
+    # 59%, twice the room 59% to 72%; weights alone 2% on average.
+    assert r.min() >= {0.5: 0.25, 1.0: 0.45, 2.0: 0.55}[room]
+    assert r.min() > max(without_reductions)
+    pd.testing.assert_index_equal(universe.ids, inputs.stress_changes.columns)
