@@ -279,3 +279,38 @@ def test_generated_books_overlay_closes_the_long_end_within_limits(generated, ro
     assert r.min() >= {0.5: 0.25, 1.0: 0.45, 2.0: 0.55}[room]
     assert r.min() > max(without_reductions)
     pd.testing.assert_index_equal(universe.ids, inputs.stress_changes.columns)
+
+
+def test_futures_table_is_an_optional_input_file(tmp_path):
+    """A user's futures table round-trips through the files; bad rows name file, row, column."""
+    from fialloc.data.futures import default_futures
+    from fialloc.data.loaders import InputError, load, write_tables
+    from fialloc.overlay import OverlayMarket
+
+    portfolio = data.demo()
+    table = default_futures(portfolio.valuation_date).drop(columns="futures_price").iloc[[2, 5]]
+    table = table.assign(conversion_factor=[0.88, 0.77])
+    write_tables(
+        data.Portfolio(**{**portfolio.__dict__, "overlay_futures": table.reset_index(drop=True)}),
+        tmp_path / "ok",
+    )
+    loaded = load(tmp_path / "ok")
+    assert list(loaded.overlay_futures["contract"]) == ["TY", "UB"]
+    universe = overlay_universe(loaded.curve, OverlayMarket(futures=loaded.overlay_futures))
+    assert list(universe.table.query("kind == 'future'").index) == ["future_TY", "future_UB"]
+    late = table.reset_index(drop=True).copy()
+    late.loc[1, "ctd_maturity"] = late.loc[1, "delivery"]
+    write_tables(
+        data.Portfolio(**{**portfolio.__dict__, "overlay_futures": late}), tmp_path / "late"
+    )
+    with pytest.raises(InputError, match=r"overlay_futures.csv, row 1, column ctd_maturity: "):
+        load(tmp_path / "late")
+    bad = table.reset_index(drop=True).copy()
+    bad.loc[0, "delivery"] = portfolio.valuation_date
+    bad.loc[0, "conversion_factor"] = -1.0
+    write_tables(data.Portfolio(**{**portfolio.__dict__, "overlay_futures": bad}), tmp_path / "bad")
+    with pytest.raises(InputError) as err:
+        load(tmp_path / "bad")
+    shown = str(err.value)
+    assert "overlay_futures.csv, row 0, column conversion_factor" in shown
+    assert "overlay_futures.csv, row 0, column delivery" in shown

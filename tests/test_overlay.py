@@ -17,13 +17,8 @@ import pytest
 
 from fialloc import bootstrap
 from fialloc.curves import Curve
-from fialloc.overlay import (
-    OverlayMarket,
-    conversion_factor,
-    default_futures,
-    overlay_universe,
-    swap_risk,
-)
+from fialloc.data.futures import conversion_factor, default_futures
+from fialloc.overlay import OverlayMarket, overlay_universe, swap_risk
 from fialloc.scenarios import G2pp
 
 qlh = pytest.importorskip("quantlib_helpers")

@@ -34,7 +34,7 @@ from fialloc.optimize import (
     optimize,
     pareto_frontier,
 )
-from fialloc.overlay import OverlayUniverse, overlay_universe
+from fialloc.overlay import OverlayMarket, OverlayUniverse, overlay_universe
 from fialloc.plan import ImplementationPlan, implementation_plan
 from fialloc.robustness import (
     evaluate,
@@ -253,7 +253,9 @@ def run(
             threshold=p.mandate.materiality_threshold,
         )
         universe = (
-            overlay_universe(p.curve, key_tenors=p.analytics.key_tenors)
+            overlay_universe(
+                p.curve, OverlayMarket(futures=p.overlay_futures), p.analytics.key_tenors
+            )
             if p.mandate.overlay.enabled
             else None
         )

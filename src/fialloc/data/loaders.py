@@ -33,6 +33,7 @@ OPTIONAL: Final = (
     "holdings_history",
     "benchmark_holdings",
     "security_spreads",
+    "overlay_futures",
 )
 SUFFIXES: Final = (".csv", ".parquet", ".json")
 #: Optional tables a Portfolio keeps as None when absent (holdings-based attribution's inputs).
@@ -142,7 +143,11 @@ def _cross_checks(
         for row, value in enumerate(column("holdings", key)):
             if ids is not None and value is not None and value not in ids:
                 problems.append(Problem(files["holdings"], row, key, what.format(value)))
-    for table, name in (("securities", "maturity"), ("liabilities", "date")):
+    for table, name in (
+        ("securities", "maturity"),
+        ("liabilities", "date"),
+        ("overlay_futures", "delivery"),
+    ):
         for row, date in enumerate(column(table, name)):
             if date is not None and date <= vd:
                 msg = f"{date} is on or before the valuation date {vd}"
@@ -226,6 +231,7 @@ def _validate(
         if "manager_characteristics" in clean
         else None,
         **{name: clean.get(name) for name in HISTORIES},
+        overlay_futures=clean.get("overlay_futures"),
         mandate=mandate_obj,
     )
     return portfolio, problems
@@ -320,7 +326,7 @@ def write_tables(portfolio: Portfolio, directory: str | Path) -> Path:
         "spreads": portfolio.spreads,
         "market_history": portfolio.market_history,
     }
-    for name in ("manager_characteristics", *HISTORIES):
+    for name in ("manager_characteristics", *HISTORIES, "overlay_futures"):
         frame = getattr(portfolio, name)
         if frame is not None:
             frames[name] = frame

@@ -25,7 +25,8 @@ class Portfolio:
     Build it with :func:`fialloc.data.load` or :func:`fialloc.data.demo`; tables are already
     validated. Securities and managers are indexed by their ids. The optional histories
     (``holdings_history``, ``benchmark_holdings``, ``security_spreads``) feed the
-    holdings-based attribution desk.
+    holdings-based attribution desk; ``overlay_futures`` (optional) the Treasury futures the
+    duration overlay may hold (see :func:`fialloc.overlay.default_futures` when absent).
     """
 
     valuation_date: dt.date
@@ -42,6 +43,7 @@ class Portfolio:
     holdings_history: pd.DataFrame | None = None
     benchmark_holdings: pd.DataFrame | None = None
     security_spreads: pd.DataFrame | None = None
+    overlay_futures: pd.DataFrame | None = None
 
     @cached_property
     def curve(self) -> Curve:
