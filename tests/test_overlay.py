@@ -14,6 +14,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fialloc import bootstrap
 from fialloc.curves import Curve
@@ -299,3 +301,24 @@ def test_book_from_layout_validates():
         BondBook.from_layout(
             ["a", "b"], CashflowLayout.from_streams([[1.0], [0.0]], [[1.0], [1.0]]), vd
         )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    level=st.floats(0.005, 0.08),
+    slope=st.floats(-0.02, 0.03),
+    months=st.integers(6, 360),
+    fixed=st.floats(0.0, 0.1),
+)
+def test_swap_value_is_linear_in_its_fixed_rate(level, slope, months, fixed):
+    """NPV(K) = NPV(par) + (K - par) * annuity, and DV01 is the fixed bond's at any K."""
+    vd = dt.date(2026, 9, 30)
+    curve = Curve.from_zero_rates([0.5, 10.0, 40.0], [level, level + slope / 2, level + slope], vd)
+    maturity = vd + dt.timedelta(days=round(months * 30.44))
+    at_k = swap_risk(curve, [maturity], [fixed]).iloc[0]
+    at_par = swap_risk(curve, [maturity]).iloc[0]
+    assert at_par["npv"] == pytest.approx(0.0, abs=1e-13)
+    assert at_k["npv"] == pytest.approx((fixed - at_k["par_rate"]) * at_k["annuity"], abs=1e-12)
+    # A receiver gains when rates fall, more the higher its fixed rate (more fixed cash flows).
+    assert at_k["dv01"] > 0
+    assert (at_k["dv01"] >= at_par["dv01"] - 1e-15) == (fixed >= at_par["par_rate"])

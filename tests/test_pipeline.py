@@ -115,3 +115,25 @@ def test_the_response_carries_the_run_numbers_and_validates_against_its_schema(r
     assert RunResponse.model_validate(doc) == response
     with pytest.raises(ValueError, match="desks the run does not have"):
         build_response(result, analyses={"astrology": "..."})
+
+
+def test_a_mandate_without_overlay_runs_on_weights_alone():
+    off = {"swap_notional": 0.0, "futures_notional": 0.0, "strips": 0.0}
+    portfolio = data.demo()
+    portfolio = data.Portfolio(
+        **{
+            **portfolio.__dict__,
+            "mandate": portfolio.mandate.model_copy(
+                update={"overlay": portfolio.mandate.overlay.model_copy(update=off)}
+            ),
+        }
+    )
+    result = pipeline.run(portfolio, n_paths=40, horizons=2, frontier_points=2)
+    assert result.overlay is None
+    assert result.allocation_without_overlay is None
+    assert result.allocation.overlay is None
+    assert result.plan.overlay_trades is None
+    assert "recommended_without_overlay" not in result.robustness.stresses.columns
+    response = build_response(result)
+    assert "overlay" not in response.detailed_results
+    assert response.integrated_strategy["without_overlay"] is None
