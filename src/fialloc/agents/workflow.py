@@ -209,8 +209,10 @@ def _robustness(run: pipeline.RunResult) -> dict[str, Any]:
         half = _Z95 * math.sqrt(p * (1 - p) / n + _Z95**2 / (4 * n * n)) / (1 + _Z95**2 / n)
         out["allocations"][name] = {
             "shortfall_probability": p,
-            "shortfall_probability_low": max(centre - half, 0.0),
-            "shortfall_probability_high": min(centre + half, 1.0),
+            # The interval contains p; rounding alone can put an end a hair on the wrong side
+            # (at p = 0, now common with the overlay).
+            "shortfall_probability_low": max(min(centre - half, p), 0.0),
+            "shortfall_probability_high": min(max(centre + half, p), 1.0),
             "expected_shortfall_95": float(row["expected_shortfall_95"]),
             "surplus_p05": float(row["p05"]),
             "surplus_median": float(row["median"]),

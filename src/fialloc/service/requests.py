@@ -58,6 +58,7 @@ TableName = Literal[
     "holdings_history",
     "benchmark_holdings",
     "security_spreads",
+    "overlay_futures",
 ]
 
 
