@@ -314,3 +314,22 @@ def test_futures_table_is_an_optional_input_file(tmp_path):
     shown = str(err.value)
     assert "overlay_futures.csv, row 0, column conversion_factor" in shown
     assert "overlay_futures.csv, row 0, column delivery" in shown
+
+
+def test_overlay_path_values_do_not_depend_on_chunking_and_survive_pickling(demo):
+    """Chunks of paths (one task each, possibly on a Dask worker) give the same overlay values."""
+    import pickle
+
+    from fialloc.robustness import simulate_sleeves
+    from fialloc.scenarios import G2pp
+
+    portfolio, _, universe, _ = demo
+    shipped = pickle.loads(pickle.dumps(universe))
+    model = G2pp(portfolio.curve)
+    grid = np.arange(1, 25) / 12.0
+    one = simulate_sleeves(portfolio, model, 60, grid, [1.0, 2.0], 9, chunk=60, overlay=universe)
+    many = simulate_sleeves(portfolio, model, 60, grid, [1.0, 2.0], 9, chunk=25, overlay=shipped)
+    assert one.overlay is not None
+    assert one.overlay.shape == (60, 2, len(universe.ids))
+    np.testing.assert_array_equal(one.overlay, many.overlay)
+    np.testing.assert_array_equal(one.sleeves, many.sleeves)
