@@ -1,8 +1,9 @@
 """Pricing-core benchmarks: fialloc vs QuantLib-Python vs vectorized numpy, same problem, one run.
 
 Groups: ``bootstrap`` (13 instruments), ``price`` (500 bonds), ``krd`` (9 key rates, central
-differences, for the 500 bonds and a 60-year monthly liability stream) and ``shift300``
-(full repricing under +-300 bp).
+differences, for the 500 bonds and a 60-year monthly liability stream), ``shift300``
+(full repricing under +-300 bp) and ``curve form: ...`` (building a curve from discount
+factors, zero rates, par yields or quotes, against QuantLib).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import pytest
 from conftest import KEY_DAYS, KEY_TENORS, QUOTES, VALUATION
 from scipy.optimize import brentq
 
-from fialloc import bootstrap
+from fialloc import Curve, bootstrap
 from fialloc.curves import read_quotes
 from fialloc.layout import CashflowLayout
 
@@ -291,3 +292,96 @@ def test_shift300_quantlib(benchmark, problem, qlbook):
     ours = _fialloc_shift(problem)
     _close(up, ours[0], 1e-8, "QuantLib +300")
     _close(down, ours[1], 1e-8, "QuantLib -300")
+
+
+# ---- building each curve form ------------------------------------------------------------
+# Each pair builds the same curve from scratch and reads one discount factor (which makes
+# QuantLib calculate): fialloc from points or quotes, QuantLib with the matching class. The
+# points are the problem curve's 13 pillars; the par yields are 13 semiannual par bonds.
+
+PAR_TENORS = ["6M", "1Y", "2Y", "3Y", "4Y", "5Y", "7Y", "10Y", "12Y", "15Y", "20Y", "25Y", "30Y"]
+PAR_YIELDS = [0.041, 0.0405, 0.039, 0.0385, 0.0387, 0.039, 0.04, 0.0415, 0.042, 0.043, 0.044,
+              0.0445, 0.0445]  # fmt: skip
+
+
+def _node_dates(problem):
+    days = np.rint(problem.curve.pillar_times * 365.0).astype(int)
+    return [qdate(VALUATION)] + [qdate(VALUATION) + int(d) for d in days]
+
+
+def _ql_nodes(kind, problem):
+    dates = _node_dates(problem)
+    t, ldf = problem.curve.pillar_times, problem.curve.log_dfs
+    zeros = list(-ldf / t)
+    if kind == "discount_factor":
+        return ql.DiscountCurve(dates, [1.0, *np.exp(ldf)], ql.Actual365Fixed())
+    cls = ql.ZeroCurve if kind == "linear_zero" else ql.NaturalCubicZeroCurve
+    return cls(dates, [zeros[0], *zeros], ql.Actual365Fixed())
+
+
+def _ql_bootstrap(kind, helpers):
+    # Solved to 1e-14, near fialloc's 1e-15 (QuantLib's default stops at 1e-12).
+    classes = {
+        "par_yield": lambda *a: ql.PiecewiseLogLinearDiscount(*a),
+        "linear_zero": lambda *a: ql.PiecewiseLinearZero(*a),
+        "monotone_convex": lambda *a: ql.PiecewiseConvexMonotoneForward(
+            *a, ql.ConvexMonotone(0.0, 1.0, False)
+        ),
+    }
+    accurate = ql.IterativeBootstrap(1e-14)
+    return classes[kind](qdate(VALUATION), helpers, ql.Actual365Fixed(), accurate)
+
+
+def _fialloc_build(kind, problem):
+    t, ldf = problem.curve.pillar_times, problem.curve.log_dfs
+    if kind == "discount_factor":
+        curve = Curve.from_discount_factors(t, np.exp(ldf), VALUATION)
+    elif kind in ("linear_zero_points", "natural_cubic_points"):
+        curve = Curve.from_zero_rates(t, -ldf / t, VALUATION, kind.removesuffix("_points"))
+    elif kind == "par_yield":
+        curve = Curve.from_par_yields(PAR_TENORS, PAR_YIELDS, VALUATION)
+    else:
+        curve = bootstrap(QUOTES, VALUATION, kind)
+    curve.discount(1.0)
+    return curve
+
+
+def _quantlib_build(kind, problem):
+    qlh.set_evaluation_date(VALUATION)
+    if kind in ("discount_factor", "linear_zero_points", "natural_cubic_points"):
+        curve = _ql_nodes(kind.removesuffix("_points"), problem)
+    elif kind == "par_yield":
+        quotes = [
+            {"kind": "par_bond", "tenor": t, "rate": r}
+            for t, r in zip(PAR_TENORS, PAR_YIELDS, strict=True)
+        ]
+        curve = _ql_bootstrap("par_yield", qlh.rate_helpers(quotes, VALUATION))
+    else:
+        curve = _ql_bootstrap(kind, qlh.rate_helpers(QUOTES, VALUATION))
+    curve.discount(1.0)
+    return curve
+
+
+CURVE_FORMS = {
+    "discount_factor": "discount factors, log-linear",
+    "linear_zero_points": "zero rates, linear",
+    "natural_cubic_points": "zero rates, natural cubic",
+    "par_yield": "13 par yields, log-linear",
+    "linear_zero": "13 quotes, linear zero",
+    "monotone_convex": "13 quotes, monotone convex",
+}
+
+
+@pytest.mark.parametrize("kind", list(CURVE_FORMS))
+def test_curve_form_fialloc(benchmark, problem, kind):
+    benchmark.group = f"curve form: {CURVE_FORMS[kind]}"
+    ours = benchmark(_fialloc_build, kind, problem)
+    ref = _quantlib_build(kind, problem)
+    t = np.linspace(0.0, ours.pillar_times[-1], 400)
+    _close(ours.discount(t), [ref.discount(float(x)) for x in t], 1e-12, f"{kind} vs QuantLib")
+
+
+@pytest.mark.parametrize("kind", list(CURVE_FORMS))
+def test_curve_form_quantlib(benchmark, problem, kind):
+    benchmark.group = f"curve form: {CURVE_FORMS[kind]}"
+    benchmark(_quantlib_build, kind, problem)

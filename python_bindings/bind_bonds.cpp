@@ -10,16 +10,16 @@ void register_bonds(py::module_& m) {
   m.def(
       "price_streams",
       [](ConstIdxRef o, ConstVecRef t, ConstVecRef a, ConstVecRef pt, ConstVecRef ldf, int interp,
-         ConstVecRef sk, ConstVecRef sv, ConstVecRef z) {
-        return price_streams(CashflowView{o, t, a}, make_curve(pt, ldf, interp, sk, sv), z);
+         int extrap, ConstVecRef sk, ConstVecRef sv, ConstVecRef z) {
+        return price_streams(CashflowView{o, t, a}, make_curve(pt, ldf, interp, extrap, sk, sv), z);
       },
       FIALLOC_LAYOUT_ARGS, FIALLOC_CURVE_ARGS, py::arg("z_spreads").noconvert(), release,
       "Present value of each stream off a curve plus z-spread.");
   m.def(
       "z_spreads_from_prices",
       [](ConstIdxRef o, ConstVecRef t, ConstVecRef a, ConstVecRef pt, ConstVecRef ldf, int interp,
-         ConstVecRef sk, ConstVecRef sv, ConstVecRef prices) {
-        return z_spreads_from_prices(CashflowView{o, t, a}, make_curve(pt, ldf, interp, sk, sv),
+         int extrap, ConstVecRef sk, ConstVecRef sv, ConstVecRef prices) {
+        return z_spreads_from_prices(CashflowView{o, t, a}, make_curve(pt, ldf, interp, extrap, sk, sv),
                                      prices);
       },
       FIALLOC_LAYOUT_ARGS, FIALLOC_CURVE_ARGS, py::arg("prices").noconvert(), release,
@@ -50,8 +50,8 @@ void register_bonds(py::module_& m) {
   m.def(
       "curve_risk",
       [](ConstIdxRef o, ConstVecRef t, ConstVecRef a, ConstVecRef pt, ConstVecRef ldf, int interp,
-         ConstVecRef sk, ConstVecRef sv, ConstVecRef z, ConstVecRef key_tenors, double bump) {
-        CurveRisk r = curve_risk(CashflowView{o, t, a}, make_curve(pt, ldf, interp, sk, sv), z,
+         int extrap, ConstVecRef sk, ConstVecRef sv, ConstVecRef z, ConstVecRef key_tenors, double bump) {
+        CurveRisk r = curve_risk(CashflowView{o, t, a}, make_curve(pt, ldf, interp, extrap, sk, sv), z,
                                  key_tenors, bump);
         return std::make_tuple(std::move(r.pv), std::move(r.effective_duration),
                                std::move(r.effective_convexity), std::move(r.spread_duration),

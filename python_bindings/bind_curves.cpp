@@ -8,21 +8,24 @@ void register_curves(py::module_& m) {
   const auto release = py::call_guard<py::gil_scoped_release>();
   m.def(
       "discount_factors",
-      [](ConstVecRef pt, ConstVecRef ldf, int interp, ConstVecRef sk, ConstVecRef sv, ConstVecRef t) {
-        return discount_factors(make_curve(pt, ldf, interp, sk, sv), t);
+      [](ConstVecRef pt, ConstVecRef ldf, int interp, int extrap,
+         ConstVecRef sk, ConstVecRef sv, ConstVecRef t) {
+        return discount_factors(make_curve(pt, ldf, interp, extrap, sk, sv), t);
       },
       FIALLOC_CURVE_ARGS, py::arg("t").noconvert(), release, "Discount factors at times t.");
   m.def(
       "zero_rates",
-      [](ConstVecRef pt, ConstVecRef ldf, int interp, ConstVecRef sk, ConstVecRef sv, ConstVecRef t) {
-        return zero_rates(make_curve(pt, ldf, interp, sk, sv), t);
+      [](ConstVecRef pt, ConstVecRef ldf, int interp, int extrap,
+         ConstVecRef sk, ConstVecRef sv, ConstVecRef t) {
+        return zero_rates(make_curve(pt, ldf, interp, extrap, sk, sv), t);
       },
       FIALLOC_CURVE_ARGS, py::arg("t").noconvert(), release,
       "Continuously compounded zero rates at times t.");
   m.def(
       "forward_rates",
-      [](ConstVecRef pt, ConstVecRef ldf, int interp, ConstVecRef sk, ConstVecRef sv, ConstVecRef t) {
-        return forward_rates(make_curve(pt, ldf, interp, sk, sv), t);
+      [](ConstVecRef pt, ConstVecRef ldf, int interp, int extrap,
+         ConstVecRef sk, ConstVecRef sv, ConstVecRef t) {
+        return forward_rates(make_curve(pt, ldf, interp, extrap, sk, sv), t);
       },
       FIALLOC_CURVE_ARGS, py::arg("t").noconvert(), release, "Instantaneous forwards at times t.");
   m.def(

@@ -1,6 +1,6 @@
 // fialloc: Apache-2.0
 #pragma once
-//! Shared binding glue: the five arrays that describe a curve, and the cash-flow layout triple.
+//! Shared binding glue: the six arrays and codes that describe a curve, and the cash-flow layout triple.
 
 #include <pybind11/eigen.h>
 #include <pybind11/pybind11.h>
@@ -13,14 +13,15 @@ namespace fialloc::bindings {
 namespace py = pybind11;
 
 inline ZeroCurve make_curve(ConstVecRef pillar_times, ConstVecRef log_dfs, int interpolation,
-                            ConstVecRef spread_knots, ConstVecRef spread_values) {
-  return ZeroCurve(pillar_times, log_dfs, static_cast<Interpolation>(interpolation), spread_knots,
-                   spread_values);
+                            int extrapolation, ConstVecRef spread_knots, ConstVecRef spread_values) {
+  return ZeroCurve(pillar_times, log_dfs, static_cast<Interpolation>(interpolation),
+                   static_cast<Extrapolation>(extrapolation), spread_knots, spread_values);
 }
 
 #define FIALLOC_CURVE_ARGS                                                                   \
   py::arg("pillar_times").noconvert(), py::arg("log_dfs").noconvert(), py::arg("interpolation"), \
-      py::arg("spread_knots").noconvert(), py::arg("spread_values").noconvert()
+      py::arg("extrapolation"), py::arg("spread_knots").noconvert(),                         \
+      py::arg("spread_values").noconvert()
 
 #define FIALLOC_LAYOUT_ARGS \
   py::arg("offsets").noconvert(), py::arg("times").noconvert(), py::arg("amounts").noconvert()

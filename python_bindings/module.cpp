@@ -9,8 +9,9 @@
 
 PYBIND11_MODULE(_core, m, pybind11::mod_gil_not_used()) {
   m.doc() = "fialloc numeric core (private): curves, cash-flow pricing and risk kernels";
-  pybind11::register_exception<fialloc::ConvergenceError>(m, "ConvergenceError",
-                                                          PyExc_RuntimeError);
+  // The core's convergence failures are fialloc.errors.ConvergenceError (a FiallocError).
+  const pybind11::object base = pybind11::module_::import("fialloc.errors").attr("ConvergenceError");
+  pybind11::register_exception<fialloc::ConvergenceError>(m, "ConvergenceError", base);
   fialloc::bindings::register_curves(m);
   fialloc::bindings::register_bonds(m);
   fialloc::bindings::register_g2(m);

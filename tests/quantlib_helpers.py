@@ -69,8 +69,11 @@ def schedule(start: dt.date | ql.Date, end: dt.date | ql.Date, freq: int) -> ql.
 def day_counter(name: str) -> ql.DayCounter:
     return {
         "ACT/365F": ql.Actual365Fixed(),
-        "30/360": ql.Thirty360(ql.Thirty360.BondBasis),
+        "ACT/360": ql.Actual360(),
+        "ACT/ACT ISDA": ql.ActualActual(ql.ActualActual.ISDA),
         "ACT/ACT ICMA": ql.ActualActual(ql.ActualActual.ISMA),
+        "30/360": ql.Thirty360(ql.Thirty360.BondBasis),
+        "30E/360": ql.Thirty360(ql.Thirty360.European),
     }[name]
 
 

@@ -76,3 +76,37 @@ def test_units_and_precision_are_read():
 def test_bad_text_is_refused():
     with pytest.raises(ValueError, match="text must be a string"):
         quoted_numbers(3.0)  # type: ignore[arg-type]
+
+
+MANAGERS = [
+    {
+        "table": [
+            {"manager_id": "M05", "weight": 0.042, "hit_rate": 0.55},
+            {"manager_id": "M07", "weight": 0.061, "hit_rate": 1.0},
+            {"manager_id": "M09", "weight": 0.05},
+            {"manager_id": "M11", "weight": 0.03},
+        ],
+        "by_manager": {"M09": {"alpha": 0.0123}},
+        "findings": [{"message": "M11 duration drifted 1.8 years"}],
+        "portfolio": {"yield": 0.0468},
+    }
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("M05 is now at 100%.", ["100%"]),  # 100% is M07's hit rate, not M05's
+        ("M07 hit every month: 100%.", []),
+        ("M05 holds 4.2% and M07 holds 6.1%.", []),
+        ("M05 holds 6.1%.", ["6.1%"]),
+        ("M09 earns 1.23% a year.", []),
+        ("M05 earns 1.23% a year.", ["1.23%"]),
+        ("M11 drifted 1.8 years; M05 did not.", []),
+        ("M05 drifted 1.8 years.", ["1.8"]),
+        ("M05 at 4.2% keeps the book at a 4.68% yield.", []),  # portfolio figures count
+        ("The book holds a manager at 100%.", []),  # no manager named: any figure counts
+    ],
+)
+def test_numbers_are_matched_to_the_manager_they_are_stated_for(text, flagged):
+    assert unverified_numbers(text, MANAGERS) == flagged

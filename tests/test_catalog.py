@@ -84,7 +84,64 @@ def test_ambiguous_or_unknown_run_ids_are_clear_errors(two_runs):
             catalog.diff("missing", a.run_id)
 
 
-def test_a_file_that_is_not_a_catalog_is_an_os_error(tmp_path):
-    (tmp_path / CATALOG).write_text("not a database")
-    with pytest.raises(OSError, match="cannot open the runs catalog"):
-        Catalog(str(tmp_path))
+@pytest.mark.parametrize("damage", [b"", b"not a database", bytes(range(256)) * 64, "truncate"])
+def test_a_damaged_catalog_is_set_aside_and_rebuilt(two_runs, damage):
+    root, a, b = two_runs
+    path = root / CATALOG
+    if damage == "truncate":
+        path.write_bytes(path.read_bytes()[:4096])
+    else:
+        path.write_bytes(damage)
+    for _ in range(2):  # and it stays usable afterwards
+        with Catalog(str(root)) as catalog:
+            assert set(catalog.runs()["run_id"]) == {a.run_id, b.run_id}
+    assert (root / f"{CATALOG}.damaged").exists()
+
+
+def test_a_catalog_held_by_another_process_is_an_os_error(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / CATALOG
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb,sys; c=duckdb.connect({str(path)!r}); "
+         "print('ready', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "ready"
+        with pytest.raises(OSError, match="in use by another process"):
+            Catalog(str(tmp_path))
+    finally:
+        holder.communicate("")
+
+
+@pytest.mark.parametrize("damage", ["manifest", "results"])
+def test_one_damaged_run_is_named_and_the_others_listed(two_runs, damage, tmp_path):
+    root, a, b = two_runs
+    copy = tmp_path / "copy"
+    shutil.copytree(root, copy)
+    (copy / CATALOG).unlink()
+    name = "manifest.json" if damage == "manifest" else "results.json"
+    (copy / a.run_id / name).write_bytes(b"\x00\xff garbage")
+    with Catalog(str(copy)) as catalog:
+        assert list(catalog.runs()["run_id"]) == [b.run_id]
+        (line,) = catalog.damaged
+    assert line.startswith(a.run_id)
+
+
+def test_stale_temporary_folders_of_killed_runs_are_removed(two_runs):
+    import os
+    import time
+
+    root, _a, _b = two_runs
+    stale, fresh = root / ".tmp-stale", root / ".tmp-fresh"
+    stale.mkdir()
+    fresh.mkdir()
+    old = time.time() - 7200
+    os.utime(stale, (old, old))
+    with Catalog(str(root)):
+        pass
+    assert not stale.exists()
+    assert fresh.exists()

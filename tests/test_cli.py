@@ -201,7 +201,7 @@ def test_validate_lists_every_problem_across_files(tmp_path, capsys):
     assert any("securities.csv, row 3, column coupon" in line for line in lines)
     assert any("holdings.csv, row 0, column par" in line for line in lines)
     assert any("holdings.csv, row 5, column manager_id" in line and "M99" in line for line in lines)
-    assert f"{len(lines)} problem(s) found" in err
+    assert f"{len(lines)} problems found" in err
     assert "Traceback" not in err
 
 
@@ -319,3 +319,63 @@ def test_runs_of_a_missing_root_is_an_error_and_creates_nothing(tmp_path, capsys
     assert main(["runs", "--root", str(tmp_path / "typo")]) == 2
     assert "no such output root" in capsys.readouterr().err
     assert not (tmp_path / "typo").exists()
+
+
+def test_help_shows_defaults_and_no_markup(capsys):
+    for command in ([], ["run"], ["demo"], ["serve"]):
+        with pytest.raises(SystemExit):
+            main([*command, "--help"])
+        out = capsys.readouterr().out
+        assert "``" not in out
+        assert "`" not in out
+        assert "(default: None)" not in out
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "seed of the scenario paths (default: 0)" in out
+    assert "--horizons YEARS" in out
+
+
+def test_serve_on_a_busy_port_says_which_port(capsys):
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1:{port}" in err
+    assert "choose another --port" in err
+
+
+def test_a_model_that_fails_is_named_in_one_warning_line(tmp_path, capsys):
+    # No ollama extra here, and nothing listens on port 9: the model fails, the analyst writes.
+    args = [
+        "run",
+        "--out",
+        str(tmp_path),
+        "--paths",
+        PATHS,
+        "--model",
+        "ollama:x@http://127.0.0.1:9",
+    ]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    (line,) = [x for x in err.splitlines() if x.startswith("warning:")]
+    assert "offline analyst" in line
+    assert "ollama" in line
+    results = json.loads((_only_run(tmp_path) / "results.json").read_text())
+    assert results["integrated_strategy"]["model_fallback"]
+
+
+def test_user_text_is_printed_as_text_never_as_markup(tmp_path, capsys):
+    inputs = tmp_path / "inputs"
+    assert main(["demo", "--write", str(inputs)]) == 0
+    managers = pd.read_csv(inputs / "managers.csv", dtype=str)
+    managers.loc[:, "name"] = "[/bold] closing tag [link=http://x.invalid]here[/link]"
+    managers.to_csv(inputs / "managers.csv", index=False)
+    capsys.readouterr()
+    args = ["run", "--data", str(inputs), "--out", str(tmp_path / "out"), "--paths", PATHS]
+    assert main([*args, "--max-shift", "0.04"]) == 0
+    out = capsys.readouterr().out
+    assert "[/bold] closing tag" in out
+    assert "Traceback" not in out

@@ -173,8 +173,11 @@ def test_write_demo_loads_back_to_the_same_book(tmp_path, demo):
         pd.testing.assert_frame_equal(getattr(again, name), getattr(demo, name))
     np.testing.assert_array_equal(again.analytics.krd, demo.analytics.krd)
     schema = (tmp_path / "demo" / "SCHEMA.md").read_text()
-    for table in ("securities", "holdings", "managers", "liabilities", "curve_quotes"):
+    for table in ("securities", "holdings", "managers", "liabilities"):
         assert f"## {table} (required)" in schema
+    for table in ("curve_quotes", "curve"):
+        assert f"## {table} (one of curve_quotes and curve is required)" in schema
+    assert "## valuation.json (required)" in schema
 
 
 def test_demo_valuation_date_is_a_month_end():

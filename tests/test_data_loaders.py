@@ -18,7 +18,7 @@ import fialloc.data as data
 from fialloc.data import InputError, from_tables, load, validate, write_tables
 from fialloc.data.loaders import OPTIONAL, REQUIRED
 
-TABLES = (*REQUIRED, *OPTIONAL)
+TABLES = (*REQUIRED, "curve_quotes", *OPTIONAL)
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +103,10 @@ def test_in_memory_frames_and_records(demo):
 
 
 def test_in_memory_problems_use_table_names(demo):
-    tables = {name: getattr(demo, name).reset_index(drop=True).copy() for name in REQUIRED}
+    tables = {
+        name: getattr(demo, name).reset_index(drop=True).copy()
+        for name in (*REQUIRED, "curve_quotes")
+    }
     tables["holdings"].loc[4, "par"] = -1.0
     tables["securities"].loc[2, "rating"] = "AAA+"
     with pytest.raises(InputError) as info:
@@ -246,7 +249,7 @@ def test_problems_in_several_files_are_all_listed(tmp_path, demo_dir):
         ("securities.csv", 2, "rating"),
         ("liabilities.csv", 3, "amount"),
     }
-    with pytest.raises(InputError, match=r"^3 problem\(s\) in the inputs"):
+    with pytest.raises(InputError, match=r"^3 problems in the inputs"):
         load(target)
 
 

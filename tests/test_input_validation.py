@@ -80,7 +80,7 @@ def bonds_with(**changes) -> pd.DataFrame:
         (0, {"tenor": None, "maturity": "2026-06-30"}, ["quotes row 0", "not after the valuation"]),
         (0, {"tenor": None, "maturity": dt.date(2025, 1, 2)}, ["quotes row 0", "valuation date"]),
         # unknown day count, kind, frequency
-        (1, {"day_count": "ACT/360"}, ["quotes row 1, column day_count", "unknown day count"]),
+        (1, {"day_count": "ACT/999"}, ["quotes row 1, column day_count", "unknown day count"]),
         (0, {"day_count": "ACT/ACT ICMA"}, ["quotes row 0, column day_count", "deposits"]),
         (2, {"kind": "future"}, ["quotes row 2, column kind", "unknown kind 'future'"]),
         (3, {"frequency": 3}, ["quotes row 3, column frequency", "expected 1, 2, 4 or 12"]),
@@ -140,7 +140,7 @@ ROW_B = "row 1 (B)"
         ({"face": -1e6}, [ROW_B, "column face", "must be positive"]),
         ({"face": math.nan}, [ROW_B, "column face", "not finite"]),
         ({"face": "a lot"}, [ROW_B, "column face", "not a number"]),
-        ({"day_count": "ACT/360"}, [ROW_B, "column day_count", "unknown day count 'ACT/360'"]),
+        ({"day_count": "ACT/999"}, [ROW_B, "column day_count", "unknown day count 'ACT/999'"]),
         ({"day_count": None}, [ROW_B, "column day_count", "unknown day count"]),
         ({"maturity": "2026-06-30"}, [ROW_B, "column maturity", "on or before the valuation"]),
         ({"maturity": "2019-01-01"}, [ROW_B, "column maturity", "on or before the valuation"]),
@@ -249,12 +249,15 @@ def test_curve_from_another_date(book_and_curve):
     raises_naming(lambda: book.analyze(other), "curve valuation date 2026-07-01")
 
 
-def test_par_key_rates_need_a_bootstrapped_curve(book_and_curve):
+def test_par_key_rates_need_par_instruments_on_the_pillars(book_and_curve):
+    # A curve given by times off whole days has no par bonds maturing on its pillars.
     book, _ = book_and_curve
     raises_naming(
-        lambda: book.analyze(Curve.flat(0.04, VD), krd_domain="par"),
+        lambda: book.analyze(
+            Curve([0.7, 12.3], [-0.03, -0.5], valuation_date=VD), krd_domain="par"
+        ),
         "par_bumped",
-        "not bootstrapped from quotes",
+        "not whole days",
     )
 
 
@@ -342,7 +345,7 @@ def test_bad_liability_streams():
 # ---- the compiled kernels name the argument and the entry too ------------------------------
 
 F64 = np.float64
-FLAT = (np.array([1.0, 30.0]), np.array([-0.04, -1.2]), 0, np.empty(0), np.empty(0))
+FLAT = (np.array([1.0, 30.0]), np.array([-0.04, -1.2]), 0, 0, np.empty(0), np.empty(0))
 
 
 def layout(times, amounts, offsets=None):
@@ -403,6 +406,10 @@ def layout(times, amounts, offsets=None):
         (
             lambda: _core.discount_factors(*FLAT[:2], 7, *FLAT[3:], np.ones(1)),
             ["unknown `interpolation` code 7"],
+        ),
+        (
+            lambda: _core.discount_factors(*FLAT[:3], 2, *FLAT[4:], np.ones(1)),
+            ["unknown `extrapolation` code 2"],
         ),
     ],
 )
@@ -570,10 +577,10 @@ def valid_shaped_layouts(draw):
 
 
 @hypothesis.settings(max_examples=200, deadline=None)
-@hypothesis.given(valid_shaped_layouts(), st.sampled_from([0, 1]))
-def test_fuzz_kernels_with_valid_shapes(data, interpolation):
+@hypothesis.given(valid_shaped_layouts(), st.sampled_from([0, 1, 2, 3]), st.sampled_from([0, 1]))
+def test_fuzz_kernels_with_valid_shapes(data, interpolation, extrapolation):
     offsets, times, amounts, pillars, log_dfs, per_stream = data
-    curve = (pillars, log_dfs, interpolation, np.empty(0), np.empty(0))
+    curve = (pillars, log_dfs, interpolation, extrapolation, np.empty(0), np.empty(0))
     freq = np.abs(np.nan_to_num(per_stream)) % 13
     calls = [
         lambda: _core.price_streams(offsets, times, amounts, *curve, per_stream),

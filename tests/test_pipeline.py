@@ -102,6 +102,18 @@ def test_the_response_carries_the_run_numbers_and_validates_against_its_schema(r
     assert strategy["yield_after"] == pytest.approx(result.allocation.summary["yield_after"])
     assert strategy["constraints_met"] is True
     assert strategy["max_key_rate_gap_after"] < strategy["max_key_rate_gap_before"]
+    # One gap: the headline is the largest of the per-tenor gaps the CLI shows, and those are
+    # the optimizer's key-rate constraint values.
+    profile = pd.DataFrame(doc["detailed_results"]["optimizer"]["key_rate_gaps"]).set_index("index")
+    for which, when in (("current", "before"), ("recommended", "after")):
+        assert strategy[f"max_key_rate_gap_{when}"] == profile[f"{which}_years"].abs().max()
+        assert strategy[f"max_key_rate_gap_dv01_{when}"] == pytest.approx(
+            strategy[f"max_key_rate_gap_{when}"] * strategy["assets"] * 1e-4
+        )
+    limits = result.allocation.constraints
+    for key, row in profile.iterrows():
+        value = limits.loc[f"key-rate gap {key.removeprefix('krd_')}", "value"]
+        assert value == pytest.approx(abs(row["recommended_years"]), abs=1e-12)
     recs = {r["manager_id"]: r for r in doc["allocation_recommendations"]}
     assert set(recs) == set(result.allocation.weights.index)
     for mid, rec in recs.items():

@@ -29,7 +29,7 @@ Z_TOL = 1e-10  # decimals, absolute
 DURATION_TOL = 1e-6  # years (Macaulay, modified, effective, key-rate), absolute
 CONVEXITY_RTOL = 1e-6  # relative (convexities reach 1,600 years^2 at 40 years)
 
-DAY_COUNTS = ("ACT/365F", "30/360", "ACT/ACT ICMA")
+DAY_COUNTS = ("ACT/365F", "ACT/360", "ACT/ACT ISDA", "ACT/ACT ICMA", "30/360", "30E/360")
 # Key tenors on whole days, so QuantLib's key dates fall exactly on fialloc's tenors.
 KEY_DAYS = [round(t * 365) for t in (0.5, 1, 2, 3, 5, 7, 10, 20, 30)]
 KEY_TENORS = [d / 365 for d in KEY_DAYS]

@@ -153,9 +153,9 @@ def test_horizons_must_be_on_the_grid(model):
 @pytest.mark.parametrize(
     ("change", "match"),
     [
-        ({"a": -0.1}, r"`a` \(mean reversion of x\) must be positive, got -0.1"),
-        ({"b": 0.0}, r"`b` \(mean reversion of y\) must be positive"),
-        ({"sigma": -0.01}, r"`sigma` \(volatility of x\) must be positive"),
+        ({"a": -0.1}, r"`a` \(mean reversion of x\) must be in \(0, 100\], got -0.1"),
+        ({"b": 0.0}, r"`b` \(mean reversion of y\) must be in \(0, 100\]"),
+        ({"sigma": -0.01}, r"`sigma` \(volatility of x\) must be in \[1e-6, 1\]"),
         ({"eta": float("nan")}, r"`eta`"),
         ({"rho": 1.0}, r"`rho` must be in \(-1, 1\), got 1"),
         ({"rho": -1.3}, r"`rho` must be in \(-1, 1\), got -1.3"),
@@ -171,7 +171,7 @@ def test_bad_grids_and_counts(model):
         model.simulate(10, times=[])
     with pytest.raises(ValueError, match="strictly increasing; entry 1 is 1"):
         model.simulate(10, times=[1.0, 1.0, 2.0])
-    with pytest.raises(ValueError, match="`n_paths` must be positive"):
+    with pytest.raises(ValueError, match="`n_paths` must be in"):
         model.simulate(0)
     with pytest.raises(ValueError, match="seed"):
         model.simulate(10, seed=-1)
@@ -183,3 +183,39 @@ def test_default_parameters_and_flat_curve():
     # ATM payer equals receiver (put-call parity at the forward)
     assert m.swaption(5, 10, payer=True) == pytest.approx(m.swaption(5, 10, payer=False), rel=1e-10)
     assert 0.003 < m.normal_vol(5, 10) < 0.02
+
+
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [("eta", 1e-12), ("sigma", 1e300), ("b", 1e300), ("a", 0.0), ("sigma", 2.0), ("eta", np.nan)],
+)
+def test_parameters_outside_any_market_are_refused(curve, param, value):
+    with pytest.raises(ValueError, match=f"`{param}`"):
+        G2pp(curve, **{param: value})
+
+
+def test_a_swaption_at_the_smallest_volatility_returns_at_once(curve):
+    # At eta near zero the critical-y bracket lies ~1/eta steps away for a fixed step.
+    g = G2pp(curve, eta=1e-6, sigma=1e-6)
+    price = g.swaption(1.0, 5.0, strike=0.0)
+    assert np.isfinite(price)
+    assert price > 0.0
+
+
+def test_more_threads_than_cores_give_the_same_paths(model):
+    g = model
+    many = g.simulate(300, seed=5, threads=10_000)
+    one = g.simulate(300, seed=5, threads=1)
+    assert np.array_equal(many.x, one.x)
+    assert np.array_equal(many.discount, one.discount)
+
+
+def test_path_counts_beyond_memory_are_refused_before_allocating(model, monkeypatch):
+    from fialloc import checks
+
+    g = model
+    with pytest.raises(ValueError, match="must be in"):
+        g.simulate(2**40)
+    monkeypatch.setattr(checks, "available_memory", lambda: 10**6)
+    with pytest.raises(ValueError, match=r"needs .* GB of memory"):
+        g.simulate(10_000)

@@ -130,13 +130,16 @@ def test_slow_run_gets_504_and_the_server_stays_responsive(agents, monkeypatch):
         release.wait(10)
 
     monkeypatch.setattr(module, "run_workflow", stuck)
-    settings = ServiceSettings(time_limit=0.3, max_concurrent=1)
+    settings = ServiceSettings(time_limit=0.3, max_concurrent=1, queue_wait=0.2)
     with TestClient(build_app(settings)) as c:
         response = c.post("/invocations", json=ALLOCATION)
         assert response.status_code == 504
         assert "time limit of 0.3 s" in response.json()["error"]
-        # The stuck run holds the only slot: the next request is turned away, ping answers.
-        assert c.post("/invocations", json=ALLOCATION).status_code == 503
+        # The stuck run holds the only slot: the next request waits its 0.2 s in the queue
+        # and is turned away with a retry delay; ping answers.
+        busy = c.post("/invocations", json=ALLOCATION)
+        assert busy.status_code == 503
+        assert int(busy.headers["retry-after"]) >= 1
         assert c.get("/ping").status_code == 200
         release.set()
 

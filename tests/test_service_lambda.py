@@ -92,6 +92,7 @@ def test_allocation_engines(agents, operation, scenarios):
         (None, "", "JSON object, got null"),
         ({"portfolio": DEMO}, "operation", "missing; expected one of analyze_manager_portfolio"),
         ({"operation": "allocation", "portfolio": DEMO}, "operation", "unknown operation"),
+        ({"operation": ["allocation"], "portfolio": DEMO}, "operation", "unknown operation"),
         ({"operation": "analyze_manager_portfolio", "portfolio": DEMO}, "manager_id", "required"),
         (
             {"operation": "analyze_manager_portfolio", "portfolio": DEMO, "manager_id": "M99"},

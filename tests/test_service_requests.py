@@ -339,6 +339,70 @@ def test_settings_from_environment():
         ServiceSettings.from_env({"FIALLOC_MAX_PATHS": "0"})
 
 
+def test_a_burst_waits_in_the_queue_and_an_overload_gets_retry_after():
+    runner = Runner(workers=1, time_limit=5.0, queue_size=3, queue_wait=5.0)
+    release = threading.Event()
+    results: list[object] = []
+
+    def call(fn, *args):
+        try:
+            results.append(runner.run(fn, *args))
+        except RequestError as exc:
+            results.append(exc)
+
+    first = threading.Thread(target=call, args=(release.wait, 5))
+    first.start()
+    time.sleep(0.05)
+    waiting = [threading.Thread(target=call, args=(sum, [i, 1])) for i in range(3)]
+    for t in waiting:
+        t.start()
+    time.sleep(0.1)
+    with pytest.raises(RequestError) as full:  # three wait already: the fourth is refused
+        runner.run(sum, [0])
+    assert full.value.status == 503
+    assert full.value.retry_after >= 1
+    assert full.value.body()["retry_after"] == full.value.retry_after
+    release.set()
+    for t in [first, *waiting]:
+        t.join(5)
+    assert sorted(r for r in results if not isinstance(r, bool)) == [1, 2, 3]
+    runner.shutdown()
+
+
+def test_a_request_waits_no_longer_than_the_queue_allows():
+    runner = Runner(workers=1, time_limit=5.0, queue_size=2, queue_wait=0.1)
+    release = threading.Event()
+    holder = threading.Thread(target=lambda: runner.run(release.wait, 5))
+    holder.start()
+    time.sleep(0.05)
+    with pytest.raises(RequestError, match=r"no worker free within 0\.1 s") as late:
+        runner.run(sum, [0])
+    assert late.value.status == 503
+    release.set()
+    holder.join(5)
+    runner.shutdown()
+
+
+def test_the_app_sends_retry_after_with_a_503(monkeypatch):
+    from starlette.testclient import TestClient
+
+    from fialloc.service.app import build_app
+
+    app = build_app(ServiceSettings(max_concurrent=1, queue_size=0))
+
+    def busy(*args, **kwargs):
+        raise RequestError(503, "busy", retry_after=7)
+
+    monkeypatch.setattr(app.state.runner, "run", busy)
+    with TestClient(app) as client:
+        answer = client.post(
+            "/invocations", json={"entrypoint": "allocation", "portfolio": {"source": "demo"}}
+        )
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "7"
+    assert answer.json()["retry_after"] == 7
+
+
 def test_runner_answers_busy_and_late_requests():
     runner = Runner(workers=1, time_limit=0.2)
     release = threading.Event()
@@ -371,3 +435,42 @@ def test_inline_tables_are_exactly_the_data_schemas():
     from fialloc.service.requests import TableName
 
     assert set(get_args(TableName)) == set(SCHEMAS)
+
+
+@pytest.mark.parametrize("entrypoint", [["allocation"], {"a": 1}, 3])
+def test_an_entrypoint_of_another_type_is_a_400(entrypoint):
+    status, body = app_respond({"entrypoint": entrypoint, "portfolio": {"source": "demo"}})
+    assert status == 400
+    assert "unknown entrypoint" in paths(body)["entrypoint"]
+
+
+@pytest.mark.parametrize("location", ["bo\x00ok", "a" * 1024, "a/" * 300 + "b"])
+def test_an_unusable_location_is_a_400_that_never_shows_the_root(agents, tmp_path, location):
+    data.write_demo(str(tmp_path / "book"))
+    request = {"entrypoint": "agent", "agent": "liquidity"}
+    status, body = app_respond(
+        {**request, "portfolio": {"source": "location", "location": location}},
+        ServiceSettings(data_root=str(tmp_path)),
+    )
+    assert status == 400
+    assert str(tmp_path) not in json.dumps(body)
+    assert "portfolio.location" in paths(body)
+
+
+def test_a_file_linked_from_outside_the_root_is_refused_unread(agents, tmp_path):
+    root = tmp_path / "root"
+    data.write_demo(str(root / "book"))
+    secret = tmp_path / "secret.csv"
+    secret.write_text("manager_id,name\nTOP-SECRET,value\n")
+    (root / "book" / "managers.csv").unlink()
+    (root / "book" / "managers.csv").symlink_to(secret)
+    request = {"entrypoint": "agent", "agent": "liquidity"}
+    status, body = app_respond(
+        {**request, "portfolio": {"source": "location", "location": "book"}},
+        ServiceSettings(data_root=str(root)),
+    )
+    assert status == 400
+    assert "managers.csv" in paths(body)["portfolio.location"]
+    assert "links to outside" in paths(body)["portfolio.location"]
+    assert "TOP-SECRET" not in json.dumps(body)
+    assert str(tmp_path) not in json.dumps(body)

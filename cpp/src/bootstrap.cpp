@@ -45,27 +45,45 @@ double solve_pillar(const Residual& fn, double guess, double tj, Eigen::Index j)
   return solve_bracketed_newton(fn, lo, hi, guess, kXtol, 200, "bootstrap_curve");
 }
 
-// Newton's method on all pillars at once, for spline curves whose one-pillar-at-a-time passes
-// fail: through the spline, moving one pillar reshapes the curve before it, and with a short gap
-// after a long one the sequential updates can diverge or lose their bracket. ln P(t) is linear in
-// the pillar log discount factors, ln P(t_i) = sum_k H_ik l_k, where column k of H is the curve
-// through the unit vector e_k; so the Jacobian is exact and H is built once. Starts from the
-// log-linear solution; on success stores the pillars' log discount factors in `out`, and fails
-// unless every instrument reprices within kRepriceTol.
+// Newton's method on all pillars at once, for curves whose one-pillar-at-a-time passes fail:
+// moving one pillar reshapes the curve before it, and with a short gap after a long one the
+// sequential updates can diverge or lose their bracket. For log-linear, linear-zero and spline
+// curves ln P(t) is linear in the pillar log discount factors, ln P(t_i) = sum_k H_ik l_k, where
+// column k of H is the curve through the unit vector e_k; so the Jacobian is exact and H is
+// built once. Monotone convex forwards change form with the data, so there H is the central
+// difference of ln P at the current pillars, rebuilt every step. Starts from the log-linear
+// solution; on success stores the pillars' log discount factors in `out`, and fails unless every
+// instrument reprices within kRepriceTol.
 bool solve_all_pillars(const CashflowView& inst, ConstVecRef targets, const VectorXd& pillars,
                        Interpolation interp, VectorXd& out) {
   const Eigen::Index n = pillars.size(), nf = inst.times.size();
+  const bool linear = interp != Interpolation::MonotoneConvex;
   VectorXd ldf = bootstrap_curve(inst, targets, Interpolation::LogLinear).log_dfs;
+  auto log_p = [&](const VectorXd& x) {
+    const ZeroCurve curve(pillars.data(), x.data(), n, interp);
+    VectorXd lp(nf);
+    for (Eigen::Index i = 0; i < nf; ++i) lp[i] = curve.log_discount(inst.times[i]);
+    return lp;
+  };
   RowMatrixXd h(nf, n);
-  VectorXd unit = VectorXd::Zero(n);
-  for (Eigen::Index k = 0; k < n; ++k) {
-    unit[k] = 1.0;
-    const ZeroCurve basis(pillars.data(), unit.data(), n, interp);
-    for (Eigen::Index i = 0; i < nf; ++i) h(i, k) = basis.log_discount(inst.times[i]);
-    unit[k] = 0.0;
-  }
+  auto build_h = [&](const VectorXd& at) {
+    VectorXd x = at;
+    for (Eigen::Index k = 0; k < n; ++k) {
+      const double step = linear ? 0.0 : 1e-6 * (1.0 + std::fabs(at[k]));
+      x[k] = linear ? 1.0 : at[k] + step;
+      const VectorXd up = log_p(linear ? VectorXd::Unit(n, k) : x);
+      if (linear) {
+        h.col(k) = up;
+      } else {
+        x[k] = at[k] - step;
+        h.col(k) = (up - log_p(x)) / (2.0 * step);
+      }
+      x[k] = at[k];
+    }
+  };
+  build_h(ldf);
   auto residuals = [&](const VectorXd& x, VectorXd& v) {
-    v = (h * x).array().exp().matrix().cwiseProduct(inst.amounts);
+    v = (linear ? VectorXd(h * x) : log_p(x)).array().exp().matrix().cwiseProduct(inst.amounts);
     VectorXd r(n);
     for (Eigen::Index j = 0; j < n; ++j) {
       r[j] = v.segment(inst.begin(j), inst.end(j) - inst.begin(j)).sum() - targets[j];
@@ -76,6 +94,7 @@ bool solve_all_pillars(const CashflowView& inst, ConstVecRef targets, const Vect
   VectorXd r = residuals(ldf, v);
   for (int it = 0; it < 100 && r.allFinite(); ++it) {
     if (r.lpNorm<Eigen::Infinity>() < 1e-15) break;
+    if (!linear && it > 0) build_h(ldf);
     Eigen::MatrixXd jac(n, n);
     for (Eigen::Index j = 0; j < n; ++j) {
       const Eigen::Index b = inst.begin(j), m = inst.end(j) - b;
@@ -122,8 +141,11 @@ BootstrapResult bootstrap_curve(const CashflowView& inst, ConstVecRef targets, I
   FIALLOC_REQUIRE(targets.size() == n, "bootstrap_curve: `targets` has " << targets.size()
                                                                           << " entries for " << n
                                                                           << " instruments");
-  FIALLOC_REQUIRE(interp == Interpolation::LogLinear || interp == Interpolation::NaturalCubicZero,
-                  "bootstrap_curve: unknown `interpolation` code " << static_cast<int>(interp));
+  FIALLOC_REQUIRE(interp == Interpolation::LogLinear || interp == Interpolation::NaturalCubicZero ||
+                      interp == Interpolation::LinearZero ||
+                      interp == Interpolation::MonotoneConvex,
+                  "bootstrap_curve: unknown `interpolation` code " << static_cast<int>(interp)
+                                                                   << "; expected 0, 1, 2 or 3");
   VectorXd pillars(n);
   for (Eigen::Index j = 0; j < n; ++j) {
     FIALLOC_REQUIRE(std::isfinite(targets[j]) && targets[j] > 0.0,
@@ -175,9 +197,15 @@ BootstrapResult bootstrap_curve(const CashflowView& inst, ConstVecRef targets, I
     return {pillars, ldf, 1};
   }
 
-  // Splines are global: the first pass uses the pillars solved so far, later passes the whole
-  // curve, until no pillar moves. Should the passes fail (a pillar without a bracket, or passes
-  // that do not settle), Newton on all pillars at once takes over from the log-linear solution.
+  // Monotone convex passes settle slowly (each pillar reshapes its neighbours' forwards), so
+  // Newton on all pillars goes first there; the passes remain the fallback.
+  if (interp == Interpolation::MonotoneConvex && solve_all_pillars(inst, targets, pillars, interp, ldf)) {
+    return {pillars, ldf, 0};
+  }
+  // Other interpolations reach back: the first pass uses the pillars solved so far, later
+  // passes the whole curve, until no pillar moves. Should the passes fail (a pillar without a
+  // bracket, or passes that do not settle), Newton on all pillars at once takes over from the
+  // log-linear solution.
   int pass = 0;
   try {
     for (; pass < kMaxPasses; ++pass) {

@@ -24,12 +24,18 @@ std::array<double, 5> shift_poly(std::array<double, 5> c, double d) {
 }  // namespace
 
 ZeroCurve::ZeroCurve(const double* pillar_times, const double* log_dfs, Eigen::Index n,
-                     Interpolation interp, const double* spread_knots, const double* spread_values,
-                     Eigen::Index n_spread)
+                     Interpolation interp, Extrapolation extrap, const double* spread_knots,
+                     const double* spread_values, Eigen::Index n_spread)
     : n_pillars_(n) {
   FIALLOC_REQUIRE(n >= 1, "ZeroCurve: needs at least one pillar, got " << n);
-  FIALLOC_REQUIRE(interp == Interpolation::LogLinear || interp == Interpolation::NaturalCubicZero,
-                  "ZeroCurve: unknown `interpolation` code " << static_cast<int>(interp));
+  FIALLOC_REQUIRE(interp == Interpolation::LogLinear || interp == Interpolation::NaturalCubicZero ||
+                      interp == Interpolation::LinearZero ||
+                      interp == Interpolation::MonotoneConvex,
+                  "ZeroCurve: unknown `interpolation` code " << static_cast<int>(interp)
+                                                             << "; expected 0, 1, 2 or 3");
+  FIALLOC_REQUIRE(extrap == Extrapolation::FlatForward || extrap == Extrapolation::FlatZero,
+                  "ZeroCurve: unknown `extrapolation` code " << static_cast<int>(extrap)
+                                                             << "; expected 0 or 1");
   const auto np1 = static_cast<std::size_t>(n) + 1;
   std::vector<double> t(np1, 0.0), l(np1, 0.0);
   for (Eigen::Index i = 0; i < n; ++i) {
@@ -49,6 +55,18 @@ ZeroCurve::ZeroCurve(const double* pillar_times, const double* log_dfs, Eigen::I
       coef_[j][0] = l[j];
       coef_[j][1] = (l[j + 1] - l[j]) / (t[j + 1] - t[j]);
     }
+    degree_ = 1;
+  } else if (interp == Interpolation::LinearZero) {
+    // z(u) = z_j + s u on [t_j, t_{j+1}), z_0 = z_1; ln P = -(z_j + s u)(t_j + u).
+    for (std::size_t j = 0; j + 1 < np1; ++j) {
+      const double zj = j == 0 ? -l[1] / t[1] : -l[j] / t[j];
+      const double s = j == 0 ? 0.0 : (-l[j + 1] / t[j + 1] - zj) / (t[j + 1] - t[j]);
+      coef_[j] = Poly{l[j], -(zj + s * t[j]), -s, 0.0, 0.0};
+    }
+    degree_ = 2;
+  } else if (interp == Interpolation::MonotoneConvex) {
+    build_monotone_convex(t, l);
+    degree_ = 4;  // cubic pieces; the walk has no degree-3 instance
   } else {
     // Natural cubic spline through zero rates z_j = -l_j / t_j, with z_0 = z_1 at t = 0.
     std::vector<double> z(np1), m(np1, 0.0), c(np1, 0.0), d(np1, 0.0);
@@ -72,18 +90,100 @@ ZeroCurve::ZeroCurve(const double* pillar_times, const double* log_dfs, Eigen::I
       const double tj = t[j];
       coef_[j] = Poly{-tj * a0, -(a0 + tj * a1), -(a1 + tj * a2), -(a2 + tj * a3), -a3};
     }
+    degree_ = 4;
   }
-  // Flat forward beyond the last pillar, at the forward the last segment ends with.
+  // The open-ended segment beyond the last pillar.
   {
-    const std::size_t j = np1 - 2;
-    const Poly& c = coef_[j];
-    const double u = t[np1 - 1] - t[j];
+    const std::size_t last = knots_.size() - 1;
+    const Poly& c = coef_[last - 1];
+    const double u = knots_[last] - knots_[last - 1];
     const double f_last = -(c[1] + u * (2.0 * c[2] + u * (3.0 * c[3] + u * 4.0 * c[4])));
-    coef_[np1 - 1] = Poly{l[np1 - 1], -f_last, 0.0, 0.0, 0.0};
+    const double slope = extrap == Extrapolation::FlatForward ? -f_last : l[np1 - 1] / t[np1 - 1];
+    coef_[last] = Poly{l[np1 - 1], slope, 0.0, 0.0, 0.0};
   }
-  degree_ = interp == Interpolation::LogLinear ? 1 : 4;
   if (n_spread > 0) add_overlay(spread_knots, spread_values, n_spread);
   build_buckets();
+}
+
+void ZeroCurve::build_monotone_convex(const std::vector<double>& t, const std::vector<double>& l) {
+  const std::size_t n = t.size() - 1;  // pillar gaps
+  std::vector<double> fd(n + 1, 0.0), f(n + 1, 0.0);  // fd[i]: discrete forward on gap i (1-based)
+  for (std::size_t i = 1; i <= n; ++i) fd[i] = -(l[i] - l[i - 1]) / (t[i] - t[i - 1]);
+  for (std::size_t i = 1; i < n; ++i) {
+    const double w = t[i + 1] - t[i - 1];
+    f[i] = (t[i] - t[i - 1]) / w * fd[i + 1] + (t[i + 1] - t[i]) / w * fd[i];
+  }
+  if (n == 1) {
+    f[0] = f[1] = fd[1];
+  } else {
+    f[0] = fd[1] - 0.5 * (f[1] - fd[1]);
+    f[n] = fd[n] - 0.5 * (f[n - 1] - fd[n]);
+  }
+  std::vector<double> knots;
+  std::vector<Poly> coef;
+  for (std::size_t i = 1; i <= n; ++i) {
+    const double t0 = t[i - 1], h = t[i] - t0;
+    const double g0 = f[i - 1] - fd[i], g1 = f[i] - fd[i];
+    // Pieces of g on x = (t - t0) / h in [0, 1]: start x_a and g = p0 + p1 y + p2 y^2, y = x - x_a.
+    struct Piece {
+      double xa, p0, p1, p2;
+    };
+    std::array<Piece, 2> pieces{};
+    std::size_t np = 1;
+    if (g0 == 0.0 && g1 == 0.0) {
+      pieces[0] = {0.0, 0.0, 0.0, 0.0};
+    } else if ((g0 < 0.0 && -0.5 * g0 <= g1 && g1 <= -2.0 * g0) ||
+               (g0 > 0.0 && -0.5 * g0 >= g1 && g1 >= -2.0 * g0)) {
+      pieces[0] = {0.0, g0, -4.0 * g0 - 2.0 * g1, 3.0 * (g0 + g1)};
+    } else if ((g0 < 0.0 && g1 > -2.0 * g0) || (g0 > 0.0 && g1 < -2.0 * g0)) {
+      const double eta = (g1 + 2.0 * g0) / (g1 - g0);
+      pieces = {Piece{0.0, g0, 0.0, 0.0},
+                Piece{eta, g0, 0.0, (g1 - g0) / ((1.0 - eta) * (1.0 - eta))}};
+      np = 2;
+    } else if ((g0 > 0.0 && 0.0 > g1 && g1 > -0.5 * g0) ||
+               (g0 < 0.0 && 0.0 < g1 && g1 < -0.5 * g0)) {
+      const double eta = 3.0 * g1 / (g1 - g0);
+      pieces = {Piece{0.0, g0, -2.0 * (g0 - g1) / eta, (g0 - g1) / (eta * eta)},
+                Piece{eta, g1, 0.0, 0.0}};
+      np = 2;
+    } else {  // same signs, or one of them zero
+      const double eta = g1 / (g1 + g0);
+      const double a = -g0 * g1 / (g0 + g1);
+      const Piece left{0.0, g0, eta > 0.0 ? -2.0 * (g0 - a) / eta : 0.0,
+                       eta > 0.0 ? (g0 - a) / (eta * eta) : 0.0};
+      const Piece right{eta, a, 0.0, eta < 1.0 ? (g1 - a) / ((1.0 - eta) * (1.0 - eta)) : 0.0};
+      if (eta <= 0.0) {
+        pieces[0] = {0.0, a, 0.0, right.p2};
+      } else if (eta >= 1.0) {
+        pieces[0] = left;
+      } else {
+        pieces = {left, right};
+        np = 2;
+      }
+    }
+    // ln P(k + v) = L_k - (fd + p0) v - p1 v^2 / (2h) - p2 v^3 / (3h^2) from each piece's knot k.
+    // A piece too thin to get a knot strictly inside the gap gives way to its neighbour.
+    auto poly = [&](const Piece& pc, double lk) {
+      return Poly{lk, -(fd[i] + pc.p0), -pc.p1 / (2.0 * h), -pc.p2 / (3.0 * h * h), 0.0};
+    };
+    knots.push_back(t0);
+    coef.push_back(poly(pieces[0], l[i - 1]));
+    if (np == 2) {
+      const double k = t0 + pieces[1].xa * h;
+      if (!(k > t0)) {
+        coef.back() = poly(pieces[1], l[i - 1]);
+      } else if (k < t[i]) {
+        const Poly& c = coef.back();
+        const double v = k - t0;
+        knots.push_back(k);
+        coef.push_back(poly(pieces[1], c[0] + v * (c[1] + v * (c[2] + v * c[3]))));
+      }
+    }
+  }
+  knots.push_back(t[n]);
+  coef.push_back(Poly{l[n], 0.0, 0.0, 0.0, 0.0});  // replaced by the extrapolation
+  knots_ = std::move(knots);
+  coef_ = std::move(coef);
 }
 
 namespace {
@@ -104,9 +204,9 @@ const double* checked_pillars(ConstVecRef pillar_times, ConstVecRef log_dfs,
 }  // namespace
 
 ZeroCurve::ZeroCurve(ConstVecRef pillar_times, ConstVecRef log_dfs, Interpolation interp,
-                     ConstVecRef spread_knots, ConstVecRef spread_values)
+                     Extrapolation extrap, ConstVecRef spread_knots, ConstVecRef spread_values)
     : ZeroCurve(checked_pillars(pillar_times, log_dfs, spread_knots, spread_values),
-                log_dfs.data(), pillar_times.size(), interp, spread_knots.data(),
+                log_dfs.data(), pillar_times.size(), interp, extrap, spread_knots.data(),
                 spread_values.data(), spread_knots.size()) {}
 
 void ZeroCurve::add_overlay(const double* sk, const double* sv, Eigen::Index n) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -19,14 +20,22 @@ namespace {
 
 double b_fn(double k, double tau) { return -std::expm1(-k * tau) / k; }
 
+constexpr double kMaxReversion = 100.0;
+constexpr double kMinVol = 1e-6;
+constexpr double kMaxVol = 1.0;
+
+// Threads for `work` items: what was asked (all cores when 0), never more than the cores or
+// the items; asking for more threads than cores only adds switching.
 int resolve_threads(int threads, std::int64_t work) {
-  int n = threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency());
-  n = std::max(n, 1);
+  const int cores = std::max(static_cast<int>(std::thread::hardware_concurrency()), 1);
+  const int n = threads > 0 ? std::min(threads, cores) : cores;
   return static_cast<int>(std::min<std::int64_t>(n, std::max<std::int64_t>(work, 1)));
 }
 
 // Run body(begin, end) on [0, n) split in contiguous chunks over threads; exceptions are
-// collected and the first one rethrown after every thread has joined.
+// collected and the first one rethrown after every thread has joined. A thread that cannot be
+// started (a container's pid limit, a sandbox's thread cap) leaves its chunks to the calling
+// thread: same chunks, same results, fewer threads.
 template <class Body>
 void parallel_for(std::int64_t n, int threads, Body&& body) {
   const int nt = resolve_threads(threads, n);
@@ -35,18 +44,27 @@ void parallel_for(std::int64_t n, int threads, Body&& body) {
     return;
   }
   std::vector<std::thread> pool;
+  pool.reserve(static_cast<std::size_t>(nt));
   std::vector<std::exception_ptr> errors(static_cast<std::size_t>(nt));
   const std::int64_t chunk = (n + nt - 1) / nt;
-  for (int t = 0; t < nt; ++t) {
+  auto run = [&](int t) {
     const std::int64_t lo = t * chunk, hi = std::min(n, lo + chunk);
-    pool.emplace_back([&, t, lo, hi] {
-      try {
-        if (lo < hi) body(lo, hi);
-      } catch (...) {
-        errors[static_cast<std::size_t>(t)] = std::current_exception();
-      }
-    });
+    try {
+      if (lo < hi) body(lo, hi);
+    } catch (...) {
+      errors[static_cast<std::size_t>(t)] = std::current_exception();
+    }
+  };
+  int started = 1;  // chunk 0 runs on the calling thread
+  for (; started < nt; ++started) {
+    try {
+      pool.emplace_back(run, started);
+    } catch (const std::system_error&) {
+      break;
+    }
   }
+  run(0);
+  for (int t = started; t < nt; ++t) run(t);
   for (auto& th : pool) th.join();
   for (auto& e : errors) {
     if (e) std::rethrow_exception(e);
@@ -75,14 +93,17 @@ void check_finite(ConstVecRef v, Eigen::Index n, const char* where, const char* 
 }  // namespace
 
 void check_g2(const G2Params& p, const char* where) {
-  FIALLOC_REQUIRE(std::isfinite(p.a) && p.a > 0.0,
-                  where << ": `a` (mean reversion of x) must be positive, got " << p.a);
-  FIALLOC_REQUIRE(std::isfinite(p.sigma) && p.sigma > 0.0,
-                  where << ": `sigma` (volatility of x) must be positive, got " << p.sigma);
-  FIALLOC_REQUIRE(std::isfinite(p.b) && p.b > 0.0,
-                  where << ": `b` (mean reversion of y) must be positive, got " << p.b);
-  FIALLOC_REQUIRE(std::isfinite(p.eta) && p.eta > 0.0,
-                  where << ": `eta` (volatility of y) must be positive, got " << p.eta);
+  // Ranges any rate model of a real market lies in (mean reversion up to 100 a year, normal
+  // volatility from 1e-6 (0.01 bp) to 1 (10,000 bp) a year); outside them the formulas lose
+  // every digit or the root searches run for ever.
+  FIALLOC_REQUIRE(std::isfinite(p.a) && p.a > 0.0 && p.a <= kMaxReversion,
+                  where << ": `a` (mean reversion of x) must be in (0, 100], got " << p.a);
+  FIALLOC_REQUIRE(std::isfinite(p.sigma) && p.sigma >= kMinVol && p.sigma <= kMaxVol,
+                  where << ": `sigma` (volatility of x) must be in [1e-6, 1], got " << p.sigma);
+  FIALLOC_REQUIRE(std::isfinite(p.b) && p.b > 0.0 && p.b <= kMaxReversion,
+                  where << ": `b` (mean reversion of y) must be in (0, 100], got " << p.b);
+  FIALLOC_REQUIRE(std::isfinite(p.eta) && p.eta >= kMinVol && p.eta <= kMaxVol,
+                  where << ": `eta` (volatility of y) must be in [1e-6, 1], got " << p.eta);
   FIALLOC_REQUIRE(std::isfinite(p.rho) && p.rho > -1.0 && p.rho < 1.0,
                   where << ": `rho` must be in (-1, 1), got " << p.rho);
 }
@@ -407,9 +428,18 @@ double g2_swaption(const G2Params& p, double expiry, double log_df_expiry, Const
       const Eigen::ArrayXd terms = lambda * (-bb * yv).exp();
       return std::make_pair(terms.sum() - 1.0, -(bb * terms).sum());
     };
-    double lo = muy - 10.0 * sy, hi = muy + 10.0 * sy;
-    while (fn(lo).first < 0.0) lo -= 10.0 * sy;
-    while (fn(hi).first > 0.0) hi += 10.0 * sy;
+    // Widen the bracket geometrically: the root can lie far out in units of sy when the
+    // y-volatility is small, and a fixed step would take ~1/eta steps to reach it.
+    double lo = muy - 10.0 * sy, hi = muy + 10.0 * sy, step = 10.0 * sy;
+    for (int k = 0; fn(lo).first < 0.0; ++k, step *= 2.0) {
+      FIALLOC_REQUIRE(k < 200 && std::isfinite(lo), where << ": no bracket for the swap's critical y");
+      lo -= step;
+    }
+    step = 10.0 * sy;
+    for (int k = 0; fn(hi).first > 0.0; ++k, step *= 2.0) {
+      FIALLOC_REQUIRE(k < 200 && std::isfinite(hi), where << ": no bracket for the swap's critical y");
+      hi += step;
+    }
     const double ybar = solve_bracketed_newton([&](double yv) {
       const auto [f, d] = fn(yv);
       return std::make_pair(-f, -d);  // increasing form for the solver

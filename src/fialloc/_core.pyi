@@ -3,17 +3,20 @@
 import numpy as np
 import numpy.typing as npt
 
+from fialloc import errors
+
 _F = npt.NDArray[np.float64]
 _I = npt.NDArray[np.int64]
 
 __version__: str
 
-class ConvergenceError(RuntimeError): ...
+class ConvergenceError(errors.ConvergenceError): ...
 
 def discount_factors(
     pillar_times: _F,
     log_dfs: _F,
     interpolation: int,
+    extrapolation: int,
     spread_knots: _F,
     spread_values: _F,
     t: _F,
@@ -22,6 +25,7 @@ def zero_rates(
     pillar_times: _F,
     log_dfs: _F,
     interpolation: int,
+    extrapolation: int,
     spread_knots: _F,
     spread_values: _F,
     t: _F,
@@ -30,6 +34,7 @@ def forward_rates(
     pillar_times: _F,
     log_dfs: _F,
     interpolation: int,
+    extrapolation: int,
     spread_knots: _F,
     spread_values: _F,
     t: _F,
@@ -44,6 +49,7 @@ def price_streams(
     pillar_times: _F,
     log_dfs: _F,
     interpolation: int,
+    extrapolation: int,
     spread_knots: _F,
     spread_values: _F,
     z_spreads: _F,
@@ -55,6 +61,7 @@ def z_spreads_from_prices(
     pillar_times: _F,
     log_dfs: _F,
     interpolation: int,
+    extrapolation: int,
     spread_knots: _F,
     spread_values: _F,
     prices: _F,
@@ -69,6 +76,7 @@ def curve_risk(
     pillar_times: _F,
     log_dfs: _F,
     interpolation: int,
+    extrapolation: int,
     spread_knots: _F,
     spread_values: _F,
     z_spreads: _F,

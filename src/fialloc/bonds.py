@@ -116,14 +116,12 @@ def _risk_tenors(
 
 def _price(layout: CashflowLayout, curve: Curve, z: FloatArray) -> FloatArray:
     o, t, a = layout.args()
-    pt, ldf, code, sk, sv = curve.core_args()
-    return _core.price_streams(o, t, a, pt, ldf, code, sk, sv, z)
+    return _core.price_streams(o, t, a, *curve.core_args(), z)
 
 
 def _z_spreads(layout: CashflowLayout, curve: Curve, dirty: FloatArray) -> FloatArray:
     o, t, a = layout.args()
-    pt, ldf, code, sk, sv = curve.core_args()
-    return _core.z_spreads_from_prices(o, t, a, pt, ldf, code, sk, sv, dirty)
+    return _core.z_spreads_from_prices(o, t, a, *curve.core_args(), dirty)
 
 
 @dataclass(frozen=True)
@@ -209,9 +207,8 @@ class _Streams:
         assert z is not None
         tenors = _risk_tenors(key_tenors, bump_bp, where)
         o, t, a = self.layout.args()
-        pt, ldf, code, sk, sv = curve.core_args()
         pv, eff_dur, eff_conv, spread_dur, krd = _core.curve_risk(
-            o, t, a, pt, ldf, code, sk, sv, z, tenors, bump_bp * 1e-4
+            o, t, a, *curve.core_args(), z, tenors, bump_bp * 1e-4
         )
         return CurveRisk(pv, eff_dur, eff_conv, spread_dur, tuple(float(x) for x in tenors), krd)
 
@@ -361,8 +358,10 @@ class BondBook:
         ----------
         frame : DataFrame, dict of columns or list of records
             Columns ``security_id`` (unique), ``coupon`` (decimal a year), ``maturity`` (date),
-            ``frequency`` (1, 2, 4, 12, or 0 for zero coupon), ``day_count`` (``ACT/365F``,
-            ``30/360``, ``ACT/ACT ICMA``) and ``face`` (money, > 0). Other columns are kept.
+            ``frequency`` (1, 2, 4, 12, or 0 for zero coupon), ``day_count`` (one of
+            :data:`fialloc.schedule.DAY_COUNTS`, any spelling
+            :func:`~fialloc.schedule.normalize_day_count` reads) and ``face`` (money, > 0).
+            Other columns are kept.
         valuation_date : date or "YYYY-MM-DD"
             Settlement date; every maturity must fall after it.
 

@@ -2,8 +2,11 @@
 
 For a local root the database is ``catalog.duckdb`` in the root; for an object store
 (``s3://``, ``memory://``...) it is built in memory. Either way it is brought up to date from the
-runs' manifests when opened, so a run whose catalog entry was never written (a crash between
-the folder and the catalog) still appears, and only complete runs (with a manifest) ever do.
+runs' manifests when opened, so a run written since still appears, and only complete runs
+(with a manifest) ever do. A catalog file that cannot be read (truncated, overwritten) is set
+aside and rebuilt from the manifests; a run whose manifest or results cannot be read is left
+out and named in :attr:`Catalog.damaged`; folders of runs killed while being written are
+removed once stale.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import fsspec
 import pandas as pd
 from fsspec.implementations.local import LocalFileSystem
 
-from fialloc.store import RunRecord, complete_runs, read_response
+from fialloc.store import RunRecord, complete_runs, read_response, stale_temporaries
 
 __all__ = ["CATALOG", "Catalog", "RunDiff"]
 
@@ -77,23 +80,47 @@ class Catalog:
         The output root (local directory or fsspec URL).
     sync : bool
         Add the root's complete runs the catalog does not list yet (see :meth:`sync`).
+
+    Attributes
+    ----------
+    damaged : list of str
+        Runs left out because their manifest or results cannot be read, and a catalog file
+        that was set aside, each with the reason.
+
+    Raises
+    ------
+    OSError
+        If the catalog is held by another process.
     """
 
     def __init__(self, root: str, *, sync: bool = True) -> None:
         self.root = str(root)
+        self.damaged: list[str] = []
         fs, base = fsspec.core.url_to_fs(self.root)
         if isinstance(fs, LocalFileSystem):
             Path(base).mkdir(parents=True, exist_ok=True)
-            try:
-                self._db = duckdb.connect(str(Path(base) / CATALOG))
-            except duckdb.Error as exc:  # held by another process, or not a DuckDB file
-                msg = f"{Path(base) / CATALOG}: cannot open the runs catalog: {exc}"
-                raise OSError(msg) from None
+            self._db = self._open_local(Path(base) / CATALOG)
         else:
             self._db = duckdb.connect(":memory:")
         self._db.execute(_SCHEMA)
         if sync:
             self.sync()
+
+    def _open_local(self, path: Path) -> duckdb.DuckDBPyConnection:
+        try:
+            return duckdb.connect(str(path))
+        except duckdb.Error as exc:
+            if "lock" in str(exc).lower():
+                msg = f"{path}: cannot open the runs catalog (in use by another process): {exc}"
+                raise OSError(msg) from None
+        # Not a DuckDB file any more (overwritten, truncated, emptied): the manifests are the
+        # record, so set it aside for inspection and rebuild.
+        aside = path.with_name(f"{path.name}.damaged")
+        path.replace(aside)
+        for wal in path.parent.glob(f"{path.name}.wal"):
+            wal.unlink()
+        self.damaged.append(f"{path.name}: unreadable, moved to {aside.name} and rebuilt")
+        return duckdb.connect(str(path))
 
     def __enter__(self) -> Catalog:
         return self
@@ -107,11 +134,20 @@ class Catalog:
         self._db.close()
 
     def sync(self) -> None:
-        """Add every complete run of the root that the catalog does not list yet."""
+        """Add every complete run of the root that the catalog does not list yet.
+
+        Runs that cannot be read are named in :attr:`damaged`; stale temporary folders of
+        interrupted runs are removed.
+        """
+        stale_temporaries(self.root)
         known = {row[0] for row in self._db.execute("SELECT run_id FROM runs").fetchall()}
-        for record in complete_runs(self.root):
+        for record in complete_runs(self.root, self.damaged):
             if record.run_id not in known:
-                self.add(record)
+                try:
+                    self.add(record)
+                except (OSError, ValueError) as exc:  # pydantic's ValidationError included
+                    first = str(exc).splitlines()[0]
+                    self.damaged.append(f"{record.run_id}: unreadable results ({first})")
 
     def add(self, record: RunRecord) -> None:
         """Add (or replace) one run's row and its managers' weights."""

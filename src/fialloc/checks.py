@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 import numpy.typing as npt
 
 from fialloc.layout import FloatArray
 
-__all__ = ["decimal_rate", "finite_array", "finite_float"]
+__all__ = ["available_memory", "decimal_rate", "finite_array", "finite_float", "fits_in_memory"]
 
 
 def _prefix(where: str) -> str:
@@ -58,3 +59,29 @@ def finite_array(
         msg = f"{where}: `{name}` at {at} is {arr[at]}, a non-finite value"
         raise ValueError(msg)
     return arr
+
+
+def available_memory() -> int | None:
+    """Bytes of physical memory free for this process now, or None where the OS does not say."""
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def fits_in_memory(nbytes: float, where: str, what: str) -> None:
+    """Refuse a request for `nbytes` of arrays that the machine's free memory cannot hold.
+
+    Raises
+    ------
+    ValueError
+        Naming `where`, `what` was asked for and both sizes in GB, before anything is
+        allocated (the alternative is the process being killed by the OS, or swapping).
+    """
+    free = available_memory()
+    if free is not None and nbytes > free:
+        msg = (
+            f"{where}: {what} needs {nbytes / 1e9:.1f} GB of memory and {free / 1e9:.1f} GB is "
+            "free; ask for fewer, or run in chunks (fialloc.distributed)"
+        )
+        raise ValueError(msg)

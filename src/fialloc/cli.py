@@ -24,7 +24,8 @@ from rich.progress import (
 from rich.table import Table
 
 from fialloc import __version__
-from fialloc.distributed import DistributedError
+from fialloc.errors import DistributedError, UsageError
+from fialloc.formatting import change_bp, dollars, money, num, pct, unsigned_zero
 
 if TYPE_CHECKING:
     from fialloc.data import Portfolio
@@ -46,10 +47,6 @@ MANDATE_FLAGS: Final = (
 )
 
 
-class UsageError(ValueError):
-    """A command cannot run as asked (exit code 2, one line)."""
-
-
 def _portfolio(args: argparse.Namespace) -> tuple[Portfolio, str, dict[str, int]]:
     """Return the inputs with the mandate overrides applied, their description and seeds."""
     from fialloc import data
@@ -69,6 +66,8 @@ def _portfolio(args: argparse.Namespace) -> tuple[Portfolio, str, dict[str, int]
     }
     if args.exit:
         flags["exit_managers"] = tuple(args.exit)
+    if args.key_tenors is not None:
+        flags["key_tenors"] = args.key_tenors
     if flags:
         mandate = parse_mandate({**mandate.model_dump(), **flags}, source="command-line flags")
     if mandate != portfolio.mandate:
@@ -128,6 +127,8 @@ def _progress(console: Console) -> Progress:
         TimeElapsedColumn(),
         console=console,
         transient=True,
+        # Piped output gets the summary alone (no bar, no blank line where it was).
+        disable=not console.is_terminal,
     )
 
 
@@ -165,6 +166,14 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
         )
         bar.update(task, completed=len(steps))
     _summary(console, response, record.manifest, record.url)
+    fallback = response.integrated_strategy.get("model_fallback")
+    if fallback:
+        Console(stderr=True).print(
+            f"warning: the offline analyst wrote the analyses: {fallback}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     return 0
 
 
@@ -175,8 +184,8 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
     s = response.integrated_strategy
     console.print(
         f"[bold]fialloc {__version__}[/bold] {escape(manifest['source'])}, valuation "
-        f"{s['valuation_date']}: assets ${s['assets'] / 1e9:,.2f}B, surplus "
-        f"${s['surplus'] / 1e9:,.2f}B, {manifest['parameters']['n_paths']:,} paths",
+        f"{s['valuation_date']}: assets {money(s['assets'])}, surplus "
+        f"{money(s['surplus'])}, {manifest['parameters']['n_paths']:,} paths",
         highlight=False,
     )
     head = Table(box=box.SIMPLE_HEAD, title="Before and after", title_justify="left")
@@ -185,30 +194,28 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
     for col in ("", "current", *after):
         head.add_column(col, justify="left" if not col else "right")
     horizon = f"{s['horizon_years']:g}y"
-    for label, key, fmt in (
-        ("asset yield", "yield", "{:.2%}"),
-        ("surplus tracking error", "tracking_error", "{:.2%}"),
-        ("largest key-rate gap (years)", "max_key_rate_gap", "{:.2f}"),
-        ("long-end gap |20y|+|30y| (years)", "long_end_gap", "{:.2f}"),
-        (f"P(surplus < 0) at {horizon}", "shortfall_probability", "{:.1%}"),
-        (f"expected shortfall 95% at {horizon}", "expected_shortfall_95", "${:,.0f}M"),
-    ):
-        scale = 1e-6 if "$" in fmt else 1.0
-        middle = [fmt.format(without[f"{key}_after"] * scale)] if without else []
-        head.add_row(
-            label,
-            fmt.format(s[f"{key}_before"] * scale),
-            *middle,
-            fmt.format(s[f"{key}_after"] * scale),
-        )
+    rows: tuple[tuple[str, str, Callable[[float], str]], ...] = (
+        ("asset yield", "yield", pct),
+        ("surplus tracking error", "tracking_error", pct),
+        ("largest key-rate gap (years)", "max_key_rate_gap", num),
+        ("largest key-rate gap ($ per bp)", "max_key_rate_gap_dv01", dollars),
+        ("long-end gap |20y|+|30y| (years)", "long_end_gap", num),
+        (f"P(surplus < 0) at {horizon}", "shortfall_probability", lambda v: pct(v, 1)),
+        (f"expected shortfall 95% at {horizon}", "expected_shortfall_95", money),
+    )
+    for label, key, fmt in rows:
+        before, after = s[f"{key}_before"], s[f"{key}_after"]
+        shown = change_bp(before, after) if fmt is pct else fmt(after)
+        middle = [fmt(without[f"{key}_after"])] if without else []
+        head.add_row(label, fmt(before), *middle, shown)
     console.print(head)
     positions = response.detailed_results.get("overlay", {}).get("positions", [])
     if positions:
         overlay = Table(
             box=box.SIMPLE_HEAD,
             title=(
-                f"Duration overlay: initial margin ${s['overlay_initial_margin'] / 1e6:,.0f}M, "
-                f"worst-stress variation margin ${s['overlay_variation_margin'] / 1e6:,.0f}M"
+                f"Duration overlay: initial margin {money(s['overlay_initial_margin'])}, "
+                f"worst-stress variation margin {money(s['overlay_variation_margin'])}"
             ),
             title_justify="left",
         )
@@ -217,27 +224,31 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
         for p in positions:
             overlay.add_row(
                 p["instrument"],
-                f"{p['position'] / 1e6:+,.0f}M",
+                money(p["position"]),
                 "" if p["contracts"] is None else f"{p['contracts']:+,.0f}",
-                f"{p['dv01'] / 1e3:+,.0f}k",
-                f"{p['carry'] / 1e6:+,.1f}M",
+                dollars(p["dv01"]),
+                money(p["carry"]),
             )
         console.print(overlay)
-    exposures = [
-        r
-        for r in response.detailed_results["optimizer"]["exposures"]
-        if r["index"].startswith("krd_")
-    ]
+    profile = response.detailed_results["optimizer"]["key_rate_gaps"]
     gaps = Table(
         box=box.SIMPLE_HEAD,
-        title="Key-rate gaps against the liabilities (years)",
+        title="Key-rate gaps against the liabilities (assets' KRD minus liabilities' scaled "
+        "by L/A; years, and $ thousands per bp)",
         title_justify="left",
     )
     gaps.add_column("")
-    for r in exposures:
+    for r in profile:
         gaps.add_column(r["index"].removeprefix("krd_"), justify="right")
-    for label, col in (("current", "current"), ("recommended", "recommended")):
-        gaps.add_row(label, *(f"{r[col] - r['liabilities']:+.2f}" for r in exposures))
+    for which in ("current", "recommended"):
+        gaps.add_row(
+            f"{which} (years)", *(unsigned_zero(f"{r[f'{which}_years']:+.2f}") for r in profile)
+        )
+    for which in ("current", "recommended"):
+        gaps.add_row(
+            f"{which} ($k/bp)",
+            *(unsigned_zero(f"{r[f'{which}_dv01'] / 1e3:+,.0f}") for r in profile),
+        )
     console.print(gaps)
     moves = [r for r in response.allocation_recommendations if abs(r.change) >= HOLD_BELOW]
     changes = Table(
@@ -247,12 +258,12 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
         changes.add_column(col, justify="left" if col in ("manager", "name") else "right")
     for r in sorted(moves, key=lambda r: r.change, reverse=True):
         changes.add_row(
-            r.manager_id,
-            r.name[:28],
-            f"{r.current_weight:.2%}",
-            f"{r.recommended_weight:.2%}",
-            f"{r.change:+.2%}",
-            f"{r.change_amount / 1e6:+,.0f}M",
+            escape(r.manager_id),
+            escape(r.name[:28]),
+            pct(r.current_weight),
+            pct(r.recommended_weight),
+            unsigned_zero(f"{r.change:+.2%}"),
+            ("+" if r.change_amount > 0 else "") + money(r.change_amount),
         )
     console.print(changes)
     console.print(
@@ -279,7 +290,8 @@ def _cmd_validate(args: argparse.Namespace, console: Console) -> int:
         err = Console(stderr=True)
         for problem in problems:
             err.print(f"error: {problem}", highlight=False, soft_wrap=True, markup=False)
-        err.print(f"{len(problems)} problem(s) found in {args.directory}", highlight=False)
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        err.print(f"{count} found in {args.directory}", highlight=False, markup=False)
         return 2
     console.print(f"{args.directory}: all inputs are valid", highlight=False)
     return 0
@@ -309,6 +321,8 @@ def _cmd_runs(args: argparse.Namespace, console: Console) -> int:
         msg = f"{args.root}: no such output root (see `fialloc run --out`)"
         raise UsageError(msg)
     with Catalog(args.root) as catalog:
+        for line in catalog.damaged:
+            Console(stderr=True).print(f"warning: {line}", markup=False, highlight=False)
         if args.action == "diff":
             return _print_diff(console, catalog, args.a, args.b)
         runs = catalog.runs()
@@ -328,7 +342,7 @@ def _cmd_runs(args: argparse.Namespace, console: Console) -> int:
         table.add_row(
             str(r["run_id"]),
             str(r["created"])[:16].replace("T", " "),
-            _clip(str(r["source"]), 18),
+            escape(_clip(str(r["source"]), 18)),
             move("yield", "{:.2%}").replace("%→", "→"),
             move("tracking_error", "{:.2%}").replace("%→", "→"),
             move("shortfall_probability", "{:.1%}").replace("%→", "→"),
@@ -349,17 +363,14 @@ def _print_diff(console: Console, catalog: Any, a: str, b: str) -> int:
     for col in ("manager", "current a", "recommended a", "current b", "recommended b", "b - a"):
         weights.add_column(col, justify="left" if col == "manager" else "right")
 
-    def pct(v: float | None) -> str:
-        return "" if v is None or v != v else f"{v:.2%}"
-
     for mid, r in diff.weights.iterrows():
         weights.add_row(
-            str(mid),
+            escape(str(mid)),
             pct(r["current_a"]),
             pct(r["recommended_a"]),
             pct(r["current_b"]),
             pct(r["recommended_b"]),
-            f"{r['recommended_change']:+.2%}",
+            unsigned_zero(f"{r['recommended_change']:+.2%}"),
         )
     console.print(weights)
     risk = Table(box=box.SIMPLE_HEAD, title="Risk and return", title_justify="left")
@@ -367,10 +378,15 @@ def _print_diff(console: Console, catalog: Any, a: str, b: str) -> int:
         risk.add_column(col, justify="left" if col == "measure" else "right")
     for measure, r in diff.risk.iterrows():
         name = str(measure)
-        fmt = (
-            "{:,.0f}" if name in ("assets", "surplus") else "{:.3f}" if "gap" in name else "{:.3%}"
-        )
-        risk.add_row(str(measure), fmt.format(r["a"]), fmt.format(r["b"]), fmt.format(r["change"]))
+        if name in ("assets", "surplus"):
+            cells = [money(r["a"]), money(r["b"]), money(r["change"])]
+        elif "gap" in name:
+            cells = [num(r["a"], 3), num(r["b"], 3), unsigned_zero(f"{r['change']:+.3f}")]
+        else:
+            change = unsigned_zero(f"{r['change'] * 1e4:+.1f}") + " bp"
+            cells = [pct(r["a"], 3), pct(r["b"], 3), change]
+        label = name.replace("_", " ").replace(" 95", " 95%")
+        risk.add_row(label, *cells)
     console.print(risk)
     return 0
 
@@ -381,9 +397,31 @@ def _cmd_serve(args: argparse.Namespace, console: Console) -> int:
     except ImportError:
         msg = "serve: the service is not available in this installation"
         raise UsageError(msg) from None
+    _check_port_free(args.host, args.port)
     console.print(f"Serving on http://{args.host}:{args.port} (Ctrl-C to stop)", highlight=False)
     serve(host=args.host, port=args.port)
     return 0
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Refuse a port another process listens on, in words, before the server starts."""
+    import socket
+
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        msg = f"serve: cannot listen on {host}:{port} ({exc.strerror}); choose another --port"
+        raise UsageError(msg) from None
+
+
+def _tenors(text: str) -> tuple[float, ...]:
+    """Comma-separated key tenors in years, e.g. ``0.25,0.5,1,2``."""
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        msg = f"{text!r} is not a comma-separated list of tenors in years, e.g. 0.25,0.5,1,2"
+        raise argparse.ArgumentTypeError(msg) from None
 
 
 def _positive(text: str) -> int:
@@ -394,19 +432,40 @@ def _positive(text: str) -> int:
     return value
 
 
+class _HelpWithDefaults(argparse.ArgumentDefaultsHelpFormatter):
+    """Show an option's default where it has one (not for options that are off or unset)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False or action.default == argparse.SUPPRESS:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of the ``fialloc`` command."""
-    parser = argparse.ArgumentParser(prog="fialloc", description=__doc__)
+    helpful = _HelpWithDefaults
+    parser = argparse.ArgumentParser(
+        prog="fialloc",
+        description=(__doc__ or "").replace("``", ""),
+        formatter_class=helpful,
+    )
     parser.add_argument("--version", action="version", version=f"fialloc {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run the main job (the built-in demo book by default)")
-    run.add_argument("--data", type=Path, help="directory of input files (see `fialloc demo`)")
+    run = sub.add_parser(
+        "run", help="run the main job (the built-in demo book by default)", formatter_class=helpful
+    )
+    run.add_argument(
+        "--data", type=Path, help="directory of input files (see: fialloc demo --help)"
+    )
     run.add_argument("--out", default=DEFAULT_ROOT, help="output root: a directory or fsspec URL")
     run.add_argument("--paths", type=int, default=1000, help="G2++ scenario paths")
     run.add_argument("--seed", type=int, default=0, help="seed of the scenario paths")
     run.add_argument("--demo-seed", type=int, default=7, help="seed of the demo book")
-    run.add_argument("--horizons", type=int, default=10, help="annual horizons (years)")
+    run.add_argument(
+        "--horizons", type=_positive, default=10, metavar="YEARS",
+        help="furthest scenario horizon: the surplus is measured each year up to it",
+    )  # fmt: skip
     run.add_argument("--phases", type=_positive, default=3, help="implementation phases")
     run.add_argument(
         "--covariance", choices=("history", "scenarios"), default="history",
@@ -416,28 +475,37 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, field, text in MANDATE_FLAGS:
         run.add_argument(flag, dest=field, type=float, help=text)
     run.add_argument("--exit", action="append", metavar="MANAGER", help="manager to exit")
+    run.add_argument(
+        "--key-tenors", type=_tenors, metavar="YEARS",
+        help="key rates of every key-rate duration and gap, e.g. 0.25,0.5,1,2,3,5,7,10,20,30",
+    )  # fmt: skip
     run.add_argument("--model", default="offline", help="agents' model, e.g. bedrock:<model-id>")
     where = run.add_mutually_exclusive_group()
     where.add_argument("--workers", type=_positive, help="run heavy maps on a local Dask cluster")
     where.add_argument("--scheduler", help="run heavy maps on an existing Dask scheduler")
     run.set_defaults(func=_cmd_run)
 
-    demo = sub.add_parser("demo", help="write the demo inputs as files")
-    demo.add_argument("--write", type=Path, required=True, metavar="DIR")
-    demo.add_argument("--demo-seed", "--seed", type=int, default=7)
+    demo = sub.add_parser("demo", help="write the demo inputs as files", formatter_class=helpful)
+    demo.add_argument(
+        "--write", type=Path, required=True, metavar="DIR",
+        help="directory to write the input files and their SCHEMA.md into",
+    )  # fmt: skip
+    demo.add_argument("--demo-seed", "--seed", type=int, default=7, help="seed of the demo book")
     demo.set_defaults(func=_cmd_demo)
 
     validate = sub.add_parser("validate", help="check a directory of inputs, list every problem")
-    validate.add_argument("directory", type=Path)
+    validate.add_argument("directory", type=Path, help="directory of input files")
     validate.set_defaults(func=_cmd_validate)
 
-    rep = sub.add_parser("report", help="re-render a stored run's report")
+    rep = sub.add_parser("report", help="re-render a stored run's report", formatter_class=helpful)
     rep.add_argument("run", help="run folder, URL, or run id (prefix) in --root")
     rep.add_argument("--root", default=DEFAULT_ROOT, help="output root to look run ids up in")
     rep.add_argument("--output", "-o", help="where to write (default: the run's report.html)")
     rep.set_defaults(func=_cmd_report)
 
-    runs = sub.add_parser("runs", help="list stored runs, or compare two (`runs diff A B`)")
+    runs = sub.add_parser(
+        "runs", help="list stored runs, or compare two (runs diff A B)", formatter_class=helpful
+    )
     runs.add_argument("--root", default=DEFAULT_ROOT, help="output root")
     runs.set_defaults(func=_cmd_runs, action="list")
     runs_sub = runs.add_subparsers(dest="action")
@@ -447,9 +515,9 @@ def build_parser() -> argparse.ArgumentParser:
     # SUPPRESS keeps `runs --root R diff A B` from being reset to the default here.
     diff.add_argument("--root", default=argparse.SUPPRESS, help="output root")
 
-    serve = sub.add_parser("serve", help="start the service locally")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
+    serve = sub.add_parser("serve", help="start the service locally", formatter_class=helpful)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on")
     serve.set_defaults(func=_cmd_serve)
     return parser
 
@@ -460,7 +528,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     0 on success, 2 for bad usage or inputs (one line per problem on standard error), 130
     when interrupted.
     """
-    from fialloc.data import InputError
+    from fialloc.errors import InputError
 
     args = build_parser().parse_args(argv)
     console = Console()

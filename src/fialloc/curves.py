@@ -1,9 +1,18 @@
-"""Discount curves: bootstrap from market quotes, evaluate, bump.
+"""Discount curves: build from zero rates, discount factors, par yields or quotes; evaluate, bump.
 
 A :class:`Curve` is a set of pillars (Act/365F years) with log discount factors, an
-interpolation method and an optional zero-rate overlay (piecewise linear, flat outside its
-knots) that represents parallel shifts and key-rate tent bumps without re-fitting anything.
-All evaluation happens in the compiled core.
+interpolation method, an extrapolation rule and an optional zero-rate overlay (piecewise linear,
+flat outside its knots) that represents parallel shifts and key-rate tent bumps without
+re-fitting anything. All evaluation happens in the compiled core, so every pricing, key-rate
+and path kernel sees the same interpolation.
+
+Interpolations (``INTERPOLATIONS``): ``log_linear`` (log discount factors linear, piecewise-flat
+forwards), ``linear_zero`` (zero rates linear), ``monotone_convex`` (Hagan and West 2006,
+without the positivity amendment) and ``natural_cubic`` (natural cubic spline on zero rates).
+Between t = 0 and the first pillar the zero rate of the first pillar holds, except for monotone
+convex, whose forward there is Hagan-West's. Extrapolations (``EXTRAPOLATIONS``):
+``flat_forward`` (the instantaneous forward at the last pillar holds) or ``flat_zero`` (the last
+zero rate holds).
 """
 
 from __future__ import annotations
@@ -31,22 +40,51 @@ from fialloc.schedule import (
 )
 
 __all__ = [
+    "CURVE_FORMS",
     "DEFAULT_KEY_TENORS",
+    "EXTRAPOLATIONS",
     "INTERPOLATIONS",
+    "KEY_TENOR_CHOICES",
     "Curve",
     "CurveQuote",
     "bootstrap",
+    "curve_from_points",
+    "log_discount_factors",
     "read_quotes",
     "tent_overlay",
 ]
 
 DEFAULT_KEY_TENORS: Final = (0.5, 1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 20.0, 30.0)
-INTERPOLATIONS: Final = {"log_linear": 0, "natural_cubic": 1}
+#: Key tenors a run may choose from (years): the defaults plus the 3-month point.
+KEY_TENOR_CHOICES: Final = (0.25, *DEFAULT_KEY_TENORS)
+INTERPOLATIONS: Final = {
+    "log_linear": 0,
+    "natural_cubic": 1,
+    "linear_zero": 2,
+    "monotone_convex": 3,
+}
+EXTRAPOLATIONS: Final = {"flat_forward": 0, "flat_zero": 1}
+#: How a curve's points are quoted: zero rates (continuous, annual or semiannual compounding,
+#: Act/365F times), discount factors or par yields (semiannual par bonds unless said otherwise).
+CURVE_FORMS: Final = (
+    "zero_continuous",
+    "zero_annual",
+    "zero_semiannual",
+    "discount_factor",
+    "par_yield",
+)
+Compounding = Literal["continuous", "annual", "semiannual"]
+_COMPOUNDING: Final[dict[str, Compounding]] = {
+    "zero_continuous": "continuous",
+    "zero_annual": "annual",
+    "zero_semiannual": "semiannual",
+}
 QUOTE_KINDS: Final = ("deposit", "swap", "par_bond")
 _DEFAULT_FREQ: Final = {"deposit": 0, "swap": 1, "par_bond": 2}
 _DEFAULT_DAY_COUNT: Final = {"deposit": "ACT/365F", "swap": "ACT/365F", "par_bond": "ACT/ACT ICMA"}
 
-Interpolation = Literal["log_linear", "natural_cubic"]
+Interpolation = Literal["log_linear", "natural_cubic", "linear_zero", "monotone_convex"]
+Extrapolation = Literal["flat_forward", "flat_zero"]
 _EMPTY: Final = np.empty(0, dtype=np.float64)
 
 
@@ -237,17 +275,19 @@ class Curve:
         Strictly increasing, positive (years).
     log_dfs : array of float
         ``ln P(0, t)`` at the pillars.
-    interpolation : {"log_linear", "natural_cubic"}
-        Log-linear on discount factors, or a natural cubic spline on zero rates. Beyond the
-        last pillar the instantaneous forward stays flat.
+    interpolation : {"log_linear", "linear_zero", "monotone_convex", "natural_cubic"}
+        See the module docstring.
     valuation_date : date, optional
         The curve's date; needed to turn dates into times.
     spread_knots, spread_values : array of float
         Zero-rate overlay (decimals), piecewise linear on the knots and flat outside; empty
         for none. Built by :meth:`shifted` and :meth:`key_rate_bumped`.
+    extrapolation : {"flat_forward", "flat_zero"}
+        Beyond the last pillar: the last instantaneous forward, or the last zero rate, holds.
     _instruments : optional
         Set by :func:`bootstrap`: the instruments behind the curve, which enable
-        :attr:`quotes`, :meth:`requote` and par-domain bumps.
+        :attr:`quotes` and :meth:`requote`. Par-domain bumps use them, or par bonds implied at
+        the pillars for a curve given as zero rates or discount factors.
 
     Examples
     --------
@@ -266,15 +306,11 @@ class Curve:
     valuation_date: dt.date | None = None
     spread_knots: FloatArray = field(default_factory=lambda: _EMPTY)
     spread_values: FloatArray = field(default_factory=lambda: _EMPTY)
+    extrapolation: Extrapolation = "flat_forward"
     _instruments: _Instruments | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        if self.interpolation not in INTERPOLATIONS:
-            msg = (
-                f"Curve: unknown interpolation {self.interpolation!r}; "
-                f"expected one of {list(INTERPOLATIONS)}"
-            )
-            raise ValueError(msg)
+        _check_methods(self.interpolation, self.extrapolation, "Curve")
         for name in ("pillar_times", "log_dfs", "spread_knots", "spread_values"):
             arr = np.ascontiguousarray(getattr(self, name), dtype=np.float64).reshape(-1)
             arr.setflags(write=False)
@@ -289,14 +325,75 @@ class Curve:
         zero_rates: npt.ArrayLike,
         valuation_date: dt.date | None = None,
         interpolation: Interpolation = "log_linear",
+        *,
+        compounding: Compounding = "continuous",
+        extrapolation: Extrapolation = "flat_forward",
     ) -> Curve:
-        """Curve through continuously compounded zero rates (decimals) at times (years)."""
-        t = np.ascontiguousarray(times, dtype=np.float64).reshape(-1)
-        z = np.ascontiguousarray(zero_rates, dtype=np.float64).reshape(-1)
-        if t.shape != z.shape:
-            msg = f"Curve.from_zero_rates: {len(t)} times but {len(z)} zero rates"
+        """Curve through zero rates (decimals) at Act/365F times (years).
+
+        `compounding` says how the rates compound: ``continuous`` (``P = exp(-z t)``),
+        ``annual`` (``P = (1 + z)^-t``) or ``semiannual`` (``P = (1 + z/2)^-2t``).
+        """
+        where = "Curve.from_zero_rates"
+        t, z = _points(times, zero_rates, "zero rates", where)
+        form = f"zero_{compounding}"
+        if form not in _COMPOUNDING:
+            msg = (
+                f"{where}: unknown compounding {compounding!r}; "
+                "expected continuous, annual or semiannual"
+            )
             raise ValueError(msg)
-        return cls(t, -z * t, interpolation, valuation_date)
+        log_dfs = log_discount_factors(z, t, form, where)
+        return cls(t, log_dfs, interpolation, valuation_date, extrapolation=extrapolation)
+
+    @classmethod
+    def from_discount_factors(
+        cls,
+        times: npt.ArrayLike,
+        discount_factors: npt.ArrayLike,
+        valuation_date: dt.date | None = None,
+        interpolation: Interpolation = "log_linear",
+        *,
+        extrapolation: Extrapolation = "flat_forward",
+    ) -> Curve:
+        """Curve through discount factors ``P(0, t)`` (positive) at Act/365F times (years)."""
+        where = "Curve.from_discount_factors"
+        t, p = _points(times, discount_factors, "discount factors", where)
+        log_dfs = log_discount_factors(p, t, "discount_factor", where)
+        return cls(t, log_dfs, interpolation, valuation_date, extrapolation=extrapolation)
+
+    @classmethod
+    def from_par_yields(
+        cls,
+        maturities: Sequence[object],
+        par_yields: npt.ArrayLike,
+        valuation_date: object,
+        interpolation: Interpolation = "log_linear",
+        *,
+        frequency: int = 2,
+        day_count: str = "ACT/ACT ICMA",
+        extrapolation: Extrapolation = "flat_forward",
+    ) -> Curve:
+        """Curve bootstrapped from par yields (decimals) of bonds priced at par.
+
+        `maturities` are tenors (``"2Y"``) or dates, increasing; each bond pays `frequency`
+        coupons a year on `day_count` on a schedule run backward from its maturity.
+        """
+        y = np.asarray(par_yields, dtype=np.float64).reshape(-1)
+        if len(y) != len(maturities):
+            msg = f"Curve.from_par_yields: {len(maturities)} maturities but {len(y)} par yields"
+            raise ValueError(msg)
+        rows = [
+            {
+                "kind": "par_bond",
+                ("maturity" if isinstance(m, dt.date) else "tenor"): m,
+                "rate": float(r),
+                "frequency": frequency,
+                "day_count": day_count,
+            }
+            for m, r in zip(maturities, y, strict=True)
+        ]
+        return bootstrap(rows, valuation_date, interpolation, extrapolation)
 
     @classmethod
     def flat(cls, rate: float, valuation_date: dt.date | None = None) -> Curve:
@@ -311,12 +408,13 @@ class Curve:
         ins = self._instruments
         return tuple(replace(q, rate=float(r)) for q, r in zip(ins.quotes, ins.rates, strict=True))
 
-    def core_args(self) -> tuple[FloatArray, FloatArray, int, FloatArray, FloatArray]:
-        """Return the five arrays/codes that describe this curve to the compiled kernels."""
+    def core_args(self) -> tuple[FloatArray, FloatArray, int, int, FloatArray, FloatArray]:
+        """Return the six arrays/codes that describe this curve to the compiled kernels."""
         return (
             self.pillar_times,
             self.log_dfs,
             INTERPOLATIONS[self.interpolation],
+            EXTRAPOLATIONS[self.extrapolation],
             self.spread_knots,
             self.spread_values,
         )
@@ -381,17 +479,59 @@ class Curve:
 
         Each quote moves by ``bp * tent(maturity)``, where the tent is the one of
         :meth:`key_rate_bumped` evaluated at the quote's maturity in years: the par-domain
-        key-rate bump that market terminals report.
+        key-rate bump that market terminals report. A curve given as zero rates or discount
+        factors is quoted first as semiannual ACT/ACT ICMA par bonds maturing at its pillars
+        (which bootstrap back to the same curve), and those par yields are bumped.
         """
-        if not self.quotes or self.valuation_date is None:
-            msg = "Curve.par_bumped: the curve was not bootstrapped from quotes"
-            raise ValueError(msg)
+        instruments = self._par_instruments()
         knots, values = tent_overlay(key_tenors, _tenor_index(key_tenors, tenor))
-        maturities = np.array([act365(self.valuation_date, q.maturity) for q in self.quotes])
+        maturities = np.array(
+            [act365(instruments.valuation_date, q.maturity) for q in instruments.quotes]
+        )
         moves = np.interp(maturities, knots, values) * bp * 1e-4
-        assert self._instruments is not None
-        fresh = self.requote(self._instruments.rates + moves)
+        fresh = instruments.bootstrap(
+            instruments.rates + moves, self.interpolation, self.extrapolation
+        )
         return replace(fresh, spread_knots=self.spread_knots, spread_values=self.spread_values)
+
+    @cached_property
+    def _implied_instruments(self) -> _Instruments:
+        where = "Curve.par_bumped"
+        if self.valuation_date is None:
+            msg = f"{where}: the curve has no valuation date, so no par instruments to bump"
+            raise ValueError(msg)
+        days = np.rint(self.pillar_times * 365.0)
+        if not np.array_equal(days / 365.0, self.pillar_times):
+            msg = (
+                f"{where}: the pillars are not whole days after the valuation date, so no par "
+                "instruments can mature on them; give the curve by dates or tenors"
+            )
+            raise ValueError(msg)
+        quotes = tuple(
+            CurveQuote(
+                "par_bond",
+                self.valuation_date + dt.timedelta(days=int(d)),
+                0.0,
+                2,
+                "ACT/ACT ICMA",
+                f"{int(d)}D",
+            )
+            for d in days
+        )
+        base = replace(self, spread_knots=_EMPTY, spread_values=_EMPTY)
+        instruments = _Instruments.build(quotes, self.valuation_date)
+        # Par yield = (1 - principal PV) / annuity, off this very curve.
+        discount = base.discount(instruments.layout.times)
+        annuity = np.add.reduceat(
+            instruments.layout.amounts * discount, instruments.layout.offsets[:-1]
+        )
+        principal = np.add.reduceat(
+            instruments.principal * discount, instruments.layout.offsets[:-1]
+        )
+        return replace(instruments, rates=(1.0 - principal) / annuity)
+
+    def _par_instruments(self) -> _Instruments:
+        return self._instruments if self._instruments is not None else self._implied_instruments
 
     def requote(self, rates: npt.ArrayLike) -> Curve:
         """Re-bootstrap from the same instruments with new quotes (decimals, same order).
@@ -414,7 +554,7 @@ class Curve:
                 "expected a finite decimal rate (0.045 for 4.5%)"
             )
             raise ValueError(msg)
-        return self._instruments.bootstrap(r, self.interpolation)
+        return self._instruments.bootstrap(r, self.interpolation, self.extrapolation)
 
     def pillars(self) -> pd.DataFrame:
         """Pillar table: time (years), discount factor, zero rate, and the quote behind it."""
@@ -435,8 +575,80 @@ class Curve:
         overlay = f", overlay on {len(self.spread_knots)} knots" if len(self.spread_knots) else ""
         return (
             f"Curve({len(self.pillar_times)} pillars to {self.pillar_times[-1]:.2f}y, "
-            f"{self.interpolation}, valuation_date={self.valuation_date}{overlay})"
+            f"{self.interpolation}, {self.extrapolation}, "
+            f"valuation_date={self.valuation_date}{overlay})"
         )
+
+
+def log_discount_factors(
+    values: npt.ArrayLike, times: npt.ArrayLike, form: str, where: str = "curve"
+) -> FloatArray:
+    """Log discount factors ``ln P(0, t)`` of points quoted in `form` at times `t` (years).
+
+    `form` is ``zero_continuous`` (``ln P = -z t``), ``zero_annual`` (``-t ln(1 + z)``),
+    ``zero_semiannual`` (``-2t ln(1 + z/2)``) or ``discount_factor`` (``ln P``). Zero rates
+    must be decimals (below 1 in size, and above -1 or -2 for annual or semiannual
+    compounding); discount factors positive.
+
+    Raises
+    ------
+    ValueError
+        Naming `where`, the point and its value.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    t = np.asarray(times, dtype=np.float64)
+    if form == "discount_factor":
+        bad = np.flatnonzero(~(v > 0.0) | ~np.isfinite(v))
+        if len(bad):
+            i = int(bad[0])
+            msg = (
+                f"{where}: discount factor {i} (t={t[i]:g}y) is {v[i]}; expected a positive number"
+            )
+            raise ValueError(msg)
+        return np.log(v)
+    if form not in _COMPOUNDING:
+        msg = (
+            f"{where}: unknown form {form!r}; expected one of {[*_COMPOUNDING, 'discount_factor']}"
+        )
+        raise ValueError(msg)
+    periods = {"continuous": 0, "annual": 1, "semiannual": 2}[_COMPOUNDING[form]]
+    floor = -float(periods) if periods else -np.inf
+    bad = np.flatnonzero(~(v > floor) | ~(np.abs(v) < 1.0))
+    if len(bad):
+        i = int(bad[0])
+        msg = (
+            f"{where}: zero rate {i} (t={t[i]:g}y) is {v[i]}; expected a decimal rate "
+            "(0.045 for 4.5%)"
+        )
+        raise ValueError(msg)
+    out: FloatArray = -v * t if periods == 0 else -periods * t * np.log1p(v / periods)
+    return out
+
+
+def _check_methods(interpolation: object, extrapolation: object, where: str) -> None:
+    if interpolation not in INTERPOLATIONS:
+        msg = (
+            f"{where}: unknown interpolation {interpolation!r}; "
+            f"expected one of {list(INTERPOLATIONS)}"
+        )
+        raise ValueError(msg)
+    if extrapolation not in EXTRAPOLATIONS:
+        msg = (
+            f"{where}: unknown extrapolation {extrapolation!r}; "
+            f"expected one of {list(EXTRAPOLATIONS)}"
+        )
+        raise ValueError(msg)
+
+
+def _points(
+    times: npt.ArrayLike, values: npt.ArrayLike, what: str, where: str
+) -> tuple[FloatArray, FloatArray]:
+    t = np.ascontiguousarray(times, dtype=np.float64).reshape(-1)
+    v = np.ascontiguousarray(values, dtype=np.float64).reshape(-1)
+    if t.shape != v.shape:
+        msg = f"{where}: {len(t)} times but {len(v)} {what}"
+        raise ValueError(msg)
+    return t, v
 
 
 def _tenor_index(key_tenors: Sequence[float] | FloatArray, tenor: float) -> int:
@@ -466,7 +678,9 @@ class _Instruments:
         rates = np.array([q.rate for q in quotes])
         return cls(quotes, valuation_date, layout, principal, np.diff(layout.offsets), rates)
 
-    def bootstrap(self, rates: FloatArray, interpolation: Interpolation) -> Curve:
+    def bootstrap(
+        self, rates: FloatArray, interpolation: Interpolation, extrapolation: Extrapolation
+    ) -> Curve:
         amounts = np.repeat(rates, self.counts) * self.layout.amounts + self.principal
         pillars, log_dfs, _ = _core.bootstrap_curve(
             self.layout.offsets,
@@ -480,24 +694,16 @@ class _Instruments:
             log_dfs,
             interpolation,
             self.valuation_date,
+            extrapolation=extrapolation,
             _instruments=replace(self, rates=rates),
         )
-
-
-def _bootstrap_quotes(
-    quotes: tuple[CurveQuote, ...], valuation_date: dt.date, interpolation: Interpolation
-) -> Curve:
-    if interpolation not in INTERPOLATIONS:
-        msg = f"bootstrap: unknown interpolation {interpolation!r}; expected {list(INTERPOLATIONS)}"
-        raise ValueError(msg)
-    instruments = _Instruments.build(quotes, valuation_date)
-    return instruments.bootstrap(instruments.rates, interpolation)
 
 
 def bootstrap(
     quotes: pd.DataFrame | Iterable[Mapping[str, Any]],
     valuation_date: object,
     interpolation: Interpolation = "log_linear",
+    extrapolation: Extrapolation = "flat_forward",
 ) -> Curve:
     """Bootstrap a discount curve that reprices every quote exactly.
 
@@ -509,8 +715,10 @@ def bootstrap(
         2 by default) and ``day_count`` (ACT/365F; par bonds ACT/ACT ICMA). Sorted by maturity.
     valuation_date : date or "YYYY-MM-DD"
         Spot date of every instrument; schedules run backward from maturity, unadjusted.
-    interpolation : {"log_linear", "natural_cubic"}
-        Log-linear discount factors (default) or a natural cubic spline on zero rates.
+    interpolation : {"log_linear", "linear_zero", "monotone_convex", "natural_cubic"}
+        How the curve runs between pillars (see the module docstring).
+    extrapolation : {"flat_forward", "flat_zero"}
+        How it runs beyond the last pillar.
 
     Returns
     -------
@@ -518,4 +726,84 @@ def bootstrap(
         Pillars at the instruments' maturities; each instrument reprices to 1 within 1e-12.
     """
     vd = to_date(valuation_date, "bootstrap: valuation_date")
-    return _bootstrap_quotes(read_quotes(quotes, vd), vd, interpolation)
+    _check_methods(interpolation, extrapolation, "bootstrap")
+    instruments = _Instruments.build(read_quotes(quotes, vd), vd)
+    return instruments.bootstrap(instruments.rates, interpolation, extrapolation)
+
+
+def curve_from_points(
+    points: pd.DataFrame | Iterable[Mapping[str, Any]],
+    valuation_date: object,
+    form: str,
+    interpolation: Interpolation = "log_linear",
+    extrapolation: Extrapolation = "flat_forward",
+    *,
+    where: str = "curve",
+) -> Curve:
+    """Build a curve from points quoted in one of :data:`CURVE_FORMS`.
+
+    Parameters
+    ----------
+    points : DataFrame or iterable of dict
+        Columns ``tenor`` (``"3M"``, ``"10Y"``) or ``maturity`` (date), and ``value``: a zero
+        rate or par yield as a decimal (0.045), or a discount factor. Sorted by maturity, no
+        two on the same date. Par yields may carry ``frequency`` and ``day_count`` per row
+        (default 2 and ACT/ACT ICMA).
+    valuation_date : date or "YYYY-MM-DD"
+        The curve's date; tenors count from it and times are Act/365F years from it.
+    form : str
+        One of :data:`CURVE_FORMS`.
+    interpolation, extrapolation : str
+        See :class:`Curve`.
+    where : str
+        How messages name the table (e.g. ``"curve"``; empty for none); row ``i`` of
+        `points` is called row ``i``.
+
+    Raises
+    ------
+    ValueError
+        Naming the row and column of the first problem found.
+    """
+    vd = to_date(valuation_date, f"{where}: valuation_date")
+    if form not in CURVE_FORMS:
+        msg = f"{where}, column form: unknown form {form!r}; expected one of {list(CURVE_FORMS)}"
+        raise ValueError(msg)
+    _check_methods(interpolation, extrapolation, where)
+    records: list[dict[str, Any]] = (
+        [{str(k): v for k, v in r.items()} for r in points.to_dict("records")]
+        if isinstance(points, pd.DataFrame)
+        else [dict(r) for r in points]
+    )
+    if not records:
+        msg = f"{where}: no rows; a curve needs at least one point"
+        raise ValueError(msg)
+    if form == "par_yield":
+        quotes = [{**r, "kind": "par_bond", "rate": r.get("value")} for r in records]
+        return bootstrap(quotes, vd, interpolation, extrapolation)
+    times, values = [], []
+    for row, rec in enumerate(records):
+        here = f"{where}, row {row}" if where else f"row {row}"
+        tenor = rec.get("tenor")
+        if tenor is not None and not (isinstance(tenor, float) and np.isnan(tenor)):
+            maturity = tenor_date(vd, str(tenor), f"{here}, column tenor")
+        else:
+            maturity = to_date(rec.get("maturity"), f"{here}, column maturity")
+        if maturity <= vd:
+            msg = f"{here}: maturity {maturity} is not after the valuation date {vd}"
+            raise ValueError(msg)
+        if times and act365(vd, maturity) <= times[-1]:
+            msg = (
+                f"{here}: maturity {maturity} is not after row {row - 1}'s; points must be "
+                "sorted by maturity without duplicates"
+            )
+            raise ValueError(msg)
+        times.append(act365(vd, maturity))
+        value = finite_float(rec.get("value"), f"{here}, column value")
+        if form == "discount_factor" and not value > 0:
+            msg = f"{here}, column value: {value} is not a positive discount factor"
+            raise ValueError(msg)
+        values.append(
+            value if form == "discount_factor" else decimal_rate(value, f"{here}, column value")
+        )
+    log_dfs = log_discount_factors(values, times, form, where)
+    return Curve(times, log_dfs, interpolation, vd, extrapolation=extrapolation)

@@ -25,6 +25,8 @@ from contextlib import contextmanager
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
+from fialloc.errors import DistributedError
+
 __all__ = [
     "DaskExecutor",
     "DistributedError",
@@ -36,10 +38,6 @@ __all__ = [
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-class DistributedError(RuntimeError):
-    """A task of a distributed map failed for good (after its retries), or results are missing."""
 
 
 class Executor(Protocol):

@@ -30,6 +30,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from fialloc.analytics.context import DeskContext
+from fialloc.analytics.duration_gaps import key_rate_gap
 from fialloc.data.mandate import Mandate, OverlayLimits
 from fialloc.data.portfolio import GOVERNMENT_SECTORS
 from fialloc.desks import performance
@@ -419,7 +420,7 @@ def mandate_constraints(
     m = mandate
     w0 = problem.current.to_numpy()
     exits = problem.managers.isin(m.exit_managers)
-    key, xk, target, limits = _krd_gap_bounds(problem, m)
+    key, xk, lia, limits = _krd_gap_bounds(problem, m)
     o = overlay
     funded = 0.0 if o is None else o.funded
     krd = xk.T @ w if o is None else xk.T @ w + o.exposure[np.flatnonzero(key)]
@@ -443,7 +444,7 @@ def mandate_constraints(
             cp.abs(problem.notch.to_numpy() @ (w - w0)) <= m.max_rating_drift
         ],
         "sector overweight": [problem.sectors.to_numpy().T @ (w - w0) <= m.max_sector_overweight],
-        "key-rate gaps": [cp.abs(krd - target) <= limits],
+        "key-rate gaps": [cp.abs(_gap(problem, krd, lia)) <= limits],
     }
     return groups if o is None else {**groups, **o.constraints}
 
@@ -451,15 +452,18 @@ def mandate_constraints(
 def _krd_gap_bounds(
     problem: AllocationProblem, mandate: Mandate
 ) -> tuple[npt.NDArray[np.bool_], FloatArray, FloatArray, FloatArray]:
-    """Key-rate factor mask, managers' key-rate exposures, targets and the gap limits."""
+    """Key-rate factor mask, managers' and liabilities' key-rate durations, the gap limits."""
     keys = [c for c in problem.exposures.columns if c.startswith("krd_")]
     key = problem.exposures.columns.isin(keys)
     xk = problem.exposures[keys].to_numpy()
-    target = problem.liability[keys].to_numpy() * problem.liabilities / problem.assets
-    limits = np.maximum(
-        mandate.krd_gap_tolerance, np.abs(xk.T @ problem.current.to_numpy() - target)
-    )
-    return key, xk, target, limits
+    lia = problem.liability[keys].to_numpy()
+    now = _gap(problem, xk.T @ problem.current.to_numpy(), lia)
+    return key, xk, lia, np.maximum(mandate.krd_gap_tolerance, np.abs(now))
+
+
+def _gap(problem: AllocationProblem, krd: Any, lia: FloatArray) -> Any:
+    """Return the one key-rate gap (:func:`fialloc.analytics.duration_gaps.key_rate_gap`)."""
+    return key_rate_gap(krd, lia, problem.assets, problem.liabilities)
 
 
 @dataclass(frozen=True)
@@ -576,7 +580,7 @@ def add_overlay(
     # Swaps and futures trade before the sleeves move (the plan's first phase): with today's
     # weights they must already keep the key-rate gaps within limits and leave the liquid
     # buffer (if today meets it), so every phase end, between that point and the target, does.
-    key, xk, target, limits = _krd_gap_bounds(problem, mandate)
+    key, xk, lia, limits = _krd_gap_bounds(problem, mandate)
     w0 = problem.current.to_numpy()
     unfunded = np.flatnonzero(~funded_mask)
     first = x[unfunded][:, key].T @ units[unfunded] if len(unfunded) else np.zeros(key.sum())
@@ -584,7 +588,7 @@ def add_overlay(
         cp.max(-(changes[:, unfunded] @ units[unfunded]))
     )
     buffer_today = float(problem.liquid_share.to_numpy() @ w0)
-    overlay_first = [cp.abs(xk.T @ w0 + first - target) <= limits]
+    overlay_first = [cp.abs(_gap(problem, xk.T @ w0 + first, lia)) <= limits]
     if buffer_today >= mandate.liquidity_buffer:
         overlay_first.append(buffer_today - first_margin >= mandate.liquidity_buffer)
     return OverlayTerms(
@@ -773,8 +777,8 @@ def key_rate_gaps(
     x = problem.exposures[keys].to_numpy().T @ np.asarray(w, dtype=float)
     if overlay is not None:
         x = x + np.asarray(overlay, dtype=float)[key]
-    target = problem.liability[keys].to_numpy() * problem.liabilities / problem.assets
-    return pd.Series(x - target, index=keys, name="gap")
+    gaps = _gap(problem, x, problem.liability[keys].to_numpy())
+    return pd.Series(gaps, index=keys, name="gap")
 
 
 #: Overlay positions below this (per unit of assets: $40 on $40B) are solver noise, not held.

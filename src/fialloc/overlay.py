@@ -58,8 +58,9 @@ class OverlayMarket:
 
     Attributes
     ----------
-    swap_tenors, strips_tenors : tuple of float
-        Years; each must be one of the key tenors.
+    swap_tenors, strips_tenors : tuple of float, optional
+        Years; each must be one of the key tenors. By default swaps at every key tenor of a
+        year or more, STRIPS at every key tenor.
     futures : DataFrame or None
         Columns :data:`fialloc.data.futures.FUTURES_COLUMNS`, one row per contract (the
         portfolio's ``overlay_futures`` input; :func:`fialloc.data.futures.default_futures`
@@ -68,8 +69,8 @@ class OverlayMarket:
         Initial margin of a swap per unit notional over its duration (decimal rate move).
     """
 
-    swap_tenors: tuple[float, ...] = (1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 20.0, 30.0)
-    strips_tenors: tuple[float, ...] = DEFAULT_KEY_TENORS
+    swap_tenors: tuple[float, ...] | None = None
+    strips_tenors: tuple[float, ...] | None = None
     futures: pd.DataFrame | None = None
     swap_margin_move: float = SWAP_MARGIN_MOVE
 
@@ -314,7 +315,11 @@ def overlay_universe(
     """
     m = market or OverlayMarket()
     vd = _valuation_date(curve, "overlay_universe")
-    for name, tenors in (("swap_tenors", m.swap_tenors), ("strips_tenors", m.strips_tenors)):
+    swap_tenors = (
+        tuple(t for t in key_tenors if t >= 1.0) if m.swap_tenors is None else m.swap_tenors
+    )
+    strips_tenors = tuple(key_tenors) if m.strips_tenors is None else m.strips_tenors
+    for name, tenors in (("swap_tenors", swap_tenors), ("strips_tenors", strips_tenors)):
         bad = [t for t in tenors if not any(abs(t - k) < 1e-9 for k in key_tenors)]
         if bad:
             msg = f"overlay_universe: {name} {bad} are not key tenors {list(key_tenors)}"
@@ -330,7 +335,7 @@ def overlay_universe(
 
     legs = _FixedLegs(curve, vd)
     rows: list[dict[str, object]] = []
-    for t in m.swap_tenors:
+    for t in swap_tenors:
         mat = maturity(t)
         par = legs.swap(f"swap_{t:g}y", mat, None)
         rows.append({"kind": "swap", "tenor": t, "maturity": mat, "rate": par})
@@ -352,7 +357,7 @@ def overlay_universe(
                 "rate": float(ctd_yield[i]),
             }
         )
-    for t in m.strips_tenors:
+    for t in strips_tenors:
         mat = maturity(t)
         legs.add(f"strips_{t:g}y", [act365(vd, mat)], [100.0])
         p = float(curve.discount(act365(vd, mat)))

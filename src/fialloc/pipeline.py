@@ -21,7 +21,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from fialloc.analytics.context import DeskContext
-from fialloc.analytics.duration_gaps import krd_gaps
+from fialloc.analytics.duration_gaps import gap_dv01, gap_profile, krd_gaps
 from fialloc.data import Portfolio
 from fialloc.desks import DeskResult, performance, run_desks
 from fialloc.distributed import Executor
@@ -142,6 +142,33 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
     overlay: OverlayUniverse | None = None
     allocation_without_overlay: AllocationResult | None = None
+
+    def gap_change(self) -> pd.DataFrame:
+        """Key-rate gaps under the current and the recommended weights, in years and money.
+
+        Indexed by key-rate column (``krd_<tenor>``); columns ``current_years``,
+        ``current_dv01``, ``recommended_years``, ``recommended_dv01``: the one gap
+        definition (:func:`fialloc.analytics.duration_gaps.key_rate_gap`) on the optimizer's
+        exposures, so the headline, the CLI table and the optimizer's limits agree. The
+        recommended gaps include the duration overlay's exposures; with an overlay,
+        ``without_overlay_years`` and ``without_overlay_dv01`` are the weights-only
+        recommendation's.
+        """
+        keys = [c for c in self.problem.exposures.columns if c.startswith("krd_")]
+        weights = {"current": self.problem.current, "recommended": self.allocation.weights}
+        if self.allocation_without_overlay is not None:
+            weights["without_overlay"] = self.allocation_without_overlay.weights
+        gaps = gap_profile(
+            self.problem.exposures[keys],
+            weights,
+            self.problem.liability[keys],
+            self.problem.assets,
+            self.problem.liabilities,
+        )
+        if "overlay" in self.allocation.exposures:
+            gaps["recommended_years"] += self.allocation.exposures.loc[keys, "overlay"]
+            gaps["recommended_dv01"] = gap_dv01(gaps["recommended_years"], self.problem.assets)
+        return gaps
 
     def summary(self) -> dict[str, float]:
         """Headline numbers: values (money), yields (decimals), durations (years)."""

@@ -17,7 +17,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from fialloc.desks.result import json_value, to_records
-from fialloc.optimize import AllocationResult, check_constraints, key_rate_gaps
+from fialloc.optimize import AllocationResult
 
 if TYPE_CHECKING:
     from fialloc.pipeline import RunResult
@@ -84,6 +84,7 @@ def build_response(
         "objective_terms": run.allocation.objective_terms.to_dict(),
         "constraints": to_records(run.allocation.constraints),
         "exposures": to_records(run.allocation.exposures),
+        "key_rate_gaps": to_records(run.gap_change()),
         "least_shortfall": {
             "weights": run.robust_allocation.weights.to_dict(),
             "summary": run.robust_allocation.summary,
@@ -111,31 +112,16 @@ def build_response(
     )
 
 
-def _largest_gap(constraints: pd.DataFrame) -> float:
-    """Largest absolute key-rate gap (years, liabilities scaled to assets) in a constraint table."""
-    rows = constraints.index.str.startswith("key-rate gap")
-    return float(constraints.loc[rows, "value"].max())
-
-
 def _overlay(
     run: RunResult, instruments: pd.DataFrame, without: AllocationResult
 ) -> dict[str, Any]:
     """Return the overlay's instruments, positions, margins and gaps with and without it."""
     a = run.allocation
-    positions = a.overlay if a.overlay is not None else pd.DataFrame()
-    overlay_exposure = a.exposures["overlay"].to_numpy() if "overlay" in a.exposures else None
-    gaps = pd.DataFrame(
-        {
-            "current": key_rate_gaps(run.problem, run.problem.current.to_numpy()),
-            "without_overlay": key_rate_gaps(run.problem, without.weights.to_numpy()),
-            "with_overlay": key_rate_gaps(run.problem, a.weights.to_numpy(), overlay_exposure),
-        }
-    ).rename_axis("factor")
     return {
         "instruments": to_records(instruments),
-        "positions": to_records(positions),
+        "positions": [] if a.overlay is None else to_records(a.overlay),
         "summary": {k: v for k, v in a.summary.items() if k.startswith("overlay_")},
-        "key_rate_gaps": to_records(gaps),
+        "key_rate_gaps": to_records(run.gap_change().rename_axis("factor")),
         "without_overlay": {
             "weights": without.weights.to_dict(),
             "summary": without.summary,
@@ -150,11 +136,13 @@ def _without_overlay(run: RunResult, at_last: pd.DataFrame) -> dict[str, float] 
     if w is None or "recommended_without_overlay" not in at_last.index:
         return None
     row = at_last.loc["recommended_without_overlay"]
+    gaps = run.gap_change()
     return {
         "yield_after": w.summary["yield_after"],
         "tracking_error_after": w.summary["tracking_error_after"],
         "surplus_vol_after": w.summary["surplus_vol_after"],
-        "max_key_rate_gap_after": _largest_gap(w.constraints),
+        "max_key_rate_gap_after": float(gaps["without_overlay_years"].abs().max()),
+        "max_key_rate_gap_dv01_after": float(gaps["without_overlay_dv01"].abs().max()),
         "long_end_gap_after": w.summary["long_end_gap_after"],
         "shortfall_probability_after": float(row["shortfall_probability"]),
         "expected_shortfall_95_after": float(row["expected_shortfall_95"]),
@@ -169,9 +157,9 @@ def _strategy(run: RunResult) -> dict[str, Any]:
     at_last = paths.xs(last, level="horizon")
     shortfall = {str(k): float(v) for k, v in at_last["shortfall_probability"].items()}
     tail_mean = {str(k): float(v) for k, v in at_last["expected_shortfall_95"].items()}
-    now = check_constraints(run.problem, run.portfolio.mandate, run.problem.current.to_numpy())
-    gap_before = _largest_gap(now)
-    gap_after = _largest_gap(a.constraints)
+    gaps = run.gap_change()
+    gap_before = float(gaps["current_years"].abs().max())
+    gap_after = float(gaps["recommended_years"].abs().max())
     moved = float(a.change.clip(lower=0).sum())
     ups = a.change[a.change > HOLD_BELOW].sort_values(ascending=False)
     downs = a.change[a.change < -HOLD_BELOW].sort_values()
@@ -189,7 +177,7 @@ def _strategy(run: RunResult) -> dict[str, Any]:
     )
     without = _without_overlay(run, at_last)
     long_before, long_after = a.summary["long_end_gap_before"], a.summary["long_end_gap_after"]
-    if without is not None and a.overlay is not None:
+    if without is not None and a.overlay is not None and long_before > 0:
         text += (
             f" A duration overlay of {len(a.overlay)} swap, futures and STRIPS positions "
             f"(initial margin {a.summary['overlay_initial_margin'] / 1e6:,.0f}M, carry "
@@ -213,6 +201,8 @@ def _strategy(run: RunResult) -> dict[str, Any]:
         "surplus_vol_after": a.summary["surplus_vol_after"],
         "max_key_rate_gap_before": gap_before,
         "max_key_rate_gap_after": gap_after,
+        "max_key_rate_gap_dv01_before": float(gaps["current_dv01"].abs().max()),
+        "max_key_rate_gap_dv01_after": float(gaps["recommended_dv01"].abs().max()),
         "long_end_gap_before": long_before,
         "long_end_gap_after": long_after,
         "horizon_years": last,

@@ -19,7 +19,8 @@ import pandas as pd
 from scipy import sparse
 
 from fialloc.data import Mandate, Portfolio
-from fialloc.distributed import DistributedError, Executor, InProcess, task_threads
+from fialloc.distributed import Executor, InProcess, task_threads
+from fialloc.errors import DistributedError
 from fialloc.layout import FloatArray
 from fialloc.optimize import (
     AllocationProblem,

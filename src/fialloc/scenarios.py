@@ -20,8 +20,10 @@ from scipy.optimize import least_squares
 
 from fialloc import _core
 from fialloc.bonds import BondBook, CashflowStream
+from fialloc.checks import fits_in_memory
 from fialloc.curves import Curve
 from fialloc.data.schema import RATING_LETTERS
+from fialloc.errors import ConvergenceError
 from fialloc.layout import CashflowLayout, FloatArray
 
 __all__ = [
@@ -39,6 +41,8 @@ __all__ = [
 #: (b, eta), strongly negatively correlated, giving a realistic humped volatility term structure.
 DEFAULT_G2: Final = {"a": 0.05, "sigma": 0.009, "b": 0.5, "eta": 0.007, "rho": -0.7}
 MONTHLY_10Y: Final = np.arange(1, 121) / 12.0
+#: Most paths one call simulates: more is a distributed run in chunks (``first_path``).
+MAX_PATHS: Final = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -176,6 +180,13 @@ class G2pp:
         if seed < 0 or seed >= 2**64:
             msg = f"G2pp.simulate: `seed` must be in [0, 2**64), got {seed}"
             raise ValueError(msg)
+        if not 1 <= int(n_paths) <= MAX_PATHS:
+            msg = f"G2pp.simulate: `n_paths` must be in [1, {MAX_PATHS:,}], got {n_paths}"
+            raise ValueError(msg)
+        # x, y and the deflator: three float64 matrices of paths x times.
+        fits_in_memory(
+            3 * 8 * int(n_paths) * max(grid.size, 1), "G2pp.simulate", f"{n_paths:,} paths"
+        )
         n_threads = threads if threads is not None else (os.cpu_count() or 1)
         x, y, d = _core.simulate_g2(
             *self.params,
@@ -430,7 +441,7 @@ class G2pp:
                 best = fit
         if best is None:
             msg = "G2pp.calibrate: no starting point produced a valid fit"
-            raise _core.ConvergenceError(msg)
+            raise ConvergenceError(msg)
         a, s, b, e, r = best.x
         if a > b:  # the model is symmetric in (a, sigma) <-> (b, eta); report a < b
             a, s, b, e = b, e, a, s

@@ -16,35 +16,56 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-DAY_COUNTS: Final = ("ACT/365F", "30/360", "ACT/ACT ICMA")
+DAY_COUNTS: Final = ("ACT/365F", "ACT/360", "ACT/ACT ISDA", "ACT/ACT ICMA", "30/360", "30E/360")
 FREQUENCIES: Final = (0, 1, 2, 4, 12)
 
+# Spellings after _day_count_key (upper case, "ACTUAL" and "A" read as "ACT", brackets and
+# extra blanks dropped), each mapped to its canonical name.
 _DAY_COUNT_ALIASES: Final = {
     "ACT/365F": "ACT/365F",
     "ACT/365": "ACT/365F",
     "ACT/365 FIXED": "ACT/365F",
-    "ACTUAL/365F": "ACT/365F",
-    "ACTUAL/365 FIXED": "ACT/365F",
+    "ACT/360": "ACT/360",
+    "ACT/ACT ISDA": "ACT/ACT ISDA",
+    "ACT/ACT HISTORICAL": "ACT/ACT ISDA",
+    "ACT/365 ISDA": "ACT/ACT ISDA",
+    "ACT/ACT ICMA": "ACT/ACT ICMA",
+    "ACT/ACT ISMA": "ACT/ACT ICMA",
+    "ACT/ACT BOND": "ACT/ACT ICMA",
+    "ACT/ACT": "ACT/ACT ICMA",
     "30/360": "30/360",
     "30/360 BOND": "30/360",
     "30/360 BOND BASIS": "30/360",
-    "ACT/ACT ICMA": "ACT/ACT ICMA",
-    "ACT/ACT ISMA": "ACT/ACT ICMA",
-    "ACT/ACT": "ACT/ACT ICMA",
-    "ACTUAL/ACTUAL ICMA": "ACT/ACT ICMA",
+    "30/360 US": "30/360",
+    "30E/360": "30E/360",
+    "30E/360 ICMA": "30E/360",
+    "30/360 ICMA": "30E/360",
+    "30/360 EUROBOND": "30E/360",
+    "30/360 EUROBOND BASIS": "30E/360",
+    "EUROBOND BASIS": "30E/360",
 }
 _TENOR = re.compile(r"^\s*(\d+)\s*([DWMY])\s*$", re.IGNORECASE)
 
 
+def _day_count_key(name: object) -> str:
+    words = re.sub(r"[()]", " ", str(name)).upper().split()
+    key = " ".join(words)
+    return re.sub(r"\b(?:ACTUAL|A)\b", "ACT", key)
+
+
 def normalize_day_count(name: object, where: str = "day_count") -> str:
-    """Return the canonical day-count name (``ACT/365F``, ``30/360`` or ``ACT/ACT ICMA``).
+    """Return the canonical day-count name, one of :data:`DAY_COUNTS`.
+
+    Spellings are read case-insensitively with brackets and extra blanks ignored and
+    ``Actual``/``A`` for ``ACT``: ``"A/360"``, ``"Actual/360"``, ``"ACT/ACT (ISDA)"``,
+    ``"30/360 Eurobond"`` all work. A bare ``ACT/ACT`` is the bond convention, ICMA.
 
     Raises
     ------
     ValueError
         If the name is not a known day count; the message names `where`.
     """
-    key = str(name).strip().upper()
+    key = _day_count_key(name)
     if key not in _DAY_COUNT_ALIASES:
         msg = f"{where}: unknown day count {name!r}; expected one of {', '.join(DAY_COUNTS)}"
         raise ValueError(msg)
@@ -114,19 +135,25 @@ def year_fraction(
     ref_end: dt.date | None = None,
     frequency: int = 1,
 ) -> float:
-    """Year fraction between two dates under `day_count`.
+    """Year fraction between two dates under `day_count` (one of :data:`DAY_COUNTS`).
 
     ``30/360`` is the bond basis (ISDA 30/360): day 31 becomes 30 at the start, and at the end
-    when the start is the 30th or 31st. ``ACT/ACT ICMA`` needs the regular coupon period
-    ``[ref_start, ref_end]`` that contains both dates, and the coupon `frequency`.
+    when the start is the 30th or 31st. ``30E/360`` (Eurobond basis) makes every 31st a 30th.
+    ``ACT/ACT ISDA`` counts the days in each calendar year over that year's length (365 or
+    366). ``ACT/ACT ICMA`` needs the regular coupon period ``[ref_start, ref_end]`` that contains
+    both dates, and the coupon `frequency`.
     """
     if day_count == "ACT/365F":
         return act365(start, end)
-    if day_count == "30/360":
+    if day_count == "ACT/360":
+        return (end - start).days / 360.0
+    if day_count in ("30/360", "30E/360"):
         d1 = min(start.day, 30)
-        d2 = min(end.day, 30) if d1 == 30 else end.day
+        d2 = min(end.day, 30) if d1 == 30 or day_count == "30E/360" else end.day
         days = 360 * (end.year - start.year) + 30 * (end.month - start.month) + d2 - d1
         return days / 360.0
+    if day_count == "ACT/ACT ISDA":
+        return _act_act_isda(start, end)
     if day_count == "ACT/ACT ICMA":
         if ref_start is None or ref_end is None:
             msg = "year_fraction: ACT/ACT ICMA needs the reference coupon period"
@@ -134,6 +161,20 @@ def year_fraction(
         return (end - start).days / ((ref_end - ref_start).days * frequency)
     msg = f"year_fraction: unknown day count {day_count!r}"
     raise ValueError(msg)
+
+
+def _act_act_isda(start: dt.date, end: dt.date) -> float:
+    if end < start:
+        return -_act_act_isda(end, start)
+    if start.year == end.year:
+        return (end - start).days / (366.0 if calendar.isleap(start.year) else 365.0)
+    head = (dt.date(start.year + 1, 1, 1) - start).days
+    tail = (end - dt.date(end.year, 1, 1)).days
+    return (
+        head / (366.0 if calendar.isleap(start.year) else 365.0)
+        + (end.year - start.year - 1)
+        + tail / (366.0 if calendar.isleap(end.year) else 365.0)
+    )
 
 
 def backward_dates(maturity: dt.date, months: int, start: dt.date) -> list[dt.date]:

@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 import platform
+import shutil
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -212,7 +213,10 @@ def write_run(
     render: Callable[[StoredRun], str] | None = None,
     now: dt.datetime | None = None,
 ) -> RunRecord:
-    """Write one run's folder under `root` atomically and add it to the catalog.
+    """Write one run's folder under `root` atomically.
+
+    The runs catalog (:class:`fialloc.catalog.Catalog`) adds the run from its manifest when it
+    is next opened.
 
     Parameters
     ----------
@@ -246,8 +250,6 @@ def write_run(
         If `root` is empty; OSError if it cannot be written (no complete-looking folder is
         left behind).
     """
-    from fialloc.catalog import Catalog
-
     if not str(root).strip():
         msg = "write_run: the output root is empty"
         raise ValueError(msg)
@@ -301,15 +303,7 @@ def write_run(
         if fs.exists(target):
             fs.rm(target, recursive=True)
         raise
-    record = RunRecord(run_id, _url(fs, final), manifest)
-    try:
-        with Catalog(str(root), sync=False) as catalog:
-            catalog.add(record)
-    except OSError:
-        # The run is complete and its manifest is the record; the catalog (busy in another
-        # process, or damaged) adds it from the manifest when it is next opened.
-        pass
-    return record
+    return RunRecord(run_id, _url(fs, final), manifest)
 
 
 def _timeless(response: RunResponse) -> RunResponse:
@@ -334,8 +328,12 @@ def _url(fs: fsspec.AbstractFileSystem, path: str) -> str:
     return path if isinstance(fs, LocalFileSystem) else fs.unstrip_protocol(path)
 
 
-def complete_runs(root: str) -> list[RunRecord]:
-    """Every complete run under `root` (folders with a manifest), oldest first."""
+def complete_runs(root: str, damaged: list[str] | None = None) -> list[RunRecord]:
+    """Every complete run under `root` (folders with a manifest), oldest first.
+
+    A run whose manifest cannot be read is left out; its folder and the reason are appended
+    to `damaged` when given, so one broken run never hides the others.
+    """
     fs, base = fsspec.core.url_to_fs(str(root))
     if not fs.exists(base):
         return []
@@ -346,9 +344,35 @@ def complete_runs(root: str) -> list[RunRecord]:
             continue
         path = f"{base.rstrip('/')}/{name}/{MANIFEST}"
         if fs.exists(path):
-            manifest = json.loads(fs.cat_file(path))
+            try:
+                manifest = json.loads(fs.cat_file(path))
+                if not isinstance(manifest, dict):
+                    msg = "not a JSON object"
+                    raise ValueError(msg)
+            except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+                if damaged is not None:
+                    damaged.append(f"{name}: unreadable {MANIFEST} ({exc})")
+                continue
             out.append(RunRecord(name, _url(fs, f"{base.rstrip('/')}/{name}"), manifest))
-    return sorted(out, key=lambda r: (r.manifest.get("created", ""), r.run_id))
+    return sorted(out, key=lambda r: (str(r.manifest.get("created", "")), r.run_id))
+
+
+def stale_temporaries(root: str, older_than: dt.timedelta = dt.timedelta(hours=1)) -> list[str]:
+    """Remove the hidden ``.tmp-*`` folders of runs killed while being written; return them.
+
+    Only folders untouched for `older_than` are removed, so a run being written by another
+    process keeps its folder. Object-store roots write in place and have none.
+    """
+    fs, base = fsspec.core.url_to_fs(str(root))
+    if not isinstance(fs, LocalFileSystem) or not Path(base).is_dir():
+        return []
+    cutoff = dt.datetime.now().timestamp() - older_than.total_seconds()
+    removed = []
+    for folder in sorted(Path(base).glob(".tmp-*")):
+        if folder.is_dir() and folder.stat().st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder.name)
+    return removed
 
 
 def find_run(reference: str, root: str | None = None) -> RunRecord:

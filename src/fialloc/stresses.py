@@ -27,7 +27,8 @@ from fialloc.curves import Curve
 from fialloc.data import Portfolio
 from fialloc.data.portfolio import GOVERNMENT_SECTORS
 from fialloc.data.schema import RATING_LETTERS
-from fialloc.distributed import DistributedError, Executor, InProcess
+from fialloc.distributed import Executor, InProcess
+from fialloc.errors import DistributedError
 from fialloc.layout import FloatArray
 
 __all__ = [

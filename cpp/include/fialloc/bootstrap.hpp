@@ -5,9 +5,11 @@
 /*! Instrument j is a cash-flow stream with \f$ \sum_i a_i P(0, t_i) = \text{target}_j \f$ (a deposit:
     one flow \f$ 1 + r\tau \f$ against 1; a par swap or par bond: coupons plus final 1 against 1).
     Its pillar is its last flow time; pillars must be strictly increasing. Log-linear curves are
-    solved in one sequential pass; spline curves iterate sequential passes until no pillar moves,
-    and when those fail (a short gap after a long one can make them diverge), Newton's method on
-    all pillars at once, started from the log-linear solution. */
+    solved in one sequential pass; linear-zero and natural cubic curves, where a pillar moves the
+    curve before it, iterate sequential passes until no pillar moves, and when those fail (a short
+    gap after a long one can make them diverge), Newton's method on all pillars at once, started
+    from the log-linear solution. Monotone convex curves, whose passes settle slowly, take Newton
+    first and the passes as the fallback. */
 
 #include "fialloc/curve.hpp"
 #include "fialloc/types.hpp"

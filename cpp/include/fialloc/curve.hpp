@@ -1,6 +1,6 @@
 // fialloc: Apache-2.0
 #pragma once
-//! Discount curve on pillar times: log-linear discount factors or a natural cubic spline on zero rates.
+//! Discount curve on pillar times, with a choice of interpolation and extrapolation.
 
 /*! The curve is defined by pillars \f$ 0 < t_1 < \dots < t_n \f$ with log discount factors
     \f$ \ell_i = \ln P(0, t_i) \f$ and \f$ \ell_0 = 0 \f$ at \f$ t_0 = 0 \f$.
@@ -8,8 +8,17 @@
     - LogLinear: \f$ \ln P \f$ linear between pillars (piecewise-flat instantaneous forwards).
     - NaturalCubicZero: natural cubic spline through zero rates \f$ z_i = -\ell_i / t_i \f$,
       with \f$ z_0 = z_1 \f$ at \f$ t = 0 \f$ (as QuantLib's zero-curve bootstrap does).
+    - LinearZero: zero rates linear between pillars, \f$ z_0 = z_1 \f$ at \f$ t = 0 \f$.
+    - MonotoneConvex: Hagan and West's monotone convex forwards (Applied Math. Finance 13(2),
+      2006), without their positivity amendment: the instantaneous forward on
+      \f$ [t_{i-1}, t_i] \f$ is the discrete forward \f$ f^d_i = -(\ell_i - \ell_{i-1}) / (t_i -
+      t_{i-1}) \f$ plus a piecewise quadratic \f$ g \f$ with zero integral (so every pillar is
+      repriced), chosen by the sector of \f$ (g(0), g(1)) \f$; node forwards are the
+      length-weighted averages of the neighbouring discrete forwards, the end ones extrapolated
+      linearly. Each quadratic piece is its own polynomial segment (up to two per pillar gap).
 
-    Beyond \f$ t_n \f$ the instantaneous forward is held flat at its value at \f$ t_n \f$.
+    Beyond \f$ t_n \f$: FlatForward holds the instantaneous forward at its value at \f$ t_n \f$;
+    FlatZero holds the zero rate \f$ z_n \f$ (the forward jumps to \f$ z_n \f$ there).
 
     An optional zero-rate overlay \f$ s(t) \f$, piecewise linear on its knots and flat outside
     them, gives bumped curves: \f$ P'(t) = P(t)\, e^{-s(t)\, t} \f$. A parallel shift is a single
@@ -23,7 +32,8 @@
 
 namespace fialloc {
 
-enum class Interpolation : int { LogLinear = 0, NaturalCubicZero = 1 };
+enum class Interpolation : int { LogLinear = 0, NaturalCubicZero = 1, LinearZero = 2, MonotoneConvex = 3 };
+enum class Extrapolation : int { FlatForward = 0, FlatZero = 1 };
 
 class ZeroCurve {
  public:
@@ -31,10 +41,10 @@ class ZeroCurve {
       `spread_knots` strictly increasing (years) and `spread_values` (decimal zero-rate shifts),
       both empty for no overlay. */
   ZeroCurve(const double* pillar_times, const double* log_dfs, Eigen::Index n, Interpolation interp,
-            const double* spread_knots = nullptr, const double* spread_values = nullptr,
-            Eigen::Index n_spread = 0);
+            Extrapolation extrap = Extrapolation::FlatForward, const double* spread_knots = nullptr,
+            const double* spread_values = nullptr, Eigen::Index n_spread = 0);
   ZeroCurve(ConstVecRef pillar_times, ConstVecRef log_dfs, Interpolation interp,
-            ConstVecRef spread_knots, ConstVecRef spread_values);
+            Extrapolation extrap, ConstVecRef spread_knots, ConstVecRef spread_values);
 
   //! ln P(0, t) for t >= 0 (no check on t: callers validate).
   double log_discount(double t) const { return eval(segment(t), t); }
@@ -53,7 +63,8 @@ class ZeroCurve {
 
  private:
   // ln P on segment j is a polynomial of degree <= 4 in u = t - knots_[j]; the last segment is
-  // open-ended (flat-forward extrapolation). Overlays are folded into the same polynomials.
+  // open-ended (the extrapolation). Overlays are folded into the same polynomials. Knots are the
+  // pillars plus, for monotone convex curves, the points where a gap's quadratic changes form.
   using Poly = std::array<double, 5>;
   Eigen::Index segment(double t) const;
   double eval(Eigen::Index j, double t) const {
@@ -62,6 +73,7 @@ class ZeroCurve {
     return c[0] + u * (c[1] + u * (c[2] + u * (c[3] + u * c[4])));
   }
   void add_overlay(const double* knots, const double* values, Eigen::Index n);
+  void build_monotone_convex(const std::vector<double>& t, const std::vector<double>& l);
   void build_buckets();
   static constexpr double kBucketsPerYear = 4.0;
   template <int Deg>

@@ -1,17 +1,97 @@
 """Key-rate duration gaps against liabilities, and manager shifts that close them.
 
-Durations are in years per unit of value. A gap compares the assets' key-rate durations with
-the liabilities' scaled by the ratio of liability to asset value, so a zero gap at every tenor
-means the surplus does not move, to first order, under any key-rate move.
+Durations are in years per unit of value. The key-rate gap has one definition,
+:func:`key_rate_gap`, used by the duration desk, the optimizer's limits, the results' headline
+and the CLI: the assets' key-rate duration minus the liabilities' scaled by the ratio of
+liability to asset value,
+
+    gap_k = KRD_k(assets) - KRD_k(liabilities) * L / A   (years of asset duration),
+
+so a zero gap at every tenor means the surplus does not move, to first order, under any
+key-rate move. In money, :func:`gap_dv01` = gap_k * A * 1e-4: what the surplus gains when the
+key rate falls one basis point (assets' DV01 minus liabilities' DV01 at that key rate).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TypeVar
 
 import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-__all__ = ["krd_gaps", "rebalance_for_krd"]
+__all__ = ["gap_dv01", "gap_profile", "key_rate_gap", "krd_gaps", "rebalance_for_krd"]
+
+_G = TypeVar("_G")
+
+
+def key_rate_gap(
+    asset_krd: _G, liability_krd: object, asset_value: float, liability_value: float
+) -> _G:
+    """Key-rate gap in years of asset duration: ``asset_krd - liability_krd * L / A``.
+
+    Parameters
+    ----------
+    asset_krd : float, array, Series or cvxpy expression
+        The assets' key-rate durations (years per unit of asset value), e.g. ``X.T @ w`` for
+        manager exposures ``X`` and weights ``w``.
+    liability_krd : float, array or Series
+        The liabilities' key-rate durations (years per unit of liability value), same shape.
+    asset_value, liability_value : float
+        Market value of the assets and present value of the liabilities (money, > 0).
+    """
+    if not (np.isfinite(asset_value) and np.isfinite(liability_value)) or not (
+        asset_value > 0 and liability_value > 0
+    ):
+        msg = f"key_rate_gap: values must be positive, got {asset_value} and {liability_value}"
+        raise ValueError(msg)
+    return asset_krd - liability_krd * (liability_value / asset_value)  # type: ignore[operator,return-value]
+
+
+def gap_dv01(gap: _G, asset_value: float) -> _G:
+    """Express a :func:`key_rate_gap` in money per basis point: ``gap * asset_value * 1e-4``."""
+    return gap * (asset_value * 1e-4)  # type: ignore[operator,return-value]
+
+
+def gap_profile(
+    exposures: pd.DataFrame,
+    weights: Mapping[str, pd.Series],
+    liability_krd: pd.Series,
+    asset_value: float,
+    liability_value: float,
+) -> pd.DataFrame:
+    """Key-rate gaps of the portfolio under each set of manager weights, in years and money.
+
+    Parameters
+    ----------
+    exposures : DataFrame
+        Managers (rows) by key-rate columns (``krd_<tenor>``): each sleeve's KRDs (years).
+    weights : mapping of name to Series
+        Manager weights (decimals summing to 1) indexed like the exposures' rows, e.g.
+        ``{"current": ..., "recommended": ...}``.
+    liability_krd : Series
+        The liabilities' KRDs (years per unit of their value), indexed by the same columns.
+    asset_value, liability_value : float
+        Money; the assets' value does not change with re-weighting.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by the key-rate columns: ``<name>_years`` and ``<name>_dv01`` for each name.
+    """
+    if not liability_krd.index.equals(exposures.columns):
+        msg = "gap_profile: the liabilities' key rates differ from the exposures' columns"
+        raise ValueError(msg)
+    out = {}
+    for name, w in weights.items():
+        if not w.index.equals(exposures.index):
+            msg = f"gap_profile: `{name}` weights are not indexed by the exposures' managers"
+            raise ValueError(msg)
+        gap = key_rate_gap(exposures.T @ w, liability_krd, asset_value, liability_value)
+        out[f"{name}_years"] = gap
+        out[f"{name}_dv01"] = gap_dv01(gap, asset_value)
+    return pd.DataFrame(out, index=exposures.columns)
 
 
 def krd_gaps(
@@ -38,24 +118,21 @@ def krd_gaps(
     -------
     DataFrame
         Per tenor: ``asset_krd``, ``liability_krd`` (scaled by liability/asset value), ``gap``
-        (years, assets minus liabilities), ``gap_dv01`` (money per basis point), ``share``
-        (gap over the liabilities' total dollar duration) and ``material``.
+        (:func:`key_rate_gap`, years), ``gap_dv01`` (:func:`gap_dv01`, money per basis point),
+        ``share`` (gap over the liabilities' total dollar duration) and ``material``.
     """
     if not asset_krd.index.equals(liability_krd.index):
         msg = "krd_gaps: asset and liability key-rate tenors differ"
         raise ValueError(msg)
-    if not (asset_value > 0 and liability_value > 0):
-        msg = f"krd_gaps: values must be positive, got {asset_value} and {liability_value}"
-        raise ValueError(msg)
-    scaled = liability_krd * (liability_value / asset_value)
-    gap = asset_krd - scaled
+    gap = key_rate_gap(asset_krd, liability_krd, asset_value, liability_value)
+    scaled = asset_krd - gap
     share = gap / float(scaled.abs().sum())
     return pd.DataFrame(
         {
             "asset_krd": asset_krd,
             "liability_krd": scaled,
             "gap": gap,
-            "gap_dv01": gap * asset_value * 1e-4,
+            "gap_dv01": gap_dv01(gap, asset_value),
             "share": share,
             "material": share.abs() > threshold,
         }

@@ -104,9 +104,8 @@ def _price(
     """Dirty prices per 100 face off the zero curve through (`knots`, `zero_values`)."""
     curve = Curve(_BASE_PILLARS, _BASE_LOG_DFS, "log_linear", None, knots, zero_values)
     offsets, times, amounts = flows
-    pt, ldf, code, sk, sv = curve.core_args()
     out: FloatArray = _core.price_streams(
-        offsets, times, amounts, pt, ldf, code, sk, sv, np.ascontiguousarray(spread)
+        offsets, times, amounts, *curve.core_args(), np.ascontiguousarray(spread)
     )
     return out
 

@@ -1,9 +1,12 @@
 """Read inputs from files, a directory or in-memory tables; validate them all at once.
 
 A directory holds one file per table, named after it (``securities.csv``, ``holdings.parquet``,
-``managers.json``, ...), plus ``valuation.json`` (``{"valuation_date": "YYYY-MM-DD"}``) and an
-optional ``mandate.json``. Every problem found is reported, each naming file, row and column,
-and nothing is kept unless everything is valid.
+``managers.json``, ...), plus ``valuation.json`` and an optional ``mandate.json``. Today's curve
+is one of two tables: ``curve_quotes`` (instrument quotes, bootstrapped) or ``curve`` (zero
+rates, discount factors or par yields). ``valuation.json`` holds ``valuation_date``
+(YYYY-MM-DD) and optionally the curve's ``interpolation`` and ``extrapolation`` and the run's
+``key_tenors`` (years; the mandate may set them too). Every problem found is reported, each
+naming file, row and column, and nothing is kept unless everything is valid.
 """
 
 from __future__ import annotations
@@ -17,14 +20,20 @@ from typing import Any, Final
 import pandas as pd
 from pydantic import ValidationError
 
+from fialloc.curves import EXTRAPOLATIONS, INTERPOLATIONS
 from fialloc.data.history_checks import history_problems
 from fialloc.data.mandate import Mandate
-from fialloc.data.portfolio import Portfolio
+from fialloc.data.portfolio import Portfolio, todays_curve
 from fialloc.data.schema import SCHEMAS, Problem
+from fialloc.errors import InputError
 
 __all__ = ["InputError", "from_tables", "load", "read_table", "validate", "write_tables"]
 
-REQUIRED: Final = ("securities", "holdings", "managers", "liabilities", "curve_quotes")
+REQUIRED: Final = ("securities", "holdings", "managers", "liabilities")
+#: Today's curve: exactly one of these tables (quotes to bootstrap, or points).
+CURVE_TABLES: Final = ("curve_quotes", "curve")
+#: Keys ``valuation.json`` may hold besides ``valuation_date``.
+VALUATION_SETTINGS: Final = ("interpolation", "extrapolation", "key_tenors")
 OPTIONAL: Final = (
     "manager_returns",
     "spreads",
@@ -38,16 +47,6 @@ OPTIONAL: Final = (
 SUFFIXES: Final = (".csv", ".parquet", ".json")
 #: Optional tables a Portfolio keeps as None when absent (holdings-based attribution's inputs).
 HISTORIES: Final = ("holdings_history", "benchmark_holdings", "security_spreads")
-
-
-class InputError(ValueError):
-    """Inputs failed validation; ``problems`` lists every one of them."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems[:50])
-        more = f"\n  ... and {len(problems) - 50} more" if len(problems) > 50 else ""
-        super().__init__(f"{len(problems)} problem(s) in the inputs:\n{lines}{more}")
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -92,7 +91,7 @@ def _read_dir(
 ) -> tuple[dict[str, tuple[str, pd.DataFrame]], dict[str, Any], list[Problem]]:
     problems: list[Problem] = []
     tables: dict[str, tuple[str, pd.DataFrame]] = {}
-    for name in (*REQUIRED, *OPTIONAL):
+    for name in (*REQUIRED, *CURVE_TABLES, *OPTIONAL):
         path = _find(directory, name)
         if path is None:
             if name in REQUIRED:
@@ -102,6 +101,9 @@ def _read_dir(
             tables[name] = (path.name, read_table(path))
         except InputError as exc:
             problems.extend(exc.problems)
+    if not any(_find(directory, name) for name in CURVE_TABLES):
+        msg = "required file is missing: today's curve as curve_quotes.csv or curve.csv"
+        problems.append(Problem("curve_quotes.csv", None, None, msg))
     meta: dict[str, Any] = {}
     for name in ("valuation", "mandate"):
         path = directory / f"{name}.json"
@@ -174,8 +176,35 @@ def _cross_checks(
     return problems
 
 
+def _curve_settings(
+    valuation: Mapping[str, Any], clean: Mapping[str, pd.DataFrame], files: Mapping[str, str]
+) -> tuple[dict[str, str], list[Problem]]:
+    """Today's curve's interpolation and extrapolation: a column of `curve` or valuation.json."""
+    settings: dict[str, str] = {}
+    problems: list[Problem] = []
+    points = clean.get("curve")
+    for key, choices in (("interpolation", INTERPOLATIONS), ("extrapolation", EXTRAPOLATIONS)):
+        given = valuation.get(key)
+        if given is not None and given not in choices:
+            msg = f"{given!r} is not one of {', '.join(choices)}"
+            problems.append(Problem("valuation.json", None, key, msg))
+            continue
+        column = (
+            points[key].dropna().unique().tolist()
+            if points is not None and key in points.columns
+            else []
+        )
+        if column and given is not None and column[0] != given:
+            msg = f"{column[0]} here but {given} in valuation.json; give the {key} once"
+            problems.append(Problem(files["curve"], None, key, msg))
+        value = column[0] if column else given
+        if value is not None:
+            settings[key] = value
+    return settings, problems
+
+
 def _validate(
-    raw: Mapping[str, tuple[str, pd.DataFrame]], valuation: object, mandate: object
+    raw: Mapping[str, tuple[str, pd.DataFrame]], valuation: Mapping[str, Any], mandate: object
 ) -> tuple[Portfolio | None, list[Problem]]:
     problems: list[Problem] = []
     clean: dict[str, pd.DataFrame] = {}
@@ -187,20 +216,39 @@ def _validate(
         problems.extend(found)
         if all(c.name in frame.columns for c in SCHEMAS[name].columns if c.required):
             typed[name] = out
+    curves = [name for name in CURVE_TABLES if name in raw]
+    if len(curves) > 1:
+        msg = "today's curve is given twice (curve_quotes and curve); keep one"
+        problems.append(Problem(files["curve"], None, None, msg))
+    unknown = sorted(set(valuation) - {"valuation_date", *VALUATION_SETTINGS})
+    for key in unknown:
+        msg = f"unknown key; expected valuation_date, {', '.join(VALUATION_SETTINGS)}"
+        problems.append(Problem("valuation.json", None, key, msg))
+    settings, found = _curve_settings(valuation, clean, files)
+    problems.extend(found)
+    valuation_date = valuation.get("valuation_date")
     try:
-        vd = dt.date.fromisoformat(str(valuation))
+        vd = dt.date.fromisoformat(str(valuation_date))
     except ValueError:
         problems.append(
             Problem(
                 "valuation.json",
                 None,
                 "valuation_date",
-                f"{valuation!r} is not a date in YYYY-MM-DD format",
+                f"{valuation_date!r} is not a date in YYYY-MM-DD format",
             )
         )
         vd = None
+    mandate_fields = dict(mandate) if isinstance(mandate, Mapping) else mandate
+    if "key_tenors" in valuation and isinstance(mandate_fields, dict):
+        if "key_tenors" in mandate_fields and list(mandate_fields["key_tenors"]) != list(
+            valuation["key_tenors"]
+        ):
+            msg = "key_tenors differ from valuation.json's; give them once"
+            problems.append(Problem("mandate.json", None, "key_tenors", msg))
+        mandate_fields["key_tenors"] = valuation["key_tenors"]
     try:
-        mandate_obj = Mandate.model_validate(mandate or {})
+        mandate_obj = Mandate.model_validate(mandate_fields or {})
     except ValidationError as exc:
         for err in exc.errors():
             field = ".".join(str(p) for p in err["loc"]) or None
@@ -211,7 +259,7 @@ def _validate(
         # The histories' checks read whole tables: only once every table passed its own.
         if not problems and set(REQUIRED) <= set(typed):
             problems.extend(history_problems(clean, files, vd))
-    if problems or vd is None or not set(REQUIRED) <= set(clean):
+    if problems or vd is None or not set(REQUIRED) <= set(clean) or len(curves) != 1:
         return None, problems
     empty = {
         name: pd.DataFrame(columns=[c.name for c in SCHEMAS[name].columns]) for name in OPTIONAL
@@ -224,7 +272,7 @@ def _validate(
         managers=tables["managers"].set_index("manager_id", drop=False),
         manager_returns=tables["manager_returns"],
         liabilities=tables["liabilities"],
-        curve_quotes=tables["curve_quotes"],
+        curve_quotes=clean.get("curve_quotes"),
         spreads=tables["spreads"],
         market_history=tables["market_history"],
         manager_characteristics=tables["manager_characteristics"]
@@ -233,7 +281,20 @@ def _validate(
         **{name: clean.get(name) for name in HISTORIES},
         overlay_futures=clean.get("overlay_futures"),
         mandate=mandate_obj,
+        curve_points=clean.get("curve"),
+        **settings,  # type: ignore[arg-type]
     )
+    try:  # run builds the curve first thing: a curve that cannot be built is an input problem
+        todays_curve(
+            vd,
+            portfolio.curve_points,
+            portfolio.curve_quotes,
+            portfolio.interpolation,
+            portfolio.extrapolation,
+            where="",
+        )
+    except ValueError as exc:
+        return None, [Problem(files[curves[0]], None, None, str(exc))]
     return portfolio, problems
 
 
@@ -247,9 +308,7 @@ def _collect(source: str | Path) -> tuple[Portfolio | None, list[Problem]]:
     if valuation is not None and not isinstance(valuation, dict):
         read_problems.append(Problem("valuation.json", None, None, "expected a JSON object"))
         valuation = None
-    portfolio, problems = _validate(
-        raw, (valuation or {}).get("valuation_date"), meta.get("mandate")
-    )
+    portfolio, problems = _validate(raw, valuation or {}, meta.get("mandate"))
     if valuation is None:  # already reported as missing or unreadable
         problems = [p for p in problems if p.file != "valuation.json"]
     problems = read_problems + problems
@@ -284,8 +343,19 @@ def from_tables(
     tables: Mapping[str, pd.DataFrame | list[dict[str, Any]]],
     valuation_date: dt.date | str,
     mandate: Mandate | Mapping[str, Any] | None = None,
+    settings: Mapping[str, Any] | None = None,
 ) -> Portfolio:
     """Validate in-memory tables (DataFrames or lists of records) into a :class:`Portfolio`.
+
+    Parameters
+    ----------
+    tables : mapping of table name to DataFrame or records
+        As the files of a directory (see the module docstring).
+    valuation_date : date or "YYYY-MM-DD"
+    mandate : Mandate or mapping, optional
+    settings : mapping, optional
+        What ``valuation.json`` may hold besides the date: ``interpolation``,
+        ``extrapolation``, ``key_tenors``.
 
     Raises
     ------
@@ -299,14 +369,18 @@ def from_tables(
         for name in REQUIRED
         if name not in tables
     ]
+    if not any(name in tables for name in CURVE_TABLES):
+        msg = "required table is missing: today's curve as curve_quotes or curve"
+        problems.append(Problem("curve_quotes", None, None, msg))
     if problems:
         raise InputError(problems)
     raw = {
         name: (name, frame if isinstance(frame, pd.DataFrame) else pd.DataFrame(frame))
         for name, frame in tables.items()
     }
-    m = mandate.model_dump() if isinstance(mandate, Mandate) else mandate
-    portfolio, problems = _validate(raw, valuation_date, m)
+    m = mandate.model_dump(exclude_unset=True) if isinstance(mandate, Mandate) else mandate
+    valuation = {**(settings or {}), "valuation_date": str(valuation_date)}
+    portfolio, problems = _validate(raw, valuation, m)
     if portfolio is None:
         raise InputError(problems)
     return portfolio
@@ -322,19 +396,25 @@ def write_tables(portfolio: Portfolio, directory: str | Path) -> Path:
         "managers": portfolio.managers,
         "manager_returns": portfolio.manager_returns,
         "liabilities": portfolio.liabilities,
-        "curve_quotes": portfolio.curve_quotes,
         "spreads": portfolio.spreads,
         "market_history": portfolio.market_history,
     }
+    if portfolio.curve_points is not None:
+        frames["curve"] = portfolio.curve_points
+    elif portfolio.curve_quotes is not None:
+        frames["curve_quotes"] = portfolio.curve_quotes
     for name in ("manager_characteristics", *HISTORIES, "overlay_futures"):
         frame = getattr(portfolio, name)
         if frame is not None:
             frames[name] = frame
     for name, frame in frames.items():
         frame.to_csv(out / f"{name}.csv", index=False, float_format="%.17g")
-    (out / "valuation.json").write_text(
-        json.dumps({"valuation_date": portfolio.valuation_date.isoformat()}, indent=2) + "\n"
-    )
+    valuation: dict[str, Any] = {"valuation_date": portfolio.valuation_date.isoformat()}
+    valuation |= {
+        "interpolation": portfolio.interpolation,
+        "extrapolation": portfolio.extrapolation,
+    }
+    (out / "valuation.json").write_text(json.dumps(valuation, indent=2) + "\n")
     (out / "mandate.json").write_text(portfolio.mandate.model_dump_json(indent=2) + "\n")
     (out / "SCHEMA.md").write_text(_schema_doc())
     return out
@@ -347,9 +427,25 @@ def _schema_doc() -> str:
         "One file per table (CSV, Parquet or JSON records), "
         "plus `valuation.json` and an optional `mandate.json`.",
         "",
+        "## valuation.json (required)",
+        "",
+        "A JSON object: `valuation_date` (YYYY-MM-DD, required); optionally `interpolation` "
+        f"of today's curve ({', '.join(INTERPOLATIONS)}; default log_linear), its "
+        f"`extrapolation` beyond the last point ({', '.join(EXTRAPOLATIONS)}; default "
+        "flat_forward), and `key_tenors`, the key rates (years, increasing) every key-rate "
+        "duration and gap is measured at (default 0.5, 1, 2, 3, 5, 7, 10, 20, 30; 0.25 may be "
+        "added). `mandate.json` may set `key_tenors` instead, and `fialloc run --key-tenors` "
+        "overrides both.",
+        "",
     ]
     for name, spec in SCHEMAS.items():
-        need = "required" if name in REQUIRED else "optional"
+        need = (
+            "required"
+            if name in REQUIRED
+            else "one of curve_quotes and curve is required"
+            if name in CURVE_TABLES
+            else "optional"
+        )
         lines += [
             f"## {name} ({need})",
             "",

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import itertools
+import math
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from fialloc.curves import DEFAULT_KEY_TENORS
 
 __all__ = ["Mandate", "ObjectiveWeights", "OverlayLimits"]
 
@@ -44,7 +49,10 @@ class Mandate(BaseModel):
     """Constraints and targets; the defaults are those of the system description.
 
     Weights, turnover, shifts, yields, tracking error and liquidity shares are decimals
-    (0.045 for 4.5%); rating drift is in notches.
+    (0.045 for 4.5%); rating drift is in notches. ``key_tenors`` (years, increasing) are the
+    key rates every key-rate duration and gap of the run is measured at: by default
+    0.5, 1, 2, 3, 5, 7, 10, 20 and 30 years; 0.25 (or any other tenor up to 60 years) may be
+    added.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -64,6 +72,22 @@ class Mandate(BaseModel):
     objective: ObjectiveWeights = ObjectiveWeights()
     exit_managers: tuple[str, ...] = ()
     overlay: OverlayLimits = OverlayLimits()
+    key_tenors: tuple[float, ...] = DEFAULT_KEY_TENORS
+
+    @field_validator("key_tenors")
+    @classmethod
+    def _increasing_tenors(cls, tenors: tuple[float, ...]) -> tuple[float, ...]:
+        if not tenors:
+            msg = "key_tenors: give at least one tenor (years)"
+            raise ValueError(msg)
+        bad = [t for t in tenors if not (math.isfinite(t) and 0 < t <= 60)]
+        if bad:
+            msg = f"key_tenors: {bad[0]} is not a tenor in (0, 60] years"
+            raise ValueError(msg)
+        if any(b <= a for a, b in itertools.pairwise(tenors)):
+            msg = f"key_tenors: {list(tenors)} must be strictly increasing"
+            raise ValueError(msg)
+        return tenors
 
     @model_validator(mode="after")
     def _consistent(self) -> Mandate:

@@ -14,9 +14,9 @@ from typing import Any, Final
 import yaml
 from pydantic import ValidationError
 
-from fialloc.data.loaders import InputError
 from fialloc.data.mandate import Mandate
 from fialloc.data.schema import Problem
+from fialloc.errors import InputError
 
 __all__ = ["MANDATE_SUFFIXES", "parse_mandate", "read_mandate"]
 

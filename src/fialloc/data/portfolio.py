@@ -10,10 +10,17 @@ import numpy as np
 import pandas as pd
 
 from fialloc.bonds import BondAnalytics, BondBook, CashflowStream
-from fialloc.curves import Curve, bootstrap
+from fialloc.curves import (
+    Curve,
+    Extrapolation,
+    Interpolation,
+    bootstrap,
+    curve_from_points,
+    log_discount_factors,
+)
 from fialloc.data.mandate import Mandate
 
-__all__ = ["GOVERNMENT_SECTORS", "Portfolio"]
+__all__ = ["GOVERNMENT_SECTORS", "Portfolio", "todays_curve"]
 
 GOVERNMENT_SECTORS = ("treasury", "treasury_strip", "government", "sovereign")
 
@@ -26,7 +33,10 @@ class Portfolio:
     validated. Securities and managers are indexed by their ids. The optional histories
     (``holdings_history``, ``benchmark_holdings``, ``security_spreads``) feed the
     holdings-based attribution desk; ``overlay_futures`` (optional) the Treasury futures the
-    duration overlay may hold (see :func:`fialloc.overlay.default_futures` when absent).
+    duration overlay may hold (:func:`fialloc.data.futures.default_futures` when absent).
+    Today's curve comes from ``curve_points`` (the ``curve`` table: zero rates, discount
+    factors or par yields) when given, else from ``curve_quotes``; ``interpolation`` and
+    ``extrapolation`` apply to either.
     """
 
     valuation_date: dt.date
@@ -35,7 +45,7 @@ class Portfolio:
     managers: pd.DataFrame
     manager_returns: pd.DataFrame
     liabilities: pd.DataFrame
-    curve_quotes: pd.DataFrame
+    curve_quotes: pd.DataFrame | None
     spreads: pd.DataFrame
     market_history: pd.DataFrame
     manager_characteristics: pd.DataFrame | None = None
@@ -43,12 +53,21 @@ class Portfolio:
     holdings_history: pd.DataFrame | None = None
     benchmark_holdings: pd.DataFrame | None = None
     security_spreads: pd.DataFrame | None = None
+    curve_points: pd.DataFrame | None = None
+    interpolation: Interpolation = "log_linear"
+    extrapolation: Extrapolation = "flat_forward"
     overlay_futures: pd.DataFrame | None = None
 
     @cached_property
     def curve(self) -> Curve:
-        """Today's discount curve, bootstrapped from the quotes."""
-        return bootstrap(self.curve_quotes, self.valuation_date)
+        """Today's discount curve: through the curve points if given, else from the quotes."""
+        return todays_curve(
+            self.valuation_date,
+            self.curve_points,
+            self.curve_quotes,
+            self.interpolation,
+            self.extrapolation,
+        )
 
     @cached_property
     def z_spreads(self) -> pd.Series:
@@ -83,7 +102,7 @@ class Portfolio:
     def analytics(self) -> BondAnalytics:
         """Per-security analytics off today's curve and z-spreads (book order)."""
         z = self.z_spreads.reindex(self.book.security_ids).to_numpy()
-        return self.book.analyze(self.curve, z_spread=z)
+        return self.book.analyze(self.curve, z_spread=z, key_tenors=self.mandate.key_tenors)
 
     @cached_property
     def liability_stream(self) -> CashflowStream:
@@ -120,15 +139,28 @@ class Portfolio:
 
     def history_table(self, prefix: str) -> pd.DataFrame:
         """Market history series starting with `prefix` as months (rows) by suffix (columns)."""
-        rows = self.market_history[self.market_history["series"].str.startswith(prefix)]
-        table = rows.pivot(index="month", columns="series", values="value").sort_index()
-        table.columns = [c.removeprefix(prefix) for c in table.columns]
-        return table
+        return _pivot(self.market_history, prefix)
 
     @cached_property
     def zero_history(self) -> pd.DataFrame:
-        """Monthly zero rates: months by tenor in years (float columns, sorted)."""
-        table = self.history_table("zero_")
+        """Monthly continuously compounded zero rates: months by tenor in years (sorted).
+
+        Zero series given in another ``form`` (annual or semiannual zero rates, discount
+        factors) are converted first.
+        """
+        history = self.market_history
+        if "form" in history.columns:
+            history = history.copy()
+            zero = history["series"].str.startswith("zero_")
+            form = history["form"].where(history["form"].notna(), "zero_continuous")
+            for kind in set(form[zero]) - {"zero_continuous"}:
+                rows = zero & (form == kind)
+                t = history.loc[rows, "series"].str.removeprefix("zero_").str.removesuffix("y")
+                years = t.astype(float).to_numpy()
+                values = history.loc[rows, "value"].to_numpy(dtype=float)
+                log_dfs = log_discount_factors(values, years, kind, "market_history")
+                history.loc[rows, "value"] = -log_dfs / years
+        table = _pivot(history, "zero_")
         table.columns = [float(c.removesuffix("y")) for c in table.columns]
         return table[sorted(table.columns)]
 
@@ -148,3 +180,39 @@ class Portfolio:
         return self.manager_returns.pivot(
             index="month", columns="manager_id", values="benchmark_return"
         )
+
+
+def _pivot(history: pd.DataFrame, prefix: str) -> pd.DataFrame:
+    rows = history[history["series"].str.startswith(prefix)]
+    table = rows.pivot(index="month", columns="series", values="value").sort_index()
+    table.columns = [c.removeprefix(prefix) for c in table.columns]
+    return table
+
+
+def todays_curve(
+    valuation_date: dt.date,
+    points: pd.DataFrame | None,
+    quotes: pd.DataFrame | None,
+    interpolation: Interpolation = "log_linear",
+    extrapolation: Extrapolation = "flat_forward",
+    where: str = "curve",
+) -> Curve:
+    """Build a run's curve: through the `points` table if given, else from the `quotes`.
+
+    `points` is the ``curve`` table (its ``form`` column says how values are quoted), `quotes`
+    the ``curve_quotes`` table. Messages name the table as `where` (empty for none).
+
+    Raises
+    ------
+    ValueError
+        When neither is given or the curve cannot be built.
+    """
+    if points is not None:
+        form = str(points["form"].iloc[0])
+        return curve_from_points(
+            points, valuation_date, form, interpolation, extrapolation, where=where
+        )
+    if quotes is None:
+        msg = "no curve: give the curve points or the curve quotes"
+        raise ValueError(msg)
+    return bootstrap(quotes, valuation_date, interpolation, extrapolation)

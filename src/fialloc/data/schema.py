@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from fialloc.checks import decimal_rate, finite_float
+from fialloc.curves import CURVE_FORMS, EXTRAPOLATIONS, INTERPOLATIONS
 from fialloc.schedule import FREQUENCIES, add_months, normalize_day_count
 
 __all__ = [
@@ -335,6 +336,50 @@ def _delivery_before_ctd_maturity(frame: pd.DataFrame, file: str) -> list[Proble
     ]
 
 
+def _one_curve(frame: pd.DataFrame, file: str) -> list[Problem]:
+    """Check that every point is dated and the table holds one form and one interpolation."""
+    problems = []
+    tenor = frame["tenor"] if "tenor" in frame.columns else pd.Series(None, index=frame.index)
+    maturity = (
+        frame["maturity"] if "maturity" in frame.columns else pd.Series(None, index=frame.index)
+    )
+    for row in np.flatnonzero((tenor.isna() & maturity.isna()).to_numpy()):
+        problems.append(Problem(file, int(row), "tenor", "give a tenor (10Y) or a maturity date"))
+    for column in ("form", "interpolation", "extrapolation"):
+        if column in frame.columns and frame[column].dropna().nunique() > 1:
+            given = sorted(frame[column].dropna().unique())
+            msg = f"one curve has one {column}; the table mixes {', '.join(given)}"
+            problems.append(Problem(file, None, column, msg))
+    return problems
+
+
+#: Forms a market_history zero series may be quoted in (column ``form``; default continuous).
+HISTORY_FORMS: Final = ("zero_continuous", "zero_annual", "zero_semiannual", "discount_factor")
+
+
+def _history_values(frame: pd.DataFrame, file: str) -> list[Problem]:
+    """Check rates are decimals and discount factors positive (above 1 with negative rates)."""
+    form = (
+        frame["form"].fillna("zero_continuous")
+        if "form" in frame.columns
+        else pd.Series("zero_continuous", index=frame.index)
+    )
+    value = frame["value"].to_numpy(dtype=float)
+    is_df = (form == "discount_factor").to_numpy()
+    problems = []
+    for row in np.flatnonzero(is_df & ~frame["series"].str.startswith("zero_").to_numpy()):
+        msg = "only zero-rate series (zero_<years>y) can be given as discount factors"
+        problems.append(Problem(file, int(row), "form", msg))
+    for row in np.flatnonzero(is_df & ~(value > 0)):
+        problems.append(
+            Problem(file, int(row), "value", f"{value[row]} is not a positive discount factor")
+        )
+    for row in np.flatnonzero(~is_df & ~(np.abs(value) < 1.0)):
+        msg = f"{value[row]} looks like a percentage; rates are decimals (0.045 for 4.5%)"
+        problems.append(Problem(file, int(row), "value", msg))
+    return problems
+
+
 _TIERS = ("level1", "level2a", "level2b_rmbs", "level2b", "illiquid")
 
 SCHEMAS: Final[Mapping[str, TableSpec]] = {
@@ -409,7 +454,28 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
             Column("tenor", "str"),
             Column("rate", "float", decimal=True),
         ),
-        description="Today's curve quotes, sorted by maturity (see fialloc.curves.bootstrap).",
+        description="Today's curve as instrument quotes, sorted by maturity (see "
+        "fialloc.curves.bootstrap); give this table or `curve`, not both.",
+    ),
+    "curve": TableSpec(
+        "curve",
+        (
+            Column("tenor", "str", required=False),
+            Column("maturity", "date", required=False),
+            Column("value", "float"),
+            Column("form", "str", choices=CURVE_FORMS),
+            Column("interpolation", "str", required=False, choices=tuple(INTERPOLATIONS)),
+            Column("extrapolation", "str", required=False, choices=tuple(EXTRAPOLATIONS)),
+            Column("frequency", "frequency", required=False),
+            Column("day_count", "day_count", required=False),
+        ),
+        description="Today's curve as points, sorted by maturity: a tenor (3M, 10Y) or "
+        "maturity date, a value and its form (zero rates with continuous, annual or semiannual "
+        "compounding on Act/365F, discount factors, or par yields of bonds priced at par, "
+        "paying `frequency` coupons a year on `day_count`, by default 2 and ACT/ACT ICMA). "
+        "`interpolation` and `extrapolation` may be columns or keys of valuation.json (default "
+        "log_linear and flat_forward). Give this table or `curve_quotes`, not both.",
+        checks=(_one_curve,),
     ),
     "spreads": TableSpec(
         "spreads",
@@ -422,10 +488,18 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
     ),
     "market_history": TableSpec(
         "market_history",
-        (Column("month", "date"), Column("series", "str"), Column("value", "float", decimal=True)),
+        (
+            Column("month", "date"),
+            Column("series", "str"),
+            Column("value", "float"),
+            Column("form", "str", required=False, choices=HISTORY_FORMS),
+        ),
         key=("month", "series"),
         description="Monthly history: zero rates by tenor (series 'zero_<years>y') and spreads "
-        "by rating (series 'spread_<rating>'), decimals.",
+        "by rating (series 'spread_<rating>'), decimals. `form` (optional) says how a zero "
+        "series is quoted: zero_continuous (the default), zero_annual, zero_semiannual or "
+        "discount_factor.",
+        checks=(_history_values,),
     ),
     "manager_characteristics": TableSpec(
         "manager_characteristics",

@@ -21,6 +21,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
+from fialloc import formatting
 from fialloc.report import charts
 from fialloc.results import RunResponse
 from fialloc.store import StoredRun, read_run
@@ -63,29 +64,8 @@ def render_stored(stored: StoredRun) -> str:
 def _template() -> jinja2.Template:
     text = resources.files("fialloc.report").joinpath("report.html.j2").read_text("utf-8")
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    env.filters.update(pct=_pct, money=_money, num=_num)
+    env.filters.update(pct=formatting.pct, money=formatting.money, num=formatting.num)
     return env.from_string(text)
-
-
-def _unsigned_zero(text: str) -> str:
-    """Drop the sign of a number that rounds to zero ("-0.00%" reads as a tiny sale)."""
-    digits = text.lstrip("-").rstrip("%BM").replace(",", "").replace(".", "")
-    return text.lstrip("-") if set(digits) <= {"0"} else text
-
-
-def _pct(value: float | None, digits: int = 2) -> str:
-    return "" if value is None else _unsigned_zero(f"{value:.{digits}%}")
-
-
-def _money(value: float | None) -> str:
-    if value is None:
-        return ""
-    text = f"{value / 1e9:,.2f}B" if abs(value) >= 1e9 else f"{value / 1e6:,.1f}M"
-    return _unsigned_zero(text)
-
-
-def _num(value: float | None, digits: int = 2) -> str:
-    return "" if value is None else _unsigned_zero(f"{value:,.{digits}f}")
 
 
 def _chart(div_id: str, fig: go.Figure | None) -> dict[str, Any]:

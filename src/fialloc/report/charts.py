@@ -107,9 +107,9 @@ def overlay_gaps(detailed: Mapping[str, Any]) -> go.Figure | None:
     tenors = gaps["factor"].str.removeprefix("krd_")
     fig = _figure("Key-rate gaps with and without the duration overlay", "years", "key tenor")
     for col, label in (
-        ("current", "current"),
-        ("without_overlay", "recommended without overlay"),
-        ("with_overlay", "recommended with overlay"),
+        ("current_years", "current"),
+        ("without_overlay_years", "recommended without overlay"),
+        ("recommended_years", "recommended with overlay"),
     ):
         fig.add_bar(x=tenors, y=gaps[col], name=label)
     fig.update_layout(barmode="group")

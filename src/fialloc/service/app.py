@@ -124,7 +124,7 @@ def build_app(settings: ServiceSettings | None = None) -> BedrockAgentCoreApp:
         A Starlette app serving ``GET /ping`` and ``POST /invocations``.
     """
     config = ServiceSettings.from_env() if settings is None else settings
-    runner = Runner(config.max_concurrent, config.time_limit)
+    runner = Runner(config.max_concurrent, config.time_limit, config.queue_size, config.queue_wait)
     agentcore = BedrockAgentCoreApp(
         middleware=[Middleware(BodyLimit, max_bytes=config.max_body_bytes)]
     )
@@ -133,7 +133,10 @@ def build_app(settings: ServiceSettings | None = None) -> BedrockAgentCoreApp:
     def invoke(payload: Any) -> Response:
         status, body = respond(payload, APP_REQUESTS, "entrypoint", config, runner)
         try:
-            return _json(status, body)
+            response = _json(status, body)
+            if "retry_after" in body:
+                response.headers["Retry-After"] = str(body["retry_after"])
+            return response
         except ValueError as exc:  # a non-finite number in a result is a bug, reported as one
             msg = f"internal error: the result is not valid JSON: {exc}"
             return _json(500, {"error": msg, "problems": []})

@@ -17,6 +17,7 @@ from typing import Annotated, Any, ClassVar, Final, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from fialloc.data import Mandate
+from fialloc.errors import FiallocError
 
 __all__ = [
     "APP_REQUESTS",
@@ -52,6 +53,7 @@ TableName = Literal[
     "manager_returns",
     "liabilities",
     "curve_quotes",
+    "curve",
     "spreads",
     "market_history",
     "manager_characteristics",
@@ -74,19 +76,33 @@ class RequestProblem:
         return {"path": self.path, "problem": self.problem}
 
 
-class RequestError(ValueError):
+class RequestError(FiallocError, ValueError):
     """A request the service refuses, with its HTTP status and every problem found."""
 
-    def __init__(self, status: int, message: str, problems: Sequence[RequestProblem] = ()) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        problems: Sequence[RequestProblem] = (),
+        *,
+        retry_after: int | None = None,
+    ) -> None:
         self.status = status
         self.message = message
         self.problems = list(problems)
+        self.retry_after = retry_after
         details = "; ".join(f"{p.path or '(request)'}: {p.problem}" for p in self.problems)
         super().__init__(f"{message}: {details}" if details else message)
 
     def body(self) -> dict[str, Any]:
-        """Return the JSON error body: the message and the list of problems."""
-        return {"error": self.message, "problems": [p.as_dict() for p in self.problems]}
+        """Return the JSON error body: the message, the problems and any retry delay (s)."""
+        body: dict[str, Any] = {
+            "error": self.message,
+            "problems": [p.as_dict() for p in self.problems],
+        }
+        if self.retry_after is not None:
+            body["retry_after"] = self.retry_after
+        return body
 
 
 class _Strict(BaseModel):
@@ -293,8 +309,8 @@ def parse_request(payload: object, kinds: dict[str, type[BaseModel]], key: str) 
         problem = RequestProblem("", f"expected a JSON object, got {_json_type(payload)}")
         raise RequestError(400, "invalid request", [problem])
     kind = payload.get(key)
-    if kind not in kinds:
-        what = "missing" if kind is None else f"unknown {key} {kind!r}"
+    if not isinstance(kind, str) or kind not in kinds:
+        what = "missing" if kind is None else f"unknown {key} {str(kind)[:80]!r}"
         problem = RequestProblem(key, f"{what}; expected one of {', '.join(kinds)}")
         raise RequestError(400, "invalid request", [problem])
     return validate_model(kinds[kind], payload)

@@ -40,7 +40,11 @@ class ServiceSettings:
         Seconds a request may run before the service answers 504 (the app only; Lambda has
         its own timeout).
     max_concurrent : int
-        Requests computed at once; more get 503 instead of queueing without bound.
+        Requests computed at once.
+    queue_size : int
+        Requests that may wait for a worker (the app only); more get 503 with Retry-After.
+    queue_wait : float
+        Seconds a request may wait for a worker before a 503 with Retry-After (the app only).
     data_root : str or None
         Where ``{"source": "location"}`` portfolios are read under: a local directory or an
         ``s3://bucket/prefix`` URI; None refuses them.
@@ -63,6 +67,8 @@ class ServiceSettings:
     max_managers: int = 500
     time_limit: float = 600.0
     max_concurrent: int = 2
+    queue_size: int = 32
+    queue_wait: float = 300.0
     data_root: str | None = None
     max_input_bytes: int = 256 * 2**20
     model_providers: tuple[str, ...] = ("offline", "bedrock")
@@ -71,10 +77,12 @@ class ServiceSettings:
 
     def __post_init__(self) -> None:
         numbers = {f.name: getattr(self, f.name) for f in fields(self)}
+        # A queue may be turned off (0); every other limit must be positive.
         bad = [
             name
             for name, value in numbers.items()
-            if isinstance(value, (int, float)) and not value > 0
+            if isinstance(value, (int, float))
+            and not (value > 0 or (name.startswith("queue_") and value == 0))
         ]
         if bad:
             msg = f"ServiceSettings: {', '.join(bad)} must be positive"
@@ -104,7 +112,7 @@ class ServiceSettings:
             elif f.name == "model_providers":
                 values[f.name] = tuple(p.strip() for p in text.split(",") if p.strip())
             else:
-                kind = float if f.name == "time_limit" else int
+                kind = float if f.name in ("time_limit", "queue_wait") else int
                 try:
                     values[f.name] = kind(text)
                 except ValueError:

@@ -93,12 +93,32 @@ def _from_location(source: LocationSource, settings: ServiceSettings) -> Portfol
             fetch_inputs(settings.data_root, source.location, Path(tmp), settings.max_input_bytes)
             return _load(Path(tmp), Path(tmp))
     root = Path(settings.data_root).resolve()
-    directory = (root / source.location).resolve()
-    # Resolving first means neither ".." nor a symlink can lead outside the data root.
-    if not directory.is_relative_to(root):
-        problem = f"{source.location!r} is outside the service's data root"
-        raise RequestError(400, "invalid request", [RequestProblem(where, problem)])
+    try:
+        directory = _inside(root, source.location)
+        # Every entry is resolved too: a symlinked file must not read from outside the root.
+        for entry in sorted(directory.iterdir()) if directory.is_dir() else ():
+            _inside(root, str(entry.relative_to(root)), entry.name)
+    except RequestError:
+        raise
+    except (OSError, ValueError):
+        # A NUL byte, an over-long name or an unreadable entry; never echo the server's paths.
+        problem = f"{source.location[:80]!r} is not a readable directory under the data root"
+        raise RequestError(400, "invalid request", [RequestProblem(where, problem)]) from None
     return _load(directory, root)
+
+
+def _inside(root: Path, location: str, name: str | None = None) -> Path:
+    """`location` under `root`, resolved; a 400 if it (or the file `name` in it) leads outside."""
+    path = (root / location).resolve()
+    # Resolving first means neither ".." nor a symlink can lead outside the data root.
+    if not path.is_relative_to(root):
+        problem = (
+            f"{location!r} is outside the service's data root"
+            if name is None
+            else f"file {name!r} in this location links to outside the service's data root"
+        )
+        raise RequestError(400, "invalid request", [RequestProblem("portfolio.location", problem)])
+    return path
 
 
 def _load(directory: Path, root: Path) -> Portfolio:
