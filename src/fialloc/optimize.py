@@ -781,8 +781,9 @@ def key_rate_gaps(
     return pd.Series(gaps, index=keys, name="gap")
 
 
-#: Overlay positions below this (per unit of assets: $40 on $40B) are solver noise, not held.
-OVERLAY_MIN_UNITS: Final = 1e-9
+#: Overlay positions below this (per unit of assets: $4,000 on $40B, far below one futures
+#: contract) are the solver's noise, not held: they are set to zero before anything is reported.
+OVERLAY_MIN_UNITS: Final = 1e-7
 
 #: The long end of the curve: the key rates whose gaps :func:`long_end_gap` adds up.
 LONG_END: Final = ("krd_20y", "krd_30y")
