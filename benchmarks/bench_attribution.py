@@ -57,7 +57,7 @@ def reference(p) -> dict[tuple[int, str], dict[str, float]]:
     letters = p.securities["rating"].str.rstrip("+-")
     government = p.securities["sector"].isin(GOVERNMENT_SECTORS)
     held = p.holdings_history.groupby(["month", "manager_id"])
-    bench = p.benchmark_holdings.groupby(["month", "manager_id"])
+    bench = p.benchmark_holdings.groupby(["month", "benchmark_id"])
     ids = sorted(set(p.holdings_history["security_id"]) | set(p.benchmark_holdings["security_id"]))
     master = p.securities.loc[ids].reset_index(drop=True).assign(face=100.0)
     out = {}
@@ -119,7 +119,7 @@ def reference(p) -> dict[tuple[int, str], dict[str, float]]:
             }
             total = sum(value.values())
             weights = {sid: v / total for sid, v in value.items()}
-            b = bench.get_group((m0, manager))
+            b = bench.get_group((m0, p.managers.at[manager, "benchmark"]))
             bw = dict(zip(b["security_id"], b["weight"], strict=True))
             row = {}
             for name in ("income", "duration", "curve", "credit_spread", "specific"):

@@ -52,7 +52,7 @@ def test_the_demo_histories_are_valid_and_complete(tables):
     months = sorted(set(p.holdings_history["month"]))
     assert len(months) == 60
     assert months[-1] == DEMO_VALUATION
-    sums = p.benchmark_holdings.groupby(["manager_id", "month"])["weight"].sum()
+    sums = p.benchmark_holdings.groupby(["benchmark_id", "month"])["weight"].sum()
     np.testing.assert_allclose(sums, 1.0, atol=1e-12)
     assert p.holdings_history.groupby("manager_id")["month"].nunique().eq(60).all()
     # Today's spreads end the spread history.
@@ -95,9 +95,10 @@ def test_a_month_that_is_not_a_month_end(tables):
 
 
 def test_a_benchmark_missing_for_a_manager(tables):
-    text = _problems(tables, "benchmark_holdings", lambda f: f[f["manager_id"] != "M07"])
+    text = _problems(tables, "benchmark_holdings", lambda f: f[f["benchmark_id"] != "B07"])
     assert (
-        "benchmark_holdings, column manager_id: no benchmark for manager M07 at 2021-10-30" in text
+        "benchmark_holdings, column benchmark_id: no holdings of benchmark B07 (manager M07's) "
+        "at 2021-10-30" in text
     )
 
 
@@ -110,10 +111,10 @@ def test_benchmark_weights_in_percent_or_not_summing_to_one(tables):
     assert "looks like a percentage; weights are decimals that sum to 1" in text
 
     def halve(f):
-        f.loc[f["manager_id"] == "M02", "weight"] *= 0.5
+        f.loc[f["benchmark_id"] == "B02", "weight"] *= 0.5
 
     text = _problems(tables, "benchmark_holdings", halve)
-    assert "manager M02 at 2021-10-30: weights sum to 0.500000; expected 1" in text
+    assert "benchmark B02 at 2021-10-30: weights sum to 0.500000; expected 1" in text
 
 
 def test_unknown_ids_negative_par_nan_and_missing_columns(tables):
@@ -147,7 +148,7 @@ def test_security_spreads_in_percent_or_missing(tables):
         return f[f["security_id"] != "TRE0000"]
 
     text = _problems(tables, "security_spreads", drop)
-    assert "no spread for security 'TRE0000' at 2021-10-30" in text
+    assert "no spread or price for security 'TRE0000' at 2021-10-30, which ends a month" in text
 
 
 def test_histories_need_each_other_and_the_market_history(tables):

@@ -18,7 +18,13 @@ import fialloc.data as data
 from fialloc.data import InputError, from_tables, load, validate, write_tables
 from fialloc.data.loaders import OPTIONAL, REQUIRED
 
-TABLES = (*REQUIRED, "curve_quotes", *OPTIONAL)
+# The demo gives spreads, not observed prices, and benchmark constituents, not
+# characteristics (tests/test_data_prices.py and tests/test_benchmarks.py cover those).
+TABLES = tuple(
+    name
+    for name in (*REQUIRED, "curve_quotes", *OPTIONAL)
+    if name not in ("prices", "benchmark_characteristics")
+)
 
 
 @pytest.fixture(scope="module")

@@ -41,7 +41,15 @@ from fialloc.schedule import (
     year_fraction,
 )
 
-__all__ = ["BOND_COLUMNS", "BondAnalytics", "BondBook", "CashflowStream", "CurveRisk"]
+__all__ = [
+    "BOND_COLUMNS",
+    "Z_SPREAD_BRACKET",
+    "BondAnalytics",
+    "BondBook",
+    "CashflowStream",
+    "CurveRisk",
+    "solve_z_spreads",
+]
 
 BOND_COLUMNS: Final = ("security_id", "coupon", "maturity", "frequency", "day_count", "face")
 KrdDomain = Literal["zero", "par"]
@@ -124,6 +132,76 @@ def _z_spreads(layout: CashflowLayout, curve: Curve, dirty: FloatArray) -> Float
     return _core.z_spreads_from_prices(o, t, a, *curve.core_args(), dirty)
 
 
+def _select(layout: CashflowLayout, streams: npt.NDArray[np.int64]) -> CashflowLayout:
+    """Return the layout of the `streams` (indices, increasing) only."""
+    lengths = np.diff(layout.offsets)[streams]
+    offsets = np.zeros(len(streams) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    flows = np.repeat(layout.offsets[streams] - offsets[:-1], lengths) + np.arange(offsets[-1])
+    return CashflowLayout(offsets, layout.times[flows], layout.amounts[flows])
+
+
+#: The z-spreads the compiled solver brackets (decimals): a price outside them is refused.
+Z_SPREAD_BRACKET: Final = (-1.0, 5.0)
+
+
+def solve_z_spreads(
+    layout: CashflowLayout,
+    curve: Curve,
+    dirty_price: npt.ArrayLike,
+    ids: pd.Index,
+    where: str,
+) -> FloatArray:
+    """Z-spreads (decimals) of the streams of `layout` that reprice `dirty_price` off `curve`.
+
+    Parameters
+    ----------
+    layout : CashflowLayout
+        Flows per 100 face, times in years from the curve's date.
+    curve : Curve
+        Discount curve.
+    dirty_price : array, shape (streams,)
+        Dirty prices per 100 face; NaN where a stream has none (its spread is NaN).
+    ids : Index
+        Stream names, for messages.
+    where : str
+        Who asks, for messages.
+
+    Raises
+    ------
+    ValueError
+        On a wrong shape, or naming every stream whose price implies a spread outside
+        :data:`Z_SPREAD_BRACKET` (or that has no flows left to price).
+    """
+    dirty = np.asarray(dirty_price, dtype=np.float64)
+    if dirty.shape != (layout.n_streams,):
+        msg = f"{where}: `dirty_price` has shape {dirty.shape}; expected ({layout.n_streams},)"
+        raise ValueError(msg)
+    out = np.full(len(dirty), np.nan)
+    pick = np.flatnonzero(np.isfinite(dirty))
+    if len(pick) == 0:
+        return out
+    empty = pick[np.diff(layout.offsets)[pick] == 0]
+    if len(empty):
+        listed = ", ".join(str(ids[i]) for i in empty[:10])
+        msg = f"{where}: price(s) given for {listed}, which have no cash flows left"
+        raise ValueError(msg)
+    sub = _select(layout, pick)
+    # The solver brackets the spread: name every price it could not reach, not the first.
+    high, low = (_price(sub, curve, np.full(len(pick), z)) for z in Z_SPREAD_BRACKET)
+    bad = pick[(dirty[pick] <= low) | (dirty[pick] >= high)]
+    if len(bad):
+        lo, hi = Z_SPREAD_BRACKET
+        listed = ", ".join(f"{ids[i]} at {dirty[i]:g}" for i in bad[:10])
+        msg = (
+            f"{where}: dirty price(s) per 100 {listed} imply a z-spread outside "
+            f"[{lo:.0%}, {hi:.0%}] over the curve; is the price per 100 face?"
+        )
+        raise ValueError(msg)
+    out[pick] = _z_spreads(sub, curve, np.ascontiguousarray(dirty[pick]))
+    return out
+
+
 @dataclass(frozen=True)
 class CurveRisk:
     """Curve risk of every stream from one pass of the compiled kernel.
@@ -193,6 +271,10 @@ class _Streams:
         z = self.per_stream(z_spread, "z_spread", "dirty_prices")
         assert z is not None
         return _price(self.layout, curve, z)
+
+    def z_spreads(self, ids: pd.Index, curve: Curve, dirty_price: npt.ArrayLike) -> FloatArray:
+        self.check_curve(curve, "z_spreads")
+        return solve_z_spreads(self.layout, curve, dirty_price, ids, "z_spreads")
 
     def curve_risk(
         self,
@@ -561,6 +643,30 @@ class BondBook:
         The fast path for repricing under many curves (scenarios, bumps).
         """
         return self._streams.dirty_prices(curve, z_spread)
+
+    def z_spreads(self, curve: Curve, dirty_price: npt.ArrayLike) -> FloatArray:
+        """Continuously compounded z-spreads (decimals) over `curve` that reprice `dirty_price`.
+
+        Parameters
+        ----------
+        curve : Curve
+            Discount curve (its valuation date must match the book's).
+        dirty_price : array, shape (bonds,)
+            Observed dirty prices per 100 face in book order; NaN where a bond has none.
+
+        Returns
+        -------
+        ndarray
+            One z-spread per bond (NaN where the price is NaN), solved in one call of the
+            compiled core to 1e-15.
+
+        Raises
+        ------
+        ValueError
+            On a wrong shape, or naming every bond whose price implies a spread outside
+            [-100%, 500%] (e.g. a price not per 100 face).
+        """
+        return self._streams.z_spreads(self.security_ids, curve, dirty_price)
 
     def curve_risk(
         self,

@@ -230,6 +230,8 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
                 money(p["carry"]),
             )
         console.print(overlay)
+    if s.get("spread_sources"):
+        console.print(s["spread_sources"], highlight=False, markup=False)
     profile = response.detailed_results["optimizer"]["key_rate_gaps"]
     gaps = Table(
         box=box.SIMPLE_HEAD,

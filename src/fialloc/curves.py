@@ -780,7 +780,8 @@ def curve_from_points(
     if form == "par_yield":
         quotes = [{**r, "kind": "par_bond", "rate": r.get("value")} for r in records]
         return bootstrap(quotes, vd, interpolation, extrapolation)
-    times, values = [], []
+    times: list[float] = []
+    values: list[float] = []
     for row, rec in enumerate(records):
         here = f"{where}, row {row}" if where else f"row {row}"
         tenor = rec.get("tenor")
@@ -806,4 +807,4 @@ def curve_from_points(
             value if form == "discount_factor" else decimal_rate(value, f"{here}, column value")
         )
     log_dfs = log_discount_factors(values, times, form, where)
-    return Curve(times, log_dfs, interpolation, vd, extrapolation=extrapolation)
+    return Curve(np.asarray(times), log_dfs, interpolation, vd, extrapolation=extrapolation)

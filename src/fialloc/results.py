@@ -20,9 +20,11 @@ from fialloc.desks.result import json_value, to_records
 from fialloc.optimize import AllocationResult
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from fialloc.pipeline import RunResult
 
-__all__ = ["AllocationRecommendation", "RunResponse", "build_response"]
+__all__ = ["AllocationRecommendation", "RunResponse", "build_response", "spread_source_line"]
 
 #: A change of weight smaller than this (decimal) is reported as "hold".
 HOLD_BELOW = 5e-4
@@ -101,6 +103,9 @@ def build_response(
     detailed["stresses"] = to_records(run.stresses.summary())
     detailed["key_rate_gaps"] = to_records(run.gaps)
     detailed["surplus_paths"] = to_records(run.surplus_paths)
+    detailed["spread_sources"] = to_records(
+        run.portfolio.spread_sources.drop(columns="dirty_price").rename_axis("security_id")
+    )
     detailed["parameters"] = run.parameters
     return RunResponse(
         integrated_strategy=_strategy(run),
@@ -147,6 +152,30 @@ def _without_overlay(run: RunResult, at_last: pd.DataFrame) -> dict[str, float] 
         "shortfall_probability_after": float(row["shortfall_probability"]),
         "expected_shortfall_95_after": float(row["expected_shortfall_95"]),
     }
+
+
+def spread_source_line(sources: pd.DataFrame) -> str:
+    """One sentence saying where the held bonds' spreads came from (see ``spread_sources``).
+
+    Names the bonds on the rating fallback (up to ten), since their values are estimates.
+    """
+    counts = sources["source"].value_counts()
+    parts = [
+        f"{int(counts.get(key, 0))} {label}"
+        for key, label in (
+            ("price", "solved from observed prices"),
+            ("z_spread", "from the security master's z_spread"),
+            ("rating", "from their rating's spread"),
+            ("government", "government at zero spread"),
+        )
+    ]
+    text = f"Spreads of the {len(sources)} bonds held: " + ", ".join(parts) + "."
+    fallback = sources.index[sources["source"] == "rating"]
+    if len(fallback):
+        more = f" and {len(fallback) - 10} more" if len(fallback) > 10 else ""
+        listed = ", ".join(map(str, fallback[:10]))
+        text += f" On the rating spread (no price, no z_spread): {listed}{more}."
+    return text
 
 
 def _strategy(run: RunResult) -> dict[str, Any]:
@@ -211,6 +240,7 @@ def _strategy(run: RunResult) -> dict[str, Any]:
         "expected_shortfall_95_before": tail_mean["current"],
         "expected_shortfall_95_after": tail_mean["recommended"],
         "constraints_met": bool(a.constraints["ok"].all()),
+        "spread_sources": spread_source_line(run.portfolio.spread_sources),
         "plan_cost": run.plan.total_cost,
         **{k: v for k, v in a.summary.items() if k.startswith("overlay_")},
         "without_overlay": without,

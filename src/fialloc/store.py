@@ -116,6 +116,7 @@ def run_tables(run: RunResult) -> dict[str, pd.DataFrame]:
     ).rename_axis("manager_id")
     tables = {
         "securities": run.securities,
+        "spread_sources": run.portfolio.spread_sources.rename_axis("security_id"),
         "managers": run.managers,
         "liabilities": run.liabilities,
         "krd_gaps": run.gaps,

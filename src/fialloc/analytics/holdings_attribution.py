@@ -22,11 +22,11 @@ import pandas as pd
 
 from fialloc.analytics.allocation_effects import BrinsonEffects, brinson
 from fialloc.analytics.campisi import CampisiEffects, campisi
+from fialloc.analytics.history_market import history_market
 from fialloc.analytics.holdings_revaluation import SecurityEffects, revalue_history
 from fialloc.bonds import BondBook
 from fialloc.curves import DEFAULT_KEY_TENORS
 from fialloc.data import Portfolio
-from fialloc.data.portfolio import GOVERNMENT_SECTORS
 from fialloc.layout import FloatArray
 
 __all__ = ["TOTAL", "HoldingsAttribution", "holdings_attribution"]
@@ -74,83 +74,32 @@ class HoldingsAttribution:
 def _cube(
     frame: pd.DataFrame,
     value: str,
+    owner: str,
     months: list[dt.date],
-    managers: pd.Index,
+    owners: pd.Index,
     securities: pd.Index,
 ) -> FloatArray:
-    """Months by managers by securities array of a long (month, manager, security) table.
+    """Months by owners by securities array of a long (month, owner, security) table.
 
-    Rows of other months are left out; unknown managers or securities are refused.
+    `owner` is the owners' column (managers or benchmarks). Rows of other months are left
+    out; unknown owners or securities are refused.
     """
-    out = np.zeros((len(months), len(managers), len(securities)))
+    out = np.zeros((len(months), len(owners), len(securities)))
     k = pd.Index(months).get_indexer(pd.Index(frame["month"]))
-    m = managers.get_indexer(pd.Index(frame["manager_id"]))
+    m = owners.get_indexer(pd.Index(frame[owner]))
     s = securities.get_indexer(pd.Index(frame["security_id"]))
     unknown = np.flatnonzero((k >= 0) & ((m < 0) | (s < 0)))
     if len(unknown):
         row = frame.iloc[int(unknown[0])]
         msg = (
-            f"attribution: {value} row {int(unknown[0])}: manager {row['manager_id']!r} or "
-            f"security {row['security_id']!r} is not in the managers table or security master"
+            f"attribution: {value} row {int(unknown[0])}: {owner} {row[owner]!r} or "
+            f"security {row['security_id']!r} is not known (managers table, benchmarks of "
+            "the managers, security master)"
         )
         raise ValueError(msg)
     keep = k >= 0
     np.add.at(out, (k[keep], m[keep], s[keep]), frame[value].to_numpy(dtype=float)[keep])
     return out
-
-
-def _market(
-    p: Portfolio, months: list[dt.date], book: BondBook
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """Zero-rate tenors and history, and the spreads (total and systematic) of every security."""
-    zeros = p.zero_history.reindex(months)
-    missing = zeros.isna().any(axis=1)
-    if missing.any():
-        month = zeros.index[int(np.flatnonzero(missing.to_numpy())[0])]
-        gaps = [f"{t:g}y" for t in zeros.columns[zeros.loc[month].isna()]]
-        msg = (
-            f"attribution: market_history has no zero rate for {month} at {', '.join(gaps)}; "
-            "every month of the holdings history needs a full curve"
-        )
-        raise ValueError(msg)
-    master = book.frame
-    letters = master["rating"].str.rstrip("+-")
-    government = master["sector"].isin(GOVERNMENT_SECTORS).to_numpy()
-    needed = sorted(set(letters[~government]))
-    spread_history = p.spread_history.reindex(index=months, columns=needed)
-    lacking = spread_history.isna()
-    if lacking.to_numpy().any():
-        month, letter = next(
-            (m, c) for m in spread_history.index for c in needed if lacking.loc[m, c]
-        )
-        msg = (
-            f"attribution: market_history has no spread_{letter} for {month}; the "
-            f"{letter}-rated securities' systematic spread moves need it"
-        )
-        raise ValueError(msg)
-    systematic = np.zeros((len(months), len(book)))
-    for letter in needed:
-        cols = np.flatnonzero((letters == letter).to_numpy() & ~government)
-        systematic[:, cols] = spread_history[letter].to_numpy(dtype=float)[:, None]
-    if p.security_spreads is not None:
-        table = p.security_spreads.pivot(index="month", columns="security_id", values="spread")
-        table = table.reindex(index=months, columns=book.security_ids)
-        if table.isna().to_numpy().any():
-            month = table.index[table.isna().any(axis=1).to_numpy()][0]
-            sid = table.columns[table.loc[month].isna().to_numpy()][0]
-            msg = f"attribution: security_spreads has no spread for {sid!r} at {month}"
-            raise ValueError(msg)
-        spreads = table.to_numpy(dtype=float)
-    else:
-        # Without security spreads, each spread keeps today's distance to its rating's spread.
-        today = p.z_spreads.reindex(book.security_ids).to_numpy(dtype=float)
-        spreads = today + systematic - systematic[-1]
-    return (
-        zeros.columns.to_numpy(dtype=float),
-        zeros.to_numpy(dtype=float),
-        spreads,
-        systematic,
-    )
 
 
 def holdings_attribution(
@@ -169,8 +118,8 @@ def holdings_attribution(
     key_tenors : sequence of float
         Key-rate tenors (years) of the curve effects.
     policy_weights : Series, optional
-        The policy allocation by manager id (sums to 1); default the managers table's
-        ``current_allocation``.
+        The policy allocation by manager id (sums to 1 within 1e-6; scaled to 1); default
+        the managers table's ``current_allocation``.
 
     Raises
     ------
@@ -195,17 +144,28 @@ def holdings_attribution(
     if policy.isna().any() or abs(float(policy.sum()) - 1.0) > 1e-6:
         msg = "attribution: policy weights must cover every manager and sum to 1"
         raise ValueError(msg)
-    used = sorted(set(p.holdings_history["security_id"]) | set(p.benchmark_holdings["security_id"]))
+    policy = policy / float(policy.sum())  # within 1e-6 of 1, like the loader's weights
+    benchmark_of = p.managers["benchmark"].reindex(managers)
+    bench_rows = p.benchmark_holdings[
+        p.benchmark_holdings["month"].isin(months)
+        & p.benchmark_holdings["benchmark_id"].isin(benchmark_of)
+    ]
+    used = sorted(set(p.holdings_history["security_id"]) | set(bench_rows["security_id"]))
     master = p.securities.loc[used].reset_index(drop=True).assign(face=100.0)
     book = BondBook.from_frame(master, months[0])
     ids = book.security_ids
-    tenors, zeros, spreads, systematic = _market(p, months, book)
-    sec = revalue_history(book, months, tenors, zeros, spreads, systematic, key_tenors)
+    market = history_market(p, months, book)
+    sec = revalue_history(
+        book, months, market.tenors, market.zeros, market.spreads, market.systematic, key_tenors
+    )
 
-    par = _cube(p.holdings_history, "par", months, managers, ids)[:-1]
+    par = _cube(p.holdings_history, "par", "manager_id", months, managers, ids)[:-1]
     values = par * sec.start_price[:, None, :] / 100.0
     sleeve_values = values.sum(axis=2)
-    bench = _cube(p.benchmark_holdings, "weight", months, managers, ids)[:-1]
+    # Several managers may share a benchmark: each sleeve reads its benchmark's weights.
+    benchmarks = pd.Index(sorted(set(benchmark_of)))
+    by_benchmark = _cube(bench_rows, "weight", "benchmark_id", months, benchmarks, ids)[:-1]
+    bench = by_benchmark[:, benchmarks.get_indexer(benchmark_of), :]
     for name, totals in (("holdings_history", sleeve_values), ("benchmark_holdings", bench.sum(2))):
         empty = np.argwhere(totals <= 0)
         if len(empty):
@@ -213,7 +173,6 @@ def holdings_attribution(
             msg = f"attribution: {name} has no positions for manager {managers[m]} at {months[k]}"
             raise ValueError(msg)
     weights = values / sleeve_values[:, :, None]
-    bench /= bench.sum(axis=2, keepdims=True)  # the loader allows sums within 1e-6 of 1
     actual = sleeve_values / sleeve_values.sum(axis=1, keepdims=True)
     total_w = values.sum(axis=1) / sleeve_values.sum(axis=1)[:, None]
     total_b = np.einsum("m,pms->ps", policy.to_numpy(), bench)

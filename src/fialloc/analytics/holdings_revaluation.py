@@ -28,13 +28,21 @@ import numpy as np
 import numpy.typing as npt
 
 from fialloc import _core
-from fialloc.bonds import BondBook
+from fialloc.bonds import BondBook, solve_z_spreads
 from fialloc.checks import finite_array
 from fialloc.curves import DEFAULT_KEY_TENORS, Curve, tent_overlay
-from fialloc.layout import FloatArray
+from fialloc.layout import CashflowLayout, FloatArray
 from fialloc.schedule import act365
 
-__all__ = ["SecurityEffects", "effect_names", "revalue_history"]
+__all__ = [
+    "HistoryRisk",
+    "SecurityEffects",
+    "effect_names",
+    "history_curve",
+    "history_risk",
+    "history_z_spreads",
+    "revalue_history",
+]
 
 #: The zero-rate curve of a state is an overlay on a zero base curve: zero rates interpolate
 #: linearly between knots and stay flat outside them, so key-rate tents add up exactly.
@@ -98,15 +106,159 @@ def _check(
     return arr
 
 
+def history_curve(
+    knots: npt.ArrayLike, zero_values: npt.ArrayLike, valuation_date: dt.date | None = None
+) -> Curve:
+    """Return a month's zero curve through continuously compounded zero rates at `knots`.
+
+    Zero rates interpolate linearly between the knots and stay flat outside them, the
+    convention of every history month (attribution, spreads solved from history prices,
+    benchmark characteristics from constituents).
+    """
+    return Curve(
+        _BASE_PILLARS,
+        _BASE_LOG_DFS,
+        "log_linear",
+        valuation_date,
+        np.asarray(knots, dtype=np.float64),
+        np.asarray(zero_values, dtype=np.float64),
+    )
+
+
 def _price(
     flows: _Flows, knots: FloatArray, zero_values: FloatArray, spread: FloatArray
 ) -> FloatArray:
     """Dirty prices per 100 face off the zero curve through (`knots`, `zero_values`)."""
-    curve = Curve(_BASE_PILLARS, _BASE_LOG_DFS, "log_linear", None, knots, zero_values)
+    curve = history_curve(knots, zero_values)
     offsets, times, amounts = flows
-    out: FloatArray = _core.price_streams(
-        offsets, times, amounts, *curve.core_args(), np.ascontiguousarray(spread)
+    # Matured bonds have no flows left and are worth nothing; the core prices the others.
+    live, packed = _live(offsets)
+    out: FloatArray = np.zeros(len(live))
+    out[live] = _core.price_streams(
+        packed, times, amounts, *curve.core_args(), np.ascontiguousarray(spread[live])
     )
+    return out
+
+
+def _live(offsets: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
+    """Return the streams with flows left and the offsets of just those (matured dropped)."""
+    counts = np.diff(offsets)
+    live = counts > 0
+    packed = np.zeros(int(live.sum()) + 1, dtype=np.int64)
+    np.cumsum(counts[live], out=packed[1:])
+    return live, packed
+
+
+def _rolled(book: BondBook, stream: npt.NDArray[np.int64], tau: float) -> _Flows:
+    """Return the book's flows after `tau` years, timed from then (`stream`: each flow's bond)."""
+    times, amounts = book.layout.times, book.layout.amounts
+    keep = times > tau
+    offsets = np.zeros(len(book) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(stream[keep], minlength=len(book)), out=offsets[1:])
+    return offsets, np.ascontiguousarray(times[keep] - tau), np.ascontiguousarray(amounts[keep])
+
+
+def history_z_spreads(
+    book: BondBook,
+    months: Sequence[dt.date],
+    tenors: npt.ArrayLike,
+    zeros: npt.ArrayLike,
+    dirty_prices: npt.ArrayLike,
+) -> FloatArray:
+    """Z-spreads that reprice observed dirty prices at each month-end off that month's curve.
+
+    Parameters
+    ----------
+    book : BondBook
+        The securities, valued at ``months[0]`` (flows are rolled forward from it).
+    months : sequence of date
+        Month-ends, increasing.
+    tenors, zeros : array
+        The zero-rate history (see :func:`revalue_history`).
+    dirty_prices : array, shape (months, securities)
+        Dirty prices per 100 face; NaN where a security has none that month.
+
+    Returns
+    -------
+    ndarray, shape (months, securities)
+        Decimals; NaN where no price was given. Each month is one call of the compiled
+        solver for every priced security.
+
+    Raises
+    ------
+    ValueError
+        Naming the month and every security whose price cannot be reached or that has
+        matured by then.
+    """
+    dates = list(months)
+    knots = np.asarray(tenors, dtype=np.float64)
+    z = _check("zeros", zeros, (len(dates), len(knots)))
+    dirty = np.asarray(dirty_prices, dtype=np.float64)
+    stream = np.repeat(np.arange(len(book)), np.diff(book.layout.offsets))
+    out = np.full(dirty.shape, np.nan)
+    for k, month in enumerate(dates):
+        if not np.isfinite(dirty[k]).any():
+            continue
+        flows = CashflowLayout(*_rolled(book, stream, act365(dates[0], month)))
+        out[k] = solve_z_spreads(
+            flows, history_curve(knots, z[k]), dirty[k], book.security_ids, f"prices at {month}"
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class HistoryRisk:
+    """Curve risk of every security at every month-end (zero for bonds matured by then).
+
+    Attributes
+    ----------
+    effective_duration, spread_duration : ndarray, shape (months, securities)
+        Years.
+    krd : ndarray, shape (months, securities, key tenors)
+        Key-rate durations (years).
+    """
+
+    effective_duration: FloatArray
+    spread_duration: FloatArray
+    krd: FloatArray
+
+
+def history_risk(
+    book: BondBook,
+    months: Sequence[dt.date],
+    tenors: npt.ArrayLike,
+    zeros: npt.ArrayLike,
+    spreads: npt.ArrayLike,
+    key_tenors: Sequence[float] = DEFAULT_KEY_TENORS,
+) -> HistoryRisk:
+    """Durations and key-rate durations of `book`'s bonds at each month-end.
+
+    The same compiled kernel and 1 bp bumps as today's analytics (:meth:`BondBook.analyze`),
+    on each month's zero curve (:func:`history_curve` through `tenors` and `zeros`, months by
+    tenors) and spreads (months by securities, decimals); `book` is valued at ``months[0]``.
+    """
+    dates = list(months)
+    n_sec = len(book)
+    knots = np.asarray(tenors, dtype=np.float64)
+    z = _check("zeros", zeros, (len(dates), len(knots)))
+    s = _check("spreads", spreads, (len(dates), n_sec))
+    keys = np.ascontiguousarray(key_tenors, dtype=np.float64)
+    stream = np.repeat(np.arange(n_sec), np.diff(book.layout.offsets))
+    out = HistoryRisk(
+        np.zeros((len(dates), n_sec)),
+        np.zeros((len(dates), n_sec)),
+        np.zeros((len(dates), n_sec, len(keys))),
+    )
+    for k, month in enumerate(dates):
+        offsets, times, amounts = _rolled(book, stream, act365(dates[0], month))
+        live, packed = _live(offsets)  # matured bonds carry no risk
+        _, duration, _, spread_duration, krd = _core.curve_risk(
+            packed, times, amounts, *history_curve(knots, z[k]).core_args(),
+            np.ascontiguousarray(s[k, live]), keys, 1e-4,
+        )  # fmt: skip
+        out.effective_duration[k, live] = duration
+        out.spread_duration[k, live] = spread_duration
+        out.krd[k, live] = krd
     return out
 
 
@@ -147,8 +299,9 @@ def revalue_history(
     Raises
     ------
     ValueError
-        On mismatched shapes, non-finite or percentage-like rates, months not increasing or
-        not starting at the book's valuation date, or a bond that matures within the history.
+        On mismatched shapes, non-finite or percentage-like rates, or months not increasing or
+        not starting at the book's valuation date. Bonds may mature within the history: the
+        period they mature in counts their redemption, later periods give them no return.
     """
     dates = list(months)
     n_months, n_sec = len(dates), len(book)
@@ -181,21 +334,9 @@ def revalue_history(
     times, amounts = layout.times, layout.amounts
     stream = np.repeat(np.arange(n_sec), np.diff(layout.offsets))
     taus = np.array([act365(dates[0], d) for d in dates])
-    last_flow = times[layout.offsets[1:] - 1]  # flows are in time order within a bond
-    matured = np.flatnonzero(last_flow <= taus[-1])
-    if len(matured):
-        i = int(matured[0])
-        msg = (
-            f"revalue_history: security {book.security_ids[i]!r} has no cash flow after "
-            f"{dates[-1]}; securities must be alive through the whole history"
-        )
-        raise ValueError(msg)
 
     def rolled(tau: float) -> _Flows:
-        keep = times > tau
-        offsets = np.zeros(n_sec + 1, dtype=np.int64)
-        np.cumsum(np.bincount(stream[keep], minlength=n_sec), out=offsets[1:])
-        return offsets, np.ascontiguousarray(times[keep] - tau), np.ascontiguousarray(amounts[keep])
+        return _rolled(book, stream, tau)
 
     names = effect_names(keys.tolist())
     effects = np.empty((n_months - 1, n_sec, len(names)))
@@ -221,7 +362,11 @@ def revalue_history(
         p_end = _price(flows, knots, z_end, s[p + 1])
         states.append(p_end)
         values = np.column_stack([p_start, *(v + coupons for v in states)])
-        effects[p] = np.diff(values, axis=1) / p_start[:, None]
+        # A bond that matured by the period's start is worth nothing and earns nothing; one
+        # that matures within it ends at 0 with its redemption among the flows paid.
+        alive = p_start > 0.0
+        effects[p] = 0.0
+        effects[p, alive] = np.diff(values[alive], axis=1) / p_start[alive, None]
         start[p] = p_start
         shifts[p] = parallel
         p_start, z_start = p_end, z_end

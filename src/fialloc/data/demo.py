@@ -434,6 +434,14 @@ def _tables(
         # Local import: the history module builds on this one's managers and universes.
         from fialloc.data.demo_history import demo_history_tables
 
-        tables |= demo_history_tables(securities, z, holdings, analytics.dirty_price, factors, seed)
+        # Each manager's benchmark composition is its own (its bonds and some of its
+        # universe), so each gets a benchmark id; the name is the index it follows.
+        ids = "B" + managers["manager_id"].str.removeprefix("M")
+        tables["benchmarks"] = pd.DataFrame({"benchmark_id": ids, "name": managers["benchmark"]})
+        tables["managers"] = managers.assign(benchmark=ids)
+        tables |= demo_history_tables(
+            securities, z, holdings, analytics.dirty_price, factors, seed,
+            dict(zip(managers["manager_id"], ids, strict=True)),
+        )  # fmt: skip
     carrying = {k: tuple(m for m, t in templates.items() if t in k) for k in (BBB_BETA, SKILLED)}
     return tables, DemoTruth(carrying[BBB_BETA], carrying[SKILLED], drift_dates)

@@ -68,13 +68,16 @@ def _spreads(
 
 
 def _records(
-    months: list[dt.date], manager: str, ids: np.ndarray, values: np.ndarray
+    months: list[dt.date], owner: tuple[str, str], ids: np.ndarray, values: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """Columns (month, manager, security, value) of a months by positions array, zeros dropped."""
+    """Columns (month, owner, security, value) of a months by positions array, zeros dropped.
+
+    `owner` is the owner column's name and value (a manager or a benchmark id).
+    """
     k, j = np.nonzero(values > 0)
     return {
         "month": np.asarray(months, dtype=object)[k],
-        "manager_id": np.full(len(k), manager, dtype=object),
+        owner[0]: np.full(len(k), owner[1], dtype=object),
         "security_id": ids[j],
         "value": values[k, j],
     }
@@ -92,6 +95,7 @@ def demo_history_tables(
     prices: np.ndarray,
     factors: dict[str, np.ndarray],
     seed: int,
+    benchmarks: dict[str, str],
 ) -> dict[str, pd.DataFrame]:
     """Build ``holdings_history``, ``benchmark_holdings`` and ``security_spreads``.
 
@@ -109,6 +113,8 @@ def demo_history_tables(
         The market history's paths (``<letter>_level``: spread by rating, decimals).
     seed : int
         The demo's seed; the histories draw from their own stream of it.
+    benchmarks : dict of str to str
+        Each manager's benchmark id (each demo manager has a benchmark of its own).
     """
     rng = np.random.default_rng([seed, 5])
     months = _months()
@@ -150,13 +156,14 @@ def demo_history_tables(
             added = np.outer(share * value / len(target), 100.0 / prices[target])
             par = np.hstack([par * (1.0 - share)[:, None], added])
             cols = np.concatenate([cols, target])
-        held_frames.append(_records(months, manager, ids[cols], np.round(par, 2)))
+        held_frames.append(_records(months, ("manager_id", manager), ids[cols], np.round(par, 2)))
         others = np.setdiff1d(universe, today)
         extra = rng.choice(others, min(BENCHMARK_EXTRA, len(others)), replace=False)
         top = np.union1d(today, extra)
         weight = np.where(bbb[top] & (manager in BBB_BETA), 0.25, 1.0)
+        owner = ("benchmark_id", benchmarks[manager])
         bench_frames.append(
-            _records(months, manager, ids[top], np.tile(weight / weight.sum(), (n, 1)))
+            _records(months, owner, ids[top], np.tile(weight / weight.sum(), (n, 1)))
         )
     k, j = np.meshgrid(np.arange(n), np.arange(len(ids)), indexing="ij")
     return {

@@ -2,13 +2,16 @@
 
 Each table is already valid on its own (see :mod:`fialloc.data.schema`); these checks make
 sure the histories fit together: known managers and securities, months up to the valuation
-date that the market history covers, every manager present every month, a benchmark for every
-manager and month, and a spread for every security that is held or in a benchmark.
+date that the market history covers, every manager present every month, its benchmark's
+constituents at every month, no security held on or after its maturity, and a spread (or a
+price) for every security when it is held or in a benchmark and at the month-end after (its
+value then ends the month's return), not before or later.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Mapping
 
 import numpy as np
@@ -54,12 +57,11 @@ def history_problems(
     if not any(name in t for name in names):
         return []
     problems: list[Problem] = []
-    if "holdings_history" not in t:
-        given = [n for n in names if n in t]
-        msg = f"{', '.join(given)} given without holdings_history, which they describe"
+    if "holdings_history" not in t and "security_spreads" in t:
+        msg = "security_spreads given without holdings_history, which it describes"
         return [Problem("holdings_history", None, None, msg)]
-    if "benchmark_holdings" not in t:
-        msg = "required with holdings_history: each manager's benchmark composition"
+    if "holdings_history" in t and "benchmark_holdings" not in t:
+        msg = "required with holdings_history: each manager's benchmark's constituents"
         return [Problem("benchmark_holdings", None, None, msg)]
     securities = set(t["securities"]["security_id"])
     managers = set(t["managers"]["manager_id"])
@@ -69,7 +71,7 @@ def history_problems(
         if market is not None
         else set()
     )
-    held, bench = t["holdings_history"], t["benchmark_holdings"]
+    maturity = t["securities"].set_index("security_id")["maturity"]
     for name in names:
         if name not in t:
             continue
@@ -78,6 +80,11 @@ def history_problems(
         if "manager_id" in frame.columns:
             problems += _unknown(frame, file, "manager_id", managers)
         problems += _months_within(frame, file, vd, curve_months)
+        if name != "security_spreads":
+            problems += _after_maturity(frame, file, maturity)
+    if "holdings_history" not in t:  # benchmark constituents alone (for style drift)
+        return problems
+    held, bench = t["holdings_history"], t["benchmark_holdings"]
     sleeves = held[["manager_id", "month"]].drop_duplicates()
     months = sorted(set(sleeves["month"]))
     present = sleeves.groupby("manager_id")["month"].agg(set)
@@ -90,27 +97,73 @@ def history_problems(
                 + "; every manager needs positions at every month of the history"
             )
             problems.append(Problem(files["holdings_history"], None, "manager_id", msg))
-    lacking = _missing(sleeves, bench[["manager_id", "month"]])
-    for manager, month in lacking[:_LIMIT]:
-        msg = f"no benchmark for manager {manager} at {month}"
-        problems.append(Problem(files["benchmark_holdings"], None, "manager_id", msg))
+    benchmark_of = t["managers"].set_index("manager_id")["benchmark"]
+    needed = sleeves.assign(benchmark_id=sleeves["manager_id"].map(benchmark_of))
+    lacking = _missing(
+        needed[["benchmark_id", "month", "manager_id"]].drop_duplicates(["benchmark_id", "month"]),
+        bench[["benchmark_id", "month"]],
+        on=["benchmark_id", "month"],
+    )
+    for benchmark, month, manager in lacking[:_LIMIT]:
+        msg = f"no holdings of benchmark {benchmark} (manager {manager}'s) at {month}"
+        problems.append(Problem(files["benchmark_holdings"], None, "benchmark_id", msg))
     if "security_spreads" in t:
         cols = ["security_id", "month"]
-        needed = pd.concat([held[cols], bench[cols]], ignore_index=True)
-        for sid, month in _missing(needed, t["security_spreads"][cols])[:_LIMIT]:
-            msg = f"no spread for security {sid!r} at {month}, which is held or in a benchmark"
+        used = pd.concat([held[cols], bench[cols]], ignore_index=True)
+        used = used[used["month"].isin(months)].drop_duplicates()
+        # A position's month return ends at the next month-end's value, held or sold by then
+        # (a bond that matures in between ends at its redemption, with no spread).
+        following = dict(itertools.pairwise(months))
+        ends = used.assign(month=used["month"].map(following)).dropna(subset=["month"])
+        ends = ends[ends["month"] < ends["security_id"].map(maturity)]
+        used = pd.concat([used, ends], ignore_index=True)
+        have = [t["security_spreads"][cols]]
+        prices = t.get("prices")
+        if prices is not None:  # a price at a month-end sets that month's spread
+            have.append(
+                pd.DataFrame({"security_id": prices["security_id"], "month": prices["date"]})
+            )
+        for sid, month in _missing(used, pd.concat(have, ignore_index=True))[:_LIMIT]:
+            msg = (
+                f"no spread or price for security {sid!r} at {month}, which ends a month it is "
+                "held or in a benchmark"
+            )
             problems.append(Problem(files["security_spreads"], None, "security_id", msg))
     return problems
 
 
-def _missing(needed: pd.DataFrame, have: pd.DataFrame) -> list[tuple[object, object]]:
-    """Distinct key rows of `needed` that `have` lacks, sorted."""
-    keys = list(needed.columns)
+def _after_maturity(frame: pd.DataFrame, file: str, maturity: pd.Series) -> list[Problem]:
+    """Rows that hold a security at or after its maturity (it has been redeemed by then)."""
+    # On distinct securities and months (day numbers): comparing 1M date objects is slow.
+    s, ids = pd.factorize(frame["security_id"])
+    k, months = pd.factorize(frame["month"])
+    due = maturity.reindex(ids)
+    due_day = np.array([d.toordinal() if isinstance(d, dt.date) else np.inf for d in due])
+    month_day = np.array([m.toordinal() for m in months])
+    late = np.flatnonzero(month_day[k] >= due_day[s])
+    ends = due.iloc[s]
+    return [
+        Problem(
+            file,
+            int(row),
+            "month",
+            f"{frame['security_id'].iloc[row]!r} held at {frame['month'].iloc[row]}, on or after "
+            f"its maturity {ends.iloc[row]}",
+        )
+        for row in late[:_LIMIT]
+    ]
+
+
+def _missing(
+    needed: pd.DataFrame, have: pd.DataFrame, on: list[str] | None = None
+) -> list[tuple[object, ...]]:
+    """Distinct rows of `needed` whose key (`on`, default every column) `have` lacks, sorted."""
+    keys = list(needed.columns) if on is None else on
     both = pd.concat([needed, have[keys]], ignore_index=True)
     code = np.zeros(len(both), dtype=np.int64)
     for column in keys:  # integer keys: hashing date objects row by row is slow
         codes, uniques = pd.factorize(both[column])
         code = code * len(uniques) + codes
     rows = np.flatnonzero(~np.isin(code[: len(needed)], code[len(needed) :]))
-    gone = needed.iloc[rows].drop_duplicates().sort_values(keys)
+    gone = needed.iloc[rows].drop_duplicates(keys).sort_values(keys)
     return list(gone.itertuples(index=False, name=None))

@@ -17,12 +17,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
+import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
 from fialloc.curves import EXTRAPOLATIONS, INTERPOLATIONS
+from fialloc.data.benchmark_checks import benchmark_problems, sector_weight_columns
 from fialloc.data.history_checks import history_problems
 from fialloc.data.mandate import Mandate
+from fialloc.data.observed_prices import price_problems, spread_problems
 from fialloc.data.portfolio import Portfolio, todays_curve
 from fialloc.data.schema import SCHEMAS, Problem
 from fialloc.errors import InputError
@@ -42,11 +45,21 @@ OPTIONAL: Final = (
     "holdings_history",
     "benchmark_holdings",
     "security_spreads",
+    "prices",
+    "benchmarks",
+    "benchmark_characteristics",
     "overlay_futures",
 )
 SUFFIXES: Final = (".csv", ".parquet", ".json")
 #: Optional tables a Portfolio keeps as None when absent (holdings-based attribution's inputs).
-HISTORIES: Final = ("holdings_history", "benchmark_holdings", "security_spreads")
+HISTORIES: Final = (
+    "holdings_history",
+    "benchmark_holdings",
+    "security_spreads",
+    "prices",
+    "benchmarks",
+    "benchmark_characteristics",
+)
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -60,7 +73,9 @@ def read_table(path: Path) -> pd.DataFrame:
     """
     try:
         if path.suffix == ".csv":
-            return pd.read_csv(path, dtype=str, keep_default_na=False)
+            # Arrow's reader: several times faster on long histories, and a row with more
+            # fields than the header is an error instead of a silent shift.
+            return pd.read_csv(path, dtype=str, keep_default_na=False, engine="pyarrow")
         if path.suffix == ".parquet":
             return pd.read_parquet(path)
         if path.suffix == ".json":
@@ -119,6 +134,19 @@ def _read_dir(
     return tables, meta, problems
 
 
+def renormalized(weights: pd.Series, groups: list[pd.Series] | None = None) -> pd.Series:
+    """Weights that passed the load check (sum 1 within 1e-6) scaled to sum to 1 exactly.
+
+    Exactly means to the rounding of a float sum: weights already that close are returned
+    unchanged, so loading what was written reproduces it bit for bit, and nothing downstream
+    (attribution checks sums to 1e-9) refuses what the loader accepted. With `groups`, the
+    weights sum to 1 within each group (a benchmark's month).
+    """
+    sums = weights.groupby(groups, sort=False).transform("sum") if groups else weights.sum()
+    total = np.asarray(sums, dtype=float)
+    return weights / np.where(np.abs(total - 1.0) <= 1e-12, 1.0, total)
+
+
 def _cross_checks(
     t: Mapping[str, pd.DataFrame], files: Mapping[str, str], vd: dt.date
 ) -> list[Problem]:
@@ -145,15 +173,21 @@ def _cross_checks(
         for row, value in enumerate(column("holdings", key)):
             if ids is not None and value is not None and value not in ids:
                 problems.append(Problem(files["holdings"], row, key, what.format(value)))
-    for table, name in (
-        ("securities", "maturity"),
-        ("liabilities", "date"),
-        ("overlay_futures", "delivery"),
+    # Only what is held today must be alive: the master may keep matured or sold bonds.
+    held = set(column("holdings", "security_id"))
+    for row, (sid, date) in enumerate(
+        zip(column("securities", "security_id"), column("securities", "maturity"), strict=True)
     ):
+        if date is not None and date <= vd and sid in held:
+            msg = f"{date} is on or before the valuation date {vd}, but the bond is held today"
+            problems.append(Problem(files["securities"], row, "maturity", msg))
+    for table, name in (("liabilities", "date"), ("overlay_futures", "delivery")):
         for row, date in enumerate(column(table, name)):
             if date is not None and date <= vd:
                 msg = f"{date} is on or before the valuation date {vd}"
                 problems.append(Problem(files[table], row, name, msg))
+    problems += price_problems(t, files, vd)
+    problems += benchmark_problems(t, files, vd)
     if "manager_returns" in t and managers is not None:
         returned = column("manager_returns", "manager_id")
         for row, mid in enumerate(returned):
@@ -212,6 +246,9 @@ def _validate(
     typed: dict[str, pd.DataFrame] = {}  # tables with every required column, coerced
     for name, (file, frame) in raw.items():
         out, found = SCHEMAS[name].validate(frame, file)
+        if name == "benchmark_characteristics":
+            out, sectors = sector_weight_columns(out, file)
+            found += sectors
         clean[name] = out
         problems.extend(found)
         if all(c.name in frame.columns for c in SCHEMAS[name].columns if c.required):
@@ -258,6 +295,7 @@ def _validate(
         problems.extend(_cross_checks(typed, files, vd))
         # The histories' checks read whole tables: only once every table passed its own.
         if not problems and set(REQUIRED) <= set(typed):
+            problems.extend(spread_problems(clean, files, vd))
             problems.extend(history_problems(clean, files, vd))
     if problems or vd is None or not set(REQUIRED) <= set(clean) or len(curves) != 1:
         return None, problems
@@ -265,11 +303,19 @@ def _validate(
         name: pd.DataFrame(columns=[c.name for c in SCHEMAS[name].columns]) for name in OPTIONAL
     }
     tables = {**empty, **clean}
+    managers = tables["managers"].copy()
+    managers["current_allocation"] = renormalized(managers["current_allocation"])
+    histories: dict[str, Any] = {name: clean.get(name) for name in HISTORIES}
+    bench = histories["benchmark_holdings"]
+    if bench is not None:
+        histories["benchmark_holdings"] = bench.assign(
+            weight=renormalized(bench["weight"], [bench["benchmark_id"], bench["month"]])
+        )
     portfolio = Portfolio(
         valuation_date=vd,
         securities=tables["securities"].set_index("security_id", drop=False),
         holdings=tables["holdings"],
-        managers=tables["managers"].set_index("manager_id", drop=False),
+        managers=managers.set_index("manager_id", drop=False),
         manager_returns=tables["manager_returns"],
         liabilities=tables["liabilities"],
         curve_quotes=clean.get("curve_quotes"),
@@ -278,7 +324,7 @@ def _validate(
         manager_characteristics=tables["manager_characteristics"]
         if "manager_characteristics" in clean
         else None,
-        **{name: clean.get(name) for name in HISTORIES},
+        **histories,
         overlay_futures=clean.get("overlay_futures"),
         mandate=mandate_obj,
         curve_points=clean.get("curve"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -19,10 +20,9 @@ from fialloc.curves import (
     log_discount_factors,
 )
 from fialloc.data.mandate import Mandate
+from fialloc.data.observed_prices import GOVERNMENT_SECTORS, valuation_prices
 
 __all__ = ["GOVERNMENT_SECTORS", "Portfolio", "todays_curve"]
-
-GOVERNMENT_SECTORS = ("treasury", "treasury_strip", "government", "sovereign")
 
 
 @dataclass(frozen=True, eq=False)
@@ -32,11 +32,15 @@ class Portfolio:
     Build it with :func:`fialloc.data.load` or :func:`fialloc.data.demo`; tables are already
     validated. Securities and managers are indexed by their ids. The optional histories
     (``holdings_history``, ``benchmark_holdings``, ``security_spreads``) feed the
-    holdings-based attribution desk; ``overlay_futures`` (optional) the Treasury futures the
-    duration overlay may hold (:func:`fialloc.data.futures.default_futures` when absent).
-    Today's curve comes from ``curve_points`` (the ``curve`` table: zero rates, discount
-    factors or par yields) when given, else from ``curve_quotes``; ``interpolation`` and
-    ``extrapolation`` apply to either.
+    holdings-based attribution desk; ``benchmarks`` names the benchmarks the managers table's
+    ``benchmark`` column refers to, described by ``benchmark_holdings`` (constituents) or
+    ``benchmark_characteristics``; ``prices`` holds observed prices (today's set market
+    values and spreads, see :attr:`spread_sources`; a history month's set that month's
+    spreads). Today's curve comes from ``curve_points`` (the ``curve`` table: zero rates,
+    discount factors or par yields) when given, else from ``curve_quotes``;
+    ``interpolation`` and ``extrapolation`` apply to either. ``overlay_futures`` (optional)
+    holds the Treasury futures the duration overlay may hold
+    (:func:`fialloc.data.futures.default_futures` when absent).
     """
 
     valuation_date: dt.date
@@ -56,6 +60,9 @@ class Portfolio:
     curve_points: pd.DataFrame | None = None
     interpolation: Interpolation = "log_linear"
     extrapolation: Extrapolation = "flat_forward"
+    prices: pd.DataFrame | None = None
+    benchmarks: pd.DataFrame | None = None
+    benchmark_characteristics: pd.DataFrame | None = None
     overlay_futures: pd.DataFrame | None = None
 
     @cached_property
@@ -70,14 +77,81 @@ class Portfolio:
         )
 
     @cached_property
-    def z_spreads(self) -> pd.Series:
-        """Each security's z-spread (decimal): its own column if given, else by rating."""
-        if "z_spread" in self.securities.columns and self.securities["z_spread"].notna().all():
-            return self.securities["z_spread"].astype(float)
-        by_letter = self.spreads.set_index("rating")["spread"]
+    def model_spreads(self) -> pd.Series:
+        """Each security's spread (decimal) without prices: its ``z_spread``, else by rating.
+
+        Per bond: a missing ``z_spread`` falls back to its letter rating's spread in
+        ``spreads`` (zero for government sectors) for that bond only.
+        """
         letters = self.securities["rating"].str.rstrip("+-")
-        z = letters.map(by_letter).astype(float)
-        z[self.securities["sector"].isin(GOVERNMENT_SECTORS)] = 0.0
+        by_rating = letters.map(self.spreads.set_index("rating")["spread"]).astype(float)
+        by_rating[self.securities["sector"].isin(GOVERNMENT_SECTORS)] = 0.0
+        if "z_spread" not in self.securities.columns:
+            return by_rating
+        given = self.securities["z_spread"].astype(float)
+        return given.where(given.notna(), by_rating)
+
+    @cached_property
+    def observed_prices(self) -> pd.DataFrame:
+        """Observed prices at the valuation date, by security: price, price_type, source."""
+        return valuation_prices(self.holdings, self.prices, self.valuation_date)
+
+    @cached_property
+    def spread_sources(self) -> pd.DataFrame:
+        """Where each held bond's spread comes from, in book order.
+
+        Precedence: an observed price at the valuation date (``price``; the z-spread is solved
+        from it off today's curve), the security master's ``z_spread``, the spread of the
+        bond's letter rating (``rating``; ``government`` for government sectors, spread 0).
+
+        Returns
+        -------
+        DataFrame
+            Indexed by security id: ``source``, ``z_spread`` (decimal), ``price`` (observed,
+            per 100 face, NaN unless priced), ``price_type``, ``price_source`` and
+            ``dirty_price`` (the observed price with accrued interest, per 100 face).
+        """
+        book = self.book
+        ids = book.security_ids
+        sec = self.securities.loc[ids]
+        observed = self.observed_prices.reindex(ids)
+        dirty = observed["price"].to_numpy(dtype=float).copy()
+        clean = (observed["price_type"] == "clean").to_numpy()
+        dirty[clean] += book.accrued[clean]
+        solved = book.z_spreads(self.curve, dirty)
+        priced = np.isfinite(dirty)
+        has_z = (
+            sec["z_spread"].notna().to_numpy()
+            if "z_spread" in sec.columns
+            else np.zeros(len(ids), dtype=bool)
+        )
+        government = sec["sector"].isin(GOVERNMENT_SECTORS).to_numpy()
+        source = np.select(
+            [priced, has_z, government], ["price", "z_spread", "government"], default="rating"
+        )
+        model = self.model_spreads.reindex(ids).to_numpy(dtype=float)
+        return pd.DataFrame(
+            {
+                "source": source,
+                "z_spread": np.where(priced, solved, model),
+                "price": observed["price"].to_numpy(dtype=float),
+                "price_type": observed["price_type"].to_numpy(dtype=object),
+                "price_source": observed["source"].to_numpy(dtype=object),
+                "dirty_price": dirty,
+            },
+            index=ids,
+        )
+
+    @cached_property
+    def z_spreads(self) -> pd.Series:
+        """Each security's z-spread (decimal) by the precedence of :attr:`spread_sources`.
+
+        Held bonds take theirs from :attr:`spread_sources`; bonds not held today (matured or
+        sold ones in the master) keep :attr:`model_spreads`.
+        """
+        z = self.model_spreads.copy()
+        held = self.spread_sources["z_spread"]
+        z.loc[held.index] = held.to_numpy()
         return z
 
     @cached_property
@@ -101,8 +175,19 @@ class Portfolio:
     @cached_property
     def analytics(self) -> BondAnalytics:
         """Per-security analytics off today's curve and z-spreads (book order)."""
-        z = self.z_spreads.reindex(self.book.security_ids).to_numpy()
-        return self.book.analyze(self.curve, z_spread=z, key_tenors=self.mandate.key_tenors)
+        sources = self.spread_sources
+        analytics = self.book.analyze(
+            self.curve, z_spread=sources["z_spread"].to_numpy(), key_tenors=self.mandate.key_tenors
+        )
+        # The observed value stands; the solved spread reprices it to 1e-12 per 100.
+        observed = (sources["source"] == "price").to_numpy()
+        dirty = np.where(observed, sources["dirty_price"].to_numpy(), analytics.dirty_price)
+        return dataclasses.replace(
+            analytics,
+            dirty_price=dirty,
+            clean_price=dirty - analytics.accrued,
+            market_value=dirty * self.book.face / 100.0,
+        )
 
     @cached_property
     def liability_stream(self) -> CashflowStream:

@@ -16,11 +16,13 @@ from typing import Any, Final, Literal
 import numpy as np
 import pandas as pd
 
+from fialloc.bonds import krd_column
 from fialloc.checks import decimal_rate, finite_float
-from fialloc.curves import CURVE_FORMS, EXTRAPOLATIONS, INTERPOLATIONS
+from fialloc.curves import CURVE_FORMS, DEFAULT_KEY_TENORS, EXTRAPOLATIONS, INTERPOLATIONS
 from fialloc.schedule import FREQUENCIES, add_months, normalize_day_count
 
 __all__ = [
+    "PRICE_TYPES",
     "RATINGS",
     "RATING_LETTERS",
     "SCHEMAS",
@@ -109,7 +111,7 @@ class TableSpec:
             out[col.name] = values
             problems.extend(col_problems)
         if self.key and not problems:
-            dup = out.duplicated(list(self.key), keep="first")
+            dup = _duplicated(frame, out, self.key)
             for row in np.flatnonzero(dup.to_numpy()):
                 key = ", ".join(f"{k}={out.iloc[row][k]!r}" for k in self.key)
                 problems.append(Problem(file, int(row), self.key[0], f"duplicate key ({key})"))
@@ -117,6 +119,22 @@ class TableSpec:
             for check in self.checks:
                 problems.extend(check(out, file))
         return out, problems
+
+
+def _duplicated(raw: pd.DataFrame, frame: pd.DataFrame, key: Sequence[str]) -> pd.Series:
+    """Rows whose `key` repeats an earlier row's in the coerced `frame`.
+
+    On integer codes of the `raw` columns (Arrow strings factorize fast; hashing a million
+    dates or ids as Python objects does not), merged where distinct raw values coerce to the
+    same value (" M01" and "M01").
+    """
+    code = np.zeros(len(frame), dtype=np.int64)
+    for column in key:
+        codes, _ = pd.factorize(raw[column])
+        _, first = np.unique(codes, return_index=True)
+        canonical, distinct = pd.factorize(frame[column].iloc[first])
+        code = code * (len(distinct) + 1) + canonical[codes]
+    return pd.Series(pd.Series(code).duplicated(keep="first").to_numpy(), index=frame.index)
 
 
 def _coerce_fast(series: pd.Series, col: Column) -> pd.Series | None:
@@ -144,20 +162,23 @@ def _coerce_fast(series: pd.Series, col: Column) -> pd.Series | None:
             ok = ok and bool(np.all(number <= col.maximum))
         return pd.Series(number, index=series.index, dtype=float) if ok else None
     kind = pd.api.types.infer_dtype(series, skipna=False)
-    if col.kind == "str" and kind == "string":
-        text = series.str.strip()
-        if (text == "").any() or (col.choices is not None and not text.isin(col.choices).all()):
-            return None
-        return text.astype(object)
     if col.kind == "date" and kind == "date":
         return series.astype(object)
-    if col.kind == "date" and kind == "string":
-        text = series.str.strip()
+    if col.kind not in ("str", "date") or kind != "string":
+        return None
+    # Long tables repeat few ids and dates: convert the distinct values, then spread them.
+    codes, distinct = pd.factorize(series)
+    text = pd.Series(distinct, dtype=object).str.strip()
+    if col.kind == "str":
+        if (text == "").any() or (col.choices is not None and not text.isin(col.choices).all()):
+            return None
+        values = text.to_numpy(dtype=object)
+    else:
         parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
         if parsed.isna().any() or not (text.str.len() == 10).all():
             return None
-        return pd.Series(parsed.dt.date.to_numpy(), index=series.index, dtype=object)
-    return None
+        values = np.asarray(parsed.dt.date.to_numpy(), dtype=object)
+    return pd.Series(values[codes], index=series.index, dtype=object)
 
 
 def _coerce(series: pd.Series, col: Column, file: str) -> tuple[pd.Series, list[Problem]]:
@@ -309,14 +330,14 @@ def _benchmark_weights_sum_to_one(frame: pd.DataFrame, file: str) -> list[Proble
         value = frame["weight"].iloc[row]
         msg = f"{value} looks like a percentage; weights are decimals that sum to 1"
         return [Problem(file, row, "weight", msg)]
-    totals = frame.groupby(["month", "manager_id"], sort=True)["weight"].sum()
+    totals = frame.groupby(["month", "benchmark_id"], sort=True)["weight"].sum()
     off = totals[(totals - 1.0).abs() > 1e-6]
     return [
         Problem(
             file,
             None,
             "weight",
-            f"manager {key[1]} at {key[0]}: weights sum to {total:.6f}; expected 1",
+            f"benchmark {key[1]} at {key[0]}: weights sum to {total:.6f}; expected 1",
         )
         for key, total in zip(off.index, off.to_numpy(), strict=True)
     ]
@@ -380,6 +401,10 @@ def _history_values(frame: pd.DataFrame, file: str) -> list[Problem]:
     return problems
 
 
+#: How an observed price is quoted: clean (without accrued interest) or dirty (with it).
+PRICE_TYPES: Final = ("clean", "dirty")
+#: Prices are per 100 face: anything above is a price per 1,000 face or a money amount.
+MAX_PRICE: Final = 1000.0
 _TIERS = ("level1", "level2a", "level2b_rmbs", "level2b", "illiquid")
 
 SCHEMAS: Final[Mapping[str, TableSpec]] = {
@@ -403,9 +428,14 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
             Column("z_spread", "float", required=False, decimal=True),
         ),
         key=("security_id",),
-        description="Security master: one row per bond. Money in the portfolio currency; "
-        "coupons decimal; bid-ask in bp of price; adv = average daily traded volume (money); "
-        "z_spread (optional, decimal) overrides the spread by rating.",
+        description="Security master: one row per bond, including bonds that matured, were "
+        "called or were sold before the valuation date (only today's holdings must mature "
+        "after it). Money in the portfolio currency; coupons decimal; bid-ask in bp of price; "
+        "adv = average daily traded volume (money); z_spread (optional, decimal, may be empty "
+        "per row). Each held bond's spread comes from, in this order: an observed price at "
+        "the valuation date (`prices` or the holdings' `price`; the z-spread is solved from "
+        "it and the observed value is used), its `z_spread`, the spread of its letter rating "
+        "in `spreads` (0 for government sectors); the run's `spread_sources` table says which.",
     ),
     "holdings": TableSpec(
         "holdings",
@@ -413,9 +443,20 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
             Column("manager_id", "str"),
             Column("security_id", "str"),
             Column("par", "float", minimum=0.0, exclusive_minimum=True),
+            Column(
+                "price",
+                "float",
+                required=False,
+                minimum=0.0,
+                exclusive_minimum=True,
+                maximum=MAX_PRICE,
+            ),
+            Column("price_type", "str", required=False, choices=PRICE_TYPES),
         ),
         key=("manager_id", "security_id"),
-        description="What each manager holds: face amount (money) per security.",
+        description="What each manager holds: face amount (money) per security; optionally "
+        "the observed price per 100 face at the valuation date (`price`, with `price_type` "
+        "clean or dirty, default clean), which must agree across managers and with `prices`.",
     ),
     "managers": TableSpec(
         "managers",
@@ -527,19 +568,62 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
         "security, one date per month without gaps (needed for holdings-based attribution).",
         checks=(_gapless_months("manager_id"),),
     ),
+    "benchmarks": TableSpec(
+        "benchmarks",
+        (Column("benchmark_id", "str"), Column("name", "str")),
+        key=("benchmark_id",),
+        description="The managers' benchmarks: with this table, the managers' `benchmark` "
+        "column holds a benchmark_id (several managers may share one). Required with "
+        "benchmark_holdings or benchmark_characteristics.",
+    ),
     "benchmark_holdings": TableSpec(
         "benchmark_holdings",
         (
             Column("month", "date"),
-            Column("manager_id", "str"),
+            Column("benchmark_id", "str"),
             Column("security_id", "str"),
             Column("weight", "float", minimum=0.0),
         ),
-        key=("manager_id", "month", "security_id"),
-        description="Composition of each manager's benchmark at each month-end of the holdings "
-        "history: market-value weight (decimal) per security, summing to 1 per manager and "
-        "month.",
-        checks=(_benchmark_weights_sum_to_one, _gapless_months("manager_id")),
+        key=("benchmark_id", "month", "security_id"),
+        description="Constituents of each benchmark at each month-end: market-value weight "
+        "(decimal) per security, summing to 1 per benchmark and month (within 1e-6, then "
+        "scaled to 1). Holdings-based attribution needs every manager's benchmark at every "
+        "month of the holdings history.",
+        checks=(_benchmark_weights_sum_to_one, _gapless_months("benchmark_id")),
+    ),
+    "benchmark_characteristics": TableSpec(
+        "benchmark_characteristics",
+        (
+            Column("month", "date"),
+            Column("benchmark_id", "str"),
+            Column("duration", "float", minimum=0.0),
+            Column("spread_duration", "float", required=False, minimum=0.0),
+            Column("credit_notch", "float", required=False, minimum=1.0, maximum=21.0),
+            Column("high_yield_share", "float", required=False, minimum=0.0, maximum=1.0),
+            *(Column(krd_column(t), "float", required=False) for t in DEFAULT_KEY_TENORS),
+        ),
+        key=("benchmark_id", "month"),
+        description="Characteristics of each benchmark at each month-end, for benchmarks "
+        "given without constituents: effective duration, spread duration and key-rate "
+        "durations `krd_<tenor>y` (years), average rating notch (AAA = 1 .. C = 21), share "
+        "below investment grade, and sector weights as columns `sector_<name>` (decimals).",
+        checks=(_gapless_months("benchmark_id"),),
+    ),
+    "prices": TableSpec(
+        "prices",
+        (
+            Column("security_id", "str"),
+            Column("date", "date"),
+            Column("price", "float", minimum=0.0, exclusive_minimum=True, maximum=MAX_PRICE),
+            Column("price_type", "str", choices=PRICE_TYPES),
+            Column("source", "str", required=False),
+        ),
+        key=("security_id", "date"),
+        description="Observed prices per 100 face (custodian or pricing vendor), clean or "
+        "dirty, by security and date. A price at the valuation date sets the bond's market "
+        "value and its z-spread is solved from it off today's curve; a price at a month of the "
+        "holdings history sets that month's spread (solved off that month's zero curve) ahead "
+        "of `security_spreads`. `source` (optional) names where the price came from.",
     ),
     "overlay_futures": TableSpec(
         "overlay_futures",

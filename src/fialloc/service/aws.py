@@ -11,14 +11,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from fialloc.data.loaders import OPTIONAL, REQUIRED, SUFFIXES
+from fialloc.data.loaders import CURVE_TABLES, OPTIONAL, REQUIRED, SUFFIXES
 from fialloc.service.requests import KEY_PATTERN, RequestError, RequestProblem
 
 __all__ = ["INPUT_FILES", "fetch_inputs", "put_json", "s3_client"]
 
 #: The file names a data location may hold (see :func:`fialloc.data.load`).
 INPUT_FILES = frozenset(
-    {f"{name}{suffix}" for name in (*REQUIRED, *OPTIONAL) for suffix in SUFFIXES}
+    {f"{name}{suffix}" for name in (*REQUIRED, *CURVE_TABLES, *OPTIONAL) for suffix in SUFFIXES}
     | {"valuation.json", "mandate.json"}
 )
 

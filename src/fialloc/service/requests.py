@@ -60,6 +60,9 @@ TableName = Literal[
     "holdings_history",
     "benchmark_holdings",
     "security_spreads",
+    "prices",
+    "benchmarks",
+    "benchmark_characteristics",
     "overlay_futures",
 ]
 

@@ -1,0 +1,119 @@
+"""Each benchmark's monthly characteristics, from its constituents or as the user gave them.
+
+A benchmark described by constituents (``benchmark_holdings``) gets, at each month-end, the
+market-value-weighted averages a sleeve gets (see :class:`~fialloc.analytics.context.
+DeskContext`): effective and spread durations and key-rate durations from the compiled
+curve-risk kernel (1 bp bumps) off that month's zero curve and each constituent's spread of
+that month (:mod:`fialloc.analytics.history_market`), the average rating notch, the share
+below investment grade and the weight of each sector. A benchmark described by
+characteristics (``benchmark_characteristics``) keeps the values given; where a month has
+both, the given characteristics stand (they are the index provider's own figures).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from fialloc.analytics.history_market import history_market
+from fialloc.analytics.holdings_revaluation import history_risk
+from fialloc.bonds import BondBook, krd_column
+from fialloc.curves import DEFAULT_KEY_TENORS
+from fialloc.data import Portfolio
+from fialloc.data.benchmark_checks import SECTOR_PREFIX
+from fialloc.data.schema import rating_notch
+
+__all__ = ["BELOW_INVESTMENT_GRADE", "benchmark_characteristics"]
+
+#: Letter ratings below investment grade: their weight is ``high_yield_share``.
+BELOW_INVESTMENT_GRADE: Final = ("BB", "B", "CCC", "CC", "C")
+
+
+def _from_constituents(p: Portfolio, key_tenors: Sequence[float]) -> pd.DataFrame:
+    holdings = p.benchmark_holdings
+    assert holdings is not None
+    months = sorted(set(holdings["month"]))
+    ids = pd.Index(sorted(set(holdings["security_id"])))
+    master = p.securities.loc[ids].reset_index(drop=True).assign(face=100.0)
+    book = BondBook.from_frame(master, months[0])
+    market = history_market(p, months, book)
+    risk = history_risk(book, months, market.tenors, market.zeros, market.spreads, key_tenors)
+    terms = p.securities.loc[ids]
+    sectors = sorted(set(terms["sector"]))
+    # Per month and security: every characteristic, so a benchmark's is one weighted sum.
+    static = np.column_stack(
+        [
+            terms["rating"].map(rating_notch).to_numpy(dtype=float),
+            terms["rating"].str.rstrip("+-").isin(BELOW_INVESTMENT_GRADE).to_numpy(dtype=float),
+            pd.get_dummies(terms["sector"]).reindex(columns=sectors).to_numpy(dtype=float),
+        ]
+    )
+    per = np.concatenate(
+        [
+            risk.effective_duration[:, :, None],
+            risk.spread_duration[:, :, None],
+            np.broadcast_to(static, (len(months), *static.shape)),
+            risk.krd,
+        ],
+        axis=2,
+    )
+    columns = [
+        "duration", "spread_duration", "credit_notch", "high_yield_share",
+        *(SECTOR_PREFIX + s for s in sectors), *(krd_column(t) for t in key_tenors),
+    ]  # fmt: skip
+    keys = (
+        holdings[["benchmark_id", "month"]].drop_duplicates().sort_values(["benchmark_id", "month"])
+    )
+    index = pd.MultiIndex.from_frame(keys)
+    row = index.get_indexer(pd.MultiIndex.from_frame(holdings[["benchmark_id", "month"]]))
+    k = pd.Index(months).get_indexer(holdings["month"])
+    s = ids.get_indexer(holdings["security_id"])
+    out = np.zeros((len(index), len(columns)))
+    np.add.at(out, row, holdings["weight"].to_numpy(dtype=float)[:, None] * per[k, s])
+    return pd.DataFrame(out, index=index, columns=columns)
+
+
+def benchmark_characteristics(
+    portfolio: Portfolio, key_tenors: Sequence[float] = DEFAULT_KEY_TENORS
+) -> pd.DataFrame:
+    """Each benchmark's characteristics at each month-end, from either of its descriptions.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        With ``benchmark_holdings`` and/or ``benchmark_characteristics``.
+    key_tenors : sequence of float
+        Key-rate tenors (years) of the ``krd_<tenor>y`` columns derived from constituents.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by (``benchmark_id``, ``month``), sorted; columns named like the managers'
+        characteristics: ``duration`` (effective, years), ``spread_duration`` (years),
+        ``credit_notch`` (AAA = 1 .. C = 21), ``high_yield_share`` (decimal), ``krd_<t>y``
+        (years), ``sector_<name>`` (decimal weights), and ``source`` (``holdings`` or
+        ``characteristics``). A value a benchmark's description does not give is NaN.
+        Empty when the portfolio describes no benchmark.
+
+    Raises
+    ------
+    ValueError
+        If the market history lacks a month's zero curve or rating spread that the
+        constituents need (naming the month and series).
+    """
+    parts = []
+    given = portfolio.benchmark_characteristics
+    if given is not None and len(given):
+        table = given.set_index(["benchmark_id", "month"]).astype(float)
+        parts.append(table.assign(source="characteristics"))
+    if portfolio.benchmark_holdings is not None and len(portfolio.benchmark_holdings):
+        parts.append(_from_constituents(portfolio, key_tenors).assign(source="holdings"))
+    if not parts:
+        empty = pd.MultiIndex.from_tuples([], names=["benchmark_id", "month"])
+        return pd.DataFrame(index=empty, columns=["duration", "source"])
+    out = pd.concat(parts)
+    out = out[~out.index.duplicated(keep="first")].sort_index()
+    return out[[c for c in out.columns if c != "source"] + ["source"]]
