@@ -92,9 +92,9 @@ def month_end_or(year: int, month: int, day: int) -> dt.date:
 def discount_curve(curve, valuation: dt.date) -> ql.YieldTermStructureHandle:
     """QuantLib curve through fialloc's pillars (whole days) with the same interpolation.
 
-    Log-linear curves become a ``DiscountCurve`` (flat forward beyond the last pillar, like
-    fialloc); natural cubic ones a ``NaturalCubicZeroCurve``, which extends its last cubic
-    beyond the last pillar where fialloc holds the forward flat: compare those inside only.
+    Log-linear curves become a ``DiscountCurve``, natural cubic ones a
+    ``NaturalCubicZeroCurve``; both hold the instantaneous forward flat beyond the last pillar
+    (QuantLib 1.44), like fialloc's default extrapolation.
     """
     days = np.rint(curve.pillar_times * 365.0).astype(int)
     assert np.array_equal(days / 365.0, curve.pillar_times), "pillars off whole days"

@@ -131,12 +131,24 @@ def test_mandate_file_and_flags_reach_the_optimizer(tmp_path, capsys):
     mandate = tmp_path / "mandate.yaml"
     mandate.write_text("max_shift: 0.03\nturnover: 0.08\n")
     args = ["run", "--out", str(tmp_path / "o"), "--paths", PATHS, "--mandate", str(mandate)]
-    assert main([*args, "--turnover", "0.06"]) == 0
-    capsys.readouterr()
+    tenors = "0.25,0.5,1,2,3,5,7,10,20,30"
+    assert main([*args, "--turnover", "0.06", "--key-tenors", tenors]) == 0
+    shown = capsys.readouterr().out
     manifest = json.loads((_only_run(tmp_path / "o") / "manifest.json").read_text())
     assert manifest["parameters"]["mandate"]["max_shift"] == pytest.approx(0.03)
     assert manifest["parameters"]["mandate"]["turnover"] == pytest.approx(0.06)  # flag wins
+    assert manifest["parameters"]["mandate"]["key_tenors"] == [float(t) for t in tenors.split(",")]
     results = json.loads((_only_run(tmp_path / "o") / "results.json").read_text())
+    # Every key rate follows the setting, and the summary shows the gaps in years and $/bp.
+    gaps = results["detailed_results"]["optimizer"]["key_rate_gaps"]
+    assert [g["tenor"] for g in gaps][:2] == ["0.25y", "0.5y"]
+    assert len(gaps) == 10
+    assert "0.25y" in shown
+    flat = " ".join(shown.split())  # the console wraps long labels
+    assert "years, and $M per bp" in flat
+    largest = max(abs(g["gap_before"]) for g in gaps)
+    assert results["integrated_strategy"]["max_key_rate_gap_before"] == largest
+    assert f"{largest:.2f}" in shown
     assert results["integrated_strategy"]["turnover"] <= 0.06 + 1e-6
     assert max(abs(r["change"]) for r in results["allocation_recommendations"]) <= 0.03 + 1e-6
 
@@ -224,6 +236,7 @@ def test_bad_input_is_one_line_per_problem_and_no_folder(tmp_path, capsys):
         (["run", "--data", "/nowhere"], "is not a directory"),
         (["run", "--mandate", "/nowhere.yaml"], "nowhere.yaml: cannot be read"),
         (["run", "--max-shift", "2"], "command-line flags, column max_shift"),
+        (["run", "--key-tenors", "1,0.5"], "command-line flags, column key_tenors"),
         (["run", "--paths", "5"], "need 20 <= n_paths"),
         (["run", "--scheduler", "nowhere"], "missing port number in address"),
         (["run", "--model", "nosuch:x"], "unknown provider 'nosuch'"),
@@ -242,6 +255,10 @@ def test_argument_errors_exit_with_2(capsys):
         main(["run", "--paths", "many"])
     assert exc.value.code == 2
     assert "invalid int value" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "--key-tenors", "1,5y"])
+    assert exc.value.code == 2
+    assert "is not a comma-separated list of tenors in years" in capsys.readouterr().err
 
 
 def test_model_workers_and_serve_use_the_other_branches_modules(tmp_path, monkeypatch, capsys):

@@ -17,6 +17,7 @@ import pytest
 import fialloc.data as data
 from fialloc.data import InputError, from_tables, load, validate, write_tables
 from fialloc.data.loaders import OPTIONAL, REQUIRED
+from fialloc.schedule import DAY_COUNTS
 
 # The demo gives spreads, not observed prices, and benchmark constituents, not
 # characteristics (tests/test_data_prices.py and tests/test_benchmarks.py cover those).
@@ -288,3 +289,16 @@ def test_not_a_directory(tmp_path):
     assert [str(p) for p in validate(missing)] == [f"{missing}: is not a directory"]
     with pytest.raises(InputError, match="is not a directory"):
         load(missing)
+
+
+def test_day_count_spellings_load_as_their_canonical_names(tmp_path, demo_dir):
+    target = _copy(demo_dir, tmp_path)
+    spellings = ["a/360", "Actual/Actual (ISDA)", "30E/360", "ACT/365 Fixed", "30/360 Bond Basis"]
+    canonical = ["ACT/360", "ACT/ACT ISDA", "30E/360", "ACT/365F", "30/360"]
+
+    def spell(frame):
+        frame.loc[: len(spellings) - 1, "day_count"] = spellings
+
+    loaded = load(_edit(target, "securities", spell))
+    assert loaded.securities["day_count"].iloc[: len(spellings)].tolist() == canonical
+    assert set(loaded.book.frame["day_count"]) <= set(DAY_COUNTS)

@@ -1,9 +1,13 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fialloc.analytics.liquidity_costs import (
     MARKET_REGIMES,
+    hqla_bounds,
     hqla_buffer,
+    hqla_levels,
     liquidation_days,
     liquidity_adjusted_cost,
     market_impact_cost,
@@ -16,8 +20,7 @@ def test_hqla_without_caps_binding():
     assert out["level1"] == 100.0
     assert out["level2a"] == pytest.approx(34.0)
     assert out["level2b"] == pytest.approx(5.0)
-    assert out["cap_adjustment_2b"] == 0.0
-    assert out["cap_adjustment_2"] == 0.0
+    assert out["cap_adjustment"] == 0.0
     assert out["hqla"] == pytest.approx(139.0)
 
 
@@ -26,12 +29,32 @@ def test_hqla_level2_caps_hand_worked():
     out = hqla_buffer([10.0, 85.0, 40.0], ["level1", "level2a", "level2b"])
     adj15 = max(20 - 15 / 85 * (10 + 72.25), 20 - 15 / 60 * 10, 0)
     adj40 = max(72.25 + 20 - adj15 - 2 / 3 * 10, 0)
-    assert out["cap_adjustment_2b"] == pytest.approx(adj15)
-    assert out["cap_adjustment_2"] == pytest.approx(adj40)
+    assert out["cap_adjustment"] == pytest.approx(adj15 + adj40)
     hqla = out["hqla"]
     assert hqla == pytest.approx(10 + 72.25 + 20 - adj15 - adj40)
     # the caps hold: level 2 at most 40% of the buffer
     assert hqla - 10 <= 0.4 * hqla + 1e-9
+
+
+def _basel(l1, l2a, l2b):
+    """The LCR's Level 2 cap adjustments as Basel III writes them (post-haircut amounts)."""
+    adj15 = max(l2b - 15 / 85 * (l1 + l2a), l2b - 15 / 60 * l1, 0)
+    adj40 = max(l2a + l2b - adj15 - 2 / 3 * l1, 0)
+    return l1 + l2a + l2b - adj15 - adj40
+
+
+@settings(max_examples=300)
+@given(st.lists(st.floats(0.0, 1e9), min_size=5, max_size=5))
+def test_hqla_bounds_are_the_basel_cap_formulas(values):
+    tiers = ["level1", "level2a", "level2b_rmbs", "level2b", "illiquid"]
+    out = hqla_buffer(values, tiers)
+    assert out["hqla"] == pytest.approx(
+        _basel(out["level1"], out["level2a"], out["level2b"]), rel=1e-12, abs=1e-6
+    )
+    after = hqla_levels(values, tiers).sum(axis=0)
+    assert min(hqla_bounds(*after)) == pytest.approx(out["hqla"], rel=1e-12, abs=1e-6)
+    # the cap holds: Level 2 at most 40% of the buffer
+    assert out["hqla"] - out["level1"] <= 0.4 * out["hqla"] + 1e-6
 
 
 def test_hqla_stress_multiplier_and_validation():

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fialloc.analytics.regression import factor_regression
+from fialloc.analytics.regression import factor_regression, newey_west_lags, ols_fit
 
 
 def test_matches_closed_form_single_factor():
@@ -46,3 +46,47 @@ def test_rejects_misaligned_or_short_input():
         factor_regression(pd.Series([0.0, 0.1, 0.0, 0.1], index=idx), f)
     with pytest.raises(ValueError, match="same monthly index"):
         factor_regression(pd.Series([0.0] * 4), f)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_newey_west_errors_match_statsmodels(seed):
+    sm = pytest.importorskip("statsmodels.api")
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(24, 121))
+    k = int(rng.integers(1, 5))
+    idx = pd.RangeIndex(n)
+    x = rng.normal(0, 0.01, (n, k))
+    # Autocorrelated, heteroskedastic noise: where Newey-West and classical errors differ.
+    e = np.convolve(rng.normal(0, 0.002, n + 2), [1.0, 0.6, 0.3])[2 : n + 2]
+    e *= 1.0 + np.abs(x[:, 0]) * 50
+    y = 0.001 + x @ rng.normal(0, 0.5, k) + e
+    lags = newey_west_lags(n)
+    fit = ols_fit(pd.DataFrame({"y": y}, index=idx), pd.DataFrame(x, index=idx), lags)
+    design = sm.add_constant(x)
+    corrected = sm.OLS(y, design).fit(
+        cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True}
+    )
+    plain = sm.OLS(y, design).fit(cov_type="HAC", cov_kwds={"maxlags": lags})
+    np.testing.assert_allclose(fit["coef"][:, 0], corrected.params, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(fit["se"][:, 0], corrected.bse, rtol=1e-9)
+    # statsmodels' default leaves out the small-sample factor n / (n - k - 1).
+    np.testing.assert_allclose(fit["se"][:, 0] * np.sqrt((n - k - 1) / n), plain.bse, rtol=1e-9)
+    np.testing.assert_allclose(fit["cov"][0], corrected.cov_params(), rtol=1e-9, atol=1e-18)
+
+
+def test_newey_west_lag_rule():
+    months = (12, 27, 28, 60, 99, 100, 120, 272, 273)
+    assert [newey_west_lags(n) for n in months] == [2, 2, 3, 3, 3, 4, 4, 4, 5]
+    with pytest.raises(ValueError, match="at least one month"):
+        newey_west_lags(0)
+
+
+def test_collinear_factors_are_refused_with_the_reason():
+    idx = pd.RangeIndex(30)
+    rng = np.random.default_rng(0)
+    a = rng.normal(0, 0.01, 30)
+    f = pd.DataFrame({"a": a, "b": 2.0 * a}, index=idx)
+    with pytest.raises(ValueError, match="collinear"):
+        factor_regression(pd.Series(rng.normal(0, 0.01, 30), index=idx), f)
+    with pytest.raises(ValueError, match="lags must be"):
+        ols_fit(pd.DataFrame({"y": a}, index=idx), f[["a"]], lags=30)

@@ -135,6 +135,7 @@ def test_chunked_paths_are_bitwise_one_run(portfolio):
         part = simulate_sleeves(portfolio, model, 70, grid, years, 5, chunk=chunk)
         assert np.array_equal(part.sleeves, one.sleeves)
         assert np.array_equal(part.liabilities, one.liabilities)
+        assert np.array_equal(part.states, one.states)
     assert one.sleeves.shape == (70, 5, len(portfolio.managers))
     # Another seed gives other paths: the comparison above can fail.
     other = simulate_sleeves(portfolio, model, 70, grid, years, 6, chunk=70)
@@ -152,6 +153,7 @@ def test_cluster_paths_and_stresses_are_bitwise_the_in_process_ones(executor):
     there = simulate_sleeves(book, model, 40, grid, years, 5, chunk=15, executor=executor)
     assert np.array_equal(there.sleeves, here.sleeves)
     assert np.array_equal(there.liabilities, here.liabilities)
+    assert np.array_equal(there.states, here.states)
     pd.testing.assert_series_equal(there.today, here.today)
     stressed_here = stress_portfolio(book)
     stressed_there = stress_portfolio(book, executor=executor)

@@ -24,8 +24,15 @@ def test_history_covariance_is_the_annualized_covariance_of_monthly_moves(portfo
         moves[[2.0, 30.0]].cov().iloc[0, 1] * 12, rel=1e-12
     )
     assert np.linalg.eigvalsh(cov.to_numpy()).min() > -1e-18
-    with pytest.raises(ValueError, match="no zero rates at tenors"):
-        history_covariance(portfolio, (0.5, 4.0))
+    # A tenor the history does not quote comes off each month's curve (log-linear discount
+    # factors in the demo): between 3y and 5y, so its moves lie between theirs.
+    between = history_covariance(portfolio, (3.0, 4.0, 5.0))
+    zeros = portfolio.zero_history_at((3.0, 4.0, 5.0))
+    z3, z5 = portfolio.zero_history[3.0], portfolio.zero_history[5.0]
+    np.testing.assert_allclose(zeros[4.0], (3.0 * z3 + (5.0 * z5 - 3.0 * z3) / 2.0) / 4.0)
+    quoted = history_covariance(portfolio, (3.0, 5.0))
+    assert between.loc["krd_3y", "krd_5y"] == pytest.approx(quoted.loc["krd_3y", "krd_5y"])
+    assert between.loc["krd_4y", "krd_4y"] <= max(np.diag(quoted))
 
 
 def test_scenario_covariance_matches_the_g2_variance_of_zero_rates(portfolio):
@@ -78,7 +85,7 @@ def test_the_optimizer_runs_on_either_covariance(portfolio):
     from fialloc import pipeline
 
     result = pipeline.run(portfolio, n_paths=300, covariance="scenarios", frontier_points=2)
-    assert result.allocation.constraints["ok"].all()
+    assert result.allocation.constraints["allowed"].all()
     assert result.parameters["covariance"] == "scenarios"
     assert isinstance(result.problem.covariance, pd.DataFrame)
     with pytest.raises(ValueError, match="covariance must be"):

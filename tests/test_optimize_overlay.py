@@ -15,14 +15,16 @@ import pytest
 import fialloc.data as data
 from fialloc.analytics.context import DeskContext
 from fialloc.optimize import (
+    AllocationProgram,
     OverlayInputs,
-    add_overlay,
+    allocation_result,
     build_problem,
     check_constraints,
     key_rate_gaps,
     long_end_gap,
     optimize,
     overlay_effects,
+    overlay_extension,
 )
 from fialloc.overlay import overlay_universe, swap_risk
 from fialloc.plan import implementation_plan
@@ -60,11 +62,17 @@ def test_demo_long_end_gap_falls_at_least_57_percent_within_the_mandate(demo, de
     s = result.summary
     reduction = 1.0 - s["long_end_gap_after"] / s["long_end_gap_before"]
     assert reduction >= 0.57, reduction
-    # Manager moves alone barely touch the long end (the issue's 4.79 -> 4.72 at 30y).
-    assert 1.0 - without.summary["long_end_gap_after"] / s["long_end_gap_before"] < 0.1
+    # Manager moves alone close far less of the long end (15% on the demo).
+    alone = 1.0 - without.summary["long_end_gap_after"] / s["long_end_gap_before"]
+    assert alone < 0.25
+    assert alone < reduction / 3
     units = result.overlay_units(universe.ids)
     table = check_constraints(problem, portfolio.mandate, result.weights.to_numpy(), inputs, units)
-    assert table["ok"].all(), table[~table["ok"]]
+    # Every limit met, or (a gap beyond tolerance today) no wider than today.
+    assert table["allowed"].all(), table[~table["allowed"]]
+    assert table.loc[table.index.str.startswith("overlay"), "ok"].all()
+    # The result's table is the one recomputed here.
+    pd.testing.assert_frame_equal(result.constraints, table)
     assert {"overlay swap notional", "overlay futures notional", "overlay STRIPS"} <= set(
         table.index
     )
@@ -137,36 +145,39 @@ def test_every_overlay_limit_holds_and_more_room_never_costs_objective(demo, lim
     assert units[kind == "strips"].min() >= 0.0
     assert np.abs(units).max() <= lim.per_instrument + 1e-7
     table = check_constraints(problem, mandate, tight.weights.to_numpy(), inputs, units)
-    assert table["ok"].all(), table[~table["ok"]]
-    # Doubling every limit enlarges the feasible set: the objective can only improve.
+    assert table["allowed"].all(), table[~table["allowed"]]
+    # Doubling every limit enlarges the feasible set: the objective (maximized) can only improve.
     loose = optimize(
         problem,
         _with_limits(mandate, **{k: 2 * v for k, v in mandate.overlay.model_dump().items()}),
         overlay=inputs,
     )
-    assert loose.objective_terms.sum() <= tight.objective_terms.sum() + 1e-6
+    assert loose.objective.at["total", "after_bp"] >= tight.objective.at["total", "after_bp"] - 1e-3
 
 
 def test_margin_comes_out_of_the_liquid_buffer(demo):
     """With the buffer target just below today's buffer, margin is what binds the overlay."""
     portfolio, problem, universe, inputs = demo
-    today = float(problem.liquid_share.to_numpy() @ problem.current.to_numpy())
+    w0 = problem.current.to_numpy()
+    today = problem.liquid_buffer(w0)
     mandate = portfolio.mandate.model_copy(update={"liquidity_buffer": today - 0.01})
     result = optimize(problem, mandate, overlay=inputs)
     units = result.overlay_units(universe.ids)
     fx = overlay_effects(problem, inputs, units)
-    buffer = float(problem.liquid_share.to_numpy() @ result.weights.to_numpy()) + fx["liquid"]
+    buffer = problem.liquid_buffer(result.weights.to_numpy(), fx["liquid"])
+    assert buffer == pytest.approx(result.summary["liquid_buffer_after"], abs=1e-12)
     assert buffer >= mandate.liquidity_buffer - 1e-7
     # Swaps and futures go on first: with today's weights their margin fits the buffer too.
     unfunded = ~universe.table["funded"].to_numpy()
     first = np.where(unfunded, units, 0.0)
     fx_first = overlay_effects(problem, inputs, first)
-    assert today + fx_first["liquid"] >= mandate.liquidity_buffer - 1e-7
+    first_buffer = problem.liquid_buffer(w0, fx_first["liquid"])
+    assert first_buffer >= mandate.liquidity_buffer - 1e-7
     margin = fx["initial_margin"] + fx["variation_margin"]
     assert margin > 0.005  # an overlay is held and its margin is material
     # Without the margin the buffer would allow more overlay: the margin is binding.
     assert buffer == pytest.approx(mandate.liquidity_buffer, abs=1e-5) or (
-        today + fx_first["liquid"] == pytest.approx(mandate.liquidity_buffer, abs=1e-5)
+        first_buffer == pytest.approx(mandate.liquidity_buffer, abs=1e-5)
     )
 
 
@@ -201,23 +212,20 @@ def test_stress_changes_are_the_quantlib_checked_swap_prices_on_the_moved_curve(
     )
 
 
-def test_add_overlay_is_an_extension_of_any_objective(demo):
-    """add_overlay's terms plug into solve() with another objective (least tracking error)."""
-    from fialloc.optimize import active_risk, solve
-
-    portfolio, problem, universe, inputs = demo
-    w = cp.Variable(len(problem.managers))
-    terms = add_overlay(problem, portfolio.mandate, inputs)
-    result = solve(
-        problem, portfolio.mandate, w, {"te": cp.sum_squares(active_risk(problem, w, terms))},
-        overlay=terms,
-    )  # fmt: skip
-    plain = optimize(problem, portfolio.mandate)
-    assert result.summary["tracking_error_after"] < 0.6 * plain.summary["tracking_error_after"]
-    units = result.overlay_units(universe.ids)
-    assert check_constraints(problem, portfolio.mandate, result.weights.to_numpy(), inputs, units)[
-        "ok"
-    ].all()
+def test_the_overlay_is_an_extension_of_any_objective(demo):
+    """overlay_extension plugs into the program with another objective (least tracking error)."""
+    portfolio, problem, _, inputs = demo
+    m = portfolio.mandate
+    extension = overlay_extension(problem, m, inputs)
+    program = AllocationProgram(problem, m, extension=extension)
+    w = program.solve_for("tracking_error")
+    units = np.asarray(program.extension.variables[0].value)
+    assert isinstance(program.extension.variables[0], cp.Variable)
+    result = allocation_result(problem, m, w, overlay=inputs, units=units)
+    plain = AllocationProgram(problem, m)
+    least = allocation_result(problem, m, plain.solve_for("tracking_error"))
+    assert result.summary["tracking_error_after"] < 0.6 * least.summary["tracking_error_after"]
+    assert result.constraints["allowed"].all(), result.constraints[~result.constraints["allowed"]]
 
 
 def test_overlay_inputs_validate():
@@ -263,19 +271,21 @@ def test_generated_books_overlay_closes_the_long_end_within_limits(generated, ro
         without = optimize(problem, mandate)
         units = result.overlay_units(universe.ids)
         table = check_constraints(problem, mandate, result.weights.to_numpy(), inputs, units)
-        assert table["ok"].all(), table[~table["ok"]]
+        assert table["allowed"].all(), table[~table["allowed"]]
         before = long_end_gap(problem, problem.current.to_numpy())
         reductions.append(1.0 - result.summary["long_end_gap_after"] / before)
         without_reductions.append(1.0 - without.summary["long_end_gap_after"] / before)
         # The joint solve never does worse on its own objective than weights alone.
-        assert result.objective_terms.sum() <= without.objective_terms.sum() + 1e-6
+        total = "total", "after_bp"
+        assert result.objective.at[total] >= without.objective.at[total] - 1e-3
     r = np.array(reductions)
     print(
         f"\nroom x{room}: long-end gap reduction with overlay min {r.min():.0%} mean "
         f"{r.mean():.0%} max {r.max():.0%}; weights only mean {np.mean(without_reductions):.0%}"
     )
-    # Measured: half the default room closes 29% to 44% of the gap, the default room 50% to
-    # 59%, twice the room 59% to 72%; weights alone 2% on average.
+    # Measured: half the default room closes 48% to 51% of the gap, the default room 65% to
+    # 74%, twice the room 60% to 89% (the surplus-risk price, not the room, decides how far);
+    # weights alone 11% on average.
     assert r.min() >= {0.5: 0.25, 1.0: 0.45, 2.0: 0.55}[room]
     assert r.min() > max(without_reductions)
     pd.testing.assert_index_equal(universe.ids, inputs.stress_changes.columns)

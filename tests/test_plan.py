@@ -1,12 +1,14 @@
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import fialloc.data as data
 from fialloc.analytics.context import DeskContext
+from fialloc.analytics.trading_costs import in_kind_split, manager_cost_coefficients, trade_costs
 from fialloc.optimize import build_problem, optimize
-from fialloc.plan import implementation_plan
+from fialloc.plan import _Fills, glide_path, implementation_plan
 
 
 @pytest.fixture(scope="module")
@@ -59,3 +61,92 @@ def test_extend_adds_exactly_the_phases_the_volume_needs(setup):
     # One phase fewer would not have fit.
     with pytest.raises(ValueError, match="the volume"):
         implementation_plan(portfolio, problem, target, phases=needed - 1, phase_days=5)
+
+
+def test_buyers_are_limited_by_market_volume_not_by_what_they_hold():
+    # Two securities, a seller holding 100 of the first, a buyer holding 1 of it and 50 of the
+    # second; 40 of each may trade per phase.
+    mv = np.array([[100.0, 0.0], [1.0, 50.0]])
+    fills = _Fills(mv, np.array([40.0, 40.0]), np.array([1e-4, 2e-4]), np.array([True, False]))
+    sold, bought, need = fills(np.array([30.0, 30.0]))
+    # The seller may use its share of the first security's volume (100/101 of 40).
+    np.testing.assert_allclose(sold, [30.0, 0.0])
+    # The buyer takes the 10 the seller leaves of the first (ten times its holding), then 20 of
+    # the second: cheapest first, within volume.
+    np.testing.assert_allclose(bought, [10.0, 20.0])
+    np.testing.assert_allclose(need, [30.0 / (40.0 * 100 / 101), 30.0 / 50.0])
+    # What both sides trade of the first moves in kind; the rest goes to the market.
+    in_kind, market = in_kind_split(sold, bought, np.array([1e6, 1e6]))
+    np.testing.assert_allclose(in_kind, [10.0, 0.0])
+    np.testing.assert_allclose(market, [20.0, 20.0])
+    # A security without volume is not bought and leaves its seller whole, in kind.
+    in_kind, market = in_kind_split(np.array([5.0]), np.array([0.0]), np.array([0.0]))
+    assert (in_kind[0], market[0]) == (5.0, 0.0)
+
+
+def test_in_kind_transfers_are_used_and_costed_and_the_reason_names_the_sleeve(setup):
+    portfolio, problem, _ = setup
+    # Closing the key-rate gaps fastest moves sleeves that hold the same securities.
+    target = optimize(problem, portfolio.mandate.model_copy(update={"gap_closing": "fastest"}))
+    target = target.weights
+    plan = implementation_plan(portfolio, problem, target, extend=True, transfer_cost_bp=1.0)
+    assert (plan.costs["in_kind"] > 0).all()
+    np.testing.assert_allclose(plan.costs["in_kind_cost"], plan.costs["in_kind"] * 1e-4)
+    total = plan.costs[["spread_cost", "impact_cost", "in_kind_cost"]].to_numpy().sum()
+    assert plan.total_cost == pytest.approx(total)
+    # Every sleeve's trades in a phase go to the market or, netted seller to buyer, in kind.
+    moved = np.abs(plan.trades[1]).sum()
+    covered = plan.costs.loc[1, "market_traded"] + plan.costs.loc[1, "in_kind"]
+    assert moved / 2 <= covered <= moved + 1.0
+    assert len(plan.costs) > plan.requested_phases == 3
+    assert plan.reason.startswith("3 requested; ")
+    worst = re.match(r"3 requested; (M\d+)'s (sale|purchase)", plan.reason)
+    assert worst is not None
+    assert worst.group(1) in problem.current.index
+    calm = implementation_plan(portfolio, problem, target, phases=len(plan.costs))
+    assert calm.reason.startswith("as requested")
+
+
+def test_manager_cost_coefficients_price_a_sleeve_moved_alone():
+    rng = np.random.default_rng(5)
+    mv = pd.DataFrame(rng.uniform(0, 1e8, (4, 6)), index=list("ABCD"))
+    mv.iloc[0, 2] = 0.0
+    ba = pd.Series(rng.uniform(5, 60, 6))
+    adv = pd.Series(rng.uniform(1e6, 5e7, 6))
+    adv.iloc[5] = 0.0  # does not trade
+    coef = manager_cost_coefficients(mv, ba, adv, days=10)
+    for m, d in (("A", 3e7), ("C", 1.2e8)):
+        mix = mv.loc[m] / mv.loc[m].sum()
+        market = (d * mix).to_numpy() * (adv > 0).to_numpy()
+        spread, impact = trade_costs(market, ba.to_numpy(), adv.to_numpy(), 10)
+        closed = coef.loc[m, "linear"] * d + coef.loc[m, "impact"] * d**1.5
+        assert spread + impact == pytest.approx(closed, rel=1e-12)
+    # The quadratic term is the impact's secant through a move of 5% of the assets.
+    ref = 0.05 * mv.to_numpy().sum()
+    np.testing.assert_allclose(coef["quadratic"] * ref**2, coef["impact"] * ref**1.5)
+
+
+@pytest.mark.parametrize("book", ["demo", "synthetic"])
+def test_glide_path_reaches_the_unpaced_target_within_every_limit(book):
+    portfolio = data.demo() if book == "demo" else data.synthetic(15, 500, seed=8)
+    problem = build_problem(DeskContext(portfolio))
+    m = portfolio.mandate
+    recommended = optimize(problem, m).weights
+    glide = glide_path(problem, m, recommended)
+    free = optimize(problem, m.model_copy(update={"turnover": 2.0, "max_shift": 1.0})).weights
+    np.testing.assert_allclose(glide.weights[0], problem.current)
+    np.testing.assert_allclose(glide.weights[1], recommended)
+    np.testing.assert_allclose(glide.weights.iloc[:, -1], free, atol=1e-12)
+    gap = free - recommended
+    expected = 1 + int(
+        np.ceil(max(0.5 * gap.abs().sum() / m.turnover, gap.abs().max() / m.max_shift) - 1e-9)
+    )
+    assert len(glide.cycles) == (expected if 0.5 * gap.abs().sum() > 1e-4 else 1)
+    # within the solver's tolerance (1e-7 of assets)
+    assert (glide.cycles["turnover"] <= m.turnover + 1e-7).all()
+    assert (glide.cycles["largest_shift"] <= m.max_shift + 1e-7).all()
+    assert glide.cycles["constraints_ok"].all(), glide.cycles
+    assert glide.cycles["remaining"].iloc[-1] < 1e-9
+    # At any pace there is nothing left to glide.
+    fast = m.model_copy(update={"turnover": 2.0, "max_shift": 1.0})
+    assert len(glide_path(problem, fast, optimize(problem, fast).weights).cycles) == 1

@@ -86,18 +86,21 @@ def curve_and_book(
     book = draw(books(curve.valuation_date))
     z = draw(hnp.arrays(np.float64, len(book), elements=st.floats(*spreads)))
     if with_yields:
-        hypothesis.assume(has_yields(curve, book.layout.times, z.min()))
+        hypothesis.assume(has_yields(curve, book.layout.times, z.min(), z.max()))
     return curve, book, z
 
 
-def has_yields(curve: Curve, flow_times, z: float) -> bool:
-    """Whether spread zero rates stay above -30% at the flow times (years).
+def has_yields(curve: Curve, flow_times, z_min: float, z_max: float = 0.0) -> bool:
+    """Whether spread zero rates stay within -30%..65% at the flow times (years).
 
-    A natural cubic spline through steep zero rates can dip far below its pillars' rates; where
-    a bond's flows sit in such a dip, no yield lies in the bracket fialloc solves in
-    ([-49.95%, 500%]) and analytics refuse the bond, naming it.
+    A natural cubic spline through steep zero rates can dip far below, or overshoot far above,
+    its pillars' rates (a 1-day pillar gap next to a kink gives zero rates of 300%); where a
+    bond's flows sit there, no yield lies in the bracket fialloc solves in ([-49.95%, 500%]),
+    or the yield is one analytics refuse as a probable percentage (100% or more: a continuous
+    65% is an annual 92%).
     """
-    return bool(np.min(curve.zero_rate(flow_times)) + z > -0.3)
+    zeros = curve.zero_rate(flow_times)
+    return bool(np.min(zeros) + z_min > -0.3 and np.max(zeros) + z_max < 0.65)
 
 
 def tent(t: np.ndarray, tenors, k: int) -> np.ndarray:

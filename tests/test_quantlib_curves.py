@@ -3,8 +3,8 @@
 Conventions are made to match in ``quantlib_helpers``. Known convention differences, avoided by
 construction and not tested:
 
-- beyond its last node QuantLib's natural cubic zero curve extends the last cubic, fialloc holds
-  the instantaneous forward flat; natural cubic curves are compared inside their nodes only;
+- natural cubic curves are compared inside their nodes here; beyond the last node (both hold
+  the instantaneous forward flat) in ``test_quantlib_curve_forms``;
 - QuantLib's spline bootstrap often fails to bracket a root across a long last gap (30y to 50y,
   25y to 40y), so spline curves use tenor sets without one; fialloc's own spline bootstrap is
   checked on those gaps without a reference.

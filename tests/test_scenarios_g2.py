@@ -219,3 +219,20 @@ def test_path_counts_beyond_memory_are_refused_before_allocating(model, monkeypa
     monkeypatch.setattr(checks, "available_memory", lambda: 10**6)
     with pytest.raises(ValueError, match=r"needs .* GB of memory"):
         g.simulate(10_000)
+
+
+def test_state_law_matches_the_simulated_states(model, paths):
+    # (x, y, -log D) at a horizon against the sample moments of 20,000 paths: each covariance
+    # entry within 4 of its standard errors (Gaussian fourth moments), each mean within 4.
+    n = paths.n_paths
+    for h in (0.5, 3.0, 10.0):
+        k = paths.columns(h)[0]
+        z = np.column_stack([paths.x[:, k], paths.y[:, k], -np.log(paths.discount[:, k])])
+        cov = model.state_covariance(h)
+        sample = np.cov(z.T)
+        se = np.sqrt((cov**2 + np.outer(np.diag(cov), np.diag(cov))) / n)
+        assert np.all(np.abs(sample - cov) <= 4 * se), (h, sample - cov)
+        mean = np.array([0.0, 0.0, -model.log_discount_mean(h)[0]])
+        assert np.all(np.abs(z.mean(axis=0) - mean) <= 4 * np.sqrt(np.diag(cov) / n)), h
+    with pytest.raises(ValueError, match="positive number of years"):
+        model.state_covariance(0.0)

@@ -10,6 +10,7 @@ from fake_agents import install
 from fialloc import data
 from fialloc.data.demo import demo_tables
 from fialloc.desks.result import json_value
+from fialloc.mc_estimators import DEFAULT_PATHS
 from fialloc.service import engine
 from fialloc.service.engine import respond
 from fialloc.service.requests import (
@@ -56,7 +57,7 @@ def test_parse_fills_defaults():
     )
     assert isinstance(request, AllocationRequest)
     assert request.portfolio.seed == 7
-    assert request.parameters.n_paths == 1000
+    assert request.parameters.n_paths == DEFAULT_PATHS
     assert request.parameters.mandate is None
     assert not request.scenarios
 

@@ -26,6 +26,7 @@ from rich.table import Table
 from fialloc import __version__
 from fialloc.errors import DistributedError, UsageError
 from fialloc.formatting import change_bp, dollars, money, num, pct, unsigned_zero
+from fialloc.mc_estimators import DEFAULT_PATHS
 
 if TYPE_CHECKING:
     from fialloc.data import Portfolio
@@ -179,16 +180,22 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
 
 def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], url: str) -> None:
     """Headline before/after, key-rate gaps, weight changes and where the outputs are."""
-    from fialloc.results import HOLD_BELOW
+    from fialloc.mc_estimators import Z95
+    from fialloc.results import HOLD_BELOW, claim_text
 
     s = response.integrated_strategy
     console.print(
         f"[bold]fialloc {__version__}[/bold] {escape(manifest['source'])}, valuation "
         f"{s['valuation_date']}: assets {money(s['assets'])}, surplus "
-        f"{money(s['surplus'])}, {manifest['parameters']['n_paths']:,} paths",
+        f"{money(s['surplus'])}, {s['n_paths']:,} scenario paths (scenario seed "
+        f"{s['scenario_seed']})",
         highlight=False,
     )
-    head = Table(box=box.SIMPLE_HEAD, title="Before and after", title_justify="left")
+    head = Table(
+        box=box.SIMPLE_HEAD,
+        title="Before and after (path statistics ± their 95% interval)",
+        title_justify="left",
+    )
     without = s.get("without_overlay")
     after = ("without overlay", "with overlay") if without else ("recommended",)
     for col in ("", "current", *after):
@@ -200,15 +207,32 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
         ("largest key-rate gap (years)", "max_key_rate_gap", num),
         ("largest key-rate gap ($ per bp)", "max_key_rate_gap_dv01", dollars),
         ("long-end gap |20y|+|30y| (years)", "long_end_gap", num),
-        (f"P(surplus < 0) at {horizon}", "shortfall_probability", lambda v: pct(v, 1)),
-        (f"expected shortfall 95% at {horizon}", "expected_shortfall_95", money),
     )
     for label, key, fmt in rows:
-        before, after = s[f"{key}_before"], s[f"{key}_after"]
-        shown = change_bp(before, after) if fmt is pct else fmt(after)
+        before, value = s[f"{key}_before"], s[f"{key}_after"]
+        shown = change_bp(before, value) if fmt is pct else fmt(value)
         middle = [fmt(without[f"{key}_after"])] if without else []
         head.add_row(label, fmt(before), *middle, shown)
+    for label, key in (
+        (f"P(surplus < 0) at {horizon}", "shortfall_probability"),
+        (f"expected shortfall 95% at {horizon}", "expected_shortfall_95"),
+    ):
+        middle = [_path_value(key, without[f"{key}_after"])] if without else []
+        head.add_row(
+            label,
+            f"{_path_value(key, s[f'{key}_before'])} ± "
+            f"{_path_value(key, Z95 * s[f'{key}_before_se'], True)}",
+            *middle,
+            f"{_path_value(key, s[f'{key}_after'])} ± "
+            f"{_path_value(key, Z95 * s[f'{key}_after_se'], True)}",
+        )
     console.print(head)
+    # The before/after claims: paired on the same paths, in words that follow the interval.
+    for label, key in (
+        (f"P(surplus < 0) at {horizon}", "shortfall_probability"),
+        (f"expected shortfall (worst 5%) at {horizon}", "expected_shortfall_95"),
+    ):
+        console.print(f"  {claim_text(s, key, label)}", highlight=False)
     positions = response.detailed_results.get("overlay", {}).get("positions", [])
     if positions:
         overlay = Table(
@@ -232,26 +256,64 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
         console.print(overlay)
     if s.get("spread_sources"):
         console.print(s["spread_sources"], highlight=False, markup=False)
-    profile = response.detailed_results["optimizer"]["key_rate_gaps"]
+    optimizer = response.detailed_results["optimizer"]
+    gap_rows = optimizer["key_rate_gaps"]
     gaps = Table(
         box=box.SIMPLE_HEAD,
         title="Key-rate gaps against the liabilities (assets' KRD minus liabilities' scaled "
-        "by L/A; years, and $ thousands per bp)",
+        "by L/A; years, and $M per bp)",
         title_justify="left",
     )
     gaps.add_column("")
-    for r in profile:
-        gaps.add_column(r["index"].removeprefix("krd_"), justify="right")
-    for which in ("current", "recommended"):
-        gaps.add_row(
-            f"{which} (years)", *(unsigned_zero(f"{r[f'{which}_years']:+.2f}") for r in profile)
-        )
-    for which in ("current", "recommended"):
-        gaps.add_row(
-            f"{which} ($k/bp)",
-            *(unsigned_zero(f"{r[f'{which}_dv01'] / 1e3:+,.0f}") for r in profile),
-        )
+    for r in gap_rows:
+        gaps.add_column(str(r["tenor"]), justify="right")
+    for label, col in (
+        ("current (years)", "gap_before"),
+        ("recommended (years)", "gap_after"),
+        ("tolerance (years)", "tolerance"),
+    ):
+        gaps.add_row(label, *(f"{r[col]:+.2f}" for r in gap_rows))
+    for label, col in (
+        ("current ($M per bp)", "dv01_before"),
+        ("recommended ($M per bp)", "dv01_after"),
+    ):
+        gaps.add_row(label, *(f"{r[col] / 1e6:+,.2f}" for r in gap_rows))
     console.print(gaps)
+    terms = Table(
+        box=box.SIMPLE_HEAD,
+        title="Objective a year (bp of assets and $M)",
+        title_justify="left",
+    )
+    for col in ("term", "current bp", "recommended bp", "change bp", "change $M"):
+        terms.add_column(col, justify="left" if col == "term" else "right")
+    for r in optimizer["objective"]:
+        terms.add_row(
+            str(r["term"]),
+            f"{r['before_bp']:+.1f}",
+            f"{r['after_bp']:+.1f}",
+            f"{r['change_bp']:+.1f}",
+            f"{r['change'] / 1e6:+,.1f}",
+        )
+    console.print(terms)
+    open_limits = [r for r in optimizer["constraints"] if r["status"] != "met"]
+    if open_limits:
+        limits = Table(
+            box=box.SIMPLE_HEAD,
+            title=f"Limits not met ({len(open_limits)}): constraints_met is false",
+            title_justify="left",
+        )
+        for col in ("limit", "current", "recommended", "limit value", "status"):
+            limits.add_column(col, justify="left" if col in ("limit", "status") else "right")
+        for r in open_limits:
+            fmt = "{:.2%}" if r["unit"] == "share" else "{:.2f}"
+            limits.add_row(
+                str(r["constraint"]),
+                fmt.format(r["before"]),
+                fmt.format(r["value"]),
+                f"{r['sense']} {fmt.format(r['limit'])}",
+                str(r["status"]),
+            )
+        console.print(limits)
     moves = [r for r in response.allocation_recommendations if abs(r.change) >= HOLD_BELOW]
     changes = Table(
         box=box.SIMPLE_HEAD, title=f"Weight changes ({len(moves)} managers)", title_justify="left"
@@ -268,12 +330,32 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
             ("+" if r.change_amount > 0 else "") + money(r.change_amount),
         )
     console.print(changes)
+    plan = response.implementation_plan
+    console.print(
+        f"Plan: {len(plan['phases'])} phases of {plan['phase_days']} trading days "
+        f"({plan['reason']}), cost {_path_value('money', plan['total_cost'])}.",
+        highlight=False,
+    )
+    if plan.get("glide_path"):
+        glide = plan["glide_path"]
+        console.print(
+            f"Glide path: {len(glide['cycles'])} cycle(s) of a quarter ({glide['reason']}).",
+            highlight=False,
+        )
     console.print(
         f"Run {manifest['run_id']} written (report.html, results.json, tables/, manifest.json) to",
         highlight=False,
     )
     # The folder on a line of its own, unwrapped, so that it can be copied whole.
     console.print(f"  {url}", highlight=False, soft_wrap=True)
+
+
+def _path_value(key: str, value: float, spread: bool = False) -> str:
+    """Format a path statistic: a probability in percent, money in $ millions (``-$2,163M``)."""
+    if key == "shortfall_probability":
+        return f"{value:.1%}"
+    sign = "-" if value < 0 and not spread else ""
+    return f"{sign}${abs(value) / 1e6:,.0f}M"
 
 
 def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
@@ -332,9 +414,13 @@ def _cmd_runs(args: argparse.Namespace, console: Console) -> int:
         console.print(f"No runs in {args.root}", highlight=False)
         return 0
     table = Table(
-        box=box.SIMPLE_HEAD, title=f"Runs in {args.root}", title_justify="left", pad_edge=False
+        box=box.SIMPLE_HEAD,
+        title=f"Runs in {args.root}",
+        title_justify="left",
+        pad_edge=False,
+        collapse_padding=True,
     )
-    for col in ("run", "time (UTC)", "source", "yield", "TE", "P(short)"):
+    for col in ("run", "time (UTC)", "source", "seed", "yield", "TE", "P(short)"):
         table.add_column(col, justify="left" if col in ("run", "source") else "right", no_wrap=True)
     for r in runs.to_dict("records"):
 
@@ -344,7 +430,8 @@ def _cmd_runs(args: argparse.Namespace, console: Console) -> int:
         table.add_row(
             str(r["run_id"]),
             str(r["created"])[:16].replace("T", " "),
-            escape(_clip(str(r["source"]), 18)),
+            escape(_clip(str(r["source"]), 14)),
+            str(r["scenario_seed"]),
             move("yield", "{:.2%}").replace("%→", "→"),
             move("tracking_error", "{:.2%}").replace("%→", "→"),
             move("shortfall_probability", "{:.1%}").replace("%→", "→"),
@@ -461,7 +548,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--data", type=Path, help="directory of input files (see: fialloc demo --help)"
     )
     run.add_argument("--out", default=DEFAULT_ROOT, help="output root: a directory or fsspec URL")
-    run.add_argument("--paths", type=int, default=1000, help="G2++ scenario paths")
+    run.add_argument("--paths", type=int, default=DEFAULT_PATHS, help="G2++ scenario paths")
     run.add_argument("--seed", type=int, default=0, help="seed of the scenario paths")
     run.add_argument("--demo-seed", type=int, default=7, help="seed of the demo book")
     run.add_argument(

@@ -29,14 +29,12 @@ def history_covariance(portfolio: Portfolio, tenors: Sequence[float]) -> pd.Data
     """Covariance of monthly zero-rate moves at `tenors` (years) and spread moves by rating.
 
     Factors are named ``krd_<tenor>y`` and ``sd_<rating>``; months missing a series are dropped.
+    Tenors the history does not quote are read off each month's curve
+    (:meth:`Portfolio.zero_history_at`).
     """
-    zeros = portfolio.zero_history
-    missing = [t for t in tenors if t not in zeros.columns]
-    if missing:
-        msg = f"history_covariance: market history has no zero rates at tenors {missing}"
-        raise ValueError(msg)
+    zeros = portfolio.zero_history_at(tenors)
     keys, spreads = _names(tenors)
-    rate_moves = zeros[list(tenors)].diff().iloc[1:]
+    rate_moves = zeros.diff().iloc[1:]
     rate_moves.columns = keys
     spread_moves = portfolio.spread_history[list(RATING_LETTERS)].diff().iloc[1:]
     spread_moves.columns = spreads

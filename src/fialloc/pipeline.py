@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -26,21 +26,26 @@ from fialloc.data import Portfolio
 from fialloc.desks import DeskResult, performance, run_desks
 from fialloc.distributed import Executor
 from fialloc.factor_covariance import scenario_covariance
+from fialloc.mc_estimators import DEFAULT_PATHS
 from fialloc.optimize import (
     AllocationProblem,
+    AllocationProgram,
     AllocationResult,
     OverlayInputs,
     build_problem,
     optimize,
+    overlay_program,
     pareto_frontier,
 )
 from fialloc.overlay import OverlayMarket, OverlayUniverse, overlay_universe
-from fialloc.plan import ImplementationPlan, implementation_plan
+from fialloc.plan import ImplementationPlan, glide_path, implementation_plan
 from fialloc.robustness import (
+    compare,
     evaluate,
     min_expected_shortfall,
     simulate_sleeves,
     stress_surplus,
+    surplus_by_path,
     tracking_error_distribution,
 )
 from fialloc.scenarios import CreditInflationSpec, G2pp, simulate_credit_inflation
@@ -60,7 +65,19 @@ class Robustness:
     ----------
     paths : DataFrame
         Per (allocation, horizon in years): surplus mean and quantiles (money), shortfall
-        probability (surplus below zero) and expected shortfall at 95% (mean of the worst 5%).
+        probability (surplus below zero) and expected shortfall at 95% (mean of the worst 5%),
+        each with its standard error (see :func:`fialloc.robustness.evaluate`).
+    comparisons : DataFrame
+        Per (allocation, horizon, statistic): the paired difference from the current
+        allocation on the same paths, its standard error, 95% interval and verdict (see
+        :func:`fialloc.robustness.compare`).
+    surplus : DataFrame
+        Per (allocation, path): the surplus (money) at each horizon (columns, years): what
+        every path statistic is computed from.
+    states, state_covariance : DataFrame
+        The G2++ states per (horizon, path), less their exact means, and their exact
+        covariance per (horizon, state): the control variates (see
+        :meth:`fialloc.robustness.SleevePaths.state_tables`).
     tracking_error : DataFrame
         Per allocation: the realized tracking error across paths (decimal, annual; see
         :func:`fialloc.robustness.tracking_error_distribution`).
@@ -69,8 +86,12 @@ class Robustness:
     """
 
     paths: pd.DataFrame
+    comparisons: pd.DataFrame
     tracking_error: pd.DataFrame
     stresses: pd.DataFrame
+    surplus: pd.DataFrame
+    states: pd.DataFrame
+    state_covariance: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -111,7 +132,8 @@ class RunResult:
     robustness : Robustness
         Current, recommended and least-shortfall weights across paths and stresses.
     plan : ImplementationPlan
-        The phased move from current to recommended weights.
+        The phased move from current to recommended weights, with the glide path (cycles)
+        to the allocation without the turnover and maximum shift limits.
     parameters : dict
         Paths, seed, horizons, phases: what to pass to reproduce the run.
     timings : dict of str to float
@@ -154,7 +176,7 @@ class RunResult:
         ``without_overlay_years`` and ``without_overlay_dv01`` are the weights-only
         recommendation's.
         """
-        keys = [c for c in self.problem.exposures.columns if c.startswith("krd_")]
+        keys = self.problem.key_columns
         weights = {"current": self.problem.current, "recommended": self.allocation.weights}
         if self.allocation_without_overlay is not None:
             weights["without_overlay"] = self.allocation_without_overlay.weights
@@ -208,7 +230,7 @@ def _stage(
 
 def run(
     portfolio: Portfolio,
-    n_paths: int = 1000,
+    n_paths: int = DEFAULT_PATHS,
     scenario_seed: int = 0,
     horizons: int = 10,
     phases: int = 3,
@@ -246,8 +268,8 @@ def run(
         Runs the desks on the run's context (default :func:`fialloc.desks.run_desks`); the
         agents' workflow passes its graph here, so its results are the run's desks.
     executor : Executor, optional
-        Where the parallel maps run: stress scenarios, chunks of scenario paths and frontier
-        points (see :mod:`fialloc.distributed`; in this process by default). Results are the
+        Where the parallel maps run: stress scenarios and chunks of scenario paths (see
+        :mod:`fialloc.distributed`; in this process by default). Results are the
         same wherever they run.
     path_chunk : int
         Scenario paths per task (bounds a task's memory; results do not depend on it).
@@ -321,18 +343,26 @@ def run(
             }
             credit = simulate_credit_inflation(model, paths, CreditInflationSpec(spreads=spreads))
             factor_cov = scenario_covariance(model, paths, p.analytics.key_tenors, credit)
-        skill_desk = desks["performance"]
+        evidence = performance.manager_evidence(desks["performance"])
         problem = build_problem(
-            ctx,
-            skill=performance.skill_scores(skill_desk),
-            covariance=factor_cov,
-            residual_vol=performance.residual_vols(skill_desk),
+            ctx, evidence=evidence, covariance=factor_cov, trading_days=phases * phase_days
         )
-        allocation = optimize(problem, p.mandate, overlay=overlay_inputs)
-        without = None if overlay_inputs is None else optimize(problem, p.mandate)
-        robust = min_expected_shortfall(problem, sleeves, p.mandate, overlay=overlay_inputs)
-        frontier = pareto_frontier(problem, p.mandate, frontier_points, executor=executor)
+        program = AllocationProgram(problem, p.mandate)
+        allocation = optimize(problem, program=program)
+        without = None
+        if overlay_inputs is not None:
+            without = allocation
+            allocation = optimize(
+                problem,
+                program=overlay_program(problem, p.mandate, overlay_inputs, rooms=program.rooms()),
+                overlay=overlay_inputs,
+            )
+        robust = min_expected_shortfall(
+            problem, sleeves, p.mandate, rooms=program.rooms(), overlay=overlay_inputs
+        )
+        frontier = pareto_frontier(problem, points=frontier_points, program=program)
     with _stage("robustness", timings, progress):
+        states, state_covariance = sleeves.state_tables()
         candidates: dict[str, npt.ArrayLike] = {
             "current": problem.current.to_numpy(),
             "recommended": allocation.weights.to_numpy(),
@@ -347,8 +377,12 @@ def run(
             overlay_values = overlay_inputs.stress_changes + universe.table["value"]
         robustness = Robustness(
             paths=evaluate(sleeves, candidates, overlays),
+            comparisons=compare(sleeves, candidates, overlays=overlays),
             tracking_error=tracking_error_distribution(sleeves, candidates, overlays),
             stresses=stress_surplus(stresses, p, candidates, overlays, overlay_values),
+            surplus=surplus_by_path(sleeves, candidates, overlays),
+            states=states,
+            state_covariance=state_covariance,
         )
     with _stage("plan", timings, progress):
         plan = implementation_plan(
@@ -362,6 +396,11 @@ def run(
             overlay=overlay_inputs,
             units=overlays.get("recommended"),
         )
+        # The glide path moves the managers' weights over later cycles: with an overlay it
+        # starts from the weights-only recommendation (weights summing to 1), since the
+        # overlay is chosen afresh each cycle.
+        managers_only = allocation if without is None else without
+        plan = replace(plan, glide=glide_path(problem, p.mandate, managers_only.weights))
     surplus = robustness.paths.loc["current"].copy()
     parameters = {
         "n_paths": n_paths,

@@ -1,17 +1,25 @@
-"""The phased implementation plan: how to move from current to target manager weights.
+"""The implementation plan: phases of trading to the recommendation, and the glide path beyond.
 
-Moves are split into equal phases (3 of 10 trading days by default). Every mandate constraint
-is convex in the weights, so when today's and the target allocation both satisfy one, every
-phase end - a point on the straight line between them - satisfies it too; the plan checks each
-phase end anyway and reports it. Selling a sleeve means selling its positions pro rata: the
-cost is half the bid-ask plus square-root market impact. Each sleeve trades its cheapest
-positions first and may use only its share of each position's daily volume, at the given
-participation, within a phase.
+Phases: the move from current to target weights is split into equal phases (3 of 10 trading
+days by default). Each sleeve trades its cheapest positions first and may use only its share
+of each position's daily volume, at the given participation, within a phase: a seller no more
+than it holds, a buyer as much as that volume allows. A security one manager sells and another
+buys moves between them in kind, and only the rest trades on the market, paying half the
+bid-ask and square-root market impact over the phase's days (see
+:mod:`fialloc.analytics.trading_costs`). When the move needs more volume than the requested
+phases give, the plan says which sleeve needs how many phases and (``extend``) adds them.
 
 A duration overlay's swaps and futures trade in the first phase (they are liquid and need no
 cash); its STRIPS are bought in step with the sleeves' sales that pay for them, so weights and
 STRIPS add up to the assets at every phase end. Overlay trades cost half a bid-ask spread in
 yield on their DV01 (:data:`OVERLAY_HALF_SPREAD_BP`).
+
+Glide path: the recommendation is one cycle's move, limited by the mandate's turnover and
+maximum shift. When the allocation the optimizer would choose without those two limits lies
+further, :func:`glide_path` moves toward it in cycles (quarters) of at most one turnover and
+one maximum shift each, on the straight line from the recommendation, and checks every limit
+at each cycle end: turnover and maximum shift against that cycle's start, the others (as for
+the recommendation) against today.
 """
 
 from __future__ import annotations
@@ -24,17 +32,45 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from fialloc.analytics.liquidity_costs import market_impact_cost
+from fialloc.analytics.trading_costs import in_kind_split, trade_costs
 from fialloc.data import Mandate, Portfolio
 from fialloc.layout import FloatArray
-from fialloc.optimize import AllocationProblem, OverlayInputs, check_constraints
+from fialloc.optimize import AllocationProblem, OverlayInputs, check_constraints, optimize
 
-__all__ = ["ImplementationPlan", "implementation_plan"]
+BoolArray = npt.NDArray[np.bool_]
 
-DAILY_PRICE_VOL = 0.004  # daily price volatility for market impact (decimal)
+__all__ = ["GlidePath", "ImplementationPlan", "glide_path", "implementation_plan"]
+
+#: The limits that bound one cycle's move, checked per cycle on the glide path.
+PACE_LIMITS = ("turnover (one-way)", "max shift")
+#: A remaining move smaller than this (one-way, decimal of assets) needs no further cycle.
+REACHED = 1e-4
 #: Half the bid-ask spread in yield (bp) of each overlay instrument type: a cleared swap, a
 #: Treasury future (about half a tick on a 10-year's DV01), a STRIPS.
 OVERLAY_HALF_SPREAD_BP: Final = {"swap": 0.25, "future": 0.1, "strips": 0.5}
+
+
+@dataclass(frozen=True)
+class GlidePath:
+    """Cycles (quarters) from the recommendation to the allocation without pace limits.
+
+    Attributes
+    ----------
+    weights : DataFrame
+        Managers by cycle ends: 0 is today, 1 the recommendation, the last the target.
+    cycles : DataFrame
+        Per cycle: ``turnover`` (one-way, decimal), ``largest_shift`` (decimal),
+        ``remaining`` (one-way distance to the target after the cycle), ``constraints_ok``
+        (every mandate limit met at the cycle end, or no further from it than today; turnover
+        and maximum shift measured from the cycle's start, the others from today) and
+        ``failing`` (the limits that are not, comma-separated).
+    reason : str
+        Why this many cycles: how far the target is and which pace limit sets the count.
+    """
+
+    weights: pd.DataFrame
+    cycles: pd.DataFrame
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -48,12 +84,19 @@ class ImplementationPlan:
     weights : DataFrame
         Managers by phase ends (0 = today): weights.
     costs : DataFrame
-        Per phase: ``spread_cost``, ``impact_cost``, ``in_kind`` (money in positions that do
-        not trade, e.g. private placements, moved in kind), ``capacity_used`` (the largest
-        share of a sleeve's tradable volume the phase needs) and ``constraints_ok`` (every
-        mandate constraint holds at the phase end).
+        Per phase: ``spread_cost`` and ``impact_cost`` (money, of the market trades),
+        ``in_kind`` (money moved between managers off the market), ``in_kind_cost`` (its
+        transfer fees), ``market_traded`` (money traded on the market, sells plus buys),
+        ``capacity_used`` (the largest share of a sleeve's tradable volume the phase needs)
+        and ``constraints_ok`` (every mandate limit met at the phase end, or no further from
+        it than today).
     requested_phases : int
         Phases asked for; fewer than the plan's when market volume forced more (``extend``).
+    reason : str
+        Why this many phases: as requested, or the sleeve whose volume sets the count.
+    glide : GlidePath, optional
+        The cycles beyond this one, when the turnover or maximum shift holds the
+        recommendation short of the allocation without them (see :func:`glide_path`).
     overlay_trades : DataFrame or None
         Overlay instruments (rows) by phases: position traded (notional, face or market value,
         money; negative pays fixed or sells), when the target has an overlay. Costs of these
@@ -64,13 +107,15 @@ class ImplementationPlan:
     weights: pd.DataFrame
     costs: pd.DataFrame
     requested_phases: int
+    reason: str = ""
+    glide: GlidePath | None = None
     overlay_trades: pd.DataFrame | None = None
 
     @property
     def total_cost(self) -> float:
-        """Estimated cost of the whole plan (money)."""
-        cols = [c for c in ("spread_cost", "impact_cost", "overlay_cost") if c in self.costs]
-        return float(self.costs[cols].to_numpy().sum())
+        """Estimated cost of the whole plan (money): spread, impact, in-kind fees, overlay."""
+        cols = ["spread_cost", "impact_cost", "in_kind_cost", "overlay_cost"]
+        return float(self.costs[[c for c in cols if c in self.costs]].to_numpy().sum())
 
 
 def implementation_plan(
@@ -82,6 +127,7 @@ def implementation_plan(
     phase_days: int = 10,
     participation: float = 0.2,
     extend: bool = False,
+    transfer_cost_bp: float = 0.0,
     overlay: OverlayInputs | None = None,
     units: npt.ArrayLike | None = None,
 ) -> ImplementationPlan:
@@ -96,6 +142,9 @@ def implementation_plan(
     extend : bool
         When the moves do not fit the market volume in `phases`, add the fewest phases that make
         them fit instead of refusing.
+    transfer_cost_bp : float
+        Fee for moving a position in kind between managers (basis points of the amount; the
+        custodian's re-registration, none by default).
     overlay, units : OverlayInputs and array, optional
         The target's overlay instruments and positions (per unit of assets); see the module
         notes for when they trade.
@@ -104,13 +153,14 @@ def implementation_plan(
     ------
     ValueError
         If the target weights do not cover the same managers, do not sum to 1, or a phase
-        would trade more than `participation` of some position's volume over the phase.
+        would trade more than a sleeve's share of the volume over the phase (without `extend`).
     """
     m = mandate or portfolio.mandate
-    if phases < 1 or phase_days < 1 or not 0 < participation <= 1:
+    if phases < 1 or phase_days < 1 or not 0 < participation <= 1 or not transfer_cost_bp >= 0:
         msg = (
-            f"implementation_plan: need phases >= 1 (got {phases}), days >= 1 (got {phase_days}) "
-            f"and participation in (0, 1] (got {participation})"
+            f"implementation_plan: need phases >= 1 (got {phases}), days >= 1 (got {phase_days}), "
+            f"participation in (0, 1] (got {participation}) and transfer_cost_bp >= 0 (got "
+            f"{transfer_cost_bp})"
         )
         raise ValueError(msg)
     w0 = problem.current
@@ -130,87 +180,212 @@ def implementation_plan(
             "(less the overlay's STRIPS)"
         )
         raise ValueError(msg)
-    assets = problem.assets
+    sec = portfolio.securities.loc[portfolio.book.security_ids]
+    mv = portfolio.market_values.reindex(index=w0.index, columns=sec.index).fillna(0.0).to_numpy()
+    adv = sec["adv"].to_numpy(dtype=float)
+    half_spread = sec["bid_ask_bp"].to_numpy(dtype=float) * 0.5e-4
+    amount = np.abs((target - w0).to_numpy()) * problem.assets
+    selling = (target - w0).to_numpy() < 0
+    fills = _Fills(mv, participation * adv * phase_days, half_spread, selling)
+    requested = phases
+    sold, bought, need = fills(amount / phases)
+    if need.max() > 1.0 + 1e-9:
+        worst = int(np.argmax(need))
+        side = "sale" if selling[worst] else "purchase"
+        what = (
+            f"{w0.index[worst]}'s {side} of ${amount[worst] / 1e6:,.0f}M needs "
+            f"{need[worst] * phases:.2f}x the volume it may trade in one {phase_days}-day phase "
+            f"at {participation:.0%} participation"
+        )
+        needed = fills.phases_needed(amount, phases)
+        if needed is None or not extend:
+            msg = (
+                f"implementation_plan: phase 1 needs {need[worst]:.2f}x the volume: {what}; "
+                + (f"use at least {needed} phases" if needed else "no number of phases fits")
+                + f" of {phase_days} days"
+            )
+            raise ValueError(msg)
+        reason = f"{requested} requested; {what}"
+        phases = needed
+        sold, bought, need = fills(amount / phases)
+    else:
+        reason = (
+            f"as requested; the busiest sleeve uses {need.max():.0%} of the volume it may trade "
+            f"per phase"
+        )
     step = (target - w0) / phases
     weights = pd.DataFrame({k: w0 + k * step for k in range(phases + 1)})
-    trades = pd.DataFrame({k + 1: step * assets for k in range(phases)})
-
-    sec = portfolio.securities.loc[portfolio.book.security_ids]
-    mv = portfolio.market_values[sec.index].to_numpy()  # managers x positions (money)
-    total = mv.sum(axis=0)
-    half_spread = sec["bid_ask_bp"].to_numpy(dtype=float) * 0.5e-4
-    adv = sec["adv"].to_numpy(dtype=float)
-    # Each sleeve may use its share of each position's volume at `participation` per day.
-    share = np.divide(mv, total, out=np.zeros_like(mv), where=total > 0)
-    capacity = np.minimum(mv, participation * adv * phase_days * share)
-    # Positions with no market volume (private placements) cannot be sold; they move in kind
-    # to another manager or run off, at no market cost.
-    in_kind = adv <= 0
-    capacity[:, in_kind] = mv[:, in_kind]
-    order = np.argsort(half_spread, kind="stable")  # cheapest to trade first
-    rows = []
-    for k in range(phases):
-        spread_cost = impact_cost = moved_in_kind = 0.0
-        worst = 0.0
-        for i, amount in enumerate(np.abs(trades[k + 1].to_numpy())):
-            room = capacity[i, order]
-            filled = np.minimum(
-                room, np.maximum(amount - np.concatenate([[0.0], np.cumsum(room)[:-1]]), 0.0)
-            )
-            traded = ~in_kind[order]
-            spread_cost += float(filled[traded] @ half_spread[order][traded])
-            moved_in_kind += float(filled[~traded].sum())
-            impact = market_impact_cost(
-                filled[traded], adv[order][traded], np.full(int(traded.sum()), DAILY_PRICE_VOL)
-            )
-            impact_cost += float(impact.sum())
-            available = float(room.sum())
-            worst = max(
-                worst, amount / available if available > 0 else (np.inf if amount > 0 else 0.0)
-            )
-        held = None if u is None else _overlay_held(u, funded, (k + 1) / phases)
-        checked = check_constraints(problem, m, weights[k + 1].to_numpy(), overlay, held)
-        rows.append(
-            {
-                "phase": k + 1,
-                "spread_cost": spread_cost,
-                "impact_cost": impact_cost,
-                "capacity_used": worst,
-                "constraints_ok": bool(checked["ok"].all()),
-            }
-        )
+    trades = pd.DataFrame({k + 1: step * problem.assets for k in range(phases)})
+    in_kind, market = in_kind_split(sold, bought, adv)
+    spread, impact = trade_costs(market, sec["bid_ask_bp"].to_numpy(dtype=float), adv, phase_days)
+    rows = [
+        {
+            "phase": k + 1,
+            "spread_cost": spread,
+            "impact_cost": impact,
+            "in_kind": float(in_kind.sum()),
+            "in_kind_cost": float(in_kind.sum()) * transfer_cost_bp * 1e-4,
+            "market_traded": float(market.sum()),
+            "capacity_used": float(need.max()),
+            "constraints_ok": bool(
+                check_constraints(
+                    problem,
+                    m,
+                    weights[k + 1].to_numpy(),
+                    overlay,
+                    None if u is None else _overlay_held(u, funded, (k + 1) / phases),
+                )["allowed"].all()
+            ),
+        }
+        for k in range(phases)
+    ]
     costs = pd.DataFrame(rows).set_index("phase")
     overlay_trades = None
     if overlay is not None and u is not None:
         held = [np.zeros_like(u)]
         held += [_overlay_held(u, funded, k / phases) for k in range(1, phases + 1)]
         overlay_trades = pd.DataFrame(
-            {k: (held[k] - held[k - 1]) * assets for k in range(1, phases + 1)},
+            {k: (held[k] - held[k - 1]) * problem.assets for k in range(1, phases + 1)},
             index=overlay.instruments.index,
         )
         half = overlay.instruments["kind"].map(OVERLAY_HALF_SPREAD_BP).fillna(0.0).to_numpy()
         dv01 = overlay.instruments[overlay.key_columns].to_numpy(dtype=float).sum(axis=1) * 1e-4
         costs["overlay_cost"] = np.abs(overlay_trades.to_numpy()).T @ (np.abs(dv01) * half)
-    if (costs["capacity_used"] > 1.0).any():
-        worst_phase = costs["capacity_used"].idxmax()
-        need = float(costs["capacity_used"].max())
-        if extend and np.isfinite(need):
-            # Each phase trades 1/phases of the move against a fixed volume, so the need
-            # scales exactly with the phase count.
-            longer = implementation_plan(
-                portfolio, problem, target, m, int(np.ceil(phases * need - 1e-9)), phase_days,
-                participation, overlay=overlay, units=units,
-            )  # fmt: skip
-            return dataclasses.replace(longer, requested_phases=phases)
-        msg = (
-            f"implementation_plan: phase {worst_phase} needs {need:.2f}x the volume a sleeve can "
-            f"trade at {participation:.0%} participation over {phase_days} days; use at least "
-            f"{int(np.ceil(phases * need))} phases of {phase_days} days"
-        )
-        raise ValueError(msg)
-    return ImplementationPlan(trades, weights, costs, phases, overlay_trades)
+    return ImplementationPlan(
+        trades, weights, costs, requested, reason, overlay_trades=overlay_trades
+    )
 
 
 def _overlay_held(units: FloatArray, funded: npt.NDArray[np.bool_], done: float) -> FloatArray:
     """Overlay held at a phase end: swaps and futures in full, STRIPS the share `done`."""
     return np.where(funded, units * done, units)
+
+
+class _Fills:
+    """One phase's trades per security, cheapest positions first, within market volume.
+
+    Sellers go first: each may sell, of each security it holds, at most its holding and its
+    share of the holders' volume budget. Buyers share what volume the sellers leave, security by
+    security, among the buyers holding it in proportion to the amounts they buy: what a buyer
+    already holds does not cap what it may buy. Securities without volume cannot be bought and
+    leave a seller in kind.
+    """
+
+    def __init__(
+        self, mv: FloatArray, budget: FloatArray, half_spread: FloatArray, selling: BoolArray
+    ) -> None:
+        total = mv.sum(axis=0)
+        share = np.divide(mv, total, out=np.zeros_like(mv), where=total > 0)
+        self.sell_cap = np.where(budget > 0, np.minimum(mv, share * budget), mv)
+        self.budget, self.holds, self.selling = budget, mv > 0, selling
+        self.order = np.argsort(half_spread, kind="stable")
+
+    def __call__(self, amount: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Sold and bought per security and each sleeve's need (amount over its room)."""
+        n = self.budget.shape[0]
+        sold, bought, room = np.zeros(n), np.zeros(n), np.zeros(len(amount))
+        for i in np.flatnonzero(self.selling):
+            sold += self._fill(amount[i], self.sell_cap[i])
+            room[i] = self.sell_cap[i].sum()
+        buying = ~self.selling & (amount > 0)
+        left = np.maximum(self.budget - sold, 0.0)
+        demand = (amount * buying) @ self.holds  # per security: buyers' amounts that hold it
+        for i in np.flatnonzero(buying):
+            cap = np.divide(
+                left * amount[i], demand, out=np.zeros(n), where=self.holds[i] & (demand > 0)
+            )
+            bought += self._fill(amount[i], cap)
+            room[i] = cap.sum()
+        need = np.divide(amount, room, out=np.where(amount > 0, np.inf, 0.0), where=room > 0)
+        return sold, bought, need
+
+    def _fill(self, amount: float, cap: FloatArray) -> FloatArray:
+        room = cap[self.order]
+        before = np.concatenate([[0.0], np.cumsum(room)[:-1]])
+        out = np.zeros_like(cap)
+        out[self.order] = np.minimum(room, np.maximum(amount - before, 0.0))
+        return out
+
+    def phases_needed(self, amount: FloatArray, start: int, most: int = 1000) -> int | None:
+        """Fewest phases from `start` at which every sleeve's need fits (None beyond `most`)."""
+        fits = lambda k: self(amount / k)[2].max() <= 1.0 + 1e-9  # noqa: E731
+        if not fits(most):
+            return None
+        low, high = start, most  # fits(high); the need falls as phases grow
+        while low < high:
+            mid = (low + high) // 2
+            low, high = (low, mid) if fits(mid) else (mid + 1, high)
+        return low
+
+
+def glide_path(
+    problem: AllocationProblem,
+    mandate: Mandate,
+    recommended: pd.Series,
+    max_cycles: int = 40,
+) -> GlidePath:
+    """Cycles from the recommendation to the allocation the optimizer would choose at any pace.
+
+    The target is :func:`fialloc.optimize.optimize` under `mandate` with its turnover and
+    maximum shift lifted. Each cycle after the first (the recommendation) moves along the
+    straight line to it by at most the mandate's turnover (one-way) and maximum shift per
+    manager; every limit is checked at each cycle end (turnover and maximum shift from the
+    cycle's start, the others from today).
+
+    Raises
+    ------
+    ValueError
+        If the target is more than `max_cycles` cycles away (turnover or maximum shift of
+        zero), or the optimizer cannot solve without the pace limits.
+    """
+    free = mandate.model_copy(update={"turnover": 2.0, "max_shift": 1.0})
+    target = optimize(problem, free).weights
+    w0, w1 = problem.current, recommended.reindex(problem.current.index)
+    gap = target - w1
+    one_way = 0.5 * float(gap.abs().sum())
+    largest = float(gap.abs().max())
+    if one_way <= REACHED:
+        cycles = 1
+        reason = "the recommendation is already the allocation without pace limits"
+    else:
+        pace = [one_way / mandate.turnover if mandate.turnover > 0 else np.inf,
+                largest / mandate.max_shift if mandate.max_shift > 0 else np.inf]  # fmt: skip
+        more = int(np.ceil(max(pace) - 1e-9))
+        if not np.isfinite(max(pace)) or more + 1 > max_cycles:
+            msg = (
+                f"glide_path: the allocation without pace limits is {one_way:.1%} one-way away; "
+                f"more than {max_cycles} cycles at turnover {mandate.turnover:.1%} and maximum "
+                f"shift {mandate.max_shift:.1%}"
+            )
+            raise ValueError(msg)
+        cycles = more + 1
+        limit = "turnover" if pace[0] >= pace[1] else "maximum shift"
+        reason = (
+            f"the allocation without the turnover and maximum shift limits is {one_way:.1%} "
+            f"(one-way) beyond the recommendation; at the {limit} limit of "
+            f"{mandate.turnover if limit == 'turnover' else mandate.max_shift:.1%} per cycle it "
+            f"takes {more} more"
+        )
+    ends = [w0, w1] + [w1 + min(1.0, k / (cycles - 1)) * gap for k in range(1, cycles)]
+    weights = pd.DataFrame(dict(enumerate(ends)))
+    rows = []
+    for k in range(1, len(ends)):
+        start, end = ends[k - 1], ends[k]
+        # Pace limits hold per cycle; every other limit is measured from today, as for the
+        # recommendation.
+        check = check_constraints(problem, mandate, end.to_numpy())
+        per_cycle = check_constraints(
+            dataclasses.replace(problem, current=start), mandate, end.to_numpy()
+        )
+        check.loc[list(PACE_LIMITS)] = per_cycle.loc[list(PACE_LIMITS)]
+        rows.append(
+            {
+                "cycle": k,
+                "turnover": 0.5 * float((end - start).abs().sum()),
+                "largest_shift": float((end - start).abs().max()),
+                "remaining": 0.5 * float((target - end).abs().sum()),
+                "constraints_ok": bool(check["allowed"].all()),
+                "failing": ", ".join(check.index[~check["allowed"]]),
+            }
+        )
+    return GlidePath(weights, pd.DataFrame(rows).set_index("cycle"), reason)

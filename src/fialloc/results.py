@@ -11,23 +11,31 @@ the JSON Schema of ``results.json``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from fialloc.desks.result import json_value, to_records
-from fialloc.optimize import AllocationResult
+from fialloc.optimize import AllocationResult, objective_table
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from fialloc.pipeline import RunResult
 
-__all__ = ["AllocationRecommendation", "RunResponse", "build_response", "spread_source_line"]
+__all__ = [
+    "AllocationRecommendation",
+    "RunResponse",
+    "build_response",
+    "claim_text",
+    "path_claims",
+    "spread_source_line",
+]
 
 #: A change of weight smaller than this (decimal) is reported as "hold".
 HOLD_BELOW = 5e-4
+#: Path statistics whose before/after change the headline states with its interval.
+CLAIMED = ("shortfall_probability", "expected_shortfall_95")
 
 
 class AllocationRecommendation(BaseModel):
@@ -83,18 +91,20 @@ def build_response(
     detailed["optimizer"] = {
         "status": run.allocation.status,
         "summary": run.allocation.summary,
-        "objective_terms": run.allocation.objective_terms.to_dict(),
+        "objective": to_records(run.allocation.objective),
         "constraints": to_records(run.allocation.constraints),
         "exposures": to_records(run.allocation.exposures),
-        "key_rate_gaps": to_records(run.gap_change()),
+        "key_rate_gaps": to_records(run.allocation.gaps),
         "least_shortfall": {
             "weights": run.robust_allocation.weights.to_dict(),
             "summary": run.robust_allocation.summary,
+            "objective": to_records(run.robust_allocation.objective),
         },
         "frontier": to_records(run.frontier),
     }
     detailed["robustness"] = {
         "paths": to_records(run.robustness.paths),
+        "comparisons": to_records(run.robustness.comparisons),
         "tracking_error": to_records(run.robustness.tracking_error),
         "stresses": to_records(run.robustness.stresses),
     }
@@ -178,18 +188,67 @@ def spread_source_line(sources: pd.DataFrame) -> str:
     return text
 
 
+def _largest_gap(gaps: pd.Series) -> float:
+    """Largest absolute key-rate gap (years, liabilities scaled to assets)."""
+    return float(gaps.abs().max())
+
+
+def _dominating(run: RunResult, tail_mean: dict[str, float]) -> list[dict[str, Any]]:
+    """Every other allocation the run computed that beats the recommendation on every count.
+
+    The least-shortfall weights are compared on yield, tracking error and expected shortfall
+    at the last horizon, the frontier points (not evaluated on the paths) on yield and
+    tracking error; each that is at least as good on all and better on one is listed with
+    the objective it gives up against the recommendation (bp a year), which is the trade the
+    recommendation makes.
+    """
+    a, tol = run.allocation.summary, 1e-9
+    candidates = [
+        (
+            "least_shortfall",
+            run.robust_allocation.summary,
+            tail_mean["least_shortfall"] - tail_mean["recommended"],
+            run.robust_allocation.summary["objective_bp_after"],
+        )
+    ]
+    managers = [str(m) for m in run.problem.managers]
+    for k, point in run.frontier.iterrows():
+        weights = point[managers].to_numpy(dtype=float)
+        table = objective_table(run.problem, run.portfolio.mandate, weights)
+        summary = {"yield_after": point["yield"], "tracking_error_after": point["tracking_error"]}
+        candidates.append((f"frontier point {k}", summary, 0.0, table.at["total", "after_bp"]))
+    out = []
+    for name, other, tail_gain, objective in candidates:
+        gains = (
+            other["yield_after"] - a["yield_after"],
+            a["tracking_error_after"] - other["tracking_error_after"],
+            tail_gain,
+        )
+        if min(gains) >= -tol and max(gains) > tol:
+            out.append(
+                {
+                    "allocation": name,
+                    "yield": float(other["yield_after"]),
+                    "tracking_error": float(other["tracking_error_after"]),
+                    "objective_bp_given_up": float(a["objective_bp_after"] - objective),
+                }
+            )
+    return out
+
+
 def _strategy(run: RunResult) -> dict[str, Any]:
     a = run.allocation
     s = run.summary()
     paths = run.robustness.paths
     last = float(paths.index.get_level_values("horizon").max())
     at_last = paths.xs(last, level="horizon")
-    shortfall = {str(k): float(v) for k, v in at_last["shortfall_probability"].items()}
+    claims = path_claims(run, last)
     tail_mean = {str(k): float(v) for k, v in at_last["expected_shortfall_95"].items()}
-    gaps = run.gap_change()
-    gap_before = float(gaps["current_years"].abs().max())
-    gap_after = float(gaps["recommended_years"].abs().max())
-    moved = float(a.change.clip(lower=0).sum())
+    gap_before = _largest_gap(a.gaps["gap_before"])
+    gap_after = _largest_gap(a.gaps["gap_after"])
+    moved = a.summary["turnover"]
+    open_limits = a.constraints[~a.constraints["ok"]]
+    dominating = _dominating(run, tail_mean)
     ups = a.change[a.change > HOLD_BELOW].sort_values(ascending=False)
     downs = a.change[a.change < -HOLD_BELOW].sort_values()
     text = (
@@ -200,9 +259,26 @@ def _strategy(run: RunResult) -> dict[str, Any]:
         + f". Yield goes from {a.summary['yield_before']:.2%} to {a.summary['yield_after']:.2%}, "
         f"tracking error against the liabilities from {a.summary['tracking_error_before']:.2%} to "
         f"{a.summary['tracking_error_after']:.2%}, the largest key-rate gap from "
-        f"{gap_before:.2f} to {gap_after:.2f} years, and the probability of a surplus shortfall "
-        f"at {last:g} years from {shortfall['current']:.1%} to "
-        f"{shortfall['recommended']:.1%}."
+        f"{gap_before:.2f} to {gap_after:.2f} years. At {last:g} years across "
+        f"{run.parameters['n_paths']:,} scenario paths (seed {run.parameters['scenario_seed']}), "
+        + claim_text(claims, "shortfall_probability", "the probability of a surplus shortfall")
+        + "; "
+        + claim_text(claims, "expected_shortfall_95", "the expected shortfall (worst 5%)")
+        + f". The objective goes from {a.summary['objective_bp_before']:.1f} to "
+        f"{a.summary['objective_bp_after']:.1f} bp a year. "
+        + (
+            "Every limit is met."
+            if open_limits.empty
+            else "Limits not met yet: "
+            + ", ".join(f"{k} ({v})" for k, v in open_limits["status"].items())
+            + "."
+        )
+        + "".join(
+            f" The {d['allocation']} weights are better on yield, tracking error and tail, but "
+            f"give up {d['objective_bp_given_up']:.1f} bp a year of the objective (posterior "
+            "alpha, trading costs, liquidity): the recommendation takes that trade."
+            for d in dominating
+        )
     )
     without = _without_overlay(run, at_last)
     long_before, long_after = a.summary["long_end_gap_before"], a.summary["long_end_gap_after"]
@@ -230,21 +306,85 @@ def _strategy(run: RunResult) -> dict[str, Any]:
         "surplus_vol_after": a.summary["surplus_vol_after"],
         "max_key_rate_gap_before": gap_before,
         "max_key_rate_gap_after": gap_after,
-        "max_key_rate_gap_dv01_before": float(gaps["current_dv01"].abs().max()),
-        "max_key_rate_gap_dv01_after": float(gaps["recommended_dv01"].abs().max()),
+        "max_key_rate_gap_dv01_before": _largest_gap(a.gaps["dv01_before"]),
+        "max_key_rate_gap_dv01_after": _largest_gap(a.gaps["dv01_after"]),
         "long_end_gap_before": long_before,
         "long_end_gap_after": long_after,
         "horizon_years": last,
-        "shortfall_probability_before": shortfall["current"],
-        "shortfall_probability_after": shortfall["recommended"],
-        "expected_shortfall_95_before": tail_mean["current"],
-        "expected_shortfall_95_after": tail_mean["recommended"],
+        "n_paths": int(run.parameters["n_paths"]),
+        "scenario_seed": int(run.parameters["scenario_seed"]),
+        **{
+            f"{stat}_{when}{part}": float(at_last.loc[name, f"{stat}{part}"])
+            for stat in CLAIMED
+            for when, name in (("before", "current"), ("after", "recommended"))
+            for part in ("", "_se")
+        },
+        **claims,
         "constraints_met": bool(a.constraints["ok"].all()),
         "spread_sources": spread_source_line(run.portfolio.spread_sources),
+        "limits_not_met": {str(k): str(v) for k, v in open_limits["status"].items()},
+        "dominated_by": dominating,
+        "objective_bp_before": a.summary["objective_bp_before"],
+        "objective_bp_after": a.summary["objective_bp_after"],
+        "liquid_buffer_before": a.summary["liquid_buffer_before"],
+        "liquid_buffer_after": a.summary["liquid_buffer_after"],
         "plan_cost": run.plan.total_cost,
         **{k: v for k, v in a.summary.items() if k.startswith("overlay_")},
         "without_overlay": without,
     }
+
+
+def path_claims(run: RunResult, horizon: float) -> dict[str, Any]:
+    """Return the recommended minus the current path statistics at `horizon`, paired.
+
+    For each of :data:`CLAIMED`: ``<stat>_change`` (recommended minus current on the same
+    paths), ``_change_se``, ``_change_low`` and ``_change_high`` (the 95% interval) and
+    ``<stat>_verdict`` (``better``, ``worse`` or ``no clear change``; see
+    :func:`fialloc.robustness.compare`).
+    """
+    table = run.robustness.comparisons.xs(("recommended", horizon), level=("allocation", "horizon"))
+    out: dict[str, Any] = {}
+    for stat in CLAIMED:
+        row = table.loc[stat]
+        out |= {
+            f"{stat}_change": float(row["difference"]),
+            f"{stat}_change_se": float(row["se"]),
+            f"{stat}_change_low": float(row["low"]),
+            f"{stat}_change_high": float(row["high"]),
+            f"{stat}_verdict": str(row["verdict"]),
+        }
+    return out
+
+
+def claim_text(claims: Mapping[str, Any], stat: str, label: str) -> str:
+    """Return one before/after claim in words that follow its 95% interval.
+
+    Parameters
+    ----------
+    claims : mapping
+        The ``integrated_strategy`` section (or its path claims): ``<stat>_change``,
+        ``<stat>_change_low``, ``<stat>_change_high`` and ``<stat>_verdict``.
+    stat : {"shortfall_probability", "expected_shortfall_95"}
+        The statistic (a probability, shown in points, or money, shown in $ millions).
+    label : str
+        What the statistic is, in words.
+    """
+    if stat == "shortfall_probability":
+
+        def fmt(v: float) -> str:
+            return f"{100 * v:+.1f} points"
+    else:
+
+        def fmt(v: float) -> str:
+            return f"{'-' if v < 0 else '+'}${abs(v) / 1e6:,.0f}M"
+
+    verdict = claims[f"{stat}_verdict"]
+    moved = {"better": "improves", "worse": "worsens", "no clear change": "shows no clear change"}
+    return (
+        f"{label} {moved[verdict]}: {fmt(claims[f'{stat}_change'])} "
+        f"(95% interval {fmt(claims[f'{stat}_change_low'])} to "
+        f"{fmt(claims[f'{stat}_change_high'])}, paired on the same paths)"
+    )
 
 
 def _recommendations(run: RunResult) -> list[AllocationRecommendation]:
@@ -273,9 +413,9 @@ def _recommendations(run: RunResult) -> list[AllocationRecommendation]:
                     reasons.append(f"optimizer: limited by the maximum shift of {shift:.0%}")
             if not reasons:
                 reasons.append(
-                    "optimizer: improves the priority-weighted objective (yield "
-                    f"{run.problem.yields.at[mid]:.2%}, skill score "
-                    f"{run.problem.skill.at[mid]:+.2f})"
+                    "optimizer: improves the objective or closes a limit (yield "
+                    f"{run.problem.yields.at[mid]:.2%}, posterior alpha "
+                    f"{run.problem.alpha.at[mid] * 1e4:+.0f} bp a year)"
                 )
         out.append(
             AllocationRecommendation(
@@ -310,9 +450,19 @@ def _plan(run: RunResult) -> dict[str, Any]:
         for entry in phases:
             col = overlay[entry["phase"]]
             entry["overlay_trades"] = {str(i): float(v) for i, v in col.items() if abs(v) > 0.5}
+    glide = plan.glide
     return {
         "requested_phases": plan.requested_phases,
         "phases": phases,
         "phase_days": run.parameters.get("phase_days"),
         "total_cost": plan.total_cost,
-    }
+        "reason": plan.reason,
+        "glide_path": None
+        if glide is None
+        else {
+            "cycles": to_records(glide.cycles),
+            "weights": {str(k): {str(m): float(v) for m, v in glide.weights[k].items()}
+                        for k in glide.weights.columns},
+            "reason": glide.reason,
+        },
+    }  # fmt: skip

@@ -5,6 +5,16 @@ reinvested at the path's bank account); an allocation is then a linear mix of sl
 number of candidate allocations are evaluated without re-pricing, and the allocation that
 minimizes the expected shortfall of surplus across the paths is a linear program in the weights
 (Rockafellar and Uryasev) under the same mandate as :func:`fialloc.optimize.optimize`.
+
+Every path statistic carries a standard error (see :mod:`fialloc.mc_estimators`), reduced by
+control variates: the G2++ states at each horizon (the two factors and the integrated short
+rate) have an exactly known Gaussian law, and a sleeve's value is close to linear in them.
+Measured on the demo at 10 years with 1,000 paths over 30 seeds, they cut the standard error of
+expected shortfall 6.6-fold (relative standard error 30% to 4.3%), of the shortfall probability
+1.7-fold and of the mean 7.5-fold; antithetic paths cut the mean's 5.7-fold but left expected
+shortfall and the shortfall probability unchanged, and defeat the linear control (the pair's
+states cancel), so the paths are plain. Before/after claims are paired differences on the same
+paths (:func:`compare`).
 """
 
 from __future__ import annotations
@@ -22,27 +32,51 @@ from fialloc.data import Mandate, Portfolio
 from fialloc.distributed import Executor, InProcess, task_threads
 from fialloc.errors import DistributedError
 from fialloc.layout import FloatArray
+from fialloc.mc_estimators import Controls, Estimate, Kind, estimate
 from fialloc.optimize import (
     AllocationProblem,
+    AllocationProgram,
     AllocationResult,
+    Extension,
     OverlayInputs,
-    add_overlay,
-    solve,
+    allocation_result,
+    overlay_extension,
 )
 from fialloc.overlay import OverlayUniverse
 from fialloc.scenarios import G2Paths, G2pp
 from fialloc.stresses import StressResult
 
 __all__ = [
+    "STATE_NAMES",
+    "STATISTICS",
     "SleevePaths",
+    "compare",
     "evaluate",
     "holding_shares",
     "min_expected_shortfall",
     "simulate_sleeves",
     "sleeve_paths",
     "stress_surplus",
+    "surplus_by_path",
     "tracking_error_distribution",
 ]
+#: Names of the G2++ states in :attr:`SleevePaths.states`, in order.
+STATE_NAMES = ("x", "y", "integrated_rate")
+
+
+#: The path statistics: name, kind and level (see :func:`fialloc.mc_estimators.estimate`).
+STATISTICS: tuple[tuple[str, Kind, float | None], ...] = (
+    ("mean", "mean", None),
+    ("p05", "quantile", 0.05),
+    ("p25", "quantile", 0.25),
+    ("median", "quantile", 0.5),
+    ("p75", "quantile", 0.75),
+    ("p95", "quantile", 0.95),
+    ("shortfall_probability", "below_zero", None),
+    ("expected_shortfall_95", "expected_shortfall", 0.05),
+)
+#: Statistics for which a lower value is better (for all others, higher is better).
+LOWER_IS_BETTER = frozenset({"shortfall_probability"})
 
 
 @dataclass(frozen=True)
@@ -71,6 +105,12 @@ class SleevePaths:
         an overlay universe.
     overlay_today : ndarray or None
         Each overlay instrument's value per unit today.
+    states : ndarray
+        Paths x horizons x 3: the G2++ factors ``x``, ``y`` and the integrated short rate
+        ``-log D`` at each horizon, less their exact means (decimals).
+    state_covariance : ndarray
+        Horizons x 3 x 3: the exact covariance of `states` (see
+        :meth:`fialloc.scenarios.G2pp.state_covariance`).
     """
 
     horizons: FloatArray
@@ -80,6 +120,8 @@ class SleevePaths:
     current: pd.Series
     today: pd.Series
     liabilities_today: float
+    states: FloatArray
+    state_covariance: FloatArray
     overlay: FloatArray | None = None
     overlay_today: FloatArray | None = None
 
@@ -99,6 +141,32 @@ class SleevePaths:
         w0 = self.current.to_numpy()
         scale = np.divide(1.0, w0, out=np.zeros_like(w0), where=w0 > 0)
         return np.asarray(self.sleeves * scale, dtype=np.float64)
+
+    def state_tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Return the states and their exact covariance as tables.
+
+        Returns
+        -------
+        states : DataFrame
+            Per (horizon, path): the states less their exact means (columns
+            :data:`STATE_NAMES`; decimals).
+        covariance : DataFrame
+            Per (horizon, state): the states' exact covariance (columns :data:`STATE_NAMES`).
+        """
+        n, k = self.states.shape[0], len(self.horizons)
+        index = pd.MultiIndex.from_product([self.horizons, np.arange(n)], names=["horizon", "path"])
+        states = pd.DataFrame(
+            self.states.transpose(1, 0, 2).reshape(k * n, -1), index=index, columns=STATE_NAMES
+        )
+        cov_index = pd.MultiIndex.from_product(
+            [self.horizons, STATE_NAMES], names=["horizon", "state"]
+        )
+        covariance = pd.DataFrame(
+            self.state_covariance.reshape(k * len(STATE_NAMES), -1),
+            index=cov_index,
+            columns=STATE_NAMES,
+        )
+        return states, covariance
 
     def assets(self, weights: npt.ArrayLike, units: npt.ArrayLike | None = None) -> FloatArray:
         """Asset value paths (paths x horizons, money) of an allocation with today's assets.
@@ -173,6 +241,15 @@ def sleeve_paths(
     liabilities = owed + paths.banked(p.liability_stream.layout, np.ones(1), h)[:, :, 0]
     today = p.manager_values.reindex(p.managers.index).fillna(0.0)
     owed_today = float(p.liability_stream.analytics(p.curve)["market_value"].iloc[0])
+    cols = paths.columns(h)
+    states = np.stack(
+        [
+            paths.x[:, cols],
+            paths.y[:, cols],
+            -np.log(paths.discount[:, cols]) + model.log_discount_mean(h),
+        ],
+        axis=2,
+    )
     return SleevePaths(
         h,
         remaining + banked,
@@ -181,6 +258,8 @@ def sleeve_paths(
         p.current_weights,
         today,
         owed_today,
+        states,
+        np.stack([model.state_covariance(float(t)) for t in h]),
         None if overlay is None else overlay.path_values(model, paths, h, threads),
         None if overlay is None else overlay.table["value"].to_numpy(dtype=float),
     )
@@ -274,7 +353,8 @@ def _concatenate(
             raise DistributedError(msg)
     sleeves = np.concatenate([b.sleeves for b in blocks])
     liabilities = np.concatenate([b.liabilities for b in blocks])
-    if sleeves.shape[0] != n_paths:
+    states = np.concatenate([b.states for b in blocks])
+    if sleeves.shape[0] != n_paths or states.shape[0] != n_paths:
         msg = f"simulate_sleeves: {sleeves.shape[0]} paths revalued, {n_paths} asked for"
         raise DistributedError(msg)
     overlay = (
@@ -282,7 +362,22 @@ def _concatenate(
         if blocks[0].overlay is None
         else np.concatenate([b.overlay for b in blocks if b.overlay is not None])
     )
-    return replace(blocks[0], sleeves=sleeves, liabilities=liabilities, overlay=overlay)
+    return replace(
+        blocks[0], sleeves=sleeves, liabilities=liabilities, states=states, overlay=overlay
+    )
+
+
+def _estimates(
+    sleeves: SleevePaths, weights: npt.ArrayLike, units: npt.ArrayLike | None = None
+) -> dict[tuple[float, str], Estimate]:
+    """Every statistic of one allocation's surplus at every horizon, with control variates."""
+    surplus = sleeves.surplus(weights, units)
+    out = {}
+    for j, h in enumerate(sleeves.horizons):
+        controls = Controls(sleeves.states[:, j, :], sleeves.state_covariance[j])
+        for name, kind, level in STATISTICS:
+            out[float(h), name] = estimate(surplus[:, j], kind, level, controls=controls)
+    return out
 
 
 def evaluate(
@@ -290,37 +385,103 @@ def evaluate(
     allocations: Mapping[str, npt.ArrayLike],
     overlays: Mapping[str, npt.ArrayLike] | None = None,
 ) -> pd.DataFrame:
-    """Shortfall probability, expected shortfall (95%) and surplus quantiles per allocation.
+    """Surplus statistics per allocation and horizon, each with its standard error.
 
     `overlays` gives an allocation's overlay units (per unit of assets) by its name; the
     overlay is then revalued on the same paths.
 
     Returns one row per (allocation, horizon): ``mean``, ``p05``, ``p25``, ``median``, ``p75``,
-    ``p95``,
-    ``shortfall_probability`` (surplus below zero) and ``expected_shortfall_95`` (mean of the
-    worst 5% of surplus outcomes), all money except the probability.
+    ``p95``, ``shortfall_probability`` (surplus below zero) and ``expected_shortfall_95`` (mean of
+    the worst 5% of surplus outcomes), all money except the probability; each followed by its
+    standard error ``<statistic>_se`` (same unit; 95% intervals are the value +/- 1.96 of it).
     """
     rows = []
     for name, weights in allocations.items():
-        surplus = sleeves.surplus(weights, (overlays or {}).get(name))
-        worst = np.sort(surplus, axis=0)[: max(1, surplus.shape[0] // 20)]
-        q = np.quantile(surplus, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
-        for j, h in enumerate(sleeves.horizons):
+        found = _estimates(sleeves, weights, (overlays or {}).get(name))
+        for h in sleeves.horizons:
+            row: dict[str, str | float] = {"allocation": name, "horizon": float(h)}
+            for stat, _, _ in STATISTICS:
+                e = found[float(h), stat]
+                row[stat] = e.value
+                row[f"{stat}_se"] = e.se
+            rows.append(row)
+    return pd.DataFrame(rows).set_index(["allocation", "horizon"])
+
+
+def compare(
+    sleeves: SleevePaths,
+    allocations: Mapping[str, npt.ArrayLike],
+    baseline: str = "current",
+    overlays: Mapping[str, npt.ArrayLike] | None = None,
+) -> pd.DataFrame:
+    """Each allocation against `baseline` on the same paths: paired differences with intervals.
+
+    The difference of a statistic is estimated path by path (see
+    :meth:`fialloc.mc_estimators.Estimate.minus`), so the noise the two allocations share
+    cancels. A change is ``better`` or ``worse`` only when its 95% interval excludes zero
+    (lower is better for the shortfall probability, higher for every other statistic);
+    otherwise it is ``no clear change``. `overlays` gives an allocation's overlay units by
+    its name (as :func:`evaluate`).
+
+    Returns one row per (allocation, horizon, statistic) for every allocation but `baseline`:
+    ``difference`` (allocation minus baseline), ``se``, ``low``, ``high`` and ``verdict``.
+
+    Raises
+    ------
+    ValueError
+        If `baseline` is not one of `allocations`.
+    """
+    if baseline not in allocations:
+        msg = f"compare: baseline {baseline!r} is not one of {sorted(allocations)}"
+        raise ValueError(msg)
+    held = overlays or {}
+    base = _estimates(sleeves, allocations[baseline], held.get(baseline))
+    rows = []
+    for name, weights in allocations.items():
+        if name == baseline:
+            continue
+        for (h, stat), e in _estimates(sleeves, weights, held.get(name)).items():
+            d = e.minus(base[h, stat])
+            gain = -1.0 if stat in LOWER_IS_BETTER else 1.0
+            if d.low > 0 or d.high < 0:
+                verdict = "better" if gain * d.value > 0 else "worse"
+            else:
+                verdict = "no clear change"
             rows.append(
                 {
                     "allocation": name,
-                    "horizon": float(h),
-                    "mean": float(surplus[:, j].mean()),
-                    "p05": float(q[0, j]),
-                    "p25": float(q[1, j]),
-                    "median": float(q[2, j]),
-                    "p75": float(q[3, j]),
-                    "p95": float(q[4, j]),
-                    "shortfall_probability": float((surplus[:, j] < 0).mean()),
-                    "expected_shortfall_95": float(worst[:, j].mean()),
+                    "horizon": h,
+                    "statistic": stat,
+                    "difference": d.value,
+                    "se": d.se,
+                    "low": d.low,
+                    "high": d.high,
+                    "verdict": verdict,
                 }
             )
-    return pd.DataFrame(rows).set_index(["allocation", "horizon"])
+    columns = ["allocation", "horizon", "statistic", "difference", "se", "low", "high", "verdict"]
+    return pd.DataFrame(rows, columns=columns).set_index(["allocation", "horizon", "statistic"])
+
+
+def surplus_by_path(
+    sleeves: SleevePaths,
+    allocations: Mapping[str, npt.ArrayLike],
+    overlays: Mapping[str, npt.ArrayLike] | None = None,
+) -> pd.DataFrame:
+    """Each allocation's surplus (money) on every path: rows (allocation, path), horizons.
+
+    `overlays` gives an allocation's overlay units by its name (see :func:`evaluate`).
+    """
+    held = overlays or {}
+    return pd.concat(
+        {
+            name: pd.DataFrame(
+                sleeves.surplus(w, held.get(name)), columns=sleeves.horizons
+            ).rename_axis("path")
+            for name, w in allocations.items()
+        },
+        names=["allocation"],
+    ).rename_axis(columns="horizon")
 
 
 def tracking_error_distribution(
@@ -412,25 +573,26 @@ def min_expected_shortfall(
     mandate: Mandate | None = None,
     horizon: float | None = None,
     confidence: float = 0.95,
+    rooms: FloatArray | None = None,
     overlay: OverlayInputs | None = None,
 ) -> AllocationResult:
     """Find the allocation with the least expected shortfall of surplus across the paths.
 
     Expected shortfall at `confidence` is the mean loss (negative surplus) over the worst
     ``1 - confidence`` of paths at `horizon` (years; the last horizon by default). Minimizing it
-    is a linear program in the weights (Rockafellar and Uryasev) solved under every mandate
-    constraint (the tracking-error cone makes the whole a second-order cone program). With
-    `overlay` instruments (revalued on the same paths: the sleeves must carry their values) and
-    a mandate that allows them, they are chosen jointly with the weights
-    (:func:`fialloc.optimize.add_overlay`).
+    is a linear program in the weights (Rockafellar and Uryasev), added to the allocation
+    program as an extension and solved under every limit of the mandate (`rooms`: those of
+    the recommendation's program, :meth:`fialloc.optimize.AllocationProgram.rooms`, so both
+    close today's breaches alike). With `overlay` instruments (revalued on the same paths:
+    the sleeves must carry their values) and a mandate that allows them, they are chosen
+    jointly with the weights (:func:`fialloc.optimize.overlay_extension`).
 
     Returns
     -------
     AllocationResult
-        Its objective term ``expected_shortfall`` is the mean loss (negative surplus) over the
-        worst paths, in units of today's assets; its summary adds ``expected_shortfall_before``
-        and ``expected_shortfall_after``: the mean surplus over the worst paths at `confidence`
-        (money; negative is a shortfall), the statistic :func:`evaluate` reports.
+        Its summary adds ``expected_shortfall_before`` and ``expected_shortfall_after``: the
+        mean surplus over the worst paths at `confidence` (money; negative is a shortfall),
+        the statistic :func:`evaluate` reports.
     """
     m = mandate or Mandate()
     if not 0.5 <= confidence < 1.0:
@@ -443,42 +605,41 @@ def min_expected_shortfall(
     unit = sleeves.per_unit_weight()[:, col, :] / problem.assets
     owed = sleeves.liabilities[:, col] / problem.assets
     n = unit.shape[0]
-    w = cp.Variable(len(problem.managers))
-    t = cp.Variable()
-    u = cp.Variable(n, nonneg=True)
     tail = 1.0 / ((1.0 - confidence) * n)
-    o = add_overlay(problem, m, overlay) if overlay is not None and m.overlay.enabled else None
+    use = overlay if overlay is not None and m.overlay.enabled else None
     # Overlay values per unit of position (money): with positions per unit of assets they are
     # in units of today's assets like the sleeves above.
-    held = np.zeros((n, 0)) if o is None else sleeves.overlay_values()[:, col, :]
-    surplus = unit @ w - owed if o is None else unit @ w + held @ o.units - owed
-    result = solve(
-        problem,
-        m,
-        w,
-        {"expected_shortfall": t + tail * cp.sum(u)},
-        extra=[u >= -surplus - t],
-        overlay=o,
-    )
+    held = np.zeros((n, 0)) if use is None else sleeves.overlay_values()[:, col, :]
+    with_overlay = None if use is None else overlay_extension(problem, m, use)
+
+    def shortfall(w: cp.Variable) -> Extension:
+        base = Extension() if with_overlay is None else with_overlay(w)
+        t = cp.Variable()
+        u = cp.Variable(n, nonneg=True)
+        surplus = unit @ w - owed
+        if base.variables:
+            surplus = surplus + held @ base.variables[0]
+        return replace(
+            base,
+            variables=[*base.variables, t, u],
+            terms={**base.terms, "expected_shortfall": 1e4 * (t + tail * cp.sum(u))},
+            constraints=[*base.constraints, u >= -surplus - t],
+        )
+
+    program = AllocationProgram(problem, m, extension=shortfall, rooms=rooms)
+    weights = program.solve_for("extension")
+    units = None if use is None else np.asarray(program.extension.variables[0].value, dtype=float)
+    result = allocation_result(problem, m, weights, str(program.program.status), use, units)
 
     def tail_mean(weights: FloatArray, units: FloatArray | None = None) -> float:
         values = unit @ weights - owed + (0.0 if units is None else held @ units)
         worst = np.sort(values)[: max(1, round((1.0 - confidence) * n))]
         return float(worst.mean() * problem.assets)
 
-    after = None if o is None else result.overlay_units(o.inputs.instruments.index)
+    after = None if use is None else result.overlay_units(use.instruments.index)
     summary = {
         **result.summary,
         "expected_shortfall_before": tail_mean(problem.current.to_numpy()),
         "expected_shortfall_after": tail_mean(result.weights.to_numpy(), after),
     }
-    return AllocationResult(
-        weights=result.weights,
-        change=result.change,
-        constraints=result.constraints,
-        objective_terms=result.objective_terms,
-        exposures=result.exposures,
-        summary=summary,
-        status=result.status,
-        overlay=result.overlay,
-    )
+    return replace(result, summary=summary)

@@ -200,6 +200,44 @@ class G2pp:
         )
         return G2Paths(grid, x, y, d, int(seed), int(first_path), bool(antithetic))
 
+    def state_covariance(self, t: float) -> FloatArray:
+        """Exact covariance of ``(x(t), y(t), -log D(0, t))`` from today (3 x 3, decimals).
+
+        The factors start at zero with zero mean, and ``-log D(0, t)`` is the integral of the
+        short rate, Gaussian with mean ``-log P(0, t) + V(0, t) / 2`` and variance ``V(0, t)``
+        (the last diagonal entry); every zero-bond price on a path at `t` is a log-linear
+        function of these three states. Simulated paths draw them exactly from this law.
+        """
+        if not np.isfinite(t) or t <= 0.0:
+            msg = f"G2pp.state_covariance: `t` must be a positive number of years, got {t}"
+            raise ValueError(msg)
+        a, s, b, e, r = self.params
+
+        def decayed(k: float) -> float:  # integral of exp(-k u) over [0, t]
+            return float(-np.expm1(-k * t) / k)
+
+        ia, ib, iab, i2a, i2b = (decayed(k) for k in (a, b, a + b, 2 * a, 2 * b))
+        # The factors and their time integrals (as in the simulation kernel's exact step).
+        xx, yy, xy = s * s * i2a, e * e * i2b, r * s * e * iab
+        jx = s * s / (a * a) * (t - 2 * ia + i2a)
+        jy = e * e / (b * b) * (t - 2 * ib + i2b)
+        jxy = r * s * e / (a * b) * (t - ia - ib + iab)
+        x_jx, x_jy = s * s / a * (ia - i2a), r * s * e / b * (ia - iab)
+        y_jx, y_jy = r * s * e / a * (ib - iab), e * e / b * (ib - i2b)
+        return np.array(
+            [
+                [xx, xy, x_jx + x_jy],
+                [xy, yy, y_jx + y_jy],
+                [x_jx + x_jy, y_jx + y_jy, jx + jy + 2 * jxy],
+            ]
+        )
+
+    def log_discount_mean(self, t: npt.ArrayLike) -> FloatArray:
+        """Exact mean of ``log D(0, t)`` on the paths: ``log P(0, t) - V(0, t) / 2``."""
+        times = np.atleast_1d(np.asarray(t, dtype=np.float64))
+        v = np.array([self.state_covariance(float(u))[2, 2] for u in times])
+        return np.asarray(self._log_df(times) - 0.5 * v, dtype=np.float64)
+
     def zero_bond(
         self, t: float, maturities: npt.ArrayLike, x: npt.ArrayLike, y: npt.ArrayLike
     ) -> FloatArray:

@@ -104,8 +104,29 @@ def results_schema() -> str:
 def run_tables(run: RunResult) -> dict[str, pd.DataFrame]:
     """Every table of a run, by file stem (``desk_<desk>_<table>`` for the desks' tables).
 
-    Column names are strings; indexes are kept (Parquet stores them).
+    Column names are strings; indexes are kept (Parquet stores them). With the mandate in the
+    manifest, the ``problem_*`` tables (the optimizer's inputs: factor covariance, per-manager
+    exposures and vectors, sector mixes, the liabilities' exposures and the totals) recompute
+    every constraint and the tracking error, and ``robustness_surplus`` (each allocation's
+    surplus on every path, float32) with ``robustness_states`` (float32) and
+    ``robustness_state_covariance`` recomputes every path statistic.
     """
+    pb = run.problem
+    per_manager = pb.exposures.join(
+        pd.DataFrame(
+            {
+                "residual_vol": pb.residual_vol,
+                "yield": pb.yields,
+                "alpha": pb.alpha,
+                "trading_cost": pb.trading_cost,
+                "trading_impact": pb.trading_impact,
+                **{f"hqla_{level}": pb.hqla[level] for level in pb.hqla.columns},
+                "illiquid_share": pb.illiquid_share,
+                "notch": pb.notch,
+                "current_weight": pb.current,
+            }
+        )
+    ).rename_axis("manager_id")
     share = holding_shares(run.portfolio, run.stresses.asset_values.columns)
     weights = pd.DataFrame(
         {
@@ -125,14 +146,36 @@ def run_tables(run: RunResult) -> dict[str, pd.DataFrame]:
         "surplus_paths": run.surplus_paths,
         "weights": weights,
         "robustness_paths": run.robustness.paths,
+        "robustness_comparisons": run.robustness.comparisons,
         "robustness_tracking_error": run.robustness.tracking_error,
         "robustness_stresses": run.robustness.stresses,
         "frontier": run.frontier,
         "optimizer_constraints": run.allocation.constraints,
         "optimizer_exposures": run.allocation.exposures,
+        "optimizer_objective": run.allocation.objective,
+        "optimizer_gaps": run.allocation.gaps,
         "plan_costs": run.plan.costs,
         "plan_trades": run.plan.trades,
         "plan_weights": run.plan.weights,
+        **(
+            {}
+            if run.plan.glide is None
+            else {
+                "plan_glide_cycles": run.plan.glide.cycles,
+                "plan_glide_weights": run.plan.glide.weights.rename_axis("manager_id"),
+            }
+        ),
+        "problem_factor_covariance": pb.covariance.rename_axis("factor"),
+        "problem_managers": per_manager,
+        "problem_sectors": pb.sectors.rename_axis("manager_id"),
+        "problem_liability": pb.liability.rename("per_unit_of_value")
+        .rename_axis("factor")
+        .to_frame(),
+        "problem_totals": pd.DataFrame({"assets": [pb.assets], "liabilities": [pb.liabilities]}),
+        # Single precision: a surplus of $10B is kept to about $1,000.
+        "robustness_surplus": run.robustness.surplus.astype("float32"),
+        "robustness_states": run.robustness.states.astype("float32"),
+        "robustness_state_covariance": run.robustness.state_covariance,
     }
     for desk in run.desks.values():
         for name, table in desk.tables.items():

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import math
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -40,14 +39,13 @@ from fialloc.agents.tools import upstream_views
 from fialloc.analytics.context import DeskContext
 from fialloc.data import Portfolio
 from fialloc.desks.result import DeskResult
-from fialloc.results import RunResponse, build_response
+from fialloc.mc_estimators import Z95
+from fialloc.results import RunResponse, build_response, claim_text, path_claims
 
 __all__ = ["INTEGRATION", "AgentsRun", "WorkflowResult", "run_agents", "run_workflow"]
 
 #: The graph's last node.
 INTEGRATION = "integration"
-#: z of the two-sided 95% interval on a shortfall probability estimated from the paths.
-_Z95 = 1.959963984540054
 
 
 @dataclass(frozen=True)
@@ -204,16 +202,19 @@ def _robustness(run: pipeline.RunResult) -> dict[str, Any]:
     for key, row in at_last.iterrows():
         name = str(key)
         p = float(row["shortfall_probability"])
-        # Wilson score interval: stays inside [0, 1] when few or no paths fall short.
-        centre = (p + _Z95**2 / (2 * n)) / (1 + _Z95**2 / n)
-        half = _Z95 * math.sqrt(p * (1 - p) / n + _Z95**2 / (4 * n * n)) / (1 + _Z95**2 / n)
+        # The robustness table's standard error (control variates), clipped to [0, 1].
+        half = Z95 * float(row["shortfall_probability_se"])
+        es, es_half = (
+            float(row["expected_shortfall_95"]),
+            Z95 * float(row["expected_shortfall_95_se"]),
+        )
         out["allocations"][name] = {
             "shortfall_probability": p,
-            # The interval contains p; rounding alone can put an end a hair on the wrong side
-            # (at p = 0, now common with the overlay).
-            "shortfall_probability_low": max(min(centre - half, p), 0.0),
-            "shortfall_probability_high": min(max(centre + half, p), 1.0),
-            "expected_shortfall_95": float(row["expected_shortfall_95"]),
+            "shortfall_probability_low": max(p - half, 0.0),
+            "shortfall_probability_high": min(p + half, 1.0),
+            "expected_shortfall_95": es,
+            "expected_shortfall_95_low": es - es_half,
+            "expected_shortfall_95_high": es + es_half,
             "surplus_p05": float(row["p05"]),
             "surplus_median": float(row["median"]),
             "tracking_error": {str(k): float(v) for k, v in te.loc[[name]].iloc[0].items()}
@@ -226,7 +227,9 @@ def _robustness(run: pipeline.RunResult) -> dict[str, Any]:
         f"Across {n} scenario paths at {last:g} years, the recommended allocation falls short "
         f"of the liabilities with probability {rec['shortfall_probability']:.1%} (95% interval "
         f"{rec['shortfall_probability_low']:.1%} to {rec['shortfall_probability_high']:.1%}), "
-        f"against {cur['shortfall_probability']:.1%} today."
+        f"against {cur['shortfall_probability']:.1%} today; "
+        + claim_text(path_claims(run, last), "shortfall_probability", "the change")
+        + "."
     )
     return out
 

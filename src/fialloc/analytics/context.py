@@ -66,7 +66,7 @@ class DeskContext:
     def liabilities(self) -> pd.DataFrame:
         """The liability stream's analytics (one row)."""
         p = self.portfolio
-        return p.liability_stream.analytics(p.curve, key_tenors=p.analytics.key_tenors)
+        return p.liability_stream.analytics(p.curve, key_tenors=p.mandate.key_tenors)
 
     @cached_property
     def total_assets(self) -> float:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -16,11 +16,16 @@ import pandas as pd
 
 from fialloc.layout import FloatArray
 
+T = TypeVar("T")
+
 __all__ = [
+    "HQLA_LEVELS",
     "LCR_HAIRCUTS",
     "MARKET_REGIMES",
     "MarketRegime",
+    "hqla_bounds",
     "hqla_buffer",
+    "hqla_levels",
     "liquidation_days",
     "liquidity_adjusted_cost",
     "market_impact_cost",
@@ -35,6 +40,17 @@ LCR_HAIRCUTS: Final[Mapping[str, float]] = {
     "level2b_rmbs": 0.25,
     "level2b": 0.50,
     "illiquid": 1.0,
+}
+
+
+#: The LCR levels a position counts in, after its haircut: ``level2b_rmbs`` is Level 2B.
+HQLA_LEVELS: Final = ("level1", "level2a", "level2b")
+_LEVEL_OF_TIER: Final[Mapping[str, str | None]] = {
+    "level1": "level1",
+    "level2a": "level2a",
+    "level2b_rmbs": "level2b",
+    "level2b": "level2b",
+    "illiquid": None,
 }
 
 
@@ -67,6 +83,59 @@ def _arr(x: npt.ArrayLike, name: str, n: int | None = None) -> FloatArray:
     return a
 
 
+def hqla_levels(
+    market_value: npt.ArrayLike,
+    tiers: Sequence[str],
+    haircut_multiplier: float = 1.0,
+) -> FloatArray:
+    """Post-haircut value of each position in each LCR level (money).
+
+    Parameters
+    ----------
+    market_value : array
+        Market value of each position (money).
+    tiers : sequence of str
+        Each position's tier: a key of :data:`LCR_HAIRCUTS`.
+    haircut_multiplier : float
+        Stress factor on haircuts (capped at 100%).
+
+    Returns
+    -------
+    array
+        Positions by :data:`HQLA_LEVELS`: the value after haircut in the position's level,
+        zero elsewhere (an illiquid position is zero everywhere).
+    """
+    mv = _arr(market_value, "hqla_levels: market_value")
+    if len(tiers) != len(mv):
+        msg = f"hqla_levels: {len(tiers)} tiers for {len(mv)} positions"
+        raise ValueError(msg)
+    unknown = sorted({t for t in tiers if t not in LCR_HAIRCUTS})
+    if unknown:
+        msg = f"hqla_levels: unknown liquidity tier(s) {unknown}; expected {list(LCR_HAIRCUTS)}"
+        raise ValueError(msg)
+    cut = np.array([min(LCR_HAIRCUTS[t] * haircut_multiplier, 1.0) for t in tiers])
+    after = mv * (1.0 - cut)
+    levels = np.array([_LEVEL_OF_TIER[t] for t in tiers], dtype=object)
+    return np.stack([np.where(levels == lv, after, 0.0) for lv in HQLA_LEVELS], axis=1)
+
+
+def hqla_bounds(level1: T, level2a: T, level2b: T) -> list[T]:
+    """Return the four linear bounds whose minimum is the LCR buffer with the Level 2 caps.
+
+    The Basel III adjustment formulas (Level 2B at most 15% of the buffer, all Level 2 at
+    most 40%, applied to post-haircut values) reduce to
+    ``hqla = min(L1 + L2A + L2B, (L1 + L2A) / 0.85, 1.25 L1 + L2A, L1 / 0.6)``: a concave
+    function of the post-haircut amounts, so an optimizer can require or reward it. Works on
+    numbers, arrays and cvxpy expressions alike; this is the one definition of the buffer.
+    """
+    return [
+        level1 + level2a + level2b,
+        (level1 + level2a) / 0.85,
+        1.25 * level1 + level2a,
+        level1 / 0.6,
+    ]
+
+
 def hqla_buffer(
     market_value: npt.ArrayLike,
     tiers: Sequence[str],
@@ -74,8 +143,8 @@ def hqla_buffer(
 ) -> pd.Series:
     """High-quality liquid assets after haircuts and the Level 2 caps (Basel III LCR).
 
-    Level 2 assets count for at most 40% of the buffer and Level 2B for at most 15%, applied
-    with the standard adjustment formulas to post-haircut values.
+    Level 2 assets count for at most 40% of the buffer and Level 2B for at most 15%
+    (:func:`hqla_bounds`).
 
     Parameters
     ----------
@@ -89,33 +158,18 @@ def hqla_buffer(
     Returns
     -------
     Series
-        ``level1``, ``level2a``, ``level2b`` (post-haircut), the two cap adjustments and
-        ``hqla``, the buffer that counts.
+        ``level1``, ``level2a``, ``level2b`` (post-haircut), ``cap_adjustment`` (what the
+        caps take off) and ``hqla``, the buffer that counts.
     """
-    mv = _arr(market_value, "hqla_buffer: market_value")
-    if len(tiers) != len(mv):
-        msg = f"hqla_buffer: {len(tiers)} tiers for {len(mv)} positions"
-        raise ValueError(msg)
-    unknown = sorted({t for t in tiers if t not in LCR_HAIRCUTS})
-    if unknown:
-        msg = f"hqla_buffer: unknown liquidity tier(s) {unknown}; expected {list(LCR_HAIRCUTS)}"
-        raise ValueError(msg)
-    cut = np.array([min(LCR_HAIRCUTS[t] * haircut_multiplier, 1.0) for t in tiers])
-    after = mv * (1.0 - cut)
-    tier = np.asarray(tiers)
-    l1 = float(after[tier == "level1"].sum())
-    l2a = float(after[tier == "level2a"].sum())
-    l2b = float(after[np.isin(tier, ["level2b", "level2b_rmbs"])].sum())
-    adj15 = max(l2b - 15.0 / 85.0 * (l1 + l2a), l2b - 15.0 / 60.0 * l1, 0.0)
-    adj40 = max(l2a + l2b - adj15 - 2.0 / 3.0 * l1, 0.0)
+    l1, l2a, l2b = (float(v) for v in hqla_levels(market_value, tiers, haircut_multiplier).sum(0))
+    hqla = float(min(hqla_bounds(l1, l2a, l2b)))
     return pd.Series(
         {
             "level1": l1,
             "level2a": l2a,
             "level2b": l2b,
-            "cap_adjustment_2b": adj15,
-            "cap_adjustment_2": adj40,
-            "hqla": l1 + l2a + l2b - adj15 - adj40,
+            "cap_adjustment": l1 + l2a + l2b - hqla,
+            "hqla": hqla,
         }
     )
 

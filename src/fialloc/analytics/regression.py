@@ -1,7 +1,10 @@
 """Factor regressions of manager returns: alpha versus beta, with significance.
 
-Ordinary least squares with classical standard errors; returns are monthly decimals and
-alphas are reported monthly and annualized (x12).
+Ordinary least squares; returns are monthly decimals and alphas are reported monthly and
+annualized (x12). Standard errors are classical, or Newey-West (heteroskedasticity- and
+autocorrelation-consistent, Bartlett kernel) when a lag count is given: monthly manager returns
+are autocorrelated (smoothed prices, stale marks), and classical errors then overstate
+significance. :func:`newey_west_lags` is the lag rule (Newey and West, 1994).
 """
 
 from __future__ import annotations
@@ -12,7 +15,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["FactorRegression", "factor_regression", "factor_regressions"]
+__all__ = [
+    "FactorRegression",
+    "factor_regression",
+    "factor_regressions",
+    "newey_west_lags",
+    "ols_fit",
+]
 
 
 @dataclass(frozen=True)
@@ -65,7 +74,7 @@ def factor_regression(y: pd.Series, factors: pd.DataFrame) -> FactorRegression:
         If the indexes do not align, values are missing, or there are too few months
         (at least the number of factors + 3).
     """
-    fit = _ols(y.to_frame(), factors)
+    fit = ols_fit(y.to_frame(), factors)
     names = list(factors.columns)
     return FactorRegression(
         alpha=float(fit["coef"][0, 0]),
@@ -81,7 +90,9 @@ def factor_regression(y: pd.Series, factors: pd.DataFrame) -> FactorRegression:
     )
 
 
-def factor_regressions(returns: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
+def factor_regressions(
+    returns: pd.DataFrame, factors: pd.DataFrame, lags: int | None = None
+) -> pd.DataFrame:
     """Regress many monthly return series on the same factor returns, all at once.
 
     Parameters
@@ -90,22 +101,23 @@ def factor_regressions(returns: pd.DataFrame, factors: pd.DataFrame) -> pd.DataF
         Monthly (excess) returns, decimals, months (indexed like `factors`) by series.
     factors : DataFrame
         Monthly factor returns (decimals), one column per factor.
+    lags : int, optional
+        Newey-West lags for the standard errors (:func:`ols_fit`); classical errors if None.
 
     Returns
     -------
     DataFrame
         One row per series: ``alpha`` (monthly), ``alpha_annual`` (x12), ``alpha_t``,
         ``alpha_p``; per factor ``beta_<f>``, ``t_<f>``, ``p_<f>``; ``r_squared``,
-        ``residual_vol_annual`` (decimal) and ``n_obs``. Classical OLS standard errors,
-        two-sided p-values from Student's t.
+        ``residual_vol_annual`` (decimal) and ``n_obs``. Two-sided p-values from Student's t.
 
     Raises
     ------
     ValueError
-        If the indexes do not align, values are missing, or there are too few months
-        (at least the number of factors + 3).
+        If the indexes do not align, values are missing, there are too few months (at least
+        the number of factors + 3) or the factors are collinear.
     """
-    fit = _ols(returns, factors)
+    fit = ols_fit(returns, factors, lags)
     coef, t, p = fit["coef"], fit["t"], fit["p"]
     columns: dict[str, np.ndarray] = {
         "alpha": coef[0],
@@ -123,8 +135,47 @@ def factor_regressions(returns: pd.DataFrame, factors: pd.DataFrame) -> pd.DataF
     return pd.DataFrame(columns, index=returns.columns)
 
 
-def _ols(returns: pd.DataFrame, factors: pd.DataFrame) -> dict[str, np.ndarray]:
-    """OLS of each column of `returns` (months by series) on `factors` with an intercept."""
+def newey_west_lags(months: int) -> int:
+    """Newey-West lag count for a monthly series: ``floor(4 (months / 100) ** (2 / 9))``.
+
+    The Newey and West (1994) plug-in rule: 3 lags for 28 to 99 months, 4 for 100 to 272.
+    """
+    if months < 1:
+        msg = f"newey_west_lags: need at least one month, got {months}"
+        raise ValueError(msg)
+    return int(np.floor(4.0 * (months / 100.0) ** (2.0 / 9.0)))
+
+
+def ols_fit(
+    returns: pd.DataFrame, factors: pd.DataFrame, lags: int | None = None
+) -> dict[str, np.ndarray]:
+    """OLS of each column of `returns` (months by series) on `factors` with an intercept.
+
+    Parameters
+    ----------
+    returns : DataFrame
+        Monthly returns (decimals), months by series, no missing values.
+    factors : DataFrame
+        Monthly factor returns (decimals), months (the same index) by factor.
+    lags : int, optional
+        Newey-West lags (Bartlett weights ``1 - l / (lags + 1)``) for the standard errors;
+        None gives classical errors. The Newey-West covariance carries the small-sample factor
+        ``n / (n - k - 1)`` (statsmodels' ``use_correction=True``); p-values are Student t with
+        ``n - k - 1`` degrees of freedom either way.
+
+    Returns
+    -------
+    dict of ndarray
+        ``coef``, ``se``, ``t``, ``p`` (coefficients by series, intercept first), ``cov``
+        (series by coefficient by coefficient), ``r_squared``, ``residual_vol_annual``
+        (decimal a year) and ``dof``.
+
+    Raises
+    ------
+    ValueError
+        If the indexes differ, values are missing, there are fewer months than the number of
+        factors + 3, or the factors are collinear (the design matrix is rank-deficient).
+    """
     if not returns.index.equals(factors.index):
         msg = "factor_regression: returns and factors must share the same monthly index"
         raise ValueError(msg)
@@ -138,14 +189,33 @@ def _ols(returns: pd.DataFrame, factors: pd.DataFrame) -> dict[str, np.ndarray]:
     if not (np.all(np.isfinite(yv)) and np.all(np.isfinite(xv))):
         msg = "factor_regression: returns or factors contain missing values"
         raise ValueError(msg)
+    if lags is not None and not 0 <= lags < n:
+        msg = f"factor_regression: Newey-West lags must be from 0 to {n - 1}, got {lags}"
+        raise ValueError(msg)
     design = np.column_stack([np.ones(n), xv])
-    coef, *_ = np.linalg.lstsq(design, yv, rcond=None)  # (k + 1) x series
+    rank = int(np.linalg.matrix_rank(design))
+    if rank < k + 1:
+        msg = (
+            f"factor_regression: the factors are collinear over these {n} months (rank {rank} "
+            f"of {k + 1} with the intercept): alpha and loadings cannot be told apart"
+        )
+        raise ValueError(msg)
+    bread = np.linalg.inv(design.T @ design)
+    coef = bread @ design.T @ yv  # (k + 1) x series
     resid = yv - design @ coef
     dof = n - k - 1
     ssr = (resid * resid).sum(axis=0)
     sigma2 = ssr / dof
-    inv_diag = np.diag(np.linalg.pinv(design.T @ design))
-    se = np.sqrt(np.maximum(np.outer(inv_diag, sigma2), 0.0))
+    if lags is None:
+        cov = sigma2[:, None, None] * bread[None]
+    else:
+        scores = design[:, :, None] * resid[:, None, :]  # months x coefficients x series
+        meat = np.einsum("tis,tjs->sij", scores, scores)
+        for lag in range(1, lags + 1):
+            gamma = np.einsum("tis,tjs->sij", scores[lag:], scores[:-lag])
+            meat += (1.0 - lag / (lags + 1.0)) * (gamma + gamma.transpose(0, 2, 1))
+        cov = (n / dof) * np.einsum("ij,sjk,kl->sil", bread, meat, bread)
+    se = np.sqrt(np.maximum(np.diagonal(cov, axis1=1, axis2=2), 0.0)).T
     with np.errstate(divide="ignore", invalid="ignore"):
         tstat = np.where(se > 0, coef / se, 0.0)
     total = ((yv - yv.mean(axis=0)) ** 2).sum(axis=0)
@@ -153,8 +223,11 @@ def _ols(returns: pd.DataFrame, factors: pd.DataFrame) -> dict[str, np.ndarray]:
         r2 = np.where(total > 0, 1.0 - ssr / total, 0.0)
     return {
         "coef": coef,
+        "se": se,
         "t": tstat,
         "p": 2.0 * stats.t.sf(np.abs(tstat), dof),
+        "cov": cov,
         "r_squared": r2,
         "residual_vol_annual": np.sqrt(sigma2 * 12.0),
+        "dof": np.full(coef.shape[1], float(dof)),
     }

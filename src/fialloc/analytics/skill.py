@@ -35,6 +35,7 @@ __all__ = [
     "TOTAL_PERCENT_HINT",
     "WINDOWS",
     "alpha_persistence",
+    "benjamini_hochberg",
     "beta_only",
     "bootstrap_information_ratio",
     "check_return_history",
@@ -230,6 +231,26 @@ def holm(p_values: pd.Series) -> pd.Series:
     adjusted = np.empty(m)
     adjusted[order] = np.maximum.accumulate(scaled)
     return pd.Series(adjusted, index=p_values.index)
+
+
+def benjamini_hochberg(p_values: pd.Series) -> pd.Series:
+    """Benjamini-Hochberg q-values (false discovery rate control), same index.
+
+    The i-th smallest of m p-values (1-based) is scaled by ``m / i``; the q-value is the
+    smallest such value at or above its rank (capped at 1). Flagging every hypothesis with
+    q <= a keeps the expected share of false flags among the flags at or below a, for
+    independent or positively dependent tests.
+    """
+    p = p_values.to_numpy(dtype=np.float64)
+    if not np.all((p >= 0) & (p <= 1)):
+        msg = "benjamini_hochberg: p-values must lie in [0, 1]"
+        raise ValueError(msg)
+    m = len(p)
+    order = np.argsort(p)
+    scaled = p[order] * m / np.arange(1, m + 1)
+    q = np.empty(m)
+    q[order] = np.minimum(1.0, np.minimum.accumulate(scaled[::-1])[::-1])
+    return pd.Series(q, index=p_values.index)
 
 
 def selection_returns(

@@ -4,16 +4,27 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from fialloc.curves import DEFAULT_KEY_TENORS
 
-__all__ = ["Mandate", "ObjectiveWeights", "OverlayLimits"]
+__all__ = ["DEFAULT_GAP_TOLERANCE", "Mandate", "ObjectiveWeights", "OverlayLimits"]
+
+#: Key-rate gap tolerance (years) at a tenor a per-tenor mapping leaves out.
+DEFAULT_GAP_TOLERANCE = 0.10
 
 
 class ObjectiveWeights(BaseModel):
-    """Priority weights of the optimizer's objective terms (they need not sum to 1)."""
+    """Priority weights of the optimizer's objective terms (they need not sum to 1).
+
+    Each priority scales its term's coefficient against the system description's default:
+    at the defaults (0.35, 0.25, 0.25, 0.15) a dollar of yield and a dollar of posterior alpha
+    count as a dollar, surplus risk is priced at the base risk aversion and liquid buffer up to
+    the mandate's target at the base liquidity premium (see :mod:`fialloc.optimize`);
+    doubling a priority doubles its coefficient.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -49,7 +60,24 @@ class Mandate(BaseModel):
     """Constraints and targets; the defaults are those of the system description.
 
     Weights, turnover, shifts, yields, tracking error and liquidity shares are decimals
-    (0.045 for 4.5%); rating drift is in notches. ``key_tenors`` (years, increasing) are the
+    (0.045 for 4.5%); rating drift is in notches. Turnover is one-way: half the sum of the
+    absolute weight changes (the share of assets sold, equal to the share bought).
+
+    ``krd_gap_tolerance`` is the largest key-rate gap (assets' key-rate duration less the
+    liabilities' scaled to asset value) the mandate accepts at every tenor, or per tenor as a
+    mapping keyed by tenor label (``{"30y": 0.5}``; tenors left out take 0.1 years), in the
+    unit ``krd_gap_unit``: years of asset duration or DV01 (money per basis point). A gap
+    beyond its tolerance today may not widen; with ``gap_closing="priced"`` (the default) the
+    objective's surplus-risk term, which prices every key-rate mismatch through the factor
+    covariance, decides how far it closes; with ``"fastest"`` it is closed as far as turnover
+    and the other limits allow before the objective chooses, like a breached tracking-error,
+    yield or liquidity limit.
+    An exit (``exit_managers``) moves no faster than ``max_shift`` unless ``exit_immediately``;
+    ``cost_amortization_years`` spreads a trade's one-off cost over the years it is expected
+    to be held, so the objective compares it with yield a year. ``skill_fdr`` is the false
+    discovery rate at which the performance desk flags skill (the expected share of flagged
+    managers without skill).
+    ``key_tenors`` (years, increasing) are the
     key rates every key-rate duration and gap of the run is measured at: by default
     0.5, 1, 2, 3, 5, 7, 10, 20 and 30 years; 0.25 (or any other tenor up to 60 years) may be
     added.
@@ -67,10 +95,15 @@ class Mandate(BaseModel):
     max_illiquid: float = Field(0.30, ge=0.0, le=1.0)
     max_rating_drift: float = Field(1.0, ge=0.0)
     max_sector_overweight: float = Field(0.05, ge=0.0, le=1.0)
-    krd_gap_tolerance: float = Field(0.10, gt=0.0)
+    krd_gap_tolerance: float | dict[str, float] = 0.10
+    krd_gap_unit: Literal["years", "dv01"] = "years"
+    gap_closing: Literal["priced", "fastest"] = "priced"
     materiality_threshold: float = Field(0.10, gt=0.0)
+    skill_fdr: float = Field(0.10, gt=0.0, lt=1.0)
     objective: ObjectiveWeights = ObjectiveWeights()
     exit_managers: tuple[str, ...] = ()
+    exit_immediately: bool = False
+    cost_amortization_years: float = Field(3.0, gt=0.0, le=50.0)
     overlay: OverlayLimits = OverlayLimits()
     key_tenors: tuple[float, ...] = DEFAULT_KEY_TENORS
 
@@ -97,4 +130,19 @@ class Mandate(BaseModel):
                 f"{self.max_allocation}"
             )
             raise ValueError(msg)
+        tolerances = (
+            self.krd_gap_tolerance.items()
+            if isinstance(self.krd_gap_tolerance, dict)
+            else [("every tenor", self.krd_gap_tolerance)]
+        )
+        for tenor, value in tolerances:
+            if not value > 0 or value == float("inf"):
+                msg = f"krd_gap_tolerance for {tenor} must be a positive number, got {value}"
+                raise ValueError(msg)
         return self
+
+    def gap_tolerance(self, tenor: str) -> float:
+        """Return the key-rate gap tolerance at `tenor` (label: ``"30y"``) in ``krd_gap_unit``."""
+        if isinstance(self.krd_gap_tolerance, dict):
+            return float(self.krd_gap_tolerance.get(tenor, DEFAULT_GAP_TOLERANCE))
+        return float(self.krd_gap_tolerance)

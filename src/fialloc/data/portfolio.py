@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -248,6 +249,31 @@ class Portfolio:
         table = _pivot(history, "zero_")
         table.columns = [float(c.removesuffix("y")) for c in table.columns]
         return table[sorted(table.columns)]
+
+    def zero_history_at(self, tenors: Sequence[float]) -> pd.DataFrame:
+        """Monthly continuously compounded zero rates at `tenors` (years): months by tenor.
+
+        A tenor the history does not quote is read off each month's curve through the quoted
+        ones, with the run's interpolation and extrapolation (today's curve's); quoted tenors
+        are returned as given. A month's missing series are left out of its curve.
+        """
+        history = self.zero_history
+        wanted = [float(t) for t in tenors]
+        if set(wanted) <= set(history.columns):
+            return history[wanted]
+        out = np.full((len(history), len(wanted)), np.nan)
+        quoted = np.asarray(history.columns, dtype=float)
+        for i, row in enumerate(history.to_numpy(dtype=float)):
+            ok = np.isfinite(row)
+            if ok.any():
+                curve = Curve.from_zero_rates(
+                    quoted[ok],
+                    row[ok],
+                    interpolation=self.interpolation,
+                    extrapolation=self.extrapolation,
+                )
+                out[i] = curve.zero_rate(np.asarray(wanted))
+        return pd.DataFrame(out, index=history.index, columns=wanted)
 
     @cached_property
     def spread_history(self) -> pd.DataFrame:

@@ -406,7 +406,7 @@ def analyze(ctx: DeskContext) -> DeskResult:
                 )
             ],
         )
-    h = holdings_attribution(p, key_tenors=p.analytics.key_tenors)
+    h = holdings_attribution(p, key_tenors=p.mandate.key_tenors)
     linked = linked_effects(h)
     brinson_monthly, brinson_linked = brinson_tables(h)
     enough = len(h.period_ends) >= MIN_REGRESSION_MONTHS

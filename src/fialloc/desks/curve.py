@@ -40,7 +40,7 @@ def analyze(
     p = ctx.portfolio
     tenors = np.asarray(p.analytics.key_tenors)
     nss = fit_nss(tenors, np.asarray(p.curve.zero_rate(tenors)))
-    history = p.zero_history
+    history = p.zero_history_at(tenors)
     tables: dict[str, pd.DataFrame] = {
         "nss": pd.DataFrame(
             {
@@ -63,7 +63,7 @@ def analyze(
         tables["manager_exposure"] = pd.DataFrame(
             exposure, index=ctx.managers.index, columns=loadings.columns
         )
-        rv = spread_zscores(history)
+        rv = spread_zscores(p.zero_history)  # the quoted tenors: 2s10s, 5s30s, ...
         tables["relative_value"] = rv
         for pair, row in rv[rv["zscore"].abs() > RV_THRESHOLD].iterrows():
             findings.append(

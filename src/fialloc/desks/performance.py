@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from fialloc.analytics import drift as drift_mod
+from fialloc.analytics import evidence as evidence_mod
 from fialloc.analytics import skill as skill_mod
 from fialloc.analytics.context import DeskContext
 from fialloc.desks import attribution, credit
@@ -26,6 +27,7 @@ __all__ = [
     "MIN_MONTHS",
     "RECENT_WEIGHT",
     "analyze",
+    "manager_evidence",
     "residual_vols",
     "skill_scores",
 ]
@@ -43,7 +45,7 @@ DRIFT_PENALTY = 0.5
 #: optimizer would have no reason to fund skill from it rather than from them.
 BETA_PENALTY = 1.0
 #: Fewer months of returns than this and the desk does not judge skill.
-MIN_MONTHS = 24
+MIN_MONTHS = evidence_mod.MIN_MONTHS
 #: Seed of the information-ratio bootstrap (results are reproducible).
 BOOTSTRAP_SEED = 20240601
 
@@ -84,7 +86,7 @@ def analyze(ctx: DeskContext) -> DeskResult:
     factors = drift_mod.return_factors(ctx)
     months = factors.index.intersection(excess.dropna(how="all").index)
     if len(months) < MIN_MONTHS:
-        return _short_history(excess.reindex(columns=managers))
+        return _short_history(excess.reindex(columns=managers), factors, p.mandate.skill_fdr)
     excess = excess.loc[months]
     factors = factors.loc[months]
     loadings = _loadings(excess, factors)
@@ -95,6 +97,9 @@ def analyze(ctx: DeskContext) -> DeskResult:
     persistence, persistence_finding = _persistence(skill_mod.period_alphas(selection))
     holdings = drift_mod.holdings_drift(ctx)
     scores = _scores(skill, loadings, holdings)
+    evidence = evidence_mod.evidence_table(
+        excess, factors, fdr=p.mandate.skill_fdr, drift=scores["drift"]
+    )
     peers = _peers(ctx, skill, excess)
 
     findings = _findings(skill, boot, loadings, holdings, scores)
@@ -107,6 +112,7 @@ def analyze(ctx: DeskContext) -> DeskResult:
     return DeskResult(
         desk="performance",
         tables={
+            "evidence": evidence,
             "skill": skill,
             "rolling_ir_12m": skill_mod.rolling_information_ratio(selection, 12),
             "bootstrap": boot,
@@ -160,6 +166,28 @@ def skill_scores(result_or_ctx: DeskResult | DeskContext) -> pd.Series:
         msg = f"skill_scores: need the performance desk's result, got {result_or_ctx.desk!r}"
         raise ValueError(msg)
     return result_or_ctx.tables["scores"]["skill_score"].astype(float).rename("skill")
+
+
+def manager_evidence(result: DeskResult) -> pd.DataFrame:
+    """Return the performance desk's per-manager verdicts: the optimizer's view of skill and beta.
+
+    Indexed by ``manager_id``; columns (annual decimals unless said) of
+    :func:`fialloc.analytics.evidence.evidence_table`: ``alpha`` (selection alpha after the
+    duration and credit factors) and its Newey-West ``alpha_se``; ``alpha_posterior``,
+    ``alpha_posterior_sd`` and ``prob_alpha_positive`` (empirical-Bayes shrinkage across the
+    book); ``skill_flag`` (false discovery rate at the mandate's ``skill_fdr``), ``beta_flag``
+    (significant credit loadings explain the excess return, alpha not credible),
+    ``drift_flag``, ``residual_vol``, ``estimable`` and ``reason``.
+
+    Raises
+    ------
+    ValueError
+        If given another desk's result.
+    """
+    if result.desk != "performance" or "evidence" not in result.tables:
+        msg = f"manager_evidence: need the performance desk's result, got {result.desk!r}"
+        raise ValueError(msg)
+    return result.tables["evidence"].copy()
 
 
 def residual_vols(result: DeskResult) -> pd.Series:
@@ -224,8 +252,11 @@ def _persistence(alphas: pd.DataFrame) -> tuple[pd.DataFrame, Finding | None]:
     return table, finding
 
 
-def _short_history(excess: pd.DataFrame) -> DeskResult:
+def _short_history(excess: pd.DataFrame, factors: pd.DataFrame, fdr: float) -> DeskResult:
     months = int(excess.dropna(how="all").shape[0])
+    evidence = evidence_mod.evidence_table(
+        excess.loc[excess.index.intersection(factors.index)], factors, fdr=fdr
+    )
     vol = (excess.std(ddof=1) * np.sqrt(12.0)).fillna(0.0) if months >= 2 else 0.0
     scores = pd.DataFrame(
         {"skill_score": 0.0, "residual_vol": vol},
@@ -233,7 +264,7 @@ def _short_history(excess: pd.DataFrame) -> DeskResult:
     )
     return DeskResult(
         desk="performance",
-        tables={"scores": scores},
+        tables={"scores": scores, "evidence": evidence},
         findings=[
             Finding(
                 code="short_history",

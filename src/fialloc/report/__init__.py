@@ -22,8 +22,9 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from fialloc import formatting
+from fialloc.mc_estimators import Z95
 from fialloc.report import charts
-from fialloc.results import RunResponse
+from fialloc.results import CLAIMED, RunResponse, claim_text
 from fialloc.store import StoredRun, read_run
 
 __all__ = ["render", "render_stored"]
@@ -131,6 +132,8 @@ def _plan(response: RunResponse) -> dict[str, Any]:
         "trades": trades,
         "overlay_trades": overlay,
         "total_cost": plan.get("total_cost"),
+        "reason": plan.get("reason", ""),
+        "glide": plan.get("glide_path"),
     }
 
 
@@ -222,14 +225,21 @@ def _render(
             "commentary": _commentary(d, "liquidity"),
         },
     ]
+    strategy = response.integrated_strategy
     return _template().render(
-        strategy=response.integrated_strategy,
+        strategy=strategy,
+        claims={stat: claim_text(strategy, stat, "").strip() for stat in CLAIMED},
+        z95=Z95,
         recommendations=response.allocation_recommendations,
         sections=sections,
         flags=_flags(d),
         plan=_plan(response),
         constraints=d.get("optimizer", {}).get("constraints", []),
         overlay=d.get("overlay"),
+        objective=d.get("optimizer", {}).get("objective", []),
+        least_shortfall_objective=d.get("optimizer", {})
+        .get("least_shortfall", {})
+        .get("objective", []),
         parameters=params,
         manifest=manifest,
         model=response.model,

@@ -86,15 +86,13 @@ def krd_profile(detailed: Mapping[str, Any]) -> go.Figure | None:
 
 
 def gap_change(detailed: Mapping[str, Any]) -> go.Figure | None:
-    """Key-rate gaps (years) against the optimizer's liability target, before and after."""
-    exposures = _frame(detailed.get("optimizer", {}).get("exposures"))
-    if exposures.empty:
+    """Key-rate gaps (years; liabilities scaled to assets) before and after the recommendation."""
+    gaps = _frame(detailed.get("optimizer", {}).get("key_rate_gaps"))
+    if gaps.empty:
         return None
-    krd = exposures[exposures["index"].str.startswith("krd_")]
-    tenors = krd["index"].str.removeprefix("krd_")
     fig = _figure("Key-rate gaps before and after the recommendation", "years", "key tenor")
-    fig.add_bar(x=tenors, y=krd["current"] - krd["liabilities"], name="current")
-    fig.add_bar(x=tenors, y=krd["recommended"] - krd["liabilities"], name="recommended")
+    fig.add_bar(x=gaps["tenor"], y=gaps["gap_before"], name="current")
+    fig.add_bar(x=gaps["tenor"], y=gaps["gap_after"], name="recommended")
     fig.update_layout(barmode="group")
     return fig
 

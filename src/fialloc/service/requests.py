@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from fialloc.data import Mandate
 from fialloc.errors import FiallocError
+from fialloc.mc_estimators import DEFAULT_PATHS
 
 __all__ = [
     "APP_REQUESTS",
@@ -176,7 +177,7 @@ class AgentParameters(MandateParameters):
 class RunParameters(AgentParameters):
     """The allocation run's settings (see :func:`fialloc.pipeline.run`)."""
 
-    n_paths: int = Field(1000, ge=20, description="G2++ scenario paths")
+    n_paths: int = Field(DEFAULT_PATHS, ge=20, description="G2++ scenario paths")
     scenario_seed: int = Field(0, ge=0, le=2**63 - 1)
     horizons: int = Field(10, ge=2, le=60, description="annual horizons, years")
     phases: int = Field(3, ge=1, le=20)

@@ -1,0 +1,483 @@
+"""The allocation as one parameterized convex program: compiled once, re-solved many times.
+
+Variables are the manager weights ``w``, their change ``d = w - w0``, the liquid buffer
+counted by the objective ``h`` and one non-negative slack ``s_i`` per limit row
+(:mod:`fialloc.allocation_limits`); an :class:`Extension` adds its own variables (an overlay's
+notionals, the paths of an expected-shortfall objective), factor exposures, objective terms
+and constraints. Every limit is ``excess_i(w) <= room_i + s_i`` with ``0 <= s_i <= cap_i``,
+and the objective is
+
+    ``sum_i weight_i s_i / scale_i`` (closing breaches, relaxing limits)
+    ``- m_y 1e4 y'w - 1e4 alpha'w + cost'|d| + impact'd^2 + g TE(w)^2 - kappa h``
+    (basis points a year)
+    ``+ extension terms + 1e-2 |d|^2`` (the smallest move among equally good ones),
+
+where everything that changes between solves (today's weights, each limit, room, cap and
+weight, each coefficient) is a :class:`cvxpy.Parameter`. cvxpy compiles the program on its
+first solve and each re-solve only refills the parameters: the recommendation, the stage that
+closes today's breaches, the frontier points and the diagnosis of a mandate that cannot be met
+are all the same compiled program.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import cvxpy as cp
+import numpy as np
+
+from fialloc.allocation_limits import (
+    MET_TOLERANCE,
+    LimitRow,
+    exit_mask,
+    limit_rows,
+    row_values,
+    shifted_mask,
+)
+from fialloc.allocation_problem import AllocationProblem
+from fialloc.analytics.duration_gaps import key_rate_gap
+from fialloc.analytics.liquidity_costs import hqla_bounds
+from fialloc.data.mandate import Mandate, ObjectiveWeights
+from fialloc.layout import FloatArray
+
+__all__ = [
+    "BASE_INFORMATION_RATIO",
+    "LIQUIDITY_PREMIUM",
+    "AllocationProgram",
+    "Coefficients",
+    "Extension",
+    "InfeasibleMandate",
+    "coefficients",
+]
+
+#: The return one more unit of tracking error must earn at the mandate's tracking-error limit
+#: (an information ratio of 0.5, "good" by Grinold and Kahn's standard): the base risk
+#: aversion is ``0.5 / max_tracking_error``.
+BASE_INFORMATION_RATIO = 0.5
+#: What a unit of liquid buffer up to the mandate's target is worth a year (decimal): the
+#: yield a book gives up for Level 1 assets over illiquid credit, about 50 bp.
+LIQUIDITY_PREMIUM = 0.005
+#: A squared weight change costs this many basis points: it picks the smallest move among
+#: equally good ones and is otherwise negligible.
+TIE_BREAK = 1e-2
+#: A parameter value standing for "no bound" (a relaxation is never this large).
+_UNBOUNDED = 1e3
+#: Weight of the exit row when closing today's breaches (see :meth:`AllocationProgram.rooms`).
+_EXIT_PRIORITY = 1e3
+#: A relaxation counts as needed above this share of its limit's scale (solver accuracy).
+_CONFLICT = 1e-6
+_DEFAULT = ObjectiveWeights()
+
+
+@dataclass(frozen=True)
+class Coefficients:
+    """The objective's coefficients, from the mandate's priorities (see :func:`coefficients`).
+
+    Attributes
+    ----------
+    yield_multiplier, alpha_multiplier : float
+        What a unit of yield and of posterior alpha count for (1 = a dollar is a dollar).
+    risk_aversion : float
+        ``g`` in the term ``g / 2 x TE^2`` (per unit of assets a year).
+    liquidity_premium : float
+        Value a year of a unit of liquid buffer up to the target (decimal).
+    amortization_years : float
+        Years a trade's one-off cost is spread over.
+    """
+
+    yield_multiplier: float
+    alpha_multiplier: float
+    risk_aversion: float
+    liquidity_premium: float
+    amortization_years: float
+
+
+def coefficients(mandate: Mandate) -> Coefficients:
+    """Map the mandate's priorities to the objective's coefficients.
+
+    Each priority over its system-description default (liability matching 0.35, yield 0.25,
+    skill 0.25, liquidity 0.15) multiplies a base coefficient: yield and posterior alpha count
+    a dollar as a dollar, the risk aversion is :data:`BASE_INFORMATION_RATIO` over the
+    tracking-error limit and liquid buffer up to the target earns :data:`LIQUIDITY_PREMIUM`.
+    """
+    p = mandate.objective
+    return Coefficients(
+        yield_multiplier=p.yield_target / _DEFAULT.yield_target,
+        alpha_multiplier=p.manager_skill / _DEFAULT.manager_skill,
+        risk_aversion=(p.liability_matching / _DEFAULT.liability_matching)
+        * BASE_INFORMATION_RATIO
+        / mandate.max_tracking_error,
+        liquidity_premium=(p.liquidity_buffer / _DEFAULT.liquidity_buffer) * LIQUIDITY_PREMIUM,
+        amortization_years=mandate.cost_amortization_years,
+    )
+
+
+@dataclass(frozen=True)
+class Extension:
+    """Extra decision variables added to the program.
+
+    Attributes
+    ----------
+    variables : list of Variable
+        The extra variables (for reporting; the expressions below already use them).
+    exposure : Expression, optional
+        Added to the managers' factor exposures ``X'w`` (years per unit of assets, one entry
+        per factor of the problem): an overlay's key-rate and spread durations.
+    yield_pickup : Expression, optional
+        Added to the portfolio's yield (decimal a year, per unit of assets) in the yield
+        limit and the objective: an overlay's carry, negative when it costs.
+    level1 : Expression, optional
+        Added to the post-haircut Level 1 assets (per unit of assets) of the liquid buffer:
+        STRIPS bought (positive), margin posted (negative).
+    funded : Expression, optional
+        Share of assets the extension's funded positions take from the managers (STRIPS
+        bought with cash): the weights sum to one less it, and it counts in the turnover.
+    terms : dict of str to Expression
+        Objective terms in basis points of assets a year (minimized), convex and free of
+        parameters.
+    constraints : list of Constraint
+        Constraints on the extra variables (and the weights ``w`` passed to the builder).
+    """
+
+    variables: list[cp.Variable] = field(default_factory=list)
+    exposure: cp.Expression | None = None
+    yield_pickup: cp.Expression | None = None
+    level1: cp.Expression | None = None
+    funded: cp.Expression | None = None
+    terms: dict[str, cp.Expression] = field(default_factory=dict)
+    constraints: list[cp.Constraint] = field(default_factory=list)
+
+
+class AllocationProgram:
+    """The compiled allocation program of one problem and mandate (see the module docstring).
+
+    Parameters
+    ----------
+    problem : AllocationProblem
+    mandate : Mandate
+    extension : callable, optional
+        Called with the weight variable; returns the :class:`Extension` to add.
+    solver : str
+        Any installed cvxpy solver that handles second-order cones (Clarabel by default).
+    rooms : array, optional
+        The rooms of another program of the same problem and mandate (:meth:`rooms`), so
+        an extended program need not close today's breaches again.
+    """
+
+    def __init__(
+        self,
+        problem: AllocationProblem,
+        mandate: Mandate,
+        extension: Callable[[cp.Variable], Extension] | None = None,
+        solver: str = "CLARABEL",
+        rooms: FloatArray | None = None,
+    ) -> None:
+        if solver not in cp.installed_solvers():
+            msg = f"optimize: solver {solver!r} is not installed; have {cp.installed_solvers()}"
+            raise ValueError(msg)
+        self.problem, self.mandate, self.solver = problem, mandate, solver
+        self.rows: list[LimitRow] = limit_rows(problem, mandate)
+        n, k = len(problem.managers), len(self.rows)
+        self.w = cp.Variable(n, name="w")
+        ext = extension(self.w) if extension is not None else Extension()
+        self.extension: Extension = ext
+        d = cp.Variable(n, name="d")
+        h = cp.Variable(name="h")
+        self.slack = cp.Variable(k, nonneg=True, name="s")
+        self.w0 = cp.Parameter(n, name="w0", value=problem.current.to_numpy())
+        self.limit = cp.Parameter(k, name="limit", value=np.array([r.limit for r in self.rows]))
+        self.room = cp.Parameter(k, nonneg=True, name="room", value=np.zeros(k))
+        self.cap = cp.Parameter(k, nonneg=True, name="cap", value=np.zeros(k))
+        self.breach_weight = cp.Parameter(k, nonneg=True, value=np.zeros(k))
+        self.yield_weight = cp.Parameter(nonneg=True, value=0.0)
+        self.alpha = cp.Parameter(n, value=np.zeros(n))
+        self.cost = cp.Parameter(n, nonneg=True, value=np.zeros(n))
+        self.impact = cp.Parameter(n, nonneg=True, value=np.zeros(n))
+        self.risk = cp.Parameter(nonneg=True, value=0.0)
+        self.kappa = cp.Parameter(nonneg=True, value=0.0)
+        self.extension_weight = cp.Parameter(nonneg=True, value=1.0)
+
+        w = self.w
+        x = problem.exposures.to_numpy()
+        factors = x.T @ w + (ext.exposure if ext.exposure is not None else 0.0)
+        active = cp.hstack(
+            [
+                problem.factor_root() @ (factors - problem.liability.to_numpy()),
+                cp.multiply(problem.residual_vol.to_numpy(), w),
+            ]
+        )
+        keys = [problem.exposures.columns.get_loc(c) for c in problem.key_columns]
+        gap = key_rate_gap(
+            cp.hstack([factors[i] for i in keys]),
+            problem.liability[problem.key_columns].to_numpy(),
+            problem.assets,
+            problem.liabilities,
+        )
+        levels = problem.hqla.to_numpy().T @ w
+        level1 = levels[0] + (ext.level1 if ext.level1 is not None else 0.0)
+        buffer_bounds = hqla_bounds(level1, levels[1], levels[2])
+        portfolio_yield = problem.yields.to_numpy() @ w + (
+            ext.yield_pickup if ext.yield_pickup is not None else 0.0
+        )
+        funded = ext.funded if ext.funded is not None else 0.0
+        exits = exit_mask(problem, mandate)
+        shifted = shifted_mask(problem, mandate)
+        excess: dict[str, cp.Expression] = {
+            "turnover (one-way)": 0.5 * (cp.sum(cp.abs(d)) + funded),
+            "max shift": cp.max(cp.abs(d[np.flatnonzero(shifted)])),
+            "min allocation": -cp.min(w[np.flatnonzero(~exits)]) if (~exits).any() else None,
+            "max allocation": cp.max(w),
+            "exited managers": cp.sum(w[np.flatnonzero(exits)]) if exits.any() else None,
+            "yield": -portfolio_yield,
+            "tracking error": cp.norm(active, 2),
+            "illiquid share": problem.illiquid_share.to_numpy() @ w,
+            "rating drift (notches)": cp.abs(problem.notch.to_numpy() @ d),
+            "sector overweight": cp.max(problem.sectors.to_numpy().T @ d),
+        }
+        constraints = [cp.sum(w) + funded == 1, w >= 0, d == w - self.w0]
+        constraints += [h <= b for b in buffer_bounds]
+        constraints.append(h <= self.limit[self._at("liquidity buffer")])
+        if exits.any() and mandate.exit_immediately:
+            constraints.append(w[np.flatnonzero(exits)] == 0)
+        gaps = iter(range(len(keys)))
+        for i, r in enumerate(self.rows):
+            bound = self.room[i] + self.slack[i]
+            if r.name == "liquidity buffer":
+                constraints += [self.limit[i] - b <= bound for b in buffer_bounds]
+            elif r.kind == "gap":
+                constraints.append(cp.abs(gap[next(gaps)]) - self.limit[i] <= bound)
+            elif r.sense == ">=":
+                # `excess` holds minus the value of a lower limit, so limit - value <= bound
+                constraints.append(excess[r.name] + self.limit[i] <= bound)
+            else:
+                constraints.append(excess[r.name] - self.limit[i] <= bound)
+        constraints.append(self.slack <= self.cap)
+        constraints += ext.constraints
+        scale = np.array([r.scale for r in self.rows])
+        objective = (
+            self.breach_weight @ cp.multiply(1.0 / scale, self.slack)
+            - self.yield_weight * (1e4 * portfolio_yield)
+            - self.alpha @ w
+            + self.cost @ cp.abs(d)
+            + self.impact @ cp.square(d)
+            + self.risk * cp.sum_squares(active)
+            - self.kappa * h
+            + TIE_BREAK * cp.sum_squares(d)
+        )
+        if ext.terms:
+            objective = objective + self.extension_weight * cp.sum(
+                cp.hstack(list(ext.terms.values()))
+            )
+        self.program = cp.Problem(cp.Minimize(objective), constraints)
+        self._rooms: FloatArray | None = None if rooms is None else np.asarray(rooms, float)
+
+    def _at(self, name: str) -> int:
+        return next(i for i, r in enumerate(self.rows) if r.name == name)
+
+    @property
+    def scale(self) -> FloatArray:
+        """Each row's relaxation unit (:attr:`fialloc.allocation_limits.LimitRow.scale`)."""
+        return np.array([r.scale for r in self.rows])
+
+    def _kinds(self, *kinds: str) -> FloatArray:
+        return np.array([r.kind in kinds for r in self.rows], dtype=float)
+
+    def excess_today(self) -> FloatArray:
+        """Each row's excess at today's weights, zero where met (decimal, years, notches)."""
+        values = row_values(self.problem, self.mandate, self.problem.current.to_numpy())
+        out = np.array([r.excess(values[r.name]) for r in self.rows])
+        return np.where(out > MET_TOLERANCE, out, 0.0)
+
+    def set_objective(self, kind: str) -> None:
+        """Fill the objective's coefficients for one of the program's uses.
+
+        ``utility`` is the mandate's objective in basis points a year (:func:`coefficients`);
+        ``tracking_error`` the tracking error squared over its limit squared; ``yield`` the
+        yield; ``extension`` the extension's terms alone; ``none`` only the breach weights.
+        """
+        n = len(self.problem.managers)
+        self.yield_weight.value, self.risk.value, self.kappa.value = 0.0, 0.0, 0.0
+        self.alpha.value, self.cost.value, self.impact.value = np.zeros((3, n))
+        self.extension_weight.value = 1.0 if kind in ("utility", "extension") else 0.0
+        if kind == "utility":
+            c = coefficients(self.mandate)
+            self.yield_weight.value = c.yield_multiplier
+            self.alpha.value = 1e4 * c.alpha_multiplier * self.problem.alpha.to_numpy()
+            self.cost.value = 1e4 * self.problem.trading_cost.to_numpy() / c.amortization_years
+            self.impact.value = 1e4 * self.problem.trading_impact.to_numpy() / c.amortization_years
+            self.risk.value = 1e4 * c.risk_aversion / 2.0
+            self.kappa.value = 1e4 * c.liquidity_premium
+        elif kind == "tracking_error":
+            self.risk.value = 1e4 / self.mandate.max_tracking_error**2
+        elif kind == "yield":
+            self.yield_weight.value = 1.0
+        elif kind not in ("extension", "none"):
+            msg = f"AllocationProgram: unknown objective {kind!r}"
+            raise ValueError(msg)
+
+    def _limits(self, room: FloatArray, cap: FloatArray, weight: FloatArray) -> None:
+        self.room.value, self.cap.value, self.breach_weight.value = room, cap, weight
+
+    def _solve(self) -> bool:
+        try:
+            self.program.solve(solver=self.solver)
+        except cp.SolverError:
+            return False
+        return self.program.status in ("optimal", "optimal_inaccurate") and (
+            self.w.value is not None
+        )
+
+    def rooms(self) -> FloatArray:
+        """How far beyond each limit the allocation may stay this cycle (computed once).
+
+        Zero for every limit today's book meets. For a limit it breaches, the least breach
+        any allocation within the pace limits reaches (closing the breaches jointly, each in
+        units of its own limit), so the objective then chooses only among allocations that
+        close them as far as the mandate allows. With ``gap_closing="priced"`` a key-rate gap
+        beyond its tolerance keeps today's breach as its room: it may not widen, and the
+        objective's surplus-risk term decides how far it closes.
+
+        Raises
+        ------
+        InfeasibleMandate
+            If no allocation could ever meet the limits (turnover and shifts aside; key-rate
+            gaps aside, which an overlay may close), or the pace limits conflict (an
+            immediate exit larger than the turnover allows); the message names the smallest
+            relaxation of each conflicting limit, in its unit, and alternatives.
+        """
+        if self._rooms is not None:
+            return self._rooms
+        k = len(self.rows)
+        breach = self.excess_today() * self._kinds("limit", "gap")
+        self.set_objective("none")
+        if (breach * self._kinds("limit")).any():
+            self._limits(
+                self._reach_room(),
+                _UNBOUNDED * self._kinds("limit", "gap"),
+                self._kinds("limit"),
+            )
+            if not self._solve():
+                raise InfeasibleMandate(self._diagnose(now=True))
+            needed = np.asarray(self.slack.value) * self._kinds("limit")
+            if (needed > _CONFLICT * self.scale).any():
+                raise InfeasibleMandate(self._diagnose(now=False))
+        if not breach.any():
+            self._rooms = np.zeros(k)
+            return self._rooms
+        # An exit is a decision, not a trade-off: it proceeds at the full pace the shifts
+        # allow before the other breaches share what turnover is left.
+        first = np.array(
+            [_EXIT_PRIORITY if r.name == "exited managers" else 1.0 for r in self.rows]
+        )
+        # Priced gaps may not widen, and how far they close is the objective's choice.
+        priced = self._kinds("gap") * (self.mandate.gap_closing == "priced")
+        self._limits(np.zeros(k), breach, (breach > 0) * first * (1.0 - priced))
+        if not self._solve():
+            raise InfeasibleMandate(self._diagnose(now=True))
+        closed = np.clip(np.asarray(self.slack.value), 0.0, None)
+        closed = np.where(priced > 0, breach, np.minimum(closed + 1e-6 * self.scale, breach))
+        self._rooms = np.where(breach > 0, closed, 0.0)
+        return self._rooms
+
+    def _reach_room(self) -> FloatArray:
+        """Return rooms lifting the limits on the move (not the allocation bounds).
+
+        That is where the book could eventually be, over as many cycles as it takes.
+        """
+        return np.array(
+            [
+                _UNBOUNDED if r.kind == "pace" and "allocation" not in r.name else 0.0
+                for r in self.rows
+            ]
+        )
+
+    def solve_for(self, kind: str, yield_floor: float | None = None) -> FloatArray:
+        """Weights minimizing objective `kind` (see :meth:`set_objective`) within the rooms.
+
+        `yield_floor` (decimal) replaces the yield limit for this solve (a frontier point).
+
+        Raises
+        ------
+        InfeasibleMandate
+            As :meth:`rooms`, or when the solver fails (the message has its status).
+        """
+        rooms = self.rooms().copy()
+        limits = np.array([r.limit for r in self.rows])
+        if yield_floor is not None:
+            at = self._at("yield")
+            limits[at], rooms[at] = yield_floor, 0.0
+        self.limit.value = limits
+        self.set_objective(kind)
+        self._limits(rooms, np.zeros(len(self.rows)), np.zeros(len(self.rows)))
+        solved = self._solve()
+        self.limit.value = np.array([r.limit for r in self.rows])
+        if not solved:
+            raise InfeasibleMandate(self._diagnose(now=True))
+        return np.asarray(self.w.value, dtype=float)
+
+    def _diagnose(self, now: bool) -> str:
+        """Explain a conflict: the least relaxation per conflicting limit, and alternatives.
+
+        `now` diagnoses this cycle (pace limits relaxable, breached limits at today's level);
+        otherwise where the book could ever be (turnover and shifts lifted, gaps free).
+        """
+        status = self.program.status
+        k = len(self.rows)
+        if now:
+            room = self.excess_today() * self._kinds("limit", "gap")
+            free, loose = np.ones(k), np.zeros(k)
+        else:
+            room = self._reach_room()
+            free, loose = self._kinds("limit"), _UNBOUNDED * self._kinds("gap")
+        self.set_objective("none")
+        self._limits(room, _UNBOUNDED * free + loose, free)
+        if not self._solve():
+            return f"optimize: the mandate cannot be met (solver status {status})"
+        joint = np.asarray(self.slack.value) * free
+        conflicts = [i for i in range(k) if joint[i] > _CONFLICT * self.rows[i].scale]
+        if not conflicts:
+            return f"optimize: the mandate cannot be met (solver status {status})"
+        alone = {}
+        for i in np.flatnonzero(free):
+            cap = loose.copy()
+            cap[i] = _UNBOUNDED
+            self._limits(room, cap, np.eye(k)[i])
+            if self._solve():
+                alone[int(i)] = float(self.slack.value[i])
+        where = (
+            "this cycle's turnover and shifts allow"
+            if now
+            else "any allocation could reach (turnover and shifts aside)"
+        )
+        text = (
+            f"optimize: the mandate cannot be met: the limits conflict beyond what {where}; "
+            + ", and ".join(self._relaxation(i, joint[i], room[i]) for i in conflicts)
+        )
+        # Another way out: one limit relaxed alone, unless that is the joint answer itself.
+        others = {i: v for i, v in alone.items() if conflicts != [i]}
+        if others:
+            text += "; or " + "; or ".join(
+                self._relaxation(i, v, room[i]) + " alone" for i, v in others.items()
+            )
+        return text
+
+    def _relaxation(self, i: int, amount: float, room: float) -> str:
+        r = self.rows[i]
+        sign = 1.0 if r.sense == "<=" else -1.0
+        verb = "raise" if r.sense == "<=" else "lower"
+        old = r.limit + sign * room
+        new = old + sign * amount
+        if r.unit == "share":
+            return f"{verb} {r.name} by {amount * 100:.2f} points ({old:.2%} to {new:.2%})"
+        if r.unit == "years":
+            dv01 = amount * self.problem.assets * 1e-4
+            return (
+                f"widen the {r.name} tolerance by {amount:.2f} years of asset duration "
+                f"({dv01:,.0f} a basis point; {old:.2f} to {new:.2f} years)"
+            )
+        return f"{verb} {r.name} by {amount:.2f} notches ({old:.2f} to {new:.2f})"
+
+
+class InfeasibleMandate(ValueError):
+    """A mandate no allocation can meet; the message names what to relax, in units."""

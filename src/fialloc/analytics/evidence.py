@@ -1,0 +1,227 @@
+"""Manager verdicts as evidence: alpha after the factors, shrunk across the book, FDR flags.
+
+Each manager's monthly excess return over its benchmark is regressed on the factor returns
+(duration, curve, credit) with Newey-West standard errors (lags by
+:func:`fialloc.analytics.regression.newey_west_lags`). From the fit:
+
+- ``alpha`` (decimal a year, 12 x the monthly intercept) and ``alpha_se``; ``alpha_p`` is the
+  one-sided p-value of "alpha > 0" (skill means outperforming), Student t with
+  ``months - factors - 1`` degrees of freedom; ``alpha_p_holm`` (Holm, family-wise) and
+  ``alpha_q`` (Benjamini-Hochberg q-value) over the estimable managers;
+- ``skill_flag``: ``alpha_q <= fdr`` (the mandate's ``skill_fdr``, 10% by default): among the
+  flagged managers the expected share without skill is at most `fdr`;
+- the posterior (:func:`fialloc.analytics.shrinkage.shrink_alphas`): ``alpha_posterior``,
+  ``alpha_posterior_sd``, ``prob_alpha_positive``. A manager whose skill is real but not yet
+  provable keeps its posterior alpha, never a flat zero;
+- credit beta: the credit loadings ``beta_<factor>`` with Newey-West ``t_<factor>`` and the
+  joint Wald test ``credit_p`` (F with ``credit factors`` and ``months - factors - 1`` degrees
+  of freedom); ``credit_return`` (decimal a year), the part of the mean excess return the credit
+  loadings explain (loadings times the factors' mean returns); ``beta_flag``: the credit
+  loadings are jointly significant at :data:`BETA_LEVEL`, they explain a positive part of the
+  excess return, and the alpha after them is not credible (no skill flag and
+  ``P(alpha > 0) <`` :data:`CREDIBLE`). The size of the loading does not matter: a
+  significant loading that explains the excess return is the finding.
+
+A manager whose regression cannot be estimated (too short, collinear factors over its months)
+is kept with ``estimable`` False, the ``reason``, the prior mean alpha (0) with
+:data:`UNMEASURED_ALPHA_SD` and both flags False; the others are judged without it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from fialloc.analytics.regression import newey_west_lags, ols_fit
+from fialloc.analytics.shrinkage import shrink_alphas
+from fialloc.analytics.skill import benjamini_hochberg, holm
+
+__all__ = [
+    "BETA_LEVEL",
+    "CREDIBLE",
+    "EVIDENCE_COLUMNS",
+    "MIN_MONTHS",
+    "SKILL_FDR",
+    "UNMEASURED_ALPHA_SD",
+    "evidence_table",
+]
+
+#: Default false discovery rate of the skill flag (the mandate's ``skill_fdr``).
+SKILL_FDR = 0.10
+#: Significance level of the joint credit-loading test behind the beta flag, per manager: a
+#: per-manager level (not a rate over the book) because each beta verdict cuts that manager.
+BETA_LEVEL = 0.01
+#: Posterior probability of positive alpha above which alpha is credible.
+CREDIBLE = 0.95
+#: Fewer months than this and a manager's regression is not estimated.
+MIN_MONTHS = 24
+#: Posterior sd (decimal a year) of a manager whose alpha could not be estimated: wider than
+#: the spread of measured fixed income alphas, so the optimizer treats it as unknown.
+UNMEASURED_ALPHA_SD = 0.02
+
+#: The contract's columns, in order (the credit loadings follow ``credit_p``'s position).
+EVIDENCE_COLUMNS = (
+    "months", "lags", "alpha", "alpha_se", "alpha_t", "alpha_p", "alpha_p_holm", "alpha_q",
+    "alpha_posterior", "alpha_posterior_sd", "prob_alpha_positive", "shrinkage", "skill_flag",
+    "credit_p", "credit_return", "beta_flag", "drift_flag", "residual_vol", "r_squared",
+    "estimable", "reason",
+)  # fmt: skip
+
+
+def evidence_table(
+    excess: pd.DataFrame,
+    factors: pd.DataFrame,
+    credit: tuple[str, ...] = ("credit_bbb", "credit_hy"),
+    fdr: float = SKILL_FDR,
+    drift: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Judge every manager's skill and credit beta from its excess returns.
+
+    Parameters
+    ----------
+    excess : DataFrame
+        Monthly excess returns over the benchmark (decimals), months by manager; a manager's
+        history may start late (NaN before its first month) but has no holes.
+    factors : DataFrame
+        Monthly factor returns (decimals), months by factor, covering `excess`'s months.
+    credit : tuple of str
+        The factors (columns of `factors`) whose loadings are credit beta.
+    fdr : float
+        False discovery rate of the skill flag, in (0, 1).
+    drift : Series of bool, optional
+        Style drift per manager (the drift detector's verdict); False where not given.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``manager_id``: :data:`EVIDENCE_COLUMNS` with ``beta_<f>`` and ``t_<f>`` for
+        each credit factor after ``credit_p`` (see the module docstring; alphas and residual
+        vol in decimals a year).
+
+    Raises
+    ------
+    ValueError
+        If `fdr` is outside (0, 1), a credit factor is not a column of `factors`, or a month of
+        `excess` has no factor returns.
+    """
+    if not 0.0 < fdr < 1.0:
+        msg = f"evidence_table: the false discovery rate must be in (0, 1), got {fdr}"
+        raise ValueError(msg)
+    missing = [c for c in credit if c not in factors.columns]
+    if missing:
+        msg = f"evidence_table: credit factors {missing} are not among {list(factors.columns)}"
+        raise ValueError(msg)
+    lacking = excess.index.difference(factors.index)
+    if len(lacking):
+        msg = f"evidence_table: no factor returns for month {lacking[0]}"
+        raise ValueError(msg)
+    managers = pd.Index([str(m) for m in excess.columns], name="manager_id")
+    excess = excess.set_axis(managers, axis=1)
+    rows = {m: _unmeasured("") for m in managers}
+    valid = excess.notna()
+    groups: dict[bytes, list[str]] = {}
+    for manager in managers:
+        groups.setdefault(valid[manager].to_numpy().tobytes(), []).append(manager)
+    for members in groups.values():
+        months = excess.index[valid[members[0]].to_numpy()]
+        rows.update(_fit_group(excess.loc[months, members], factors.loc[months], credit))
+    table = pd.DataFrame.from_dict(rows, orient="index").reindex(managers)
+    table.index.name = "manager_id"
+    ok = table["estimable"].astype(bool)
+    table["drift_flag"] = (
+        drift.reindex(managers).fillna(False).astype(bool) if drift is not None else False
+    )
+    return _judge(table, ok, credit, fdr)
+
+
+def _fit_group(
+    excess: pd.DataFrame, factors: pd.DataFrame, credit: tuple[str, ...]
+) -> dict[str, dict[str, object]]:
+    """Regress managers sharing the same months; not estimable rows carry the reason."""
+    n = len(excess)
+    if n < MIN_MONTHS:
+        reason = f"{n} months of returns; at least {MIN_MONTHS} are needed"
+        return {m: _unmeasured(reason) for m in excess.columns}
+    lags = newey_west_lags(n)
+    try:
+        fit = ols_fit(excess, factors, lags)
+    except ValueError as exc:
+        reason = str(exc).removeprefix("factor_regression: ")
+        return {m: _unmeasured(reason) for m in excess.columns}
+    names = list(factors.columns)
+    positions = [1 + names.index(c) for c in credit]
+    dof = float(fit["dof"][0])
+    factor_means = factors[list(credit)].mean().to_numpy(dtype=np.float64)
+    out = {}
+    for j, manager in enumerate(excess.columns):
+        coef, cov = fit["coef"][positions, j], fit["cov"][j][np.ix_(positions, positions)]
+        try:
+            wald = float(coef @ np.linalg.solve(cov, coef)) / len(positions)
+            credit_p = float(stats.f.sf(wald, len(positions), dof))
+        except np.linalg.LinAlgError:
+            credit_p = 1.0  # a degenerate covariance: no evidence of credit beta
+        alpha_t = float(fit["t"][0, j])
+        row: dict[str, object] = {
+            "months": float(n),
+            "lags": float(lags),
+            "alpha": 12.0 * float(fit["coef"][0, j]),
+            "alpha_se": 12.0 * float(fit["se"][0, j]),
+            "alpha_t": alpha_t,
+            "alpha_p": float(stats.t.sf(alpha_t, dof)),
+            "credit_p": credit_p,
+            "credit_return": 12.0 * float(coef @ factor_means),
+            "residual_vol": float(fit["residual_vol_annual"][j]),
+            "r_squared": float(fit["r_squared"][j]),
+            "estimable": True,
+            "reason": "",
+        }
+        for c, k in zip(credit, positions, strict=True):
+            row[f"beta_{c}"] = float(fit["coef"][k, j])
+            row[f"t_{c}"] = float(fit["t"][k, j])
+        out[manager] = row
+    return out
+
+
+def _unmeasured(reason: str) -> dict[str, object]:
+    return {"estimable": False, "reason": reason}
+
+
+def _judge(table: pd.DataFrame, ok: pd.Series, credit: tuple[str, ...], fdr: float) -> pd.DataFrame:
+    """Corrections, posterior and flags over the estimable managers; defaults for the rest."""
+    table["alpha_p_holm"] = np.nan
+    table["alpha_q"] = np.nan
+    table["alpha_posterior"] = 0.0
+    table["alpha_posterior_sd"] = UNMEASURED_ALPHA_SD
+    table["prob_alpha_positive"] = 0.5
+    table["shrinkage"] = np.nan
+    table["skill_flag"] = False
+    table["beta_flag"] = False
+    if ok.any():
+        measured = table[ok]
+        table.loc[ok, "alpha_p_holm"] = holm(measured["alpha_p"].astype(float))
+        table.loc[ok, "alpha_q"] = benjamini_hochberg(measured["alpha_p"].astype(float))
+        posterior = shrink_alphas(
+            measured["alpha"].astype(float), measured["alpha_se"].astype(float)
+        ).table
+        for column in posterior.columns:
+            table.loc[ok, column] = posterior[column]
+        skill = ok & (table["alpha_q"] <= fdr)
+        beta = (
+            ok
+            & (table["credit_p"].astype(float) < BETA_LEVEL)
+            & (table["credit_return"].astype(float) > 0)
+            & ~skill
+            & (table["prob_alpha_positive"].astype(float) < CREDIBLE)
+        )
+        table["skill_flag"] = skill.astype(bool)
+        table["beta_flag"] = beta.astype(bool)
+    loadings = [c for f in credit for c in (f"beta_{f}", f"t_{f}")]
+    for column in [*EVIDENCE_COLUMNS, *loadings]:
+        if column not in table.columns:
+            table[column] = np.nan
+    table["estimable"] = table["estimable"].astype(bool)
+    table["reason"] = table["reason"].fillna("").astype(str)
+    order = list(EVIDENCE_COLUMNS)
+    at = order.index("credit_p") + 1
+    return table[[*order[:at], *loadings, *order[at:]]]

@@ -1,0 +1,198 @@
+"""Monte Carlo statistics with standard errors: means, probabilities, quantiles, expected shortfall.
+
+Every statistic is estimated with its influence function: the estimate moves, to first order,
+by the mean over paths of a per-path value, so its standard error is the standard deviation of
+those values over the paths divided by the square root of their number. The influence
+functions used:
+
+- mean: ``x - mean``;
+- probability of ``x < 0``: ``1{x < 0} - p``;
+- quantile at level ``a``: ``(a - 1{x <= q}) / f(q)``, with the density ``f`` at the quantile from
+  a Gaussian kernel (Silverman's bandwidth);
+- expected shortfall at level ``a`` (the mean of the worst ``a`` of outcomes, Rockafellar and
+  Uryasev's ``q + E[min(x - q, 0)] / a``): ``q + min(x - q, 0) / a - ES``.
+
+Control variates: when the paths carry states with an exactly known Gaussian law (the G2++
+factors and the integrated short rate, which set every zero-bond price on the path), the
+outcome's least-squares linear prediction from those states is Gaussian with a known mean and
+variance, so each statistic of the prediction is known in closed form. The estimate is corrected
+by the prediction's sampling error, scaled by the regression of the outcome's influence values
+on the prediction's; the standard error is that of the residual influence values.
+
+A difference between two allocations on the same paths is estimated per path: its influence
+values are the difference of the two allocations' (corrected) influence values, so the common
+path noise cancels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+import numpy as np
+from scipy import stats
+
+from fialloc.layout import FloatArray
+
+__all__ = ["DEFAULT_PATHS", "Z95", "Controls", "Estimate", "Kind", "estimate"]
+
+#: Scenario paths of a run by default. On the demo at 10 years (control variates, 30 seeds) the
+#: standard error of expected shortfall is 4.3% of it with 1,000 paths and 3.1% with 2,000, under
+#: the 5% the investment committee asked for with room for other books.
+DEFAULT_PATHS: Final = 2000
+#: Two-sided 95% normal quantile: intervals are estimate +/- Z95 x standard error.
+Z95: Final = float(stats.norm.ppf(0.975))
+
+Kind = Literal["mean", "below_zero", "quantile", "expected_shortfall"]
+
+
+@dataclass(frozen=True)
+class Controls:
+    """States on the same paths with an exactly known Gaussian law.
+
+    Attributes
+    ----------
+    values : ndarray
+        Paths x states, centred on their exact means.
+    covariance : ndarray
+        States x states: their exact covariance.
+    """
+
+    values: FloatArray
+    covariance: FloatArray
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A statistic, its standard error and its influence values per independent unit.
+
+    Attributes
+    ----------
+    value : float
+        The estimate.
+    se : float
+        Its standard error (same unit).
+    influence : ndarray
+        Per path: the value's first-order deviation; the difference of two estimates on the
+        same paths has the difference of their influence values.
+    """
+
+    value: float
+    se: float
+    influence: FloatArray
+
+    def minus(self, other: Estimate) -> Estimate:
+        """Return ``self - other`` on the same paths, with the paired standard error."""
+        d = self.influence - other.influence
+        return Estimate(self.value - other.value, _se(d), d)
+
+    @property
+    def low(self) -> float:
+        """Lower end of the 95% interval."""
+        return self.value - Z95 * self.se
+
+    @property
+    def high(self) -> float:
+        """Upper end of the 95% interval."""
+        return self.value + Z95 * self.se
+
+
+def estimate(
+    x: FloatArray,
+    kind: Kind,
+    level: float | None = None,
+    *,
+    controls: Controls | None = None,
+) -> Estimate:
+    """Estimate one statistic of outcomes `x` (one per path) with its standard error.
+
+    Parameters
+    ----------
+    x : ndarray
+        One outcome per path (any unit).
+    kind : {"mean", "below_zero", "quantile", "expected_shortfall"}
+        The statistic (see the module notes); ``below_zero`` is the probability of ``x < 0``.
+    level : float, optional
+        For quantiles the probability level; for expected shortfall the tail's probability
+        (0.05 for the mean of the worst 5%).
+    controls : Controls, optional
+        States with a known law on the same paths (see the module notes).
+
+    Raises
+    ------
+    ValueError
+        If `x` is not finite or has fewer than 4 paths, or `level` is not in (0, 1).
+    """
+    v = np.asarray(x, dtype=np.float64)
+    n = v.shape[0]
+    if v.ndim != 1 or n < 4 or not np.all(np.isfinite(v)):
+        msg = "estimate: need at least 4 finite outcomes, one per path"
+        raise ValueError(msg)
+    if kind in ("quantile", "expected_shortfall") and (level is None or not 0.0 < level < 1.0):
+        msg = f"estimate: `level` must be in (0, 1) for a {kind}, got {level}"
+        raise ValueError(msg)
+    value, infl = _influence(v, kind, level)
+    if controls is not None:
+        z = controls.values
+        design = np.column_stack([np.ones(n), z])
+        coef, *_ = np.linalg.lstsq(design, v, rcond=None)
+        predicted = design @ coef
+        loc, scale = (
+            float(coef[0]),
+            float(np.sqrt(max(coef[1:] @ controls.covariance @ coef[1:], 0.0))),
+        )
+        if scale > 0.0:
+            sample, infl_c = _influence(predicted, kind, level)
+            exact = _gaussian(kind, level, loc, scale)
+            dc = infl_c - infl_c.mean()
+            var_c = float(dc @ dc)
+            if var_c > 0.0:
+                beta = float((infl - infl.mean()) @ dc / var_c)
+                value -= beta * (sample - exact)
+                infl = infl - beta * infl_c
+    return Estimate(float(value), _se(infl), infl)
+
+
+def _se(influence: FloatArray) -> float:
+    return float(np.std(influence, ddof=1) / np.sqrt(len(influence)))
+
+
+def _influence(v: FloatArray, kind: Kind, level: float | None) -> tuple[float, FloatArray]:
+    """Return the sample statistic and each path's influence value."""
+    if kind == "mean":
+        m = float(v.mean())
+        return m, v - m
+    if kind == "below_zero":
+        hit = (v < 0.0).astype(np.float64)
+        p = float(hit.mean())
+        return p, hit - p
+    a = float(level)  # type: ignore[arg-type]
+    q = float(np.quantile(v, a))
+    if kind == "quantile":
+        return q, (a - (v <= q)) / _kernel_density(v, q)
+    tail = q + np.minimum(v - q, 0.0) / a
+    es = float(tail.mean())
+    return es, tail - es
+
+
+def _kernel_density(v: FloatArray, at: float) -> float:
+    """Gaussian kernel density of `v` at `at`, Silverman's rule-of-thumb bandwidth."""
+    spread = min(
+        float(np.std(v, ddof=1)), float(np.subtract(*np.quantile(v, [0.75, 0.25]))) / 1.349
+    )
+    if spread <= 0.0:
+        spread = float(np.std(v, ddof=1)) or 1.0
+    h = 0.9 * spread * len(v) ** -0.2
+    return float(stats.norm.pdf((v - at) / h).mean() / h)
+
+
+def _gaussian(kind: Kind, level: float | None, loc: float, scale: float) -> float:
+    """Return the statistic of a Gaussian with mean `loc` and standard deviation `scale`."""
+    if kind == "mean":
+        return loc
+    if kind == "below_zero":
+        return float(stats.norm.cdf(-loc / scale))
+    z = float(stats.norm.ppf(float(level)))  # type: ignore[arg-type]
+    if kind == "quantile":
+        return loc + scale * z
+    return loc - scale * float(stats.norm.pdf(z)) / float(level)  # type: ignore[arg-type]

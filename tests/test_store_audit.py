@@ -1,0 +1,167 @@
+"""A run folder audited alone: constraints, tracking error and path statistics from its files.
+
+Everything below reads only the folder (Parquet tables, ``results.json`` and the manifest) and
+recomputes with numpy and the standard library, independently of fialloc's code.
+"""
+
+import dataclasses
+import json
+from pathlib import Path
+from statistics import NormalDist
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import fialloc.data as data
+from fialloc import pipeline, store
+from fialloc.results import build_response
+
+N01 = NormalDist()
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    # A book other than the demo, and a mandate with an exit, so that every limit is exercised.
+    book = data.synthetic(12, 400, seed=5)
+    smallest = str(book.current_weights.idxmin())
+    portfolio = dataclasses.replace(
+        book, mandate=book.mandate.model_copy(update={"exit_managers": (smallest,)})
+    )
+    result = pipeline.run(portfolio, n_paths=400, scenario_seed=9, horizons=4, frontier_points=3)
+    root = tmp_path_factory.mktemp("audit")
+    record = store.write_run(str(root), result, build_response(result), source="synthetic")
+    return Path(record.url)
+
+
+def _table(folder, name):
+    return pd.read_parquet(folder / "tables" / f"{name}.parquet")
+
+
+def _constraints(folder, w):
+    """Every mandate limit at weights `w`, from the folder's tables and manifest alone."""
+    m = json.loads((folder / "manifest.json").read_text())["parameters"]["mandate"]
+    pm = _table(folder, "problem_managers")
+    cov = _table(folder, "problem_factor_covariance")
+    liability = _table(folder, "problem_liability")["per_unit_of_value"]
+    totals = _table(folder, "problem_totals").iloc[0]
+    sectors = _table(folder, "problem_sectors")
+    factors = list(cov.columns)
+    w0 = pm["current_weight"].to_numpy()
+    x = pm[factors].to_numpy()
+    active = x.T @ w - liability[factors].to_numpy()
+    te = np.sqrt(active @ cov.to_numpy() @ active + np.sum((w * pm["residual_vol"]) ** 2))
+    exits = pm.index.isin(m["exit_managers"])
+    shifted = ~exits if m["exit_immediately"] else np.ones(len(w), dtype=bool)
+    l1, l2a, l2b = (pm[f"hqla_{lv}"].to_numpy() @ w for lv in ("level1", "level2a", "level2b"))
+    # The LCR buffer with the Basel Level 2B (15%) and Level 2 (40%) cap adjustments
+    adj15 = max(l2b - 15 / 85 * (l1 + l2a), l2b - 15 / 60 * l1, 0.0)
+    adj40 = max(l2a + l2b - adj15 - 2 / 3 * l1, 0.0)
+    values = {
+        "min allocation": w[~exits].min(),
+        "max allocation": w.max(),
+        "turnover (one-way)": 0.5 * np.abs(w - w0).sum(),
+        "max shift": np.abs(w - w0)[shifted].max(),
+        "yield": pm["yield"].to_numpy() @ w,
+        "tracking error": te,
+        "liquidity buffer": l1 + l2a + l2b - adj15 - adj40,
+        "illiquid share": pm["illiquid_share"].to_numpy() @ w,
+        "rating drift (notches)": abs(pm["notch"].to_numpy() @ (w - w0)),
+        "sector overweight": (sectors.to_numpy().T @ (w - w0)).max(),
+    }
+    if exits.any():
+        values["exited managers"] = w[exits].sum()
+    keys = [f for f in factors if f.startswith("krd_")]
+    target = liability[keys].to_numpy() * totals["liabilities"] / totals["assets"]
+    for key, gap in zip(keys, np.abs(pm[keys].to_numpy().T @ w - target), strict=True):
+        values[f"key-rate gap {key.removeprefix('krd_')}"] = gap
+    return values
+
+
+def test_every_constraint_and_the_tracking_error_recompute_from_the_folder(folder):
+    weights = _table(folder, "weights")
+    stored = _table(folder, "optimizer_constraints")
+    values = _constraints(folder, weights["recommended"].to_numpy())
+    assert set(values) == set(stored.index)
+    for name, value in values.items():
+        assert value == pytest.approx(stored.loc[name, "value"], rel=1e-9, abs=1e-12), name
+    # Each limit's status follows from its value, today's and the limit alone.
+    today = _constraints(folder, weights["current"].to_numpy())
+    for name, row in stored.iterrows():
+        sign = 1.0 if row["sense"] == "<=" else -1.0
+        after, before = sign * (values[name] - row["limit"]), sign * (today[name] - row["limit"])
+        status = "met" if after <= 1e-6 else "closing" if after < before - 1e-6 else "not met"
+        assert row["status"] == status, name
+    strategy = json.loads((folder / "results.json").read_text())["integrated_strategy"]
+    for when, col in (("before", "current"), ("after", "recommended")):
+        te = _constraints(folder, weights[col].to_numpy())["tracking error"]
+        assert te == pytest.approx(strategy[f"tracking_error_{when}"], rel=1e-9)
+
+
+def _influence(v, kind, a):
+    """Statistic and per-path influence values (independent of fialloc.mc_estimators)."""
+    if kind == "mean":
+        return v.mean(), v - v.mean()
+    if kind == "below_zero":
+        return (v < 0).mean(), (v < 0) - (v < 0).mean()
+    q = np.quantile(v, a)
+    if kind == "expected_shortfall":
+        t = q + np.minimum(v - q, 0) / a
+        return t.mean(), t - t.mean()
+    iqr = np.subtract(*np.quantile(v, [0.75, 0.25])) / 1.349
+    h = 0.9 * min(v.std(ddof=1), iqr) * len(v) ** -0.2
+    density = np.mean([N01.pdf(u) for u in (v - q) / h]) / h
+    return q, (a - (v <= q)) / density
+
+
+def _gaussian(kind, a, loc, sd):
+    if kind == "mean":
+        return loc
+    if kind == "below_zero":
+        return N01.cdf(-loc / sd)
+    z = N01.inv_cdf(a)
+    return loc + sd * z if kind == "quantile" else loc - sd * N01.pdf(z) / a
+
+
+def test_path_statistics_and_paired_changes_recompute_from_the_folder(folder):
+    surplus = _table(folder, "robustness_surplus").astype(float)
+    states = _table(folder, "robustness_states").astype(float)
+    covariance = _table(folder, "robustness_state_covariance")
+    stored = _table(folder, "robustness_paths")
+    pairs = _table(folder, "robustness_comparisons")
+    stats = {"mean": ("mean", None), "p05": ("quantile", 0.05), "median": ("quantile", 0.5),
+             "shortfall_probability": ("below_zero", None),
+             "expected_shortfall_95": ("expected_shortfall", 0.05)}  # fmt: skip
+    checked = 0
+    for column in surplus.columns:
+        h = float(column)
+        z = states.xs(h, level="horizon").to_numpy()
+        c = covariance.xs(h, level="horizon").to_numpy()
+        design = np.column_stack([np.ones(len(z)), z])
+        found = {}
+        for alloc in ("current", "recommended", "least_shortfall"):
+            v = surplus.loc[alloc, column].to_numpy()
+            coef = np.linalg.lstsq(design, v, rcond=None)[0]
+            sd = np.sqrt(coef[1:] @ c @ coef[1:])
+            for stat, (kind, a) in stats.items():
+                value, infl = _influence(v, kind, a)
+                sample, infl_c = _influence(design @ coef, kind, a)
+                dc = infl_c - infl_c.mean()
+                # No control when the prediction never crosses (e.g. never below zero).
+                beta = (infl - infl.mean()) @ dc / (dc @ dc) if dc @ dc > 0 else 0.0
+                value -= beta * (sample - _gaussian(kind, a, coef[0], sd))
+                infl = infl - beta * infl_c
+                found[alloc, stat] = (value, infl)
+                se = infl.std(ddof=1) / np.sqrt(len(infl))
+                row = stored.loc[(alloc, h)]
+                scale = abs(row["mean"])  # float32 paths keep about 7 digits of money
+                assert value == pytest.approx(row[stat], abs=1e-6 * scale + 1e-3), (alloc, h, stat)
+                assert se == pytest.approx(row[f"{stat}_se"], rel=1e-3, abs=1e-6), (alloc, h, stat)
+                checked += 1
+        for stat in stats:
+            d = found["recommended", stat][1] - found["current", stat][1]
+            se = d.std(ddof=1) / np.sqrt(len(d))
+            assert se == pytest.approx(
+                pairs.loc[("recommended", h, stat), "se"], rel=1e-3, abs=1e-6
+            ), (h, stat)
+    assert checked == 3 * len(stats) * len(surplus.columns)
