@@ -214,7 +214,7 @@ class AllocationProblem:
         `overlay` is an extension's factor exposure (years of assets), added to the managers'.
         """
         keys = self.key_columns
-        at = [self.exposures.columns.get_loc(k) for k in keys]
+        at = np.flatnonzero(self.exposures.columns.isin(keys))
         asset_krd = pd.Series(self._factors(np.asarray(w, dtype=float), overlay)[at])
         asset_krd.index = pd.Index([k.removeprefix("krd_") for k in keys], name="tenor")
         lia = self.liability[keys].set_axis(asset_krd.index)

@@ -305,12 +305,12 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
         for col in ("limit", "current", "recommended", "limit value", "status"):
             limits.add_column(col, justify="left" if col in ("limit", "status") else "right")
         for r in open_limits:
-            fmt = "{:.2%}" if r["unit"] == "share" else "{:.2f}"
+            form = "{:.2%}" if r["unit"] == "share" else "{:.2f}"
             limits.add_row(
                 str(r["constraint"]),
-                fmt.format(r["before"]),
-                fmt.format(r["value"]),
-                f"{r['sense']} {fmt.format(r['limit'])}",
+                form.format(r["before"]),
+                form.format(r["value"]),
+                f"{r['sense']} {form.format(r['limit'])}",
                 str(r["status"]),
             )
         console.print(limits)

@@ -139,7 +139,7 @@ def estimate(
         predicted = design @ coef
         loc, scale = (
             float(coef[0]),
-            float(np.sqrt(max(coef[1:] @ controls.covariance @ coef[1:], 0.0))),
+            float(np.sqrt(max(float(coef[1:] @ controls.covariance @ coef[1:]), 0.0))),
         )
         if scale > 0.0:
             sample, infl_c = _influence(predicted, kind, level)
@@ -169,10 +169,10 @@ def _influence(v: FloatArray, kind: Kind, level: float | None) -> tuple[float, F
     a = float(level)  # type: ignore[arg-type]
     q = float(np.quantile(v, a))
     if kind == "quantile":
-        return q, (a - (v <= q)) / _kernel_density(v, q)
+        return q, np.asarray((a - (v <= q)) / _kernel_density(v, q), dtype=np.float64)
     tail = q + np.minimum(v - q, 0.0) / a
     es = float(tail.mean())
-    return es, tail - es
+    return es, np.asarray(tail - es, dtype=np.float64)
 
 
 def _kernel_density(v: FloatArray, at: float) -> float:

@@ -176,7 +176,7 @@ def overlay_extension(
     changes = inputs.stress_changes.to_numpy(dtype=float)
     lim = mandate.overlay
     w0 = problem.current.to_numpy()
-    keys = [problem.exposures.columns.get_loc(c) for c in problem.key_columns]
+    keys = np.flatnonzero(problem.exposures.columns.isin(problem.key_columns))
     lia = problem.liability[problem.key_columns].to_numpy()
     now = problem.gaps(w0)["gap"].to_numpy()
     tolerance = np.maximum(gap_tolerances(problem, mandate).to_numpy(), np.abs(now))
@@ -380,7 +380,8 @@ def overlay_positions(
         index=t.index,
     )
     out[keys] = exposure
-    return out[u != 0.0]
+    held: pd.DataFrame = out[u != 0.0]
+    return held
 
 
 @dataclass(frozen=True)
@@ -562,14 +563,16 @@ def allocation_result(
             ),
             "long_end_gap_before": long_end_gap(problem, w0),
             "long_end_gap_after": long_end_gap(problem, weights, extra),
-            "objective_bp_before": float(objective.at["total", "before_bp"]),
-            "objective_bp_after": float(objective.at["total", "after_bp"]),
+            "objective_bp_before": float(objective["before_bp"].loc["total"]),
+            "objective_bp_after": float(objective["after_bp"].loc["total"]),
             "turnover": turnover(weights, w0) + 0.5 * funded,
             "constraints_met": float(constraints["ok"].all()),
             **overlay_summary,
         },
         status=status,
-        overlay=None if fx is None else overlay_positions(problem, overlay, fx["units"]),
+        overlay=None
+        if fx is None or overlay is None
+        else overlay_positions(problem, overlay, fx["units"]),
     )
 
 

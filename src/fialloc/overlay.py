@@ -30,7 +30,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -253,10 +253,10 @@ class _FixedLegs:
         self.par_rates: list[float] = []
         self.annuities: list[float] = []
 
-    def add(self, name: str, times: Sequence[float], amounts: Sequence[float]) -> None:
+    def add(self, name: str, times: npt.ArrayLike, amounts: npt.ArrayLike) -> None:
         self.ids.append(name)
-        self.times.append(list(times))
-        self.amounts.append(list(amounts))
+        self.times.append(np.asarray(times, dtype=float).tolist())
+        self.amounts.append(np.asarray(amounts, dtype=float).tolist())
 
     def swap(self, name: str, maturity: dt.date, fixed: float | None) -> float:
         """Add a swap's fixed leg with its principal; return its fixed rate (par if None)."""
@@ -279,6 +279,11 @@ class _FixedLegs:
         return BondBook.from_layout(
             self.ids, CashflowLayout.from_streams(self.times, self.amounts), self.vd
         )
+
+
+def _rows(table: pd.DataFrame) -> list[Any]:
+    """Return the table's rows as named tuples (typed loosely: its columns mix types)."""
+    return list(table.itertuples(index=False))
 
 
 def _valuation_date(curve: Curve, where: str) -> dt.date:
@@ -342,12 +347,12 @@ def overlay_universe(
     ctd = BondBook.from_frame(
         [
             _bond(f"future_{r.contract}", r.ctd_coupon, r.ctd_maturity, 2, "ACT/ACT ICMA")
-            for r in futures.itertuples(index=False)
+            for r in _rows(futures)
         ],
         vd,
     )
     ctd_yield = ctd.analyze(curve).ytm
-    for i, r in enumerate(futures.itertuples(index=False)):
+    for i, r in enumerate(_rows(futures)):
         legs.add(ctd.security_ids[i], *ctd.layout.stream(i))
         rows.append(
             {
@@ -468,7 +473,7 @@ def _implied_repo(
     """
     vd = book.valuation_date
     out = np.empty(len(rows))
-    for k, (i, r) in enumerate(zip(rows, futures.itertuples(index=False), strict=True)):
+    for k, (i, r) in enumerate(zip(rows, _rows(futures), strict=True)):
         td = act365(vd, r.delivery)
         times, amounts = book.layout.stream(int(i))
         paid = times <= td

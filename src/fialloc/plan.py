@@ -308,7 +308,10 @@ class _Fills:
 
     def phases_needed(self, amount: FloatArray, start: int, most: int = 1000) -> int | None:
         """Fewest phases from `start` at which every sleeve's need fits (None beyond `most`)."""
-        fits = lambda k: self(amount / k)[2].max() <= 1.0 + 1e-9  # noqa: E731
+
+        def fits(k: int) -> bool:
+            return bool(self(amount / k)[2].max() <= 1.0 + 1e-9)
+
         if not fits(most):
             return None
         low, high = start, most  # fits(high); the need falls as phases grow

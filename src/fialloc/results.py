@@ -12,7 +12,7 @@ the JSON Schema of ``results.json``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
@@ -159,8 +159,8 @@ def _without_overlay(run: RunResult, at_last: pd.DataFrame) -> dict[str, float] 
         "max_key_rate_gap_after": float(gaps["without_overlay_years"].abs().max()),
         "max_key_rate_gap_dv01_after": float(gaps["without_overlay_dv01"].abs().max()),
         "long_end_gap_after": w.summary["long_end_gap_after"],
-        "shortfall_probability_after": float(row["shortfall_probability"]),
-        "expected_shortfall_95_after": float(row["expected_shortfall_95"]),
+        "shortfall_probability_after": float(cast(float, row["shortfall_probability"])),
+        "expected_shortfall_95_after": float(cast(float, row["expected_shortfall_95"])),
     }
 
 
@@ -216,7 +216,8 @@ def _dominating(run: RunResult, tail_mean: dict[str, float]) -> list[dict[str, A
         weights = point[managers].to_numpy(dtype=float)
         table = objective_table(run.problem, run.portfolio.mandate, weights)
         summary = {"yield_after": point["yield"], "tracking_error_after": point["tracking_error"]}
-        candidates.append((f"frontier point {k}", summary, 0.0, table.at["total", "after_bp"]))
+        total = float(cast(float, table.at["total", "after_bp"]))
+        candidates.append((f"frontier point {k}", summary, 0.0, total))
     out = []
     for name, other, tail_gain, objective in candidates:
         gains = (
@@ -241,7 +242,7 @@ def _strategy(run: RunResult) -> dict[str, Any]:
     s = run.summary()
     paths = run.robustness.paths
     last = float(paths.index.get_level_values("horizon").max())
-    at_last = paths.xs(last, level="horizon")
+    at_last = cast(pd.DataFrame, paths.xs(last, level="horizon"))
     claims = path_claims(run, last)
     tail_mean = {str(k): float(v) for k, v in at_last["expected_shortfall_95"].items()}
     gap_before = _largest_gap(a.gaps["gap_before"])
@@ -314,7 +315,7 @@ def _strategy(run: RunResult) -> dict[str, Any]:
         "n_paths": int(run.parameters["n_paths"]),
         "scenario_seed": int(run.parameters["scenario_seed"]),
         **{
-            f"{stat}_{when}{part}": float(at_last.loc[name, f"{stat}{part}"])
+            f"{stat}_{when}{part}": float(cast(float, at_last.loc[name, f"{stat}{part}"]))
             for stat in CLAIMED
             for when, name in (("before", "current"), ("after", "recommended"))
             for part in ("", "_se")
@@ -347,10 +348,10 @@ def path_claims(run: RunResult, horizon: float) -> dict[str, Any]:
     for stat in CLAIMED:
         row = table.loc[stat]
         out |= {
-            f"{stat}_change": float(row["difference"]),
-            f"{stat}_change_se": float(row["se"]),
-            f"{stat}_change_low": float(row["low"]),
-            f"{stat}_change_high": float(row["high"]),
+            f"{stat}_change": float(cast(float, row["difference"])),
+            f"{stat}_change_se": float(cast(float, row["se"])),
+            f"{stat}_change_low": float(cast(float, row["low"])),
+            f"{stat}_change_high": float(cast(float, row["high"])),
             f"{stat}_verdict": str(row["verdict"]),
         }
     return out
@@ -415,7 +416,7 @@ def _recommendations(run: RunResult) -> list[AllocationRecommendation]:
                 reasons.append(
                     "optimizer: improves the objective or closes a limit (yield "
                     f"{run.problem.yields.at[mid]:.2%}, posterior alpha "
-                    f"{run.problem.alpha.at[mid] * 1e4:+.0f} bp a year)"
+                    f"{float(cast(float, run.problem.alpha.at[mid])) * 1e4:+.0f} bp a year)"
                 )
         out.append(
             AllocationRecommendation(

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from fialloc.layout import FloatArray
-
-T = TypeVar("T")
 
 __all__ = [
     "HQLA_LEVELS",
@@ -119,7 +117,7 @@ def hqla_levels(
     return np.stack([np.where(levels == lv, after, 0.0) for lv in HQLA_LEVELS], axis=1)
 
 
-def hqla_bounds(level1: T, level2a: T, level2b: T) -> list[T]:
+def hqla_bounds(level1: Any, level2a: Any, level2b: Any) -> list[Any]:
     """Return the four linear bounds whose minimum is the LCR buffer with the Level 2 caps.
 
     The Basel III adjustment formulas (Level 2B at most 15% of the buffer, all Level 2 at

@@ -31,7 +31,7 @@ def _sleeve_mix(market_values: pd.DataFrame) -> FloatArray:
     """Return each security's share of each sleeve's value: managers x securities."""
     mv = market_values.to_numpy(dtype=float)
     size = mv.sum(axis=1, keepdims=True)
-    return np.divide(mv, size, out=np.zeros_like(mv), where=size > 0)
+    return np.asarray(np.divide(mv, size, out=np.zeros_like(mv), where=size > 0), dtype=np.float64)
 
 
 def in_kind_split(

@@ -96,7 +96,7 @@ def conversion_factor(
     v = 1.0 / (1.0 + _CF_YIELD / 2.0)
     dirty = v**frac * (c / 2.0 * float(np.sum(v ** np.arange(n))) + v ** (n - 1))
     accrued = c / 2.0 * (1.0 - frac)
-    return round(dirty - accrued, 4)
+    return float(round(dirty - accrued, 4))
 
 
 def default_futures(valuation_date: dt.date) -> pd.DataFrame:

@@ -40,7 +40,7 @@ def analyze(
     p = ctx.portfolio
     tenors = np.asarray(p.analytics.key_tenors)
     nss = fit_nss(tenors, np.asarray(p.curve.zero_rate(tenors)))
-    history = p.zero_history_at(tenors)
+    history = p.zero_history_at(tenors.tolist())
     tables: dict[str, pd.DataFrame] = {
         "nss": pd.DataFrame(
             {
