@@ -109,6 +109,11 @@ def test_result_numbers_recompute_from_positions(demo, demo_solved):
     # Weights and STRIPS add up to the assets.
     strips = float(units[universe.table["funded"].to_numpy()].sum())
     assert result.weights.sum() + strips == pytest.approx(1.0, abs=1e-9)
+    assert strips * a == pytest.approx(result.summary["overlay_strips"], rel=1e-12)
+    # The STRIPS bought count in the turnover (the sales that fund them), as the limit does.
+    moved = 0.5 * (np.abs(result.change.to_numpy()).sum() + strips)
+    assert result.summary["turnover"] == pytest.approx(moved, abs=1e-12)
+    assert result.constraints.loc["turnover (one-way)", "value"] == pytest.approx(moved, abs=1e-12)
 
 
 def test_zero_limits_give_the_weights_only_answer(demo, demo_solved):
