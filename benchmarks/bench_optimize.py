@@ -13,11 +13,13 @@ from fialloc.desks import performance
 from fialloc.optimize import (
     AllocationProblem,
     AllocationProgram,
+    OverlayInputs,
     build_problem,
     check_constraints,
     optimize,
     pareto_frontier,
 )
+from fialloc.overlay import overlay_universe
 from fialloc.robustness import min_expected_shortfall, sleeve_paths
 from fialloc.scenarios import G2pp
 
@@ -149,3 +151,55 @@ def test_min_expected_shortfall_demo_1000_paths(benchmark, demo_problem):
         iterations=1,
     )
     assert result.constraints["allowed"].all()
+
+
+@pytest.fixture(scope="module")
+def demo_overlay(demo_problem):
+    portfolio, _ = demo_problem
+    universe = overlay_universe(portfolio.curve, key_tenors=portfolio.analytics.key_tenors)
+    return OverlayInputs(universe.table, universe.stress_changes())
+
+
+@pytest.mark.benchmark(group="optimize-overlay")
+def test_optimize_fialloc_demo_weights_and_overlay(benchmark, demo_problem, demo_overlay):
+    # The joint solve: 25 weights and 23 swaps, futures and STRIPS with their exposures, carry,
+    # limits and margin (22 stress scenarios); the reference is the weights-only solve.
+    portfolio, problem = demo_problem
+    result = benchmark(optimize, problem, portfolio.mandate, overlay=demo_overlay)
+    units = result.overlay_units(demo_overlay.instruments.index)
+    table = check_constraints(
+        problem, portfolio.mandate, result.weights.to_numpy(), demo_overlay, units
+    )
+    assert table["allowed"].all()
+    assert result.summary["long_end_gap_after"] <= 0.43 * result.summary["long_end_gap_before"]
+
+
+@pytest.mark.benchmark(group="optimize-overlay")
+def test_optimize_weights_only_reference(benchmark, demo_problem):
+    portfolio, problem = demo_problem
+    benchmark(optimize, problem, portfolio.mandate)
+
+
+@pytest.fixture(scope="module")
+def synthetic_250():
+    portfolio = data.synthetic(250, 5000)
+    problem = build_problem(DeskContext(portfolio))
+    universe = overlay_universe(portfolio.curve, key_tenors=portfolio.analytics.key_tenors)
+    return portfolio, problem, OverlayInputs(universe.table, universe.stress_changes())
+
+
+@pytest.mark.benchmark(group="optimize-overlay-250")
+def test_optimize_fialloc_synthetic_250_managers_with_overlay(benchmark, synthetic_250):
+    portfolio, problem, overlay = synthetic_250
+    result = benchmark.pedantic(
+        optimize, (problem, portfolio.mandate), {"overlay": overlay}, rounds=3, iterations=1
+    )
+    units = result.overlay_units(overlay.instruments.index)
+    table = check_constraints(problem, portfolio.mandate, result.weights.to_numpy(), overlay, units)
+    assert table["allowed"].all()
+
+
+@pytest.mark.benchmark(group="optimize-overlay-250")
+def test_optimize_synthetic_250_managers_weights_only_reference(benchmark, synthetic_250):
+    portfolio, problem, _ = synthetic_250
+    benchmark.pedantic(optimize, (problem, portfolio.mandate), rounds=3, iterations=1)

@@ -14,6 +14,7 @@ import pytest
 import fialloc.data as data
 from fialloc import cli, pipeline, store
 from fialloc.cli import main
+from fialloc.formatting import unsigned_zero
 from fialloc.results import build_response
 
 PATHS = "200"
@@ -104,7 +105,11 @@ def test_summary_fits_100_columns_and_names_the_outputs(tmp_path, capsys):
     assert "written (report.html, results.json, tables/, manifest.json) to" in shown
     for heading in ("Before and after", "Key-rate gaps", "Weight changes", "P(surplus < 0)"):
         assert heading in shown
-    assert "M24" in shown  # one of the recommended moves
+    recs = json.loads((folder / "results.json").read_text())["allocation_recommendations"]
+    biggest = max(recs, key=lambda r: abs(r["change"]))
+    assert f"  {biggest['manager_id']}  " in shown  # the largest recommended move
+    assert "Duration overlay" in shown
+    assert "with overlay" in shown
     # The Monte Carlo lines: path count and seed, intervals, claims that follow the interval.
     results = json.loads((folder / "results.json").read_text())
     s = results["integrated_strategy"]
@@ -192,7 +197,7 @@ def test_runs_diff_compares_two_runs(tmp_path, capsys):
                     rb["recommended_weight"]]  # fmt: skip
         assert line.split()[1:5] == [f"{w:.2%}" for w in expected], line
         change = rb["recommended_weight"] - ra["recommended_weight"]
-        assert line.split()[5] == f"{change:+.2%}", line
+        assert line.split()[5] == unsigned_zero(f"{change:+.2%}"), line  # no "-0.00%"
     # The tighter shift limit moves no manager by more than 2%; the looser one does.
     assert max(abs(r["change"]) for r in recs[b].values()) <= 0.02 + 1e-6
     assert max(abs(r["change"]) for r in recs[a].values()) > 0.02 + 1e-6

@@ -595,6 +595,36 @@ def test_generated_books_above_their_tracking_error_limit_close_it_as_far_as_all
     assert others["ok"].all(), others[~others["ok"]]
 
 
+def test_a_funded_extension_takes_its_value_from_the_weights_and_counts_in_turnover():
+    # Managers of duration 4 against liabilities of 9; STRIPS bought with cash (f per unit of
+    # assets, 10 years each) take their value from the weights: (1 - f) 4 + 10 f = 9 at
+    # f = 5/6, so the least tracking error buys as many as the cap allows.
+    problem = _toy([4.0, 4.0], 9.0, [0.5, 0.5])
+
+    def strips(w):
+        f = cp.Variable(nonneg=True)
+        return Extension(
+            variables=[f],
+            exposure=cp.hstack([10.0 * f]),
+            level1=f,
+            funded=f,
+            constraints=[f <= 0.5],
+        )
+
+    def solved(mandate):
+        program = AllocationProgram(problem, mandate, extension=strips)
+        w = program.solve_for("tracking_error")
+        return w, float(program.extension.variables[0].value)
+
+    w, f = solved(LOOSE)
+    assert f == pytest.approx(0.5, abs=1e-5)
+    assert w.sum() + f == pytest.approx(1.0, abs=1e-7)
+    # The sales that pay for them are turnover: 0.5 (|dw| + f) = f, so a 20% limit allows 0.2.
+    w, f = solved(LOOSE.model_copy(update={"turnover": 0.2}))
+    assert f == pytest.approx(0.2, abs=1e-5)
+    assert 0.5 * (np.abs(w - 0.5).sum() + f) <= 0.2 + 1e-6
+
+
 def test_an_extension_adds_variables_with_exposures_carry_and_liquidity():
     # Two managers of duration 4 against liabilities of 9: no mix matches them. A receiver
     # swap of notional s (per unit of assets) adds 6 years of 10y duration per unit, costs

@@ -1,5 +1,6 @@
 """The main job on the demo book: every stage runs, and the answer meets the mandate."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -78,14 +79,11 @@ def test_the_optimizer_reads_the_skill_evidence(run):
 def test_robustness_compares_the_same_paths_for_every_allocation(run):
     result, _ = run
     paths = result.robustness.paths
-    assert set(paths.index.get_level_values("allocation")) == {
-        "current",
-        "recommended",
-        "least_shortfall",
-    }
+    allocations = ["current", "recommended", "least_shortfall", "recommended_without_overlay"]
+    assert set(paths.index.get_level_values("allocation")) == set(allocations)
     at = paths.xs(10.0, level="horizon")
-    # The least-shortfall weights minimize the tail at the last horizon among mandate-abiding
-    # weights, so they beat the recommendation there.
+    # The least-shortfall weights and overlay minimize the tail at the last horizon among
+    # mandate-abiding allocations, so they beat the recommendation there.
     assert (
         at.loc["least_shortfall", "expected_shortfall_95"]
         >= at.loc["recommended", "expected_shortfall_95"] - 1e-6 * result.problem.assets
@@ -93,11 +91,7 @@ def test_robustness_compares_the_same_paths_for_every_allocation(run):
     np.testing.assert_allclose(
         result.surplus_paths["mean"], paths.loc["current"]["mean"], rtol=0, atol=0
     )
-    assert list(result.robustness.stresses.columns) == [
-        "current",
-        "recommended",
-        "least_shortfall",
-    ]
+    assert list(result.robustness.stresses.columns) == allocations
     assert result.plan.costs["constraints_ok"].all()
     assert np.isclose(result.plan.weights.iloc[:, -1], result.allocation.weights).all()
 
@@ -148,11 +142,36 @@ def test_the_response_carries_the_run_numbers_and_validates_against_its_schema(r
         assert rec["reasons"], mid
     assert doc["detailed_results"]["duration"]["analysis"] == "Long end is short."
     assert doc["detailed_results"]["credit"]["analysis"] is None
-    moved = sum(sum(p["trades"].values()) for p in doc["implementation_plan"]["phases"])
-    assert moved == pytest.approx(0.0, abs=1e-3 * result.problem.assets)
+    phases = doc["implementation_plan"]["phases"]
+    moved = sum(sum(p["trades"].values()) for p in phases)
+    # Sales pay for the overlay's STRIPS (bought with cash); swaps and futures need none.
+    strips = sum(
+        v for p in phases for i, v in p.get("overlay_trades", {}).items() if i.startswith("strips")
+    )
+    assert moved + strips == pytest.approx(0.0, abs=1e-3 * result.problem.assets)
     assert RunResponse.model_validate(doc) == response
     with pytest.raises(ValueError, match="desks the run does not have"):
         build_response(result, analyses={"astrology": "..."})
+
+
+def test_a_mandate_without_overlay_runs_on_weights_alone():
+    off = {"swap_notional": 0.0, "futures_notional": 0.0, "strips": 0.0}
+    portfolio = data.demo()
+    portfolio = dataclasses.replace(
+        portfolio,
+        mandate=portfolio.mandate.model_copy(
+            update={"overlay": portfolio.mandate.overlay.model_copy(update=off)}
+        ),
+    )
+    result = pipeline.run(portfolio, n_paths=40, horizons=2, frontier_points=2)
+    assert result.overlay is None
+    assert result.allocation_without_overlay is None
+    assert result.allocation.overlay is None
+    assert result.plan.overlay_trades is None
+    assert "recommended_without_overlay" not in result.robustness.stresses.columns
+    response = build_response(result)
+    assert "overlay" not in response.detailed_results
+    assert response.integrated_strategy["without_overlay"] is None
 
 
 def test_a_dominating_allocation_is_named_with_the_trade(run):

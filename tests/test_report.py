@@ -212,3 +212,29 @@ def test_a_run_stored_before_the_error_bars_still_renders(stored):
     html = report.render(old)
     assert "&plusmn;" not in html
     assert f"{strategy['shortfall_probability_before']:.1%}" in html
+
+
+def test_the_overlay_is_shown_with_and_without(stored):
+    html = report.render_stored(stored)
+    d = stored.response.detailed_results
+    s = stored.response.integrated_strategy
+    assert '<section id="overlay">' in html
+    assert 'id="chart-overlay-gaps"' in html
+    assert "recommended without overlay" in html
+    assert "recommended with overlay" in html
+    # Every position held is listed, and the long-end gap with and without.
+    for position in d["overlay"]["positions"]:
+        assert f'<td class="text">{position["instrument"]}</td>' in html
+    assert f"{s['long_end_gap_after']:.2f}" in html
+    assert f"{s['without_overlay']['long_end_gap_after']:.2f}" in html
+    assert "overlay swap_30y" in html  # its first-phase trade in the plan
+    # A mandate without an overlay keeps the two-column summary and no overlay section.
+    bare = stored.response.model_copy(
+        update={
+            "integrated_strategy": {**s, "without_overlay": None},
+            "detailed_results": {k: v for k, v in d.items() if k != "overlay"},
+        }
+    )
+    html = report.render(bare)
+    assert '<section id="overlay">' not in html
+    assert "recommended without overlay" not in html

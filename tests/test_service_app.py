@@ -49,7 +49,9 @@ def check_allocation(status, body):
     assert strategy["assets"] == pytest.approx(40e9, rel=0.01)
     assert len(body["allocation_recommendations"]) == 25
     weights = [r["recommended_weight"] for r in body["allocation_recommendations"]]
-    assert sum(weights) == pytest.approx(1.0, abs=1e-6)
+    # The weights and the overlay's STRIPS (bought with cash) add up to the assets.
+    strips = strategy.get("overlay_strips", 0.0) / strategy["assets"]
+    assert sum(weights) + strips == pytest.approx(1.0, abs=1e-6)
     assert body["implementation_plan"]["phases"]
     assert {"duration", "credit", "curve", "liquidity"} <= set(body["detailed_results"])
     assert body["detailed_results"]["parameters"]["n_paths"] == 20

@@ -32,7 +32,7 @@ import pandas as pd
 from fialloc.allocation_problem import AllocationProblem, turnover
 from fialloc.data.mandate import DEFAULT_GAP_TOLERANCE, Mandate
 
-__all__ = ["LimitRow", "check_constraints", "limit_rows"]
+__all__ = ["ExtensionEffect", "LimitRow", "check_constraints", "limit_rows"]
 
 #: Slack within which a limit counts as met (decimal weights, rates or years).
 MET_TOLERANCE = 1e-6
@@ -156,23 +156,55 @@ def shifted_mask(problem: AllocationProblem, mandate: Mandate) -> npt.NDArray[np
     return ~exits if mandate.exit_immediately else np.ones(len(exits), dtype=bool)
 
 
-def row_values(problem: AllocationProblem, mandate: Mandate, w: npt.ArrayLike) -> dict[str, float]:
-    """Return the value each limit row measures at weights `w` (numpy, without a solver)."""
+@dataclass(frozen=True)
+class ExtensionEffect:
+    """What an extension's positions add to the book, in numbers (see ``Extension``).
+
+    Attributes
+    ----------
+    exposure : array
+        Per factor of the problem: years of assets, added to the managers' exposures.
+    yield_pickup : float
+        Added to the portfolio's yield (decimal a year of assets).
+    level1 : float
+        Added to the Level 1 assets of the liquid buffer (share of assets).
+    funded : float
+        Share of assets the positions take from the managers (counts in the turnover).
+    """
+
+    exposure: npt.NDArray[np.float64]
+    yield_pickup: float = 0.0
+    level1: float = 0.0
+    funded: float = 0.0
+
+
+def row_values(
+    problem: AllocationProblem,
+    mandate: Mandate,
+    w: npt.ArrayLike,
+    effect: ExtensionEffect | None = None,
+) -> dict[str, float]:
+    """Return the value each limit row measures at weights `w` (numpy, without a solver).
+
+    With an extension's `effect` (an overlay), its exposure, yield, Level 1 assets and
+    funding enter the rows they touch.
+    """
     w = np.asarray(w, dtype=float)
     w0 = problem.current.to_numpy()
     exits = exit_mask(problem, mandate)
     staying = ~exits
     moved = np.abs(w - w0)[shifted_mask(problem, mandate)]
-    gaps = problem.gaps(w)["gap"].abs()
+    e = effect or ExtensionEffect(np.zeros(len(problem.exposures.columns)))
+    gaps = problem.gaps(w, e.exposure)["gap"].abs()
     values = {
-        "turnover (one-way)": turnover(w, w0),
+        "turnover (one-way)": turnover(w, w0) + 0.5 * e.funded,
         "max shift": float(moved.max()) if moved.size else 0.0,
         "min allocation": float(w[staying].min()) if staying.any() else 1.0,
         "max allocation": float(w.max()),
         "exited managers": float(w[exits].sum()),
-        "yield": float(problem.yields.to_numpy() @ w),
-        "tracking error": problem.tracking_error(w),
-        "liquidity buffer": problem.liquid_buffer(w),
+        "yield": float(problem.yields.to_numpy() @ w) + e.yield_pickup,
+        "tracking error": problem.tracking_error(w, e.exposure),
+        "liquidity buffer": problem.liquid_buffer(w, e.level1),
         "illiquid share": float(problem.illiquid_share.to_numpy() @ w),
         "rating drift (notches)": float(abs(problem.notch.to_numpy() @ (w - w0))),
         "sector overweight": float((problem.sectors.to_numpy().T @ (w - w0)).max()),
@@ -182,9 +214,15 @@ def row_values(problem: AllocationProblem, mandate: Mandate, w: npt.ArrayLike) -
 
 
 def check_constraints(
-    problem: AllocationProblem, mandate: Mandate, w: npt.ArrayLike
+    problem: AllocationProblem,
+    mandate: Mandate,
+    w: npt.ArrayLike,
+    effect: ExtensionEffect | None = None,
 ) -> pd.DataFrame:
     """Every mandate limit evaluated at weights `w`, and at today's weights, without a solver.
+
+    With an extension's `effect` (an overlay's, at the weights `w`; today holds none), its
+    exposure, yield, Level 1 assets and funding enter the rows they touch.
 
     Returns
     -------
@@ -202,7 +240,7 @@ def check_constraints(
     if mandate.exit_managers and mandate.exit_immediately:
         rows.insert(4, LimitRow("exited managers", "<=", 0.0, "share", "pace"))
     now = row_values(problem, mandate, problem.current.to_numpy())
-    then = row_values(problem, mandate, w)
+    then = row_values(problem, mandate, w, effect)
     records = []
     for r in rows:
         before, after = r.excess(now[r.name]), r.excess(then[r.name])

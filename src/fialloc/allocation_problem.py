@@ -173,36 +173,48 @@ class AllocationProblem:
         vals, vecs = np.linalg.eigh(self.covariance.to_numpy(dtype=float))
         return np.asarray((vecs * np.sqrt(np.clip(vals, 0.0, None))).T, dtype=np.float64)
 
-    def tracking_error(self, w: npt.ArrayLike) -> float:
-        """Annualized tracking error (decimal) of weights `w` against the liabilities."""
+    def _factors(self, w: FloatArray, overlay: npt.ArrayLike | None) -> FloatArray:
+        x = self.exposures.to_numpy().T @ w
+        return np.asarray(x if overlay is None else x + np.asarray(overlay, dtype=float))
+
+    def tracking_error(self, w: npt.ArrayLike, overlay: npt.ArrayLike | None = None) -> float:
+        """Annualized tracking error (decimal) of weights `w` against the liabilities.
+
+        `overlay` is an extension's factor exposure (years of assets, one per factor), added
+        to the managers'.
+        """
         w = np.asarray(w, dtype=float)
-        active = self.exposures.to_numpy().T @ w - self.liability.to_numpy()
+        active = self._factors(w, overlay) - self.liability.to_numpy()
         var = active @ self.covariance.to_numpy() @ active + np.sum(
             (w * self.residual_vol.to_numpy()) ** 2
         )
         return float(np.sqrt(max(var, 0.0)))
 
-    def surplus_vol(self, w: npt.ArrayLike) -> float:
-        """Annualized volatility (money) of the surplus change under weights `w`."""
+    def surplus_vol(self, w: npt.ArrayLike, overlay: npt.ArrayLike | None = None) -> float:
+        """Annualized volatility (money) of the surplus change under weights `w` (and overlay)."""
         w = np.asarray(w, dtype=float)
-        x = (
-            self.exposures.to_numpy().T @ w * self.assets
-            - self.liability.to_numpy() * self.liabilities
-        )
+        x = self._factors(w, overlay) * self.assets - self.liability.to_numpy() * self.liabilities
         var = x @ self.covariance.to_numpy() @ x + np.sum(
             (w * self.residual_vol.to_numpy() * self.assets) ** 2
         )
         return float(np.sqrt(max(var, 0.0)))
 
-    def liquid_buffer(self, w: npt.ArrayLike) -> float:
-        """Return the LCR buffer after haircuts and Level 2 caps as a share of assets (decimal)."""
-        levels = self.hqla.to_numpy().T @ np.asarray(w, dtype=float)
-        return float(min(hqla_bounds(*levels)))
+    def liquid_buffer(self, w: npt.ArrayLike, level1: float = 0.0) -> float:
+        """Return the LCR buffer after haircuts and Level 2 caps as a share of assets (decimal).
 
-    def gaps(self, w: npt.ArrayLike) -> pd.DataFrame:
-        """Key-rate gaps of weights `w` (:func:`fialloc.analytics.duration_gaps.krd_gaps`)."""
+        `level1` (share of assets) is added to the Level 1 assets: STRIPS in, margin out.
+        """
+        levels = self.hqla.to_numpy().T @ np.asarray(w, dtype=float)
+        return float(min(hqla_bounds(levels[0] + level1, levels[1], levels[2])))
+
+    def gaps(self, w: npt.ArrayLike, overlay: npt.ArrayLike | None = None) -> pd.DataFrame:
+        """Key-rate gaps of weights `w` (:func:`fialloc.analytics.duration_gaps.krd_gaps`).
+
+        `overlay` is an extension's factor exposure (years of assets), added to the managers'.
+        """
         keys = self.key_columns
-        asset_krd = pd.Series(self.exposures[keys].to_numpy().T @ np.asarray(w, dtype=float))
+        at = np.flatnonzero(self.exposures.columns.isin(keys))
+        asset_krd = pd.Series(self._factors(np.asarray(w, dtype=float), overlay)[at])
         asset_krd.index = pd.Index([k.removeprefix("krd_") for k in keys], name="tenor")
         lia = self.liability[keys].set_axis(asset_krd.index)
         return krd_gaps(asset_krd, self.assets, lia, self.liabilities)

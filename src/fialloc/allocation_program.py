@@ -130,6 +130,9 @@ class Extension:
     level1 : Expression, optional
         Added to the post-haircut Level 1 assets (per unit of assets) of the liquid buffer:
         STRIPS bought (positive), margin posted (negative).
+    funded : Expression, optional
+        Share of assets the extension's funded positions take from the managers (STRIPS
+        bought with cash): the weights sum to one less it, and it counts in the turnover.
     terms : dict of str to Expression
         Objective terms in basis points of assets a year (minimized), convex and free of
         parameters.
@@ -141,6 +144,7 @@ class Extension:
     exposure: cp.Expression | None = None
     yield_pickup: cp.Expression | None = None
     level1: cp.Expression | None = None
+    funded: cp.Expression | None = None
     terms: dict[str, cp.Expression] = field(default_factory=dict)
     constraints: list[cp.Constraint] = field(default_factory=list)
 
@@ -216,10 +220,11 @@ class AllocationProgram:
         portfolio_yield = problem.yields.to_numpy() @ w + (
             ext.yield_pickup if ext.yield_pickup is not None else 0.0
         )
+        funded = ext.funded if ext.funded is not None else 0.0
         exits = exit_mask(problem, mandate)
         shifted = shifted_mask(problem, mandate)
         excess: dict[str, cp.Expression] = {
-            "turnover (one-way)": 0.5 * cp.sum(cp.abs(d)),
+            "turnover (one-way)": 0.5 * (cp.sum(cp.abs(d)) + funded),
             "max shift": cp.max(cp.abs(d[np.flatnonzero(shifted)])),
             "min allocation": -cp.min(w[np.flatnonzero(~exits)]) if (~exits).any() else None,
             "max allocation": cp.max(w),
@@ -230,7 +235,7 @@ class AllocationProgram:
             "rating drift (notches)": cp.abs(problem.notch.to_numpy() @ d),
             "sector overweight": cp.max(problem.sectors.to_numpy().T @ d),
         }
-        constraints = [cp.sum(w) == 1, w >= 0, d == w - self.w0]
+        constraints = [cp.sum(w) + funded == 1, w >= 0, d == w - self.w0]
         constraints += [h <= b for b in buffer_bounds]
         constraints.append(h <= self.limit[self._at("liquidity buffer")])
         if exits.any() and mandate.exit_immediately:

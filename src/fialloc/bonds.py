@@ -545,6 +545,49 @@ class BondBook:
         )
         return cls(clean.set_index("security_id", drop=False), streams)
 
+    @classmethod
+    def from_layout(
+        cls, ids: Sequence[object], layout: CashflowLayout, valuation_date: object
+    ) -> BondBook:
+        """Build a book of arbitrary fixed flows, 100 face each (e.g. a swap's fixed leg).
+
+        For instruments whose flows are not a bond's regular schedule. Amounts are per 100
+        face on Act/365F times; yields compound annually on those times; nothing accrues.
+
+        Raises
+        ------
+        ValueError
+            If the ids are not unique and one per stream, or a time is not after the
+            valuation date or an amount is not finite (naming the stream).
+        """
+        vd = to_date(valuation_date, "BondBook.from_layout: valuation_date")
+        names = pd.Index([str(i) for i in ids], name="security_id")
+        if len(names) != layout.n_streams or names.has_duplicates or len(names) == 0:
+            msg = (
+                f"BondBook.from_layout: need one unique id per stream, got {len(names)} ids "
+                f"for {layout.n_streams} streams"
+            )
+            raise ValueError(msg)
+        for i, name in enumerate(names):
+            times, amounts = layout.stream(i)
+            if len(times) == 0 or not (np.all(times > 0) and np.all(np.isfinite(amounts))):
+                msg = (
+                    f"BondBook.from_layout: stream {i} ({name}) needs flows after the "
+                    "valuation date with finite amounts"
+                )
+                raise ValueError(msg)
+        n = layout.n_streams
+        streams = _Streams(
+            layout=layout,
+            yield_times=layout.times.copy(),
+            compounding=np.ones(n),
+            accrued=np.zeros(n),
+            scale=np.ones(n),
+            valuation_date=vd,
+        )
+        frame = pd.DataFrame({"security_id": names, "face": 100.0}, index=names)
+        return cls(frame, streams)
+
     @property
     def valuation_date(self) -> dt.date:
         """Settlement date of every bond."""

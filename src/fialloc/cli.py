@@ -216,7 +216,9 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
         title="Before and after (path statistics ± their 95% interval)",
         title_justify="left",
     )
-    for col in ("", "current", "recommended"):
+    without = s.get("without_overlay")
+    after = ("without overlay", "with overlay") if without else ("recommended",)
+    for col in ("", "current", *after):
         head.add_column(col, justify="left" if not col else "right")
     horizon = f"{s['horizon_years']:g}y"
     rows: tuple[tuple[str, str, Callable[[float], str]], ...] = (
@@ -224,20 +226,26 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
         ("surplus tracking error", "tracking_error", pct),
         ("largest key-rate gap (years)", "max_key_rate_gap", num),
         ("largest key-rate gap ($ per bp)", "max_key_rate_gap_dv01", dollars),
+        ("long-end gap |20y|+|30y| (years)", "long_end_gap", num),
     )
     for label, key, fmt in rows:
-        before, after = s[f"{key}_before"], s[f"{key}_after"]
-        shown = change_bp(before, after) if fmt is pct else fmt(after)
-        head.add_row(label, fmt(before), shown)
+        before, value = s[f"{key}_before"], s[f"{key}_after"]
+        shown = change_bp(before, value) if fmt is pct else fmt(value)
+        middle = [fmt(without[f"{key}_after"])] if without else []
+        head.add_row(label, fmt(before), *middle, shown)
     for label, key in (
         (f"P(surplus < 0) at {horizon}", "shortfall_probability"),
         (f"expected shortfall 95% at {horizon}", "expected_shortfall_95"),
     ):
+        middle = [_path_value(key, without[f"{key}_after"])] if without else []
         head.add_row(
             label,
-            *(f"{_path_value(key, s[f'{key}_{w}'])} ± "
-              f"{_path_value(key, Z95 * s[f'{key}_{w}_se'])}" for w in ("before", "after")),
-        )  # fmt: skip
+            f"{_path_value(key, s[f'{key}_before'])} ± "
+            f"{_path_value(key, Z95 * s[f'{key}_before_se'], True)}",
+            *middle,
+            f"{_path_value(key, s[f'{key}_after'])} ± "
+            f"{_path_value(key, Z95 * s[f'{key}_after_se'], True)}",
+        )
     console.print(head)
     # The before/after claims: paired on the same paths, in words that follow the interval.
     for label, key in (
@@ -245,6 +253,27 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
         (f"expected shortfall (worst 5%) at {horizon}", "expected_shortfall_95"),
     ):
         console.print(f"  {claim_text(s, key, label)}", highlight=False)
+    positions = response.detailed_results.get("overlay", {}).get("positions", [])
+    if positions:
+        overlay = Table(
+            box=box.SIMPLE_HEAD,
+            title=(
+                f"Duration overlay: initial margin {money(s['overlay_initial_margin'])}, "
+                f"worst-stress variation margin {money(s['overlay_variation_margin'])}"
+            ),
+            title_justify="left",
+        )
+        for col in ("instrument", "position", "contracts", "DV01", "carry a year"):
+            overlay.add_column(col, justify="left" if col == "instrument" else "right")
+        for p in positions:
+            overlay.add_row(
+                escape(str(p["instrument"])),
+                money(p["position"]),
+                "" if p["contracts"] is None else f"{p['contracts']:+,.0f}",
+                dollars(p["dv01"]),
+                money(p["carry"]),
+            )
+        console.print(overlay)
     if s.get("spread_sources"):
         console.print(s["spread_sources"], highlight=False, markup=False)
     optimizer = response.detailed_results["optimizer"]

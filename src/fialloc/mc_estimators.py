@@ -172,7 +172,7 @@ def _influence(v: FloatArray, kind: Kind, level: float | None) -> tuple[float, F
         return q, np.asarray((a - (v <= q)) / _kernel_density(v, q), dtype=np.float64)
     tail = q + np.minimum(v - q, 0.0) / a
     es = float(tail.mean())
-    return es, tail - es
+    return es, np.asarray(tail - es, dtype=np.float64)
 
 
 def _kernel_density(v: FloatArray, at: float) -> float:

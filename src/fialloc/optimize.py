@@ -15,18 +15,29 @@ allow before the objective chooses (a starting point, not an error); only a mand
 allocation could ever meet is refused, with the smallest relaxation of each conflicting limit
 in its unit. The program is compiled once and re-solved for the recommendation, the frontier
 and the least-shortfall weights (:mod:`fialloc.allocation_program`).
+
+Duration overlay
+    Swaps, Treasury futures and STRIPS (:mod:`fialloc.overlay`) are an
+    :class:`~fialloc.allocation_program.Extension` of the program (:func:`overlay_extension`):
+    their key-rate exposures add to the managers', their carry to the yield, STRIPS (bought
+    with cash) take their value from the managers and count as Level 1 liquid assets, and
+    initial margin plus the variation margin of the worst deterministic stress come out of
+    the liquid buffer.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, Final
 
+import cvxpy as cp
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from fialloc.allocation_limits import check_constraints, gap_tolerances
+from fialloc.allocation_limits import MET_TOLERANCE, ExtensionEffect, gap_tolerances
+from fialloc.allocation_limits import check_constraints as _check_limits
 from fialloc.allocation_problem import AllocationProblem, build_problem, turnover
 from fialloc.allocation_program import (
     AllocationProgram,
@@ -34,7 +45,10 @@ from fialloc.allocation_program import (
     InfeasibleMandate,
     coefficients,
 )
-from fialloc.data.mandate import Mandate
+from fialloc.analytics.duration_gaps import key_rate_gap
+from fialloc.analytics.liquidity_costs import hqla_bounds
+from fialloc.data.mandate import Mandate, OverlayLimits
+from fialloc.layout import FloatArray
 
 __all__ = [
     "AllocationProblem",
@@ -42,11 +56,18 @@ __all__ = [
     "AllocationResult",
     "Extension",
     "InfeasibleMandate",
+    "OverlayInputs",
     "allocation_result",
     "build_problem",
     "check_constraints",
+    "key_rate_gaps",
+    "long_end_gap",
     "objective_table",
     "optimize",
+    "overlay_effects",
+    "overlay_extension",
+    "overlay_positions",
+    "overlay_program",
     "pareto_frontier",
     "turnover",
 ]
@@ -54,6 +75,313 @@ __all__ = [
 
 #: Weight changes below this (decimal of assets: $4,000 on $40B) are solver noise.
 NOISE = 1e-7
+
+
+#: Overlay positions below this (per unit of assets: $4,000 on $40B, far below one futures
+#: contract) are the solver's noise, not held: they are set to zero before anything is reported.
+OVERLAY_MIN_UNITS: Final = 1e-7
+
+#: The long end of the curve: the key rates whose gaps :func:`long_end_gap` adds up.
+LONG_END: Final = ("krd_20y", "krd_30y")
+
+
+@dataclass(frozen=True)
+class OverlayInputs:
+    """The overlay instruments the optimizer may hold, per unit of position.
+
+    Attributes
+    ----------
+    instruments : DataFrame
+        Indexed by instrument id, as :attr:`fialloc.overlay.OverlayUniverse.table`: ``kind``
+        (swap, future, strips), ``funded`` (bool), ``carry`` (a year per unit, decimal),
+        ``initial_margin`` (per unit, decimal) and one ``krd_*`` exposure column (years per
+        unit) per key-rate factor of the problem.
+    stress_changes : DataFrame
+        Deterministic scenarios (rows) by instruments (columns): value change per unit from
+        today. Variation margin is the loss of the worst scenario.
+    """
+
+    instruments: pd.DataFrame
+    stress_changes: pd.DataFrame
+
+    def __post_init__(self) -> None:
+        t = self.instruments
+        need = ["kind", "funded", "carry", "initial_margin"]
+        missing = [c for c in need if c not in t.columns]
+        if missing:
+            msg = f"OverlayInputs: `instruments` lacks column(s) {missing}"
+            raise ValueError(msg)
+        if not self.stress_changes.columns.equals(t.index):
+            msg = "OverlayInputs: `stress_changes` columns must be the instruments, in order"
+            raise ValueError(msg)
+        numbers = t[["carry", "initial_margin", *self.key_columns]].to_numpy(dtype=float)
+        if not np.all(np.isfinite(numbers)) or not np.all(
+            np.isfinite(self.stress_changes.to_numpy(dtype=float))
+        ):
+            msg = "OverlayInputs: carry, margins, exposures and stress changes must be finite"
+            raise ValueError(msg)
+
+    @property
+    def key_columns(self) -> list[str]:
+        """The instruments' ``krd_*`` exposure columns."""
+        return [c for c in self.instruments.columns if c.startswith("krd_")]
+
+    def exposure_matrix(self, problem: AllocationProblem) -> FloatArray:
+        """Instruments by the problem's factors (years per unit; zero on spread factors)."""
+        missing = [c for c in problem.key_columns if c not in self.key_columns]
+        if missing:
+            msg = f"OverlayInputs: no exposure column for the problem's factors {missing}"
+            raise ValueError(msg)
+        return np.asarray(
+            self.instruments.reindex(columns=problem.exposures.columns, fill_value=0.0).to_numpy(
+                dtype=float
+            ),
+            dtype=np.float64,
+        )
+
+
+def _overlay_limits(lim: OverlayLimits) -> list[tuple[str, str, float]]:
+    return [
+        ("swap notional", "swap", lim.swap_notional),
+        ("futures notional", "future", lim.futures_notional),
+        ("STRIPS", "strips", lim.strips),
+    ]
+
+
+def overlay_extension(
+    problem: AllocationProblem, mandate: Mandate, inputs: OverlayInputs
+) -> Callable[[cp.Variable], Extension]:
+    """Return the overlay instruments as an :class:`Extension` of the allocation program.
+
+    One variable per instrument (position per unit of assets; STRIPS long only). The
+    instruments' key-rate exposures add to the managers', their carry to the yield
+    (``yield_pickup``); STRIPS are bought with cash (``funded``: they take their value from
+    the weights and count in turnover) and count as Level 1 liquid assets, while initial
+    margin (per unit of gross position) and the variation margin of the worst deterministic
+    stress come out of the Level 1 assets (``level1``). The mandate's
+    :class:`~fialloc.data.mandate.OverlayLimits` cap the gross swap notional, futures face,
+    STRIPS and any one instrument. Swaps and futures are put on first (see
+    :mod:`fialloc.plan`), so on today's weights they must keep each key-rate gap within its
+    tolerance (or today's gap, if wider) and leave the liquid buffer (if today meets it).
+
+    Pass the result as ``AllocationProgram(..., extension=...)``; the overlay's variable is
+    the extension's first.
+    """
+    t = inputs.instruments
+    kind = t["kind"].to_numpy()
+    funded_mask = t["funded"].to_numpy(dtype=bool)
+    x = inputs.exposure_matrix(problem)
+    im = t["initial_margin"].to_numpy(dtype=float)
+    carry = t["carry"].to_numpy(dtype=float)
+    changes = inputs.stress_changes.to_numpy(dtype=float)
+    lim = mandate.overlay
+    w0 = problem.current.to_numpy()
+    keys = np.flatnonzero(problem.exposures.columns.isin(problem.key_columns))
+    lia = problem.liability[problem.key_columns].to_numpy()
+    now = problem.gaps(w0)["gap"].to_numpy()
+    tolerance = np.maximum(gap_tolerances(problem, mandate).to_numpy(), np.abs(now))
+    today = problem.hqla.to_numpy().T @ w0
+    unfunded = np.flatnonzero(~funded_mask)
+
+    def build(w: cp.Variable) -> Extension:
+        units = cp.Variable(len(t), name="overlay")
+        funded = cp.sum(units[np.flatnonzero(funded_mask)]) if funded_mask.any() else None
+        margin = im @ cp.abs(units) + cp.pos(cp.max(-(changes @ units)))
+        constraints = [
+            cp.sum(cp.abs(units[np.flatnonzero(kind == k)])) <= cap
+            for _, k, cap in _overlay_limits(lim)
+            if (kind == k).any()
+        ]
+        constraints.append(cp.abs(units) <= lim.per_instrument)
+        if funded_mask.any():
+            constraints.append(units[np.flatnonzero(funded_mask)] >= 0)
+        if len(unfunded):
+            # The plan's first phase: swaps and futures on today's weights.
+            first = x[unfunded][:, keys].T @ units[unfunded]
+            constraints.append(
+                cp.abs(
+                    key_rate_gap(
+                        problem.exposures[problem.key_columns].to_numpy().T @ w0 + first,
+                        lia,
+                        problem.assets,
+                        problem.liabilities,
+                    )
+                )
+                <= tolerance
+            )
+            if min(hqla_bounds(*today)) >= mandate.liquidity_buffer:
+                first_margin = im[unfunded] @ cp.abs(units[unfunded]) + cp.pos(
+                    cp.max(-(changes[:, unfunded] @ units[unfunded]))
+                )
+                constraints += [
+                    b >= mandate.liquidity_buffer
+                    for b in hqla_bounds(today[0] - first_margin, today[1], today[2])
+                ]
+        return Extension(
+            variables=[units],
+            exposure=x.T @ units,
+            yield_pickup=carry @ units,
+            level1=(funded if funded is not None else 0.0) - margin,
+            funded=funded,
+            constraints=constraints,
+        )
+
+    return build
+
+
+def overlay_effects(
+    problem: AllocationProblem, inputs: OverlayInputs, units: npt.ArrayLike | None
+) -> dict[str, Any]:
+    """Return the overlay's effect at `units` (per instrument, per unit of assets), with numpy.
+
+    Returns ``units``, ``exposure`` (per factor of the problem, years of assets), ``funded``
+    (share of assets in STRIPS), ``carry`` (a year, decimal of assets), ``initial_margin`` and
+    ``variation_margin`` (the worst stress's loss, floored at 0; decimals of assets),
+    ``liquid`` (funded less both margins) and ``effect`` (the
+    :class:`~fialloc.allocation_limits.ExtensionEffect` the limits are checked with): the
+    quantities :func:`overlay_extension` constrains.
+    """
+    t = inputs.instruments
+    u = np.zeros(len(t)) if units is None else np.asarray(units, dtype=float)
+    if u.shape != (len(t),) or not np.all(np.isfinite(u)):
+        msg = f"overlay_effects: `units` needs {len(t)} finite values, got shape {u.shape}"
+        raise ValueError(msg)
+    funded = float(u[t["funded"].to_numpy(dtype=bool)].sum())
+    im = float(t["initial_margin"].to_numpy(dtype=float) @ np.abs(u))
+    vm = max(0.0, float(np.max(-(inputs.stress_changes.to_numpy(dtype=float) @ u))))
+    exposure = inputs.exposure_matrix(problem).T @ u
+    carry = float(t["carry"].to_numpy(dtype=float) @ u)
+    return {
+        "units": u,
+        "exposure": exposure,
+        "funded": funded,
+        "carry": carry,
+        "initial_margin": im,
+        "variation_margin": vm,
+        "liquid": funded - im - vm,
+        "effect": ExtensionEffect(exposure, carry, funded - im - vm, funded),
+    }
+
+
+def _overlay_limit_rows(
+    problem: AllocationProblem, mandate: Mandate, inputs: OverlayInputs, units: FloatArray
+) -> pd.DataFrame:
+    kind = inputs.instruments["kind"].to_numpy()
+    funded = inputs.instruments["funded"].to_numpy(dtype=bool)
+    rows = [
+        (f"overlay {name}", float(np.abs(units[kind == k]).sum()), cap, "<=")
+        for name, k, cap in _overlay_limits(mandate.overlay)
+        if (kind == k).any()
+    ]
+    rows.append(
+        (
+            "overlay per instrument",
+            float(np.abs(units).max()) if len(units) else 0.0,
+            mandate.overlay.per_instrument,
+            "<=",
+        )
+    )
+    if funded.any():
+        rows.append(("overlay STRIPS long only", float(units[funded].min()), 0.0, ">="))
+    records = []
+    for name, value, limit, sense in rows:
+        slack = limit - value if sense == "<=" else value - limit
+        met = slack >= -MET_TOLERANCE
+        records.append(
+            {
+                "constraint": name,
+                "kind": "pace",
+                "unit": "share",
+                "sense": sense,
+                "limit": limit,
+                "before": 0.0,
+                "value": value,
+                "slack": slack,
+                "status": "met" if met else "not met",
+                "ok": met,
+                "allowed": met,
+            }
+        )
+    return pd.DataFrame(records).set_index("constraint")
+
+
+def check_constraints(
+    problem: AllocationProblem,
+    mandate: Mandate,
+    w: npt.ArrayLike,
+    overlay: OverlayInputs | None = None,
+    units: npt.ArrayLike | None = None,
+) -> pd.DataFrame:
+    """Every mandate limit at weights `w` (and an overlay's `units`), without a solver.
+
+    :func:`fialloc.allocation_limits.check_constraints`; with `overlay` instruments and their
+    `units` (per instrument, per unit of assets), the overlay's exposure, carry, Level 1
+    assets, margin and funding enter the limits they touch (:func:`overlay_effects`) and its
+    own limits (``overlay ...`` rows, measured in units of assets) are added.
+    """
+    if overlay is None:
+        return _check_limits(problem, mandate, w)
+    fx = overlay_effects(problem, overlay, units)
+    table = _check_limits(problem, mandate, w, fx["effect"])
+    return pd.concat([table, _overlay_limit_rows(problem, mandate, overlay, fx["units"])])
+
+
+def key_rate_gaps(
+    problem: AllocationProblem, w: npt.ArrayLike, overlay: npt.ArrayLike | None = None
+) -> pd.Series:
+    """Key-rate gaps of weights `w` (and an overlay's exposure): assets less liabilities.
+
+    Years of assets, indexed by key-rate column (``krd_<tenor>``): the one gap
+    (:meth:`AllocationProblem.gaps`) the mandate's tolerances apply to.
+    """
+    gaps = problem.gaps(w, overlay)["gap"].to_numpy()
+    return pd.Series(gaps, index=problem.key_columns, name="gap")
+
+
+def long_end_gap(
+    problem: AllocationProblem, w: npt.ArrayLike, overlay: npt.ArrayLike | None = None
+) -> float:
+    """Return the sum of the absolute 20y and 30y key-rate gaps (years of assets).
+
+    The gaps are :func:`key_rate_gaps`'s.
+    """
+    gaps = key_rate_gaps(problem, w, overlay)
+    return float(gaps.reindex(list(LONG_END)).abs().sum())
+
+
+def overlay_positions(
+    problem: AllocationProblem, inputs: OverlayInputs, units: npt.ArrayLike | None
+) -> pd.DataFrame:
+    """Return the overlay's positions in money, one row per instrument held.
+
+    Columns: ``kind``, ``units`` (per unit of assets), ``position`` (notional, face or market
+    value, money; negative pays fixed or is short), ``contracts`` (futures: position over the
+    contract size, rounded; NaN otherwise), ``dv01`` (money per bp fall of every zero rate),
+    ``carry`` (money a year), ``initial_margin`` (money) and one ``krd_*`` column per key
+    rate (years of assets).
+    """
+    fx = overlay_effects(problem, inputs, units)
+    u = fx["units"]
+    t = inputs.instruments
+    a = problem.assets
+    keys = inputs.key_columns
+    exposure = t[keys].to_numpy(dtype=float) * u[:, None]
+    size = t["contract_size"].to_numpy(dtype=float) if "contract_size" in t else np.nan
+    out = pd.DataFrame(
+        {
+            "kind": t["kind"],
+            "units": u,
+            "position": u * a,
+            "contracts": np.round(u * a / size),
+            "dv01": exposure.sum(axis=1) * a * 1e-4,
+            "carry": t["carry"].to_numpy(dtype=float) * u * a,
+            "initial_margin": t["initial_margin"].to_numpy(dtype=float) * np.abs(u) * a,
+        },
+        index=t.index,
+    )
+    out[keys] = exposure
+    held: pd.DataFrame = out[u != 0.0]
+    return held
 
 
 @dataclass(frozen=True)
@@ -79,6 +407,12 @@ class AllocationResult:
         after, turnover, and ``constraints_met`` (every limit met).
     status : str
         The solver's status.
+    overlay : DataFrame, optional
+        The duration overlay's positions when one was chosen (:func:`overlay_positions`);
+        the weights then sum to 1 less its STRIPS, ``exposures`` has an ``overlay`` column
+        (included in ``recommended``), and the gaps, limits, objective and summary include
+        the overlay (the summary adds ``overlay_carry``, ``overlay_initial_margin``,
+        ``overlay_variation_margin`` and ``overlay_strips``, money).
     """
 
     weights: pd.Series
@@ -89,10 +423,26 @@ class AllocationResult:
     gaps: pd.DataFrame
     summary: dict[str, float]
     status: str
+    overlay: pd.DataFrame | None = None
+
+    def overlay_units(self, instruments: pd.Index) -> FloatArray:
+        """Return the overlay units (per unit of assets) per instrument, zero where none."""
+        if self.overlay is None:
+            return np.zeros(len(instruments))
+        units = self.overlay["units"].reindex(instruments, fill_value=0.0)
+        return np.asarray(units.to_numpy(dtype=float), dtype=np.float64)
 
 
-def objective_table(problem: AllocationProblem, mandate: Mandate, w: npt.ArrayLike) -> pd.DataFrame:
+def objective_table(
+    problem: AllocationProblem,
+    mandate: Mandate,
+    w: npt.ArrayLike,
+    effect: ExtensionEffect | None = None,
+) -> pd.DataFrame:
     """Each objective term at today's weights and at `w`: basis points and money a year.
+
+    With an extension's `effect` at `w` (an overlay), its carry enters the yield, its
+    exposure the surplus risk and its Level 1 assets the liquidity.
 
     Terms: ``yield``, ``alpha`` (posterior), ``trading cost`` (amortized, negative),
     ``surplus risk`` (risk aversion / 2 x tracking error squared, negative), ``liquidity``
@@ -103,22 +453,23 @@ def objective_table(problem: AllocationProblem, mandate: Mandate, w: npt.ArrayLi
     c = coefficients(mandate)
     w0 = problem.current.to_numpy()
 
-    def terms(x: npt.NDArray[np.float64]) -> dict[str, float]:
+    def terms(x: npt.NDArray[np.float64], e: ExtensionEffect | None) -> dict[str, float]:
+        e = e or ExtensionEffect(np.zeros(len(problem.exposures.columns)))
         return {
-            "yield": c.yield_multiplier * float(problem.yields.to_numpy() @ x),
+            "yield": c.yield_multiplier * (float(problem.yields.to_numpy() @ x) + e.yield_pickup),
             "alpha": c.alpha_multiplier * float(problem.alpha.to_numpy() @ x),
             "trading cost": -float(
                 problem.trading_cost.to_numpy() @ np.abs(x - w0)
                 + problem.trading_impact.to_numpy() @ (x - w0) ** 2
             )
             / c.amortization_years,
-            "surplus risk": -0.5 * c.risk_aversion * problem.tracking_error(x) ** 2,
+            "surplus risk": -0.5 * c.risk_aversion * problem.tracking_error(x, e.exposure) ** 2,
             "liquidity": c.liquidity_premium
-            * min(problem.liquid_buffer(x), mandate.liquidity_buffer),
+            * min(problem.liquid_buffer(x, e.level1), mandate.liquidity_buffer),
         }
 
     table = pd.DataFrame(
-        {"before": terms(w0), "after": terms(np.asarray(w, dtype=float))}
+        {"before": terms(w0, None), "after": terms(np.asarray(w, dtype=float), effect)}
     ).rename_axis("term")
     table.loc["total"] = table.sum()
     table["change"] = table["after"] - table["before"]
@@ -127,30 +478,46 @@ def objective_table(problem: AllocationProblem, mandate: Mandate, w: npt.ArrayLi
 
 
 def allocation_result(
-    problem: AllocationProblem, mandate: Mandate, w: npt.ArrayLike, status: str = "given"
+    problem: AllocationProblem,
+    mandate: Mandate,
+    w: npt.ArrayLike,
+    status: str = "given",
+    overlay: OverlayInputs | None = None,
+    units: npt.ArrayLike | None = None,
 ) -> AllocationResult:
-    """Report weights `w` (clipped at zero and normalized) against the problem and mandate.
+    """Report weights `w` (and an overlay's `units`) against the problem and mandate.
 
-    A change from today smaller than :data:`NOISE` is the solver's tolerance, not a trade: it
+    The weights are clipped at zero and scaled to sum to 1 less the overlay's STRIPS. A
+    change from today smaller than :data:`NOISE` is the solver's tolerance, not a trade: it
     is set to zero (the sum's remainder goes to the largest change), so the plan never trades
-    dust.
+    dust; so is an overlay position below :data:`OVERLAY_MIN_UNITS`.
     """
+    fx = None
+    if overlay is not None:
+        u = np.array(overlay_effects(problem, overlay, units)["units"])
+        u[np.abs(u) < OVERLAY_MIN_UNITS] = 0.0
+        fx = overlay_effects(problem, overlay, u)
+    funded = 0.0 if fx is None else fx["funded"]
+    effect: ExtensionEffect | None = None if fx is None else fx["effect"]
+    extra = np.zeros(len(problem.exposures.columns)) if fx is None else fx["exposure"]
     weights = np.clip(np.asarray(w, dtype=float), 0.0, None)
-    weights /= weights.sum()
+    weights *= (1.0 - funded) / weights.sum()
     w0 = problem.current.to_numpy()
     change = np.where(np.abs(weights - w0) < NOISE, 0.0, weights - w0)
-    change[np.argmax(np.abs(change))] -= change.sum()
+    change[np.argmax(np.abs(change))] -= change.sum() + funded
     weights = np.clip(w0 + change, 0.0, None)
     x = problem.exposures.to_numpy()
     exposures = pd.DataFrame(
         {
             "current": x.T @ w0,
-            "recommended": x.T @ weights,
+            "recommended": x.T @ weights + extra,
             "liabilities": problem.liability.to_numpy(),
         },
         index=problem.exposures.columns,
     )
-    before, after = problem.gaps(w0), problem.gaps(weights)
+    if fx is not None:
+        exposures.insert(2, "overlay", fx["exposure"])
+    before, after = problem.gaps(w0), problem.gaps(weights, extra)
     gaps = pd.DataFrame(
         {
             "gap_before": before["gap"],
@@ -160,8 +527,21 @@ def allocation_result(
             "tolerance": gap_tolerances(problem, mandate),
         }
     ).rename_axis("tenor")
-    constraints = check_constraints(problem, mandate, weights)
-    objective = objective_table(problem, mandate, weights)
+    constraints = check_constraints(
+        problem, mandate, weights, overlay, None if fx is None else fx["units"]
+    )
+    objective = objective_table(problem, mandate, weights, effect)
+    a = problem.assets
+    overlay_summary = (
+        {}
+        if fx is None
+        else {
+            "overlay_carry": fx["carry"] * a,
+            "overlay_initial_margin": fx["initial_margin"] * a,
+            "overlay_variation_margin": fx["variation_margin"] * a,
+            "overlay_strips": fx["funded"] * a,
+        }
+    )
     return AllocationResult(
         weights=pd.Series(weights, index=problem.managers, name="weight"),
         change=pd.Series(weights - w0, index=problem.managers, name="change"),
@@ -171,19 +551,52 @@ def allocation_result(
         gaps=gaps,
         summary={
             "yield_before": float(problem.yields.to_numpy() @ w0),
-            "yield_after": float(problem.yields.to_numpy() @ weights),
+            "yield_after": float(problem.yields.to_numpy() @ weights)
+            + (0.0 if fx is None else fx["carry"]),
             "tracking_error_before": problem.tracking_error(w0),
-            "tracking_error_after": problem.tracking_error(weights),
+            "tracking_error_after": problem.tracking_error(weights, extra),
             "surplus_vol_before": problem.surplus_vol(w0),
-            "surplus_vol_after": problem.surplus_vol(weights),
+            "surplus_vol_after": problem.surplus_vol(weights, extra),
             "liquid_buffer_before": problem.liquid_buffer(w0),
-            "liquid_buffer_after": problem.liquid_buffer(weights),
-            "objective_bp_before": float(cast(float, objective.at["total", "before_bp"])),
-            "objective_bp_after": float(cast(float, objective.at["total", "after_bp"])),
-            "turnover": turnover(weights, w0),
+            "liquid_buffer_after": problem.liquid_buffer(
+                weights, 0.0 if fx is None else fx["liquid"]
+            ),
+            "long_end_gap_before": long_end_gap(problem, w0),
+            "long_end_gap_after": long_end_gap(problem, weights, extra),
+            "objective_bp_before": float(objective["before_bp"].loc["total"]),
+            "objective_bp_after": float(objective["after_bp"].loc["total"]),
+            "turnover": turnover(weights, w0) + 0.5 * funded,
             "constraints_met": float(constraints["ok"].all()),
+            **overlay_summary,
         },
         status=status,
+        overlay=None
+        if fx is None or overlay is None
+        else overlay_positions(problem, overlay, fx["units"]),
+    )
+
+
+def overlay_program(
+    problem: AllocationProblem,
+    mandate: Mandate,
+    overlay: OverlayInputs,
+    solver: str = "CLARABEL",
+    rooms: FloatArray | None = None,
+) -> AllocationProgram:
+    """Compile the allocation program with the overlay instruments (:func:`overlay_extension`).
+
+    Today's breaches are closed as far as the weights alone close them (`rooms`: those of
+    the program without the overlay, :meth:`AllocationProgram.rooms`, computed here when
+    not given), so the overlay improves on the weights-only answer and never loosens a limit.
+    """
+    if rooms is None:
+        rooms = AllocationProgram(problem, mandate, solver=solver).rooms()
+    return AllocationProgram(
+        problem,
+        mandate,
+        extension=overlay_extension(problem, mandate, overlay),
+        solver=solver,
+        rooms=rooms,
     )
 
 
@@ -193,12 +606,16 @@ def optimize(
     solver: str = "CLARABEL",
     *,
     program: AllocationProgram | None = None,
+    overlay: OverlayInputs | None = None,
 ) -> AllocationResult:
     """Recommend manager weights: the mandate's objective in money, within its limits.
 
     `solver` names any installed cvxpy solver for second-order cones (Clarabel by default;
     SCS is the first-order alternative); pass a compiled `program` to re-solve it instead
-    (its problem and mandate are used).
+    (its problem and mandate are used). With `overlay` instruments (and a mandate whose
+    overlay limits are not all zero) they are chosen jointly with the weights
+    (:func:`overlay_program`; a `program` passed must then be one): their exposures enter the
+    surplus risk, their carry the yield and their funding and margin the liquid buffer.
 
     Raises
     ------
@@ -207,10 +624,24 @@ def optimize(
         the message names the smallest relaxation of each conflicting limit, in its unit,
         and the alternatives (one limit relaxed alone).
     """
+    m = program.mandate if program is not None else (mandate or Mandate())
+    use = overlay if overlay is not None and m.overlay.enabled else None
     if program is None:
-        program = AllocationProgram(problem, mandate or Mandate(), solver=solver)
+        program = (
+            AllocationProgram(problem, m, solver=solver)
+            if use is None
+            else overlay_program(problem, m, use, solver)
+        )
     w = program.solve_for("utility")
-    return allocation_result(program.problem, program.mandate, w, str(program.program.status))
+    units = None
+    if use is not None:
+        if not program.extension.variables:
+            msg = "optimize: with `overlay`, pass a program from overlay_program (or none)"
+            raise ValueError(msg)
+        units = np.asarray(program.extension.variables[0].value, dtype=float)
+    return allocation_result(
+        program.problem, program.mandate, w, str(program.program.status), use, units
+    )
 
 
 def pareto_frontier(

@@ -21,7 +21,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from fialloc.analytics.context import DeskContext
-from fialloc.analytics.duration_gaps import krd_gaps
+from fialloc.analytics.duration_gaps import gap_dv01, gap_profile, krd_gaps
 from fialloc.data import Portfolio
 from fialloc.desks import DeskResult, performance, run_desks
 from fialloc.distributed import Executor
@@ -31,10 +31,13 @@ from fialloc.optimize import (
     AllocationProblem,
     AllocationProgram,
     AllocationResult,
+    OverlayInputs,
     build_problem,
     optimize,
+    overlay_program,
     pareto_frontier,
 )
+from fialloc.overlay import OverlayMarket, OverlayUniverse, overlay_universe
 from fialloc.plan import ImplementationPlan, glide_path, implementation_plan
 from fialloc.robustness import (
     compare,
@@ -136,6 +139,12 @@ class RunResult:
         Paths, seed, horizons, phases: what to pass to reproduce the run.
     timings : dict of str to float
         Seconds spent in each stage.
+    overlay : OverlayUniverse or None
+        The duration overlay's instruments priced off today's curve, when the mandate allows
+        an overlay; the recommendation then holds them beside the weights.
+    allocation_without_overlay : AllocationResult or None
+        The same objective and mandate with manager weights only, to show what the overlay
+        adds (None without an overlay).
     """
 
     portfolio: Portfolio
@@ -154,6 +163,35 @@ class RunResult:
     plan: ImplementationPlan
     parameters: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    overlay: OverlayUniverse | None = None
+    allocation_without_overlay: AllocationResult | None = None
+
+    def gap_change(self) -> pd.DataFrame:
+        """Key-rate gaps under the current and the recommended weights, in years and money.
+
+        Indexed by key-rate column (``krd_<tenor>``); columns ``current_years``,
+        ``current_dv01``, ``recommended_years``, ``recommended_dv01``: the one gap
+        definition (:func:`fialloc.analytics.duration_gaps.key_rate_gap`) on the optimizer's
+        exposures, so the headline, the CLI table and the optimizer's limits agree. The
+        recommended gaps include the duration overlay's exposures; with an overlay,
+        ``without_overlay_years`` and ``without_overlay_dv01`` are the weights-only
+        recommendation's.
+        """
+        keys = self.problem.key_columns
+        weights = {"current": self.problem.current, "recommended": self.allocation.weights}
+        if self.allocation_without_overlay is not None:
+            weights["without_overlay"] = self.allocation_without_overlay.weights
+        gaps = gap_profile(
+            self.problem.exposures[keys],
+            weights,
+            self.problem.liability[keys],
+            self.problem.assets,
+            self.problem.liabilities,
+        )
+        if "overlay" in self.allocation.exposures:
+            gaps["recommended_years"] += self.allocation.exposures.loc[keys, "overlay"]
+            gaps["recommended_dv01"] = gap_dv01(gaps["recommended_years"], self.problem.assets)
+        return gaps
 
     def summary(self) -> dict[str, float]:
         """Headline numbers: values (money), yields (decimals), durations (years)."""
@@ -264,14 +302,34 @@ def run(
             float(liabilities.iloc[0]["market_value"]),
             threshold=p.mandate.materiality_threshold,
         )
+        universe = (
+            overlay_universe(
+                p.curve, OverlayMarket(futures=p.overlay_futures), p.analytics.key_tenors
+            )
+            if p.mandate.overlay.enabled
+            else None
+        )
     with _stage("stresses", timings, progress):
         stresses = stress_portfolio(p, executor=executor)
+        overlay_inputs = (
+            None
+            if universe is None
+            else OverlayInputs(universe.table, universe.stress_changes(stresses.scenarios))
+        )
     with _stage("scenarios", timings, progress):
         model = G2pp(p.curve)
         years = np.arange(1, horizons + 1, dtype=float)
         grid = np.arange(1, 12 * horizons + 1) / 12.0
         sleeves = simulate_sleeves(
-            p, model, n_paths, grid, years, scenario_seed, chunk=path_chunk, executor=executor
+            p,
+            model,
+            n_paths,
+            grid,
+            years,
+            scenario_seed,
+            chunk=path_chunk,
+            executor=executor,
+            overlay=universe,
         )
     with _stage("desks", timings, progress):
         desks = (desk_runner or run_desks)(ctx)
@@ -292,13 +350,23 @@ def run(
         )
         program = AllocationProgram(problem, p.mandate)
         allocation = optimize(problem, program=program)
+        without = None
+        if overlay_inputs is not None:
+            without = allocation
+            allocation = optimize(
+                problem,
+                program=overlay_program(problem, p.mandate, overlay_inputs, rooms=program.rooms()),
+                overlay=overlay_inputs,
+            )
         # Fitted on paths of its own (the next block of the same stream, last horizon only),
         # so that the paths that evaluate it below do not flatter it.
         fit = simulate_sleeves(
             p, model, n_paths, grid, years[-1:], scenario_seed, chunk=path_chunk,
-            executor=executor, first_path=n_paths,
+            executor=executor, first_path=n_paths, overlay=universe,
         )  # fmt: skip
-        robust = min_expected_shortfall(problem, fit, p.mandate, rooms=program.rooms())
+        robust = min_expected_shortfall(
+            problem, fit, p.mandate, rooms=program.rooms(), overlay=overlay_inputs
+        )
         frontier = pareto_frontier(problem, points=frontier_points, program=program)
     with _stage("robustness", timings, progress):
         states, state_covariance = sleeves.state_tables()
@@ -307,20 +375,39 @@ def run(
             "recommended": allocation.weights.to_numpy(),
             "least_shortfall": robust.weights.to_numpy(),
         }
+        overlays: dict[str, npt.ArrayLike] = {}
+        overlay_values = None
+        if without is not None and overlay_inputs is not None and universe is not None:
+            candidates["recommended_without_overlay"] = without.weights.to_numpy()
+            overlays["recommended"] = allocation.overlay_units(universe.ids)
+            overlays["least_shortfall"] = robust.overlay_units(universe.ids)
+            overlay_values = overlay_inputs.stress_changes + universe.table["value"]
         robustness = Robustness(
-            paths=evaluate(sleeves, candidates),
-            comparisons=compare(sleeves, candidates),
-            tracking_error=tracking_error_distribution(sleeves, candidates),
-            stresses=stress_surplus(stresses, p, candidates),
-            surplus=surplus_by_path(sleeves, candidates),
+            paths=evaluate(sleeves, candidates, overlays),
+            comparisons=compare(sleeves, candidates, overlays=overlays),
+            tracking_error=tracking_error_distribution(sleeves, candidates, overlays),
+            stresses=stress_surplus(stresses, p, candidates, overlays, overlay_values),
+            surplus=surplus_by_path(sleeves, candidates, overlays),
             states=states,
             state_covariance=state_covariance,
         )
     with _stage("plan", timings, progress):
         plan = implementation_plan(
-            p, problem, allocation.weights, p.mandate, phases, phase_days, extend=True
+            p,
+            problem,
+            allocation.weights,
+            p.mandate,
+            phases,
+            phase_days,
+            extend=True,
+            overlay=overlay_inputs,
+            units=overlays.get("recommended"),
         )
-        plan = replace(plan, glide=glide_path(problem, p.mandate, allocation.weights))
+        # The glide path moves the managers' weights over later cycles: with an overlay it
+        # starts from the weights-only recommendation (weights summing to 1), since the
+        # overlay is chosen afresh each cycle.
+        managers_only = allocation if without is None else without
+        plan = replace(plan, glide=glide_path(problem, p.mandate, managers_only.weights))
     surplus = robustness.paths.loc["current"].copy()
     parameters = {
         "n_paths": n_paths,
@@ -336,5 +423,5 @@ def run(
     assert isinstance(surplus, pd.DataFrame)  # one allocation, many horizons
     return RunResult(
         p, securities, managers, liabilities, gaps, stresses, surplus, desks, problem,
-        allocation, robust, frontier, robustness, plan, parameters, timings,
+        allocation, robust, frontier, robustness, plan, parameters, timings, universe, without,
     )  # fmt: skip

@@ -9,6 +9,11 @@ bid-ask and square-root market impact over the phase's days (see
 :mod:`fialloc.analytics.trading_costs`). When the move needs more volume than the requested
 phases give, the plan says which sleeve needs how many phases and (``extend``) adds them.
 
+A duration overlay's swaps and futures trade in the first phase (they are liquid and need no
+cash); its STRIPS are bought in step with the sleeves' sales that pay for them, so weights and
+STRIPS add up to the assets at every phase end. Overlay trades cost half a bid-ask spread in
+yield on their DV01 (:data:`OVERLAY_HALF_SPREAD_BP`).
+
 Glide path: the recommendation is one cycle's move, limited by the mandate's turnover and
 maximum shift. When the allocation the optimizer would choose without those two limits lies
 further, :func:`glide_path` moves toward it in cycles (quarters) of at most one turnover and
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -33,7 +39,7 @@ from fialloc.analytics.trading_costs import (
 )
 from fialloc.data import Mandate, Portfolio
 from fialloc.layout import FloatArray
-from fialloc.optimize import AllocationProblem, check_constraints, optimize
+from fialloc.optimize import AllocationProblem, OverlayInputs, check_constraints, optimize
 
 BoolArray = npt.NDArray[np.bool_]
 
@@ -43,6 +49,9 @@ __all__ = ["GlidePath", "ImplementationPlan", "glide_path", "implementation_plan
 PACE_LIMITS = ("turnover (one-way)", "max shift")
 #: A remaining move smaller than this (one-way, decimal of assets) needs no further cycle.
 REACHED = 1e-4
+#: Half the bid-ask spread in yield (bp) of each overlay instrument type: a cleared swap, a
+#: Treasury future (about half a tick on a 10-year's DV01), a STRIPS.
+OVERLAY_HALF_SPREAD_BP: Final = {"swap": 0.25, "future": 0.1, "strips": 0.5}
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,10 @@ class ImplementationPlan:
     cost_coefficients : DataFrame, optional
         Per manager, the cost of moving its sleeve alone over one phase (see
         :func:`fialloc.analytics.trading_costs.manager_cost_coefficients`).
+    overlay_trades : DataFrame or None
+        Overlay instruments (rows) by phases: position traded (notional, face or market value,
+        money; negative pays fixed or sells), when the target has an overlay. Costs of these
+        trades are in the ``overlay_cost`` column of ``costs``.
     """
 
     trades: pd.DataFrame
@@ -106,11 +119,13 @@ class ImplementationPlan:
     reason: str = ""
     glide: GlidePath | None = None
     cost_coefficients: pd.DataFrame | None = None
+    overlay_trades: pd.DataFrame | None = None
 
     @property
     def total_cost(self) -> float:
-        """Estimated cost of the whole plan (money): spread, impact and in-kind fees."""
-        return float(self.costs[["spread_cost", "impact_cost", "in_kind_cost"]].to_numpy().sum())
+        """Estimated cost of the whole plan (money): spread, impact, in-kind fees, overlay."""
+        cols = ["spread_cost", "impact_cost", "in_kind_cost", "overlay_cost"]
+        return float(self.costs[[c for c in cols if c in self.costs]].to_numpy().sum())
 
 
 def implementation_plan(
@@ -123,6 +138,8 @@ def implementation_plan(
     participation: float = 0.2,
     extend: bool = False,
     transfer_cost_bp: float = 0.0,
+    overlay: OverlayInputs | None = None,
+    units: npt.ArrayLike | None = None,
 ) -> ImplementationPlan:
     """Plan the move from current weights to `target` in equal phases.
 
@@ -136,8 +153,11 @@ def implementation_plan(
         When the moves do not fit the market volume in `phases`, add the fewest phases that make
         them fit instead of refusing.
     transfer_cost_bp : float
-        Fee for moving a position in kind between managers (basis points of the amount). None
-        by default: custodians charge a flat fee per line, negligible at these sizes.
+        Fee for moving a position in kind between managers (basis points of the amount; the
+        custodian's re-registration, none by default).
+    overlay, units : OverlayInputs and array, optional
+        The target's overlay instruments and positions (per unit of assets); see the module
+        notes for when they trade.
 
     Raises
     ------
@@ -154,8 +174,21 @@ def implementation_plan(
         )
         raise ValueError(msg)
     w0 = problem.current
-    if not target.index.equals(w0.index) or abs(float(target.sum()) - 1.0) > 1e-6:
-        msg = "implementation_plan: target weights must cover the same managers and sum to 1"
+    if (overlay is None) != (units is None):
+        msg = "implementation_plan: give both `overlay` and `units`, or neither"
+        raise ValueError(msg)
+    u = None if units is None else np.asarray(units, dtype=float)
+    funded = (
+        np.zeros(0, dtype=bool)
+        if overlay is None
+        else overlay.instruments["funded"].to_numpy(dtype=bool)
+    )
+    strips = 0.0 if u is None else float(u[funded].sum())
+    if not target.index.equals(w0.index) or abs(float(target.sum()) + strips - 1.0) > 1e-6:
+        msg = (
+            "implementation_plan: target weights must cover the same managers and sum to 1 "
+            "(less the overlay's STRIPS)"
+        )
         raise ValueError(msg)
     sec = portfolio.securities.loc[portfolio.book.security_ids]
     mv = portfolio.market_values.reindex(index=w0.index, columns=sec.index).fillna(0.0).to_numpy()
@@ -212,15 +245,43 @@ def implementation_plan(
             "capacity_used": float(need.max()),
             "pro_rata_cost": pro_rata,
             "constraints_ok": bool(
-                check_constraints(problem, m, weights[k + 1].to_numpy())["allowed"].all()
+                check_constraints(
+                    problem,
+                    m,
+                    weights[k + 1].to_numpy(),
+                    overlay,
+                    None if u is None else _overlay_held(u, funded, (k + 1) / phases),
+                )["allowed"].all()
             ),
         }
         for k in range(phases)
     ]
     costs = pd.DataFrame(rows).set_index("phase")
+    overlay_trades = None
+    if overlay is not None and u is not None:
+        held = [np.zeros_like(u)]
+        held += [_overlay_held(u, funded, k / phases) for k in range(1, phases + 1)]
+        overlay_trades = pd.DataFrame(
+            {k: (held[k] - held[k - 1]) * problem.assets for k in range(1, phases + 1)},
+            index=overlay.instruments.index,
+        )
+        half = overlay.instruments["kind"].map(OVERLAY_HALF_SPREAD_BP).fillna(0.0).to_numpy()
+        dv01 = overlay.instruments[overlay.key_columns].to_numpy(dtype=float).sum(axis=1) * 1e-4
+        costs["overlay_cost"] = np.abs(overlay_trades.to_numpy()).T @ (np.abs(dv01) * half)
     return ImplementationPlan(
-        trades, weights, costs, requested, reason, cost_coefficients=coefficients
+        trades,
+        weights,
+        costs,
+        requested,
+        reason,
+        cost_coefficients=coefficients,
+        overlay_trades=overlay_trades,
     )
+
+
+def _overlay_held(units: FloatArray, funded: npt.NDArray[np.bool_], done: float) -> FloatArray:
+    """Overlay held at a phase end: swaps and futures in full, STRIPS the share `done`."""
+    return np.where(funded, units * done, units)
 
 
 class _Fills:

@@ -14,14 +14,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from fialloc.desks.result import json_value, to_records
-from fialloc.optimize import objective_table
+from fialloc.optimize import AllocationResult, objective_table
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from fialloc.pipeline import RunResult
 
 __all__ = [
@@ -109,6 +108,8 @@ def build_response(
         "tracking_error": to_records(run.robustness.tracking_error),
         "stresses": to_records(run.robustness.stresses),
     }
+    if run.overlay is not None and run.allocation_without_overlay is not None:
+        detailed["overlay"] = _overlay(run, run.overlay.table, run.allocation_without_overlay)
     detailed["stresses"] = to_records(run.stresses.summary())
     detailed["key_rate_gaps"] = to_records(run.gaps)
     detailed["surplus_paths"] = to_records(run.surplus_paths)
@@ -124,6 +125,43 @@ def build_response(
         timings=dict(run.timings),
         model=model,
     )
+
+
+def _overlay(
+    run: RunResult, instruments: pd.DataFrame, without: AllocationResult
+) -> dict[str, Any]:
+    """Return the overlay's instruments, positions, margins and gaps with and without it."""
+    a = run.allocation
+    return {
+        "instruments": to_records(instruments),
+        "positions": [] if a.overlay is None else to_records(a.overlay),
+        "summary": {k: v for k, v in a.summary.items() if k.startswith("overlay_")},
+        "key_rate_gaps": to_records(run.gap_change().rename_axis("factor")),
+        "without_overlay": {
+            "weights": without.weights.to_dict(),
+            "summary": without.summary,
+            "constraints": to_records(without.constraints),
+        },
+    }
+
+
+def _without_overlay(run: RunResult, at_last: pd.DataFrame) -> dict[str, float] | None:
+    """Headline numbers of the weights-only recommendation, when the run has an overlay."""
+    w: AllocationResult | None = run.allocation_without_overlay
+    if w is None or "recommended_without_overlay" not in at_last.index:
+        return None
+    row = at_last.loc["recommended_without_overlay"]
+    gaps = run.gap_change()
+    return {
+        "yield_after": w.summary["yield_after"],
+        "tracking_error_after": w.summary["tracking_error_after"],
+        "surplus_vol_after": w.summary["surplus_vol_after"],
+        "max_key_rate_gap_after": float(gaps["without_overlay_years"].abs().max()),
+        "max_key_rate_gap_dv01_after": float(gaps["without_overlay_dv01"].abs().max()),
+        "long_end_gap_after": w.summary["long_end_gap_after"],
+        "shortfall_probability_after": float(cast(float, row["shortfall_probability"])),
+        "expected_shortfall_95_after": float(cast(float, row["expected_shortfall_95"])),
+    }
 
 
 def spread_source_line(sources: pd.DataFrame) -> str:
@@ -204,7 +242,7 @@ def _strategy(run: RunResult) -> dict[str, Any]:
     s = run.summary()
     paths = run.robustness.paths
     last = float(paths.index.get_level_values("horizon").max())
-    at_last = paths.xs(last, level="horizon")
+    at_last = cast(pd.DataFrame, paths.xs(last, level="horizon"))
     claims = path_claims(run, last)
     tail_mean = {str(k): float(v) for k, v in at_last["expected_shortfall_95"].items()}
     gap_before = _largest_gap(a.gaps["gap_before"])
@@ -243,6 +281,17 @@ def _strategy(run: RunResult) -> dict[str, Any]:
             for d in dominating
         )
     )
+    without = _without_overlay(run, at_last)
+    long_before, long_after = a.summary["long_end_gap_before"], a.summary["long_end_gap_after"]
+    if without is not None and a.overlay is not None and long_before > 0:
+        text += (
+            f" A duration overlay of {len(a.overlay)} swap, futures and STRIPS positions "
+            f"(initial margin {a.summary['overlay_initial_margin'] / 1e6:,.0f}M, carry "
+            f"{a.summary['overlay_carry'] / 1e6:+,.1f}M a year) takes the long-end (20y + 30y) "
+            f"key-rate gap from {long_before:.2f} to {long_after:.2f} years "
+            f"({1 - long_after / long_before:.0%} less; {without['long_end_gap_after']:.2f} "
+            "with manager moves alone)."
+        )
     return {
         "summary": text,
         "valuation_date": run.portfolio.valuation_date.isoformat(),
@@ -260,6 +309,8 @@ def _strategy(run: RunResult) -> dict[str, Any]:
         "max_key_rate_gap_after": gap_after,
         "max_key_rate_gap_dv01_before": _largest_gap(a.gaps["dv01_before"]),
         "max_key_rate_gap_dv01_after": _largest_gap(a.gaps["dv01_after"]),
+        "long_end_gap_before": long_before,
+        "long_end_gap_after": long_after,
         "horizon_years": last,
         "n_paths": int(run.parameters["n_paths"]),
         "scenario_seed": int(run.parameters["scenario_seed"]),
@@ -279,6 +330,8 @@ def _strategy(run: RunResult) -> dict[str, Any]:
         "liquid_buffer_before": a.summary["liquid_buffer_before"],
         "liquid_buffer_after": a.summary["liquid_buffer_after"],
         "plan_cost": run.plan.total_cost,
+        **{k: v for k, v in a.summary.items() if k.startswith("overlay_")},
+        "without_overlay": without,
     }
 
 
@@ -396,6 +449,11 @@ def _plan(run: RunResult) -> dict[str, Any]:
                 **{str(c): json_value(v) for c, v in plan.costs.loc[k].items()},
             }
         )
+    overlay = plan.overlay_trades
+    if overlay is not None:
+        for entry in phases:
+            col = overlay[entry["phase"]]
+            entry["overlay_trades"] = {str(i): float(v) for i, v in col.items() if abs(v) > 0.5}
     glide = plan.glide
     return {
         "requested_phases": plan.requested_phases,

@@ -38,8 +38,11 @@ from fialloc.optimize import (
     AllocationProgram,
     AllocationResult,
     Extension,
+    OverlayInputs,
     allocation_result,
+    overlay_extension,
 )
+from fialloc.overlay import OverlayUniverse
 from fialloc.scenarios import G2Paths, G2pp
 from fialloc.stresses import StressResult
 
@@ -96,6 +99,12 @@ class SleevePaths:
         Today's value of each sleeve (money).
     liabilities_today : float
         Today's present value of the liabilities (money).
+    overlay : ndarray or None
+        Paths x horizons x overlay instruments: each instrument's value per unit of position
+        (money; see :meth:`fialloc.overlay.OverlayUniverse.path_values`), when simulated with
+        an overlay universe.
+    overlay_today : ndarray or None
+        Each overlay instrument's value per unit today.
     states : ndarray
         Paths x horizons x 3: the G2++ factors ``x``, ``y`` and the integrated short rate
         ``-log D`` at each horizon, less their exact means (decimals).
@@ -113,6 +122,8 @@ class SleevePaths:
     liabilities_today: float
     states: FloatArray
     state_covariance: FloatArray
+    overlay: FloatArray | None = None
+    overlay_today: FloatArray | None = None
 
     def column(self, horizon: float) -> int:
         """Index of `horizon` (years) among the horizons."""
@@ -157,10 +168,46 @@ class SleevePaths:
         )
         return states, covariance
 
-    def surplus(self, weights: npt.ArrayLike) -> FloatArray:
-        """Surplus paths (paths x horizons, money) of an allocation with the same total assets."""
+    def assets(self, weights: npt.ArrayLike, units: npt.ArrayLike | None = None) -> FloatArray:
+        """Asset value paths (paths x horizons, money) of an allocation with today's assets.
+
+        `units` are overlay positions per unit of today's assets (see
+        :func:`fialloc.optimize.overlay_effects`); they need the overlay's path values.
+        """
         w = np.asarray(weights, dtype=float)
-        return np.asarray(self.per_unit_weight() @ w - self.liabilities, dtype=np.float64)
+        values = self.per_unit_weight() @ w
+        if units is not None:
+            values = values + self.overlay_values() @ self._units(units)
+        return np.asarray(values, dtype=np.float64)
+
+    def assets_today(self, weights: npt.ArrayLike, units: npt.ArrayLike | None = None) -> float:
+        """Today's asset value (money) of an allocation: sleeves and overlay at today's values."""
+        w0 = self.current.to_numpy()
+        unit = self.today.to_numpy() * np.divide(1.0, w0, out=np.zeros_like(w0), where=w0 > 0)
+        value = float(unit @ np.asarray(weights, dtype=float))
+        if units is not None:
+            assert self.overlay_today is not None  # checked by _units
+            value += float(self.overlay_today @ self._units(units))
+        return value
+
+    def surplus(self, weights: npt.ArrayLike, units: npt.ArrayLike | None = None) -> FloatArray:
+        """Surplus paths (paths x horizons, money) of an allocation with the same total assets."""
+        return np.asarray(self.assets(weights, units) - self.liabilities, dtype=np.float64)
+
+    def overlay_values(self) -> FloatArray:
+        """Overlay values per unit of position (paths x horizons x instruments, money)."""
+        if self.overlay is None:
+            msg = "SleevePaths: overlay units given but the paths carry no overlay values"
+            raise ValueError(msg)
+        return self.overlay
+
+    def _units(self, units: npt.ArrayLike) -> FloatArray:
+        u = np.asarray(units, dtype=float)
+        n = self.overlay_values().shape[2]
+        if u.shape != (n,):
+            msg = f"SleevePaths: {u.shape} overlay units for {n} instruments"
+            raise ValueError(msg)
+        return u * float(self.today.sum() / self.current.sum())
 
 
 def sleeve_paths(
@@ -169,10 +216,12 @@ def sleeve_paths(
     paths: G2Paths,
     horizons: npt.ArrayLike,
     threads: int | None = None,
+    overlay: OverlayUniverse | None = None,
 ) -> SleevePaths:
     """Revalue each manager's sleeve and the liabilities on every path (see module notes).
 
     `threads` is the revaluation kernel's (all cores by default); results do not depend on it.
+    With an `overlay` universe, its instruments are revalued on the same paths per unit.
     """
     p = portfolio
     book = p.book
@@ -211,6 +260,8 @@ def sleeve_paths(
         owed_today,
         states,
         np.stack([model.state_covariance(float(t)) for t in h]),
+        None if overlay is None else overlay.path_values(model, paths, h, threads),
+        None if overlay is None else overlay.table["value"].to_numpy(dtype=float),
     )
 
 
@@ -225,6 +276,7 @@ def simulate_sleeves(
     chunk: int = 500,
     executor: Executor | None = None,
     first_path: int = 0,
+    overlay: OverlayUniverse | None = None,
 ) -> SleevePaths:
     """Simulate G2++ paths and revalue the sleeves on them, `chunk` paths per task.
 
@@ -252,6 +304,8 @@ def simulate_sleeves(
     first_path : int
         Index of the first path: paths ``first_path`` to ``first_path + n_paths - 1`` of the
         seed's stream, independent of any other block of paths.
+    overlay : OverlayUniverse, optional
+        Overlay instruments to revalue on the same paths (per unit of position).
 
     Raises
     ------
@@ -275,21 +329,23 @@ def simulate_sleeves(
         raise ValueError(msg)
     items = [(first_path + k, min(chunk, n_paths - k)) for k in range(0, n_paths, chunk)]
     blocks = (executor or InProcess()).map(
-        _sleeve_chunk, items, shared=(portfolio, model.params, grid, h, int(seed))
+        _sleeve_chunk, items, shared=(portfolio, model.params, grid, h, int(seed), overlay)
     )
     return _concatenate(blocks, items, n_paths)
 
 
 def _sleeve_chunk(
     item: tuple[int, int],
-    shared: tuple[Portfolio, tuple[float, ...], FloatArray, FloatArray, int],
+    shared: tuple[
+        Portfolio, tuple[float, ...], FloatArray, FloatArray, int, OverlayUniverse | None
+    ],
 ) -> SleevePaths:
     first, n = item
-    portfolio, params, grid, horizons, seed = shared
+    portfolio, params, grid, horizons, seed, overlay = shared
     model = G2pp(portfolio.curve, *params)
     threads = task_threads()
     paths = model.simulate(n, grid, seed=seed, threads=threads, first_path=first)
-    return sleeve_paths(portfolio, model, paths, horizons, threads)
+    return sleeve_paths(portfolio, model, paths, horizons, threads, overlay)
 
 
 def _concatenate(
@@ -312,12 +368,21 @@ def _concatenate(
     if sleeves.shape[0] != n_paths or states.shape[0] != n_paths:
         msg = f"simulate_sleeves: {sleeves.shape[0]} paths revalued, {n_paths} asked for"
         raise DistributedError(msg)
-    return replace(blocks[0], sleeves=sleeves, liabilities=liabilities, states=states)
+    overlay = (
+        None
+        if blocks[0].overlay is None
+        else np.concatenate([b.overlay for b in blocks if b.overlay is not None])
+    )
+    return replace(
+        blocks[0], sleeves=sleeves, liabilities=liabilities, states=states, overlay=overlay
+    )
 
 
-def _estimates(sleeves: SleevePaths, weights: npt.ArrayLike) -> dict[tuple[float, str], Estimate]:
+def _estimates(
+    sleeves: SleevePaths, weights: npt.ArrayLike, units: npt.ArrayLike | None = None
+) -> dict[tuple[float, str], Estimate]:
     """Every statistic of one allocation's surplus at every horizon, with control variates."""
-    surplus = sleeves.surplus(weights)
+    surplus = sleeves.surplus(weights, units)
     out = {}
     for j, h in enumerate(sleeves.horizons):
         controls = Controls(sleeves.states[:, j, :], sleeves.state_covariance[j])
@@ -326,8 +391,15 @@ def _estimates(sleeves: SleevePaths, weights: npt.ArrayLike) -> dict[tuple[float
     return out
 
 
-def evaluate(sleeves: SleevePaths, allocations: Mapping[str, npt.ArrayLike]) -> pd.DataFrame:
+def evaluate(
+    sleeves: SleevePaths,
+    allocations: Mapping[str, npt.ArrayLike],
+    overlays: Mapping[str, npt.ArrayLike] | None = None,
+) -> pd.DataFrame:
     """Surplus statistics per allocation and horizon, each with its standard error.
+
+    `overlays` gives an allocation's overlay units (per unit of assets) by its name; the
+    overlay is then revalued on the same paths.
 
     Returns one row per (allocation, horizon): ``mean``, ``p05``, ``p25``, ``median``, ``p75``,
     ``p95``, ``shortfall_probability`` (surplus below zero) and ``expected_shortfall_95`` (mean of
@@ -336,7 +408,7 @@ def evaluate(sleeves: SleevePaths, allocations: Mapping[str, npt.ArrayLike]) -> 
     """
     rows = []
     for name, weights in allocations.items():
-        found = _estimates(sleeves, weights)
+        found = _estimates(sleeves, weights, (overlays or {}).get(name))
         for h in sleeves.horizons:
             row: dict[str, str | float] = {"allocation": name, "horizon": float(h)}
             for stat, _, _ in STATISTICS:
@@ -351,6 +423,7 @@ def compare(
     sleeves: SleevePaths,
     allocations: Mapping[str, npt.ArrayLike],
     baseline: str = "current",
+    overlays: Mapping[str, npt.ArrayLike] | None = None,
 ) -> pd.DataFrame:
     """Each allocation against `baseline` on the same paths: paired differences with intervals.
 
@@ -358,7 +431,8 @@ def compare(
     :meth:`fialloc.mc_estimators.Estimate.minus`), so the noise the two allocations share
     cancels. A change is ``better`` or ``worse`` only when its 95% interval excludes zero
     (lower is better for the shortfall probability, higher for every other statistic);
-    otherwise it is ``no clear change``.
+    otherwise it is ``no clear change``. `overlays` gives an allocation's overlay units by
+    its name (as :func:`evaluate`).
 
     Returns one row per (allocation, horizon, statistic) for every allocation but `baseline`:
     ``difference`` (allocation minus baseline), ``se``, ``low``, ``high`` and ``verdict``.
@@ -371,12 +445,13 @@ def compare(
     if baseline not in allocations:
         msg = f"compare: baseline {baseline!r} is not one of {sorted(allocations)}"
         raise ValueError(msg)
-    base = _estimates(sleeves, allocations[baseline])
+    held = overlays or {}
+    base = _estimates(sleeves, allocations[baseline], held.get(baseline))
     rows = []
     for name, weights in allocations.items():
         if name == baseline:
             continue
-        for (h, stat), e in _estimates(sleeves, weights).items():
+        for (h, stat), e in _estimates(sleeves, weights, held.get(name)).items():
             d = e.minus(base[h, stat])
             gain = -1.0 if stat in LOWER_IS_BETTER else 1.0
             if d.low > 0 or d.high < 0:
@@ -399,11 +474,21 @@ def compare(
     return pd.DataFrame(rows, columns=columns).set_index(["allocation", "horizon", "statistic"])
 
 
-def surplus_by_path(sleeves: SleevePaths, allocations: Mapping[str, npt.ArrayLike]) -> pd.DataFrame:
-    """Each allocation's surplus (money) on every path: rows (allocation, path), horizons."""
+def surplus_by_path(
+    sleeves: SleevePaths,
+    allocations: Mapping[str, npt.ArrayLike],
+    overlays: Mapping[str, npt.ArrayLike] | None = None,
+) -> pd.DataFrame:
+    """Each allocation's surplus (money) on every path: rows (allocation, path), horizons.
+
+    `overlays` gives an allocation's overlay units by its name (see :func:`evaluate`).
+    """
+    held = overlays or {}
     return pd.concat(
         {
-            name: pd.DataFrame(sleeves.surplus(w), columns=sleeves.horizons).rename_axis("path")
+            name: pd.DataFrame(
+                sleeves.surplus(w, held.get(name)), columns=sleeves.horizons
+            ).rename_axis("path")
             for name, w in allocations.items()
         },
         names=["allocation"],
@@ -411,7 +496,9 @@ def surplus_by_path(sleeves: SleevePaths, allocations: Mapping[str, npt.ArrayLik
 
 
 def tracking_error_distribution(
-    sleeves: SleevePaths, allocations: Mapping[str, npt.ArrayLike]
+    sleeves: SleevePaths,
+    allocations: Mapping[str, npt.ArrayLike],
+    overlays: Mapping[str, npt.ArrayLike] | None = None,
 ) -> pd.DataFrame:
     """Realized tracking error against the liabilities on each path, summarized.
 
@@ -420,6 +507,8 @@ def tracking_error_distribution(
     at the interval's start and scaled to one year by the square root of its length, has a
     standard deviation: the path's realized tracking error (decimal, annual). Needs two
     horizons or more.
+
+    `overlays` gives an allocation's overlay units by its name (see :func:`evaluate`).
 
     Returns one row per allocation: ``mean``, ``p05``, ``median``, ``p95``.
     """
@@ -431,17 +520,12 @@ def tracking_error_distribution(
         [np.full(sleeves.liabilities.shape[0], sleeves.liabilities_today), sleeves.liabilities]
     )
     lia_return = owed[:, 1:] / owed[:, :-1] - 1.0
-    unit = sleeves.per_unit_weight()
-    today_unit = sleeves.today.to_numpy() * np.divide(
-        1.0,
-        sleeves.current.to_numpy(),
-        out=np.zeros(len(sleeves.current)),
-        where=sleeves.current.to_numpy() > 0,
-    )
     rows = {}
     for name, weights in allocations.items():
-        w = np.asarray(weights, dtype=float)
-        assets = np.column_stack([np.full(unit.shape[0], today_unit @ w), unit @ w])
+        units = (overlays or {}).get(name)
+        later = sleeves.assets(weights, units)
+        today = sleeves.assets_today(weights, units)
+        assets = np.column_stack([np.full(later.shape[0], today), later])
         active = (assets[:, 1:] / assets[:, :-1] - 1.0 - lia_return) / np.sqrt(dt)
         te = active.std(axis=1, ddof=1)
         q = np.quantile(te, [0.05, 0.5, 0.95])
@@ -459,12 +543,19 @@ def holding_shares(portfolio: Portfolio, securities: pd.Index) -> pd.DataFrame:
 
 
 def stress_surplus(
-    stresses: StressResult, portfolio: Portfolio, allocations: Mapping[str, npt.ArrayLike]
+    stresses: StressResult,
+    portfolio: Portfolio,
+    allocations: Mapping[str, npt.ArrayLike],
+    overlays: Mapping[str, npt.ArrayLike] | None = None,
+    overlay_values: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Surplus (money) of each allocation under each deterministic stress.
 
     Each sleeve is revalued under every scenario (its share of each security's face) and
-    scaled by the allocation's weight over today's; liabilities are the scenario's.
+    scaled by the allocation's weight over today's; liabilities are the scenario's. An
+    allocation named in `overlays` (overlay units per unit of assets) adds its overlay's value
+    under each scenario, `overlay_values` (scenarios by instruments, per unit: today's value
+    plus :meth:`fialloc.overlay.OverlayUniverse.stress_changes`).
 
     Returns scenarios (rows) by allocations (columns).
     """
@@ -474,10 +565,17 @@ def stress_surplus(
     w0 = p.current_weights.reindex(p.managers.index).to_numpy()
     unit = values * np.divide(1.0, w0, out=np.zeros_like(w0), where=w0 > 0)
     owed = stresses.liability_values.to_numpy()
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {name: unit @ np.asarray(w, dtype=float) - owed for name, w in allocations.items()},
         index=stresses.asset_values.index,
     )
+    for name, units in (overlays or {}).items():
+        if overlay_values is None or not overlay_values.index.equals(out.index):
+            msg = "stress_surplus: overlays need `overlay_values` for the same scenarios"
+            raise ValueError(msg)
+        assets = float(p.manager_values.sum())
+        out[name] += overlay_values.to_numpy() @ np.asarray(units, dtype=float) * assets
+    return out
 
 
 def min_expected_shortfall(
@@ -487,6 +585,7 @@ def min_expected_shortfall(
     horizon: float | None = None,
     confidence: float = 0.95,
     rooms: FloatArray | None = None,
+    overlay: OverlayInputs | None = None,
 ) -> AllocationResult:
     """Find the allocation with the least expected shortfall of surplus across the paths.
 
@@ -495,7 +594,9 @@ def min_expected_shortfall(
     is a linear program in the weights (Rockafellar and Uryasev), added to the allocation
     program as an extension and solved under every limit of the mandate (`rooms`: those of
     the recommendation's program, :meth:`fialloc.optimize.AllocationProgram.rooms`, so both
-    close today's breaches alike).
+    close today's breaches alike). With `overlay` instruments (revalued on the same paths:
+    the sleeves must carry their values) and a mandate that allows them, they are chosen
+    jointly with the weights (:func:`fialloc.optimize.overlay_extension`).
 
     Returns
     -------
@@ -516,27 +617,40 @@ def min_expected_shortfall(
     owed = sleeves.liabilities[:, col] / problem.assets
     n = unit.shape[0]
     tail = 1.0 / ((1.0 - confidence) * n)
+    use = overlay if overlay is not None and m.overlay.enabled else None
+    # Overlay values per unit of position (money): with positions per unit of assets they are
+    # in units of today's assets like the sleeves above.
+    held = np.zeros((n, 0)) if use is None else sleeves.overlay_values()[:, col, :]
+    with_overlay = None if use is None else overlay_extension(problem, m, use)
 
     def shortfall(w: cp.Variable) -> Extension:
+        base = Extension() if with_overlay is None else with_overlay(w)
         t = cp.Variable()
         u = cp.Variable(n, nonneg=True)
-        return Extension(
-            variables=[t, u],
-            terms={"expected_shortfall": 1e4 * (t + tail * cp.sum(u))},
-            constraints=[u >= -(unit @ w - owed) - t],
+        surplus = unit @ w - owed
+        if base.variables:
+            surplus = surplus + held @ base.variables[0]
+        return replace(
+            base,
+            variables=[*base.variables, t, u],
+            terms={**base.terms, "expected_shortfall": 1e4 * (t + tail * cp.sum(u))},
+            constraints=[*base.constraints, u >= -surplus - t],
         )
 
     program = AllocationProgram(problem, m, extension=shortfall, rooms=rooms)
     weights = program.solve_for("extension")
-    result = allocation_result(problem, m, weights, str(program.program.status))
+    units = None if use is None else np.asarray(program.extension.variables[0].value, dtype=float)
+    result = allocation_result(problem, m, weights, str(program.program.status), use, units)
 
-    def tail_mean(weights: FloatArray) -> float:
-        surplus = np.sort(unit @ weights - owed)
-        return float(surplus[: max(1, round((1.0 - confidence) * n))].mean() * problem.assets)
+    def tail_mean(weights: FloatArray, units: FloatArray | None = None) -> float:
+        values = unit @ weights - owed + (0.0 if units is None else held @ units)
+        worst = np.sort(values)[: max(1, round((1.0 - confidence) * n))]
+        return float(worst.mean() * problem.assets)
 
+    after = None if use is None else result.overlay_units(use.instruments.index)
     summary = {
         **result.summary,
         "expected_shortfall_before": tail_mean(problem.current.to_numpy()),
-        "expected_shortfall_after": tail_mean(result.weights.to_numpy()),
+        "expected_shortfall_after": tail_mean(result.weights.to_numpy(), after),
     }
     return replace(result, summary=summary)

@@ -42,6 +42,7 @@ __all__ = [
     "default_scenarios",
     "load_scenarios",
     "run_stresses",
+    "stressed_curve",
 ]
 
 DEFAULT_SCENARIO_FILE: Final = Path(__file__).with_name("stress_scenarios.json")
@@ -399,10 +400,7 @@ def run_stresses(
         if s.spread_shifts_bp and letters is not None:
             dz = np.array([s.spread_shifts_bp.get(r, 0.0) * 1e-4 for r in letters])
             dz[exempt] = 0.0
-        knots, shifts = s.rate_overlay()
-        if s.floor_fraction_5y is not None:
-            shifts = np.maximum(shifts, (s.floor_fraction_5y - 1.0) * z5)
-        stressed = curve.with_overlay(knots, shifts) if len(knots) else curve
+        stressed = stressed_curve(curve, s)
         mv = book.dirty_prices(stressed, z + dz) * scale
         values.append(mv)
         liab.append(liabilities.present_value(stressed))
@@ -420,6 +418,15 @@ def run_stresses(
             paths, columns=["scenario", "horizon", "assets", "liabilities", "surplus"]
         ),
     )
+
+
+def stressed_curve(curve: Curve, scenario: StressScenario) -> Curve:
+    """Today's curve moved by a scenario's rate shifts (with its floor on rates, if any)."""
+    knots, shifts = scenario.rate_overlay()
+    if scenario.floor_fraction_5y is not None:
+        floor = (scenario.floor_fraction_5y - 1.0) * float(curve.zero_rate(5.0))
+        shifts = np.maximum(shifts, floor)
+    return curve.with_overlay(knots, shifts) if len(knots) else curve
 
 
 def _path_values(

@@ -25,6 +25,7 @@ import pandas as pd
 
 from fialloc.bonds import BondBook
 from fialloc.curves import Curve, bootstrap
+from fialloc.data.futures import default_futures
 from fialloc.data.vocabulary import HIGH_YIELD_LETTERS, RATING_LETTERS, rating_letter, rating_notch
 from fialloc.schedule import add_months
 
@@ -482,6 +483,7 @@ def _tables(
         "spreads": spreads,
         "market_history": history,
         "manager_characteristics": characteristics,
+        "overlay_futures": default_futures(DEMO_VALUATION),
     }
     if with_history:
         # Local import: the history module builds on this one's managers and universes.

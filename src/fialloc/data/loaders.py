@@ -60,6 +60,7 @@ OPTIONAL: Final = (
     "prices",
     "benchmarks",
     "benchmark_characteristics",
+    "overlay_futures",
 )
 SUFFIXES: Final = (".csv", ".parquet", ".json")
 #: Optional tables a Portfolio keeps as None when absent (holdings-based attribution's inputs).
@@ -199,10 +200,11 @@ def _cross_checks(
         if date is not None and date <= vd and sid in held_today:
             msg = f"{date} is on or before the valuation date {vd}, but the bond is held today"
             problems.append(Problem(files["securities"], row, "maturity", msg))
-    for row, date in enumerate(column("liabilities", "date")):
-        if date is not None and date <= vd:
-            msg = f"{date} is on or before the valuation date {vd}"
-            problems.append(Problem(files["liabilities"], row, "date", msg))
+    for table, name in (("liabilities", "date"), ("overlay_futures", "delivery")):
+        for row, date in enumerate(column(table, name)):
+            if date is not None and date <= vd:
+                msg = f"{date} is on or before the valuation date {vd}"
+                problems.append(Problem(files[table], row, name, msg))
     if managers is not None and "holdings" in t and "managers" in t:
         holders = set(column("holdings", "manager_id"))
         allocations = zip(
@@ -408,6 +410,7 @@ def _validate(
         prices=clean.get("prices"),
         benchmarks=clean.get("benchmarks"),
         benchmark_characteristics=clean.get("benchmark_characteristics"),
+        overlay_futures=clean.get("overlay_futures"),
         mandate=mandate_obj,
         curve_points=clean.get("curve"),
         **settings,  # type: ignore[arg-type]
@@ -550,7 +553,7 @@ def write_tables(portfolio: Portfolio, directory: str | Path) -> Path:
         frames["curve"] = portfolio.curve_points
     elif portfolio.curve_quotes is not None:
         frames["curve_quotes"] = portfolio.curve_quotes
-    for name in ("manager_characteristics", *HISTORIES):
+    for name in ("manager_characteristics", *HISTORIES, "overlay_futures"):
         frame = getattr(portfolio, name)
         if frame is not None:
             frames[name] = frame

@@ -20,7 +20,13 @@ from pydantic import (
 from fialloc.curves import DEFAULT_KEY_TENORS
 from fialloc.data.schema import Problem
 
-__all__ = ["DEFAULT_GAP_TOLERANCE", "Mandate", "ObjectiveWeights", "validation_problems"]
+__all__ = [
+    "DEFAULT_GAP_TOLERANCE",
+    "Mandate",
+    "ObjectiveWeights",
+    "OverlayLimits",
+    "validation_problems",
+]
 
 #: Key-rate gap tolerance (years) at a tenor a per-tenor mapping leaves out.
 DEFAULT_GAP_TOLERANCE = 0.10
@@ -55,6 +61,28 @@ class ObjectiveWeights(BaseModel):
     yield_target: float = Field(0.25, ge=0.0)
     manager_skill: float = Field(0.25, ge=0.0)
     liquidity_buffer: float = Field(0.15, ge=0.0)
+
+
+class OverlayLimits(BaseModel):
+    """Limits of the duration overlay, decimals of the portfolio's assets.
+
+    Swap notional and futures face count gross (receivers and payers, longs and shorts
+    alike); STRIPS count at market value (long only). Zero turns an instrument type off.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    swap_notional: float = Field(0.30, ge=0.0, le=5.0)
+    futures_notional: float = Field(0.10, ge=0.0, le=5.0)
+    strips: float = Field(0.10, ge=0.0, le=1.0)
+    per_instrument: float = Field(0.15, ge=0.0, le=5.0)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any overlay instrument may be held."""
+        return self.per_instrument > 0 and (
+            self.swap_notional > 0 or self.futures_notional > 0 or self.strips > 0
+        )
 
 
 class Mandate(BaseModel):
@@ -146,6 +174,9 @@ class Mandate(BaseModel):
     )
     cost_amortization_years: float = Field(
         3.0, gt=0.0, le=50.0, description="years over which trading costs are amortized"
+    )
+    overlay: OverlayLimits = Field(
+        OverlayLimits(), description="limits of the duration overlay (swaps, futures, STRIPS)"
     )
     key_tenors: tuple[float, ...] = Field(
         DEFAULT_KEY_TENORS, description="key rates of every key-rate duration and gap (years)"

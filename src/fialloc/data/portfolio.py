@@ -40,7 +40,9 @@ class Portfolio:
     values and spreads, see :attr:`spread_sources`; a history month's set that month's
     spreads). Today's curve comes from ``curve_points`` (the ``curve`` table: zero rates,
     discount factors or par yields) when given, else from ``curve_quotes``;
-    ``interpolation`` and ``extrapolation`` apply to either.
+    ``interpolation`` and ``extrapolation`` apply to either. ``overlay_futures`` (optional)
+    holds the Treasury futures the duration overlay may hold
+    (:func:`fialloc.data.futures.default_futures` when absent).
     """
 
     valuation_date: dt.date
@@ -63,6 +65,7 @@ class Portfolio:
     prices: pd.DataFrame | None = None
     benchmarks: pd.DataFrame | None = None
     benchmark_characteristics: pd.DataFrame | None = None
+    overlay_futures: pd.DataFrame | None = None
 
     @cached_property
     def curve(self) -> Curve:

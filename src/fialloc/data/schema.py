@@ -429,6 +429,20 @@ def _benchmark_weights_sum_to_one(frame: pd.DataFrame, file: str) -> list[Proble
     ]
 
 
+def _delivery_before_ctd_maturity(frame: pd.DataFrame, file: str) -> list[Problem]:
+    late = np.flatnonzero((frame["ctd_maturity"] <= frame["delivery"]).to_numpy())
+    return [
+        Problem(
+            file,
+            int(row),
+            "ctd_maturity",
+            f"{frame['ctd_maturity'].iloc[row]} is not after the delivery date "
+            f"{frame['delivery'].iloc[row]}",
+        )
+        for row in late
+    ]
+
+
 def _one_curve(frame: pd.DataFrame, file: str) -> list[Problem]:
     """Check that every point is dated and the table holds one form and one interpolation."""
     problems = []
@@ -701,6 +715,27 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
         "value and its z-spread is solved from it off today's curve; a price at a month of the "
         "holdings history sets that month's spread (solved off that month's zero curve) ahead "
         "of `security_spreads`. `source` (optional) names where the price came from.",
+    ),
+    "overlay_futures": TableSpec(
+        "overlay_futures",
+        (
+            Column("contract", "str"),
+            Column("contract_size", "float", minimum=0.0, exclusive_minimum=True),
+            Column("ctd_coupon", "float", minimum=0.0, decimal=True),
+            Column("ctd_maturity", "date"),
+            Column("conversion_factor", "float", minimum=0.0, exclusive_minimum=True),
+            Column("delivery", "date"),
+            Column("futures_price", "float", required=False, minimum=0.0, exclusive_minimum=True),
+            Column("initial_margin", "float", minimum=0.0),
+        ),
+        key=("contract",),
+        description="Treasury futures the duration overlay may hold: face per contract "
+        "(money), the cheapest-to-deliver's coupon (decimal, semiannual) and maturity, its "
+        "conversion factor, the first delivery date, the futures price per 100 (empty: the "
+        "fair price off the curve) and initial margin per contract (money). Without this "
+        "file the overlay uses fialloc.overlay.default_futures (the demo's illustrative "
+        "contracts).",
+        checks=(_delivery_before_ctd_maturity,),
     ),
     "security_spreads": TableSpec(
         "security_spreads",

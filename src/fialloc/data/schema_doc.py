@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from typing import Final
 
+from pydantic import BaseModel
+
 from fialloc.curves import EXTRAPOLATIONS, INTERPOLATIONS
 from fialloc.data.mandate import Mandate, ObjectiveWeights
 from fialloc.data.schema import MAX_AMOUNT, SCHEMAS, Column
@@ -116,7 +118,11 @@ def schema_markdown(required: tuple[str, ...], curve_tables: tuple[str, ...]) ->
     defaults = Mandate()
     for field, info in Mandate.model_fields.items():
         value = getattr(defaults, field)
-        shown = "see below" if isinstance(value, ObjectiveWeights) else json.dumps(value)
+        shown = (
+            "see below"
+            if isinstance(value, ObjectiveWeights)
+            else json.dumps(value.model_dump() if isinstance(value, BaseModel) else value)
+        )
         lines.append(f"| {field} | {shown} | {info.description or ''} |")
     lines += ["", "`objective` (priority weights of the optimizer's terms, need not sum to 1):", ""]
     lines += [

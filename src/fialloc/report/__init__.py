@@ -122,9 +122,15 @@ def _plan(response: RunResponse) -> dict[str, Any]:
     trades = [
         {"manager": m, "amounts": [p.get("trades", {}).get(m) for p in phases]} for m in managers
     ]
+    instruments = sorted({i for p in phases for i in p.get("overlay_trades", {})})
+    overlay = [
+        {"instrument": i, "amounts": [p.get("overlay_trades", {}).get(i) for p in phases]}
+        for i in instruments
+    ]
     return {
         "phases": phases,
         "trades": trades,
+        "overlay_trades": overlay,
         "total_cost": plan.get("total_cost"),
         "reason": plan.get("reason", ""),
         "glide": plan.get("glide_path"),
@@ -155,6 +161,18 @@ def _render(
             ],
             "commentary": None,
         },
+        *(
+            [
+                {
+                    "id": "overlay",
+                    "title": "Duration overlay: with and without",
+                    "charts": [_chart("chart-overlay-gaps", charts.overlay_gaps(d))],
+                    "commentary": None,
+                }
+            ]
+            if "overlay" in d
+            else []
+        ),
         {
             "id": "stresses",
             "title": "Stress scenarios",
@@ -221,6 +239,7 @@ def _render(
         flags=_flags(d),
         plan=_plan(response),
         constraints=d.get("optimizer", {}).get("constraints", []),
+        overlay=d.get("overlay"),
         objective=d.get("optimizer", {}).get("objective", []),
         least_shortfall_objective=d.get("optimizer", {})
         .get("least_shortfall", {})

@@ -100,6 +100,23 @@ def gap_change(detailed: Mapping[str, Any]) -> go.Figure | None:
     return fig
 
 
+def overlay_gaps(detailed: Mapping[str, Any]) -> go.Figure | None:
+    """Key-rate gaps (years of assets): today, without and with the duration overlay."""
+    gaps = _frame(detailed.get("overlay", {}).get("key_rate_gaps"))
+    if gaps.empty:
+        return None
+    tenors = gaps["factor"].str.removeprefix("krd_")
+    fig = _figure("Key-rate gaps with and without the duration overlay", "years", "key tenor")
+    for col, label in (
+        ("current_years", "current"),
+        ("without_overlay_years", "recommended without overlay"),
+        ("recommended_years", "recommended with overlay"),
+    ):
+        fig.add_bar(x=tenors, y=gaps[col], name=label)
+    fig.update_layout(barmode="group")
+    return fig
+
+
 def weights(recommendations: list[AllocationRecommendation]) -> go.Figure | None:
     """Plot current and recommended weight (percent) per manager."""
     if not recommendations:

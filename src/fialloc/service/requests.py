@@ -64,6 +64,7 @@ TableName = Literal[
     "prices",
     "benchmarks",
     "benchmark_characteristics",
+    "overlay_futures",
 ]
 
 
