@@ -64,7 +64,9 @@ def test_example_runs_end_to_end(example):
     result = pipeline.run(example, n_paths=50, horizons=2, phases=1, frontier_points=2)
     weights = result.allocation.weights
     assert sorted(weights.index) == MANAGERS
-    assert abs(float(weights.sum()) - 1.0) < 1e-6
+    # The weights and the overlay's STRIPS (bought with cash) add up to the assets.
+    strips = result.allocation.summary.get("overlay_strips", 0.0) / result.problem.assets
+    assert abs(float(weights.sum()) + strips - 1.0) < 1e-6
     assert float(weights.min()) >= example.mandate.min_allocation - 1e-6
 
 
