@@ -13,6 +13,8 @@ from fialloc.formatting import change_bp, money, num, pct, unsigned_zero
         (-2.163e9, "-$2.16B"),
         (40e9, "$40.00B"),
         (-450.3e6, "-$450.3M"),
+        (-999.99e6, "-$1.00B"),
+        (999.9e6, "$999.9M"),
         (12_345.0, "$0.0M"),
         (-12_345.0, "$0.0M"),
         (None, ""),

@@ -39,7 +39,8 @@ def money(value: float | None, symbol: str = "$") -> str:
         return ""
     assert value is not None
     size = abs(value)
-    body = f"{size / 1e9:,.2f}B" if size >= 1e9 else f"{size / 1e6:,.1f}M"
+    # 999.97M rounds to "1,000.0M": from there on it reads as billions.
+    body = f"{size / 1e9:,.2f}B" if size >= 999.95e6 else f"{size / 1e6:,.1f}M"
     return unsigned_zero(f"{'-' if value < 0 else ''}{symbol}{body}")
 
 
