@@ -382,3 +382,31 @@ def test_a_price_implying_a_spread_of_100_percent_is_named(demo):
     )  # fmt: skip
     with pytest.raises(InputError, match=rf"{sid} at 0\.0001 \(\d+%\) imply z-spreads of 100%"):
         from_tables(tables, DEMO_VALUATION)
+
+
+def test_prices_and_a_zero_curve_together_repeat_the_in_memory_demo(demo, demo_dir, tmp_path):
+    # The check: the demo written with prices instead of spreads AND its curve as zero
+    # rates (continuously compounded at the bootstrapped pillars, log-linear discount factors:
+    # the curve the quotes bootstrap to) gives the in-memory demo's numbers.
+    target = _priced_copy(demo, demo_dir, tmp_path / "inputs")
+    curve = demo.curve
+    (target / "curve_quotes.csv").unlink()
+    pd.DataFrame(
+        {
+            "maturity": [q.maturity.isoformat() for q in curve.quotes],
+            "value": [repr(float(v)) for v in -curve.log_dfs / curve.pillar_times],
+            "form": "zero_continuous",
+        }
+    ).to_csv(target / "curve.csv", index=False)
+    both = load(target)
+    assert both.curve_quotes is None
+    assert (both.spread_sources["source"] == "price").all()
+    before = pipeline.run(demo, n_paths=40, scenario_seed=2)
+    after = pipeline.run(both, n_paths=40, scenario_seed=2)
+    for key, value in before.summary().items():
+        assert after.summary()[key] == pytest.approx(value, rel=RTOL, abs=1e-12), key
+    for column in ("market_value", "ytm", "z_spread", "effective_duration", "krd_30y"):
+        np.testing.assert_allclose(
+            after.securities[column], before.securities[column], rtol=RTOL, atol=1e-13,
+            err_msg=column,
+        )  # fmt: skip
