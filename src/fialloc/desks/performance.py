@@ -176,10 +176,8 @@ def skill_scores(result_or_ctx: DeskResult | DeskContext) -> pd.Series:
     """
     if isinstance(result_or_ctx, DeskContext):
         result_or_ctx = analyze(result_or_ctx)
-    if result_or_ctx.desk != "performance" or "scores" not in result_or_ctx.tables:
-        msg = f"skill_scores: need the performance desk's result, got {result_or_ctx.desk!r}"
-        raise ValueError(msg)
-    return result_or_ctx.tables["scores"]["skill_score"].astype(float).rename("skill")
+    scores = _own_table(result_or_ctx, "scores", "skill_scores")
+    return scores["skill_score"].astype(float).rename("skill")
 
 
 def manager_evidence(result: DeskResult) -> pd.DataFrame:
@@ -198,10 +196,7 @@ def manager_evidence(result: DeskResult) -> pd.DataFrame:
     ValueError
         If given another desk's result.
     """
-    if result.desk != "performance" or "evidence" not in result.tables:
-        msg = f"manager_evidence: need the performance desk's result, got {result.desk!r}"
-        raise ValueError(msg)
-    return result.tables["evidence"].copy()
+    return _own_table(result, "evidence", "manager_evidence").copy()
 
 
 def residual_vols(result: DeskResult) -> pd.Series:
@@ -216,10 +211,16 @@ def residual_vols(result: DeskResult) -> pd.Series:
     ValueError
         If given another desk's result.
     """
-    if result.desk != "performance" or "scores" not in result.tables:
-        msg = f"residual_vols: need the performance desk's result, got {result.desk!r}"
+    scores = _own_table(result, "scores", "residual_vols")
+    return scores["residual_vol"].astype(float).rename("residual_vol")
+
+
+def _own_table(result: DeskResult, table: str, caller: str) -> pd.DataFrame:
+    """Return the performance desk's `table`; another desk's result is refused naming `caller`."""
+    if result.desk != "performance" or table not in result.tables:
+        msg = f"{caller}: need the performance desk's result, got {result.desk!r}"
         raise ValueError(msg)
-    return result.tables["scores"]["residual_vol"].astype(float).rename("residual_vol")
+    return result.tables[table]
 
 
 def _persistence(alphas: pd.DataFrame) -> tuple[pd.DataFrame, Finding | None]:
