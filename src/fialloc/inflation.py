@@ -55,6 +55,7 @@ __all__ = [
     "LinkerBook",
     "LinkerFlows",
     "cpi_fixings",
+    "index_linked",
     "real_curve",
     "real_curve_from_linkers",
     "reference_cpi",
@@ -683,6 +684,40 @@ class LinkerBook:
     def _price(self, nominal: Curve, amounts: FloatArray, z: FloatArray) -> FloatArray:
         layout = self._real.layout
         return _core.price_streams(layout.offsets, layout.times, amounts, *nominal.core_args(), z)
+
+
+def index_linked(
+    book: BondBook, linkers: LinkerBook, curves: Mapping[str, BreakevenCurve]
+) -> BondBook:
+    """Return `book` with its linkers' flows in money at forecast index ratios.
+
+    The linkers' rows of `book` (built from the same bond terms, so with the same flows) take
+    the amounts of :meth:`LinkerBook.money_amounts` and accrued times today's index ratio:
+    priced off the nominal curve they give each linker's invoice price, and every bump of the
+    nominal curve moves the real curve with it (breakevens held).
+
+    Raises
+    ------
+    ValueError
+        If a linker is not in `book` or its flows differ from its row's.
+    """
+    pos = book.security_ids.get_indexer(linkers.security_ids)
+    if np.any(pos < 0):
+        missing = [str(s) for s, p in zip(linkers.security_ids, pos, strict=True) if p < 0]
+        msg = f"index_linked: linker(s) {', '.join(missing[:10])} are not in the book"
+        raise ValueError(msg)
+    offsets, real_offsets = book.layout.offsets, linkers.real.layout.offsets
+    money = linkers.money_amounts(curves)
+    amounts = book.layout.amounts.copy()
+    for k, i in enumerate(pos):
+        lo, hi = offsets[i], offsets[i + 1]
+        if hi - lo != real_offsets[k + 1] - real_offsets[k]:
+            msg = f"index_linked: {linkers.security_ids[k]} has other flows in the book"
+            raise ValueError(msg)
+        amounts[lo:hi] = money[real_offsets[k] : real_offsets[k + 1]]
+    scale = np.ones(len(book))
+    scale[pos] = linkers.index_ratios(curves)
+    return book.with_amounts(amounts, scale)
 
 
 def _shift(curves: Mapping[str, BreakevenCurve], bp: float) -> dict[str, BreakevenCurve]:

@@ -25,6 +25,7 @@ import pandas as pd
 
 from fialloc.bonds import BondBook
 from fialloc.curves import Curve, bootstrap
+from fialloc.data.demo_tips import TIPS_WEIGHT, tips_tables
 from fialloc.data.futures import default_futures
 from fialloc.data.vocabulary import HIGH_YIELD_LETTERS, RATING_LETTERS, rating_letter, rating_notch
 from fialloc.schedule import add_months
@@ -448,6 +449,9 @@ def _tables(
     book = BondBook.from_frame(securities.assign(face=100.0), DEMO_VALUATION)
     analytics = book.analyze(curve, z_spread=z)
     holdings, managers = _holdings(securities, analytics.dirty_price, rng, managers_spec, picks)
+    if with_history:  # the demo's TIPS sleeve takes its share of the book from every sleeve
+        holdings["par"] = (holdings["par"] * (1.0 - TIPS_WEIGHT)).round(2)
+        managers["current_allocation"] *= 1.0 - TIPS_WEIGHT
     liabilities = _liabilities(TOTAL_ASSETS, curve)
     history, factors = _market_history(curve, rng)
     factors |= _spread_durations(securities, holdings, analytics.dirty_price, history)
@@ -498,5 +502,10 @@ def _tables(
             securities, z, holdings, analytics.dirty_price, factors, seed,
             dict(zip(managers["manager_id"], ids, strict=True)),
         )  # fmt: skip
+        tips = tips_tables(seed, DEMO_VALUATION, _months(), curve, history, TOTAL_ASSETS)
+        for name, rows in tips.items():
+            tables[name] = (
+                pd.concat([tables[name], rows], ignore_index=True) if name in tables else rows
+            )
     carrying = {k: tuple(m for m, t in templates.items() if t in k) for k in (BBB_BETA, SKILLED)}
     return tables, DemoTruth(carrying[BBB_BETA], carrying[SKILLED], drift_dates)

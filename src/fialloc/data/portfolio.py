@@ -23,6 +23,14 @@ from fialloc.curves import (
 from fialloc.data.mandate import Mandate
 from fialloc.data.observed_prices import valuation_prices
 from fialloc.data.vocabulary import GOVERNMENT_SECTORS, rating_letter
+from fialloc.inflation import (
+    INDEX_CONVENTIONS,
+    BreakevenCurve,
+    LinkerBook,
+    cpi_fixings,
+    index_linked,
+)
+from fialloc.schedule import parse_tenor
 
 __all__ = ["Portfolio", "todays_curve"]
 
@@ -66,6 +74,9 @@ class Portfolio:
     benchmarks: pd.DataFrame | None = None
     benchmark_characteristics: pd.DataFrame | None = None
     overlay_futures: pd.DataFrame | None = None
+    linkers: pd.DataFrame | None = None
+    cpi_history: pd.DataFrame | None = None
+    inflation_swaps: pd.DataFrame | None = None
 
     @cached_property
     def curve(self) -> Curve:
@@ -118,6 +129,10 @@ class Portfolio:
         sec = self.securities.loc[ids]
         observed = self.observed_prices.reindex(ids)
         dirty = observed["price"].to_numpy(dtype=float).copy()
+        linkers = self.linker_book
+        if linkers is not None:  # a linker's price is quoted real: times today's index ratio
+            ratio = linkers.index_ratios(self.breakeven_curves)
+            dirty[ids.get_indexer(linkers.security_ids)] *= ratio
         clean = (observed["price_type"] == "clean").to_numpy()
         dirty[clean] += book.accrued[clean]
         solved = book.z_spreads(self.curve, dirty)
@@ -179,11 +194,70 @@ class Portfolio:
 
     @cached_property
     def book(self) -> BondBook:
-        """Every security with the total face held across managers."""
+        """Every security with the total face held across managers.
+
+        Inflation-linked bonds pay their real flows times the forecast index ratio (money
+        at today's breakevens, see :func:`fialloc.inflation.index_linked`).
+        """
         frame = self.securities.reset_index(drop=True)
         frame["face"] = self.face.sum(axis=0).to_numpy()
         frame = frame[frame["face"] > 0]
-        return BondBook.from_frame(frame, self.valuation_date)
+        book = BondBook.from_frame(frame, self.valuation_date)
+        linkers = self.linker_book
+        return book if linkers is None else index_linked(book, linkers, self.breakeven_curves)
+
+    @cached_property
+    def breakeven_curves(self) -> dict[str, BreakevenCurve]:
+        """Each price index's fixings and breakeven curve (from ``inflation_swaps``).
+
+        Empty without linkers. The swaps' observation lag is the index's market convention
+        (:data:`fialloc.inflation.INDEX_CONVENTIONS`; 3 months for an index not listed).
+        """
+        if self.linkers is None or self.cpi_history is None or self.inflation_swaps is None:
+            return {}
+        curves = {}
+        for index, quotes in self.inflation_swaps.groupby("index", sort=True):
+            name = str(index)
+            convention = INDEX_CONVENTIONS.get(name)
+            years = quotes["tenor"].map(lambda tenor: parse_tenor(str(tenor), "inflation_swaps"))
+            ordered = quotes.iloc[np.argsort([n if unit == "Y" else -1 for n, unit in years])]
+            curves[name] = BreakevenCurve.from_swaps(
+                ordered,
+                cpi_fixings(self.cpi_history, name),
+                name,
+                self.valuation_date,
+                lag_months=3 if convention is None else convention.lag_months,
+            )
+        return curves
+
+    @cached_property
+    def linker_book(self) -> LinkerBook | None:
+        """The inflation-linked bonds held today, in real terms (None without any)."""
+        if self.linkers is None or self.linkers.empty:
+            return None
+        held = self.face.sum(axis=0)
+        terms = self.linkers.set_index("security_id")
+        ids = [sid for sid in terms.index if held.get(sid, 0.0) > 0]
+        if not ids:
+            return None
+        frame = self.securities.loc[ids].reset_index(drop=True)
+        frame = pd.concat([frame, terms.loc[ids].reset_index(drop=True)], axis=1)
+        frame["face"] = held[ids].to_numpy()
+        return LinkerBook.from_frame(frame, self.valuation_date)
+
+    @cached_property
+    def linker_analytics(self) -> pd.DataFrame | None:
+        """Real prices, yields, breakevens and durations of the held linkers (or None).
+
+        See :meth:`fialloc.inflation.LinkerBook.analyze`; spreads as :attr:`z_spreads`.
+        """
+        linkers = self.linker_book
+        if linkers is None:
+            return None
+        z = self.z_spreads.reindex(linkers.security_ids).to_numpy(dtype=float)
+        return linkers.analyze(
+            self.curve, self.breakeven_curves, z, key_tenors=self.mandate.key_tenors
+        )
 
     @cached_property
     def analytics(self) -> BondAnalytics:

@@ -314,7 +314,8 @@ def _convert(raw: Any, col: Column) -> Any:
         if col.kind == "frequency" and int(number) not in FREQUENCIES:
             msg = f"{int(number)} is not a coupon frequency; expected one of {FREQUENCIES}"
             raise ValueError(msg)
-        return int(number)
+        if col.kind == "frequency":
+            return int(number)
     if col.minimum is not None and (
         number < col.minimum or (col.exclusive_minimum and number == col.minimum)
     ):
@@ -324,7 +325,7 @@ def _convert(raw: Any, col: Column) -> Any:
     if col.maximum is not None and number > col.maximum:
         msg = f"{number} must be <= {col.maximum:g}"
         raise ValueError(msg)
-    return number
+    return int(number) if col.kind == "int" else number
 
 
 def _weights_sum_to_one(frame: pd.DataFrame, file: str) -> list[Problem]:
@@ -736,6 +737,52 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
         "file the overlay uses fialloc.overlay.default_futures (the demo's illustrative "
         "contracts).",
         checks=(_delivery_before_ctd_maturity,),
+    ),
+    "linkers": TableSpec(
+        "linkers",
+        (
+            Column("security_id", "str"),
+            Column("index", "str"),
+            Column("base_cpi", "float", minimum=0.0, exclusive_minimum=True),
+            Column("lag_months", "int", minimum=0.0, maximum=12.0),
+            Column("interpolation", "str", choices=("linear", "flat")),
+            Column("floor", "bool"),
+        ),
+        key=("security_id",),
+        description="Inflation-linked bonds (TIPS, index-linked gilts, euro-area, Japanese "
+        "and Canadian linkers) among the securities, whose `coupon` is then the real coupon: "
+        "the price index they follow (as named in `cpi_history`), the reference CPI at their "
+        "dated date, the observation lag in months, `linear` (daily interpolation through the "
+        "month, the reference CPI of all five markets) or `flat` (the lagged month's value), "
+        "and whether the principal repays at least its face (deflation floor: TIPS, euro-area "
+        "and Japanese linkers). Needs `cpi_history` and `inflation_swaps` for each index. A "
+        "price of a linker (`prices`, holdings' `price`) is its quoted real price per 100.",
+    ),
+    "cpi_history": TableSpec(
+        "cpi_history",
+        (
+            Column("index", "str"),
+            Column("month", "date"),
+            Column("value", "float", minimum=0.0, exclusive_minimum=True),
+        ),
+        key=("index", "month"),
+        description="Published monthly levels of each price index (the month it measures, any "
+        "day of it; one per month without gaps), up to the latest published: the index ratios "
+        "of the linkers and the base of the breakeven curves.",
+        checks=(_gapless_months("index"),),
+    ),
+    "inflation_swaps": TableSpec(
+        "inflation_swaps",
+        (
+            Column("index", "str"),
+            Column("tenor", "str"),
+            Column("rate", "float", decimal=True),
+        ),
+        key=("index", "tenor"),
+        description="Today's zero-coupon inflation swap rates (decimal) by index and tenor in "
+        "whole years (5Y), increasing: the breakeven curve each index's linkers are valued "
+        "on (see fialloc.inflation.BreakevenCurve.from_swaps; base month = the valuation "
+        "month less the index's lag, whose level `cpi_history` must hold).",
     ),
     "security_spreads": TableSpec(
         "security_spreads",
