@@ -39,7 +39,7 @@ TIPS_WEIGHT: Final = 0.03
 SWAPS: Final = {1: 0.0245, 2: 0.0240, 3: 0.0238, 5: 0.0235, 7: 0.0236, 10: 0.0238,
                 15: 0.0242, 20: 0.0244, 30: 0.0245}  # fmt: skip
 #: How far the breakevens' history stood above today's on average (decimal).
-BREAKEVEN_PREMIUM: Final = 0.0022
+BREAKEVEN_PREMIUM: Final = 0.0016
 BREAKEVEN_TENORS: Final = (5, 10, 30)
 # Calendar-year CPI-U inflation (decimals), 1997-2026.
 _INFLATION: Final = (
@@ -231,7 +231,7 @@ def tips_tables(
         "benchmarks": pd.DataFrame([{"benchmark_id": bench_id, "name": benchmark}]),
         "benchmark_holdings": pd.DataFrame(
             {
-                "month": np.repeat(months, len(ids)),
+                "month": np.repeat(np.asarray(months, dtype=object), len(ids)),
                 "benchmark_id": bench_id,
                 "security_id": np.tile(ids, n),
                 "weight": 1.0 / len(ids),
@@ -239,7 +239,7 @@ def tips_tables(
         ),
         "holdings_history": pd.DataFrame(
             {
-                "month": np.repeat(months, len(ids)),
+                "month": np.repeat(np.asarray(months, dtype=object), len(ids)),
                 "manager_id": manager_id,
                 "security_id": np.tile(holdings["security_id"].to_numpy(), n),
                 "par": np.tile(par, n),
