@@ -45,14 +45,14 @@ def test_the_desk_finds_the_planted_cheap_breakevens(seed):
 
 def test_only_the_tips_sleeve_carries_inflation_exposure(demo):
     exposure = curve.analyze(DeskContext(demo)).tables["inflation_exposure"]
-    assert exposure.loc["M26", "linker_share"] == pytest.approx(1.0)
-    assert exposure.drop(index="M26")["linker_value"].abs().max() == 0.0
-    up, down = exposure.loc["M26", ["value_up", "value_down"]]
+    assert exposure.loc["M27", "linker_share"] == pytest.approx(1.0)
+    assert exposure.drop(index="M27")["linker_value"].abs().max() == 0.0
+    up, down = exposure.loc["M27", ["value_up", "value_down"]]
     # Linkers gain when breakevens rise (real yields fall), convexly.
     assert up > 0 > down
     assert up > -down
-    duration = exposure.loc["M26", "inflation_duration"]
-    value = exposure.loc["M26", "linker_value"]
+    duration = exposure.loc["M27", "inflation_duration"]
+    value = exposure.loc["M27", "linker_value"]
     assert (up - down) / 2 == pytest.approx(value * duration * 0.005, rel=0.02)
 
 

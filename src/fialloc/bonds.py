@@ -628,6 +628,35 @@ class BondBook:
         """Face amount of each position (money)."""
         return self._streams.scale * 100.0
 
+    def take(self, positions: npt.ArrayLike) -> BondBook:
+        """Return the bonds at `positions` (increasing book positions) as a book of their own.
+
+        Flows, amounts and accrued interest are kept as they are (indexed flows included).
+        """
+        pos = np.asarray(positions, dtype=np.int64)
+        if (
+            pos.ndim != 1
+            or np.any(np.diff(pos) <= 0)
+            or (len(pos) and not 0 <= pos[0] <= pos[-1] < len(self))
+        ):
+            msg = f"BondBook.take: `positions` must be increasing positions in 0..{len(self) - 1}"
+            raise ValueError(msg)
+        layout = self.layout
+        lengths = np.diff(layout.offsets)[pos]
+        offsets = np.zeros(len(pos) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        flows = np.repeat(layout.offsets[pos] - offsets[:-1], lengths) + np.arange(offsets[-1])
+        s = self._streams
+        streams = replace(
+            s,
+            layout=CashflowLayout(offsets, layout.times[flows], layout.amounts[flows]),
+            yield_times=s.yield_times[flows],
+            compounding=s.compounding[pos],
+            accrued=s.accrued[pos],
+            scale=s.scale[pos],
+        )
+        return BondBook(self._frame.iloc[pos], streams)
+
     def with_amounts(self, amounts: npt.ArrayLike, accrued_scale: npt.ArrayLike) -> BondBook:
         """Return the same bonds paying other amounts on the same dates, accrued scaled per bond.
 

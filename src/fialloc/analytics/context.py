@@ -7,6 +7,12 @@ from functools import cached_property
 
 import pandas as pd
 
+from fialloc.analytics.currency_exposure import (
+    currency_columns,
+    hedge_effects,
+    hedged_shares,
+    security_currency_exposures,
+)
 from fialloc.analytics.spread_durations import rating_spread_durations
 from fialloc.bonds import krd_column
 from fialloc.data import Portfolio
@@ -27,28 +33,52 @@ class DeskContext:
 
     @cached_property
     def securities(self) -> pd.DataFrame:
-        """Per-security analytics joined to the security master (book order)."""
+        """Per-security analytics joined to the security master (book order).
+
+        Money (``market_value``, ``dv01``) is in the base currency at FX spot, prices per 100
+        face in the bond's currency; key-rate durations and FX exposures by currency as
+        :mod:`fialloc.analytics.currency_exposure` defines them.
+        """
         a = self.portfolio.analytics.to_frame()
         master = self.portfolio.securities.loc[
-            a.index, ["issuer", "sector", "rating", "liquidity_tier"]
+            a.index, ["issuer", "sector", "rating", "liquidity_tier", "currency"]
         ]
-        return master.join(a)
+        by_currency = security_currency_exposures(self.portfolio)
+        return master.join(a.drop(columns=self.key_columns)).join(by_currency)
 
     @cached_property
     def key_columns(self) -> list[str]:
-        """KRD column names, shortest tenor first."""
+        """KRD column names of the base currency's curve, shortest tenor first."""
         return [krd_column(t) for t in self.portfolio.analytics.key_tenors]
 
     @cached_property
+    def currency_key_columns(self) -> list[str]:
+        """KRD column names of the other currencies' curves held (``krd_EUR_10y``...)."""
+        return currency_columns(self.portfolio)[0]
+
+    @cached_property
+    def fx_columns(self) -> list[str]:
+        """FX exposure columns of the other currencies held (``fx_EUR``...), empty if none."""
+        return currency_columns(self.portfolio)[1]
+
+    @cached_property
     def managers(self) -> pd.DataFrame:
-        """Per manager: name, style, market value, weight, and value-weighted analytics."""
+        """Per manager: name, style, market value, weight, and value-weighted analytics.
+
+        With other currencies held: their key-rate and FX columns, the hedges' effects
+        (:func:`fialloc.analytics.currency_exposure.hedge_effects`) and ``hedged_share``.
+        """
         p = self.portfolio
         mv = p.market_values
         weights = mv.div(mv.sum(axis=1), axis=0)
         cols = ["ytm", "z_spread", "effective_duration", "spread_duration", "effective_convexity"]
-        cols += self.key_columns
+        cols += [*self.key_columns, *self.currency_key_columns, *self.fx_columns]
         per = weights.to_numpy() @ self.securities.loc[mv.columns, cols].to_numpy()
         table = pd.DataFrame(per, index=mv.index, columns=cols)
+        if self.fx_columns:
+            hedges = hedge_effects(p, hedged_shares(p).reindex(mv.index), p.analytics.key_tenors)
+            table[hedges.columns] += hedges
+            table["hedged_share"] = hedged_shares(p).reindex(mv.index).sum(axis=1)
         table.insert(0, "market_value", mv.sum(axis=1))
         table.insert(1, "weight", table["market_value"] / table["market_value"].sum())
         table.insert(0, "style", p.managers["style"])

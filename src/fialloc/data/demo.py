@@ -134,12 +134,16 @@ class DemoTruth:
         Month-end from which the manager drifts: M22 into high yield, M23 into longer duration.
     long_end_gap_tenors : tuple of float
         Key tenors (years) where assets under-match liabilities.
+    global_manager : str or None
+        The global aggregate manager (EUR, GBP, JPY and CAD sovereigns, part hedged), if the
+        book has one: no skill, beta or drift.
     """
 
     bbb_beta_managers: tuple[str, ...] = BBB_BETA
     skilled_managers: tuple[str, ...] = SKILLED
     drifting_managers: dict[str, dt.date] = field(default_factory=dict)
     long_end_gap_tenors: tuple[float, ...] = (20.0, 30.0)
+    global_manager: str | None = None
 
 
 def _months() -> list[dt.date]:
@@ -383,12 +387,25 @@ def _wander(shocks: np.ndarray, sd: float) -> np.ndarray:
 
 
 def demo_tables(seed: int = 7) -> tuple[dict[str, pd.DataFrame], DemoTruth]:
-    """Build the demo's input tables (valuation date :data:`DEMO_VALUATION`) and its truths."""
-    return _tables(seed, _MANAGERS, [pool[4] for pool in _POOLS], (28, 44), with_history=True)
+    """Build the demo's input tables (valuation date :data:`DEMO_VALUATION`) and its truths.
+
+    The 25 US managers hold 94% of the assets; the global aggregate manager
+    (:mod:`fialloc.data.demo_global`) and the TIPS manager (:mod:`fialloc.data.demo_tips`)
+    3% each.
+    """
+    return _tables(
+        seed,
+        _MANAGERS,
+        [pool[4] for pool in _POOLS],
+        (28, 44),
+        with_history=True,
+        global_sleeve=True,
+        tips_sleeve=True,
+    )
 
 
 def synthetic_tables(
-    n_managers: int, n_securities: int, seed: int = 0
+    n_managers: int, n_securities: int, seed: int = 0, *, global_sleeve: bool = False
 ) -> tuple[dict[str, pd.DataFrame], DemoTruth]:
     """Build a demo-like book of any size, for scale tests and benchmarks.
 
@@ -398,6 +415,8 @@ def synthetic_tables(
     securities per manager as the book has, so every security is still held. Total assets
     stay $40B. The truths name the managers carrying each demo truth. Unlike the demo, the
     book has no holdings, benchmark or security-spread histories (no holdings attribution).
+    With `global_sleeve`, the demo's global aggregate manager (EUR, GBP, JPY and CAD
+    sovereigns, part hedged; :mod:`fialloc.data.demo_global`) joins with 3% of the assets.
 
     Raises
     ------
@@ -431,7 +450,9 @@ def synthetic_tables(
         counts[i] += 1
     per_manager = n_securities / n_managers / (base.sum() / len(_MANAGERS))
     picks = (max(2, round(28 * per_manager)), max(3, round(44 * per_manager)))
-    return _tables(seed, scaled, counts.tolist(), picks, with_history=False)
+    return _tables(
+        seed, scaled, counts.tolist(), picks, with_history=False, global_sleeve=global_sleeve
+    )
 
 
 def _tables(
@@ -440,7 +461,19 @@ def _tables(
     counts: Sequence[int],
     picks: tuple[int, int],
     with_history: bool,
+    global_sleeve: bool = False,
+    tips_sleeve: bool = False,
 ) -> tuple[dict[str, pd.DataFrame], DemoTruth]:
+    # The global and TIPS managers' weights come out of every other manager's.
+    outside = 0.0
+    if global_sleeve:
+        from fialloc.data.demo_global import GLOBAL_WEIGHT
+
+        outside += GLOBAL_WEIGHT
+    if tips_sleeve:  # its histories join the demo's (with_history)
+        outside += TIPS_WEIGHT
+    if outside:
+        managers_spec = [(*m[:4], m[4] * (1.0 - outside), *m[5:]) for m in managers_spec]
     rng = np.random.default_rng(seed)
     quotes = pd.DataFrame(CURVE_QUOTES, columns=["kind", "tenor", "rate"])
     curve = bootstrap(quotes, DEMO_VALUATION)
@@ -449,9 +482,6 @@ def _tables(
     book = BondBook.from_frame(securities.assign(face=100.0), DEMO_VALUATION)
     analytics = book.analyze(curve, z_spread=z)
     holdings, managers = _holdings(securities, analytics.dirty_price, rng, managers_spec, picks)
-    if with_history:  # the demo's TIPS sleeve takes its share of the book from every sleeve
-        holdings["par"] = (holdings["par"] * (1.0 - TIPS_WEIGHT)).round(2)
-        managers["current_allocation"] *= 1.0 - TIPS_WEIGHT
     liabilities = _liabilities(TOTAL_ASSETS, curve)
     history, factors = _market_history(curve, rng)
     factors |= _spread_durations(securities, holdings, analytics.dirty_price, history)
@@ -502,10 +532,23 @@ def _tables(
             securities, z, holdings, analytics.dirty_price, factors, seed,
             dict(zip(managers["manager_id"], ids, strict=True)),
         )  # fmt: skip
+    if global_sleeve:
+        # Local import: the global sleeve builds on curve sets, which this module need not.
+        from fialloc.data.demo_global import GLOBAL_MANAGER, add_global_sleeve
+
+        tables = add_global_sleeve(
+            tables, DEMO_VALUATION, TOTAL_ASSETS, seed, factors["level"], TENORS, with_history
+        )
+    if tips_sleeve:
         tips = tips_tables(seed, DEMO_VALUATION, _months(), curve, history, TOTAL_ASSETS)
         for name, rows in tips.items():
             tables[name] = (
                 pd.concat([tables[name], rows], ignore_index=True) if name in tables else rows
             )
     carrying = {k: tuple(m for m, t in templates.items() if t in k) for k in (BBB_BETA, SKILLED)}
-    return tables, DemoTruth(carrying[BBB_BETA], carrying[SKILLED], drift_dates)
+    return tables, DemoTruth(
+        carrying[BBB_BETA],
+        carrying[SKILLED],
+        drift_dates,
+        global_manager=GLOBAL_MANAGER if global_sleeve else None,
+    )

@@ -1,7 +1,7 @@
 """The demo's TIPS manager: a US Treasury inflation-protected sleeve, its index and breakevens.
 
-Built with a random stream of its own, so the rest of the demo does not change (the other
-managers' holdings are scaled down by :data:`TIPS_WEIGHT` to keep the book at $40B):
+Built with a random stream of its own, so the rest of the demo does not change (the US
+managers' weights make room for :data:`TIPS_WEIGHT` to keep the book at $40B):
 
 - a CPI-U history from January 1997 to the last month published before the valuation date
   (August 2026), growing at each calendar year's realized inflation (3% in 2011, 7% in 2021,
@@ -32,7 +32,7 @@ from fialloc.schedule import add_months
 
 __all__ = ["BREAKEVEN_PREMIUM", "SWAPS", "TIPS_MANAGER", "TIPS_WEIGHT", "tips_tables"]
 
-TIPS_MANAGER: Final = ("M26", "Liberty Inflation-Protected", "tips", "US TIPS")
+TIPS_MANAGER: Final = ("M27", "Liberty Inflation-Protected", "tips", "US TIPS")
 #: Share of the book the TIPS sleeve takes (the other sleeves scale down to make room).
 TIPS_WEIGHT: Final = 0.03
 #: Today's zero-coupon CPI-U swap rates by tenor (years).

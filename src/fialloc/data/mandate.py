@@ -106,6 +106,8 @@ class Mandate(BaseModel):
     to be held, so the objective compares it with yield a year. ``skill_fdr`` is the false
     discovery rate at which the performance desk flags skill (the expected share of flagged
     managers without skill).
+    ``base_currency`` is the portfolio's currency (liabilities are owed in it; bonds in the
+    other currencies of :data:`fialloc.curve_set.CURRENCIES` are valued in it at FX spot).
     ``key_tenors`` (years, increasing) are the
     key rates every key-rate duration and gap of the run is measured at: by default
     0.5, 1, 2, 3, 5, 7, 10, 20 and 30 years; 0.25 (or any other tenor up to 60 years) may be
@@ -180,6 +182,11 @@ class Mandate(BaseModel):
     )
     key_tenors: tuple[float, ...] = Field(
         DEFAULT_KEY_TENORS, description="key rates of every key-rate duration and gap (years)"
+    )
+    base_currency: Literal["USD", "EUR", "GBP", "JPY", "CAD"] = Field(
+        "USD",
+        description="the portfolio's currency: money is reported in it, liabilities are owed "
+        "in it, other currencies' bonds are valued in it at FX spot",
     )
 
     @field_validator("key_tenors")

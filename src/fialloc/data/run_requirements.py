@@ -29,7 +29,7 @@ MAX_LIABILITY_RATIO: Final = 10.0
 
 
 def book_value(portfolio: Portfolio) -> float:
-    """Market value (money) of everything held, priced off today's curve and spreads.
+    """Market value (base-currency money) of everything held, off today's curves and spreads.
 
     Prices only (no key-rate durations): the cheap check that every held bond can be valued.
 
@@ -40,13 +40,13 @@ def book_value(portfolio: Portfolio) -> float:
     """
     book = portfolio.book
     z = portfolio.z_spreads.reindex(book.security_ids).to_numpy(dtype=float)
-    dirty = book.dirty_prices(portfolio.curve, z)
+    dirty = portfolio.dirty_prices(z)
     bad = np.flatnonzero(~np.isfinite(dirty))
     if len(bad):
         k = int(bad[0])
         msg = f"security {book.security_ids[k]!r}: price {dirty[k]} (z-spread {z[k]})"
         raise ValueError(msg)
-    return float(np.dot(book.face, dirty)) / 100.0
+    return float(np.dot(book.face * portfolio.fx_to_base.to_numpy(), dirty)) / 100.0
 
 
 def run_problems(portfolio: Portfolio, files: Mapping[str, str]) -> list[Problem]:
