@@ -214,3 +214,24 @@ def test_missing_history_and_index_are_named() -> None:
         BreakevenCurve.from_swaps(
             [{"tenor": "5Y", "rate": 2.5}], fixings, "USCPI", dt.date(2026, 7, 15)
         )
+
+
+def test_real_curves_fill_empty_real_slots_only() -> None:
+    from dataclasses import replace
+
+    from fialloc.curve_set import CurveSet
+    from fialloc.inflation import with_real_curves
+
+    single = CurveSet.single(NOMINAL)
+    filled = with_real_curves(single, {"USCPI": _curve()})
+    expected = real_curve(NOMINAL, _curve())
+    np.testing.assert_allclose(
+        filled.curve("USD", "real").discount([1.0, 7.5, 29.0]),
+        expected.discount([1.0, 7.5, 29.0]),
+        rtol=1e-15,
+    )
+    given = Curve.flat(0.01, VD)
+    kept = with_real_curves(single.with_curve("USD", "real", given), {"USCPI": _curve()})
+    assert kept.curve("USD", "real") is given
+    with pytest.raises(ValueError, match="no currency for index 'XCPI'"):
+        with_real_curves(single, {"XCPI": replace(_curve(), index="XCPI")})

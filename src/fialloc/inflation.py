@@ -43,6 +43,7 @@ import pandas as pd
 from fialloc import _core
 from fialloc.bonds import BOND_COLUMNS, BondBook, krd_column
 from fialloc.checks import decimal_rate, finite_float
+from fialloc.curve_set import CurveSet
 from fialloc.curves import DEFAULT_KEY_TENORS, INTERPOLATIONS, Curve, Interpolation
 from fialloc.layout import CashflowLayout, FloatArray
 from fialloc.schedule import act365, add_months, parse_tenor, to_date
@@ -59,6 +60,7 @@ __all__ = [
     "real_curve",
     "real_curve_from_linkers",
     "reference_cpi",
+    "with_real_curves",
 ]
 
 CpiInterpolation = Literal["linear", "flat"]
@@ -813,3 +815,44 @@ def real_curve_from_linkers(
         INTERPOLATIONS[interpolation],
     )
     return Curve(pillars, log_dfs, interpolation, book.real.valuation_date)
+
+
+def with_real_curves(
+    curve_set: CurveSet,
+    curves: Mapping[str, BreakevenCurve],
+    currencies: Mapping[str, str] | None = None,
+) -> CurveSet:
+    """Fill each linker currency's ``real`` slot with its index's real curve.
+
+    The real curve is :func:`real_curve` off the currency's government curve with the
+    index's convention (:data:`INDEX_CONVENTIONS`; a 3-month lag, interpolated, for an index
+    not listed). A slot the set already fills (real curve quotes) is kept.
+
+    Parameters
+    ----------
+    curve_set : CurveSet
+        Today's curves.
+    curves : mapping of index name to BreakevenCurve
+        Each index's fixings and breakevens.
+    currencies : mapping of index name to currency, optional
+        The currency of each index's linkers; by default the index's convention's.
+
+    Raises
+    ------
+    ValueError
+        If an index has no currency or its currency no government curve in the set.
+    """
+    out = curve_set
+    for name, curve in curves.items():
+        convention = INDEX_CONVENTIONS.get(name)
+        currency = (currencies or {}).get(name) or (convention and convention.currency)
+        if not currency:
+            msg = f"with_real_curves: no currency for index {name!r}; name it in `currencies`"
+            raise ValueError(msg)
+        if out.has_curve(currency, "real"):
+            continue
+        convention = convention or IndexConvention(currency, 3, "linear", False)
+        government = out.curve(currency, "government")
+        real = real_curve(government, curve, convention.lag_months, convention.interpolation)
+        out = out.with_curve(currency, "real", real)
+    return out

@@ -32,6 +32,7 @@ from fialloc.inflation import (
     LinkerBook,
     cpi_fixings,
     index_linked,
+    with_real_curves,
 )
 from fialloc.schedule import parse_tenor
 
@@ -95,8 +96,23 @@ class Portfolio:
 
         The base currency's government curve comes through the curve points if given, else
         from the quotes; every other curve from the quotes
-        (:func:`fialloc.curve_set.build_curve_set`).
+        (:func:`fialloc.curve_set.build_curve_set`). With linkers, a currency whose quotes
+        give no real curve gets its linkers' index's: the government curve less the
+        breakevens (:func:`fialloc.inflation.with_real_curves`).
         """
+        currencies = self.securities.drop_duplicates("security_id").set_index("security_id")
+        linked = {}
+        if self.linkers is not None:
+            linked = dict(
+                zip(
+                    self.linkers["index"],
+                    currencies["currency"].reindex(self.linkers["security_id"]),
+                    strict=True,
+                )
+            )
+        return with_real_curves(self._nominal_curve_set(), self.breakeven_curves, linked)
+
+    def _nominal_curve_set(self) -> CurveSet:
         base = self.mandate.base_currency
         spots, bases = fx_rates(self.fx_spot, base)
         points = None
