@@ -116,6 +116,11 @@ def test_written_and_loaded_the_linkers_value_the_same(demo, demo_dir):
             "inflation_swaps.csv, row 4, column rate: 2.38 looks like a percentage",
         ),
         (
+            "inflation_swaps",
+            lambda f: f.loc.__setitem__((1, "tenor"), "18M"),
+            "inflation_swaps.csv, row 3, column tenor: '18M' is not a whole number of years",
+        ),
+        (
             "cpi_history",
             lambda f: f.iloc[:-3],
             "inflation_swaps.csv: cannot build the breakeven curves: inflation swaps of USCPI: "

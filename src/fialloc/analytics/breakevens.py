@@ -94,18 +94,14 @@ def breakeven_exposure(portfolio: Portfolio, shift_bp: float = 50.0) -> pd.DataF
         return out
     ids = book.security_ids
     face = portfolio.face.reindex(index=managers, columns=ids).to_numpy()
-    z = portfolio.z_spreads.reindex(ids).to_numpy(dtype=float)
-    curves = portfolio.breakeven_curves
-    price = table["dirty_price"].to_numpy()
-    moved = {
-        name: book.analyze(
-            portfolio.curve,
-            {k: c.shifted(sign * shift_bp) for k, c in curves.items()},
-            z,
-            key_tenors=portfolio.mandate.key_tenors,
-        )["dirty_price"].to_numpy()
-        for name, sign in (("value_up", 1.0), ("value_down", -1.0))
-    }
+    fx = portfolio.fx_to_base.reindex(ids).to_numpy()
+    price = table["dirty_price"].to_numpy() * fx  # base currency per 100 face
+    moved = {}
+    for name, sign in (("value_up", 1.0), ("value_down", -1.0)):
+        shifted = {k: c.shifted(sign * shift_bp) for k, c in portfolio.breakeven_curves.items()}
+        at = portfolio.linker_analytics_at(shifted)
+        assert at is not None
+        moved[name] = at["dirty_price"].to_numpy() * fx
     value = face * price / 100.0
     sleeve = portfolio.manager_values.reindex(managers).to_numpy()
     out["linker_value"] = value.sum(axis=1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -329,8 +329,8 @@ class Portfolio:
         return curves
 
     @cached_property
-    def linker_book(self) -> LinkerBook | None:
-        """The inflation-linked bonds held today, in real terms (None without any)."""
+    def _linker_frame(self) -> pd.DataFrame | None:
+        """The held linkers' bond terms and index terms, with the face held in total."""
         if self.linkers is None or self.linkers.empty:
             return None
         held = self.face.sum(axis=0)
@@ -341,21 +341,43 @@ class Portfolio:
         frame = self.securities.loc[ids].reset_index(drop=True)
         frame = pd.concat([frame, terms.loc[ids].reset_index(drop=True)], axis=1)
         frame["face"] = held[ids].to_numpy()
-        return LinkerBook.from_frame(frame, self.valuation_date)
+        return frame
+
+    @cached_property
+    def linker_book(self) -> LinkerBook | None:
+        """The inflation-linked bonds held today, in real terms (None without any)."""
+        frame = self._linker_frame
+        return None if frame is None else LinkerBook.from_frame(frame, self.valuation_date)
+
+    def linker_analytics_at(self, curves: Mapping[str, BreakevenCurve]) -> pd.DataFrame | None:
+        """Return the held linkers' analytics on breakeven `curves` (None without linkers).
+
+        Each linker is priced off its currency's government curve at its z-spread
+        (:attr:`z_spreads`; see :meth:`fialloc.inflation.LinkerBook.analyze`);
+        ``market_value`` is in the base currency at FX spot, prices in the bond's own.
+        """
+        frame, linkers = self._linker_frame, self.linker_book
+        if frame is None or linkers is None:
+            return None
+        groups = list(frame.groupby("currency", sort=False))
+        parts = []
+        for currency, rows in groups:
+            book = linkers if len(groups) == 1 else LinkerBook.from_frame(rows, self.valuation_date)
+            z = self.z_spreads.reindex(book.security_ids).to_numpy(dtype=float)
+            table = book.analyze(
+                self.curve_set.curve(str(currency)), curves, z, key_tenors=self.mandate.key_tenors
+            )
+            table["market_value"] *= self.curve_set.spot(str(currency))
+            parts.append(table)
+        return pd.concat(parts).reindex(linkers.security_ids)
 
     @cached_property
     def linker_analytics(self) -> pd.DataFrame | None:
         """Real prices, yields, breakevens and durations of the held linkers (or None).
 
-        See :meth:`fialloc.inflation.LinkerBook.analyze`; spreads as :attr:`z_spreads`.
+        At today's breakeven curves (:meth:`linker_analytics_at`).
         """
-        linkers = self.linker_book
-        if linkers is None:
-            return None
-        z = self.z_spreads.reindex(linkers.security_ids).to_numpy(dtype=float)
-        return linkers.analyze(
-            self.curve, self.breakeven_curves, z, key_tenors=self.mandate.key_tenors
-        )
+        return self.linker_analytics_at(self.breakeven_curves)
 
     @cached_property
     def analytics(self) -> BondAnalytics:

@@ -502,6 +502,18 @@ def _history_values(frame: pd.DataFrame, file: str) -> list[Problem]:
 
 #: How an FX spot rate may be quoted (see the fx_spot table).
 FX_QUOTING: Final = ("base_per_unit", "units_per_base")
+_YEARS: Final = re.compile(r"\s*([1-9]\d*)\s*[Yy]\s*")
+
+
+def _whole_year_tenors(frame: pd.DataFrame, file: str) -> list[Problem]:
+    """Check that every zero-coupon inflation swap runs a whole number of years."""
+    return [
+        Problem(file, row, "tenor", f"{tenor!r} is not a whole number of years (5Y, 10Y)")
+        for row, tenor in enumerate(frame["tenor"])
+        if _YEARS.fullmatch(str(tenor)) is None
+    ]
+
+
 #: How an observed price is quoted: clean (without accrued interest) or dirty (with it).
 PRICE_TYPES: Final = ("clean", "dirty")
 #: Prices are per 100 face: anything above is a price per 1,000 face or a money amount.
@@ -825,6 +837,7 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
             Column("rate", "float", decimal=True),
         ),
         key=("index", "tenor"),
+        checks=(_whole_year_tenors,),
         description="Today's zero-coupon inflation swap rates (decimal) by index and tenor in "
         "whole years (5Y), increasing: the breakeven curve each index's linkers are valued "
         "on (see fialloc.inflation.BreakevenCurve.from_swaps; base month = the valuation "
