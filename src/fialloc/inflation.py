@@ -30,7 +30,6 @@ Conventions
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -108,6 +107,21 @@ INDEX_CONVENTIONS: Final[Mapping[str, IndexConvention]] = {
 
 def _month_number(d: dt.date) -> int:
     return d.year * 12 + d.month - 1
+
+
+# Month numbers (year * 12 + month - 1) and days since 1970 as numpy's calendar counts them.
+_EPOCH_MONTH: Final = 1970 * 12
+
+
+def _days(dates: Sequence[dt.date] | npt.NDArray[np.datetime64]) -> npt.NDArray[np.int64]:
+    """Days since 1970-01-01 of each date."""
+    return np.asarray(np.asarray(dates, dtype="datetime64[D]").astype(np.int64))
+
+
+def _month_start_days(numbers: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Days since 1970-01-01 of the first day of each month number."""
+    months = (numbers - _EPOCH_MONTH).astype("datetime64[M]")
+    return np.asarray(months.astype("datetime64[D]").astype(np.int64))
 
 
 def _month_start(number: int) -> dt.date:
@@ -324,33 +338,43 @@ class BreakevenCurve:
 
     def zero_rate(self, months: Sequence[dt.date]) -> FloatArray:
         """Zero-coupon inflation rate (annual, Act/365F from the base month) to each month."""
-        knots = np.array([0.0] + [act365(self.base_month, p) for p in self.pillars])
+        return self._zero_rate(_days(months))
+
+    def _zero_rate(self, days: npt.NDArray[np.int64]) -> FloatArray:
+        base = _days([self.base_month])[0]
+        knots = np.concatenate([[0.0], (_days(self.pillars) - base) / 365.0])
         values = np.concatenate([self.rates[:1], self.rates])
-        t = np.array([act365(self.base_month, m) for m in months])
-        return np.asarray(np.interp(t, knots, values), dtype=np.float64)
+        return np.asarray(np.interp((days - base) / 365.0, knots, values), dtype=np.float64)
 
     def fixing(self, months: Sequence[dt.date]) -> FloatArray:
         """Index level of each month (first days): published if known, else forecast."""
-        out = np.empty(len(months))
-        known = self.fixings.reindex(list(months)).to_numpy(dtype=float)
-        future = np.flatnonzero(np.isnan(known))
-        out[:] = known
-        if len(future):
-            ahead = [months[int(i)] for i in future]
-            before = [m for m in ahead if m < self.base_month]
-            if before:
+        return self._levels(np.array([_month_number(m) for m in months], dtype=np.int64))
+
+    def _levels(self, numbers: npt.NDArray[np.int64]) -> FloatArray:
+        """Index level of each month number: published if known, else forecast."""
+        known = np.array([_month_number(m) for m in self.fixings.index], dtype=np.int64)
+        values = self.fixings.to_numpy(dtype=np.float64)
+        at = np.clip(np.searchsorted(known, numbers), 0, len(known) - 1)
+        published = known[at] == numbers
+        out = np.where(published, values[at], np.nan)
+        ahead = ~published
+        if np.any(ahead):
+            base = _month_number(self.base_month)
+            if np.any(numbers[ahead] < base):
+                first = _month_start(int(numbers[ahead][numbers[ahead] < base].min()))
                 msg = (
-                    f"{self.index}: no published fixing for {before[0]:%Y-%m}, which is before "
+                    f"{self.index}: no published fixing for {first:%Y-%m}, which is before "
                     f"the base month {self.base_month:%Y-%m}"
                 )
                 raise ValueError(msg)
-            t = np.array([act365(self.base_month, m) for m in ahead])
-            level = self.base_cpi * (1.0 + self.zero_rate(ahead)) ** t
+            days = _month_start_days(numbers[ahead])
+            t = (days - _days([self.base_month])[0]) / 365.0
+            level = self.base_cpi * (1.0 + self._zero_rate(days)) ** t
             if self.seasonality is not None:
-                level *= self.seasonality[[m.month - 1 for m in ahead]]
+                level *= self.seasonality[numbers[ahead] % 12]
                 level /= self.seasonality[self.base_month.month - 1]
-            out[future] = level
-        return out
+            out[ahead] = level
+        return np.asarray(out, dtype=np.float64)
 
     def shifted(self, bp: float) -> BreakevenCurve:
         """Return the curve with every zero-coupon inflation rate moved by `bp` basis points."""
@@ -359,7 +383,7 @@ class BreakevenCurve:
 
 
 def reference_cpi(
-    dates: Sequence[dt.date],
+    dates: Sequence[dt.date] | npt.NDArray[np.datetime64],
     curve: BreakevenCurve,
     lag_months: int,
     interpolation: CpiInterpolation = "linear",
@@ -368,7 +392,7 @@ def reference_cpi(
 
     Parameters
     ----------
-    dates : sequence of date
+    dates : sequence of date or datetime64 array
         Observation dates (settlement or payment dates).
     curve : BreakevenCurve
         Published fixings and the forecast beyond them.
@@ -384,23 +408,24 @@ def reference_cpi(
     """
     lag = _check_lag(lag_months, "reference_cpi")
     how = _check_interpolation(interpolation, "reference_cpi")
-    numbers = np.array([_month_number(d) - lag for d in dates], dtype=np.int64)
-    weights = np.array(
-        [
-            (d.day - 1) / calendar.monthrange(d.year, d.month)[1] if how == "linear" else 0.0
-            for d in dates
-        ]
-    )
-    needed = sorted(set(numbers.tolist()) | set((numbers[weights > 0] + 1).tolist()))
-    levels = dict(zip(needed, curve.fixing([_month_start(m) for m in needed]), strict=True))
-    first = np.array([levels[m] for m in numbers])
-    second = np.array([levels.get(m + 1, 0.0) for m in numbers])
-    return np.where(weights > 0, first + (second - first) * weights, first)
+    days = _days(dates)
+    own = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) + _EPOCH_MONTH
+    first = _month_start_days(own)
+    numbers = own - lag
+    if how == "flat":
+        return curve._levels(numbers)
+    weights = (days - first) / (_month_start_days(own + 1) - first)
+    needed, inverse = np.unique(np.concatenate([numbers, numbers + 1]), return_inverse=True)
+    levels = curve._levels(needed)[inverse]
+    start, end = levels[: len(days)], levels[len(days) :]
+    # The first of a month needs no interpolation (nor the next month's fixing).
+    return np.where(weights > 0, start + (end - start) * weights, start)
 
 
-def _payment_dates(times: FloatArray, valuation_date: dt.date) -> list[dt.date]:
+def _payment_days(times: FloatArray, valuation_date: dt.date) -> npt.NDArray[np.datetime64]:
     # Flow times are whole days on Act/365F, so the dates come back exactly.
-    return [valuation_date + dt.timedelta(days=round(t * 365.0)) for t in times]
+    start = np.datetime64(valuation_date, "D")
+    return start + np.rint(times * 365.0).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -462,9 +487,12 @@ class LinkerBook:
     def __init__(self, real: BondBook, terms: _Terms) -> None:
         self._real = real
         self._terms = terms
-        self._dates = [
-            _payment_dates(real.layout.stream(i)[0], real.valuation_date) for i in range(len(real))
-        ]
+        self._days = _payment_days(real.layout.times, real.valuation_date)
+        # Linkers sharing an index, lag and interpolation are forecast in one pass.
+        keys = list(zip(terms.index, terms.lag_months, terms.interpolation, strict=True))
+        self._groups = {
+            key: np.flatnonzero([k == key for k in keys]) for key in dict.fromkeys(keys)
+        }
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, valuation_date: object) -> LinkerBook:
@@ -539,34 +567,23 @@ class LinkerBook:
 
     def index_ratios(self, curves: Mapping[str, BreakevenCurve]) -> FloatArray:
         """Today's index ratio of each linker (reference CPI at settlement over base CPI)."""
-        vd = self._real.valuation_date
-        return np.array(
-            [
-                reference_cpi(
-                    [vd],
-                    self._curve(curves, i),
-                    self._terms.lag_months[i],
-                    self._terms.interpolation[i],
-                )[0]
-                / self._terms.base_cpi[i]
-                for i in range(len(self))
-            ]
-        )
+        out = np.empty(len(self))
+        today = np.array([self._real.valuation_date], dtype="datetime64[D]")
+        for (_, lag, how), rows in self._groups.items():
+            level = reference_cpi(today, self._curve(curves, int(rows[0])), lag, how)[0]
+            out[rows] = level / self._terms.base_cpi[rows]
+        return out
 
     def flow_ratios(self, curves: Mapping[str, BreakevenCurve]) -> FloatArray:
         """Forecast index ratio of every flow, in layout order."""
-        return np.concatenate(
-            [
-                reference_cpi(
-                    self._dates[i],
-                    self._curve(curves, i),
-                    self._terms.lag_months[i],
-                    self._terms.interpolation[i],
-                )
-                / self._terms.base_cpi[i]
-                for i in range(len(self))
-            ]
-        )
+        offsets = self._real.layout.offsets
+        counts = np.diff(offsets)
+        out = np.empty(len(self._days))
+        for (_, lag, how), rows in self._groups.items():
+            flows = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in rows])
+            level = reference_cpi(self._days[flows], self._curve(curves, int(rows[0])), lag, how)
+            out[flows] = level / np.repeat(self._terms.base_cpi[rows], counts[rows])
+        return out
 
     def money_amounts(
         self, curves: Mapping[str, BreakevenCurve], *, floor: bool = True
