@@ -24,6 +24,7 @@ from rich.progress import (
 from rich.table import Table
 
 from fialloc import __version__
+from fialloc.console import INTERRUPTED
 from fialloc.errors import DistributedError, UsageError
 from fialloc.formatting import change_bp, dollars, money, num, pct, unsigned_zero
 from fialloc.mc_estimators import DEFAULT_PATHS
@@ -672,7 +673,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail([exc])
     except KeyboardInterrupt:
         err.print("interrupted")
-        return 130
+        return INTERRUPTED
     return code
 
 
