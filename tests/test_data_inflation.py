@@ -15,8 +15,8 @@ from fialloc.data.demo_tips import SWAPS, TIPS_MANAGER, TIPS_WEIGHT
 
 
 @pytest.fixture(scope="module")
-def demo():
-    return data.demo()
+def demo(demo_portfolio):
+    return demo_portfolio
 
 
 @pytest.fixture(scope="module")

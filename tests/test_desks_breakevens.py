@@ -22,8 +22,8 @@ from fialloc.stresses import load_scenarios, stress_portfolio
 
 
 @pytest.fixture(scope="module")
-def demo():
-    return data.demo()
+def demo(demo_portfolio):
+    return demo_portfolio
 
 
 @pytest.mark.parametrize("seed", [7, 1, 2])
