@@ -686,8 +686,10 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
             Column("form", "str", required=False, choices=HISTORY_FORMS),
         ),
         key=("month", "series"),
-        description="Monthly history: zero rates by tenor (series 'zero_<years>y') and spreads "
-        "by rating (series 'spread_<rating>'), decimals. `form` (optional) says how a zero "
+        description="Monthly history: zero rates by tenor (series 'zero_<years>y'), spreads "
+        "by rating (series 'spread_<rating>') and, for the curve desk's linker view, "
+        "zero-coupon breakevens by price index and tenor (series 'breakeven_<INDEX>_<years>y'), "
+        "decimals. `form` (optional) says how a zero "
         "series is quoted: zero_continuous (the default), zero_annual, zero_semiannual or "
         "discount_factor. A book holding other currencies adds, per currency, zero rates "
         "('zero_<CCY>_<years>y', continuous) and FX spots in base units per unit "
@@ -843,7 +845,7 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
         key=("index", "tenor"),
         checks=(_whole_year_tenors,),
         description="Today's zero-coupon inflation swap rates (decimal) by index and tenor in "
-        "whole years (5Y), increasing: the breakeven curve each index's linkers are valued "
+        "whole years (5Y): the breakeven curve each index's linkers are valued "
         "on (see fialloc.inflation.BreakevenCurve.from_swaps; base month = the valuation "
         "month less the index's lag, whose level `cpi_history` must hold).",
     ),
