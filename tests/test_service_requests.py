@@ -205,7 +205,7 @@ def test_allocation_goes_through_the_workflow(agents):
         "timings",
         "model",
     }
-    assert len(body["allocation_recommendations"]) == 25
+    assert len(body["allocation_recommendations"]) == 26
     json.dumps(body, allow_nan=False)
     ((name, kwargs),) = calls
     assert name == "run_workflow"

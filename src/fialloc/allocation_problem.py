@@ -21,6 +21,7 @@ Turnover
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -165,8 +166,12 @@ class AllocationProblem:
 
     @property
     def key_columns(self) -> list[str]:
-        """The key-rate factor columns (``krd_*``), shortest tenor first."""
-        return [c for c in self.exposures.columns if c.startswith("krd_")]
+        """The base currency's key-rate factor columns (``krd_<tenor>y``), shortest first.
+
+        Other currencies' (``krd_EUR_10y``) are factors like the spreads: the liabilities,
+        owed in the base currency, have none, and gaps are the base curve's.
+        """
+        return [c for c in self.exposures.columns if re.fullmatch(r"krd_[0-9.]+y", c)]
 
     def factor_root(self) -> FloatArray:
         """Return R with R'R = covariance (eigen decomposition, so semi-definite is fine)."""
@@ -260,9 +265,13 @@ def build_problem(
             for x in RATING_LETTERS
         }
     )
-    exposures = pd.concat([ctx.managers[keys], share @ sd.loc[share.columns]], axis=1)
+    # Other currencies' key rates and FX: exposures the liabilities (in the base) do not have.
+    currency = ctx.managers[[*ctx.currency_key_columns, *ctx.fx_columns]]
+    exposures = pd.concat([ctx.managers[keys], share @ sd.loc[share.columns], currency], axis=1)
     lia = ctx.liabilities.iloc[0]
-    liability = pd.concat([lia[keys].astype(float), pd.Series(0.0, index=sd.columns)])
+    liability = pd.concat(
+        [lia[keys].astype(float), pd.Series(0.0, index=[*sd.columns, *currency.columns])]
+    )
 
     if covariance is None:
         covariance = history_covariance(p, list(p.analytics.key_tenors))

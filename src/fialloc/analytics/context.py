@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
 import pandas as pd
 
 from fialloc.analytics.currency_exposure import (
@@ -84,6 +85,42 @@ class DeskContext:
         table.insert(0, "style", p.managers["style"])
         table.insert(0, "name", p.managers["name"])
         return table
+
+    @cached_property
+    def by_currency(self) -> pd.DataFrame:
+        """The assets by currency, base first: one row per currency held.
+
+        ``market_value`` (base money at spot), ``share`` of the assets, ``hedged_value`` and
+        ``fx_exposure`` (the share of the assets in the currency and not hedged; 0 for the
+        base), and the currency's bonds' value-weighted ``ytm``, ``z_spread``,
+        ``effective_duration``, ``spread_duration`` (years) and key-rate durations on the
+        currency's own curve (``krd_<tenor>y``).
+        """
+        p = self.portfolio
+        sec = self.securities
+        a = p.analytics
+        mv = sec["market_value"]
+        base = p.mandate.base_currency
+        hedged = hedged_shares(p).mul(p.manager_values, axis=0).sum(axis=0)
+        rows = {}
+        for currency in [base, *(c.removeprefix("fx_") for c in self.fx_columns)]:
+            mine = (sec["currency"] == currency).to_numpy()
+            value = float(mv[mine].sum())
+            w = mv[mine] / value
+            row = {
+                "market_value": value,
+                "share": value / self.total_assets,
+                "hedged_value": float(hedged.get(currency, 0.0)),
+            }
+            row["fx_exposure"] = (
+                0.0 if currency == base else (value - row["hedged_value"]) / self.total_assets
+            )
+            for col in ("ytm", "z_spread", "effective_duration", "spread_duration"):
+                row[col] = float(np.dot(w.to_numpy(), sec.loc[mine, col].to_numpy(dtype=float)))
+            krd = w.to_numpy() @ a.krd[mine]
+            row |= {krd_column(t): float(k) for t, k in zip(a.key_tenors, krd, strict=True)}
+            rows[currency] = row
+        return pd.DataFrame.from_dict(rows, orient="index").rename_axis("currency")
 
     @cached_property
     def manager_notches(self) -> pd.Series:

@@ -21,6 +21,7 @@ from fialloc.results import AllocationRecommendation
 __all__ = [
     "attribution",
     "credit_mix",
+    "currencies",
     "curve_fit",
     "detection_power",
     "frontier",
@@ -415,6 +416,22 @@ def credit_mix(detailed: Mapping[str, Any]) -> go.Figure | None:
     fig = _figure("Credit: share of assets by rating and by sector", "% of assets", height=400)
     fig.add_bar(x=rating["rating"], y=100 * rating["share"], name="by rating")
     fig.add_bar(x=sector["sector"], y=100 * sector["share"], name="by sector")
+    return fig
+
+
+def currencies(detailed: Mapping[str, Any]) -> go.Figure | None:
+    """Share of assets (percent) in each other currency, hedged and not; None if there are none.
+
+    The duration desk's ``currencies`` table: its first row is the base currency.
+    """
+    table = _desk_table(detailed, "duration", "currencies").iloc[1:]
+    if table.empty:
+        return None
+    fig = _figure("Other currencies: hedged to the base and unhedged", "% of assets", height=380)
+    unhedged = 100 * table["fx_exposure"]
+    fig.add_bar(x=table["currency"], y=100 * table["share"] - unhedged, name="hedged")
+    fig.add_bar(x=table["currency"], y=unhedged, name="unhedged")
+    fig.update_layout(barmode="stack")
     return fig
 
 
