@@ -282,7 +282,9 @@ def _currency_problems(
                 problems.append(Problem(files["fx_spot"], row, "currency", msg))
     quotes = t.get("curve_quotes")
     curves = {base}
-    if quotes is not None and "currency" in quotes.columns:
+    if "curve_quotes" in files and quotes is None:  # unreadable: its own problems say why
+        curves = set(CURRENCIES)
+    elif quotes is not None and "currency" in quotes.columns:
         kind = (
             quotes["curve"].fillna("government")
             if "curve" in quotes.columns
