@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from test_analytics_currency_exposure import VD, book_tables
 
-from fialloc.data import InputError, from_tables, write_tables
+from fialloc import data, pipeline
+from fialloc.data import InputError, from_tables, validate, write_tables
 from fialloc.data.loaders import read_table
 
 
@@ -139,3 +140,19 @@ def test_missing_optional_cells_stay_missing():
     book = from_tables({**tables, "curve_quotes": quotes}, VD)
     assert book.curve_quotes.loc[quotes["currency"] == "GBP", "day_count"].isna().all()
     assert book.fx_spot["basis"].isna().tolist() == [False, True]
+
+
+def test_a_book_without_its_currencies_history_is_refused_before_running(tmp_path):
+    folder = write_tables(data.demo(), tmp_path / "demo")
+    history = pd.read_csv(folder / "market_history.csv", dtype=str, keep_default_na=False)
+    history[~history["series"].str.startswith("fx_JPY")].to_csv(
+        folder / "market_history.csv", index=False
+    )
+    found = [str(p) for p in validate(folder)]
+    assert any(
+        "market_history.csv, column series: JPY bonds are held: run needs at least 12 months "
+        "of JPY zero rates (series zero_JPY_<years>y) and FX spots (fx_JPY)" in p
+        for p in found
+    ), found
+    with pytest.raises(ValueError, match="a book holding CAD, EUR, GBP, JPY bonds needs"):
+        pipeline.run(data.demo(), covariance="scenarios", n_paths=20)

@@ -84,7 +84,9 @@ def test_scenario_covariance_refuses_a_late_first_step(portfolio):
 def test_the_optimizer_runs_on_either_covariance(portfolio):
     from fialloc import pipeline
 
-    result = pipeline.run(portfolio, n_paths=300, covariance="scenarios", frontier_points=2)
+    # The scenarios simulate one currency: the demo without its global sleeve.
+    single = data.demo(global_sleeve=False)
+    result = pipeline.run(single, n_paths=300, covariance="scenarios", frontier_points=2)
     assert result.allocation.constraints["allowed"].all()
     assert result.parameters["covariance"] == "scenarios"
     assert isinstance(result.problem.covariance, pd.DataFrame)

@@ -290,6 +290,13 @@ def run(
         )
         raise ValueError(msg)
     p = portfolio
+    foreign = sorted(set(p.currencies) - {p.mandate.base_currency})
+    if covariance == "scenarios" and foreign:
+        msg = (
+            "run: covariance='scenarios' simulates the base currency's rates only; a book "
+            f"holding {', '.join(foreign)} bonds needs covariance='history'"
+        )
+        raise ValueError(msg)
     timings: dict[str, float] = {}
     ctx = DeskContext(p)
     with _stage("analytics", timings, progress):

@@ -385,11 +385,14 @@ def _wander(shocks: np.ndarray, sd: float) -> np.ndarray:
     return sd * out
 
 
-def demo_tables(seed: int = 7) -> tuple[dict[str, pd.DataFrame], DemoTruth]:
+def demo_tables(
+    seed: int = 7, *, global_sleeve: bool = True
+) -> tuple[dict[str, pd.DataFrame], DemoTruth]:
     """Build the demo's input tables (valuation date :data:`DEMO_VALUATION`) and its truths.
 
     The 25 US managers hold 97% of the assets; the global aggregate manager
-    (:mod:`fialloc.data.demo_global`) the rest.
+    (:mod:`fialloc.data.demo_global`) the rest. Without `global_sleeve`, the US managers hold
+    everything (the single-currency demo: the benchmark's reference).
     """
     return _tables(
         seed,
@@ -397,7 +400,7 @@ def demo_tables(seed: int = 7) -> tuple[dict[str, pd.DataFrame], DemoTruth]:
         [pool[4] for pool in _POOLS],
         (28, 44),
         with_history=True,
-        global_sleeve=True,
+        global_sleeve=global_sleeve,
     )
 
 
