@@ -274,6 +274,24 @@ class Portfolio:
         return pd.Series(z, index=self.book.security_ids)
 
     @cached_property
+    def hedge_ratios(self) -> pd.DataFrame:
+        """Share (0..1) of each holding's value hedged into the base currency by FX forwards.
+
+        Managers (rows) by held securities (columns, book order), from the holdings'
+        ``hedge_ratio`` (0 where absent or not given); base-currency bonds need no hedge and
+        count 0 whatever the table says.
+        """
+        ids = self.book.security_ids
+        if "hedge_ratio" not in self.holdings.columns:
+            return pd.DataFrame(0.0, index=self.managers.index, columns=ids)
+        table = self.holdings.pivot_table(
+            index="manager_id", columns="security_id", values="hedge_ratio", aggfunc="first"
+        )
+        table = table.reindex(index=self.managers.index, columns=ids).fillna(0.0).astype(float)
+        table.loc[:, (self.currencies == self.mandate.base_currency).to_numpy()] = 0.0
+        return table
+
+    @cached_property
     def face(self) -> pd.DataFrame:
         """Face held (money): managers (rows) by securities (columns)."""
         table = self.holdings.pivot_table(
