@@ -13,6 +13,7 @@ from test_analytics_currency_exposure import VD, book_tables
 from fialloc import data, pipeline
 from fialloc.data import InputError, from_tables, validate, write_tables
 from fialloc.data.loaders import read_table
+from fialloc.data.mapping import parse_mapping
 
 
 def problems_of(tables, **kwargs) -> list[str]:
@@ -156,3 +157,36 @@ def test_a_book_without_its_currencies_history_is_refused_before_running(tmp_pat
     ), found
     with pytest.raises(ValueError, match="a book holding CAD, EUR, GBP, JPY bonds needs"):
         pipeline.run(data.demo(), covariance="scenarios", n_paths=20)
+
+
+def test_a_mapping_file_reads_a_desks_fx_export(tmp_path):
+    # FX spots as a desk exports them: its own file and column names, basis in bp.
+    mapping = parse_mapping(
+        {
+            "tables": {
+                "fx_spot": {
+                    "file": "fx_rates.csv",
+                    "columns": {
+                        "Ccy": "currency",
+                        "Mid": "rate",
+                        "Quote": "quoted",
+                        "Basis (bp)": "basis",
+                    },
+                    "units": {"basis": "bp"},
+                }
+            }
+        }
+    )
+    export = pd.DataFrame(
+        {
+            "Ccy": ["EUR", "GBP"],
+            "Mid": ["1.10", "0.7692307692307693"],
+            "Quote": ["base_per_unit", "units_per_base"],
+            "Basis (bp)": ["-20", ""],
+        }
+    )
+    frame, found = mapping.table("fx_spot").translate(export, "fx_rates.csv")
+    assert found == []
+    book = from_tables({**book_tables(), "fx_spot": frame}, VD)
+    assert book.curve_set.fx_basis == {"EUR": -0.002}
+    assert book.curve_set.spot("GBP") == pytest.approx(1.30, rel=1e-15)
