@@ -14,8 +14,8 @@ was; the other managers' weights and holdings are scaled down to make room for i
   cross-currency bases of -10, -5, -30 and -5 bp.
 - The manager holds ten sovereign bonds in each currency, its EUR and JPY bonds fully hedged
   to USD, GBP half and CAD not at all (:data:`HEDGE_RATIOS`).
-- History: 60 months of each currency's zero rates (level moves half correlated with the US
-  10-year's) and FX spots (``zero_<CCY>_<tenor>y``, ``fx_<CCY>`` in ``market_history``); the
+- History: 60 months of each currency's zero rates (level moves of half the US 10-year's
+  plus their own) and FX spots (``zero_<CCY>_<tenor>y``, ``fx_<CCY>`` in ``market_history``); the
   manager's returns are its bonds' carry, rate and unhedged FX moves plus noise (no skill, no
   beta, no drift); its holdings and benchmark histories are today's positions throughout.
 """
