@@ -167,13 +167,13 @@ def test_size_limits_give_413_listing_each_limit(agents):
     assert status == 413
     found = paths(body)
     assert "500" in found["parameters.n_paths"]
-    assert "571 rows" in found["portfolio.tables.securities"]
+    assert "611 rows" in found["portfolio.tables.securities"]
     # A demo or a data location is counted once loaded.
     status, body = app_respond(
         {"entrypoint": "agent", "agent": "credit", "portfolio": {"source": "demo"}}, settings
     )
     assert status == 413
-    assert "571 securities" in paths(body)["portfolio"]
+    assert "611 securities" in paths(body)["portfolio"]
 
 
 def test_model_providers_not_enabled_are_refused(agents):
