@@ -109,8 +109,8 @@ def _securities(rng: np.random.Generator, curves: CurveSet) -> pd.DataFrame:
         for k in range(_BONDS_PER_CURRENCY):
             years = float(rng.uniform(1.5, 20.0))
             maturity = add_months(vd, round(years * 12))
-            par_yield = float(curves.curve(currency).zero_rate(years))
-            coupon = max(round((par_yield + float(rng.normal(0, 0.003))) * 800) / 800, 0.001)
+            level = float(curves.curve(currency).zero_rate(years))
+            coupon = max(round((level + float(rng.normal(0, 0.003))) * 800) / 800, 0.001)
             issue = float(rng.choice([10.0, 15.0, 20.0, 30.0])) * 1e9
             rows.append(
                 {
