@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import fialloc.data as data
 from fialloc.factor_covariance import history_covariance, scenario_covariance
 from fialloc.scenarios import CreditInflationSpec, G2pp, simulate_credit_inflation
 
