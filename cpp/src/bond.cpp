@@ -4,8 +4,8 @@
 #include <cmath>
 
 #include "fialloc/errors.hpp"
+#include "fialloc/flow_book.hpp"
 #include "fialloc/solver.hpp"
-#include "fialloc/vexp.hpp"
 
 namespace fialloc {
 
@@ -51,31 +51,12 @@ constexpr double kYieldUpper = 5.0;
 
 VectorXd discounted_flows(const CashflowView& cf, const ZeroCurve& curve, ConstVecRef z_spreads) {
   check_offsets(cf, "discounted_flows");
-  check_per_stream(cf, z_spreads, "discounted_flows", "z_spreads");
-  VectorXd v(cf.times.size());
-  bool ok = true;
-  for (Eigen::Index s = 0; s < cf.n_streams(); ++s) {
-    const Eigen::Index b = cf.begin(s);
-    ok &= curve.log_discount_sorted(cf.times.data() + b, z_spreads[s], v.data() + b, cf.end(s) - b);
-  }
-  if (!ok) check_layout(cf, "discounted_flows");  // throws, naming the stream and flow
-  // One vectorized exp over every flow of the book.
-  exp_inplace(v.data(), v.size());
-  v.array() *= cf.amounts.array();
-  if (!v.allFinite()) {
-    check_layout(cf, "discounted_flows");  // names a non-finite amount if there is one
-    throw std::domain_error("discounted_flows: discounted cash flows overflow; check `z_spreads`");
-  }
-  return v;
+  return discounted_flows_on(cf, curve, flow_segments(cf, curve).data(), z_spreads);
 }
 
 VectorXd price_streams(const CashflowView& cf, const ZeroCurve& curve, ConstVecRef z_spreads) {
-  const VectorXd v = discounted_flows(cf, curve, z_spreads);
-  VectorXd pv(cf.n_streams());
-  for (Eigen::Index s = 0; s < cf.n_streams(); ++s) {
-    pv[s] = v.segment(cf.begin(s), cf.end(s) - cf.begin(s)).sum();
-  }
-  return pv;
+  check_offsets(cf, "price_streams");
+  return price_streams_on(cf, curve, flow_segments(cf, curve).data(), z_spreads);
 }
 
 VectorXd z_spreads_from_prices(const CashflowView& cf, const ZeroCurve& curve, ConstVecRef prices) {

@@ -83,6 +83,32 @@ def curve_risk(
     key_tenors: _F,
     bump: float,
 ) -> tuple[_F, _F, _F, _F, _F]: ...
+
+class FlowBook:
+    def __init__(self, offsets: _I, times: _F, amounts: _F) -> None: ...
+    def price(
+        self,
+        pillar_times: _F,
+        log_dfs: _F,
+        interpolation: int,
+        extrapolation: int,
+        spread_knots: _F,
+        spread_values: _F,
+        z_spreads: _F,
+    ) -> _F: ...
+    def curve_risk(
+        self,
+        pillar_times: _F,
+        log_dfs: _F,
+        interpolation: int,
+        extrapolation: int,
+        spread_knots: _F,
+        spread_values: _F,
+        z_spreads: _F,
+        key_tenors: _F,
+        bump: float,
+    ) -> tuple[_F, _F, _F, _F, _F]: ...
+
 def simulate_g2(
     a: float,
     sigma: float,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, Literal
 
 import numpy as np
@@ -230,7 +230,11 @@ class CurveRisk:
 
 @dataclass(frozen=True, eq=False)
 class _Streams:
-    """What every analytic needs: the layout on curve times, yield times, and compounding."""
+    """What every analytic needs: the layout on curve times, yield times, and compounding.
+
+    ``kernel`` is the compiled pricing kernel holding the layout; it remembers where the flows
+    fall on each curve's pillar grid and key-tenor grid, so repricing skips those searches.
+    """
 
     layout: CashflowLayout
     yield_times: FloatArray
@@ -238,6 +242,10 @@ class _Streams:
     accrued: FloatArray
     scale: FloatArray  # money per unit of price (face / 100 for bonds, 1 for liabilities)
     valuation_date: dt.date
+    kernel: _core.FlowBook = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kernel", _core.FlowBook(*self.layout.args()))
 
     def yield_args(self) -> tuple[npt.NDArray[np.int64], FloatArray, FloatArray]:
         return self.layout.offsets, self.yield_times, self.layout.amounts
@@ -270,7 +278,7 @@ class _Streams:
         self.check_curve(curve, "dirty_prices")
         z = self.per_stream(z_spread, "z_spread", "dirty_prices")
         assert z is not None
-        return _price(self.layout, curve, z)
+        return self.kernel.price(*curve.core_args(), z)
 
     def z_spreads(self, ids: pd.Index, curve: Curve, dirty_price: npt.ArrayLike) -> FloatArray:
         self.check_curve(curve, "z_spreads")
@@ -288,9 +296,8 @@ class _Streams:
         z = self.per_stream(z_spread, "z_spread", where)
         assert z is not None
         tenors = _risk_tenors(key_tenors, bump_bp, where)
-        o, t, a = self.layout.args()
-        pv, eff_dur, eff_conv, spread_dur, krd = _core.curve_risk(
-            o, t, a, *curve.core_args(), z, tenors, bump_bp * 1e-4
+        pv, eff_dur, eff_conv, spread_dur, krd = self.kernel.curve_risk(
+            *curve.core_args(), z, tenors, bump_bp * 1e-4
         )
         return CurveRisk(pv, eff_dur, eff_conv, spread_dur, tuple(float(x) for x in tenors), krd)
 
@@ -349,7 +356,7 @@ class _Streams:
             z_given = self.per_stream(0.0 if z_spread is None else z_spread, "z_spread", where)
             assert z_given is not None
             z = z_given
-            dirty = _price(self.layout, curve, z)
+            dirty = self.kernel.price(*curve.core_args(), z)
         ytm = (
             y_in if y_in is not None else _core.yields_from_prices(*y_args, self.compounding, dirty)
         )
