@@ -87,6 +87,21 @@ void register_bonds(py::module_& m) {
           FIALLOC_CURVE_ARGS, py::arg("z_spreads").noconvert(), py::arg("key_tenors").noconvert(),
           py::arg("bump"), release,
           "PV, effective duration and convexity, spread duration and key-rate durations.")
+      .def("prices_from_yields", &FlowBook::prices_from_yields, py::arg("freq").noconvert(),
+           py::arg("yields").noconvert(), release,
+           "Present value of each stream at a yield (the book's times are yield times).")
+      .def("yields_from_prices", &FlowBook::yields_from_prices, py::arg("freq").noconvert(),
+           py::arg("prices").noconvert(), release,
+           "Yield of each stream from its present value (the book's times are yield times).")
+      .def(
+          "yield_risk",
+          [](const FlowBook& book, ConstVecRef freq, ConstVecRef y) {
+            YieldRisk r = book.yield_risk(freq, y);
+            return std::make_tuple(std::move(r.macaulay), std::move(r.modified),
+                                   std::move(r.convexity));
+          },
+          py::arg("freq").noconvert(), py::arg("yields").noconvert(), release,
+          "Macaulay duration, modified duration and convexity at a yield.")
       .def(py::pickle(
           [](const FlowBook& book) {
             return py::make_tuple(book.offsets(), book.times(), book.amounts());

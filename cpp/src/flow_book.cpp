@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "fialloc/errors.hpp"
+#include "fialloc/lanes.hpp"
 #include "fialloc/vexp.hpp"
 
 namespace fialloc {
@@ -155,31 +156,6 @@ MapFn risk_map_for(int degree, bool small) {
   return degree == 1 ? risk_map1_large : degree == 2 ? risk_map2_large : risk_map4_large;
 }
 
-/* Sums of M columns over [0, n) in four fixed lanes (lane l takes entries l, l + 4, ...), then
-   (l0 + l1) + (l2 + l3): the same additions in the same order whatever the vector width. */
-template <int M>
-std::array<double, M> lane_sums(const std::array<const double*, M>& x, Eigen::Index n) {
-  std::array<std::array<double, 4>, M> acc{};
-  Eigen::Index i = 0;
-  for (; i + 4 <= n; i += 4) {
-    for (std::size_t m = 0; m < M; ++m) {
-      for (std::size_t l = 0; l < 4; ++l) acc[m][l] += x[m][i + static_cast<Eigen::Index>(l)];
-    }
-  }
-  for (std::size_t l = 0; i < n; ++i, ++l) {
-    for (std::size_t m = 0; m < M; ++m) acc[m][l] += x[m][i];
-  }
-  std::array<double, M> out{};
-  for (std::size_t m = 0; m < M; ++m) out[m] = (acc[m][0] + acc[m][1]) + (acc[m][2] + acc[m][3]);
-  return out;
-}
-
-Eigen::Index max_stream_length(const CashflowView& cf) {
-  Eigen::Index longest = 0;
-  for (Eigen::Index s = 0; s < cf.n_streams(); ++s) longest = std::max(longest, cf.end(s) - cf.begin(s));
-  return longest;
-}
-
 /* Calls body(first stream, past-last stream, first flow, past-last flow) on runs of whole
    streams of at most kChunk flows (a longer stream is a run of its own), filling `z` with each
    flow's stream's spread. */
@@ -274,7 +250,7 @@ VectorXd discounted_flows_on(const CashflowView& cf, const ZeroCurve& curve,
   const Columns cols(curve);
   const MapFn map = discount_map_for(cols.degree);
   VectorXd v(cf.times.size());
-  std::vector<double> z(static_cast<std::size_t>(std::max(kChunk, max_stream_length(cf))));
+  std::vector<double> z(static_cast<std::size_t>(std::max(kChunk, cf.max_stream_length())));
   for_each_chunk(cf, z_spreads, z.data(), [&](Eigen::Index, Eigen::Index, Eigen::Index b, Eigen::Index e) {
     map(chunk_on(cols, cf, seg, b, e, z.data(), v.data() + b));
   });
@@ -287,7 +263,7 @@ VectorXd price_streams_on(const CashflowView& cf, const ZeroCurve& curve, const 
   check_spreads(cf, z_spreads, "price_streams");
   const Columns cols(curve);
   const MapFn map = discount_map_for(cols.degree);
-  const auto width = static_cast<std::size_t>(std::max(kChunk, max_stream_length(cf)));
+  const auto width = static_cast<std::size_t>(std::max(kChunk, cf.max_stream_length()));
   std::vector<double> z(width), v(width);
   VectorXd pv(cf.n_streams());
   for_each_chunk(cf, z_spreads, z.data(), [&](Eigen::Index s0, Eigen::Index s1, Eigen::Index b, Eigen::Index e) {
@@ -307,7 +283,7 @@ CurveRisk curve_risk_on(const CashflowView& cf, const ZeroCurve& curve, const st
   const Eigen::Index nf = cf.times.size(), ns = cf.n_streams(), nk = tents.key_tenors.size();
   const bool small = nf == 0 || bump * cf.times.maxCoeff() <= 0.25;
   const MapFn map = risk_map_for(cols.degree, small);
-  const auto width = static_cast<std::size_t>(std::max(kChunk, max_stream_length(cf)));
+  const auto width = static_cast<std::size_t>(std::max(kChunk, cf.max_stream_length()));
   std::vector<double> z(width), v(width), vt(width), d(width), c(width), sl(width), sr(width);
   CurveRisk r{VectorXd(ns), VectorXd(ns), VectorXd(ns), VectorXd(ns), RowMatrixXd::Zero(ns, nk)};
   for_each_chunk(cf, z_spreads, z.data(), [&](Eigen::Index s0, Eigen::Index s1, Eigen::Index b, Eigen::Index e) {

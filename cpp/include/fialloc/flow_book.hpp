@@ -16,6 +16,7 @@
 #include <mutex>
 #include <vector>
 
+#include "fialloc/bond.hpp"
 #include "fialloc/curve.hpp"
 #include "fialloc/krd.hpp"
 #include "fialloc/types.hpp"
@@ -69,6 +70,17 @@ class FlowBook {
   //! Curve risk as curve_risk() in krd.hpp.
   CurveRisk curve_risk(const ZeroCurve& curve, ConstVecRef z_spreads, ConstVecRef key_tenors,
                        double bump) const;
+  /*! Yield functions of bond.hpp, the times read as yield times (a book built on them); the
+      layout is not checked again. */
+  VectorXd prices_from_yields(ConstVecRef freq, ConstVecRef yields) const {
+    return prices_from_yields_valid(view(), freq, yields);
+  }
+  VectorXd yields_from_prices(ConstVecRef freq, ConstVecRef prices) const {
+    return yields_from_prices_valid(view(), freq, prices);
+  }
+  YieldRisk yield_risk(ConstVecRef freq, ConstVecRef yields) const {
+    return yield_risk_valid(view(), freq, yields);
+  }
 
  private:
   using Segments = std::vector<std::int32_t>;
