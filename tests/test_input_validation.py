@@ -441,6 +441,7 @@ CORE_FUNCTIONS = {
     "g2_factor_normals",
     "g2_swaption",
     "FlowBook",
+    "instrument_flows",
 }
 
 # Values that break naive code: NaN, infinities, signed zeros, denormals, huge and tiny numbers.
@@ -515,6 +516,10 @@ def core_calls(draw):
         args = [*layout, draw(float_args), draw(float_args)]
     elif name == "curve_risk":
         args = [*layout, *curve, draw(float_args), draw(float_args), draw(scalar)]
+    elif name == "instrument_flows":
+        ordinals = hnp.arrays(np.int64, st.integers(0, 5), elements=st.integers(-5, 4_000_000))
+        small = hnp.arrays(np.int64, st.integers(0, 5), elements=st.integers(-2, 13))
+        args = [draw(st.integers(-5, 4_000_000)), draw(ordinals), draw(small), draw(small)]
     elif name == "FlowBook":  # the layout, then a price call's and a risk call's arguments
         args = [layout, [*curve, draw(float_args)]]
         args += [[*curve, draw(float_args), draw(float_args), draw(scalar)]]

@@ -42,6 +42,9 @@ def forward_rates(
 def bootstrap_curve(
     offsets: _I, times: _F, amounts: _F, targets: _F, interpolation: int
 ) -> tuple[_F, _F, int]: ...
+def instrument_flows(
+    valuation: int, maturities: _I, frequencies: _I, day_counts: _I
+) -> tuple[_I, _F, _F, _F]: ...
 def price_streams(
     offsets: _I,
     times: _F,
