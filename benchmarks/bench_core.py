@@ -205,6 +205,25 @@ def test_bootstrap_fialloc_from_quotes(benchmark, problem):
 
 
 @pytest.mark.benchmark(group="bootstrap")
+def test_bootstrap_quantlib_from_quotes(benchmark, problem):
+    # Like fialloc's bootstrap(quotes): rate helpers and schedules built, the curve solved.
+    def run():
+        qlh.set_evaluation_date(VALUATION)
+        helpers = qlh.rate_helpers(QUOTES, VALUATION)
+        curve = ql.PiecewiseLogLinearDiscount(qdate(VALUATION), helpers, ql.Actual365Fixed())
+        curve.discount(1.0)
+        return curve
+
+    curve = benchmark(run)
+    _close(
+        [curve.discount(float(x)) for x in problem.curve.pillar_times],
+        np.exp(problem.curve.log_dfs),
+        1e-11,
+        "QuantLib bootstrap from quotes",
+    )
+
+
+@pytest.mark.benchmark(group="bootstrap")
 def test_bootstrap_numpy(benchmark, problem):
     _, ldf = benchmark(numpy_bootstrap, QUOTES, VALUATION)
     _close(ldf, problem.curve.log_dfs, 1e-12, "numpy bootstrap")

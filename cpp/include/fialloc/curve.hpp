@@ -86,6 +86,8 @@ class ZeroCurve {
   void build_monotone_convex(const std::vector<double>& t, const std::vector<double>& l);
   void build_buckets();
   static constexpr double kBucketsPerYear = 4.0;
+  // The longest pillar accepted: longer is a unit mistake, and the bucket table grows with it.
+  static constexpr double kMaxPillarYears = 1000.0;
 
   Eigen::Index n_pillars_;
   std::vector<double> knots_;
