@@ -442,6 +442,7 @@ CORE_FUNCTIONS = {
     "g2_swaption",
     "FlowBook",
     "instrument_flows",
+    "g2_swaption_prices",
 }
 
 # Values that break naive code: NaN, infinities, signed zeros, denormals, huge and tiny numbers.
@@ -516,6 +517,10 @@ def core_calls(draw):
         args = [*layout, draw(float_args), draw(float_args)]
     elif name == "curve_risk":
         args = [*layout, *curve, draw(float_args), draw(float_args), draw(scalar)]
+    elif name == "g2_swaption_prices":
+        args = [*_g2(draw), draw(float_args), draw(float_args), draw(offsets)]
+        args += [draw(float_args) for _ in range(4)]
+        args += [draw(flag), draw(scalar), draw(st.integers(-2, 200))]
     elif name == "instrument_flows":
         ordinals = hnp.arrays(np.int64, st.integers(0, 5), elements=st.integers(-5, 4_000_000))
         small = hnp.arrays(np.int64, st.integers(0, 5), elements=st.integers(-2, 13))

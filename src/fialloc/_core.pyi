@@ -115,6 +115,23 @@ class FlowBook:
     def yields_from_prices(self, freq: _F, prices: _F) -> _F: ...
     def yield_risk(self, freq: _F, yields: _F) -> tuple[_F, _F, _F]: ...
 
+def g2_swaption_prices(
+    a: float,
+    sigma: float,
+    b: float,
+    eta: float,
+    rho: float,
+    expiry: _F,
+    log_df_expiry: _F,
+    offsets: _I,
+    pay_times: _F,
+    accruals: _F,
+    log_df_pay: _F,
+    strike: _F,
+    gradient: bool,
+    range: float = 8.0,
+    intervals: int = 64,
+) -> tuple[_F, _F]: ...
 def simulate_g2(
     a: float,
     sigma: float,
