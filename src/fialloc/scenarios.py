@@ -425,8 +425,11 @@ class G2pp:
             Columns ``expiry`` and ``tenor`` (years) and ``normal_vol`` (decimal, 0.0095 for
             95 bp); optional ``frequency`` of the fixed leg (default 1).
         starts : int
-            Number of starting points (a fixed spread over the parameter box plus random ones);
-            the best fit wins, so a local optimizer stalling at rho = -1 or a -> 0 does not.
+            Number of starting points: two typical ones and ``starts - 2`` random ones in the
+            parameter box (drawn with `seed`). Levenberg-Marquardt with the exact Jacobian runs
+            from the better typical start and, only while vol errors stay above 1e-8 relative,
+            from up to three random ones in order of misfit; the best fit wins, so a local
+            optimizer stalling at rho = -1 or a -> 0 does not.
 
         Returns
         -------
