@@ -9,8 +9,10 @@ Holdings-based drift
     (rates, roll-down, the index's own mix) cancels in the difference and is never a drift.
     Without benchmark characteristics the reference is the median of the manager's style peers
     (the other managers of its ``style``), and the verdict says so; a manager with neither is
-    not estimable. Each manager is one test: the smallest p-value over its characteristics,
-    Bonferroni-corrected for their number, against :data:`DRIFT_LEVEL`.
+    not estimable. Each manager is one test: its characteristics are tested together over the
+    months they share (:func:`fialloc.analytics.change_point.fit_shifts`: the noise's
+    autocorrelation pooled over them, the largest statistic against its simulated
+    distribution for that many characteristics), against :data:`DRIFT_LEVEL`.
 Returns-based drift
     Rolling style regressions and the month the loadings broke (:func:`style_break`),
     reported beside.
@@ -31,6 +33,7 @@ from fialloc.analytics import change_point
 from fialloc.analytics.context import DeskContext
 from fialloc.data.vocabulary import HIGH_YIELD_LETTERS, rating_letter, rating_notch
 from fialloc.errors import NotEstimableError
+from fialloc.factor_returns import style_factor_returns
 
 __all__ = [
     "CHARACTERISTICS",
@@ -95,8 +98,8 @@ class DriftVerdict:
     z : float
         Signed square root of the likelihood-ratio statistic.
     p_value : float
-        Bonferroni-corrected over the characteristics tested (simulated null, see
-        :mod:`fialloc.analytics.change_point`); NaN when not estimable.
+        Adjusted for the number of characteristics tested (the simulated largest statistic,
+        see :mod:`fialloc.analytics.change_point`); NaN when not estimable.
     level : float
         The false-positive rate per manager the verdict is taken at.
     months : int
@@ -104,8 +107,8 @@ class DriftVerdict:
     details : DataFrame
         Per characteristic: ``tested`` (bool), ``reason``, ``start``, ``start_low``,
         ``start_high``, ``ramp_months``, ``shift``, ``sd``, ``shift_sd``, ``z``, ``p_value``
-        (uncorrected), ``p_adjusted`` (Bonferroni over the number tested), ``phi`` (noise
-        autocorrelation) and ``significant`` (``p_adjusted <= level``).
+        (one characteristic alone), ``p_adjusted`` (for the number tested: max-T), ``phi``
+        (noise autocorrelation used) and ``significant`` (``p_adjusted <= level``).
     """
 
     estimable: bool
@@ -178,36 +181,49 @@ def detect_drift(
         raise ValueError(msg)
     active = active.sort_index()
     rows: dict[str, dict[str, object]] = {}
+    series = {}
     for column in active.columns:
-        series = pd.to_numeric(active[column], errors="coerce").dropna()
-        series = series[np.isfinite(series.to_numpy(dtype=np.float64))]
+        values = pd.to_numeric(active[column], errors="coerce")
+        values = values[np.isfinite(values.to_numpy(dtype=np.float64))]
         row: dict[str, object] = dict.fromkeys(_DETAIL_COLUMNS, np.nan)
         row.update(tested=False, significant=False, reason="")
-        if len(series) < min_before + min_after:
-            row["reason"] = f"{len(series)} months, need {min_before + min_after}"
+        if len(values) < min_before + min_after:
+            row["reason"] = f"{len(values)} months, need {min_before + min_after}"
+        elif np.ptp(values.to_numpy(dtype=np.float64)) <= 1e-12 * max(
+            1.0, float(values.abs().max())
+        ):
+            row["reason"] = "the series is constant: no level to shift"
         else:
-            try:
-                fit = change_point.fit_shift(
-                    series.to_numpy(dtype=np.float64), min_before, min_after, max_ramp
-                )
-            except ValueError as err:
-                row["reason"] = str(err).removeprefix("fit_shift: ")
-            else:
-                idx = series.index
-                row.update(
-                    tested=True,
-                    start=idx[fit.start],
-                    start_low=idx[fit.start_low],
-                    start_high=idx[fit.start_high],
-                    ramp_months=fit.ramp,
-                    shift=fit.shift,
-                    sd=fit.sd,
-                    shift_sd=fit.shift_sd,
-                    z=fit.z,
-                    p_value=fit.p_value,
-                    phi=fit.phi,
-                )
+            series[str(column)] = values
         rows[str(column)] = row
+    # The characteristics are tested together over the months they all have.
+    together = pd.DataFrame(series).dropna()
+    if series and len(together) < min_before + min_after:
+        for column in series:
+            rows[column]["reason"] = (
+                f"{len(together)} months with every characteristic, need {min_before + min_after}"
+            )
+    elif series:
+        fits = change_point.fit_shifts(
+            together.to_numpy(dtype=np.float64).T, min_before, min_after, max_ramp
+        )
+        idx = together.index
+        for column, fit in zip(together.columns, fits, strict=True):
+            rows[column].update(
+                tested=True,
+                start=idx[fit.start],
+                start_low=idx[fit.start_low],
+                start_high=idx[fit.start_high],
+                ramp_months=fit.ramp,
+                shift=fit.shift,
+                sd=fit.sd,
+                shift_sd=fit.shift_sd,
+                z=fit.z,
+                p_value=fit.p_value,
+                p_adjusted=fit.p_adjusted,
+                phi=fit.phi,
+                significant=fit.p_adjusted <= level,
+            )
     details = pd.DataFrame.from_dict(rows, orient="index", columns=list(_DETAIL_COLUMNS))
     details.index.name = "characteristic"
     tested = details[details["tested"].astype(bool)]
@@ -216,17 +232,14 @@ def detect_drift(
         reason = "; ".join(f"{c}: {r}" for c, r in details["reason"].items())
         return DriftVerdict(False, reason or "no characteristics", False, "", None, None, None,
                             0, np.nan, np.nan, np.nan, np.nan, level, months, details)  # fmt: skip
-    k = len(tested)
-    details["p_adjusted"] = (details["p_value"].astype(float) * k).clip(upper=1.0)
-    details["significant"] = details["tested"].astype(bool) & (details["p_adjusted"] <= level)
     # Strongest evidence: smallest p-value, then largest |z| (p-values tie at the simulation's
     # resolution).
     order = tested.assign(abs_z=tested["z"].astype(float).abs()).sort_values(
-        ["p_value", "abs_z"], ascending=[True, False]
+        ["p_adjusted", "abs_z"], ascending=[True, False]
     )
     name = str(order.index[0])
     best = order.iloc[0]
-    p = min(1.0, float(best["p_value"]) * k)
+    p = float(best["p_adjusted"])
     return DriftVerdict(
         estimable=True,
         reason="",
@@ -530,23 +543,12 @@ def style_position(ctx: DeskContext) -> pd.DataFrame:
 def return_factors(ctx: DeskContext) -> pd.DataFrame:
     """Monthly factor returns for style regressions (decimals), months by factor.
 
-    ``duration``: the return of one year of duration to the 10-year zero rate's move
-    (``-change``); ``credit_bbb`` and ``credit_hy``: BBB and BB credit excess returns
-    (carry minus the book's own spread duration of the rating times the spread move;
-    :meth:`DeskContext.credit_factor`).
+    :func:`fialloc.factor_returns.style_factor_returns` of the book's market history with its
+    own spread durations by rating (:attr:`DeskContext.spread_durations`): ``duration``,
+    ``credit_bbb`` and ``credit_hy``.
     """
-    zeros = ctx.portfolio.zero_history
-    if 10.0 not in zeros.columns or not {"BBB", "BB"} <= set(ctx.portfolio.spread_history):
-        msg = "return_factors: market history needs the 10y zero rate and BBB and BB spreads"
-        raise ValueError(msg)
-    duration = -zeros[10.0].astype(float).diff().iloc[1:]
-    return pd.DataFrame(
-        {
-            "duration": duration,
-            "credit_bbb": ctx.credit_factor("BBB"),
-            "credit_hy": ctx.credit_factor("BB"),
-        }
-    ).dropna()
+    p = ctx.portfolio
+    return style_factor_returns(p.zero_history, p.spread_history, ctx.spread_durations)
 
 
 def rolling_betas(excess: pd.Series, factors: pd.DataFrame, window: int = 24) -> pd.DataFrame:
