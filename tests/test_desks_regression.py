@@ -98,26 +98,44 @@ def test_collinear_factors_are_refused_with_the_reason():
         ols_fit(pd.DataFrame({"y": a}, index=idx), f[["a"]], lags=30)
 
 
+def _exact_ar1_se(design, r, phi):
+    n, k = design.shape
+    u = r[1:] - phi * r[:-1]
+    s2 = (u @ u) / (n - k - 1) / (1 - phi**2)
+    bread = np.linalg.inv(design.T @ design)
+    cov = bread @ design.T @ (s2 * toeplitz(phi ** np.arange(n))) @ design @ bread
+    return np.sqrt(np.diag(cov))
+
+
+def _corrected_phi(r):
+    n = len(r)
+    return (n * (r[:-1] @ r[1:]) / (r[:-1] @ r[:-1]) + 1) / (n - 3)
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_ar1_errors_match_the_exact_covariance_built_by_hand(seed):
     rng = np.random.default_rng(seed)
     n, k = int(rng.integers(24, 121)), int(rng.integers(1, 5))
     design = np.column_stack([np.ones(n), rng.normal(0, 0.01, (n, k))])
-    resid = rng.normal(0, 0.002, (n, 3))
+    resid = rng.normal(0, 0.002, (n, 4))
     resid[:, 1] = np.convolve(rng.normal(0, 0.002, n + 5), np.ones(3), "same")[:n]
+    # One series: its own bias-corrected autocorrelation, kept in [0, 0.9].
+    for j in range(4):
+        se, phi = ar1_standard_errors(design, resid[:, [j]])
+        expected = min(max(_corrected_phi(resid[:, j]), 0.0), 0.9)
+        assert phi[0] == pytest.approx(expected, abs=1e-12)
+        np.testing.assert_allclose(
+            se[:, 0], _exact_ar1_se(design, resid[:, j], expected), rtol=1e-9
+        )
+    # Four series: the estimates shrink towards their mean by empirical Bayes.
+    raw = np.array([_corrected_phi(resid[:, j]) for j in range(4)])
+    v = (1 - np.clip(raw, -0.9, 0.9) ** 2) / n
+    tau2 = max(raw.var(ddof=1) - v.mean(), 0.0)
+    expected = np.clip((tau2 * raw + v * raw.mean()) / (tau2 + v), 0.0, 0.9)
     se, phi = ar1_standard_errors(design, resid)
-    for j in range(3):
-        r = resid[:, j]
-        raw = (r[:-1] @ r[1:]) / (r[:-1] @ r[:-1])
-        expected_phi = min(max((n * raw + 1) / (n - 3), 0.0), 0.9)
-        assert phi[j] == pytest.approx(expected_phi, abs=1e-12)
-        u = r[1:] - expected_phi * r[:-1]
-        s2 = (u @ u) / (n - (k + 1) - 1) / (1 - expected_phi**2)
-        sigma = s2 * toeplitz(expected_phi ** np.arange(n))
-        bread = np.linalg.inv(design.T @ design)
-        cov = bread @ design.T @ sigma @ design @ bread
-        np.testing.assert_allclose(se[:, j], np.sqrt(np.diag(cov)), rtol=1e-9)
-    assert phi[1] > 0.3  # the moving sum is persistent
+    np.testing.assert_allclose(phi, expected, atol=1e-12)
+    for j in range(4):
+        np.testing.assert_allclose(se[:, j], _exact_ar1_se(design, resid[:, j], phi[j]), rtol=1e-9)
 
 
 def test_ar1_errors_cover_the_intercepts_spread_on_simulated_noise():
@@ -131,6 +149,8 @@ def test_ar1_errors_cover_the_intercepts_spread_on_simulated_noise():
         e[t] = phi * e[t - 1] + u[t]
     factors = pd.DataFrame({"f": rng.normal(0, 1, n)})
     fit = ols_fit(pd.DataFrame(e[50:]), factors, lags=4)
+    se, used = ar1_standard_errors(fit["design"], fit["resid"])
     actual = fit["coef"][0].std()
-    assert np.mean(fit["ar1_se"][0]) == pytest.approx(actual, rel=0.05)
+    assert np.mean(se[0]) == pytest.approx(actual, rel=0.05)
     assert np.mean(fit["se"][0]) < 0.95 * actual
+    assert np.mean(used) == pytest.approx(phi, abs=0.03)
