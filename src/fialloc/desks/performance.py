@@ -479,9 +479,7 @@ def _findings(
                 },
             )
         )
-    moved = drift_mod.drifted_characteristics(
-        verdicts, drift_details, tuple(drift_mod.CHARACTERISTICS)
-    )
+    moved = drift_mod.drifted_characteristics(verdicts, drift_details)
     for manager in scores.index[scores["drift"]]:
         rows = moved.loc[[manager]] if manager in moved.index else moved.iloc[:0]
         findings.append(
