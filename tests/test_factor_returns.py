@@ -101,7 +101,9 @@ def test_the_data_package_never_imports_the_layers_above_it():
     # fialloc.factor_returns, not on anything of the analytics or the desks.
     from pathlib import Path
 
-    package = Path(data.__file__).parent
+    import fialloc.data
+
+    package = Path(fialloc.data.__file__).parent
     upward = {
         f"{path.name}: {module}"
         for path in package.glob("*.py")
