@@ -138,6 +138,10 @@ class Extension:
         parameters.
     constraints : list of Constraint
         Constraints on the extra variables (and the weights ``w`` passed to the builder).
+    positions : list of Expression
+        Positions the program can switch off (held at zero): an overlay's notionals. With
+        them off the program is the one without the extension's positions, compiled once
+        for both (:meth:`AllocationProgram.solve_for`).
     """
 
     variables: list[cp.Variable] = field(default_factory=list)
@@ -147,6 +151,7 @@ class Extension:
     funded: cp.Expression | None = None
     terms: dict[str, cp.Expression] = field(default_factory=dict)
     constraints: list[cp.Constraint] = field(default_factory=list)
+    positions: list[cp.Expression] = field(default_factory=list)
 
 
 class AllocationProgram:
@@ -209,23 +214,28 @@ class AllocationProgram:
         )
         keys = [problem.exposures.columns.get_loc(c) for c in problem.key_columns]
         gap = key_rate_gap(
-            cp.hstack([factors[i] for i in keys]),
+            factors[keys],
             problem.liability[problem.key_columns].to_numpy(),
             problem.assets,
             problem.liabilities,
         )
+        # The buffer's bounds are linear in the post-haircut levels: one matrix, one vector.
+        bounds = np.array(hqla_bounds(*np.eye(3)))
         levels = problem.hqla.to_numpy().T @ w
-        level1 = levels[0] + (ext.level1 if ext.level1 is not None else 0.0)
-        buffer_bounds = hqla_bounds(level1, levels[1], levels[2])
+        if ext.level1 is not None:
+            levels = levels + cp.multiply(ext.level1, np.eye(3)[0])
+        buffer_bounds = bounds @ levels
         portfolio_yield = problem.yields.to_numpy() @ w + (
             ext.yield_pickup if ext.yield_pickup is not None else 0.0
         )
         funded = ext.funded if ext.funded is not None else 0.0
         exits = exit_mask(problem, mandate)
         shifted = shifted_mask(problem, mandate)
+        # |d| as its own variable: every use (turnover, shifts, costs) grows with it.
+        moved = cp.Variable(n, nonneg=True, name="moved")
         excess: dict[str, cp.Expression] = {
-            "turnover (one-way)": 0.5 * (cp.sum(cp.abs(d)) + funded),
-            "max shift": cp.max(cp.abs(d[np.flatnonzero(shifted)])),
+            "turnover (one-way)": 0.5 * (cp.sum(moved) + funded),
+            "max shift": cp.max(moved[np.flatnonzero(shifted)]),
             "min allocation": -cp.min(w[np.flatnonzero(~exits)]) if (~exits).any() else None,
             "max allocation": cp.max(w),
             "exited managers": cp.sum(w[np.flatnonzero(exits)]) if exits.any() else None,
@@ -235,23 +245,33 @@ class AllocationProgram:
             "rating drift (notches)": cp.abs(problem.notch.to_numpy() @ d),
             "sector overweight": cp.max(problem.sectors.to_numpy().T @ d),
         }
-        constraints = [cp.sum(w) + funded == 1, w >= 0, d == w - self.w0]
-        constraints += [h <= b for b in buffer_bounds]
-        constraints.append(h <= self.limit[self._at("liquidity buffer")])
+        self.positions_bound = cp.Parameter(nonneg=True, name="positions", value=_UNBOUNDED)
+        constraints = [
+            cp.sum(w) + funded == 1,
+            w >= 0,
+            d == w - self.w0,
+            moved >= d,
+            moved >= -d,
+            h <= buffer_bounds,
+            h <= self.limit[self._at("liquidity buffer")],
+            *(cp.abs(p) <= self.positions_bound for p in ext.positions),
+        ]
         if exits.any() and mandate.exit_immediately:
             constraints.append(w[np.flatnonzero(exits)] == 0)
-        gaps = iter(range(len(keys)))
-        for i, r in enumerate(self.rows):
-            bound = self.room[i] + self.slack[i]
-            if r.name == "liquidity buffer":
-                constraints += [self.limit[i] - b <= bound for b in buffer_bounds]
-            elif r.kind == "gap":
-                constraints.append(cp.abs(gap[next(gaps)]) - self.limit[i] <= bound)
-            elif r.sense == ">=":
-                # `excess` holds minus the value of a lower limit, so limit - value <= bound
-                constraints.append(excess[r.name] + self.limit[i] <= bound)
-            else:
-                constraints.append(excess[r.name] - self.limit[i] <= bound)
+        bound = self.room + self.slack
+        at_gap = np.flatnonzero(self._kinds("gap"))
+        constraints.append(cp.abs(gap) - self.limit[at_gap] <= bound[at_gap])
+        at_buffer = self._at("liquidity buffer")
+        constraints.append(self.limit[at_buffer] - buffer_bounds <= bound[at_buffer])
+        # Every other row at once: `excess` holds minus the value of a lower limit, so
+        # sign * (value - limit) <= bound with sign -1 for ">=" rows.
+        rest = [i for i, r in enumerate(self.rows) if r.kind != "gap" and i != at_buffer]
+        sign = np.array([1.0 if self.rows[i].sense == "<=" else -1.0 for i in rest])
+        constraints.append(
+            cp.hstack([excess[self.rows[i].name] for i in rest])
+            - cp.multiply(sign, self.limit[rest])
+            <= bound[rest]
+        )
         constraints.append(self.slack <= self.cap)
         constraints += ext.constraints
         scale = np.array([r.scale for r in self.rows])
@@ -259,8 +279,8 @@ class AllocationProgram:
             self.breach_weight @ cp.multiply(1.0 / scale, self.slack)
             - self.yield_weight * (1e4 * portfolio_yield)
             - self.alpha @ w
-            + self.cost @ cp.abs(d)
-            + self.impact @ cp.square(d)
+            + self.cost @ moved
+            + self.impact @ cp.square(moved)
             + self.risk * cp.sum_squares(active)
             - self.kappa * h
             + TIE_BREAK * cp.sum_squares(d)
@@ -336,7 +356,9 @@ class AllocationProgram:
         units of its own limit), so the objective then chooses only among allocations that
         close them as far as the mandate allows. With ``gap_closing="priced"`` a key-rate gap
         beyond its tolerance keeps today's breach as its room: it may not widen, and the
-        objective's surplus-risk term decides how far it closes.
+        objective's surplus-risk term decides how far it closes. The extension's positions
+        are off meanwhile: the rooms are the weights' alone, so an overlay improves on the
+        weights-only answer and never loosens a limit.
 
         Raises
         ------
@@ -346,8 +368,15 @@ class AllocationProgram:
             immediate exit larger than the turnover allows); the message names the smallest
             relaxation of each conflicting limit, in its unit, and alternatives.
         """
-        if self._rooms is not None:
-            return self._rooms
+        if self._rooms is None:
+            self.positions_bound.value = 0.0
+            try:
+                self._rooms = self._closing_rooms()
+            finally:
+                self.positions_bound.value = _UNBOUNDED
+        return self._rooms
+
+    def _closing_rooms(self) -> FloatArray:
         k = len(self.rows)
         breach = self.excess_today() * self._kinds("limit", "gap")
         self.set_objective("none")
@@ -363,8 +392,7 @@ class AllocationProgram:
             if (needed > _CONFLICT * self.scale).any():
                 raise InfeasibleMandate(self._diagnose(now=False))
         if not breach.any():
-            self._rooms = np.zeros(k)
-            return self._rooms
+            return np.zeros(k)
         # An exit is a decision, not a trade-off: it proceeds at the full pace the shifts
         # allow before the other breaches share what turnover is left.
         first = np.array(
@@ -377,8 +405,7 @@ class AllocationProgram:
             raise InfeasibleMandate(self._diagnose(now=True))
         closed = np.clip(np.asarray(self.slack.value), 0.0, None)
         closed = np.where(priced > 0, breach, np.minimum(closed + 1e-6 * self.scale, breach))
-        self._rooms = np.where(breach > 0, closed, 0.0)
-        return self._rooms
+        return np.where(breach > 0, closed, 0.0)
 
     def _reach_room(self) -> FloatArray:
         """Return rooms lifting the limits on the move (not the allocation bounds).
@@ -392,10 +419,14 @@ class AllocationProgram:
             ]
         )
 
-    def solve_for(self, kind: str, yield_floor: float | None = None) -> FloatArray:
+    def solve_for(
+        self, kind: str, yield_floor: float | None = None, *, positions: bool = True
+    ) -> FloatArray:
         """Weights minimizing objective `kind` (see :meth:`set_objective`) within the rooms.
 
         `yield_floor` (decimal) replaces the yield limit for this solve (a frontier point).
+        With `positions` false the extension's positions (:attr:`Extension.positions`) are
+        held at zero: the same program without them.
 
         Raises
         ------
@@ -410,10 +441,14 @@ class AllocationProgram:
         self.limit.value = limits
         self.set_objective(kind)
         self._limits(rooms, np.zeros(len(self.rows)), np.zeros(len(self.rows)))
-        solved = self._solve()
-        self.limit.value = np.array([r.limit for r in self.rows])
-        if not solved:
-            raise InfeasibleMandate(self._diagnose(now=True))
+        self.positions_bound.value = _UNBOUNDED if positions else 0.0
+        try:
+            solved = self._solve()
+            self.limit.value = np.array([r.limit for r in self.rows])
+            if not solved:
+                raise InfeasibleMandate(self._diagnose(now=True))
+        finally:
+            self.positions_bound.value = _UNBOUNDED
         return np.asarray(self.w.value, dtype=float)
 
     def _diagnose(self, now: bool) -> str:

@@ -182,19 +182,28 @@ def overlay_extension(
     tolerance = np.maximum(gap_tolerances(problem, mandate).to_numpy(), np.abs(now))
     today = problem.hqla.to_numpy().T @ w0
     unfunded = np.flatnonzero(~funded_mask)
+    kinds = [(k, cap) for _, k, cap in _overlay_limits(lim) if (kind == k).any()]
+    by_kind = np.array([kind == k for k, _ in kinds], dtype=float)
+    at_funded = np.flatnonzero(funded_mask)
+    bounds = np.array(hqla_bounds(*np.eye(3)))
 
     def build(w: cp.Variable) -> Extension:
         units = cp.Variable(len(t), name="overlay")
-        funded = cp.sum(units[np.flatnonzero(funded_mask)]) if funded_mask.any() else None
-        margin = im @ cp.abs(units) + cp.pos(cp.max(-(changes @ units)))
+        # Gross positions and the worst stress loss as variables of their own: margin, caps
+        # and the buffer only ever need them large enough, so the program stays small.
+        gross = cp.Variable(len(t), nonneg=True, name="overlay_gross")
+        worst = cp.Variable(nonneg=True, name="overlay_variation_margin")
+        funded = cp.sum(units[at_funded]) if len(at_funded) else None
         constraints = [
-            cp.sum(cp.abs(units[np.flatnonzero(kind == k)])) <= cap
-            for _, k, cap in _overlay_limits(lim)
-            if (kind == k).any()
+            gross >= units,
+            gross >= -units,
+            worst >= -(changes @ units),
+            gross <= lim.per_instrument,
         ]
-        constraints.append(cp.abs(units) <= lim.per_instrument)
-        if funded_mask.any():
-            constraints.append(units[np.flatnonzero(funded_mask)] >= 0)
+        if kinds:
+            constraints.append(by_kind @ gross <= np.array([cap for _, cap in kinds]))
+        if len(at_funded):
+            constraints.append(units[at_funded] >= 0)
         if len(unfunded):
             # The plan's first phase: swaps and futures on today's weights.
             first = x[unfunded][:, keys].T @ units[unfunded]
@@ -210,20 +219,20 @@ def overlay_extension(
                 <= tolerance
             )
             if min(hqla_bounds(*today)) >= mandate.liquidity_buffer:
-                first_margin = im[unfunded] @ cp.abs(units[unfunded]) + cp.pos(
-                    cp.max(-(changes[:, unfunded] @ units[unfunded]))
-                )
+                first_worst = cp.Variable(nonneg=True, name="overlay_first_variation_margin")
+                first_margin = im[unfunded] @ gross[unfunded] + first_worst
                 constraints += [
-                    b >= mandate.liquidity_buffer
-                    for b in hqla_bounds(today[0] - first_margin, today[1], today[2])
+                    first_worst >= -(changes[:, unfunded] @ units[unfunded]),
+                    bounds @ today - bounds[:, 0] * first_margin >= mandate.liquidity_buffer,
                 ]
         return Extension(
             variables=[units],
             exposure=x.T @ units,
             yield_pickup=carry @ units,
-            level1=(funded if funded is not None else 0.0) - margin,
+            level1=(funded if funded is not None else 0.0) - (im @ gross + worst),
             funded=funded,
             constraints=constraints,
+            positions=[units],
         )
 
     return build
@@ -585,12 +594,12 @@ def overlay_program(
 ) -> AllocationProgram:
     """Compile the allocation program with the overlay instruments (:func:`overlay_extension`).
 
-    Today's breaches are closed as far as the weights alone close them (`rooms`: those of
-    the program without the overlay, :meth:`AllocationProgram.rooms`, computed here when
-    not given), so the overlay improves on the weights-only answer and never loosens a limit.
+    The overlay's positions can be switched off (``solve_for(..., positions=False)``), so
+    one compiled program gives the weights-only answer too. Today's breaches are closed as
+    far as the weights alone close them (`rooms`, computed with the positions off when not
+    given: :meth:`AllocationProgram.rooms`), so the overlay improves on the weights-only
+    answer and never loosens a limit.
     """
-    if rooms is None:
-        rooms = AllocationProgram(problem, mandate, solver=solver).rooms()
     return AllocationProgram(
         problem,
         mandate,
@@ -616,6 +625,8 @@ def optimize(
     overlay limits are not all zero) they are chosen jointly with the weights
     (:func:`overlay_program`; a `program` passed must then be one): their exposures enter the
     surplus risk, their carry the yield and their funding and margin the liquid buffer.
+    Without `overlay`, a program from :func:`overlay_program` solves with its positions off
+    (the weights-only answer of the same compiled program).
 
     Raises
     ------
@@ -632,12 +643,12 @@ def optimize(
             if use is None
             else overlay_program(problem, m, use, solver)
         )
-    w = program.solve_for("utility")
+    if use is not None and not program.extension.positions:
+        msg = "optimize: with `overlay`, pass a program from overlay_program (or none)"
+        raise ValueError(msg)
+    w = program.solve_for("utility", positions=use is not None)
     units = None
     if use is not None:
-        if not program.extension.variables:
-            msg = "optimize: with `overlay`, pass a program from overlay_program (or none)"
-            raise ValueError(msg)
         units = np.asarray(program.extension.variables[0].value, dtype=float)
     return allocation_result(
         program.problem, program.mandate, w, str(program.program.status), use, units
@@ -655,7 +666,8 @@ def pareto_frontier(
 
     The frontier runs from the lowest tracking error the mandate allows to the highest yield
     it allows; each point minimizes tracking error for a yield at least a step further along.
-    Every point re-solves one compiled program (`program`, or one compiled here).
+    Every point re-solves one compiled program (`program`, or one compiled here), with
+    manager weights only (an overlay program's positions held at zero).
 
     Returns
     -------
@@ -676,14 +688,14 @@ def pareto_frontier(
         program = AllocationProgram(problem, mandate or Mandate())
     problem = program.problem
     y = problem.yields.to_numpy()
-    low = program.solve_for("tracking_error")
-    high = program.solve_for("yield")
+    low = program.solve_for("tracking_error", positions=False)
+    high = program.solve_for("yield", positions=False)
     rows = []
     # A hair below each target: the end points themselves came from a solver's tolerance.
     targets = np.linspace(float(y @ low), float(y @ high), points)
     for k, target in enumerate(targets):
         try:
-            solved = program.solve_for("tracking_error", yield_floor=target - 1e-9)
+            solved = program.solve_for("tracking_error", yield_floor=target - 1e-9, positions=False)
         except InfeasibleMandate:
             if k < len(targets) - 1:
                 raise

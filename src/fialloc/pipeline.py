@@ -348,16 +348,18 @@ def run(
         problem = build_problem(
             ctx, evidence=evidence, covariance=factor_cov, trading_days=phases * phase_days
         )
-        program = AllocationProgram(problem, p.mandate)
+        # One compiled program: with an overlay its positions switch off for the weights-only
+        # answer and the frontier.
+        program = (
+            AllocationProgram(problem, p.mandate)
+            if overlay_inputs is None
+            else overlay_program(problem, p.mandate, overlay_inputs)
+        )
         allocation = optimize(problem, program=program)
         without = None
         if overlay_inputs is not None:
             without = allocation
-            allocation = optimize(
-                problem,
-                program=overlay_program(problem, p.mandate, overlay_inputs, rooms=program.rooms()),
-                overlay=overlay_inputs,
-            )
+            allocation = optimize(problem, program=program, overlay=overlay_inputs)
         # Fitted on paths of its own (the next block of the same stream, last horizon only),
         # so that the paths that evaluate it below do not flatter it.
         fit = simulate_sleeves(
