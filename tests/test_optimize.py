@@ -106,7 +106,7 @@ def test_the_objective_table_is_in_basis_points_and_money(demo_problem):
     moved = np.abs(w - w0)
     cost = (
         demo_problem.trading_cost.to_numpy() @ moved
-        + demo_problem.trading_impact.to_numpy() @ moved**2
+        + demo_problem.trading_impact.to_numpy() @ moved**1.5
     ) / 3.0
     assert table.at["trading cost", "after_bp"] == pytest.approx(-1e4 * cost)
     assert table.at["liquidity", "after_bp"] == pytest.approx(1e4 * 0.005 * 0.10)
@@ -657,3 +657,24 @@ def test_an_extension_adds_variables_with_exposures_carry_and_liquidity():
     assert least_te(roomy.model_copy(update={"liquidity_buffer": 0.9875})) == pytest.approx(
         0.25, abs=1e-5
     )
+
+
+def test_the_impact_tangents_stay_within_their_stated_error():
+    # The program prices |dw| ** 1.5 by the maximum of its tangents: never above it, below it
+    # by at most the stated share (moves of 0.1% or more) or the stated amount (smaller).
+    from fialloc.allocation_program import (
+        IMPACT_ABSOLUTE_ERROR,
+        IMPACT_RELATIVE_ERROR,
+        impact_tangents,
+    )
+
+    slopes, intercepts = impact_tangents()
+    x = np.concatenate([np.linspace(0.0, 1e-3, 20_001), np.geomspace(1e-3, 1.0, 200_001)])
+    envelope = (np.outer(x, slopes) + intercepts).max(axis=1)
+    exact = x**1.5
+    assert (envelope <= exact + 1e-15).all()
+    small = x < 1e-3
+    assert (exact - envelope)[small].max() <= IMPACT_ABSOLUTE_ERROR * (1 + 1e-9)
+    relative = ((exact - envelope)[~small] / exact[~small]).max()
+    # Tight: the bound is reached (to 2%), not a loose guess.
+    assert 0.98 * IMPACT_RELATIVE_ERROR <= relative <= IMPACT_RELATIVE_ERROR

@@ -391,7 +391,10 @@ def _plain_optimum(problem, mandate, inputs, rooms, rows):
         "rating drift (notches)": cp.abs(problem.notch.to_numpy() @ d),
         "sector overweight": cp.max(problem.sectors.to_numpy().T @ d),
     }
+    # The exact 3/2-power impact, |d| ** 1.5 <= impact, as a power cone.
+    impact = cp.Variable(n)
     cons = [cp.sum(w) + funded == 1, w >= 0, u[funded_mask] >= 0]
+    cons.append(cp.constraints.PowCone3D(impact, np.ones(n), d, 2.0 / 3.0))
     for i, r in enumerate(rows):
         if r.kind == "gap":
             at = problem.key_columns.index("krd_" + r.name.removeprefix("key-rate gap "))
@@ -419,10 +422,7 @@ def _plain_optimum(problem, mandate, inputs, rooms, rows):
     utility = (
         c.yield_multiplier * y
         + c.alpha_multiplier * problem.alpha.to_numpy() @ w
-        - (
-            problem.trading_cost.to_numpy() @ cp.abs(d)
-            + problem.trading_impact.to_numpy() @ cp.square(d)
-        )
+        - (problem.trading_cost.to_numpy() @ cp.abs(d) + problem.trading_impact.to_numpy() @ impact)
         / c.amortization_years
         - 0.5 * c.risk_aversion * cp.sum_squares(active)
         + c.liquidity_premium * cp.minimum(buffer, mandate.liquidity_buffer)

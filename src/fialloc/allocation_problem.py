@@ -72,9 +72,10 @@ class AllocationProblem:
         notch (AAA = 1).
     trading_cost, trading_impact : Series
         Per manager, the cost of moving a weight change ``dw`` of its sleeve (decimal of
-        assets): ``trading_cost * |dw| + trading_impact * dw ** 2``, half the bid-ask spread
-        and square-root market impact as its quadratic secant through a move of 5% of assets
-        (:func:`fialloc.analytics.trading_costs.manager_cost_coefficients`).
+        assets): ``trading_cost * |dw| + trading_impact * |dw| ** 1.5``, half the bid-ask
+        spread and square-root market impact, each sleeve traded pro rata on its own
+        (:func:`fialloc.analytics.trading_costs.manager_cost_coefficients`: ``trading_impact``
+        is its ``impact`` times the square root of the assets).
     hqla : DataFrame
         Managers by LCR levels (:data:`fialloc.analytics.liquidity_costs.HQLA_LEVELS`): each
         sleeve's post-haircut value in the level per unit of sleeve value.
@@ -302,7 +303,7 @@ def build_problem(
         yields=ctx.managers["ytm"],
         alpha=read["alpha_posterior"],
         trading_cost=costs["linear"],
-        trading_impact=costs["quadratic"] * ctx.total_assets,
+        trading_impact=costs["impact"] * np.sqrt(ctx.total_assets),
         hqla=(share @ levels).reindex(managers),
         illiquid_share=illiquid.reindex(managers),
         notch=ctx.manager_notches.reindex(managers),

@@ -8,7 +8,8 @@ and constraints. Every limit is ``excess_i(w) <= room_i + s_i`` with ``0 <= s_i 
 and the objective is
 
     ``sum_i weight_i s_i / scale_i`` (closing breaches, relaxing limits)
-    ``- m_y 1e4 y'w - 1e4 alpha'w + cost'|d| + impact'd^2 + g TE(w)^2 - kappa h``
+    ``- m_y 1e4 y'w - 1e4 alpha'w + cost'|d| + impact'|d|^1.5 + g TE(w)^2 - kappa h``
+    (``|d|^1.5`` through its tangents, :func:`impact_tangents`)
     (basis points a year)
     ``+ extension terms + 1e-2 |d|^2`` (the smallest move among equally good ones),
 
@@ -68,6 +69,26 @@ _EXIT_PRIORITY = 1e3
 #: A relaxation counts as needed above this share of its limit's scale (solver accuracy).
 _CONFLICT = 1e-6
 _DEFAULT = ObjectiveWeights()
+#: Where the market impact ``|dw| ** 1.5`` is replaced by its tangents: at 0 and at 32 moves
+#: spaced geometrically from 0.1% to 100% of assets. The tangents' maximum underestimates the
+#: impact by at most 0.47% of itself for moves of 0.1% of assets or more, and by at most
+#: ``(0.001 / 3) ** 1.5`` (6.1e-6 of the impact coefficient) below.
+IMPACT_TANGENTS = np.concatenate([[0.0], np.geomspace(1e-3, 1.0, 32)])
+#: The relative and absolute error bounds of the tangents (see :data:`IMPACT_TANGENTS`).
+IMPACT_RELATIVE_ERROR, IMPACT_ABSOLUTE_ERROR = 0.0047, (1e-3 / 3.0) ** 1.5
+
+
+def impact_tangents() -> tuple[FloatArray, FloatArray]:
+    """Slopes and intercepts of the tangents of ``x ** 1.5`` at :data:`IMPACT_TANGENTS`.
+
+    Their maximum is a piecewise-linear outer approximation of the 3/2-power market impact
+    (linear rows in the program instead of cones, which left the interior-point solver
+    inaccurate near infeasible mandates), below the impact by at most
+    :data:`IMPACT_RELATIVE_ERROR` of it (moves of 0.1% of assets or more) and
+    :data:`IMPACT_ABSOLUTE_ERROR` (smaller moves).
+    """
+    x = IMPACT_TANGENTS
+    return 1.5 * np.sqrt(x), -0.5 * x**1.5
 
 
 @dataclass(frozen=True)
@@ -164,7 +185,8 @@ class AllocationProgram:
     extension : callable, optional
         Called with the weight variable; returns the :class:`Extension` to add.
     solver : str
-        Any installed cvxpy solver that handles second-order cones (Clarabel by default).
+        Any installed cvxpy solver that handles second-order cones (Clarabel by
+        default; SCS).
     rooms : array, optional
         The rooms of another program of the same problem and mandate (:meth:`rooms`), so
         an extended program need not close today's breaches again.
@@ -233,6 +255,8 @@ class AllocationProgram:
         shifted = shifted_mask(problem, mandate)
         # |d| as its own variable: every use (turnover, shifts, costs) grows with it.
         moved = cp.Variable(n, nonneg=True, name="moved")
+        impact = cp.Variable(n, name="impact")
+        slopes, intercepts = impact_tangents()
         excess: dict[str, cp.Expression] = {
             "turnover (one-way)": 0.5 * (cp.sum(moved) + funded),
             "max shift": cp.max(moved[np.flatnonzero(shifted)]),
@@ -252,6 +276,9 @@ class AllocationProgram:
             d == w - self.w0,
             moved >= d,
             moved >= -d,
+            # The 3/2-power impact above its tangents (see IMPACT_TANGENTS).
+            cp.reshape(moved, (n, 1), order="C") @ slopes[None, :] + intercepts[None, :]
+            <= cp.reshape(impact, (n, 1), order="C") @ np.ones((1, len(slopes))),
             h <= buffer_bounds,
             h <= self.limit[self._at("liquidity buffer")],
             *(cp.abs(p) <= self.positions_bound for p in ext.positions),
@@ -280,7 +307,7 @@ class AllocationProgram:
             - self.yield_weight * (1e4 * portfolio_yield)
             - self.alpha @ w
             + self.cost @ moved
-            + self.impact @ cp.square(moved)
+            + self.impact @ impact
             + self.risk * cp.sum_squares(active)
             - self.kappa * h
             + TIE_BREAK * cp.sum_squares(d)

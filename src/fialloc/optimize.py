@@ -3,8 +3,8 @@
 The objective (maximized; every term in basis points of assets a year and in money):
 
 ``yield'w`` + ``alpha'w`` (posterior expected selection alpha from the skill evidence)
-- ``sum_m (cost_m |w_m - w0_m| + impact_m (w_m - w0_m)^2) / amortization_years`` (half the
-  bid-ask and market impact on every sleeve moved)
+- ``sum_m (cost_m |w_m - w0_m| + impact_m |w_m - w0_m|^1.5) / amortization_years`` (half
+  the bid-ask and square-root market impact on every sleeve moved, as the plan prices it)
 - ``risk_aversion / 2 x TE(w)^2`` (the variance of the return of assets against liabilities)
 + ``liquidity_premium x min(liquid buffer(w), target)``.
 
@@ -469,7 +469,7 @@ def objective_table(
             "alpha": c.alpha_multiplier * float(problem.alpha.to_numpy() @ x),
             "trading cost": -float(
                 problem.trading_cost.to_numpy() @ np.abs(x - w0)
-                + problem.trading_impact.to_numpy() @ (x - w0) ** 2
+                + problem.trading_impact.to_numpy() @ np.abs(x - w0) ** 1.5
             )
             / c.amortization_years,
             "surplus risk": -0.5 * c.risk_aversion * problem.tracking_error(x, e.exposure) ** 2,
@@ -619,9 +619,9 @@ def optimize(
 ) -> AllocationResult:
     """Recommend manager weights: the mandate's objective in money, within its limits.
 
-    `solver` names any installed cvxpy solver for second-order cones (Clarabel by default;
-    SCS is the first-order alternative); pass a compiled `program` to re-solve it instead
-    (its problem and mandate are used). With `overlay` instruments (and a mandate whose
+    `solver` names any installed cvxpy solver for second-order cones (Clarabel by
+    default; SCS is the first-order alternative); pass a compiled `program` to re-solve it
+    instead (its problem and mandate are used). With `overlay` instruments (and a mandate whose
     overlay limits are not all zero) they are chosen jointly with the weights
     (:func:`overlay_program`; a `program` passed must then be one): their exposures enter the
     surplus risk, their carry the yield and their funding and margin the liquid buffer.
