@@ -145,6 +145,9 @@ class RunResult:
     allocation_without_overlay : AllocationResult or None
         The same objective and mandate with manager weights only, to show what the overlay
         adds (None without an overlay).
+    overlay_inputs : OverlayInputs or None
+        What the optimizer held the overlay instruments to: per unit, their exposures, carry,
+        margin and value change in each deterministic stress (None without an overlay).
     """
 
     portfolio: Portfolio
@@ -165,6 +168,7 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
     overlay: OverlayUniverse | None = None
     allocation_without_overlay: AllocationResult | None = None
+    overlay_inputs: OverlayInputs | None = None
 
     def gap_change(self) -> pd.DataFrame:
         """Key-rate gaps under the current and the recommended weights, in years and money.
@@ -426,4 +430,5 @@ def run(
     return RunResult(
         p, securities, managers, liabilities, gaps, stresses, surplus, desks, problem,
         allocation, robust, frontier, robustness, plan, parameters, timings, universe, without,
+        overlay_inputs,
     )  # fmt: skip
