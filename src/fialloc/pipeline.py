@@ -409,11 +409,16 @@ def run(
             overlay=overlay_inputs,
             units=overlays.get("recommended"),
         )
-        # The glide path moves the managers' weights over later cycles: with an overlay it
-        # starts from the weights-only recommendation (weights summing to 1), since the
-        # overlay is chosen afresh each cycle.
-        managers_only = allocation if without is None else without
-        plan = replace(plan, glide=glide_path(problem, p.mandate, managers_only.weights))
+        # The glide path starts from the recommendation, its overlay too; later cycles choose
+        # the overlay afresh.
+        glide = glide_path(
+            problem,
+            p.mandate,
+            allocation.weights,
+            overlay=overlay_inputs,
+            units=overlays.get("recommended"),
+        )
+        plan = replace(plan, glide=glide)
     surplus = robustness.paths.loc["current"].copy()
     parameters = {
         "n_paths": n_paths,

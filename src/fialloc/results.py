@@ -468,5 +468,9 @@ def _plan(run: RunResult) -> dict[str, Any]:
             "weights": {str(k): {str(m): float(v) for m, v in glide.weights[k].items()}
                         for k in glide.weights.columns},
             "reason": glide.reason,
+            **({} if glide.overlay is None else {"overlay": {
+                str(k): {str(i): float(v) * run.problem.assets
+                         for i, v in glide.overlay[k].items() if v != 0.0}
+                for k in glide.overlay.columns}}),
         },
     }  # fmt: skip

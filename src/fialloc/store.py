@@ -196,6 +196,13 @@ def run_tables(run: RunResult) -> dict[str, pd.DataFrame]:
             else {
                 "plan_glide_cycles": run.plan.glide.cycles,
                 "plan_glide_weights": run.plan.glide.weights.rename_axis("manager_id"),
+                **(
+                    {}
+                    if run.plan.glide.overlay is None
+                    else {
+                        "plan_glide_overlay": run.plan.glide.overlay.rename_axis("instrument_id")
+                    }
+                ),
             }
         ),
         "problem_factor_covariance": pb.covariance.rename_axis("factor"),
