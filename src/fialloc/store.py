@@ -199,9 +199,7 @@ def run_tables(run: RunResult) -> dict[str, pd.DataFrame]:
                 **(
                     {}
                     if run.plan.glide.overlay is None
-                    else {
-                        "plan_glide_overlay": run.plan.glide.overlay.rename_axis("instrument_id")
-                    }
+                    else {"plan_glide_overlay": run.plan.glide.overlay.rename_axis("instrument_id")}
                 ),
             }
         ),
