@@ -391,6 +391,9 @@ def _plain_optimum(problem, mandate, inputs, rooms, rows):
         "rating drift (notches)": cp.abs(problem.notch.to_numpy() @ d),
         "sector overweight": cp.max(problem.sectors.to_numpy().T @ d),
     }
+    untraded = (problem.tradable_share <= 0).to_numpy()
+    if untraded.any():
+        value["purchases of untraded sleeves"] = cp.max(d[untraded])
     # The exact 3/2-power impact, |d| ** 1.5 <= impact, as a power cone.
     impact = cp.Variable(n)
     cons = [cp.sum(w) + funded == 1, w >= 0, u[funded_mask] >= 0]
@@ -420,7 +423,7 @@ def _plain_optimum(problem, mandate, inputs, rooms, rows):
             b >= mandate.liquidity_buffer for b in hqla_bounds(today[0] - first_margin, *today[1:])
         ]
     utility = (
-        c.yield_multiplier * y
+        c.yield_multiplier * (y - problem.expected_loss.to_numpy() @ w)
         + c.alpha_multiplier * problem.alpha.to_numpy() @ w
         - (problem.trading_cost.to_numpy() @ cp.abs(d) + problem.trading_impact.to_numpy() @ impact)
         / c.amortization_years

@@ -124,6 +124,10 @@ def _constraints(folder, w, allocation=None):
     }
     if exits.any():
         values["exited managers"] = w[exits].sum()
+    # A sleeve nothing of which trades on the market can be sold or held, not bought.
+    untraded = pm["tradable_share"].to_numpy() <= 0
+    if untraded.any():
+        values["purchases of untraded sleeves"] = max(0.0, (w - w0)[untraded].max())
     keys = [f for f in factors if f.startswith("krd_")]
     at = [factors.index(k) for k in keys]
     target = liability[keys].to_numpy() * totals["liabilities"] / totals["assets"]

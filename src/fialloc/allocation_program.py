@@ -8,7 +8,7 @@ and constraints. Every limit is ``excess_i(w) <= room_i + s_i`` with ``0 <= s_i 
 and the objective is
 
     ``sum_i weight_i s_i / scale_i`` (closing breaches, relaxing limits)
-    ``- m_y 1e4 y'w - 1e4 alpha'w + cost'|d| + impact'|d|^1.5 + g TE(w)^2 - kappa h``
+    ``- m_y 1e4 (y - el)'w - 1e4 alpha'w + cost'|d| + impact'|d|^1.5 + g TE(w)^2 - kappa h``
     (``|d|^1.5`` through its tangents, :func:`impact_tangents`)
     (basis points a year)
     ``+ extension terms + 1e-2 |d|^2`` (the smallest move among equally good ones),
@@ -30,6 +30,7 @@ import numpy as np
 
 from fialloc.allocation_limits import (
     MET_TOLERANCE,
+    UNTRADED,
     LimitRow,
     exit_mask,
     limit_rows,
@@ -64,6 +65,8 @@ LIQUIDITY_PREMIUM = 0.005
 TIE_BREAK = 1e-2
 #: A parameter value standing for "no bound" (a relaxation is never this large).
 _UNBOUNDED = 1e3
+#: An expected return floor that never binds (a loss of all assets a year).
+_NO_FLOOR = -1.0
 #: Weight of the exit row when closing today's breaches (see :meth:`AllocationProgram.rooms`).
 _EXIT_PRIORITY = 1e3
 #: A relaxation counts as needed above this share of its limit's scale (solver accuracy).
@@ -219,6 +222,7 @@ class AllocationProgram:
         self.breach_weight = cp.Parameter(k, nonneg=True, value=np.zeros(k))
         self.yield_weight = cp.Parameter(nonneg=True, value=0.0)
         self.alpha = cp.Parameter(n, value=np.zeros(n))
+        self.loss = cp.Parameter(n, nonneg=True, value=np.zeros(n))
         self.cost = cp.Parameter(n, nonneg=True, value=np.zeros(n))
         self.impact = cp.Parameter(n, nonneg=True, value=np.zeros(n))
         self.risk = cp.Parameter(nonneg=True, value=0.0)
@@ -253,6 +257,7 @@ class AllocationProgram:
         funded = ext.funded if ext.funded is not None else 0.0
         exits = exit_mask(problem, mandate)
         shifted = shifted_mask(problem, mandate)
+        untraded = (problem.tradable_share <= 0).to_numpy()
         # |d| as its own variable: every use (turnover, shifts, costs) grows with it.
         moved = cp.Variable(n, nonneg=True, name="moved")
         impact = cp.Variable(n, name="impact")
@@ -263,6 +268,7 @@ class AllocationProgram:
             "min allocation": -cp.min(w[np.flatnonzero(~exits)]) if (~exits).any() else None,
             "max allocation": cp.max(w),
             "exited managers": cp.sum(w[np.flatnonzero(exits)]) if exits.any() else None,
+            UNTRADED: cp.max(d[np.flatnonzero(untraded)]) if untraded.any() else None,
             "yield": -portfolio_yield,
             "tracking error": cp.norm(active, 2),
             "illiquid share": problem.illiquid_share.to_numpy() @ w,
@@ -270,6 +276,7 @@ class AllocationProgram:
             "sector overweight": cp.max(problem.sectors.to_numpy().T @ d),
         }
         self.positions_bound = cp.Parameter(nonneg=True, name="positions", value=_UNBOUNDED)
+        self.return_floor = cp.Parameter(name="return_floor", value=_NO_FLOOR)
         constraints = [
             cp.sum(w) + funded == 1,
             w >= 0,
@@ -281,6 +288,7 @@ class AllocationProgram:
             <= cp.reshape(impact, (n, 1), order="C") @ np.ones((1, len(slopes))),
             h <= buffer_bounds,
             h <= self.limit[self._at("liquidity buffer")],
+            portfolio_yield - problem.expected_loss.to_numpy() @ w >= self.return_floor,
             *(cp.abs(p) <= self.positions_bound for p in ext.positions),
         ]
         if exits.any() and mandate.exit_immediately:
@@ -306,6 +314,7 @@ class AllocationProgram:
             self.breach_weight @ cp.multiply(1.0 / scale, self.slack)
             - self.yield_weight * (1e4 * portfolio_yield)
             - self.alpha @ w
+            + self.loss @ w
             + self.cost @ moved
             + self.impact @ impact
             + self.risk * cp.sum_squares(active)
@@ -340,25 +349,28 @@ class AllocationProgram:
         """Fill the objective's coefficients for one of the program's uses.
 
         ``utility`` is the mandate's objective in basis points a year (:func:`coefficients`);
-        ``tracking_error`` the tracking error squared over its limit squared; ``yield`` the
-        yield; ``extension`` the extension's terms alone; ``none`` only the breach weights.
+        ``tracking_error`` the tracking error squared over its limit squared;
+        ``expected_return`` the yield less the expected credit loss; ``extension`` the
+        extension's terms alone; ``none`` only the breach weights.
         """
         n = len(self.problem.managers)
         self.yield_weight.value, self.risk.value, self.kappa.value = 0.0, 0.0, 0.0
-        self.alpha.value, self.cost.value, self.impact.value = np.zeros((3, n))
+        self.alpha.value, self.loss.value, self.cost.value, self.impact.value = np.zeros((4, n))
         self.extension_weight.value = 1.0 if kind in ("utility", "extension") else 0.0
         if kind == "utility":
             c = coefficients(self.mandate)
             self.yield_weight.value = c.yield_multiplier
             self.alpha.value = 1e4 * c.alpha_multiplier * self.problem.alpha.to_numpy()
+            self.loss.value = 1e4 * c.yield_multiplier * self.problem.expected_loss.to_numpy()
             self.cost.value = 1e4 * self.problem.trading_cost.to_numpy() / c.amortization_years
             self.impact.value = 1e4 * self.problem.trading_impact.to_numpy() / c.amortization_years
             self.risk.value = 1e4 * c.risk_aversion / 2.0
             self.kappa.value = 1e4 * c.liquidity_premium
         elif kind == "tracking_error":
             self.risk.value = 1e4 / self.mandate.max_tracking_error**2
-        elif kind == "yield":
+        elif kind == "expected_return":
             self.yield_weight.value = 1.0
+            self.loss.value = 1e4 * self.problem.expected_loss.to_numpy()
         elif kind not in ("extension", "none"):
             msg = f"AllocationProgram: unknown objective {kind!r}"
             raise ValueError(msg)
@@ -447,11 +459,12 @@ class AllocationProgram:
         )
 
     def solve_for(
-        self, kind: str, yield_floor: float | None = None, *, positions: bool = True
+        self, kind: str, return_floor: float | None = None, *, positions: bool = True
     ) -> FloatArray:
         """Weights minimizing objective `kind` (see :meth:`set_objective`) within the rooms.
 
-        `yield_floor` (decimal) replaces the yield limit for this solve (a frontier point).
+        `return_floor` (decimal a year) is a least expected return (yield less expected credit
+        loss) for this solve (a frontier point).
         With `positions` false the extension's positions (:attr:`Extension.positions`) are
         held at zero: the same program without them.
 
@@ -461,21 +474,18 @@ class AllocationProgram:
             As :meth:`rooms`, or when the solver fails (the message has its status).
         """
         rooms = self.rooms().copy()
-        limits = np.array([r.limit for r in self.rows])
-        if yield_floor is not None:
-            at = self._at("yield")
-            limits[at], rooms[at] = yield_floor, 0.0
-        self.limit.value = limits
+        self.return_floor.value = _NO_FLOOR if return_floor is None else return_floor
         self.set_objective(kind)
         self._limits(rooms, np.zeros(len(self.rows)), np.zeros(len(self.rows)))
         self.positions_bound.value = _UNBOUNDED if positions else 0.0
         try:
             solved = self._solve()
-            self.limit.value = np.array([r.limit for r in self.rows])
+            self.return_floor.value = _NO_FLOOR
             if not solved:
                 raise InfeasibleMandate(self._diagnose(now=True))
         finally:
             self.positions_bound.value = _UNBOUNDED
+            self.return_floor.value = _NO_FLOOR
         return np.asarray(self.w.value, dtype=float)
 
     def _diagnose(self, now: bool) -> str:

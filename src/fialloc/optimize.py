@@ -2,7 +2,9 @@
 
 The objective (maximized; every term in basis points of assets a year and in money):
 
-``yield'w`` + ``alpha'w`` (posterior expected selection alpha from the skill evidence)
+``yield'w`` - ``expected_loss'w`` (default probability by rating times loss given default,
+:func:`fialloc.analytics.credit_loss.expected_loss_rate`: high-yield carry is not all return)
++ ``alpha'w`` (posterior expected selection alpha from the skill evidence)
 - ``sum_m (cost_m |w_m - w0_m| + impact_m |w_m - w0_m|^1.5) / amortization_years`` (half
   the bid-ask and square-root market impact on every sleeve moved, as the plan prices it)
 - ``risk_aversion / 2 x TE(w)^2`` (the variance of the return of assets against liabilities)
@@ -412,8 +414,9 @@ class AllocationResult:
         Per tenor: the key-rate gap today and at these weights in years (``gap_before``,
         ``gap_after``) and DV01 (money per basis point), and the tolerance (years).
     summary : dict
-        Yield, tracking error, surplus volatility, liquid buffer and objective before and
-        after, turnover, and ``constraints_met`` (every limit met).
+        Yield, expected credit loss (decimals a year), tracking error, surplus volatility,
+        liquid buffer and objective before and after, turnover, and ``constraints_met``
+        (every limit met).
     status : str
         The solver's status.
     overlay : DataFrame, optional
@@ -453,7 +456,9 @@ def objective_table(
     With an extension's `effect` at `w` (an overlay), its carry enters the yield, its
     exposure the surplus risk and its Level 1 assets the liquidity.
 
-    Terms: ``yield``, ``alpha`` (posterior), ``trading cost`` (amortized, negative),
+    Terms: ``yield``, ``expected credit loss`` (default probability by rating times loss
+    given default, negative: yield plus it is the expected return), ``alpha`` (posterior),
+    ``trading cost`` (amortized, negative),
     ``surplus risk`` (risk aversion / 2 x tracking error squared, negative), ``liquidity``
     and ``total``, each weighted by the mandate's priorities (:func:`coefficients`). Columns
     ``before_bp``, ``after_bp``, ``change_bp`` (basis points of assets a year) and
@@ -466,6 +471,8 @@ def objective_table(
         e = e or ExtensionEffect(np.zeros(len(problem.exposures.columns)))
         return {
             "yield": c.yield_multiplier * (float(problem.yields.to_numpy() @ x) + e.yield_pickup),
+            "expected credit loss": -c.yield_multiplier
+            * float(problem.expected_loss.to_numpy() @ x),
             "alpha": c.alpha_multiplier * float(problem.alpha.to_numpy() @ x),
             "trading cost": -float(
                 problem.trading_cost.to_numpy() @ np.abs(x - w0)
@@ -562,6 +569,8 @@ def allocation_result(
             "yield_before": float(problem.yields.to_numpy() @ w0),
             "yield_after": float(problem.yields.to_numpy() @ weights)
             + (0.0 if fx is None else fx["carry"]),
+            "expected_loss_before": float(problem.expected_loss.to_numpy() @ w0),
+            "expected_loss_after": float(problem.expected_loss.to_numpy() @ weights),
             "tracking_error_before": problem.tracking_error(w0),
             "tracking_error_after": problem.tracking_error(weights, extra),
             "surplus_vol_before": problem.surplus_vol(w0),
@@ -662,19 +671,23 @@ def pareto_frontier(
     *,
     program: AllocationProgram | None = None,
 ) -> pd.DataFrame:
-    """Trace the efficient frontier between tracking error and yield under the mandate.
+    """Trace the efficient frontier between tracking error and expected return under the mandate.
 
-    The frontier runs from the lowest tracking error the mandate allows to the highest yield
-    it allows; each point minimizes tracking error for a yield at least a step further along.
-    Every point re-solves one compiled program (`program`, or one compiled here), with
-    manager weights only (an overlay program's positions held at zero).
+    Expected return is yield less expected credit loss (the objective's measure). The
+    frontier runs from the lowest tracking error the mandate allows to the highest expected
+    return it allows, each end the solution of its own problem; each point between minimizes
+    tracking error for an expected return at least a step along. Those floors lie strictly
+    between the ends, so every one leaves room (a floor at the highest return itself would
+    leave only the face of its maximizers, which an interior-point solver settles only to
+    its tolerance). Every point re-solves one compiled program (`program`, or one compiled
+    here), with manager weights only (an overlay program's positions held at zero).
 
     Returns
     -------
     DataFrame
-        One row per point: ``target_yield``, ``yield`` (decimals), ``tracking_error``
-        (decimal, annual), ``surplus_vol`` (money, annual), then one column of weights per
-        manager.
+        One row per point: ``target_return`` (the floor; at the ends, the end's own return),
+        ``expected_return``, ``yield`` (decimals a year), ``tracking_error`` (decimal,
+        annual), ``surplus_vol`` (money, annual), then one column of weights per manager.
 
     Raises
     ------
@@ -688,25 +701,23 @@ def pareto_frontier(
         program = AllocationProgram(problem, mandate or Mandate())
     problem = program.problem
     y = problem.yields.to_numpy()
+    net = y - problem.expected_loss.to_numpy()
     low = program.solve_for("tracking_error", positions=False)
-    high = program.solve_for("yield", positions=False)
+    high = program.solve_for("expected_return", positions=False)
+    targets = np.linspace(float(net @ low), float(net @ high), points)
+    solved = [low]
+    solved += [
+        program.solve_for("tracking_error", return_floor=t, positions=False) for t in targets[1:-1]
+    ]
+    solved.append(high)
     rows = []
-    # A hair below each target: the end points themselves came from a solver's tolerance.
-    targets = np.linspace(float(y @ low), float(y @ high), points)
-    for k, target in enumerate(targets):
-        try:
-            solved = program.solve_for("tracking_error", yield_floor=target - 1e-9, positions=False)
-        except InfeasibleMandate:
-            if k < len(targets) - 1:
-                raise
-            # At the very top the floor leaves the solver almost no room: the highest-yield
-            # allocation itself is that point.
-            solved = high
-        w = np.clip(solved, 0.0, None)
+    for target, point in zip(targets, solved, strict=True):
+        w = np.clip(point, 0.0, None)
         w /= w.sum()
         rows.append(
             {
-                "target_yield": float(target),
+                "target_return": float(target),
+                "expected_return": float(net @ w),
                 "yield": float(y @ w),
                 "tracking_error": problem.tracking_error(w),
                 "surplus_vol": problem.surplus_vol(w),

@@ -121,9 +121,11 @@ def run_tables(run: RunResult) -> dict[str, pd.DataFrame]:
             {
                 "residual_vol": pb.residual_vol,
                 "yield": pb.yields,
+                "expected_loss": pb.expected_loss,
                 "alpha": pb.alpha,
                 "trading_cost": pb.trading_cost,
                 "trading_impact": pb.trading_impact,
+                "tradable_share": pb.tradable_share,
                 **{f"hqla_{level}": pb.hqla[level] for level in pb.hqla.columns},
                 "illiquid_share": pb.illiquid_share,
                 "notch": pb.notch,
