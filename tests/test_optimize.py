@@ -726,3 +726,25 @@ def test_a_higher_expected_loss_never_raises_that_managers_weight(demo_problem):
     # Without the loss term the high-yield carry counts as return, and they weigh more.
     free = dataclasses.replace(demo_problem, expected_loss=demo_problem.expected_loss * 0.0)
     assert optimize(free, Mandate()).weights[worst] >= base - 1e-6
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
+def test_the_frontier_settles_every_point_on_generated_books(seed):
+    # The ends are their own problems and every floor between lies strictly inside: no point
+    # needs a fallback, the returns rise and the tracking errors with them.
+    portfolio = data.synthetic(20, 600, seed=seed)
+    problem = build_problem(DeskContext(portfolio))
+    program = AllocationProgram(problem, portfolio.mandate)
+    frontier = pareto_frontier(problem, points=6, program=program)
+    net = problem.yields.to_numpy() - problem.expected_loss.to_numpy()
+    low = program.solve_for("tracking_error")
+    high = program.solve_for("expected_return")
+    assert frontier["expected_return"].iloc[0] == pytest.approx(net @ low, abs=1e-9)
+    assert frontier["expected_return"].iloc[-1] == pytest.approx(net @ high, abs=1e-9)
+    assert np.all(np.diff(frontier["expected_return"]) >= -1e-9)
+    assert np.all(np.diff(frontier["tracking_error"]) >= -1e-7)
+    assert (frontier["expected_return"] >= frontier["target_return"] - 1e-7).all()
+    managers = list(problem.managers)
+    for _, row in frontier.iterrows():
+        table = check_constraints(problem, portfolio.mandate, row[managers].to_numpy(dtype=float))
+        assert table["allowed"].all(), table[~table["allowed"]]
