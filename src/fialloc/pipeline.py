@@ -130,8 +130,8 @@ class RunResult:
         same mandate, fitted on paths ``n_paths`` to ``2 n_paths - 1`` of the seed's stream:
         independent of the paths ``0`` to ``n_paths - 1`` that every path statistic uses.
     frontier : DataFrame
-        Points on the tracking error / yield frontier (see
-        :func:`fialloc.optimize.pareto_frontier`).
+        Points on the tracking error / expected return frontier (yield less expected credit
+        loss; see :func:`fialloc.optimize.pareto_frontier`).
     robustness : Robustness
         Current, recommended and least-shortfall weights across paths and stresses.
     plan : ImplementationPlan
