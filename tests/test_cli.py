@@ -109,6 +109,8 @@ def test_summary_fits_100_columns_and_names_the_outputs(tmp_path, capsys):
     assert f"  {biggest['manager_id']}  " in shown  # the largest recommended move
     assert "Duration overlay" in shown
     assert "with overlay" in shown
+    # The duration desk's words on the global manager's currencies.
+    assert "Currencies: 3.0% of the assets are in EUR, GBP, JPY, CAD" in " ".join(shown.split())
     # The Monte Carlo lines: path count and seed, intervals, claims that follow the interval.
     results = json.loads((folder / "results.json").read_text())
     s = results["integrated_strategy"]

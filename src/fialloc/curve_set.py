@@ -7,7 +7,7 @@ Per currency (USD, EUR, GBP, JPY, CAD) a run may hold three curves:
 - ``ois``: the overnight-indexed swap curve, which discounts collateralized derivatives and
   sets FX forward points (covered interest parity);
 - ``real``: the real (inflation-linked) curve, a slot filled from linker prices or
-  zero-coupon inflation swaps by :mod:`fialloc` 's inflation module.
+  zero-coupon inflation swaps by the inflation module.
 
 Every curve is an ordinary :class:`fialloc.curves.Curve` on Act/365F times from the same
 valuation date, bootstrapped by :func:`fialloc.curves.bootstrap` from quotes that carry the

@@ -715,27 +715,27 @@ def index_linked(
     priced off the nominal curve they give each linker's invoice price, and every bump of the
     nominal curve moves the real curve with it (breakevens held).
 
+    Linkers that are not in `book` (another currency's) are left out.
+
     Raises
     ------
     ValueError
-        If a linker is not in `book` or its flows differ from its row's.
+        If a linker's flows differ from its row's.
     """
     pos = book.security_ids.get_indexer(linkers.security_ids)
-    if np.any(pos < 0):
-        missing = [str(s) for s, p in zip(linkers.security_ids, pos, strict=True) if p < 0]
-        msg = f"index_linked: linker(s) {', '.join(missing[:10])} are not in the book"
-        raise ValueError(msg)
     offsets, real_offsets = book.layout.offsets, linkers.real.layout.offsets
     money = linkers.money_amounts(curves)
     amounts = book.layout.amounts.copy()
     for k, i in enumerate(pos):
+        if i < 0:  # a linker of another part of the portfolio (another currency's book)
+            continue
         lo, hi = offsets[i], offsets[i + 1]
         if hi - lo != real_offsets[k + 1] - real_offsets[k]:
             msg = f"index_linked: {linkers.security_ids[k]} has other flows in the book"
             raise ValueError(msg)
         amounts[lo:hi] = money[real_offsets[k] : real_offsets[k + 1]]
     scale = np.ones(len(book))
-    scale[pos] = linkers.index_ratios(curves)
+    scale[pos[pos >= 0]] = linkers.index_ratios(curves)[pos >= 0]
     return book.with_amounts(amounts, scale)
 
 

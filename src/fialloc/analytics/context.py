@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
 import pandas as pd
 
 from fialloc.analytics.currency_exposure import (
@@ -13,10 +14,10 @@ from fialloc.analytics.currency_exposure import (
     hedged_shares,
     security_currency_exposures,
 )
-from fialloc.analytics.spread_durations import rating_spread_durations
 from fialloc.bonds import krd_column
 from fialloc.data import Portfolio
 from fialloc.data.vocabulary import rating_notch
+from fialloc.factor_returns import credit_factor_returns, rating_spread_durations
 
 __all__ = ["DeskContext", "persistent_drift"]
 
@@ -86,6 +87,42 @@ class DeskContext:
         return table
 
     @cached_property
+    def by_currency(self) -> pd.DataFrame:
+        """The assets by currency, base first: one row per currency held.
+
+        ``market_value`` (base money at spot), ``share`` of the assets, ``hedged_value`` and
+        ``fx_exposure`` (the share of the assets in the currency and not hedged; 0 for the
+        base), and the currency's bonds' value-weighted ``ytm``, ``z_spread``,
+        ``effective_duration``, ``spread_duration`` (years) and key-rate durations on the
+        currency's own curve (``krd_<tenor>y``).
+        """
+        p = self.portfolio
+        sec = self.securities
+        a = p.analytics
+        mv = sec["market_value"]
+        base = p.mandate.base_currency
+        hedged = hedged_shares(p).mul(p.manager_values, axis=0).sum(axis=0)
+        rows = {}
+        for currency in [base, *(c.removeprefix("fx_") for c in self.fx_columns)]:
+            mine = (sec["currency"] == currency).to_numpy()
+            value = float(mv[mine].sum())
+            w = mv[mine] / value
+            row = {
+                "market_value": value,
+                "share": value / self.total_assets,
+                "hedged_value": float(hedged.get(currency, 0.0)),
+            }
+            row["fx_exposure"] = (
+                0.0 if currency == base else (value - row["hedged_value"]) / self.total_assets
+            )
+            for col in ("ytm", "z_spread", "effective_duration", "spread_duration"):
+                row[col] = float(np.dot(w.to_numpy(), sec.loc[mine, col].to_numpy(dtype=float)))
+            krd = w.to_numpy() @ a.krd[mine]
+            row |= {krd_column(t): float(k) for t, k in zip(a.key_tenors, krd, strict=True)}
+            rows[currency] = row
+        return pd.DataFrame.from_dict(rows, orient="index").rename_axis("currency")
+
+    @cached_property
     def manager_notches(self) -> pd.Series:
         """Each sleeve's value-weighted average rating notch (AAA = 1 .. BBB- = 10 .. C = 21)."""
         share = self.portfolio.sleeve_weights
@@ -127,20 +164,19 @@ class DeskContext:
     def spread_durations(self) -> pd.DataFrame:
         """The book's spread duration (years) by letter rating, per month of the spread history.
 
-        See :func:`fialloc.analytics.spread_durations.rating_spread_durations`.
+        See :func:`fialloc.factor_returns.rating_spread_durations`.
         """
         return rating_spread_durations(self.portfolio)
 
     def credit_factor(self, letter: str) -> pd.Series:
         """Monthly credit excess return of a rating (decimal): carry less duration x the move.
 
-        A month's carry is the rating's spread at its start over 12 (an approximation that
-        ignores the spread's change within the month), the loss is the book's spread duration of
-        the rating at the start of the month (:attr:`spread_durations`) times the spread change.
+        :func:`fialloc.factor_returns.credit_factor_returns` with the book's own spread
+        durations (:attr:`spread_durations`).
         """
-        spreads = self.portfolio.spread_history[letter].astype(float)
-        duration = self.spread_durations[letter].shift(1)
-        return (spreads / 12.0 - duration * spreads.diff()).iloc[1:]
+        return credit_factor_returns(
+            self.portfolio.spread_history[letter], self.spread_durations[letter]
+        )
 
 
 def persistent_drift(

@@ -88,27 +88,15 @@ def security_currency_exposures(portfolio: Portfolio) -> pd.DataFrame:
 def hedged_shares(portfolio: Portfolio) -> pd.DataFrame:
     """Share of each sleeve's value hedged into the base currency, by foreign currency.
 
-    Managers (rows) by foreign currencies held (columns), decimals; from the holdings'
-    ``hedge_ratio`` (0 when absent) weighted by value.
+    Managers (rows) by foreign currencies held (columns), decimals: the holdings' hedge
+    ratios (:attr:`fialloc.data.Portfolio.hedge_ratios`) weighted by value.
     """
     foreign = foreign_currencies(portfolio)
     share = portfolio.sleeve_weights
-    holdings = portfolio.holdings
-    if "hedge_ratio" in holdings.columns and foreign:
-        ratios = holdings.pivot_table(
-            index="manager_id",
-            columns="security_id",
-            values="hedge_ratio",
-            aggfunc="first",
-            fill_value=0.0,
-        ).reindex(index=share.index, columns=share.columns, fill_value=0.0)
-    else:
-        ratios = pd.DataFrame(0.0, index=share.index, columns=share.columns)
-    ratios = ratios.fillna(0.0)
-    codes = portfolio.currencies.reindex(share.columns)
-    hedged = share * ratios
+    hedged = share * portfolio.hedge_ratios.reindex(index=share.index, columns=share.columns)
+    codes = portfolio.currencies.reindex(share.columns).to_numpy()
     return pd.DataFrame(
-        {c: hedged.loc[:, (codes == c).to_numpy()].sum(axis=1) for c in foreign},
+        {c: hedged.loc[:, codes == c].sum(axis=1) for c in foreign},
         index=share.index,
         columns=pd.Index(foreign),
         dtype=float,

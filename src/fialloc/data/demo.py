@@ -305,11 +305,11 @@ def _spread_durations(
 ) -> dict[str, np.ndarray]:
     """Measure the book's BBB and BB spread durations at the start of each month (years).
 
-    The same measure the desks use (:func:`fialloc.analytics.spread_durations.
-    spread_durations_by_rating`), so a planted credit loading is the loading they estimate.
+    The same measure the desks use (:func:`fialloc.factor_returns.spread_durations_by_rating`),
+    so a planted credit loading is the loading they estimate.
     """
-    # Local import: the analytics package builds on the data package.
-    from fialloc.analytics.spread_durations import spread_durations_by_rating
+    # Local import: fialloc.factor_returns reads this package's vocabulary.
+    from fialloc.factor_returns import spread_durations_by_rating
 
     table = history.pivot(index="month", columns="series", values="value").sort_index()
     zeros = table[[f"zero_{t:g}y" for t in TENORS]].set_axis(list(TENORS), axis=1)
@@ -386,12 +386,15 @@ def _wander(shocks: np.ndarray, sd: float) -> np.ndarray:
     return sd * out
 
 
-def demo_tables(seed: int = 7) -> tuple[dict[str, pd.DataFrame], DemoTruth]:
+def demo_tables(
+    seed: int = 7, *, global_sleeve: bool = True
+) -> tuple[dict[str, pd.DataFrame], DemoTruth]:
     """Build the demo's input tables (valuation date :data:`DEMO_VALUATION`) and its truths.
 
     The 25 US managers hold 94% of the assets; the global aggregate manager
     (:mod:`fialloc.data.demo_global`) and the TIPS manager (:mod:`fialloc.data.demo_tips`)
-    3% each.
+    3% each. Without `global_sleeve`, the US managers hold 97% (the single-currency demo:
+    the benchmark's reference).
     """
     return _tables(
         seed,
@@ -399,7 +402,7 @@ def demo_tables(seed: int = 7) -> tuple[dict[str, pd.DataFrame], DemoTruth]:
         [pool[4] for pool in _POOLS],
         (28, 44),
         with_history=True,
-        global_sleeve=True,
+        global_sleeve=global_sleeve,
         tips_sleeve=True,
     )
 

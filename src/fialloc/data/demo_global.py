@@ -14,10 +14,11 @@ was; the other managers' weights and holdings are scaled down to make room for i
   cross-currency bases of -10, -5, -30 and -5 bp.
 - The manager holds ten sovereign bonds in each currency, its EUR and JPY bonds fully hedged
   to USD, GBP half and CAD not at all (:data:`HEDGE_RATIOS`).
-- History: 60 months of each currency's zero rates (level moves half correlated with the US
-  10-year's) and FX spots (``zero_<CCY>_<tenor>y``, ``fx_<CCY>`` in ``market_history``); the
-  manager's returns are its bonds' carry, rate and unhedged FX moves plus noise (no skill, no
-  beta, no drift); its holdings and benchmark histories are today's positions throughout.
+- History: 60 months of each currency's zero rates (level moves of half the US 10-year's
+  plus their own, and slope moves) and FX spots (``zero_<CCY>_<tenor>y``, ``fx_<CCY>`` in
+  ``market_history``); the manager's returns are its bonds' carry, rate and unhedged FX moves
+  plus noise (no skill, no beta, no drift); its holdings and benchmark histories are today's
+  positions throughout.
 """
 
 from __future__ import annotations
@@ -108,8 +109,8 @@ def _securities(rng: np.random.Generator, curves: CurveSet) -> pd.DataFrame:
         for k in range(_BONDS_PER_CURRENCY):
             years = float(rng.uniform(1.5, 20.0))
             maturity = add_months(vd, round(years * 12))
-            par_yield = float(curves.curve(currency).zero_rate(years))
-            coupon = max(round((par_yield + float(rng.normal(0, 0.003))) * 800) / 800, 0.001)
+            level = float(curves.curve(currency).zero_rate(years))
+            coupon = max(round((level + float(rng.normal(0, 0.003))) * 800) / 800, 0.001)
             issue = float(rng.choice([10.0, 15.0, 20.0, 30.0])) * 1e9
             rows.append(
                 {
@@ -147,8 +148,13 @@ def _history(
     for currency in HEDGE_RATIOS:
         dl = 0.5 * us_level + rng.normal(0, _RATE_VOL[currency], n)
         dl[0] = 0.0
+        # Level and slope moves (the slope's shape as the US history's), so that each
+        # currency's key rates do not all move as one.
+        slope = rng.normal(0, 0.5 * _RATE_VOL[currency], n)
+        slope[0] = 0.0
+        moves = dl[:, None] + slope[:, None] * (np.asarray(tenors) - 7.0) / 25.0
         today = np.asarray(curves.curve(currency).zero_rate(np.asarray(tenors)))
-        zeros = today - np.cumsum(dl[::-1])[::-1][:, None] + dl[:, None]  # last row is today
+        zeros = today - np.cumsum(moves[::-1], axis=0)[::-1] + moves  # last row is today
         dfx = rng.normal(0, _FX_VOL[currency], n)
         dfx[0] = 0.0
         spot = curves.spot(currency) * np.exp(-np.cumsum(dfx[::-1])[::-1] + dfx)

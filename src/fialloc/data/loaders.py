@@ -326,7 +326,9 @@ def _currency_problems(
                 problems.append(Problem(files["fx_spot"], row, "currency", msg))
     quotes = t.get("curve_quotes")
     curves = {base}
-    if quotes is not None and "currency" in quotes.columns:
+    if "curve_quotes" in files and quotes is None:  # unreadable: its own problems say why
+        curves = set(CURRENCIES)
+    elif quotes is not None and "currency" in quotes.columns:
         kind = (
             quotes["curve"].fillna("government")
             if "curve" in quotes.columns
@@ -448,7 +450,7 @@ def _validate(
     typed: dict[str, pd.DataFrame] = {}  # tables with every required column, coerced
     for name, (file, frame) in raw.items():
         out, found = SCHEMAS[name].validate(frame, file)
-        if name == "benchmark_characteristics":
+        if name in ("benchmark_characteristics", "manager_characteristics"):
             out, mixes = mix_columns(out, file)
             found += mixes
         clean[name] = out

@@ -158,7 +158,7 @@ class Portfolio:
         return self.currencies.map(rates).astype(float)
 
     @cached_property
-    def _currency_books(self) -> list[tuple[str, npt.NDArray[np.int64], BondBook]]:
+    def currency_books(self) -> list[tuple[str, npt.NDArray[np.int64], BondBook]]:
         """(currency, positions in the book, sub-book) for each currency held, base first.
 
         A book in one currency is its own sub-book, so a single-currency run prices exactly
@@ -179,7 +179,7 @@ class Portfolio:
         """
         z = np.broadcast_to(np.asarray(z_spread, dtype=np.float64), (len(self.book),))
         out = np.empty(len(self.book))
-        for currency, at, book in self._currency_books:
+        for currency, at, book in self.currency_books:
             out[at] = book.dirty_prices(self.curve_set.curve(currency), np.ascontiguousarray(z[at]))
         return out
 
@@ -230,7 +230,7 @@ class Portfolio:
         clean = (observed["price_type"] == "clean").to_numpy()
         dirty[clean] += book.accrued[clean]
         solved = np.empty(len(ids))
-        for currency, at, sub in self._currency_books:
+        for currency, at, sub in self.currency_books:
             solved[at] = sub.z_spreads(
                 self.curve_set.curve(currency), np.ascontiguousarray(dirty[at])
             )
@@ -281,6 +281,41 @@ class Portfolio:
         return z
 
     @cached_property
+    def base_curve_spreads(self) -> pd.Series:
+        """Each held bond's spread (decimal) over the base currency's curve (book order).
+
+        A base-currency bond's is its z-spread; another currency's is the spread over the base
+        curve that reprices its value today. The scenario paths simulate the base currency's
+        rates only, so they revalue every bond off the base curve with this spread, at
+        today's FX spot (per-currency paths are the scenario generator's to add).
+        """
+        z = self.z_spreads.reindex(self.book.security_ids).to_numpy(dtype=float).copy()
+        foreign = (self.currencies != self.mandate.base_currency).to_numpy()
+        if foreign.any():
+            dirty = np.full(len(z), np.nan)
+            dirty[foreign] = self.analytics.dirty_price[foreign]
+            z[foreign] = self.book.z_spreads(self.curve, dirty)[foreign]
+        return pd.Series(z, index=self.book.security_ids)
+
+    @cached_property
+    def hedge_ratios(self) -> pd.DataFrame:
+        """Share (0..1) of each holding's value hedged into the base currency by FX forwards.
+
+        Managers (rows) by held securities (columns, book order), from the holdings'
+        ``hedge_ratio`` (0 where absent or not given); base-currency bonds need no hedge and
+        count 0 whatever the table says.
+        """
+        ids = self.book.security_ids
+        if "hedge_ratio" not in self.holdings.columns:
+            return pd.DataFrame(0.0, index=self.managers.index, columns=ids)
+        table = self.holdings.pivot_table(
+            index="manager_id", columns="security_id", values="hedge_ratio", aggfunc="first"
+        )
+        table = table.reindex(index=self.managers.index, columns=ids).fillna(0.0).astype(float)
+        table.loc[:, (self.currencies == self.mandate.base_currency).to_numpy()] = 0.0
+        return table
+
+    @cached_property
     def face(self) -> pd.DataFrame:
         """Face held (money): managers (rows) by securities (columns)."""
         table = self.holdings.pivot_table(
@@ -289,6 +324,16 @@ class Portfolio:
         return table.reindex(
             index=self.managers.index, columns=self.securities.index, fill_value=0.0
         )
+
+    @cached_property
+    def holding_shares(self) -> pd.DataFrame:
+        """Each manager's share of each security's total face: managers by securities.
+
+        Columns sum to 1 for held securities; securities nobody holds get zeros. One
+        definition for every sleeve revaluation (stresses, paths) and the run folder.
+        """
+        face = self.face
+        return face.div(face.sum(axis=0).replace(0.0, np.nan), axis=1).fillna(0.0)
 
     @cached_property
     def book(self) -> BondBook:
@@ -393,7 +438,7 @@ class Portfolio:
                     key_tenors=self.mandate.key_tenors,
                 ),
             )
-            for currency, at, book in self._currency_books
+            for currency, at, book in self.currency_books
         ]
         analytics = parts[0][1] if len(parts) == 1 else _stacked(parts, self.book.security_ids)
         # The observed value stands; the solved spread reprices it to 1e-12 per 100.

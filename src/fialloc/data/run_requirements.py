@@ -3,7 +3,8 @@
 A table valid on its own may still not carry what ``fialloc run`` reads: the skill statistics
 need every manager's monthly returns without gaps, the surplus tracking error needs the zero
 rate at every key tenor and the spread of every letter rating for at least a year, the style
-regressions the 10-year rate, and liabilities and holdings must be in the same units.
+regressions the 10-year rate, and liabilities and holdings must be in the same units. A book
+holding other currencies needs their zero rates and FX spots over the same months.
 ``validate`` and ``load`` of a directory report these against
 the file, so that ``run`` never stops on them.
 """
@@ -111,4 +112,17 @@ def run_problems(portfolio: Portfolio, files: Mapping[str, str]) -> list[Problem
     gap = month_sequence_problem(list(complete.index))
     if gap is not None:
         problems.append(Problem(file, None, "month", f"complete months: {gap}"))
+    # Other currencies held: their rate and FX moves are factors of the tracking error too.
+    base = portfolio.mandate.base_currency
+    for currency in sorted(set(portfolio.currencies) - {base}):
+        rates = portfolio.currency_zero_history(currency, tenors).dropna()
+        spot = portfolio.fx_history(currency).dropna()
+        both = len(rates.index.intersection(spot.index).intersection(complete.index))
+        if both < MIN_HISTORY_MONTHS:
+            msg = (
+                f"{currency} bonds are held: run needs at least {MIN_HISTORY_MONTHS} months of "
+                f"{currency} zero rates (series zero_{currency}_<years>y) and FX spots "
+                f"(fx_{currency}) with the other series; {both} months have them"
+            )
+            problems.append(Problem(file, None, "series", msg))
     return problems
