@@ -522,7 +522,8 @@ def core_calls(draw):
         args = [*_g2(draw), draw(scalar), draw(scalar)] + [draw(float_args) for _ in range(4)]
     elif name == "g2_revalue":
         args = [*_g2(draw), *layout, draw(float_args), draw(float_args), draw(float_args)]
-        args += [draw(float_args), draw(matrices), draw(matrices), draw(float_args)]
+        args += [draw(float_args), draw(matrices), draw(matrices)]
+        args += [draw(offsets), draw(groups), draw(float_args)]
         args += [draw(groups), draw(matrices), draw(st.integers(-2, 3))]
     elif name == "g2_factor_normals":
         refused = st.sampled_from([2**31 + 1, 2**62, 2**63 - 1])  # steps above 2^31

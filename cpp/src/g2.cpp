@@ -4,91 +4,25 @@
 #include <Eigen/Cholesky>
 #include <algorithm>
 #include <cmath>
-#include <exception>
-#include <system_error>
-#include <thread>
 #include <vector>
 
 #include "fialloc/errors.hpp"
+#include "fialloc/kernel_support.hpp"
 #include "fialloc/rng.hpp"
 #include "fialloc/solver.hpp"
-#include "fialloc/vexp.hpp"
 
 namespace fialloc {
 
-namespace {
+using detail::b_fn;
+using detail::check_finite;
+using detail::check_grid;
+using detail::parallel_for;
 
-double b_fn(double k, double tau) { return -std::expm1(-k * tau) / k; }
+namespace {
 
 constexpr double kMaxReversion = 100.0;
 constexpr double kMinVol = 1e-6;
 constexpr double kMaxVol = 1.0;
-
-// Threads for `work` items: what was asked (all cores when 0), never more than the cores or
-// the items; asking for more threads than cores only adds switching.
-int resolve_threads(int threads, std::int64_t work) {
-  const int cores = std::max(static_cast<int>(std::thread::hardware_concurrency()), 1);
-  const int n = threads > 0 ? std::min(threads, cores) : cores;
-  return static_cast<int>(std::min<std::int64_t>(n, std::max<std::int64_t>(work, 1)));
-}
-
-// Run body(begin, end) on [0, n) split in contiguous chunks over threads; exceptions are
-// collected and the first one rethrown after every thread has joined. A thread that cannot be
-// started (a container's pid limit, a sandbox's thread cap) leaves its chunks to the calling
-// thread: same chunks, same results, fewer threads.
-template <class Body>
-void parallel_for(std::int64_t n, int threads, Body&& body) {
-  const int nt = resolve_threads(threads, n);
-  if (nt == 1) {
-    body(std::int64_t{0}, n);
-    return;
-  }
-  std::vector<std::thread> pool;
-  pool.reserve(static_cast<std::size_t>(nt));
-  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(nt));
-  const std::int64_t chunk = (n + nt - 1) / nt;
-  auto run = [&](int t) {
-    const std::int64_t lo = t * chunk, hi = std::min(n, lo + chunk);
-    try {
-      if (lo < hi) body(lo, hi);
-    } catch (...) {
-      errors[static_cast<std::size_t>(t)] = std::current_exception();
-    }
-  };
-  int started = 1;  // chunk 0 runs on the calling thread
-  for (; started < nt; ++started) {
-    try {
-      pool.emplace_back(run, started);
-    } catch (const std::system_error&) {
-      break;
-    }
-  }
-  run(0);
-  for (int t = started; t < nt; ++t) run(t);
-  for (auto& th : pool) th.join();
-  for (auto& e : errors) {
-    if (e) std::rethrow_exception(e);
-  }
-}
-
-void check_grid(ConstVecRef times, const char* where, const char* name, bool allow_zero) {
-  FIALLOC_REQUIRE(times.size() >= 1, where << ": `" << name << "` is empty");
-  for (Eigen::Index i = 0; i < times.size(); ++i) {
-    const double lo = i == 0 ? 0.0 : times[i - 1];
-    const bool ok = std::isfinite(times[i]) && (times[i] > lo || (allow_zero && i == 0 && times[i] == 0.0));
-    FIALLOC_REQUIRE(ok, where << ": `" << name << "` must be finite, "
-                              << (allow_zero ? "non-negative" : "positive")
-                              << " and strictly increasing; entry " << i << " is " << times[i]);
-  }
-}
-
-void check_finite(ConstVecRef v, Eigen::Index n, const char* where, const char* name) {
-  FIALLOC_REQUIRE(v.size() == n, where << ": `" << name << "` has " << v.size() << " entries, expected "
-                                       << n);
-  for (Eigen::Index i = 0; i < n; ++i) {
-    FIALLOC_REQUIRE(std::isfinite(v[i]), where << ": `" << name << "` entry " << i << " is " << v[i]);
-  }
-}
 
 }  // namespace
 
@@ -219,115 +153,6 @@ RowMatrixXd g2_zero_bonds(const G2Params& p, double t, double log_df_t, ConstVec
   for (Eigen::Index i = 0; i < x.size(); ++i) {
     out.row(i) = (ln_a - ba * x[i] - bb * y[i]).exp().matrix().transpose();
   }
-  return out;
-}
-
-RowMatrixXd g2_revalue(const G2Params& p, const CashflowView& cf, ConstVecRef log_df_flows,
-                       ConstVecRef z_spreads, ConstVecRef horizons, ConstVecRef log_df_h,
-                       ConstMatRef x, ConstMatRef y, ConstVecRef weights, ConstIdxRef groups,
-                       ConstMatRef spread_moves, int threads) {
-  const char* where = "g2_revalue";
-  check_g2(p, where);
-  check_layout(cf, where);
-  const Eigen::Index nf = cf.times.size(), ns = cf.n_streams(), nh = horizons.size();
-  check_finite(log_df_flows, nf, where, "log_df_flows");
-  check_finite(z_spreads, ns, where, "z_spreads");
-  check_grid(horizons, where, "horizons", true);
-  check_finite(log_df_h, nh, where, "log_df_h");
-  FIALLOC_REQUIRE(x.cols() == nh && y.cols() == nh && x.rows() == y.rows(),
-                  where << ": `x` and `y` must both be paths x " << nh << " horizons, got "
-                        << x.rows() << "x" << x.cols() << " and " << y.rows() << "x" << y.cols());
-  FIALLOC_REQUIRE(x.allFinite() && y.allFinite(), where << ": `x` and `y` must be finite");
-  const bool aggregate = weights.size() > 0;
-  if (aggregate) check_finite(weights, ns, where, "weights");
-  const Eigen::Index np = x.rows();
-  const bool moves = groups.size() > 0;
-  Eigen::Index ng = 0;
-  if (moves) {
-    FIALLOC_REQUIRE(groups.size() == ns, where << ": `groups` has " << groups.size()
-                                               << " entries for " << ns << " streams");
-    ng = nh > 0 ? spread_moves.cols() / nh : 0;
-    FIALLOC_REQUIRE(spread_moves.rows() == np && ng >= 1 && spread_moves.cols() == nh * ng,
-                    where << ": `spread_moves` must be paths x (horizons * groups), got "
-                          << spread_moves.rows() << "x" << spread_moves.cols());
-    FIALLOC_REQUIRE(spread_moves.allFinite(), where << ": `spread_moves` must be finite");
-    for (Eigen::Index s = 0; s < ns; ++s) {
-      FIALLOC_REQUIRE(groups[s] >= -1 && groups[s] < ng,
-                      where << ": `groups` of stream " << s << " is " << groups[s]
-                            << "; expected -1 or 0.." << (ng - 1));
-    }
-  }
-
-  // Per horizon, only the flows still to come (a suffix of each stream, since times are sorted):
-  // ln of the deterministic part of P(h, t_i), the factor loadings and the (weighted) amount,
-  // packed contiguously with each stream's range.
-  struct Packed {
-    Eigen::ArrayXd ln_a, ba, bb, amt, tau;
-    std::vector<Eigen::Index> start;  // ns + 1 offsets into the packed arrays
-  };
-  std::vector<Packed> packed(static_cast<std::size_t>(nh));
-  for (Eigen::Index h = 0; h < nh; ++h) {
-    const double th = horizons[h], vh = g2_v(p, th);
-    Packed& pk = packed[static_cast<std::size_t>(h)];
-    pk.start.assign(static_cast<std::size_t>(ns) + 1, 0);
-    std::vector<Eigen::Index> first(static_cast<std::size_t>(ns));
-    Eigen::Index count = 0;
-    for (Eigen::Index s = 0; s < ns; ++s) {
-      Eigen::Index i = cf.begin(s);
-      while (i < cf.end(s) && cf.times[i] <= th) ++i;
-      first[static_cast<std::size_t>(s)] = i;
-      pk.start[static_cast<std::size_t>(s)] = count;
-      count += cf.end(s) - i;
-    }
-    pk.start[static_cast<std::size_t>(ns)] = count;
-    pk.ln_a.resize(count);
-    pk.ba.resize(count);
-    pk.bb.resize(count);
-    pk.amt.resize(count);
-    pk.tau.resize(count);
-    for (Eigen::Index s = 0; s < ns; ++s) {
-      const double scale = aggregate ? weights[s] : 1.0;
-      Eigen::Index k = pk.start[static_cast<std::size_t>(s)];
-      for (Eigen::Index i = first[static_cast<std::size_t>(s)]; i < cf.end(s); ++i, ++k) {
-        const double tau = cf.times[i] - th;
-        pk.ln_a[k] = log_df_flows[i] - log_df_h[h] +
-                     0.5 * (g2_v(p, tau) - g2_v(p, cf.times[i]) + vh) - z_spreads[s] * tau;
-        pk.ba[k] = b_fn(p.a, tau);
-        pk.bb[k] = b_fn(p.b, tau);
-        pk.amt[k] = cf.amounts[i] * scale;
-        pk.tau[k] = tau;
-      }
-    }
-  }
-  RowMatrixXd out(np, aggregate ? nh : nh * ns);
-  parallel_for(np, threads, [&](std::int64_t lo, std::int64_t hi) {
-    Eigen::ArrayXd buf;
-    for (std::int64_t path = lo; path < hi; ++path) {
-      for (Eigen::Index h = 0; h < nh; ++h) {
-        const Packed& pk = packed[static_cast<std::size_t>(h)];
-        buf = pk.ln_a - pk.ba * x(path, h) - pk.bb * y(path, h);
-        if (moves) {
-          for (Eigen::Index s = 0; s < ns; ++s) {
-            if (groups[s] < 0) continue;
-            const double ds = spread_moves(path, h * ng + groups[s]);
-            const Eigen::Index b0 = pk.start[static_cast<std::size_t>(s)];
-            const Eigen::Index len = pk.start[static_cast<std::size_t>(s) + 1] - b0;
-            buf.segment(b0, len) -= ds * pk.tau.segment(b0, len);
-          }
-        }
-        exp_inplace(buf.data(), buf.size());
-        buf *= pk.amt;
-        if (aggregate) {
-          out(path, h) = buf.sum();
-        } else {
-          for (Eigen::Index s = 0; s < ns; ++s) {
-            const Eigen::Index b0 = pk.start[static_cast<std::size_t>(s)];
-            out(path, h * ns + s) = buf.segment(b0, pk.start[static_cast<std::size_t>(s) + 1] - b0).sum();
-          }
-        }
-      }
-    }
-  });
   return out;
 }
 
