@@ -2,6 +2,7 @@
 #include "fialloc/g2.hpp"
 
 #include <Eigen/Cholesky>
+#include <array>
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "fialloc/kernel_support.hpp"
 #include "fialloc/rng.hpp"
 #include "fialloc/solver.hpp"
+#include "fialloc/vexp.hpp"
 
 namespace fialloc {
 
@@ -23,6 +25,47 @@ namespace {
 constexpr double kMaxReversion = 100.0;
 constexpr double kMinVol = 1e-6;
 constexpr double kMaxVol = 1.0;
+
+// Paths simulated together: the random-number rounds of a block run as vector instructions.
+// A short last block repeats its last path, so every path takes the same instructions.
+constexpr int kLanes = 8;
+
+// The four normals of one step for a block of paths keyed (lo32, hi32): sub-stream 0 gives z0,
+// z1 and sub-stream 1 gives z2, z3, exactly as Philox::normals draws them one counter at a time.
+FIALLOC_KERNEL_CLONES
+void step_normals(const Philox& rng, std::uint32_t step, const std::uint32_t* lo32,
+                  const std::uint32_t* hi32, double* z) {
+  alignas(32) std::uint32_t c0[2 * kLanes], c1[2 * kLanes], c2[2 * kLanes], c3[2 * kLanes];
+  for (int i = 0; i < 2 * kLanes; ++i) {
+    c0[i] = step;
+    c1[i] = lo32[i % kLanes];
+    c2[i] = hi32[i % kLanes];
+    c3[i] = i < kLanes ? 0u : 1u;
+  }
+  rng.apply<2 * kLanes>(c0, c1, c2, c3);
+  Philox::box_muller<kLanes>(c0, c1, c2, c3, z, z + kLanes);
+  Philox::box_muller<kLanes>(c0 + kLanes, c1 + kLanes, c2 + kLanes, c3 + kLanes, z + 2 * kLanes,
+                             z + 3 * kLanes);
+}
+
+// One exact step of the block's factors and their integrals: eps = L z (summed in column order,
+// as Eigen's fixed-size product does), then the decayed states plus eps.
+FIALLOC_KERNEL_CLONES
+void advance(const Eigen::Matrix4d& chol, const std::array<double, 4>& d, const double* sign,
+             const double* z, double* x, double* y, double* ix, double* iy) {
+  for (int l = 0; l < kLanes; ++l) {
+    const double z0 = sign[l] * z[l], z1 = sign[l] * z[kLanes + l];
+    const double z2 = sign[l] * z[2 * kLanes + l], z3 = sign[l] * z[3 * kLanes + l];
+    double eps[4];
+    for (int r = 0; r < 4; ++r) {
+      eps[r] = ((chol(r, 0) * z0 + chol(r, 1) * z1) + chol(r, 2) * z2) + chol(r, 3) * z3;
+    }
+    ix[l] += x[l] * d[2] + eps[2];
+    iy[l] += y[l] * d[3] + eps[3];
+    x[l] = x[l] * d[0] + eps[0];
+    y[l] = y[l] * d[1] + eps[1];
+  }
+}
 
 }  // namespace
 
@@ -102,29 +145,34 @@ G2Paths simulate_g2(const G2Params& p, ConstVecRef times, ConstVecRef log_dfs,
 
   G2Paths out{RowMatrixXd(n_paths, nt), RowMatrixXd(n_paths, nt), RowMatrixXd(n_paths, nt)};
   const Philox rng(seed);
-  parallel_for(n_paths, threads, [&](std::int64_t lo, std::int64_t hi) {
-    for (std::int64_t row = lo; row < hi; ++row) {
-      const std::int64_t path = first_path + row;
-      const std::uint64_t key = antithetic ? static_cast<std::uint64_t>(path) / 2
-                                           : static_cast<std::uint64_t>(path);
-      const double sign = (antithetic && (path % 2 == 1)) ? -1.0 : 1.0;
-      double x = 0.0, y = 0.0, ix = 0.0, iy = 0.0;
-      for (Eigen::Index k = 0; k < nt; ++k) {
-        const auto step = static_cast<std::uint32_t>(k);
-        const auto lo32 = static_cast<std::uint32_t>(key), hi32 = static_cast<std::uint32_t>(key >> 32);
-        const auto z01 = rng.normals({step, lo32, hi32, 0u});
-        const auto z23 = rng.normals({step, lo32, hi32, 1u});
-        const Eigen::Vector4d z(sign * z01[0], sign * z01[1], sign * z23[0], sign * z23[1]);
-        const Eigen::Vector4d eps = chol[static_cast<std::size_t>(k)] * z;
-        const auto& d = decay[static_cast<std::size_t>(k)];
-        ix += x * d[2] + eps[2];
-        iy += y * d[3] + eps[3];
-        x = x * d[0] + eps[0];
-        y = y * d[1] + eps[1];
-        out.x(row, k) = x;
-        out.y(row, k) = y;
-        out.discount(row, k) = std::exp(drift[static_cast<std::size_t>(k)] - ix - iy);
+  const std::int64_t blocks = (n_paths + kLanes - 1) / kLanes;
+  parallel_for(blocks, threads, [&](std::int64_t lo, std::int64_t hi) {
+    alignas(32) double z[4 * kLanes];
+    std::uint32_t lo32[kLanes], hi32[kLanes];
+    double sign[kLanes], x[kLanes], y[kLanes], ix[kLanes], iy[kLanes];
+    for (std::int64_t blk = lo; blk < hi; ++blk) {
+      const std::int64_t r0 = blk * kLanes, nb = std::min<std::int64_t>(kLanes, n_paths - r0);
+      for (int l = 0; l < kLanes; ++l) {
+        const std::int64_t path = first_path + r0 + std::min<std::int64_t>(l, nb - 1);
+        const std::uint64_t key = antithetic ? static_cast<std::uint64_t>(path) / 2
+                                             : static_cast<std::uint64_t>(path);
+        lo32[l] = static_cast<std::uint32_t>(key);
+        hi32[l] = static_cast<std::uint32_t>(key >> 32);
+        sign[l] = (antithetic && (path % 2 == 1)) ? -1.0 : 1.0;
+        x[l] = y[l] = ix[l] = iy[l] = 0.0;
       }
+      for (Eigen::Index k = 0; k < nt; ++k) {
+        step_normals(rng, static_cast<std::uint32_t>(k), lo32, hi32, z);
+        advance(chol[static_cast<std::size_t>(k)], decay[static_cast<std::size_t>(k)], sign, z, x,
+                y, ix, iy);
+        const double dr = drift[static_cast<std::size_t>(k)];
+        for (std::int64_t l = 0; l < nb; ++l) {
+          out.x(r0 + l, k) = x[l];
+          out.y(r0 + l, k) = y[l];
+          out.discount(r0 + l, k) = dr - ix[l] - iy[l];  // ln D(0, t_k), exponentiated below
+        }
+      }
+      for (std::int64_t l = 0; l < nb; ++l) exp_inplace(&out.discount(r0 + l, 0), nt);
     }
   });
   return out;

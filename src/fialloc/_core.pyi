@@ -97,6 +97,19 @@ def simulate_g2(
     antithetic: bool,
     threads: int,
 ) -> tuple[_F, _F, _F]: ...
+def simulate_g2_multi(
+    params: _F,
+    times: _F,
+    log_dfs: _F,
+    parents: _I,
+    link_spots: _F,
+    link_vols: _F,
+    correlation: _F,
+    first_path: int,
+    n_paths: int,
+    seed: int,
+    threads: int,
+) -> tuple[list[_F], list[_F], list[_F], list[_F]]: ...
 def g2_zero_bonds(
     a: float,
     sigma: float,
