@@ -129,6 +129,12 @@ def test_same_paths_for_any_threads_and_chunks(model):
             joined = np.concatenate([getattr(q, field)[e] for q in parts])
             assert np.array_equal(a, joined), (field, e)
     assert not np.array_equal(model.simulate(50, ANNUAL, seed=4).x[1], one.x[1])
+    chunked = model.simulate_in_chunks(50, ANNUAL, seed=3, chunk=17)
+    for field in ("x", "y", "discount", "link"):
+        for a, b in zip(getattr(one, field), getattr(chunked, field), strict=True):
+            assert np.array_equal(a, b), field
+    with pytest.raises(ValueError, match="`chunk` must be a positive integer"):
+        model.simulate_in_chunks(50, ANNUAL, chunk=0)
 
 
 def test_one_economy_is_the_single_currency_generator():

@@ -35,6 +35,8 @@ from fialloc import _core
 from fialloc.bonds import BondBook, CashflowStream
 from fialloc.checks import fits_in_memory
 from fialloc.curves import Curve
+from fialloc.distributed import Executor, InProcess, task_threads
+from fialloc.errors import DistributedError
 from fialloc.layout import FloatArray
 from fialloc.scenarios import DEFAULT_G2, MAX_PATHS, MONTHLY_10Y, G2Paths, G2pp
 
@@ -430,6 +432,54 @@ class MultiCurrencyG2:
             int(first_path),
         )
 
+    def simulate_in_chunks(
+        self,
+        n_paths: int,
+        times: npt.ArrayLike | None = None,
+        seed: int = 0,
+        *,
+        chunk: int = 500,
+        executor: Executor | None = None,
+    ) -> MultiCurrencyPaths:
+        """Simulate `n_paths` in tasks of `chunk` paths on `executor` (in process by default).
+
+        Each task simulates its own block of path indices, so the result is bitwise
+        :meth:`simulate` of all the paths at once, on any executor (a Dask cluster included).
+        """
+        for label, value in (("n_paths", n_paths), ("chunk", chunk)):
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+                msg = f"MultiCurrencyG2.simulate_in_chunks: `{label}` must be a positive integer"
+                raise ValueError(msg)
+        grid = MONTHLY_10Y if times is None else np.ascontiguousarray(times, dtype=np.float64)
+        items = [(k, min(chunk, n_paths - k)) for k in range(0, n_paths, chunk)]
+        blocks = (executor or InProcess()).map(_chunk, items, shared=(self, grid, int(seed)))
+        if len(blocks) != len(items) or any(
+            b.n_paths != n or b.first_path != first
+            for b, (first, n) in zip(blocks, items, strict=True)
+        ):
+            msg = "MultiCurrencyG2.simulate_in_chunks: a chunk came back with the wrong paths"
+            raise DistributedError(msg)
+
+        def joined(field: str) -> tuple[FloatArray, ...]:
+            parts = [getattr(b, field) for b in blocks]
+            return tuple(
+                np.concatenate([p[e] for p in parts]) if parts[0][e].size else parts[0][e]
+                for e in range(len(parts[0]))
+            )
+
+        first = blocks[0]
+        return MultiCurrencyPaths(
+            first.names,
+            first.parents,
+            first.times,
+            joined("x"),
+            joined("y"),
+            joined("discount"),
+            joined("link"),
+            first.seed,
+            0,
+        )
+
     def revalue(
         self,
         name: str,
@@ -462,3 +512,11 @@ class MultiCurrencyG2:
             holdings=holdings,
         )
         return np.asarray(local * paths.to_base(name)[:, cols, None], dtype=np.float64)
+
+
+def _chunk(
+    item: tuple[int, int], shared: tuple[MultiCurrencyG2, FloatArray, int]
+) -> MultiCurrencyPaths:
+    first, n = item
+    model, grid, seed = shared
+    return model.simulate(n, grid, seed, task_threads(), first_path=first)
