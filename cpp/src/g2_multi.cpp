@@ -157,7 +157,14 @@ G2MultiPaths simulate_g2_multi(ConstMatRef params, ConstVecRef times, ConstMatRe
     const Eigen::Index e = s / 4, r = s % 4;
     return {2 * e + r % 2, static_cast<int>(r / 2)};
   };
-  std::vector<Eigen::MatrixXd> factor(static_cast<std::size_t>(nt));
+  // Per step, C = P' L D L' P (LDLT with pivoting, so perfectly correlated drivers are fine):
+  // the increments are P' L (D^(1/2) z), a triangular product.
+  struct StepFactor {
+    Eigen::MatrixXd unit_lower;
+    Eigen::VectorXd root_d;
+    Eigen::Transpositions<Eigen::Dynamic> perm;
+  };
+  std::vector<StepFactor> factor(static_cast<std::size_t>(nt));
   std::vector<Eigen::VectorXd> decay(static_cast<std::size_t>(nt)), integ(static_cast<std::size_t>(nt));
   std::vector<Eigen::VectorXd> mean_val(static_cast<std::size_t>(nt)), mean_int(static_cast<std::size_t>(nt));
   for (Eigen::Index k = 0; k < nt; ++k) {
@@ -175,9 +182,10 @@ G2MultiPaths simulate_g2_multi(ConstMatRef params, ConstVecRef times, ConstMatRe
     Eigen::LDLT<Eigen::MatrixXd> ldlt(c);
     FIALLOC_REQUIRE(ldlt.info() == Eigen::Success,
                     where << ": step " << k << " (" << dt << " years) has no factorization");
-    const Eigen::VectorXd d = ldlt.vectorD().cwiseMax(0.0).cwiseSqrt();
-    const Eigen::MatrixXd l = ldlt.matrixL();
-    factor[static_cast<std::size_t>(k)] = ldlt.transpositionsP().transpose() * (l * d.asDiagonal());
+    StepFactor& fk = factor[static_cast<std::size_t>(k)];
+    fk.unit_lower = ldlt.matrixL();
+    fk.root_d = ldlt.vectorD().cwiseMax(0.0).cwiseSqrt();
+    fk.perm = ldlt.transpositionsP();
     Eigen::VectorXd dec(2 * ne), itg(2 * ne), mv(nd), mi(2 * ne);
     for (Eigen::Index j = 0; j < nd; ++j) {
       const Driver& dr = drivers[static_cast<std::size_t>(j)];
@@ -212,7 +220,7 @@ G2MultiPaths simulate_g2_multi(ConstMatRef params, ConstVecRef times, ConstMatRe
   }
   const Philox rng(seed);
   detail::parallel_for(n_paths, threads, [&](std::int64_t lo, std::int64_t hi) {
-    Eigen::VectorXd z(ns), eps(ns), f(2 * ne), integral(2 * ne), w(ne), log_d(ne);
+    Eigen::VectorXd z(ns), eps(ns), scaled(ns), f(2 * ne), integral(2 * ne), w(ne), log_d(ne);
     for (std::int64_t row = lo; row < hi; ++row) {
       const auto key = static_cast<std::uint64_t>(first_path + row);
       const auto lo32 = static_cast<std::uint32_t>(key), hi32 = static_cast<std::uint32_t>(key >> 32);
@@ -232,7 +240,10 @@ G2MultiPaths simulate_g2_multi(ConstMatRef params, ConstVecRef times, ConstMatRe
           z[4 * ne + i] = zz[0];
           if (i + 1 < ne - 1) z[4 * ne + i + 1] = zz[1];
         }
-        eps.noalias() = factor[static_cast<std::size_t>(k)] * z;
+        const StepFactor& fk = factor[static_cast<std::size_t>(k)];
+        scaled = fk.root_d.cwiseProduct(z);
+        scaled = fk.unit_lower.triangularView<Eigen::UnitLower>() * scaled;
+        eps.noalias() = fk.perm.transpose() * scaled;
         const Eigen::VectorXd& dec = decay[static_cast<std::size_t>(k)];
         const Eigen::VectorXd& itg = integ[static_cast<std::size_t>(k)];
         const Eigen::VectorXd& mv = mean_val[static_cast<std::size_t>(k)];
