@@ -72,16 +72,28 @@ void exponents(const HorizonPlan& pl, const double* xs, const double* ys, const 
   }
 }
 
-// acc[w] = sum over the holder's dates (in their fixed order) of coef x F.
+// acc[w] = sum over the holder's dates of coef x F: even and odd dates in two running sums
+// (independent additions overlap in the pipeline), added at the end; a fixed order either way.
 FIALLOC_KERNEL_CLONES
 void holder_sum(const double* coef, const std::int32_t* node, Eigen::Index n, const double* f,
                 double* acc) {
-  for (Eigen::Index w = 0; w < kBlock; ++w) acc[w] = 0.0;
-  for (Eigen::Index k = 0; k < n; ++k) {
-    const double c = coef[k];
-    const double* row = f + static_cast<Eigen::Index>(node[k]) * kBlock;
-    for (Eigen::Index w = 0; w < kBlock; ++w) acc[w] += c * row[w];
+  double even[kBlock] = {}, odd[kBlock] = {};
+  Eigen::Index k = 0;
+  for (; k + 1 < n; k += 2) {
+    const double c0 = coef[k], c1 = coef[k + 1];
+    const double* r0 = f + static_cast<Eigen::Index>(node[k]) * kBlock;
+    const double* r1 = f + static_cast<Eigen::Index>(node[k + 1]) * kBlock;
+    for (Eigen::Index w = 0; w < kBlock; ++w) {
+      even[w] += c0 * r0[w];
+      odd[w] += c1 * r1[w];
+    }
   }
+  if (k < n) {
+    const double c0 = coef[k];
+    const double* r0 = f + static_cast<Eigen::Index>(node[k]) * kBlock;
+    for (Eigen::Index w = 0; w < kBlock; ++w) even[w] += c0 * r0[w];
+  }
+  for (Eigen::Index w = 0; w < kBlock; ++w) acc[w] = even[w] + odd[w];
 }
 
 }  // namespace
