@@ -10,6 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from fialloc import _core
 from fialloc.bonds import BondAnalytics, BondBook, CashflowStream, CurveRisk
+from fialloc.curve_set import CurveSet
 from fialloc.curves import DEFAULT_KEY_TENORS, Curve, bootstrap
 
 try:
@@ -24,6 +25,7 @@ __all__ = [
     "CashflowStream",
     "Curve",
     "CurveRisk",
+    "CurveSet",
     "__version__",
     "bootstrap",
 ]
