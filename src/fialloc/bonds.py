@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final, Literal
 
 import numpy as np
@@ -627,6 +627,44 @@ class BondBook:
     def face(self) -> FloatArray:
         """Face amount of each position (money)."""
         return self._streams.scale * 100.0
+
+    def with_amounts(self, amounts: npt.ArrayLike, accrued_scale: npt.ArrayLike) -> BondBook:
+        """Return the same bonds paying other amounts on the same dates, accrued scaled per bond.
+
+        For bonds whose flows are indexed (inflation-linked bonds: real flows times forecast
+        index ratios, accrued times today's ratio); yields keep each bond's day count and
+        frequency.
+
+        Parameters
+        ----------
+        amounts : array, shape (flows,)
+            New amounts per 100 face, in layout order.
+        accrued_scale : array, shape (bonds,)
+            Factor on each bond's accrued interest (1 leaves it).
+
+        Raises
+        ------
+        ValueError
+            If a shape differs from the book's or a value is not finite.
+        """
+        new = np.ascontiguousarray(amounts, dtype=np.float64)
+        scale = np.asarray(accrued_scale, dtype=np.float64)
+        layout = self._streams.layout
+        if new.shape != layout.amounts.shape or scale.shape != (len(self),):
+            msg = (
+                f"BondBook.with_amounts: need {layout.amounts.shape[0]} amounts and "
+                f"{len(self)} accrued factors, got {new.shape} and {scale.shape}"
+            )
+            raise ValueError(msg)
+        if not (np.all(np.isfinite(new)) and np.all(np.isfinite(scale))):
+            msg = "BondBook.with_amounts: amounts and accrued factors must be finite"
+            raise ValueError(msg)
+        streams = replace(
+            self._streams,
+            layout=CashflowLayout(layout.offsets, layout.times, new),
+            accrued=self._streams.accrued * scale,
+        )
+        return BondBook(self._frame, streams)
 
     def __len__(self) -> int:
         return self.layout.n_streams
