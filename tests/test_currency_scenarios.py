@@ -14,6 +14,9 @@ from fialloc.currency_scenarios import (
     default_correlation,
     real_economy,
 )
+from fialloc.curve_set import CurveSet
+from fialloc.inflation import LinkerFlows
+from fialloc.layout import CashflowLayout
 from fialloc.scenarios import CreditInflationSpec, simulate_credit_inflation
 
 VD = dt.date(2026, 3, 31)
@@ -249,3 +252,69 @@ def test_bad_specifications_are_refused():
         real_economy(usd, 2.5)
     with pytest.raises(ValueError, match="no economy 'CHF'"):
         MultiCurrencyG2([usd, eur]).model("CHF")
+
+
+def test_a_curve_set_gives_covered_parity_with_basis_and_its_real_rates():
+    rng = np.random.default_rng(4)
+    usd_gov, usd_real = curve(rng, 0.042), curve(rng, 0.018)
+    eur_gov, eur_ois, gbp = curve(rng, 0.027), curve(rng, 0.024), curve(rng, 0.041)
+    curves = CurveSet(
+        VD,
+        "USD",
+        {
+            ("USD", "government"): usd_gov,
+            ("USD", "real"): usd_real,
+            ("EUR", "government"): eur_gov,
+            ("EUR", "ois"): eur_ois,
+            ("GBP", "government"): gbp,
+        },
+        {"EUR": 1.1, "GBP": 1.27},
+        {"EUR": -0.002},
+    )
+    model = MultiCurrencyG2.from_curve_set(curves, fx_volatility={"GBP": 0.11})
+    assert [e.name for e in model.economies] == ["USD", "EUR", "GBP", "USD-real"]
+    assert model.economy("GBP").volatility == 0.11
+    assert model.economy("USD-real").curve is usd_real
+    p = model.simulate(30000, [2.0, 7.0], seed=12)
+    for code in ("EUR", "GBP"):
+        for k, t in enumerate((2.0, 7.0)):
+            sample = p.discount[0][:, k] * p.to_base(code)[:, k] / usd_gov.discount(t)
+            se = sample.std(ddof=1) / np.sqrt(p.n_paths)
+            assert abs(sample.mean() - curves.fx_forward(code, t)) < 4 * se, (code, t)
+    with pytest.raises(ValueError, match="no currency 'CHF' for real rates"):
+        MultiCurrencyG2.from_curve_set(curves, real=["CHF"])
+
+
+def test_linkers_revalue_off_real_rates_times_the_simulated_index():
+    model = MultiCurrencyG2(world(2))
+    paths = model.simulate(20000, [1.0, 4.0], seed=13)
+    times = [np.array([0.5, 1.5, 2.5, 3.5, 4.5, 5.5]), np.array([2.0, 9.0])]
+    amounts = [np.array([0.625] * 5 + [100.625]), np.array([1.0, 101.0])]
+    flows = LinkerFlows(
+        ids=pd.Index(["TII1", "OATei"]),
+        layout=CashflowLayout.from_streams(times, amounts),
+        principal=np.array([100.0, 100.0]),
+        index_ratio=np.array([1.08, 1.21]),
+        principal_floor=np.array([100.0, 100.0]),
+        index=("CPI-U", "HICPxT"),
+        lag_years=np.array([0.25, 0.25]),
+    )
+    held = np.array([[2.0, 0.0], [1.0, 3.0]])
+    for name in ("USD-real", "EUR-real"):
+        real = model.economy(name)
+        values = model.revalue_linkers(name, flows, paths, [1.0, 4.0])
+        by_holder = model.revalue_linkers(name, flows, paths, [1.0, 4.0], holdings=held)
+        np.testing.assert_allclose(by_holder, values @ held.T, rtol=1e-13)
+        for k, h in enumerate((1.0, 4.0)):
+            sample = paths.discount[0][:, k, None] * values[:, k, :]
+            se = sample.std(axis=0, ddof=1) / np.sqrt(paths.n_paths)
+            for i in range(2):
+                alive = times[i] > h
+                target = (
+                    chain_spot(model, name)
+                    * flows.index_ratio[i]
+                    * np.sum(amounts[i][alive] * real.curve.discount(times[i][alive]))
+                )
+                assert abs(sample[:, i].mean() - target) < 4 * se[i], (name, h, i)
+    with pytest.raises(ValueError, match="'EUR' is not a real economy"):
+        model.revalue_linkers("EUR", flows, paths, [1.0])

@@ -34,14 +34,17 @@ from scipy import sparse
 from fialloc import _core
 from fialloc.bonds import BondBook, CashflowStream
 from fialloc.checks import fits_in_memory
+from fialloc.curve_set import CurveSet
 from fialloc.curves import Curve
 from fialloc.distributed import Executor, InProcess, task_threads
 from fialloc.errors import DistributedError
+from fialloc.inflation import LinkerFlows
 from fialloc.layout import FloatArray
 from fialloc.scenarios import DEFAULT_G2, MAX_PATHS, MONTHLY_10Y, G2Paths, G2pp
 
 __all__ = [
     "DEFAULT_REAL_G2",
+    "FX_VOLATILITY",
     "INFLATION_LEVEL",
     "INFLATION_RATE_CORRELATION",
     "Economy",
@@ -64,6 +67,10 @@ CROSS_CURRENCY_CORRELATION: Final = 0.5
 REAL_NOMINAL_CORRELATION: Final = 0.7
 #: Default lognormal volatility of a price index ratio (a year).
 INFLATION_VOLATILITY: Final = 0.01
+#: Default lognormal FX volatilities against the US dollar (a year; one-year implieds of the
+#: recent past, rounded); a pair not listed takes :data:`DEFAULT_FX_VOLATILITY`.
+FX_VOLATILITY: Final = {"EUR": 0.08, "GBP": 0.085, "JPY": 0.10, "CAD": 0.065, "USD": 0.08}
+DEFAULT_FX_VOLATILITY: Final = 0.09
 
 Params = tuple[float, float, float, float, float]
 
@@ -337,12 +344,94 @@ class MultiCurrencyG2:
     def __repr__(self) -> str:
         return f"MultiCurrencyG2({', '.join(e.name for e in self.economies)})"
 
+    @classmethod
+    def from_curve_set(
+        cls,
+        curves: CurveSet,
+        *,
+        params: dict[str, Params] | None = None,
+        fx_volatility: dict[str, float] | None = None,
+        real: Sequence[str] | None = None,
+        correlation: pd.DataFrame | npt.ArrayLike | None = None,
+    ) -> MultiCurrencyG2:
+        """Economies for every currency of `curves`, and real rates where it holds a real curve.
+
+        Each currency's rates are simulated off its funding curve (OIS, else government), a
+        foreign one's less its cross-currency basis, so the simulated FX forwards are
+        :meth:`CurveSet.fx_forward` (covered parity with basis); bonds priced off another
+        curve carry their spread over it as a z-spread. A real economy per currency in `real`
+        (by default those with a ``real`` curve) starts from that curve, or from the nominal
+        curve less :data:`INFLATION_LEVEL` when the set holds none; its link is the index's
+        growth since today (1 today).
+
+        Parameters
+        ----------
+        curves : CurveSet
+            Curves and FX spots (base units per unit).
+        params : dict, optional
+            G2++ per economy name (``"EUR"``, ``"EUR-real"``); defaults otherwise.
+        fx_volatility : dict, optional
+            Lognormal FX volatility per currency; :data:`FX_VOLATILITY` otherwise.
+        real : sequence of str, optional
+            Currencies to give real economies.
+        correlation : DataFrame or array, optional
+            As for the constructor.
+        """
+        chosen = params or {}
+        vols = {**FX_VOLATILITY, **(fx_volatility or {})}
+        base = curves.base_currency
+
+        def g2(name: str, default: dict[str, float]) -> Params:
+            p = chosen.get(name, tuple(default.values()))
+            return (float(p[0]), float(p[1]), float(p[2]), float(p[3]), float(p[4]))
+
+        nominal = [Economy(base, curves.funding_curve(base), g2(base, DEFAULT_G2))]
+        for code in curves.currencies[1:]:
+            basis = float(curves.fx_basis.get(code, 0.0))
+            curve = curves.funding_curve(code)
+            nominal.append(
+                Economy(
+                    code,
+                    curve.shifted(basis * 1e4) if basis else curve,
+                    g2(code, DEFAULT_G2),
+                    base,
+                    curves.spot(code),
+                    float(vols.get(code, DEFAULT_FX_VOLATILITY)),
+                )
+            )
+        wanted = (
+            [c for c in curves.currencies if curves.has_curve(c, "real")]
+            if real is None
+            else [str(c).strip().upper() for c in real]
+        )
+        by_name = {e.name: e for e in nominal}
+        reals = []
+        for code in wanted:
+            if code not in by_name:
+                msg = (
+                    f"MultiCurrencyG2.from_curve_set: no currency {code!r} for real rates; "
+                    f"the set has {list(by_name)}"
+                )
+                raise ValueError(msg)
+            breakeven: float | Curve = (
+                curves.curve(code, "real") if curves.has_curve(code, "real") else INFLATION_LEVEL
+            )
+            reals.append(
+                real_economy(by_name[code], breakeven, params=g2(f"{code}-real", DEFAULT_REAL_G2))
+            )
+        return cls(nominal + reals, correlation)
+
+    def economy(self, name: str) -> Economy:
+        """Return the economy called `name`."""
+        for e in self.economies:
+            if e.name == name:
+                return e
+        msg = f"MultiCurrencyG2: no economy {name!r}; have {list(self.models)}"
+        raise ValueError(msg)
+
     def model(self, name: str) -> G2pp:
-        """Economy `name`'s G2++ (its zero bonds are those of its paths' factors)."""
-        if name not in self.models:
-            msg = f"MultiCurrencyG2: no economy {name!r}; have {list(self.models)}"
-            raise ValueError(msg)
-        return self.models[name]
+        """Return economy `name`'s G2++ (its zero bonds are those of its paths' factors)."""
+        return self.models[self.economy(name).name]
 
     def _run(
         self, grid: FloatArray, first: int, n: int, seed: int, threads: int
@@ -512,6 +601,51 @@ class MultiCurrencyG2:
             holdings=holdings,
         )
         return np.asarray(local * paths.to_base(name)[:, cols, None], dtype=np.float64)
+
+    def revalue_linkers(
+        self,
+        name: str,
+        flows: LinkerFlows,
+        paths: MultiCurrencyPaths,
+        horizons: npt.ArrayLike,
+        *,
+        holdings: npt.ArrayLike | None = None,
+        threads: int | None = None,
+    ) -> FloatArray:
+        """Base-currency value on each path of inflation-linked bonds' flows after each horizon.
+
+        Linker ``i`` pays ``amounts * index_ratio[i] * g(t)``, ``g`` the index's growth since
+        today: on a path its value at ``h`` is ``index_ratio[i] * g(h)`` times its real flows
+        discounted with the real economy `name`'s zero bonds, then converted at the path's FX
+        rate. The observation lag and the deflation floor are not modelled on the paths (a flow
+        takes the index of its payment date; the floor's option value is left out).
+
+        Parameters
+        ----------
+        name : str
+            The real economy of the linkers' index (``"USD-real"``).
+        flows : LinkerFlows
+            From :meth:`fialloc.inflation.LinkerBook.real_flows` (per 100 face).
+        holdings : array, optional
+            Holders x linkers, in units of 100 face; per linker (per 100 face) without.
+
+        Returns
+        -------
+        ndarray
+            Paths x horizons x linkers (or holders), base-currency money.
+        """
+        e = self.economy(name)
+        if e.kind != "real":
+            msg = f"MultiCurrencyG2.revalue_linkers: {name!r} is not a real economy"
+            raise ValueError(msg)
+        ratio = np.asarray(flows.index_ratio, dtype=np.float64)
+        units = (
+            np.diag(ratio)
+            if holdings is None
+            else np.atleast_2d(np.asarray(holdings, dtype=np.float64)) * ratio
+        )
+        book = BondBook.from_layout(list(flows.ids), flows.layout, e.curve.valuation_date)
+        return self.revalue(name, book, paths, horizons, holdings=units, threads=threads)
 
 
 def _chunk(
