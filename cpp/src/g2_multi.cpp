@@ -11,6 +11,7 @@
 #include "fialloc/errors.hpp"
 #include "fialloc/kernel_support.hpp"
 #include "fialloc/rng.hpp"
+#include "fialloc/vexp.hpp"
 
 namespace fialloc {
 
@@ -47,6 +48,42 @@ double piece_cov(const Driver& u, int what_u, const Driver& v, int what_v, doubl
   const Driver& val = what_u == 0 ? u : v;
   const Driver& integral = what_u == 0 ? v : u;
   return c / integral.k * (b_fn(val.k, dt) - b_fn(val.k + integral.k, dt));
+}
+
+// Paths simulated together, as in simulate_g2: a short last block repeats its last path.
+constexpr int kLanes = 8;
+
+// Two normals per path of a block from one sub-stream of step `step`: exactly
+// Philox::normals({step, lo32, hi32, sub}) for each lane.
+FIALLOC_KERNEL_CLONES
+void block_normals(const Philox& rng, std::uint32_t step, std::uint32_t sub,
+                   const std::uint32_t* lo32, const std::uint32_t* hi32, double* z0, double* z1) {
+  alignas(32) std::uint32_t c0[kLanes], c1[kLanes], c2[kLanes], c3[kLanes];
+  for (int l = 0; l < kLanes; ++l) {
+    c0[l] = step;
+    c1[l] = lo32[l];
+    c2[l] = hi32[l];
+    c3[l] = sub;
+  }
+  rng.apply<kLanes>(c0, c1, c2, c3);
+  Philox::box_muller<kLanes>(c0, c1, c2, c3, z0, z1);
+}
+
+// eps[s][w] = sum over q < last[s] of root(s, q) z[q][w]: the step's correlated increments for a
+// block (root is P' L D^(1/2), whose row s ends at its pivot's column).
+FIALLOC_KERNEL_CLONES
+void correlate(const double* root, const Eigen::Index* last, Eigen::Index ns, const double* z,
+               double* eps) {
+  for (Eigen::Index s = 0; s < ns; ++s) {
+    double acc[kLanes] = {};
+    const double* row = root + s * ns;
+    for (Eigen::Index q = 0; q < last[s]; ++q) {
+      const double c = row[q];
+      const double* zq = z + q * kLanes;
+      for (int w = 0; w < kLanes; ++w) acc[w] += c * zq[w];
+    }
+    for (int w = 0; w < kLanes; ++w) eps[s * kLanes + w] = acc[w];
+  }
 }
 
 }  // namespace
@@ -160,9 +197,8 @@ G2MultiPaths simulate_g2_multi(ConstMatRef params, ConstVecRef times, ConstMatRe
   // Per step, C = P' L D L' P (LDLT with pivoting, so perfectly correlated drivers are fine):
   // the increments are P' L (D^(1/2) z), a triangular product.
   struct StepFactor {
-    Eigen::MatrixXd unit_lower;
-    Eigen::VectorXd root_d;
-    Eigen::Transpositions<Eigen::Dynamic> perm;
+    RowMatrixXd root;                 // P' L D^(1/2), row-major
+    std::vector<Eigen::Index> last;   // per row, one past its last non-zero column
   };
   std::vector<StepFactor> factor(static_cast<std::size_t>(nt));
   std::vector<Eigen::VectorXd> decay(static_cast<std::size_t>(nt)), integ(static_cast<std::size_t>(nt));
@@ -183,9 +219,18 @@ G2MultiPaths simulate_g2_multi(ConstMatRef params, ConstVecRef times, ConstMatRe
     FIALLOC_REQUIRE(ldlt.info() == Eigen::Success,
                     where << ": step " << k << " (" << dt << " years) has no factorization");
     StepFactor& fk = factor[static_cast<std::size_t>(k)];
-    fk.unit_lower = ldlt.matrixL();
-    fk.root_d = ldlt.vectorD().cwiseMax(0.0).cwiseSqrt();
-    fk.perm = ldlt.transpositionsP();
+    const Eigen::VectorXd root_d = ldlt.vectorD().cwiseMax(0.0).cwiseSqrt();
+    const Eigen::MatrixXd lower = Eigen::MatrixXd(ldlt.matrixL()) * root_d.asDiagonal();
+    fk.root = ldlt.transpositionsP().transpose() * lower;
+    fk.last.assign(static_cast<std::size_t>(ns), 0);
+    for (Eigen::Index r = 0; r < ns; ++r) {
+      for (Eigen::Index q = ns; q > 0; --q) {
+        if (fk.root(r, q - 1) != 0.0) {
+          fk.last[static_cast<std::size_t>(r)] = q;
+          break;
+        }
+      }
+    }
     Eigen::VectorXd dec(2 * ne), itg(2 * ne), mv(nd), mi(2 * ne);
     for (Eigen::Index j = 0; j < nd; ++j) {
       const Driver& dr = drivers[static_cast<std::size_t>(j)];
@@ -219,31 +264,42 @@ G2MultiPaths simulate_g2_multi(ConstMatRef params, ConstVecRef times, ConstMatRe
     out.link.emplace_back(e == 0 ? 0 : n_paths, e == 0 ? 0 : nt);
   }
   const Philox rng(seed);
-  detail::parallel_for(n_paths, threads, [&](std::int64_t lo, std::int64_t hi) {
-    Eigen::VectorXd z(ns), eps(ns), scaled(ns), f(2 * ne), integral(2 * ne), w(ne), log_d(ne);
-    for (std::int64_t row = lo; row < hi; ++row) {
-      const auto key = static_cast<std::uint64_t>(first_path + row);
-      const auto lo32 = static_cast<std::uint32_t>(key), hi32 = static_cast<std::uint32_t>(key >> 32);
-      f.setZero();
-      integral.setZero();
-      w.setZero();
+  const std::int64_t blocks = (n_paths + kLanes - 1) / kLanes;
+  const auto lanes = static_cast<Eigen::Index>(kLanes);
+  detail::parallel_for(blocks, threads, [&](std::int64_t lo, std::int64_t hi) {
+    // Per block: normals and increments (pieces x lanes), factors and integrals (drivers x
+    // lanes), links' accumulated shocks and log discount factors (economies x lanes).
+    std::vector<double> z(static_cast<std::size_t>(ns * lanes)), eps(z.size());
+    std::vector<double> f(static_cast<std::size_t>(2 * ne * lanes)), integral(f.size());
+    std::vector<double> w(static_cast<std::size_t>(ne * lanes)), log_d(w.size());
+    std::uint32_t lo32[kLanes], hi32[kLanes];
+    for (std::int64_t blk = lo; blk < hi; ++blk) {
+      const std::int64_t r0 = blk * kLanes, nb = std::min<std::int64_t>(kLanes, n_paths - r0);
+      for (int l = 0; l < kLanes; ++l) {
+        const auto key = static_cast<std::uint64_t>(first_path + r0 + std::min<std::int64_t>(l, nb - 1));
+        lo32[l] = static_cast<std::uint32_t>(key);
+        hi32[l] = static_cast<std::uint32_t>(key >> 32);
+      }
+      std::fill(f.begin(), f.end(), 0.0);
+      std::fill(integral.begin(), integral.end(), 0.0);
+      std::fill(w.begin(), w.end(), 0.0);
       for (Eigen::Index k = 0; k < nt; ++k) {
         const auto step = static_cast<std::uint32_t>(k);
+        double* zp = z.data();
         for (Eigen::Index e = 0; e < ne; ++e) {
           const auto sub = static_cast<std::uint32_t>(2 * e);
-          const auto z01 = rng.normals({step, lo32, hi32, sub});
-          const auto z23 = rng.normals({step, lo32, hi32, sub + 1});
-          z.segment<4>(4 * e) << z01[0], z01[1], z23[0], z23[1];
+          block_normals(rng, step, sub, lo32, hi32, zp + (4 * e) * lanes, zp + (4 * e + 1) * lanes);
+          block_normals(rng, step, sub + 1, lo32, hi32, zp + (4 * e + 2) * lanes,
+                        zp + (4 * e + 3) * lanes);
         }
+        double spare[kLanes];
         for (Eigen::Index i = 0; i + 1 < ne; i += 2) {
-          const auto zz = rng.normals({step, lo32, hi32, static_cast<std::uint32_t>(32 + i / 2)});
-          z[4 * ne + i] = zz[0];
-          if (i + 1 < ne - 1) z[4 * ne + i + 1] = zz[1];
+          double* second = i + 1 < ne - 1 ? zp + (4 * ne + i + 1) * lanes : spare;
+          block_normals(rng, step, static_cast<std::uint32_t>(32 + i / 2), lo32, hi32,
+                        zp + (4 * ne + i) * lanes, second);
         }
         const StepFactor& fk = factor[static_cast<std::size_t>(k)];
-        scaled = fk.root_d.cwiseProduct(z);
-        scaled = fk.unit_lower.triangularView<Eigen::UnitLower>() * scaled;
-        eps.noalias() = fk.perm.transpose() * scaled;
+        correlate(fk.root.data(), fk.last.data(), ns, zp, eps.data());
         const Eigen::VectorXd& dec = decay[static_cast<std::size_t>(k)];
         const Eigen::VectorXd& itg = integ[static_cast<std::size_t>(k)];
         const Eigen::VectorXd& mv = mean_val[static_cast<std::size_t>(k)];
@@ -251,20 +307,44 @@ G2MultiPaths simulate_g2_multi(ConstMatRef params, ConstVecRef times, ConstMatRe
         for (Eigen::Index e = 0; e < ne; ++e) {
           for (int q = 0; q < 2; ++q) {
             const Eigen::Index j = 2 * e + q;
-            integral[j] += f[j] * itg[j] + mi[j] + eps[4 * e + 2 + q];
-            f[j] = f[j] * dec[j] + mv[j] + eps[4 * e + q];
+            const double* e_val = eps.data() + (4 * e + q) * lanes;
+            const double* e_int = eps.data() + (4 * e + 2 + q) * lanes;
+            double* fj = f.data() + j * lanes;
+            double* ij = integral.data() + j * lanes;
+            for (int l = 0; l < kLanes; ++l) {
+              ij[l] += fj[l] * itg[j] + mi[j] + e_int[l];
+              fj[l] = fj[l] * dec[j] + mv[j] + e_val[l];
+            }
           }
-          log_d[e] = drift(e, k) - integral[2 * e] - integral[2 * e + 1];
-          out.x[static_cast<std::size_t>(e)](row, k) = f[2 * e];
-          out.y[static_cast<std::size_t>(e)](row, k) = f[2 * e + 1];
-          out.discount[static_cast<std::size_t>(e)](row, k) = std::exp(log_d[e]);
+          double* ld = log_d.data() + e * lanes;
+          for (int l = 0; l < kLanes; ++l) {
+            ld[l] = drift(e, k) - integral[static_cast<std::size_t>(2 * e * lanes + l)] -
+                    integral[static_cast<std::size_t>((2 * e + 1) * lanes + l)];
+          }
+          for (std::int64_t l = 0; l < nb; ++l) {
+            out.x[static_cast<std::size_t>(e)](r0 + l, k) = f[static_cast<std::size_t>(2 * e * lanes + l)];
+            out.y[static_cast<std::size_t>(e)](r0 + l, k) = f[static_cast<std::size_t>((2 * e + 1) * lanes + l)];
+            out.discount[static_cast<std::size_t>(e)](r0 + l, k) = ld[l];  // exponentiated below
+          }
         }
         for (Eigen::Index e = 1; e < ne; ++e) {
           const Eigen::Index j = link_driver(e);
-          w[e] += mv[j] + eps[4 * ne + e - 1];
           const double nu = link_vols[e];
-          out.link[static_cast<std::size_t>(e)](row, k) =
-              link_spots[e] * std::exp(log_d[e] - log_d[parents[e]] - 0.5 * nu * nu * times[k] + w[e]);
+          const double shift = std::log(link_spots[e]) - 0.5 * nu * nu * times[k];
+          const double* e_w = eps.data() + (4 * ne + e - 1) * lanes;
+          double* we = w.data() + e * lanes;
+          const double* ld = log_d.data() + e * lanes;
+          const double* lp = log_d.data() + parents[e] * lanes;
+          for (int l = 0; l < kLanes; ++l) we[l] += mv[j] + e_w[l];
+          for (std::int64_t l = 0; l < nb; ++l) {
+            out.link[static_cast<std::size_t>(e)](r0 + l, k) = shift + (ld[l] - lp[l]) + we[l];
+          }
+        }
+      }
+      for (Eigen::Index e = 0; e < ne; ++e) {
+        for (std::int64_t l = 0; l < nb; ++l) {
+          exp_inplace(&out.discount[static_cast<std::size_t>(e)](r0 + l, 0), nt);
+          if (e > 0) exp_inplace(&out.link[static_cast<std::size_t>(e)](r0 + l, 0), nt);
         }
       }
     }
