@@ -42,7 +42,7 @@ void step_normals(const Philox& rng, std::uint32_t step, const std::uint32_t* lo
     c2[i] = hi32[i % kLanes];
     c3[i] = i < kLanes ? 0u : 1u;
   }
-  rng.apply<2 * kLanes>(c0, c1, c2, c3);
+  rng.apply_fast<2 * kLanes>(c0, c1, c2, c3);
   Philox::box_muller<kLanes>(c0, c1, c2, c3, z, z + kLanes);
   Philox::box_muller<kLanes>(c0 + kLanes, c1 + kLanes, c2 + kLanes, c3 + kLanes, z + 2 * kLanes,
                              z + 3 * kLanes);

@@ -65,7 +65,7 @@ void block_normals(const Philox& rng, std::uint32_t step, std::uint32_t sub,
     c2[l] = hi32[l];
     c3[l] = sub;
   }
-  rng.apply<kLanes>(c0, c1, c2, c3);
+  rng.apply_fast<kLanes>(c0, c1, c2, c3);
   Philox::box_muller<kLanes>(c0, c1, c2, c3, z0, z1);
 }
 

@@ -10,6 +10,11 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define FIALLOC_PHILOX_AVX2 1
+#endif
+
 namespace fialloc {
 
 class Philox {
@@ -53,6 +58,18 @@ class Philox {
     }
   }
 
+  //! apply<N>() with AVX2 instructions where the CPU has them (the same bits either way).
+  template <int N>
+  void apply_fast(std::uint32_t* c0, std::uint32_t* c1, std::uint32_t* c2, std::uint32_t* c3) const {
+#ifdef FIALLOC_PHILOX_AVX2
+    if (N % 8 == 0 && has_avx2()) {
+      for (int i = 0; i < N; i += 8) apply8_avx2(c0 + i, c1 + i, c2 + i, c3 + i);
+      return;
+    }
+#endif
+    apply<N>(c0, c1, c2, c3);
+  }
+
   //! Two standard normals (Box-Muller) from one counter.
   std::array<double, 2> normals(const Counter& c) const { return box_muller((*this)(c)); }
 
@@ -72,6 +89,51 @@ class Philox {
   }
 
  private:
+#ifdef FIALLOC_PHILOX_AVX2
+  static bool has_avx2() {
+    static const bool yes = [] {
+      __builtin_cpu_init();
+      return __builtin_cpu_supports("avx2") != 0;
+    }();
+    return yes;
+  }
+
+  // Eight counters in 32-bit lanes: the even and odd lanes' 32 x 32 -> 64-bit products by
+  // two multiplies, their halves put back in place by blends (no shuffles across lanes).
+  __attribute__((target("avx2"))) void apply8_avx2(std::uint32_t* c0, std::uint32_t* c1,
+                                                   std::uint32_t* c2, std::uint32_t* c3) const {
+    __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c0));
+    __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c1));
+    __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c2));
+    __m256i d = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c3));
+    const __m256i m0 = _mm256_set1_epi64x(0xD2511F53u), m1 = _mm256_set1_epi64x(0xCD9E8D57u);
+    __m256i k0 = _mm256_set1_epi32(static_cast<int>(key_[0]));
+    __m256i k1 = _mm256_set1_epi32(static_cast<int>(key_[1]));
+    const __m256i w0 = _mm256_set1_epi32(static_cast<int>(0x9E3779B9u));
+    const __m256i w1 = _mm256_set1_epi32(static_cast<int>(0xBB67AE85u));
+    for (int round = 0; round < 10; ++round) {
+      const __m256i pe0 = _mm256_mul_epu32(a, m0);
+      const __m256i po0 = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m0);
+      const __m256i pe1 = _mm256_mul_epu32(c, m1);
+      const __m256i po1 = _mm256_mul_epu32(_mm256_srli_epi64(c, 32), m1);
+      const __m256i lo0 = _mm256_blend_epi32(pe0, _mm256_slli_epi64(po0, 32), 0xAA);
+      const __m256i hi0 = _mm256_blend_epi32(_mm256_srli_epi64(pe0, 32), po0, 0xAA);
+      const __m256i lo1 = _mm256_blend_epi32(pe1, _mm256_slli_epi64(po1, 32), 0xAA);
+      const __m256i hi1 = _mm256_blend_epi32(_mm256_srli_epi64(pe1, 32), po1, 0xAA);
+      a = _mm256_xor_si256(_mm256_xor_si256(hi1, b), k0);
+      b = lo1;
+      c = _mm256_xor_si256(_mm256_xor_si256(hi0, d), k1);
+      d = lo0;
+      k0 = _mm256_add_epi32(k0, w0);
+      k1 = _mm256_add_epi32(k1, w1);
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(c0), a);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(c1), b);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(c2), c);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(c3), d);
+  }
+#endif
+
   // radius sqrt(-2 ln u1) and angle 2 pi u2. The logarithm and the sine and cosine are the
   // branch-free kernels below rather than the C library's, so a block of draws runs as vector
   // instructions and every CPU and library version gives the same bits.
