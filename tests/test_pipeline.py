@@ -13,10 +13,8 @@ from fialloc.results import RunResponse, build_response
 
 
 @pytest.fixture(scope="module")
-def run():
-    stages = []
-    result = pipeline.run(data.demo(), n_paths=200, scenario_seed=3, progress=stages.append)
-    return result, stages
+def run(demo_pipeline_run):
+    return demo_pipeline_run
 
 
 def test_every_stage_runs_in_order_and_is_timed(run):
@@ -154,9 +152,9 @@ def test_the_response_carries_the_run_numbers_and_validates_against_its_schema(r
         build_response(result, analyses={"astrology": "..."})
 
 
-def test_a_mandate_without_overlay_runs_on_weights_alone():
+def test_a_mandate_without_overlay_runs_on_weights_alone(demo_portfolio):
     off = {"swap_notional": 0.0, "futures_notional": 0.0, "strips": 0.0}
-    portfolio = data.demo()
+    portfolio = demo_portfolio
     portfolio = dataclasses.replace(
         portfolio,
         mandate=portfolio.mandate.model_copy(
