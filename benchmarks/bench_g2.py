@@ -260,6 +260,12 @@ def test_currencies_fialloc_five_with_real_rates(benchmark, problem):
     model = _world(problem.curve)
     paths = benchmark.pedantic(model.simulate, (N_PATHS, MONTHLY, 1), rounds=5, iterations=1)
     assert len(paths.names) == 10
+    # Reference check: FX and index forwards are martingales (covered parity, breakevens).
+    for e in model.economies[1:]:
+        spot = e.spot * (model.economy(e.parent).spot if e.kind == "real" and e.parent else 1.0)
+        sample = paths.discount[0][:, -1] * paths.to_base(e.name)[:, -1]
+        se = sample.std(ddof=1) / np.sqrt(N_PATHS)
+        assert abs(sample.mean() - spot * e.curve.discount(10.0)) < 5 * se, e.name
 
 
 @pytest.mark.benchmark(group="g2_currencies")
