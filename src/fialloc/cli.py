@@ -274,6 +274,9 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
         console.print(overlay)
     if s.get("spread_sources"):
         console.print(s["spread_sources"], highlight=False, markup=False)
+    for finding in response.detailed_results.get("duration", {}).get("findings", []):
+        if finding["code"] == "currency_exposure":  # the desk's words on other currencies
+            console.print(f"Currencies: {finding['message']}", highlight=False, markup=False)
     optimizer = response.detailed_results["optimizer"]
     # One gap definition (duration_gaps.key_rate_gap): the headline's largest gap is in here.
     gap_rows = optimizer["key_rate_gaps"]

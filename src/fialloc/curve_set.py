@@ -7,7 +7,7 @@ Per currency (USD, EUR, GBP, JPY, CAD) a run may hold three curves:
 - ``ois``: the overnight-indexed swap curve, which discounts collateralized derivatives and
   sets FX forward points (covered interest parity);
 - ``real``: the real (inflation-linked) curve, a slot filled from linker prices or
-  zero-coupon inflation swaps by :mod:`fialloc` 's inflation module.
+  zero-coupon inflation swaps by the inflation module.
 
 Every curve is an ordinary :class:`fialloc.curves.Curve` on Act/365F times from the same
 valuation date, bootstrapped by :func:`fialloc.curves.bootstrap` from quotes that carry the
@@ -410,7 +410,9 @@ def build_curve_set(
     interpolation: Interpolation = "log_linear",
     extrapolation: Extrapolation = "flat_forward",
     *,
+    base_curve: Curve | None = None,
     where: str = "curve_quotes",
+    first_row: int = 0,
 ) -> CurveSet:
     """Bootstrap every (currency, curve) of a quotes table into a :class:`CurveSet`.
 
@@ -433,8 +435,13 @@ def build_curve_set(
         See :class:`CurveSet`.
     interpolation, extrapolation : str
         Of every curve (see :class:`fialloc.curves.Curve`).
+    base_curve : Curve, optional
+        The base currency's government curve when it is given otherwise (as points); the
+        quotes must not give it too.
     where : str
-        How messages name the table; rows are numbered from 0 in table order.
+        How messages name the table (empty for none).
+    first_row : int
+        The number messages give the table's first row (2 for a CSV file's first data line).
 
     Raises
     ------
@@ -457,17 +464,27 @@ def build_curve_set(
     )
     codes: list[tuple[str, CurveKind]] = []
     for row, (ccy, kind) in enumerate(zip(currency, curve, strict=True)):
-        code = _conventions(ccy, f"{where} row {row}, column currency").currency
+        here = f"{where} row {row + first_row}".strip()
+        code = _conventions(ccy, f"{here}, column currency").currency
         name = str(kind).strip().lower()
         if name not in ("government", "ois"):
             msg = (
-                f"{where} row {row}, column curve: {kind!r} is not a curve bootstrapped from "
+                f"{here}, column curve: {kind!r} is not a curve bootstrapped from "
                 "quotes; expected government or ois (real curves come from linkers or "
                 "inflation swaps)"
             )
             raise ValueError(msg)
         codes.append((code, "government" if name == "government" else "ois"))
     curves: dict[tuple[str, CurveKind], Curve] = {}
+    if base_curve is not None:
+        if (base, "government") in codes:
+            row = codes.index((base, "government")) + first_row
+            msg = (
+                f"{where} row {row}: the {base} government curve is given as points already; "
+                "leave its quotes out"
+            ).strip()
+            raise ValueError(msg)
+        curves[(base, "government")] = base_curve
     for key in dict.fromkeys(codes):
         rows = [i for i, k in enumerate(codes) if k == key]
         records = frame.iloc[rows].drop(columns=["currency", "curve"], errors="ignore")
@@ -485,15 +502,22 @@ def build_curve_set(
         try:
             curves[key] = bootstrap(table, vd, interpolation, extrapolation)
         except ValueError as exc:
-            # bootstrap numbers the curve's own rows; name the table's instead.
-            inner = re.match(r"quotes row (\d+)(.*)", str(exc), re.DOTALL)
+            # bootstrap numbers the curve's own rows from 0; name the table's instead.
+            text = _renumbered(str(exc), [r + first_row for r in rows])
+            label = f"{key[0]} {key[1]} curve"
+            head = re.match(r"quotes (row \d+)(.*)", text, re.DOTALL)
             msg = (
-                f"{where} row {rows[int(inner[1])]} ({key[0]} {key[1]} curve){inner[2]}"
-                if inner
-                else f"{where}, {key[0]} {key[1]} curve (rows {rows[0]}..{rows[-1]}): {exc}"
+                f"{where} {head[1]} ({label}){head[2]}".strip()
+                if head
+                else f"{where} {label}: {text}".strip()
             )
             raise ValueError(msg) from exc
     return CurveSet(vd, base, curves, fx_spot or {}, fx_basis or {})
+
+
+def _renumbered(message: str, rows: list[int]) -> str:
+    """`message` with every ``row i`` of a curve's own numbering as the table's ``rows[i]``."""
+    return re.sub(r"\brow (\d+)", lambda m: f"row {rows[int(m[1])]}", message)
 
 
 def _blank(value: object) -> bool:
