@@ -26,7 +26,6 @@ import cvxpy as cp
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import sparse
 
 from fialloc.data import Mandate, Portfolio
 from fialloc.distributed import Executor, InProcess, task_threads
@@ -226,15 +225,11 @@ def sleeve_paths(
     book = p.book
     z = p.base_curve_spreads.to_numpy()
     h = np.atleast_1d(np.asarray(horizons, dtype=float))
-    # paths x horizons x securities (per 100)
-    per_security = model.revalue(book, paths, h, z, threads=threads)
     # managers x securities, in base units at today's spot
     face = p.face.reindex(columns=book.security_ids).to_numpy() / 100.0 * p.fx_to_base.to_numpy()
-    # Summed as a sparse product, in one fixed order, not by BLAS (whose sums depend on its
-    # thread count): the same values in this process and on any worker. Managers hold few of
-    # the securities, so it is also the cheaper product.
-    flat = per_security.reshape(-1, per_security.shape[2])
-    remaining = (sparse.csr_array(face) @ flat.T).T.reshape(*per_security.shape[:2], -1)
+    # Summed into the sleeves inside the kernel (paths x horizons x managers), in one fixed
+    # order: the same values for any thread count, in this process and on any worker.
+    remaining = model.revalue(book, paths, h, z, threads=threads, holdings=face)
     banked = paths.banked(book.layout, face, h)
     owed = model.revalue(p.liability_stream, paths, h, threads=threads)[:, :, 0]
     # What is still owed plus what was paid, grown to the horizon.
