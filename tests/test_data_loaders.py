@@ -228,6 +228,30 @@ CASES = [
         id="quote-in-percent",
     ),
     pytest.param(
+        "call_schedule",
+        lambda f: f.loc.__setitem__((3, "security_id"), "NOPE1"),
+        "call_schedule.csv, row 5, column security_id: 'NOPE1' has no row in the security master",
+        id="call-unknown-bond",
+    ),
+    pytest.param(
+        "call_schedule",
+        lambda f: f.loc.__setitem__((0, "date"), "2099-01-15"),
+        "call_schedule.csv, row 2, column date: 2099-01-15 is on or after",
+        id="call-after-maturity",
+    ),
+    pytest.param(
+        "call_schedule",
+        lambda f: f.loc.__setitem__((1, "kind"), "redeem"),
+        "call_schedule.csv, row 3, column kind",
+        id="call-kind",
+    ),
+    pytest.param(
+        "call_schedule",
+        lambda f: f.loc.__setitem__((2, "make_whole"), "maybe"),
+        "call_schedule.csv, row 4, column make_whole: 'maybe' is not true or false",
+        id="call-make-whole",
+    ),
+    pytest.param(
         "market_history",
         lambda f: f.loc.__setitem__((20, "month"), "2024/05/31"),
         "market_history.csv, row 22, column month: '2024/05/31' is not a date",

@@ -27,6 +27,25 @@ def _subjects(result, code):
     return {f.subject for f in result.findings_of(code)}
 
 
+def test_duration_desk_shows_option_adjusted_risk_of_the_callables(results):
+    desk = results["duration"]
+    callables = desk.tables["callables"]
+    schedule = data.demo().call_schedule
+    # The demo's Bermudan calls are shown; its make-whole calls are bullets.
+    assert set(callables.index) == set(schedule.loc[~schedule["make_whole"].astype(bool), "security_id"])
+    assert (callables["effective_duration"] < callables["duration_to_maturity"]).all()
+    assert (callables["oas"] < callables["z_spread"]).all()
+    (finding,) = desk.findings_of("callable_duration")
+    assert finding.metrics["book_duration_change"] < 0
+    s = desk.summary
+    assert s["asset_duration_option_adjusted"] < s["asset_duration"]
+    # One gap definition: liability measures scaled by L / A, as the key-rate gaps are.
+    ctx = DeskContext(data.demo())
+    ratio = float(ctx.liabilities["market_value"].iloc[0]) / ctx.total_assets
+    expected = s["asset_convexity_option_adjusted"] - s["liability_convexity"] * ratio
+    assert s["convexity_gap"] == pytest.approx(expected, rel=1e-12)
+
+
 def test_duration_desk_finds_only_the_long_end_gap(results, truth):
     gaps = _subjects(results["duration"], "krd_gap")
     assert gaps == {f"{t:g}y" for t in truth.long_end_gap_tenors}

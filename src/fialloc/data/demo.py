@@ -201,6 +201,35 @@ def _z_spreads(securities: pd.DataFrame, rng: np.random.Generator) -> np.ndarray
     return z + rng.normal(0, 0.0008, len(z)) * (z > 0)
 
 
+#: Demo corporates with a call schedule: Bermudan par calls, and (every fourth) make-whole.
+CALLABLES: Final = 16
+
+
+def _call_schedule(securities: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Call schedules of a few long corporates: at par on each coupon date after a lockout.
+
+    Drawn from the seed's own stream, so the rest of the book is what it was without them.
+    Every fourth is a make-whole call (valued as a bullet).
+    """
+    rng = np.random.default_rng([seed, 18])
+    years = np.array([(m - DEMO_VALUATION).days / 365.0 for m in securities["maturity"]])
+    corporate = securities["sector"].isin(["financial", "industrial", "utility"]).to_numpy()
+    pool = np.flatnonzero(corporate & (years >= 8) & (securities["frequency"] == 2).to_numpy())
+    picks = np.sort(rng.choice(pool, size=min(CALLABLES, len(pool)), replace=False))
+    rows = []
+    for k, idx in enumerate(picks):
+        maturity = securities["maturity"].iloc[idx]
+        first = add_months(DEMO_VALUATION, 12 * int(rng.integers(2, 6)))
+        dates, back = [], 1
+        while (d := add_months(maturity, -6 * back)) > first:
+            dates.append(d)
+            back += 1
+        for d in sorted(dates):
+            rows.append({"security_id": securities["security_id"].iloc[idx], "date": d,
+                         "price": 100.0, "kind": "call", "make_whole": k % 4 == 3})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
 def eligible_securities(
     securities: pd.DataFrame, managers: Sequence[_Manager] = _MANAGERS
 ) -> dict[str, np.ndarray]:
@@ -484,6 +513,7 @@ def _tables(
         "market_history": history,
         "manager_characteristics": characteristics,
         "overlay_futures": default_futures(DEMO_VALUATION),
+        "call_schedule": _call_schedule(securities, seed),
     }
     if with_history:
         # Local import: the history module builds on this one's managers and universes.

@@ -28,6 +28,7 @@ from fialloc.data.history_checks import history_problems
 from fialloc.data.mandate import Mandate, validation_problems
 from fialloc.data.mapping import ColumnMapping, read_mapping, renamed_problems
 from fialloc.data.observed_prices import price_problems, spread_problems
+from fialloc.data.option_checks import call_schedule_problems
 from fialloc.data.portfolio import Portfolio, todays_curve
 from fialloc.data.run_requirements import book_value, run_problems
 from fialloc.data.schema import SCHEMAS, Problem, cap_problems
@@ -61,6 +62,7 @@ OPTIONAL: Final = (
     "benchmarks",
     "benchmark_characteristics",
     "overlay_futures",
+    "call_schedule",
 )
 SUFFIXES: Final = (".csv", ".parquet", ".json")
 #: Optional tables a Portfolio keeps as None when absent (holdings-based attribution's inputs).
@@ -200,6 +202,7 @@ def _cross_checks(
         if date is not None and date <= vd and sid in held_today:
             msg = f"{date} is on or before the valuation date {vd}, but the bond is held today"
             problems.append(Problem(files["securities"], row, "maturity", msg))
+    problems += call_schedule_problems(t, files)
     for table, name in (("liabilities", "date"), ("overlay_futures", "delivery")):
         for row, date in enumerate(column(table, name)):
             if date is not None and date <= vd:
@@ -268,6 +271,7 @@ def _derived_problems(portfolio: Portfolio, files: Mapping[str, str]) -> list[Pr
         ("securities", "the bonds' cash flows and prices", lambda: book_value(portfolio)),
         ("liabilities", "the liability cash flows", lambda: portfolio.liability_stream),
         ("market_history", "the zero-rate history", lambda: portfolio.zero_history),
+        ("call_schedule", "the call and put schedules", lambda: portfolio.exercise_schedule),
     )
     problems = []
     for table, what, build in steps:
@@ -411,6 +415,7 @@ def _validate(
         benchmarks=clean.get("benchmarks"),
         benchmark_characteristics=clean.get("benchmark_characteristics"),
         overlay_futures=clean.get("overlay_futures"),
+        call_schedule=clean.get("call_schedule"),
         mandate=mandate_obj,
         curve_points=clean.get("curve"),
         **settings,  # type: ignore[arg-type]
@@ -553,7 +558,7 @@ def write_tables(portfolio: Portfolio, directory: str | Path) -> Path:
         frames["curve"] = portfolio.curve_points
     elif portfolio.curve_quotes is not None:
         frames["curve_quotes"] = portfolio.curve_quotes
-    for name in ("manager_characteristics", *HISTORIES, "overlay_futures"):
+    for name in ("manager_characteristics", *HISTORIES, "overlay_futures", "call_schedule"):
         frame = getattr(portfolio, name)
         if frame is not None:
             frames[name] = frame

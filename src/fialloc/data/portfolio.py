@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from fialloc.bonds import BondAnalytics, BondBook, CashflowStream
+from fialloc.callables import ExerciseSchedule, exercise_schedule, option_adjusted
 from fialloc.curves import (
     Curve,
     Extrapolation,
@@ -23,6 +24,8 @@ from fialloc.curves import (
 from fialloc.data.mandate import Mandate
 from fialloc.data.observed_prices import valuation_prices
 from fialloc.data.vocabulary import GOVERNMENT_SECTORS, rating_letter
+from fialloc.hull_white import HullWhite
+from fialloc.scenarios import G2pp
 
 __all__ = ["Portfolio", "todays_curve"]
 
@@ -42,7 +45,8 @@ class Portfolio:
     discount factors or par yields) when given, else from ``curve_quotes``;
     ``interpolation`` and ``extrapolation`` apply to either. ``overlay_futures`` (optional)
     holds the Treasury futures the duration overlay may hold
-    (:func:`fialloc.data.futures.default_futures` when absent).
+    (:func:`fialloc.data.futures.default_futures` when absent). ``call_schedule`` (optional)
+    holds bonds' call and put dates (:attr:`exercise_schedule`, :attr:`option_adjusted`).
     """
 
     valuation_date: dt.date
@@ -66,6 +70,7 @@ class Portfolio:
     benchmarks: pd.DataFrame | None = None
     benchmark_characteristics: pd.DataFrame | None = None
     overlay_futures: pd.DataFrame | None = None
+    call_schedule: pd.DataFrame | None = None
 
     @cached_property
     def curve(self) -> Curve:
@@ -184,6 +189,23 @@ class Portfolio:
         frame["face"] = self.face.sum(axis=0).to_numpy()
         frame = frame[frame["face"] > 0]
         return BondBook.from_frame(frame, self.valuation_date)
+
+    @cached_property
+    def exercise_schedule(self) -> ExerciseSchedule:
+        """The book's live call and put dates (:func:`fialloc.callables.exercise_schedule`)."""
+        return exercise_schedule(self.book, self.call_schedule)
+
+    @cached_property
+    def option_adjusted(self) -> pd.DataFrame:
+        """OAS and option-adjusted risk of the held bonds with a live option.
+
+        Valued at their market dirty price (:attr:`analytics`) on a Hull-White lattice
+        fitted to the ATM swaption vols of the run's G2++ model (default parameters), so the
+        lattice sees the same option market as the scenario paths. See
+        :func:`fialloc.callables.option_adjusted` for the columns.
+        """
+        model, _ = HullWhite.from_g2(G2pp(self.curve))
+        return option_adjusted(self.book, self.exercise_schedule, model, self.analytics.dirty_price)
 
     @cached_property
     def analytics(self) -> BondAnalytics:

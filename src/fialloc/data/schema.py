@@ -737,6 +737,24 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
         "contracts).",
         checks=(_delivery_before_ctd_maturity,),
     ),
+    "call_schedule": TableSpec(
+        "call_schedule",
+        (
+            Column("security_id", "str"),
+            Column("date", "date"),
+            Column("price", "float", minimum=0.0, exclusive_minimum=True, maximum=MAX_PRICE),
+            Column("kind", "str", choices=("call", "put")),
+            Column("make_whole", "bool", required=False),
+        ),
+        key=("security_id", "date"),
+        description="Call and put schedules of bonds in the security master: on each date the "
+        "issuer may redeem the bond (`call`) or the holder may sell it back (`put`) at `price` "
+        "(clean, per 100 face; accrued interest is added). Dates before the bond's maturity; "
+        "past dates are ignored. `make_whole` (optional, default false) marks a make-whole "
+        "call, valued as the bullet bond. Bonds with a live option are valued on a Hull-White "
+        "lattice fitted to the swaption vols of the run's G2++ model: their option-adjusted "
+        "spread is solved from the market price, with option-adjusted duration and convexity.",
+    ),
     "security_spreads": TableSpec(
         "security_spreads",
         (
