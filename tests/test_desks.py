@@ -32,7 +32,9 @@ def test_duration_desk_shows_option_adjusted_risk_of_the_callables(results):
     callables = desk.tables["callables"]
     schedule = data.demo().call_schedule
     # The demo's Bermudan calls are shown; its make-whole calls are bullets.
-    assert set(callables.index) == set(schedule.loc[~schedule["make_whole"].astype(bool), "security_id"])
+    assert set(callables.index) == set(
+        schedule.loc[~schedule["make_whole"].astype(bool), "security_id"]
+    )
     assert (callables["effective_duration"] < callables["duration_to_maturity"]).all()
     assert (callables["oas"] < callables["z_spread"]).all()
     (finding,) = desk.findings_of("callable_duration")
