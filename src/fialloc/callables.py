@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -31,9 +31,11 @@ import pandas as pd
 from fialloc import _core
 from fialloc.bonds import BondBook, _bond_flows, _select
 from fialloc.curves import Curve
-from fialloc.hull_white import HullWhite
 from fialloc.layout import CashflowLayout, FloatArray, IndexArray
 from fialloc.schedule import act365, to_date
+
+if TYPE_CHECKING:
+    from fialloc.hull_white import HullWhite
 
 __all__ = [
     "EXERCISE_KINDS",

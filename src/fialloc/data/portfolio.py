@@ -24,8 +24,6 @@ from fialloc.curves import (
 from fialloc.data.mandate import Mandate
 from fialloc.data.observed_prices import valuation_prices
 from fialloc.data.vocabulary import GOVERNMENT_SECTORS, rating_letter
-from fialloc.hull_white import HullWhite
-from fialloc.scenarios import G2pp
 
 __all__ = ["Portfolio", "todays_curve"]
 
@@ -204,6 +202,10 @@ class Portfolio:
         lattice sees the same option market as the scenario paths. See
         :func:`fialloc.callables.option_adjusted` for the columns.
         """
+        # Local imports: the scenario models read the data vocabulary, which loads this module.
+        from fialloc.hull_white import HullWhite
+        from fialloc.scenarios import G2pp
+
         model, _ = HullWhite.from_g2(G2pp(self.curve))
         return option_adjusted(self.book, self.exercise_schedule, model, self.analytics.dirty_price)
 
