@@ -95,9 +95,7 @@ def test_lapses_rise_with_market_rates():
     assert high[0, 0, 1] < low[0, 0, 1]
 
 
-def _demo_like(
-    rng: np.random.Generator, rate: float
-) -> tuple[AnnuityBlocks, MortalityTable]:
+def _demo_like(rng: np.random.Generator, rate: float) -> tuple[AnnuityBlocks, MortalityTable]:
     """Four fixed annuities crediting near the market rate and two payout annuities."""
     rows = []
     for k in range(6):
