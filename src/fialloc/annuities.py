@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -41,8 +41,10 @@ import pandas as pd
 from fialloc.bonds import CashflowStream
 from fialloc.curves import Curve
 from fialloc.layout import FloatArray
-from fialloc.scenarios import G2pp
 from fialloc.schedule import act365, add_months, to_date
+
+if TYPE_CHECKING:  # the scenario module reads the data package, which reads this one
+    from fialloc.scenarios import G2pp
 
 __all__ = [
     "LONGEVITY_SCALE",
@@ -487,7 +489,7 @@ def behaviour_risk(
 
     def value(shift: float, **stress: float) -> tuple[FloatArray, float]:
         curve = model.curve.shifted(shift) if shift else model.curve
-        shifted = G2pp(curve, *model.params)
+        shifted = type(model)(curve, *model.params)
         v = _path_values(blocks, mortality, shifted, n_paths, seed, lapse, **stress)
         return v, fixed_value(curve)
 

@@ -112,6 +112,35 @@ class DeskContext:
         out.loc[oa.index, "effective_convexity"] = oa["effective_convexity"].astype(float)
         return out
 
+    @cached_property
+    def liability_risk(self) -> pd.Series:
+        """The liabilities' effective duration and convexity, including behaviour.
+
+        With annuity blocks, from their projection on G2++ paths
+        (:attr:`fialloc.data.Portfolio.behaviour_risk`): ``effective_duration`` (years),
+        ``effective_convexity`` (years squared), ``value`` and ``value_se`` (money);
+        otherwise the fixed flows' curve measures (``value_se`` 0).
+        """
+        risk = self.portfolio.behaviour_risk
+        if risk is None:
+            lia = self.liabilities.iloc[0]
+            return pd.Series(
+                {
+                    "effective_duration": float(lia["effective_duration"]),
+                    "effective_convexity": float(lia["effective_convexity"]),
+                    "value": float(lia["market_value"]),
+                    "value_se": 0.0,
+                }
+            )
+        return pd.Series(
+            {
+                "effective_duration": risk.effective_duration,
+                "effective_convexity": risk.effective_convexity,
+                "value": risk.value,
+                "value_se": risk.value_se,
+            }
+        )
+
     def characteristic_history(self, column: str) -> pd.DataFrame:
         """Monthly sleeve characteristic (months by manager), empty if not supplied."""
         ch = self.portfolio.manager_characteristics

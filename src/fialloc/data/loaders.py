@@ -30,6 +30,7 @@ from fialloc.data.mapping import ColumnMapping, read_mapping, renamed_problems
 from fialloc.data.observed_prices import price_problems, spread_problems
 from fialloc.data.option_checks import call_schedule_problems
 from fialloc.data.portfolio import Portfolio, todays_curve
+from fialloc.data.product_checks import product_problems
 from fialloc.data.run_requirements import book_value, run_problems
 from fialloc.data.schema import SCHEMAS, Problem, cap_problems
 from fialloc.data.schema_doc import schema_markdown
@@ -63,6 +64,8 @@ OPTIONAL: Final = (
     "benchmark_characteristics",
     "overlay_futures",
     "call_schedule",
+    "liability_products",
+    "mortality",
 )
 SUFFIXES: Final = (".csv", ".parquet", ".json")
 #: Optional tables a Portfolio keeps as None when absent (holdings-based attribution's inputs).
@@ -203,6 +206,7 @@ def _cross_checks(
             msg = f"{date} is on or before the valuation date {vd}, but the bond is held today"
             problems.append(Problem(files["securities"], row, "maturity", msg))
     problems += call_schedule_problems(t, files)
+    problems += product_problems(t, files, vd)
     for table, name in (("liabilities", "date"), ("overlay_futures", "delivery")):
         for row, date in enumerate(column(table, name)):
             if date is not None and date <= vd:
@@ -272,6 +276,7 @@ def _derived_problems(portfolio: Portfolio, files: Mapping[str, str]) -> list[Pr
         ("liabilities", "the liability cash flows", lambda: portfolio.liability_stream),
         ("market_history", "the zero-rate history", lambda: portfolio.zero_history),
         ("call_schedule", "the call and put schedules", lambda: portfolio.exercise_schedule),
+        ("liability_products", "the annuity blocks' flows", lambda: portfolio.liability_flows),
     )
     problems = []
     for table, what, build in steps:
@@ -416,6 +421,8 @@ def _validate(
         benchmark_characteristics=clean.get("benchmark_characteristics"),
         overlay_futures=clean.get("overlay_futures"),
         call_schedule=clean.get("call_schedule"),
+        liability_products=clean.get("liability_products"),
+        mortality=clean.get("mortality"),
         mandate=mandate_obj,
         curve_points=clean.get("curve"),
         **settings,  # type: ignore[arg-type]
@@ -558,7 +565,8 @@ def write_tables(portfolio: Portfolio, directory: str | Path) -> Path:
         frames["curve"] = portfolio.curve_points
     elif portfolio.curve_quotes is not None:
         frames["curve_quotes"] = portfolio.curve_quotes
-    for name in ("manager_characteristics", *HISTORIES, "overlay_futures", "call_schedule"):
+    optional = ("overlay_futures", "call_schedule", "liability_products", "mortality")
+    for name in ("manager_characteristics", *HISTORIES, *optional):
         frame = getattr(portfolio, name)
         if frame is not None:
             frames[name] = frame

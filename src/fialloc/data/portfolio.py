@@ -11,6 +11,13 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from fialloc.annuities import (
+    AnnuityBlocks,
+    BehaviourRisk,
+    MortalityTable,
+    behaviour_risk,
+    expected_flows,
+)
 from fialloc.bonds import BondAnalytics, BondBook, CashflowStream
 from fialloc.callables import ExerciseSchedule, exercise_schedule, option_adjusted
 from fialloc.curves import (
@@ -44,7 +51,9 @@ class Portfolio:
     ``interpolation`` and ``extrapolation`` apply to either. ``overlay_futures`` (optional)
     holds the Treasury futures the duration overlay may hold
     (:func:`fialloc.data.futures.default_futures` when absent). ``call_schedule`` (optional)
-    holds bonds' call and put dates (:attr:`exercise_schedule`, :attr:`option_adjusted`).
+    holds bonds' call and put dates (:attr:`exercise_schedule`, :attr:`option_adjusted`);
+    ``liability_products`` and ``mortality`` (optional, together) hold annuity blocks whose
+    flows respond to rates and mortality (:attr:`liability_flows`, :attr:`behaviour_risk`).
     """
 
     valuation_date: dt.date
@@ -69,6 +78,8 @@ class Portfolio:
     benchmark_characteristics: pd.DataFrame | None = None
     overlay_futures: pd.DataFrame | None = None
     call_schedule: pd.DataFrame | None = None
+    liability_products: pd.DataFrame | None = None
+    mortality: pd.DataFrame | None = None
 
     @cached_property
     def curve(self) -> Curve:
@@ -228,8 +239,47 @@ class Portfolio:
 
     @cached_property
     def liability_stream(self) -> CashflowStream:
-        """The liabilities as a cash-flow stream."""
-        return CashflowStream.from_frame(self.liabilities, self.valuation_date)
+        """The liabilities as a cash-flow stream (:attr:`liability_flows`)."""
+        return CashflowStream.from_frame(self.liability_flows, self.valuation_date)
+
+    @cached_property
+    def annuity_blocks(self) -> tuple[AnnuityBlocks, MortalityTable] | None:
+        """The annuity blocks and their mortality, None without ``liability_products``."""
+        if self.liability_products is None or self.mortality is None:
+            return None
+        return (
+            AnnuityBlocks.from_frame(self.liability_products, self.valuation_date),
+            MortalityTable.from_frame(self.mortality),
+        )
+
+    @cached_property
+    def liability_flows(self) -> pd.DataFrame:
+        """Liability cash flows by date (money): the fixed flows plus the annuity blocks'.
+
+        The blocks' flows are projected on today's forward rates
+        (:func:`fialloc.annuities.expected_flows`); without blocks, the fixed flows as given.
+        """
+        if self.annuity_blocks is None:
+            return self.liabilities
+        flows = expected_flows(*self.annuity_blocks, self.curve)
+        both = pd.concat([self.liabilities[["date", "amount"]], flows], ignore_index=True)
+        summed = both.groupby("date", sort=True)["amount"].sum()
+        return pd.DataFrame({"date": summed.index, "amount": summed.to_numpy()})
+
+    @cached_property
+    def behaviour_risk(self) -> BehaviourRisk | None:
+        """Liability value and risk with the annuity blocks projected on G2++ paths.
+
+        2,000 antithetic paths of the run's G2++ model (default parameters, seed 0), parallel
+        shifts of 25 bp; None without annuity blocks. See
+        :func:`fialloc.annuities.behaviour_risk`.
+        """
+        if self.annuity_blocks is None:
+            return None
+        from fialloc.scenarios import G2pp  # local: see option_adjusted
+
+        fixed = CashflowStream.from_frame(self.liabilities, self.valuation_date)
+        return behaviour_risk(*self.annuity_blocks, fixed, G2pp(self.curve))
 
     @cached_property
     def market_values(self) -> pd.DataFrame:

@@ -24,8 +24,10 @@ def analyze(ctx: DeskContext) -> DeskResult:
     Tables: ``krd_gaps`` (assets vs liabilities by key rate), ``managers`` (durations and KRDs),
     ``sectors`` (value-weighted durations), ``recommended_weights``, ``callables`` (OAS and
     option-adjusted duration and convexity of bonds with calls or puts, beside their
-    measures to maturity). The summary gives the book's duration and convexity both ways, the
-    liabilities' convexity and the convexity gap; ``callable_duration`` says how much the
+    measures to maturity), ``liability_stresses`` (the liabilities' value under the mass
+    lapse and longevity stresses, with Monte Carlo errors, when annuity blocks behave). The
+    summary gives the book's duration and convexity both ways, the liabilities' convexity and
+    duration including behaviour, and the convexity gap; ``callable_duration`` says how much the
     options move the book's duration. Findings: material key-rate
     gaps (``krd_gap``) and managers whose active duration (against the benchmark) shifted
     (``duration_drift``, :func:`fialloc.analytics.drift.style_drift`). Recommendations: weight
@@ -117,6 +119,7 @@ def analyze(ctx: DeskContext) -> DeskResult:
                 {"current": weights, "recommended": recommended, "change": change}
             ),
             "callables": ctx.callables,
+            "liability_stresses": _liability_stresses(ctx),
         },
         findings=findings,
         recommendations=recs,
@@ -127,22 +130,21 @@ def analyze(ctx: DeskContext) -> DeskResult:
             "liability_duration": float(lia["effective_duration"]),
             "krd_distance_before": before,
             "krd_distance_after": after,
-            **_convexity_summary(
-                ctx, float(lia["market_value"]), float(lia["effective_convexity"])
-            ),
+            **_convexity_summary(ctx, float(lia["market_value"])),
         },
     )
 
 
-def _convexity_summary(
-    ctx: DeskContext, liability_value: float, liability_convexity: float
-) -> dict[str, float]:
+def _convexity_summary(ctx: DeskContext, liability_value: float) -> dict[str, float]:
     """Book duration and convexity to maturity and option-adjusted, and the convexity gap.
 
-    The gap is :func:`~fialloc.analytics.duration_gaps.key_rate_gap` applied to convexity
+    The liabilities' convexity includes behaviour (:attr:`DeskContext.liability_risk`). The
+    gap is :func:`~fialloc.analytics.duration_gaps.key_rate_gap` applied to convexity
     (years squared of asset convexity): zero means the surplus has no curvature in a
     parallel move.
     """
+    liability = ctx.liability_risk
+    liability_convexity = float(liability["effective_convexity"])
     to_maturity = ctx.securities
     adjusted = ctx.option_adjusted_risk
     mv = to_maturity["market_value"]
@@ -155,6 +157,7 @@ def _convexity_summary(
             np.average(adjusted["effective_convexity"], weights=mv)
         ),
         "liability_convexity": liability_convexity,
+        "liability_duration_with_behaviour": float(liability["effective_duration"]),
     }
     out["convexity_gap"] = float(
         key_rate_gap(
@@ -209,3 +212,14 @@ def _by_sector(ctx: DeskContext) -> pd.DataFrame:
     out = weighted.div(totals, axis=0)
     out.insert(0, "market_value", totals)
     return out
+
+
+def _liability_stresses(ctx: DeskContext) -> pd.DataFrame:
+    """Liability value under mass lapse and longevity (money, with Monte Carlo errors).
+
+    Empty without annuity blocks: fixed flows do not lapse or live longer.
+    """
+    risk = ctx.portfolio.behaviour_risk
+    if risk is None:
+        return pd.DataFrame(columns=["value", "value_se", "change", "change_se"])
+    return risk.stresses
