@@ -9,7 +9,7 @@ import pytest
 
 import fialloc.data as data
 from fialloc.analytics.context import DeskContext
-from fialloc.desks import performance, run_desks
+from fialloc.desks import liquidity, performance, run_desks
 from fialloc.schedule import add_months
 
 
@@ -46,6 +46,43 @@ def test_duration_desk_shows_option_adjusted_risk_of_the_callables(results):
     ratio = float(ctx.liabilities["market_value"].iloc[0]) / ctx.total_assets
     expected = s["asset_convexity_option_adjusted"] - s["liability_convexity"] * ratio
     assert s["convexity_gap"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_duration_desk_values_the_annuity_blocks_with_behaviour(results):
+    desk = results["duration"]
+    stresses = desk.tables["liability_stresses"]
+    # Longevity costs money and mass lapse releases surrender charges: both well outside
+    # their Monte Carlo errors.
+    assert stresses.loc["longevity", "change"] > 10 * stresses.loc["longevity", "change_se"]
+    assert stresses.loc["mass_lapse", "change"] < -10 * stresses.loc["mass_lapse", "change_se"]
+    s = desk.summary
+    # Policyholders' surrender option: shorter and more convex than the expected flows.
+    assert s["liability_duration_with_behaviour"] < s["liability_duration"]
+    risk = data.demo().behaviour_risk
+    assert risk is not None
+    assert s["liability_convexity"] == risk.effective_convexity > risk.static_convexity
+
+
+def test_liquidity_desk_treats_a_mass_lapse_as_a_cash_call(results):
+    desk = results["liquidity"]
+    # 40% of the four fixed annuities' 2.1B account value, less the 6% surrender charge.
+    assert desk.summary["mass_lapse_cash_call"] == pytest.approx(0.4 * 2.1e9 * 0.94)
+    surge = desk.tables["lapse_surge"]
+    assert set(surge["regime"]) == {"normal", "moderate", "severe"}
+    assert (surge["redemption"] == desk.summary["mass_lapse_cash_call"]).all()
+    assert not desk.findings_of("lapse_surge_shortfall")  # the demo's buffer covers it
+
+
+def test_a_mass_lapse_too_large_to_sell_in_time_is_flagged():
+    demo = data.demo()
+    products = demo.liability_products.assign(
+        account_value=demo.liability_products["account_value"] * 20
+    )
+    desk = liquidity.analyze(DeskContext(dataclasses.replace(demo, liability_products=products)))
+    flagged = desk.findings_of("lapse_surge_shortfall")
+    assert {f.subject for f in flagged} >= {"severe"}
+    for f in flagged:
+        assert 0 < f.metrics["shortfall"] <= f.metrics["cash_call"]
 
 
 def test_duration_desk_finds_only_the_long_end_gap(results, truth):

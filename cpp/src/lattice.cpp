@@ -14,7 +14,10 @@ namespace fialloc {
 
 namespace {
 
+constexpr double kMinReversion = 1e-6;
 constexpr double kMaxReversion = 100.0;
+// Nodes on either side of the centre: beyond, a step's branching is meaningless.
+constexpr double kMaxNodes = 1e8;
 constexpr double kMinVol = 1e-6;
 constexpr double kMaxVol = 1.0;
 constexpr std::int64_t kMaxSteps = 100000;
@@ -93,7 +96,12 @@ class Lattice {
     std::array<double, 3> p;
   };
   int middle(std::size_t i, int j) const {
-    return static_cast<int>(std::floor(j * dx_[i] * decay_[i] / dx_[i + 1] + 0.5));
+    const double k = std::floor(j * dx_[i] * decay_[i] / dx_[i + 1] + 0.5);
+    FIALLOC_REQUIRE(std::isfinite(k) && std::fabs(k) < kMaxNodes,
+                    "hw_lattice: the tree cannot branch at step " << i << " (time " << t_[i]
+                                                                  << "); check `a`, `sigma` "
+                                                                     "and the flow times");
+    return static_cast<int>(k);
   }
   Branch branch(std::size_t i, int q) const {
     const int j = jmin_[i] + q;
@@ -116,6 +124,9 @@ class Lattice {
       const double dt = t_[i + 1] - t_[i];
       const double v2 = -std::expm1(-2.0 * p.a * dt) * p.sigma * p.sigma / (2.0 * p.a);
       dx_[i + 1] = std::sqrt(3.0 * v2);
+      FIALLOC_REQUIRE(std::isfinite(dx_[i + 1]) && dx_[i + 1] > 0.0,
+                      "hw_lattice: zero or non-finite variance over step " << i << " (time "
+                                                                           << t_[i] << ")");
       decay_[i] = std::exp(-p.a * dt);
       // The middle child never decreases with the node, so the ends bound the next step.
       const int kmin = middle(i, jmin_[i]);
@@ -247,9 +258,9 @@ void check_inputs(const CashflowView& cf, const ExerciseView& ex, ConstVecRef pe
 }  // namespace
 
 void check_hull_white(const HullWhiteParams& p, const char* where) {
-  FIALLOC_REQUIRE(std::isfinite(p.a) && p.a > 0.0 && p.a <= kMaxReversion,
-                  where << ": `a` (mean reversion) is " << p.a << "; expected (0, "
-                        << kMaxReversion << "] per year");
+  FIALLOC_REQUIRE(std::isfinite(p.a) && p.a >= kMinReversion && p.a <= kMaxReversion,
+                  where << ": `a` (mean reversion) is " << p.a << "; expected [" << kMinReversion
+                        << ", " << kMaxReversion << "] per year");
   FIALLOC_REQUIRE(std::isfinite(p.sigma) && p.sigma >= kMinVol && p.sigma <= kMaxVol,
                   where << ": `sigma` is " << p.sigma << "; expected [" << kMinVol << ", "
                         << kMaxVol << "] (decimal rate per sqrt(year))");

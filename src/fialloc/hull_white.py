@@ -29,6 +29,7 @@ __all__ = ["DEFAULT_SWAPTIONS", "HullWhite"]
 #: ATM swaptions (expiry, tenor in years) a Hull-White model is fitted to when it stands in for
 #: the run's G2++ model: the diagonal a ten-year callable's options live on.
 DEFAULT_SWAPTIONS: Final = tuple((e, t) for e in (1.0, 2.0, 3.0, 5.0, 7.0) for t in (5.0, 10.0))
+_MIN_REVERSION: Final = 1e-6
 _MAX_REVERSION: Final = 100.0
 _VOL_RANGE: Final = (1e-6, 1.0)
 
@@ -46,7 +47,7 @@ class HullWhite:
     curve : Curve
         Today's discount curve; the model reprices it exactly.
     a : float
-        Mean reversion (per year), in (0, 100].
+        Mean reversion (per year), in [1e-6, 100].
     sigma : float
         Volatility of the short rate (decimal per sqrt(year)), in [1e-6, 1].
     """
@@ -56,8 +57,8 @@ class HullWhite:
     sigma: float
 
     def __post_init__(self) -> None:
-        if not (np.isfinite(self.a) and 0 < self.a <= _MAX_REVERSION):
-            msg = f"HullWhite: `a` (mean reversion) is {self.a}; expected (0, 100] per year"
+        if not (np.isfinite(self.a) and _MIN_REVERSION <= self.a <= _MAX_REVERSION):
+            msg = f"HullWhite: `a` (mean reversion) is {self.a}; expected [1e-6, 100] per year"
             raise ValueError(msg)
         lo, hi = _VOL_RANGE
         if not (np.isfinite(self.sigma) and lo <= self.sigma <= hi):

@@ -26,8 +26,8 @@
 namespace fialloc {
 
 struct HullWhiteParams {
-  double a;      //!< mean reversion (per year)
-  double sigma;  //!< volatility of the short rate (decimal per sqrt(year))
+  double a;      //!< mean reversion (per year), in [1e-6, 100]
+  double sigma;  //!< volatility of the short rate (decimal per sqrt(year)), in [1e-6, 1]
 };
 
 //! Throws std::invalid_argument naming the bad parameter; `where` prefixes the message.
