@@ -97,8 +97,8 @@ def test_evidence_refuses_bad_arguments():
 
 
 @pytest.fixture(scope="module")
-def demo_result():
-    return performance.analyze(DeskContext(data.demo()))
+def demo_result(demo_portfolio):
+    return performance.analyze(DeskContext(demo_portfolio))
 
 
 def test_manager_evidence_carries_the_contract(demo_result):

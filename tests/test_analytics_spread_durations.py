@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import fialloc.data as data
 from fialloc.analytics.context import DeskContext
 from fialloc.analytics.spread_durations import spread_durations_by_rating
 from fialloc.bonds import BondBook
@@ -65,8 +64,8 @@ def test_a_rating_the_book_does_not_hold_falls_back_to_the_master_then_the_book(
 
 
 @pytest.mark.parametrize("month", [0, 20, 40, 59])
-def test_demo_book_durations_match_the_pricing_core(month):
-    p = data.demo()
+def test_demo_book_durations_match_the_pricing_core(month, demo_portfolio):
+    p = demo_portfolio
     ctx = DeskContext(p)
     when = p.spread_history.index[month]
     sec = p.securities

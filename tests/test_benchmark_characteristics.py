@@ -25,8 +25,8 @@ from fialloc.data.vocabulary import rating_notch
 
 
 @pytest.fixture(scope="module")
-def demo():
-    return data.demo()
+def demo(demo_portfolio):
+    return demo_portfolio
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ import fsspec
 import pandas as pd
 import pytest
 
-import fialloc.data as data
 from fialloc import cli, pipeline, store
 from fialloc.cli import main
 from fialloc.formatting import unsigned_zero
@@ -27,11 +26,11 @@ def _only_run(root: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
+def demo_run(tmp_path_factory, demo_portfolio):
     """`fialloc run` on the demo, and the same run through the pipeline for reference."""
     root = tmp_path_factory.mktemp("cli")
     assert main(["run", "--out", str(root), "--paths", PATHS, "--seed", "4"]) == 0
-    reference = pipeline.run(data.demo(), n_paths=int(PATHS), scenario_seed=4)
+    reference = pipeline.run(demo_portfolio, n_paths=int(PATHS), scenario_seed=4)
     return root, _only_run(root), reference
 
 
@@ -328,9 +327,9 @@ def test_model_workers_and_serve_use_the_other_branches_modules(tmp_path, monkey
     capsys.readouterr()
 
 
-def test_compute_runs_the_agents_in_place_of_the_desks():
+def test_compute_runs_the_agents_in_place_of_the_desks(demo_portfolio):
     stages = []
-    run, response = cli.compute(data.demo(), "offline", {"n_paths": 50}, stages.append)
+    run, response = cli.compute(demo_portfolio, "offline", {"n_paths": 50}, stages.append)
     assert stages == [*pipeline.STAGES[:4], "agents", *pipeline.STAGES[4:]]
     assert response.model == "offline"
     assert set(run.desks) <= set(response.detailed_results["agents"])
@@ -419,3 +418,45 @@ def test_user_text_is_printed_as_text_never_as_markup(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "[/bold] closing tag" in out
     assert "Traceback" not in out
+
+
+_INTERRUPT_DURING_IMPORT = """
+import builtins, sys
+real_import = builtins.__import__
+def interrupting_import(name, *args, **kwargs):
+    if name == "fialloc.cli":
+        raise KeyboardInterrupt
+    return real_import(name, *args, **kwargs)
+builtins.__import__ = interrupting_import
+from fialloc.console import main
+sys.exit(main(["--help"]))
+"""
+
+
+def test_ctrl_c_while_the_command_line_loads_ends_quietly():
+    """Ctrl-C during the second of imports gives exit 130 and one line, not a traceback."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-c", _INTERRUPT_DURING_IMPORT],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 130, done.stderr
+    assert done.stderr == "interrupted\n"
+    assert "Traceback" not in done.stderr
+    pyproject = (Path(__file__).parents[1] / "pyproject.toml").read_text()
+    assert 'fialloc = "fialloc.console:main"' in pyproject
+
+
+def test_importing_the_package_loads_no_numeric_library():
+    """The console script's first import is cheap, so Ctrl-C can be caught around the rest."""
+    import subprocess
+
+    probe = "import sys, fialloc.console; print(sorted({'numpy', 'pandas'} & set(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"

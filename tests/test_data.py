@@ -9,8 +9,8 @@ from fialloc.data import InputError, Mandate, load, validate, write_tables
 
 
 @pytest.fixture(scope="module")
-def demo():
-    return data.demo()
+def demo(demo_portfolio):
+    return demo_portfolio
 
 
 @pytest.fixture(scope="module")

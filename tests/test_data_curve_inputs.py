@@ -12,15 +12,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import fialloc.data as data
 from fialloc.analytics.context import DeskContext
 from fialloc.data import InputError, load, validate, write_tables
 from fialloc.data.mandate_files import parse_mandate
 
 
 @pytest.fixture(scope="module")
-def demo():
-    return data.demo()
+def demo(demo_portfolio):
+    return demo_portfolio
 
 
 @pytest.fixture(scope="module")

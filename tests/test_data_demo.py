@@ -15,8 +15,8 @@ LETTER_SCALE = ("AAA", "AA", "A", "BBB", "BB", "B", "CCC")
 
 
 @pytest.fixture(scope="module")
-def demo():
-    return data.demo()
+def demo(demo_portfolio):
+    return demo_portfolio
 
 
 def test_twenty_five_managers_with_distinct_styles(demo):

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import fialloc.data as data
 from fialloc.data import InputError, from_tables, load, validate, write_tables
 from fialloc.data.loaders import OPTIONAL, REQUIRED
 from fialloc.schedule import DAY_COUNTS
@@ -30,8 +29,8 @@ TABLES = tuple(
 
 
 @pytest.fixture(scope="module")
-def demo():
-    return data.demo()
+def demo(demo_portfolio):
+    return demo_portfolio
 
 
 @pytest.fixture(scope="module")

@@ -195,8 +195,8 @@ def test_revaluation_refuses_bad_inputs(two_bonds):
 
 
 @pytest.fixture(scope="module")
-def demo():
-    return data.demo()
+def demo(demo_portfolio):
+    return demo_portfolio
 
 
 @pytest.fixture(scope="module")
@@ -290,7 +290,9 @@ def test_skilled_managers_show_positive_selection(result, truth):
         assert f"{finding.metrics['selection_monthly'] * 1e4:+.1f} bp" in finding.message
 
 
-def test_drifting_managers_change_their_effects_from_the_planted_month(result, truth):
+def test_drifting_managers_change_their_effects_from_the_planted_month(
+    result, truth, demo_portfolio
+):
     monthly = result.tables["monthly_effects"]
     m22 = monthly.xs("M22", level="portfolio")
     start = truth.drifting_managers["M22"]
@@ -300,7 +302,7 @@ def test_drifting_managers_change_their_effects_from_the_planted_month(result, t
     m23 = monthly.xs("M23", level="portfolio")["duration"]
     start = truth.drifting_managers["M23"]
     # Duration effect = active duration (years) x minus the parallel shift: fit the slope.
-    shift = -data.demo().zero_history.diff().mean(axis=1).reindex(m23.index)
+    shift = -demo_portfolio.zero_history.diff().mean(axis=1).reindex(m23.index)
 
     def active_duration(mask):
         x, y = shift[mask].to_numpy(), m23[mask].to_numpy()

@@ -15,8 +15,8 @@ from fialloc.schedule import add_months
 
 
 @pytest.fixture(scope="module")
-def ctx():
-    return DeskContext(data.demo())
+def ctx(demo_portfolio):
+    return DeskContext(demo_portfolio)
 
 
 @pytest.fixture(scope="module")

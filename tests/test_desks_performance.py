@@ -20,8 +20,8 @@ from fialloc.schedule import add_months
 
 
 @pytest.fixture(scope="module")
-def portfolio():
-    return data.demo()
+def portfolio(demo_portfolio):
+    return demo_portfolio
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import fialloc.data as data
 from fialloc.factor_covariance import history_covariance, scenario_covariance
 from fialloc.scenarios import CreditInflationSpec, G2pp, simulate_credit_inflation
 
@@ -12,8 +11,8 @@ TENORS = (0.5, 2.0, 10.0, 30.0)
 
 
 @pytest.fixture(scope="module")
-def portfolio():
-    return data.demo()
+def portfolio(demo_portfolio):
+    return demo_portfolio
 
 
 def test_history_covariance_is_the_annualized_covariance_of_monthly_moves(portfolio):

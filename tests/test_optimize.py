@@ -29,8 +29,8 @@ from fialloc.optimize import (
 
 
 @pytest.fixture(scope="module")
-def demo_ctx():
-    return DeskContext(data.demo())
+def demo_ctx(demo_portfolio):
+    return DeskContext(demo_portfolio)
 
 
 @pytest.fixture(scope="module")
@@ -114,8 +114,8 @@ def test_the_objective_table_is_in_basis_points_and_money(demo_problem):
     assert table.at["total", "change_bp"] > 0
 
 
-def test_the_demo_limits_state_met_closing_or_not_met(demo_problem):
-    mandate = data.demo().mandate
+def test_the_demo_limits_state_met_closing_or_not_met(demo_problem, demo_portfolio):
+    mandate = demo_portfolio.mandate
     result = optimize(demo_problem, mandate)
     table = check_constraints(demo_problem, mandate, result.weights.to_numpy())
     assert table["allowed"].all(), table[~table["allowed"]]

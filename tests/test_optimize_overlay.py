@@ -43,8 +43,8 @@ def _with_limits(mandate, **limits):
 
 
 @pytest.fixture(scope="module")
-def demo():
-    portfolio = data.demo()
+def demo(demo_portfolio):
+    portfolio = demo_portfolio
     problem = build_problem(DeskContext(portfolio))
     universe, inputs = _inputs(portfolio)
     return portfolio, problem, universe, inputs
@@ -235,8 +235,8 @@ def test_the_overlay_is_an_extension_of_any_objective(demo):
     assert result.constraints["allowed"].all(), result.constraints[~result.constraints["allowed"]]
 
 
-def test_overlay_inputs_validate():
-    portfolio = data.demo()
+def test_overlay_inputs_validate(demo_portfolio):
+    portfolio = demo_portfolio
     universe, inputs = _inputs(portfolio)
     with pytest.raises(ValueError, match="lacks column"):
         OverlayInputs(universe.table.drop(columns="carry"), inputs.stress_changes)
@@ -298,13 +298,13 @@ def test_generated_books_overlay_closes_the_long_end_within_limits(generated, ro
     pd.testing.assert_index_equal(universe.ids, inputs.stress_changes.columns)
 
 
-def test_futures_table_is_an_optional_input_file(tmp_path):
+def test_futures_table_is_an_optional_input_file(tmp_path, demo_portfolio):
     """A user's futures table round-trips through the files; bad rows name file, row, column."""
     from fialloc.data.futures import default_futures
     from fialloc.data.loaders import InputError, load, write_tables
     from fialloc.overlay import OverlayMarket
 
-    portfolio = data.demo()
+    portfolio = demo_portfolio
     table = default_futures(portfolio.valuation_date).drop(columns="futures_price").iloc[[2, 5]]
     table = table.assign(conversion_factor=[0.88, 0.77])
     write_tables(

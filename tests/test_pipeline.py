@@ -13,10 +13,8 @@ from fialloc.results import RunResponse, build_response
 
 
 @pytest.fixture(scope="module")
-def run():
-    stages = []
-    result = pipeline.run(data.demo(), n_paths=200, scenario_seed=3, progress=stages.append)
-    return result, stages
+def run(demo_pipeline_run):
+    return demo_pipeline_run
 
 
 def test_every_stage_runs_in_order_and_is_timed(run):
@@ -154,9 +152,9 @@ def test_the_response_carries_the_run_numbers_and_validates_against_its_schema(r
         build_response(result, analyses={"astrology": "..."})
 
 
-def test_a_mandate_without_overlay_runs_on_weights_alone():
+def test_a_mandate_without_overlay_runs_on_weights_alone(demo_portfolio):
     off = {"swap_notional": 0.0, "futures_notional": 0.0, "strips": 0.0}
-    portfolio = data.demo()
+    portfolio = demo_portfolio
     portfolio = dataclasses.replace(
         portfolio,
         mandate=portfolio.mandate.model_copy(
@@ -194,3 +192,23 @@ def test_a_dominating_allocation_is_named_with_the_trade(run):
     given_up = strategy["dominated_by"][0]["objective_bp_given_up"]
     assert given_up == pytest.approx(rec["objective_bp_after"] - better["objective_bp_after"])
     assert "the recommendation takes that trade" in strategy["summary"]
+
+
+def test_a_book_built_in_memory_is_refused_for_what_a_run_needs_before_any_stage():
+    """from_tables checks each table; the run checks what its stages read, as load does."""
+    from fialloc.data.demo import DEMO_VALUATION, demo_tables
+    from fialloc.errors import InputError
+
+    tables, _ = demo_tables()
+    thousands = tables["liabilities"].assign(amount=lambda t: t["amount"] / 1000.0)
+    portfolio = data.from_tables({**tables, "liabilities": thousands}, DEMO_VALUATION)
+    stages = []
+    with pytest.raises(InputError, match=r"liabilities.*same units") as caught:
+        pipeline.run(portfolio, n_paths=20, horizons=2, progress=stages.append)
+    assert stages == []
+    assert [p.file for p in caught.value.problems] == ["liabilities.csv"]
+    months = tables["manager_returns"]["month"]
+    short = tables["manager_returns"][months != months.max()].iloc[1:]
+    portfolio = data.from_tables({**tables, "manager_returns": short}, DEMO_VALUATION)
+    with pytest.raises(InputError, match="every manager needs the same months"):
+        pipeline.run(portfolio, n_paths=20, horizons=2)

@@ -12,8 +12,8 @@ from fialloc.plan import _Fills, glide_path, implementation_plan
 
 
 @pytest.fixture(scope="module")
-def setup():
-    portfolio = data.demo()
+def setup(demo_portfolio):
+    portfolio = demo_portfolio
     problem = build_problem(DeskContext(portfolio))
     return portfolio, problem, optimize(problem, portfolio.mandate).weights
 
@@ -132,8 +132,8 @@ def test_manager_cost_coefficients_price_a_sleeve_moved_alone():
 
 
 @pytest.mark.parametrize("book", ["demo", "synthetic"])
-def test_glide_path_reaches_the_unpaced_target_within_every_limit(book):
-    portfolio = data.demo() if book == "demo" else data.synthetic(15, 500, seed=8)
+def test_glide_path_reaches_the_unpaced_target_within_every_limit(book, demo_portfolio):
+    portfolio = demo_portfolio if book == "demo" else data.synthetic(15, 500, seed=8)
     problem = build_problem(DeskContext(portfolio))
     m = portfolio.mandate
     recommended = optimize(problem, m).weights

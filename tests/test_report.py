@@ -6,15 +6,14 @@ from importlib import resources
 import pandas as pd
 import pytest
 
-import fialloc.data as data
-from fialloc import pipeline, report, store
+from fialloc import report, store
 from fialloc.results import build_response
 
 
 @pytest.fixture(scope="module")
-def stored(tmp_path_factory):
+def stored(tmp_path_factory, demo_pipeline_run):
     root = tmp_path_factory.mktemp("report-runs")
-    result = pipeline.run(data.demo(), n_paths=200, scenario_seed=2)
+    result, _ = demo_pipeline_run
     record = store.write_run(str(root), result, build_response(result), render=report.render_stored)
     return store.read_run(record.url)
 

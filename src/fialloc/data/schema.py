@@ -138,10 +138,14 @@ class TableSpec:
             out[col.name] = values
             problems.extend(col_problems)
         if self.key and not problems:  # duplicates are only meaningful on clean keys
-            dup = _duplicated(frame, out, self.key)
-            for row in np.flatnonzero(dup.to_numpy()):
-                key = ", ".join(f"{k}={out.iloc[row][k]!r}" for k in self.key)
+            rows = np.flatnonzero(_duplicated(frame, out, self.key).to_numpy())
+            # Messages for the first rows only: a file of a million repeated rows is one fault.
+            for row in rows[:PROBLEM_LIMIT]:
+                key = ", ".join(f"{k}={out[k].iat[row]!r}" for k in self.key)
                 problems.append(Problem(file, int(row), self.key[0], f"duplicate key ({key})"))
+            if len(rows) > PROBLEM_LIMIT:
+                msg = f"... and {len(rows) - PROBLEM_LIMIT} more like this one: "
+                problems.append(Problem(file, None, self.key[0], msg + problems[-1].message))
         if not problems:
             for check in self.checks:
                 problems.extend(check(out, file))
