@@ -281,10 +281,10 @@ def _derived_problems(portfolio: Portfolio, files: Mapping[str, str]) -> list[Pr
     """
     steps = (
         ("securities", "the bonds' cash flows and prices", lambda: book_value(portfolio)),
+        ("liability_products", "the annuity blocks' flows", lambda: portfolio.liability_flows),
         ("liabilities", "the liability cash flows", lambda: portfolio.liability_stream),
         ("market_history", "the zero-rate history", lambda: portfolio.zero_history),
-        ("call_schedule", "the call and put schedules", lambda: portfolio.exercise_schedule),
-        ("liability_products", "the annuity blocks' flows", lambda: portfolio.liability_flows),
+        ("call_schedule", "the callable bonds' OAS", lambda: portfolio.option_adjusted),
     )
     problems = []
     for table, what, build in steps:

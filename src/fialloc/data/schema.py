@@ -579,7 +579,8 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
     "liabilities": TableSpec(
         "liabilities",
         (Column("date", "date"), Column("amount", "float", maximum=MAX_AMOUNT)),
-        description="Liability cash flows the insurer owes (money, positive), by payment date.",
+        description="Liability cash flows the insurer owes (money, positive), by payment date: "
+        "the fixed flows; annuity blocks in `liability_products` add theirs.",
         checks=(_liability_flows,),
     ),
     "curve_quotes": TableSpec(
