@@ -126,12 +126,12 @@ def test_downstream_agents_read_upstream_views(results):
 
 def test_a_model_quoting_a_wrong_figure_is_flagged(monkeypatch, book):
     _use(
-        monkeypatch, ScriptedModel("duration_metrics", "Asset duration 8.17 years vs 15.90 years.")
+        monkeypatch, ScriptedModel("duration_metrics", "Asset duration 8.24 years vs 15.90 years.")
     )
     r = run_agent("duration", book, ModelConfig.parse("ollama:scripted"))
     assert r.model == "ollama:scripted"
     assert r.fallback is None
-    assert r.unverified_numbers == ["15.90"]  # 8.17 is the engine's, 15.90 is not
+    assert r.unverified_numbers == ["15.90"]  # 8.24 is the engine's, 15.90 is not
     assert r.desk["desk"] == "duration"
 
 

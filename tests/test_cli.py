@@ -72,7 +72,7 @@ def test_run_on_the_demo_writes_the_pipelines_numbers(demo_run):
     assert (fan["p05"] <= fan["median"]).all()
     assert (fan["median"] <= fan["p95"]).all()
     managers = pd.read_parquet(folder / "tables" / "managers.parquet")
-    assert len(managers) == 25
+    assert len(managers) == 26
     assert managers["weight"].sum() == pytest.approx(1.0)
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["source"] == "demo (seed 7)"
@@ -109,6 +109,8 @@ def test_summary_fits_100_columns_and_names_the_outputs(tmp_path, capsys):
     assert f"  {biggest['manager_id']}  " in shown  # the largest recommended move
     assert "Duration overlay" in shown
     assert "with overlay" in shown
+    # The duration desk's words on the global manager's currencies.
+    assert "Currencies: 3.0% of the assets are in EUR, GBP, JPY, CAD" in " ".join(shown.split())
     # The Monte Carlo lines: path count and seed, intervals, claims that follow the interval.
     results = json.loads((folder / "results.json").read_text())
     s = results["integrated_strategy"]

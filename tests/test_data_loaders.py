@@ -112,7 +112,7 @@ def test_in_memory_frames_and_records(demo):
 def test_in_memory_problems_use_table_names(demo):
     tables = {
         name: getattr(demo, name).reset_index(drop=True).copy()
-        for name in (*REQUIRED, "curve_quotes")
+        for name in (*REQUIRED, "curve_quotes", "fx_spot")
     }
     tables["holdings"].loc[4, "par"] = -1.0
     tables["securities"].loc[2, "rating"] = "AAA+"

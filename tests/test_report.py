@@ -29,6 +29,7 @@ CHARTS = (  # the performance desk's chart comes with that desk (see the test be
     "chart-surplus-fan",
     "chart-skill",
     "chart-credit",
+    "chart-currencies",  # the demo's global manager holds four other currencies
     "chart-curve",
     "chart-liquidity",
 )
@@ -55,7 +56,7 @@ def test_every_chart_and_section_is_there(stored):
     for chart in CHARTS:
         assert f'id="{chart}"' in html, chart
     for section in ("summary", "duration", "allocation", "stresses", "scenarios", "attribution",
-                    "skill", "credit", "curve", "liquidity", "plan", "run",
+                    "skill", "credit", "currencies", "curve", "liquidity", "plan", "run",
                     "appendix"):  # fmt: skip
         assert f'<section id="{section}">' in html, section
     s = stored.response.integrated_strategy

@@ -52,7 +52,6 @@ __all__ = [
     "SleevePaths",
     "compare",
     "evaluate",
-    "holding_shares",
     "min_expected_shortfall",
     "simulate_sleeves",
     "sleeve_paths",
@@ -225,11 +224,12 @@ def sleeve_paths(
     """
     p = portfolio
     book = p.book
-    z = p.z_spreads.reindex(book.security_ids).to_numpy()
+    z = p.base_curve_spreads.to_numpy()
     h = np.atleast_1d(np.asarray(horizons, dtype=float))
     # paths x horizons x securities (per 100)
     per_security = model.revalue(book, paths, h, z, threads=threads)
-    face = p.face.reindex(columns=book.security_ids).to_numpy() / 100.0  # managers x securities
+    # managers x securities, in base units at today's spot
+    face = p.face.reindex(columns=book.security_ids).to_numpy() / 100.0 * p.fx_to_base.to_numpy()
     # Summed as a sparse product, in one fixed order, not by BLAS (whose sums depend on its
     # thread count): the same values in this process and on any worker. Managers hold few of
     # the securities, so it is also the cheaper product.
@@ -533,15 +533,6 @@ def tracking_error_distribution(
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("allocation")
 
 
-def holding_shares(portfolio: Portfolio, securities: pd.Index) -> pd.DataFrame:
-    """Each manager's share (decimal) of each security's total face held.
-
-    Returns managers (rows) by `securities` (columns); securities nobody holds get zeros.
-    """
-    face = portfolio.face.reindex(index=portfolio.managers.index, columns=securities)
-    return face.div(face.sum(axis=0).replace(0.0, np.nan), axis=1).fillna(0.0)
-
-
 def stress_surplus(
     stresses: StressResult,
     portfolio: Portfolio,
@@ -560,8 +551,13 @@ def stress_surplus(
     Returns scenarios (rows) by allocations (columns).
     """
     p = portfolio
-    share = holding_shares(p, stresses.asset_values.columns)
+    share = p.holding_shares.reindex(columns=stresses.asset_values.columns, fill_value=0.0)
     values = stresses.asset_values.to_numpy() @ share.to_numpy().T  # scenarios x managers
+    if stresses.hedge_values is not None:  # the managers' FX forwards
+        values = (
+            values
+            + stresses.hedge_values.reindex(columns=p.managers.index, fill_value=0.0).to_numpy()
+        )
     w0 = p.current_weights.reindex(p.managers.index).to_numpy()
     unit = values * np.divide(1.0, w0, out=np.zeros_like(w0), where=w0 > 0)
     owed = stresses.liability_values.to_numpy()

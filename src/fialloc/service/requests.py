@@ -68,6 +68,7 @@ TableName = Literal[
     "call_schedule",
     "liability_products",
     "mortality",
+    "fx_spot",
 ]
 
 
