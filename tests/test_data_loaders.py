@@ -227,6 +227,60 @@ CASES = [
         id="quote-in-percent",
     ),
     pytest.param(
+        "call_schedule",
+        lambda f: f.loc.__setitem__((3, "security_id"), "NOPE1"),
+        "call_schedule.csv, row 5, column security_id: 'NOPE1' has no row in the security master",
+        id="call-unknown-bond",
+    ),
+    pytest.param(
+        "call_schedule",
+        lambda f: f.loc.__setitem__((0, "date"), "2099-01-15"),
+        "call_schedule.csv, row 2, column date: 2099-01-15 is on or after",
+        id="call-after-maturity",
+    ),
+    pytest.param(
+        "call_schedule",
+        lambda f: f.loc.__setitem__((1, "kind"), "redeem"),
+        "call_schedule.csv, row 3, column kind",
+        id="call-kind",
+    ),
+    pytest.param(
+        "call_schedule",
+        lambda f: f.loc.__setitem__((2, "make_whole"), "maybe"),
+        "call_schedule.csv, row 4, column make_whole: 'maybe' is not true or false",
+        id="call-make-whole",
+    ),
+    pytest.param(
+        "liability_products",
+        lambda f: f.loc.__setitem__((1, "credited_rate"), ""),
+        "liability_products.csv, row 3, column credited_rate: a fixed annuity needs a value",
+        id="annuity-missing-rate",
+    ),
+    pytest.param(
+        "liability_products",
+        lambda f: f.loc.__setitem__((4, "next_anniversary"), "2028-03-30"),
+        "liability_products.csv, row 6, column next_anniversary: 2028-03-30 is not within a year",
+        id="annuity-anniversary",
+    ),
+    pytest.param(
+        "liability_products",
+        lambda f: f.loc.__setitem__((0, "credited_rate"), "3.75"),
+        "liability_products.csv, row 2, column credited_rate: 3.75 looks like a percentage",
+        id="annuity-rate-in-percent",
+    ),
+    pytest.param(
+        "mortality",
+        lambda f: f.drop(index=5),
+        "mortality.csv, column age: ages must be consecutive",
+        id="mortality-gap",
+    ),
+    pytest.param(
+        "mortality",
+        lambda f: f.loc.__setitem__((3, "qx"), "1.5"),
+        "mortality.csv, row 5, column qx: 1.5 must be <= 1",
+        id="mortality-above-one",
+    ),
+    pytest.param(
         "market_history",
         lambda f: f.loc.__setitem__((20, "month"), "2024/05/31"),
         "market_history.csv, row 22, column month: '2024/05/31' is not a date",
@@ -302,3 +356,12 @@ def test_day_count_spellings_load_as_their_canonical_names(tmp_path, demo_dir):
     loaded = load(_edit(target, "securities", spell))
     assert loaded.securities["day_count"].iloc[: len(spellings)].tolist() == canonical
     assert set(loaded.book.frame["day_count"]) <= set(DAY_COUNTS)
+
+
+def test_annuity_blocks_need_their_mortality(tmp_path, demo_dir):
+    target = _copy(demo_dir, tmp_path)
+    (target / "mortality.csv").unlink()
+    problems = [str(p) for p in validate(target)]
+    assert any(
+        "liability_products.csv: annuity blocks need a mortality table" in p for p in problems
+    )

@@ -9,7 +9,7 @@ import pytest
 
 import fialloc.data as data
 from fialloc.analytics.context import DeskContext
-from fialloc.desks import performance, run_desks
+from fialloc.desks import duration, liquidity, performance, run_desks
 from fialloc.schedule import add_months
 
 
@@ -25,6 +25,80 @@ def truth():
 
 def _subjects(result, code):
     return {f.subject for f in result.findings_of(code)}
+
+
+def test_duration_desk_shows_option_adjusted_risk_of_the_callables(results, demo_portfolio):
+    desk = results["duration"]
+    callables = desk.tables["callables"]
+    schedule = demo_portfolio.call_schedule
+    # The demo's Bermudan calls are shown; its make-whole calls are bullets.
+    assert set(callables.index) == set(
+        schedule.loc[~schedule["make_whole"].astype(bool), "security_id"]
+    )
+    assert (callables["effective_duration"] < callables["duration_to_maturity"]).all()
+    assert (callables["oas"] < callables["z_spread"]).all()
+    (finding,) = desk.findings_of("callable_duration")
+    assert finding.metrics["book_duration_change"] < 0
+    s = desk.summary
+    assert s["asset_duration_option_adjusted"] < s["asset_duration"]
+    # One gap definition: liability measures scaled by L / A, as the key-rate gaps are.
+    ctx = DeskContext(demo_portfolio)
+    ratio = float(ctx.liabilities["market_value"].iloc[0]) / ctx.total_assets
+    expected = s["asset_convexity_option_adjusted"] - s["liability_convexity"] * ratio
+    assert s["convexity_gap"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_duration_desk_values_the_annuity_blocks_with_behaviour(results, demo_portfolio):
+    desk = results["duration"]
+    stresses = desk.tables["liability_stresses"]
+    # Longevity costs money and mass lapse releases surrender charges: both well outside
+    # their Monte Carlo errors.
+    assert stresses.loc["longevity", "change"] > 10 * stresses.loc["longevity", "change_se"]
+    assert stresses.loc["mass_lapse", "change"] < -10 * stresses.loc["mass_lapse", "change_se"]
+    s = desk.summary
+    # Policyholders' surrender option: shorter and more convex than the expected flows.
+    assert s["liability_duration_with_behaviour"] < s["liability_duration"]
+    risk = demo_portfolio.behaviour_risk
+    assert risk is not None
+    assert s["liability_convexity"] == risk.effective_convexity > risk.static_convexity
+
+
+def test_liquidity_desk_treats_a_mass_lapse_as_a_cash_call(results):
+    desk = results["liquidity"]
+    # 40% of the four fixed annuities' 2.1B account value, less the 6% surrender charge.
+    assert desk.summary["mass_lapse_cash_call"] == pytest.approx(0.4 * 2.1e9 * 0.94)
+    surge = desk.tables["lapse_surge"]
+    assert set(surge["regime"]) == {"normal", "moderate", "severe"}
+    assert (surge["redemption"] == desk.summary["mass_lapse_cash_call"]).all()
+    assert not desk.findings_of("lapse_surge_shortfall")  # the demo's buffer covers it
+
+
+def test_a_mass_lapse_too_large_to_sell_in_time_is_flagged(demo_portfolio):
+    demo = demo_portfolio
+    products = demo.liability_products.assign(
+        account_value=demo.liability_products["account_value"] * 20
+    )
+    desk = liquidity.analyze(DeskContext(dataclasses.replace(demo, liability_products=products)))
+    flagged = desk.findings_of("lapse_surge_shortfall")
+    assert {f.subject for f in flagged} >= {"severe"}
+    for f in flagged:
+        assert 0 < f.metrics["shortfall"] <= f.metrics["cash_call"]
+
+
+def test_fixed_liabilities_alone_keep_their_measures(demo_portfolio):
+    """Without annuity blocks the liabilities are the fixed flows and nothing behaves."""
+    fixed = dataclasses.replace(demo_portfolio, liability_products=None, mortality=None)
+    assert fixed.liability_flows is fixed.liabilities
+    assert fixed.behaviour_risk is None
+    ctx = DeskContext(fixed)
+    desk = duration.analyze(ctx)
+    lia = ctx.liabilities.iloc[0]
+    assert desk.summary["liability_convexity"] == lia["effective_convexity"]
+    assert desk.summary["liability_duration_with_behaviour"] == lia["effective_duration"]
+    assert desk.tables["liability_stresses"].empty
+    cash = liquidity.analyze(ctx)
+    assert cash.summary["mass_lapse_cash_call"] == 0.0
+    assert cash.tables["lapse_surge"].empty
 
 
 def test_duration_desk_finds_only_the_long_end_gap(results, truth):

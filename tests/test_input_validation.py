@@ -441,6 +441,8 @@ CORE_FUNCTIONS = {
     "g2_revalue",
     "g2_factor_normals",
     "g2_swaption",
+    "hw_lattice_prices",
+    "hw_lattice_spreads",
     "FlowBook",
     "instrument_flows",
     "g2_swaption_prices",
@@ -548,6 +550,11 @@ def core_calls(draw):
         refused = st.sampled_from([2**31 + 1, 2**62, 2**63 - 1])  # steps above 2^31
         args = [draw(seed), draw(first), draw(count), draw(st.one_of(count, refused))]
         args += [draw(st.one_of(st.integers(-2, 1002), refused)), draw(flag)]
+    elif name in ("hw_lattice_prices", "hw_lattice_spreads"):
+        hw = st.tuples(st.floats(1e-6, 2.0), st.floats(1e-6, 0.05))
+        args = [*draw(st.one_of(hw, st.tuples(floats, floats))), *layout]
+        args += [draw(offsets), draw(float_args), draw(float_args), draw(groups)]
+        args += [*curve, draw(float_args), draw(groups)]
     else:  # g2_swaption
         args = [*_g2(draw), draw(scalar), draw(scalar), draw(float_args), draw(float_args)]
         args += [draw(float_args), draw(scalar), draw(flag), draw(scalar), draw(count)]

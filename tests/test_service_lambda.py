@@ -64,7 +64,9 @@ def test_process_liability_data():
     krd = sum(v for k, v in body["analytics"].items() if k.startswith("krd_"))
     assert krd == pytest.approx(body["analytics"]["effective_duration"], rel=0.02)
     flows = body["cash_flows_by_year"]
-    assert sum(f["amount"] for f in flows) == pytest.approx(portfolio.liabilities["amount"].sum())
+    assert sum(f["amount"] for f in flows) == pytest.approx(
+        portfolio.liability_flows["amount"].sum()
+    )
     assert [f["year"] for f in flows] == list(range(1, len(flows) + 1))
     gaps = body["key_rate_gaps"]
     assert len(gaps) == 9

@@ -147,6 +147,67 @@ class DeskContext:
         m = self.managers
         return (m[self.key_columns].mul(m["market_value"], axis=0)).sum() / self.total_assets
 
+    @cached_property
+    def callables(self) -> pd.DataFrame:
+        """Held bonds with a live call or put: OAS and option-adjusted risk beside the bullet's.
+
+        The columns of :func:`fialloc.callables.option_adjusted` plus ``market_value``
+        (money), ``z_spread`` (decimal, to maturity) and the effective duration and convexity
+        of the same flows without the option (``duration_to_maturity``,
+        ``convexity_to_maturity``).
+        """
+        oa = self.portfolio.option_adjusted
+        sec = self.securities.loc[oa.index]
+        return oa.assign(
+            market_value=sec["market_value"],
+            z_spread=sec["z_spread"],
+            duration_to_maturity=sec["effective_duration"],
+            convexity_to_maturity=sec["effective_convexity"],
+        )
+
+    @cached_property
+    def option_adjusted_risk(self) -> pd.DataFrame:
+        """Per security: effective duration and convexity, option-adjusted where it has one.
+
+        Bullets keep their curve measures; callables and putables take the lattice's, with
+        the OAS held fixed (book order, years and years squared).
+        """
+        risk = self.securities[["market_value", "effective_duration", "effective_convexity"]]
+        oa = self.callables
+        out = risk.copy()
+        out.loc[oa.index, "effective_duration"] = oa["effective_duration"].astype(float)
+        out.loc[oa.index, "effective_convexity"] = oa["effective_convexity"].astype(float)
+        return out
+
+    @cached_property
+    def liability_risk(self) -> pd.Series:
+        """The liabilities' effective duration and convexity, including behaviour.
+
+        With annuity blocks, from their projection on G2++ paths
+        (:attr:`fialloc.data.Portfolio.behaviour_risk`): ``effective_duration`` (years),
+        ``effective_convexity`` (years squared), ``value`` and ``value_se`` (money);
+        otherwise the fixed flows' curve measures (``value_se`` 0).
+        """
+        risk = self.portfolio.behaviour_risk
+        if risk is None:
+            lia = self.liabilities.iloc[0]
+            return pd.Series(
+                {
+                    "effective_duration": float(lia["effective_duration"]),
+                    "effective_convexity": float(lia["effective_convexity"]),
+                    "value": float(lia["market_value"]),
+                    "value_se": 0.0,
+                }
+            )
+        return pd.Series(
+            {
+                "effective_duration": risk.effective_duration,
+                "effective_convexity": risk.effective_convexity,
+                "value": risk.value,
+                "value_se": risk.value_se,
+            }
+        )
+
     def characteristic_history(self, column: str) -> pd.DataFrame:
         """Monthly sleeve characteristic (months by manager), empty if not supplied."""
         ch = self.portfolio.manager_characteristics

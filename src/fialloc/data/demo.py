@@ -2,7 +2,8 @@
 
 Everything is generated from a seed: today's curve and spreads, a security master of 550+
 bonds, each manager's holdings consistent with its style, a 60-year liability run-off whose long
-end the assets under-match, 60 months of market history, manager and benchmark returns,
+end the assets under-match (part of it six annuity blocks with dynamic lapse and mortality,
+sixteen corporates callable), 60 months of market history, manager and benchmark returns,
 monthly sleeve characteristics, and (:mod:`fialloc.data.demo_history`) the month-end holdings,
 benchmark compositions and security spreads behind holdings-based attribution. The truths the
 desks must find are recorded in :class:`DemoTruth`:
@@ -23,6 +24,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from fialloc.annuities import AnnuityBlocks, MortalityTable, expected_flows
 from fialloc.bonds import BondBook
 from fialloc.curves import Curve, bootstrap
 from fialloc.data.demo_tips import TIPS_WEIGHT, tips_tables
@@ -206,6 +208,35 @@ def _z_spreads(securities: pd.DataFrame, rng: np.random.Generator) -> np.ndarray
     return z + rng.normal(0, 0.0008, len(z)) * (z > 0)
 
 
+#: Demo corporates with a call schedule: Bermudan par calls, and (every fourth) make-whole.
+CALLABLES: Final = 16
+
+
+def _call_schedule(securities: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Call schedules of a few long corporates: at par on each coupon date after a lockout.
+
+    Drawn from the seed's own stream, so the rest of the book is what it was without them.
+    Every fourth is a make-whole call (valued as a bullet).
+    """
+    rng = np.random.default_rng([seed, 18])
+    years = np.array([(m - DEMO_VALUATION).days / 365.0 for m in securities["maturity"]])
+    corporate = securities["sector"].isin(["financial", "industrial", "utility"]).to_numpy()
+    pool = np.flatnonzero(corporate & (years >= 8) & (securities["frequency"] == 2).to_numpy())
+    picks = np.sort(rng.choice(pool, size=min(CALLABLES, len(pool)), replace=False))
+    rows = []
+    for k, idx in enumerate(picks):
+        maturity = securities["maturity"].iloc[idx]
+        first = add_months(DEMO_VALUATION, 12 * int(rng.integers(2, 6)))
+        dates, back = [], 1
+        while (d := add_months(maturity, -6 * back)) > first:
+            dates.append(d)
+            back += 1
+        for d in sorted(dates):
+            rows.append({"security_id": securities["security_id"].iloc[idx], "date": d,
+                         "price": 100.0, "kind": "call", "make_whole": k % 4 == 3})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
 def eligible_securities(
     securities: pd.DataFrame, managers: Sequence[_Manager] = _MANAGERS
 ) -> dict[str, np.ndarray]:
@@ -263,6 +294,51 @@ def _liabilities(asset_value: float, curve: Curve) -> pd.DataFrame:
     pv_unit = float(np.dot(shape, curve.discount(times)))
     amounts = shape * (0.90 * asset_value / pv_unit)
     return pd.DataFrame({"date": dates, "amount": np.round(amounts, 2)})
+
+
+# Annuity blocks carved out of the demo's liabilities: four fixed annuities (id, age, account
+# value, credited rate, term in years) and two payout annuities (id, age, annual payment).
+_FIXED_ANNUITIES: Final = (
+    ("FA1", 60, 0.6e9, 0.0375, 6.0), ("FA2", 63, 0.6e9, 0.0350, 9.0),
+    ("FA3", 58, 0.5e9, 0.0400, 12.0), ("FA4", 66, 0.4e9, 0.0325, 4.0),
+)  # fmt: skip
+_PAYOUT_ANNUITIES: Final = (("SPIA1", 70, 60e6), ("SPIA2", 76, 45e6))
+
+
+def _annuity_blocks(
+    liabilities: pd.DataFrame, curve: Curve
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Annuity blocks, their mortality, and the fixed flows left once they are carved out.
+
+    The blocks pay on the liabilities' own dates (anniversaries six months from today), and
+    their expected flows come out of the fixed ones, so the liability stream the run prices
+    is the demo's run-off as before (to the cent); only behaviour is new.
+    """
+    ages = np.arange(40, 121)
+    # Gompertz mortality, 1% at 65 doubling every ~7 years; improvement 1% a year to age 90.
+    qx = np.minimum(0.01 * np.exp(np.log(7.0) / 20.0 * (ages - 65)), 1.0)
+    improvement = 0.01 * np.clip((110 - ages) / 20.0, 0.0, 1.0)
+    mortality = pd.DataFrame(
+        {"age": ages, "qx": np.round(qx, 6), "improvement": np.round(improvement, 6)}
+    )
+    anniversary = add_months(DEMO_VALUATION, 6)
+    rows: list[dict[str, object]] = [
+        {"product_id": pid, "kind": "fixed_annuity", "age": age, "next_anniversary": anniversary,
+         "account_value": value, "credited_rate": rate, "surrender_charge": 0.06,
+         "surrender_years": 6.0, "base_lapse": 0.05, "term_years": term}
+        for pid, age, value, rate, term in _FIXED_ANNUITIES
+    ]  # fmt: skip
+    rows += [
+        {"product_id": pid, "kind": "payout_annuity", "age": age, "next_anniversary": anniversary,
+         "annual_payment": payment}
+        for pid, age, payment in _PAYOUT_ANNUITIES
+    ]  # fmt: skip
+    products = pd.DataFrame(rows)
+    blocks = AnnuityBlocks.from_frame(products, DEMO_VALUATION)
+    flows = expected_flows(blocks, MortalityTable.from_frame(mortality), curve)
+    carved = flows.set_index("date")["amount"].reindex(liabilities["date"], fill_value=0.0)
+    fixed = liabilities.assign(amount=np.round(liabilities["amount"] - carved.to_numpy(), 2))
+    return products, mortality, fixed
 
 
 def _market_history(
@@ -486,6 +562,7 @@ def _tables(
     analytics = book.analyze(curve, z_spread=z)
     holdings, managers = _holdings(securities, analytics.dirty_price, rng, managers_spec, picks)
     liabilities = _liabilities(TOTAL_ASSETS, curve)
+    products, mortality, fixed_liabilities = _annuity_blocks(liabilities, curve)
     history, factors = _market_history(curve, rng)
     factors |= _spread_durations(securities, holdings, analytics.dirty_price, history)
     # Sleeve characteristics at the valuation date, from the actual holdings.
@@ -515,12 +592,15 @@ def _tables(
         "holdings": holdings,
         "managers": managers,
         "manager_returns": returns,
-        "liabilities": liabilities,
+        "liabilities": fixed_liabilities,
+        "liability_products": products,
+        "mortality": mortality,
         "curve_quotes": quotes,
         "spreads": spreads,
         "market_history": history,
         "manager_characteristics": characteristics,
         "overlay_futures": default_futures(DEMO_VALUATION),
+        "call_schedule": _call_schedule(securities, seed),
     }
     if with_history:
         # Local import: the history module builds on this one's managers and universes.

@@ -30,7 +30,9 @@ from fialloc.data.history_checks import history_problems
 from fialloc.data.mandate import Mandate, validation_problems
 from fialloc.data.mapping import ColumnMapping, read_mapping, renamed_problems
 from fialloc.data.observed_prices import price_problems, spread_problems
+from fialloc.data.option_checks import call_schedule_problems
 from fialloc.data.portfolio import Portfolio, todays_curve
+from fialloc.data.product_checks import product_problems
 from fialloc.data.run_requirements import book_value, run_problems
 from fialloc.data.schema import SCHEMAS, Problem, cap_problems
 from fialloc.data.schema_doc import schema_markdown
@@ -67,6 +69,9 @@ OPTIONAL: Final = (
     "cpi_history",
     "inflation_swaps",
     "fx_spot",
+    "call_schedule",
+    "liability_products",
+    "mortality",
 )
 #: Optional tables of inflation-linked bonds, kept as None when absent.
 INFLATION_TABLES: Final = ("linkers", "cpi_history", "inflation_swaps")
@@ -216,6 +221,8 @@ def _cross_checks(
         if date is not None and date <= vd and sid in held_today:
             msg = f"{date} is on or before the valuation date {vd}, but the bond is held today"
             problems.append(Problem(files["securities"], row, "maturity", msg))
+    problems += call_schedule_problems(t, files)
+    problems += product_problems(t, files, vd)
     for table, name in (("liabilities", "date"), ("overlay_futures", "delivery")):
         for row, date in enumerate(column(table, name)):
             if date is not None and date <= vd:
@@ -390,8 +397,10 @@ def _derived_problems(portfolio: Portfolio, files: Mapping[str, str]) -> list[Pr
         ("linkers", "the inflation-linked bonds' index ratios", lambda: portfolio.linker_book),
         ("inflation_swaps", "the breakeven curves", lambda: portfolio.breakeven_curves),
         ("securities", "the bonds' cash flows and prices", lambda: book_value(portfolio)),
+        ("liability_products", "the annuity blocks' flows", lambda: portfolio.liability_flows),
         ("liabilities", "the liability cash flows", lambda: portfolio.liability_stream),
         ("market_history", "the zero-rate history", lambda: portfolio.zero_history),
+        ("call_schedule", "the callable bonds' OAS", lambda: portfolio.option_adjusted),
     )
     problems = []
     for table, what, build in steps:
@@ -543,6 +552,9 @@ def _validate(
         cpi_history=clean.get("cpi_history"),
         inflation_swaps=clean.get("inflation_swaps"),
         fx_spot=clean.get("fx_spot"),
+        call_schedule=clean.get("call_schedule"),
+        liability_products=clean.get("liability_products"),
+        mortality=clean.get("mortality"),
         mandate=mandate_obj,
         curve_points=clean.get("curve"),
         **settings,  # type: ignore[arg-type]
@@ -707,13 +719,15 @@ def write_tables(portfolio: Portfolio, directory: str | Path) -> Path:
         frames["curve"] = portfolio.curve_points
     if portfolio.curve_quotes is not None:
         frames["curve_quotes"] = portfolio.curve_quotes
-    for name in (
-        "manager_characteristics",
-        *HISTORIES,
+    optional = (
         "overlay_futures",
         "fx_spot",
         *INFLATION_TABLES,
-    ):
+        "call_schedule",
+        "liability_products",
+        "mortality",
+    )
+    for name in ("manager_characteristics", *HISTORIES, *optional):
         frame = getattr(portfolio, name)
         if frame is not None:
             frames[name] = frame

@@ -12,7 +12,15 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from fialloc.annuities import (
+    AnnuityBlocks,
+    BehaviourRisk,
+    MortalityTable,
+    behaviour_risk,
+    expected_flows,
+)
 from fialloc.bonds import BondAnalytics, BondBook, CashflowStream
+from fialloc.callables import ExerciseSchedule, exercise_schedule, option_adjusted
 from fialloc.curve_set import CurveSet, build_curve_set
 from fialloc.curves import (
     Curve,
@@ -61,7 +69,10 @@ class Portfolio:
     the FX spots (and cross-currency bases) of the currencies held besides the mandate's
     ``base_currency``; with it and per-currency ``curve_quotes``, :attr:`curve_set` holds
     every currency's curves, each bond is priced off its currency's government curve and
-    every money figure is in the base currency at spot.
+    every money figure is in the base currency at spot. ``call_schedule`` (optional) holds
+    bonds' call and put dates (:attr:`exercise_schedule`, :attr:`option_adjusted`);
+    ``liability_products`` and ``mortality`` (optional, together) hold annuity blocks whose
+    flows respond to rates and mortality (:attr:`liability_flows`, :attr:`behaviour_risk`).
     """
 
     valuation_date: dt.date
@@ -89,6 +100,9 @@ class Portfolio:
     cpi_history: pd.DataFrame | None = None
     inflation_swaps: pd.DataFrame | None = None
     fx_spot: pd.DataFrame | None = None
+    call_schedule: pd.DataFrame | None = None
+    liability_products: pd.DataFrame | None = None
+    mortality: pd.DataFrame | None = None
 
     @cached_property
     def curve_set(self) -> CurveSet:
@@ -425,6 +439,35 @@ class Portfolio:
         return self.linker_analytics_at(self.breakeven_curves)
 
     @cached_property
+    def exercise_schedule(self) -> ExerciseSchedule:
+        """The book's live call and put dates (:func:`fialloc.callables.exercise_schedule`).
+
+        Only bonds in the base currency: the lattice is fitted to the base curve, so a
+        callable in another currency is valued as its bullet.
+        """
+        calls = self.call_schedule
+        if calls is not None:
+            currency = self.securities["currency"].reindex(calls["security_id"]).to_numpy()
+            calls = calls[currency == self.mandate.base_currency]
+        return exercise_schedule(self.book, calls)
+
+    @cached_property
+    def option_adjusted(self) -> pd.DataFrame:
+        """OAS and option-adjusted risk of the held bonds with a live option.
+
+        Valued at their market dirty price (:attr:`analytics`) on a Hull-White lattice
+        fitted to the ATM swaption vols of the run's G2++ model (default parameters), so the
+        lattice sees the same option market as the scenario paths. See
+        :func:`fialloc.callables.option_adjusted` for the columns.
+        """
+        # Local imports: the scenario models read the data vocabulary, which loads this module.
+        from fialloc.hull_white import HullWhite
+        from fialloc.scenarios import G2pp
+
+        model, _ = HullWhite.from_g2(G2pp(self.curve))
+        return option_adjusted(self.book, self.exercise_schedule, model, self.analytics.dirty_price)
+
+    @cached_property
     def analytics(self) -> BondAnalytics:
         """Per-security analytics off today's curve and z-spreads (book order)."""
         sources = self.spread_sources
@@ -454,8 +497,47 @@ class Portfolio:
 
     @cached_property
     def liability_stream(self) -> CashflowStream:
-        """The liabilities as a cash-flow stream."""
-        return CashflowStream.from_frame(self.liabilities, self.valuation_date)
+        """The liabilities as a cash-flow stream (:attr:`liability_flows`)."""
+        return CashflowStream.from_frame(self.liability_flows, self.valuation_date)
+
+    @cached_property
+    def annuity_blocks(self) -> tuple[AnnuityBlocks, MortalityTable] | None:
+        """The annuity blocks and their mortality, None without ``liability_products``."""
+        if self.liability_products is None or self.mortality is None:
+            return None
+        return (
+            AnnuityBlocks.from_frame(self.liability_products, self.valuation_date),
+            MortalityTable.from_frame(self.mortality),
+        )
+
+    @cached_property
+    def liability_flows(self) -> pd.DataFrame:
+        """Liability cash flows by date (money): the fixed flows plus the annuity blocks'.
+
+        The blocks' flows are projected on today's forward rates
+        (:func:`fialloc.annuities.expected_flows`); without blocks, the fixed flows as given.
+        """
+        if self.annuity_blocks is None:
+            return self.liabilities
+        flows = expected_flows(*self.annuity_blocks, self.curve)
+        both = pd.concat([self.liabilities[["date", "amount"]], flows], ignore_index=True)
+        summed = both.groupby("date", sort=True)["amount"].sum()
+        return pd.DataFrame({"date": summed.index, "amount": summed.to_numpy()})
+
+    @cached_property
+    def behaviour_risk(self) -> BehaviourRisk | None:
+        """Liability value and risk with the annuity blocks projected on G2++ paths.
+
+        2,000 antithetic paths of the run's G2++ model (default parameters, seed 0), parallel
+        shifts of 25 bp; None without annuity blocks. See
+        :func:`fialloc.annuities.behaviour_risk`.
+        """
+        if self.annuity_blocks is None:
+            return None
+        from fialloc.scenarios import G2pp  # local: see option_adjusted
+
+        fixed = CashflowStream.from_frame(self.liabilities, self.valuation_date)
+        return behaviour_risk(*self.annuity_blocks, fixed, G2pp(self.curve))
 
     @cached_property
     def market_values(self) -> pd.DataFrame:

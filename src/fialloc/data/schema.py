@@ -611,7 +611,8 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
     "liabilities": TableSpec(
         "liabilities",
         (Column("date", "date"), Column("amount", "float", maximum=MAX_AMOUNT)),
-        description="Liability cash flows the insurer owes (money, positive), by payment date.",
+        description="Liability cash flows the insurer owes (money, positive), by payment date: "
+        "the fixed flows; annuity blocks in `liability_products` add theirs.",
         checks=(_liability_flows,),
     ),
     "curve_quotes": TableSpec(
@@ -852,6 +853,63 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
         "whole years (5Y): the breakeven curve each index's linkers are valued "
         "on (see fialloc.inflation.BreakevenCurve.from_swaps; base month = the valuation "
         "month less the index's lag, whose level `cpi_history` must hold).",
+    ),
+    "call_schedule": TableSpec(
+        "call_schedule",
+        (
+            Column("security_id", "str"),
+            Column("date", "date"),
+            Column("price", "float", minimum=0.0, exclusive_minimum=True, maximum=MAX_PRICE),
+            Column("kind", "str", choices=("call", "put")),
+            Column("make_whole", "bool", required=False),
+        ),
+        key=("security_id", "date"),
+        description="Call and put schedules of bonds in the security master: on each date the "
+        "issuer may redeem the bond (`call`) or the holder may sell it back (`put`) at `price` "
+        "(clean, per 100 face; accrued interest is added). Dates before the bond's maturity; "
+        "past dates are ignored. `make_whole` (optional, default false) marks a make-whole "
+        "call, valued as the bullet bond. Bonds with a live option are valued on a Hull-White "
+        "lattice fitted to the swaption vols of the run's G2++ model: their option-adjusted "
+        "spread is solved from the market price, with option-adjusted duration and convexity.",
+    ),
+    "liability_products": TableSpec(
+        "liability_products",
+        (
+            Column("product_id", "str"),
+            Column("kind", "str", choices=("fixed_annuity", "payout_annuity")),
+            Column("age", "int", minimum=0.0, maximum=120.0),
+            Column("next_anniversary", "date"),
+            Column("account_value", "float", required=False, minimum=0.0, maximum=MAX_AMOUNT),
+            Column("credited_rate", "float", required=False, decimal=True),
+            Column("surrender_charge", "float", required=False, minimum=0.0, maximum=1.0),
+            Column("surrender_years", "float", required=False, minimum=0.0),
+            Column("base_lapse", "float", required=False, minimum=0.0, maximum=1.0),
+            Column("term_years", "float", required=False, minimum=0.0, exclusive_minimum=True),
+            Column("annual_payment", "float", required=False, minimum=0.0, maximum=MAX_AMOUNT),
+        ),
+        key=("product_id",),
+        description="Annuity blocks whose cash flows depend on rates and mortality (needs "
+        "`mortality`), on top of the fixed `liabilities` flows. A `fixed_annuity` has an "
+        "`account_value` (money) credited at `credited_rate` (decimal) until `term_years` "
+        "(years from the valuation date), a `surrender_charge` (decimal of the account) that "
+        "runs off linearly over `surrender_years`, and a `base_lapse` rate (decimal a year, "
+        "default 0.05) scaled by an S-curve of the 5-year market rate less the credited rate; "
+        "a `payout_annuity` pays `annual_payment` (money) to each annuitant alive. `age` is "
+        "the attained age today; events fall on `next_anniversary` (within a year) and yearly "
+        "after. Their expected flows (on today's forward rates) join the liability stream; "
+        "the duration desk values them path by path (fialloc.annuities).",
+    ),
+    "mortality": TableSpec(
+        "mortality",
+        (
+            Column("age", "int", minimum=0.0, maximum=150.0),
+            Column("qx", "float", minimum=0.0, maximum=1.0),
+            Column("improvement", "float", required=False, minimum=0.0, maximum=1.0),
+        ),
+        key=("age",),
+        description="Mortality of the annuitants in `liability_products`: the probability "
+        "`qx` of dying within the year at each age (consecutive ages; beyond the last everyone "
+        "dies) and the annual `improvement` (decimal, default 0) by which it falls each year.",
     ),
     "security_spreads": TableSpec(
         "security_spreads",

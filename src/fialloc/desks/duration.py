@@ -13,7 +13,7 @@ from fialloc.analytics.drift import (
     drifted_characteristics,
     style_drift,
 )
-from fialloc.analytics.duration_gaps import krd_gaps, rebalance_for_krd
+from fialloc.analytics.duration_gaps import key_rate_gap, krd_gaps, rebalance_for_krd
 from fialloc.desks.result import DeskResult, Finding, Recommendation
 from fialloc.errors import ConvergenceError
 
@@ -26,7 +26,13 @@ def analyze(ctx: DeskContext) -> DeskResult:
     Tables: ``krd_gaps`` (assets vs liabilities by key rate: the base currency's curve),
     ``currencies`` (value, hedged value, unhedged FX share, duration and key-rate durations
     on each currency's own curve), ``managers`` (durations and KRDs), ``sectors``
-    (value-weighted durations), ``recommended_weights``. With other currencies held, a
+    (value-weighted durations), ``recommended_weights``, ``callables`` (OAS and
+    option-adjusted duration and convexity of bonds with calls or puts, beside their
+    measures to maturity), ``liability_stresses`` (the liabilities' value under the mass
+    lapse and longevity stresses, with Monte Carlo errors, when annuity blocks behave). The
+    summary gives the book's duration and convexity both ways, the liabilities' convexity and
+    duration including behaviour, and the convexity gap; ``callable_duration`` says how much
+    the options move the book's duration. With other currencies held, a
     ``currency_exposure`` finding says how much and how much is unhedged. Findings: material
     key-rate gaps (``krd_gap``) and managers whose active duration (against the benchmark) shifted
     (``duration_drift``, :func:`fialloc.analytics.drift.style_drift`). Recommendations: weight
@@ -115,6 +121,7 @@ def analyze(ctx: DeskContext) -> DeskResult:
         )
         if abs(delta) > 1e-4
     ]
+    findings += _callable_findings(ctx)
     before = float(np.linalg.norm(managers[keys].T @ weights - target))
     after = float(np.linalg.norm(managers[keys].T @ recommended - target))
     sectors = _by_sector(ctx)
@@ -161,6 +168,8 @@ def analyze(ctx: DeskContext) -> DeskResult:
             "recommended_weights": pd.DataFrame(
                 {"current": weights, "recommended": recommended, "change": change}
             ),
+            "callables": ctx.callables,
+            "liability_stresses": _liability_stresses(ctx),
         },
         findings=findings,
         recommendations=recs,
@@ -171,8 +180,77 @@ def analyze(ctx: DeskContext) -> DeskResult:
             "liability_duration": float(lia["effective_duration"]),
             "krd_distance_before": before,
             "krd_distance_after": after,
+            **_convexity_summary(ctx, float(lia["market_value"])),
         },
     )
+
+
+def _convexity_summary(ctx: DeskContext, liability_value: float) -> dict[str, float]:
+    """Book duration and convexity to maturity and option-adjusted, and the convexity gap.
+
+    The liabilities' convexity includes behaviour (:attr:`DeskContext.liability_risk`). The
+    gap is :func:`~fialloc.analytics.duration_gaps.key_rate_gap` applied to convexity
+    (years squared of asset convexity): zero means the surplus has no curvature in a
+    parallel move.
+    """
+    liability = ctx.liability_risk
+    liability_convexity = float(liability["effective_convexity"])
+    to_maturity = ctx.securities
+    adjusted = ctx.option_adjusted_risk
+    mv = to_maturity["market_value"]
+    out = {
+        "asset_duration_option_adjusted": float(
+            np.average(adjusted["effective_duration"], weights=mv)
+        ),
+        "asset_convexity": float(np.average(to_maturity["effective_convexity"], weights=mv)),
+        "asset_convexity_option_adjusted": float(
+            np.average(adjusted["effective_convexity"], weights=mv)
+        ),
+        "liability_convexity": liability_convexity,
+        "liability_duration_with_behaviour": float(liability["effective_duration"]),
+    }
+    out["convexity_gap"] = float(
+        key_rate_gap(
+            out["asset_convexity_option_adjusted"],
+            liability_convexity,
+            ctx.total_assets,
+            liability_value,
+        )
+    )
+    return out
+
+
+def _callable_findings(ctx: DeskContext) -> list[Finding]:
+    """One finding on how much the book's calls and puts shorten (or lengthen) its duration."""
+    oa = ctx.callables
+    if oa.empty:
+        return []
+    mv = oa["market_value"].astype(float)
+    to_maturity = float(np.average(oa["duration_to_maturity"].astype(float), weights=mv))
+    adjusted = float(np.average(oa["effective_duration"].astype(float), weights=mv))
+    convexity = float(np.average(oa["effective_convexity"].astype(float), weights=mv))
+    book_change = float((adjusted - to_maturity) * mv.sum() / ctx.total_assets)
+    return [
+        Finding(
+            code="callable_duration",
+            severity="info",
+            subject="portfolio",
+            message=(
+                f"{len(oa)} bonds with calls or puts ({mv.sum() / 1e9:.2f}B): option-adjusted "
+                f"duration {adjusted:.2f} years against {to_maturity:.2f} to maturity, "
+                f"convexity {convexity:+.0f}; the options move the book's duration by "
+                f"{book_change:+.3f} years"
+            ),
+            metrics={
+                "count": float(len(oa)),
+                "market_value": float(mv.sum()),
+                "duration_to_maturity": to_maturity,
+                "option_adjusted_duration": adjusted,
+                "option_adjusted_convexity": convexity,
+                "book_duration_change": book_change,
+            },
+        )
+    ]
 
 
 def _weighted(rows: pd.DataFrame) -> float:
@@ -189,3 +267,14 @@ def _by_sector(ctx: DeskContext) -> pd.DataFrame:
     out = weighted.div(totals, axis=0)
     out.insert(0, "market_value", totals)
     return out
+
+
+def _liability_stresses(ctx: DeskContext) -> pd.DataFrame:
+    """Liability value under mass lapse and longevity (money, with Monte Carlo errors).
+
+    Empty without annuity blocks: fixed flows do not lapse or live longer.
+    """
+    risk = ctx.portfolio.behaviour_risk
+    if risk is None:
+        return pd.DataFrame(columns=["value", "value_se", "change", "change_se"])
+    return risk.stresses

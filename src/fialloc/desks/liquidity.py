@@ -14,10 +14,13 @@ from fialloc.analytics.liquidity_costs import (
     market_impact_cost,
     redemption_coverage,
 )
+from fialloc.annuities import mass_lapse_cash_call
 from fialloc.desks.result import DeskResult, Finding
 
-__all__ = ["REDEMPTIONS", "analyze"]
+__all__ = ["LAPSE_DAYS", "REDEMPTIONS", "analyze"]
 
+#: Trading days within which a mass lapse's surrenders are paid.
+LAPSE_DAYS = (5, 20)
 #: Cash calls tested: share of assets and the trading days to raise it.
 REDEMPTIONS = tuple((share, days) for share in (0.05, 0.10, 0.20) for days in (1, 5, 20, 60))
 DAILY_PRICE_VOL = 0.004  # daily price volatility used for market impact (decimal)
@@ -30,9 +33,11 @@ def analyze(ctx: DeskContext, participation: float = 0.2) -> DeskResult:
     the Level 2 caps, normal and stressed haircuts), ``managers`` (buffer share, illiquid share,
     liquidity-adjusted cost and days to sell a quarter of the sleeve), ``liquidation`` (days to
     sell 10-100% of each position at `participation` of daily volume), ``redemptions`` (cash
-    calls of 5-20% over 1-60 days in normal, moderate and severe markets). Findings: a buffer
-    below the mandate's target, illiquid assets above the mandate's maximum, and cash calls
-    that cannot be met in time.
+    calls of 5-20% over 1-60 days in normal, moderate and severe markets), ``lapse_surge``
+    (the annuity blocks' mass lapse as a cash call over 5 and 20 days in each market).
+    Findings: a buffer below the mandate's target, illiquid assets above the mandate's
+    maximum, cash calls that cannot be met in time, and a mass lapse that cannot be paid in
+    time (``lapse_surge_shortfall``).
     """
     p = ctx.portfolio
     mandate = p.mandate
@@ -135,6 +140,8 @@ def analyze(ctx: DeskContext, participation: float = 0.2) -> DeskResult:
                 metrics={"shortfall": float(row["shortfall"])},
             )
         )
+    lapse_surge, lapse_findings, lapse_call = _lapse_surge(ctx, participation)
+    findings += lapse_findings
     return DeskResult(
         desk="liquidity",
         tables={
@@ -143,6 +150,7 @@ def analyze(ctx: DeskContext, participation: float = 0.2) -> DeskResult:
             "managers": managers,
             "liquidation": days,
             "redemptions": redemptions,
+            "lapse_surge": lapse_surge,
         },
         findings=findings,
         summary={
@@ -150,5 +158,53 @@ def analyze(ctx: DeskContext, participation: float = 0.2) -> DeskResult:
             "stressed_buffer_share": float(hqla_stressed / total),
             "illiquid_share": illiquid_share,
             "adjusted_cost_bp": float(cost.sum() / total * 1e4),
+            "mass_lapse_cash_call": lapse_call,
+            "mass_lapse_share": lapse_call / total,
         },
     )
+
+
+def _lapse_surge(
+    ctx: DeskContext, participation: float
+) -> tuple[pd.DataFrame, list[Finding], float]:
+    """Test whether the mass lapse, as a cash call, can be raised within the lapse horizons.
+
+    The call is what :data:`fialloc.annuities.MASS_LAPSE` of the fixed-annuity policies are
+    paid when they surrender at once (account value less surrender charge,
+    :func:`fialloc.annuities.mass_lapse_cash_call`), tested like a redemption in each market
+    regime over :data:`LAPSE_DAYS`. No annuity blocks: no rows, a call of 0.
+    """
+    blocks = ctx.portfolio.annuity_blocks
+    call = 0.0 if blocks is None else mass_lapse_cash_call(blocks[0])
+    if call <= 0:
+        return pd.DataFrame(columns=["regime", "days", "redemption", "shortfall"]), [], 0.0
+    sec = ctx.portfolio.securities.loc[ctx.securities.index]
+    mv = ctx.securities["market_value"]
+    rows = [
+        {
+            "regime": regime.name,
+            "days": days,
+            **redemption_coverage(
+                mv, sec["adv"], sec["bid_ask_bp"], call, days, participation, regime
+            ).to_dict(),
+        }
+        for regime in MARKET_REGIMES
+        for days in LAPSE_DAYS
+    ]
+    table = pd.DataFrame(rows)
+    findings = [
+        Finding(
+            code="lapse_surge_shortfall",
+            severity="action",
+            subject=str(row["regime"]),
+            message=(
+                f"A mass lapse ({call / 1e9:.2f}B of surrenders) cannot be paid within "
+                f"{row['days']} days in a {row['regime']} market: {row['shortfall'] / 1e9:.2f}B "
+                "short"
+            ),
+            metrics={"cash_call": call, "shortfall": float(row["shortfall"])},
+        )
+        for _, row in table.iterrows()
+        if row["shortfall"] > 1e-3 * call
+    ]
+    return table, findings, call

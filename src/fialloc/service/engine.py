@@ -238,7 +238,7 @@ def liability_analysis(ctx: DeskContext) -> dict[str, Any]:
         desk's table: assets against liabilities scaled to assets, years).
     """
     p = ctx.portfolio
-    lia = p.liabilities
+    lia = p.liability_flows
     years = ((pd.to_datetime(lia["date"]) - pd.Timestamp(p.valuation_date)).dt.days - 1) // 365
     by_year = lia["amount"].astype(float).groupby(years.to_numpy() + 1).sum()
     return {

@@ -65,6 +65,9 @@ TableName = Literal[
     "benchmarks",
     "benchmark_characteristics",
     "overlay_futures",
+    "call_schedule",
+    "liability_products",
+    "mortality",
     "fx_spot",
 ]
 

@@ -1,0 +1,307 @@
+// fialloc: Apache-2.0
+#include "fialloc/lattice.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <utility>
+#include <vector>
+
+#include "fialloc/errors.hpp"
+#include "fialloc/solver.hpp"
+
+namespace fialloc {
+
+namespace {
+
+constexpr double kMinReversion = 1e-6;
+constexpr double kMaxReversion = 100.0;
+// Nodes on either side of the centre: beyond, a step's branching is meaningless.
+constexpr double kMaxNodes = 1e8;
+constexpr double kMinVol = 1e-6;
+constexpr double kMaxVol = 1.0;
+constexpr std::int64_t kMaxSteps = 100000;
+// Times closer than this (years, about 3 ms) are the same grid time.
+constexpr double kSameTime = 1e-10;
+constexpr double kSpreadTol = 1e-12;
+constexpr int kMaxIter = 200;
+
+// One stream's grid, tree and the events (flows, exercise) at each grid time.
+class Lattice {
+ public:
+  Lattice(const HullWhiteParams& p, const CashflowView& cf, const ExerciseView& ex,
+          const ZeroCurve& curve, Eigen::Index s, std::int64_t steps) {
+    build_grid(cf, ex, s, steps);
+    build_tree(p);
+    place_events(cf, ex, s);
+    fit(curve);
+  }
+
+  //! Value at spread `spread` and its derivative in the spread.
+  std::pair<double, double> rollback(double spread) const {
+    const std::size_t n = t_.size() - 1;
+    std::vector<double> v(static_cast<std::size_t>(width_[n]), 0.0), d(v.size(), 0.0);
+    adjust(n, v, d);
+    std::vector<double> vn, dn;
+    for (std::size_t i = n; i-- > 0;) {
+      const double dt = t_[i + 1] - t_[i];
+      const int w = width_[i];
+      vn.assign(static_cast<std::size_t>(w), 0.0);
+      dn.assign(static_cast<std::size_t>(w), 0.0);
+      // exp(-(x_q + phi + s) dt) node by node: x_q steps by dx, so the factor is a power.
+      double disc = std::exp(-(jmin_[i] * dx_[i] + phi_[i] + spread) * dt);
+      const double ratio = std::exp(-dx_[i] * dt);
+      for (int q = 0; q < w; ++q, disc *= ratio) {
+        const Branch br = branch(i, q);
+        const double cont = br.p[0] * v[br.c] + br.p[1] * v[br.c + 1] + br.p[2] * v[br.c + 2];
+        const double dcont = br.p[0] * d[br.c] + br.p[1] * d[br.c + 1] + br.p[2] * d[br.c + 2];
+        vn[static_cast<std::size_t>(q)] = disc * cont;
+        dn[static_cast<std::size_t>(q)] = disc * dcont - dt * disc * cont;
+      }
+      std::swap(v, vn);
+      std::swap(d, dn);
+      if (i > 0) adjust(i, v, d);  // events at time 0 are not part of the value
+    }
+    return {v[0], d[0]};
+  }
+
+ private:
+  void build_grid(const CashflowView& cf, const ExerciseView& ex, Eigen::Index s,
+                  std::int64_t steps) {
+    std::vector<double> mandatory;
+    for (Eigen::Index i = cf.begin(s); i < cf.end(s); ++i) mandatory.push_back(cf.times[i]);
+    for (auto i = ex.offsets[s]; i < ex.offsets[s + 1]; ++i) {
+      mandatory.push_back(ex.times[static_cast<Eigen::Index>(i)]);
+    }
+    std::sort(mandatory.begin(), mandatory.end());
+    mandatory.erase(std::unique(mandatory.begin(), mandatory.end(),
+                                [](double x, double y) { return y - x < kSameTime; }),
+                    mandatory.end());
+    const double dt_max = mandatory.back() / static_cast<double>(steps);
+    t_.assign(1, 0.0);
+    double begin = 0.0;
+    for (const double end : mandatory) {
+      const long n = std::max(std::lround((end - begin) / dt_max), 1L);
+      const double dt = (end - begin) / static_cast<double>(n);
+      for (long m = 1; m < n; ++m) t_.push_back(begin + static_cast<double>(m) * dt);
+      t_.push_back(end);
+      begin = end;
+    }
+  }
+
+  // Branching of node q at step i: the index (at step i + 1) of its lowest child and the
+  // probabilities of the three children. Recomputed on the fly: cheaper than reading it back.
+  struct Branch {
+    std::size_t c;
+    std::array<double, 3> p;
+  };
+  int middle(std::size_t i, int j) const {
+    const double k = std::floor(j * dx_[i] * decay_[i] / dx_[i + 1] + 0.5);
+    FIALLOC_REQUIRE(std::isfinite(k) && std::fabs(k) < kMaxNodes,
+                    "hw_lattice: the tree cannot branch at step " << i << " (time " << t_[i]
+                                                                  << "); check `a`, `sigma` "
+                                                                     "and the flow times");
+    return static_cast<int>(k);
+  }
+  Branch branch(std::size_t i, int q) const {
+    const int j = jmin_[i] + q;
+    const int k = middle(i, j);
+    const double e = j * dx_[i] * decay_[i] - k * dx_[i + 1];
+    // dx_{i+1}^2 = 3 V_i: the moments of the branching match the mean and variance.
+    const double e2 = 3.0 * e * e / (dx_[i + 1] * dx_[i + 1]);
+    const double e3 = 3.0 * e / dx_[i + 1];
+    return {static_cast<std::size_t>(k - jmin_[i + 1] - 1),
+            {(1.0 + e2 - e3) / 6.0, (2.0 - e2) / 3.0, (1.0 + e2 + e3) / 6.0}};
+  }
+
+  void build_tree(const HullWhiteParams& p) {
+    const std::size_t n = t_.size() - 1;
+    dx_.assign(n + 1, 0.0);
+    decay_.assign(n, 0.0);
+    jmin_.assign(n + 1, 0);
+    width_.assign(n + 1, 1);
+    for (std::size_t i = 0; i < n; ++i) {
+      const double dt = t_[i + 1] - t_[i];
+      const double v2 = -std::expm1(-2.0 * p.a * dt) * p.sigma * p.sigma / (2.0 * p.a);
+      dx_[i + 1] = std::sqrt(3.0 * v2);
+      FIALLOC_REQUIRE(std::isfinite(dx_[i + 1]) && dx_[i + 1] > 0.0,
+                      "hw_lattice: zero or non-finite variance over step " << i << " (time "
+                                                                           << t_[i] << ")");
+      decay_[i] = std::exp(-p.a * dt);
+      // The middle child never decreases with the node, so the ends bound the next step.
+      const int kmin = middle(i, jmin_[i]);
+      const int kmax = middle(i, jmin_[i] + width_[i] - 1);
+      jmin_[i + 1] = kmin - 1;
+      width_[i + 1] = kmax - kmin + 3;
+    }
+  }
+
+  std::size_t grid_index(double time) const {
+    const auto it = std::lower_bound(t_.begin(), t_.end(), time - kSameTime);
+    return static_cast<std::size_t>(it - t_.begin());
+  }
+
+  void place_events(const CashflowView& cf, const ExerciseView& ex, Eigen::Index s) {
+    const std::size_t n = t_.size();
+    flow_.assign(n, 0.0);
+    strike_.assign(n, 0.0);
+    kind_.assign(n, 0);
+    for (Eigen::Index i = cf.begin(s); i < cf.end(s); ++i) {
+      flow_[grid_index(cf.times[i])] += cf.amounts[i];
+    }
+    for (auto i = ex.offsets[s]; i < ex.offsets[s + 1]; ++i) {
+      const auto e = static_cast<Eigen::Index>(i);
+      const std::size_t g = grid_index(ex.times[e]);
+      strike_[g] = ex.prices[e];
+      kind_[g] = static_cast<int>(ex.kinds[e]);
+    }
+  }
+
+  // phi_i so that the Arrow-Debreu prices at step i discount to the curve's P(0, t_{i+1}).
+  void fit(const ZeroCurve& curve) {
+    const std::size_t n = t_.size() - 1;
+    phi_.assign(n, 0.0);
+    std::vector<double> q(1, 1.0), next, disc;
+    for (std::size_t i = 0; i < n; ++i) {
+      const double dt = t_[i + 1] - t_[i];
+      const double ratio = std::exp(-dx_[i] * dt);
+      const auto w = static_cast<std::size_t>(width_[i]);
+      disc.resize(w);
+      double value = 0.0, f = std::exp(-jmin_[i] * dx_[i] * dt);
+      for (std::size_t k = 0; k < w; ++k, f *= ratio) {
+        disc[k] = f;
+        value += q[k] * f;
+      }
+      phi_[i] = (std::log(value) - curve.log_discount(t_[i + 1])) / dt;
+      const double shift = std::exp(-phi_[i] * dt);
+      next.assign(static_cast<std::size_t>(width_[i + 1]), 0.0);
+      for (std::size_t k = 0; k < w; ++k) {
+        const double reach = q[k] * disc[k] * shift;
+        const Branch br = branch(i, static_cast<int>(k));
+        for (std::size_t b = 0; b < 3; ++b) next[br.c + b] += reach * br.p[b];
+      }
+      std::swap(q, next);
+    }
+  }
+
+  void adjust(std::size_t i, std::vector<double>& v, std::vector<double>& d) const {
+    if (kind_[i] != 0) {
+      const double k = strike_[i];
+      const bool call = kind_[i] > 0;
+      for (std::size_t q = 0; q < v.size(); ++q) {
+        if (call ? v[q] > k : v[q] < k) {
+          v[q] = k;
+          d[q] = 0.0;
+        }
+      }
+    }
+    if (flow_[i] != 0.0) {
+      for (double& x : v) x += flow_[i];
+    }
+  }
+
+  std::vector<double> t_, dx_, decay_, phi_, flow_, strike_;
+  std::vector<int> jmin_, width_, kind_;
+};
+
+void check_inputs(const CashflowView& cf, const ExerciseView& ex, ConstVecRef per_stream,
+                  const char* per_stream_name, ConstIdxRef steps, const char* where) {
+  check_layout(cf, where);
+  const Eigen::Index n = cf.n_streams();
+  FIALLOC_REQUIRE(per_stream.size() == n, where << ": `" << per_stream_name << "` has "
+                                                << per_stream.size() << " entries for " << n
+                                                << " streams");
+  FIALLOC_REQUIRE(steps.size() == n,
+                  where << ": `steps` has " << steps.size() << " entries for " << n << " streams");
+  FIALLOC_REQUIRE(ex.offsets.size() == n + 1,
+                  where << ": exercise `offsets` has " << ex.offsets.size() << " entries for "
+                        << n << " streams (expected " << n + 1 << ")");
+  const Eigen::Index m = ex.times.size();
+  FIALLOC_REQUIRE(ex.prices.size() == m && ex.kinds.size() == m,
+                  where << ": exercise times, prices and kinds differ in length (" << m << ", "
+                        << ex.prices.size() << ", " << ex.kinds.size() << ")");
+  FIALLOC_REQUIRE(ex.offsets[0] == 0 && ex.offsets[n] == m,
+                  where << ": exercise `offsets` must start at 0 and end at " << m);
+  for (Eigen::Index s = 0; s < n; ++s) {
+    FIALLOC_REQUIRE(std::isfinite(per_stream[s]), where << ": `" << per_stream_name
+                                                         << "` of stream " << s << " is "
+                                                         << per_stream[s]);
+    FIALLOC_REQUIRE(steps[s] >= 1 && steps[s] <= kMaxSteps,
+                    where << ": `steps` of stream " << s << " is " << steps[s]
+                          << "; expected 1 .. " << kMaxSteps);
+    FIALLOC_REQUIRE(cf.times[cf.begin(s)] > kSameTime,
+                    where << ": stream " << s << " has a flow at time "
+                          << cf.times[cf.begin(s)] << "; flows must fall after the valuation date");
+    const double last = cf.times[cf.end(s) - 1];
+    FIALLOC_REQUIRE(ex.offsets[s + 1] >= ex.offsets[s],
+                    where << ": exercise `offsets` decrease at stream " << s);
+    double prev = 0.0;
+    for (auto i = ex.offsets[s]; i < ex.offsets[s + 1]; ++i) {
+      const auto e = static_cast<Eigen::Index>(i);
+      const double te = ex.times[e];
+      FIALLOC_REQUIRE(std::isfinite(te) && te > prev + kSameTime && te < last - kSameTime,
+                      where << ": exercise time " << te << " of stream " << s
+                            << " must be after the valuation date and the previous exercise "
+                               "and before the last flow ("
+                            << last << ")");
+      FIALLOC_REQUIRE(std::isfinite(ex.prices[e]) && ex.prices[e] > 0.0,
+                      where << ": exercise price " << ex.prices[e] << " of stream " << s
+                            << " must be positive");
+      FIALLOC_REQUIRE(ex.kinds[e] == 1 || ex.kinds[e] == -1,
+                      where << ": exercise kind " << ex.kinds[e] << " of stream " << s
+                            << "; expected 1 (call) or -1 (put)");
+      prev = te;
+    }
+  }
+}
+
+}  // namespace
+
+void check_hull_white(const HullWhiteParams& p, const char* where) {
+  FIALLOC_REQUIRE(std::isfinite(p.a) && p.a >= kMinReversion && p.a <= kMaxReversion,
+                  where << ": `a` (mean reversion) is " << p.a << "; expected [" << kMinReversion
+                        << ", " << kMaxReversion << "] per year");
+  FIALLOC_REQUIRE(std::isfinite(p.sigma) && p.sigma >= kMinVol && p.sigma <= kMaxVol,
+                  where << ": `sigma` is " << p.sigma << "; expected [" << kMinVol << ", "
+                        << kMaxVol << "] (decimal rate per sqrt(year))");
+}
+
+VectorXd hw_lattice_prices(const HullWhiteParams& p, const CashflowView& cf,
+                           const ExerciseView& ex, const ZeroCurve& curve, ConstVecRef spreads,
+                           ConstIdxRef steps) {
+  check_hull_white(p, "hw_lattice_prices");
+  check_inputs(cf, ex, spreads, "spreads", steps, "hw_lattice_prices");
+  VectorXd out(cf.n_streams());
+  for (Eigen::Index s = 0; s < cf.n_streams(); ++s) {
+    out[s] = Lattice(p, cf, ex, curve, s, steps[s]).rollback(spreads[s]).first;
+  }
+  return out;
+}
+
+VectorXd hw_lattice_spreads(const HullWhiteParams& p, const CashflowView& cf,
+                            const ExerciseView& ex, const ZeroCurve& curve, ConstVecRef prices,
+                            ConstIdxRef steps) {
+  check_hull_white(p, "hw_lattice_spreads");
+  check_inputs(cf, ex, prices, "prices", steps, "hw_lattice_spreads");
+  VectorXd out(cf.n_streams());
+  for (Eigen::Index s = 0; s < cf.n_streams(); ++s) {
+    FIALLOC_REQUIRE(prices[s] > 0.0, "hw_lattice_spreads: price " << prices[s] << " of stream "
+                                                                   << s << " must be positive");
+    const Lattice lattice(p, cf, ex, curve, s, steps[s]);
+    auto fn = [&](double spread) {
+      const auto [value, slope] = lattice.rollback(spread);
+      return std::make_pair(prices[s] - value, -slope);  // increasing in the spread
+    };
+    try {
+      out[s] = solve_bracketed_newton(fn, -1.0, 5.0, 0.0, kSpreadTol, kMaxIter,
+                                      "hw_lattice_spreads");
+    } catch (const std::domain_error&) {
+      FIALLOC_REQUIRE(false, "hw_lattice_spreads: price " << prices[s] << " of stream " << s
+                                                          << " implies an option-adjusted "
+                                                             "spread outside [-100%, 500%]");
+    }
+  }
+  return out;
+}
+
+}  // namespace fialloc

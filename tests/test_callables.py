@@ -1,0 +1,214 @@
+"""Callable and putable bonds: properties of the lattice, the schedule table and HW calibration.
+
+Hypothesis checks, on random bonds, curves and schedules: a callable is worth no more than the
+bullet and a putable no less (at the same spread); the OAS solved from a lattice value returns
+the spread it was priced at; a bond whose schedule holds only make-whole calls is the bullet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fialloc import BondBook, Curve
+from fialloc.callables import (
+    exercise_schedule,
+    lattice_prices,
+    option_adjusted,
+    option_adjusted_spreads,
+)
+from fialloc.hull_white import HullWhite
+from fialloc.scenarios import G2pp
+from fialloc.schedule import add_months
+
+hypothesis = pytest.importorskip("hypothesis")
+st = pytest.importorskip("hypothesis.strategies")
+given = hypothesis.given
+
+VD = dt.date(2026, 1, 15)
+
+
+def _bond(coupon: float, years: int, freq: int) -> dict[str, object]:
+    return {
+        "security_id": "X",
+        "coupon": coupon,
+        "maturity": add_months(VD, 12 * years),
+        "frequency": freq,
+        "day_count": "30/360",
+        "face": 100.0,
+    }
+
+
+def _schedule(row: dict[str, object], first: int, kind: str, price: float) -> pd.DataFrame:
+    months = 12 // int(row["frequency"])  # type: ignore[call-overload]
+    maturity = row["maturity"]
+    assert isinstance(maturity, dt.date)
+    dates, k = [], 1
+    while (d := add_months(maturity, -k * months)) > add_months(VD, first):
+        dates.append(d)
+        k += 1
+    return pd.DataFrame({"security_id": "X", "date": dates, "price": price, "kind": kind})
+
+
+bonds = st.builds(
+    _bond,
+    st.floats(0.0, 0.09),
+    st.integers(2, 20),
+    st.sampled_from([1, 2, 4]),
+)
+models = st.builds(
+    lambda rate, a, s: HullWhite(Curve.flat(rate, VD), a, s),
+    st.floats(-0.01, 0.08),
+    st.floats(0.005, 0.5),
+    st.floats(0.001, 0.02),
+)
+
+
+@given(bonds, models, st.integers(0, 18), st.floats(-0.005, 0.03))
+def test_callable_below_bullet_below_putable(row, model, lockout, oas):
+    book = BondBook.from_frame([row], VD)
+    bullet = book.dirty_prices(model.curve, oas)[0]
+    values = {}
+    for kind in ("call", "put"):
+        table = _schedule(row, lockout, kind, 100.0)
+        sched = exercise_schedule(book, table)
+        values[kind] = lattice_prices(book.layout, sched, model, oas=oas, steps_per_year=12)[0]
+    # The lattice reprices the bullet to its discretization error, far below 1e-6 of price.
+    tol = 1e-6 * bullet
+    assert values["call"] <= bullet + tol
+    assert values["put"] >= bullet - tol
+
+
+@given(bonds, models, st.integers(0, 18), st.floats(-0.005, 0.05), st.sampled_from(["call", "put"]))
+def test_oas_round_trip(row, model, lockout, oas, kind):
+    book = BondBook.from_frame([row], VD)
+    sched = exercise_schedule(book, _schedule(row, lockout, kind, 100.5))
+    price = lattice_prices(book.layout, sched, model, oas=oas, steps_per_year=12)
+    back = option_adjusted_spreads(book.layout, sched, model, price, steps_per_year=12)
+    assert back[0] == pytest.approx(oas, abs=1e-9)
+
+
+def test_bullet_lattice_reprices_the_curve():
+    rng = np.random.default_rng(3)
+    days = np.array([182, 365, 730, 1826, 3652, 7305, 10957])
+    curve = Curve.from_zero_rates(days / 365.0, 0.03 + np.cumsum(rng.normal(0, 0.002, 7)), VD)
+    rows = [dict(_bond(0.045, y, 2), security_id=f"B{y}") for y in (1, 3, 7, 15, 29)]
+    book = BondBook.from_frame(rows, VD)
+    none = exercise_schedule(book, None)
+    got = lattice_prices(book.layout, none, HullWhite(curve, 0.04, 0.012), steps_per_year=24)
+    np.testing.assert_allclose(got, book.dirty_prices(curve), rtol=1e-12)
+
+
+def test_make_whole_calls_are_bullets_and_past_dates_ignored():
+    row = _bond(0.05, 10, 2)
+    book = BondBook.from_frame([row], VD)
+    table = _schedule(row, 12, "call", 100.0).assign(make_whole=True)
+    past = pd.DataFrame(
+        {
+            "security_id": ["X"],
+            "date": [VD - dt.timedelta(days=30)],
+            "price": [100.0],
+            "kind": ["call"],
+        }
+    )
+    sched = exercise_schedule(book, pd.concat([table, past], ignore_index=True))
+    assert not sched.has_option.any()
+    model = HullWhite(Curve.flat(0.04, VD), 0.05, 0.01)
+    assert option_adjusted(book, sched, model, book.dirty_prices(model.curve)).empty
+
+
+def test_option_adjusted_risk_of_a_deep_callable_is_short():
+    """A 5% 20-year bond callable at par in a year, with rates at 3%: its option-adjusted
+    duration is far below the bullet's and its convexity is negative."""
+    row = _bond(0.05, 20, 2)
+    book = BondBook.from_frame([row], VD)
+    sched = exercise_schedule(book, _schedule(row, 11, "call", 100.0))
+    model = HullWhite(Curve.flat(0.03, VD), 0.05, 0.01)
+    dirty = lattice_prices(book.layout, sched, model, oas=0.01)
+    out = option_adjusted(book, sched, model, dirty).iloc[0]
+    bullet = book.analyze(model.curve, z_spread=0.01).effective_duration[0]
+    assert out["option"] == "callable"
+    assert out["oas"] == pytest.approx(0.01, abs=1e-9)
+    assert out["option_value"] > 5.0
+    assert out["effective_duration"] < 0.5 * bullet
+    assert out["effective_convexity"] < 0
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"kind": "redeem"}, "row 0, column kind: 'redeem'"),
+        ({"price": -1.0}, "row 0, column price"),
+        ({"date": add_months(VD, 12 * 11)}, "on or after X's maturity"),
+        ({"date": "2027-02-30"}, "row 0, column date"),
+    ],
+)
+def test_schedule_errors_name_row_and_column(change, message):
+    row = _bond(0.05, 10, 2)
+    book = BondBook.from_frame([row], VD)
+    table = pd.DataFrame(
+        {"security_id": ["X"], "date": [add_months(VD, 24)], "price": [100.0], "kind": ["call"]}
+    ).assign(**{k: [v] for k, v in change.items()})
+    with pytest.raises(ValueError, match=message):
+        exercise_schedule(book, table)
+
+
+def test_two_exercises_on_one_date_are_refused():
+    row = _bond(0.05, 10, 2)
+    book = BondBook.from_frame([row], VD)
+    d = add_months(VD, 24)
+    table = pd.DataFrame(
+        {
+            "security_id": ["X", "X"],
+            "date": [d, d],
+            "price": [100.0, 100.0],
+            "kind": ["call", "put"],
+        }
+    )
+    with pytest.raises(ValueError, match="two exercises on one date"):
+        exercise_schedule(book, table)
+
+
+def test_calibration_recovers_known_parameters():
+    days = np.array([182, 365, 730, 1826, 3652, 7305, 10957])
+    curve = Curve.from_zero_rates(
+        days / 365.0, [0.04, 0.039, 0.037, 0.036, 0.038, 0.041, 0.042], VD
+    )
+    truth = HullWhite(curve, 0.07, 0.0105)
+    grid = [(e, t) for e in (1, 2, 5, 10) for t in (2, 5, 10)]
+    quotes = pd.DataFrame(
+        [{"expiry": e, "tenor": t, "normal_vol": truth.normal_vol(e, t)} for e, t in grid]
+    )
+    fitted, report = HullWhite.calibrate(curve, quotes)
+    assert report["error_bp"].abs().max() < 1e-3
+    assert (fitted.a, fitted.sigma) == pytest.approx((0.07, 0.0105), rel=1e-4)
+
+
+def test_from_g2_fits_the_scenario_model_vols():
+    """One factor cannot reproduce G2++'s humped vols exactly; it fits them to a few bp."""
+    curve = Curve.flat(0.04, VD)
+    model, report = HullWhite.from_g2(G2pp(curve))
+    assert model.curve is curve
+    assert report["error_bp"].abs().max() < 10.0
+    assert report["market_vol_bp"].between(50, 200).all()
+
+
+def test_model_and_kernel_validate_arguments():
+    curve = Curve.flat(0.04, VD)
+    with pytest.raises(ValueError, match="`a`"):
+        HullWhite(curve, 0.0, 0.01)
+    with pytest.raises(ValueError, match="`sigma`"):
+        HullWhite(curve, 0.1, float("nan"))
+    row = _bond(0.05, 10, 2)
+    book = BondBook.from_frame([row], VD)
+    sched = exercise_schedule(book, _schedule(row, 12, "call", 100.0))
+    model = HullWhite(curve, 0.05, 0.01)
+    with pytest.raises(ValueError, match="steps_per_year"):
+        lattice_prices(book.layout, sched, model, steps_per_year=0)
+    with pytest.raises(ValueError, match="option-adjusted spread outside"):
+        option_adjusted_spreads(book.layout, sched, model, np.array([1e-9]))
+    with pytest.raises(ValueError, match="2 dirty prices for 1 bonds"):
+        option_adjusted(book, sched, model, np.array([100.0, 100.0]))
