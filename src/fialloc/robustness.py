@@ -52,7 +52,6 @@ __all__ = [
     "SleevePaths",
     "compare",
     "evaluate",
-    "holding_shares",
     "min_expected_shortfall",
     "simulate_sleeves",
     "sleeve_paths",
@@ -534,15 +533,6 @@ def tracking_error_distribution(
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("allocation")
 
 
-def holding_shares(portfolio: Portfolio, securities: pd.Index) -> pd.DataFrame:
-    """Each manager's share (decimal) of each security's total face held.
-
-    Returns managers (rows) by `securities` (columns); securities nobody holds get zeros.
-    """
-    face = portfolio.face.reindex(index=portfolio.managers.index, columns=securities)
-    return face.div(face.sum(axis=0).replace(0.0, np.nan), axis=1).fillna(0.0)
-
-
 def stress_surplus(
     stresses: StressResult,
     portfolio: Portfolio,
@@ -561,7 +551,7 @@ def stress_surplus(
     Returns scenarios (rows) by allocations (columns).
     """
     p = portfolio
-    share = holding_shares(p, stresses.asset_values.columns)
+    share = p.holding_shares.reindex(columns=stresses.asset_values.columns, fill_value=0.0)
     values = stresses.asset_values.to_numpy() @ share.to_numpy().T  # scenarios x managers
     if stresses.hedge_values is not None:  # the managers' FX forwards
         values = (

@@ -302,6 +302,16 @@ class Portfolio:
         )
 
     @cached_property
+    def holding_shares(self) -> pd.DataFrame:
+        """Each manager's share of each security's total face: managers by securities.
+
+        Columns sum to 1 for held securities; securities nobody holds get zeros. One
+        definition for every sleeve revaluation (stresses, paths) and the run folder.
+        """
+        face = self.face
+        return face.div(face.sum(axis=0).replace(0.0, np.nan), axis=1).fillna(0.0)
+
+    @cached_property
     def book(self) -> BondBook:
         """Every security with the total face held across managers."""
         frame = self.securities.reset_index(drop=True)
