@@ -1,5 +1,6 @@
 import dataclasses
 import os
+from collections.abc import Iterator
 
 import pandas as pd
 import pytest
@@ -31,7 +32,7 @@ def _fingerprint(portfolio: Portfolio) -> dict[str, int]:
 
 
 @pytest.fixture(scope="session")
-def demo_portfolio() -> Portfolio:
+def demo_portfolio() -> Iterator[Portfolio]:
     """The demo book (seed 7), built once for the whole session.
 
     Tests share it, so none may change its tables in place (``dataclasses.replace`` and

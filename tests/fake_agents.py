@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import time
 import types
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
@@ -34,7 +34,7 @@ class ModelConfig(BaseModel):
     @classmethod
     def parse(cls, text: str) -> ModelConfig:
         provider, _, rest = text.partition(":")
-        if provider not in Provider.__args__:
+        if provider not in get_args(Provider):
             msg = f"unknown model provider {provider!r}"
             raise ValueError(msg)
         model_id, _, url = rest.partition("@")

@@ -20,11 +20,17 @@ holiday calendar anywhere:
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 
-ql = pytest.importorskip("QuantLib")
+# QuantLib is a test-only dependency: skip where it is missing, but let mypy see its names
+# (``ql.Date`` in annotations), which an ``importorskip`` result hides.
+if TYPE_CHECKING:
+    import QuantLib as ql
+else:
+    ql = pytest.importorskip("QuantLib")
 
 FREQ = {1: ql.Annual, 2: ql.Semiannual, 4: ql.Quarterly, 12: ql.Monthly}
 TENOR_UNITS = {"D": ql.Days, "W": ql.Weeks, "M": ql.Months, "Y": ql.Years}

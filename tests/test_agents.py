@@ -146,6 +146,7 @@ def test_a_model_failing_mid_run_falls_back_and_says_why(monkeypatch, book):
     _use(monkeypatch, ScriptedModel("curve_metrics", fail=True))
     r = run_agent("curve", book, ModelConfig.parse("ollama:scripted"))
     assert r.model == "offline"
+    assert r.fallback is not None
     assert "ollama:scripted failed" in r.fallback
     assert "stream dropped mid-run" in r.fallback
     assert r.unverified_numbers == []

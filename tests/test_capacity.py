@@ -114,6 +114,7 @@ def test_the_prediction_adds_the_stages_and_sizes_lambda_and_fargate_by_hand():
     )
     assert found.lambda_mb == mb
     assert found.lambda_seconds == pytest.approx(on(min(6.0, mb / 1769)))
+    assert found.fargate is not None
     vcpu, gb = found.fargate
     assert gb * 1024 >= need
     assert on(vcpu) <= 900.0

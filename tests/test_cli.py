@@ -330,7 +330,7 @@ def test_model_workers_and_serve_use_the_other_branches_modules(tmp_path, monkey
 
 
 def test_compute_runs_the_agents_in_place_of_the_desks(demo_portfolio):
-    stages = []
+    stages: list[str] = []
     run, response = cli.compute(demo_portfolio, "offline", {"n_paths": 50}, stages.append)
     assert stages == [*pipeline.STAGES[:4], "agents", *pipeline.STAGES[4:]]
     assert response.model == "offline"

@@ -57,6 +57,7 @@ def test_the_named_row_is_the_line_of_the_file_holding_the_value(book, seed):
     found = [p for p in validate(book) if p.file == f"{table}.csv" and p.column == column]
     assert len(found) == 3
     for problem, mark in zip(found, marks, strict=True):
+        assert problem.row is not None
         assert mark in lines[problem.row - 1]  # line numbers count from 1, header included
         assert f"row {problem.row}, column {column}: '{mark}' is not a number" in str(problem)
 

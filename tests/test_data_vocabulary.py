@@ -137,7 +137,7 @@ def demo_tables(demo_portfolio):
 def test_title_case_sectors_and_moodys_ratings_give_the_same_book(demo_tables):
     # The reported fault: "Treasury" was silently not government, and tracking error moved.
     _, tables = demo_tables
-    inverse = {}
+    inverse: dict[str, str] = {}
     for m, sp in MOODYS.items():
         inverse.setdefault(sp, m)
     sec = (

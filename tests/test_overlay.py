@@ -10,6 +10,7 @@ CF convention by hand.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,10 @@ from fialloc.overlay import OverlayMarket, overlay_universe, swap_risk
 from fialloc.scenarios import G2pp
 
 qlh = pytest.importorskip("quantlib_helpers")
-ql = qlh.ql
+if TYPE_CHECKING:  # QuantLib's names for mypy; at run time the helpers' (skipped if missing)
+    import QuantLib as ql
+else:
+    ql = qlh.ql
 check = qlh.check
 
 # Key tenors on whole days, so QuantLib's key dates fall exactly on fialloc's tenors.

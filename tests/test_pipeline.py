@@ -203,7 +203,7 @@ def test_a_book_built_in_memory_is_refused_for_what_a_run_needs_before_any_stage
     tables, _ = demo_tables()
     thousands = tables["liabilities"].assign(amount=lambda t: t["amount"] / 1000.0)
     portfolio = data.from_tables({**tables, "liabilities": thousands}, DEMO_VALUATION)
-    stages = []
+    stages: list[str] = []
     with pytest.raises(InputError, match=r"liabilities.*same units") as caught:
         pipeline.run(portfolio, n_paths=20, horizons=2, progress=stages.append)
     assert stages == []

@@ -61,7 +61,9 @@ def test_extend_adds_exactly_the_phases_the_volume_needs(setup):
     portfolio, problem, target = setup
     with pytest.raises(ValueError, match=r"use at least (\d+) phases") as refused:
         implementation_plan(portfolio, problem, target, phases=1, phase_days=5)
-    needed = int(re.search(r"use at least (\d+) phases", str(refused.value)).group(1))
+    stated = re.search(r"use at least (\d+) phases", str(refused.value))
+    assert stated is not None
+    needed = int(stated.group(1))
     plan = implementation_plan(portfolio, problem, target, phases=1, phase_days=5, extend=True)
     assert plan.requested_phases == 1
     assert len(plan.costs) == needed

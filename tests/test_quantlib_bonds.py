@@ -8,6 +8,7 @@ expected value and their difference on failure.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,10 @@ import pytest
 from fialloc import BondBook, bootstrap
 
 qlh = pytest.importorskip("quantlib_helpers")
-ql = qlh.ql
+if TYPE_CHECKING:  # QuantLib's names for mypy; at run time the helpers' (skipped if missing)
+    import QuantLib as ql
+else:
+    ql = qlh.ql
 check = qlh.check
 
 pytestmark = pytest.mark.reference

@@ -86,7 +86,9 @@ def test_workflow_result_keys_are_valid(template):
                 formats.append(source["result_key.$"])
     assert len(formats) == 4
     for text in formats:
-        example = re.search(r"'(.*)'", text).group(1).replace("{}", "run-42")
+        quoted = re.search(r"'(.*)'", text)
+        assert quoted is not None
+        example = quoted.group(1).replace("{}", "run-42")
         LiabilityRequest(portfolio={"source": "demo"}, result_key=example)
 
 
@@ -105,7 +107,9 @@ def test_environment_names_service_settings(template):
 def test_dockerfile_runs_the_service_and_the_handler():
     text = (DEPLOY / "Dockerfile").read_text()
     assert 'CMD ["fialloc", "serve", "--host", "0.0.0.0", "--port", "8080"]' in text
-    handler = re.search(r'CMD \["(fialloc\.service\.lambda_handler\.\w+)"\]', text).group(1)
+    cmd = re.search(r'CMD \["(fialloc\.service\.lambda_handler\.\w+)"\]', text)
+    assert cmd is not None
+    handler = cmd.group(1)
     module, _, name = handler.rpartition(".")
     # As Lambda's runtime resolves it: import the module, then take the attribute.
     assert callable(getattr(importlib.import_module(module), name))

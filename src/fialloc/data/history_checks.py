@@ -56,13 +56,26 @@ def history_problems(
     names = ("holdings_history", "benchmark_holdings", "security_spreads")
     if not any(name in t for name in names):
         return []
-    problems: list[Problem] = []
     if "holdings_history" not in t and "security_spreads" in t:
         msg = "security_spreads given without holdings_history, which it describes"
         return [Problem("holdings_history", None, None, msg)]
     if "holdings_history" in t and "benchmark_holdings" not in t:
         msg = "required with holdings_history: each manager's benchmark's constituents"
         return [Problem("benchmark_holdings", None, None, msg)]
+    problems = _row_problems(t, files, vd, names)
+    if "holdings_history" not in t:  # benchmark constituents alone (for style drift)
+        return problems
+    problems += _coverage_problems(t, files)
+    if "security_spreads" in t:
+        problems += _spread_problems(t, files)
+    return problems
+
+
+def _row_problems(
+    t: Mapping[str, pd.DataFrame], files: Mapping[str, str], vd: dt.date, names: tuple[str, ...]
+) -> list[Problem]:
+    """Rows naming unknown securities or managers, months out of range, or redeemed bonds."""
+    problems: list[Problem] = []
     securities = set(t["securities"]["security_id"])
     managers = set(t["managers"]["manager_id"])
     market = t.get("market_history")
@@ -82,8 +95,13 @@ def history_problems(
         problems += _months_within(frame, file, vd, curve_months)
         if name != "security_spreads":
             problems += _after_maturity(frame, file, maturity)
-    if "holdings_history" not in t:  # benchmark constituents alone (for style drift)
-        return problems
+    return problems
+
+
+def _coverage_problems(t: Mapping[str, pd.DataFrame], files: Mapping[str, str]) -> list[Problem]:
+    """Find managers without holdings at a month, benchmarks without constituents."""
+    problems: list[Problem] = []
+    managers = set(t["managers"]["manager_id"])
     held, bench = t["holdings_history"], t["benchmark_holdings"]
     sleeves = held[["manager_id", "month"]].drop_duplicates()
     months = sorted(set(sleeves["month"]))
@@ -107,28 +125,34 @@ def history_problems(
     for benchmark, month, manager in lacking[:_LIMIT]:
         msg = f"no holdings of benchmark {benchmark} (manager {manager}'s) at {month}"
         problems.append(Problem(files["benchmark_holdings"], None, "benchmark_id", msg))
-    if "security_spreads" in t:
-        cols = ["security_id", "month"]
-        used = pd.concat([held[cols], bench[cols]], ignore_index=True)
-        used = used[used["month"].isin(months)].drop_duplicates()
-        # A position's month return ends at the next month-end's value, held or sold by then
-        # (a bond that matures in between ends at its redemption, with no spread).
-        following = dict(itertools.pairwise(months))
-        ends = used.assign(month=used["month"].map(following)).dropna(subset=["month"])
-        ends = ends[ends["month"] < ends["security_id"].map(maturity)]
-        used = pd.concat([used, ends], ignore_index=True)
-        have = [t["security_spreads"][cols]]
-        prices = t.get("prices")
-        if prices is not None:  # a price at a month-end sets that month's spread
-            have.append(
-                pd.DataFrame({"security_id": prices["security_id"], "month": prices["date"]})
-            )
-        for sid, month in _missing(used, pd.concat(have, ignore_index=True))[:_LIMIT]:
-            msg = (
-                f"no spread or price for security {sid!r} at {month}, which ends a month it is "
-                "held or in a benchmark"
-            )
-            problems.append(Problem(files["security_spreads"], None, "security_id", msg))
+    return problems
+
+
+def _spread_problems(t: Mapping[str, pd.DataFrame], files: Mapping[str, str]) -> list[Problem]:
+    """Month-ends of held or benchmark securities with neither a spread nor a price."""
+    held, bench = t["holdings_history"], t["benchmark_holdings"]
+    months = sorted(set(held["month"]))
+    maturity = t["securities"].set_index("security_id")["maturity"]
+    cols = ["security_id", "month"]
+    used = pd.concat([held[cols], bench[cols]], ignore_index=True)
+    used = used[used["month"].isin(months)].drop_duplicates()
+    # A position's month return ends at the next month-end's value, held or sold by then
+    # (a bond that matures in between ends at its redemption, with no spread).
+    following = dict(itertools.pairwise(months))
+    ends = used.assign(month=used["month"].map(following)).dropna(subset=["month"])
+    ends = ends[ends["month"] < ends["security_id"].map(maturity)]
+    used = pd.concat([used, ends], ignore_index=True)
+    have = [t["security_spreads"][cols]]
+    prices = t.get("prices")
+    if prices is not None:  # a price at a month-end sets that month's spread
+        have.append(pd.DataFrame({"security_id": prices["security_id"], "month": prices["date"]}))
+    problems: list[Problem] = []
+    for sid, month in _missing(used, pd.concat(have, ignore_index=True))[:_LIMIT]:
+        msg = (
+            f"no spread or price for security {sid!r} at {month}, which ends a month it is "
+            "held or in a benchmark"
+        )
+        problems.append(Problem(files["security_spreads"], None, "security_id", msg))
     return problems
 
 

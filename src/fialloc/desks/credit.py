@@ -48,6 +48,34 @@ def analyze(ctx: DeskContext) -> DeskResult:
     move weight from beta-only managers toward managers with significant alpha, within the
     mandate. The performance desk judges the same managers on their whole track record.
     """
+    sec = ctx.securities
+    total = float(sec["market_value"].sum())
+    tables = _exposure_tables(ctx)
+    skill_table, findings, beta_only, skilled = _manager_skill(ctx)
+    tables["manager_skill"] = skill_table
+    findings += _drift_findings(ctx)
+    recs, limits = within_mandate(ctx, _recommendations(ctx, beta_only, skilled))
+    by_rating = tables["rating"]
+    notch = sec["rating"].map(rating_notch).astype(float)
+    contribution = sec["z_spread"] * sec["spread_duration"] * sec["market_value"]
+    return DeskResult(
+        desk="credit",
+        tables=tables,
+        findings=findings,
+        recommendations=recs,
+        summary={
+            **limits,
+            "average_notch": float((notch * sec["market_value"]).sum() / total),
+            "spread_contribution": float(contribution.sum() / total),
+            "below_investment_grade_share": float(
+                by_rating.loc[by_rating.index.isin(["BB", "B", "CCC"]), "share"].sum()
+            ),
+        },
+    )
+
+
+def _exposure_tables(ctx: DeskContext) -> dict[str, pd.DataFrame]:
+    """Exposures by rating, sector, currency, manager and spread duration; spread contribution."""
     p = ctx.portfolio
     sec = ctx.securities
     mv = p.market_values
@@ -62,7 +90,6 @@ def analyze(ctx: DeskContext) -> DeskResult:
     by_rating = exposure(letter).reindex(
         [r for r in ("AAA", "AA", "A", "BBB", "BB", "B", "CCC") if r in set(letter)]
     )
-    notch = sec["rating"].map(rating_notch).astype(float)
     manager_notch = ctx.manager_notches
     contribution = sec["z_spread"] * sec["spread_duration"] * sec["market_value"]
     spread_by_manager = pd.DataFrame(
@@ -76,9 +103,26 @@ def analyze(ctx: DeskContext) -> DeskResult:
             .map(lambda k: RATINGS[min(max(k, 1), 21) - 1]),
         },
     )
+    return {
+        "rating": by_rating,
+        "sector": exposure(sec["sector"]),
+        "currency": ctx.by_currency[["market_value", "share", "z_spread", "spread_duration"]],
+        "manager": spread_by_manager,
+        "duration_bucket": exposure(_bucket(sec["spread_duration"])),
+        "spread_contribution": contribution.groupby(letter).sum().to_frame("spread_dv"),
+    }
 
+
+def _manager_skill(
+    ctx: DeskContext,
+) -> tuple[pd.DataFrame, list[Finding], list[Any], list[Any]]:
+    """Build the skill table, its beta and alpha findings; list beta-only and skilled managers."""
+    p = ctx.portfolio
     excess = ctx.excess_returns
-    skill_rows, findings, beta_only, skilled = [], [], [], []
+    skill_rows: list[pd.Series] = []
+    findings: list[Finding] = []
+    beta_only: list[Any] = []
+    skilled: list[Any] = []
     factors = return_factors(ctx)
     if len(factors.index.intersection(excess.index)) >= MIN_MONTHS:
         # One verdict on beta and alpha, shared with the performance desk: the evidence table
@@ -88,102 +132,125 @@ def analyze(ctx: DeskContext) -> DeskResult:
         evidence = evidence_table(y_all, f_all, fdr=p.mandate.skill_fdr)
         n_managers = int(evidence["estimable"].sum())
         for manager in excess.columns:
-            y = y_all[manager].dropna()
             ev: dict[str, Any] = {str(k): v for k, v in evidence.loc[str(manager)].items()}
-            windows = {}
-            for k in (12, 36):
-                if len(y) >= k:
-                    recent = factor_regression(y.iloc[-k:], f_all.loc[y.index].iloc[-k:])
-                    windows[f"beta_{k}m"] = float(recent.betas["credit_bbb"])
-                    windows[f"alpha_{k}m"] = recent.alpha_annual
-                    windows[f"alpha_t_{k}m"] = recent.alpha_t
-            series = excess[manager].dropna().to_numpy(dtype=float)
-            row = {
-                f"excess_{k}m": float(np.prod(1.0 + series[-k:]) - 1.0)
-                for k in LOOKBACKS
-                if k <= len(series)
-            }
-            beta, beta_t = float(ev["beta_credit_bbb"]), float(ev["t_credit_bbb"])
-            alpha, alpha_t = float(ev["alpha"]), float(ev["alpha_t"])
-            posterior = float(ev["alpha_posterior"])
-            row.update(
-                {
-                    "beta_bbb": beta,
-                    "beta_t": beta_t,
-                    "beta_hy": float(ev["beta_credit_hy"]),
-                    "credit_p": float(ev["credit_p"]),
-                    "alpha_annual": alpha,
-                    "alpha_t": alpha_t,
-                    "alpha_p": float(ev["alpha_p"]),
-                    "alpha_q": float(ev["alpha_q"]),
-                    "alpha_posterior": posterior,
-                    "prob_alpha_positive": float(ev["prob_alpha_positive"]),
-                    "r_squared": float(ev["r_squared"]),
-                }
-            )
-            row.update(windows)
-            skill_rows.append(pd.Series(row, name=manager))
+            skill_rows.append(_skill_row(excess[manager], y_all[manager].dropna(), f_all, ev))
             if ev["beta_flag"]:
                 beta_only.append(manager)
-                findings.append(
-                    Finding(
-                        code="credit_beta",
-                        severity="action",
-                        subject=str(manager),
-                        message=(
-                            f"{manager}'s excess return is BBB credit beta "
-                            f"({beta:.2f}, Newey-West t {beta_t:.1f}) with no credible alpha "
-                            f"({alpha:+.2%} a year, t {alpha_t:.1f}; posterior "
-                            f"{1e4 * posterior:+.1f} bp a year)"
-                        ),
-                        metrics={
-                            "beta_bbb": beta,
-                            "beta_t": beta_t,
-                            "alpha_annual": alpha,
-                            "alpha_t": alpha_t,
-                            "alpha_posterior_bp": 1e4 * posterior,
-                        },
-                    )
-                )
+                findings.append(_beta_finding(manager, ev))
             elif ev["skill_flag"]:
                 skilled.append(manager)
-                q = float(ev["alpha_q"])
-                findings.append(
-                    Finding(
-                        code="credit_alpha",
-                        severity="info",
-                        subject=str(manager),
-                        message=(
-                            f"{manager} shows selection skill: alpha {alpha:+.2%} a "
-                            f"year (t {alpha_t:.1f}, q {q:.4f} over {n_managers} managers; "
-                            f"posterior {1e4 * posterior:+.1f} bp a year)"
-                        ),
-                        metrics={
-                            "alpha_annual": alpha,
-                            "alpha_t": alpha_t,
-                            "alpha_q": q,
-                            "n_managers": float(n_managers),
-                            "alpha_posterior_bp": 1e4 * posterior,
-                        },
-                    )
-                )
-    skill_table = pd.DataFrame(skill_rows)
+                findings.append(_alpha_finding(manager, ev, n_managers))
+    return pd.DataFrame(skill_rows), findings, beta_only, skilled
 
+
+def _skill_row(
+    excess: pd.Series, y: pd.Series, factors: pd.DataFrame, ev: dict[str, Any]
+) -> pd.Series:
+    """One manager's row: compounded excess returns, the evidence, recent-window regressions."""
+    windows = {}
+    for k in (12, 36):
+        if len(y) >= k:
+            recent = factor_regression(y.iloc[-k:], factors.loc[y.index].iloc[-k:])
+            windows[f"beta_{k}m"] = float(recent.betas["credit_bbb"])
+            windows[f"alpha_{k}m"] = recent.alpha_annual
+            windows[f"alpha_t_{k}m"] = recent.alpha_t
+    series = excess.dropna().to_numpy(dtype=float)
+    row = {
+        f"excess_{k}m": float(np.prod(1.0 + series[-k:]) - 1.0)
+        for k in LOOKBACKS
+        if k <= len(series)
+    }
+    row.update(
+        {
+            "beta_bbb": float(ev["beta_credit_bbb"]),
+            "beta_t": float(ev["t_credit_bbb"]),
+            "beta_hy": float(ev["beta_credit_hy"]),
+            "credit_p": float(ev["credit_p"]),
+            "alpha_annual": float(ev["alpha"]),
+            "alpha_t": float(ev["alpha_t"]),
+            "alpha_p": float(ev["alpha_p"]),
+            "alpha_q": float(ev["alpha_q"]),
+            "alpha_posterior": float(ev["alpha_posterior"]),
+            "prob_alpha_positive": float(ev["prob_alpha_positive"]),
+            "r_squared": float(ev["r_squared"]),
+        }
+    )
+    row.update(windows)
+    return pd.Series(row, name=excess.name)
+
+
+def _beta_finding(manager: Any, ev: dict[str, Any]) -> Finding:
+    """``credit_beta``: significant credit loadings explain the excess return, no credible alpha."""
+    beta, beta_t = float(ev["beta_credit_bbb"]), float(ev["t_credit_bbb"])
+    alpha, alpha_t = float(ev["alpha"]), float(ev["alpha_t"])
+    posterior = float(ev["alpha_posterior"])
+    return Finding(
+        code="credit_beta",
+        severity="action",
+        subject=str(manager),
+        message=(
+            f"{manager}'s excess return is BBB credit beta "
+            f"({beta:.2f}, Newey-West t {beta_t:.1f}) with no credible alpha "
+            f"({alpha:+.2%} a year, t {alpha_t:.1f}; posterior "
+            f"{1e4 * posterior:+.1f} bp a year)"
+        ),
+        metrics={
+            "beta_bbb": beta,
+            "beta_t": beta_t,
+            "alpha_annual": alpha,
+            "alpha_t": alpha_t,
+            "alpha_posterior_bp": 1e4 * posterior,
+        },
+    )
+
+
+def _alpha_finding(manager: Any, ev: dict[str, Any], n_managers: int) -> Finding:
+    """``credit_alpha``: selection skill flagged at the mandate's false discovery rate."""
+    alpha, alpha_t = float(ev["alpha"]), float(ev["alpha_t"])
+    posterior = float(ev["alpha_posterior"])
+    q = float(ev["alpha_q"])
+    return Finding(
+        code="credit_alpha",
+        severity="info",
+        subject=str(manager),
+        message=(
+            f"{manager} shows selection skill: alpha {alpha:+.2%} a "
+            f"year (t {alpha_t:.1f}, q {q:.4f} over {n_managers} managers; "
+            f"posterior {1e4 * posterior:+.1f} bp a year)"
+        ),
+        metrics={
+            "alpha_annual": alpha,
+            "alpha_t": alpha_t,
+            "alpha_q": q,
+            "n_managers": float(n_managers),
+            "alpha_posterior_bp": 1e4 * posterior,
+        },
+    )
+
+
+def _drift_findings(ctx: DeskContext) -> list[Finding]:
+    """``rating_drift``: a manager's credit characteristics shifted, dated."""
     verdicts, details = style_drift(ctx)
     credit_columns = ("credit_notch", "high_yield_share", "spread_duration")
     moved = drifted_characteristics(verdicts, details, credit_columns)
-    for drifter, rows in moved.groupby(level=0, sort=False):
-        findings.append(
-            Finding(
-                code="rating_drift",
-                severity="watch",
-                subject=str(drifter),
-                message=f"{drifter} drifted in credit: "
-                + "; ".join(describe_drift(row) for _, row in rows.iterrows()),
-                metrics=drift_metrics(rows),
-            )
+    return [
+        Finding(
+            code="rating_drift",
+            severity="watch",
+            subject=str(drifter),
+            message=f"{drifter} drifted in credit: "
+            + "; ".join(describe_drift(row) for _, row in rows.iterrows()),
+            metrics=drift_metrics(rows),
         )
+        for drifter, rows in moved.groupby(level=0, sort=False)
+    ]
 
+
+def _recommendations(
+    ctx: DeskContext, beta_only: list[Any], skilled: list[Any]
+) -> list[Recommendation]:
+    """Cut beta-only managers (each by at most the mandate's shift); share it among the skilled."""
+    p = ctx.portfolio
     recs = []
     weights = p.current_weights
     shift = p.mandate.max_shift
@@ -215,29 +282,7 @@ def analyze(ctx: DeskContext) -> DeskResult:
                     ),
                 )
             )
-    recs, limits = within_mandate(ctx, recs)
-    return DeskResult(
-        desk="credit",
-        tables={
-            "rating": by_rating,
-            "sector": exposure(sec["sector"]),
-            "currency": ctx.by_currency[["market_value", "share", "z_spread", "spread_duration"]],
-            "manager": spread_by_manager,
-            "duration_bucket": exposure(_bucket(sec["spread_duration"])),
-            "spread_contribution": contribution.groupby(letter).sum().to_frame("spread_dv"),
-            "manager_skill": skill_table,
-        },
-        findings=findings,
-        recommendations=recs,
-        summary={
-            **limits,
-            "average_notch": float((notch * sec["market_value"]).sum() / total),
-            "spread_contribution": float(contribution.sum() / total),
-            "below_investment_grade_share": float(
-                by_rating.loc[by_rating.index.isin(["BB", "B", "CCC"]), "share"].sum()
-            ),
-        },
-    )
+    return recs
 
 
 def within_mandate(
