@@ -5,7 +5,6 @@ import pytest
 
 import fialloc.data as data
 from fialloc.analytics.context import DeskContext
-from fialloc.bonds import BondBook
 from fialloc.mc_estimators import DEFAULT_PATHS, estimate
 from fialloc.optimize import build_problem, optimize
 from fialloc.robustness import (
@@ -34,9 +33,12 @@ def test_sleeves_add_up_to_the_portfolio_surplus(setup):
     portfolio, model, paths, sleeves = setup
     # The paths move the base curve: every bond rides it with its spread over that curve,
     # its face in base units at today's spot (the demo's global sleeve holds four currencies).
+    # Flows taken from the book (a linker's are in money at today's breakevens), in base units.
     z = portfolio.base_curve_spreads.to_numpy()
-    face = portfolio.book.face * portfolio.fx_to_base.to_numpy()
-    book = BondBook.from_frame(portfolio.book.frame.assign(face=face), portfolio.valuation_date)
+    fx = portfolio.fx_to_base.to_numpy()
+    held = portfolio.book
+    per_flow = np.repeat(fx, np.diff(held.layout.offsets))
+    book = held.with_amounts(held.layout.amounts * per_flow, fx)
     direct = model.surplus(book, portfolio.liability_stream, paths, [1.0, 3.0, 5.0], z)
     np.testing.assert_allclose(
         sleeves.surplus(portfolio.current_weights.to_numpy()), direct, rtol=1e-12
