@@ -130,7 +130,7 @@ def demo_tables(demo_portfolio):
     demo = demo_portfolio
     tables = {
         name: getattr(demo, name).reset_index(drop=True)
-        for name in ("securities", "holdings", "managers", "liabilities", "curve_quotes")
+        for name in ("securities", "holdings", "managers", "liabilities", "curve_quotes", "fx_spot")
     }
     return demo, {**tables, "spreads": demo.spreads, "market_history": demo.market_history}
 
