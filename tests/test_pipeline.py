@@ -115,10 +115,11 @@ def test_the_response_carries_the_run_numbers_and_validates_against_its_schema(r
     # recommendation on yield, tracking error and expected shortfall together.
     assert strategy["dominated_by"] == []
     frontier = result.frontier
-    better = (frontier["yield"] >= strategy["yield_after"] - 1e-12) & (
+    net = strategy["yield_after"] - strategy["expected_loss_after"]
+    better = (frontier["expected_return"] >= net - 1e-12) & (
         frontier["tracking_error"] <= strategy["tracking_error_after"] + 1e-12
     )
-    assert not (better & (frontier["yield"] > strategy["yield_after"] + 1e-9)).any()
+    assert not (better & (frontier["expected_return"] > net + 1e-9)).any()
     assert strategy["max_key_rate_gap_after"] < strategy["max_key_rate_gap_before"]
     # One gap: the headline is the largest of the per-tenor gaps the CLI shows, and those are
     # the optimizer's key-rate constraint values.

@@ -14,10 +14,10 @@ from fialloc.analytics.currency_exposure import (
     hedged_shares,
     security_currency_exposures,
 )
-from fialloc.analytics.spread_durations import rating_spread_durations
 from fialloc.bonds import krd_column
 from fialloc.data import Portfolio
 from fialloc.data.vocabulary import rating_notch
+from fialloc.factor_returns import credit_factor_returns, rating_spread_durations
 
 __all__ = ["DeskContext", "persistent_drift"]
 
@@ -164,20 +164,19 @@ class DeskContext:
     def spread_durations(self) -> pd.DataFrame:
         """The book's spread duration (years) by letter rating, per month of the spread history.
 
-        See :func:`fialloc.analytics.spread_durations.rating_spread_durations`.
+        See :func:`fialloc.factor_returns.rating_spread_durations`.
         """
         return rating_spread_durations(self.portfolio)
 
     def credit_factor(self, letter: str) -> pd.Series:
         """Monthly credit excess return of a rating (decimal): carry less duration x the move.
 
-        A month's carry is the rating's spread at its start over 12 (an approximation that
-        ignores the spread's change within the month), the loss is the book's spread duration of
-        the rating at the start of the month (:attr:`spread_durations`) times the spread change.
+        :func:`fialloc.factor_returns.credit_factor_returns` with the book's own spread
+        durations (:attr:`spread_durations`).
         """
-        spreads = self.portfolio.spread_history[letter].astype(float)
-        duration = self.spread_durations[letter].shift(1)
-        return (spreads / 12.0 - duration * spreads.diff()).iloc[1:]
+        return credit_factor_returns(
+            self.portfolio.spread_history[letter], self.spread_durations[letter]
+        )
 
 
 def persistent_drift(

@@ -304,11 +304,11 @@ def _spread_durations(
 ) -> dict[str, np.ndarray]:
     """Measure the book's BBB and BB spread durations at the start of each month (years).
 
-    The same measure the desks use (:func:`fialloc.analytics.spread_durations.
-    spread_durations_by_rating`), so a planted credit loading is the loading they estimate.
+    The same measure the desks use (:func:`fialloc.factor_returns.spread_durations_by_rating`),
+    so a planted credit loading is the loading they estimate.
     """
-    # Local import: the analytics package builds on the data package.
-    from fialloc.analytics.spread_durations import spread_durations_by_rating
+    # Local import: fialloc.factor_returns reads this package's vocabulary.
+    from fialloc.factor_returns import spread_durations_by_rating
 
     table = history.pivot(index="month", columns="series", values="value").sort_index()
     zeros = table[[f"zero_{t:g}y" for t in TENORS]].set_axis(list(TENORS), axis=1)

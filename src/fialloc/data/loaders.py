@@ -412,7 +412,7 @@ def _validate(
     typed: dict[str, pd.DataFrame] = {}  # tables with every required column, coerced
     for name, (file, frame) in raw.items():
         out, found = SCHEMAS[name].validate(frame, file)
-        if name == "benchmark_characteristics":
+        if name in ("benchmark_characteristics", "manager_characteristics"):
             out, mixes = mix_columns(out, file)
             found += mixes
         clean[name] = out

@@ -690,10 +690,14 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
             Column("duration", "float", minimum=0.0),
             Column("credit_notch", "float", minimum=1.0, maximum=21.0),
             Column("high_yield_share", "float", minimum=0.0, maximum=1.0),
+            Column("spread_duration", "float", required=False, minimum=0.0),
         ),
         key=("manager_id", "month"),
         description="Month-end snapshots of each sleeve: effective duration (years), average "
-        "rating notch (AAA = 1 .. BBB- = 10 .. C = 21) and share below investment grade.",
+        "rating notch (AAA = 1 .. BBB- = 10 .. C = 21) and share below investment grade; "
+        "optionally spread duration (years), key-rate durations as columns `krd_<tenor>y` "
+        "(years) and sector weights as columns `sector_<name>` (decimals), each tested for "
+        "style drift against the benchmark's same figure.",
     ),
     "holdings_history": TableSpec(
         "holdings_history",

@@ -170,7 +170,7 @@ def analyze(ctx: DeskContext) -> DeskResult:
     skill_table = pd.DataFrame(skill_rows)
 
     verdicts, details = style_drift(ctx)
-    credit_columns = ("credit_notch", "high_yield_share")
+    credit_columns = ("credit_notch", "high_yield_share", "spread_duration")
     moved = drifted_characteristics(verdicts, details, credit_columns)
     for drifter, rows in moved.groupby(level=0, sort=False):
         findings.append(

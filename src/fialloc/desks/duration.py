@@ -7,6 +7,7 @@ import pandas as pd
 
 from fialloc.analytics.context import DeskContext
 from fialloc.analytics.drift import (
+    KEY_RATE_BUCKETS,
     describe_drift,
     drift_metrics,
     drifted_characteristics,
@@ -64,7 +65,7 @@ def analyze(ctx: DeskContext) -> DeskResult:
             )
         )
     verdicts, details = style_drift(ctx)
-    moved = drifted_characteristics(verdicts, details, ("duration",))
+    moved = drifted_characteristics(verdicts, details, ("duration", *KEY_RATE_BUCKETS))
     for manager, rows in moved.groupby(level=0, sort=False):
         findings.append(
             Finding(

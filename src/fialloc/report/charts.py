@@ -216,23 +216,30 @@ def surplus_fan(detailed: Mapping[str, Any], n_paths: int | None) -> go.Figure |
 
 
 def frontier(detailed: Mapping[str, Any]) -> go.Figure | None:
-    """Plot the tracking error / yield frontier (percent) with current and recommended points."""
+    """Plot the tracking error / expected return frontier (percent), current and recommended.
+
+    Expected return is yield less expected credit loss; runs stored before it was computed
+    show yield.
+    """
     opt = detailed.get("optimizer", {})
     points = _frame(opt.get("frontier"))
     summary = opt.get("summary", {})
     if points.empty or not summary:
         return None
-    fig = _figure("Tracking error / yield frontier", "yield (%)", "tracking error (%)")
+    net = "expected_return" in points and "expected_loss_before" in summary
+    label = "expected return" if net else "yield"
+    fig = _figure(f"Tracking error / {label} frontier", f"{label} (%)", "tracking error (%)")
     fig.add_scatter(
         x=100 * points["tracking_error"],
-        y=100 * points["yield"],
+        y=100 * points["expected_return" if net else "yield"],
         mode="lines+markers",
         name="frontier",
     )
     for when in ("before", "after"):
+        loss = summary[f"expected_loss_{when}"] if net else 0.0
         fig.add_scatter(
             x=[100 * summary[f"tracking_error_{when}"]],
-            y=[100 * summary[f"yield_{when}"]],
+            y=[100 * (summary[f"yield_{when}"] - loss)],
             mode="markers",
             marker={"size": 12},
             name="current" if when == "before" else "recommended",
