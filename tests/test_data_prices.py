@@ -401,7 +401,10 @@ def test_prices_and_a_zero_curve_together_repeat_the_in_memory_demo(demo, demo_d
     # the curve the quotes bootstrap to) gives the in-memory demo's numbers.
     target = _priced_copy(demo, demo_dir, tmp_path / "inputs")
     curve = demo.curve
-    (target / "curve_quotes.csv").unlink()
+    # The base (USD) curve as zero rates; the global sleeve's other curves stay as quotes.
+    quotes = pd.read_csv(target / "curve_quotes.csv", dtype=str, keep_default_na=False)
+    usd = (quotes["currency"] == "USD") & (quotes["curve"] == "government")
+    quotes[~usd].to_csv(target / "curve_quotes.csv", index=False)
     pd.DataFrame(
         {
             "maturity": [q.maturity.isoformat() for q in curve.quotes],
@@ -410,7 +413,8 @@ def test_prices_and_a_zero_curve_together_repeat_the_in_memory_demo(demo, demo_d
         }
     ).to_csv(target / "curve.csv", index=False)
     both = load(target)
-    assert both.curve_quotes is None
+    left = both.curve_quotes
+    assert not ((left["currency"] == "USD") & (left["curve"] == "government")).any()
     assert (both.spread_sources["source"] == "price").all()
     before = pipeline.run(demo, n_paths=40, scenario_seed=2)
     after = pipeline.run(both, n_paths=40, scenario_seed=2)
