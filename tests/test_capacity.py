@@ -16,7 +16,7 @@ KNOWN = {
     "load": {"intercept": 0.2, "S": 2e-3},
     "analytics": {"intercept": 0.05, "S": 1e-4},
     "stresses": {"intercept": 0.1, "S": 3e-4},
-    "scenarios": {"intercept": 0.02, "PHS": 4e-8, "PHM": 1e-7},
+    "scenarios": {"intercept": 0.02, "PH": 2e-6, "PHS": 4e-8, "PHM": 1e-7},
     "desks": {"intercept": 1.0, "M": 0.1, "S": 1e-4},
     "optimize": {"intercept": 0.5, "M": 0.15, "S": 5e-5},
     "robustness": {"intercept": 0.3, "PHM": 2e-6},

@@ -94,18 +94,26 @@ class BookSize:
     def drivers(self) -> dict[str, float]:
         """Return the size measures the stage models are linear in."""
         m, s, ph = self.managers, self.securities, self.paths * self.horizons
-        return {"M": float(m), "S": float(s), "PHM": float(ph * m), "PHS": float(ph * s)}
+        return {
+            "M": float(m),
+            "S": float(s),
+            "PH": float(ph),
+            "PHM": float(ph * m),
+            "PHS": float(ph * s),
+        }
 
 
-#: Each stage's size measures: M managers, S securities, PHM paths x horizons x managers, PHS
-#: paths x horizons x securities. "start" is the interpreter and imports, "load" building and
+#: Each stage's size measures: M managers, S securities, PH paths x horizons, PHM paths x
+#: horizons x managers, PHS paths x horizons x securities. The scenario stage discounts each
+#: payment date once per path and horizon and adds it into each holder (PH, PHM); PHS stays
+#: for books whose securities pay on their own dates. "start" is the interpreter and imports, "load" building and
 #: validating the inputs, "outputs" the response, the run folder and the report.
 STAGE_DRIVERS: Final[Mapping[str, tuple[str, ...]]] = {
     "start": (),
     "load": ("S",),
     "analytics": ("S",),
     "stresses": ("S",),
-    "scenarios": ("PHS", "PHM"),
+    "scenarios": ("PH", "PHM", "PHS"),
     "desks": ("M", "S"),
     "optimize": ("M", "S"),
     "robustness": ("PHM",),
