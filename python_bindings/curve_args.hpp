@@ -29,5 +29,6 @@ inline ZeroCurve make_curve(ConstVecRef pillar_times, ConstVecRef log_dfs, int i
 void register_curves(py::module_& m);
 void register_bonds(py::module_& m);
 void register_g2(py::module_& m);
+void register_mbs(py::module_& m);
 
 }  // namespace fialloc::bindings

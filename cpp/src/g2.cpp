@@ -4,12 +4,10 @@
 #include <Eigen/Cholesky>
 #include <algorithm>
 #include <cmath>
-#include <exception>
-#include <system_error>
-#include <thread>
 #include <vector>
 
 #include "fialloc/errors.hpp"
+#include "fialloc/parallel.hpp"
 #include "fialloc/rng.hpp"
 #include "fialloc/solver.hpp"
 #include "fialloc/vexp.hpp"
@@ -23,53 +21,6 @@ double b_fn(double k, double tau) { return -std::expm1(-k * tau) / k; }
 constexpr double kMaxReversion = 100.0;
 constexpr double kMinVol = 1e-6;
 constexpr double kMaxVol = 1.0;
-
-// Threads for `work` items: what was asked (all cores when 0), never more than the cores or
-// the items; asking for more threads than cores only adds switching.
-int resolve_threads(int threads, std::int64_t work) {
-  const int cores = std::max(static_cast<int>(std::thread::hardware_concurrency()), 1);
-  const int n = threads > 0 ? std::min(threads, cores) : cores;
-  return static_cast<int>(std::min<std::int64_t>(n, std::max<std::int64_t>(work, 1)));
-}
-
-// Run body(begin, end) on [0, n) split in contiguous chunks over threads; exceptions are
-// collected and the first one rethrown after every thread has joined. A thread that cannot be
-// started (a container's pid limit, a sandbox's thread cap) leaves its chunks to the calling
-// thread: same chunks, same results, fewer threads.
-template <class Body>
-void parallel_for(std::int64_t n, int threads, Body&& body) {
-  const int nt = resolve_threads(threads, n);
-  if (nt == 1) {
-    body(std::int64_t{0}, n);
-    return;
-  }
-  std::vector<std::thread> pool;
-  pool.reserve(static_cast<std::size_t>(nt));
-  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(nt));
-  const std::int64_t chunk = (n + nt - 1) / nt;
-  auto run = [&](int t) {
-    const std::int64_t lo = t * chunk, hi = std::min(n, lo + chunk);
-    try {
-      if (lo < hi) body(lo, hi);
-    } catch (...) {
-      errors[static_cast<std::size_t>(t)] = std::current_exception();
-    }
-  };
-  int started = 1;  // chunk 0 runs on the calling thread
-  for (; started < nt; ++started) {
-    try {
-      pool.emplace_back(run, started);
-    } catch (const std::system_error&) {
-      break;
-    }
-  }
-  run(0);
-  for (int t = started; t < nt; ++t) run(t);
-  for (auto& th : pool) th.join();
-  for (auto& e : errors) {
-    if (e) std::rethrow_exception(e);
-  }
-}
 
 void check_grid(ConstVecRef times, const char* where, const char* name, bool allow_zero) {
   FIALLOC_REQUIRE(times.size() >= 1, where << ": `" << name << "` is empty");
