@@ -27,17 +27,19 @@ def path_flows(pools, model, calendar_month, discount, mortgage_rate):
         age = (pools.age + k)[:, None].astype(float)
         season = model.seasonality[(calendar_month - 1 + k - 1) % 12]
         incentive = wac - mortgage_rate[None, :, k - 1]
-        refi = model.cpr_low + (model.cpr_high - model.cpr_low) / (
+        smm_low, smm_high = 1.0 - (1.0 - np.array([model.cpr_low, model.cpr_high])) ** (1 / 12)
+        refi = smm_low + (smm_high - smm_low) / (
             1.0 + np.exp(-(incentive - model.incentive_mid) / model.incentive_width)
         )
         burn = model.burnout_floor + (1.0 - model.burnout_floor) * pools.factor[:, None] * balance
-        cpr_model = (
+        smm_model = (
             pools.speed[:, None] * refi * np.minimum(1.0, age / model.ramp_months) * season * burn
         )
         cpr_psa = 0.06 * np.minimum(age, 30.0) / 30.0 * pools.speed[:, None] / 100.0
         kind = pools.kind[:, None]
-        cpr = np.where(kind == 0, pools.speed[:, None], np.where(kind == 1, cpr_psa, cpr_model))
-        smm = 1.0 - (1.0 - np.minimum(cpr, 0.999999)) ** (1.0 / 12.0)
+        cpr = np.minimum(np.where(kind == 0, pools.speed[:, None], cpr_psa), 0.999999)
+        smm_max = 1.0 - (1.0 - 0.999999) ** (1.0 / 12.0)
+        smm = np.where(kind == 2, np.minimum(smm_model, smm_max), 1.0 - (1.0 - cpr) ** (1.0 / 12.0))
         scheduled = balance * sched_rate
         principal = scheduled + smm * (balance - scheduled)
         flow = balance * net / 12.0 + principal

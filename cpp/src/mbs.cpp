@@ -69,6 +69,7 @@ void check_pools(const MbsPoolsView& pools, Eigen::Index months, const char* whe
 
 // SMM from an annual CPR, CPR capped where a month would take everything.
 double smm_of(double cpr) { return -std::expm1(std::log1p(-std::min(cpr, kMaxCpr)) * kMonth); }
+const double kMaxSmm = smm_of(kMaxCpr);
 
 // Scheduled principal per unit balance with n payments left: c / ((1 + c)^n - 1).
 double amortization(double c, std::int64_t n) {
@@ -169,12 +170,15 @@ MbsValues mbs_value(const MbsPoolsView& pools, const PrepayModel& model, int cal
   // Months x paths copies so each month's step reads contiguous memory across paths.
   const RowMatrixXd disc_t = discount.transpose();
   const RowMatrixXd rate_t = mortgage_rate.transpose();
-  const double logistic_range = model.cpr_high - model.cpr_low;
+  // The model's multipliers act on the single monthly mortality (a hazard rate), so its
+  // S-curve runs between the SMMs of cpr_low and cpr_high.
+  const double smm_low = smm_of(model.cpr_low);
+  const double smm_range = smm_of(model.cpr_high) - smm_low;
 
   MbsValues out{VectorXd(n), VectorXd(n), VectorXd(n), VectorXd(n), RowMatrixXd::Zero(n, nm)};
   parallel_for(n, threads, [&](std::int64_t lo, std::int64_t hi) {
     RowMatrixXd flows;  // months x paths: discounted cash flow per unit face
-    Eigen::ArrayXd balance(np), cpr(np), buf(np);
+    Eigen::ArrayXd balance(np), buf(np), principal(np);
     std::vector<double> mean_flow;
     for (std::int64_t i = lo; i < hi; ++i) {
       const auto kind = static_cast<PrepayKind>(pools.kind[i]);
@@ -183,55 +187,53 @@ MbsValues mbs_value(const MbsPoolsView& pools, const PrepayModel& model, int cal
       const double speed = pools.speed[i], factor0 = pools.factor[i];
       const double constant_smm = kind == PrepayKind::ConstantCpr ? smm_of(speed) : 0.0;
       flows.resize(wam, np);
+      mean_flow.assign(static_cast<std::size_t>(wam), 0.0);
       balance.setOnes();
       for (std::int64_t k = 1; k <= wam; ++k) {
         const Eigen::Index row = k - 1;
         const double age = static_cast<double>(pools.age[i] + k);
         const double sched_rate = amortization(c, wam - k + 1);
-        double* smm = cpr.data();
-        const double* bal = balance.data();
-        if (kind == PrepayKind::RateModel) {
-          // CPR on every path, then SMM = 1 - exp(log(1 - CPR) / 12); the exponentials and
-          // logarithms run vectorized over paths.
-          const double* rate = rate_t.row(row).data();
-          double* b = buf.data();
+        const double* disc = disc_t.row(row).data();
+        double* flow = flows.row(row).data();
+        double* bal = balance.data();
+        double* paid = principal.data();
+        // One month on every path; `smm_at(p)` is path p's SMM (kept free of reductions so
+        // the compiler vectorizes it).
+        auto advance = [&](auto smm_at) {
           for (Eigen::Index p = 0; p < np; ++p) {
-            b[p] = std::min((rate[p] - pools.wac[i] + model.incentive_mid) / model.incentive_width, 700.0);
+            const double smm = smm_at(p);
+            const double sched = bal[p] * sched_rate;
+            const double prin = sched + smm * (bal[p] - sched);
+            flow[p] = (bal[p] * net + prin) * disc[p];
+            bal[p] -= prin;
+            paid[p] = prin;
           }
-          exp_inplace(b, np);
+        };
+        if (kind == PrepayKind::RateModel) {
+          // The logistic's exponentials run vectorized over paths first.
+          const double* rate = rate_t.row(row).data();
+          double* e = buf.data();
+          for (Eigen::Index p = 0; p < np; ++p) {
+            e[p] = std::min((rate[p] - pools.wac[i] + model.incentive_mid) / model.incentive_width,
+                            700.0);
+          }
+          exp_inplace(e, np);
           const double season =
               model.seasonality[static_cast<std::size_t>((calendar_month - 1 + row) % 12)];
           const double scale = speed * std::min(1.0, age / model.ramp_months) * season;
           const double burn_slope = (1.0 - model.burnout_floor) * factor0;
-          for (Eigen::Index p = 0; p < np; ++p) {
-            const double c_p = scale * (model.cpr_low + logistic_range / (1.0 + b[p])) *
-                               (model.burnout_floor + burn_slope * bal[p]);
-            b[p] = 1.0 - std::min(c_p, kMaxCpr);
-          }
-          log_inplace(b, np);
-          for (Eigen::Index p = 0; p < np; ++p) b[p] *= kMonth;
-          exp_inplace(b, np);
-          for (Eigen::Index p = 0; p < np; ++p) smm[p] = 1.0 - b[p];
+          advance([&](Eigen::Index p) {
+            return std::min(scale * (smm_low + smm_range / (1.0 + e[p])) *
+                                (model.burnout_floor + burn_slope * bal[p]),
+                            kMaxSmm);
+          });
         } else {
-          cpr.setConstant(kind == PrepayKind::Psa
-                              ? smm_of(0.06 * std::min(1.0, age / 30.0) * speed / 100.0)
-                              : constant_smm);
+          const double smm = kind == PrepayKind::Psa
+                                 ? smm_of(0.06 * std::min(1.0, age / 30.0) * speed / 100.0)
+                                 : constant_smm;
+          advance([smm](Eigen::Index) { return smm; });
         }
-        const double* disc = disc_t.row(row).data();
-        double* flow = flows.row(row).data();
-        double* bal_w = balance.data();
-        double paid = 0.0;
-        for (Eigen::Index p = 0; p < np; ++p) {
-          const double sched = bal_w[p] * sched_rate;
-          const double prin = sched + smm[p] * (bal_w[p] - sched);
-          flow[p] = (bal_w[p] * net + prin) * disc[p];
-          bal_w[p] -= prin;
-          paid += prin;
-        }
-        out.principal(i, row) = paid / static_cast<double>(np);
-      }
-      mean_flow.assign(static_cast<std::size_t>(wam), 0.0);
-      for (Eigen::Index row = 0; row < wam; ++row) {
+        out.principal(i, row) = principal.mean();
         mean_flow[static_cast<std::size_t>(row)] = 100.0 * flows.row(row).mean();
       }
       // Value at spread s: sum_k mean_flow_k e^{-s k / 12}; decreasing in s.

@@ -49,38 +49,4 @@ void exp_inplace(double* x, Eigen::Index n) {
   }
 }
 
-FIALLOC_TARGET_CLONES
-void log_inplace(double* x, Eigen::Index n) {
-  constexpr double ln2_hi = 6.93147180369123816490e-01;
-  constexpr double ln2_lo = 1.90821492927058770002e-10;
-  constexpr std::uint64_t mantissa_mask = (std::uint64_t{1} << 52) - 1;
-  constexpr std::uint64_t one_bits = std::uint64_t{1023} << 52;
-  for (Eigen::Index i = 0; i < n; ++i) {
-    std::uint64_t bits;
-    std::memcpy(&bits, &x[i], sizeof bits);
-    double m;
-    const std::uint64_t m_bits = (bits & mantissa_mask) | one_bits;  // m in [1, 2)
-    std::memcpy(&m, &m_bits, sizeof m);
-    double e = static_cast<double>(static_cast<std::int64_t>(bits >> 52) - 1023);
-    const bool high = m > 1.4142135623730951;
-    m = high ? 0.5 * m : m;
-    e = high ? e + 1.0 : e;
-    const double s = (m - 1.0) / (m + 1.0);
-    const double s2 = s * s;
-    double p = 1.0 / 23.0;
-    p = p * s2 + 1.0 / 21.0;
-    p = p * s2 + 1.0 / 19.0;
-    p = p * s2 + 1.0 / 17.0;
-    p = p * s2 + 1.0 / 15.0;
-    p = p * s2 + 1.0 / 13.0;
-    p = p * s2 + 1.0 / 11.0;
-    p = p * s2 + 1.0 / 9.0;
-    p = p * s2 + 1.0 / 7.0;
-    p = p * s2 + 1.0 / 5.0;
-    p = p * s2 + 1.0 / 3.0;
-    const double log_m = 2.0 * s + 2.0 * s * s2 * p;
-    x[i] = (e * ln2_hi + log_m) + e * ln2_lo;
-  }
-}
-
 }  // namespace fialloc

@@ -50,23 +50,28 @@ DEFAULT_MONTHS: Final = 360
 class PrepaymentModel:
     """Rate-dependent prepayment: refinancing S-curve, seasoning ramp, burnout, seasonality.
 
-    ``CPR = speed * R(I) * min(1, age / ramp_months) * seasonality[month] * (burnout_floor +
+    ``SMM = speed * S(I) * min(1, age / ramp_months) * seasonality[month] * (burnout_floor +
     (1 - burnout_floor) * factor)``, capped below 1, with the refinancing incentive ``I = WAC -
-    mortgage rate`` on the logistic S-curve ``R(I) = cpr_low + (cpr_high - cpr_low) / (1 +
-    exp(-(I - incentive_mid) / incentive_width))``. The mortgage rate on a path is
-    ``mortgage_spread`` plus the path's ``mortgage_tenor``-year zero yield at the start of the
-    month; ``factor`` is the pool's balance as a share of its original balance, so a pool that
-    has paid down slows (burnout).
+    mortgage rate`` on the logistic S-curve ``S(I) = s_low + (s_high - s_low) / (1 +
+    exp(-(I - incentive_mid) / incentive_width))`` between ``s_low`` and ``s_high``, the single
+    monthly mortalities of ``cpr_low`` and ``cpr_high`` (``SMM = 1 - (1 - CPR)^(1/12)``). The
+    multipliers act on the monthly hazard, as hazard-rate prepayment models write it: a seasoned
+    pool with its original balance in a month of multiplier 1 prepays between ``cpr_low`` and
+    ``cpr_high`` exactly, and the kernel needs one exponential per path and month. The mortgage
+    rate on a path is ``mortgage_spread`` plus the path's ``mortgage_tenor``-year zero yield at
+    the start of the month; ``factor`` is the pool's balance as a share of its original balance,
+    so a pool that has paid down slows (burnout).
 
     The multiplicative form is Richard and Roll's (1989, "Prepayments on fixed-rate
     mortgage-backed securities", Journal of Portfolio Management 15(3)): refinancing incentive x
     seasoning x month x burnout. The defaults are illustrative, not a calibration: the S-curve
-    runs from a 6% turnover floor (the seasoned speed of the PSA benchmark) to 50% CPR with its
-    steepest point (60 CPR points per unit of incentive, about 6% CPR per 10 bp) 30 bp in the
-    money; the ramp is PSA's 30 months; burnout floors at 0.3 of the fresh speed; the
-    seasonality (mean 1) follows home sales, slow in late winter and fast in late summer and
-    autumn, as the dealer models describe (Hayre and Rajan, "Anatomy of prepayments", Salomon
-    Brothers 1995). Calibrate them to your pools' history before trusting a number.
+    runs from a 6% turnover floor (the seasoned speed of the PSA benchmark) to 50% CPR, the
+    range of Richard and Roll's arctangent, with its steepest point (about 6% CPR per 10 bp of
+    incentive) 30 bp in the money; the ramp is PSA's 30 months; burnout floors at 0.3 of the
+    fresh speed; the seasonality (mean 1) follows home sales, slow in late winter and fast in
+    late summer and autumn, as the dealer models describe (Hayre and Rajan, "Anatomy of
+    prepayments", Salomon Brothers 1995). Calibrate them to your pools' history before trusting
+    a number.
 
     Attributes
     ----------

@@ -30,13 +30,17 @@ enum class PrepayKind : std::int64_t {
   RateModel = 2,    //!< speed = multiplier on the rate-dependent model's CPR
 };
 
-/*! Rate-dependent CPR in the multiplicative form of Richard and Roll (1989):
-    \f$ \mathrm{CPR} = \mathrm{speed} \cdot R(I) \cdot \min(1, \mathrm{age} / \mathrm{ramp})
+/*! Rate-dependent prepayment in the multiplicative form of Richard and Roll (1989), with the
+    multipliers acting on the single monthly mortality (a monthly hazard rate, as hazard-rate
+    prepayment models write it):
+    \f$ \mathrm{SMM} = \mathrm{speed} \cdot S(I) \cdot \min(1, \mathrm{age} / \mathrm{ramp})
         \cdot M_{\mathrm{month}} \cdot (b + (1 - b)\,\mathrm{factor}) \f$, capped below 1, where
     the refinancing incentive \f$ I = \mathrm{WAC} - r_{\mathrm{mortgage}} \f$ enters the
-    logistic S-curve \f$ R(I) = c_{lo} + (c_{hi} - c_{lo}) / (1 + e^{-(I - I_{mid}) / w}) \f$,
-    `factor` is the pool's remaining share of its original balance (burnout) and
-    \f$ M_{\mathrm{month}} \f$ the seasonality of the calendar month the prepayment falls in. */
+    logistic S-curve \f$ S(I) = s_{lo} + (s_{hi} - s_{lo}) / (1 + e^{-(I - I_{mid}) / w}) \f$
+    between the SMMs \f$ s_{lo}, s_{hi} \f$ of `cpr_low` and `cpr_high`, `factor` is the pool's
+    remaining share of its original balance (burnout) and \f$ M_{\mathrm{month}} \f$ the
+    seasonality of the calendar month the prepayment falls in. A seasoned pool with its original
+    balance in a month of multiplier 1 prepays between `cpr_low` and `cpr_high` exactly. */
 struct PrepayModel {
   double cpr_low;        //!< R far out of the money (turnover), decimal a year
   double cpr_high;       //!< R far in the money, decimal a year

@@ -1,6 +1,6 @@
 // fialloc: Apache-2.0
 #pragma once
-//! Vectorized exponential and logarithm for the pricing kernels.
+//! Vectorized exponential for the pricing kernels.
 
 #include <Eigen/Core>
 
@@ -13,12 +13,5 @@ namespace fialloc {
     compiler vectorizes it; on x86-64 Linux an AVX2 clone is picked at run time. No fused
     multiply-adds are used, so every CPU gives bitwise the same results. */
 void exp_inplace(double* x, Eigen::Index n);
-
-/*! x[i] <- log(x[i]) for i < n, within 2 ulp of std::log for positive normal x (the caller
-    guarantees that: zero, negative, subnormal, infinite or NaN inputs give unspecified values).
-
-    x = 2^e m with m in [sqrt(1/2), sqrt(2)), then log m = 2 atanh(s), s = (m - 1) / (m + 1),
-    by its odd series to s^23 (|s| <= 0.172), written so the compiler vectorizes it. */
-void log_inplace(double* x, Eigen::Index n);
 
 }  // namespace fialloc
