@@ -339,3 +339,42 @@ def test_bad_pools_are_named():
         PrepaymentModel(incentive_width=0.0)
     with pytest.raises(ValueError, match="12 monthly multipliers"):
         PrepaymentModel(seasonality=(1.0,) * 11)
+
+
+hnp = pytest.importorskip("hypothesis.extra.numpy")
+ANY = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.floats(0.0, 0.2))
+
+
+@hypothesis.settings(max_examples=300, deadline=None)
+@hypothesis.given(
+    n=st.integers(1, 3),
+    data=st.data(),
+    solve=st.booleans(),
+    antithetic=st.booleans(),
+)
+def test_kernel_refuses_or_returns_finite_numbers_for_any_pool(n, data, solve, antithetic):
+    """Arbitrary pool values on valid paths: a clear ValueError or finite results, never a crash."""
+    from fialloc import _core
+
+    floats = [data.draw(hnp.arrays(np.float64, n, elements=ANY)) for _ in range(5)]
+    ints = [data.draw(hnp.arrays(np.int64, n, elements=st.integers(-2, 13))) for _ in range(2)]
+    kind = data.draw(hnp.arrays(np.int64, n, elements=st.integers(-1, 3)))
+    target = data.draw(
+        hnp.arrays(np.float64, n, elements=st.one_of(ANY, st.floats(-1e3, 2e3), st.floats(50, 150)))
+    )
+    rng = np.random.default_rng(n)
+    discount = np.exp(-0.04 * np.arange(1, 13) / 12 + rng.normal(0, 0.01, (4, 12)))
+    rates = 0.05 + rng.normal(0, 0.01, (4, 12))
+    args = [floats[0], floats[1], *ints, floats[2], kind, floats[3]]
+    message, out = None, ()
+    try:
+        out = _core.mbs_value(
+            *args, PrepaymentModel().core_args(), [1.0] * 12, 3, discount, rates, target,
+            solve, antithetic, 2,
+        )  # fmt: skip
+    except ValueError as exc:
+        message = str(exc)
+    if message is not None:
+        assert message.startswith("mbs_value")
+    else:
+        assert all(np.all(np.isfinite(a)) for a in out)

@@ -192,6 +192,47 @@ def _securities(rng: np.random.Generator, counts: Sequence[int]) -> pd.DataFrame
     return frame
 
 
+#: The demo's agency pools: fees between WAC and net coupon (servicing plus guarantee, decimal)
+#: and the CPR they prepaid at before today (sets their factor).
+POOL_FEE: Final = 0.005
+POOL_PAST_CPR: Final = 0.06
+
+
+def _mbs_pools(securities: pd.DataFrame) -> pd.DataFrame:
+    """Describe the securitized bonds as seasoned agency pools prepaying on the rate model.
+
+    A pool's months left run to its maturity; it was a 15-year loan pool when that leaves 180
+    months or fewer, else a 30-year one; its WAC is the coupon plus :data:`POOL_FEE`; its
+    factor is what a level-payment pool prepaying at :data:`POOL_PAST_CPR` has left at its age.
+    No random draws: the demo's other tables stay as they were.
+    """
+    pools = securities[securities["sector"] == "securitized"]
+    wam = np.array(
+        [
+            (m.year - DEMO_VALUATION.year) * 12 + m.month - DEMO_VALUATION.month
+            for m in pools["maturity"]
+        ]
+    )
+    term = np.where(wam <= 180, 180, 360)
+    age = term - wam
+    c = (pools["coupon"].to_numpy(dtype=float) + POOL_FEE) / 12.0
+    scheduled = ((1 + c) ** term - (1 + c) ** age) / ((1 + c) ** term - 1)
+    factor = scheduled * (1.0 - POOL_PAST_CPR) ** (age / 12.0)
+    return pd.DataFrame(
+        {
+            "security_id": pools["security_id"].to_numpy(),
+            "balance": np.round(pools["issue_size"].to_numpy(dtype=float) * factor, 2),
+            "wac": np.round(pools["coupon"].to_numpy(dtype=float) + POOL_FEE, 6),
+            "net_coupon": pools["coupon"].to_numpy(dtype=float),
+            "wam": wam,
+            "age": age,
+            "factor": np.round(factor, 6),
+            "prepayment": "model",
+            "speed": 1.0,
+        }
+    )
+
+
 def _z_spreads(securities: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
     letters = securities["rating"].map(rating_letter)
     z = letters.map(SPREADS).to_numpy(dtype=float).copy()
@@ -396,7 +437,8 @@ def synthetic_tables(
     the security pools keep the demo's proportions; each manager holds about as many
     securities per manager as the book has, so every security is still held. Total assets
     stay $40B. The truths name the managers carrying each demo truth. Unlike the demo, the
-    book has no holdings, benchmark or security-spread histories (no holdings attribution).
+    book has no holdings, benchmark or security-spread histories (no holdings attribution)
+    and no ``mbs_pools`` (its securitized bonds are valued on their scheduled flows).
 
     Raises
     ------
@@ -486,6 +528,7 @@ def _tables(
         "overlay_futures": default_futures(DEMO_VALUATION),
     }
     if with_history:
+        tables["mbs_pools"] = _mbs_pools(securities)
         # Local import: the history module builds on this one's managers and universes.
         from fialloc.data.demo_history import demo_history_tables
 

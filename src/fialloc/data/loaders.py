@@ -61,6 +61,7 @@ OPTIONAL: Final = (
     "benchmarks",
     "benchmark_characteristics",
     "overlay_futures",
+    "mbs_pools",
 )
 SUFFIXES: Final = (".csv", ".parquet", ".json")
 #: Optional tables a Portfolio keeps as None when absent (holdings-based attribution's inputs).
@@ -192,6 +193,18 @@ def _cross_checks(
         for row, value in enumerate(column("holdings", key)):
             if ids is not None and value is not None and value not in ids:
                 problems.append(Problem(files["holdings"], row, key, what.format(value)))
+    sectors = dict(
+        zip(column("securities", "security_id"), column("securities", "sector"), strict=True)
+    )
+    for row, sid in enumerate(column("mbs_pools", "security_id")):
+        if sid is None or securities is None:
+            continue
+        if sid not in securities:
+            msg = f"{sid!r} has no row in the security master"
+            problems.append(Problem(files["mbs_pools"], row, "security_id", msg))
+        elif sectors.get(sid) != "securitized":
+            msg = f"{sid!r} is in sector {sectors.get(sid)!r}; a pool's sector is securitized"
+            problems.append(Problem(files["mbs_pools"], row, "security_id", msg))
     # Only what is held today must be alive: the master may keep matured or sold bonds.
     held_today = set(column("holdings", "security_id"))
     for row, (sid, date) in enumerate(
@@ -411,6 +424,7 @@ def _validate(
         benchmarks=clean.get("benchmarks"),
         benchmark_characteristics=clean.get("benchmark_characteristics"),
         overlay_futures=clean.get("overlay_futures"),
+        mbs_pools=clean.get("mbs_pools"),
         mandate=mandate_obj,
         curve_points=clean.get("curve"),
         **settings,  # type: ignore[arg-type]
@@ -553,7 +567,7 @@ def write_tables(portfolio: Portfolio, directory: str | Path) -> Path:
         frames["curve"] = portfolio.curve_points
     elif portfolio.curve_quotes is not None:
         frames["curve_quotes"] = portfolio.curve_quotes
-    for name in ("manager_characteristics", *HISTORIES, "overlay_futures"):
+    for name in ("manager_characteristics", *HISTORIES, "overlay_futures", "mbs_pools"):
         frame = getattr(portfolio, name)
         if frame is not None:
             frames[name] = frame

@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,9 @@ from fialloc.curves import (
 from fialloc.data.mandate import Mandate
 from fialloc.data.observed_prices import valuation_prices
 from fialloc.data.vocabulary import GOVERNMENT_SECTORS, rating_letter
+
+if TYPE_CHECKING:
+    from fialloc.mbs import MbsValuation
 
 __all__ = ["Portfolio", "todays_curve"]
 
@@ -42,7 +46,9 @@ class Portfolio:
     discount factors or par yields) when given, else from ``curve_quotes``;
     ``interpolation`` and ``extrapolation`` apply to either. ``overlay_futures`` (optional)
     holds the Treasury futures the duration overlay may hold
-    (:func:`fialloc.data.futures.default_futures` when absent).
+    (:func:`fialloc.data.futures.default_futures` when absent). ``mbs_pools`` (optional)
+    describes the agency pass-throughs among the securities: their risk measures in
+    :attr:`analytics` are option-adjusted (:attr:`mbs_valuation`).
     """
 
     valuation_date: dt.date
@@ -66,6 +72,7 @@ class Portfolio:
     benchmarks: pd.DataFrame | None = None
     benchmark_characteristics: pd.DataFrame | None = None
     overlay_futures: pd.DataFrame | None = None
+    mbs_pools: pd.DataFrame | None = None
 
     @cached_property
     def curve(self) -> Curve:
@@ -187,7 +194,65 @@ class Portfolio:
 
     @cached_property
     def analytics(self) -> BondAnalytics:
-        """Per-security analytics off today's curve and z-spreads (book order)."""
+        """Per-security analytics off today's curve and z-spreads (book order).
+
+        Held MBS pools (``mbs_pools``) keep their price and z-spread but take their effective
+        duration, effective convexity, spread duration (to the OAS), key-rate durations and
+        DV01 (effective duration x market value x 1 bp) from :attr:`mbs_valuation`: one
+        definition of a security's rate risk, option-adjusted where there is an option.
+        """
+        bullets = self._scheduled_analytics
+        mbs = self.mbs_valuation
+        if mbs is None:
+            return bullets
+        rows = self.book.security_ids.get_indexer(mbs.ids)
+        changed = {
+            "effective_duration": mbs.effective_duration,
+            "effective_convexity": mbs.effective_convexity,
+            "spread_duration": mbs.spread_duration,
+        }
+        out = {name: getattr(bullets, name).copy() for name in (*changed, "dv01", "krd")}
+        for name, values in changed.items():
+            out[name][rows] = values
+        out["krd"][rows, :] = mbs.krd
+        out["dv01"][rows] = mbs.effective_duration * bullets.market_value[rows] * 1e-4
+        return dataclasses.replace(bullets, **out)
+
+    @cached_property
+    def mbs_valuation(self) -> MbsValuation | None:
+        """Option-adjusted analytics of the held pools of ``mbs_pools`` (None without any).
+
+        Each pool's OAS is solved from its dirty price (observed, or off its z-spread) on
+        :data:`fialloc.mbs.VALUATION_PATHS` antithetic G2++ paths (default parameters, seed 0)
+        with the default :class:`fialloc.mbs.PrepaymentModel`; durations bump today's curve by
+        25 bp (parallel and key-rate tents at the mandate's key tenors) with the OAS held.
+        """
+        if self.mbs_pools is None or self.mbs_pools.empty:
+            return None
+        # Local imports: the valuation builds on the scenario model, which reads this package.
+        from fialloc.mbs import VALUATION_PATHS, MbsPaths, MbsPools, PrepaymentModel, value_pools
+        from fialloc.scenarios import G2pp
+
+        held = self.mbs_pools[self.mbs_pools["security_id"].isin(self.book.security_ids)]
+        if held.empty:
+            return None
+        pools = MbsPools.from_frame(held)
+        rows = self.book.security_ids.get_indexer(pools.ids)
+        model = PrepaymentModel()
+        paths = MbsPaths.simulate(
+            G2pp(self.curve), model, n_paths=VALUATION_PATHS, months=int(pools.wam.max()), seed=0
+        )
+        return value_pools(
+            pools,
+            paths,
+            prices=self._scheduled_analytics.dirty_price[rows],
+            model=model,
+            key_tenors=self.mandate.key_tenors,
+        )
+
+    @cached_property
+    def _scheduled_analytics(self) -> BondAnalytics:
+        """Analytics of every security's scheduled flows (what :attr:`analytics` starts from)."""
         sources = self.spread_sources
         analytics = self.book.analyze(
             self.curve, z_spread=sources["z_spread"].to_numpy(), key_tenors=self.mandate.key_tenors
