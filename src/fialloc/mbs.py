@@ -38,6 +38,7 @@ __all__ = [
     "PrepaymentModel",
     "psa_cpr",
     "scheduled_cashflows",
+    "value_on_curve",
     "value_pools",
 ]
 
@@ -638,3 +639,23 @@ def value_pools(
         expected_paydown=principal[:, 0],
         n_paths=paths.n_paths,
     )
+
+
+def value_on_curve(
+    pools: MbsPools,
+    curve: Curve,
+    *,
+    prices: npt.ArrayLike | None = None,
+    oas: npt.ArrayLike | None = None,
+    key_tenors: tuple[float, ...] | None = DEFAULT_KEY_TENORS,
+) -> MbsValuation:
+    """Value pools the way a run does.
+
+    :data:`VALUATION_PATHS` antithetic paths (seed 0) of G2++ with its default parameters on
+    `curve`, the default :class:`PrepaymentModel`, 25 bp bumps. See :func:`value_pools` for
+    the arguments and the result.
+    """
+    model = PrepaymentModel()
+    months = max(int(pools.wam.max()), 1) if len(pools) else 1
+    paths = MbsPaths.simulate(G2pp(curve), model, n_paths=VALUATION_PATHS, months=months, seed=0)
+    return value_pools(pools, paths, prices=prices, oas=oas, model=model, key_tenors=key_tenors)

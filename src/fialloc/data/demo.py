@@ -233,6 +233,38 @@ def _mbs_pools(securities: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _pool_prices(
+    securities: pd.DataFrame,
+    pools: pd.DataFrame,
+    curve: Curve,
+    z: np.ndarray,
+    prices: np.ndarray,
+    durations: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Dirty prices and durations with the pools' model values and option-adjusted durations."""
+    # Local import: the MBS valuation builds on the scenario model, which reads this package.
+    from fialloc.mbs import MbsPools, value_on_curve
+
+    rows = pd.Index(securities["security_id"]).get_indexer(pd.Index(pools["security_id"]))
+    mbs = value_on_curve(MbsPools.from_frame(pools), curve, oas=z[rows], key_tenors=None)
+    prices, durations = prices.copy(), durations.copy()
+    prices[rows] = mbs.value
+    durations[rows] = mbs.effective_duration
+    return prices, durations
+
+
+def _with_pool_prices(
+    holdings: pd.DataFrame, pools: pd.DataFrame, securities: pd.DataFrame, prices: np.ndarray
+) -> pd.DataFrame:
+    """Add the pools' observed dirty prices (a vendor's MBS prices) to the holdings."""
+    price = pd.Series(prices, index=securities["security_id"].to_numpy())
+    pool = holdings["security_id"].isin(pools["security_id"])
+    return holdings.assign(
+        price=holdings["security_id"].map(price).where(pool),
+        price_type=pd.Series("dirty", index=holdings.index, dtype=object).where(pool, None),
+    )
+
+
 def _z_spreads(securities: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
     letters = securities["rating"].map(rating_letter)
     z = letters.map(SPREADS).to_numpy(dtype=float).copy()
@@ -489,14 +521,20 @@ def _tables(
     z = _z_spreads(securities, rng)
     book = BondBook.from_frame(securities.assign(face=100.0), DEMO_VALUATION)
     analytics = book.analyze(curve, z_spread=z)
-    holdings, managers = _holdings(securities, analytics.dirty_price, rng, managers_spec, picks)
+    prices, durations = analytics.dirty_price.copy(), analytics.effective_duration.copy()
+    pools = _mbs_pools(securities) if with_history else None
+    if pools is not None:
+        # The pools trade at their model value at an OAS of their drawn spread: their price
+        # and option-adjusted duration are what a run finds, and their face is bought at it.
+        prices, durations = _pool_prices(securities, pools, curve, z, prices, durations)
+    holdings, managers = _holdings(securities, prices, rng, managers_spec, picks)
     liabilities = _liabilities(TOTAL_ASSETS, curve)
     history, factors = _market_history(curve, rng)
-    factors |= _spread_durations(securities, holdings, analytics.dirty_price, history)
+    factors |= _spread_durations(securities, holdings, prices, history)
     # Sleeve characteristics at the valuation date, from the actual holdings.
     mv = holdings.merge(
-        pd.DataFrame({"security_id": securities["security_id"], "price": analytics.dirty_price,
-                      "duration": analytics.effective_duration, "ytm": analytics.ytm,
+        pd.DataFrame({"security_id": securities["security_id"], "price": prices,
+                      "duration": durations, "ytm": analytics.ytm,
                       "notch": securities["rating"].map(rating_notch),
                       "hy": securities["rating"].map(rating_letter).isin(HIGH_YIELD_LETTERS)}),
         on="security_id",
@@ -527,8 +565,9 @@ def _tables(
         "manager_characteristics": characteristics,
         "overlay_futures": default_futures(DEMO_VALUATION),
     }
-    if with_history:
-        tables["mbs_pools"] = _mbs_pools(securities)
+    if pools is not None:
+        tables["mbs_pools"] = pools
+        tables["holdings"] = _with_pool_prices(holdings, pools, securities, prices)
         # Local import: the history module builds on this one's managers and universes.
         from fialloc.data.demo_history import demo_history_tables
 
@@ -538,7 +577,7 @@ def _tables(
         tables["benchmarks"] = pd.DataFrame({"benchmark_id": ids, "name": managers["benchmark"]})
         tables["managers"] = managers.assign(benchmark=ids)
         tables |= demo_history_tables(
-            securities, z, holdings, analytics.dirty_price, factors, seed,
+            securities, z, holdings, prices, factors, seed,
             dict(zip(managers["manager_id"], ids, strict=True)),
         )  # fmt: skip
     carrying = {k: tuple(m for m, t in templates.items() if t in k) for k in (BBB_BETA, SKILLED)}

@@ -222,31 +222,25 @@ class Portfolio:
     def mbs_valuation(self) -> MbsValuation | None:
         """Option-adjusted analytics of the held pools of ``mbs_pools`` (None without any).
 
-        Each pool's OAS is solved from its dirty price (observed, or off its z-spread) on
-        :data:`fialloc.mbs.VALUATION_PATHS` antithetic G2++ paths (default parameters, seed 0)
-        with the default :class:`fialloc.mbs.PrepaymentModel`; durations bump today's curve by
-        25 bp (parallel and key-rate tents at the mandate's key tenors) with the OAS held.
+        Each pool's OAS is solved from its dirty price (observed, or off its z-spread) by
+        :func:`fialloc.mbs.value_on_curve`: G2++ paths on today's curve, the default
+        prepayment model, 25 bp bumps (parallel and key-rate tents at the mandate's key
+        tenors) with the OAS held.
         """
         if self.mbs_pools is None or self.mbs_pools.empty:
             return None
-        # Local imports: the valuation builds on the scenario model, which reads this package.
-        from fialloc.mbs import VALUATION_PATHS, MbsPaths, MbsPools, PrepaymentModel, value_pools
-        from fialloc.scenarios import G2pp
+        # Local import: the valuation builds on the scenario model, which reads this package.
+        from fialloc.mbs import MbsPools, value_on_curve
 
         held = self.mbs_pools[self.mbs_pools["security_id"].isin(self.book.security_ids)]
         if held.empty:
             return None
         pools = MbsPools.from_frame(held)
         rows = self.book.security_ids.get_indexer(pools.ids)
-        model = PrepaymentModel()
-        paths = MbsPaths.simulate(
-            G2pp(self.curve), model, n_paths=VALUATION_PATHS, months=int(pools.wam.max()), seed=0
-        )
-        return value_pools(
+        return value_on_curve(
             pools,
-            paths,
+            self.curve,
             prices=self._scheduled_analytics.dirty_price[rows],
-            model=model,
             key_tenors=self.mandate.key_tenors,
         )
 
