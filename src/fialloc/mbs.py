@@ -15,7 +15,10 @@ with no rate volatility the OAS of a constant-CPR pool is the static z-spread of
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
+import threading
 from dataclasses import dataclass, field, replace
 from typing import Final
 
@@ -653,9 +656,40 @@ def value_on_curve(
 
     :data:`VALUATION_PATHS` antithetic paths (seed 0) of G2++ with its default parameters on
     `curve`, the default :class:`PrepaymentModel`, 25 bp bumps. See :func:`value_pools` for
-    the arguments and the result.
+    the arguments and the result. The result depends only on the inputs, so the last few are
+    kept (read-only) and a copy of a portfolio with the same pools, curve and prices does not
+    value them again.
     """
-    model = PrepaymentModel()
-    months = max(int(pools.wam.max()), 1) if len(pools) else 1
-    paths = MbsPaths.simulate(G2pp(curve), model, n_paths=VALUATION_PATHS, months=months, seed=0)
-    return value_pools(pools, paths, prices=prices, oas=oas, model=model, key_tenors=key_tenors)
+    given = prices if prices is not None else oas
+    parts = [
+        *(np.ascontiguousarray(a).tobytes() for a in pools.core_args()),
+        *(np.ascontiguousarray(a).tobytes() for a in curve.core_args()),
+        np.ascontiguousarray(np.asarray(given, dtype=np.float64)).tobytes(),
+        repr((prices is None, key_tenors, tuple(pools.ids), curve.valuation_date)).encode(),
+    ]
+    key = hashlib.sha256(b"\0".join(parts)).hexdigest()
+    with _LOCK:
+        found = _VALUED.get(key)
+    if found is None:
+        model = PrepaymentModel()
+        months = max(int(pools.wam.max()), 1) if len(pools) else 1
+        g2 = G2pp(curve)
+        paths = MbsPaths.simulate(g2, model, n_paths=VALUATION_PATHS, months=months, seed=0)
+        found = value_pools(
+            pools, paths, prices=prices, oas=oas, model=model, key_tenors=key_tenors
+        )
+        for field_ in dataclasses.fields(found):
+            value = getattr(found, field_.name)
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+        with _LOCK:
+            while len(_VALUED) >= _KEEP:
+                _VALUED.pop(next(iter(_VALUED)))
+            _VALUED[key] = found
+    return found
+
+
+#: Valuations :func:`value_on_curve` keeps, oldest dropped first.
+_KEEP: Final = 8
+_VALUED: dict[str, MbsValuation] = {}
+_LOCK: Final = threading.Lock()

@@ -314,7 +314,6 @@ def _convert(raw: Any, col: Column) -> Any:
         if col.kind == "frequency" and int(number) not in FREQUENCIES:
             msg = f"{int(number)} is not a coupon frequency; expected one of {FREQUENCIES}"
             raise ValueError(msg)
-        return int(number)
     if col.minimum is not None and (
         number < col.minimum or (col.exclusive_minimum and number == col.minimum)
     ):
@@ -324,7 +323,7 @@ def _convert(raw: Any, col: Column) -> Any:
     if col.maximum is not None and number > col.maximum:
         msg = f"{number} must be <= {col.maximum:g}"
         raise ValueError(msg)
-    return number
+    return int(number) if col.kind in ("int", "frequency") else number
 
 
 def _weights_sum_to_one(frame: pd.DataFrame, file: str) -> list[Problem]:
