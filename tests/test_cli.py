@@ -419,3 +419,45 @@ def test_user_text_is_printed_as_text_never_as_markup(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "[/bold] closing tag" in out
     assert "Traceback" not in out
+
+
+_INTERRUPT_DURING_IMPORT = """
+import builtins, sys
+real_import = builtins.__import__
+def interrupting_import(name, *args, **kwargs):
+    if name == "fialloc.cli":
+        raise KeyboardInterrupt
+    return real_import(name, *args, **kwargs)
+builtins.__import__ = interrupting_import
+from fialloc.console import main
+sys.exit(main(["--help"]))
+"""
+
+
+def test_ctrl_c_while_the_command_line_loads_ends_quietly():
+    """Ctrl-C during the second of imports gives exit 130 and one line, not a traceback."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-c", _INTERRUPT_DURING_IMPORT],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 130, done.stderr
+    assert done.stderr == "interrupted\n"
+    assert "Traceback" not in done.stderr
+    pyproject = (Path(__file__).parents[1] / "pyproject.toml").read_text()
+    assert 'fialloc = "fialloc.console:main"' in pyproject
+
+
+def test_importing_the_package_loads_no_numeric_library():
+    """The console script's first import is cheap, so Ctrl-C can be caught around the rest."""
+    import subprocess
+
+    probe = "import sys, fialloc.console; print(sorted({'numpy', 'pandas'} & set(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"

@@ -126,3 +126,34 @@ def test_credit_shifts_shrink_when_the_yield_floor_binds():
     result = credit.analyze(DeskContext(strict))
     assert result.summary["shift_scale"] < 1.0
     assert abs(result.summary["notch_after"] - result.summary["notch_before"]) <= 0.001 + 1e-12
+
+
+def test_a_failed_key_rate_rebalance_is_a_finding_and_the_desk_stands(monkeypatch):
+    from fialloc.desks import duration
+    from fialloc.errors import ConvergenceError
+
+    def failing(*args, **kwargs):
+        msg = "rebalance_for_krd: the solver found no rebalance (numerical)"
+        raise ConvergenceError(msg)
+
+    monkeypatch.setattr(duration, "rebalance_for_krd", failing)
+    result = duration.analyze(DeskContext(data.demo()))
+    (finding,) = result.findings_of("krd_rebalance_unavailable")
+    assert "solver found no rebalance" in finding.message
+    weights = result.tables["recommended_weights"]
+    np.testing.assert_allclose(weights["change"], 0.0, atol=1e-12)
+    assert result.recommendations == []
+    assert result.findings_of("krd_gap")  # the gaps are still measured
+
+
+def test_an_absurd_liability_profile_still_gets_a_rebalance_toward_it():
+    """Liabilities a million times the assets' durations once made the solver give up."""
+    from fialloc.desks import duration
+
+    p = data.demo()
+    extreme = p.liabilities.assign(amount=p.liabilities["amount"] * 1e6)
+    ctx = DeskContext(dataclasses.replace(p, liabilities=extreme))
+    result = duration.analyze(ctx)
+    assert not result.findings_of("krd_rebalance_unavailable")
+    change = result.tables["recommended_weights"]["change"]
+    assert change.abs().max() > 1e-3

@@ -671,3 +671,25 @@ def test_finite_array_names_the_shape_or_the_first_bad_entry():
         finite_array([1.0, 2.0], (1, 2), "here", "x")
     with pytest.raises(ValueError, match=r"here: `x` at \(0, 1\) is nan, a non-finite value"):
         finite_array([[1.0, np.nan]], (1, 2), "here", "x")
+
+
+@pytest.mark.parametrize("years", [1e3 + 1e-9, 1e8, 1e9])
+def test_a_pillar_in_days_or_seconds_is_refused_before_any_memory_is_asked(years):
+    """A 1e8-year pillar once asked for a 1.7 GB segment table; it is a unit mistake."""
+    with pytest.raises(ValueError, match=r"years and end by 1000.*days or seconds"):
+        Curve.from_zero_rates([years], [0.0])
+    with pytest.raises(ValueError, match=r"spread_knots.*years and end by 1000"):
+        _core.discount_factors(
+            np.array([1.0]),
+            np.array([-0.01]),
+            0,
+            0,
+            np.array([years]),
+            np.array([0.001]),
+            np.array([1.0]),
+        )
+
+
+def test_the_longest_accepted_pillar_prices_as_the_formula_says():
+    curve = Curve.from_zero_rates([1000.0], [0.01])
+    assert curve.discount(500.0) == pytest.approx(math.exp(-5.0), rel=1e-12)

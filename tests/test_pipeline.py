@@ -194,3 +194,23 @@ def test_a_dominating_allocation_is_named_with_the_trade(run):
     given_up = strategy["dominated_by"][0]["objective_bp_given_up"]
     assert given_up == pytest.approx(rec["objective_bp_after"] - better["objective_bp_after"])
     assert "the recommendation takes that trade" in strategy["summary"]
+
+
+def test_a_book_built_in_memory_is_refused_for_what_a_run_needs_before_any_stage():
+    """from_tables checks each table; the run checks what its stages read, as load does."""
+    from fialloc.data.demo import DEMO_VALUATION, demo_tables
+    from fialloc.errors import InputError
+
+    tables, _ = demo_tables()
+    thousands = tables["liabilities"].assign(amount=lambda t: t["amount"] / 1000.0)
+    portfolio = data.from_tables({**tables, "liabilities": thousands}, DEMO_VALUATION)
+    stages = []
+    with pytest.raises(InputError, match=r"liabilities.*same units") as caught:
+        pipeline.run(portfolio, n_paths=20, horizons=2, progress=stages.append)
+    assert stages == []
+    assert [p.file for p in caught.value.problems] == ["liabilities.csv"]
+    months = tables["manager_returns"]["month"]
+    short = tables["manager_returns"][months != months.max()].iloc[1:]
+    portfolio = data.from_tables({**tables, "manager_returns": short}, DEMO_VALUATION)
+    with pytest.raises(InputError, match="every manager needs the same months"):
+        pipeline.run(portfolio, n_paths=20, horizons=2)

@@ -45,6 +45,11 @@ ZeroCurve::ZeroCurve(const double* pillar_times, const double* log_dfs, Eigen::I
     FIALLOC_REQUIRE(std::isfinite(t[k]) && t[k] > t[k - 1],
                     "ZeroCurve: `pillar_times` must be finite, positive and strictly increasing; "
                     "pillar " << i << " is " << t[k] << " after " << t[k - 1]);
+    FIALLOC_REQUIRE(t[k] <= kMaxPillarYears,
+                    "ZeroCurve: `pillar_times` are years and end by " << kMaxPillarYears
+                                                                      << "; pillar " << i << " is "
+                                                                      << t[k]
+                                                                      << " (days or seconds?)");
     FIALLOC_REQUIRE(std::isfinite(l[k]), "ZeroCurve: `log_dfs` must be finite; pillar "
                                              << i << " is " << l[k]);
   }
@@ -214,6 +219,9 @@ void ZeroCurve::add_overlay(const double* sk, const double* sv, Eigen::Index n) 
     FIALLOC_REQUIRE(std::isfinite(sk[i]) && (i == 0 || sk[i] > sk[i - 1]),
                     "ZeroCurve: `spread_knots` must be finite and strictly increasing; knot "
                         << i << " is " << sk[i]);
+    FIALLOC_REQUIRE(sk[i] <= kMaxPillarYears, "ZeroCurve: `spread_knots` are years and end by "
+                                                  << kMaxPillarYears << "; knot " << i << " is "
+                                                  << sk[i] << " (days or seconds?)");
     FIALLOC_REQUIRE(std::isfinite(sv[i]), "ZeroCurve: `spread_values` must be finite; value "
                                               << i << " is " << sv[i]);
   }

@@ -24,6 +24,7 @@ from rich.progress import (
 from rich.table import Table
 
 from fialloc import __version__
+from fialloc.console import INTERRUPTED
 from fialloc.errors import DistributedError, UsageError
 from fialloc.formatting import change_bp, dollars, money, num, pct, unsigned_zero
 from fialloc.mc_estimators import DEFAULT_PATHS
@@ -58,7 +59,6 @@ def _portfolio(args: argparse.Namespace) -> tuple[Portfolio, str, dict[str, int]
     from fialloc import data
     from fialloc.data.loaders import exit_manager_problems
     from fialloc.data.mandate_files import parse_mandate, read_mandate
-    from fialloc.data.run_requirements import run_problems
     from fialloc.errors import InputError
 
     if args.mapping is not None and args.data is None:
@@ -90,10 +90,8 @@ def _portfolio(args: argparse.Namespace) -> tuple[Portfolio, str, dict[str, int]
     if problems:
         raise InputError(problems)
     if mandate != portfolio.mandate:
-        changed = mandate.key_tenors != portfolio.mandate.key_tenors
+        # A new key tenor must be in the history's rates: the run checks (run_requirements).
         portfolio = dataclasses.replace(portfolio, mandate=mandate)
-        if changed and (problems := run_problems(portfolio, {})):
-            raise InputError(problems)  # the history must hold the new key tenors' rates
     return portfolio, source, seeds
 
 
@@ -672,7 +670,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail([exc])
     except KeyboardInterrupt:
         err.print("interrupted")
-        return 130
+        return INTERRUPTED
     return code
 
 

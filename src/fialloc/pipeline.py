@@ -23,8 +23,10 @@ import pandas as pd
 from fialloc.analytics.context import DeskContext
 from fialloc.analytics.duration_gaps import gap_dv01, gap_profile, krd_gaps
 from fialloc.data import Portfolio
+from fialloc.data.run_requirements import run_problems
 from fialloc.desks import DeskResult, performance, run_desks
 from fialloc.distributed import Executor
+from fialloc.errors import InputError
 from fialloc.factor_covariance import scenario_covariance
 from fialloc.mc_estimators import DEFAULT_PATHS
 from fialloc.optimize import (
@@ -277,6 +279,8 @@ def run(
 
     Raises
     ------
+    InputError
+        If the inputs lack what a run reads (see :mod:`fialloc.data.run_requirements`).
     ValueError
         If a parameter is out of range or the mandate cannot be met (with a diagnosis).
     """
@@ -289,6 +293,10 @@ def run(
             f"got {n_paths} and {horizons}"
         )
         raise ValueError(msg)
+    # A portfolio built in memory (from_tables, a service request) skipped the checks ``load``
+    # makes against files: refuse here what a stage would otherwise stop on halfway.
+    if problems := run_problems(portfolio, {}):
+        raise InputError(problems)
     p = portfolio
     timings: dict[str, float] = {}
     ctx = DeskContext(p)

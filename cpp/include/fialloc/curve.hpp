@@ -76,6 +76,8 @@ class ZeroCurve {
   void build_monotone_convex(const std::vector<double>& t, const std::vector<double>& l);
   void build_buckets();
   static constexpr double kBucketsPerYear = 4.0;
+  // The longest pillar accepted: longer is a unit mistake, and the bucket table grows with it.
+  static constexpr double kMaxPillarYears = 1000.0;
   template <int Deg>
   void log_discount_walk(const double* t, double z, double* out, Eigen::Index n) const;
 

@@ -21,6 +21,8 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
+from fialloc.errors import ConvergenceError
+
 __all__ = ["gap_dv01", "gap_profile", "key_rate_gap", "krd_gaps", "rebalance_for_krd"]
 
 _G = TypeVar("_G")
@@ -164,6 +166,13 @@ def rebalance_for_krd(
         Current manager weights (sum 1).
     target : Series
         Key-rate durations (years) to aim for, indexed like the exposure columns.
+
+    Raises
+    ------
+    ValueError
+        If the indexes do not line up or the current weights are not a valid allocation.
+    ConvergenceError
+        If the solver fails (the limits themselves always admit the current weights).
     """
     if not exposures.index.equals(weights.index) or not exposures.columns.equals(target.index):
         msg = (
@@ -185,12 +194,19 @@ def rebalance_for_krd(
         w <= max(max_weight, float(w0.max())),
         cp.abs(w - w0) <= max_shift,
     ]
-    miss = e.T @ w - target.to_numpy(dtype=np.float64)
+    goal = target.to_numpy(dtype=np.float64)
+    # |e'w - goal|^2 without its constant |goal|^2 and divided by the size of its terms: the
+    # same optimum, but the solver's tolerances mean the same for a 30-year liability profile
+    # and an absurd one (a constant of 1e18 would swamp every difference between allocations).
+    scale = max(1.0, float(np.abs(e).max(initial=0.0))) ** 2
+    pull = e @ goal / scale
+    size = max(1.0, float(np.abs(pull).max(initial=0.0)))
+    miss = (cp.sum_squares(e.T @ w) / scale - 2.0 * pull @ w) / size
     problem = cp.Problem(
-        cp.Minimize(cp.sum_squares(miss) + 1e-6 * cp.sum_squares(w - w0)), constraints
+        cp.Minimize(miss + 1e-6 / (scale * size) * cp.sum_squares(w - w0)), constraints
     )
     problem.solve(solver=cp.CLARABEL)
     if w.value is None or problem.status not in ("optimal", "optimal_inaccurate"):
-        msg = f"rebalance_for_krd: no feasible rebalance within the limits ({problem.status})"
-        raise ValueError(msg)
+        msg = f"rebalance_for_krd: the solver found no rebalance ({problem.status})"
+        raise ConvergenceError(msg)
     return pd.Series(np.clip(w.value, 0.0, None), index=weights.index, name="weight")

@@ -14,6 +14,7 @@ from fialloc.analytics.drift import (
 )
 from fialloc.analytics.duration_gaps import krd_gaps, rebalance_for_krd
 from fialloc.desks.result import DeskResult, Finding, Recommendation
+from fialloc.errors import ConvergenceError
 
 __all__ = ["analyze"]
 
@@ -76,14 +77,27 @@ def analyze(ctx: DeskContext) -> DeskResult:
     managers = ctx.managers
     target = gaps["liability_krd"]
     weights = p.current_weights.reindex(managers.index)
-    recommended = rebalance_for_krd(
-        managers[keys],
-        weights / weights.sum(),
-        target,
-        max_shift=mandate.max_shift,
-        min_weight=mandate.min_allocation,
-        max_weight=mandate.max_allocation,
-    )
+    try:
+        recommended = rebalance_for_krd(
+            managers[keys],
+            weights / weights.sum(),
+            target,
+            max_shift=mandate.max_shift,
+            min_weight=mandate.min_allocation,
+            max_weight=mandate.max_allocation,
+        )
+    except ConvergenceError as exc:
+        # The desk's other tables and findings stand; the rebalance is a finding, not a crash.
+        recommended = weights / weights.sum()
+        findings.append(
+            Finding(
+                code="krd_rebalance_unavailable",
+                severity="watch",
+                subject="portfolio",
+                message=f"no key-rate rebalance proposed: {exc}",
+                metrics={},
+            )
+        )
     change = recommended - weights
     styles = {str(k): str(v) for k, v in managers["style"].items()}
     recs = [
