@@ -221,6 +221,8 @@ def _coerce_fast(series: pd.Series, col: Column) -> pd.Series | None:
     kind = pd.api.types.infer_dtype(series, skipna=False)
     if col.kind in _VOCABULARIES and kind == "string":
         codes, uniques = pd.factorize(series)
+        if (codes < 0).any():  # missing values (a string column's nulls): the loop reports them
+            return None
         try:
             canonical = [_VOCABULARIES[col.kind](u) for u in uniques]
         except ValueError:
@@ -232,6 +234,8 @@ def _coerce_fast(series: pd.Series, col: Column) -> pd.Series | None:
         return None
     # Long tables repeat few ids and dates: convert the distinct values, then spread them.
     codes, distinct = pd.factorize(series)
+    if (codes < 0).any():  # missing values: code -1 would pick the last distinct value
+        return None
     text = pd.Series(distinct, dtype=object).str.strip()
     if col.kind == "str":
         if (text == "").any() or (col.choices is not None and not text.isin(col.choices).all()):

@@ -65,6 +65,7 @@ TableName = Literal[
     "benchmarks",
     "benchmark_characteristics",
     "overlay_futures",
+    "mbs_pools",
 ]
 
 
