@@ -1,7 +1,8 @@
 """Pricing-core benchmarks: fialloc vs QuantLib-Python vs vectorized numpy, same problem, one run.
 
 Groups: ``bootstrap`` (13 instruments), ``price`` (500 bonds), ``krd`` (9 key rates, central
-differences, for the 500 bonds and a 60-year monthly liability stream), ``shift300``
+differences, for the 500 bonds and a 60-year monthly liability stream), ``analytics`` (the
+500 bonds' full table: prices, yields, durations, convexity, KRDs), ``shift300``
 (full repricing under +-300 bp) and ``curve form: ...`` (building a curve from discount
 factors, zero rates, par yields or quotes, against QuantLib).
 """
@@ -98,6 +99,7 @@ class QuantLibBook:
             engine = ql.DiscountingBondEngine(qlh.spreaded(self.handle, float(problem.z[i])))
             bond.setPricingEngine(engine)
             self.bonds.append(bond)
+        self.rows = [row for _, row in problem.frame.iterrows()]
         self.leg = [
             ql.SimpleCashFlow(float(a), qdate(d))
             for d, a in zip(problem.liabilities.dates, problem.liabilities.amounts, strict=True)
@@ -129,6 +131,35 @@ class QuantLibBook:
             out[:, j] = (down - up) / (2 * H * p0)
             lout[j] = (ldown - lup) / (2 * H * l0)
         return out, lout
+
+    def bond_krd(self):
+        p0 = self.reprice()
+        out = np.empty((len(p0), len(self.bumps)))
+        for j, q in enumerate(self.bumps):
+            q.setValue(-H)
+            down = self.prices()
+            q.setValue(H)
+            up = self.prices()
+            q.setValue(0.0)
+            out[:, j] = (down - up) / (2 * H * p0)
+        return p0, out
+
+    def analytics(self):
+        """What ``BondBook.analytics`` computes: prices, yields, durations, convexity, KRDs."""
+        dirty, krd = self.bond_krd()
+        settle = qdate(VALUATION)
+        ytm, macaulay, modified, convexity = (np.empty(len(dirty)) for _ in range(4))
+        for i, (bond, row) in enumerate(zip(self.bonds, self.rows, strict=True)):
+            dc = qlh.day_counter(row["day_count"])
+            freq = qlh.FREQ[row["frequency"]] if row["frequency"] else ql.Annual
+            price = ql.BondPrice(float(dirty[i]), ql.BondPrice.Dirty)
+            y = ql.BondFunctions.bondYield(bond, price, dc, ql.Compounded, freq, settle, 1e-14, 100)
+            rate = ql.InterestRate(y, dc, ql.Compounded, freq)
+            ytm[i] = y
+            macaulay[i] = ql.BondFunctions.duration(bond, rate, ql.Duration.Macaulay, settle)
+            modified[i] = ql.BondFunctions.duration(bond, rate, ql.Duration.Modified, settle)
+            convexity[i] = ql.BondFunctions.convexity(bond, rate, settle)
+        return dirty, ytm, macaulay, modified, convexity, krd
 
     def shift300(self):
         self.shift.setValue(0.03)
@@ -171,6 +202,25 @@ def test_bootstrap_fialloc_from_quotes(benchmark, problem):
     # Parsing, schedules and accruals included.
     curve = benchmark(bootstrap, QUOTES, VALUATION)
     _close(curve.log_dfs, problem.curve.log_dfs, 1e-14, "bootstrap")
+
+
+@pytest.mark.benchmark(group="bootstrap")
+def test_bootstrap_quantlib_from_quotes(benchmark, problem):
+    # Like fialloc's bootstrap(quotes): rate helpers and schedules built, the curve solved.
+    def run():
+        qlh.set_evaluation_date(VALUATION)
+        helpers = qlh.rate_helpers(QUOTES, VALUATION)
+        curve = ql.PiecewiseLogLinearDiscount(qdate(VALUATION), helpers, ql.Actual365Fixed())
+        curve.discount(1.0)
+        return curve
+
+    curve = benchmark(run)
+    _close(
+        [curve.discount(float(x)) for x in problem.curve.pillar_times],
+        np.exp(problem.curve.log_dfs),
+        1e-11,
+        "QuantLib bootstrap from quotes",
+    )
 
 
 @pytest.mark.benchmark(group="bootstrap")
@@ -260,6 +310,34 @@ def test_krd_quantlib(benchmark, problem, qlbook):
     ours, lours = _fialloc_krd(problem)
     _close(krd, ours, 1e-6, "QuantLib KRD")
     _close(lkrd, lours, 1e-6, "QuantLib liability KRD")
+
+
+# ---- the full analytics table ----------------------------------------------------------
+
+
+def _check_analytics(frame, reference, what):
+    dirty, ytm, macaulay, modified, convexity, krd = reference
+    _close(frame["dirty_price"], dirty, 1e-8, f"{what}: dirty price")
+    _close(frame["ytm"], ytm, 1e-9, f"{what}: yield")
+    _close(frame["macaulay_duration"], macaulay, 1e-8, f"{what}: Macaulay duration")
+    _close(frame["modified_duration"], modified, 1e-8, f"{what}: modified duration")
+    _close(frame["convexity"], convexity, 1e-7, f"{what}: convexity")
+    _close(frame.filter(like="krd_").to_numpy(), krd, 1e-6, f"{what}: KRD")
+
+
+@pytest.mark.benchmark(group="analytics")
+def test_analytics_fialloc(benchmark, problem, qlbook):
+    frame = benchmark(
+        problem.book.analytics, problem.curve, z_spread=problem.z, key_tenors=KEY_TENORS
+    )
+    _check_analytics(frame, qlbook.analytics(), "analytics vs QuantLib")
+
+
+@pytest.mark.benchmark(group="analytics")
+def test_analytics_quantlib(benchmark, problem, qlbook):
+    reference = benchmark.pedantic(qlbook.analytics, rounds=3, iterations=1)
+    ours = problem.book.analytics(problem.curve, z_spread=problem.z, key_tenors=KEY_TENORS)
+    _check_analytics(ours, reference, "QuantLib analytics")
 
 
 # ---- +-300 bp full repricing -----------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Detection power of the skill and credit-beta verdicts on 50 generated books, and the cost
-of the verdicts against statsmodels' Newey-West regressions in the same run.
+"""Detection power of the skill and credit-beta verdicts on 50 generated books of 60 months
+(and 50 more of 36 months), and the cost of the verdicts against statsmodels' Newey-West
+regressions in the same run.
 
 ``pytest benchmarks/bench_detection.py -s`` prints the rates (desks and oracle, Wilson 95%
 intervals) recorded in BENCHMARKS.md and rewrites the power curve the report's appendix
@@ -15,14 +16,16 @@ import pandas as pd
 import pytest
 
 from fialloc.analytics.context import DeskContext
-from fialloc.analytics.detection import detection_rates, power_curve
+from fialloc.analytics.detection import beta_rates_by_level, detection_rates, power_curve
 from fialloc.analytics.drift import return_factors
 from fialloc.analytics.evidence import evidence_table
-from fialloc.analytics.regression import newey_west_lags
+from fialloc.analytics.regression import newey_west_lags, ols_fit
 from fialloc.data.testbooks import generate_book
 from fialloc.detection_study import run_detection_study
 
 SEEDS = range(1000, 1050)
+#: Books of 36 months, seeds no setting was chosen on.
+SHORT_SEEDS = range(5000, 5050)
 POWER_CSV = (
     Path(__file__).resolve().parents[1] / "src" / "fialloc" / "report" / "detection_power.csv"
 )
@@ -40,6 +43,7 @@ def test_detection_power_over_60_months(records):
         print(f"\n{len(SEEDS)} books, {len(records)} managers, 60 months")
         print(rates.round(3).to_string())
         print(curve.round(3).to_string())
+        print(beta_rates_by_level(records).round(3).T.to_string())
     curve.round(4).to_csv(POWER_CSV, index=False)
     desks, oracle = rates["desks"], rates["oracle"]
     # The goals: within 0.1 of the oracle at IR >= 1.0; 0.8 at IR >= 1.5; beta false
@@ -50,6 +54,19 @@ def test_detection_power_over_60_months(records):
     assert gap <= 0.1
     assert desks.loc["skill recall, IR >= 1.5", "rate"] >= 0.8
     assert desks.loc["beta false positives", "rate"] <= 0.05
+
+
+def test_detection_power_over_36_months():
+    records = run_detection_study(SHORT_SEEDS, n_months=36)
+    rates = detection_rates(records)
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(f"\n{len(SHORT_SEEDS)} books, {len(records)} managers, 36 months")
+        print(rates.round(3).to_string())
+    desks, oracle = rates["desks"], rates["oracle"]
+    gap = (
+        oracle.loc["skill recall, IR >= 1.0", "rate"] - desks.loc["skill recall, IR >= 1.0", "rate"]
+    )
+    assert gap <= 0.1
 
 
 def test_detection_power_on_books_of_every_size():
@@ -86,7 +103,10 @@ def _statsmodels_alphas(excess: pd.DataFrame, factors: pd.DataFrame) -> np.ndarr
 def test_fialloc_evidence_table(benchmark, book):
     excess, factors = book
     table = benchmark(evidence_table, excess, factors)
-    np.testing.assert_allclose(table["alpha_se"], _statsmodels_alphas(excess, factors), rtol=1e-9)
+    # Its Newey-West part against the reference; alpha_se is at least that.
+    newey_west = 12.0 * ols_fit(excess, factors, newey_west_lags(len(factors)))["se"][0]
+    np.testing.assert_allclose(newey_west, _statsmodels_alphas(excess, factors), rtol=1e-9)
+    assert (table["alpha_se"].to_numpy() >= newey_west - 1e-15).all()
 
 
 @pytest.mark.benchmark(group="evidence: 60 managers, 120 months")

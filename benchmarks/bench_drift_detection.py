@@ -22,7 +22,12 @@ def test_drift_detection_power(level):
     table = drift_study.summarize(results)
     with pd.option_context("display.width", 200, "display.precision", 3):
         print(f"\n{BOOKS} books, {len(results)} managers, level {level}\n{table}")
-    assert table.loc["false positives per null manager", "value"] <= 0.05
+    false_positives = table.loc["false positives per null manager"]
+    # Calibrated: the level is inside or above the rate's interval; the goal (5%) at the
+    # default level.
+    assert false_positives["low"] <= level
+    if level == drift.DRIFT_LEVEL:
+        assert false_positives["value"] <= 0.05
 
 
 def _brute_force(y: np.ndarray) -> tuple[int, int, float]:

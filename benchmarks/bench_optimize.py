@@ -46,9 +46,11 @@ def _synthetic(n: int, seed: int = 0) -> AllocationProblem:
         covariance=cov,
         residual_vol=s(rng.uniform(0.002, 0.02, n)),
         yields=s(rng.uniform(0.04, 0.055, n)),
+        expected_loss=s(rng.uniform(0.0, 0.004, n)),
         alpha=s(rng.normal(0, 0.005, n)),
         trading_cost=s(rng.uniform(1e-4, 1e-3, n)),
         trading_impact=s(rng.uniform(1e-3, 1e-2, n)),
+        tradable_share=s(np.ones(n)),
         hqla=pd.DataFrame(
             rng.dirichlet(np.ones(4), n)[:, :3], index=managers, columns=list(HQLA_LEVELS)
         ),
@@ -114,7 +116,7 @@ def test_pareto_frontier_demo_7_points(benchmark, demo_problem):
 
 
 def _frontier_point(program: AllocationProgram, floor: float) -> np.ndarray:
-    return program.solve_for("tracking_error", yield_floor=floor)
+    return program.solve_for("tracking_error", return_floor=floor)
 
 
 @pytest.mark.benchmark(group="resolve")

@@ -85,6 +85,40 @@ def problem() -> Problem:
     )
 
 
+def _reset_peak_rss() -> bool:
+    """Reset the process's peak resident set (Linux: write 5 to clear_refs); False elsewhere."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident set since the last reset (VmHWM), in MB."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+@pytest.fixture(autouse=True)
+def _peak_memory(request):
+    """Record each benchmark's peak resident memory (MB) in ``extra_info["peak_rss_mb"]``.
+
+    The peak is the whole process's from the start of the test: the interpreter and what
+    earlier tests left allocated count too, so it bounds what the benchmarked call needs.
+    """
+    if "benchmark" not in request.fixturenames or not _reset_peak_rss():
+        yield
+        return
+    bench = request.getfixturevalue("benchmark")
+    yield
+    bench.extra_info["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_terminal_summary(terminalreporter, config) -> None:
     """After pytest-benchmark's own tables, print fialloc's speed-up over each reference."""
@@ -97,3 +131,9 @@ def pytest_terminal_summary(terminalreporter, config) -> None:
     run = run_from_records((g, n, s.mean, s.median, s.min) for g, n, s in stats)
     terminalreporter.write_sep("-", "fialloc vs references (this run)")
     terminalreporter.write_line(table([run]))
+    peaks = [(b.group, b.name, b.extra_info.get("peak_rss_mb")) for b in session.benchmarks]
+    if any(p is not None for *_, p in peaks):
+        terminalreporter.write_sep("-", "peak resident memory per benchmark (MB, whole process)")
+        for group, name, peak in peaks:
+            if peak is not None:
+                terminalreporter.write_line(f"{group or '-'} | {name} | {peak:,.1f}")

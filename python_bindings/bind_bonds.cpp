@@ -1,6 +1,9 @@
 // fialloc: Apache-2.0
+#include <memory>
+
 #include "curve_args.hpp"
 #include "fialloc/bond.hpp"
+#include "fialloc/flow_book.hpp"
 #include "fialloc/krd.hpp"
 
 namespace fialloc::bindings {
@@ -60,6 +63,53 @@ void register_bonds(py::module_& m) {
       FIALLOC_LAYOUT_ARGS, FIALLOC_CURVE_ARGS, py::arg("z_spreads").noconvert(),
       py::arg("key_tenors").noconvert(), py::arg("bump"), release,
       "PV, effective duration and convexity, spread duration and key-rate durations.");
+  py::class_<FlowBook>(m, "FlowBook",
+                       "A validated cash-flow layout with its per-curve-grid caches (the pricing kernel).")
+      .def(py::init<ConstIdxRef, ConstVecRef, ConstVecRef>(), FIALLOC_LAYOUT_ARGS)
+      .def(
+          "price",
+          [](const FlowBook& book, ConstVecRef pt, ConstVecRef ldf, int interp, int extrap,
+             ConstVecRef sk, ConstVecRef sv, ConstVecRef z) {
+            return book.price(make_curve(pt, ldf, interp, extrap, sk, sv), z);
+          },
+          FIALLOC_CURVE_ARGS, py::arg("z_spreads").noconvert(), release,
+          "Present value of each stream off a curve plus z-spread.")
+      .def(
+          "curve_risk",
+          [](const FlowBook& book, ConstVecRef pt, ConstVecRef ldf, int interp, int extrap,
+             ConstVecRef sk, ConstVecRef sv, ConstVecRef z, ConstVecRef key_tenors, double bump) {
+            CurveRisk r = book.curve_risk(make_curve(pt, ldf, interp, extrap, sk, sv), z,
+                                          key_tenors, bump);
+            return std::make_tuple(std::move(r.pv), std::move(r.effective_duration),
+                                   std::move(r.effective_convexity), std::move(r.spread_duration),
+                                   std::move(r.krd));
+          },
+          FIALLOC_CURVE_ARGS, py::arg("z_spreads").noconvert(), py::arg("key_tenors").noconvert(),
+          py::arg("bump"), release,
+          "PV, effective duration and convexity, spread duration and key-rate durations.")
+      .def("prices_from_yields", &FlowBook::prices_from_yields, py::arg("freq").noconvert(),
+           py::arg("yields").noconvert(), release,
+           "Present value of each stream at a yield (the book's times are yield times).")
+      .def("yields_from_prices", &FlowBook::yields_from_prices, py::arg("freq").noconvert(),
+           py::arg("prices").noconvert(), release,
+           "Yield of each stream from its present value (the book's times are yield times).")
+      .def(
+          "yield_risk",
+          [](const FlowBook& book, ConstVecRef freq, ConstVecRef y) {
+            YieldRisk r = book.yield_risk(freq, y);
+            return std::make_tuple(std::move(r.macaulay), std::move(r.modified),
+                                   std::move(r.convexity));
+          },
+          py::arg("freq").noconvert(), py::arg("yields").noconvert(), release,
+          "Macaulay duration, modified duration and convexity at a yield.")
+      .def(py::pickle(
+          [](const FlowBook& book) {
+            return py::make_tuple(book.offsets(), book.times(), book.amounts());
+          },
+          [](const py::tuple& state) {
+            return std::make_unique<FlowBook>(state[0].cast<VectorXi64>(),
+                                              state[1].cast<VectorXd>(), state[2].cast<VectorXd>());
+          }));
 }
 
 }  // namespace fialloc::bindings

@@ -1,6 +1,7 @@
 // fialloc: Apache-2.0
 #include "curve_args.hpp"
 #include "fialloc/bootstrap.hpp"
+#include "fialloc/schedule.hpp"
 
 namespace fialloc::bindings {
 
@@ -38,6 +39,17 @@ void register_curves(py::module_& m) {
       },
       FIALLOC_LAYOUT_ARGS, py::arg("targets").noconvert(), py::arg("interpolation"), release,
       "Solve pillar log discount factors that reprice every instrument.");
+  m.def(
+      "instrument_flows",
+      [](std::int64_t valuation, ConstIdxRef maturities, ConstIdxRef frequencies,
+         ConstIdxRef day_counts) {
+        InstrumentFlows f = instrument_flows(valuation, maturities, frequencies, day_counts);
+        return std::make_tuple(std::move(f.offsets), std::move(f.times), std::move(f.accruals),
+                               std::move(f.principal));
+      },
+      py::arg("valuation"), py::arg("maturities").noconvert(), py::arg("frequencies").noconvert(),
+      py::arg("day_counts").noconvert(), release,
+      "Curve instruments' schedules: offsets, Act/365F times, accruals and principal per flow.");
 }
 
 }  // namespace fialloc::bindings

@@ -17,8 +17,8 @@ from fialloc.data.demo import DEMO_VALUATION, demo_tables
 
 
 @pytest.fixture(scope="module")
-def book():
-    return data.demo()
+def book(demo_portfolio):
+    return demo_portfolio
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ import json
 import numpy as np
 import pytest
 
-import fialloc.data as data
 from fialloc import pipeline
 from fialloc.agents import AGENT_NAMES, WorkflowResult, run_agents, run_workflow
 from fialloc.agents.roles import ROLES
@@ -19,8 +18,8 @@ N_PATHS = 100
 
 
 @pytest.fixture(scope="module")
-def book():
-    return data.demo()
+def book(demo_portfolio):
+    return demo_portfolio
 
 
 @pytest.fixture(scope="module")

@@ -68,11 +68,18 @@ def test_false_alarm_rate_on_autocorrelated_noise_is_near_the_level():
 
 
 def test_null_statistics_are_cached_and_reproducible():
-    a = change_point.null_statistics(36, 0.2)
-    assert a is change_point.null_statistics(36, 0.2)
-    assert np.all(np.diff(a) >= 0)
+    a = change_point.null_statistics(36, 0.2, 3)
+    assert a is change_point.null_statistics(36, 0.2, 3)
+    largest, each, pooled = a
+    assert (len(largest), len(each)) == (change_point.NULL_DRAWS, 3 * change_point.NULL_DRAWS)
+    assert np.all(np.diff(largest) >= 0)
+    assert np.all(np.diff(each) >= 0)
+    # The largest of three is stochastically above one series' statistic; the pooled
+    # autocorrelation estimate sits below the truth (0.2) on 36 months.
+    assert np.median(largest) > np.median(each)
+    assert np.median(pooled) < 0.2
     change_point.null_statistics.cache_clear()
-    np.testing.assert_array_equal(a, change_point.null_statistics(36, 0.2))
+    np.testing.assert_array_equal(largest, change_point.null_statistics(36, 0.2, 3)[0])
 
 
 @pytest.mark.parametrize(
@@ -103,3 +110,44 @@ def test_known_noise_scan_matches_fit_shift_when_given_its_noise():
     null = change_point.known_noise_null(40, 0.2)
     assert len(null) == change_point.NULL_DRAWS
     assert np.all(np.diff(null) >= 0)
+
+
+def test_several_series_pool_the_autocorrelation_and_adjust_for_their_number():
+    rng = np.random.default_rng(5)
+    n, phi = 60, 0.3
+    e = np.zeros((3, n + 50))
+    for t in range(1, n + 50):
+        e[:, t] = phi * e[:, t - 1] + rng.standard_normal(3)
+    y = e[:, 50:] * np.array([[1.0], [10.0], [0.01]])  # units do not matter
+    y[1] += 60.0 * (np.arange(n) >= 40)
+    fits = change_point.fit_shifts(y)
+    assert [f.start for f in fits][1] == 40
+    # One series alone is fit_shift's (its own autocorrelation, one-series null).
+    alone = change_point.fit_shift(y[1])
+    assert alone.p_value == alone.p_adjusted
+    # Each series uses at least the pooled autocorrelation; a family p-value is never below
+    # the series' own, and the strongest series wins by far.
+    assert min(f.phi for f in fits) >= 0.0
+    assert all(f.p_adjusted >= f.p_value for f in fits)
+    assert fits[1].p_adjusted < 0.01 < min(fits[0].p_adjusted, fits[2].p_adjusted)
+    # Rescaling a series changes nothing but its units.
+    scaled = change_point.fit_shifts(y * np.array([[2.0], [1.0], [1.0]]))
+    assert scaled[0].z == pytest.approx(fits[0].z, rel=1e-9)
+    assert scaled[0].shift == pytest.approx(2.0 * fits[0].shift, rel=1e-9)
+    with pytest.raises(ValueError, match="series 1 is constant"):
+        change_point.fit_shifts(np.vstack([y[0], np.ones(n)]))
+
+
+def test_false_alarm_rate_of_a_family_is_near_the_level():
+    # 300 managers of four no-shift AR(1) series (phi 0.3, 48 months): the family's
+    # rejections at 5% fall inside the 99% binomial range of a 5% test, widened for the
+    # simulated critical values.
+    rng = np.random.default_rng(12)
+    rejections = 0
+    for _ in range(300):
+        e = np.zeros((4, 98))
+        for t in range(1, 98):
+            e[:, t] = 0.3 * e[:, t - 1] + rng.standard_normal(4)
+        fits = change_point.fit_shifts(e[:, 50:])
+        rejections += min(f.p_adjusted for f in fits) <= 0.05
+    assert rejections / 300 <= 0.09

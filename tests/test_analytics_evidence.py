@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 import fialloc.data as data
 from fialloc.analytics.context import DeskContext
@@ -11,7 +12,7 @@ from fialloc.analytics.evidence import (
     UNMEASURED_ALPHA_SD,
     evidence_table,
 )
-from fialloc.analytics.regression import newey_west_lags, ols_fit
+from fialloc.analytics.regression import ar1_standard_errors, newey_west_lags, ols_fit
 from fialloc.analytics.skill import benjamini_hochberg
 from fialloc.desks import performance
 from fialloc.desks.result import DeskResult
@@ -58,7 +59,14 @@ def test_evidence_by_hand_from_the_regression_and_the_fdr():
     table = evidence_table(y, f)
     fit = ols_fit(y, f, newey_west_lags(60))
     np.testing.assert_allclose(table["alpha"], 12 * fit["coef"][0], rtol=1e-12)
-    np.testing.assert_allclose(table["alpha_se"], 12 * fit["se"][0], rtol=1e-12)
+    # The larger of the Newey-West and the AR(1) errors; Student t with 60 - 3 - 1 dof.
+    ar1_se = ar1_standard_errors(fit["design"], fit["resid"])[0][0]
+    se = 12 * np.maximum(fit["se"][0], ar1_se)
+    np.testing.assert_allclose(table["alpha_se"], se, rtol=1e-12)
+    assert (ar1_se > fit["se"][0]).any()
+    assert (ar1_se < fit["se"][0]).any()
+    t = 12 * fit["coef"][0] / se
+    np.testing.assert_allclose(table["alpha_p"], stats.t.sf(t, 56), rtol=1e-12)
     np.testing.assert_allclose(table["alpha_q"], benjamini_hochberg(table["alpha_p"]), rtol=1e-12)
     assert list(table.index[table["skill_flag"]]) == ["X0"]
     assert list(table.index[table["beta_flag"]]) == ["X1"]
@@ -97,8 +105,8 @@ def test_evidence_refuses_bad_arguments():
 
 
 @pytest.fixture(scope="module")
-def demo_result():
-    return performance.analyze(DeskContext(data.demo()))
+def demo_result(demo_portfolio):
+    return performance.analyze(DeskContext(demo_portfolio))
 
 
 def test_manager_evidence_carries_the_contract(demo_result):

@@ -5,7 +5,6 @@ import shutil
 
 import pytest
 
-import fialloc.data as data
 from fialloc import pipeline, store
 from fialloc.catalog import CATALOG, Catalog
 from fialloc.data.mandate_files import parse_mandate
@@ -18,9 +17,9 @@ def _run(portfolio):
 
 
 @pytest.fixture(scope="module")
-def two_runs(tmp_path_factory):
+def two_runs(tmp_path_factory, demo_portfolio):
     root = tmp_path_factory.mktemp("runs")
-    base = data.demo()
+    base = demo_portfolio
     tight = dataclasses.replace(
         base, mandate=parse_mandate({**base.mandate.model_dump(), "max_shift": 0.02})
     )

@@ -11,7 +11,6 @@ import fsspec
 import pandas as pd
 import pytest
 
-import fialloc.data as data
 from fialloc import cli, pipeline, store
 from fialloc.cli import main
 from fialloc.formatting import unsigned_zero
@@ -27,11 +26,11 @@ def _only_run(root: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
+def demo_run(tmp_path_factory, demo_portfolio):
     """`fialloc run` on the demo, and the same run through the pipeline for reference."""
     root = tmp_path_factory.mktemp("cli")
     assert main(["run", "--out", str(root), "--paths", PATHS, "--seed", "4"]) == 0
-    reference = pipeline.run(data.demo(), n_paths=int(PATHS), scenario_seed=4)
+    reference = pipeline.run(demo_portfolio, n_paths=int(PATHS), scenario_seed=4)
     return root, _only_run(root), reference
 
 
@@ -73,7 +72,7 @@ def test_run_on_the_demo_writes_the_pipelines_numbers(demo_run):
     assert (fan["p05"] <= fan["median"]).all()
     assert (fan["median"] <= fan["p95"]).all()
     managers = pd.read_parquet(folder / "tables" / "managers.parquet")
-    assert len(managers) == 25
+    assert len(managers) == 26
     assert managers["weight"].sum() == pytest.approx(1.0)
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["source"] == "demo (seed 7)"
@@ -110,6 +109,8 @@ def test_summary_fits_100_columns_and_names_the_outputs(tmp_path, capsys):
     assert f"  {biggest['manager_id']}  " in shown  # the largest recommended move
     assert "Duration overlay" in shown
     assert "with overlay" in shown
+    # The duration desk's words on the global manager's currencies.
+    assert "Currencies: 3.0% of the assets are in EUR, GBP, JPY, CAD" in " ".join(shown.split())
     # The Monte Carlo lines: path count and seed, intervals, claims that follow the interval.
     results = json.loads((folder / "results.json").read_text())
     s = results["integrated_strategy"]
@@ -328,9 +329,9 @@ def test_model_workers_and_serve_use_the_other_branches_modules(tmp_path, monkey
     capsys.readouterr()
 
 
-def test_compute_runs_the_agents_in_place_of_the_desks():
+def test_compute_runs_the_agents_in_place_of_the_desks(demo_portfolio):
     stages = []
-    run, response = cli.compute(data.demo(), "offline", {"n_paths": 50}, stages.append)
+    run, response = cli.compute(demo_portfolio, "offline", {"n_paths": 50}, stages.append)
     assert stages == [*pipeline.STAGES[:4], "agents", *pipeline.STAGES[4:]]
     assert response.model == "offline"
     assert set(run.desks) <= set(response.detailed_results["agents"])

@@ -12,20 +12,26 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import fialloc.data as data
 from fialloc.analytics.context import DeskContext
 from fialloc.data import InputError, load, validate, write_tables
 from fialloc.data.mandate_files import parse_mandate
 
 
 @pytest.fixture(scope="module")
-def demo():
-    return data.demo()
+def demo(demo_portfolio):
+    return demo_portfolio
 
 
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory, demo):
     return write_tables(demo, tmp_path_factory.mktemp("demo_csv"))
+
+
+def _drop_base_quotes(target) -> None:
+    """Keep only the quotes of the other curves (the global sleeve's): a curve table gives USD's."""
+    quotes = pd.read_csv(target / "curve_quotes.csv", dtype=str, keep_default_na=False)
+    usd = (quotes["currency"] == "USD") & (quotes["curve"] == "government")
+    quotes[~usd].to_csv(target / "curve_quotes.csv", index=False)
 
 
 def _as_points(demo, form: str) -> pd.DataFrame:
@@ -56,10 +62,10 @@ def test_demo_curve_as_points_prices_like_the_bootstrap(tmp_path, demo, demo_dir
     # interpolation are the same curve, so every price agrees to 1e-10 per 100.
     target = tmp_path / "inputs"
     shutil.copytree(demo_dir, target)
-    (target / "curve_quotes.csv").unlink()
+    _drop_base_quotes(target)
     _as_points(demo, form).to_csv(target / "curve.csv", index=False)
     again = load(target)
-    assert again.curve_quotes is None
+    assert set(again.curve_quotes["currency"]) == {"USD", "EUR", "GBP", "JPY", "CAD"}
     assert again.curve.interpolation == "log_linear"
     np.testing.assert_allclose(again.curve.pillar_times, demo.curve.pillar_times, rtol=0, atol=0)
     np.testing.assert_allclose(again.curve.log_dfs, demo.curve.log_dfs, rtol=0, atol=1e-14)
@@ -71,9 +77,10 @@ def test_demo_curve_as_points_prices_like_the_bootstrap(tmp_path, demo, demo_dir
 
 def test_a_written_curve_table_loads_back(tmp_path, demo):
     points = _as_points(demo, "zero_annual").assign(interpolation="monotone_convex")
+    quotes = demo.curve_quotes
     with_points = dataclasses.replace(
         demo,
-        curve_quotes=None,
+        curve_quotes=quotes[(quotes["currency"] != "USD") | (quotes["curve"] != "government")],
         curve_points=points,
         interpolation="monotone_convex",
         extrapolation="flat_zero",
@@ -88,7 +95,7 @@ def _inputs(tmp_path, demo_dir, points=None, valuation=None):
     target = tmp_path / "inputs"
     shutil.copytree(demo_dir, target)
     if points is not None:
-        (target / "curve_quotes.csv").unlink()
+        _drop_base_quotes(target)
         points.to_csv(target / "curve.csv", index=False)
     if valuation is not None:
         (target / "valuation.json").write_text(json.dumps(valuation))
@@ -190,7 +197,7 @@ def test_two_curves_or_none_are_refused(tmp_path, demo, demo_dir):
 @pytest.mark.parametrize("form", ["zero_annual", "zero_semiannual", "discount_factor"])
 def test_market_history_in_other_forms_gives_the_same_zero_history(demo, form):
     history = demo.market_history.copy()
-    zero = history["series"].str.startswith("zero_")
+    zero = history["series"].str.fullmatch(r"zero_[0-9.]+y")  # the base currency's
     t = history.loc[zero, "series"].str.removeprefix("zero_").str.removesuffix("y").astype(float)
     z = history.loc[zero, "value"].astype(float)
     history.loc[zero, "value"] = {

@@ -15,13 +15,14 @@ LETTER_SCALE = ("AAA", "AA", "A", "BBB", "BB", "B", "CCC")
 
 
 @pytest.fixture(scope="module")
-def demo():
-    return data.demo()
+def demo(demo_portfolio):
+    return demo_portfolio
 
 
-def test_twenty_five_managers_with_distinct_styles(demo):
+def test_twenty_six_managers_with_distinct_styles(demo):
+    # The 25 US managers and the global aggregate manager (fialloc.data.demo_global).
     m = demo.managers
-    assert len(m) == 25
+    assert len(m) == 26
     assert m["manager_id"].is_unique
     assert m["name"].is_unique
     assert m["style"].nunique() >= 12
@@ -37,6 +38,7 @@ def test_twenty_five_managers_with_distinct_styles(demo):
         "municipal",
         "emerging_markets",
         "private_placement",
+        "global_government",
     }
     assert m["current_allocation"].sum() == pytest.approx(1.0, abs=1e-12)
     assert m["current_allocation"].between(0.01, 0.20).all()  # inside the default mandate
@@ -53,7 +55,12 @@ def test_five_hundred_securities_some_shared(demo):
     assert (hold["par"] > 0).all()
     assert sec["sector"].nunique() >= 10
     assert sec["issuer"].nunique() >= 100
-    assert (sec["currency"] == "USD").all()
+    # Only the global manager holds other currencies: 10 sovereigns in each of four.
+    foreign = hold["security_id"].map(sec.set_index("security_id")["currency"]) != "USD"
+    assert set(hold.loc[foreign, "manager_id"]) == {"M26"}
+    assert sec.loc[sec["currency"] != "USD", "currency"].value_counts().to_dict() == dict.fromkeys(
+        ("EUR", "GBP", "JPY", "CAD"), 10
+    )
 
 
 def test_security_master_is_plausible(demo):
@@ -84,7 +91,7 @@ def test_forty_billion_and_weights_match_market_values(demo):
         rtol=1e-6,
     )
     weights = demo.sleeve_weights
-    assert weights.shape == (25, len(demo.book.security_ids))
+    assert weights.shape == (26, len(demo.book.security_ids))
     np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-12)
     assert (weights.to_numpy() >= 0).all()
 
@@ -144,14 +151,14 @@ def test_history_is_sixty_months_ending_on_today(demo):
 
 def test_manager_returns_are_monthly_decimals(demo):
     r, b = demo.returns, demo.benchmark_returns
-    assert r.shape == b.shape == (60, 25)
+    assert r.shape == b.shape == (60, 26)
     assert r.notna().all().all()
     assert r.index[-1] == demo.valuation_date
     assert r.abs().max().max() < 0.1
     assert 0.0 < r.mean().mean() < 0.01
     ch = demo.manager_characteristics
     assert ch is not None
-    assert len(ch) == 60 * 25
+    assert len(ch) == 60 * 26
 
 
 def test_deterministic_for_a_seed():

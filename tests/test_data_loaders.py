@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import fialloc.data as data
 from fialloc.data import InputError, from_tables, load, validate, write_tables
 from fialloc.data.loaders import OPTIONAL, REQUIRED
 from fialloc.schedule import DAY_COUNTS
@@ -30,8 +29,8 @@ TABLES = tuple(
 
 
 @pytest.fixture(scope="module")
-def demo():
-    return data.demo()
+def demo(demo_portfolio):
+    return demo_portfolio
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +112,7 @@ def test_in_memory_frames_and_records(demo):
 def test_in_memory_problems_use_table_names(demo):
     tables = {
         name: getattr(demo, name).reset_index(drop=True).copy()
-        for name in (*REQUIRED, "curve_quotes")
+        for name in (*REQUIRED, "curve_quotes", "fx_spot")
     }
     tables["holdings"].loc[4, "par"] = -1.0
     tables["securities"].loc[2, "rating"] = "AAA+"

@@ -24,8 +24,8 @@ RTOL = 1e-10
 
 
 @pytest.fixture(scope="module")
-def demo():
-    return data.demo()
+def demo(demo_portfolio):
+    return demo_portfolio
 
 
 @pytest.fixture(scope="module")

@@ -24,8 +24,8 @@ def test_sizes_weights_and_holdings(book):
     assert book.securities.index.is_unique
 
 
-def test_managers_cycle_through_the_demo_styles_and_truths(book):
-    demo = data.demo()
+def test_managers_cycle_through_the_demo_styles_and_truths(book, demo_portfolio):
+    demo = demo_portfolio
     styles = book.managers["style"].to_numpy()
     assert list(styles[:25]) == list(demo.managers["style"])
     assert list(styles[25:50]) == list(demo.managers["style"])

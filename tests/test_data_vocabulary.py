@@ -126,8 +126,8 @@ def test_unknown_sector_names_the_value_and_the_list():
 
 
 @pytest.fixture(scope="module")
-def demo_tables():
-    demo = data.demo()
+def demo_tables(demo_portfolio):
+    demo = demo_portfolio
     tables = {
         name: getattr(demo, name).reset_index(drop=True)
         for name in ("securities", "holdings", "managers", "liabilities", "curve_quotes")

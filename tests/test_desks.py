@@ -14,8 +14,8 @@ from fialloc.schedule import add_months
 
 
 @pytest.fixture(scope="module")
-def results():
-    return run_desks(DeskContext(data.demo()))
+def results(demo_portfolio):
+    return run_desks(DeskContext(demo_portfolio))
 
 
 @pytest.fixture(scope="module")
@@ -91,10 +91,10 @@ def test_results_serialize_to_json(results):
         json.dumps(result.to_dict())
 
 
-def test_curve_view_recommendations_and_bad_conviction():
+def test_curve_view_recommendations_and_bad_conviction(demo_portfolio):
     from fialloc.desks import curve
 
-    ctx = DeskContext(data.demo())
+    ctx = DeskContext(demo_portfolio)
     result = curve.analyze(ctx, view="steepener", conviction=1.0)
     changes = {r.subject: r.weight_change for r in result.recommendations}
     assert sum(changes.values()) == pytest.approx(0.0)
@@ -104,9 +104,9 @@ def test_curve_view_recommendations_and_bad_conviction():
         curve.analyze(ctx, view="flattener", conviction=2.0)
 
 
-def test_credit_shifts_respect_the_mandate(results):
+def test_credit_shifts_respect_the_mandate(results, demo_portfolio):
     s = results["credit"].summary
-    m = data.demo().mandate
+    m = demo_portfolio.mandate
     assert s["yield_after"] >= min(m.target_yield, s["yield_before"]) - 1e-12
     assert abs(s["notch_after"] - s["notch_before"]) <= m.max_rating_drift
     assert s["max_sector_increase"] <= m.max_sector_overweight
@@ -115,10 +115,10 @@ def test_credit_shifts_respect_the_mandate(results):
     )
 
 
-def test_credit_shifts_shrink_when_the_yield_floor_binds():
+def test_credit_shifts_shrink_when_the_yield_floor_binds(demo_portfolio):
     from fialloc.desks import credit
 
-    portfolio = data.demo()
+    portfolio = demo_portfolio
     tighter = portfolio.mandate.model_copy(
         update={"target_yield": 0.0468, "max_rating_drift": 0.001}
     )
@@ -128,7 +128,7 @@ def test_credit_shifts_shrink_when_the_yield_floor_binds():
     assert abs(result.summary["notch_after"] - result.summary["notch_before"]) <= 0.001 + 1e-12
 
 
-def test_a_failed_key_rate_rebalance_is_a_finding_and_the_desk_stands(monkeypatch):
+def test_a_failed_key_rate_rebalance_is_a_finding_and_the_desk_stands(monkeypatch, demo_portfolio):
     from fialloc.desks import duration
     from fialloc.errors import ConvergenceError
 
@@ -137,7 +137,7 @@ def test_a_failed_key_rate_rebalance_is_a_finding_and_the_desk_stands(monkeypatc
         raise ConvergenceError(msg)
 
     monkeypatch.setattr(duration, "rebalance_for_krd", failing)
-    result = duration.analyze(DeskContext(data.demo()))
+    result = duration.analyze(DeskContext(demo_portfolio))
     (finding,) = result.findings_of("krd_rebalance_unavailable")
     assert "solver found no rebalance" in finding.message
     weights = result.tables["recommended_weights"]
@@ -146,11 +146,11 @@ def test_a_failed_key_rate_rebalance_is_a_finding_and_the_desk_stands(monkeypatc
     assert result.findings_of("krd_gap")  # the gaps are still measured
 
 
-def test_an_absurd_liability_profile_still_gets_a_rebalance_toward_it():
+def test_an_absurd_liability_profile_still_gets_a_rebalance_toward_it(demo_portfolio):
     """Liabilities a million times the assets' durations once made the solver give up."""
     from fialloc.desks import duration
 
-    p = data.demo()
+    p = demo_portfolio
     extreme = p.liabilities.assign(amount=p.liabilities["amount"] * 1e6)
     ctx = DeskContext(dataclasses.replace(p, liabilities=extreme))
     result = duration.analyze(ctx)

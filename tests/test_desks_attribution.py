@@ -195,8 +195,8 @@ def test_revaluation_refuses_bad_inputs(two_bonds):
 
 
 @pytest.fixture(scope="module")
-def demo():
-    return data.demo()
+def demo(demo_portfolio):
+    return demo_portfolio
 
 
 @pytest.fixture(scope="module")
@@ -225,7 +225,7 @@ def test_effects_add_up_to_the_active_return_every_month(result):
     assert (monthly[ratings].sum(axis=1) - monthly["credit_spread"]).abs().max() < 1e-14
     assert (monthly[sectors].sum(axis=1) - monthly["credit_spread"]).abs().max() < 1e-14
     assert set(monthly.index.get_level_values("portfolio")) == {
-        f"M{k:02d}" for k in range(1, 26)
+        f"M{k:02d}" for k in range(1, 27)
     } | {TOTAL}
 
 
@@ -290,7 +290,9 @@ def test_skilled_managers_show_positive_selection(result, truth):
         assert f"{finding.metrics['selection_monthly'] * 1e4:+.1f} bp" in finding.message
 
 
-def test_drifting_managers_change_their_effects_from_the_planted_month(result, truth):
+def test_drifting_managers_change_their_effects_from_the_planted_month(
+    result, truth, demo_portfolio
+):
     monthly = result.tables["monthly_effects"]
     m22 = monthly.xs("M22", level="portfolio")
     start = truth.drifting_managers["M22"]
@@ -300,7 +302,7 @@ def test_drifting_managers_change_their_effects_from_the_planted_month(result, t
     m23 = monthly.xs("M23", level="portfolio")["duration"]
     start = truth.drifting_managers["M23"]
     # Duration effect = active duration (years) x minus the parallel shift: fit the slope.
-    shift = -data.demo().zero_history.diff().mean(axis=1).reindex(m23.index)
+    shift = -demo_portfolio.zero_history.diff().mean(axis=1).reindex(m23.index)
 
     def active_duration(mask):
         x, y = shift[mask].to_numpy(), m23[mask].to_numpy()
@@ -476,13 +478,14 @@ def test_the_two_bond_example_through_the_data_model_and_the_desk():
 
 def test_a_different_policy_changes_only_the_allocation_view(demo):
     p = _last_four_months(demo, security_spreads=True)
-    equal = pd.Series(1.0 / 25, index=demo.managers.index)
+    n = len(demo.managers)
+    equal = pd.Series(1.0 / n, index=demo.managers.index)
     base, other = holdings_attribution(p), holdings_attribution(p, policy_weights=equal)
-    sleeves = slice(0, 25)
+    sleeves = slice(0, n)
     np.testing.assert_array_equal(base.effects.values[:, sleeves], other.effects.values[:, sleeves])
-    np.testing.assert_allclose(other.policy_weights, 0.04)
+    np.testing.assert_allclose(other.policy_weights, 1.0 / n)
     b = other.brinson
-    policy = (0.04 * other.effects.benchmark_return[:, sleeves]).sum(axis=1)
+    policy = (other.effects.benchmark_return[:, sleeves] / n).sum(axis=1)
     np.testing.assert_allclose(b.policy_return, policy, rtol=1e-14)
     parts = (b.allocation + b.selection + b.interaction).sum(axis=1)
     np.testing.assert_allclose(parts, other.effects.active_return[:, -1], atol=1e-14)

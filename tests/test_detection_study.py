@@ -7,8 +7,13 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from fialloc.analytics.context import DeskContext
-from fialloc.analytics.detection import detection_rates, power_curve, wilson
-from fialloc.analytics.evidence import MIN_MONTHS
+from fialloc.analytics.detection import (
+    beta_rates_by_level,
+    detection_rates,
+    power_curve,
+    wilson,
+)
+from fialloc.analytics.evidence import BETA_LEVEL, MIN_MONTHS
 from fialloc.data.loaders import from_tables
 from fialloc.data.testbooks import KINDS, generate_book
 from fialloc.desks import performance
@@ -72,6 +77,17 @@ def test_a_five_book_study_measures_desks_and_oracle():
     curve = power_curve(records)
     assert list(curve["ir_low"]) == [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
     assert curve["managers"].sum() == (records["kind"] == "skill").sum()
+    # At the desks' own level the beta rates by level are the flags' rates; a looser test
+    # finds at least as many, right and wrong.
+    levels = beta_rates_by_level(records, (BETA_LEVEL, 0.05))
+    for who, flag in (("desks", "beta_flag"), ("oracle", "oracle_beta")):
+        assert levels.loc[BETA_LEVEL, f"{who}_recall"] == rates[who].loc["beta recall", "rate"]
+        fp = rates[who].loc["beta false positives", "rate"]
+        assert levels.loc[BETA_LEVEL, f"{who}_false_positives"] == fp
+        assert (records[flag] <= (records[f"{'' if who == 'desks' else 'oracle_'}credit_p"]
+                                  < BETA_LEVEL)).all()  # fmt: skip
+        for measure in ("recall", "false_positives"):
+            assert levels[f"{who}_{measure}"].is_monotonic_increasing
 
 
 def _flat_rates(book):

@@ -63,8 +63,8 @@ def executor(cluster):
 
 
 @pytest.fixture(scope="module")
-def portfolio():
-    return data.demo()
+def portfolio(demo_portfolio):
+    return demo_portfolio
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ TENORS = (0.5, 2.0, 10.0, 30.0)
 
 
 @pytest.fixture(scope="module")
-def portfolio():
-    return data.demo()
+def portfolio(demo_portfolio):
+    return demo_portfolio
 
 
 def test_history_covariance_is_the_annualized_covariance_of_monthly_moves(portfolio):
@@ -23,7 +23,13 @@ def test_history_covariance_is_the_annualized_covariance_of_monthly_moves(portfo
     assert cov.loc["krd_2y", "krd_30y"] == pytest.approx(
         moves[[2.0, 30.0]].cov().iloc[0, 1] * 12, rel=1e-12
     )
-    assert np.linalg.eigvalsh(cov.to_numpy()).min() > -1e-18
+    eigen = np.linalg.eigvalsh(cov.to_numpy())
+    assert eigen.min() > -1e-12 * eigen.max()  # semi-definite up to rounding
+    # The demo's global sleeve adds each currency's key rates and FX, from their histories.
+    eur = portfolio.currency_zero_history("EUR", TENORS)[10.0].diff().dropna()
+    assert cov.loc["krd_EUR_10y", "krd_EUR_10y"] == pytest.approx(eur.var() * 12, rel=1e-12)
+    fx = np.log(portfolio.fx_history("JPY")).diff().dropna()
+    assert cov.loc["fx_JPY", "fx_JPY"] == pytest.approx(fx.var() * 12, rel=1e-12)
     # A tenor the history does not quote comes off each month's curve (log-linear discount
     # factors in the demo): between 3y and 5y, so its moves lie between theirs.
     between = history_covariance(portfolio, (3.0, 4.0, 5.0))
@@ -84,7 +90,9 @@ def test_scenario_covariance_refuses_a_late_first_step(portfolio):
 def test_the_optimizer_runs_on_either_covariance(portfolio):
     from fialloc import pipeline
 
-    result = pipeline.run(portfolio, n_paths=300, covariance="scenarios", frontier_points=2)
+    # The scenarios simulate one currency: the demo without its global sleeve.
+    single = data.demo(global_sleeve=False)
+    result = pipeline.run(single, n_paths=300, covariance="scenarios", frontier_points=2)
     assert result.allocation.constraints["allowed"].all()
     assert result.parameters["covariance"] == "scenarios"
     assert isinstance(result.problem.covariance, pd.DataFrame)

@@ -442,6 +442,9 @@ CORE_FUNCTIONS = {
     "g2_swaption",
     "mbs_mortgage_rates",
     "mbs_value",
+    "FlowBook",
+    "instrument_flows",
+    "g2_swaption_prices",
 }
 
 # Values that break naive code: NaN, infinities, signed zeros, denormals, huge and tiny numbers.
@@ -551,6 +554,17 @@ def core_calls(draw):
         args = [*layout, draw(float_args), draw(float_args)]
     elif name == "curve_risk":
         args = [*layout, *curve, draw(float_args), draw(float_args), draw(scalar)]
+    elif name == "g2_swaption_prices":
+        args = [*_g2(draw), draw(float_args), draw(float_args), draw(offsets)]
+        args += [draw(float_args) for _ in range(4)]
+        args += [draw(flag), draw(scalar), draw(st.integers(-2, 200))]
+    elif name == "instrument_flows":
+        ordinals = hnp.arrays(np.int64, st.integers(0, 5), elements=st.integers(-5, 4_000_000))
+        small = hnp.arrays(np.int64, st.integers(0, 5), elements=st.integers(-2, 13))
+        args = [draw(st.integers(-5, 4_000_000)), draw(ordinals), draw(small), draw(small)]
+    elif name == "FlowBook":  # the layout, then a price call's and a risk call's arguments
+        args = [layout, [*curve, draw(float_args)]]
+        args += [[*curve, draw(float_args), draw(float_args), draw(scalar)]]
     elif name == "simulate_g2":
         paths = draw(st.one_of(st.integers(-2, 16), st.sampled_from([2**40 + 1, 2**63 - 1])))
         args = [*_g2(draw), draw(float_args), draw(float_args), draw(first), paths]
@@ -585,6 +599,15 @@ def test_fuzz_covers_every_core_function():
 @hypothesis.given(core_calls())
 def test_fuzz_core_raises_only_clean_errors(call):
     name, args = call
+    if name == "FlowBook":
+        try:
+            book = _core.FlowBook(*args[0])
+        except ALLOWED:
+            return
+        for method, method_args in (("price", args[1]), ("curve_risk", args[2])):
+            with contextlib.suppress(ALLOWED):
+                assert getattr(book, method)(*method_args) is not None
+        return
     try:
         result = getattr(_core, name)(*args)
     except ALLOWED:
@@ -634,6 +657,10 @@ def test_fuzz_kernels_with_valid_shapes(data, interpolation, extrapolation):
         lambda: _core.yields_from_prices(offsets, times, amounts, freq, per_stream),
         lambda: _core.yield_risk(offsets, times, amounts, freq, per_stream),
         lambda: _core.bootstrap_curve(offsets, times, amounts, per_stream, interpolation),
+        lambda: _core.FlowBook(offsets, times, amounts).price(*curve, per_stream),
+        lambda: _core.FlowBook(offsets, times, amounts).curve_risk(
+            *curve, per_stream, np.array([1.0, 5.0]), 1e-4
+        ),
     ]
     for call in calls:
         with contextlib.suppress(ALLOWED):

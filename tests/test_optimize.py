@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import fialloc.data as data
 from fialloc.analytics.context import DeskContext
+from fialloc.analytics.credit_loss import DEFAULT_PROBABILITY, expected_loss_rate
 from fialloc.analytics.liquidity_costs import HQLA_LEVELS
 from fialloc.data import Mandate, ObjectiveWeights
 from fialloc.desks import liquidity
@@ -29,8 +30,8 @@ from fialloc.optimize import (
 
 
 @pytest.fixture(scope="module")
-def demo_ctx():
-    return DeskContext(data.demo())
+def demo_ctx(demo_portfolio):
+    return DeskContext(demo_portfolio)
 
 
 @pytest.fixture(scope="module")
@@ -49,9 +50,11 @@ def _toy(x, liability, current, yields=None, alpha=None, cov=1e-4, residual=0.0,
         covariance=pd.DataFrame([[cov]], index=["krd_10y"], columns=["krd_10y"]),
         residual_vol=series([residual] * n),
         yields=series(yields if yields is not None else [0.05] * n),
+        expected_loss=series([0.0] * n),
         alpha=series(alpha if alpha is not None else [0.0] * n),
         trading_cost=series([cost] * n),
         trading_impact=series([cost] * n),
+        tradable_share=series([1.0] * n),
         hqla=pd.DataFrame({"level1": 1.0, "level2a": 0.0, "level2b": 0.0}, index=managers).reindex(
             columns=list(HQLA_LEVELS)
         ),
@@ -106,7 +109,7 @@ def test_the_objective_table_is_in_basis_points_and_money(demo_problem):
     moved = np.abs(w - w0)
     cost = (
         demo_problem.trading_cost.to_numpy() @ moved
-        + demo_problem.trading_impact.to_numpy() @ moved**2
+        + demo_problem.trading_impact.to_numpy() @ moved**1.5
     ) / 3.0
     assert table.at["trading cost", "after_bp"] == pytest.approx(-1e4 * cost)
     assert table.at["liquidity", "after_bp"] == pytest.approx(1e4 * 0.005 * 0.10)
@@ -114,8 +117,8 @@ def test_the_objective_table_is_in_basis_points_and_money(demo_problem):
     assert table.at["total", "change_bp"] > 0
 
 
-def test_the_demo_limits_state_met_closing_or_not_met(demo_problem):
-    mandate = data.demo().mandate
+def test_the_demo_limits_state_met_closing_or_not_met(demo_problem, demo_portfolio):
+    mandate = demo_portfolio.mandate
     result = optimize(demo_problem, mandate)
     table = check_constraints(demo_problem, mandate, result.weights.to_numpy())
     assert table["allowed"].all(), table[~table["allowed"]]
@@ -174,7 +177,7 @@ def test_the_liquid_buffer_is_the_liquidity_desks(demo_ctx, demo_problem):
     desk = liquidity.analyze(demo_ctx)
     now = demo_problem.liquid_buffer(demo_problem.current.to_numpy())
     assert now == pytest.approx(desk.summary["buffer_share"], rel=1e-9)
-    assert now == pytest.approx(0.3375, abs=5e-5)  # not the uncapped 59%
+    assert now == pytest.approx(0.3627, abs=5e-5)  # not the uncapped 59%
 
 
 # The seven mandates of the allocation issue: each refused with its relaxation in its unit,
@@ -191,7 +194,7 @@ INFEASIBLE = {
     ),
     "zero turnover with an exit": (
         {"turnover": 0.0, "exit_managers": ("M01",), "exit_immediately": True},
-        r"raise turnover \(one-way\) by 8\.00 points \(0\.00% to 8\.00%\)",
+        r"raise turnover \(one-way\) by 7\.76 points \(0\.00% to 7\.76%\)",
     ),
     "max shift 0.1% with an exit": (
         {"max_shift": 0.001, "exit_managers": ("M01",), "exit_immediately": True},
@@ -200,11 +203,11 @@ INFEASIBLE = {
     "yield 6% with tracking error 2%": (
         {"target_yield": 0.06, "max_tracking_error": 0.02},
         # the least relaxation lowers the yield alone; no tracking error reaches 6%
-        r"lower yield by 1\.11 points \(6\.00% to 4\.89%\)$",
+        r"lower yield by 1\.1\d points \(6\.00% to 4\.[89]\d%\)$",
     ),
     "two exits": (
         {"exit_managers": ("M01", "M02"), "exit_immediately": True},
-        r"raise turnover \(one-way\) by 5\.00 points \(10\.00% to 15\.00%\)",
+        r"raise turnover \(one-way\) by 4\.55 points \(10\.00% to 14\.55%\)",
     ),
 }
 
@@ -333,7 +336,7 @@ def test_a_reachable_breach_is_met_when_turnover_allows():
 
 def test_gradual_exits_obey_max_shift_and_immediate_exits_do_not(demo_problem):
     gradual = optimize(demo_problem, Mandate(exit_managers=("M01",)))
-    assert gradual.weights["M01"] == pytest.approx(0.08 - 0.05, abs=1e-6)
+    assert gradual.weights["M01"] == pytest.approx(0.0776 - 0.05, abs=1e-6)
     assert gradual.constraints.at["exited managers", "status"] == "closing"
     assert gradual.constraints.at["max shift", "value"] <= 0.05 + 1e-6
     immediate = optimize(demo_problem, Mandate(exit_managers=("M01",), exit_immediately=True))
@@ -411,20 +414,21 @@ def test_pareto_frontier_trades_tracking_error_for_yield_monotonically(demo_prob
     program = AllocationProgram(demo_problem, mandate)
     frontier = pareto_frontier(demo_problem, points=5, program=program)
     assert len(frontier) == 5
-    assert np.all(np.diff(frontier["yield"]) >= -1e-9)
+    assert np.all(np.diff(frontier["expected_return"]) >= -1e-9)
     assert np.all(np.diff(frontier["tracking_error"]) >= -1e-7)
-    assert frontier["yield"].iloc[-1] > frontier["yield"].iloc[0] + 1e-4
+    assert frontier["expected_return"].iloc[-1] > frontier["expected_return"].iloc[0] + 1e-4
     managers = list(demo_problem.managers)
     for _, row in frontier.iterrows():
         table = check_constraints(demo_problem, mandate, row[managers].to_numpy(dtype=float))
         assert table["ok"].all(), table[~table["ok"]]
-        assert row["yield"] >= row["target_yield"] - 1e-7
+        assert row["expected_return"] >= row["target_return"] - 1e-7
     # Its first point is the least tracking error any mandate-abiding mix reaches, and the
     # recommendation (same compiled program) is not dominated by any frontier point.
     low = optimize(demo_problem, mandate.model_copy(update={"objective": RISK_ONLY}))
     assert frontier["tracking_error"].iloc[0] <= low.summary["tracking_error_after"] + 1e-6
     rec = optimize(demo_problem, program=program).summary
-    dominated = (frontier["yield"] >= rec["yield_after"] + 1e-7) & (
+    net = rec["yield_after"] - rec["expected_loss_after"]
+    dominated = (frontier["expected_return"] >= net + 1e-7) & (
         frontier["tracking_error"] <= rec["tracking_error_after"] - 1e-7
     )
     assert not dominated.any()
@@ -657,3 +661,90 @@ def test_an_extension_adds_variables_with_exposures_carry_and_liquidity():
     assert least_te(roomy.model_copy(update={"liquidity_buffer": 0.9875})) == pytest.approx(
         0.25, abs=1e-5
     )
+
+
+def test_the_impact_tangents_stay_within_their_stated_error():
+    # The program prices |dw| ** 1.5 by the maximum of its tangents: never above it, below it
+    # by at most the stated share (moves of 0.1% or more) or the stated amount (smaller).
+    from fialloc.allocation_program import (
+        IMPACT_ABSOLUTE_ERROR,
+        IMPACT_RELATIVE_ERROR,
+        impact_tangents,
+    )
+
+    slopes, intercepts = impact_tangents()
+    x = np.concatenate([np.linspace(0.0, 1e-3, 20_001), np.geomspace(1e-3, 1.0, 200_001)])
+    envelope = (np.outer(x, slopes) + intercepts).max(axis=1)
+    exact = x**1.5
+    assert (envelope <= exact + 1e-15).all()
+    small = x < 1e-3
+    assert (exact - envelope)[small].max() <= IMPACT_ABSOLUTE_ERROR * (1 + 1e-9)
+    relative = ((exact - envelope)[~small] / exact[~small]).max()
+    # Tight: the bound is reached (to 2%), not a loose guess.
+    assert 0.98 * IMPACT_RELATIVE_ERROR <= relative <= IMPACT_RELATIVE_ERROR
+
+
+def test_expected_credit_loss_is_rating_probability_times_loss_given_default(demo_ctx):
+    # By hand on three securities: a BB corporate, a B corporate and a Treasury.
+    ratings = pd.Series(["BB+", "B-", "AA+"])
+    sectors = pd.Series(["corporate", "high_yield", "treasury"])
+    got = expected_loss_rate(ratings, sectors)
+    np.testing.assert_allclose(got, [0.006 * 0.6, 0.031 * 0.6, 0.0])
+    assert DEFAULT_PROBABILITY["CCC"] > DEFAULT_PROBABILITY["B"] > DEFAULT_PROBABILITY["BB"]
+    # A mandate's override replaces the letters it names only.
+    over = expected_loss_rate(ratings, sectors, {"B": 0.05}, 0.5)
+    np.testing.assert_allclose(over, [0.006 * 0.5, 0.05 * 0.5, 0.0])
+    with pytest.raises(ValueError, match="unknown rating letters"):
+        expected_loss_rate(ratings, sectors, {"Z": 0.1})
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        expected_loss_rate(ratings, sectors, {"B": 3.0})
+    with pytest.raises(ValueError, match="default_probability"):
+        Mandate(credit_loss={"default_probability": {"B": 3.0}})
+    # Per manager: the value-weighted loss of its holdings; the objective counts yield less it.
+    problem = build_problem(demo_ctx)
+    p = demo_ctx.portfolio
+    share = p.market_values.div(p.market_values.sum(axis=1), axis=0)
+    sec = p.securities.loc[share.columns]
+    by_hand = share @ expected_loss_rate(sec["rating"], sec["sector"])
+    np.testing.assert_allclose(problem.expected_loss, by_hand.reindex(problem.managers))
+    w = problem.current.to_numpy()
+    table = objective_table(problem, Mandate(), w)
+    assert table.at["expected credit loss", "after_bp"] == pytest.approx(
+        -1e4 * problem.expected_loss.to_numpy() @ w
+    )
+
+
+def test_a_higher_expected_loss_never_raises_that_managers_weight(demo_problem):
+    # The high-yield managers' weights fall (never rise) as their default probability rises.
+    worst = demo_problem.expected_loss.idxmax()
+    base = optimize(demo_problem, Mandate()).weights[worst]
+    bumped = dataclasses.replace(
+        demo_problem,
+        expected_loss=demo_problem.expected_loss + 0.01 * (demo_problem.managers == worst),
+    )
+    assert optimize(bumped, Mandate()).weights[worst] <= base + 1e-6
+    # Without the loss term the high-yield carry counts as return, and they weigh more.
+    free = dataclasses.replace(demo_problem, expected_loss=demo_problem.expected_loss * 0.0)
+    assert optimize(free, Mandate()).weights[worst] >= base - 1e-6
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
+def test_the_frontier_settles_every_point_on_generated_books(seed):
+    # The ends are their own problems and every floor between lies strictly inside: no point
+    # needs a fallback, the returns rise and the tracking errors with them.
+    portfolio = data.synthetic(20, 600, seed=seed)
+    problem = build_problem(DeskContext(portfolio))
+    program = AllocationProgram(problem, portfolio.mandate)
+    frontier = pareto_frontier(problem, points=6, program=program)
+    net = problem.yields.to_numpy() - problem.expected_loss.to_numpy()
+    low = program.solve_for("tracking_error")
+    high = program.solve_for("expected_return")
+    assert frontier["expected_return"].iloc[0] == pytest.approx(net @ low, abs=1e-9)
+    assert frontier["expected_return"].iloc[-1] == pytest.approx(net @ high, abs=1e-9)
+    assert np.all(np.diff(frontier["expected_return"]) >= -1e-9)
+    assert np.all(np.diff(frontier["tracking_error"]) >= -1e-7)
+    assert (frontier["expected_return"] >= frontier["target_return"] - 1e-7).all()
+    managers = list(problem.managers)
+    for _, row in frontier.iterrows():
+        table = check_constraints(problem, portfolio.mandate, row[managers].to_numpy(dtype=float))
+        assert table["allowed"].all(), table[~table["allowed"]]

@@ -7,13 +7,21 @@ import pytest
 import fialloc.data as data
 from fialloc.analytics.context import DeskContext
 from fialloc.analytics.trading_costs import in_kind_split, manager_cost_coefficients, trade_costs
-from fialloc.optimize import build_problem, optimize
+from fialloc.optimize import (
+    OverlayInputs,
+    build_problem,
+    check_constraints,
+    objective_table,
+    optimize,
+    overlay_effects,
+)
+from fialloc.overlay import overlay_universe
 from fialloc.plan import _Fills, glide_path, implementation_plan
 
 
 @pytest.fixture(scope="module")
-def setup():
-    portfolio = data.demo()
+def setup(demo_portfolio):
+    portfolio = demo_portfolio
     problem = build_problem(DeskContext(portfolio))
     return portfolio, problem, optimize(problem, portfolio.mandate).weights
 
@@ -126,14 +134,34 @@ def test_manager_cost_coefficients_price_a_sleeve_moved_alone():
         spread, impact = trade_costs(market, ba.to_numpy(), adv.to_numpy(), 10)
         closed = coef.loc[m, "linear"] * d + coef.loc[m, "impact"] * d**1.5
         assert spread + impact == pytest.approx(closed, rel=1e-12)
-    # The quadratic term is the impact's secant through a move of 5% of the assets.
-    ref = 0.05 * mv.to_numpy().sum()
-    np.testing.assert_allclose(coef["quadratic"] * ref**2, coef["impact"] * ref**1.5)
+
+
+@pytest.mark.parametrize("book", [("demo", 0), ("synthetic", 3), ("synthetic", 8)])
+def test_the_objectives_trading_cost_is_the_plans_pro_rata_cost(book):
+    # The optimizer prices a move with the 3/2-power impact law over the plan's trading days;
+    # the plan prices the same moves phase by phase (each sleeve pro rata, on its own). Equal
+    # phases of d/P over P x D days cost what one move of d over P x D days costs.
+    name, seed = book
+    portfolio = data.demo() if name == "demo" else data.synthetic(20, 600, seed)
+    ctx = DeskContext(portfolio)
+    checked = 0
+    for phases, days in ((3, 10), (6, 5), (12, 10)):
+        problem = build_problem(ctx, trading_days=phases * days)
+        target = optimize(problem, portfolio.mandate).weights
+        plan = implementation_plan(portfolio, problem, target, phases=phases, phase_days=days,
+                                   extend=True)  # fmt: skip
+        if len(plan.costs) != phases:
+            continue  # the volume forced more phases than the problem was priced for
+        checked += 1
+        table = objective_table(problem, portfolio.mandate, target.to_numpy())
+        amortized = table.at["trading cost", "after"] * portfolio.mandate.cost_amortization_years
+        assert -amortized == pytest.approx(plan.costs["pro_rata_cost"].sum(), rel=1e-9)
+    assert checked
 
 
 @pytest.mark.parametrize("book", ["demo", "synthetic"])
-def test_glide_path_reaches_the_unpaced_target_within_every_limit(book):
-    portfolio = data.demo() if book == "demo" else data.synthetic(15, 500, seed=8)
+def test_glide_path_reaches_the_unpaced_target_within_every_limit(book, demo_portfolio):
+    portfolio = demo_portfolio if book == "demo" else data.synthetic(15, 500, seed=8)
     problem = build_problem(DeskContext(portfolio))
     m = portfolio.mandate
     recommended = optimize(problem, m).weights
@@ -171,3 +199,47 @@ def test_glide_path_validates_its_inputs(setup):
     assert glide.reason.endswith("it takes forever")
     slow = setup[0].mandate.model_copy(update={"turnover": 0.001})
     assert glide_path(problem, slow, target, max_cycles=5).reason.endswith("more than 4 more")
+
+
+@pytest.mark.parametrize("book", [("demo", 0), ("synthetic", 8), ("synthetic", 11)])
+def test_glide_path_with_an_overlay_rechooses_it_each_cycle_within_every_limit(book):
+    name, seed = book
+    portfolio = data.demo() if name == "demo" else data.synthetic(15, 500, seed=seed)
+    problem = build_problem(DeskContext(portfolio))
+    m = portfolio.mandate
+    universe = overlay_universe(portfolio.curve, key_tenors=portfolio.analytics.key_tenors)
+    overlay = OverlayInputs(universe.table, universe.stress_changes())
+    recommended = optimize(problem, m, overlay=overlay)
+    units = recommended.overlay_units(universe.ids)
+    glide = glide_path(problem, m, recommended.weights, overlay=overlay, units=units)
+    free = m.model_copy(update={"turnover": 2.0, "max_shift": 1.0})
+    target = optimize(problem, free, overlay=overlay)
+    # Today holds no overlay; cycle 1 is the recommendation, the last the unpaced target.
+    np.testing.assert_allclose(glide.weights[0], problem.current)
+    assert (glide.overlay[0] == 0).all()
+    np.testing.assert_allclose(glide.weights[1], recommended.weights)
+    np.testing.assert_allclose(glide.overlay[1], units)
+    last = glide.weights.columns[-1]
+    np.testing.assert_allclose(glide.weights[last], target.weights, atol=1e-12)
+    assert len(glide.cycles) > 1
+    funded = universe.table["funded"].to_numpy(dtype=bool)
+    for k in glide.cycles.index:
+        w, u = glide.weights[k].to_numpy(), glide.overlay[k].to_numpy()
+        # Weights and STRIPS hold the assets at every cycle end.
+        assert w.sum() + u[funded].sum() == pytest.approx(1.0, abs=1e-6)
+        table = check_constraints(problem, m, w, overlay, u)
+        overlay_rows = table.index.str.startswith("overlay ")
+        assert overlay_rows.sum() >= 4
+        assert table.loc[overlay_rows, "ok"].all(), table[overlay_rows]
+        assert table.drop(index=["turnover (one-way)", "max shift"])["allowed"].all()
+        # Each cycle trades at most the turnover, STRIPS included.
+        prev_w, prev_u = glide.weights[k - 1].to_numpy(), glide.overlay[k - 1].to_numpy()
+        traded = 0.5 * (np.abs(w - prev_w).sum() + np.abs(u - prev_u)[funded].sum())
+        assert traded == pytest.approx(glide.cycles.loc[k, "turnover"], abs=1e-9)
+        assert traded <= m.turnover + 1e-6
+    assert glide.cycles["constraints_ok"].all(), glide.cycles
+    # The overlay chosen afresh at the target's weights is as good as the target's own.
+    total = "total", "after_bp"
+    effect = overlay_effects(problem, overlay, glide.overlay[last].to_numpy())["effect"]
+    at_last = objective_table(problem, m, glide.weights[last].to_numpy(), effect)
+    assert at_last.at[total] == pytest.approx(target.objective.at[total], abs=1e-3)

@@ -135,10 +135,10 @@ def test_calibration_recovers_known_parameters():
         [{"expiry": e, "tenor": t, "normal_vol": truth.normal_vol(e, t)} for e, t in grid]
     )
     fitted, report = G2pp.calibrate(curve, quotes, starts=4, seed=1)
-    assert report["error_bp"].abs().max() < 0.05
+    assert report["error_bp"].abs().max() < 1e-6
     a, s, b, e, r = fitted.params
     assert a < b
-    np.testing.assert_allclose([a, s, b, e, r], truth.params, rtol=0.05, atol=0.02)
+    np.testing.assert_allclose([a, s, b, e, r], truth.params, rtol=1e-8)
 
 
 def test_calibration_validates_quotes():

@@ -6,15 +6,14 @@ from importlib import resources
 import pandas as pd
 import pytest
 
-import fialloc.data as data
-from fialloc import pipeline, report, store
+from fialloc import report, store
 from fialloc.results import build_response
 
 
 @pytest.fixture(scope="module")
-def stored(tmp_path_factory):
+def stored(tmp_path_factory, demo_pipeline_run):
     root = tmp_path_factory.mktemp("report-runs")
-    result = pipeline.run(data.demo(), n_paths=200, scenario_seed=2)
+    result, _ = demo_pipeline_run
     record = store.write_run(str(root), result, build_response(result), render=report.render_stored)
     return store.read_run(record.url)
 
@@ -30,6 +29,7 @@ CHARTS = (  # the performance desk's chart comes with that desk (see the test be
     "chart-surplus-fan",
     "chart-skill",
     "chart-credit",
+    "chart-currencies",  # the demo's global manager holds four other currencies
     "chart-curve",
     "chart-liquidity",
 )
@@ -56,7 +56,7 @@ def test_every_chart_and_section_is_there(stored):
     for chart in CHARTS:
         assert f'id="{chart}"' in html, chart
     for section in ("summary", "duration", "allocation", "stresses", "scenarios", "attribution",
-                    "skill", "credit", "curve", "liquidity", "plan", "run",
+                    "skill", "credit", "currencies", "curve", "liquidity", "plan", "run",
                     "appendix"):  # fmt: skip
         assert f'<section id="{section}">' in html, section
     s = stored.response.integrated_strategy

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-import fialloc.data as data
-from fialloc import pipeline, report, store
+from fialloc import report, store
 from fialloc.results import build_response
 
 
@@ -46,9 +45,9 @@ def browser(chromium):
 
 
 @pytest.fixture(scope="module")
-def report_file(tmp_path_factory):
+def report_file(tmp_path_factory, demo_pipeline_run):
     root = tmp_path_factory.mktemp("browser-runs")
-    result = pipeline.run(data.demo(), n_paths=200)
+    result, _ = demo_pipeline_run
     record = store.write_run(str(root), result, build_response(result), render=report.render_stored)
     return Path(record.url) / "report.html"
 

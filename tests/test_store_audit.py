@@ -1,7 +1,9 @@
 """A run folder audited alone: constraints, tracking error and path statistics from its files.
 
 Everything below reads only the folder (Parquet tables, ``results.json`` and the manifest) and
-recomputes with numpy and the standard library, independently of fialloc's code.
+recomputes with numpy and the standard library, independently of fialloc's code: with the
+duration overlay on (its positions, exposures, carry and margins enter the limits, and its own
+limits are checked) and with manager weights only.
 """
 
 import dataclasses
@@ -20,23 +22,23 @@ from fialloc.results import build_response
 N01 = NormalDist()
 
 
-@pytest.fixture(scope="module")
-def folder(tmp_path_factory):
-    # A book other than the demo, and a mandate with an exit, so that every limit is exercised.
-    # Manager weights only: the folder does not yet hold what an audit of the duration
-    # overlay's exposures, margin and path values would need.
+@pytest.fixture(scope="module", params=["overlay", "weights only"])
+def folder(request, tmp_path_factory):
+    # A book other than the demo, and a mandate with an exit, so that every limit is exercised;
+    # with the duration overlay (the default) and without it.
     book = data.synthetic(12, 400, seed=5)
     smallest = str(book.current_weights.idxmin())
-    no_overlay = book.mandate.overlay.model_copy(
-        update={"swap_notional": 0.0, "futures_notional": 0.0, "strips": 0.0}
-    )
+    overlay = book.mandate.overlay
+    if request.param == "weights only":
+        overlay = overlay.model_copy(
+            update={"swap_notional": 0.0, "futures_notional": 0.0, "strips": 0.0}
+        )
     portfolio = dataclasses.replace(
         book,
-        mandate=book.mandate.model_copy(
-            update={"exit_managers": (smallest,), "overlay": no_overlay}
-        ),
+        mandate=book.mandate.model_copy(update={"exit_managers": (smallest,), "overlay": overlay}),
     )
     result = pipeline.run(portfolio, n_paths=400, scenario_seed=9, horizons=4, frontier_points=3)
+    assert (result.allocation.overlay is not None) == (request.param == "overlay")
     root = tmp_path_factory.mktemp("audit")
     record = store.write_run(str(root), result, build_response(result), source="synthetic")
     return Path(record.url)
@@ -46,8 +48,44 @@ def _table(folder, name):
     return pd.read_parquet(folder / "tables" / f"{name}.parquet")
 
 
-def _constraints(folder, w):
-    """Every mandate limit at weights `w`, from the folder's tables and manifest alone."""
+def _overlay(folder, allocation, factors):
+    """The overlay's positions and what they add, from the folder alone (None without one)."""
+    if not (folder / "tables" / "overlay_units.parquet").exists():
+        return None
+    m = json.loads((folder / "manifest.json").read_text())["parameters"]["mandate"]["overlay"]
+    t = _table(folder, "problem_overlay_instruments")
+    changes = _table(folder, "problem_overlay_stress_changes").to_numpy()
+    u = _table(folder, "overlay_units")[allocation].to_numpy()
+    kind, funded = t["kind"].to_numpy(), t["funded"].to_numpy(dtype=bool)
+    x = t.reindex(columns=factors, fill_value=0.0).to_numpy()
+    rows = {
+        "overlay swap notional": np.abs(u[kind == "swap"]).sum(),
+        "overlay futures notional": np.abs(u[kind == "future"]).sum(),
+        "overlay STRIPS": np.abs(u[kind == "strips"]).sum(),
+        "overlay per instrument": np.abs(u).max(),
+        "overlay STRIPS long only": u[funded].min(),
+    }
+    limits = {
+        "overlay swap notional": m["swap_notional"],
+        "overlay futures notional": m["futures_notional"],
+        "overlay STRIPS": m["strips"],
+        "overlay per instrument": m["per_instrument"],
+        "overlay STRIPS long only": 0.0,
+    }
+    return {
+        "exposure": x.T @ u,
+        "funded": u[funded].sum(),
+        "carry": t["carry"].to_numpy() @ u,
+        # Initial margin on gross positions, variation margin of the worst stress.
+        "margin": t["initial_margin"].to_numpy() @ np.abs(u) + max(0.0, (-(changes @ u)).max()),
+        "rows": rows,
+        "limits": limits,
+    }
+
+
+def _constraints(folder, w, allocation=None):
+    """Every mandate limit at weights `w` (and the overlay of `allocation`, when the folder
+    has one), from the folder's tables and manifest alone."""
     m = json.loads((folder / "manifest.json").read_text())["parameters"]["mandate"]
     pm = _table(folder, "problem_managers")
     cov = _table(folder, "problem_factor_covariance")
@@ -55,22 +93,29 @@ def _constraints(folder, w):
     totals = _table(folder, "problem_totals").iloc[0]
     sectors = _table(folder, "problem_sectors")
     factors = list(cov.columns)
+    ov = None if allocation is None else _overlay(folder, allocation, factors)
+    extra = np.zeros(len(factors)) if ov is None else ov["exposure"]
+    funded, carry, liquid = (0.0, 0.0, 0.0) if ov is None else (
+        ov["funded"], ov["carry"], ov["funded"] - ov["margin"])  # fmt: skip
     w0 = pm["current_weight"].to_numpy()
     x = pm[factors].to_numpy()
-    active = x.T @ w - liability[factors].to_numpy()
+    active = x.T @ w + extra - liability[factors].to_numpy()
     te = np.sqrt(active @ cov.to_numpy() @ active + np.sum((w * pm["residual_vol"]) ** 2))
     exits = pm.index.isin(m["exit_managers"])
     shifted = ~exits if m["exit_immediately"] else np.ones(len(w), dtype=bool)
     l1, l2a, l2b = (pm[f"hqla_{lv}"].to_numpy() @ w for lv in ("level1", "level2a", "level2b"))
+    # STRIPS are Level 1 assets; margin is paid out of them.
+    l1 += liquid
     # The LCR buffer with the Basel Level 2B (15%) and Level 2 (40%) cap adjustments
     adj15 = max(l2b - 15 / 85 * (l1 + l2a), l2b - 15 / 60 * l1, 0.0)
     adj40 = max(l2a + l2b - adj15 - 2 / 3 * l1, 0.0)
     values = {
         "min allocation": w[~exits].min(),
         "max allocation": w.max(),
-        "turnover (one-way)": 0.5 * np.abs(w - w0).sum(),
+        # STRIPS are bought with the managers' cash: that share is traded too.
+        "turnover (one-way)": 0.5 * (np.abs(w - w0).sum() + funded),
         "max shift": np.abs(w - w0)[shifted].max(),
-        "yield": pm["yield"].to_numpy() @ w,
+        "yield": pm["yield"].to_numpy() @ w + carry,
         "tracking error": te,
         "liquidity buffer": l1 + l2a + l2b - adj15 - adj40,
         "illiquid share": pm["illiquid_share"].to_numpy() @ w,
@@ -79,31 +124,65 @@ def _constraints(folder, w):
     }
     if exits.any():
         values["exited managers"] = w[exits].sum()
+    # A sleeve nothing of which trades on the market can be sold or held, not bought.
+    untraded = pm["tradable_share"].to_numpy() <= 0
+    if untraded.any():
+        values["purchases of untraded sleeves"] = max(0.0, (w - w0)[untraded].max())
     keys = [f for f in factors if f.startswith("krd_")]
+    at = [factors.index(k) for k in keys]
     target = liability[keys].to_numpy() * totals["liabilities"] / totals["assets"]
-    for key, gap in zip(keys, np.abs(pm[keys].to_numpy().T @ w - target), strict=True):
+    net = pm[keys].to_numpy().T @ w + extra[at]
+    for key, gap in zip(keys, np.abs(net - target), strict=True):
         values[f"key-rate gap {key.removeprefix('krd_')}"] = gap
+    if ov is not None:
+        values.update(ov["rows"])
     return values
 
 
 def test_every_constraint_and_the_tracking_error_recompute_from_the_folder(folder):
     weights = _table(folder, "weights")
     stored = _table(folder, "optimizer_constraints")
-    values = _constraints(folder, weights["recommended"].to_numpy())
+    w = weights["recommended"].to_numpy()
+    values = _constraints(folder, w, "recommended")
     assert set(values) == set(stored.index)
     for name, value in values.items():
         assert value == pytest.approx(stored.loc[name, "value"], rel=1e-9, abs=1e-12), name
-    # Each limit's status follows from its value, today's and the limit alone.
+    # Each limit's status follows from its value, today's and the limit alone (today holds no
+    # overlay).
     today = _constraints(folder, weights["current"].to_numpy())
+    overlay = _overlay(folder, "recommended", list(_table(folder, "problem_factor_covariance")))
     for name, row in stored.iterrows():
         sign = 1.0 if row["sense"] == "<=" else -1.0
-        after, before = sign * (values[name] - row["limit"]), sign * (today[name] - row["limit"])
+        now = today.get(name, 0.0)
+        if name.startswith("overlay "):
+            assert row["limit"] == overlay["limits"][name], name
+        after, before = sign * (values[name] - row["limit"]), sign * (now - row["limit"])
         status = "met" if after <= 1e-6 else "closing" if after < before - 1e-6 else "not met"
         assert row["status"] == status, name
     strategy = json.loads((folder / "results.json").read_text())["integrated_strategy"]
-    for when, col in (("before", "current"), ("after", "recommended")):
-        te = _constraints(folder, weights[col].to_numpy())["tracking error"]
-        assert te == pytest.approx(strategy[f"tracking_error_{when}"], rel=1e-9)
+    te = {"before": today["tracking error"], "after": values["tracking error"]}
+    for when in ("before", "after"):
+        assert te[when] == pytest.approx(strategy[f"tracking_error_{when}"], rel=1e-9)
+    # The weights and the overlay's STRIPS hold the assets.
+    strips = 0.0 if overlay is None else overlay["funded"]
+    assert w.sum() + strips == pytest.approx(1.0, abs=1e-12)
+    if overlay is not None:
+        # The overlay is on, and the stored gaps are net of it.
+        assert overlay["rows"]["overlay per instrument"] > 0
+        gaps = _table(folder, "optimizer_gaps")
+        for tenor, row in gaps.iterrows():
+            assert abs(row["gap_after"]) == pytest.approx(
+                values[f"key-rate gap {tenor}"], rel=1e-9, abs=1e-12
+            )
+        # The least-shortfall weights with their own overlay meet what they must, too.
+        robust = _constraints(folder, weights["least_shortfall"].to_numpy(), "least_shortfall")
+        paced = ["turnover (one-way)", "max shift"] + [r for r in stored.index if "overlay " in r]
+        for name in paced:
+            if name == "overlay STRIPS long only":
+                assert robust[name] >= -1e-9
+                continue
+            limit = stored.loc[name, "limit"]
+            assert robust[name] <= limit + 1e-6, name
 
 
 def _influence(v, kind, a):

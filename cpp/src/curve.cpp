@@ -276,40 +276,26 @@ void ZeroCurve::build_buckets() {
   }
 }
 
-template <int Deg>
-void ZeroCurve::log_discount_walk(const double* t, double z, double* out, Eigen::Index n) const {
-  // The segment comes from a bucket table plus a rarely taken step, so no iteration waits on the
-  // previous one (a knot-by-knot walk chains every flow to the last through a load).
-  const auto last = static_cast<Eigen::Index>(knots_.size()) - 1;
-  const double* knots = knots_.data();
-  const Poly* coef = coef_.data();
-  const std::int32_t* bucket = bucket_.data();
-  const double max_bucket = static_cast<double>(bucket_.size() - 1);
-  for (Eigen::Index i = 0; i < n; ++i) {
-    const double x = t[i];
-    const double b = std::min(std::max(x * kBucketsPerYear, 0.0), max_bucket);
-    Eigen::Index j = bucket[static_cast<int>(b)];
-    while (j < last && x >= knots[j + 1]) ++j;
-    const Poly& c = coef[j];
-    const double u = x - knots[j];
-    double p = c[Deg];
-    for (int d = Deg - 1; d >= 0; --d) p = p * u + c[static_cast<std::size_t>(d)];
-    out[i] = p - z * x;
-  }
-}
-
-bool ZeroCurve::log_discount_sorted(const double* t, double z, double* out, Eigen::Index n) const {
+bool ZeroCurve::segments_sorted(const double* t, std::int32_t* seg, Eigen::Index n) const {
   // Validity first, in a loop the compiler vectorizes; NaN fails every comparison.
   if (n == 0) return true;
   Eigen::Index bad = !(t[0] >= 0.0) + !(t[n - 1] < kInf);
   for (Eigen::Index i = 1; i < n; ++i) bad += !(t[i] >= t[i - 1]);
   if (bad != 0) return false;  // the bucket lookup below needs finite, non-negative times
-  switch (degree_) {
-    case 1: log_discount_walk<1>(t, z, out, n); break;
-    case 2: log_discount_walk<2>(t, z, out, n); break;
-    default: log_discount_walk<4>(t, z, out, n); break;
+  // A bucket table plus a rarely taken step, so no iteration waits on the previous one (a
+  // knot-by-knot walk chains every flow to the last through a load).
+  const auto last = static_cast<std::int32_t>(knots_.size()) - 1;
+  const double* knots = knots_.data();
+  const std::int32_t* bucket = bucket_.data();
+  const double max_bucket = static_cast<double>(bucket_.size() - 1);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const double x = t[i];
+    const double b = std::min(x * kBucketsPerYear, max_bucket);
+    std::int32_t j = bucket[static_cast<int>(b)];
+    while (j < last && x >= knots[j + 1]) ++j;
+    seg[i] = j;
   }
-  return bad == 0;
+  return true;
 }
 
 double ZeroCurve::forward(double t) const {

@@ -9,7 +9,7 @@
 #include "fialloc/errors.hpp"
 #include "fialloc/parallel.hpp"
 #include "fialloc/rng.hpp"
-#include "fialloc/solver.hpp"
+#include "fialloc/g2_calibration.hpp"
 #include "fialloc/vexp.hpp"
 
 namespace fialloc {
@@ -311,22 +311,6 @@ RowMatrixXd g2_factor_normals(std::uint64_t seed, std::int64_t first_path, std::
   return out;
 }
 
-namespace {
-
-// 8-point Gauss-Legendre nodes and weights on [-1, 1].
-constexpr std::array<double, 8> kGLx = {-0.9602898564975363, -0.7966664774136267,
-                                        -0.5255324099163290, -0.1834346424956498,
-                                        0.1834346424956498,  0.5255324099163290,
-                                        0.7966664774136267,  0.9602898564975363};
-constexpr std::array<double, 8> kGLw = {0.1012285362903763, 0.2223810344533745,
-                                        0.3137066458778873, 0.3626837833783620,
-                                        0.3626837833783620, 0.3137066458778873,
-                                        0.2223810344533745, 0.1012285362903763};
-
-double norm_cdf(double v) { return 0.5 * std::erfc(-v / std::sqrt(2.0)); }
-
-}  // namespace
-
 double g2_swaption(const G2Params& p, double expiry, double log_df_expiry, ConstVecRef pay_times,
                    ConstVecRef accruals, ConstVecRef log_df_pay, double strike, bool payer,
                    double range, int intervals) {
@@ -349,72 +333,8 @@ double g2_swaption(const G2Params& p, double expiry, double log_df_expiry, Const
                   where << ": `strike` must be a non-negative decimal rate, got " << strike);
   FIALLOC_REQUIRE(range > 0.0 && intervals >= 1, where << ": bad integration settings");
 
-  const double a = p.a, b = p.b, s = p.sigma, e = p.eta, r = p.rho, T = expiry;
-  const double mux = -(s * s / (a * a) + r * s * e / (a * b)) * (1.0 - std::exp(-a * T)) +
-                     s * s / (2.0 * a * a) * (1.0 - std::exp(-2.0 * a * T)) +
-                     r * s * e / (b * (a + b)) * (1.0 - std::exp(-(a + b) * T));
-  const double muy = -(e * e / (b * b) + r * s * e / (a * b)) * (1.0 - std::exp(-b * T)) +
-                     e * e / (2.0 * b * b) * (1.0 - std::exp(-2.0 * b * T)) +
-                     r * s * e / (a * (a + b)) * (1.0 - std::exp(-(a + b) * T));
-  const double sx = s * std::sqrt(b_fn(2.0 * a, T));
-  const double sy = e * std::sqrt(b_fn(2.0 * b, T));
-  const double rxy = r * s * e / ((a + b) * sx * sy) * (1.0 - std::exp(-(a + b) * T));
-  const double srt = std::sqrt(1.0 - rxy * rxy);
-  const double omega = payer ? 1.0 : -1.0;
-
-  Eigen::ArrayXd c(n), lnA(n), ba(n), bb(n);
-  const double vT = g2_v(p, T);
-  for (Eigen::Index i = 0; i < n; ++i) {
-    c[i] = strike * accruals[i] + (i == n - 1 ? 1.0 : 0.0);
-    const double tau = pay_times[i] - T;
-    lnA[i] = log_df_pay[i] - log_df_expiry + 0.5 * (g2_v(p, tau) - g2_v(p, pay_times[i]) + vT);
-    ba[i] = b_fn(a, tau);
-    bb[i] = b_fn(b, tau);
-  }
-
-  auto integrand = [&](double xv) {
-    const Eigen::ArrayXd lambda = c * (lnA - ba * xv).exp();
-    // ybar: the y at which the swap's fixed leg is worth par given x; decreasing in y.
-    auto fn = [&](double yv) {
-      const Eigen::ArrayXd terms = lambda * (-bb * yv).exp();
-      return std::make_pair(terms.sum() - 1.0, -(bb * terms).sum());
-    };
-    // Widen the bracket geometrically: the root can lie far out in units of sy when the
-    // y-volatility is small, and a fixed step would take ~1/eta steps to reach it.
-    double lo = muy - 10.0 * sy, hi = muy + 10.0 * sy, step = 10.0 * sy;
-    for (int k = 0; fn(lo).first < 0.0; ++k, step *= 2.0) {
-      FIALLOC_REQUIRE(k < 200 && std::isfinite(lo), where << ": no bracket for the swap's critical y");
-      lo -= step;
-    }
-    step = 10.0 * sy;
-    for (int k = 0; fn(hi).first > 0.0; ++k, step *= 2.0) {
-      FIALLOC_REQUIRE(k < 200 && std::isfinite(hi), where << ": no bracket for the swap's critical y");
-      hi += step;
-    }
-    const double ybar = solve_bracketed_newton([&](double yv) {
-      const auto [f, d] = fn(yv);
-      return std::make_pair(-f, -d);  // increasing form for the solver
-    }, lo, hi, muy, 1e-14, 200, where);
-    const double h1 = (ybar - muy) / (sy * srt) - rxy * (xv - mux) / (sx * srt);
-    double sum = 0.0;
-    for (Eigen::Index i = 0; i < n; ++i) {
-      const double h2 = h1 + bb[i] * sy * srt;
-      const double kappa =
-          -bb[i] * (muy - 0.5 * srt * srt * sy * sy * bb[i] + rxy * sy * (xv - mux) / sx);
-      sum += lambda[i] * std::exp(kappa) * norm_cdf(-omega * h2);
-    }
-    const double z = (xv - mux) / sx;
-    return std::exp(-0.5 * z * z) / (sx * std::sqrt(2.0 * 3.141592653589793)) *
-           (norm_cdf(-omega * h1) - sum);
-  };
-
-  const double lo = mux - range * sx, width = 2.0 * range * sx / intervals;
-  double total = 0.0;
-  for (int k = 0; k < intervals; ++k) {
-    const double mid = lo + (k + 0.5) * width, half = 0.5 * width;
-    for (std::size_t q = 0; q < kGLx.size(); ++q) total += kGLw[q] * half * integrand(mid + half * kGLx[q]);
-  }
-  return omega * std::exp(log_df_expiry) * total;
+  return g2_swaption_price(p, expiry, log_df_expiry, pay_times.data(), accruals.data(),
+                           log_df_pay.data(), n, strike, payer ? 1.0 : -1.0, range, intervals);
 }
 
 }  // namespace fialloc

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from fialloc.bonds import BondAnalytics, BondBook, CashflowStream, CurveRisk
+    from fialloc.curve_set import CurveSet
     from fialloc.curves import DEFAULT_KEY_TENORS, Curve, bootstrap
 
 # The public names load on first use (PEP 562): ``import fialloc`` stays cheap, so the console
@@ -21,6 +22,7 @@ _LAZY: Final = {
     "BondBook": "fialloc.bonds",
     "CashflowStream": "fialloc.bonds",
     "CurveRisk": "fialloc.bonds",
+    "CurveSet": "fialloc.curve_set",
     "DEFAULT_KEY_TENORS": "fialloc.curves",
     "Curve": "fialloc.curves",
     "bootstrap": "fialloc.curves",
@@ -51,6 +53,7 @@ __all__ = [
     "CashflowStream",
     "Curve",
     "CurveRisk",
+    "CurveSet",
     "__version__",
     "bootstrap",
 ]

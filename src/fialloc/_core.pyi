@@ -42,6 +42,9 @@ def forward_rates(
 def bootstrap_curve(
     offsets: _I, times: _F, amounts: _F, targets: _F, interpolation: int
 ) -> tuple[_F, _F, int]: ...
+def instrument_flows(
+    valuation: int, maturities: _I, frequencies: _I, day_counts: _I
+) -> tuple[_I, _F, _F, _F]: ...
 def price_streams(
     offsets: _I,
     times: _F,
@@ -83,6 +86,52 @@ def curve_risk(
     key_tenors: _F,
     bump: float,
 ) -> tuple[_F, _F, _F, _F, _F]: ...
+
+class FlowBook:
+    def __init__(self, offsets: _I, times: _F, amounts: _F) -> None: ...
+    def price(
+        self,
+        pillar_times: _F,
+        log_dfs: _F,
+        interpolation: int,
+        extrapolation: int,
+        spread_knots: _F,
+        spread_values: _F,
+        z_spreads: _F,
+    ) -> _F: ...
+    def curve_risk(
+        self,
+        pillar_times: _F,
+        log_dfs: _F,
+        interpolation: int,
+        extrapolation: int,
+        spread_knots: _F,
+        spread_values: _F,
+        z_spreads: _F,
+        key_tenors: _F,
+        bump: float,
+    ) -> tuple[_F, _F, _F, _F, _F]: ...
+    def prices_from_yields(self, freq: _F, yields: _F) -> _F: ...
+    def yields_from_prices(self, freq: _F, prices: _F) -> _F: ...
+    def yield_risk(self, freq: _F, yields: _F) -> tuple[_F, _F, _F]: ...
+
+def g2_swaption_prices(
+    a: float,
+    sigma: float,
+    b: float,
+    eta: float,
+    rho: float,
+    expiry: _F,
+    log_df_expiry: _F,
+    offsets: _I,
+    pay_times: _F,
+    accruals: _F,
+    log_df_pay: _F,
+    strike: _F,
+    gradient: bool,
+    range: float = 8.0,
+    intervals: int = 64,
+) -> tuple[_F, _F]: ...
 def simulate_g2(
     a: float,
     sigma: float,

@@ -6,7 +6,8 @@ come in three kinds:
 
 ``pace``
     How far and how fast the book may move this cycle: turnover, max shift, min and max
-    allocation, and the rating drift and sector overweight (changes from today). Always
+    allocation, the rating drift and sector overweight (changes from today), and no purchase
+    of a sleeve nothing of which trades on the market (private placements). Always
     enforced; relaxed only to explain a mandate that cannot be met.
 ``limit``
     Where the book must be: yield, tracking error, liquid buffer, illiquid share, and the
@@ -38,6 +39,8 @@ __all__ = ["ExtensionEffect", "LimitRow", "check_constraints", "limit_rows"]
 MET_TOLERANCE = 1e-6
 
 Kind = Literal["pace", "limit", "gap"]
+#: The row that keeps the optimizer from buying sleeves nothing of which trades.
+UNTRADED = "purchases of untraded sleeves"
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,8 @@ def limit_rows(problem: AllocationProblem, mandate: Mandate) -> list[LimitRow]:
     ]
     if m.exit_managers and not m.exit_immediately:
         rows.append(LimitRow("exited managers", "<=", 0.0, "share", "limit"))
+    if (problem.tradable_share <= 0).any():
+        rows.append(LimitRow(UNTRADED, "<=", 0.0, "share", "pace"))
     rows += [
         # rating drift and sector overweight measure the move from today, like turnover
         LimitRow("yield", ">=", m.target_yield, "share", "limit"),
@@ -194,6 +199,7 @@ def row_values(
     exits = exit_mask(problem, mandate)
     staying = ~exits
     moved = np.abs(w - w0)[shifted_mask(problem, mandate)]
+    untraded = (problem.tradable_share <= 0).to_numpy()
     e = effect or ExtensionEffect(np.zeros(len(problem.exposures.columns)))
     gaps = problem.gaps(w, e.exposure)["gap"].abs()
     values = {
@@ -202,6 +208,7 @@ def row_values(
         "min allocation": float(w[staying].min()) if staying.any() else 1.0,
         "max allocation": float(w.max()),
         "exited managers": float(w[exits].sum()),
+        UNTRADED: float(max(0.0, (w - w0)[untraded].max())) if untraded.any() else 0.0,
         "yield": float(problem.yields.to_numpy() @ w) + e.yield_pickup,
         "tracking error": problem.tracking_error(w, e.exposure),
         "liquidity buffer": problem.liquid_buffer(w, e.level1),

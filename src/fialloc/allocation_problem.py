@@ -21,6 +21,7 @@ Turnover
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from fialloc.analytics.context import DeskContext
+from fialloc.analytics.credit_loss import expected_loss_rate
 from fialloc.analytics.duration_gaps import krd_gaps
 from fialloc.analytics.liquidity_costs import HQLA_LEVELS, hqla_bounds, hqla_levels
 from fialloc.analytics.trading_costs import manager_cost_coefficients
@@ -70,11 +72,21 @@ class AllocationProblem:
         Per manager: annual residual risk (decimal), yield (decimal), posterior expected
         selection alpha (decimal a year), share of the sleeve that is illiquid, average rating
         notch (AAA = 1).
+    expected_loss : Series
+        Per manager: the sleeve's expected credit loss a year (decimal of its value; default
+        probability by rating times loss given default,
+        :func:`fialloc.analytics.credit_loss.expected_loss_rate`). The objective counts
+        yield less it.
     trading_cost, trading_impact : Series
         Per manager, the cost of moving a weight change ``dw`` of its sleeve (decimal of
-        assets): ``trading_cost * |dw| + trading_impact * dw ** 2``, half the bid-ask spread
-        and square-root market impact as its quadratic secant through a move of 5% of assets
-        (:func:`fialloc.analytics.trading_costs.manager_cost_coefficients`).
+        assets): ``trading_cost * |dw| + trading_impact * |dw| ** 1.5``, half the bid-ask
+        spread and square-root market impact, each sleeve traded pro rata on its own
+        (:func:`fialloc.analytics.trading_costs.manager_cost_coefficients`: ``trading_impact``
+        is its ``impact`` times the square root of the assets).
+    tradable_share : Series
+        Per manager: the share of the sleeve's value in securities that trade on the market
+        (average daily volume above zero). A sleeve with none (private placements) can be
+        sold or held, not bought: the plan has no market to buy it in.
     hqla : DataFrame
         Managers by LCR levels (:data:`fialloc.analytics.liquidity_costs.HQLA_LEVELS`): each
         sleeve's post-haircut value in the level per unit of sleeve value.
@@ -91,9 +103,11 @@ class AllocationProblem:
     covariance: pd.DataFrame
     residual_vol: pd.Series
     yields: pd.Series
+    expected_loss: pd.Series
     alpha: pd.Series
     trading_cost: pd.Series
     trading_impact: pd.Series
+    tradable_share: pd.Series
     hqla: pd.DataFrame
     illiquid_share: pd.Series
     notch: pd.Series
@@ -107,9 +121,11 @@ class AllocationProblem:
         for name in (
             "residual_vol",
             "yields",
+            "expected_loss",
             "alpha",
             "trading_cost",
             "trading_impact",
+            "tradable_share",
             "illiquid_share",
             "notch",
             "current",
@@ -130,8 +146,11 @@ class AllocationProblem:
             (self.trading_cost < 0).any()
             or (self.trading_impact < 0).any()
             or (self.residual_vol < 0).any()
+            or (self.expected_loss < 0).any()
         ):
-            msg = "AllocationProblem: trading costs and `residual_vol` must be >= 0"
+            msg = (
+                "AllocationProblem: trading costs, `residual_vol` and `expected_loss` must be >= 0"
+            )
             raise ValueError(msg)
         if not (self.assets > 0 and self.liabilities > 0):
             msg = f"AllocationProblem: assets {self.assets} and liabilities must be positive"
@@ -165,8 +184,12 @@ class AllocationProblem:
 
     @property
     def key_columns(self) -> list[str]:
-        """The key-rate factor columns (``krd_*``), shortest tenor first."""
-        return [c for c in self.exposures.columns if c.startswith("krd_")]
+        """The base currency's key-rate factor columns (``krd_<tenor>y``), shortest first.
+
+        Other currencies' (``krd_EUR_10y``) are factors like the spreads: the liabilities,
+        owed in the base currency, have none, and gaps are the base curve's.
+        """
+        return [c for c in self.exposures.columns if re.fullmatch(r"krd_[0-9.]+y", c)]
 
     def factor_root(self) -> FloatArray:
         """Return R with R'R = covariance (eigen decomposition, so semi-definite is fine)."""
@@ -260,9 +283,13 @@ def build_problem(
             for x in RATING_LETTERS
         }
     )
-    exposures = pd.concat([ctx.managers[keys], share @ sd.loc[share.columns]], axis=1)
+    # Other currencies' key rates and FX: exposures the liabilities (in the base) do not have.
+    currency = ctx.managers[[*ctx.currency_key_columns, *ctx.fx_columns]]
+    exposures = pd.concat([ctx.managers[keys], share @ sd.loc[share.columns], currency], axis=1)
     lia = ctx.liabilities.iloc[0]
-    liability = pd.concat([lia[keys].astype(float), pd.Series(0.0, index=sd.columns)])
+    liability = pd.concat(
+        [lia[keys].astype(float), pd.Series(0.0, index=[*sd.columns, *currency.columns])]
+    )
 
     if covariance is None:
         covariance = history_covariance(p, list(p.analytics.key_tenors))
@@ -290,6 +317,10 @@ def build_problem(
         columns=list(HQLA_LEVELS),
     )
     illiquid = share @ (held["liquidity_tier"] == "illiquid").astype(float)
+    losses = p.mandate.credit_loss
+    loss = expected_loss_rate(
+        held["rating"], held["sector"], losses.default_probability, losses.loss_given_default
+    )
     costs = manager_cost_coefficients(
         p.market_values, p.securities["bid_ask_bp"], p.securities["adv"], trading_days
     ).reindex(managers)
@@ -300,9 +331,11 @@ def build_problem(
         covariance=covariance.loc[exposures.columns, exposures.columns],
         residual_vol=read["residual_vol"],
         yields=ctx.managers["ytm"],
+        expected_loss=(share @ loss).reindex(managers),
         alpha=read["alpha_posterior"],
         trading_cost=costs["linear"],
-        trading_impact=costs["quadratic"] * ctx.total_assets,
+        trading_impact=costs["impact"] * np.sqrt(ctx.total_assets),
+        tradable_share=(share @ (held["adv"] > 0).astype(float)).reindex(managers),
         hqla=(share @ levels).reindex(managers),
         illiquid_share=illiquid.reindex(managers),
         notch=ctx.manager_notches.reindex(managers),

@@ -274,6 +274,9 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
         console.print(overlay)
     if s.get("spread_sources"):
         console.print(s["spread_sources"], highlight=False, markup=False)
+    for finding in response.detailed_results.get("duration", {}).get("findings", []):
+        if finding["code"] == "currency_exposure":  # the desk's words on other currencies
+            console.print(f"Currencies: {finding['message']}", highlight=False, markup=False)
     optimizer = response.detailed_results["optimizer"]
     # One gap definition (duration_gaps.key_rate_gap): the headline's largest gap is in here.
     gap_rows = optimizer["key_rate_gaps"]
@@ -405,6 +408,59 @@ def _cmd_validate(args: argparse.Namespace, console: Console) -> int:
         err.print(f"{count} found in {args.directory}", highlight=False, markup=False)
         return 2
     console.print(f"{args.directory}: all inputs are valid", highlight=False)
+    return 0
+
+
+def _cmd_capacity(args: argparse.Namespace, console: Console) -> int:
+    import json
+
+    from fialloc import capacity
+
+    path = args.calibration or capacity.default_calibration_path()
+    try:
+        size = capacity.BookSize(args.managers, args.securities, args.paths, args.horizons)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.calibrate or not Path(path).expanduser().exists():
+        if not args.calibrate:
+            msg = f"no calibration at {path}: measure this machine with --calibrate (a minute)"
+            raise UsageError(msg)
+        console.print("Measuring this machine (the pipeline on five small books)...")
+        capacity.calibrate().write(path)
+        console.print(f"Calibration written to {path}", highlight=False)
+    calibration = capacity.read_calibration(path)
+    try:
+        found = capacity.predict(calibration, size, args.workers, args.time_limit)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        console.print_json(json.dumps(found.as_dict()))
+        return 0
+    table = Table(box=box.SIMPLE, title=f"{size.managers} managers, {size.securities:,} "
+                  f"securities, {size.paths:,} paths x {size.horizons} horizons")  # fmt: skip
+    table.add_column("stage")
+    table.add_column("seconds", justify="right")
+    for stage, seconds in found.stage_seconds.items():
+        table.add_row(stage, num(seconds, 2))
+    table.add_row("total", num(found.seconds, 1))
+    console.print(table)
+    lines = [f"peak memory {found.peak_mb:,.0f} MB in process"]
+    if found.cluster_seconds is not None:
+        lines.append(f"{found.cluster_seconds:,.1f} s on {found.workers} Dask workers")
+    lines.append(
+        f"Lambda: {found.lambda_mb:,} MB ({found.lambda_seconds:,.0f} s)"
+        if found.lambda_mb is not None
+        else f"Lambda: does not fit (10,240 MB, {min(args.time_limit, 900.0):g} s)"
+    )
+    lines.append(
+        f"Fargate: {found.fargate[0]:g} vCPU, {found.fargate[1]:g} GB "
+        f"({found.fargate_seconds or 0.0:,.0f} s)"
+        if found.fargate is not None
+        else f"Fargate: no task size finishes within {args.time_limit:g} s"
+    )
+    for line in lines:
+        console.print(line, highlight=False, markup=False)
+    console.print(f"calibration: {path}", highlight=False, markup=False)
     return 0
 
 
@@ -635,6 +691,31 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("b", help="run id (or unique prefix)")
     # SUPPRESS keeps `runs --root R diff A B` from being reset to the default here.
     diff.add_argument("--root", default=argparse.SUPPRESS, help="output root")
+
+    cap = sub.add_parser(
+        "capacity",
+        help="predict a run's time and memory, and its Lambda or Fargate size, from measured costs",
+        formatter_class=helpful,
+    )
+    cap.add_argument("--managers", type=_positive, default=25, help="managers in the book")
+    cap.add_argument("--securities", type=_positive, default=600, help="securities in the book")
+    cap.add_argument("--paths", type=_positive, default=DEFAULT_PATHS, help="G2++ paths")
+    cap.add_argument("--horizons", type=_positive, default=10, metavar="YEARS", help="horizons")
+    cap.add_argument("--workers", type=_positive, help="also predict on this many Dask workers")
+    cap.add_argument(
+        "--time-limit", type=float, default=900.0, metavar="SECONDS",
+        help="the run must finish within this on Lambda or Fargate",
+    )  # fmt: skip
+    cap.add_argument(
+        "--calibration", type=Path, metavar="FILE",
+        help="this machine's measured costs (default: the user's cache folder)",
+    )  # fmt: skip
+    cap.add_argument(
+        "--calibrate", action="store_true",
+        help="measure this machine first (about a minute) and write the calibration file",
+    )  # fmt: skip
+    cap.add_argument("--json", action="store_true", help="print the prediction as JSON")
+    cap.set_defaults(func=_cmd_capacity)
 
     serve = sub.add_parser("serve", help="start the service locally", formatter_class=helpful)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")

@@ -31,12 +31,11 @@ from fialloc import _core
 from fialloc.checks import decimal_rate, finite_float
 from fialloc.layout import CashflowLayout, FloatArray
 from fialloc.schedule import (
+    DAY_COUNTS,
     act365,
-    backward_dates,
     normalize_day_count,
     tenor_date,
     to_date,
-    year_fraction,
 )
 
 __all__ = [
@@ -157,28 +156,30 @@ class CurveQuote:
     def accruals(self, valuation_date: dt.date) -> tuple[list[float], list[float], list[float]]:
         """Return flow times (Act/365F years), accrual fractions and principal per unit notional.
 
-        The quote's cash flows are ``rate * accrual + principal``; they price to 1.
+        The quote's cash flows are ``rate * accrual + principal``; they price to 1. Deposits
+        accrue from `valuation_date` to maturity; swaps and par bonds on the backward schedule
+        from maturity, the first period from `valuation_date` (see
+        :func:`fialloc.schedule.backward_dates`).
         """
-        if self.kind == "deposit":
-            tau = year_fraction(valuation_date, self.maturity, self.day_count, frequency=1)
-            return [act365(valuation_date, self.maturity)], [tau], [1.0]
-        dates = backward_dates(self.maturity, 12 // self.frequency, valuation_date)
-        times, accruals = [], []
-        for k in range(1, len(dates)):
-            ref_start, end = dates[k - 1], dates[k]
-            start = max(ref_start, valuation_date)
-            accruals.append(
-                year_fraction(start, end, self.day_count, ref_start, end, self.frequency)
-            )
-            times.append(act365(valuation_date, end))
-        principal = [0.0] * len(times)
-        principal[-1] = 1.0
-        return times, accruals, principal
+        _, times, accruals, principal = _schedules((self,), valuation_date)
+        return times.tolist(), accruals.tolist(), principal.tolist()
 
     def flows(self, valuation_date: dt.date) -> tuple[list[float], list[float]]:
         """Return times (Act/365F years) and amounts per unit notional; they price to 1."""
         times, accruals, principal = self.accruals(valuation_date)
         return times, [self.rate * a + p for a, p in zip(accruals, principal, strict=True)]
+
+
+def _schedules(
+    quotes: Sequence[CurveQuote], valuation_date: dt.date
+) -> tuple[npt.NDArray[np.int64], FloatArray, FloatArray, FloatArray]:
+    """Offsets, times, accruals and principal of the quotes' flows, from the compiled core."""
+    return _core.instrument_flows(
+        valuation_date.toordinal(),
+        np.array([q.maturity.toordinal() for q in quotes], dtype=np.int64),
+        np.array([0 if q.kind == "deposit" else q.frequency for q in quotes], dtype=np.int64),
+        np.array([DAY_COUNTS.index(q.day_count) for q in quotes], dtype=np.int64),
+    )
 
 
 def read_quotes(
@@ -672,11 +673,10 @@ class _Instruments:
 
     @classmethod
     def build(cls, quotes: tuple[CurveQuote, ...], valuation_date: dt.date) -> _Instruments:
-        parts = [q.accruals(valuation_date) for q in quotes]
-        layout = CashflowLayout.from_streams([p[0] for p in parts], [p[1] for p in parts])
-        principal = np.fromiter((x for p in parts for x in p[2]), dtype=np.float64)
+        offsets, times, accruals, principal = _schedules(quotes, valuation_date)
+        layout = CashflowLayout(offsets, times, accruals)
         rates = np.array([q.rate for q in quotes])
-        return cls(quotes, valuation_date, layout, principal, np.diff(layout.offsets), rates)
+        return cls(quotes, valuation_date, layout, principal, np.diff(offsets), rates)
 
     def bootstrap(
         self, rates: FloatArray, interpolation: Interpolation, extrapolation: Extrapolation

@@ -2,9 +2,11 @@
 
 The objective (maximized; every term in basis points of assets a year and in money):
 
-``yield'w`` + ``alpha'w`` (posterior expected selection alpha from the skill evidence)
-- ``sum_m (cost_m |w_m - w0_m| + impact_m (w_m - w0_m)^2) / amortization_years`` (half the
-  bid-ask and market impact on every sleeve moved)
+``yield'w`` - ``expected_loss'w`` (default probability by rating times loss given default,
+:func:`fialloc.analytics.credit_loss.expected_loss_rate`: high-yield carry is not all return)
++ ``alpha'w`` (posterior expected selection alpha from the skill evidence)
+- ``sum_m (cost_m |w_m - w0_m| + impact_m |w_m - w0_m|^1.5) / amortization_years`` (half
+  the bid-ask and square-root market impact on every sleeve moved, as the plan prices it)
 - ``risk_aversion / 2 x TE(w)^2`` (the variance of the return of assets against liabilities)
 + ``liquidity_premium x min(liquid buffer(w), target)``.
 
@@ -182,19 +184,28 @@ def overlay_extension(
     tolerance = np.maximum(gap_tolerances(problem, mandate).to_numpy(), np.abs(now))
     today = problem.hqla.to_numpy().T @ w0
     unfunded = np.flatnonzero(~funded_mask)
+    kinds = [(k, cap) for _, k, cap in _overlay_limits(lim) if (kind == k).any()]
+    by_kind = np.array([kind == k for k, _ in kinds], dtype=float)
+    at_funded = np.flatnonzero(funded_mask)
+    bounds = np.array(hqla_bounds(*np.eye(3)))
 
     def build(w: cp.Variable) -> Extension:
         units = cp.Variable(len(t), name="overlay")
-        funded = cp.sum(units[np.flatnonzero(funded_mask)]) if funded_mask.any() else None
-        margin = im @ cp.abs(units) + cp.pos(cp.max(-(changes @ units)))
+        # Gross positions and the worst stress loss as variables of their own: margin, caps
+        # and the buffer only ever need them large enough, so the program stays small.
+        gross = cp.Variable(len(t), nonneg=True, name="overlay_gross")
+        worst = cp.Variable(nonneg=True, name="overlay_variation_margin")
+        funded = cp.sum(units[at_funded]) if len(at_funded) else None
         constraints = [
-            cp.sum(cp.abs(units[np.flatnonzero(kind == k)])) <= cap
-            for _, k, cap in _overlay_limits(lim)
-            if (kind == k).any()
+            gross >= units,
+            gross >= -units,
+            worst >= -(changes @ units),
+            gross <= lim.per_instrument,
         ]
-        constraints.append(cp.abs(units) <= lim.per_instrument)
-        if funded_mask.any():
-            constraints.append(units[np.flatnonzero(funded_mask)] >= 0)
+        if kinds:
+            constraints.append(by_kind @ gross <= np.array([cap for _, cap in kinds]))
+        if len(at_funded):
+            constraints.append(units[at_funded] >= 0)
         if len(unfunded):
             # The plan's first phase: swaps and futures on today's weights.
             first = x[unfunded][:, keys].T @ units[unfunded]
@@ -210,20 +221,20 @@ def overlay_extension(
                 <= tolerance
             )
             if min(hqla_bounds(*today)) >= mandate.liquidity_buffer:
-                first_margin = im[unfunded] @ cp.abs(units[unfunded]) + cp.pos(
-                    cp.max(-(changes[:, unfunded] @ units[unfunded]))
-                )
+                first_worst = cp.Variable(nonneg=True, name="overlay_first_variation_margin")
+                first_margin = im[unfunded] @ gross[unfunded] + first_worst
                 constraints += [
-                    b >= mandate.liquidity_buffer
-                    for b in hqla_bounds(today[0] - first_margin, today[1], today[2])
+                    first_worst >= -(changes[:, unfunded] @ units[unfunded]),
+                    bounds @ today - bounds[:, 0] * first_margin >= mandate.liquidity_buffer,
                 ]
         return Extension(
             variables=[units],
             exposure=x.T @ units,
             yield_pickup=carry @ units,
-            level1=(funded if funded is not None else 0.0) - margin,
+            level1=(funded if funded is not None else 0.0) - (im @ gross + worst),
             funded=funded,
             constraints=constraints,
+            positions=[units],
         )
 
     return build
@@ -403,8 +414,9 @@ class AllocationResult:
         Per tenor: the key-rate gap today and at these weights in years (``gap_before``,
         ``gap_after``) and DV01 (money per basis point), and the tolerance (years).
     summary : dict
-        Yield, tracking error, surplus volatility, liquid buffer and objective before and
-        after, turnover, and ``constraints_met`` (every limit met).
+        Yield, expected credit loss (decimals a year), tracking error, surplus volatility,
+        liquid buffer and objective before and after, turnover, and ``constraints_met``
+        (every limit met).
     status : str
         The solver's status.
     overlay : DataFrame, optional
@@ -444,7 +456,9 @@ def objective_table(
     With an extension's `effect` at `w` (an overlay), its carry enters the yield, its
     exposure the surplus risk and its Level 1 assets the liquidity.
 
-    Terms: ``yield``, ``alpha`` (posterior), ``trading cost`` (amortized, negative),
+    Terms: ``yield``, ``expected credit loss`` (default probability by rating times loss
+    given default, negative: yield plus it is the expected return), ``alpha`` (posterior),
+    ``trading cost`` (amortized, negative),
     ``surplus risk`` (risk aversion / 2 x tracking error squared, negative), ``liquidity``
     and ``total``, each weighted by the mandate's priorities (:func:`coefficients`). Columns
     ``before_bp``, ``after_bp``, ``change_bp`` (basis points of assets a year) and
@@ -457,10 +471,12 @@ def objective_table(
         e = e or ExtensionEffect(np.zeros(len(problem.exposures.columns)))
         return {
             "yield": c.yield_multiplier * (float(problem.yields.to_numpy() @ x) + e.yield_pickup),
+            "expected credit loss": -c.yield_multiplier
+            * float(problem.expected_loss.to_numpy() @ x),
             "alpha": c.alpha_multiplier * float(problem.alpha.to_numpy() @ x),
             "trading cost": -float(
                 problem.trading_cost.to_numpy() @ np.abs(x - w0)
-                + problem.trading_impact.to_numpy() @ (x - w0) ** 2
+                + problem.trading_impact.to_numpy() @ np.abs(x - w0) ** 1.5
             )
             / c.amortization_years,
             "surplus risk": -0.5 * c.risk_aversion * problem.tracking_error(x, e.exposure) ** 2,
@@ -553,6 +569,8 @@ def allocation_result(
             "yield_before": float(problem.yields.to_numpy() @ w0),
             "yield_after": float(problem.yields.to_numpy() @ weights)
             + (0.0 if fx is None else fx["carry"]),
+            "expected_loss_before": float(problem.expected_loss.to_numpy() @ w0),
+            "expected_loss_after": float(problem.expected_loss.to_numpy() @ weights),
             "tracking_error_before": problem.tracking_error(w0),
             "tracking_error_after": problem.tracking_error(weights, extra),
             "surplus_vol_before": problem.surplus_vol(w0),
@@ -585,12 +603,12 @@ def overlay_program(
 ) -> AllocationProgram:
     """Compile the allocation program with the overlay instruments (:func:`overlay_extension`).
 
-    Today's breaches are closed as far as the weights alone close them (`rooms`: those of
-    the program without the overlay, :meth:`AllocationProgram.rooms`, computed here when
-    not given), so the overlay improves on the weights-only answer and never loosens a limit.
+    The overlay's positions can be switched off (``solve_for(..., positions=False)``), so
+    one compiled program gives the weights-only answer too. Today's breaches are closed as
+    far as the weights alone close them (`rooms`, computed with the positions off when not
+    given: :meth:`AllocationProgram.rooms`), so the overlay improves on the weights-only
+    answer and never loosens a limit.
     """
-    if rooms is None:
-        rooms = AllocationProgram(problem, mandate, solver=solver).rooms()
     return AllocationProgram(
         problem,
         mandate,
@@ -610,12 +628,14 @@ def optimize(
 ) -> AllocationResult:
     """Recommend manager weights: the mandate's objective in money, within its limits.
 
-    `solver` names any installed cvxpy solver for second-order cones (Clarabel by default;
-    SCS is the first-order alternative); pass a compiled `program` to re-solve it instead
-    (its problem and mandate are used). With `overlay` instruments (and a mandate whose
+    `solver` names any installed cvxpy solver for second-order cones (Clarabel by
+    default; SCS is the first-order alternative); pass a compiled `program` to re-solve it
+    instead (its problem and mandate are used). With `overlay` instruments (and a mandate whose
     overlay limits are not all zero) they are chosen jointly with the weights
     (:func:`overlay_program`; a `program` passed must then be one): their exposures enter the
     surplus risk, their carry the yield and their funding and margin the liquid buffer.
+    Without `overlay`, a program from :func:`overlay_program` solves with its positions off
+    (the weights-only answer of the same compiled program).
 
     Raises
     ------
@@ -632,12 +652,12 @@ def optimize(
             if use is None
             else overlay_program(problem, m, use, solver)
         )
-    w = program.solve_for("utility")
+    if use is not None and not program.extension.positions:
+        msg = "optimize: with `overlay`, pass a program from overlay_program (or none)"
+        raise ValueError(msg)
+    w = program.solve_for("utility", positions=use is not None)
     units = None
     if use is not None:
-        if not program.extension.variables:
-            msg = "optimize: with `overlay`, pass a program from overlay_program (or none)"
-            raise ValueError(msg)
         units = np.asarray(program.extension.variables[0].value, dtype=float)
     return allocation_result(
         program.problem, program.mandate, w, str(program.program.status), use, units
@@ -651,18 +671,23 @@ def pareto_frontier(
     *,
     program: AllocationProgram | None = None,
 ) -> pd.DataFrame:
-    """Trace the efficient frontier between tracking error and yield under the mandate.
+    """Trace the efficient frontier between tracking error and expected return under the mandate.
 
-    The frontier runs from the lowest tracking error the mandate allows to the highest yield
-    it allows; each point minimizes tracking error for a yield at least a step further along.
-    Every point re-solves one compiled program (`program`, or one compiled here).
+    Expected return is yield less expected credit loss (the objective's measure). The
+    frontier runs from the lowest tracking error the mandate allows to the highest expected
+    return it allows, each end the solution of its own problem; each point between minimizes
+    tracking error for an expected return at least a step along. Those floors lie strictly
+    between the ends, so every one leaves room (a floor at the highest return itself would
+    leave only the face of its maximizers, which an interior-point solver settles only to
+    its tolerance). Every point re-solves one compiled program (`program`, or one compiled
+    here), with manager weights only (an overlay program's positions held at zero).
 
     Returns
     -------
     DataFrame
-        One row per point: ``target_yield``, ``yield`` (decimals), ``tracking_error``
-        (decimal, annual), ``surplus_vol`` (money, annual), then one column of weights per
-        manager.
+        One row per point: ``target_return`` (the floor; at the ends, the end's own return),
+        ``expected_return``, ``yield`` (decimals a year), ``tracking_error`` (decimal,
+        annual), ``surplus_vol`` (money, annual), then one column of weights per manager.
 
     Raises
     ------
@@ -676,25 +701,23 @@ def pareto_frontier(
         program = AllocationProgram(problem, mandate or Mandate())
     problem = program.problem
     y = problem.yields.to_numpy()
-    low = program.solve_for("tracking_error")
-    high = program.solve_for("yield")
+    net = y - problem.expected_loss.to_numpy()
+    low = program.solve_for("tracking_error", positions=False)
+    high = program.solve_for("expected_return", positions=False)
+    targets = np.linspace(float(net @ low), float(net @ high), points)
+    solved = [low]
+    solved += [
+        program.solve_for("tracking_error", return_floor=t, positions=False) for t in targets[1:-1]
+    ]
+    solved.append(high)
     rows = []
-    # A hair below each target: the end points themselves came from a solver's tolerance.
-    targets = np.linspace(float(y @ low), float(y @ high), points)
-    for k, target in enumerate(targets):
-        try:
-            solved = program.solve_for("tracking_error", yield_floor=target - 1e-9)
-        except InfeasibleMandate:
-            if k < len(targets) - 1:
-                raise
-            # At the very top the floor leaves the solver almost no room: the highest-yield
-            # allocation itself is that point.
-            solved = high
-        w = np.clip(solved, 0.0, None)
+    for target, point in zip(targets, solved, strict=True):
+        w = np.clip(point, 0.0, None)
         w /= w.sum()
         rows.append(
             {
-                "target_yield": float(target),
+                "target_return": float(target),
+                "expected_return": float(net @ w),
                 "yield": float(y @ w),
                 "tracking_error": problem.tracking_error(w),
                 "surplus_vol": problem.surplus_vol(w),

@@ -130,8 +130,8 @@ class RunResult:
         same mandate, fitted on paths ``n_paths`` to ``2 n_paths - 1`` of the seed's stream:
         independent of the paths ``0`` to ``n_paths - 1`` that every path statistic uses.
     frontier : DataFrame
-        Points on the tracking error / yield frontier (see
-        :func:`fialloc.optimize.pareto_frontier`).
+        Points on the tracking error / expected return frontier (yield less expected credit
+        loss; see :func:`fialloc.optimize.pareto_frontier`).
     robustness : Robustness
         Current, recommended and least-shortfall weights across paths and stresses.
     plan : ImplementationPlan
@@ -147,6 +147,9 @@ class RunResult:
     allocation_without_overlay : AllocationResult or None
         The same objective and mandate with manager weights only, to show what the overlay
         adds (None without an overlay).
+    overlay_inputs : OverlayInputs or None
+        What the optimizer held the overlay instruments to: per unit, their exposures, carry,
+        margin and value change in each deterministic stress (None without an overlay).
     """
 
     portfolio: Portfolio
@@ -167,6 +170,7 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
     overlay: OverlayUniverse | None = None
     allocation_without_overlay: AllocationResult | None = None
+    overlay_inputs: OverlayInputs | None = None
 
     def gap_change(self) -> pd.DataFrame:
         """Key-rate gaps under the current and the recommended weights, in years and money.
@@ -298,6 +302,13 @@ def run(
     if problems := run_problems(portfolio, {}):
         raise InputError(problems)
     p = portfolio
+    foreign = sorted(set(p.currencies) - {p.mandate.base_currency})
+    if covariance == "scenarios" and foreign:
+        msg = (
+            "run: covariance='scenarios' simulates the base currency's rates only; a book "
+            f"holding {', '.join(foreign)} bonds needs covariance='history'"
+        )
+        raise ValueError(msg)
     timings: dict[str, float] = {}
     ctx = DeskContext(p)
     with _stage("analytics", timings, progress):
@@ -356,16 +367,18 @@ def run(
         problem = build_problem(
             ctx, evidence=evidence, covariance=factor_cov, trading_days=phases * phase_days
         )
-        program = AllocationProgram(problem, p.mandate)
+        # One compiled program: with an overlay its positions switch off for the weights-only
+        # answer and the frontier.
+        program = (
+            AllocationProgram(problem, p.mandate)
+            if overlay_inputs is None
+            else overlay_program(problem, p.mandate, overlay_inputs)
+        )
         allocation = optimize(problem, program=program)
         without = None
         if overlay_inputs is not None:
             without = allocation
-            allocation = optimize(
-                problem,
-                program=overlay_program(problem, p.mandate, overlay_inputs, rooms=program.rooms()),
-                overlay=overlay_inputs,
-            )
+            allocation = optimize(problem, program=program, overlay=overlay_inputs)
         # Fitted on paths of its own (the next block of the same stream, last horizon only),
         # so that the paths that evaluate it below do not flatter it.
         fit = simulate_sleeves(
@@ -411,11 +424,16 @@ def run(
             overlay=overlay_inputs,
             units=overlays.get("recommended"),
         )
-        # The glide path moves the managers' weights over later cycles: with an overlay it
-        # starts from the weights-only recommendation (weights summing to 1), since the
-        # overlay is chosen afresh each cycle.
-        managers_only = allocation if without is None else without
-        plan = replace(plan, glide=glide_path(problem, p.mandate, managers_only.weights))
+        # The glide path starts from the recommendation, its overlay too; later cycles choose
+        # the overlay afresh.
+        glide = glide_path(
+            problem,
+            p.mandate,
+            allocation.weights,
+            overlay=overlay_inputs,
+            units=overlays.get("recommended"),
+        )
+        plan = replace(plan, glide=glide)
     surplus = robustness.paths.loc["current"].copy()
     parameters = {
         "n_paths": n_paths,
@@ -432,4 +450,5 @@ def run(
     return RunResult(
         p, securities, managers, liabilities, gaps, stresses, surplus, desks, problem,
         allocation, robust, frontier, robustness, plan, parameters, timings, universe, without,
+        overlay_inputs,
     )  # fmt: skip

@@ -28,10 +28,12 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Final
 
+import cvxpy as cp
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from fialloc.allocation_limits import MET_TOLERANCE, shifted_mask
 from fialloc.analytics.trading_costs import (
     in_kind_split,
     manager_cost_coefficients,
@@ -39,14 +41,22 @@ from fialloc.analytics.trading_costs import (
 )
 from fialloc.data import Mandate, Portfolio
 from fialloc.layout import FloatArray
-from fialloc.optimize import AllocationProblem, OverlayInputs, check_constraints, optimize
+from fialloc.optimize import (
+    OVERLAY_MIN_UNITS,
+    AllocationProblem,
+    AllocationProgram,
+    Extension,
+    OverlayInputs,
+    check_constraints,
+    optimize,
+    overlay_extension,
+    overlay_program,
+)
 
 BoolArray = npt.NDArray[np.bool_]
 
 __all__ = ["GlidePath", "ImplementationPlan", "glide_path", "implementation_plan"]
 
-#: The limits that bound one cycle's move, checked per cycle on the glide path.
-PACE_LIMITS = ("turnover (one-way)", "max shift")
 #: A remaining move smaller than this (one-way, decimal of assets) needs no further cycle.
 REACHED = 1e-4
 #: Half the bid-ask spread in yield (bp) of each overlay instrument type: a cleared swap, a
@@ -70,11 +80,15 @@ class GlidePath:
         ``failing`` (the limits that are not, comma-separated).
     reason : str
         Why this many cycles: how far the target is and which pace limit sets the count.
+    overlay : DataFrame, optional
+        With a duration overlay: instruments by cycle ends, the positions held (per unit of
+        assets; none today, the recommendation's at 1, chosen afresh at each later end).
     """
 
     weights: pd.DataFrame
     cycles: pd.DataFrame
     reason: str
+    overlay: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -349,14 +363,24 @@ def glide_path(
     mandate: Mandate,
     recommended: pd.Series,
     max_cycles: int = 40,
+    *,
+    overlay: OverlayInputs | None = None,
+    units: npt.ArrayLike | None = None,
 ) -> GlidePath:
     """Cycles from the recommendation to the allocation the optimizer would choose at any pace.
 
     The target is :func:`fialloc.optimize.optimize` under `mandate` with its turnover and
-    maximum shift lifted. Each cycle after the first (the recommendation) moves along the
-    straight line to it by at most the mandate's turnover (one-way) and maximum shift per
-    manager; every limit is checked at each cycle end (turnover and maximum shift from the
-    cycle's start, the others from today).
+    maximum shift lifted. Each cycle after the first (the recommendation) moves the managers'
+    weights along the straight line to it by at most the mandate's turnover (one-way) and
+    maximum shift per manager; every limit is checked at each cycle end (turnover and maximum
+    shift from the cycle's start, the others from today).
+
+    With `overlay` instruments and the recommendation's `units` (per unit of assets), the
+    target holds an overlay too. The STRIPS (bought with the managers' cash, so they count in
+    each cycle's turnover) move along the same line as the weights, and at each later cycle
+    end the swaps and futures are chosen afresh for that cycle's weights and STRIPS (the
+    mandate's objective with those fixed, under the limits without pace); the checks include
+    the overlay's limits, margins and carry.
 
     A target more than `max_cycles` cycles away (a turnover or maximum shift of zero) is out
     of reach: the path stops at the recommendation and its reason says so.
@@ -364,22 +388,43 @@ def glide_path(
     Raises
     ------
     ValueError
-        If `recommended` does not cover the problem's managers or sum to 1, or the optimizer
-        cannot solve without the pace limits.
+        If `recommended` does not cover the problem's managers or sum to 1 (less the overlay's
+        STRIPS), or the optimizer cannot solve without the pace limits.
     """
+    if (overlay is None) != (units is None):
+        msg = "glide_path: give both `overlay` and `units`, or neither"
+        raise ValueError(msg)
+    ids = pd.Index([]) if overlay is None else overlay.instruments.index
+    funded = (
+        np.zeros(0, dtype=bool)
+        if overlay is None
+        else overlay.instruments["funded"].to_numpy(dtype=bool)
+    )
+    u1 = np.zeros(len(ids)) if units is None else np.asarray(units, dtype=float)
+    if u1.shape != (len(ids),):
+        msg = f"glide_path: `units` needs one value per overlay instrument ({len(ids)})"
+        raise ValueError(msg)
     if not recommended.index.equals(problem.current.index) or not np.isclose(
-        float(recommended.sum()), 1.0, rtol=0.0, atol=1e-6
+        float(recommended.sum()) + float(u1[funded].sum()), 1.0, rtol=0.0, atol=1e-6
     ):
-        msg = "glide_path: `recommended` must cover the problem's managers in order and sum to 1"
+        msg = (
+            "glide_path: `recommended` must cover the problem's managers in order and sum to 1 "
+            "(less the overlay's STRIPS)"
+        )
         raise ValueError(msg)
     if max_cycles < 1:
         msg = f"glide_path: `max_cycles` must be at least 1, got {max_cycles}"
         raise ValueError(msg)
     free = mandate.model_copy(update={"turnover": 2.0, "max_shift": 1.0})
-    target = optimize(problem, free).weights
+    chooser = None if overlay is None else _OverlayChooser(problem, free, overlay)
+    if chooser is None:
+        target, u_target = optimize(problem, free).weights, u1
+    else:
+        target, u_target = chooser.target()
     w0, w1 = problem.current, recommended
     gap = target - w1
-    one_way = 0.5 * float(gap.abs().sum())
+    strips = u_target[funded] - u1[funded]
+    one_way = 0.5 * (float(gap.abs().sum()) + float(np.abs(strips).sum()))
     largest = float(gap.abs().max())
     if one_way <= REACHED:
         cycles = 1
@@ -402,26 +447,84 @@ def glide_path(
         else:
             cycles = more + 1
             reason += f"{more} more"
-    ends = [w0, w1] + [w1 + min(1.0, k / (cycles - 1)) * gap for k in range(1, cycles)]
+            if chooser is not None:
+                reason += ", the overlay chosen afresh at each cycle end"
+    steps = [min(1.0, k / (cycles - 1)) for k in range(1, cycles)]
+    ends = [w0, w1] + [w1 + f * gap for f in steps]
+    held = [np.zeros(len(ids)), u1]
+    for f, end in zip(steps, ends[2:], strict=True):
+        # STRIPS, bought with the managers' cash, follow the weights' line; the swaps and
+        # futures are chosen afresh.
+        bought = u1[funded] + f * strips
+        held.append(held[-1] if chooser is None else chooser.overlay_for(end.to_numpy(), bought))
     weights = pd.DataFrame(dict(enumerate(ends)))
+    shifted = shifted_mask(problem, mandate)
     rows = []
     for k in range(1, len(ends)):
         start, end = ends[k - 1], ends[k]
-        # Pace limits hold per cycle; every other limit is measured from today, as for the
-        # recommendation.
-        check = check_constraints(problem, mandate, end.to_numpy())
-        per_cycle = check_constraints(
-            dataclasses.replace(problem, current=start), mandate, end.to_numpy()
+        moved = (end - start).abs().to_numpy()
+        # STRIPS are bought and sold with the managers' cash: they trade too.
+        traded = 0.5 * (moved.sum() + np.abs(held[k][funded] - held[k - 1][funded]).sum())
+        shift = float(moved[shifted].max()) if shifted.any() else 0.0
+        # Every limit from today, with the overlay held at the cycle end; the pace limits hold
+        # per cycle.
+        check = check_constraints(
+            problem, mandate, end.to_numpy(), overlay, None if overlay is None else held[k]
         )
-        check.loc[list(PACE_LIMITS)] = per_cycle.loc[list(PACE_LIMITS)]
+        allowed = check["allowed"].copy()
+        allowed["turnover (one-way)"] = traded <= mandate.turnover + MET_TOLERANCE
+        allowed["max shift"] = shift <= mandate.max_shift + MET_TOLERANCE
         rows.append(
             {
                 "cycle": k,
-                "turnover": 0.5 * float((end - start).abs().sum()),
-                "largest_shift": float((end - start).abs().max()),
+                "turnover": float(traded),
+                "largest_shift": shift,
                 "remaining": 0.5 * float((target - end).abs().sum()),
-                "constraints_ok": bool(check["allowed"].all()),
-                "failing": ", ".join(check.index[~check["allowed"]]),
+                "constraints_ok": bool(allowed.all()),
+                "failing": ", ".join(allowed.index[~allowed.to_numpy(dtype=bool)]),
             }
         )
-    return GlidePath(weights, pd.DataFrame(rows).set_index("cycle"), reason)
+    return GlidePath(
+        weights,
+        pd.DataFrame(rows).set_index("cycle"),
+        reason,
+        None if overlay is None else pd.DataFrame(dict(enumerate(held)), index=ids),
+    )
+
+
+class _OverlayChooser:
+    """The overlay at given weights and STRIPS: the mandate's objective with those fixed.
+
+    One program compiled for every cycle end: the weights and STRIPS are parameters, the
+    swaps and futures the only choice, under the limits without pace (`free`) and the rooms
+    of that mandate's own program (so that the weights-only breaches it closes stay closed).
+    """
+
+    def __init__(self, problem: AllocationProblem, free: Mandate, overlay: OverlayInputs) -> None:
+        self.problem, self.free, self.overlay = problem, free, overlay
+        self.program = overlay_program(problem, free, overlay)
+        at = np.flatnonzero(overlay.instruments["funded"].to_numpy(dtype=bool))
+        self.pinned = cp.Parameter(len(problem.managers), name="pinned")
+        self.strips = cp.Parameter(len(at), name="strips")
+        base = overlay_extension(problem, free, overlay)
+        pinned, strips = self.pinned, self.strips
+
+        def fixed(w: cp.Variable) -> Extension:
+            ext = base(w)
+            held = [w == pinned, ext.variables[0][at] == strips] if len(at) else [w == pinned]
+            return dataclasses.replace(ext, constraints=[*ext.constraints, *held])
+
+        self.fixed = AllocationProgram(problem, free, extension=fixed, rooms=self.program.rooms())
+
+    def target(self) -> tuple[pd.Series, FloatArray]:
+        """Return the allocation and overlay without pace limits."""
+        result = optimize(self.problem, program=self.program, overlay=self.overlay)
+        return result.weights, result.overlay_units(self.overlay.instruments.index)
+
+    def overlay_for(self, weights: FloatArray, strips: FloatArray) -> FloatArray:
+        """Return the overlay (units per unit of assets) chosen at `weights` and `strips`."""
+        self.pinned.value = weights
+        self.strips.value = strips
+        self.fixed.solve_for("utility")
+        units = np.asarray(self.fixed.extension.variables[0].value, dtype=float)
+        return np.where(np.abs(units) < OVERLAY_MIN_UNITS, 0.0, units)

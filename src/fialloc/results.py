@@ -196,13 +196,17 @@ def _largest_gap(gaps: pd.Series) -> float:
 def _dominating(run: RunResult, tail_mean: dict[str, float]) -> list[dict[str, Any]]:
     """Every other allocation the run computed that beats the recommendation on every count.
 
-    The least-shortfall weights are compared on yield, tracking error and expected shortfall
-    at the last horizon, the frontier points (not evaluated on the paths) on yield and
-    tracking error; each that is at least as good on all and better on one is listed with
-    the objective it gives up against the recommendation (bp a year), which is the trade the
-    recommendation makes.
+    The least-shortfall weights are compared on expected return (yield less expected credit
+    loss), tracking error and expected shortfall at the last horizon, the frontier points
+    (not evaluated on the paths) on expected return and tracking error; each that is at
+    least as good on all and better on one is listed with the objective it gives up against
+    the recommendation (bp a year), which is the trade the recommendation makes.
     """
     a, tol = run.allocation.summary, 1e-9
+
+    def net(s: Mapping[str, float]) -> float:
+        return float(s["yield_after"] - s["expected_loss_after"])
+
     candidates = [
         (
             "least_shortfall",
@@ -215,13 +219,17 @@ def _dominating(run: RunResult, tail_mean: dict[str, float]) -> list[dict[str, A
     for k, point in run.frontier.iterrows():
         weights = point[managers].to_numpy(dtype=float)
         table = objective_table(run.problem, run.portfolio.mandate, weights)
-        summary = {"yield_after": point["yield"], "tracking_error_after": point["tracking_error"]}
+        summary = {
+            "yield_after": point["yield"],
+            "expected_loss_after": point["yield"] - point["expected_return"],
+            "tracking_error_after": point["tracking_error"],
+        }
         total = float(cast(float, table.at["total", "after_bp"]))
         candidates.append((f"frontier point {k}", summary, 0.0, total))
     out = []
     for name, other, tail_gain, objective in candidates:
         gains = (
-            other["yield_after"] - a["yield_after"],
+            net(other) - net(a),
             a["tracking_error_after"] - other["tracking_error_after"],
             tail_gain,
         )
@@ -230,6 +238,7 @@ def _dominating(run: RunResult, tail_mean: dict[str, float]) -> list[dict[str, A
                 {
                     "allocation": name,
                     "yield": float(other["yield_after"]),
+                    "expected_return": net(other),
                     "tracking_error": float(other["tracking_error_after"]),
                     "objective_bp_given_up": float(a["objective_bp_after"] - objective),
                 }
@@ -275,7 +284,8 @@ def _strategy(run: RunResult) -> dict[str, Any]:
             + "."
         )
         + "".join(
-            f" The {d['allocation']} weights are better on yield, tracking error and tail, but "
+            f" The {d['allocation']} weights are better on expected return (yield less "
+            f"expected credit loss), tracking error and tail, but "
             f"give up {d['objective_bp_given_up']:.1f} bp a year of the objective (posterior "
             "alpha, trading costs, liquidity): the recommendation takes that trade."
             for d in dominating
@@ -301,6 +311,8 @@ def _strategy(run: RunResult) -> dict[str, Any]:
         "turnover": moved,
         "yield_before": a.summary["yield_before"],
         "yield_after": a.summary["yield_after"],
+        "expected_loss_before": a.summary["expected_loss_before"],
+        "expected_loss_after": a.summary["expected_loss_after"],
         "tracking_error_before": a.summary["tracking_error_before"],
         "tracking_error_after": a.summary["tracking_error_after"],
         "surplus_vol_before": a.summary["surplus_vol_before"],
@@ -468,5 +480,9 @@ def _plan(run: RunResult) -> dict[str, Any]:
             "weights": {str(k): {str(m): float(v) for m, v in glide.weights[k].items()}
                         for k in glide.weights.columns},
             "reason": glide.reason,
+            **({} if glide.overlay is None else {"overlay": {
+                str(k): {str(i): float(v) * run.problem.assets
+                         for i, v in glide.overlay[k].items() if v != 0.0}
+                for k in glide.overlay.columns}}),
         },
     }  # fmt: skip

@@ -225,11 +225,12 @@ def sleeve_paths(
     """
     p = portfolio
     book = p.book
-    z = p.z_spreads.reindex(book.security_ids).to_numpy()
+    z = p.base_curve_spreads.to_numpy()
     h = np.atleast_1d(np.asarray(horizons, dtype=float))
     # paths x horizons x securities (per 100)
     per_security = model.revalue(book, paths, h, z, threads=threads)
-    face = p.face.reindex(columns=book.security_ids).to_numpy() / 100.0  # managers x securities
+    # managers x securities, in base units at today's spot
+    face = p.face.reindex(columns=book.security_ids).to_numpy() / 100.0 * p.fx_to_base.to_numpy()
     # Summed as a sparse product, in one fixed order, not by BLAS (whose sums depend on its
     # thread count): the same values in this process and on any worker. Managers hold few of
     # the securities, so it is also the cheaper product.
@@ -562,6 +563,11 @@ def stress_surplus(
     p = portfolio
     share = holding_shares(p, stresses.asset_values.columns)
     values = stresses.asset_values.to_numpy() @ share.to_numpy().T  # scenarios x managers
+    if stresses.hedge_values is not None:  # the managers' FX forwards
+        values = (
+            values
+            + stresses.hedge_values.reindex(columns=p.managers.index, fill_value=0.0).to_numpy()
+        )
     w0 = p.current_weights.reindex(p.managers.index).to_numpy()
     unit = values * np.divide(1.0, w0, out=np.zeros_like(w0), where=w0 > 0)
     owed = stresses.liability_values.to_numpy()

@@ -106,8 +106,12 @@ def run_tables(run: RunResult) -> dict[str, pd.DataFrame]:
 
     Column names are strings; indexes are kept (Parquet stores them). With the mandate in the
     manifest, the ``problem_*`` tables (the optimizer's inputs: factor covariance, per-manager
-    exposures and vectors, sector mixes, the liabilities' exposures and the totals) recompute
-    every constraint and the tracking error, and ``robustness_surplus`` (each allocation's
+    exposures and vectors, sector mixes, the liabilities' exposures and the totals; with a
+    duration overlay its instruments per unit, ``problem_overlay_instruments``, and their value
+    change in each stress, ``problem_overlay_stress_changes``) and the positions
+    (``weights``; ``overlay_units``, per unit of assets) recompute every constraint (the
+    overlay's limits, margins, carry and the gaps net of it too) and the tracking error, and
+    ``robustness_surplus`` (each allocation's
     surplus on every path, float32) with ``robustness_states`` (float32) and
     ``robustness_state_covariance`` recomputes every path statistic.
     """
@@ -117,9 +121,11 @@ def run_tables(run: RunResult) -> dict[str, pd.DataFrame]:
             {
                 "residual_vol": pb.residual_vol,
                 "yield": pb.yields,
+                "expected_loss": pb.expected_loss,
                 "alpha": pb.alpha,
                 "trading_cost": pb.trading_cost,
                 "trading_impact": pb.trading_impact,
+                "tradable_share": pb.tradable_share,
                 **{f"hqla_{level}": pb.hqla[level] for level in pb.hqla.columns},
                 "illiquid_share": pb.illiquid_share,
                 "notch": pb.notch,
@@ -133,8 +139,32 @@ def run_tables(run: RunResult) -> dict[str, pd.DataFrame]:
             "current": run.problem.current,
             "recommended": run.allocation.weights,
             "least_shortfall": run.robust_allocation.weights,
+            **(
+                {}
+                if run.allocation_without_overlay is None
+                else {"recommended_without_overlay": run.allocation_without_overlay.weights}
+            ),
         }
     ).rename_axis("manager_id")
+    overlay = run.overlay_inputs
+    overlay_tables = (
+        {}
+        if overlay is None
+        else {
+            "problem_overlay_instruments": overlay.instruments.rename_axis("instrument_id"),
+            "problem_overlay_stress_changes": overlay.stress_changes.rename_axis("scenario"),
+            "overlay_units": pd.DataFrame(
+                {
+                    name: result.overlay_units(overlay.instruments.index)
+                    for name, result in (
+                        ("recommended", run.allocation),
+                        ("least_shortfall", run.robust_allocation),
+                    )
+                },
+                index=overlay.instruments.index.rename("instrument_id"),
+            ),
+        }
+    )
     tables = {
         "securities": run.securities,
         "spread_sources": run.portfolio.spread_sources.rename_axis("security_id"),
@@ -168,6 +198,11 @@ def run_tables(run: RunResult) -> dict[str, pd.DataFrame]:
             else {
                 "plan_glide_cycles": run.plan.glide.cycles,
                 "plan_glide_weights": run.plan.glide.weights.rename_axis("manager_id"),
+                **(
+                    {}
+                    if run.plan.glide.overlay is None
+                    else {"plan_glide_overlay": run.plan.glide.overlay.rename_axis("instrument_id")}
+                ),
             }
         ),
         "problem_factor_covariance": pb.covariance.rename_axis("factor"),
@@ -177,6 +212,7 @@ def run_tables(run: RunResult) -> dict[str, pd.DataFrame]:
         .rename_axis("factor")
         .to_frame(),
         "problem_totals": pd.DataFrame({"assets": [pb.assets], "liabilities": [pb.liabilities]}),
+        **overlay_tables,
         # Single precision: a surplus of $10B is kept to about $1,000.
         "robustness_surplus": run.robustness.surplus.astype("float32"),
         "robustness_states": run.robustness.states.astype("float32"),

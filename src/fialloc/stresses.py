@@ -12,7 +12,7 @@ Every scenario reprices the whole bond book and the liability stream with the co
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -22,7 +22,9 @@ import numpy.typing as npt
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from fialloc.analytics.currency_exposure import HEDGE_TENOR, hedged_shares
 from fialloc.bonds import BondBook, CashflowStream
+from fialloc.curve_set import CURRENCIES, CurveSet
 from fialloc.curves import Curve
 from fialloc.data import Portfolio
 from fialloc.data.vocabulary import (
@@ -43,9 +45,12 @@ __all__ = [
     "load_scenarios",
     "run_stresses",
     "stressed_curve",
+    "stressed_curve_set",
 ]
 
 DEFAULT_SCENARIO_FILE: Final = Path(__file__).with_name("stress_scenarios.json")
+#: Key of a scenario's currency moves that applies to every currency but the base.
+FOREIGN: Final = "foreign"
 _MAX_SHIFT_BP: Final = 2000.0
 
 
@@ -85,7 +90,16 @@ class StressScenario(BaseModel):
         starting level (0.5 for the NY Regulation 126 set).
     combine : list of str
         Names of scenarios to apply together (rate shifts and spread shifts add, multipliers
-        multiply).
+        and FX moves multiply).
+    currency_rate_shifts_bp : dict of str to dict of float to float
+        Zero-rate shifts (as `rate_shifts_bp`) of other currencies' curves, keyed by
+        currency (``EUR``) or ``foreign`` (every currency but the base); `rate_shifts_bp`
+        moves the base currency's curves only. A currency's government and OIS curves move
+        together.
+    fx_shifts_pct : dict of str to float
+        Moves of other currencies against the base currency in percent (``{"foreign": -15}``:
+        every other currency 15% cheaper), keyed like `currency_rate_shifts_bp`; hedged
+        value is protected by its FX forwards.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -100,16 +114,39 @@ class StressScenario(BaseModel):
     path_bp: list[float] | None = None
     floor_fraction_5y: float | None = Field(default=None, ge=0.0, le=1.0)
     combine: list[str] = Field(default_factory=list)
+    currency_rate_shifts_bp: dict[str, dict[float, float]] = Field(default_factory=dict)
+    fx_shifts_pct: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("currency_rate_shifts_bp")
+    @classmethod
+    def _check_currency_shifts(
+        cls, v: dict[str, dict[float, float]]
+    ) -> dict[str, dict[float, float]]:
+        out = {}
+        for currency, shifts in v.items():
+            key = _currency_key(currency, "currency_rate_shifts_bp")
+            out[key] = _valid_rate_shifts(shifts, f"currency_rate_shifts_bp[{currency}]")
+        return out
+
+    @field_validator("fx_shifts_pct")
+    @classmethod
+    def _check_fx_shifts(cls, v: dict[str, float]) -> dict[str, float]:
+        out = {}
+        for currency, pct in v.items():
+            key = _currency_key(currency, "fx_shifts_pct")
+            if not (np.isfinite(pct) and -100.0 < pct <= 1000.0):
+                msg = (
+                    f"fx_shifts_pct[{currency}]: {pct} is not a percentage move above -100 "
+                    "(15 for a 15% rise of the currency against the base)"
+                )
+                raise ValueError(msg)
+            out[key] = float(pct)
+        return out
 
     @field_validator("rate_shifts_bp")
     @classmethod
     def _check_rate_shifts(cls, v: dict[float, float]) -> dict[float, float]:
-        for tenor, shift in v.items():
-            if not (np.isfinite(tenor) and tenor > 0):
-                msg = f"rate_shifts_bp: maturity {tenor} must be positive years"
-                raise ValueError(msg)
-            _check_bp(shift, f"rate_shifts_bp[{tenor}]")
-        return dict(sorted(v.items()))
+        return _valid_rate_shifts(v, "rate_shifts_bp")
 
     @field_validator("spread_shifts_bp")
     @classmethod
@@ -145,6 +182,45 @@ class StressScenario(BaseModel):
         knots = np.array(list(self.rate_shifts_bp), dtype=np.float64)
         values = np.array(list(self.rate_shifts_bp.values()), dtype=np.float64) * 1e-4
         return knots, values
+
+    def currency_overlay(self, currency: str) -> tuple[FloatArray, FloatArray]:
+        """Knots (years) and zero-rate shifts (decimals) of another currency's curves.
+
+        The currency's own entry and the ``foreign`` entry add up.
+        """
+        moves = [m for key in (currency, FOREIGN) if (m := self.currency_rate_shifts_bp.get(key))]
+        if not moves:
+            return np.empty(0), np.empty(0)
+        knots = np.array(sorted({k for m in moves for k in m}), dtype=np.float64)
+        shifts = sum(np.interp(knots, list(m), list(m.values())) for m in moves)
+        return knots, np.asarray(shifts, dtype=np.float64) * 1e-4
+
+    def fx_factor(self, currency: str) -> float:
+        """Another currency's value in base units after the scenario over today's (1: no move).
+
+        The currency's own move and the ``foreign`` move compound.
+        """
+        own = self.fx_shifts_pct.get(currency, 0.0)
+        every = self.fx_shifts_pct.get(FOREIGN, 0.0)
+        return (1.0 + own / 100.0) * (1.0 + every / 100.0)
+
+
+def _valid_rate_shifts(v: dict[float, float], where: str) -> dict[float, float]:
+    for tenor, shift in v.items():
+        if not (np.isfinite(tenor) and tenor > 0):
+            msg = f"{where}: maturity {tenor} must be positive years"
+            raise ValueError(msg)
+        _check_bp(shift, f"{where}[{tenor}]")
+    return dict(sorted(v.items()))
+
+
+def _currency_key(currency: object, where: str) -> str:
+    key = str(currency).strip()
+    key = key.lower() if key.lower() == FOREIGN else key.upper()
+    if key != FOREIGN and key not in CURRENCIES:
+        msg = f"{where}: {currency!r} is not one of {', '.join(CURRENCIES)} or {FOREIGN}"
+        raise ValueError(msg)
+    return key
 
 
 def _check_bp(value: float, where: str) -> float:
@@ -252,6 +328,21 @@ def _resolve(scenarios: list[StressScenario], where: str) -> list[StressScenario
         for p in parts:
             for r, v in p.spread_shifts_bp.items():
                 spread[r] = spread.get(r, 0.0) + v
+        by_currency: dict[str, dict[float, float]] = {}
+        for currency in {c for p in parts for c in p.currency_rate_shifts_bp}:
+            moves = [
+                p.currency_rate_shifts_bp[currency]
+                for p in parts
+                if currency in p.currency_rate_shifts_bp
+            ]
+            knots = sorted({k for m in moves for k in m})
+            by_currency[currency] = {
+                k: sum(float(np.interp(k, list(m), list(m.values()))) for m in moves) for k in knots
+            }
+        fx: dict[str, float] = {}
+        for p in parts:
+            for c, pct in p.fx_shifts_pct.items():
+                fx[c] = pct if c not in fx else ((1 + fx[c] / 100) * (1 + pct / 100) - 1) * 100
         out.append(
             StressScenario(
                 name=s.name,
@@ -261,6 +352,8 @@ def _resolve(scenarios: list[StressScenario], where: str) -> list[StressScenario
                 spread_shifts_bp=spread,
                 bid_ask_multiplier=float(np.prod([p.bid_ask_multiplier for p in parts])),
                 haircut_multiplier=float(np.prod([p.haircut_multiplier for p in parts])),
+                currency_rate_shifts_bp=by_currency,
+                fx_shifts_pct=fx,
             )
         )
     return out
@@ -284,6 +377,10 @@ class StressResult:
         For path scenarios: value at each horizon (years) of assets, liabilities and surplus,
         cash flows before the horizon rolled forward and later ones discounted on the
         scenario's curve.
+    hedge_values : DataFrame, optional
+        Value (money) of each manager's FX hedges (columns) under each scenario (rows): the
+        rolling forwards struck today, worth 0 in a scenario that moves nothing; None for a
+        book without hedges.
     """
 
     scenarios: list[StressScenario]
@@ -291,10 +388,16 @@ class StressResult:
     liability_values: pd.Series
     liquidity_cost: pd.DataFrame
     path_values: pd.DataFrame
+    hedge_values: pd.DataFrame | None = None
 
     def summary(self) -> pd.DataFrame:
-        """Assets, liabilities and surplus per scenario, with changes from the ``base`` row."""
+        """Assets, liabilities and surplus per scenario, with changes from the ``base`` row.
+
+        Assets include the FX hedges' values (:attr:`hedge_values`).
+        """
         assets = self.asset_values.sum(axis=1)
+        if self.hedge_values is not None:
+            assets = assets + self.hedge_values.sum(axis=1)
         out = pd.DataFrame(
             {
                 "group": [s.group for s in self.scenarios],
@@ -317,7 +420,8 @@ class StressResult:
         ----------
         weights : DataFrame
             Managers (rows) by security (columns): the fraction of each security's face that
-            each manager holds. Missing securities count as zero.
+            each manager holds. Missing securities count as zero. Managers' FX hedges
+            (:attr:`hedge_values`) add their change.
         """
         unknown = sorted(set(weights.columns) - set(self.asset_values.columns))
         if unknown:
@@ -325,7 +429,11 @@ class StressResult:
             raise ValueError(msg)
         w = weights.reindex(columns=self.asset_values.columns, fill_value=0.0)
         change = self.asset_values - self.asset_values.iloc[0]
-        return pd.DataFrame(w.to_numpy() @ change.to_numpy().T, index=w.index, columns=change.index)
+        out = pd.DataFrame(w.to_numpy() @ change.to_numpy().T, index=w.index, columns=change.index)
+        if self.hedge_values is not None:
+            hedges = self.hedge_values - self.hedge_values.iloc[0]
+            out = out + hedges.T.reindex(index=out.index, fill_value=0.0).to_numpy()
+        return out
 
 
 def run_stresses(
@@ -391,33 +499,125 @@ def run_stresses(
             msg = "run_stresses: `bid_ask_bp` needs one finite, non-negative value per security"
             raise ValueError(msg)
         half_spread = 0.5 * ba * 1e-4
-    scale = book.face / 100.0
-    z5 = float(curve.zero_rate(5.0))
+    part = _Part("", np.arange(n), book, book.face / 100.0)
+    return _revalue([part], liabilities, lambda s: stressed_curve(curve, s), chosen, z,
+                    letters, exempt, half_spread)  # fmt: skip
 
-    values, liab, cost, paths = [], [], [], []
+
+@dataclass(frozen=True)
+class _Part:
+    """The bonds of one currency: positions in the book, sub-book, face / 100 in base units."""
+
+    currency: str
+    at: npt.NDArray[np.int64]
+    book: BondBook
+    scale: FloatArray
+
+
+@dataclass(frozen=True)
+class _Hedges:
+    """Rolling FX forwards struck today: base value hedged per manager and currency."""
+
+    curves: CurveSet
+    hedged: pd.DataFrame  # managers x currencies, base money
+
+    def values(self, stressed: CurveSet) -> FloatArray:
+        """Each manager's hedges' value (money) off `stressed` curves and spots."""
+        out = np.zeros(len(self.hedged))
+        base = self.curves.base_currency
+        tenor = HEDGE_TENOR
+        pay = float(stressed.funding_curve(base).discount(tenor))
+        for currency in self.hedged.columns:
+            strike = float(self.curves.fx_forward(currency, tenor))
+            now = float(stressed.fx_forward(currency, tenor))
+            units = self.hedged[currency].to_numpy() / self.curves.spot(currency)  # sold
+            out += units * (strike - now) * pay
+        return out
+
+
+def _revalue(
+    parts: Sequence[_Part],
+    liabilities: CashflowStream,
+    curves_of: Callable[[StressScenario], Curve | CurveSet],
+    chosen: Sequence[StressScenario],
+    z: FloatArray,
+    letters: list[str] | None,
+    exempt: npt.NDArray[np.bool_],
+    half_spread: FloatArray,
+    hedges: _Hedges | None = None,
+) -> StressResult:
+    n = sum(len(part.at) for part in parts)
+    values, liab, cost, paths, hedge_rows = [], [], [], [], []
     for s in chosen:
         dz = np.zeros(n)
         if s.spread_shifts_bp and letters is not None:
             dz = np.array([s.spread_shifts_bp.get(r, 0.0) * 1e-4 for r in letters])
             dz[exempt] = 0.0
-        stressed = stressed_curve(curve, s)
-        mv = book.dirty_prices(stressed, z + dz) * scale
+        stressed = curves_of(s)
+        mv = np.empty(n)
+        for part in parts:
+            curve, fx = _curve_and_fx(stressed, part.currency)
+            mv[part.at] = part.book.dirty_prices(curve, z[part.at] + dz[part.at]) * part.scale * fx
         values.append(mv)
-        liab.append(liabilities.present_value(stressed))
+        base_curve = _curve_and_fx(stressed, "")[0]
+        liab.append(liabilities.present_value(base_curve))
         cost.append(mv * half_spread * s.bid_ask_multiplier)
+        if hedges is not None:
+            assert isinstance(stressed, CurveSet)
+            hedge_rows.append(hedges.values(stressed))
         if s.path_bp is not None:
-            paths.extend(_path_values(book, liabilities, curve, s, z, scale, z5))
-    ids = book.security_ids
+            today = curves_of(_UNMOVED)
+            paths.extend(_path_values(parts, liabilities, today, s, z))
+    ids = pd.Index(np.concatenate([part.book.security_ids for part in parts]))
+    order = np.argsort(np.concatenate([part.at for part in parts]))
     names = pd.Index([s.name for s in chosen], name="scenario")
     return StressResult(
-        scenarios=chosen,
-        asset_values=pd.DataFrame(np.vstack(values), index=names, columns=ids),
+        scenarios=list(chosen),
+        asset_values=pd.DataFrame(np.vstack(values), index=names, columns=ids[order]),
         liability_values=pd.Series(liab, index=names, name="liabilities"),
-        liquidity_cost=pd.DataFrame(np.vstack(cost), index=names, columns=ids),
+        liquidity_cost=pd.DataFrame(np.vstack(cost), index=names, columns=ids[order]),
         path_values=pd.DataFrame(
             paths, columns=["scenario", "horizon", "assets", "liabilities", "surplus"]
         ),
+        hedge_values=None
+        if hedges is None
+        else pd.DataFrame(np.vstack(hedge_rows), index=names, columns=hedges.hedged.index),
     )
+
+
+_UNMOVED: Final = StressScenario(name="today")
+
+
+def _curve_and_fx(stressed: Curve | CurveSet, currency: str) -> tuple[Curve, float]:
+    """Return a part's curve and FX spot: a single-currency run's one curve, or the set's."""
+    if isinstance(stressed, Curve):
+        return stressed, 1.0
+    code = currency or stressed.base_currency
+    fx = 1.0 if code == stressed.base_currency else stressed.spot(code)
+    return stressed.curve(code), fx
+
+
+def stressed_curve_set(curves: CurveSet, scenario: StressScenario) -> CurveSet:
+    """Every curve and FX spot of a set moved by a scenario.
+
+    The base currency's curves take `rate_shifts_bp` (and a path's immediate shift, with its
+    floor), the others their `currency_rate_shifts_bp`; spots move by `fx_shifts_pct`.
+    """
+    moved = curves
+    for (currency, kind), curve in curves.curves.items():
+        if currency == curves.base_currency:
+            new = stressed_curve(curve, scenario)
+        else:
+            knots, shifts = scenario.currency_overlay(currency)
+            new = curve.with_overlay(knots, shifts) if len(knots) else curve
+        if new is not curve:
+            moved = moved.with_curve(currency, kind, new)
+    spots = {
+        c: curves.spot(c) * scenario.fx_factor(c)
+        for c in curves.currencies[1:]
+        if scenario.fx_factor(c) != 1.0
+    }
+    return moved.with_fx_spot(spots) if spots else moved
 
 
 def stressed_curve(curve: Curve, scenario: StressScenario) -> Curve:
@@ -430,15 +630,15 @@ def stressed_curve(curve: Curve, scenario: StressScenario) -> Curve:
 
 
 def _path_values(
-    book: BondBook,
+    parts: Sequence[_Part],
     liabilities: CashflowStream,
-    curve: Curve,
+    today: Curve | CurveSet,
     scenario: StressScenario,
     z: FloatArray,
-    scale: FloatArray,
-    z5: float,
 ) -> list[tuple[str, float, float, float, float]]:
     assert scenario.path_bp is not None
+    curve = _curve_and_fx(today, "")[0]
+    z5 = float(curve.zero_rate(5.0))
     rows = []
     for h, shift_bp in enumerate(scenario.path_bp):
         shift = shift_bp * 1e-4
@@ -446,11 +646,21 @@ def _path_values(
             shift = max(shift, (scenario.floor_fraction_5y - 1.0) * z5)
         # Value at horizon h on today's forwards moved by the horizon's shift: every flow,
         # earlier ones compounded and later ones discounted, divided by the moved P(0, h).
+        # Other currencies' curves do not move on these paths (their forwards are realized).
         moved = curve.shifted(shift * 1e4)
         to_h = float(moved.discount(float(h))) if h > 0 else 1.0
-        # numpy's own sum, not a BLAS dot whose sum depends on its thread count: the same
-        # value in this process and on a cluster's worker.
-        assets = float((book.dirty_prices(moved, z) * scale).sum()) / to_h
+        assets = 0.0
+        for part in parts:
+            own, fx = _curve_and_fx(today, part.currency)
+            own_curve, own_to_h = (
+                (moved, to_h)
+                if own is curve
+                else (own, float(own.discount(float(h))) if h > 0 else 1.0)
+            )
+            # numpy's own sum, not a BLAS dot whose sum depends on its thread count: the same
+            # value in this process and on a cluster's worker.
+            prices = part.book.dirty_prices(own_curve, z[part.at])
+            assets += float((prices * part.scale).sum()) * fx / own_to_h
         liab = liabilities.present_value(moved) / to_h
         rows.append((scenario.name, float(h), assets, liab, assets - liab))
     return rows
@@ -494,6 +704,9 @@ def stress_portfolio(
             [part.path_values for part in parts if len(part.path_values)] or [parts[0].path_values],
             ignore_index=True,
         ),
+        hedge_values=None
+        if parts[0].hedge_values is None
+        else pd.concat([part.hedge_values for part in parts if part.hedge_values is not None]),
     )
 
 
@@ -501,13 +714,31 @@ def _stress_book(scenarios: list[StressScenario], portfolio: Portfolio) -> Stres
     p = portfolio
     book = p.book
     sec = p.securities.loc[book.security_ids]
-    return run_stresses(
-        book,
+    if p.currencies.eq(p.mandate.base_currency).all():
+        return run_stresses(
+            book,
+            p.liability_stream,
+            p.curve,
+            scenarios,
+            z_spread=p.z_spreads.reindex(book.security_ids).to_numpy(),
+            ratings=list(sec["rating"]),
+            sectors=list(sec["sector"]),
+            bid_ask_bp=sec["bid_ask_bp"].astype(float).to_numpy(),
+        )
+    # Each currency's bonds off its own curves, in base units at the scenario's spot.
+    parts = [_Part(c, at, sub, sub.face / 100.0) for c, at, sub in p.currency_books]
+    hedged = hedged_shares(p).mul(p.manager_values, axis=0)
+    letters = [base_rating(r) for r in sec["rating"]]
+    exempt = sec["sector"].isin(GOVERNMENT_SECTORS).to_numpy()
+    half_spread = 0.5 * sec["bid_ask_bp"].to_numpy(dtype=np.float64) * 1e-4
+    return _revalue(
+        parts,
         p.liability_stream,
-        p.curve,
+        lambda s: stressed_curve_set(p.curve_set, s),
         scenarios,
-        z_spread=p.z_spreads.reindex(book.security_ids).to_numpy(),
-        ratings=list(sec["rating"]),
-        sectors=list(sec["sector"]),
-        bid_ask_bp=sec["bid_ask_bp"].astype(float).to_numpy(),
+        p.z_spreads.reindex(book.security_ids).to_numpy(),
+        letters,
+        exempt,
+        half_spread,
+        _Hedges(p.curve_set, hedged) if (hedged.to_numpy() > 0).any() else None,
     )

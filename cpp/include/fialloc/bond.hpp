@@ -36,4 +36,10 @@ struct YieldRisk {
 };
 YieldRisk yield_risk(const CashflowView& ycf, ConstVecRef freq, ConstVecRef yields);
 
+/*! The three yield functions on a layout already validated by check_layout (a FlowBook's), which
+    they then do not check again; the other arguments are checked. */
+VectorXd prices_from_yields_valid(const CashflowView& ycf, ConstVecRef freq, ConstVecRef yields);
+VectorXd yields_from_prices_valid(const CashflowView& ycf, ConstVecRef freq, ConstVecRef prices);
+YieldRisk yield_risk_valid(const CashflowView& ycf, ConstVecRef freq, ConstVecRef yields);
+
 }  // namespace fialloc

@@ -53,10 +53,20 @@ class ZeroCurve {
   //! Continuously compounded zero rate; at t = 0 the limit, i.e. the short rate.
   double zero_rate(double t) const;
 
-  /*! out[j] = ln P(0, t[j]) - z t[j] for n times. The segment search uses a bucket table instead of
-      bisecting, which is what makes whole-book pricing cheap. Returns false, leaving `out`
-      untouched, unless the times are finite, >= 0 and non-decreasing. */
-  bool log_discount_sorted(const double* t, double z, double* out, Eigen::Index n) const;
+  /*! seg[j] = index of the polynomial segment holding t[j], for n sorted times. The search uses a
+      bucket table instead of bisecting; pricing kernels cache the result per cash-flow layout
+      (it depends on the knots only). Returns false, leaving `seg` untouched, unless the times are
+      finite, >= 0 and non-decreasing. */
+  bool segments_sorted(const double* t, std::int32_t* seg, Eigen::Index n) const;
+
+  //! Segment start times: the pillars (with 0) plus overlay and monotone convex knots.
+  const std::vector<double>& knots() const { return knots_; }
+  //! Coefficient `d` (0..4) of ln P on segment `j`, as a polynomial in t - knots()[j].
+  double coefficient(Eigen::Index j, int d) const {
+    return coef_[static_cast<std::size_t>(j)][static_cast<std::size_t>(d)];
+  }
+  //! Highest power with a non-zero coefficient on some segment (1, 2 or 4).
+  int degree() const { return degree_; }
 
   //! Number of pillars (excluding t = 0).
   Eigen::Index size() const { return n_pillars_; }
@@ -78,8 +88,6 @@ class ZeroCurve {
   static constexpr double kBucketsPerYear = 4.0;
   // The longest pillar accepted: longer is a unit mistake, and the bucket table grows with it.
   static constexpr double kMaxPillarYears = 1000.0;
-  template <int Deg>
-  void log_discount_walk(const double* t, double z, double* out, Eigen::Index n) const;
 
   Eigen::Index n_pillars_;
   std::vector<double> knots_;

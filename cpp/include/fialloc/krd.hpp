@@ -24,6 +24,10 @@ struct CurveRisk {
   RowMatrixXd krd;               //!< streams x key tenors, years
 };
 
+/*! Throws std::invalid_argument unless `key_tenors` are positive and strictly increasing (years)
+    and `bump` is in (0, 0.1) (decimal). */
+void check_risk_args(ConstVecRef key_tenors, double bump);
+
 /*! `key_tenors` strictly increasing, positive (years); `bump` is the zero-rate bump in decimals
     (1e-4 = 1 bp). */
 CurveRisk curve_risk(const CashflowView& cf, const ZeroCurve& curve, ConstVecRef z_spreads,

@@ -3,6 +3,7 @@
 //! Array aliases shared by the numeric core and a read-only view of the compressed cash-flow layout.
 
 #include <Eigen/Core>
+#include <algorithm>
 #include <cstdint>
 
 namespace fialloc {
@@ -26,6 +27,12 @@ struct CashflowView {
   Eigen::Index n_streams() const { return offsets.size() - 1; }
   Eigen::Index begin(Eigen::Index i) const { return static_cast<Eigen::Index>(offsets[i]); }
   Eigen::Index end(Eigen::Index i) const { return static_cast<Eigen::Index>(offsets[i + 1]); }
+  //! Flows in the longest stream (offsets validated).
+  Eigen::Index max_stream_length() const {
+    Eigen::Index longest = 0;
+    for (Eigen::Index s = 0; s < n_streams(); ++s) longest = std::max(longest, end(s) - begin(s));
+    return longest;
+  }
 };
 
 /*! Validate a layout's offsets only: they start at 0, end at the number of flows and leave no

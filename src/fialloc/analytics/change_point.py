@@ -12,18 +12,32 @@ Statistic
     the noise: ``W = D / omega^2``. ``omega^2 = sigma_u^2 / (1 - phi)^2`` comes from an AR(1)
     fitted to the residuals of the best (start, ramp), so a shift does not pass for persistence.
     The test statistic is ``sup W``; ``z = sign(delta) sqrt(sup W)``.
+Several series of one manager
+    :func:`fit_shifts` tests a manager's characteristics together. The autocorrelation is the
+    noise parameter a short series estimates worst (its standard error ``sqrt((1 - phi^2) /
+    n)`` is 0.13 at 60 months, and ``omega^2`` moves with ``(1 - phi)^-2``), and one
+    manager's characteristics share the cause of their persistence (how slowly the portfolio
+    turns over). So ``phi`` is pooled over the series' standardized residuals, and each
+    series uses the larger of the pooled and its own estimate (both corrected for Kendall's
+    small-sample bias, ``(n phi + 1) / (n - 3)``): a series more persistent than its siblings
+    keeps its own, so a persistent characteristic is not read as a shift. The manager's
+    statistic is the largest ``sup W`` of its series, adjusted for their number by the
+    simulated distribution of that maximum (single-step max-T), not by Bonferroni.
 Critical values
-    The null distribution of ``sup W`` (no shift) depends on the length and the noise's
-    autocorrelation. It is calibrated by simulation: AR(1) series of the same length with an
-    upper estimate of the series' autocorrelation (bias-corrected plus one standard error,
-    rounded up to :data:`PHI_GRID`), the *whole* procedure (scan, AR(1) fit, long-run variance)
-    repeated on each, :data:`NULL_DRAWS` draws from a fixed seed; the p-value is the share of
-    simulated statistics at or above the observed one (so no p-value is below
-    ``1 / (NULL_DRAWS + 1)``). Simulated tables are cached per (length, autocorrelation,
-    settings). No published asymptotic value is used: Andrews' (1993) sup-Wald tables are for
-    a step with symmetric trimming and hold as the sample grows, while this scan also tries
-    ramps, trims 12 months before and 6 after, and runs on 36-120 months with an estimated
-    long-run variance.
+    The null distribution of ``sup W`` (no shift) depends on the length, the number of series
+    and the noise's autocorrelation. It is calibrated by simulation: ``k`` independent AR(1)
+    series of the same length at an upper confidence bound of the noise's autocorrelation, found
+    by inverting the simulations themselves (the smallest :data:`PHI_GRID` value at which the
+    procedure's pooled estimate comes out at or below the observed one in at most 16% of the
+    draws: this undoes the estimate's small-sample bias, which grows as each series' best ramp
+    soaks up slow wander), the *whole* procedure (scans, pooled and own AR(1) fits, long-run
+    variances, the maximum over series) repeated on each, :data:`NULL_DRAWS` draws from a fixed
+    seed; the p-value is the share of simulated statistics at or above the observed one (so no
+    p-value is below ``1 / (NULL_DRAWS + 1)``). Simulated tables are cached per (length, series,
+    autocorrelation, settings). No published asymptotic value is used: Andrews' (1993) sup-Wald
+    tables are for a step with symmetric trimming and hold as the sample grows, while this scan
+    also tries ramps, trims 12 months before and 6 after, and runs on 36-120 months with an
+    estimated long-run variance.
 Start interval
     The likelihood-ratio set of Hansen (2000, "Sample splitting and threshold estimation",
     Econometrica 68) for a break date: the starts whose best ``W`` is within
@@ -52,6 +66,7 @@ __all__ = [
     "PHI_GRID",
     "ShiftFit",
     "fit_shift",
+    "fit_shifts",
     "interval_critical_value",
     "known_noise_null",
     "known_noise_statistic",
@@ -67,12 +82,14 @@ MAX_RAMP: Final = 6
 INTERVAL_LEVEL: Final = 0.90
 #: Simulated series behind each null distribution.
 NULL_DRAWS: Final = 2000
-#: Autocorrelations the null distribution is simulated at (the estimate is rounded to these).
-PHI_GRID: Final = tuple(round(0.1 * k, 1) for k in range(10))
+#: Autocorrelations the null distribution is simulated at (the estimate is rounded up to these).
+PHI_GRID: Final = tuple(round(0.05 * k, 2) for k in range(19))
 #: Largest autocorrelation used for the long-run variance: a nearly integrated series would
 #: otherwise make every level look like noise.
 MAX_PHI: Final = 0.9
 _NULL_SEED: Final = 20261206
+#: Share of simulated pooled estimates at or below the observed one at the null's bound.
+_BOUND_SHARE: Final = 0.16
 
 
 @dataclass(frozen=True)
@@ -96,9 +113,13 @@ class ShiftFit:
     z : float
         ``sign(shift) sqrt(sup W)``.
     p_value : float
-        Share of the simulated no-shift statistics at or above ``sup W``.
+        Share of the simulated no-shift statistics of one series at or above ``sup W``.
+    p_adjusted : float
+        Share of the simulated no-shift *largest* statistics of the manager's ``k`` series at
+        or above ``sup W`` (equal to `p_value` for one series).
     phi : float
-        AR(1) coefficient of the noise (estimated, in ``[0, MAX_PHI]``).
+        AR(1) coefficient of the noise used for the long-run variance (bias-corrected, the
+        larger of the pooled and the series' own, in ``[0, MAX_PHI]``).
     """
 
     start: int
@@ -110,6 +131,7 @@ class ShiftFit:
     shift_sd: float
     z: float
     p_value: float
+    p_adjusted: float
     phi: float
 
 
@@ -138,52 +160,82 @@ def _design(
 
 
 def _scan(y: FloatArray, min_before: int, min_after: int, max_ramp: int) -> dict[str, FloatArray]:
-    """Scan many series at once (rows of `y`): best candidate, shift, noise and sup W."""
-    q, _, _ = _design(y.shape[1], min_before, min_after, max_ramp)
-    yc = y - y.mean(axis=1, keepdims=True)
-    proj = yc @ q  # series x candidates: r_c' y_c / |r_c|
-    best = np.argmax(proj * proj, axis=1)
-    coef = proj[np.arange(len(y)), best]
-    resid = yc - coef[:, None] * q[:, best].T
-    lagged, current = resid[:, :-1], resid[:, 1:]
-    denom = np.einsum("ij,ij->i", lagged, lagged)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        phi = np.where(denom > 0, np.einsum("ij,ij->i", lagged, current) / denom, 0.0)
-    phi = np.clip(phi, 0.0, MAX_PHI)
-    innov = current - phi[:, None] * lagged
-    dof = max(y.shape[1] - 4, 1)  # mean, shift, start/ramp and phi estimated
-    sigma2 = np.einsum("ij,ij->i", innov, innov) / dof
+    """Scan many managers' series at once (`y`: managers x series x months).
+
+    Per series: the best candidate, its shift, residuals, the AR(1) coefficient used and
+    ``sup W``; the pooled coefficient per manager.
+    """
+    n = y.shape[-1]
+    q, _, _ = _design(n, min_before, min_after, max_ramp)
+    yc = y - y.mean(axis=-1, keepdims=True)
+    proj = yc @ q  # managers x series x candidates: r_c' y_c / |r_c|
+    best = np.argmax(proj * proj, axis=-1)
+    coef = np.take_along_axis(proj, best[..., None], axis=-1)[..., 0]
+    resid = yc - coef[..., None] * np.moveaxis(q[:, best], 0, -1)
+    lagged, current = resid[..., :-1], resid[..., 1:]
+    cross = np.einsum("...t,...t->...", lagged, current)
+    square = np.einsum("...t,...t->...", lagged, lagged)
+    # Pooled over a manager's series on their standardized residuals, so each series counts
+    # by its length, not its units.
+    scale = np.einsum("...t,...t->...", resid, resid)
+    scale = np.where(scale > 0, scale, 1.0)
+    own = np.where(square > 0, cross / np.where(square > 0, square, 1.0), 0.0)
+    pooled = (cross / scale).sum(axis=-1) / np.maximum((square / scale).sum(axis=-1), 1e-300)
+    pooled = np.clip(_unbiased(pooled, n), 0.0, MAX_PHI)
+    phi = np.maximum(pooled[..., None], np.clip(_unbiased(own, n), 0.0, MAX_PHI))
+    innov = current - phi[..., None] * lagged
+    dof = max(n - 4, 1)  # mean, shift, start/ramp and phi estimated
+    sigma2 = np.einsum("...t,...t->...", innov, innov) / dof
     omega2 = sigma2 / (1.0 - phi) ** 2
-    scale = np.maximum(np.abs(y).max(axis=1), 1.0)
+    level = np.maximum(np.abs(y).max(axis=-1), 1.0)
     # A noiseless series still gets a finite statistic: floor the variance far below any data.
-    omega2 = np.maximum(omega2, (1e-12 * scale) ** 2)
+    omega2 = np.maximum(omega2, (1e-12 * level) ** 2)
     return {
         "proj": proj,
         "best": best,
         "coef": coef,
         "resid": resid,
         "phi": phi,
+        "pooled": pooled,
         "omega2": omega2,
         "stat": coef * coef / omega2,
     }
 
 
-@lru_cache(maxsize=256)
+def _unbiased(phi: FloatArray, n: int) -> FloatArray:
+    """Kendall's small-sample correction of a least-squares AR(1) coefficient (mean estimated)."""
+    out: FloatArray = (n * phi + 1.0) / (n - 3.0)
+    return out
+
+
+@lru_cache(maxsize=512)
 def null_statistics(
     n: int,
     phi: float,
+    k: int = 1,
     min_before: int = MIN_BEFORE,
     min_after: int = MIN_AFTER,
     max_ramp: int = MAX_RAMP,
     draws: int = NULL_DRAWS,
-) -> FloatArray:
-    """Sorted ``sup W`` of `draws` simulated no-shift AR(1) series of length `n` (cached).
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Simulate no-shift statistics of `k` series of length `n` (cached).
 
-    The innovations are standard normal; the statistic does not depend on their scale.
+    `draws` managers of `k` independent AR(1) series (autocorrelation `phi`, standard normal
+    innovations: the statistic does not depend on their scale) go through the whole
+    procedure.
+
+    Returns
+    -------
+    tuple of ndarray
+        Sorted: the largest ``sup W`` per manager (`draws` values), the ``sup W`` of every
+        series (``draws * k`` values) and the pooled autocorrelation estimate per manager
+        (`draws` values).
     """
-    e = _ar1_draws(n, phi, draws, (min_before, min_after, max_ramp))
-    stats_: FloatArray = np.sort(_scan(e, min_before, min_after, max_ramp)["stat"])
-    return stats_
+    # Key 2: a stream apart from the known-noise null's.
+    e = _ar1_draws(n, phi, draws * k, (min_before, min_after, max_ramp, 2, k))
+    out = _scan(e.reshape(draws, k, n), min_before, min_after, max_ramp)
+    stat = out["stat"]
+    return np.sort(stat.max(axis=1)), np.sort(stat.ravel()), np.sort(out["pooled"])
 
 
 def _ar1_draws(n: int, phi: float, draws: int, key: tuple[int, ...]) -> FloatArray:
@@ -243,18 +295,14 @@ def fit_shift(
 ) -> ShiftFit:
     """Find, date and test the largest ramp shift in the level of one series.
 
+    :func:`fit_shifts` of one series (its ``p_adjusted`` is its ``p_value``).
+
     Parameters
     ----------
     y : ndarray, shape (n,)
         Monthly values (any units), oldest first, finite, not constant.
-    min_before, min_after : int
-        Months required before the start and from the start on.
-    max_ramp : int
-        Longest ramp (months) tried.
-    interval_level : float
-        Coverage of the start interval (Hansen's likelihood-ratio set).
-    draws : int
-        Simulated series behind the p-value.
+    min_before, min_after, max_ramp, interval_level, draws
+        As :func:`fit_shifts`.
 
     Raises
     ------
@@ -263,66 +311,133 @@ def fit_shift(
         constant, or the settings are out of range.
     """
     y = np.asarray(y, dtype=np.float64)
+    if y.ndim != 1:
+        msg = f"fit_shift: need a 1-d series, got shape {y.shape}"
+        raise ValueError(msg)
+    return fit_shifts(y[None, :], min_before, min_after, max_ramp, interval_level, draws)[0]
+
+
+def fit_shifts(
+    y: FloatArray,
+    min_before: int = MIN_BEFORE,
+    min_after: int = MIN_AFTER,
+    max_ramp: int = MAX_RAMP,
+    interval_level: float = INTERVAL_LEVEL,
+    draws: int = NULL_DRAWS,
+) -> list[ShiftFit]:
+    """Find, date and test the largest ramp shift in each of one manager's series, together.
+
+    The series share the noise's pooled autocorrelation and are tested as a family: each
+    fit's ``p_adjusted`` is against the simulated largest statistic of ``k`` series (see the
+    module).
+
+    Parameters
+    ----------
+    y : ndarray, shape (k, n)
+        `k` monthly series over the same `n` months (any units, each its own), oldest first,
+        finite, none constant.
+    min_before, min_after : int
+        Months required before the start and from the start on.
+    max_ramp : int
+        Longest ramp (months) tried.
+    interval_level : float
+        Coverage of the start interval (Hansen's likelihood-ratio set).
+    draws : int
+        Simulated managers behind the p-values.
+
+    Returns
+    -------
+    list of ShiftFit
+        One per series, in row order.
+
+    Raises
+    ------
+    ValueError
+        If `y` is not a finite 2-d array of at least one series and ``min_before +
+        min_after`` months, a series is constant, or the settings are out of range.
+    """
+    y = np.asarray(y, dtype=np.float64)
     if min_before < 2 or min_after < 2 or max_ramp < 1 or draws < 99:
         msg = (
             "fit_shift: need min_before >= 2, min_after >= 2, max_ramp >= 1, draws >= 99; got "
             f"{min_before}, {min_after}, {max_ramp}, {draws}"
         )
         raise ValueError(msg)
-    if y.ndim != 1 or len(y) < min_before + min_after:
+    if y.ndim != 2 or y.shape[0] < 1 or y.shape[1] < min_before + min_after:
         msg = (
-            f"fit_shift: need a 1-d series of at least {min_before + min_after} months, "
+            f"fit_shift: need series of at least {min_before + min_after} months, "
             f"got shape {y.shape}"
         )
         raise ValueError(msg)
-    if not np.isfinite(y).all():
-        msg = (
-            f"fit_shift: series has a non-finite value at position {int(np.argmin(np.isfinite(y)))}"
+    bad = np.argwhere(~np.isfinite(y))
+    if len(bad):
+        msg = f"fit_shift: series {bad[0][0]} has a non-finite value at position {bad[0][1]}"
+        raise ValueError(msg)
+    flat = np.ptp(y, axis=1) <= 1e-12 * np.maximum(1.0, np.abs(y).max(axis=1))
+    if flat.any():
+        msg = f"fit_shift: series {int(np.argmax(flat))} is constant: no level to shift"
+        raise ValueError(msg)
+    k, n = y.shape
+    out = _scan(y[None], min_before, min_after, max_ramp)
+    _, starts, ramps = _design(n, min_before, min_after, max_ramp)
+    pooled = float(out["pooled"][0])
+    settings = (min_before, min_after, max_ramp, draws)
+    largest, each, _ = null_statistics(n, _null_phi(pooled, n, k, settings), k, *settings)
+    fits = []
+    for j in range(k):
+        best, omega2 = int(out["best"][0, j]), float(out["omega2"][0, j])
+        stat = float(out["stat"][0, j])
+        # Profile over the start: the best ramp for each start.
+        by_start = (out["proj"][0, j] ** 2 / omega2).reshape(-1, max_ramp).max(axis=1)
+        inside = np.flatnonzero(by_start >= stat - interval_critical_value(interval_level))
+        first_start = int(starts[0])
+        r_best = np.clip((np.arange(n) - starts[best] + 1.0) / ramps[best], 0.0, 1.0)
+        rc = r_best - r_best.mean()
+        shift = float(rc @ (y[j] - y[j].mean()) / (rc @ rc))
+        resid = out["resid"][0, j]
+        sd = float(np.sqrt(resid @ resid / max(n - 3, 1)))
+        fits.append(
+            ShiftFit(
+                start=int(starts[best]),
+                start_low=first_start + int(inside.min()),
+                start_high=first_start + int(inside.max()),
+                ramp=int(ramps[best]),
+                shift=shift,
+                sd=sd,
+                shift_sd=shift / sd if sd > 0 else math.copysign(math.inf, shift),
+                z=math.copysign(math.sqrt(stat), shift),
+                p_value=_share_at_or_above(each, stat),
+                p_adjusted=_share_at_or_above(largest, stat),
+                phi=float(out["phi"][0, j]),
+            )
         )
-        raise ValueError(msg)
-    if np.ptp(y) <= 1e-12 * max(1.0, float(np.abs(y).max())):
-        msg = "fit_shift: the series is constant: no level to shift"
-        raise ValueError(msg)
-    out = _scan(y[None, :], min_before, min_after, max_ramp)
-    _, starts, ramps = _design(len(y), min_before, min_after, max_ramp)
-    best, omega2 = int(out["best"][0]), float(out["omega2"][0])
-    stat = float(out["stat"][0])
-    per_candidate = out["proj"][0] ** 2 / omega2
-    # Profile over the start: the best ramp for each start.
-    by_start = per_candidate.reshape(-1, max_ramp).max(axis=1)
-    inside = np.flatnonzero(by_start >= stat - interval_critical_value(interval_level))
-    first_start = int(starts[0])
-    r_best = np.clip((np.arange(len(y)) - starts[best] + 1.0) / ramps[best], 0.0, 1.0)
-    rc = r_best - r_best.mean()
-    shift = float(rc @ (y - y.mean()) / (rc @ rc))
-    sd = float(np.sqrt(out["resid"][0] @ out["resid"][0] / max(len(y) - 3, 1)))
-    phi = float(out["phi"][0])
-    null = null_statistics(len(y), _null_phi(phi, len(y)), min_before, min_after, max_ramp, draws)
+    return fits
+
+
+def _share_at_or_above(null: FloatArray, stat: float) -> float:
+    """Monte Carlo p-value: (1 + simulated at or above) / (1 + simulated)."""
     exceed = len(null) - int(np.searchsorted(null, stat, side="left"))
-    return ShiftFit(
-        start=int(starts[best]),
-        start_low=first_start + int(inside.min()),
-        start_high=first_start + int(inside.max()),
-        ramp=int(ramps[best]),
-        shift=shift,
-        sd=sd,
-        shift_sd=shift / sd if sd > 0 else math.copysign(math.inf, shift),
-        z=math.copysign(math.sqrt(stat), shift),
-        p_value=(1.0 + exceed) / (1.0 + len(null)),
-        phi=phi,
-    )
+    return (1.0 + exceed) / (1.0 + len(null))
 
 
-def _null_phi(phi: float, n: int) -> float:
-    """Pick the autocorrelation to simulate the null at: an upper estimate, on the grid.
+def _null_phi(pooled: float, n: int, k: int, settings: tuple[int, int, int, int]) -> float:
+    """Pick the autocorrelation to simulate the null at: an upper confidence bound, on the grid.
 
-    Least squares underestimates an AR(1) coefficient in short series (Kendall's bias, about
-    ``(1 + 3 phi) / n`` with the mean estimated), and a sample whose estimate came out low also
-    has a low long-run variance, so a high statistic: simulating at the raw estimate would
-    understate the null's tail. The bias-corrected estimate plus one standard error
-    ``sqrt((1 - phi^2) / n)``, rounded up to the grid, keeps the false-alarm rate at or under
-    the stated level in the measured range (see :mod:`fialloc.analytics.drift_study`).
+    The pooled estimate is low for two reasons a formula does not fully fix: least squares
+    underestimates an AR(1) coefficient in short series (Kendall's bias, corrected for a mean
+    only), and each series' best ramp soaks up some of the noise's slow wander before the
+    residuals are read. A sample whose estimate came out low also has a low long-run variance,
+    so a high statistic: simulating at the estimate would understate the null's tail. So the
+    bound comes from the simulations themselves: the smallest grid autocorrelation at which
+    the procedure's pooled estimate falls at or below the observed one in at most 16% of the
+    simulated managers (a one-sided 84% bound, about one standard error up). The
+    false-alarm rate this gives is measured in :mod:`fialloc.analytics.drift_study`.
     """
-    corrected = (n * phi + 1.0) / (n - 3.0)
-    corrected = min(corrected + math.sqrt(max(1.0 - corrected**2, 0.0) / n), MAX_PHI)
-    return min((g for g in PHI_GRID if g >= corrected - 1e-9), default=PHI_GRID[-1])
+    start = max((g for g in PHI_GRID if g <= pooled + 1e-9), default=PHI_GRID[0])
+    for g in PHI_GRID:
+        if g < start:
+            continue
+        simulated = null_statistics(n, g, k, *settings)[2]
+        if np.searchsorted(simulated, pooled, side="right") <= _BOUND_SHARE * len(simulated):
+            return g
+    return PHI_GRID[-1]

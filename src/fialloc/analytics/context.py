@@ -5,12 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
 import pandas as pd
 
-from fialloc.analytics.spread_durations import rating_spread_durations
+from fialloc.analytics.currency_exposure import (
+    currency_columns,
+    hedge_effects,
+    hedged_shares,
+    security_currency_exposures,
+)
 from fialloc.bonds import krd_column
 from fialloc.data import Portfolio
 from fialloc.data.vocabulary import rating_notch
+from fialloc.factor_returns import credit_factor_returns, rating_spread_durations
 
 __all__ = ["DeskContext", "persistent_drift"]
 
@@ -27,33 +34,93 @@ class DeskContext:
 
     @cached_property
     def securities(self) -> pd.DataFrame:
-        """Per-security analytics joined to the security master (book order)."""
+        """Per-security analytics joined to the security master (book order).
+
+        Money (``market_value``, ``dv01``) is in the base currency at FX spot, prices per 100
+        face in the bond's currency; key-rate durations and FX exposures by currency as
+        :mod:`fialloc.analytics.currency_exposure` defines them.
+        """
         a = self.portfolio.analytics.to_frame()
         master = self.portfolio.securities.loc[
-            a.index, ["issuer", "sector", "rating", "liquidity_tier"]
+            a.index, ["issuer", "sector", "rating", "liquidity_tier", "currency"]
         ]
-        return master.join(a)
+        by_currency = security_currency_exposures(self.portfolio)
+        return master.join(a.drop(columns=self.key_columns)).join(by_currency)
 
     @cached_property
     def key_columns(self) -> list[str]:
-        """KRD column names, shortest tenor first."""
+        """KRD column names of the base currency's curve, shortest tenor first."""
         return [krd_column(t) for t in self.portfolio.analytics.key_tenors]
 
     @cached_property
+    def currency_key_columns(self) -> list[str]:
+        """KRD column names of the other currencies' curves held (``krd_EUR_10y``...)."""
+        return currency_columns(self.portfolio)[0]
+
+    @cached_property
+    def fx_columns(self) -> list[str]:
+        """FX exposure columns of the other currencies held (``fx_EUR``...), empty if none."""
+        return currency_columns(self.portfolio)[1]
+
+    @cached_property
     def managers(self) -> pd.DataFrame:
-        """Per manager: name, style, market value, weight, and value-weighted analytics."""
+        """Per manager: name, style, market value, weight, and value-weighted analytics.
+
+        With other currencies held: their key-rate and FX columns, the hedges' effects
+        (:func:`fialloc.analytics.currency_exposure.hedge_effects`) and ``hedged_share``.
+        """
         p = self.portfolio
         mv = p.market_values
         weights = mv.div(mv.sum(axis=1), axis=0)
         cols = ["ytm", "z_spread", "effective_duration", "spread_duration", "effective_convexity"]
-        cols += self.key_columns
+        cols += [*self.key_columns, *self.currency_key_columns, *self.fx_columns]
         per = weights.to_numpy() @ self.securities.loc[mv.columns, cols].to_numpy()
         table = pd.DataFrame(per, index=mv.index, columns=cols)
+        if self.fx_columns:
+            hedges = hedge_effects(p, hedged_shares(p).reindex(mv.index), p.analytics.key_tenors)
+            table[hedges.columns] += hedges
+            table["hedged_share"] = hedged_shares(p).reindex(mv.index).sum(axis=1)
         table.insert(0, "market_value", mv.sum(axis=1))
         table.insert(1, "weight", table["market_value"] / table["market_value"].sum())
         table.insert(0, "style", p.managers["style"])
         table.insert(0, "name", p.managers["name"])
         return table
+
+    @cached_property
+    def by_currency(self) -> pd.DataFrame:
+        """The assets by currency, base first: one row per currency held.
+
+        ``market_value`` (base money at spot), ``share`` of the assets, ``hedged_value`` and
+        ``fx_exposure`` (the share of the assets in the currency and not hedged; 0 for the
+        base), and the currency's bonds' value-weighted ``ytm``, ``z_spread``,
+        ``effective_duration``, ``spread_duration`` (years) and key-rate durations on the
+        currency's own curve (``krd_<tenor>y``).
+        """
+        p = self.portfolio
+        sec = self.securities
+        a = p.analytics
+        mv = sec["market_value"]
+        base = p.mandate.base_currency
+        hedged = hedged_shares(p).mul(p.manager_values, axis=0).sum(axis=0)
+        rows = {}
+        for currency in [base, *(c.removeprefix("fx_") for c in self.fx_columns)]:
+            mine = (sec["currency"] == currency).to_numpy()
+            value = float(mv[mine].sum())
+            w = mv[mine] / value
+            row = {
+                "market_value": value,
+                "share": value / self.total_assets,
+                "hedged_value": float(hedged.get(currency, 0.0)),
+            }
+            row["fx_exposure"] = (
+                0.0 if currency == base else (value - row["hedged_value"]) / self.total_assets
+            )
+            for col in ("ytm", "z_spread", "effective_duration", "spread_duration"):
+                row[col] = float(np.dot(w.to_numpy(), sec.loc[mine, col].to_numpy(dtype=float)))
+            krd = w.to_numpy() @ a.krd[mine]
+            row |= {krd_column(t): float(k) for t, k in zip(a.key_tenors, krd, strict=True)}
+            rows[currency] = row
+        return pd.DataFrame.from_dict(rows, orient="index").rename_axis("currency")
 
     @cached_property
     def manager_notches(self) -> pd.Series:
@@ -97,20 +164,19 @@ class DeskContext:
     def spread_durations(self) -> pd.DataFrame:
         """The book's spread duration (years) by letter rating, per month of the spread history.
 
-        See :func:`fialloc.analytics.spread_durations.rating_spread_durations`.
+        See :func:`fialloc.factor_returns.rating_spread_durations`.
         """
         return rating_spread_durations(self.portfolio)
 
     def credit_factor(self, letter: str) -> pd.Series:
         """Monthly credit excess return of a rating (decimal): carry less duration x the move.
 
-        A month's carry is the rating's spread at its start over 12 (an approximation that
-        ignores the spread's change within the month), the loss is the book's spread duration of
-        the rating at the start of the month (:attr:`spread_durations`) times the spread change.
+        :func:`fialloc.factor_returns.credit_factor_returns` with the book's own spread
+        durations (:attr:`spread_durations`).
         """
-        spreads = self.portfolio.spread_history[letter].astype(float)
-        duration = self.spread_durations[letter].shift(1)
-        return (spreads / 12.0 - duration * spreads.diff()).iloc[1:]
+        return credit_factor_returns(
+            self.portfolio.spread_history[letter], self.spread_durations[letter]
+        )
 
 
 def persistent_drift(

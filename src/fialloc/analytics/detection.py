@@ -30,7 +30,14 @@ from fialloc.analytics.evidence import BETA_LEVEL, SKILL_FDR
 from fialloc.analytics.skill import benjamini_hochberg
 from fialloc.data.testbooks import GeneratedBook
 
-__all__ = ["IR_BINS", "detection_rates", "detection_records", "power_curve", "wilson"]
+__all__ = [
+    "IR_BINS",
+    "beta_rates_by_level",
+    "detection_rates",
+    "detection_records",
+    "power_curve",
+    "wilson",
+]
 
 #: Edges of the true information ratio bins of the power curve.
 IR_BINS = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0)
@@ -72,7 +79,11 @@ def detection_records(
         Per manager: ``seed``, ``months``, ``managers``, ``kind``, ``information_ratio``,
         ``beta_signal`` (the true credit loadings' expected Wald statistic, square-rooted: the
         t-statistic a perfectly measured loading would show), the desks' ``skill_flag`` and
-        ``beta_flag``, ``estimable``, and ``oracle_skill`` and ``oracle_beta``.
+        ``beta_flag``, ``estimable``, and ``oracle_skill`` and ``oracle_beta``; for the beta
+        verdict at other levels (:func:`beta_rates_by_level`) the desks' and the oracle's
+        joint credit p-values (``credit_p``, ``oracle_credit_p``) and whether the rest of the
+        verdict holds (``beta_candidate``, ``oracle_candidate``: the strongest loading is long
+        credit and the manager is not flagged skilled).
     """
     truth = book.truth
     factors = book.factors
@@ -93,7 +104,9 @@ def detection_records(
     coef = bread @ design.T @ excess.to_numpy()
     lag = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
     positions = [1 + names.index(c) for c in CREDIT]
-    oracle_beta, signal = [], []
+    oracle_p: list[float] = []
+    oracle_long: list[bool] = []
+    signal = []
     for j in range(len(truth)):
         sigma = sd[j] ** 2 * ar[j] ** lag
         cov = bread @ design.T @ sigma @ design @ bread
@@ -104,8 +117,12 @@ def detection_records(
         long_credit = t[np.abs(t).argmax()] > 0
         true_b = loadings[j, [p - 1 for p in positions]]
         signal.append(float(np.sqrt(true_b @ np.linalg.solve(c, true_b))))
-        oracle_beta.append(p < BETA_LEVEL and long_credit and not oracle_skill.iloc[j])
+        oracle_p.append(p)
+        oracle_long.append(bool(long_credit) and not oracle_skill.iloc[j])
+    oracle_beta = (np.asarray(oracle_p) < BETA_LEVEL) & np.asarray(oracle_long)
     ev = evidence.reindex(truth.index)
+    t_credit = ev[[f"t_{c}" for c in CREDIT]].astype(float).fillna(0.0).to_numpy()
+    desk_long = t_credit[np.arange(len(t_credit)), np.abs(t_credit).argmax(axis=1)] > 0
     return pd.DataFrame(
         {
             "seed": book.seed,
@@ -119,6 +136,10 @@ def detection_records(
             "estimable": ev["estimable"].fillna(False).astype(bool),
             "oracle_skill": oracle_skill.to_numpy(),
             "oracle_beta": oracle_beta,
+            "credit_p": ev["credit_p"].astype(float).fillna(1.0).to_numpy(),
+            "beta_candidate": desk_long & ~ev["skill_flag"].fillna(False).astype(bool).to_numpy(),
+            "oracle_credit_p": oracle_p,
+            "oracle_candidate": oracle_long,
         },
         index=truth.index,
     )
@@ -191,3 +212,39 @@ def power_curve(records: pd.DataFrame, bins: tuple[float, ...] = IR_BINS) -> pd.
             row |= {who: r["rate"], f"{who}_low": r["low"], f"{who}_high": r["high"]}
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def beta_rates_by_level(
+    records: pd.DataFrame, levels: tuple[float, ...] = (0.01, 0.025, 0.05)
+) -> pd.DataFrame:
+    """Beta recall and false positives of the desks and the oracle at several test levels.
+
+    The beta verdict with the joint credit test at each level instead of :data:`BETA_LEVEL`:
+    what recall a looser test buys and what it costs in false positives, and whether even the
+    oracle reaches a recall goal at an allowed false-positive rate.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``level``: ``desks_recall``, ``desks_false_positives``, ``oracle_recall``,
+        ``oracle_false_positives`` and their Wilson intervals (``_low``, ``_high``), and the
+        counts ``beta_managers`` and ``other_managers``.
+    """
+    beta = records["kind"] == "beta"
+    rows = {}
+    for level in levels:
+        row: dict[str, float] = {
+            "beta_managers": float(beta.sum()),
+            "other_managers": float((~beta).sum()),
+        }
+        for who, p, candidate in (
+            ("desks", "credit_p", "beta_candidate"),
+            ("oracle", "oracle_credit_p", "oracle_candidate"),
+        ):
+            flag = (records[p].astype(float) < level) & records[candidate].astype(bool)
+            for name, hits in (("recall", flag[beta]), ("false_positives", flag[~beta])):
+                r = _rate(hits)
+                row |= {f"{who}_{name}": r["rate"], f"{who}_{name}_low": r["low"],
+                        f"{who}_{name}_high": r["high"]}  # fmt: skip
+        rows[level] = row
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("level")

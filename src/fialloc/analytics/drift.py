@@ -1,16 +1,20 @@
 """Style drift: on active characteristics, dated with an interval; and from returns.
 
 Holdings-based drift
-    Each month a manager's characteristics (effective duration, average rating notch, high
-    yield share: the columns of the ``manager_characteristics`` table) less its benchmark's,
-    computed with the same definitions (:func:`benchmark_characteristics`), are the *active*
-    characteristics; a drift is a lasting shift in the level of an active series, found, dated
-    and tested by :func:`fialloc.analytics.change_point.fit_shift`. A move the benchmark shares
-    (rates, roll-down, the index's own mix) cancels in the difference and is never a drift.
+    Each month a manager's characteristics (the columns of the ``manager_characteristics``
+    table: effective duration, average rating notch, high yield share, and where given the
+    spread duration, the key-rate profile and the sector weights; :func:`drift_columns`) less
+    its benchmark's, computed with the same definitions (:func:`benchmark_characteristics`),
+    are the *active* characteristics; a drift is a lasting shift in the level of an active
+    series, found, dated and tested by :func:`fialloc.analytics.change_point.fit_shifts`. A
+    move the benchmark shares (rates, roll-down, the index's own mix) cancels in the
+    difference and is never a drift.
     Without benchmark characteristics the reference is the median of the manager's style peers
     (the other managers of its ``style``), and the verdict says so; a manager with neither is
-    not estimable. Each manager is one test: the smallest p-value over its characteristics,
-    Bonferroni-corrected for their number, against :data:`DRIFT_LEVEL`.
+    not estimable. Each manager is one test: its characteristics are tested together over the
+    months they share (:func:`fialloc.analytics.change_point.fit_shifts`: the noise's
+    autocorrelation pooled over them, the largest statistic against its simulated
+    distribution for that many characteristics), against :data:`DRIFT_LEVEL`.
 Returns-based drift
     Rolling style regressions and the month the loadings broke (:func:`style_break`),
     reported beside.
@@ -19,6 +23,8 @@ Returns-based drift
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
 import weakref
 from dataclasses import dataclass
 from typing import Final
@@ -29,18 +35,23 @@ from scipy import stats
 
 from fialloc.analytics import change_point
 from fialloc.analytics.context import DeskContext
+from fialloc.data.benchmark_checks import KRD_PREFIX, SECTOR_PREFIX
 from fialloc.data.vocabulary import HIGH_YIELD_LETTERS, rating_letter, rating_notch
 from fialloc.errors import NotEstimableError
+from fialloc.factor_returns import style_factor_returns
 
 __all__ = [
     "CHARACTERISTICS",
     "DRIFT_LEVEL",
+    "KEY_RATE_BUCKETS",
     "MIN_DRIFT_MONTHS",
     "DriftVerdict",
     "active_characteristics",
     "benchmark_characteristics",
+    "characteristic_label",
     "describe_drift",
     "detect_drift",
+    "drift_columns",
     "drift_flags",
     "drift_metrics",
     "drifted_characteristics",
@@ -58,12 +69,24 @@ __all__ = [
 DRIFT_LEVEL: Final = 0.01
 #: Fewer months than this and a manager's drift is not estimable.
 MIN_DRIFT_MONTHS: Final = change_point.MIN_BEFORE + change_point.MIN_AFTER
-#: Characteristic (column of ``manager_characteristics``) -> (label, unit).
+#: Characteristic (column of ``manager_characteristics``) -> (label, unit); beside these, the
+#: key-rate buckets (:data:`KEY_RATE_BUCKETS`) and sector weights (``sector_<name>``).
 CHARACTERISTICS: Final = {
     "duration": ("duration", "years"),
+    "spread_duration": ("spread duration", "years"),
     "credit_notch": ("credit quality", "notches"),
     "high_yield_share": ("high yield share", "share"),
 }
+#: The key-rate profile as three buckets of key-rate durations (``krd_<tenor>y`` columns summed
+#: over the tenors up to the bucket's end and past the previous one's): name -> (label, last
+#: tenor in years). Three sums rather than nine tenors: a move along the curve shows in them,
+#: and every characteristic tested costs the others power.
+KEY_RATE_BUCKETS: Final = {
+    "krd_short": ("short key-rate duration (to 3y)", 3.0),
+    "krd_intermediate": ("intermediate key-rate duration (over 3y to 10y)", 10.0),
+    "krd_long": ("long key-rate duration (over 10y)", math.inf),
+}
+_KRD_NAME: Final = re.compile(rf"^{KRD_PREFIX}(\d+(?:\.\d+)?)y$")
 #: Reference a manager's characteristics are measured against.
 BENCHMARK: Final = "benchmark"
 PEERS: Final = "style peers' median"
@@ -95,8 +118,8 @@ class DriftVerdict:
     z : float
         Signed square root of the likelihood-ratio statistic.
     p_value : float
-        Bonferroni-corrected over the characteristics tested (simulated null, see
-        :mod:`fialloc.analytics.change_point`); NaN when not estimable.
+        Adjusted for the number of characteristics tested (the simulated largest statistic,
+        see :mod:`fialloc.analytics.change_point`); NaN when not estimable.
     level : float
         The false-positive rate per manager the verdict is taken at.
     months : int
@@ -104,8 +127,8 @@ class DriftVerdict:
     details : DataFrame
         Per characteristic: ``tested`` (bool), ``reason``, ``start``, ``start_low``,
         ``start_high``, ``ramp_months``, ``shift``, ``sd``, ``shift_sd``, ``z``, ``p_value``
-        (uncorrected), ``p_adjusted`` (Bonferroni over the number tested), ``phi`` (noise
-        autocorrelation) and ``significant`` (``p_adjusted <= level``).
+        (one characteristic alone), ``p_adjusted`` (for the number tested: max-T), ``phi``
+        (noise autocorrelation used) and ``significant`` (``p_adjusted <= level``).
     """
 
     estimable: bool
@@ -178,36 +201,49 @@ def detect_drift(
         raise ValueError(msg)
     active = active.sort_index()
     rows: dict[str, dict[str, object]] = {}
+    series = {}
     for column in active.columns:
-        series = pd.to_numeric(active[column], errors="coerce").dropna()
-        series = series[np.isfinite(series.to_numpy(dtype=np.float64))]
+        values = pd.to_numeric(active[column], errors="coerce")
+        values = values[np.isfinite(values.to_numpy(dtype=np.float64))]
         row: dict[str, object] = dict.fromkeys(_DETAIL_COLUMNS, np.nan)
         row.update(tested=False, significant=False, reason="")
-        if len(series) < min_before + min_after:
-            row["reason"] = f"{len(series)} months, need {min_before + min_after}"
+        if len(values) < min_before + min_after:
+            row["reason"] = f"{len(values)} months, need {min_before + min_after}"
+        elif np.ptp(values.to_numpy(dtype=np.float64)) <= 1e-12 * max(
+            1.0, float(values.abs().max())
+        ):
+            row["reason"] = "the series is constant: no level to shift"
         else:
-            try:
-                fit = change_point.fit_shift(
-                    series.to_numpy(dtype=np.float64), min_before, min_after, max_ramp
-                )
-            except ValueError as err:
-                row["reason"] = str(err).removeprefix("fit_shift: ")
-            else:
-                idx = series.index
-                row.update(
-                    tested=True,
-                    start=idx[fit.start],
-                    start_low=idx[fit.start_low],
-                    start_high=idx[fit.start_high],
-                    ramp_months=fit.ramp,
-                    shift=fit.shift,
-                    sd=fit.sd,
-                    shift_sd=fit.shift_sd,
-                    z=fit.z,
-                    p_value=fit.p_value,
-                    phi=fit.phi,
-                )
+            series[str(column)] = values
         rows[str(column)] = row
+    # The characteristics are tested together over the months they all have.
+    together = pd.DataFrame(series).dropna()
+    if series and len(together) < min_before + min_after:
+        for column in series:
+            rows[column]["reason"] = (
+                f"{len(together)} months with every characteristic, need {min_before + min_after}"
+            )
+    elif series:
+        fits = change_point.fit_shifts(
+            together.to_numpy(dtype=np.float64).T, min_before, min_after, max_ramp
+        )
+        idx = together.index
+        for column, fit in zip(together.columns, fits, strict=True):
+            rows[column].update(
+                tested=True,
+                start=idx[fit.start],
+                start_low=idx[fit.start_low],
+                start_high=idx[fit.start_high],
+                ramp_months=fit.ramp,
+                shift=fit.shift,
+                sd=fit.sd,
+                shift_sd=fit.shift_sd,
+                z=fit.z,
+                p_value=fit.p_value,
+                p_adjusted=fit.p_adjusted,
+                phi=fit.phi,
+                significant=fit.p_adjusted <= level,
+            )
     details = pd.DataFrame.from_dict(rows, orient="index", columns=list(_DETAIL_COLUMNS))
     details.index.name = "characteristic"
     tested = details[details["tested"].astype(bool)]
@@ -216,17 +252,14 @@ def detect_drift(
         reason = "; ".join(f"{c}: {r}" for c, r in details["reason"].items())
         return DriftVerdict(False, reason or "no characteristics", False, "", None, None, None,
                             0, np.nan, np.nan, np.nan, np.nan, level, months, details)  # fmt: skip
-    k = len(tested)
-    details["p_adjusted"] = (details["p_value"].astype(float) * k).clip(upper=1.0)
-    details["significant"] = details["tested"].astype(bool) & (details["p_adjusted"] <= level)
     # Strongest evidence: smallest p-value, then largest |z| (p-values tie at the simulation's
     # resolution).
     order = tested.assign(abs_z=tested["z"].astype(float).abs()).sort_values(
-        ["p_value", "abs_z"], ascending=[True, False]
+        ["p_adjusted", "abs_z"], ascending=[True, False]
     )
     name = str(order.index[0])
     best = order.iloc[0]
-    p = min(1.0, float(best["p_value"]) * k)
+    p = float(best["p_adjusted"])
     return DriftVerdict(
         estimable=True,
         reason="",
@@ -246,21 +279,71 @@ def detect_drift(
     )
 
 
+def drift_columns(table: pd.DataFrame) -> pd.DataFrame:
+    """Return the characteristics a drift is tested on, from a characteristics table.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Rows of a manager's or a benchmark's characteristics (any index) with any of the
+        columns of :data:`CHARACTERISTICS`, key-rate durations ``krd_<tenor>y`` (years) and
+        sector weights ``sector_<name>`` (decimals).
+
+    Returns
+    -------
+    DataFrame
+        Same rows: the :data:`CHARACTERISTICS` columns given, the key-rate buckets of
+        :data:`KEY_RATE_BUCKETS` that have a tenor (NaN in a row missing one of its tenors),
+        and the sector weights, as floats.
+    """
+    out = table[[c for c in CHARACTERISTICS if c in table.columns]].astype(float)
+    tenors = {}
+    for column in table.columns:
+        match = _KRD_NAME.match(str(column))
+        if match:
+            tenors[column] = float(match.group(1))
+    previous = 0.0
+    for name, (_, last) in KEY_RATE_BUCKETS.items():
+        inside = [c for c, t in tenors.items() if previous < t <= last]
+        if inside:
+            out[name] = table[inside].astype(float).sum(axis=1, min_count=len(inside))
+        previous = last
+    for column in sorted(str(c) for c in table.columns if str(c).startswith(SECTOR_PREFIX)):
+        out[column] = table[column].astype(float)
+    return out
+
+
+def characteristic_label(column: str) -> tuple[str, str]:
+    """Return the label and unit of a characteristic of :func:`drift_columns`."""
+    if column in CHARACTERISTICS:
+        return CHARACTERISTICS[column]
+    if column in KEY_RATE_BUCKETS:
+        return KEY_RATE_BUCKETS[column][0], "years"
+    if column.startswith(SECTOR_PREFIX):
+        return f"{column.removeprefix(SECTOR_PREFIX)} sector weight", "share"
+    return column, ""
+
+
 def _weights_characteristics(ctx: DeskContext, weights: pd.DataFrame, owner: str) -> pd.DataFrame:
     """Characteristics of month-end compositions, with the manager table's definitions.
 
     `weights` has ``month``, `owner`, ``security_id`` and ``weight`` (market-value share);
-    each characteristic is the weighted average of today's per-security figure: effective
-    duration (years), rating notch, and the share rated BB+ or below.
+    each characteristic is the weighted average of today's per-security figure: effective and
+    spread duration (years), rating notch, the share rated BB+ or below, the key-rate
+    durations (years) and the sector weights.
     """
     sec = ctx.securities
     per_security = pd.DataFrame(
         {
             "duration": sec["effective_duration"],
+            "spread_duration": sec["spread_duration"],
             "credit_notch": sec["rating"].map(rating_notch).astype(float),
             "high_yield_share": sec["rating"].map(rating_notch).astype(float).gt(10).astype(float),
         }
     )
+    per_security = per_security.join(sec[ctx.key_columns].astype(float))
+    sectors = pd.get_dummies(sec["sector"].astype(str), prefix="", prefix_sep="", dtype=float)
+    per_security = per_security.join(sectors.add_prefix(SECTOR_PREFIX))
     w = weights[["month", owner, "security_id", "weight"]].copy()
     w["weight"] = w["weight"].astype(float)
     joined = w.join(per_security, on="security_id", how="inner")
@@ -296,13 +379,12 @@ def benchmark_characteristics(ctx: DeskContext) -> pd.DataFrame | None:
         parts.append(_weights_characteristics(ctx, p.benchmark_holdings, "benchmark_id"))
     given = p.benchmark_characteristics
     if given is not None and len(given):
-        columns = [c for c in CHARACTERISTICS if c in given.columns]
-        table = given.set_index(["benchmark_id", "month"])[columns].astype(float)
+        table = drift_columns(given.set_index(["benchmark_id", "month"]))
         known = set(parts[0].index) if parts else set()
         parts.append(table[[key not in known for key in table.index]])
     if not parts:
         return None
-    by_benchmark = pd.concat(parts).sort_index()
+    by_benchmark = drift_columns(pd.concat(parts)).sort_index()
     links = p.managers["benchmark"].astype(str)
     rows = []
     for manager, benchmark in links.items():
@@ -330,13 +412,14 @@ def active_characteristics(ctx: DeskContext) -> tuple[dict[str, pd.DataFrame], d
     """
     table = ctx.portfolio.manager_characteristics
     managers = [str(m) for m in ctx.managers.index]
-    columns = [] if table is None else [c for c in CHARACTERISTICS if c in table.columns]
-    if table is None or table.empty or not columns:
+    if table is None or table.empty:
         return {m: pd.DataFrame() for m in managers}, dict.fromkeys(managers, "")
-    own = table.assign(manager_id=table["manager_id"].astype(str)).set_index(
-        ["manager_id", "month"]
-    )
-    own = own[columns].astype(float).sort_index()
+    own = drift_columns(
+        table.assign(manager_id=table["manager_id"].astype(str)).set_index(["manager_id", "month"])
+    ).sort_index()
+    columns = list(own.columns)
+    if not columns:
+        return {m: pd.DataFrame() for m in managers}, dict.fromkeys(managers, "")
     bench = benchmark_characteristics(ctx)
     styles = ctx.managers["style"].astype(str)
     wide = {c: own[c].unstack("manager_id") for c in columns}  # months by manager
@@ -345,8 +428,13 @@ def active_characteristics(ctx: DeskContext) -> tuple[dict[str, pd.DataFrame], d
     for m in managers:
         mine = own.loc[m] if m in own.index.get_level_values(0) else pd.DataFrame(columns=columns)
         if bench is not None and m in bench.index.get_level_values(0):
-            theirs = pd.DataFrame(bench.loc[m, columns])
-            active[m] = pd.DataFrame(mine - theirs.reindex(mine.index)).dropna(how="all")
+            theirs = pd.DataFrame(bench.loc[m]).reindex(columns=columns)
+            # A characteristic the benchmark does not describe is not tested.
+            active[m] = (
+                pd.DataFrame(mine - theirs.reindex(mine.index))
+                .dropna(axis=1, how="all")
+                .dropna(how="all")
+            )
             reference[m] = BENCHMARK
             continue
         peers = [
@@ -411,27 +499,27 @@ def _style_drift(ctx: DeskContext, level: float) -> tuple[pd.DataFrame, pd.DataF
         rows[manager] = verdict.as_row() | {"reference": reference[manager]}
         details[manager] = verdict.details.assign(reference=reference[manager])
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("manager_id")
-    label = {c: lab for c, (lab, _) in CHARACTERISTICS.items()}
-    unit = {c: u for c, (_, u) in CHARACTERISTICS.items()}
-    table["label"] = table["characteristic"].map(label).fillna("")
-    table["unit"] = table["characteristic"].map(unit).fillna("")
+    table["label"] = [characteristic_label(c)[0] if c else "" for c in table["characteristic"]]
+    table["unit"] = [characteristic_label(c)[1] if c else "" for c in table["characteristic"]]
     detail = pd.concat(details, names=["manager_id", "characteristic"])
     characteristic = detail.index.get_level_values("characteristic")
-    detail["label"] = characteristic.map(label)
-    detail["unit"] = characteristic.map(unit)
+    detail["label"] = [characteristic_label(str(c))[0] for c in characteristic]
+    detail["unit"] = [characteristic_label(str(c))[1] for c in characteristic]
     return table, detail
 
 
 def drifted_characteristics(
-    verdicts: pd.DataFrame, details: pd.DataFrame, characteristics: tuple[str, ...]
+    verdicts: pd.DataFrame, details: pd.DataFrame, characteristics: tuple[str, ...] | None = None
 ) -> pd.DataFrame:
-    """Select the significant details of drifted managers in `characteristics` (columns).
+    """Select the significant details of drifted managers in `characteristics` (all if None).
 
     Rows of :func:`style_drift`'s details, indexed by ``manager_id``.
     """
     drifted = verdicts.index[verdicts["drifted"].astype(bool)]
     rows = details[details["significant"].astype(bool)].reset_index("characteristic")
-    rows = rows[rows.index.isin(drifted) & rows["characteristic"].isin(characteristics)]
+    rows = rows[rows.index.isin(drifted)]
+    if characteristics is not None:
+        rows = rows[rows["characteristic"].isin(characteristics)]
     return rows
 
 
@@ -530,23 +618,12 @@ def style_position(ctx: DeskContext) -> pd.DataFrame:
 def return_factors(ctx: DeskContext) -> pd.DataFrame:
     """Monthly factor returns for style regressions (decimals), months by factor.
 
-    ``duration``: the return of one year of duration to the 10-year zero rate's move
-    (``-change``); ``credit_bbb`` and ``credit_hy``: BBB and BB credit excess returns
-    (carry minus the book's own spread duration of the rating times the spread move;
-    :meth:`DeskContext.credit_factor`).
+    :func:`fialloc.factor_returns.style_factor_returns` of the book's market history with its
+    own spread durations by rating (:attr:`DeskContext.spread_durations`): ``duration``,
+    ``credit_bbb`` and ``credit_hy``.
     """
-    zeros = ctx.portfolio.zero_history
-    if 10.0 not in zeros.columns or not {"BBB", "BB"} <= set(ctx.portfolio.spread_history):
-        msg = "return_factors: market history needs the 10y zero rate and BBB and BB spreads"
-        raise ValueError(msg)
-    duration = -zeros[10.0].astype(float).diff().iloc[1:]
-    return pd.DataFrame(
-        {
-            "duration": duration,
-            "credit_bbb": ctx.credit_factor("BBB"),
-            "credit_hy": ctx.credit_factor("BB"),
-        }
-    ).dropna()
+    p = ctx.portfolio
+    return style_factor_returns(p.zero_history, p.spread_history, ctx.spread_durations)
 
 
 def rolling_betas(excess: pd.Series, factors: pd.DataFrame, window: int = 24) -> pd.DataFrame:

@@ -73,13 +73,18 @@ def _ar1(rng: np.random.Generator, n: int, phi: float, sd: float) -> np.ndarray:
     return sd * out
 
 
-def generate_drift_book(seed: int) -> DriftBook:
+def generate_drift_book(seed: int, phi_spread: float = 0.0) -> DriftBook:
     """Generate one book of characteristic histories with planted drifts (see the module).
 
     Parameters
     ----------
     seed : int
         The book's seed (its own stream: the demo and ``data.synthetic`` are untouched).
+    phi_spread : float
+        How far each characteristic's noise autocorrelation may sit from its manager's: each
+        is the manager's plus a uniform draw from ``[-phi_spread, phi_spread]``, clipped to
+        [0, 0.8] (0: one autocorrelation for all of a manager's characteristics). A book
+        to check the detector on noise it does not assume.
 
     Returns
     -------
@@ -108,7 +113,11 @@ def generate_drift_book(seed: int) -> DriftBook:
         bench = bench_paths[int(rng.integers(len(bench_paths)))]
         phi = float(rng.uniform(0.0, 0.5))
         sds = {c: float(rng.uniform(*spec[2])) for c, spec in _SPEC.items()}
-        active = {c: rng.normal(0.0, 2 * sds[c]) + _ar1(rng, n, phi, sds[c]) for c in names}
+        phis = dict.fromkeys(names, phi)
+        if phi_spread > 0.0:
+            phis = {c: float(np.clip(phi + rng.uniform(-phi_spread, phi_spread), 0.0, 0.8))
+                    for c in names}  # fmt: skip
+        active = {c: rng.normal(0.0, 2 * sds[c]) + _ar1(rng, n, phis[c], sds[c]) for c in names}
         row: dict[str, object] = {"drifted": False, "characteristic": "", "start": -1,
                                   "ramp": 0, "size_sd": 0.0, "sd": np.nan, "phi": phi}  # fmt: skip
         if rng.random() < DRIFT_SHARE:
@@ -120,7 +129,7 @@ def generate_drift_book(seed: int) -> DriftBook:
                 (np.arange(n) - start + 1) / ramp, 0.0, 1.0
             )
             row.update(drifted=True, characteristic=c, start=start, ramp=ramp, size_sd=size,
-                       sd=sds[c])  # fmt: skip
+                       sd=sds[c], phi=phis[c])  # fmt: skip
         managers[mid] = bench + pd.DataFrame(active)
         benchmarks[mid] = bench
         truth[mid] = row
@@ -151,13 +160,16 @@ def _scan_oracle(active: np.ndarray, row: pd.Series, level: float) -> bool:
     return (1.0 + exceed) / (1.0 + len(null)) <= level
 
 
-def run_study(n_books: int = 50, seed: int = 0, level: float = DRIFT_LEVEL) -> pd.DataFrame:
+def run_study(
+    n_books: int = 50, seed: int = 0, level: float = DRIFT_LEVEL, phi_spread: float = 0.0
+) -> pd.DataFrame:
     """Run the detector on `n_books` generated books; one row per manager.
 
-    Book ``b`` is :func:`generate_drift_book` of ``seed * 100_000 + b``; `level` is the
-    false-positive rate per manager the detector (and the oracles) work at.
+    Book ``b`` is :func:`generate_drift_book` of ``seed * 100_000 + b`` (with `phi_spread`);
+    `level` is the false-positive rate per manager the detector (and the oracles) work at.
 
-    Columns: the truth (:class:`DriftBook`), ``book``, ``months``, ``flagged`` (active),
+    Columns: the truth (:class:`DriftBook`), ``book``, ``months``, ``flagged`` (active) and
+    its ``p_value``,
     ``found_characteristic``, ``found_start``, ``start_low``, ``start_high``,
     ``flagged_absolute`` (the detector on absolute characteristics), ``oracle_power`` (the
     known-date test's power) and ``scan_oracle`` (the known-noise scan's call).
@@ -167,7 +179,7 @@ def run_study(n_books: int = 50, seed: int = 0, level: float = DRIFT_LEVEL) -> p
         raise ValueError(msg)
     rows = []
     for b in range(n_books):
-        book = generate_drift_book(seed * 100_000 + b)
+        book = generate_drift_book(seed * 100_000 + b, phi_spread)
         for mid, truth in book.truth.iterrows():
             absolute = book.managers[str(mid)]
             n = len(absolute)
@@ -181,6 +193,7 @@ def run_study(n_books: int = 50, seed: int = 0, level: float = DRIFT_LEVEL) -> p
                     "book": b,
                     "months": n,
                     "flagged": verdict.drifted,
+                    "p_value": verdict.p_value,
                     "found_characteristic": verdict.characteristic,
                     "found_start": verdict.start,
                     "start_low": verdict.start_low,

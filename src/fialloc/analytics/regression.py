@@ -17,6 +17,7 @@ from scipy import stats
 
 __all__ = [
     "FactorRegression",
+    "ar1_standard_errors",
     "factor_regression",
     "factor_regressions",
     "newey_west_lags",
@@ -171,7 +172,9 @@ def ols_fit(
     dict of ndarray
         ``coef``, ``se``, ``t``, ``p`` (coefficients by series, intercept first), ``cov``
         (series by coefficient by coefficient), ``r_squared``, ``residual_vol_annual``
-        (decimal a year) and ``dof`` (the degrees of freedom of the p-values).
+        (decimal a year), ``dof`` (the degrees of freedom of the p-values), and ``design``
+        (months by intercept and factors) and ``resid`` (months by series) for
+        :func:`ar1_standard_errors`.
 
     Raises
     ------
@@ -234,4 +237,59 @@ def ols_fit(
         "r_squared": r2,
         "residual_vol_annual": np.sqrt(sigma2 * 12.0),
         "dof": np.full(coef.shape[1], test_dof),
+        "design": design,
+        "resid": resid,
     }
+
+
+def ar1_standard_errors(design: np.ndarray, resid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the standard errors of OLS coefficients under AR(1) noise, from the residuals.
+
+    Each series' noise autocorrelation is its residuals' first-order one, corrected for
+    Kendall's small-sample bias (``(n phi + 1) / (n - 3)``). From a few years of months that
+    estimate is poor (standard error ``sqrt((1 - phi^2) / n)``, 0.13 at 60 months) while the
+    series' true ones are alike (the same marking practices), so with three series or more it
+    is shrunk towards their mean by empirical Bayes, normal-normal: the spread of the true
+    autocorrelations ``tau^2`` is the estimates' variance less their mean sampling variance
+    (floored at 0) and each moves to ``(tau^2 phi + v mean) / (tau^2 + v)``; then it is kept in
+    [0, 0.9]. The innovations' variance has ``n - k - 1`` degrees of freedom (``k`` columns of
+    `design`). The covariance is the exact one of OLS under that noise,
+    ``(X'X)^-1 X' S X (X'X)^-1`` with ``S_ij = s^2 phi^|i-j|`` and ``s^2 = sigma_u^2 / (1 -
+    phi^2)``. Where Newey-West with a few lags misses part of a persistent noise's long-run
+    variance (3 Bartlett lags see 84% of an AR(1) with autocorrelation 0.3), this counts all
+    of it; it assumes the AR(1) form, so the evidence takes the larger of the two.
+
+    Parameters
+    ----------
+    design : ndarray, shape (n, k)
+        The regressors, intercept included, full column rank.
+    resid : ndarray, shape (n, series)
+        OLS residuals of each series (the series are pooled as above).
+
+    Returns
+    -------
+    tuple of ndarray
+        Standard errors (coefficients by series, the units of the coefficients) and the
+        autocorrelation used per series.
+    """
+    n, k = design.shape
+    lagged, current = resid[:-1], resid[1:]
+    square = (lagged * lagged).sum(axis=0)
+    raw = np.where(square > 0, (lagged * current).sum(axis=0) / np.where(square > 0, square, 1), 0)
+    phi = (n * raw + 1.0) / (n - 3.0)
+    if len(phi) >= 3:
+        sampling = (1.0 - np.clip(phi, -0.9, 0.9) ** 2) / n
+        tau2 = max(float(phi.var(ddof=1) - sampling.mean()), 0.0)
+        phi = (tau2 * phi + sampling * phi.mean()) / (tau2 + sampling)
+    phi = np.clip(phi, 0.0, 0.9)
+    innov = current - phi * lagged
+    sigma2 = (innov * innov).sum(axis=0) / max(n - k - 1, 1) / (1.0 - phi * phi)
+    # X' S X = s^2 (G_0 + sum_l phi^l (G_l + G_l')) with G_l = sum_t x_t x_{t+l}'.
+    gram = np.stack([design[: n - lag].T @ design[lag:] for lag in range(n)])
+    powers = phi[:, None] ** np.arange(n)[None, :]  # series x lags
+    lagged_sum = np.einsum("sl,lij->sij", powers[:, 1:], gram[1:])
+    middle = gram[0][None] + lagged_sum + lagged_sum.transpose(0, 2, 1)
+    bread = np.linalg.inv(design.T @ design)
+    cov = sigma2[:, None, None] * np.einsum("ij,sjk,kl->sil", bread, middle, bread)
+    se = np.sqrt(np.maximum(np.diagonal(cov, axis1=1, axis2=2), 0.0)).T
+    return se, phi

@@ -72,15 +72,12 @@ def manager_cost_coefficients(
     sleeve's average half bid-ask (decimal), ``impact = sigma * sum_s v_s ** 1.5 /
     sqrt(adv_s * days)`` (per money ** 0.5). Securities that do not trade add nothing (they
     move in kind). In weights, with assets ``A``: ``A * (linear * |dw| + impact * sqrt(A) *
-    |dw| ** 1.5)``; ``quadratic`` is the secant of the impact term through a move of 5% of the
-    assets, for a quadratic program (below that size it overstates the cost, above it
-    understates).
+    |dw| ** 1.5)``, the optimizer's trading cost.
 
     Returns
     -------
     DataFrame
-        Managers by ``linear`` (decimal), ``impact`` (money ** -0.5) and ``quadratic``
-        (per money) for the assets given by the market values.
+        Managers by ``linear`` (decimal) and ``impact`` (money ** -0.5).
     """
     mix = _sleeve_mix(market_values)
     volume = adv.reindex(market_values.columns).to_numpy(dtype=float)
@@ -88,8 +85,4 @@ def manager_cost_coefficients(
     half = bid_ask_bp.reindex(market_values.columns).to_numpy(dtype=float) * 0.5e-4
     linear = mix[:, traded] @ half[traded]
     impact = DAILY_PRICE_VOL * (mix[:, traded] ** 1.5) @ (1.0 / np.sqrt(volume[traded] * days))
-    reference = 0.05 * float(market_values.to_numpy().sum())
-    return pd.DataFrame(
-        {"linear": linear, "impact": impact, "quadratic": impact / np.sqrt(reference)},
-        index=market_values.index,
-    )
+    return pd.DataFrame({"linear": linear, "impact": impact}, index=market_values.index)

@@ -37,9 +37,12 @@ __all__ = [
 ]
 
 
-def demo(seed: int = 7) -> Portfolio:
-    """Build the demo general account ($40B, 25 managers, 570+ securities) from a seed."""
-    tables, _ = demo_tables(seed)
+def demo(seed: int = 7, *, global_sleeve: bool = True) -> Portfolio:
+    """Build the demo general account ($40B, 26 managers, 610+ securities) from a seed.
+
+    Without `global_sleeve`, the single-currency demo: the 25 US managers only.
+    """
+    tables, _ = demo_tables(seed, global_sleeve=global_sleeve)
     return from_tables(tables, DEMO_VALUATION)
 
 

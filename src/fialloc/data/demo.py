@@ -133,12 +133,16 @@ class DemoTruth:
         Month-end from which the manager drifts: M22 into high yield, M23 into longer duration.
     long_end_gap_tenors : tuple of float
         Key tenors (years) where assets under-match liabilities.
+    global_manager : str or None
+        The global aggregate manager (EUR, GBP, JPY and CAD sovereigns, part hedged), if the
+        book has one: no skill, beta or drift.
     """
 
     bbb_beta_managers: tuple[str, ...] = BBB_BETA
     skilled_managers: tuple[str, ...] = SKILLED
     drifting_managers: dict[str, dt.date] = field(default_factory=dict)
     long_end_gap_tenors: tuple[float, ...] = (20.0, 30.0)
+    global_manager: str | None = None
 
 
 def _months() -> list[dt.date]:
@@ -373,11 +377,11 @@ def _spread_durations(
 ) -> dict[str, np.ndarray]:
     """Measure the book's BBB and BB spread durations at the start of each month (years).
 
-    The same measure the desks use (:func:`fialloc.analytics.spread_durations.
-    spread_durations_by_rating`), so a planted credit loading is the loading they estimate.
+    The same measure the desks use (:func:`fialloc.factor_returns.spread_durations_by_rating`),
+    so a planted credit loading is the loading they estimate.
     """
-    # Local import: the analytics package builds on the data package.
-    from fialloc.analytics.spread_durations import spread_durations_by_rating
+    # Local import: fialloc.factor_returns reads this package's vocabulary.
+    from fialloc.factor_returns import spread_durations_by_rating
 
     table = history.pivot(index="month", columns="series", values="value").sort_index()
     zeros = table[[f"zero_{t:g}y" for t in TENORS]].set_axis(list(TENORS), axis=1)
@@ -454,13 +458,27 @@ def _wander(shocks: np.ndarray, sd: float) -> np.ndarray:
     return sd * out
 
 
-def demo_tables(seed: int = 7) -> tuple[dict[str, pd.DataFrame], DemoTruth]:
-    """Build the demo's input tables (valuation date :data:`DEMO_VALUATION`) and its truths."""
-    return _tables(seed, _MANAGERS, [pool[4] for pool in _POOLS], (28, 44), with_history=True)
+def demo_tables(
+    seed: int = 7, *, global_sleeve: bool = True
+) -> tuple[dict[str, pd.DataFrame], DemoTruth]:
+    """Build the demo's input tables (valuation date :data:`DEMO_VALUATION`) and its truths.
+
+    The 25 US managers hold 97% of the assets; the global aggregate manager
+    (:mod:`fialloc.data.demo_global`) the rest. Without `global_sleeve`, the US managers hold
+    everything (the single-currency demo: the benchmark's reference).
+    """
+    return _tables(
+        seed,
+        _MANAGERS,
+        [pool[4] for pool in _POOLS],
+        (28, 44),
+        with_history=True,
+        global_sleeve=global_sleeve,
+    )
 
 
 def synthetic_tables(
-    n_managers: int, n_securities: int, seed: int = 0
+    n_managers: int, n_securities: int, seed: int = 0, *, global_sleeve: bool = False
 ) -> tuple[dict[str, pd.DataFrame], DemoTruth]:
     """Build a demo-like book of any size, for scale tests and benchmarks.
 
@@ -471,6 +489,8 @@ def synthetic_tables(
     stay $40B. The truths name the managers carrying each demo truth. Unlike the demo, the
     book has no holdings, benchmark or security-spread histories (no holdings attribution)
     and no ``mbs_pools`` (its securitized bonds are valued on their scheduled flows).
+    With `global_sleeve`, the demo's global aggregate manager (EUR, GBP, JPY and CAD
+    sovereigns, part hedged; :mod:`fialloc.data.demo_global`) joins with 3% of the assets.
 
     Raises
     ------
@@ -504,7 +524,9 @@ def synthetic_tables(
         counts[i] += 1
     per_manager = n_securities / n_managers / (base.sum() / len(_MANAGERS))
     picks = (max(2, round(28 * per_manager)), max(3, round(44 * per_manager)))
-    return _tables(seed, scaled, counts.tolist(), picks, with_history=False)
+    return _tables(
+        seed, scaled, counts.tolist(), picks, with_history=False, global_sleeve=global_sleeve
+    )
 
 
 def _tables(
@@ -513,7 +535,12 @@ def _tables(
     counts: Sequence[int],
     picks: tuple[int, int],
     with_history: bool,
+    global_sleeve: bool = False,
 ) -> tuple[dict[str, pd.DataFrame], DemoTruth]:
+    if global_sleeve:  # the global manager's weight comes out of every other manager's
+        from fialloc.data.demo_global import GLOBAL_WEIGHT
+
+        managers_spec = [(*m[:4], m[4] * (1.0 - GLOBAL_WEIGHT), *m[5:]) for m in managers_spec]
     rng = np.random.default_rng(seed)
     quotes = pd.DataFrame(CURVE_QUOTES, columns=["kind", "tenor", "rate"])
     curve = bootstrap(quotes, DEMO_VALUATION)
@@ -580,5 +607,17 @@ def _tables(
             securities, z, holdings, prices, factors, seed,
             dict(zip(managers["manager_id"], ids, strict=True)),
         )  # fmt: skip
+    if global_sleeve:
+        # Local import: the global sleeve builds on curve sets, which this module need not.
+        from fialloc.data.demo_global import GLOBAL_MANAGER, add_global_sleeve
+
+        tables = add_global_sleeve(
+            tables, DEMO_VALUATION, TOTAL_ASSETS, seed, factors["level"], TENORS, with_history
+        )
     carrying = {k: tuple(m for m, t in templates.items() if t in k) for k in (BBB_BETA, SKILLED)}
-    return tables, DemoTruth(carrying[BBB_BETA], carrying[SKILLED], drift_dates)
+    return tables, DemoTruth(
+        carrying[BBB_BETA],
+        carrying[SKILLED],
+        drift_dates,
+        global_manager=GLOBAL_MANAGER if global_sleeve else None,
+    )

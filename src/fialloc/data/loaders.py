@@ -22,8 +22,10 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
+from fialloc.curve_set import CURRENCIES, build_curve_set
 from fialloc.curves import EXTRAPOLATIONS, INTERPOLATIONS
 from fialloc.data.benchmark_checks import benchmark_problems, mix_columns
+from fialloc.data.fx import fx_rates
 from fialloc.data.history_checks import history_problems
 from fialloc.data.mandate import Mandate, validation_problems
 from fialloc.data.mapping import ColumnMapping, read_mapping, renamed_problems
@@ -62,6 +64,7 @@ OPTIONAL: Final = (
     "benchmark_characteristics",
     "overlay_futures",
     "mbs_pools",
+    "fx_spot",
 )
 SUFFIXES: Final = (".csv", ".parquet", ".json")
 #: Optional tables a Portfolio keeps as None when absent (holdings-based attribution's inputs).
@@ -182,17 +185,25 @@ def _cross_checks(
 
     def known(table: str, name: str) -> set[Any] | None:
         frame = t.get(table)
-        return None if frame is None or name not in frame.columns else set(frame[name]) - {None}
+        if frame is None or name not in frame.columns:
+            return None
+        return set(frame[name].dropna().unique().tolist())
 
     securities = known("securities", "security_id")
     managers = known("managers", "manager_id")
+    holdings = t.get("holdings")
     for key, ids, what in (
         ("security_id", securities, "{!r} has no row in the security master"),
         ("manager_id", managers, "unknown manager id {!r}"),
     ):
-        for row, value in enumerate(column("holdings", key)):
-            if ids is not None and value is not None and value not in ids:
-                problems.append(Problem(files["holdings"], row, key, what.format(value)))
+        if ids is None or holdings is None or key not in holdings.columns:
+            continue
+        # Vectorized: holdings run to millions of rows, and a row loop took minutes.
+        values = holdings[key]
+        unknown = np.flatnonzero((values.notna() & ~values.isin(list(ids))).to_numpy())
+        problems += [
+            Problem(files["holdings"], i, key, what.format(values.iat[i])) for i in unknown.tolist()
+        ]
     sectors = dict(
         zip(column("securities", "security_id"), column("securities", "sector"), strict=True)
     )
@@ -206,7 +217,7 @@ def _cross_checks(
             msg = f"{sid!r} is in sector {sectors.get(sid)!r}; a pool's sector is securitized"
             problems.append(Problem(files["mbs_pools"], row, "security_id", msg))
     # Only what is held today must be alive: the master may keep matured or sold bonds.
-    held_today = set(column("holdings", "security_id"))
+    held_today = known("holdings", "security_id") or set()
     for row, (sid, date) in enumerate(
         zip(column("securities", "security_id"), column("securities", "maturity"), strict=True)
     ):
@@ -219,7 +230,7 @@ def _cross_checks(
                 msg = f"{date} is on or before the valuation date {vd}"
                 problems.append(Problem(files[table], row, name, msg))
     if managers is not None and "holdings" in t and "managers" in t:
-        holders = set(column("holdings", "manager_id"))
+        holders = known("holdings", "manager_id") or set()
         allocations = zip(
             column("managers", "manager_id"), column("managers", "current_allocation"), strict=True
         )
@@ -248,6 +259,81 @@ def _cross_checks(
                     f"no returns for manager(s) {', '.join(missing)}",
                 )
             )
+    return problems
+
+
+def _quotes_base_curve(quotes: pd.DataFrame | None, mandate: object) -> bool:
+    """Whether the quotes give the base currency's government curve (some row does)."""
+    if quotes is None:
+        return False
+    base = "USD"
+    if isinstance(mandate, Mandate):
+        base = mandate.base_currency
+    elif isinstance(mandate, Mapping) and mandate.get("base_currency") in CURRENCIES:
+        base = str(mandate["base_currency"])
+    currency = (
+        quotes["currency"].fillna(base)
+        if "currency" in quotes.columns
+        else pd.Series(base, index=quotes.index)
+    )
+    curve = (
+        quotes["curve"].fillna("government")
+        if "curve" in quotes.columns
+        else pd.Series("government", index=quotes.index)
+    )
+    return bool(((currency == base) & (curve == "government")).any())
+
+
+def _currency_problems(
+    t: Mapping[str, pd.DataFrame], files: Mapping[str, str], base: str
+) -> list[Problem]:
+    """Check that every currency held has an FX spot and a government curve.
+
+    The base currency's own FX row, if given, must be worth 1 with no basis.
+    """
+    problems: list[Problem] = []
+    fx = t.get("fx_spot")
+    spots = {base}
+    if fx is not None:
+        basis = fx["basis"] if "basis" in fx.columns else pd.Series(None, index=fx.index)
+        for row, (ccy, rate, b) in enumerate(zip(fx["currency"], fx["rate"], basis, strict=True)):
+            spots.add(ccy)
+            if ccy == base and (rate != 1.0 or (b is not None and not np.isnan(b))):
+                msg = f"{base} is the base currency (worth 1, no basis); leave its row out"
+                problems.append(Problem(files["fx_spot"], row, "currency", msg))
+    quotes = t.get("curve_quotes")
+    curves = {base}
+    if "curve_quotes" in files and quotes is None:  # unreadable: its own problems say why
+        curves = set(CURRENCIES)
+    elif quotes is not None and "currency" in quotes.columns:
+        kind = (
+            quotes["curve"].fillna("government")
+            if "curve" in quotes.columns
+            else pd.Series("government", index=quotes.index)
+        )
+        curves = {base} | set(quotes["currency"][kind == "government"].dropna())
+    securities = t.get("securities")
+    if securities is None or "holdings" not in t:
+        return problems
+    held = set(t["holdings"]["security_id"])
+    seen: set[str] = set()
+    for row, (sid, ccy) in enumerate(
+        zip(securities["security_id"], securities["currency"], strict=True)
+    ):
+        if ccy is None or ccy in seen or sid not in held:
+            continue
+        missing = [
+            what
+            for what, have in (
+                (f"an FX spot into {base} (a row of fx_spot)", spots),
+                ("a government curve (curve_quotes rows with this currency)", curves),
+            )
+            if ccy not in have
+        ]
+        if missing:
+            seen.add(ccy)
+            msg = f"{ccy} bonds are held but the inputs lack {' and '.join(missing)}"
+            problems.append(Problem(files["securities"], row, "currency", msg))
     return problems
 
 
@@ -339,7 +425,7 @@ def _validate(
     typed: dict[str, pd.DataFrame] = {}  # tables with every required column, coerced
     for name, (file, frame) in raw.items():
         out, found = SCHEMAS[name].validate(frame, file)
-        if name == "benchmark_characteristics":
+        if name in ("benchmark_characteristics", "manager_characteristics"):
             out, mixes = mix_columns(out, file)
             found += mixes
         clean[name] = out
@@ -347,8 +433,11 @@ def _validate(
         if all(c.name in frame.columns for c in SCHEMAS[name].columns if c.required):
             typed[name] = out
     curves = [name for name in CURVE_TABLES if name in raw]
-    if len(curves) > 1:
-        msg = "today's curve is given twice (curve_quotes and curve); keep one"
+    if len(curves) > 1 and _quotes_base_curve(typed.get("curve_quotes"), mandate):
+        msg = (
+            "today's curve is given twice (curve_quotes and curve); keep one (curve_quotes "
+            "may hold the other currencies' and OIS curves beside a curve table)"
+        )
         problems.append(Problem(files["curve"], None, None, msg))
     unknown = sorted(set(valuation) - {"valuation_date", *VALUATION_SETTINGS})
     for key in unknown:
@@ -387,11 +476,12 @@ def _validate(
         problems.extend(exit_manager_problems(mandate_obj.exit_managers, names, "mandate.json"))
     if vd is not None:
         problems.extend(_cross_checks(typed, files, vd))
+        problems.extend(_currency_problems(typed, files, mandate_obj.base_currency))
         # The histories' checks read whole tables: only once every table passed its own.
         if not problems and set(REQUIRED) <= set(typed):
             problems.extend(spread_problems(clean, files, vd))
             problems.extend(history_problems(clean, files, vd))
-    if problems or vd is None or not set(REQUIRED) <= set(clean) or len(curves) != 1:
+    if problems or vd is None or not set(REQUIRED) <= set(clean) or not curves:
         return None, problems
     empty = {
         name: pd.DataFrame(columns=[c.name for c in SCHEMAS[name].columns]) for name in OPTIONAL
@@ -425,23 +515,46 @@ def _validate(
         benchmark_characteristics=clean.get("benchmark_characteristics"),
         overlay_futures=clean.get("overlay_futures"),
         mbs_pools=clean.get("mbs_pools"),
+        fx_spot=clean.get("fx_spot"),
         mandate=mandate_obj,
         curve_points=clean.get("curve"),
         **settings,  # type: ignore[arg-type]
     )
-    try:  # run builds the curve first thing: a curve that cannot be built is an input problem
-        todays_curve(
-            vd,
-            portfolio.curve_points,
-            portfolio.curve_quotes,
-            portfolio.interpolation,
-            portfolio.extrapolation,
-            where="",
-            # CSV rows are the file's line numbers, as in every other message.
-            first_row=2 if files[curves[0]].endswith(".csv") else 0,
-        )
+    # run builds the curves first thing: a curve that cannot be built is an input problem.
+    # CSV rows are the file's line numbers, as in every other message.
+    first_row = {name: 2 if files[name].endswith(".csv") else 0 for name in curves}
+    base_curve = None
+    try:
+        if portfolio.curve_points is not None:
+            base_curve = todays_curve(
+                vd,
+                portfolio.curve_points,
+                None,
+                portfolio.interpolation,
+                portfolio.extrapolation,
+                where="",
+                first_row=first_row["curve"],
+            )
     except (ValueError, OverflowError) as exc:  # a tenor of 9000Y runs past the last date
-        return None, [Problem(files[curves[0]], None, None, f"cannot build today's curve: {exc}")]
+        return None, [Problem(files["curve"], None, None, f"cannot build today's curve: {exc}")]
+    try:
+        if portfolio.curve_quotes is not None:
+            spots, bases = fx_rates(portfolio.fx_spot, mandate_obj.base_currency)
+            build_curve_set(
+                portfolio.curve_quotes,
+                vd,
+                mandate_obj.base_currency,
+                spots,
+                bases,
+                interpolation=portfolio.interpolation,
+                extrapolation=portfolio.extrapolation,
+                base_curve=base_curve,
+                where="",
+                first_row=first_row["curve_quotes"],
+            )
+    except (ValueError, OverflowError) as exc:
+        msg = f"cannot build today's curves: {exc}"
+        return None, [Problem(files["curve_quotes"], None, None, msg)]
     return (None, found) if (found := _derived_problems(portfolio, files)) else (portfolio, [])
 
 
@@ -565,9 +678,9 @@ def write_tables(portfolio: Portfolio, directory: str | Path) -> Path:
     }
     if portfolio.curve_points is not None:
         frames["curve"] = portfolio.curve_points
-    elif portfolio.curve_quotes is not None:
+    if portfolio.curve_quotes is not None:
         frames["curve_quotes"] = portfolio.curve_quotes
-    for name in ("manager_characteristics", *HISTORIES, "overlay_futures", "mbs_pools"):
+    for name in ("manager_characteristics", *HISTORIES, "overlay_futures", "fx_spot", "mbs_pools"):
         frame = getattr(portfolio, name)
         if frame is not None:
             frames[name] = frame

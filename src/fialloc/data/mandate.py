@@ -19,9 +19,11 @@ from pydantic import (
 
 from fialloc.curves import DEFAULT_KEY_TENORS
 from fialloc.data.schema import Problem
+from fialloc.data.vocabulary import RATING_LETTERS
 
 __all__ = [
     "DEFAULT_GAP_TOLERANCE",
+    "CreditLossAssumptions",
     "Mandate",
     "ObjectiveWeights",
     "OverlayLimits",
@@ -85,6 +87,35 @@ class OverlayLimits(BaseModel):
         )
 
 
+class CreditLossAssumptions(BaseModel):
+    """What a holding is expected to lose to defaults a year (the objective's yield is net of it).
+
+    ``default_probability`` overrides the annual default probability (decimal) of the rating
+    letters it names; the others keep :data:`fialloc.analytics.credit_loss.DEFAULT_PROBABILITY`.
+    ``loss_given_default`` is the decimal of value lost on default.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    default_probability: dict[str, float] = Field(default_factory=dict)
+    loss_given_default: float = Field(0.60, ge=0.0, le=1.0)
+
+    @field_validator("default_probability")
+    @classmethod
+    def _known_letters(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(RATING_LETTERS))
+        if unknown:
+            msg = (
+                f"default_probability: unknown rating letters {unknown}; use {list(RATING_LETTERS)}"
+            )
+            raise ValueError(msg)
+        bad = {k: v for k, v in value.items() if not (math.isfinite(v) and 0.0 <= v <= 1.0)}
+        if bad:
+            msg = f"default_probability: {bad} must be decimals in [0, 1] (0.03 for 3%)"
+            raise ValueError(msg)
+        return value
+
+
 class Mandate(BaseModel):
     """Constraints and targets; the defaults are those of the system description.
 
@@ -106,6 +137,8 @@ class Mandate(BaseModel):
     to be held, so the objective compares it with yield a year. ``skill_fdr`` is the false
     discovery rate at which the performance desk flags skill (the expected share of flagged
     managers without skill).
+    ``base_currency`` is the portfolio's currency (liabilities are owed in it; bonds in the
+    other currencies of :data:`fialloc.curve_set.CURRENCIES` are valued in it at FX spot).
     ``key_tenors`` (years, increasing) are the
     key rates every key-rate duration and gap of the run is measured at: by default
     0.5, 1, 2, 3, 5, 7, 10, 20 and 30 years; 0.25 (or any other tenor up to 60 years) may be
@@ -180,6 +213,16 @@ class Mandate(BaseModel):
     )
     key_tenors: tuple[float, ...] = Field(
         DEFAULT_KEY_TENORS, description="key rates of every key-rate duration and gap (years)"
+    )
+    base_currency: Literal["USD", "EUR", "GBP", "JPY", "CAD"] = Field(
+        "USD",
+        description="the portfolio's currency: money is reported in it, liabilities are owed "
+        "in it, other currencies' bonds are valued in it at FX spot",
+    )
+    credit_loss: CreditLossAssumptions = Field(
+        CreditLossAssumptions(),
+        description="annual default probability by rating letter (overrides) and loss given "
+        "default: the objective's yield is net of the expected credit loss",
     )
 
     @field_validator("key_tenors")

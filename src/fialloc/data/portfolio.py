@@ -10,9 +10,11 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from fialloc.bonds import BondAnalytics, BondBook, CashflowStream
+from fialloc.curve_set import CurveSet, build_curve_set
 from fialloc.curves import (
     Curve,
     Extrapolation,
@@ -21,6 +23,7 @@ from fialloc.curves import (
     curve_from_points,
     log_discount_factors,
 )
+from fialloc.data.fx import fx_rates
 from fialloc.data.mandate import Mandate
 from fialloc.data.observed_prices import valuation_prices
 from fialloc.data.vocabulary import GOVERNMENT_SECTORS, rating_letter
@@ -29,6 +32,9 @@ if TYPE_CHECKING:
     from fialloc.mbs import MbsValuation
 
 __all__ = ["Portfolio", "todays_curve"]
+
+#: The base currency's zero series in the market history: zero_<years>y.
+_BASE_ZERO = r"zero_[0-9.]+y"
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,9 +52,13 @@ class Portfolio:
     discount factors or par yields) when given, else from ``curve_quotes``;
     ``interpolation`` and ``extrapolation`` apply to either. ``overlay_futures`` (optional)
     holds the Treasury futures the duration overlay may hold
-    (:func:`fialloc.data.futures.default_futures` when absent). ``mbs_pools`` (optional)
-    describes the agency pass-throughs among the securities: their risk measures in
-    :attr:`analytics` are option-adjusted (:attr:`mbs_valuation`).
+    (:func:`fialloc.data.futures.default_futures` when absent). ``fx_spot`` (optional) holds
+    the FX spots (and cross-currency bases) of the currencies held besides the mandate's
+    ``base_currency``; with it and per-currency ``curve_quotes``, :attr:`curve_set` holds
+    every currency's curves, each bond is priced off its currency's government curve and
+    every money figure is in the base currency at spot. ``mbs_pools``
+    (optional) describes the agency pass-throughs among the securities: their risk measures
+    in :attr:`analytics` are option-adjusted (:attr:`mbs_valuation`).
     """
 
     valuation_date: dt.date
@@ -73,17 +83,92 @@ class Portfolio:
     benchmark_characteristics: pd.DataFrame | None = None
     overlay_futures: pd.DataFrame | None = None
     mbs_pools: pd.DataFrame | None = None
+    fx_spot: pd.DataFrame | None = None
+
+    @cached_property
+    def curve_set(self) -> CurveSet:
+        """Today's curves of every currency and the FX spots into the base currency.
+
+        The base currency's government curve comes through the curve points if given, else
+        from the quotes; every other curve from the quotes
+        (:func:`fialloc.curve_set.build_curve_set`).
+        """
+        base = self.mandate.base_currency
+        spots, bases = fx_rates(self.fx_spot, base)
+        points = None
+        if self.curve_points is not None or self.curve_quotes is None:
+            points = todays_curve(
+                self.valuation_date,
+                self.curve_points,
+                self.curve_quotes,
+                self.interpolation,
+                self.extrapolation,
+            )
+            if self.curve_quotes is None:
+                return CurveSet(
+                    self.valuation_date, base, {(base, "government"): points}, spots, bases
+                )
+        return build_curve_set(
+            self.curve_quotes,
+            self.valuation_date,
+            base,
+            spots,
+            bases,
+            self.interpolation,
+            self.extrapolation,
+            base_curve=points,
+        )
 
     @cached_property
     def curve(self) -> Curve:
-        """Today's discount curve: through the curve points if given, else from the quotes."""
-        return todays_curve(
-            self.valuation_date,
-            self.curve_points,
-            self.curve_quotes,
-            self.interpolation,
-            self.extrapolation,
-        )
+        """Today's discount curve of the base currency (its government curve)."""
+        return self.curve_set.curve(self.mandate.base_currency)
+
+    @cached_property
+    def currencies(self) -> pd.Series:
+        """Each held bond's currency (book order)."""
+        codes: pd.Series = self.securities.loc[self.book.security_ids, "currency"].astype(str)
+        return codes
+
+    @cached_property
+    def fx_to_base(self) -> pd.Series:
+        """Base-currency units per unit of each held bond's currency, at spot (book order)."""
+        cs = self.curve_set
+        rates = {c: cs.spot(c) for c in self.currencies.unique()}
+        return self.currencies.map(rates).astype(float)
+
+    @cached_property
+    def currency_books(self) -> list[tuple[str, npt.NDArray[np.int64], BondBook]]:
+        """(currency, positions in the book, sub-book) for each currency held, base first.
+
+        A book in one currency is its own sub-book, so a single-currency run prices exactly
+        as before.
+        """
+        codes = self.currencies.to_numpy()
+        held = [c for c in self.curve_set.currencies if c in set(codes)]
+        held += sorted(set(codes) - set(held))  # no FX spot: curve_set names it below
+        if len(held) == 1:
+            return [(held[0], np.arange(len(codes)), self.book)]
+        frame = self.book.frame
+        return [
+            (
+                c,
+                at := np.flatnonzero(codes == c),
+                BondBook.from_frame(frame.iloc[at], self.valuation_date),
+            )
+            for c in held
+        ]
+
+    def dirty_prices(self, z_spread: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Dirty prices per 100 face of the held bonds (book order), in their own currencies.
+
+        Each bond is priced off its currency's government curve plus its `z_spread` (decimal).
+        """
+        z = np.broadcast_to(np.asarray(z_spread, dtype=np.float64), (len(self.book),))
+        out = np.empty(len(self.book))
+        for currency, at, book in self.currency_books:
+            out[at] = book.dirty_prices(self.curve_set.curve(currency), np.ascontiguousarray(z[at]))
+        return out
 
     @cached_property
     def model_spreads(self) -> pd.Series:
@@ -127,7 +212,11 @@ class Portfolio:
         dirty = observed["price"].to_numpy(dtype=float).copy()
         clean = (observed["price_type"] == "clean").to_numpy()
         dirty[clean] += book.accrued[clean]
-        solved = book.z_spreads(self.curve, dirty)
+        solved = np.empty(len(ids))
+        for currency, at, sub in self.currency_books:
+            solved[at] = sub.z_spreads(
+                self.curve_set.curve(currency), np.ascontiguousarray(dirty[at])
+            )
         priced = np.isfinite(dirty)
         # Spreads are decimals below 100%: a price implying more is not a price per 100 face.
         wild = np.flatnonzero(priced & (np.abs(np.nan_to_num(solved)) >= 1.0))
@@ -173,6 +262,41 @@ class Portfolio:
         held = self.spread_sources["z_spread"]
         z.loc[held.index] = held.to_numpy()
         return z
+
+    @cached_property
+    def base_curve_spreads(self) -> pd.Series:
+        """Each held bond's spread (decimal) over the base currency's curve (book order).
+
+        A base-currency bond's is its z-spread; another currency's is the spread over the base
+        curve that reprices its value today. The scenario paths simulate the base currency's
+        rates only, so they revalue every bond off the base curve with this spread, at
+        today's FX spot (per-currency paths are the scenario generator's to add).
+        """
+        z = self.z_spreads.reindex(self.book.security_ids).to_numpy(dtype=float).copy()
+        foreign = (self.currencies != self.mandate.base_currency).to_numpy()
+        if foreign.any():
+            dirty = np.full(len(z), np.nan)
+            dirty[foreign] = self.analytics.dirty_price[foreign]
+            z[foreign] = self.book.z_spreads(self.curve, dirty)[foreign]
+        return pd.Series(z, index=self.book.security_ids)
+
+    @cached_property
+    def hedge_ratios(self) -> pd.DataFrame:
+        """Share (0..1) of each holding's value hedged into the base currency by FX forwards.
+
+        Managers (rows) by held securities (columns, book order), from the holdings'
+        ``hedge_ratio`` (0 where absent or not given); base-currency bonds need no hedge and
+        count 0 whatever the table says.
+        """
+        ids = self.book.security_ids
+        if "hedge_ratio" not in self.holdings.columns:
+            return pd.DataFrame(0.0, index=self.managers.index, columns=ids)
+        table = self.holdings.pivot_table(
+            index="manager_id", columns="security_id", values="hedge_ratio", aggfunc="first"
+        )
+        table = table.reindex(index=self.managers.index, columns=ids).fillna(0.0).astype(float)
+        table.loc[:, (self.currencies == self.mandate.base_currency).to_numpy()] = 0.0
+        return table
 
     @cached_property
     def face(self) -> pd.DataFrame:
@@ -248,9 +372,19 @@ class Portfolio:
     def _scheduled_analytics(self) -> BondAnalytics:
         """Analytics of every security's scheduled flows (what :attr:`analytics` starts from)."""
         sources = self.spread_sources
-        analytics = self.book.analyze(
-            self.curve, z_spread=sources["z_spread"].to_numpy(), key_tenors=self.mandate.key_tenors
-        )
+        z = sources["z_spread"].to_numpy()
+        parts = [
+            (
+                at,
+                book.analyze(
+                    self.curve_set.curve(currency),
+                    z_spread=np.ascontiguousarray(z[at]),
+                    key_tenors=self.mandate.key_tenors,
+                ),
+            )
+            for currency, at, book in self.currency_books
+        ]
+        analytics = parts[0][1] if len(parts) == 1 else _stacked(parts, self.book.security_ids)
         # The observed value stands; the solved spread reprices it to 1e-12 per 100.
         observed = (sources["source"] == "price").to_numpy()
         dirty = np.where(observed, sources["dirty_price"].to_numpy(), analytics.dirty_price)
@@ -258,7 +392,8 @@ class Portfolio:
             analytics,
             dirty_price=dirty,
             clean_price=dirty - analytics.accrued,
-            market_value=dirty * self.book.face / 100.0,
+            market_value=dirty * self.book.face / 100.0 * self.fx_to_base.to_numpy(),
+            dv01=analytics.dv01 * self.fx_to_base.to_numpy(),
         )
 
     @cached_property
@@ -268,8 +403,11 @@ class Portfolio:
 
     @cached_property
     def market_values(self) -> pd.DataFrame:
-        """Market value (money): managers (rows) by securities (columns)."""
-        price = pd.Series(self.analytics.dirty_price / 100.0, index=self.book.security_ids)
+        """Market value (base-currency money, at FX spot): managers by securities."""
+        price = pd.Series(
+            self.analytics.dirty_price / 100.0 * self.fx_to_base.to_numpy(),
+            index=self.book.security_ids,
+        )
         face = self.face.reindex(columns=self.book.security_ids)
         return face * price
 
@@ -308,7 +446,7 @@ class Portfolio:
         history = self.market_history
         if "form" in history.columns:
             history = history.copy()
-            zero = history["series"].str.startswith("zero_")
+            zero = history["series"].str.fullmatch(_BASE_ZERO)
             form = history["form"].where(history["form"].notna(), "zero_continuous")
             for kind in set(form[zero]) - {"zero_continuous"}:
                 rows = zero & (form == kind)
@@ -317,9 +455,57 @@ class Portfolio:
                 values = history.loc[rows, "value"].to_numpy(dtype=float)
                 log_dfs = log_discount_factors(values, years, kind, "market_history")
                 history.loc[rows, "value"] = -log_dfs / years
-        table = _pivot(history, "zero_")
+        # Other currencies' series (zero_EUR_10y) are read by currency_zero_history.
+        table = _pivot(history[history["series"].str.fullmatch(_BASE_ZERO)], "zero_")
         table.columns = [float(c.removesuffix("y")) for c in table.columns]
         return table[sorted(table.columns)]
+
+    def currency_zero_history(self, currency: str, tenors: Sequence[float]) -> pd.DataFrame:
+        """Monthly continuously compounded zero rates of `currency` at `tenors` (years).
+
+        The base currency's are :meth:`zero_history_at`; another currency's come from the
+        series ``zero_<CCY>_<years>y`` (continuously compounded decimals), a tenor it does not
+        quote read off each month's curve through the quoted ones (the run's interpolation).
+        Months by tenor; empty (no rows) when the history has no such series.
+        """
+        if currency == self.mandate.base_currency:
+            return self.zero_history_at(tenors)
+        prefix = f"zero_{currency}_"
+        table = _pivot(self.market_history, prefix)
+        wanted = [float(t) for t in tenors]
+        if table.empty:
+            return pd.DataFrame(columns=wanted, dtype=float)
+        quoted = np.array([float(c.removesuffix("y")) for c in table.columns])
+        order = np.argsort(quoted)
+        rows = table.to_numpy(dtype=float)[:, order]
+        out = np.full((len(table), len(wanted)), np.nan)
+        for i, row in enumerate(rows):
+            ok = np.isfinite(row)
+            if ok.any():
+                curve = Curve.from_zero_rates(
+                    quoted[order][ok],
+                    row[ok],
+                    interpolation=self.interpolation,
+                    extrapolation=self.extrapolation,
+                )
+                out[i] = curve.zero_rate(np.asarray(wanted))
+        return pd.DataFrame(out, index=table.index, columns=wanted)
+
+    def fx_history(self, currency: str) -> pd.Series:
+        """Monthly FX spot of `currency` (base units per unit) from the series ``fx_<CCY>``.
+
+        Empty when the history has no such series; 1 throughout for the base currency.
+        """
+        if currency == self.mandate.base_currency:
+            months = sorted(set(self.market_history["month"]))
+            return pd.Series(1.0, index=pd.Index(months, name="month"), name=currency)
+        table = _pivot(
+            self.market_history[self.market_history["series"] == f"fx_{currency}"], "fx_"
+        )
+        if table.empty:
+            return pd.Series(dtype=float, name=currency)
+        out: pd.Series = table[currency].astype(float).rename(currency)
+        return out
 
     def zero_history_at(self, tenors: Sequence[float]) -> pd.DataFrame:
         """Monthly continuously compounded zero rates at `tenors` (years): months by tenor.
@@ -362,6 +548,23 @@ class Portfolio:
         return self.manager_returns.pivot(
             index="month", columns="manager_id", values="benchmark_return"
         )
+
+
+def _stacked(
+    parts: list[tuple[npt.NDArray[np.int64], BondAnalytics]], ids: pd.Index
+) -> BondAnalytics:
+    """One BondAnalytics in book order from the analytics of disjoint parts of the book."""
+    n = len(ids)
+    first = parts[0][1]
+    arrays: dict[str, npt.NDArray[np.float64]] = {}
+    for f in dataclasses.fields(BondAnalytics):
+        value = getattr(first, f.name)
+        if isinstance(value, np.ndarray):
+            out = np.empty((n, *value.shape[1:]))
+            for at, part in parts:
+                out[at] = getattr(part, f.name)
+            arrays[f.name] = out
+    return dataclasses.replace(first, ids=ids, **arrays)  # type: ignore[arg-type]
 
 
 def _pivot(history: pd.DataFrame, prefix: str) -> pd.DataFrame:

@@ -3,7 +3,8 @@
 A table valid on its own may still not carry what ``fialloc run`` reads: the skill statistics
 need every manager's monthly returns without gaps, the surplus tracking error needs the zero
 rate at every key tenor and the spread of every letter rating for at least a year, the style
-regressions the 10-year rate, and liabilities and holdings must be in the same units.
+regressions the 10-year rate, and liabilities and holdings must be in the same units. A book
+holding other currencies needs their zero rates and FX spots over the same months.
 ``validate`` and ``load`` of a directory report these against
 the file, so that ``run`` never stops on them.
 """
@@ -29,7 +30,7 @@ MAX_LIABILITY_RATIO: Final = 10.0
 
 
 def book_value(portfolio: Portfolio) -> float:
-    """Market value (money) of everything held, priced off today's curve and spreads.
+    """Market value (base-currency money) of everything held, off today's curves and spreads.
 
     Prices only (no key-rate durations): the cheap check that every held bond can be valued.
 
@@ -40,13 +41,13 @@ def book_value(portfolio: Portfolio) -> float:
     """
     book = portfolio.book
     z = portfolio.z_spreads.reindex(book.security_ids).to_numpy(dtype=float)
-    dirty = book.dirty_prices(portfolio.curve, z)
+    dirty = portfolio.dirty_prices(z)
     bad = np.flatnonzero(~np.isfinite(dirty))
     if len(bad):
         k = int(bad[0])
         msg = f"security {book.security_ids[k]!r}: price {dirty[k]} (z-spread {z[k]})"
         raise ValueError(msg)
-    return float(np.dot(book.face, dirty)) / 100.0
+    return float(np.dot(book.face * portfolio.fx_to_base.to_numpy(), dirty)) / 100.0
 
 
 def run_problems(portfolio: Portfolio, files: Mapping[str, str]) -> list[Problem]:
@@ -111,4 +112,17 @@ def run_problems(portfolio: Portfolio, files: Mapping[str, str]) -> list[Problem
     gap = month_sequence_problem(list(complete.index))
     if gap is not None:
         problems.append(Problem(file, None, "month", f"complete months: {gap}"))
+    # Other currencies held: their rate and FX moves are factors of the tracking error too.
+    base = portfolio.mandate.base_currency
+    for currency in sorted(set(portfolio.currencies) - {base}):
+        rates = portfolio.currency_zero_history(currency, tenors).dropna()
+        spot = portfolio.fx_history(currency).dropna()
+        both = len(rates.index.intersection(spot.index).intersection(complete.index))
+        if both < MIN_HISTORY_MONTHS:
+            msg = (
+                f"{currency} bonds are held: run needs at least {MIN_HISTORY_MONTHS} months of "
+                f"{currency} zero rates (series zero_{currency}_<years>y) and FX spots "
+                f"(fx_{currency}) with the other series; {both} months have them"
+            )
+            problems.append(Problem(file, None, "series", msg))
     return problems

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fialloc.checks import decimal_rate, finite_float
+from fialloc.curve_set import CURRENCIES
 from fialloc.curves import CURVE_FORMS, EXTRAPOLATIONS, INTERPOLATIONS
 from fialloc.data.vocabulary import (
     normalize_liquidity_tier,
@@ -138,10 +139,14 @@ class TableSpec:
             out[col.name] = values
             problems.extend(col_problems)
         if self.key and not problems:  # duplicates are only meaningful on clean keys
-            dup = _duplicated(frame, out, self.key)
-            for row in np.flatnonzero(dup.to_numpy()):
-                key = ", ".join(f"{k}={out.iloc[row][k]!r}" for k in self.key)
+            rows = np.flatnonzero(_duplicated(frame, out, self.key).to_numpy())
+            # Messages for the first rows only: a file of a million repeated rows is one fault.
+            for row in rows[:PROBLEM_LIMIT]:
+                key = ", ".join(f"{k}={out[k].iat[row]!r}" for k in self.key)
                 problems.append(Problem(file, int(row), self.key[0], f"duplicate key ({key})"))
+            if len(rows) > PROBLEM_LIMIT:
+                msg = f"... and {len(rows) - PROBLEM_LIMIT} more like this one: "
+                problems.append(Problem(file, None, self.key[0], msg + problems[-1].message))
         if not problems:
             for check in self.checks:
                 problems.extend(check(out, file))
@@ -221,7 +226,7 @@ def _coerce_fast(series: pd.Series, col: Column) -> pd.Series | None:
     kind = pd.api.types.infer_dtype(series, skipna=False)
     if col.kind in _VOCABULARIES and kind == "string":
         codes, uniques = pd.factorize(series)
-        if (codes < 0).any():  # missing values (a string column's nulls): the loop reports them
+        if (codes < 0).any():  # missing cells (pandas' str dtype): the loop reports them
             return None
         try:
             canonical = [_VOCABULARIES[col.kind](u) for u in uniques]
@@ -234,7 +239,7 @@ def _coerce_fast(series: pd.Series, col: Column) -> pd.Series | None:
         return None
     # Long tables repeat few ids and dates: convert the distinct values, then spread them.
     codes, distinct = pd.factorize(series)
-    if (codes < 0).any():  # missing values: code -1 would pick the last distinct value
+    if (codes < 0).any():  # missing cells: code -1 would pick the last distinct value
         return None
     text = pd.Series(distinct, dtype=object).str.strip()
     if col.kind == "str":
@@ -476,7 +481,11 @@ def _history_values(frame: pd.DataFrame, file: str) -> list[Problem]:
     )
     value = frame["value"].to_numpy(dtype=float)
     is_df = (form == "discount_factor").to_numpy()
-    problems = []
+    is_fx = frame["series"].str.startswith("fx_").to_numpy()
+    problems = [
+        Problem(file, int(row), "value", f"{value[row]} is not a positive FX rate")
+        for row in np.flatnonzero(is_fx & ~(value > 0))
+    ]
     for row in np.flatnonzero(is_df & ~frame["series"].str.startswith("zero_").to_numpy()):
         msg = "only zero-rate series (zero_<years>y) can be given as discount factors"
         problems.append(Problem(file, int(row), "form", msg))
@@ -484,7 +493,7 @@ def _history_values(frame: pd.DataFrame, file: str) -> list[Problem]:
         problems.append(
             Problem(file, int(row), "value", f"{value[row]} is not a positive discount factor")
         )
-    for row in np.flatnonzero(~is_df & ~(np.abs(value) < 1.0)):
+    for row in np.flatnonzero(~is_df & ~is_fx & ~(np.abs(value) < 1.0)):
         msg = (
             f"{value[row]} looks like a percentage; did you mean {value[row] / 100:g}? "
             "(rates are decimals: 0.045 for 4.5%)"
@@ -517,6 +526,8 @@ def _pool_terms(frame: pd.DataFrame, file: str) -> list[Problem]:
     return problems
 
 
+#: How an FX spot rate may be quoted (see the fx_spot table).
+FX_QUOTING: Final = ("base_per_unit", "units_per_base")
 #: How an observed price is quoted: clean (without accrued interest) or dirty (with it).
 PRICE_TYPES: Final = ("clean", "dirty")
 #: Prices are per 100 face: anything above is a price per 1,000 face or a money amount.
@@ -530,7 +541,7 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
             Column("issuer", "str"),
             Column("sector", "sector"),
             Column("rating", "rating"),
-            Column("currency", "str"),
+            Column("currency", "str", choices=CURRENCIES),
             Column("coupon", "float", minimum=0.0, decimal=True),
             Column("maturity", "date"),
             Column("frequency", "frequency"),
@@ -550,7 +561,10 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
         "per row). Each held bond's spread comes from, in this order: an observed price at "
         "the valuation date (`prices` or the holdings' `price`; the z-spread is solved from "
         "it and the observed value is used), its `z_spread`, the spread of its letter rating "
-        "in `spreads` (0 for government sectors); the run's `spread_sources` table says which.",
+        "in `spreads` (0 for government sectors); the run's `spread_sources` table says which. "
+        "`currency` is one of USD, EUR, GBP, JPY, CAD: a bond is priced off its currency's "
+        "government curve and valued in the base currency at FX spot (`fx_spot`); its "
+        "spread is over its own curve.",
     ),
     "holdings": TableSpec(
         "holdings",
@@ -567,11 +581,16 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
                 maximum=MAX_PRICE,
             ),
             Column("price_type", "str", required=False, choices=PRICE_TYPES),
+            Column("hedge_ratio", "float", required=False, minimum=0.0, maximum=1.0),
         ),
         key=("manager_id", "security_id"),
-        description="What each manager holds: face amount (money) per security; optionally "
+        description="What each manager holds: face amount (in the security's currency) per "
+        "security; optionally "
         "the observed price per 100 face at the valuation date (`price`, with `price_type` "
-        "clean or dirty, default clean), which must agree across managers and with `prices`.",
+        "clean or dirty, default clean), which must agree across managers and with `prices`; "
+        "optionally the share of a foreign-currency holding's value hedged into the base "
+        "currency by rolling 3-month FX forwards (`hedge_ratio`, 0 to 1, default 0; ignored "
+        "for base-currency bonds).",
     ),
     "managers": TableSpec(
         "managers",
@@ -611,9 +630,18 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
             Column("kind", "str", choices=("deposit", "swap", "par_bond")),
             Column("tenor", "str"),
             Column("rate", "float", decimal=True),
+            Column("frequency", "frequency", required=False),
+            Column("day_count", "day_count", required=False),
+            Column("currency", "str", required=False, choices=CURRENCIES),
+            Column("curve", "str", required=False, choices=("government", "ois")),
         ),
-        description="Today's curve as instrument quotes, sorted by maturity (see "
-        "fialloc.curves.bootstrap); give this table or `curve`, not both.",
+        description="Today's curves as instrument quotes, sorted by maturity within each "
+        "curve (see fialloc.curves.bootstrap). Optional `currency` (default the mandate's "
+        "base currency) and `curve` (government, the default, prices the currency's bonds; "
+        "ois sets FX forwards): with a `currency` column, a row without frequency or day "
+        "count takes its market's conventions (fialloc.curve_set.CONVENTIONS: e.g. USD "
+        "deposits and OIS ACT/360, GBP ACT/365F, EUR government coupons annual). Give this "
+        "table or `curve` (base currency only), not both.",
     ),
     "curve": TableSpec(
         "curve",
@@ -634,6 +662,21 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
         "`interpolation` and `extrapolation` may be columns or keys of valuation.json (default "
         "log_linear and flat_forward). Give this table or `curve_quotes`, not both.",
         checks=(_one_curve,),
+    ),
+    "fx_spot": TableSpec(
+        "fx_spot",
+        (
+            Column("currency", "str", choices=CURRENCIES),
+            Column("rate", "float", minimum=0.0, exclusive_minimum=True, maximum=1e6),
+            Column("quoted", "str", required=False, choices=FX_QUOTING),
+            Column("basis", "float", required=False, decimal=True),
+        ),
+        key=("currency",),
+        description="FX spot of each currency held besides the base currency: `rate` in "
+        "base-currency units per unit of the currency (`quoted` base_per_unit, the default: "
+        "1.0850 for EUR in USD) or in units of the currency per base unit (units_per_base: "
+        "150 for JPY per USD); optional cross-currency `basis` (decimal, continuous, added to "
+        "the currency's rate in covered parity: -0.0020 for -20 bp).",
     ),
     "spreads": TableSpec(
         "spreads",
@@ -656,7 +699,10 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
         description="Monthly history: zero rates by tenor (series 'zero_<years>y') and spreads "
         "by rating (series 'spread_<rating>'), decimals. `form` (optional) says how a zero "
         "series is quoted: zero_continuous (the default), zero_annual, zero_semiannual or "
-        "discount_factor.",
+        "discount_factor. A book holding other currencies adds, per currency, zero rates "
+        "('zero_<CCY>_<years>y', continuous) and FX spots in base units per unit "
+        "('fx_<CCY>'): the surplus risk of its foreign rate and FX exposures is measured on "
+        "them.",
         checks=(_history_values,),
     ),
     "manager_characteristics": TableSpec(
@@ -667,10 +713,14 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
             Column("duration", "float", minimum=0.0),
             Column("credit_notch", "float", minimum=1.0, maximum=21.0),
             Column("high_yield_share", "float", minimum=0.0, maximum=1.0),
+            Column("spread_duration", "float", required=False, minimum=0.0),
         ),
         key=("manager_id", "month"),
         description="Month-end snapshots of each sleeve: effective duration (years), average "
-        "rating notch (AAA = 1 .. BBB- = 10 .. C = 21) and share below investment grade.",
+        "rating notch (AAA = 1 .. BBB- = 10 .. C = 21) and share below investment grade; "
+        "optionally spread duration (years), key-rate durations as columns `krd_<tenor>y` "
+        "(years) and sector weights as columns `sector_<name>` (decimals), each tested for "
+        "style drift against the benchmark's same figure.",
     ),
     "holdings_history": TableSpec(
         "holdings_history",

@@ -15,7 +15,7 @@ master, market path and planted truths:
 - returns: each manager's benchmark earns its yield less duration times the 10-year rate move;
   its excess return is a small duration tilt plus, for planted managers, credit beta (a loading
   on the BBB or the high yield factor of the desks' definition,
-  :meth:`fialloc.analytics.context.DeskContext.credit_factor`) or selection alpha (a true
+  :func:`fialloc.factor_returns.style_factor_returns`) or selection alpha (a true
   information ratio drawn from 0.25 to 2.0 against the manager's residual volatility), plus
   noise with first-order autocorrelation 0-0.3 (smoothed marks) and a monthly volatility of
   10-40 bp.
@@ -145,10 +145,10 @@ def generate_book(
             f"{skill_share} and {beta_share}"
         )
         raise ValueError(msg)
-    # Local import: the loaders validate, and the factor definitions live in the analytics.
-    from fialloc.analytics.context import DeskContext
-    from fialloc.analytics.drift import return_factors
+    # Local imports: the loaders validate (and import this package); the factor definitions
+    # read this package's vocabulary.
     from fialloc.data.loaders import from_tables
+    from fialloc.factor_returns import rating_spread_durations, style_factor_returns
 
     # One month of market history before the first return: a factor return is a change.
     months = [add_months(VALUATION, -(n - k)) for k in range(n + 1)]
@@ -174,7 +174,10 @@ def generate_book(
         .rename_axis("month")
         .reset_index(),
     }
-    factors = return_factors(DeskContext(from_tables(tables, VALUATION)))
+    book = from_tables(tables, VALUATION)
+    factors = style_factor_returns(
+        book.zero_history, book.spread_history, rating_spread_durations(book)
+    )
     truth = _truth(rng, managers, skill_share, beta_share, ir_range)
     benchmark_yield = prices.ytm.mean()
     returns = _returns(rng, truth, factors, benchmark_yield)

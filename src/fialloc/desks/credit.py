@@ -35,7 +35,9 @@ def analyze(ctx: DeskContext) -> DeskResult:
     """Run the credit desk.
 
     Tables: exposures by ``rating``, ``sector``, ``manager`` and ``duration_bucket`` (market value
-    and share), ``spread_contribution`` (spread times spread duration, by manager and rating),
+    and share), by ``currency`` (value, share, spread and spread duration of each currency's
+    bonds, :attr:`~fialloc.analytics.context.DeskContext.by_currency`),
+    ``spread_contribution`` (spread times spread duration, by manager and rating),
     ``manager_skill`` (excess return over 1-36 months; over the full history the performance
     desk's evidence, :func:`fialloc.analytics.evidence.evidence_table`: Newey-West loadings and
     alpha, FDR q-value, posterior alpha; over the last 12 and 36 months a plain regression on
@@ -168,7 +170,7 @@ def analyze(ctx: DeskContext) -> DeskResult:
     skill_table = pd.DataFrame(skill_rows)
 
     verdicts, details = style_drift(ctx)
-    credit_columns = ("credit_notch", "high_yield_share")
+    credit_columns = ("credit_notch", "high_yield_share", "spread_duration")
     moved = drifted_characteristics(verdicts, details, credit_columns)
     for drifter, rows in moved.groupby(level=0, sort=False):
         findings.append(
@@ -219,6 +221,7 @@ def analyze(ctx: DeskContext) -> DeskResult:
         tables={
             "rating": by_rating,
             "sector": exposure(sec["sector"]),
+            "currency": ctx.by_currency[["market_value", "share", "z_spread", "spread_duration"]],
             "manager": spread_by_manager,
             "duration_bucket": exposure(_bucket(sec["spread_duration"])),
             "spread_contribution": contribution.groupby(letter).sum().to_frame("spread_dv"),

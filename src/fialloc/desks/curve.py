@@ -10,6 +10,7 @@ import pandas as pd
 from fialloc.analytics.context import DeskContext
 from fialloc.analytics.curve_shape import curve_pca, fit_nss, spread_zscores
 from fialloc.analytics.regression import factor_regression
+from fialloc.curve_set import currency_krd_column
 from fialloc.desks.result import DeskResult, Finding, Recommendation
 
 __all__ = ["RV_THRESHOLD", "analyze"]
@@ -28,7 +29,9 @@ def analyze(
     explained variance of monthly curve changes), ``relative_value`` (2s5s, 5s10s, 10s30s,
     5s30s against history), ``manager_exposure`` (each sleeve's level, slope and curvature
     duration: its key-rate durations projected on the components, years), ``curve_skill``
-    (each sleeve's excess return regressed on the monthly level, slope and curvature moves).
+    (each sleeve's excess return regressed on the monthly level, slope and curvature moves),
+    and with other currencies held ``currencies`` (each currency's curve shape and the
+    portfolio's level, slope and curvature durations on it).
     Findings: curve spreads beyond ``RV_THRESHOLD`` standard deviations (informational). With
     a curve ``view`` and ``conviction`` in [0, 1], recommends shifting toward the managers
     whose slope exposure profits from it, up to the mandate's maximum shift times the
@@ -109,9 +112,45 @@ def analyze(
                         rationale=f"slope exposure works against a {view} view",
                     )
                 )
+    if len(ctx.fx_columns):
+        tables["currencies"] = _by_currency(ctx)
     return DeskResult(
         desk="curve", tables=tables, findings=findings, recommendations=recs, summary=summary
     )
+
+
+def _by_currency(ctx: DeskContext) -> pd.DataFrame:
+    """Each currency's government curve shape and the assets' level, slope and curvature on it.
+
+    Per currency: the level (10-year zero rate), slope (10-year less 2-year) and curvature
+    (twice the 5-year less the 2- and 10-year) of its zero curve (continuous, decimals); with
+    4 months or more of its history, the portfolio's level, slope and curvature durations on
+    its curve (years per unit of total assets: its bonds' key-rate durations weighted by
+    value, projected on the components of its own monthly curve moves).
+    """
+    p = ctx.portfolio
+    tenors = [float(t) for t in p.analytics.key_tenors]
+    base = p.mandate.base_currency
+    assets = ctx.total_assets
+    rows = {}
+    for currency in ctx.by_currency.index:
+        z2, z5, z10 = np.asarray(p.curve_set.curve(currency).zero_rate(np.array([2.0, 5.0, 10.0])))
+        row = {
+            "level_10y": float(z10),
+            "slope_2s10s": float(z10 - z2),
+            "curvature_2s5s10s": float(2.0 * z5 - z2 - z10),
+        }
+        history = p.currency_zero_history(currency, tenors)
+        if len(history.dropna()) >= 4:
+            loadings = curve_pca(history.dropna()).loadings.reindex(tenors)
+            keys = [currency_krd_column(currency, t, base) for t in tenors]
+            krd = (ctx.managers[keys].mul(ctx.managers["market_value"], axis=0)).sum() / assets
+            for name, value in zip(
+                loadings.columns, krd.to_numpy() @ loadings.to_numpy(), strict=True
+            ):
+                row[f"{name}_duration"] = float(value)
+        rows[currency] = row
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("currency")
 
 
 def _curve_skill(ctx: DeskContext, scores: pd.DataFrame) -> pd.DataFrame:

@@ -7,6 +7,7 @@ import pandas as pd
 
 from fialloc.analytics.context import DeskContext
 from fialloc.analytics.drift import (
+    KEY_RATE_BUCKETS,
     describe_drift,
     drift_metrics,
     drifted_characteristics,
@@ -22,14 +23,18 @@ __all__ = ["analyze"]
 def analyze(ctx: DeskContext) -> DeskResult:
     """Run the duration desk.
 
-    Tables: ``krd_gaps`` (assets vs liabilities by key rate), ``managers`` (durations and KRDs),
-    ``sectors`` (value-weighted durations), ``recommended_weights`` and, with MBS pools,
-    ``mbs`` (each held pool's OAS, option-adjusted duration and convexity with their Monte
-    Carlo standard errors). Findings: material key-rate gaps (``krd_gap``), managers whose
-    active duration (against the benchmark) shifted (``duration_drift``,
-    :func:`fialloc.analytics.drift.style_drift`) and the pools' negative convexity
-    (``mbs_convexity``). Recommendations: weight shifts, within the mandate's limits, that
-    bring the key-rate profile closest to the liabilities'.
+    Tables: ``krd_gaps`` (assets vs liabilities by key rate: the base currency's curve),
+    ``currencies`` (value, hedged value, unhedged FX share, duration and key-rate durations
+    on each currency's own curve), ``managers`` (durations and KRDs), ``sectors``
+    (value-weighted durations), ``recommended_weights``. With other currencies held, a
+    ``currency_exposure`` finding says how much and how much is unhedged. Findings: material
+    key-rate gaps (``krd_gap``) and managers whose active duration (against the benchmark) shifted
+    (``duration_drift``, :func:`fialloc.analytics.drift.style_drift`); with MBS pools an
+    ``mbs`` table (each held pool's OAS, option-adjusted duration and convexity with their
+    Monte Carlo standard errors) and the pools' negative convexity (``mbs_convexity``).
+    Recommendations: weight
+    shifts, within the mandate's limits, that bring the key-rate profile closest to the
+    liabilities'.
     """
     p = ctx.portfolio
     mandate = p.mandate
@@ -63,7 +68,7 @@ def analyze(ctx: DeskContext) -> DeskResult:
             )
         )
     verdicts, details = style_drift(ctx)
-    moved = drifted_characteristics(verdicts, details, ("duration",))
+    moved = drifted_characteristics(verdicts, details, ("duration", *KEY_RATE_BUCKETS))
     for manager, rows in moved.groupby(level=0, sort=False):
         findings.append(
             Finding(
@@ -119,12 +124,44 @@ def analyze(ctx: DeskContext) -> DeskResult:
     before = float(np.linalg.norm(managers[keys].T @ weights - target))
     after = float(np.linalg.norm(managers[keys].T @ recommended - target))
     sectors = _by_sector(ctx)
+    currencies = ctx.by_currency
+    if len(currencies) > 1:
+        foreign = currencies.iloc[1:]
+        findings.append(
+            Finding(
+                code="currency_exposure",
+                severity="info",
+                subject="portfolio",
+                message=(
+                    f"{foreign['share'].sum():.1%} of the assets are in "
+                    f"{', '.join(foreign.index)} (duration {_weighted(foreign):.2f} years on "
+                    f"their own curves, no offset to the {p.mandate.base_currency} "
+                    f"liabilities); {foreign['fx_exposure'].sum():.1%} of the assets carry "
+                    "unhedged FX risk"
+                ),
+                metrics={
+                    "foreign_share": float(foreign["share"].sum()),
+                    "foreign_duration": _weighted(foreign),
+                    "unhedged_fx_share": float(foreign["fx_exposure"].sum()),
+                },
+            )
+        )
     extra = {} if pools is None else {"mbs": pools}
     return DeskResult(
         desk="duration",
         tables={
             **extra,
             "krd_gaps": gaps,
+            "currencies": currencies[
+                [
+                    "market_value",
+                    "share",
+                    "hedged_value",
+                    "fx_exposure",
+                    "effective_duration",
+                    *keys,
+                ]
+            ],
             "managers": managers[
                 ["name", "style", "weight", "effective_duration", "effective_convexity", *keys]
             ],
@@ -144,6 +181,11 @@ def analyze(ctx: DeskContext) -> DeskResult:
             "krd_distance_after": after,
         },
     )
+
+
+def _weighted(rows: pd.DataFrame) -> float:
+    """Value-weighted effective duration of some currencies' bonds (years)."""
+    return float(np.average(rows["effective_duration"], weights=rows["market_value"]))
 
 
 def _by_sector(ctx: DeskContext) -> pd.DataFrame:

@@ -185,11 +185,11 @@ def manager_evidence(result: DeskResult) -> pd.DataFrame:
 
     Indexed by ``manager_id``; columns (annual decimals unless said) of
     :func:`fialloc.analytics.evidence.evidence_table`: ``alpha`` (selection alpha after the
-    duration and credit factors) and its Newey-West ``alpha_se``; ``alpha_posterior``,
-    ``alpha_posterior_sd`` and ``prob_alpha_positive`` (empirical-Bayes shrinkage across the
-    book); ``skill_flag`` (false discovery rate at the mandate's ``skill_fdr``), ``beta_flag``
-    (significant credit loadings explain the excess return, alpha not credible),
-    ``drift_flag``, ``residual_vol``, ``estimable`` and ``reason``.
+    duration and credit factors) and its ``alpha_se`` (Newey-West or AR(1), the larger);
+    ``alpha_posterior``, ``alpha_posterior_sd`` and ``prob_alpha_positive`` (empirical-Bayes
+    shrinkage across the book); ``skill_flag`` (false discovery rate at the mandate's
+    ``skill_fdr``), ``beta_flag`` (significant credit loadings explain the excess return, alpha
+    not credible), ``drift_flag``, ``residual_vol``, ``estimable`` and ``reason``.
 
     Raises
     ------
@@ -479,9 +479,7 @@ def _findings(
                 },
             )
         )
-    moved = drift_mod.drifted_characteristics(
-        verdicts, drift_details, tuple(drift_mod.CHARACTERISTICS)
-    )
+    moved = drift_mod.drifted_characteristics(verdicts, drift_details)
     for manager in scores.index[scores["drift"]]:
         rows = moved.loc[[manager]] if manager in moved.index else moved.iloc[:0]
         findings.append(

@@ -212,6 +212,18 @@ def _render(
             "charts": [_chart("chart-credit", charts.credit_mix(d))],
             "commentary": _commentary(d, "credit"),
         },
+        *(
+            [
+                {
+                    "id": "currencies",
+                    "title": "Currencies and FX hedges",
+                    "charts": [_chart("chart-currencies", charts.currencies(d))],
+                    "commentary": None,
+                }
+            ]
+            if len(d.get("duration", {}).get("tables", {}).get("currencies") or []) > 1
+            else []
+        ),
         {
             "id": "curve",
             "title": "Curve",

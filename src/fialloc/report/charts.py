@@ -21,6 +21,7 @@ from fialloc.results import AllocationRecommendation
 __all__ = [
     "attribution",
     "credit_mix",
+    "currencies",
     "curve_fit",
     "detection_power",
     "frontier",
@@ -215,23 +216,30 @@ def surplus_fan(detailed: Mapping[str, Any], n_paths: int | None) -> go.Figure |
 
 
 def frontier(detailed: Mapping[str, Any]) -> go.Figure | None:
-    """Plot the tracking error / yield frontier (percent) with current and recommended points."""
+    """Plot the tracking error / expected return frontier (percent), current and recommended.
+
+    Expected return is yield less expected credit loss; runs stored before it was computed
+    show yield.
+    """
     opt = detailed.get("optimizer", {})
     points = _frame(opt.get("frontier"))
     summary = opt.get("summary", {})
     if points.empty or not summary:
         return None
-    fig = _figure("Tracking error / yield frontier", "yield (%)", "tracking error (%)")
+    net = "expected_return" in points and "expected_loss_before" in summary
+    label = "expected return" if net else "yield"
+    fig = _figure(f"Tracking error / {label} frontier", f"{label} (%)", "tracking error (%)")
     fig.add_scatter(
         x=100 * points["tracking_error"],
-        y=100 * points["yield"],
+        y=100 * points["expected_return" if net else "yield"],
         mode="lines+markers",
         name="frontier",
     )
     for when in ("before", "after"):
+        loss = summary[f"expected_loss_{when}"] if net else 0.0
         fig.add_scatter(
             x=[100 * summary[f"tracking_error_{when}"]],
-            y=[100 * summary[f"yield_{when}"]],
+            y=[100 * (summary[f"yield_{when}"] - loss)],
             mode="markers",
             marker={"size": 12},
             name="current" if when == "before" else "recommended",
@@ -415,6 +423,22 @@ def credit_mix(detailed: Mapping[str, Any]) -> go.Figure | None:
     fig = _figure("Credit: share of assets by rating and by sector", "% of assets", height=400)
     fig.add_bar(x=rating["rating"], y=100 * rating["share"], name="by rating")
     fig.add_bar(x=sector["sector"], y=100 * sector["share"], name="by sector")
+    return fig
+
+
+def currencies(detailed: Mapping[str, Any]) -> go.Figure | None:
+    """Share of assets (percent) in each other currency, hedged and not; None if there are none.
+
+    The duration desk's ``currencies`` table: its first row is the base currency.
+    """
+    table = _desk_table(detailed, "duration", "currencies").iloc[1:]
+    if table.empty:
+        return None
+    fig = _figure("Other currencies: hedged to the base and unhedged", "% of assets", height=380)
+    unhedged = 100 * table["fx_exposure"]
+    fig.add_bar(x=table["currency"], y=100 * table["share"] - unhedged, name="hedged")
+    fig.add_bar(x=table["currency"], y=unhedged, name="unhedged")
+    fig.update_layout(barmode="stack")
     return fig
 
 

@@ -66,6 +66,7 @@ TableName = Literal[
     "benchmark_characteristics",
     "overlay_futures",
     "mbs_pools",
+    "fx_spot",
 ]
 
 

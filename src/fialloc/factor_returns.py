@@ -1,6 +1,7 @@
-"""The book's own spread duration by rating, month by month, from its security master.
+"""The style factors' returns (duration, BBB and high yield credit) and their bond math.
 
-A credit factor's return is a month's carry less spread duration times the spread move; the
+The duration factor is the return of one year of duration to the 10-year zero rate's move. A
+credit factor's return is a month's carry less spread duration times the spread move; the
 spread duration is the book's, not a textbook constant: for every month of the spread history,
 each held credit security still alive is valued off that month's zero curve plus its rating's
 spread, and its spread duration is the present-value-weighted time of its remaining cash flows
@@ -9,17 +10,30 @@ average over the book's securities of that rating, weighted by the market value 
 
 Cash flows step back from maturity at the coupon frequency (a zero coupon pays once); times are
 Act/365F from the month-end; the month's zero curve is interpolated linearly in the tenor.
+
+Bond math below the data package's generators and the analytics alike: the demo plants credit
+loadings on the factors the desks estimate (:meth:`fialloc.analytics.context.DeskContext.
+credit_factor`), so both read this one definition.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
-from fialloc.data import Portfolio
 from fialloc.data.vocabulary import GOVERNMENT_SECTORS
 
-__all__ = ["rating_spread_durations", "spread_durations_by_rating"]
+if TYPE_CHECKING:
+    from fialloc.data import Portfolio
+
+__all__ = [
+    "credit_factor_returns",
+    "rating_spread_durations",
+    "spread_durations_by_rating",
+    "style_factor_returns",
+]
 
 
 def rating_spread_durations(portfolio: Portfolio) -> pd.DataFrame:
@@ -40,6 +54,68 @@ def rating_spread_durations(portfolio: Portfolio) -> pd.DataFrame:
     return spread_durations_by_rating(
         portfolio.securities, held, portfolio.zero_history, portfolio.spread_history
     )
+
+
+def style_factor_returns(
+    zeros: pd.DataFrame, spreads: pd.DataFrame, durations: pd.DataFrame
+) -> pd.DataFrame:
+    """Monthly factor returns for style regressions (decimals), months by factor.
+
+    Parameters
+    ----------
+    zeros : DataFrame
+        Monthly zero rates (decimals): months by tenor (years); needs the 10-year tenor.
+    spreads : DataFrame
+        Monthly spreads (decimals): months by letter rating; needs BBB and BB.
+    durations : DataFrame
+        The book's spread duration by letter and month (:func:`rating_spread_durations`).
+
+    Returns
+    -------
+    DataFrame
+        ``duration``: the return of one year of duration to the 10-year zero rate's move
+        (``-change``); ``credit_bbb`` and ``credit_hy``: BBB and BB credit excess returns
+        (:func:`credit_factor_returns`); months where all three are known.
+
+    Raises
+    ------
+    ValueError
+        If the 10-year zero rate or the BBB or BB spread history is missing.
+    """
+    if 10.0 not in zeros.columns or not {"BBB", "BB"} <= set(spreads):
+        msg = "style_factor_returns: market history needs the 10y zero rate and BBB and BB spreads"
+        raise ValueError(msg)
+    return pd.DataFrame(
+        {
+            "duration": -zeros[10.0].astype(float).diff().iloc[1:],
+            "credit_bbb": credit_factor_returns(spreads["BBB"], durations["BBB"]),
+            "credit_hy": credit_factor_returns(spreads["BB"], durations["BB"]),
+        }
+    ).dropna()
+
+
+def credit_factor_returns(spreads: pd.Series, durations: pd.Series) -> pd.Series:
+    """Monthly credit excess return of a rating (decimal): carry less duration x the move.
+
+    A month's carry is the rating's spread at its start over 12 (an approximation that ignores
+    the spread's change within the month), the loss is the book's spread duration of the rating
+    at the start of the month times the spread change.
+
+    Parameters
+    ----------
+    spreads : Series
+        The rating's spread at each month-end (decimal), oldest first.
+    durations : Series
+        The book's spread duration of the rating at the same month-ends (years).
+
+    Returns
+    -------
+    Series
+        From the second month on (a return needs the month before).
+    """
+    spreads = spreads.astype(float)
+    out: pd.Series = (spreads / 12.0 - durations.shift(1) * spreads.diff()).iloc[1:]
+    return out
 
 
 def spread_durations_by_rating(

@@ -6,12 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import fialloc.data as data
 from fialloc.analytics.context import DeskContext
-from fialloc.analytics.spread_durations import spread_durations_by_rating
 from fialloc.bonds import BondBook
 from fialloc.curves import Curve
 from fialloc.data.portfolio import GOVERNMENT_SECTORS
+from fialloc.factor_returns import spread_durations_by_rating
 
 MONTH = dt.date(2024, 1, 31)
 
@@ -65,8 +64,8 @@ def test_a_rating_the_book_does_not_hold_falls_back_to_the_master_then_the_book(
 
 
 @pytest.mark.parametrize("month", [0, 20, 40, 59])
-def test_demo_book_durations_match_the_pricing_core(month):
-    p = data.demo()
+def test_demo_book_durations_match_the_pricing_core(month, demo_portfolio):
+    p = demo_portfolio
     ctx = DeskContext(p)
     when = p.spread_history.index[month]
     sec = p.securities
@@ -84,3 +83,31 @@ def test_demo_book_durations_match_the_pricing_core(month):
         # Coupon dates stepped back from maturity in whole periods: within 0.1 year of the
         # core's schedule-exact figure on the value-weighted average.
         assert ctx.spread_durations.loc[when, letter] == pytest.approx(expected, abs=0.1)
+
+
+def _imported_modules(path):
+    import ast
+
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            yield node.module
+        elif isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+
+
+def test_the_data_package_never_imports_the_layers_above_it():
+    # Data flows one way: the generators plant credit loadings on the factors of
+    # fialloc.factor_returns, not on anything of the analytics or the desks.
+    from pathlib import Path
+
+    import fialloc.data
+
+    package = Path(fialloc.data.__file__).parent
+    upward = {
+        f"{path.name}: {module}"
+        for path in package.glob("*.py")
+        for module in _imported_modules(path)
+        if module.startswith(("fialloc.analytics", "fialloc.desks", "fialloc.optimize"))
+    }
+    assert not upward
