@@ -347,9 +347,9 @@ class Portfolio:
         """Option-adjusted analytics of the held pools of ``mbs_pools`` (None without any).
 
         Each pool's OAS is solved from its dirty price (observed, or off its z-spread) by
-        :func:`fialloc.mbs.value_on_curve`: G2++ paths on today's curve, the default
-        prepayment model, 25 bp bumps (parallel and key-rate tents at the mandate's key
-        tenors) with the OAS held.
+        :func:`fialloc.mbs.value_on_curve`: G2++ paths on today's government curve of the
+        pools' currency, the default prepayment model, 25 bp bumps (parallel and key-rate
+        tents at the mandate's key tenors) with the OAS held.
         """
         if self.mbs_pools is None or self.mbs_pools.empty:
             return None
@@ -361,9 +361,15 @@ class Portfolio:
             return None
         pools = MbsPools.from_frame(held)
         rows = self.book.security_ids.get_indexer(pools.ids)
+        # Agency pools share one currency (USD); their paths run on its government curve.
+        currencies = sorted(set(self.securities.loc[list(pools.ids), "currency"]))
+        if len(currencies) != 1:
+            listed = ", ".join(currencies)
+            msg = f"mbs_pools: the pools are in {listed}; pools must share one currency"
+            raise ValueError(msg)
         return value_on_curve(
             pools,
-            self.curve,
+            self.curve_set.curve(currencies[0]),
             prices=self._scheduled_analytics.dirty_price[rows],
             key_tenors=self.mandate.key_tenors,
         )
