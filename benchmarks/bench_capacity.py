@@ -15,11 +15,11 @@ import pytest
 from fialloc import capacity
 from fialloc.capacity import BookSize
 
-#: Three books beyond the probes, growing in every size measure.
+#: Three books other than the probes, the last beyond them in every size measure.
 CHECKED = (
     BookSize(12, 800, 500, 5),
-    BookSize(24, 2000, 1000, 10),
-    BookSize(40, 4000, 2000, 10),
+    BookSize(30, 2500, 1500, 10),
+    BookSize(48, 5000, 3000, 10),
 )
 
 

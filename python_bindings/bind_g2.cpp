@@ -1,6 +1,7 @@
 // fialloc: Apache-2.0
 #include "curve_args.hpp"
 #include "fialloc/g2.hpp"
+#include "fialloc/path_revalue.hpp"
 
 namespace fialloc::bindings {
 
@@ -35,17 +36,21 @@ void register_g2(py::module_& m) {
       "g2_revalue",
       [](double a, double sigma, double b, double eta, double rho, ConstIdxRef o, ConstVecRef t,
          ConstVecRef amt, ConstVecRef log_df_flows, ConstVecRef z, ConstVecRef horizons,
-         ConstVecRef log_df_h, ConstMatRef x, ConstMatRef y, ConstVecRef weights,
-         ConstIdxRef groups, ConstMatRef spread_moves, int threads) {
+         ConstVecRef log_df_h, ConstMatRef x, ConstMatRef y, ConstIdxRef holder_offsets,
+         ConstIdxRef holder_streams, ConstVecRef holder_units, ConstIdxRef groups,
+         ConstMatRef spread_moves, int threads) {
         return g2_revalue({a, sigma, b, eta, rho}, CashflowView{o, t, amt}, log_df_flows, z,
-                          horizons, log_df_h, x, y, weights, groups, spread_moves, threads);
+                          horizons, log_df_h, x, y,
+                          Holdings{holder_offsets, holder_streams, holder_units}, groups,
+                          spread_moves, threads);
       },
       FIALLOC_G2_ARGS, FIALLOC_LAYOUT_ARGS, py::arg("log_df_flows").noconvert(),
       py::arg("z_spreads").noconvert(), py::arg("horizons").noconvert(),
       py::arg("log_df_h").noconvert(), py::arg("x").noconvert(), py::arg("y").noconvert(),
-      py::arg("weights").noconvert(), py::arg("groups").noconvert(),
+      py::arg("holder_offsets").noconvert(), py::arg("holder_streams").noconvert(),
+      py::arg("holder_units").noconvert(), py::arg("groups").noconvert(),
       py::arg("spread_moves").noconvert(), py::arg("threads"), release,
-      "Value of the flows after each horizon on each path.");
+      "Value of each holder's flows after each horizon on each path (paths x horizons*holders).");
   m.def("g2_factor_normals", &g2_factor_normals, py::arg("seed"), py::arg("first_path"),
         py::arg("n_paths"), py::arg("n_steps"), py::arg("n_factors"), py::arg("antithetic"),
         release, "Standard normals for extra risk factors, keyed by (seed, path).");

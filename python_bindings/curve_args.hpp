@@ -30,6 +30,7 @@ void register_curves(py::module_& m);
 void register_bonds(py::module_& m);
 void register_g2(py::module_& m);
 void register_mbs(py::module_& m);
+void register_g2_multi(py::module_& m);
 void register_g2_calibration(py::module_& m);
 
 }  // namespace fialloc::bindings

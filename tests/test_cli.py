@@ -72,7 +72,7 @@ def test_run_on_the_demo_writes_the_pipelines_numbers(demo_run):
     assert (fan["p05"] <= fan["median"]).all()
     assert (fan["median"] <= fan["p95"]).all()
     managers = pd.read_parquet(folder / "tables" / "managers.parquet")
-    assert len(managers) == 26
+    assert len(managers) == 27
     assert managers["weight"].sum() == pytest.approx(1.0)
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["source"] == "demo (seed 7)"

@@ -19,7 +19,7 @@ def demo_dir(tmp_path_factory, demo):
 
 
 def test_demo_is_a_realistic_general_account(demo):
-    assert len(demo.managers) == 26  # 25 US managers and a global one
+    assert len(demo.managers) == 27  # 25 US managers, a global one and a TIPS one
     assert demo.holdings["security_id"].nunique() >= 500
     assert (demo.holdings.groupby("security_id").size() > 1).sum() > 50  # shared securities
     assert demo.total_assets == pytest.approx(40e9, rel=1e-6)
@@ -129,7 +129,7 @@ def _broken(tmp_path, demo_dir, table, edit):
         (
             "managers",
             lambda f: f.loc.__setitem__((0, "current_allocation"), "0.05"),
-            "managers.csv, column current_allocation: allocations sum to 0.972400",
+            "managers.csv, column current_allocation: allocations sum to 0.974800",
         ),
         (
             "manager_returns",

@@ -19,10 +19,11 @@ def demo(demo_portfolio):
     return demo_portfolio
 
 
-def test_twenty_six_managers_with_distinct_styles(demo):
-    # The 25 US managers and the global aggregate manager (fialloc.data.demo_global).
+def test_twenty_seven_managers_with_distinct_styles(demo):
+    # The 25 US managers, the global aggregate manager (fialloc.data.demo_global) and the
+    # TIPS manager (fialloc.data.demo_tips).
     m = demo.managers
-    assert len(m) == 26
+    assert len(m) == 27
     assert m["manager_id"].is_unique
     assert m["name"].is_unique
     assert m["style"].nunique() >= 12
@@ -72,8 +73,11 @@ def test_security_master_is_plausible(demo):
     years = np.array([(d - demo.valuation_date).days / 365.25 for d in sec["maturity"]])
     assert years.min() > 0.5
     assert years.max() > 29
-    coupons = sec.loc[sec["frequency"] > 0, "coupon"]
+    nominal = ~sec["security_id"].isin(demo.linkers["security_id"])
+    coupons = sec.loc[(sec["frequency"] > 0) & nominal, "coupon"]
     assert coupons.between(0.005, 0.12).all()
+    real = sec.loc[~nominal, "coupon"]  # TIPS pay real coupons from 1/8%
+    assert real.between(0.00125, 0.04).all()
     assert (sec.loc[sec["frequency"] == 0, "coupon"] == 0).all()  # strips
     assert (sec["adv"] < sec["issue_size"]).all()
     assert (sec["bid_ask_bp"] > 0).all()
@@ -91,7 +95,7 @@ def test_forty_billion_and_weights_match_market_values(demo):
         rtol=1e-6,
     )
     weights = demo.sleeve_weights
-    assert weights.shape == (26, len(demo.book.security_ids))
+    assert weights.shape == (27, len(demo.book.security_ids))
     np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-12)
     assert (weights.to_numpy() >= 0).all()
 
@@ -151,14 +155,14 @@ def test_history_is_sixty_months_ending_on_today(demo):
 
 def test_manager_returns_are_monthly_decimals(demo):
     r, b = demo.returns, demo.benchmark_returns
-    assert r.shape == b.shape == (60, 26)
+    assert r.shape == b.shape == (60, 27)
     assert r.notna().all().all()
     assert r.index[-1] == demo.valuation_date
     assert r.abs().max().max() < 0.1
     assert 0.0 < r.mean().mean() < 0.01
     ch = demo.manager_characteristics
     assert ch is not None
-    assert len(ch) == 60 * 26
+    assert len(ch) == 60 * 27
 
 
 def test_deterministic_for_a_seed():

@@ -45,6 +45,10 @@ def _priced_copy(demo, demo_dir, target, price_type="clean"):
     )
     a = demo.analytics
     price = a.clean_price if price_type == "clean" else a.dirty_price
+    # Linkers are quoted in real terms: the invoice price over today's index ratio.
+    if demo.linker_analytics is not None:
+        ratio = demo.linker_analytics["index_ratio"].reindex(a.ids).fillna(1.0).to_numpy()
+        price = price / ratio
     pd.DataFrame(
         {
             "security_id": list(a.ids),
@@ -72,8 +76,15 @@ def test_prices_in_place_of_spreads_give_the_same_analytics(demo, priced):
         np.testing.assert_allclose(
             right[column], left[column], rtol=RTOL, atol=1e-13, err_msg=column
         )
-    # The observed value is used as given, not a repricing of it.
-    np.testing.assert_array_equal(right["clean_price"], priced.spread_sources["price"])
+    # The observed value is used as given, not a repricing of it (a linker's, quoted real,
+    # times today's index ratio).
+    observed = priced.spread_sources["price"]
+    ratio = priced.linker_analytics["index_ratio"]
+    nominal = ~right.index.isin(ratio.index)
+    np.testing.assert_array_equal(right.loc[nominal, "clean_price"], observed[nominal])
+    np.testing.assert_allclose(
+        right.loc[ratio.index, "clean_price"], observed[ratio.index] * ratio, rtol=1e-15
+    )
 
 
 def test_dirty_prices_are_read_as_dirty(demo, demo_dir, tmp_path):

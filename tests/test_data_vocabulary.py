@@ -128,10 +128,9 @@ def test_unknown_sector_names_the_value_and_the_list():
 @pytest.fixture(scope="module")
 def demo_tables(demo_portfolio):
     demo = demo_portfolio
-    tables = {
-        name: getattr(demo, name).reset_index(drop=True)
-        for name in ("securities", "holdings", "managers", "liabilities", "curve_quotes")
-    }
+    names = ("securities", "holdings", "managers", "liabilities", "curve_quotes", "fx_spot")
+    names += ("linkers", "cpi_history", "inflation_swaps")
+    tables = {name: getattr(demo, name).reset_index(drop=True) for name in names}
     return demo, {**tables, "spreads": demo.spreads, "market_history": demo.market_history}
 
 

@@ -225,7 +225,7 @@ def test_effects_add_up_to_the_active_return_every_month(result):
     assert (monthly[ratings].sum(axis=1) - monthly["credit_spread"]).abs().max() < 1e-14
     assert (monthly[sectors].sum(axis=1) - monthly["credit_spread"]).abs().max() < 1e-14
     assert set(monthly.index.get_level_values("portfolio")) == {
-        f"M{k:02d}" for k in range(1, 27)
+        f"M{k:02d}" for k in range(1, 28)
     } | {TOTAL}
 
 

@@ -18,6 +18,8 @@ import pytest
 import fialloc.data as data
 from fialloc import pipeline
 from fialloc.cli import main
+from fialloc.currency_scenarios import Economy, MultiCurrencyG2, real_economy
+from fialloc.curves import Curve
 from fialloc.distributed import (
     DaskExecutor,
     DistributedError,
@@ -174,6 +176,24 @@ def test_pipeline_on_the_cluster_matches_in_process(portfolio, local_run, execut
     # Bitwise, in fact: the same tasks ran, only elsewhere.
     assert remote.surplus_paths.equals(local_run.surplus_paths)
     assert remote.stresses.asset_values.equals(local_run.stresses.asset_values)
+
+
+def test_multi_currency_paths_on_the_cluster_are_bitwise_one_run(executor, portfolio):
+    usd = Economy("USD", portfolio.curve)
+    eur = Economy(
+        "EUR",
+        Curve.flat(0.025, portfolio.curve.valuation_date),
+        parent="USD",
+        spot=1.1,
+        volatility=0.08,
+    )
+    model = MultiCurrencyG2([usd, eur, real_economy(usd), real_economy(eur, 0.02)])
+    grid = np.arange(1, 25) / 12.0
+    here = model.simulate(70, grid, seed=8, threads=2)
+    there = model.simulate_in_chunks(70, grid, seed=8, chunk=25, executor=executor)
+    for field in ("x", "y", "discount", "link"):
+        for a, b in zip(getattr(here, field), getattr(there, field), strict=True):
+            assert np.array_equal(a, b), field
 
 
 def test_a_worker_killed_mid_run_changes_nothing(portfolio, local_run, executor, tmp_path):

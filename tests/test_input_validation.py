@@ -436,6 +436,7 @@ CORE_FUNCTIONS = {
     "yield_risk",
     "curve_risk",
     "simulate_g2",
+    "simulate_g2_multi",
     "g2_zero_bonds",
     "g2_revalue",
     "g2_factor_normals",
@@ -569,11 +570,16 @@ def core_calls(draw):
         paths = draw(st.one_of(st.integers(-2, 16), st.sampled_from([2**40 + 1, 2**63 - 1])))
         args = [*_g2(draw), draw(float_args), draw(float_args), draw(first), paths]
         args += [draw(seed), draw(flag), draw(st.integers(-2, 3))]
+    elif name == "simulate_g2_multi":
+        args = [draw(matrices), draw(float_args), draw(matrices), draw(groups)]
+        args += [draw(float_args), draw(float_args), draw(matrices), draw(first), draw(count)]
+        args += [draw(seed), draw(st.integers(-2, 3))]
     elif name == "g2_zero_bonds":
         args = [*_g2(draw), draw(scalar), draw(scalar)] + [draw(float_args) for _ in range(4)]
     elif name == "g2_revalue":
         args = [*_g2(draw), *layout, draw(float_args), draw(float_args), draw(float_args)]
-        args += [draw(float_args), draw(matrices), draw(matrices), draw(float_args)]
+        args += [draw(float_args), draw(matrices), draw(matrices)]
+        args += [draw(offsets), draw(groups), draw(float_args)]
         args += [draw(groups), draw(matrices), draw(st.integers(-2, 3))]
     elif name == "g2_factor_normals":
         refused = st.sampled_from([2**31 + 1, 2**62, 2**63 - 1])  # steps above 2^31

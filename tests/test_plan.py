@@ -94,9 +94,16 @@ def test_buyers_are_limited_by_market_volume_not_by_what_they_hold():
 
 def test_in_kind_transfers_are_used_and_costed_and_the_reason_names_the_sleeve(setup):
     portfolio, problem, _ = setup
-    # Closing the key-rate gaps fastest moves sleeves that hold the same securities.
+    # Closing the key-rate gaps fastest, and 3% from a sleeve to the one that shares most of
+    # its securities (the demo's two high-yield sleeves): their common bonds move in kind.
     target = optimize(problem, portfolio.mandate.model_copy(update={"gap_closing": "fastest"}))
-    target = target.weights
+    target = target.weights.copy()
+    held = (portfolio.market_values.reindex(problem.current.index) > 0).to_numpy(dtype=float)
+    shared = held @ held.T
+    np.fill_diagonal(shared, 0.0)
+    seller, buyer = np.unravel_index(np.argmax(shared), shared.shape)
+    target.iloc[seller] -= 0.03
+    target.iloc[buyer] += 0.03
     plan = implementation_plan(portfolio, problem, target, extend=True, transfer_cost_bp=1.0)
     assert (plan.costs["in_kind"] > 0).all()
     np.testing.assert_allclose(plan.costs["in_kind_cost"], plan.costs["in_kind"] * 1e-4)

@@ -2,42 +2,68 @@
 #include "fialloc/g2.hpp"
 
 #include <Eigen/Cholesky>
+#include <array>
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "fialloc/errors.hpp"
-#include "fialloc/parallel.hpp"
+#include "fialloc/kernel_support.hpp"
 #include "fialloc/rng.hpp"
 #include "fialloc/g2_calibration.hpp"
 #include "fialloc/vexp.hpp"
 
 namespace fialloc {
 
-namespace {
+using detail::b_fn;
+using detail::check_finite;
+using detail::check_grid;
+using detail::parallel_for;
 
-double b_fn(double k, double tau) { return -std::expm1(-k * tau) / k; }
+namespace {
 
 constexpr double kMaxReversion = 100.0;
 constexpr double kMinVol = 1e-6;
 constexpr double kMaxVol = 1.0;
 
-void check_grid(ConstVecRef times, const char* where, const char* name, bool allow_zero) {
-  FIALLOC_REQUIRE(times.size() >= 1, where << ": `" << name << "` is empty");
-  for (Eigen::Index i = 0; i < times.size(); ++i) {
-    const double lo = i == 0 ? 0.0 : times[i - 1];
-    const bool ok = std::isfinite(times[i]) && (times[i] > lo || (allow_zero && i == 0 && times[i] == 0.0));
-    FIALLOC_REQUIRE(ok, where << ": `" << name << "` must be finite, "
-                              << (allow_zero ? "non-negative" : "positive")
-                              << " and strictly increasing; entry " << i << " is " << times[i]);
+// Paths simulated together: the random-number rounds of a block run as vector instructions.
+// A short last block repeats its last path, so every path takes the same instructions.
+constexpr int kLanes = 8;
+
+// The four normals of one step for a block of paths keyed (lo32, hi32): sub-stream 0 gives z0,
+// z1 and sub-stream 1 gives z2, z3, exactly as Philox::normals draws them one counter at a time.
+FIALLOC_KERNEL_CLONES
+void step_normals(const Philox& rng, std::uint32_t step, const std::uint32_t* lo32,
+                  const std::uint32_t* hi32, double* z) {
+  alignas(32) std::uint32_t c0[2 * kLanes], c1[2 * kLanes], c2[2 * kLanes], c3[2 * kLanes];
+  for (int i = 0; i < 2 * kLanes; ++i) {
+    c0[i] = step;
+    c1[i] = lo32[i % kLanes];
+    c2[i] = hi32[i % kLanes];
+    c3[i] = i < kLanes ? 0u : 1u;
   }
+  rng.apply_fast<2 * kLanes>(c0, c1, c2, c3);
+  Philox::box_muller<kLanes>(c0, c1, c2, c3, z, z + kLanes);
+  Philox::box_muller<kLanes>(c0 + kLanes, c1 + kLanes, c2 + kLanes, c3 + kLanes, z + 2 * kLanes,
+                             z + 3 * kLanes);
 }
 
-void check_finite(ConstVecRef v, Eigen::Index n, const char* where, const char* name) {
-  FIALLOC_REQUIRE(v.size() == n, where << ": `" << name << "` has " << v.size() << " entries, expected "
-                                       << n);
-  for (Eigen::Index i = 0; i < n; ++i) {
-    FIALLOC_REQUIRE(std::isfinite(v[i]), where << ": `" << name << "` entry " << i << " is " << v[i]);
+// One exact step of the block's factors and their integrals: eps = L z (summed in column order,
+// as Eigen's fixed-size product does), then the decayed states plus eps.
+FIALLOC_KERNEL_CLONES
+void advance(const Eigen::Matrix4d& chol, const std::array<double, 4>& d, const double* sign,
+             const double* z, double* x, double* y, double* ix, double* iy) {
+  for (int l = 0; l < kLanes; ++l) {
+    const double z0 = sign[l] * z[l], z1 = sign[l] * z[kLanes + l];
+    const double z2 = sign[l] * z[2 * kLanes + l], z3 = sign[l] * z[3 * kLanes + l];
+    double eps[4];
+    for (int r = 0; r < 4; ++r) {
+      eps[r] = ((chol(r, 0) * z0 + chol(r, 1) * z1) + chol(r, 2) * z2) + chol(r, 3) * z3;
+    }
+    ix[l] += x[l] * d[2] + eps[2];
+    iy[l] += y[l] * d[3] + eps[3];
+    x[l] = x[l] * d[0] + eps[0];
+    y[l] = y[l] * d[1] + eps[1];
   }
 }
 
@@ -119,29 +145,34 @@ G2Paths simulate_g2(const G2Params& p, ConstVecRef times, ConstVecRef log_dfs,
 
   G2Paths out{RowMatrixXd(n_paths, nt), RowMatrixXd(n_paths, nt), RowMatrixXd(n_paths, nt)};
   const Philox rng(seed);
-  parallel_for(n_paths, threads, [&](std::int64_t lo, std::int64_t hi) {
-    for (std::int64_t row = lo; row < hi; ++row) {
-      const std::int64_t path = first_path + row;
-      const std::uint64_t key = antithetic ? static_cast<std::uint64_t>(path) / 2
-                                           : static_cast<std::uint64_t>(path);
-      const double sign = (antithetic && (path % 2 == 1)) ? -1.0 : 1.0;
-      double x = 0.0, y = 0.0, ix = 0.0, iy = 0.0;
-      for (Eigen::Index k = 0; k < nt; ++k) {
-        const auto step = static_cast<std::uint32_t>(k);
-        const auto lo32 = static_cast<std::uint32_t>(key), hi32 = static_cast<std::uint32_t>(key >> 32);
-        const auto z01 = rng.normals({step, lo32, hi32, 0u});
-        const auto z23 = rng.normals({step, lo32, hi32, 1u});
-        const Eigen::Vector4d z(sign * z01[0], sign * z01[1], sign * z23[0], sign * z23[1]);
-        const Eigen::Vector4d eps = chol[static_cast<std::size_t>(k)] * z;
-        const auto& d = decay[static_cast<std::size_t>(k)];
-        ix += x * d[2] + eps[2];
-        iy += y * d[3] + eps[3];
-        x = x * d[0] + eps[0];
-        y = y * d[1] + eps[1];
-        out.x(row, k) = x;
-        out.y(row, k) = y;
-        out.discount(row, k) = std::exp(drift[static_cast<std::size_t>(k)] - ix - iy);
+  const std::int64_t blocks = (n_paths + kLanes - 1) / kLanes;
+  parallel_for(blocks, threads, [&](std::int64_t lo, std::int64_t hi) {
+    alignas(32) double z[4 * kLanes];
+    std::uint32_t lo32[kLanes], hi32[kLanes];
+    double sign[kLanes], x[kLanes], y[kLanes], ix[kLanes], iy[kLanes];
+    for (std::int64_t blk = lo; blk < hi; ++blk) {
+      const std::int64_t r0 = blk * kLanes, nb = std::min<std::int64_t>(kLanes, n_paths - r0);
+      for (int l = 0; l < kLanes; ++l) {
+        const std::int64_t path = first_path + r0 + std::min<std::int64_t>(l, nb - 1);
+        const std::uint64_t key = antithetic ? static_cast<std::uint64_t>(path) / 2
+                                             : static_cast<std::uint64_t>(path);
+        lo32[l] = static_cast<std::uint32_t>(key);
+        hi32[l] = static_cast<std::uint32_t>(key >> 32);
+        sign[l] = (antithetic && (path % 2 == 1)) ? -1.0 : 1.0;
+        x[l] = y[l] = ix[l] = iy[l] = 0.0;
       }
+      for (Eigen::Index k = 0; k < nt; ++k) {
+        step_normals(rng, static_cast<std::uint32_t>(k), lo32, hi32, z);
+        advance(chol[static_cast<std::size_t>(k)], decay[static_cast<std::size_t>(k)], sign, z, x,
+                y, ix, iy);
+        const double dr = drift[static_cast<std::size_t>(k)];
+        for (std::int64_t l = 0; l < nb; ++l) {
+          out.x(r0 + l, k) = x[l];
+          out.y(r0 + l, k) = y[l];
+          out.discount(r0 + l, k) = dr - ix[l] - iy[l];  // ln D(0, t_k), exponentiated below
+        }
+      }
+      for (std::int64_t l = 0; l < nb; ++l) exp_inplace(&out.discount(r0 + l, 0), nt);
     }
   });
   return out;
@@ -170,115 +201,6 @@ RowMatrixXd g2_zero_bonds(const G2Params& p, double t, double log_df_t, ConstVec
   for (Eigen::Index i = 0; i < x.size(); ++i) {
     out.row(i) = (ln_a - ba * x[i] - bb * y[i]).exp().matrix().transpose();
   }
-  return out;
-}
-
-RowMatrixXd g2_revalue(const G2Params& p, const CashflowView& cf, ConstVecRef log_df_flows,
-                       ConstVecRef z_spreads, ConstVecRef horizons, ConstVecRef log_df_h,
-                       ConstMatRef x, ConstMatRef y, ConstVecRef weights, ConstIdxRef groups,
-                       ConstMatRef spread_moves, int threads) {
-  const char* where = "g2_revalue";
-  check_g2(p, where);
-  check_layout(cf, where);
-  const Eigen::Index nf = cf.times.size(), ns = cf.n_streams(), nh = horizons.size();
-  check_finite(log_df_flows, nf, where, "log_df_flows");
-  check_finite(z_spreads, ns, where, "z_spreads");
-  check_grid(horizons, where, "horizons", true);
-  check_finite(log_df_h, nh, where, "log_df_h");
-  FIALLOC_REQUIRE(x.cols() == nh && y.cols() == nh && x.rows() == y.rows(),
-                  where << ": `x` and `y` must both be paths x " << nh << " horizons, got "
-                        << x.rows() << "x" << x.cols() << " and " << y.rows() << "x" << y.cols());
-  FIALLOC_REQUIRE(x.allFinite() && y.allFinite(), where << ": `x` and `y` must be finite");
-  const bool aggregate = weights.size() > 0;
-  if (aggregate) check_finite(weights, ns, where, "weights");
-  const Eigen::Index np = x.rows();
-  const bool moves = groups.size() > 0;
-  Eigen::Index ng = 0;
-  if (moves) {
-    FIALLOC_REQUIRE(groups.size() == ns, where << ": `groups` has " << groups.size()
-                                               << " entries for " << ns << " streams");
-    ng = nh > 0 ? spread_moves.cols() / nh : 0;
-    FIALLOC_REQUIRE(spread_moves.rows() == np && ng >= 1 && spread_moves.cols() == nh * ng,
-                    where << ": `spread_moves` must be paths x (horizons * groups), got "
-                          << spread_moves.rows() << "x" << spread_moves.cols());
-    FIALLOC_REQUIRE(spread_moves.allFinite(), where << ": `spread_moves` must be finite");
-    for (Eigen::Index s = 0; s < ns; ++s) {
-      FIALLOC_REQUIRE(groups[s] >= -1 && groups[s] < ng,
-                      where << ": `groups` of stream " << s << " is " << groups[s]
-                            << "; expected -1 or 0.." << (ng - 1));
-    }
-  }
-
-  // Per horizon, only the flows still to come (a suffix of each stream, since times are sorted):
-  // ln of the deterministic part of P(h, t_i), the factor loadings and the (weighted) amount,
-  // packed contiguously with each stream's range.
-  struct Packed {
-    Eigen::ArrayXd ln_a, ba, bb, amt, tau;
-    std::vector<Eigen::Index> start;  // ns + 1 offsets into the packed arrays
-  };
-  std::vector<Packed> packed(static_cast<std::size_t>(nh));
-  for (Eigen::Index h = 0; h < nh; ++h) {
-    const double th = horizons[h], vh = g2_v(p, th);
-    Packed& pk = packed[static_cast<std::size_t>(h)];
-    pk.start.assign(static_cast<std::size_t>(ns) + 1, 0);
-    std::vector<Eigen::Index> first(static_cast<std::size_t>(ns));
-    Eigen::Index count = 0;
-    for (Eigen::Index s = 0; s < ns; ++s) {
-      Eigen::Index i = cf.begin(s);
-      while (i < cf.end(s) && cf.times[i] <= th) ++i;
-      first[static_cast<std::size_t>(s)] = i;
-      pk.start[static_cast<std::size_t>(s)] = count;
-      count += cf.end(s) - i;
-    }
-    pk.start[static_cast<std::size_t>(ns)] = count;
-    pk.ln_a.resize(count);
-    pk.ba.resize(count);
-    pk.bb.resize(count);
-    pk.amt.resize(count);
-    pk.tau.resize(count);
-    for (Eigen::Index s = 0; s < ns; ++s) {
-      const double scale = aggregate ? weights[s] : 1.0;
-      Eigen::Index k = pk.start[static_cast<std::size_t>(s)];
-      for (Eigen::Index i = first[static_cast<std::size_t>(s)]; i < cf.end(s); ++i, ++k) {
-        const double tau = cf.times[i] - th;
-        pk.ln_a[k] = log_df_flows[i] - log_df_h[h] +
-                     0.5 * (g2_v(p, tau) - g2_v(p, cf.times[i]) + vh) - z_spreads[s] * tau;
-        pk.ba[k] = b_fn(p.a, tau);
-        pk.bb[k] = b_fn(p.b, tau);
-        pk.amt[k] = cf.amounts[i] * scale;
-        pk.tau[k] = tau;
-      }
-    }
-  }
-  RowMatrixXd out(np, aggregate ? nh : nh * ns);
-  parallel_for(np, threads, [&](std::int64_t lo, std::int64_t hi) {
-    Eigen::ArrayXd buf;
-    for (std::int64_t path = lo; path < hi; ++path) {
-      for (Eigen::Index h = 0; h < nh; ++h) {
-        const Packed& pk = packed[static_cast<std::size_t>(h)];
-        buf = pk.ln_a - pk.ba * x(path, h) - pk.bb * y(path, h);
-        if (moves) {
-          for (Eigen::Index s = 0; s < ns; ++s) {
-            if (groups[s] < 0) continue;
-            const double ds = spread_moves(path, h * ng + groups[s]);
-            const Eigen::Index b0 = pk.start[static_cast<std::size_t>(s)];
-            const Eigen::Index len = pk.start[static_cast<std::size_t>(s) + 1] - b0;
-            buf.segment(b0, len) -= ds * pk.tau.segment(b0, len);
-          }
-        }
-        exp_inplace(buf.data(), buf.size());
-        buf *= pk.amt;
-        if (aggregate) {
-          out(path, h) = buf.sum();
-        } else {
-          for (Eigen::Index s = 0; s < ns; ++s) {
-            const Eigen::Index b0 = pk.start[static_cast<std::size_t>(s)];
-            out(path, h * ns + s) = buf.segment(b0, pk.start[static_cast<std::size_t>(s) + 1] - b0).sum();
-          }
-        }
-      }
-    }
-  });
   return out;
 }
 

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "fialloc/errors.hpp"
-#include "fialloc/parallel.hpp"
+#include "fialloc/kernel_support.hpp"
 #include "fialloc/solver.hpp"
 #include "fialloc/vexp.hpp"
 
@@ -176,7 +176,7 @@ MbsValues mbs_value(const MbsPoolsView& pools, const PrepayModel& model, int cal
   const double smm_range = smm_of(model.cpr_high) - smm_low;
 
   MbsValues out{VectorXd(n), VectorXd(n), VectorXd(n), VectorXd(n), RowMatrixXd::Zero(n, nm)};
-  parallel_for(n, threads, [&](std::int64_t lo, std::int64_t hi) {
+  detail::parallel_for(n, threads, [&](std::int64_t lo, std::int64_t hi) {
     RowMatrixXd flows;  // months x paths: discounted cash flow per unit face
     Eigen::ArrayXd balance(np), buf(np), principal(np);
     std::vector<double> mean_flow;

@@ -146,6 +146,19 @@ def simulate_g2(
     antithetic: bool,
     threads: int,
 ) -> tuple[_F, _F, _F]: ...
+def simulate_g2_multi(
+    params: _F,
+    times: _F,
+    log_dfs: _F,
+    parents: _I,
+    link_spots: _F,
+    link_vols: _F,
+    correlation: _F,
+    first_path: int,
+    n_paths: int,
+    seed: int,
+    threads: int,
+) -> tuple[list[_F], list[_F], list[_F], list[_F]]: ...
 def g2_zero_bonds(
     a: float,
     sigma: float,
@@ -174,7 +187,9 @@ def g2_revalue(
     log_df_h: _F,
     x: _F,
     y: _F,
-    weights: _F,
+    holder_offsets: _I,
+    holder_streams: _I,
+    holder_units: _F,
     groups: _I,
     spread_moves: _F,
     threads: int,

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final, Literal
 
 import numpy as np
@@ -647,6 +647,73 @@ class BondBook:
     def face(self) -> FloatArray:
         """Face amount of each position (money)."""
         return self._streams.scale * 100.0
+
+    def take(self, positions: npt.ArrayLike) -> BondBook:
+        """Return the bonds at `positions` (increasing book positions) as a book of their own.
+
+        Flows, amounts and accrued interest are kept as they are (indexed flows included).
+        """
+        pos = np.asarray(positions, dtype=np.int64)
+        if (
+            pos.ndim != 1
+            or np.any(np.diff(pos) <= 0)
+            or (len(pos) and not 0 <= pos[0] <= pos[-1] < len(self))
+        ):
+            msg = f"BondBook.take: `positions` must be increasing positions in 0..{len(self) - 1}"
+            raise ValueError(msg)
+        layout = self.layout
+        lengths = np.diff(layout.offsets)[pos]
+        offsets = np.zeros(len(pos) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        flows = np.repeat(layout.offsets[pos] - offsets[:-1], lengths) + np.arange(offsets[-1])
+        s = self._streams
+        streams = replace(
+            s,
+            layout=CashflowLayout(offsets, layout.times[flows], layout.amounts[flows]),
+            yield_times=s.yield_times[flows],
+            compounding=s.compounding[pos],
+            accrued=s.accrued[pos],
+            scale=s.scale[pos],
+        )
+        return BondBook(self._frame.iloc[pos], streams)
+
+    def with_amounts(self, amounts: npt.ArrayLike, accrued_scale: npt.ArrayLike) -> BondBook:
+        """Return the same bonds paying other amounts on the same dates, accrued scaled per bond.
+
+        For bonds whose flows are indexed (inflation-linked bonds: real flows times forecast
+        index ratios, accrued times today's ratio); yields keep each bond's day count and
+        frequency.
+
+        Parameters
+        ----------
+        amounts : array, shape (flows,)
+            New amounts per 100 face, in layout order.
+        accrued_scale : array, shape (bonds,)
+            Factor on each bond's accrued interest (1 leaves it).
+
+        Raises
+        ------
+        ValueError
+            If a shape differs from the book's or a value is not finite.
+        """
+        new = np.ascontiguousarray(amounts, dtype=np.float64)
+        scale = np.asarray(accrued_scale, dtype=np.float64)
+        layout = self._streams.layout
+        if new.shape != layout.amounts.shape or scale.shape != (len(self),):
+            msg = (
+                f"BondBook.with_amounts: need {layout.amounts.shape[0]} amounts and "
+                f"{len(self)} accrued factors, got {new.shape} and {scale.shape}"
+            )
+            raise ValueError(msg)
+        if not (np.all(np.isfinite(new)) and np.all(np.isfinite(scale))):
+            msg = "BondBook.with_amounts: amounts and accrued factors must be finite"
+            raise ValueError(msg)
+        streams = replace(
+            self._streams,
+            layout=CashflowLayout(layout.offsets, layout.times, new),
+            accrued=self._streams.accrued * scale,
+        )
+        return BondBook(self._frame, streams)
 
     def __len__(self) -> int:
         return self.layout.n_streams

@@ -126,10 +126,10 @@ MEMORY_HEADROOM: Final = 1.25
 #: Five books in which each size measure varies on its own, then all together.
 PROBE_SIZES: Final = (
     BookSize(8, 300, 200, 4),
-    BookSize(32, 300, 200, 4),
-    BookSize(8, 2400, 200, 4),
-    BookSize(8, 300, 3000, 10),
-    BookSize(20, 1500, 1500, 8),
+    BookSize(48, 300, 200, 4),
+    BookSize(8, 4000, 200, 4),
+    BookSize(24, 300, 4000, 10),
+    BookSize(24, 2000, 2000, 10),
 )
 LAMBDA_MIN_MB: Final = 128
 LAMBDA_MAX_MB: Final = 10_240

@@ -26,7 +26,6 @@ import cvxpy as cp
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import sparse
 
 from fialloc.data import Mandate, Portfolio
 from fialloc.distributed import Executor, InProcess, task_threads
@@ -52,7 +51,6 @@ __all__ = [
     "SleevePaths",
     "compare",
     "evaluate",
-    "holding_shares",
     "min_expected_shortfall",
     "simulate_sleeves",
     "sleeve_paths",
@@ -227,15 +225,11 @@ def sleeve_paths(
     book = p.book
     z = p.base_curve_spreads.to_numpy()
     h = np.atleast_1d(np.asarray(horizons, dtype=float))
-    # paths x horizons x securities (per 100)
-    per_security = model.revalue(book, paths, h, z, threads=threads)
     # managers x securities, in base units at today's spot
     face = p.face.reindex(columns=book.security_ids).to_numpy() / 100.0 * p.fx_to_base.to_numpy()
-    # Summed as a sparse product, in one fixed order, not by BLAS (whose sums depend on its
-    # thread count): the same values in this process and on any worker. Managers hold few of
-    # the securities, so it is also the cheaper product.
-    flat = per_security.reshape(-1, per_security.shape[2])
-    remaining = (sparse.csr_array(face) @ flat.T).T.reshape(*per_security.shape[:2], -1)
+    # Summed into the sleeves inside the kernel (paths x horizons x managers), in one fixed
+    # order: the same values for any thread count, in this process and on any worker.
+    remaining = model.revalue(book, paths, h, z, threads=threads, holdings=face)
     banked = paths.banked(book.layout, face, h)
     owed = model.revalue(p.liability_stream, paths, h, threads=threads)[:, :, 0]
     # What is still owed plus what was paid, grown to the horizon.
@@ -534,15 +528,6 @@ def tracking_error_distribution(
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("allocation")
 
 
-def holding_shares(portfolio: Portfolio, securities: pd.Index) -> pd.DataFrame:
-    """Each manager's share (decimal) of each security's total face held.
-
-    Returns managers (rows) by `securities` (columns); securities nobody holds get zeros.
-    """
-    face = portfolio.face.reindex(index=portfolio.managers.index, columns=securities)
-    return face.div(face.sum(axis=0).replace(0.0, np.nan), axis=1).fillna(0.0)
-
-
 def stress_surplus(
     stresses: StressResult,
     portfolio: Portfolio,
@@ -561,7 +546,7 @@ def stress_surplus(
     Returns scenarios (rows) by allocations (columns).
     """
     p = portfolio
-    share = holding_shares(p, stresses.asset_values.columns)
+    share = p.holding_shares.reindex(columns=stresses.asset_values.columns, fill_value=0.0)
     values = stresses.asset_values.to_numpy() @ share.to_numpy().T  # scenarios x managers
     if stresses.hedge_values is not None:  # the managers' FX forwards
         values = (

@@ -16,6 +16,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy import sparse
 from scipy.optimize import least_squares
 
 from fialloc import _core
@@ -315,6 +316,7 @@ class G2pp:
         threads: int | None = None,
         spread_moves: npt.ArrayLike | None = None,
         groups: npt.ArrayLike | None = None,
+        holdings: npt.ArrayLike | sparse.sparray | None = None,
     ) -> FloatArray:
         """Value at each horizon, on each path, of the flows still to come.
 
@@ -333,7 +335,11 @@ class G2pp:
             Continuously compounded spread per stream (decimal).
         weights : array, optional
             Per stream (e.g. face / 100 for money values): returns the weighted total,
-            paths x horizons. Without weights: paths x horizons x streams.
+            paths x horizons. Without weights or holdings: paths x horizons x streams.
+        holdings : array or sparse matrix, optional
+            Holders x streams, units of each stream each holder owns (a sleeve's face / 100 per
+            bond): returns each holder's total, paths x horizons x holders, summed in the
+            kernel without a per-stream intermediate. Not with `weights`.
         spread_moves, groups : arrays, optional
             Credit spread changes since today, paths x horizons x groups (decimals, e.g. from
             :func:`simulate_credit_inflation` at the horizons), and each stream's group (its
@@ -345,7 +351,6 @@ class G2pp:
         h = paths.times[cols]
         n = layout.n_streams
         z = np.broadcast_to(np.asarray(z_spread, dtype=np.float64), (n,)).copy()
-        w = np.empty(0) if weights is None else np.ascontiguousarray(weights, dtype=np.float64)
         n_threads = threads if threads is not None else (os.cpu_count() or 1)
         if (spread_moves is None) != (groups is None):
             msg = "G2pp.revalue: give both `spread_moves` and `groups`, or neither"
@@ -363,6 +368,18 @@ class G2pp:
                 msg = f"G2pp.revalue: `spread_moves` must be paths x horizons x groups: {sm.shape}"
                 raise ValueError(msg)
             moves = np.ascontiguousarray(sm.reshape(paths.n_paths, -1))
+        if weights is not None and holdings is not None:
+            msg = "G2pp.revalue: give `weights` or `holdings`, not both"
+            raise ValueError(msg)
+        if holdings is not None:
+            held = sparse.csr_array(holdings, dtype=np.float64)
+        elif weights is not None:
+            held = sparse.csr_array(np.atleast_2d(np.asarray(weights, dtype=np.float64)))
+        else:
+            held = sparse.csr_array(sparse.identity(n, dtype=np.float64, format="csr"))
+        if held.shape[1] != n:
+            msg = f"G2pp.revalue: holdings have {held.shape[1]} columns for {n} streams"
+            raise ValueError(msg)
         out = _core.g2_revalue(
             *self.params,
             *layout.args(),
@@ -372,12 +389,16 @@ class G2pp:
             self._log_df(h),
             np.ascontiguousarray(paths.x[:, cols]),
             np.ascontiguousarray(paths.y[:, cols]),
-            w,
+            held.indptr.astype(np.int64),
+            held.indices.astype(np.int64),
+            np.ascontiguousarray(held.data, dtype=np.float64),
             g,
             moves,
             int(n_threads),
         )
-        return out if weights is not None else out.reshape(paths.n_paths, len(h), n)
+        if weights is not None:
+            return out
+        return out.reshape(paths.n_paths, len(h), held.shape[0])
 
     def surplus(
         self,

@@ -32,7 +32,6 @@ import pandas as pd
 from fsspec.implementations.local import LocalFileSystem
 
 from fialloc.results import RunResponse
-from fialloc.robustness import holding_shares
 
 if TYPE_CHECKING:
     from fialloc.pipeline import RunResult
@@ -133,7 +132,9 @@ def run_tables(run: RunResult) -> dict[str, pd.DataFrame]:
             }
         )
     ).rename_axis("manager_id")
-    share = holding_shares(run.portfolio, run.stresses.asset_values.columns)
+    share = run.portfolio.holding_shares.reindex(
+        columns=run.stresses.asset_values.columns, fill_value=0.0
+    )
     weights = pd.DataFrame(
         {
             "current": run.problem.current,

@@ -1,8 +1,9 @@
 """Deterministic stress scenarios: definitions as data, full revaluation of assets and liabilities.
 
 A scenario moves zero rates (a piecewise-linear shift over maturity, flat beyond its end
-points), moves credit spreads by rating, scales bid-ask spreads and haircuts, or follows a path
-of parallel shifts over annual horizons (the New York Regulation 126 set). Definitions live in
+points), moves credit spreads by rating, moves breakevens (inflation-linked bonds reprice with
+nominal rates held), scales bid-ask spreads and haircuts, or follows a path of parallel shifts
+over annual horizons (the New York Regulation 126 set). Definitions live in
 ``stress_scenarios.json`` next to this module, or in any JSON file or table a user supplies.
 
 Every scenario reprices the whole bond book and the liability stream with the compiled core
@@ -35,6 +36,7 @@ from fialloc.data.vocabulary import (
 )
 from fialloc.distributed import Executor, InProcess
 from fialloc.errors import DistributedError
+from fialloc.inflation import BreakevenCurve, LinkerBook, index_linked
 from fialloc.layout import FloatArray
 
 __all__ = [
@@ -88,9 +90,12 @@ class StressScenario(BaseModel):
     floor_fraction_5y : float, optional
         Downward shifts stop where the 5-year zero rate would fall below this fraction of its
         starting level (0.5 for the NY Regulation 126 set).
+    breakeven_shift_bp : float
+        Parallel move of every price index's breakeven curve in basis points, nominal rates
+        held: inflation-linked bonds reprice, nominal bonds and liabilities do not.
     combine : list of str
-        Names of scenarios to apply together (rate shifts and spread shifts add, multipliers
-        and FX moves multiply).
+        Names of scenarios to apply together (rate, spread and breakeven shifts add,
+        multipliers and FX moves multiply).
     currency_rate_shifts_bp : dict of str to dict of float to float
         Zero-rate shifts (as `rate_shifts_bp`) of other currencies' curves, keyed by
         currency (``EUR``) or ``foreign`` (every currency but the base); `rate_shifts_bp`
@@ -113,6 +118,7 @@ class StressScenario(BaseModel):
     haircut_multiplier: float = Field(default=1.0, gt=0.0, le=100.0)
     path_bp: list[float] | None = None
     floor_fraction_5y: float | None = Field(default=None, ge=0.0, le=1.0)
+    breakeven_shift_bp: float = 0.0
     combine: list[str] = Field(default_factory=list)
     currency_rate_shifts_bp: dict[str, dict[float, float]] = Field(default_factory=dict)
     fx_shifts_pct: dict[str, float] = Field(default_factory=dict)
@@ -161,6 +167,11 @@ class StressScenario(BaseModel):
                 raise ValueError(msg)
             out[key] = _check_bp(shift, f"spread_shifts_bp[{rating}]")
         return out
+
+    @field_validator("breakeven_shift_bp")
+    @classmethod
+    def _check_breakeven_shift(cls, v: float) -> float:
+        return _check_bp(v, "breakeven_shift_bp")
 
     @field_validator("path_bp")
     @classmethod
@@ -350,6 +361,7 @@ def _resolve(scenarios: list[StressScenario], where: str) -> list[StressScenario
                 description=s.description,
                 rate_shifts_bp=rate,
                 spread_shifts_bp=spread,
+                breakeven_shift_bp=sum(p.breakeven_shift_bp for p in parts),
                 bid_ask_multiplier=float(np.prod([p.bid_ask_multiplier for p in parts])),
                 haircut_multiplier=float(np.prod([p.haircut_multiplier for p in parts])),
                 currency_rate_shifts_bp=by_currency,
@@ -446,6 +458,8 @@ def run_stresses(
     ratings: Sequence[object] | None = None,
     sectors: Sequence[object] | None = None,
     bid_ask_bp: npt.ArrayLike | None = None,
+    linkers: LinkerBook | None = None,
+    breakeven_curves: Mapping[str, BreakevenCurve] | None = None,
 ) -> StressResult:
     """Revalue the book and the liabilities under every scenario by full repricing.
 
@@ -466,10 +480,18 @@ def run_stresses(
         notches allowed; government sectors, which carry no spread, are exempt).
     bid_ask_bp : array, optional
         Bid-ask spread per security in basis points of price, for liquidity costs.
+    linkers : LinkerBook, optional
+        The inflation-linked bonds of `book` (whose rows carry their flows in money at
+        `breakeven_curves`); a scenario's breakeven shift reprices them on shifted curves.
+    breakeven_curves : mapping of index name to BreakevenCurve, optional
+        Today's breakeven curves, required with `linkers`.
     """
     chosen = list(scenarios) if scenarios is not None else default_scenarios()
     if not chosen:
         msg = "run_stresses: no scenarios given"
+        raise ValueError(msg)
+    if linkers is not None and breakeven_curves is None:
+        msg = "run_stresses: `linkers` need their `breakeven_curves`"
         raise ValueError(msg)
     n = len(book)
     z = np.broadcast_to(np.asarray(z_spread, dtype=np.float64), (n,)).copy()
@@ -500,8 +522,9 @@ def run_stresses(
             raise ValueError(msg)
         half_spread = 0.5 * ba * 1e-4
     part = _Part("", np.arange(n), book, book.face / 100.0)
+    linked = None if linkers is None or breakeven_curves is None else (linkers, breakeven_curves)
     return _revalue([part], liabilities, lambda s: stressed_curve(curve, s), chosen, z,
-                    letters, exempt, half_spread)  # fmt: skip
+                    letters, exempt, half_spread, linkers=linked)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -545,6 +568,7 @@ def _revalue(
     exempt: npt.NDArray[np.bool_],
     half_spread: FloatArray,
     hedges: _Hedges | None = None,
+    linkers: tuple[LinkerBook, Mapping[str, BreakevenCurve]] | None = None,
 ) -> StressResult:
     n = sum(len(part.at) for part in parts)
     values, liab, cost, paths, hedge_rows = [], [], [], [], []
@@ -554,10 +578,18 @@ def _revalue(
             dz = np.array([s.spread_shifts_bp.get(r, 0.0) * 1e-4 for r in letters])
             dz[exempt] = 0.0
         stressed = curves_of(s)
+        shifted = (
+            {k: c.shifted(s.breakeven_shift_bp) for k, c in linkers[1].items()}
+            if s.breakeven_shift_bp and linkers is not None
+            else None
+        )
         mv = np.empty(n)
         for part in parts:
             curve, fx = _curve_and_fx(stressed, part.currency)
-            mv[part.at] = part.book.dirty_prices(curve, z[part.at] + dz[part.at]) * part.scale * fx
+            priced = part.book
+            if shifted is not None and linkers is not None:
+                priced = index_linked(part.book, linkers[0], shifted)
+            mv[part.at] = priced.dirty_prices(curve, z[part.at] + dz[part.at]) * part.scale * fx
         values.append(mv)
         base_curve = _curve_and_fx(stressed, "")[0]
         liab.append(liabilities.present_value(base_curve))
@@ -724,6 +756,8 @@ def _stress_book(scenarios: list[StressScenario], portfolio: Portfolio) -> Stres
             ratings=list(sec["rating"]),
             sectors=list(sec["sector"]),
             bid_ask_bp=sec["bid_ask_bp"].astype(float).to_numpy(),
+            linkers=p.linker_book,
+            breakeven_curves=p.breakeven_curves,
         )
     # Each currency's bonds off its own curves, in base units at the scenario's spot.
     parts = [_Part(c, at, sub, sub.face / 100.0) for c, at, sub in p.currency_books]
@@ -741,4 +775,10 @@ def _stress_book(scenarios: list[StressScenario], portfolio: Portfolio) -> Stres
         exempt,
         half_spread,
         _Hedges(p.curve_set, hedged) if (hedged.to_numpy() > 0).any() else None,
+        linkers=_linkers(p),
     )
+
+
+def _linkers(p: Portfolio) -> tuple[LinkerBook, Mapping[str, BreakevenCurve]] | None:
+    """Return the portfolio's linkers and breakeven curves, for breakeven shifts, or None."""
+    return None if p.linker_book is None else (p.linker_book, p.breakeven_curves)

@@ -52,18 +52,6 @@ G2Paths simulate_g2(const G2Params& p, ConstVecRef times, ConstVecRef log_dfs,
 RowMatrixXd g2_zero_bonds(const G2Params& p, double t, double log_df_t, ConstVecRef maturities,
                           ConstVecRef log_df_T, ConstVecRef x, ConstVecRef y);
 
-/*! Value at each horizon, on each path, of every stream's flows after the horizon:
-    \f$ \sum_{t_i > h} a_i P(h, t_i | x_h, y_h) e^{-(z_s + \Delta s_{g(s)}) (t_i - h)} \f$.
-    `log_df_flows` = ln P^M(0, t_i) per flow, `log_df_h` per horizon; `x`, `y` are paths x
-    horizons. Optional spread moves: `groups` gives each stream's group (-1 for none) and
-    `spread_moves` is paths x (horizons * groups), horizon-major (decimal changes of the
-    group's spread); both empty for none. With `weights` (one per stream) the result is
-    paths x horizons (weighted sum); without (empty), paths x (horizons * streams). */
-RowMatrixXd g2_revalue(const G2Params& p, const CashflowView& cf, ConstVecRef log_df_flows,
-                       ConstVecRef z_spreads, ConstVecRef horizons, ConstVecRef log_df_h,
-                       ConstMatRef x, ConstMatRef y, ConstVecRef weights, ConstIdxRef groups,
-                       ConstMatRef spread_moves, int threads);
-
 /*! Standard normals for extra risk factors (spreads, inflation): paths x (steps * factors),
     step-major, from the same counter-based generator as the rate paths but a separate
     sub-stream, so they too depend only on (seed, path). */

@@ -25,6 +25,7 @@ import pandas as pd
 
 from fialloc.bonds import BondBook
 from fialloc.curves import Curve, bootstrap
+from fialloc.data.demo_tips import TIPS_WEIGHT, tips_tables
 from fialloc.data.futures import default_futures
 from fialloc.data.vocabulary import HIGH_YIELD_LETTERS, RATING_LETTERS, rating_letter, rating_notch
 from fialloc.schedule import add_months
@@ -463,9 +464,10 @@ def demo_tables(
 ) -> tuple[dict[str, pd.DataFrame], DemoTruth]:
     """Build the demo's input tables (valuation date :data:`DEMO_VALUATION`) and its truths.
 
-    The 25 US managers hold 97% of the assets; the global aggregate manager
-    (:mod:`fialloc.data.demo_global`) the rest. Without `global_sleeve`, the US managers hold
-    everything (the single-currency demo: the benchmark's reference).
+    The 25 US managers hold 94% of the assets; the global aggregate manager
+    (:mod:`fialloc.data.demo_global`) and the TIPS manager (:mod:`fialloc.data.demo_tips`)
+    3% each. Without `global_sleeve`, the US managers hold 97% (the single-currency demo:
+    the benchmark's reference).
     """
     return _tables(
         seed,
@@ -474,6 +476,7 @@ def demo_tables(
         (28, 44),
         with_history=True,
         global_sleeve=global_sleeve,
+        tips_sleeve=True,
     )
 
 
@@ -536,11 +539,18 @@ def _tables(
     picks: tuple[int, int],
     with_history: bool,
     global_sleeve: bool = False,
+    tips_sleeve: bool = False,
 ) -> tuple[dict[str, pd.DataFrame], DemoTruth]:
-    if global_sleeve:  # the global manager's weight comes out of every other manager's
+    # The global and TIPS managers' weights come out of every other manager's.
+    outside = 0.0
+    if global_sleeve:
         from fialloc.data.demo_global import GLOBAL_WEIGHT
 
-        managers_spec = [(*m[:4], m[4] * (1.0 - GLOBAL_WEIGHT), *m[5:]) for m in managers_spec]
+        outside += GLOBAL_WEIGHT
+    if tips_sleeve:  # its histories join the demo's (with_history)
+        outside += TIPS_WEIGHT
+    if outside:
+        managers_spec = [(*m[:4], m[4] * (1.0 - outside), *m[5:]) for m in managers_spec]
     rng = np.random.default_rng(seed)
     quotes = pd.DataFrame(CURVE_QUOTES, columns=["kind", "tenor", "rate"])
     curve = bootstrap(quotes, DEMO_VALUATION)
@@ -614,6 +624,12 @@ def _tables(
         tables = add_global_sleeve(
             tables, DEMO_VALUATION, TOTAL_ASSETS, seed, factors["level"], TENORS, with_history
         )
+    if tips_sleeve:
+        tips = tips_tables(seed, DEMO_VALUATION, _months(), curve, history, TOTAL_ASSETS)
+        for name, rows in tips.items():
+            tables[name] = (
+                pd.concat([tables[name], rows], ignore_index=True) if name in tables else rows
+            )
     carrying = {k: tuple(m for m, t in templates.items() if t in k) for k in (BBB_BETA, SKILLED)}
     return tables, DemoTruth(
         carrying[BBB_BETA],

@@ -64,8 +64,13 @@ OPTIONAL: Final = (
     "benchmark_characteristics",
     "overlay_futures",
     "mbs_pools",
+    "linkers",
+    "cpi_history",
+    "inflation_swaps",
     "fx_spot",
 )
+#: Optional tables of inflation-linked bonds, kept as None when absent.
+INFLATION_TABLES: Final = ("linkers", "cpi_history", "inflation_swaps")
 SUFFIXES: Final = (".csv", ".parquet", ".json")
 #: Optional tables a Portfolio keeps as None when absent (holdings-based attribution's inputs).
 HISTORIES: Final = (
@@ -238,6 +243,7 @@ def _cross_checks(
             if mid is not None and share is not None and share > 0 and mid not in holders:
                 msg = f"manager {mid!r} has an allocation of {share:g} and no holdings"
                 problems.append(Problem(files["managers"], row, "current_allocation", msg))
+    problems += _inflation_problems(t, files)
     problems += price_problems(t, files, vd)
     problems += benchmark_problems(t, files, vd)
     if "manager_returns" in t and managers is not None:
@@ -259,6 +265,36 @@ def _cross_checks(
                     f"no returns for manager(s) {', '.join(missing)}",
                 )
             )
+    return problems
+
+
+def _inflation_problems(t: Mapping[str, pd.DataFrame], files: Mapping[str, str]) -> list[Problem]:
+    """Linkers must be securities and every index they follow needs a history and swaps."""
+    linkers = t.get("linkers")
+    if linkers is None:
+        return [
+            Problem(files[name], None, None, "given without linkers, which it serves")
+            for name in ("cpi_history", "inflation_swaps")
+            if name in t
+        ]
+    problems: list[Problem] = []
+    securities = t.get("securities")
+    known = set() if securities is None else set(securities["security_id"])
+    for row, sid in enumerate(linkers["security_id"]):
+        if sid is not None and securities is not None and sid not in known:
+            msg = f"{sid!r} has no row in the security master"
+            problems.append(Problem(files["linkers"], row, "security_id", msg))
+    for name in ("cpi_history", "inflation_swaps"):
+        frame = t.get(name)
+        have = set() if frame is None else set(frame["index"]) - {None}
+        for row, index in enumerate(linkers["index"]):
+            if index is not None and index not in have:
+                msg = (
+                    f"index {index!r} has no rows in {name}"
+                    + (" (the file is missing)" if frame is None else "")
+                    + "; a linker needs its index's history and inflation swaps"
+                )
+                problems.append(Problem(files["linkers"], row, "index", msg))
     return problems
 
 
@@ -364,6 +400,8 @@ def _derived_problems(portfolio: Portfolio, files: Mapping[str, str]) -> list[Pr
     ``run`` would, against the file the value came from.
     """
     steps = (
+        ("linkers", "the inflation-linked bonds' index ratios", lambda: portfolio.linker_book),
+        ("inflation_swaps", "the breakeven curves", lambda: portfolio.breakeven_curves),
         ("securities", "the bonds' cash flows and prices", lambda: book_value(portfolio)),
         ("liabilities", "the liability cash flows", lambda: portfolio.liability_stream),
         ("market_history", "the zero-rate history", lambda: portfolio.zero_history),
@@ -515,6 +553,9 @@ def _validate(
         benchmark_characteristics=clean.get("benchmark_characteristics"),
         overlay_futures=clean.get("overlay_futures"),
         mbs_pools=clean.get("mbs_pools"),
+        linkers=clean.get("linkers"),
+        cpi_history=clean.get("cpi_history"),
+        inflation_swaps=clean.get("inflation_swaps"),
         fx_spot=clean.get("fx_spot"),
         mandate=mandate_obj,
         curve_points=clean.get("curve"),
@@ -680,7 +721,14 @@ def write_tables(portfolio: Portfolio, directory: str | Path) -> Path:
         frames["curve"] = portfolio.curve_points
     if portfolio.curve_quotes is not None:
         frames["curve_quotes"] = portfolio.curve_quotes
-    for name in ("manager_characteristics", *HISTORIES, "overlay_futures", "fx_spot", "mbs_pools"):
+    for name in (
+        "manager_characteristics",
+        *HISTORIES,
+        "overlay_futures",
+        "fx_spot",
+        *INFLATION_TABLES,
+        "mbs_pools",
+    ):
         frame = getattr(portfolio, name)
         if frame is not None:
             frames[name] = frame

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -27,6 +27,15 @@ from fialloc.data.fx import fx_rates
 from fialloc.data.mandate import Mandate
 from fialloc.data.observed_prices import valuation_prices
 from fialloc.data.vocabulary import GOVERNMENT_SECTORS, rating_letter
+from fialloc.inflation import (
+    INDEX_CONVENTIONS,
+    BreakevenCurve,
+    LinkerBook,
+    cpi_fixings,
+    index_linked,
+    with_real_curves,
+)
+from fialloc.schedule import parse_tenor
 
 if TYPE_CHECKING:
     from fialloc.mbs import MbsValuation
@@ -83,6 +92,9 @@ class Portfolio:
     benchmark_characteristics: pd.DataFrame | None = None
     overlay_futures: pd.DataFrame | None = None
     mbs_pools: pd.DataFrame | None = None
+    linkers: pd.DataFrame | None = None
+    cpi_history: pd.DataFrame | None = None
+    inflation_swaps: pd.DataFrame | None = None
     fx_spot: pd.DataFrame | None = None
 
     @cached_property
@@ -91,8 +103,23 @@ class Portfolio:
 
         The base currency's government curve comes through the curve points if given, else
         from the quotes; every other curve from the quotes
-        (:func:`fialloc.curve_set.build_curve_set`).
+        (:func:`fialloc.curve_set.build_curve_set`). With linkers, a currency whose quotes
+        give no real curve gets its linkers' index's: the government curve less the
+        breakevens (:func:`fialloc.inflation.with_real_curves`).
         """
+        currencies = self.securities.drop_duplicates("security_id").set_index("security_id")
+        linked = {}
+        if self.linkers is not None:
+            linked = dict(
+                zip(
+                    self.linkers["index"],
+                    currencies["currency"].reindex(self.linkers["security_id"]),
+                    strict=True,
+                )
+            )
+        return with_real_curves(self._nominal_curve_set(), self.breakeven_curves, linked)
+
+    def _nominal_curve_set(self) -> CurveSet:
         base = self.mandate.base_currency
         spots, bases = fx_rates(self.fx_spot, base)
         points = None
@@ -149,15 +176,8 @@ class Portfolio:
         held += sorted(set(codes) - set(held))  # no FX spot: curve_set names it below
         if len(held) == 1:
             return [(held[0], np.arange(len(codes)), self.book)]
-        frame = self.book.frame
-        return [
-            (
-                c,
-                at := np.flatnonzero(codes == c),
-                BondBook.from_frame(frame.iloc[at], self.valuation_date),
-            )
-            for c in held
-        ]
+        # Taken from the book, so linkers keep their flows in money.
+        return [(c, at := np.flatnonzero(codes == c), self.book.take(at)) for c in held]
 
     def dirty_prices(self, z_spread: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Dirty prices per 100 face of the held bonds (book order), in their own currencies.
@@ -210,6 +230,10 @@ class Portfolio:
         sec = self.securities.loc[ids]
         observed = self.observed_prices.reindex(ids)
         dirty = observed["price"].to_numpy(dtype=float).copy()
+        linkers = self.linker_book
+        if linkers is not None:  # a linker's price is quoted real: times today's index ratio
+            ratio = linkers.index_ratios(self.breakeven_curves)
+            dirty[ids.get_indexer(linkers.security_ids)] *= ratio
         clean = (observed["price_type"] == "clean").to_numpy()
         dirty[clean] += book.accrued[clean]
         solved = np.empty(len(ids))
@@ -309,12 +333,103 @@ class Portfolio:
         )
 
     @cached_property
+    def holding_shares(self) -> pd.DataFrame:
+        """Each manager's share of each security's total face: managers by securities.
+
+        Columns sum to 1 for held securities; securities nobody holds get zeros. One
+        definition for every sleeve revaluation (stresses, paths) and the run folder.
+        """
+        face = self.face
+        return face.div(face.sum(axis=0).replace(0.0, np.nan), axis=1).fillna(0.0)
+
+    @cached_property
     def book(self) -> BondBook:
-        """Every security with the total face held across managers."""
+        """Every security with the total face held across managers.
+
+        Inflation-linked bonds pay their real flows times the forecast index ratio (money
+        at today's breakevens, see :func:`fialloc.inflation.index_linked`).
+        """
         frame = self.securities.reset_index(drop=True)
         frame["face"] = self.face.sum(axis=0).to_numpy()
         frame = frame[frame["face"] > 0]
-        return BondBook.from_frame(frame, self.valuation_date)
+        book = BondBook.from_frame(frame, self.valuation_date)
+        linkers = self.linker_book
+        return book if linkers is None else index_linked(book, linkers, self.breakeven_curves)
+
+    @cached_property
+    def breakeven_curves(self) -> dict[str, BreakevenCurve]:
+        """Each price index's fixings and breakeven curve (from ``inflation_swaps``).
+
+        Empty without linkers. The swaps' observation lag is the index's market convention
+        (:data:`fialloc.inflation.INDEX_CONVENTIONS`; 3 months for an index not listed).
+        """
+        if self.linkers is None or self.cpi_history is None or self.inflation_swaps is None:
+            return {}
+        curves = {}
+        for index, quotes in self.inflation_swaps.groupby("index", sort=True):
+            name = str(index)
+            convention = INDEX_CONVENTIONS.get(name)
+            years = quotes["tenor"].map(lambda tenor: parse_tenor(str(tenor), "inflation_swaps"))
+            ordered = quotes.iloc[np.argsort([n if unit == "Y" else -1 for n, unit in years])]
+            curves[name] = BreakevenCurve.from_swaps(
+                ordered,
+                cpi_fixings(self.cpi_history, name),
+                name,
+                self.valuation_date,
+                lag_months=3 if convention is None else convention.lag_months,
+            )
+        return curves
+
+    @cached_property
+    def _linker_frame(self) -> pd.DataFrame | None:
+        """The held linkers' bond terms and index terms, with the face held in total."""
+        if self.linkers is None or self.linkers.empty:
+            return None
+        held = self.face.sum(axis=0)
+        terms = self.linkers.set_index("security_id")
+        ids = [sid for sid in terms.index if held.get(sid, 0.0) > 0]
+        if not ids:
+            return None
+        frame = self.securities.loc[ids].reset_index(drop=True)
+        frame = pd.concat([frame, terms.loc[ids].reset_index(drop=True)], axis=1)
+        frame["face"] = held[ids].to_numpy()
+        return frame
+
+    @cached_property
+    def linker_book(self) -> LinkerBook | None:
+        """The inflation-linked bonds held today, in real terms (None without any)."""
+        frame = self._linker_frame
+        return None if frame is None else LinkerBook.from_frame(frame, self.valuation_date)
+
+    def linker_analytics_at(self, curves: Mapping[str, BreakevenCurve]) -> pd.DataFrame | None:
+        """Return the held linkers' analytics on breakeven `curves` (None without linkers).
+
+        Each linker is priced off its currency's government curve at its z-spread
+        (:attr:`z_spreads`; see :meth:`fialloc.inflation.LinkerBook.analyze`);
+        ``market_value`` is in the base currency at FX spot, prices in the bond's own.
+        """
+        frame, linkers = self._linker_frame, self.linker_book
+        if frame is None or linkers is None:
+            return None
+        groups = list(frame.groupby("currency", sort=False))
+        parts = []
+        for currency, rows in groups:
+            book = linkers if len(groups) == 1 else LinkerBook.from_frame(rows, self.valuation_date)
+            z = self.z_spreads.reindex(book.security_ids).to_numpy(dtype=float)
+            table = book.analyze(
+                self.curve_set.curve(str(currency)), curves, z, key_tenors=self.mandate.key_tenors
+            )
+            table["market_value"] *= self.curve_set.spot(str(currency))
+            parts.append(table)
+        return pd.concat(parts).reindex(linkers.security_ids)
+
+    @cached_property
+    def linker_analytics(self) -> pd.DataFrame | None:
+        """Real prices, yields, breakevens and durations of the held linkers (or None).
+
+        At today's breakeven curves (:meth:`linker_analytics_at`).
+        """
+        return self.linker_analytics_at(self.breakeven_curves)
 
     @cached_property
     def analytics(self) -> BondAnalytics:

@@ -323,6 +323,8 @@ def _convert(raw: Any, col: Column) -> Any:
         if col.kind == "frequency" and int(number) not in FREQUENCIES:
             msg = f"{int(number)} is not a coupon frequency; expected one of {FREQUENCIES}"
             raise ValueError(msg)
+        if col.kind == "frequency":
+            return int(number)
     if col.minimum is not None and (
         number < col.minimum or (col.exclusive_minimum and number == col.minimum)
     ):
@@ -332,7 +334,7 @@ def _convert(raw: Any, col: Column) -> Any:
     if col.maximum is not None and number > col.maximum:
         msg = f"{number} must be <= {col.maximum:g}"
         raise ValueError(msg)
-    return int(number) if col.kind in ("int", "frequency") else number
+    return int(number) if col.kind == "int" else number
 
 
 def _weights_sum_to_one(frame: pd.DataFrame, file: str) -> list[Problem]:
@@ -528,6 +530,18 @@ def _pool_terms(frame: pd.DataFrame, file: str) -> list[Problem]:
 
 #: How an FX spot rate may be quoted (see the fx_spot table).
 FX_QUOTING: Final = ("base_per_unit", "units_per_base")
+_YEARS: Final = re.compile(r"\s*([1-9]\d*)\s*[Yy]\s*")
+
+
+def _whole_year_tenors(frame: pd.DataFrame, file: str) -> list[Problem]:
+    """Check that every zero-coupon inflation swap runs a whole number of years."""
+    return [
+        Problem(file, row, "tenor", f"{tenor!r} is not a whole number of years (5Y, 10Y)")
+        for row, tenor in enumerate(frame["tenor"])
+        if _YEARS.fullmatch(str(tenor)) is None
+    ]
+
+
 #: How an observed price is quoted: clean (without accrued interest) or dirty (with it).
 PRICE_TYPES: Final = ("clean", "dirty")
 #: Prices are per 100 face: anything above is a price per 1,000 face or a money amount.
@@ -696,8 +710,10 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
             Column("form", "str", required=False, choices=HISTORY_FORMS),
         ),
         key=("month", "series"),
-        description="Monthly history: zero rates by tenor (series 'zero_<years>y') and spreads "
-        "by rating (series 'spread_<rating>'), decimals. `form` (optional) says how a zero "
+        description="Monthly history: zero rates by tenor (series 'zero_<years>y'), spreads "
+        "by rating (series 'spread_<rating>') and, for the curve desk's linker view, "
+        "zero-coupon breakevens by price index and tenor (series 'breakeven_<INDEX>_<years>y'), "
+        "decimals. `form` (optional) says how a zero "
         "series is quoted: zero_continuous (the default), zero_annual, zero_semiannual or "
         "discount_factor. A book holding other currencies adds, per currency, zero rates "
         "('zero_<CCY>_<years>y', continuous) and FX spots in base units per unit "
@@ -813,6 +829,53 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
         "file the overlay uses fialloc.overlay.default_futures (the demo's illustrative "
         "contracts).",
         checks=(_delivery_before_ctd_maturity,),
+    ),
+    "linkers": TableSpec(
+        "linkers",
+        (
+            Column("security_id", "str"),
+            Column("index", "str"),
+            Column("base_cpi", "float", minimum=0.0, exclusive_minimum=True),
+            Column("lag_months", "int", minimum=0.0, maximum=12.0),
+            Column("interpolation", "str", choices=("linear", "flat")),
+            Column("floor", "bool"),
+        ),
+        key=("security_id",),
+        description="Inflation-linked bonds (TIPS, index-linked gilts, euro-area, Japanese "
+        "and Canadian linkers) among the securities, whose `coupon` is then the real coupon: "
+        "the price index they follow (as named in `cpi_history`), the reference CPI at their "
+        "dated date, the observation lag in months, `linear` (daily interpolation through the "
+        "month, the reference CPI of all five markets) or `flat` (the lagged month's value), "
+        "and whether the principal repays at least its face (deflation floor: TIPS, euro-area "
+        "and Japanese linkers). Needs `cpi_history` and `inflation_swaps` for each index. A "
+        "price of a linker (`prices`, holdings' `price`) is its quoted real price per 100.",
+    ),
+    "cpi_history": TableSpec(
+        "cpi_history",
+        (
+            Column("index", "str"),
+            Column("month", "date"),
+            Column("value", "float", minimum=0.0, exclusive_minimum=True),
+        ),
+        key=("index", "month"),
+        description="Published monthly levels of each price index (the month it measures, any "
+        "day of it; one per month without gaps), up to the latest published: the index ratios "
+        "of the linkers and the base of the breakeven curves.",
+        checks=(_gapless_months("index"),),
+    ),
+    "inflation_swaps": TableSpec(
+        "inflation_swaps",
+        (
+            Column("index", "str"),
+            Column("tenor", "str"),
+            Column("rate", "float", decimal=True),
+        ),
+        key=("index", "tenor"),
+        checks=(_whole_year_tenors,),
+        description="Today's zero-coupon inflation swap rates (decimal) by index and tenor in "
+        "whole years (5Y): the breakeven curve each index's linkers are valued "
+        "on (see fialloc.inflation.BreakevenCurve.from_swaps; base month = the valuation "
+        "month less the index's lag, whose level `cpi_history` must hold).",
     ),
     "security_spreads": TableSpec(
         "security_spreads",

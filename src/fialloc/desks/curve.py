@@ -7,13 +7,14 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from fialloc.analytics.breakevens import breakeven_exposure, breakeven_zscores
 from fialloc.analytics.context import DeskContext
 from fialloc.analytics.curve_shape import curve_pca, fit_nss, spread_zscores
 from fialloc.analytics.regression import factor_regression
 from fialloc.curve_set import currency_krd_column
 from fialloc.desks.result import DeskResult, Finding, Recommendation
 
-__all__ = ["RV_THRESHOLD", "analyze"]
+__all__ = ["BREAKEVEN_STRESS_BP", "RV_THRESHOLD", "analyze"]
 
 RV_THRESHOLD = 1.0
 
@@ -31,11 +32,16 @@ def analyze(
     duration: its key-rate durations projected on the components, years), ``curve_skill``
     (each sleeve's excess return regressed on the monthly level, slope and curvature moves),
     and with other currencies held ``currencies`` (each currency's curve shape and the
-    portfolio's level, slope and curvature durations on it).
-    Findings: curve spreads beyond ``RV_THRESHOLD`` standard deviations (informational). With
-    a curve ``view`` and ``conviction`` in [0, 1], recommends shifting toward the managers
-    whose slope exposure profits from it, up to the mandate's maximum shift times the
-    conviction.
+    portfolio's level, slope and curvature durations on it). With inflation-linked bonds:
+    ``breakevens`` (each index's breakeven by tenor against its history as z-scores,
+    :func:`~fialloc.analytics.breakevens.breakeven_zscores`), ``linkers`` (index ratio, real
+    yield, breakeven over the matched nominal yield, inflation and real durations of each
+    linker held) and ``inflation_exposure`` (each sleeve's linker share, inflation duration
+    and value change for breakevens +/-50 bp, nominal rates held).
+    Findings: curve spreads and breakevens beyond ``RV_THRESHOLD`` standard deviations
+    (informational). With a curve ``view`` and ``conviction`` in [0, 1], recommends shifting
+    toward the managers whose slope exposure profits from it, up to the mandate's maximum
+    shift times the conviction.
     """
     if not 0.0 <= conviction <= 1.0:
         msg = f"curve desk: `conviction` must be in [0, 1], got {conviction}"
@@ -114,9 +120,79 @@ def analyze(
                 )
     if len(ctx.fx_columns):
         tables["currencies"] = _by_currency(ctx)
+    if p.linker_book is not None:
+        _linker_value(ctx, tables, findings, summary)
     return DeskResult(
         desk="curve", tables=tables, findings=findings, recommendations=recs, summary=summary
     )
+
+
+#: Breakeven move of the inflation stress the desk reports (basis points, up and down).
+BREAKEVEN_STRESS_BP = 50.0
+
+
+def _linker_value(
+    ctx: DeskContext,
+    tables: dict[str, pd.DataFrame],
+    findings: list[Finding],
+    summary: dict[str, float],
+) -> None:
+    """Nominal against linker relative value: breakevens versus history, inflation exposure."""
+    p = ctx.portfolio
+    linkers = p.linker_analytics
+    assert linkers is not None
+    tables["linkers"] = linkers[
+        [
+            "index",
+            "index_ratio",
+            "real_clean_price",
+            "real_yield",
+            "nominal_yield",
+            "breakeven",
+            "real_duration",
+            "inflation_duration",
+            "market_value",
+        ]
+    ]
+    exposure = breakeven_exposure(p, BREAKEVEN_STRESS_BP)
+    tables["inflation_exposure"] = exposure
+    total = float(exposure["linker_value"].sum())
+    summary.update(
+        {
+            "linker_value": total,
+            "linker_inflation_duration": float(
+                linkers["inflation_duration"].to_numpy() @ linkers["market_value"].to_numpy()
+            )
+            / total,
+            "breakevens_up_50_value": float(exposure["value_up"].sum()),
+            "breakevens_down_50_value": float(exposure["value_down"].sum()),
+        }
+    )
+    zscores = breakeven_zscores(p)
+    if zscores.empty:
+        return
+    tables["breakevens"] = zscores
+    flagged = zscores[zscores["zscore"].abs() > RV_THRESHOLD].reset_index()
+    for _, row in flagged.iterrows():
+        index, tenor = str(row["index"]), float(row["tenor"])
+        cheap = "cheap" if row["zscore"] < 0 else "rich"
+        findings.append(
+            Finding(
+                code="breakeven_relative_value",
+                severity="info",
+                subject=f"{index} {tenor:g}y",
+                message=(
+                    f"{index} {tenor:g}y breakeven at {row['current_bp']:.0f} bp is "
+                    f"{row['zscore']:+.1f} standard deviations from its {row['months']:.0f}-month "
+                    f"mean of {row['mean_bp']:.0f} bp: linkers look {cheap} against nominal bonds"
+                ),
+                metrics={
+                    "zscore": float(row["zscore"]),
+                    "current_bp": float(row["current_bp"]),
+                    "mean_bp": float(row["mean_bp"]),
+                },
+            )
+        )
 
 
 def _by_currency(ctx: DeskContext) -> pd.DataFrame:

@@ -1,15 +1,31 @@
 // fialloc: Apache-2.0
 #pragma once
-//! Splitting a loop over threads: contiguous chunks, deterministic results whatever the count.
+//! Internal support shared by the path kernels: deterministic thread splitting and input checks.
 
+#include <Eigen/Core>
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <exception>
 #include <system_error>
 #include <thread>
 #include <vector>
 
-namespace fialloc {
+#include "fialloc/errors.hpp"
+#include "fialloc/types.hpp"
+
+// Runtime dispatch between a baseline and an AVX2 build of the same function (GCC/Clang on ELF).
+// Files using it are compiled without floating-point contraction, so both builds round alike.
+#if defined(__x86_64__) && defined(__ELF__) && (defined(__GNUC__) || defined(__clang__))
+#define FIALLOC_KERNEL_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define FIALLOC_KERNEL_CLONES
+#endif
+
+namespace fialloc::detail {
+
+//! (1 - e^{-k tau}) / k: the integral of e^{-k u} over [0, tau].
+inline double b_fn(double k, double tau) { return -std::expm1(-k * tau) / k; }
 
 // Threads for `work` items: what was asked (all cores when 0), never more than the cores or
 // the items; asking for more threads than cores only adds switching.
@@ -58,4 +74,24 @@ void parallel_for(std::int64_t n, int threads, Body&& body) {
   }
 }
 
-}  // namespace fialloc
+inline void check_grid(ConstVecRef times, const char* where, const char* name, bool allow_zero) {
+  FIALLOC_REQUIRE(times.size() >= 1, where << ": `" << name << "` is empty");
+  for (Eigen::Index i = 0; i < times.size(); ++i) {
+    const double lo = i == 0 ? 0.0 : times[i - 1];
+    const bool ok =
+        std::isfinite(times[i]) && (times[i] > lo || (allow_zero && i == 0 && times[i] == 0.0));
+    FIALLOC_REQUIRE(ok, where << ": `" << name << "` must be finite, "
+                              << (allow_zero ? "non-negative" : "positive")
+                              << " and strictly increasing; entry " << i << " is " << times[i]);
+  }
+}
+
+inline void check_finite(ConstVecRef v, Eigen::Index n, const char* where, const char* name) {
+  FIALLOC_REQUIRE(v.size() == n,
+                  where << ": `" << name << "` has " << v.size() << " entries, expected " << n);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    FIALLOC_REQUIRE(std::isfinite(v[i]), where << ": `" << name << "` entry " << i << " is " << v[i]);
+  }
+}
+
+}  // namespace fialloc::detail
