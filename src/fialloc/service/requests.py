@@ -67,6 +67,9 @@ TableName = Literal[
     "overlay_futures",
     "mbs_pools",
     "fx_spot",
+    "linkers",
+    "cpi_history",
+    "inflation_swaps",
 ]
 
 
