@@ -29,6 +29,7 @@ inline ZeroCurve make_curve(ConstVecRef pillar_times, ConstVecRef log_dfs, int i
 void register_curves(py::module_& m);
 void register_bonds(py::module_& m);
 void register_g2(py::module_& m);
+void register_mbs(py::module_& m);
 void register_g2_multi(py::module_& m);
 void register_lattice(py::module_& m);
 void register_g2_calibration(py::module_& m);

@@ -15,6 +15,7 @@ PYBIND11_MODULE(_core, m, pybind11::mod_gil_not_used()) {
   fialloc::bindings::register_curves(m);
   fialloc::bindings::register_bonds(m);
   fialloc::bindings::register_g2(m);
+  fialloc::bindings::register_mbs(m);
   fialloc::bindings::register_g2_multi(m);
   fialloc::bindings::register_lattice(m);
   fialloc::bindings::register_g2_calibration(m);

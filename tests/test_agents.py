@@ -124,14 +124,14 @@ def test_downstream_agents_read_upstream_views(results):
     assert "Earlier desks" not in results["duration"].analysis
 
 
-def test_a_model_quoting_a_wrong_figure_is_flagged(monkeypatch, book):
-    _use(
-        monkeypatch, ScriptedModel("duration_metrics", "Asset duration 8.20 years vs 15.90 years.")
-    )
+def test_a_model_quoting_a_wrong_figure_is_flagged(monkeypatch, book, results):
+    asset = f"{results['duration'].desk['summary']['asset_duration']:.2f}"
+    text = f"Asset duration {asset} years vs 15.90 years."
+    _use(monkeypatch, ScriptedModel("duration_metrics", text))
     r = run_agent("duration", book, ModelConfig.parse("ollama:scripted"))
     assert r.model == "ollama:scripted"
     assert r.fallback is None
-    assert r.unverified_numbers == ["15.90"]  # 8.20 is the engine's, 15.90 is not
+    assert r.unverified_numbers == ["15.90"]  # the asset duration is the engine's, 15.90 not
     assert r.desk["desk"] == "duration"
 
 

@@ -34,10 +34,15 @@ def demo_dir(tmp_path_factory, demo):
 
 
 def _priced_copy(demo, demo_dir, target, price_type="clean"):
-    """The written demo with today's prices in place of every z-spread."""
+    """The written demo with today's prices in place of every z-spread (and of the prices its
+    holdings carry for the MBS pools)."""
     shutil.copytree(demo_dir, target)
     securities = pd.read_csv(target / "securities.csv", dtype=str, keep_default_na=False)
     securities.drop(columns="z_spread").to_csv(target / "securities.csv", index=False)
+    holdings = pd.read_csv(target / "holdings.csv", dtype=str, keep_default_na=False)
+    holdings.drop(columns=["price", "price_type"], errors="ignore").to_csv(
+        target / "holdings.csv", index=False
+    )
     a = demo.analytics
     price = a.clean_price if price_type == "clean" else a.dirty_price
     # Linkers are quoted in real terms: the invoice price over today's index ratio.
@@ -112,8 +117,12 @@ def test_the_run_on_prices_repeats_the_run_on_spreads(demo, priced):
 
 
 def _tables(demo):
+    """The demo's tables without the prices its holdings carry for the MBS pools: every bond's
+    spread then comes from its z_spread, and each test adds the prices it needs."""
     tables, _ = data.demo_tables()
-    return {k: v.copy() for k, v in tables.items()}
+    tables = {k: v.copy() for k, v in tables.items()}
+    tables["holdings"] = tables["holdings"].drop(columns=["price", "price_type"])
+    return tables
 
 
 def test_a_missing_z_spread_falls_back_for_that_bond_only(demo):
@@ -216,7 +225,7 @@ def test_a_bond_without_price_spread_or_rating_spread_is_refused(demo):
 
 
 def test_matured_bonds_may_stay_in_the_master_unless_held_today(demo):
-    tables = _tables(demo)
+    tables = {k: v.copy() for k, v in data.demo_tables()[0].items()}
     old = (
         tables["securities"].iloc[[0]].assign(security_id="MATURED1", maturity=dt_date(2024, 5, 15))
     )

@@ -443,6 +443,8 @@ CORE_FUNCTIONS = {
     "g2_swaption",
     "hw_lattice_prices",
     "hw_lattice_spreads",
+    "mbs_mortgage_rates",
+    "mbs_value",
     "FlowBook",
     "instrument_flows",
     "g2_swaption_prices",
@@ -504,6 +506,41 @@ def _g2(draw):
     return draw(st.one_of(valid, st.tuples(floats, floats, floats, floats, floats)))
 
 
+def _mbs(draw):
+    """mbs_value arguments: mostly well-typed pools and paths with arbitrary values (to reach
+    the kernel's checks), sometimes anything."""
+    if draw(st.booleans()):
+        n = draw(st.integers(0, 4))
+        fair = st.one_of(floats, st.floats(0.0, 0.2))
+        pool = [hnp.arrays(np.float64, n, elements=fair) for _ in range(2)]
+        months = st.one_of(st.integers(-3, 700), st.integers(1, 8))
+        ints = [hnp.arrays(np.int64, n, elements=months) for _ in range(2)]
+        kind = hnp.arrays(np.int64, n, elements=st.integers(-1, 3))
+        pools = [*(draw(a) for a in pool + ints), draw(hnp.arrays(np.float64, n, elements=fair))]
+        pools += [draw(kind), draw(hnp.arrays(np.float64, n, elements=fair))]
+        shape = st.tuples(st.integers(0, 4), st.integers(0, 8))
+        grid = draw(shape)
+        positive = st.one_of(floats, st.floats(0.3, 1.0))
+        paths = [draw(hnp.arrays(np.float64, grid, elements=positive)) for _ in range(2)]
+        paths.append(draw(hnp.arrays(np.float64, n, elements=st.one_of(fair, st.floats(50, 150)))))
+        valid = st.just([0.06, 0.5, 0.003, 0.002, 30.0, 0.3])
+        model = draw(st.one_of(valid, valid, st.lists(fair, min_size=6, max_size=6)))
+        season = draw(st.lists(st.one_of(st.floats(0, 2), floats), min_size=12, max_size=12))
+        flags = [draw(st.booleans()), draw(st.booleans())]
+        threads = draw(st.integers(-2, 3))
+        return [*pools, model, season, draw(st.integers(0, 13)), *paths, *flags, threads]
+    ints = st.one_of(
+        hnp.arrays(np.int64, sizes, elements=st.integers(0, 5)),
+        st.sampled_from([np.zeros(2), None]),
+    )
+    pools = [draw(float_args), draw(float_args), draw(ints), draw(ints), draw(float_args)]
+    pools += [draw(ints), draw(float_args)]
+    model = draw(st.lists(floats, max_size=7))
+    season = draw(st.lists(floats, min_size=11, max_size=13))
+    paths = [draw(matrices), draw(matrices), draw(float_args)]
+    return [*pools, model, season, draw(code), *paths, draw(flag), draw(flag), draw(count)]
+
+
 @st.composite
 def core_calls(draw):
     """One call of a compiled function with arbitrary arguments."""
@@ -555,6 +592,11 @@ def core_calls(draw):
         args = [*draw(st.one_of(hw, st.tuples(floats, floats))), *layout]
         args += [draw(offsets), draw(float_args), draw(float_args), draw(groups)]
         args += [*curve, draw(float_args), draw(groups)]
+    elif name == "mbs_mortgage_rates":
+        args = [*_g2(draw), *(draw(float_args) for _ in range(3)), draw(matrices), draw(matrices)]
+        args += [draw(scalar), draw(scalar)]
+    elif name == "mbs_value":
+        args = _mbs(draw)
     else:  # g2_swaption
         args = [*_g2(draw), draw(scalar), draw(scalar), draw(float_args), draw(float_args)]
         args += [draw(float_args), draw(scalar), draw(flag), draw(scalar), draw(count)]

@@ -199,6 +199,79 @@ def _securities(rng: np.random.Generator, counts: Sequence[int]) -> pd.DataFrame
     return frame
 
 
+#: The demo's agency pools: fees between WAC and net coupon (servicing plus guarantee, decimal)
+#: and the CPR they prepaid at before today (sets their factor).
+POOL_FEE: Final = 0.005
+POOL_PAST_CPR: Final = 0.06
+
+
+def _mbs_pools(securities: pd.DataFrame) -> pd.DataFrame:
+    """Describe the securitized bonds as seasoned agency pools prepaying on the rate model.
+
+    A pool's months left run to its maturity; it was a 15-year loan pool when that leaves 180
+    months or fewer, else a 30-year one; its WAC is the coupon plus :data:`POOL_FEE`; its
+    factor is what a level-payment pool prepaying at :data:`POOL_PAST_CPR` has left at its age.
+    No random draws: the demo's other tables stay as they were.
+    """
+    pools = securities[securities["sector"] == "securitized"]
+    wam = np.array(
+        [
+            (m.year - DEMO_VALUATION.year) * 12 + m.month - DEMO_VALUATION.month
+            for m in pools["maturity"]
+        ]
+    )
+    term = np.where(wam <= 180, 180, 360)
+    age = term - wam
+    c = (pools["coupon"].to_numpy(dtype=float) + POOL_FEE) / 12.0
+    scheduled = ((1 + c) ** term - (1 + c) ** age) / ((1 + c) ** term - 1)
+    factor = scheduled * (1.0 - POOL_PAST_CPR) ** (age / 12.0)
+    return pd.DataFrame(
+        {
+            "security_id": pools["security_id"].to_numpy(),
+            "balance": np.round(pools["issue_size"].to_numpy(dtype=float) * factor, 2),
+            "wac": np.round(pools["coupon"].to_numpy(dtype=float) + POOL_FEE, 6),
+            "net_coupon": pools["coupon"].to_numpy(dtype=float),
+            "wam": wam,
+            "age": age,
+            "factor": np.round(factor, 6),
+            "prepayment": "model",
+            "speed": 1.0,
+        }
+    )
+
+
+def _pool_prices(
+    securities: pd.DataFrame,
+    pools: pd.DataFrame,
+    curve: Curve,
+    z: np.ndarray,
+    prices: np.ndarray,
+    durations: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Dirty prices and durations with the pools' model values and option-adjusted durations."""
+    # Local import: the MBS valuation builds on the scenario model, which reads this package.
+    from fialloc.mbs import MbsPools, value_on_curve
+
+    rows = pd.Index(securities["security_id"]).get_indexer(pd.Index(pools["security_id"]))
+    mbs = value_on_curve(MbsPools.from_frame(pools), curve, oas=z[rows], key_tenors=None)
+    prices, durations = prices.copy(), durations.copy()
+    prices[rows] = mbs.value
+    durations[rows] = mbs.effective_duration
+    return prices, durations
+
+
+def _with_pool_prices(
+    holdings: pd.DataFrame, pools: pd.DataFrame, securities: pd.DataFrame, prices: np.ndarray
+) -> pd.DataFrame:
+    """Add the pools' observed dirty prices (a vendor's MBS prices) to the holdings."""
+    price = pd.Series(prices, index=securities["security_id"].to_numpy())
+    pool = holdings["security_id"].isin(pools["security_id"])
+    return holdings.assign(
+        price=holdings["security_id"].map(price).where(pool),
+        price_type=pd.Series("dirty", index=holdings.index, dtype=object).where(pool, None),
+    )
+
+
 def _z_spreads(securities: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
     letters = securities["rating"].map(rating_letter)
     z = letters.map(SPREADS).to_numpy(dtype=float).copy()
@@ -493,7 +566,8 @@ def synthetic_tables(
     the security pools keep the demo's proportions; each manager holds about as many
     securities per manager as the book has, so every security is still held. Total assets
     stay $40B. The truths name the managers carrying each demo truth. Unlike the demo, the
-    book has no holdings, benchmark or security-spread histories (no holdings attribution).
+    book has no holdings, benchmark or security-spread histories (no holdings attribution)
+    and no ``mbs_pools`` (its securitized bonds are valued on their scheduled flows).
     With `global_sleeve`, the demo's global aggregate manager (EUR, GBP, JPY and CAD
     sovereigns, part hedged; :mod:`fialloc.data.demo_global`) joins with 3% of the assets.
 
@@ -560,15 +634,21 @@ def _tables(
     z = _z_spreads(securities, rng)
     book = BondBook.from_frame(securities.assign(face=100.0), DEMO_VALUATION)
     analytics = book.analyze(curve, z_spread=z)
-    holdings, managers = _holdings(securities, analytics.dirty_price, rng, managers_spec, picks)
+    prices, durations = analytics.dirty_price.copy(), analytics.effective_duration.copy()
+    pools = _mbs_pools(securities) if with_history else None
+    if pools is not None:
+        # The pools trade at their model value at an OAS of their drawn spread: their price
+        # and option-adjusted duration are what a run finds, and their face is bought at it.
+        prices, durations = _pool_prices(securities, pools, curve, z, prices, durations)
+    holdings, managers = _holdings(securities, prices, rng, managers_spec, picks)
     liabilities = _liabilities(TOTAL_ASSETS, curve)
     products, mortality, fixed_liabilities = _annuity_blocks(liabilities, curve)
     history, factors = _market_history(curve, rng)
-    factors |= _spread_durations(securities, holdings, analytics.dirty_price, history)
+    factors |= _spread_durations(securities, holdings, prices, history)
     # Sleeve characteristics at the valuation date, from the actual holdings.
     mv = holdings.merge(
-        pd.DataFrame({"security_id": securities["security_id"], "price": analytics.dirty_price,
-                      "duration": analytics.effective_duration, "ytm": analytics.ytm,
+        pd.DataFrame({"security_id": securities["security_id"], "price": prices,
+                      "duration": durations, "ytm": analytics.ytm,
                       "notch": securities["rating"].map(rating_notch),
                       "hy": securities["rating"].map(rating_letter).isin(HIGH_YIELD_LETTERS)}),
         on="security_id",
@@ -602,7 +682,9 @@ def _tables(
         "overlay_futures": default_futures(DEMO_VALUATION),
         "call_schedule": _call_schedule(securities, seed),
     }
-    if with_history:
+    if pools is not None:
+        tables["mbs_pools"] = pools
+        tables["holdings"] = _with_pool_prices(holdings, pools, securities, prices)
         # Local import: the history module builds on this one's managers and universes.
         from fialloc.data.demo_history import demo_history_tables
 
@@ -612,7 +694,7 @@ def _tables(
         tables["benchmarks"] = pd.DataFrame({"benchmark_id": ids, "name": managers["benchmark"]})
         tables["managers"] = managers.assign(benchmark=ids)
         tables |= demo_history_tables(
-            securities, z, holdings, analytics.dirty_price, factors, seed,
+            securities, z, holdings, prices, factors, seed,
             dict(zip(managers["manager_id"], ids, strict=True)),
         )  # fmt: skip
     if global_sleeve:

@@ -65,6 +65,7 @@ OPTIONAL: Final = (
     "benchmarks",
     "benchmark_characteristics",
     "overlay_futures",
+    "mbs_pools",
     "linkers",
     "cpi_history",
     "inflation_swaps",
@@ -213,6 +214,18 @@ def _cross_checks(
         problems += [
             Problem(files["holdings"], i, key, what.format(values.iat[i])) for i in unknown.tolist()
         ]
+    sectors = dict(
+        zip(column("securities", "security_id"), column("securities", "sector"), strict=True)
+    )
+    for row, sid in enumerate(column("mbs_pools", "security_id")):
+        if sid is None or securities is None:
+            continue
+        if sid not in securities:
+            msg = f"{sid!r} has no row in the security master"
+            problems.append(Problem(files["mbs_pools"], row, "security_id", msg))
+        elif sectors.get(sid) != "securitized":
+            msg = f"{sid!r} is in sector {sectors.get(sid)!r}; a pool's sector is securitized"
+            problems.append(Problem(files["mbs_pools"], row, "security_id", msg))
     # Only what is held today must be alive: the master may keep matured or sold bonds.
     held_today = known("holdings", "security_id") or set()
     for row, (sid, date) in enumerate(
@@ -548,6 +561,7 @@ def _validate(
         benchmarks=clean.get("benchmarks"),
         benchmark_characteristics=clean.get("benchmark_characteristics"),
         overlay_futures=clean.get("overlay_futures"),
+        mbs_pools=clean.get("mbs_pools"),
         linkers=clean.get("linkers"),
         cpi_history=clean.get("cpi_history"),
         inflation_swaps=clean.get("inflation_swaps"),
@@ -726,6 +740,7 @@ def write_tables(portfolio: Portfolio, directory: str | Path) -> Path:
         "call_schedule",
         "liability_products",
         "mortality",
+        "mbs_pools",
     )
     for name in ("manager_characteristics", *HISTORIES, *optional):
         frame = getattr(portfolio, name)

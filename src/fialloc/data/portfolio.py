@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -44,6 +45,9 @@ from fialloc.inflation import (
 )
 from fialloc.schedule import parse_tenor
 
+if TYPE_CHECKING:
+    from fialloc.mbs import MbsValuation
+
 __all__ = ["Portfolio", "todays_curve"]
 
 #: The base currency's zero series in the market history: zero_<years>y.
@@ -73,6 +77,8 @@ class Portfolio:
     bonds' call and put dates (:attr:`exercise_schedule`, :attr:`option_adjusted`);
     ``liability_products`` and ``mortality`` (optional, together) hold annuity blocks whose
     flows respond to rates and mortality (:attr:`liability_flows`, :attr:`behaviour_risk`).
+    ``mbs_pools`` (optional) describes the agency pass-throughs among the securities: their
+    risk measures in :attr:`analytics` are option-adjusted (:attr:`mbs_valuation`).
     """
 
     valuation_date: dt.date
@@ -96,6 +102,7 @@ class Portfolio:
     benchmarks: pd.DataFrame | None = None
     benchmark_characteristics: pd.DataFrame | None = None
     overlay_futures: pd.DataFrame | None = None
+    mbs_pools: pd.DataFrame | None = None
     linkers: pd.DataFrame | None = None
     cpi_history: pd.DataFrame | None = None
     inflation_swaps: pd.DataFrame | None = None
@@ -469,7 +476,65 @@ class Portfolio:
 
     @cached_property
     def analytics(self) -> BondAnalytics:
-        """Per-security analytics off today's curve and z-spreads (book order)."""
+        """Per-security analytics off today's curve and z-spreads (book order).
+
+        Held MBS pools (``mbs_pools``) keep their price and z-spread but take their effective
+        duration, effective convexity, spread duration (to the OAS), key-rate durations and
+        DV01 (effective duration x market value x 1 bp) from :attr:`mbs_valuation`: one
+        definition of a security's rate risk, option-adjusted where there is an option.
+        """
+        bullets = self._scheduled_analytics
+        mbs = self.mbs_valuation
+        if mbs is None:
+            return bullets
+        rows = self.book.security_ids.get_indexer(mbs.ids)
+        changed = {
+            "effective_duration": mbs.effective_duration,
+            "effective_convexity": mbs.effective_convexity,
+            "spread_duration": mbs.spread_duration,
+        }
+        out = {name: getattr(bullets, name).copy() for name in (*changed, "dv01", "krd")}
+        for name, values in changed.items():
+            out[name][rows] = values
+        out["krd"][rows, :] = mbs.krd
+        out["dv01"][rows] = mbs.effective_duration * bullets.market_value[rows] * 1e-4
+        return dataclasses.replace(bullets, **out)
+
+    @cached_property
+    def mbs_valuation(self) -> MbsValuation | None:
+        """Option-adjusted analytics of the held pools of ``mbs_pools`` (None without any).
+
+        Each pool's OAS is solved from its dirty price (observed, or off its z-spread) by
+        :func:`fialloc.mbs.value_on_curve`: G2++ paths on today's government curve of the
+        pools' currency, the default prepayment model, 25 bp bumps (parallel and key-rate
+        tents at the mandate's key tenors) with the OAS held.
+        """
+        if self.mbs_pools is None or self.mbs_pools.empty:
+            return None
+        # Local import: the valuation builds on the scenario model, which reads this package.
+        from fialloc.mbs import MbsPools, value_on_curve
+
+        held = self.mbs_pools[self.mbs_pools["security_id"].isin(self.book.security_ids)]
+        if held.empty:
+            return None
+        pools = MbsPools.from_frame(held)
+        rows = self.book.security_ids.get_indexer(pools.ids)
+        # Agency pools share one currency (USD); their paths run on its government curve.
+        currencies = sorted(set(self.securities.loc[list(pools.ids), "currency"]))
+        if len(currencies) != 1:
+            listed = ", ".join(currencies)
+            msg = f"mbs_pools: the pools are in {listed}; pools must share one currency"
+            raise ValueError(msg)
+        return value_on_curve(
+            pools,
+            self.curve_set.curve(currencies[0]),
+            prices=self._scheduled_analytics.dirty_price[rows],
+            key_tenors=self.mandate.key_tenors,
+        )
+
+    @cached_property
+    def _scheduled_analytics(self) -> BondAnalytics:
+        """Analytics of every security's scheduled flows (what :attr:`analytics` starts from)."""
         sources = self.spread_sources
         z = sources["z_spread"].to_numpy()
         parts = [

@@ -504,6 +504,30 @@ def _history_values(frame: pd.DataFrame, file: str) -> list[Problem]:
     return problems
 
 
+#: How an MBS pool prepays (``mbs_pools.prepayment``): a constant CPR, a PSA speed or the
+#: rate-dependent model (see :class:`fialloc.mbs.PrepaymentModel`).
+PREPAYMENT_KINDS: Final = ("cpr", "psa", "model")
+
+
+def _pool_terms(frame: pd.DataFrame, file: str) -> list[Problem]:
+    """Check each pool passes through no more than its WAC and a CPR speed is below 1."""
+    problems = []
+    high = (frame["net_coupon"] > frame["wac"]).to_numpy()
+    for row in np.flatnonzero(high):
+        msg = (
+            f"{frame['net_coupon'].iloc[row]:g} is above the pool's wac "
+            f"{frame['wac'].iloc[row]:g}; the net coupon is the WAC less servicing and "
+            "guarantee fees"
+        )
+        problems.append(Problem(file, int(row), "net_coupon", msg))
+    if "prepayment" in frame.columns and "speed" in frame.columns:
+        cpr = (frame["prepayment"] == "cpr") & (frame["speed"] >= 1.0)
+        for row in np.flatnonzero(cpr.to_numpy()):
+            msg = f"{frame['speed'].iloc[row]:g} is not a CPR; a cpr speed is a decimal below 1"
+            problems.append(Problem(file, int(row), "speed", msg))
+    return problems
+
+
 #: How an FX spot rate may be quoted (see the fx_spot table).
 FX_QUOTING: Final = ("base_per_unit", "units_per_base")
 _YEARS: Final = re.compile(r"\s*([1-9]\d*)\s*[Yy]\s*")
@@ -922,5 +946,39 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
         description="Each security's z-spread (decimal) at each month-end of the holdings "
         "history; without it spreads move with their rating's spread history.",
         checks=(_gapless_months(None),),
+    ),
+    "mbs_pools": TableSpec(
+        "mbs_pools",
+        (
+            Column("security_id", "str"),
+            Column(
+                "balance",
+                "float",
+                required=False,
+                minimum=0.0,
+                exclusive_minimum=True,
+                maximum=MAX_AMOUNT,
+            ),
+            Column("wac", "float", minimum=0.0, decimal=True),
+            Column("net_coupon", "float", minimum=0.0, decimal=True),
+            Column("wam", "int", minimum=1.0, maximum=600.0),
+            Column("age", "int", minimum=0.0, maximum=600.0),
+            Column(
+                "factor", "float", required=False, minimum=0.0, exclusive_minimum=True, maximum=1.0
+            ),
+            Column("prepayment", "str", required=False, choices=PREPAYMENT_KINDS),
+            Column("speed", "float", required=False, minimum=0.0, maximum=1e4),
+        ),
+        key=("security_id",),
+        description="Agency MBS pass-throughs among the securities (sector securitized): the "
+        "pool's current balance (money, optional), gross weighted-average coupon `wac` and "
+        "pass-through `net_coupon` (decimals), months left `wam` and loan `age` (months), "
+        "`factor` (current over original balance, default 1) and how it prepays: "
+        "`prepayment` cpr (`speed` a decimal CPR), psa (`speed` in percent, 100 = the PSA "
+        "ramp) or model (default: the rate-dependent model of fialloc.mbs.PrepaymentModel, "
+        "`speed` a multiplier, default 1). A held pool is valued on G2++ paths: its OAS is "
+        "solved from its price and its effective duration, convexity, spread duration and "
+        "key-rate durations are option-adjusted (OAS held fixed) in every table.",
+        checks=(_pool_terms,),
     ),
 }

@@ -35,7 +35,10 @@ def analyze(ctx: DeskContext) -> DeskResult:
     the options move the book's duration. With other currencies held, a
     ``currency_exposure`` finding says how much and how much is unhedged. Findings: material
     key-rate gaps (``krd_gap``) and managers whose active duration (against the benchmark) shifted
-    (``duration_drift``, :func:`fialloc.analytics.drift.style_drift`). Recommendations: weight
+    (``duration_drift``, :func:`fialloc.analytics.drift.style_drift`); with MBS pools an
+    ``mbs`` table (each held pool's OAS, option-adjusted duration and convexity with their
+    Monte Carlo standard errors) and the pools' negative convexity (``mbs_convexity``).
+    Recommendations: weight
     shifts, within the mandate's limits, that bring the key-rate profile closest to the
     liabilities'.
     """
@@ -122,6 +125,9 @@ def analyze(ctx: DeskContext) -> DeskResult:
         if abs(delta) > 1e-4
     ]
     findings += _callable_findings(ctx)
+    pools = _mbs_table(ctx)
+    if pools is not None:
+        findings.append(_mbs_finding(pools))
     before = float(np.linalg.norm(managers[keys].T @ weights - target))
     after = float(np.linalg.norm(managers[keys].T @ recommended - target))
     sectors = _by_sector(ctx)
@@ -147,9 +153,11 @@ def analyze(ctx: DeskContext) -> DeskResult:
                 },
             )
         )
+    extra = {} if pools is None else {"mbs": pools}
     return DeskResult(
         desk="duration",
         tables={
+            **extra,
             "krd_gaps": gaps,
             "currencies": currencies[
                 [
@@ -278,3 +286,56 @@ def _liability_stresses(ctx: DeskContext) -> pd.DataFrame:
     if risk is None:
         return pd.DataFrame(columns=["value", "value_se", "change", "change_se"])
     return risk.stresses
+def _mbs_table(ctx: DeskContext) -> pd.DataFrame | None:
+    """Per held pool: market value, OAS (bp) and its error, option-adjusted risks."""
+    mbs = ctx.portfolio.mbs_valuation
+    if mbs is None:
+        return None
+    table = mbs.to_frame()
+    out = pd.DataFrame(
+        {
+            "market_value": ctx.securities.loc[table.index, "market_value"],
+            "price": table["value"],
+            "oas_bp": table["oas"] * 1e4,
+            "oas_std_error_bp": table["oas_std_error"] * 1e4,
+            "effective_duration": table["effective_duration"],
+            "effective_convexity": table["effective_convexity"],
+            "spread_duration": table["spread_duration"],
+            "expected_paydown": table["expected_paydown"],
+        }
+    )
+    return out
+
+
+def _mbs_finding(pools: pd.DataFrame) -> Finding:
+    """How much negative convexity the pools bring: value-weighted, and how many are short."""
+    mv = pools["market_value"]
+    duration = float(np.average(pools["effective_duration"], weights=mv))
+    convexity = float(np.average(pools["effective_convexity"], weights=mv))
+    short = int((pools["effective_convexity"] < 0).sum())
+    # Convexity in years squared: what it adds over a 100 bp move, share of value.
+    effect = 0.5 * convexity * 0.01**2
+    why = (
+        f"costs {-effect:.2%} of their value beyond duration, as prepayments speed up when "
+        "rates fall and slow when they rise"
+        if convexity < 0
+        else f"adds {effect:.2%} of their value beyond duration"
+    )
+    return Finding(
+        code="mbs_convexity",
+        severity="watch" if convexity < 0 else "info",
+        subject="portfolio",
+        message=(
+            f"{short} of {len(pools)} MBS pools ({mv.sum() / 1e9:.2f}B) are negatively convex; "
+            f"together: option-adjusted duration {duration:.2f} years, convexity "
+            f"{convexity:.1f} (a 100 bp move in either direction {why})"
+        ),
+        metrics={
+            "market_value": float(mv.sum()),
+            "effective_duration": duration,
+            "effective_convexity": convexity,
+            "negative_pools": float(short),
+            "pools": float(len(pools)),
+            "convexity_effect_100bp": float(effect),
+        },
+    )

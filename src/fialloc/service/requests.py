@@ -68,7 +68,11 @@ TableName = Literal[
     "call_schedule",
     "liability_products",
     "mortality",
+    "mbs_pools",
     "fx_spot",
+    "linkers",
+    "cpi_history",
+    "inflation_swaps",
 ]
 
 
