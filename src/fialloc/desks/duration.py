@@ -286,6 +286,8 @@ def _liability_stresses(ctx: DeskContext) -> pd.DataFrame:
     if risk is None:
         return pd.DataFrame(columns=["value", "value_se", "change", "change_se"])
     return risk.stresses
+
+
 def _mbs_table(ctx: DeskContext) -> pd.DataFrame | None:
     """Per held pool: market value, OAS (bp) and its error, option-adjusted risks."""
     mbs = ctx.portfolio.mbs_valuation
