@@ -106,8 +106,9 @@ class BookSize:
 #: Each stage's size measures: M managers, S securities, PH paths x horizons, PHM paths x
 #: horizons x managers, PHS paths x horizons x securities. The scenario stage discounts each
 #: payment date once per path and horizon and adds it into each holder (PH, PHM); PHS stays
-#: for books whose securities pay on their own dates. "start" is the interpreter and imports, "load" building and
-#: validating the inputs, "outputs" the response, the run folder and the report.
+#: for books whose securities pay on their own dates. "start" is the interpreter and imports,
+#: "load" building and validating the inputs, "outputs" the response, the run folder and the
+#: report.
 STAGE_DRIVERS: Final[Mapping[str, tuple[str, ...]]] = {
     "start": (),
     "load": ("S",),
