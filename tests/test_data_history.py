@@ -58,6 +58,8 @@ def test_the_demo_histories_are_valid_and_complete(tables):
     # Today's spreads end the spread history. The MBS pools' history is their OAS (the spread
     # the demo drew for them); today their z-spread on scheduled flows comes from the vendor
     # price and is a different measure.
+    assert p.mbs_pools is not None
+    assert p.mbs_valuation is not None
     last = p.security_spreads[p.security_spreads["month"] == DEMO_VALUATION]
     ended = last.set_index("security_id")["spread"].reindex(p.securities.index)
     pools = p.securities.index.isin(p.mbs_pools["security_id"])

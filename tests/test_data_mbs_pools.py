@@ -26,6 +26,10 @@ def demo_dir(tmp_path_factory, demo):
 
 def test_the_written_demo_reads_back_its_pools(demo, demo_dir):
     again = load(demo_dir)
+    assert again.mbs_pools is not None
+    assert demo.mbs_pools is not None
+    assert again.mbs_valuation is not None
+    assert demo.mbs_valuation is not None
     pd.testing.assert_frame_equal(
         again.mbs_pools.reset_index(drop=True), demo.mbs_pools.reset_index(drop=True)
     )
