@@ -47,7 +47,7 @@ def check_allocation(status, body):
     assert status == 200
     strategy = body["integrated_strategy"]
     assert strategy["assets"] == pytest.approx(40e9, rel=0.01)
-    assert len(body["allocation_recommendations"]) == 26
+    assert len(body["allocation_recommendations"]) == 27
     weights = [r["recommended_weight"] for r in body["allocation_recommendations"]]
     # The weights and the overlay's STRIPS (bought with cash) add up to the assets.
     strips = strategy.get("overlay_strips", 0.0) / strategy["assets"]

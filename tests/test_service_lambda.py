@@ -81,7 +81,7 @@ def test_allocation_engines(agents, operation, scenarios):
     event = {"operation": operation, "portfolio": DEMO, "parameters": {"n_paths": 20}}
     result = lambda_handler(event, None)
     assert result["statusCode"] == 200
-    assert len(result["body"]["allocation_recommendations"]) == 26
+    assert len(result["body"]["allocation_recommendations"]) == 27
     (call,) = agents[1]
     assert call[0] == "run_workflow"
     assert call[1]["scenarios"] is scenarios

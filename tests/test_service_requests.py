@@ -167,13 +167,13 @@ def test_size_limits_give_413_listing_each_limit(agents):
     assert status == 413
     found = paths(body)
     assert "500" in found["parameters.n_paths"]
-    assert "611 rows" in found["portfolio.tables.securities"]
+    assert "621 rows" in found["portfolio.tables.securities"]
     # A demo or a data location is counted once loaded.
     status, body = app_respond(
         {"entrypoint": "agent", "agent": "credit", "portfolio": {"source": "demo"}}, settings
     )
     assert status == 413
-    assert "611 securities" in paths(body)["portfolio"]
+    assert "621 securities" in paths(body)["portfolio"]
 
 
 def test_model_providers_not_enabled_are_refused(agents):
@@ -205,7 +205,7 @@ def test_allocation_goes_through_the_workflow(agents):
         "timings",
         "model",
     }
-    assert len(body["allocation_recommendations"]) == 26
+    assert len(body["allocation_recommendations"]) == 27
     json.dumps(body, allow_nan=False)
     ((name, kwargs),) = calls
     assert name == "run_workflow"
