@@ -121,12 +121,12 @@ def _frontier_point(program: AllocationProgram, floor: float) -> np.ndarray:
 
 @pytest.mark.benchmark(group="resolve")
 def test_resolve_a_compiled_program_demo(benchmark, demo_problem):
-    # One frontier point: the compiled program re-solved with a new yield floor.
+    # One frontier point: the compiled program re-solved with a new expected-return floor.
     portfolio, problem = demo_problem
     program = AllocationProgram(problem, portfolio.mandate)
     optimize(problem, program=program)
-    w = benchmark(_frontier_point, program, 0.0462)
-    fresh = _frontier_point(AllocationProgram(problem, portfolio.mandate), 0.0462)
+    w = benchmark(_frontier_point, program, 0.045)
+    fresh = _frontier_point(AllocationProgram(problem, portfolio.mandate), 0.045)
     np.testing.assert_allclose(w, fresh, atol=1e-7)
 
 
@@ -134,7 +134,7 @@ def test_resolve_a_compiled_program_demo(benchmark, demo_problem):
 def test_resolve_reference_fresh_compile_demo(benchmark, demo_problem):
     # The same point from a program built and compiled from scratch (the reference).
     portfolio, problem = demo_problem
-    benchmark(lambda: _frontier_point(AllocationProgram(problem, portfolio.mandate), 0.0462))
+    benchmark(lambda: _frontier_point(AllocationProgram(problem, portfolio.mandate), 0.045))
 
 
 @pytest.mark.benchmark(group="least-shortfall")
