@@ -22,7 +22,7 @@ from scipy.stats import norm
 from fialloc.curves import Curve
 from fialloc.errors import ConvergenceError
 from fialloc.layout import FloatArray
-from fialloc.scenarios import G2pp, _fixed_leg
+from fialloc.scenarios import G2pp, _fixed_leg, swaption_quotes
 
 __all__ = ["DEFAULT_SWAPTIONS", "HullWhite"]
 
@@ -186,21 +186,7 @@ class HullWhite:
             The fitted model and a report of market and model vols per quote with the error
             in basis points. One factor cannot fit every humped surface: read the errors.
         """
-        missing = [c for c in ("expiry", "tenor", "normal_vol") if c not in quotes.columns]
-        if missing or quotes.empty:
-            msg = (
-                "HullWhite.calibrate: quotes need columns expiry, tenor, normal_vol; "
-                f"missing {missing}"
-            )
-            raise ValueError(msg)
-        q = quotes.reset_index(drop=True)
-        freq = (
-            q["frequency"].astype(int) if "frequency" in q.columns else pd.Series(1, index=q.index)
-        )
-        vols = q["normal_vol"].to_numpy(dtype=float)
-        if not np.all(np.isfinite(vols)) or np.any(vols <= 0) or np.any(vols > 0.1):
-            msg = "HullWhite.calibrate: normal_vol must be positive decimals (0.0095 for 95 bp)"
-            raise ValueError(msg)
+        q, freq, vols = swaption_quotes(quotes, "HullWhite.calibrate")
 
         def model_vols(x: FloatArray) -> FloatArray:
             m = cls(curve, float(x[0]), float(x[1]))

@@ -35,6 +35,7 @@ __all__ = [
     "G2pp",
     "rating_groups",
     "simulate_credit_inflation",
+    "swaption_quotes",
 ]
 
 #: Parameters used when no swaption quotes are given: a slow factor (a, sigma) and a fast one
@@ -458,20 +459,7 @@ class G2pp:
             The fitted model, with ``a < b``, and a report of market and model vols per quote
             with the error in basis points.
         """
-        missing = [c for c in ("expiry", "tenor", "normal_vol") if c not in quotes.columns]
-        if missing or quotes.empty:
-            msg = (
-                f"G2pp.calibrate: quotes need columns expiry, tenor, normal_vol; missing {missing}"
-            )
-            raise ValueError(msg)
-        q = quotes.reset_index(drop=True)
-        freq = (
-            q["frequency"].astype(int) if "frequency" in q.columns else pd.Series(1, index=q.index)
-        )
-        vols = q["normal_vol"].to_numpy(dtype=float)
-        if not np.all(np.isfinite(vols)) or np.any(vols <= 0) or np.any(vols > 0.1):
-            msg = "G2pp.calibrate: normal_vol must be positive decimals (0.0095 for 95 bp)"
-            raise ValueError(msg)
+        q, freq, vols = swaption_quotes(quotes, "G2pp.calibrate")
         lo = np.array([1e-3, 1e-4, 1e-3, 1e-4, -0.999])
         hi = np.array([3.0, 0.1, 3.0, 0.1, 0.999])
         book = _SwaptionBook.atm(curve, q["expiry"], q["tenor"], freq)
@@ -595,6 +583,26 @@ class _SwaptionBook:
         """Prices per unit notional and, with `gradient`, d price / d(a, sigma, b, eta, rho)."""
         a, s, b, e, r = (float(v) for v in params)
         return _core.g2_swaption_prices(a, s, b, e, r, *self.args, gradient)
+
+
+def swaption_quotes(quotes: pd.DataFrame, where: str) -> tuple[pd.DataFrame, pd.Series, FloatArray]:
+    """Check a table of ATM swaption quotes; return it re-indexed, its frequencies and vols.
+
+    Columns ``expiry`` and ``tenor`` (years), ``normal_vol`` (decimal, 0.0095 for 95 bp) and an
+    optional ``frequency`` (fixed payments a year, default 1). `where` names the caller in
+    the messages.
+    """
+    missing = [c for c in ("expiry", "tenor", "normal_vol") if c not in quotes.columns]
+    if missing or quotes.empty:
+        msg = f"{where}: quotes need columns expiry, tenor, normal_vol; missing {missing}"
+        raise ValueError(msg)
+    q = quotes.reset_index(drop=True)
+    freq = q["frequency"].astype(int) if "frequency" in q.columns else pd.Series(1, index=q.index)
+    vols = q["normal_vol"].to_numpy(dtype=float)
+    if not np.all(np.isfinite(vols)) or np.any(vols <= 0) or np.any(vols > 0.1):
+        msg = f"{where}: normal_vol must be positive decimals (0.0095 for 95 bp)"
+        raise ValueError(msg)
+    return q, freq, vols
 
 
 def _fixed_leg(expiry: float, tenor: float, frequency: int) -> tuple[FloatArray, FloatArray]:
