@@ -45,6 +45,7 @@ from fialloc.robustness import (
     compare,
     evaluate,
     min_expected_shortfall,
+    overlay_by_path,
     simulate_sleeves,
     stress_surplus,
     surplus_by_path,
@@ -80,6 +81,10 @@ class Robustness:
         The G2++ states per (horizon, path), less their exact means, and their exact
         covariance per (horizon, state): the control variates (see
         :meth:`fialloc.robustness.SleevePaths.state_tables`).
+    overlay : DataFrame or None
+        Per (allocation, path), for the allocations with a duration overlay: the overlay's
+        value (money) at each horizon, included in `surplus` (see
+        :func:`fialloc.robustness.overlay_by_path`).
     tracking_error : DataFrame
         Per allocation: the realized tracking error across paths (decimal, annual; see
         :func:`fialloc.robustness.tracking_error_distribution`).
@@ -94,6 +99,7 @@ class Robustness:
     surplus: pd.DataFrame
     states: pd.DataFrame
     state_covariance: pd.DataFrame
+    overlay: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -411,6 +417,7 @@ def run(
             surplus=surplus_by_path(sleeves, candidates, overlays),
             states=states,
             state_covariance=state_covariance,
+            overlay=overlay_by_path(sleeves, overlays) if overlays else None,
         )
     with _stage("plan", timings, progress):
         plan = implementation_plan(

@@ -19,7 +19,7 @@ paths (:func:`compare`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import cvxpy as cp
@@ -52,6 +52,7 @@ __all__ = [
     "compare",
     "evaluate",
     "min_expected_shortfall",
+    "overlay_by_path",
     "simulate_sleeves",
     "sleeve_paths",
     "stress_surplus",
@@ -75,6 +76,12 @@ STATISTICS: tuple[tuple[str, Kind, float | None], ...] = (
 )
 #: Statistics for which a lower value is better (for all others, higher is better).
 LOWER_IS_BETTER = frozenset({"shortfall_probability"})
+#: The least-shortfall program starts from this many tails' worth of today's worst paths,
+#: and adds at most this many tails' worth of paths a round.
+_FIRST_TAILS, _ADDED_TAILS = 2, 1
+#: A path left out of the least-shortfall program is added when its loss exceeds the
+#: threshold by more than this (units of today's assets; the solver's accuracy).
+_CUT_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -136,9 +143,12 @@ class SleevePaths:
 
         A manager with no weight today has no sleeve to scale and contributes zero.
         """
-        w0 = self.current.to_numpy()
-        scale = np.divide(1.0, w0, out=np.zeros_like(w0), where=w0 > 0)
-        return np.asarray(self.sleeves * scale, dtype=np.float64)
+        return np.asarray(self.sleeves * self._scale(), dtype=np.float64)
+
+    def _scale(self) -> FloatArray:
+        """Sleeves per unit of weight per sleeve at today's size (zero without a sleeve)."""
+        w0 = self.current.to_numpy(dtype=float)
+        return np.asarray(np.divide(1.0, w0, out=np.zeros_like(w0), where=w0 > 0))
 
     def state_tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Return the states and their exact covariance as tables.
@@ -172,11 +182,19 @@ class SleevePaths:
         `units` are overlay positions per unit of today's assets (see
         :func:`fialloc.optimize.overlay_effects`); they need the overlay's path values.
         """
-        w = np.asarray(weights, dtype=float)
-        values = self.per_unit_weight() @ w
+        # Scaling the weights, not the paths: no paths x horizons x managers copy per call.
+        values = self.sleeves @ (self._scale() * np.asarray(weights, dtype=float))
         if units is not None:
-            values = values + self.overlay_values() @ self._units(units)
+            values = values + self.overlay_value(units)
         return np.asarray(values, dtype=np.float64)
+
+    def overlay_value(self, units: npt.ArrayLike) -> FloatArray:
+        """Value paths (paths x horizons, money) of overlay positions `units`.
+
+        `units` are per unit of today's assets (see :func:`fialloc.optimize.overlay_effects`);
+        the value is part of :meth:`assets`.
+        """
+        return np.asarray(self.overlay_values() @ self._units(units), dtype=np.float64)
 
     def assets_today(self, weights: npt.ArrayLike, units: npt.ArrayLike | None = None) -> float:
         """Today's asset value (money) of an allocation: sleeves and overlay at today's values."""
@@ -490,6 +508,25 @@ def surplus_by_path(
     ).rename_axis(columns="horizon")
 
 
+def overlay_by_path(sleeves: SleevePaths, overlays: Mapping[str, npt.ArrayLike]) -> pd.DataFrame:
+    """Each overlay's value (money) on every path: rows (allocation, path), horizons.
+
+    `overlays` gives an allocation's overlay units by its name (see :func:`evaluate`); the
+    values are the part of :func:`surplus_by_path` the overlay adds, so an allocation's
+    surplus without its overlay is the difference.
+    """
+    frames = {
+        name: pd.DataFrame(sleeves.overlay_value(units), columns=sleeves.horizons).rename_axis(
+            "path"
+        )
+        for name, units in overlays.items()
+    }
+    if not frames:
+        msg = "overlay_by_path: no allocation with an overlay"
+        raise ValueError(msg)
+    return pd.concat(frames, names=["allocation"]).rename_axis(columns="horizon")
+
+
 def tracking_error_distribution(
     sleeves: SleevePaths,
     allocations: Mapping[str, npt.ArrayLike],
@@ -604,39 +641,67 @@ def min_expected_shortfall(
         msg = "min_expected_shortfall: sleeves and problem must cover the same managers in order"
         raise ValueError(msg)
     col = len(sleeves.horizons) - 1 if horizon is None else sleeves.column(horizon)
-    unit = sleeves.per_unit_weight()[:, col, :] / problem.assets
+    unit = sleeves.sleeves[:, col, :] * (sleeves._scale() / problem.assets)
     owed = sleeves.liabilities[:, col] / problem.assets
     n = unit.shape[0]
     tail = 1.0 / ((1.0 - confidence) * n)
+    worst = max(1, round((1.0 - confidence) * n))
     use = overlay if overlay is not None and m.overlay.enabled else None
     # Overlay values per unit of position (money): with positions per unit of assets they are
     # in units of today's assets like the sleeves above.
     held = np.zeros((n, 0)) if use is None else sleeves.overlay_values()[:, col, :]
     with_overlay = None if use is None else overlay_extension(problem, m, use)
 
-    def shortfall(w: cp.Variable) -> Extension:
-        base = Extension() if with_overlay is None else with_overlay(w)
-        t = cp.Variable()
-        u = cp.Variable(n, nonneg=True)
-        surplus = unit @ w - owed
-        if base.variables:
-            surplus = surplus + held @ base.variables[0]
-        return replace(
-            base,
-            variables=[*base.variables, t, u],
-            terms={**base.terms, "expected_shortfall": 1e4 * (t + tail * cp.sum(u))},
-            constraints=[*base.constraints, u >= -surplus - t],
-        )
+    def shortfall(rows: npt.NDArray[np.intp]) -> Callable[[cp.Variable], Extension]:
+        """Return the Rockafellar-Uryasev terms over the paths `rows` (still divided by n)."""
 
-    program = AllocationProgram(problem, m, extension=shortfall, rooms=rooms)
-    weights = program.solve_for("extension")
-    units = None if use is None else np.asarray(program.extension.variables[0].value, dtype=float)
+        def extend(w: cp.Variable) -> Extension:
+            base = Extension() if with_overlay is None else with_overlay(w)
+            t = cp.Variable()
+            u = cp.Variable(len(rows), nonneg=True)
+            surplus = unit[rows] @ w - owed[rows]
+            if base.variables:
+                surplus = surplus + held[rows] @ base.variables[0]
+            return replace(
+                base,
+                variables=[*base.variables, t, u],
+                terms={**base.terms, "expected_shortfall": 1e4 * (t + tail * cp.sum(u))},
+                constraints=[*base.constraints, u >= -surplus - t],
+            )
+
+        return extend
+
+    # Scenario generation, exact: a path left out adds a non-negative term, so the program
+    # over a subset bounds the full one from below, and its answer is the full optimum once
+    # no path left out loses more than its threshold t. Only the tail (5% of paths) is ever
+    # active, so a few rounds over a fifth of the paths replace one program over all of them,
+    # whose dense paths x managers rows made the interior-point factorization grow as
+    # paths x managers squared.
+    start = unit @ problem.current.to_numpy() - owed
+    chosen = np.zeros(n, dtype=bool)
+    chosen[np.argsort(start, kind="stable")[: _FIRST_TAILS * worst]] = True
+    while True:
+        rows = np.flatnonzero(chosen)
+        program = AllocationProgram(problem, m, extension=shortfall(rows), rooms=rooms)
+        rooms = program.rooms()
+        weights = program.solve_for("extension")
+        units = (
+            None if use is None else np.asarray(program.extension.variables[0].value, dtype=float)
+        )
+        threshold = float(program.extension.variables[-2].value)
+        loss = owed - unit @ weights - (0.0 if units is None else held @ units)
+        excess = np.where(chosen, 0.0, loss - threshold)
+        beyond = np.flatnonzero(excess > _CUT_TOLERANCE)
+        if not len(beyond):
+            break
+        # The furthest beyond first, a tail's worth a round: adding every path beyond the
+        # threshold of an answer fitted to too few paths would add most of them.
+        chosen[beyond[np.argsort(-excess[beyond], kind="stable")[: _ADDED_TAILS * worst]]] = True
     result = allocation_result(problem, m, weights, str(program.program.status), use, units)
 
     def tail_mean(weights: FloatArray, units: FloatArray | None = None) -> float:
         values = unit @ weights - owed + (0.0 if units is None else held @ units)
-        worst = np.sort(values)[: max(1, round((1.0 - confidence) * n))]
-        return float(worst.mean() * problem.assets)
+        return float(np.sort(values)[:worst].mean() * problem.assets)
 
     after = None if use is None else result.overlay_units(use.instruments.index)
     summary = {

@@ -116,12 +116,28 @@ class G2Paths:
             msg = f"G2Paths.banked: holdings have {units.shape[1]} columns for {n_streams} streams"
             raise ValueError(msg)
         cols = self.columns(horizons)
+        months = len(self.times)
         stream = np.repeat(np.arange(n_streams), np.diff(layout.offsets))
         bucket = np.searchsorted(self.times, layout.times, side="left")
-        inside = bucket < len(self.times)
-        cash = np.zeros((len(self.times), units.shape[0]))
-        np.add.at(cash, bucket[inside], (units[:, stream[inside]] * layout.amounts[inside]).T)
-        grown = np.einsum("pk,kh->pkh", self.discount, cash).cumsum(axis=1)[:, cols, :]
+        inside = bucket < months
+        # Each stream's flows summed per grid month, then into the holders through the
+        # (sparse) holdings: never a holders x flows matrix, which for 100 holders of a
+        # 10,000-bond book is gigabytes. Both sums run in a fixed order (no BLAS), so a path's
+        # values do not depend on the thread count or on the other paths of its chunk.
+        per_stream = np.bincount(
+            bucket[inside] * n_streams + stream[inside],
+            weights=layout.amounts[inside],
+            minlength=months * n_streams,
+        ).reshape(months, n_streams)
+        cash = np.asarray((sparse.csr_matrix(units) @ per_stream.T).T)  # months x holders
+        # The deflated cash summed month by month, kept at each horizon: no paths x months x
+        # holders array.
+        grown = np.empty((self.n_paths, len(cols), units.shape[0]))
+        total = np.zeros((self.n_paths, units.shape[0]))
+        for k in range(int(cols.max()) + 1):
+            if cash[k].any():
+                total += self.discount[:, k, None] * cash[k]
+            grown[:, cols == k, :] = total[:, None, :]
         return np.asarray(grown / self.discount[:, cols, None], dtype=np.float64)
 
 

@@ -112,7 +112,9 @@ def run_tables(run: RunResult) -> dict[str, pd.DataFrame]:
     overlay's limits, margins, carry and the gaps net of it too) and the tracking error, and
     ``robustness_surplus`` (each allocation's
     surplus on every path, float32) with ``robustness_states`` (float32) and
-    ``robustness_state_covariance`` recomputes every path statistic.
+    ``robustness_state_covariance`` recomputes every path statistic; with an overlay,
+    ``robustness_overlay`` (float32) is the part of each surplus path its overlay adds, so the
+    statistics recompute without it too.
     """
     pb = run.problem
     per_manager = pb.exposures.join(
@@ -218,6 +220,11 @@ def run_tables(run: RunResult) -> dict[str, pd.DataFrame]:
         "robustness_surplus": run.robustness.surplus.astype("float32"),
         "robustness_states": run.robustness.states.astype("float32"),
         "robustness_state_covariance": run.robustness.state_covariance,
+        **(
+            {}
+            if run.robustness.overlay is None
+            else {"robustness_overlay": run.robustness.overlay.astype("float32")}
+        ),
     }
     for desk in run.desks.values():
         for name, table in desk.tables.items():
