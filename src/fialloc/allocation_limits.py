@@ -90,7 +90,7 @@ def gap_tolerances(problem: AllocationProblem, mandate: Mandate) -> pd.Series:
     ValueError
         If the mandate names a tenor the book does not have.
     """
-    tenors = [k.removeprefix("krd_") for k in problem.key_columns]
+    tenors = problem.key_tenors
     if isinstance(mandate.krd_gap_tolerance, dict):
         unknown = sorted(set(mandate.krd_gap_tolerance) - set(tenors))
         if unknown:
@@ -201,7 +201,7 @@ def row_values(
     moved = np.abs(w - w0)[shifted_mask(problem, mandate)]
     untraded = (problem.tradable_share <= 0).to_numpy()
     e = effect or ExtensionEffect(np.zeros(len(problem.exposures.columns)))
-    gaps = problem.gaps(w, e.exposure)["gap"].abs()
+    gaps = np.abs(problem.key_gaps(w, e.exposure))
     values = {
         "turnover (one-way)": turnover(w, w0) + 0.5 * e.funded,
         "max shift": float(moved.max()) if moved.size else 0.0,
@@ -216,7 +216,9 @@ def row_values(
         "rating drift (notches)": float(abs(problem.notch.to_numpy() @ (w - w0))),
         "sector overweight": float((problem.sectors.to_numpy().T @ (w - w0)).max()),
     }
-    values.update({f"key-rate gap {t}": float(g) for t, g in gaps.items()})
+    values.update(
+        {f"key-rate gap {t}": float(g) for t, g in zip(problem.key_tenors, gaps, strict=True)}
+    )
     return values
 
 
@@ -248,24 +250,22 @@ def check_constraints(
         rows.insert(4, LimitRow("exited managers", "<=", 0.0, "share", "pace"))
     now = row_values(problem, mandate, problem.current.to_numpy())
     then = row_values(problem, mandate, w, effect)
-    records = []
-    for r in rows:
-        before, after = r.excess(now[r.name]), r.excess(then[r.name])
-        met = after <= MET_TOLERANCE
-        closing = not met and after < before - MET_TOLERANCE
-        records.append(
-            {
-                "constraint": r.name,
-                "kind": r.kind,
-                "unit": r.unit,
-                "sense": r.sense,
-                "limit": r.limit,
-                "before": now[r.name],
-                "value": then[r.name],
-                "slack": -after,
-                "status": "met" if met else ("closing" if closing else "not met"),
-                "ok": met,
-                "allowed": met or after <= max(before, 0.0) + MET_TOLERANCE,
-            }
-        )
-    return pd.DataFrame(records).set_index("constraint")
+    before = np.array([r.excess(now[r.name]) for r in rows])
+    after = np.array([r.excess(then[r.name]) for r in rows])
+    met = after <= MET_TOLERANCE
+    closing = ~met & (after < before - MET_TOLERANCE)
+    return pd.DataFrame(
+        {
+            "kind": [r.kind for r in rows],
+            "unit": [r.unit for r in rows],
+            "sense": [r.sense for r in rows],
+            "limit": [r.limit for r in rows],
+            "before": [now[r.name] for r in rows],
+            "value": [then[r.name] for r in rows],
+            "slack": -after,
+            "status": np.where(met, "met", np.where(closing, "closing", "not met")),
+            "ok": met,
+            "allowed": met | (after <= np.maximum(before, 0.0) + MET_TOLERANCE),
+        },
+        index=pd.Index([r.name for r in rows], name="constraint"),
+    )

@@ -22,7 +22,8 @@ Turnover
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -30,7 +31,7 @@ import pandas as pd
 
 from fialloc.analytics.context import DeskContext
 from fialloc.analytics.credit_loss import expected_loss_rate
-from fialloc.analytics.duration_gaps import krd_gaps
+from fialloc.analytics.duration_gaps import key_rate_gap, krd_gaps
 from fialloc.analytics.liquidity_costs import HQLA_LEVELS, hqla_bounds, hqla_levels
 from fialloc.analytics.trading_costs import manager_cost_coefficients
 from fialloc.data.vocabulary import GOVERNMENT_SECTORS, RATING_LETTERS, rating_letter
@@ -115,6 +116,7 @@ class AllocationProblem:
     current: pd.Series
     assets: float
     liabilities: float
+    _root: FloatArray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         managers = self.exposures.index
@@ -169,20 +171,24 @@ class AllocationProblem:
         if not np.allclose(cov, cov.T, atol=1e-14) or not np.all(np.isfinite(cov)):
             msg = "AllocationProblem: covariance must be symmetric and finite"
             raise ValueError(msg)
-        smallest = float(np.linalg.eigvalsh(cov).min())
+        vals, vecs = np.linalg.eigh(cov)
+        smallest = float(vals.min())
         if smallest < -1e-12 * max(float(np.abs(cov).max()), 1e-30):
             msg = (
                 "AllocationProblem: covariance is not positive semi-definite "
                 f"(smallest eigenvalue {smallest:.3e})"
             )
             raise ValueError(msg)
+        # Kept: every program of the problem uses it, and it is the one decomposition.
+        root = (vecs * np.sqrt(np.clip(vals, 0.0, None))).T
+        object.__setattr__(self, "_root", np.asarray(root, dtype=np.float64))
 
     @property
     def managers(self) -> pd.Index:
         """Manager ids."""
         return self.exposures.index
 
-    @property
+    @cached_property
     def key_columns(self) -> list[str]:
         """The base currency's key-rate factor columns (``krd_<tenor>y``), shortest first.
 
@@ -193,8 +199,7 @@ class AllocationProblem:
 
     def factor_root(self) -> FloatArray:
         """Return R with R'R = covariance (eigen decomposition, so semi-definite is fine)."""
-        vals, vecs = np.linalg.eigh(self.covariance.to_numpy(dtype=float))
-        return np.asarray((vecs * np.sqrt(np.clip(vals, 0.0, None))).T, dtype=np.float64)
+        return np.array(self._root)
 
     def _factors(self, w: FloatArray, overlay: npt.ArrayLike | None) -> FloatArray:
         x = self.exposures.to_numpy().T @ w
@@ -229,6 +234,28 @@ class AllocationProblem:
         """
         levels = self.hqla.to_numpy().T @ np.asarray(w, dtype=float)
         return float(min(hqla_bounds(levels[0] + level1, levels[1], levels[2])))
+
+    @cached_property
+    def key_tenors(self) -> list[str]:
+        """Tenor labels of :attr:`key_columns` (``10y``), as the gap tables index them."""
+        return [k.removeprefix("krd_") for k in self.key_columns]
+
+    @cached_property
+    def _key_positions(self) -> npt.NDArray[np.intp]:
+        return np.asarray(
+            self.exposures.columns.get_indexer(pd.Index(self.key_columns)), dtype=np.intp
+        )
+
+    def key_gaps(self, w: npt.ArrayLike, overlay: npt.ArrayLike | None = None) -> FloatArray:
+        """Key-rate gaps of weights `w` (years of assets), one per :attr:`key_columns`.
+
+        The ``gap`` column of :meth:`gaps` (:func:`fialloc.analytics.duration_gaps.key_rate_gap`)
+        without building its table: limits and summaries read it many times a solve.
+        """
+        at = self._key_positions
+        asset_krd = self._factors(np.asarray(w, dtype=float), overlay)[at]
+        lia = self.liability.to_numpy(dtype=float)[at]
+        return np.asarray(key_rate_gap(asset_krd, lia, self.assets, self.liabilities))
 
     def gaps(self, w: npt.ArrayLike, overlay: npt.ArrayLike | None = None) -> pd.DataFrame:
         """Key-rate gaps of weights `w` (:func:`fialloc.analytics.duration_gaps.krd_gaps`).

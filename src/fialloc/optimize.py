@@ -47,7 +47,7 @@ from fialloc.allocation_program import (
     InfeasibleMandate,
     coefficients,
 )
-from fialloc.analytics.duration_gaps import key_rate_gap
+from fialloc.analytics.duration_gaps import gap_dv01, key_rate_gap
 from fialloc.analytics.liquidity_costs import hqla_bounds
 from fialloc.data.mandate import Mandate, OverlayLimits
 from fialloc.layout import FloatArray
@@ -134,12 +134,12 @@ class OverlayInputs:
         if missing:
             msg = f"OverlayInputs: no exposure column for the problem's factors {missing}"
             raise ValueError(msg)
-        return np.asarray(
-            self.instruments.reindex(columns=problem.exposures.columns, fill_value=0.0).to_numpy(
-                dtype=float
-            ),
-            dtype=np.float64,
-        )
+        t = self.instruments
+        at = t.columns.get_indexer(problem.exposures.columns)
+        out = np.zeros((len(t), len(at)))
+        held = np.flatnonzero(at >= 0)
+        out[:, held] = t.iloc[:, at[held]].to_numpy(dtype=float)
+        return out
 
 
 def _overlay_limits(lim: OverlayLimits) -> list[tuple[str, str, float]]:
@@ -332,7 +332,18 @@ def check_constraints(
     """
     if overlay is None:
         return _check_limits(problem, mandate, w)
-    fx = overlay_effects(problem, overlay, units)
+    return _check_with_overlay(
+        problem, mandate, w, overlay, overlay_effects(problem, overlay, units)
+    )
+
+
+def _check_with_overlay(
+    problem: AllocationProblem,
+    mandate: Mandate,
+    w: npt.ArrayLike,
+    overlay: OverlayInputs,
+    fx: dict[str, Any],
+) -> pd.DataFrame:
     table = _check_limits(problem, mandate, w, fx["effect"])
     return pd.concat([table, _overlay_limit_rows(problem, mandate, overlay, fx["units"])])
 
@@ -345,8 +356,7 @@ def key_rate_gaps(
     Years of assets, indexed by key-rate column (``krd_<tenor>``): the one gap
     (:meth:`AllocationProblem.gaps`) the mandate's tolerances apply to.
     """
-    gaps = problem.gaps(w, overlay)["gap"].to_numpy()
-    return pd.Series(gaps, index=problem.key_columns, name="gap")
+    return pd.Series(problem.key_gaps(w, overlay), index=problem.key_columns, name="gap")
 
 
 def long_end_gap(
@@ -356,8 +366,10 @@ def long_end_gap(
 
     The gaps are :func:`key_rate_gaps`'s.
     """
-    gaps = key_rate_gaps(problem, w, overlay)
-    return float(gaps.reindex(list(LONG_END)).abs().sum())
+    gaps = problem.key_gaps(w, overlay)
+    return float(
+        sum(abs(g) for k, g in zip(problem.key_columns, gaps, strict=True) if k in LONG_END)
+    )
 
 
 def overlay_positions(
@@ -371,28 +383,26 @@ def overlay_positions(
     ``carry`` (money a year), ``initial_margin`` (money) and one ``krd_*`` column per key
     rate (years of assets).
     """
-    fx = overlay_effects(problem, inputs, units)
-    u = fx["units"]
+    u = overlay_effects(problem, inputs, units)["units"]
     t = inputs.instruments
     a = problem.assets
     keys = inputs.key_columns
     exposure = t[keys].to_numpy(dtype=float) * u[:, None]
     size = t["contract_size"].to_numpy(dtype=float) if "contract_size" in t else np.nan
-    out = pd.DataFrame(
+    held = u != 0.0
+    return pd.DataFrame(
         {
-            "kind": t["kind"],
-            "units": u,
-            "position": u * a,
-            "contracts": np.round(u * a / size),
-            "dv01": exposure.sum(axis=1) * a * 1e-4,
-            "carry": t["carry"].to_numpy(dtype=float) * u * a,
-            "initial_margin": t["initial_margin"].to_numpy(dtype=float) * np.abs(u) * a,
+            "kind": t["kind"][held],
+            "units": u[held],
+            "position": (u * a)[held],
+            "contracts": np.round(u * a / size)[held],
+            "dv01": (exposure.sum(axis=1) * a * 1e-4)[held],
+            "carry": (t["carry"].to_numpy(dtype=float) * u * a)[held],
+            "initial_margin": (t["initial_margin"].to_numpy(dtype=float) * np.abs(u) * a)[held],
+            **{k: exposure[held, j] for j, k in enumerate(keys)},
         },
-        index=t.index,
+        index=t.index[held],
     )
-    out[keys] = exposure
-    held: pd.DataFrame = out[u != 0.0]
-    return held
 
 
 @dataclass(frozen=True)
@@ -484,13 +494,15 @@ def objective_table(
             * min(problem.liquid_buffer(x, e.level1), mandate.liquidity_buffer),
         }
 
-    table = pd.DataFrame(
-        {"before": terms(w0, None), "after": terms(np.asarray(w, dtype=float), effect)}
-    ).rename_axis("term")
-    table.loc["total"] = table.sum()
-    table["change"] = table["after"] - table["before"]
-    bp = (table * 1e4).add_suffix("_bp")
-    return pd.concat([bp, table * problem.assets], axis=1)
+    before, after = terms(w0, None), terms(np.asarray(w, dtype=float), effect)
+    table = np.array([list(before.values()), list(after.values())]).T
+    table = np.vstack([table, table.sum(axis=0)])
+    table = np.column_stack([table, table[:, 1] - table[:, 0]])
+    return pd.DataFrame(
+        np.hstack([table * 1e4, table * problem.assets]),
+        index=pd.Index([*before, "total"], name="term"),
+        columns=["before_bp", "after_bp", "change_bp", "before", "after", "change"],
+    )
 
 
 def allocation_result(
@@ -533,18 +545,21 @@ def allocation_result(
     )
     if fx is not None:
         exposures.insert(2, "overlay", fx["exposure"])
-    before, after = problem.gaps(w0), problem.gaps(weights, extra)
+    before, after = problem.key_gaps(w0), problem.key_gaps(weights, extra)
     gaps = pd.DataFrame(
         {
-            "gap_before": before["gap"],
-            "gap_after": after["gap"],
-            "dv01_before": before["gap_dv01"],
-            "dv01_after": after["gap_dv01"],
-            "tolerance": gap_tolerances(problem, mandate),
-        }
-    ).rename_axis("tenor")
-    constraints = check_constraints(
-        problem, mandate, weights, overlay, None if fx is None else fx["units"]
+            "gap_before": before,
+            "gap_after": after,
+            "dv01_before": gap_dv01(before, problem.assets),
+            "dv01_after": gap_dv01(after, problem.assets),
+            "tolerance": gap_tolerances(problem, mandate).to_numpy(),
+        },
+        index=pd.Index(problem.key_tenors, name="tenor"),
+    )
+    constraints = (
+        _check_limits(problem, mandate, weights)
+        if fx is None or overlay is None
+        else _check_with_overlay(problem, mandate, weights, overlay, fx)
     )
     objective = objective_table(problem, mandate, weights, effect)
     a = problem.assets

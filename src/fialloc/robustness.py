@@ -31,7 +31,7 @@ from fialloc.data import Mandate, Portfolio
 from fialloc.distributed import Executor, InProcess, task_threads
 from fialloc.errors import DistributedError
 from fialloc.layout import FloatArray
-from fialloc.mc_estimators import Controls, Estimate, Kind, estimate
+from fialloc.mc_estimators import Controls, Estimate, Kind, estimates
 from fialloc.optimize import (
     AllocationProblem,
     AllocationProgram,
@@ -399,8 +399,11 @@ def _estimates(
     out = {}
     for j, h in enumerate(sleeves.horizons):
         controls = Controls(sleeves.states[:, j, :], sleeves.state_covariance[j])
-        for name, kind, level in STATISTICS:
-            out[float(h), name] = estimate(surplus[:, j], kind, level, controls=controls)
+        found = estimates(
+            surplus[:, j], [(kind, level) for _, kind, level in STATISTICS], controls=controls
+        )
+        for (name, _, _), e in zip(STATISTICS, found, strict=True):
+            out[float(h), name] = e
     return out
 
 
