@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 
 import cvxpy as cp
 import numpy as np
@@ -79,6 +80,12 @@ _DEFAULT = ObjectiveWeights()
 IMPACT_TANGENTS = np.concatenate([[0.0], np.geomspace(1e-3, 1.0, 32)])
 #: The relative and absolute error bounds of the tangents (see :data:`IMPACT_TANGENTS`).
 IMPACT_RELATIVE_ERROR, IMPACT_ABSOLUTE_ERROR = 0.0047, (1e-3 / 3.0) ** 1.5
+
+
+@cache
+def _installed_solvers() -> tuple[str, ...]:
+    """Return the installed cvxpy solvers, looked up once (the lookup imports every one)."""
+    return tuple(cp.installed_solvers())
 
 
 def impact_tangents() -> tuple[FloatArray, FloatArray]:
@@ -203,8 +210,8 @@ class AllocationProgram:
         solver: str = "CLARABEL",
         rooms: FloatArray | None = None,
     ) -> None:
-        if solver not in cp.installed_solvers():
-            msg = f"optimize: solver {solver!r} is not installed; have {cp.installed_solvers()}"
+        if solver not in _installed_solvers():
+            msg = f"optimize: solver {solver!r} is not installed; have {list(_installed_solvers())}"
             raise ValueError(msg)
         self.problem, self.mandate, self.solver = problem, mandate, solver
         self.rows: list[LimitRow] = limit_rows(problem, mandate)

@@ -180,7 +180,7 @@ def overlay_extension(
     w0 = problem.current.to_numpy()
     keys = np.flatnonzero(problem.exposures.columns.isin(problem.key_columns))
     lia = problem.liability[problem.key_columns].to_numpy()
-    now = problem.gaps(w0)["gap"].to_numpy()
+    now = problem.key_gaps(w0)
     tolerance = np.maximum(gap_tolerances(problem, mandate).to_numpy(), np.abs(now))
     today = problem.hqla.to_numpy().T @ w0
     unfunded = np.flatnonzero(~funded_mask)

@@ -625,7 +625,10 @@ def min_expected_shortfall(
     is a linear program in the weights (Rockafellar and Uryasev), added to the allocation
     program as an extension and solved under every limit of the mandate (`rooms`: those of
     the recommendation's program, :meth:`fialloc.optimize.AllocationProgram.rooms`, so both
-    close today's breaches alike). With `overlay` instruments (revalued on the same paths:
+    close today's breaches alike). It is solved over a growing subset of the paths (those
+    furthest beyond the last answer's tail threshold join each round) and stops when none
+    left out is beyond it: the optimum over every path. With `overlay`
+    instruments (revalued on the same paths:
     the sleeves must carry their values) and a mandate that allows them, they are chosen
     jointly with the weights (:func:`fialloc.optimize.overlay_extension`).
 
@@ -644,7 +647,7 @@ def min_expected_shortfall(
         msg = "min_expected_shortfall: sleeves and problem must cover the same managers in order"
         raise ValueError(msg)
     col = len(sleeves.horizons) - 1 if horizon is None else sleeves.column(horizon)
-    unit = sleeves.sleeves[:, col, :] * (sleeves._scale() / problem.assets)
+    unit = sleeves.per_unit_weight()[:, col, :] / problem.assets
     owed = sleeves.liabilities[:, col] / problem.assets
     n = unit.shape[0]
     tail = 1.0 / ((1.0 - confidence) * n)
