@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fialloc/errors.hpp"
+#include "fialloc/kernel_support.hpp"
 #include "fialloc/solver.hpp"
 
 namespace fialloc {
@@ -268,39 +269,46 @@ void check_hull_white(const HullWhiteParams& p, const char* where) {
 
 VectorXd hw_lattice_prices(const HullWhiteParams& p, const CashflowView& cf,
                            const ExerciseView& ex, const ZeroCurve& curve, ConstVecRef spreads,
-                           ConstIdxRef steps) {
+                           ConstIdxRef steps, int threads) {
   check_hull_white(p, "hw_lattice_prices");
   check_inputs(cf, ex, spreads, "spreads", steps, "hw_lattice_prices");
   VectorXd out(cf.n_streams());
-  for (Eigen::Index s = 0; s < cf.n_streams(); ++s) {
-    out[s] = Lattice(p, cf, ex, curve, s, steps[s]).rollback(spreads[s]).first;
-  }
+  detail::parallel_for(cf.n_streams(), threads, [&](std::int64_t lo, std::int64_t hi) {
+    for (Eigen::Index s = lo; s < hi; ++s) {
+      out[s] = Lattice(p, cf, ex, curve, s, steps[s]).rollback(spreads[s]).first;
+    }
+  });
   return out;
 }
 
 VectorXd hw_lattice_spreads(const HullWhiteParams& p, const CashflowView& cf,
                             const ExerciseView& ex, const ZeroCurve& curve, ConstVecRef prices,
-                            ConstIdxRef steps) {
+                            ConstIdxRef steps, int threads) {
   check_hull_white(p, "hw_lattice_spreads");
   check_inputs(cf, ex, prices, "prices", steps, "hw_lattice_spreads");
-  VectorXd out(cf.n_streams());
   for (Eigen::Index s = 0; s < cf.n_streams(); ++s) {
     FIALLOC_REQUIRE(prices[s] > 0.0, "hw_lattice_spreads: price " << prices[s] << " of stream "
                                                                    << s << " must be positive");
-    const Lattice lattice(p, cf, ex, curve, s, steps[s]);
-    auto fn = [&](double spread) {
-      const auto [value, slope] = lattice.rollback(spread);
-      return std::make_pair(prices[s] - value, -slope);  // increasing in the spread
-    };
-    try {
-      out[s] = solve_bracketed_newton(fn, -1.0, 5.0, 0.0, kSpreadTol, kMaxIter,
-                                      "hw_lattice_spreads");
-    } catch (const std::domain_error&) {
-      FIALLOC_REQUIRE(false, "hw_lattice_spreads: price " << prices[s] << " of stream " << s
-                                                          << " implies an option-adjusted "
-                                                             "spread outside [-100%, 500%]");
-    }
   }
+  VectorXd out(cf.n_streams());
+  // Each stream's tree and solve read only its own inputs: any thread count, same bits.
+  detail::parallel_for(cf.n_streams(), threads, [&](std::int64_t lo, std::int64_t hi) {
+    for (Eigen::Index s = lo; s < hi; ++s) {
+      const Lattice lattice(p, cf, ex, curve, s, steps[s]);
+      auto fn = [&](double spread) {
+        const auto [value, slope] = lattice.rollback(spread);
+        return std::make_pair(prices[s] - value, -slope);  // increasing in the spread
+      };
+      try {
+        out[s] = solve_bracketed_newton(fn, -1.0, 5.0, 0.0, kSpreadTol, kMaxIter,
+                                        "hw_lattice_spreads");
+      } catch (const std::domain_error&) {
+        FIALLOC_REQUIRE(false, "hw_lattice_spreads: price " << prices[s] << " of stream " << s
+                                                            << " implies an option-adjusted "
+                                                               "spread outside [-100%, 500%]");
+      }
+    }
+  });
   return out;
 }
 
