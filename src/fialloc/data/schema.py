@@ -893,8 +893,9 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
         "(clean, per 100 face; accrued interest is added). Dates before the bond's maturity; "
         "past dates are ignored. `make_whole` (optional, default false) marks a make-whole "
         "call, valued as the bullet bond. Bonds with a live option are valued on a Hull-White "
-        "lattice fitted to the swaption vols of the run's G2++ model: their option-adjusted "
-        "spread is solved from the market price, with option-adjusted duration and convexity.",
+        "lattice fitted to their currency's curve and the swaption vols of a G2++ model on it: "
+        "their option-adjusted spread is solved from the market price, with option-adjusted "
+        "duration, convexity and key-rate durations (the run's rate risk of the bond).",
     ),
     "liability_products": TableSpec(
         "liability_products",
