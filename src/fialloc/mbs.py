@@ -39,6 +39,7 @@ __all__ = [
     "MbsPools",
     "MbsValuation",
     "PrepaymentModel",
+    "expected_paydown",
     "psa_cpr",
     "scheduled_cashflows",
     "value_on_curve",
@@ -642,6 +643,47 @@ def value_pools(
         expected_paydown=principal[:, 0],
         n_paths=paths.n_paths,
     )
+
+
+def expected_paydown(
+    pools: MbsPools,
+    curve: Curve,
+    calendar_month: int,
+    model: PrepaymentModel | None = None,
+) -> FloatArray:
+    """Share of each pool's balance the model expects back as principal over the next month.
+
+    Scheduled amortization plus prepayment in projection month 1, as
+    :attr:`MbsValuation.expected_paydown` reads it off the paths: the month's mortgage rate is
+    known today (every G2++ path starts at the curve), so one path on `curve` gives it exactly.
+
+    Parameters
+    ----------
+    pools : MbsPools
+        The pools as they stand at the month's start (age, months left, factor).
+    curve : Curve
+        The zero curve at the month's start.
+    calendar_month : int
+        Calendar month (1..12) of the month ahead (seasonality).
+    model : PrepaymentModel, optional
+        The rate-dependent model (default :class:`PrepaymentModel`).
+
+    Returns
+    -------
+    ndarray
+        Decimals of the balance, one per pool.
+    """
+    model = PrepaymentModel() if model is None else model
+    if len(pools) == 0:
+        return np.zeros(0)
+    start = np.zeros((1, 1))
+    rate = float(_mortgage_rates(G2pp(curve), model, start, start)[0, 0])
+    months = int(pools.wam.max())
+    paths = MbsPaths.zero_volatility(curve, rate, months=months, calendar_month=calendar_month)
+    valued = value_pools(
+        pools, paths, oas=np.zeros(len(pools)), model=model, key_tenors=None, bump_bp=0.0
+    )
+    return valued.expected_paydown
 
 
 def value_on_curve(

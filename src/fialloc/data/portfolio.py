@@ -85,7 +85,9 @@ class Portfolio:
     ``liability_products`` and ``mortality`` (optional, together) hold annuity blocks whose
     flows respond to rates and mortality (:attr:`liability_flows`, :attr:`behaviour_risk`).
     ``mbs_pools`` (optional) describes the agency pass-throughs among the securities: their
-    risk measures in :attr:`analytics` are option-adjusted (:attr:`mbs_valuation`).
+    risk measures in :attr:`analytics` are option-adjusted (:attr:`mbs_valuation`);
+    ``pool_factors`` (optional) their factors at month-ends of the holdings history (the
+    attribution's prepayment effect).
     """
 
     valuation_date: dt.date
@@ -110,6 +112,7 @@ class Portfolio:
     benchmark_characteristics: pd.DataFrame | None = None
     overlay_futures: pd.DataFrame | None = None
     mbs_pools: pd.DataFrame | None = None
+    pool_factors: pd.DataFrame | None = None
     linkers: pd.DataFrame | None = None
     cpi_history: pd.DataFrame | None = None
     inflation_swaps: pd.DataFrame | None = None
