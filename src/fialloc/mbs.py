@@ -42,6 +42,7 @@ __all__ = [
     "expected_paydown",
     "psa_cpr",
     "scheduled_cashflows",
+    "valuation_paths",
     "value_on_curve",
     "value_pools",
 ]
@@ -686,6 +687,18 @@ def expected_paydown(
     return valued.expected_paydown
 
 
+def valuation_paths(pools: MbsPools, curve: Curve) -> MbsPaths:
+    """Return the paths a run values `pools` on (:func:`value_on_curve`).
+
+    :data:`VALUATION_PATHS` antithetic paths (seed 0) of G2++ with its default parameters on
+    `curve`, as many months as the longest pool has left, the default
+    :class:`PrepaymentModel`'s mortgage rates.
+    """
+    months = max(int(pools.wam.max()), 1) if len(pools) else 1
+    model = PrepaymentModel()
+    return MbsPaths.simulate(G2pp(curve), model, n_paths=VALUATION_PATHS, months=months, seed=0)
+
+
 def value_on_curve(
     pools: MbsPools,
     curve: Curve,
@@ -713,12 +726,13 @@ def value_on_curve(
     with _LOCK:
         found = _VALUED.get(key)
     if found is None:
-        model = PrepaymentModel()
-        months = max(int(pools.wam.max()), 1) if len(pools) else 1
-        g2 = G2pp(curve)
-        paths = MbsPaths.simulate(g2, model, n_paths=VALUATION_PATHS, months=months, seed=0)
         found = value_pools(
-            pools, paths, prices=prices, oas=oas, model=model, key_tenors=key_tenors
+            pools,
+            valuation_paths(pools, curve),
+            prices=prices,
+            oas=oas,
+            model=PrepaymentModel(),
+            key_tenors=key_tenors,
         )
         for field_ in dataclasses.fields(found):
             value = getattr(found, field_.name)

@@ -51,7 +51,9 @@ from fialloc.inflation import (
 from fialloc.schedule import parse_tenor
 
 if TYPE_CHECKING:
+    from fialloc.hull_white import HullWhite
     from fialloc.mbs import MbsValuation
+    from fialloc.option_values import OptionValues
 
 __all__ = ["Portfolio", "todays_curve"]
 
@@ -461,6 +463,63 @@ class Portfolio:
         return exercise_schedule(self.book, self.call_schedule)
 
     @cached_property
+    def lattice_models(self) -> dict[str, HullWhite]:
+        """The Hull-White lattice model of each currency whose bonds have a live option.
+
+        Fitted to today's government curve of the currency and to the ATM swaption vols a
+        G2++ model (default parameters) on that curve implies.
+        """
+        # Local imports: the scenario models read the data vocabulary, which loads this module.
+        from fialloc.hull_white import HullWhite
+        from fialloc.scenarios import G2pp
+
+        schedule = self.exercise_schedule
+        return {
+            currency: HullWhite.from_g2(G2pp(self.curve_set.curve(currency)))[0]
+            for currency, at, _ in self.currency_books
+            if schedule.select(at).has_option.any()
+        }
+
+    @cached_property
+    def option_values(self) -> OptionValues:
+        """The held pools and callables, to revalue with their models on moved curves.
+
+        Pools on the paths of :attr:`mbs_valuation` at their OAS, callables on
+        :attr:`lattice_models` at theirs (:mod:`fialloc.option_values`).
+        """
+        from fialloc.mbs import MbsPools, valuation_paths
+        from fialloc.option_values import CallableGroup, OptionValues, PoolGroup
+
+        prices = self.analytics_to_maturity.dirty_price
+        ids = self.book.security_ids
+        groups: list[PoolGroup | CallableGroup] = []
+        mbs = self.mbs_valuation
+        if mbs is not None and self.mbs_pools is not None:
+            terms = self.mbs_pools.set_index("security_id", drop=False)
+            pools = MbsPools.from_frame(terms.loc[list(mbs.ids)].reset_index(drop=True))
+            rows = ids.get_indexer(mbs.ids)
+            currency = str(self.currencies.iloc[rows[0]])
+            curve = self.curve_set.curve(currency)
+            paths = valuation_paths(pools, curve)
+            groups.append(PoolGroup(currency, rows, pools, mbs.oas, paths, prices[rows], curve))
+        oa = self.option_adjusted
+        for currency, model in self.lattice_models.items():
+            mine = oa[oa["currency"] == currency]
+            rows = ids.get_indexer(mine.index)
+            groups.append(
+                CallableGroup(
+                    currency,
+                    rows,
+                    self.book.take(rows),
+                    self.exercise_schedule.select(rows),
+                    model,
+                    mine["oas"].to_numpy(dtype=float),
+                    prices[rows],
+                )
+            )
+        return OptionValues(tuple(groups))
+
+    @cached_property
     def option_adjusted(self) -> pd.DataFrame:
         """OAS and option-adjusted risk of the held bonds with a live option.
 
@@ -472,10 +531,6 @@ class Portfolio:
         ``currency`` and the measures of the same flows to maturity at the bond's z-spread
         (``duration_to_maturity``, ``convexity_to_maturity``).
         """
-        # Local imports: the scenario models read the data vocabulary, which loads this module.
-        from fialloc.hull_white import HullWhite
-        from fialloc.scenarios import G2pp
-
         bullets = self.analytics_to_maturity
         schedule = self.exercise_schedule
         extra = ["currency", "duration_to_maturity", "convexity_to_maturity"]
@@ -484,9 +539,12 @@ class Portfolio:
             mine = schedule.select(at)
             if not mine.has_option.any():
                 continue
-            model, _ = HullWhite.from_g2(G2pp(self.curve_set.curve(currency)))
             table = option_adjusted(
-                book, mine, model, bullets.dirty_price[at], key_tenors=self.mandate.key_tenors
+                book,
+                mine,
+                self.lattice_models[currency],
+                bullets.dirty_price[at],
+                key_tenors=self.mandate.key_tenors,
             )
             rows = self.book.security_ids.get_indexer(table.index)
             table[extra[0]] = currency
