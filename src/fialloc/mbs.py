@@ -692,11 +692,23 @@ def valuation_paths(pools: MbsPools, curve: Curve) -> MbsPaths:
 
     :data:`VALUATION_PATHS` antithetic paths (seed 0) of G2++ with its default parameters on
     `curve`, as many months as the longest pool has left, the default
-    :class:`PrepaymentModel`'s mortgage rates.
+    :class:`PrepaymentModel`'s mortgage rates. The last two sets are kept (they depend only
+    on the curve and the months): the valuation and the stresses share them.
     """
     months = max(int(pools.wam.max()), 1) if len(pools) else 1
-    model = PrepaymentModel()
-    return MbsPaths.simulate(G2pp(curve), model, n_paths=VALUATION_PATHS, months=months, seed=0)
+    parts = [np.ascontiguousarray(a).tobytes() for a in curve.core_args()]
+    key = hashlib.sha256(b"\0".join([*parts, repr((months, curve.valuation_date)).encode()]))
+    with _LOCK:
+        found = _PATHS.get(key.hexdigest())
+    if found is None:
+        model = PrepaymentModel()
+        g2 = G2pp(curve)
+        found = MbsPaths.simulate(g2, model, n_paths=VALUATION_PATHS, months=months, seed=0)
+        with _LOCK:
+            while len(_PATHS) >= _KEEP_PATHS:
+                _PATHS.pop(next(iter(_PATHS)))
+            _PATHS[key.hexdigest()] = found
+    return found
 
 
 def value_on_curve(
@@ -748,4 +760,7 @@ def value_on_curve(
 #: Valuations :func:`value_on_curve` keeps, oldest dropped first.
 _KEEP: Final = 8
 _VALUED: dict[str, MbsValuation] = {}
+#: Path sets :func:`valuation_paths` keeps (about 12 MB each for 1,000 paths x 360 months).
+_KEEP_PATHS: Final = 2
+_PATHS: dict[str, MbsPaths] = {}
 _LOCK: Final = threading.Lock()
