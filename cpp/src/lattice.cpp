@@ -289,12 +289,11 @@ void check_hull_white(const HullWhiteParams& p, const char* where) {
 
 VectorXd hw_lattice_prices(const HullWhiteParams& p, const CashflowView& cf,
                            const ExerciseView& ex, const ZeroCurve& curve, ConstVecRef spreads,
-                           ConstIdxRef steps) {
+                           ConstIdxRef steps, int threads) {
   check_hull_white(p, "hw_lattice_prices");
   check_inputs(cf, ex, spreads, "spreads", steps, "hw_lattice_prices");
   VectorXd out(cf.n_streams());
-  // Streams are independent: each thread values its own, so results do not depend on threads.
-  detail::parallel_for(cf.n_streams(), 0, [&](std::int64_t lo, std::int64_t hi) {
+  detail::parallel_for(cf.n_streams(), threads, [&](std::int64_t lo, std::int64_t hi) {
     for (Eigen::Index s = lo; s < hi; ++s) {
       out[s] = Lattice(p, cf, ex, curve, s, steps[s]).rollback(spreads[s]).first;
     }
@@ -304,7 +303,7 @@ VectorXd hw_lattice_prices(const HullWhiteParams& p, const CashflowView& cf,
 
 VectorXd hw_lattice_spreads(const HullWhiteParams& p, const CashflowView& cf,
                             const ExerciseView& ex, const ZeroCurve& curve, ConstVecRef prices,
-                            ConstIdxRef steps) {
+                            ConstIdxRef steps, int threads) {
   check_hull_white(p, "hw_lattice_spreads");
   check_inputs(cf, ex, prices, "prices", steps, "hw_lattice_spreads");
   for (Eigen::Index s = 0; s < cf.n_streams(); ++s) {
@@ -313,7 +312,7 @@ VectorXd hw_lattice_spreads(const HullWhiteParams& p, const CashflowView& cf,
   }
   VectorXd out(cf.n_streams());
   // Streams are independent: each thread solves its own, so results do not depend on threads.
-  detail::parallel_for(cf.n_streams(), 0, [&](std::int64_t lo, std::int64_t hi) {
+  detail::parallel_for(cf.n_streams(), threads, [&](std::int64_t lo, std::int64_t hi) {
     for (Eigen::Index s = lo; s < hi; ++s) {
       out[s] = solve_spread(p, cf, ex, curve, prices, steps, s);
     }
