@@ -18,7 +18,7 @@ from fialloc import pipeline
 from fialloc.bonds import BondBook
 from fialloc.curves import bootstrap
 from fialloc.data import InputError, from_tables, load, validate, write_tables
-from fialloc.data.demo import CURVE_QUOTES, DEMO_VALUATION
+from fialloc.data.demo_universe import CURVE_QUOTES, DEMO_VALUATION
 
 RTOL = 1e-10
 

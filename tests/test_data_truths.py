@@ -13,7 +13,7 @@ import pytest
 
 import fialloc.data as data
 from fialloc.analytics.context import DeskContext
-from fialloc.data.demo import (
+from fialloc.data.demo_universe import (
     BETA_LOADING,
     CHARACTERISTIC_NOISE,
     DRIFT_NOTCHES,

@@ -12,7 +12,8 @@ import pytest
 import fialloc.data as data
 from fialloc.analytics import drift
 from fialloc.analytics.context import DeskContext
-from fialloc.data.demo import BETA_LOADING, DEMO_VALUATION, demo_tables
+from fialloc.data.demo import demo_tables
+from fialloc.data.demo_universe import BETA_LOADING, DEMO_VALUATION
 from fialloc.data.loaders import from_tables
 from fialloc.desks import performance
 from fialloc.desks.result import DeskResult

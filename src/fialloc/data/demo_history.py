@@ -14,7 +14,7 @@ stream of its own so the other demo tables do not change:
   tighten: positive selection;
 - M22 moves 2% of its sleeve into high yield and M23 4% into long Treasuries (about 0.4
   years of duration), ramping in over four months from their planted drift months, the moves
-  of their characteristics (:data:`fialloc.data.demo.DRIFT_SIZE`).
+  of their characteristics (:data:`fialloc.data.demo_universe.DRIFT_SIZE`).
 """
 
 from __future__ import annotations
@@ -25,14 +25,14 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from fialloc.data.demo import (
+from fialloc.data.demo_universe import (
     BBB_BETA,
     DEMO_VALUATION,
     DRIFT,
     DRIFT_RAMP,
     SKILLED,
-    _months,
     eligible_securities,
+    history_months,
 )
 from fialloc.data.vocabulary import GOVERNMENT_SECTORS, rating_letter
 
@@ -118,7 +118,7 @@ def demo_history_tables(
         Each manager's benchmark id (each demo manager has a benchmark of its own).
     """
     rng = np.random.default_rng([seed, 5])
-    months = _months()
+    months = history_months()
     n = len(months)
     ids = securities["security_id"].to_numpy(dtype=object)
     position = pd.Index(ids)
