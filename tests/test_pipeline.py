@@ -55,6 +55,21 @@ def test_the_recommendation_meets_the_mandate_and_closes_gaps(run):
     assert (terms[["yield", "alpha", "surplus risk"]] > 0).all()
 
 
+def test_stress_by_manager_is_computed_once_and_adds_up_to_the_book(run):
+    result, _ = run
+    by_manager = result.stress_by_manager
+    assert by_manager.index.name == "manager_id"
+    assert set(by_manager.index) == set(result.portfolio.managers.index)
+    assert list(by_manager.columns) == list(result.stresses.asset_values.index)
+    # Every security's face is split among its holders, so the managers' changes (hedges
+    # included) add up to the book's asset change under every stress; none under the first.
+    summary = result.stresses.summary()
+    np.testing.assert_allclose(
+        by_manager.sum(axis=0).to_numpy(), summary["assets_change"].to_numpy(), rtol=1e-9, atol=1.0
+    )
+    np.testing.assert_allclose(by_manager.iloc[:, 0].to_numpy(), 0.0, atol=1e-6)
+
+
 def test_the_optimizer_reads_the_skill_evidence(run):
     result, _ = run
     from fialloc.desks import performance
