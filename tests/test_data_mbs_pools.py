@@ -9,14 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import fialloc.data as data
 from fialloc.data import InputError, from_tables, load, validate, write_tables
 from fialloc.data.demo import DEMO_VALUATION
 
 
 @pytest.fixture(scope="module")
-def demo():
-    return data.demo()
+def demo(demo_portfolio):
+    return demo_portfolio
 
 
 @pytest.fixture(scope="module")
@@ -89,9 +88,8 @@ def test_pool_rows_are_checked_against_each_other_and_the_master(tmp_path, demo_
     )
 
 
-def test_without_pools_securitized_bonds_keep_their_scheduled_risk(demo):
-    tables, _ = data.demo_tables()
-    tables = {k: v.copy() for k, v in tables.items()}
+def test_without_pools_securitized_bonds_keep_their_scheduled_risk(demo, demo_inputs):
+    tables = demo_inputs
     tables.pop("mbs_pools")
     tables.pop("pool_factors")
     plain = from_tables(tables, DEMO_VALUATION)
@@ -118,9 +116,8 @@ def test_demo_pools_price_at_their_drawn_spread_and_are_negatively_convex(demo):
     assert (mbs.effective_convexity < 0).mean() > 0.8
 
 
-def test_a_pool_table_for_an_unknown_book_is_refused_clearly(demo):
-    tables, _ = data.demo_tables()
-    tables = {k: v.copy() for k, v in tables.items()}
+def test_a_pool_table_for_an_unknown_book_is_refused_clearly(demo, demo_inputs):
+    tables = demo_inputs
     tables["mbs_pools"] = tables["mbs_pools"].assign(wam=0)
     with pytest.raises(InputError, match="mbs_pools, row 0, column wam"):
         from_tables(tables, DEMO_VALUATION)

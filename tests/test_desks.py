@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 
-import fialloc.data as data
 from fialloc.analytics.context import DeskContext
 from fialloc.desks import duration, liquidity, performance, run_desks
 from fialloc.schedule import add_months
@@ -19,8 +18,8 @@ def results(demo_portfolio):
 
 
 @pytest.fixture(scope="module")
-def truth():
-    return data.demo_truth()
+def truth(demo_truth):
+    return demo_truth
 
 
 def _subjects(result, code):

@@ -270,8 +270,8 @@ def result(demo):
 
 
 @pytest.fixture(scope="module")
-def truth():
-    return data.demo_truth()
+def truth(demo_truth):
+    return demo_truth
 
 
 def _subjects(result, code):

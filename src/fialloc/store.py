@@ -156,9 +156,6 @@ def run_tables(run: RunResult) -> dict[str, pd.DataFrame]:
             }
         )
     ).rename_axis("manager_id")
-    share = run.portfolio.holding_shares.reindex(
-        columns=run.stresses.asset_values.columns, fill_value=0.0
-    )
     weights = pd.DataFrame(
         {
             "current": run.problem.current,
@@ -197,7 +194,7 @@ def run_tables(run: RunResult) -> dict[str, pd.DataFrame]:
         "liabilities": run.liabilities,
         "krd_gaps": run.gaps,
         "stresses": run.stresses.summary(),
-        "stress_by_manager": run.stresses.by_manager(share).rename_axis("manager_id"),
+        "stress_by_manager": run.stress_by_manager,
         "surplus_paths": run.surplus_paths,
         "weights": weights,
         "robustness_paths": run.robustness.paths,
