@@ -81,6 +81,7 @@ _COMPOUNDING: Final[dict[str, Compounding]] = {
 QUOTE_KINDS: Final = ("deposit", "swap", "par_bond")
 _DEFAULT_FREQ: Final = {"deposit": 0, "swap": 1, "par_bond": 2}
 _DEFAULT_DAY_COUNT: Final = {"deposit": "ACT/365F", "swap": "ACT/365F", "par_bond": "ACT/ACT ICMA"}
+_DC_CODE: Final = {name: code for code, name in enumerate(DAY_COUNTS)}  # the core's codes
 
 Interpolation = Literal["log_linear", "natural_cubic", "linear_zero", "monotone_convex"]
 Extrapolation = Literal["flat_forward", "flat_zero"]
@@ -126,7 +127,7 @@ def _check_key_tenors(tenors: FloatArray, where: str) -> None:
         raise ValueError(msg)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class CurveQuote:
     """One market quote used to build a curve.
 
@@ -153,6 +154,20 @@ class CurveQuote:
     day_count: str
     label: str
 
+    def __init__(
+        self, kind: str, maturity: dt.date, rate: float, frequency: int, day_count: str, label: str
+    ) -> None:
+        # A frozen dataclass's generated __init__ sets each field through object.__setattr__,
+        # a third of a quote's parsing time; filling __dict__ at once keeps the record frozen.
+        self.__dict__.update(
+            kind=kind,
+            maturity=maturity,
+            rate=rate,
+            frequency=frequency,
+            day_count=day_count,
+            label=label,
+        )
+
     def accruals(self, valuation_date: dt.date) -> tuple[list[float], list[float], list[float]]:
         """Return flow times (Act/365F years), accrual fractions and principal per unit notional.
 
@@ -174,12 +189,13 @@ def _schedules(
     quotes: Sequence[CurveQuote], valuation_date: dt.date
 ) -> tuple[npt.NDArray[np.int64], FloatArray, FloatArray, FloatArray]:
     """Offsets, times, accruals and principal of the quotes' flows, from the compiled core."""
-    return _core.instrument_flows(
-        valuation_date.toordinal(),
-        np.array([q.maturity.toordinal() for q in quotes], dtype=np.int64),
-        np.array([0 if q.kind == "deposit" else q.frequency for q in quotes], dtype=np.int64),
-        np.array([DAY_COUNTS.index(q.day_count) for q in quotes], dtype=np.int64),
-    )
+    # One (3, n) block built in one pass; its rows are contiguous, as the core requires.
+    rows = [
+        (q.maturity.toordinal(), 0 if q.kind == "deposit" else q.frequency, _DC_CODE[q.day_count])
+        for q in quotes
+    ]
+    codes = np.array(rows, dtype=np.int64).T.copy()
+    return _core.instrument_flows(valuation_date.toordinal(), codes[0], codes[1], codes[2])
 
 
 def read_quotes(
@@ -218,46 +234,56 @@ def read_quotes(
         raise ValueError(msg)
     out: list[CurveQuote] = []
     for row, rec in enumerate(records):
-        where = f"quotes row {row}"
+        # Messages are formatted only on failure: this loop is most of a bootstrap's time.
         if "kind" not in rec or "rate" not in rec:
-            msg = f"{where}: missing kind or rate"
+            msg = f"quotes row {row}: missing kind or rate"
             raise ValueError(msg)
         kind = str(rec["kind"]).strip().lower()
         if kind not in QUOTE_KINDS:
-            msg = f"{where}, column kind: unknown kind {rec['kind']!r}; expected {QUOTE_KINDS}"
+            msg = (
+                f"quotes row {row}, column kind: unknown kind {rec['kind']!r}; "
+                f"expected {QUOTE_KINDS}"
+            )
             raise ValueError(msg)
         tenor = rec.get("tenor")
-        has_tenor = tenor is not None and not (isinstance(tenor, float) and np.isnan(tenor))
-        if has_tenor:
-            maturity = tenor_date(valuation_date, str(tenor), f"{where}, column tenor")
+        if tenor is not None and not (isinstance(tenor, float) and np.isnan(tenor)):
+            maturity = tenor_date(valuation_date, str(tenor), f"quotes row {row}, column tenor")
             label = str(tenor).strip().upper()
         else:
-            maturity = to_date(rec.get("maturity"), f"{where}, column maturity")
+            maturity = to_date(rec.get("maturity"), f"quotes row {row}, column maturity")
             label = maturity.isoformat()
         if maturity <= valuation_date:
-            msg = f"{where}: maturity {maturity} is not after the valuation date {valuation_date}"
+            msg = (
+                f"quotes row {row}: maturity {maturity} is not after the valuation date "
+                f"{valuation_date}"
+            )
             raise ValueError(msg)
-        rate = decimal_rate(rec["rate"], f"{where}, column rate")
+        rate = rec["rate"]
+        if not (type(rate) is float and -1.0 < rate < 1.0):  # finite: NaN fails the bounds
+            rate = decimal_rate(rate, f"quotes row {row}, column rate")
         freq_raw = rec.get("frequency")
         if freq_raw is None or (isinstance(freq_raw, float) and np.isnan(freq_raw)):
             freq = _DEFAULT_FREQ[kind]
         else:
-            freq_f = finite_float(freq_raw, f"{where}, column frequency")
+            freq_f = finite_float(freq_raw, f"quotes row {row}, column frequency")
             freq = int(freq_f) if freq_f.is_integer() else -1  # -1: refused below
         if freq == -1 or (kind != "deposit" and freq not in (1, 2, 4, 12)):
-            msg = f"{where}, column frequency: {freq_raw!r}; expected 1, 2, 4 or 12 a year"
+            msg = f"quotes row {row}, column frequency: {freq_raw!r}; expected 1, 2, 4 or 12 a year"
             raise ValueError(msg)
         dc_raw = rec.get("day_count")
         if dc_raw is None or (isinstance(dc_raw, float) and np.isnan(dc_raw)):
             day_count = _DEFAULT_DAY_COUNT[kind]
         else:
-            day_count = normalize_day_count(dc_raw, f"{where}, column day_count")
+            day_count = normalize_day_count(dc_raw, f"quotes row {row}, column day_count")
         if day_count == "ACT/ACT ICMA" and kind == "deposit":
-            msg = f"{where}, column day_count: ACT/ACT ICMA needs a coupon schedule; deposits don't"
+            msg = (
+                f"quotes row {row}, column day_count: ACT/ACT ICMA needs a coupon schedule; "
+                "deposits don't"
+            )
             raise ValueError(msg)
         if out and maturity <= out[-1].maturity:
             msg = (
-                f"{where}: maturity {maturity} ({label}) is not after row {row - 1}'s "
+                f"quotes row {row}: maturity {maturity} ({label}) is not after row {row - 1}'s "
                 f"{out[-1].maturity} ({out[-1].label}); quotes must be sorted by maturity "
                 "without duplicates"
             )
@@ -695,7 +721,7 @@ class _Instruments:
             interpolation,
             self.valuation_date,
             extrapolation=extrapolation,
-            _instruments=replace(self, rates=rates),
+            _instruments=self if rates is self.rates else replace(self, rates=rates),
         )
 
 
