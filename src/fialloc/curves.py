@@ -33,6 +33,7 @@ from fialloc.layout import CashflowLayout, FloatArray
 from fialloc.schedule import (
     DAY_COUNTS,
     act365,
+    known_tenor_date,
     normalize_day_count,
     tenor_date,
     to_date,
@@ -158,15 +159,14 @@ class CurveQuote:
         self, kind: str, maturity: dt.date, rate: float, frequency: int, day_count: str, label: str
     ) -> None:
         # A frozen dataclass's generated __init__ sets each field through object.__setattr__,
-        # a third of a quote's parsing time; filling __dict__ at once keeps the record frozen.
-        self.__dict__.update(
-            kind=kind,
-            maturity=maturity,
-            rate=rate,
-            frequency=frequency,
-            day_count=day_count,
-            label=label,
-        )
+        # a third of a quote's parsing time; writing __dict__ directly keeps the record frozen.
+        fields = self.__dict__
+        fields["kind"] = kind
+        fields["maturity"] = maturity
+        fields["rate"] = rate
+        fields["frequency"] = frequency
+        fields["day_count"] = day_count
+        fields["label"] = label
 
     def accruals(self, valuation_date: dt.date) -> tuple[list[float], list[float], list[float]]:
         """Return flow times (Act/365F years), accrual fractions and principal per unit notional.
@@ -185,16 +185,20 @@ class CurveQuote:
         return times, [self.rate * a + p for a, p in zip(accruals, principal, strict=True)]
 
 
-def _schedules(
-    quotes: Sequence[CurveQuote], valuation_date: dt.date
-) -> tuple[npt.NDArray[np.int64], FloatArray, FloatArray, FloatArray]:
-    """Offsets, times, accruals and principal of the quotes' flows, from the compiled core."""
-    # One (3, n) block built in one pass; its rows are contiguous, as the core requires.
+def _quote_codes(quotes: Sequence[CurveQuote]) -> npt.NDArray[np.int64]:
+    """Maturity ordinals, frequencies (0 for deposits) and day-count codes, one row each."""
     rows = [
         (q.maturity.toordinal(), 0 if q.kind == "deposit" else q.frequency, _DC_CODE[q.day_count])
         for q in quotes
     ]
-    codes = np.array(rows, dtype=np.int64).T.copy()
+    return np.array(rows, dtype=np.int64).T.copy()  # each row contiguous, as the core requires
+
+
+def _schedules(
+    quotes: Sequence[CurveQuote], valuation_date: dt.date
+) -> tuple[npt.NDArray[np.int64], FloatArray, FloatArray, FloatArray]:
+    """Offsets, times, accruals and principal of the quotes' flows, from the compiled core."""
+    codes = _quote_codes(quotes)
     return _core.instrument_flows(valuation_date.toordinal(), codes[0], codes[1], codes[2])
 
 
@@ -247,7 +251,9 @@ def read_quotes(
             raise ValueError(msg)
         tenor = rec.get("tenor")
         if tenor is not None and not (isinstance(tenor, float) and np.isnan(tenor)):
-            maturity = tenor_date(valuation_date, str(tenor), f"quotes row {row}, column tenor")
+            maturity = known_tenor_date(valuation_date, str(tenor)) or tenor_date(
+                valuation_date, str(tenor), f"quotes row {row}, column tenor"
+            )
             label = str(tenor).strip().upper()
         else:
             maturity = to_date(rec.get("maturity"), f"quotes row {row}, column maturity")
@@ -694,15 +700,47 @@ class _Instruments:
     valuation_date: dt.date
     layout: CashflowLayout  # amounts hold the accrual fractions
     principal: FloatArray
-    counts: npt.NDArray[np.int64]
     rates: FloatArray
 
     @classmethod
     def build(cls, quotes: tuple[CurveQuote, ...], valuation_date: dt.date) -> _Instruments:
         offsets, times, accruals, principal = _schedules(quotes, valuation_date)
         layout = CashflowLayout(offsets, times, accruals)
+        return cls(quotes, valuation_date, layout, principal, np.array([q.rate for q in quotes]))
+
+    @classmethod
+    def solve(
+        cls,
+        quotes: tuple[CurveQuote, ...],
+        valuation_date: dt.date,
+        interpolation: Interpolation,
+        extrapolation: Extrapolation,
+    ) -> Curve:
+        """Schedules and curve in one call of the core (as build, then bootstrap)."""
+        codes = _quote_codes(quotes)
         rates = np.array([q.rate for q in quotes])
-        return cls(quotes, valuation_date, layout, principal, np.diff(offsets), rates)
+        offsets, times, accruals, principal, pillars, log_dfs = _core.bootstrap_quotes(
+            valuation_date.toordinal(),
+            codes[0],
+            codes[1],
+            codes[2],
+            rates,
+            INTERPOLATIONS[interpolation],
+        )
+        layout = CashflowLayout(offsets, times, accruals)
+        return Curve(
+            pillars,
+            log_dfs,
+            interpolation,
+            valuation_date,
+            extrapolation=extrapolation,
+            _instruments=cls(quotes, valuation_date, layout, principal, rates),
+        )
+
+    @cached_property
+    def counts(self) -> npt.NDArray[np.int64]:
+        """Flows per instrument."""
+        return np.diff(self.layout.offsets)
 
     def bootstrap(
         self, rates: FloatArray, interpolation: Interpolation, extrapolation: Extrapolation
@@ -721,7 +759,7 @@ class _Instruments:
             interpolation,
             self.valuation_date,
             extrapolation=extrapolation,
-            _instruments=self if rates is self.rates else replace(self, rates=rates),
+            _instruments=replace(self, rates=rates),
         )
 
 
@@ -753,8 +791,7 @@ def bootstrap(
     """
     vd = to_date(valuation_date, "bootstrap: valuation_date")
     _check_methods(interpolation, extrapolation, "bootstrap")
-    instruments = _Instruments.build(read_quotes(quotes, vd), vd)
-    return instruments.bootstrap(instruments.rates, interpolation, extrapolation)
+    return _Instruments.solve(read_quotes(quotes, vd), vd, interpolation, extrapolation)
 
 
 def curve_from_points(

@@ -119,14 +119,33 @@ def parse_tenor(tenor: str, where: str = "tenor") -> tuple[int, str]:
     """Split a tenor such as ``"3M"`` or ``"10Y"`` into ``(3, "M")``; units D, W, M, Y."""
     parts = _tenor_parts(str(tenor))
     if parts is None:
-        msg = f"{where}: cannot read tenor {tenor!r}; expected a positive count and D, W, M or Y"
-        raise ValueError(msg)
+        raise _bad_tenor(tenor, where)
     return parts
+
+
+def _bad_tenor(tenor: object, where: str) -> ValueError:
+    msg = f"{where}: cannot read tenor {tenor!r}; expected a positive count and D, W, M or Y"
+    return ValueError(msg)
 
 
 def tenor_date(start: dt.date, tenor: str, where: str = "tenor") -> dt.date:
     """Date `tenor` after `start`, unadjusted (months clamp to month end)."""
-    n, unit = parse_tenor(tenor, where)
+    date = known_tenor_date(start, str(tenor))
+    if date is None:
+        raise _bad_tenor(tenor, where)
+    return date
+
+
+@functools.lru_cache(maxsize=1024)
+def known_tenor_date(start: dt.date, tenor: str) -> dt.date | None:
+    """Date `tenor` after `start` as :func:`tenor_date` gives it, or None if `tenor` is unreadable.
+
+    Cached: a curve is rebuilt from the same tenors on the same date many times over.
+    """
+    parts = _tenor_parts(tenor)
+    if parts is None:
+        return None
+    n, unit = parts
     if unit == "D":
         return start + dt.timedelta(days=n)
     if unit == "W":
