@@ -405,10 +405,15 @@ class _Streams:
         )
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _bond_flows(
     coupon: float, maturity: dt.date, freq: int, day_count: str, vd: dt.date
-) -> tuple[list[float], list[float], list[float], float]:
-    """Curve times, yield times, amounts per 100 face and accrued per 100 for one bond."""
+) -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...], float]:
+    """Curve times, yield times, amounts per 100 face and accrued per 100 for one bond.
+
+    Cached: a run builds books of the same bonds several times (the demo, the portfolio, the
+    overlay, the holdings history), and the schedule is pure Python date arithmetic.
+    """
     if freq == 0:
         if day_count == "ACT/ACT ICMA":
             # Notional annual periods back from maturity, as ICMA counts a long period.
@@ -417,7 +422,7 @@ def _bond_flows(
             tau = (len(dates) - 2) + (first - vd).days / (first - prev).days
         else:
             tau = year_fraction(vd, maturity, day_count)
-        return [act365(vd, maturity)], [tau], [100.0], 0.0
+        return (act365(vd, maturity),), (tau,), (100.0,), 0.0
     months = 12 // freq
     dates = backward_dates(maturity, months, vd)
     times: list[float] = []
@@ -437,7 +442,7 @@ def _bond_flows(
         amounts.append(100.0 * coupon * period)
     amounts[-1] += 100.0
     accrued = 100.0 * coupon * year_fraction(prev, vd, day_count, prev, dates[1], freq)
-    return times, ytimes, amounts, accrued
+    return tuple(times), tuple(ytimes), tuple(amounts), accrued
 
 
 class BondBook:
@@ -501,8 +506,8 @@ class BondBook:
             )
             raise ValueError(msg)
 
-        times, ytimes, amounts, accrued, comp, faces, mats, dcs, freqs, coupons = (
-            [],
+        ytimes: list[float] = []
+        times, amounts, accrued, comp, faces, mats, dcs, freqs, coupons = (
             [],
             [],
             [],

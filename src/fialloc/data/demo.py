@@ -686,7 +686,7 @@ def _tables(
         tables["mbs_pools"] = pools
         tables["holdings"] = _with_pool_prices(holdings, pools, securities, prices)
         # Local import: the history module builds on this one's managers and universes.
-        from fialloc.data.demo_history import demo_history_tables
+        from fialloc.data.demo_history import demo_history_tables, pool_factor_history
 
         # Each manager's benchmark composition is its own (its bonds and some of its
         # universe), so each gets a benchmark id; the name is the index it follows.
@@ -697,6 +697,7 @@ def _tables(
             securities, z, holdings, prices, factors, seed,
             dict(zip(managers["manager_id"], ids, strict=True)),
         )  # fmt: skip
+        tables["pool_factors"] = pool_factor_history(pools)
     if global_sleeve:
         # Local import: the global sleeve builds on curve sets, which this module need not.
         from fialloc.data.demo_global import GLOBAL_MANAGER, add_global_sleeve
