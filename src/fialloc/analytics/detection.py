@@ -147,15 +147,32 @@ def _rate(hits: pd.Series) -> dict[str, float]:
     return {"rate": k / n if n else float("nan"), "low": low, "high": high, "count": float(n)}
 
 
+def _mean_per_book(records: pd.DataFrame, flag: str, wrong: pd.Series) -> dict[str, float]:
+    """Mean over the books of the share of flags that are wrong, with a t interval."""
+    flags = records[flag].astype(bool)
+    by_book = pd.DataFrame({"flags": flags, "wrong": flags & wrong}).groupby(records["seed"])
+    share = (by_book["wrong"].sum() / by_book["flags"].sum().clip(lower=1)).to_numpy(float)
+    mean = float(share.mean())
+    if len(share) < 2:
+        return {"rate": mean, "low": float("nan"), "high": float("nan"), "count": 1.0}
+    half = float(stats.t.ppf(0.975, len(share) - 1) * share.std(ddof=1) / np.sqrt(len(share)))
+    return {"rate": mean, "low": max(mean - half, 0.0), "high": mean + half,
+            "count": float(len(share))}  # fmt: skip
+
+
 def detection_rates(records: pd.DataFrame) -> pd.DataFrame:
     """Return the study's headline rates, desks and oracle, with Wilson intervals.
 
     Rows: ``skill recall, IR >= 1.0`` and ``>= 1.5`` (share of skilled managers flagged),
     ``skill false discovery rate`` (share of all skill flags, pooled over the books, on
-    managers without alpha), ``beta recall`` (credit-beta managers flagged; and those whose
-    true loadings carry a signal t of 3 or more) and ``beta false positives`` (beta flags
-    among managers without credit beta). Columns: per verdict (``desks``, ``oracle``) the
-    ``rate``, its interval ``low`` and ``high``, and the ``count`` it is a share of.
+    managers without alpha), ``skill false discovery rate, mean per book`` (the rate
+    Benjamini-Hochberg controls: each book's share of its skill flags on managers without
+    alpha, 0 for a book without flags, averaged over the books; a Student t interval over the
+    books, and the count is the books), ``beta recall`` (credit-beta managers flagged; and
+    those whose true loadings carry a signal t of 3 or more) and ``beta false positives``
+    (beta flags among managers without credit beta). Columns: per verdict (``desks``,
+    ``oracle``) the ``rate``, its interval ``low`` and ``high``, and the ``count`` it is a
+    share of.
     """
     skilled = records["kind"] == "skill"
     ir = records["information_ratio"]
@@ -176,6 +193,9 @@ def detection_rates(records: pd.DataFrame) -> pd.DataFrame:
         }  # fmt: skip
         for name, hits in found.items():
             rows[(name, who)] = _rate(hits.astype(bool))
+        rows[("skill false discovery rate, mean per book", who)] = _mean_per_book(
+            records, skill, ~skilled
+        )
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index = pd.MultiIndex.from_tuples(table.index, names=["measure", "verdict"])
     wide = pd.DataFrame(table.unstack("verdict"))
