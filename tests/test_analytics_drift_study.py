@@ -44,9 +44,12 @@ def test_five_book_study_rates(results):
     assert table.loc["start inside its 90% interval", "value"] >= 0.8
     recall = table.loc["drift recall, size >= 1 sd"]
     assert recall["low"] <= recall["value"] <= recall["high"]
-    # Knowing the date beats knowing only the noise, which beats estimating it.
+    # Knowing the date beats knowing only the noise, which beats estimating it; knowing the
+    # drifted characteristic too beats searching all of them.
     scan = table.loc["scan oracle recall, size >= 1 sd", "value"]
     assert table.loc["oracle recall, size >= 1 sd", "value"] >= scan >= recall["value"]
+    assert scan >= table.loc["all-series scan oracle recall, size >= 1 sd", "value"]
+    assert table.loc["all-series scan oracle false positives", "value"] <= 0.05
 
 
 def test_wilson_interval_matches_the_formula():
