@@ -89,7 +89,11 @@ class G2Paths:
         return idx
 
     def banked(
-        self, layout: CashflowLayout, holdings: npt.ArrayLike, horizons: npt.ArrayLike
+        self,
+        layout: CashflowLayout,
+        holdings: npt.ArrayLike,
+        horizons: npt.ArrayLike,
+        conversion: FloatArray | None = None,
     ) -> FloatArray:
         """Cash a layout's flows paid before each horizon, reinvested on the path (money).
 
@@ -104,6 +108,10 @@ class G2Paths:
             Holders x streams: units of each stream each holder owns.
         horizons : array
             Years, on the grid.
+        conversion : array, optional
+            Paths x times: the paths' units per unit of the flows' currency at each grid
+            time (a foreign currency's FX rate on the path): cash is converted when it is
+            banked. None for flows in the paths' own currency.
 
         Returns
         -------
@@ -121,7 +129,8 @@ class G2Paths:
         inside = bucket < len(self.times)
         cash = np.zeros((len(self.times), units.shape[0]))
         np.add.at(cash, bucket[inside], (units[:, stream[inside]] * layout.amounts[inside]).T)
-        grown = np.einsum("pk,kh->pkh", self.discount, cash).cumsum(axis=1)[:, cols, :]
+        weight = self.discount if conversion is None else self.discount * conversion
+        grown = np.einsum("pk,kh->pkh", weight, cash).cumsum(axis=1)[:, cols, :]
         return np.asarray(grown / self.discount[:, cols, None], dtype=np.float64)
 
 
