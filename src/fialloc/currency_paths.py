@@ -177,7 +177,7 @@ def book_scenario(portfolio: Portfolio, model: G2pp) -> BookScenario | None:
         linker_currency = {
             str(s): str(c) for s, c in zip(ids, codes, strict=True) if s in linkers.security_ids
         }
-    held = [c for c in cs.currencies if c in set(codes)]
+    held = [c for c, _, _ in p.currency_books]
     nominal, reals = _economies(p, model, held, list(dict.fromkeys(linker_currency.values())))
     generator = MultiCurrencyG2([*nominal.values(), *reals.values()])
 
@@ -222,10 +222,11 @@ def book_scenario(portfolio: Portfolio, model: G2pp) -> BookScenario | None:
     )
 
 
-def _linker_banked(
-    block: _Block, paths: MultiCurrencyPaths, horizons: FloatArray, base_discount: FloatArray
-) -> FloatArray:
-    """Linker flows paid before each horizon at the path's index ratio, banked (money)."""
+def _linker_cash(block: _Block, paths: MultiCurrencyPaths) -> FloatArray:
+    """Linker cash paid in each grid month at the path's index ratio (paths x times x holders).
+
+    In the currency of the linkers (converted by the caller).
+    """
     assert block.index_ratio is not None
     assert block.principal_floor is not None
     layout = block.book.layout
@@ -258,11 +259,7 @@ def _linker_banked(
     # (a matrix product's summation order would depend on the block's shape).
     for f in range(len(t)):
         cash[:, bucket[f], :] += amounts[:, f, None] * units[None, :, stream[f]]
-    parent = paths.parents[i]
-    fx = paths.to_base(paths.names[parent])
-    cols = np.searchsorted(times, horizons)
-    grown = np.cumsum(cash * (base_discount * fx)[:, :, None], axis=1)[:, cols, :]
-    return np.asarray(grown / base_discount[:, cols, None], dtype=np.float64)
+    return cash
 
 
 def hedge_paths(
@@ -368,9 +365,15 @@ def asset_paths(
     gen = scenario.generator
     base = paths.names[0]
     base_paths = paths.economy(base)
-    out: FloatArray | None = None
+    discount = base_paths.discount
+    cols = base_paths.columns(h)
+    n_managers = scenario.hedged.shape[0]
+    out = np.zeros((paths.n_paths, len(h), n_managers))
+    # Cash paid in each month, in base money on the path times the base discount factor:
+    # one running sum banks every block's cash at the base bank account.
+    paid = np.zeros((paths.n_paths, len(paths.times), n_managers))
     for block in scenario.blocks:
-        value = gen.revalue(
+        out += gen.revalue(
             block.economy,
             block.book,
             paths,
@@ -379,14 +382,17 @@ def asset_paths(
             holdings=block.holdings,
             threads=threads,
         )
+        home = (
+            block.economy if block.index_ratio is None else str(gen.economy(block.economy).parent)
+        )
+        weight = discount if home == base else discount * paths.to_base(home)
         if block.index_ratio is None:
-            fx = None if block.economy == base else paths.to_base(block.economy)
-            value = value + base_paths.banked(block.book.layout, block.holdings, h, fx)
+            cash = base_paths.monthly_cash(block.book.layout, block.holdings)
+            paid += weight[:, :, None] * cash[None, :, :]
         else:
-            value = value + _linker_banked(block, paths, h, base_paths.discount)
-        out = value if out is None else out + value
-    assert out is not None  # a book holds at least one block
+            paid += weight[:, :, None] * _linker_cash(block, paths)
+    out += np.cumsum(paid, axis=1)[:, cols, :] / discount[:, cols, None]
     for c, currency in enumerate(scenario.hedge_currencies):
         unit = hedge_paths(gen, currency, paths, h)
-        out = out + unit[:, :, None] * scenario.hedged[:, c][None, None, :]
+        out += unit[:, :, None] * scenario.hedged[:, c][None, None, :]
     return out

@@ -1,8 +1,9 @@
 """The main job: from validated inputs to an allocation and a plan to reach it.
 
 Stages, each timed: price and risk the book and the liabilities and measure key-rate gaps;
-revalue everything under the deterministic stresses; simulate G2++ paths and revalue each
-manager's sleeve on them; run the desks; optimize manager weights under the mandate (the
+revalue everything under the deterministic stresses; simulate G2++ paths (with every other
+currency, FX rate and price index the book holds: :mod:`fialloc.currency_paths`) and revalue
+each manager's sleeve on them; run the desks; optimize manager weights under the mandate (the
 priority-weighted objective, the least expected shortfall across the paths, and the frontier
 between tracking error and yield); test current and recommended weights on the paths and the
 stresses; plan the move in phases.

@@ -88,17 +88,38 @@ class G2Paths:
             raise ValueError(msg)
         return idx
 
+    def monthly_cash(self, layout: CashflowLayout, holdings: npt.ArrayLike) -> FloatArray:
+        """Cash each holder receives in each grid month (times x holders, money).
+
+        Each flow lands in the grid month that ends at or after it; flows after the grid's
+        end are left out.
+
+        Parameters
+        ----------
+        layout : CashflowLayout
+            The streams' flows (times in years, amounts per unit held).
+        holdings : array
+            Holders x streams: units of each stream each holder owns.
+        """
+        units = np.atleast_2d(np.asarray(holdings, dtype=np.float64))
+        n_streams = len(layout.offsets) - 1
+        if units.shape[1] != n_streams:
+            msg = f"G2Paths.banked: holdings have {units.shape[1]} columns for {n_streams} streams"
+            raise ValueError(msg)
+        stream = np.repeat(np.arange(n_streams), np.diff(layout.offsets))
+        bucket = np.searchsorted(self.times, layout.times, side="left")
+        inside = bucket < len(self.times)
+        cash = np.zeros((len(self.times), units.shape[0]))
+        np.add.at(cash, bucket[inside], (units[:, stream[inside]] * layout.amounts[inside]).T)
+        return cash
+
     def banked(
-        self,
-        layout: CashflowLayout,
-        holdings: npt.ArrayLike,
-        horizons: npt.ArrayLike,
-        conversion: FloatArray | None = None,
+        self, layout: CashflowLayout, holdings: npt.ArrayLike, horizons: npt.ArrayLike
     ) -> FloatArray:
         """Cash a layout's flows paid before each horizon, reinvested on the path (money).
 
-        Each flow lands in the grid month that ends at or after it and earns the path's own
-        short rate (the bank account ``1 / D``) from that month's end to the horizon.
+        The cash of :meth:`monthly_cash` earns the path's own short rate (the bank account
+        ``1 / D``) from the end of the month it lands in to the horizon.
 
         Parameters
         ----------
@@ -108,29 +129,15 @@ class G2Paths:
             Holders x streams: units of each stream each holder owns.
         horizons : array
             Years, on the grid.
-        conversion : array, optional
-            Paths x times: the paths' units per unit of the flows' currency at each grid
-            time (a foreign currency's FX rate on the path): cash is converted when it is
-            banked. None for flows in the paths' own currency.
 
         Returns
         -------
         ndarray
             Paths x horizons x holders.
         """
-        units = np.atleast_2d(np.asarray(holdings, dtype=np.float64))
-        n_streams = len(layout.offsets) - 1
-        if units.shape[1] != n_streams:
-            msg = f"G2Paths.banked: holdings have {units.shape[1]} columns for {n_streams} streams"
-            raise ValueError(msg)
+        cash = self.monthly_cash(layout, holdings)
         cols = self.columns(horizons)
-        stream = np.repeat(np.arange(n_streams), np.diff(layout.offsets))
-        bucket = np.searchsorted(self.times, layout.times, side="left")
-        inside = bucket < len(self.times)
-        cash = np.zeros((len(self.times), units.shape[0]))
-        np.add.at(cash, bucket[inside], (units[:, stream[inside]] * layout.amounts[inside]).T)
-        weight = self.discount if conversion is None else self.discount * conversion
-        grown = np.einsum("pk,kh->pkh", weight, cash).cumsum(axis=1)[:, cols, :]
+        grown = np.einsum("pk,kh->pkh", self.discount, cash).cumsum(axis=1)[:, cols, :]
         return np.asarray(grown / self.discount[:, cols, None], dtype=np.float64)
 
 
