@@ -14,7 +14,17 @@ import numpy as np
 import pytest
 
 import fialloc.data as data
-from fialloc.currency_paths import BookScenario, asset_paths, book_scenario, hedge_paths
+from fialloc.bonds import BondBook
+from fialloc.currency_paths import (
+    BookScenario,
+    _Block,
+    _linker_cash,
+    asset_paths,
+    book_scenario,
+    hedge_paths,
+)
+from fialloc.currency_scenarios import MultiCurrencyPaths
+from fialloc.layout import CashflowLayout
 from fialloc.robustness import simulate_sleeves, sleeve_paths
 from fialloc.scenarios import G2pp
 
@@ -176,3 +186,35 @@ def test_multi_currency_sleeves_do_not_depend_on_chunks_or_threads(demo_portfoli
     assert not np.array_equal(alone.sleeves, one.sleeves)
     with pytest.raises(ValueError, match="scenario"):
         sleeve_paths(demo_portfolio, model, paths, years, 1)
+
+
+def test_linker_cash_by_hand_interpolated_index_and_deflation_floor():
+    # One linker, real flows 1 at 0.5 and 0.75 years and 101 at 1 year (coupon 1 + principal
+    # 100), today's index ratio 1.05, held by two managers (2 and 0.5 units of 100 face); two
+    # paths on a half-yearly grid whose reference index grows to 1.02 then falls to 0.9, or
+    # rises to 1.1.
+    layout = CashflowLayout.from_streams([[0.5, 0.75, 1.0]], [[1.0, 1.0, 101.0]])
+    book = BondBook.from_layout(["L"], layout, "2026-01-01")
+    ratio = np.array([1.05])
+    block = _Block(
+        "USD-real", book, np.zeros(1), np.array([[2.0], [0.5]]) * ratio, ratio, np.array([100.0])
+    )
+    growth = np.array([[1.02, 0.9], [1.02, 1.1]])
+    ones = np.ones((2, 2))
+    paths = MultiCurrencyPaths(
+        ("USD", "USD-real"), (-1, 0), np.array([0.5, 1.0]),
+        (ones, ones), (ones, ones), (ones, ones), (np.empty((0, 0)), growth), seed=0,
+    )  # fmt: skip
+    cash = _linker_cash(block, paths)
+    assert cash.shape == (2, 2, 2)
+    # Month ending at 0.5: the coupon at the index of 0.5.
+    np.testing.assert_allclose(cash[:, 0, 0], 2.0 * 1.05 * 1.02, rtol=1e-15)
+    # Month ending at 1: the coupon at 0.75 reads the index halfway between 0.5 and 1; the
+    # last flow's coupon at 1's index and the principal at least 100 (the floor binds on the
+    # first path, where 100 x 1.05 x 0.9 = 94.5).
+    g75 = np.array([0.5 * (1.02 + 0.9), 0.5 * (1.02 + 1.1)])
+    principal = np.maximum(100.0 * 1.05 * growth[:, 1], 100.0)
+    want = 1.05 * g75 + 1.05 * growth[:, 1] + principal
+    np.testing.assert_allclose(cash[:, 1, 0], 2.0 * want, rtol=1e-15)
+    np.testing.assert_allclose(cash[:, 1, 1], 0.5 * want, rtol=1e-15)
+    assert principal[0] == 100.0
