@@ -18,6 +18,7 @@ from fialloc.bonds import BondBook
 from fialloc.currency_paths import (
     BookScenario,
     _Block,
+    _economies,
     _linker_cash,
     asset_paths,
     book_scenario,
@@ -218,3 +219,28 @@ def test_linker_cash_by_hand_interpolated_index_and_deflation_floor():
     np.testing.assert_allclose(cash[:, 1, 0], 2.0 * want, rtol=1e-15)
     np.testing.assert_allclose(cash[:, 1, 1], 0.5 * want, rtol=1e-15)
     assert principal[0] == 100.0
+
+
+def test_foreign_economies_keep_todays_forwards_and_breakevens(demo_portfolio):
+    # The economies' curves are built so that the FX forward off the simulated curves is the
+    # curve set's covered-parity forward (funding curves with basis), and a real economy's
+    # index forward is its currency's breakevens (real over government curve), also for a
+    # foreign currency's linkers (EUR real rates, added here 2% under the government curve).
+    p = replace(demo_portfolio)
+    cs = demo_portfolio.curve_set
+    p.__dict__["curve_set"] = cs.with_curve("EUR", "real", cs.curve("EUR").shifted(-200.0))
+    held = [c for c, _, _ in p.currency_books]
+    nominal, reals = _economies(p, G2pp(p.curve), held, ["EUR", "USD"])
+    t = np.array([0.13, 0.25, 0.61, 1.0, 3.3, 8.77, 19.0, 27.9])  # on and off monthly nodes
+    usd = nominal["USD"].curve
+    assert usd is p.curve
+    for code in ("EUR", "GBP", "JPY", "CAD"):
+        forward = nominal[code].spot * nominal[code].curve.discount(t) / usd.discount(t)
+        np.testing.assert_allclose(forward, cs.fx_forward(code, t), rtol=1e-12)
+    for code in ("EUR", "USD"):
+        real, home = reals[code], nominal[code]
+        assert real.parent == code
+        assert real.kind == "real"
+        growth = real.curve.discount(t) / home.curve.discount(t)
+        want = p.curve_set.curve(code, "real").discount(t) / p.curve_set.curve(code).discount(t)
+        np.testing.assert_allclose(growth, want, rtol=1e-12)
