@@ -165,6 +165,7 @@ def test_nominal_single_currency_book_rides_the_base_paths_alone():
     want = sleeve_paths(book, model, paths, years, threads=1)
     assert np.array_equal(got.sleeves, want.sleeves)
     assert np.array_equal(got.liabilities, want.liabilities)
+    assert got.economies == (book.mandate.base_currency,)
 
 
 def test_multi_currency_sleeves_do_not_depend_on_chunks_or_threads(demo_portfolio):
@@ -182,6 +183,7 @@ def test_multi_currency_sleeves_do_not_depend_on_chunks_or_threads(demo_portfoli
     paths = scenario.generator.simulate(70, grid, seed=8, threads=1)
     two = sleeve_paths(demo_portfolio, model, paths, years, 2, scenario=scenario)
     assert np.array_equal(two.sleeves, one.sleeves)
+    assert one.economies == two.economies == paths.names
     # The foreign sleeve moves with FX: not the single-currency revaluation.
     alone = sleeve_paths(demo_portfolio, model, paths.economy("USD"), years, 1)
     assert not np.array_equal(alone.sleeves, one.sleeves)

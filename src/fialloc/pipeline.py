@@ -139,7 +139,8 @@ class RunResult:
         The phased move from current to recommended weights, with the glide path (cycles)
         to the allocation without the turnover and maximum shift limits.
     parameters : dict
-        Paths, seed, horizons, phases: what to pass to reproduce the run.
+        Paths, seed, horizons, phases: what to pass to reproduce the run; with the G2++
+        parameters and the rate economies the paths simulated (``economies``).
     timings : dict of str to float
         Seconds spent in each stage.
     overlay : OverlayUniverse or None
@@ -446,6 +447,7 @@ def run(
         "covariance": covariance,
         "path_chunk": path_chunk,
         "g2": dict(zip(("a", "sigma", "b", "eta", "rho"), model.params, strict=True)),
+        "economies": list(sleeves.economies),
     }
     assert isinstance(surplus, pd.DataFrame)  # one allocation, many horizons
     return RunResult(

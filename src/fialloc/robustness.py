@@ -11,9 +11,11 @@ control variates: the G2++ states at each horizon (the two factors and the integ
 rate) have an exactly known Gaussian law, and a sleeve's value is close to linear in them.
 Measured on the demo at 10 years with 1,000 paths over 30 seeds, they cut the standard error of
 expected shortfall 6.6-fold (relative standard error 30% to 4.3%), of the shortfall probability
-1.7-fold and of the mean 7.5-fold; antithetic paths cut the mean's 5.7-fold but left expected
-shortfall and the shortfall probability unchanged, and defeat the linear control (the pair's
-states cancel), so the paths are plain. Before/after claims are paired differences on the same
+1.7-fold and of the mean 7.5-fold (before the demo's FX and price index risk joined the
+paths: the base rate states do not control those, see :mod:`fialloc.currency_paths`);
+antithetic paths cut the mean's 5.7-fold but left expected shortfall and the shortfall
+probability unchanged, and defeat the linear control (the pair's states cancel), so the paths
+are plain. Before/after claims are paired differences on the same
 paths (:func:`compare`).
 """
 
@@ -111,6 +113,9 @@ class SleevePaths:
     state_covariance : ndarray
         Horizons x 3 x 3: the exact covariance of `states` (see
         :meth:`fialloc.scenarios.G2pp.state_covariance`).
+    economies : tuple of str
+        The rate economies simulated, the base currency first (other currencies held, and
+        ``<CCY>-real`` for the real rates of linkers; see :mod:`fialloc.currency_paths`).
     """
 
     horizons: FloatArray
@@ -124,6 +129,7 @@ class SleevePaths:
     state_covariance: FloatArray
     overlay: FloatArray | None = None
     overlay_today: FloatArray | None = None
+    economies: tuple[str, ...] = ()
 
     def column(self, horizon: float) -> int:
         """Index of `horizon` (years) among the horizons."""
@@ -230,11 +236,13 @@ def sleeve_paths(
     """
     p = portfolio
     h = np.atleast_1d(np.asarray(horizons, dtype=float))
+    economies: tuple[str, ...] = (p.mandate.base_currency,)
     if isinstance(paths, MultiCurrencyPaths):
         if scenario is None:
             msg = "sleeve_paths: multi-currency paths need the book's scenario"
             raise ValueError(msg)
         assets = asset_paths(scenario, paths, h, threads)
+        economies = paths.names
         paths = paths.economy(paths.names[0])
     else:
         book = p.book
@@ -273,6 +281,7 @@ def sleeve_paths(
         np.stack([model.state_covariance(float(t)) for t in h]),
         None if overlay is None else overlay.path_values(model, paths, h, threads),
         None if overlay is None else overlay.table["value"].to_numpy(dtype=float),
+        economies,
     )
 
 
