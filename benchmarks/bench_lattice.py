@@ -2,7 +2,8 @@
 
 Group ``callable_lattice``: 40 random callable and putable bonds (2-25 years, the reference
 tests' generator), each priced on its own tree at 48 steps a year, by
-``fialloc.callables.lattice_prices`` and by QuantLib's ``TreeCallableFixedRateBondEngine``
+``fialloc.callables.lattice_prices`` (on one and on two threads: the bonds are split over
+them, bitwise the same values) and by QuantLib's ``TreeCallableFixedRateBondEngine``
 on ``HullWhite`` with the same steps. The two agree to 1e-9 of price.
 """
 
@@ -53,10 +54,14 @@ def _quantlib_prices(curve: Curve, model: HullWhite, rows, calls, book) -> np.nd
 
 
 @pytest.mark.benchmark(group="callable_lattice")
-def test_lattice_fialloc(benchmark, case):
+@pytest.mark.parametrize("threads", [1, 2])
+def test_lattice_fialloc(benchmark, case, threads):
     curve, model, rows, calls, book, sched = case
-    ours = benchmark(lattice_prices, book.layout, sched, model, None, 0.0, STEPS_PER_YEAR)
+    ours = benchmark(lattice_prices, book.layout, sched, model, None, 0.0, STEPS_PER_YEAR, threads)
     np.testing.assert_allclose(ours, _quantlib_prices(curve, model, rows, calls, book), rtol=1e-9)
+    # Bonds are split over threads; each one's tree is its own: the same bits on one thread.
+    one = lattice_prices(book.layout, sched, model, None, 0.0, STEPS_PER_YEAR, 1)
+    np.testing.assert_array_equal(ours, one)
 
 
 @pytest.mark.benchmark(group="callable_lattice")

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 import fialloc.data as data
-from fialloc.data.demo import CURVE_QUOTES, SPREADS, TENORS
+from fialloc.data.demo_universe import CURVE_QUOTES, SPREADS, TENORS
 
 VD = dt.date(2026, 9, 30)
 N_MONTHS, N_MANAGERS, PER_MANAGER, N_BENCHMARKS = 120, 100, 100, 10

@@ -137,3 +137,8 @@ def pytest_terminal_summary(terminalreporter, config) -> None:
         for group, name, peak in peaks:
             if peak is not None:
                 terminalreporter.write_line(f"{group or '-'} | {name} | {peak:,.1f}")
+
+
+def pytest_xdist_auto_num_workers(config) -> int:
+    """Run the benchmarks in one process: the tests' ``-n auto`` would time them side by side."""
+    return 0

@@ -17,25 +17,29 @@ void register_lattice(py::module_& m) {
       [](double a, double sigma, ConstIdxRef o, ConstVecRef t, ConstVecRef amt, ConstIdxRef eo,
          ConstVecRef et, ConstVecRef ep, ConstIdxRef ek, ConstVecRef pt, ConstVecRef ldf,
          int interp, int extrap, ConstVecRef sk, ConstVecRef sv, ConstVecRef spreads,
-         ConstIdxRef steps) {
+         ConstIdxRef steps, int threads) {
         return hw_lattice_prices({a, sigma}, CashflowView{o, t, amt}, ExerciseView{eo, et, ep, ek},
-                                 make_curve(pt, ldf, interp, extrap, sk, sv), spreads, steps);
+                                 make_curve(pt, ldf, interp, extrap, sk, sv), spreads, steps,
+                                 threads);
       },
       py::arg("a"), py::arg("sigma"), FIALLOC_LAYOUT_ARGS, FIALLOC_EXERCISE_ARGS,
-      FIALLOC_CURVE_ARGS, py::arg("spreads").noconvert(), py::arg("steps").noconvert(), release,
+      FIALLOC_CURVE_ARGS, py::arg("spreads").noconvert(), py::arg("steps").noconvert(),
+      py::arg("threads") = 0, release,
       "Dirty value of each stream with its call/put schedule on a Hull-White trinomial lattice.");
   m.def(
       "hw_lattice_spreads",
       [](double a, double sigma, ConstIdxRef o, ConstVecRef t, ConstVecRef amt, ConstIdxRef eo,
          ConstVecRef et, ConstVecRef ep, ConstIdxRef ek, ConstVecRef pt, ConstVecRef ldf,
          int interp, int extrap, ConstVecRef sk, ConstVecRef sv, ConstVecRef prices,
-         ConstIdxRef steps) {
+         ConstIdxRef steps, int threads) {
         return hw_lattice_spreads({a, sigma}, CashflowView{o, t, amt},
                                   ExerciseView{eo, et, ep, ek},
-                                  make_curve(pt, ldf, interp, extrap, sk, sv), prices, steps);
+                                  make_curve(pt, ldf, interp, extrap, sk, sv), prices, steps,
+                                  threads);
       },
       py::arg("a"), py::arg("sigma"), FIALLOC_LAYOUT_ARGS, FIALLOC_EXERCISE_ARGS,
-      FIALLOC_CURVE_ARGS, py::arg("prices").noconvert(), py::arg("steps").noconvert(), release,
+      FIALLOC_CURVE_ARGS, py::arg("prices").noconvert(), py::arg("steps").noconvert(),
+      py::arg("threads") = 0, release,
       "Option-adjusted spread of each stream from its dirty value on a Hull-White lattice.");
 }
 

@@ -7,7 +7,7 @@ import pytest
 
 import fialloc.data as data
 from fialloc import pipeline
-from fialloc.data import Portfolio
+from fialloc.data import DEMO_VALUATION, DemoTruth, Portfolio
 
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 
@@ -21,27 +21,72 @@ except ImportError:  # hypothesis is a test extra; property tests skip without i
     pass
 
 
-def _fingerprint(portfolio: Portfolio) -> dict[str, int]:
-    """A hash of every table of `portfolio`, to catch a test that edits a shared one in place."""
-    prints = {}
-    for field in dataclasses.fields(portfolio):
-        value = getattr(portfolio, field.name)
-        if isinstance(value, (pd.DataFrame, pd.Series)):
-            prints[field.name] = int(pd.util.hash_pandas_object(value, index=True).sum())
-    return prints
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """Run in one process when the command names test files (the edit-and-test loop).
+
+    The whole suite (``python -m pytest``, or a folder) runs on every core (``-n auto`` in
+    pyproject.toml), a test module per worker.
+    """
+    named = [arg for arg in config.args if arg.split("::")[0].endswith(".py")]
+    return 0 if named else None  # None: pytest-xdist's own count, the machine's cores
+
+
+def _fingerprint(tables: dict[str, object]) -> dict[str, int]:
+    """A hash of every table in `tables`, to catch a test that edits a shared one in place."""
+    return {
+        name: int(pd.util.hash_pandas_object(value, index=True).sum())
+        for name, value in tables.items()
+        if isinstance(value, (pd.DataFrame, pd.Series))
+    }
+
+
+def _portfolio_tables(portfolio: Portfolio) -> dict[str, object]:
+    return {field.name: getattr(portfolio, field.name) for field in dataclasses.fields(portfolio)}
 
 
 @pytest.fixture(scope="session")
-def demo_portfolio() -> Iterator[Portfolio]:
+def demo_tables_and_truth() -> Iterator[tuple[dict[str, pd.DataFrame], DemoTruth]]:
+    """The demo's input tables (seed 7) and its planted truths, built once for the session.
+
+    Read-only, like :func:`demo_portfolio`: a test that edits tables takes
+    :func:`demo_inputs`, fresh copies.
+    """
+    tables, truth = data.demo_tables()
+    before = _fingerprint(dict(tables))
+    names = set(tables)
+    yield tables, truth
+    assert set(tables) == names, "a test added or removed a table of the shared demo inputs"
+    assert _fingerprint(dict(tables)) == before, "a test changed the shared demo inputs in place"
+
+
+@pytest.fixture(scope="session")
+def demo_truth(demo_tables_and_truth: tuple[dict[str, pd.DataFrame], DemoTruth]) -> DemoTruth:
+    """What the demo (seed 7) plants: ``data.demo_truth()`` without building the demo again."""
+    return demo_tables_and_truth[1]
+
+
+@pytest.fixture
+def demo_inputs(
+    demo_tables_and_truth: tuple[dict[str, pd.DataFrame], DemoTruth],
+) -> dict[str, pd.DataFrame]:
+    """Copies of the demo's input tables (seed 7), the test's own to edit."""
+    return {name: table.copy() for name, table in demo_tables_and_truth[0].items()}
+
+
+@pytest.fixture(scope="session")
+def demo_portfolio(
+    demo_tables_and_truth: tuple[dict[str, pd.DataFrame], DemoTruth],
+) -> Iterator[Portfolio]:
     """The demo book (seed 7), built once for the whole session.
 
     Tests share it, so none may change its tables in place (``dataclasses.replace`` and
     ``DataFrame.assign`` give edited copies); the fixture checks that at the end.
     """
-    portfolio = data.demo()
-    before = _fingerprint(portfolio)
+    portfolio = data.from_tables(demo_tables_and_truth[0], DEMO_VALUATION)
+    before = _fingerprint(_portfolio_tables(portfolio))
     yield portfolio
-    assert _fingerprint(portfolio) == before, "a test changed the shared demo portfolio in place"
+    after = _fingerprint(_portfolio_tables(portfolio))
+    assert after == before, "a test changed the shared demo portfolio in place"
 
 
 @pytest.fixture(scope="session")

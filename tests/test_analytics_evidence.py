@@ -5,7 +5,6 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-import fialloc.data as data
 from fialloc.analytics.context import DeskContext
 from fialloc.analytics.evidence import (
     EVIDENCE_COLUMNS,
@@ -109,12 +108,12 @@ def demo_result(demo_portfolio):
     return performance.analyze(DeskContext(demo_portfolio))
 
 
-def test_manager_evidence_carries_the_contract(demo_result):
+def test_manager_evidence_carries_the_contract(demo_result, demo_truth):
     e = performance.manager_evidence(demo_result)
     assert e.index.name == "manager_id"
     assert set(CONTRACT) <= set(e.columns)
     assert [c for c in e.columns if c in EVIDENCE_COLUMNS] == list(EVIDENCE_COLUMNS)
-    truth = data.demo_truth()
+    truth = demo_truth
     assert set(e.index[e["skill_flag"]]) == set(truth.skilled_managers)
     assert set(truth.bbb_beta_managers) <= set(e.index[e["beta_flag"]])
     assert set(e.index[e["drift_flag"]]) == set(truth.drifting_managers)

@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fialloc import data
 from fialloc.analytics.benchmark_characteristics import benchmark_characteristics
 from fialloc.analytics.history_market import history_market
 from fialloc.analytics.holdings_attribution import holdings_attribution
@@ -32,11 +31,6 @@ def demo(demo_portfolio):
 @pytest.fixture(scope="module")
 def chars(demo):
     return benchmark_characteristics(demo)
-
-
-def _tables():
-    tables, _ = data.demo_tables()
-    return {k: v.copy() for k, v in tables.items()}
 
 
 def test_every_benchmark_and_month_from_the_constituents(demo, chars):
@@ -96,8 +90,10 @@ def test_constituent_characteristics_match_bonds_rebuilt_at_the_month(demo, char
         assert got["high_yield_share"] == pytest.approx(w @ high_yield, abs=1e-15)
 
 
-def test_given_characteristics_stand_and_fill_benchmarks_without_constituents(demo, chars):
-    tables = _tables()
+def test_given_characteristics_stand_and_fill_benchmarks_without_constituents(
+    demo, chars, demo_inputs
+):
+    tables = demo_inputs
     months = sorted(set(tables["benchmark_holdings"]["month"]))
     bh = tables["benchmark_holdings"]
     # B25 only as characteristics; B24's last month given both ways.
@@ -125,8 +121,8 @@ def test_given_characteristics_stand_and_fill_benchmarks_without_constituents(de
     assert earlier["duration"] == pytest.approx(chars.loc[("B24", months[-2]), "duration"])
 
 
-def test_managers_sharing_a_benchmark_read_the_same_constituents(demo):
-    tables = _tables()
+def test_managers_sharing_a_benchmark_read_the_same_constituents(demo, demo_inputs):
+    tables = demo_inputs
     managers = tables["managers"]
     managers.loc[managers["manager_id"] == "M16", "benchmark"] = "B03"  # both "Aggregate"
     short = sorted(set(tables["holdings_history"]["month"]))[-4:]
@@ -140,8 +136,8 @@ def test_managers_sharing_a_benchmark_read_the_same_constituents(demo):
     )
 
 
-def test_benchmark_problems_are_named():
-    tables = _tables()
+def test_benchmark_problems_are_named(demo_inputs):
+    tables = demo_inputs
     tables["managers"].loc[2, "benchmark"] = "Aggregate"
     tables["benchmark_characteristics"] = pd.DataFrame(
         {"month": [DEMO_VALUATION, DEMO_VALUATION.replace(month=10, day=31)],
@@ -158,14 +154,14 @@ def test_benchmark_problems_are_named():
         text
     )
     assert "benchmark_characteristics, row 1, column month: 2026-10-31 is after" in text
-    tables = _tables()
+    tables = demo_inputs
     del tables["benchmarks"]
     with pytest.raises(InputError, match="given without the benchmarks table"):
         from_tables(tables, DEMO_VALUATION)
 
 
-def test_weights_within_the_load_tolerance_are_renormalized_per_benchmark_month():
-    tables = _tables()
+def test_weights_within_the_load_tolerance_are_renormalized_per_benchmark_month(demo_inputs):
+    tables = demo_inputs
     bh = tables["benchmark_holdings"]
     first = bh.index[bh["benchmark_id"] == "B05"][0]
     bh.loc[first, "weight"] += 8e-7

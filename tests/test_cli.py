@@ -1,10 +1,12 @@
 """The ``fialloc`` command end to end: outputs' content, reruns, bad input, runs, report."""
 
+import io
 import json
 import re
+import shutil
 import sys
 import types
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 
 import fsspec
@@ -26,12 +28,21 @@ def _only_run(root: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory, demo_portfolio):
-    """`fialloc run` on the demo, and the same run through the pipeline for reference."""
+def demo_cli_run(tmp_path_factory):
+    """`fialloc run` on the demo (scenario seed 4): output root, run folder, what it printed."""
     root = tmp_path_factory.mktemp("cli")
-    assert main(["run", "--out", str(root), "--paths", PATHS, "--seed", "4"]) == 0
+    shown = io.StringIO()
+    with redirect_stdout(shown):
+        assert main(["run", "--out", str(root), "--paths", PATHS, "--seed", "4"]) == 0
+    return root, _only_run(root), shown.getvalue()
+
+
+@pytest.fixture(scope="module")
+def demo_run(demo_cli_run, demo_portfolio):
+    """`fialloc run` on the demo, and the same run through the pipeline for reference."""
+    root, folder, _ = demo_cli_run
     reference = pipeline.run(demo_portfolio, n_paths=int(PATHS), scenario_seed=4)
-    return root, _only_run(root), reference
+    return root, folder, reference
 
 
 def test_run_on_the_demo_writes_the_pipelines_numbers(demo_run):
@@ -95,10 +106,8 @@ def test_run_is_catalogued_and_listed(demo_run, capsys):
     assert re.search(r"demo \(seed 7\)\s+4\s+\d", shown)
 
 
-def test_summary_fits_100_columns_and_names_the_outputs(tmp_path, capsys):
-    assert main(["run", "--out", str(tmp_path), "--paths", PATHS]) == 0
-    shown = capsys.readouterr().out
-    folder = _only_run(tmp_path)
+def test_summary_fits_100_columns_and_names_the_outputs(demo_cli_run):
+    _, folder, shown = demo_cli_run
     assert f"\n  {folder}\n" in shown  # the output folder, whole, on its own line
     assert max(len(line) for line in shown.splitlines() if str(folder) not in line) <= 100
     assert "written (report.html, results.json, tables/, manifest.json) to" in shown
@@ -115,7 +124,7 @@ def test_summary_fits_100_columns_and_names_the_outputs(tmp_path, capsys):
     results = json.loads((folder / "results.json").read_text())
     s = results["integrated_strategy"]
     flat = " ".join(shown.split())
-    assert f"{int(PATHS)} scenario paths (scenario seed 0)" in flat
+    assert f"{int(PATHS)} scenario paths (scenario seed 4)" in flat
     assert f"{s['shortfall_probability_before']:.1%} ± " in flat
     for key in ("shortfall_probability", "expected_shortfall_95"):
         words = {"better": "improves", "worse": "worsens"}.get(
@@ -177,10 +186,12 @@ def test_mandate_file_and_flags_reach_the_optimizer(tmp_path, capsys):
     assert max(abs(r["change"]) for r in results["allocation_recommendations"]) <= 0.03 + 1e-6
 
 
-def test_runs_diff_compares_two_runs(tmp_path, capsys):
+def test_runs_diff_compares_two_runs(tmp_path, demo_cli_run, capsys):
     out = str(tmp_path)
-    assert main(["run", "--out", out, "--paths", PATHS]) == 0
-    assert main(["run", "--out", out, "--paths", PATHS, "--max-shift", "0.02"]) == 0
+    _, first, _ = demo_cli_run  # a copy of the demo's run, to compare a second run with
+    shutil.copytree(first, tmp_path / first.name)
+    args = ["run", "--out", out, "--paths", PATHS, "--seed", "4", "--max-shift", "0.02"]
+    assert main(args) == 0
     a, b = sorted(p.name for p in tmp_path.iterdir() if p.is_dir())
     capsys.readouterr()
     assert main(["runs", "--root", out, "diff", a, b]) == 0

@@ -40,14 +40,14 @@ def test_demo_is_a_realistic_general_account(demo):
     }
 
 
-def test_demo_under_matches_the_long_end(demo):
+def test_demo_under_matches_the_long_end(demo, demo_truth):
     a = demo.analytics
     mv = a.market_value
     assets = (a.krd * mv[:, None]).sum(axis=0)
     lia = demo.liability_stream.analyze(demo.curve)
     liabilities = lia.krd[0] * lia.market_value[0]
     tenors = list(a.key_tenors)
-    for tenor in data.demo_truth().long_end_gap_tenors:
+    for tenor in demo_truth.long_end_gap_tenors:
         j = tenors.index(tenor)
         assert assets[j] < 0.7 * liabilities[j]
 

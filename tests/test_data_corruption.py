@@ -51,10 +51,10 @@ def _written(book: data.Portfolio, directory: Path) -> dict[str, pd.DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def books(tmp_path_factory):
+def books(tmp_path_factory, demo_portfolio):
     root = tmp_path_factory.mktemp("books")
     out = {}
-    for name, book in (("demo", data.demo()), ("synthetic", data.synthetic(8, 300, seed=3))):
+    for name, book in (("demo", demo_portfolio), ("synthetic", data.synthetic(8, 300, seed=3))):
         out[name] = (root / name, _written(book, root / name))
     return out
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from test_analytics_currency_exposure import VD, book_tables
 
-from fialloc import data, pipeline
+from fialloc import pipeline
 from fialloc.data import InputError, from_tables, validate, write_tables
 from fialloc.data.loaders import read_table
 from fialloc.data.mapping import parse_mapping
@@ -143,8 +143,8 @@ def test_missing_optional_cells_stay_missing():
     assert book.fx_spot["basis"].isna().tolist() == [False, True]
 
 
-def test_a_book_without_its_currencies_history_is_refused_before_running(tmp_path):
-    folder = write_tables(data.demo(), tmp_path / "demo")
+def test_a_book_without_its_currencies_history_is_refused_before_running(tmp_path, demo_portfolio):
+    folder = write_tables(demo_portfolio, tmp_path / "demo")
     history = pd.read_csv(folder / "market_history.csv", dtype=str, keep_default_na=False)
     history[~history["series"].str.startswith("fx_JPY")].to_csv(
         folder / "market_history.csv", index=False
@@ -156,7 +156,7 @@ def test_a_book_without_its_currencies_history_is_refused_before_running(tmp_pat
         for p in found
     ), found
     with pytest.raises(ValueError, match="a book holding CAD, EUR, GBP, JPY bonds needs"):
-        pipeline.run(data.demo(), covariance="scenarios", n_paths=20)
+        pipeline.run(demo_portfolio, covariance="scenarios", n_paths=20)
 
 
 def test_a_mapping_file_reads_a_desks_fx_export(tmp_path):

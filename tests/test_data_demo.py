@@ -115,14 +115,14 @@ def test_sixty_year_annuity_run_off(demo):
     assert stream.market_value[0] == pytest.approx(0.9 * demo.total_assets, rel=1e-6)
 
 
-def test_long_end_key_rate_gap(demo):
+def test_long_end_key_rate_gap(demo, demo_truth):
     a = demo.analytics
     dollar_krd = (a.krd * a.market_value[:, None]).sum(axis=0)
     lia = demo.liability_stream.analyze(demo.curve)
     lia_krd = lia.krd[0] * lia.market_value[0]
     tenors = list(a.key_tenors)
     ratio = dict(zip(tenors, dollar_krd / lia_krd, strict=True))
-    truth = data.demo_truth()
+    truth = demo_truth
     assert truth.long_end_gap_tenors == (20.0, 30.0)
     for tenor in truth.long_end_gap_tenors:
         assert ratio[tenor] < 0.6, ratio

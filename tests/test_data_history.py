@@ -9,13 +9,12 @@ import pandas as pd
 import pytest
 
 from fialloc.data import DEMO_VALUATION, InputError, from_tables, load, write_tables
-from fialloc.data.demo import demo_tables
 from fialloc.data.schema import month_sequence_problem
 
 
 @pytest.fixture(scope="module")
-def tables():
-    return demo_tables(7)[0]
+def tables(demo_tables_and_truth):
+    return demo_tables_and_truth[0]
 
 
 def _problems(tables, name, edit):

@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import fialloc.data as data
 from fialloc.data import InputError, from_tables, load, validate, write_tables
 from fialloc.data.demo import DEMO_VALUATION
 from fialloc.data.demo_tips import SWAPS, TIPS_MANAGER, TIPS_WEIGHT
@@ -137,8 +136,8 @@ def test_bad_inflation_inputs_are_named(demo_dir, tmp_path, table, edit, expecte
         load(target)
 
 
-def test_inflation_tables_without_linkers_are_refused(demo):
-    tables, _ = data.demo_tables()
+def test_inflation_tables_without_linkers_are_refused(demo, demo_inputs):
+    tables = demo_inputs
     tables.pop("linkers")
     with pytest.raises(InputError, match="cpi_history: given without linkers"):
         from_tables(tables, DEMO_VALUATION)

@@ -31,8 +31,8 @@ def example():
 
 
 @pytest.fixture(scope="module")
-def demo():
-    return data.demo(7)
+def demo(demo_portfolio):
+    return demo_portfolio
 
 
 def test_example_is_the_demo_managers_part(example, demo):

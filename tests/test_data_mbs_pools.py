@@ -9,14 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import fialloc.data as data
 from fialloc.data import InputError, from_tables, load, validate, write_tables
 from fialloc.data.demo import DEMO_VALUATION
 
 
 @pytest.fixture(scope="module")
-def demo():
-    return data.demo()
+def demo(demo_portfolio):
+    return demo_portfolio
 
 
 @pytest.fixture(scope="module")
@@ -89,10 +88,10 @@ def test_pool_rows_are_checked_against_each_other_and_the_master(tmp_path, demo_
     )
 
 
-def test_without_pools_securitized_bonds_keep_their_scheduled_risk(demo):
-    tables, _ = data.demo_tables()
-    tables = {k: v.copy() for k, v in tables.items()}
+def test_without_pools_securitized_bonds_keep_their_scheduled_risk(demo, demo_inputs):
+    tables = demo_inputs
     tables.pop("mbs_pools")
+    tables.pop("pool_factors")
     plain = from_tables(tables, DEMO_VALUATION)
     assert plain.mbs_valuation is None
     ids = demo.mbs_valuation.ids
@@ -117,9 +116,44 @@ def test_demo_pools_price_at_their_drawn_spread_and_are_negatively_convex(demo):
     assert (mbs.effective_convexity < 0).mean() > 0.8
 
 
-def test_a_pool_table_for_an_unknown_book_is_refused_clearly(demo):
-    tables, _ = data.demo_tables()
-    tables = {k: v.copy() for k, v in tables.items()}
+def test_a_pool_table_for_an_unknown_book_is_refused_clearly(demo, demo_inputs):
+    tables = demo_inputs
     tables["mbs_pools"] = tables["mbs_pools"].assign(wam=0)
     with pytest.raises(InputError, match="mbs_pools, row 0, column wam"):
         from_tables(tables, DEMO_VALUATION)
+
+
+def _factor_problems(tmp_path, demo_dir, edit) -> list[str]:
+    target = tmp_path / "inputs"
+    shutil.copytree(demo_dir, target)
+    factors = pd.read_csv(target / "pool_factors.csv", dtype=str, keep_default_na=False)
+    edit(factors)
+    factors.to_csv(target / "pool_factors.csv", index=False)
+    return [str(p) for p in validate(target)]
+
+
+def test_pool_factors_read_back_and_are_checked_by_row(tmp_path, demo, demo_dir):
+    again = load(demo_dir)
+    assert again.pool_factors is not None
+    assert len(again.pool_factors) == len(demo.pool_factors)
+
+    def edit(factors):
+        factors.loc[5, "security_id"] = "TRE0000"  # not a pool
+        factors.loc[6, "factor"] = "1.5"
+
+    _expect(
+        _factor_problems(tmp_path / "a", demo_dir, edit),
+        [
+            "pool_factors.csv, row 7, column security_id: 'TRE0000' has no row in mbs_pools",
+            "pool_factors.csv, row 8, column factor: 1.5 must be <= 1",
+        ],
+    )
+    first = demo.pool_factors["security_id"].iloc[0]
+
+    def rise(factors):
+        factors.loc[1, "factor"] = "0.99"  # above the month before's: pools only pay down
+
+    _expect(
+        _factor_problems(tmp_path / "b", demo_dir, rise),
+        [f"pool_factors.csv, row 3, column factor: 0.99 for {first} at"],
+    )

@@ -97,11 +97,13 @@ def test_problems_of_one_rule_are_capped_and_counted(book):
     assert found[-1].row is None
 
 
-def test_a_table_of_repeated_rows_is_told_in_a_few_lines_without_a_message_per_row():
+def test_a_table_of_repeated_rows_is_told_in_a_few_lines_without_a_message_per_row(
+    demo_tables_and_truth,
+):
     """200 MB of repeated holdings once took minutes building a message for each row."""
     from fialloc.data.schema import SCHEMAS
 
-    holdings = data.demo_tables()[0]["holdings"]
+    holdings = demo_tables_and_truth[0]["holdings"]
     repeated = pd.concat([holdings] * 50, ignore_index=True)
     _, found = SCHEMAS["holdings"].validate(repeated, "holdings.csv")
     n = len(repeated) - len(holdings)

@@ -18,7 +18,7 @@ from fialloc import pipeline
 from fialloc.bonds import BondBook
 from fialloc.curves import bootstrap
 from fialloc.data import InputError, from_tables, load, validate, write_tables
-from fialloc.data.demo import CURVE_QUOTES, DEMO_VALUATION
+from fialloc.data.demo_universe import CURVE_QUOTES, DEMO_VALUATION
 
 RTOL = 1e-10
 
@@ -116,17 +116,15 @@ def test_the_run_on_prices_repeats_the_run_on_spreads(demo, priced):
         )
 
 
-def _tables(demo):
-    """The demo's tables without the prices its holdings carry for the MBS pools: every bond's
-    spread then comes from its z_spread, and each test adds the prices it needs."""
-    tables, _ = data.demo_tables()
-    tables = {k: v.copy() for k, v in tables.items()}
+def _tables(tables):
+    """The demo's tables (copies) without the prices its holdings carry for the MBS pools:
+    every bond's spread then comes from its z_spread, and each test adds the prices it needs."""
     tables["holdings"] = tables["holdings"].drop(columns=["price", "price_type"])
     return tables
 
 
-def test_a_missing_z_spread_falls_back_for_that_bond_only(demo):
-    tables = _tables(demo)
+def test_a_missing_z_spread_falls_back_for_that_bond_only(demo, demo_inputs):
+    tables = _tables(demo_inputs)
     sec = tables["securities"]
     corp = sec.index[sec["sector"].eq("industrial")][0]
     sec.loc[corp, "z_spread"] = np.nan
@@ -144,8 +142,8 @@ def test_a_missing_z_spread_falls_back_for_that_bond_only(demo):
     )
 
 
-def test_the_precedence_is_price_then_z_spread_then_rating(demo):
-    tables = _tables(demo)
+def test_the_precedence_is_price_then_z_spread_then_rating(demo, demo_inputs):
+    tables = _tables(demo_inputs)
     sec = tables["securities"]
     ids = sec["security_id"]
     gov = ids[sec["sector"].eq("treasury")].iloc[0]
@@ -169,8 +167,8 @@ def test_the_precedence_is_price_then_z_spread_then_rating(demo):
     assert s["source"].value_counts()["z_spread"] == len(s) - 3
 
 
-def test_prices_in_the_holdings_count_and_must_agree(demo):
-    tables = _tables(demo)
+def test_prices_in_the_holdings_count_and_must_agree(demo, demo_inputs):
+    tables = _tables(demo_inputs)
     holdings = tables["holdings"]
     sid = holdings["security_id"].value_counts().index[0]  # held by several managers
     rows = holdings.index[holdings["security_id"] == sid]
@@ -190,8 +188,8 @@ def test_prices_in_the_holdings_count_and_must_agree(demo):
     assert "97.5" in problem.message
 
 
-def test_price_problems_are_named(demo):
-    tables = _tables(demo)
+def test_price_problems_are_named(demo, demo_inputs):
+    tables = _tables(demo_inputs)
     sec = tables["securities"]
     sec.loc[0, "z_spread"] = np.nan
     tables["spreads"] = tables["spreads"][tables["spreads"]["rating"] != "BBB"]
@@ -210,8 +208,8 @@ def test_price_problems_are_named(demo):
     assert "prices, row 1, column date: 2026-10-01 is after the valuation date" in text
 
 
-def test_a_bond_without_price_spread_or_rating_spread_is_refused(demo):
-    tables = _tables(demo)
+def test_a_bond_without_price_spread_or_rating_spread_is_refused(demo, demo_inputs):
+    tables = _tables(demo_inputs)
     sec = tables["securities"]
     bbb = sec.index[sec["rating"].str.startswith("BBB") & sec["sector"].eq("financial")][0]
     sec.loc[bbb, "z_spread"] = np.nan
@@ -224,8 +222,8 @@ def test_a_bond_without_price_spread_or_rating_spread_is_refused(demo):
     assert "no BBB spread" in problem.message
 
 
-def test_matured_bonds_may_stay_in_the_master_unless_held_today(demo):
-    tables = {k: v.copy() for k, v in data.demo_tables()[0].items()}
+def test_matured_bonds_may_stay_in_the_master_unless_held_today(demo, demo_inputs):
+    tables = demo_inputs
     old = (
         tables["securities"].iloc[[0]].assign(security_id="MATURED1", maturity=dt_date(2024, 5, 15))
     )
@@ -248,8 +246,8 @@ def dt_date(y, m, d):
     return dt.date(y, m, d)
 
 
-def test_weights_within_the_load_tolerance_are_renormalized(demo):
-    tables = _tables(demo)
+def test_weights_within_the_load_tolerance_are_renormalized(demo, demo_inputs):
+    tables = _tables(demo_inputs)
     tables["managers"].loc[0, "current_allocation"] += 9e-7
     book = from_tables(tables, DEMO_VALUATION)
     assert book.current_weights.sum() == pytest.approx(1.0, abs=1e-15)
@@ -312,7 +310,7 @@ def test_validate_reports_what_load_refuses(demo, demo_dir, tmp_path):
     assert [(p.file, p.row, p.column) for p in problems] == [("prices.csv", 5, "price_type")]
 
 
-def test_history_prices_in_place_of_security_spreads_give_the_same_attribution(demo):
+def test_history_prices_in_place_of_security_spreads_give_the_same_attribution(demo, demo_inputs):
     """Dirty prices at every month-end but the last stand in for the security spreads."""
     from fialloc.analytics.holdings_attribution import holdings_attribution
 
@@ -320,7 +318,7 @@ def test_history_prices_in_place_of_security_spreads_give_the_same_attribution(d
     sec = base.securities
     months = sec.months[:-1]
     k, j = np.meshgrid(np.arange(len(months)), np.arange(len(sec.security_ids)), indexing="ij")
-    tables = _tables(demo)
+    tables = _tables(demo_inputs)
     spreads = tables["security_spreads"]
     tables["security_spreads"] = spreads[spreads["month"] == sec.months[-1]]
     tables["prices"] = pd.DataFrame(
@@ -337,7 +335,7 @@ def test_history_prices_in_place_of_security_spreads_give_the_same_attribution(d
     np.testing.assert_allclose(again.effects.values, base.effects.values, rtol=RTOL, atol=1e-13)
 
 
-def test_clean_history_prices_add_that_months_accrued_interest(demo):
+def test_clean_history_prices_add_that_months_accrued_interest(demo, demo_inputs):
     from fialloc.analytics.history_market import history_market
     from fialloc.analytics.holdings_revaluation import history_curve
 
@@ -354,7 +352,7 @@ def test_clean_history_prices_add_that_months_accrued_interest(demo):
             {"security_id": s, "date": month, "price": d - a - 0.5, "price_type": "clean"}
             for s, d, a in zip(ids, dirty, at.accrued, strict=True)
         ]
-    tables = _tables(demo)
+    tables = _tables(demo_inputs)
     tables["prices"] = pd.DataFrame(rows)
     priced = from_tables(tables, DEMO_VALUATION)
     again = history_market(priced, months, book)
@@ -382,8 +380,8 @@ def test_prices_in_place_of_spreads_on_generated_books(tmp_path, n_managers, n_s
     assert priced.total_assets == pytest.approx(book.total_assets, rel=1e-13)
 
 
-def test_a_price_not_per_100_is_refused(demo):
-    tables = _tables(demo)
+def test_a_price_not_per_100_is_refused(demo, demo_inputs):
+    tables = _tables(demo_inputs)
     sid = tables["securities"].at[0, "security_id"]
     tables["prices"] = pd.DataFrame(
         {"security_id": [sid], "date": [DEMO_VALUATION], "price": [98_500.0],
@@ -393,8 +391,8 @@ def test_a_price_not_per_100_is_refused(demo):
         from_tables(tables, DEMO_VALUATION)
 
 
-def test_a_price_implying_a_spread_of_100_percent_is_named(demo):
-    tables = _tables(demo)
+def test_a_price_implying_a_spread_of_100_percent_is_named(demo, demo_inputs):
+    tables = _tables(demo_inputs)
     sid = tables["holdings"]["security_id"].iloc[0]
     tables["prices"] = pd.DataFrame(
         {"security_id": [sid], "date": [DEMO_VALUATION], "price": [0.0001],

@@ -13,7 +13,7 @@ import pytest
 
 import fialloc.data as data
 from fialloc.analytics.context import DeskContext
-from fialloc.data.demo import (
+from fialloc.data.demo_universe import (
     BETA_LOADING,
     CHARACTERISTIC_NOISE,
     DRIFT_NOTCHES,
@@ -48,7 +48,10 @@ def _excess(p: data.Portfolio) -> pd.DataFrame:
 
 @pytest.fixture(scope="module", params=SEEDS)
 def book(request):
-    return data.demo(request.param), data.demo_truth(request.param)
+    if request.param == 7:  # the session's demo, built once for every test module
+        return request.getfixturevalue("demo_portfolio"), request.getfixturevalue("demo_truth")
+    tables, truth = data.demo_tables(request.param)
+    return data.from_tables(tables, data.DEMO_VALUATION), truth
 
 
 def test_truth_names_known_managers(book):
@@ -79,10 +82,10 @@ def test_bbb_beta_managers_have_beta_and_no_alpha(book):
         assert abs(t_alpha) < 2.5, m
 
 
-def test_bbb_beta_managers_look_skilled_on_raw_excess_return(demo_portfolio):
+def test_bbb_beta_managers_look_skilled_on_raw_excess_return(demo_portfolio, demo_truth):
     # On the default seed spreads tightened over the history, so BBB beta paid: ranked on raw
     # excess return the beta managers stand among the skilled ones, two of them on top.
-    p, truth = demo_portfolio, data.demo_truth()
+    p, truth = demo_portfolio, demo_truth
     top = _excess(p).mean().nlargest(6).index
     assert set(top) == {*truth.bbb_beta_managers, *truth.skilled_managers}
     assert set(top[:2]) <= set(truth.bbb_beta_managers)
@@ -103,8 +106,8 @@ def test_skilled_managers_have_significant_alpha_not_beta(book):
     assert 2.5 < np.mean(t_alphas) < 3.6
 
 
-def test_no_other_manager_shows_alpha_or_strong_bbb_beta(demo_portfolio):
-    p, truth = demo_portfolio, data.demo_truth()
+def test_no_other_manager_shows_alpha_or_strong_bbb_beta(demo_portfolio, demo_truth):
+    p, truth = demo_portfolio, demo_truth
     ex, bbb = _excess(p), _credit_factor(p, "BBB").to_numpy()
     planted = {*truth.bbb_beta_managers, *truth.skilled_managers}
     for m in ex.columns.difference(sorted(planted)):

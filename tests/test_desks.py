@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 
-import fialloc.data as data
 from fialloc.analytics.context import DeskContext
 from fialloc.desks import duration, liquidity, performance, run_desks
 from fialloc.schedule import add_months
@@ -19,8 +18,8 @@ def results(demo_portfolio):
 
 
 @pytest.fixture(scope="module")
-def truth():
-    return data.demo_truth()
+def truth(demo_truth):
+    return demo_truth
 
 
 def _subjects(result, code):
@@ -40,11 +39,11 @@ def test_duration_desk_shows_option_adjusted_risk_of_the_callables(results, demo
     (finding,) = desk.findings_of("callable_duration")
     assert finding.metrics["book_duration_change"] < 0
     s = desk.summary
-    assert s["asset_duration_option_adjusted"] < s["asset_duration"]
+    assert s["asset_duration"] < s["asset_duration_to_maturity"]
     # One gap definition: liability measures scaled by L / A, as the key-rate gaps are.
     ctx = DeskContext(demo_portfolio)
     ratio = float(ctx.liabilities["market_value"].iloc[0]) / ctx.total_assets
-    expected = s["asset_convexity_option_adjusted"] - s["liability_convexity"] * ratio
+    expected = s["asset_convexity"] - s["liability_convexity"] * ratio
     assert s["convexity_gap"] == pytest.approx(expected, rel=1e-12)
 
 

@@ -78,6 +78,9 @@ def _expected(p: int, i: int) -> dict[str, float]:
         "curve_other": 0.0,
         "spread_systematic": (spread - k5) / start,
         "spread_specific": (end - spread) / start,
+        "paydown": 0.0,
+        "prepayment": 0.0,
+        "end": end,
         "total": (end - start) / start,
     }
 
@@ -107,6 +110,8 @@ def test_every_security_effect_matches_the_hand_worked_states(two_bonds):
         "curve_other",
         "spread_systematic",
         "spread_specific",
+        "paydown",
+        "prepayment",
     )
     for p in range(2):
         for i in range(2):
@@ -117,6 +122,7 @@ def test_every_security_effect_matches_the_hand_worked_states(two_bonds):
             assert abs(two_bonds.total[p, i] - want["total"]) < 1e-14
     # The government bond has no spread effects; the rating move is +5 bp then -10 bp.
     assert np.all(two_bonds.effects[:, 0, 5:] == 0.0)
+    assert np.all(two_bonds.effects[:, :, 7:] == 0.0)  # no pools, no paydown
     assert two_bonds.effects[0, 1, 5] < 0 < two_bonds.effects[1, 1, 5]
     np.testing.assert_allclose(two_bonds.parallel_shift, [0.0005, 0.0005])
 
@@ -150,6 +156,65 @@ def test_campisi_effects_of_the_two_bond_portfolio_add_up_exactly(two_bonds):
         effects = sum(out.effect(name)[p, 0] for name in ACTIVE_EFFECTS)
         assert abs(effects - (total - bench_total)) < 1e-12
         assert out.effect("spread_BBB")[p, 0] == pytest.approx(want["credit_spread"], abs=1e-15)
+
+
+ACTUAL = np.array([[0.0, 0.020], [0.0, 0.010]])  # the CORP bond as a pool paying down
+EXPECTED = np.array([[0.0, 0.015], [0.0, 0.012]])
+
+
+def test_a_pools_paydown_and_prepayment_effects_by_hand():
+    """The CORP bond as an MBS pool: 2.0% of its balance paid down against 1.5% expected, then
+    1.0% against 1.2%. By hand, per 100 of start face: the expected share comes back at 100
+    instead of the end price (``paydown``, income), the surprise is ``(actual - expected)
+    (100 - end) / start``; the total return is ``((1 - a) end + a 100) / start - 1``. In the
+    Campisi decomposition income carries the expected paydown, ``prepayment`` the surprise,
+    and the effects still add up to the active return."""
+    frame = pd.DataFrame(
+        {
+            "security_id": ["TSY", "CORP"],
+            "coupon": [0.0, 0.0],
+            "maturity": MATURITIES,
+            "frequency": [0, 0],
+            "day_count": ["ACT/365F", "ACT/365F"],
+            "face": [100.0, 100.0],
+        }
+    )
+    book = BondBook.from_frame(frame, MONTHS[0])
+    sec = revalue_history(
+        book, MONTHS, KEYS, ZEROS, SPREADS, SYSTEMATIC, KEYS, paydowns=(ACTUAL, EXPECTED)
+    )
+    start = np.array([[_expected(p, i)["start"] for i in range(2)] for p in range(2)])
+    for p in range(2):
+        pool = _expected(p, 1)
+        a, x = ACTUAL[p, 1], EXPECTED[p, 1]
+        paydown = x * (100.0 - pool["end"]) / pool["start"]
+        prepayment = (a - x) * (100.0 - pool["end"]) / pool["start"]
+        got = dict(zip(sec.names, sec.effects[p, 1], strict=True))
+        assert got["paydown"] == pytest.approx(paydown, abs=1e-15)
+        assert got["prepayment"] == pytest.approx(prepayment, abs=1e-15)
+        total = ((1 - a) * pool["end"] + a * 100.0) / pool["start"] - 1.0
+        assert abs(sec.total[p, 1] - total) < 1e-14
+        # The other effects are the bullet's, state by state.
+        for name in ("income", "duration", "spread_systematic", "spread_specific"):
+            assert got[name] == pytest.approx(pool[name], abs=1e-14), name
+    # A discount pool gains from paying down faster than expected (period 0), loses slower.
+    assert sec.effects[0, 1, -1] > 0 > sec.effects[1, 1, -1]
+    value = PAR * start
+    w = (value / value.sum(axis=1, keepdims=True))[:, None, :]
+    bench = np.broadcast_to(BENCH, (2, 1, 2))
+    out = campisi(sec, w, bench, ["AA", "BBB"], ["treasury", "industrial"])
+    for p in range(2):
+        d = w[p, 0] - BENCH
+        e = [_expected(p, i) for i in range(2)]
+        got_sec = dict(zip(sec.names, sec.effects[p, 1], strict=True))
+        income = d[0] * e[0]["income"] + d[1] * (e[1]["income"] + got_sec["paydown"])
+        assert out.effect("income")[p, 0] == pytest.approx(income, abs=1e-15)
+        assert out.effect("prepayment")[p, 0] == pytest.approx(
+            d[1] * got_sec["prepayment"], abs=1e-15
+        )
+        effects = sum(out.effect(name)[p, 0] for name in ACTIVE_EFFECTS)
+        assert abs(effects - out.active_return[p, 0]) < 1e-14
+        assert abs(out.effect("residual")[p, 0]) < 1e-14
 
 
 def test_linked_effects_of_the_two_months_add_up_to_the_compounded_excess(two_bonds):
@@ -205,8 +270,8 @@ def result(demo):
 
 
 @pytest.fixture(scope="module")
-def truth():
-    return data.demo_truth()
+def truth(demo_truth):
+    return demo_truth
 
 
 def _subjects(result, code):

@@ -27,8 +27,8 @@ def demo(demo_portfolio):
 
 
 @pytest.mark.parametrize("seed", [7, 1, 2])
-def test_the_desk_finds_the_planted_cheap_breakevens(seed):
-    p = data.demo(seed)
+def test_the_desk_finds_the_planted_cheap_breakevens(seed, request):
+    p = request.getfixturevalue("demo_portfolio") if seed == 7 else data.demo(seed)
     result = curve.analyze(DeskContext(p))
     found = result.findings_of("breakeven_relative_value")
     assert {f.subject for f in found} == {"USCPI 5y", "USCPI 10y", "USCPI 30y"}

@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import fialloc.data as data
 from fialloc.analytics import drift
 from fialloc.analytics.context import DeskContext
 from fialloc.analytics.regression import factor_regression
@@ -20,8 +19,8 @@ def ctx(demo_portfolio):
 
 
 @pytest.fixture(scope="module")
-def truth():
-    return data.demo_truth()
+def truth(demo_truth):
+    return demo_truth
 
 
 @pytest.fixture(scope="module")
@@ -273,11 +272,11 @@ def _ar_noise(ch, rng, sd, phi=0.5):
     return out.to_numpy()
 
 
-def test_bad_key_rate_or_sector_cells_of_manager_characteristics_are_named():
+def test_bad_key_rate_or_sector_cells_of_manager_characteristics_are_named(demo_inputs):
     from fialloc.data import InputError, from_tables
     from fialloc.data.demo import DEMO_VALUATION
 
-    tables, _ = data.demo_tables()
+    tables = demo_inputs
     ch = tables["manager_characteristics"].copy()
     ch["spread_duration"] = 4.0
     ch["krd_10y"] = "0.5"

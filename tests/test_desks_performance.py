@@ -9,10 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import fialloc.data as data
 from fialloc.analytics import drift
 from fialloc.analytics.context import DeskContext
-from fialloc.data.demo import BETA_LOADING, DEMO_VALUATION, demo_tables
+from fialloc.data.demo_universe import BETA_LOADING, DEMO_VALUATION
 from fialloc.data.loaders import from_tables
 from fialloc.desks import performance
 from fialloc.desks.result import DeskResult
@@ -30,8 +29,8 @@ def result(portfolio):
 
 
 @pytest.fixture(scope="module")
-def truth():
-    return data.demo_truth()
+def truth(demo_truth):
+    return demo_truth
 
 
 def _subjects(result, code):
@@ -185,40 +184,46 @@ def test_persistence_without_both_winners_and_losers_is_reported_as_unknown():
     assert np.isnan(table.loc["chi2", "value"])
 
 
-def _tables_with(change):
-    tables, _ = demo_tables()
+def _tables_with(tables, change):
     tables = dict(tables)
     tables["manager_returns"] = change(tables["manager_returns"])
     return tables
 
 
-def test_a_gap_in_the_return_history_is_refused():
-    tables = _tables_with(lambda r: r.drop(r.index[(r["manager_id"] == "M07").to_numpy()][10]))
+def test_a_gap_in_the_return_history_is_refused(demo_tables_and_truth):
+    tables = _tables_with(
+        demo_tables_and_truth[0],
+        lambda r: r.drop(r.index[(r["manager_id"] == "M07").to_numpy()][10]),
+    )
     # The loader refuses it (validate sees what run sees), naming the manager and the months.
     with pytest.raises(ValueError, match=r"M07: a gap of 1 month\(s\) between 2022-07-30"):
         from_tables(tables, DEMO_VALUATION)
 
 
-def test_percent_returns_are_refused():
+def test_percent_returns_are_refused(demo_tables_and_truth):
     tables = _tables_with(
+        demo_tables_and_truth[0],
         lambda r: r.assign(
             **{"return": r["return"] * 100, "benchmark_return": r["benchmark_return"] * 100}
-        )
+        ),
     )
     with pytest.raises(ValueError, match="look like percentages; use decimals"):
         from_tables(tables, DEMO_VALUATION)
 
 
-def test_a_manager_without_a_benchmark_is_refused():
+def test_a_manager_without_a_benchmark_is_refused(demo_tables_and_truth):
     tables = _tables_with(
-        lambda r: r.assign(benchmark_return=r["benchmark_return"].where(r.index != 5))
+        demo_tables_and_truth[0],
+        lambda r: r.assign(benchmark_return=r["benchmark_return"].where(r.index != 5)),
     )
     with pytest.raises(ValueError, match="benchmark_return: value is missing"):
         from_tables(tables, DEMO_VALUATION)
 
 
-def test_a_short_history_scores_nobody():
-    tables = _tables_with(lambda r: r[r["month"] >= sorted(r["month"].unique())[-12]])
+def test_a_short_history_scores_nobody(demo_tables_and_truth):
+    tables = _tables_with(
+        demo_tables_and_truth[0], lambda r: r[r["month"] >= sorted(r["month"].unique())[-12]]
+    )
     result = performance.analyze(DeskContext(from_tables(tables, DEMO_VALUATION)))
     assert _subjects(result, "short_history") == {"portfolio"}
     assert (performance.skill_scores(result) == 0.0).all()

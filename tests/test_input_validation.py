@@ -591,7 +591,7 @@ def core_calls(draw):
         hw = st.tuples(st.floats(1e-6, 2.0), st.floats(1e-6, 0.05))
         args = [*draw(st.one_of(hw, st.tuples(floats, floats))), *layout]
         args += [draw(offsets), draw(float_args), draw(float_args), draw(groups)]
-        args += [*curve, draw(float_args), draw(groups)]
+        args += [*curve, draw(float_args), draw(groups), draw(st.integers(-2, 3))]
     elif name == "mbs_mortgage_rates":
         args = [*_g2(draw), *(draw(float_args) for _ in range(3)), draw(matrices), draw(matrices)]
         args += [draw(scalar), draw(scalar)]

@@ -57,7 +57,22 @@ def test_the_recommendation_meets_the_mandate_and_closes_gaps(run):
     assert (terms[["yield", "alpha", "surplus risk"]] > 0).all()
 
 
-def test_the_optimizer_reads_the_skill_evidence(run):
+def test_stress_by_manager_is_computed_once_and_adds_up_to_the_book(run):
+    result, _ = run
+    by_manager = result.stress_by_manager
+    assert by_manager.index.name == "manager_id"
+    assert set(by_manager.index) == set(result.portfolio.managers.index)
+    assert list(by_manager.columns) == list(result.stresses.asset_values.index)
+    # Every security's face is split among its holders, so the managers' changes (hedges
+    # included) add up to the book's asset change under every stress; none under the first.
+    summary = result.stresses.summary()
+    np.testing.assert_allclose(
+        by_manager.sum(axis=0).to_numpy(), summary["assets_change"].to_numpy(), rtol=1e-9, atol=1.0
+    )
+    np.testing.assert_allclose(by_manager.iloc[:, 0].to_numpy(), 0.0, atol=1e-6)
+
+
+def test_the_optimizer_reads_the_skill_evidence(run, demo_truth):
     result, _ = run
     from fialloc.desks import performance
 
@@ -67,7 +82,7 @@ def test_the_optimizer_reads_the_skill_evidence(run):
         evidence["alpha_posterior"].reindex(result.problem.managers).astype(float),
         check_names=False,
     )
-    truth = data.demo_truth()
+    truth = demo_truth
     change = result.allocation.change
     # No capital goes to a manager whose excess return is BBB beta, and no skilled manager
     # is cut.
@@ -197,12 +212,14 @@ def test_a_dominating_allocation_is_named_with_the_trade(run):
     assert "the recommendation takes that trade" in strategy["summary"]
 
 
-def test_a_book_built_in_memory_is_refused_for_what_a_run_needs_before_any_stage():
+def test_a_book_built_in_memory_is_refused_for_what_a_run_needs_before_any_stage(
+    demo_tables_and_truth,
+):
     """from_tables checks each table; the run checks what its stages read, as load does."""
-    from fialloc.data.demo import DEMO_VALUATION, demo_tables
+    from fialloc.data.demo import DEMO_VALUATION
     from fialloc.errors import InputError
 
-    tables, _ = demo_tables()
+    tables = demo_tables_and_truth[0]
     thousands = tables["liabilities"].assign(amount=lambda t: t["amount"] / 1000.0)
     portfolio = data.from_tables({**tables, "liabilities": thousands}, DEMO_VALUATION)
     stages: list[str] = []

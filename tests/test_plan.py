@@ -146,12 +146,12 @@ def test_manager_cost_coefficients_price_a_sleeve_moved_alone():
 
 
 @pytest.mark.parametrize("book", [("demo", 0), ("synthetic", 3), ("synthetic", 8)])
-def test_the_objectives_trading_cost_is_the_plans_pro_rata_cost(book):
+def test_the_objectives_trading_cost_is_the_plans_pro_rata_cost(book, demo_portfolio):
     # The optimizer prices a move with the 3/2-power impact law over the plan's trading days;
     # the plan prices the same moves phase by phase (each sleeve pro rata, on its own). Equal
     # phases of d/P over P x D days cost what one move of d over P x D days costs.
     name, seed = book
-    portfolio = data.demo() if name == "demo" else data.synthetic(20, 600, seed)
+    portfolio = demo_portfolio if name == "demo" else data.synthetic(20, 600, seed)
     ctx = DeskContext(portfolio)
     checked = 0
     for phases, days in ((3, 10), (6, 5), (12, 10)):
@@ -211,9 +211,11 @@ def test_glide_path_validates_its_inputs(setup):
 
 
 @pytest.mark.parametrize("book", [("demo", 0), ("synthetic", 8), ("synthetic", 11)])
-def test_glide_path_with_an_overlay_rechooses_it_each_cycle_within_every_limit(book):
+def test_glide_path_with_an_overlay_rechooses_it_each_cycle_within_every_limit(
+    book, demo_portfolio
+):
     name, seed = book
-    portfolio = data.demo() if name == "demo" else data.synthetic(15, 500, seed=seed)
+    portfolio = demo_portfolio if name == "demo" else data.synthetic(15, 500, seed=seed)
     problem = build_problem(DeskContext(portfolio))
     m = portfolio.mandate
     universe = overlay_universe(portfolio.curve, key_tenors=portfolio.analytics.key_tenors)

@@ -27,13 +27,13 @@ def problems(result):
     return {p["path"]: p["problem"] for p in result["body"]["problems"]}
 
 
-def test_analyze_manager_portfolio():
+def test_analyze_manager_portfolio(demo_portfolio):
     result = lambda_handler(
         {"operation": "analyze_manager_portfolio", "portfolio": DEMO, "manager_id": "M06"}, None
     )
     assert result["statusCode"] == 200
     body = result["body"]
-    portfolio = data.demo(7)
+    portfolio = demo_portfolio
     held = portfolio.holdings[portfolio.holdings["manager_id"] == "M06"]
     holdings = {h["security_id"]: h for h in body["holdings"]}
     assert set(holdings) == set(held["security_id"])
@@ -55,11 +55,11 @@ def test_analyze_manager_portfolio():
     json.dumps(body, allow_nan=False)
 
 
-def test_process_liability_data():
+def test_process_liability_data(demo_portfolio):
     result = lambda_handler({"operation": "process_liability_data", "portfolio": DEMO}, None)
     assert result["statusCode"] == 200
     body = result["body"]
-    portfolio = data.demo(7)
+    portfolio = demo_portfolio
     assert body["analytics"]["market_value"] == pytest.approx(36e9, rel=1e-6)
     krd = sum(v for k, v in body["analytics"].items() if k.startswith("krd_"))
     assert krd == pytest.approx(body["analytics"]["effective_duration"], rel=0.02)

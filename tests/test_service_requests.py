@@ -8,7 +8,6 @@ import pytest
 from fake_agents import install
 
 from fialloc import data
-from fialloc.data.demo import demo_tables
 from fialloc.desks.result import json_value
 from fialloc.mc_estimators import DEFAULT_PATHS
 from fialloc.service import engine
@@ -39,8 +38,8 @@ def paths(body):
     return {p["path"]: p["problem"] for p in body["problems"]}
 
 
-def inline_demo():
-    tables, _ = demo_tables(7)
+def inline_demo(tables):
+    """The demo's tables as an inline portfolio of JSON records (a new one each call)."""
     return {
         "source": "inline",
         "valuation_date": data.DEMO_VALUATION.isoformat(),
@@ -128,8 +127,8 @@ def test_field_path_drops_the_source_tag_and_indexes_lists():
     assert field_path(()) == ""
 
 
-def test_inline_portfolio_problems_name_table_row_and_column(agents):
-    portfolio = inline_demo()
+def test_inline_portfolio_problems_name_table_row_and_column(agents, demo_tables_and_truth):
+    portfolio = inline_demo(demo_tables_and_truth[0])
     portfolio["tables"]["securities"][3]["coupon"] = "abc"
     portfolio["tables"]["holdings"][5]["par"] = -1.0
     request = {"entrypoint": "agent", "agent": "duration", "portfolio": portfolio}
@@ -141,10 +140,14 @@ def test_inline_portfolio_problems_name_table_row_and_column(agents):
     assert "-1" in found["portfolio.tables.holdings[5].par"]
 
 
-def test_inline_portfolio_runs_like_the_demo(agents):
+def test_inline_portfolio_runs_like_the_demo(agents, demo_tables_and_truth):
     _, calls = agents
     status, body = app_respond(
-        {"entrypoint": "agent", "agent": "duration", "portfolio": inline_demo()}
+        {
+            "entrypoint": "agent",
+            "agent": "duration",
+            "portfolio": inline_demo(demo_tables_and_truth[0]),
+        }
     )
     _, demo_body = app_respond(
         {"entrypoint": "agent", "agent": "duration", "portfolio": {"source": "demo"}}
@@ -154,12 +157,12 @@ def test_inline_portfolio_runs_like_the_demo(agents):
     assert [c[1]["name"] for c in calls] == ["duration", "duration"]
 
 
-def test_size_limits_give_413_listing_each_limit(agents):
+def test_size_limits_give_413_listing_each_limit(agents, demo_tables_and_truth):
     settings = ServiceSettings(max_paths=500, max_securities=100)
     status, body = app_respond(
         {
             "entrypoint": "allocation",
-            "portfolio": inline_demo(),
+            "portfolio": inline_demo(demo_tables_and_truth[0]),
             "parameters": {"n_paths": 501},
         },
         settings,
@@ -219,7 +222,7 @@ def test_allocation_goes_through_the_workflow(agents):
     assert calls[1][1]["scenarios"] is True
 
 
-def test_mandate_overrides_merge_with_the_portfolio_mandate(agents):
+def test_mandate_overrides_merge_with_the_portfolio_mandate(agents, demo_portfolio):
     module, _ = agents
     seen = []
     original = module.run_agent
@@ -240,7 +243,7 @@ def test_mandate_overrides_merge_with_the_portfolio_mandate(agents):
     assert mandate.max_allocation == 0.15
     assert mandate.objective.yield_target == 0.5
     assert mandate.objective.liability_matching == 0.35
-    assert data.demo(7).mandate.max_allocation == 0.20
+    assert demo_portfolio.mandate.max_allocation == 0.20
     request["parameters"]["mandate"] = {"min_allocation": 0.3}
     status, body = app_respond(request)
     assert status == 400

@@ -65,6 +65,9 @@ def test_a_run_folder_holds_results_tables_report_and_manifest(tmp_path, run):
         result.allocation.weights.to_numpy(), abs=0.0
     )
     by_manager = pd.read_parquet(folder / "tables" / "stress_by_manager.parquet")
+    # The store writes the pipeline's table as it is: nothing recomputed.
+    assert list(by_manager.index) == list(result.stress_by_manager.index)
+    assert by_manager.to_numpy() == pytest.approx(result.stress_by_manager.to_numpy(), abs=0.0)
     # The managers' asset changes add up to the book's change under every stress.
     summary = result.stresses.summary()
     assert by_manager.sum(axis=0).to_numpy() == pytest.approx(

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fialloc/errors.hpp"
+#include "fialloc/kernel_support.hpp"
 #include "fialloc/solver.hpp"
 
 namespace fialloc {
@@ -255,6 +256,26 @@ void check_inputs(const CashflowView& cf, const ExerciseView& ex, ConstVecRef pe
   }
 }
 
+// The OAS of stream s: the spread at which its lattice value is prices[s].
+double solve_spread(const HullWhiteParams& p, const CashflowView& cf, const ExerciseView& ex,
+                    const ZeroCurve& curve, ConstVecRef prices, ConstIdxRef steps,
+                    Eigen::Index s) {
+  const Lattice lattice(p, cf, ex, curve, s, steps[s]);
+  auto fn = [&](double spread) {
+    const auto [value, slope] = lattice.rollback(spread);
+    return std::make_pair(prices[s] - value, -slope);  // increasing in the spread
+  };
+  double spread = 0.0;
+  try {
+    spread = solve_bracketed_newton(fn, -1.0, 5.0, 0.0, kSpreadTol, kMaxIter, "hw_lattice_spreads");
+  } catch (const std::domain_error&) {
+    FIALLOC_REQUIRE(false, "hw_lattice_spreads: price " << prices[s] << " of stream " << s
+                                                        << " implies an option-adjusted "
+                                                           "spread outside [-100%, 500%]");
+  }
+  return spread;
+}
+
 }  // namespace
 
 void check_hull_white(const HullWhiteParams& p, const char* where) {
@@ -268,39 +289,34 @@ void check_hull_white(const HullWhiteParams& p, const char* where) {
 
 VectorXd hw_lattice_prices(const HullWhiteParams& p, const CashflowView& cf,
                            const ExerciseView& ex, const ZeroCurve& curve, ConstVecRef spreads,
-                           ConstIdxRef steps) {
+                           ConstIdxRef steps, int threads) {
   check_hull_white(p, "hw_lattice_prices");
   check_inputs(cf, ex, spreads, "spreads", steps, "hw_lattice_prices");
   VectorXd out(cf.n_streams());
-  for (Eigen::Index s = 0; s < cf.n_streams(); ++s) {
-    out[s] = Lattice(p, cf, ex, curve, s, steps[s]).rollback(spreads[s]).first;
-  }
+  detail::parallel_for(cf.n_streams(), threads, [&](std::int64_t lo, std::int64_t hi) {
+    for (Eigen::Index s = lo; s < hi; ++s) {
+      out[s] = Lattice(p, cf, ex, curve, s, steps[s]).rollback(spreads[s]).first;
+    }
+  });
   return out;
 }
 
 VectorXd hw_lattice_spreads(const HullWhiteParams& p, const CashflowView& cf,
                             const ExerciseView& ex, const ZeroCurve& curve, ConstVecRef prices,
-                            ConstIdxRef steps) {
+                            ConstIdxRef steps, int threads) {
   check_hull_white(p, "hw_lattice_spreads");
   check_inputs(cf, ex, prices, "prices", steps, "hw_lattice_spreads");
-  VectorXd out(cf.n_streams());
   for (Eigen::Index s = 0; s < cf.n_streams(); ++s) {
     FIALLOC_REQUIRE(prices[s] > 0.0, "hw_lattice_spreads: price " << prices[s] << " of stream "
                                                                    << s << " must be positive");
-    const Lattice lattice(p, cf, ex, curve, s, steps[s]);
-    auto fn = [&](double spread) {
-      const auto [value, slope] = lattice.rollback(spread);
-      return std::make_pair(prices[s] - value, -slope);  // increasing in the spread
-    };
-    try {
-      out[s] = solve_bracketed_newton(fn, -1.0, 5.0, 0.0, kSpreadTol, kMaxIter,
-                                      "hw_lattice_spreads");
-    } catch (const std::domain_error&) {
-      FIALLOC_REQUIRE(false, "hw_lattice_spreads: price " << prices[s] << " of stream " << s
-                                                          << " implies an option-adjusted "
-                                                             "spread outside [-100%, 500%]");
-    }
   }
+  VectorXd out(cf.n_streams());
+  // Streams are independent: each thread solves its own, so results do not depend on threads.
+  detail::parallel_for(cf.n_streams(), threads, [&](std::int64_t lo, std::int64_t hi) {
+    for (Eigen::Index s = lo; s < hi; ++s) {
+      out[s] = solve_spread(p, cf, ex, curve, prices, steps, s);
+    }
+  });
   return out;
 }
 

@@ -231,6 +231,7 @@ def hw_lattice_prices(
     spread_values: _F,
     spreads: _F,
     steps: _I,
+    threads: int = 0,
 ) -> _F: ...
 def hw_lattice_spreads(
     a: float,
@@ -250,6 +251,7 @@ def hw_lattice_spreads(
     spread_values: _F,
     prices: _F,
     steps: _I,
+    threads: int = 0,
 ) -> _F: ...
 def mbs_mortgage_rates(
     a: float,

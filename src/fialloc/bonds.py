@@ -23,7 +23,7 @@ import datetime as dt
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -308,7 +308,7 @@ class _Streams:
         )
         return CurveRisk(pv, eff_dur, eff_conv, spread_dur, tuple(float(x) for x in tenors), krd)
 
-    def analyze(
+    def _analysis_inputs(
         self,
         ids: pd.Index,
         curve: Curve,
@@ -318,7 +318,8 @@ class _Streams:
         key_tenors: Sequence[float],
         bump_bp: float,
         krd_domain: KrdDomain,
-    ) -> BondAnalytics:
+    ) -> tuple[FloatArray, FloatArray | None, FloatArray | None]:
+        """Check :meth:`analyze`'s inputs; return the risk tenors, yields and clean prices."""
         where = "analytics"
         self.check_curve(curve, where)
         given = [
@@ -352,6 +353,23 @@ class _Streams:
                 "positive price per 100 face"
             )
             raise ValueError(msg)
+        return tenors, y_in, clean_in
+
+    def analyze(
+        self,
+        ids: pd.Index,
+        curve: Curve,
+        z_spread: npt.ArrayLike | None,
+        yield_: npt.ArrayLike | None,
+        clean_price: npt.ArrayLike | None,
+        key_tenors: Sequence[float],
+        bump_bp: float,
+        krd_domain: KrdDomain,
+    ) -> BondAnalytics:
+        where = "analytics"
+        tenors, y_in, clean_in = self._analysis_inputs(
+            ids, curve, z_spread, yield_, clean_price, key_tenors, bump_bp, krd_domain
+        )
         bump = bump_bp * 1e-4
         given_z = y_in is None and clean_in is None
         if y_in is not None:
@@ -403,10 +421,15 @@ class _Streams:
         )
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _bond_flows(
     coupon: float, maturity: dt.date, freq: int, day_count: str, vd: dt.date
-) -> tuple[list[float], list[float], list[float], float]:
-    """Curve times, yield times, amounts per 100 face and accrued per 100 for one bond."""
+) -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...], float]:
+    """Curve times, yield times, amounts per 100 face and accrued per 100 for one bond.
+
+    Cached: a run builds books of the same bonds several times (the demo, the portfolio, the
+    overlay, the holdings history), and the schedule is pure Python date arithmetic.
+    """
     if freq == 0:
         if day_count == "ACT/ACT ICMA":
             # Notional annual periods back from maturity, as ICMA counts a long period.
@@ -415,7 +438,7 @@ def _bond_flows(
             tau = (len(dates) - 2) + (first - vd).days / (first - prev).days
         else:
             tau = year_fraction(vd, maturity, day_count)
-        return [act365(vd, maturity)], [tau], [100.0], 0.0
+        return (act365(vd, maturity),), (tau,), (100.0,), 0.0
     months = 12 // freq
     dates = backward_dates(maturity, months, vd)
     times: list[float] = []
@@ -435,7 +458,64 @@ def _bond_flows(
         amounts.append(100.0 * coupon * period)
     amounts[-1] += 100.0
     accrued = 100.0 * coupon * year_fraction(prev, vd, day_count, prev, dates[1], freq)
-    return times, ytimes, amounts, accrued
+    return tuple(times), tuple(ytimes), tuple(amounts), accrued
+
+
+def _bond_table(
+    frame: pd.DataFrame | Mapping[str, Sequence[object]] | Sequence[Mapping[str, object]],
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Check a bond table's shape (columns, rows, unique ids); return it and its ids as text."""
+    if isinstance(frame, Mapping):
+        lengths = {
+            str(k): len(v)
+            for k, v in frame.items()
+            if isinstance(v, Sequence | np.ndarray | pd.Series) and not isinstance(v, str)
+        }
+        if len(set(lengths.values())) > 1:
+            msg = f"BondBook.from_frame: columns have different lengths {lengths}"
+            raise ValueError(msg)
+    frame = pd.DataFrame(frame) if not isinstance(frame, pd.DataFrame) else frame
+    missing = [c for c in BOND_COLUMNS if c not in frame.columns]
+    if missing:
+        msg = f"BondBook.from_frame: missing column(s) {missing}; have {list(frame.columns)}"
+        raise ValueError(msg)
+    if frame.empty:
+        msg = "BondBook.from_frame: the table has no rows"
+        raise ValueError(msg)
+    ids = frame["security_id"].astype(str)
+    dup = ids[ids.duplicated()]
+    if len(dup):
+        row = int(np.flatnonzero(ids.duplicated().to_numpy())[0])
+        msg = f"BondBook.from_frame: row {row}, column security_id: duplicate id {dup.iloc[0]!r}"
+        raise ValueError(msg)
+    return frame, ids
+
+
+def _bond_terms(row: int, rec: Any, vd: dt.date) -> tuple[float, float, int, str, dt.date]:
+    """Check one bond's terms; return its coupon, face, frequency, day count and maturity."""
+    where = f"BondBook.from_frame: row {row} ({rec.security_id})"
+    coupon = finite_float(rec.coupon, f"{where}, column coupon")
+    if not 0.0 <= coupon < 1.0:
+        msg = (
+            f"{where}, column coupon: {coupon} is outside [0, 1); coupons are decimals "
+            "(0.05 for 5%)"
+        )
+        raise ValueError(msg)
+    face = finite_float(rec.face, f"{where}, column face")
+    if face <= 0:
+        msg = f"{where}, column face: {face} must be positive"
+        raise ValueError(msg)
+    freq_f = finite_float(rec.frequency, f"{where}, column frequency")
+    if freq_f not in FREQUENCIES:
+        msg = f"{where}, column frequency: {rec.frequency!r}; expected one of {FREQUENCIES}"
+        raise ValueError(msg)
+    freq = int(freq_f)
+    dc = normalize_day_count(rec.day_count, f"{where}, column day_count")
+    maturity = to_date(rec.maturity, f"{where}, column maturity")
+    if maturity <= vd:
+        msg = f"{where}, column maturity: {maturity} is on or before the valuation date {vd}"
+        raise ValueError(msg)
+    return coupon, face, freq, dc, maturity
 
 
 class BondBook:
@@ -473,34 +553,9 @@ class BondBook:
             Naming the row, column and value of the first problem found.
         """
         vd = to_date(valuation_date, "BondBook: valuation_date")
-        if isinstance(frame, Mapping):
-            lengths = {
-                str(k): len(v)
-                for k, v in frame.items()
-                if isinstance(v, Sequence | np.ndarray | pd.Series) and not isinstance(v, str)
-            }
-            if len(set(lengths.values())) > 1:
-                msg = f"BondBook.from_frame: columns have different lengths {lengths}"
-                raise ValueError(msg)
-        frame = pd.DataFrame(frame) if not isinstance(frame, pd.DataFrame) else frame
-        missing = [c for c in BOND_COLUMNS if c not in frame.columns]
-        if missing:
-            msg = f"BondBook.from_frame: missing column(s) {missing}; have {list(frame.columns)}"
-            raise ValueError(msg)
-        if frame.empty:
-            msg = "BondBook.from_frame: the table has no rows"
-            raise ValueError(msg)
-        ids = frame["security_id"].astype(str)
-        dup = ids[ids.duplicated()]
-        if len(dup):
-            row = int(np.flatnonzero(ids.duplicated().to_numpy())[0])
-            msg = (
-                f"BondBook.from_frame: row {row}, column security_id: duplicate id {dup.iloc[0]!r}"
-            )
-            raise ValueError(msg)
-
-        times, ytimes, amounts, accrued, comp, faces, mats, dcs, freqs, coupons = (
-            [],
+        frame, ids = _bond_table(frame)
+        ytimes: list[float] = []
+        times, amounts, accrued, comp, faces, mats, dcs, freqs, coupons = (
             [],
             [],
             [],
@@ -512,30 +567,7 @@ class BondBook:
             [],
         )
         for row, rec in enumerate(frame[list(BOND_COLUMNS)].itertuples(index=False)):
-            where = f"BondBook.from_frame: row {row} ({rec.security_id})"
-            coupon = finite_float(rec.coupon, f"{where}, column coupon")
-            if not 0.0 <= coupon < 1.0:
-                msg = (
-                    f"{where}, column coupon: {coupon} is outside [0, 1); coupons are decimals "
-                    "(0.05 for 5%)"
-                )
-                raise ValueError(msg)
-            face = finite_float(rec.face, f"{where}, column face")
-            if face <= 0:
-                msg = f"{where}, column face: {face} must be positive"
-                raise ValueError(msg)
-            freq_f = finite_float(rec.frequency, f"{where}, column frequency")
-            if freq_f not in FREQUENCIES:
-                msg = f"{where}, column frequency: {rec.frequency!r}; expected one of {FREQUENCIES}"
-                raise ValueError(msg)
-            freq = int(freq_f)
-            dc = normalize_day_count(rec.day_count, f"{where}, column day_count")
-            maturity = to_date(rec.maturity, f"{where}, column maturity")
-            if maturity <= vd:
-                msg = (
-                    f"{where}, column maturity: {maturity} is on or before the valuation date {vd}"
-                )
-                raise ValueError(msg)
+            coupon, face, freq, dc, maturity = _bond_terms(row, rec, vd)
             t, yt, a, acc = _bond_flows(coupon, maturity, freq, dc, vd)
             times.append(t)
             ytimes.extend(yt)

@@ -199,9 +199,6 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
 
 def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], url: str) -> None:
     """Headline before/after, key-rate gaps, objective, limits, weight changes, plan, folder."""
-    from fialloc.mc_estimators import Z95
-    from fialloc.results import HOLD_BELOW, claim_text
-
     s = response.integrated_strategy
     console.print(
         f"[bold]fialloc {__version__}[/bold] {escape(manifest['source'])}, valuation "
@@ -209,6 +206,32 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
         f"{s['n_paths']:,} scenario paths (scenario seed {s['scenario_seed']})",
         highlight=False,
     )
+    _before_after(console, s)
+    _overlay_positions(console, response, s)
+    if s.get("spread_sources"):
+        console.print(s["spread_sources"], highlight=False, markup=False)
+    for finding in response.detailed_results.get("duration", {}).get("findings", []):
+        if finding["code"] == "currency_exposure":  # the desk's words on other currencies
+            console.print(f"Currencies: {finding['message']}", highlight=False, markup=False)
+    optimizer = response.detailed_results["optimizer"]
+    _key_rate_gaps(console, optimizer["key_rate_gaps"])
+    _objective_terms(console, optimizer["objective"])
+    _open_limits(console, optimizer["constraints"])
+    _weight_changes(console, response)
+    _plan_lines(console, response.implementation_plan)
+    console.print(
+        f"Run {manifest['run_id']} written (report.html, results.json, tables/, manifest.json) to",
+        highlight=False,
+    )
+    # The folder on a line of its own, unwrapped, so that it can be copied whole.
+    console.print(f"  {url}", highlight=False, soft_wrap=True)
+
+
+def _before_after(console: Console, s: dict[str, Any]) -> None:
+    """Print the headline table (path statistics with their intervals) and the claims."""
+    from fialloc.mc_estimators import Z95
+    from fialloc.results import claim_text
+
     head = Table(
         box=box.SIMPLE_HEAD,
         title="Before and after (path statistics ± their 95% interval)",
@@ -251,35 +274,37 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
         (f"expected shortfall (worst 5%) at {horizon}", "expected_shortfall_95"),
     ):
         console.print(f"  {claim_text(s, key, label)}", highlight=False)
+
+
+def _overlay_positions(console: Console, response: RunResponse, s: dict[str, Any]) -> None:
+    """Print the duration overlay's positions and margins, when the recommendation holds one."""
     positions = response.detailed_results.get("overlay", {}).get("positions", [])
-    if positions:
-        overlay = Table(
-            box=box.SIMPLE_HEAD,
-            title=(
-                f"Duration overlay: initial margin {money(s['overlay_initial_margin'])}, "
-                f"worst-stress variation margin {money(s['overlay_variation_margin'])}"
-            ),
-            title_justify="left",
+    if not positions:
+        return
+    overlay = Table(
+        box=box.SIMPLE_HEAD,
+        title=(
+            f"Duration overlay: initial margin {money(s['overlay_initial_margin'])}, "
+            f"worst-stress variation margin {money(s['overlay_variation_margin'])}"
+        ),
+        title_justify="left",
+    )
+    for col in ("instrument", "position", "contracts", "DV01", "carry a year"):
+        overlay.add_column(col, justify="left" if col == "instrument" else "right")
+    for p in positions:
+        overlay.add_row(
+            escape(str(p["instrument"])),
+            money(p["position"]),
+            "" if p["contracts"] is None else f"{p['contracts']:+,.0f}",
+            dollars(p["dv01"]),
+            money(p["carry"]),
         )
-        for col in ("instrument", "position", "contracts", "DV01", "carry a year"):
-            overlay.add_column(col, justify="left" if col == "instrument" else "right")
-        for p in positions:
-            overlay.add_row(
-                escape(str(p["instrument"])),
-                money(p["position"]),
-                "" if p["contracts"] is None else f"{p['contracts']:+,.0f}",
-                dollars(p["dv01"]),
-                money(p["carry"]),
-            )
-        console.print(overlay)
-    if s.get("spread_sources"):
-        console.print(s["spread_sources"], highlight=False, markup=False)
-    for finding in response.detailed_results.get("duration", {}).get("findings", []):
-        if finding["code"] == "currency_exposure":  # the desk's words on other currencies
-            console.print(f"Currencies: {finding['message']}", highlight=False, markup=False)
-    optimizer = response.detailed_results["optimizer"]
+    console.print(overlay)
+
+
+def _key_rate_gaps(console: Console, gap_rows: list[dict[str, Any]]) -> None:
+    """Print the key-rate gaps against the liabilities, in years and $M per bp."""
     # One gap definition (duration_gaps.key_rate_gap): the headline's largest gap is in here.
-    gap_rows = optimizer["key_rate_gaps"]
     gaps = Table(
         box=box.SIMPLE_HEAD,
         title="Key-rate gaps against the liabilities (assets' KRD minus liabilities' scaled "
@@ -301,6 +326,10 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
     ):
         gaps.add_row(label, *(unsigned_zero(f"{r[col] / 1e6:+,.2f}") for r in gap_rows))
     console.print(gaps)
+
+
+def _objective_terms(console: Console, objective: list[dict[str, Any]]) -> None:
+    """Print the objective's terms a year, current and recommended, in bp and $M."""
     terms = Table(
         box=box.SIMPLE_HEAD,
         title="Objective a year (bp of assets and $M)",
@@ -308,7 +337,7 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
     )
     for col in ("term", "current bp", "recommended bp", "change bp", "change $M"):
         terms.add_column(col, justify="left" if col == "term" else "right")
-    for r in optimizer["objective"]:
+    for r in objective:
         terms.add_row(
             escape(str(r["term"])),
             unsigned_zero(f"{r['before_bp']:+.1f}"),
@@ -317,7 +346,11 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
             unsigned_zero(f"{r['change'] / 1e6:+,.1f}"),
         )
     console.print(terms)
-    open_limits = [r for r in optimizer["constraints"] if r["status"] != "met"]
+
+
+def _open_limits(console: Console, constraints: list[dict[str, Any]]) -> None:
+    """Print the limits the recommendation does not meet, if any."""
+    open_limits = [r for r in constraints if r["status"] != "met"]
     if open_limits:
         limits = Table(
             box=box.SIMPLE_HEAD,
@@ -339,6 +372,12 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
                 str(r["status"]),
             )
         console.print(limits)
+
+
+def _weight_changes(console: Console, response: RunResponse) -> None:
+    """Print the managers whose weight moves, largest increase first."""
+    from fialloc.results import HOLD_BELOW
+
     moves = [r for r in response.allocation_recommendations if abs(r.change) >= HOLD_BELOW]
     changes = Table(
         box=box.SIMPLE_HEAD, title=f"Weight changes ({len(moves)} managers)", title_justify="left"
@@ -355,7 +394,10 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
             ("+" if r.change_amount > 0 else "") + money(r.change_amount),
         )
     console.print(changes)
-    plan = response.implementation_plan
+
+
+def _plan_lines(console: Console, plan: dict[str, Any]) -> None:
+    """Print the plan's phases and cost, and the glide path when there is one."""
     console.print(
         f"Plan: {len(plan['phases'])} phases of {plan['phase_days']} trading days "
         f"({plan['reason']}), cost {money(plan['total_cost'])}.",
@@ -369,12 +411,6 @@ def _summary(console: Console, response: RunResponse, manifest: dict[str, Any], 
             highlight=False,
             markup=False,
         )
-    console.print(
-        f"Run {manifest['run_id']} written (report.html, results.json, tables/, manifest.json) to",
-        highlight=False,
-    )
-    # The folder on a line of its own, unwrapped, so that it can be copied whole.
-    console.print(f"  {url}", highlight=False, soft_wrap=True)
 
 
 def _path_value(key: str, value: float, spread: bool = False) -> str:
@@ -624,6 +660,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"fialloc {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
+    _add_run(sub)
+    _add_demo_and_validate(sub)
+    _add_report_and_runs(sub)
+    _add_capacity(sub)
+    serve = sub.add_parser("serve", help="start the service locally", formatter_class=helpful)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on")
+    serve.set_defaults(func=_cmd_serve)
+    return parser
+
+
+_Subcommands = argparse._SubParsersAction  # the type `add_subparsers` returns
+
+
+def _add_run(sub: _Subcommands[argparse.ArgumentParser]) -> None:
+    """Add ``run``: the main job, its inputs, paths, horizons, mandate flags and cluster."""
+    helpful = _HelpWithDefaults
     run = sub.add_parser(
         "run", help="run the main job (the built-in demo book by default)", formatter_class=helpful
     )
@@ -658,6 +711,10 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--scheduler", help="run heavy maps on an existing Dask scheduler")
     run.set_defaults(func=_cmd_run)
 
+
+def _add_demo_and_validate(sub: _Subcommands[argparse.ArgumentParser]) -> None:
+    """Add ``demo`` (write the demo's input files) and ``validate`` (check a directory)."""
+    helpful = _HelpWithDefaults
     demo = sub.add_parser("demo", help="write the demo inputs as files", formatter_class=helpful)
     demo.add_argument(
         "--write", type=Path, required=True, metavar="DIR",
@@ -674,6 +731,10 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--mapping", type=Path, metavar="FILE", help=MAPPING_HELP)
     validate.set_defaults(func=_cmd_validate)
 
+
+def _add_report_and_runs(sub: _Subcommands[argparse.ArgumentParser]) -> None:
+    """Add ``report`` (re-render a stored run) and ``runs`` (list runs, ``runs diff A B``)."""
+    helpful = _HelpWithDefaults
     rep = sub.add_parser("report", help="re-render a stored run's report", formatter_class=helpful)
     rep.add_argument("run", help="run folder, URL, or run id (prefix) in --root")
     rep.add_argument("--root", default=DEFAULT_ROOT, help="output root to look run ids up in")
@@ -692,6 +753,10 @@ def build_parser() -> argparse.ArgumentParser:
     # SUPPRESS keeps `runs --root R diff A B` from being reset to the default here.
     diff.add_argument("--root", default=argparse.SUPPRESS, help="output root")
 
+
+def _add_capacity(sub: _Subcommands[argparse.ArgumentParser]) -> None:
+    """Add ``capacity``: predict a run's time, memory and Lambda or Fargate size."""
+    helpful = _HelpWithDefaults
     cap = sub.add_parser(
         "capacity",
         help="predict a run's time and memory, and its Lambda or Fargate size, from measured costs",
@@ -716,12 +781,6 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     cap.add_argument("--json", action="store_true", help="print the prediction as JSON")
     cap.set_defaults(func=_cmd_capacity)
-
-    serve = sub.add_parser("serve", help="start the service locally", formatter_class=helpful)
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve.add_argument("--port", type=int, default=8080, help="port to listen on")
-    serve.set_defaults(func=_cmd_serve)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

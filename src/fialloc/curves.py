@@ -201,11 +201,31 @@ def read_quotes(
     ValueError
         Naming the row and column of the first problem found.
     """
-    records: list[dict[str, Any]] = (
-        [{str(k): v for k, v in r.items()} for r in quotes.to_dict("records")]
-        if isinstance(quotes, pd.DataFrame)
-        else [dict(r) for r in quotes]
-    )
+    records = _quote_records(quotes)
+    out: list[CurveQuote] = []
+    for row, rec in enumerate(records):
+        quote = _read_quote(row, rec, valuation_date)
+        if out and quote.maturity <= out[-1].maturity:
+            msg = (
+                f"quotes row {row}: maturity {quote.maturity} ({quote.label}) is not after "
+                f"row {row - 1}'s {out[-1].maturity} ({out[-1].label}); quotes must be sorted by "
+                "maturity without duplicates"
+            )
+            raise ValueError(msg)
+        out.append(quote)
+    return tuple(out)
+
+
+def _records(table: pd.DataFrame | Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Return a table's rows as dicts keyed by column name."""
+    if isinstance(table, pd.DataFrame):
+        return [{str(k): v for k, v in r.items()} for r in table.to_dict("records")]
+    return [dict(r) for r in table]
+
+
+def _quote_records(quotes: pd.DataFrame | Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Return the quotes as records, checking there are some and they have the columns."""
+    records = _records(quotes)
     if not records:
         msg = "quotes: no rows; a curve needs at least one quote"
         raise ValueError(msg)
@@ -216,54 +236,49 @@ def read_quotes(
     if missing:
         msg = f"quotes: missing column(s) {', '.join(missing)}; have {sorted(columns)}"
         raise ValueError(msg)
-    out: list[CurveQuote] = []
-    for row, rec in enumerate(records):
-        where = f"quotes row {row}"
-        if "kind" not in rec or "rate" not in rec:
-            msg = f"{where}: missing kind or rate"
-            raise ValueError(msg)
-        kind = str(rec["kind"]).strip().lower()
-        if kind not in QUOTE_KINDS:
-            msg = f"{where}, column kind: unknown kind {rec['kind']!r}; expected {QUOTE_KINDS}"
-            raise ValueError(msg)
-        tenor = rec.get("tenor")
-        has_tenor = tenor is not None and not (isinstance(tenor, float) and np.isnan(tenor))
-        if has_tenor:
-            maturity = tenor_date(valuation_date, str(tenor), f"{where}, column tenor")
-            label = str(tenor).strip().upper()
-        else:
-            maturity = to_date(rec.get("maturity"), f"{where}, column maturity")
-            label = maturity.isoformat()
-        if maturity <= valuation_date:
-            msg = f"{where}: maturity {maturity} is not after the valuation date {valuation_date}"
-            raise ValueError(msg)
-        rate = decimal_rate(rec["rate"], f"{where}, column rate")
-        freq_raw = rec.get("frequency")
-        if freq_raw is None or (isinstance(freq_raw, float) and np.isnan(freq_raw)):
-            freq = _DEFAULT_FREQ[kind]
-        else:
-            freq_f = finite_float(freq_raw, f"{where}, column frequency")
-            freq = int(freq_f) if freq_f.is_integer() else -1  # -1: refused below
-        if freq == -1 or (kind != "deposit" and freq not in (1, 2, 4, 12)):
-            msg = f"{where}, column frequency: {freq_raw!r}; expected 1, 2, 4 or 12 a year"
-            raise ValueError(msg)
-        dc_raw = rec.get("day_count")
-        if dc_raw is None or (isinstance(dc_raw, float) and np.isnan(dc_raw)):
-            day_count = _DEFAULT_DAY_COUNT[kind]
-        else:
-            day_count = normalize_day_count(dc_raw, f"{where}, column day_count")
-        if day_count == "ACT/ACT ICMA" and kind == "deposit":
-            msg = f"{where}, column day_count: ACT/ACT ICMA needs a coupon schedule; deposits don't"
-            raise ValueError(msg)
-        if out and maturity <= out[-1].maturity:
-            msg = (
-                f"{where}: maturity {maturity} ({label}) is not after row {row - 1}'s "
-                f"{out[-1].maturity} ({out[-1].label}); quotes must be sorted by maturity "
-                "without duplicates"
-            )
-            raise ValueError(msg)
-        out.append(CurveQuote(kind, maturity, rate, freq, day_count, label))
-    return tuple(out)
+    return records
+
+
+def _read_quote(row: int, rec: Mapping[str, Any], valuation_date: dt.date) -> CurveQuote:
+    """Check one quote (row `row`); fill its frequency and day count from its kind's defaults."""
+    where = f"quotes row {row}"
+    if "kind" not in rec or "rate" not in rec:
+        msg = f"{where}: missing kind or rate"
+        raise ValueError(msg)
+    kind = str(rec["kind"]).strip().lower()
+    if kind not in QUOTE_KINDS:
+        msg = f"{where}, column kind: unknown kind {rec['kind']!r}; expected {QUOTE_KINDS}"
+        raise ValueError(msg)
+    tenor = rec.get("tenor")
+    has_tenor = tenor is not None and not (isinstance(tenor, float) and np.isnan(tenor))
+    if has_tenor:
+        maturity = tenor_date(valuation_date, str(tenor), f"{where}, column tenor")
+        label = str(tenor).strip().upper()
+    else:
+        maturity = to_date(rec.get("maturity"), f"{where}, column maturity")
+        label = maturity.isoformat()
+    if maturity <= valuation_date:
+        msg = f"{where}: maturity {maturity} is not after the valuation date {valuation_date}"
+        raise ValueError(msg)
+    rate = decimal_rate(rec["rate"], f"{where}, column rate")
+    freq_raw = rec.get("frequency")
+    if freq_raw is None or (isinstance(freq_raw, float) and np.isnan(freq_raw)):
+        freq = _DEFAULT_FREQ[kind]
+    else:
+        freq_f = finite_float(freq_raw, f"{where}, column frequency")
+        freq = int(freq_f) if freq_f.is_integer() else -1  # -1: refused below
+    if freq == -1 or (kind != "deposit" and freq not in (1, 2, 4, 12)):
+        msg = f"{where}, column frequency: {freq_raw!r}; expected 1, 2, 4 or 12 a year"
+        raise ValueError(msg)
+    dc_raw = rec.get("day_count")
+    if dc_raw is None or (isinstance(dc_raw, float) and np.isnan(dc_raw)):
+        day_count = _DEFAULT_DAY_COUNT[kind]
+    else:
+        day_count = normalize_day_count(dc_raw, f"{where}, column day_count")
+    if day_count == "ACT/ACT ICMA" and kind == "deposit":
+        msg = f"{where}, column day_count: ACT/ACT ICMA needs a coupon schedule; deposits don't"
+        raise ValueError(msg)
+    return CurveQuote(kind, maturity, rate, freq, day_count, label)
 
 
 @dataclass(frozen=True, eq=False)
@@ -772,11 +787,7 @@ def curve_from_points(
         msg = f"{where}, column form: unknown form {form!r}; expected one of {list(CURVE_FORMS)}"
         raise ValueError(msg)
     _check_methods(interpolation, extrapolation, where)
-    records: list[dict[str, Any]] = (
-        [{str(k): v for k, v in r.items()} for r in points.to_dict("records")]
-        if isinstance(points, pd.DataFrame)
-        else [dict(r) for r in points]
-    )
+    records = _records(points)
     if not records:
         msg = f"{where}: no rows; a curve needs at least one point"
         raise ValueError(msg)

@@ -168,6 +168,7 @@ def spread_durations_by_rating(
     # -1: a letter without history
     column = pd.Index(spreads.columns).get_indexer(pd.Index(letters))
     weight = np.asarray(held, dtype=np.float64)
+    letter_of = letters.to_numpy(dtype=object)
     out = {}
     for month, level, curve in zip(
         spreads.index, spreads.to_numpy(), curves.to_numpy(dtype=np.float64), strict=True
@@ -182,7 +183,7 @@ def spread_durations_by_rating(
             years[alive], coupon[alive], frequency[alive], spread[alive], tenors, curve
         )
         out[month] = [
-            _average(duration, letters.to_numpy()[alive] == letter, weight[alive])
+            _average(duration, letter_of[alive] == letter, weight[alive])
             for letter in spreads.columns
         ]
     return pd.DataFrame.from_dict(out, orient="index", columns=list(spreads.columns))

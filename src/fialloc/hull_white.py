@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from scipy.optimize import brentq, least_squares
-from scipy.stats import norm
+from scipy.special import ndtr
 
 from fialloc.curves import Curve
 from fialloc.errors import ConvergenceError
@@ -120,9 +120,9 @@ class HullWhite:
         h = (log_pay - log_t - np.log(strikes)) / sigma_p + sigma_p / 2
         p_t, p_pay = np.exp(log_t), np.exp(log_pay)
         if payer:
-            legs = strikes * p_t * norm.cdf(-h + sigma_p) - p_pay * norm.cdf(-h)
+            legs = strikes * p_t * ndtr(-h + sigma_p) - p_pay * ndtr(-h)
         else:
-            legs = p_pay * norm.cdf(h) - strikes * p_t * norm.cdf(h - sigma_p)
+            legs = p_pay * ndtr(h) - strikes * p_t * ndtr(h - sigma_p)
         return float(np.dot(c, legs))
 
     @staticmethod

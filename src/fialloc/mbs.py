@@ -39,8 +39,10 @@ __all__ = [
     "MbsPools",
     "MbsValuation",
     "PrepaymentModel",
+    "expected_paydown",
     "psa_cpr",
     "scheduled_cashflows",
+    "valuation_paths",
     "value_on_curve",
     "value_pools",
 ]
@@ -644,6 +646,71 @@ def value_pools(
     )
 
 
+def expected_paydown(
+    pools: MbsPools,
+    curve: Curve,
+    calendar_month: int,
+    model: PrepaymentModel | None = None,
+) -> FloatArray:
+    """Share of each pool's balance the model expects back as principal over the next month.
+
+    Scheduled amortization plus prepayment in projection month 1, as
+    :attr:`MbsValuation.expected_paydown` reads it off the paths: the month's mortgage rate is
+    known today (every G2++ path starts at the curve), so one path on `curve` gives it exactly.
+
+    Parameters
+    ----------
+    pools : MbsPools
+        The pools as they stand at the month's start (age, months left, factor).
+    curve : Curve
+        The zero curve at the month's start.
+    calendar_month : int
+        Calendar month (1..12) of the month ahead (seasonality).
+    model : PrepaymentModel, optional
+        The rate-dependent model (default :class:`PrepaymentModel`).
+
+    Returns
+    -------
+    ndarray
+        Decimals of the balance, one per pool.
+    """
+    model = PrepaymentModel() if model is None else model
+    if len(pools) == 0:
+        return np.zeros(0)
+    start = np.zeros((1, 1))
+    rate = float(_mortgage_rates(G2pp(curve), model, start, start)[0, 0])
+    months = int(pools.wam.max())
+    paths = MbsPaths.zero_volatility(curve, rate, months=months, calendar_month=calendar_month)
+    valued = value_pools(
+        pools, paths, oas=np.zeros(len(pools)), model=model, key_tenors=None, bump_bp=0.0
+    )
+    return valued.expected_paydown
+
+
+def valuation_paths(pools: MbsPools, curve: Curve) -> MbsPaths:
+    """Return the paths a run values `pools` on (:func:`value_on_curve`).
+
+    :data:`VALUATION_PATHS` antithetic paths (seed 0) of G2++ with its default parameters on
+    `curve`, as many months as the longest pool has left, the default
+    :class:`PrepaymentModel`'s mortgage rates. The last two sets are kept (they depend only
+    on the curve and the months): the valuation and the stresses share them.
+    """
+    months = max(int(pools.wam.max()), 1) if len(pools) else 1
+    parts = [np.ascontiguousarray(a).tobytes() for a in curve.core_args()]
+    key = hashlib.sha256(b"\0".join([*parts, repr((months, curve.valuation_date)).encode()]))
+    with _LOCK:
+        found = _PATHS.get(key.hexdigest())
+    if found is None:
+        model = PrepaymentModel()
+        g2 = G2pp(curve)
+        found = MbsPaths.simulate(g2, model, n_paths=VALUATION_PATHS, months=months, seed=0)
+        with _LOCK:
+            while len(_PATHS) >= _KEEP_PATHS:
+                _PATHS.pop(next(iter(_PATHS)))
+            _PATHS[key.hexdigest()] = found
+    return found
+
+
 def value_on_curve(
     pools: MbsPools,
     curve: Curve,
@@ -671,12 +738,13 @@ def value_on_curve(
     with _LOCK:
         found = _VALUED.get(key)
     if found is None:
-        model = PrepaymentModel()
-        months = max(int(pools.wam.max()), 1) if len(pools) else 1
-        g2 = G2pp(curve)
-        paths = MbsPaths.simulate(g2, model, n_paths=VALUATION_PATHS, months=months, seed=0)
         found = value_pools(
-            pools, paths, prices=prices, oas=oas, model=model, key_tenors=key_tenors
+            pools,
+            valuation_paths(pools, curve),
+            prices=prices,
+            oas=oas,
+            model=PrepaymentModel(),
+            key_tenors=key_tenors,
         )
         for field_ in dataclasses.fields(found):
             value = getattr(found, field_.name)
@@ -692,4 +760,7 @@ def value_on_curve(
 #: Valuations :func:`value_on_curve` keeps, oldest dropped first.
 _KEEP: Final = 8
 _VALUED: dict[str, MbsValuation] = {}
+#: Path sets :func:`valuation_paths` keeps (about 12 MB each for 1,000 paths x 360 months).
+_KEEP_PATHS: Final = 2
+_PATHS: dict[str, MbsPaths] = {}
 _LOCK: Final = threading.Lock()

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from typing import Final, Literal, cast
 
 import numpy as np
-from scipy import stats
+import numpy.typing as npt
+from scipy import special
 
 from fialloc.layout import FloatArray
 
@@ -41,7 +42,9 @@ __all__ = ["DEFAULT_PATHS", "Z95", "Controls", "Estimate", "Kind", "estimate"]
 #: the 5% the investment committee asked for with room for other books.
 DEFAULT_PATHS: Final = 2000
 #: Two-sided 95% normal quantile: intervals are estimate +/- Z95 x standard error.
-Z95: Final = float(stats.norm.ppf(0.975))
+Z95: Final = float(special.ndtri(0.975))
+#: The normal density's constant, as scipy computes it.
+_SQRT_2PI: Final = np.sqrt(2 * np.pi)
 
 Kind = Literal["mean", "below_zero", "quantile", "expected_shortfall"]
 
@@ -183,7 +186,7 @@ def _kernel_density(v: FloatArray, at: float) -> float:
     if spread <= 0.0:
         spread = float(np.std(v, ddof=1)) or 1.0
     h = 0.9 * spread * len(v) ** -0.2
-    return float(stats.norm.pdf((v - at) / h).mean() / h)
+    return float(_norm_pdf((v - at) / h).mean() / h)
 
 
 def _gaussian(kind: Kind, level: float | None, loc: float, scale: float) -> float:
@@ -191,8 +194,19 @@ def _gaussian(kind: Kind, level: float | None, loc: float, scale: float) -> floa
     if kind == "mean":
         return loc
     if kind == "below_zero":
-        return float(stats.norm.cdf(-loc / scale))
-    z = float(stats.norm.ppf(float(level)))  # type: ignore[arg-type]
+        return float(special.ndtr(-loc / scale))
+    z = float(special.ndtri(float(level)))  # type: ignore[arg-type]
     if kind == "quantile":
         return loc + scale * z
-    return loc - scale * float(stats.norm.pdf(z)) / float(level)  # type: ignore[arg-type]
+    return loc - scale * float(_norm_pdf(z)) / float(level)  # type: ignore[arg-type]
+
+
+def _norm_pdf(x: npt.ArrayLike) -> FloatArray:
+    """Return the standard normal density at `x`.
+
+    scipy's ``norm.pdf`` expression without its argument handling, which cost more than the
+    density itself over a run's thousands of calls.
+    """
+    z = np.asarray(x, dtype=np.float64)
+    out: FloatArray = np.exp(-(z**2) / 2.0) / _SQRT_2PI
+    return out

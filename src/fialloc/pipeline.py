@@ -115,6 +115,10 @@ class RunResult:
         Key-rate gaps of assets against liabilities.
     stresses : StressResult
         Every deterministic scenario, revalued in full.
+    stress_by_manager : DataFrame
+        Each manager's asset value change (money) from the first scenario (rows: managers,
+        indexed ``manager_id``; columns: scenarios), FX hedges included: its share of every
+        security's face revalued (see :meth:`fialloc.stresses.StressResult.by_manager`).
     surplus_paths : DataFrame
         Per annual horizon (years): surplus (money: remaining asset flows minus remaining
         liability flows, plus net cash paid before the horizon reinvested on the path; see
@@ -160,6 +164,7 @@ class RunResult:
     liabilities: pd.DataFrame
     gaps: pd.DataFrame
     stresses: StressResult
+    stress_by_manager: pd.DataFrame
     surplus_paths: pd.DataFrame
     desks: dict[str, DeskResult]
     problem: AllocationProblem
@@ -332,6 +337,8 @@ def run(
         )
     with _stage("stresses", timings, progress):
         stresses = stress_portfolio(p, executor=executor)
+        shares = p.holding_shares.reindex(columns=stresses.asset_values.columns, fill_value=0.0)
+        stress_by_manager = stresses.by_manager(shares).rename_axis("manager_id")
         overlay_inputs = (
             None
             if universe is None
@@ -451,7 +458,24 @@ def run(
     }
     assert isinstance(surplus, pd.DataFrame)  # one allocation, many horizons
     return RunResult(
-        p, securities, managers, liabilities, gaps, stresses, surplus, desks, problem,
-        allocation, robust, frontier, robustness, plan, parameters, timings, universe, without,
-        overlay_inputs,
-    )  # fmt: skip
+        portfolio=p,
+        securities=securities,
+        managers=managers,
+        liabilities=liabilities,
+        gaps=gaps,
+        stresses=stresses,
+        stress_by_manager=stress_by_manager,
+        surplus_paths=surplus,
+        desks=desks,
+        problem=problem,
+        allocation=allocation,
+        robust_allocation=robust,
+        frontier=frontier,
+        robustness=robustness,
+        plan=plan,
+        parameters=parameters,
+        timings=timings,
+        overlay=universe,
+        allocation_without_overlay=without,
+        overlay_inputs=overlay_inputs,
+    )

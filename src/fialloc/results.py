@@ -246,19 +246,11 @@ def _dominating(run: RunResult, tail_mean: dict[str, float]) -> list[dict[str, A
     return out
 
 
-def _strategy(run: RunResult) -> dict[str, Any]:
+def _strategy_text(run: RunResult, fields: Mapping[str, Any]) -> str:
+    """Write the strategy's `fields` in words: the moves, before and after, the paired claims."""
     a = run.allocation
-    s = run.summary()
-    paths = run.robustness.paths
-    last = float(paths.index.get_level_values("horizon").max())
-    at_last = cast(pd.DataFrame, paths.xs(last, level="horizon"))
-    claims = path_claims(run, last)
-    tail_mean = {str(k): float(v) for k, v in at_last["expected_shortfall_95"].items()}
-    gap_before = _largest_gap(a.gaps["gap_before"])
-    gap_after = _largest_gap(a.gaps["gap_after"])
-    moved = a.summary["turnover"]
-    open_limits = a.constraints[~a.constraints["ok"]]
-    dominating = _dominating(run, tail_mean)
+    gap_before, gap_after = fields["max_key_rate_gap_before"], fields["max_key_rate_gap_after"]
+    last, moved, claims = fields["horizon_years"], fields["turnover"], fields
     ups = a.change[a.change > HOLD_BELOW].sort_values(ascending=False)
     downs = a.change[a.change < -HOLD_BELOW].sort_values()
     text = (
@@ -277,22 +269,22 @@ def _strategy(run: RunResult) -> dict[str, Any]:
         + f". The objective goes from {a.summary['objective_bp_before']:.1f} to "
         f"{a.summary['objective_bp_after']:.1f} bp a year. "
         + (
-            "Every limit is met."
-            if open_limits.empty
-            else "Limits not met yet: "
-            + ", ".join(f"{k} ({v})" for k, v in open_limits["status"].items())
+            "Limits not met yet: "
+            + ", ".join(f"{k} ({v})" for k, v in fields["limits_not_met"].items())
             + "."
+            if fields["limits_not_met"]
+            else "Every limit is met."
         )
         + "".join(
             f" The {d['allocation']} weights are better on expected return (yield less "
             f"expected credit loss), tracking error and tail, but "
             f"give up {d['objective_bp_given_up']:.1f} bp a year of the objective (posterior "
             "alpha, trading costs, liquidity): the recommendation takes that trade."
-            for d in dominating
+            for d in fields["dominated_by"]
         )
     )
-    without = _without_overlay(run, at_last)
-    long_before, long_after = a.summary["long_end_gap_before"], a.summary["long_end_gap_after"]
+    long_before, long_after = fields["long_end_gap_before"], fields["long_end_gap_after"]
+    without = fields["without_overlay"]
     if without is not None and a.overlay is not None and long_before > 0:
         text += (
             f" A duration overlay of {len(a.overlay)} swap, futures and STRIPS positions "
@@ -302,8 +294,25 @@ def _strategy(run: RunResult) -> dict[str, Any]:
             f"({1 - long_after / long_before:.0%} less; {without['long_end_gap_after']:.2f} "
             "with manager moves alone)."
         )
-    return {
-        "summary": text,
+    return text
+
+
+def _strategy(run: RunResult) -> dict[str, Any]:
+    a = run.allocation
+    s = run.summary()
+    paths = run.robustness.paths
+    last = float(paths.index.get_level_values("horizon").max())
+    at_last = cast(pd.DataFrame, paths.xs(last, level="horizon"))
+    claims = path_claims(run, last)
+    tail_mean = {str(k): float(v) for k, v in at_last["expected_shortfall_95"].items()}
+    gap_before = _largest_gap(a.gaps["gap_before"])
+    gap_after = _largest_gap(a.gaps["gap_after"])
+    moved = a.summary["turnover"]
+    open_limits = a.constraints[~a.constraints["ok"]]
+    dominating = _dominating(run, tail_mean)
+    without = _without_overlay(run, at_last)
+    long_before, long_after = a.summary["long_end_gap_before"], a.summary["long_end_gap_after"]
+    fields: dict[str, Any] = {
         "valuation_date": run.portfolio.valuation_date.isoformat(),
         "assets": s["assets"],
         "liabilities": s["liabilities"],
@@ -345,6 +354,7 @@ def _strategy(run: RunResult) -> dict[str, Any]:
         **{k: v for k, v in a.summary.items() if k.startswith("overlay_")},
         "without_overlay": without,
     }
+    return {"summary": _strategy_text(run, fields), **fields}
 
 
 def path_claims(run: RunResult, horizon: float) -> dict[str, Any]:

@@ -137,7 +137,14 @@ class G2Paths:
         """
         cash = self.monthly_cash(layout, holdings)
         cols = self.columns(horizons)
-        grown = np.einsum("pk,kh->pkh", self.discount, cash).cumsum(axis=1)[:, cols, :]
+        # The running sum over months, kept only at the horizons' months: the same additions
+        # in the same order as a cumulative sum, without its paths x months x holders array.
+        grown = np.empty((self.discount.shape[0], len(cols), cash.shape[1]))
+        value = self.discount[:, 0, None] * cash[0]
+        for k in range(int(cols.max()) + 1 if len(cols) else 0):
+            if k > 0:
+                value = value + self.discount[:, k, None] * cash[k]
+            grown[:, cols == k] = value[:, None, :]
         return np.asarray(grown / self.discount[:, cols, None], dtype=np.float64)
 
 

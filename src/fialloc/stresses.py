@@ -7,7 +7,8 @@ over annual horizons (the New York Regulation 126 set). Definitions live in
 ``stress_scenarios.json`` next to this module, or in any JSON file or table a user supplies.
 
 Every scenario reprices the whole bond book and the liability stream with the compiled core
-(no duration approximation).
+(no duration approximation); MBS pools and callable bonds with their models, OAS held
+(:mod:`fialloc.option_values`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from fialloc.distributed import Executor, InProcess
 from fialloc.errors import DistributedError
 from fialloc.inflation import BreakevenCurve, LinkerBook, index_linked
 from fialloc.layout import FloatArray
+from fialloc.option_values import OptionValues
 
 __all__ = [
     "DEFAULT_SCENARIO_FILE",
@@ -460,6 +462,7 @@ def run_stresses(
     bid_ask_bp: npt.ArrayLike | None = None,
     linkers: LinkerBook | None = None,
     breakeven_curves: Mapping[str, BreakevenCurve] | None = None,
+    options: OptionValues | None = None,
 ) -> StressResult:
     """Revalue the book and the liabilities under every scenario by full repricing.
 
@@ -485,6 +488,9 @@ def run_stresses(
         `breakeven_curves`); a scenario's breakeven shift reprices them on shifted curves.
     breakeven_curves : mapping of index name to BreakevenCurve, optional
         Today's breakeven curves, required with `linkers`.
+    options : OptionValues, optional
+        The book's MBS pools and callables, revalued with their models on each scenario's
+        curve at their OAS plus the scenario's spread shift instead of on their flows.
     """
     chosen = list(scenarios) if scenarios is not None else default_scenarios()
     if not chosen:
@@ -524,7 +530,7 @@ def run_stresses(
     part = _Part("", np.arange(n), book, book.face / 100.0)
     linked = None if linkers is None or breakeven_curves is None else (linkers, breakeven_curves)
     return _revalue([part], liabilities, lambda s: stressed_curve(curve, s), chosen, z,
-                    letters, exempt, half_spread, linkers=linked)  # fmt: skip
+                    letters, exempt, half_spread, linkers=linked, options=options)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -569,6 +575,7 @@ def _revalue(
     half_spread: FloatArray,
     hedges: _Hedges | None = None,
     linkers: tuple[LinkerBook, Mapping[str, BreakevenCurve]] | None = None,
+    options: OptionValues | None = None,
 ) -> StressResult:
     n = sum(len(part.at) for part in parts)
     values, liab, cost, paths, hedge_rows = [], [], [], [], []
@@ -590,6 +597,8 @@ def _revalue(
             if shifted is not None and linkers is not None:
                 priced = index_linked(part.book, linkers[0], shifted)
             mv[part.at] = priced.dirty_prices(curve, z[part.at] + dz[part.at]) * part.scale * fx
+        if options is not None:
+            _with_models(mv, options, parts, stressed, dz)
         values.append(mv)
         base_curve = _curve_and_fx(stressed, "")[0]
         liab.append(liabilities.present_value(base_curve))
@@ -599,7 +608,7 @@ def _revalue(
             hedge_rows.append(hedges.values(stressed))
         if s.path_bp is not None:
             today = curves_of(_UNMOVED)
-            paths.extend(_path_values(parts, liabilities, today, s, z))
+            paths.extend(_path_values(parts, liabilities, today, s, z, options))
     ids = pd.Index(np.concatenate([part.book.security_ids for part in parts]))
     order = np.argsort(np.concatenate([part.at for part in parts]))
     names = pd.Index([s.name for s in chosen], name="scenario")
@@ -618,6 +627,24 @@ def _revalue(
 
 
 _UNMOVED: Final = StressScenario(name="today")
+
+
+def _with_models(
+    values: FloatArray,
+    options: OptionValues,
+    parts: Sequence[_Part],
+    stressed: Curve | CurveSet,
+    dz: FloatArray,
+) -> None:
+    """Put the pools' and callables' model values (money, base units) into `values`."""
+    scale = np.empty(len(values))
+    fx = np.empty(len(values))
+    for part in parts:
+        scale[part.at] = part.scale
+        fx[part.at] = _curve_and_fx(stressed, part.currency)[1]
+    rows = options.rows
+    prices = options.prices(lambda c: _curve_and_fx(stressed, c)[0], dz)
+    values[rows] = prices * scale[rows] * fx[rows]
 
 
 def _curve_and_fx(stressed: Curve | CurveSet, currency: str) -> tuple[Curve, float]:
@@ -667,6 +694,7 @@ def _path_values(
     today: Curve | CurveSet,
     scenario: StressScenario,
     z: FloatArray,
+    options: OptionValues | None = None,
 ) -> list[tuple[str, float, float, float, float]]:
     assert scenario.path_bp is not None
     curve = _curve_and_fx(today, "")[0]
@@ -681,18 +709,24 @@ def _path_values(
         # Other currencies' curves do not move on these paths (their forwards are realized).
         moved = curve.shifted(shift * 1e4)
         to_h = float(moved.discount(float(h))) if h > 0 else 1.0
+        n = sum(len(part.at) for part in parts)
+
+        def moved_curve(code: str, moved: Curve = moved) -> Curve:
+            own = _curve_and_fx(today, code)[0]
+            return moved if own is curve else own
+
+        prices = np.empty(n)
+        for part in parts:
+            prices[part.at] = part.book.dirty_prices(moved_curve(part.currency), z[part.at])
+        if options is not None:
+            prices[options.rows] = options.prices(moved_curve, np.zeros(n))
         assets = 0.0
         for part in parts:
             own, fx = _curve_and_fx(today, part.currency)
-            own_curve, own_to_h = (
-                (moved, to_h)
-                if own is curve
-                else (own, float(own.discount(float(h))) if h > 0 else 1.0)
-            )
+            own_to_h = to_h if own is curve else float(own.discount(float(h))) if h > 0 else 1.0
             # numpy's own sum, not a BLAS dot whose sum depends on its thread count: the same
             # value in this process and on a cluster's worker.
-            prices = part.book.dirty_prices(own_curve, z[part.at])
-            assets += float((prices * part.scale).sum()) * fx / own_to_h
+            assets += float((prices[part.at] * part.scale).sum()) * fx / own_to_h
         liab = liabilities.present_value(moved) / to_h
         rows.append((scenario.name, float(h), assets, liab, assets - liab))
     return rows
@@ -758,6 +792,7 @@ def _stress_book(scenarios: list[StressScenario], portfolio: Portfolio) -> Stres
             bid_ask_bp=sec["bid_ask_bp"].astype(float).to_numpy(),
             linkers=p.linker_book,
             breakeven_curves=p.breakeven_curves,
+            options=p.option_values,
         )
     # Each currency's bonds off its own curves, in base units at the scenario's spot.
     parts = [_Part(c, at, sub, sub.face / 100.0) for c, at, sub in p.currency_books]
@@ -776,6 +811,7 @@ def _stress_book(scenarios: list[StressScenario], portfolio: Portfolio) -> Stres
         half_spread,
         _Hedges(p.curve_set, hedged) if (hedged.to_numpy() > 0).any() else None,
         linkers=_linkers(p),
+        options=p.option_values,
     )
 
 

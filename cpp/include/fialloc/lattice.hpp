@@ -47,16 +47,18 @@ struct ExerciseView {
 
 /*! Dirty value of each stream's flows with its exercise schedule, at spread `spreads[s]` over
     the fitted short rate, on a lattice of about `steps[s]` steps (at least one per gap between
-    flow and exercise times). */
+    flow and exercise times). Streams are split over `threads` (all cores when <= 0); each
+    stream's value depends only on its own inputs, so the result is bitwise the same for any
+    thread count. */
 VectorXd hw_lattice_prices(const HullWhiteParams& p, const CashflowView& cf,
                            const ExerciseView& ex, const ZeroCurve& curve, ConstVecRef spreads,
-                           ConstIdxRef steps);
+                           ConstIdxRef steps, int threads);
 
 /*! Option-adjusted spread of each stream: the spread at which the lattice value equals
     `prices[s]` (dirty). Newton's method on the exact derivative of the rolled-back value,
-    safeguarded by bisection on [-100%, 500%]. */
+    safeguarded by bisection on [-100%, 500%]. Threads as hw_lattice_prices. */
 VectorXd hw_lattice_spreads(const HullWhiteParams& p, const CashflowView& cf,
                             const ExerciseView& ex, const ZeroCurve& curve, ConstVecRef prices,
-                            ConstIdxRef steps);
+                            ConstIdxRef steps, int threads);
 
 }  // namespace fialloc

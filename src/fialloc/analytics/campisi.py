@@ -6,7 +6,8 @@ portfolio is its weights times the securities' effects from
 weights ``d = w - b``:
 
 - ``income``, ``duration`` and ``curve`` (the key-rate effects together) are ``d`` times the
-  securities' effects;
+  securities' effects; an MBS pool's income includes the paydown its prepayment model
+  expected, returned at par (its ``paydown`` effect);
 - ``credit_spread`` is ``d`` times the systematic (rating) spread effects, broken down by
   rating and by sector;
 - the security-specific spread effects split Brinson-style by sector: ``sector_allocation``
@@ -14,6 +15,8 @@ weights ``d = w - b``:
   ``selection`` ``sum_s W_s (rw_s - rb_s)`` (better bonds within a sector), where ``W_s``,
   ``B_s`` are sector weights and ``rw_s``, ``rb_s`` the sector's specific return in the
   portfolio and the benchmark (the portfolio's own where the benchmark holds none);
+- ``prepayment`` is ``d`` times the pools' prepayment effects: actual paydown against the
+  model's expected, at par against the end price (zero without pools or pool factors);
 - ``residual`` is what the named effects leave of the active return: the curve move the key
   rates do not span, and rounding.
 
@@ -44,6 +47,7 @@ ACTIVE_EFFECTS: Final = (
     "credit_spread",
     "sector_allocation",
     "selection",
+    "prepayment",
     "residual",
 )
 _LETTER_RANK: Final = {letter: k for k, letter in enumerate(RATING_LETTERS)}
@@ -164,12 +168,13 @@ def campisi(
     total = np.einsum("pms,ps->pm", w, e.sum(axis=2))
     bench = np.einsum("pms,ps->pm", b, e.sum(axis=2))
     named = {
-        "income": contribution("income"),
+        "income": contribution("income") + contribution("paydown"),
         "duration": contribution("duration"),
         "curve": sum(key_effects.values(), np.zeros_like(total)),
         "credit_spread": spread_letter.sum(axis=2),
         "sector_allocation": allocation,
         "selection": selection,
+        "prepayment": contribution("prepayment"),
     }
     named["residual"] = (total - bench) - sum(named.values(), np.zeros_like(total))
     columns = (

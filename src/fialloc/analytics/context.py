@@ -151,33 +151,12 @@ class DeskContext:
     def callables(self) -> pd.DataFrame:
         """Held bonds with a live call or put: OAS and option-adjusted risk beside the bullet's.
 
-        The columns of :func:`fialloc.callables.option_adjusted` plus ``market_value``
-        (money), ``z_spread`` (decimal, to maturity) and the effective duration and convexity
-        of the same flows without the option (``duration_to_maturity``,
-        ``convexity_to_maturity``).
+        :attr:`fialloc.data.Portfolio.option_adjusted` plus ``market_value`` (money) and
+        ``z_spread`` (decimal, to maturity).
         """
         oa = self.portfolio.option_adjusted
         sec = self.securities.loc[oa.index]
-        return oa.assign(
-            market_value=sec["market_value"],
-            z_spread=sec["z_spread"],
-            duration_to_maturity=sec["effective_duration"],
-            convexity_to_maturity=sec["effective_convexity"],
-        )
-
-    @cached_property
-    def option_adjusted_risk(self) -> pd.DataFrame:
-        """Per security: effective duration and convexity, option-adjusted where it has one.
-
-        Bullets keep their curve measures; callables and putables take the lattice's, with
-        the OAS held fixed (book order, years and years squared).
-        """
-        risk = self.securities[["market_value", "effective_duration", "effective_convexity"]]
-        oa = self.callables
-        out = risk.copy()
-        out.loc[oa.index, "effective_duration"] = oa["effective_duration"].astype(float)
-        out.loc[oa.index, "effective_convexity"] = oa["effective_convexity"].astype(float)
-        return out
+        return oa.assign(market_value=sec["market_value"], z_spread=sec["z_spread"])
 
     @cached_property
     def liability_risk(self) -> pd.Series:

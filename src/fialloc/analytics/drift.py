@@ -349,12 +349,9 @@ def _weights_characteristics(ctx: DeskContext, weights: pd.DataFrame, owner: str
     joined = w.join(per_security, on="security_id", how="inner")
     keys = [owner, "month"]
     total = joined.groupby(keys)["weight"].sum()
-    out = pd.DataFrame(
-        {
-            c: joined[c].mul(joined["weight"]).groupby([joined[k] for k in keys]).sum() / total
-            for c in per_security.columns
-        }
-    )
+    # One grouping for every characteristic (grouping per column cost four times as much).
+    weighted = joined[list(per_security.columns)].mul(joined["weight"], axis=0)
+    out: pd.DataFrame = weighted.groupby([joined[k] for k in keys]).sum().div(total, axis=0)
     return out
 
 

@@ -7,6 +7,10 @@ total portfolio against their benchmarks (:mod:`fialloc.analytics.campisi`) and 
 allocation across sleeves against the policy allocation
 (:mod:`fialloc.analytics.allocation_effects`).
 
+MBS pools with factors in ``pool_factors`` return their paydowns at par: the model's expected
+paydown as income, the surprise as the prepayment effect
+(:mod:`fialloc.analytics.pool_paydowns`).
+
 The total portfolio is the value-weighted sum of the sleeves; its benchmark is the policy
 allocation (the managers table's ``current_allocation``) over the sleeves' benchmarks.
 """
@@ -24,6 +28,7 @@ from fialloc.analytics.allocation_effects import BrinsonEffects, brinson
 from fialloc.analytics.campisi import CampisiEffects, campisi
 from fialloc.analytics.history_market import history_market
 from fialloc.analytics.holdings_revaluation import SecurityEffects, revalue_history
+from fialloc.analytics.pool_paydowns import history_paydowns
 from fialloc.bonds import BondBook
 from fialloc.curves import DEFAULT_KEY_TENORS
 from fialloc.data import Portfolio
@@ -156,8 +161,16 @@ def holdings_attribution(
     book = BondBook.from_frame(master, months[0])
     ids = book.security_ids
     market = history_market(p, months, book)
+    paid = history_paydowns(p, months, ids, market.tenors, market.zeros)
     sec = revalue_history(
-        book, months, market.tenors, market.zeros, market.spreads, market.systematic, key_tenors
+        book,
+        months,
+        market.tenors,
+        market.zeros,
+        market.spreads,
+        market.systematic,
+        key_tenors,
+        None if paid is None else (paid.actual, paid.expected),
     )
 
     par = _cube(p.holdings_history, "par", "manager_id", months, managers, ids)[:-1]

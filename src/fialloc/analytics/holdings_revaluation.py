@@ -10,7 +10,11 @@ core, moving from the start-of-month market to the end-of-month market one piece
 4. ``curve_other``: from the key-rate-tent curve to the actual end curve (the part of the move
    that key rates do not span; zero when the history's tenors are the key tenors);
 5. ``spread_systematic``: each spread moves by its rating's spread change;
-6. ``spread_specific``: each spread moves to its own end-of-month value.
+6. ``spread_specific``: each spread moves to its own end-of-month value;
+7. ``paydown``: an MBS pool returns the share of its balance the prepayment model expected at
+   par instead of holding it at the end price (zero for other bonds);
+8. ``prepayment``: the pool's actual paydown instead of the expected one: ``(actual -
+   expected) (100 - P_end) / P_start``, a gain on a discount pool that pays down faster.
 
 Because the states are sequential, each security's effects add up to its total return
 ``(P_end + coupons) / P_start - 1`` up to rounding. Cross terms (convexity between curve and
@@ -55,7 +59,16 @@ _Flows = tuple[npt.NDArray[np.int64], FloatArray, FloatArray]
 def effect_names(key_tenors: Sequence[float] = DEFAULT_KEY_TENORS) -> tuple[str, ...]:
     """Names of the per-security effects in sequence order."""
     curve = tuple(f"curve_{t:g}y" for t in key_tenors)
-    return ("income", "duration", *curve, "curve_other", "spread_systematic", "spread_specific")
+    return (
+        "income",
+        "duration",
+        *curve,
+        "curve_other",
+        "spread_systematic",
+        "spread_specific",
+        "paydown",
+        "prepayment",
+    )
 
 
 @dataclass(frozen=True)
@@ -270,6 +283,7 @@ def revalue_history(
     spreads: npt.ArrayLike,
     systematic_spreads: npt.ArrayLike,
     key_tenors: Sequence[float] = DEFAULT_KEY_TENORS,
+    paydowns: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
 ) -> SecurityEffects:
     """Revalue every security of `book` month by month through the sequential states.
 
@@ -291,6 +305,10 @@ def revalue_history(
         its monthly change is the ``spread_systematic`` move, the rest ``spread_specific``.
     key_tenors : sequence of float
         Key-rate tenors (years) of the curve effects.
+    paydowns : (array, array), optional
+        Actual and expected paydowns, each shape (months - 1, securities): the share of the
+        balance at a period's start returned at par over the period (MBS pools; zero
+        elsewhere; :func:`fialloc.analytics.pool_paydowns.history_paydowns`). None: none.
 
     Returns
     -------
@@ -325,6 +343,13 @@ def revalue_history(
     z = _check("zeros", zeros, (n_months, len(knots_h)))
     s = _check("spreads", spreads, (n_months, n_sec))
     sys = _check("systematic_spreads", systematic_spreads, (n_months, n_sec))
+    paid_down = np.zeros((2, n_months - 1, n_sec))
+    if paydowns is not None:
+        for j, name in enumerate(("actual paydowns", "expected paydowns")):
+            paid_down[j] = _check(name, paydowns[j], (n_months - 1, n_sec), rate=False)
+        if np.any((paid_down < 0) | (paid_down > 1)):
+            msg = "revalue_history: paydowns are shares of a balance, in [0, 1]"
+            raise ValueError(msg)
     keys = np.asarray(key_tenors, dtype=np.float64)
     knots = np.union1d(knots_h, keys)
     # Tent j on the union knots (linear between them, flat outside): exact zero-rate overlays.
@@ -361,6 +386,10 @@ def revalue_history(
         states.append(_price(flows, knots, z_end, s[p] + sys[p + 1] - sys[p]))
         p_end = _price(flows, knots, z_end, s[p + 1])
         states.append(p_end)
+        # The share paid down comes back at par, not at the end price.
+        actual, expected = paid_down[:, p]
+        states.append(p_end + expected * (100.0 - p_end))
+        states.append(p_end + actual * (100.0 - p_end))
         values = np.column_stack([p_start, *(v + coupons for v in states)])
         # A bond that matured by the period's start is worth nothing and earns nothing; one
         # that matures within it ends at 0 with its redemption among the flows paid.

@@ -27,98 +27,37 @@ import pandas as pd
 from fialloc.annuities import AnnuityBlocks, MortalityTable, expected_flows
 from fialloc.bonds import BondBook
 from fialloc.curves import Curve, bootstrap
+from fialloc.data.demo_history import demo_history_tables, pool_factor_history
 from fialloc.data.demo_tips import TIPS_WEIGHT, tips_tables
+from fialloc.data.demo_universe import (
+    ACTIVE_NOISE,
+    BBB_BETA,
+    BETA_LOADING,
+    CHARACTERISTIC_NOISE,
+    CURVE_QUOTES,
+    DEMO_VALUATION,
+    DRIFT,
+    DRIFT_NOTCHES,
+    DRIFT_RAMP,
+    DRIFT_SIZE,
+    INCIDENTAL_BETA,
+    MANAGERS,
+    POOL_PAST_CPR,
+    POOLS,
+    SKILL_ALPHA,
+    SKILLED,
+    SPREADS,
+    TENORS,
+    TOTAL_ASSETS,
+    Manager,
+    eligible_securities,
+    history_months,
+)
 from fialloc.data.futures import default_futures
 from fialloc.data.vocabulary import HIGH_YIELD_LETTERS, RATING_LETTERS, rating_letter, rating_notch
 from fialloc.schedule import add_months
 
 __all__ = ["DEMO_VALUATION", "DemoTruth", "demo_tables", "synthetic_tables"]
-
-DEMO_VALUATION: Final = dt.date(2026, 9, 30)
-TOTAL_ASSETS: Final = 40e9
-HISTORY_MONTHS: Final = 60
-TENORS: Final = (0.5, 1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 20.0, 30.0)
-
-CURVE_QUOTES: Final = (
-    ("deposit", "1M", 0.0395), ("deposit", "3M", 0.0390), ("deposit", "6M", 0.0378),
-    ("swap", "1Y", 0.0362), ("swap", "2Y", 0.0348), ("swap", "3Y", 0.0345),
-    ("swap", "5Y", 0.0352), ("swap", "7Y", 0.0365), ("swap", "10Y", 0.0384),
-    ("swap", "15Y", 0.0405), ("swap", "20Y", 0.0418), ("swap", "30Y", 0.0422),
-    ("swap", "50Y", 0.0405),
-)  # fmt: skip
-SPREADS: Final = {"AAA": 0.0030, "AA": 0.0048, "A": 0.0078, "BBB": 0.0125, "BB": 0.0240,
-                  "B": 0.0370, "CCC": 0.0690}  # fmt: skip
-
-# Security pools: sector, ratings (notched), maturity range (years), frequency, count, tier,
-# bid-ask (bp) and average daily volume as a share of issue size.
-_POOLS: Final = (
-    ("treasury", ("AA+",), (1, 30), 2, 70, "level1", 0.8, 0.08),
-    ("treasury_strip", ("AA+",), (10, 30), 0, 16, "level1", 3.0, 0.02),
-    ("agency", ("AA+",), (2, 12), 2, 30, "level2a", 3.0, 0.01),
-    ("financial", ("AA-", "A+", "A", "A-", "BBB+", "BBB", "BBB-"), (2, 30), 2, 95, None, 8.0, 0.004),
-    ("industrial", ("AA", "A+", "A", "A-", "BBB+", "BBB", "BBB-"), (2, 30), 2, 110, None, 9.0, 0.003),
-    ("utility", ("A", "A-", "BBB+", "BBB", "BBB-"), (5, 30), 2, 55, None, 10.0, 0.002),
-    ("high_yield", ("BB+", "BB", "BB-", "B+", "B", "B-", "CCC+"), (3, 9), 2, 60, "illiquid", 35.0, 0.003),
-    ("securitized", ("AAA", "AA"), (2, 10), 12, 45, "level2b_rmbs", 12.0, 0.002),
-    ("municipal", ("AA", "AA-", "A+", "A"), (8, 28), 2, 30, "level2b", 20.0, 0.001),
-    ("emerging", ("BBB", "BBB-", "BB+", "BB"), (5, 20), 2, 30, "illiquid", 25.0, 0.002),
-    ("private_placement", ("A-", "BBB+", "BBB", "BBB-"), (7, 15), 2, 30, "illiquid", 60.0, 0.0),
-)  # fmt: skip
-
-# Managers: id, name, style, benchmark, weight, pools, maturity range (years).
-_Manager = tuple[str, str, str, str, float, tuple[str, ...], tuple[float, float]]
-_MANAGERS: Final[tuple[_Manager, ...]] = (
-    ("M01", "Harbor Long Government", "long_government", "Long Treasury", 0.080, ("treasury",), (15, 30)),
-    ("M02", "Summit Long Credit", "long_credit", "Long Credit", 0.070, ("financial", "industrial", "utility"), (15, 30)),
-    ("M03", "Meridian Core", "core", "Aggregate", 0.050, ("treasury", "agency", "financial", "industrial", "securitized"), (2, 15)),
-    ("M04", "Cobalt Core Plus", "core_plus", "Aggregate", 0.045, ("treasury", "financial", "industrial", "high_yield", "securitized"), (2, 15)),
-    ("M05", "Granite IG Credit", "ig_credit", "IG Credit", 0.050, ("financial", "industrial", "utility"), (3, 12)),
-    ("M06", "Beacon IG Credit", "ig_credit", "IG Credit", 0.045, ("financial", "industrial", "utility"), (3, 12)),
-    ("M07", "Ridge High Yield", "high_yield", "High Yield", 0.030, ("high_yield",), (3, 9)),
-    ("M08", "Keystone Securitized", "structured", "Securitized", 0.035, ("securitized",), (2, 10)),
-    ("M09", "Anchor Short Duration", "short_duration", "1-3y Gov/Credit", 0.040, ("treasury", "agency", "financial", "industrial"), (1, 3.5)),
-    ("M10", "Crest Intermediate Government", "intermediate_government", "Intermediate Treasury", 0.040, ("treasury", "agency"), (3, 10)),
-    ("M11", "Civic Taxable Municipal", "municipal", "Taxable Muni", 0.025, ("municipal",), (8, 28)),
-    ("M12", "Equator EM Debt", "emerging_markets", "EM USD Sovereign", 0.020, ("emerging",), (5, 20)),
-    ("M13", "Sterling Private Placement", "private_placement", "Private Placement", 0.035, ("private_placement",), (7, 15)),
-    ("M14", "Pioneer Agency", "agency", "Agency", 0.030, ("agency", "treasury"), (2, 12)),
-    ("M15", "Atlas Long Corporate A", "long_credit", "Long Credit A", 0.040, ("financial", "industrial", "utility"), (12, 30)),
-    ("M16", "Lighthouse Core", "core", "Aggregate", 0.040, ("treasury", "agency", "financial", "industrial", "securitized"), (2, 15)),
-    ("M17", "Vantage Intermediate Credit", "ig_credit", "Intermediate Credit", 0.040, ("financial", "industrial", "utility"), (3, 10)),
-    ("M18", "Horizon Long Gov/Credit", "long_gov_credit", "Long Gov/Credit", 0.045, ("treasury", "financial", "industrial", "utility"), (12, 30)),
-    ("M19", "Orchard Core", "core", "Aggregate", 0.040, ("treasury", "agency", "financial", "industrial", "securitized"), (2, 15)),
-    ("M20", "Falcon IG Credit", "ig_credit", "IG Credit", 0.040, ("financial", "industrial", "utility"), (3, 12)),
-    ("M21", "Bridge Short Credit", "short_credit", "1-5y Credit", 0.030, ("financial", "industrial"), (1, 5)),
-    ("M22", "Compass Global Aggregate", "core", "Global Aggregate", 0.035, ("treasury", "agency", "financial", "industrial"), (2, 15)),
-    ("M23", "Northwind Intermediate Core", "core", "Intermediate Aggregate", 0.040, ("treasury", "agency", "financial", "industrial"), (2, 10)),
-    ("M24", "Quarry Long Strips", "long_government", "Long STRIPS", 0.030, ("treasury_strip",), (10, 30)),
-    ("M25", "Sable Short High Yield", "high_yield", "Short High Yield", 0.025, ("high_yield",), (3, 6)),
-)  # fmt: skip
-
-BBB_BETA: Final = ("M06", "M16", "M17")
-#: Loading of the BBB-beta managers' excess return on the BBB credit factor, and the monthly
-#: alpha (decimal) of the skilled ones: sized so that over 60 months with the demo's 15 bp of
-#: monthly tracking noise the beta's t-statistic is about 5-10 and the alpha's about 3, the
-#: strengths real histories show (not the 40-60 and 6 of a textbook example).
-BETA_LOADING: Final = 0.3
-SKILL_ALPHA: Final = 0.0006
-#: Noise of every manager's monthly active return (decimal) and the scale of the small,
-#: immaterial credit tilt a manager without planted beta carries.
-ACTIVE_NOISE: Final = 0.0015
-INCIDENTAL_BETA: Final = 0.01
-SKILLED: Final = ("M05", "M19", "M20")
-DRIFT: Final = {"M22": 42, "M23": 44}  # manager -> month index (0-based) the drift starts
-#: The drifts' moves at full size: M22 into high yield (share of the sleeve; its average
-#: rating falls with it), M23 out in duration (years). One to two standard deviations of the
-#: sleeves' month-to-month wander (:data:`CHARACTERISTIC_NOISE`), reached over
-#: :data:`DRIFT_RAMP` months.
-DRIFT_SIZE: Final = {"M22": 0.02, "M23": 0.4}
-DRIFT_NOTCHES: Final = 0.4  # M22's fall in average rating (notches) at full size
-DRIFT_RAMP: Final = 4
-#: Sleeve characteristics wander around their level: AR(1) noise with this autocorrelation and
-#: these standard deviations (duration years, rating notches, high yield share).
-CHARACTERISTIC_NOISE: Final = {"phi": 0.4, "duration": 0.2, "credit_notch": 0.25,
-                               "high_yield_share": 0.015}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -148,13 +87,9 @@ class DemoTruth:
     global_manager: str | None = None
 
 
-def _months() -> list[dt.date]:
-    return [add_months(DEMO_VALUATION, -(HISTORY_MONTHS - 1 - k)) for k in range(HISTORY_MONTHS)]
-
-
 def _securities(rng: np.random.Generator, counts: Sequence[int]) -> pd.DataFrame:
     rows: list[dict[str, object]] = []
-    for pool, count in zip(_POOLS, counts, strict=True):
+    for pool, count in zip(POOLS, counts, strict=True):
         sector, ratings, (lo, hi), freq, _, tier, bid_ask, adv_share = pool
         issuers = max(count // 3, 1) if sector not in ("treasury", "treasury_strip") else 1
         for i in range(count):
@@ -199,10 +134,8 @@ def _securities(rng: np.random.Generator, counts: Sequence[int]) -> pd.DataFrame
     return frame
 
 
-#: The demo's agency pools: fees between WAC and net coupon (servicing plus guarantee, decimal)
-#: and the CPR they prepaid at before today (sets their factor).
+#: The demo's agency pools: fees between WAC and net coupon (servicing plus guarantee, decimal).
 POOL_FEE: Final = 0.005
-POOL_PAST_CPR: Final = 0.06
 
 
 def _mbs_pools(securities: pd.DataFrame) -> pd.DataFrame:
@@ -310,26 +243,11 @@ def _call_schedule(securities: pd.DataFrame, seed: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def eligible_securities(
-    securities: pd.DataFrame, managers: Sequence[_Manager] = _MANAGERS
-) -> dict[str, np.ndarray]:
-    """Positions (rows of `securities`) each manager's mandate allows: its universe."""
-    years = np.array([(m - DEMO_VALUATION).days / 365.0 for m in securities["maturity"]])
-    below_ig = securities["rating"].map(rating_letter).isin(HIGH_YIELD_LETTERS).to_numpy()
-    eligible = {}
-    for mid, _, style, _, _, pools, (lo, hi) in managers:
-        ok = securities["sector"].isin(pools).to_numpy() & (years >= lo - 0.5) & (years <= hi + 0.5)
-        if style in ("ig_credit", "long_credit", "short_credit"):  # investment grade only
-            ok &= ~below_ig
-        eligible[mid] = np.flatnonzero(ok)
-    return eligible
-
-
 def _holdings(
     securities: pd.DataFrame,
     prices: np.ndarray,
     rng: np.random.Generator,
-    managers: Sequence[_Manager],
+    managers: Sequence[Manager],
     pick_range: tuple[int, int],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     eligible = eligible_securities(securities, managers)
@@ -417,7 +335,7 @@ def _annuity_blocks(
 def _market_history(
     curve: Curve, rng: np.random.Generator
 ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    months = _months()
+    months = history_months()
     n = len(months)
     tenors = np.asarray(TENORS)
     level = rng.normal(0, 0.0018, n)
@@ -476,7 +394,7 @@ def _returns_and_characteristics(
     managers: pd.DataFrame, sleeve: pd.DataFrame, factors: dict[str, np.ndarray],
     rng: np.random.Generator, templates: Mapping[str, str],
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, dt.date]]:  # fmt: skip
-    months = _months()
+    months = history_months()
     n = len(months)
     d_level = factors["level"]
     # Credit excess-return factors: a month's carry minus the book's own spread duration of the
@@ -547,8 +465,8 @@ def demo_tables(
     """
     return _tables(
         seed,
-        _MANAGERS,
-        [pool[4] for pool in _POOLS],
+        MANAGERS,
+        [pool[4] for pool in POOLS],
         (28, 44),
         with_history=True,
         global_sleeve=global_sleeve,
@@ -588,20 +506,20 @@ def synthetic_tables(
         ):
             msg = f"synthetic: `{name}` must be an integer from {lo:,} to {hi:,}, got {value!r}"
             raise ValueError(msg)
-    total = sum(_MANAGERS[k % len(_MANAGERS)][4] for k in range(n_managers))
-    scaled: list[_Manager] = []
+    total = sum(MANAGERS[k % len(MANAGERS)][4] for k in range(n_managers))
+    scaled: list[Manager] = []
     for k in range(n_managers):
-        _, name, style, bench, weight, pools, maturities = _MANAGERS[k % len(_MANAGERS)]
-        copy = k // len(_MANAGERS)
+        _, name, style, bench, weight, pools, maturities = MANAGERS[k % len(MANAGERS)]
+        copy = k // len(MANAGERS)
         label = f"{name} {copy + 1}" if copy else name
         scaled.append((f"M{k + 1:03d}", label, style, bench, weight / total, pools, maturities))
-    base = np.array([pool[4] for pool in _POOLS], dtype=float)
+    base = np.array([pool[4] for pool in POOLS], dtype=float)
     share = base / base.sum() * n_securities
     counts = np.floor(share).astype(int)  # at least 2 each from 100 securities up
     # Largest remainders take the securities rounding left over.
     for i in np.argsort(-(share - np.floor(share)))[: n_securities - int(counts.sum())]:
         counts[i] += 1
-    per_manager = n_securities / n_managers / (base.sum() / len(_MANAGERS))
+    per_manager = n_securities / n_managers / (base.sum() / len(MANAGERS))
     picks = (max(2, round(28 * per_manager)), max(3, round(44 * per_manager)))
     return _tables(
         seed, scaled, counts.tolist(), picks, with_history=False, global_sleeve=global_sleeve
@@ -610,7 +528,7 @@ def synthetic_tables(
 
 def _tables(
     seed: int,
-    managers_spec: Sequence[_Manager],
+    managers_spec: Sequence[Manager],
     counts: Sequence[int],
     picks: tuple[int, int],
     with_history: bool,
@@ -662,7 +580,7 @@ def _tables(
                              ("hy_share", "hy"), ("yield", "ytm"))
         }
     )  # fmt: skip
-    templates = {m[0]: _MANAGERS[k % len(_MANAGERS)][0] for k, m in enumerate(managers_spec)}
+    templates = {m[0]: MANAGERS[k % len(MANAGERS)][0] for k, m in enumerate(managers_spec)}
     returns, characteristics, drift_dates = _returns_and_characteristics(
         managers, sleeve, factors, rng, templates
     )
@@ -685,9 +603,6 @@ def _tables(
     if pools is not None:
         tables["mbs_pools"] = pools
         tables["holdings"] = _with_pool_prices(holdings, pools, securities, prices)
-        # Local import: the history module builds on this one's managers and universes.
-        from fialloc.data.demo_history import demo_history_tables
-
         # Each manager's benchmark composition is its own (its bonds and some of its
         # universe), so each gets a benchmark id; the name is the index it follows.
         ids = "B" + managers["manager_id"].str.removeprefix("M")
@@ -697,6 +612,7 @@ def _tables(
             securities, z, holdings, prices, factors, seed,
             dict(zip(managers["manager_id"], ids, strict=True)),
         )  # fmt: skip
+        tables["pool_factors"] = pool_factor_history(pools)
     if global_sleeve:
         # Local import: the global sleeve builds on curve sets, which this module need not.
         from fialloc.data.demo_global import GLOBAL_MANAGER, add_global_sleeve
@@ -705,7 +621,7 @@ def _tables(
             tables, DEMO_VALUATION, TOTAL_ASSETS, seed, factors["level"], TENORS, with_history
         )
     if tips_sleeve:
-        tips = tips_tables(seed, DEMO_VALUATION, _months(), curve, history, TOTAL_ASSETS)
+        tips = tips_tables(seed, DEMO_VALUATION, history_months(), curve, history, TOTAL_ASSETS)
         for name, rows in tips.items():
             tables[name] = (
                 pd.concat([tables[name], rows], ignore_index=True) if name in tables else rows

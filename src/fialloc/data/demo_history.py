@@ -12,9 +12,12 @@ stream of its own so the other demo tables do not change:
   half the BBB weight: their active return is BBB spread exposure, not selection;
 - the skilled managers lean each month toward the bonds whose specific spread is about to
   tighten: positive selection;
+- the MBS pools' factors (``pool_factors``) follow the past they were built with: level-payment
+  amortization and a constant :data:`fialloc.data.demo_universe.POOL_PAST_CPR`, against which the
+  prepayment model's expected paydown gives the attribution its prepayment effect;
 - M22 moves 2% of its sleeve into high yield and M23 4% into long Treasuries (about 0.4
   years of duration), ramping in over four months from their planted drift months, the moves
-  of their characteristics (:data:`fialloc.data.demo.DRIFT_SIZE`).
+  of their characteristics (:data:`fialloc.data.demo_universe.DRIFT_SIZE`).
 """
 
 from __future__ import annotations
@@ -25,18 +28,19 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from fialloc.data.demo import (
+from fialloc.data.demo_universe import (
     BBB_BETA,
     DEMO_VALUATION,
     DRIFT,
     DRIFT_RAMP,
+    POOL_PAST_CPR,
     SKILLED,
-    _months,
     eligible_securities,
+    history_months,
 )
 from fialloc.data.vocabulary import GOVERNMENT_SECTORS, rating_letter
 
-__all__ = ["demo_history_tables"]
+__all__ = ["demo_history_tables", "pool_factor_history"]
 
 BENCHMARK_EXTRA: Final = 10  # bonds of a universe a benchmark holds beyond the manager's
 SPECIFIC_VOL: Final = 0.03  # monthly specific spread volatility as a share of the spread
@@ -118,7 +122,7 @@ def demo_history_tables(
         Each manager's benchmark id (each demo manager has a benchmark of its own).
     """
     rng = np.random.default_rng([seed, 5])
-    months = _months()
+    months = history_months()
     n = len(months)
     ids = securities["security_id"].to_numpy(dtype=object)
     position = pd.Index(ids)
@@ -178,3 +182,27 @@ def demo_history_tables(
             }
         ),
     }
+
+
+def pool_factor_history(pools: pd.DataFrame) -> pd.DataFrame:
+    """Return the demo pools' factors at every month-end of the history since they were made.
+
+    A pool of ``wam + age`` months with monthly gross coupon ``c = wac / 12`` has, at age
+    ``a``, the scheduled balance ``((1 + c)^n - (1 + c)^a) / ((1 + c)^n - 1)`` times the
+    survival of :data:`~fialloc.data.demo_universe.POOL_PAST_CPR` for ``a / 12`` years: the formula
+    that set its factor today. No random draws.
+    """
+    months = history_months()
+    back = np.array([len(months) - 1 - k for k in range(len(months))])
+    rows = []
+    for sid, wac, wam, age in pools[["security_id", "wac", "wam", "age"]].itertuples(index=False):
+        ages = int(age) - back
+        live = ages >= 0
+        c = float(wac) / 12.0
+        term = int(wam) + int(age)
+        grown = (1.0 + c) ** ages[live]
+        scheduled = ((1.0 + c) ** term - grown) / ((1.0 + c) ** term - 1.0)
+        factor = scheduled * (1.0 - POOL_PAST_CPR) ** (ages[live] / 12.0)
+        dates = [m for m, ok in zip(months, live, strict=True) if ok]
+        rows.append(pd.DataFrame({"security_id": sid, "date": dates, "factor": factor.round(8)}))
+    return pd.concat(rows, ignore_index=True)

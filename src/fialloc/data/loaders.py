@@ -66,6 +66,7 @@ OPTIONAL: Final = (
     "benchmark_characteristics",
     "overlay_futures",
     "mbs_pools",
+    "pool_factors",
     "linkers",
     "cpi_history",
     "inflation_swaps",
@@ -226,6 +227,11 @@ def _cross_checks(
         elif sectors.get(sid) != "securitized":
             msg = f"{sid!r} is in sector {sectors.get(sid)!r}; a pool's sector is securitized"
             problems.append(Problem(files["mbs_pools"], row, "security_id", msg))
+    pools = set(column("mbs_pools", "security_id"))
+    for row, sid in enumerate(column("pool_factors", "security_id")):
+        if sid is not None and sid not in pools:
+            msg = f"{sid!r} has no row in mbs_pools; factors are given for pools"
+            problems.append(Problem(files["pool_factors"], row, "security_id", msg))
     # Only what is held today must be alive: the master may keep matured or sold bonds.
     held_today = known("holdings", "security_id") or set()
     for row, (sid, date) in enumerate(
@@ -584,6 +590,7 @@ def _validate(
         benchmark_characteristics=clean.get("benchmark_characteristics"),
         overlay_futures=clean.get("overlay_futures"),
         mbs_pools=clean.get("mbs_pools"),
+        pool_factors=clean.get("pool_factors"),
         linkers=clean.get("linkers"),
         cpi_history=clean.get("cpi_history"),
         inflation_swaps=clean.get("inflation_swaps"),
@@ -763,6 +770,7 @@ def write_tables(portfolio: Portfolio, directory: str | Path) -> Path:
         "liability_products",
         "mortality",
         "mbs_pools",
+        "pool_factors",
     )
     for name in ("manager_characteristics", *HISTORIES, *optional):
         frame = getattr(portfolio, name)

@@ -20,8 +20,13 @@ from fialloc.annuities import (
     behaviour_risk,
     expected_flows,
 )
-from fialloc.bonds import BondAnalytics, BondBook, CashflowStream
-from fialloc.callables import ExerciseSchedule, exercise_schedule, option_adjusted
+from fialloc.bonds import BondAnalytics, BondBook, CashflowStream, krd_column
+from fialloc.callables import (
+    ExerciseSchedule,
+    exercise_schedule,
+    option_adjusted,
+    option_adjusted_columns,
+)
 from fialloc.curve_set import CurveSet, build_curve_set
 from fialloc.curves import (
     Curve,
@@ -46,10 +51,14 @@ from fialloc.inflation import (
 from fialloc.schedule import parse_tenor
 
 if TYPE_CHECKING:
+    from fialloc.hull_white import HullWhite
     from fialloc.mbs import MbsValuation
+    from fialloc.option_values import OptionValues
 
 __all__ = ["Portfolio", "todays_curve"]
 
+#: The risk measures an option model replaces in :attr:`Portfolio.analytics`.
+_RISK = ("effective_duration", "effective_convexity", "spread_duration")
 #: The base currency's zero series in the market history: zero_<years>y.
 _BASE_ZERO = r"zero_[0-9.]+y"
 
@@ -78,7 +87,9 @@ class Portfolio:
     ``liability_products`` and ``mortality`` (optional, together) hold annuity blocks whose
     flows respond to rates and mortality (:attr:`liability_flows`, :attr:`behaviour_risk`).
     ``mbs_pools`` (optional) describes the agency pass-throughs among the securities: their
-    risk measures in :attr:`analytics` are option-adjusted (:attr:`mbs_valuation`).
+    risk measures in :attr:`analytics` are option-adjusted (:attr:`mbs_valuation`);
+    ``pool_factors`` (optional) their factors at month-ends of the holdings history (the
+    attribution's prepayment effect).
     """
 
     valuation_date: dt.date
@@ -103,6 +114,7 @@ class Portfolio:
     benchmark_characteristics: pd.DataFrame | None = None
     overlay_futures: pd.DataFrame | None = None
     mbs_pools: pd.DataFrame | None = None
+    pool_factors: pd.DataFrame | None = None
     linkers: pd.DataFrame | None = None
     cpi_history: pd.DataFrame | None = None
     inflation_swaps: pd.DataFrame | None = None
@@ -479,57 +491,135 @@ class Portfolio:
 
     @cached_property
     def exercise_schedule(self) -> ExerciseSchedule:
-        """The book's live call and put dates (:func:`fialloc.callables.exercise_schedule`).
-
-        Only bonds in the base currency: the lattice is fitted to the base curve, so a
-        callable in another currency is valued as its bullet.
-        """
-        calls = self.call_schedule
-        if calls is not None:
-            currency = self.securities["currency"].reindex(calls["security_id"]).to_numpy()
-            calls = calls[currency == self.mandate.base_currency]
-        return exercise_schedule(self.book, calls)
+        """The book's live call and put dates (:func:`fialloc.callables.exercise_schedule`)."""
+        return exercise_schedule(self.book, self.call_schedule)
 
     @cached_property
-    def option_adjusted(self) -> pd.DataFrame:
-        """OAS and option-adjusted risk of the held bonds with a live option.
+    def lattice_models(self) -> dict[str, HullWhite]:
+        """The Hull-White lattice model of each currency whose bonds have a live option.
 
-        Valued at their market dirty price (:attr:`analytics`) on a Hull-White lattice
-        fitted to the ATM swaption vols of the run's G2++ model (default parameters), so the
-        lattice sees the same option market as the scenario paths. See
-        :func:`fialloc.callables.option_adjusted` for the columns.
+        Fitted to today's government curve of the currency and to the ATM swaption vols a
+        G2++ model (default parameters) on that curve implies.
         """
         # Local imports: the scenario models read the data vocabulary, which loads this module.
         from fialloc.hull_white import HullWhite
         from fialloc.scenarios import G2pp
 
-        model, _ = HullWhite.from_g2(G2pp(self.curve))
-        return option_adjusted(self.book, self.exercise_schedule, model, self.analytics.dirty_price)
+        schedule = self.exercise_schedule
+        return {
+            currency: HullWhite.from_g2(G2pp(self.curve_set.curve(currency)))[0]
+            for currency, at, _ in self.currency_books
+            if schedule.select(at).has_option.any()
+        }
+
+    @cached_property
+    def option_values(self) -> OptionValues:
+        """The held pools and callables, to revalue with their models on moved curves.
+
+        Pools on the paths of :attr:`mbs_valuation` at their OAS, callables on
+        :attr:`lattice_models` at theirs (:mod:`fialloc.option_values`).
+        """
+        from fialloc.mbs import MbsPools, valuation_paths
+        from fialloc.option_values import CallableGroup, OptionValues, PoolGroup
+
+        prices = self.analytics_to_maturity.dirty_price
+        ids = self.book.security_ids
+        groups: list[PoolGroup | CallableGroup] = []
+        mbs = self.mbs_valuation
+        if mbs is not None and self.mbs_pools is not None:
+            terms = self.mbs_pools.set_index("security_id", drop=False)
+            pools = MbsPools.from_frame(terms.loc[list(mbs.ids)].reset_index(drop=True))
+            rows = ids.get_indexer(mbs.ids)
+            currency = str(self.currencies.iloc[rows[0]])
+            curve = self.curve_set.curve(currency)
+            paths = valuation_paths(pools, curve)
+            groups.append(PoolGroup(currency, rows, pools, mbs.oas, paths, prices[rows], curve))
+        oa = self.option_adjusted
+        for currency, model in self.lattice_models.items():
+            mine = oa[oa["currency"] == currency]
+            rows = ids.get_indexer(mine.index)
+            groups.append(
+                CallableGroup(
+                    currency,
+                    rows,
+                    self.book.take(rows),
+                    self.exercise_schedule.select(rows),
+                    model,
+                    mine["oas"].to_numpy(dtype=float),
+                    prices[rows],
+                )
+            )
+        return OptionValues(tuple(groups))
+
+    @cached_property
+    def option_adjusted(self) -> pd.DataFrame:
+        """OAS and option-adjusted risk of the held bonds with a live option.
+
+        Valued at their market dirty price on a Hull-White lattice fitted to today's
+        government curve of each bond's currency and to the ATM swaption vols of a G2++
+        model (default parameters) on that curve, so the lattice sees the same option market
+        as the scenario paths; key-rate durations at the mandate's key tenors on that curve.
+        See :func:`fialloc.callables.option_adjusted` for the columns, to which this adds
+        ``currency`` and the measures of the same flows to maturity at the bond's z-spread
+        (``duration_to_maturity``, ``convexity_to_maturity``).
+        """
+        bullets = self.analytics_to_maturity
+        schedule = self.exercise_schedule
+        extra = ["currency", "duration_to_maturity", "convexity_to_maturity"]
+        parts = []
+        for currency, at, book in self.currency_books:
+            mine = schedule.select(at)
+            if not mine.has_option.any():
+                continue
+            table = option_adjusted(
+                book,
+                mine,
+                self.lattice_models[currency],
+                bullets.dirty_price[at],
+                key_tenors=self.mandate.key_tenors,
+            )
+            rows = self.book.security_ids.get_indexer(table.index)
+            table[extra[0]] = currency
+            table[extra[1]] = bullets.effective_duration[rows]
+            table[extra[2]] = bullets.effective_convexity[rows]
+            parts.append(table)
+        if not parts:
+            columns = [*option_adjusted_columns(self.mandate.key_tenors), *extra]
+            return pd.DataFrame(columns=columns, index=self.book.security_ids[:0])
+        return pd.concat(parts)
 
     @cached_property
     def analytics(self) -> BondAnalytics:
         """Per-security analytics off today's curve and z-spreads (book order).
 
-        Held MBS pools (``mbs_pools``) keep their price and z-spread but take their effective
-        duration, effective convexity, spread duration (to the OAS), key-rate durations and
-        DV01 (effective duration x market value x 1 bp) from :attr:`mbs_valuation`: one
-        definition of a security's rate risk, option-adjusted where there is an option.
+        Held MBS pools (``mbs_pools``) and bonds with a live call or put (``call_schedule``)
+        keep their price and z-spread but take their effective duration, effective convexity,
+        spread duration (to the OAS), key-rate durations and DV01 (effective duration x
+        market value x 1 bp) from their models, with the OAS held: :attr:`mbs_valuation`
+        (Monte Carlo on G2++ paths) and :attr:`option_adjusted` (the Hull-White lattice of
+        the bond's currency). One definition of a security's rate risk, option-adjusted where
+        there is an option, for every desk, the optimizer and the outputs.
         """
-        bullets = self._scheduled_analytics
+        bullets = self.analytics_to_maturity
+        models: list[tuple[pd.Index, dict[str, npt.NDArray[np.float64]]]] = []
         mbs = self.mbs_valuation
-        if mbs is None:
+        if mbs is not None:
+            models.append(
+                (mbs.ids, {name: getattr(mbs, name) for name in _RISK} | {"krd": mbs.krd})
+            )
+        oa = self.option_adjusted
+        if not oa.empty:
+            keys = [krd_column(t) for t in self.mandate.key_tenors]
+            columns = {name: oa[name].to_numpy(dtype=float) for name in _RISK}
+            models.append((oa.index, columns | {"krd": oa[keys].to_numpy(dtype=float)}))
+        if not models:
             return bullets
-        rows = self.book.security_ids.get_indexer(mbs.ids)
-        changed = {
-            "effective_duration": mbs.effective_duration,
-            "effective_convexity": mbs.effective_convexity,
-            "spread_duration": mbs.spread_duration,
-        }
-        out = {name: getattr(bullets, name).copy() for name in (*changed, "dv01", "krd")}
-        for name, values in changed.items():
-            out[name][rows] = values
-        out["krd"][rows, :] = mbs.krd
-        out["dv01"][rows] = mbs.effective_duration * bullets.market_value[rows] * 1e-4
+        out = {name: getattr(bullets, name).copy() for name in (*_RISK, "dv01", "krd")}
+        for ids, values in models:
+            rows = self.book.security_ids.get_indexer(ids)
+            for name, column in values.items():
+                out[name][rows] = column
+            out["dv01"][rows] = out["effective_duration"][rows] * bullets.market_value[rows] * 1e-4
         return dataclasses.replace(bullets, **out)
 
     @cached_property
@@ -560,13 +650,17 @@ class Portfolio:
         return value_on_curve(
             pools,
             self.curve_set.curve(currencies[0]),
-            prices=self._scheduled_analytics.dirty_price[rows],
+            prices=self.analytics_to_maturity.dirty_price[rows],
             key_tenors=self.mandate.key_tenors,
         )
 
     @cached_property
-    def _scheduled_analytics(self) -> BondAnalytics:
-        """Analytics of every security's scheduled flows (what :attr:`analytics` starts from)."""
+    def analytics_to_maturity(self) -> BondAnalytics:
+        """Analytics of every security's scheduled flows to maturity, options ignored.
+
+        What :attr:`analytics` starts from; its prices are the run's, its risk measures a
+        bullet's (the duration desk shows them beside the option-adjusted ones).
+        """
         sources = self.spread_sources
         z = sources["z_spread"].to_numpy()
         parts = [

@@ -528,6 +528,21 @@ def _pool_terms(frame: pd.DataFrame, file: str) -> list[Problem]:
     return problems
 
 
+def _factors_only_fall(frame: pd.DataFrame, file: str) -> list[Problem]:
+    """Check each pool's factor never rises from one date to the next (pools only pay down)."""
+    ordered = frame.assign(_row=np.arange(len(frame))).sort_values(["security_id", "date"])
+    rises = ordered.groupby("security_id", sort=False)["factor"].diff() > 1e-12
+    problems = []
+    for row in ordered.loc[rises.to_numpy(), "_row"].to_numpy():
+        msg = (
+            f"{frame['factor'].iloc[row]:g} for {frame['security_id'].iloc[row]} at "
+            f"{frame['date'].iloc[row]} is above its factor at an earlier date; a pool's "
+            "factor only falls"
+        )
+        problems.append(Problem(file, int(row), "factor", msg))
+    return problems
+
+
 #: How an FX spot rate may be quoted (see the fx_spot table).
 FX_QUOTING: Final = ("base_per_unit", "units_per_base")
 _YEARS: Final = re.compile(r"\s*([1-9]\d*)\s*[Yy]\s*")
@@ -896,8 +911,9 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
         "(clean, per 100 face; accrued interest is added). Dates before the bond's maturity; "
         "past dates are ignored. `make_whole` (optional, default false) marks a make-whole "
         "call, valued as the bullet bond. Bonds with a live option are valued on a Hull-White "
-        "lattice fitted to the swaption vols of the run's G2++ model: their option-adjusted "
-        "spread is solved from the market price, with option-adjusted duration and convexity.",
+        "lattice fitted to their currency's curve and the swaption vols of a G2++ model on it: "
+        "their option-adjusted spread is solved from the market price, with option-adjusted "
+        "duration, convexity and key-rate durations (the run's rate risk of the bond).",
     ),
     "liability_products": TableSpec(
         "liability_products",
@@ -983,5 +999,20 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
         "solved from its price and its effective duration, convexity, spread duration and "
         "key-rate durations are option-adjusted (OAS held fixed) in every table.",
         checks=(_pool_terms,),
+    ),
+    "pool_factors": TableSpec(
+        "pool_factors",
+        (
+            Column("security_id", "str"),
+            Column("date", "date"),
+            Column("factor", "float", minimum=0.0, maximum=1.0),
+        ),
+        key=("security_id", "date"),
+        description="Monthly factors of the pools in `mbs_pools` (current over original "
+        "balance after the date's payment) at month-ends of the holdings history. Between two "
+        "month-ends with a factor, a pool's actual paydown (scheduled and prepaid principal, a "
+        "share of its balance) is set against the paydown the prepayment model expected on "
+        "that month's curve: the holdings attribution's prepayment effect.",
+        checks=(_factors_only_fall,),
     ),
 }

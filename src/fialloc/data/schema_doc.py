@@ -68,6 +68,20 @@ def schema_markdown(required: tuple[str, ...], curve_tables: tuple[str, ...]) ->
         "spreads are decimals (0.045 for 4.5%).",
         "",
     ]
+    lines += _table_sections(required, curve_tables)
+    lines += [
+        "## Vocabularies",
+        "",
+        *_definitions("Sectors", dict(SECTORS)),
+        *_definitions("Liquidity tiers", dict(LIQUIDITY_TIERS)),
+    ]
+    lines += _json_sections()
+    return "\n".join(lines)
+
+
+def _table_sections(required: tuple[str, ...], curve_tables: tuple[str, ...]) -> list[str]:
+    """Describe each table: whether it is required, what it holds, its columns and key."""
+    lines: list[str] = []
     for name, spec in SCHEMAS.items():
         need = (
             "required"
@@ -91,11 +105,12 @@ def schema_markdown(required: tuple[str, ...], curve_tables: tuple[str, ...]) ->
         if spec.key:
             lines += ["", f"Each ({', '.join(spec.key)}) appears once."]
         lines.append("")
-    lines += [
-        "## Vocabularies",
-        "",
-        *_definitions("Sectors", dict(SECTORS)),
-        *_definitions("Liquidity tiers", dict(LIQUIDITY_TIERS)),
+    return lines
+
+
+def _json_sections() -> list[str]:
+    """Describe ``valuation.json`` and ``mandate.json``, with the mandate's defaults."""
+    lines = [
         "## valuation.json (required)",
         "",
         "A JSON object: `valuation_date` (YYYY-MM-DD, required): bonds must mature and "
@@ -130,4 +145,4 @@ def schema_markdown(required: tuple[str, ...], curve_tables: tuple[str, ...]) ->
         for field in ObjectiveWeights.model_fields
     ]
     lines.append("")
-    return "\n".join(lines)
+    return lines

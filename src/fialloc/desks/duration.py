@@ -194,36 +194,30 @@ def analyze(ctx: DeskContext) -> DeskResult:
 
 
 def _convexity_summary(ctx: DeskContext, liability_value: float) -> dict[str, float]:
-    """Book duration and convexity to maturity and option-adjusted, and the convexity gap.
+    """Book duration and convexity, option-adjusted and to maturity, and the convexity gap.
 
-    The liabilities' convexity includes behaviour (:attr:`DeskContext.liability_risk`). The
-    gap is :func:`~fialloc.analytics.duration_gaps.key_rate_gap` applied to convexity
-    (years squared of asset convexity): zero means the surplus has no curvature in a
-    parallel move.
+    The book's measures are option-adjusted (the run's analytics); to maturity they are the
+    scheduled flows' at each bond's z-spread. The liabilities' convexity includes behaviour
+    (:attr:`DeskContext.liability_risk`). The gap is
+    :func:`~fialloc.analytics.duration_gaps.key_rate_gap` applied to convexity (years squared
+    of asset convexity): zero means the surplus has no curvature in a parallel move.
     """
     liability = ctx.liability_risk
     liability_convexity = float(liability["effective_convexity"])
-    to_maturity = ctx.securities
-    adjusted = ctx.option_adjusted_risk
-    mv = to_maturity["market_value"]
+    sec = ctx.securities
+    mv = sec["market_value"]
+    to_maturity = ctx.portfolio.analytics_to_maturity
     out = {
-        "asset_duration_option_adjusted": float(
-            np.average(adjusted["effective_duration"], weights=mv)
-        ),
-        "asset_convexity": float(np.average(to_maturity["effective_convexity"], weights=mv)),
-        "asset_convexity_option_adjusted": float(
-            np.average(adjusted["effective_convexity"], weights=mv)
+        "asset_duration_to_maturity": float(np.average(to_maturity.effective_duration, weights=mv)),
+        "asset_convexity": float(np.average(sec["effective_convexity"], weights=mv)),
+        "asset_convexity_to_maturity": float(
+            np.average(to_maturity.effective_convexity, weights=mv)
         ),
         "liability_convexity": liability_convexity,
         "liability_duration_with_behaviour": float(liability["effective_duration"]),
     }
     out["convexity_gap"] = float(
-        key_rate_gap(
-            out["asset_convexity_option_adjusted"],
-            liability_convexity,
-            ctx.total_assets,
-            liability_value,
-        )
+        key_rate_gap(out["asset_convexity"], liability_convexity, ctx.total_assets, liability_value)
     )
     return out
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -77,10 +78,27 @@ class DeskResult:
 
 def to_records(table: pd.DataFrame) -> list[dict[str, Any]]:
     """Return a table as JSON-ready records, its index as leading columns (NaN as None)."""
-    return [
-        {str(k): json_value(v) for k, v in row.items()}
-        for row in table.reset_index().to_dict("records")
+    frame = table.reset_index()
+    keys = [str(k) for k in frame.columns]
+    # Column by column: numeric columns convert in one call each, where pandas' row records
+    # box every value (most of the run's results.json is desk tables).
+    numeric = [
+        isinstance(dtype, np.dtype) and dtype.kind in "fiub" for dtype in frame.dtypes.to_numpy()
     ]
+    columns: list[list[Any]] = [[] for _ in keys]
+    for j, is_numeric in enumerate(numeric):
+        if is_numeric:
+            values = frame.iloc[:, j].to_numpy().tolist()
+            columns[j] = [
+                None if isinstance(v, float) and not math.isfinite(v) else v for v in values
+            ]
+    other = [j for j, is_numeric in enumerate(numeric) if not is_numeric]
+    if other:
+        # Positional names: the records of the other columns, boxed as pandas boxes them.
+        rows = frame.iloc[:, other].set_axis(range(len(other)), axis=1).to_dict("records")
+        for i, j in enumerate(other):
+            columns[j] = [json_value(row[i]) for row in rows]
+    return [dict(zip(keys, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
 def json_value(value: Any) -> Any:

@@ -137,12 +137,13 @@ def _plan(response: RunResponse) -> dict[str, Any]:
     }
 
 
-def _render(
-    response: RunResponse, tables: Mapping[str, pd.DataFrame], manifest: Mapping[str, Any]
-) -> str:
+def _book_sections(
+    response: RunResponse, tables: Mapping[str, pd.DataFrame]
+) -> list[dict[str, Any]]:
+    """Build the report's sections on the whole book: gaps, allocation, overlay, stresses, paths."""
     d = response.detailed_results
     params = d.get("parameters", {})
-    sections = [
+    return [
         {
             "id": "duration",
             "title": "Duration: key-rate profile and gaps",
@@ -191,6 +192,12 @@ def _render(
             "charts": [_chart("chart-surplus-fan", charts.surplus_fan(d, params.get("n_paths")))],
             "commentary": None,
         },
+    ]
+
+
+def _desk_sections(d: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Build the report's sections on the desks' views: attribution, skill, credit, FX, curve."""
+    return [
         {
             "id": "attribution",
             "title": "Performance attribution",
@@ -237,6 +244,14 @@ def _render(
             "commentary": _commentary(d, "liquidity"),
         },
     ]
+
+
+def _render(
+    response: RunResponse, tables: Mapping[str, pd.DataFrame], manifest: Mapping[str, Any]
+) -> str:
+    d = response.detailed_results
+    params = d.get("parameters", {})
+    sections = [*_book_sections(response, tables), *_desk_sections(d)]
     strategy = response.integrated_strategy
     return _template().render(
         strategy=strategy,

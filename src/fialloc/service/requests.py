@@ -69,6 +69,7 @@ TableName = Literal[
     "liability_products",
     "mortality",
     "mbs_pools",
+    "pool_factors",
     "fx_spot",
     "linkers",
     "cpi_history",
