@@ -1,6 +1,6 @@
 """Inflation-linked bonds: reprice 300 linkers after the breakeven curve moves, fialloc vs QuantLib.
 
-The problem of ``tests/test_quantlib_inflation.py`` (random lags of 2, 3 and 8 months, linear
+The problem of ``tests/core/test_quantlib_inflation.py`` (random lags of 2, 3 and 8 months, linear
 and flat interpolation, 30 years of maturities): a parallel move of the zero-coupon inflation
 curve, then every linker's invoice (dirty) price. fialloc forecasts each flow's index ratio
 and prices the money flows in one compiled call (:meth:`LinkerBook.money_amounts`, then the

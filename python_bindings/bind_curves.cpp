@@ -30,6 +30,21 @@ void register_curves(py::module_& m) {
       },
       FIALLOC_CURVE_ARGS, py::arg("t").noconvert(), release, "Instantaneous forwards at times t.");
   m.def(
+      "bootstrap_quotes",
+      [](std::int64_t valuation, ConstIdxRef maturities, ConstIdxRef frequencies,
+         ConstIdxRef day_counts, ConstVecRef rates, int interp) {
+        QuotedCurve q = bootstrap_quotes(valuation, maturities, frequencies, day_counts, rates,
+                                         static_cast<Interpolation>(interp));
+        return std::make_tuple(std::move(q.flows.offsets), std::move(q.flows.times),
+                               std::move(q.flows.accruals), std::move(q.flows.principal),
+                               std::move(q.curve.pillar_times), std::move(q.curve.log_dfs));
+      },
+      py::arg("valuation"), py::arg("maturities").noconvert(), py::arg("frequencies").noconvert(),
+      py::arg("day_counts").noconvert(), py::arg("rates").noconvert(), py::arg("interpolation"),
+      release,
+      "Quotes to curve: the instruments' schedules (offsets, times, accruals, principal) and "
+      "the bootstrapped pillar times and log discount factors.");
+  m.def(
       "bootstrap_curve",
       [](ConstIdxRef offsets, ConstVecRef times, ConstVecRef amounts, ConstVecRef targets,
          int interp) {

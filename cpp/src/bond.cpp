@@ -195,12 +195,12 @@ void rate_sums(const CashflowView& cf, Basis&& basis, double* pv, double* pvt, d
 
 VectorXd discounted_flows(const CashflowView& cf, const ZeroCurve& curve, ConstVecRef z_spreads) {
   check_offsets(cf, "discounted_flows");
-  return discounted_flows_on(cf, curve, flow_segments(cf, curve).data(), z_spreads);
+  return discounted_flows_on(cf, curve, flow_segments(cf, curve), z_spreads);
 }
 
 VectorXd price_streams(const CashflowView& cf, const ZeroCurve& curve, ConstVecRef z_spreads) {
   check_offsets(cf, "price_streams");
-  return price_streams_on(cf, curve, flow_segments(cf, curve).data(), z_spreads);
+  return price_streams_on(cf, curve, flow_segments(cf, curve), z_spreads);
 }
 
 VectorXd z_spreads_from_prices(const CashflowView& cf, const ZeroCurve& curve, ConstVecRef prices) {

@@ -4,7 +4,6 @@
 #include <Eigen/LU>
 #include <algorithm>
 #include <cmath>
-#include <functional>
 
 #include "fialloc/errors.hpp"
 #include "fialloc/solver.hpp"
@@ -20,20 +19,21 @@ constexpr int kMaxPasses = 200;
 constexpr double kZeroLo = -0.2;
 constexpr double kZeroHi = 1.0;
 
-using Residual = std::function<std::pair<double, double>(double)>;  // value, derivative
-
-// Solve one pillar's log discount factor. The bracket starts around the guess and widens step
-// by step: a spline reaching for an extreme node oscillates, so the widest bracket can lose the
-// sign change a narrow one has.
+// Solve one pillar's log discount factor; `fn(x)` returns the residual and its derivative. The
+// bracket starts around the guess and widens step by step: a spline reaching for an extreme node
+// oscillates, so the widest bracket can lose the sign change a narrow one has.
+template <class Residual>
 double solve_pillar(const Residual& fn, double guess, double tj, Eigen::Index j) {
   const double z_guess = std::clamp(-guess / tj, kZeroLo, kZeroHi);
   double width = 0.01;
-  double lo = 0.0, hi = 0.0;
+  double lo = 0.0, hi = 0.0, flo = 0.0, fhi = 0.0;
   bool bracketed = false;
   for (int widen = 0; widen < 8 && !bracketed; ++widen, width *= 3.0) {
     lo = -std::min(z_guess + width, kZeroHi) * tj;
     hi = -std::max(z_guess - width, kZeroLo) * tj;
-    bracketed = (fn(lo).first > 0.0) != (fn(hi).first > 0.0);
+    flo = fn(lo).first;
+    fhi = fn(hi).first;
+    bracketed = (flo > 0.0) != (fhi > 0.0);
   }
   if (!bracketed) {
     std::ostringstream os;
@@ -42,7 +42,7 @@ double solve_pillar(const Residual& fn, double guess, double tj, Eigen::Index j)
        << "]; check its quote";
     throw std::domain_error(os.str());
   }
-  return solve_bracketed_newton(fn, lo, hi, guess, kXtol, 200, "bootstrap_curve");
+  return solve_bracketed_newton(fn, lo, hi, flo, fhi, guess, kXtol, 200, "bootstrap_curve");
 }
 
 // Newton's method on all pillars at once, for curves whose one-pillar-at-a-time passes fail:
@@ -174,12 +174,17 @@ BootstrapResult bootstrap_curve(const CashflowView& inst, ConstVecRef targets, I
       const double tj = pillars[j];
       double fixed = 0.0;
       Eigen::Index first_free = inst.begin(j);
-      if (j > 0) {
-        const ZeroCurve known(pillars.data(), ldf.data(), j, interp);
-        while (first_free < inst.end(j) && inst.times[first_free] <= t0) {
-          fixed += inst.amounts[first_free] * std::exp(known.log_discount(inst.times[first_free]));
-          ++first_free;
-        }
+      // Flows up to the last solved pillar, on the log-linear curve through pillars 0..j-1:
+      // l_k + u (l_{k+1} - l_k) / (t_{k+1} - t_k) on [t_k, t_{k+1}), the operations ZeroCurve
+      // makes (its higher coefficients are zero), so the values are the same to the bit.
+      for (Eigen::Index k = -1; first_free < inst.end(j) && inst.times[first_free] <= t0;
+           ++first_free) {
+        const double t = inst.times[first_free];
+        while (k + 1 < j && t >= pillars[k + 1]) ++k;  // pillars[k] <= t (k = -1: t = 0)
+        const double tk = k < 0 ? 0.0 : pillars[k], lk = k < 0 ? 0.0 : ldf[k];
+        const double log_p =
+            k + 1 < j ? lk + (t - tk) * ((ldf[k + 1] - lk) / (pillars[k + 1] - tk)) : lk;
+        fixed += inst.amounts[first_free] * std::exp(log_p);
       }
       auto fn = [&](double x) {
         double pv = fixed, dpv = 0.0;
@@ -244,6 +249,27 @@ BootstrapResult bootstrap_curve(const CashflowView& inst, ConstVecRef targets, I
     if (!solve_all_pillars(inst, targets, pillars, interp, ldf)) throw;
   }
   return {pillars, ldf, pass + 1};
+}
+
+QuotedCurve bootstrap_quotes(std::int64_t valuation, ConstIdxRef maturities,
+                             ConstIdxRef frequencies, ConstIdxRef day_counts, ConstVecRef rates,
+                             Interpolation interp) {
+  InstrumentFlows flows = instrument_flows(valuation, maturities, frequencies, day_counts);
+  const Eigen::Index n = maturities.size();
+  FIALLOC_REQUIRE(rates.size() == n, "bootstrap_quotes: `rates` has " << rates.size()
+                                                                      << " entries for " << n
+                                                                      << " instruments");
+  VectorXd amounts(flows.times.size());
+  for (Eigen::Index j = 0; j < n; ++j) {
+    FIALLOC_REQUIRE(std::isfinite(rates[j]),
+                    "bootstrap_quotes: `rates` of instrument " << j << " is " << rates[j]);
+    for (Eigen::Index i = flows.offsets[j]; i < flows.offsets[j + 1]; ++i) {
+      amounts[i] = rates[j] * flows.accruals[i] + flows.principal[i];
+    }
+  }
+  BootstrapResult curve = bootstrap_curve(CashflowView{flows.offsets, flows.times, amounts},
+                                          VectorXd::Ones(n), interp);
+  return {std::move(flows), std::move(curve)};
 }
 
 }  // namespace fialloc

@@ -18,23 +18,22 @@ constexpr Eigen::Index kChunk = 512;
 
 // The curve's polynomials as columns, so a flow's coefficients are gathers by segment index.
 struct Columns {
-  std::vector<double> knot;
   std::array<std::vector<double>, 5> coef;
   int degree;
 
-  explicit Columns(const ZeroCurve& curve) : knot(curve.knots()), degree(curve.degree()) {
-    const auto n = static_cast<Eigen::Index>(knot.size());
+  explicit Columns(const ZeroCurve& curve) : degree(curve.degree()) {
+    const std::size_t n = curve.knots().size();
     for (int d = 0; d < 5; ++d) {
       auto& col = coef[static_cast<std::size_t>(d)];
-      col.resize(knot.size());
-      for (Eigen::Index j = 0; j < n; ++j) col[static_cast<std::size_t>(j)] = curve.coefficient(j, d);
+      col.resize(n);
+      for (std::size_t j = 0; j < n; ++j) col[j] = curve.coefficient(static_cast<Eigen::Index>(j), d);
     }
   }
 };
 
 // One chunk's inputs (flows b..e of the layout) and per-flow outputs.
 struct Chunk {
-  const double* knot;
+  const double* u;  // the flow's offset into its segment
   std::array<const double*, 5> coef;
   const std::int32_t* seg;
   const double* t;
@@ -55,22 +54,21 @@ struct Chunk {
 // The loops below take the chunk's columns as restrict parameters: reading them through the
 // struct, the compiler cannot rule out aliasing and leaves the loops scalar.
 #define FIALLOC_INPUT_PARAMS                                                                   \
-  const double *__restrict knot, const double *__restrict c0, const double *__restrict c1,     \
+  const double *__restrict uu, const double *__restrict c0, const double *__restrict c1,       \
       const double *__restrict c2, const double *__restrict c3, const double *__restrict c4,   \
       const std::int32_t *__restrict seg, const double *__restrict tt,                         \
       const double *__restrict aa, const double *__restrict zz, Eigen::Index n
 #define FIALLOC_INPUT_ARGS(k)                                                                  \
-  (k).knot, (k).coef[0], (k).coef[1], (k).coef[2], (k).coef[3], (k).coef[4], (k).seg, (k).t,    \
+  (k).u, (k).coef[0], (k).coef[1], (k).coef[2], (k).coef[3], (k).coef[4], (k).seg, (k).t,       \
       (k).a, (k).z, (k).n
 
-// a P(0, t) e^{-z t}: ln P from the flow's segment polynomial (Horner, as ZeroCurve does), then
-// one exponential.
+// a P(0, t) e^{-z t}: ln P from the flow's segment polynomial at u = t - knot (Horner, as
+// ZeroCurve does), then one exponential.
 template <int Deg>
-[[gnu::always_inline]] inline double discounted(const double* knot, const double* c0,
-                                                const double* c1, const double* c2,
-                                                const double* c3, const double* c4,
-                                                std::int32_t j, double x, double a, double z) {
-  const double u = x - knot[j];
+[[gnu::always_inline]] inline double discounted(double u, const double* c0, const double* c1,
+                                                const double* c2, const double* c3,
+                                                const double* c4, std::int32_t j, double x,
+                                                double a, double z) {
   double p;
   if constexpr (Deg == 1) {
     p = c1[j] * u + c0[j];
@@ -85,7 +83,7 @@ template <int Deg>
 template <int Deg>
 [[gnu::always_inline]] inline void discount_map(FIALLOC_INPUT_PARAMS, double* __restrict v) {
   for (Eigen::Index i = 0; i < n; ++i) {
-    v[i] = discounted<Deg>(knot, c0, c1, c2, c3, c4, seg[i], tt[i], aa[i], zz[i]);
+    v[i] = discounted<Deg>(uu[i], c0, c1, c2, c3, c4, seg[i], tt[i], aa[i], zz[i]);
   }
 }
 
@@ -116,7 +114,7 @@ template <int Deg, bool Small>
   const double h = bump, half_h = 0.5 * bump;
   for (Eigen::Index i = 0; i < n; ++i) {
     const double x = tt[i];
-    const double vi = discounted<Deg>(knot, c0, c1, c2, c3, c4, seg[i], x, aa[i], zz[i]);
+    const double vi = discounted<Deg>(uu[i], c0, c1, c2, c3, c4, seg[i], x, aa[i], zz[i]);
     const double half = sinh_value<Small>(half_h * x);
     v[i] = vi;
     vt[i] = vi * x;
@@ -192,12 +190,12 @@ void check_spreads(const CashflowView& cf, ConstVecRef z_spreads, const char* wh
   throw std::domain_error(os.str());
 }
 
-Chunk chunk_on(const Columns& cols, const CashflowView& cf, const std::int32_t* seg,
+Chunk chunk_on(const Columns& cols, const CashflowView& cf, const FlowSegments& seg,
                Eigen::Index b, Eigen::Index e, const double* z, double* v) {
   Chunk k{};
-  k.knot = cols.knot.data();
+  k.u = seg.u.data() + b;
   for (std::size_t d = 0; d < 5; ++d) k.coef[d] = cols.coef[d].data();
-  k.seg = seg + b;
+  k.seg = seg.seg.data() + b;
   k.t = cf.times.data() + b;
   k.a = cf.amounts.data() + b;
   k.z = z;
@@ -208,15 +206,20 @@ Chunk chunk_on(const Columns& cols, const CashflowView& cf, const std::int32_t* 
 
 }  // namespace
 
-std::vector<std::int32_t> flow_segments(const CashflowView& cf, const ZeroCurve& curve) {
-  std::vector<std::int32_t> seg(static_cast<std::size_t>(cf.times.size()));
+FlowSegments flow_segments(const CashflowView& cf, const ZeroCurve& curve) {
+  const auto nf = static_cast<std::size_t>(cf.times.size());
+  FlowSegments out{std::vector<std::int32_t>(nf), std::vector<double>(nf)};
   bool ok = true;
   for (Eigen::Index s = 0; s < cf.n_streams() && ok; ++s) {
     const Eigen::Index b = cf.begin(s);
-    ok = curve.segments_sorted(cf.times.data() + b, seg.data() + b, cf.end(s) - b);
+    ok = curve.segments_sorted(cf.times.data() + b, out.seg.data() + b, cf.end(s) - b);
   }
   if (!ok) check_layout(cf, "flow_segments");  // throws, naming the stream and flow
-  return seg;
+  const std::vector<double>& knots = curve.knots();
+  for (std::size_t i = 0; i < nf; ++i) {
+    out.u[i] = cf.times[static_cast<Eigen::Index>(i)] - knots[static_cast<std::size_t>(out.seg[i])];
+  }
+  return out;
 }
 
 FlowTents flow_tents(const CashflowView& cf, ConstVecRef key_tenors) {
@@ -245,7 +248,7 @@ FlowTents flow_tents(const CashflowView& cf, ConstVecRef key_tenors) {
 }
 
 VectorXd discounted_flows_on(const CashflowView& cf, const ZeroCurve& curve,
-                             const std::int32_t* seg, ConstVecRef z_spreads) {
+                             const FlowSegments& seg, ConstVecRef z_spreads) {
   check_spreads(cf, z_spreads, "discounted_flows");
   const Columns cols(curve);
   const MapFn map = discount_map_for(cols.degree);
@@ -258,8 +261,8 @@ VectorXd discounted_flows_on(const CashflowView& cf, const ZeroCurve& curve,
   return v;
 }
 
-VectorXd price_streams_on(const CashflowView& cf, const ZeroCurve& curve, const std::int32_t* seg,
-                          ConstVecRef z_spreads) {
+VectorXd price_streams_on(const CashflowView& cf, const ZeroCurve& curve,
+                          const FlowSegments& seg, ConstVecRef z_spreads) {
   check_spreads(cf, z_spreads, "price_streams");
   const Columns cols(curve);
   const MapFn map = discount_map_for(cols.degree);
@@ -276,7 +279,7 @@ VectorXd price_streams_on(const CashflowView& cf, const ZeroCurve& curve, const 
   return pv;
 }
 
-CurveRisk curve_risk_on(const CashflowView& cf, const ZeroCurve& curve, const std::int32_t* seg,
+CurveRisk curve_risk_on(const CashflowView& cf, const ZeroCurve& curve, const FlowSegments& seg,
                         const FlowTents& tents, ConstVecRef z_spreads, double bump) {
   check_spreads(cf, z_spreads, "curve_risk");
   const Columns cols(curve);
@@ -375,18 +378,17 @@ std::shared_ptr<const FlowTents> FlowBook::tents(ConstVecRef key_tenors) const {
 }
 
 VectorXd FlowBook::price(const ZeroCurve& curve, ConstVecRef z_spreads) const {
-  return price_streams_on(view(), curve, segments(curve)->data(), z_spreads);
+  return price_streams_on(view(), curve, *segments(curve), z_spreads);
 }
 
 VectorXd FlowBook::discounted_flows(const ZeroCurve& curve, ConstVecRef z_spreads) const {
-  return discounted_flows_on(view(), curve, segments(curve)->data(), z_spreads);
+  return discounted_flows_on(view(), curve, *segments(curve), z_spreads);
 }
 
 CurveRisk FlowBook::curve_risk(const ZeroCurve& curve, ConstVecRef z_spreads,
                                ConstVecRef key_tenors, double bump) const {
   check_risk_args(key_tenors, bump);
-  return curve_risk_on(view(), curve, segments(curve)->data(), *tents(key_tenors), z_spreads,
-                       bump);
+  return curve_risk_on(view(), curve, *segments(curve), *tents(key_tenors), z_spreads, bump);
 }
 
 }  // namespace fialloc

@@ -25,8 +25,8 @@ CurveRisk curve_risk(const CashflowView& cf, const ZeroCurve& curve, ConstVecRef
                      ConstVecRef key_tenors, double bump) {
   check_risk_args(key_tenors, bump);
   check_offsets(cf, "curve_risk");
-  const std::vector<std::int32_t> seg = flow_segments(cf, curve);
-  return curve_risk_on(cf, curve, seg.data(), flow_tents(cf, key_tenors), z_spreads, bump);
+  return curve_risk_on(cf, curve, flow_segments(cf, curve), flow_tents(cf, key_tenors), z_spreads,
+                       bump);
 }
 
 }  // namespace fialloc

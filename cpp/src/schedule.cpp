@@ -56,12 +56,19 @@ CivilDate civil_from_ordinal(std::int64_t ordinal) {
   return {static_cast<int>(yoe + era * 400 + (month <= 2 ? 1 : 0)), month, day};
 }
 
-std::int64_t add_months(std::int64_t ordinal, int months) {
-  const CivilDate d = civil_from_ordinal(ordinal);
+namespace {
+
+std::int64_t add_months_civil(const CivilDate& d, int months) {
   const std::int64_t total = std::int64_t{d.year} * 12 + (d.month - 1) + months;
   const auto year = static_cast<int>(total / 12);
   const auto month = static_cast<int>(total % 12) + 1;
   return ordinal_from_civil({year, month, std::min(d.day, days_in_month(year, month))});
+}
+
+}  // namespace
+
+std::int64_t add_months(std::int64_t ordinal, int months) {
+  return add_months_civil(civil_from_ordinal(ordinal), months);
 }
 
 double year_fraction(std::int64_t start, std::int64_t end, DayCount dc, std::int64_t ref_start,
@@ -90,8 +97,9 @@ double year_fraction(std::int64_t start, std::int64_t end, DayCount dc, std::int
 }
 
 std::vector<std::int64_t> backward_dates(std::int64_t maturity, int months, std::int64_t start) {
+  const CivilDate end = civil_from_ordinal(maturity);
   std::vector<std::int64_t> dates{maturity};
-  for (int k = 1; dates.back() > start; ++k) dates.push_back(add_months(maturity, -k * months));
+  for (int k = 1; dates.back() > start; ++k) dates.push_back(add_months_civil(end, -k * months));
   std::reverse(dates.begin(), dates.end());
   return dates;
 }

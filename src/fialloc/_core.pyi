@@ -42,6 +42,14 @@ def forward_rates(
 def bootstrap_curve(
     offsets: _I, times: _F, amounts: _F, targets: _F, interpolation: int
 ) -> tuple[_F, _F, int]: ...
+def bootstrap_quotes(
+    valuation: int,
+    maturities: _I,
+    frequencies: _I,
+    day_counts: _I,
+    rates: _F,
+    interpolation: int,
+) -> tuple[_I, _F, _F, _F, _F, _F]: ...
 def instrument_flows(
     valuation: int, maturities: _I, frequencies: _I, day_counts: _I
 ) -> tuple[_I, _F, _F, _F]: ...

@@ -33,6 +33,7 @@ from fialloc.layout import CashflowLayout, FloatArray
 from fialloc.schedule import (
     DAY_COUNTS,
     act365,
+    known_tenor_date,
     normalize_day_count,
     tenor_date,
     to_date,
@@ -81,6 +82,7 @@ _COMPOUNDING: Final[dict[str, Compounding]] = {
 QUOTE_KINDS: Final = ("deposit", "swap", "par_bond")
 _DEFAULT_FREQ: Final = {"deposit": 0, "swap": 1, "par_bond": 2}
 _DEFAULT_DAY_COUNT: Final = {"deposit": "ACT/365F", "swap": "ACT/365F", "par_bond": "ACT/ACT ICMA"}
+_DC_CODE: Final = {name: code for code, name in enumerate(DAY_COUNTS)}  # the core's codes
 
 Interpolation = Literal["log_linear", "natural_cubic", "linear_zero", "monotone_convex"]
 Extrapolation = Literal["flat_forward", "flat_zero"]
@@ -126,7 +128,7 @@ def _check_key_tenors(tenors: FloatArray, where: str) -> None:
         raise ValueError(msg)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class CurveQuote:
     """One market quote used to build a curve.
 
@@ -153,6 +155,19 @@ class CurveQuote:
     day_count: str
     label: str
 
+    def __init__(
+        self, kind: str, maturity: dt.date, rate: float, frequency: int, day_count: str, label: str
+    ) -> None:
+        # A frozen dataclass's generated __init__ sets each field through object.__setattr__,
+        # a third of a quote's parsing time; writing __dict__ directly keeps the record frozen.
+        fields = self.__dict__
+        fields["kind"] = kind
+        fields["maturity"] = maturity
+        fields["rate"] = rate
+        fields["frequency"] = frequency
+        fields["day_count"] = day_count
+        fields["label"] = label
+
     def accruals(self, valuation_date: dt.date) -> tuple[list[float], list[float], list[float]]:
         """Return flow times (Act/365F years), accrual fractions and principal per unit notional.
 
@@ -170,16 +185,21 @@ class CurveQuote:
         return times, [self.rate * a + p for a, p in zip(accruals, principal, strict=True)]
 
 
+def _quote_codes(quotes: Sequence[CurveQuote]) -> npt.NDArray[np.int64]:
+    """Maturity ordinals, frequencies (0 for deposits) and day-count codes, one row each."""
+    rows = [
+        (q.maturity.toordinal(), 0 if q.kind == "deposit" else q.frequency, _DC_CODE[q.day_count])
+        for q in quotes
+    ]
+    return np.array(rows, dtype=np.int64).T.copy()  # each row contiguous, as the core requires
+
+
 def _schedules(
     quotes: Sequence[CurveQuote], valuation_date: dt.date
 ) -> tuple[npt.NDArray[np.int64], FloatArray, FloatArray, FloatArray]:
     """Offsets, times, accruals and principal of the quotes' flows, from the compiled core."""
-    return _core.instrument_flows(
-        valuation_date.toordinal(),
-        np.array([q.maturity.toordinal() for q in quotes], dtype=np.int64),
-        np.array([0 if q.kind == "deposit" else q.frequency for q in quotes], dtype=np.int64),
-        np.array([DAY_COUNTS.index(q.day_count) for q in quotes], dtype=np.int64),
-    )
+    codes = _quote_codes(quotes)
+    return _core.instrument_flows(valuation_date.toordinal(), codes[0], codes[1], codes[2])
 
 
 def read_quotes(
@@ -241,42 +261,51 @@ def _quote_records(quotes: pd.DataFrame | Iterable[Mapping[str, Any]]) -> list[d
 
 def _read_quote(row: int, rec: Mapping[str, Any], valuation_date: dt.date) -> CurveQuote:
     """Check one quote (row `row`); fill its frequency and day count from its kind's defaults."""
-    where = f"quotes row {row}"
+    # Messages are formatted only on failure: reading quotes is most of a bootstrap's time.
     if "kind" not in rec or "rate" not in rec:
-        msg = f"{where}: missing kind or rate"
+        msg = f"quotes row {row}: missing kind or rate"
         raise ValueError(msg)
     kind = str(rec["kind"]).strip().lower()
     if kind not in QUOTE_KINDS:
-        msg = f"{where}, column kind: unknown kind {rec['kind']!r}; expected {QUOTE_KINDS}"
+        msg = f"quotes row {row}, column kind: unknown kind {rec['kind']!r}; expected {QUOTE_KINDS}"
         raise ValueError(msg)
     tenor = rec.get("tenor")
-    has_tenor = tenor is not None and not (isinstance(tenor, float) and np.isnan(tenor))
-    if has_tenor:
-        maturity = tenor_date(valuation_date, str(tenor), f"{where}, column tenor")
+    if tenor is not None and not (isinstance(tenor, float) and np.isnan(tenor)):
+        maturity = known_tenor_date(valuation_date, str(tenor)) or tenor_date(
+            valuation_date, str(tenor), f"quotes row {row}, column tenor"
+        )
         label = str(tenor).strip().upper()
     else:
-        maturity = to_date(rec.get("maturity"), f"{where}, column maturity")
+        maturity = to_date(rec.get("maturity"), f"quotes row {row}, column maturity")
         label = maturity.isoformat()
     if maturity <= valuation_date:
-        msg = f"{where}: maturity {maturity} is not after the valuation date {valuation_date}"
+        msg = (
+            f"quotes row {row}: maturity {maturity} is not after the valuation date "
+            f"{valuation_date}"
+        )
         raise ValueError(msg)
-    rate = decimal_rate(rec["rate"], f"{where}, column rate")
+    rate = rec["rate"]
+    if not (type(rate) is float and -1.0 < rate < 1.0):  # finite: NaN fails the bounds
+        rate = decimal_rate(rate, f"quotes row {row}, column rate")
     freq_raw = rec.get("frequency")
     if freq_raw is None or (isinstance(freq_raw, float) and np.isnan(freq_raw)):
         freq = _DEFAULT_FREQ[kind]
     else:
-        freq_f = finite_float(freq_raw, f"{where}, column frequency")
+        freq_f = finite_float(freq_raw, f"quotes row {row}, column frequency")
         freq = int(freq_f) if freq_f.is_integer() else -1  # -1: refused below
     if freq == -1 or (kind != "deposit" and freq not in (1, 2, 4, 12)):
-        msg = f"{where}, column frequency: {freq_raw!r}; expected 1, 2, 4 or 12 a year"
+        msg = f"quotes row {row}, column frequency: {freq_raw!r}; expected 1, 2, 4 or 12 a year"
         raise ValueError(msg)
     dc_raw = rec.get("day_count")
     if dc_raw is None or (isinstance(dc_raw, float) and np.isnan(dc_raw)):
         day_count = _DEFAULT_DAY_COUNT[kind]
     else:
-        day_count = normalize_day_count(dc_raw, f"{where}, column day_count")
+        day_count = normalize_day_count(dc_raw, f"quotes row {row}, column day_count")
     if day_count == "ACT/ACT ICMA" and kind == "deposit":
-        msg = f"{where}, column day_count: ACT/ACT ICMA needs a coupon schedule; deposits don't"
+        msg = (
+            f"quotes row {row}, column day_count: ACT/ACT ICMA needs a coupon schedule; "
+            "deposits don't"
+        )
         raise ValueError(msg)
     return CurveQuote(kind, maturity, rate, freq, day_count, label)
 
@@ -683,15 +712,47 @@ class _Instruments:
     valuation_date: dt.date
     layout: CashflowLayout  # amounts hold the accrual fractions
     principal: FloatArray
-    counts: npt.NDArray[np.int64]
     rates: FloatArray
 
     @classmethod
     def build(cls, quotes: tuple[CurveQuote, ...], valuation_date: dt.date) -> _Instruments:
         offsets, times, accruals, principal = _schedules(quotes, valuation_date)
         layout = CashflowLayout(offsets, times, accruals)
+        return cls(quotes, valuation_date, layout, principal, np.array([q.rate for q in quotes]))
+
+    @classmethod
+    def solve(
+        cls,
+        quotes: tuple[CurveQuote, ...],
+        valuation_date: dt.date,
+        interpolation: Interpolation,
+        extrapolation: Extrapolation,
+    ) -> Curve:
+        """Schedules and curve in one call of the core (as build, then bootstrap)."""
+        codes = _quote_codes(quotes)
         rates = np.array([q.rate for q in quotes])
-        return cls(quotes, valuation_date, layout, principal, np.diff(offsets), rates)
+        offsets, times, accruals, principal, pillars, log_dfs = _core.bootstrap_quotes(
+            valuation_date.toordinal(),
+            codes[0],
+            codes[1],
+            codes[2],
+            rates,
+            INTERPOLATIONS[interpolation],
+        )
+        layout = CashflowLayout(offsets, times, accruals)
+        return Curve(
+            pillars,
+            log_dfs,
+            interpolation,
+            valuation_date,
+            extrapolation=extrapolation,
+            _instruments=cls(quotes, valuation_date, layout, principal, rates),
+        )
+
+    @cached_property
+    def counts(self) -> npt.NDArray[np.int64]:
+        """Flows per instrument."""
+        return np.diff(self.layout.offsets)
 
     def bootstrap(
         self, rates: FloatArray, interpolation: Interpolation, extrapolation: Extrapolation
@@ -742,8 +803,7 @@ def bootstrap(
     """
     vd = to_date(valuation_date, "bootstrap: valuation_date")
     _check_methods(interpolation, extrapolation, "bootstrap")
-    instruments = _Instruments.build(read_quotes(quotes, vd), vd)
-    return instruments.bootstrap(instruments.rates, interpolation, extrapolation)
+    return _Instruments.solve(read_quotes(quotes, vd), vd, interpolation, extrapolation)
 
 
 def curve_from_points(

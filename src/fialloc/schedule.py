@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import re
 from typing import Final
 
@@ -97,24 +98,54 @@ def to_date(value: object, where: str) -> dt.date:
 
 def add_months(d: dt.date, months: int) -> dt.date:
     """Shift `d` by a whole number of months, clamping the day to the target month's end."""
-    total = d.year * 12 + (d.month - 1) + months
-    year, month = divmod(total, 12)
-    day = min(d.day, calendar.monthrange(year, month + 1)[1])
+    year, month = divmod(d.year * 12 + (d.month - 1) + months, 12)
+    day = d.day
+    # Only days past the 28th can overflow a month; the calendar lookup is the slow part.
+    if day > 28:
+        day = min(day, calendar.monthrange(year, month + 1)[1])
     return dt.date(year, month + 1, day)
+
+
+@functools.lru_cache(maxsize=256)
+def _tenor_parts(text: str) -> tuple[int, str] | None:
+    # Curve quotes repeat a handful of tenors; caching the parse keeps regexes off the hot path.
+    m = _TENOR.match(text)
+    if not m or int(m.group(1)) <= 0:
+        return None
+    return int(m.group(1)), m.group(2).upper()
 
 
 def parse_tenor(tenor: str, where: str = "tenor") -> tuple[int, str]:
     """Split a tenor such as ``"3M"`` or ``"10Y"`` into ``(3, "M")``; units D, W, M, Y."""
-    m = _TENOR.match(str(tenor))
-    if not m or int(m.group(1)) <= 0:
-        msg = f"{where}: cannot read tenor {tenor!r}; expected a positive count and D, W, M or Y"
-        raise ValueError(msg)
-    return int(m.group(1)), m.group(2).upper()
+    parts = _tenor_parts(str(tenor))
+    if parts is None:
+        raise _bad_tenor(tenor, where)
+    return parts
+
+
+def _bad_tenor(tenor: object, where: str) -> ValueError:
+    msg = f"{where}: cannot read tenor {tenor!r}; expected a positive count and D, W, M or Y"
+    return ValueError(msg)
 
 
 def tenor_date(start: dt.date, tenor: str, where: str = "tenor") -> dt.date:
     """Date `tenor` after `start`, unadjusted (months clamp to month end)."""
-    n, unit = parse_tenor(tenor, where)
+    date = known_tenor_date(start, str(tenor))
+    if date is None:
+        raise _bad_tenor(tenor, where)
+    return date
+
+
+@functools.lru_cache(maxsize=1024)
+def known_tenor_date(start: dt.date, tenor: str) -> dt.date | None:
+    """Date `tenor` after `start` as :func:`tenor_date` gives it, or None if `tenor` is unreadable.
+
+    Cached: a curve is rebuilt from the same tenors on the same date many times over.
+    """
+    parts = _tenor_parts(tenor)
+    if parts is None:
+        return None
+    n, unit = parts
     if unit == "D":
         return start + dt.timedelta(days=n)
     if unit == "W":

@@ -12,6 +12,7 @@
     first and the passes as the fallback. */
 
 #include "fialloc/curve.hpp"
+#include "fialloc/schedule.hpp"
 #include "fialloc/types.hpp"
 
 namespace fialloc {
@@ -25,5 +26,18 @@ struct BootstrapResult {
 
 BootstrapResult bootstrap_curve(const CashflowView& instruments, ConstVecRef targets,
                                 Interpolation interp);
+
+//! A curve solved from quotes, with the instruments' schedules behind it.
+struct QuotedCurve {
+  InstrumentFlows flows;  //!< as instrument_flows gives them
+  BootstrapResult curve;
+};
+
+/*! Quotes to curve in one call: the instruments' schedules (instrument_flows), their flows per
+    unit notional (`rates` times the accruals, plus the principal) and the bootstrap of those
+    flows against par. Throws std::invalid_argument naming the argument or instrument. */
+QuotedCurve bootstrap_quotes(std::int64_t valuation, ConstIdxRef maturities,
+                             ConstIdxRef frequencies, ConstIdxRef day_counts, ConstVecRef rates,
+                             Interpolation interp);
 
 }  // namespace fialloc

@@ -4,8 +4,9 @@
 //! curve's knot grid and each key-tenor grid, priced and risked in one fused pass per flow.
 
 /*! Every price, spread and curve-risk figure of a bond book comes from here. A pass reads each
-    flow once: the segment of the curve it falls in (cached per knot grid, so repricing under new
-    curve values with the same pillars skips the search), ln P from that segment's polynomial,
+    flow once: the segment of the curve it falls in and its offset into it (cached per knot grid,
+    so repricing under new curve values with the same pillars skips the search and the
+    subtraction), ln P from that segment's polynomial,
     one exponential, and for risk the sinh terms of the parallel and tent bumps (their tent
     weights cached per key-tenor grid). Flows are processed in chunks of consecutive streams that
     fit in the first-level cache, and every sum runs in four fixed lanes, so results are the same
@@ -31,9 +32,15 @@ struct FlowTents {
   std::vector<double> w_right;
 };
 
+//! Where every flow falls on a curve's knot grid (it depends on the knots, not the values).
+struct FlowSegments {
+  std::vector<std::int32_t> seg;  //!< the flow's polynomial segment
+  std::vector<double> u;          //!< t - the segment's knot (years): the polynomial's argument
+};
+
 /*! Segment of every flow of `cf` on `curve`'s knots. Throws std::invalid_argument naming the
     stream and flow (see check_layout) unless times are finite, >= 0 and sorted per stream. */
-std::vector<std::int32_t> flow_segments(const CashflowView& cf, const ZeroCurve& curve);
+FlowSegments flow_segments(const CashflowView& cf, const ZeroCurve& curve);
 
 //! Tent weights of every flow of `cf` (times validated) for strictly increasing `key_tenors`.
 FlowTents flow_tents(const CashflowView& cf, ConstVecRef key_tenors);
@@ -41,14 +48,14 @@ FlowTents flow_tents(const CashflowView& cf, ConstVecRef key_tenors);
 /*! v_i = a_i P(0, t_i) exp(-z_s t_i) for every flow, with `seg` from flow_segments. Throws
     std::domain_error if a discounted flow is not finite. */
 VectorXd discounted_flows_on(const CashflowView& cf, const ZeroCurve& curve,
-                             const std::int32_t* seg, ConstVecRef z_spreads);
+                             const FlowSegments& seg, ConstVecRef z_spreads);
 
 //! Present value of each stream, with `seg` from flow_segments.
-VectorXd price_streams_on(const CashflowView& cf, const ZeroCurve& curve, const std::int32_t* seg,
-                          ConstVecRef z_spreads);
+VectorXd price_streams_on(const CashflowView& cf, const ZeroCurve& curve,
+                          const FlowSegments& seg, ConstVecRef z_spreads);
 
 //! curve_risk (see krd.hpp) with `seg` from flow_segments and `tents` from flow_tents.
-CurveRisk curve_risk_on(const CashflowView& cf, const ZeroCurve& curve, const std::int32_t* seg,
+CurveRisk curve_risk_on(const CashflowView& cf, const ZeroCurve& curve, const FlowSegments& seg,
                         const FlowTents& tents, ConstVecRef z_spreads, double bump);
 
 /*! A cash-flow layout validated and copied once, with its per-grid caches. Safe to share between
@@ -83,7 +90,7 @@ class FlowBook {
   }
 
  private:
-  using Segments = std::vector<std::int32_t>;
+  using Segments = FlowSegments;
   std::shared_ptr<const Segments> segments(const ZeroCurve& curve) const;
   std::shared_ptr<const FlowTents> tents(ConstVecRef key_tenors) const;
 

@@ -9,16 +9,11 @@
 
 namespace fialloc {
 
-/*! Find x in [lo, hi] with f(x) = 0, where `f(x)` returns {value, derivative}.
-
-    The bracket must hold a sign change; a Newton step that leaves the current bracket, or fails
-    to halve it, is replaced by bisection, so the iteration converges whenever a root is
-    bracketed. Stops when a step is below `xtol`. `what` prefixes error messages. */
+//! solve_bracketed_newton (below) with f's values at the bracket's ends known: `flo` = f(lo),
+//! `fhi` = f(hi).
 template <class F>
-double solve_bracketed_newton(F&& f, double lo, double hi, double x0, double xtol, int max_iter,
-                              const char* what) {
-  double flo = f(lo).first;
-  double fhi = f(hi).first;
+double solve_bracketed_newton(F&& f, double lo, double hi, double flo, double fhi, double x0,
+                              double xtol, int max_iter, const char* what) {
   if (flo == 0.0) return lo;
   if (fhi == 0.0) return hi;
   if ((flo > 0.0) == (fhi > 0.0)) {
@@ -58,6 +53,19 @@ double solve_bracketed_newton(F&& f, double lo, double hi, double x0, double xto
   os << what << ": no convergence after " << max_iter << " iterations (last x " << x << ", f " << fx
      << ")";
   throw ConvergenceError(os.str());
+}
+
+/*! Find x in [lo, hi] with f(x) = 0, where `f(x)` returns {value, derivative}.
+
+    The bracket must hold a sign change; a Newton step that leaves the current bracket, or fails
+    to halve it, is replaced by bisection, so the iteration converges whenever a root is
+    bracketed. Stops when a step is below `xtol`. `what` prefixes error messages. */
+template <class F>
+double solve_bracketed_newton(F&& f, double lo, double hi, double x0, double xtol, int max_iter,
+                              const char* what) {
+  const double flo = f(lo).first;
+  const double fhi = f(hi).first;
+  return solve_bracketed_newton(std::forward<F>(f), lo, hi, flo, fhi, x0, xtol, max_iter, what);
 }
 
 }  // namespace fialloc

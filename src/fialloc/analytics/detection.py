@@ -10,8 +10,9 @@ do on that data:
   long-run sd ``s sqrt((1 + r) / (1 - r))``); one-sided normal p-values, Benjamini-Hochberg at
   the same false discovery rate as the desks;
 - oracle beta: the same regression as the desks, with the exact covariance of its estimates
-  under the true noise (no estimation of the noise), joint chi-squared test of the credit
-  loadings at the desks' level, long credit.
+  under the true noise (no estimation of the noise), the desks' one-sided joint test of the
+  credit loadings (:func:`fialloc.analytics.one_sided.positive_loading_test`, chi-bar-squared)
+  at the desks' level, not flagged skilled.
 
 Rates come with Wilson score intervals (95%): skill recall by true information ratio, the
 false discovery rate among skill flags, beta recall and the false-positive rate of the beta
@@ -27,6 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from fialloc.analytics.evidence import BETA_LEVEL, SKILL_FDR
+from fialloc.analytics.one_sided import positive_loading_test
 from fialloc.analytics.skill import benjamini_hochberg
 from fialloc.data.testbooks import GeneratedBook
 
@@ -81,9 +83,9 @@ def detection_records(
         t-statistic a perfectly measured loading would show), the desks' ``skill_flag`` and
         ``beta_flag``, ``estimable``, and ``oracle_skill`` and ``oracle_beta``; for the beta
         verdict at other levels (:func:`beta_rates_by_level`) the desks' and the oracle's
-        joint credit p-values (``credit_p``, ``oracle_credit_p``) and whether the rest of the
-        verdict holds (``beta_candidate``, ``oracle_candidate``: the strongest loading is long
-        credit and the manager is not flagged skilled).
+        one-sided credit p-values (``credit_p``, ``oracle_credit_p``) and whether the rest of
+        the verdict holds (``beta_candidate``, ``oracle_candidate``: the manager is not flagged
+        skilled).
     """
     truth = book.truth
     factors = book.factors
@@ -104,25 +106,19 @@ def detection_records(
     coef = bread @ design.T @ excess.to_numpy()
     lag = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
     positions = [1 + names.index(c) for c in CREDIT]
-    oracle_p: list[float] = []
-    oracle_long: list[bool] = []
+    covs = []
     signal = []
     for j in range(len(truth)):
         sigma = sd[j] ** 2 * ar[j] ** lag
-        cov = bread @ design.T @ sigma @ design @ bread
-        b = coef[positions, j]
-        c = cov[np.ix_(positions, positions)]
-        p = float(stats.chi2.sf(float(b @ np.linalg.solve(c, b)), len(positions)))
-        t = b / np.sqrt(np.diag(c))
-        long_credit = t[np.abs(t).argmax()] > 0
+        cov = (bread @ design.T @ sigma @ design @ bread)[np.ix_(positions, positions)]
         true_b = loadings[j, [p - 1 for p in positions]]
-        signal.append(float(np.sqrt(true_b @ np.linalg.solve(c, true_b))))
-        oracle_p.append(p)
-        oracle_long.append(bool(long_credit) and not oracle_skill.iloc[j])
-    oracle_beta = (np.asarray(oracle_p) < BETA_LEVEL) & np.asarray(oracle_long)
+        signal.append(float(np.sqrt(true_b @ np.linalg.solve(cov, true_b))))
+        covs.append(cov)
+    _, oracle_p = positive_loading_test(coef[positions].T, np.stack(covs))
+    oracle_candidate = ~oracle_skill.to_numpy()
+    oracle_beta = (oracle_p < BETA_LEVEL) & oracle_candidate
     ev = evidence.reindex(truth.index)
-    t_credit = ev[[f"t_{c}" for c in CREDIT]].astype(float).fillna(0.0).to_numpy()
-    desk_long = t_credit[np.arange(len(t_credit)), np.abs(t_credit).argmax(axis=1)] > 0
+    desk_skill = ev["skill_flag"].fillna(False).astype(bool).to_numpy()
     return pd.DataFrame(
         {
             "seed": book.seed,
@@ -137,9 +133,9 @@ def detection_records(
             "oracle_skill": oracle_skill.to_numpy(),
             "oracle_beta": oracle_beta,
             "credit_p": ev["credit_p"].astype(float).fillna(1.0).to_numpy(),
-            "beta_candidate": desk_long & ~ev["skill_flag"].fillna(False).astype(bool).to_numpy(),
+            "beta_candidate": ~desk_skill,
             "oracle_credit_p": oracle_p,
-            "oracle_candidate": oracle_long,
+            "oracle_candidate": oracle_candidate,
         },
         index=truth.index,
     )
@@ -151,15 +147,32 @@ def _rate(hits: pd.Series) -> dict[str, float]:
     return {"rate": k / n if n else float("nan"), "low": low, "high": high, "count": float(n)}
 
 
+def _mean_per_book(records: pd.DataFrame, flag: str, wrong: pd.Series) -> dict[str, float]:
+    """Mean over the books of the share of flags that are wrong, with a t interval."""
+    flags = records[flag].astype(bool)
+    by_book = pd.DataFrame({"flags": flags, "wrong": flags & wrong}).groupby(records["seed"])
+    share = (by_book["wrong"].sum() / by_book["flags"].sum().clip(lower=1)).to_numpy(float)
+    mean = float(share.mean())
+    if len(share) < 2:
+        return {"rate": mean, "low": float("nan"), "high": float("nan"), "count": 1.0}
+    half = float(stats.t.ppf(0.975, len(share) - 1) * share.std(ddof=1) / np.sqrt(len(share)))
+    return {"rate": mean, "low": max(mean - half, 0.0), "high": mean + half,
+            "count": float(len(share))}  # fmt: skip
+
+
 def detection_rates(records: pd.DataFrame) -> pd.DataFrame:
     """Return the study's headline rates, desks and oracle, with Wilson intervals.
 
     Rows: ``skill recall, IR >= 1.0`` and ``>= 1.5`` (share of skilled managers flagged),
     ``skill false discovery rate`` (share of all skill flags, pooled over the books, on
-    managers without alpha), ``beta recall`` (credit-beta managers flagged; and those whose
-    true loadings carry a signal t of 3 or more) and ``beta false positives`` (beta flags
-    among managers without credit beta). Columns: per verdict (``desks``, ``oracle``) the
-    ``rate``, its interval ``low`` and ``high``, and the ``count`` it is a share of.
+    managers without alpha), ``skill false discovery rate, mean per book`` (the rate
+    Benjamini-Hochberg controls: each book's share of its skill flags on managers without
+    alpha, 0 for a book without flags, averaged over the books; a Student t interval over the
+    books, and the count is the books), ``beta recall`` (credit-beta managers flagged; and
+    those whose true loadings carry a signal t of 3 or more) and ``beta false positives``
+    (beta flags among managers without credit beta). Columns: per verdict (``desks``,
+    ``oracle``) the ``rate``, its interval ``low`` and ``high``, and the ``count`` it is a
+    share of.
     """
     skilled = records["kind"] == "skill"
     ir = records["information_ratio"]
@@ -180,6 +193,9 @@ def detection_rates(records: pd.DataFrame) -> pd.DataFrame:
         }  # fmt: skip
         for name, hits in found.items():
             rows[(name, who)] = _rate(hits.astype(bool))
+        rows[("skill false discovery rate, mean per book", who)] = _mean_per_book(
+            records, skill, ~skilled
+        )
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index = pd.MultiIndex.from_tuples(table.index, names=["measure", "verdict"])
     wide = pd.DataFrame(table.unstack("verdict"))
@@ -219,7 +235,7 @@ def beta_rates_by_level(
 ) -> pd.DataFrame:
     """Beta recall and false positives of the desks and the oracle at several test levels.
 
-    The beta verdict with the joint credit test at each level instead of :data:`BETA_LEVEL`:
+    The beta verdict with the one-sided credit test at each level instead of :data:`BETA_LEVEL`:
     what recall a looser test buys and what it costs in false positives, and whether even the
     oracle reaches a recall goal at an allowed false-positive rate.
 

@@ -17,6 +17,7 @@ from scipy import stats
 
 __all__ = [
     "FactorRegression",
+    "ar1_covariance",
     "ar1_standard_errors",
     "factor_regression",
     "factor_regressions",
@@ -242,8 +243,8 @@ def ols_fit(
     }
 
 
-def ar1_standard_errors(design: np.ndarray, resid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return the standard errors of OLS coefficients under AR(1) noise, from the residuals.
+def ar1_covariance(design: np.ndarray, resid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the covariance of OLS coefficients under AR(1) noise, from the residuals.
 
     Each series' noise autocorrelation is its residuals' first-order one, corrected for
     Kendall's small-sample bias (``(n phi + 1) / (n - 3)``). From a few years of months that
@@ -269,8 +270,8 @@ def ar1_standard_errors(design: np.ndarray, resid: np.ndarray) -> tuple[np.ndarr
     Returns
     -------
     tuple of ndarray
-        Standard errors (coefficients by series, the units of the coefficients) and the
-        autocorrelation used per series.
+        Covariances (series x coefficients x coefficients, the units of the coefficients
+        squared) and the autocorrelation used per series.
     """
     n, k = design.shape
     lagged, current = resid[:-1], resid[1:]
@@ -291,5 +292,26 @@ def ar1_standard_errors(design: np.ndarray, resid: np.ndarray) -> tuple[np.ndarr
     middle = gram[0][None] + lagged_sum + lagged_sum.transpose(0, 2, 1)
     bread = np.linalg.inv(design.T @ design)
     cov = sigma2[:, None, None] * np.einsum("ij,sjk,kl->sil", bread, middle, bread)
-    se = np.sqrt(np.maximum(np.diagonal(cov, axis1=1, axis2=2), 0.0)).T
-    return se, phi
+    return cov, phi
+
+
+def ar1_standard_errors(design: np.ndarray, resid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the standard errors of OLS coefficients under AR(1) noise, from the residuals.
+
+    The square roots of the diagonal of :func:`ar1_covariance` (see there for the model).
+
+    Parameters
+    ----------
+    design : ndarray, shape (n, k)
+        The regressors, intercept included, full column rank.
+    resid : ndarray, shape (n, series)
+        OLS residuals of each series.
+
+    Returns
+    -------
+    tuple of ndarray
+        Standard errors (coefficients by series, the units of the coefficients) and the
+        autocorrelation used per series.
+    """
+    cov, phi = ar1_covariance(design, resid)
+    return np.sqrt(np.maximum(np.diagonal(cov, axis1=1, axis2=2), 0.0)).T, phi

@@ -423,7 +423,7 @@ def _findings(
                 message=(
                     f"{manager}'s excess return is {name} credit beta (loading "
                     f"{row[f'beta_{factor}']:.2f}, Newey-West t {row[f't_{factor}']:.1f}, "
-                    f"credit loadings' p {row['credit_p']:.4f}; they explain "
+                    f"one-sided p of a long credit loading {row['credit_p']:.4f}; they explain "
                     f"{row['credit_return']:+.2%} a year) and its alpha after them is not "
                     f"credible ({row['alpha']:+.2%} a year, t {row['alpha_t']:.1f}; posterior "
                     f"{1e4 * row['alpha_posterior']:+.1f} bp a year, P(alpha > 0) "

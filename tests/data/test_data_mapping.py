@@ -20,7 +20,7 @@ from fialloc.cli import main
 from fialloc.data import InputError
 from fialloc.data.mapping import parse_mapping, read_mapping
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "custodian_book"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "custodian_book"
 MAPPING = EXAMPLE / "mapping.yaml"
 MANAGERS = ["M01", "M02", "M04", "M11", "M12", "M24"]
 

@@ -10,7 +10,7 @@ import yaml
 from fialloc.service.requests import LAMBDA_REQUESTS, LiabilityRequest
 from fialloc.service.settings import ServiceSettings
 
-DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 TEMPLATE = DEPLOY / "fialloc.yaml"
 
 

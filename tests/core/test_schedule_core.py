@@ -1,4 +1,5 @@
-"""Curve-instrument schedules in the compiled core against fialloc.schedule in Python.
+"""Curve-instrument schedules in the compiled core against fialloc.schedule in Python, and the
+one-call quotes-to-curve bootstrap against the two steps it fuses.
 
 The core repeats the Python date arithmetic operation for operation, so the two must give the
 same doubles (compared bitwise) on random instruments, valuation dates on month ends and leap
@@ -9,6 +10,7 @@ test_quantlib_day_counts.py.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 import pytest
@@ -95,3 +97,46 @@ def test_core_schedules_refuse_bad_instruments_by_name():
         _core.instrument_flows(
             0, np.array([5], dtype=np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64)
         )
+
+
+@pytest.mark.parametrize("seed", range(20))
+@pytest.mark.parametrize("interpolation", range(4))
+def test_quotes_to_curve_in_one_call_is_bitwise_the_two_step_bootstrap(seed, interpolation):
+    # bootstrap_quotes = instrument_flows, flows rate * accrual + principal, bootstrap_curve.
+    rng = np.random.default_rng(seed)
+    valuation = dt.date(2000, 1, 1) + dt.timedelta(days=int(rng.integers(0, 10000)))
+    n = int(rng.integers(1, 14))
+    days = np.sort(rng.choice(np.arange(20, 40 * 365), n, replace=False))
+    maturities = np.array([valuation.toordinal() + int(d) for d in days], dtype=np.int64)
+    freqs = np.array([0 if d < 365 else int(rng.choice([1, 2, 4])) for d in days], np.int64)
+    codes = np.array([0 if f == 0 else int(rng.choice([0, 3, 4])) for f in freqs], np.int64)
+    rates = rng.uniform(0.01, 0.06, n)
+    vd = valuation.toordinal()
+    offsets, times, accruals, principal = _core.instrument_flows(vd, maturities, freqs, codes)
+    amounts = np.repeat(rates, np.diff(offsets)) * accruals + principal
+    try:
+        reference = _core.bootstrap_curve(offsets, times, amounts, np.ones(n), interpolation)
+    except ValueError as refused:  # a random set may have no curve: refused alike
+        with pytest.raises(type(refused), match=re.escape(str(refused))):
+            _core.bootstrap_quotes(vd, maturities, freqs, codes, rates, interpolation)
+        return
+    *schedule, pillars, log_dfs = _core.bootstrap_quotes(
+        vd, maturities, freqs, codes, rates, interpolation
+    )
+    for ours, theirs in zip(schedule, (offsets, times, accruals, principal), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_array_equal(pillars, reference[0])
+    np.testing.assert_array_equal(log_dfs, reference[1])
+
+
+def test_quotes_to_curve_refuses_bad_rates_by_name():
+    vd = dt.date(2026, 1, 15).toordinal()
+    maturities = np.array([vd + 365, vd + 730], dtype=np.int64)
+    ones = np.ones(2, dtype=np.int64)
+    zeros = np.zeros(2, dtype=np.int64)
+    with pytest.raises(ValueError, match="`rates` has 1 entries for 2 instruments"):
+        _core.bootstrap_quotes(vd, maturities, ones, zeros, np.array([0.04]), 0)
+    with pytest.raises(ValueError, match="`rates` of instrument 1 is nan"):
+        _core.bootstrap_quotes(vd, maturities, ones, zeros, np.array([0.04, np.nan]), 0)
+    with pytest.raises(ValueError, match="instrument 0 has frequency 3"):
+        _core.bootstrap_quotes(vd, maturities, 3 * ones, zeros, np.array([0.04, 0.04]), 0)

@@ -92,3 +92,37 @@ def test_batched_pricer_refuses_bad_books_by_name():
         _core.g2_swaption_prices(0.05, 0.01, 0.5, 0.008, -0.7, *args, False, 8.0, 0)
     with pytest.raises(ValueError, match="rho"):
         _core.g2_swaption_prices(0.05, 0.01, 0.5, 0.008, -1.5, *args, False)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_calibration_prices_no_point_twice_and_stops_at_an_exact_fit(seed, monkeypatch):
+    # Every pricing pass is most of a fit's time: none may repeat a point already priced (a
+    # value pass after a gradient pass at the same point is a repeat too), and the first point
+    # that reproduces every quote to 1e-12 ends the search (only the report's prices of the
+    # factor-swapped twin may follow).
+    _, curve, params = random_case(200 + seed)
+    truth = G2pp(curve, *params)
+    quotes = pd.DataFrame(
+        [{"expiry": e, "tenor": t, "normal_vol": truth.normal_vol(e, t)} for e, t in GRID]
+    )
+    vols = quotes["normal_vol"].to_numpy()
+    calls: list[tuple[bytes, bool]] = []
+    exact: list[bool] = []
+    prices = _SwaptionBook.prices
+
+    def counted(self, x, gradient):
+        out = prices(self, x, gradient)
+        calls.append((np.asarray(x, dtype=np.float64).tobytes(), gradient))
+        exact.append(bool(np.max(np.abs(out[0] / (self.bachelier_unit * vols) - 1.0)) <= 1e-12))
+        return out
+
+    monkeypatch.setattr(_SwaptionBook, "prices", counted)
+    fitted, _ = G2pp.calibrate(curve, quotes, starts=8, seed=seed)
+    np.testing.assert_allclose(fitted.params, params, rtol=1e-6)
+    assert len(set(calls)) == len(calls), "a point was priced twice"
+    for k, (x, gradient) in enumerate(calls):
+        assert gradient or (x, True) not in calls[:k], f"pass {k}: value after a gradient pass"
+    if any(exact):  # MINPACK's own tests may end a fit just short of 1e-12
+        after = calls[exact.index(True) + 1 :]
+        assert len(after) <= 1, f"{len(after)} passes after the exact fit"
+        assert not any(g for _, g in after), "a gradient pass after the exact fit"

@@ -1,6 +1,6 @@
 """Loaders: CSV, Parquet and JSON directories, in-memory tables, and every problem named.
 
-The bad-input cases here complement tests/test_data.py: each one edits a single cell (or
+The bad-input cases here complement tests/data/test_data.py: each one edits a single cell (or
 column) of the written demo and checks the message names the file, row and column and says
 what was expected; load() then refuses the whole directory.
 """
@@ -19,8 +19,8 @@ from fialloc.data.loaders import OPTIONAL, REQUIRED
 from fialloc.schedule import DAY_COUNTS
 
 # The demo gives spreads, not observed prices, and benchmark constituents, not
-# characteristics (tests/test_data_prices.py and tests/test_benchmark_characteristics.py
-# cover those).
+# characteristics (tests/data/test_data_prices.py and
+# tests/analytics/test_benchmark_characteristics.py cover those).
 TABLES = tuple(
     name
     for name in (*REQUIRED, "curve_quotes", *OPTIONAL)

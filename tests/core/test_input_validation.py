@@ -447,6 +447,7 @@ CORE_FUNCTIONS = {
     "mbs_value",
     "FlowBook",
     "instrument_flows",
+    "bootstrap_quotes",
     "g2_swaption_prices",
 }
 
@@ -561,10 +562,12 @@ def core_calls(draw):
         args = [*_g2(draw), draw(float_args), draw(float_args), draw(offsets)]
         args += [draw(float_args) for _ in range(4)]
         args += [draw(flag), draw(scalar), draw(st.integers(-2, 200))]
-    elif name == "instrument_flows":
+    elif name in ("instrument_flows", "bootstrap_quotes"):
         ordinals = hnp.arrays(np.int64, st.integers(0, 5), elements=st.integers(-5, 4_000_000))
         small = hnp.arrays(np.int64, st.integers(0, 5), elements=st.integers(-2, 13))
         args = [draw(st.integers(-5, 4_000_000)), draw(ordinals), draw(small), draw(small)]
+        if name == "bootstrap_quotes":  # and the rates and an interpolation code
+            args += [draw(float_args), draw(code)]
     elif name == "FlowBook":  # the layout, then a price call's and a risk call's arguments
         args = [layout, [*curve, draw(float_args)]]
         args += [[*curve, draw(float_args), draw(float_args), draw(scalar)]]

@@ -460,7 +460,7 @@ def test_ctrl_c_while_the_command_line_loads_ends_quietly():
     assert done.returncode == 130, done.stderr
     assert done.stderr == "interrupted\n"
     assert "Traceback" not in done.stderr
-    pyproject = (Path(__file__).parents[1] / "pyproject.toml").read_text()
+    pyproject = (Path(__file__).parents[2] / "pyproject.toml").read_text()
     assert 'fialloc = "fialloc.console:main"' in pyproject
 
 

@@ -141,3 +141,32 @@ def test_the_desk_judges_or_explains_every_manager_of_any_book(seed, managers, m
     assert (evidence["alpha_posterior_sd"] > 0).all()
     assert np.isfinite(performance.skill_scores(result)).all()
     assert np.isfinite(performance.residual_vols(result)).all()
+
+
+def test_the_false_discovery_rate_is_reported_pooled_and_as_the_mean_per_book():
+    # Book 1: four skill flags, one on a manager without alpha (share 0.25); book 2: two
+    # flags, both wrong (1.0); book 3: no flags (0). Pooled: 3 of 6; mean per book: 1.25 / 3.
+    kinds = ["skill", "skill", "skill", "null", "null", "beta", "null", "null", "skill"]
+    flags = [True, True, True, True, True, True, False, False, False]
+    records = pd.DataFrame(
+        {
+            "seed": [1, 1, 1, 1, 2, 2, 3, 3, 3],
+            "kind": kinds,
+            "information_ratio": [1.2, 1.6, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 1.1],
+            "skill_flag": flags,
+            "oracle_skill": flags,
+            "beta_flag": False,
+            "oracle_beta": False,
+            "beta_signal": 0.0,
+        }
+    )
+    rates = detection_rates(records)
+    for who in ("desks", "oracle"):
+        assert rates[who].loc["skill false discovery rate", "rate"] == pytest.approx(0.5)
+        mean = rates[who].loc["skill false discovery rate, mean per book"]
+        assert mean["rate"] == pytest.approx(1.25 / 3)
+        assert mean["count"] == 3
+        shares = np.array([0.25, 1.0, 0.0])
+        half = 4.302652729911275 * shares.std(ddof=1) / np.sqrt(3)  # t(0.975, 2 dof)
+        assert mean["high"] == pytest.approx(1.25 / 3 + half)
+        assert mean["low"] == 0.0

@@ -1,0 +1,124 @@
+"""The drift power study on 5 generated books: the generator plants what it says, and the
+detector's rates land where the 50-book study (BENCHMARKS.md) puts them."""
+
+import numpy as np
+import pytest
+
+from fialloc.analytics import drift_study
+
+
+@pytest.fixture(scope="module")
+def results():
+    return drift_study.run_study(5, seed=3)
+
+
+def test_generated_books_plant_ramps_on_active_characteristics():
+    book = drift_study.generate_drift_book(11)
+    truth = book.truth
+    assert 10 <= len(truth) <= 60
+    n = len(next(iter(book.managers.values())))
+    assert 36 <= n <= 120
+    drifted = truth[truth["drifted"]]
+    assert len(drifted) > 0
+    for mid, row in drifted.iterrows():
+        active = (book.managers[mid] - book.benchmarks[mid])[row["characteristic"]].to_numpy()
+        start, ramp = int(row["start"]), int(row["ramp"])
+        assert drift_study.BUFFER <= start <= n - drift_study.BUFFER
+        assert 0.5 <= abs(row["size_sd"]) <= 3.0
+        assert 1 <= ramp <= 6
+        # After the ramp the level has moved by about the planted size (noise aside).
+        moved = active[start + ramp :].mean() - active[:start].mean()
+        assert np.sign(moved) == np.sign(row["size_sd"]) or abs(row["size_sd"]) < 1.5
+    # Benchmarks move on their own (random walk and a rebalancing step), so absolute
+    # characteristics drift even where the active ones do not.
+    some = next(iter(book.benchmarks.values()))
+    assert some["duration"].std() > 0.0
+
+
+def test_five_book_study_rates(results):
+    table = drift_study.summarize(results)
+    assert table.loc["false positives per null manager", "value"] <= 0.05
+    assert table.loc["false positives, absolute characteristics", "value"] > 0.3
+    assert table.loc["drift recall, 2-3 sd", "value"] >= 0.6
+    assert table.loc["start error (months), median", "value"] <= 2.0
+    assert table.loc["start inside its 90% interval", "value"] >= 0.8
+    recall = table.loc["drift recall, size >= 1 sd"]
+    assert recall["low"] <= recall["value"] <= recall["high"]
+    # Knowing the date beats knowing only the noise, which beats estimating it; knowing the
+    # drifted characteristic too beats searching all of them.
+    scan = table.loc["scan oracle recall, size >= 1 sd", "value"]
+    assert table.loc["oracle recall, size >= 1 sd", "value"] >= scan >= recall["value"]
+    assert scan >= table.loc["all-series scan oracle recall, size >= 1 sd", "value"]
+    assert table.loc["all-series scan oracle false positives", "value"] <= 0.05
+
+
+def test_wilson_interval_matches_the_formula():
+    lo, hi = drift_study.wilson(8, 10)
+    assert lo == pytest.approx(0.4902, abs=1e-4)
+    assert hi == pytest.approx(0.9433, abs=1e-4)
+    assert drift_study.wilson(0, 20)[0] == 0.0
+    assert np.isnan(drift_study.wilson(0, 0)[0])
+
+
+def test_the_study_refuses_no_books():
+    with pytest.raises(ValueError, match="n_books"):
+        drift_study.run_study(0)
+
+
+def test_profile_books_add_key_rate_buckets_and_sectors_consistently():
+    plain = drift_study.generate_drift_book(11)
+    book = drift_study.generate_drift_book(11, profile=True)
+    buckets = ["krd_short", "krd_intermediate", "krd_long"]
+    sectors = ["sector_government", "sector_corporate", "sector_securitized"]
+    # The four characteristics' draws are the profile-free book's; duration becomes the sum
+    # of the buckets plus its own noise.
+    assert list(book.truth.index) == list(plain.truth.index)
+    assert (book.truth["drifted"] == plain.truth["drifted"]).all()
+    same = ["spread_duration", "credit_notch", "high_yield_share"]
+    for mid in plain.managers:
+        if not plain.truth.loc[mid, "drifted"]:
+            np.testing.assert_allclose(book.managers[mid][same], plain.managers[mid][same])
+        np.testing.assert_allclose(book.benchmarks[mid][sectors].sum(axis=1), 1.0, atol=1e-12)
+        np.testing.assert_allclose(book.managers[mid][sectors].sum(axis=1), 1.0, atol=1e-12)
+    drifted = book.truth[book.truth["drifted"]]
+    kinds = set(drifted["characteristic"])
+    assert kinds & set(buckets)
+    assert kinds & set(sectors)
+    checked = 0
+    for manager, row in drifted.iterrows():
+        active = book.managers[str(manager)] - book.benchmarks[str(manager)]
+        start, ramp, c = int(row["start"]), int(row["ramp"]), row["characteristic"]
+        planted = row["size_sd"] * row["sd"]
+
+        def moved(column, active=active, start=start, ramp=ramp):
+            return active[column].iloc[start + ramp :].mean() - active[column].iloc[:start].mean()
+
+        if c in buckets or c in sectors:
+            assert row["counterpart"] in (buckets if c in buckets else sectors)
+        elif c == "duration":
+            assert row["counterpart"] in buckets
+        else:
+            assert row["counterpart"] == ""
+        if abs(row["size_sd"]) < 2.0:
+            continue
+        checked += 1
+        assert np.sign(moved(c)) == np.sign(planted)
+        if row["counterpart"]:
+            # The counterpart moves too: the other way in a curve trade or a rotation, the
+            # same way when a duration drift lands in its bucket.
+            same_way = c == "duration"
+            assert np.sign(moved(row["counterpart"])) == np.sign(planted) * (1 if same_way else -1)
+        if c in buckets:
+            # A curve trade leaves duration where it was (up to the noise).
+            assert abs(moved("duration")) < abs(moved(c))
+    assert checked >= 3
+
+
+def test_five_profile_books_find_curve_and_sector_drifts():
+    table = drift_study.summarize(drift_study.run_study(5, seed=4, profile=True))
+    assert table.loc["false positives per null manager", "value"] <= 0.05
+    assert table.loc["right characteristic, found drifts >= 1 sd", "value"] >= 0.8
+    for family in ("key-rate buckets", "sector weights"):
+        row = table.loc[f"drift recall >= 1 sd, {family}"]
+        assert row["n"] > 0
+        assert row["low"] <= row["value"] <= row["high"]
