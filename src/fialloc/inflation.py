@@ -38,6 +38,7 @@ from typing import Final, Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy.optimize import brentq
 
 from fialloc import _core
 from fialloc.bonds import BOND_COLUMNS, BondBook, krd_column
@@ -330,6 +331,100 @@ class BreakevenCurve:
             rates.append((1.0 + k) ** (n / act365(base, pillar)) - 1.0)
         season = None if seasonality is None else np.asarray(seasonality, dtype=np.float64)
         return cls(index, fixings, base, tuple(pillars), np.asarray(rates), season)
+
+    @classmethod
+    def from_linkers(
+        cls,
+        book: LinkerBook,
+        real_clean_price: npt.ArrayLike,
+        nominal: Curve,
+        fixings: pd.Series,
+        index: str,
+        z_spread: npt.ArrayLike = 0.0,
+    ) -> BreakevenCurve:
+        """Curve whose forecast reprices linkers' quoted real clean prices exactly.
+
+        The base month is the last published fixing. Each linker adds a pillar at the last
+        month its maturity's reference CPI reads (``lag_months`` before the maturity's month,
+        the month after that with daily interpolation past the first day), and the pillar's
+        zero-coupon inflation rate is solved, in maturity order, so that the linker's invoice
+        price (money flows at the forecast index ratios, deflation floor included, off
+        `nominal` plus its `z_spread`) is its real dirty price times today's index ratio. With
+        rates linear between pillars, each linker's flows read no later pillar, so every
+        linker is repriced exactly (QuantLib's CPI bond on the same curve agrees to 1e-8).
+
+        Parameters
+        ----------
+        book : LinkerBook
+            Linkers of `index`, one convention (lag and interpolation), one per pillar.
+        real_clean_price : array
+            Quoted real clean prices per 100 face, one per linker.
+        nominal : Curve
+            Nominal curve of the index's currency, with its valuation date (the settlement).
+        fixings : Series
+            Published fixings (:func:`cpi_fixings`).
+        index : str
+            Index name.
+        z_spread : float or array
+            Each linker's spread over `nominal` (decimal; 0 for government linkers).
+
+        Raises
+        ------
+        ValueError
+            If the linkers mix conventions or share a pillar, a price is not positive, or no
+            inflation rate in (-50%, 50%) reprices a linker.
+        """
+        where = f"BreakevenCurve.from_linkers({index})"
+        prices = np.asarray(real_clean_price, dtype=np.float64)
+        if prices.shape != (len(book),) or not np.all(np.isfinite(prices)) or np.any(prices <= 0):
+            msg = (
+                f"{where}: `real_clean_price` must be {len(book)} positive prices per 100 "
+                f"face, got {prices.tolist()}"
+            )
+            raise ValueError(msg)
+        if nominal.valuation_date is None or len(fixings) == 0:
+            msg = f"{where}: the nominal curve needs a valuation date and the index fixings"
+            raise ValueError(msg)
+        terms = book._terms
+        if len(set(zip(terms.lag_months, terms.interpolation, strict=True))) != 1:
+            msg = f"{where}: the linkers mix observation lags or interpolations"
+            raise ValueError(msg)
+        lag, how = terms.lag_months[0], terms.interpolation[0]
+        layout = book.real.layout
+        maturity = _payment_days(layout.times[layout.offsets[1:] - 1], nominal.valuation_date)
+        own = maturity.astype("datetime64[M]").astype(np.int64) + _EPOCH_MONTH
+        past_first = _days(maturity) > _month_start_days(own)
+        last_read = own - lag + ((how == "linear") & past_first).astype(np.int64)
+        order = np.argsort(last_read, kind="stable")
+        base = fixings.index[-1]
+        if np.any(np.diff(last_read[order]) <= 0) or last_read[order[0]] <= _month_number(base):
+            msg = (
+                f"{where}: each linker needs its own pillar month after the last fixing "
+                f"{base:%Y-%m}; the reference months of the maturities are "
+                f"{sorted(_month_start(int(m)).strftime('%Y-%m') for m in last_read)}"
+            )
+            raise ValueError(msg)
+        z = np.broadcast_to(np.asarray(z_spread, dtype=np.float64), (len(book),)).copy()
+        pillars = tuple(_month_start(int(m)) for m in last_read[order])
+        rates = np.zeros(len(book))
+        for k, i in enumerate(order):
+
+            def gap(rate: float, k: int = k, i: int = i) -> float:
+                rates[k:] = rate  # flat beyond the pillar being solved
+                curve = cls(index, fixings, base, pillars, rates.copy())
+                ratio = book.index_ratios({index: curve})[i]
+                price = book._price(nominal, book.money_amounts({index: curve}), z)[i]
+                return float(price - (prices[i] + book.real.accrued[i]) * ratio)
+
+            low, high = gap(-0.5), gap(0.5)
+            if not np.sign(low) * np.sign(high) < 0:
+                msg = (
+                    f"{where}: no inflation rate in (-50%, 50%) reprices "
+                    f"{book.security_ids[i]} at {prices[i]:g}"
+                )
+                raise ValueError(msg)
+            rates[k:] = brentq(gap, -0.5, 0.5, xtol=1e-15, rtol=4 * np.finfo(float).eps)
+        return cls(index, fixings, base, pillars, rates)
 
     @property
     def base_cpi(self) -> float:

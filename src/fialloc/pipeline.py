@@ -1,8 +1,9 @@
 """The main job: from validated inputs to an allocation and a plan to reach it.
 
 Stages, each timed: price and risk the book and the liabilities and measure key-rate gaps;
-revalue everything under the deterministic stresses; simulate G2++ paths and revalue each
-manager's sleeve on them; run the desks; optimize manager weights under the mandate (the
+revalue everything under the deterministic stresses; simulate G2++ paths (with every other
+currency, FX rate and price index the book holds: :mod:`fialloc.currency_paths`) and revalue
+each manager's sleeve on them; run the desks; optimize manager weights under the mandate (the
 priority-weighted objective, the least expected shortfall across the paths, and the frontier
 between tracking error and yield); test current and recommended weights on the paths and the
 stresses; plan the move in phases.
@@ -148,7 +149,8 @@ class RunResult:
         The phased move from current to recommended weights, with the glide path (cycles)
         to the allocation without the turnover and maximum shift limits.
     parameters : dict
-        Paths, seed, horizons, phases: what to pass to reproduce the run.
+        Paths, seed, horizons, phases: what to pass to reproduce the run; with the G2++
+        parameters and the rate economies the paths simulated (``economies``).
     timings : dict of str to float
         Seconds spent in each stage.
     overlay : OverlayUniverse or None
@@ -459,6 +461,7 @@ def run(
         "covariance": covariance,
         "path_chunk": path_chunk,
         "g2": dict(zip(("a", "sigma", "b", "eta", "rho"), model.params, strict=True)),
+        "economies": list(sleeves.economies),
     }
     assert isinstance(surplus, pd.DataFrame)  # one allocation, many horizons
     return RunResult(

@@ -11,9 +11,11 @@ control variates: the G2++ states at each horizon (the two factors and the integ
 rate) have an exactly known Gaussian law, and a sleeve's value is close to linear in them.
 Measured on the demo at 10 years with 1,000 paths over 30 seeds, they cut the standard error of
 expected shortfall 6.6-fold (relative standard error 30% to 4.3%), of the shortfall probability
-1.7-fold and of the mean 7.5-fold; antithetic paths cut the mean's 5.7-fold but left expected
-shortfall and the shortfall probability unchanged, and defeat the linear control (the pair's
-states cancel), so the paths are plain. Before/after claims are paired differences on the same
+1.7-fold and of the mean 7.5-fold (before the demo's FX and price index risk joined the
+paths: the base rate states do not control those, see :mod:`fialloc.currency_paths`);
+antithetic paths cut the mean's 5.7-fold but left expected shortfall and the shortfall
+probability unchanged, and defeat the linear control (the pair's states cancel), so the paths
+are plain. Before/after claims are paired differences on the same
 paths (:func:`compare`).
 """
 
@@ -27,6 +29,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from fialloc.currency_paths import BookScenario, asset_paths, book_scenario
+from fialloc.currency_scenarios import MultiCurrencyPaths
 from fialloc.data import Mandate, Portfolio
 from fialloc.distributed import Executor, InProcess, task_threads
 from fialloc.errors import DistributedError
@@ -116,6 +120,9 @@ class SleevePaths:
     state_covariance : ndarray
         Horizons x 3 x 3: the exact covariance of `states` (see
         :meth:`fialloc.scenarios.G2pp.state_covariance`).
+    economies : tuple of str
+        The rate economies simulated, the base currency first (other currencies held, and
+        ``<CCY>-real`` for the real rates of linkers; see :mod:`fialloc.currency_paths`).
     """
 
     horizons: FloatArray
@@ -129,6 +136,7 @@ class SleevePaths:
     state_covariance: FloatArray
     overlay: FloatArray | None = None
     overlay_today: FloatArray | None = None
+    economies: tuple[str, ...] = ()
 
     def column(self, horizon: float) -> int:
         """Index of `horizon` (years) among the horizons."""
@@ -229,26 +237,42 @@ class SleevePaths:
 def sleeve_paths(
     portfolio: Portfolio,
     model: G2pp,
-    paths: G2Paths,
+    paths: G2Paths | MultiCurrencyPaths,
     horizons: npt.ArrayLike,
     threads: int | None = None,
     overlay: OverlayUniverse | None = None,
+    scenario: BookScenario | None = None,
 ) -> SleevePaths:
     """Revalue each manager's sleeve and the liabilities on every path (see module notes).
 
     `threads` is the revaluation kernel's (all cores by default); results do not depend on it.
-    With an `overlay` universe, its instruments are revalued on the same paths per unit.
+    With an `overlay` universe, its instruments are revalued on the same paths per unit. A
+    book with foreign bonds or linkers passes its `scenario`
+    (:func:`fialloc.currency_paths.book_scenario`) and that generator's `paths`: its sleeves
+    are :func:`fialloc.currency_paths.asset_paths`, the liabilities, overlay and states the
+    base economy's.
     """
     p = portfolio
-    book = p.book
-    z = p.base_curve_spreads.to_numpy()
     h = np.atleast_1d(np.asarray(horizons, dtype=float))
-    # managers x securities, in base units at today's spot
-    face = p.face.reindex(columns=book.security_ids).to_numpy() / 100.0 * p.fx_to_base.to_numpy()
-    # Summed into the sleeves inside the kernel (paths x horizons x managers), in one fixed
-    # order: the same values for any thread count, in this process and on any worker.
-    remaining = model.revalue(book, paths, h, z, threads=threads, holdings=face)
-    banked = paths.banked(book.layout, face, h)
+    economies: tuple[str, ...] = (p.mandate.base_currency,)
+    if isinstance(paths, MultiCurrencyPaths):
+        if scenario is None:
+            msg = "sleeve_paths: multi-currency paths need the book's scenario"
+            raise ValueError(msg)
+        assets = asset_paths(scenario, paths, h, threads)
+        economies = paths.names
+        paths = paths.economy(paths.names[0])
+    else:
+        book = p.book
+        z = p.base_curve_spreads.to_numpy()
+        # managers x securities, in base units at today's spot
+        face = (
+            p.face.reindex(columns=book.security_ids).to_numpy() / 100.0 * p.fx_to_base.to_numpy()
+        )
+        # Summed into the sleeves inside the kernel (paths x horizons x managers), in one fixed
+        # order: the same values for any thread count, in this process and on any worker.
+        remaining = model.revalue(book, paths, h, z, threads=threads, holdings=face)
+        assets = remaining + paths.banked(book.layout, face, h)
     owed = model.revalue(p.liability_stream, paths, h, threads=threads)[:, :, 0]
     # What is still owed plus what was paid, grown to the horizon.
     liabilities = owed + paths.banked(p.liability_stream.layout, np.ones(1), h)[:, :, 0]
@@ -265,7 +289,7 @@ def sleeve_paths(
     )
     return SleevePaths(
         h,
-        remaining + banked,
+        assets,
         liabilities,
         p.managers.index,
         p.current_weights,
@@ -275,6 +299,7 @@ def sleeve_paths(
         np.stack([model.state_covariance(float(t)) for t in h]),
         None if overlay is None else overlay.path_values(model, paths, h, threads),
         None if overlay is None else overlay.table["value"].to_numpy(dtype=float),
+        economies,
     )
 
 
@@ -341,8 +366,11 @@ def simulate_sleeves(
         msg = f"simulate_sleeves: `first_path` must be a non-negative integer, got {first_path!r}"
         raise ValueError(msg)
     items = [(first_path + k, min(chunk, n_paths - k)) for k in range(0, n_paths, chunk)]
+    scenario = book_scenario(portfolio, model)
     blocks = (executor or InProcess()).map(
-        _sleeve_chunk, items, shared=(portfolio, model.params, grid, h, int(seed), overlay)
+        _sleeve_chunk,
+        items,
+        shared=(portfolio, model.params, grid, h, int(seed), overlay, scenario),
     )
     return _concatenate(blocks, items, n_paths)
 
@@ -350,15 +378,25 @@ def simulate_sleeves(
 def _sleeve_chunk(
     item: tuple[int, int],
     shared: tuple[
-        Portfolio, tuple[float, ...], FloatArray, FloatArray, int, OverlayUniverse | None
+        Portfolio,
+        tuple[float, ...],
+        FloatArray,
+        FloatArray,
+        int,
+        OverlayUniverse | None,
+        BookScenario | None,
     ],
 ) -> SleevePaths:
     first, n = item
-    portfolio, params, grid, horizons, seed, overlay = shared
+    portfolio, params, grid, horizons, seed, overlay, scenario = shared
     model = G2pp(portfolio.curve, *params)
     threads = task_threads()
-    paths = model.simulate(n, grid, seed=seed, threads=threads, first_path=first)
-    return sleeve_paths(portfolio, model, paths, horizons, threads, overlay)
+    paths: G2Paths | MultiCurrencyPaths = (
+        model.simulate(n, grid, seed=seed, threads=threads, first_path=first)
+        if scenario is None
+        else scenario.generator.simulate(n, grid, seed, threads, first_path=first)
+    )
+    return sleeve_paths(portfolio, model, paths, horizons, threads, overlay, scenario)
 
 
 def _concatenate(

@@ -88,13 +88,11 @@ class G2Paths:
             raise ValueError(msg)
         return idx
 
-    def banked(
-        self, layout: CashflowLayout, holdings: npt.ArrayLike, horizons: npt.ArrayLike
-    ) -> FloatArray:
-        """Cash a layout's flows paid before each horizon, reinvested on the path (money).
+    def monthly_cash(self, layout: CashflowLayout, holdings: npt.ArrayLike) -> FloatArray:
+        """Cash each holder receives in each grid month (times x holders, money).
 
-        Each flow lands in the grid month that ends at or after it and earns the path's own
-        short rate (the bank account ``1 / D``) from that month's end to the horizon.
+        Each flow lands in the grid month that ends at or after it; flows after the grid's
+        end are left out.
 
         Parameters
         ----------
@@ -102,20 +100,12 @@ class G2Paths:
             The streams' flows (times in years, amounts per unit held).
         holdings : array
             Holders x streams: units of each stream each holder owns.
-        horizons : array
-            Years, on the grid.
-
-        Returns
-        -------
-        ndarray
-            Paths x horizons x holders.
         """
         units = np.atleast_2d(np.asarray(holdings, dtype=np.float64))
         n_streams = len(layout.offsets) - 1
         if units.shape[1] != n_streams:
             msg = f"G2Paths.banked: holdings have {units.shape[1]} columns for {n_streams} streams"
             raise ValueError(msg)
-        cols = self.columns(horizons)
         months = len(self.times)
         bucket = np.searchsorted(self.times, layout.times, side="left")
         # Each holder's cash per grid month, summed over the flows of the streams it holds
@@ -133,10 +123,36 @@ class G2Paths:
             month[inside] * units.shape[0] + np.repeat(held.indices, counts)[inside],
             weights=(np.repeat(held.data, counts) * layout.amounts[flow])[inside],
             minlength=months * units.shape[0],
-        ).reshape(months, units.shape[0])
+        )
+        return np.asarray(cash, dtype=np.float64).reshape(months, units.shape[0])
+
+    def banked(
+        self, layout: CashflowLayout, holdings: npt.ArrayLike, horizons: npt.ArrayLike
+    ) -> FloatArray:
+        """Cash a layout's flows paid before each horizon, reinvested on the path (money).
+
+        The cash of :meth:`monthly_cash` earns the path's own short rate (the bank account
+        ``1 / D``) from the end of the month it lands in to the horizon.
+
+        Parameters
+        ----------
+        layout : CashflowLayout
+            The streams' flows (times in years, amounts per unit held).
+        holdings : array
+            Holders x streams: units of each stream each holder owns.
+        horizons : array
+            Years, on the grid.
+
+        Returns
+        -------
+        ndarray
+            Paths x horizons x holders.
+        """
+        cash = self.monthly_cash(layout, holdings)
+        cols = self.columns(horizons)
         # The running sum over months, kept only at the horizons' months: the same additions
         # in the same order as a cumulative sum, without its paths x months x holders array.
-        grown = np.empty((self.discount.shape[0], len(cols), units.shape[0]))
+        grown = np.empty((self.discount.shape[0], len(cols), cash.shape[1]))
         value = self.discount[:, 0, None] * cash[0]
         for k in range(int(cols.max()) + 1 if len(cols) else 0):
             if k > 0:

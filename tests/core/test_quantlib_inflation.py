@@ -148,3 +148,64 @@ def test_reference_cpi_matches_quantlib_lagged_fixing(seed: int) -> None:
             period = ql.Period(lag, ql.Months)
             theirs = [ql.CPI.laggedFixing(index, qlh.qdate(d), period, ql_how) for d in dates]
             check(f"reference CPI ({how}, lag {lag})", ours, theirs, 1e-12, rel=True)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_breakevens_from_linker_prices_reprice_them_in_quantlib(seed: int) -> None:
+    # Prices from a random "true" curve; the bootstrapped curve, handed to QuantLib's
+    # ZeroInflationCurve, must give QuantLib CPIBond prices equal to the quoted ones.
+    vd, history, curve, nominal, frame = _case(seed)
+    rng = np.random.default_rng(100 + seed)
+    lag, how = int(rng.choice([2, 3, 8])), str(rng.choice(["linear", "flat"]))
+    frame = frame.assign(lag_months=lag, interpolation=how, floor=bool(rng.integers(0, 2)))
+    # One linker per reference month: maturities a year or more apart.
+    years = np.cumsum(rng.uniform(1.0, 3.0, 10))
+    frame = frame.iloc[:10].assign(
+        maturity=[vd + dt.timedelta(days=int(365 * y) + int(rng.integers(0, 28))) for y in years]
+    )
+    true = LinkerBook.from_frame(frame, vd).analyze(nominal, {"USCPI": curve})
+    book = LinkerBook.from_frame(frame, vd)
+    fixings = cpi_fixings(history, "USCPI")
+    boot = BreakevenCurve.from_linkers(book, true["real_clean_price"], nominal, fixings, "USCPI")
+    assert boot.base_month == fixings.index[-1]
+    ours = book.analyze(nominal, {"USCPI": boot})
+    labels = list(frame["security_id"])
+    check("fialloc reprice", ours["real_clean_price"], true["real_clean_price"], 1e-10,
+          rel=True, labels=labels)  # fmt: skip
+    if frame["floor"].iloc[0]:
+        return  # QuantLib's CPI bond has no deflation floor
+    index, discount = _quantlib(vd, history, boot, nominal)
+    dirty, real_clean = [], []
+    for _, row in frame.iterrows():
+        linker, _, ratio, _ = _ql_bonds(row, vd, index, discount)
+        dirty.append(linker.dirtyPrice())
+        real_clean.append(linker.cleanPrice() / ratio)
+    check("QuantLib dirty", ours["dirty_price"], dirty, PRICE_RTOL, rel=True, labels=labels)
+    check("QuantLib real clean", true["real_clean_price"], real_clean, PRICE_RTOL, rel=True,
+          labels=labels)  # fmt: skip
+
+
+def test_breakevens_from_linker_prices_refuse_what_they_cannot_fit() -> None:
+    vd, history, _, nominal, frame = _case(0)
+    fixings = cpi_fixings(history, "USCPI")
+    frame = frame.iloc[:3].assign(
+        lag_months=3,
+        interpolation="linear",
+        maturity=[vd + dt.timedelta(days=d) for d in (400, 800, 1200)],
+    )
+    book = LinkerBook.from_frame(frame, vd)
+    with pytest.raises(ValueError, match="positive prices"):
+        BreakevenCurve.from_linkers(book, [100.0, -1.0, 100.0], nominal, fixings, "USCPI")
+    mixed = LinkerBook.from_frame(frame.assign(lag_months=[3, 3, 8]), vd)
+    with pytest.raises(ValueError, match="mix observation lags"):
+        BreakevenCurve.from_linkers(mixed, [100.0] * 3, nominal, fixings, "USCPI")
+    month = add_months(vd.replace(day=1), 14)
+    same = frame.assign(
+        maturity=[month.replace(day=10), month.replace(day=20), vd + dt.timedelta(days=1200)]
+    )
+    with pytest.raises(ValueError, match="own pillar"):
+        BreakevenCurve.from_linkers(
+            LinkerBook.from_frame(same, vd), [100.0] * 3, nominal, fixings, "USCPI"
+        )
+    with pytest.raises(ValueError, match="no inflation rate"):
+        BreakevenCurve.from_linkers(book, [100.0, 1e5, 100.0], nominal, fixings, "USCPI")

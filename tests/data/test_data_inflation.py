@@ -11,6 +11,7 @@ import pytest
 from fialloc.data import InputError, from_tables, load, validate, write_tables
 from fialloc.data.demo import DEMO_VALUATION
 from fialloc.data.demo_tips import SWAPS, TIPS_MANAGER, TIPS_WEIGHT
+from fialloc.inflation import cpi_fixings
 
 
 @pytest.fixture(scope="module")
@@ -181,3 +182,47 @@ def test_the_curve_set_holds_the_real_curve_the_linkers_price_on(demo):
     t = np.array([2.0, 5.0, 10.0, 30.0])
     breakeven = np.asarray(nominal.zero_rate(t)) - np.asarray(real.zero_rate(t))
     assert np.all((breakeven > 0.022) & (breakeven < 0.025))
+
+
+def test_linker_prices_without_swaps_give_the_breakeven_and_real_curves(demo, demo_dir, tmp_path):
+    target = tmp_path / "inputs"
+    shutil.copytree(demo_dir, target)
+    (target / "inflation_swaps.csv").unlink()
+    linkers = demo.linker_analytics
+    quotes = pd.DataFrame(
+        {
+            "security_id": linkers.index,
+            "date": DEMO_VALUATION.isoformat(),
+            "price": linkers["real_clean_price"].round(6).to_numpy(),
+            "price_type": "clean",
+            "source": "vendor",
+        }
+    )
+    quotes.to_csv(target / "prices.csv", index=False)
+    loaded = load(target)
+    curve = loaded.breakeven_curves["USCPI"]
+    # The base is the last published fixing; one pillar per linker.
+    assert loaded.cpi_history is not None
+    assert curve.base_month == cpi_fixings(loaded.cpi_history, "USCPI").index[-1]
+    assert len(curve.pillars) == len(linkers)
+    table = loaded.linker_analytics
+    assert table is not None
+    np.testing.assert_allclose(table["real_clean_price"], quotes["price"], rtol=1e-10)
+    # Priced off the curve their prices built: no spread left over the government curve.
+    assert np.abs(loaded.z_spreads[linkers.index]).max() < 1e-10
+    assert (loaded.spread_sources.loc[linkers.index, "source"] == "price").all()
+    # The demo's prices came from the swaps' curve: the breakevens agree within a basis
+    # point where the linkers are (the swaps' 1-30 years).
+    t = np.array([2.0, 5.0, 10.0, 20.0])
+    real, swap_real = loaded.curve_set.curve("USD", "real"), demo.curve_set.curve("USD", "real")
+    gap = np.asarray(real.zero_rate(t)) - np.asarray(swap_real.zero_rate(t))
+    assert np.abs(gap).max() < 1e-4
+
+
+def test_an_index_without_swaps_or_linker_prices_is_refused(demo_dir, tmp_path):
+    target = tmp_path / "inputs"
+    shutil.copytree(demo_dir, target)
+    (target / "inflation_swaps.csv").unlink()
+    problems = [str(p) for p in validate(target)]
+    expected = "index 'USCPI' has no rows in inflation_swaps (the file is missing)"
+    assert any(expected in p and "or a price of one of its linkers" in p for p in problems)

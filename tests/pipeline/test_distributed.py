@@ -150,6 +150,18 @@ def test_chunked_paths_are_bitwise_one_run(portfolio):
     assert not np.array_equal(other.sleeves, one.sleeves)
 
 
+def test_cluster_multi_currency_paths_are_bitwise_the_in_process_ones(executor, portfolio):
+    # The demo holds EUR, GBP, JPY and CAD bonds, FX hedges and TIPS: every economy's paths.
+    model = G2pp(portfolio.curve)
+    grid = np.arange(1, 37) / 12.0
+    years = np.arange(1.0, 4.0)
+    here = simulate_sleeves(portfolio, model, 30, grid, years, 4, chunk=30)
+    there = simulate_sleeves(portfolio, model, 30, grid, years, 4, chunk=11, executor=executor)
+    assert np.array_equal(there.sleeves, here.sleeves)
+    assert np.array_equal(there.liabilities, here.liabilities)
+    assert np.array_equal(there.states, here.states)
+
+
 def test_cluster_paths_and_stresses_are_bitwise_the_in_process_ones(executor):
     # Big enough that a BLAS product would sum differently on 2 threads (here) and on 1
     # (Dask workers): the sleeves and stresses must not depend on it.

@@ -24,6 +24,8 @@ def test_every_stage_runs_in_order_and_is_timed(run):
     assert all(t >= 0 for t in result.timings.values())
     assert result.parameters["n_paths"] == 200
     assert result.parameters["scenario_seed"] == 3
+    # The demo's foreign bonds and TIPS put every currency and the US real rates on the paths.
+    assert result.parameters["economies"] == ["USD", "EUR", "GBP", "JPY", "CAD", "USD-real"]
 
 
 def test_the_recommendation_meets_the_mandate_and_closes_gaps(run):

@@ -297,18 +297,40 @@ def _inflation_problems(t: Mapping[str, pd.DataFrame], files: Mapping[str, str])
         if sid is not None and securities is not None and sid not in known:
             msg = f"{sid!r} has no row in the security master"
             problems.append(Problem(files["linkers"], row, "security_id", msg))
+    # An index without swaps takes its breakevens from its linkers' prices (checked in full
+    # when the curve is built, see Portfolio.breakeven_curves).
+    priced = _priced_securities(t)
+    by_prices = {
+        index for index, sid in zip(linkers["index"], linkers["security_id"], strict=True)
+        if sid in priced
+    }  # fmt: skip
     for name in ("cpi_history", "inflation_swaps"):
         frame = t.get(name)
         have = set() if frame is None else set(frame["index"]) - {None}
+        if name == "inflation_swaps":
+            have |= by_prices
         for row, index in enumerate(linkers["index"]):
             if index is not None and index not in have:
                 msg = (
                     f"index {index!r} has no rows in {name}"
                     + (" (the file is missing)" if frame is None else "")
-                    + "; a linker needs its index's history and inflation swaps"
+                    + "; a linker needs its index's history, and inflation swaps or a price "
+                    "of one of its linkers"
                 )
                 problems.append(Problem(files["linkers"], row, "index", msg))
     return problems
+
+
+def _priced_securities(t: Mapping[str, pd.DataFrame]) -> set[object]:
+    """Securities with an observed price in the ``prices`` table or the holdings."""
+    priced: set[object] = set()
+    prices = t.get("prices")
+    if prices is not None:
+        priced |= set(prices["security_id"])
+    holdings = t.get("holdings")
+    if holdings is not None and "price" in holdings.columns:
+        priced |= set(holdings.loc[holdings["price"].notna(), "security_id"])
+    return priced
 
 
 def _quotes_base_curve(quotes: pd.DataFrame | None, mandate: object) -> bool:

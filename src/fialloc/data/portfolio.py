@@ -143,8 +143,9 @@ class Portfolio:
                     strict=True,
                 )
             )
-        return with_real_curves(self._nominal_curve_set(), self.breakeven_curves, linked)
+        return with_real_curves(self._nominal_curve_set, self.breakeven_curves, linked)
 
+    @cached_property
     def _nominal_curve_set(self) -> CurveSet:
         base = self.mandate.base_currency
         spots, bases = fx_rates(self.fx_spot, base)
@@ -318,9 +319,10 @@ class Portfolio:
         """Each held bond's spread (decimal) over the base currency's curve (book order).
 
         A base-currency bond's is its z-spread; another currency's is the spread over the base
-        curve that reprices its value today. The scenario paths simulate the base currency's
-        rates only, so they revalue every bond off the base curve with this spread, at
-        today's FX spot (per-currency paths are the scenario generator's to add).
+        curve that reprices its value today: how a bond rides paths of the base currency's
+        rates alone. The run's paths simulate every currency held
+        (:mod:`fialloc.currency_paths`), where each bond carries its spread over its own
+        economy's curve instead.
         """
         z = self.z_spreads.reindex(self.book.security_ids).to_numpy(dtype=float).copy()
         foreign = (self.currencies != self.mandate.base_currency).to_numpy()
@@ -384,15 +386,20 @@ class Portfolio:
 
     @cached_property
     def breakeven_curves(self) -> dict[str, BreakevenCurve]:
-        """Each price index's fixings and breakeven curve (from ``inflation_swaps``).
+        """Each price index's fixings and breakeven curve.
 
-        Empty without linkers. The swaps' observation lag is the index's market convention
-        (:data:`fialloc.inflation.INDEX_CONVENTIONS`; 3 months for an index not listed).
+        From the index's ``inflation_swaps`` quotes; an index without any takes the curve
+        that reprices its held government linkers' observed prices at the valuation date
+        (:meth:`fialloc.inflation.BreakevenCurve.from_linkers`, off the currency's government
+        curve). Empty without linkers. The swaps' observation lag is the index's market
+        convention (:data:`fialloc.inflation.INDEX_CONVENTIONS`; 3 months for an index not
+        listed).
         """
-        if self.linkers is None or self.cpi_history is None or self.inflation_swaps is None:
+        if self.linkers is None or self.cpi_history is None:
             return {}
         curves = {}
-        for index, quotes in self.inflation_swaps.groupby("index", sort=True):
+        swaps = self.inflation_swaps
+        for index, quotes in () if swaps is None else swaps.groupby("index", sort=True):
             name = str(index)
             convention = INDEX_CONVENTIONS.get(name)
             years = quotes["tenor"].map(lambda tenor: parse_tenor(str(tenor), "inflation_swaps"))
@@ -404,7 +411,32 @@ class Portfolio:
                 self.valuation_date,
                 lag_months=3 if convention is None else convention.lag_months,
             )
+        for index in sorted(set(self.linkers["index"].astype(str)) - set(curves)):
+            curves[index] = self._breakevens_from_prices(index, self.cpi_history)
         return curves
+
+    def _breakevens_from_prices(self, index: str, history: pd.DataFrame) -> BreakevenCurve:
+        """Return `index`'s breakeven curve from its held government linkers' prices today."""
+        frame = self._linker_frame
+        if frame is None:
+            frame = pd.DataFrame(columns=["security_id", "index", "sector", "currency"])
+        rows = frame[(frame["index"] == index) & frame["sector"].isin(GOVERNMENT_SECTORS)]
+        observed = self.observed_prices.reindex(rows["security_id"])
+        rows = rows[observed["price"].notna().to_numpy()]
+        if rows.empty or rows["currency"].nunique() != 1:
+            msg = (
+                f"index {index!r}: no inflation swaps and no price at {self.valuation_date} "
+                "of a held government linker in one currency to build its breakeven curve from"
+            )
+            raise ValueError(msg)
+        book = LinkerBook.from_frame(rows.reset_index(drop=True), self.valuation_date)
+        quote = observed.loc[rows["security_id"]]
+        real_clean = quote["price"].to_numpy(dtype=float) - np.where(
+            (quote["price_type"] == "dirty").to_numpy(), book.real.accrued, 0.0
+        )
+        nominal = self._nominal_curve_set.curve(str(rows["currency"].iloc[0]))
+        fixings = cpi_fixings(history, index)
+        return BreakevenCurve.from_linkers(book, real_clean, nominal, fixings, index)
 
     @cached_property
     def _linker_frame(self) -> pd.DataFrame | None:

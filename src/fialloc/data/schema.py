@@ -863,8 +863,11 @@ SCHEMAS: Final[Mapping[str, TableSpec]] = {
         "dated date, the observation lag in months, `linear` (daily interpolation through the "
         "month, the reference CPI of all five markets) or `flat` (the lagged month's value), "
         "and whether the principal repays at least its face (deflation floor: TIPS, euro-area "
-        "and Japanese linkers). Needs `cpi_history` and `inflation_swaps` for each index. A "
-        "price of a linker (`prices`, holdings' `price`) is its quoted real price per 100.",
+        "and Japanese linkers). Needs `cpi_history` for each index, and `inflation_swaps` or "
+        "observed prices of its linkers. A price of a linker (`prices`, holdings' `price`) is "
+        "its quoted real price per 100; an index without swaps takes the breakeven curve that "
+        "reprices its held government linkers' prices at the valuation date (one pillar per "
+        "linker; fialloc.inflation.BreakevenCurve.from_linkers).",
     ),
     "cpi_history": TableSpec(
         "cpi_history",
