@@ -427,8 +427,13 @@ def test_prices_and_a_zero_curve_together_repeat_the_in_memory_demo(demo, demo_d
     after = pipeline.run(both, n_paths=40, scenario_seed=2)
     for key, value in before.summary().items():
         assert after.summary()[key] == pytest.approx(value, rel=RTOL, abs=1e-12), key
+    # Callables' durations are bumped lattice values at an OAS solved from the price: the
+    # price read back from its file moves them by up to 2e-8 relative, 6e-8 years on a small
+    # key rate (1e-10 elsewhere).
+    lattice = before.securities.index.isin(demo.call_schedule["security_id"])
     for column in ("market_value", "ytm", "z_spread", "effective_duration", "krd_30y"):
-        np.testing.assert_allclose(
-            after.securities[column], before.securities[column], rtol=RTOL, atol=1e-13,
-            err_msg=column,
-        )  # fmt: skip
+        for rows, rtol, atol in ((~lattice, RTOL, 1e-13), (lattice, 1e-7, 1e-6)):
+            np.testing.assert_allclose(
+                after.securities[column][rows], before.securities[column][rows], rtol=rtol,
+                atol=atol, err_msg=column,
+            )  # fmt: skip
