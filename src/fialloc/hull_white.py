@@ -22,7 +22,7 @@ from scipy.special import ndtr
 from fialloc.curves import Curve
 from fialloc.errors import ConvergenceError
 from fialloc.layout import FloatArray
-from fialloc.scenarios import G2pp, _fixed_leg, swaption_quotes
+from fialloc.scenarios import G2pp, SwaptionModel, _fixed_leg, swaption_quotes
 
 __all__ = ["DEFAULT_SWAPTIONS", "HullWhite"]
 
@@ -39,7 +39,7 @@ def _b(a: float, tau: FloatArray | float) -> FloatArray:
 
 
 @dataclass(frozen=True)
-class HullWhite:
+class HullWhite(SwaptionModel):
     """Hull-White one-factor model fitted to `curve`.
 
     Parameters
@@ -67,10 +67,6 @@ class HullWhite:
 
     def __repr__(self) -> str:
         return f"HullWhite(a={self.a:.4g}, sigma={self.sigma:.4g})"
-
-    def _log_df(self, t: npt.ArrayLike) -> FloatArray:
-        times = np.asarray(t, dtype=np.float64)
-        return np.log(np.atleast_1d(np.asarray(self.curve.discount(times), dtype=np.float64)))
 
     def swaption_on_leg(
         self,
@@ -154,19 +150,6 @@ class HullWhite:
         pay, acc = _fixed_leg(expiry, tenor, frequency)
         k = self.forward_swap_rate(expiry, tenor, frequency) if strike is None else strike
         return self.swaption_on_leg(expiry, pay, acc, float(k), payer)
-
-    def forward_swap_rate(self, expiry: float, tenor: float, frequency: int = 1) -> float:
-        """Forward par swap rate (decimal) off today's curve."""
-        pay, acc = _fixed_leg(expiry, tenor, frequency)
-        annuity = float(np.dot(acc, np.exp(self._log_df(pay))))
-        return float((self.curve.discount(expiry) - self.curve.discount(pay[-1])) / annuity)
-
-    def normal_vol(self, expiry: float, tenor: float, frequency: int = 1) -> float:
-        """ATM normal (Bachelier) volatility (decimal) implied by the model's swaption price."""
-        pay, acc = _fixed_leg(expiry, tenor, frequency)
-        annuity = float(np.dot(acc, np.exp(self._log_df(pay))))
-        price = self.swaption(expiry, tenor, None, True, frequency)
-        return price / float(annuity * np.sqrt(expiry / (2 * np.pi)))
 
     @classmethod
     def calibrate(cls, curve: Curve, quotes: pd.DataFrame) -> tuple[HullWhite, pd.DataFrame]:

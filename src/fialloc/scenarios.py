@@ -10,6 +10,7 @@ Parameters use QuantLib's names and order: ``a, sigma, b, eta, rho``.
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Final
 
@@ -33,6 +34,7 @@ __all__ = [
     "CreditInflationSpec",
     "G2Paths",
     "G2pp",
+    "SwaptionModel",
     "rating_groups",
     "simulate_credit_inflation",
     "swaption_quotes",
@@ -161,7 +163,50 @@ class G2Paths:
         return np.asarray(grown / self.discount[:, cols, None], dtype=np.float64)
 
 
-class G2pp:
+class SwaptionModel(ABC):
+    """A short-rate model fitted to today's curve that prices European swaptions.
+
+    Subclasses (:class:`G2pp`, :class:`fialloc.hull_white.HullWhite`) hold the fitted `curve`
+    and price a swaption; the forward swap rate and the ATM normal volatility follow from the
+    curve and that price alone, the same for every model.
+    """
+
+    curve: Curve
+
+    @abstractmethod
+    def swaption(
+        self,
+        expiry: float,
+        tenor: float,
+        strike: float | None = None,
+        payer: bool = True,
+        frequency: int = 1,
+    ) -> float:
+        """European swaption per unit notional (see :meth:`G2pp.swaption`)."""
+
+    def _log_df(self, t: npt.ArrayLike) -> FloatArray:
+        return np.log(
+            np.atleast_1d(
+                np.asarray(self.curve.discount(np.asarray(t, dtype=np.float64)), dtype=np.float64)
+            )
+        )
+
+    def forward_swap_rate(self, expiry: float, tenor: float, frequency: int = 1) -> float:
+        """Forward par swap rate (decimal) off today's curve."""
+        pay, acc = _fixed_leg(expiry, tenor, frequency)
+        annuity = float(np.dot(acc, np.exp(self._log_df(pay))))
+        return float((self.curve.discount(expiry) - self.curve.discount(pay[-1])) / annuity)
+
+    def normal_vol(self, expiry: float, tenor: float, frequency: int = 1) -> float:
+        """ATM normal (Bachelier) volatility (decimal) implied by the model's swaption price."""
+        pay, acc = _fixed_leg(expiry, tenor, frequency)
+        annuity = float(np.dot(acc, np.exp(self._log_df(pay))))
+        return float(self.swaption(expiry, tenor, None, True, frequency)) / float(
+            annuity * np.sqrt(expiry / (2 * np.pi))
+        )
+
+
+class G2pp(SwaptionModel):
     """G2++ fitted to `curve`.
 
     Parameters
@@ -190,13 +235,6 @@ class G2pp:
     def __repr__(self) -> str:
         a, s, b, e, r = self.params
         return f"G2pp(a={a:.4g}, sigma={s:.4g}, b={b:.4g}, eta={e:.4g}, rho={r:.4g})"
-
-    def _log_df(self, t: npt.ArrayLike) -> FloatArray:
-        return np.log(
-            np.atleast_1d(
-                np.asarray(self.curve.discount(np.asarray(t, dtype=np.float64)), dtype=np.float64)
-            )
-        )
 
     def simulate(
         self,
@@ -327,20 +365,6 @@ class G2pp:
                 float(k),
                 bool(payer),
             )
-        )
-
-    def forward_swap_rate(self, expiry: float, tenor: float, frequency: int = 1) -> float:
-        """Forward par swap rate (decimal) off today's curve."""
-        pay, acc = _fixed_leg(expiry, tenor, frequency)
-        annuity = float(np.dot(acc, np.exp(self._log_df(pay))))
-        return float((self.curve.discount(expiry) - self.curve.discount(pay[-1])) / annuity)
-
-    def normal_vol(self, expiry: float, tenor: float, frequency: int = 1) -> float:
-        """ATM normal (Bachelier) volatility (decimal) implied by the model's swaption price."""
-        pay, acc = _fixed_leg(expiry, tenor, frequency)
-        annuity = float(np.dot(acc, np.exp(self._log_df(pay))))
-        return float(self.swaption(expiry, tenor, None, True, frequency)) / float(
-            annuity * np.sqrt(expiry / (2 * np.pi))
         )
 
     def revalue(
