@@ -54,9 +54,8 @@ def test_paths_fialloc(benchmark, model, threads):
     assert abs(paths.x[:, -1].var() - expected) < 5 * expected * np.sqrt(2 / N_PATHS)
 
 
-@pytest.mark.benchmark(group="g2_paths")
-def test_paths_quantlib_next_only(benchmark, ql_model):
-    # QuantLib's bare generator: building it is outside the timing, reading paths is not done.
+def _time_quantlib_next(benchmark, ql_model, n_paths: int, rounds: int) -> None:
+    """Time `n_paths` calls of QuantLib's bare G2 path generator (built outside the timing)."""
     handle, _ = ql_model
     process = ql.G2Process(*PARAMS, handle)
     grid = ql.TimeGrid(list(MONTHLY))
@@ -68,11 +67,17 @@ def test_paths_quantlib_next_only(benchmark, ql_model):
         return (ql.GaussianMultiPathGenerator(process, grid, rsg, False),), {}
 
     def run(gen):
-        for _ in range(N_PATHS):
+        for _ in range(n_paths):
             gen.next()
         return gen
 
-    benchmark.pedantic(run, setup=setup, rounds=5, iterations=1)
+    benchmark.pedantic(run, setup=setup, rounds=rounds, iterations=1)
+
+
+@pytest.mark.benchmark(group="g2_paths")
+def test_paths_quantlib_next_only(benchmark, ql_model):
+    # QuantLib's bare generator: building it is outside the timing, reading paths is not done.
+    _time_quantlib_next(benchmark, ql_model, N_PATHS, rounds=5)
 
 
 @pytest.mark.benchmark(group="g2_paths")
@@ -280,19 +285,4 @@ def test_currencies_quantlib_g2_process_next_only(benchmark, ql_model):
     # The same number of Gaussian factors as the ten economies' twenty, from QuantLib's G2
     # generator (ten independent G2 processes' worth of next() calls): a yardstick, not the
     # same model (QuantLib has no correlated multi-currency G2).
-    handle, _ = ql_model
-    process = ql.G2Process(*PARAMS, handle)
-    grid = ql.TimeGrid(list(MONTHLY))
-
-    def setup():
-        rsg = ql.GaussianRandomSequenceGenerator(
-            ql.UniformRandomSequenceGenerator(2 * 120, ql.UniformRandomGenerator(1))
-        )
-        return (ql.GaussianMultiPathGenerator(process, grid, rsg, False),), {}
-
-    def run(gen):
-        for _ in range(10 * N_PATHS):
-            gen.next()
-        return gen
-
-    benchmark.pedantic(run, setup=setup, rounds=2, iterations=1)
+    _time_quantlib_next(benchmark, ql_model, 10 * N_PATHS, rounds=2)
