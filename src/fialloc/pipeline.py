@@ -43,8 +43,7 @@ from fialloc.optimize import (
 from fialloc.overlay import OverlayMarket, OverlayUniverse, overlay_universe
 from fialloc.plan import ImplementationPlan, glide_path, implementation_plan
 from fialloc.robustness import (
-    compare,
-    evaluate,
+    evaluate_and_compare,
     min_expected_shortfall,
     overlay_by_path,
     simulate_sleeves,
@@ -418,9 +417,10 @@ def run(
             overlays["recommended"] = allocation.overlay_units(universe.ids)
             overlays["least_shortfall"] = robust.overlay_units(universe.ids)
             overlay_values = overlay_inputs.stress_changes + universe.table["value"]
+        paths_table, comparisons = evaluate_and_compare(sleeves, candidates, overlays=overlays)
         robustness = Robustness(
-            paths=evaluate(sleeves, candidates, overlays),
-            comparisons=compare(sleeves, candidates, overlays=overlays),
+            paths=paths_table,
+            comparisons=comparisons,
             tracking_error=tracking_error_distribution(sleeves, candidates, overlays),
             stresses=stress_surplus(stresses, p, candidates, overlays, overlay_values),
             surplus=surplus_by_path(sleeves, candidates, overlays),

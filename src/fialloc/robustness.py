@@ -55,6 +55,7 @@ __all__ = [
     "SleevePaths",
     "compare",
     "evaluate",
+    "evaluate_and_compare",
     "min_expected_shortfall",
     "overlay_by_path",
     "simulate_sleeves",
@@ -460,13 +461,27 @@ def evaluate(
     the worst 5% of surplus outcomes), all money except the probability; each followed by its
     standard error ``<statistic>_se`` (same unit; 95% intervals are the value +/- 1.96 of it).
     """
+    return _paths_table(_all_estimates(sleeves, allocations, overlays))
+
+
+def _all_estimates(
+    sleeves: SleevePaths,
+    allocations: Mapping[str, npt.ArrayLike],
+    overlays: Mapping[str, npt.ArrayLike] | None,
+) -> dict[str, dict[tuple[float, str], Estimate]]:
+    """:func:`_estimates` of every allocation, by name."""
+    held = overlays or {}
+    return {name: _estimates(sleeves, w, held.get(name)) for name, w in allocations.items()}
+
+
+def _paths_table(found: Mapping[str, Mapping[tuple[float, str], Estimate]]) -> pd.DataFrame:
+    """:func:`evaluate`'s table from every allocation's estimates."""
     rows = []
-    for name, weights in allocations.items():
-        found = _estimates(sleeves, weights, (overlays or {}).get(name))
-        for h in sleeves.horizons:
-            row: dict[str, str | float] = {"allocation": name, "horizon": float(h)}
+    for name, by_key in found.items():
+        for h in dict.fromkeys(h for h, _ in by_key):
+            row: dict[str, str | float] = {"allocation": name, "horizon": h}
             for stat, _, _ in STATISTICS:
-                e = found[float(h), stat]
+                e = by_key[h, stat]
                 row[stat] = e.value
                 row[f"{stat}_se"] = e.se
             rows.append(row)
@@ -499,13 +514,39 @@ def compare(
     if baseline not in allocations:
         msg = f"compare: baseline {baseline!r} is not one of {sorted(allocations)}"
         raise ValueError(msg)
-    held = overlays or {}
-    base = _estimates(sleeves, allocations[baseline], held.get(baseline))
+    return _comparison_table(_all_estimates(sleeves, allocations, overlays), baseline)
+
+
+def evaluate_and_compare(
+    sleeves: SleevePaths,
+    allocations: Mapping[str, npt.ArrayLike],
+    baseline: str = "current",
+    overlays: Mapping[str, npt.ArrayLike] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`evaluate` and :func:`compare` together, each allocation's statistics estimated once.
+
+    Raises
+    ------
+    ValueError
+        If `baseline` is not one of `allocations`.
+    """
+    if baseline not in allocations:
+        msg = f"compare: baseline {baseline!r} is not one of {sorted(allocations)}"
+        raise ValueError(msg)
+    found = _all_estimates(sleeves, allocations, overlays)
+    return _paths_table(found), _comparison_table(found, baseline)
+
+
+def _comparison_table(
+    found: Mapping[str, Mapping[tuple[float, str], Estimate]], baseline: str
+) -> pd.DataFrame:
+    """:func:`compare`'s table from every allocation's estimates."""
+    base = found[baseline]
     rows = []
-    for name, weights in allocations.items():
+    for name, by_key in found.items():
         if name == baseline:
             continue
-        for (h, stat), e in _estimates(sleeves, weights, held.get(name)).items():
+        for (h, stat), e in by_key.items():
             d = e.minus(base[h, stat])
             gain = -1.0 if stat in LOWER_IS_BETTER else 1.0
             if d.low > 0 or d.high < 0:

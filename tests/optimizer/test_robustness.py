@@ -2,6 +2,7 @@ import dataclasses
 
 import cvxpy as cp
 import numpy as np
+import pandas as pd
 import pytest
 
 import fialloc.data as data
@@ -20,6 +21,7 @@ from fialloc.robustness import (
     STATISTICS,
     compare,
     evaluate,
+    evaluate_and_compare,
     min_expected_shortfall,
     simulate_sleeves,
     sleeve_paths,
@@ -166,6 +168,14 @@ def test_every_statistic_has_a_standard_error_and_comparisons_follow_their_inter
         assert row["verdict"] == (expected or "no clear change")
     with pytest.raises(ValueError, match="baseline"):
         compare(sleeves, {"tilted": tilted})
+    # Both tables at once (what a run uses) are exactly the two apart.
+    together = evaluate_and_compare(sleeves, {"current": w0, "tilted": tilted, "same": w0})
+    pd.testing.assert_frame_equal(
+        together[0], evaluate(sleeves, {"current": w0, "tilted": tilted, "same": w0})
+    )
+    pd.testing.assert_frame_equal(together[1], pairs)
+    with pytest.raises(ValueError, match="baseline"):
+        evaluate_and_compare(sleeves, {"tilted": tilted})
 
 
 @pytest.mark.parametrize("book", ["demo", "synthetic"])
