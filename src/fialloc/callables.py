@@ -22,7 +22,7 @@ exercise on a coupon date is decided before that coupon is paid (the holder keep
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -235,24 +235,9 @@ def lattice_prices(
     """
     spreads = np.ascontiguousarray(np.broadcast_to(oas, (layout.n_streams,)), dtype=np.float64)
     fitted = model.curve if curve is None else curve
-    o, t, a = layout.args()
-    eo, et, ep, ek = schedule.args()
-    out: FloatArray = _core.hw_lattice_prices(
-        model.a,
-        model.sigma,
-        o,
-        t,
-        a,
-        eo,
-        et,
-        ep,
-        ek,
-        *fitted.core_args(),
-        spreads,
-        _steps(layout, steps_per_year),
-        threads,
+    return _on_lattice(
+        _core.hw_lattice_prices, layout, schedule, model, fitted, spreads, steps_per_year, threads
     )
-    return out
 
 
 def option_adjusted_spreads(
@@ -268,24 +253,39 @@ def option_adjusted_spreads(
     `threads` as :func:`lattice_prices`.
     """
     prices = np.ascontiguousarray(dirty_prices, dtype=np.float64)
-    o, t, a = layout.args()
-    eo, et, ep, ek = schedule.args()
-    out: FloatArray = _core.hw_lattice_spreads(
+    return _on_lattice(
+        _core.hw_lattice_spreads,
+        layout,
+        schedule,
+        model,
+        model.curve,
+        prices,
+        steps_per_year,
+        threads,
+    )
+
+
+def _on_lattice(
+    kernel: Callable[..., FloatArray],
+    layout: CashflowLayout,
+    schedule: ExerciseSchedule,
+    model: HullWhite,
+    curve: Curve,
+    per_stream: FloatArray,
+    steps_per_year: float,
+    threads: int,
+) -> FloatArray:
+    """Call a lattice kernel (prices from spreads, or spreads from prices) on one curve."""
+    return kernel(
         model.a,
         model.sigma,
-        o,
-        t,
-        a,
-        eo,
-        et,
-        ep,
-        ek,
-        *model.curve.core_args(),
-        prices,
+        *layout.args(),
+        *schedule.args(),
+        *curve.core_args(),
+        per_stream,
         _steps(layout, steps_per_year),
         threads,
     )
-    return out
 
 
 def option_adjusted_columns(key_tenors: Sequence[float] | None = None) -> list[str]:

@@ -511,10 +511,7 @@ def compare(
     ValueError
         If `baseline` is not one of `allocations`.
     """
-    if baseline not in allocations:
-        msg = f"compare: baseline {baseline!r} is not one of {sorted(allocations)}"
-        raise ValueError(msg)
-    return _comparison_table(_all_estimates(sleeves, allocations, overlays), baseline)
+    return evaluate_and_compare(sleeves, allocations, baseline, overlays)[1]
 
 
 def evaluate_and_compare(
