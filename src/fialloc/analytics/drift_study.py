@@ -400,10 +400,11 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
         )
     # "1 sd" is the sd of the active series' noise around its level; the sd of its
     # month-to-month change is sqrt(2 (1 - phi)) times that (more for phi < 0.5).
-    monthly = drifted["size_sd"].abs() / np.sqrt(2.0 * (1.0 - drifted["phi"].astype(float)))
+    size = drifted["size_sd"].abs().to_numpy(dtype=float)
+    monthly = size / np.sqrt(2.0 * (1.0 - drifted["phi"].to_numpy(dtype=float)))
     rate(
         "drift recall, size >= 1 sd of the month-to-month change",
-        drifted.loc[monthly >= 1.0, "flagged"].astype(bool),
+        drifted["flagged"][monthly >= 1.0].astype(bool),
     )
     for group, members in _GROUPS.items():
         part = big[big["characteristic"].isin(members)]
