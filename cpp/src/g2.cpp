@@ -28,7 +28,7 @@ constexpr double kMaxVol = 1.0;
 
 // Paths simulated together: the random-number rounds of a block run as vector instructions.
 // A short last block repeats its last path, so every path takes the same instructions.
-constexpr int kLanes = 8;
+constexpr int kLanes = 16;
 
 // The four normals of one step for a block of paths keyed (lo32, hi32): sub-stream 0 gives z0,
 // z1 and sub-stream 1 gives z2, z3, exactly as Philox::normals draws them one counter at a time.
