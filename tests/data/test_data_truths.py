@@ -123,7 +123,7 @@ def _active(p: data.Portfolio, manager: str) -> pd.DataFrame:
     ch = p.manager_characteristics
     assert ch is not None
     own = ch[ch["manager_id"] == manager].set_index("month").sort_index()
-    bench = benchmark_characteristics(p).loc[p.managers.loc[manager, "benchmark"]]
+    bench = benchmark_characteristics(p).loc[str(p.managers.loc[manager, "benchmark"])]
     return own[["duration", "credit_notch", "high_yield_share"]] - bench.reindex(own.index)
 
 
