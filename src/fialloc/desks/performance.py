@@ -438,8 +438,16 @@ def _findings(
     verdicts: pd.DataFrame,
     drift_details: pd.DataFrame,
 ) -> list[Finding]:
+    return [
+        *_beta_findings(evidence),
+        *_skill_findings(skill, boot, scores, evidence),
+        *_drift_findings(scores, verdicts, drift_details),
+    ]
+
+
+def _beta_findings(evidence: pd.DataFrame) -> list[Finding]:
+    """Flag each manager whose excess return is credit beta without credible alpha."""
     findings = []
-    longest = int(skill.index.get_level_values("window").max())
     credit = [c.removeprefix("t_") for c in evidence.columns if c.startswith("t_credit")]
     for manager in evidence.index[evidence["beta_flag"]]:
         row = evidence.loc[manager]
@@ -471,6 +479,15 @@ def _findings(
                 },
             )
         )
+    return findings
+
+
+def _skill_findings(
+    skill: pd.DataFrame, boot: pd.DataFrame, scores: pd.DataFrame, evidence: pd.DataFrame
+) -> list[Finding]:
+    """Flag each manager with alpha after the factors at the mandate's false discovery rate."""
+    findings = []
+    longest = int(skill.index.get_level_values("window").max())
     for manager in evidence.index[evidence["skill_flag"]]:
         row = evidence.loc[manager]
         rec = skill.loc[(manager, longest)]
@@ -509,6 +526,14 @@ def _findings(
                 },
             )
         )
+    return findings
+
+
+def _drift_findings(
+    scores: pd.DataFrame, verdicts: pd.DataFrame, drift_details: pd.DataFrame
+) -> list[Finding]:
+    """Flag each manager whose holdings or loadings left its own history."""
+    findings = []
     moved = drift_mod.drifted_characteristics(verdicts, drift_details)
     for manager in scores.index[scores["drift"]]:
         rows = moved.loc[[manager]] if manager in moved.index else moved.iloc[:0]
@@ -539,36 +564,11 @@ def _tilts(
     and maximum allocation; every cut shrinks together when the receivers cannot absorb it or
     the turnover limit binds.
     """
-    m = ctx.portfolio.mandate
-    fdr = m.skill_fdr
-    w = ctx.portfolio.current_weights.astype(float)
-    sellers = scores.index[scores["beta_only"] | scores["drift"]]
-    buyers = scores.index[scores["consistent_skill"] & ~scores["drift"]]
-    cuts = pd.Series(
-        {s: min(m.max_shift, max(float(w[s]) - m.min_allocation, 0.0)) for s in sellers},
-        dtype=float,
-    )
-    room = pd.Series(
-        {b: min(m.max_shift, max(m.max_allocation - float(w[b]), 0.0)) for b in buyers},
-        dtype=float,
-    )
-    moved = min(float(cuts.sum()), float(room.sum()), m.turnover)
-    if moved <= 1e-9:
+    sized = _tilt_sizes(ctx, scores)
+    if sized is None:
         return []
-    cuts *= moved / float(cuts.sum())
-    weight = scores.loc[buyers, "skill_score"].clip(lower=1e-9)
-    adds = pd.Series(0.0, index=buyers)
-    left = moved
-    # Proportional to score, capped by room; what a capped manager cannot take goes to the rest.
-    while left > 1e-12:
-        open_ = adds.index[adds < room - 1e-12]
-        if open_.empty:
-            break
-        share = weight[open_] / float(weight[open_].sum()) * left
-        take = np.minimum(share, room[open_] - adds[open_])
-        adds[open_] += take
-        left -= float(take.sum())
-    longest = int(skill.index.get_level_values("window").max())
+    cuts, adds = sized
+    w = ctx.portfolio.current_weights.astype(float)
     rows: dict[str, dict[str, float]] = {
         str(k): {str(c): float(v) for c, v in r.items()} for k, r in scores.iterrows()
     }
@@ -595,34 +595,78 @@ def _tilts(
                 metrics=metrics,
             )
         )
-    for b in map(str, adds.index):
-        add = float(adds[b])
-        if add <= 1e-9:
-            continue
-        sc = rows[b]
-        last = skill.xs(longest, level="window")
-        recs.append(
-            Recommendation(
-                action="increase",
-                subject=b,
-                weight_change=add,
-                rationale=(
-                    f"selection skill found at a {fdr:.0%} false discovery rate (q "
-                    f"{evidence['alpha_q'][b]:.4f}): posterior alpha "
-                    f"{1e4 * sc['alpha_posterior']:+.1f} bp a year; IR {sc['recent_ir']:.2f} "
-                    "recently "
-                    f"and {sc['long_term_ir']:.2f} over {last['months'][b]:.0f} months"
-                ),
-                metrics={
-                    "current": float(w[b]),
-                    "fdr": fdr,
-                    "alpha_q": float(evidence["alpha_q"][b]),
-                    "alpha_posterior_bp": 1e4 * sc["alpha_posterior"],
-                    "recent_ir": sc["recent_ir"],
-                    "long_term_ir": sc["long_term_ir"],
-                    "months": float(last["months"][b]),
-                    "skill_score": sc["skill_score"],
-                },
-            )
-        )
+    fdr = ctx.portfolio.mandate.skill_fdr
+    last = skill.xs(int(skill.index.get_level_values("window").max()), level="window")
+    recs += [
+        _increase(b, float(adds[b]), float(w[b]), rows[b], fdr, evidence, last)
+        for b in map(str, adds.index)
+        if float(adds[b]) > 1e-9
+    ]
     return recs
+
+
+def _tilt_sizes(ctx: DeskContext, scores: pd.DataFrame) -> tuple[pd.Series, pd.Series] | None:
+    """Return the weight cut from each seller and added to each buyer (None: nothing moves)."""
+    m = ctx.portfolio.mandate
+    w = ctx.portfolio.current_weights.astype(float)
+    sellers = scores.index[scores["beta_only"] | scores["drift"]]
+    buyers = scores.index[scores["consistent_skill"] & ~scores["drift"]]
+    cuts = pd.Series(
+        {s: min(m.max_shift, max(float(w[s]) - m.min_allocation, 0.0)) for s in sellers},
+        dtype=float,
+    )
+    room = pd.Series(
+        {b: min(m.max_shift, max(m.max_allocation - float(w[b]), 0.0)) for b in buyers},
+        dtype=float,
+    )
+    moved = min(float(cuts.sum()), float(room.sum()), m.turnover)
+    if moved <= 1e-9:
+        return None
+    cuts *= moved / float(cuts.sum())
+    weight = scores.loc[buyers, "skill_score"].clip(lower=1e-9)
+    adds = pd.Series(0.0, index=buyers)
+    left = moved
+    # Proportional to score, capped by room; what a capped manager cannot take goes to the rest.
+    while left > 1e-12:
+        open_ = adds.index[adds < room - 1e-12]
+        if open_.empty:
+            break
+        share = weight[open_] / float(weight[open_].sum()) * left
+        take = np.minimum(share, room[open_] - adds[open_])
+        adds[open_] += take
+        left -= float(take.sum())
+    return cuts, adds
+
+
+def _increase(
+    b: str,
+    add: float,
+    current: float,
+    sc: dict[str, float],
+    fdr: float,
+    evidence: pd.DataFrame,
+    last: pd.DataFrame | pd.Series,
+) -> Recommendation:
+    """Add `add` (weight) to skilled manager `b`, with its evidence and track record."""
+    return Recommendation(
+        action="increase",
+        subject=b,
+        weight_change=add,
+        rationale=(
+            f"selection skill found at a {fdr:.0%} false discovery rate (q "
+            f"{evidence['alpha_q'][b]:.4f}): posterior alpha "
+            f"{1e4 * sc['alpha_posterior']:+.1f} bp a year; IR {sc['recent_ir']:.2f} "
+            "recently "
+            f"and {sc['long_term_ir']:.2f} over {last['months'][b]:.0f} months"
+        ),
+        metrics={
+            "current": current,
+            "fdr": fdr,
+            "alpha_q": float(evidence["alpha_q"][b]),
+            "alpha_posterior_bp": 1e4 * sc["alpha_posterior"],
+            "recent_ir": sc["recent_ir"],
+            "long_term_ir": sc["long_term_ir"],
+            "months": float(last["months"][b]),
+            "skill_score": sc["skill_score"],
+        },
+    )
