@@ -59,6 +59,27 @@ void register_g2(py::module_& m) {
       py::arg("holder_units").noconvert(), py::arg("groups").noconvert(),
       py::arg("spread_moves").noconvert(), py::arg("threads"), release,
       "Value of each holder's flows after each horizon on each path (paths x horizons*holders).");
+  py::class_<G2Revaluation>(m, "G2Revaluation",
+                            "g2_revalue's path-independent plan, built once and applied to any "
+                            "number of path sets (bitwise g2_revalue on each).")
+      .def(py::init([](double a, double sigma, double b, double eta, double rho, ConstIdxRef o,
+                       ConstVecRef t, ConstVecRef amt, ConstVecRef log_df_flows, ConstVecRef z,
+                       ConstVecRef horizons, ConstVecRef log_df_h, ConstIdxRef holder_offsets,
+                       ConstIdxRef holder_streams, ConstVecRef holder_units, ConstIdxRef groups,
+                       std::int64_t n_groups) {
+             return G2Revaluation({a, sigma, b, eta, rho}, CashflowView{o, t, amt}, log_df_flows,
+                                  z, horizons, log_df_h,
+                                  Holdings{holder_offsets, holder_streams, holder_units}, groups,
+                                  n_groups);
+           }),
+           FIALLOC_G2_ARGS, FIALLOC_LAYOUT_ARGS, py::arg("log_df_flows").noconvert(),
+           py::arg("z_spreads").noconvert(), py::arg("horizons").noconvert(),
+           py::arg("log_df_h").noconvert(), py::arg("holder_offsets").noconvert(),
+           py::arg("holder_streams").noconvert(), py::arg("holder_units").noconvert(),
+           py::arg("groups").noconvert(), py::arg("n_groups"), release)
+      .def("revalue", &G2Revaluation::revalue, py::arg("x").noconvert(), py::arg("y").noconvert(),
+           py::arg("spread_moves").noconvert(), py::arg("threads"), release,
+           "Paths x (horizons * holders), as g2_revalue.");
   m.def("g2_factor_normals", &g2_factor_normals, py::arg("seed"), py::arg("first_path"),
         py::arg("n_paths"), py::arg("n_steps"), py::arg("n_factors"), py::arg("antithetic"),
         release, "Standard normals for extra risk factors, keyed by (seed, path).");

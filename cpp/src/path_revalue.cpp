@@ -18,22 +18,12 @@ namespace {
 using detail::b_fn;
 using detail::check_finite;
 using detail::check_grid;
+using detail::HorizonPlan;
 
 // Paths revalued together: each date's zero-bond exponential and each holder's multiply-add run
 // over a block of this many paths. A short last block is padded, so every path goes through the
 // same instructions wherever it sits in a call.
 constexpr Eigen::Index kBlock = 8;
-
-// One horizon's work, independent of the paths: the dates still to come (a suffix of the sorted
-// dates), the deterministic part of each date's zero bond, and each holder's weights per date.
-struct HorizonPlan {
-  Eigen::Index first_node = 0;               // first global date after the horizon
-  std::vector<double> ln_a, ba, bb, tau;     // per live date
-  std::vector<std::int64_t> group;           // per live date
-  std::vector<Eigen::Index> row;             // holders + 1 offsets into `node` and `coef`
-  std::vector<std::int32_t> node;            // live date index
-  std::vector<double> coef;                  // units x amount x z-spread discount, summed
-};
 
 void check_holdings(const Holdings& hd, Eigen::Index ns, const char* where) {
   const Eigen::Index nh = hd.n_holders(), nk = hd.streams.size();
@@ -98,10 +88,9 @@ void holder_sum(const double* coef, const std::int32_t* node, Eigen::Index n, co
 
 }  // namespace
 
-RowMatrixXd g2_revalue(const G2Params& p, const CashflowView& cf, ConstVecRef log_df_flows,
-                       ConstVecRef z_spreads, ConstVecRef horizons, ConstVecRef log_df_h,
-                       ConstMatRef x, ConstMatRef y, const Holdings& holdings, ConstIdxRef groups,
-                       ConstMatRef spread_moves, int threads) {
+G2Revaluation::G2Revaluation(const G2Params& p, const CashflowView& cf, ConstVecRef log_df_flows,
+                             ConstVecRef z_spreads, ConstVecRef horizons, ConstVecRef log_df_h,
+                             const Holdings& holdings, ConstIdxRef groups, Eigen::Index n_groups) {
   const char* where = "g2_revalue";
   check_g2(p, where);
   check_layout(cf, where);
@@ -111,30 +100,27 @@ RowMatrixXd g2_revalue(const G2Params& p, const CashflowView& cf, ConstVecRef lo
   check_finite(z_spreads, ns, where, "z_spreads");
   check_grid(horizons, where, "horizons", true);
   check_finite(log_df_h, nh, where, "log_df_h");
-  FIALLOC_REQUIRE(x.cols() == nh && y.cols() == nh && x.rows() == y.rows(),
-                  where << ": `x` and `y` must both be paths x " << nh << " horizons, got "
-                        << x.rows() << "x" << x.cols() << " and " << y.rows() << "x" << y.cols());
-  FIALLOC_REQUIRE(x.allFinite() && y.allFinite(), where << ": `x` and `y` must be finite");
   check_holdings(holdings, ns, where);
-  const Eigen::Index np = x.rows(), nm = holdings.n_holders();
+  const Eigen::Index nm = holdings.n_holders();
   const bool moves = groups.size() > 0;
   Eigen::Index ng = 0;
   if (moves) {
     FIALLOC_REQUIRE(groups.size() == ns, where << ": `groups` has " << groups.size()
                                                << " entries for " << ns << " streams");
-    ng = nh > 0 ? spread_moves.cols() / nh : 0;
-    FIALLOC_REQUIRE(spread_moves.rows() == np && ng >= 1 && spread_moves.cols() == nh * ng,
-                    where << ": `spread_moves` must be paths x (horizons * groups), got "
-                          << spread_moves.rows() << "x" << spread_moves.cols());
-    FIALLOC_REQUIRE(spread_moves.allFinite(), where << ": `spread_moves` must be finite");
+    ng = n_groups;
+    FIALLOC_REQUIRE(ng >= 1, where << ": `spread_moves` must be paths x (horizons * groups) with "
+                                      "at least one group");
     for (Eigen::Index s = 0; s < ns; ++s) {
       FIALLOC_REQUIRE(groups[s] >= -1 && groups[s] < ng,
                       where << ": `groups` of stream " << s << " is " << groups[s]
                             << "; expected -1 or 0.." << (ng - 1));
     }
   }
+  n_horizons_ = nh;
+  n_holders_ = nm;
+  n_groups_ = ng;
+  moves_ = moves;
   auto group_of = [&](Eigen::Index s) { return moves ? groups[s] : std::int64_t{-1}; };
-
   // Distinct (date, spread group) pairs of the held streams, sorted by date: the dates after a
   // horizon are then a suffix, and each flow knows its date's index.
   std::vector<char> held(static_cast<std::size_t>(ns), 0);
@@ -161,13 +147,13 @@ RowMatrixXd g2_revalue(const G2Params& p, const CashflowView& cf, ConstVecRef lo
     }
   }
 
-  std::vector<HorizonPlan> plans(static_cast<std::size_t>(nh));
+  plans_.assign(static_cast<std::size_t>(nh), HorizonPlan{});
   std::vector<double> acc(static_cast<std::size_t>(nd), 0.0);
   std::vector<char> touched(static_cast<std::size_t>(nd), 0);
   std::vector<std::int32_t> used;
   for (Eigen::Index h = 0; h < nh; ++h) {
     const double th = horizons[h], vh = g2_v(p, th);
-    HorizonPlan& pl = plans[static_cast<std::size_t>(h)];
+    HorizonPlan& pl = plans_[static_cast<std::size_t>(h)];
     pl.first_node = std::upper_bound(dates.begin(), dates.end(), th,
                                      [](double t, const auto& d) { return t < d.first; }) -
                     dates.begin();
@@ -208,6 +194,25 @@ RowMatrixXd g2_revalue(const G2Params& p, const CashflowView& cf, ConstVecRef lo
     }
   }
 
+}
+
+RowMatrixXd G2Revaluation::revalue(ConstMatRef x, ConstMatRef y, ConstMatRef spread_moves,
+                                   int threads) const {
+  const char* where = "g2_revalue";
+  const Eigen::Index nh = n_horizons_, nm = n_holders_, ng = n_groups_;
+  const bool moves = moves_;
+  FIALLOC_REQUIRE(x.cols() == nh && y.cols() == nh && x.rows() == y.rows(),
+                  where << ": `x` and `y` must both be paths x " << nh << " horizons, got "
+                        << x.rows() << "x" << x.cols() << " and " << y.rows() << "x" << y.cols());
+  FIALLOC_REQUIRE(x.allFinite() && y.allFinite(), where << ": `x` and `y` must be finite");
+  const Eigen::Index np = x.rows();
+  if (moves) {
+    FIALLOC_REQUIRE(spread_moves.rows() == np && spread_moves.cols() == nh * ng,
+                    where << ": `spread_moves` must be paths x (horizons * groups), got "
+                          << spread_moves.rows() << "x" << spread_moves.cols());
+    FIALLOC_REQUIRE(spread_moves.allFinite(), where << ": `spread_moves` must be finite");
+  }
+  const std::vector<HorizonPlan>& plans = plans_;
   RowMatrixXd out(np, nh * nm);
   const std::int64_t blocks = (np + kBlock - 1) / kBlock;
   detail::parallel_for(blocks, threads, [&](std::int64_t lo, std::int64_t hi) {
@@ -238,6 +243,17 @@ RowMatrixXd g2_revalue(const G2Params& p, const CashflowView& cf, ConstVecRef lo
     }
   });
   return out;
+}
+
+RowMatrixXd g2_revalue(const G2Params& p, const CashflowView& cf, ConstVecRef log_df_flows,
+                       ConstVecRef z_spreads, ConstVecRef horizons, ConstVecRef log_df_h,
+                       ConstMatRef x, ConstMatRef y, const Holdings& holdings, ConstIdxRef groups,
+                       ConstMatRef spread_moves, int threads) {
+  // The groups' count is read off the moves' columns (horizons x groups); the plan checks it.
+  const Eigen::Index nh = horizons.size();
+  const Eigen::Index ng = groups.size() > 0 && nh > 0 ? spread_moves.cols() / nh : 0;
+  return G2Revaluation(p, cf, log_df_flows, z_spreads, horizons, log_df_h, holdings, groups, ng)
+      .revalue(x, y, spread_moves, threads);
 }
 
 }  // namespace fialloc

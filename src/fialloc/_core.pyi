@@ -96,6 +96,29 @@ def curve_risk(
     bump: float,
 ) -> tuple[_F, _F, _F, _F, _F]: ...
 
+class G2Revaluation:
+    def __init__(
+        self,
+        a: float,
+        sigma: float,
+        b: float,
+        eta: float,
+        rho: float,
+        offsets: _I,
+        times: _F,
+        amounts: _F,
+        log_df_flows: _F,
+        z_spreads: _F,
+        horizons: _F,
+        log_df_h: _F,
+        holder_offsets: _I,
+        holder_streams: _I,
+        holder_units: _F,
+        groups: _I,
+        n_groups: int,
+    ) -> None: ...
+    def revalue(self, x: _F, y: _F, spread_moves: _F, threads: int) -> _F: ...
+
 class FlowBook:
     def __init__(self, offsets: _I, times: _F, amounts: _F) -> None: ...
     def price(

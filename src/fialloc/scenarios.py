@@ -9,8 +9,11 @@ Parameters use QuantLib's names and order: ``a, sigma, b, eta, rho``.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from abc import ABC, abstractmethod
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -46,6 +49,32 @@ DEFAULT_G2: Final = {"a": 0.05, "sigma": 0.009, "b": 0.5, "eta": 0.007, "rho": -
 MONTHLY_10Y: Final = np.arange(1, 121) / 12.0
 #: Most paths one call simulates: more is a distributed run in chunks (``first_path``).
 MAX_PATHS: Final = 10_000_000
+# Revaluation plans (the path-independent part of `G2pp.revalue`) of the last few distinct
+# (model, book, holders, horizons): a run revalues the same book on every chunk of paths, and
+# building the plan of a 10,000-bond book costs more than revaluing 500 paths on it.
+_PLANS: OrderedDict[bytes, _core.G2Revaluation] = OrderedDict()
+_PLANS_KEPT: Final = 4
+
+
+def _revaluation(
+    build: Callable[[], _core.G2Revaluation], *inputs: npt.NDArray[np.generic]
+) -> _core.G2Revaluation:
+    """Return the plan `build` makes from `inputs`, built on first use (keyed by content)."""
+    digest = hashlib.blake2b(digest_size=20)
+    for arr in inputs:
+        block = np.ascontiguousarray(arr)
+        digest.update(f"{block.dtype.str}{block.shape}".encode())
+        digest.update(block.data)
+    key = digest.digest()
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = build()
+        _PLANS[key] = plan
+        while len(_PLANS) > _PLANS_KEPT:
+            _PLANS.popitem(last=False)
+    else:
+        _PLANS.move_to_end(key)
+    return plan
 
 
 @dataclass(frozen=True)
@@ -441,19 +470,45 @@ class G2pp(SwaptionModel):
         if held.shape[1] != n:
             msg = f"G2pp.revalue: holdings have {held.shape[1]} columns for {n} streams"
             raise ValueError(msg)
-        out = _core.g2_revalue(
-            *self.params,
-            *layout.args(),
-            self._log_df(layout.times),
+        offsets, times, amounts = layout.args()
+        log_df_flows, log_df_h = self._log_df(times), self._log_df(h)
+        indptr, indices = held.indptr.astype(np.int64), held.indices.astype(np.int64)
+        units = np.ascontiguousarray(held.data, dtype=np.float64)
+        n_groups = moves.shape[1] // len(h) if len(g) else 0
+        params = np.array(self.params)
+        plan = _revaluation(
+            lambda: _core.G2Revaluation(
+                *self.params,
+                offsets,
+                times,
+                amounts,
+                log_df_flows,
+                z,
+                h,
+                log_df_h,
+                indptr,
+                indices,
+                units,
+                g,
+                n_groups,
+            ),
+            params,
+            offsets,
+            times,
+            amounts,
+            log_df_flows,
             z,
             h,
-            self._log_df(h),
+            log_df_h,
+            indptr,
+            indices,
+            units,
+            g,
+            np.array(n_groups),
+        )
+        out = plan.revalue(
             np.ascontiguousarray(paths.x[:, cols]),
             np.ascontiguousarray(paths.y[:, cols]),
-            held.indptr.astype(np.int64),
-            held.indices.astype(np.int64),
-            np.ascontiguousarray(held.data, dtype=np.float64),
-            g,
             moves,
             int(n_threads),
         )

@@ -449,6 +449,8 @@ CORE_FUNCTIONS = {
     "instrument_flows",
     "bootstrap_quotes",
     "g2_swaption_prices",
+    "G2Revaluation",
+    "price_kernel_isa",
 }
 
 # Values that break naive code: NaN, infinities, signed zeros, denormals, huge and tiny numbers.
@@ -586,6 +588,13 @@ def core_calls(draw):
         args += [draw(float_args), draw(matrices), draw(matrices)]
         args += [draw(offsets), draw(groups), draw(float_args)]
         args += [draw(groups), draw(matrices), draw(st.integers(-2, 3))]
+    elif name == "G2Revaluation":  # the plan's arguments, then a revalue call's
+        plan = [*_g2(draw), *layout, draw(float_args), draw(float_args), draw(float_args)]
+        plan += [draw(float_args), draw(offsets), draw(groups), draw(float_args), draw(groups)]
+        plan += [draw(st.integers(-2, 5))]
+        args = [plan, [draw(matrices), draw(matrices), draw(matrices), draw(st.integers(-2, 3))]]
+    elif name == "price_kernel_isa":
+        args = []
     elif name == "g2_factor_normals":
         refused = st.sampled_from([2**31 + 1, 2**62, 2**63 - 1])  # steps above 2^31
         args = [draw(seed), draw(first), draw(count), draw(st.one_of(count, refused))]
@@ -623,6 +632,14 @@ def test_fuzz_core_raises_only_clean_errors(call):
         for method, method_args in (("price", args[1]), ("curve_risk", args[2])):
             with contextlib.suppress(ALLOWED):
                 assert getattr(book, method)(*method_args) is not None
+        return
+    if name == "G2Revaluation":
+        try:
+            plan = _core.G2Revaluation(*args[0])
+        except ALLOWED:
+            return
+        with contextlib.suppress(ALLOWED):
+            assert plan.revalue(*args[1]) is not None
         return
     try:
         result = getattr(_core, name)(*args)

@@ -169,6 +169,41 @@ def test_holders_do_not_depend_on_threads_or_path_chunks():
     assert np.array_equal(np.concatenate(parts), one)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_one_plan_on_many_path_sets_is_bitwise_the_one_call_revaluation(seed):
+    """`_core.G2Revaluation` built once and applied to several path sets (what `G2pp.revalue`
+    keeps between the chunks of a run) against `_core.g2_revalue` on each set, with and
+    without spread moves; and `G2pp.revalue` repeated (its kept plan) against its first call."""
+    rng = np.random.default_rng(40 + seed)
+    model = G2pp(Curve.flat(float(rng.uniform(0.01, 0.06)), VD))
+    book = random_book(rng, int(rng.integers(5, 40)))
+    offsets, times, amounts = book.layout.args()
+    n = book.layout.n_streams
+    h = np.array([0.5, 2.0, 6.0])
+    z = rng.uniform(0.0, 0.03, n)
+    held = rng.uniform(0, 2, (3, n))
+    held[rng.uniform(size=held.shape) < 0.5] = 0.0
+    indptr = np.array([0, *np.cumsum((held != 0).sum(axis=1))], dtype=np.int64)
+    indices = np.nonzero(held)[1].astype(np.int64)
+    units = held[held != 0]
+    ldf, ldh = np.log(model.curve.discount(times)), np.log(model.curve.discount(h))
+    for groups, ng in ((np.empty(0, dtype=np.int64), 0), (rng.integers(-1, 2, n), 2)):
+        plan = _core.G2Revaluation(
+            *model.params, offsets, times, amounts, ldf, z, h, ldh, indptr, indices, units,
+            groups, ng,
+        )  # fmt: skip
+        for k in range(3):
+            paths = model.simulate(int(rng.integers(1, 40)), h, seed=seed, first_path=50 * k)
+            x, y = paths.x.copy(), paths.y.copy()
+            moves = rng.normal(0, 0.004, (paths.n_paths, len(h) * ng)) if ng else np.empty((0, 0))
+            args = (offsets, times, amounts, ldf, z, h, ldh, x, y, indptr, indices, units)
+            once = _core.g2_revalue(*model.params, *args, groups, moves, 1)
+            assert np.array_equal(plan.revalue(x, y, moves, 2), once)
+    paths = model.simulate(17, seed=seed)
+    first = model.revalue(book, paths, h, z, holdings=held)
+    assert np.array_equal(model.revalue(book, paths, h, z, holdings=held), first)
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_banked_cash_matches_a_flow_by_flow_sum(seed):
     # Every flow paid by a horizon lands in the grid month ending at or after it and grows

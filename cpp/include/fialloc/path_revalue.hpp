@@ -2,6 +2,9 @@
 #pragma once
 //! Revaluation of cash-flow books on G2++ paths, summed straight into their holders.
 
+#include <cstdint>
+#include <vector>
+
 #include "fialloc/g2.hpp"
 #include "fialloc/types.hpp"
 
@@ -17,6 +20,19 @@ struct Holdings {
 
   Eigen::Index n_holders() const { return offsets.size() - 1; }
 };
+
+namespace detail {
+//! One horizon's work, independent of the paths: the dates still to come (a suffix of the sorted
+//! dates), the deterministic part of each date's zero bond, and each holder's weights per date.
+struct HorizonPlan {
+  Eigen::Index first_node = 0;            // first global date after the horizon
+  std::vector<double> ln_a, ba, bb, tau;  // per live date
+  std::vector<std::int64_t> group;        // per live date
+  std::vector<Eigen::Index> row;          // holders + 1 offsets into `node` and `coef`
+  std::vector<std::int32_t> node;         // live date index
+  std::vector<double> coef;               // units x amount x z-spread discount, summed
+};
+}  // namespace detail
 
 /*! Value at each horizon, on each path, of every holder's flows after the horizon:
     \f[ V_m(h) = \sum_{s} u_{ms} \sum_{t_i > h} a_i P(h, t_i | x_h, y_h)
@@ -36,5 +52,24 @@ RowMatrixXd g2_revalue(const G2Params& p, const CashflowView& cf, ConstVecRef lo
                        ConstVecRef z_spreads, ConstVecRef horizons, ConstVecRef log_df_h,
                        ConstMatRef x, ConstMatRef y, const Holdings& holdings, ConstIdxRef groups,
                        ConstMatRef spread_moves, int threads);
+
+/*! g2_revalue in two parts: the path-independent plan (dates, zero-bond coefficients, holders'
+    weights per date) built once for a book, its holders and horizons, then applied to any
+    number of path sets, e.g. the chunks of one run, each giving bitwise what g2_revalue gives.
+    `n_groups` is the number of spread groups (ignored without `groups`). Immutable once built:
+    threads may share it. */
+class G2Revaluation {
+ public:
+  G2Revaluation(const G2Params& p, const CashflowView& cf, ConstVecRef log_df_flows,
+                ConstVecRef z_spreads, ConstVecRef horizons, ConstVecRef log_df_h,
+                const Holdings& holdings, ConstIdxRef groups, Eigen::Index n_groups);
+  //! Paths x (horizons * holders), as g2_revalue with this plan's other arguments.
+  RowMatrixXd revalue(ConstMatRef x, ConstMatRef y, ConstMatRef spread_moves, int threads) const;
+
+ private:
+  std::vector<detail::HorizonPlan> plans_;
+  Eigen::Index n_horizons_ = 0, n_holders_ = 0, n_groups_ = 0;
+  bool moves_ = false;
+};
 
 }  // namespace fialloc
