@@ -53,7 +53,7 @@ void register_g2(py::module_& m) {
       "Value of each holder's flows after each horizon on each path (paths x horizons*holders).");
   m.def("g2_factor_normals", &g2_factor_normals, py::arg("seed"), py::arg("first_path"),
         py::arg("n_paths"), py::arg("n_steps"), py::arg("n_factors"), py::arg("antithetic"),
-        release, "Standard normals for extra risk factors, keyed by (seed, path).");
+        py::arg("first_stream") = 16, release, "Standard normals for extra risk factors, keyed by (seed, path).");
   m.def(
       "g2_swaption",
       [](double a, double sigma, double b, double eta, double rho, double expiry,

@@ -23,6 +23,7 @@ import pandas as pd
 
 from fialloc.analytics.context import DeskContext
 from fialloc.analytics.duration_gaps import gap_dv01, gap_profile, krd_gaps
+from fialloc.currency_paths import SPREAD_STREAM, run_spread_model
 from fialloc.data import Portfolio
 from fialloc.data.run_requirements import run_problems
 from fialloc.desks import DeskResult, performance, run_desks
@@ -51,7 +52,7 @@ from fialloc.robustness import (
     surplus_by_path,
     tracking_error_distribution,
 )
-from fialloc.scenarios import CreditInflationSpec, G2pp, simulate_credit_inflation
+from fialloc.scenarios import G2pp, simulate_credit_inflation
 from fialloc.stresses import StressResult, stress_portfolio
 
 __all__ = ["STAGES", "Robustness", "RunResult", "run"]
@@ -351,6 +352,7 @@ def run(
         )
     with _stage("scenarios", timings, progress):
         model = G2pp(p.curve)
+        spread_model = run_spread_model(p)
         years = np.arange(1, horizons + 1, dtype=float)
         grid = np.arange(1, 12 * horizons + 1) / 12.0
         sleeves = simulate_sleeves(
@@ -363,19 +365,17 @@ def run(
             chunk=path_chunk,
             executor=executor,
             overlay=universe,
+            credit=spread_model,
         )
     with _stage("desks", timings, progress):
         desks = (desk_runner or run_desks)(ctx)
     with _stage("optimize", timings, progress):
         factor_cov = None
         if covariance == "scenarios":
-            # The same paths the chunks simulated (keyed by seed and path index).
+            # The same paths the chunks simulated (keyed by seed and path index), and the
+            # same spreads on them (the base economy's sub-streams).
             paths = model.simulate(n_paths, grid, seed=scenario_seed)
-            spreads = {
-                str(r): float(v)
-                for r, v in zip(p.spreads["rating"], p.spreads["spread"], strict=True)
-            }
-            credit = simulate_credit_inflation(model, paths, CreditInflationSpec(spreads=spreads))
+            credit = simulate_credit_inflation(model, paths, spread_model, stream=SPREAD_STREAM)
             factor_cov = scenario_covariance(model, paths, p.analytics.key_tenors, credit)
         evidence = performance.manager_evidence(desks["performance"])
         problem = build_problem(
@@ -397,7 +397,7 @@ def run(
         # so that the paths that evaluate it below do not flatter it.
         fit = simulate_sleeves(
             p, model, n_paths, grid, years[-1:], scenario_seed, chunk=path_chunk,
-            executor=executor, first_path=n_paths, overlay=universe,
+            executor=executor, first_path=n_paths, overlay=universe, credit=spread_model,
         )  # fmt: skip
         robust = min_expected_shortfall(
             problem, fit, p.mandate, rooms=program.rooms(), overlay=overlay_inputs
@@ -462,6 +462,12 @@ def run(
         "path_chunk": path_chunk,
         "g2": dict(zip(("a", "sigma", "b", "eta", "rho"), model.params, strict=True)),
         "economies": list(sleeves.economies),
+        "credit_spreads": {
+            "mean_reversion": spread_model.mean_reversion,
+            "volatility": spread_model.volatility,
+            "rating_correlation": spread_model.base_correlation,
+            "rate_correlation": spread_model.rate_correlation,
+        },
     }
     assert isinstance(surplus, pd.DataFrame)  # one allocation, many horizons
     return RunResult(
