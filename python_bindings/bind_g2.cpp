@@ -82,7 +82,7 @@ void register_g2(py::module_& m) {
            "Paths x (horizons * holders), as g2_revalue.");
   m.def("g2_factor_normals", &g2_factor_normals, py::arg("seed"), py::arg("first_path"),
         py::arg("n_paths"), py::arg("n_steps"), py::arg("n_factors"), py::arg("antithetic"),
-        release, "Standard normals for extra risk factors, keyed by (seed, path).");
+        py::arg("first_stream") = 16, release, "Standard normals for extra risk factors, keyed by (seed, path).");
   m.def(
       "g2_swaption",
       [](double a, double sigma, double b, double eta, double rho, double expiry,

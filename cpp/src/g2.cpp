@@ -48,6 +48,22 @@ void step_normals(const Philox& rng, std::uint32_t step, const std::uint32_t* lo
                              z + 3 * kLanes);
 }
 
+// Two normals per path of a block from sub-stream `sub` of step `step`: exactly
+// Philox::normals({step, lo32, hi32, sub}) for each lane.
+FIALLOC_KERNEL_CLONES
+void pair_normals(const Philox& rng, std::uint32_t step, std::uint32_t sub, const std::uint32_t* lo32,
+                  const std::uint32_t* hi32, double* z0, double* z1) {
+  alignas(32) std::uint32_t c0[kLanes], c1[kLanes], c2[kLanes], c3[kLanes];
+  for (int l = 0; l < kLanes; ++l) {
+    c0[l] = step;
+    c1[l] = lo32[l];
+    c2[l] = hi32[l];
+    c3[l] = sub;
+  }
+  rng.apply_fast<kLanes>(c0, c1, c2, c3);
+  Philox::box_muller<kLanes>(c0, c1, c2, c3, z0, z1);
+}
+
 // One exact step of the block's factors and their integrals: eps = L z (summed in column order,
 // as Eigen's fixed-size product does), then the decayed states plus eps.
 FIALLOC_KERNEL_CLONES
@@ -209,8 +225,13 @@ RowMatrixXd g2_zero_bonds(const G2Params& p, double t, double log_df_t, ConstVec
 }
 
 RowMatrixXd g2_factor_normals(std::uint64_t seed, std::int64_t first_path, std::int64_t n_paths,
-                              std::int64_t n_steps, std::int64_t n_factors, bool antithetic) {
+                              std::int64_t n_steps, std::int64_t n_factors, bool antithetic,
+                              std::int64_t first_stream) {
   const char* where = "g2_factor_normals";
+  // Sub-streams below 16 belong to the rate factors of simulate_g2; a caller drawing several
+  // independent sets (one per economy) gives each its own first sub-stream.
+  FIALLOC_REQUIRE(first_stream >= 16 && first_stream <= (std::int64_t{1} << 31),
+                  where << ": `first_stream` must be in [16, 2^31], got " << first_stream);
   FIALLOC_REQUIRE(n_paths >= 1 && n_steps >= 1 && n_factors >= 1 && n_factors <= 1000 &&
                       n_steps <= (std::int64_t{1} << 31) && first_path >= 0 &&
                       first_path <= (std::int64_t{1} << 48),  // first_path + row must not overflow
@@ -219,18 +240,28 @@ RowMatrixXd g2_factor_normals(std::uint64_t seed, std::int64_t first_path, std::
   RowMatrixXd out(n_paths, n_steps * n_factors);
   const Philox rng(seed);
   const std::int64_t pairs = (n_factors + 1) / 2;
-  for (std::int64_t row = 0; row < n_paths; ++row) {
-    const std::int64_t path = first_path + row;
-    const auto key = antithetic ? static_cast<std::uint64_t>(path) / 2 : static_cast<std::uint64_t>(path);
-    const double sign = (antithetic && path % 2 == 1) ? -1.0 : 1.0;
+  // Eight paths at a time through the vector Philox rounds (the same bits as one counter at a
+  // time); a short last block repeats its last path and keeps only its own lanes.
+  std::uint32_t lo32[kLanes], hi32[kLanes];
+  double z0[kLanes], z1[kLanes], sign[kLanes];
+  for (std::int64_t r0 = 0; r0 < n_paths; r0 += kLanes) {
+    const std::int64_t nb = std::min<std::int64_t>(kLanes, n_paths - r0);
+    for (int l = 0; l < kLanes; ++l) {
+      const std::int64_t path = first_path + r0 + std::min<std::int64_t>(l, nb - 1);
+      const auto key = antithetic ? static_cast<std::uint64_t>(path) / 2 : static_cast<std::uint64_t>(path);
+      lo32[l] = static_cast<std::uint32_t>(key);
+      hi32[l] = static_cast<std::uint32_t>(key >> 32);
+      sign[l] = (antithetic && path % 2 == 1) ? -1.0 : 1.0;
+    }
     for (std::int64_t k = 0; k < n_steps; ++k) {
       for (std::int64_t j = 0; j < pairs; ++j) {
-        // Sub-streams 0 and 1 belong to the rate factors; extra factors start at 16.
-        const auto z = rng.normals({static_cast<std::uint32_t>(k), static_cast<std::uint32_t>(key),
-                                    static_cast<std::uint32_t>(key >> 32),
-                                    static_cast<std::uint32_t>(16 + j)});
-        out(row, k * n_factors + 2 * j) = sign * z[0];
-        if (2 * j + 1 < n_factors) out(row, k * n_factors + 2 * j + 1) = sign * z[1];
+        // Sub-streams 0 and 1 belong to the rate factors; extra factors start at first_stream.
+        pair_normals(rng, static_cast<std::uint32_t>(k), static_cast<std::uint32_t>(first_stream + j),
+                     lo32, hi32, z0, z1);
+        for (std::int64_t l = 0; l < nb; ++l) {
+          out(r0 + l, k * n_factors + 2 * j) = sign[l] * z0[l];
+          if (2 * j + 1 < n_factors) out(r0 + l, k * n_factors + 2 * j + 1) = sign[l] * z1[l];
+        }
       }
     }
   }

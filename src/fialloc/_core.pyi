@@ -227,7 +227,13 @@ def g2_revalue(
     threads: int,
 ) -> _F: ...
 def g2_factor_normals(
-    seed: int, first_path: int, n_paths: int, n_steps: int, n_factors: int, antithetic: bool
+    seed: int,
+    first_path: int,
+    n_paths: int,
+    n_steps: int,
+    n_factors: int,
+    antithetic: bool,
+    first_stream: int = 16,
 ) -> _F: ...
 def g2_swaption(
     a: float,

@@ -28,16 +28,36 @@ real curve times that currency's economy over government discount factors, so it
 index growth is today's breakevens. Each bond carries the z-spread over its economy's curve
 that reprices today's dirty price (in its own currency; a linker's in real terms). The real
 curve is the reference index's (lagged, interpolated through the month), so the simulated
-index is the reference index; the fixings already published for the first lag months are not
-pinned on the path, and the deflation floor's option value before maturity is left out.
+index is the reference index, except where a flow's reference index reads only fixings already
+published (the first months of the lag window): that flow pays the published ratio on every
+path. The deflation floor on a linker's principal is a put on the index ratio at maturity:
+before maturity it is valued on each path with Black's formula on the model's lognormal
+forward index (:meth:`~fialloc.currency_scenarios.MultiCurrencyG2.index_variance`,
+:func:`floor_paths`), at maturity paid in the linker's cash; today's z-spread of a linker
+reprices its dirty price with the floor's value included.
+
+Credit spreads move on the paths too (:func:`spread_moves`), with the scenario engine's model
+(:func:`fialloc.scenarios.simulate_credit_inflation`: log spreads by letter rating, mean
+reverting, their shocks correlated with the home economy's level factor ``x`` and with each
+other): every holding outside the government sectors (those with spread duration) is
+discounted at its z-spread plus its rating's spread change on the path since today, a foreign
+bond's with its own economy's rates and spread shocks (today's spreads by rating are the
+portfolio's spread table in every currency), a linker's with its currency's. Each economy's
+spread shocks come from its own counter sub-streams (:data:`SPREAD_STREAM`), so they too are
+the same for any thread count, chunking or Dask cluster. Without a spread model (``credit``
+None, or a volatility of zero with spreads reverting to today's) the revaluation is exactly
+the constant-spread one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
+from scipy.special import ndtr
 
 from fialloc.analytics.currency_exposure import HEDGE_TENOR, hedged_shares
 from fialloc.bonds import BondBook
@@ -51,13 +71,39 @@ from fialloc.currency_scenarios import (
 )
 from fialloc.curves import Curve
 from fialloc.data import Portfolio
+from fialloc.data.vocabulary import GOVERNMENT_SECTORS
 from fialloc.layout import FloatArray
-from fialloc.scenarios import G2pp
+from fialloc.scenarios import (
+    CreditInflationSpec,
+    G2Paths,
+    G2pp,
+    credit_spread_moves,
+    rating_groups,
+)
 
-__all__ = ["BookScenario", "asset_paths", "book_scenario", "hedge_paths"]
+__all__ = [
+    "SPREAD_STREAM",
+    "BookScenario",
+    "asset_paths",
+    "book_scenario",
+    "credit_groups",
+    "floor_paths",
+    "hedge_paths",
+    "run_spread_model",
+    "spread_moves",
+    "spread_moves_wanted",
+]
+
+#: First counter sub-stream of the run's credit spread shocks: economy ``e`` (its position
+#: among the simulated economies, the base 0) draws from ``SPREAD_STREAM + 8 e`` on (four
+#: sub-streams), clear of the rate factors (0-31), the FX and index links (32-39) and the
+#: scenario engine's own draws (16 on, for the single-currency scenario covariance).
+SPREAD_STREAM: Final = 64
 
 #: Node spacing (years) of the curves built as ratios of other curves' discount factors.
 _NODE_STEP = 1.0 / 12.0
+#: Most rounds of the linker spread solve with the floor's value (each gains many digits).
+_FLOOR_ROUNDS = 8
 
 
 @dataclass(frozen=True)
@@ -70,6 +116,8 @@ class _Block:
     holdings: FloatArray  # managers x bonds, units of 100 face (linkers: times the index ratio)
     index_ratio: FloatArray | None = None  # linkers: today's index ratio
     principal_floor: FloatArray | None = None  # linkers: least principal per 100 face
+    groups: npt.NDArray[np.int64] | None = None  # rating index per bond, -1 without spread
+    published: FloatArray | None = None  # linkers: per flow, a published index ratio or NaN
 
 
 @dataclass(frozen=True)
@@ -105,6 +153,77 @@ def _ratio_curve(curve: Curve, over: Curve, under: Curve, last: float) -> Curve:
         / np.asarray(under.discount(times))
     )
     return Curve.from_discount_factors(times, dfs, curve.valuation_date, "log_linear")
+
+
+def run_spread_model(portfolio: Portfolio, **overrides: Any) -> CreditInflationSpec:
+    """Return the run's credit spread model: today's spreads by rating, seeded dynamics.
+
+    Today's (and the long-run median) spread of each letter rating is the portfolio's spread
+    table; the dynamics are :class:`~fialloc.scenarios.CreditInflationSpec`'s defaults: log
+    spreads revert at 0.6 a year with volatility 0.30 a square-root year, rating shocks
+    correlate at 0.4 with each other and at -0.3 with the home rates' level factor.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        Validated inputs (its ``spreads`` table, decimals by letter rating).
+    **overrides
+        Fields of :class:`~fialloc.scenarios.CreditInflationSpec` to change (``volatility=0``
+        keeps the spreads constant).
+    """
+    spreads = {
+        str(r): float(v)
+        for r, v in zip(portfolio.spreads["rating"], portfolio.spreads["spread"], strict=True)
+    }
+    return replace(CreditInflationSpec(spreads=spreads), **overrides)
+
+
+def credit_groups(portfolio: Portfolio, security_ids: pd.Index) -> npt.NDArray[np.int64]:
+    """Rating index (AAA .. CCC) of each of `security_ids`, -1 for the government sectors."""
+    sec = portfolio.securities.set_index("security_id").reindex(security_ids)
+    exempt = sec["sector"].isin(GOVERNMENT_SECTORS).to_numpy()
+    ratings = sec["rating"].where(~exempt, "AAA")
+    return rating_groups(ratings.to_numpy(), exempt)
+
+
+def spread_moves_wanted(credit: CreditInflationSpec | None) -> bool:
+    """Whether `credit` moves spreads at all (zero volatility and no drift: it does not)."""
+    return credit is not None and (credit.volatility > 0 or credit.long_run is not None)
+
+
+def spread_moves(
+    model: G2pp,
+    paths: G2Paths,
+    credit: CreditInflationSpec,
+    horizons: npt.ArrayLike,
+    economy: int = 0,
+) -> FloatArray:
+    """Spread changes since today by rating at `horizons`, for economy `economy` of a run.
+
+    The scenario engine's spreads (:func:`fialloc.scenarios.credit_spread_moves`, the moves
+    of :func:`~fialloc.scenarios.simulate_credit_inflation`) on one economy's paths, from that
+    economy's sub-streams (:data:`SPREAD_STREAM`).
+
+    Parameters
+    ----------
+    model : G2pp
+        The economy's G2++ (its level factor's parameters recover the rate shocks).
+    paths : G2Paths
+        The economy's paths (:meth:`MultiCurrencyPaths.economy`, or the base run's).
+    credit : CreditInflationSpec
+        The spread model (:func:`run_spread_model`).
+    horizons : array
+        Years, on the paths' grid.
+    economy : int
+        The economy's position among the run's economies (0 for the base).
+
+    Returns
+    -------
+    ndarray
+        Paths x horizons x ratings (AAA .. CCC), decimals.
+    """
+    stream = SPREAD_STREAM + 8 * int(economy)
+    return credit_spread_moves(model, paths, credit, horizons, stream=stream)
 
 
 def _economies(
@@ -144,6 +263,99 @@ def _economies(
             real = _ratio_curve(real, home.curve, government, last)
         reals[code] = real_economy(home, real)
     return nominal, reals
+
+
+def _floor_put(
+    forward: FloatArray, strike: FloatArray, variance: FloatArray, discount: FloatArray
+) -> FloatArray:
+    """Black's put ``discount * E[(strike - X)^+]`` on a lognormal ``X`` of mean `forward`."""
+    sd = np.sqrt(variance)
+    live = sd > 0
+    safe = np.where(live, sd, 1.0)
+    d1 = (np.log(forward / strike) + 0.5 * variance) / safe
+    black = strike * ndtr(-(d1 - safe)) - forward * ndtr(-d1)
+    intrinsic = np.maximum(strike - forward, 0.0)
+    return np.asarray(discount * np.where(live, black, intrinsic), dtype=np.float64)
+
+
+def _floor_today(generator: MultiCurrencyG2, block: _Block, z_spread: FloatArray) -> FloatArray:
+    """Today's value of each linker's deflation floor (money per 100 face, its currency).
+
+    The principal floor is a put struck at ``principal_floor`` on ``100 * index_ratio *
+    g(T)``; with the index lognormal in the model its value is Black's formula on the forward
+    ``100 * index_ratio * P_real(0, T) / P_nominal(0, T)`` with the variance
+    :meth:`MultiCurrencyG2.index_variance` gives, discounted at the nominal curve and the
+    linker's z-spread (the spread its principal is discounted at).
+    """
+    assert block.index_ratio is not None
+    assert block.principal_floor is not None
+    economy = generator.economy(block.economy)
+    home = generator.economy(str(economy.parent))
+    layout = block.book.layout
+    mature = layout.times[layout.offsets[1:] - 1]
+    p_real = np.asarray(economy.curve.discount(mature), dtype=np.float64)
+    p_nominal = np.asarray(home.curve.discount(mature), dtype=np.float64)
+    floored = block.principal_floor > 0
+    strike = np.where(floored, block.principal_floor, 1.0)
+    value = _floor_put(
+        100.0 * block.index_ratio * p_real / p_nominal,
+        strike,
+        generator.index_variance(block.economy, 0.0, mature),
+        p_nominal * np.exp(-z_spread * mature),
+    )
+    return np.where(floored, value, 0.0)
+
+
+def floor_paths(
+    generator: MultiCurrencyG2,
+    block: _Block,
+    paths: MultiCurrencyPaths,
+    horizons: npt.ArrayLike,
+) -> FloatArray:
+    """Return each holder's deflation floors before maturity (paths x horizons x holders).
+
+    In base money. On a path at ``h`` the floor of a linker maturing at ``T > h`` is Black's
+    put on the forward ``100 * index_ratio * g(h) P_real(h, T) / P_nominal(h, T)`` (the
+    path's index growth and both economies' zero bonds from its states) with the model's
+    variance over ``[h, T]``, discounted at ``P_nominal(h, T)`` and the linker's z-spread,
+    converted at the path's FX rate; at maturity the floor is paid in the linker's cash
+    (:func:`_linker_cash`), so a floor is 0 from then on.
+    """
+    assert block.index_ratio is not None
+    assert block.principal_floor is not None
+    economy = generator.economy(block.economy)
+    home = str(economy.parent)
+    layout = block.book.layout
+    h = np.atleast_1d(np.asarray(horizons, dtype=np.float64))
+    floored = np.flatnonzero(block.principal_floor > 0)
+    units = block.holdings / block.index_ratio
+    out = np.zeros((paths.n_paths, len(h), units.shape[0]))
+    if len(floored) == 0:
+        return out
+    mature = layout.times[layout.offsets[1:] - 1][floored]
+    real_paths, home_paths = paths.economy(block.economy), paths.economy(home)
+    cols = real_paths.columns(h)
+    i = paths.index(block.economy)
+    fx = paths.to_base(home)[:, cols]
+    real_model, home_model = generator.model(block.economy), generator.model(home)
+    for j, now in enumerate(h):
+        live = mature > now
+        if not np.any(live):
+            continue
+        t, k = mature[live], cols[j]
+        p_real = real_model.zero_bond(now, t, real_paths.x[:, k], real_paths.y[:, k])
+        p_nominal = home_model.zero_bond(now, t, home_paths.x[:, k], home_paths.y[:, k])
+        s = floored[live]
+        put = _floor_put(
+            100.0 * block.index_ratio[s] * paths.link[i][:, k, None] * p_real / p_nominal,
+            block.principal_floor[s],
+            generator.index_variance(block.economy, now, t),
+            p_nominal * np.exp(-block.z_spread[s] * (t - now)),
+        )
+        # Linker by linker in one fixed order: a path's sum does not depend on its chunk.
+        for c, stream in enumerate(s):
+            out[:, j, :] += (fx[:, j] * put[:, c])[:, None] * units[None, :, stream]
+    return out
 
 
 def book_scenario(portfolio: Portfolio, model: G2pp) -> BookScenario | None:
@@ -192,7 +404,15 @@ def book_scenario(portfolio: Portfolio, model: G2pp) -> BookScenario | None:
             if code == base
             else sub.z_spreads(nominal[code].curve, np.ascontiguousarray(dirty[at]))
         )
-        blocks.append(_Block(code, sub, np.asarray(z, dtype=np.float64), face[:, at]))
+        blocks.append(
+            _Block(
+                code,
+                sub,
+                np.asarray(z, dtype=np.float64),
+                face[:, at],
+                groups=credit_groups(p, sub.security_ids),
+            )
+        )
     if linkers is not None:
         flows = linkers.real_flows(p.breakeven_curves)
         for code, economy in reals.items():
@@ -200,17 +420,19 @@ def book_scenario(portfolio: Portfolio, model: G2pp) -> BookScenario | None:
             real_book = linkers.real.take(rows)
             at = ids.get_indexer(real_book.security_ids)
             ratio = flows.index_ratio[rows]
-            z = real_book.z_spreads(economy.curve, np.ascontiguousarray(dirty[at] / ratio))
-            blocks.append(
-                _Block(
-                    economy.name,
-                    real_book,
-                    np.asarray(z, dtype=np.float64),
-                    face[:, at] * ratio,
-                    ratio,
-                    flows.principal_floor[rows],
-                )
+            offsets = flows.layout.offsets
+            in_rows = np.concatenate([np.arange(offsets[r], offsets[r + 1]) for r in rows])
+            block = _Block(
+                economy.name,
+                real_book,
+                np.zeros(len(rows)),
+                face[:, at] * ratio,
+                ratio,
+                flows.principal_floor[rows],
+                credit_groups(p, real_book.security_ids),
+                None if flows.published_ratio is None else flows.published_ratio[in_rows],
             )
+            blocks.append(replace(block, z_spread=_linker_spreads(generator, block, dirty[at])))
     hedged = hedged_shares(p).mul(p.manager_values.reindex(p.managers.index).fillna(0.0), axis=0)
     hedged = hedged[[c for c in hedged.columns if (hedged[c] > 0).any()]]
     units = hedged.to_numpy(dtype=float) / np.array([cs.spot(c) for c in hedged.columns])
@@ -220,6 +442,34 @@ def book_scenario(portfolio: Portfolio, model: G2pp) -> BookScenario | None:
         tuple(str(c) for c in hedged.columns),
         units.reshape(len(hedged), -1),
     )
+
+
+def _linker_spreads(generator: MultiCurrencyG2, block: _Block, dirty: FloatArray) -> FloatArray:
+    """Return the z-spreads that reprice today's `dirty` prices with the floor's value.
+
+    Over the real economy's curve, `dirty` in money per 100 face: the real flows and the
+    deflation floor's value together make the price. The floor's value shrinks with the
+    spread it is discounted at (by ``T`` times itself per unit of spread, against the bond's
+    whole spread duration), so a few rounds of solving the flows' spread for the price less
+    the floor settle to rounding.
+    """
+    assert block.index_ratio is not None
+    real_price = np.ascontiguousarray(dirty / block.index_ratio)
+    curve = generator.economy(block.economy).curve
+    z = np.asarray(block.book.z_spreads(curve, real_price), dtype=np.float64)
+    if block.principal_floor is None or not np.any(block.principal_floor > 0):
+        return z
+    for _ in range(_FLOOR_ROUNDS):
+        option = _floor_today(generator, block, z) / block.index_ratio
+        moved = np.asarray(
+            block.book.z_spreads(curve, np.ascontiguousarray(real_price - option)),
+            dtype=np.float64,
+        )
+        done = bool(np.max(np.abs(moved - z)) <= 1e-15)
+        z = moved
+        if done:
+            break
+    return z
 
 
 def _linker_cash(block: _Block, paths: MultiCurrencyPaths) -> FloatArray:
@@ -242,6 +492,10 @@ def _linker_cash(block: _Block, paths: MultiCurrencyPaths) -> FloatArray:
     w = (t - grid[k - 1]) / (grid[k] - grid[k - 1])
     g = growth[:, k - 1] * (1.0 - w) + growth[:, k] * w  # paths x flows
     ratio = block.index_ratio[stream] * g
+    if block.published is not None:
+        # A flow whose reference index is already published pays it on every path.
+        known = np.flatnonzero(np.isfinite(block.published[inside]))
+        ratio[:, known] = block.published[inside][known]
     amounts = np.broadcast_to(layout.amounts[inside], ratio.shape) * ratio
     last = layout.offsets[1:] - 1
     principal = np.flatnonzero(np.isin(inside, last))
@@ -342,6 +596,7 @@ def asset_paths(
     paths: MultiCurrencyPaths,
     horizons: npt.ArrayLike,
     threads: int | None = None,
+    credit: CreditInflationSpec | None = None,
 ) -> FloatArray:
     """Each manager's sleeve on every path: remaining flows, banked cash and hedges (money).
 
@@ -355,6 +610,8 @@ def asset_paths(
         Years, on the paths' grid.
     threads : int, optional
         The revaluation kernel's threads; results do not depend on it.
+    credit : CreditInflationSpec, optional
+        Credit spreads on the paths (:func:`run_spread_model`); constant spreads without.
 
     Returns
     -------
@@ -373,7 +630,18 @@ def asset_paths(
     # one running sum banks every block's cash at the base bank account.
     weights: list[FloatArray] = []
     cashes: list[FloatArray] = []
+    moves: dict[str, FloatArray] = {}  # per home economy, paths x horizons x ratings
     for block in scenario.blocks:
+        home = (
+            block.economy if block.index_ratio is None else str(gen.economy(block.economy).parent)
+        )
+        spread = None
+        if credit is not None and spread_moves_wanted(credit) and block.groups is not None:
+            if bool(np.any(block.groups >= 0)) and home not in moves:
+                moves[home] = spread_moves(
+                    gen.model(home), paths.economy(home), credit, h, paths.index(home)
+                )
+            spread = moves.get(home)
         out += gen.revalue(
             block.economy,
             block.book,
@@ -382,9 +650,8 @@ def asset_paths(
             block.z_spread,
             holdings=block.holdings,
             threads=threads,
-        )
-        home = (
-            block.economy if block.index_ratio is None else str(gen.economy(block.economy).parent)
+            spread_moves=spread,
+            groups=None if spread is None else block.groups,
         )
         weights.append(discount if home == base else discount * paths.to_base(home))
         cashes.append(
@@ -392,6 +659,8 @@ def asset_paths(
             if block.index_ratio is None
             else _linker_cash(block, paths)
         )
+        if block.index_ratio is not None:
+            out += floor_paths(gen, block, paths, h)
     # Month by month, the blocks in order, then the running sum kept at the horizons' months:
     # the same additions in the same order as summing the paths x months x managers arrays
     # and their cumulative sum, without those arrays (13 MB each for 500 paths of the demo).

@@ -433,6 +433,61 @@ class MultiCurrencyG2:
         """Return economy `name`'s G2++ (its zero bonds are those of its paths' factors)."""
         return self.models[self.economy(name).name]
 
+    def index_variance(
+        self, name: str, start: npt.ArrayLike, maturity: npt.ArrayLike
+    ) -> FloatArray:
+        """Variance of the log forward index from `start` to `maturity` (years, elementwise).
+
+        For real economy `name`, the forward of its index for `maturity` seen at ``t``,
+        ``F(t, T) = I(t) P_real(t, T) / P_nominal(t, T)``, is lognormal with no drift under
+        the home currency's `maturity`-forward measure; its log moves by
+        ``nu dW_I - sigma_r B_ar(T - t) dW_xr - eta_r B_br(T - t) dW_yr
+        + sigma_n B_an(T - t) dW_xn + eta_n B_bn(T - t) dW_yn`` (``B_k(u) = (1 - e^{-ku}) / k``,
+        the G2++ bond volatilities), so its variance over ``[start, maturity]`` integrates
+        those loadings against the drivers' correlations in closed form. A put on the index
+        (the deflation floor) is then Black's formula on that forward.
+
+        Returns
+        -------
+        ndarray
+            Decimal variance (zero where `maturity` <= `start`), shape of the broadcast inputs.
+        """
+        e = self.economy(name)
+        if e.kind != "real" or e.parent is None:
+            msg = f"MultiCurrencyG2.index_variance: {name!r} is not a real economy"
+            raise ValueError(msg)
+        home = self.economy(e.parent)
+        s0, t0 = np.broadcast_arrays(
+            np.asarray(start, dtype=np.float64), np.asarray(maturity, dtype=np.float64)
+        )
+        u = np.maximum(t0 - s0, 0.0)
+        ar, sr, br, er, _ = e.params
+        an, sn, bn, en, _ = home.params
+        # Loadings (sign, scale, mean reversion; 0 for the index's own constant one) per
+        # driver, in the order of the correlation's labels.
+        drivers = [f"{name}.link", f"{name}.x", f"{name}.y", f"{home.name}.x", f"{home.name}.y"]
+        loads = [(e.volatility, 0.0), (-sr, ar), (-er, br), (sn, an), (en, bn)]
+        c = self.correlation.loc[drivers, drivers].to_numpy(dtype=np.float64)
+
+        def b(k: float) -> FloatArray:
+            return np.asarray(-np.expm1(-k * u) / k)
+
+        def integral(i: float, j: float) -> FloatArray:
+            """Integral over [0, u] of B_i B_j (B_0 = 1)."""
+            if i == 0 and j == 0:
+                return np.asarray(u)
+            if i == 0 or j == 0:
+                k = i or j
+                return np.asarray((u - b(k)) / k)
+            return np.asarray((u - b(i) - b(j) + b(i + j)) / (i * j))
+
+        out = np.zeros_like(u)
+        for p, (vp, kp) in enumerate(loads):
+            for q, (vq, kq) in enumerate(loads):
+                if c[p, q] != 0.0 and vp != 0.0 and vq != 0.0:
+                    out = out + c[p, q] * vp * vq * integral(kp, kq)
+        return np.asarray(out, dtype=np.float64)
+
     def _run(
         self, grid: FloatArray, first: int, n: int, seed: int, threads: int
     ) -> tuple[list[FloatArray], list[FloatArray], list[FloatArray], list[FloatArray]]:
@@ -579,12 +634,16 @@ class MultiCurrencyG2:
         *,
         holdings: npt.ArrayLike | sparse.sparray | None = None,
         threads: int | None = None,
+        spread_moves: npt.ArrayLike | None = None,
+        groups: npt.ArrayLike | None = None,
     ) -> FloatArray:
         """Base-currency value at each horizon, on each path, of flows paid in economy `name`.
 
         A foreign bond's flows are valued with its currency's zero bonds on the path and
         converted at the path's FX rate; a linker's real flows (per unit of index ratio) with
         the real economy's zero bonds times the simulated index ratio and the FX rate.
+        `spread_moves` and `groups` move each stream's z-spread on the path, as in
+        :meth:`G2pp.revalue`.
 
         Returns
         -------
@@ -599,6 +658,8 @@ class MultiCurrencyG2:
             z_spread,
             threads=threads,
             holdings=holdings,
+            spread_moves=spread_moves,
+            groups=groups,
         )
         return np.asarray(local * paths.to_base(name)[:, cols, None], dtype=np.float64)
 

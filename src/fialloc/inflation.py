@@ -57,6 +57,7 @@ __all__ = [
     "LinkerFlows",
     "cpi_fixings",
     "index_linked",
+    "published_reference",
     "real_curve",
     "real_curve_from_linkers",
     "reference_cpi",
@@ -477,6 +478,37 @@ class BreakevenCurve:
         return replace(self, rates=self.rates + shift)
 
 
+def _reference_months(
+    days: npt.NDArray[np.int64], lag: int
+) -> tuple[npt.NDArray[np.int64], FloatArray]:
+    """Return each day's lagged month number and its weight through its own month."""
+    own = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) + _EPOCH_MONTH
+    first = _month_start_days(own)
+    weights = (days - first) / (_month_start_days(own + 1) - first)
+    return own - lag, np.asarray(weights, dtype=np.float64)
+
+
+def published_reference(
+    dates: Sequence[dt.date] | npt.NDArray[np.datetime64],
+    curve: BreakevenCurve,
+    lag_months: int,
+    interpolation: CpiInterpolation = "linear",
+) -> npt.NDArray[np.bool_]:
+    """Whether each date's reference index reads only published fixings (no forecast).
+
+    The lagged month must be published, and with ``linear`` interpolation past a month's
+    first day the month after it too (see :func:`reference_cpi`).
+    """
+    lag = _check_lag(lag_months, "published_reference")
+    how = _check_interpolation(interpolation, "published_reference")
+    numbers, weights = _reference_months(_days(dates), lag)
+    known = np.array([_month_number(m) for m in curve.fixings.index], dtype=np.int64)
+    done = np.isin(numbers, known)
+    if how == "linear":
+        done &= (weights == 0) | np.isin(numbers + 1, known)
+    return np.asarray(done, dtype=np.bool_)
+
+
 def reference_cpi(
     dates: Sequence[dt.date] | npt.NDArray[np.datetime64],
     curve: BreakevenCurve,
@@ -503,16 +535,12 @@ def reference_cpi(
     """
     lag = _check_lag(lag_months, "reference_cpi")
     how = _check_interpolation(interpolation, "reference_cpi")
-    days = _days(dates)
-    own = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) + _EPOCH_MONTH
-    first = _month_start_days(own)
-    numbers = own - lag
+    numbers, weights = _reference_months(_days(dates), lag)
     if how == "flat":
         return curve._levels(numbers)
-    weights = (days - first) / (_month_start_days(own + 1) - first)
     needed, inverse = np.unique(np.concatenate([numbers, numbers + 1]), return_inverse=True)
     levels = curve._levels(needed)[inverse]
-    start, end = levels[: len(days)], levels[len(days) :]
+    start, end = levels[: len(numbers)], levels[len(numbers) :]
     # The first of a month needs no interpolation (nor the next month's fixing).
     return np.where(weights > 0, start + (end - start) * weights, start)
 
@@ -551,6 +579,10 @@ class LinkerFlows:
     lag_years : ndarray
         Observation lag of each linker (years, months / 12): the index a flow at ``t`` uses
         is the one observed at ``t - lag``.
+    published_ratio : ndarray, optional
+        Per flow, the index ratio where its reference index reads only published fixings
+        (the first months of the lag window: known today, the same on every path), NaN
+        where it is still to be published.
     """
 
     ids: pd.Index
@@ -560,6 +592,7 @@ class LinkerFlows:
     principal_floor: FloatArray
     index: tuple[str, ...]
     lag_years: FloatArray
+    published_ratio: FloatArray | None = None
 
 
 @dataclass(frozen=True)
@@ -680,6 +713,20 @@ class LinkerBook:
             out[flows] = level / np.repeat(self._terms.base_cpi[rows], counts[rows])
         return out
 
+    def published_ratios(self, curves: Mapping[str, BreakevenCurve]) -> FloatArray:
+        """Index ratio of every flow whose reference index is published, NaN for the rest.
+
+        In layout order (see :func:`published_reference`).
+        """
+        offsets = self._real.layout.offsets
+        out = self.flow_ratios(curves)
+        for (_, lag, how), rows in self._groups.items():
+            flows = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in rows])
+            curve = self._curve(curves, int(rows[0]))
+            known = published_reference(self._days[flows], curve, lag, how)
+            out[flows[~known]] = np.nan
+        return out
+
     def money_amounts(
         self, curves: Mapping[str, BreakevenCurve], *, floor: bool = True
     ) -> FloatArray:
@@ -708,6 +755,7 @@ class LinkerBook:
             principal_floor=np.where(self._terms.floor, 100.0, 0.0),
             index=self._terms.index,
             lag_years=np.array(self._terms.lag_months, dtype=np.float64) / 12.0,
+            published_ratio=self.published_ratios(curves),
         )
 
     def nominal_book(self, curves: Mapping[str, BreakevenCurve]) -> BondBook:

@@ -23,6 +23,7 @@ import pandas as pd
 
 from fialloc.analytics.context import DeskContext
 from fialloc.analytics.duration_gaps import gap_dv01, gap_profile, krd_gaps
+from fialloc.currency_paths import SPREAD_STREAM, run_spread_model
 from fialloc.data import Portfolio
 from fialloc.data.run_requirements import run_problems
 from fialloc.desks import DeskResult, performance, run_desks
@@ -308,15 +309,18 @@ def _stress_stage(
 
 
 def _scenario_covariance(
-    p: Portfolio, model: G2pp, n_paths: int, grid: npt.NDArray[np.float64], seed: int
+    p: Portfolio,
+    model: G2pp,
+    spread_model: CreditInflationSpec,
+    n_paths: int,
+    grid: npt.NDArray[np.float64],
+    seed: int,
 ) -> pd.DataFrame:
     """Return the factor covariance of the run's paths' first month (``"scenarios"``)."""
-    # The same paths the chunks simulated (keyed by seed and path index).
+    # The same paths the chunks simulated (keyed by seed and path index), and the same
+    # spreads on them (the base economy's sub-streams).
     paths = model.simulate(n_paths, grid, seed=seed)
-    spreads = {
-        str(r): float(v) for r, v in zip(p.spreads["rating"], p.spreads["spread"], strict=True)
-    }
-    credit = simulate_credit_inflation(model, paths, CreditInflationSpec(spreads=spreads))
+    credit = simulate_credit_inflation(model, paths, spread_model, stream=SPREAD_STREAM)
     return scenario_covariance(model, paths, p.analytics.key_tenors, credit)
 
 
@@ -504,17 +508,20 @@ class _Settings:
         model: G2pp,
         horizons: npt.NDArray[np.float64],
         universe: OverlayUniverse | None,
+        spread_model: CreditInflationSpec,
         first_path: int = 0,
     ) -> SleevePaths:
         """Simulate the run's paths from `first_path` and revalue the sleeves on them."""
         return simulate_sleeves(
             p, model, self.n_paths, self.grid, horizons, self.scenario_seed,
             chunk=self.path_chunk, executor=self.executor, first_path=first_path,
-            overlay=universe,
+            overlay=universe, credit=spread_model,
         )  # fmt: skip
 
-    def parameters(self, model: G2pp, sleeves: SleevePaths) -> dict[str, Any]:
-        """Return what reproduces the run, with the G2++ parameters and the economies."""
+    def parameters(
+        self, model: G2pp, sleeves: SleevePaths, spread_model: CreditInflationSpec
+    ) -> dict[str, Any]:
+        """Return what reproduces the run: G2++ and spread parameters, the economies."""
         return {
             "n_paths": self.n_paths,
             "scenario_seed": self.scenario_seed,
@@ -526,6 +533,12 @@ class _Settings:
             "path_chunk": self.path_chunk,
             "g2": dict(zip(("a", "sigma", "b", "eta", "rho"), model.params, strict=True)),
             "economies": list(sleeves.economies),
+            "credit_spreads": {
+                "mean_reversion": spread_model.mean_reversion,
+                "volatility": spread_model.volatility,
+                "rating_correlation": spread_model.base_correlation,
+                "rate_correlation": spread_model.rate_correlation,
+            },
         }
 
 
@@ -544,6 +557,7 @@ def _optimize_stage(
     ctx: DeskContext,
     desks: dict[str, DeskResult],
     model: G2pp,
+    spread_model: CreditInflationSpec,
     settings: _Settings,
     universe: OverlayUniverse | None,
     overlay_inputs: OverlayInputs | None,
@@ -553,7 +567,7 @@ def _optimize_stage(
     factor_cov = None
     if settings.covariance == "scenarios":
         factor_cov = _scenario_covariance(
-            p, model, settings.n_paths, settings.grid, settings.scenario_seed
+            p, model, spread_model, settings.n_paths, settings.grid, settings.scenario_seed
         )
     evidence = performance.manager_evidence(desks["performance"])
     problem = build_problem(
@@ -565,7 +579,9 @@ def _optimize_stage(
     program, allocation, without = _recommend(problem, p, overlay_inputs)
     # Fitted on paths of its own (the next block of the same stream, last horizon only),
     # so that the paths that evaluate it below do not flatter it.
-    fit = settings.sleeves(p, model, settings.years[-1:], universe, first_path=settings.n_paths)
+    fit = settings.sleeves(
+        p, model, settings.years[-1:], universe, spread_model, first_path=settings.n_paths
+    )
     robust = min_expected_shortfall(
         problem, fit, p.mandate, rooms=program.rooms(), overlay=overlay_inputs
     )
@@ -589,11 +605,14 @@ def _run_stages(
         stresses, stress_by_manager, overlay_inputs = _stress_stage(p, universe, settings.executor)
     with _stage("scenarios", timings, progress):
         model = G2pp(p.curve)
-        sleeves = settings.sleeves(p, model, settings.years, universe)
+        spread_model = run_spread_model(p)
+        sleeves = settings.sleeves(p, model, settings.years, universe, spread_model)
     with _stage("desks", timings, progress):
         desks = desk_runner(ctx)
     with _stage("optimize", timings, progress):
-        chosen = _optimize_stage(ctx, desks, model, settings, universe, overlay_inputs)
+        chosen = _optimize_stage(
+            ctx, desks, model, spread_model, settings, universe, overlay_inputs
+        )
     with _stage("robustness", timings, progress):
         candidates, overlays, overlay_values = _candidates(
             chosen.problem, chosen.allocation, chosen.robust, chosen.without, universe,
@@ -623,7 +642,7 @@ def _run_stages(
         frontier=chosen.frontier,
         robustness=robustness,
         plan=plan,
-        parameters=settings.parameters(model, sleeves),
+        parameters=settings.parameters(model, sleeves, spread_model),
         timings=timings,
         overlay=universe,
         allocation_without_overlay=chosen.without,

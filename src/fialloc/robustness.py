@@ -29,7 +29,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from fialloc.currency_paths import BookScenario, asset_paths, book_scenario
+from fialloc.currency_paths import (
+    BookScenario,
+    asset_paths,
+    book_scenario,
+    credit_groups,
+    spread_moves,
+    spread_moves_wanted,
+)
 from fialloc.currency_scenarios import MultiCurrencyPaths
 from fialloc.data import Mandate, Portfolio
 from fialloc.distributed import Executor, InProcess, task_threads
@@ -46,7 +53,7 @@ from fialloc.optimize import (
     overlay_extension,
 )
 from fialloc.overlay import OverlayUniverse
-from fialloc.scenarios import G2Paths, G2pp
+from fialloc.scenarios import CreditInflationSpec, G2Paths, G2pp
 from fialloc.stresses import StressResult
 
 __all__ = [
@@ -243,6 +250,7 @@ def sleeve_paths(
     threads: int | None = None,
     overlay: OverlayUniverse | None = None,
     scenario: BookScenario | None = None,
+    credit: CreditInflationSpec | None = None,
 ) -> SleevePaths:
     """Revalue each manager's sleeve and the liabilities on every path (see module notes).
 
@@ -251,7 +259,10 @@ def sleeve_paths(
     book with foreign bonds or linkers passes its `scenario`
     (:func:`fialloc.currency_paths.book_scenario`) and that generator's `paths`: its sleeves
     are :func:`fialloc.currency_paths.asset_paths`, the liabilities, overlay and states the
-    base economy's.
+    base economy's. With a `credit` spread model
+    (:func:`fialloc.currency_paths.run_spread_model`) the holdings outside the government
+    sectors are discounted at their spreads on the path (:func:`fialloc.currency_paths.
+    spread_moves`); the liabilities and overlay stay on the risk-free curve.
     """
     p = portfolio
     h = np.atleast_1d(np.asarray(horizons, dtype=float))
@@ -260,7 +271,7 @@ def sleeve_paths(
         if scenario is None:
             msg = "sleeve_paths: multi-currency paths need the book's scenario"
             raise ValueError(msg)
-        assets = asset_paths(scenario, paths, h, threads)
+        assets = asset_paths(scenario, paths, h, threads, credit)
         economies = paths.names
         paths = paths.economy(paths.names[0])
     else:
@@ -270,9 +281,22 @@ def sleeve_paths(
         face = (
             p.face.reindex(columns=book.security_ids).to_numpy() / 100.0 * p.fx_to_base.to_numpy()
         )
+        moves, groups = None, None
+        if credit is not None and spread_moves_wanted(credit):
+            groups = credit_groups(p, book.security_ids)
+            moves = spread_moves(model, paths, credit, h) if np.any(groups >= 0) else None
         # Summed into the sleeves inside the kernel (paths x horizons x managers), in one fixed
         # order: the same values for any thread count, in this process and on any worker.
-        remaining = model.revalue(book, paths, h, z, threads=threads, holdings=face)
+        remaining = model.revalue(
+            book,
+            paths,
+            h,
+            z,
+            threads=threads,
+            holdings=face,
+            spread_moves=moves,
+            groups=None if moves is None else groups,
+        )
         assets = remaining + paths.banked(book.layout, face, h)
     owed = model.revalue(p.liability_stream, paths, h, threads=threads)[:, :, 0]
     # What is still owed plus what was paid, grown to the horizon.
@@ -316,6 +340,7 @@ def simulate_sleeves(
     executor: Executor | None = None,
     first_path: int = 0,
     overlay: OverlayUniverse | None = None,
+    credit: CreditInflationSpec | None = None,
 ) -> SleevePaths:
     """Simulate G2++ paths and revalue the sleeves on them, `chunk` paths per task.
 
@@ -345,6 +370,9 @@ def simulate_sleeves(
         seed's stream, independent of any other block of paths.
     overlay : OverlayUniverse, optional
         Overlay instruments to revalue on the same paths (per unit of position).
+    credit : CreditInflationSpec, optional
+        Credit spreads on the paths (:func:`fialloc.currency_paths.run_spread_model`);
+        constant spreads without.
 
     Raises
     ------
@@ -371,7 +399,7 @@ def simulate_sleeves(
     blocks = (executor or InProcess()).map(
         _sleeve_chunk,
         items,
-        shared=(portfolio, model.params, grid, h, int(seed), overlay, scenario),
+        shared=(portfolio, model.params, grid, h, int(seed), overlay, scenario, credit),
     )
     return _concatenate(blocks, items, n_paths)
 
@@ -386,10 +414,11 @@ def _sleeve_chunk(
         int,
         OverlayUniverse | None,
         BookScenario | None,
+        CreditInflationSpec | None,
     ],
 ) -> SleevePaths:
     first, n = item
-    portfolio, params, grid, horizons, seed, overlay, scenario = shared
+    portfolio, params, grid, horizons, seed, overlay, scenario, credit = shared
     model = G2pp(portfolio.curve, *params)
     threads = task_threads()
     paths: G2Paths | MultiCurrencyPaths = (
@@ -397,7 +426,7 @@ def _sleeve_chunk(
         if scenario is None
         else scenario.generator.simulate(n, grid, seed, threads, first_path=first)
     )
-    return sleeve_paths(portfolio, model, paths, horizons, threads, overlay, scenario)
+    return sleeve_paths(portfolio, model, paths, horizons, threads, overlay, scenario, credit)
 
 
 def _concatenate(

@@ -38,6 +38,7 @@ __all__ = [
     "G2Paths",
     "G2pp",
     "SwaptionModel",
+    "credit_spread_moves",
     "rating_groups",
     "simulate_credit_inflation",
     "swaption_quotes",
@@ -871,42 +872,62 @@ def rating_groups(
     return groups
 
 
-def simulate_credit_inflation(
-    model: G2pp, paths: G2Paths, spec: CreditInflationSpec
-) -> CreditInflationPaths:
-    """Spread and inflation paths consistent with `paths` (same seed, path keys and grid).
+@dataclass(frozen=True)
+class _CreditDrivers:
+    """The credit and inflation shocks' ingredients (see :func:`_credit_drivers`)."""
 
-    The rate shock of each step is recovered exactly from the simulated x factor, so the
-    correlations with rates hold path by path; the other shocks come from the same
-    counter-based generator (a separate sub-stream), so chunks and threads do not matter.
+    z_rate: FloatArray  # paths x steps: each step's standard rate shock, from x
+    normals: FloatArray  # paths x steps x 8: independent standard normals
+    chol: FloatArray  # 8 x 8: the residual correlation's Cholesky factor
+    rho: FloatArray  # 8: each factor's correlation with the rate shock
+    today: FloatArray  # by rating
+    long_run: FloatArray  # by rating
+
+    def shocks(self, weight: FloatArray | None = None) -> FloatArray:
+        """Return the correlated shocks (paths x steps x 8), or their sums with `weight`.
+
+        With `weight` (rows x steps), each row's weighted sum over the steps (paths x rows x
+        8): the shocks are linear in the drivers, so the sums are taken on the drivers.
+        """
+        z, normals = self.z_rate, self.normals
+        if weight is not None:
+            # Batched over paths (a stack of small products): no multithreaded BLAS call.
+            z, normals = (weight @ z[:, :, None])[:, :, 0], weight @ normals
+        scale = np.sqrt(1.0 - self.rho**2)
+        return np.asarray(self.rho * z[:, :, None] + scale * (normals @ self.chol.T))
+
+
+def _credit_drivers(
+    model: G2pp, paths: G2Paths, spec: CreditInflationSpec, stream: int, where: str
+) -> _CreditDrivers:
+    """Validate `spec` and draw the drivers of its shocks on `paths`.
+
+    The rate shock of each step is recovered exactly from the simulated x factor; the rest
+    come from the counter-based generator's sub-streams from `stream` on.
     """
     missing = [r for r in RATING_LETTERS if r not in spec.spreads]
     if missing:
-        msg = f"simulate_credit_inflation: no spread given for {missing}"
+        msg = f"{where}: no spread given for {missing}"
         raise ValueError(msg)
     today = np.array([spec.spreads[r] for r in RATING_LETTERS], dtype=np.float64)
     long_run = (
         today if spec.long_run is None else np.array([spec.long_run[r] for r in RATING_LETTERS])
     )
     if np.any(today <= 0) or np.any(long_run <= 0):
-        msg = "simulate_credit_inflation: spreads must be positive decimals"
+        msg = f"{where}: spreads must be positive decimals"
         raise ValueError(msg)
     for name in ("base_correlation", "rate_correlation", "inflation_rate_correlation"):
         if not -1.0 < getattr(spec, name) < 1.0:
-            msg = (
-                f"simulate_credit_inflation: `{name}` must be in (-1, 1), got {getattr(spec, name)}"
-            )
+            msg = f"{where}: `{name}` must be in (-1, 1), got {getattr(spec, name)}"
             raise ValueError(msg)
     if (
-        min(
-            spec.mean_reversion,
-            spec.volatility,
-            spec.inflation_mean_reversion,
-            spec.inflation_volatility,
-        )
-        <= 0
+        min(spec.mean_reversion, spec.inflation_mean_reversion, spec.inflation_volatility) <= 0
+        or not spec.volatility >= 0
     ):
-        msg = "simulate_credit_inflation: mean reversions and volatilities must be positive"
+        msg = (
+            f"{where}: mean reversions and the inflation volatility must be positive, the "
+            "spread volatility positive or zero"
+        )
         raise ValueError(msg)
     n_paths, n_steps = paths.x.shape
     k = len(RATING_LETTERS) + 1
@@ -918,18 +939,36 @@ def simulate_credit_inflation(
     try:
         chol = np.linalg.cholesky(residual)
     except np.linalg.LinAlgError:
-        msg = "simulate_credit_inflation: the correlations are not jointly possible"
+        msg = f"{where}: the correlations are not jointly possible"
         raise ValueError(msg) from None
     normals = _core.g2_factor_normals(
-        paths.seed, paths.first_path, n_paths, n_steps, k, paths.antithetic
+        paths.seed, paths.first_path, n_paths, n_steps, k, paths.antithetic, stream
     ).reshape(n_paths, n_steps, k)
     a, sigma = model.params[0], model.params[1]
     dt = np.diff(paths.times, prepend=0.0)
     decay = np.exp(-a * dt)
     prev = np.concatenate([np.zeros((n_paths, 1)), paths.x[:, :-1]], axis=1)
     z_rate = (paths.x - decay * prev) / (sigma * np.sqrt(-np.expm1(-2 * a * dt) / (2 * a)))
-    shocks = rho_r * z_rate[:, :, None] + scale * (normals @ chol.T)
+    return _CreditDrivers(z_rate, normals, chol, rho_r, today, long_run)
 
+
+def simulate_credit_inflation(
+    model: G2pp, paths: G2Paths, spec: CreditInflationSpec, *, stream: int = 16
+) -> CreditInflationPaths:
+    """Spread and inflation paths consistent with `paths` (same seed, path keys and grid).
+
+    The rate shock of each step is recovered exactly from the simulated x factor, so the
+    correlations with rates hold path by path; the other shocks come from the same
+    counter-based generator (separate sub-streams from `stream` on, four of them), so chunks
+    and threads do not matter. `paths` may be one economy of a multi-currency run, `model`
+    that economy's G2++: a caller simulating several economies' spreads gives each its own
+    `stream` (:data:`fialloc.currency_paths.SPREAD_STREAM`). A spread volatility of zero
+    leaves the spreads on their deterministic reversion to ``long_run``.
+    """
+    drivers = _credit_drivers(model, paths, spec, stream, "simulate_credit_inflation")
+    shocks, today, long_run = drivers.shocks(), drivers.today, drivers.long_run
+    n_paths, n_steps, k = shocks.shape
+    dt = np.diff(paths.times, prepend=0.0)
     spreads = np.empty((n_paths, n_steps, k - 1))
     inflation = np.empty((n_paths, n_steps))
     log_s = np.broadcast_to(np.log(today), (n_paths, k - 1)).copy()
@@ -952,3 +991,46 @@ def simulate_credit_inflation(
         spreads[:, j, :] = np.exp(log_s)
         inflation[:, j] = infl
     return CreditInflationPaths(spreads, inflation, today)
+
+
+def credit_spread_moves(
+    model: G2pp,
+    paths: G2Paths,
+    spec: CreditInflationSpec,
+    horizons: npt.ArrayLike,
+    *,
+    stream: int = 16,
+) -> FloatArray:
+    """Spread changes since today at `horizons`, as :func:`simulate_credit_inflation` moves.
+
+    The same shocks, summed to each horizon in closed form instead of step by step: the log
+    spread at ``t_h`` is ``ln s_0 e^{-k t_h} + ln m (1 - e^{-k t_h})`` plus each step's shock
+    times ``nu sqrt((1 - e^{-2 k dt}) / 2k) e^{-k (t_h - t_j)}``. Equal to
+    ``simulate_credit_inflation(...).moves(paths, horizons)`` up to rounding, without the
+    paths x steps spread and inflation arrays (the run needs the horizons only).
+
+    Returns
+    -------
+    ndarray
+        Paths x horizons x ratings (AAA .. CCC), decimals.
+    """
+    cols = paths.columns(horizons)
+    drivers = _credit_drivers(model, paths, spec, stream, "credit_spread_moves")
+    today, long_run = drivers.today, drivers.long_run
+    t = paths.times
+    dt = np.diff(t, prepend=0.0)
+    kappa = spec.mean_reversion
+    th = t[cols]
+    # Weight of step j's shock in the log spread at horizon h (zero after the horizon).
+    lag = th[:, None] - t[None, :]
+    weight = np.where(
+        lag >= -1e-12,
+        spec.volatility
+        * np.sqrt(-np.expm1(-2 * kappa * dt) / (2 * kappa))[None, :]
+        * np.exp(-kappa * np.maximum(lag, 0.0)),
+        0.0,
+    )
+    noise = drivers.shocks(weight)[:, :, : len(RATING_LETTERS)]
+    decay = np.exp(-kappa * th)[None, :, None]
+    log_s = np.log(today) * decay + np.log(long_run) * (1 - decay) + noise
+    return np.asarray(np.exp(log_s) - today, dtype=np.float64)

@@ -8,6 +8,7 @@ four standard errors of it, on the demo's foreign, linker and hedge positions, f
 seeds and horizons.
 """
 
+import datetime as dt
 from dataclasses import replace
 
 import numpy as np
@@ -16,18 +17,26 @@ import pytest
 import fialloc.data as data
 from fialloc.bonds import BondBook
 from fialloc.currency_paths import (
+    SPREAD_STREAM,
     BookScenario,
     _Block,
     _economies,
+    _floor_today,
     _linker_cash,
+    _linker_spreads,
     asset_paths,
     book_scenario,
+    floor_paths,
     hedge_paths,
+    run_spread_model,
+    spread_moves,
 )
-from fialloc.currency_scenarios import MultiCurrencyPaths
+from fialloc.currency_scenarios import Economy, MultiCurrencyG2, MultiCurrencyPaths, real_economy
+from fialloc.curves import Curve
+from fialloc.data.vocabulary import GOVERNMENT_SECTORS
 from fialloc.layout import CashflowLayout
 from fialloc.robustness import simulate_sleeves, sleeve_paths
-from fialloc.scenarios import G2pp
+from fialloc.scenarios import G2pp, simulate_credit_inflation
 
 GRID = np.arange(1, 121) / 12.0
 N_PATHS = 3000
@@ -77,7 +86,10 @@ def _expected(scenario: BookScenario, block: int, horizon: float) -> np.ndarray:
         * home_curve.discount(bucket_end)
         / home_curve.discount(t[paid])
     )
-    per_bond = np.bincount(stream, per_flow, minlength=len(b.book))
+    per_bond = np.bincount(stream, per_flow, minlength=len(b.book)).astype(np.float64)
+    if b.index_ratio is not None:
+        # The deflation floor: today's value, whether still open or paid and banked.
+        per_bond += _floor_today(gen, b, b.z_spread) / b.index_ratio
     return np.asarray(spot * b.holdings @ per_bond)
 
 
@@ -101,7 +113,9 @@ def test_economies_and_blocks_of_the_demo(demo_portfolio, scenario):
             demo_portfolio.book.security_ids.get_indexer(b.book.security_ids)
         ]
         ratio = 1.0 if b.index_ratio is None else b.index_ratio
-        np.testing.assert_allclose(price * ratio, dirty, rtol=1e-9)
+        # A linker's price is its real flows' and its deflation floor's value.
+        floor = 0.0 if b.index_ratio is None else _floor_today(scenario.generator, b, b.z_spread)
+        np.testing.assert_allclose(price * ratio + floor, dirty, rtol=1e-9)
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -251,6 +265,12 @@ def test_linker_cash_by_hand_interpolated_index_and_deflation_floor():
     np.testing.assert_allclose(cash[:, 1, 0], 2.0 * want, rtol=1e-15)
     np.testing.assert_allclose(cash[:, 1, 1], 0.5 * want, rtol=1e-15)
     assert principal[0] == 100.0
+    # The first coupon's reference index already published (ratio 1.06): every path pays it,
+    # the later flows keep their paths' index.
+    published = np.array([1.06, np.nan, np.nan])
+    known = _linker_cash(replace(block, published=published), paths)
+    np.testing.assert_allclose(known[:, 0, 0], 2.0 * 1.06, rtol=1e-15)
+    np.testing.assert_array_equal(known[:, 1], cash[:, 1])
 
 
 def test_foreign_economies_keep_todays_forwards_and_breakevens(demo_portfolio):
@@ -276,3 +296,259 @@ def test_foreign_economies_keep_todays_forwards_and_breakevens(demo_portfolio):
         growth = real.curve.discount(t) / home.curve.discount(t)
         want = p.curve_set.curve(code, "real").discount(t) / p.curve_set.curve(code).discount(t)
         np.testing.assert_allclose(growth, want, rtol=1e-12)
+
+
+# Credit spreads on the run's paths (issue 17, item 4): the scenario engine's log-spread model
+# per economy, its shocks recovered here from the simulated spreads and rates.
+
+
+def _standard_shocks(paths, model, spec, stream):
+    """Each step's standard spread shocks (paths x steps x ratings) and rate shock."""
+    sim = simulate_credit_inflation(model, paths, spec, stream=stream)
+    dt = np.diff(paths.times, prepend=0.0)
+    kappa, nu = spec.mean_reversion, spec.volatility
+    e = np.exp(-kappa * dt)[None, :, None]
+    log_s = np.log(sim.spreads)
+    prev = np.concatenate(
+        [np.broadcast_to(np.log(sim.today), log_s[:, :1].shape), log_s[:, :-1]], axis=1
+    )
+    spread = (log_s - prev * e - np.log(sim.today) * (1 - e)) / (
+        nu * np.sqrt((1 - e * e) / (2 * kappa))
+    )
+    a, sigma = model.params[0], model.params[1]
+    x_prev = np.concatenate([np.zeros((paths.n_paths, 1)), paths.x[:, :-1]], axis=1)
+    rate = (paths.x - np.exp(-a * dt) * x_prev) / (
+        sigma * np.sqrt(-np.expm1(-2 * a * dt) / (2 * a))
+    )
+    return spread, rate, sim
+
+
+def test_spread_shocks_keep_their_correlations_with_home_rates_and_each_other(
+    demo_portfolio, scenario
+):
+    # Pooled over 2,000 paths x 36 months (independent shocks): each rating's shock against
+    # its economy's level factor at the target -0.3, ratings with each other at 0.4, and the
+    # USD and EUR spreads only through their rates (0.3^2 x the 0.5 rate correlation): the two
+    # economies' sub-streams are independent. Every estimate within four standard errors
+    # (1 - rho^2) / sqrt(n).
+    gen = scenario.generator
+    spec = run_spread_model(demo_portfolio)
+    grid = GRID[:36]
+    paths = gen.simulate(2000, grid, seed=11, threads=2)
+    shocks = {}
+    for name in ("USD", "EUR"):
+        i = paths.index(name)
+        spread, rate, sim = _standard_shocks(
+            paths.economy(name), gen.model(name), spec, SPREAD_STREAM + 8 * i
+        )
+        # The run's moves at its horizons are these spreads' (summed in closed form).
+        horizons = np.array([1.0, 3.0])
+        np.testing.assert_allclose(
+            spread_moves(gen.model(name), paths.economy(name), spec, horizons, i),
+            sim.moves(paths.economy(name), horizons),
+            rtol=0,
+            atol=1e-14,
+        )
+        shocks[name] = (spread.reshape(-1, 7), rate.ravel())
+    n = 2000 * 36
+
+    def within(a, b, target):
+        c = np.corrcoef(a, b)[0, 1]
+        return abs(c - target) < 4 * (1 - target**2) / np.sqrt(n)
+
+    for name, (spread, rate) in shocks.items():
+        for r in range(7):
+            assert within(spread[:, r], rate, spec.rate_correlation), (name, r)
+        for r in range(6):
+            assert within(spread[:, r], spread[:, r + 1], spec.base_correlation), (name, r)
+    cross = gen.correlation.loc["USD.x", "EUR.x"]
+    assert within(shocks["USD"][1], shocks["EUR"][1], cross)
+    for r in (0, 3, 6):
+        target = spec.rate_correlation**2 * cross
+        assert within(shocks["USD"][0][:, r], shocks["EUR"][0][:, r], target), r
+
+
+def test_zero_spread_volatility_is_bitwise_the_constant_spread_run(demo_portfolio):
+    # No spread model, or one with no volatility and no drift, revalue exactly as before; with
+    # volatility, only the managers holding credit move, and the government-only sleeves keep
+    # every bit (their flows are discounted on the same dates in the same order).
+    model = G2pp(demo_portfolio.curve)
+    years = np.array([1.0, 3.0])
+    grid = GRID[:36]
+    plain = simulate_sleeves(demo_portfolio, model, 40, grid, years, 2, chunk=40)
+    still = run_spread_model(demo_portfolio, volatility=0.0)
+    flat = simulate_sleeves(demo_portfolio, model, 40, grid, years, 2, chunk=40, credit=still)
+    assert np.array_equal(flat.sleeves, plain.sleeves)
+    moved = simulate_sleeves(
+        demo_portfolio, model, 40, grid, years, 2, chunk=40,
+        credit=run_spread_model(demo_portfolio),
+    )  # fmt: skip
+    assert np.array_equal(moved.liabilities, plain.liabilities)
+    assert np.array_equal(moved.states, plain.states)
+    sec = demo_portfolio.securities.set_index("security_id")
+    credit = ~sec["sector"].reindex(demo_portfolio.face.columns).isin(GOVERNMENT_SECTORS)
+    holds_credit = (demo_portfolio.face.loc[:, credit.to_numpy()] > 0).any(axis=1)
+    holds_credit = holds_credit.reindex(demo_portfolio.managers.index, fill_value=False)
+    same = np.all(moved.sleeves == plain.sleeves, axis=(0, 1))
+    assert holds_credit.sum() >= 20
+    assert (~holds_credit).sum() >= 2
+    assert np.array_equal(same, ~holds_credit.to_numpy())
+    # The single-currency path of the revaluation too.
+    book = data.synthetic(6, 300, seed=3)
+    m = G2pp(book.curve)
+    one = simulate_sleeves(book, m, 24, grid, years, 5, chunk=24)
+    zero = simulate_sleeves(
+        book, m, 24, grid, years, 5, chunk=24, credit=run_spread_model(book, volatility=0.0)
+    )
+    assert np.array_equal(one.sleeves, zero.sleeves)
+
+
+def test_spread_moved_sleeves_do_not_depend_on_chunks_or_threads(demo_portfolio):
+    model = G2pp(demo_portfolio.curve)
+    years = np.array([1.0, 2.0, 5.0])
+    grid = GRID[:60]
+    credit = run_spread_model(demo_portfolio)
+    one = simulate_sleeves(demo_portfolio, model, 45, grid, years, 8, chunk=45, credit=credit)
+    for chunk in (1, 17):
+        part = simulate_sleeves(
+            demo_portfolio, model, 45, grid, years, 8, chunk=chunk, credit=credit
+        )
+        assert np.array_equal(part.sleeves, one.sleeves)
+    scenario = book_scenario(demo_portfolio, model)
+    assert scenario is not None
+    paths = scenario.generator.simulate(45, grid, seed=8, threads=1)
+    two = sleeve_paths(demo_portfolio, model, paths, years, 2, scenario=scenario, credit=credit)
+    assert np.array_equal(two.sleeves, one.sleeves)
+    book = data.synthetic(6, 300, seed=3)
+    m = G2pp(book.curve)
+    whole = simulate_sleeves(book, m, 30, grid, years, 5, chunk=30, credit=run_spread_model(book))
+    parts = simulate_sleeves(book, m, 30, grid, years, 5, chunk=7, credit=run_spread_model(book))
+    assert np.array_equal(whole.sleeves, parts.sleeves)
+    assert not np.array_equal(
+        whole.sleeves, simulate_sleeves(book, m, 30, grid, years, 5, chunk=30).sleeves
+    )
+
+
+def test_a_foreign_corporate_moves_with_its_home_economys_spreads(demo_portfolio, scenario):
+    # The EUR bonds given ratings (as if corporates): their sleeve's change from the constant
+    # spread value is, path by path, FX x sum of units x amount x P_EUR(h, t) x
+    # (exp(-(z + move) tau) - exp(-z tau)), with the EUR economy's zero bonds and its rating's
+    # move on the path.
+    gen = scenario.generator
+    k = next(i for i, b in enumerate(scenario.blocks) if b.economy == "EUR")
+    block = scenario.blocks[k]
+    ratings = np.arange(len(block.book)) % 7
+    rated = replace(scenario, blocks=(replace(block, groups=ratings),))
+    alone = replace(rated, hedge_currencies=(), hedged=np.zeros((scenario.hedged.shape[0], 0)))
+    paths = gen.simulate(6, GRID[:24], seed=3, threads=1)
+    horizons = np.array([1.0, 2.0])
+    credit = run_spread_model(demo_portfolio, volatility=0.6)
+    moved = asset_paths(alone, paths, horizons, 1, credit)
+    plain = asset_paths(alone, paths, horizons, 1)
+    eur = paths.economy("EUR")
+    moves = spread_moves(gen.model("EUR"), eur, credit, horizons, paths.index("EUR"))
+    layout = block.book.layout
+    stream = np.repeat(np.arange(len(block.book)), np.diff(layout.offsets))
+    fx = paths.to_base("EUR")[:, eur.columns(horizons)]
+    model = gen.model("EUR")
+    for j, h in enumerate(horizons):
+        live = layout.times > h
+        t, s = layout.times[live], stream[live]
+        tau = t - h
+        col = eur.columns([h])[0]
+        zb = model.zero_bond(h, t, eur.x[:, col], eur.y[:, col])  # paths x flows
+        z = block.z_spread[s]
+        for p in range(paths.n_paths):
+            m = moves[p, j, ratings[s]]
+            per_flow = layout.amounts[live] * zb[p] * (np.exp(-(z + m) * tau) - np.exp(-z * tau))
+            per_bond = np.bincount(s, per_flow, minlength=len(block.book))
+            want = fx[p, j] * block.holdings @ per_bond
+            np.testing.assert_allclose(
+                moved[p, j] - plain[p, j], want, rtol=1e-9, atol=1e-9 * np.abs(plain[p, j]).max()
+            )
+
+
+# The deflation floor before maturity (issue 17, item 2): Black's put on the model's lognormal
+# forward index, against a Monte Carlo of the same generator.
+
+
+def _floor_case(breakeven: float, ratio: float, maturity: float, z: float = 0.0):
+    vd = dt.date(2026, 3, 31)
+    usd = Economy("USD", Curve.flat(0.035, vd))
+    real = real_economy(usd, breakeven, volatility=0.02)
+    gen = MultiCurrencyG2([usd, real])
+    layout = CashflowLayout.from_streams([[maturity]], [[100.0]])
+    book = BondBook.from_layout(["L"], layout, vd)
+    r = np.array([ratio])
+    block = _Block(
+        "USD-real", book, np.array([z]), np.array([[1.0], [0.5]]) * r, r, np.array([100.0])
+    )
+    return gen, block
+
+
+@pytest.mark.parametrize(
+    ("breakeven", "ratio", "maturity", "z"),
+    [(0.005, 0.99, 5.0, 0.0), (0.0, 1.02, 3.0, 0.004), (0.02, 0.9, 7.0, 0.001)],
+)
+def test_floor_value_is_blacks_put_on_the_models_forward_index(breakeven, ratio, maturity, z):
+    # Today: E[D(T) (100 - 100 ratio g(T))^+] e^{-z T} over 20,000 simulated paths within four
+    # standard errors of the closed form; on the paths at 1 and 2 years, the discounted floor
+    # values' mean is today's value again (the path formula prices the same option).
+    gen, block = _floor_case(breakeven, ratio, maturity, z)
+    grid = np.arange(1, round(12 * maturity) + 1) / 12.0
+    paths = gen.simulate(20_000, grid, seed=5, threads=2)
+    today = _floor_today(gen, block, block.z_spread)[0]
+    assert today > 0.3
+    payoff = np.maximum(100.0 - 100.0 * ratio * paths.link[1][:, -1], 0.0)
+    sample = paths.discount[0][:, -1] * payoff * np.exp(-z * maturity)
+    se = sample.std() / np.sqrt(len(sample))
+    assert abs(sample.mean() - today) < 4 * se
+    horizons = np.array([1.0, 2.0])
+    values = floor_paths(gen, block, paths, horizons)
+    assert values.shape == (20_000, 2, 2)
+    np.testing.assert_allclose(values[:, :, 1], 0.5 * values[:, :, 0], rtol=1e-15)
+    cols = paths.economy("USD").columns(horizons)
+    for j in range(2):
+        discounted = paths.discount[0][:, cols[j]] * values[:, j, 0]
+        se = discounted.std() / np.sqrt(len(discounted))
+        assert abs(discounted.mean() - today) < 4 * se
+    # At maturity and after, nothing is left (the floor was paid with the principal).
+    assert np.all(floor_paths(gen, block, paths, [maturity]) == 0.0)
+
+
+def test_index_variance_integrates_the_forward_volatility():
+    # Against a numerical integral of the loadings' quadratic form at 2,000 midpoints.
+    gen, _ = _floor_case(0.01, 1.0, 5.0)
+    e, home = gen.economy("USD-real"), gen.economy("USD")
+    names = ["USD-real.link", "USD-real.x", "USD-real.y", "USD.x", "USD.y"]
+    c = gen.correlation.loc[names, names].to_numpy()
+    start, end = 1.5, 9.0
+    u = end - (start + (np.arange(2000) + 0.5) * (end - start) / 2000)
+    ar, sr, br, er, _ = e.params
+    an, sn, bn, en, _ = home.params
+
+    def b(k):
+        return (1 - np.exp(-k * u)) / k
+
+    w = np.stack([np.full_like(u, e.volatility), -sr * b(ar), -er * b(br), sn * b(an), en * b(bn)])
+    numeric = np.einsum("pi,pq,qi->i", w, c, w).mean() * (end - start)
+    assert gen.index_variance("USD-real", start, end) == pytest.approx(numeric, rel=1e-6)
+    assert gen.index_variance("USD-real", end, start) == 0.0
+    with pytest.raises(ValueError, match="not a real economy"):
+        gen.index_variance("USD", 0.0, 1.0)
+
+
+def test_linker_spreads_reprice_with_the_floors_value():
+    # A floor near the money is worth over 1% of the price: the spread solved with it makes
+    # real flows plus floor equal the dirty price to rounding, and is lower than the spread
+    # that ignores the floor.
+    gen, block = _floor_case(0.005, 0.99, 5.0)
+    dirty = np.array([96.0])
+    z = _linker_spreads(gen, block, dirty)
+    curve = gen.economy("USD-real").curve
+    floor = _floor_today(gen, block, z)
+    assert floor[0] > 1.0
+    price = block.book.dirty_prices(curve, z) * block.index_ratio + floor
+    np.testing.assert_allclose(price, dirty, rtol=1e-12)
+    plain = block.book.z_spreads(curve, dirty / block.index_ratio)
+    assert z[0] > plain[0] + 1e-3

@@ -13,6 +13,7 @@ from fialloc.inflation import (
     BreakevenCurve,
     LinkerBook,
     cpi_fixings,
+    published_reference,
     real_curve,
     real_curve_from_linkers,
     reference_cpi,
@@ -75,6 +76,39 @@ def test_reference_cpi_is_the_treasury_formula_by_hand() -> None:
     assert reference_cpi([VD], curve, 3, "flat")[0] == june
     # The first of a month needs no interpolation.
     assert reference_cpi([dt.date(2026, 9, 1)], curve, 3, "linear")[0] == june
+
+
+def test_published_reference_months_by_hand() -> None:
+    # Fixings published to July 2026. With a 3-month lag, October's days read July (and, past
+    # the 1st with linear interpolation, August: unpublished); the 1st of October and any
+    # September day read only published months; flat interpolation reads July for all of
+    # October and August (unpublished) for November.
+    curve = _curve()
+    dates = [
+        dt.date(2026, 9, 30),
+        dt.date(2026, 10, 1),
+        dt.date(2026, 10, 15),
+        dt.date(2026, 11, 1),
+    ]
+    assert published_reference(dates, curve, 3, "linear").tolist() == [True, True, False, False]
+    assert published_reference(dates, curve, 3, "flat").tolist() == [True, True, True, False]
+    assert published_reference(dates, curve, 2, "flat").tolist() == [True, False, False, False]
+    # Where published, the reference index is the fixings' interpolation (no forecast).
+    fix = curve.fixings
+    want = (
+        fix.loc[dt.date(2026, 6, 1)]
+        + (fix.loc[dt.date(2026, 7, 1)] - fix.loc[dt.date(2026, 6, 1)]) * 29 / 30
+    )
+    assert reference_cpi(dates[:1], curve, 3)[0] == pytest.approx(want, rel=1e-15)
+    # A book's published ratios: the flows read from published months only, NaN after.
+    book = LinkerBook.from_frame(_linkers(maturity=dt.date(2026, 10, 1), frequency=0), VD)
+    assert np.isfinite(book.published_ratios({"USCPI": curve})).all()
+    later = LinkerBook.from_frame(_linkers(), VD)
+    ratios = later.published_ratios({"USCPI": curve})
+    assert np.isnan(ratios).all()
+    published = later.real_flows({"USCPI": curve}).published_ratio
+    assert published is not None
+    assert np.isnan(published).all()
 
 
 def test_swaps_reprice_exactly_and_the_forecast_compounds_from_the_base() -> None:

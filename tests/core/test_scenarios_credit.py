@@ -10,6 +10,7 @@ from fialloc import BondBook, Curve
 from fialloc.scenarios import (
     CreditInflationSpec,
     G2pp,
+    credit_spread_moves,
     rating_groups,
     simulate_credit_inflation,
 )
@@ -71,6 +72,31 @@ def test_correlations_with_rates_and_between_ratings(setup):
     assert abs(c[3, 8] - spec.rate_correlation) < tol + 0.01
     assert abs(c[7, 8] - spec.inflation_rate_correlation) < tol + 0.01
     assert abs(c[0, 7]) < tol + 0.01 + abs(spec.rate_correlation * spec.inflation_rate_correlation)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_moves_at_horizons_sum_the_steps_in_closed_form(setup, seed):
+    # credit_spread_moves sums each step's shock to the horizons in one product; on random
+    # grids (uneven steps), horizons, streams and long-run levels it equals the step-by-step
+    # recursion's moves to rounding.
+    model, _, _, _ = setup
+    rng = np.random.default_rng(seed)
+    grid = np.cumsum(rng.uniform(0.02, 0.3, size=40))
+    horizons = np.sort(rng.choice(grid, size=5, replace=False))
+    spec = CreditInflationSpec(
+        SPREADS,
+        long_run={k: v * rng.uniform(0.5, 2.0) for k, v in SPREADS.items()},
+        mean_reversion=rng.uniform(0.1, 2.0),
+        volatility=rng.uniform(0.0, 0.6),
+    )
+    paths = model.simulate(64, grid, seed=seed)
+    stream = int(rng.integers(16, 200))
+    want = simulate_credit_inflation(model, paths, spec, stream=stream).moves(paths, horizons)
+    got = credit_spread_moves(model, paths, spec, horizons, stream=stream)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+    # Another stream draws other shocks.
+    other = credit_spread_moves(model, paths, spec, horizons, stream=stream + 4)
+    assert spec.volatility == 0.0 or not np.allclose(other, got)
 
 
 def test_reproducible_in_chunks(setup):

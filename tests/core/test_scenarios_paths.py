@@ -46,12 +46,14 @@ def box_muller(r):
     return radius * np.cos(angle), radius * np.sin(angle)
 
 
-@pytest.mark.parametrize("seed", [0, 7, 2**40 + 3])
-def test_normals_match_an_independent_philox_box_muller(seed):
-    # Extra-factor normals: counter (step, path low, path high, 16 + pair). The kernel's own
-    # logarithm and sine/cosine agree with the C library's to a few units in the last place.
+@pytest.mark.parametrize(("seed", "stream"), [(0, 16), (7, 16), (2**40 + 3, 16), (5, 64 + 8 * 9)])
+def test_normals_match_an_independent_philox_box_muller(seed, stream):
+    # Extra-factor normals: counter (step, path low, path high, first stream + pair; 16 by
+    # default). The kernel's own logarithm and sine/cosine agree with the C library's to a few
+    # units in the last place. 37 paths: four blocks of eight and a short one.
     n_paths, n_steps, n_factors, first = 37, 11, 5, 2**33 - 5
-    got = _core.g2_factor_normals(seed, first, n_paths, n_steps, n_factors, False)
+    extra = () if stream == 16 else (stream,)
+    got = _core.g2_factor_normals(seed, first, n_paths, n_steps, n_factors, False, *extra)
     paths = np.arange(first, first + n_paths, dtype=np.uint64)
     for k in range(n_steps):
         for j in range((n_factors + 1) // 2):
@@ -60,7 +62,7 @@ def test_normals_match_an_independent_philox_box_muller(seed):
                 np.full(n_paths, k),
                 paths & M32,
                 paths >> np.uint64(32),
-                np.full(n_paths, 16 + j),
+                np.full(n_paths, stream + j),
             )
             z0, z1 = box_muller(r)
             np.testing.assert_allclose(got[:, k * n_factors + 2 * j], z0, rtol=0, atol=4e-15)
@@ -68,6 +70,16 @@ def test_normals_match_an_independent_philox_box_muller(seed):
                 np.testing.assert_allclose(
                     got[:, k * n_factors + 2 * j + 1], z1, rtol=0, atol=4e-15
                 )
+
+
+def test_factor_normals_refuse_the_rate_streams_and_keep_antithetic_pairs():
+    with pytest.raises(ValueError, match="first_stream"):
+        _core.g2_factor_normals(1, 0, 4, 2, 2, False, 15)
+    # Antithetic: path 2i + 1 is the negative of path 2i, in any block position.
+    z = _core.g2_factor_normals(3, 5, 19, 4, 3, True, 72)
+    paired = _core.g2_factor_normals(3, 6, 18, 4, 3, True, 72)
+    np.testing.assert_array_equal(z[1:], paired)
+    np.testing.assert_array_equal(paired[1::2], -paired[0::2])
 
 
 def test_rate_path_normals_match_the_reference_generator():

@@ -18,6 +18,7 @@ import pytest
 import fialloc.data as data
 from fialloc import pipeline
 from fialloc.cli import main
+from fialloc.currency_paths import run_spread_model
 from fialloc.currency_scenarios import Economy, MultiCurrencyG2, real_economy
 from fialloc.curves import Curve
 from fialloc.distributed import (
@@ -151,12 +152,16 @@ def test_chunked_paths_are_bitwise_one_run(portfolio):
 
 
 def test_cluster_multi_currency_paths_are_bitwise_the_in_process_ones(executor, portfolio):
-    # The demo holds EUR, GBP, JPY and CAD bonds, FX hedges and TIPS: every economy's paths.
+    # The demo holds EUR, GBP, JPY and CAD bonds, FX hedges and TIPS: every economy's paths,
+    # and credit spreads moving on them.
     model = G2pp(portfolio.curve)
     grid = np.arange(1, 37) / 12.0
     years = np.arange(1.0, 4.0)
-    here = simulate_sleeves(portfolio, model, 30, grid, years, 4, chunk=30)
-    there = simulate_sleeves(portfolio, model, 30, grid, years, 4, chunk=11, executor=executor)
+    credit = run_spread_model(portfolio)
+    here = simulate_sleeves(portfolio, model, 30, grid, years, 4, chunk=30, credit=credit)
+    there = simulate_sleeves(
+        portfolio, model, 30, grid, years, 4, chunk=11, executor=executor, credit=credit
+    )
     assert np.array_equal(there.sleeves, here.sleeves)
     assert np.array_equal(there.liabilities, here.liabilities)
     assert np.array_equal(there.states, here.states)

@@ -59,10 +59,12 @@ RowMatrixXd g2_zero_bonds(const G2Params& p, double t, double log_df_t, ConstVec
                           ConstVecRef log_df_T, ConstVecRef x, ConstVecRef y);
 
 /*! Standard normals for extra risk factors (spreads, inflation): paths x (steps * factors),
-    step-major, from the same counter-based generator as the rate paths but a separate
-    sub-stream, so they too depend only on (seed, path). */
+    step-major, from the same counter-based generator as the rate paths but separate
+    sub-streams (`first_stream` onwards, one per pair of factors), so they too depend only on
+    (seed, path). */
 RowMatrixXd g2_factor_normals(std::uint64_t seed, std::int64_t first_path, std::int64_t n_paths,
-                              std::int64_t n_steps, std::int64_t n_factors, bool antithetic);
+                              std::int64_t n_steps, std::int64_t n_factors, bool antithetic,
+                              std::int64_t first_stream = 16);
 
 /*! European swaption price per unit notional (Brigo-Mercurio 4.31): expiry `expiry` (years),
     fixed-leg payment times `pay_times` (years, after expiry) with accrual fractions `accruals`,
