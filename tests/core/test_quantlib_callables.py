@@ -222,7 +222,7 @@ def test_option_adjusted_risk_matches_quantlib_on_the_bumped_curves(seed):
     sched = exercise_schedule(book, pd.DataFrame([c for cs in calls for c in cs]))
     dirty = book.dirty_prices(curve) - rng.uniform(0.0, 3.0, len(rows))
     tenors = KEY_DAYS / 365.0
-    ours = option_adjusted(book, sched, model, dirty, steps_per_year=12, key_tenors=tenors)
+    ours = option_adjusted(book, sched, model, dirty, steps_per_year=12, key_tenors=list(tenors))
     qlh.set_evaluation_date(VD)
     handle = qlh.discount_curve(curve, VD)
     dates = [qlh.qdate(VD + dt.timedelta(days=int(d))) for d in KEY_DAYS]
