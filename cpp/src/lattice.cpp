@@ -71,6 +71,7 @@ class Lattice {
           Eigen::Index s, std::int64_t steps) {
     build_grid(cf, ex, s, steps);
     build_tree(p);
+    build_branches();
     place_events(cf, ex, s);
   }
   Lattice(const HullWhiteParams& p, const CashflowView& cf, const ExerciseView& ex,
@@ -180,12 +181,26 @@ class Lattice {
   }
 
   // Branching of node q at step i: the indices (at step i + 1) of its three children and
-  // their probabilities. Recomputed on the fly: cheaper than reading it back. A child beyond
-  // the tree's edge (see build_tree) is the edge node.
+  // their probabilities. A child beyond the tree's edge (see build_tree) is the edge node.
   struct Branch {
     std::array<std::size_t, 3> c;
     std::array<double, 3> p;
   };
+  // The branching of level j (its middle child's level and the probabilities) depends on the
+  // step only through dx_i, decay_i and dx_{i+1}, which a run of equal steps repeats: each
+  // distinct triple (a "geometry") is computed once per level, by the same operations as node
+  // by node, so the rollbacks and the fit read the same bits instead of six divisions a node.
+  struct Level {
+    int k;
+    std::array<double, 3> p;
+  };
+  Branch branch(std::size_t i, int q) const {
+    const std::vector<Level>& table = levels_[geometry_[i]];
+    const Level& l = table[static_cast<std::size_t>(jmin_[i] + q - jlo_[geometry_[i]])];
+    const int lowest = l.k - jmin_[i + 1] - 1, last = width_[i + 1] - 1;
+    auto child = [&](int b) { return static_cast<std::size_t>(std::clamp(lowest + b, 0, last)); };
+    return {{child(0), child(1), child(2)}, l.p};
+  }
   int middle(std::size_t i, int j) const {
     const double k = std::floor(j * dx_[i] * decay_[i] / dx_[i + 1] + 0.5);
     FIALLOC_REQUIRE(std::isfinite(k) && std::fabs(k) < kMaxNodes,
@@ -194,17 +209,47 @@ class Lattice {
                                                                      "and the flow times");
     return static_cast<int>(k);
   }
-  Branch branch(std::size_t i, int q) const {
-    const int j = jmin_[i] + q;
+  Level level(std::size_t i, int j) const {
     const int k = middle(i, j);
     const double e = j * dx_[i] * decay_[i] - k * dx_[i + 1];
     // dx_{i+1}^2 = 3 V_i: the moments of the branching match the mean and variance.
     const double e2 = 3.0 * e * e / (dx_[i + 1] * dx_[i + 1]);
     const double e3 = 3.0 * e / dx_[i + 1];
-    const int lowest = k - jmin_[i + 1] - 1, last = width_[i + 1] - 1;
-    auto child = [&](int b) { return static_cast<std::size_t>(std::clamp(lowest + b, 0, last)); };
-    return {{child(0), child(1), child(2)},
-            {(1.0 + e2 - e3) / 6.0, (2.0 - e2) / 3.0, (1.0 + e2 + e3) / 6.0}};
+    return {k, {(1.0 + e2 - e3) / 6.0, (2.0 - e2) / 3.0, (1.0 + e2 + e3) / 6.0}};
+  }
+
+  void build_branches() {
+    const std::size_t n = t_.size() - 1;
+    geometry_.assign(n, 0);
+    std::vector<std::size_t> first;  // a step of each geometry
+    std::vector<int> jhi;
+    jlo_.clear();
+    for (std::size_t i = 0; i < n; ++i) {
+      // Equal steps are consecutive: look back over the last few geometries only.
+      std::size_t g = first.size();
+      for (std::size_t b = first.size(); b-- > 0 && first.size() - b <= 4;) {
+        const std::size_t f = first[b];
+        if (dx_[f] == dx_[i] && decay_[f] == decay_[i] && dx_[f + 1] == dx_[i + 1]) {
+          g = b;
+          break;
+        }
+      }
+      const int lo = jmin_[i], hi = jmin_[i] + width_[i] - 1;
+      if (g == first.size()) {
+        first.push_back(i);
+        jlo_.push_back(lo);
+        jhi.push_back(hi);
+      } else {
+        jlo_[g] = std::min(jlo_[g], lo);
+        jhi[g] = std::max(jhi[g], hi);
+      }
+      geometry_[i] = g;
+    }
+    levels_.assign(first.size(), {});
+    for (std::size_t g = 0; g < first.size(); ++g) {
+      levels_[g].reserve(static_cast<std::size_t>(jhi[g] - jlo_[g] + 1));
+      for (int j = jlo_[g]; j <= jhi[g]; ++j) levels_[g].push_back(level(first[g], j));
+    }
   }
 
   void build_tree(const HullWhiteParams& p) {
@@ -298,7 +343,7 @@ class Lattice {
     }
   }
 
-  // Every node's branching at step i: lowest child (index at step i + 1) and probabilities.
+  // Every node's branching at step i: its children (indices at step i + 1) and probabilities.
   void branches(std::size_t i, std::vector<std::size_t>& child, std::vector<double>& p) const {
     const auto w = static_cast<std::size_t>(width_[i]);
     child.resize(3 * w);
@@ -343,6 +388,9 @@ class Lattice {
 
   std::vector<double> t_, dx_, decay_, phi_, flow_, strike_;
   std::vector<int> jmin_, width_, kind_;
+  std::vector<std::size_t> geometry_;      // each step's geometry
+  std::vector<int> jlo_;                   // the lowest level of each geometry's table
+  std::vector<std::vector<Level>> levels_;  // each geometry's branching by level
 };
 
 void check_inputs(const CashflowView& cf, const ExerciseView& ex, ConstVecRef per_stream,

@@ -65,6 +65,7 @@ def price_streams(
     spread_values: _F,
     z_spreads: _F,
 ) -> _F: ...
+def price_kernel_isa() -> str: ...
 def z_spreads_from_prices(
     offsets: _I,
     times: _F,

@@ -43,6 +43,7 @@ from fialloc.optimize import (
 from fialloc.overlay import OverlayMarket, OverlayUniverse, overlay_universe
 from fialloc.plan import ImplementationPlan, glide_path, implementation_plan
 from fialloc.robustness import (
+    SleevePaths,
     evaluate_and_compare,
     min_expected_shortfall,
     overlay_by_path,
@@ -247,6 +248,171 @@ def _stage(
     timings[name] = time.perf_counter() - start
 
 
+def _check_arguments(portfolio: Portfolio, settings: _Settings) -> None:
+    """Refuse a run's arguments and inputs before any stage starts."""
+    covariance, n_paths, horizons = settings.covariance, settings.n_paths, settings.horizons
+    if covariance not in ("history", "scenarios"):
+        msg = f"run: covariance must be 'history' or 'scenarios', got {covariance!r}"
+        raise ValueError(msg)
+    if not 20 <= n_paths <= 1_000_000 or not 2 <= horizons <= 60:
+        msg = (
+            "run: need 20 <= n_paths <= 1,000,000 and 2 <= horizons <= 60, "
+            f"got {n_paths} and {horizons}"
+        )
+        raise ValueError(msg)
+    # A portfolio built in memory (from_tables, a service request) skipped the checks ``load``
+    # makes against files: refuse here what a stage would otherwise stop on halfway.
+    if problems := run_problems(portfolio, {}):
+        raise InputError(problems)
+    foreign = sorted(set(portfolio.currencies) - {portfolio.mandate.base_currency})
+    if covariance == "scenarios" and foreign:
+        msg = (
+            "run: covariance='scenarios' simulates the base currency's rates only; a book "
+            f"holding {', '.join(foreign)} bonds needs covariance='history'"
+        )
+        raise ValueError(msg)
+
+
+def _gaps_and_overlay(ctx: DeskContext) -> tuple[pd.DataFrame, OverlayUniverse | None]:
+    """Measure the key-rate gaps and price the overlay's instruments when allowed (analytics)."""
+    p = ctx.portfolio
+    liabilities = ctx.liabilities
+    gaps = krd_gaps(
+        ctx.asset_krd,
+        ctx.total_assets,
+        liabilities.iloc[0][ctx.key_columns].astype(float),
+        float(liabilities.iloc[0]["market_value"]),
+        threshold=p.mandate.materiality_threshold,
+    )
+    universe = (
+        overlay_universe(p.curve, OverlayMarket(futures=p.overlay_futures), p.analytics.key_tenors)
+        if p.mandate.overlay.enabled
+        else None
+    )
+    return gaps, universe
+
+
+def _stress_stage(
+    p: Portfolio, universe: OverlayUniverse | None, executor: Executor | None
+) -> tuple[StressResult, pd.DataFrame, OverlayInputs | None]:
+    """Revalue every stress, per manager too, and the overlay's instruments (stresses)."""
+    stresses = stress_portfolio(p, executor=executor)
+    shares = p.holding_shares.reindex(columns=stresses.asset_values.columns, fill_value=0.0)
+    stress_by_manager = stresses.by_manager(shares).rename_axis("manager_id")
+    overlay_inputs = (
+        None
+        if universe is None
+        else OverlayInputs(universe.table, universe.stress_changes(stresses.scenarios))
+    )
+    return stresses, stress_by_manager, overlay_inputs
+
+
+def _scenario_covariance(
+    p: Portfolio, model: G2pp, n_paths: int, grid: npt.NDArray[np.float64], seed: int
+) -> pd.DataFrame:
+    """Return the factor covariance of the run's paths' first month (``"scenarios"``)."""
+    # The same paths the chunks simulated (keyed by seed and path index).
+    paths = model.simulate(n_paths, grid, seed=seed)
+    spreads = {
+        str(r): float(v) for r, v in zip(p.spreads["rating"], p.spreads["spread"], strict=True)
+    }
+    credit = simulate_credit_inflation(model, paths, CreditInflationSpec(spreads=spreads))
+    return scenario_covariance(model, paths, p.analytics.key_tenors, credit)
+
+
+def _recommend(
+    problem: AllocationProblem, p: Portfolio, overlay_inputs: OverlayInputs | None
+) -> tuple[AllocationProgram, AllocationResult, AllocationResult | None]:
+    """Compile the program; solve the recommendation and, with an overlay, weights only."""
+    # One compiled program: with an overlay its positions switch off for the weights-only
+    # answer and the frontier.
+    program = (
+        AllocationProgram(problem, p.mandate)
+        if overlay_inputs is None
+        else overlay_program(problem, p.mandate, overlay_inputs)
+    )
+    allocation = optimize(problem, program=program)
+    without = None
+    if overlay_inputs is not None:
+        without = allocation
+        allocation = optimize(problem, program=program, overlay=overlay_inputs)
+    return program, allocation, without
+
+
+def _robustness_stage(
+    p: Portfolio,
+    sleeves: SleevePaths,
+    stresses: StressResult,
+    candidates: dict[str, npt.ArrayLike],
+    overlays: dict[str, npt.ArrayLike],
+    overlay_values: pd.DataFrame | None,
+) -> Robustness:
+    """Test every candidate allocation across the paths and the stresses (robustness)."""
+    states, state_covariance = sleeves.state_tables()
+    paths_table, comparisons = evaluate_and_compare(sleeves, candidates, overlays=overlays)
+    return Robustness(
+        paths=paths_table,
+        comparisons=comparisons,
+        tracking_error=tracking_error_distribution(sleeves, candidates, overlays),
+        stresses=stress_surplus(stresses, p, candidates, overlays, overlay_values),
+        surplus=surplus_by_path(sleeves, candidates, overlays),
+        states=states,
+        state_covariance=state_covariance,
+        overlay=overlay_by_path(sleeves, overlays) if overlays else None,
+    )
+
+
+def _plan_stage(
+    p: Portfolio,
+    problem: AllocationProblem,
+    allocation: AllocationResult,
+    phases: int,
+    phase_days: int,
+    overlay_inputs: OverlayInputs | None,
+    units: npt.ArrayLike | None,
+) -> ImplementationPlan:
+    """Plan the phased move to the recommendation, with its glide path (plan)."""
+    plan = implementation_plan(
+        p,
+        problem,
+        allocation.weights,
+        p.mandate,
+        phases,
+        phase_days,
+        extend=True,
+        overlay=overlay_inputs,
+        units=units,
+    )
+    # The glide path starts from the recommendation, its overlay too; later cycles choose
+    # the overlay afresh.
+    glide = glide_path(problem, p.mandate, allocation.weights, overlay=overlay_inputs, units=units)
+    return replace(plan, glide=glide)
+
+
+def _candidates(
+    problem: AllocationProblem,
+    allocation: AllocationResult,
+    robust: AllocationResult,
+    without: AllocationResult | None,
+    universe: OverlayUniverse | None,
+    overlay_inputs: OverlayInputs | None,
+) -> tuple[dict[str, npt.ArrayLike], dict[str, npt.ArrayLike], pd.DataFrame | None]:
+    """Return the allocations to compare, their overlay units and the overlay's stress values."""
+    candidates: dict[str, npt.ArrayLike] = {
+        "current": problem.current.to_numpy(),
+        "recommended": allocation.weights.to_numpy(),
+        "least_shortfall": robust.weights.to_numpy(),
+    }
+    overlays: dict[str, npt.ArrayLike] = {}
+    overlay_values = None
+    if without is not None and overlay_inputs is not None and universe is not None:
+        candidates["recommended_without_overlay"] = without.weights.to_numpy()
+        overlays["recommended"] = allocation.overlay_units(universe.ids)
+        overlays["least_shortfall"] = robust.overlay_units(universe.ids)
+        overlay_values = overlay_inputs.stress_changes + universe.table["value"]
+    return candidates, overlays, overlay_values
+
+
 def run(
     portfolio: Portfolio,
     n_paths: int = DEFAULT_PATHS,
@@ -300,169 +466,146 @@ def run(
     ValueError
         If a parameter is out of range or the mandate cannot be met (with a diagnosis).
     """
-    if covariance not in ("history", "scenarios"):
-        msg = f"run: covariance must be 'history' or 'scenarios', got {covariance!r}"
-        raise ValueError(msg)
-    if not 20 <= n_paths <= 1_000_000 or not 2 <= horizons <= 60:
-        msg = (
-            "run: need 20 <= n_paths <= 1,000,000 and 2 <= horizons <= 60, "
-            f"got {n_paths} and {horizons}"
+    settings = _Settings(
+        n_paths, scenario_seed, horizons, phases, phase_days, frontier_points, covariance,
+        path_chunk, executor,
+    )  # fmt: skip
+    _check_arguments(portfolio, settings)
+    return _run_stages(portfolio, settings, progress, desk_runner or run_desks)
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """A run's parameters (see :func:`run`)."""
+
+    n_paths: int
+    scenario_seed: int
+    horizons: int
+    phases: int
+    phase_days: int
+    frontier_points: int
+    covariance: str
+    path_chunk: int
+    executor: Executor | None
+
+    @property
+    def years(self) -> npt.NDArray[np.float64]:
+        """The annual horizons (years) the paths are evaluated at."""
+        return np.arange(1, self.horizons + 1, dtype=float)
+
+    @property
+    def grid(self) -> npt.NDArray[np.float64]:
+        """The paths' monthly time grid (years) up to the last horizon."""
+        return np.arange(1, 12 * self.horizons + 1) / 12.0
+
+    def sleeves(
+        self,
+        p: Portfolio,
+        model: G2pp,
+        horizons: npt.NDArray[np.float64],
+        universe: OverlayUniverse | None,
+        first_path: int = 0,
+    ) -> SleevePaths:
+        """Simulate the run's paths from `first_path` and revalue the sleeves on them."""
+        return simulate_sleeves(
+            p, model, self.n_paths, self.grid, horizons, self.scenario_seed,
+            chunk=self.path_chunk, executor=self.executor, first_path=first_path,
+            overlay=universe,
+        )  # fmt: skip
+
+    def parameters(self, model: G2pp, sleeves: SleevePaths) -> dict[str, Any]:
+        """Return what reproduces the run, with the G2++ parameters and the economies."""
+        return {
+            "n_paths": self.n_paths,
+            "scenario_seed": self.scenario_seed,
+            "horizons": self.horizons,
+            "phases": self.phases,
+            "phase_days": self.phase_days,
+            "frontier_points": self.frontier_points,
+            "covariance": self.covariance,
+            "path_chunk": self.path_chunk,
+            "g2": dict(zip(("a", "sigma", "b", "eta", "rho"), model.params, strict=True)),
+            "economies": list(sleeves.economies),
+        }
+
+
+@dataclass(frozen=True)
+class _Allocations:
+    """What the optimize stage chose: the recommendation and the answers beside it."""
+
+    problem: AllocationProblem
+    allocation: AllocationResult
+    without: AllocationResult | None
+    robust: AllocationResult
+    frontier: pd.DataFrame
+
+
+def _optimize_stage(
+    ctx: DeskContext,
+    desks: dict[str, DeskResult],
+    model: G2pp,
+    settings: _Settings,
+    universe: OverlayUniverse | None,
+    overlay_inputs: OverlayInputs | None,
+) -> _Allocations:
+    """Build the problem; solve the recommendation, the least shortfall and the frontier."""
+    p = ctx.portfolio
+    factor_cov = None
+    if settings.covariance == "scenarios":
+        factor_cov = _scenario_covariance(
+            p, model, settings.n_paths, settings.grid, settings.scenario_seed
         )
-        raise ValueError(msg)
-    # A portfolio built in memory (from_tables, a service request) skipped the checks ``load``
-    # makes against files: refuse here what a stage would otherwise stop on halfway.
-    if problems := run_problems(portfolio, {}):
-        raise InputError(problems)
-    p = portfolio
-    foreign = sorted(set(p.currencies) - {p.mandate.base_currency})
-    if covariance == "scenarios" and foreign:
-        msg = (
-            "run: covariance='scenarios' simulates the base currency's rates only; a book "
-            f"holding {', '.join(foreign)} bonds needs covariance='history'"
-        )
-        raise ValueError(msg)
+    evidence = performance.manager_evidence(desks["performance"])
+    problem = build_problem(
+        ctx,
+        evidence=evidence,
+        covariance=factor_cov,
+        trading_days=settings.phases * settings.phase_days,
+    )
+    program, allocation, without = _recommend(problem, p, overlay_inputs)
+    # Fitted on paths of its own (the next block of the same stream, last horizon only),
+    # so that the paths that evaluate it below do not flatter it.
+    fit = settings.sleeves(p, model, settings.years[-1:], universe, first_path=settings.n_paths)
+    robust = min_expected_shortfall(
+        problem, fit, p.mandate, rooms=program.rooms(), overlay=overlay_inputs
+    )
+    frontier = pareto_frontier(problem, points=settings.frontier_points, program=program)
+    return _Allocations(problem, allocation, without, robust, frontier)
+
+
+def _run_stages(
+    p: Portfolio,
+    settings: _Settings,
+    progress: Callable[[str], None] | None,
+    desk_runner: Callable[[DeskContext], dict[str, DeskResult]],
+) -> RunResult:
+    """Run the stages in order (:data:`STAGES`), timing each."""
     timings: dict[str, float] = {}
     ctx = DeskContext(p)
     with _stage("analytics", timings, progress):
         securities, managers, liabilities = ctx.securities, ctx.managers, ctx.liabilities
-        tenors = ctx.key_columns
-        gaps = krd_gaps(
-            ctx.asset_krd,
-            ctx.total_assets,
-            liabilities.iloc[0][tenors].astype(float),
-            float(liabilities.iloc[0]["market_value"]),
-            threshold=p.mandate.materiality_threshold,
-        )
-        universe = (
-            overlay_universe(
-                p.curve, OverlayMarket(futures=p.overlay_futures), p.analytics.key_tenors
-            )
-            if p.mandate.overlay.enabled
-            else None
-        )
+        gaps, universe = _gaps_and_overlay(ctx)
     with _stage("stresses", timings, progress):
-        stresses = stress_portfolio(p, executor=executor)
-        shares = p.holding_shares.reindex(columns=stresses.asset_values.columns, fill_value=0.0)
-        stress_by_manager = stresses.by_manager(shares).rename_axis("manager_id")
-        overlay_inputs = (
-            None
-            if universe is None
-            else OverlayInputs(universe.table, universe.stress_changes(stresses.scenarios))
-        )
+        stresses, stress_by_manager, overlay_inputs = _stress_stage(p, universe, settings.executor)
     with _stage("scenarios", timings, progress):
         model = G2pp(p.curve)
-        years = np.arange(1, horizons + 1, dtype=float)
-        grid = np.arange(1, 12 * horizons + 1) / 12.0
-        sleeves = simulate_sleeves(
-            p,
-            model,
-            n_paths,
-            grid,
-            years,
-            scenario_seed,
-            chunk=path_chunk,
-            executor=executor,
-            overlay=universe,
-        )
+        sleeves = settings.sleeves(p, model, settings.years, universe)
     with _stage("desks", timings, progress):
-        desks = (desk_runner or run_desks)(ctx)
+        desks = desk_runner(ctx)
     with _stage("optimize", timings, progress):
-        factor_cov = None
-        if covariance == "scenarios":
-            # The same paths the chunks simulated (keyed by seed and path index).
-            paths = model.simulate(n_paths, grid, seed=scenario_seed)
-            spreads = {
-                str(r): float(v)
-                for r, v in zip(p.spreads["rating"], p.spreads["spread"], strict=True)
-            }
-            credit = simulate_credit_inflation(model, paths, CreditInflationSpec(spreads=spreads))
-            factor_cov = scenario_covariance(model, paths, p.analytics.key_tenors, credit)
-        evidence = performance.manager_evidence(desks["performance"])
-        problem = build_problem(
-            ctx, evidence=evidence, covariance=factor_cov, trading_days=phases * phase_days
-        )
-        # One compiled program: with an overlay its positions switch off for the weights-only
-        # answer and the frontier.
-        program = (
-            AllocationProgram(problem, p.mandate)
-            if overlay_inputs is None
-            else overlay_program(problem, p.mandate, overlay_inputs)
-        )
-        allocation = optimize(problem, program=program)
-        without = None
-        if overlay_inputs is not None:
-            without = allocation
-            allocation = optimize(problem, program=program, overlay=overlay_inputs)
-        # Fitted on paths of its own (the next block of the same stream, last horizon only),
-        # so that the paths that evaluate it below do not flatter it.
-        fit = simulate_sleeves(
-            p, model, n_paths, grid, years[-1:], scenario_seed, chunk=path_chunk,
-            executor=executor, first_path=n_paths, overlay=universe,
-        )  # fmt: skip
-        robust = min_expected_shortfall(
-            problem, fit, p.mandate, rooms=program.rooms(), overlay=overlay_inputs
-        )
-        frontier = pareto_frontier(problem, points=frontier_points, program=program)
+        chosen = _optimize_stage(ctx, desks, model, settings, universe, overlay_inputs)
     with _stage("robustness", timings, progress):
-        states, state_covariance = sleeves.state_tables()
-        candidates: dict[str, npt.ArrayLike] = {
-            "current": problem.current.to_numpy(),
-            "recommended": allocation.weights.to_numpy(),
-            "least_shortfall": robust.weights.to_numpy(),
-        }
-        overlays: dict[str, npt.ArrayLike] = {}
-        overlay_values = None
-        if without is not None and overlay_inputs is not None and universe is not None:
-            candidates["recommended_without_overlay"] = without.weights.to_numpy()
-            overlays["recommended"] = allocation.overlay_units(universe.ids)
-            overlays["least_shortfall"] = robust.overlay_units(universe.ids)
-            overlay_values = overlay_inputs.stress_changes + universe.table["value"]
-        paths_table, comparisons = evaluate_and_compare(sleeves, candidates, overlays=overlays)
-        robustness = Robustness(
-            paths=paths_table,
-            comparisons=comparisons,
-            tracking_error=tracking_error_distribution(sleeves, candidates, overlays),
-            stresses=stress_surplus(stresses, p, candidates, overlays, overlay_values),
-            surplus=surplus_by_path(sleeves, candidates, overlays),
-            states=states,
-            state_covariance=state_covariance,
-            overlay=overlay_by_path(sleeves, overlays) if overlays else None,
-        )
+        candidates, overlays, overlay_values = _candidates(
+            chosen.problem, chosen.allocation, chosen.robust, chosen.without, universe,
+            overlay_inputs,
+        )  # fmt: skip
+        robustness = _robustness_stage(p, sleeves, stresses, candidates, overlays, overlay_values)
     with _stage("plan", timings, progress):
-        plan = implementation_plan(
-            p,
-            problem,
-            allocation.weights,
-            p.mandate,
-            phases,
-            phase_days,
-            extend=True,
-            overlay=overlay_inputs,
-            units=overlays.get("recommended"),
-        )
-        # The glide path starts from the recommendation, its overlay too; later cycles choose
-        # the overlay afresh.
-        glide = glide_path(
-            problem,
-            p.mandate,
-            allocation.weights,
-            overlay=overlay_inputs,
-            units=overlays.get("recommended"),
-        )
-        plan = replace(plan, glide=glide)
+        plan = _plan_stage(
+            p, chosen.problem, chosen.allocation, settings.phases, settings.phase_days,
+            overlay_inputs, overlays.get("recommended"),
+        )  # fmt: skip
     surplus = robustness.paths.loc["current"].copy()
-    parameters = {
-        "n_paths": n_paths,
-        "scenario_seed": scenario_seed,
-        "horizons": horizons,
-        "phases": phases,
-        "phase_days": phase_days,
-        "frontier_points": frontier_points,
-        "covariance": covariance,
-        "path_chunk": path_chunk,
-        "g2": dict(zip(("a", "sigma", "b", "eta", "rho"), model.params, strict=True)),
-        "economies": list(sleeves.economies),
-    }
     assert isinstance(surplus, pd.DataFrame)  # one allocation, many horizons
     return RunResult(
         portfolio=p,
@@ -474,15 +617,15 @@ def run(
         stress_by_manager=stress_by_manager,
         surplus_paths=surplus,
         desks=desks,
-        problem=problem,
-        allocation=allocation,
-        robust_allocation=robust,
-        frontier=frontier,
+        problem=chosen.problem,
+        allocation=chosen.allocation,
+        robust_allocation=chosen.robust,
+        frontier=chosen.frontier,
         robustness=robustness,
         plan=plan,
-        parameters=parameters,
+        parameters=settings.parameters(model, sleeves),
         timings=timings,
         overlay=universe,
-        allocation_without_overlay=without,
+        allocation_without_overlay=chosen.without,
         overlay_inputs=overlay_inputs,
     )

@@ -34,7 +34,8 @@ from fsspec.implementations.local import LocalFileSystem
 from fialloc.results import RunResponse
 
 if TYPE_CHECKING:
-    from fialloc.pipeline import RunResult
+    from fialloc.pipeline import Robustness, RunResult
+    from fialloc.plan import ImplementationPlan
 
 __all__ = [
     "MANIFEST",
@@ -140,6 +141,80 @@ def run_tables(run: RunResult) -> dict[str, pd.DataFrame]:
     ``robustness_overlay`` (float32) is the part of each surplus path its overlay adds, so the
     statistics recompute without it too.
     """
+    tables = {
+        "securities": run.securities,
+        "spread_sources": run.portfolio.spread_sources.rename_axis("security_id"),
+        "managers": run.managers,
+        "liabilities": run.liabilities,
+        "krd_gaps": run.gaps,
+        "stresses": run.stresses.summary(),
+        "stress_by_manager": run.stress_by_manager,
+        "surplus_paths": run.surplus_paths,
+        "weights": _weights(run),
+        "robustness_paths": run.robustness.paths,
+        "robustness_comparisons": run.robustness.comparisons,
+        "robustness_tracking_error": run.robustness.tracking_error,
+        "robustness_stresses": run.robustness.stresses,
+        "frontier": run.frontier,
+        "optimizer_constraints": run.allocation.constraints,
+        "optimizer_exposures": run.allocation.exposures,
+        "optimizer_objective": run.allocation.objective,
+        "optimizer_gaps": run.allocation.gaps,
+        **_plan_tables(run.plan),
+        **_problem_tables(run),
+        **_path_tables(run.robustness),
+    }
+    for desk in run.desks.values():
+        for name, table in desk.tables.items():
+            tables[f"desk_{desk.desk}_{name}"] = table
+    return {name: _string_columns(t) for name, t in tables.items()}
+
+
+def _weights(run: RunResult) -> pd.DataFrame:
+    """Each allocation's manager weights (columns: current, recommended, least_shortfall...)."""
+    return pd.DataFrame(
+        {
+            "current": run.problem.current,
+            "recommended": run.allocation.weights,
+            "least_shortfall": run.robust_allocation.weights,
+            **(
+                {}
+                if run.allocation_without_overlay is None
+                else {"recommended_without_overlay": run.allocation_without_overlay.weights}
+            ),
+        }
+    ).rename_axis("manager_id")
+
+
+def _plan_tables(plan: ImplementationPlan) -> dict[str, pd.DataFrame]:
+    """Return the plan's phases and, when computed, its cost coefficients and glide path."""
+    return {
+        "plan_costs": plan.costs,
+        "plan_trades": plan.trades,
+        "plan_weights": plan.weights,
+        **(
+            {}
+            if plan.cost_coefficients is None
+            else {"plan_cost_coefficients": plan.cost_coefficients.rename_axis("manager_id")}
+        ),
+        **(
+            {}
+            if plan.glide is None
+            else {
+                "plan_glide_cycles": plan.glide.cycles,
+                "plan_glide_weights": plan.glide.weights.rename_axis("manager_id"),
+                **(
+                    {}
+                    if plan.glide.overlay is None
+                    else {"plan_glide_overlay": plan.glide.overlay.rename_axis("instrument_id")}
+                ),
+            }
+        ),
+    }
+
+
+def _problem_tables(run: RunResult) -> dict[str, pd.DataFrame]:
+    """Return the optimizer's inputs (``problem_*``) and an overlay's instruments and units."""
     pb = run.problem
     per_manager = pb.exposures.join(
         pd.DataFrame(
@@ -157,18 +232,6 @@ def run_tables(run: RunResult) -> dict[str, pd.DataFrame]:
                 "current_weight": pb.current,
             }
         )
-    ).rename_axis("manager_id")
-    weights = pd.DataFrame(
-        {
-            "current": run.problem.current,
-            "recommended": run.allocation.weights,
-            "least_shortfall": run.robust_allocation.weights,
-            **(
-                {}
-                if run.allocation_without_overlay is None
-                else {"recommended_without_overlay": run.allocation_without_overlay.weights}
-            ),
-        }
     ).rename_axis("manager_id")
     overlay = run.overlay_inputs
     overlay_tables = (
@@ -189,46 +252,7 @@ def run_tables(run: RunResult) -> dict[str, pd.DataFrame]:
             ),
         }
     )
-    tables = {
-        "securities": run.securities,
-        "spread_sources": run.portfolio.spread_sources.rename_axis("security_id"),
-        "managers": run.managers,
-        "liabilities": run.liabilities,
-        "krd_gaps": run.gaps,
-        "stresses": run.stresses.summary(),
-        "stress_by_manager": run.stress_by_manager,
-        "surplus_paths": run.surplus_paths,
-        "weights": weights,
-        "robustness_paths": run.robustness.paths,
-        "robustness_comparisons": run.robustness.comparisons,
-        "robustness_tracking_error": run.robustness.tracking_error,
-        "robustness_stresses": run.robustness.stresses,
-        "frontier": run.frontier,
-        "optimizer_constraints": run.allocation.constraints,
-        "optimizer_exposures": run.allocation.exposures,
-        "optimizer_objective": run.allocation.objective,
-        "optimizer_gaps": run.allocation.gaps,
-        "plan_costs": run.plan.costs,
-        "plan_trades": run.plan.trades,
-        "plan_weights": run.plan.weights,
-        **(
-            {}
-            if run.plan.cost_coefficients is None
-            else {"plan_cost_coefficients": run.plan.cost_coefficients.rename_axis("manager_id")}
-        ),
-        **(
-            {}
-            if run.plan.glide is None
-            else {
-                "plan_glide_cycles": run.plan.glide.cycles,
-                "plan_glide_weights": run.plan.glide.weights.rename_axis("manager_id"),
-                **(
-                    {}
-                    if run.plan.glide.overlay is None
-                    else {"plan_glide_overlay": run.plan.glide.overlay.rename_axis("instrument_id")}
-                ),
-            }
-        ),
+    return {
         "problem_factor_covariance": pb.covariance.rename_axis("factor"),
         "problem_managers": per_manager,
         "problem_sectors": pb.sectors.rename_axis("manager_id"),
@@ -237,20 +261,22 @@ def run_tables(run: RunResult) -> dict[str, pd.DataFrame]:
         .to_frame(),
         "problem_totals": pd.DataFrame({"assets": [pb.assets], "liabilities": [pb.liabilities]}),
         **overlay_tables,
+    }
+
+
+def _path_tables(robustness: Robustness) -> dict[str, pd.DataFrame]:
+    """Every allocation's surplus per path, the control variates and the overlay's part."""
+    return {
         # Single precision: a surplus of $10B is kept to about $1,000.
-        "robustness_surplus": run.robustness.surplus.astype("float32"),
-        "robustness_states": run.robustness.states.astype("float32"),
-        "robustness_state_covariance": run.robustness.state_covariance,
+        "robustness_surplus": robustness.surplus.astype("float32"),
+        "robustness_states": robustness.states.astype("float32"),
+        "robustness_state_covariance": robustness.state_covariance,
         **(
             {}
-            if run.robustness.overlay is None
-            else {"robustness_overlay": run.robustness.overlay.astype("float32")}
+            if robustness.overlay is None
+            else {"robustness_overlay": robustness.overlay.astype("float32")}
         ),
     }
-    for desk in run.desks.values():
-        for name, table in desk.tables.items():
-            tables[f"desk_{desk.desk}_{name}"] = table
-    return {name: _string_columns(t) for name, t in tables.items()}
 
 
 def _string_columns(table: pd.DataFrame) -> pd.DataFrame:
@@ -373,44 +399,11 @@ def write_run(
     local = isinstance(fs, LocalFileSystem)
     final = f"{base.rstrip('/')}/{run_id}"
     target = f"{base.rstrip('/')}/.tmp-{run_id}" if local else final
+    manifest = _manifest(run_id, when, run, response, inputs, source, seeds)
     try:
-        fs.makedirs(f"{target}/{TABLES}", exist_ok=True)
-        files: dict[str, str] = {}
-
-        def put(name: str, data: bytes) -> None:
-            fs.pipe_file(f"{target}/{name}", data)
-            files[name] = hashlib.sha256(data).hexdigest()
-
-        results = (_timeless(response).model_dump_json(indent=1) + "\n").encode()
-        put(RESULTS, results)
-        encoded: dict[str, bytes] = {}
-        for name, table in run_tables(run).items():
-            encoded[name] = _parquet_bytes(table)
-            put(f"{TABLES}/{name}.parquet", encoded[name])
-        # The report reads what was stored, so re-rendering a stored run gives the same file.
-        stored = StoredTables(encoded)
-        manifest: dict[str, Any] = {
-            "run_id": run_id,
-            "created": when.isoformat(timespec="seconds"),
-            "source": source,
-            "inputs": input_hashes(inputs),
-            "parameters": {
-                **run.parameters,
-                "mandate": run.portfolio.mandate.model_dump(mode="json"),
-            },
-            "seeds": {"scenario_seed": run.parameters.get("scenario_seed"), **(seeds or {})},
-            "versions": _versions(),
-            "headline": _headline(response, source),
-            "timings": dict(response.timings or run.timings),
-            "files": {},
-        }
-        if render is not None:
-            record = RunRecord(run_id, _url(fs, final), manifest)
-            html = render(StoredRun(record, RunResponse.model_validate_json(results), stored))
-            put(REPORT, html.encode())
-        manifest["files"] = dict(sorted(files.items()))
-        # The manifest goes last: its presence marks the folder complete.
-        fs.pipe_file(f"{target}/{MANIFEST}", (json.dumps(manifest, indent=1) + "\n").encode())
+        _write_contents(
+            fs, target, RunRecord(run_id, _url(fs, final), manifest), run, response, render
+        )
         if local:
             fs.mv(target, final, recursive=True)
     except BaseException:
@@ -418,6 +411,65 @@ def write_run(
             fs.rm(target, recursive=True)
         raise
     return RunRecord(run_id, _url(fs, final), manifest)
+
+
+def _manifest(
+    run_id: str,
+    when: dt.datetime,
+    run: RunResult,
+    response: RunResponse,
+    inputs: str | Path | None,
+    source: str,
+    seeds: Mapping[str, int] | None,
+) -> dict[str, Any]:
+    """Return a run's manifest, its files still to list (see :func:`write_run`)."""
+    return {
+        "run_id": run_id,
+        "created": when.isoformat(timespec="seconds"),
+        "source": source,
+        "inputs": input_hashes(inputs),
+        "parameters": {
+            **run.parameters,
+            "mandate": run.portfolio.mandate.model_dump(mode="json"),
+        },
+        "seeds": {"scenario_seed": run.parameters.get("scenario_seed"), **(seeds or {})},
+        "versions": _versions(),
+        "headline": _headline(response, source),
+        "timings": dict(response.timings or run.timings),
+        "files": {},
+    }
+
+
+def _write_contents(
+    fs: fsspec.AbstractFileSystem,
+    target: str,
+    record: RunRecord,
+    run: RunResult,
+    response: RunResponse,
+    render: Callable[[StoredRun], str] | None,
+) -> None:
+    """Write a run's results, tables, report and (last) manifest into the folder `target`."""
+    fs.makedirs(f"{target}/{TABLES}", exist_ok=True)
+    files: dict[str, str] = {}
+
+    def put(name: str, data: bytes) -> None:
+        fs.pipe_file(f"{target}/{name}", data)
+        files[name] = hashlib.sha256(data).hexdigest()
+
+    results = (_timeless(response).model_dump_json(indent=1) + "\n").encode()
+    put(RESULTS, results)
+    encoded: dict[str, bytes] = {}
+    for name, table in run_tables(run).items():
+        encoded[name] = _parquet_bytes(table)
+        put(f"{TABLES}/{name}.parquet", encoded[name])
+    # The report reads what was stored, so re-rendering a stored run gives the same file.
+    stored = StoredTables(encoded)
+    if render is not None:
+        html = render(StoredRun(record, RunResponse.model_validate_json(results), stored))
+        put(REPORT, html.encode())
+    record.manifest["files"] = dict(sorted(files.items()))
+    # The manifest goes last: its presence marks the folder complete.
+    fs.pipe_file(f"{target}/{MANIFEST}", (json.dumps(record.manifest, indent=1) + "\n").encode())
 
 
 def _timeless(response: RunResponse) -> RunResponse:

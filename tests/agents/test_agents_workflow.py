@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+from typing import Any
 
 import numpy as np
 import pytest
@@ -11,10 +12,12 @@ from fialloc.agents import AGENT_NAMES, WorkflowResult, run_agents, run_workflow
 from fialloc.agents.roles import ROLES
 from fialloc.agents.workflow import INTEGRATION
 from fialloc.analytics.context import DeskContext
-from fialloc.desks import run_desks
 from fialloc.results import RunResponse
 
-N_PATHS = 100
+# The session's demo run (conftest.demo_pipeline_run): the graph's run is compared with it.
+N_PATHS, SEED = 200, 3
+# The runs that only check the agents' order or fallback: the smallest the pipeline takes.
+SMALL_RUN: dict[str, Any] = {"n_paths": 20, "horizons": 2, "frontier_points": 2}
 
 
 @pytest.fixture(scope="module")
@@ -29,12 +32,14 @@ def stages():
 
 @pytest.fixture(scope="module")
 def flow(book, stages) -> WorkflowResult:
-    return run_workflow(book, n_paths=N_PATHS, scenarios=True, progress=stages.append)
+    return run_workflow(
+        book, n_paths=N_PATHS, scenario_seed=SEED, scenarios=True, progress=stages.append
+    )
 
 
 @pytest.fixture(scope="module")
 def serial(book) -> WorkflowResult:
-    return run_workflow(book, n_paths=N_PATHS, parallelism=1)
+    return run_workflow(book, parallelism=1, **SMALL_RUN)
 
 
 def _window(flow, name):
@@ -73,16 +78,18 @@ def test_parallelism_one_runs_credit_and_curve_one_after_the_other(serial):
     assert serial.response.detailed_results["agents"]["parallelism"] == 1
 
 
-def test_the_graphs_results_are_the_runs_desks(flow, book):
+def test_the_graphs_results_are_the_runs_desks(flow, demo_pipeline_run):
     assert set(flow.run.desks) == set(AGENT_NAMES)
-    direct = run_desks(DeskContext(book))
+    direct = demo_pipeline_run[0].desks  # run_desks on the demo's context, without the agents
     for name, desk in direct.items():
         assert flow.run.desks[name].to_dict() == desk.to_dict()
         assert flow.agents[name].desk == desk.to_dict()
 
 
-def test_the_allocation_is_the_pipelines(flow, book):
-    plain = pipeline.run(book, n_paths=N_PATHS)
+def test_the_allocation_is_the_pipelines(flow, demo_pipeline_run):
+    plain = demo_pipeline_run[0]
+    assert plain.parameters["n_paths"] == N_PATHS
+    assert plain.parameters["scenario_seed"] == SEED
     np.testing.assert_allclose(
         flow.run.allocation.weights.to_numpy(), plain.allocation.weights.to_numpy(), atol=1e-9
     )
@@ -131,7 +138,7 @@ def test_scenario_variant_reports_robustness_with_95_percent_intervals(flow, ser
 
 
 def test_an_unreachable_model_falls_back_once_and_every_agent_says_so(book):
-    flow = run_workflow(book, model="llamacpp:qwen@http://127.0.0.1:9", n_paths=N_PATHS)
+    flow = run_workflow(book, model="llamacpp:qwen@http://127.0.0.1:9", **SMALL_RUN)
     first = flow.agents["duration"].fallback
     assert first is not None
     assert first.startswith("llamacpp:qwen failed")
@@ -181,4 +188,4 @@ def test_a_desk_error_is_the_requests_error(monkeypatch, book):
 
     monkeypatch.setitem(ROLES, "curve", dataclasses.replace(ROLES["curve"], analyze=broken))
     with pytest.raises(ValueError, match="zero-rate history has a gap"):
-        run_workflow(book, n_paths=N_PATHS)
+        run_workflow(book, **SMALL_RUN)

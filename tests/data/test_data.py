@@ -53,9 +53,9 @@ def test_demo_under_matches_the_long_end(demo, demo_truth):
 
 
 def test_demo_is_deterministic_and_seeded():
-    a, b, c = data.demo(3), data.demo(3), data.demo(4)
-    pd.testing.assert_frame_equal(a.holdings, b.holdings)
-    assert not a.holdings.equals(c.holdings)
+    (a, _), (b, _), (c, _) = data.demo_tables(3), data.demo_tables(3), data.demo_tables(4)
+    pd.testing.assert_frame_equal(a["holdings"], b["holdings"])
+    assert not a["holdings"].equals(c["holdings"])
 
 
 def test_written_files_load_to_the_same_portfolio(demo, demo_dir):

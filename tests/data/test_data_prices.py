@@ -97,9 +97,9 @@ def test_dirty_prices_are_read_as_dirty(demo, demo_dir, tmp_path):
     )
 
 
-def test_the_run_on_prices_repeats_the_run_on_spreads(demo, priced):
-    before = pipeline.run(demo, n_paths=40, scenario_seed=2)
-    after = pipeline.run(priced, n_paths=40, scenario_seed=2)
+def test_the_run_on_prices_repeats_the_run_on_spreads(demo_pipeline_run, priced):
+    before = demo_pipeline_run[0]  # the session's demo run: 200 paths, scenario seed 3
+    after = pipeline.run(priced, n_paths=200, scenario_seed=3)
     left, right = before.summary(), after.summary()
     for key, value in left.items():
         assert right[key] == pytest.approx(value, rel=RTOL, abs=1e-12), key
@@ -402,7 +402,9 @@ def test_a_price_implying_a_spread_of_100_percent_is_named(demo, demo_inputs):
         from_tables(tables, DEMO_VALUATION)
 
 
-def test_prices_and_a_zero_curve_together_repeat_the_in_memory_demo(demo, demo_dir, tmp_path):
+def test_prices_and_a_zero_curve_together_repeat_the_in_memory_demo(
+    demo, demo_dir, tmp_path, demo_pipeline_run
+):
     # The issue's check: the demo written with prices instead of spreads AND its curve as zero
     # rates (continuously compounded at the bootstrapped pillars, log-linear discount factors:
     # the curve the quotes bootstrap to) gives the in-memory demo's numbers.
@@ -423,8 +425,8 @@ def test_prices_and_a_zero_curve_together_repeat_the_in_memory_demo(demo, demo_d
     left = both.curve_quotes
     assert not ((left["currency"] == "USD") & (left["curve"] == "government")).any()
     assert (both.spread_sources["source"] == "price").all()
-    before = pipeline.run(demo, n_paths=40, scenario_seed=2)
-    after = pipeline.run(both, n_paths=40, scenario_seed=2)
+    before = demo_pipeline_run[0]  # the session's demo run: 200 paths, scenario seed 3
+    after = pipeline.run(both, n_paths=200, scenario_seed=3)
     for key, value in before.summary().items():
         assert after.summary()[key] == pytest.approx(value, rel=RTOL, abs=1e-12), key
     # Callables' durations are bumped lattice values at an OAS solved from the price: the

@@ -11,20 +11,17 @@ from fialloc.data.mandate_files import parse_mandate
 from fialloc.results import build_response
 
 
-def _run(portfolio):
-    result = pipeline.run(portfolio, n_paths=200, scenario_seed=1)
-    return result, build_response(result)
-
-
 @pytest.fixture(scope="module")
-def two_runs(tmp_path_factory, demo_portfolio):
+def two_runs(tmp_path_factory, demo_portfolio, demo_pipeline_run):
     root = tmp_path_factory.mktemp("runs")
-    base = demo_portfolio
+    base = demo_pipeline_run[0]  # the session's demo run: 200 paths, scenario seed 3
     tight = dataclasses.replace(
-        base, mandate=parse_mandate({**base.mandate.model_dump(), "max_shift": 0.02})
+        demo_portfolio,
+        mandate=parse_mandate({**demo_portfolio.mandate.model_dump(), "max_shift": 0.02}),
     )
-    a = store.write_run(str(root), *_run(base), source="demo (seed 7)")
-    b = store.write_run(str(root), *_run(tight), source="demo, max shift 2%")
+    again = pipeline.run(tight, n_paths=200, scenario_seed=3)
+    a = store.write_run(str(root), base, build_response(base), source="demo (seed 7)")
+    b = store.write_run(str(root), again, build_response(again), source="demo, max shift 2%")
     return root, a, b
 
 

@@ -26,11 +26,15 @@ STATS = {"mean": ("mean", None), "p05": ("quantile", 0.05), "median": ("quantile
          "expected_shortfall_95": ("expected_shortfall", 0.05)}  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def book():
+    return data.synthetic(12, 400, seed=5)
+
+
 @pytest.fixture(scope="module", params=["overlay", "weights only"])
-def folder(request, tmp_path_factory):
+def folder(request, tmp_path_factory, book):
     # A book other than the demo, and a mandate with an exit, so that every limit is exercised;
     # with the duration overlay (the default) and without it.
-    book = data.synthetic(12, 400, seed=5)
     smallest = str(book.current_weights.idxmin())
     overlay = book.mandate.overlay
     if request.param == "weights only":

@@ -340,6 +340,37 @@ def run_agents(
     )
 
 
+def _agents_detail(graph: AgentsRun, parallelism: int, label: str) -> dict[str, Any]:
+    """Return the graph's order, settings, combined views and each agent's result and clock."""
+    return {
+        "execution_order": list(graph.execution_order),
+        "parallelism": parallelism,
+        "model": label,
+        "combined_views": graph.combined_views,
+        **{
+            name: {
+                **r.model_dump(exclude={"desk", "started", "finished"}),
+                # Seconds since the graph started.
+                "started": r.started - graph.started,
+                "finished": r.finished - graph.started,
+            }
+            for name, r in graph.agents.items()
+        },
+    }
+
+
+def _agent_timings(graph: AgentsRun) -> dict[str, float]:
+    """Return the graph's seconds, each agent's, and when each started and finished."""
+    agents = graph.agents
+    return {
+        "agents": graph.elapsed,
+        **{f"agent_{n}": r.finished - r.started for n, r in agents.items()},
+        # Seconds since the graph started: when each agent started and finished.
+        **{f"agent_{n}_start": r.started - graph.started for n, r in agents.items()},
+        **{f"agent_{n}_finish": r.finished - graph.started for n, r in agents.items()},
+    }
+
+
 def run_workflow(
     portfolio: Portfolio,
     *,
@@ -400,34 +431,13 @@ def run_workflow(
     label = models[0] if len(models) == 1 else " + ".join(models)
     response = build_response(run, analyses={n: r.analysis for n, r in agents.items()}, model=label)
     detailed = dict(response.detailed_results)
-    detailed["agents"] = {
-        "execution_order": list(graph.execution_order),
-        "parallelism": parallelism,
-        "model": label,
-        "combined_views": graph.combined_views,
-        **{
-            name: {
-                **r.model_dump(exclude={"desk", "started", "finished"}),
-                # Seconds since the graph started.
-                "started": r.started - graph.started,
-                "finished": r.finished - graph.started,
-            }
-            for name, r in agents.items()
-        },
-    }
+    detailed["agents"] = _agents_detail(graph, parallelism, label)
     strategy = dict(response.integrated_strategy)
     strategy["unverified_numbers"] = {n: r.unverified_numbers for n, r in agents.items()}
     strategy["model_fallback"] = graph.model_failure
     if scenarios:
         strategy["robustness"] = _robustness(run)
-    timings = {
-        **response.timings,
-        "agents": graph.elapsed,
-        **{f"agent_{n}": r.finished - r.started for n, r in agents.items()},
-        # Seconds since the graph started: when each agent started and finished.
-        **{f"agent_{n}_start": r.started - graph.started for n, r in agents.items()},
-        **{f"agent_{n}_finish": r.finished - graph.started for n, r in agents.items()},
-    }
+    timings = {**response.timings, **_agent_timings(graph)}
     response = response.model_copy(
         update={"detailed_results": detailed, "integrated_strategy": strategy, "timings": timings}
     )

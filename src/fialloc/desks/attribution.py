@@ -17,6 +17,7 @@ from collections.abc import Hashable, Mapping
 from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
@@ -281,22 +282,11 @@ def _strongest_credit_beta(check: Mapping[Hashable, Any]) -> tuple[str, float]:
 def _findings(
     h: HoldingsAttribution, linked: pd.DataFrame, checks: pd.DataFrame | None
 ) -> list[Finding]:
-    e = h.effects
     n_mgr = len(h.portfolios) - 1
-    n_per = e.portfolio_return.shape[0]
-    shares = _variance_shares(h)
-    selection = e.effect("selection")
-    mean = selection.mean(axis=0)
-    t = np.zeros(n_mgr + 1)
-    t_skill = np.inf  # too few months to test: no skill finding
-    if n_per >= 3:
-        sd = selection.std(axis=0, ddof=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = np.where(sd > 0, mean / (sd / np.sqrt(n_per)), 0.0)
-        t_skill = float(stats.t.isf(SKILL_LEVEL / n_mgr / 2.0, n_per - 1))
+    mean, t, t_skill = _selection_tests(h)
     full = max(linked.index.get_level_values("window"))
     linked_rows = linked.to_dict("index")
-    share_rows = shares.to_dict("index")
+    share_rows = _variance_shares(h).to_dict("index")
     check_rows = {} if checks is None else checks.to_dict("index")
     findings = []
     for m, manager in enumerate(h.portfolios[:n_mgr]):
@@ -310,63 +300,107 @@ def _findings(
             and abs(t[m]) < 2.0
             and (checks is None or abs(beta_t) >= CREDIT_BETA_T)
         ):
-            metrics = {
-                "credit_spread_share": share["credit_spread"],
-                "credit_spread_linked": float(row["credit_spread"]),
-                "months": float(row["months"]),
-                "selection_monthly": float(mean[m]),
-                "selection_bp_month": float(mean[m] * 1e4),
-                "selection_t": float(t[m]),
-            }
-            beta = ""
-            if checks is not None and beta_name:
-                metrics["credit_beta"] = float(check[f"beta_{beta_name}"])
-                metrics["credit_beta_t"] = beta_t
-                metrics["credit_correlation"] = float(check["credit_correlation"])
-                beta = (
-                    f"; the returns-based view agrees: {beta_name} beta "
-                    f"{metrics['credit_beta']:.2f} (t {beta_t:.1f}), correlation with the "
-                    f"holdings view {metrics['credit_correlation']:.2f}"
-                )
-            findings.append(
-                Finding(
-                    code="credit_spread_driven",
-                    severity="watch",
-                    subject=manager,
-                    message=(
-                        f"{manager}'s active return is mostly credit spread exposure: the "
-                        f"credit spread effect explains {share['credit_spread']:.0%} of its "
-                        f"variance and adds {row['credit_spread']:+.2%} over "
-                        f"{row['months']:.0f} months, while selection adds "
-                        f"{mean[m] * 1e4:+.1f} bp a month (t {t[m]:.1f}){beta}"
-                    ),
-                    metrics=metrics,
-                )
-            )
+            beta = (beta_name, beta_t, check) if checks is not None and beta_name else None
+            findings.append(_credit_finding(str(manager), row, share, mean[m], t[m], beta))
         if mean[m] > 0 and t[m] >= t_skill:
-            findings.append(
-                Finding(
-                    code="selection_skill",
-                    severity="info",
-                    subject=manager,
-                    message=(
-                        f"{manager} adds {mean[m] * 1e4:+.1f} bp a month from security "
-                        f"selection (t {t[m]:.1f}, above {t_skill:.1f} after correcting for "
-                        f"{n_mgr} managers), {row['selection']:+.2%} over "
-                        f"{row['months']:.0f} months"
-                    ),
-                    metrics={
-                        "selection_monthly": float(mean[m]),
-                        "selection_bp_month": float(mean[m] * 1e4),
-                        "selection_t": float(t[m]),
-                        "t_threshold": t_skill,
-                        "managers": float(n_mgr),
-                        "selection_linked": float(row["selection"]),
-                        "months": float(row["months"]),
-                    },
-                )
-            )
+            findings.append(_skill_finding(str(manager), row, mean[m], t[m], t_skill, n_mgr))
     return findings
+
+
+def _selection_tests(
+    h: HoldingsAttribution,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], float]:
+    """Each portfolio's mean monthly selection effect, its t-statistic and the skill threshold.
+
+    The threshold is two-sided at ``SKILL_LEVEL`` after a Bonferroni correction for the
+    managers; infinite (no skill finding) with fewer than three months.
+    """
+    e = h.effects
+    n_mgr = len(h.portfolios) - 1
+    n_per = e.portfolio_return.shape[0]
+    selection = e.effect("selection")
+    mean = selection.mean(axis=0)
+    t = np.zeros(n_mgr + 1)
+    t_skill = np.inf  # too few months to test: no skill finding
+    if n_per >= 3:
+        sd = selection.std(axis=0, ddof=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.where(sd > 0, mean / (sd / np.sqrt(n_per)), 0.0)
+        t_skill = float(stats.t.isf(SKILL_LEVEL / n_mgr / 2.0, n_per - 1))
+    return mean, t, t_skill
+
+
+def _credit_finding(
+    manager: str,
+    row: Mapping[Hashable, Any],
+    share: Mapping[Hashable, Any],
+    mean: float,
+    t: float,
+    beta: tuple[str, float, Mapping[Hashable, Any]] | None,
+) -> Finding:
+    """Say a manager's active return is mostly credit spread exposure (``credit_spread_driven``).
+
+    `beta` is the returns-based check that agrees: the strongest credit factor's name, its
+    t-statistic and the check's row.
+    """
+    metrics = {
+        "credit_spread_share": share["credit_spread"],
+        "credit_spread_linked": float(row["credit_spread"]),
+        "months": float(row["months"]),
+        "selection_monthly": float(mean),
+        "selection_bp_month": float(mean * 1e4),
+        "selection_t": float(t),
+    }
+    agrees = ""
+    if beta is not None:
+        beta_name, beta_t, check = beta
+        metrics["credit_beta"] = float(check[f"beta_{beta_name}"])
+        metrics["credit_beta_t"] = beta_t
+        metrics["credit_correlation"] = float(check["credit_correlation"])
+        agrees = (
+            f"; the returns-based view agrees: {beta_name} beta "
+            f"{metrics['credit_beta']:.2f} (t {beta_t:.1f}), correlation with the "
+            f"holdings view {metrics['credit_correlation']:.2f}"
+        )
+    return Finding(
+        code="credit_spread_driven",
+        severity="watch",
+        subject=manager,
+        message=(
+            f"{manager}'s active return is mostly credit spread exposure: the "
+            f"credit spread effect explains {share['credit_spread']:.0%} of its "
+            f"variance and adds {row['credit_spread']:+.2%} over "
+            f"{row['months']:.0f} months, while selection adds "
+            f"{mean * 1e4:+.1f} bp a month (t {t:.1f}){agrees}"
+        ),
+        metrics=metrics,
+    )
+
+
+def _skill_finding(
+    manager: str, row: Mapping[Hashable, Any], mean: float, t: float, t_skill: float, n_mgr: int
+) -> Finding:
+    """Say a manager adds significant selection (``selection_skill``)."""
+    return Finding(
+        code="selection_skill",
+        severity="info",
+        subject=manager,
+        message=(
+            f"{manager} adds {mean * 1e4:+.1f} bp a month from security "
+            f"selection (t {t:.1f}, above {t_skill:.1f} after correcting for "
+            f"{n_mgr} managers), {row['selection']:+.2%} over "
+            f"{row['months']:.0f} months"
+        ),
+        metrics={
+            "selection_monthly": float(mean),
+            "selection_bp_month": float(mean * 1e4),
+            "selection_t": float(t),
+            "t_threshold": t_skill,
+            "managers": float(n_mgr),
+            "selection_linked": float(row["selection"]),
+            "months": float(row["months"]),
+        },
+    )
 
 
 def analyze(ctx: DeskContext) -> DeskResult:
@@ -392,52 +426,22 @@ def analyze(ctx: DeskContext) -> DeskResult:
     """
     p = ctx.portfolio
     if p.holdings_history is None or p.benchmark_holdings is None:
-        return DeskResult(
-            desk="attribution",
-            findings=[
-                Finding(
-                    code="attribution_unavailable",
-                    subject="portfolio",
-                    message=(
-                        "holdings-based attribution needs the holdings_history and "
-                        "benchmark_holdings tables, which the inputs do not include"
-                    ),
-                )
-            ],
-        )
+        return _unavailable()
     h = holdings_attribution(p, key_tenors=p.mandate.key_tenors)
     linked = linked_effects(h)
     brinson_monthly, brinson_linked = brinson_tables(h)
     enough = len(h.period_ends) >= MIN_REGRESSION_MONTHS
     checks = returns_based_check(ctx, h) if enough and not p.manager_returns.empty else None
     full = int(max(WINDOWS))
-    sector_columns = [c for c in linked.columns if c.startswith("spread_sector_")]
-    by_sector = pd.DataFrame(
-        linked.xs(full, level="window")[sector_columns].to_numpy(),
-        index=pd.Index(h.portfolios, name="portfolio"),
-        columns=[c.removeprefix("spread_sector_") for c in sector_columns],
-    )
     findings = _findings(h, linked, checks)
     whole = {str(k): float(v) for k, v in brinson_linked.to_dict("index")[full].items()}
-    findings.append(
-        Finding(
-            code="sleeve_allocation",
-            subject="portfolio",
-            message=(
-                f"Over {whole['months']:.0f} months the portfolio returned "
-                f"{whole['portfolio_return']:+.2%} against {whole['policy_return']:+.2%} for the "
-                f"policy: sleeve allocation {whole['allocation']:+.2%}, managers' selection "
-                f"{whole['selection']:+.2%}, interaction {whole['interaction']:+.2%}"
-            ),
-            metrics=whole,
-        )
-    )
+    findings.append(_sleeve_finding(whole))
     total = linked.xs(TOTAL, level="portfolio")["active_return"]
     residual = np.abs(h.effects.effect("residual"))
     tables = {
         "monthly_effects": monthly_effects(h),
         "linked_effects": linked,
-        "credit_spread_by_sector": by_sector,
+        "credit_spread_by_sector": _by_sector(h, linked, full),
         "brinson_monthly": brinson_monthly,
         "brinson_linked": brinson_linked,
         "variance_shares": _variance_shares(h),
@@ -456,4 +460,46 @@ def analyze(ctx: DeskContext) -> DeskResult:
             "months": whole["months"],
             "max_abs_residual": float(residual.max()),
         },
+    )
+
+
+def _unavailable() -> DeskResult:
+    """Return the desk's result for inputs without the holdings histories."""
+    return DeskResult(
+        desk="attribution",
+        findings=[
+            Finding(
+                code="attribution_unavailable",
+                subject="portfolio",
+                message=(
+                    "holdings-based attribution needs the holdings_history and "
+                    "benchmark_holdings tables, which the inputs do not include"
+                ),
+            )
+        ],
+    )
+
+
+def _by_sector(h: HoldingsAttribution, linked: pd.DataFrame, window: int) -> pd.DataFrame:
+    """Return each portfolio's credit spread effect by sector over `window` months."""
+    sector_columns = [c for c in linked.columns if c.startswith("spread_sector_")]
+    return pd.DataFrame(
+        linked.xs(window, level="window")[sector_columns].to_numpy(),
+        index=pd.Index(h.portfolios, name="portfolio"),
+        columns=[c.removeprefix("spread_sector_") for c in sector_columns],
+    )
+
+
+def _sleeve_finding(whole: dict[str, float]) -> Finding:
+    """State the insurer's own sleeve allocation effect over the whole history."""
+    return Finding(
+        code="sleeve_allocation",
+        subject="portfolio",
+        message=(
+            f"Over {whole['months']:.0f} months the portfolio returned "
+            f"{whole['portfolio_return']:+.2%} against {whole['policy_return']:+.2%} for the "
+            f"policy: sleeve allocation {whole['allocation']:+.2%}, managers' selection "
+            f"{whole['selection']:+.2%}, interaction {whole['interaction']:+.2%}"
+        ),
+        metrics=whole,
     )

@@ -74,50 +74,14 @@ def analyze(
         )
         rv = spread_zscores(p.zero_history)  # the quoted tenors: 2s10s, 5s30s, ...
         tables["relative_value"] = rv
-        for pair, row in rv[rv["zscore"].abs() > RV_THRESHOLD].iterrows():
-            findings.append(
-                Finding(
-                    code="curve_relative_value",
-                    severity="info",
-                    subject=str(pair),
-                    message=(
-                        f"{pair} at {row['current_bp']:.0f} bp is {row['zscore']:+.1f} standard "
-                        f"deviations from its {len(history)}-month mean of {row['mean_bp']:.0f} bp"
-                    ),
-                    metrics={
-                        "zscore": float(row["zscore"]),
-                        "current_bp": float(row["current_bp"]),
-                    },
-                )
-            )
+        findings += _rv_findings(rv, len(history))
         summary.update({f"explained_{k}": float(v) for k, v in pca.explained.items()})
         skill = _curve_skill(ctx, pca.scores)
         if not skill.empty:
             tables["curve_skill"] = skill
         if view != "neutral":
-            # A steepener profits when long rates rise against short ones: less slope duration.
-            slope = tables["manager_exposure"]["slope"]
-            sign = -1.0 if view == "steepener" else 1.0
-            ranked = (sign * slope).sort_values(ascending=False)
             size = p.mandate.max_shift * conviction
-            for manager in ranked.index[:2]:
-                recs.append(
-                    Recommendation(
-                        action="increase",
-                        subject=str(manager),
-                        weight_change=size / 2,
-                        rationale=f"slope exposure suits a {view} view",
-                    )
-                )
-            for manager in ranked.index[-2:]:
-                recs.append(
-                    Recommendation(
-                        action="decrease",
-                        subject=str(manager),
-                        weight_change=-size / 2,
-                        rationale=f"slope exposure works against a {view} view",
-                    )
-                )
+            recs = _view_recommendations(tables["manager_exposure"]["slope"], view, size)
     if len(ctx.fx_columns):
         tables["currencies"] = _by_currency(ctx)
     if p.linker_book is not None:
@@ -125,6 +89,52 @@ def analyze(
     return DeskResult(
         desk="curve", tables=tables, findings=findings, recommendations=recs, summary=summary
     )
+
+
+def _rv_findings(rv: pd.DataFrame, months: int) -> list[Finding]:
+    """Flag each curve spread beyond ``RV_THRESHOLD`` standard deviations of its history."""
+    return [
+        Finding(
+            code="curve_relative_value",
+            severity="info",
+            subject=str(pair),
+            message=(
+                f"{pair} at {row['current_bp']:.0f} bp is {row['zscore']:+.1f} standard "
+                f"deviations from its {months}-month mean of {row['mean_bp']:.0f} bp"
+            ),
+            metrics={
+                "zscore": float(row["zscore"]),
+                "current_bp": float(row["current_bp"]),
+            },
+        )
+        for pair, row in rv[rv["zscore"].abs() > RV_THRESHOLD].iterrows()
+    ]
+
+
+def _view_recommendations(slope: pd.Series, view: str, size: float) -> list[Recommendation]:
+    """Shift `size` (weight) toward the two sleeves whose slope duration suits the view."""
+    # A steepener profits when long rates rise against short ones: less slope duration.
+    sign = -1.0 if view == "steepener" else 1.0
+    ranked = (sign * slope).sort_values(ascending=False)
+    recs = [
+        Recommendation(
+            action="increase",
+            subject=str(manager),
+            weight_change=size / 2,
+            rationale=f"slope exposure suits a {view} view",
+        )
+        for manager in ranked.index[:2]
+    ]
+    recs += [
+        Recommendation(
+            action="decrease",
+            subject=str(manager),
+            weight_change=-size / 2,
+            rationale=f"slope exposure works against a {view} view",
+        )
+        for manager in ranked.index[-2:]
+    ]
+    return recs
 
 
 #: Breakeven move of the inflation stress the desk reports (basis points, up and down).

@@ -20,6 +20,10 @@ from fialloc.errors import ConvergenceError
 __all__ = ["analyze"]
 
 
+#: The ``currencies`` table's columns before the key-rate durations.
+_CURRENCY_COLUMNS = ("market_value", "share", "hedged_value", "fx_exposure", "effective_duration")
+
+
 def analyze(ctx: DeskContext) -> DeskResult:
     """Run the duration desk.
 
@@ -43,7 +47,6 @@ def analyze(ctx: DeskContext) -> DeskResult:
     liabilities'.
     """
     p = ctx.portfolio
-    mandate = p.mandate
     lia = ctx.liabilities.iloc[0]
     keys = ctx.key_columns
     gaps = krd_gaps(
@@ -51,8 +54,55 @@ def analyze(ctx: DeskContext) -> DeskResult:
         ctx.total_assets,
         lia[keys].astype(float),
         float(lia["market_value"]),
-        threshold=mandate.materiality_threshold,
+        threshold=p.mandate.materiality_threshold,
     )
+    findings = _gap_findings(gaps) + _drift_findings(ctx)
+    managers = ctx.managers
+    target = gaps["liability_krd"]
+    weights = p.current_weights.reindex(managers.index)
+    recommended, unavailable = _rebalance(ctx, weights, target)
+    findings += unavailable
+    change = recommended - weights
+    findings += _callable_findings(ctx)
+    pools = _mbs_table(ctx)
+    if pools is not None:
+        findings.append(_mbs_finding(pools))
+    currencies = ctx.by_currency
+    if len(currencies) > 1:
+        findings.append(_currency_finding(currencies, p.mandate.base_currency))
+    extra = {} if pools is None else {"mbs": pools}
+    return DeskResult(
+        desk="duration",
+        tables={
+            **extra,
+            "krd_gaps": gaps,
+            "currencies": currencies[[*_CURRENCY_COLUMNS, *keys]],
+            "managers": managers[
+                ["name", "style", "weight", "effective_duration", "effective_convexity", *keys]
+            ],
+            "sectors": _by_sector(ctx),
+            "recommended_weights": pd.DataFrame(
+                {"current": weights, "recommended": recommended, "change": change}
+            ),
+            "callables": ctx.callables,
+            "liability_stresses": _liability_stresses(ctx),
+        },
+        findings=findings,
+        recommendations=_recommendations(managers, weights, recommended),
+        summary={
+            "asset_duration": float(
+                np.average(managers["effective_duration"], weights=managers["market_value"])
+            ),
+            "liability_duration": float(lia["effective_duration"]),
+            "krd_distance_before": float(np.linalg.norm(managers[keys].T @ weights - target)),
+            "krd_distance_after": float(np.linalg.norm(managers[keys].T @ recommended - target)),
+            **_convexity_summary(ctx, float(lia["market_value"])),
+        },
+    )
+
+
+def _gap_findings(gaps: pd.DataFrame) -> list[Finding]:
+    """One ``krd_gap`` finding per material key-rate gap."""
     findings = []
     for tenor, row in gaps[gaps["material"]].iterrows():
         side = "under-match" if row["gap"] < 0 else "over-match"
@@ -73,25 +123,39 @@ def analyze(ctx: DeskContext) -> DeskResult:
                 },
             )
         )
+    return findings
+
+
+def _drift_findings(ctx: DeskContext) -> list[Finding]:
+    """One ``duration_drift`` finding per manager whose active duration or key rates moved."""
     verdicts, details = style_drift(ctx)
     moved = drifted_characteristics(verdicts, details, ("duration", *KEY_RATE_BUCKETS))
-    for manager, rows in moved.groupby(level=0, sort=False):
-        findings.append(
-            Finding(
-                code="duration_drift",
-                severity="watch",
-                subject=str(manager),
-                message=f"{manager} drifted in duration: {describe_drift(rows.iloc[0])}",
-                metrics=drift_metrics(rows),
-            )
+    return [
+        Finding(
+            code="duration_drift",
+            severity="watch",
+            subject=str(manager),
+            message=f"{manager} drifted in duration: {describe_drift(rows.iloc[0])}",
+            metrics=drift_metrics(rows),
         )
-    managers = ctx.managers
-    target = gaps["liability_krd"]
-    weights = p.current_weights.reindex(managers.index)
+        for manager, rows in moved.groupby(level=0, sort=False)
+    ]
+
+
+def _rebalance(
+    ctx: DeskContext, weights: pd.Series, target: pd.Series
+) -> tuple[pd.Series, list[Finding]]:
+    """Weights within the mandate closest to the liabilities' key-rate profile.
+
+    When the rebalance does not converge the current weights stand, with a
+    ``krd_rebalance_unavailable`` finding.
+    """
+    mandate = ctx.portfolio.mandate
+    current = weights / weights.sum()
     try:
         recommended = rebalance_for_krd(
-            managers[keys],
-            weights / weights.sum(),
+            ctx.managers[ctx.key_columns],
+            current,
             target,
             max_shift=mandate.max_shift,
             min_weight=mandate.min_allocation,
@@ -99,19 +163,24 @@ def analyze(ctx: DeskContext) -> DeskResult:
         )
     except ConvergenceError as exc:
         # The desk's other tables and findings stand; the rebalance is a finding, not a crash.
-        recommended = weights / weights.sum()
-        findings.append(
-            Finding(
-                code="krd_rebalance_unavailable",
-                severity="watch",
-                subject="portfolio",
-                message=f"no key-rate rebalance proposed: {exc}",
-                metrics={},
-            )
+        unavailable = Finding(
+            code="krd_rebalance_unavailable",
+            severity="watch",
+            subject="portfolio",
+            message=f"no key-rate rebalance proposed: {exc}",
+            metrics={},
         )
+        return current, [unavailable]
+    return recommended, []
+
+
+def _recommendations(
+    managers: pd.DataFrame, weights: pd.Series, recommended: pd.Series
+) -> list[Recommendation]:
+    """Shift each manager whose recommended weight moves by more than 0.01%."""
     change = recommended - weights
     styles = {str(k): str(v) for k, v in managers["style"].items()}
-    recs = [
+    return [
         Recommendation(
             action="increase" if delta > 0 else "decrease",
             subject=str(m),
@@ -124,71 +193,26 @@ def analyze(ctx: DeskContext) -> DeskResult:
         )
         if abs(delta) > 1e-4
     ]
-    findings += _callable_findings(ctx)
-    pools = _mbs_table(ctx)
-    if pools is not None:
-        findings.append(_mbs_finding(pools))
-    before = float(np.linalg.norm(managers[keys].T @ weights - target))
-    after = float(np.linalg.norm(managers[keys].T @ recommended - target))
-    sectors = _by_sector(ctx)
-    currencies = ctx.by_currency
-    if len(currencies) > 1:
-        foreign = currencies.iloc[1:]
-        findings.append(
-            Finding(
-                code="currency_exposure",
-                severity="info",
-                subject="portfolio",
-                message=(
-                    f"{foreign['share'].sum():.1%} of the assets are in "
-                    f"{', '.join(foreign.index)} (duration {_weighted(foreign):.2f} years on "
-                    f"their own curves, no offset to the {p.mandate.base_currency} "
-                    f"liabilities); {foreign['fx_exposure'].sum():.1%} of the assets carry "
-                    "unhedged FX risk"
-                ),
-                metrics={
-                    "foreign_share": float(foreign["share"].sum()),
-                    "foreign_duration": _weighted(foreign),
-                    "unhedged_fx_share": float(foreign["fx_exposure"].sum()),
-                },
-            )
-        )
-    extra = {} if pools is None else {"mbs": pools}
-    return DeskResult(
-        desk="duration",
-        tables={
-            **extra,
-            "krd_gaps": gaps,
-            "currencies": currencies[
-                [
-                    "market_value",
-                    "share",
-                    "hedged_value",
-                    "fx_exposure",
-                    "effective_duration",
-                    *keys,
-                ]
-            ],
-            "managers": managers[
-                ["name", "style", "weight", "effective_duration", "effective_convexity", *keys]
-            ],
-            "sectors": sectors,
-            "recommended_weights": pd.DataFrame(
-                {"current": weights, "recommended": recommended, "change": change}
-            ),
-            "callables": ctx.callables,
-            "liability_stresses": _liability_stresses(ctx),
-        },
-        findings=findings,
-        recommendations=recs,
-        summary={
-            "asset_duration": float(
-                np.average(managers["effective_duration"], weights=managers["market_value"])
-            ),
-            "liability_duration": float(lia["effective_duration"]),
-            "krd_distance_before": before,
-            "krd_distance_after": after,
-            **_convexity_summary(ctx, float(lia["market_value"])),
+
+
+def _currency_finding(currencies: pd.DataFrame, base_currency: str) -> Finding:
+    """How much of the book is in other currencies, and how much of it is unhedged."""
+    foreign = currencies.iloc[1:]
+    return Finding(
+        code="currency_exposure",
+        severity="info",
+        subject="portfolio",
+        message=(
+            f"{foreign['share'].sum():.1%} of the assets are in "
+            f"{', '.join(foreign.index)} (duration {_weighted(foreign):.2f} years on "
+            f"their own curves, no offset to the {base_currency} "
+            f"liabilities); {foreign['fx_exposure'].sum():.1%} of the assets carry "
+            "unhedged FX risk"
+        ),
+        metrics={
+            "foreign_share": float(foreign["share"].sum()),
+            "foreign_duration": _weighted(foreign),
+            "unhedged_fx_share": float(foreign["fx_exposure"].sum()),
         },
     )
 

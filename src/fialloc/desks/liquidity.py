@@ -15,6 +15,8 @@ from fialloc.analytics.liquidity_costs import (
     redemption_coverage,
 )
 from fialloc.annuities import mass_lapse_cash_call
+from fialloc.data.mandate import Mandate
+from fialloc.data.portfolio import Portfolio
 from fialloc.desks.result import DeskResult, Finding
 
 __all__ = ["LAPSE_DAYS", "REDEMPTIONS", "analyze"]
@@ -58,10 +60,44 @@ def analyze(ctx: DeskContext, participation: float = 0.2) -> DeskResult:
     )
     days = liquidation_days(mv, sec["adv"], participation=participation)
     days.index = mv.index
+    managers = _managers_table(p, sec, mv, cost, days)
+    redemptions = _redemptions(sec, mv, participation)
+    hqla_normal, hqla_stressed = buffer.loc["hqla"].to_numpy(dtype=float)
+    hqla_share = float(hqla_normal / total)
+    illiquid_share = float(by_tier["share"].reindex(["illiquid"]).fillna(0.0).iloc[0])
+    findings = _limit_findings(hqla_share, illiquid_share, mandate)
+    findings += _redemption_findings(redemptions)
+    lapse_surge, lapse_findings, lapse_call = _lapse_surge(ctx, participation)
+    findings += lapse_findings
+    return DeskResult(
+        desk="liquidity",
+        tables={
+            "tiers": by_tier,
+            "buffer": buffer,
+            "managers": managers,
+            "liquidation": days,
+            "redemptions": redemptions,
+            "lapse_surge": lapse_surge,
+        },
+        findings=findings,
+        summary={
+            "buffer_share": hqla_share,
+            "stressed_buffer_share": float(hqla_stressed / total),
+            "illiquid_share": illiquid_share,
+            "adjusted_cost_bp": float(cost.sum() / total * 1e4),
+            "mass_lapse_cash_call": lapse_call,
+            "mass_lapse_share": lapse_call / total,
+        },
+    )
+
+
+def _managers_table(
+    p: Portfolio, sec: pd.DataFrame, mv: pd.Series, cost: pd.Series, days: pd.DataFrame
+) -> pd.DataFrame:
+    """Per manager: buffer and illiquid shares, adjusted and impact costs, days to sell 25%."""
     impact = market_impact_cost(
         0.25 * mv.to_numpy(), sec["adv"].to_numpy(), [DAILY_PRICE_VOL] * len(mv)
     )
-
     mvm = p.market_values[mv.index]
     sleeve = mvm.sum(axis=1)
     share = mvm.div(mv, axis=1).fillna(0.0)  # each manager's share of each position
@@ -69,7 +105,7 @@ def analyze(ctx: DeskContext, participation: float = 0.2) -> DeskResult:
     level1 = (sec["liquidity_tier"] == "level1").astype(float)
     # Positions that never trade (no volume) cannot be sold: infinite days, no impact estimate.
     impact_cost = pd.Series(impact, index=mv.index).where(sec["adv"] > 0)
-    managers = pd.DataFrame(
+    return pd.DataFrame(
         {
             "level1_share": (mvm @ level1) / sleeve,
             "illiquid_share": (mvm @ illiquid) / sleeve,
@@ -84,6 +120,11 @@ def analyze(ctx: DeskContext, participation: float = 0.2) -> DeskResult:
             .max(axis=1),
         }
     )
+
+
+def _redemptions(sec: pd.DataFrame, mv: pd.Series, participation: float) -> pd.DataFrame:
+    """Each cash call of :data:`REDEMPTIONS` in each market regime: what can be raised in time."""
+    total = float(mv.sum())
     rows = []
     for regime in MARKET_REGIMES:
         for call, horizon in REDEMPTIONS:
@@ -93,12 +134,12 @@ def analyze(ctx: DeskContext, participation: float = 0.2) -> DeskResult:
             rows.append(
                 {"regime": regime.name, "redemption_share": call, "days": horizon, **out.to_dict()}
             )
-    redemptions = pd.DataFrame(rows)
+    return pd.DataFrame(rows)
 
+
+def _limit_findings(hqla_share: float, illiquid_share: float, mandate: Mandate) -> list[Finding]:
+    """Flag a buffer below the mandate's target and illiquid assets over its limit."""
     findings: list[Finding] = []
-    hqla_normal, hqla_stressed = buffer.loc["hqla"].to_numpy(dtype=float)
-    hqla_share = hqla_normal / total
-    illiquid_share = float(by_tier["share"].reindex(["illiquid"]).fillna(0.0).iloc[0])
     if hqla_share < mandate.liquidity_buffer:
         findings.append(
             Finding(
@@ -125,43 +166,26 @@ def analyze(ctx: DeskContext, participation: float = 0.2) -> DeskResult:
                 metrics={"illiquid_share": illiquid_share},
             )
         )
+    return findings
+
+
+def _redemption_findings(redemptions: pd.DataFrame) -> list[Finding]:
+    """Flag each cash call that cannot be met in time in a normal or moderate market."""
     # A shortfall counts when it exceeds 0.1% of the cash call, not rounding in the allocation.
     short = redemptions["shortfall"] > 1e-3 * redemptions["redemption"]
-    for _, row in redemptions[short & (redemptions["regime"] != "severe")].iterrows():
-        findings.append(
-            Finding(
-                code="redemption_shortfall",
-                severity="watch",
-                subject=row["regime"],
-                message=(
-                    f"A {row['redemption_share']:.0%} cash call over {row['days']} days "
-                    f"in a {row['regime']} market falls {row['shortfall'] / 1e9:.2f}B short"
-                ),
-                metrics={"shortfall": float(row["shortfall"])},
-            )
+    return [
+        Finding(
+            code="redemption_shortfall",
+            severity="watch",
+            subject=row["regime"],
+            message=(
+                f"A {row['redemption_share']:.0%} cash call over {row['days']} days "
+                f"in a {row['regime']} market falls {row['shortfall'] / 1e9:.2f}B short"
+            ),
+            metrics={"shortfall": float(row["shortfall"])},
         )
-    lapse_surge, lapse_findings, lapse_call = _lapse_surge(ctx, participation)
-    findings += lapse_findings
-    return DeskResult(
-        desk="liquidity",
-        tables={
-            "tiers": by_tier,
-            "buffer": buffer,
-            "managers": managers,
-            "liquidation": days,
-            "redemptions": redemptions,
-            "lapse_surge": lapse_surge,
-        },
-        findings=findings,
-        summary={
-            "buffer_share": float(hqla_share),
-            "stressed_buffer_share": float(hqla_stressed / total),
-            "illiquid_share": illiquid_share,
-            "adjusted_cost_bp": float(cost.sum() / total * 1e4),
-            "mass_lapse_cash_call": lapse_call,
-            "mass_lapse_share": lapse_call / total,
-        },
-    )
+        for _, row in redemptions[short & (redemptions["regime"] != "severe")].iterrows()
+    ]
 
 
 def _lapse_surge(

@@ -12,6 +12,8 @@ style peers; and allocation tilts and the skill scores (:func:`skill_scores`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -19,6 +21,7 @@ from fialloc.analytics import drift as drift_mod
 from fialloc.analytics import evidence as evidence_mod
 from fialloc.analytics import skill as skill_mod
 from fialloc.analytics.context import DeskContext
+from fialloc.data.mandate import Mandate
 from fialloc.desks import attribution, credit
 from fialloc.desks.result import DeskResult, Finding, Recommendation
 from fialloc.errors import NotEstimableError
@@ -87,21 +90,14 @@ def analyze(ctx: DeskContext) -> DeskResult:
     """
     p = ctx.portfolio
     excess = skill_mod.check_return_history(p.returns.sort_index(), p.benchmark_returns)
-    managers = [str(m) for m in ctx.managers.index]
     factors = drift_mod.return_factors(ctx)
     months = factors.index.intersection(excess.dropna(how="all").index)
     if len(months) < MIN_MONTHS:
-        excess = excess.reindex(columns=managers)
-        evidence = evidence_mod.evidence_table(
-            excess.loc[excess.index.intersection(factors.index)], factors, fdr=p.mandate.skill_fdr
-        )
-        return _unjudged(excess, evidence, f"Only {len(months)} months of returns")
+        managers = [str(m) for m in ctx.managers.index]
+        return _too_short(excess.reindex(columns=managers), factors, len(months), p.mandate)
     excess = excess.loc[months]
     factors = factors.loc[months]
-    loadings = _loadings(excess, factors)
-    verdicts, drift_details = drift_mod.style_drift(ctx)
-    drift = drift_mod.drift_flags(verdicts).reindex(loadings.index).fillna(False).astype(bool)
-    evidence = evidence_mod.evidence_table(excess, factors, fdr=p.mandate.skill_fdr, drift=drift)
+    loadings, verdicts, drift_details, evidence = _regressions(ctx, excess, factors)
     judged = [m for m in excess.columns if evidence.loc[str(m), "estimable"]]
     if not judged:
         return _unjudged(excess, evidence, "No manager's factor regression can be estimated")
@@ -110,12 +106,8 @@ def analyze(ctx: DeskContext) -> DeskResult:
     skill = skill_mod.skill_table(selection)
     boot = skill_mod.bootstrap_information_ratio(selection, seed=BOOTSTRAP_SEED)
     persistence, persistence_finding = _persistence(skill_mod.period_alphas(selection))
-    scores = _scores(skill, evidence)
-    # A manager whose regression cannot be estimated is priced at its raw excess-return risk.
-    raw_vol = (excess.std(ddof=1) * np.sqrt(12.0)).set_axis(evidence.index)
-    scores["residual_vol"] = scores["residual_vol"].astype(float).fillna(raw_vol).fillna(0.0)
+    scores = _scores(skill, evidence, excess)
     peers = _peers(ctx, skill, excess[judged])
-
     findings = _findings(skill, boot, scores, evidence, verdicts, drift_details)
     if persistence_finding is not None:
         findings.append(persistence_finding)
@@ -123,36 +115,68 @@ def analyze(ctx: DeskContext) -> DeskResult:
     holdings_view = attribution.analyze(ctx)
     findings.extend(holdings_view.findings)
     recs, limits = credit.within_mandate(ctx, _tilts(ctx, scores, skill, evidence, verdicts))
+    tables = {
+        "evidence": evidence,
+        "skill": skill,
+        "rolling_ir_12m": skill_mod.rolling_information_ratio(selection, 12),
+        "bootstrap": boot,
+        "factor_loadings": loadings,
+        "rolling_betas": _rolling(excess, factors),
+        "persistence": persistence,
+        "drift": verdicts,
+        "drift_characteristics": drift_details,
+        "style_position": drift_mod.style_position(ctx),
+        "peers": peers,
+        "scores": scores,
+        **{f"attribution_{k}": v for k, v in holdings_view.tables.items()},
+    }
+    summary = _summary(len(months), scores, limits, persistence, holdings_view)
     return DeskResult(
-        desk="performance",
-        tables={
-            "evidence": evidence,
-            "skill": skill,
-            "rolling_ir_12m": skill_mod.rolling_information_ratio(selection, 12),
-            "bootstrap": boot,
-            "factor_loadings": loadings,
-            "rolling_betas": _rolling(excess, factors),
-            "persistence": persistence,
-            "drift": verdicts,
-            "drift_characteristics": drift_details,
-            "style_position": drift_mod.style_position(ctx),
-            "peers": peers,
-            "scores": scores,
-            **{f"attribution_{k}": v for k, v in holdings_view.tables.items()},
-        },
-        findings=findings,
-        recommendations=recs,
-        summary={
-            "months": float(len(months)),
-            "significant_managers": float(len(scores.index[scores["consistent_skill"]])),
-            "beta_only_managers": float(scores["beta_only"].sum()),
-            "drifting_managers": float(scores["drift"].sum()),
-            **{f"tilt_{k}": v for k, v in limits.items()},
-            "persistence_chi2": float(persistence["value"]["chi2"]),
-            "persistence_p_value": float(persistence["value"]["p_value"]),
-            **{f"attribution_{k}": v for k, v in holdings_view.summary.items()},
-        },
+        desk="performance", tables=tables, findings=findings, recommendations=recs, summary=summary
     )
+
+
+def _too_short(
+    excess: pd.DataFrame, factors: pd.DataFrame, months: int, mandate: Mandate
+) -> DeskResult:
+    """Return the desk's result when `months` of history are too few to judge any manager."""
+    evidence = evidence_mod.evidence_table(
+        excess.loc[excess.index.intersection(factors.index)], factors, fdr=mandate.skill_fdr
+    )
+    return _unjudged(excess, evidence, f"Only {months} months of returns")
+
+
+def _regressions(
+    ctx: DeskContext, excess: pd.DataFrame, factors: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Return the factor loadings, the drift verdicts and details, and the skill evidence."""
+    loadings = _loadings(excess, factors)
+    verdicts, drift_details = drift_mod.style_drift(ctx)
+    drift = drift_mod.drift_flags(verdicts).reindex(loadings.index).fillna(False).astype(bool)
+    evidence = evidence_mod.evidence_table(
+        excess, factors, fdr=ctx.portfolio.mandate.skill_fdr, drift=drift
+    )
+    return loadings, verdicts, drift_details, evidence
+
+
+def _summary(
+    months: int,
+    scores: pd.DataFrame,
+    limits: Mapping[str, float],
+    persistence: pd.DataFrame,
+    holdings_view: DeskResult,
+) -> dict[str, float]:
+    """Return the desk's headline counts, tilt limits, persistence test and attribution."""
+    return {
+        "months": float(months),
+        "significant_managers": float(len(scores.index[scores["consistent_skill"]])),
+        "beta_only_managers": float(scores["beta_only"].sum()),
+        "drifting_managers": float(scores["drift"].sum()),
+        **{f"tilt_{k}": v for k, v in limits.items()},
+        "persistence_chi2": float(persistence["value"]["chi2"]),
+        "persistence_p_value": float(persistence["value"]["p_value"]),
+        **{f"attribution_{k}": v for k, v in holdings_view.summary.items()},
+    }
 
 
 def skill_scores(result_or_ctx: DeskResult | DeskContext) -> pd.Series:
@@ -338,8 +362,11 @@ def _rolling(excess: pd.DataFrame, factors: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames, names=["manager", "month"]).swaplevel().sort_index()
 
 
-def _scores(skill: pd.DataFrame, evidence: pd.DataFrame) -> pd.DataFrame:
-    """Recent and long-term IRs beside the evidence's flags, and the optimizer's skill score."""
+def _scores(skill: pd.DataFrame, evidence: pd.DataFrame, excess: pd.DataFrame) -> pd.DataFrame:
+    """Recent and long-term IRs beside the evidence's flags, and the optimizer's skill score.
+
+    A manager whose regression cannot be estimated is priced at its raw `excess` return's risk.
+    """
     ir = skill["information_ratio"].unstack("window").reindex(evidence.index)
     longest = ir.columns.max()
     recent_windows = [w for w in ir.columns if w < longest] or [longest]
@@ -351,7 +378,7 @@ def _scores(skill: pd.DataFrame, evidence: pd.DataFrame) -> pd.DataFrame:
     with np.errstate(divide="ignore", invalid="ignore"):
         posterior_ir = (ev["alpha_posterior"] / ev["residual_vol"]).where(ev["estimable"], 0.0)
     score = posterior_ir.where(~beta, -BETA_PENALTY) - DRIFT_PENALTY * drift
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "recent_ir": recent,
             "long_term_ir": long_term,
@@ -366,6 +393,9 @@ def _scores(skill: pd.DataFrame, evidence: pd.DataFrame) -> pd.DataFrame:
             "residual_vol": ev["residual_vol"],
         }
     ).rename_axis("manager_id")
+    raw_vol = (excess.std(ddof=1) * np.sqrt(12.0)).set_axis(evidence.index)
+    out["residual_vol"] = out["residual_vol"].astype(float).fillna(raw_vol).fillna(0.0)
+    return out
 
 
 def _peers(ctx: DeskContext, skill: pd.DataFrame, excess: pd.DataFrame) -> pd.DataFrame:
@@ -408,8 +438,16 @@ def _findings(
     verdicts: pd.DataFrame,
     drift_details: pd.DataFrame,
 ) -> list[Finding]:
+    return [
+        *_beta_findings(evidence),
+        *_skill_findings(skill, boot, scores, evidence),
+        *_drift_findings(scores, verdicts, drift_details),
+    ]
+
+
+def _beta_findings(evidence: pd.DataFrame) -> list[Finding]:
+    """Flag each manager whose excess return is credit beta without credible alpha."""
     findings = []
-    longest = int(skill.index.get_level_values("window").max())
     credit = [c.removeprefix("t_") for c in evidence.columns if c.startswith("t_credit")]
     for manager in evidence.index[evidence["beta_flag"]]:
         row = evidence.loc[manager]
@@ -441,6 +479,15 @@ def _findings(
                 },
             )
         )
+    return findings
+
+
+def _skill_findings(
+    skill: pd.DataFrame, boot: pd.DataFrame, scores: pd.DataFrame, evidence: pd.DataFrame
+) -> list[Finding]:
+    """Flag each manager with alpha after the factors at the mandate's false discovery rate."""
+    findings = []
+    longest = int(skill.index.get_level_values("window").max())
     for manager in evidence.index[evidence["skill_flag"]]:
         row = evidence.loc[manager]
         rec = skill.loc[(manager, longest)]
@@ -479,6 +526,14 @@ def _findings(
                 },
             )
         )
+    return findings
+
+
+def _drift_findings(
+    scores: pd.DataFrame, verdicts: pd.DataFrame, drift_details: pd.DataFrame
+) -> list[Finding]:
+    """Flag each manager whose holdings or loadings left its own history."""
+    findings = []
     moved = drift_mod.drifted_characteristics(verdicts, drift_details)
     for manager in scores.index[scores["drift"]]:
         rows = moved.loc[[manager]] if manager in moved.index else moved.iloc[:0]
@@ -509,36 +564,11 @@ def _tilts(
     and maximum allocation; every cut shrinks together when the receivers cannot absorb it or
     the turnover limit binds.
     """
-    m = ctx.portfolio.mandate
-    fdr = m.skill_fdr
-    w = ctx.portfolio.current_weights.astype(float)
-    sellers = scores.index[scores["beta_only"] | scores["drift"]]
-    buyers = scores.index[scores["consistent_skill"] & ~scores["drift"]]
-    cuts = pd.Series(
-        {s: min(m.max_shift, max(float(w[s]) - m.min_allocation, 0.0)) for s in sellers},
-        dtype=float,
-    )
-    room = pd.Series(
-        {b: min(m.max_shift, max(m.max_allocation - float(w[b]), 0.0)) for b in buyers},
-        dtype=float,
-    )
-    moved = min(float(cuts.sum()), float(room.sum()), m.turnover)
-    if moved <= 1e-9:
+    sized = _tilt_sizes(ctx, scores)
+    if sized is None:
         return []
-    cuts *= moved / float(cuts.sum())
-    weight = scores.loc[buyers, "skill_score"].clip(lower=1e-9)
-    adds = pd.Series(0.0, index=buyers)
-    left = moved
-    # Proportional to score, capped by room; what a capped manager cannot take goes to the rest.
-    while left > 1e-12:
-        open_ = adds.index[adds < room - 1e-12]
-        if open_.empty:
-            break
-        share = weight[open_] / float(weight[open_].sum()) * left
-        take = np.minimum(share, room[open_] - adds[open_])
-        adds[open_] += take
-        left -= float(take.sum())
-    longest = int(skill.index.get_level_values("window").max())
+    cuts, adds = sized
+    w = ctx.portfolio.current_weights.astype(float)
     rows: dict[str, dict[str, float]] = {
         str(k): {str(c): float(v) for c, v in r.items()} for k, r in scores.iterrows()
     }
@@ -565,34 +595,78 @@ def _tilts(
                 metrics=metrics,
             )
         )
-    for b in map(str, adds.index):
-        add = float(adds[b])
-        if add <= 1e-9:
-            continue
-        sc = rows[b]
-        last = skill.xs(longest, level="window")
-        recs.append(
-            Recommendation(
-                action="increase",
-                subject=b,
-                weight_change=add,
-                rationale=(
-                    f"selection skill found at a {fdr:.0%} false discovery rate (q "
-                    f"{evidence['alpha_q'][b]:.4f}): posterior alpha "
-                    f"{1e4 * sc['alpha_posterior']:+.1f} bp a year; IR {sc['recent_ir']:.2f} "
-                    "recently "
-                    f"and {sc['long_term_ir']:.2f} over {last['months'][b]:.0f} months"
-                ),
-                metrics={
-                    "current": float(w[b]),
-                    "fdr": fdr,
-                    "alpha_q": float(evidence["alpha_q"][b]),
-                    "alpha_posterior_bp": 1e4 * sc["alpha_posterior"],
-                    "recent_ir": sc["recent_ir"],
-                    "long_term_ir": sc["long_term_ir"],
-                    "months": float(last["months"][b]),
-                    "skill_score": sc["skill_score"],
-                },
-            )
-        )
+    fdr = ctx.portfolio.mandate.skill_fdr
+    last = skill.xs(int(skill.index.get_level_values("window").max()), level="window")
+    recs += [
+        _increase(b, float(adds[b]), float(w[b]), rows[b], fdr, evidence, last)
+        for b in map(str, adds.index)
+        if float(adds[b]) > 1e-9
+    ]
     return recs
+
+
+def _tilt_sizes(ctx: DeskContext, scores: pd.DataFrame) -> tuple[pd.Series, pd.Series] | None:
+    """Return the weight cut from each seller and added to each buyer (None: nothing moves)."""
+    m = ctx.portfolio.mandate
+    w = ctx.portfolio.current_weights.astype(float)
+    sellers = scores.index[scores["beta_only"] | scores["drift"]]
+    buyers = scores.index[scores["consistent_skill"] & ~scores["drift"]]
+    cuts = pd.Series(
+        {s: min(m.max_shift, max(float(w[s]) - m.min_allocation, 0.0)) for s in sellers},
+        dtype=float,
+    )
+    room = pd.Series(
+        {b: min(m.max_shift, max(m.max_allocation - float(w[b]), 0.0)) for b in buyers},
+        dtype=float,
+    )
+    moved = min(float(cuts.sum()), float(room.sum()), m.turnover)
+    if moved <= 1e-9:
+        return None
+    cuts *= moved / float(cuts.sum())
+    weight = scores.loc[buyers, "skill_score"].clip(lower=1e-9)
+    adds = pd.Series(0.0, index=buyers)
+    left = moved
+    # Proportional to score, capped by room; what a capped manager cannot take goes to the rest.
+    while left > 1e-12:
+        open_ = adds.index[adds < room - 1e-12]
+        if open_.empty:
+            break
+        share = weight[open_] / float(weight[open_].sum()) * left
+        take = np.minimum(share, room[open_] - adds[open_])
+        adds[open_] += take
+        left -= float(take.sum())
+    return cuts, adds
+
+
+def _increase(
+    b: str,
+    add: float,
+    current: float,
+    sc: dict[str, float],
+    fdr: float,
+    evidence: pd.DataFrame,
+    last: pd.DataFrame | pd.Series,
+) -> Recommendation:
+    """Add `add` (weight) to skilled manager `b`, with its evidence and track record."""
+    return Recommendation(
+        action="increase",
+        subject=b,
+        weight_change=add,
+        rationale=(
+            f"selection skill found at a {fdr:.0%} false discovery rate (q "
+            f"{evidence['alpha_q'][b]:.4f}): posterior alpha "
+            f"{1e4 * sc['alpha_posterior']:+.1f} bp a year; IR {sc['recent_ir']:.2f} "
+            "recently "
+            f"and {sc['long_term_ir']:.2f} over {last['months'][b]:.0f} months"
+        ),
+        metrics={
+            "current": current,
+            "fdr": fdr,
+            "alpha_q": float(evidence["alpha_q"][b]),
+            "alpha_posterior_bp": 1e4 * sc["alpha_posterior"],
+            "recent_ir": sc["recent_ir"],
+            "long_term_ir": sc["long_term_ir"],
+            "months": float(last["months"][b]),
+            "skill_score": sc["skill_score"],
+        },
+    )
