@@ -18,8 +18,10 @@ import pytest
 from fialloc import BondBook, CashflowStream, Curve, bootstrap
 from fialloc.schedule import add_months
 
-# The QuantLib builders that mirror fialloc's conventions live with the reference tests.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+# The QuantLib builders that mirror fialloc's conventions live with the reference tests (the
+# shared helpers in tests/, the reference problems in tests/core/).
+_TESTS = Path(__file__).resolve().parents[1] / "tests"
+sys.path[:0] = [str(_TESTS), str(_TESTS / "core")]
 
 VALUATION = dt.date(2026, 11, 24)
 N_BONDS = 500

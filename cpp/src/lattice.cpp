@@ -26,19 +26,21 @@ constexpr std::int64_t kMaxSteps = 100000;
 constexpr double kSameTime = 1e-10;
 constexpr double kSpreadTol = 1e-12;
 constexpr int kMaxIter = 200;
+// Standard deviations of the state the tree spans (see build_tree).
+constexpr double kTailSd = 8.0;
 
 // One step of many curves' values, stored curve-innermost (nc per node): node k's children
-// start at child[k] (three consecutive nodes of the next step) with probabilities p[3k..3k+2].
+// are nodes child[3k..3k+2] of the next step, with probabilities p[3k..3k+2].
 // The node discount exp(-x_k dt) is shared; each curve c has its drift's discount g[c].
 
-// Backward: out[k][c] = node[k] g[c] sum_b p_b v[child[k] + b][c].
+// Backward: out[k][c] = node[k] g[c] sum_b p_b v[child[3k + b]][c].
 FIALLOC_KERNEL_CLONES void roll_back_step(std::size_t w, std::size_t nc, const std::size_t* child,
                                           const double* p, const double* node, const double* g,
                                           const double* v, double* out) {
   for (std::size_t k = 0; k < w; ++k) {
-    const double* v0 = v + child[k] * nc;
-    const double* v1 = v0 + nc;
-    const double* v2 = v1 + nc;
+    const double* v0 = v + child[3 * k] * nc;
+    const double* v1 = v + child[3 * k + 1] * nc;
+    const double* v2 = v + child[3 * k + 2] * nc;
     const double p0 = p[3 * k], p1 = p[3 * k + 1], p2 = p[3 * k + 2];
     double* o = out + k * nc;
     for (std::size_t c = 0; c < nc; ++c) {
@@ -47,7 +49,7 @@ FIALLOC_KERNEL_CLONES void roll_back_step(std::size_t w, std::size_t nc, const s
   }
 }
 
-// Forward (Arrow-Debreu prices): next[child[k] + b][c] += q[k][c] g[c] node[k] p_b.
+// Forward (Arrow-Debreu prices): next[child[3k + b]][c] += q[k][c] g[c] node[k] p_b.
 FIALLOC_KERNEL_CLONES void spread_step(std::size_t w, std::size_t nc, const std::size_t* child,
                                        const double* p, const double* node, const double* g,
                                        const double* q, double* next) {
@@ -55,7 +57,7 @@ FIALLOC_KERNEL_CLONES void spread_step(std::size_t w, std::size_t nc, const std:
     const double* from = q + k * nc;
     for (std::size_t b = 0; b < 3; ++b) {
       const double pb = p[3 * k + b] * node[k];
-      double* to = next + (child[k] + b) * nc;
+      double* to = next + child[3 * k + b] * nc;
       for (std::size_t c = 0; c < nc; ++c) to[c] += from[c] * g[c] * pb;
     }
   }
@@ -96,8 +98,9 @@ class Lattice {
       const double ratio = std::exp(-dx_[i] * dt);
       for (int q = 0; q < w; ++q, disc *= ratio) {
         const Branch br = branch(i, q);
-        const double cont = br.p[0] * v[br.c] + br.p[1] * v[br.c + 1] + br.p[2] * v[br.c + 2];
-        const double dcont = br.p[0] * d[br.c] + br.p[1] * d[br.c + 1] + br.p[2] * d[br.c + 2];
+        const auto [c0, c1, c2] = br.c;
+        const double cont = br.p[0] * v[c0] + br.p[1] * v[c1] + br.p[2] * v[c2];
+        const double dcont = br.p[0] * d[c0] + br.p[1] * d[c1] + br.p[2] * d[c2];
         vn[static_cast<std::size_t>(q)] = disc * cont;
         dn[static_cast<std::size_t>(q)] = disc * dcont - dt * disc * cont;
       }
@@ -177,10 +180,10 @@ class Lattice {
     }
   }
 
-  // Branching of node q at step i: the index (at step i + 1) of its lowest child and the
-  // probabilities of the three children.
+  // Branching of node q at step i: the indices (at step i + 1) of its three children and
+  // their probabilities. A child beyond the tree's edge (see build_tree) is the edge node.
   struct Branch {
-    std::size_t c;
+    std::array<std::size_t, 3> c;
     std::array<double, 3> p;
   };
   // The branching of level j (its middle child's level and the probabilities) depends on the
@@ -194,7 +197,9 @@ class Lattice {
   Branch branch(std::size_t i, int q) const {
     const std::vector<Level>& table = levels_[geometry_[i]];
     const Level& l = table[static_cast<std::size_t>(jmin_[i] + q - jlo_[geometry_[i]])];
-    return {static_cast<std::size_t>(l.k - jmin_[i + 1] - 1), l.p};
+    const int lowest = l.k - jmin_[i + 1] - 1, last = width_[i + 1] - 1;
+    auto child = [&](int b) { return static_cast<std::size_t>(std::clamp(lowest + b, 0, last)); };
+    return {{child(0), child(1), child(2)}, l.p};
   }
   int middle(std::size_t i, int j) const {
     const double k = std::floor(j * dx_[i] * decay_[i] / dx_[i + 1] + 0.5);
@@ -264,8 +269,17 @@ class Lattice {
       // The middle child never decreases with the node, so the ends bound the next step.
       const int kmin = middle(i, jmin_[i]);
       const int kmax = middle(i, jmin_[i] + width_[i] - 1);
-      jmin_[i + 1] = kmin - 1;
-      width_[i + 1] = kmax - kmin + 3;
+      // Nodes beyond kTailSd standard deviations of x(t_{i+1}) are left out: the Arrow-Debreu
+      // mass there is below 1e-15 (the tree matches x's mean and variance step by step), so
+      // a value moves by less than rounding, and a weakly reverting tree is several times
+      // narrower (a = 0.024, 48 steps a year: 90 nodes a side at ten years instead of 480).
+      const double t = t_[i + 1];
+      const double sd = p.sigma * std::sqrt(-std::expm1(-2.0 * p.a * t) / (2.0 * p.a));
+      const double cap = std::ceil(kTailSd * sd / dx_[i + 1]);
+      const int lo = cap < -(kmin - 1) ? -static_cast<int>(cap) : kmin - 1;
+      const int hi = cap < kmax + 1 ? static_cast<int>(cap) : kmax + 1;
+      jmin_[i + 1] = lo;
+      width_[i + 1] = hi - lo + 1;
     }
   }
 
@@ -311,7 +325,7 @@ class Lattice {
       for (std::size_t k = 0; k < w; ++k) {
         const double reach = q[k] * disc[k] * shift;
         const Branch br = branch(i, static_cast<int>(k));
-        for (std::size_t b = 0; b < 3; ++b) next[br.c + b] += reach * br.p[b];
+        for (std::size_t b = 0; b < 3; ++b) next[br.c[b]] += reach * br.p[b];
       }
       std::swap(q, next);
     }
@@ -329,14 +343,14 @@ class Lattice {
     }
   }
 
-  // Every node's branching at step i: lowest child (index at step i + 1) and probabilities.
+  // Every node's branching at step i: its children (indices at step i + 1) and probabilities.
   void branches(std::size_t i, std::vector<std::size_t>& child, std::vector<double>& p) const {
     const auto w = static_cast<std::size_t>(width_[i]);
-    child.resize(w);
+    child.resize(3 * w);
     p.resize(3 * w);
     for (std::size_t k = 0; k < w; ++k) {
       const Branch br = branch(i, static_cast<int>(k));
-      child[k] = br.c;
+      std::copy(br.c.begin(), br.c.end(), child.begin() + static_cast<std::ptrdiff_t>(3 * k));
       std::copy(br.p.begin(), br.p.end(), p.begin() + static_cast<std::ptrdiff_t>(3 * k));
     }
   }

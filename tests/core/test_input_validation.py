@@ -600,17 +600,13 @@ def core_calls(draw):
         refused = st.sampled_from([2**31 + 1, 2**62, 2**63 - 1])  # steps above 2^31
         args = [draw(seed), draw(first), draw(count), draw(st.one_of(count, refused))]
         args += [draw(st.one_of(st.integers(-2, 1002), refused)), draw(flag)]
-    elif name in ("hw_lattice_prices", "hw_lattice_spreads"):
+    elif name in ("hw_lattice_prices", "hw_lattice_spreads", "hw_lattice_prices_on_curves"):
         hw = st.tuples(st.floats(1e-6, 2.0), st.floats(1e-6, 0.05))
         args = [*draw(st.one_of(hw, st.tuples(floats, floats))), *layout]
-        args += [draw(offsets), draw(float_args), draw(float_args), draw(groups)]
-        args += [*curve, draw(float_args), draw(groups), draw(st.integers(-2, 3))]
-    elif name == "hw_lattice_prices_on_curves":
-        hw = st.tuples(st.floats(1e-6, 2.0), st.floats(1e-6, 0.05))
-        args = [*draw(st.one_of(hw, st.tuples(floats, floats))), *layout]
-        args += [draw(offsets), draw(float_args), draw(float_args), draw(groups)]
-        args += [*curve, draw(float_args), draw(matrices), draw(float_args), draw(groups)]
-        args += [draw(st.integers(-2, 3))]
+        args += [draw(offsets), draw(float_args), draw(float_args), draw(groups), *curve]
+        if name == "hw_lattice_prices_on_curves":  # the bumps' knots and values
+            args += [draw(float_args), draw(matrices)]
+        args += [draw(float_args), draw(groups), draw(st.integers(-2, 3))]
     elif name == "mbs_mortgage_rates":
         args = [*_g2(draw), *(draw(float_args) for _ in range(3)), draw(matrices), draw(matrices)]
         args += [draw(scalar), draw(scalar)]

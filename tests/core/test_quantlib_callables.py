@@ -134,6 +134,37 @@ def test_lattice_prices_match_quantlib_tree_engine(seed):
     qlh.check("callable dirty price", ours, theirs, 1e-9, rel=True, labels=book.security_ids)
 
 
+@pytest.mark.parametrize("seed", range(2))
+def test_weakly_reverting_lattice_matches_quantlib(seed):
+    """Mean reversion 0.001-0.01: QuantLib's tree spans every node the branching reaches,
+    fialloc's leaves out those beyond 8 standard deviations of the state (most of a weakly
+    reverting tree); the prices still agree to 1e-9 relative."""
+    rng = np.random.default_rng(70 + seed)
+    curve = _curve(rng)
+    model = HullWhite(curve, float(rng.uniform(0.001, 0.01)), float(rng.uniform(0.005, 0.015)))
+    rows = [_random_bond(rng, k) for k in range(10)]
+    calls = [_random_schedule(rng, r) for r in rows]
+    book = BondBook.from_frame(rows, VD)
+    sched = exercise_schedule(book, pd.DataFrame([c for cs in calls for c in cs]))
+    oas = rng.uniform(-0.002, 0.02, len(rows))
+    ours = lattice_prices(book.layout, sched, model, oas=oas, steps_per_year=12)
+    qlh.set_evaluation_date(VD)
+    handle = qlh.discount_curve(curve, VD)
+    last = book.layout.times[book.layout.offsets[1:] - 1]
+    theirs = []
+    for row, rs, spread, t_last in zip(rows, calls, oas, last, strict=True):
+        bond = _quantlib_bond(row, rs)
+        engine = ql.TreeCallableFixedRateBondEngine(
+            ql.HullWhite(handle, model.a, model.sigma), int(np.ceil(t_last * 12))
+        )
+        bond.setPricingEngine(engine)
+        clean = bond.cleanPriceOAS(
+            float(spread), handle, ql.Actual365Fixed(), ql.Continuous, ql.NoFrequency
+        )
+        theirs.append(clean + bond.accruedAmount())
+    qlh.check("callable dirty price", ours, theirs, 1e-9, rel=True, labels=book.security_ids)
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_oas_matches_quantlib(seed):
     rng = np.random.default_rng(50 + seed)
@@ -191,7 +222,7 @@ def test_option_adjusted_risk_matches_quantlib_on_the_bumped_curves(seed):
     sched = exercise_schedule(book, pd.DataFrame([c for cs in calls for c in cs]))
     dirty = book.dirty_prices(curve) - rng.uniform(0.0, 3.0, len(rows))
     tenors = KEY_DAYS / 365.0
-    ours = option_adjusted(book, sched, model, dirty, steps_per_year=12, key_tenors=tenors)
+    ours = option_adjusted(book, sched, model, dirty, steps_per_year=12, key_tenors=list(tenors))
     qlh.set_evaluation_date(VD)
     handle = qlh.discount_curve(curve, VD)
     dates = [qlh.qdate(VD + dt.timedelta(days=int(d))) for d in KEY_DAYS]
