@@ -62,6 +62,7 @@ def test_detection_power_over_36_months():
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(f"\n{len(SHORT_SEEDS)} books, {len(records)} managers, 36 months")
         print(rates.round(3).to_string())
+        print(beta_rates_by_level(records).round(3).T.to_string())
     desks, oracle = rates["desks"], rates["oracle"]
     gap = (
         oracle.loc["skill recall, IR >= 1.0", "rate"] - desks.loc["skill recall, IR >= 1.0", "rate"]
@@ -74,6 +75,16 @@ def test_detection_power_on_books_of_every_size():
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print("\n20 books of 10-60 managers and 36-120 months")
         print(detection_rates(records).round(3).to_string())
+        print(beta_rates_by_level(records).round(3).T.to_string())
+
+
+def test_beta_verdicts_on_other_held_out_books():
+    # 40 more books of 60 months (4100-4139) on which no setting was chosen: the beta rates
+    # by level beside the GLS oracle and the bound.
+    records = run_detection_study(range(4100, 4140), n_months=60)
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(f"\n40 books 4100-4139, {len(records)} managers, 60 months")
+        print(beta_rates_by_level(records).round(3).T.to_string())
 
 
 @pytest.fixture(scope="module")

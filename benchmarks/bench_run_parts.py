@@ -5,6 +5,10 @@
   paths x months x holders cumulative array. Bitwise equal.
 - Desk tables as JSON records (`desks.result.to_records`, every table of the demo's desks):
   column by column, against pandas' row records with each value converted. Equal records.
+- The demo's multi-currency sleeves on one 500-path chunk of 120 months, 10 annual horizons
+  (`currency_paths.asset_paths`: six blocks of bonds and linkers, three FX hedges): each
+  month's cash banked in a running sum, against every block's paths x months x managers array
+  and their cumulative sum. Bitwise equal.
 """
 
 import numpy as np
@@ -12,6 +16,7 @@ import pytest
 
 import fialloc.data as data
 from fialloc.analytics.context import DeskContext
+from fialloc.currency_paths import _linker_cash, asset_paths, book_scenario, hedge_paths
 from fialloc.desks import run_desks
 from fialloc.desks.result import json_value, to_records
 from fialloc.scenarios import G2pp
@@ -81,3 +86,42 @@ def test_records_fialloc(benchmark, desk_tables):
 def test_records_pandas_rows_reference(benchmark, desk_tables):
     out = benchmark(_row_records, desk_tables)
     assert len(out) == len(desk_tables)
+
+
+@pytest.fixture(scope="module")
+def multi_currency_chunk(demo):
+    scenario = book_scenario(demo, G2pp(demo.curve))
+    paths = scenario.generator.simulate(500, np.arange(1, 121) / 12.0, 0)
+    return scenario, paths, np.arange(1.0, 11.0)
+
+
+def _sleeves_cumulative(scenario, paths, h):
+    """The former formula: every block's monthly cash over all paths and months, summed."""
+    gen, base = scenario.generator, paths.economy(paths.names[0])
+    cols = base.columns(h)
+    out = np.zeros((paths.n_paths, len(h), scenario.hedged.shape[0]))
+    paid = np.zeros((paths.n_paths, len(paths.times), scenario.hedged.shape[0]))
+    for b in scenario.blocks:
+        out += gen.revalue(b.economy, b.book, paths, h, b.z_spread, holdings=b.holdings)
+        home = b.economy if b.index_ratio is None else str(gen.economy(b.economy).parent)
+        weight = base.discount if home == paths.names[0] else base.discount * paths.to_base(home)
+        if b.index_ratio is None:
+            paid += weight[:, :, None] * base.monthly_cash(b.book.layout, b.holdings)[None]
+        else:
+            paid += weight[:, :, None] * _linker_cash(b, paths)
+    out += np.cumsum(paid, axis=1)[:, cols, :] / base.discount[:, cols, None]
+    for c, currency in enumerate(scenario.hedge_currencies):
+        out += hedge_paths(gen, currency, paths, h)[:, :, None] * scenario.hedged[:, c]
+    return out
+
+
+@pytest.mark.benchmark(group="multi-currency sleeves (the demo, 500 paths x 120 months)")
+def test_asset_paths_fialloc(benchmark, multi_currency_chunk):
+    out = benchmark(asset_paths, *multi_currency_chunk)
+    assert np.array_equal(out, _sleeves_cumulative(*multi_currency_chunk))
+
+
+@pytest.mark.benchmark(group="multi-currency sleeves (the demo, 500 paths x 120 months)")
+def test_asset_paths_cumulative_array_reference(benchmark, multi_currency_chunk):
+    out = benchmark(_sleeves_cumulative, *multi_currency_chunk)
+    assert out.shape == (500, 10, multi_currency_chunk[0].hedged.shape[0])

@@ -63,6 +63,10 @@ void register_bonds(py::module_& m) {
       FIALLOC_LAYOUT_ARGS, FIALLOC_CURVE_ARGS, py::arg("z_spreads").noconvert(),
       py::arg("key_tenors").noconvert(), py::arg("bump"), release,
       "PV, effective duration and convexity, spread duration and key-rate durations.");
+  m.def(
+      "price_kernel_isa",
+      [] { return detail::avx512_prices_available() ? "avx512" : "portable"; },
+      "Which build of FlowBook.price this CPU runs: 'avx512' or 'portable' (bitwise the same results).");
   py::class_<FlowBook>(m, "FlowBook",
                        "A validated cash-flow layout with its per-curve-grid caches (the pricing kernel).")
       .def(py::init<ConstIdxRef, ConstVecRef, ConstVecRef>(), FIALLOC_LAYOUT_ARGS)

@@ -16,12 +16,20 @@ void register_g2(py::module_& m) {
       [](double a, double sigma, double b, double eta, double rho, ConstVecRef times,
          ConstVecRef log_dfs, std::int64_t first_path, std::int64_t n_paths, std::uint64_t seed,
          bool antithetic, int threads) {
-        G2Paths out = simulate_g2({a, sigma, b, eta, rho}, times, log_dfs, first_path, n_paths,
-                                  seed, antithetic, threads);
-        return std::make_tuple(std::move(out.x), std::move(out.y), std::move(out.discount));
+        G2Paths out;
+        {
+          const py::gil_scoped_release release_gil;
+          out = simulate_g2({a, sigma, b, eta, rho}, times, log_dfs, first_path, n_paths, seed,
+                            antithetic, threads);
+        }
+        // Three row blocks of one array (views sharing its buffer).
+        const py::array states = py::cast(std::move(out.states));
+        return py::make_tuple(states[py::slice(0, n_paths, 1)],
+                              states[py::slice(n_paths, 2 * n_paths, 1)],
+                              states[py::slice(2 * n_paths, 3 * n_paths, 1)]);
       },
       FIALLOC_G2_ARGS, py::arg("times").noconvert(), py::arg("log_dfs").noconvert(),
-      py::arg("first_path"), py::arg("n_paths"), py::arg("seed"), py::arg("antithetic"), py::arg("threads"), release,
+      py::arg("first_path"), py::arg("n_paths"), py::arg("seed"), py::arg("antithetic"), py::arg("threads"),
       "Exact G2++ paths: x, y and stochastic discount factors (paths x times).");
   m.def(
       "g2_zero_bonds",

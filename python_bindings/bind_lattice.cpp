@@ -41,6 +41,22 @@ void register_lattice(py::module_& m) {
       FIALLOC_CURVE_ARGS, py::arg("prices").noconvert(), py::arg("steps").noconvert(),
       py::arg("threads") = 0, release,
       "Option-adjusted spread of each stream from its dirty value on a Hull-White lattice.");
+  m.def(
+      "hw_lattice_prices_on_curves",
+      [](double a, double sigma, ConstIdxRef o, ConstVecRef t, ConstVecRef amt, ConstIdxRef eo,
+         ConstVecRef et, ConstVecRef ep, ConstIdxRef ek, ConstVecRef pt, ConstVecRef ldf,
+         int interp, int extrap, ConstVecRef sk, ConstVecRef sv, ConstVecRef knots,
+         ConstMatRef bumps, ConstVecRef spreads, ConstIdxRef steps, int threads) {
+        return hw_lattice_prices_on_curves(
+            {a, sigma}, CashflowView{o, t, amt}, ExerciseView{eo, et, ep, ek},
+            make_curve(pt, ldf, interp, extrap, sk, sv), knots, bumps, spreads, steps, threads);
+      },
+      py::arg("a"), py::arg("sigma"), FIALLOC_LAYOUT_ARGS, FIALLOC_EXERCISE_ARGS,
+      FIALLOC_CURVE_ARGS, py::arg("knots").noconvert(), py::arg("bumps").noconvert(),
+      py::arg("spreads").noconvert(), py::arg("steps").noconvert(), py::arg("threads") = 0,
+      release,
+      "Dirty values (streams x curves) on one lattice geometry per stream, one curve per row "
+      "of zero-rate bumps at `knots`.");
 }
 
 }  // namespace fialloc::bindings

@@ -7,6 +7,7 @@
 
 #include "fialloc/errors.hpp"
 #include "fialloc/lanes.hpp"
+#include "fialloc/stream_prices.hpp"
 #include "fialloc/vexp.hpp"
 
 namespace fialloc {
@@ -338,6 +339,7 @@ CurveRisk curve_risk_on(const CashflowView& cf, const ZeroCurve& curve, const Fl
 FlowBook::FlowBook(ConstIdxRef offsets, ConstVecRef times, ConstVecRef amounts)
     : offsets_(offsets), times_(times), amounts_(amounts) {
   check_layout(view(), "FlowBook");
+  if (detail::avx512_prices_available()) blocks_ = detail::stream_blocks(view());
 }
 
 std::shared_ptr<const FlowBook::Segments> FlowBook::segments(const ZeroCurve& curve) const {
@@ -378,7 +380,15 @@ std::shared_ptr<const FlowTents> FlowBook::tents(ConstVecRef key_tenors) const {
 }
 
 VectorXd FlowBook::price(const ZeroCurve& curve, ConstVecRef z_spreads) const {
-  return price_streams_on(view(), curve, *segments(curve), z_spreads);
+  const CashflowView cf = view();
+  if (!detail::avx512_prices_available()) return price_streams_on(cf, curve, *segments(curve), z_spreads);
+  // The same bits as price_streams_on, one stream at a time in registers (stream_prices.hpp).
+  check_spreads(cf, z_spreads, "price_streams");
+  const std::shared_ptr<const Segments> seg = segments(curve);
+  VectorXd pv(cf.n_streams());
+  detail::price_streams_avx512(cf, blocks_, curve, seg->seg.data(), seg->u.data(), z_spreads.data(), pv.data());
+  if (!pv.allFinite()) throw_overflow(cf, "price_streams");
+  return pv;
 }
 
 VectorXd FlowBook::discounted_flows(const ZeroCurve& curve, ConstVecRef z_spreads) const {

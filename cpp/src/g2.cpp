@@ -28,7 +28,7 @@ constexpr double kMaxVol = 1.0;
 
 // Paths simulated together: the random-number rounds of a block run as vector instructions.
 // A short last block repeats its last path, so every path takes the same instructions.
-constexpr int kLanes = 8;
+constexpr int kLanes = 16;
 
 // The four normals of one step for a block of paths keyed (lo32, hi32): sub-stream 0 gives z0,
 // z1 and sub-stream 1 gives z2, z3, exactly as Philox::normals draws them one counter at a time.
@@ -143,7 +143,10 @@ G2Paths simulate_g2(const G2Params& p, ConstVecRef times, ConstVecRef log_dfs,
     drift[static_cast<std::size_t>(k)] = log_dfs[k] - 0.5 * g2_v(p, times[k]);
   }
 
-  G2Paths out{RowMatrixXd(n_paths, nt), RowMatrixXd(n_paths, nt), RowMatrixXd(n_paths, nt)};
+  G2Paths out{RowMatrixXd(3 * n_paths, nt)};
+  double* const x_out = out.states.data();
+  double* const y_out = x_out + n_paths * nt;
+  double* const d_out = y_out + n_paths * nt;
   const Philox rng(seed);
   const std::int64_t blocks = (n_paths + kLanes - 1) / kLanes;
   parallel_for(blocks, threads, [&](std::int64_t lo, std::int64_t hi) {
@@ -167,12 +170,13 @@ G2Paths simulate_g2(const G2Params& p, ConstVecRef times, ConstVecRef log_dfs,
                 y, ix, iy);
         const double dr = drift[static_cast<std::size_t>(k)];
         for (std::int64_t l = 0; l < nb; ++l) {
-          out.x(r0 + l, k) = x[l];
-          out.y(r0 + l, k) = y[l];
-          out.discount(r0 + l, k) = dr - ix[l] - iy[l];  // ln D(0, t_k), exponentiated below
+          const std::int64_t at = (r0 + l) * nt + k;
+          x_out[at] = x[l];
+          y_out[at] = y[l];
+          d_out[at] = dr - ix[l] - iy[l];  // ln D(0, t_k), exponentiated below
         }
       }
-      for (std::int64_t l = 0; l < nb; ++l) exp_inplace(&out.discount(r0 + l, 0), nt);
+      for (std::int64_t l = 0; l < nb; ++l) exp_inplace(d_out + (r0 + l) * nt, nt);
     }
   });
   return out;

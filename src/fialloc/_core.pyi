@@ -65,6 +65,7 @@ def price_streams(
     spread_values: _F,
     z_spreads: _F,
 ) -> _F: ...
+def price_kernel_isa() -> str: ...
 def z_spreads_from_prices(
     offsets: _I,
     times: _F,
@@ -258,6 +259,28 @@ def hw_lattice_spreads(
     spread_knots: _F,
     spread_values: _F,
     prices: _F,
+    steps: _I,
+    threads: int = 0,
+) -> _F: ...
+def hw_lattice_prices_on_curves(
+    a: float,
+    sigma: float,
+    offsets: _I,
+    times: _F,
+    amounts: _F,
+    exercise_offsets: _I,
+    exercise_times: _F,
+    exercise_prices: _F,
+    exercise_kinds: _I,
+    pillar_times: _F,
+    log_dfs: _F,
+    interpolation: int,
+    extrapolation: int,
+    spread_knots: _F,
+    spread_values: _F,
+    knots: _F,
+    bumps: _F,
+    spreads: _F,
     steps: _I,
     threads: int = 0,
 ) -> _F: ...

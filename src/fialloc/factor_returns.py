@@ -218,6 +218,11 @@ def _spread_duration(
     live = k < periods[:, None]
     flows = np.where(frequency > 0, coupon / per_year, 0.0)[:, None] * live
     flows[:, 0] += 1.0
-    rate = np.interp(np.clip(times, tenors[0], tenors[-1]), tenors, zero_rates)
-    pv = flows * np.exp(-(rate + spread[:, None]) * np.maximum(times, 0.0))
+    # Discounting only the live flows (a fraction of the matrix, whose width is the longest
+    # bond's): a dead flow is a signed zero times a positive factor, i.e. itself, so the
+    # matrix and its row sums are bitwise those of discounting every entry.
+    at = times[live]
+    rate = np.interp(np.clip(at, tenors[0], tenors[-1]), tenors, zero_rates)
+    pv = flows.copy()
+    pv[live] *= np.exp(-(rate + np.repeat(spread, live.sum(axis=1))) * np.maximum(at, 0.0))
     return np.asarray((pv * times).sum(axis=1) / pv.sum(axis=1), dtype=np.float64)

@@ -9,8 +9,8 @@ its model, not on its scheduled flows:
   its OAS plus the scenario's spread shift;
 - a callable or putable on the Hull-White lattice of its currency refitted to the moved curve,
   at its OAS plus the spread shift: its observed price plus the lattice's change, both
-  lattice values on :data:`fialloc.callables.KRD_STEPS_PER_YEAR` (the coarse grid's error
-  cancels in the difference, as in the key-rate durations).
+  lattice values on :data:`fialloc.callables.STRESS_STEPS_PER_YEAR` (the coarse grid's error
+  cancels in the difference).
 
 A curve that did not move and no spread shift give back today's prices exactly. Values are
 dirty prices per 100 face in each bond's own currency.
@@ -26,7 +26,7 @@ from functools import cached_property
 import numpy as np
 
 from fialloc.bonds import BondBook
-from fialloc.callables import KRD_STEPS_PER_YEAR, ExerciseSchedule, lattice_prices
+from fialloc.callables import STRESS_STEPS_PER_YEAR, ExerciseSchedule, lattice_prices
 from fialloc.curves import Curve
 from fialloc.hull_white import HullWhite
 from fialloc.layout import FloatArray, IndexArray
@@ -112,7 +112,9 @@ class CallableGroup:
 
     def _lattice(self, curve: Curve, spread: FloatArray) -> FloatArray:
         layout = self.book.layout
-        return lattice_prices(layout, self.schedule, self.model, curve, spread, KRD_STEPS_PER_YEAR)
+        return lattice_prices(
+            layout, self.schedule, self.model, curve, spread, STRESS_STEPS_PER_YEAR
+        )
 
     @cached_property
     def _today(self) -> FloatArray:

@@ -14,7 +14,7 @@ Every scenario reprices the whole bond book and the liability stream with the co
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -499,6 +499,29 @@ def run_stresses(
     if linkers is not None and breakeven_curves is None:
         msg = "run_stresses: `linkers` need their `breakeven_curves`"
         raise ValueError(msg)
+    return _revalue(
+        _single_currency(
+            book, liabilities, curve, chosen, z_spread, ratings, sectors, bid_ask_bp, linkers,
+            breakeven_curves, options,
+        ),
+        chosen,
+    )  # fmt: skip
+
+
+def _single_currency(
+    book: BondBook,
+    liabilities: CashflowStream,
+    curve: Curve,
+    chosen: Sequence[StressScenario],
+    z_spread: npt.ArrayLike,
+    ratings: Sequence[object] | None,
+    sectors: Sequence[object] | None,
+    bid_ask_bp: npt.ArrayLike | None,
+    linkers: LinkerBook | None,
+    breakeven_curves: Mapping[str, BreakevenCurve] | None,
+    options: OptionValues | None,
+) -> _Revaluation:
+    """Check :func:`run_stresses`' per-security inputs and prepare them for `chosen`."""
     n = len(book)
     z = np.broadcast_to(np.asarray(z_spread, dtype=np.float64), (n,)).copy()
     needs_ratings = any(s.spread_shifts_bp for s in chosen)
@@ -529,8 +552,10 @@ def run_stresses(
         half_spread = 0.5 * ba * 1e-4
     part = _Part("", np.arange(n), book, book.face / 100.0)
     linked = None if linkers is None or breakeven_curves is None else (linkers, breakeven_curves)
-    return _revalue([part], liabilities, lambda s: stressed_curve(curve, s), chosen, z,
-                    letters, exempt, half_spread, linkers=linked, options=options)  # fmt: skip
+    return _Revaluation(
+        (part,), liabilities, curve, z, letters, exempt, half_spread, linkers=linked,
+        options=options,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -564,19 +589,32 @@ class _Hedges:
         return out
 
 
-def _revalue(
-    parts: Sequence[_Part],
-    liabilities: CashflowStream,
-    curves_of: Callable[[StressScenario], Curve | CurveSet],
-    chosen: Sequence[StressScenario],
-    z: FloatArray,
-    letters: list[str] | None,
-    exempt: npt.NDArray[np.bool_],
-    half_spread: FloatArray,
-    hedges: _Hedges | None = None,
-    linkers: tuple[LinkerBook, Mapping[str, BreakevenCurve]] | None = None,
-    options: OptionValues | None = None,
-) -> StressResult:
+@dataclass(frozen=True)
+class _Revaluation:
+    """A book's inputs to every scenario, prepared once (per security, book order)."""
+
+    parts: tuple[_Part, ...]
+    liabilities: CashflowStream
+    curves: Curve | CurveSet  # today's: one curve, or every currency's and the FX spots
+    z: FloatArray
+    letters: list[str] | None  # base rating letters, for spread shifts
+    exempt: npt.NDArray[np.bool_]  # government sectors: no spread shift
+    half_spread: FloatArray
+    hedges: _Hedges | None = None
+    linkers: tuple[LinkerBook, Mapping[str, BreakevenCurve]] | None = None
+    options: OptionValues | None = None
+
+    def stressed(self, scenario: StressScenario) -> Curve | CurveSet:
+        """Today's curves moved by `scenario`."""
+        if isinstance(self.curves, Curve):
+            return stressed_curve(self.curves, scenario)
+        return stressed_curve_set(self.curves, scenario)
+
+
+def _revalue(inputs: _Revaluation, chosen: Sequence[StressScenario]) -> StressResult:
+    parts, liabilities, z, letters = inputs.parts, inputs.liabilities, inputs.z, inputs.letters
+    exempt, half_spread, hedges = inputs.exempt, inputs.half_spread, inputs.hedges
+    linkers, options, curves_of = inputs.linkers, inputs.options, inputs.stressed
     n = sum(len(part.at) for part in parts)
     values, liab, cost, paths, hedge_rows = [], [], [], [], []
     for s in chosen:
@@ -749,7 +787,9 @@ def stress_portfolio(
     if not chosen:
         msg = "stress_portfolio: no scenarios given"
         raise ValueError(msg)
-    parts = (executor or InProcess()).map(_stress_book, [[s] for s in chosen], shared=portfolio)
+    # Prepared once and shared by the tasks (sent once to each worker of a cluster).
+    inputs = _portfolio_revaluation(portfolio, chosen)
+    parts = (executor or InProcess()).map(_revalue_scenarios, [[s] for s in chosen], shared=inputs)
     if [s.name for part in parts for s in part.scenarios] != [s.name for s in chosen]:
         msg = "stress_portfolio: the scenarios that came back are not the ones sent"
         raise DistributedError(msg)
@@ -776,16 +816,21 @@ def stress_portfolio(
     )
 
 
-def _stress_book(scenarios: list[StressScenario], portfolio: Portfolio) -> StressResult:
+def _revalue_scenarios(scenarios: list[StressScenario], inputs: _Revaluation) -> StressResult:
+    return _revalue(inputs, scenarios)
+
+
+def _portfolio_revaluation(portfolio: Portfolio, chosen: Sequence[StressScenario]) -> _Revaluation:
+    """Prepare the whole book's and the liabilities' stress inputs from the portfolio."""
     p = portfolio
     book = p.book
     sec = p.securities.loc[book.security_ids]
     if p.currencies.eq(p.mandate.base_currency).all():
-        return run_stresses(
+        return _single_currency(
             book,
             p.liability_stream,
             p.curve,
-            scenarios,
+            chosen,
             z_spread=p.z_spreads.reindex(book.security_ids).to_numpy(),
             ratings=list(sec["rating"]),
             sectors=list(sec["sector"]),
@@ -795,16 +840,15 @@ def _stress_book(scenarios: list[StressScenario], portfolio: Portfolio) -> Stres
             options=p.option_values,
         )
     # Each currency's bonds off its own curves, in base units at the scenario's spot.
-    parts = [_Part(c, at, sub, sub.face / 100.0) for c, at, sub in p.currency_books]
+    parts = tuple(_Part(c, at, sub, sub.face / 100.0) for c, at, sub in p.currency_books)
     hedged = hedged_shares(p).mul(p.manager_values, axis=0)
     letters = [base_rating(r) for r in sec["rating"]]
     exempt = sec["sector"].isin(GOVERNMENT_SECTORS).to_numpy()
     half_spread = 0.5 * sec["bid_ask_bp"].to_numpy(dtype=np.float64) * 1e-4
-    return _revalue(
+    return _Revaluation(
         parts,
         p.liability_stream,
-        lambda s: stressed_curve_set(p.curve_set, s),
-        scenarios,
+        p.curve_set,
         p.z_spreads.reindex(book.security_ids).to_numpy(),
         letters,
         exempt,

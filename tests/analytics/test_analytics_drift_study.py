@@ -50,6 +50,18 @@ def test_five_book_study_rates(results):
     assert table.loc["oracle recall, size >= 1 sd", "value"] >= scan >= recall["value"]
     assert scan >= table.loc["all-series scan oracle recall, size >= 1 sd", "value"]
     assert table.loc["all-series scan oracle false positives", "value"] <= 0.05
+    # Recall by months from the start splits the drifts >= 1 sd; a drift of 1 sd of the
+    # month-to-month change is at least 1 sd of the level (phi <= 0.5), so that set is nested.
+    by_after = [
+        table.loc[f"drift recall >= 1 sd, {span} months from the start", "n"]
+        for span in ("12-23", "24-47", "48-120")
+    ]
+    assert sum(by_after) == recall["n"]
+    drifted = results[results["drifted"].astype(bool)]
+    monthly = drifted["size_sd"].abs() / np.sqrt(2.0 * (1.0 - drifted["phi"]))
+    row = table.loc["drift recall, size >= 1 sd of the month-to-month change"]
+    assert row["n"] == (monthly >= 1.0).sum() <= recall["n"]
+    assert row["value"] == pytest.approx(drifted.loc[monthly >= 1.0, "flagged"].mean())
 
 
 def test_wilson_interval_matches_the_formula():

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from scipy import stats
 
 from fialloc.analytics.context import DeskContext
 from fialloc.analytics.detection import (
@@ -88,6 +89,13 @@ def test_a_five_book_study_measures_desks_and_oracle():
                                   < BETA_LEVEL)).all()  # fmt: skip
         for measure in ("recall", "false_positives"):
             assert levels[f"{who}_{measure}"].is_monotonic_increasing
+    # The bound knows the loadings' direction: by hand from the signals, above the oracle's
+    # recall on average (five books: allow the oracle's luck a little room).
+    signal = records.loc[records["kind"] == "beta", "beta_signal"].to_numpy()
+    for level in (BETA_LEVEL, 0.05):
+        by_hand = np.mean([stats.norm.sf(stats.norm.isf(level) - d) for d in signal])
+        assert levels.loc[level, "bound_recall"] == pytest.approx(by_hand, rel=1e-12)
+        assert levels.loc[level, "bound_recall"] >= levels.loc[level, "oracle_recall"] - 0.05
 
 
 def _flat_rates(book):

@@ -191,6 +191,36 @@ def test_multi_currency_sleeves_do_not_depend_on_chunks_or_threads(demo_portfoli
         sleeve_paths(demo_portfolio, model, paths, years, 1)
 
 
+def _banked_cumulative(scenario: BookScenario, paths: MultiCurrencyPaths, h: np.ndarray):
+    """The sleeves with every block's cash in a paths x months x managers array, summed over
+    blocks and months (the cumulative sum): the formula the running sum replaced."""
+    gen = scenario.generator
+    base = paths.economy(paths.names[0])
+    cols = base.columns(h)
+    out = np.zeros((paths.n_paths, len(h), scenario.hedged.shape[0]))
+    paid = np.zeros((paths.n_paths, len(paths.times), scenario.hedged.shape[0]))
+    for b in scenario.blocks:
+        out += gen.revalue(b.economy, b.book, paths, h, b.z_spread, holdings=b.holdings)
+        home = b.economy if b.index_ratio is None else str(gen.economy(b.economy).parent)
+        weight = base.discount if home == paths.names[0] else base.discount * paths.to_base(home)
+        if b.index_ratio is None:
+            paid += weight[:, :, None] * base.monthly_cash(b.book.layout, b.holdings)[None]
+        else:
+            paid += weight[:, :, None] * _linker_cash(b, paths)
+    out += np.cumsum(paid, axis=1)[:, cols, :] / base.discount[:, cols, None]
+    for c, currency in enumerate(scenario.hedge_currencies):
+        out += hedge_paths(gen, currency, paths, h)[:, :, None] * scenario.hedged[:, c]
+    return out
+
+
+@pytest.mark.parametrize(("seed", "months"), [(0, 120), (3, 37), (11, 60)])
+def test_banked_cash_is_bitwise_the_cumulative_sum_over_blocks_and_months(scenario, seed, months):
+    grid = GRID[:months]
+    h = grid[[0, months // 3, months // 2, months - 1]]
+    paths = scenario.generator.simulate(64, grid, seed, 1)
+    assert np.array_equal(asset_paths(scenario, paths, h), _banked_cumulative(scenario, paths, h))
+
+
 def test_linker_cash_by_hand_interpolated_index_and_deflation_floor():
     # One linker, real flows 1 at 0.5 and 0.75 years and 101 at 1 year (coupon 1 + principal
     # 100), today's index ratio 1.05, held by two managers (2 and 0.5 units of 100 face); two

@@ -139,3 +139,31 @@ def test_kernel_refuses_bad_layouts_and_spreads_with_clear_errors():
         book10.price(*curve, np.array([0.0, -400.0]))
     with pytest.raises(ValueError, match="`key_tenors` must be positive and strictly increasing"):
         book.curve_risk(*curve, np.zeros(2), np.array([2.0, 1.0]), 1e-4)
+
+
+@pytest.mark.parametrize("interpolation", INTERPOLATIONS)
+@pytest.mark.parametrize("n_pillars", [1, 7, 15, 40])
+def test_book_price_pass_is_bitwise_the_portable_pass(interpolation, n_pillars):
+    """FlowBook.price on this CPU (the AVX-512 pass where it runs, see ``price_kernel_isa``)
+    against the portable chunked pass behind ``price_streams``: bitwise, on streams of 1 to 40
+    flows (every masked tail of an eight-flow block), curves of up to 16 segments (coefficients
+    by permutation) and beyond (gathered), with and without an overlay (degrees 1, 2 and 4)."""
+    assert _core.price_kernel_isa() in ("avx512", "portable")
+    rng = np.random.default_rng(77 + 5 * n_pillars + interpolation)
+    lengths = np.concatenate([np.arange(1, 41), rng.integers(1, 120, 40)])
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    times = np.concatenate([np.sort(rng.uniform(0.0, 60.0, k)) for k in lengths])
+    times[:5] = 0.0  # flows paid today
+    amounts = rng.uniform(-5.0, 105.0, len(times))
+    amounts[::17] = 0.0
+    amounts[::23] = -0.0
+    book = _core.FlowBook(offsets, times, amounts)
+    for overlay in (False, True):
+        pillars = np.cumsum(rng.uniform(0.05, 2.0, n_pillars))
+        log_dfs = -pillars * rng.uniform(0.0, 0.08, n_pillars)
+        knots = np.sort(rng.uniform(0.0, 40.0, 3)) if overlay else np.empty(0)
+        curve = (pillars, log_dfs, interpolation, 0, knots, rng.uniform(-0.01, 0.01, len(knots)))
+        z = rng.uniform(-0.02, 0.05, len(lengths))
+        np.testing.assert_array_equal(
+            book.price(*curve, z), _core.price_streams(offsets, times, amounts, *curve, z)
+        )

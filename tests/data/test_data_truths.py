@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import fialloc.data as data
+from fialloc.analytics.benchmark_characteristics import benchmark_characteristics
 from fialloc.analytics.context import DeskContext
 from fialloc.data.demo_universe import (
     BETA_LOADING,
@@ -117,16 +118,24 @@ def test_no_other_manager_shows_alpha_or_strong_bbb_beta(demo_portfolio, demo_tr
         assert r2 < 0.2, m
 
 
-def test_drift_shows_in_sleeve_characteristics_from_the_stated_month(book):
-    # Realistic strength: one to two standard deviations of the sleeves' month-to-month
-    # wander, reached over DRIFT_RAMP months. Before/after means by plain numpy.
-    p, truth = book
+def _active(p: data.Portfolio, manager: str) -> pd.DataFrame:
+    """A manager's characteristics less its benchmark's (the engine's one definition)."""
     ch = p.manager_characteristics
     assert ch is not None
+    own = ch[ch["manager_id"] == manager].set_index("month").sort_index()
+    bench = benchmark_characteristics(p).loc[p.managers.loc[manager, "benchmark"]]
+    return own[["duration", "credit_notch", "high_yield_share"]] - bench.reindex(own.index)
+
+
+def test_drift_shows_in_sleeve_characteristics_from_the_stated_month(book):
+    # Realistic strength: one to two standard deviations of the sleeves' month-to-month
+    # wander, reached over DRIFT_RAMP months, in the active series (the manager less its
+    # benchmark: both move with rates and roll-down). Before/after means by plain numpy.
+    p, truth = book
     column = {"M22": "high_yield_share", "M23": "duration"}
     noise = CHARACTERISTIC_NOISE
     for m, start in truth.drifting_managers.items():
-        own = ch[ch["manager_id"] == m].set_index("month").sort_index()
+        own = _active(p, m)
         series = own[column[m]]
         before = series[series.index < start]
         after = series[series.index >= add_months(start, DRIFT_RAMP - 1)]
@@ -156,3 +165,21 @@ def test_drift_is_too_small_to_show_in_returns_alone(book):
         (_, b_post), (_, t_post), _ = _ols(ex[m][post].to_numpy(), factor[post].to_numpy())
         se = abs(b_post / t_post)
         assert abs(b_post - planted) < 3.0 * se, m
+
+
+def test_sleeve_characteristics_move_with_rates_as_their_benchmarks_do(book):
+    # A sleeve's reported duration rides rates and roll-down with its benchmark's: the
+    # absolute series moves by far more than the planted wander, the active one does not.
+    p, truth = book
+    ch = p.manager_characteristics
+    assert ch is not None
+    steady = [m for m in p.managers.index if m not in truth.drifting_managers]
+    moved, wander = [], []
+    for m in steady:
+        own = ch[ch["manager_id"] == m].set_index("month").sort_index()["duration"]
+        active = _active(p, m)["duration"]
+        moved.append(own.max() - own.min())
+        wander.append(active.std())
+    # Every benchmark's constituents age five years: durations shorten by years, with rates.
+    assert np.median(moved) > 1.5
+    assert np.median(wander) < 2.0 * CHARACTERISTIC_NOISE["duration"]

@@ -20,6 +20,7 @@
 #include "fialloc/bond.hpp"
 #include "fialloc/curve.hpp"
 #include "fialloc/krd.hpp"
+#include "fialloc/stream_prices.hpp"
 #include "fialloc/types.hpp"
 
 namespace fialloc {
@@ -97,6 +98,7 @@ class FlowBook {
   VectorXi64 offsets_;
   VectorXd times_;
   VectorXd amounts_;
+  detail::StreamBlocks blocks_;  // for the AVX-512 price pass, where the CPU runs it
   // A few recent grids each: a run prices under a handful of pillar and key-tenor sets.
   static constexpr std::size_t kCacheSize = 8;
   mutable std::mutex mutex_;

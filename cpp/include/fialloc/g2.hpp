@@ -32,10 +32,16 @@ void check_g2(const G2Params& p, const char* where);
 //! V(t, T): variance of the integrated short rate over [t, T] (T - t = tau years).
 double g2_v(const G2Params& p, double tau);
 
+/*! x, y and the stochastic discount factor D(0, t), each paths x times, stacked in one matrix:
+    one allocation, which the C library reuses from call to call instead of mapping (and the
+    kernel zeroing) fresh pages for three. */
 struct G2Paths {
-  RowMatrixXd x;         //!< paths x times
-  RowMatrixXd y;         //!< paths x times
-  RowMatrixXd discount;  //!< stochastic discount factor D(0, t), paths x times
+  RowMatrixXd states;  //!< rows [0, n): x; [n, 2n): y; [2n, 3n): D(0, t)
+
+  Eigen::Index n_paths() const { return states.rows() / 3; }
+  auto x() const { return states.topRows(n_paths()); }
+  auto y() const { return states.middleRows(n_paths(), n_paths()); }
+  auto discount() const { return states.bottomRows(n_paths()); }
 };
 
 /*! Simulate paths `first_path` .. `first_path + n_paths - 1` on `times` (years, strictly

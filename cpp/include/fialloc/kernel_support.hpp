@@ -14,10 +14,11 @@
 #include "fialloc/errors.hpp"
 #include "fialloc/types.hpp"
 
-// Runtime dispatch between a baseline and an AVX2 build of the same function (GCC/Clang on ELF).
-// Files using it are compiled without floating-point contraction, so both builds round alike.
+// Runtime dispatch between baseline, AVX2 and AVX-512 builds of the same function (GCC/Clang on
+// ELF). Files using it are compiled without floating-point contraction, so all builds round alike.
 #if defined(__x86_64__) && defined(__ELF__) && (defined(__GNUC__) || defined(__clang__))
-#define FIALLOC_KERNEL_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define FIALLOC_KERNEL_CLONES \
+  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define FIALLOC_KERNEL_CLONES
 #endif

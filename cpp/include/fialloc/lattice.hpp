@@ -61,4 +61,16 @@ VectorXd hw_lattice_spreads(const HullWhiteParams& p, const CashflowView& cf,
                             const ExerciseView& ex, const ZeroCurve& curve, ConstVecRef prices,
                             ConstIdxRef steps, int threads);
 
+/*! Dirty value of each stream (rows) on several curves at once (columns): curve c is `curve`
+    with its zero rates moved by `bumps(c, :)` (decimal) at `knots` (years, strictly
+    increasing), linearly between them and flat beyond, so ln P_c(t) = ln P(t) - t b_c(t).
+    Each stream's lattice geometry (time grid, node spacing, branching) is built once, as
+    hw_lattice_prices builds it, and only the fitted drift differs between curves: risk
+    measures from these values see the curve's move and nothing of the tree's construction.
+    Spreads, steps and threads as hw_lattice_prices (bitwise the same for any thread count). */
+RowMatrixXd hw_lattice_prices_on_curves(const HullWhiteParams& p, const CashflowView& cf,
+                                        const ExerciseView& ex, const ZeroCurve& curve,
+                                        ConstVecRef knots, ConstMatRef bumps, ConstVecRef spreads,
+                                        ConstIdxRef steps, int threads);
+
 }  // namespace fialloc

@@ -58,10 +58,14 @@ class Philox {
     }
   }
 
-  //! apply<N>() with AVX2 instructions where the CPU has them (the same bits either way).
+  //! apply<N>() with AVX-512 or AVX2 instructions where the CPU has them (the same bits).
   template <int N>
   void apply_fast(std::uint32_t* c0, std::uint32_t* c1, std::uint32_t* c2, std::uint32_t* c3) const {
 #ifdef FIALLOC_PHILOX_AVX2
+    if (N % 16 == 0 && has_avx512()) {
+      for (int i = 0; i < N; i += 16) apply16_avx512(c0 + i, c1 + i, c2 + i, c3 + i);
+      return;
+    }
     if (N % 8 == 0 && has_avx2()) {
       for (int i = 0; i < N; i += 8) apply8_avx2(c0 + i, c1 + i, c2 + i, c3 + i);
       return;
@@ -96,6 +100,49 @@ class Philox {
       return __builtin_cpu_supports("avx2") != 0;
     }();
     return yes;
+  }
+
+  static bool has_avx512() {
+    static const bool yes = [] {
+      __builtin_cpu_init();
+      return __builtin_cpu_supports("avx512f") != 0;
+    }();
+    return yes;
+  }
+
+  // apply8_avx2 on sixteen counters: the same products, halves and blends in 512-bit registers.
+  __attribute__((target("avx512f"))) void apply16_avx512(std::uint32_t* c0, std::uint32_t* c1,
+                                                         std::uint32_t* c2, std::uint32_t* c3) const {
+    __m512i a = _mm512_loadu_si512(c0);
+    __m512i b = _mm512_loadu_si512(c1);
+    __m512i c = _mm512_loadu_si512(c2);
+    __m512i d = _mm512_loadu_si512(c3);
+    const __m512i m0 = _mm512_set1_epi64(0xD2511F53u), m1 = _mm512_set1_epi64(0xCD9E8D57u);
+    __m512i k0 = _mm512_set1_epi32(static_cast<int>(key_[0]));
+    __m512i k1 = _mm512_set1_epi32(static_cast<int>(key_[1]));
+    const __m512i w0 = _mm512_set1_epi32(static_cast<int>(0x9E3779B9u));
+    const __m512i w1 = _mm512_set1_epi32(static_cast<int>(0xBB67AE85u));
+    const __mmask16 odd = 0xAAAA;
+    for (int round = 0; round < 10; ++round) {
+      const __m512i pe0 = _mm512_mul_epu32(a, m0);
+      const __m512i po0 = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), m0);
+      const __m512i pe1 = _mm512_mul_epu32(c, m1);
+      const __m512i po1 = _mm512_mul_epu32(_mm512_srli_epi64(c, 32), m1);
+      const __m512i lo0 = _mm512_mask_blend_epi32(odd, pe0, _mm512_slli_epi64(po0, 32));
+      const __m512i hi0 = _mm512_mask_blend_epi32(odd, _mm512_srli_epi64(pe0, 32), po0);
+      const __m512i lo1 = _mm512_mask_blend_epi32(odd, pe1, _mm512_slli_epi64(po1, 32));
+      const __m512i hi1 = _mm512_mask_blend_epi32(odd, _mm512_srli_epi64(pe1, 32), po1);
+      a = _mm512_xor_si512(_mm512_xor_si512(hi1, b), k0);
+      b = lo1;
+      c = _mm512_xor_si512(_mm512_xor_si512(hi0, d), k1);
+      d = lo0;
+      k0 = _mm512_add_epi32(k0, w0);
+      k1 = _mm512_add_epi32(k1, w1);
+    }
+    _mm512_storeu_si512(c0, a);
+    _mm512_storeu_si512(c1, b);
+    _mm512_storeu_si512(c2, c);
+    _mm512_storeu_si512(c3, d);
   }
 
   // Eight counters in 32-bit lanes: the even and odd lanes' 32 x 32 -> 64-bit products by

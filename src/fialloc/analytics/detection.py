@@ -9,10 +9,16 @@ do on that data:
   true long-run standard error (AR(1) noise of marginal sd ``s`` and autocorrelation ``r`` has
   long-run sd ``s sqrt((1 + r) / (1 - r))``); one-sided normal p-values, Benjamini-Hochberg at
   the same false discovery rate as the desks;
-- oracle beta: the same regression as the desks, with the exact covariance of its estimates
-  under the true noise (no estimation of the noise), the desks' one-sided joint test of the
-  credit loadings (:func:`fialloc.analytics.one_sided.positive_loading_test`, chi-bar-squared)
-  at the desks' level, not flagged skilled.
+- oracle beta: the efficient estimator under the true noise, generalized least squares with the
+  book's true AR(1) covariance, with the exact covariance of its estimates (no estimation of
+  the noise), and the desks' one-sided joint test of the credit loadings
+  (:func:`fialloc.analytics.one_sided.positive_loading_test`, chi-bar-squared) at the desks'
+  level, not flagged skilled. (Until 2026-12-07 the oracle was least squares with the exact
+  covariance: under autocorrelated noise not the best any method can do.)
+- the **bound**: a test that also knows the true direction of the loadings (which credit factor,
+  in what mix) tests along it, a one-sided z test whose power ``Phi(d - z_level)`` (``d`` the
+  true loadings' GLS signal, ``beta_signal``) no test at that level can beat on that manager
+  (Neyman-Pearson); :func:`beta_rates_by_level` averages it.
 
 Rates come with Wilson score intervals (95%): skill recall by true information ratio, the
 false discovery rate among skill flags, beta recall and the false-positive rate of the beta
@@ -79,13 +85,13 @@ def detection_records(
     -------
     DataFrame
         Per manager: ``seed``, ``months``, ``managers``, ``kind``, ``information_ratio``,
-        ``beta_signal`` (the true credit loadings' expected Wald statistic, square-rooted: the
-        t-statistic a perfectly measured loading would show), the desks' ``skill_flag`` and
-        ``beta_flag``, ``estimable``, and ``oracle_skill`` and ``oracle_beta``; for the beta
-        verdict at other levels (:func:`beta_rates_by_level`) the desks' and the oracle's
-        one-sided credit p-values (``credit_p``, ``oracle_credit_p``) and whether the rest of
-        the verdict holds (``beta_candidate``, ``oracle_candidate``: the manager is not flagged
-        skilled).
+        ``beta_signal`` (the true credit loadings' expected Wald statistic under the oracle's
+        GLS, square-rooted: the t-statistic of the loadings along their true direction), the
+        desks' ``skill_flag`` and ``beta_flag``, ``estimable``, and ``oracle_skill`` and
+        ``oracle_beta``; for the beta verdict at other levels (:func:`beta_rates_by_level`)
+        the desks' and the oracle's one-sided credit p-values (``credit_p``,
+        ``oracle_credit_p``) and whether the rest of the verdict holds (``beta_candidate``,
+        ``oracle_candidate``: the manager is not flagged skilled).
     """
     truth = book.truth
     factors = book.factors
@@ -100,21 +106,23 @@ def detection_records(
     z = selection.mean(axis=0) / (long_run / np.sqrt(n))
     p_skill = pd.Series(stats.norm.sf(z), index=truth.index)
     oracle_skill = benjamini_hochberg(p_skill) <= fdr
-    # Oracle beta: OLS as the desks fit it, with the exact covariance under the true noise.
+    # Oracle beta: GLS under the true noise, with the exact covariance of its estimates.
     design = np.column_stack([np.ones(n), factors.to_numpy()])
-    bread = np.linalg.inv(design.T @ design)
-    coef = bread @ design.T @ excess.to_numpy()
+    y = excess.to_numpy()
     lag = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
     positions = [1 + names.index(c) for c in CREDIT]
-    covs = []
-    signal = []
+    block = np.ix_(positions, positions)
+    coefs, covs, signal = [], [], []
     for j in range(len(truth)):
         sigma = sd[j] ** 2 * ar[j] ** lag
-        cov = (bread @ design.T @ sigma @ design @ bread)[np.ix_(positions, positions)]
+        weighted = np.linalg.solve(sigma, design)  # Sigma^-1 X
+        cov_all = np.linalg.inv(design.T @ weighted)
+        coefs.append((cov_all @ weighted.T @ y[:, j])[positions])
+        cov = cov_all[block]
         true_b = loadings[j, [p - 1 for p in positions]]
         signal.append(float(np.sqrt(true_b @ np.linalg.solve(cov, true_b))))
         covs.append(cov)
-    _, oracle_p = positive_loading_test(coef[positions].T, np.stack(covs))
+    _, oracle_p = positive_loading_test(np.stack(coefs), np.stack(covs))
     oracle_candidate = ~oracle_skill.to_numpy()
     oracle_beta = (oracle_p < BETA_LEVEL) & oracle_candidate
     ev = evidence.reindex(truth.index)
@@ -243,15 +251,21 @@ def beta_rates_by_level(
     -------
     DataFrame
         Indexed by ``level``: ``desks_recall``, ``desks_false_positives``, ``oracle_recall``,
-        ``oracle_false_positives`` and their Wilson intervals (``_low``, ``_high``), and the
-        counts ``beta_managers`` and ``other_managers``.
+        ``oracle_false_positives`` and their Wilson intervals (``_low``, ``_high``),
+        ``bound_recall`` (the mean over the credit-beta managers of the power of a z test
+        along the true loadings, ``Phi(beta_signal - z_level)``: what no test at that level
+        can beat), and the counts ``beta_managers`` and ``other_managers``.
     """
     beta = records["kind"] == "beta"
+    signal = records.loc[beta, "beta_signal"].astype(float).to_numpy()
     rows = {}
     for level in levels:
         row: dict[str, float] = {
             "beta_managers": float(beta.sum()),
             "other_managers": float((~beta).sum()),
+            "bound_recall": float(stats.norm.cdf(signal - stats.norm.isf(level)).mean())
+            if len(signal)
+            else float("nan"),
         }
         for who, p, candidate in (
             ("desks", "credit_p", "beta_candidate"),

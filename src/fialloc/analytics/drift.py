@@ -4,11 +4,11 @@ Holdings-based drift
     Each month a manager's characteristics (the columns of the ``manager_characteristics``
     table: effective duration, average rating notch, high yield share, and where given the
     spread duration, the key-rate profile and the sector weights; :func:`drift_columns`) less
-    its benchmark's, computed with the same definitions (:func:`benchmark_characteristics`),
-    are the *active* characteristics; a drift is a lasting shift in the level of an active
-    series, found, dated and tested by :func:`fialloc.analytics.change_point.fit_shifts`. A
-    move the benchmark shares (rates, roll-down, the index's own mix) cancels in the
-    difference and is never a drift.
+    its benchmark's (:func:`benchmark_characteristics`: the engine's one definition, the
+    constituents repriced each month), are the *active* characteristics; a drift is a lasting
+    shift in the level of an active series, found, dated and tested by
+    :func:`fialloc.analytics.change_point.fit_shifts`. A move the benchmark shares (rates,
+    roll-down, the index's own mix) cancels in the difference and is never a drift.
     Without benchmark characteristics the reference is the median of the manager's style peers
     (the other managers of its ``style``), and the verdict says so; a manager with neither is
     not estimable. Each manager is one test: its characteristics are tested together over the
@@ -34,9 +34,12 @@ import pandas as pd
 from scipy import stats
 
 from fialloc.analytics import change_point
+from fialloc.analytics.benchmark_characteristics import (
+    benchmark_characteristics as characteristics_of_benchmarks,
+)
 from fialloc.analytics.context import DeskContext
 from fialloc.data.benchmark_checks import KRD_PREFIX, SECTOR_PREFIX
-from fialloc.data.vocabulary import HIGH_YIELD_LETTERS, rating_letter, rating_notch
+from fialloc.data.vocabulary import HIGH_YIELD_LETTERS, rating_letter
 from fialloc.errors import NotEstimableError
 from fialloc.factor_returns import style_factor_returns
 
@@ -324,46 +327,14 @@ def characteristic_label(column: str) -> tuple[str, str]:
     return column, ""
 
 
-def _weights_characteristics(ctx: DeskContext, weights: pd.DataFrame, owner: str) -> pd.DataFrame:
-    """Characteristics of month-end compositions, with the manager table's definitions.
-
-    `weights` has ``month``, `owner`, ``security_id`` and ``weight`` (market-value share);
-    each characteristic is the weighted average of today's per-security figure: effective and
-    spread duration (years), rating notch, the share rated BB+ or below, the key-rate
-    durations (years) and the sector weights.
-    """
-    sec = ctx.securities
-    per_security = pd.DataFrame(
-        {
-            "duration": sec["effective_duration"],
-            "spread_duration": sec["spread_duration"],
-            "credit_notch": sec["rating"].map(rating_notch).astype(float),
-            "high_yield_share": sec["rating"].map(rating_notch).astype(float).gt(10).astype(float),
-        }
-    )
-    per_security = per_security.join(sec[ctx.key_columns].astype(float))
-    sectors = pd.get_dummies(sec["sector"].astype(str), prefix="", prefix_sep="", dtype=float)
-    per_security = per_security.join(sectors.add_prefix(SECTOR_PREFIX))
-    w = weights[["month", owner, "security_id", "weight"]].copy()
-    w["weight"] = w["weight"].astype(float)
-    joined = w.join(per_security, on="security_id", how="inner")
-    keys = [owner, "month"]
-    total = joined.groupby(keys)["weight"].sum()
-    # One grouping for every characteristic (grouping per column cost four times as much).
-    weighted = joined[list(per_security.columns)].mul(joined["weight"], axis=0)
-    out: pd.DataFrame = weighted.groupby([joined[k] for k in keys]).sum().div(total, axis=0)
-    return out
-
-
 def benchmark_characteristics(ctx: DeskContext) -> pd.DataFrame | None:
     """Each manager's benchmark characteristics per month, or None when the book has none.
 
-    The one place the benchmark side of drift comes from. Managers name their benchmark by id
-    (the managers table's ``benchmark`` column); a benchmark given by its constituents
-    (``benchmark_holdings``) is measured with the manager table's definitions
-    (:data:`CHARACTERISTICS` on today's per-security analytics, the basis the managers'
-    figures are computed on), one given by its characteristics
-    (``benchmark_characteristics``) is taken as given.
+    The benchmark side of drift, by the engine's one definition
+    (:func:`fialloc.analytics.benchmark_characteristics.benchmark_characteristics`: a
+    benchmark given by constituents is repriced off each month's curve and spreads, one given
+    by characteristics is taken as given), in the columns of :func:`drift_columns`. Managers
+    name their benchmark by id (the managers table's ``benchmark`` column).
 
     Returns
     -------
@@ -371,17 +342,10 @@ def benchmark_characteristics(ctx: DeskContext) -> pd.DataFrame | None:
         Indexed by (``manager_id``, ``month``), one column per characteristic.
     """
     p = ctx.portfolio
-    parts = []
-    if p.benchmark_holdings is not None and len(p.benchmark_holdings):
-        parts.append(_weights_characteristics(ctx, p.benchmark_holdings, "benchmark_id"))
-    given = p.benchmark_characteristics
-    if given is not None and len(given):
-        table = drift_columns(given.set_index(["benchmark_id", "month"]))
-        known = set(parts[0].index) if parts else set()
-        parts.append(table[[key not in known for key in table.index]])
-    if not parts:
+    table = characteristics_of_benchmarks(p)
+    if table.empty:
         return None
-    by_benchmark = drift_columns(pd.concat(parts)).sort_index()
+    by_benchmark = drift_columns(table.drop(columns="source")).sort_index()
     links = p.managers["benchmark"].astype(str)
     rows = []
     for manager, benchmark in links.items():

@@ -367,6 +367,10 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
 
     Rates carry Wilson intervals; start errors (months, detected drifts) carry the median and
     90th percentile; the known-date oracle's recall is its mean power over the same drifts.
+    A drift's size is in standard deviations of its active series' noise (the marginal sd of
+    the AR(1) around the series' level, ``sd``); recall is also given by the months of history
+    from the drift's start on (at least :data:`BUFFER`) and for drifts of at least one sd of
+    the noise's month-to-month change (``sd sqrt(2 (1 - phi))``).
     """
     drifted = results[results["drifted"].astype(bool)]
     null = results[~results["drifted"].astype(bool)]
@@ -386,6 +390,22 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     for lo_m, hi_m in ((36, 60), (60, 90), (90, 121)):
         part = big[big["months"].between(lo_m, hi_m, inclusive="left")]
         rate(f"drift recall >= 1 sd, {lo_m}-{hi_m - 1} months", part["flagged"].astype(bool))
+    # Months of history from the drift's start on (the generator leaves at least BUFFER).
+    after = big["months"] - big["start"]
+    for lo_a, hi_a in ((BUFFER, 24), (24, 48), (48, 121)):
+        part = big[after.between(lo_a, hi_a, inclusive="left")]
+        rate(
+            f"drift recall >= 1 sd, {lo_a}-{hi_a - 1} months from the start",
+            part["flagged"].astype(bool),
+        )
+    # "1 sd" is the sd of the active series' noise around its level; the sd of its
+    # month-to-month change is sqrt(2 (1 - phi)) times that (more for phi < 0.5).
+    size = drifted["size_sd"].abs().to_numpy(dtype=float)
+    monthly = size / np.sqrt(2.0 * (1.0 - drifted["phi"].to_numpy(dtype=float)))
+    rate(
+        "drift recall, size >= 1 sd of the month-to-month change",
+        drifted["flagged"][monthly >= 1.0].astype(bool),
+    )
     for group, members in _GROUPS.items():
         part = big[big["characteristic"].isin(members)]
         if len(part):

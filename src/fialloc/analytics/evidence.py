@@ -19,11 +19,18 @@ Each manager's monthly excess return over its benchmark is regressed on the fact
 - the posterior (:func:`fialloc.analytics.shrinkage.shrink_alphas`): ``alpha_posterior``,
   ``alpha_posterior_sd``, ``prob_alpha_positive``. A manager whose skill is real but not yet
   provable keeps its posterior alpha, never a flat zero;
-- credit beta: the credit loadings ``beta_<factor>`` with Newey-West ``t_<factor>`` and
-  ``credit_p``, the p-value of the one-sided joint test of "some credit loading is positive"
-  against "all are zero" (:func:`fialloc.analytics.one_sided.positive_loading_test`, F
-  mixtures on ``months - factors - 1`` degrees of freedom), the larger of its values under the
-  Newey-West and the AR(1) covariances, as for the alpha; ``credit_return`` (decimal a year),
+- credit beta: the credit loadings ``beta_<factor>`` with Newey-West ``t_<factor>`` (least
+  squares, as for the alpha) and ``credit_p``, the p-value of the one-sided joint test of
+  "some credit loading is positive" against "all are zero"
+  (:func:`fialloc.analytics.one_sided.positive_loading_test`, F mixtures) on the loadings'
+  feasible GLS estimates: the noise's AR(1), its autocorrelation shrunk across the book as for
+  the alpha's error, whitened out (:func:`fialloc.analytics.regression.ar1_gls_fit`), the
+  efficient estimator under that noise; the larger of its values under the whitened fit's
+  classical covariance (``months - factors - 1`` degrees of freedom) and its Newey-West one
+  (what the whitening left; the Bartlett kernel's degrees of freedom). Until 2026-12-07 the
+  test ran on the least-squares loadings; on held-out 60-month books the GLS test finds 0.937
+  of the credit-beta managers (0.921 before), as many as an oracle that knows the noise
+  (BENCHMARKS.md); ``credit_return`` (decimal a year),
   the part of the mean excess return the credit loadings explain (loadings times the factors'
   mean returns); ``beta_flag``: ``credit_p`` under :data:`BETA_LEVEL` (the manager holds more
   credit risk than its benchmark) and the alpha after the loadings is not credible (no skill
@@ -43,7 +50,7 @@ import pandas as pd
 from scipy import stats
 
 from fialloc.analytics.one_sided import positive_loading_test
-from fialloc.analytics.regression import ar1_covariance, newey_west_lags, ols_fit
+from fialloc.analytics.regression import ar1_covariance, ar1_gls_fit, newey_west_lags, ols_fit
 from fialloc.analytics.shrinkage import shrink_alphas
 from fialloc.analytics.skill import benjamini_hochberg, holm
 
@@ -164,14 +171,19 @@ def _fit_group(
         return {m: _unmeasured(reason) for m in excess.columns}
     names = list(factors.columns)
     positions = [1 + names.index(c) for c in credit]
-    dof = float(fit["dof"][0])
     coef = fit["coef"][positions].T  # managers x credit factors
-    ar1_cov, _ = ar1_covariance(fit["design"], fit["resid"])
-    # The one-sided joint test under both errors; the larger p-value (as for the alpha).
+    ar1_cov, phi = ar1_covariance(fit["design"], fit["resid"])
+    # The credit loadings' one-sided joint test on their feasible GLS estimates (the noise's
+    # AR(1) whitened out with the book-shrunk autocorrelation), under the classical and the
+    # Newey-West covariance of the whitened fit; the larger p-value, as for the alpha.
+    gls = ar1_gls_fit(fit["design"], excess.to_numpy(dtype=np.float64), phi, lags)
     block = np.ix_(range(len(coef)), positions, positions)
-    _, p_newey_west = positive_loading_test(coef, fit["cov"][block], dof)
-    _, p_ar1 = positive_loading_test(coef, ar1_cov[block], dof)
-    credit_p = np.maximum(p_newey_west, p_ar1)
+    gls_coef = gls["coef"][positions].T
+    _, p_classical = positive_loading_test(gls_coef, gls["cov"][block], float(gls["dof"][0]))
+    _, p_newey_west = positive_loading_test(
+        gls_coef, gls["cov_newey_west"][block], float(gls["dof_newey_west"][0])
+    )
+    credit_p = np.maximum(p_classical, p_newey_west)
     factor_means = factors[list(credit)].mean().to_numpy(dtype=np.float64)
     ar1_se = np.sqrt(np.maximum(ar1_cov[:, 0, 0], 0.0))
     alpha_se = np.maximum(fit["se"][0], ar1_se)

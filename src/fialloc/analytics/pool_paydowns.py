@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -89,29 +89,37 @@ def history_paydowns(
     actual, expected = np.zeros(shape), np.zeros(shape)
     columns = security_ids.get_indexer(pd.Index(terms["security_id"]))
     f = factors.to_numpy(dtype=float)
+    ages, wams = terms["age"].to_numpy(dtype=int), terms["wam"].to_numpy(dtype=int)
+    today: MbsPools | None = None  # read from the table once, at the first month it is needed
     for k in range(len(months) - 1):
         known = np.isfinite(f[k]) & np.isfinite(f[k + 1]) & (f[k] > 0)
         if not known.any():
             continue
         back = _months_before(months[k], p.valuation_date)
-        rows = terms[known]
-        age = rows["age"].to_numpy(dtype=int) - back
+        age = ages[known] - back
         if (age < 0).any():
-            sid = rows["security_id"].iloc[int(np.argmax(age < 0))]
+            sid = terms["security_id"].to_numpy()[known][int(np.argmax(age < 0))]
             msg = (
                 f"pool_factors: {sid} has a factor at {months[k]}, {back} months before the "
                 f"valuation date, but is {back + int(age.min())} months old in mbs_pools"
             )
             raise ValueError(msg)
-        then = rows.assign(
+        today = MbsPools.from_frame(terms) if today is None else today
+        then = replace(
+            today,
+            ids=today.ids[known],
+            wac=today.wac[known],
+            net_coupon=today.net_coupon[known],
+            wam=np.minimum(wams[known] + back, 600),
             age=age,
-            wam=np.minimum(rows["wam"].to_numpy(dtype=int) + back, 600),
-            factor=f[k, known],
+            factor=np.ascontiguousarray(f[k, known]),
+            kind=today.kind[known],
+            speed=today.speed[known],
         )
+        # The month's ages, terms and factors go through the kernel's checks like any pools.
+        then.check()
         curve = history_curve(tenors, zeros[k])
         at = columns[known]
         actual[k, at] = 1.0 - f[k + 1, known] / f[k, known]
-        expected[k, at] = expected_paydown(
-            MbsPools.from_frame(then), curve, months[k].month % 12 + 1
-        )
+        expected[k, at] = expected_paydown(then, curve, months[k].month % 12 + 1)
     return Paydowns(actual, expected)

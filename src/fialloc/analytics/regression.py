@@ -1,10 +1,11 @@
 """Factor regressions of manager returns: alpha versus beta, with significance.
 
-Ordinary least squares; returns are monthly decimals and alphas are reported monthly and
-annualized (x12). Standard errors are classical, or Newey-West (heteroskedasticity- and
-autocorrelation-consistent, Bartlett kernel) when a lag count is given: monthly manager returns
-are autocorrelated (smoothed prices, stale marks), and classical errors then overstate
-significance. :func:`newey_west_lags` is the lag rule (Newey and West, 1994).
+Ordinary least squares, and feasible generalized least squares under AR(1) noise
+(:func:`ar1_gls_fit`, for the credit loadings' test); returns are monthly decimals and alphas
+are reported monthly and annualized (x12). Standard errors are classical, or Newey-West
+(heteroskedasticity- and autocorrelation-consistent, Bartlett kernel) when a lag count is
+given: monthly manager returns are autocorrelated (smoothed prices, stale marks), and classical
+errors then overstate significance. :func:`newey_west_lags` is the lag rule (Newey and West, 1994).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from scipy import stats
 __all__ = [
     "FactorRegression",
     "ar1_covariance",
+    "ar1_gls_fit",
     "ar1_standard_errors",
     "factor_regression",
     "factor_regressions",
@@ -330,3 +332,87 @@ def ar1_standard_errors(design: np.ndarray, resid: np.ndarray) -> tuple[np.ndarr
     """
     cov, phi = ar1_covariance(design, resid)
     return np.sqrt(np.maximum(np.diagonal(cov, axis1=1, axis2=2), 0.0)).T, phi
+
+
+def ar1_gls_fit(
+    design: np.ndarray, returns: np.ndarray, phi: np.ndarray, lags: int
+) -> dict[str, np.ndarray]:
+    """Generalized least squares under AR(1) noise of known autocorrelation (Prais-Winsten).
+
+    Each series ``s`` is whitened with its autocorrelation ``phi_s``: the first month times
+    ``sqrt(1 - phi_s^2)``, every later month less ``phi_s`` times the month before, regressors
+    and returns alike; least squares on the whitened data is the exact GLS estimator under
+    AR(1) noise, the most efficient linear unbiased one (OLS wastes the noise's persistence:
+    under an autocorrelation of 0.3 its loadings' variance on serially uncorrelated factors is
+    about ``(1 + phi^2) / (1 - phi^2)``, 20% more). With `phi` estimated from the OLS
+    residuals (:func:`ar1_covariance`) it is feasible GLS.
+
+    Parameters
+    ----------
+    design : ndarray, shape (n, k)
+        The regressors, intercept included, full column rank.
+    returns : ndarray, shape (n, series)
+        Monthly returns (decimals).
+    phi : ndarray, shape (series,)
+        Each series' noise autocorrelation, in (-1, 1).
+    lags : int
+        Newey-West lags for the second covariance, on the whitened residuals.
+
+    Returns
+    -------
+    dict of ndarray
+        ``coef`` (coefficients by series); ``cov`` (series x coefficients x coefficients: the
+        classical covariance on the whitened data, ``s^2 (X*'X*)^-1`` with ``n - k`` degrees
+        of freedom) and ``cov_newey_west`` (Newey-West on the whitened residuals, Bartlett
+        weights, small-sample factor ``n / (n - k)``: what the whitening left of the noise's
+        persistence or heteroskedasticity); ``dof`` and ``dof_newey_west`` (the degrees of
+        freedom of their tests: ``n - k``, and the Bartlett kernel's ``1.5 n / (lags + 1)`` at
+        most ``n - k``, as in :func:`ols_fit`).
+
+    Raises
+    ------
+    ValueError
+        If the shapes disagree, an autocorrelation is not in (-1, 1), there are no more months
+        than regressors, or `lags` is not from 0 to ``n - 1``.
+    """
+    x = np.asarray(design, dtype=np.float64)
+    y = np.asarray(returns, dtype=np.float64)
+    rho = np.asarray(phi, dtype=np.float64)
+    n, k = x.shape
+    if y.ndim != 2 or y.shape[0] != n or rho.shape != (y.shape[1],):
+        msg = (
+            f"ar1_gls_fit: expected returns of shape ({n}, series) and one autocorrelation per "
+            f"series, got {y.shape} and {rho.shape}"
+        )
+        raise ValueError(msg)
+    if not np.all(np.abs(rho) < 1.0):
+        msg = "ar1_gls_fit: every autocorrelation must be in (-1, 1)"
+        raise ValueError(msg)
+    if n <= k or not 0 <= lags < n:
+        msg = f"ar1_gls_fit: need more than {k} months and lags from 0 to {n - 1}, got {n}, {lags}"
+        raise ValueError(msg)
+    first = np.sqrt(1.0 - rho * rho)
+    # Whitened regressors per series (series x months x k) and returns (months x series).
+    xs = np.concatenate(
+        [first[:, None, None] * x[None, :1], x[None, 1:] - rho[:, None, None] * x[None, :-1]],
+        axis=1,
+    )
+    ys = np.concatenate([first[None, :] * y[:1], y[1:] - rho[None, :] * y[:-1]], axis=0)
+    bread = np.linalg.inv(np.einsum("sti,stj->sij", xs, xs))
+    coef = np.einsum("sij,stj,ts->si", bread, xs, ys)
+    resid = ys - np.einsum("sti,si->ts", xs, coef)
+    dof = n - k
+    sigma2 = (resid * resid).sum(axis=0) / dof
+    scores = xs * resid.T[:, :, None]  # series x months x coefficients
+    meat = np.einsum("sti,stj->sij", scores, scores)
+    for lag in range(1, lags + 1):
+        gamma = np.einsum("sti,stj->sij", scores[:, lag:], scores[:, :-lag])
+        meat += (1.0 - lag / (lags + 1.0)) * (gamma + gamma.transpose(0, 2, 1))
+    series = y.shape[1]
+    return {
+        "coef": coef.T,
+        "cov": sigma2[:, None, None] * bread,
+        "cov_newey_west": (n / dof) * np.einsum("sij,sjk,skl->sil", bread, meat, bread),
+        "dof": np.full(series, float(dof)),
+        "dof_newey_west": np.full(series, min(float(dof), 1.5 * n / (lags + 1.0))),
+    }

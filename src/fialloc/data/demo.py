@@ -27,7 +27,11 @@ import pandas as pd
 from fialloc.annuities import AnnuityBlocks, MortalityTable, expected_flows
 from fialloc.bonds import BondBook
 from fialloc.curves import Curve, bootstrap
-from fialloc.data.demo_history import demo_history_tables, pool_factor_history
+from fialloc.data.demo_history import (
+    characteristics_with_the_market,
+    demo_history_tables,
+    pool_factor_history,
+)
 from fialloc.data.demo_tips import TIPS_WEIGHT, tips_tables
 from fialloc.data.demo_universe import (
     ACTIVE_NOISE,
@@ -661,6 +665,8 @@ def _tables(
             tables[name] = (
                 pd.concat([tables[name], rows], ignore_index=True) if name in tables else rows
             )
+    if pools is not None:  # every sleeve, the global and TIPS ones too, moves with the market
+        tables["manager_characteristics"] = characteristics_with_the_market(tables, DEMO_VALUATION)
     carrying = {k: tuple(m for m, t in templates.items() if t in k) for k in (BBB_BETA, SKILLED)}
     return tables, DemoTruth(
         carrying[BBB_BETA],

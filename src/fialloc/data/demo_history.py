@@ -17,7 +17,10 @@ stream of its own so the other demo tables do not change:
   prepayment model's expected paydown gives the attribution its prepayment effect;
 - M22 moves 2% of its sleeve into high yield and M23 4% into long Treasuries (about 0.4
   years of duration), ramping in over four months from their planted drift months, the moves
-  of their characteristics (:data:`fialloc.data.demo_universe.DRIFT_SIZE`).
+  of their characteristics (:data:`fialloc.data.demo_universe.DRIFT_SIZE`);
+- each manager's reported characteristics move with rates and roll-down as its benchmark's do
+  (:func:`characteristics_with_the_market`), so that what is planted in them (a level, its
+  wander and the drifts) is the *active* series, manager less benchmark.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from fialloc.data.demo_universe import (
 )
 from fialloc.data.vocabulary import GOVERNMENT_SECTORS, rating_letter
 
-__all__ = ["demo_history_tables", "pool_factor_history"]
+__all__ = ["characteristics_with_the_market", "demo_history_tables", "pool_factor_history"]
 
 BENCHMARK_EXTRA: Final = 10  # bonds of a universe a benchmark holds beyond the manager's
 SPECIFIC_VOL: Final = 0.03  # monthly specific spread volatility as a share of the spread
@@ -206,3 +209,58 @@ def pool_factor_history(pools: pd.DataFrame) -> pd.DataFrame:
         dates = [m for m, ok in zip(months, live, strict=True) if ok]
         rows.append(pd.DataFrame({"security_id": sid, "date": dates, "factor": factor.round(8)}))
     return pd.concat(rows, ignore_index=True)
+
+
+def characteristics_with_the_market(
+    tables: dict[str, pd.DataFrame], valuation: dt.date
+) -> pd.DataFrame:
+    """Return ``manager_characteristics`` moved each month with the manager's benchmark.
+
+    The planted histories hold a sleeve's level today plus its wander and drift, on today's
+    basis. A sleeve's reported duration moves with rates and roll-down as its benchmark's does:
+    each month every characteristic the benchmark also has is moved by the benchmark's change
+    from that month to the last one, the benchmark measured by the engine's one definition
+    (:func:`fialloc.analytics.benchmark_characteristics.benchmark_characteristics`: its
+    constituents repriced off each month's curve and spreads). Manager less benchmark, the
+    active series, is then the planted history less a constant.
+
+    Parameters
+    ----------
+    tables : dict of str to DataFrame
+        The demo's tables, with ``managers`` (``benchmark`` ids), ``benchmark_holdings``,
+        ``security_spreads``, ``market_history`` and ``manager_characteristics``.
+    valuation : date
+        The demo's valuation date.
+    """
+    # Local imports: the engine's definition lives above the data layer, and this is the one
+    # place the demo's inputs are made to agree with it rather than with a copy of it.
+    from fialloc.analytics.benchmark_characteristics import benchmark_characteristics
+    from fialloc.data.portfolio import Portfolio
+
+    # The tables are the demo's own, already clean: a Portfolio of the parts the benchmarks'
+    # repricing reads, without validating the whole book again.
+    book = Portfolio(
+        valuation_date=valuation,
+        securities=tables["securities"].set_index("security_id", drop=False),
+        holdings=tables["holdings"],
+        managers=tables["managers"].set_index("manager_id", drop=False),
+        manager_returns=tables["manager_returns"],
+        liabilities=tables["liabilities"],
+        curve_quotes=tables["curve_quotes"],
+        spreads=tables["spreads"],
+        market_history=tables["market_history"],
+        benchmark_holdings=tables["benchmark_holdings"],
+        security_spreads=tables["security_spreads"],
+        fx_spot=tables.get("fx_spot"),
+    )
+    bench = benchmark_characteristics(book)
+    chars = tables["manager_characteristics"].copy()
+    shared = [c for c in chars.columns if c in bench.columns and c not in ("month", "manager_id")]
+    links = tables["managers"].set_index("manager_id")["benchmark"].astype(str)
+    benchmark = chars["manager_id"].map(links)
+    at = pd.MultiIndex.from_arrays([benchmark, chars["month"]])
+    last = bench.groupby(level="benchmark_id")[shared].last()
+    # Change from each month to the last; a manager whose benchmark the history lacks keeps its.
+    change = last.reindex(benchmark).to_numpy() - bench[shared].reindex(at).to_numpy()
+    chars[shared] = chars[shared].to_numpy() - np.nan_to_num(change.astype(float))
+    return chars

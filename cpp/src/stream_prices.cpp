@@ -1,0 +1,205 @@
+// fialloc: Apache-2.0
+#include "fialloc/stream_prices.hpp"
+
+#include <algorithm>
+#include <array>
+#include <memory>
+#include <vector>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define FIALLOC_HAVE_AVX512_KERNEL 1
+#include <immintrin.h>
+#endif
+
+namespace fialloc::detail {
+
+#if FIALLOC_HAVE_AVX512_KERNEL
+
+bool avx512_prices_available() {
+  static const bool ok = __builtin_cpu_supports("avx512f");
+  return ok;
+}
+
+namespace {
+
+#define FIALLOC_AVX512 __attribute__((target("avx512f"), always_inline)) inline
+
+// Blocks in flight at once: the exponential is a chain of ~30 dependent operations, so the loop
+// interleaves independent blocks' chains explicitly instead of leaving it to the scheduler.
+constexpr int kInterleave = 4;
+struct Lanes {
+  __m512d v[kInterleave];
+};
+
+// exp_value (vexp.hpp) in eight lanes of kInterleave vectors: the same clamp, reduction, Horner
+// steps and scaling, each a separately rounded IEEE operation (this file is compiled without
+// contraction).
+FIALLOC_AVX512 Lanes exp_lanes(const Lanes& x) {
+  const __m512d shifter = _mm512_set1_pd(6755399441055744.0);
+  static constexpr std::array<double, 13> kSteps = {
+      1.0 / 479001600.0, 1.0 / 39916800.0, 1.0 / 3628800.0, 1.0 / 362880.0, 1.0 / 40320.0,
+      1.0 / 5040.0,      1.0 / 720.0,      1.0 / 120.0,     1.0 / 24.0,     1.0 / 6.0,
+      0.5,               1.0,              1.0};
+  Lanes y, r, p;
+  for (int q = 0; q < kInterleave; ++q) {
+    // std::max(x, lo) is (x < lo ? lo : x) and vmaxpd(lo, x) is (lo > x ? lo : x): both keep a NaN.
+    const __m512d v =
+        _mm512_min_pd(_mm512_set1_pd(709.0), _mm512_max_pd(_mm512_set1_pd(-708.0), x.v[q]));
+    y.v[q] = _mm512_add_pd(_mm512_mul_pd(v, _mm512_set1_pd(1.4426950408889634)), shifter);
+    const __m512d k = _mm512_sub_pd(y.v[q], shifter);
+    r.v[q] = _mm512_sub_pd(_mm512_sub_pd(v, _mm512_mul_pd(k, _mm512_set1_pd(6.93147180369123816490e-01))),
+                         _mm512_mul_pd(k, _mm512_set1_pd(1.90821492927058770002e-10)));
+    p.v[q] = _mm512_set1_pd(1.0 / 6227020800.0);
+  }
+  for (double c : kSteps) {
+    for (int q = 0; q < kInterleave; ++q) p.v[q] = _mm512_add_pd(_mm512_mul_pd(p.v[q], r.v[q]), _mm512_set1_pd(c));
+  }
+  for (int q = 0; q < kInterleave; ++q) {
+    const __m512i scale =
+        _mm512_slli_epi64(_mm512_add_epi64(_mm512_castpd_si512(y.v[q]), _mm512_set1_epi64(1023)), 52);
+    p.v[q] = _mm512_mul_pd(p.v[q], _mm512_castsi512_pd(scale));
+  }
+  return p;
+}
+
+// A curve's coefficient column (padded to 16 entries), read by segment index: from two registers
+// when the curve has at most 16 segments, else gathered.
+struct Column {
+  const double* data;
+  __m512d lo, hi;
+};
+
+template <bool Small>
+FIALLOC_AVX512 __m512d lookup(const Column& c, __m256i seg) {
+  if constexpr (Small) {
+    return _mm512_permutex2var_pd(c.lo, _mm512_cvtepi32_epi64(seg), c.hi);
+  } else {
+    return _mm512_i32gather_pd(seg, c.data, 8);
+  }
+}
+
+template <int Deg, bool Small>
+__attribute__((target("avx512f"))) void price_pass(const CashflowView& cf,
+                                                   const std::array<const double*, 5>& coef,
+                                                   const StreamBlocks& blocks,
+                                                   const std::int32_t* seg, const double* u,
+                                                   const double* z_spreads, double* out,
+                                                   double* pv) {
+  std::array<Column, 5> col;
+  for (std::size_t d = 0; d < 5; ++d) {
+    col[d] = Column{coef[d], _mm512_loadu_pd(coef[d]), _mm512_loadu_pd(coef[d] + 8)};
+  }
+  const double* t = cf.times.data();
+  const double* a = cf.amounts.data();
+  const std::int64_t* start = blocks.start.data();
+  const std::int32_t* stream = blocks.stream.data();
+  const std::uint8_t* lanes = blocks.mask.data();
+  const auto nb = static_cast<Eigen::Index>(blocks.start.size());
+  // Every block's discounted flows, kInterleave blocks at a time.
+  for (Eigen::Index k0 = 0; k0 < nb; k0 += kInterleave) {
+    Lanes arg, amount;
+    __mmask8 m[kInterleave];
+    for (int q = 0; q < kInterleave; ++q) {
+      const auto k = k0 + static_cast<Eigen::Index>(q);
+      const std::int64_t i = start[k];
+      m[q] = lanes[k];
+      const __m256i j = _mm512_castsi512_si256(_mm512_maskz_loadu_epi32(m[q], seg + i));
+      const __m512d uu = _mm512_maskz_loadu_pd(m[q], u + i);
+      const __m512d x = _mm512_maskz_loadu_pd(m[q], t + i);
+      amount.v[q] = _mm512_maskz_loadu_pd(m[q], a + i);
+      // ln P from the segment's polynomial, Horner as discounted<Deg> in flow_book.cpp.
+      __m512d p;
+      if constexpr (Deg == 1) {
+        p = _mm512_add_pd(_mm512_mul_pd(lookup<Small>(col[1], j), uu), lookup<Small>(col[0], j));
+      } else {
+        p = lookup<Small>(col[Deg], j);
+        for (int d = Deg - 1; d >= 0; --d) {
+          p = _mm512_add_pd(_mm512_mul_pd(p, uu), lookup<Small>(col[static_cast<std::size_t>(d)], j));
+        }
+      }
+      arg.v[q] = _mm512_sub_pd(p, _mm512_mul_pd(_mm512_set1_pd(z_spreads[stream[k]]), x));
+    }
+    const Lanes e = exp_lanes(arg);
+    for (int q = 0; q < kInterleave; ++q) {
+      // Lanes past the stream's end are +0.0, which leaves a lane sum unchanged.
+      _mm512_storeu_pd(out + 8 * (k0 + static_cast<Eigen::Index>(q)),
+                       _mm512_maskz_mov_pd(m[q], _mm512_mul_pd(e.v[q], amount.v[q])));
+    }
+  }
+  // Each stream's blocks in order: lane l takes entries l, l + 4, ... as lane_sums does.
+  Eigen::Index k = 0;
+  for (Eigen::Index s = 0; s < cf.n_streams(); ++s) {
+    __m256d acc = _mm256_setzero_pd();
+    for (; k < nb && stream[k] == s; ++k) {
+      acc = _mm256_add_pd(acc, _mm256_loadu_pd(out + 8 * k));
+      acc = _mm256_add_pd(acc, _mm256_loadu_pd(out + 8 * k + 4));
+    }
+    // (l0 + l1) + (l2 + l3), as lane_sums.
+    const __m128d lo = _mm256_castpd256_pd128(acc), hi = _mm256_extractf128_pd(acc, 1);
+    pv[s] = (_mm_cvtsd_f64(lo) + _mm_cvtsd_f64(_mm_unpackhi_pd(lo, lo))) +
+            (_mm_cvtsd_f64(hi) + _mm_cvtsd_f64(_mm_unpackhi_pd(hi, hi)));
+  }
+}
+
+}  // namespace
+
+StreamBlocks stream_blocks(const CashflowView& cf) {
+  StreamBlocks out;
+  for (Eigen::Index s = 0; s < cf.n_streams(); ++s) {
+    for (Eigen::Index i = cf.begin(s); i < cf.end(s); i += 8) {
+      const Eigen::Index n = std::min<Eigen::Index>(cf.end(s) - i, 8);
+      out.start.push_back(i);
+      out.stream.push_back(static_cast<std::int32_t>(s));
+      out.mask.push_back(static_cast<std::uint8_t>((1u << n) - 1u));
+    }
+  }
+  // Empty blocks (no lanes, on the last stream) up to a multiple of kInterleave: they add +0.0.
+  while (!out.start.empty() && out.start.size() % kInterleave != 0) {
+    out.start.push_back(out.start.back());
+    out.stream.push_back(out.stream.back());
+    out.mask.push_back(0);
+  }
+  return out;
+}
+
+void price_streams_avx512(const CashflowView& cf, const StreamBlocks& blocks,
+                          const ZeroCurve& curve, const std::int32_t* seg, const double* u,
+                          const double* z_spreads, double* pv) {
+  const auto n = static_cast<std::size_t>(curve.knots().size());
+  const bool small = n <= 16;
+  std::array<std::vector<double>, 5> data;
+  std::array<const double*, 5> coef{};
+  for (std::size_t d = 0; d < 5; ++d) {
+    data[d].assign(std::max<std::size_t>(n, 16), 0.0);
+    for (std::size_t j = 0; j < n; ++j) {
+      data[d][j] = curve.coefficient(static_cast<Eigen::Index>(j), static_cast<int>(d));
+    }
+    coef[d] = data[d].data();
+  }
+  // A row of eight per block, left uninitialized: every row is written before it is read.
+  const std::unique_ptr<double[]> out(new double[8 * blocks.start.size()]);
+  const auto run = [&](auto pass) { pass(cf, coef, blocks, seg, u, z_spreads, out.get(), pv); };
+  const int degree = curve.degree();
+  if (small) {
+    if (degree == 1) run(price_pass<1, true>);
+    else if (degree == 2) run(price_pass<2, true>);
+    else run(price_pass<4, true>);
+  } else {
+    if (degree == 1) run(price_pass<1, false>);
+    else if (degree == 2) run(price_pass<2, false>);
+    else run(price_pass<4, false>);
+  }
+}
+
+#else
+
+bool avx512_prices_available() { return false; }
+
+StreamBlocks stream_blocks(const CashflowView&) { return {}; }
+
+void price_streams_avx512(const CashflowView&, const StreamBlocks&, const ZeroCurve&,
+                          const std::int32_t*, const double*, const double*, double*) {}
+
+#endif
+
+}  // namespace fialloc::detail
