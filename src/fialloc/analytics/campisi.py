@@ -109,6 +109,25 @@ def _one_hot(labels: Sequence[str], order: Sequence[str]) -> FloatArray:
     return out
 
 
+def _sector_allocation_and_selection(
+    w: np.ndarray, b: np.ndarray, specific: np.ndarray, by_sector: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split the specific spread effect into sector allocation and selection (Brinson).
+
+    `w` and `b` are portfolio and benchmark weights (period by portfolio by security),
+    `specific` each security's specific spread return and `by_sector` the securities' sector
+    indicators. A sector the benchmark does not hold is judged against the portfolio's own.
+    """
+    w_s, b_s = w @ by_sector, b @ by_sector
+    c_w, c_b = (w * specific) @ by_sector, (b * specific) @ by_sector
+    with np.errstate(divide="ignore", invalid="ignore"):
+        own = np.where(w_s > 0, c_w / w_s, 0.0)
+        reference = np.where(b_s > 0, c_b / b_s, own)
+    allocation = ((w_s - b_s) * reference).sum(axis=2)
+    selection = (c_w - w_s * reference).sum(axis=2)
+    return allocation, selection
+
+
 def campisi(
     securities: SecurityEffects,
     weights: npt.ArrayLike,
@@ -158,13 +177,7 @@ def campisi(
     spread_letter = systematic @ by_letter
     spread_sector = systematic @ by_sector
     specific = e[:, None, :, names.index("spread_specific")]
-    w_s, b_s = w @ by_sector, b @ by_sector
-    c_w, c_b = (w * specific) @ by_sector, (b * specific) @ by_sector
-    with np.errstate(divide="ignore", invalid="ignore"):
-        own = np.where(w_s > 0, c_w / w_s, 0.0)
-        reference = np.where(b_s > 0, c_b / b_s, own)
-    allocation = ((w_s - b_s) * reference).sum(axis=2)
-    selection = (c_w - w_s * reference).sum(axis=2)
+    allocation, selection = _sector_allocation_and_selection(w, b, specific, by_sector)
     total = np.einsum("pms,ps->pm", w, e.sum(axis=2))
     bench = np.einsum("pms,ps->pm", b, e.sum(axis=2))
     named = {

@@ -185,6 +185,43 @@ def ols_fit(
         If the indexes differ, values are missing, there are fewer months than the number of
         factors + 3, or the factors are collinear (the design matrix is rank-deficient).
     """
+    yv, design = _checked_design(returns, factors, lags)
+    n, k = design.shape[0], design.shape[1] - 1
+    bread = np.linalg.inv(design.T @ design)
+    coef = bread @ design.T @ yv  # (k + 1) x series
+    resid = yv - design @ coef
+    dof = n - k - 1
+    ssr = (resid * resid).sum(axis=0)
+    sigma2 = ssr / dof
+    if lags is None:
+        cov = sigma2[:, None, None] * bread[None]
+    else:
+        cov = _newey_west(design, resid, bread, lags)
+    test_dof = float(dof) if lags is None else min(float(dof), 1.5 * n / (lags + 1.0))
+    se = np.sqrt(np.maximum(np.diagonal(cov, axis1=1, axis2=2), 0.0)).T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tstat = np.where(se > 0, coef / se, 0.0)
+    total = ((yv - yv.mean(axis=0)) ** 2).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(total > 0, 1.0 - ssr / total, 0.0)
+    return {
+        "coef": coef,
+        "se": se,
+        "t": tstat,
+        "p": 2.0 * stats.t.sf(np.abs(tstat), test_dof),
+        "cov": cov,
+        "r_squared": r2,
+        "residual_vol_annual": np.sqrt(sigma2 * 12.0),
+        "dof": np.full(coef.shape[1], test_dof),
+        "design": design,
+        "resid": resid,
+    }
+
+
+def _checked_design(
+    returns: pd.DataFrame, factors: pd.DataFrame, lags: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the returns (months by series) and the design (intercept and factors), checked."""
     if not returns.index.equals(factors.index):
         msg = "factor_regression: returns and factors must share the same monthly index"
         raise ValueError(msg)
@@ -209,40 +246,18 @@ def ols_fit(
             f"of {k + 1} with the intercept): alpha and loadings cannot be told apart"
         )
         raise ValueError(msg)
-    bread = np.linalg.inv(design.T @ design)
-    coef = bread @ design.T @ yv  # (k + 1) x series
-    resid = yv - design @ coef
-    dof = n - k - 1
-    ssr = (resid * resid).sum(axis=0)
-    sigma2 = ssr / dof
-    if lags is None:
-        cov = sigma2[:, None, None] * bread[None]
-    else:
-        scores = design[:, :, None] * resid[:, None, :]  # months x coefficients x series
-        meat = np.einsum("tis,tjs->sij", scores, scores)
-        for lag in range(1, lags + 1):
-            gamma = np.einsum("tis,tjs->sij", scores[lag:], scores[:-lag])
-            meat += (1.0 - lag / (lags + 1.0)) * (gamma + gamma.transpose(0, 2, 1))
-        cov = (n / dof) * np.einsum("ij,sjk,kl->sil", bread, meat, bread)
-    test_dof = float(dof) if lags is None else min(float(dof), 1.5 * n / (lags + 1.0))
-    se = np.sqrt(np.maximum(np.diagonal(cov, axis1=1, axis2=2), 0.0)).T
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tstat = np.where(se > 0, coef / se, 0.0)
-    total = ((yv - yv.mean(axis=0)) ** 2).sum(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r2 = np.where(total > 0, 1.0 - ssr / total, 0.0)
-    return {
-        "coef": coef,
-        "se": se,
-        "t": tstat,
-        "p": 2.0 * stats.t.sf(np.abs(tstat), test_dof),
-        "cov": cov,
-        "r_squared": r2,
-        "residual_vol_annual": np.sqrt(sigma2 * 12.0),
-        "dof": np.full(coef.shape[1], test_dof),
-        "design": design,
-        "resid": resid,
-    }
+    return yv, design
+
+
+def _newey_west(design: np.ndarray, resid: np.ndarray, bread: np.ndarray, lags: int) -> np.ndarray:
+    """Return the Newey-West coefficient covariance per series (Bartlett weights)."""
+    n, dof = design.shape[0], design.shape[0] - design.shape[1]
+    scores = design[:, :, None] * resid[:, None, :]  # months x coefficients x series
+    meat = np.einsum("tis,tjs->sij", scores, scores)
+    for lag in range(1, lags + 1):
+        gamma = np.einsum("tis,tjs->sij", scores[lag:], scores[:-lag])
+        meat += (1.0 - lag / (lags + 1.0)) * (gamma + gamma.transpose(0, 2, 1))
+    return np.asarray((n / dof) * np.einsum("ij,sjk,kl->sil", bread, meat, bread))
 
 
 def ar1_covariance(design: np.ndarray, resid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -25,6 +25,8 @@ Persistence
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -103,26 +105,7 @@ def check_return_history(returns: pd.DataFrame, benchmark: pd.DataFrame) -> pd.D
         )
         raise ValueError(msg)
     for manager in returns.columns:
-        have = returns[manager].notna().to_numpy()
-        if not have.any():
-            msg = f"manager returns: manager {manager} has no returns"
-            raise ValueError(msg)
-        first, last = np.flatnonzero(have)[[0, -1]]
-        holes = np.flatnonzero(~have[first : last + 1])
-        if len(holes):
-            msg = (
-                f"manager returns: manager {manager} has no return for "
-                f"{returns.index[first + holes[0]]} (gap in its history)"
-            )
-            raise ValueError(msg)
-        bench_have = benchmark[manager].notna().to_numpy()
-        lacking = np.flatnonzero(have & ~bench_have)
-        if len(lacking):
-            msg = (
-                f"manager returns: benchmark return missing for manager {manager} in "
-                f"{returns.index[lacking[0]]}"
-            )
-            raise ValueError(msg)
+        _check_manager_history(returns, benchmark, manager)
     excess = returns - benchmark
     # A bond sleeve's typical month moves well under 5% (total) and 2% (against its benchmark);
     # data in percent are 100 times larger. Totals catch a near-index manager whose excess
@@ -142,6 +125,30 @@ def check_return_history(returns: pd.DataFrame, benchmark: pd.DataFrame) -> pd.D
             )
             raise ValueError(msg)
     return excess
+
+
+def _check_manager_history(returns: pd.DataFrame, benchmark: pd.DataFrame, manager: Any) -> None:
+    """Refuse a manager without returns, with a hole in its history or a missing benchmark."""
+    have = returns[manager].notna().to_numpy()
+    if not have.any():
+        msg = f"manager returns: manager {manager} has no returns"
+        raise ValueError(msg)
+    first, last = np.flatnonzero(have)[[0, -1]]
+    holes = np.flatnonzero(~have[first : last + 1])
+    if len(holes):
+        msg = (
+            f"manager returns: manager {manager} has no return for "
+            f"{returns.index[first + holes[0]]} (gap in its history)"
+        )
+        raise ValueError(msg)
+    bench_have = benchmark[manager].notna().to_numpy()
+    lacking = np.flatnonzero(have & ~bench_have)
+    if len(lacking):
+        msg = (
+            f"manager returns: benchmark return missing for manager {manager} in "
+            f"{returns.index[lacking[0]]}"
+        )
+        raise ValueError(msg)
 
 
 def track_record(active: pd.Series | np.ndarray) -> dict[str, float]:

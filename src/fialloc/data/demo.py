@@ -530,15 +530,10 @@ def synthetic_tables(
     )
 
 
-def _tables(
-    seed: int,
-    managers_spec: Sequence[Manager],
-    counts: Sequence[int],
-    picks: tuple[int, int],
-    with_history: bool,
-    global_sleeve: bool = False,
-    tips_sleeve: bool = False,
-) -> tuple[dict[str, pd.DataFrame], DemoTruth]:
+def _scaled(
+    managers_spec: Sequence[Manager], global_sleeve: bool, tips_sleeve: bool
+) -> Sequence[Manager]:
+    """Scale the managers' weights down to leave the global and TIPS sleeves theirs."""
     # The global and TIPS managers' weights come out of every other manager's.
     outside = 0.0
     if global_sleeve:
@@ -548,7 +543,74 @@ def _tables(
     if tips_sleeve:  # its histories join the demo's (with_history)
         outside += TIPS_WEIGHT
     if outside:
-        managers_spec = [(*m[:4], m[4] * (1.0 - outside), *m[5:]) for m in managers_spec]
+        return [(*m[:4], m[4] * (1.0 - outside), *m[5:]) for m in managers_spec]
+    return managers_spec
+
+
+def _sleeves(
+    securities: pd.DataFrame,
+    holdings: pd.DataFrame,
+    prices: np.ndarray,
+    durations: np.ndarray,
+    ytm: np.ndarray,
+) -> pd.DataFrame:
+    """Return each sleeve's value-weighted duration, notch, high-yield share and yield today."""
+    mv = holdings.merge(
+        pd.DataFrame({"security_id": securities["security_id"], "price": prices,
+                      "duration": durations, "ytm": ytm,
+                      "notch": securities["rating"].map(rating_notch),
+                      "hy": securities["rating"].map(rating_letter).isin(HIGH_YIELD_LETTERS)}),
+        on="security_id",
+    )  # fmt: skip
+    mv["value"] = mv["par"] * mv["price"] / 100.0
+    value = mv.groupby("manager_id")["value"].sum()
+    return pd.DataFrame(
+        {
+            col: (mv[src] * mv["value"]).groupby(mv["manager_id"]).sum() / value
+            for col, src in (("duration", "duration"), ("credit_notch", "notch"),
+                             ("hy_share", "hy"), ("yield", "ytm"))
+        }
+    )  # fmt: skip
+
+
+def _history_tables(
+    securities: pd.DataFrame,
+    z: np.ndarray,
+    holdings: pd.DataFrame,
+    managers: pd.DataFrame,
+    prices: np.ndarray,
+    pools: pd.DataFrame,
+    factors: dict[str, np.ndarray],
+    seed: int,
+) -> dict[str, pd.DataFrame]:
+    """Return the MBS pools, benchmarks and histories the full demo adds to its tables."""
+    # Each manager's benchmark composition is its own (its bonds and some of its
+    # universe), so each gets a benchmark id; the name is the index it follows.
+    ids = "B" + managers["manager_id"].str.removeprefix("M")
+    tables = {
+        "mbs_pools": pools,
+        "holdings": _with_pool_prices(holdings, pools, securities, prices),
+        "benchmarks": pd.DataFrame({"benchmark_id": ids, "name": managers["benchmark"]}),
+        "managers": managers.assign(benchmark=ids),
+    }
+    tables |= demo_history_tables(
+        securities, z, holdings, prices, factors, seed,
+        dict(zip(managers["manager_id"], ids, strict=True)),
+    )  # fmt: skip
+    tables["pool_factors"] = pool_factor_history(pools)
+    return tables
+
+
+def _tables(
+    seed: int,
+    managers_spec: Sequence[Manager],
+    counts: Sequence[int],
+    picks: tuple[int, int],
+    with_history: bool,
+    global_sleeve: bool = False,
+    tips_sleeve: bool = False,
+) -> tuple[dict[str, pd.DataFrame], DemoTruth]:
+    managers_spec = _scaled(managers_spec, global_sleeve, tips_sleeve)
     rng = np.random.default_rng(seed)
     quotes = pd.DataFrame(CURVE_QUOTES, columns=["kind", "tenor", "rate"])
     curve = bootstrap(quotes, DEMO_VALUATION)
@@ -567,23 +629,7 @@ def _tables(
     products, mortality, fixed_liabilities = _annuity_blocks(liabilities, curve)
     history, factors = _market_history(curve, rng)
     factors |= _spread_durations(securities, holdings, prices, history)
-    # Sleeve characteristics at the valuation date, from the actual holdings.
-    mv = holdings.merge(
-        pd.DataFrame({"security_id": securities["security_id"], "price": prices,
-                      "duration": durations, "ytm": analytics.ytm,
-                      "notch": securities["rating"].map(rating_notch),
-                      "hy": securities["rating"].map(rating_letter).isin(HIGH_YIELD_LETTERS)}),
-        on="security_id",
-    )  # fmt: skip
-    mv["value"] = mv["par"] * mv["price"] / 100.0
-    value = mv.groupby("manager_id")["value"].sum()
-    sleeve = pd.DataFrame(
-        {
-            col: (mv[src] * mv["value"]).groupby(mv["manager_id"]).sum() / value
-            for col, src in (("duration", "duration"), ("credit_notch", "notch"),
-                             ("hy_share", "hy"), ("yield", "ytm"))
-        }
-    )  # fmt: skip
+    sleeve = _sleeves(securities, holdings, prices, durations, analytics.ytm)
     templates = {m[0]: MANAGERS[k % len(MANAGERS)][0] for k, m in enumerate(managers_spec)}
     returns, characteristics, drift_dates = _returns_and_characteristics(
         managers, sleeve, factors, rng, templates
@@ -605,18 +651,7 @@ def _tables(
         "call_schedule": _call_schedule(securities, seed),
     }
     if pools is not None:
-        tables["mbs_pools"] = pools
-        tables["holdings"] = _with_pool_prices(holdings, pools, securities, prices)
-        # Each manager's benchmark composition is its own (its bonds and some of its
-        # universe), so each gets a benchmark id; the name is the index it follows.
-        ids = "B" + managers["manager_id"].str.removeprefix("M")
-        tables["benchmarks"] = pd.DataFrame({"benchmark_id": ids, "name": managers["benchmark"]})
-        tables["managers"] = managers.assign(benchmark=ids)
-        tables |= demo_history_tables(
-            securities, z, holdings, prices, factors, seed,
-            dict(zip(managers["manager_id"], ids, strict=True)),
-        )  # fmt: skip
-        tables["pool_factors"] = pool_factor_history(pools)
+        tables |= _history_tables(securities, z, holdings, managers, prices, pools, factors, seed)
     if global_sleeve:
         # Local import: the global sleeve builds on curve sets, which this module need not.
         from fialloc.data.demo_global import GLOBAL_MANAGER, add_global_sleeve

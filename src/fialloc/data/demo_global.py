@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -204,57 +204,62 @@ def add_global_sleeve(
     spots, bases = fx_rates(FX_SPOT, "USD")
     curves = build_curve_set(quotes, vd, "USD", spots, bases)
     securities = _securities(rng, curves)
-    prices = np.empty(len(securities))
-    duration = np.empty(len(securities))
-    ytm = np.empty(len(securities))
+    prices, duration, ytm = _analytics(securities, curves, vd)
     codes = securities["currency"].to_numpy()
-    for currency in HEDGE_RATIOS:
-        at = np.flatnonzero(codes == currency)
-        sub = BondBook.from_frame(securities.iloc[at].assign(face=100.0), vd)
-        a = sub.analyze(curves.curve(currency), z_spread=0.0)
-        prices[at], duration[at], ytm[at] = a.dirty_price, a.effective_duration, a.ytm
     fx = np.array([curves.spot(c) for c in codes])
     value = total_assets * GLOBAL_WEIGHT * rng.dirichlet(np.full(len(securities), 4.0))
     par = np.round(value / (prices / 100.0 * fx), 2)
-    holdings = pd.DataFrame(
-        {
-            "manager_id": GLOBAL_MANAGER,
-            "security_id": securities["security_id"],
-            "par": par,
-            "hedge_ratio": [HEDGE_RATIOS[c] for c in codes],
-        }
-    )
+    hedges = [HEDGE_RATIOS[c] for c in codes]
+    holdings = pd.DataFrame({"manager_id": GLOBAL_MANAGER, "security_id": securities["security_id"],
+                             "par": par, "hedge_ratio": hedges})  # fmt: skip
     out["securities"] = pd.concat([tables["securities"], securities], ignore_index=True)
     out["holdings"] = pd.concat(
         [tables["holdings"].assign(hedge_ratio=0.0), holdings], ignore_index=True
     )
-    managers = tables["managers"]
-    benchmark = "B26" if with_history else "Global Treasury ex-US"
-    out["managers"] = pd.concat(
-        [
-            managers,
-            pd.DataFrame(
-                [
-                    {
-                        "manager_id": GLOBAL_MANAGER,
-                        "name": "Tidewater Global Sovereign",
-                        "style": "global_government",
-                        "benchmark": benchmark,
-                        "current_allocation": GLOBAL_WEIGHT,
-                    }
-                ]
-            ),
-        ],
-        ignore_index=True,
-    )
+    out["managers"] = pd.concat([tables["managers"], _manager(with_history)], ignore_index=True)
     out["curve_quotes"] = quotes
     out["fx_spot"] = FX_SPOT.copy()
     history, level_moves, fx_moves = _history(rng, months, curves, tenors, us_level)
     out["market_history"] = pd.concat([tables["market_history"], history], ignore_index=True)
     # The sleeve's returns: carry, rate moves and unhedged FX moves by currency, plus noise.
-    weights = value / value.sum()
     n = len(months)
     bench = rng.normal(0, 0.0004, n)
+    dur_total = _add_benchmark_moves(
+        bench, codes, value / value.sum(), duration, ytm, curves, level_moves, fx_moves
+    )
+    active = rng.normal(0, 0.0015, n)
+    returns = {"month": months, "return": bench + active, "benchmark_return": bench}
+    out["manager_returns"] = _appended(tables["manager_returns"], returns)
+    if "manager_characteristics" in tables:
+        wander = rng.normal(0, 0.15, n)
+        characteristics = {
+            "month": months,
+            "duration": np.maximum(dur_total + wander, 0.0),
+            "credit_notch": 2.0 + np.clip(rng.normal(0, 0.1, n), -0.5, 0.5),
+            "high_yield_share": 0.0,
+        }
+        out["manager_characteristics"] = _appended(
+            tables["manager_characteristics"], characteristics
+        )
+    if with_history:
+        out.update(_histories(tables, securities["security_id"].to_numpy(), months, par))
+    return out
+
+
+def _add_benchmark_moves(
+    bench: np.ndarray,
+    codes: np.ndarray,
+    weights: np.ndarray,
+    duration: np.ndarray,
+    ytm: np.ndarray,
+    curves: CurveSet,
+    level_moves: Mapping[str, np.ndarray],
+    fx_moves: Mapping[str, np.ndarray],
+) -> float:
+    """Add each currency's carry, rate moves and unhedged FX moves to `bench` (in place).
+
+    Returns the sleeve's duration (years, value-weighted).
+    """
     dur_total = 0.0
     for currency, hedge in HEDGE_RATIOS.items():
         mine = codes == currency
@@ -264,43 +269,56 @@ def add_global_sleeve(
         carry += hedge * curves.hedge_carry(currency)
         bench += w * (carry / 12 - dur * level_moves[currency] + (1 - hedge) * fx_moves[currency])
         dur_total += w * dur
-    active = rng.normal(0, 0.0015, n)
-    out["manager_returns"] = pd.concat(
+    return dur_total
+
+
+def _analytics(
+    securities: pd.DataFrame, curves: CurveSet, vd: dt.date
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return each bond's dirty price (per 100), effective duration and yield on its curve."""
+    prices = np.empty(len(securities))
+    duration = np.empty(len(securities))
+    ytm = np.empty(len(securities))
+    codes = securities["currency"].to_numpy()
+    for currency in HEDGE_RATIOS:
+        at = np.flatnonzero(codes == currency)
+        sub = BondBook.from_frame(securities.iloc[at].assign(face=100.0), vd)
+        a = sub.analyze(curves.curve(currency), z_spread=0.0)
+        prices[at], duration[at], ytm[at] = a.dirty_price, a.effective_duration, a.ytm
+    return prices, duration, ytm
+
+
+def _manager(with_history: bool) -> pd.DataFrame:
+    """Return the global manager's row of the managers table."""
+    benchmark = "B26" if with_history else "Global Treasury ex-US"
+    return pd.DataFrame(
         [
-            tables["manager_returns"],
-            pd.DataFrame(
-                {
-                    "month": months,
-                    "manager_id": GLOBAL_MANAGER,
-                    "return": bench + active,
-                    "benchmark_return": bench,
-                }
-            ),
-        ],
-        ignore_index=True,
+            {
+                "manager_id": GLOBAL_MANAGER,
+                "name": "Tidewater Global Sovereign",
+                "style": "global_government",
+                "benchmark": benchmark,
+                "current_allocation": GLOBAL_WEIGHT,
+            }
+        ]
     )
-    if "manager_characteristics" in tables:
-        wander = rng.normal(0, 0.15, n)
-        out["manager_characteristics"] = pd.concat(
-            [
-                tables["manager_characteristics"],
-                pd.DataFrame(
-                    {
-                        "month": months,
-                        "manager_id": GLOBAL_MANAGER,
-                        "duration": np.maximum(dur_total + wander, 0.0),
-                        "credit_notch": 2.0 + np.clip(rng.normal(0, 0.1, n), -0.5, 0.5),
-                        "high_yield_share": 0.0,
-                    }
-                ),
-            ],
-            ignore_index=True,
-        )
-    if with_history:
-        ids = securities["security_id"].to_numpy()
-        k, j = np.meshgrid(np.arange(n), np.arange(len(ids)), indexing="ij")
-        month_of = np.asarray(months, dtype=object)[k.ravel()]
-        out["holdings_history"] = pd.concat(
+
+
+def _appended(table: pd.DataFrame, columns: Mapping[str, Any]) -> pd.DataFrame:
+    """Return `table` with the global manager's monthly rows (`columns`) appended."""
+    mine = pd.DataFrame({"month": columns["month"], "manager_id": GLOBAL_MANAGER, **columns})
+    return pd.concat([table, mine], ignore_index=True)
+
+
+def _histories(
+    tables: Mapping[str, pd.DataFrame], ids: np.ndarray, months: list[Any], par: np.ndarray
+) -> dict[str, pd.DataFrame]:
+    """Return the holdings, benchmark and spread histories with the sleeve held every month."""
+    n = len(months)
+    k, j = np.meshgrid(np.arange(n), np.arange(len(ids)), indexing="ij")
+    month_of = np.asarray(months, dtype=object)[k.ravel()]
+    return {
+        "holdings_history": pd.concat(
             [
                 tables["holdings_history"],
                 pd.DataFrame(
@@ -313,8 +331,8 @@ def add_global_sleeve(
                 ),
             ],
             ignore_index=True,
-        )
-        out["benchmark_holdings"] = pd.concat(
+        ),
+        "benchmark_holdings": pd.concat(
             [
                 tables["benchmark_holdings"],
                 pd.DataFrame(
@@ -327,19 +345,19 @@ def add_global_sleeve(
                 ),
             ],
             ignore_index=True,
-        )
-        out["security_spreads"] = pd.concat(
+        ),
+        "security_spreads": pd.concat(
             [
                 tables["security_spreads"],
                 pd.DataFrame({"month": month_of, "security_id": ids[j.ravel()], "spread": 0.0}),
             ],
             ignore_index=True,
-        )
-        out["benchmarks"] = pd.concat(
+        ),
+        "benchmarks": pd.concat(
             [
                 tables["benchmarks"],
                 pd.DataFrame([{"benchmark_id": "B26", "name": "Global Treasury ex-US"}]),
             ],
             ignore_index=True,
-        )
-    return out
+        ),
+    }

@@ -140,7 +140,41 @@ def tips_tables(
     )
     breakevens = BreakevenCurve.from_swaps(swaps, cpi_fixings(history, "USCPI"), "USCPI", valuation)
     ids = [f"TIP{k:04d}" for k in range(len(_TIPS))]
-    dated = [d for _, _, d in _TIPS]
+    securities = _securities(ids, rng)
+    linkers = _linkers(ids, breakevens)
+    book = LinkerBook.from_frame(securities.assign(face=100.0).merge(linkers), valuation)
+    table = book.analyze(curve, {"USCPI": breakevens})
+    held = np.arange(len(ids))
+    value = total_assets * TIPS_WEIGHT * rng.dirichlet(np.full(len(ids), 4.0))
+    par = np.round(value / (table["dirty_price"].to_numpy()[held] / 100.0), 2)
+    manager_id = TIPS_MANAGER[0]
+    holdings = pd.DataFrame({"manager_id": manager_id, "security_id": np.array(ids)[held],
+                             "par": par})  # fmt: skip
+    weights = value / value.sum()
+    duration = float(weights @ table["effective_duration"].to_numpy()[held])
+    real_yield = float(weights @ table["real_yield"].to_numpy()[held])
+    be = _breakeven_history(months, rng)
+    real_moves, accrual = _real_moves_and_accrual(months, market_history, be, breakevens)
+    # Returns: real carry, the index's accrual and real-rate moves, as the benchmark earns.
+    carry_and_moves = real_yield / 12 + accrual - duration * real_moves
+    returns, characteristics = _returns(rng, months, carry_and_moves, duration)
+    bench_id = "B" + manager_id.removeprefix("M")
+    return {
+        "securities": securities,
+        "holdings": holdings,
+        "manager_returns": returns,
+        "manager_characteristics": characteristics,
+        **_manager_tables(bench_id),
+        **_histories(months, ids, holdings, bench_id),
+        "market_history": be,
+        "linkers": linkers,
+        "cpi_history": history,
+        "inflation_swaps": swaps,
+    }
+
+
+def _securities(ids: list[str], rng: np.random.Generator) -> pd.DataFrame:
+    """Return the TIPS' security master rows, trading costs and volumes drawn from `rng`."""
     securities = pd.DataFrame(
         {
             "security_id": ids,
@@ -160,41 +194,71 @@ def tips_tables(
         }
     )
     securities["adv"] = securities["issue_size"] * rng.uniform(0.01, 0.03, len(ids))
-    linkers = pd.DataFrame(
-        {
-            "security_id": ids,
-            "index": "USCPI",
-            "base_cpi": np.round(reference_cpi(dated, breakevens, 3, "linear"), 5),
-            "lag_months": 3,
-            "interpolation": "linear",
-            "floor": True,
-        }
-    )
-    book = LinkerBook.from_frame(securities.assign(face=100.0).merge(linkers), valuation)
-    table = book.analyze(curve, {"USCPI": breakevens})
-    held = np.arange(len(ids))
-    value = total_assets * TIPS_WEIGHT * rng.dirichlet(np.full(len(ids), 4.0))
-    par = np.round(value / (table["dirty_price"].to_numpy()[held] / 100.0), 2)
-    manager_id, name, style, benchmark = TIPS_MANAGER
-    holdings = pd.DataFrame({"manager_id": manager_id, "security_id": np.array(ids)[held],
-                             "par": par})  # fmt: skip
-    weights = value / value.sum()
-    duration = float(weights @ table["effective_duration"].to_numpy()[held])
-    real_yield = float(weights @ table["real_yield"].to_numpy()[held])
-    # Returns: real carry, the index's accrual and real-rate moves, as the benchmark earns.
-    n = len(months)
+    return securities
+
+
+def _real_moves_and_accrual(
+    months: list[dt.date],
+    market_history: pd.DataFrame,
+    be: pd.DataFrame,
+    breakevens: BreakevenCurve,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the monthly 10-year real rate moves and the index's monthly accrual."""
     zero_10y = (
         market_history[market_history["series"] == "zero_10y"]
         .set_index("month")["value"]
         .reindex(months)
         .to_numpy(dtype=float)
     )
-    be = _breakeven_history(months, rng)
     be_10y = be[be["series"] == "breakeven_USCPI_10y"]["value"].to_numpy(dtype=float)
     real_moves = np.diff(zero_10y - be_10y, prepend=zero_10y[0] - be_10y[0])
     cpi = reference_cpi([add_months(months[0], -1), *months], breakevens, 3)
-    accrual = cpi[1:] / cpi[:-1] - 1.0
-    bench = real_yield / 12 + accrual - duration * real_moves + rng.normal(0, 0.0003, n)
+    return real_moves, cpi[1:] / cpi[:-1] - 1.0
+
+
+def _histories(
+    months: list[dt.date], ids: list[str], holdings: pd.DataFrame, bench_id: str
+) -> dict[str, pd.DataFrame]:
+    """Return the benchmark, holdings and spread histories: the sleeve held every month."""
+    n = len(months)
+    k, j = np.meshgrid(np.arange(n), np.arange(len(ids)), indexing="ij")
+    return {
+        "benchmark_holdings": pd.DataFrame(
+            {
+                "month": np.repeat(np.asarray(months, dtype=object), len(ids)),
+                "benchmark_id": bench_id,
+                "security_id": np.tile(ids, n),
+                "weight": 1.0 / len(ids),
+            }
+        ),
+        "holdings_history": pd.DataFrame(
+            {
+                "month": np.repeat(np.asarray(months, dtype=object), len(ids)),
+                "manager_id": holdings["manager_id"].iloc[0],
+                "security_id": np.tile(holdings["security_id"].to_numpy(), n),
+                "par": np.tile(holdings["par"].to_numpy(), n),
+            }
+        ),
+        "security_spreads": pd.DataFrame(
+            {
+                "month": np.asarray(months, dtype=object)[k.ravel()],
+                "security_id": np.array(ids)[j.ravel()],
+                "spread": 0.0,
+            }
+        ),
+    }
+
+
+def _returns(
+    rng: np.random.Generator, months: list[dt.date], carry_and_moves: np.ndarray, duration: float
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return the sleeve's monthly returns and characteristics around the benchmark's.
+
+    `carry_and_moves` is the benchmark's monthly return before its noise (decimals).
+    """
+    manager_id = TIPS_MANAGER[0]
+    n = len(months)
+    bench = carry_and_moves + rng.normal(0, 0.0003, n)
     # Tracking noise with no mean over the history: no skill by construction, where a
     # 60-month draw would show an alpha at t = 2 one time in twenty.
     noise = rng.normal(0, _NOISE, n)
@@ -210,50 +274,35 @@ def tips_tables(
             "high_yield_share": 0.0,
         }
     )
-    bench_id = "B" + manager_id.removeprefix("M")
-    k, j = np.meshgrid(np.arange(n), np.arange(len(ids)), indexing="ij")
+    return returns, characteristics
+
+
+def _linkers(ids: list[str], breakevens: BreakevenCurve) -> pd.DataFrame:
+    """Return the TIPS' linkers rows: base CPI at each dated date, 3-month lag, floored."""
+    dated = [d for _, _, d in _TIPS]
+    return pd.DataFrame(
+        {
+            "security_id": ids,
+            "index": "USCPI",
+            "base_cpi": np.round(reference_cpi(dated, breakevens, 3, "linear"), 5),
+            "lag_months": 3,
+            "interpolation": "linear",
+            "floor": True,
+        }
+    )
+
+
+def _manager_tables(bench_id: str) -> dict[str, pd.DataFrame]:
+    """Return the TIPS manager's managers row and its benchmark's benchmarks row."""
+    manager_id, name, style, benchmark = TIPS_MANAGER
+    manager = {
+        "manager_id": manager_id,
+        "name": name,
+        "style": style,
+        "benchmark": bench_id,
+        "current_allocation": TIPS_WEIGHT,
+    }
     return {
-        "securities": securities,
-        "holdings": holdings,
-        "managers": pd.DataFrame(
-            [
-                {
-                    "manager_id": manager_id,
-                    "name": name,
-                    "style": style,
-                    "benchmark": bench_id,
-                    "current_allocation": TIPS_WEIGHT,
-                }
-            ]
-        ),
-        "manager_returns": returns,
-        "manager_characteristics": characteristics,
+        "managers": pd.DataFrame([manager]),
         "benchmarks": pd.DataFrame([{"benchmark_id": bench_id, "name": benchmark}]),
-        "benchmark_holdings": pd.DataFrame(
-            {
-                "month": np.repeat(np.asarray(months, dtype=object), len(ids)),
-                "benchmark_id": bench_id,
-                "security_id": np.tile(ids, n),
-                "weight": 1.0 / len(ids),
-            }
-        ),
-        "holdings_history": pd.DataFrame(
-            {
-                "month": np.repeat(np.asarray(months, dtype=object), len(ids)),
-                "manager_id": manager_id,
-                "security_id": np.tile(holdings["security_id"].to_numpy(), n),
-                "par": np.tile(par, n),
-            }
-        ),
-        "security_spreads": pd.DataFrame(
-            {
-                "month": np.asarray(months, dtype=object)[k.ravel()],
-                "security_id": np.array(ids)[j.ravel()],
-                "spread": 0.0,
-            }
-        ),
-        "market_history": be,
-        "linkers": linkers,
-        "cpi_history": history,
-        "inflation_swaps": swaps,
     }

@@ -188,24 +188,60 @@ def _cross_checks(
 
     Values that failed their own column's check are None here and are not checked again.
     """
+    problems = _holding_problems(t, files)
+    problems += _pool_problems(t, files)
+    # Only what is held today must be alive: the master may keep matured or sold bonds.
+    held_today = _known(t, "holdings", "security_id") or set()
+    for row, (sid, date) in enumerate(
+        zip(
+            _column(t, "securities", "security_id"),
+            _column(t, "securities", "maturity"),
+            strict=True,
+        )
+    ):
+        if date is not None and date <= vd and sid in held_today:
+            msg = f"{date} is on or before the valuation date {vd}, but the bond is held today"
+            problems.append(Problem(files["securities"], row, "maturity", msg))
+    problems += call_schedule_problems(t, files)
+    problems += product_problems(t, files, vd)
+    for table, name in (("liabilities", "date"), ("overlay_futures", "delivery")):
+        for row, date in enumerate(_column(t, table, name)):
+            if date is not None and date <= vd:
+                msg = f"{date} is on or before the valuation date {vd}"
+                problems.append(Problem(files[table], row, name, msg))
+    problems += _allocation_problems(t, files)
+    problems += _inflation_problems(t, files)
+    problems += price_problems(t, files, vd)
+    problems += benchmark_problems(t, files, vd)
+    problems += _return_problems(t, files)
+    return problems
+
+
+def _column(t: Mapping[str, pd.DataFrame], table: str, name: str) -> list[Any]:
+    """Return a column's values as a list (empty when the table or column is absent)."""
+    frame = t.get(table)
+    return [] if frame is None or name not in frame.columns else frame[name].tolist()
+
+
+def _known(t: Mapping[str, pd.DataFrame], table: str, name: str) -> set[Any] | None:
+    """Return a column's distinct values (None when the table or column is absent)."""
+    frame = t.get(table)
+    if frame is None or name not in frame.columns:
+        return None
+    return set(frame[name].dropna().unique().tolist())
+
+
+def _holding_problems(t: Mapping[str, pd.DataFrame], files: Mapping[str, str]) -> list[Problem]:
+    """Find holdings of securities without a master row or by unknown managers."""
     problems: list[Problem] = []
-
-    def column(table: str, name: str) -> list[Any]:
-        frame = t.get(table)
-        return [] if frame is None or name not in frame.columns else frame[name].tolist()
-
-    def known(table: str, name: str) -> set[Any] | None:
-        frame = t.get(table)
-        if frame is None or name not in frame.columns:
-            return None
-        return set(frame[name].dropna().unique().tolist())
-
-    securities = known("securities", "security_id")
-    managers = known("managers", "manager_id")
     holdings = t.get("holdings")
     for key, ids, what in (
-        ("security_id", securities, "{!r} has no row in the security master"),
-        ("manager_id", managers, "unknown manager id {!r}"),
+        (
+            "security_id",
+            _known(t, "securities", "security_id"),
+            "{!r} has no row in the security master",
+        ),
+        ("manager_id", _known(t, "managers", "manager_id"), "unknown manager id {!r}"),
     ):
         if ids is None or holdings is None or key not in holdings.columns:
             continue
@@ -215,10 +251,19 @@ def _cross_checks(
         problems += [
             Problem(files["holdings"], i, key, what.format(values.iat[i])) for i in unknown.tolist()
         ]
+    return problems
+
+
+def _pool_problems(t: Mapping[str, pd.DataFrame], files: Mapping[str, str]) -> list[Problem]:
+    """Find MBS pools not in the master or not securitized, and factors of unknown pools."""
+    problems: list[Problem] = []
+    securities = _known(t, "securities", "security_id")
     sectors = dict(
-        zip(column("securities", "security_id"), column("securities", "sector"), strict=True)
+        zip(
+            _column(t, "securities", "security_id"), _column(t, "securities", "sector"), strict=True
+        )
     )
-    for row, sid in enumerate(column("mbs_pools", "security_id")):
+    for row, sid in enumerate(_column(t, "mbs_pools", "security_id")):
         if sid is None or securities is None:
             continue
         if sid not in securities:
@@ -227,57 +272,54 @@ def _cross_checks(
         elif sectors.get(sid) != "securitized":
             msg = f"{sid!r} is in sector {sectors.get(sid)!r}; a pool's sector is securitized"
             problems.append(Problem(files["mbs_pools"], row, "security_id", msg))
-    pools = set(column("mbs_pools", "security_id"))
-    for row, sid in enumerate(column("pool_factors", "security_id")):
+    pools = set(_column(t, "mbs_pools", "security_id"))
+    for row, sid in enumerate(_column(t, "pool_factors", "security_id")):
         if sid is not None and sid not in pools:
             msg = f"{sid!r} has no row in mbs_pools; factors are given for pools"
             problems.append(Problem(files["pool_factors"], row, "security_id", msg))
-    # Only what is held today must be alive: the master may keep matured or sold bonds.
-    held_today = known("holdings", "security_id") or set()
-    for row, (sid, date) in enumerate(
-        zip(column("securities", "security_id"), column("securities", "maturity"), strict=True)
-    ):
-        if date is not None and date <= vd and sid in held_today:
-            msg = f"{date} is on or before the valuation date {vd}, but the bond is held today"
-            problems.append(Problem(files["securities"], row, "maturity", msg))
-    problems += call_schedule_problems(t, files)
-    problems += product_problems(t, files, vd)
-    for table, name in (("liabilities", "date"), ("overlay_futures", "delivery")):
-        for row, date in enumerate(column(table, name)):
-            if date is not None and date <= vd:
-                msg = f"{date} is on or before the valuation date {vd}"
-                problems.append(Problem(files[table], row, name, msg))
-    if managers is not None and "holdings" in t and "managers" in t:
-        holders = known("holdings", "manager_id") or set()
-        allocations = zip(
-            column("managers", "manager_id"), column("managers", "current_allocation"), strict=True
-        )
-        for row, (mid, share) in enumerate(allocations):
-            if mid is not None and share is not None and share > 0 and mid not in holders:
-                msg = f"manager {mid!r} has an allocation of {share:g} and no holdings"
-                problems.append(Problem(files["managers"], row, "current_allocation", msg))
-    problems += _inflation_problems(t, files)
-    problems += price_problems(t, files, vd)
-    problems += benchmark_problems(t, files, vd)
-    if "manager_returns" in t and managers is not None:
-        returned = column("manager_returns", "manager_id")
-        for row, mid in enumerate(returned):
-            if mid is not None and mid not in managers:
-                problems.append(
-                    Problem(
-                        files["manager_returns"], row, "manager_id", f"unknown manager id {mid!r}"
-                    )
-                )
-        missing = sorted(managers - set(returned))
-        if missing and returned:
+    return problems
+
+
+def _allocation_problems(t: Mapping[str, pd.DataFrame], files: Mapping[str, str]) -> list[Problem]:
+    """Find managers given an allocation and no holdings."""
+    problems: list[Problem] = []
+    if _known(t, "managers", "manager_id") is None or "holdings" not in t:
+        return problems
+    holders = _known(t, "holdings", "manager_id") or set()
+    allocations = zip(
+        _column(t, "managers", "manager_id"),
+        _column(t, "managers", "current_allocation"),
+        strict=True,
+    )
+    for row, (mid, share) in enumerate(allocations):
+        if mid is not None and share is not None and share > 0 and mid not in holders:
+            msg = f"manager {mid!r} has an allocation of {share:g} and no holdings"
+            problems.append(Problem(files["managers"], row, "current_allocation", msg))
+    return problems
+
+
+def _return_problems(t: Mapping[str, pd.DataFrame], files: Mapping[str, str]) -> list[Problem]:
+    """Find returns of unknown managers, and managers without returns."""
+    problems: list[Problem] = []
+    managers = _known(t, "managers", "manager_id")
+    if "manager_returns" not in t or managers is None:
+        return problems
+    returned = _column(t, "manager_returns", "manager_id")
+    for row, mid in enumerate(returned):
+        if mid is not None and mid not in managers:
             problems.append(
-                Problem(
-                    files["manager_returns"],
-                    None,
-                    "manager_id",
-                    f"no returns for manager(s) {', '.join(missing)}",
-                )
+                Problem(files["manager_returns"], row, "manager_id", f"unknown manager id {mid!r}")
             )
+    missing = sorted(managers - set(returned))
+    if missing and returned:
+        problems.append(
+            Problem(
+                files["manager_returns"],
+                None,
+                "manager_id",
+                f"no returns for manager(s) {', '.join(missing)}",
+            )
+        )
     return problems
 
 
@@ -494,19 +536,8 @@ def _curve_settings(
 def _validate(
     raw: Mapping[str, tuple[str, pd.DataFrame]], valuation: Mapping[str, Any], mandate: object
 ) -> tuple[Portfolio | None, list[Problem]]:
-    problems: list[Problem] = []
-    clean: dict[str, pd.DataFrame] = {}
     files = {name: file for name, (file, _) in raw.items()}
-    typed: dict[str, pd.DataFrame] = {}  # tables with every required column, coerced
-    for name, (file, frame) in raw.items():
-        out, found = SCHEMAS[name].validate(frame, file)
-        if name in ("benchmark_characteristics", "manager_characteristics"):
-            out, mixes = mix_columns(out, file)
-            found += mixes
-        clean[name] = out
-        problems.extend(found)
-        if all(c.name in frame.columns for c in SCHEMAS[name].columns if c.required):
-            typed[name] = out
+    clean, typed, problems = _table_problems(raw)
     curves = [name for name in CURVE_TABLES if name in raw]
     if len(curves) > 1 and _quotes_base_curve(typed.get("curve_quotes"), mandate):
         msg = (
@@ -520,32 +551,8 @@ def _validate(
         problems.append(Problem("valuation.json", None, key, msg))
     settings, found = _curve_settings(valuation, clean, files)
     problems.extend(found)
-    valuation_date = valuation.get("valuation_date")
-    try:
-        vd = dt.date.fromisoformat(str(valuation_date))
-    except ValueError:
-        problems.append(
-            Problem(
-                "valuation.json",
-                None,
-                "valuation_date",
-                f"{valuation_date!r} is not a date in YYYY-MM-DD format",
-            )
-        )
-        vd = None
-    mandate_fields = dict(mandate) if isinstance(mandate, Mapping) else mandate
-    if "key_tenors" in valuation and isinstance(mandate_fields, dict):
-        if "key_tenors" in mandate_fields and list(mandate_fields["key_tenors"]) != list(
-            valuation["key_tenors"]
-        ):
-            msg = "key_tenors differ from valuation.json's; give them once"
-            problems.append(Problem("mandate.json", None, "key_tenors", msg))
-        mandate_fields["key_tenors"] = valuation["key_tenors"]
-    try:
-        mandate_obj = Mandate.model_validate(mandate_fields or {})
-    except ValidationError as exc:
-        problems.extend(validation_problems(exc, "mandate.json"))
-        mandate_obj = Mandate()
+    vd = _valuation_date(valuation, problems)
+    mandate_obj = _mandate(valuation, mandate, problems)
     if "managers" in typed:
         names = set(typed["managers"]["manager_id"]) - {None}
         problems.extend(exit_manager_problems(mandate_obj.exit_managers, names, "mandate.json"))
@@ -558,6 +565,72 @@ def _validate(
             problems.extend(history_problems(clean, files, vd))
     if problems or vd is None or not set(REQUIRED) <= set(clean) or not curves:
         return None, problems
+    portfolio = _portfolio(vd, clean, mandate_obj, settings)
+    if found := _curve_problems(portfolio, files, curves):
+        return None, found
+    return (None, found) if (found := _derived_problems(portfolio, files)) else (portfolio, [])
+
+
+def _table_problems(
+    raw: Mapping[str, tuple[str, pd.DataFrame]],
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame], list[Problem]]:
+    """Check each table against its schema.
+
+    Returns every table coerced, those with every required column, and the problems found.
+    """
+    problems: list[Problem] = []
+    clean: dict[str, pd.DataFrame] = {}
+    typed: dict[str, pd.DataFrame] = {}  # tables with every required column, coerced
+    for name, (file, frame) in raw.items():
+        out, found = SCHEMAS[name].validate(frame, file)
+        if name in ("benchmark_characteristics", "manager_characteristics"):
+            out, mixes = mix_columns(out, file)
+            found += mixes
+        clean[name] = out
+        problems.extend(found)
+        if all(c.name in frame.columns for c in SCHEMAS[name].columns if c.required):
+            typed[name] = out
+    return clean, typed, problems
+
+
+def _valuation_date(valuation: Mapping[str, Any], problems: list[Problem]) -> dt.date | None:
+    """Return valuation.json's date, or None with a problem added to `problems`."""
+    valuation_date = valuation.get("valuation_date")
+    try:
+        return dt.date.fromisoformat(str(valuation_date))
+    except ValueError:
+        problems.append(
+            Problem(
+                "valuation.json",
+                None,
+                "valuation_date",
+                f"{valuation_date!r} is not a date in YYYY-MM-DD format",
+            )
+        )
+        return None
+
+
+def _mandate(valuation: Mapping[str, Any], mandate: object, problems: list[Problem]) -> Mandate:
+    """Return the mandate (with valuation.json's key tenors); the default one on a problem."""
+    mandate_fields = dict(mandate) if isinstance(mandate, Mapping) else mandate
+    if "key_tenors" in valuation and isinstance(mandate_fields, dict):
+        if "key_tenors" in mandate_fields and list(mandate_fields["key_tenors"]) != list(
+            valuation["key_tenors"]
+        ):
+            msg = "key_tenors differ from valuation.json's; give them once"
+            problems.append(Problem("mandate.json", None, "key_tenors", msg))
+        mandate_fields["key_tenors"] = valuation["key_tenors"]
+    try:
+        return Mandate.model_validate(mandate_fields or {})
+    except ValidationError as exc:
+        problems.extend(validation_problems(exc, "mandate.json"))
+        return Mandate()
+
+
+def _portfolio(
+    vd: dt.date, clean: Mapping[str, pd.DataFrame], mandate: Mandate, settings: Mapping[str, str]
+) -> Portfolio:
+    """Build the portfolio from valid tables (absent optional tables empty or None)."""
     empty = {
         name: pd.DataFrame(columns=[c.name for c in SCHEMAS[name].columns]) for name in OPTIONAL
     }
@@ -569,7 +642,7 @@ def _validate(
         bench = bench.assign(
             weight=renormalized(bench["weight"], [bench["benchmark_id"], bench["month"]])
         )
-    portfolio = Portfolio(
+    return Portfolio(
         valuation_date=vd,
         securities=tables["securities"].set_index("security_id", drop=False),
         holdings=tables["holdings"],
@@ -598,11 +671,17 @@ def _validate(
         call_schedule=clean.get("call_schedule"),
         liability_products=clean.get("liability_products"),
         mortality=clean.get("mortality"),
-        mandate=mandate_obj,
+        mandate=mandate,
         curve_points=clean.get("curve"),
         **settings,  # type: ignore[arg-type]
     )
-    # run builds the curves first thing: a curve that cannot be built is an input problem.
+
+
+def _curve_problems(
+    portfolio: Portfolio, files: Mapping[str, str], curves: list[str]
+) -> list[Problem]:
+    """Build today's curves as a run does first thing: one that cannot be built is a problem."""
+    vd, mandate = portfolio.valuation_date, portfolio.mandate
     # CSV rows are the file's line numbers, as in every other message.
     first_row = {name: 2 if files[name].endswith(".csv") else 0 for name in curves}
     base_curve = None
@@ -618,14 +697,14 @@ def _validate(
                 first_row=first_row["curve"],
             )
     except (ValueError, OverflowError) as exc:  # a tenor of 9000Y runs past the last date
-        return None, [Problem(files["curve"], None, None, f"cannot build today's curve: {exc}")]
+        return [Problem(files["curve"], None, None, f"cannot build today's curve: {exc}")]
     try:
         if portfolio.curve_quotes is not None:
-            spots, bases = fx_rates(portfolio.fx_spot, mandate_obj.base_currency)
+            spots, bases = fx_rates(portfolio.fx_spot, mandate.base_currency)
             build_curve_set(
                 portfolio.curve_quotes,
                 vd,
-                mandate_obj.base_currency,
+                mandate.base_currency,
                 spots,
                 bases,
                 interpolation=portfolio.interpolation,
@@ -636,8 +715,8 @@ def _validate(
             )
     except (ValueError, OverflowError) as exc:
         msg = f"cannot build today's curves: {exc}"
-        return None, [Problem(files["curve_quotes"], None, None, msg)]
-    return (None, found) if (found := _derived_problems(portfolio, files)) else (portfolio, [])
+        return [Problem(files["curve_quotes"], None, None, msg)]
+    return []
 
 
 def _collect(
