@@ -262,11 +262,19 @@ def lattice_prices_on_curves(
     """
     spreads = np.ascontiguousarray(np.broadcast_to(oas, (layout.n_streams,)), dtype=np.float64)
     moves = np.ascontiguousarray(np.atleast_2d(np.asarray(bumps, dtype=np.float64)))
+    # Unpacked by name: mypy cannot line up several starred tuples with the stub's parameters.
+    offsets, times, amounts = layout.args()
+    ex_offsets, ex_times, ex_prices, ex_kinds = schedule.args()
     out: FloatArray = _core.hw_lattice_prices_on_curves(
         model.a,
         model.sigma,
-        *layout.args(),
-        *schedule.args(),
+        offsets,
+        times,
+        amounts,
+        ex_offsets,
+        ex_times,
+        ex_prices,
+        ex_kinds,
         *model.curve.core_args(),
         np.ascontiguousarray(knots, dtype=np.float64),
         moves,

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from fialloc.analytics.campisi import ACTIVE_EFFECTS, campisi
-from fialloc.analytics.holdings_revaluation import SecurityEffects, effect_names, revalue_history
 from fialloc.bonds import BondBook
 from fialloc.curves import DEFAULT_KEY_TENORS, Curve
+from fialloc.holdings_revaluation import SecurityEffects, effect_names, revalue_history
 from fialloc.schedule import add_months
 
 hypothesis = pytest.importorskip("hypothesis")

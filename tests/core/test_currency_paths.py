@@ -207,7 +207,8 @@ def test_multi_currency_sleeves_do_not_depend_on_chunks_or_threads(demo_portfoli
 
 def _banked_cumulative(scenario: BookScenario, paths: MultiCurrencyPaths, h: np.ndarray):
     """The sleeves with every block's cash in a paths x months x managers array, summed over
-    blocks and months (the cumulative sum): the formula the running sum replaced."""
+    blocks and months (the cumulative sum): the formula the running sum replaced (linkers'
+    deflation floors added with their block)."""
     gen = scenario.generator
     base = paths.economy(paths.names[0])
     cols = base.columns(h)
@@ -221,6 +222,7 @@ def _banked_cumulative(scenario: BookScenario, paths: MultiCurrencyPaths, h: np.
             paid += weight[:, :, None] * base.monthly_cash(b.book.layout, b.holdings)[None]
         else:
             paid += weight[:, :, None] * _linker_cash(b, paths)
+            out += floor_paths(gen, b, paths, h)
     out += np.cumsum(paid, axis=1)[:, cols, :] / base.discount[:, cols, None]
     for c, currency in enumerate(scenario.hedge_currencies):
         out += hedge_paths(gen, currency, paths, h)[:, :, None] * scenario.hedged[:, c]

@@ -208,8 +208,11 @@ def test_one_plan_on_many_path_sets_is_bitwise_the_one_call_revaluation(seed):
             paths = model.simulate(int(rng.integers(1, 40)), h, seed=seed, first_path=50 * k)
             x, y = paths.x.copy(), paths.y.copy()
             moves = rng.normal(0, 0.004, (paths.n_paths, len(h) * ng)) if ng else np.empty((0, 0))
-            args = (offsets, times, amounts, ldf, z, h, ldh, x, y, indptr, indices, units)
-            once = _core.g2_revalue(*model.params, *args, groups, moves, 1)
+            a, sigma, b, eta, rho = model.params
+            once = _core.g2_revalue(
+                a, sigma, b, eta, rho, offsets, times, amounts, ldf, z, h, ldh, x, y,
+                indptr, indices, units, groups, moves, 1,
+            )  # fmt: skip
             assert np.array_equal(plan.revalue(x, y, moves, 2), once)
     paths = model.simulate(17, seed=seed)
     first = model.revalue(book, paths, h, z, holdings=held)

@@ -336,8 +336,8 @@ def test_history_prices_in_place_of_security_spreads_give_the_same_attribution(d
 
 
 def test_clean_history_prices_add_that_months_accrued_interest(demo, demo_inputs):
-    from fialloc.analytics.history_market import history_market
-    from fialloc.analytics.holdings_revaluation import history_curve
+    from fialloc.history_market import history_market
+    from fialloc.holdings_revaluation import history_curve
 
     months = sorted(set(demo.holdings_history["month"]))[-3:]
     ids = ["FIN0116", "TRE0001", "SEC0436"]  # 30/360, ACT/ACT ICMA, monthly coupons

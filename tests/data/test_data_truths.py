@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 import fialloc.data as data
-from fialloc.analytics.benchmark_characteristics import benchmark_characteristics
 from fialloc.analytics.context import DeskContext
+from fialloc.benchmark_characteristics import benchmark_characteristics
 from fialloc.data.demo_universe import (
     BETA_LOADING,
     CHARACTERISTIC_NOISE,

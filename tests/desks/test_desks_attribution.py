@@ -20,10 +20,10 @@ import fialloc.data as data
 from fialloc.analytics.campisi import ACTIVE_EFFECTS, campisi
 from fialloc.analytics.context import DeskContext
 from fialloc.analytics.holdings_attribution import TOTAL, holdings_attribution
-from fialloc.analytics.holdings_revaluation import revalue_history
 from fialloc.analytics.linking import compounded, link_effects
 from fialloc.bonds import BondBook
 from fialloc.desks.attribution import WINDOWS, analyze
+from fialloc.holdings_revaluation import revalue_history
 from fialloc.schedule import act365, add_months
 
 MONTHS = [dt.date(2025, 1, 31), dt.date(2025, 2, 28), dt.date(2025, 3, 31)]

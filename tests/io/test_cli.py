@@ -18,7 +18,10 @@ from fialloc.cli import main
 from fialloc.formatting import unsigned_zero
 from fialloc.results import build_response
 
-PATHS = "200"
+# The demo run's paths and scenario seed: the session's demo run (conftest.demo_pipeline_run).
+PATHS, SEED = "200", "3"
+# Runs whose subject is not the path statistics: the smallest run the pipeline takes.
+SMALL = ["--paths", "20", "--horizons", "2"]
 
 
 def _only_run(root: Path) -> Path:
@@ -29,19 +32,21 @@ def _only_run(root: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def demo_cli_run(tmp_path_factory):
-    """`fialloc run` on the demo (scenario seed 4): output root, run folder, what it printed."""
+    """`fialloc run` on the demo (scenario seed 3): output root, run folder, what it printed."""
     root = tmp_path_factory.mktemp("cli")
     shown = io.StringIO()
     with redirect_stdout(shown):
-        assert main(["run", "--out", str(root), "--paths", PATHS, "--seed", "4"]) == 0
+        assert main(["run", "--out", str(root), "--paths", PATHS, "--seed", SEED]) == 0
     return root, _only_run(root), shown.getvalue()
 
 
 @pytest.fixture(scope="module")
-def demo_run(demo_cli_run, demo_portfolio):
+def demo_run(demo_cli_run, demo_pipeline_run):
     """`fialloc run` on the demo, and the same run through the pipeline for reference."""
     root, folder, _ = demo_cli_run
-    reference = pipeline.run(demo_portfolio, n_paths=int(PATHS), scenario_seed=4)
+    reference = demo_pipeline_run[0]
+    assert reference.parameters["n_paths"] == int(PATHS)
+    assert reference.parameters["scenario_seed"] == int(SEED)
     return root, folder, reference
 
 
@@ -87,7 +92,7 @@ def test_run_on_the_demo_writes_the_pipelines_numbers(demo_run):
     assert managers["weight"].sum() == pytest.approx(1.0)
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["source"] == "demo (seed 7)"
-    assert manifest["seeds"] == {"scenario_seed": 4, "demo_seed": 7}
+    assert manifest["seeds"] == {"scenario_seed": int(SEED), "demo_seed": 7}
     assert manifest["parameters"]["n_paths"] == 200
     assert manifest["inputs"] == {}
     assert (folder / "report.html").stat().st_size > 1_000_000  # plotly.js inlined
@@ -102,8 +107,8 @@ def test_run_is_catalogued_and_listed(demo_run, capsys):
     results = json.loads((folder / "results.json").read_text())["integrated_strategy"]
     assert f"{results['yield_before']:.2%}".rstrip("%") in shown
     assert f"{results['shortfall_probability_after']:.1%}" in shown
-    # The scenario seed (4) has its column after the source, apart from the demo book's seed.
-    assert re.search(r"demo \(seed 7\)\s+4\s+\d", shown)
+    # The scenario seed (3) has its column after the source, apart from the demo book's seed.
+    assert re.search(rf"demo \(seed 7\)\s+{SEED}\s+\d", shown)
 
 
 def test_summary_fits_100_columns_and_names_the_outputs(demo_cli_run):
@@ -124,7 +129,7 @@ def test_summary_fits_100_columns_and_names_the_outputs(demo_cli_run):
     results = json.loads((folder / "results.json").read_text())
     s = results["integrated_strategy"]
     flat = " ".join(shown.split())
-    assert f"{int(PATHS)} scenario paths (scenario seed 4)" in flat
+    assert f"{int(PATHS)} scenario paths (scenario seed {SEED})" in flat
     assert f"{s['shortfall_probability_before']:.1%} ± " in flat
     for key in ("shortfall_probability", "expected_shortfall_95"):
         words = {"better": "improves", "worse": "worsens"}.get(
@@ -148,7 +153,7 @@ def test_demo_files_give_the_same_results_and_identical_reruns(tmp_path, demo_ru
     assert main(["validate", str(inputs)]) == 0
     for _ in range(2):
         assert main(["run", "--data", str(inputs), "--out", str(tmp_path / "o"), "--paths",
-                     PATHS, "--seed", "4"]) == 0  # fmt: skip
+                     PATHS, "--seed", SEED]) == 0  # fmt: skip
     capsys.readouterr()
     a, b = sorted(p for p in (tmp_path / "o").iterdir() if p.is_dir())
     for name in ["results.json", *(f"tables/{t.name}" for t in (a / "tables").iterdir())]:
@@ -163,7 +168,7 @@ def test_demo_files_give_the_same_results_and_identical_reruns(tmp_path, demo_ru
 def test_mandate_file_and_flags_reach_the_optimizer(tmp_path, capsys):
     mandate = tmp_path / "mandate.yaml"
     mandate.write_text("max_shift: 0.03\nturnover: 0.08\n")
-    args = ["run", "--out", str(tmp_path / "o"), "--paths", PATHS, "--mandate", str(mandate)]
+    args = ["run", "--out", str(tmp_path / "o"), *SMALL, "--mandate", str(mandate)]
     tenors = "0.25,0.5,1,2,3,5,7,10,20,30"
     assert main([*args, "--turnover", "0.06", "--key-tenors", tenors]) == 0
     shown = capsys.readouterr().out
@@ -190,7 +195,7 @@ def test_runs_diff_compares_two_runs(tmp_path, demo_cli_run, capsys):
     out = str(tmp_path)
     _, first, _ = demo_cli_run  # a copy of the demo's run, to compare a second run with
     shutil.copytree(first, tmp_path / first.name)
-    args = ["run", "--out", out, "--paths", PATHS, "--seed", "4", "--max-shift", "0.02"]
+    args = ["run", "--out", out, "--paths", PATHS, "--seed", SEED, "--max-shift", "0.02"]
     assert main(args) == 0
     a, b = sorted(p.name for p in tmp_path.iterdir() if p.is_dir())
     capsys.readouterr()
@@ -325,7 +330,7 @@ def test_model_workers_and_serve_use_the_other_branches_modules(tmp_path, monkey
         ("fialloc.service", {"serve": serve}),
     ):
         monkeypatch.setitem(sys.modules, name, types.SimpleNamespace(**attrs))
-    args = ["run", "--out", str(tmp_path), "--paths", PATHS, "--model", "ollama:x@http://h:1"]
+    args = ["run", "--out", str(tmp_path), *SMALL, "--model", "ollama:x@http://h:1"]
     assert main([*args, "--scheduler", "tcp://s:8786"]) == 0
     assert calls["model"] == "ollama:x@http://h:1"
     model, kwargs = calls["workflow"]
@@ -405,8 +410,7 @@ def test_a_model_that_fails_is_named_in_one_warning_line(tmp_path, capsys):
         "run",
         "--out",
         str(tmp_path),
-        "--paths",
-        PATHS,
+        *SMALL,
         "--model",
         "ollama:x@http://127.0.0.1:9",
     ]
@@ -426,7 +430,7 @@ def test_user_text_is_printed_as_text_never_as_markup(tmp_path, capsys):
     managers.loc[:, "name"] = "[/bold] closing tag [link=http://x.invalid]here[/link]"
     managers.to_csv(inputs / "managers.csv", index=False)
     capsys.readouterr()
-    args = ["run", "--data", str(inputs), "--out", str(tmp_path / "out"), "--paths", PATHS]
+    args = ["run", "--data", str(inputs), "--out", str(tmp_path / "out"), *SMALL]
     assert main([*args, "--max-shift", "0.04"]) == 0
     out = capsys.readouterr().out
     assert "[/bold] closing tag" in out

@@ -7,7 +7,7 @@ style drift (:mod:`~fialloc.analytics.drift`); key-rate gaps
 (:mod:`~fialloc.analytics.curve_shape`); liquidity costs
 (:mod:`~fialloc.analytics.liquidity_costs`); and the attribution arithmetic: holdings
 revaluation, Campisi and Brinson effects, Carino/Menchero linking
-(:mod:`~fialloc.analytics.holdings_revaluation`, :mod:`~fialloc.analytics.campisi`,
+(:mod:`~fialloc.holdings_revaluation`, :mod:`~fialloc.analytics.campisi`,
 :mod:`~fialloc.analytics.allocation_effects`, :mod:`~fialloc.analytics.linking`,
 :mod:`~fialloc.analytics.holdings_attribution`). Nothing here imports :mod:`fialloc.desks`.
 """

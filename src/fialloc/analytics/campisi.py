@@ -2,7 +2,7 @@
 
 Portfolios are weight vectors over the same securities (DESIGN principle 2): every effect of a
 portfolio is its weights times the securities' effects from
-:func:`fialloc.analytics.holdings_revaluation.revalue_history`. Against a benchmark, with active
+:func:`fialloc.holdings_revaluation.revalue_history`. Against a benchmark, with active
 weights ``d = w - b``:
 
 - ``income``, ``duration`` and ``curve`` (the key-rate effects together) are ``d`` times the
@@ -32,9 +32,9 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from fialloc.analytics.holdings_revaluation import SecurityEffects
 from fialloc.checks import finite_array
 from fialloc.data.vocabulary import RATING_LETTERS
+from fialloc.holdings_revaluation import SecurityEffects
 from fialloc.layout import FloatArray
 
 __all__ = ["ACTIVE_EFFECTS", "CampisiEffects", "campisi"]

@@ -34,10 +34,10 @@ import pandas as pd
 from scipy import stats
 
 from fialloc.analytics import change_point
-from fialloc.analytics.benchmark_characteristics import (
+from fialloc.analytics.context import DeskContext
+from fialloc.benchmark_characteristics import (
     benchmark_characteristics as characteristics_of_benchmarks,
 )
-from fialloc.analytics.context import DeskContext
 from fialloc.data.benchmark_checks import KRD_PREFIX, SECTOR_PREFIX
 from fialloc.data.vocabulary import HIGH_YIELD_LETTERS, rating_letter
 from fialloc.errors import NotEstimableError
@@ -331,7 +331,7 @@ def benchmark_characteristics(ctx: DeskContext) -> pd.DataFrame | None:
     """Each manager's benchmark characteristics per month, or None when the book has none.
 
     The benchmark side of drift, by the engine's one definition
-    (:func:`fialloc.analytics.benchmark_characteristics.benchmark_characteristics`: a
+    (:func:`fialloc.benchmark_characteristics.benchmark_characteristics`: a
     benchmark given by constituents is repriced off each month's curve and spreads, one given
     by characteristics is taken as given), in the columns of :func:`drift_columns`. Managers
     name their benchmark by id (the managers table's ``benchmark`` column).

@@ -2,7 +2,7 @@
 
 Reads the holdings, benchmark and spread histories of a :class:`~fialloc.data.Portfolio`,
 revalues every security that is ever held or in a benchmark once per state per month
-(:mod:`fialloc.analytics.holdings_revaluation`), and attributes every manager's sleeve and the
+(:mod:`fialloc.holdings_revaluation`), and attributes every manager's sleeve and the
 total portfolio against their benchmarks (:mod:`fialloc.analytics.campisi`) and the insurer's
 allocation across sleeves against the policy allocation
 (:mod:`fialloc.analytics.allocation_effects`).
@@ -26,13 +26,13 @@ import pandas as pd
 
 from fialloc.analytics.allocation_effects import BrinsonEffects, brinson
 from fialloc.analytics.campisi import CampisiEffects, campisi
-from fialloc.analytics.history_market import history_market
-from fialloc.analytics.holdings_revaluation import SecurityEffects, revalue_history
 from fialloc.analytics.pool_paydowns import history_paydowns
 from fialloc.bonds import BondBook
 from fialloc.curves import DEFAULT_KEY_TENORS
 from fialloc.data import Portfolio
 from fialloc.data.vocabulary import rating_letter
+from fialloc.history_market import history_market
+from fialloc.holdings_revaluation import SecurityEffects, revalue_history
 from fialloc.layout import FloatArray
 
 __all__ = ["TOTAL", "HoldingsAttribution", "holdings_attribution"]

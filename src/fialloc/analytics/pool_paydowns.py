@@ -7,7 +7,7 @@ what the prepayment model gives for that month from the pool as it stood at the 
 months left rolled back from today's ``mbs_pools`` row, the start factor for burnout) on that
 month-end's zero curve (:func:`fialloc.mbs.expected_paydown`). The holdings attribution
 returns the expected paydown at par as income and the difference as the prepayment effect
-(:func:`fialloc.analytics.holdings_revaluation.revalue_history`).
+(:func:`fialloc.holdings_revaluation.revalue_history`).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from fialloc.analytics.holdings_revaluation import history_curve
 from fialloc.data import Portfolio
+from fialloc.holdings_revaluation import history_curve
 from fialloc.layout import FloatArray
 from fialloc.mbs import MbsPools, expected_paydown
 

@@ -220,7 +220,7 @@ def characteristics_with_the_market(
     basis. A sleeve's reported duration moves with rates and roll-down as its benchmark's does:
     each month every characteristic the benchmark also has is moved by the benchmark's change
     from that month to the last one, the benchmark measured by the engine's one definition
-    (:func:`fialloc.analytics.benchmark_characteristics.benchmark_characteristics`: its
+    (:func:`fialloc.benchmark_characteristics.benchmark_characteristics`: its
     constituents repriced off each month's curve and spreads). Manager less benchmark, the
     active series, is then the planted history less a constant.
 
@@ -232,9 +232,10 @@ def characteristics_with_the_market(
     valuation : date
         The demo's valuation date.
     """
-    # Local imports: the engine's definition lives above the data layer, and this is the one
-    # place the demo's inputs are made to agree with it rather than with a copy of it.
-    from fialloc.analytics.benchmark_characteristics import benchmark_characteristics
+    # Local imports: the engine's definition (below the analytics, beside the revaluation it
+    # uses) reads a Portfolio, which this package defines; this is the one place the demo's
+    # inputs are made to agree with it rather than with a copy of it.
+    from fialloc.benchmark_characteristics import benchmark_characteristics
     from fialloc.data.portfolio import Portfolio
 
     # The tables are the demo's own, already clean: a Portfolio of the parts the benchmarks'

@@ -5,7 +5,7 @@ attribution, benchmark characteristics from constituents). Each security's sprea
 month-end comes, in this order, from:
 
 1. an observed price at that date (``prices``): the z-spread is solved from it off that
-   month's zero curve (:func:`~fialloc.analytics.holdings_revaluation.history_curve`);
+   month's zero curve (:func:`~fialloc.holdings_revaluation.history_curve`);
 2. its row in ``security_spreads``;
 3. today's spread moved with its rating's spread history (government bonds keep theirs).
 
@@ -22,10 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from fialloc.analytics.holdings_revaluation import history_z_spreads
 from fialloc.bonds import BondBook
 from fialloc.data import Portfolio
 from fialloc.data.vocabulary import GOVERNMENT_SECTORS, rating_letter
+from fialloc.holdings_revaluation import history_z_spreads
 from fialloc.layout import FloatArray
 
 __all__ = ["HistoryMarket", "history_market"]

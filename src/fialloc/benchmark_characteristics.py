@@ -4,7 +4,7 @@ A benchmark described by constituents (``benchmark_holdings``) gets, at each mon
 market-value-weighted averages a sleeve gets (see :class:`~fialloc.analytics.context.
 DeskContext`): effective and spread durations and key-rate durations from the compiled
 curve-risk kernel (1 bp bumps) off that month's zero curve and each constituent's spread of
-that month (:mod:`fialloc.analytics.history_market`), the average rating notch, the share
+that month (:mod:`fialloc.history_market`), the average rating notch, the share
 below investment grade and the weight of each sector and letter rating. A benchmark described by
 characteristics (``benchmark_characteristics``) keeps the values given; where a month has
 both, the given characteristics stand (they are the index provider's own figures).
@@ -17,8 +17,6 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from fialloc.analytics.history_market import history_market
-from fialloc.analytics.holdings_revaluation import history_risk
 from fialloc.bonds import BondBook, krd_column
 from fialloc.data import Portfolio
 from fialloc.data.benchmark_checks import RATING_PREFIX, SECTOR_PREFIX
@@ -28,6 +26,8 @@ from fialloc.data.vocabulary import (
     rating_letter,
     rating_notch,
 )
+from fialloc.history_market import history_market
+from fialloc.holdings_revaluation import history_risk
 
 __all__ = ["benchmark_characteristics"]
 

@@ -12,15 +12,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fialloc.analytics.benchmark_characteristics import benchmark_characteristics
-from fialloc.analytics.history_market import history_market
 from fialloc.analytics.holdings_attribution import holdings_attribution
-from fialloc.analytics.holdings_revaluation import history_curve
+from fialloc.benchmark_characteristics import benchmark_characteristics
 from fialloc.bonds import BondBook, krd_column
 from fialloc.curves import DEFAULT_KEY_TENORS
 from fialloc.data import InputError, from_tables
 from fialloc.data.demo import DEMO_VALUATION
 from fialloc.data.vocabulary import rating_notch
+from fialloc.history_market import history_market
+from fialloc.holdings_revaluation import history_curve
 
 
 @pytest.fixture(scope="module")
