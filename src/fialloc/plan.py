@@ -146,6 +146,7 @@ def implementation_plan(
     portfolio: Portfolio,
     problem: AllocationProblem,
     target: pd.Series,
+    *,
     mandate: Mandate | None = None,
     phases: int = 3,
     phase_days: int = 10,
@@ -180,6 +181,60 @@ def implementation_plan(
         would trade more than a sleeve's share of the volume over the phase (without `extend`).
     """
     m = mandate or portfolio.mandate
+    u, funded = _plan_inputs(
+        problem, target, overlay, units, phases=phases, phase_days=phase_days,
+        participation=participation, transfer_cost_bp=transfer_cost_bp,
+    )  # fmt: skip
+    w0 = problem.current
+    sec = portfolio.securities.loc[portfolio.book.security_ids]
+    mv = portfolio.market_values.reindex(index=w0.index, columns=sec.index).fillna(0.0).to_numpy()
+    amount = np.abs((target - w0).to_numpy()) * problem.assets
+    budget = participation * sec["adv"].to_numpy(dtype=float) * phase_days
+    half_spread = sec["bid_ask_bp"].to_numpy(dtype=float) * 0.5e-4
+    fills = _Fills(mv, budget, half_spread, (target - w0).to_numpy() < 0)
+    requested = phases
+    phases, reason = _phase_count(
+        fills, amount, w0.index, phases=phases, phase_days=phase_days,
+        participation=participation, extend=extend,
+    )  # fmt: skip
+    step = (target - w0) / phases
+    weights = pd.DataFrame({k: w0 + k * step for k in range(phases + 1)})
+    trades = pd.DataFrame({k + 1: step * problem.assets for k in range(phases)})
+    phase_cost, coefficients = _phase_cost(
+        fills, amount / phases, pd.DataFrame(mv, index=w0.index, columns=sec.index), sec,
+        phase_days=phase_days, transfer_cost_bp=transfer_cost_bp,
+    )  # fmt: skip
+    # Every limit from today at each phase end, with the overlay held there.
+    met = []
+    for k in range(1, phases + 1):
+        held = None if u is None else _overlay_held(u, funded, k / phases)
+        met.append(bool(check_constraints(problem, m, weights[k].to_numpy(), overlay, held)
+                        ["allowed"].all()))  # fmt: skip
+    rows = [{"phase": k + 1, **phase_cost, "constraints_ok": met[k]} for k in range(phases)]
+    costs = pd.DataFrame(rows).set_index("phase")
+    overlay_trades = None
+    if overlay is not None and u is not None:
+        overlay_trades, costs["overlay_cost"] = _overlay_trades(
+            overlay, u, funded, phases, problem.assets
+        )
+    return ImplementationPlan(
+        trades, weights, costs, requested, reason, cost_coefficients=coefficients,
+        overlay_trades=overlay_trades,
+    )  # fmt: skip
+
+
+def _plan_inputs(
+    problem: AllocationProblem,
+    target: pd.Series,
+    overlay: OverlayInputs | None,
+    units: npt.ArrayLike | None,
+    *,
+    phases: int,
+    phase_days: int,
+    participation: float,
+    transfer_cost_bp: float,
+) -> tuple[FloatArray | None, BoolArray]:
+    """Check the plan's arguments; the overlay's units and funded mask."""
     if phases < 1 or phase_days < 1 or not 0 < participation <= 1 or not transfer_cost_bp >= 0:
         msg = (
             f"implementation_plan: need phases >= 1 (got {phases}), days >= 1 (got {phase_days}), "
@@ -187,7 +242,6 @@ def implementation_plan(
             f"{transfer_cost_bp})"
         )
         raise ValueError(msg)
-    w0 = problem.current
     if (overlay is None) != (units is None):
         msg = "implementation_plan: give both `overlay` and `units`, or neither"
         raise ValueError(msg)
@@ -198,99 +252,102 @@ def implementation_plan(
         else overlay.instruments["funded"].to_numpy(dtype=bool)
     )
     strips = 0.0 if u is None else float(u[funded].sum())
-    if not target.index.equals(w0.index) or abs(float(target.sum()) + strips - 1.0) > 1e-6:
+    if (
+        not target.index.equals(problem.current.index)
+        or abs(float(target.sum()) + strips - 1.0) > 1e-6
+    ):
         msg = (
             "implementation_plan: target weights must cover the same managers and sum to 1 "
             "(less the overlay's STRIPS)"
         )
         raise ValueError(msg)
-    sec = portfolio.securities.loc[portfolio.book.security_ids]
-    mv = portfolio.market_values.reindex(index=w0.index, columns=sec.index).fillna(0.0).to_numpy()
-    adv = sec["adv"].to_numpy(dtype=float)
-    half_spread = sec["bid_ask_bp"].to_numpy(dtype=float) * 0.5e-4
-    amount = np.abs((target - w0).to_numpy()) * problem.assets
-    selling = (target - w0).to_numpy() < 0
-    fills = _Fills(mv, participation * adv * phase_days, half_spread, selling)
-    requested = phases
-    sold, bought, need = fills(amount / phases)
-    if need.max() > 1.0 + 1e-9:
-        worst = int(np.argmax(need))
-        side = "sale" if selling[worst] else "purchase"
-        what = (
-            f"{w0.index[worst]}'s {side} of ${amount[worst] / 1e6:,.0f}M needs "
-            f"{need[worst] * phases:.2f}x the volume it may trade in one {phase_days}-day phase "
-            f"at {participation:.0%} participation"
-        )
-        needed = fills.phases_needed(amount, phases)
-        if needed is None or not extend:
-            msg = (
-                f"implementation_plan: phase 1 needs {need[worst]:.2f}x the volume: {what}; "
-                + (f"use at least {needed} phases" if needed else "no number of phases fits")
-                + f" of {phase_days} days"
-            )
-            raise ValueError(msg)
-        reason = f"{requested} requested; {what}"
-        phases = needed
-        sold, bought, need = fills(amount / phases)
-    else:
+    return u, funded
+
+
+def _phase_count(
+    fills: _Fills,
+    amount: FloatArray,
+    managers: pd.Index,
+    *,
+    phases: int,
+    phase_days: int,
+    participation: float,
+    extend: bool,
+) -> tuple[int, str]:
+    """Phases the plan takes and why: as requested, or as many as the busiest sleeve needs."""
+    need = fills(amount / phases)[2]
+    if need.max() <= 1.0 + 1e-9:
         reason = (
             f"as requested; the busiest sleeve uses {need.max():.0%} of the volume it may trade "
             f"per phase"
         )
-    step = (target - w0) / phases
-    weights = pd.DataFrame({k: w0 + k * step for k in range(phases + 1)})
-    trades = pd.DataFrame({k + 1: step * problem.assets for k in range(phases)})
-    in_kind, market = in_kind_split(sold, bought, adv)
-    coefficients = manager_cost_coefficients(
-        pd.DataFrame(mv, index=w0.index, columns=sec.index), sec["bid_ask_bp"], sec["adv"],
-        phase_days,
-    )  # fmt: skip
-    alone = amount / phases
-    pro_rata = float(coefficients["linear"] @ alone + coefficients["impact"] @ alone**1.5)
-    spread, impact = trade_costs(market, sec["bid_ask_bp"].to_numpy(dtype=float), adv, phase_days)
-    rows = [
-        {
-            "phase": k + 1,
-            "spread_cost": spread,
-            "impact_cost": impact,
-            "in_kind": float(in_kind.sum()),
-            "in_kind_cost": float(in_kind.sum()) * transfer_cost_bp * 1e-4,
-            "market_traded": float(market.sum()),
-            "capacity_used": float(need.max()),
-            "pro_rata_cost": pro_rata,
-            "constraints_ok": bool(
-                check_constraints(
-                    problem,
-                    m,
-                    weights[k + 1].to_numpy(),
-                    overlay,
-                    None if u is None else _overlay_held(u, funded, (k + 1) / phases),
-                )["allowed"].all()
-            ),
-        }
-        for k in range(phases)
-    ]
-    costs = pd.DataFrame(rows).set_index("phase")
-    overlay_trades = None
-    if overlay is not None and u is not None:
-        held = [np.zeros_like(u)]
-        held += [_overlay_held(u, funded, k / phases) for k in range(1, phases + 1)]
-        overlay_trades = pd.DataFrame(
-            {k: (held[k] - held[k - 1]) * problem.assets for k in range(1, phases + 1)},
-            index=overlay.instruments.index,
-        )
-        half = overlay.instruments["kind"].map(OVERLAY_HALF_SPREAD_BP).fillna(0.0).to_numpy()
-        dv01 = overlay.instruments[overlay.key_columns].to_numpy(dtype=float).sum(axis=1) * 1e-4
-        costs["overlay_cost"] = np.abs(overlay_trades.to_numpy()).T @ (np.abs(dv01) * half)
-    return ImplementationPlan(
-        trades,
-        weights,
-        costs,
-        requested,
-        reason,
-        cost_coefficients=coefficients,
-        overlay_trades=overlay_trades,
+        return phases, reason
+    worst = int(np.argmax(need))
+    side = "sale" if fills.selling[worst] else "purchase"
+    what = (
+        f"{managers[worst]}'s {side} of ${amount[worst] / 1e6:,.0f}M needs "
+        f"{need[worst] * phases:.2f}x the volume it may trade in one {phase_days}-day phase "
+        f"at {participation:.0%} participation"
     )
+    needed = fills.phases_needed(amount, phases)
+    if needed is None or not extend:
+        msg = (
+            f"implementation_plan: phase 1 needs {need[worst]:.2f}x the volume: {what}; "
+            + (f"use at least {needed} phases" if needed else "no number of phases fits")
+            + f" of {phase_days} days"
+        )
+        raise ValueError(msg)
+    return needed, f"{phases} requested; {what}"
+
+
+def _phase_cost(
+    fills: _Fills,
+    amount: FloatArray,
+    mv: pd.DataFrame,
+    sec: pd.DataFrame,
+    *,
+    phase_days: int,
+    transfer_cost_bp: float,
+) -> tuple[dict[str, float], pd.DataFrame]:
+    """One phase's costs (money) and volume used when each sleeve moves `amount` (money).
+
+    Also the managers' pro-rata cost coefficients (see `manager_cost_coefficients`), with which
+    the optimizer prices the same moves.
+    """
+    sold, bought, need = fills(amount)
+    coefficients = manager_cost_coefficients(mv, sec["bid_ask_bp"], sec["adv"], phase_days)
+    adv = sec["adv"].to_numpy(dtype=float)
+    in_kind, market = in_kind_split(sold, bought, adv)
+    pro_rata = float(coefficients["linear"] @ amount + coefficients["impact"] @ amount**1.5)
+    spread, impact = trade_costs(market, sec["bid_ask_bp"].to_numpy(dtype=float), adv, phase_days)
+    cost = {
+        "spread_cost": spread,
+        "impact_cost": impact,
+        "in_kind": float(in_kind.sum()),
+        "in_kind_cost": float(in_kind.sum()) * transfer_cost_bp * 1e-4,
+        "market_traded": float(market.sum()),
+        "capacity_used": float(need.max()),
+        "pro_rata_cost": pro_rata,
+    }
+    return cost, coefficients
+
+
+def _overlay_trades(
+    overlay: OverlayInputs, units: FloatArray, funded: BoolArray, phases: int, assets: float
+) -> tuple[pd.DataFrame, FloatArray]:
+    """Overlay instruments by phases: the position traded in each, and each phase's cost (money).
+
+    A trade costs half its instrument's bid-ask spread in yield on its DV01.
+    """
+    held = [np.zeros_like(units)]
+    held += [_overlay_held(units, funded, k / phases) for k in range(1, phases + 1)]
+    trades = pd.DataFrame(
+        {k: (held[k] - held[k - 1]) * assets for k in range(1, phases + 1)},
+        index=overlay.instruments.index,
+    )
+    half = overlay.instruments["kind"].map(OVERLAY_HALF_SPREAD_BP).fillna(0.0).to_numpy()
+    dv01 = overlay.instruments[overlay.key_columns].to_numpy(dtype=float).sum(axis=1) * 1e-4
+    return trades, np.abs(trades.to_numpy()).T @ (np.abs(dv01) * half)
 
 
 def _overlay_held(units: FloatArray, funded: npt.NDArray[np.bool_], done: float) -> FloatArray:
@@ -391,6 +448,46 @@ def glide_path(
         If `recommended` does not cover the problem's managers or sum to 1 (less the overlay's
         STRIPS), or the optimizer cannot solve without the pace limits.
     """
+    ids, funded, u1 = _glide_overlay(problem, recommended, overlay, units)
+    if max_cycles < 1:
+        msg = f"glide_path: `max_cycles` must be at least 1, got {max_cycles}"
+        raise ValueError(msg)
+    free = mandate.model_copy(update={"turnover": 2.0, "max_shift": 1.0})
+    chooser = None if overlay is None else _OverlayChooser(problem, free, overlay)
+    if chooser is None:
+        target, u_target = optimize(problem, free).weights, u1
+    else:
+        target, u_target = chooser.target()
+    w0, w1 = problem.current, recommended
+    gap = target - w1
+    strips = u_target[funded] - u1[funded]
+    one_way = 0.5 * (float(gap.abs().sum()) + float(np.abs(strips).sum()))
+    cycles, reason = _cycle_count(
+        mandate, one_way, float(gap.abs().max()), max_cycles, overlay_afresh=chooser is not None
+    )
+    steps = [min(1.0, k / (cycles - 1)) for k in range(1, cycles)]
+    ends = [w0, w1] + [w1 + f * gap for f in steps]
+    held = [np.zeros(len(ids)), u1]
+    for f, end in zip(steps, ends[2:], strict=True):
+        # STRIPS, bought with the managers' cash, follow the weights' line; the swaps and
+        # futures are chosen afresh.
+        bought = u1[funded] + f * strips
+        held.append(held[-1] if chooser is None else chooser.overlay_for(end.to_numpy(), bought))
+    return GlidePath(
+        pd.DataFrame(dict(enumerate(ends))),
+        _cycle_checks(problem, mandate, target, ends, held, overlay, funded),
+        reason,
+        None if overlay is None else pd.DataFrame(dict(enumerate(held)), index=ids),
+    )
+
+
+def _glide_overlay(
+    problem: AllocationProblem,
+    recommended: pd.Series,
+    overlay: OverlayInputs | None,
+    units: npt.ArrayLike | None,
+) -> tuple[pd.Index, BoolArray, FloatArray]:
+    """Check the recommendation; the overlay's instruments, funded mask and units (none: 0)."""
     if (overlay is None) != (units is None):
         msg = "glide_path: give both `overlay` and `units`, or neither"
         raise ValueError(msg)
@@ -412,52 +509,44 @@ def glide_path(
             "(less the overlay's STRIPS)"
         )
         raise ValueError(msg)
-    if max_cycles < 1:
-        msg = f"glide_path: `max_cycles` must be at least 1, got {max_cycles}"
-        raise ValueError(msg)
-    free = mandate.model_copy(update={"turnover": 2.0, "max_shift": 1.0})
-    chooser = None if overlay is None else _OverlayChooser(problem, free, overlay)
-    if chooser is None:
-        target, u_target = optimize(problem, free).weights, u1
-    else:
-        target, u_target = chooser.target()
-    w0, w1 = problem.current, recommended
-    gap = target - w1
-    strips = u_target[funded] - u1[funded]
-    one_way = 0.5 * (float(gap.abs().sum()) + float(np.abs(strips).sum()))
-    largest = float(gap.abs().max())
+    return ids, funded, u1
+
+
+def _cycle_count(
+    mandate: Mandate, one_way: float, largest: float, max_cycles: int, *, overlay_afresh: bool
+) -> tuple[int, str]:
+    """Cycles to the target (the recommendation's included) and why, at the mandate's pace."""
     if one_way <= REACHED:
-        cycles = 1
-        reason = "the recommendation is already the allocation without pace limits"
-    else:
-        pace = [one_way / mandate.turnover if mandate.turnover > 0 else np.inf,
-                largest / mandate.max_shift if mandate.max_shift > 0 else np.inf]  # fmt: skip
-        more = int(np.ceil(max(pace) - 1e-9)) if np.isfinite(max(pace)) else None
-        limit = "turnover" if pace[0] >= pace[1] else "maximum shift"
-        pace_text = f"the {limit} limit of "
-        pace_text += f"{mandate.turnover if limit == 'turnover' else mandate.max_shift:.1%}"
-        reason = (
-            f"the allocation without the turnover and maximum shift limits is {one_way:.1%} "
-            f"(one-way) beyond the recommendation; at {pace_text} per cycle it takes "
-        )
-        if more is None or more + 1 > max_cycles:
-            # Out of reach at this pace: the path stops at the recommendation and says so.
-            cycles = 1
-            reason += f"more than {max_cycles - 1} more" if more else "forever"
-        else:
-            cycles = more + 1
-            reason += f"{more} more"
-            if chooser is not None:
-                reason += ", the overlay chosen afresh at each cycle end"
-    steps = [min(1.0, k / (cycles - 1)) for k in range(1, cycles)]
-    ends = [w0, w1] + [w1 + f * gap for f in steps]
-    held = [np.zeros(len(ids)), u1]
-    for f, end in zip(steps, ends[2:], strict=True):
-        # STRIPS, bought with the managers' cash, follow the weights' line; the swaps and
-        # futures are chosen afresh.
-        bought = u1[funded] + f * strips
-        held.append(held[-1] if chooser is None else chooser.overlay_for(end.to_numpy(), bought))
-    weights = pd.DataFrame(dict(enumerate(ends)))
+        return 1, "the recommendation is already the allocation without pace limits"
+    pace = [one_way / mandate.turnover if mandate.turnover > 0 else np.inf,
+            largest / mandate.max_shift if mandate.max_shift > 0 else np.inf]  # fmt: skip
+    more = int(np.ceil(max(pace) - 1e-9)) if np.isfinite(max(pace)) else None
+    limit = "turnover" if pace[0] >= pace[1] else "maximum shift"
+    pace_text = f"the {limit} limit of "
+    pace_text += f"{mandate.turnover if limit == 'turnover' else mandate.max_shift:.1%}"
+    reason = (
+        f"the allocation without the turnover and maximum shift limits is {one_way:.1%} "
+        f"(one-way) beyond the recommendation; at {pace_text} per cycle it takes "
+    )
+    if more is None or more + 1 > max_cycles:
+        # Out of reach at this pace: the path stops at the recommendation and says so.
+        return 1, reason + (f"more than {max_cycles - 1} more" if more else "forever")
+    reason += f"{more} more"
+    if overlay_afresh:
+        reason += ", the overlay chosen afresh at each cycle end"
+    return more + 1, reason
+
+
+def _cycle_checks(
+    problem: AllocationProblem,
+    mandate: Mandate,
+    target: pd.Series,
+    ends: list[pd.Series],
+    held: list[FloatArray],
+    overlay: OverlayInputs | None,
+    funded: BoolArray,
+) -> pd.DataFrame:
+    """Per cycle: turnover, largest shift, distance left and the limits checked at its end."""
     shifted = shifted_mask(problem, mandate)
     rows = []
     for k in range(1, len(ends)):
@@ -484,12 +573,7 @@ def glide_path(
                 "failing": ", ".join(allowed.index[~allowed.to_numpy(dtype=bool)]),
             }
         )
-    return GlidePath(
-        weights,
-        pd.DataFrame(rows).set_index("cycle"),
-        reason,
-        None if overlay is None else pd.DataFrame(dict(enumerate(held)), index=ids),
-    )
+    return pd.DataFrame(rows).set_index("cycle")
 
 
 class _OverlayChooser:

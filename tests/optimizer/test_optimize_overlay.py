@@ -196,8 +196,8 @@ def test_plan_puts_the_overlay_on_first_and_every_phase_end_is_within_limits(dem
     result, _ = demo_solved
     units = result.overlay_units(universe.ids)
     plan = implementation_plan(
-        portfolio, problem, result.weights, portfolio.mandate, 3, 10, extend=True,
-        overlay=inputs, units=units,
+        portfolio, problem, result.weights, mandate=portfolio.mandate, phases=3, phase_days=10,
+        extend=True, overlay=inputs, units=units,
     )  # fmt: skip
     assert plan.costs["constraints_ok"].all()
     trades = plan.overlay_trades
