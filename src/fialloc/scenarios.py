@@ -78,6 +78,49 @@ def _revaluation(
     return plan
 
 
+def _spread_groups(
+    spread_moves: npt.ArrayLike | None, groups: npt.ArrayLike | None, shape: tuple[int, int]
+) -> tuple[npt.NDArray[np.int64], FloatArray]:
+    """Each stream's spread group and the moves as paths x (horizons x groups), for the core.
+
+    Without moves: empty arrays. `shape` is (paths, horizons).
+    """
+    if (spread_moves is None) != (groups is None):
+        msg = "G2pp.revalue: give both `spread_moves` and `groups`, or neither"
+        raise ValueError(msg)
+    g = (
+        np.empty(0, dtype=np.int64)
+        if groups is None
+        else np.ascontiguousarray(groups, dtype=np.int64)
+    )
+    if spread_moves is None:
+        return g, np.empty((0, 0))
+    sm = np.asarray(spread_moves, dtype=np.float64)
+    if sm.ndim != 3 or sm.shape[:2] != shape:
+        msg = f"G2pp.revalue: `spread_moves` must be paths x horizons x groups: {sm.shape}"
+        raise ValueError(msg)
+    return g, np.ascontiguousarray(sm.reshape(shape[0], -1))
+
+
+def _holders(
+    weights: npt.ArrayLike | None, holdings: npt.ArrayLike | sparse.sparray | None, n: int
+) -> sparse.csr_array:
+    """Holders x streams: `holdings`, one holder of `weights`, or each stream on its own."""
+    if weights is not None and holdings is not None:
+        msg = "G2pp.revalue: give `weights` or `holdings`, not both"
+        raise ValueError(msg)
+    if holdings is not None:
+        held = sparse.csr_array(holdings, dtype=np.float64)
+    elif weights is not None:
+        held = sparse.csr_array(np.atleast_2d(np.asarray(weights, dtype=np.float64)))
+    else:
+        held = sparse.csr_array(sparse.identity(n, dtype=np.float64, format="csr"))
+    if held.shape[1] != n:
+        msg = f"G2pp.revalue: holdings have {held.shape[1]} columns for {n} streams"
+        raise ValueError(msg)
+    return held
+
+
 @dataclass(frozen=True)
 class G2Paths:
     """Simulated paths on a time grid.
@@ -403,6 +446,7 @@ class G2pp(SwaptionModel):
         paths: G2Paths,
         horizons: npt.ArrayLike,
         z_spread: npt.ArrayLike = 0.0,
+        *,
         weights: npt.ArrayLike | None = None,
         threads: int | None = None,
         spread_moves: npt.ArrayLike | None = None,
@@ -443,68 +487,19 @@ class G2pp(SwaptionModel):
         n = layout.n_streams
         z = np.broadcast_to(np.asarray(z_spread, dtype=np.float64), (n,)).copy()
         n_threads = threads if threads is not None else (os.cpu_count() or 1)
-        if (spread_moves is None) != (groups is None):
-            msg = "G2pp.revalue: give both `spread_moves` and `groups`, or neither"
-            raise ValueError(msg)
-        g = (
-            np.empty(0, dtype=np.int64)
-            if groups is None
-            else np.ascontiguousarray(groups, dtype=np.int64)
-        )
-        if spread_moves is None:
-            moves = np.empty((0, 0))
-        else:
-            sm = np.asarray(spread_moves, dtype=np.float64)
-            if sm.ndim != 3 or sm.shape[:2] != (paths.n_paths, len(h)):
-                msg = f"G2pp.revalue: `spread_moves` must be paths x horizons x groups: {sm.shape}"
-                raise ValueError(msg)
-            moves = np.ascontiguousarray(sm.reshape(paths.n_paths, -1))
-        if weights is not None and holdings is not None:
-            msg = "G2pp.revalue: give `weights` or `holdings`, not both"
-            raise ValueError(msg)
-        if holdings is not None:
-            held = sparse.csr_array(holdings, dtype=np.float64)
-        elif weights is not None:
-            held = sparse.csr_array(np.atleast_2d(np.asarray(weights, dtype=np.float64)))
-        else:
-            held = sparse.csr_array(sparse.identity(n, dtype=np.float64, format="csr"))
-        if held.shape[1] != n:
-            msg = f"G2pp.revalue: holdings have {held.shape[1]} columns for {n} streams"
-            raise ValueError(msg)
+        g, moves = _spread_groups(spread_moves, groups, (paths.n_paths, len(h)))
+        held = _holders(weights, holdings, n)
         offsets, times, amounts = layout.args()
         log_df_flows, log_df_h = self._log_df(times), self._log_df(h)
         indptr, indices = held.indptr.astype(np.int64), held.indices.astype(np.int64)
         units = np.ascontiguousarray(held.data, dtype=np.float64)
         n_groups = moves.shape[1] // len(h) if len(g) else 0
-        params = np.array(self.params)
+        a, s, b, e, r = self.params
+        inputs = (offsets, times, amounts, log_df_flows, z, h, log_df_h, indptr, indices, units, g)
         plan = _revaluation(
-            lambda: _core.G2Revaluation(
-                *self.params,
-                offsets,
-                times,
-                amounts,
-                log_df_flows,
-                z,
-                h,
-                log_df_h,
-                indptr,
-                indices,
-                units,
-                g,
-                n_groups,
-            ),
-            params,
-            offsets,
-            times,
-            amounts,
-            log_df_flows,
-            z,
-            h,
-            log_df_h,
-            indptr,
-            indices,
-            units,
-            g,
+            lambda: _core.G2Revaluation(a, s, b, e, r, *inputs, n_groups),
+            np.array(self.params),
+            *inputs,
             np.array(n_groups),
         )
         out = plan.revalue(
@@ -577,56 +572,10 @@ class G2pp(SwaptionModel):
             with the error in basis points.
         """
         q, freq, vols = swaption_quotes(quotes, "G2pp.calibrate")
-        lo = np.array([1e-3, 1e-4, 1e-3, 1e-4, -0.999])
-        hi = np.array([3.0, 0.1, 3.0, 0.1, 0.999])
         book = _SwaptionBook.atm(curve, q["expiry"], q["tenor"], freq)
-        # Residuals are relative vol errors: model price over the price at the market vol, less 1.
-        scale = book.bachelier_unit * vols
-
-        # Fitted in u = (ln a, ln sigma, ln b, ln eta, atanh rho), where every u is a valid
-        # model, so MINPACK's unconstrained Levenberg-Marquardt applies; d params / du is diagonal.
-        # A step far outside the quoting box is held at its edge (flat there: no gradient).
-        u_lo = np.concatenate([np.log(lo[:4]) - 3.0, [-4.0]])
-        u_hi = np.concatenate([np.log(hi[:4]) + 1.0, [4.0]])
-
-        def params(u: FloatArray) -> FloatArray:
-            v = np.clip(u, u_lo, u_hi)
-            return np.concatenate([np.exp(v[:4]), [np.tanh(v[4])]])
-
-        # Each pricing pass is most of the time, so none is repeated: every point's prices (and
-        # gradient, which comes with its prices) are kept for the fit. MINPACK asks for the
-        # Jacobian right after the residuals of its start and of every step it accepts, so
-        # while steps are accepted the gradient pass (1.7 value passes) runs with the residuals.
-        seen: dict[bytes, tuple[FloatArray, FloatArray | None]] = {}
-        state = {"accepted": True}
-
-        def priced(u: FloatArray, gradient: bool) -> tuple[FloatArray, FloatArray | None]:
-            key = u.tobytes()
-            if key not in seen or (gradient and seen[key][1] is None):
-                price, grad = book.prices(params(u), gradient=gradient)
-                seen[key] = (price, grad if gradient else None)
-            return seen[key]
-
-        def residuals(u: FloatArray) -> FloatArray:
-            res = np.asarray(priced(u, state["accepted"])[0] / scale - 1.0, dtype=np.float64)
-            state["accepted"] = False
-            if np.max(np.abs(res)) <= _EXACT_VOL_FIT:
-                raise _ExactFit(u)
-            return res
-
-        def jacobian(u: FloatArray) -> FloatArray:
-            state["accepted"] = True
-            x = params(u)
-            inside = (u > u_lo) & (u < u_hi)
-            chain = np.concatenate([x[:4], [1.0 - x[4] ** 2]]) * inside
-            grad = priced(u, gradient=True)[1]
-            assert grad is not None
-            return np.asarray(grad * chain / scale[:, None], dtype=np.float64)
-
-        def to_u(x: FloatArray) -> FloatArray:
-            return np.concatenate([np.log(x[:4]), [np.arctanh(x[4])]])
-
+        fit = _VolObjective(book, vols)
         rng = np.random.default_rng(seed)
+        lo, hi = _PARAM_LO, _PARAM_HI
         fixed = [np.array([0.05, 0.01, 0.5, 0.008, -0.7]), np.array([0.3, 0.01, 1.0, 0.01, 0.0])]
         guesses = fixed + [
             lo + (hi - lo) * rng.uniform(0.05, 0.6, 5) for _ in range(max(starts - 2, 0))
@@ -636,42 +585,18 @@ class G2pp(SwaptionModel):
         # from the random starts too, best misfit first (a price pass each ranks them), at most
         # three of them.
         exact = 0.5e-16 * len(vols)
-
-        def ranked(pool: list[FloatArray]) -> list[FloatArray]:
-            costs = []
-            for x0 in pool:
-                u0 = to_u(x0)
-                costs.append(float(np.sum((priced(u0, gradient=False)[0] / scale - 1.0) ** 2)))
-            return [pool[i] for i in np.argsort(costs)]
-
         best: _Fit | None = None
-        queue = ranked(guesses[:2])[:1]
+        queue = fit.ranked(guesses[:2])[:1]
         while queue and (best is None or best.cost >= exact):
-            try:
-                fit = least_squares(
-                    residuals,
-                    to_u(queue.pop(0)),
-                    jac=jacobian,
-                    method="lm",
-                    xtol=1e-12,
-                    ftol=1e-15,
-                    gtol=1e-15,
-                    max_nfev=100,
-                )
-                found = _Fit(np.asarray(fit.x, dtype=np.float64), float(fit.cost))
-            except _ExactFit as stop:
-                found = _Fit(stop.u, 0.0)
-            except ValueError:  # a step left the model's range (a or b above 100, say)
-                found = None
-            state["accepted"] = True  # the next fit's first residuals come with a Jacobian
+            found = fit.from_start(queue.pop(0))
             if found is not None and (best is None or found.cost < best.cost):
                 best = found
             if not queue and guesses[2:] and (best is None or best.cost >= exact):
-                queue, guesses = ranked(guesses[2:])[:3], guesses[:2]
+                queue, guesses = fit.ranked(guesses[2:])[:3], guesses[:2]
         if best is None:
             msg = "G2pp.calibrate: no starting point produced a valid fit"
             raise ConvergenceError(msg)
-        a, s, b, e, r = params(best.x)
+        a, s, b, e, r = fit.params(best.x)
         swapped = a > b
         if swapped:  # the model is symmetric in (a, sigma) <-> (b, eta); report a < b
             a, s, b, e = b, e, a, s
@@ -679,7 +604,7 @@ class G2pp(SwaptionModel):
         prices = (
             book.prices(np.array(model.params), gradient=False)[0]
             if swapped
-            else priced(best.x, gradient=False)[0]
+            else fit.priced(best.x, gradient=False)[0]
         )
         fitted = prices / book.bachelier_unit
         report = pd.DataFrame(
@@ -712,6 +637,100 @@ class _ExactFit(Exception):
 class _Fit:
     x: FloatArray  # the fitted point in the optimizer's coordinates
     cost: float  # half the sum of squared relative vol errors
+
+
+#: The quoting box of (a, sigma, b, eta, rho): random starts are drawn inside it.
+_PARAM_LO: Final = np.array([1e-3, 1e-4, 1e-3, 1e-4, -0.999])
+_PARAM_HI: Final = np.array([3.0, 0.1, 3.0, 0.1, 0.999])
+
+
+class _VolObjective:
+    """Relative vol errors of G2++ on a swaption book, with their exact Jacobian.
+
+    Fitted in u = (ln a, ln sigma, ln b, ln eta, atanh rho), where every u is a valid model, so
+    MINPACK's unconstrained Levenberg-Marquardt applies; d params / du is diagonal. A step far
+    outside the quoting box is held at its edge (flat there: no gradient).
+
+    Each pricing pass is most of the time, so none is repeated: every point's prices (and
+    gradient, which comes with its prices) are kept for the fit. MINPACK asks for the Jacobian
+    right after the residuals of its start and of every step it accepts, so while steps are
+    accepted the gradient pass (1.7 value passes) runs with the residuals.
+    """
+
+    def __init__(self, book: _SwaptionBook, vols: FloatArray) -> None:
+        self.book = book
+        # Residuals are relative vol errors: model price over the price at the market vol,
+        # less 1.
+        self.scale = book.bachelier_unit * vols
+        self.u_lo = np.concatenate([np.log(_PARAM_LO[:4]) - 3.0, [-4.0]])
+        self.u_hi = np.concatenate([np.log(_PARAM_HI[:4]) + 1.0, [4.0]])
+        self.seen: dict[bytes, tuple[FloatArray, FloatArray | None]] = {}
+        self.accepted = True
+
+    def params(self, u: FloatArray) -> FloatArray:
+        """Return the model's (a, sigma, b, eta, rho) at optimizer coordinates `u`."""
+        v = np.clip(u, self.u_lo, self.u_hi)
+        return np.concatenate([np.exp(v[:4]), [np.tanh(v[4])]])
+
+    @staticmethod
+    def to_u(x: FloatArray) -> FloatArray:
+        """Return the optimizer coordinates of parameters `x`."""
+        return np.concatenate([np.log(x[:4]), [np.arctanh(x[4])]])
+
+    def priced(self, u: FloatArray, gradient: bool) -> tuple[FloatArray, FloatArray | None]:
+        """Return the book's prices at `u` (and their gradient when asked), each pass once."""
+        key = u.tobytes()
+        if key not in self.seen or (gradient and self.seen[key][1] is None):
+            price, grad = self.book.prices(self.params(u), gradient=gradient)
+            self.seen[key] = (price, grad if gradient else None)
+        return self.seen[key]
+
+    def residuals(self, u: FloatArray) -> FloatArray:
+        """Return the relative vol errors at `u`; raise `_ExactFit` at an exact fit."""
+        res = np.asarray(self.priced(u, self.accepted)[0] / self.scale - 1.0, dtype=np.float64)
+        self.accepted = False
+        if np.max(np.abs(res)) <= _EXACT_VOL_FIT:
+            raise _ExactFit(u)
+        return res
+
+    def jacobian(self, u: FloatArray) -> FloatArray:
+        """Return the residuals' Jacobian in `u`."""
+        self.accepted = True
+        x = self.params(u)
+        inside = (u > self.u_lo) & (u < self.u_hi)
+        chain = np.concatenate([x[:4], [1.0 - x[4] ** 2]]) * inside
+        grad = self.priced(u, gradient=True)[1]
+        assert grad is not None
+        return np.asarray(grad * chain / self.scale[:, None], dtype=np.float64)
+
+    def ranked(self, pool: list[FloatArray]) -> list[FloatArray]:
+        """Return starting parameters best misfit first (one price pass each)."""
+        costs = []
+        for x0 in pool:
+            price = self.priced(self.to_u(x0), gradient=False)[0]
+            costs.append(float(np.sum((price / self.scale - 1.0) ** 2)))
+        return [pool[i] for i in np.argsort(costs)]
+
+    def from_start(self, x0: FloatArray) -> _Fit | None:
+        """Fit by Levenberg-Marquardt from parameters `x0`; None when a step leaves the model."""
+        try:
+            fit = least_squares(
+                self.residuals,
+                self.to_u(x0),
+                jac=self.jacobian,
+                method="lm",
+                xtol=1e-12,
+                ftol=1e-15,
+                gtol=1e-15,
+                max_nfev=100,
+            )
+            found: _Fit | None = _Fit(np.asarray(fit.x, dtype=np.float64), float(fit.cost))
+        except _ExactFit as stop:
+            found = _Fit(stop.u, 0.0)
+        except ValueError:  # a step left the model's range (a or b above 100, say)
+            found = None
+        self.accepted = True  # the next fit's first residuals come with a Jacobian
+        return found
 
 
 @dataclass(frozen=True)
