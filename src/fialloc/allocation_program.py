@@ -185,6 +185,74 @@ class Extension:
     positions: list[cp.Expression] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Terms:
+    """The program's expressions in the weights (and an extension's variables)."""
+
+    active: cp.Expression  # surplus tracking error's factor and residual terms
+    gap: cp.Expression  # key-rate gaps (years)
+    buffer_bounds: cp.Expression  # the liquid buffer's upper bounds (per unit of assets)
+    portfolio_yield: cp.Expression  # decimal a year, per unit of assets
+    funded: cp.Expression | float  # assets in the extension's funded positions
+
+    @classmethod
+    def of(cls, problem: AllocationProblem, w: cp.Variable, ext: Extension) -> _Terms:
+        """Build the expressions of `problem` at weights `w` with extension `ext`."""
+        factors = problem.exposures.to_numpy().T @ w + (
+            ext.exposure if ext.exposure is not None else 0.0
+        )
+        active = cp.hstack(
+            [
+                problem.factor_root() @ (factors - problem.liability.to_numpy()),
+                cp.multiply(problem.residual_vol.to_numpy(), w),
+            ]
+        )
+        keys = [problem.exposures.columns.get_loc(c) for c in problem.key_columns]
+        gap = key_rate_gap(
+            factors[keys],
+            problem.liability[problem.key_columns].to_numpy(),
+            problem.assets,
+            problem.liabilities,
+        )
+        # The buffer's bounds are linear in the post-haircut levels: one matrix, one vector.
+        bounds = np.array(hqla_bounds(*np.eye(3)))
+        levels = problem.hqla.to_numpy().T @ w
+        if ext.level1 is not None:
+            levels = levels + cp.multiply(ext.level1, np.eye(3)[0])
+        portfolio_yield = problem.yields.to_numpy() @ w + (
+            ext.yield_pickup if ext.yield_pickup is not None else 0.0
+        )
+        funded = ext.funded if ext.funded is not None else 0.0
+        return cls(active, gap, bounds @ levels, portfolio_yield, funded)
+
+
+def _excess(
+    problem: AllocationProblem,
+    mandate: Mandate,
+    w: cp.Variable,
+    d: cp.Variable,
+    moved: cp.Variable,
+    terms: _Terms,
+) -> dict[str, cp.Expression | None]:
+    """Each limit row's value (minus it for a lower limit); None where no manager is concerned."""
+    exits = exit_mask(problem, mandate)
+    shifted = shifted_mask(problem, mandate)
+    untraded = (problem.tradable_share <= 0).to_numpy()
+    return {
+        "turnover (one-way)": 0.5 * (cp.sum(moved) + terms.funded),
+        "max shift": cp.max(moved[np.flatnonzero(shifted)]),
+        "min allocation": -cp.min(w[np.flatnonzero(~exits)]) if (~exits).any() else None,
+        "max allocation": cp.max(w),
+        "exited managers": cp.sum(w[np.flatnonzero(exits)]) if exits.any() else None,
+        UNTRADED: cp.max(d[np.flatnonzero(untraded)]) if untraded.any() else None,
+        "yield": -terms.portfolio_yield,
+        "tracking error": cp.norm(terms.active, 2),
+        "illiquid share": problem.illiquid_share.to_numpy() @ w,
+        "rating drift (notches)": cp.abs(problem.notch.to_numpy() @ d),
+        "sector overweight": cp.max(problem.sectors.to_numpy().T @ d),
+    }
+
+
 class AllocationProgram:
     """The compiled allocation program of one problem and mandate (see the module docstring).
 
@@ -222,6 +290,56 @@ class AllocationProgram:
         d = cp.Variable(n, name="d")
         h = cp.Variable(name="h")
         self.slack = cp.Variable(k, nonneg=True, name="s")
+        self._parameters(problem, n, k)
+        w = self.w
+        terms = _Terms.of(problem, w, ext)
+        # |d| as its own variable: every use (turnover, shifts, costs) grows with it.
+        moved = cp.Variable(n, nonneg=True, name="moved")
+        impact = cp.Variable(n, name="impact")
+        excess = _excess(problem, mandate, w, d, moved, terms)
+        self.positions_bound = cp.Parameter(nonneg=True, name="positions", value=_UNBOUNDED)
+        self.return_floor = cp.Parameter(name="return_floor", value=_NO_FLOOR)
+        slopes, intercepts = impact_tangents()
+        constraints = [
+            cp.sum(w) + terms.funded == 1,
+            w >= 0,
+            d == w - self.w0,
+            moved >= d,
+            moved >= -d,
+            # The 3/2-power impact above its tangents (see IMPACT_TANGENTS).
+            cp.reshape(moved, (n, 1), order="C") @ slopes[None, :] + intercepts[None, :]
+            <= cp.reshape(impact, (n, 1), order="C") @ np.ones((1, len(slopes))),
+            h <= terms.buffer_bounds,
+            h <= self.limit[self._at("liquidity buffer")],
+            terms.portfolio_yield - problem.expected_loss.to_numpy() @ w >= self.return_floor,
+            *(cp.abs(p) <= self.positions_bound for p in ext.positions),
+        ]
+        exits = exit_mask(problem, mandate)
+        if exits.any() and mandate.exit_immediately:
+            constraints.append(w[np.flatnonzero(exits)] == 0)
+        constraints += self._limit_constraints(terms, excess)
+        constraints += ext.constraints
+        scale = np.array([r.scale for r in self.rows])
+        objective = (
+            self.breach_weight @ cp.multiply(1.0 / scale, self.slack)
+            - self.yield_weight * (1e4 * terms.portfolio_yield)
+            - self.alpha @ w
+            + self.loss @ w
+            + self.cost @ moved
+            + self.impact @ impact
+            + self.risk * cp.sum_squares(terms.active)
+            - self.kappa * h
+            + TIE_BREAK * cp.sum_squares(d)
+        )
+        if ext.terms:
+            objective = objective + self.extension_weight * cp.sum(
+                cp.hstack(list(ext.terms.values()))
+            )
+        self.program = cp.Problem(cp.Minimize(objective), constraints)
+        self._rooms: FloatArray | None = None if rooms is None else np.asarray(rooms, float)
+
+    def _parameters(self, problem: AllocationProblem, n: int, k: int) -> None:
+        """Create what changes between solves: today's weights, limits and coefficients."""
         self.w0 = cp.Parameter(n, name="w0", value=problem.current.to_numpy())
         self.limit = cp.Parameter(k, name="limit", value=np.array([r.limit for r in self.rows]))
         self.room = cp.Parameter(k, nonneg=True, name="room", value=np.zeros(k))
@@ -236,104 +354,25 @@ class AllocationProgram:
         self.kappa = cp.Parameter(nonneg=True, value=0.0)
         self.extension_weight = cp.Parameter(nonneg=True, value=1.0)
 
-        w = self.w
-        x = problem.exposures.to_numpy()
-        factors = x.T @ w + (ext.exposure if ext.exposure is not None else 0.0)
-        active = cp.hstack(
-            [
-                problem.factor_root() @ (factors - problem.liability.to_numpy()),
-                cp.multiply(problem.residual_vol.to_numpy(), w),
-            ]
-        )
-        keys = [problem.exposures.columns.get_loc(c) for c in problem.key_columns]
-        gap = key_rate_gap(
-            factors[keys],
-            problem.liability[problem.key_columns].to_numpy(),
-            problem.assets,
-            problem.liabilities,
-        )
-        # The buffer's bounds are linear in the post-haircut levels: one matrix, one vector.
-        bounds = np.array(hqla_bounds(*np.eye(3)))
-        levels = problem.hqla.to_numpy().T @ w
-        if ext.level1 is not None:
-            levels = levels + cp.multiply(ext.level1, np.eye(3)[0])
-        buffer_bounds = bounds @ levels
-        portfolio_yield = problem.yields.to_numpy() @ w + (
-            ext.yield_pickup if ext.yield_pickup is not None else 0.0
-        )
-        funded = ext.funded if ext.funded is not None else 0.0
-        exits = exit_mask(problem, mandate)
-        shifted = shifted_mask(problem, mandate)
-        untraded = (problem.tradable_share <= 0).to_numpy()
-        # |d| as its own variable: every use (turnover, shifts, costs) grows with it.
-        moved = cp.Variable(n, nonneg=True, name="moved")
-        impact = cp.Variable(n, name="impact")
-        slopes, intercepts = impact_tangents()
-        excess: dict[str, cp.Expression] = {
-            "turnover (one-way)": 0.5 * (cp.sum(moved) + funded),
-            "max shift": cp.max(moved[np.flatnonzero(shifted)]),
-            "min allocation": -cp.min(w[np.flatnonzero(~exits)]) if (~exits).any() else None,
-            "max allocation": cp.max(w),
-            "exited managers": cp.sum(w[np.flatnonzero(exits)]) if exits.any() else None,
-            UNTRADED: cp.max(d[np.flatnonzero(untraded)]) if untraded.any() else None,
-            "yield": -portfolio_yield,
-            "tracking error": cp.norm(active, 2),
-            "illiquid share": problem.illiquid_share.to_numpy() @ w,
-            "rating drift (notches)": cp.abs(problem.notch.to_numpy() @ d),
-            "sector overweight": cp.max(problem.sectors.to_numpy().T @ d),
-        }
-        self.positions_bound = cp.Parameter(nonneg=True, name="positions", value=_UNBOUNDED)
-        self.return_floor = cp.Parameter(name="return_floor", value=_NO_FLOOR)
-        constraints = [
-            cp.sum(w) + funded == 1,
-            w >= 0,
-            d == w - self.w0,
-            moved >= d,
-            moved >= -d,
-            # The 3/2-power impact above its tangents (see IMPACT_TANGENTS).
-            cp.reshape(moved, (n, 1), order="C") @ slopes[None, :] + intercepts[None, :]
-            <= cp.reshape(impact, (n, 1), order="C") @ np.ones((1, len(slopes))),
-            h <= buffer_bounds,
-            h <= self.limit[self._at("liquidity buffer")],
-            portfolio_yield - problem.expected_loss.to_numpy() @ w >= self.return_floor,
-            *(cp.abs(p) <= self.positions_bound for p in ext.positions),
-        ]
-        if exits.any() and mandate.exit_immediately:
-            constraints.append(w[np.flatnonzero(exits)] == 0)
+    def _limit_constraints(
+        self, terms: _Terms, excess: dict[str, cp.Expression | None]
+    ) -> list[cp.Constraint]:
+        """Every limit row as ``excess <= room + slack``, and each slack under its cap."""
         bound = self.room + self.slack
         at_gap = np.flatnonzero(self._kinds("gap"))
-        constraints.append(cp.abs(gap) - self.limit[at_gap] <= bound[at_gap])
         at_buffer = self._at("liquidity buffer")
-        constraints.append(self.limit[at_buffer] - buffer_bounds <= bound[at_buffer])
         # Every other row at once: `excess` holds minus the value of a lower limit, so
         # sign * (value - limit) <= bound with sign -1 for ">=" rows.
         rest = [i for i, r in enumerate(self.rows) if r.kind != "gap" and i != at_buffer]
         sign = np.array([1.0 if self.rows[i].sense == "<=" else -1.0 for i in rest])
-        constraints.append(
+        return [
+            cp.abs(terms.gap) - self.limit[at_gap] <= bound[at_gap],
+            self.limit[at_buffer] - terms.buffer_bounds <= bound[at_buffer],
             cp.hstack([excess[self.rows[i].name] for i in rest])
             - cp.multiply(sign, self.limit[rest])
-            <= bound[rest]
-        )
-        constraints.append(self.slack <= self.cap)
-        constraints += ext.constraints
-        scale = np.array([r.scale for r in self.rows])
-        objective = (
-            self.breach_weight @ cp.multiply(1.0 / scale, self.slack)
-            - self.yield_weight * (1e4 * portfolio_yield)
-            - self.alpha @ w
-            + self.loss @ w
-            + self.cost @ moved
-            + self.impact @ impact
-            + self.risk * cp.sum_squares(active)
-            - self.kappa * h
-            + TIE_BREAK * cp.sum_squares(d)
-        )
-        if ext.terms:
-            objective = objective + self.extension_weight * cp.sum(
-                cp.hstack(list(ext.terms.values()))
-            )
-        self.program = cp.Problem(cp.Minimize(objective), constraints)
-        self._rooms: FloatArray | None = None if rooms is None else np.asarray(rooms, float)
+            <= bound[rest],
+            self.slack <= self.cap,
+        ]
 
     def _at(self, name: str) -> int:
         return next(i for i, r in enumerate(self.rows) if r.name == name)
