@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -275,6 +275,85 @@ def history_risk(
     return out
 
 
+def _history_inputs(
+    book: BondBook,
+    dates: list[dt.date],
+    tenors: npt.ArrayLike,
+    zeros: npt.ArrayLike,
+    spreads: npt.ArrayLike,
+    systematic_spreads: npt.ArrayLike,
+    paydowns: tuple[npt.ArrayLike, npt.ArrayLike] | None,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Check `revalue_history`'s inputs; tenors, zeros, spreads, systematic spreads, paydowns.
+
+    The paydowns come as one array, (actual, expected) x periods x securities (zero if None).
+    """
+    n_months, n_sec = len(dates), len(book)
+    if n_months < 2:
+        msg = "revalue_history: need at least two month-ends"
+        raise ValueError(msg)
+    if dates[0] != book.valuation_date:
+        msg = (
+            f"revalue_history: the book is valued at {book.valuation_date} but the history "
+            f"starts at {dates[0]}"
+        )
+        raise ValueError(msg)
+    for k in range(1, n_months):
+        if dates[k] <= dates[k - 1]:
+            msg = f"revalue_history: month {k} ({dates[k]}) is not after {dates[k - 1]}"
+            raise ValueError(msg)
+    knots_h = _check("tenors", tenors, (np.asarray(tenors).size,), rate=False)
+    if len(knots_h) == 0 or np.any(knots_h <= 0) or np.any(np.diff(knots_h) <= 0):
+        msg = f"revalue_history: `tenors` must be positive and increasing, got {knots_h.tolist()}"
+        raise ValueError(msg)
+    z = _check("zeros", zeros, (n_months, len(knots_h)))
+    s = _check("spreads", spreads, (n_months, n_sec))
+    sys = _check("systematic_spreads", systematic_spreads, (n_months, n_sec))
+    paid_down = np.zeros((2, n_months - 1, n_sec))
+    if paydowns is not None:
+        for j, name in enumerate(("actual paydowns", "expected paydowns")):
+            paid_down[j] = _check(name, paydowns[j], (n_months - 1, n_sec), rate=False)
+        if np.any((paid_down < 0) | (paid_down > 1)):
+            msg = "revalue_history: paydowns are shares of a balance, in [0, 1]"
+            raise ValueError(msg)
+    return knots_h, z, s, sys, paid_down
+
+
+def _states(
+    flows: _Flows,
+    knots: FloatArray,
+    curve: tuple[FloatArray, FloatArray],
+    key_move: FloatArray,
+    tent: FloatArray,
+    spread: tuple[FloatArray, FloatArray, FloatArray],
+    paid_down: FloatArray,
+) -> list[FloatArray]:
+    """Prices (per 100 face) at a period's sequential states, without the flows paid in it.
+
+    From the start's zero rates (`curve` start and end on `knots`) each state adds one more
+    move: the parallel shift (the key rates' mean move), each key rate's tent, the rest of the
+    curve, the systematic spread (`spread` start, after the systematic move, end), the specific
+    spread; then the expected and the actual paydown (`paid_down`, shares) returned at par.
+    """
+    z_start, z_end = curve
+    parallel = float(key_move.mean())
+    level = z_start + parallel
+    curves = [z_start, level]
+    for j in range(len(key_move)):
+        level = level + (key_move[j] - parallel) * tent[j]
+        curves.append(level)
+    curves.append(z_end)
+    states = [_price(flows, knots, c, spread[0]) for c in curves]
+    states.append(_price(flows, knots, z_end, spread[1]))
+    p_end = _price(flows, knots, z_end, spread[2])
+    states.append(p_end)
+    # The share paid down comes back at par, not at the end price.
+    actual, expected = paid_down
+    states.append(p_end + expected * (100.0 - p_end))
+    states.append(p_end + actual * (100.0 - p_end))
+    return states
+
+
 def revalue_history(
     book: BondBook,
     months: Sequence[dt.date],
@@ -323,33 +402,9 @@ def revalue_history(
     """
     dates = list(months)
     n_months, n_sec = len(dates), len(book)
-    if n_months < 2:
-        msg = "revalue_history: need at least two month-ends"
-        raise ValueError(msg)
-    if dates[0] != book.valuation_date:
-        msg = (
-            f"revalue_history: the book is valued at {book.valuation_date} but the history "
-            f"starts at {dates[0]}"
-        )
-        raise ValueError(msg)
-    for k in range(1, n_months):
-        if dates[k] <= dates[k - 1]:
-            msg = f"revalue_history: month {k} ({dates[k]}) is not after {dates[k - 1]}"
-            raise ValueError(msg)
-    knots_h = _check("tenors", tenors, (np.asarray(tenors).size,), rate=False)
-    if len(knots_h) == 0 or np.any(knots_h <= 0) or np.any(np.diff(knots_h) <= 0):
-        msg = f"revalue_history: `tenors` must be positive and increasing, got {knots_h.tolist()}"
-        raise ValueError(msg)
-    z = _check("zeros", zeros, (n_months, len(knots_h)))
-    s = _check("spreads", spreads, (n_months, n_sec))
-    sys = _check("systematic_spreads", systematic_spreads, (n_months, n_sec))
-    paid_down = np.zeros((2, n_months - 1, n_sec))
-    if paydowns is not None:
-        for j, name in enumerate(("actual paydowns", "expected paydowns")):
-            paid_down[j] = _check(name, paydowns[j], (n_months - 1, n_sec), rate=False)
-        if np.any((paid_down < 0) | (paid_down > 1)):
-            msg = "revalue_history: paydowns are shares of a balance, in [0, 1]"
-            raise ValueError(msg)
+    knots_h, z, s, sys, paid_down = _history_inputs(
+        book, dates, tenors, zeros, spreads, systematic_spreads, paydowns
+    )
     keys = np.asarray(key_tenors, dtype=np.float64)
     knots = np.union1d(knots_h, keys)
     # Tent j on the union knots (linear between them, flat outside): exact zero-rate overlays.
@@ -359,46 +414,34 @@ def revalue_history(
     times, amounts = layout.times, layout.amounts
     stream = np.repeat(np.arange(n_sec), np.diff(layout.offsets))
     taus = np.array([act365(dates[0], d) for d in dates])
-
-    def rolled(tau: float) -> _Flows:
-        return _rolled(book, stream, tau)
-
-    names = effect_names(keys.tolist())
-    effects = np.empty((n_months - 1, n_sec, len(names)))
-    start = np.empty((n_months - 1, n_sec))
-    shifts = np.empty(n_months - 1)
+    effects, start, shifts = [], [], []
     z_start = np.interp(knots, knots_h, z[0])
-    p_start = _price(rolled(taus[0]), knots, z_start, s[0])
+    p_start = _price(_rolled(book, stream, taus[0]), knots, z_start, s[0])
     for p in range(n_months - 1):
         z_end = np.interp(knots, knots_h, z[p + 1])
         key_move = np.interp(keys, knots_h, z[p + 1]) - np.interp(keys, knots_h, z[p])
-        parallel = float(key_move.mean())
         paid = (times > taus[p]) & (times <= taus[p + 1])
         coupons = np.bincount(stream[paid], weights=amounts[paid], minlength=n_sec)
-        flows = rolled(taus[p + 1])
-        level = z_start + parallel
-        curves = [z_start, level]
-        for j in range(len(keys)):
-            level = level + (key_move[j] - parallel) * tent[j]
-            curves.append(level)
-        curves.append(z_end)
-        states = [_price(flows, knots, c, s[p]) for c in curves]
-        states.append(_price(flows, knots, z_end, s[p] + sys[p + 1] - sys[p]))
-        p_end = _price(flows, knots, z_end, s[p + 1])
-        states.append(p_end)
-        # The share paid down comes back at par, not at the end price.
-        actual, expected = paid_down[:, p]
-        states.append(p_end + expected * (100.0 - p_end))
-        states.append(p_end + actual * (100.0 - p_end))
-        values = np.column_stack([p_start, *(v + coupons for v in states)])
-        # A bond that matured by the period's start is worth nothing and earns nothing; one
-        # that matures within it ends at 0 with its redemption among the flows paid.
-        alive = p_start > 0.0
-        effects[p] = 0.0
-        effects[p, alive] = np.diff(values[alive], axis=1) / p_start[alive, None]
-        start[p] = p_start
-        shifts[p] = parallel
-        p_start, z_start = p_end, z_end
-    return SecurityEffects(
-        dates, [str(i) for i in book.security_ids], start, effects, names, shifts
-    )
+        flows = _rolled(book, stream, taus[p + 1])
+        spread = (s[p], s[p] + sys[p + 1] - sys[p], s[p + 1])
+        states = _states(flows, knots, (z_start, z_end), key_move, tent, spread, paid_down[:, p])
+        effects.append(_returns(p_start, states, coupons))
+        start.append(p_start)
+        shifts.append(float(key_move.mean()))
+        p_start, z_start = states[-3], z_end
+    names = effect_names(keys.tolist())
+    ids = [str(i) for i in book.security_ids]
+    return SecurityEffects(dates, ids, np.array(start), np.array(effects), names, np.array(shifts))
+
+
+def _returns(start: FloatArray, states: list[FloatArray], paid: npt.NDArray[Any]) -> FloatArray:
+    """Securities x states: each state's move with the flows `paid`, per unit of `start`.
+
+    A bond that matured by the period's start is worth nothing and earns nothing; one that
+    matures within it ends at 0 with its redemption among the flows paid.
+    """
+    values = np.column_stack([start, *(v + paid for v in states)])
+    alive = start > 0.0
+    out = np.zeros((len(start), len(states)))
+    out[alive] = np.diff(values[alive], axis=1) / start[alive, None]
+    return out
