@@ -320,57 +320,13 @@ def overlay_universe(
     """
     m = market or OverlayMarket()
     vd = _valuation_date(curve, "overlay_universe")
-    swap_tenors = (
-        tuple(t for t in key_tenors if t >= 1.0) if m.swap_tenors is None else m.swap_tenors
-    )
-    strips_tenors = tuple(key_tenors) if m.strips_tenors is None else m.strips_tenors
-    for name, tenors in (("swap_tenors", swap_tenors), ("strips_tenors", strips_tenors)):
-        bad = [t for t in tenors if not any(abs(t - k) < 1e-9 for k in key_tenors)]
-        if bad:
-            msg = f"overlay_universe: {name} {bad} are not key tenors {list(key_tenors)}"
-            raise ValueError(msg)
+    swap_tenors, strips_tenors = _overlay_tenors(m, key_tenors)
     move = finite_float(m.swap_margin_move, "overlay_universe: swap_margin_move")
     if not 0.0 <= move < 0.1:
         msg = f"overlay_universe: swap_margin_move {move} must be in [0, 0.1) (a decimal rate)"
         raise ValueError(msg)
     futures = _check_futures(default_futures(vd) if m.futures is None else m.futures, vd)
-
-    def maturity(years: float) -> dt.date:
-        return add_months(vd, round(12 * years))
-
-    legs = _FixedLegs(curve, vd)
-    rows: list[dict[str, object]] = []
-    for t in swap_tenors:
-        mat = maturity(t)
-        par = legs.swap(f"swap_{t:g}y", mat, None)
-        rows.append({"kind": "swap", "tenor": t, "maturity": mat, "rate": par})
-    ctd = BondBook.from_frame(
-        [
-            _bond(f"future_{r.contract}", r.ctd_coupon, r.ctd_maturity, 2, "ACT/ACT ICMA")
-            for r in _rows(futures)
-        ],
-        vd,
-    )
-    ctd_yield = ctd.analyze(curve).ytm
-    for i, r in enumerate(_rows(futures)):
-        legs.add(ctd.security_ids[i], *ctd.layout.stream(i))
-        rows.append(
-            {
-                "kind": "future",
-                "tenor": act365(vd, r.ctd_maturity),
-                "maturity": r.ctd_maturity,
-                "rate": float(ctd_yield[i]),
-            }
-        )
-    for t in strips_tenors:
-        mat = maturity(t)
-        legs.add(f"strips_{t:g}y", [act365(vd, mat)], [100.0])
-        p = float(curve.discount(act365(vd, mat)))
-        rows.append({"kind": "strips", "tenor": t, "maturity": mat, "rate": p ** (-1.0 / t) - 1.0})
-    if not rows:
-        msg = "overlay_universe: no instruments (no swap tenors, futures or STRIPS tenors)"
-        raise ValueError(msg)
-    book = legs.book()
+    book, rows = _instruments(curve, vd, futures, swap_tenors, strips_tenors)
     table = pd.DataFrame(rows, index=pd.Index(book.security_ids, name="instrument"))
     table["funded"] = table["kind"] == "strips"
     dirty = book.dirty_prices(curve)
@@ -409,6 +365,75 @@ def overlay_universe(
     for j, tenor in enumerate(key_tenors):
         table[krd_column(tenor)] = exposure[:, j]
     return OverlayUniverse(table, book, scale, financed, curve)
+
+
+def _overlay_tenors(
+    market: OverlayMarket, key_tenors: Sequence[float]
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Return the swaps' and STRIPS' tenors: the market's, or the key tenors (swaps from 1y)."""
+    swap_tenors = (
+        tuple(t for t in key_tenors if t >= 1.0)
+        if market.swap_tenors is None
+        else market.swap_tenors
+    )
+    strips_tenors = tuple(key_tenors) if market.strips_tenors is None else market.strips_tenors
+    for name, tenors in (("swap_tenors", swap_tenors), ("strips_tenors", strips_tenors)):
+        bad = [t for t in tenors if not any(abs(t - k) < 1e-9 for k in key_tenors)]
+        if bad:
+            msg = f"overlay_universe: {name} {bad} are not key tenors {list(key_tenors)}"
+            raise ValueError(msg)
+    return tuple(swap_tenors), tuple(strips_tenors)
+
+
+def _instruments(
+    curve: Curve,
+    vd: dt.date,
+    futures: pd.DataFrame,
+    swap_tenors: Sequence[float],
+    strips_tenors: Sequence[float],
+) -> tuple[BondBook, list[dict[str, object]]]:
+    """Build the instruments' fixed legs as one book, and per instrument its kind and rate.
+
+    Swaps at par, each future as its cheapest-to-deliver bond (rate: its yield), STRIPS
+    maturing the tenor after `vd` (rate: annually compounded yield).
+    """
+
+    def maturity(years: float) -> dt.date:
+        return add_months(vd, round(12 * years))
+
+    legs = _FixedLegs(curve, vd)
+    rows: list[dict[str, object]] = []
+    for t in swap_tenors:
+        mat = maturity(t)
+        par = legs.swap(f"swap_{t:g}y", mat, None)
+        rows.append({"kind": "swap", "tenor": t, "maturity": mat, "rate": par})
+    ctd = BondBook.from_frame(
+        [
+            _bond(f"future_{r.contract}", r.ctd_coupon, r.ctd_maturity, 2, "ACT/ACT ICMA")
+            for r in _rows(futures)
+        ],
+        vd,
+    )
+    ctd_yield = ctd.analyze(curve).ytm
+    for i, r in enumerate(_rows(futures)):
+        legs.add(ctd.security_ids[i], *ctd.layout.stream(i))
+        rows.append(
+            {
+                "kind": "future",
+                "tenor": act365(vd, r.ctd_maturity),
+                "maturity": r.ctd_maturity,
+                "rate": float(ctd_yield[i]),
+            }
+        )
+    for t in strips_tenors:
+        mat = maturity(t)
+        legs.add(f"strips_{t:g}y", [act365(vd, mat)], [100.0])
+        p = float(curve.discount(act365(vd, mat)))
+        rows.append({"kind": "strips", "tenor": t, "maturity": mat, "rate": p ** (-1.0 / t) - 1.0})
+    if not rows:
+        msg = "overlay_universe: no instruments (no swap tenors, futures or STRIPS tenors)"
+        raise ValueError(msg)
+    return legs.book(), rows
 
 
 def _bond(
