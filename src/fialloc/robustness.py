@@ -275,29 +275,7 @@ def sleeve_paths(
         economies = paths.names
         paths = paths.economy(paths.names[0])
     else:
-        book = p.book
-        z = p.base_curve_spreads.to_numpy()
-        # managers x securities, in base units at today's spot
-        face = (
-            p.face.reindex(columns=book.security_ids).to_numpy() / 100.0 * p.fx_to_base.to_numpy()
-        )
-        moves, groups = None, None
-        if credit is not None and spread_moves_wanted(credit):
-            groups = credit_groups(p, book.security_ids)
-            moves = spread_moves(model, paths, credit, h) if np.any(groups >= 0) else None
-        # Summed into the sleeves inside the kernel (paths x horizons x managers), in one fixed
-        # order: the same values for any thread count, in this process and on any worker.
-        remaining = model.revalue(
-            book,
-            paths,
-            h,
-            z,
-            threads=threads,
-            holdings=face,
-            spread_moves=moves,
-            groups=None if moves is None else groups,
-        )
-        assets = remaining + paths.banked(book.layout, face, h)
+        assets = _home_sleeves(p, model, paths, h, threads, credit)
     owed = model.revalue(p.liability_stream, paths, h, threads=threads)[:, :, 0]
     # What is still owed plus what was paid, grown to the horizon.
     liabilities = owed + paths.banked(p.liability_stream.layout, np.ones(1), h)[:, :, 0]
@@ -326,6 +304,38 @@ def sleeve_paths(
         None if overlay is None else overlay.table["value"].to_numpy(dtype=float),
         economies,
     )
+
+
+def _home_sleeves(
+    p: Portfolio,
+    model: G2pp,
+    paths: G2Paths,
+    h: FloatArray,
+    threads: int | None,
+    credit: CreditInflationSpec | None,
+) -> FloatArray:
+    """Paths x horizons x managers: each sleeve's value and cash banked, one economy's book."""
+    book = p.book
+    z = p.base_curve_spreads.to_numpy()
+    # managers x securities, in base units at today's spot
+    face = p.face.reindex(columns=book.security_ids).to_numpy() / 100.0 * p.fx_to_base.to_numpy()
+    moves, groups = None, None
+    if credit is not None and spread_moves_wanted(credit):
+        groups = credit_groups(p, book.security_ids)
+        moves = spread_moves(model, paths, credit, h) if np.any(groups >= 0) else None
+    # Summed into the sleeves inside the kernel (paths x horizons x managers), in one fixed
+    # order: the same values for any thread count, in this process and on any worker.
+    remaining = model.revalue(
+        book,
+        paths,
+        h,
+        z,
+        threads=threads,
+        holdings=face,
+        spread_moves=moves,
+        groups=None if moves is None else groups,
+    )
+    return remaining + paths.banked(book.layout, face, h)
 
 
 def simulate_sleeves(
@@ -714,10 +724,74 @@ def stress_surplus(
     return out
 
 
+@dataclass(frozen=True)
+class _Shortfall:
+    """The least-shortfall program's paths at one horizon, in units of today's assets."""
+
+    assets: float  # today's assets (money)
+    unit: FloatArray  # paths x managers: a unit weight's assets
+    owed: FloatArray  # paths: the liabilities
+    held: FloatArray  # paths x overlay instruments: a unit position's value (none: no column)
+    tail: float  # 1 / (tail's share x paths): the Rockafellar-Uryasev weight of a path's loss
+    worst: int  # paths in the tail
+    with_overlay: Callable[[cp.Variable], Extension] | None
+
+    @classmethod
+    def at(
+        cls,
+        problem: AllocationProblem,
+        mandate: Mandate,
+        sleeves: SleevePaths,
+        col: int,
+        confidence: float,
+        overlay: OverlayInputs | None,
+    ) -> _Shortfall:
+        """Take the sleeves' column `col`; `overlay` is chosen with the weights unless None."""
+        unit = sleeves.per_unit_weight()[:, col, :] / problem.assets
+        n = unit.shape[0]
+        # Overlay values per unit of position (money): with positions per unit of assets they
+        # are in units of today's assets like the sleeves above.
+        held = np.zeros((n, 0)) if overlay is None else sleeves.overlay_values()[:, col, :]
+        return cls(
+            assets=problem.assets,
+            unit=unit,
+            owed=sleeves.liabilities[:, col] / problem.assets,
+            held=held,
+            tail=1.0 / ((1.0 - confidence) * n),
+            worst=max(1, round((1.0 - confidence) * n)),
+            with_overlay=None if overlay is None else overlay_extension(problem, mandate, overlay),
+        )
+
+    def extension(self, rows: npt.NDArray[np.intp]) -> Callable[[cp.Variable], Extension]:
+        """Return the Rockafellar-Uryasev terms over the paths `rows` (still divided by n)."""
+
+        def extend(w: cp.Variable) -> Extension:
+            base = Extension() if self.with_overlay is None else self.with_overlay(w)
+            t = cp.Variable()
+            u = cp.Variable(len(rows), nonneg=True)
+            surplus = self.unit[rows] @ w - self.owed[rows]
+            if base.variables:
+                surplus = surplus + self.held[rows] @ base.variables[0]
+            return replace(
+                base,
+                variables=[*base.variables, t, u],
+                terms={**base.terms, "expected_shortfall": 1e4 * (t + self.tail * cp.sum(u))},
+                constraints=[*base.constraints, u >= -surplus - t],
+            )
+
+        return extend
+
+    def tail_mean(self, weights: FloatArray, units: FloatArray | None = None) -> float:
+        """Return the mean surplus over the tail's paths (money) at `weights` and `units`."""
+        values = self.unit @ weights - self.owed + (0.0 if units is None else self.held @ units)
+        return float(np.sort(values)[: self.worst].mean() * self.assets)
+
+
 def min_expected_shortfall(
     problem: AllocationProblem,
     sleeves: SleevePaths,
     mandate: Mandate | None = None,
+    *,
     horizon: float | None = None,
     confidence: float = 0.95,
     rooms: FloatArray | None = None,
@@ -752,36 +826,10 @@ def min_expected_shortfall(
         msg = "min_expected_shortfall: sleeves and problem must cover the same managers in order"
         raise ValueError(msg)
     col = len(sleeves.horizons) - 1 if horizon is None else sleeves.column(horizon)
-    unit = sleeves.per_unit_weight()[:, col, :] / problem.assets
-    owed = sleeves.liabilities[:, col] / problem.assets
-    n = unit.shape[0]
-    tail = 1.0 / ((1.0 - confidence) * n)
-    worst = max(1, round((1.0 - confidence) * n))
     use = overlay if overlay is not None and m.overlay.enabled else None
-    # Overlay values per unit of position (money): with positions per unit of assets they are
-    # in units of today's assets like the sleeves above.
-    held = np.zeros((n, 0)) if use is None else sleeves.overlay_values()[:, col, :]
-    with_overlay = None if use is None else overlay_extension(problem, m, use)
-
-    def shortfall(rows: npt.NDArray[np.intp]) -> Callable[[cp.Variable], Extension]:
-        """Return the Rockafellar-Uryasev terms over the paths `rows` (still divided by n)."""
-
-        def extend(w: cp.Variable) -> Extension:
-            base = Extension() if with_overlay is None else with_overlay(w)
-            t = cp.Variable()
-            u = cp.Variable(len(rows), nonneg=True)
-            surplus = unit[rows] @ w - owed[rows]
-            if base.variables:
-                surplus = surplus + held[rows] @ base.variables[0]
-            return replace(
-                base,
-                variables=[*base.variables, t, u],
-                terms={**base.terms, "expected_shortfall": 1e4 * (t + tail * cp.sum(u))},
-                constraints=[*base.constraints, u >= -surplus - t],
-            )
-
-        return extend
-
+    paths = _Shortfall.at(problem, m, sleeves, col, confidence, use)
+    unit, owed, held, worst = paths.unit, paths.owed, paths.held, paths.worst
+    n = unit.shape[0]
     # Scenario generation, exact: a path left out adds a non-negative term, so the program
     # over a subset bounds the full one from below, and its answer is the full optimum once
     # no path left out loses more than its threshold t. Only the tail (5% of paths) is ever
@@ -793,7 +841,7 @@ def min_expected_shortfall(
     chosen[np.argsort(start, kind="stable")[: _FIRST_TAILS * worst]] = True
     while True:
         rows = np.flatnonzero(chosen)
-        program = AllocationProgram(problem, m, extension=shortfall(rows), rooms=rooms)
+        program = AllocationProgram(problem, m, extension=paths.extension(rows), rooms=rooms)
         rooms = program.rooms()
         weights = program.solve_for("extension")
         units = (
@@ -809,15 +857,10 @@ def min_expected_shortfall(
         # threshold of an answer fitted to too few paths would add most of them.
         chosen[beyond[np.argsort(-excess[beyond], kind="stable")[: _ADDED_TAILS * worst]]] = True
     result = allocation_result(problem, m, weights, str(program.program.status), use, units)
-
-    def tail_mean(weights: FloatArray, units: FloatArray | None = None) -> float:
-        values = unit @ weights - owed + (0.0 if units is None else held @ units)
-        return float(np.sort(values)[:worst].mean() * problem.assets)
-
     after = None if use is None else result.overlay_units(use.instruments.index)
     summary = {
         **result.summary,
-        "expected_shortfall_before": tail_mean(problem.current.to_numpy()),
-        "expected_shortfall_after": tail_mean(result.weights.to_numpy(), after),
+        "expected_shortfall_before": paths.tail_mean(problem.current.to_numpy()),
+        "expected_shortfall_after": paths.tail_mean(result.weights.to_numpy(), after),
     }
     return replace(result, summary=summary)
