@@ -169,75 +169,91 @@ def overlay_extension(
     Pass the result as ``AllocationProgram(..., extension=...)``; the overlay's variable is
     the extension's first.
     """
-    t = inputs.instruments
-    kind = t["kind"].to_numpy()
-    funded_mask = t["funded"].to_numpy(dtype=bool)
-    x = inputs.exposure_matrix(problem)
-    im = t["initial_margin"].to_numpy(dtype=float)
-    carry = t["carry"].to_numpy(dtype=float)
-    changes = inputs.stress_changes.to_numpy(dtype=float)
-    lim = mandate.overlay
-    w0 = problem.current.to_numpy()
-    keys = np.flatnonzero(problem.exposures.columns.isin(problem.key_columns))
-    lia = problem.liability[problem.key_columns].to_numpy()
-    now = problem.key_gaps(w0)
-    tolerance = np.maximum(gap_tolerances(problem, mandate).to_numpy(), np.abs(now))
-    today = problem.hqla.to_numpy().T @ w0
-    unfunded = np.flatnonzero(~funded_mask)
-    kinds = [(k, cap) for _, k, cap in _overlay_limits(lim) if (kind == k).any()]
-    by_kind = np.array([kind == k for k, _ in kinds], dtype=float)
-    at_funded = np.flatnonzero(funded_mask)
-    bounds = np.array(hqla_bounds(*np.eye(3)))
+    return _OverlayTerms(problem, mandate, inputs).extension
 
-    def build(w: cp.Variable) -> Extension:
-        units = cp.Variable(len(t), name="overlay")
+
+class _OverlayTerms:
+    """The overlay's data for :func:`overlay_extension`, and the extension it builds."""
+
+    def __init__(self, problem: AllocationProblem, mandate: Mandate, inputs: OverlayInputs) -> None:
+        t = inputs.instruments
+        kind = t["kind"].to_numpy()
+        funded_mask = t["funded"].to_numpy(dtype=bool)
+        self.problem, self.mandate, self.n = problem, mandate, len(t)
+        self.x = inputs.exposure_matrix(problem)
+        self.im = t["initial_margin"].to_numpy(dtype=float)
+        self.carry = t["carry"].to_numpy(dtype=float)
+        self.changes = inputs.stress_changes.to_numpy(dtype=float)
+        self.lim = mandate.overlay
+        self.w0 = problem.current.to_numpy()
+        self.keys = np.flatnonzero(problem.exposures.columns.isin(problem.key_columns))
+        now = problem.key_gaps(self.w0)
+        self.tolerance = np.maximum(gap_tolerances(problem, mandate).to_numpy(), np.abs(now))
+        self.today = problem.hqla.to_numpy().T @ self.w0
+        self.unfunded = np.flatnonzero(~funded_mask)
+        self.kinds = [(k, cap) for _, k, cap in _overlay_limits(self.lim) if (kind == k).any()]
+        self.by_kind = np.array([kind == k for k, _ in self.kinds], dtype=float)
+        self.at_funded = np.flatnonzero(funded_mask)
+
+    def extension(self, w: cp.Variable) -> Extension:
+        """Return the overlay's variables, exposures, carry, margins and limits."""
+        units = cp.Variable(self.n, name="overlay")
         # Gross positions and the worst stress loss as variables of their own: margin, caps
         # and the buffer only ever need them large enough, so the program stays small.
-        gross = cp.Variable(len(t), nonneg=True, name="overlay_gross")
+        gross = cp.Variable(self.n, nonneg=True, name="overlay_gross")
         worst = cp.Variable(nonneg=True, name="overlay_variation_margin")
+        at_funded = self.at_funded
         funded = cp.sum(units[at_funded]) if len(at_funded) else None
         constraints = [
             gross >= units,
             gross >= -units,
-            worst >= -(changes @ units),
-            gross <= lim.per_instrument,
+            worst >= -(self.changes @ units),
+            gross <= self.lim.per_instrument,
         ]
-        if kinds:
-            constraints.append(by_kind @ gross <= np.array([cap for _, cap in kinds]))
+        if self.kinds:
+            constraints.append(self.by_kind @ gross <= np.array([cap for _, cap in self.kinds]))
         if len(at_funded):
             constraints.append(units[at_funded] >= 0)
-        if len(unfunded):
-            # The plan's first phase: swaps and futures on today's weights.
-            first = x[unfunded][:, keys].T @ units[unfunded]
-            constraints.append(
-                cp.abs(
-                    key_rate_gap(
-                        problem.exposures[problem.key_columns].to_numpy().T @ w0 + first,
-                        lia,
-                        problem.assets,
-                        problem.liabilities,
-                    )
-                )
-                <= tolerance
-            )
-            if min(hqla_bounds(*today)) >= mandate.liquidity_buffer:
-                first_worst = cp.Variable(nonneg=True, name="overlay_first_variation_margin")
-                first_margin = im[unfunded] @ gross[unfunded] + first_worst
-                constraints += [
-                    first_worst >= -(changes[:, unfunded] @ units[unfunded]),
-                    bounds @ today - bounds[:, 0] * first_margin >= mandate.liquidity_buffer,
-                ]
+        if len(self.unfunded):
+            constraints += self._first_phase(units, gross)
         return Extension(
             variables=[units],
-            exposure=x.T @ units,
-            yield_pickup=carry @ units,
-            level1=(funded if funded is not None else 0.0) - (im @ gross + worst),
+            exposure=self.x.T @ units,
+            yield_pickup=self.carry @ units,
+            level1=(funded if funded is not None else 0.0) - (self.im @ gross + worst),
             funded=funded,
             constraints=constraints,
             positions=[units],
         )
 
-    return build
+    def _first_phase(self, units: cp.Variable, gross: cp.Variable) -> list[cp.Constraint]:
+        """Return the first phase's limits: swaps and futures on today's weights.
+
+        They keep each key-rate gap within its tolerance (or today's gap, if wider) and the
+        liquid buffer (if today meets it).
+        """
+        problem, unfunded = self.problem, self.unfunded
+        first = self.x[unfunded][:, self.keys].T @ units[unfunded]
+        constraints = [
+            cp.abs(
+                key_rate_gap(
+                    problem.exposures[problem.key_columns].to_numpy().T @ self.w0 + first,
+                    problem.liability[problem.key_columns].to_numpy(),
+                    problem.assets,
+                    problem.liabilities,
+                )
+            )
+            <= self.tolerance
+        ]
+        if min(hqla_bounds(*self.today)) >= self.mandate.liquidity_buffer:
+            bounds = np.array(hqla_bounds(*np.eye(3)))
+            first_worst = cp.Variable(nonneg=True, name="overlay_first_variation_margin")
+            first_margin = self.im[unfunded] @ gross[unfunded] + first_worst
+            constraints += [
+                first_worst >= -(self.changes[:, unfunded] @ units[unfunded]),
+                bounds @ self.today - bounds[:, 0] * first_margin >= self.mandate.liquidity_buffer,
+            ]
+        return constraints
 
 
 def overlay_effects(
@@ -534,10 +550,42 @@ def allocation_result(
     change = np.where(np.abs(weights - w0) < NOISE, 0.0, weights - w0)
     change[np.argmax(np.abs(change))] -= change.sum() + funded
     weights = np.clip(w0 + change, 0.0, None)
+    constraints = (
+        _check_limits(problem, mandate, weights)
+        if fx is None or overlay is None
+        else _check_with_overlay(problem, mandate, weights, overlay, fx)
+    )
+    objective = objective_table(problem, mandate, weights, effect)
+    return AllocationResult(
+        weights=pd.Series(weights, index=problem.managers, name="weight"),
+        change=pd.Series(weights - w0, index=problem.managers, name="change"),
+        constraints=constraints,
+        objective=objective,
+        exposures=_exposures(problem, weights, extra, fx),
+        gaps=_gaps(problem, mandate, weights, extra),
+        summary={
+            **_summary(problem, weights, extra, fx),
+            "objective_bp_before": float(objective["before_bp"].loc["total"]),
+            "objective_bp_after": float(objective["after_bp"].loc["total"]),
+            "turnover": turnover(weights, w0) + 0.5 * funded,
+            "constraints_met": float(constraints["ok"].all()),
+            **_overlay_summary(problem, fx),
+        },
+        status=status,
+        overlay=None
+        if fx is None or overlay is None
+        else overlay_positions(problem, overlay, fx["units"]),
+    )
+
+
+def _exposures(
+    problem: AllocationProblem, weights: FloatArray, extra: FloatArray, fx: dict[str, Any] | None
+) -> pd.DataFrame:
+    """Factors by today's, the recommended (overlay included), the overlay's and liabilities'."""
     x = problem.exposures.to_numpy()
     exposures = pd.DataFrame(
         {
-            "current": x.T @ w0,
+            "current": x.T @ problem.current.to_numpy(),
             "recommended": x.T @ weights + extra,
             "liabilities": problem.liability.to_numpy(),
         },
@@ -545,8 +593,15 @@ def allocation_result(
     )
     if fx is not None:
         exposures.insert(2, "overlay", fx["exposure"])
-    before, after = problem.key_gaps(w0), problem.key_gaps(weights, extra)
-    gaps = pd.DataFrame(
+    return exposures
+
+
+def _gaps(
+    problem: AllocationProblem, mandate: Mandate, weights: FloatArray, extra: FloatArray
+) -> pd.DataFrame:
+    """Key tenors by key-rate gaps (years) and their DV01 (money) before and after, tolerance."""
+    before, after = problem.key_gaps(problem.current.to_numpy()), problem.key_gaps(weights, extra)
+    return pd.DataFrame(
         {
             "gap_before": before,
             "gap_after": after,
@@ -556,57 +611,41 @@ def allocation_result(
         },
         index=pd.Index(problem.key_tenors, name="tenor"),
     )
-    constraints = (
-        _check_limits(problem, mandate, weights)
-        if fx is None or overlay is None
-        else _check_with_overlay(problem, mandate, weights, overlay, fx)
-    )
-    objective = objective_table(problem, mandate, weights, effect)
+
+
+def _summary(
+    problem: AllocationProblem, weights: FloatArray, extra: FloatArray, fx: dict[str, Any] | None
+) -> dict[str, float]:
+    """Yield, expected loss, tracking error, surplus volatility, buffer and long-end gap."""
+    w0 = problem.current.to_numpy()
+    return {
+        "yield_before": float(problem.yields.to_numpy() @ w0),
+        "yield_after": float(problem.yields.to_numpy() @ weights)
+        + (0.0 if fx is None else fx["carry"]),
+        "expected_loss_before": float(problem.expected_loss.to_numpy() @ w0),
+        "expected_loss_after": float(problem.expected_loss.to_numpy() @ weights),
+        "tracking_error_before": problem.tracking_error(w0),
+        "tracking_error_after": problem.tracking_error(weights, extra),
+        "surplus_vol_before": problem.surplus_vol(w0),
+        "surplus_vol_after": problem.surplus_vol(weights, extra),
+        "liquid_buffer_before": problem.liquid_buffer(w0),
+        "liquid_buffer_after": problem.liquid_buffer(weights, 0.0 if fx is None else fx["liquid"]),
+        "long_end_gap_before": long_end_gap(problem, w0),
+        "long_end_gap_after": long_end_gap(problem, weights, extra),
+    }
+
+
+def _overlay_summary(problem: AllocationProblem, fx: dict[str, Any] | None) -> dict[str, float]:
+    """Return the overlay's carry, margins and STRIPS (money); none without an overlay."""
+    if fx is None:
+        return {}
     a = problem.assets
-    overlay_summary = (
-        {}
-        if fx is None
-        else {
-            "overlay_carry": fx["carry"] * a,
-            "overlay_initial_margin": fx["initial_margin"] * a,
-            "overlay_variation_margin": fx["variation_margin"] * a,
-            "overlay_strips": fx["funded"] * a,
-        }
-    )
-    return AllocationResult(
-        weights=pd.Series(weights, index=problem.managers, name="weight"),
-        change=pd.Series(weights - w0, index=problem.managers, name="change"),
-        constraints=constraints,
-        objective=objective,
-        exposures=exposures,
-        gaps=gaps,
-        summary={
-            "yield_before": float(problem.yields.to_numpy() @ w0),
-            "yield_after": float(problem.yields.to_numpy() @ weights)
-            + (0.0 if fx is None else fx["carry"]),
-            "expected_loss_before": float(problem.expected_loss.to_numpy() @ w0),
-            "expected_loss_after": float(problem.expected_loss.to_numpy() @ weights),
-            "tracking_error_before": problem.tracking_error(w0),
-            "tracking_error_after": problem.tracking_error(weights, extra),
-            "surplus_vol_before": problem.surplus_vol(w0),
-            "surplus_vol_after": problem.surplus_vol(weights, extra),
-            "liquid_buffer_before": problem.liquid_buffer(w0),
-            "liquid_buffer_after": problem.liquid_buffer(
-                weights, 0.0 if fx is None else fx["liquid"]
-            ),
-            "long_end_gap_before": long_end_gap(problem, w0),
-            "long_end_gap_after": long_end_gap(problem, weights, extra),
-            "objective_bp_before": float(objective["before_bp"].loc["total"]),
-            "objective_bp_after": float(objective["after_bp"].loc["total"]),
-            "turnover": turnover(weights, w0) + 0.5 * funded,
-            "constraints_met": float(constraints["ok"].all()),
-            **overlay_summary,
-        },
-        status=status,
-        overlay=None
-        if fx is None or overlay is None
-        else overlay_positions(problem, overlay, fx["units"]),
-    )
+    return {
+        "overlay_carry": fx["carry"] * a,
+        "overlay_initial_margin": fx["initial_margin"] * a,
+        "overlay_variation_margin": fx["variation_margin"] * a,
+        "overlay_strips": fx["funded"] * a,
+    }
 
 
 def overlay_program(
