@@ -270,6 +270,47 @@ class AllocationProblem:
         return krd_gaps(asset_krd, self.assets, lia, self.liabilities)
 
 
+def _factor_exposures(ctx: DeskContext, share: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """Return managers by factors (years), and the liabilities' (per unit of liabilities).
+
+    Key rates, spread duration by rating letter (credit sectors only), then other currencies'
+    key rates and FX: exposures the liabilities (in the base) do not have.
+    """
+    keys = ctx.key_columns
+    sec = ctx.securities
+    letter = sec["rating"].map(rating_letter)
+    credit = ~sec["sector"].isin(GOVERNMENT_SECTORS)
+    sd = pd.DataFrame(
+        {
+            f"sd_{x}": sec["spread_duration"].where((letter == x) & credit, 0.0)
+            for x in RATING_LETTERS
+        }
+    )
+    currency = ctx.managers[[*ctx.currency_key_columns, *ctx.fx_columns]]
+    exposures = pd.concat([ctx.managers[keys], share @ sd.loc[share.columns], currency], axis=1)
+    lia = ctx.liabilities.iloc[0]
+    liability = pd.concat(
+        [lia[keys].astype(float), pd.Series(0.0, index=[*sd.columns, *currency.columns])]
+    )
+    return exposures, liability
+
+
+def _evidence(evidence: pd.DataFrame | None, managers: pd.Index) -> pd.DataFrame:
+    """Return the evidence columns the optimizer reads, per manager (0 where none), checked."""
+    if evidence is None:
+        evidence = pd.DataFrame(0.0, index=managers, columns=list(EVIDENCE_COLUMNS))
+    absent = [c for c in EVIDENCE_COLUMNS if c not in evidence.columns]
+    if absent:
+        msg = f"build_problem: evidence lacks the column(s) {absent}"
+        raise ValueError(msg)
+    read = evidence[list(EVIDENCE_COLUMNS)].reindex(managers).fillna(0.0).astype(float)
+    if not np.all(np.isfinite(read.to_numpy())):
+        bad = read.index[~np.isfinite(read.to_numpy()).all(axis=1)][0]
+        msg = f"build_problem: evidence for manager {bad!r} is not finite"
+        raise ValueError(msg)
+    return read
+
+
 def build_problem(
     ctx: DeskContext,
     evidence: pd.DataFrame | None = None,
@@ -299,44 +340,16 @@ def build_problem(
     """
     p = ctx.portfolio
     managers = ctx.managers.index
-    keys = ctx.key_columns
     sec = ctx.securities
     share = p.market_values.div(p.market_values.sum(axis=1), axis=0)
-    letter = sec["rating"].map(rating_letter)
-    credit = ~sec["sector"].isin(GOVERNMENT_SECTORS)
-    sd = pd.DataFrame(
-        {
-            f"sd_{x}": sec["spread_duration"].where((letter == x) & credit, 0.0)
-            for x in RATING_LETTERS
-        }
-    )
-    # Other currencies' key rates and FX: exposures the liabilities (in the base) do not have.
-    currency = ctx.managers[[*ctx.currency_key_columns, *ctx.fx_columns]]
-    exposures = pd.concat([ctx.managers[keys], share @ sd.loc[share.columns], currency], axis=1)
-    lia = ctx.liabilities.iloc[0]
-    liability = pd.concat(
-        [lia[keys].astype(float), pd.Series(0.0, index=[*sd.columns, *currency.columns])]
-    )
-
+    exposures, liability = _factor_exposures(ctx, share)
     if covariance is None:
         covariance = history_covariance(p, list(p.analytics.key_tenors))
     missing = [f for f in exposures.columns if f not in covariance.index]
     if missing:
         msg = f"build_problem: the factor covariance has no rows for {missing}"
         raise ValueError(msg)
-
-    if evidence is None:
-        evidence = pd.DataFrame(0.0, index=managers, columns=list(EVIDENCE_COLUMNS))
-    absent = [c for c in EVIDENCE_COLUMNS if c not in evidence.columns]
-    if absent:
-        msg = f"build_problem: evidence lacks the column(s) {absent}"
-        raise ValueError(msg)
-    read = evidence[list(EVIDENCE_COLUMNS)].reindex(managers).fillna(0.0).astype(float)
-    if not np.all(np.isfinite(read.to_numpy())):
-        bad = read.index[~np.isfinite(read.to_numpy()).all(axis=1)][0]
-        msg = f"build_problem: evidence for manager {bad!r} is not finite"
-        raise ValueError(msg)
-
+    read = _evidence(evidence, managers)
     held = p.securities.loc[share.columns]
     levels = pd.DataFrame(
         hqla_levels(np.ones(len(held)), list(held["liquidity_tier"])),
