@@ -108,6 +108,65 @@ def _cube(
     return out
 
 
+def _histories(p: Portfolio) -> tuple[pd.DataFrame, pd.DataFrame, list[dt.date]]:
+    """Return the holdings and benchmark holdings histories and their months, checked."""
+    if p.holdings_history is None or p.benchmark_holdings is None:
+        msg = (
+            "attribution: holdings-based attribution needs the holdings_history and "
+            "benchmark_holdings tables"
+        )
+        raise ValueError(msg)
+    months = sorted(set(p.holdings_history["month"]))
+    if len(months) < 2:
+        msg = "attribution: holdings_history needs at least two month-ends"
+        raise ValueError(msg)
+    return p.holdings_history, p.benchmark_holdings, months
+
+
+def _policy(p: Portfolio, policy_weights: pd.Series | None, managers: pd.Index) -> pd.Series:
+    """Return the policy weights by manager, scaled to sum to 1, checked."""
+    policy = (
+        p.current_weights if policy_weights is None else policy_weights.astype(float)
+    ).reindex(managers)
+    if policy.isna().any() or abs(float(policy.sum()) - 1.0) > 1e-6:
+        msg = "attribution: policy weights must cover every manager and sum to 1"
+        raise ValueError(msg)
+    return policy / float(policy.sum())  # within 1e-6 of 1, like the loader's weights
+
+
+def _security_effects(
+    p: Portfolio, months: list[dt.date], used: list[str], key_tenors: Sequence[float]
+) -> tuple[BondBook, SecurityEffects]:
+    """Return the securities `used` as a book at the first month, revalued month by month."""
+    master = p.securities.loc[used].reset_index(drop=True).assign(face=100.0)
+    book = BondBook.from_frame(master, months[0])
+    market = history_market(p, months, book)
+    paid = history_paydowns(p, months, book.security_ids, market.tenors, market.zeros)
+    sec = revalue_history(
+        book,
+        months,
+        market.tenors,
+        market.zeros,
+        market.spreads,
+        market.systematic,
+        key_tenors,
+        None if paid is None else (paid.actual, paid.expected),
+    )
+    return book, sec
+
+
+def _check_positions(
+    sleeve_values: FloatArray, bench: FloatArray, months: list[dt.date], managers: pd.Index
+) -> None:
+    """Refuse a month in which a sleeve or its benchmark holds nothing (naming both)."""
+    for name, totals in (("holdings_history", sleeve_values), ("benchmark_holdings", bench.sum(2))):
+        empty = np.argwhere(totals <= 0)
+        if len(empty):
+            k, m = (int(i) for i in empty[0])
+            msg = f"attribution: {name} has no positions for manager {managers[m]} at {months[k]}"
+            raise ValueError(msg)
+
+
 def holdings_attribution(
     p: Portfolio,
     key_tenors: Sequence[float] = DEFAULT_KEY_TENORS,
@@ -133,59 +192,25 @@ def holdings_attribution(
         If the histories are missing or shorter than two months, or the market history does
         not cover them; the message names the table, month and series.
     """
-    if p.holdings_history is None or p.benchmark_holdings is None:
-        msg = (
-            "attribution: holdings-based attribution needs the holdings_history and "
-            "benchmark_holdings tables"
-        )
-        raise ValueError(msg)
-    months = sorted(set(p.holdings_history["month"]))
-    if len(months) < 2:
-        msg = "attribution: holdings_history needs at least two month-ends"
-        raise ValueError(msg)
+    holdings, benchmark_holdings, months = _histories(p)
     managers = pd.Index(p.managers["manager_id"])
-    policy = (
-        p.current_weights if policy_weights is None else policy_weights.astype(float)
-    ).reindex(managers)
-    if policy.isna().any() or abs(float(policy.sum()) - 1.0) > 1e-6:
-        msg = "attribution: policy weights must cover every manager and sum to 1"
-        raise ValueError(msg)
-    policy = policy / float(policy.sum())  # within 1e-6 of 1, like the loader's weights
+    policy = _policy(p, policy_weights, managers)
     benchmark_of = p.managers["benchmark"].reindex(managers)
-    bench_rows = p.benchmark_holdings[
-        p.benchmark_holdings["month"].isin(months)
-        & p.benchmark_holdings["benchmark_id"].isin(benchmark_of)
+    bench_rows = benchmark_holdings[
+        benchmark_holdings["month"].isin(months)
+        & benchmark_holdings["benchmark_id"].isin(benchmark_of)
     ]
-    used = sorted(set(p.holdings_history["security_id"]) | set(bench_rows["security_id"]))
-    master = p.securities.loc[used].reset_index(drop=True).assign(face=100.0)
-    book = BondBook.from_frame(master, months[0])
+    used = sorted(set(holdings["security_id"]) | set(bench_rows["security_id"]))
+    book, sec = _security_effects(p, months, used, key_tenors)
     ids = book.security_ids
-    market = history_market(p, months, book)
-    paid = history_paydowns(p, months, ids, market.tenors, market.zeros)
-    sec = revalue_history(
-        book,
-        months,
-        market.tenors,
-        market.zeros,
-        market.spreads,
-        market.systematic,
-        key_tenors,
-        None if paid is None else (paid.actual, paid.expected),
-    )
-
-    par = _cube(p.holdings_history, "par", "manager_id", months, managers, ids)[:-1]
+    par = _cube(holdings, "par", "manager_id", months, managers, ids)[:-1]
     values = par * sec.start_price[:, None, :] / 100.0
     sleeve_values = values.sum(axis=2)
     # Several managers may share a benchmark: each sleeve reads its benchmark's weights.
     benchmarks = pd.Index(sorted(set(benchmark_of)))
     by_benchmark = _cube(bench_rows, "weight", "benchmark_id", months, benchmarks, ids)[:-1]
     bench = by_benchmark[:, benchmarks.get_indexer(benchmark_of), :]
-    for name, totals in (("holdings_history", sleeve_values), ("benchmark_holdings", bench.sum(2))):
-        empty = np.argwhere(totals <= 0)
-        if len(empty):
-            k, m = (int(i) for i in empty[0])
-            msg = f"attribution: {name} has no positions for manager {managers[m]} at {months[k]}"
-            raise ValueError(msg)
+    _check_positions(sleeve_values, bench, months, managers)
     weights = values / sleeve_values[:, :, None]
     actual = sleeve_values / sleeve_values.sum(axis=1, keepdims=True)
     total_w = values.sum(axis=1) / sleeve_values.sum(axis=1)[:, None]
