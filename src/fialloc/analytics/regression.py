@@ -334,6 +334,29 @@ def ar1_standard_errors(design: np.ndarray, resid: np.ndarray) -> tuple[np.ndarr
     return np.sqrt(np.maximum(np.diagonal(cov, axis1=1, axis2=2), 0.0)).T, phi
 
 
+def _prais_winsten(x: np.ndarray, y: np.ndarray, rho: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return whitened regressors per series (series x months x k) and returns (months x series).
+
+    The first month times ``sqrt(1 - rho^2)``, every later one less ``rho`` times the one before.
+    """
+    first = np.sqrt(1.0 - rho * rho)
+    xs = np.concatenate(
+        [first[:, None, None] * x[None, :1], x[None, 1:] - rho[:, None, None] * x[None, :-1]],
+        axis=1,
+    )
+    ys = np.concatenate([first[None, :] * y[:1], y[1:] - rho[None, :] * y[:-1]], axis=0)
+    return xs, ys
+
+
+def _bartlett_meat(scores: np.ndarray, lags: int) -> np.ndarray:
+    """Return the Newey-West meat per series of scores (series x months x coefficients)."""
+    meat = np.einsum("sti,stj->sij", scores, scores)
+    for lag in range(1, lags + 1):
+        gamma = np.einsum("sti,stj->sij", scores[:, lag:], scores[:, :-lag])
+        meat += (1.0 - lag / (lags + 1.0)) * (gamma + gamma.transpose(0, 2, 1))
+    return np.asarray(meat)
+
+
 def ar1_gls_fit(
     design: np.ndarray, returns: np.ndarray, phi: np.ndarray, lags: int
 ) -> dict[str, np.ndarray]:
@@ -391,23 +414,13 @@ def ar1_gls_fit(
     if n <= k or not 0 <= lags < n:
         msg = f"ar1_gls_fit: need more than {k} months and lags from 0 to {n - 1}, got {n}, {lags}"
         raise ValueError(msg)
-    first = np.sqrt(1.0 - rho * rho)
-    # Whitened regressors per series (series x months x k) and returns (months x series).
-    xs = np.concatenate(
-        [first[:, None, None] * x[None, :1], x[None, 1:] - rho[:, None, None] * x[None, :-1]],
-        axis=1,
-    )
-    ys = np.concatenate([first[None, :] * y[:1], y[1:] - rho[None, :] * y[:-1]], axis=0)
+    xs, ys = _prais_winsten(x, y, rho)
     bread = np.linalg.inv(np.einsum("sti,stj->sij", xs, xs))
     coef = np.einsum("sij,stj,ts->si", bread, xs, ys)
     resid = ys - np.einsum("sti,si->ts", xs, coef)
     dof = n - k
     sigma2 = (resid * resid).sum(axis=0) / dof
-    scores = xs * resid.T[:, :, None]  # series x months x coefficients
-    meat = np.einsum("sti,stj->sij", scores, scores)
-    for lag in range(1, lags + 1):
-        gamma = np.einsum("sti,stj->sij", scores[:, lag:], scores[:, :-lag])
-        meat += (1.0 - lag / (lags + 1.0)) * (gamma + gamma.transpose(0, 2, 1))
+    meat = _bartlett_meat(xs * resid.T[:, :, None], lags)
     series = y.shape[1]
     return {
         "coef": coef.T,
