@@ -96,6 +96,34 @@ def _frame(parts: list[dict[str, np.ndarray]], value: str) -> pd.DataFrame:
     return pd.DataFrame(columns).rename(columns={"value": value})
 
 
+def _drifted(
+    manager: str,
+    securities: pd.DataFrame,
+    prices: np.ndarray,
+    today: np.ndarray,
+    face: np.ndarray,
+    par: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return a drifting manager's par (months x positions) and its positions' rows.
+
+    From its drift month the sleeve moves a growing share (to ``DRIFT_SHARE`` over
+    ``DRIFT_RAMP`` months) into eight new positions: high yield for M22, long Treasuries
+    (20 years or more) for the others.
+    """
+    ramp = np.clip((np.arange(len(par)) - DRIFT[manager] + 1) / DRIFT_RAMP, 0.0, 1.0)
+    share = DRIFT_SHARE[manager] * ramp
+    if manager == "M22":
+        target = np.flatnonzero(securities["sector"].eq("high_yield").to_numpy())[:8]
+    else:
+        years = np.array([(m - DEMO_VALUATION).days / 365.0 for m in securities["maturity"]])
+        long_tsy = securities["sector"].eq("treasury").to_numpy() & (years >= 20)
+        target = np.flatnonzero(long_tsy)[:8]
+    target = np.setdiff1d(target, today)  # new positions only: one row per security
+    value = float(face @ prices[today]) / 100.0
+    added = np.outer(share * value / len(target), 100.0 / prices[target])
+    return np.hstack([par * (1.0 - share)[:, None], added]), np.concatenate([today, target])
+
+
 def demo_history_tables(
     securities: pd.DataFrame,
     z: np.ndarray,
@@ -140,8 +168,6 @@ def demo_history_tables(
         signal = np.where(vol > 0, -moves / vol, 0.0)
     signal = np.clip(np.vstack([signal[1:], np.zeros(len(ids))]), -1.5, 1.5)
     bbb = securities["rating"].map(rating_letter).eq("BBB").to_numpy()
-    years = np.array([(m - DEMO_VALUATION).days / 365.0 for m in securities["maturity"]])
-    ramp_index = np.arange(n)
     held_frames, bench_frames = [], []
     for manager, universe in eligible_securities(securities).items():
         today, face = by_manager[manager]
@@ -152,18 +178,7 @@ def demo_history_tables(
         if manager in SKILLED:
             par *= 1.0 + SKILL_TILT * signal[:, cols]
         if manager in DRIFT:
-            ramp = np.clip((ramp_index - DRIFT[manager] + 1) / DRIFT_RAMP, 0.0, 1.0)
-            share = DRIFT_SHARE[manager] * ramp
-            if manager == "M22":
-                target = np.flatnonzero(securities["sector"].eq("high_yield").to_numpy())[:8]
-            else:
-                long_tsy = securities["sector"].eq("treasury").to_numpy() & (years >= 20)
-                target = np.flatnonzero(long_tsy)[:8]
-            target = np.setdiff1d(target, cols)  # new positions only: one row per security
-            value = float(face @ prices[today]) / 100.0
-            added = np.outer(share * value / len(target), 100.0 / prices[target])
-            par = np.hstack([par * (1.0 - share)[:, None], added])
-            cols = np.concatenate([cols, target])
+            par, cols = _drifted(manager, securities, prices, today, face, par)
         held_frames.append(_records(months, ("manager_id", manager), ids[cols], np.round(par, 2)))
         others = np.setdiff1d(universe, today)
         extra = rng.choice(others, min(BENCHMARK_EXTRA, len(others)), replace=False)
