@@ -312,65 +312,63 @@ def _resolve(scenarios: list[StressScenario], where: str) -> list[StressScenario
             msg = f"{where}: scenario name {s.name!r} appears twice"
             raise ValueError(msg)
         by_name[s.name] = s
-    out = []
-    for s in scenarios:
-        if not s.combine:
-            out.append(s)
-            continue
-        parts = []
-        for part in s.combine:
-            if part not in by_name:
-                msg = f"{where}: scenario {s.name!r} combines unknown scenario {part!r}"
-                raise ValueError(msg)
-            if by_name[part].combine or by_name[part].path_bp is not None:
-                msg = (
-                    f"{where}: scenario {s.name!r} can only combine simple scenarios; "
-                    f"{part!r} is not"
-                )
-                raise ValueError(msg)
-            parts.append(by_name[part])
-        rate: dict[float, float] = {}
-        knots = sorted({k for p in parts for k in p.rate_shifts_bp})
-        for k in knots:
-            rate[k] = sum(
-                float(np.interp(k, list(p.rate_shifts_bp), list(p.rate_shifts_bp.values())))
-                for p in parts
-                if p.rate_shifts_bp
-            )
-        spread: dict[str, float] = {}
-        for p in parts:
-            for r, v in p.spread_shifts_bp.items():
-                spread[r] = spread.get(r, 0.0) + v
-        by_currency: dict[str, dict[float, float]] = {}
-        for currency in {c for p in parts for c in p.currency_rate_shifts_bp}:
-            moves = [
-                p.currency_rate_shifts_bp[currency]
-                for p in parts
-                if currency in p.currency_rate_shifts_bp
-            ]
-            knots = sorted({k for m in moves for k in m})
-            by_currency[currency] = {
-                k: sum(float(np.interp(k, list(m), list(m.values()))) for m in moves) for k in knots
-            }
-        fx: dict[str, float] = {}
-        for p in parts:
-            for c, pct in p.fx_shifts_pct.items():
-                fx[c] = pct if c not in fx else ((1 + fx[c] / 100) * (1 + pct / 100) - 1) * 100
-        out.append(
-            StressScenario(
-                name=s.name,
-                group=s.group,
-                description=s.description,
-                rate_shifts_bp=rate,
-                spread_shifts_bp=spread,
-                breakeven_shift_bp=sum(p.breakeven_shift_bp for p in parts),
-                bid_ask_multiplier=float(np.prod([p.bid_ask_multiplier for p in parts])),
-                haircut_multiplier=float(np.prod([p.haircut_multiplier for p in parts])),
-                currency_rate_shifts_bp=by_currency,
-                fx_shifts_pct=fx,
-            )
+    return [_combined(s, by_name, where) if s.combine else s for s in scenarios]
+
+
+def _combined(s: StressScenario, by_name: dict[str, StressScenario], where: str) -> StressScenario:
+    """Return scenario `s` with the simple scenarios it combines added up.
+
+    Rate and spread moves add (curves at the union of their tenors), FX moves compound and
+    the bid-ask and haircut multipliers multiply.
+    """
+    parts = []
+    for part in s.combine:
+        if part not in by_name:
+            msg = f"{where}: scenario {s.name!r} combines unknown scenario {part!r}"
+            raise ValueError(msg)
+        if by_name[part].combine or by_name[part].path_bp is not None:
+            msg = f"{where}: scenario {s.name!r} can only combine simple scenarios; {part!r} is not"
+            raise ValueError(msg)
+        parts.append(by_name[part])
+    rate: dict[float, float] = {}
+    knots = sorted({k for p in parts for k in p.rate_shifts_bp})
+    for k in knots:
+        rate[k] = sum(
+            float(np.interp(k, list(p.rate_shifts_bp), list(p.rate_shifts_bp.values())))
+            for p in parts
+            if p.rate_shifts_bp
         )
-    return out
+    spread: dict[str, float] = {}
+    for p in parts:
+        for r, v in p.spread_shifts_bp.items():
+            spread[r] = spread.get(r, 0.0) + v
+    by_currency: dict[str, dict[float, float]] = {}
+    for currency in {c for p in parts for c in p.currency_rate_shifts_bp}:
+        moves = [
+            p.currency_rate_shifts_bp[currency]
+            for p in parts
+            if currency in p.currency_rate_shifts_bp
+        ]
+        knots = sorted({k for m in moves for k in m})
+        by_currency[currency] = {
+            k: sum(float(np.interp(k, list(m), list(m.values()))) for m in moves) for k in knots
+        }
+    fx: dict[str, float] = {}
+    for p in parts:
+        for c, pct in p.fx_shifts_pct.items():
+            fx[c] = pct if c not in fx else ((1 + fx[c] / 100) * (1 + pct / 100) - 1) * 100
+    return StressScenario(
+        name=s.name,
+        group=s.group,
+        description=s.description,
+        rate_shifts_bp=rate,
+        spread_shifts_bp=spread,
+        breakeven_shift_bp=sum(p.breakeven_shift_bp for p in parts),
+        bid_ask_multiplier=float(np.prod([p.bid_ask_multiplier for p in parts])),
+        haircut_multiplier=float(np.prod([p.haircut_multiplier for p in parts])),
+        currency_rate_shifts_bp=by_currency,
+        fx_shifts_pct=fx,
+    )
 
 
 @dataclass(frozen=True)
