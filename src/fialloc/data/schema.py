@@ -210,19 +210,7 @@ def _coerce_fast(series: pd.Series, col: Column) -> pd.Series | None:
     this path cannot vouch for sends the whole column to the loop, which names the problem.
     """
     if col.kind == "float":
-        try:
-            number = _floats(series)
-        except (TypeError, ValueError, pa.ArrowInvalid):
-            return None
-        ok = bool(np.all(np.isfinite(number)))
-        if col.decimal:
-            ok = ok and bool(np.all(np.abs(number) < 1.0))
-        if col.minimum is not None:
-            low = number > col.minimum if col.exclusive_minimum else number >= col.minimum
-            ok = ok and bool(np.all(low))
-        if col.maximum is not None:
-            ok = ok and bool(np.all(number <= col.maximum))
-        return pd.Series(number, index=series.index, dtype=float) if ok else None
+        return _fast_floats(series, col)
     kind = pd.api.types.infer_dtype(series, skipna=False)
     if col.kind in _VOCABULARIES and kind == "string":
         codes, uniques = pd.factorize(series)
@@ -237,6 +225,28 @@ def _coerce_fast(series: pd.Series, col: Column) -> pd.Series | None:
         return series.astype(object)
     if col.kind not in ("str", "date") or kind != "string":
         return None
+    return _fast_text(series, col)
+
+
+def _fast_floats(series: pd.Series, col: Column) -> pd.Series | None:
+    """Return a float column within its bounds, or None for the per-cell loop."""
+    try:
+        number = _floats(series)
+    except (TypeError, ValueError, pa.ArrowInvalid):
+        return None
+    ok = bool(np.all(np.isfinite(number)))
+    if col.decimal:
+        ok = ok and bool(np.all(np.abs(number) < 1.0))
+    if col.minimum is not None:
+        low = number > col.minimum if col.exclusive_minimum else number >= col.minimum
+        ok = ok and bool(np.all(low))
+    if col.maximum is not None:
+        ok = ok and bool(np.all(number <= col.maximum))
+    return pd.Series(number, index=series.index, dtype=float) if ok else None
+
+
+def _fast_text(series: pd.Series, col: Column) -> pd.Series | None:
+    """Return a text or ISO date column of strings, or None for the per-cell loop."""
     # Long tables repeat few ids and dates: convert the distinct values, then spread them.
     codes, distinct = pd.factorize(series)
     if (codes < 0).any():  # missing cells: code -1 would pick the last distinct value
@@ -288,23 +298,7 @@ def _convert(raw: Any, col: Column) -> Any:
             raise ValueError(msg)
         return text
     if col.kind == "date":
-        if isinstance(raw, pd.Timestamp | dt.datetime):
-            return raw.date()
-        if isinstance(raw, dt.date):
-            return raw
-        text = str(raw).strip()
-        text = text[:10] if "T" in text else text
-        try:
-            return dt.date.fromisoformat(text)
-        except ValueError:
-            if _ISO_SHAPE.fullmatch(text):
-                msg = f"{text} is not a real date"
-            else:
-                msg = (
-                    f"{raw!r} is not a date in YYYY-MM-DD format (a mapping file can name "
-                    "another format)"
-                )
-            raise ValueError(msg) from None
+        return _convert_date(raw)
     if col.kind in _VOCABULARIES:
         return _VOCABULARIES[col.kind](raw)
     if col.kind == "bool":
@@ -315,6 +309,30 @@ def _convert(raw: Any, col: Column) -> Any:
             return False
         msg = f"{raw!r} is not true or false"
         raise ValueError(msg)
+    return _convert_number(raw, col)
+
+
+def _convert_date(raw: Any) -> dt.date:
+    if isinstance(raw, pd.Timestamp | dt.datetime):
+        return raw.date()
+    if isinstance(raw, dt.date):
+        return raw
+    text = str(raw).strip()
+    text = text[:10] if "T" in text else text
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        if _ISO_SHAPE.fullmatch(text):
+            msg = f"{text} is not a real date"
+        else:
+            msg = (
+                f"{raw!r} is not a date in YYYY-MM-DD format (a mapping file can name "
+                "another format)"
+            )
+        raise ValueError(msg) from None
+
+
+def _convert_number(raw: Any, col: Column) -> float | int:
     number = decimal_rate(raw) if col.decimal else finite_float(raw)
     if col.kind in ("int", "frequency"):
         if number != int(number):
