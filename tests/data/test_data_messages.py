@@ -97,6 +97,31 @@ def test_problems_of_one_rule_are_capped_and_counted(book):
     assert found[-1].row is None
 
 
+def test_a_large_file_of_junk_rows_is_told_in_a_few_lines_per_rule(book):
+    """A file of 60,000 junk rows (about 2 MB; 700,000 rows, 20 MB: see BENCHMARKS.md)."""
+    path = book / "holdings.csv"
+    good = len(pd.read_csv(path))
+    junk = 60_000
+    with path.open("a") as f:
+        f.writelines(f"MX{i % 97},JUNK{i},abc{i},,,x\n" for i in range(junk))
+    found = [p for p in validate(book) if p.file == "holdings.csv"]
+    # Four rules (par and hedge ratio not numbers, unknown security and manager), each shown
+    # for its first rows and counted.
+    by_column = {c: [p for p in found if p.column == c] for c in {p.column for p in found}}
+    assert set(by_column) == {"par", "hedge_ratio", "security_id", "manager_id"}
+    for column, problems in by_column.items():
+        assert len(problems) == PROBLEM_LIMIT + 1, column
+        first_line = good + 2  # the header is line 1
+        assert [p.row for p in problems[:PROBLEM_LIMIT]] == list(
+            range(first_line, first_line + PROBLEM_LIMIT)
+        )
+        assert problems[-1].row is None
+        assert problems[-1].message.startswith(f"... and {junk - PROBLEM_LIMIT} more like this")
+    assert "'abc0' is not a number" in by_column["par"][0].message
+    lines = path.read_text().splitlines()
+    assert lines[by_column["par"][3].row - 1].split(",")[2] == "abc3"
+
+
 def test_a_table_of_repeated_rows_is_told_in_a_few_lines_without_a_message_per_row(
     demo_tables_and_truth,
 ):

@@ -1,33 +1,23 @@
-"""The ``fialloc`` command end to end: outputs' content, reruns, bad input, runs, report."""
+"""The ``fialloc`` command end to end on the demo: outputs' content, reruns, runs, report.
+
+The commands' options, refusals and start-up are in test_cli_options.py.
+"""
 
 import io
 import json
 import re
 import shutil
-import sys
-import types
-from contextlib import contextmanager, redirect_stdout
-from pathlib import Path
+from contextlib import redirect_stdout
 
-import fsspec
 import pandas as pd
 import pytest
+from run_folders import only_run
 
-from fialloc import cli, pipeline, store
 from fialloc.cli import main
 from fialloc.formatting import unsigned_zero
-from fialloc.results import build_response
 
 # The demo run's paths and scenario seed: the session's demo run (conftest.demo_pipeline_run).
 PATHS, SEED = "200", "3"
-# Runs whose subject is not the path statistics: the smallest run the pipeline takes.
-SMALL = ["--paths", "20", "--horizons", "2"]
-
-
-def _only_run(root: Path) -> Path:
-    runs = [p for p in root.iterdir() if p.is_dir()]
-    assert len(runs) == 1
-    return runs[0]
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +27,7 @@ def demo_cli_run(tmp_path_factory):
     shown = io.StringIO()
     with redirect_stdout(shown):
         assert main(["run", "--out", str(root), "--paths", PATHS, "--seed", SEED]) == 0
-    return root, _only_run(root), shown.getvalue()
+    return root, only_run(root), shown.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -151,44 +141,19 @@ def test_demo_files_give_the_same_results_and_identical_reruns(tmp_path, demo_ru
     inputs = tmp_path / "inputs"
     assert main(["demo", "--write", str(inputs)]) == 0
     assert main(["validate", str(inputs)]) == 0
-    for _ in range(2):
-        assert main(["run", "--data", str(inputs), "--out", str(tmp_path / "o"), "--paths",
-                     PATHS, "--seed", SEED]) == 0  # fmt: skip
+    assert main(["run", "--data", str(inputs), "--out", str(tmp_path / "o"), "--paths",
+                 PATHS, "--seed", SEED]) == 0  # fmt: skip
     capsys.readouterr()
-    a, b = sorted(p for p in (tmp_path / "o").iterdir() if p.is_dir())
-    for name in ["results.json", *(f"tables/{t.name}" for t in (a / "tables").iterdir())]:
-        assert (a / name).read_bytes() == (b / name).read_bytes(), name
-    # Written-out demo files run to the very same results as the built-in demo.
-    assert (a / "results.json").read_bytes() == (folder / "results.json").read_bytes()
+    a = only_run(tmp_path / "o")
+    # Written-out demo files rerun the built-in demo's run (same paths and seed, another
+    # process state) to the very same bytes: results and every table.
+    tables = sorted(t.name for t in (a / "tables").iterdir())
+    assert tables == sorted(t.name for t in (folder / "tables").iterdir())
+    for name in ["results.json", *(f"tables/{t}" for t in tables)]:
+        assert (a / name).read_bytes() == (folder / name).read_bytes(), name
     manifest = json.loads((a / "manifest.json").read_text())
     assert set(manifest["inputs"]) >= {"holdings.csv", "securities.csv", "valuation.json"}
     assert manifest["source"] == str(inputs.resolve())
-
-
-def test_mandate_file_and_flags_reach_the_optimizer(tmp_path, capsys):
-    mandate = tmp_path / "mandate.yaml"
-    mandate.write_text("max_shift: 0.03\nturnover: 0.08\n")
-    args = ["run", "--out", str(tmp_path / "o"), *SMALL, "--mandate", str(mandate)]
-    tenors = "0.25,0.5,1,2,3,5,7,10,20,30"
-    assert main([*args, "--turnover", "0.06", "--key-tenors", tenors]) == 0
-    shown = capsys.readouterr().out
-    manifest = json.loads((_only_run(tmp_path / "o") / "manifest.json").read_text())
-    assert manifest["parameters"]["mandate"]["max_shift"] == pytest.approx(0.03)
-    assert manifest["parameters"]["mandate"]["turnover"] == pytest.approx(0.06)  # flag wins
-    assert manifest["parameters"]["mandate"]["key_tenors"] == [float(t) for t in tenors.split(",")]
-    results = json.loads((_only_run(tmp_path / "o") / "results.json").read_text())
-    # Every key rate follows the setting, and the summary shows the gaps in years and $/bp.
-    gaps = results["detailed_results"]["optimizer"]["key_rate_gaps"]
-    assert [g["tenor"] for g in gaps][:2] == ["0.25y", "0.5y"]
-    assert len(gaps) == 10
-    assert "0.25y" in shown
-    flat = " ".join(shown.split())  # the console wraps long labels
-    assert "years, and $M per bp" in flat
-    largest = max(abs(g["gap_before"]) for g in gaps)
-    assert results["integrated_strategy"]["max_key_rate_gap_before"] == largest
-    assert f"{largest:.2f}" in shown
-    assert results["integrated_strategy"]["turnover"] <= 0.06 + 1e-6
-    assert max(abs(r["change"]) for r in results["allocation_recommendations"]) <= 0.03 + 1e-6
 
 
 def test_runs_diff_compares_two_runs(tmp_path, demo_cli_run, capsys):
@@ -232,248 +197,3 @@ def test_report_rerenders_a_stored_run_identically(demo_run, tmp_path, capsys):
     capsys.readouterr()
     assert main(["report", "missing", "--root", str(root)]) == 2
     assert "missing: no run with that id" in capsys.readouterr().err
-
-
-def test_validate_lists_every_problem_across_files(tmp_path, capsys):
-    inputs = tmp_path / "inputs"
-    main(["demo", "--write", str(inputs)])
-    holdings = pd.read_csv(inputs / "holdings.csv", dtype=str)
-    holdings.loc[0, "par"] = "-1"
-    holdings.loc[5, "manager_id"] = "M99"
-    holdings.to_csv(inputs / "holdings.csv", index=False)
-    securities = pd.read_csv(inputs / "securities.csv", dtype=str)
-    securities.loc[3, "coupon"] = "abc"
-    securities.to_csv(inputs / "securities.csv", index=False)
-    (inputs / "curve_quotes.csv").unlink()
-    capsys.readouterr()
-    assert main(["validate", str(inputs)]) == 2
-    err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if line.startswith("error:")]
-    assert any("curve_quotes.csv: required file is missing" in line for line in lines)
-    assert any("securities.csv, row 5, column coupon" in line for line in lines)
-    assert any("holdings.csv, row 2, column par" in line for line in lines)
-    assert any("holdings.csv, row 7, column manager_id" in line and "M99" in line for line in lines)
-    assert f"{len(lines)} problems found" in err
-    assert "Traceback" not in err
-
-
-def test_bad_input_is_one_line_per_problem_and_no_folder(tmp_path, capsys):
-    inputs = tmp_path / "inputs"
-    main(["demo", "--write", str(inputs)])
-    holdings = pd.read_csv(inputs / "holdings.csv", dtype=str)
-    holdings.loc[0, "par"] = "-1"
-    holdings.to_csv(inputs / "holdings.csv", index=False)
-    capsys.readouterr()
-    assert main(["run", "--data", str(inputs), "--out", str(tmp_path / "o")]) == 2
-    err = capsys.readouterr().err
-    assert err.count("error:") == len(err.splitlines()) == 1
-    assert not (tmp_path / "o").exists()
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["run", "--data", "/nowhere"], "is not a directory"),
-        (["run", "--mandate", "/nowhere.yaml"], "nowhere.yaml: cannot be read"),
-        (["run", "--max-shift", "2"], "command-line flags, column max_shift"),
-        (["run", "--key-tenors", "1,0.5"], "command-line flags, column key_tenors"),
-        (["run", "--paths", "5"], "need 20 <= n_paths"),
-        (["run", "--scheduler", "nowhere"], "missing port number in address"),
-        (["run", "--model", "nosuch:x"], "unknown provider 'nosuch'"),
-    ],
-)
-def test_bad_usage_is_a_clean_error(args, message, tmp_path, capsys):
-    assert main([*args, "--out", str(tmp_path)] if args[0] == "run" else args) == 2
-    err = capsys.readouterr().err
-    assert message in err
-    assert "Traceback" not in err
-    assert store.complete_runs(str(tmp_path)) == []
-
-
-def test_argument_errors_exit_with_2(capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(["run", "--paths", "many"])
-    assert exc.value.code == 2
-    assert "invalid int value" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as exc:
-        main(["run", "--key-tenors", "1,5y"])
-    assert exc.value.code == 2
-    assert "is not a comma-separated list of tenors in years" in capsys.readouterr().err
-
-
-def test_model_workers_and_serve_use_the_other_branches_modules(tmp_path, monkeypatch, capsys):
-    """With fakes of fialloc.agents / distributed / service, the commands call them."""
-    calls = {}
-
-    class ModelConfig:
-        @staticmethod
-        def parse(text):
-            calls["model"] = text
-            return f"parsed {text}"
-
-    def run_workflow(portfolio, *, model=None, progress=None, **run_kwargs):
-        calls["workflow"] = (model, sorted(run_kwargs))
-        run = pipeline.run(portfolio, progress=progress, n_paths=run_kwargs["n_paths"])
-        return types.SimpleNamespace(run=run, response=build_response(run, model="fake"))
-
-    @contextmanager
-    def open_executor(workers=None, scheduler=None):
-        calls["executor"] = (workers, scheduler)
-        yield "the executor"
-
-    def serve(host, port):
-        calls["serve"] = (host, port)
-
-    for name, attrs in (
-        ("fialloc.agents", {"ModelConfig": ModelConfig, "run_workflow": run_workflow}),
-        ("fialloc.distributed", {"open_executor": open_executor}),
-        ("fialloc.service", {"serve": serve}),
-    ):
-        monkeypatch.setitem(sys.modules, name, types.SimpleNamespace(**attrs))
-    args = ["run", "--out", str(tmp_path), *SMALL, "--model", "ollama:x@http://h:1"]
-    assert main([*args, "--scheduler", "tcp://s:8786"]) == 0
-    assert calls["model"] == "ollama:x@http://h:1"
-    model, kwargs = calls["workflow"]
-    assert model == "parsed ollama:x@http://h:1"
-    assert "executor" in kwargs
-    assert "n_paths" in kwargs
-    assert calls["executor"] == (None, "tcp://s:8786")
-    results = json.loads((_only_run(tmp_path) / "results.json").read_text())
-    assert results["model"] == "fake"
-    assert main(["serve", "--port", "9000"]) == 0
-    assert calls["serve"] == ("127.0.0.1", 9000)
-    capsys.readouterr()
-
-
-def test_compute_runs_the_agents_in_place_of_the_desks(demo_portfolio):
-    stages: list[str] = []
-    run, response = cli.compute(demo_portfolio, "offline", {"n_paths": 50}, stages.append)
-    assert stages == [*pipeline.STAGES[:4], "agents", *pipeline.STAGES[4:]]
-    assert response.model == "offline"
-    assert set(run.desks) <= set(response.detailed_results["agents"])
-    assert run.parameters["n_paths"] == 50
-
-
-def test_runs_go_to_any_fsspec_root(capsys):
-    root = "memory://fialloc-test-cli"
-    try:
-        assert main(["run", "--out", root, "--paths", "50"]) == 0
-        assert "memory:///fialloc-test-cli/" in capsys.readouterr().out
-        assert main(["runs", "--root", root]) == 0
-        assert "demo (seed 7)" in capsys.readouterr().out
-        (run_id,) = [r.run_id for r in store.complete_runs(root)]
-        assert main(["report", run_id, "--root", root, "-o", f"{root}/copy.html"]) == 0
-        with (
-            fsspec.open(f"{root}/copy.html", "rb") as copy,
-            fsspec.open(f"{root}/{run_id}/report.html", "rb") as original,
-        ):
-            assert copy.read() == original.read()
-    finally:
-        fsspec.filesystem("memory").rm("/fialloc-test-cli", recursive=True)
-
-
-def test_runs_of_a_missing_root_is_an_error_and_creates_nothing(tmp_path, capsys):
-    assert main(["runs", "--root", str(tmp_path / "typo")]) == 2
-    assert "no such output root" in capsys.readouterr().err
-    assert not (tmp_path / "typo").exists()
-
-
-def test_help_shows_defaults_and_no_markup(capsys):
-    for command in ([], ["run"], ["demo"], ["serve"]):
-        with pytest.raises(SystemExit):
-            main([*command, "--help"])
-        out = capsys.readouterr().out
-        assert "``" not in out
-        assert "`" not in out
-        assert "(default: None)" not in out
-    with pytest.raises(SystemExit):
-        main(["run", "--help"])
-    out = " ".join(capsys.readouterr().out.split())
-    assert "seed of the scenario paths (default: 0)" in out
-    assert "--horizons YEARS" in out
-
-
-def test_serve_on_a_busy_port_says_which_port(capsys):
-    import socket
-
-    with socket.create_server(("127.0.0.1", 0)) as busy:
-        port = busy.getsockname()[1]
-        assert main(["serve", "--port", str(port)]) == 2
-    err = capsys.readouterr().err
-    assert f"cannot listen on 127.0.0.1:{port}" in err
-    assert "choose another --port" in err
-
-
-def test_a_model_that_fails_is_named_in_one_warning_line(tmp_path, capsys):
-    # No ollama extra here, and nothing listens on port 9: the model fails, the analyst writes.
-    args = [
-        "run",
-        "--out",
-        str(tmp_path),
-        *SMALL,
-        "--model",
-        "ollama:x@http://127.0.0.1:9",
-    ]
-    assert main(args) == 0
-    err = capsys.readouterr().err
-    (line,) = [x for x in err.splitlines() if x.startswith("warning:")]
-    assert "offline analyst" in line
-    assert "ollama" in line
-    results = json.loads((_only_run(tmp_path) / "results.json").read_text())
-    assert results["integrated_strategy"]["model_fallback"]
-
-
-def test_user_text_is_printed_as_text_never_as_markup(tmp_path, capsys):
-    inputs = tmp_path / "inputs"
-    assert main(["demo", "--write", str(inputs)]) == 0
-    managers = pd.read_csv(inputs / "managers.csv", dtype=str)
-    managers.loc[:, "name"] = "[/bold] closing tag [link=http://x.invalid]here[/link]"
-    managers.to_csv(inputs / "managers.csv", index=False)
-    capsys.readouterr()
-    args = ["run", "--data", str(inputs), "--out", str(tmp_path / "out"), *SMALL]
-    assert main([*args, "--max-shift", "0.04"]) == 0
-    out = capsys.readouterr().out
-    assert "[/bold] closing tag" in out
-    assert "Traceback" not in out
-
-
-_INTERRUPT_DURING_IMPORT = """
-import builtins, sys
-real_import = builtins.__import__
-def interrupting_import(name, *args, **kwargs):
-    if name == "fialloc.cli":
-        raise KeyboardInterrupt
-    return real_import(name, *args, **kwargs)
-builtins.__import__ = interrupting_import
-from fialloc.console import main
-sys.exit(main(["--help"]))
-"""
-
-
-def test_ctrl_c_while_the_command_line_loads_ends_quietly():
-    """Ctrl-C during the second of imports gives exit 130 and one line, not a traceback."""
-    import subprocess
-
-    done = subprocess.run(
-        [sys.executable, "-c", _INTERRUPT_DURING_IMPORT],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert done.returncode == 130, done.stderr
-    assert done.stderr == "interrupted\n"
-    assert "Traceback" not in done.stderr
-    pyproject = (Path(__file__).parents[2] / "pyproject.toml").read_text()
-    assert 'fialloc = "fialloc.console:main"' in pyproject
-
-
-def test_importing_the_package_loads_no_numeric_library():
-    """The console script's first import is cheap, so Ctrl-C can be caught around the rest."""
-    import subprocess
-
-    probe = "import sys, fialloc.console; print(sorted({'numpy', 'pandas'} & set(sys.modules)))"
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert done.stdout.strip() == "[]"

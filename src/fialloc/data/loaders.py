@@ -248,8 +248,10 @@ def _holding_problems(t: Mapping[str, pd.DataFrame], files: Mapping[str, str]) -
         # Vectorized: holdings run to millions of rows, and a row loop took minutes.
         values = holdings[key]
         unknown = np.flatnonzero((values.notna() & ~values.isin(list(ids))).to_numpy())
+        found = values.to_numpy(dtype=object)[unknown]
         problems += [
-            Problem(files["holdings"], i, key, what.format(values.iat[i])) for i in unknown.tolist()
+            Problem(files["holdings"], i, key, what.format(v))
+            for i, v in zip(unknown.tolist(), found.tolist(), strict=True)
         ]
     return problems
 
@@ -496,14 +498,17 @@ def _derived_problems(portfolio: Portfolio, files: Mapping[str, str]) -> list[Pr
 
 
 def _in_file_terms(problems: list[Problem]) -> list[Problem]:
-    """Rows as CSV line numbers (the header is line 1), then capped per rule (see Problem)."""
-    lines = [
+    """Capped per rule (see Problem), then rows as CSV line numbers (the header is line 1).
+
+    Capping first: a file of junk rows gives millions of problems, of which a few dozen are
+    shown (the rule and the count do not depend on the row).
+    """
+    return [
         dataclasses.replace(p, row=p.row + 2)
         if p.row is not None and p.file.endswith(".csv")
         else p
-        for p in problems
+        for p in cap_problems(problems)
     ]
-    return cap_problems(lines)
 
 
 def _curve_settings(
