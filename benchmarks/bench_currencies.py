@@ -6,8 +6,7 @@ part hedged: per-currency curves, FX spots and hedges, foreign key-rate and FX f
 stresses) and on the demo without it (``data.demo(global_sleeve=False)``: one currency, the
 reference). The target is a ratio of at most 1.5. Each round's process CPU seconds are kept in
 ``extra_info`` beside the wall times, since a loaded machine stretches wall time unevenly; the
-ratio of the minimums of
-three rounds is the figure BENCHMARKS.md reports.
+ratio of the minimums of three rounds is the figure BENCHMARKS.md reports.
 """
 
 import time
