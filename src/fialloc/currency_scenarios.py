@@ -634,7 +634,16 @@ class MultiCurrencyG2:
             Paths x horizons x states (decimals).
         covariance : ndarray
             Horizons x states x states.
+
+        Raises
+        ------
+        ValueError
+            If `paths` are not this generator's economies or a horizon is not on their grid.
         """
+        names = tuple(e.name for e in self.economies)
+        if paths.names != names:
+            msg = f"MultiCurrencyG2.states: paths of {list(paths.names)}, not of {list(names)}"
+            raise ValueError(msg)
         h = np.atleast_1d(np.asarray(horizons, dtype=np.float64))
         cols = paths.economy(paths.names[0]).columns(h)
         raw = []

@@ -226,6 +226,10 @@ def test_one_economys_states_are_the_single_currency_states():
     assert np.array_equal(states[:, :, 0], paths.x[0][:, k])
     want_cov = g2.state_covariance(7.0)
     assert np.abs(covariance[1] - want_cov).max() <= 1e-12 * np.abs(want_cov).max()
+    with pytest.raises(ValueError, match="paths of"):
+        MultiCurrencyG2(world()).states(paths, [2.0])
+    with pytest.raises(ValueError, match="grid"):
+        m.states(paths, [2.5])
 
 
 def test_foreign_bonds_in_the_base_currency(model, paths):
