@@ -119,7 +119,9 @@ def test_a_large_file_of_junk_rows_is_told_in_a_few_lines_per_rule(book):
         assert problems[-1].message.startswith(f"... and {junk - PROBLEM_LIMIT} more like this")
     assert "'abc0' is not a number" in by_column["par"][0].message
     lines = path.read_text().splitlines()
-    assert lines[by_column["par"][3].row - 1].split(",")[2] == "abc3"
+    line = by_column["par"][3].row
+    assert line is not None
+    assert lines[line - 1].split(",")[2] == "abc3"
 
 
 def test_a_table_of_repeated_rows_is_told_in_a_few_lines_without_a_message_per_row(
