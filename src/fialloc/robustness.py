@@ -52,6 +52,7 @@ from fialloc.optimize import (
     allocation_result,
     overlay_extension,
 )
+from fialloc.option_paths import pool_paths
 from fialloc.overlay import OverlayUniverse
 from fialloc.scenarios import CreditInflationSpec, G2Paths, G2pp
 from fialloc.stresses import StressResult
@@ -262,16 +263,20 @@ def sleeve_paths(
     base economy's. With a `credit` spread model
     (:func:`fialloc.currency_paths.run_spread_model`) the holdings outside the government
     sectors are discounted at their spreads on the path (:func:`fialloc.currency_paths.
-    spread_moves`); the liabilities and overlay stay on the risk-free curve.
+    spread_moves`); the liabilities and overlay stay on the risk-free curve. The base
+    currency's MBS pools are valued with their prepayment model on the paths
+    (:mod:`fialloc.option_paths`; the option-cost regression on paths of ``paths.seed``).
     """
     p = portfolio
     h = np.atleast_1d(np.asarray(horizons, dtype=float))
     economies: tuple[str, ...] = (p.mandate.base_currency,)
+    # The base currency's pools ride the paths with their prepayment model.
+    pools = pool_paths(p, model, h, paths.seed, credit_groups(p, p.book.security_ids))
     if isinstance(paths, MultiCurrencyPaths):
         if scenario is None:
             msg = "sleeve_paths: multi-currency paths need the book's scenario"
             raise ValueError(msg)
-        assets = asset_paths(scenario, paths, h, threads, credit)
+        assets = asset_paths(scenario, paths, h, threads, credit, pools)
         economies = paths.names
         paths = paths.economy(paths.names[0])
     else:
@@ -281,6 +286,8 @@ def sleeve_paths(
         face = (
             p.face.reindex(columns=book.security_ids).to_numpy() / 100.0 * p.fx_to_base.to_numpy()
         )
+        if pools is not None:
+            face = pools.without(face, book.security_ids)
         moves, groups = None, None
         if credit is not None and spread_moves_wanted(credit):
             groups = credit_groups(p, book.security_ids)
@@ -298,6 +305,8 @@ def sleeve_paths(
             groups=None if moves is None else groups,
         )
         assets = remaining + paths.banked(book.layout, face, h)
+        if pools is not None:
+            assets = assets + pools.sleeves(model, paths, h, threads, moves)
     owed = model.revalue(p.liability_stream, paths, h, threads=threads)[:, :, 0]
     # What is still owed plus what was paid, grown to the horizon.
     liabilities = owed + paths.banked(p.liability_stream.layout, np.ones(1), h)[:, :, 0]
