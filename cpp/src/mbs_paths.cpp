@@ -70,8 +70,9 @@ MbsPathValues mbs_path_values(const MbsPoolsView& pools, const PrepayModel& mode
   // Months x paths copies so each month's step reads contiguous memory across paths.
   const RowMatrixXd x_t = x.transpose(), y_t = y.transpose(), bank_t = bank.transpose();
   // The mortgage rate at the start of month k + 1 is spread - (r0_k - rx x - ry y) / tenor
-  // with the state at k / 12 (ln P(t, t + tenor | x, y), see g2.hpp).
-  const double rx = b_of(g2.a, tenor), ry = b_of(g2.b, tenor);
+  // with the state at k / 12 (ln P(t, t + tenor | x, y) = r0_k - rx x - ry y, see g2.hpp).
+  const double inv_tenor = 1.0 / tenor;
+  const double rx_t = b_of(g2.a, tenor) * inv_tenor, ry_t = b_of(g2.b, tenor) * inv_tenor;
   std::vector<double> r0(static_cast<std::size_t>(nk));
   for (Eigen::Index k = 0; k < nk; ++k) {
     const double t = static_cast<double>(k) * kMonth;
@@ -85,7 +86,7 @@ MbsPathValues mbs_path_values(const MbsPoolsView& pools, const PrepayModel& mode
   MbsPathValues out{RowMatrixXd::Zero(np, cells), RowMatrixXd::Zero(np, cells),
                     RowMatrixXd::Zero(np, kept), RowMatrixXd::Zero(np, kept)};
   detail::parallel_for(n, threads, [&](std::int64_t lo, std::int64_t hi) {
-    Eigen::ArrayXd bal(np), paid(np), work(np), rate(np), weight(np), banked(np);
+    Eigen::ArrayXd bal(np), paid(np), work(np), rate(np), banked(np);
     Eigen::ArrayXd value(np), dv(np);
     RowMatrixXd flows;  // months x paths: each month's cash x bank weight on the path
     for (std::int64_t i = lo; i < hi; ++i) {
@@ -95,19 +96,19 @@ MbsPathValues mbs_path_values(const MbsPoolsView& pools, const PrepayModel& mode
       bal.setOnes();
       banked.setZero();
       std::int64_t k = 0;  // months paid so far on the path
+      // Cash per unit of today's face times the bank weight; the outputs scale by 100 once.
       auto path_month = [&]() {
-        const double* xs = k ? x_t.row(k - 1).data() : nullptr;
-        const double* ys = k ? y_t.row(k - 1).data() : nullptr;
-        const double c0 = r0[static_cast<std::size_t>(k)];
-        for (Eigen::Index p = 0; p < np; ++p) {
-          const double xv = xs ? xs[p] : 0.0, yv = ys ? ys[p] : 0.0;
-          rate[p] = mortgage_spread - (c0 - rx * xv - ry * yv) / tenor;
+        const double c0 = mortgage_spread - r0[static_cast<std::size_t>(k)] * inv_tenor;
+        if (k == 0) {
+          rate.setConstant(c0);  // every path starts at today's curve
+        } else {
+          const double* xs = x_t.row(k - 1).data();
+          const double* ys = y_t.row(k - 1).data();
+          for (Eigen::Index p = 0; p < np; ++p) rate[p] = c0 + rx_t * xs[p] + ry_t * ys[p];
         }
-        const double* wgt = bank_t.row(k).data();
-        for (Eigen::Index p = 0; p < np; ++p) weight[p] = 100.0 * wgt[p];
         double* row = flows.row(k).data();
         mbs_detail::pool_month(pools, i, model, calendar_month, k + 1, np, rate.data(),
-                               weight.data(), bal.data(), row, paid.data(), work.data());
+                               bank_t.row(k).data(), bal.data(), row, paid.data(), work.data());
         for (Eigen::Index p = 0; p < np; ++p) banked[p] += row[p];
         ++k;
       };
@@ -115,7 +116,7 @@ MbsPathValues mbs_path_values(const MbsPoolsView& pools, const PrepayModel& mode
         const std::int64_t m_h = horizon_months[j];
         while (k < std::min(m_h, wam)) path_month();
         const Eigen::Index col = j * n + i;
-        for (Eigen::Index p = 0; p < np; ++p) out.banked(p, col) = banked[p];
+        for (Eigen::Index p = 0; p < np; ++p) out.banked(p, col) = 100.0 * banked[p];
         if (m_h >= wam) continue;  // paid off by the horizon
         for (Eigen::Index p = 0; p < np; ++p) out.balance(p, col) = bal[p];
       }
@@ -139,8 +140,8 @@ MbsPathValues mbs_path_values(const MbsPoolsView& pools, const PrepayModel& mode
         if (m != horizon_months[j]) continue;
         const Eigen::Index col = j * n + i;
         for (Eigen::Index p = 0; p < np; ++p) {
-          out.realized(p, col) = value[p] / bank(p, m - 1);
-          out.realized_dv(p, col) = dv[p] / bank(p, m - 1);
+          out.realized(p, col) = 100.0 * value[p] / bank(p, m - 1);
+          out.realized_dv(p, col) = 100.0 * dv[p] / bank(p, m - 1);
         }
         --j;
       }

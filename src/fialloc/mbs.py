@@ -961,9 +961,9 @@ class HorizonValues:
         moves the OAS, to first order.
         """
         basis = _basis(incentive, balance, fast[:, :, None], self.model)
-        value = np.einsum("phnk,hnk->phn", basis, self.value_coefficients)
+        value = (basis * self.value_coefficients[None]).sum(axis=-1)
         if spread_shift is not None:
-            value = value - spread_shift * np.einsum("phnk,hnk->phn", basis, self.dv_coefficients)
+            value = value - spread_shift * (basis * self.dv_coefficients[None]).sum(axis=-1)
         return np.asarray(balance * value, dtype=np.float64)
 
 

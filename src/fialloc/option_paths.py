@@ -16,7 +16,9 @@ scheduled flows:
   ``tests/core/test_mbs_paths.py``.
 
 Pools in another currency than the base stay on their scheduled flows (agency pools are USD;
-a book whose base currency is not would need their flows converted on the path).
+a book whose base currency is not would need their flows converted on the path), and so do
+all pools on a grid other than monthly (:func:`on_monthly_grid`: the prepayment model needs
+each month's state; the run's grid is monthly).
 """
 
 from __future__ import annotations
@@ -35,7 +37,13 @@ from fialloc.layout import FloatArray, IndexArray
 from fialloc.mbs import HorizonValues, MbsPools, horizon_incentive, horizon_values, path_values
 from fialloc.scenarios import G2Paths, G2pp
 
-__all__ = ["PoolPaths", "pool_paths"]
+__all__ = ["PoolPaths", "on_monthly_grid", "pool_paths"]
+
+
+def on_monthly_grid(times: npt.ArrayLike) -> bool:
+    """Whether `times` (years) is the monthly grid ``k / 12``, ``k = 1..K``."""
+    t = np.asarray(times, dtype=np.float64)
+    return bool(np.allclose(t, np.arange(1, len(t) + 1) / 12.0, rtol=0, atol=1e-12))
 
 
 @dataclass(frozen=True)
@@ -115,7 +123,7 @@ class PoolPaths:
             shift[:, :, moved] = spread_moves[:, :, self.groups[moved]]
         left = self.horizon.values(incentive, values.balance, paths.y[:, cols], shift)
         per_face = values.banked / paths.discount[:, cols, None] + left
-        return np.asarray(np.einsum("phn,mn->phm", per_face, self.holdings), dtype=np.float64)
+        return np.asarray(per_face @ self.holdings.T, dtype=np.float64)
 
 
 def pool_paths(

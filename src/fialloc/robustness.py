@@ -52,7 +52,7 @@ from fialloc.optimize import (
     allocation_result,
     overlay_extension,
 )
-from fialloc.option_paths import pool_paths
+from fialloc.option_paths import on_monthly_grid, pool_paths
 from fialloc.overlay import OverlayUniverse
 from fialloc.scenarios import CreditInflationSpec, G2Paths, G2pp
 from fialloc.stresses import StressResult
@@ -264,14 +264,18 @@ def sleeve_paths(
     (:func:`fialloc.currency_paths.run_spread_model`) the holdings outside the government
     sectors are discounted at their spreads on the path (:func:`fialloc.currency_paths.
     spread_moves`); the liabilities and overlay stay on the risk-free curve. The base
-    currency's MBS pools are valued with their prepayment model on the paths
-    (:mod:`fialloc.option_paths`; the option-cost regression on paths of ``paths.seed``).
+    currency's MBS pools are valued with their prepayment model on a monthly grid
+    (:mod:`fialloc.option_paths`; the horizon-value regression on paths of ``paths.seed``).
     """
     p = portfolio
     h = np.atleast_1d(np.asarray(horizons, dtype=float))
     economies: tuple[str, ...] = (p.mandate.base_currency,)
-    # The base currency's pools ride the paths with their prepayment model.
-    pools = pool_paths(p, model, h, paths.seed, credit_groups(p, p.book.security_ids))
+    # The base currency's pools ride the paths with their prepayment model (month by month).
+    pools = (
+        pool_paths(p, model, h, paths.seed, credit_groups(p, p.book.security_ids))
+        if on_monthly_grid(paths.times)
+        else None
+    )
     if isinstance(paths, MultiCurrencyPaths):
         if scenario is None:
             msg = "sleeve_paths: multi-currency paths need the book's scenario"
