@@ -12,9 +12,11 @@ Holdings-based drift
     Without benchmark characteristics the reference is the median of the manager's style peers
     (the other managers of its ``style``), and the verdict says so; a manager with neither is
     not estimable. Each manager is one test: its characteristics are tested together over the
-    months they share (:func:`fialloc.analytics.change_point.fit_shifts`: the noise's
+    months they share (:func:`fialloc.analytics.change_point.fit_joint_shift`: the noise's
     autocorrelation pooled over them, the largest statistic against its simulated
-    distribution for that many characteristics), against :data:`DRIFT_LEVEL`.
+    distribution for that many characteristics, combined with the joint test of one shift
+    they share, as a quality drift moves rating, high yield share and spread duration
+    together), against :data:`DRIFT_LEVEL`.
 Returns-based drift
     Rolling style regressions and the month the loadings broke (:func:`style_break`),
     reported beside.
@@ -46,6 +48,7 @@ from fialloc.factor_returns import style_factor_returns
 __all__ = [
     "CHARACTERISTICS",
     "DRIFT_LEVEL",
+    "JOINT_DRIFT",
     "KEY_RATE_BUCKETS",
     "MIN_DRIFT_MONTHS",
     "DriftVerdict",
@@ -70,6 +73,10 @@ __all__ = [
 #: review in five, rather than in three reviews out of four at 5%; the power this costs is
 #: measured in :mod:`fialloc.analytics.drift_study`.
 DRIFT_LEVEL: Final = 0.01
+#: Whether a manager's test also looks for one shift its characteristics share (a quality
+#: drift moving rating, high yield share and spread duration together), combined with the
+#: max-T over single characteristics; measured in :mod:`fialloc.analytics.drift_study`.
+JOINT_DRIFT: Final = True
 #: Fewer months than this and a manager's drift is not estimable.
 MIN_DRIFT_MONTHS: Final = change_point.MIN_BEFORE + change_point.MIN_AFTER
 #: Characteristic (column of ``manager_characteristics``) -> (label, unit); beside these, the
@@ -121,8 +128,9 @@ class DriftVerdict:
     z : float
         Signed square root of the likelihood-ratio statistic.
     p_value : float
-        Adjusted for the number of characteristics tested (the simulated largest statistic,
-        see :mod:`fialloc.analytics.change_point`); NaN when not estimable.
+        The manager's: adjusted for the number of characteristics tested (the simulated
+        largest statistic, see :mod:`fialloc.analytics.change_point`), and with `joint` the
+        combined max-T and joint test's; NaN when not estimable.
     level : float
         The false-positive rate per manager the verdict is taken at.
     months : int
@@ -131,7 +139,9 @@ class DriftVerdict:
         Per characteristic: ``tested`` (bool), ``reason``, ``start``, ``start_low``,
         ``start_high``, ``ramp_months``, ``shift``, ``sd``, ``shift_sd``, ``z``, ``p_value``
         (one characteristic alone), ``p_adjusted`` (for the number tested: max-T), ``phi``
-        (noise autocorrelation used) and ``significant`` (``p_adjusted <= level``).
+        (noise autocorrelation used) and ``significant`` (the manager drifted and
+        ``p_adjusted <= level``; when only the joint test found the drift, ``p_value <=
+        level``, and the strongest characteristic always).
     """
 
     estimable: bool
@@ -166,6 +176,7 @@ def detect_drift(
     min_before: int = change_point.MIN_BEFORE,
     min_after: int = change_point.MIN_AFTER,
     max_ramp: int = change_point.MAX_RAMP,
+    joint: bool = JOINT_DRIFT,
 ) -> DriftVerdict:
     """Test one manager's active characteristics for a lasting shift, and date it.
 
@@ -179,6 +190,10 @@ def detect_drift(
         False-positive rate per manager (over all its characteristics), in (0, 1).
     min_before, min_after, max_ramp : int
         Months required before a start (the baseline) and from it on; longest ramp tried.
+    joint : bool
+        Combine the max-T over the characteristics with the joint test of one shift they
+        share (:func:`fialloc.analytics.change_point.fit_joint_shift`); False: the max-T
+        alone.
 
     Returns
     -------
@@ -221,15 +236,14 @@ def detect_drift(
         rows[str(column)] = row
     # The characteristics are tested together over the months they all have.
     together = pd.DataFrame(series).dropna()
+    manager_p = math.nan
     if series and len(together) < min_before + min_after:
         for column in series:
             rows[column]["reason"] = (
                 f"{len(together)} months with every characteristic, need {min_before + min_after}"
             )
     elif series:
-        fits = change_point.fit_shifts(
-            together.to_numpy(dtype=np.float64).T, min_before, min_after, max_ramp
-        )
+        fits, manager_p = _fit_together(together, joint, min_before, min_after, max_ramp)
         idx = together.index
         for column, fit in zip(together.columns, fits, strict=True):
             rows[column].update(
@@ -262,7 +276,8 @@ def detect_drift(
     )
     name = str(order.index[0])
     best = order.iloc[0]
-    p = float(best["p_adjusted"])
+    p = manager_p
+    details["significant"] = _named(details, name, p, level)
     return DriftVerdict(
         estimable=True,
         reason="",
@@ -280,6 +295,35 @@ def detect_drift(
         months=months,
         details=details,
     )
+
+
+def _fit_together(
+    together: pd.DataFrame, joint: bool, min_before: int, min_after: int, max_ramp: int
+) -> tuple[list[change_point.ShiftFit], float]:
+    """Fit every characteristic's shift; return the fits and the manager's p-value."""
+    values = together.to_numpy(dtype=np.float64).T
+    if joint and len(values) > 1:
+        shared = change_point.fit_joint_shift(values, min_before, min_after, max_ramp)
+        return list(shared.series), shared.p_combined
+    fits = change_point.fit_shifts(values, min_before, min_after, max_ramp)
+    return fits, min(fit.p_adjusted for fit in fits)
+
+
+def _named(details: pd.DataFrame, strongest: str, p: float, level: float) -> pd.Series:
+    """Which characteristics a verdict names as drifted (the details' ``significant``).
+
+    None in a manager whose test found no drift. When only the joint test found it (no
+    characteristic significant for the family), the joint test has controlled the manager's
+    false positives, so the characteristics are named by their own p-values, and the
+    strongest always.
+    """
+    significant = details["significant"].astype(bool)
+    if p > level:
+        return significant & False
+    if significant.any():
+        return significant
+    own = details["tested"].astype(bool) & (details["p_value"].astype(float) <= level)
+    return own | (details.index == strongest)
 
 
 def drift_columns(table: pd.DataFrame) -> pd.DataFrame:
