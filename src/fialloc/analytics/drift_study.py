@@ -41,6 +41,7 @@ that data), and a *scan oracle* that knows the characteristic and the noise but 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -557,6 +558,41 @@ def _named_rightly(found: pd.DataFrame) -> pd.Series:
     return pd.Series(hits, index=found.index, dtype=bool)
 
 
+def _by_family(
+    rate: Callable[[str, pd.Series], None], drifted: pd.DataFrame, null: pd.DataFrame
+) -> None:
+    """Add the recall by family of drift and both detectors' rates to a summary.
+
+    The joint drifts' recall also by size and by months from the start; the max-T alone's
+    and the combined test's recall and false positives.
+    """
+    big = drifted[drifted["size_sd"].abs() >= 1.0]
+    for family in ("single", *JOINT_FAMILIES):
+        part = big[big["family"] == family]
+        if len(part):
+            rate(f"drift recall >= 1 sd, family {family}", part["flagged"].astype(bool))
+    joint_all = drifted[drifted["family"].isin(list(JOINT_FAMILIES))]
+    for lo_sd, hi_sd in ((0.5, 1.0), (1.0, 2.0), (2.0, 3.01)):
+        part = joint_all[joint_all["size_sd"].abs().between(lo_sd, hi_sd, inclusive="left")]
+        rate(
+            f"joint drifts: recall, {lo_sd:g}-{min(hi_sd, 3.0):g} sd", part["flagged"].astype(bool)
+        )
+    joint = big[big["family"].isin(list(JOINT_FAMILIES))]
+    after = joint["months"] - joint["start"]
+    for lo_a, hi_a in ((BUFFER, 24), (24, 48), (48, 121)):
+        part = joint[after.between(lo_a, hi_a, inclusive="left")]
+        rate(
+            f"joint drifts: recall >= 1 sd, {lo_a}-{hi_a - 1} months from the start",
+            part["flagged"].astype(bool),
+        )
+    single = big[big["family"] == "single"]
+    for detector in ("max_t", "combined"):
+        flagged = f"flagged_{detector}"
+        rate(f"{detector}: recall >= 1 sd, single drifts", single[flagged].astype(bool))
+        rate(f"{detector}: recall >= 1 sd, joint drifts", joint[flagged].astype(bool))
+        rate(f"{detector}: false positives per null manager", null[flagged].astype(bool))
+
+
 def summarize(results: pd.DataFrame) -> pd.DataFrame:
     """Tabulate the study: each measure with its count, value and 95% interval.
 
@@ -606,16 +642,8 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
         part = single[single["characteristic"].isin(members)]
         if len(part):
             rate(f"drift recall >= 1 sd, {group}", part["flagged"].astype(bool))
-    for family in ("single", *JOINT_FAMILIES):
-        part = big[big["family"] == family]
-        if len(part):
-            rate(f"drift recall >= 1 sd, family {family}", part["flagged"].astype(bool))
     joint = big[big["family"].isin(list(JOINT_FAMILIES))]
-    for detector in ("max_t", "combined"):
-        flagged = f"flagged_{detector}"
-        rate(f"{detector}: recall >= 1 sd, single drifts", single[flagged].astype(bool))
-        rate(f"{detector}: recall >= 1 sd, joint drifts", joint[flagged].astype(bool))
-        rate(f"{detector}: false positives per null manager", null[flagged].astype(bool))
+    _by_family(rate, drifted, null)
     found = big[big["flagged"].astype(bool)]
     named = _named_rightly(found)
     rate("right characteristic, found drifts >= 1 sd", named)
