@@ -161,6 +161,9 @@ class JointShiftFit:
         (Hansen's set on the joint statistic) and its ramp (months).
     shifts : tuple of float
         Each series' change of level at that start and ramp, in the series' units.
+    z : tuple of float
+        Each series' signed standardized shift there, ``r' y_j / omega_j`` (its share of the
+        joint statistic before the correlation is accounted for).
     stat : float
         ``sup W_J``, the joint statistic (see the module).
     p_joint : float
@@ -177,6 +180,7 @@ class JointShiftFit:
     start_high: int
     ramp: int
     shifts: tuple[float, ...]
+    z: tuple[float, ...]
     stat: float
     p_joint: float
     p_combined: float
@@ -521,6 +525,7 @@ def fit_joint_shift(
         start_high=int(starts[0]) + int(inside.max()),
         ramp=int(ramps[best]),
         shifts=tuple(float(v) for v in scan.out["proj"][0, :, best] / norm),
+        z=tuple(float(v) for v in scan.out["proj"][0, :, best] / np.sqrt(scan.out["omega2"][0])),
         stat=stat,
         p_joint=p_joint,
         p_combined=(1.0 + at_or_below) / (1.0 + len(null_smaller)),

@@ -29,7 +29,7 @@ import math
 import re
 import weakref
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -236,14 +236,14 @@ def detect_drift(
         rows[str(column)] = row
     # The characteristics are tested together over the months they all have.
     together = pd.DataFrame(series).dropna()
-    manager_p = math.nan
+    manager_p, shared = math.nan, None
     if series and len(together) < min_before + min_after:
         for column in series:
             rows[column]["reason"] = (
                 f"{len(together)} months with every characteristic, need {min_before + min_after}"
             )
     elif series:
-        fits, manager_p = _fit_together(together, joint, min_before, min_after, max_ramp)
+        fits, manager_p, shared = _fit_together(together, joint, min_before, min_after, max_ramp)
         idx = together.index
         for column, fit in zip(together.columns, fits, strict=True):
             rows[column].update(
@@ -274,22 +274,20 @@ def detect_drift(
     order = tested.assign(abs_z=tested["z"].astype(float).abs()).sort_values(
         ["p_adjusted", "abs_z"], ascending=[True, False]
     )
-    name = str(order.index[0])
-    best = order.iloc[0]
     p = manager_p
-    details["significant"] = _named(details, name, p, level)
+    lead = _lead(order, shared, together, details, p, level)
     return DriftVerdict(
         estimable=True,
         reason="",
         drifted=p <= level,
-        characteristic=name,
-        start=best["start"],
-        start_low=best["start_low"],
-        start_high=best["start_high"],
-        ramp_months=int(best["ramp_months"]),
-        shift=float(best["shift"]),
-        shift_sd=float(best["shift_sd"]),
-        z=float(best["z"]),
+        characteristic=str(lead["characteristic"]),
+        start=lead["start"],
+        start_low=lead["start_low"],
+        start_high=lead["start_high"],
+        ramp_months=int(lead["ramp_months"]),
+        shift=float(lead["shift"]),
+        shift_sd=float(lead["shift_sd"]),
+        z=float(lead["z"]),
         p_value=p,
         level=level,
         months=months,
@@ -299,31 +297,69 @@ def detect_drift(
 
 def _fit_together(
     together: pd.DataFrame, joint: bool, min_before: int, min_after: int, max_ramp: int
-) -> tuple[list[change_point.ShiftFit], float]:
-    """Fit every characteristic's shift; return the fits and the manager's p-value."""
+) -> tuple[list[change_point.ShiftFit], float, change_point.JointShiftFit | None]:
+    """Fit every characteristic's shift; return the fits, the manager's p-value, the joint fit."""
     values = together.to_numpy(dtype=np.float64).T
     if joint and len(values) > 1:
         shared = change_point.fit_joint_shift(values, min_before, min_after, max_ramp)
-        return list(shared.series), shared.p_combined
+        return list(shared.series), shared.p_combined, shared
     fits = change_point.fit_shifts(values, min_before, min_after, max_ramp)
-    return fits, min(fit.p_adjusted for fit in fits)
+    return fits, min(fit.p_adjusted for fit in fits), None
 
 
-def _named(details: pd.DataFrame, strongest: str, p: float, level: float) -> pd.Series:
-    """Which characteristics a verdict names as drifted (the details' ``significant``).
+def _lead(
+    order: pd.DataFrame,
+    shared: change_point.JointShiftFit | None,
+    together: pd.DataFrame,
+    details: pd.DataFrame,
+    p: float,
+    level: float,
+) -> dict[str, Any]:
+    """Return the characteristic a verdict leads with and its fit; name the drifted in place.
 
-    None in a manager whose test found no drift. When only the joint test found it (no
-    characteristic significant for the family), the joint test has controlled the manager's
-    false positives, so the characteristics are named by their own p-values, and the
-    strongest always.
+    The strongest single characteristic (first of `order`) and its own fit, unless only the
+    joint test found the drift (see :func:`_joint_lead`). No characteristic is named
+    (``significant``) in a manager whose test found no drift.
     """
-    significant = details["significant"].astype(bool)
     if p > level:
-        return significant & False
-    if significant.any():
-        return significant
-    own = details["tested"].astype(bool) & (details["p_value"].astype(float) <= level)
-    return own | (details.index == strongest)
+        details["significant"] = False
+    elif shared is not None and not details["significant"].astype(bool).any():
+        return _joint_lead(shared, together, details, level)
+    best = order.iloc[0]
+    return {str(k): v for k, v in best.items()} | {"characteristic": str(order.index[0])}
+
+
+def _joint_lead(
+    shared: change_point.JointShiftFit,
+    together: pd.DataFrame,
+    details: pd.DataFrame,
+    level: float,
+) -> dict[str, Any]:
+    """Return the lead of a drift only the joint test found; name its characteristics in place.
+
+    The shared shift dates it (start, interval, ramp). The joint test has controlled the
+    manager's false positives, so at that date each characteristic is a fixed-date test:
+    named (``significant``) when its standardized shift passes the two-sided normal critical
+    value at `level`; the largest always, and it leads the verdict.
+    """
+    z = np.asarray(shared.z)
+    j = int(np.argmax(np.abs(z)))
+    name = str(together.columns[j])
+    named = np.abs(z) >= float(stats.norm.isf(level / 2.0))
+    named[j] = True
+    details["significant"] = details.index.isin(together.columns[named])
+    idx = together.index
+    sd = float(details["sd"].astype(float)[name])
+    return {
+        "characteristic": name,
+        "start": idx[shared.start],
+        "start_low": idx[shared.start_low],
+        "start_high": idx[shared.start_high],
+        "ramp_months": shared.ramp,
+        "shift": shared.shifts[j],
+        "shift_sd": shared.shifts[j] / sd if sd > 0 else math.copysign(math.inf, shared.shifts[j]),
+        "z": float(z[j]),
+    }
 
 
 def drift_columns(table: pd.DataFrame) -> pd.DataFrame:
