@@ -109,10 +109,10 @@ def test_a_drift_of_several_characteristics_is_found_and_named_by_the_joint_test
     values[:3] += 0.75 * np.clip((np.arange(n) - 36 + 1) / 3, 0.0, 1.0)
     columns = ["duration", "spread_duration", "credit_notch", "high_yield_share"]
     frame = pd.DataFrame(values.T, columns=columns)
-    alone = drift.detect_drift(frame, joint=False)
+    alone = drift.detect_drift(frame)  # the default: max-T alone
     assert not alone.drifted
     assert not alone.details["significant"].any()
-    verdict = drift.detect_drift(frame)
+    verdict = drift.detect_drift(frame, joint=True)
     assert verdict.drifted
     assert verdict.p_value <= drift.DRIFT_LEVEL
     shared = change_point.fit_joint_shift(values)
@@ -141,7 +141,7 @@ def test_detect_drift_tests_every_characteristic_once_per_manager():
         },
         index=pd.date_range("2020-01-31", periods=n, freq="ME").date,
     )
-    verdict = drift.detect_drift(frame)
+    verdict = drift.detect_drift(frame, joint=True)
     assert verdict.drifted
     assert verdict.characteristic == "duration"
     assert verdict.start == frame.index[30]
@@ -151,7 +151,7 @@ def test_detect_drift_tests_every_characteristic_once_per_manager():
     # With the max-T alone the manager's p-value is the strongest characteristic's, adjusted
     # for the two tested: at least its own, at most Bonferroni's (up to the simulation's
     # resolution). Combined with the joint test it is at most twice that (the min-p).
-    max_t = drift.detect_drift(frame, joint=False)
+    max_t = drift.detect_drift(frame)
     assert max_t.p_value == d.loc["duration", "p_adjusted"]
     assert max_t.p_value <= verdict.p_value <= 2 * max_t.p_value + 1e-3
     tested = d[d["tested"].astype(bool)]
