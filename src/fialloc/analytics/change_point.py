@@ -211,11 +211,14 @@ def _design(
     return r, s.astype(np.float64), ell.astype(np.float64)
 
 
-def _scan(y: FloatArray, min_before: int, min_after: int, max_ramp: int) -> dict[str, FloatArray]:
+def _scan(
+    y: FloatArray, min_before: int, min_after: int, max_ramp: int, joint: bool = False
+) -> dict[str, FloatArray]:
     """Scan many managers' series at once (`y`: managers x series x months).
 
     Per series: the best candidate, its shift, residuals, the AR(1) coefficient used and
-    ``sup W``; the pooled coefficient per manager.
+    ``sup W``; the pooled coefficient per manager; with `joint`, the joint statistic of
+    every candidate (``joint``, managers x candidates).
     """
     n = y.shape[-1]
     q, _, _ = _design(n, min_before, min_after, max_ramp)
@@ -242,7 +245,7 @@ def _scan(y: FloatArray, min_before: int, min_after: int, max_ramp: int) -> dict
     level = np.maximum(np.abs(y).max(axis=-1), 1.0)
     # A noiseless series still gets a finite statistic: floor the variance far below any data.
     omega2 = np.maximum(omega2, (1e-12 * level) ** 2)
-    return {
+    out = {
         "proj": proj,
         "best": best,
         "coef": coef,
@@ -251,8 +254,10 @@ def _scan(y: FloatArray, min_before: int, min_after: int, max_ramp: int) -> dict
         "pooled": pooled,
         "omega2": omega2,
         "stat": coef * coef / omega2,
-        "joint": _joint(proj, omega2, innov),
     }
+    if joint:
+        out["joint"] = _joint(proj, omega2, innov)
+    return out
 
 
 def _joint(proj: FloatArray, omega2: FloatArray, innov: FloatArray) -> FloatArray:
@@ -302,7 +307,7 @@ def null_statistics(
         series (``draws * k`` values) and the pooled autocorrelation estimate per manager
         (`draws` values).
     """
-    stat, pooled, _ = _null_scan(n, phi, k, min_before, min_after, max_ramp, draws)
+    stat, pooled, _ = _null_scan(n, phi, k, min_before, min_after, max_ramp, draws, False)
     return np.sort(stat.max(axis=1)), np.sort(stat.ravel()), np.sort(pooled)
 
 
@@ -325,7 +330,7 @@ def joint_null_statistics(
         smaller of its max-T and joint p-values (both read off these same draws), the null
         distribution the combined test is judged against.
     """
-    stat, _, joint = _null_scan(n, phi, k, min_before, min_after, max_ramp, draws)
+    stat, _, joint = _null_scan(n, phi, k, min_before, min_after, max_ramp, draws, True)
     largest = np.sort(stat.max(axis=1))
     joint_sorted = np.sort(joint)
     smaller = np.minimum(
@@ -336,17 +341,27 @@ def joint_null_statistics(
 
 @lru_cache(maxsize=512)
 def _null_scan(
-    n: int, phi: float, k: int, min_before: int, min_after: int, max_ramp: int, draws: int
+    n: int,
+    phi: float,
+    k: int,
+    min_before: int,
+    min_after: int,
+    max_ramp: int,
+    draws: int,
+    joint: bool,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Run the whole procedure on `draws` simulated no-shift managers of `k` AR(1) series.
 
     Per simulated manager (unsorted, row order of the draws): ``sup W`` of each series
-    (draws x k), the pooled autocorrelation estimate and the joint ``sup W_J``.
+    (draws x k), the pooled autocorrelation estimate and, with `joint`, the joint ``sup W_J``
+    (else empty). The draws are the same either way: the max-T alone does not pay for the
+    joint statistic, and the joint test's two nulls come from one set of simulated managers.
     """
     # Key 2: a stream apart from the known-noise null's.
     e = _ar1_draws(n, phi, draws * k, (min_before, min_after, max_ramp, 2, k))
-    out = _scan(e.reshape(draws, k, n), min_before, min_after, max_ramp)
-    return out["stat"], out["pooled"], out["joint"].max(axis=-1)
+    out = _scan(e.reshape(draws, k, n), min_before, min_after, max_ramp, joint)
+    sup_joint = out["joint"].max(axis=-1) if joint else np.empty(0)
+    return out["stat"], out["pooled"], sup_joint
 
 
 def _ar1_draws(n: int, phi: float, draws: int, key: tuple[int, ...]) -> FloatArray:
@@ -467,7 +482,7 @@ def fit_shifts(
         If `y` is not a finite 2-d array of at least one series and ``min_before +
         min_after`` months, a series is constant, or the settings are out of range.
     """
-    fits, _ = _fit(y, min_before, min_after, max_ramp, interval_level, draws)
+    fits, _ = _fit(y, min_before, min_after, max_ramp, interval_level, draws, joint=False)
     return fits
 
 
@@ -502,7 +517,7 @@ def fit_joint_shift(
     ValueError
         As :func:`fit_shifts`.
     """
-    fits, scan = _fit(y, min_before, min_after, max_ramp, interval_level, draws)
+    fits, scan = _fit(y, min_before, min_after, max_ramp, interval_level, draws, joint=True)
     y = np.asarray(y, dtype=np.float64)
     k, n = y.shape
     _, starts, ramps = _design(n, min_before, min_after, max_ramp)
@@ -549,8 +564,12 @@ def _fit(
     max_ramp: int,
     interval_level: float,
     draws: int,
+    joint: bool,
 ) -> tuple[list[ShiftFit], _Scan]:
-    """Check the series, scan them and fit each one's shift (see :func:`fit_shifts`)."""
+    """Check the series, scan them and fit each one's shift (see :func:`fit_shifts`).
+
+    With `joint` the scan also gives the joint statistic of every candidate.
+    """
     y = np.asarray(y, dtype=np.float64)
     if min_before < 2 or min_after < 2 or max_ramp < 1 or draws < 99:
         msg = (
@@ -573,7 +592,7 @@ def _fit(
         msg = f"fit_shift: series {int(np.argmax(flat))} is constant: no level to shift"
         raise ValueError(msg)
     k, n = y.shape
-    out = _scan(y[None], min_before, min_after, max_ramp)
+    out = _scan(y[None], min_before, min_after, max_ramp, joint)
     _, starts, ramps = _design(n, min_before, min_after, max_ramp)
     pooled = float(out["pooled"][0])
     settings = (min_before, min_after, max_ramp, draws)
