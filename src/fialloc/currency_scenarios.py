@@ -47,6 +47,7 @@ __all__ = [
     "FX_VOLATILITY",
     "INFLATION_LEVEL",
     "INFLATION_RATE_CORRELATION",
+    "STATE_NAMES",
     "Economy",
     "MultiCurrencyG2",
     "MultiCurrencyPaths",
@@ -71,6 +72,11 @@ INFLATION_VOLATILITY: Final = 0.01
 #: recent past, rounded); a pair not listed takes :data:`DEFAULT_FX_VOLATILITY`.
 FX_VOLATILITY: Final = {"EUR": 0.08, "GBP": 0.085, "JPY": 0.10, "CAD": 0.065, "USD": 0.08}
 DEFAULT_FX_VOLATILITY: Final = 0.09
+
+#: The base economy's states at a horizon, in order: its G2++ factors and the integrated short
+#: rate ``-log D(0, t)``; every other economy adds the same three (prefixed ``<economy>.``) and
+#: the log of its link (``<economy>.log_link``: log FX rate or log price index ratio).
+STATE_NAMES: Final = ("x", "y", "integrated_rate")
 
 Params = tuple[float, float, float, float, float]
 
@@ -487,6 +493,166 @@ class MultiCurrencyG2:
                 if c[p, q] != 0.0 and vp != 0.0 and vq != 0.0:
                     out = out + c[p, q] * vp * vq * integral(kp, kq)
         return np.asarray(out, dtype=np.float64)
+
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        """Names of the states :meth:`states` returns, in order.
+
+        The base economy's :data:`STATE_NAMES`, then per other economy ``<economy>.x``,
+        ``<economy>.y``, ``<economy>.integrated_rate`` and ``<economy>.log_link``.
+        """
+        names = list(STATE_NAMES)
+        for e in self.economies[1:]:
+            names += [f"{e.name}.{s}" for s in (*STATE_NAMES, "log_link")]
+        return tuple(names)
+
+    def _quanto_drifts(self) -> FloatArray:
+        """Each driver's drift under the base measure, per unit of its Brownian motion.
+
+        A driver lives in an economy's measure (a factor in its own, a link in its parent's);
+        each change of measure on the way to the base, through a link of volatility ``nu``,
+        drifts it by minus its correlation with that link's shock times ``nu``.
+        """
+        econ = self.economies
+        n = len(econ)
+        names = [e.name for e in econ]
+        parents = [-1 if e.parent is None else names.index(e.parent) for e in econ]
+        c = self.correlation.to_numpy(dtype=np.float64)
+        measures = [e for e in range(n) for _ in (0, 1)] + parents[1:]
+        mu = np.zeros(len(self.drivers))
+        for j, m in enumerate(measures):
+            while m > 0:
+                mu[j] -= c[j, 2 * n + m - 1] * econ[m].volatility
+                m = parents[m]
+        return mu
+
+    def state_law(self, horizons: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+        """Exact Gaussian law of the states at each horizon (see :meth:`states`).
+
+        Every state is linear in the drivers' Brownian motions over ``[0, t]`` under the base
+        measure: a factor's value is ``vol * integral of e^{-k (t - s)} (dW + mu ds)``, its time
+        integral ``vol / k * integral of (1 - e^{-k (t - s)}) (dW + mu ds)``, a link's shock
+        ``nu (W + mu t)`` (``mu`` the quanto drift), each economy's integrated short rate
+        ``-log P(0, t) + V(0, t) / 2`` plus its factors' integrals, and a link's log
+        ``log spot - nu^2 t / 2 + log D_e - log D_parent`` plus its shock. The covariance of two
+        pieces ``sum_i c_i e^{-r_i (t - s)}`` and ``sum_j c_j e^{-r_j (t - s)}`` of drivers
+        correlated ``rho`` is ``rho sum_ij c_i c_j (1 - e^{-(r_i + r_j) t}) / (r_i + r_j)``.
+
+        Parameters
+        ----------
+        horizons : array
+            Positive years.
+
+        Returns
+        -------
+        mean : ndarray
+            Horizons x states (decimals).
+        covariance : ndarray
+            Horizons x states x states.
+
+        Raises
+        ------
+        ValueError
+            If a horizon is not a positive number of years.
+        """
+        h = np.atleast_1d(np.asarray(horizons, dtype=np.float64))
+        if h.ndim != 1 or not np.all(np.isfinite(h)) or np.any(h <= 0.0):
+            msg = f"MultiCurrencyG2.state_law: horizons must be positive years, got {h}"
+            raise ValueError(msg)
+        econ = self.economies
+        n = len(econ)
+        c = self.correlation.to_numpy(dtype=np.float64)
+        mu = self._quanto_drifts()
+        # Pieces (per economy: x value, x integral, y value, y integral; then each link's
+        # shock) as (driver, [(coefficient, rate), ...]).
+        pieces: list[tuple[int, list[tuple[float, float]]]] = []
+        for i, e in enumerate(econ):
+            a, s, b, eta, _ = e.params
+            for q, (k, vol) in enumerate(((a, s), (b, eta))):
+                pieces.append((2 * i + q, [(vol, k)]))
+                pieces.append((2 * i + q, [(vol / k, 0.0), (-vol / k, k)]))
+        pieces += [(2 * n + i - 1, [(econ[i].volatility, 0.0)]) for i in range(1, n)]
+        names = [e.name for e in econ]
+        # States from pieces: x, y, integrated rate (both integrals); a link's log moves with
+        # its economy's and its parent's integrated rates and its own shock.
+        loads = np.zeros((len(self.state_names), len(pieces)))
+        row = 0
+        for i, e in enumerate(econ):
+            loads[row, 4 * i], loads[row + 1, 4 * i + 2] = 1.0, 1.0
+            loads[row + 2, [4 * i + 1, 4 * i + 3]] = 1.0
+            if i > 0:
+                parent = names.index(str(e.parent))
+                loads[row + 3, [4 * i + 1, 4 * i + 3]] = -1.0
+                loads[row + 3, [4 * parent + 1, 4 * parent + 3]] += 1.0
+                loads[row + 3, 4 * n + i - 1] = 1.0
+            row += 3 if i == 0 else 4
+        log_mean = np.array([self.models[e.name].log_discount_mean(h) for e in econ])
+        means, covariances = [], []
+        for j, t in enumerate(h):
+
+            def decayed(r: float, t: float = float(t)) -> float:
+                return t if r == 0.0 else float(-np.expm1(-r * t) / r)
+
+            cov = np.empty((len(pieces), len(pieces)))
+            for p, (dp, tp) in enumerate(pieces):
+                for q, (dq, tq) in enumerate(pieces[: p + 1]):
+                    cov[p, q] = cov[q, p] = c[dp, dq] * sum(
+                        cp * cq * decayed(rp + rq) for cp, rp in tp for cq, rq in tq
+                    )
+            drift = np.array([mu[d] * sum(cf * decayed(r) for cf, r in tp) for d, tp in pieces])
+            shifted = loads @ drift
+            mean = shifted.copy()
+            row = 0
+            for i, e in enumerate(econ):
+                mean[row + 2] = -log_mean[i, j] + shifted[row + 2]
+                if i > 0:
+                    parent = names.index(str(e.parent))
+                    mean[row + 3] += (
+                        np.log(e.spot) - 0.5 * e.volatility**2 * t + log_mean[i, j]
+                    ) - log_mean[parent, j]
+                row += 3 if i == 0 else 4
+            means.append(mean)
+            state_cov = loads @ cov @ loads.T
+            covariances.append(0.5 * (state_cov + state_cov.T))
+        return np.array(means), np.array(covariances)
+
+    def states(
+        self, paths: MultiCurrencyPaths, horizons: npt.ArrayLike
+    ) -> tuple[FloatArray, FloatArray]:
+        """Every economy's states at each horizon, less their exact means, and their covariance.
+
+        The states (:attr:`state_names`) are each economy's G2++ factors and integrated short
+        rate ``-log D(0, t)``, which set every zero bond of that economy on the path, and for
+        every economy after the base the log of its link (FX rate or price index ratio): all
+        jointly Gaussian with the law :meth:`state_law` gives in closed form, so they are
+        control variates for any statistic of values on the paths. The base economy's three
+        are :meth:`fialloc.scenarios.G2pp.state_covariance`'s.
+
+        Returns
+        -------
+        states : ndarray
+            Paths x horizons x states (decimals).
+        covariance : ndarray
+            Horizons x states x states.
+
+        Raises
+        ------
+        ValueError
+            If `paths` are not this generator's economies or a horizon is not on their grid.
+        """
+        names = tuple(e.name for e in self.economies)
+        if paths.names != names:
+            msg = f"MultiCurrencyG2.states: paths of {list(paths.names)}, not of {list(names)}"
+            raise ValueError(msg)
+        h = np.atleast_1d(np.asarray(horizons, dtype=np.float64))
+        cols = paths.economy(paths.names[0]).columns(h)
+        raw = []
+        for i in range(len(paths.names)):
+            raw += [paths.x[i][:, cols], paths.y[i][:, cols], -np.log(paths.discount[i][:, cols])]
+            if i > 0:
+                raw.append(np.log(paths.link[i][:, cols]))
+        mean, covariance = self.state_law(h)
+        return np.stack(raw, axis=2) - mean[None, :, :], covariance
 
     def _run(
         self, grid: FloatArray, first: int, n: int, seed: int, threads: int

@@ -80,8 +80,9 @@ class Robustness:
         Per (allocation, path): the surplus (money) at each horizon (columns, years): what
         every path statistic is computed from.
     states, state_covariance : DataFrame
-        The G2++ states per (horizon, path), less their exact means, and their exact
-        covariance per (horizon, state): the control variates (see
+        The G2++ states per (horizon, path) of every economy simulated (with each foreign
+        one's log FX rate and each real one's log index ratio), less their exact means, and
+        their exact covariance per (horizon, state): the control variates (see
         :meth:`fialloc.robustness.SleevePaths.state_tables`).
     overlay : DataFrame or None
         Per (allocation, path), for the allocations with a duration overlay: the overlay's

@@ -154,6 +154,84 @@ def test_one_economy_is_the_single_currency_generator():
     assert abs(w.x[0][:, 0].var() - var) < 4 * var * np.sqrt(2 / 20000)
 
 
+def test_state_law_matches_the_simulated_states_within_four_standard_errors(model, paths):
+    # Every economy's factors, integrated short rate and log link (27 states for five
+    # currencies and two real economies), 20,000 paths: each state's mean within four standard
+    # errors of zero and each entry of the sample covariance within four of the closed form
+    # (the standard error of a Gaussian sample covariance, sqrt((s_ii s_jj + s_ij^2) / n)).
+    horizons = np.array([1.0, 5.0, 10.0])
+    states, covariance = model.states(paths, horizons)
+    n = paths.n_paths
+    assert states.shape == (n, 3, len(model.state_names)) == (n, 3, 3 + 4 * 6)
+    assert model.state_names[:4] == ("x", "y", "integrated_rate", "EUR.x")
+    for j in range(len(horizons)):
+        c = covariance[j]
+        sd = np.sqrt(np.diag(c))
+        assert np.all(np.abs(states[:, j].mean(axis=0)) < 4 * sd / np.sqrt(n)), horizons[j]
+        se = np.sqrt((np.outer(sd**2, sd**2) + c**2) / n)
+        worst = np.max(np.abs(np.cov(states[:, j].T) - c) / se)
+        assert worst < 4, (horizons[j], worst)
+        assert np.array_equal(c, c.T)
+        assert np.linalg.eigvalsh(c).min() > -1e-15 * np.abs(c).max()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_state_law_prices_forwards_exactly_and_keeps_each_economys_own_law(seed):
+    # In closed form, independently of any simulation: D_base(t) times an economy's chain of
+    # links is exp of a linear combination of the states, so its expectation from their law,
+    # exp(mean + variance / 2), must be today's forward value: the chain's spot times the
+    # economy's discount factor (covered parity for FX, breakevens for an index). Each
+    # economy's own x, y and integrated rate have its single G2++ covariance (a change of
+    # measure moves means, not covariances).
+    m = MultiCurrencyG2(world(seed))
+    horizons = np.array([0.5, 3.0, 10.0, 25.0])
+    mean, covariance = m.state_law(horizons)
+    names = m.state_names
+    for e in m.economies:
+        at = 0 if e.parent is None else names.index(f"{e.name}.x")
+        for j, t in enumerate(horizons):
+            own = covariance[j, at : at + 3, at : at + 3]
+            want = m.model(e.name).state_covariance(float(t))
+            # the same integrals summed in another order: 1e-12 of the block's scale
+            assert np.abs(own - want).max() <= 1e-12 * np.abs(want).max(), (e.name, t)
+        if e.parent is None:
+            assert np.allclose(mean[:, :2], 0.0, rtol=0, atol=0)
+            assert np.allclose(mean[:, 2], -m.model(e.name).log_discount_mean(horizons), 1e-15)
+            continue
+        # log of D_base X_chain: minus the base's integrated rate plus each link's log
+        combo = np.zeros(len(names))
+        combo[2] = -1.0
+        chain = e
+        while chain.parent is not None:
+            combo[names.index(f"{chain.name}.log_link")] = 1.0
+            chain = m.economy(chain.parent)
+        for j, t in enumerate(horizons):
+            expected = np.exp(combo @ mean[j] + 0.5 * combo @ covariance[j] @ combo)
+            target = chain_spot(m, e.name) * e.curve.discount(float(t))
+            assert expected == pytest.approx(target, rel=1e-12), (e.name, t)
+    with pytest.raises(ValueError, match="horizons must be positive"):
+        m.state_law([0.0, 1.0])
+
+
+def test_one_economys_states_are_the_single_currency_states():
+    usd = Economy("USD", Curve.flat(0.03, VD), (0.1, 0.01, 0.6, 0.008, -0.5))
+    m = MultiCurrencyG2([usd])
+    paths = m.simulate(200, ANNUAL, seed=3)
+    states, covariance = m.states(paths, [2.0, 7.0])
+    g2 = usd.model()
+    assert m.state_names == ("x", "y", "integrated_rate")
+    k = paths.economy("USD").columns([2.0, 7.0])
+    want = -np.log(paths.discount[0][:, k]) + g2.log_discount_mean([2.0, 7.0])
+    assert np.array_equal(states[:, :, 2], want)
+    assert np.array_equal(states[:, :, 0], paths.x[0][:, k])
+    want_cov = g2.state_covariance(7.0)
+    assert np.abs(covariance[1] - want_cov).max() <= 1e-12 * np.abs(want_cov).max()
+    with pytest.raises(ValueError, match="paths of"):
+        MultiCurrencyG2(world()).states(paths, [2.0])
+    with pytest.raises(ValueError, match="grid"):
+        m.states(paths, [2.5])
+
+
 def test_foreign_bonds_in_the_base_currency(model, paths):
     bond = BondBook.from_frame(
         pd.DataFrame(

@@ -12,6 +12,10 @@ frequency and day count), and checked two ways:
   ``FixedRateBond``, a deposit on the currency's day counter) priced off fialloc's curve
   reprice their quotes: fair OIS rates and deposit rates equal the quotes, bonds price at par.
 
+FX forwards (covered parity off the OIS curves with the cross-currency basis) are checked
+through QuantLib's ``FxSwapRateHelper``: its bootstrap of fialloc's forward points recovers the
+foreign curve less the basis.
+
 The conventions of the QuantLib side are the test's own (``MARKET``: QuantLib's overnight
 indices for the OIS day counts, the sources of fialloc's table for the rest), so a wrong entry
 in fialloc's table fails here. No holiday calendars, spot lags or payment lags on either side
@@ -251,3 +255,59 @@ def test_conventions_differ_where_the_markets_do():
     usd, gbp, cad = (frames[c].discount(t) for c in ("USD", "GBP", "CAD"))
     assert np.max(np.abs(usd - gbp)) > 1e-4  # ACT/360 against ACT/365F
     assert np.max(np.abs(gbp - cad)) > 1e-5  # annual against semiannual fixed legs
+
+
+@pytest.mark.parametrize("currency", CURRENCIES[1:])
+@pytest.mark.parametrize("seed", range(3))
+def test_fx_forwards_are_quantlibs_covered_parity(currency, seed):
+    # fialloc's outright forwards (USD per unit of the foreign currency) as forward points in
+    # QuantLib's FX swap helpers, collateral in USD: QuantLib's bootstrap of them is the curve
+    # covered parity implies for the foreign currency. It must be fialloc's foreign OIS curve
+    # less the cross-currency basis (continuous, ACT/365F): to 1e-12 relative with fialloc's
+    # USD curve as the collateral curve, and to what the two bootstraps' 1e-12 discount
+    # factors allow with QuantLib's own bootstrap of the same USD quotes.
+    rng = np.random.default_rng(seed)
+    valuation = qlh.month_end_or(int(rng.integers(2020, 2034)), int(rng.integers(1, 13)), 30)
+    usd_quotes = random_quotes(rng, "USD", "ois")
+    foreign_quotes = random_quotes(rng, currency, "ois")
+    spot, basis = float(rng.uniform(0.005, 1.5)), float(rng.uniform(-0.004, 0.002))
+    table = pd.DataFrame([*usd_quotes, *foreign_quotes])
+    table = pd.concat([table, table[table["currency"] == "USD"].assign(curve="government")])
+    cs = build_curve_set(table, valuation, "USD", {currency: spot}, {currency: basis})
+    qlh.set_evaluation_date(valuation)
+    vd = qlh.qdate(valuation)
+    tenors = ("1M", "3M", "1Y", "2Y", "5Y", "10Y", "30Y")
+    ends = [vd + qlh.period(tenor) for tenor in tenors]
+    t = np.array([ql.Actual365Fixed().yearFraction(vd, d) for d in ends])
+    points = cs.fx_forward(currency, t) - spot
+    foreign = np.asarray(cs.curve(currency, "ois").discount(t)) * np.exp(-basis * t)
+    usd = np.asarray(cs.curve("USD", "ois").discount(t))
+    own_usd = ql.PiecewiseLogLinearDiscount(
+        vd,
+        reference_helpers("USD", usd_quotes, valuation),
+        ql.Actual365Fixed(),
+        ql.IterativeBootstrap(1e-15),
+    )
+    for collateral, tol in (
+        (qlh.discount_curve(cs.curve("USD", "ois"), valuation), np.full(len(t), 1e-12)),
+        (ql.YieldTermStructureHandle(own_usd), DF_TOL * (1 / usd + 1 / foreign) + 1e-14),
+    ):
+        helpers = [
+            ql.FxSwapRateHelper(
+                ql.QuoteHandle(ql.SimpleQuote(float(fp))),
+                ql.QuoteHandle(ql.SimpleQuote(spot)),
+                qlh.period(tenor),
+                0,
+                ql.NullCalendar(),
+                ql.Unadjusted,
+                False,
+                False,
+                collateral,
+            )
+            for tenor, fp in zip(tenors, points, strict=True)
+        ]
+        implied = ql.PiecewiseLogLinearDiscount(
+            vd, helpers, ql.Actual365Fixed(), ql.IterativeBootstrap(1e-15)
+        )
+        got = np.array([implied.discount(d) for d in ends])
+        assert np.all(np.abs(got / foreign - 1.0) <= tol), (got / foreign - 1.0, tol)

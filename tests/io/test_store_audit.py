@@ -17,6 +17,7 @@ import pytest
 
 import fialloc.data as data
 from fialloc import pipeline, store
+from fialloc.data.demo import DEMO_VALUATION, synthetic_tables
 from fialloc.results import build_response
 
 N01 = NormalDist()
@@ -31,10 +32,15 @@ def book():
     return data.synthetic(12, 400, seed=5)
 
 
-@pytest.fixture(scope="module", params=["overlay", "weights only"])
+@pytest.fixture(scope="module", params=["overlay", "weights only", "global sleeve"])
 def folder(request, tmp_path_factory, book):
     # A book other than the demo, and a mandate with an exit, so that every limit is exercised;
-    # with the duration overlay (the default) and without it.
+    # with the duration overlay (the default) and without it; and the same book with a global
+    # manager's EUR, GBP, JPY and CAD sovereigns, whose run's control variates include every
+    # economy's states.
+    if request.param == "global sleeve":
+        tables, _ = synthetic_tables(12, 400, 5, global_sleeve=True)
+        book = data.from_tables(tables, DEMO_VALUATION, {"min_allocation": 0.01})
     smallest = str(book.current_weights.idxmin())
     overlay = book.mandate.overlay
     if request.param == "weights only":
@@ -46,7 +52,7 @@ def folder(request, tmp_path_factory, book):
         mandate=book.mandate.model_copy(update={"exit_managers": (smallest,), "overlay": overlay}),
     )
     result = pipeline.run(portfolio, n_paths=400, scenario_seed=9, horizons=4, frontier_points=3)
-    assert (result.allocation.overlay is not None) == (request.param == "overlay")
+    assert (result.allocation.overlay is None) == (request.param == "weights only")
     root = tmp_path_factory.mktemp("audit")
     record = store.write_run(str(root), result, build_response(result), source="synthetic")
     return Path(record.url)
@@ -136,7 +142,9 @@ def _constraints(folder, w, allocation=None):
     untraded = pm["tradable_share"].to_numpy() <= 0
     if untraded.any():
         values["purchases of untraded sleeves"] = max(0.0, (w - w0)[untraded].max())
-    keys = [f for f in factors if f.startswith("krd_")]
+    # The base currency's key rates are limited; other currencies' (krd_EUR_10y) are
+    # factors of the tracking error only, as the liabilities hold none.
+    keys = [f for f in factors if f.startswith("krd_") and f.removeprefix("krd_")[0].isdigit()]
     at = [factors.index(k) for k in keys]
     target = liability[keys].to_numpy() * totals["liabilities"] / totals["assets"]
     net = pm[keys].to_numpy().T @ w + extra[at]
@@ -247,6 +255,11 @@ def test_path_statistics_and_paired_changes_recompute_from_the_folder(folder):
                 pairs.loc[("recommended", h, stat), "se"], rel=1e-3, abs=1e-6
             ), (h, stat)
     assert checked == len(allocations) * len(STATS) * len(surplus.columns)
+    # Every economy simulated has its states among the controls: three for the base, four
+    # (with the log FX rate or index ratio) for each other.
+    economies = json.loads((folder / "manifest.json").read_text())["parameters"]["economies"]
+    assert states.shape[1] == covariance.shape[1] == 3 + 4 * (len(economies) - 1)
+    assert list(states.columns[:3]) == ["x", "y", "integrated_rate"]
     assert {"current", "recommended", "least_shortfall"} <= set(allocations)
 
 

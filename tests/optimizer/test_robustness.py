@@ -196,9 +196,10 @@ def test_standard_errors_match_the_spread_across_seeds(book, demo_portfolio):
     # 16 seeds of 400 paths (1,000 on the demo): the spread of each estimate across seeds
     # against its mean standard error (the spread's own relative error is about 18%), for a
     # level and for a paired before/after difference (the demo's recommendation; 4% moved on
-    # the other book). The demo's FX and index risk, which the base rate states do not
-    # control, leaves 20 tail paths too few for expected shortfall's standard error: across
-    # seeds 1.78 times it at 400 paths, 1.08 at 1,000.
+    # the other book). On the demo 20 tail paths (400 paths) were too few for expected
+    # shortfall's standard error while only the base rate states were controls: across seeds
+    # 1.78 times it at 400 paths, 1.08 at 1,000; with every economy's states 1.18 at 400
+    # (tests/core/test_currency_paths.py).
     portfolio = demo_portfolio if book == "demo" else data.synthetic(20, 600, seed=3)
     model = G2pp(portfolio.curve)
     current = portfolio.current_weights.to_numpy()
