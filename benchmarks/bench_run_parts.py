@@ -16,7 +16,13 @@ import pytest
 
 import fialloc.data as data
 from fialloc.analytics.context import DeskContext
-from fialloc.currency_paths import _linker_cash, asset_paths, book_scenario, hedge_paths
+from fialloc.currency_paths import (
+    _linker_cash,
+    asset_paths,
+    book_scenario,
+    floor_paths,
+    hedge_paths,
+)
 from fialloc.desks import run_desks
 from fialloc.desks.result import json_value, to_records
 from fialloc.scenarios import G2pp
@@ -96,7 +102,8 @@ def multi_currency_chunk(demo):
 
 
 def _sleeves_cumulative(scenario, paths, h):
-    """The former formula: every block's monthly cash over all paths and months, summed."""
+    """The former formula: every block's monthly cash over all paths and months, summed (the
+    linkers' deflation floors added with their block)."""
     gen, base = scenario.generator, paths.economy(paths.names[0])
     cols = base.columns(h)
     out = np.zeros((paths.n_paths, len(h), scenario.hedged.shape[0]))
@@ -109,6 +116,7 @@ def _sleeves_cumulative(scenario, paths, h):
             paid += weight[:, :, None] * base.monthly_cash(b.book.layout, b.holdings)[None]
         else:
             paid += weight[:, :, None] * _linker_cash(b, paths)
+            out += floor_paths(gen, b, paths, h)
     out += np.cumsum(paid, axis=1)[:, cols, :] / base.discount[:, cols, None]
     for c, currency in enumerate(scenario.hedge_currencies):
         out += hedge_paths(gen, currency, paths, h)[:, :, None] * scenario.hedged[:, c]

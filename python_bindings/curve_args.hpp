@@ -33,5 +33,6 @@ void register_mbs(py::module_& m);
 void register_g2_multi(py::module_& m);
 void register_lattice(py::module_& m);
 void register_g2_calibration(py::module_& m);
+void register_mbs_paths(py::module_& m);
 
 }  // namespace fialloc::bindings

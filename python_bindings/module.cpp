@@ -19,6 +19,7 @@ PYBIND11_MODULE(_core, m, pybind11::mod_gil_not_used()) {
   fialloc::bindings::register_g2_multi(m);
   fialloc::bindings::register_lattice(m);
   fialloc::bindings::register_g2_calibration(m);
+  fialloc::bindings::register_mbs_paths(m);
 #ifdef VERSION_INFO
   m.attr("__version__") = FIALLOC_MACRO_STRINGIFY(VERSION_INFO);
 #else

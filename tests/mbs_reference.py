@@ -11,8 +11,12 @@ import numpy as np
 from scipy.optimize import brentq
 
 
-def path_flows(pools, model, calendar_month, discount, mortgage_rate):
-    """Discounted cash flows per 100 of today's face: pools x paths x months (zeros after wam)."""
+def path_flows(pools, model, calendar_month, discount, mortgage_rate, balances=None):
+    """Discounted cash flows per 100 of today's face: pools x paths x months (zeros after wam).
+
+    With a `balances` list, each month's balance (pools x paths, per unit face) after its
+    payment is appended to it.
+    """
     wac = pools.wac[:, None]
     net = pools.net_coupon[:, None]
     n_pools, (n_paths, n_months) = len(pools.wac), discount.shape
@@ -45,6 +49,8 @@ def path_flows(pools, model, calendar_month, discount, mortgage_rate):
         flow = balance * net / 12.0 + principal
         out[:, :, k - 1] = np.where(alive, 100.0 * flow * discount[None, :, k - 1], 0.0)
         balance = np.where(alive, balance - principal, balance)
+        if balances is not None:
+            balances.append(np.where(alive, balance, 0.0))
     return out
 
 

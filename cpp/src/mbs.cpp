@@ -27,7 +27,9 @@ void require_rows(Eigen::Index got, Eigen::Index n, const char* where, const cha
                                   << " pools");
 }
 
-void check_pools(const MbsPoolsView& pools, Eigen::Index months, const char* where) {
+}  // namespace
+
+void check_mbs_pools(const MbsPoolsView& pools, Eigen::Index months, const char* where) {
   const Eigen::Index n = pools.wac.size();
   require_rows(pools.net_coupon.size(), n, where, "net_coupon");
   require_rows(pools.wam.size(), n, where, "wam");
@@ -67,9 +69,15 @@ void check_pools(const MbsPoolsView& pools, Eigen::Index months, const char* whe
   }
 }
 
+
+namespace mbs_detail {
+
 // SMM from an annual CPR, CPR capped where a month would take everything.
 double smm_of(double cpr) { return -std::expm1(std::log1p(-std::min(cpr, kMaxCpr)) * kMonth); }
+
+namespace {
 const double kMaxSmm = smm_of(kMaxCpr);
+}  // namespace
 
 // Scheduled principal per unit balance with n payments left: c / ((1 + c)^n - 1).
 double amortization(double c, std::int64_t n) {
@@ -77,7 +85,59 @@ double amortization(double c, std::int64_t n) {
   return c / std::expm1(static_cast<double>(n) * std::log1p(c));
 }
 
-}  // namespace
+void pool_month(const MbsPoolsView& pools, std::int64_t i, const PrepayModel& model,
+                int calendar_month, std::int64_t k, Eigen::Index np, const double* rate,
+                const double* weight, double* bal, double* flow, double* paid, double* work) {
+  const auto kind = static_cast<PrepayKind>(pools.kind[i]);
+  const std::int64_t wam = pools.wam[i];
+  const double net = pools.net_coupon[i] * kMonth;
+  const double age = static_cast<double>(pools.age[i] + k);
+  const double sched_rate = amortization(pools.wac[i] * kMonth, wam - k + 1);
+  // One month on every path; `smm_at(p)` is path p's SMM (kept free of reductions so the
+  // compiler vectorizes it).
+  auto advance = [&](auto smm_at) {
+    for (Eigen::Index p = 0; p < np; ++p) {
+      const double smm = smm_at(p);
+      const double sched = bal[p] * sched_rate;
+      const double prin = sched + smm * (bal[p] - sched);
+      flow[p] = (bal[p] * net + prin) * weight[p];
+      bal[p] -= prin;
+      paid[p] = prin;
+    }
+  };
+  if (kind == PrepayKind::RateModel) {
+    // The model's multipliers act on the single monthly mortality (a hazard rate), so its
+    // S-curve runs between the SMMs of cpr_low and cpr_high.
+    const double smm_low = smm_of(model.cpr_low);
+    const double smm_range = smm_of(model.cpr_high) - smm_low;
+    // The logistic's exponentials run vectorized over paths first.
+    double* e = work;
+    for (Eigen::Index p = 0; p < np; ++p) {
+      e[p] = std::min((rate[p] - pools.wac[i] + model.incentive_mid) / model.incentive_width,
+                      700.0);
+    }
+    exp_inplace(e, np);
+    const double season =
+        model.seasonality[static_cast<std::size_t>((calendar_month - 1 + k - 1) % 12)];
+    const double scale = pools.speed[i] * std::min(1.0, age / model.ramp_months) * season;
+    const double burn_slope = (1.0 - model.burnout_floor) * pools.factor[i];
+    advance([&](Eigen::Index p) {
+      return std::min(scale * (smm_low + smm_range / (1.0 + e[p])) *
+                          (model.burnout_floor + burn_slope * bal[p]),
+                      kMaxSmm);
+    });
+  } else {
+    const double smm = kind == PrepayKind::Psa
+                           ? smm_of(0.06 * std::min(1.0, age / 30.0) * pools.speed[i] / 100.0)
+                           : smm_of(pools.speed[i]);
+    advance([smm](Eigen::Index) { return smm; });
+  }
+}
+
+}  // namespace mbs_detail
+
+using mbs_detail::amortization;
+using mbs_detail::smm_of;
 
 void check_prepay_model(const PrepayModel& m, const char* where) {
   FIALLOC_REQUIRE(std::isfinite(m.cpr_low) && m.cpr_low >= 0.0 && m.cpr_low < 1.0,
@@ -156,7 +216,7 @@ MbsValues mbs_value(const MbsPoolsView& pools, const PrepayModel& model, int cal
                   where << ": `calendar_month` must be 1..12, got " << calendar_month);
   FIALLOC_REQUIRE(!antithetic || np % 2 == 0,
                   where << ": antithetic paths come in pairs; got " << np << " paths");
-  check_pools(pools, nm, where);
+  check_mbs_pools(pools, nm, where);
   require_rows(target.size(), n, where, "target");
   for (Eigen::Index i = 0; i < n; ++i) {
     const bool ok = solve ? (std::isfinite(target[i]) && target[i] > 0.0 && target[i] <= 1000.0)
@@ -170,69 +230,21 @@ MbsValues mbs_value(const MbsPoolsView& pools, const PrepayModel& model, int cal
   // Months x paths copies so each month's step reads contiguous memory across paths.
   const RowMatrixXd disc_t = discount.transpose();
   const RowMatrixXd rate_t = mortgage_rate.transpose();
-  // The model's multipliers act on the single monthly mortality (a hazard rate), so its
-  // S-curve runs between the SMMs of cpr_low and cpr_high.
-  const double smm_low = smm_of(model.cpr_low);
-  const double smm_range = smm_of(model.cpr_high) - smm_low;
-
   MbsValues out{VectorXd(n), VectorXd(n), VectorXd(n), VectorXd(n), RowMatrixXd::Zero(n, nm)};
   detail::parallel_for(n, threads, [&](std::int64_t lo, std::int64_t hi) {
     RowMatrixXd flows;  // months x paths: discounted cash flow per unit face
     Eigen::ArrayXd balance(np), buf(np), principal(np);
     std::vector<double> mean_flow;
     for (std::int64_t i = lo; i < hi; ++i) {
-      const auto kind = static_cast<PrepayKind>(pools.kind[i]);
       const std::int64_t wam = pools.wam[i];
-      const double c = pools.wac[i] * kMonth, net = pools.net_coupon[i] * kMonth;
-      const double speed = pools.speed[i], factor0 = pools.factor[i];
-      const double constant_smm = kind == PrepayKind::ConstantCpr ? smm_of(speed) : 0.0;
       flows.resize(wam, np);
       mean_flow.assign(static_cast<std::size_t>(wam), 0.0);
       balance.setOnes();
       for (std::int64_t k = 1; k <= wam; ++k) {
         const Eigen::Index row = k - 1;
-        const double age = static_cast<double>(pools.age[i] + k);
-        const double sched_rate = amortization(c, wam - k + 1);
-        const double* disc = disc_t.row(row).data();
-        double* flow = flows.row(row).data();
-        double* bal = balance.data();
-        double* paid = principal.data();
-        // One month on every path; `smm_at(p)` is path p's SMM (kept free of reductions so
-        // the compiler vectorizes it).
-        auto advance = [&](auto smm_at) {
-          for (Eigen::Index p = 0; p < np; ++p) {
-            const double smm = smm_at(p);
-            const double sched = bal[p] * sched_rate;
-            const double prin = sched + smm * (bal[p] - sched);
-            flow[p] = (bal[p] * net + prin) * disc[p];
-            bal[p] -= prin;
-            paid[p] = prin;
-          }
-        };
-        if (kind == PrepayKind::RateModel) {
-          // The logistic's exponentials run vectorized over paths first.
-          const double* rate = rate_t.row(row).data();
-          double* e = buf.data();
-          for (Eigen::Index p = 0; p < np; ++p) {
-            e[p] = std::min((rate[p] - pools.wac[i] + model.incentive_mid) / model.incentive_width,
-                            700.0);
-          }
-          exp_inplace(e, np);
-          const double season =
-              model.seasonality[static_cast<std::size_t>((calendar_month - 1 + row) % 12)];
-          const double scale = speed * std::min(1.0, age / model.ramp_months) * season;
-          const double burn_slope = (1.0 - model.burnout_floor) * factor0;
-          advance([&](Eigen::Index p) {
-            return std::min(scale * (smm_low + smm_range / (1.0 + e[p])) *
-                                (model.burnout_floor + burn_slope * bal[p]),
-                            kMaxSmm);
-          });
-        } else {
-          const double smm = kind == PrepayKind::Psa
-                                 ? smm_of(0.06 * std::min(1.0, age / 30.0) * speed / 100.0)
-                                 : constant_smm;
-          advance([smm](Eigen::Index) { return smm; });
-        }
+        mbs_detail::pool_month(pools, i, model, calendar_month, k, np, rate_t.row(row).data(),
+                               disc_t.row(row).data(), balance.data(), flows.row(row).data(),
+                               principal.data(), buf.data());
         out.principal(i, row) = principal.mean();
         mean_flow[static_cast<std::size_t>(row)] = 100.0 * flows.row(row).mean();
       }

@@ -73,6 +73,7 @@ from fialloc.curves import Curve
 from fialloc.data import Portfolio
 from fialloc.data.vocabulary import GOVERNMENT_SECTORS
 from fialloc.layout import FloatArray
+from fialloc.option_paths import PoolPaths
 from fialloc.scenarios import (
     CreditInflationSpec,
     G2Paths,
@@ -597,6 +598,7 @@ def asset_paths(
     horizons: npt.ArrayLike,
     threads: int | None = None,
     credit: CreditInflationSpec | None = None,
+    pools: PoolPaths | None = None,
 ) -> FloatArray:
     """Each manager's sleeve on every path: remaining flows, banked cash and hedges (money).
 
@@ -612,6 +614,9 @@ def asset_paths(
         The revaluation kernel's threads; results do not depend on it.
     credit : CreditInflationSpec, optional
         Credit spreads on the paths (:func:`run_spread_model`); constant spreads without.
+    pools : PoolPaths, optional
+        The base currency's MBS pools (:func:`fialloc.option_paths.pool_paths`): valued with
+        their prepayment model on the base economy's paths instead of their scheduled flows.
 
     Returns
     -------
@@ -635,6 +640,8 @@ def asset_paths(
         home = (
             block.economy if block.index_ratio is None else str(gen.economy(block.economy).parent)
         )
+        if pools is not None and block.economy == base and block.index_ratio is None:
+            block = replace(block, holdings=pools.without(block.holdings, block.book.security_ids))
         spread = None
         if credit is not None and spread_moves_wanted(credit) and block.groups is not None:
             if bool(np.any(block.groups >= 0)) and home not in moves:
@@ -673,6 +680,10 @@ def asset_paths(
         banked = banked + month
         grown[:, cols == k] = banked[:, None, :]
     out += grown / discount[:, cols, None]
+    if pools is not None:
+        if credit is not None and spread_moves_wanted(credit) and base not in moves:
+            moves[base] = spread_moves(gen.model(base), base_paths, credit, h, paths.index(base))
+        out += pools.sleeves(gen.model(base), base_paths, h, threads, moves.get(base))
     for c, currency in enumerate(scenario.hedge_currencies):
         unit = hedge_paths(gen, currency, paths, h)
         out += unit[:, :, None] * scenario.hedged[:, c][None, None, :]

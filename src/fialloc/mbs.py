@@ -30,16 +30,21 @@ from fialloc import _core
 from fialloc.curves import DEFAULT_KEY_TENORS, Curve
 from fialloc.data.schema import PREPAYMENT_KINDS
 from fialloc.layout import FloatArray, IndexArray
-from fialloc.scenarios import G2pp
+from fialloc.scenarios import G2Paths, G2pp
 
 __all__ = [
     "PREPAYMENT_KINDS",
     "VALUATION_PATHS",
+    "HorizonValues",
     "MbsPaths",
     "MbsPools",
     "MbsValuation",
+    "PoolPathValues",
     "PrepaymentModel",
     "expected_paydown",
+    "horizon_incentive",
+    "horizon_values",
+    "path_values",
     "psa_cpr",
     "scheduled_cashflows",
     "valuation_paths",
@@ -409,12 +414,11 @@ class MbsPaths:
         # The rate at the start of month k is the state at (k - 1) / 12: today, then the grid.
         x = np.ascontiguousarray(np.hstack([zero, paths.x[:, :-1]]))
         y = np.ascontiguousarray(np.hstack([zero, paths.y[:, :-1]]))
-        vd = g2.curve.valuation_date
         return cls(
             discount=paths.discount,
             mortgage_rate=_mortgage_rates(g2, model, x, y),
             antithetic=antithetic,
-            calendar_month=1 if vd is None else vd.month % 12 + 1,
+            calendar_month=_calendar_month(g2.curve),
             g2=g2,
             x=x,
             y=y,
@@ -453,6 +457,12 @@ class MbsPaths:
             mortgage_rate=_mortgage_rates(g2, model, self.x, self.y),
             g2=g2,
         )
+
+
+def _calendar_month(curve: Curve) -> int:
+    """Calendar month (1..12) of projection month 1: the month after the valuation date."""
+    vd = curve.valuation_date
+    return 1 if vd is None else vd.month % 12 + 1
 
 
 def _mortgage_rates(g2: G2pp, model: PrepaymentModel, x: FloatArray, y: FloatArray) -> FloatArray:
@@ -764,3 +774,280 @@ _VALUED: dict[str, MbsValuation] = {}
 _KEEP_PATHS: Final = 2
 _PATHS: dict[str, MbsPaths] = {}
 _LOCK: Final = threading.Lock()
+
+
+@dataclass(frozen=True)
+class PoolPathValues:
+    """Pools on scenario paths (:func:`path_values`), each paths x horizons x pools.
+
+    Attributes
+    ----------
+    banked : ndarray
+        Sum of each month's cash (per 100 of today's face) times its bank weight, to the
+        horizon.
+    balance : ndarray
+        Balance left at the horizon per unit of today's face (0 once paid off).
+    realized, realized_dv : ndarray or None
+        With ``realized=True``: the path's own flows after the horizon, discounted to it on
+        the path and at the spread, per 100 of today's face, and minus their derivative in
+        the spread (money x years).
+    """
+
+    banked: FloatArray
+    balance: FloatArray
+    realized: FloatArray | None
+    realized_dv: FloatArray | None
+
+
+def path_values(
+    pools: MbsPools,
+    g2: G2pp,
+    paths: G2Paths,
+    horizons: npt.ArrayLike,
+    *,
+    model: PrepaymentModel | None = None,
+    bank: npt.ArrayLike | None = None,
+    spread: npt.ArrayLike | None = None,
+    threads: int | None = None,
+) -> PoolPathValues:
+    """Pools on scenario paths: each path's own prepayment, banked to each horizon.
+
+    Along each path a pool pays, month by month (at ``k / 12`` years), the interest and
+    principal of its prepayment rule, its mortgage rate at each month's start the path's
+    ``mortgage_tenor``-year zero yield plus the model's spread, seasoning and burnout carried
+    along the path (:func:`fialloc._core.mbs_path_values`).
+
+    Parameters
+    ----------
+    pools : MbsPools
+        The pools.
+    g2 : G2pp
+        The model of the paths (its curve is today's curve of the pools' currency).
+    paths : G2Paths
+        Paths of `g2` on the monthly grid ``k / 12``, ``k = 1..K``.
+    horizons : array
+        Years, on the grid.
+    model : PrepaymentModel, optional
+        The rate-dependent model (default :class:`PrepaymentModel`).
+    bank : array, optional
+        Paths x grid: the weight of a flow paid at each grid time (the path's deflator
+        ``D(0, t)`` by default).
+    spread : array, optional
+        One per pool (decimal): also sum each path's flows after each horizon, discounted on
+        the path and at this spread (the grid must cover every pool's months left).
+    threads : int, optional
+        Threads (default all cores); the values do not depend on them or on how the paths
+        are split into chunks.
+    """
+    model = PrepaymentModel() if model is None else model
+    n_threads = threads if threads is not None else (os.cpu_count() or 1)
+    months = len(paths.times)
+    if not np.allclose(paths.times, np.arange(1, months + 1) / 12.0, rtol=0, atol=1e-12):
+        msg = "path_values: the paths must be on the monthly grid k / 12, k = 1..K"
+        raise ValueError(msg)
+    cols = paths.columns(horizons)
+    weights = paths.discount if bank is None else np.asarray(bank, dtype=np.float64)
+    realized = spread is not None
+    rates = np.zeros(len(pools)) if spread is None else spread
+    starts = np.arange(months) / 12.0
+    log_df = np.log(np.asarray(g2.curve.discount(starts), dtype=np.float64))
+    log_df_tenor = np.log(
+        np.asarray(g2.curve.discount(starts + model.mortgage_tenor), dtype=np.float64)
+    )
+    try:
+        banked, balance, later, later_dv = _core.mbs_path_values(
+            *pools.core_args(), model.core_args(), list(model.seasonality),
+            _calendar_month(g2.curve), *g2.params, log_df, log_df_tenor,
+            model.mortgage_tenor, model.mortgage_spread,
+            np.ascontiguousarray(paths.x), np.ascontiguousarray(paths.y),
+            np.ascontiguousarray(weights), (cols + 1).astype(np.int64),
+            np.ascontiguousarray(rates, dtype=np.float64), realized, n_threads,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise ValueError(_named(str(exc), pools.ids)) from None
+    shape = (paths.n_paths, len(cols), len(pools))
+    return PoolPathValues(
+        banked.reshape(shape),
+        balance.reshape(shape),
+        later.reshape(shape) if realized else None,
+        later_dv.reshape(shape) if realized else None,
+    )
+
+
+def horizon_incentive(
+    pools: MbsPools, g2: G2pp, paths: G2Paths, horizons: npt.ArrayLike, model: PrepaymentModel
+) -> FloatArray:
+    """Refinancing incentive at each horizon on each path: WAC less the mortgage rate (decimal).
+
+    Paths x horizons x pools; the mortgage rate is the model's spread plus the path's
+    ``mortgage_tenor``-year zero yield at the horizon.
+    """
+    cols = paths.columns(horizons)
+    h = paths.times[cols]
+    out = np.empty((paths.n_paths, len(cols), len(pools)))
+    for j, (t, c) in enumerate(zip(h, cols, strict=True)):
+        bond = g2.zero_bond(float(t), float(t) + model.mortgage_tenor, paths.x[:, c], paths.y[:, c])
+        rate = model.mortgage_spread - np.log(bond[:, 0]) / model.mortgage_tenor
+        out[:, j, :] = pools.wac[None, :] - rate[:, None]
+    return out
+
+
+#: Paths the pools' values at the horizons are regressed on (:func:`horizon_values`),
+#: antithetic: 0.21 per 100 of the balance left from a nested Monte Carlo (root mean square,
+#: ``tests/core/test_mbs_paths.py``), 0.29 on 1,000 and 0.14 on 4,000 plain paths.
+HORIZON_VALUE_PATHS: Final = 2000
+#: First path of the regression's paths: far from any run's paths of the same seed, so the
+#: regression never sees the paths it is applied to.
+HORIZON_VALUE_FIRST_PATH: Final = 2**40
+_N_BASIS: Final = 12
+
+
+def _basis(
+    incentive: FloatArray, balance: FloatArray, fast: FloatArray, model: PrepaymentModel
+) -> FloatArray:
+    """Regressors of a pool's value at a horizon (see :class:`HorizonValues`)."""
+    u = incentive * 100.0
+    s = 1.0 / (1.0 + np.exp(-(incentive - model.incentive_mid) / model.incentive_width))
+    f = np.broadcast_to(fast * 100.0, u.shape)
+    b = balance
+    columns = [np.ones_like(u), u, u * u, u * u * u, b, u * b, s, s * b, s * u, f, f * s, f * u]
+    return np.stack(columns, axis=-1)
+
+
+@dataclass(frozen=True)
+class HorizonValues:
+    """A pool's Monte Carlo value at each horizon as a function of the path's state there.
+
+    Per 100 of the balance left, ``value = basis @ value_coefficients`` at the OAS and
+    ``-dvalue/dspread = basis @ dv_coefficients`` (years x money), with the basis ``1, u,
+    u^2, u^3, B, u B, S, S B, S u, y, y S, y u``: ``u`` the refinancing incentive in percent
+    (:func:`horizon_incentive`), ``B`` the balance per unit of today's face (burnout), ``S``
+    the prepayment model's logistic S-curve at the incentive (0 to 1) and ``y`` the fast G2++
+    factor in percent (the curve's short end against its 10-year point).
+
+    Attributes
+    ----------
+    horizons : ndarray
+        Years.
+    value_coefficients, dv_coefficients : ndarray
+        Horizons x pools x 12 (zeros where the pool has paid off by the horizon).
+    residual_std : ndarray
+        Horizons x pools: standard deviation of the value regression's residuals (per 100 of
+        the balance left); the fitted value's noise is about this over ``sqrt(n_paths)``.
+    n_paths : int
+        Paths the regression was fitted on.
+    model : PrepaymentModel
+        The prepayment model (its S-curve is a regressor).
+    """
+
+    horizons: FloatArray
+    value_coefficients: FloatArray
+    dv_coefficients: FloatArray
+    residual_std: FloatArray
+    n_paths: int
+    model: PrepaymentModel
+
+    def values(
+        self,
+        incentive: FloatArray,
+        balance: FloatArray,
+        fast: FloatArray,
+        spread_shift: FloatArray | None = None,
+    ) -> FloatArray:
+        """Each pool left at each horizon, per 100 of today's face (paths x horizons x pools).
+
+        `incentive` and `balance` are paths x horizons x pools, `fast` (the ``y`` factor at
+        each horizon) paths x horizons; `spread_shift` (same shape as `incentive`, decimal)
+        moves the OAS, to first order.
+        """
+        basis = _basis(incentive, balance, fast[:, :, None], self.model)
+        value = (basis * self.value_coefficients[None]).sum(axis=-1)
+        if spread_shift is not None:
+            value = value - spread_shift * (basis * self.dv_coefficients[None]).sum(axis=-1)
+        return np.asarray(balance * value, dtype=np.float64)
+
+
+def horizon_values(
+    pools: MbsPools,
+    g2: G2pp,
+    horizons: npt.ArrayLike,
+    oas: npt.ArrayLike,
+    *,
+    model: PrepaymentModel | None = None,
+    n_paths: int = HORIZON_VALUE_PATHS,
+    seed: int = 0,
+    threads: int | None = None,
+) -> HorizonValues:
+    """Regress each pool's value at each horizon on the state (Longstaff and Schwartz).
+
+    On `n_paths` antithetic paths of `g2` (paths :data:`HORIZON_VALUE_FIRST_PATH` on of
+    `seed`'s stream, monthly to the longest pool's end; an even number), each pool's own flows
+    after each horizon, discounted on the path and at its `oas`, sample its value from the
+    horizon's state (:func:`path_values`); per unit of the balance left they are regressed by least
+    squares on the state (:class:`HorizonValues`), and so is their spread sensitivity. The
+    paths are fixed by the seed, so every chunk of a run applies the same regression.
+    """
+    model = PrepaymentModel() if model is None else model
+    if n_paths < 100 or n_paths % 2:
+        msg = f"horizon_values: `n_paths` must be an even number >= 100, got {n_paths}"
+        raise ValueError(msg)
+    h = np.atleast_1d(np.asarray(horizons, dtype=np.float64))
+    spread = np.ascontiguousarray(oas, dtype=np.float64)
+    hm = np.rint(h * 12).astype(np.int64)
+    shape = (len(h), len(pools), _N_BASIS)
+    value_coefficients, dv_coefficients = np.zeros(shape), np.zeros(shape)
+    residual = np.zeros((len(h), len(pools)))
+    alive = np.flatnonzero(pools.wam > hm.min()) if len(h) and len(pools) else np.zeros(0, int)
+    if len(alive) == 0:
+        return HorizonValues(h, value_coefficients, dv_coefficients, residual, n_paths, model)
+    sub = _take(pools, alive)
+    months = max(int(sub.wam.max()), int(hm.max()))
+    grid = np.arange(1, months + 1) / 12.0
+    paths = g2.simulate(
+        n_paths,
+        grid,
+        seed=seed,
+        threads=threads,
+        antithetic=True,
+        first_path=HORIZON_VALUE_FIRST_PATH,
+    )
+    found = path_values(sub, g2, paths, h, model=model, spread=spread[alive], threads=threads)
+    assert found.realized is not None
+    assert found.realized_dv is not None
+    incentive = horizon_incentive(sub, g2, paths, h, model)
+    fast = paths.y[:, paths.columns(h)]
+    for j in range(len(h)):
+        live = np.flatnonzero(sub.wam > hm[j])
+        if not len(live):
+            continue
+        b = found.balance[:, j, live].T  # pools x paths
+        basis = _basis(incentive[:, j, live].T, b, fast[None, :, j], model)  # pools x paths x k
+        # Each pool's least squares through its normal equations, columns scaled to unit
+        # size first (the S-curve and the powers of the incentive differ by orders).
+        scale = np.sqrt((basis * basis).mean(axis=1)) + 1e-300  # pools x k
+        scaled = basis / scale[:, None, :]
+        gram = scaled.transpose(0, 2, 1) @ scaled
+        targets = np.stack(
+            [found.realized[:, j, live].T / b, found.realized_dv[:, j, live].T / b], axis=-1
+        )  # pools x paths x 2
+        fit = np.linalg.solve(gram, scaled.transpose(0, 2, 1) @ targets) / scale[:, :, None]
+        value_coefficients[j, alive[live]] = fit[:, :, 0]
+        dv_coefficients[j, alive[live]] = fit[:, :, 1]
+        fitted = (basis @ fit[:, :, :1])[:, :, 0]
+        residual[j, alive[live]] = np.std(targets[:, :, 0] - fitted, axis=1)
+    return HorizonValues(h, value_coefficients, dv_coefficients, residual, int(n_paths), model)
+
+
+def _take(pools: MbsPools, rows: IndexArray) -> MbsPools:
+    """Return the pools at `rows`."""
+    return replace(
+        pools,
+        ids=pools.ids[rows],
+        wac=pools.wac[rows],
+        net_coupon=pools.net_coupon[rows],
+        wam=pools.wam[rows],
+        age=pools.age[rows],
+        factor=pools.factor[rows],
+        kind=pools.kind[rows],
+        speed=pools.speed[rows],
+    )

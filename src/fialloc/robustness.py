@@ -55,6 +55,7 @@ from fialloc.optimize import (
     allocation_result,
     overlay_extension,
 )
+from fialloc.option_paths import PoolPaths, on_monthly_grid, pool_paths
 from fialloc.overlay import OverlayUniverse
 from fialloc.scenarios import CreditInflationSpec, G2Paths, G2pp
 from fialloc.stresses import StressResult
@@ -268,17 +269,25 @@ def sleeve_paths(
     base economy's. With a `credit` spread model
     (:func:`fialloc.currency_paths.run_spread_model`) the holdings outside the government
     sectors are discounted at their spreads on the path (:func:`fialloc.currency_paths.
-    spread_moves`); the liabilities and overlay stay on the risk-free curve.
+    spread_moves`); the liabilities and overlay stay on the risk-free curve. The base
+    currency's MBS pools are valued with their prepayment model on a monthly grid
+    (:mod:`fialloc.option_paths`; the horizon-value regression on paths of ``paths.seed``).
     """
     p = portfolio
     h = np.atleast_1d(np.asarray(horizons, dtype=float))
     economies: tuple[str, ...] = (p.mandate.base_currency,)
     controls: tuple[FloatArray, FloatArray, tuple[str, ...]] | None = None
+    # The base currency's pools ride the paths with their prepayment model (month by month).
+    pools = (
+        pool_paths(p, model, h, paths.seed, credit_groups(p, p.book.security_ids))
+        if on_monthly_grid(paths.times)
+        else None
+    )
     if isinstance(paths, MultiCurrencyPaths):
         if scenario is None:
             msg = "sleeve_paths: multi-currency paths need the book's scenario"
             raise ValueError(msg)
-        assets = asset_paths(scenario, paths, h, threads, credit)
+        assets = asset_paths(scenario, paths, h, threads, credit, pools)
         economies = paths.names
         controls = (
             *scenario.generator.states(paths, h),
@@ -286,7 +295,7 @@ def sleeve_paths(
         )
         paths = paths.economy(paths.names[0])
     else:
-        assets = _home_sleeves(p, model, paths, h, threads, credit)
+        assets = _home_sleeves(p, model, paths, h, threads, credit, pools)
     owed = model.revalue(p.liability_stream, paths, h, threads=threads)[:, :, 0]
     # What is still owed plus what was paid, grown to the horizon.
     liabilities = owed + paths.banked(p.liability_stream.layout, np.ones(1), h)[:, :, 0]
@@ -327,12 +336,18 @@ def _home_sleeves(
     h: FloatArray,
     threads: int | None,
     credit: CreditInflationSpec | None,
+    pools: PoolPaths | None,
 ) -> FloatArray:
-    """Paths x horizons x managers: each sleeve's value and cash banked, one economy's book."""
+    """Paths x horizons x managers: each sleeve's value and cash banked, one economy's book.
+
+    The `pools` (MBS with their prepayment model) are valued apart from the fixed flows.
+    """
     book = p.book
     z = p.base_curve_spreads.to_numpy()
     # managers x securities, in base units at today's spot
     face = p.face.reindex(columns=book.security_ids).to_numpy() / 100.0 * p.fx_to_base.to_numpy()
+    if pools is not None:
+        face = pools.without(face, book.security_ids)
     moves, groups = None, None
     if credit is not None and spread_moves_wanted(credit):
         groups = credit_groups(p, book.security_ids)
@@ -349,7 +364,10 @@ def _home_sleeves(
         spread_moves=moves,
         groups=None if moves is None else groups,
     )
-    return remaining + paths.banked(book.layout, face, h)
+    assets = remaining + paths.banked(book.layout, face, h)
+    if pools is not None:
+        assets = assets + pools.sleeves(model, paths, h, threads, moves)
+    return assets
 
 
 def simulate_sleeves(

@@ -151,3 +151,84 @@ def test_false_alarm_rate_of_a_family_is_near_the_level():
         fits = change_point.fit_shifts(e[:, 50:])
         rejections += min(f.p_adjusted for f in fits) <= 0.05
     assert rejections / 300 <= 0.09
+
+
+def _ar1_noise(rng, k, n, phi):
+    e = np.zeros((k, n + 50))
+    for t in range(1, n + 50):
+        e[:, t] = phi * e[:, t - 1] + rng.standard_normal(k)
+    return e[:, 50:]
+
+
+def test_joint_fit_of_one_series_is_the_single_scan():
+    y, _ = _constructed()
+    joint = change_point.fit_joint_shift(y[None, :])
+    alone = change_point.fit_shift(y)
+    assert joint.stat == pytest.approx(alone.z**2, rel=1e-10)
+    assert (joint.start, joint.ramp) == (alone.start, alone.ramp)
+    assert joint.shifts[0] == pytest.approx(alone.shift, rel=1e-10)
+    assert joint.series[0] == alone
+
+
+def test_joint_statistic_matches_its_formula_on_a_shared_shift():
+    # Three series move together by 0.8 sd each from month 30 of 60 over 2 months; the
+    # fourth does not move. By hand at the fitted (start, ramp): each series' standardized
+    # projection z_j = r_c' y_j / (|r_c| omega_j) and the innovations' correlation R give
+    # W_J = z' R^-1 z; the shifts are each series' least-squares shift there.
+    rng = np.random.default_rng(21)
+    n = 60
+    y = _ar1_noise(rng, 4, n, 0.2)
+    r = np.clip((np.arange(n) - 30 + 1) / 2, 0.0, 1.0)
+    y[:3] += 0.8 * r
+    fit = change_point.fit_joint_shift(y)
+    assert abs(fit.start - 30) <= 2
+    assert fit.start_low <= fit.start <= fit.start_high
+    rb = np.clip((np.arange(n) - fit.start + 1) / fit.ramp, 0.0, 1.0)
+    rc = rb - rb.mean()
+    yc = y - y.mean(axis=1, keepdims=True)
+    shifts = yc @ rc / (rc @ rc)
+    np.testing.assert_allclose(fit.shifts, shifts, rtol=1e-10)
+    # Each series' omega and innovations, as fit_shifts estimates them (its own best ramp).
+    omegas, innovations = [], []
+    for j, single in enumerate(fit.series):
+        rj = np.clip((np.arange(n) - single.start + 1) / single.ramp, 0.0, 1.0)
+        rj -= rj.mean()
+        resid = yc[j] - (rj @ yc[j]) / (rj @ rj) * rj
+        u = resid[1:] - single.phi * resid[:-1]
+        omegas.append(u @ u / (n - 4) / (1.0 - single.phi) ** 2)
+        innovations.append(u)
+    z = (yc @ rc) / np.linalg.norm(rc) / np.sqrt(omegas)
+    cross = np.array(innovations) @ np.array(innovations).T  # innovations have mean ~0
+    corr = cross / np.sqrt(np.outer(np.diag(cross), np.diag(cross)))
+    assert fit.stat == pytest.approx(z @ np.linalg.solve(corr, z), rel=1e-8)
+    # Found by both tests; the combined p-value is a Monte Carlo share, never below 1/(B+1).
+    assert fit.p_joint < 0.01
+    assert 1.0 / (change_point.NULL_DRAWS + 1) <= fit.p_combined < 0.01
+    # Units do not matter.
+    scaled = change_point.fit_joint_shift(y * np.array([[3.0], [1.0], [0.1], [1.0]]))
+    assert scaled.stat == pytest.approx(fit.stat, rel=1e-9)
+    assert scaled.shifts[0] == pytest.approx(3.0 * fit.shifts[0], rel=1e-9)
+
+
+def test_joint_nulls_share_the_max_t_draws():
+    joint, smaller = change_point.joint_null_statistics(48, 0.2, 3)
+    assert joint is change_point.joint_null_statistics(48, 0.2, 3)[0]
+    assert len(joint) == len(smaller) == change_point.NULL_DRAWS
+    assert np.all(np.diff(joint) >= 0)
+    assert np.all(np.diff(smaller) >= 0)
+    # The smaller of two p-values is below a uniform: at its 5% point sit more than 5% of the
+    # simulated managers, at most twice as many (Bonferroni).
+    share = np.mean(smaller <= 0.05)
+    assert 0.05 < share <= 0.10 + 1e-9
+
+
+def test_combined_false_alarm_rate_is_near_the_level():
+    # 300 managers of four no-shift AR(1) series (phi 0.3, 48 months): the combined test's
+    # rejections at 5% fall inside the 99% binomial range of a 5% test, widened for the
+    # simulated critical values.
+    rng = np.random.default_rng(13)
+    rejections = sum(
+        change_point.fit_joint_shift(_ar1_noise(rng, 4, 48, 0.3)).p_combined <= 0.05
+        for _ in range(300)
+    )
+    assert rejections / 300 <= 0.09

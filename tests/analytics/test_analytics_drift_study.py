@@ -64,6 +64,56 @@ def test_five_book_study_rates(results):
     assert row["value"] == pytest.approx(drifted.loc[monthly >= 1.0, "flagged"].mean())
 
 
+def test_five_book_study_by_family(results):
+    table = drift_study.summarize(results)
+    for family in ("single", "quality", "extension"):
+        row = table.loc[f"drift recall >= 1 sd, family {family}"]
+        assert row["n"] > 0
+        assert row["low"] <= row["value"] <= row["high"]
+    # One scan gives both detectors; the shipped one is the max-T alone (JOINT_DRIFT off).
+    assert results["flagged"].equals(results["flagged_max_t"])
+    for detector in ("max_t", "combined"):
+        assert table.loc[f"{detector}: false positives per null manager", "value"] <= 0.05
+    assert (results["p_combined"] <= results["p_max_t"] * 2.0 + 1e-9).all()
+    joint = results[results["family"].isin(["quality", "extension"]) & results["flagged"]]
+    assert ((joint["joint_start"] - joint["start"]).abs().median()) <= 2.0
+
+
+def test_joint_drifts_move_their_series_along_the_stated_loadings():
+    book = drift_study.generate_drift_book(11)
+    plain = drift_study.generate_drift_book(11, joint_share=0.0)
+    truth = book.truth
+    joint = truth[truth["family"].isin(list(drift_study.JOINT_FAMILIES))]
+    assert set(joint["family"]) == {"quality", "extension"}
+    for mid, row in joint.iterrows():
+        lead, loadings = drift_study.JOINT_FAMILIES[row["family"]]
+        assert row["characteristic"] == lead
+        lead_move = row[f"move_{lead}"]
+        moved = {c: row[f"move_{c}"] for c in ("duration", "spread_duration", "credit_notch",
+                                                "high_yield_share")}  # fmt: skip
+        for c, per_unit in loadings.items():
+            # Each loading is the stated one scaled by a draw from 0.5 to 1.5.
+            assert 0.5 * per_unit <= moved[c] / lead_move <= 1.5 * per_unit
+        assert {c for c, v in moved.items() if v != 0.0} == {lead, *loadings}
+        # The move's length in sd of the noises is the planted size.
+        length = np.sqrt(sum((v / row[f"sd_{c}"]) ** 2 for c, v in moved.items()))
+        assert length == pytest.approx(abs(row["size_sd"]), rel=1e-12)
+        # The planted path: against the book without joint drifts, where the same draws made
+        # a single drift (same start and ramp) instead.
+        diff = book.managers[mid] - plain.managers[mid]
+        n, start, ramp = len(diff), int(row["start"]), int(row["ramp"])
+        assert (plain.truth.loc[mid, "start"], plain.truth.loc[mid, "ramp"]) == (start, ramp)
+        unit = np.clip((np.arange(n) - start + 1) / ramp, 0.0, 1.0)
+        for c, v in moved.items():
+            single = plain.truth.loc[mid, f"move_{c}"]
+            np.testing.assert_allclose(diff[c].to_numpy(), (v - single) * unit, atol=1e-12)
+    # Managers without a drift, and single drifts, are last rounds' to the digit.
+    for mid in truth.index[truth["family"].isin(["", "single"])]:
+        np.testing.assert_array_equal(book.managers[mid], plain.managers[mid])
+    with pytest.raises(ValueError, match="joint_share"):
+        drift_study.generate_drift_book(11, joint_share=1.5)
+
+
 def test_wilson_interval_matches_the_formula():
     lo, hi = drift_study.wilson(8, 10)
     assert lo == pytest.approx(0.4902, abs=1e-4)
@@ -78,8 +128,9 @@ def test_the_study_refuses_no_books():
 
 
 def test_profile_books_add_key_rate_buckets_and_sectors_consistently():
-    plain = drift_study.generate_drift_book(11)
-    book = drift_study.generate_drift_book(11, profile=True)
+    # Last rounds' profile books: single drifts only.
+    plain = drift_study.generate_drift_book(11, joint_share=0.0)
+    book = drift_study.generate_drift_book(11, profile=True, joint_share=0.0)
     buckets = ["krd_short", "krd_intermediate", "krd_long"]
     sectors = ["sector_government", "sector_corporate", "sector_securitized"]
     # The four characteristics' draws are the profile-free book's; duration becomes the sum

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fialloc.analytics import drift
+from fialloc.analytics import change_point, drift
 from fialloc.analytics.context import DeskContext
 from fialloc.analytics.regression import factor_regression
 from fialloc.errors import NotEstimableError
@@ -98,6 +98,38 @@ def test_managers_without_a_reference_or_history_are_not_estimable(ctx):
     assert table["reason"].str.contains("10 months, need 18").all()
 
 
+def test_a_drift_of_several_characteristics_is_found_and_named_by_the_joint_test():
+    # Duration, spread duration and rating move together by 0.75 sd each from month 36 of 72
+    # over 3 months; high yield share does not. No characteristic alone passes the max-T at
+    # 1%; the joint test finds the manager, dates the shared move and names the series that
+    # moved at that date.
+    rng = np.random.default_rng(4)
+    n = 72
+    values = rng.standard_normal((4, n))
+    values[:3] += 0.75 * np.clip((np.arange(n) - 36 + 1) / 3, 0.0, 1.0)
+    columns = ["duration", "spread_duration", "credit_notch", "high_yield_share"]
+    frame = pd.DataFrame(values.T, columns=columns)
+    alone = drift.detect_drift(frame)  # the default: max-T alone
+    assert not alone.drifted
+    assert not alone.details["significant"].any()
+    verdict = drift.detect_drift(frame, joint=True)
+    assert verdict.drifted
+    assert verdict.p_value <= drift.DRIFT_LEVEL
+    shared = change_point.fit_joint_shift(values)
+    assert verdict.start == shared.start
+    assert (verdict.start_low, verdict.start_high) == (shared.start_low, shared.start_high)
+    assert verdict.start_low <= 36 <= verdict.start_high
+    assert verdict.characteristic == "duration"
+    assert verdict.shift == pytest.approx(shared.shifts[0])
+    assert verdict.z == pytest.approx(shared.z[0])
+    named = verdict.details.index[verdict.details["significant"].astype(bool)]
+    assert set(named) == {"duration", "spread_duration", "credit_notch"}
+    # Its per-characteristic rows are each one's own fit, as for a max-T verdict.
+    pd.testing.assert_frame_equal(
+        verdict.details.drop(columns="significant"), alone.details.drop(columns="significant")
+    )
+
+
 def test_detect_drift_tests_every_characteristic_once_per_manager():
     rng = np.random.default_rng(4)
     n = 48
@@ -109,16 +141,19 @@ def test_detect_drift_tests_every_characteristic_once_per_manager():
         },
         index=pd.date_range("2020-01-31", periods=n, freq="ME").date,
     )
-    verdict = drift.detect_drift(frame)
+    verdict = drift.detect_drift(frame, joint=True)
     assert verdict.drifted
     assert verdict.characteristic == "duration"
     assert verdict.start == frame.index[30]
     d = verdict.details
     assert not d.loc["high_yield_share", "tested"]
     assert "constant" in d.loc["high_yield_share", "reason"]
-    # The manager's p-value is the strongest characteristic's, adjusted for the two tested
-    # (max-T): at least its own, at most Bonferroni's (up to the simulation's resolution).
-    assert verdict.p_value == d.loc["duration", "p_adjusted"]
+    # With the max-T alone the manager's p-value is the strongest characteristic's, adjusted
+    # for the two tested: at least its own, at most Bonferroni's (up to the simulation's
+    # resolution). Combined with the joint test it is at most twice that (the min-p).
+    max_t = drift.detect_drift(frame)
+    assert max_t.p_value == d.loc["duration", "p_adjusted"]
+    assert max_t.p_value <= verdict.p_value <= 2 * max_t.p_value + 1e-3
     tested = d[d["tested"].astype(bool)]
     assert (tested["p_adjusted"] >= tested["p_value"]).all()
     assert (tested["p_adjusted"] <= 2 * tested["p_value"] + 1e-3).all()

@@ -446,6 +446,7 @@ CORE_FUNCTIONS = {
     "hw_lattice_prices_on_curves",
     "mbs_mortgage_rates",
     "mbs_value",
+    "mbs_path_values",
     "FlowBook",
     "instrument_flows",
     "bootstrap_quotes",
@@ -612,6 +613,13 @@ def core_calls(draw):
         args += [draw(scalar), draw(scalar)]
     elif name == "mbs_value":
         args = _mbs(draw)
+    elif name == "mbs_path_values":
+        # The pools and model of mbs_value's arguments, then the G2 model, the curve, the
+        # paths, the horizons and the spreads.
+        base = _mbs(draw)
+        args = [*base[:10], *_g2(draw), draw(float_args), draw(float_args), draw(scalar)]
+        args += [draw(scalar), draw(matrices), draw(matrices), draw(matrices)]
+        args += [draw(offsets), draw(float_args), draw(flag), draw(st.integers(-2, 3))]
     else:  # g2_swaption
         args = [*_g2(draw), draw(scalar), draw(scalar), draw(float_args), draw(float_args)]
         args += [draw(float_args), draw(scalar), draw(flag), draw(scalar), draw(count)]

@@ -73,6 +73,27 @@ struct MbsValues {
   RowMatrixXd principal;  //!< pools x months: mean principal paid (scheduled + prepaid) per unit face
 };
 
+//! Throws std::invalid_argument naming the pool and column; `months` is the paths' grid length.
+void check_mbs_pools(const MbsPoolsView& pools, Eigen::Index months, const char* where);
+
+namespace mbs_detail {
+
+//! Single monthly mortality of an annual CPR (capped below a month that takes everything).
+double smm_of(double cpr);
+//! Scheduled principal per unit balance with `n` level payments left at monthly rate `c`.
+double amortization(double c, std::int64_t n);
+
+/*! Projection month `k` (1 = the month after today) of pool `i` on `np` paths: `rate` holds
+    each path's mortgage rate at the month's start (read by the rate model only), `bal` the
+    balances per unit of today's face (updated), `flow` receives each path's cash (interest
+    plus principal) times `weight`, `paid` its principal; `work` is `np` doubles of scratch.
+    Every kernel that projects a pool steps it with this one function. */
+void pool_month(const MbsPoolsView& pools, std::int64_t i, const PrepayModel& model,
+                int calendar_month, std::int64_t k, Eigen::Index np, const double* rate,
+                const double* weight, double* bal, double* flow, double* paid, double* work);
+
+}  // namespace mbs_detail
+
 /*! Mortgage rates on paths: `spread` plus the `tenor`-year continuously compounded zero yield
     \f$ -\ln P(t, t + \tau \mid x, y) / \tau \f$ of G2++ at each of `times` (years, >= 0,
     increasing). `log_df_t` and `log_df_t_tenor` are ln P^M(0, t) and ln P^M(0, t + tenor) per

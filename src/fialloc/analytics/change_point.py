@@ -23,6 +23,18 @@ Several series of one manager
     keeps its own, so a persistent characteristic is not read as a shift. The manager's
     statistic is the largest ``sup W`` of its series, adjusted for their number by the
     simulated distribution of that maximum (single-step max-T), not by Bonferroni.
+A shift several series share
+    A drift in credit quality moves the rating notch, the high yield share and the spread
+    duration together; a duration extension moves the duration and several key-rate buckets.
+    :func:`fit_joint_shift` scans one (start, ramp) for all of a manager's series with the
+    shift's direction free: with ``z_j = r' y_j / omega_j`` each series' standardized
+    projection and ``R`` the correlation of the series' AR(1) innovations (each series
+    whitened with its own autocorrelation), ``W_J = z' R^+ z`` is the likelihood-ratio
+    statistic of a shift in the mean of the whitened vector series, and the test is
+    ``sup W_J``. Against a drift of one series it spends power on ``k`` directions, so it is
+    *combined* with the max-T: the manager's p-value is that of the smaller of the two
+    p-values, both read off the same simulated managers and the smaller one's distribution
+    simulated on them too (a min-p test, calibrated jointly).
 Critical values
     The null distribution of ``sup W`` (no shift) depends on the length, the number of series
     and the noise's autocorrelation. It is calibrated by simulation: ``k`` independent AR(1)
@@ -64,10 +76,13 @@ __all__ = [
     "MIN_BEFORE",
     "NULL_DRAWS",
     "PHI_GRID",
+    "JointShiftFit",
     "ShiftFit",
+    "fit_joint_shift",
     "fit_shift",
     "fit_shifts",
     "interval_critical_value",
+    "joint_null_statistics",
     "known_noise_null",
     "known_noise_statistic",
     "null_statistics",
@@ -135,6 +150,43 @@ class ShiftFit:
     phi: float
 
 
+@dataclass(frozen=True)
+class JointShiftFit:
+    """The best shift shared by a manager's series, its test, and each series' own fit.
+
+    Attributes
+    ----------
+    start, start_low, start_high, ramp : int
+        The shared shift's start (0-based), its interval at the fit's interval level
+        (Hansen's set on the joint statistic) and its ramp (months).
+    shifts : tuple of float
+        Each series' change of level at that start and ramp, in the series' units.
+    z : tuple of float
+        Each series' signed standardized shift there, ``r' y_j / omega_j`` (its share of the
+        joint statistic before the correlation is accounted for).
+    stat : float
+        ``sup W_J``, the joint statistic (see the module).
+    p_joint : float
+        Share of the simulated no-shift joint statistics at or above `stat`.
+    p_combined : float
+        The combined test's p-value: the share of simulated managers whose smaller of the
+        max-T and joint p-values is at or below this manager's.
+    series : tuple of ShiftFit
+        Each series' own fit (:func:`fit_shifts`).
+    """
+
+    start: int
+    start_low: int
+    start_high: int
+    ramp: int
+    shifts: tuple[float, ...]
+    z: tuple[float, ...]
+    stat: float
+    p_joint: float
+    p_combined: float
+    series: tuple[ShiftFit, ...]
+
+
 def interval_critical_value(level: float = INTERVAL_LEVEL) -> float:
     """Return Hansen's (2000) critical value for a break date, ``-2 ln(1 - sqrt(level))``."""
     if not 0.0 < level < 1.0:
@@ -159,11 +211,14 @@ def _design(
     return r, s.astype(np.float64), ell.astype(np.float64)
 
 
-def _scan(y: FloatArray, min_before: int, min_after: int, max_ramp: int) -> dict[str, FloatArray]:
+def _scan(
+    y: FloatArray, min_before: int, min_after: int, max_ramp: int, joint: bool = False
+) -> dict[str, FloatArray]:
     """Scan many managers' series at once (`y`: managers x series x months).
 
     Per series: the best candidate, its shift, residuals, the AR(1) coefficient used and
-    ``sup W``; the pooled coefficient per manager.
+    ``sup W``; the pooled coefficient per manager; with `joint`, the joint statistic of
+    every candidate (``joint``, managers x candidates).
     """
     n = y.shape[-1]
     q, _, _ = _design(n, min_before, min_after, max_ramp)
@@ -190,7 +245,7 @@ def _scan(y: FloatArray, min_before: int, min_after: int, max_ramp: int) -> dict
     level = np.maximum(np.abs(y).max(axis=-1), 1.0)
     # A noiseless series still gets a finite statistic: floor the variance far below any data.
     omega2 = np.maximum(omega2, (1e-12 * level) ** 2)
-    return {
+    out = {
         "proj": proj,
         "best": best,
         "coef": coef,
@@ -200,6 +255,27 @@ def _scan(y: FloatArray, min_before: int, min_after: int, max_ramp: int) -> dict
         "omega2": omega2,
         "stat": coef * coef / omega2,
     }
+    if joint:
+        out["joint"] = _joint(proj, omega2, innov)
+    return out
+
+
+def _joint(proj: FloatArray, omega2: FloatArray, innov: FloatArray) -> FloatArray:
+    """Return the joint statistic of every candidate (managers x candidates); see the module.
+
+    ``W_J = z' R^+ z`` with ``z_j = r' y_j / omega_j`` (each series' own standardized
+    projection) and ``R`` the correlation of the series' AR(1) innovations: the
+    likelihood-ratio statistic of one shared (start, ramp) with the shift's direction free,
+    under the estimated cross-covariance. ``R``'s pseudo-inverse drops directions with
+    (almost) no variance, such as sector weights that sum to a constant.
+    """
+    z = proj / np.sqrt(omega2)[..., None]
+    cov = np.einsum("...it,...jt->...ij", innov, innov)
+    scale = np.sqrt(np.maximum(np.einsum("...ii->...i", cov), 1e-300))
+    corr = cov / (scale[..., :, None] * scale[..., None, :])
+    inverse = np.linalg.pinv(corr, rcond=1e-8, hermitian=True)
+    out: FloatArray = np.einsum("...ic,...ij,...jc->...c", z, inverse, z)
+    return out
 
 
 def _unbiased(phi: FloatArray, n: int) -> FloatArray:
@@ -231,11 +307,61 @@ def null_statistics(
         series (``draws * k`` values) and the pooled autocorrelation estimate per manager
         (`draws` values).
     """
+    stat, pooled, _ = _null_scan(n, phi, k, min_before, min_after, max_ramp, draws, False)
+    return np.sort(stat.max(axis=1)), np.sort(stat.ravel()), np.sort(pooled)
+
+
+@lru_cache(maxsize=512)
+def joint_null_statistics(
+    n: int,
+    phi: float,
+    k: int = 1,
+    min_before: int = MIN_BEFORE,
+    min_after: int = MIN_AFTER,
+    max_ramp: int = MAX_RAMP,
+    draws: int = NULL_DRAWS,
+) -> tuple[FloatArray, FloatArray]:
+    """Simulate the joint statistic and the combined test's null, on :func:`null_statistics`' draws.
+
+    Returns
+    -------
+    tuple of ndarray
+        Sorted: the joint ``sup W_J`` per simulated manager, and per simulated manager the
+        smaller of its max-T and joint p-values (both read off these same draws), the null
+        distribution the combined test is judged against.
+    """
+    stat, _, joint = _null_scan(n, phi, k, min_before, min_after, max_ramp, draws, True)
+    largest = np.sort(stat.max(axis=1))
+    joint_sorted = np.sort(joint)
+    smaller = np.minimum(
+        _shares_at_or_above(largest, stat.max(axis=1)), _shares_at_or_above(joint_sorted, joint)
+    )
+    return joint_sorted, np.sort(smaller)
+
+
+@lru_cache(maxsize=512)
+def _null_scan(
+    n: int,
+    phi: float,
+    k: int,
+    min_before: int,
+    min_after: int,
+    max_ramp: int,
+    draws: int,
+    joint: bool,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Run the whole procedure on `draws` simulated no-shift managers of `k` AR(1) series.
+
+    Per simulated manager (unsorted, row order of the draws): ``sup W`` of each series
+    (draws x k), the pooled autocorrelation estimate and, with `joint`, the joint ``sup W_J``
+    (else empty). The draws are the same either way: the max-T alone does not pay for the
+    joint statistic, and the joint test's two nulls come from one set of simulated managers.
+    """
     # Key 2: a stream apart from the known-noise null's.
     e = _ar1_draws(n, phi, draws * k, (min_before, min_after, max_ramp, 2, k))
-    out = _scan(e.reshape(draws, k, n), min_before, min_after, max_ramp)
-    stat = out["stat"]
-    return np.sort(stat.max(axis=1)), np.sort(stat.ravel()), np.sort(out["pooled"])
+    out = _scan(e.reshape(draws, k, n), min_before, min_after, max_ramp, joint)
+    sup_joint = out["joint"].max(axis=-1) if joint else np.empty(0)
+    return out["stat"], out["pooled"], sup_joint
 
 
 def _ar1_draws(n: int, phi: float, draws: int, key: tuple[int, ...]) -> FloatArray:
@@ -356,6 +482,94 @@ def fit_shifts(
         If `y` is not a finite 2-d array of at least one series and ``min_before +
         min_after`` months, a series is constant, or the settings are out of range.
     """
+    fits, _ = _fit(y, min_before, min_after, max_ramp, interval_level, draws, joint=False)
+    return fits
+
+
+def fit_joint_shift(
+    y: FloatArray,
+    min_before: int = MIN_BEFORE,
+    min_after: int = MIN_AFTER,
+    max_ramp: int = MAX_RAMP,
+    interval_level: float = INTERVAL_LEVEL,
+    draws: int = NULL_DRAWS,
+) -> JointShiftFit:
+    """Find, date and test one shift shared by a manager's series, beside each series' own.
+
+    :func:`fit_shifts` of the series, plus the joint scan (a shift of every series from the
+    same start over the same ramp, its direction free, under the series' estimated
+    correlation; see the module) and the combined test: the smaller of the max-T and the
+    joint p-values, judged against its own simulated distribution on the same draws.
+
+    Parameters
+    ----------
+    y : ndarray, shape (k, n)
+        As :func:`fit_shifts`.
+    min_before, min_after, max_ramp, interval_level, draws
+        As :func:`fit_shifts`.
+
+    Returns
+    -------
+    JointShiftFit
+
+    Raises
+    ------
+    ValueError
+        As :func:`fit_shifts`.
+    """
+    fits, scan = _fit(y, min_before, min_after, max_ramp, interval_level, draws, joint=True)
+    y = np.asarray(y, dtype=np.float64)
+    k, n = y.shape
+    _, starts, ramps = _design(n, min_before, min_after, max_ramp)
+    joint = scan.out["joint"][0]
+    best = int(np.argmax(joint))
+    stat = float(joint[best])
+    by_start = joint.reshape(-1, max_ramp).max(axis=1)
+    inside = np.flatnonzero(by_start >= stat - interval_critical_value(interval_level))
+    ramp_path = np.clip((np.arange(n) - starts[best] + 1.0) / ramps[best], 0.0, 1.0)
+    # The design's columns are unit-norm: a projection over the ramp's own norm is the shift.
+    norm = float(np.linalg.norm(ramp_path - ramp_path.mean()))
+    null_joint, null_smaller = joint_null_statistics(n, scan.null_phi, k, *scan.settings)
+    p_joint = _share_at_or_above(null_joint, stat)
+    smaller = min(p_joint, min(f.p_adjusted for f in fits))
+    # The combined p-value: the share of simulated managers whose smaller p is at most ours.
+    at_or_below = int(np.searchsorted(null_smaller, smaller, side="right"))
+    return JointShiftFit(
+        start=int(starts[best]),
+        start_low=int(starts[0]) + int(inside.min()),
+        start_high=int(starts[0]) + int(inside.max()),
+        ramp=int(ramps[best]),
+        shifts=tuple(float(v) for v in scan.out["proj"][0, :, best] / norm),
+        z=tuple(float(v) for v in scan.out["proj"][0, :, best] / np.sqrt(scan.out["omega2"][0])),
+        stat=stat,
+        p_joint=p_joint,
+        p_combined=(1.0 + at_or_below) / (1.0 + len(null_smaller)),
+        series=tuple(fits),
+    )
+
+
+@dataclass(frozen=True)
+class _Scan:
+    """What :func:`_fit` read off the series, for the joint fit."""
+
+    out: dict[str, FloatArray]
+    null_phi: float
+    settings: tuple[int, int, int, int]
+
+
+def _fit(
+    y: FloatArray,
+    min_before: int,
+    min_after: int,
+    max_ramp: int,
+    interval_level: float,
+    draws: int,
+    joint: bool,
+) -> tuple[list[ShiftFit], _Scan]:
+    """Check the series, scan them and fit each one's shift (see :func:`fit_shifts`).
+
+    With `joint` the scan also gives the joint statistic of every candidate.
+    """
     y = np.asarray(y, dtype=np.float64)
     if min_before < 2 or min_after < 2 or max_ramp < 1 or draws < 99:
         msg = (
@@ -378,11 +592,12 @@ def fit_shifts(
         msg = f"fit_shift: series {int(np.argmax(flat))} is constant: no level to shift"
         raise ValueError(msg)
     k, n = y.shape
-    out = _scan(y[None], min_before, min_after, max_ramp)
+    out = _scan(y[None], min_before, min_after, max_ramp, joint)
     _, starts, ramps = _design(n, min_before, min_after, max_ramp)
     pooled = float(out["pooled"][0])
     settings = (min_before, min_after, max_ramp, draws)
-    largest, each, _ = null_statistics(n, _null_phi(pooled, n, k, settings), k, *settings)
+    null_phi = _null_phi(pooled, n, k, settings)
+    largest, each, _ = null_statistics(n, null_phi, k, *settings)
     fits = []
     for j in range(k):
         best, omega2 = int(out["best"][0, j]), float(out["omega2"][0, j])
@@ -411,13 +626,20 @@ def fit_shifts(
                 phi=float(out["phi"][0, j]),
             )
         )
-    return fits
+    return fits, _Scan(out, null_phi, settings)
 
 
 def _share_at_or_above(null: FloatArray, stat: float) -> float:
     """Monte Carlo p-value: (1 + simulated at or above) / (1 + simulated)."""
     exceed = len(null) - int(np.searchsorted(null, stat, side="left"))
     return (1.0 + exceed) / (1.0 + len(null))
+
+
+def _shares_at_or_above(null: FloatArray, stats: FloatArray) -> FloatArray:
+    """:func:`_share_at_or_above` of each of `stats` against the sorted `null`."""
+    exceed = len(null) - np.searchsorted(null, stats, side="left")
+    out: FloatArray = (1.0 + exceed.astype(np.float64)) / (1.0 + len(null))
+    return out
 
 
 def _null_phi(pooled: float, n: int, k: int, settings: tuple[int, int, int, int]) -> float:

@@ -8,6 +8,16 @@ constant active position plus AR(1) noise (autocorrelation 0-0.5). A third of th
 drift: one random characteristic ramps over 1-6 months, from a random month leaving at least a
 year on each side, by 0.5-3 standard deviations of its active series, either way.
 
+*Joint drifts.* A share of the drifts (:data:`JOINT_SHARE`, half by default) move several
+characteristics together, as real ones do (:data:`JOINT_FAMILIES`): a drift drawn on rating,
+high yield share or spread duration becomes a *quality* drift (per notch of rating, 6 points
+of high yield share and 0.3 years of spread duration), one drawn on duration an *extension*
+(per year of duration, 0.5 years of spread duration; in profile books the duration lands in
+the intermediate and long buckets), each loading scaled by its own draw from 0.5 to 1.5. A
+joint drift's size is the length of its move in sd of the independent noises it lands on,
+``sqrt(sum (move_j / sd_j)^2)``: at equal size it carries the signal of a single drift,
+spread over its series. The rest stay single-characteristic drifts, drawn as in every round.
+
 *Profile books* (``profile=True``) add the key-rate profile, as the drift detector's three
 buckets (``krd_short``, ``krd_intermediate``, ``krd_long``, years), and three sector weights
 (``sector_government``, ``sector_corporate``, ``sector_securitized``, decimals summing to 1):
@@ -31,6 +41,7 @@ that data), and a *scan oracle* that knows the characteristic and the noise but 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -39,9 +50,17 @@ import pandas as pd
 from scipy import stats
 
 from fialloc.analytics import change_point
-from fialloc.analytics.drift import DRIFT_LEVEL, detect_drift
+from fialloc.analytics.drift import DRIFT_LEVEL, JOINT_DRIFT, detect_drift
 
-__all__ = ["DriftBook", "generate_drift_book", "run_study", "summarize", "wilson"]
+__all__ = [
+    "JOINT_FAMILIES",
+    "JOINT_SHARE",
+    "DriftBook",
+    "generate_drift_book",
+    "run_study",
+    "summarize",
+    "wilson",
+]
 
 #: Characteristic -> (benchmark level range, monthly benchmark random-walk sd, active noise sd
 #: range), in the characteristic's units.
@@ -60,6 +79,21 @@ _SECTORS: Final = ("sector_government", "sector_corporate", "sector_securitized"
 _SECTOR_SHARES: Final = (4.0, 4.0, 2.0)
 _SECTOR_NOISE: Final = (0.005, 0.03)
 DRIFT_SHARE: Final = 0.33  # managers that drift
+#: Share of the drifts that move several characteristics together (see the module).
+JOINT_SHARE: Final = 0.5
+#: Joint drifts: family -> (lead characteristic, the move of each other characteristic per
+#: unit of the lead's, in their units). Quality: one notch down the rating scale comes with 6
+#: points of high yield share and 0.3 years of spread duration (bonds a notch lower are in
+#: good part high yield, and credit replaces governments); extension: each year of duration
+#: comes half through credit (0.5 years of spread duration). Each loading is scaled by its
+#: own uniform draw from 0.5 to 1.5: no two managers drift along quite the same line.
+JOINT_FAMILIES: Final = {
+    "quality": ("credit_notch", {"high_yield_share": 0.06, "spread_duration": 0.3}),
+    "extension": ("duration", {"spread_duration": 0.5}),
+}
+#: Profile books: the share of an extension's duration landing in the intermediate bucket
+#: (uniform range; the rest in the long bucket).
+_EXTENSION_INTERMEDIATE: Final = (0.3, 0.7)
 BUFFER: Final = 12  # months a drift leaves on each side
 #: Recall is also reported per family of the planted characteristic.
 _GROUPS: Final = {
@@ -81,11 +115,13 @@ class DriftBook:
         Months (0..n-1) by characteristic, per manager (its benchmark's series under the
         manager's id in `benchmarks`).
     truth : DataFrame
-        Per manager: ``drifted``, ``characteristic``, ``counterpart`` (the bucket or sector
-        that moved the other way, or ``""``), ``start``, ``ramp``, ``size_sd`` (signed, in sd
-        of the active series), ``sd`` (marginal sd of the noise), ``phi``; and for every
-        characteristic ``c`` its noise's marginal sd ``sd_<c>`` and autocorrelation
-        ``phi_<c>``.
+        Per manager: ``drifted``, ``characteristic`` (a joint drift's lead), ``counterpart``
+        (the bucket or sector that moved the other way, or ``""``), ``family`` (``single``,
+        a :data:`JOINT_FAMILIES` name, or ``""`` without a drift), ``start``, ``ramp``,
+        ``size_sd`` (signed, in sd of the active series; a joint drift's in sd of the noises
+        it lands on), ``sd`` (marginal sd of the noise), ``phi``; and for every
+        characteristic ``c`` the planted move ``move_<c>`` (its units, 0 if none), its
+        noise's marginal sd ``sd_<c>`` and autocorrelation ``phi_<c>``.
     """
 
     managers: dict[str, pd.DataFrame]
@@ -167,7 +203,86 @@ def _plant(
     return ""
 
 
-def generate_drift_book(seed: int, phi_spread: float = 0.0, profile: bool = False) -> DriftBook:
+def _joint_family(c: str) -> str:
+    """Return the joint family a drift drawn on `c` becomes (empty: it stays single)."""
+    if c in ("credit_notch", "high_yield_share", "spread_duration"):
+        return "quality"
+    return "extension" if c == "duration" else ""
+
+
+def _joint_moves(
+    rng: np.random.Generator, family: str, size: float, sds: dict[str, float], profile: bool
+) -> dict[str, float]:
+    """Each characteristic's move (its units) in a joint drift of `size` sd.
+
+    The move's length in sd of the independent noises it lands on, ``sqrt(sum (move_j /
+    sd_j)^2)``, is ``|size|``: a joint drift of 1 sd carries as much signal as a single one
+    of 1 sd, spread over its series. In a profile book an extension's duration lands in the
+    intermediate and long buckets (duration, their sum plus its own noise, follows).
+    """
+    lead, loadings = JOINT_FAMILIES[family]
+    unit = {lead: 1.0} | {name: v * float(rng.uniform(0.5, 1.5)) for name, v in loadings.items()}
+    if profile and lead == "duration":
+        share = float(rng.uniform(*_EXTENSION_INTERMEDIATE))
+        del unit["duration"]
+        unit |= {"krd_intermediate": share, "krd_long": 1.0 - share}
+    length = math.sqrt(sum((v / sds[name]) ** 2 for name, v in unit.items()))
+    moves = {name: size * v / length for name, v in unit.items()}
+    if profile and lead == "duration":
+        moves["duration"] = moves["krd_intermediate"] + moves["krd_long"]
+    return moves
+
+
+def _single_moves(c: str, counterpart: str, move: float) -> dict[str, float]:
+    """Each characteristic's move in a single drift (with its counterpart's, if any)."""
+    if not counterpart:
+        return {c: move}
+    if c == "duration":  # through a bucket: duration is the buckets' sum
+        return {c: move, counterpart: move}
+    return {c: move, counterpart: -move}
+
+
+def _plant_drift(
+    streams: tuple[np.random.Generator, np.random.Generator, np.random.Generator],
+    active: dict[str, np.ndarray],
+    drift_names: list[str],
+    sds: dict[str, float],
+    profile: bool,
+    joint_share: float,
+) -> tuple[dict[str, object], dict[str, float]]:
+    """Draw one drift and add it to `active` (in place); return its truth and its moves.
+
+    `streams`: the book's, the profile's and the joint drifts' generators. The
+    characteristic, start, ramp and size are drawn from the book's stream as in every round;
+    whether the drift is joint, and its loadings, from the joint stream.
+    """
+    rng, extra, joint_rng = streams
+    n = len(active[drift_names[0]])
+    c = drift_names[int(rng.integers(len(drift_names)))]
+    start = int(rng.integers(BUFFER, n - BUFFER + 1))
+    ramp = int(rng.integers(1, 7))
+    size = float(rng.uniform(0.5, 3.0) * rng.choice([-1.0, 1.0]))
+    unit = np.clip((np.arange(n) - start + 1) / ramp, 0.0, 1.0)
+    family = _joint_family(c) if joint_rng.random() < joint_share else ""
+    if family:
+        c = JOINT_FAMILIES[family][0]
+        moves = _joint_moves(joint_rng, family, size, sds, profile)
+        for name, move in moves.items():
+            if name != "duration" or not profile:  # there: the buckets' sum
+                active[name] = active[name] + move * unit
+        counterpart = ""
+    else:
+        family = "single"
+        counterpart = _plant(active, c, size * sds[c] * unit, extra, profile)
+        moves = _single_moves(c, counterpart, size * sds[c])
+    truth = {"drifted": True, "characteristic": c, "counterpart": counterpart, "family": family,
+             "start": start, "ramp": ramp, "size_sd": size, "sd": sds[c]}  # fmt: skip
+    return truth, moves
+
+
+def generate_drift_book(
+    seed: int, phi_spread: float = 0.0, profile: bool = False, joint_share: float = JOINT_SHARE
+) -> DriftBook:
     """Generate one book of characteristic histories with planted drifts (see the module).
 
     Parameters
@@ -183,6 +298,11 @@ def generate_drift_book(seed: int, phi_spread: float = 0.0, profile: bool = Fals
     profile : bool
         Add the key-rate buckets and sector weights, and plant drifts in them too (see the
         module); the four other characteristics' draws are the same as without.
+    joint_share : float
+        Share of the drifts that are joint (:data:`JOINT_FAMILIES`), in [0, 1]. Which drifts
+        are joint and their loadings come from a stream of their own: every other draw is
+        that of the same book with ``joint_share=0`` (last rounds' books), so its
+        single-characteristic drifts are theirs.
 
     Returns
     -------
@@ -191,9 +311,14 @@ def generate_drift_book(seed: int, phi_spread: float = 0.0, profile: bool = Fals
         rating notch, high yield share and sector weights as decimals) of every manager and of
         its benchmark, months 0..n-1, and the planted truth.
     """
+    if not 0.0 <= joint_share <= 1.0:
+        msg = f"generate_drift_book: joint_share must be in [0, 1], got {joint_share!r}"
+        raise ValueError(msg)
     rng = np.random.default_rng([seed, 15])
-    # The profile's own stream, so that the four characteristics' draws stay as they were.
+    # The profile's and the joint drifts' own streams, so that the four characteristics'
+    # draws stay as they were.
     extra = np.random.default_rng([seed, 15, 1])
+    joint_rng = np.random.default_rng([seed, 15, 2])
     n_managers = int(rng.integers(10, 61))
     n = int(rng.integers(36, 121))
     names = list(_SPEC)
@@ -230,17 +355,17 @@ def generate_drift_book(seed: int, phi_spread: float = 0.0, profile: bool = Fals
             sds |= more_sds
             phis |= dict.fromkeys(more, phi)
         row: dict[str, object] = {"drifted": False, "characteristic": "", "counterpart": "",
-                                  "start": -1, "ramp": 0, "size_sd": 0.0, "sd": np.nan,
-                                  "phi": phi}  # fmt: skip
+                                  "family": "", "start": -1, "ramp": 0, "size_sd": 0.0,
+                                  "sd": np.nan, "phi": phi}  # fmt: skip
+        planted_moves = dict.fromkeys(drift_names, 0.0)
         if rng.random() < DRIFT_SHARE:
-            c = drift_names[int(rng.integers(len(drift_names)))]
-            start = int(rng.integers(BUFFER, n - BUFFER + 1))
-            ramp = int(rng.integers(1, 7))
-            size = float(rng.uniform(0.5, 3.0) * rng.choice([-1.0, 1.0]))
-            shift = size * sds[c] * np.clip((np.arange(n) - start + 1) / ramp, 0.0, 1.0)
-            counterpart = _plant(active, c, shift, extra, profile)
-            row.update(drifted=True, characteristic=c, counterpart=counterpart, start=start,
-                       ramp=ramp, size_sd=size, sd=sds[c], phi=phis[c])  # fmt: skip
+            streams = (rng, extra, joint_rng)
+            planted, drift_moves = _plant_drift(
+                streams, active, drift_names, sds, profile, joint_share
+            )
+            planted_moves |= drift_moves
+            row |= planted | {"phi": phis[str(planted["characteristic"])]}
+        row |= {f"move_{name}": move for name, move in planted_moves.items()}
         if profile:
             active["duration"] = active["duration"] + sum(active[b] for b in _BUCKETS)
         row |= {f"sd_{c}": sds[c] for c in sds} | {f"phi_{c}": phis[c] for c in phis}
@@ -250,25 +375,66 @@ def generate_drift_book(seed: int, phi_spread: float = 0.0, profile: bool = Fals
     return DriftBook(managers, benchmarks, pd.DataFrame.from_dict(truth, orient="index"))
 
 
-def _oracle_power(row: pd.Series, n: int, level: float) -> float:
-    """Power of the known-date, known-noise test of the planted shift (two-sided, `level`)."""
+def _oracle_series(row: pd.Series, profile: bool) -> dict[str, float]:
+    """Return the series a drift moved whose noises are independent, and their moves (units).
+
+    A single drift's is its characteristic alone (the oracles' reading since the first
+    round); a joint drift's every series it moved, less a profile book's duration (the
+    buckets' sum: its move is theirs).
+    """
+    if row["family"] == "single":
+        return {str(row["characteristic"]): float(row["size_sd"]) * float(row["sd"])}
+    moves = {str(k).removeprefix("move_"): float(v) for k, v in row.items()
+             if str(k).startswith("move_") and v != 0.0}  # fmt: skip
+    if profile:
+        moves.pop("duration", None)
+    return moves
+
+
+def _oracle_power(row: pd.Series, n: int, level: float, profile: bool) -> float:
+    """Power of the known-date, known-noise test of the planted shift (two-sided, `level`).
+
+    GLS with the true AR(1) noise of each moved series, the series combined along the known
+    direction (independent noises: the noncentralities add in squares).
+    """
     t = np.arange(n)
     r = np.clip((t - row["start"] + 1) / row["ramp"], 0.0, 1.0)
     rc = r - r.mean()
-    phi = float(row["phi"])
-    # GLS with the true AR(1) noise: the shift's standard error from the whitened regressor.
-    white = np.concatenate([[rc[0] * math.sqrt(1 - phi * phi)], rc[1:] - phi * rc[:-1]])
-    innov_sd = float(row["sd"]) * math.sqrt(1.0 - phi * phi)
-    noncentral = abs(float(row["size_sd"]) * float(row["sd"])) * np.linalg.norm(white) / innov_sd
+    total = 0.0
+    for name, move in _oracle_series(row, profile).items():
+        phi, sd = _noise(row, name)
+        # The shift's standard error from the whitened regressor.
+        white = np.concatenate([[rc[0] * math.sqrt(1 - phi * phi)], rc[1:] - phi * rc[:-1]])
+        innov_sd = sd * math.sqrt(1.0 - phi * phi)
+        total += (move * float(np.linalg.norm(white)) / innov_sd) ** 2
+    noncentral = math.sqrt(total)
     z = stats.norm.isf(level / 2.0)
     return float(stats.norm.sf(z - noncentral) + stats.norm.cdf(-z - noncentral))
 
 
-def _scan_oracle(active: np.ndarray, row: pd.Series, level: float) -> bool:
-    """Whether the scan finds the drift with the characteristic and the noise known."""
-    phi, sd = float(row["phi"]), float(row["sd"])
-    omega2 = sd * sd * (1.0 - phi * phi) / (1.0 - phi) ** 2
-    stat = float(change_point.known_noise_statistic(active[None, :], omega2)[0])
+def _noise(row: pd.Series, name: str) -> tuple[float, float]:
+    """Return a series' noise autocorrelation and marginal sd (a single drift's: its own)."""
+    if row["family"] == "single" and name == row["characteristic"]:
+        return float(row["phi"]), float(row["sd"])
+    return float(row[f"phi_{name}"]), float(row[f"sd_{name}"])
+
+
+def _scan_oracle(active: pd.DataFrame, row: pd.Series, level: float, profile: bool) -> bool:
+    """Whether the scan finds the drift with its series, direction and noise known.
+
+    The moved series combined with weights ``move_j / omega_j^2`` (the known direction,
+    whitened) are one series of long-run variance ``sum move_j^2 / omega_j^2``, scanned
+    with the noise known; its null at the drift's autocorrelation (a manager's
+    characteristics share it unless the book spreads them).
+    """
+    combined, omega2 = np.zeros(len(active)), 0.0
+    for name, move in _oracle_series(row, profile).items():
+        phi, sd = _noise(row, name)
+        own = sd * sd * (1.0 - phi * phi) / (1.0 - phi) ** 2
+        combined += move / own * active[name].to_numpy()
+        omega2 += move * move / own
+    phi = float(row["phi"])
+    stat = float(change_point.known_noise_statistic(combined[None, :], omega2)[0])
     null = change_point.known_noise_null(len(active), round(phi / 0.05) * 0.05)
     exceed = len(null) - int(np.searchsorted(null, stat, side="left"))
     return (1.0 + exceed) / (1.0 + len(null)) <= level
@@ -297,52 +463,67 @@ def run_study(
     level: float = DRIFT_LEVEL,
     phi_spread: float = 0.0,
     profile: bool = False,
+    joint_share: float = JOINT_SHARE,
+    joint: bool = JOINT_DRIFT,
 ) -> pd.DataFrame:
     """Run the detector on `n_books` generated books; one row per manager.
 
-    Book ``b`` is :func:`generate_drift_book` of ``seed * 100_000 + b`` (with `phi_spread`
-    and `profile`); `level` is the false-positive rate per manager the detector (and the
-    oracles) work at.
+    Book ``b`` is :func:`generate_drift_book` of ``seed * 100_000 + b`` (with `phi_spread`,
+    `profile` and `joint_share`); `level` is the false-positive rate per manager the
+    detector (and the oracles) work at; `joint` is the detector's setting
+    (:func:`fialloc.analytics.drift.detect_drift`).
 
-    Columns: the truth (:class:`DriftBook`), ``book``, ``months``, ``flagged`` (active) and
-    its ``p_value``,
-    ``found_characteristic``, ``found_start``, ``start_low``, ``start_high``,
-    ``flagged_absolute`` (the detector on absolute characteristics), ``oracle_power`` (the
-    known-date test's power), ``scan_oracle`` (the known-noise scan's call on the drifted
-    characteristic) and ``scan_oracle_all`` (the known-noise scan over all of the manager's
-    characteristics, which it must pick from as the detector does).
+    Columns: the truth (:class:`DriftBook`), ``book``, ``months``, ``flagged`` (active, the
+    detector with `joint`) and its ``p_value``; ``flagged_max_t`` and ``flagged_combined``
+    (the max-T over single characteristics alone, and combined with the joint test: one
+    scan gives both) with their p-values ``p_max_t`` and ``p_combined``;
+    ``found_characteristic``, ``found_start``, ``start_low``, ``start_high``;
+    ``joint_start`` (the joint scan's start); ``flagged_absolute`` (the detector on absolute
+    characteristics); ``oracle_power`` (the known-date test's power); ``scan_oracle`` (the
+    known-noise scan along the drift's known series and direction) and ``scan_oracle_all``
+    (the known-noise scan over all of the manager's characteristics, which it must pick from
+    as the detector does).
     """
     if n_books < 1:
         msg = f"run_study: n_books must be at least 1, got {n_books!r}"
         raise ValueError(msg)
     rows = []
     for b in range(n_books):
-        book = generate_drift_book(seed * 100_000 + b, phi_spread, profile)
+        book = generate_drift_book(seed * 100_000 + b, phi_spread, profile, joint_share)
         for mid, truth in book.truth.iterrows():
             absolute = book.managers[str(mid)]
             n = len(absolute)
             active = absolute - book.benchmarks[str(mid)]
-            verdict = detect_drift(active, level)
-            raw = detect_drift(absolute, level)
+            verdict = detect_drift(active, level, joint=True)
+            p_max_t = float(verdict.details["p_adjusted"].min())
+            max_t = p_max_t <= level
+            shared = change_point.fit_joint_shift(active.to_numpy(dtype=np.float64).T)
+            raw = detect_drift(absolute, level, joint=joint)
+            drifted = bool(truth["drifted"])
             rows.append(
                 {
                     **truth.to_dict(),
                     "manager_id": mid,
                     "book": b,
                     "months": n,
-                    "flagged": verdict.drifted,
-                    "p_value": verdict.p_value,
+                    "flagged": verdict.drifted if joint else max_t,
+                    "p_value": verdict.p_value
+                    if joint
+                    else float(verdict.details["p_adjusted"].min()),
+                    "flagged_max_t": max_t,
+                    "flagged_combined": verdict.drifted,
+                    "p_max_t": p_max_t,
+                    "p_combined": verdict.p_value,
                     "found_characteristic": verdict.characteristic,
                     "found_start": verdict.start,
                     "start_low": verdict.start_low,
                     "start_high": verdict.start_high,
+                    "joint_start": shared.start,
                     "flagged_absolute": raw.drifted,
-                    "oracle_power": _oracle_power(truth, n, level) if truth["drifted"] else np.nan,
+                    "oracle_power": _oracle_power(truth, n, level, profile) if drifted else np.nan,
                     "scan_oracle_all": _scan_oracle_all(active, truth, level),
-                    "scan_oracle": _scan_oracle(
-                        active[truth["characteristic"]].to_numpy(), truth, level
-                    )
-                    if truth["drifted"]
+                    "scan_oracle": _scan_oracle(active, truth, level, profile)
+                    if drifted
                     else False,
                 }
             )
@@ -360,6 +541,56 @@ def wilson(successes: int, trials: int, confidence: float = 0.95) -> tuple[float
         z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
     )
     return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def _named_rightly(found: pd.DataFrame) -> pd.Series:
+    """Whether each found drift names a series it moved.
+
+    Any series the drift moved names it rightly: a curve trade's or a rotation's other side,
+    every series of a joint drift.
+    """
+    columns = [c for c in found.columns if str(c).startswith("move_")]
+    moved = found[columns].to_numpy(dtype=float) != 0.0
+    names = np.array([str(c).removeprefix("move_") for c in columns])
+    hits = [
+        str(f) in set(names[m]) for f, m in zip(found["found_characteristic"], moved, strict=True)
+    ]
+    return pd.Series(hits, index=found.index, dtype=bool)
+
+
+def _by_family(
+    rate: Callable[[str, pd.Series], None], drifted: pd.DataFrame, null: pd.DataFrame
+) -> None:
+    """Add the recall by family of drift and both detectors' rates to a summary.
+
+    The joint drifts' recall also by size and by months from the start; the max-T alone's
+    and the combined test's recall and false positives.
+    """
+    big = drifted[drifted["size_sd"].abs() >= 1.0]
+    for family in ("single", *JOINT_FAMILIES):
+        part = big[big["family"] == family]
+        if len(part):
+            rate(f"drift recall >= 1 sd, family {family}", part["flagged"].astype(bool))
+    joint_all = drifted[drifted["family"].isin(list(JOINT_FAMILIES))]
+    for lo_sd, hi_sd in ((0.5, 1.0), (1.0, 2.0), (2.0, 3.01)):
+        part = joint_all[joint_all["size_sd"].abs().between(lo_sd, hi_sd, inclusive="left")]
+        rate(
+            f"joint drifts: recall, {lo_sd:g}-{min(hi_sd, 3.0):g} sd", part["flagged"].astype(bool)
+        )
+    joint = big[big["family"].isin(list(JOINT_FAMILIES))]
+    after = joint["months"] - joint["start"]
+    for lo_a, hi_a in ((BUFFER, 24), (24, 48), (48, 121)):
+        part = joint[after.between(lo_a, hi_a, inclusive="left")]
+        rate(
+            f"joint drifts: recall >= 1 sd, {lo_a}-{hi_a - 1} months from the start",
+            part["flagged"].astype(bool),
+        )
+    single = big[big["family"] == "single"]
+    for detector in ("max_t", "combined"):
+        flagged = f"flagged_{detector}"
+        rate(f"{detector}: recall >= 1 sd, single drifts", single[flagged].astype(bool))
+        rate(f"{detector}: recall >= 1 sd, joint drifts", joint[flagged].astype(bool))
+        rate(f"{detector}: false positives per null manager", null[flagged].astype(bool))
 
 
 def summarize(results: pd.DataFrame) -> pd.DataFrame:
@@ -406,15 +637,15 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
         "drift recall, size >= 1 sd of the month-to-month change",
         drifted["flagged"][monthly >= 1.0].astype(bool),
     )
+    single = big[big["family"] == "single"]
     for group, members in _GROUPS.items():
-        part = big[big["characteristic"].isin(members)]
+        part = single[single["characteristic"].isin(members)]
         if len(part):
             rate(f"drift recall >= 1 sd, {group}", part["flagged"].astype(bool))
+    joint = big[big["family"].isin(list(JOINT_FAMILIES))]
+    _by_family(rate, drifted, null)
     found = big[big["flagged"].astype(bool)]
-    # The bucket or sector that moved the other way names the drift rightly too.
-    named = (found["found_characteristic"] == found["characteristic"]) | (
-        found["found_characteristic"] == found["counterpart"]
-    )
+    named = _named_rightly(found)
     rate("right characteristic, found drifts >= 1 sd", named)
     rate("false positives per null manager", null["flagged"].astype(bool))
     rate("false positives, absolute characteristics", null["flagged_absolute"].astype(bool))
@@ -428,7 +659,17 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
         rows.append({"measure": f"start error (months), {name}", "n": len(error),
                      "value": float(error.quantile(q)) if len(error) else math.nan,
                      "low": math.nan, "high": math.nan})  # fmt: skip
+    found_joint = joint[joint["flagged"].astype(bool)]
+    for name, column in (
+        ("joint drifts", "found_start"),
+        ("joint drifts, joint scan", "joint_start"),
+    ):
+        error = (found_joint[column].astype(float) - found_joint["start"].astype(float)).abs()
+        rows.append({"measure": f"start error (months), median, {name}", "n": len(error),
+                     "value": float(error.median()) if len(error) else math.nan,
+                     "low": math.nan, "high": math.nan})  # fmt: skip
     rate("scan oracle recall, size >= 1 sd", big["scan_oracle"].astype(bool))
+    rate("scan oracle recall >= 1 sd, joint drifts", joint["scan_oracle"].astype(bool))
     rate("all-series scan oracle recall, size >= 1 sd", big["scan_oracle_all"].astype(bool))
     rate("all-series scan oracle false positives", null["scan_oracle_all"].astype(bool))
     rows.append({"measure": "oracle recall, size >= 1 sd", "n": len(big),
