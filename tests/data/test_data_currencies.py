@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from test_analytics_currency_exposure import VD, book_tables
+from currency_book import VD, book_tables
 
 from fialloc import pipeline
 from fialloc.data import InputError, from_tables, validate, write_tables
