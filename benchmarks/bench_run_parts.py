@@ -13,15 +13,13 @@
 
 import numpy as np
 import pytest
+from currency_paths_reference import sleeves_cumulative
 
 import fialloc.data as data
 from fialloc.analytics.context import DeskContext
 from fialloc.currency_paths import (
-    _linker_cash,
     asset_paths,
     book_scenario,
-    floor_paths,
-    hedge_paths,
 )
 from fialloc.desks import run_desks
 from fialloc.desks.result import json_value, to_records
@@ -101,35 +99,13 @@ def multi_currency_chunk(demo):
     return scenario, paths, np.arange(1.0, 11.0)
 
 
-def _sleeves_cumulative(scenario, paths, h):
-    """The former formula: every block's monthly cash over all paths and months, summed (the
-    linkers' deflation floors added with their block)."""
-    gen, base = scenario.generator, paths.economy(paths.names[0])
-    cols = base.columns(h)
-    out = np.zeros((paths.n_paths, len(h), scenario.hedged.shape[0]))
-    paid = np.zeros((paths.n_paths, len(paths.times), scenario.hedged.shape[0]))
-    for b in scenario.blocks:
-        out += gen.revalue(b.economy, b.book, paths, h, b.z_spread, holdings=b.holdings)
-        home = b.economy if b.index_ratio is None else str(gen.economy(b.economy).parent)
-        weight = base.discount if home == paths.names[0] else base.discount * paths.to_base(home)
-        if b.index_ratio is None:
-            paid += weight[:, :, None] * base.monthly_cash(b.book.layout, b.holdings)[None]
-        else:
-            paid += weight[:, :, None] * _linker_cash(b, paths)
-            out += floor_paths(gen, b, paths, h)
-    out += np.cumsum(paid, axis=1)[:, cols, :] / base.discount[:, cols, None]
-    for c, currency in enumerate(scenario.hedge_currencies):
-        out += hedge_paths(gen, currency, paths, h)[:, :, None] * scenario.hedged[:, c]
-    return out
-
-
 @pytest.mark.benchmark(group="multi-currency sleeves (the demo, 500 paths x 120 months)")
 def test_asset_paths_fialloc(benchmark, multi_currency_chunk):
     out = benchmark(asset_paths, *multi_currency_chunk)
-    assert np.array_equal(out, _sleeves_cumulative(*multi_currency_chunk))
+    assert np.array_equal(out, sleeves_cumulative(*multi_currency_chunk))
 
 
 @pytest.mark.benchmark(group="multi-currency sleeves (the demo, 500 paths x 120 months)")
 def test_asset_paths_cumulative_array_reference(benchmark, multi_currency_chunk):
-    out = benchmark(_sleeves_cumulative, *multi_currency_chunk)
+    out = benchmark(sleeves_cumulative, *multi_currency_chunk)
     assert out.shape == (500, 10, multi_currency_chunk[0].hedged.shape[0])

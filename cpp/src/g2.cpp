@@ -48,22 +48,6 @@ void step_normals(const Philox& rng, std::uint32_t step, const std::uint32_t* lo
                              z + 3 * kLanes);
 }
 
-// Two normals per path of a block from sub-stream `sub` of step `step`: exactly
-// Philox::normals({step, lo32, hi32, sub}) for each lane.
-FIALLOC_KERNEL_CLONES
-void pair_normals(const Philox& rng, std::uint32_t step, std::uint32_t sub, const std::uint32_t* lo32,
-                  const std::uint32_t* hi32, double* z0, double* z1) {
-  alignas(32) std::uint32_t c0[kLanes], c1[kLanes], c2[kLanes], c3[kLanes];
-  for (int l = 0; l < kLanes; ++l) {
-    c0[l] = step;
-    c1[l] = lo32[l];
-    c2[l] = hi32[l];
-    c3[l] = sub;
-  }
-  rng.apply_fast<kLanes>(c0, c1, c2, c3);
-  Philox::box_muller<kLanes>(c0, c1, c2, c3, z0, z1);
-}
-
 // One exact step of the block's factors and their integrals: eps = L z (summed in column order,
 // as Eigen's fixed-size product does), then the decayed states plus eps.
 FIALLOC_KERNEL_CLONES
@@ -256,8 +240,8 @@ RowMatrixXd g2_factor_normals(std::uint64_t seed, std::int64_t first_path, std::
     for (std::int64_t k = 0; k < n_steps; ++k) {
       for (std::int64_t j = 0; j < pairs; ++j) {
         // Sub-streams 0 and 1 belong to the rate factors; extra factors start at first_stream.
-        pair_normals(rng, static_cast<std::uint32_t>(k), static_cast<std::uint32_t>(first_stream + j),
-                     lo32, hi32, z0, z1);
+        rng.lane_normals<kLanes>(static_cast<std::uint32_t>(k),
+                                 static_cast<std::uint32_t>(first_stream + j), lo32, hi32, z0, z1);
         for (std::int64_t l = 0; l < nb; ++l) {
           out(r0 + l, k * n_factors + 2 * j) = sign[l] * z0[l];
           if (2 * j + 1 < n_factors) out(r0 + l, k * n_factors + 2 * j + 1) = sign[l] * z1[l];

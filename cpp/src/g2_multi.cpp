@@ -53,22 +53,6 @@ double piece_cov(const Driver& u, int what_u, const Driver& v, int what_v, doubl
 // Paths simulated together, as in simulate_g2: a short last block repeats its last path.
 constexpr int kLanes = 8;
 
-// Two normals per path of a block from one sub-stream of step `step`: exactly
-// Philox::normals({step, lo32, hi32, sub}) for each lane.
-FIALLOC_KERNEL_CLONES
-void block_normals(const Philox& rng, std::uint32_t step, std::uint32_t sub,
-                   const std::uint32_t* lo32, const std::uint32_t* hi32, double* z0, double* z1) {
-  alignas(32) std::uint32_t c0[kLanes], c1[kLanes], c2[kLanes], c3[kLanes];
-  for (int l = 0; l < kLanes; ++l) {
-    c0[l] = step;
-    c1[l] = lo32[l];
-    c2[l] = hi32[l];
-    c3[l] = sub;
-  }
-  rng.apply_fast<kLanes>(c0, c1, c2, c3);
-  Philox::box_muller<kLanes>(c0, c1, c2, c3, z0, z1);
-}
-
 // eps[s][w] = sum over q < last[s] of root(s, q) z[q][w]: the step's correlated increments for a
 // block (root is P' L D^(1/2), whose row s ends at its pivot's column).
 FIALLOC_KERNEL_CLONES
@@ -288,15 +272,16 @@ G2MultiPaths simulate_g2_multi(ConstMatRef params, ConstVecRef times, ConstMatRe
         double* zp = z.data();
         for (Eigen::Index e = 0; e < ne; ++e) {
           const auto sub = static_cast<std::uint32_t>(2 * e);
-          block_normals(rng, step, sub, lo32, hi32, zp + (4 * e) * lanes, zp + (4 * e + 1) * lanes);
-          block_normals(rng, step, sub + 1, lo32, hi32, zp + (4 * e + 2) * lanes,
-                        zp + (4 * e + 3) * lanes);
+          rng.lane_normals<kLanes>(step, sub, lo32, hi32, zp + (4 * e) * lanes,
+                                   zp + (4 * e + 1) * lanes);
+          rng.lane_normals<kLanes>(step, sub + 1, lo32, hi32, zp + (4 * e + 2) * lanes,
+                                   zp + (4 * e + 3) * lanes);
         }
         double spare[kLanes];
         for (Eigen::Index i = 0; i + 1 < ne; i += 2) {
           double* second = i + 1 < ne - 1 ? zp + (4 * ne + i + 1) * lanes : spare;
-          block_normals(rng, step, static_cast<std::uint32_t>(32 + i / 2), lo32, hi32,
-                        zp + (4 * ne + i) * lanes, second);
+          rng.lane_normals<kLanes>(step, static_cast<std::uint32_t>(32 + i / 2), lo32, hi32,
+                                   zp + (4 * ne + i) * lanes, second);
         }
         const StepFactor& fk = factor[static_cast<std::size_t>(k)];
         correlate(fk.root.data(), fk.last.data(), ns, zp, eps.data());

@@ -13,6 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from currency_paths_reference import sleeves_cumulative
 
 import fialloc.data as data
 from fialloc.bonds import BondBook
@@ -278,36 +279,12 @@ def test_every_economys_states_cut_standard_errors_that_match_the_spread_across_
             assert r[:, 1].mean() < 0.5 * before[:, 1].mean(), (name, stat)
 
 
-def _banked_cumulative(scenario: BookScenario, paths: MultiCurrencyPaths, h: np.ndarray):
-    """The sleeves with every block's cash in a paths x months x managers array, summed over
-    blocks and months (the cumulative sum): the formula the running sum replaced (linkers'
-    deflation floors added with their block)."""
-    gen = scenario.generator
-    base = paths.economy(paths.names[0])
-    cols = base.columns(h)
-    out = np.zeros((paths.n_paths, len(h), scenario.hedged.shape[0]))
-    paid = np.zeros((paths.n_paths, len(paths.times), scenario.hedged.shape[0]))
-    for b in scenario.blocks:
-        out += gen.revalue(b.economy, b.book, paths, h, b.z_spread, holdings=b.holdings)
-        home = b.economy if b.index_ratio is None else str(gen.economy(b.economy).parent)
-        weight = base.discount if home == paths.names[0] else base.discount * paths.to_base(home)
-        if b.index_ratio is None:
-            paid += weight[:, :, None] * base.monthly_cash(b.book.layout, b.holdings)[None]
-        else:
-            paid += weight[:, :, None] * _linker_cash(b, paths)
-            out += floor_paths(gen, b, paths, h)
-    out += np.cumsum(paid, axis=1)[:, cols, :] / base.discount[:, cols, None]
-    for c, currency in enumerate(scenario.hedge_currencies):
-        out += hedge_paths(gen, currency, paths, h)[:, :, None] * scenario.hedged[:, c]
-    return out
-
-
 @pytest.mark.parametrize(("seed", "months"), [(0, 120), (3, 37), (11, 60)])
 def test_banked_cash_is_bitwise_the_cumulative_sum_over_blocks_and_months(scenario, seed, months):
     grid = GRID[:months]
     h = grid[[0, months // 3, months // 2, months - 1]]
     paths = scenario.generator.simulate(64, grid, seed, 1)
-    assert np.array_equal(asset_paths(scenario, paths, h), _banked_cumulative(scenario, paths, h))
+    assert np.array_equal(asset_paths(scenario, paths, h), sleeves_cumulative(scenario, paths, h))
 
 
 def test_linker_cash_by_hand_interpolated_index_and_deflation_floor():

@@ -74,6 +74,22 @@ class Philox {
     apply<N>(c0, c1, c2, c3);
   }
 
+  /*! Two normals for each of `N` lanes from sub-stream `sub` of step `step`, the lanes' 64-bit
+      path indices split in `lo32` and `hi32`: exactly normals({step, lo32[l], hi32[l], sub}). */
+  template <int N>
+  void lane_normals(std::uint32_t step, std::uint32_t sub, const std::uint32_t* lo32,
+                    const std::uint32_t* hi32, double* z0, double* z1) const {
+    alignas(32) std::uint32_t c0[N], c1[N], c2[N], c3[N];
+    for (int l = 0; l < N; ++l) {
+      c0[l] = step;
+      c1[l] = lo32[l];
+      c2[l] = hi32[l];
+      c3[l] = sub;
+    }
+    apply_fast<N>(c0, c1, c2, c3);
+    box_muller<N>(c0, c1, c2, c3, z0, z1);
+  }
+
   //! Two standard normals (Box-Muller) from one counter.
   std::array<double, 2> normals(const Counter& c) const { return box_muller((*this)(c)); }
 
