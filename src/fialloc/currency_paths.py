@@ -661,12 +661,10 @@ def asset_paths(
             groups=None if spread is None else block.groups,
         )
         weights.append(discount if home == base else discount * paths.to_base(home))
-        cashes.append(
-            base_paths.monthly_cash(block.book.layout, block.holdings)[None, :, :]
-            if block.index_ratio is None
-            else _linker_cash(block, paths)
-        )
-        if block.index_ratio is not None:
+        if block.index_ratio is None:
+            cashes.append(base_paths.monthly_cash(block.book.layout, block.holdings)[None, :, :])
+        else:
+            cashes.append(_linker_cash(block, paths))
             out += floor_paths(gen, block, paths, h)
     # Month by month, the blocks in order, then the running sum kept at the horizons' months:
     # the same additions in the same order as summing the paths x months x managers arrays
