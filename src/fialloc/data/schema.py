@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -37,11 +37,14 @@ __all__ = [
     "PRICE_TYPES",
     "PROBLEM_LIMIT",
     "SCHEMAS",
+    "CappedProblems",
     "Column",
+    "Elided",
     "Problem",
     "TableSpec",
     "cap_problems",
     "month_sequence_problem",
+    "problem_rule",
 ]
 
 Kind = Literal[
@@ -71,6 +74,8 @@ MAX_AMOUNT: Final = 1e15
 #: Problems of one rule listed per file and column before the rest are only counted.
 PROBLEM_LIMIT: Final = 20
 _ISO_SHAPE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: A message's values: quoted text and numbers (what differs between problems of one rule).
+_VALUES: Final = re.compile(r"'[^']*'|\"[^\"]*\"|[-+]?\d[\w.:+-]*")
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,61 @@ class Problem:
         if self.column is not None:
             where += f", column {self.column}"
         return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Elided(Problem):
+    """Problems of one rule past the cap, counted where they were found instead of listed.
+
+    Stands for `count` more problems of `file` and `column` like `message` (the rule's first
+    message); :func:`cap_problems` adds them to the rule's count.
+    """
+
+    count: int = 0
+
+    def __str__(self) -> str:
+        return str(Problem(self.file, None, self.column, _more(self.count, self.message)))
+
+
+def problem_rule(message: str) -> str:
+    """Return the rule a message tells: the message with its values taken out."""
+    return _VALUES.sub("#", message)
+
+
+def _more(count: int, first: str) -> str:
+    return f"... and {count} more like this one: {first}"
+
+
+class CappedProblems:
+    """Problems of one file and column, listed up to `limit` per rule and counted beyond.
+
+    A file of a million junk rows keeps a few dozen problems in memory, not a million.
+    """
+
+    def __init__(self, file: str, column: str | None, limit: int = PROBLEM_LIMIT) -> None:
+        self.file = file
+        self.column = column
+        self.limit = limit
+        self._listed: list[Problem] = []
+        self._counts: dict[str, int] = {}
+        self._first: dict[str, str] = {}
+
+    def add(self, row: int | None, message: str) -> None:
+        """Count a problem at `row`, listing it while its rule is under the cap."""
+        rule = problem_rule(message)
+        seen = self._counts.get(rule, 0)
+        self._counts[rule] = seen + 1
+        if seen < self.limit:
+            self._listed.append(Problem(self.file, row, self.column, message))
+            self._first.setdefault(rule, message)
+
+    def problems(self) -> list[Problem]:
+        """Return the problems listed, then one :class:`Elided` per rule past the cap."""
+        return self._listed + [
+            Elided(self.file, None, self.column, self._first[rule], count=n - self.limit)
+            for rule, n in self._counts.items()
+            if n > self.limit
+        ]
 
 
 @dataclass(frozen=True)
@@ -121,21 +181,32 @@ class TableSpec:
     description: str = ""
     checks: tuple[Callable[[pd.DataFrame, str], list[Problem]], ...] = field(default=())
 
-    def validate(self, frame: pd.DataFrame, file: str) -> tuple[pd.DataFrame, list[Problem]]:
+    def validate(
+        self,
+        frame: pd.DataFrame,
+        file: str,
+        *,
+        untranslated: Mapping[str, Collection[int]] | None = None,
+    ) -> tuple[pd.DataFrame, list[Problem]]:
         """Coerce columns to their kinds and collect every problem.
 
         Returns the coerced frame (unchanged input) and the problems; the frame is only
-        meaningful when there are none.
+        meaningful when there are none. Problems of one rule past :data:`PROBLEM_LIMIT` are
+        counted in an :class:`Elided`. `untranslated` names, by column, the rows a mapping
+        could not convert (reported already, so not reported as missing again).
         """
         problems: list[Problem] = []
-        out = frame.copy()
+        # Shallow: every checked column is replaced, and copy-on-write keeps `frame` as it was
+        # (a deep copy of a 200 MB table costs its size again).
+        out = frame.copy(deep=False)
         missing = [c.name for c in self.columns if c.required and c.name not in frame.columns]
         for name in missing:
             problems.append(Problem(file, None, name, "required column is missing"))
         for col in self.columns:
             if col.name not in frame.columns:
                 continue
-            values, col_problems = _coerce(frame[col.name], col, file)
+            skip = (untranslated or {}).get(col.name, ())
+            values, col_problems = _coerce(frame[col.name], col, file, skip)
             out[col.name] = values
             problems.extend(col_problems)
         if self.key and not problems:  # duplicates are only meaningful on clean keys
@@ -186,20 +257,23 @@ def cap_problems(problems: Sequence[Problem], limit: int = PROBLEM_LIMIT) -> lis
 
     A rule is a message with its values (quoted text and numbers) taken out, so a million
     rows with the same fault give `limit` lines and one "... and N more like this" line.
+    An :class:`Elided` adds the problems it counted to its rule's count.
     """
-    seen: dict[tuple[str, str | None, str], list[Problem]] = {}
+    counts: dict[tuple[str, str | None, str], int] = {}
+    first: dict[tuple[str, str | None, str], str] = {}
     kept: list[Problem] = []
     for problem in problems:
-        rule = re.sub(r"'[^']*'|\"[^\"]*\"|[-+]?\d[\w.:+-]*", "#", problem.message)
-        group = seen.setdefault((problem.file, problem.column, rule), [])
-        group.append(problem)
-        if len(group) <= limit:
+        key = (problem.file, problem.column, problem_rule(problem.message))
+        first.setdefault(key, problem.message)
+        if isinstance(problem, Elided):
+            counts[key] = counts.get(key, 0) + problem.count
+            continue
+        counts[key] = counts.get(key, 0) + 1
+        if counts[key] <= limit:
             kept.append(problem)
-    for (file, column, _), group in seen.items():
-        if len(group) > limit:
-            first = group[0].message
-            msg = f"... and {len(group) - limit} more like this one: {first}"
-            kept.append(Problem(file, None, column, msg))
+    for (file, column, rule), n in counts.items():
+        if n > limit:
+            kept.append(Problem(file, None, column, _more(n - limit, first[file, column, rule])))
     return kept
 
 
@@ -267,27 +341,34 @@ def _fast_text(series: pd.Series, col: Column) -> pd.Series | None:
     return pd.Series(values[codes], index=series.index, dtype=object)
 
 
-def _coerce(series: pd.Series, col: Column, file: str) -> tuple[pd.Series, list[Problem]]:
+def _coerce(
+    series: pd.Series, col: Column, file: str, untranslated: Collection[int] = ()
+) -> tuple[pd.Series, list[Problem]]:
+    """Coerce a column, collecting its problems capped per rule.
+
+    Rows in `untranslated` (cells a mapping could not convert, already reported) are not
+    reported as missing again.
+    """
     fast = _coerce_fast(series, col)
     if fast is not None:
         return fast, []
-    problems: list[Problem] = []
+    problems = CappedProblems(file, col.name)
     values: list[Any] = []
     for row, raw in enumerate(series.tolist()):
         missing = raw is None or (isinstance(raw, float) and np.isnan(raw)) or raw == ""
         if missing:
-            if col.required:
-                problems.append(Problem(file, row, col.name, "value is missing"))
+            if col.required and row not in untranslated:
+                problems.add(row, "value is missing")
             values.append(None)
             continue
         try:
             values.append(_convert(raw, col))
         except ValueError as exc:
-            problems.append(Problem(file, row, col.name, str(exc)))
+            problems.add(row, str(exc))
             values.append(None)
     return pd.Series(
         values, index=series.index, dtype=object if col.kind != "float" else float
-    ), problems
+    ), problems.problems()
 
 
 def _convert(raw: Any, col: Column) -> Any:
