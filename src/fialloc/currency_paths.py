@@ -678,13 +678,9 @@ def asset_paths(
         )
         if pools is not None and block.economy == base and block.index_ratio is None:
             block = replace(block, holdings=pools.without(block.holdings, block.book.security_ids))
-        spread = (
-            None
-            if block.groups is None
-            else _economy_moves(
-                moves, gen, home, paths, h, credit, wanted=bool(np.any(block.groups >= 0))
-            )
-        )
+        rated = block.groups is not None and bool(np.any(block.groups >= 0))
+        spread = _economy_moves(moves, gen, home, paths, h, credit, wanted=rated)
+        spread = None if block.groups is None else spread
         out += gen.revalue(
             block.economy,
             block.book,
