@@ -282,7 +282,40 @@ def _coerce_fast(series: pd.Series, col: Column) -> pd.Series | None:
 
     Long tables (holdings and benchmark histories) would take seconds cell by cell; any value
     this path cannot vouch for sends the whole column to the loop, which names the problem.
+    An optional column's empty cells are set aside first and come back as the loop leaves
+    them (None, NaN in a float column).
     """
+    blank = _blank_cells(series) if not col.required else None
+    if blank is None or not blank.any():
+        return _coerce_present(series, col)
+    present = _coerce_present(series[~blank], col) if not blank.all() else series[:0]
+    if present is None:
+        return None
+    if col.kind == "float":
+        number = np.full(len(series), np.nan)
+        number[~blank] = present.to_numpy(dtype=np.float64)
+        return pd.Series(number, index=series.index, dtype=float)
+    values = np.full(len(series), None, dtype=object)
+    values[~blank] = present.to_numpy(dtype=object)
+    return pd.Series(values, index=series.index, dtype=object)
+
+
+def _blank_cells(series: pd.Series) -> npt.NDArray[np.bool_] | None:
+    """Return the cells the per-cell loop takes as missing (None when not told fast).
+
+    In text columns (pandas' str dtype: the CSV reader's) and float columns those are
+    exactly the NaN and empty cells; other columns may hold values (NaT, pd.NA) the loop
+    does not take as missing.
+    """
+    if isinstance(series.dtype, pd.StringDtype) and series.dtype.na_value is np.nan:
+        return np.asarray((series.isna() | (series == "")).to_numpy(dtype=bool))
+    if series.dtype == np.float64:
+        return np.asarray(series.isna().to_numpy(dtype=bool))
+    return None
+
+
+def _coerce_present(series: pd.Series, col: Column) -> pd.Series | None:
+    """:func:`_coerce_fast` on cells that are all present."""
     if col.kind == "float":
         return _fast_floats(series, col)
     kind = pd.api.types.infer_dtype(series, skipna=False)
