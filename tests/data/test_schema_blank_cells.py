@@ -69,3 +69,41 @@ def test_a_float_column_read_from_parquet_keeps_its_missing_values():
     assert fast.iloc[0] == 0.5
     assert np.isnan(fast.iloc[1])
     assert fast.dtype == float
+
+
+_CELLS = [1, 1.0, True, "1", " 1", "x", "2024-01-31", 0.5, "0.5", 2, False, "", None, [1]]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    kind=st.sampled_from(["float", "int", "bool", "str", "date"]),
+    cells=st.lists(st.sampled_from(range(len(_CELLS))), min_size=1, max_size=30),
+)
+def test_each_cell_is_converted_as_if_alone(kind, cells):
+    """The per-cell loop converts each distinct cell once: 1, 1.0 and True stay apart."""
+    col = Column("x", kind, required=True)  # type: ignore[arg-type]
+    values = [_CELLS[i] for i in cells]
+    series = pd.Series(values, dtype=object)
+    coerced, problems = _coerce(series, col, "t")
+    expected_values: list[object] = []
+    expected_problems: list[tuple[int, str]] = []
+    for row, raw in enumerate(values):
+        if raw is None or raw == "":
+            expected_values.append(None)
+            expected_problems.append((row, "value is missing"))
+            continue
+        try:
+            expected_values.append(_convert(raw, col))
+        except ValueError as exc:
+            expected_values.append(None)
+            expected_problems.append((row, str(exc)))
+    assert [(p.row, p.message) for p in problems] == expected_problems[: len(problems)]
+    if _coerce_fast(series, col) is None:
+        assert len(problems) == len(expected_problems)  # under the cap: every one listed
+        got = coerced.tolist()
+        for a, b in zip(got, expected_values, strict=True):
+            assert (
+                (a is None and b is None)
+                or (a == b and type(a) is type(b))
+                or (isinstance(a, float) and np.isnan(a) and b is None)
+            )

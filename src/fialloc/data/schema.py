@@ -73,6 +73,9 @@ _VOCABULARIES: Final[Mapping[str, Callable[[object], str]]] = {
 MAX_AMOUNT: Final = 1e15
 #: Problems of one rule listed per file and column before the rest are only counted.
 PROBLEM_LIMIT: Final = 20
+#: Distinct cells (and messages) of a column whose outcome is remembered by the per-cell
+#: check: a column repeats few values, a file of junk may repeat none (memory stays bounded).
+MEMO_SIZE: Final = 4096
 _ISO_SHAPE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 #: A message's values: quoted text and numbers (what differs between problems of one rule).
 _VALUES: Final = re.compile(r"'[^']*'|\"[^\"]*\"|[-+]?\d[\w.:+-]*")
@@ -127,7 +130,8 @@ def _more(count: int, first: str) -> str:
 class CappedProblems:
     """Problems of one file and column, listed up to `limit` per rule and counted beyond.
 
-    A file of a million junk rows keeps a few dozen problems in memory, not a million.
+    A file of a million junk rows keeps a few dozen problems in memory, not a million; a
+    message seen before is not parsed for its rule again (up to :data:`MEMO_SIZE` messages).
     """
 
     def __init__(self, file: str, column: str | None, limit: int = PROBLEM_LIMIT) -> None:
@@ -137,10 +141,15 @@ class CappedProblems:
         self._listed: list[Problem] = []
         self._counts: dict[str, int] = {}
         self._first: dict[str, str] = {}
+        self._rules: dict[str, str] = {}
 
     def add(self, row: int | None, message: str) -> None:
         """Count a problem at `row`, listing it while its rule is under the cap."""
-        rule = problem_rule(message)
+        rule = self._rules.get(message)
+        if rule is None:
+            rule = problem_rule(message)
+            if len(self._rules) < MEMO_SIZE:
+                self._rules[message] = rule
         seen = self._counts.get(rule, 0)
         self._counts[rule] = seen + 1
         if seen < self.limit:
@@ -387,6 +396,8 @@ def _coerce(
         return fast, []
     problems = CappedProblems(file, col.name)
     values: list[Any] = []
+    # Each distinct cell (by type and value: 1, 1.0 and True convert differently) once.
+    seen: dict[tuple[type, Any], tuple[Any, str | None]] = {}
     for row, raw in enumerate(series.tolist()):
         missing = raw is None or (isinstance(raw, float) and np.isnan(raw)) or raw == ""
         if missing:
@@ -394,14 +405,30 @@ def _coerce(
                 problems.add(row, "value is missing")
             values.append(None)
             continue
+        key: tuple[type, Any] | None = (type(raw), raw)
         try:
-            values.append(_convert(raw, col))
-        except ValueError as exc:
-            problems.add(row, str(exc))
-            values.append(None)
+            known = seen.get(key)  # type: ignore[arg-type]
+        except TypeError:  # unhashable (a list from JSON records)
+            known, key = None, None
+        if known is None:
+            known = _outcome(raw, col)
+            if key is not None and len(seen) < MEMO_SIZE:
+                seen[key] = known
+        value, error = known
+        if error is not None:
+            problems.add(row, error)
+        values.append(value)
     return pd.Series(
         values, index=series.index, dtype=object if col.kind != "float" else float
     ), problems.problems()
+
+
+def _outcome(raw: Any, col: Column) -> tuple[Any, str | None]:
+    """Return a cell's value and None, or None and why it is refused."""
+    try:
+        return _convert(raw, col), None
+    except ValueError as exc:
+        return None, str(exc)
 
 
 def _convert(raw: Any, col: Column) -> Any:
