@@ -54,7 +54,7 @@ def _problem(path):
         (HEADER.encode() + ROW.encode() * 3 + b"M01,SECRET\xff9,1,,,0\n", 5, "is not UTF-8"),
         (HEADER + ROW * 4 + "M01,SECRET\x009,1,,,0\n", None, "NUL byte on line 6"),
         ("a,b,a\n1,2,3\n", None, "the header (line 1) names 'a' more than once"),
-        ("a,,c\n1,2,3\n", None, "the header (line 1) leaves column 2 unnamed"),
+        ("a,b,a,\n1,2,3,4\n", None, "the header (line 1) names 'a' more than once"),
         (b"a,\xffSECRET\n1,2\n", None, "the header (line 1) is not UTF-8"),
         ("", None, "is empty; expected a header naming the columns"),
     ],
@@ -124,6 +124,27 @@ def test_a_large_file_broken_early_is_read_no_further_than_its_block(tmp_path, m
     assert path.stat().st_size > 60 * BLOCK_BYTES
     # Arrow reads a few blocks ahead of the one it parses; never the whole file.
     assert 0 < sources[0].read_bytes <= 8 * BLOCK_BYTES
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\xef\xbb\xbfa,b\n1,2\n",  # a byte-order mark
+        b"a,b\r\n1,2\r\n3,4\r\n",
+        b'a,b\n"x\ny",2\n"he said ""hi""",3\n',
+        b"a,b\n1,2",  # no final newline
+        b"a,b\n1,2\n\n3,4\n\n",  # blank lines
+        b" a , b\n1,2\n",
+        b"a,b,\n1,2,\n",  # a trailing comma: an unnamed column pandas calls "Unnamed: 2"
+        b",b,,\n1,2,3,4\n",
+        b"a;b\n1;2\n",  # one column
+    ],
+)
+def test_files_pandas_reads_read_the_same(tmp_path, body):
+    path = tmp_path / "t.csv"
+    path.write_bytes(body)
+    expected = pd.read_csv(path, dtype=str, keep_default_na=False, engine="pyarrow")
+    pd.testing.assert_frame_equal(read_csv(path), expected)
 
 
 def test_good_files_read_as_pandas_reads_them(demo_dir, tmp_path):

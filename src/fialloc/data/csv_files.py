@@ -1,7 +1,7 @@
 """Read a CSV input file block by block, stopping at the first structural error.
 
-A file that is not text, a header that names a column twice or leaves one unnamed, or a row
-whose number of fields differs from the header's is refused at once with its line, and
+A file that is not text, a header that names a column twice, or a row whose number of fields
+differs from the header's is refused at once with its line, and
 nothing after it is read: a 200 MB file that turns to junk at line 3 costs one block, not
 200 MB of parsing and memory. Every cell is read as text (the schemas convert them), empty
 cells as empty strings.
@@ -38,9 +38,9 @@ def read_csv(path: Path) -> pd.DataFrame:
     ------
     InputError
         At the first structural error: an empty file, a file that is not UTF-8 text, a header
-        naming a column twice or leaving one unnamed, a row with more or fewer fields than the
-        header. A row's problem carries, as every loader problem before the loader turns rows
-        into lines, the 0-based data row (the file's line less 2); contents are never echoed.
+        naming a column twice, a row with more or fewer fields than the header. A row's
+        problem carries, as every loader problem before the loader turns rows into lines, the
+        0-based data row (the file's line less 2); contents are never echoed.
     """
     _refuse_binary(path)
     invalid: list[pa_csv.InvalidRow] = []
@@ -71,9 +71,9 @@ def _read_blocks(
             default_column_type=pa.large_string(), strings_can_be_null=False
         ),
     )
-    _check_header(path, reader.schema.names)
-    batches = list(reader)
-    frame: pd.DataFrame = pa.Table.from_batches(batches, schema=reader.schema).to_pandas()
+    names = _header_names(path, reader.schema.names)
+    table = pa.Table.from_batches(list(reader), schema=reader.schema)
+    frame: pd.DataFrame = table.rename_columns(names).to_pandas()
     return frame
 
 
@@ -87,18 +87,18 @@ def _refuse_binary(path: Path) -> None:
         raise InputError([Problem(path.name, None, None, msg)])
 
 
-def _check_header(path: Path, names: list[str]) -> None:
-    problems = []
-    if any(name.strip() == "" for name in names):
-        where = ", ".join(str(i + 1) for i, name in enumerate(names) if name.strip() == "")
-        msg = f"the header (line 1) leaves column {where} unnamed"
-        problems.append(Problem(path.name, None, None, msg))
-    repeated = sorted({name for name in names if names.count(name) > 1})
+def _header_names(path: Path, names: list[str]) -> list[str]:
+    """Return the columns' names, an empty one as ``Unnamed: <position>`` (pandas' name).
+
+    A trailing comma in a spreadsheet's export leaves such a column; like any column no table
+    reads, it is ignored. A name given twice is refused: which of the two is meant?
+    """
+    named = [name if name != "" else f"Unnamed: {i}" for i, name in enumerate(names)]
+    repeated = sorted({name for name in named if named.count(name) > 1})
     if repeated:
         msg = f"the header (line 1) names {', '.join(map(repr, repeated))} more than once"
-        problems.append(Problem(path.name, None, None, msg))
-    if problems:
-        raise InputError(problems)
+        raise InputError([Problem(path.name, None, None, msg)])
+    return named
 
 
 def _structural_problem(
