@@ -500,8 +500,9 @@ def _derived_problems(portfolio: Portfolio, files: Mapping[str, str]) -> list[Pr
 def _in_file_terms(problems: list[Problem]) -> list[Problem]:
     """Capped per rule (see Problem), then rows as CSV line numbers (the header is line 1).
 
-    Capping first: a file of junk rows gives millions of problems, of which a few dozen are
-    shown (the rule and the count do not depend on the row).
+    The checks that meet a problem per row count past the cap where they find them
+    (:class:`~fialloc.data.schema.CappedProblems`); capping here merges those counts with
+    every other problem of the same rule.
     """
     return [
         dataclasses.replace(p, row=p.row + 2)
