@@ -473,7 +473,9 @@ class MultiCurrencyG2:
         # driver, in the order of the correlation's labels.
         drivers = [f"{name}.link", f"{name}.x", f"{name}.y", f"{home.name}.x", f"{home.name}.y"]
         loads = [(e.volatility, 0.0), (-sr, ar), (-er, br), (sn, an), (en, bn)]
-        c = self.correlation.loc[drivers, drivers].to_numpy(dtype=np.float64)
+        # By position: a label lookup of the frame costs more than the variance itself.
+        at = self.correlation.index.get_indexer(drivers)
+        c = self.correlation.to_numpy(dtype=np.float64)[np.ix_(at, at)]
 
         def b(k: float) -> FloatArray:
             return np.asarray(-np.expm1(-k * u) / k)
