@@ -474,7 +474,7 @@ class MultiCurrencyG2:
         drivers = [f"{name}.link", f"{name}.x", f"{name}.y", f"{home.name}.x", f"{home.name}.y"]
         loads = [(e.volatility, 0.0), (-sr, ar), (-er, br), (sn, an), (en, bn)]
         # By position: a label lookup of the frame costs more than the variance itself.
-        at = self.correlation.index.get_indexer(drivers)
+        at = self.correlation.index.get_indexer(pd.Index(drivers))
         c = self.correlation.to_numpy(dtype=np.float64)[np.ix_(at, at)]
 
         def b(k: float) -> FloatArray:

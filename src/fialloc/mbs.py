@@ -966,7 +966,7 @@ class HorizonValues:
         # A few paths at a time: the basis (12 values per path, horizon and pool) then stays
         # in cache instead of going through memory (2x faster for 500 paths of the demo's 45
         # pools); every value is computed by the same operations, so the result is the same.
-        for start in range(0, out.shape[0], _VALUE_BLOCK):
+        for start in range(0, len(out), _VALUE_BLOCK):
             rows = slice(start, start + _VALUE_BLOCK)
             basis = _basis(incentive[rows], balance[rows], fast[rows, :, None], self.model)
             value = (basis * self.value_coefficients[None]).sum(axis=-1)
