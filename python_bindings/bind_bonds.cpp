@@ -5,6 +5,7 @@
 #include "fialloc/bond.hpp"
 #include "fialloc/flow_book.hpp"
 #include "fialloc/krd.hpp"
+#include "fialloc/vexp.hpp"
 
 namespace fialloc::bindings {
 
@@ -63,6 +64,15 @@ void register_bonds(py::module_& m) {
       FIALLOC_LAYOUT_ARGS, FIALLOC_CURVE_ARGS, py::arg("z_spreads").noconvert(),
       py::arg("key_tenors").noconvert(), py::arg("bump"), release,
       "PV, effective duration and convexity, spread duration and key-rate durations.");
+  m.def(
+      "exp_values",
+      [](ConstVecRef x) {
+        VectorXd out = x;
+        exp_inplace(out.data(), out.size());
+        return out;
+      },
+      py::arg("x").noconvert(), release,
+      "The kernels' exponential elementwise (x clamped to [-708, 709]; the bits every price and path uses).");
   m.def(
       "price_kernel_isa",
       [] { return detail::avx512_prices_available() ? "avx512" : "portable"; },

@@ -453,6 +453,7 @@ CORE_FUNCTIONS = {
     "g2_swaption_prices",
     "G2Revaluation",
     "price_kernel_isa",
+    "exp_values",
 }
 
 # Values that break naive code: NaN, infinities, signed zeros, denormals, huge and tiny numbers.
@@ -597,6 +598,8 @@ def core_calls(draw):
         args = [plan, [draw(matrices), draw(matrices), draw(matrices), draw(st.integers(-2, 3))]]
     elif name == "price_kernel_isa":
         args = []
+    elif name == "exp_values":
+        args = [draw(float_args)]
     elif name == "g2_factor_normals":
         refused = st.sampled_from([2**31 + 1, 2**62, 2**63 - 1])  # steps above 2^31
         args = [draw(seed), draw(first), draw(count), draw(st.one_of(count, refused))]
