@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <array>
-#include <memory>
 #include <vector>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -94,13 +93,21 @@ FIALLOC_AVX512 __m512d lookup(const Column& c, __m256i seg) {
   }
 }
 
+// A stream's total from its four lane sums, (l0 + l1) + (l2 + l3) as lane_sums; returns the
+// zeroed sums of the next stream.
+FIALLOC_AVX512 __m256d finish_stream(__m256d acc, double* pv) {
+  const __m128d lo = _mm256_castpd256_pd128(acc), hi = _mm256_extractf128_pd(acc, 1);
+  *pv = (_mm_cvtsd_f64(lo) + _mm_cvtsd_f64(_mm_unpackhi_pd(lo, lo))) +
+        (_mm_cvtsd_f64(hi) + _mm_cvtsd_f64(_mm_unpackhi_pd(hi, hi)));
+  return _mm256_setzero_pd();
+}
+
 template <int Deg, bool Small>
 __attribute__((target("avx512f"))) void price_pass(const CashflowView& cf,
                                                    const std::array<const double*, 5>& coef,
                                                    const StreamBlocks& blocks,
                                                    const std::int32_t* seg, const double* u,
-                                                   const double* z_spreads, double* out,
-                                                   double* pv) {
+                                                   const double* z_spreads, double* pv) {
   const ExpTables tab = exp_tables();
   std::array<Column, 5> col;
   for (std::size_t d = 0; d < 5; ++d) {
@@ -112,7 +119,12 @@ __attribute__((target("avx512f"))) void price_pass(const CashflowView& cf,
   const std::int32_t* stream = blocks.stream.data();
   const std::uint8_t* lanes = blocks.mask.data();
   const auto nb = static_cast<Eigen::Index>(blocks.start.size());
-  // Every block's discounted flows, kInterleave blocks at a time.
+  // Each stream's blocks in order, summed as they are made: lane l takes entries l, l + 4, ...
+  // as lane_sums does (the low half of a block, then its high half), and a stream's total is
+  // (l0 + l1) + (l2 + l3). Streams without flows are +0.0, as lane_sums leaves them.
+  Eigen::Index s = 0;
+  __m256d acc = _mm256_setzero_pd();
+  // kInterleave blocks at a time.
   for (Eigen::Index k0 = 0; k0 < nb; k0 += kInterleave) {
     Lanes arg, amount;
     __mmask8 m[kInterleave];
@@ -138,24 +150,15 @@ __attribute__((target("avx512f"))) void price_pass(const CashflowView& cf,
     }
     const Lanes e = exp_lanes(arg, tab);
     for (int q = 0; q < kInterleave; ++q) {
+      const auto k = k0 + static_cast<Eigen::Index>(q);
+      for (; s < stream[k]; ++s) acc = finish_stream(acc, pv + s);
       // Lanes past the stream's end are +0.0, which leaves a lane sum unchanged.
-      _mm512_storeu_pd(out + 8 * (k0 + static_cast<Eigen::Index>(q)),
-                       _mm512_maskz_mov_pd(m[q], _mm512_mul_pd(e.v[q], amount.v[q])));
+      const __m512d v = _mm512_maskz_mov_pd(m[q], _mm512_mul_pd(e.v[q], amount.v[q]));
+      acc = _mm256_add_pd(acc, _mm512_castpd512_pd256(v));
+      acc = _mm256_add_pd(acc, _mm512_extractf64x4_pd(v, 1));
     }
   }
-  // Each stream's blocks in order: lane l takes entries l, l + 4, ... as lane_sums does.
-  Eigen::Index k = 0;
-  for (Eigen::Index s = 0; s < cf.n_streams(); ++s) {
-    __m256d acc = _mm256_setzero_pd();
-    for (; k < nb && stream[k] == s; ++k) {
-      acc = _mm256_add_pd(acc, _mm256_loadu_pd(out + 8 * k));
-      acc = _mm256_add_pd(acc, _mm256_loadu_pd(out + 8 * k + 4));
-    }
-    // (l0 + l1) + (l2 + l3), as lane_sums.
-    const __m128d lo = _mm256_castpd256_pd128(acc), hi = _mm256_extractf128_pd(acc, 1);
-    pv[s] = (_mm_cvtsd_f64(lo) + _mm_cvtsd_f64(_mm_unpackhi_pd(lo, lo))) +
-            (_mm_cvtsd_f64(hi) + _mm_cvtsd_f64(_mm_unpackhi_pd(hi, hi)));
-  }
+  for (; s < cf.n_streams(); ++s) acc = finish_stream(acc, pv + s);
 }
 
 }  // namespace
@@ -193,9 +196,7 @@ void price_streams_avx512(const CashflowView& cf, const StreamBlocks& blocks,
     }
     coef[d] = data[d].data();
   }
-  // A row of eight per block, left uninitialized: every row is written before it is read.
-  const std::unique_ptr<double[]> out(new double[8 * blocks.start.size()]);
-  const auto run = [&](auto pass) { pass(cf, coef, blocks, seg, u, z_spreads, out.get(), pv); };
+  const auto run = [&](auto pass) { pass(cf, coef, blocks, seg, u, z_spreads, pv); };
   const int degree = curve.degree();
   if (small) {
     if (degree == 1) run(price_pass<1, true>);
