@@ -1,8 +1,10 @@
 // fialloc: Apache-2.0
 #include <memory>
+#include <string>
 
 #include "curve_args.hpp"
 #include "fialloc/bond.hpp"
+#include "fialloc/errors.hpp"
 #include "fialloc/flow_book.hpp"
 #include "fialloc/krd.hpp"
 #include "fialloc/vexp.hpp"
@@ -66,13 +68,28 @@ void register_bonds(py::module_& m) {
       "PV, effective duration and convexity, spread duration and key-rate durations.");
   m.def(
       "exp_values",
-      [](ConstVecRef x) {
+      [](ConstVecRef x, const std::string& isa) {
+        ExpIsa build = exp_isa();
+        if (isa == "portable") {
+          build = ExpIsa::Portable;
+        } else if (isa == "avx2") {
+          build = ExpIsa::Avx2;
+        } else if (isa == "avx512") {
+          build = ExpIsa::Avx512;
+        } else {
+          FIALLOC_REQUIRE(isa == "best", "exp_values: `isa` must be 'best', 'portable', 'avx2' or 'avx512', got '"
+                                             << isa << "'");
+        }
         VectorXd out = x;
-        exp_inplace(out.data(), out.size());
+        exp_inplace(out.data(), out.size(), build);
         return out;
       },
-      py::arg("x").noconvert(), release,
-      "The kernels' exponential elementwise (x clamped to [-708, 709]; the bits every price and path uses).");
+      py::arg("x").noconvert(), py::arg("isa") = "best", release,
+      "The kernels' exponential elementwise (x clamped to [-708, 709]; the bits every price and path "
+      "uses), by the fastest build this CPU runs or the one named (all give the same bits).");
+  m.def(
+      "exp_isa", [] { return std::string(exp_isa() == ExpIsa::Avx512 ? "avx512" : exp_isa() == ExpIsa::Avx2 ? "avx2" : "portable"); },
+      "The fastest build of the kernels' exponential this CPU runs: 'avx512', 'avx2' or 'portable'.");
   m.def(
       "price_kernel_isa",
       [] { return detail::avx512_prices_available() ? "avx512" : "portable"; },

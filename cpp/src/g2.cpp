@@ -50,14 +50,14 @@ void step_normals(const Philox& rng, std::uint32_t step, const std::uint32_t* lo
 
 // One exact step of the block's factors and their integrals: eps = L z (summed in column order,
 // as Eigen's fixed-size product does), then the decayed states plus eps; ln D(0, t) = drift -
-// (integral of x) - (integral of y) and its exponential go to `ln_d`. The step's constants are
-// copied to locals and the lane arrays are restrict: otherwise the compiler must assume a store
-// to x[l] may change chol or d and leaves the loop scalar (a quarter of the kernel's time).
+// (integral of x) - (integral of y) goes to `ln_disc`. The step's constants are copied to
+// locals and the lane arrays are restrict: otherwise the compiler must assume a store to x[l]
+// may change chol or d and leaves the loop scalar (a quarter of the kernel's time).
 FIALLOC_KERNEL_CLONES
 void advance(const Eigen::Matrix4d& chol, const std::array<double, 4>& d, double drift,
              const double* __restrict sign, const double* __restrict z, double* __restrict x,
              double* __restrict y, double* __restrict ix, double* __restrict iy,
-             double* __restrict disc) {
+             double* __restrict ln_disc) {
   double c[4][4];
   for (int r = 0; r < 4; ++r) {
     for (int q = 0; q < 4; ++q) c[r][q] = chol(r, q);
@@ -76,7 +76,7 @@ void advance(const Eigen::Matrix4d& chol, const std::array<double, 4>& d, double
     iy[l] = iyl;
     x[l] = x[l] * d0 + eps[0];
     y[l] = y[l] * d1 + eps[1];
-    disc[l] = exp_value((drift - ixl) - iyl);
+    ln_disc[l] = (drift - ixl) - iyl;
   }
 }
 
@@ -181,6 +181,7 @@ G2Paths simulate_g2(const G2Params& p, ConstVecRef times, ConstVecRef log_dfs,
         const auto ks = static_cast<std::size_t>(k);
         step_normals(rng, static_cast<std::uint32_t>(k), lo32, hi32, z);
         advance(chol[ks], decay[ks], drift[ks], sign, z, x, y, ix, iy, disc);
+        exp_inplace(disc, kLanes);
         for (std::int64_t l = 0; l < nb; ++l) {
           const std::int64_t at = (r0 + l) * nt + k;
           x_out[at] = x[l];

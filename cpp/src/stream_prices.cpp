@@ -32,48 +32,10 @@ struct Lanes {
   __m512d v[kInterleave];
 };
 
-// exp_value (vexp.hpp) in eight lanes of kInterleave vectors: the same clamp, reduction, table
-// entries (two registers each, picked by permutation on the low four bits of y), polynomial
-// and scaling, each a separately rounded IEEE operation (this file is compiled without
-// contraction).
-struct ExpTables {
-  __m512d bits_lo, bits_hi, tail_lo, tail_hi;
-};
-
-FIALLOC_AVX512 ExpTables exp_tables() {
-  return {_mm512_loadu_pd(reinterpret_cast<const double*>(kExp2Bits)),
-          _mm512_loadu_pd(reinterpret_cast<const double*>(kExp2Bits) + 8),
-          _mm512_loadu_pd(kExp2Tail), _mm512_loadu_pd(kExp2Tail + 8)};
-}
-
-FIALLOC_AVX512 __m512d add_mul(__m512d c, __m512d a, __m512d b) {
-  return _mm512_add_pd(c, _mm512_mul_pd(a, b));
-}
-
-FIALLOC_AVX512 Lanes exp_lanes(const Lanes& x, const ExpTables& tab) {
-  const __m512d shifter = _mm512_set1_pd(kExpShifter);
+// exp_value in eight lanes of kInterleave vectors (vexp.hpp's exp8_avx512, the same bits).
+FIALLOC_AVX512 Lanes exp_lanes(const Lanes& x, const ExpTablesAvx512& tab) {
   Lanes out;
-  for (int q = 0; q < kInterleave; ++q) {
-    // std::max(x, lo) is (x < lo ? lo : x) and vmaxpd(lo, x) is (lo > x ? lo : x): both keep a NaN.
-    const __m512d v = _mm512_min_pd(_mm512_set1_pd(kExpClampHi),
-                                    _mm512_max_pd(_mm512_set1_pd(kExpClampLo), x.v[q]));
-    const __m512d y = add_mul(shifter, v, _mm512_set1_pd(kExpSixteenOverLn2));
-    const __m512d n = _mm512_sub_pd(y, shifter);
-    const __m512d r = _mm512_sub_pd(_mm512_sub_pd(v, _mm512_mul_pd(n, _mm512_set1_pd(kExpLn2Hi16))),
-                                    _mm512_mul_pd(n, _mm512_set1_pd(kExpLn2Lo16)));
-    const __m512i bits = _mm512_castpd_si512(y);
-    const __m512i table = _mm512_castpd_si512(_mm512_permutex2var_pd(tab.bits_lo, bits, tab.bits_hi));
-    const __m512d scale = _mm512_castsi512_pd(
-        _mm512_add_epi64(table, _mm512_slli_epi64(_mm512_srli_epi64(bits, 4), 52)));
-    const __m512d tail = _mm512_permutex2var_pd(tab.tail_lo, bits, tab.tail_hi);
-    const __m512d r2 = _mm512_mul_pd(r, r);
-    const __m512d p01 = add_mul(_mm512_set1_pd(0.5), r, _mm512_set1_pd(1.0 / 6.0));
-    const __m512d p23 = add_mul(_mm512_set1_pd(1.0 / 24.0), r, _mm512_set1_pd(1.0 / 120.0));
-    const __m512d p45 = add_mul(_mm512_set1_pd(1.0 / 720.0), r, _mm512_set1_pd(1.0 / 5040.0));
-    const __m512d p05 = add_mul(p01, r2, add_mul(p23, r2, p45));
-    const __m512d t = add_mul(_mm512_add_pd(tail, r), r2, p05);
-    out.v[q] = add_mul(scale, scale, t);
-  }
+  for (int q = 0; q < kInterleave; ++q) out.v[q] = exp8_avx512(x.v[q], tab);
   return out;
 }
 
@@ -108,7 +70,7 @@ __attribute__((target("avx512f"))) void price_pass(const CashflowView& cf,
                                                    const StreamBlocks& blocks,
                                                    const std::int32_t* seg, const double* u,
                                                    const double* z_spreads, double* pv) {
-  const ExpTables tab = exp_tables();
+  const ExpTablesAvx512 tab = exp_tables_avx512();
   std::array<Column, 5> col;
   for (std::size_t d = 0; d < 5; ++d) {
     col[d] = Column{coef[d], _mm512_loadu_pd(coef[d]), _mm512_loadu_pd(coef[d] + 8)};

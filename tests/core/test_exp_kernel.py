@@ -3,9 +3,9 @@
 Every price, discount factor and path of fialloc goes through it: a table-driven reduction
 (2^(j/16) and its rounding error) and a degree-7 polynomial, without fused multiply-adds so
 that every CPU gives the same bits. These tests check its accuracy against independent
-references (mpmath at 40 digits, the platform's long-double exp) and that its three builds (the
-scalar loop with its AVX2/AVX-512 clones, the portable pricing pass and the AVX-512 pricing
-pass) agree bitwise, clamped and NaN arguments included.
+references (mpmath at 40 digits, the platform's long-double exp) and that its builds (the scalar
+exp_value and its AVX2 and AVX-512 intrinsics) and the pricing passes that use them agree
+bitwise, clamped and NaN arguments included.
 """
 
 from __future__ import annotations
@@ -66,22 +66,54 @@ def test_clamps_and_keeps_nan():
     assert _core.exp_values(np.array([1.0]))[0] == np.exp(1.0)
 
 
-def test_every_build_gives_the_same_bits():
+BUILDS = ("portable", "avx2", "avx512")
+
+
+def runnable_builds() -> list[str]:
+    return list(BUILDS[: BUILDS.index(_core.exp_isa()) + 1])
+
+
+def every_kind_of_argument() -> np.ndarray:
+    rng = np.random.default_rng(7)
+    return np.concatenate(
+        [
+            rng.uniform(-12.0, 1.0, 4000),
+            rng.uniform(*CLAMP, 2000),
+            rng.normal(0.0, 1e-3, 500),
+            [-800.0, -708.0, -707.9, 0.0, -0.0, 708.9, 709.0, 750.0, np.inf, -np.inf, np.nan],
+            np.arange(-64, 65) * np.log(2.0) / 16.0,  # on and next to table entries
+        ]
+    )
+
+
+def test_each_build_of_the_exponential_gives_the_same_bits():
+    """The scalar exp_value, AVX2 (gathers) and AVX-512 (permutes), every length's tail."""
+    x = every_kind_of_argument()
+    want = _core.exp_values(x, "portable")
+    for isa in runnable_builds():
+        np.testing.assert_array_equal(_core.exp_values(x, isa), want)
+        for n in range(1, 20):
+            np.testing.assert_array_equal(_core.exp_values(x[:n], isa), want[:n])
+    np.testing.assert_array_equal(_core.exp_values(x), want)
+
+
+def test_a_build_the_cpu_lacks_or_an_unknown_one_is_refused():
+    with pytest.raises(ValueError, match="isa"):
+        _core.exp_values(np.zeros(2), "sse9")
+    missing = [isa for isa in BUILDS if isa not in runnable_builds()]
+    for isa in missing:
+        with pytest.raises(ValueError, match="cannot run"):
+            _core.exp_values(np.zeros(2), isa)
+
+
+def test_the_pricing_passes_give_the_exponentials_bits():
     """exp_values, the portable pricing pass and the cached (AVX-512 where the CPU has it) one.
 
     One flow of amount 1 at t = 1 per stream on a flat zero curve (ln P = 0) with z-spread -x
     is priced at exactly exp(x): 0 - (-x) * 1 = x with no rounding.
     """
-    rng = np.random.default_rng(7)
-    x = np.concatenate(
-        [
-            rng.uniform(-12.0, 1.0, 4000),
-            rng.uniform(*CLAMP, 2000),
-            rng.normal(0.0, 1e-3, 500),
-            [-800.0, -708.0, -707.9, 0.0, 708.9, 709.0, 750.0],
-            np.arange(-64, 65) * np.log(2.0) / 16.0,  # on and next to table entries
-        ]
-    )
+    x = every_kind_of_argument()
+    x = x[np.isfinite(x)]  # z-spreads must be finite
     offsets, ones = np.arange(len(x) + 1, dtype=np.int64), np.ones(len(x))
     pillars, log_dfs, none = np.array([1.0, 2.0]), np.zeros(2), np.empty(0)
     book = _core.FlowBook(offsets, ones, ones)

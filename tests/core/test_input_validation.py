@@ -454,6 +454,7 @@ CORE_FUNCTIONS = {
     "G2Revaluation",
     "price_kernel_isa",
     "exp_values",
+    "exp_isa",
 }
 
 # Values that break naive code: NaN, infinities, signed zeros, denormals, huge and tiny numbers.
@@ -599,7 +600,12 @@ def core_calls(draw):
     elif name == "price_kernel_isa":
         args = []
     elif name == "exp_values":
-        args = [draw(float_args)]
+        args = [
+            draw(float_args),
+            draw(st.sampled_from(["best", "portable", "avx2", "avx512", "x"])),
+        ]
+    elif name == "exp_isa":
+        args = []
     elif name == "g2_factor_normals":
         refused = st.sampled_from([2**31 + 1, 2**62, 2**63 - 1])  # steps above 2^31
         args = [draw(seed), draw(first), draw(count), draw(st.one_of(count, refused))]

@@ -7,6 +7,10 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#endif
+
 // Runtime dispatch between baseline, AVX2 and AVX-512 builds of the same loop (GCC/Clang on ELF).
 #if defined(__x86_64__) && defined(__ELF__) && (defined(__GNUC__) || defined(__clang__))
 #define FIALLOC_TARGET_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
@@ -80,7 +84,69 @@ inline double exp_value(double x) {
   return scale + scale * t;
 }
 
-//! x[i] <- exp_value(x[i]) for i < n; on x86-64 Linux an AVX2 clone is picked at run time.
+/*! x[i] <- exp_value(x[i]) for i < n, bitwise. On x86-64 it runs exp_value's sequence in
+    AVX-512 (table entries by permutation) or AVX2 (by gather) intrinsics where the CPU has
+    them: compilers vectorize the inline exp_value's table lookup as scalar loads, which made
+    loops calling it slower than this. */
 void exp_inplace(double* x, Eigen::Index n);
+
+//! The builds of exp_inplace, all bitwise exp_value.
+enum class ExpIsa { Portable = 0, Avx2 = 1, Avx512 = 2 };
+
+//! The fastest build this CPU runs (what exp_inplace uses).
+ExpIsa exp_isa();
+
+//! exp_inplace with a given build; throws std::invalid_argument if this CPU cannot run it.
+void exp_inplace(double* x, Eigen::Index n, ExpIsa isa);
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+namespace detail {
+
+//! The table of exp_value in four AVX-512 registers, for exp8_avx512.
+struct ExpTablesAvx512 {
+  __m512d bits_lo, bits_hi, tail_lo, tail_hi;
+};
+
+__attribute__((target("avx512f"), always_inline)) inline ExpTablesAvx512 exp_tables_avx512() {
+  return {_mm512_loadu_pd(reinterpret_cast<const double*>(kExp2Bits)),
+          _mm512_loadu_pd(reinterpret_cast<const double*>(kExp2Bits) + 8),
+          _mm512_loadu_pd(kExp2Tail), _mm512_loadu_pd(kExp2Tail + 8)};
+}
+
+/*! exp_value in eight lanes: the same clamp, reduction, table entries (picked by permutation
+    on the low four bits of y), polynomial and scaling, each a separately rounded IEEE operation
+    (callers are compiled without contraction). */
+__attribute__((target("avx512f"), always_inline)) inline __m512d add_mul_avx512(__m512d c, __m512d a,
+                                                                             __m512d b) {
+  return _mm512_add_pd(c, _mm512_mul_pd(a, b));  // two roundings: never contracted
+}
+
+__attribute__((target("avx512f"), always_inline)) inline __m512d exp8_avx512(
+    __m512d x, const ExpTablesAvx512& tab) {
+  const auto add_mul = add_mul_avx512;
+  const __m512d shifter = _mm512_set1_pd(kExpShifter);
+  // std::max(x, lo) is (x < lo ? lo : x) and vmaxpd(lo, x) is (lo > x ? lo : x): both keep a NaN.
+  const __m512d v = _mm512_min_pd(_mm512_set1_pd(kExpClampHi),
+                                  _mm512_max_pd(_mm512_set1_pd(kExpClampLo), x));
+  const __m512d y = add_mul(shifter, v, _mm512_set1_pd(kExpSixteenOverLn2));
+  const __m512d n = _mm512_sub_pd(y, shifter);
+  const __m512d r = _mm512_sub_pd(_mm512_sub_pd(v, _mm512_mul_pd(n, _mm512_set1_pd(kExpLn2Hi16))),
+                                  _mm512_mul_pd(n, _mm512_set1_pd(kExpLn2Lo16)));
+  const __m512i bits = _mm512_castpd_si512(y);
+  const __m512i table = _mm512_castpd_si512(_mm512_permutex2var_pd(tab.bits_lo, bits, tab.bits_hi));
+  const __m512d scale = _mm512_castsi512_pd(
+      _mm512_add_epi64(table, _mm512_slli_epi64(_mm512_srli_epi64(bits, 4), 52)));
+  const __m512d tail = _mm512_permutex2var_pd(tab.tail_lo, bits, tab.tail_hi);
+  const __m512d r2 = _mm512_mul_pd(r, r);
+  const __m512d p01 = add_mul(_mm512_set1_pd(0.5), r, _mm512_set1_pd(1.0 / 6.0));
+  const __m512d p23 = add_mul(_mm512_set1_pd(1.0 / 24.0), r, _mm512_set1_pd(1.0 / 120.0));
+  const __m512d p45 = add_mul(_mm512_set1_pd(1.0 / 720.0), r, _mm512_set1_pd(1.0 / 5040.0));
+  const __m512d p05 = add_mul(p01, r2, add_mul(p23, r2, p45));
+  const __m512d t = add_mul(_mm512_add_pd(tail, r), r2, p05);
+  return add_mul(scale, scale, t);
+}
+
+}  // namespace detail
+#endif
 
 }  // namespace fialloc
