@@ -50,9 +50,8 @@ inline constexpr double kExpShifter = 6755399441055744.0;
 /*! exp(x) for x in [-708, 709] (inputs are clamped to that range; NaN stays NaN), within 0.56
     ulp of the exact value on [-12, 1] (the pricing and path arguments) and 0.77 ulp on the whole
     range (10^7 random arguments each against a long-double exp; `tests/core/test_exp_kernel.py`
-    checks a sample against mpmath). Inline so
-    that the pricing and path loops, compiled with their AVX2 and AVX-512 clones, vectorize it
-    together with the rest of their body.
+    checks a sample against mpmath). Loops over many values call exp_inplace, whose vector
+    builds give these bits; this inline form is the reference they follow.
 
     x = (16 m + j) ln(2) / 16 + r with |r| <= ln(2) / 32 (Cody-Waite, two-part constant), so
     e^x = 2^m 2^(j/16) e^r: 2^(j/16) from a 16-entry table with its rounding error as a
