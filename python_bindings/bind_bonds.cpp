@@ -1,4 +1,6 @@
 // fialloc: Apache-2.0
+#include <algorithm>
+#include <iterator>
 #include <memory>
 #include <string>
 
@@ -70,15 +72,14 @@ void register_bonds(py::module_& m) {
       "exp_values",
       [](ConstVecRef x, const std::string& isa) {
         ExpIsa build = exp_isa();
-        if (isa == "portable") {
-          build = ExpIsa::Portable;
-        } else if (isa == "avx2") {
-          build = ExpIsa::Avx2;
-        } else if (isa == "avx512") {
-          build = ExpIsa::Avx512;
-        } else {
-          FIALLOC_REQUIRE(isa == "best", "exp_values: `isa` must be 'best', 'portable', 'avx2' or 'avx512', got '"
-                                             << isa << "'");
+        if (isa != "best") {
+          const ExpIsa all[] = {ExpIsa::Portable, ExpIsa::Avx2, ExpIsa::Avx512};
+          const auto* named = std::find_if(std::begin(all), std::end(all),
+                                           [&](ExpIsa b) { return isa == exp_isa_name(b); });
+          FIALLOC_REQUIRE(named != std::end(all), "exp_values: `isa` must be 'best', 'portable', 'avx2' or "
+                                                  "'avx512', got '"
+                                                      << isa << "'");
+          build = *named;
         }
         VectorXd out = x;
         exp_inplace(out.data(), out.size(), build);
@@ -88,7 +89,7 @@ void register_bonds(py::module_& m) {
       "The kernels' exponential elementwise (x clamped to [-708, 709]; the bits every price and path "
       "uses), by the fastest build this CPU runs or the one named (all give the same bits).");
   m.def(
-      "exp_isa", [] { return std::string(exp_isa() == ExpIsa::Avx512 ? "avx512" : exp_isa() == ExpIsa::Avx2 ? "avx2" : "portable"); },
+      "exp_isa", [] { return std::string(exp_isa_name(exp_isa())); },
       "The fastest build of the kernels' exponential this CPU runs: 'avx512', 'avx2' or 'portable'.");
   m.def(
       "price_kernel_isa",

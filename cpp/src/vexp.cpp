@@ -23,7 +23,6 @@ __attribute__((target("avx2"), always_inline)) inline __m256d add_mul_avx2(__m25
 // exp_value in four AVX2 lanes, the table entries gathered.
 __attribute__((target("avx2"))) void exp_avx2(double* x, Eigen::Index n) {
   using namespace detail;
-  const auto add_mul = add_mul_avx2;
   const __m256d shifter = _mm256_set1_pd(kExpShifter);
   const __m256i low4 = _mm256_set1_epi64x(15);
   const auto* table_bits = reinterpret_cast<const long long*>(kExp2Bits);
@@ -32,7 +31,7 @@ __attribute__((target("avx2"))) void exp_avx2(double* x, Eigen::Index n) {
     // vmaxpd(lo, x) is (lo > x ? lo : x), std::max(x, lo) is (x < lo ? lo : x): both keep a NaN.
     const __m256d v = _mm256_min_pd(_mm256_set1_pd(kExpClampHi),
                                     _mm256_max_pd(_mm256_set1_pd(kExpClampLo), _mm256_loadu_pd(x + i)));
-    const __m256d y = add_mul(shifter, v, _mm256_set1_pd(kExpSixteenOverLn2));
+    const __m256d y = add_mul_avx2(shifter, v, _mm256_set1_pd(kExpSixteenOverLn2));
     const __m256d k = _mm256_sub_pd(y, shifter);
     const __m256d r = _mm256_sub_pd(_mm256_sub_pd(v, _mm256_mul_pd(k, _mm256_set1_pd(kExpLn2Hi16))),
                                     _mm256_mul_pd(k, _mm256_set1_pd(kExpLn2Lo16)));
@@ -43,12 +42,12 @@ __attribute__((target("avx2"))) void exp_avx2(double* x, Eigen::Index n) {
         _mm256_add_epi64(table, _mm256_slli_epi64(_mm256_srli_epi64(bits, 4), 52)));
     const __m256d tail = _mm256_i64gather_pd(kExp2Tail, j, 8);
     const __m256d r2 = _mm256_mul_pd(r, r);
-    const __m256d p01 = add_mul(_mm256_set1_pd(0.5), r, _mm256_set1_pd(1.0 / 6.0));
-    const __m256d p23 = add_mul(_mm256_set1_pd(1.0 / 24.0), r, _mm256_set1_pd(1.0 / 120.0));
-    const __m256d p45 = add_mul(_mm256_set1_pd(1.0 / 720.0), r, _mm256_set1_pd(1.0 / 5040.0));
-    const __m256d p05 = add_mul(p01, r2, add_mul(p23, r2, p45));
-    const __m256d t = add_mul(_mm256_add_pd(tail, r), r2, p05);
-    _mm256_storeu_pd(x + i, add_mul(scale, scale, t));
+    const __m256d p01 = add_mul_avx2(_mm256_set1_pd(0.5), r, _mm256_set1_pd(1.0 / 6.0));
+    const __m256d p23 = add_mul_avx2(_mm256_set1_pd(1.0 / 24.0), r, _mm256_set1_pd(1.0 / 120.0));
+    const __m256d p45 = add_mul_avx2(_mm256_set1_pd(1.0 / 720.0), r, _mm256_set1_pd(1.0 / 5040.0));
+    const __m256d p05 = add_mul_avx2(p01, r2, add_mul_avx2(p23, r2, p45));
+    const __m256d t = add_mul_avx2(_mm256_add_pd(tail, r), r2, p05);
+    _mm256_storeu_pd(x + i, add_mul_avx2(scale, scale, t));
   }
   for (; i < n; ++i) x[i] = exp_value(x[i]);
 }
@@ -71,10 +70,14 @@ ExpIsa exp_isa() {
 #endif
 }
 
+const char* exp_isa_name(ExpIsa isa) {
+  return isa == ExpIsa::Avx512 ? "avx512" : isa == ExpIsa::Avx2 ? "avx2" : "portable";
+}
+
 void exp_inplace(double* x, Eigen::Index n, ExpIsa isa) {
   FIALLOC_REQUIRE(static_cast<int>(isa) <= static_cast<int>(exp_isa()),
-                  "exp_inplace: this CPU cannot run build " << static_cast<int>(isa)
-                                                            << " (at most " << static_cast<int>(exp_isa()) << ")");
+                  "exp_inplace: this CPU cannot run the " << exp_isa_name(isa) << " build (its best is "
+                                                          << exp_isa_name(exp_isa()) << ")");
   switch (isa) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
     case ExpIsa::Avx512:

@@ -95,6 +95,9 @@ enum class ExpIsa { Portable = 0, Avx2 = 1, Avx512 = 2 };
 //! The fastest build this CPU runs (what exp_inplace uses).
 ExpIsa exp_isa();
 
+//! "portable", "avx2" or "avx512".
+const char* exp_isa_name(ExpIsa isa);
+
 //! exp_inplace with a given build; throws std::invalid_argument if this CPU cannot run it.
 void exp_inplace(double* x, Eigen::Index n, ExpIsa isa);
 
@@ -122,12 +125,11 @@ __attribute__((target("avx512f"), always_inline)) inline __m512d add_mul_avx512(
 
 __attribute__((target("avx512f"), always_inline)) inline __m512d exp8_avx512(
     __m512d x, const ExpTablesAvx512& tab) {
-  const auto add_mul = add_mul_avx512;
   const __m512d shifter = _mm512_set1_pd(kExpShifter);
   // std::max(x, lo) is (x < lo ? lo : x) and vmaxpd(lo, x) is (lo > x ? lo : x): both keep a NaN.
   const __m512d v = _mm512_min_pd(_mm512_set1_pd(kExpClampHi),
                                   _mm512_max_pd(_mm512_set1_pd(kExpClampLo), x));
-  const __m512d y = add_mul(shifter, v, _mm512_set1_pd(kExpSixteenOverLn2));
+  const __m512d y = add_mul_avx512(shifter, v, _mm512_set1_pd(kExpSixteenOverLn2));
   const __m512d n = _mm512_sub_pd(y, shifter);
   const __m512d r = _mm512_sub_pd(_mm512_sub_pd(v, _mm512_mul_pd(n, _mm512_set1_pd(kExpLn2Hi16))),
                                   _mm512_mul_pd(n, _mm512_set1_pd(kExpLn2Lo16)));
@@ -137,12 +139,12 @@ __attribute__((target("avx512f"), always_inline)) inline __m512d exp8_avx512(
       _mm512_add_epi64(table, _mm512_slli_epi64(_mm512_srli_epi64(bits, 4), 52)));
   const __m512d tail = _mm512_permutex2var_pd(tab.tail_lo, bits, tab.tail_hi);
   const __m512d r2 = _mm512_mul_pd(r, r);
-  const __m512d p01 = add_mul(_mm512_set1_pd(0.5), r, _mm512_set1_pd(1.0 / 6.0));
-  const __m512d p23 = add_mul(_mm512_set1_pd(1.0 / 24.0), r, _mm512_set1_pd(1.0 / 120.0));
-  const __m512d p45 = add_mul(_mm512_set1_pd(1.0 / 720.0), r, _mm512_set1_pd(1.0 / 5040.0));
-  const __m512d p05 = add_mul(p01, r2, add_mul(p23, r2, p45));
-  const __m512d t = add_mul(_mm512_add_pd(tail, r), r2, p05);
-  return add_mul(scale, scale, t);
+  const __m512d p01 = add_mul_avx512(_mm512_set1_pd(0.5), r, _mm512_set1_pd(1.0 / 6.0));
+  const __m512d p23 = add_mul_avx512(_mm512_set1_pd(1.0 / 24.0), r, _mm512_set1_pd(1.0 / 120.0));
+  const __m512d p45 = add_mul_avx512(_mm512_set1_pd(1.0 / 720.0), r, _mm512_set1_pd(1.0 / 5040.0));
+  const __m512d p05 = add_mul_avx512(p01, r2, add_mul_avx512(p23, r2, p45));
+  const __m512d t = add_mul_avx512(_mm512_add_pd(tail, r), r2, p05);
+  return add_mul_avx512(scale, scale, t);
 }
 
 }  // namespace detail
