@@ -1,6 +1,7 @@
 """Pricing-core benchmarks: fialloc vs QuantLib-Python vs vectorized numpy, same problem, one run.
 
-Groups: ``bootstrap`` (13 instruments), ``price`` (500 bonds), ``krd`` (9 key rates, central
+Groups: ``bootstrap`` (13 instruments), ``exp`` (the kernels' exponential on the price pass's
+19,373 arguments, against ``np.exp``), ``price`` (500 bonds), ``krd`` (9 key rates, central
 differences, for the 500 bonds and a 60-year monthly liability stream), ``analytics`` (the
 500 bonds' full table: prices, yields, durations, convexity, KRDs), ``shift300``
 (full repricing under +-300 bp) and ``curve form: ...`` (building a curve from discount
@@ -14,7 +15,7 @@ import pytest
 from conftest import KEY_DAYS, KEY_TENORS, QUOTES, VALUATION
 from scipy.optimize import brentq
 
-from fialloc import Curve, bootstrap
+from fialloc import Curve, _core, bootstrap
 from fialloc.curves import read_quotes
 from fialloc.layout import CashflowLayout
 
@@ -273,6 +274,32 @@ def test_price_numpy(benchmark, problem, npbook):
 def test_price_quantlib(benchmark, problem, qlbook):
     prices = benchmark(qlbook.reprice)
     _close(prices, problem.book.dirty_prices(problem.curve, problem.z), 1e-8, "QuantLib price")
+
+
+# ---- the kernels' exponential ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def exp_args(problem, npbook):
+    """The price pass's arguments: ln P(0, t) - z t of every flow of the book."""
+    return npbook.log_df(problem.curve, npbook.t) - npbook.zt
+
+
+def _exp_within_ulps(got, x):
+    # Both are within about half an ulp of exp(x) (ours: 0.56 ulp on [-12, 1], tests/core).
+    want = np.exp(x)
+    assert np.all(np.abs(got - want) <= 2 * np.spacing(want)), "exp_values vs np.exp"
+
+
+@pytest.mark.benchmark(group="exp")
+def test_exp_fialloc(benchmark, exp_args):
+    _exp_within_ulps(benchmark(_core.exp_values, exp_args), exp_args)
+
+
+@pytest.mark.benchmark(group="exp")
+def test_exp_numpy(benchmark, exp_args):
+    _exp_within_ulps(_core.exp_values(exp_args), exp_args)
+    benchmark(np.exp, exp_args)
 
 
 # ---- key-rate durations ----------------------------------------------------------------

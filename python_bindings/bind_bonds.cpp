@@ -1,10 +1,15 @@
 // fialloc: Apache-2.0
+#include <algorithm>
+#include <iterator>
 #include <memory>
+#include <string>
 
 #include "curve_args.hpp"
 #include "fialloc/bond.hpp"
+#include "fialloc/errors.hpp"
 #include "fialloc/flow_book.hpp"
 #include "fialloc/krd.hpp"
+#include "fialloc/vexp.hpp"
 
 namespace fialloc::bindings {
 
@@ -63,6 +68,29 @@ void register_bonds(py::module_& m) {
       FIALLOC_LAYOUT_ARGS, FIALLOC_CURVE_ARGS, py::arg("z_spreads").noconvert(),
       py::arg("key_tenors").noconvert(), py::arg("bump"), release,
       "PV, effective duration and convexity, spread duration and key-rate durations.");
+  m.def(
+      "exp_values",
+      [](ConstVecRef x, const std::string& isa) {
+        ExpIsa build = exp_isa();
+        if (isa != "best") {
+          const ExpIsa all[] = {ExpIsa::Portable, ExpIsa::Avx2, ExpIsa::Avx512};
+          const auto* named = std::find_if(std::begin(all), std::end(all),
+                                           [&](ExpIsa b) { return isa == exp_isa_name(b); });
+          FIALLOC_REQUIRE(named != std::end(all), "exp_values: `isa` must be 'best', 'portable', 'avx2' or "
+                                                  "'avx512', got '"
+                                                      << isa << "'");
+          build = *named;
+        }
+        VectorXd out = x;
+        exp_inplace(out.data(), out.size(), build);
+        return out;
+      },
+      py::arg("x").noconvert(), py::arg("isa") = "best", release,
+      "The kernels' exponential elementwise (x clamped to [-708, 709]; the bits every price and path "
+      "uses), by the fastest build this CPU runs or the one named (all give the same bits).");
+  m.def(
+      "exp_isa", [] { return std::string(exp_isa_name(exp_isa())); },
+      "The fastest build of the kernels' exponential this CPU runs: 'avx512', 'avx2' or 'portable'.");
   m.def(
       "price_kernel_isa",
       [] { return detail::avx512_prices_available() ? "avx512" : "portable"; },

@@ -50,8 +50,10 @@ FIALLOC_TARGET_CLONES void rate_terms(const double* __restrict tau, const double
                                       const double* __restrict k, Eigen::Index n,
                                       double* __restrict w, double* __restrict wt,
                                       double* __restrict wtt) {
+  for (Eigen::Index i = 0; i < n; ++i) w[i] = -k[i] * tau[i];
+  exp_inplace(w, n);  // its intrinsics builds: the inline exp_value's table lookup runs scalar
   for (Eigen::Index i = 0; i < n; ++i) {
-    const double x = exp_value(-k[i] * tau[i]) * a[i];
+    const double x = w[i] * a[i];
     w[i] = x;
     wt[i] = x * tau[i];
     wtt[i] = wt[i] * tau[i];

@@ -49,21 +49,34 @@ void step_normals(const Philox& rng, std::uint32_t step, const std::uint32_t* lo
 }
 
 // One exact step of the block's factors and their integrals: eps = L z (summed in column order,
-// as Eigen's fixed-size product does), then the decayed states plus eps.
+// as Eigen's fixed-size product does), then the decayed states plus eps; ln D(0, t) = drift -
+// (integral of x) - (integral of y) goes to `ln_disc`. The step's constants are copied to
+// locals and the lane arrays are restrict: otherwise the compiler must assume a store to x[l]
+// may change chol or d and leaves the loop scalar (a quarter of the kernel's time).
 FIALLOC_KERNEL_CLONES
-void advance(const Eigen::Matrix4d& chol, const std::array<double, 4>& d, const double* sign,
-             const double* z, double* x, double* y, double* ix, double* iy) {
+void advance(const Eigen::Matrix4d& chol, const std::array<double, 4>& d, double drift,
+             const double* __restrict sign, const double* __restrict z, double* __restrict x,
+             double* __restrict y, double* __restrict ix, double* __restrict iy,
+             double* __restrict ln_disc) {
+  double c[4][4];
+  for (int r = 0; r < 4; ++r) {
+    for (int q = 0; q < 4; ++q) c[r][q] = chol(r, q);
+  }
+  const double d0 = d[0], d1 = d[1], d2 = d[2], d3 = d[3];
   for (int l = 0; l < kLanes; ++l) {
     const double z0 = sign[l] * z[l], z1 = sign[l] * z[kLanes + l];
     const double z2 = sign[l] * z[2 * kLanes + l], z3 = sign[l] * z[3 * kLanes + l];
     double eps[4];
     for (int r = 0; r < 4; ++r) {
-      eps[r] = ((chol(r, 0) * z0 + chol(r, 1) * z1) + chol(r, 2) * z2) + chol(r, 3) * z3;
+      eps[r] = ((c[r][0] * z0 + c[r][1] * z1) + c[r][2] * z2) + c[r][3] * z3;
     }
-    ix[l] += x[l] * d[2] + eps[2];
-    iy[l] += y[l] * d[3] + eps[3];
-    x[l] = x[l] * d[0] + eps[0];
-    y[l] = y[l] * d[1] + eps[1];
+    const double ixl = ix[l] + (x[l] * d2 + eps[2]);
+    const double iyl = iy[l] + (y[l] * d3 + eps[3]);
+    ix[l] = ixl;
+    iy[l] = iyl;
+    x[l] = x[l] * d0 + eps[0];
+    y[l] = y[l] * d1 + eps[1];
+    ln_disc[l] = (drift - ixl) - iyl;
   }
 }
 
@@ -152,7 +165,7 @@ G2Paths simulate_g2(const G2Params& p, ConstVecRef times, ConstVecRef log_dfs,
   parallel_for(blocks, threads, [&](std::int64_t lo, std::int64_t hi) {
     alignas(32) double z[4 * kLanes];
     std::uint32_t lo32[kLanes], hi32[kLanes];
-    double sign[kLanes], x[kLanes], y[kLanes], ix[kLanes], iy[kLanes];
+    double sign[kLanes], x[kLanes], y[kLanes], ix[kLanes], iy[kLanes], disc[kLanes];
     for (std::int64_t blk = lo; blk < hi; ++blk) {
       const std::int64_t r0 = blk * kLanes, nb = std::min<std::int64_t>(kLanes, n_paths - r0);
       for (int l = 0; l < kLanes; ++l) {
@@ -165,18 +178,17 @@ G2Paths simulate_g2(const G2Params& p, ConstVecRef times, ConstVecRef log_dfs,
         x[l] = y[l] = ix[l] = iy[l] = 0.0;
       }
       for (Eigen::Index k = 0; k < nt; ++k) {
+        const auto ks = static_cast<std::size_t>(k);
         step_normals(rng, static_cast<std::uint32_t>(k), lo32, hi32, z);
-        advance(chol[static_cast<std::size_t>(k)], decay[static_cast<std::size_t>(k)], sign, z, x,
-                y, ix, iy);
-        const double dr = drift[static_cast<std::size_t>(k)];
+        advance(chol[ks], decay[ks], drift[ks], sign, z, x, y, ix, iy, disc);
+        exp_inplace(disc, kLanes);
         for (std::int64_t l = 0; l < nb; ++l) {
           const std::int64_t at = (r0 + l) * nt + k;
           x_out[at] = x[l];
           y_out[at] = y[l];
-          d_out[at] = dr - ix[l] - iy[l];  // ln D(0, t_k), exponentiated below
+          d_out[at] = disc[l];
         }
       }
-      for (std::int64_t l = 0; l < nb; ++l) exp_inplace(d_out + (r0 + l) * nt, nt);
     }
   });
   return out;

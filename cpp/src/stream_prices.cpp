@@ -1,9 +1,10 @@
 // fialloc: Apache-2.0
 #include "fialloc/stream_prices.hpp"
 
+#include "fialloc/vexp.hpp"
+
 #include <algorithm>
 #include <array>
-#include <memory>
 #include <vector>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -31,35 +32,11 @@ struct Lanes {
   __m512d v[kInterleave];
 };
 
-// exp_value (vexp.hpp) in eight lanes of kInterleave vectors: the same clamp, reduction, Horner
-// steps and scaling, each a separately rounded IEEE operation (this file is compiled without
-// contraction).
-FIALLOC_AVX512 Lanes exp_lanes(const Lanes& x) {
-  const __m512d shifter = _mm512_set1_pd(6755399441055744.0);
-  static constexpr std::array<double, 13> kSteps = {
-      1.0 / 479001600.0, 1.0 / 39916800.0, 1.0 / 3628800.0, 1.0 / 362880.0, 1.0 / 40320.0,
-      1.0 / 5040.0,      1.0 / 720.0,      1.0 / 120.0,     1.0 / 24.0,     1.0 / 6.0,
-      0.5,               1.0,              1.0};
-  Lanes y, r, p;
-  for (int q = 0; q < kInterleave; ++q) {
-    // std::max(x, lo) is (x < lo ? lo : x) and vmaxpd(lo, x) is (lo > x ? lo : x): both keep a NaN.
-    const __m512d v =
-        _mm512_min_pd(_mm512_set1_pd(709.0), _mm512_max_pd(_mm512_set1_pd(-708.0), x.v[q]));
-    y.v[q] = _mm512_add_pd(_mm512_mul_pd(v, _mm512_set1_pd(1.4426950408889634)), shifter);
-    const __m512d k = _mm512_sub_pd(y.v[q], shifter);
-    r.v[q] = _mm512_sub_pd(_mm512_sub_pd(v, _mm512_mul_pd(k, _mm512_set1_pd(6.93147180369123816490e-01))),
-                         _mm512_mul_pd(k, _mm512_set1_pd(1.90821492927058770002e-10)));
-    p.v[q] = _mm512_set1_pd(1.0 / 6227020800.0);
-  }
-  for (double c : kSteps) {
-    for (int q = 0; q < kInterleave; ++q) p.v[q] = _mm512_add_pd(_mm512_mul_pd(p.v[q], r.v[q]), _mm512_set1_pd(c));
-  }
-  for (int q = 0; q < kInterleave; ++q) {
-    const __m512i scale =
-        _mm512_slli_epi64(_mm512_add_epi64(_mm512_castpd_si512(y.v[q]), _mm512_set1_epi64(1023)), 52);
-    p.v[q] = _mm512_mul_pd(p.v[q], _mm512_castsi512_pd(scale));
-  }
-  return p;
+// exp_value in eight lanes of kInterleave vectors (vexp.hpp's exp8_avx512, the same bits).
+FIALLOC_AVX512 Lanes exp_lanes(const Lanes& x, const ExpTablesAvx512& tab) {
+  Lanes out;
+  for (int q = 0; q < kInterleave; ++q) out.v[q] = exp8_avx512(x.v[q], tab);
+  return out;
 }
 
 // A curve's coefficient column (padded to 16 entries), read by segment index: from two registers
@@ -78,13 +55,22 @@ FIALLOC_AVX512 __m512d lookup(const Column& c, __m256i seg) {
   }
 }
 
+// A stream's total from its four lane sums, (l0 + l1) + (l2 + l3) as lane_sums; returns the
+// zeroed sums of the next stream.
+FIALLOC_AVX512 __m256d finish_stream(__m256d acc, double* pv) {
+  const __m128d lo = _mm256_castpd256_pd128(acc), hi = _mm256_extractf128_pd(acc, 1);
+  *pv = (_mm_cvtsd_f64(lo) + _mm_cvtsd_f64(_mm_unpackhi_pd(lo, lo))) +
+        (_mm_cvtsd_f64(hi) + _mm_cvtsd_f64(_mm_unpackhi_pd(hi, hi)));
+  return _mm256_setzero_pd();
+}
+
 template <int Deg, bool Small>
 __attribute__((target("avx512f"))) void price_pass(const CashflowView& cf,
                                                    const std::array<const double*, 5>& coef,
                                                    const StreamBlocks& blocks,
                                                    const std::int32_t* seg, const double* u,
-                                                   const double* z_spreads, double* out,
-                                                   double* pv) {
+                                                   const double* z_spreads, double* pv) {
+  const ExpTablesAvx512 tab = exp_tables_avx512();
   std::array<Column, 5> col;
   for (std::size_t d = 0; d < 5; ++d) {
     col[d] = Column{coef[d], _mm512_loadu_pd(coef[d]), _mm512_loadu_pd(coef[d] + 8)};
@@ -95,7 +81,12 @@ __attribute__((target("avx512f"))) void price_pass(const CashflowView& cf,
   const std::int32_t* stream = blocks.stream.data();
   const std::uint8_t* lanes = blocks.mask.data();
   const auto nb = static_cast<Eigen::Index>(blocks.start.size());
-  // Every block's discounted flows, kInterleave blocks at a time.
+  // Each stream's blocks in order, summed as they are made: lane l takes entries l, l + 4, ...
+  // as lane_sums does (the low half of a block, then its high half), and a stream's total is
+  // (l0 + l1) + (l2 + l3). Streams without flows are +0.0, as lane_sums leaves them.
+  Eigen::Index s = 0;
+  __m256d acc = _mm256_setzero_pd();
+  // kInterleave blocks at a time.
   for (Eigen::Index k0 = 0; k0 < nb; k0 += kInterleave) {
     Lanes arg, amount;
     __mmask8 m[kInterleave];
@@ -119,26 +110,17 @@ __attribute__((target("avx512f"))) void price_pass(const CashflowView& cf,
       }
       arg.v[q] = _mm512_sub_pd(p, _mm512_mul_pd(_mm512_set1_pd(z_spreads[stream[k]]), x));
     }
-    const Lanes e = exp_lanes(arg);
+    const Lanes e = exp_lanes(arg, tab);
     for (int q = 0; q < kInterleave; ++q) {
+      const auto k = k0 + static_cast<Eigen::Index>(q);
+      for (; s < stream[k]; ++s) acc = finish_stream(acc, pv + s);
       // Lanes past the stream's end are +0.0, which leaves a lane sum unchanged.
-      _mm512_storeu_pd(out + 8 * (k0 + static_cast<Eigen::Index>(q)),
-                       _mm512_maskz_mov_pd(m[q], _mm512_mul_pd(e.v[q], amount.v[q])));
+      const __m512d v = _mm512_maskz_mov_pd(m[q], _mm512_mul_pd(e.v[q], amount.v[q]));
+      acc = _mm256_add_pd(acc, _mm512_castpd512_pd256(v));
+      acc = _mm256_add_pd(acc, _mm512_extractf64x4_pd(v, 1));
     }
   }
-  // Each stream's blocks in order: lane l takes entries l, l + 4, ... as lane_sums does.
-  Eigen::Index k = 0;
-  for (Eigen::Index s = 0; s < cf.n_streams(); ++s) {
-    __m256d acc = _mm256_setzero_pd();
-    for (; k < nb && stream[k] == s; ++k) {
-      acc = _mm256_add_pd(acc, _mm256_loadu_pd(out + 8 * k));
-      acc = _mm256_add_pd(acc, _mm256_loadu_pd(out + 8 * k + 4));
-    }
-    // (l0 + l1) + (l2 + l3), as lane_sums.
-    const __m128d lo = _mm256_castpd256_pd128(acc), hi = _mm256_extractf128_pd(acc, 1);
-    pv[s] = (_mm_cvtsd_f64(lo) + _mm_cvtsd_f64(_mm_unpackhi_pd(lo, lo))) +
-            (_mm_cvtsd_f64(hi) + _mm_cvtsd_f64(_mm_unpackhi_pd(hi, hi)));
-  }
+  for (; s < cf.n_streams(); ++s) acc = finish_stream(acc, pv + s);
 }
 
 }  // namespace
@@ -176,9 +158,7 @@ void price_streams_avx512(const CashflowView& cf, const StreamBlocks& blocks,
     }
     coef[d] = data[d].data();
   }
-  // A row of eight per block, left uninitialized: every row is written before it is read.
-  const std::unique_ptr<double[]> out(new double[8 * blocks.start.size()]);
-  const auto run = [&](auto pass) { pass(cf, coef, blocks, seg, u, z_spreads, out.get(), pv); };
+  const auto run = [&](auto pass) { pass(cf, coef, blocks, seg, u, z_spreads, pv); };
   const int degree = curve.degree();
   if (small) {
     if (degree == 1) run(price_pass<1, true>);

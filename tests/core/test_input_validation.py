@@ -453,6 +453,8 @@ CORE_FUNCTIONS = {
     "g2_swaption_prices",
     "G2Revaluation",
     "price_kernel_isa",
+    "exp_values",
+    "exp_isa",
 }
 
 # Values that break naive code: NaN, infinities, signed zeros, denormals, huge and tiny numbers.
@@ -596,6 +598,13 @@ def core_calls(draw):
         plan += [draw(st.integers(-2, 5))]
         args = [plan, [draw(matrices), draw(matrices), draw(matrices), draw(st.integers(-2, 3))]]
     elif name == "price_kernel_isa":
+        args = []
+    elif name == "exp_values":
+        args = [
+            draw(float_args),
+            draw(st.sampled_from(["best", "portable", "avx2", "avx512", "x"])),
+        ]
+    elif name == "exp_isa":
         args = []
     elif name == "g2_factor_normals":
         refused = st.sampled_from([2**31 + 1, 2**62, 2**63 - 1])  # steps above 2^31
