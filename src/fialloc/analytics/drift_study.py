@@ -419,8 +419,8 @@ def _noise(row: pd.Series, name: str) -> tuple[float, float]:
     return float(row[f"phi_{name}"]), float(row[f"sd_{name}"])
 
 
-def _scan_oracle(active: pd.DataFrame, row: pd.Series, level: float, profile: bool) -> bool:
-    """Whether the scan finds the drift with its series, direction and noise known.
+def _scan_oracle(active: pd.DataFrame, row: pd.Series, profile: bool) -> float:
+    """Return the scan's p-value for the drift with its series, direction and noise known.
 
     The moved series combined with weights ``move_j / omega_j^2`` (the known direction,
     whitened) are one series of long-run variance ``sum move_j^2 / omega_j^2``, scanned
@@ -437,11 +437,11 @@ def _scan_oracle(active: pd.DataFrame, row: pd.Series, level: float, profile: bo
     stat = float(change_point.known_noise_statistic(combined[None, :], omega2)[0])
     null = change_point.known_noise_null(len(active), round(phi / 0.05) * 0.05)
     exceed = len(null) - int(np.searchsorted(null, stat, side="left"))
-    return (1.0 + exceed) / (1.0 + len(null)) <= level
+    return (1.0 + exceed) / (1.0 + len(null))
 
 
-def _scan_oracle_all(active: pd.DataFrame, row: pd.Series, level: float) -> bool:
-    """Whether the scan flags the manager with every series' noise known, not the series.
+def _scan_oracle_all(active: pd.DataFrame, row: pd.Series) -> float:
+    """Return the known-noise scan's p-value for the manager, every series' noise known.
 
     Each characteristic's known-noise scan p-value; the manager's is Sidak's ``1 - (1 -
     min p)^k`` over its ``k`` characteristics (exact for independent series).
@@ -454,7 +454,7 @@ def _scan_oracle_all(active: pd.DataFrame, row: pd.Series, level: float) -> bool
         null = change_point.known_noise_null(len(active), round(phi / 0.05) * 0.05)
         exceed = len(null) - int(np.searchsorted(null, stat, side="left"))
         p_values.append((1.0 + exceed) / (1.0 + len(null)))
-    return 1.0 - (1.0 - min(p_values)) ** len(p_values) <= level
+    return 1.0 - (1.0 - min(p_values)) ** len(p_values)
 
 
 def run_study(
@@ -482,7 +482,8 @@ def run_study(
     characteristics); ``oracle_power`` (the known-date test's power); ``scan_oracle`` (the
     known-noise scan along the drift's known series and direction) and ``scan_oracle_all``
     (the known-noise scan over all of the manager's characteristics, which it must pick from
-    as the detector does).
+    as the detector does), with their p-values ``p_scan_oracle`` (1 for a null manager) and
+    ``p_scan_oracle_all``, so that one run gives every level's verdicts.
     """
     if n_books < 1:
         msg = f"run_study: n_books must be at least 1, got {n_books!r}"
@@ -500,6 +501,8 @@ def run_study(
             shared = change_point.fit_joint_shift(active.to_numpy(dtype=np.float64).T)
             raw = detect_drift(absolute, level, joint=joint)
             drifted = bool(truth["drifted"])
+            p_scan = _scan_oracle(active, truth, profile) if drifted else 1.0
+            p_scan_all = _scan_oracle_all(active, truth)
             rows.append(
                 {
                     **truth.to_dict(),
@@ -521,10 +524,10 @@ def run_study(
                     "joint_start": shared.start,
                     "flagged_absolute": raw.drifted,
                     "oracle_power": _oracle_power(truth, n, level, profile) if drifted else np.nan,
-                    "scan_oracle_all": _scan_oracle_all(active, truth, level),
-                    "scan_oracle": _scan_oracle(active, truth, level, profile)
-                    if drifted
-                    else False,
+                    "scan_oracle_all": p_scan_all <= level,
+                    "scan_oracle": p_scan <= level,
+                    "p_scan_oracle": p_scan,
+                    "p_scan_oracle_all": p_scan_all,
                 }
             )
     return pd.DataFrame(rows)
