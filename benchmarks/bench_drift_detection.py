@@ -2,10 +2,11 @@
 
 The power table (recall, false positives per null manager, start errors, interval coverage,
 with Wilson intervals, by family of drift, for the max-T alone and combined with the joint
-test, beside oracles that know each drift's date and noise) is printed for BENCHMARKS.md at
-the default per-manager level and at 5%, on held-out books with joint drifts and on last
-rounds' books of single drifts, and on books whose managers also report a key-rate profile
-and sector weights (``profile=True``) at the default level. In a smoke run
+test, beside oracles that know each drift's date and noise or the noise's autocorrelation)
+and where the misses are (:func:`fialloc.analytics.drift_study.breakdown`) are printed for
+BENCHMARKS.md at the default per-manager level and at 5%, on held-out books with joint
+drifts and on last rounds' books of single drifts, and on books whose managers also report a
+key-rate profile and sector weights (``profile=True``) at the default level. In a smoke run
 (``--benchmark-disable``) each study runs on :data:`SMOKE_BOOKS` books: the machinery and the
 false-positive goal (inside the small study's interval) are checked. The
 timed part compares ``detect_drift``'s one-matrix scan with one least-squares fit per candidate
@@ -41,7 +42,8 @@ def test_drift_detection_power(books, level, seed, joint_share):
     with pd.option_context("display.width", 200, "display.precision", 3, "display.max_rows", 100):
         print(
             f"\n{books} books (seed {seed}, joint share {joint_share}), {len(results)} "
-            f"managers, level {level}\n{table}"
+            f"managers, level {level}\n{table}\nwhere the drifts >= 1 sd are missed\n"
+            f"{drift_study.breakdown(results, level)}"
         )
     false_positives = table.loc["false positives per null manager"]
     # Calibrated: the level is inside or above the rate's interval; the goal (5%) at the
