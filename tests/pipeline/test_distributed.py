@@ -11,6 +11,7 @@ from functools import partial
 
 import cloudpickle
 import dask
+import distributed  # noqa: F401  (loads its config defaults: see `cluster`)
 import numpy as np
 import pandas as pd
 import pytest
@@ -42,7 +43,9 @@ RUN = {"n_paths": N_PATHS, "scenario_seed": 11, "frontier_points": 4, "path_chun
 @pytest.fixture(scope="module")
 def cluster():
     # One worker death per task is survivable, a second fails the map: keeps the
-    # unrecoverable case short.
+    # unrecoverable case short. `distributed` is imported above, before this set: a key set
+    # while its section is absent is removed whole on exit, which would drop every
+    # `distributed.*` default for the tests that run after this module in the same process.
     with (
         dask.config.set({"distributed.scheduler.allowed-failures": 1}),
         open_executor(workers=2) as executor,
