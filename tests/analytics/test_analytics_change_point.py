@@ -254,3 +254,18 @@ def test_known_autocorrelation_statistic_is_the_max_t_at_that_autocorrelation():
     critical = null[int(0.99 * len(null))]
     fresh = [change_point.known_phi_statistic(_ar1_noise(rng, 3, 60, 0.3), 0.3) for _ in range(400)]
     assert np.mean(np.array(fresh) > critical) <= 0.035
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: change_point.known_phi_statistic(np.zeros((2, 10)), 0.2), "at least 18"),
+        (lambda: change_point.known_phi_statistic(np.full((1, 30), np.nan), 0.2), "non-finite"),
+        (lambda: change_point.known_phi_statistic(np.ones((1, 30)), 0.95), "phi"),
+        (lambda: change_point.known_phi_null(10, 0.2, 2), "n >= 18"),
+        (lambda: change_point.known_phi_null(40, -0.1, 2), "phi"),
+    ],
+)
+def test_known_autocorrelation_oracle_refuses_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

@@ -428,15 +428,51 @@ def known_phi_statistic(y: FloatArray, phi: float) -> float:
     estimated (its innovation variance still estimated). An oracle for
     :mod:`fialloc.analytics.drift_study`: what knowing the autocorrelation is worth, the
     most that borrowing it from other managers could give.
+
+    Raises
+    ------
+    ValueError
+        If `y` is not a finite 2-d array of at least ``MIN_BEFORE + MIN_AFTER`` months, or
+        `phi` is not in ``[0, MAX_PHI]``.
     """
     y = np.asarray(y, dtype=np.float64)
+    if y.ndim != 2 or y.shape[0] < 1 or y.shape[1] < MIN_BEFORE + MIN_AFTER:
+        msg = (
+            f"known_phi_statistic: need series of at least {MIN_BEFORE + MIN_AFTER} months, "
+            f"got shape {y.shape}"
+        )
+        raise ValueError(msg)
+    if not np.isfinite(y).all():
+        msg = "known_phi_statistic: `y` has a non-finite value"
+        raise ValueError(msg)
+    _check_known_phi("known_phi_statistic", phi)
     out = _scan(y[None], MIN_BEFORE, MIN_AFTER, MAX_RAMP, known_phi=phi)
     return float(out["stat"][0].max())
 
 
+def _check_known_phi(where: str, phi: float) -> None:
+    if not 0.0 <= phi <= MAX_PHI:
+        msg = f"{where}: phi must be in [0, {MAX_PHI}], got {phi!r}"
+        raise ValueError(msg)
+
+
 @lru_cache(maxsize=256)
 def known_phi_null(n: int, phi: float, k: int, draws: int = NULL_DRAWS) -> FloatArray:
-    """Sorted :func:`known_phi_statistic` of `draws` simulated no-shift managers (cached)."""
+    """Sorted :func:`known_phi_statistic` of `draws` simulated no-shift managers (cached).
+
+    Raises
+    ------
+    ValueError
+        If `n` is under ``MIN_BEFORE + MIN_AFTER`` months, `k` or `draws` under 1, or `phi`
+        is not in ``[0, MAX_PHI]``.
+    """
+    if n < MIN_BEFORE + MIN_AFTER or k < 1 or draws < 1:
+        msg = (
+            f"known_phi_null: need n >= {MIN_BEFORE + MIN_AFTER}, k >= 1, draws >= 1; "
+            f"got {n}, {k}, {draws}"
+        )
+        raise ValueError(msg)
+    _check_known_phi("known_phi_null", phi)
     e = _ar1_draws(n, phi, draws * k, (MIN_BEFORE, MIN_AFTER, MAX_RAMP, 3, k))
     out = _scan(e.reshape(draws, k, n), MIN_BEFORE, MIN_AFTER, MAX_RAMP, known_phi=phi)
     result: FloatArray = np.sort(out["stat"].max(axis=1))
