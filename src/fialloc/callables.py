@@ -22,9 +22,9 @@ exercise on a coupon date is decided before that coupon is paid (the holder keep
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -141,9 +141,7 @@ def exercise_schedule(
     if missing:
         msg = f"{file}: missing column(s) {missing}"
         raise ValueError(msg)
-    vd = book.valuation_date
     position = {sid: i for i, sid in enumerate(book.security_ids)}
-    bonds = book.frame
     rows: list[tuple[int, float, float, int]] = []
     make_whole = (
         table["make_whole"].fillna(False).astype(bool)
@@ -160,26 +158,50 @@ def exercise_schedule(
             strict=True,
         )
     ):
-        where = f"{file}, row {row}"
-        if kind not in EXERCISE_KINDS:
-            msg = f"{where}, column kind: {kind!r}; expected one of {EXERCISE_KINDS}"
-            raise ValueError(msg)
-        p = float(price)
-        if not (np.isfinite(p) and p > 0):
-            msg = f"{where}, column price: {price!r} must be a positive clean price per 100"
-            raise ValueError(msg)
-        d = to_date(date, f"{where}, column date")
-        if sid not in position or mw or d <= vd:
-            continue
-        bond = bonds.iloc[position[sid]]
-        maturity: dt.date = bond["maturity"]
-        if d >= maturity:
-            msg = f"{where}, column date: {d} is on or after {sid}'s maturity {maturity}"
-            raise ValueError(msg)
-        accrued = _bond_flows(
-            float(bond["coupon"]), maturity, int(bond["frequency"]), str(bond["day_count"]), d
-        )[3]
-        rows.append((position[sid], act365(vd, d), p + accrued, 1 if kind == "call" else -1))
+        exercise = _exercise(book, position, (sid, date, price, kind, mw), f"{file}, row {row}")
+        if exercise is not None:
+            rows.append(exercise)
+    return _schedule_of(book, rows, file)
+
+
+def _exercise(
+    book: BondBook,
+    position: Mapping[str, int],
+    cells: tuple[str, Any, Any, Any, bool],
+    where: str,
+) -> tuple[int, float, float, int] | None:
+    """Check one schedule row; return (bond, time, dirty price, +1 call / -1 put).
+
+    None for a security outside the book, a make-whole call or a date on or before the
+    valuation date.
+    """
+    sid, date, price, kind, make_whole = cells
+    if kind not in EXERCISE_KINDS:
+        msg = f"{where}, column kind: {kind!r}; expected one of {EXERCISE_KINDS}"
+        raise ValueError(msg)
+    p = float(price)
+    if not (np.isfinite(p) and p > 0):
+        msg = f"{where}, column price: {price!r} must be a positive clean price per 100"
+        raise ValueError(msg)
+    d = to_date(date, f"{where}, column date")
+    vd = book.valuation_date
+    if sid not in position or make_whole or d <= vd:
+        return None
+    bond = book.frame.iloc[position[sid]]
+    maturity: dt.date = bond["maturity"]
+    if d >= maturity:
+        msg = f"{where}, column date: {d} is on or after {sid}'s maturity {maturity}"
+        raise ValueError(msg)
+    accrued = _bond_flows(
+        float(bond["coupon"]), maturity, int(bond["frequency"]), str(bond["day_count"]), d
+    )[3]
+    return position[sid], act365(vd, d), p + accrued, 1 if kind == "call" else -1
+
+
+def _schedule_of(
+    book: BondBook, rows: list[tuple[int, float, float, int]], file: str
+) -> ExerciseSchedule:
+    """Order the exercises by bond and time; refuse two on one date of one bond."""
     rows.sort()
     bond_of = np.array([r[0] for r in rows], dtype=np.int64)
     times = np.array([r[1] for r in rows], dtype=np.float64)
@@ -188,8 +210,8 @@ def exercise_schedule(
         sid = book.security_ids[bond_of[same[0]]]
         msg = f"{file}: {sid} has two exercises on one date; give one row per date"
         raise ValueError(msg)
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(bond_of, minlength=n), out=offsets[1:])
+    offsets = np.zeros(len(book) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(bond_of, minlength=len(book)), out=offsets[1:])
     return ExerciseSchedule(
         offsets,
         times,
@@ -294,6 +316,17 @@ def risk_bumps(n_tenors: int, bump: float) -> FloatArray:
     n_tenors - 1``; then the same with the longest ``m`` up). A key rate at ``+bump`` and its
     neighbours at ``-bump`` is the tent of :meth:`fialloc.curves.Curve.key_rate_bumped`
     added to the parallel ``-bump`` move, so each step of a walk moves one tent.
+
+    Notes
+    -----
+    Why walks: tent by tent central differences of a lattice's value do not add up to the
+    parallel one (their third-order terms differ: by up to 0.08 years on random callables at
+    25 bp), so :func:`option_adjusted` splits the parallel move instead: a key rate's KRD is
+    the mean of its steps in the two walks (short rates first, long rates first), over ``2 x
+    bump x value``. The walks telescope, so the KRDs add up to the effective duration
+    exactly; the two orders' second-order cross terms cancel, so each KRD is its tent's
+    central difference to third order (within 0.05 years at 25 bp on random callables, and
+    the bullet's KRDs where the option is far out of the money).
     """
     k = np.arange(n_tenors)
     walks = [k < m for m in range(1, n_tenors)] + [k >= n_tenors - m for m in range(1, n_tenors)]
@@ -391,7 +424,7 @@ def option_adjusted(
         Lattice resolution of the OAS and of every risk measure.
     key_tenors : sequence of float, optional
         Increasing tenors (years) of option-adjusted key-rate durations, which split the
-        effective duration's move by key rate (see Notes). None: no KRDs.
+        effective duration's move by key rate (see :func:`risk_bumps`). None: no KRDs.
     threads : int
         Threads the lattice splits the bonds over (0: all cores); results do not depend on it.
 
@@ -414,31 +447,16 @@ def option_adjusted(
     holds the tree's construction. A lattice value moves piecewise smoothly with the curve
     (a node joins or leaves the exercise region every few basis points), which is why the
     moves are ``bump_bp`` wide: a central difference that spans many of those kinks is
-    smooth in the curve, where a 1 bp one jumps by tenths of a year. Tent by tent central
-    differences of that width do not add up to the parallel one (their third-order terms
-    differ: by up to 0.08 years on random callables), so the key-rate durations split the
-    parallel move instead: two walks from the parallel down move to the up move, one key
-    rate at a time, short rates first and long rates first; a key rate's KRD is the mean of
-    its two steps, over ``2 x bump x value``. The walks telescope, so the KRDs add up to the
-    effective duration exactly; the two orders' second-order cross terms cancel, so each
-    KRD is its tent's central difference to third order (within 0.05 years at 25 bp on
-    random callables, and the bullet's KRDs where the option is far out of the money).
+    smooth in the curve, where a 1 bp one jumps by tenths of a year. The key-rate durations
+    split that parallel move by key rate (:func:`risk_bumps`), so they add up to the
+    effective duration exactly.
 
     The spread duration equals the effective duration: the OAS is added to every node's
     rate and a parallel shift of continuous zero rates moves the fitted drift by the same
     amount, so the lattice cannot tell one from the other.
     """
-    if not (np.isfinite(bump_bp) and 0 < bump_bp < 1000):
-        msg = f"option_adjusted: `bump_bp` must be in (0, 1000) basis points, got {bump_bp}"
-        raise ValueError(msg)
     dirty = np.asarray(dirty_prices, dtype=np.float64)
-    if dirty.shape != (len(book),):
-        msg = f"option_adjusted: {dirty.shape[0]} dirty prices for {len(book)} bonds"
-        raise ValueError(msg)
-    tenors = [float(t) for t in key_tenors] if key_tenors is not None else []
-    if not all(np.isfinite(tenors)) or np.any(np.diff(tenors) <= 0) or any(t <= 0 for t in tenors):
-        msg = f"option_adjusted: `key_tenors` must be positive and increasing, got {tenors}"
-        raise ValueError(msg)
+    tenors = _checked_risk_args(bump_bp, dirty, len(book), key_tenors)
     which = np.flatnonzero(schedule.has_option)
     ids = book.security_ids[which]
     if len(which) == 0:
@@ -446,39 +464,67 @@ def option_adjusted(
     layout = _select(book.layout, which)
     sub = schedule.select(which)
     oas = option_adjusted_spreads(layout, sub, model, dirty[which], steps_per_year, threads)
-
-    def at(curve: Curve, steps: float = steps_per_year) -> FloatArray:
-        return lattice_prices(layout, sub, model, curve, oas, steps, threads)
-
     dy = bump_bp * 1e-4
     knots = tenors or [1.0]
     values = lattice_prices_on_curves(
         layout, sub, model, knots, risk_bumps(len(knots), dy), oas, steps_per_year, threads
     )
-    value, down, up = values[:, 0], values[:, 1], values[:, 2]
     o, t, a = layout.args()
     bullet = _core.price_streams(o, t, a, *model.curve.core_args(), oas)
-    kinds = [set(sub.kinds[sub.offsets[i] : sub.offsets[i + 1]]) for i in range(len(which))]
-    option = [
-        "callable_putable" if len(k) == 2 else "callable" if 1 in k else "putable" for k in kinds
-    ]
+    priced = pd.DataFrame(
+        {"option": _option_names(sub), "dirty_price": dirty[which], "oas": oas}, index=ids
+    )
+    return _risk_frame(priced, bullet, values, dy, tenors)
+
+
+def _risk_frame(
+    priced: pd.DataFrame, bullet: FloatArray, values: FloatArray, dy: float, tenors: list[float]
+) -> pd.DataFrame:
+    """:func:`option_adjusted`'s table from the lattice values on :func:`risk_bumps`' curves.
+
+    `priced` holds each bond's option, dirty price and OAS; `bullet` its flows' value at the
+    OAS without the option; `dy` the bump (decimal).
+    """
+    value, down, up = values[:, 0], values[:, 1], values[:, 2]
     duration = (down - up) / (2 * value * dy)
-    out = pd.DataFrame(
-        {
-            "option": option,
-            "dirty_price": dirty[which],
-            "oas": oas,
-            "bullet_price": bullet,
-            "option_value": bullet - dirty[which],
-            "effective_duration": duration,
-            "effective_convexity": (down + up - 2 * value) / (value * dy * dy),
-            "spread_duration": duration,
-        },
-        index=ids,
+    out = priced.assign(
+        bullet_price=bullet,
+        option_value=bullet - priced["dirty_price"].to_numpy(),
+        effective_duration=duration,
+        effective_convexity=(down + up - 2 * value) / (value * dy * dy),
+        spread_duration=duration,
     )
     if tenors:
         out[[krd_column(t) for t in tenors]] = _key_rate_split(values, value * 2 * dy)
     return out
+
+
+def _checked_risk_args(
+    bump_bp: float, dirty: FloatArray, bonds: int, key_tenors: Sequence[float] | None
+) -> list[float]:
+    """Check :func:`option_adjusted`'s arguments; return the key tenors as a list."""
+    if not (np.isfinite(bump_bp) and 0 < bump_bp < 1000):
+        msg = f"option_adjusted: `bump_bp` must be in (0, 1000) basis points, got {bump_bp}"
+        raise ValueError(msg)
+    if dirty.shape != (bonds,):
+        msg = f"option_adjusted: {dirty.shape[0]} dirty prices for {bonds} bonds"
+        raise ValueError(msg)
+    tenors = [float(t) for t in key_tenors] if key_tenors is not None else []
+    if not all(np.isfinite(tenors)) or np.any(np.diff(tenors) <= 0) or any(t <= 0 for t in tenors):
+        msg = f"option_adjusted: `key_tenors` must be positive and increasing, got {tenors}"
+        raise ValueError(msg)
+    return tenors
+
+
+def _option_names(schedule: ExerciseSchedule) -> list[str]:
+    """Each bond's options: callable, putable or callable_putable."""
+    bonds = len(schedule.offsets) - 1
+    kinds = [
+        set(schedule.kinds[schedule.offsets[i] : schedule.offsets[i + 1]]) for i in range(bonds)
+    ]
+    return [
+        "callable_putable" if len(k) == 2 else "callable" if 1 in k else "putable" for k in kinds
+    ]
 
 
 def _key_rate_split(values: FloatArray, scale: FloatArray) -> FloatArray:

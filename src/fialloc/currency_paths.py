@@ -51,6 +51,7 @@ the constant-spread one.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
@@ -72,6 +73,7 @@ from fialloc.currency_scenarios import (
 from fialloc.curves import Curve
 from fialloc.data import Portfolio
 from fialloc.data.vocabulary import GOVERNMENT_SECTORS
+from fialloc.inflation import LinkerBook
 from fialloc.layout import FloatArray
 from fialloc.option_paths import PoolPaths
 from fialloc.scenarios import (
@@ -379,8 +381,7 @@ def book_scenario(portfolio: Portfolio, model: G2pp) -> BookScenario | None:
     if linkers is None and bool(np.all(codes == base)):
         return None
     cs = p.curve_set
-    book = p.book
-    ids = book.security_ids
+    ids = p.book.security_ids
     face = p.face.reindex(columns=ids).to_numpy() / 100.0
     dirty = np.asarray(p.analytics.dirty_price, dtype=np.float64)
     is_linker = np.zeros(len(ids), dtype=bool)
@@ -394,12 +395,41 @@ def book_scenario(portfolio: Portfolio, model: G2pp) -> BookScenario | None:
     nominal, reals = _economies(p, model, held, list(dict.fromkeys(linker_currency.values())))
     generator = MultiCurrencyG2([*nominal.values(), *reals.values()])
 
+    blocks = _nominal_blocks(p, nominal, held, codes, is_linker, dirty, face)
+    if linkers is not None:
+        blocks += _linker_blocks(p, linkers, reals, generator, linker_currency, dirty, face)
+    hedged = hedged_shares(p).mul(p.manager_values.reindex(p.managers.index).fillna(0.0), axis=0)
+    hedged = hedged[[c for c in hedged.columns if (hedged[c] > 0).any()]]
+    units = hedged.to_numpy(dtype=float) / np.array([cs.spot(c) for c in hedged.columns])
+    return BookScenario(
+        generator,
+        tuple(blocks),
+        tuple(str(c) for c in hedged.columns),
+        units.reshape(len(hedged), -1),
+    )
+
+
+def _nominal_blocks(
+    p: Portfolio,
+    nominal: Mapping[str, Economy],
+    held: list[str],
+    codes: npt.NDArray[Any],
+    is_linker: npt.NDArray[np.bool_],
+    dirty: FloatArray,
+    face: FloatArray,
+) -> list[_Block]:
+    """One block per currency held of its nominal bonds (the linkers are in theirs).
+
+    The base currency's bonds keep their z-spreads; a foreign bond's is solved off its own
+    economy's curve from its dirty price.
+    """
+    base = p.mandate.base_currency
     blocks = []
     for code in held:
         at = np.flatnonzero((codes == code) & ~is_linker)
         if len(at) == 0:
             continue
-        sub = book.take(at)
+        sub = p.book.take(at)
         z = (
             p.z_spreads.reindex(sub.security_ids).to_numpy(dtype=float)
             if code == base
@@ -414,35 +444,41 @@ def book_scenario(portfolio: Portfolio, model: G2pp) -> BookScenario | None:
                 groups=credit_groups(p, sub.security_ids),
             )
         )
-    if linkers is not None:
-        flows = linkers.real_flows(p.breakeven_curves)
-        for code, economy in reals.items():
-            rows = np.flatnonzero([linker_currency[str(s)] == code for s in linkers.security_ids])
-            real_book = linkers.real.take(rows)
-            at = ids.get_indexer(real_book.security_ids)
-            ratio = flows.index_ratio[rows]
-            offsets = flows.layout.offsets
-            in_rows = np.concatenate([np.arange(offsets[r], offsets[r + 1]) for r in rows])
-            block = _Block(
-                economy.name,
-                real_book,
-                np.zeros(len(rows)),
-                face[:, at] * ratio,
-                ratio,
-                flows.principal_floor[rows],
-                credit_groups(p, real_book.security_ids),
-                None if flows.published_ratio is None else flows.published_ratio[in_rows],
-            )
-            blocks.append(replace(block, z_spread=_linker_spreads(generator, block, dirty[at])))
-    hedged = hedged_shares(p).mul(p.manager_values.reindex(p.managers.index).fillna(0.0), axis=0)
-    hedged = hedged[[c for c in hedged.columns if (hedged[c] > 0).any()]]
-    units = hedged.to_numpy(dtype=float) / np.array([cs.spot(c) for c in hedged.columns])
-    return BookScenario(
-        generator,
-        tuple(blocks),
-        tuple(str(c) for c in hedged.columns),
-        units.reshape(len(hedged), -1),
-    )
+    return blocks
+
+
+def _linker_blocks(
+    p: Portfolio,
+    linkers: LinkerBook,
+    reals: Mapping[str, Economy],
+    generator: MultiCurrencyG2,
+    linker_currency: Mapping[str, str],
+    dirty: FloatArray,
+    face: FloatArray,
+) -> list[_Block]:
+    """One block per linker currency: real flows, index ratios, floors and z-spreads."""
+    ids = p.book.security_ids
+    flows = linkers.real_flows(p.breakeven_curves)
+    blocks = []
+    for code, economy in reals.items():
+        rows = np.flatnonzero([linker_currency[str(s)] == code for s in linkers.security_ids])
+        real_book = linkers.real.take(rows)
+        at = ids.get_indexer(real_book.security_ids)
+        ratio = flows.index_ratio[rows]
+        offsets = flows.layout.offsets
+        in_rows = np.concatenate([np.arange(offsets[r], offsets[r + 1]) for r in rows])
+        block = _Block(
+            economy.name,
+            real_book,
+            np.zeros(len(rows)),
+            face[:, at] * ratio,
+            ratio,
+            flows.principal_floor[rows],
+            credit_groups(p, real_book.security_ids),
+            None if flows.published_ratio is None else flows.published_ratio[in_rows],
+        )
+        blocks.append(replace(block, z_spread=_linker_spreads(generator, block, dirty[at])))
+    return blocks
 
 
 def _linker_spreads(generator: MultiCurrencyG2, block: _Block, dirty: FloatArray) -> FloatArray:
@@ -642,13 +678,9 @@ def asset_paths(
         )
         if pools is not None and block.economy == base and block.index_ratio is None:
             block = replace(block, holdings=pools.without(block.holdings, block.book.security_ids))
-        spread = None
-        if credit is not None and spread_moves_wanted(credit) and block.groups is not None:
-            if bool(np.any(block.groups >= 0)) and home not in moves:
-                moves[home] = spread_moves(
-                    gen.model(home), paths.economy(home), credit, h, paths.index(home)
-                )
-            spread = moves.get(home)
+        rated = block.groups is not None and bool(np.any(block.groups >= 0))
+        spread = _economy_moves(moves, gen, home, paths, h, credit, wanted=rated)
+        spread = None if block.groups is None else spread
         out += gen.revalue(
             block.economy,
             block.book,
@@ -666,23 +698,58 @@ def asset_paths(
         else:
             cashes.append(_linker_cash(block, paths))
             out += floor_paths(gen, block, paths, h)
-    # Month by month, the blocks in order, then the running sum kept at the horizons' months:
-    # the same additions in the same order as summing the paths x months x managers arrays
-    # and their cumulative sum, without those arrays (13 MB each for 500 paths of the demo).
-    banked = np.zeros((paths.n_paths, n_managers))
-    grown = np.empty_like(out)
-    for k in range(int(cols.max()) + 1 if len(cols) else 0):
-        month = np.zeros((paths.n_paths, n_managers))
-        for weight, cash in zip(weights, cashes, strict=True):
-            month += weight[:, k, None] * cash[:, k, :]
-        banked = banked + month
-        grown[:, cols == k] = banked[:, None, :]
-    out += grown / discount[:, cols, None]
+    out += _banked(weights, cashes, cols, out.shape) / discount[:, cols, None]
     if pools is not None:
-        if credit is not None and spread_moves_wanted(credit) and base not in moves:
-            moves[base] = spread_moves(gen.model(base), base_paths, credit, h, paths.index(base))
-        out += pools.sleeves(gen.model(base), base_paths, h, threads, moves.get(base))
+        spread = _economy_moves(moves, gen, base, paths, h, credit, wanted=True)
+        out += pools.sleeves(gen.model(base), base_paths, h, threads, spread)
     for c, currency in enumerate(scenario.hedge_currencies):
         unit = hedge_paths(gen, currency, paths, h)
         out += unit[:, :, None] * scenario.hedged[:, c][None, None, :]
     return out
+
+
+def _economy_moves(
+    moves: dict[str, FloatArray],
+    gen: MultiCurrencyG2,
+    home: str,
+    paths: MultiCurrencyPaths,
+    h: FloatArray,
+    credit: CreditInflationSpec | None,
+    *,
+    wanted: bool,
+) -> FloatArray | None:
+    """Spread moves of economy `home` (paths x horizons x ratings), simulated once per run.
+
+    None without a spread model; `moves` caches each economy's. When not `wanted` (a block
+    with no rated bond), the moves already simulated, if any, are returned.
+    """
+    if credit is None or not spread_moves_wanted(credit):
+        return None
+    if wanted and home not in moves:
+        model = gen.model(home)
+        moves[home] = spread_moves(model, paths.economy(home), credit, h, paths.index(home))
+    return moves.get(home)
+
+
+def _banked(
+    weights: list[FloatArray],
+    cashes: list[FloatArray],
+    cols: npt.NDArray[np.intp],
+    shape: tuple[int, ...],
+) -> FloatArray:
+    """Each block's monthly cash times its weight, summed and banked to the horizons' months.
+
+    Month by month, the blocks in order, then the running sum kept at the horizons' months:
+    the same additions in the same order as summing the paths x months x managers arrays and
+    their cumulative sum, without those arrays (13 MB each for 500 paths of the demo).
+    """
+    n_paths, _, n_managers = shape
+    banked = np.zeros((n_paths, n_managers))
+    grown = np.empty(shape)
+    for k in range(int(cols.max()) + 1 if len(cols) else 0):
+        month = np.zeros((n_paths, n_managers))
+        for weight, cash in zip(weights, cashes, strict=True):
+            month += weight[:, k, None] * cash[:, k, :]
+        banked = banked + month
+        grown[:, cols == k] = banked[:, None, :]
+    return grown

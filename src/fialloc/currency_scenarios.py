@@ -343,6 +343,7 @@ class MultiCurrencyG2:
                 raise ValueError(msg)
             frame.index = frame.columns = pd.Index(self.drivers)
         self.correlation = frame
+        self._laws: dict[bytes, tuple[FloatArray, FloatArray]] = {}
         # Validates the whole specification (PSD, rho entries, links) once, on a one-step run.
         if len(econ) > 1:
             self._run(np.array([1.0 / 12.0]), 0, 1, 0, 1)
@@ -473,7 +474,9 @@ class MultiCurrencyG2:
         # driver, in the order of the correlation's labels.
         drivers = [f"{name}.link", f"{name}.x", f"{name}.y", f"{home.name}.x", f"{home.name}.y"]
         loads = [(e.volatility, 0.0), (-sr, ar), (-er, br), (sn, an), (en, bn)]
-        c = self.correlation.loc[drivers, drivers].to_numpy(dtype=np.float64)
+        # By position: a label lookup of the frame costs more than the variance itself.
+        at = self.correlation.index.get_indexer(pd.Index(drivers))
+        c = self.correlation.to_numpy(dtype=np.float64)[np.ix_(at, at)]
 
         def b(k: float) -> FloatArray:
             return np.asarray(-np.expm1(-k * u) / k)
@@ -559,6 +562,17 @@ class MultiCurrencyG2:
         if h.ndim != 1 or not np.all(np.isfinite(h)) or np.any(h <= 0.0):
             msg = f"MultiCurrencyG2.state_law: horizons must be positive years, got {h}"
             raise ValueError(msg)
+        # Once per generator and horizons: every chunk of a run's paths asks for the same.
+        law = self._laws.get(h.tobytes())
+        if law is None:
+            mean, covariance = self._exact_law(h)
+            mean.setflags(write=False)
+            covariance.setflags(write=False)
+            law = self._laws[h.tobytes()] = (mean, covariance)
+        return law
+
+    def _exact_law(self, h: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Compute :meth:`state_law` at horizons `h` (checked)."""
         econ = self.economies
         n = len(econ)
         c = self.correlation.to_numpy(dtype=np.float64)

@@ -208,40 +208,11 @@ class CurveSet:
         where = "CurveSet"
         base = _conventions(self.base_currency, f"{where}: base_currency").currency
         object.__setattr__(self, "base_currency", base)
-        curves: dict[tuple[str, CurveKind], Curve] = {}
-        given: dict[Any, object] = dict(self.curves)  # checked here, whatever was passed
-        for key, curve in given.items():
-            if not (isinstance(key, tuple) and len(key) == 2):
-                msg = f"{where}: curve key {key!r} is not a (currency, kind) pair"
-                raise ValueError(msg)
-            code = _conventions(key[0], f"{where}: curve {key!r}").currency
-            if key[1] not in CURVE_KINDS:
-                msg = f"{where}: curve {key!r} has kind {key[1]!r}; expected one of {CURVE_KINDS}"
-                raise ValueError(msg)
-            if not isinstance(curve, Curve):
-                msg = f"{where}: curve {key!r} is a {type(curve).__name__}, not a Curve"
-                raise ValueError(msg)
-            if curve.valuation_date != self.valuation_date:
-                msg = (
-                    f"{where}: curve {code} {key[1]} is dated {curve.valuation_date}, not the "
-                    f"valuation date {self.valuation_date}"
-                )
-                raise ValueError(msg)
-            curves[(code, key[1])] = curve
+        curves = _checked_curves(self.curves, self.valuation_date, where)
         if (base, "government") not in curves:
             msg = f"{where}: the base currency {base} has no government curve"
             raise ValueError(msg)
-        spots = {base: 1.0}
-        for ccy, value in self.fx_spot.items():
-            code = _conventions(ccy, f"{where}: fx_spot").currency
-            spot = float(value)
-            if not (math.isfinite(spot) and spot > 0.0):
-                msg = f"{where}: fx_spot {code} is {value!r}; expected a positive number"
-                raise ValueError(msg)
-            if code == base and spot != 1.0:
-                msg = f"{where}: fx_spot of the base currency {base} is {spot}, not 1"
-                raise ValueError(msg)
-            spots[code] = spot
+        spots = _checked_spots(self.fx_spot, base, where)
         for code in {c for c, _ in curves} - set(spots):
             msg = f"{where}: {code} has curves but no FX spot into {base}"
             raise ValueError(msg)
@@ -401,6 +372,48 @@ class CurveSet:
         )
 
 
+def _checked_curves(
+    given: Mapping[Any, object], valuation_date: dt.date, where: str
+) -> dict[tuple[str, CurveKind], Curve]:
+    """Return `given` keyed by canonical currency codes; raise naming a bad key or curve."""
+    curves: dict[tuple[str, CurveKind], Curve] = {}
+    for key, curve in dict(given).items():  # checked here, whatever was passed
+        if not (isinstance(key, tuple) and len(key) == 2):
+            msg = f"{where}: curve key {key!r} is not a (currency, kind) pair"
+            raise ValueError(msg)
+        code = _conventions(key[0], f"{where}: curve {key!r}").currency
+        if key[1] not in CURVE_KINDS:
+            msg = f"{where}: curve {key!r} has kind {key[1]!r}; expected one of {CURVE_KINDS}"
+            raise ValueError(msg)
+        if not isinstance(curve, Curve):
+            msg = f"{where}: curve {key!r} is a {type(curve).__name__}, not a Curve"
+            raise ValueError(msg)
+        if curve.valuation_date != valuation_date:
+            msg = (
+                f"{where}: curve {code} {key[1]} is dated {curve.valuation_date}, not the "
+                f"valuation date {valuation_date}"
+            )
+            raise ValueError(msg)
+        curves[(code, key[1])] = curve
+    return curves
+
+
+def _checked_spots(fx_spot: Mapping[str, float], base: str, where: str) -> dict[str, float]:
+    """Return the FX spots (the base's 1 included); raise naming a bad one."""
+    spots = {base: 1.0}
+    for ccy, value in fx_spot.items():
+        code = _conventions(ccy, f"{where}: fx_spot").currency
+        spot = float(value)
+        if not (math.isfinite(spot) and spot > 0.0):
+            msg = f"{where}: fx_spot {code} is {value!r}; expected a positive number"
+            raise ValueError(msg)
+        if code == base and spot != 1.0:
+            msg = f"{where}: fx_spot of the base currency {base} is {spot}, not 1"
+            raise ValueError(msg)
+        spots[code] = spot
+    return spots
+
+
 def build_curve_set(
     quotes: pd.DataFrame,
     valuation_date: object,
@@ -451,10 +464,43 @@ def build_curve_set(
     vd = to_date(valuation_date, f"{where}: valuation_date")
     base = _conventions(base_currency, f"{where}: base_currency").currency
     frame = quotes.reset_index(drop=True)
-    with_conventions = "currency" in frame.columns
+    codes = _curve_codes(frame, base, where, first_row)
+    curves: dict[tuple[str, CurveKind], Curve] = {}
+    if base_curve is not None:
+        if (base, "government") in codes:
+            row = codes.index((base, "government")) + first_row
+            msg = (
+                f"{where} row {row}: the {base} government curve is given as points already; "
+                "leave its quotes out"
+            ).strip()
+            raise ValueError(msg)
+        curves[(base, "government")] = base_curve
+    for key in dict.fromkeys(codes):
+        rows = [i for i, k in enumerate(codes) if k == key]
+        table = _curve_quotes(frame, rows, key[0], with_conventions="currency" in frame.columns)
+        try:
+            curves[key] = bootstrap(table, vd, interpolation, extrapolation)
+        except ValueError as exc:
+            # bootstrap numbers the curve's own rows from 0; name the table's instead.
+            text = _renumbered(str(exc), [r + first_row for r in rows])
+            label = f"{key[0]} {key[1]} curve"
+            head = re.match(r"quotes (row \d+)(.*)", text, re.DOTALL)
+            msg = (
+                f"{where} {head[1]} ({label}){head[2]}".strip()
+                if head
+                else f"{where} {label}: {text}".strip()
+            )
+            raise ValueError(msg) from exc
+    return CurveSet(vd, base, curves, fx_spot or {}, fx_basis or {})
+
+
+def _curve_codes(
+    frame: pd.DataFrame, base: str, where: str, first_row: int
+) -> list[tuple[str, CurveKind]]:
+    """Return each quote's (currency, curve), the defaults filled in; raise naming a bad one."""
     currency = (
         frame["currency"].map(lambda c: c if isinstance(c, str) else base)
-        if with_conventions
+        if "currency" in frame.columns
         else pd.Series(base, index=frame.index)
     )
     curve = (
@@ -475,44 +521,30 @@ def build_curve_set(
             )
             raise ValueError(msg)
         codes.append((code, "government" if name == "government" else "ois"))
-    curves: dict[tuple[str, CurveKind], Curve] = {}
-    if base_curve is not None:
-        if (base, "government") in codes:
-            row = codes.index((base, "government")) + first_row
-            msg = (
-                f"{where} row {row}: the {base} government curve is given as points already; "
-                "leave its quotes out"
-            ).strip()
-            raise ValueError(msg)
-        curves[(base, "government")] = base_curve
-    for key in dict.fromkeys(codes):
-        rows = [i for i, k in enumerate(codes) if k == key]
-        records = frame.iloc[rows].drop(columns=["currency", "curve"], errors="ignore")
-        table = [{str(k): v for k, v in r.items()} for r in records.to_dict("records")]
-        if with_conventions:
-            for rec in table:
-                kind = str(rec.get("kind", "")).strip().lower()
-                if kind not in ("deposit", "swap", "par_bond"):
-                    continue  # bootstrap names the row
-                freq, day_count = quote_conventions(key[0], kind)
-                if _blank(rec.get("frequency")) and kind != "deposit":
-                    rec["frequency"] = freq
-                if _blank(rec.get("day_count")):
-                    rec["day_count"] = day_count
-        try:
-            curves[key] = bootstrap(table, vd, interpolation, extrapolation)
-        except ValueError as exc:
-            # bootstrap numbers the curve's own rows from 0; name the table's instead.
-            text = _renumbered(str(exc), [r + first_row for r in rows])
-            label = f"{key[0]} {key[1]} curve"
-            head = re.match(r"quotes (row \d+)(.*)", text, re.DOTALL)
-            msg = (
-                f"{where} {head[1]} ({label}){head[2]}".strip()
-                if head
-                else f"{where} {label}: {text}".strip()
-            )
-            raise ValueError(msg) from exc
-    return CurveSet(vd, base, curves, fx_spot or {}, fx_basis or {})
+    return codes
+
+
+def _curve_quotes(
+    frame: pd.DataFrame, rows: list[int], currency: str, *, with_conventions: bool
+) -> list[dict[str, Any]]:
+    """Return one curve's quotes as records for `bootstrap`.
+
+    With a currency column, each missing frequency and day count is the currency's market
+    convention for the instrument.
+    """
+    records = frame.iloc[rows].drop(columns=["currency", "curve"], errors="ignore")
+    table = [{str(k): v for k, v in r.items()} for r in records.to_dict("records")]
+    if with_conventions:
+        for rec in table:
+            kind = str(rec.get("kind", "")).strip().lower()
+            if kind not in ("deposit", "swap", "par_bond"):
+                continue  # bootstrap names the row
+            freq, day_count = quote_conventions(currency, kind)
+            if _blank(rec.get("frequency")) and kind != "deposit":
+                rec["frequency"] = freq
+            if _blank(rec.get("day_count")):
+                rec["day_count"] = day_count
+    return table
 
 
 def _renumbered(message: str, rows: list[int]) -> str:

@@ -200,6 +200,35 @@ def _check_interpolation(interpolation: object, where: str) -> CpiInterpolation:
     raise ValueError(msg)
 
 
+def _pillar_months(
+    book: LinkerBook, settlement: dt.date, base: pd.Timestamp, where: str
+) -> npt.NDArray[np.int64]:
+    """Each linker's pillar: the last month (a month number) its maturity's reference reads.
+
+    Raises naming `where` when the linkers mix conventions, share a pillar or have one on or
+    before the `base` month (the last fixing).
+    """
+    terms = book._terms
+    if len(set(zip(terms.lag_months, terms.interpolation, strict=True))) != 1:
+        msg = f"{where}: the linkers mix observation lags or interpolations"
+        raise ValueError(msg)
+    lag, how = terms.lag_months[0], terms.interpolation[0]
+    layout = book.real.layout
+    maturity = _payment_days(layout.times[layout.offsets[1:] - 1], settlement)
+    own = maturity.astype("datetime64[M]").astype(np.int64) + _EPOCH_MONTH
+    past_first = _days(maturity) > _month_start_days(own)
+    last_read = own - lag + ((how == "linear") & past_first).astype(np.int64)
+    order = np.argsort(last_read, kind="stable")
+    if np.any(np.diff(last_read[order]) <= 0) or last_read[order[0]] <= _month_number(base):
+        msg = (
+            f"{where}: each linker needs its own pillar month after the last fixing "
+            f"{base:%Y-%m}; the reference months of the maturities are "
+            f"{sorted(_month_start(int(m)).strftime('%Y-%m') for m in last_read)}"
+        )
+        raise ValueError(msg)
+    return last_read
+
+
 @dataclass(frozen=True, eq=False)
 class BreakevenCurve:
     """Published fixings of one price index and the zero-coupon inflation curve beyond them.
@@ -386,25 +415,9 @@ class BreakevenCurve:
         if nominal.valuation_date is None or len(fixings) == 0:
             msg = f"{where}: the nominal curve needs a valuation date and the index fixings"
             raise ValueError(msg)
-        terms = book._terms
-        if len(set(zip(terms.lag_months, terms.interpolation, strict=True))) != 1:
-            msg = f"{where}: the linkers mix observation lags or interpolations"
-            raise ValueError(msg)
-        lag, how = terms.lag_months[0], terms.interpolation[0]
-        layout = book.real.layout
-        maturity = _payment_days(layout.times[layout.offsets[1:] - 1], nominal.valuation_date)
-        own = maturity.astype("datetime64[M]").astype(np.int64) + _EPOCH_MONTH
-        past_first = _days(maturity) > _month_start_days(own)
-        last_read = own - lag + ((how == "linear") & past_first).astype(np.int64)
-        order = np.argsort(last_read, kind="stable")
         base = fixings.index[-1]
-        if np.any(np.diff(last_read[order]) <= 0) or last_read[order[0]] <= _month_number(base):
-            msg = (
-                f"{where}: each linker needs its own pillar month after the last fixing "
-                f"{base:%Y-%m}; the reference months of the maturities are "
-                f"{sorted(_month_start(int(m)).strftime('%Y-%m') for m in last_read)}"
-            )
-            raise ValueError(msg)
+        last_read = _pillar_months(book, nominal.valuation_date, base, where)
+        order = np.argsort(last_read, kind="stable")
         z = np.broadcast_to(np.asarray(z_spread, dtype=np.float64), (len(book),)).copy()
         pillars = tuple(_month_start(int(m)) for m in last_read[order])
         rates = np.zeros(len(book))

@@ -205,17 +205,7 @@ def scheduled_cashflows(
         raise ValueError(msg)
     months = np.arange(1, int(wam) + 1, dtype=np.float64)
     c = wac / 12.0
-    if psa is not None:
-        if not 0 <= psa <= 1e4:
-            msg = f"scheduled_cashflows: `psa` must be a percent in [0, 10000], got {psa}"
-            raise ValueError(msg)
-        rates = np.minimum(psa_cpr(age + months, psa), 0.999999)
-    else:
-        if not 0 <= float(cpr) < 1:  # type: ignore[arg-type]
-            msg = f"scheduled_cashflows: `cpr` must be a decimal in [0, 1), got {cpr}"
-            raise ValueError(msg)
-        rates = np.full(len(months), float(cpr))  # type: ignore[arg-type]
-    smm = -np.expm1(np.log1p(-rates) / 12.0)
+    smm = -np.expm1(np.log1p(-_prepayment_rates(age + months, cpr, psa)) / 12.0)
     survival = np.concatenate([[1.0], np.cumprod(1.0 - smm)[:-1]])
     if c == 0.0:
         scheduled_balance = 1.0 - (months - 1.0) / wam
@@ -239,6 +229,20 @@ def scheduled_cashflows(
         },
         index=pd.RangeIndex(1, int(wam) + 1, name="month"),
     )
+
+
+def _prepayment_rates(ages: FloatArray, cpr: float | None, psa: float | None) -> FloatArray:
+    """Annual prepayment rate (CPR, decimal) at each loan age in months: `psa`'s or `cpr`."""
+    if psa is not None:
+        if not 0 <= psa <= 1e4:
+            msg = f"scheduled_cashflows: `psa` must be a percent in [0, 10000], got {psa}"
+            raise ValueError(msg)
+        return np.minimum(psa_cpr(ages, psa), 0.999999)
+    rate = float(cpr) if cpr is not None else float("nan")
+    if not 0 <= rate < 1:
+        msg = f"scheduled_cashflows: `cpr` must be a decimal in [0, 1), got {cpr}"
+        raise ValueError(msg)
+    return np.full(len(ages), rate)
 
 
 @dataclass(frozen=True)
@@ -618,28 +622,10 @@ def value_pools(
     value, spread, se, spread_dv, principal = _run(
         pools, model, paths, given, prices is not None, n_threads
     )
-    n = len(pools)
     tenors = tuple(float(t) for t in key_tenors) if key_tenors and bump_bp > 0 else ()
-    duration = np.full(n, np.nan)
-    convexity = np.full(n, np.nan)
-    krd = np.full((n, len(tenors)), np.nan)
-    if bump_bp > 0:
-        if paths.g2 is None:
-            msg = "value_pools: durations need simulated paths; pass bump_bp=0 for these"
-            raise ValueError(msg)
-        dy = bump_bp * 1e-4
-        curve = paths.g2.curve
-
-        def at(bumped: Curve) -> FloatArray:
-            return _run(pools, model, paths.on_curve(bumped, model), spread, False, n_threads)[0]
-
-        down, up = at(curve.shifted(-bump_bp)), at(curve.shifted(bump_bp))
-        duration = (down - up) / (2.0 * value * dy)
-        convexity = (down + up - 2.0 * value) / (value * dy * dy)
-        for j, tenor in enumerate(tenors):
-            lo = at(curve.key_rate_bumped(tenor, -bump_bp, tenors))
-            hi = at(curve.key_rate_bumped(tenor, bump_bp, tenors))
-            krd[:, j] = (lo - hi) / (2.0 * value * dy)
+    duration, convexity, krd = _effective_risk(
+        pools, model, paths, value, spread, bump_bp=bump_bp, tenors=tenors, threads=n_threads
+    )
     return MbsValuation(
         ids=pools.ids,
         value=value,
@@ -654,6 +640,47 @@ def value_pools(
         expected_paydown=principal[:, 0],
         n_paths=paths.n_paths,
     )
+
+
+def _effective_risk(
+    pools: MbsPools,
+    model: PrepaymentModel,
+    paths: MbsPaths,
+    value: FloatArray,
+    spread: FloatArray,
+    *,
+    bump_bp: float,
+    tenors: tuple[float, ...],
+    threads: int,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Effective duration, convexity and key-rate durations at the OAS (NaN at no bump).
+
+    Each bumped curve revalues the pools on the same paths' shocks (:meth:`MbsPaths.on_curve`)
+    at their `spread`.
+    """
+    n = len(pools)
+    duration = np.full(n, np.nan)
+    convexity = np.full(n, np.nan)
+    krd = np.full((n, len(tenors)), np.nan)
+    if bump_bp <= 0:
+        return duration, convexity, krd
+    if paths.g2 is None:
+        msg = "value_pools: durations need simulated paths; pass bump_bp=0 for these"
+        raise ValueError(msg)
+    dy = bump_bp * 1e-4
+    curve = paths.g2.curve
+
+    def at(bumped: Curve) -> FloatArray:
+        return _run(pools, model, paths.on_curve(bumped, model), spread, False, threads)[0]
+
+    down, up = at(curve.shifted(-bump_bp)), at(curve.shifted(bump_bp))
+    duration = (down - up) / (2.0 * value * dy)
+    convexity = (down + up - 2.0 * value) / (value * dy * dy)
+    for j, tenor in enumerate(tenors):
+        lo = at(curve.key_rate_bumped(tenor, -bump_bp, tenors))
+        hi = at(curve.key_rate_bumped(tenor, bump_bp, tenors))
+        krd[:, j] = (lo - hi) / (2.0 * value * dy)
+    return duration, convexity, krd
 
 
 def expected_paydown(
@@ -900,6 +927,8 @@ HORIZON_VALUE_PATHS: Final = 2000
 #: regression never sees the paths it is applied to.
 HORIZON_VALUE_FIRST_PATH: Final = 2**40
 _N_BASIS: Final = 12
+#: Paths per block of :meth:`HorizonValues.values`.
+_VALUE_BLOCK: Final = 16
 
 
 def _basis(
@@ -960,11 +989,19 @@ class HorizonValues:
         each horizon) paths x horizons; `spread_shift` (same shape as `incentive`, decimal)
         moves the OAS, to first order.
         """
-        basis = _basis(incentive, balance, fast[:, :, None], self.model)
-        value = (basis * self.value_coefficients[None]).sum(axis=-1)
-        if spread_shift is not None:
-            value = value - spread_shift * (basis * self.dv_coefficients[None]).sum(axis=-1)
-        return np.asarray(balance * value, dtype=np.float64)
+        out = np.empty(np.shape(incentive), dtype=np.float64)
+        # A few paths at a time: the basis (12 values per path, horizon and pool) then stays
+        # in cache instead of going through memory (2x faster for 500 paths of the demo's 45
+        # pools); every value is computed by the same operations, so the result is the same.
+        for start in range(0, len(out), _VALUE_BLOCK):
+            rows = slice(start, start + _VALUE_BLOCK)
+            basis = _basis(incentive[rows], balance[rows], fast[rows, :, None], self.model)
+            value = (basis * self.value_coefficients[None]).sum(axis=-1)
+            if spread_shift is not None:
+                shift = spread_shift[rows]
+                value = value - shift * (basis * self.dv_coefficients[None]).sum(axis=-1)
+            out[rows] = balance[rows] * value
+        return out
 
 
 def horizon_values(

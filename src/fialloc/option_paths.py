@@ -23,10 +23,7 @@ each month's state; the run's grid is monthly).
 
 from __future__ import annotations
 
-import hashlib
-import threading
-from dataclasses import dataclass
-from typing import Final
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -37,7 +34,7 @@ from fialloc.layout import FloatArray, IndexArray
 from fialloc.mbs import HorizonValues, MbsPools, horizon_incentive, horizon_values, path_values
 from fialloc.scenarios import G2Paths, G2pp
 
-__all__ = ["PoolPaths", "on_monthly_grid", "pool_paths"]
+__all__ = ["PoolPaths", "on_monthly_grid", "pool_paths", "pool_regression", "regression_at"]
 
 
 def on_monthly_grid(times: npt.ArrayLike) -> bool:
@@ -126,18 +123,82 @@ class PoolPaths:
         return np.asarray(per_face @ self.holdings.T, dtype=np.float64)
 
 
+def pool_regression(
+    portfolio: Portfolio, model: G2pp, horizons: npt.ArrayLike, seed: int
+) -> HorizonValues | None:
+    """Fit the base-currency pools' values at the horizons for a run (None without pools).
+
+    :func:`fialloc.mbs.horizon_values` on `model`, at each pool's OAS, from paths of `seed`'s
+    stream that no run uses. A run fits it once and passes it to every chunk of its paths
+    (:func:`pool_paths`); :func:`regression_at` takes the horizons another block of paths
+    needs.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        Validated inputs.
+    model : G2pp
+        The base currency's model of the run, on the base curve.
+    horizons : array
+        Years.
+    seed : int
+        The run's seed.
+    """
+    held = _held_pools(portfolio)
+    if held is None:
+        return None
+    _, pools, oas = held
+    h = np.atleast_1d(np.asarray(horizons, dtype=np.float64))
+    return horizon_values(pools, model, h, oas, seed=int(seed))
+
+
+def regression_at(fitted: HorizonValues, horizons: npt.ArrayLike) -> HorizonValues:
+    """Return `fitted` at some of its horizons (years), as a fit at those alone would be.
+
+    Each horizon's regression is fitted on its own, on the same paths: a fit at fewer
+    horizons gives these values bitwise.
+
+    Raises
+    ------
+    ValueError
+        If a horizon is not one of `fitted`'s.
+    """
+    h = np.atleast_1d(np.asarray(horizons, dtype=np.float64))
+    at = [int(np.flatnonzero(fitted.horizons == t)[0]) for t in h if t in fitted.horizons]
+    if len(at) != len(h):
+        msg = f"regression_at: horizons {h} are not all among the fit's {fitted.horizons}"
+        raise ValueError(msg)
+    return replace(
+        fitted,
+        horizons=fitted.horizons[at],
+        value_coefficients=fitted.value_coefficients[at],
+        dv_coefficients=fitted.dv_coefficients[at],
+        residual_std=fitted.residual_std[at],
+    )
+
+
+def _held_pools(p: Portfolio) -> tuple[IndexArray, MbsPools, FloatArray] | None:
+    """Return the base-currency pools' rows in the book, terms and OAS (None without)."""
+    mbs = p.mbs_valuation
+    if mbs is None or p.mbs_pools is None:
+        return None
+    rows = p.book.security_ids.get_indexer(mbs.ids)
+    if str(p.currencies.iloc[rows[0]]) != p.mandate.base_currency:
+        return None
+    terms = p.mbs_pools.set_index("security_id", drop=False)
+    pools = MbsPools.from_frame(terms.loc[list(mbs.ids)].reset_index(drop=True))
+    return rows.astype(np.int64), pools, np.ascontiguousarray(mbs.oas, dtype=np.float64)
+
+
 def pool_paths(
     portfolio: Portfolio,
     model: G2pp,
     horizons: npt.ArrayLike,
     seed: int,
     groups: npt.ArrayLike,
+    fitted: HorizonValues | None = None,
 ) -> PoolPaths | None:
     """Return the portfolio's base-currency pools ready for the run's paths (None without).
-
-    The horizon-value regression (:func:`fialloc.mbs.horizon_values`) runs on `model` from paths
-    of `seed`'s stream that no run uses; the last few results are kept, so every chunk of a
-    run (in this process) shares one.
 
     Parameters
     ----------
@@ -151,50 +212,30 @@ def pool_paths(
         The run's seed.
     groups : array of int64
         Credit group of every bond of the book (book order, -1 for none).
+    fitted : HorizonValues, optional
+        The run's regression at `horizons` (:func:`pool_regression`); fitted here without.
+
+    Raises
+    ------
+    ValueError
+        If `fitted` is not at `horizons`.
     """
-    p = portfolio
-    mbs = p.mbs_valuation
-    if mbs is None or p.mbs_pools is None:
+    held = _held_pools(portfolio)
+    if held is None:
         return None
-    ids = p.book.security_ids
-    rows = ids.get_indexer(mbs.ids)
-    if str(p.currencies.iloc[rows[0]]) != p.mandate.base_currency:
-        return None
-    terms = p.mbs_pools.set_index("security_id", drop=False)
-    pools = MbsPools.from_frame(terms.loc[list(mbs.ids)].reset_index(drop=True))
+    rows, pools, oas = held
     h = np.atleast_1d(np.asarray(horizons, dtype=np.float64))
-    oas = np.ascontiguousarray(mbs.oas, dtype=np.float64)
-    key = hashlib.sha256(
-        b"\0".join(
-            [
-                *(np.ascontiguousarray(a).tobytes() for a in pools.core_args()),
-                *(np.ascontiguousarray(a).tobytes() for a in model.curve.core_args()),
-                oas.tobytes(),
-                h.tobytes(),
-                repr((model.params, int(seed), model.curve.valuation_date)).encode(),
-            ]
-        )
-    ).hexdigest()
-    with _LOCK:
-        fitted = _FITTED.get(key)
     if fitted is None:
         fitted = horizon_values(pools, model, h, oas, seed=int(seed))
-        with _LOCK:
-            while len(_FITTED) >= _KEEP:
-                _FITTED.pop(next(iter(_FITTED)))
-            _FITTED[key] = fitted
-    face = p.face.reindex(columns=ids).to_numpy(dtype=float)[:, rows] / 100.0
+    elif not np.array_equal(fitted.horizons, h):
+        msg = f"pool_paths: the regression is at {fitted.horizons}, the paths' horizons are {h}"
+        raise ValueError(msg)
+    face = portfolio.face.reindex(columns=portfolio.book.security_ids).to_numpy(dtype=float)
     return PoolPaths(
-        rows.astype(np.int64),
+        rows,
         pools,
         oas,
         fitted,
-        np.ascontiguousarray(face),
+        np.ascontiguousarray(face[:, rows] / 100.0),
         np.asarray(groups, dtype=np.int64)[rows],
     )
-
-
-#: Regressions :func:`pool_paths` keeps (a run asks for two: its horizons and the fit's).
-_KEEP: Final = 4
-_FITTED: dict[str, HorizonValues] = {}
-_LOCK: Final = threading.Lock()

@@ -30,6 +30,7 @@ from fialloc.desks import DeskResult, performance, run_desks
 from fialloc.distributed import Executor
 from fialloc.errors import InputError
 from fialloc.factor_covariance import scenario_covariance
+from fialloc.mbs import HorizonValues
 from fialloc.mc_estimators import DEFAULT_PATHS
 from fialloc.optimize import (
     AllocationProblem,
@@ -41,6 +42,7 @@ from fialloc.optimize import (
     overlay_program,
     pareto_frontier,
 )
+from fialloc.option_paths import pool_regression, regression_at
 from fialloc.overlay import OverlayMarket, OverlayUniverse, overlay_universe
 from fialloc.plan import ImplementationPlan, glide_path, implementation_plan
 from fialloc.robustness import (
@@ -510,13 +512,18 @@ class _Settings:
         horizons: npt.NDArray[np.float64],
         universe: OverlayUniverse | None,
         spread_model: CreditInflationSpec,
+        pool_values: HorizonValues | None,
         first_path: int = 0,
     ) -> SleevePaths:
-        """Simulate the run's paths from `first_path` and revalue the sleeves on them."""
+        """Simulate the run's paths from `first_path` and revalue the sleeves on them.
+
+        `pool_values` is the run's MBS regression (:func:`fialloc.option_paths.pool_regression`,
+        fitted once a run) at `horizons`.
+        """
         return simulate_sleeves(
             p, model, self.n_paths, self.grid, horizons, self.scenario_seed,
             chunk=self.path_chunk, executor=self.executor, first_path=first_path,
-            overlay=universe, credit=spread_model,
+            overlay=universe, credit=spread_model, pool_values=pool_values,
         )  # fmt: skip
 
     def parameters(
@@ -562,6 +569,7 @@ def _optimize_stage(
     settings: _Settings,
     universe: OverlayUniverse | None,
     overlay_inputs: OverlayInputs | None,
+    pool_values: HorizonValues | None,
 ) -> _Allocations:
     """Build the problem; solve the recommendation, the least shortfall and the frontier."""
     p = ctx.portfolio
@@ -580,8 +588,9 @@ def _optimize_stage(
     program, allocation, without = _recommend(problem, p, overlay_inputs)
     # Fitted on paths of its own (the next block of the same stream, last horizon only),
     # so that the paths that evaluate it below do not flatter it.
+    last = None if pool_values is None else regression_at(pool_values, settings.years[-1:])
     fit = settings.sleeves(
-        p, model, settings.years[-1:], universe, spread_model, first_path=settings.n_paths
+        p, model, settings.years[-1:], universe, spread_model, last, first_path=settings.n_paths
     )
     robust = min_expected_shortfall(
         problem, fit, p.mandate, rooms=program.rooms(), overlay=overlay_inputs
@@ -607,12 +616,15 @@ def _run_stages(
     with _stage("scenarios", timings, progress):
         model = G2pp(p.curve)
         spread_model = run_spread_model(p)
-        sleeves = settings.sleeves(p, model, settings.years, universe, spread_model)
+        # The MBS pools' horizon regression, fitted once: every chunk of the statistics'
+        # paths and of the least-shortfall fit's applies it.
+        pool_values = pool_regression(p, model, settings.years, settings.scenario_seed)
+        sleeves = settings.sleeves(p, model, settings.years, universe, spread_model, pool_values)
     with _stage("desks", timings, progress):
         desks = desk_runner(ctx)
     with _stage("optimize", timings, progress):
         chosen = _optimize_stage(
-            ctx, desks, model, spread_model, settings, universe, overlay_inputs
+            ctx, desks, model, spread_model, settings, universe, overlay_inputs, pool_values
         )
     with _stage("robustness", timings, progress):
         candidates, overlays, overlay_values = _candidates(

@@ -45,6 +45,7 @@ from fialloc.data import Mandate, Portfolio
 from fialloc.distributed import Executor, InProcess, task_threads
 from fialloc.errors import DistributedError
 from fialloc.layout import FloatArray
+from fialloc.mbs import HorizonValues
 from fialloc.mc_estimators import Controls, Estimate, Kind, estimates
 from fialloc.optimize import (
     AllocationProblem,
@@ -55,7 +56,7 @@ from fialloc.optimize import (
     allocation_result,
     overlay_extension,
 )
-from fialloc.option_paths import PoolPaths, on_monthly_grid, pool_paths
+from fialloc.option_paths import PoolPaths, on_monthly_grid, pool_paths, pool_regression
 from fialloc.overlay import OverlayUniverse
 from fialloc.scenarios import CreditInflationSpec, G2Paths, G2pp
 from fialloc.stresses import StressResult
@@ -258,6 +259,7 @@ def sleeve_paths(
     overlay: OverlayUniverse | None = None,
     scenario: BookScenario | None = None,
     credit: CreditInflationSpec | None = None,
+    pool_values: HorizonValues | None = None,
 ) -> SleevePaths:
     """Revalue each manager's sleeve and the liabilities on every path (see module notes).
 
@@ -271,7 +273,8 @@ def sleeve_paths(
     sectors are discounted at their spreads on the path (:func:`fialloc.currency_paths.
     spread_moves`); the liabilities and overlay stay on the risk-free curve. The base
     currency's MBS pools are valued with their prepayment model on a monthly grid
-    (:mod:`fialloc.option_paths`; the horizon-value regression on paths of ``paths.seed``).
+    (:mod:`fialloc.option_paths`; the horizon-value regression on paths of ``paths.seed``,
+    `pool_values` when given: :func:`fialloc.option_paths.pool_regression` at `horizons`).
     """
     p = portfolio
     h = np.atleast_1d(np.asarray(horizons, dtype=float))
@@ -279,7 +282,7 @@ def sleeve_paths(
     controls: tuple[FloatArray, FloatArray, tuple[str, ...]] | None = None
     # The base currency's pools ride the paths with their prepayment model (month by month).
     pools = (
-        pool_paths(p, model, h, paths.seed, credit_groups(p, p.book.security_ids))
+        pool_paths(p, model, h, paths.seed, credit_groups(p, p.book.security_ids), pool_values)
         if on_monthly_grid(paths.times)
         else None
     )
@@ -383,6 +386,7 @@ def simulate_sleeves(
     first_path: int = 0,
     overlay: OverlayUniverse | None = None,
     credit: CreditInflationSpec | None = None,
+    pool_values: HorizonValues | None = None,
 ) -> SleevePaths:
     """Simulate G2++ paths and revalue the sleeves on them, `chunk` paths per task.
 
@@ -415,6 +419,9 @@ def simulate_sleeves(
     credit : CreditInflationSpec, optional
         Credit spreads on the paths (:func:`fialloc.currency_paths.run_spread_model`);
         constant spreads without.
+    pool_values : HorizonValues, optional
+        The MBS pools' regression at `horizons` (:func:`fialloc.option_paths.pool_regression`
+        on `seed`); fitted here once for every task without.
 
     Raises
     ------
@@ -438,10 +445,22 @@ def simulate_sleeves(
         raise ValueError(msg)
     items = [(first_path + k, min(chunk, n_paths - k)) for k in range(0, n_paths, chunk)]
     scenario = book_scenario(portfolio, model)
+    if pool_values is None and on_monthly_grid(grid):
+        pool_values = pool_regression(portfolio, model, h, int(seed))
     blocks = (executor or InProcess()).map(
         _sleeve_chunk,
         items,
-        shared=(portfolio, model.params, grid, h, int(seed), overlay, scenario, credit),
+        shared=(
+            portfolio,
+            model.params,
+            grid,
+            h,
+            int(seed),
+            overlay,
+            scenario,
+            credit,
+            pool_values,
+        ),
     )
     return _concatenate(blocks, items, n_paths)
 
@@ -457,10 +476,11 @@ def _sleeve_chunk(
         OverlayUniverse | None,
         BookScenario | None,
         CreditInflationSpec | None,
+        HorizonValues | None,
     ],
 ) -> SleevePaths:
     first, n = item
-    portfolio, params, grid, horizons, seed, overlay, scenario, credit = shared
+    portfolio, params, grid, horizons, seed, overlay, scenario, credit, pool_values = shared
     model = G2pp(portfolio.curve, *params)
     threads = task_threads()
     paths: G2Paths | MultiCurrencyPaths = (
@@ -468,7 +488,9 @@ def _sleeve_chunk(
         if scenario is None
         else scenario.generator.simulate(n, grid, seed, threads, first_path=first)
     )
-    return sleeve_paths(portfolio, model, paths, horizons, threads, overlay, scenario, credit)
+    return sleeve_paths(
+        portfolio, model, paths, horizons, threads, overlay, scenario, credit, pool_values
+    )
 
 
 def _concatenate(

@@ -77,3 +77,25 @@ def test_records_keep_multi_indexes_duplicate_names_and_empty_tables():
     assert _same(to_records(numbered), _row_records(numbered))
     empty = table.iloc[:0]
     assert to_records(empty) == _row_records(empty) == []
+
+
+def test_a_desk_result_is_converted_once_and_the_same_every_time():
+    from fialloc.desks.result import DeskResult, Finding
+
+    table = pd.DataFrame({"x": [1.0, math.nan]}, index=pd.Index(["a", "b"], name="k"))
+    result = DeskResult(
+        "duration",
+        tables={"t": table},
+        findings=[Finding(code="c", subject="s", message="m", metrics={"v": 1.0})],
+        summary={"gap": np.float64(0.5)},
+    )
+    first = result.to_dict()
+    assert result.to_dict() is first
+    assert first == {
+        "desk": "duration",
+        "summary": {"gap": 0.5},
+        "findings": [{"code": "c", "severity": "info", "subject": "s", "message": "m",
+                      "metrics": {"v": 1.0}}],
+        "recommendations": [],
+        "tables": {"t": [{"k": "a", "x": 1.0}, {"k": "b", "x": None}]},
+    }  # fmt: skip

@@ -377,12 +377,15 @@ def _null_scan(
 def _ar1_draws(n: int, phi: float, draws: int, key: tuple[int, ...]) -> FloatArray:
     """`draws` stationary AR(1) series of length `n` with unit innovations (seeded by `key`)."""
     rng = np.random.default_rng([_NULL_SEED, n, round(phi * 100), *key])
-    u = rng.standard_normal((draws, n + 50))
+    # Time along the rows: each step of the recursion then reads and writes contiguous
+    # memory (the same draws and the same arithmetic as along the columns).
+    u = rng.standard_normal((draws, n + 50)).T.copy()
     e = np.empty_like(u)
-    e[:, 0] = u[:, 0] / math.sqrt(1.0 - phi * phi)
-    for t in range(1, u.shape[1]):
-        e[:, t] = phi * e[:, t - 1] + u[:, t]
-    return e[:, 50:]
+    e[0] = u[0] / math.sqrt(1.0 - phi * phi)
+    for t in range(1, u.shape[0]):
+        e[t] = phi * e[t - 1] + u[t]
+    out: FloatArray = np.ascontiguousarray(e[50:].T)
+    return out
 
 
 def known_noise_statistic(

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -405,7 +405,8 @@ def _returns_and_characteristics(
     # rating at the start of the month times the move (the desks' definition).
     bbb = factors["BBB_level"] / 12 - factors["BBB_duration"] * factors["BBB"]
     hy = factors["BB_level"] / 12 - factors["BB_duration"] * factors["BB"]
-    rows, chars = [], []
+    rows: dict[str, list[Any]] = {"month": [], "manager_id": []}
+    chars: dict[str, list[Any]] = {"month": [], "manager_id": []}
     drift_dates = {}
     for mid in managers["manager_id"]:
         dur, notch, hy_share, yld = sleeve.loc[
@@ -437,13 +438,17 @@ def _returns_and_characteristics(
         # One draw per month, as the history has always drawn them (the stream stays put).
         d_path = d_path + _wander(np.array([rng.normal() for _ in range(n)]), noise["duration"])
         ret = bench + active
-        for k, month in enumerate(months):
-            rows.append({"month": month, "manager_id": mid, "return": float(ret[k]),
-                         "benchmark_return": float(bench[k])})  # fmt: skip
-            chars.append({"month": month, "manager_id": mid,
-                          "duration": float(max(d_path[k], 0.0)),
-                          "credit_notch": float(np.clip(notch_path[k], 1, 21)),
-                          "high_yield_share": float(np.clip(hy_path[k], 0, 1))})  # fmt: skip
+        # Column by column, a manager's months at once (the same values as month by month).
+        for table, values in (
+            (rows, {"return": ret, "benchmark_return": bench}),
+            (chars, {"duration": np.maximum(d_path, 0.0),
+                     "credit_notch": np.clip(notch_path, 1, 21),
+                     "high_yield_share": np.clip(hy_path, 0, 1)}),
+        ):  # fmt: skip
+            table["month"] += months
+            table["manager_id"] += [mid] * n
+            for name, column in values.items():
+                table.setdefault(name, []).extend(np.asarray(column, dtype=float).tolist())
     return pd.DataFrame(rows), pd.DataFrame(chars), drift_dates
 
 

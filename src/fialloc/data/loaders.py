@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from fialloc.curve_set import CURRENCIES, build_curve_set
 from fialloc.curves import EXTRAPOLATIONS, INTERPOLATIONS
 from fialloc.data.benchmark_checks import benchmark_problems, mix_columns
+from fialloc.data.csv_files import read_csv
 from fialloc.data.fx import fx_rates
 from fialloc.data.history_checks import history_problems
 from fialloc.data.mandate import Mandate, validation_problems
@@ -34,7 +35,7 @@ from fialloc.data.option_checks import call_schedule_problems
 from fialloc.data.portfolio import Portfolio, todays_curve
 from fialloc.data.product_checks import product_problems
 from fialloc.data.run_requirements import book_value, run_problems
-from fialloc.data.schema import SCHEMAS, Problem, cap_problems
+from fialloc.data.schema import SCHEMAS, CappedProblems, Problem, cap_problems
 from fialloc.data.schema_doc import schema_markdown
 from fialloc.errors import InputError
 
@@ -96,13 +97,12 @@ def read_table(path: Path) -> pd.DataFrame:
     ------
     InputError
         If the file cannot be read or parsed; the problem names the file (and the line for
-        malformed JSON).
+        malformed JSON). A CSV file is read a block at a time and refused at its first
+        structural error (see :func:`fialloc.data.csv_files.read_csv`).
     """
     try:
         if path.suffix == ".csv":
-            # Arrow's reader: several times faster on long histories, and a row with more
-            # fields than the header is an error instead of a silent shift.
-            return pd.read_csv(path, dtype=str, keep_default_na=False, engine="pyarrow")
+            return read_csv(path)
         if path.suffix == ".parquet":
             return pd.read_parquet(path)
         if path.suffix == ".json":
@@ -249,10 +249,10 @@ def _holding_problems(t: Mapping[str, pd.DataFrame], files: Mapping[str, str]) -
         values = holdings[key]
         unknown = np.flatnonzero((values.notna() & ~values.isin(list(ids))).to_numpy())
         found = values.to_numpy(dtype=object)[unknown]
-        problems += [
-            Problem(files["holdings"], i, key, what.format(v))
-            for i, v in zip(unknown.tolist(), found.tolist(), strict=True)
-        ]
+        capped = CappedProblems(files["holdings"], key)
+        for i, v in zip(unknown.tolist(), found.tolist(), strict=True):
+            capped.add(i, what.format(v))
+        problems += capped.problems()
     return problems
 
 
@@ -500,8 +500,9 @@ def _derived_problems(portfolio: Portfolio, files: Mapping[str, str]) -> list[Pr
 def _in_file_terms(problems: list[Problem]) -> list[Problem]:
     """Capped per rule (see Problem), then rows as CSV line numbers (the header is line 1).
 
-    Capping first: a file of junk rows gives millions of problems, of which a few dozen are
-    shown (the rule and the count do not depend on the row).
+    The checks that meet a problem per row count past the cap where they find them
+    (:class:`~fialloc.data.schema.CappedProblems`); capping here merges those counts with
+    every other problem of the same rule.
     """
     return [
         dataclasses.replace(p, row=p.row + 2)
@@ -539,10 +540,13 @@ def _curve_settings(
 
 
 def _validate(
-    raw: Mapping[str, tuple[str, pd.DataFrame]], valuation: Mapping[str, Any], mandate: object
+    raw: Mapping[str, tuple[str, pd.DataFrame]],
+    valuation: Mapping[str, Any],
+    mandate: object,
+    untranslated: Collection[tuple[str, int | None, str | None]] = (),
 ) -> tuple[Portfolio | None, list[Problem]]:
     files = {name: file for name, (file, _) in raw.items()}
-    clean, typed, problems = _table_problems(raw)
+    clean, typed, problems = _table_problems(raw, untranslated)
     curves = [name for name in CURVE_TABLES if name in raw]
     if len(curves) > 1 and _quotes_base_curve(typed.get("curve_quotes"), mandate):
         msg = (
@@ -578,8 +582,9 @@ def _validate(
 
 def _table_problems(
     raw: Mapping[str, tuple[str, pd.DataFrame]],
+    untranslated: Collection[tuple[str, int | None, str | None]],
 ) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame], list[Problem]]:
-    """Check each table against its schema.
+    """Check each table against its schema (cells in `untranslated` were reported already).
 
     Returns every table coerced, those with every required column, and the problems found.
     """
@@ -587,7 +592,11 @@ def _table_problems(
     clean: dict[str, pd.DataFrame] = {}
     typed: dict[str, pd.DataFrame] = {}  # tables with every required column, coerced
     for name, (file, frame) in raw.items():
-        out, found = SCHEMAS[name].validate(frame, file)
+        skip: dict[str, set[int]] = {}
+        for where, row, column in untranslated:
+            if where == file and row is not None and column is not None:
+                skip.setdefault(column, set()).add(row)
+        out, found = SCHEMAS[name].validate(frame, file, untranslated=skip)
         if name in ("benchmark_characteristics", "manager_characteristics"):
             out, mixes = mix_columns(out, file)
             found += mixes
@@ -741,14 +750,14 @@ def _collect(
     if valuation is not None and not isinstance(valuation, dict):
         read_problems.append(Problem("valuation.json", None, None, "expected a JSON object"))
         valuation = None
-    portfolio, problems = _validate(raw, valuation or {}, meta.get("mandate"))
+    # A cell the mapping could not translate (a date off its format) is reported once.
+    untranslated = {(p.file, p.row, p.column) for p in read_problems if p.row is not None}
+    portfolio, problems = _validate(raw, valuation or {}, meta.get("mandate"), untranslated)
     files = {name: file for name, (file, _) in raw.items()}
     if portfolio is not None:
         problems = run_problems(portfolio, files)
     if valuation is None:  # already reported as missing or unreadable
         problems = [p for p in problems if p.file != "valuation.json"]
-    # A cell the mapping could not translate (a date off its format) is reported once.
-    untranslated = {(p.file, p.row, p.column) for p in read_problems if p.row is not None}
     problems = [p for p in problems if (p.file, p.row, p.column) not in untranslated]
     problems = renamed_problems(_in_file_terms(read_problems + problems), mapping, files)
     return (portfolio if not problems else None), problems

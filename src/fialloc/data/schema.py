@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -37,11 +37,14 @@ __all__ = [
     "PRICE_TYPES",
     "PROBLEM_LIMIT",
     "SCHEMAS",
+    "CappedProblems",
     "Column",
+    "Elided",
     "Problem",
     "TableSpec",
     "cap_problems",
     "month_sequence_problem",
+    "problem_rule",
 ]
 
 Kind = Literal[
@@ -70,7 +73,12 @@ _VOCABULARIES: Final[Mapping[str, Callable[[object], str]]] = {
 MAX_AMOUNT: Final = 1e15
 #: Problems of one rule listed per file and column before the rest are only counted.
 PROBLEM_LIMIT: Final = 20
+#: Distinct cells (and messages) of a column whose outcome is remembered by the per-cell
+#: check: a column repeats few values, a file of junk may repeat none (memory stays bounded).
+MEMO_SIZE: Final = 4096
 _ISO_SHAPE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: A message's values: quoted text and numbers (what differs between problems of one rule).
+_VALUES: Final = re.compile(r"'[^']*'|\"[^\"]*\"|[-+]?\d[\w.:+-]*")
 
 
 @dataclass(frozen=True)
@@ -94,6 +102,67 @@ class Problem:
         if self.column is not None:
             where += f", column {self.column}"
         return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Elided(Problem):
+    """Problems of one rule past the cap, counted where they were found instead of listed.
+
+    Stands for `count` more problems of `file` and `column` like `message` (the rule's first
+    message); :func:`cap_problems` adds them to the rule's count.
+    """
+
+    count: int = 0
+
+    def __str__(self) -> str:
+        return str(Problem(self.file, None, self.column, _more(self.count, self.message)))
+
+
+def problem_rule(message: str) -> str:
+    """Return the rule a message tells: the message with its values taken out."""
+    return _VALUES.sub("#", message)
+
+
+def _more(count: int, first: str) -> str:
+    return f"... and {count} more like this one: {first}"
+
+
+class CappedProblems:
+    """Problems of one file and column, listed up to `limit` per rule and counted beyond.
+
+    A file of a million junk rows keeps a few dozen problems in memory, not a million; a
+    message seen before is not parsed for its rule again (up to :data:`MEMO_SIZE` messages).
+    """
+
+    def __init__(self, file: str, column: str | None, limit: int = PROBLEM_LIMIT) -> None:
+        self.file = file
+        self.column = column
+        self.limit = limit
+        self._listed: list[Problem] = []
+        self._counts: dict[str, int] = {}
+        self._first: dict[str, str] = {}
+        self._rules: dict[str, str] = {}
+
+    def add(self, row: int | None, message: str) -> None:
+        """Count a problem at `row`, listing it while its rule is under the cap."""
+        rule = self._rules.get(message)
+        if rule is None:
+            rule = problem_rule(message)
+            if len(self._rules) < MEMO_SIZE:
+                self._rules[message] = rule
+        seen = self._counts.get(rule, 0)
+        self._counts[rule] = seen + 1
+        if seen < self.limit:
+            self._listed.append(Problem(self.file, row, self.column, message))
+            self._first.setdefault(rule, message)
+
+    def problems(self) -> list[Problem]:
+        """Return the problems listed, then one :class:`Elided` per rule past the cap."""
+        return self._listed + [
+            Elided(self.file, None, self.column, self._first[rule], count=n - self.limit)
+            for rule, n in self._counts.items()
+            if n > self.limit
+        ]
 
 
 @dataclass(frozen=True)
@@ -121,21 +190,32 @@ class TableSpec:
     description: str = ""
     checks: tuple[Callable[[pd.DataFrame, str], list[Problem]], ...] = field(default=())
 
-    def validate(self, frame: pd.DataFrame, file: str) -> tuple[pd.DataFrame, list[Problem]]:
+    def validate(
+        self,
+        frame: pd.DataFrame,
+        file: str,
+        *,
+        untranslated: Mapping[str, Collection[int]] | None = None,
+    ) -> tuple[pd.DataFrame, list[Problem]]:
         """Coerce columns to their kinds and collect every problem.
 
         Returns the coerced frame (unchanged input) and the problems; the frame is only
-        meaningful when there are none.
+        meaningful when there are none. Problems of one rule past :data:`PROBLEM_LIMIT` are
+        counted in an :class:`Elided`. `untranslated` names, by column, the rows a mapping
+        could not convert (reported already, so not reported as missing again).
         """
         problems: list[Problem] = []
-        out = frame.copy()
+        # Shallow: every checked column is replaced, and copy-on-write keeps `frame` as it was
+        # (a deep copy of a 200 MB table costs its size again).
+        out = frame.copy(deep=False)
         missing = [c.name for c in self.columns if c.required and c.name not in frame.columns]
         for name in missing:
             problems.append(Problem(file, None, name, "required column is missing"))
         for col in self.columns:
             if col.name not in frame.columns:
                 continue
-            values, col_problems = _coerce(frame[col.name], col, file)
+            skip = (untranslated or {}).get(col.name, ())
+            values, col_problems = _coerce(frame[col.name], col, file, skip)
             out[col.name] = values
             problems.extend(col_problems)
         if self.key and not problems:  # duplicates are only meaningful on clean keys
@@ -186,20 +266,23 @@ def cap_problems(problems: Sequence[Problem], limit: int = PROBLEM_LIMIT) -> lis
 
     A rule is a message with its values (quoted text and numbers) taken out, so a million
     rows with the same fault give `limit` lines and one "... and N more like this" line.
+    An :class:`Elided` adds the problems it counted to its rule's count.
     """
-    seen: dict[tuple[str, str | None, str], list[Problem]] = {}
+    counts: dict[tuple[str, str | None, str], int] = {}
+    first: dict[tuple[str, str | None, str], str] = {}
     kept: list[Problem] = []
     for problem in problems:
-        rule = re.sub(r"'[^']*'|\"[^\"]*\"|[-+]?\d[\w.:+-]*", "#", problem.message)
-        group = seen.setdefault((problem.file, problem.column, rule), [])
-        group.append(problem)
-        if len(group) <= limit:
+        key = (problem.file, problem.column, problem_rule(problem.message))
+        first.setdefault(key, problem.message)
+        if isinstance(problem, Elided):
+            counts[key] = counts.get(key, 0) + problem.count
+            continue
+        counts[key] = counts.get(key, 0) + 1
+        if counts[key] <= limit:
             kept.append(problem)
-    for (file, column, _), group in seen.items():
-        if len(group) > limit:
-            first = group[0].message
-            msg = f"... and {len(group) - limit} more like this one: {first}"
-            kept.append(Problem(file, None, column, msg))
+    for (file, column, rule), n in counts.items():
+        if n > limit:
+            kept.append(Problem(file, None, column, _more(n - limit, first[file, column, rule])))
     return kept
 
 
@@ -208,7 +291,40 @@ def _coerce_fast(series: pd.Series, col: Column) -> pd.Series | None:
 
     Long tables (holdings and benchmark histories) would take seconds cell by cell; any value
     this path cannot vouch for sends the whole column to the loop, which names the problem.
+    An optional column's empty cells are set aside first and come back as the loop leaves
+    them (None, NaN in a float column).
     """
+    blank = _blank_cells(series) if not col.required else None
+    if blank is None or not blank.any():
+        return _coerce_present(series, col)
+    present = _coerce_present(series[~blank], col) if not blank.all() else series[:0]
+    if present is None:
+        return None
+    if col.kind == "float":
+        number = np.full(len(series), np.nan)
+        number[~blank] = present.to_numpy(dtype=np.float64)
+        return pd.Series(number, index=series.index, dtype=float)
+    values = np.full(len(series), None, dtype=object)
+    values[~blank] = present.to_numpy(dtype=object)
+    return pd.Series(values, index=series.index, dtype=object)
+
+
+def _blank_cells(series: pd.Series) -> npt.NDArray[np.bool_] | None:
+    """Return the cells the per-cell loop takes as missing (None when not told fast).
+
+    In text columns (pandas' str dtype: the CSV reader's) and float columns those are
+    exactly the NaN and empty cells; other columns may hold values (NaT, pd.NA) the loop
+    does not take as missing.
+    """
+    if isinstance(series.dtype, pd.StringDtype) and series.dtype.na_value is np.nan:
+        return np.asarray((series.isna() | (series == "")).to_numpy(dtype=bool))
+    if series.dtype == np.float64:
+        return np.asarray(series.isna().to_numpy(dtype=bool))
+    return None
+
+
+def _coerce_present(series: pd.Series, col: Column) -> pd.Series | None:
+    """:func:`_coerce_fast` on cells that are all present."""
     if col.kind == "float":
         return _fast_floats(series, col)
     kind = pd.api.types.infer_dtype(series, skipna=False)
@@ -267,27 +383,52 @@ def _fast_text(series: pd.Series, col: Column) -> pd.Series | None:
     return pd.Series(values[codes], index=series.index, dtype=object)
 
 
-def _coerce(series: pd.Series, col: Column, file: str) -> tuple[pd.Series, list[Problem]]:
+def _coerce(
+    series: pd.Series, col: Column, file: str, untranslated: Collection[int] = ()
+) -> tuple[pd.Series, list[Problem]]:
+    """Coerce a column, collecting its problems capped per rule.
+
+    Rows in `untranslated` (cells a mapping could not convert, already reported) are not
+    reported as missing again.
+    """
     fast = _coerce_fast(series, col)
     if fast is not None:
         return fast, []
-    problems: list[Problem] = []
+    problems = CappedProblems(file, col.name)
     values: list[Any] = []
+    # Each distinct cell (by type and value: 1, 1.0 and True convert differently) once.
+    seen: dict[tuple[type, Any], tuple[Any, str | None]] = {}
     for row, raw in enumerate(series.tolist()):
         missing = raw is None or (isinstance(raw, float) and np.isnan(raw)) or raw == ""
         if missing:
-            if col.required:
-                problems.append(Problem(file, row, col.name, "value is missing"))
+            if col.required and row not in untranslated:
+                problems.add(row, "value is missing")
             values.append(None)
             continue
+        key: tuple[type, Any] | None = (type(raw), raw)
         try:
-            values.append(_convert(raw, col))
-        except ValueError as exc:
-            problems.append(Problem(file, row, col.name, str(exc)))
-            values.append(None)
+            known = seen.get(key)  # type: ignore[arg-type]
+        except TypeError:  # unhashable (a list from JSON records)
+            known, key = None, None
+        if known is None:
+            known = _outcome(raw, col)
+            if key is not None and len(seen) < MEMO_SIZE:
+                seen[key] = known
+        value, error = known
+        if error is not None:
+            problems.add(row, error)
+        values.append(value)
     return pd.Series(
         values, index=series.index, dtype=object if col.kind != "float" else float
-    ), problems
+    ), problems.problems()
+
+
+def _outcome(raw: Any, col: Column) -> tuple[Any, str | None]:
+    """Return a cell's value and None, or None and why it is refused."""
+    try:
+        return _convert(raw, col), None
+    except ValueError as exc:
+        return None, str(exc)
 
 
 def _convert(raw: Any, col: Column) -> Any:

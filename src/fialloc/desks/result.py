@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -66,7 +67,15 @@ class DeskResult:
         return [f for f in self.findings if f.code == code]
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dict (tables as lists of records, NaN as None)."""
+        """Return a JSON-ready dict (tables as lists of records, NaN as None).
+
+        Built once per result (a run asks twice: its agent and its results) and shared:
+        read it, do not change it.
+        """
+        return self._json
+
+    @cached_property
+    def _json(self) -> dict[str, Any]:
         return {
             "desk": self.desk,
             "summary": {k: json_value(v) for k, v in self.summary.items()},
