@@ -232,3 +232,40 @@ def test_combined_false_alarm_rate_is_near_the_level():
         for _ in range(300)
     )
     assert rejections / 300 <= 0.09
+
+
+def test_known_autocorrelation_statistic_is_the_max_t_at_that_autocorrelation():
+    # Given the autocorrelations fit_shifts used (one per manager when the pooled estimate is
+    # each series' largest), the oracle's statistic is the fits' largest z squared.
+    rng = np.random.default_rng(21)
+    for _ in range(20):
+        y = _ar1_noise(rng, 3, 60, 0.3)
+        y[1, 30:] += 1.5
+        fits = change_point.fit_shifts(y)
+        if len({f.phi for f in fits}) != 1:
+            continue
+        stat = change_point.known_phi_statistic(y, fits[0].phi)
+        assert stat == pytest.approx(max(f.z**2 for f in fits), rel=1e-12)
+    # Its null: sorted, one largest statistic per simulated manager, and at 1% it rejects
+    # about 1% of fresh no-shift managers at that autocorrelation.
+    null = change_point.known_phi_null(60, 0.3, 3)
+    assert len(null) == change_point.NULL_DRAWS
+    assert np.all(np.diff(null) >= 0)
+    critical = null[int(0.99 * len(null))]
+    fresh = [change_point.known_phi_statistic(_ar1_noise(rng, 3, 60, 0.3), 0.3) for _ in range(400)]
+    assert np.mean(np.array(fresh) > critical) <= 0.035
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: change_point.known_phi_statistic(np.zeros((2, 10)), 0.2), "at least 18"),
+        (lambda: change_point.known_phi_statistic(np.full((1, 30), np.nan), 0.2), "non-finite"),
+        (lambda: change_point.known_phi_statistic(np.ones((1, 30)), 0.95), "phi"),
+        (lambda: change_point.known_phi_null(10, 0.2, 2), "n >= 18"),
+        (lambda: change_point.known_phi_null(40, -0.1, 2), "phi"),
+    ],
+)
+def test_known_autocorrelation_oracle_refuses_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

@@ -2,6 +2,7 @@
 detector's rates land where the 50-book study (BENCHMARKS.md) puts them."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from fialloc.analytics import drift_study
@@ -185,3 +186,41 @@ def test_five_profile_books_find_curve_and_sector_drifts():
         row = table.loc[f"drift recall >= 1 sd, {family}"]
         assert row["n"] > 0
         assert row["low"] <= row["value"] <= row["high"]
+
+
+def _whole(table: pd.DataFrame) -> pd.Series:
+    """The breakdown's row over all drifts >= 1 sd."""
+    return table.xs("all", level="split").iloc[0]
+
+
+def test_breakdown_splits_the_drifts_and_reads_every_level_off_the_p_values(results):
+    for level in (0.01, 0.05):
+        table = drift_study.breakdown(results, level)
+        drifted = results[results["drifted"].astype(bool)]
+        big = drifted[drifted["size_sd"].abs() >= 1.0]
+        whole = _whole(table)
+        assert whole["n"] == len(big)
+        assert whole["detector"] == pytest.approx((big["p_value"] <= level).mean())
+        assert whole["all_series"] == pytest.approx((big["p_scan_oracle_all"] <= level).mean())
+        assert whole["low"] <= whole["detector"] <= whole["high"]
+        # Every split covers each drift once.
+        for split in ("months from the start", "months of history", "ramp (months)",
+                      "noise autocorrelation", "family"):  # fmt: skip
+            assert table.xs(split, level="split")["n"].sum() == len(big)
+        # At the study's own level the oracles' recorded verdicts are their p-values'.
+        if level == results["level"].iloc[0]:
+            assert whole["scan"] == pytest.approx(big["scan_oracle"].mean())
+            assert whole["known_date"] == pytest.approx(big["oracle_power"].mean())
+    looser = _whole(drift_study.breakdown(results, 0.05))
+    stricter = _whole(drift_study.breakdown(results, 0.01))
+    recalls = ["detector", "known_phi", "all_series", "scan", "known_date"]
+    assert bool((looser[recalls] >= stricter[recalls]).all())
+    with pytest.raises(ValueError, match="level"):
+        drift_study.breakdown(results, 1.0)
+
+
+def test_knowing_the_autocorrelation_is_calibrated_and_finds_more(results):
+    table = drift_study.summarize(results)
+    assert table.loc["known-autocorrelation max-T false positives", "value"] <= 0.05
+    known = table.loc["known-autocorrelation max-T recall, size >= 1 sd", "value"]
+    assert known >= table.loc["drift recall, size >= 1 sd", "value"] - 0.05

@@ -85,6 +85,8 @@ __all__ = [
     "joint_null_statistics",
     "known_noise_null",
     "known_noise_statistic",
+    "known_phi_null",
+    "known_phi_statistic",
     "null_statistics",
 ]
 
@@ -212,13 +214,19 @@ def _design(
 
 
 def _scan(
-    y: FloatArray, min_before: int, min_after: int, max_ramp: int, joint: bool = False
+    y: FloatArray,
+    min_before: int,
+    min_after: int,
+    max_ramp: int,
+    joint: bool = False,
+    known_phi: float | None = None,
 ) -> dict[str, FloatArray]:
     """Scan many managers' series at once (`y`: managers x series x months).
 
     Per series: the best candidate, its shift, residuals, the AR(1) coefficient used and
     ``sup W``; the pooled coefficient per manager; with `joint`, the joint statistic of
-    every candidate (``joint``, managers x candidates).
+    every candidate (``joint``, managers x candidates). With `known_phi` every series uses
+    that autocorrelation instead of the estimated one (an oracle's).
     """
     n = y.shape[-1]
     q, _, _ = _design(n, min_before, min_after, max_ramp)
@@ -238,6 +246,8 @@ def _scan(
     pooled = (cross / scale).sum(axis=-1) / np.maximum((square / scale).sum(axis=-1), 1e-300)
     pooled = np.clip(_unbiased(pooled, n), 0.0, MAX_PHI)
     phi = np.maximum(pooled[..., None], np.clip(_unbiased(own, n), 0.0, MAX_PHI))
+    if known_phi is not None:
+        phi = np.full_like(phi, known_phi)
     innov = current - phi[..., None] * lagged
     dof = max(n - 4, 1)  # mean, shift, start/ramp and phi estimated
     sigma2 = np.einsum("...t,...t->...", innov, innov) / dof
@@ -412,6 +422,64 @@ def known_noise_null(
         known_noise_statistic(e, 1.0 / (1.0 - phi) ** 2, min_before, min_after, max_ramp)
     )
     return out
+
+
+def known_phi_statistic(y: FloatArray, phi: float) -> float:
+    """Return the max-T statistic of one manager's series (`y`: series x months), `phi` known.
+
+    :func:`fit_shifts`' largest ``sup W`` with the noise's autocorrelation given instead of
+    estimated (its innovation variance still estimated). An oracle for
+    :mod:`fialloc.analytics.drift_study`: what knowing the autocorrelation is worth, the
+    most that borrowing it from other managers could give.
+
+    Raises
+    ------
+    ValueError
+        If `y` is not a finite 2-d array of at least ``MIN_BEFORE + MIN_AFTER`` months, or
+        `phi` is not in ``[0, MAX_PHI]``.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim != 2 or y.shape[0] < 1 or y.shape[1] < MIN_BEFORE + MIN_AFTER:
+        msg = (
+            f"known_phi_statistic: need series of at least {MIN_BEFORE + MIN_AFTER} months, "
+            f"got shape {y.shape}"
+        )
+        raise ValueError(msg)
+    if not np.isfinite(y).all():
+        msg = "known_phi_statistic: `y` has a non-finite value"
+        raise ValueError(msg)
+    _check_known_phi("known_phi_statistic", phi)
+    out = _scan(y[None], MIN_BEFORE, MIN_AFTER, MAX_RAMP, known_phi=phi)
+    return float(out["stat"][0].max())
+
+
+def _check_known_phi(where: str, phi: float) -> None:
+    if not 0.0 <= phi <= MAX_PHI:
+        msg = f"{where}: phi must be in [0, {MAX_PHI}], got {phi!r}"
+        raise ValueError(msg)
+
+
+@lru_cache(maxsize=256)
+def known_phi_null(n: int, phi: float, k: int, draws: int = NULL_DRAWS) -> FloatArray:
+    """Sorted :func:`known_phi_statistic` of `draws` simulated no-shift managers (cached).
+
+    Raises
+    ------
+    ValueError
+        If `n` is under ``MIN_BEFORE + MIN_AFTER`` months, `k` or `draws` under 1, or `phi`
+        is not in ``[0, MAX_PHI]``.
+    """
+    if n < MIN_BEFORE + MIN_AFTER or k < 1 or draws < 1:
+        msg = (
+            f"known_phi_null: need n >= {MIN_BEFORE + MIN_AFTER}, k >= 1, draws >= 1; "
+            f"got {n}, {k}, {draws}"
+        )
+        raise ValueError(msg)
+    _check_known_phi("known_phi_null", phi)
+    e = _ar1_draws(n, phi, draws * k, (MIN_BEFORE, MIN_AFTER, MAX_RAMP, 3, k))
+    out = _scan(e.reshape(draws, k, n), MIN_BEFORE, MIN_AFTER, MAX_RAMP, known_phi=phi)
+    result: FloatArray = np.sort(out["stat"].max(axis=1))
+    return result
 
 
 def fit_shift(

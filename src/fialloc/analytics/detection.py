@@ -37,6 +37,7 @@ from fialloc.analytics.evidence import BETA_LEVEL, SKILL_FDR
 from fialloc.analytics.one_sided import positive_loading_test
 from fialloc.analytics.skill import benjamini_hochberg
 from fialloc.data.testbooks import GeneratedBook
+from fialloc.layout import FloatArray
 
 __all__ = [
     "IR_BINS",
@@ -64,6 +65,39 @@ def wilson(hits: int, trials: int, level: float = 0.95) -> tuple[float, float]:
     low = 0.0 if hits == 0 else float(centre - half)
     high = 1.0 if hits == trials else float(centre + half)
     return low, high
+
+
+def _oracle_credit_test(
+    excess: pd.DataFrame,
+    factors: pd.DataFrame,
+    loadings: FloatArray,
+    sd: FloatArray,
+    ar: FloatArray,
+) -> tuple[FloatArray, list[float]]:
+    """Return the oracle's one-sided credit p-values and each manager's true credit signal.
+
+    GLS under each manager's true AR(1) noise (marginal sd `sd`, autocorrelation `ar`)
+    with the exact covariance of its estimates; the signal is the true credit loadings'
+    Wald statistic under that covariance, square-rooted.
+    """
+    n, names = len(factors), list(factors.columns)
+    design = np.column_stack([np.ones(n), factors.to_numpy()])
+    y = excess.to_numpy()
+    lag = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
+    positions = [1 + names.index(c) for c in CREDIT]
+    block = np.ix_(positions, positions)
+    coefs, covs, signal = [], [], []
+    for j in range(y.shape[1]):
+        sigma = sd[j] ** 2 * ar[j] ** lag
+        weighted = np.linalg.solve(sigma, design)  # Sigma^-1 X
+        cov_all = np.linalg.inv(design.T @ weighted)
+        coefs.append((cov_all @ weighted.T @ y[:, j])[positions])
+        cov = cov_all[block]
+        true_b = loadings[j, [p - 1 for p in positions]]
+        signal.append(float(np.sqrt(true_b @ np.linalg.solve(cov, true_b))))
+        covs.append(cov)
+    _, oracle_p = positive_loading_test(np.stack(coefs), np.stack(covs))
+    return oracle_p, signal
 
 
 def detection_records(
@@ -106,23 +140,7 @@ def detection_records(
     z = selection.mean(axis=0) / (long_run / np.sqrt(n))
     p_skill = pd.Series(stats.norm.sf(z), index=truth.index)
     oracle_skill = benjamini_hochberg(p_skill) <= fdr
-    # Oracle beta: GLS under the true noise, with the exact covariance of its estimates.
-    design = np.column_stack([np.ones(n), factors.to_numpy()])
-    y = excess.to_numpy()
-    lag = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
-    positions = [1 + names.index(c) for c in CREDIT]
-    block = np.ix_(positions, positions)
-    coefs, covs, signal = [], [], []
-    for j in range(len(truth)):
-        sigma = sd[j] ** 2 * ar[j] ** lag
-        weighted = np.linalg.solve(sigma, design)  # Sigma^-1 X
-        cov_all = np.linalg.inv(design.T @ weighted)
-        coefs.append((cov_all @ weighted.T @ y[:, j])[positions])
-        cov = cov_all[block]
-        true_b = loadings[j, [p - 1 for p in positions]]
-        signal.append(float(np.sqrt(true_b @ np.linalg.solve(cov, true_b))))
-        covs.append(cov)
-    _, oracle_p = positive_loading_test(np.stack(coefs), np.stack(covs))
+    oracle_p, signal = _oracle_credit_test(excess, factors, loadings, sd, ar)
     oracle_candidate = ~oracle_skill.to_numpy()
     oracle_beta = (oracle_p < BETA_LEVEL) & oracle_candidate
     ev = evidence.reindex(truth.index)

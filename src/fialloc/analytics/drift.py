@@ -31,6 +31,7 @@ import datetime as dt
 import math
 import re
 import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -225,22 +226,7 @@ def detect_drift(
         )
         raise ValueError(msg)
     active = active.sort_index()
-    rows: dict[str, dict[str, object]] = {}
-    series = {}
-    for column in active.columns:
-        values = pd.to_numeric(active[column], errors="coerce")
-        values = values[np.isfinite(values.to_numpy(dtype=np.float64))]
-        row: dict[str, object] = dict.fromkeys(_DETAIL_COLUMNS, np.nan)
-        row.update(tested=False, significant=False, reason="")
-        if len(values) < min_before + min_after:
-            row["reason"] = f"{len(values)} months, need {min_before + min_after}"
-        elif np.ptp(values.to_numpy(dtype=np.float64)) <= 1e-12 * max(
-            1.0, float(values.abs().max())
-        ):
-            row["reason"] = "the series is constant: no level to shift"
-        else:
-            series[str(column)] = values
-        rows[str(column)] = row
+    rows, series = _testable_series(active, min_before + min_after)
     # The characteristics are tested together over the months they all have.
     together = pd.DataFrame(series).dropna()
     manager_p, shared = math.nan, None
@@ -251,27 +237,23 @@ def detect_drift(
             )
     elif series:
         fits, manager_p, shared = _fit_together(together, joint, min_before, min_after, max_ramp)
-        idx = together.index
-        for column, fit in zip(together.columns, fits, strict=True):
-            rows[column].update(
-                tested=True,
-                start=idx[fit.start],
-                start_low=idx[fit.start_low],
-                start_high=idx[fit.start_high],
-                ramp_months=fit.ramp,
-                shift=fit.shift,
-                sd=fit.sd,
-                shift_sd=fit.shift_sd,
-                z=fit.z,
-                p_value=fit.p_value,
-                p_adjusted=fit.p_adjusted,
-                phi=fit.phi,
-                significant=fit.p_adjusted <= level,
-            )
+        _record_fits(rows, together.index, zip(together.columns, fits, strict=True), level)
     details = pd.DataFrame.from_dict(rows, orient="index", columns=list(_DETAIL_COLUMNS))
     details.index.name = "characteristic"
-    tested = details[details["tested"].astype(bool)]
     months = int(active.dropna(how="all").shape[0])
+    return _verdict(details, together, shared, manager_p, level, months)
+
+
+def _verdict(
+    details: pd.DataFrame,
+    together: pd.DataFrame,
+    shared: change_point.JointShiftFit | None,
+    p: float,
+    level: float,
+    months: int,
+) -> DriftVerdict:
+    """Assemble a manager's verdict from its characteristics' details and p-value `p`."""
+    tested = details[details["tested"].astype(bool)]
     if tested.empty:
         reason = "; ".join(f"{c}: {r}" for c, r in details["reason"].items())
         return DriftVerdict(False, reason or "no characteristics", False, "", None, None, None,
@@ -281,7 +263,6 @@ def detect_drift(
     order = tested.assign(abs_z=tested["z"].astype(float).abs()).sort_values(
         ["p_adjusted", "abs_z"], ascending=[True, False]
     )
-    p = manager_p
     lead = _lead(order, shared, together, details, p, level)
     return DriftVerdict(
         estimable=True,
@@ -300,6 +281,58 @@ def detect_drift(
         months=months,
         details=details,
     )
+
+
+def _testable_series(
+    active: pd.DataFrame, min_months: int
+) -> tuple[dict[str, dict[str, object]], dict[str, pd.Series]]:
+    """Return each characteristic's detail row and the values of those that can be tested.
+
+    A row starts untested, with the reason when the characteristic cannot be (fewer than
+    `min_months` finite values, or constant); the others' finite values are returned.
+    """
+    rows: dict[str, dict[str, object]] = {}
+    series = {}
+    for column in active.columns:
+        values = pd.to_numeric(active[column], errors="coerce")
+        values = values[np.isfinite(values.to_numpy(dtype=np.float64))]
+        row: dict[str, object] = dict.fromkeys(_DETAIL_COLUMNS, np.nan)
+        row.update(tested=False, significant=False, reason="")
+        if len(values) < min_months:
+            row["reason"] = f"{len(values)} months, need {min_months}"
+        elif np.ptp(values.to_numpy(dtype=np.float64)) <= 1e-12 * max(
+            1.0, float(values.abs().max())
+        ):
+            row["reason"] = "the series is constant: no level to shift"
+        else:
+            series[str(column)] = values
+        rows[str(column)] = row
+    return rows, series
+
+
+def _record_fits(
+    rows: dict[str, dict[str, object]],
+    months: pd.Index,
+    fits: Iterable[tuple[str, change_point.ShiftFit]],
+    level: float,
+) -> None:
+    """Write each tested characteristic's fit into its detail row (dates from `months`)."""
+    for column, fit in fits:
+        rows[column].update(
+            tested=True,
+            start=months[fit.start],
+            start_low=months[fit.start_low],
+            start_high=months[fit.start_high],
+            ramp_months=fit.ramp,
+            shift=fit.shift,
+            sd=fit.sd,
+            shift_sd=fit.shift_sd,
+            z=fit.z,
+            p_value=fit.p_value,
+            p_adjusted=fit.p_adjusted,
+            phi=fit.phi,
+            significant=fit.p_adjusted <= level,
+        )
 
 
 def _fit_together(

@@ -40,6 +40,7 @@ that data), and a *scan oracle* that knows the characteristic and the noise but 
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ __all__ = [
     "JOINT_FAMILIES",
     "JOINT_SHARE",
     "DriftBook",
+    "breakdown",
     "generate_drift_book",
     "run_study",
     "summarize",
@@ -321,7 +323,22 @@ def generate_drift_book(
     joint_rng = np.random.default_rng([seed, 15, 2])
     n_managers = int(rng.integers(10, 61))
     n = int(rng.integers(36, 121))
-    names = list(_SPEC)
+    bench_paths = _benchmark_paths(rng, extra, n, profile)
+    managers, benchmarks, truth = {}, {}, {}
+    for k in range(n_managers):
+        mid = f"D{k + 1:02d}"
+        bench = bench_paths[int(rng.integers(len(bench_paths)))]
+        active, truth[mid] = _draw_manager((rng, extra, joint_rng), n, phi_spread, profile,
+                                           joint_share)  # fmt: skip
+        managers[mid] = bench + pd.DataFrame(active)[bench.columns]
+        benchmarks[mid] = bench
+    return DriftBook(managers, benchmarks, pd.DataFrame.from_dict(truth, orient="index"))
+
+
+def _benchmark_paths(
+    rng: np.random.Generator, extra: np.random.Generator, n: int, profile: bool
+) -> list[pd.DataFrame]:
+    """Draw a book's 3-5 benchmarks: random walks and one rebalancing step (and profiles)."""
     bench_paths = []
     for _ in range(int(rng.integers(3, 6))):
         path = {}
@@ -333,46 +350,51 @@ def generate_drift_book(
             path[c] = rng.uniform(lo, hi) + np.cumsum(moves) + step
         bench = pd.DataFrame(path)
         bench_paths.append(_profile_benchmark(extra, bench) if profile else bench)
+    return bench_paths
+
+
+def _draw_manager(
+    streams: tuple[np.random.Generator, np.random.Generator, np.random.Generator],
+    n: int,
+    phi_spread: float,
+    profile: bool,
+    joint_share: float,
+) -> tuple[dict[str, np.ndarray], dict[str, object]]:
+    """Draw one manager's active characteristics (with its drift, if any) and its truth row.
+
+    `streams`: the book's, the profile's and the joint drifts' generators (see
+    :func:`_plant_drift`).
+    """
+    rng, extra, _ = streams
+    names = list(_SPEC)
     drift_names = [*names, *_BUCKETS, *_SECTORS] if profile else names
-    managers, benchmarks, truth = {}, {}, {}
-    for k in range(n_managers):
-        mid = f"D{k + 1:02d}"
-        bench = bench_paths[int(rng.integers(len(bench_paths)))]
-        phi = float(rng.uniform(0.0, 0.5))
-        sds = {c: float(rng.uniform(*spec[2])) for c, spec in _SPEC.items()}
-        phis = dict.fromkeys(names, phi)
-        if phi_spread > 0.0:
-            phis = {c: float(np.clip(phi + rng.uniform(-phi_spread, phi_spread), 0.0, 0.8))
-                    for c in names}  # fmt: skip
-        active = {c: rng.normal(0.0, 2 * sds[c]) + _ar1(rng, n, phis[c], sds[c]) for c in names}
-        if profile:
-            more, more_sds = _profile_active(extra, n, phi)
-            active |= more
-            # Duration is the buckets' sum plus what they miss (its own noise).
-            sds["duration"] = math.sqrt(
-                sds["duration"] ** 2 + sum(more_sds[b] ** 2 for b in _BUCKETS)
-            )
-            sds |= more_sds
-            phis |= dict.fromkeys(more, phi)
-        row: dict[str, object] = {"drifted": False, "characteristic": "", "counterpart": "",
-                                  "family": "", "start": -1, "ramp": 0, "size_sd": 0.0,
-                                  "sd": np.nan, "phi": phi}  # fmt: skip
-        planted_moves = dict.fromkeys(drift_names, 0.0)
-        if rng.random() < DRIFT_SHARE:
-            streams = (rng, extra, joint_rng)
-            planted, drift_moves = _plant_drift(
-                streams, active, drift_names, sds, profile, joint_share
-            )
-            planted_moves |= drift_moves
-            row |= planted | {"phi": phis[str(planted["characteristic"])]}
-        row |= {f"move_{name}": move for name, move in planted_moves.items()}
-        if profile:
-            active["duration"] = active["duration"] + sum(active[b] for b in _BUCKETS)
-        row |= {f"sd_{c}": sds[c] for c in sds} | {f"phi_{c}": phis[c] for c in phis}
-        managers[mid] = bench + pd.DataFrame(active)[bench.columns]
-        benchmarks[mid] = bench
-        truth[mid] = row
-    return DriftBook(managers, benchmarks, pd.DataFrame.from_dict(truth, orient="index"))
+    phi = float(rng.uniform(0.0, 0.5))
+    sds = {c: float(rng.uniform(*spec[2])) for c, spec in _SPEC.items()}
+    phis = dict.fromkeys(names, phi)
+    if phi_spread > 0.0:
+        phis = {c: float(np.clip(phi + rng.uniform(-phi_spread, phi_spread), 0.0, 0.8))
+                for c in names}  # fmt: skip
+    active = {c: rng.normal(0.0, 2 * sds[c]) + _ar1(rng, n, phis[c], sds[c]) for c in names}
+    if profile:
+        more, more_sds = _profile_active(extra, n, phi)
+        active |= more
+        # Duration is the buckets' sum plus what they miss (its own noise).
+        sds["duration"] = math.sqrt(sds["duration"] ** 2 + sum(more_sds[b] ** 2 for b in _BUCKETS))
+        sds |= more_sds
+        phis |= dict.fromkeys(more, phi)
+    row: dict[str, object] = {"drifted": False, "characteristic": "", "counterpart": "",
+                              "family": "", "start": -1, "ramp": 0, "size_sd": 0.0,
+                              "sd": np.nan, "phi": phi}  # fmt: skip
+    planted_moves = dict.fromkeys(drift_names, 0.0)
+    if rng.random() < DRIFT_SHARE:
+        planted, drift_moves = _plant_drift(streams, active, drift_names, sds, profile, joint_share)
+        planted_moves |= drift_moves
+        row |= planted | {"phi": phis[str(planted["characteristic"])]}
+    row |= {f"move_{name}": move for name, move in planted_moves.items()}
+    if profile:
+        active["duration"] = active["duration"] + sum(active[b] for b in _BUCKETS)
+    row |= {f"sd_{c}": sds[c] for c in sds} | {f"phi_{c}": phis[c] for c in phis}
+    return active, row
 
 
 def _oracle_series(row: pd.Series, profile: bool) -> dict[str, float]:
@@ -419,8 +441,8 @@ def _noise(row: pd.Series, name: str) -> tuple[float, float]:
     return float(row[f"phi_{name}"]), float(row[f"sd_{name}"])
 
 
-def _scan_oracle(active: pd.DataFrame, row: pd.Series, level: float, profile: bool) -> bool:
-    """Whether the scan finds the drift with its series, direction and noise known.
+def _scan_oracle(active: pd.DataFrame, row: pd.Series, profile: bool) -> float:
+    """Return the scan's p-value for the drift with its series, direction and noise known.
 
     The moved series combined with weights ``move_j / omega_j^2`` (the known direction,
     whitened) are one series of long-run variance ``sum move_j^2 / omega_j^2``, scanned
@@ -437,11 +459,11 @@ def _scan_oracle(active: pd.DataFrame, row: pd.Series, level: float, profile: bo
     stat = float(change_point.known_noise_statistic(combined[None, :], omega2)[0])
     null = change_point.known_noise_null(len(active), round(phi / 0.05) * 0.05)
     exceed = len(null) - int(np.searchsorted(null, stat, side="left"))
-    return (1.0 + exceed) / (1.0 + len(null)) <= level
+    return (1.0 + exceed) / (1.0 + len(null))
 
 
-def _scan_oracle_all(active: pd.DataFrame, row: pd.Series, level: float) -> bool:
-    """Whether the scan flags the manager with every series' noise known, not the series.
+def _scan_oracle_all(active: pd.DataFrame, row: pd.Series) -> float:
+    """Return the known-noise scan's p-value for the manager, every series' noise known.
 
     Each characteristic's known-noise scan p-value; the manager's is Sidak's ``1 - (1 -
     min p)^k`` over its ``k`` characteristics (exact for independent series).
@@ -454,7 +476,23 @@ def _scan_oracle_all(active: pd.DataFrame, row: pd.Series, level: float) -> bool
         null = change_point.known_noise_null(len(active), round(phi / 0.05) * 0.05)
         exceed = len(null) - int(np.searchsorted(null, stat, side="left"))
         p_values.append((1.0 + exceed) / (1.0 + len(null)))
-    return 1.0 - (1.0 - min(p_values)) ** len(p_values) <= level
+    return 1.0 - (1.0 - min(p_values)) ** len(p_values)
+
+
+def _known_phi_oracle(active: pd.DataFrame, row: pd.Series) -> float:
+    """Return the max-T's p-value with the manager's noise autocorrelation known.
+
+    The autocorrelation is the mean over the manager's characteristics (one value unless
+    the book has a ``phi_spread``: then a pooled one, as the detector's estimate is), on the
+    :data:`fialloc.analytics.change_point.PHI_GRID` value nearest; the null is simulated at it.
+    """
+    mean = float(np.mean([float(row[f"phi_{c}"]) for c in active.columns]))
+    phi = round(round(mean / 0.05) * 0.05, 2)
+    values = active.to_numpy(dtype=np.float64).T
+    stat = change_point.known_phi_statistic(values, phi)
+    null = change_point.known_phi_null(values.shape[1], phi, values.shape[0])
+    exceed = len(null) - int(np.searchsorted(null, stat, side="left"))
+    return (1.0 + exceed) / (1.0 + len(null))
 
 
 def run_study(
@@ -473,16 +511,18 @@ def run_study(
     detector (and the oracles) work at; `joint` is the detector's setting
     (:func:`fialloc.analytics.drift.detect_drift`).
 
-    Columns: the truth (:class:`DriftBook`), ``book``, ``months``, ``flagged`` (active, the
-    detector with `joint`) and its ``p_value``; ``flagged_max_t`` and ``flagged_combined``
-    (the max-T over single characteristics alone, and combined with the joint test: one
-    scan gives both) with their p-values ``p_max_t`` and ``p_combined``;
+    Columns: the truth (:class:`DriftBook`), ``book``, ``months``, ``level``, ``flagged``
+    (active, the detector with `joint`) and its ``p_value``; ``flagged_max_t`` and
+    ``flagged_combined`` (the max-T over single characteristics alone, and combined with the
+    joint test: one scan gives both) with their p-values ``p_max_t`` and ``p_combined``;
     ``found_characteristic``, ``found_start``, ``start_low``, ``start_high``;
     ``joint_start`` (the joint scan's start); ``flagged_absolute`` (the detector on absolute
     characteristics); ``oracle_power`` (the known-date test's power); ``scan_oracle`` (the
     known-noise scan along the drift's known series and direction) and ``scan_oracle_all``
     (the known-noise scan over all of the manager's characteristics, which it must pick from
-    as the detector does).
+    as the detector does), with their p-values ``p_scan_oracle`` (1 for a null manager) and
+    ``p_scan_oracle_all``, so that one run gives every level's verdicts; ``p_known_phi``
+    (the detector's max-T with the noise's autocorrelation known, its variance estimated).
     """
     if n_books < 1:
         msg = f"run_study: n_books must be at least 1, got {n_books!r}"
@@ -500,12 +540,16 @@ def run_study(
             shared = change_point.fit_joint_shift(active.to_numpy(dtype=np.float64).T)
             raw = detect_drift(absolute, level, joint=joint)
             drifted = bool(truth["drifted"])
+            p_scan = _scan_oracle(active, truth, profile) if drifted else 1.0
+            p_scan_all = _scan_oracle_all(active, truth)
+            p_known_phi = _known_phi_oracle(active, truth)
             rows.append(
                 {
                     **truth.to_dict(),
                     "manager_id": mid,
                     "book": b,
                     "months": n,
+                    "level": level,
                     "flagged": verdict.drifted if joint else max_t,
                     "p_value": verdict.p_value
                     if joint
@@ -521,10 +565,11 @@ def run_study(
                     "joint_start": shared.start,
                     "flagged_absolute": raw.drifted,
                     "oracle_power": _oracle_power(truth, n, level, profile) if drifted else np.nan,
-                    "scan_oracle_all": _scan_oracle_all(active, truth, level),
-                    "scan_oracle": _scan_oracle(active, truth, level, profile)
-                    if drifted
-                    else False,
+                    "scan_oracle_all": p_scan_all <= level,
+                    "scan_oracle": p_scan <= level,
+                    "p_scan_oracle": p_scan,
+                    "p_scan_oracle_all": p_scan_all,
+                    "p_known_phi": p_known_phi,
                 }
             )
     return pd.DataFrame(rows)
@@ -593,6 +638,36 @@ def _by_family(
         rate(f"{detector}: false positives per null manager", null[flagged].astype(bool))
 
 
+def _start_errors(
+    rate: Callable[[str, pd.Series], None],
+    rows: list[dict[str, object]],
+    right: pd.DataFrame,
+    found_joint: pd.DataFrame,
+) -> None:
+    """Add the start months' interval coverage and errors to a summary.
+
+    `right`: the found drifts that name a series they moved; `found_joint`: the found joint
+    drifts (their errors from the verdict's start and from the joint scan's).
+    """
+    error = (right["found_start"].astype(float) - right["start"].astype(float)).abs()
+    covered = (right["start_low"].astype(float) <= right["start"].astype(float)) & (
+        right["start"].astype(float) <= right["start_high"].astype(float)
+    )
+    rate("start inside its 90% interval", covered)
+    for name, q in (("median", 0.5), ("90th percentile", 0.9)):
+        rows.append({"measure": f"start error (months), {name}", "n": len(error),
+                     "value": float(error.quantile(q)) if len(error) else math.nan,
+                     "low": math.nan, "high": math.nan})  # fmt: skip
+    for name, column in (
+        ("joint drifts", "found_start"),
+        ("joint drifts, joint scan", "joint_start"),
+    ):
+        error = (found_joint[column].astype(float) - found_joint["start"].astype(float)).abs()
+        rows.append({"measure": f"start error (months), median, {name}", "n": len(error),
+                     "value": float(error.median()) if len(error) else math.nan,
+                     "low": math.nan, "high": math.nan})  # fmt: skip
+
+
 def summarize(results: pd.DataFrame) -> pd.DataFrame:
     """Tabulate the study: each measure with its count, value and 95% interval.
 
@@ -649,30 +724,81 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     rate("right characteristic, found drifts >= 1 sd", named)
     rate("false positives per null manager", null["flagged"].astype(bool))
     rate("false positives, absolute characteristics", null["flagged_absolute"].astype(bool))
-    right = found[named]
-    error = (right["found_start"].astype(float) - right["start"].astype(float)).abs()
-    covered = (right["start_low"].astype(float) <= right["start"].astype(float)) & (
-        right["start"].astype(float) <= right["start_high"].astype(float)
-    )
-    rate("start inside its 90% interval", covered)
-    for name, q in (("median", 0.5), ("90th percentile", 0.9)):
-        rows.append({"measure": f"start error (months), {name}", "n": len(error),
-                     "value": float(error.quantile(q)) if len(error) else math.nan,
-                     "low": math.nan, "high": math.nan})  # fmt: skip
-    found_joint = joint[joint["flagged"].astype(bool)]
-    for name, column in (
-        ("joint drifts", "found_start"),
-        ("joint drifts, joint scan", "joint_start"),
-    ):
-        error = (found_joint[column].astype(float) - found_joint["start"].astype(float)).abs()
-        rows.append({"measure": f"start error (months), median, {name}", "n": len(error),
-                     "value": float(error.median()) if len(error) else math.nan,
-                     "low": math.nan, "high": math.nan})  # fmt: skip
+    _start_errors(rate, rows, found[named], joint[joint["flagged"].astype(bool)])
     rate("scan oracle recall, size >= 1 sd", big["scan_oracle"].astype(bool))
     rate("scan oracle recall >= 1 sd, joint drifts", joint["scan_oracle"].astype(bool))
     rate("all-series scan oracle recall, size >= 1 sd", big["scan_oracle_all"].astype(bool))
     rate("all-series scan oracle false positives", null["scan_oracle_all"].astype(bool))
+    level = float(results["level"].iloc[0])
+    rate("known-autocorrelation max-T recall, size >= 1 sd", big["p_known_phi"] <= level)
+    rate("known-autocorrelation max-T false positives", null["p_known_phi"] <= level)
     rows.append({"measure": "oracle recall, size >= 1 sd", "n": len(big),
                  "value": float(big["oracle_power"].mean()) if len(big) else math.nan,
                  "low": math.nan, "high": math.nan})  # fmt: skip
     return pd.DataFrame(rows).set_index("measure")
+
+
+#: :func:`breakdown`'s splits: name -> (column or derived quantity, bucket edges, left-closed).
+_SPLITS: Final = {
+    "months from the start": ("after", (12, 18, 24, 36, 48, 121)),
+    "months of history": ("months", (36, 60, 90, 121)),
+    "ramp (months)": ("ramp", (1, 3, 5, 7)),
+    "noise autocorrelation": ("phi", (0.0, 0.1, 0.2, 0.3, 0.4, 0.81)),
+}
+
+
+def breakdown(results: pd.DataFrame, level: float, profile: bool = False) -> pd.DataFrame:
+    """Where the drifts of at least 1 sd are missed, by the detector and by each oracle.
+
+    Recall at `level` (read off the recorded p-values, so any level from one run) split by
+    months of history from the drift's start on, months of history, ramp, the noise's
+    autocorrelation and the family of drift. The detector's recall carries its Wilson
+    interval; beside it the detector with the noise's autocorrelation known (its variance
+    estimated), the all-series scan oracle (knows every series' noise, not which moved nor
+    when), the scan oracle (knows the moved series, their direction and noise) and the
+    known-date oracle (its mean power).
+
+    Parameters
+    ----------
+    results : DataFrame
+        :func:`run_study`'s rows (of a study with the same `profile`).
+    level : float
+        False-positive rate per manager, in (0, 1).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by (``split``, ``bucket``): ``n`` and the recalls ``detector`` (with
+        ``low``, ``high``), ``known_phi``, ``all_series``, ``scan`` and ``known_date``.
+    """
+    if not 0.0 < level < 1.0:
+        msg = f"breakdown: level must be in (0, 1), got {level!r}"
+        raise ValueError(msg)
+    drifted = results[results["drifted"].astype(bool)]
+    big = drifted[drifted["size_sd"].abs() >= 1.0]
+    big = big.assign(after=big["months"] - big["start"])
+    power = np.array([_oracle_power(row, int(row["months"]), level, profile)
+                      for _, row in big.iterrows()])  # fmt: skip
+    parts: dict[tuple[str, str], pd.Series] = {}
+    for split, (column, edges) in _SPLITS.items():
+        values = big[column].astype(float)
+        for lo, hi in itertools.pairwise(edges):
+            parts[(split, f"{lo:g}-{hi:g}")] = (values >= lo) & (values < hi)
+    for family in big["family"].unique():
+        parts[("family", str(family))] = big["family"] == family
+    parts[("all", "")] = pd.Series(True, index=big.index)
+    rows = {}
+    for key, inside in parts.items():
+        part = big[inside.to_numpy()]
+        k = int((part["p_value"] <= level).sum())
+        low, high = wilson(k, len(part))
+        rows[key] = {"n": len(part), "detector": k / len(part) if len(part) else math.nan,
+                     "low": low, "high": high,
+                     "known_phi": float((part["p_known_phi"] <= level).mean()),
+                     "all_series": float((part["p_scan_oracle_all"] <= level).mean()),
+                     "scan": float((part["p_scan_oracle"] <= level).mean()),
+                     "known_date": float(power[inside.to_numpy()].mean())
+                     if len(part) else math.nan}  # fmt: skip
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index = pd.MultiIndex.from_tuples(table.index, names=["split", "bucket"])
+    return table

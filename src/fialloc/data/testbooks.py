@@ -136,15 +136,7 @@ def generate_book(
     rng = np.random.default_rng([seed, 15])
     m = int(rng.integers(10, 61)) if n_managers is None else n_managers
     n = int(rng.integers(36, 121)) if n_months is None else n_months
-    if not (1 <= m <= 500 and 12 <= n <= 240):
-        msg = f"generate_book: need 1-500 managers and 12-240 months, got {m} and {n}"
-        raise ValueError(msg)
-    if not (0 <= skill_share <= 1 and 0 <= beta_share <= 1 and skill_share + beta_share <= 1):
-        msg = (
-            "generate_book: shares must be in [0, 1] summing to at most 1, got "
-            f"{skill_share} and {beta_share}"
-        )
-        raise ValueError(msg)
+    _check_book(m, n, skill_share, beta_share)
     # Local imports: the loaders validate (and import this package); the factor definitions
     # read this package's vocabulary.
     from fialloc.data.loaders import from_tables
@@ -167,13 +159,7 @@ def generate_book(
         "managers": managers,
         "liabilities": _liabilities(),
         "curve_quotes": quotes,
-        "spreads": pd.DataFrame(
-            {"rating": list(LETTERS), "spread": [history[f"spread_{x}"].iloc[-1] for x in LETTERS]}
-        ),
-        "market_history": history.melt(ignore_index=False, var_name="series", value_name="value")
-        .rename_axis("month")
-        .reset_index(),
-    }
+    } | _market_tables(history)
     book = from_tables(tables, VALUATION)
     factors = style_factor_returns(
         book.zero_history, book.spread_history, rating_spread_durations(book)
@@ -183,6 +169,31 @@ def generate_book(
     returns = _returns(rng, truth, factors, benchmark_yield)
     portfolio = from_tables(tables | {"manager_returns": returns}, VALUATION)
     return GeneratedBook(portfolio=portfolio, truth=truth, factors=factors, seed=seed)
+
+
+def _check_book(m: int, n: int, skill_share: float, beta_share: float) -> None:
+    """Refuse a book size or planted shares out of range (see :func:`generate_book`)."""
+    if not (1 <= m <= 500 and 12 <= n <= 240):
+        msg = f"generate_book: need 1-500 managers and 12-240 months, got {m} and {n}"
+        raise ValueError(msg)
+    if not (0 <= skill_share <= 1 and 0 <= beta_share <= 1 and skill_share + beta_share <= 1):
+        msg = (
+            "generate_book: shares must be in [0, 1] summing to at most 1, got "
+            f"{skill_share} and {beta_share}"
+        )
+        raise ValueError(msg)
+
+
+def _market_tables(history: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Return the ``spreads`` table (each rating's last spread) and ``market_history``."""
+    return {
+        "spreads": pd.DataFrame(
+            {"rating": list(LETTERS), "spread": [history[f"spread_{x}"].iloc[-1] for x in LETTERS]}
+        ),
+        "market_history": history.melt(ignore_index=False, var_name="series", value_name="value")
+        .rename_axis("month")
+        .reset_index(),
+    }
 
 
 def _curve(rng: np.random.Generator) -> tuple[pd.DataFrame, Curve]:
