@@ -103,7 +103,7 @@ class _Counting(io.RawIOBase):
 
 
 def test_a_large_file_broken_early_is_read_no_further_than_its_block(tmp_path, monkeypatch):
-    """64 MB of rows after a break at line 3: the reader asks for a few blocks only."""
+    """64 MB of rows after a break at line 3: the reader stops within Arrow's read-ahead."""
     path = tmp_path / "holdings.csv"
     junk = b"MX,JUNK,abc,,,x,1,2\n"
     with path.open("wb") as f:
@@ -122,8 +122,10 @@ def test_a_large_file_broken_early_is_read_no_further_than_its_block(tmp_path, m
     assert problem.row == 1
     assert "8 fields where the header names 6" in problem.message
     assert path.stat().st_size > 60 * BLOCK_BYTES
-    # Arrow reads a few blocks ahead of the one it parses; never the whole file.
-    assert 0 < sources[0].read_bytes <= 8 * BLOCK_BYTES
+    # Arrow's streaming reader fills a background queue of up to 32 blocks ahead of the
+    # parser (its default for background generators), more of it the slower the parser runs
+    # (14 blocks on a loaded machine, 2-3 on an idle one); never the whole file.
+    assert 0 < sources[0].read_bytes <= (32 + 2) * BLOCK_BYTES
 
 
 @pytest.mark.parametrize(
