@@ -5,14 +5,19 @@ more; Ctrl-C in that second must end the program as quietly as Ctrl-C during a c
 130, one line), not with a traceback from inside an import.
 
 The process is a command's own, so it sets the cyclic garbage collector's pace for a short
-batch job (:data:`GC_THRESHOLDS`).
+batch job (:data:`GC_THRESHOLDS`), and the installed command (:func:`script`) ends it without
+the interpreter's teardown of every module a run imported.
 """
 
 from __future__ import annotations
 
+import atexit
 import gc
+import os
 import sys
+import threading
 from collections.abc import Sequence
+from typing import NoReturn
 
 #: The exit code of a program ended by SIGINT (128 + 2), as shells report it.
 INTERRUPTED = 130
@@ -35,3 +40,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write("interrupted\n")
         return INTERRUPTED
     return run_cli(argv)
+
+
+def script() -> NoReturn:
+    """Run the installed ``fialloc`` command (:func:`main`) and end its process.
+
+    When a command returns, what it writes is written and closed. A normal exit would then
+    join the remaining threads, run the exit handlers (logging, temporary directories) and
+    tear down the interpreter: about 2,300 modules after a run, 0.45 s on the demo for
+    nothing the user sees. This does the first two, flushes the standard streams and ends
+    the process with the command's exit code. An exception (``--help``'s ``SystemExit``
+    included) takes Python's normal exit.
+    """
+    code = main()
+    main_thread = threading.main_thread()
+    for thread in threading.enumerate():
+        if thread is not main_thread and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

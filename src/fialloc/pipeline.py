@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -252,6 +253,15 @@ def _stage(
     timings[name] = time.perf_counter() - start
 
 
+def _timed(
+    fn: Callable[[DeskContext], dict[str, DeskResult]], ctx: DeskContext
+) -> tuple[dict[str, DeskResult], float]:
+    """Return ``fn(ctx)`` and its wall time (seconds)."""
+    start = time.perf_counter()
+    out = fn(ctx)
+    return out, time.perf_counter() - start
+
+
 def _check_arguments(portfolio: Portfolio, settings: _Settings) -> None:
     """Refuse a run's arguments and inputs before any stage starts."""
     covariance, n_paths, horizons = settings.covariance, settings.n_paths, settings.horizons
@@ -455,10 +465,14 @@ def run(
         Where the optimizer's factor covariance comes from: the monthly market history, or the
         first month of the G2++ paths and the spread paths correlated with them.
     progress : callable, optional
-        Called with each stage's name (see :data:`STAGES`) as it starts.
+        Called with each stage's name (see :data:`STAGES`), in that order, from this thread.
+        The desks start in a background thread as soon as the analytics are done and run
+        beside the stresses and scenarios; "desks" is announced when the run waits for them,
+        and its timing is the desks' own wall time.
     desk_runner : callable, optional
-        Runs the desks on the run's context (default :func:`fialloc.desks.run_desks`); the
-        agents' workflow passes its graph here, so its results are the run's desks.
+        Runs the desks on the run's context (default :func:`fialloc.desks.run_desks`) in a
+        thread of its own; the agents' workflow passes its graph here, so its results are the
+        run's desks.
     executor : Executor, optional
         Where the parallel maps run: stress scenarios and chunks of scenario paths (see
         :mod:`fialloc.distributed`; in this process by default). Results are the
@@ -611,17 +625,27 @@ def _run_stages(
     with _stage("analytics", timings, progress):
         securities, managers, liabilities = ctx.securities, ctx.managers, ctx.liabilities
         gaps, universe = _gaps_and_overlay(ctx)
-    with _stage("stresses", timings, progress):
-        stresses, stress_by_manager, overlay_inputs = _stress_stage(p, universe, settings.executor)
-    with _stage("scenarios", timings, progress):
-        model = G2pp(p.curve)
-        spread_model = run_spread_model(p)
-        # The MBS pools' horizon regression, fitted once: every chunk of the statistics'
-        # paths and of the least-shortfall fit's applies it.
-        pool_values = pool_regression(p, model, settings.years, settings.scenario_seed)
-        sleeves = settings.sleeves(p, model, settings.years, universe, spread_model, pool_values)
-    with _stage("desks", timings, progress):
-        desks = desk_runner(ctx)
+    # The desks (Python) run beside the stresses and the scenarios (mostly the core's kernels,
+    # which release the GIL): a run then keeps both cores busy. Each side reads the portfolio
+    # and the context and writes nothing the other reads; results do not depend on the order.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fialloc-desks") as pool:
+        desks_done = pool.submit(_timed, desk_runner, ctx)
+        with _stage("stresses", timings, progress):
+            stresses, stress_by_manager, overlay_inputs = _stress_stage(
+                p, universe, settings.executor
+            )
+        with _stage("scenarios", timings, progress):
+            model = G2pp(p.curve)
+            spread_model = run_spread_model(p)
+            # The MBS pools' horizon regression, fitted once: every chunk of the statistics'
+            # paths and of the least-shortfall fit's applies it.
+            pool_values = pool_regression(p, model, settings.years, settings.scenario_seed)
+            sleeves = settings.sleeves(
+                p, model, settings.years, universe, spread_model, pool_values
+            )
+        if progress is not None:
+            progress("desks")
+        desks, timings["desks"] = desks_done.result()
     with _stage("optimize", timings, progress):
         chosen = _optimize_stage(
             ctx, desks, model, spread_model, settings, universe, overlay_inputs, pool_values

@@ -280,7 +280,7 @@ def test_ctrl_c_while_the_command_line_loads_ends_quietly():
     assert done.stderr == "interrupted\n"
     assert "Traceback" not in done.stderr
     pyproject = (Path(__file__).parents[2] / "pyproject.toml").read_text()
-    assert 'fialloc = "fialloc.console:main"' in pyproject
+    assert 'fialloc = "fialloc.console:script"' in pyproject  # which calls main
 
 
 def test_importing_the_package_loads_no_numeric_library():

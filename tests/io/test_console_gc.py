@@ -1,4 +1,4 @@
-"""The console script sets the garbage collector's thresholds for its own process only."""
+"""The console script: the collector's thresholds for its own process, and its quick exit."""
 
 from __future__ import annotations
 
@@ -26,3 +26,33 @@ def test_the_console_script_sets_the_thresholds_and_importing_it_does_not() -> N
     before, after = done.stdout.strip().splitlines()[-1].split(") (")
     assert "(" + after == str(GC_THRESHOLDS)
     assert before + ")" != str(GC_THRESHOLDS)  # the import alone leaves the default
+
+
+_SCRIPT = """
+import atexit, sys, threading
+from fialloc.console import script
+atexit.register(lambda: print("exit handler ran", file=sys.stderr))
+worker = threading.Thread(target=lambda: print("thread finished", file=sys.stderr))
+worker.start()
+sys.argv = ["fialloc", *sys.argv[1:]]
+script()
+"""
+
+
+def test_the_installed_command_keeps_its_output_exit_code_and_exit_handlers(tmp_path) -> None:
+    """`script` ends the process quickly but as a normal exit would, less the teardown."""
+    ok = subprocess.run(
+        [sys.executable, "-c", _SCRIPT, "runs", "--root", str(tmp_path)],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.strip() == f"No runs in {tmp_path}"
+    assert "exit handler ran" in ok.stderr
+    assert "thread finished" in ok.stderr
+    bad = subprocess.run(
+        [sys.executable, "-c", _SCRIPT, "validate", str(tmp_path / "missing")],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert bad.returncode == 2
+    assert "is not a directory" in bad.stderr + bad.stdout
+    assert "exit handler ran" in bad.stderr

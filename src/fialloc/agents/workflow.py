@@ -419,12 +419,18 @@ def run_workflow(
     done: list[AgentsRun] = []
 
     def desk_runner(ctx: DeskContext) -> dict[str, DeskResult]:
-        if progress is not None:
-            progress("agents")
         done.append(run_agents(ctx, model=config, parallelism=parallelism, timeout=timeout))
         return done[0].desks
 
-    run = pipeline.run(portfolio, progress=progress, desk_runner=desk_runner, **run_kwargs)
+    def stages(name: str) -> None:
+        # The desks run in the background from the analytics on (see pipeline.run): the
+        # agents are announced with the desks' stage, from this thread, in stage order.
+        if progress is not None:
+            progress(name)
+            if name == "desks":
+                progress("agents")
+
+    run = pipeline.run(portfolio, progress=stages, desk_runner=desk_runner, **run_kwargs)
     graph = done[0]
     agents = graph.agents
     models = sorted({r.model for r in agents.values()})
