@@ -430,12 +430,23 @@ def simulate_sleeves(
     DistributedError
         If a task fails for good or a chunk comes back with the wrong paths.
     """
+    items = _path_blocks(n_paths, chunk, first_path)
+    grid = np.ascontiguousarray(times, dtype=np.float64)
+    h = np.atleast_1d(np.asarray(horizons, dtype=np.float64))
+    scenario = book_scenario(portfolio, model)
+    if pool_values is None and on_monthly_grid(grid):
+        pool_values = pool_regression(portfolio, model, h, int(seed))
+    shared = (portfolio, model.params, grid, h, int(seed), overlay, scenario, credit, pool_values)
+    blocks = (executor or InProcess()).map(_sleeve_chunk, items, shared=shared)
+    return _concatenate(blocks, items, n_paths)
+
+
+def _path_blocks(n_paths: int, chunk: int, first_path: int) -> list[tuple[int, int]]:
+    """Return each task's (first path, paths) for :func:`simulate_sleeves` (checked)."""
     for name, value in (("n_paths", n_paths), ("chunk", chunk)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
             msg = f"simulate_sleeves: `{name}` must be a positive integer, got {value!r}"
             raise ValueError(msg)
-    grid = np.ascontiguousarray(times, dtype=np.float64)
-    h = np.atleast_1d(np.asarray(horizons, dtype=np.float64))
     if (
         isinstance(first_path, bool)
         or not isinstance(first_path, int | np.integer)
@@ -443,26 +454,7 @@ def simulate_sleeves(
     ):
         msg = f"simulate_sleeves: `first_path` must be a non-negative integer, got {first_path!r}"
         raise ValueError(msg)
-    items = [(first_path + k, min(chunk, n_paths - k)) for k in range(0, n_paths, chunk)]
-    scenario = book_scenario(portfolio, model)
-    if pool_values is None and on_monthly_grid(grid):
-        pool_values = pool_regression(portfolio, model, h, int(seed))
-    blocks = (executor or InProcess()).map(
-        _sleeve_chunk,
-        items,
-        shared=(
-            portfolio,
-            model.params,
-            grid,
-            h,
-            int(seed),
-            overlay,
-            scenario,
-            credit,
-            pool_values,
-        ),
-    )
-    return _concatenate(blocks, items, n_paths)
+    return [(first_path + k, min(chunk, n_paths - k)) for k in range(0, n_paths, chunk)]
 
 
 def _sleeve_chunk(
