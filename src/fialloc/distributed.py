@@ -246,10 +246,12 @@ def open_executor(
     # and a chunk of paths takes about twice as long. Workers here start without it.
     environ = dask.config.get("distributed.nanny.pre-spawn-environ", {})
     environ = {k: v for k, v in environ.items() if k != "MALLOC_TRIM_THRESHOLD_"}
+    # The scheduler's HTTP server (dashboard, metrics) takes a free port of its own: the
+    # default 8787 fails the start when another cluster on the host binds it at the same time.
     with (
         dask.config.set({"distributed.nanny.pre-spawn-environ": environ}),
         LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         Client(cluster) as client,
     ):

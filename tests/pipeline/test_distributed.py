@@ -319,3 +319,9 @@ def test_cli_refuses_bad_cluster_settings(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["run", "--workers", "2", "--scheduler", "tcp://h:8786"])
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_the_cluster_takes_a_free_port_not_dasks_default(cluster):
+    """Two clusters starting at once on one host would race for port 8787 and one fail."""
+    services = cluster.client.scheduler_info()["services"]
+    assert services["dashboard"] != 8787
