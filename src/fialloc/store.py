@@ -425,7 +425,7 @@ def _manifest(
     """Return a run's manifest, its files still to list (see :func:`write_run`)."""
     return {
         "run_id": run_id,
-        "created": when.isoformat(timespec="seconds"),
+        "created": when.isoformat(timespec="microseconds"),  # orders runs of one second
         "source": source,
         "inputs": input_hashes(inputs),
         "parameters": {

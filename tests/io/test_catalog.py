@@ -141,3 +141,20 @@ def test_stale_temporary_folders_of_killed_runs_are_removed(two_runs):
         pass
     assert not stale.exists()
     assert fresh.exists()
+
+
+def test_runs_written_in_one_second_are_listed_in_the_order_written(tmp_path, demo_pipeline_run):
+    """Their ids share the second; the creation time keeps the microseconds that order them."""
+    import datetime as dt
+
+    run = demo_pipeline_run[0]
+    response = build_response(run)
+    first = dt.datetime(2026, 12, 7, 16, 0, 0, 900_000, tzinfo=dt.timezone.utc)
+    written = [
+        store.write_run(str(tmp_path), run, response, now=first + dt.timedelta(microseconds=k))
+        for k in range(4)
+    ]
+    order = [r.run_id for r in written]
+    assert [r.run_id for r in store.complete_runs(str(tmp_path))] == order
+    with Catalog(str(tmp_path)) as catalog:
+        assert list(catalog.runs()["run_id"]) == order
