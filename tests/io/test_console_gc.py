@@ -29,21 +29,27 @@ def test_the_console_script_sets_the_thresholds_and_importing_it_does_not() -> N
 
 
 _SCRIPT = """
-import atexit, sys, threading
+import atexit, sys, threading, time
+from concurrent.futures import ThreadPoolExecutor
 from fialloc.console import script
 atexit.register(lambda: print("exit handler ran", file=sys.stderr))
-worker = threading.Thread(target=lambda: print("thread finished", file=sys.stderr))
-worker.start()
+def work():
+    time.sleep(0.5)
+    print("thread finished", file=sys.stderr)
+threading.Thread(target=work).start()
+left_open = ThreadPoolExecutor(2)  # a library's pool never shut down: idle workers
+left_open.submit(lambda: None).result()
 sys.argv = ["fialloc", *sys.argv[1:]]
 script()
 """
 
 
 def test_the_installed_command_keeps_its_output_exit_code_and_exit_handlers(tmp_path) -> None:
-    """`script` ends the process quickly but as a normal exit would, less the teardown."""
+    """`script` ends the process quickly but as a normal exit would, less the teardown: a
+    running thread is waited for, an idle pool left open does not hang it."""
     ok = subprocess.run(
         [sys.executable, "-c", _SCRIPT, "runs", "--root", str(tmp_path)],
-        capture_output=True, text=True, check=False, timeout=120,
+        capture_output=True, text=True, check=False, timeout=60,
     )  # fmt: skip
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.strip() == f"No runs in {tmp_path}"
@@ -51,7 +57,7 @@ def test_the_installed_command_keeps_its_output_exit_code_and_exit_handlers(tmp_
     assert "thread finished" in ok.stderr
     bad = subprocess.run(
         [sys.executable, "-c", _SCRIPT, "validate", str(tmp_path / "missing")],
-        capture_output=True, text=True, check=False, timeout=120,
+        capture_output=True, text=True, check=False, timeout=60,
     )  # fmt: skip
     assert bad.returncode == 2
     assert "is not a directory" in bad.stderr + bad.stdout
