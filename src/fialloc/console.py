@@ -50,8 +50,7 @@ def script() -> NoReturn:
     (logging, temporary directories) and tear down the interpreter: about 2,300 modules after
     a run, 0.45 s on the demo for nothing the user sees. This does the first two as the
     interpreter does, flushes the standard streams and ends the process with the command's
-    exit code. An exception (``--help``'s ``SystemExit``
-    included) takes Python's normal exit.
+    exit code. An exception (``--help``'s ``SystemExit`` included) takes Python's normal exit.
     """
     code = main()
     # The interpreter's own exit sequence up to the teardown: stop the thread pools a library

@@ -256,7 +256,11 @@ def _stage(
 def _timed(
     fn: Callable[[DeskContext], dict[str, DeskResult]], ctx: DeskContext
 ) -> tuple[dict[str, DeskResult], float]:
-    """Return ``fn(ctx)`` and its wall time (seconds)."""
+    """Return ``fn(ctx)`` and its wall time (seconds).
+
+    The desks' thread returns its time rather than entering :func:`_stage`, so that the calling
+    thread records it and the timings keep stage order whichever side finishes first.
+    """
     start = time.perf_counter()
     out = fn(ctx)
     return out, time.perf_counter() - start
