@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from fialloc.data.schema import Column, _coerce, _coerce_fast, _convert
@@ -79,6 +79,7 @@ _CELLS = [1, 1.0, True, "1", " 1", "x", "2024-01-31", 0.5, "0.5", 2, False, "", 
     kind=st.sampled_from(["float", "int", "bool", "str", "date"]),
     cells=st.lists(st.sampled_from(range(len(_CELLS))), min_size=1, max_size=30),
 )
+@example(kind="float", cells=[13])  # a lone list cell once made a 2-D array: CI, 2026-12-07
 def test_each_cell_is_converted_as_if_alone(kind, cells):
     """The per-cell loop converts each distinct cell once: 1, 1.0 and True stay apart."""
     col = Column("x", kind, required=True)  # type: ignore[arg-type]

@@ -253,7 +253,11 @@ def _duplicated(raw: pd.DataFrame, frame: pd.DataFrame, key: Sequence[str]) -> p
 def _floats(series: pd.Series) -> npt.NDArray[np.float64]:
     """Parse a column as floats, exactly (correctly rounded), or raise."""
     if series.dtype == object:
-        return np.array(series.tolist(), dtype=np.float64)  # Python's float()
+        number = np.array(series.tolist(), dtype=np.float64)  # Python's float()
+        if number.shape != (len(series),):  # cells holding lists (JSON records) nest
+            msg = "a cell holds a sequence"
+            raise ValueError(msg)
+        return number
     if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
         # Arrow's cast parses a million strings in a tenth of the time, equally exactly.
         parsed = pc.cast(pa.array(series.array), pa.float64())
