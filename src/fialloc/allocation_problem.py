@@ -22,7 +22,7 @@ Turnover
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -187,6 +187,25 @@ class AllocationProblem:
     def managers(self) -> pd.Index:
         """Manager ids."""
         return self.exposures.index
+
+    def with_alpha(self, alpha: pd.Series) -> AllocationProblem:
+        """Return the same problem with each manager's expected alpha replaced by `alpha`.
+
+        `alpha` is decimal a year, indexed by manager id (every manager of the problem; extra
+        ids are ignored). Nothing else changes: a study sets the true alphas of a generated
+        book here (the oracle of :mod:`fialloc.decision_study`), or zeros for an allocation
+        without skill evidence.
+
+        Raises
+        ------
+        ValueError
+            If `alpha` lacks a manager of the problem or has a non-finite value.
+        """
+        missing = self.managers.difference(alpha.index)
+        if len(missing):
+            msg = f"with_alpha: no alpha for manager(s) {list(missing)}"
+            raise ValueError(msg)
+        return replace(self, alpha=alpha.reindex(self.managers).astype(float))
 
     @cached_property
     def key_columns(self) -> list[str]:

@@ -26,6 +26,7 @@ from fialloc.analytics.context import DeskContext
 from fialloc.analytics.duration_gaps import gap_dv01, gap_profile, krd_gaps
 from fialloc.currency_paths import SPREAD_STREAM, run_spread_model
 from fialloc.data import Portfolio
+from fialloc.data.mandate import Mandate
 from fialloc.data.run_requirements import run_problems
 from fialloc.desks import DeskResult, performance, run_desks
 from fialloc.distributed import Executor
@@ -59,7 +60,7 @@ from fialloc.robustness import (
 from fialloc.scenarios import CreditInflationSpec, G2pp, simulate_credit_inflation
 from fialloc.stresses import StressResult, stress_portfolio
 
-__all__ = ["STAGES", "Robustness", "RunResult", "run"]
+__all__ = ["STAGES", "Robustness", "RunResult", "recommend", "run"]
 
 #: The stages :func:`run` reports progress for, in order.
 STAGES = ("analytics", "stresses", "scenarios", "desks", "optimize", "robustness", "plan")
@@ -341,16 +342,32 @@ def _scenario_covariance(
     return scenario_covariance(model, paths, p.analytics.key_tenors, credit)
 
 
-def _recommend(
-    problem: AllocationProblem, p: Portfolio, overlay_inputs: OverlayInputs | None
+def recommend(
+    problem: AllocationProblem, mandate: Mandate, overlay_inputs: OverlayInputs | None
 ) -> tuple[AllocationProgram, AllocationResult, AllocationResult | None]:
-    """Compile the program; solve the recommendation and, with an overlay, weights only."""
+    """Compile the program; solve the recommendation and, with an overlay, weights only.
+
+    The optimize stage's recommendation exactly as a run makes it (its overlay chosen jointly
+    when `overlay_inputs` are given and the mandate allows one): studies re-solve it on a
+    run's problem with other inputs (:meth:`fialloc.optimize.AllocationProblem.with_alpha`).
+
+    Returns
+    -------
+    tuple
+        The compiled program, the recommendation and (with an overlay) the weights-only
+        recommendation of the same program, else None.
+
+    Raises
+    ------
+    InfeasibleMandate
+        If no allocation could meet the mandate (see :func:`fialloc.optimize.optimize`).
+    """
     # One compiled program: with an overlay its positions switch off for the weights-only
     # answer and the frontier.
     program = (
-        AllocationProgram(problem, p.mandate)
+        AllocationProgram(problem, mandate)
         if overlay_inputs is None
-        else overlay_program(problem, p.mandate, overlay_inputs)
+        else overlay_program(problem, mandate, overlay_inputs)
     )
     allocation = optimize(problem, program=program)
     without = None
@@ -603,7 +620,7 @@ def _optimize_stage(
         covariance=factor_cov,
         trading_days=settings.phases * settings.phase_days,
     )
-    program, allocation, without = _recommend(problem, p, overlay_inputs)
+    program, allocation, without = recommend(problem, p.mandate, overlay_inputs)
     # Fitted on paths of its own (the next block of the same stream, last horizon only),
     # so that the paths that evaluate it below do not flatter it.
     last = None if pool_values is None else regression_at(pool_values, settings.years[-1:])
