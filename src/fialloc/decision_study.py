@@ -40,7 +40,12 @@ from fialloc import pipeline
 from fialloc.analytics.detection import wilson
 from fialloc.data.testbooks import GeneratedBook, generate_book
 from fialloc.desks import performance
-from fialloc.optimize import AllocationProblem, AllocationResult, allocation_result
+from fialloc.optimize import (
+    AllocationProblem,
+    AllocationResult,
+    InfeasibleMandate,
+    allocation_result,
+)
 from fialloc.results import HOLD_BELOW
 
 __all__ = [
@@ -76,11 +81,17 @@ class DecisionStudy:
     records : DataFrame
         One row per manager (index ``(book, manager_id)``), see :func:`book_decisions`.
     books : DataFrame
-        One row per book (index ``book``, the seed), see :func:`book_decisions`.
+        One row per book run to the end (index ``book``, the seed), see
+        :func:`book_decisions`.
+    failures : DataFrame
+        One row per book whose run stopped (index ``book``): ``managers``, ``months``, the
+        ``stage`` it stopped in (:data:`fialloc.pipeline.STAGES`) and the ``error``. A user
+        gets no recommendation there: the study has no decision to measure.
     """
 
     records: pd.DataFrame
     books: pd.DataFrame
+    failures: pd.DataFrame
 
 
 def _direction(change: pd.Series) -> pd.Series:
@@ -197,18 +208,40 @@ def run_decision_study(
     -------
     DecisionStudy
         Its ``books`` also hold each book's ``seconds`` (wall time of the book, run and
-        re-solves).
+        re-solves); a book whose run stops (:class:`fialloc.optimize.InfeasibleMandate`) is
+        in its ``failures``.
+
+    Raises
+    ------
+    ValueError
+        If no book's run reaches the end.
     """
-    parts, rows = {}, {}
+    parts, rows, failed = {}, {}, {}
     for seed in seeds:
         start = time.perf_counter()
         book = generate_book(seed, n_managers=n_managers, n_months=n_months)
-        run = pipeline.run(book.portfolio, n_paths=n_paths, scenario_seed=scenario_seed)
+        stages: list[str] = []
+        try:
+            run = pipeline.run(
+                book.portfolio, n_paths=n_paths, scenario_seed=scenario_seed, progress=stages.append
+            )
+        except InfeasibleMandate as exc:
+            # The run refused (a mandate no allocation meets) or a stage's solve failed: the
+            # user sees this message and no recommendation.
+            size = {"managers": float(len(book.truth)), "months": float(len(book.factors))}
+            failed[seed] = size | {"stage": stages[-1] if stages else "", "error": str(exc)}
+            continue
         parts[seed], rows[seed] = book_decisions(book, run)
         rows[seed]["seconds"] = time.perf_counter() - start
+    if not parts:
+        msg = f"run_decision_study: no book ran to the end ({len(failed)} stopped)"
+        raise ValueError(msg)
     records = pd.concat(parts, names=["book", "manager_id"])
     books = pd.DataFrame.from_dict(rows, orient="index").rename_axis("book")
-    return DecisionStudy(records=records, books=books)
+    failures = pd.DataFrame.from_dict(
+        failed, orient="index", columns=["managers", "months", "stage", "error"]
+    ).rename_axis("book")
+    return DecisionStudy(records=records, books=books, failures=failures)
 
 
 def manager_group(records: pd.DataFrame) -> pd.Series:
