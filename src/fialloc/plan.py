@@ -453,7 +453,7 @@ def glide_path(
         msg = f"glide_path: `max_cycles` must be at least 1, got {max_cycles}"
         raise ValueError(msg)
     free = mandate.model_copy(update={"turnover": 2.0, "max_shift": 1.0})
-    chooser = None if overlay is None else _OverlayChooser(problem, free, overlay)
+    chooser = None if overlay is None else _OverlayChooser(problem, mandate, free, overlay)
     if chooser is None:
         target, u_target = optimize(problem, free).weights, u1
     else:
@@ -580,13 +580,23 @@ class _OverlayChooser:
     """The overlay at given weights and STRIPS: the mandate's objective with those fixed.
 
     One program compiled for every cycle end: the weights and STRIPS are parameters, the
-    swaps and futures the only choice, under the limits without pace (`free`) and the rooms
-    of that mandate's own program (so that the weights-only breaches it closes stay closed).
+    swaps and futures the only choice, under the limits without pace (`free`). Each limit's
+    room is the larger of the recommendation's (under `mandate`) and the target's (under
+    `free`): a cycle end lies on the line between the two, so a limit breached today that the
+    target closes further than the recommendation is closed only part of the way there (a
+    room of the target's alone left the program infeasible and stopped the run; the cycle
+    checks report such a limit as it stands).
     """
 
-    def __init__(self, problem: AllocationProblem, free: Mandate, overlay: OverlayInputs) -> None:
+    def __init__(
+        self, problem: AllocationProblem, mandate: Mandate, free: Mandate, overlay: OverlayInputs
+    ) -> None:
         self.problem, self.free, self.overlay = problem, free, overlay
         self.program = overlay_program(problem, free, overlay)
+        # Every constraint is convex in the weights and positions, and both ends meet it
+        # within its room here: so does every point between them (the cycle ends, with the
+        # positions between the ends' as one choice).
+        rooms = np.maximum(self.program.rooms(), overlay_program(problem, mandate, overlay).rooms())
         at = np.flatnonzero(overlay.instruments["funded"].to_numpy(dtype=bool))
         self.pinned = cp.Parameter(len(problem.managers), name="pinned")
         self.strips = cp.Parameter(len(at), name="strips")
@@ -598,7 +608,7 @@ class _OverlayChooser:
             held = [w == pinned, ext.variables[0][at] == strips] if len(at) else [w == pinned]
             return dataclasses.replace(ext, constraints=[*ext.constraints, *held])
 
-        self.fixed = AllocationProgram(problem, free, extension=fixed, rooms=self.program.rooms())
+        self.fixed = AllocationProgram(problem, free, extension=fixed, rooms=rooms)
 
     def target(self) -> tuple[pd.Series, FloatArray]:
         """Return the allocation and overlay without pace limits."""
