@@ -23,6 +23,7 @@ from fialloc.decision_study import (
     decision_rates,
     gain_and_regret,
     manager_group,
+    regret_terms,
     run_decision_study,
     weight_changes,
 )
@@ -59,6 +60,7 @@ def _print(study_seconds: float, cpu: float, study) -> None:
         print(decision_rates(records).round(3).to_string())
         print(weight_changes(records).round(1).to_string())
         print(gain_and_regret(books).round(3).to_string())
+        print(regret_terms(books).round(3).to_string())
         print(pd.crosstab(records["engine_direction"], records["oracle_direction"]).to_string())
         print(f"{len(study.failures)} runs stopped:")
         print(study.failures.to_string())

@@ -52,10 +52,13 @@ __all__ = [
     "ALLOCATIONS",
     "DIRECTIONS",
     "GROUPS",
+    "TERMS",
     "DecisionStudy",
     "book_decisions",
     "decision_rates",
     "gain_and_regret",
+    "manager_group",
+    "regret_terms",
     "run_decision_study",
     "weight_changes",
 ]
@@ -102,10 +105,15 @@ def _direction(change: pd.Series) -> pd.Series:
     return pd.Series(out, index=change.index)
 
 
-def _true_value(
+def _true_terms(
     truth_problem: AllocationProblem, run: pipeline.RunResult, allocation: AllocationResult
-) -> float:
-    """Return the objective with true alphas at `allocation`'s weights and overlay (money/yr)."""
+) -> dict[str, float]:
+    """Return each objective term with the true alphas at `allocation` (money a year).
+
+    The terms of :func:`fialloc.optimize.objective_table` (``yield``, ``expected credit
+    loss``, ``alpha``, ``trading cost``, ``surplus risk``, ``liquidity``, ``total``) at the
+    allocation's weights and overlay.
+    """
     units = None if run.overlay is None else allocation.overlay_units(run.overlay.ids)
     at = allocation_result(
         truth_problem,
@@ -114,7 +122,8 @@ def _true_value(
         overlay=run.overlay_inputs if run.overlay is not None else None,
         units=units,
     )
-    return at.summary["objective_bp_after"] * 1e-4 * truth_problem.assets
+    after = at.objective["after"]
+    return dict(zip(map(str, after.index), after.to_numpy(dtype=float).tolist(), strict=True))
 
 
 def book_decisions(
@@ -139,20 +148,22 @@ def book_decisions(
         ``<allocation>_direction`` (:data:`DIRECTIONS`).
     book : dict
         ``months``, ``managers``, ``assets`` (money), per allocation ``<allocation>_gain``
-        (true alpha captured by its moves, money a year) and ``<allocation>_value`` (the
-        objective with the true alphas, money a year), and ``engine_regret`` and
-        ``no_skill_regret`` (the oracle's value less theirs, money a year).
+        (true alpha captured by its moves, money a year), ``<allocation>_value`` (the
+        objective with the true alphas, money a year) and its terms
+        ``<allocation>_<term>`` (``yield``, ``expected_credit_loss``, ``alpha``,
+        ``trading_cost``, ``surplus_risk``, ``liquidity``: :func:`regret_terms`), and
+        ``engine_regret`` and ``no_skill_regret`` (the oracle's value less theirs, money a
+        year).
     """
     problem, mandate = run.problem, run.portfolio.mandate
     truth = book.truth.reindex(problem.managers)
     truth_problem = problem.with_alpha(truth["alpha"])
     overlay = run.overlay_inputs if run.overlay is not None else None
+    blind = problem.with_alpha(0.0 * truth["alpha"])
     chosen = {
         "engine": run.allocation,
         "oracle": pipeline.recommend(truth_problem, mandate, overlay)[1],
-        "no_skill": pipeline.recommend(problem.with_alpha(0.0 * truth["alpha"]), mandate, overlay)[
-            1
-        ],
+        "no_skill": pipeline.recommend(blind, mandate, overlay)[1],
     }
     ev = performance.manager_evidence(run.desks["performance"]).reindex(problem.managers)
     current = problem.current
@@ -180,7 +191,9 @@ def book_decisions(
         summary[f"{name}_gain"] = (
             float(change.to_numpy() @ truth["alpha"].to_numpy()) * problem.assets
         )
-        summary[f"{name}_value"] = _true_value(truth_problem, run, allocation)
+        terms = _true_terms(truth_problem, run, allocation)
+        summary[f"{name}_value"] = terms.pop("total")
+        summary |= {f"{name}_{term.replace(' ', '_')}": v for term, v in terms.items()}
     for name in ("engine", "no_skill"):
         summary[f"{name}_regret"] = summary["oracle_value"] - summary[f"{name}_value"]
     return records, summary
@@ -361,3 +374,31 @@ def gain_and_regret(books: pd.DataFrame) -> pd.DataFrame:
     rows["books where the oracle's gain >= the engine's"] = _rate(ahead)
     table = pd.DataFrame.from_dict(rows, orient="index", columns=["value", "low", "high"])
     return table.assign(books=n)
+
+
+#: The objective's terms (:func:`fialloc.optimize.objective_table`) as the books name them.
+TERMS = ("yield", "expected_credit_loss", "alpha", "trading_cost", "surplus_risk", "liquidity")
+
+
+def regret_terms(books: pd.DataFrame) -> pd.DataFrame:
+    """Return where the regret comes from: each objective term, oracle less allocation ($M/yr).
+
+    With the true alphas: a positive ``alpha`` row is true alpha the oracle earns and the
+    allocation does not; a negative ``yield`` row is yield the allocation earns over the
+    oracle's. The rows add up to the regret.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by term (:data:`TERMS`); per allocation (``engine``, ``no_skill``) the mean
+        over books and its Student t interval (``<allocation>_low``, ``_high``).
+    """
+    rows = {}
+    for term in TERMS:
+        row: dict[str, float] = {}
+        for who in ("engine", "no_skill"):
+            gap = (books[f"oracle_{term}"] - books[f"{who}_{term}"]) / 1e6
+            mean, low, high = _mean_interval(gap)
+            row |= {who: mean, f"{who}_low": low, f"{who}_high": high}
+        rows[term] = row
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("term")

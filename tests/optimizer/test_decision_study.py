@@ -11,10 +11,12 @@ import pytest
 from fialloc.decision_study import (
     ALLOCATIONS,
     DIRECTIONS,
+    TERMS,
     DecisionStudy,
     decision_rates,
     gain_and_regret,
     manager_group,
+    regret_terms,
     run_decision_study,
     weight_changes,
 )
@@ -67,6 +69,12 @@ def test_the_oracle_is_best_under_the_true_objective(study):
     # engine overestimating a skilled manager's alpha may buy more of it), but on these books
     # the oracle's moves capture at least the engine's true alpha.
     assert (books["oracle_gain"] >= books["engine_gain"] - VALUE_TOLERANCE).all()
+    # The terms add up to each allocation's value, and their gaps to the regret.
+    for who in ALLOCATIONS:
+        total = sum(books[f"{who}_{term}"] for term in TERMS)
+        np.testing.assert_allclose(total, books[f"{who}_value"], rtol=1e-12)
+    terms = regret_terms(books)
+    np.testing.assert_allclose(terms["engine"].sum(), books["engine_regret"].mean() / 1e6)
     # The gain is the true alpha of the moves: recomputed from the records.
     records = study.records
     for who in ALLOCATIONS:
