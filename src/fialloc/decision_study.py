@@ -71,6 +71,8 @@ DIRECTIONS = ("raised", "unchanged", "cut")
 #: The groups of managers the rates are given for (see :func:`manager_group`).
 GROUPS = ("skill, IR >= 1", "skill, IR < 1", "beta", "null")
 AGREES, AGREES_WHERE_MOVED = "agrees with oracle", "agrees where oracle moves"
+#: Gains closer than this (money a year) are a tie: the same moves up to the solver's noise.
+GAIN_TIE = 1e3
 #: Bootstrap resamples of books for the share of the oracle's gain (fixed seed: reproducible).
 BOOTSTRAP = 4000
 
@@ -358,7 +360,8 @@ def gain_and_regret(books: pd.DataFrame) -> pd.DataFrame:
         allocation's gain over the oracle's; bootstrap interval), ``regret, <allocation>``
         (the oracle's true objective less the allocation's, $M a year) and ``regret bp,
         <allocation>`` (bp of assets a year), and ``books where the oracle's gain >= the
-        engine's`` (share, Wilson interval). Columns ``value``, ``low``, ``high``, ``books``.
+        engine's`` (share, Wilson interval; within :data:`GAIN_TIE`). Columns ``value``,
+        ``low``, ``high``, ``books``.
     """
     rows = {}
     n = float(len(books))
@@ -370,7 +373,7 @@ def gain_and_regret(books: pd.DataFrame) -> pd.DataFrame:
         )
         rows[f"regret, {who}"] = _mean_interval(books[f"{who}_regret"] / 1e6)
         rows[f"regret bp, {who}"] = _mean_interval(1e4 * books[f"{who}_regret"] / books["assets"])
-    ahead = books["oracle_gain"] >= books["engine_gain"]
+    ahead = books["oracle_gain"] >= books["engine_gain"] - GAIN_TIE
     rows["books where the oracle's gain >= the engine's"] = _rate(ahead)
     table = pd.DataFrame.from_dict(rows, orient="index", columns=["value", "low", "high"])
     return table.assign(books=n)
