@@ -76,3 +76,25 @@ def test_spread_zscores_hand_worked():
     assert row["zscore"] == pytest.approx(50 / np.std([100, 200, 100, 200], ddof=1))
     with pytest.raises(ValueError, match="must both be in the history"):
         spread_zscores(hist, pairs=[(5.0, 10.0)])
+
+
+def test_nss_fit_of_a_flat_curve_warns_nothing():
+    # A generated book's nearly flat curve (generate_book(6007, n_managers=10, n_months=36)):
+    # the polish stepped log tau far enough to overflow exp, and numpy's RuntimeWarning
+    # reached the user (an error under pytest). The fit itself is unchanged: these are the
+    # figures it gave with the warning silenced.
+    t = np.array([0.5, 1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 20.0, 30.0])
+    z = np.array([0.02952095, 0.02918009, 0.02896299, 0.02877424, 0.02850328, 0.02831994,
+                  0.02814446, 0.02795856, 0.02794723])  # fmt: skip
+    fit = fit_nss(t, z)
+    assert fit.tau1 == pytest.approx(0.19319251271459065, rel=1e-9)
+    assert fit.tau2 == pytest.approx(1.0644426113480607, rel=1e-9)
+    assert fit.rmse_bp == pytest.approx(0.13851145688643052, rel=1e-6)
+
+
+def test_nss_loadings_at_zero_and_infinite_decay_are_their_limits():
+    t = np.array([0.5, 10.0])
+    np.testing.assert_allclose(nss_zero_rates(t, [0.03, 0.01, 0.02, 0.005], 0.0, 1e308), 0.03)
+    # tau2 infinite: L1 -> 1 and C -> 0, so z = b0 + b1 L1(t/tau1) + b2 C(t/tau1).
+    expected = nss_zero_rates(t, [0.03, 0.01, 0.02, 0.0], 2.0, 5.0)
+    np.testing.assert_allclose(nss_zero_rates(t, [0.03, 0.01, 0.02, 0.5], 2.0, np.inf), expected)

@@ -31,8 +31,11 @@ SPREAD_PAIRS: Final = ((2.0, 5.0), (5.0, 10.0), (10.0, 30.0), (5.0, 30.0))
 
 
 def _loadings(t: FloatArray, tau: float) -> tuple[FloatArray, FloatArray]:
-    x = t / tau
+    # A decay of 0 or infinity (the polish's steps in log tau can reach them) has the
+    # loadings' limits, computed here without a warning: 0 and 0 at tau = 0 (x infinite),
+    # 1 and 0 at an infinite tau (x = 0, the series branch).
     with np.errstate(divide="ignore", invalid="ignore"):
+        x = t / tau
         slope = np.where(x > 1e-10, -np.expm1(-x) / x, 1.0 - 0.5 * x)
     return slope, slope - np.exp(-x)
 
@@ -132,7 +135,11 @@ def fit_nss(times: npt.ArrayLike, zero_rates: npt.ArrayLike) -> NSSFit:
     # Polish all six parameters jointly: the valleys in (tau1, tau2) are flat, and a
     # Levenberg-Marquardt step on the full residual settles them.
     def residuals(p: FloatArray) -> FloatArray:
-        return nss_zero_rates(t, p[:4], float(np.exp(p[4])), float(np.exp(p[5]))) - z
+        # A step far out in log tau overflows exp to an infinite decay, whose loadings are
+        # finite limits (_loadings): no warning reaches the user.
+        with np.errstate(over="ignore"):
+            taus = np.exp(p[4:6])
+        return nss_zero_rates(t, p[:4], float(taus[0]), float(taus[1])) - z
 
     if len(t) >= 6:
         polished = least_squares(
