@@ -22,6 +22,9 @@ from fialloc.results import build_response
 # Runs whose subject is not the path statistics: the smallest run the pipeline takes.
 SMALL = ["--paths", "20", "--horizons", "2"]
 
+# The commands' demo book is the session's (conftest.commands_share_the_demo).
+pytestmark = pytest.mark.usefixtures("commands_share_the_demo")
+
 
 def test_mandate_file_and_flags_reach_the_optimizer(tmp_path, capsys):
     mandate = tmp_path / "mandate.yaml"
