@@ -89,6 +89,28 @@ def demo_portfolio(
     assert after == before, "a test changed the shared demo portfolio in place"
 
 
+@pytest.fixture(scope="module")
+def commands_share_the_demo(demo_portfolio: Portfolio) -> Iterator[None]:
+    """For a module's tests: ``fialloc.data.demo()`` of the seed-7 demo is the session's book.
+
+    A command (``fialloc run`` without ``--data``) or a request on the demo builds the book with
+    ``data.demo``: about 1.3 s each time, and its cached analytics are lost. With this fixture
+    the command gets :func:`demo_portfolio` (the same tables: ``data.demo`` is
+    ``from_tables(demo_tables(seed))``); other seeds and the single-currency demo are built.
+    The book stays read-only: ``demo_portfolio`` checks that no command changed it.
+    """
+    build = data.demo
+
+    def demo(seed: int = 7, *, global_sleeve: bool = True) -> Portfolio:
+        if seed == 7 and global_sleeve:
+            return demo_portfolio
+        return build(seed, global_sleeve=global_sleeve)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(data, "demo", demo)
+        yield
+
+
 @pytest.fixture(scope="session")
 def demo_pipeline_run(demo_portfolio: Portfolio) -> tuple[pipeline.RunResult, list[str]]:
     """The demo run once: 200 paths, scenario seed 3, with the stages in the order they ran."""

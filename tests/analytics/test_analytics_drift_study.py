@@ -121,6 +121,11 @@ def test_wilson_interval_matches_the_formula():
     assert hi == pytest.approx(0.9433, abs=1e-4)
     assert drift_study.wilson(0, 20)[0] == 0.0
     assert np.isnan(drift_study.wilson(0, 0)[0])
+    # All or none: the interval holds the observed rate (the formula's 1 - 1e-16 at 10 of 10
+    # left a recall of 1.0 outside its own interval).
+    for n in range(1, 41):
+        assert drift_study.wilson(n, n)[1] == 1.0
+        assert drift_study.wilson(0, n)[0] == 0.0
 
 
 def test_the_study_refuses_no_books():

@@ -190,6 +190,7 @@ def test_unknown_exit_manager_in_the_mandate_file(book):
     assert "M01, M02" in found.message
 
 
+@pytest.mark.usefixtures("commands_share_the_demo")
 def test_cli_refuses_unknown_exit_and_percentages(tmp_path, capsys):
     out = ["--out", str(tmp_path)]
     assert main(["run", "--exit", "M99", *out]) == 2
@@ -205,6 +206,7 @@ def test_cli_refuses_unknown_exit_and_percentages(tmp_path, capsys):
     assert not list(tmp_path.glob("*/results.json"))  # nothing ran
 
 
+@pytest.mark.usefixtures("commands_share_the_demo")
 def test_demo_write_refuses_a_non_empty_directory(tmp_path, capsys):
     target = tmp_path / "inputs"
     target.mkdir()

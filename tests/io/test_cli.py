@@ -19,9 +19,12 @@ from fialloc.formatting import unsigned_zero
 # The demo run's paths and scenario seed: the session's demo run (conftest.demo_pipeline_run).
 PATHS, SEED = "200", "3"
 
+# The commands' demo book is the session's (conftest.commands_share_the_demo).
+pytestmark = pytest.mark.usefixtures("commands_share_the_demo")
+
 
 @pytest.fixture(scope="module")
-def demo_cli_run(tmp_path_factory):
+def demo_cli_run(tmp_path_factory, commands_share_the_demo):
     """`fialloc run` on the demo (scenario seed 3): output root, run folder, what it printed."""
     root = tmp_path_factory.mktemp("cli")
     shown = io.StringIO()

@@ -22,14 +22,28 @@ from fialloc.results import build_response
 # Runs whose subject is not the path statistics: the smallest run the pipeline takes.
 SMALL = ["--paths", "20", "--horizons", "2"]
 
+# The commands' demo book is the session's (conftest.commands_share_the_demo).
+pytestmark = pytest.mark.usefixtures("commands_share_the_demo")
 
-def test_mandate_file_and_flags_reach_the_optimizer(tmp_path, capsys):
+
+def test_mandate_file_and_flags_reach_the_optimizer_and_user_text_prints_as_text(tmp_path, capsys):
+    # One run serves both subjects (a run is seconds of fixed cost): the mandate file and
+    # flags, and managers' names that look like console markup.
+    inputs = tmp_path / "inputs"
+    assert main(["demo", "--write", str(inputs)]) == 0
+    managers = pd.read_csv(inputs / "managers.csv", dtype=str)
+    managers.loc[:, "name"] = "[/bold] closing tag [link=http://x.invalid]here[/link]"
+    managers.to_csv(inputs / "managers.csv", index=False)
     mandate = tmp_path / "mandate.yaml"
     mandate.write_text("max_shift: 0.03\nturnover: 0.08\n")
-    args = ["run", "--out", str(tmp_path / "o"), *SMALL, "--mandate", str(mandate)]
+    capsys.readouterr()
+    args = ["run", "--data", str(inputs), "--out", str(tmp_path / "o"), *SMALL]
     tenors = "0.25,0.5,1,2,3,5,7,10,20,30"
-    assert main([*args, "--turnover", "0.06", "--key-tenors", tenors]) == 0
+    flags = ["--mandate", str(mandate), "--turnover", "0.06", "--key-tenors", tenors]
+    assert main([*args, *flags]) == 0
     shown = capsys.readouterr().out
+    assert "[/bold] closing tag" in shown
+    assert "Traceback" not in shown
     manifest = json.loads((only_run(tmp_path / "o") / "manifest.json").read_text())
     assert manifest["parameters"]["mandate"]["max_shift"] == pytest.approx(0.03)
     assert manifest["parameters"]["mandate"]["turnover"] == pytest.approx(0.06)  # flag wins
@@ -169,14 +183,24 @@ def test_compute_runs_the_agents_in_place_of_the_desks(demo_portfolio):
     assert run.parameters["n_paths"] == 20
 
 
-def test_runs_go_to_any_fsspec_root(capsys):
+def test_runs_go_to_any_fsspec_root_and_a_failed_model_is_one_warning_line(capsys):
+    # One run serves both subjects (a run is seconds of fixed cost): an fsspec output root,
+    # and a model that fails. No ollama extra here, and nothing listens on port 9: the model
+    # fails, the analyst writes.
     root = "memory://fialloc-test-cli"
     try:
-        assert main(["run", "--out", root, *SMALL]) == 0
-        assert "memory:///fialloc-test-cli/" in capsys.readouterr().out
+        model = ["--model", "ollama:x@http://127.0.0.1:9"]
+        assert main(["run", "--out", root, *SMALL, *model]) == 0
+        shown = capsys.readouterr()
+        assert "memory:///fialloc-test-cli/" in shown.out
+        (line,) = [x for x in shown.err.splitlines() if x.startswith("warning:")]
+        assert "offline analyst" in line
+        assert "ollama" in line
         assert main(["runs", "--root", root]) == 0
         assert "demo (seed 7)" in capsys.readouterr().out
         (run_id,) = [r.run_id for r in store.complete_runs(root)]
+        with fsspec.open(f"{root}/{run_id}/results.json", "rt") as stored:
+            assert json.load(stored)["integrated_strategy"]["model_fallback"]
         assert main(["report", run_id, "--root", root, "-o", f"{root}/copy.html"]) == 0
         with (
             fsspec.open(f"{root}/copy.html", "rb") as copy,
@@ -217,39 +241,6 @@ def test_serve_on_a_busy_port_says_which_port(capsys):
     err = capsys.readouterr().err
     assert f"cannot listen on 127.0.0.1:{port}" in err
     assert "choose another --port" in err
-
-
-def test_a_model_that_fails_is_named_in_one_warning_line(tmp_path, capsys):
-    # No ollama extra here, and nothing listens on port 9: the model fails, the analyst writes.
-    args = [
-        "run",
-        "--out",
-        str(tmp_path),
-        *SMALL,
-        "--model",
-        "ollama:x@http://127.0.0.1:9",
-    ]
-    assert main(args) == 0
-    err = capsys.readouterr().err
-    (line,) = [x for x in err.splitlines() if x.startswith("warning:")]
-    assert "offline analyst" in line
-    assert "ollama" in line
-    results = json.loads((only_run(tmp_path) / "results.json").read_text())
-    assert results["integrated_strategy"]["model_fallback"]
-
-
-def test_user_text_is_printed_as_text_never_as_markup(tmp_path, capsys):
-    inputs = tmp_path / "inputs"
-    assert main(["demo", "--write", str(inputs)]) == 0
-    managers = pd.read_csv(inputs / "managers.csv", dtype=str)
-    managers.loc[:, "name"] = "[/bold] closing tag [link=http://x.invalid]here[/link]"
-    managers.to_csv(inputs / "managers.csv", index=False)
-    capsys.readouterr()
-    args = ["run", "--data", str(inputs), "--out", str(tmp_path / "out"), *SMALL]
-    assert main([*args, "--max-shift", "0.04"]) == 0
-    out = capsys.readouterr().out
-    assert "[/bold] closing tag" in out
-    assert "Traceback" not in out
 
 
 _INTERRUPT_DURING_IMPORT = """

@@ -17,6 +17,10 @@ from fialloc.service import aws, lambda_handler
 handler_module = importlib.import_module("fialloc.service.lambda_handler")
 DEMO = {"source": "demo"}
 
+# The demo book of requests and of data.write_demo is the session's
+# (conftest.commands_share_the_demo).
+pytestmark = pytest.mark.usefixtures("commands_share_the_demo")
+
 
 @pytest.fixture
 def agents(monkeypatch):

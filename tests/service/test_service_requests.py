@@ -24,6 +24,10 @@ from fialloc.service.settings import ServiceSettings
 
 SETTINGS = ServiceSettings()
 
+# The demo book of requests and of data.write_demo is the session's
+# (conftest.commands_share_the_demo).
+pytestmark = pytest.mark.usefixtures("commands_share_the_demo")
+
 
 @pytest.fixture
 def agents(monkeypatch):

@@ -51,6 +51,7 @@ import pandas as pd
 from scipy import stats
 
 from fialloc.analytics import change_point
+from fialloc.analytics.detection import wilson
 from fialloc.analytics.drift import DRIFT_LEVEL, JOINT_DRIFT, detect_drift
 
 __all__ = [
@@ -573,19 +574,6 @@ def run_study(
                 }
             )
     return pd.DataFrame(rows)
-
-
-def wilson(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion (NaNs when there are no trials)."""
-    if trials <= 0:
-        return (math.nan, math.nan)
-    z = float(stats.norm.isf((1.0 - confidence) / 2.0))
-    p = successes / trials
-    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
-    half = (
-        z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
-    )
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def _named_rightly(found: pd.DataFrame) -> pd.Series:
