@@ -125,12 +125,12 @@ def read_table(path: Path) -> pd.DataFrame:
 
 def _read_coerced(
     path: Path, name: str, table: TableMapping
-) -> tuple[pd.DataFrame, list[Problem], list[Problem]]:
+) -> tuple[TableCoercion, list[Problem]]:
     """Read, translate (`table`) and coerce table `name` from `path`; CSV a block at a time.
 
     Each block of a CSV file is converted as it is read and its text let go, so memory
-    follows the coerced table, not the file's text. Returns the coerced table, the cells
-    the mapping could not translate (rows numbered in the file) and the columns' problems.
+    follows the coerced table, not the file's text. Returns the coerced table and the cells
+    the mapping could not translate (rows numbered in the file).
 
     Raises
     ------
@@ -151,8 +151,7 @@ def _read_coerced(
                 skip.setdefault(problem.column, set()).add(problem.row)
         coercion.add(translated, untranslated=skip)
         untranslated += found
-    frame, problems = coercion.result()
-    return frame, untranslated, problems
+    return coercion, untranslated
 
 
 def _find(directory: Path, name: str, mapped: str | None) -> Path | None:
@@ -162,8 +161,8 @@ def _find(directory: Path, name: str, mapped: str | None) -> Path | None:
     return hits[0] if hits else None
 
 
-#: A table as read: its file's name, its columns coerced to their kinds and their problems.
-Coerced = tuple[str, pd.DataFrame, list[Problem]]
+#: A table as read: its file's name and its columns coerced to their kinds.
+Coerced = tuple[str, TableCoercion]
 
 
 def _read_dir(
@@ -180,11 +179,11 @@ def _read_dir(
                 problems.append(Problem(file, None, None, "required file is missing"))
             continue
         try:
-            frame, found, checked = _read_coerced(path, name, table)
+            coercion, found = _read_coerced(path, name, table)
         except InputError as exc:
             problems.extend(exc.problems)
             continue
-        tables[name] = (path.name, frame, checked)
+        tables[name] = (path.name, coercion)
         problems.extend(found)
     if not any(_find(directory, name, mapping.table(name).file) for name in CURVE_TABLES):
         msg = "required file is missing: today's curve as curve_quotes.csv or curve.csv"
@@ -578,7 +577,7 @@ def _curve_settings(
 def _validate(
     raw: Mapping[str, Coerced], valuation: Mapping[str, Any], mandate: object
 ) -> tuple[Portfolio | None, list[Problem]]:
-    files = {name: file for name, (file, _, _) in raw.items()}
+    files = {name: file for name, (file, _) in raw.items()}
     clean, typed, problems = _table_problems(raw)
     curves = [name for name in CURVE_TABLES if name in raw]
     if len(curves) > 1 and _quotes_base_curve(typed.get("curve_quotes"), mandate):
@@ -623,8 +622,9 @@ def _table_problems(
     problems: list[Problem] = []
     clean: dict[str, pd.DataFrame] = {}
     typed: dict[str, pd.DataFrame] = {}  # tables with every required column, coerced
-    for name, (file, out, found) in raw.items():
-        found = found + SCHEMAS[name].check(out, file, found)
+    for name, (file, coercion) in raw.items():
+        out, found = coercion.result()
+        found += coercion.check(out, found)
         if name in ("benchmark_characteristics", "manager_characteristics"):
             out, mixes = mix_columns(out, file)
             found += mixes
@@ -781,7 +781,7 @@ def _collect(
     # A cell the mapping could not translate (a date off its format) is reported once.
     untranslated = {(p.file, p.row, p.column) for p in read_problems if p.row is not None}
     portfolio, problems = _validate(raw, valuation or {}, meta.get("mandate"))
-    files = {name: file for name, (file, _, _) in raw.items()}
+    files = {name: file for name, (file, _) in raw.items()}
     if portfolio is not None:
         problems = run_problems(portfolio, files)
     if valuation is None:  # already reported as missing or unreadable
@@ -857,9 +857,8 @@ def from_tables(
     raw: dict[str, Coerced] = {}
     for name, given in tables.items():
         frame = given if isinstance(given, pd.DataFrame) else pd.DataFrame(given)
-        coercion = TableCoercion(SCHEMAS[name], name)
-        coercion.add(frame)
-        raw[name] = (name, *coercion.result())
+        raw[name] = (name, TableCoercion(SCHEMAS[name], name))
+        raw[name][1].add(frame)
     m = mandate.model_dump(exclude_unset=True) if isinstance(mandate, Mandate) else mandate
     valuation = {**(settings or {}), "valuation_date": str(valuation_date)}
     portfolio, problems = _validate(raw, valuation, m)

@@ -205,36 +205,12 @@ class TableSpec:
         meaningful when there are none. Problems of one rule past :data:`PROBLEM_LIMIT` are
         counted in an :class:`Elided`. `untranslated` names, by column, the rows a mapping
         could not convert (reported already, so not reported as missing again). The same as
-        :class:`TableCoercion` of `frame` as one block, then :meth:`check`.
+        :class:`TableCoercion` of `frame` as one block.
         """
         coercion = TableCoercion(self, file)
         coercion.add(frame, untranslated=untranslated)
         out, problems = coercion.result()
-        return out, problems + self.check(out, file, problems)
-
-    def check(self, out: pd.DataFrame, file: str, problems: Sequence[Problem]) -> list[Problem]:
-        """Return the key's duplicates, then the table's own checks, of a coerced table.
-
-        `problems` are its columns' problems: with any, the key and the checks are not
-        meaningful and nothing is returned.
-        """
-        if problems:
-            return []
-        found: list[Problem] = []
-        if self.key:
-            duplicate = _duplicated(out, self.key)
-            count = int(np.count_nonzero(duplicate))
-            # Messages for the first rows only: a file of a million repeated rows is one fault.
-            for row in _first_rows(duplicate, PROBLEM_LIMIT):
-                key = ", ".join(f"{k}={out[k].iat[row]!r}" for k in self.key)
-                found.append(Problem(file, row, self.key[0], f"duplicate key ({key})"))
-            if count > PROBLEM_LIMIT:
-                msg = f"... and {count - PROBLEM_LIMIT} more like this one: "
-                found.append(Problem(file, None, self.key[0], msg + found[-1].message))
-        if not found:
-            for check in self.checks:
-                found.extend(check(out, file))
-        return found
+        return out, problems + coercion.check(out, problems)
 
 
 class TableCoercion:
@@ -258,6 +234,10 @@ class TableCoercion:
         self._parts: dict[str, list[pd.Series]] = {}
         self._problems = {c.name: CappedProblems(file, c.name) for c in spec.columns}
         self._seen: dict[str, _Memo] = {c.name: {} for c in spec.columns}
+        #: Each block's codes of each key column and the coerced value of each code.
+        self._keys: dict[str, list[tuple[npt.NDArray[np.int32], pd.Series]]] = {
+            k: [] for k in spec.key
+        }
 
     def add(
         self, block: pd.DataFrame, *, untranslated: Mapping[str, Collection[int]] | None = None
@@ -285,6 +265,8 @@ class TableCoercion:
                     untranslated=(untranslated or {}).get(name, ()),
                     seen=self._seen[name],
                 )
+            if name in self._keys:
+                self._keys[name].append(_block_codes(block[name], series))
             self._parts.setdefault(name, []).append(series)
         self._index.append(block.index)
         self.rows += len(block)
@@ -314,6 +296,41 @@ class TableCoercion:
                 problems.extend(self._problems[col.name].problems())
         return out, problems
 
+    def check(self, out: pd.DataFrame, problems: Sequence[Problem]) -> list[Problem]:
+        """Return the key's duplicates, then the table's own checks, of the coerced table.
+
+        `out` and `problems` are what :meth:`result` returned: with any problem, the key and
+        the checks are not meaningful and nothing is returned.
+        """
+        if problems:
+            return []
+        found: list[Problem] = []
+        key = self.spec.key
+        if key:
+            duplicate = self._duplicated()
+            count = int(np.count_nonzero(duplicate))
+            # Messages for the first rows only: a file of a million repeated rows is one fault.
+            for row in _first_rows(duplicate, PROBLEM_LIMIT):
+                values = ", ".join(f"{k}={out[k].iat[row]!r}" for k in key)
+                found.append(Problem(self.file, row, key[0], f"duplicate key ({values})"))
+            if count > PROBLEM_LIMIT:
+                msg = f"... and {count - PROBLEM_LIMIT} more like this one: "
+                found.append(Problem(self.file, None, key[0], msg + found[-1].message))
+        if not found:
+            for check in self.spec.checks:
+                found.extend(check(out, self.file))
+        return found
+
+    def _duplicated(self) -> npt.NDArray[np.bool_]:
+        """Rows whose key repeats an earlier row's (its coerced values), on integer codes."""
+        code = np.zeros(self.rows, dtype=np.int64)
+        for column in self.spec.key:
+            codes, distinct = _merged_codes(self._keys[column], self.rows)
+            code *= distinct + 1  # in place: a table of millions of rows is one array each
+            code += codes
+            del codes
+        return np.asarray(pd.Series(code).duplicated(keep="first").to_numpy(), dtype=bool)
+
 
 def _release_freed_heap() -> None:
     """Hand the C heap's free pages back to the system (glibc; elsewhere nothing).
@@ -339,54 +356,51 @@ def _malloc_trim() -> Callable[[int], int] | None:
 _MALLOC_TRIM: Final = _malloc_trim()
 
 
-def _duplicated(frame: pd.DataFrame, key: Sequence[str]) -> npt.NDArray[np.bool_]:
-    """Rows whose `key` repeats an earlier row's in the coerced `frame`.
-
-    On integer codes of each key column's values (:func:`_codes`), combined column by column.
-    """
-    code = np.zeros(len(frame), dtype=np.int64)
-    for column in key:
-        codes, distinct = _codes(frame[column])
-        code *= distinct + 1  # in place: a table of millions of rows is one array each
-        code += codes
-        del codes
-    return np.asarray(pd.Series(code).duplicated(keep="first").to_numpy(), dtype=bool)
-
-
 def _first_rows(mask: npt.NDArray[np.bool_], limit: int) -> list[int]:
     """Return the first `limit` rows where `mask` holds (a chunk at a time, not every row)."""
     rows: list[int] = []
-    for at in range(0, len(mask), CODE_ROWS):
-        rows += (np.flatnonzero(mask[at : at + CODE_ROWS]) + at).tolist()[: limit - len(rows)]
+    for at in range(0, len(mask), _CHUNK_ROWS):
+        rows += (np.flatnonzero(mask[at : at + _CHUNK_ROWS]) + at).tolist()[: limit - len(rows)]
         if len(rows) >= limit:
             break
     return rows
 
 
-#: Rows factorized at a time by :func:`_codes`.
-CODE_ROWS: Final = 1 << 20
+_CHUNK_ROWS: Final = 1 << 20
 
 
-def _codes(values: pd.Series) -> tuple[npt.NDArray[np.int64], int]:
-    """Return a code per value (equal values, equal codes; -1 for missing) and the count.
+def _block_codes(raw: pd.Series, coerced: pd.Series) -> tuple[npt.NDArray[np.int32], pd.Series]:
+    """Return a block's codes of a key column and the coerced value of each code.
 
-    A chunk of :data:`CODE_ROWS` rows at a time, then the chunks' distinct values together:
-    factorizing millions of Python objects at once takes twice their codes' memory again.
+    The codes are of the `raw` cells (Arrow text factorizes fast; hashing a million dates or
+    ids as Python objects does not); -1 for a missing cell.
     """
-    codes = np.empty(len(values), dtype=np.int64)
-    chunks = range(0, len(values), CODE_ROWS)
-    distinct: list[npt.NDArray[Any]] = []
-    for at in chunks:
-        local, unique = pd.factorize(values.iloc[at : at + CODE_ROWS])
-        # Into the chunks' distinct values together; -1 (missing) stays -1.
-        offset = sum(len(u) for u in distinct)
-        codes[at : at + len(local)] = np.where(local < 0, -1, local + offset)
-        distinct.append(np.asarray(unique, dtype=object))
-    merged, uniques = pd.factorize(np.concatenate([*distinct, np.empty(0, dtype=object)]))
-    lookup = np.append(merged, -1)  # code -1 picks the last entry
-    for at in chunks:
-        codes[at : at + CODE_ROWS] = lookup[codes[at : at + CODE_ROWS]]
-    return codes, len(uniques)
+    codes, uniques = pd.factorize(raw)
+    present = np.flatnonzero(codes >= 0)
+    row = np.zeros(len(uniques), dtype=np.int64)
+    row[codes[present]] = present  # a row of each value: equal cells coerce alike
+    return codes.astype(np.int32), coerced.iloc[row]
+
+
+def _merged_codes(
+    blocks: Sequence[tuple[npt.NDArray[np.int32], pd.Series]], rows: int
+) -> tuple[npt.NDArray[np.int64], int]:
+    """Return one code per row for the blocks' codes, and the count of distinct codes.
+
+    Equal coerced values get one code across blocks, also from distinct raw values that
+    coerce alike (" M01" and "M01").
+    """
+    codes = np.empty(rows, dtype=np.int64)
+    if not blocks:
+        return codes, 0
+    merged, distinct = pd.factorize(pd.concat([values for _, values in blocks]))
+    at = offset = 0
+    for local, values in blocks:
+        lookup = np.append(merged[offset : offset + len(values)], -1)  # -1 stays -1
+        codes[at : at + len(local)] = lookup[local]
+        at += len(local)
+        offset += len(values)
+    return codes, len(distinct)
 
 
 def _floats(series: pd.Series) -> npt.NDArray[np.float64]:
