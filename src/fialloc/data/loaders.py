@@ -857,8 +857,9 @@ def from_tables(
     raw: dict[str, Coerced] = {}
     for name, given in tables.items():
         frame = given if isinstance(given, pd.DataFrame) else pd.DataFrame(given)
-        raw[name] = (name, TableCoercion(SCHEMAS[name], name))
-        raw[name][1].add(frame)
+        coercion = TableCoercion(SCHEMAS[name], name)
+        coercion.add(frame)  # one block: the table is in memory already
+        raw[name] = (name, coercion)
     m = mandate.model_dump(exclude_unset=True) if isinstance(mandate, Mandate) else mandate
     valuation = {**(settings or {}), "valuation_date": str(valuation_date)}
     portfolio, problems = _validate(raw, valuation, m)
