@@ -4,12 +4,13 @@ A file that is not text, a header that names a column twice, or a row whose numb
 differs from the header's is refused at once with its line, and
 nothing after it is read: a 200 MB file that turns to junk at line 3 costs one block, not
 200 MB of parsing and memory. Every cell is read as text (the schemas convert them), empty
-cells as empty strings.
+cells as empty strings. :func:`read_csv_blocks` hands the text over a block at a time, so a
+caller that converts each block (the loaders) never holds the whole file's text.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Final
 
@@ -20,14 +21,19 @@ import pyarrow.csv as pa_csv
 from fialloc.data.schema import Problem
 from fialloc.errors import InputError
 
-__all__ = ["BLOCK_BYTES", "read_csv"]
+__all__ = ["BLOCK_BYTES", "TEXT_BYTES", "read_csv", "read_csv_blocks"]
 
 #: Bytes parsed at a time: the most read past a structural error.
 BLOCK_BYTES: Final = 1 << 20
+#: Text (Arrow's bytes of the cells and their offsets) handed over at a time by
+#: :func:`read_csv_blocks`: the most of a file's text held while its blocks are converted.
+#: Sixteen parsed blocks: converting a few thousand rows at a time costs more per row (a
+#: block's distinct ids are converted again in every block).
+TEXT_BYTES: Final = 16 << 20
 
 
 def read_csv(path: Path) -> pd.DataFrame:
-    """Read a CSV file as a table of text cells, a block at a time.
+    """Read a CSV file as a table of text cells: :func:`read_csv_blocks` put together.
 
     Returns
     -------
@@ -37,10 +43,30 @@ def read_csv(path: Path) -> pd.DataFrame:
     Raises
     ------
     InputError
-        At the first structural error: an empty file, a file that is not UTF-8 text, a header
-        naming a column twice, a row with more or fewer fields than the header. A row's
-        problem carries, as every loader problem before the loader turns rows into lines, the
-        0-based data row (the file's line less 2); contents are never echoed.
+        As :func:`read_csv_blocks`.
+    """
+    return pd.concat(list(read_csv_blocks(path)))
+
+
+def read_csv_blocks(
+    path: Path, block_bytes: int | None = None, text_bytes: int | None = None
+) -> Iterator[pd.DataFrame]:
+    """Yield a CSV file's rows as tables of text cells, a block of the file at a time.
+
+    Each block is a ``str`` column per header name, indexed by its rows' positions in the
+    file (0 for the first data row); a file of a header alone yields one empty block.
+    `block_bytes` is the bytes parsed at a time (default :data:`BLOCK_BYTES`; a row must fit
+    in a block); parsed blocks are handed over together once their text reaches
+    `text_bytes` (default :data:`TEXT_BYTES`).
+
+    Raises
+    ------
+    InputError
+        At the first structural error (after the blocks before it were yielded): an empty
+        file, a file that is not UTF-8 text, a header naming a column twice, a row with
+        more or fewer fields than the header. A row's problem carries, as every loader
+        problem before the loader turns rows into lines, the 0-based data row (the file's
+        line less 2); contents are never echoed.
     """
     _refuse_binary(path)
     invalid: list[pa_csv.InvalidRow] = []
@@ -51,7 +77,8 @@ def read_csv(path: Path) -> pd.DataFrame:
 
     try:
         with path.open("rb") as source:
-            return _read_blocks(source, path, stop)
+            parsed = _read_blocks(source, path, stop, block_bytes or BLOCK_BYTES)
+            yield from _gathered(parsed, text_bytes or TEXT_BYTES)
     except pa.ArrowInvalid as exc:
         raise InputError([_structural_problem(path, exc, invalid)]) from None
     except UnicodeDecodeError:  # the header's names
@@ -60,20 +87,48 @@ def read_csv(path: Path) -> pd.DataFrame:
 
 
 def _read_blocks(
-    source: BinaryIO, path: Path, stop: Callable[[pa_csv.InvalidRow], str]
-) -> pd.DataFrame:
-    """Parse `source` a block at a time; `stop` is told the first row of the wrong width."""
+    source: BinaryIO, path: Path, stop: Callable[[pa_csv.InvalidRow], str], block_bytes: int
+) -> Iterator[pa.Table]:
+    """Parse `source` a block at a time (an empty table first, with the header's names).
+
+    `stop` is told the first row of the wrong width.
+    """
     reader = pa_csv.open_csv(
         source,
-        read_options=pa_csv.ReadOptions(use_threads=False, block_size=BLOCK_BYTES),
+        read_options=pa_csv.ReadOptions(use_threads=False, block_size=block_bytes),
         parse_options=pa_csv.ParseOptions(invalid_row_handler=stop),
         convert_options=pa_csv.ConvertOptions(
             default_column_type=pa.large_string(), strings_can_be_null=False
         ),
     )
     names = _header_names(path, reader.schema.names)
-    table = pa.Table.from_batches(list(reader), schema=reader.schema)
-    frame: pd.DataFrame = table.rename_columns(names).to_pandas()
+    yield reader.schema.empty_table().rename_columns(names)
+    for batch in reader:
+        yield pa.Table.from_batches([batch]).rename_columns(names)
+
+
+def _gathered(parsed: Iterator[pa.Table], text_bytes: int) -> Iterator[pd.DataFrame]:
+    """Gather parsed blocks until their text reaches `text_bytes`, then hand them over.
+
+    The first of `parsed` is empty: it gives a header alone its columns.
+    """
+    empty = next(parsed)
+    held: list[pa.Table] = []
+    start = 0
+    for table in parsed:
+        held.append(table)
+        if sum(t.nbytes for t in held) >= text_bytes:
+            yield _frame([empty, *held], start)
+            start += sum(t.num_rows for t in held)
+            held = []
+    if held or start == 0:  # the rest, or a header alone
+        yield _frame([empty, *held], start)
+
+
+def _frame(tables: list[pa.Table], start: int) -> pd.DataFrame:
+    """Return `tables`' text as one frame indexed from row `start` of the file."""
+    frame: pd.DataFrame = pa.concat_tables(tables).to_pandas()
+    frame.index = pd.RangeIndex(start, start + len(frame))
     return frame
 
 

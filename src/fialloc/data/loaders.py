@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -25,17 +25,17 @@ from pydantic import ValidationError
 from fialloc.curve_set import CURRENCIES, build_curve_set
 from fialloc.curves import EXTRAPOLATIONS, INTERPOLATIONS
 from fialloc.data.benchmark_checks import benchmark_problems, mix_columns
-from fialloc.data.csv_files import read_csv
+from fialloc.data.csv_files import read_csv, read_csv_blocks
 from fialloc.data.fx import fx_rates
 from fialloc.data.history_checks import history_problems
 from fialloc.data.mandate import Mandate, validation_problems
-from fialloc.data.mapping import ColumnMapping, read_mapping, renamed_problems
+from fialloc.data.mapping import ColumnMapping, TableMapping, read_mapping, renamed_problems
 from fialloc.data.observed_prices import price_problems, spread_problems
 from fialloc.data.option_checks import call_schedule_problems
 from fialloc.data.portfolio import Portfolio, todays_curve
 from fialloc.data.product_checks import product_problems
 from fialloc.data.run_requirements import book_value, run_problems
-from fialloc.data.schema import SCHEMAS, CappedProblems, Problem, cap_problems
+from fialloc.data.schema import SCHEMAS, CappedProblems, Problem, TableCoercion, cap_problems
 from fialloc.data.schema_doc import schema_markdown
 from fialloc.errors import InputError
 
@@ -123,6 +123,37 @@ def read_table(path: Path) -> pd.DataFrame:
     raise InputError([Problem(path.name, None, None, f"unsupported file type {path.suffix}")])
 
 
+def _read_coerced(
+    path: Path, name: str, table: TableMapping
+) -> tuple[TableCoercion, list[Problem]]:
+    """Read, translate (`table`) and coerce table `name` from `path`; CSV a block at a time.
+
+    Each block of a CSV file is converted as it is read and its text let go, so memory
+    follows the coerced table, not the file's text. Returns the coerced table and the cells
+    the mapping could not translate (rows numbered in the file).
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read (see :func:`read_table`).
+    """
+    coercion = TableCoercion(SCHEMAS[name], path.name)
+    untranslated: list[Problem] = []
+    for block in read_csv_blocks(path) if path.suffix == ".csv" else [read_table(path)]:
+        start = coercion.rows
+        translated, found = table.translate(block, path.name)
+        found = [
+            dataclasses.replace(p, row=start + p.row) if p.row is not None else p for p in found
+        ]
+        skip: dict[str, set[int]] = {}
+        for problem in found:  # reported here, so not reported as missing again
+            if problem.column is not None and problem.row is not None:
+                skip.setdefault(problem.column, set()).add(problem.row)
+        coercion.add(translated, untranslated=skip)
+        untranslated += found
+    return coercion, untranslated
+
+
 def _find(directory: Path, name: str, mapped: str | None) -> Path | None:
     if mapped is not None:
         return directory / mapped if (directory / mapped).exists() else None
@@ -130,11 +161,15 @@ def _find(directory: Path, name: str, mapped: str | None) -> Path | None:
     return hits[0] if hits else None
 
 
+#: A table as read: its file's name and its columns coerced to their kinds.
+Coerced = tuple[str, TableCoercion]
+
+
 def _read_dir(
     directory: Path, mapping: ColumnMapping
-) -> tuple[dict[str, tuple[str, pd.DataFrame]], dict[str, Any], list[Problem]]:
+) -> tuple[dict[str, Coerced], dict[str, Any], list[Problem]]:
     problems: list[Problem] = []
-    tables: dict[str, tuple[str, pd.DataFrame]] = {}
+    tables: dict[str, Coerced] = {}
     for name in (*REQUIRED, *CURVE_TABLES, *OPTIONAL):
         table = mapping.table(name)
         path = _find(directory, name, table.file)
@@ -144,11 +179,11 @@ def _read_dir(
                 problems.append(Problem(file, None, None, "required file is missing"))
             continue
         try:
-            frame, found = table.translate(read_table(path), path.name)
+            coercion, found = _read_coerced(path, name, table)
         except InputError as exc:
             problems.extend(exc.problems)
             continue
-        tables[name] = (path.name, frame)
+        tables[name] = (path.name, coercion)
         problems.extend(found)
     if not any(_find(directory, name, mapping.table(name).file) for name in CURVE_TABLES):
         msg = "required file is missing: today's curve as curve_quotes.csv or curve.csv"
@@ -540,13 +575,10 @@ def _curve_settings(
 
 
 def _validate(
-    raw: Mapping[str, tuple[str, pd.DataFrame]],
-    valuation: Mapping[str, Any],
-    mandate: object,
-    untranslated: Collection[tuple[str, int | None, str | None]] = (),
+    raw: Mapping[str, Coerced], valuation: Mapping[str, Any], mandate: object
 ) -> tuple[Portfolio | None, list[Problem]]:
     files = {name: file for name, (file, _) in raw.items()}
-    clean, typed, problems = _table_problems(raw, untranslated)
+    clean, typed, problems = _table_problems(raw)
     curves = [name for name in CURVE_TABLES if name in raw]
     if len(curves) > 1 and _quotes_base_curve(typed.get("curve_quotes"), mandate):
         msg = (
@@ -581,28 +613,24 @@ def _validate(
 
 
 def _table_problems(
-    raw: Mapping[str, tuple[str, pd.DataFrame]],
-    untranslated: Collection[tuple[str, int | None, str | None]],
+    raw: Mapping[str, Coerced],
 ) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame], list[Problem]]:
-    """Check each table against its schema (cells in `untranslated` were reported already).
+    """Check each coerced table's key and its own rules, after its columns' problems.
 
     Returns every table coerced, those with every required column, and the problems found.
     """
     problems: list[Problem] = []
     clean: dict[str, pd.DataFrame] = {}
     typed: dict[str, pd.DataFrame] = {}  # tables with every required column, coerced
-    for name, (file, frame) in raw.items():
-        skip: dict[str, set[int]] = {}
-        for where, row, column in untranslated:
-            if where == file and row is not None and column is not None:
-                skip.setdefault(column, set()).add(row)
-        out, found = SCHEMAS[name].validate(frame, file, untranslated=skip)
+    for name, (file, coercion) in raw.items():
+        out, found = coercion.result()
+        found += coercion.check(out, found)
         if name in ("benchmark_characteristics", "manager_characteristics"):
             out, mixes = mix_columns(out, file)
             found += mixes
         clean[name] = out
         problems.extend(found)
-        if all(c.name in frame.columns for c in SCHEMAS[name].columns if c.required):
+        if all(c.name in out.columns for c in SCHEMAS[name].columns if c.required):
             typed[name] = out
     return clean, typed, problems
 
@@ -752,7 +780,7 @@ def _collect(
         valuation = None
     # A cell the mapping could not translate (a date off its format) is reported once.
     untranslated = {(p.file, p.row, p.column) for p in read_problems if p.row is not None}
-    portfolio, problems = _validate(raw, valuation or {}, meta.get("mandate"), untranslated)
+    portfolio, problems = _validate(raw, valuation or {}, meta.get("mandate"))
     files = {name: file for name, (file, _) in raw.items()}
     if portfolio is not None:
         problems = run_problems(portfolio, files)
@@ -826,10 +854,12 @@ def from_tables(
         problems.append(Problem("curve_quotes", None, None, msg))
     if problems:
         raise InputError(problems)
-    raw = {
-        name: (name, frame if isinstance(frame, pd.DataFrame) else pd.DataFrame(frame))
-        for name, frame in tables.items()
-    }
+    raw: dict[str, Coerced] = {}
+    for name, given in tables.items():
+        frame = given if isinstance(given, pd.DataFrame) else pd.DataFrame(given)
+        coercion = TableCoercion(SCHEMAS[name], name)
+        coercion.add(frame)  # one block: the table is in memory already
+        raw[name] = (name, coercion)
     m = mandate.model_dump(exclude_unset=True) if isinstance(mandate, Mandate) else mandate
     valuation = {**(settings or {}), "valuation_date": str(valuation_date)}
     portfolio, problems = _validate(raw, valuation, m)

@@ -7,6 +7,7 @@ problem: it returns all of them, each naming the file, row, column and what was 
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import itertools
 import re
@@ -41,6 +42,7 @@ __all__ = [
     "Column",
     "Elided",
     "Problem",
+    "TableCoercion",
     "TableSpec",
     "cap_problems",
     "month_sequence_problem",
@@ -202,52 +204,203 @@ class TableSpec:
         Returns the coerced frame (unchanged input) and the problems; the frame is only
         meaningful when there are none. Problems of one rule past :data:`PROBLEM_LIMIT` are
         counted in an :class:`Elided`. `untranslated` names, by column, the rows a mapping
-        could not convert (reported already, so not reported as missing again).
+        could not convert (reported already, so not reported as missing again). The same as
+        :class:`TableCoercion` of `frame` as one block.
         """
-        problems: list[Problem] = []
-        # Shallow: every checked column is replaced, and copy-on-write keeps `frame` as it was
-        # (a deep copy of a 200 MB table costs its size again).
-        out = frame.copy(deep=False)
-        missing = [c.name for c in self.columns if c.required and c.name not in frame.columns]
-        for name in missing:
-            problems.append(Problem(file, None, name, "required column is missing"))
-        for col in self.columns:
-            if col.name not in frame.columns:
-                continue
-            skip = (untranslated or {}).get(col.name, ())
-            values, col_problems = _coerce(frame[col.name], col, file, skip)
-            out[col.name] = values
-            problems.extend(col_problems)
-        if self.key and not problems:  # duplicates are only meaningful on clean keys
-            rows = np.flatnonzero(_duplicated(frame, out, self.key).to_numpy())
-            # Messages for the first rows only: a file of a million repeated rows is one fault.
-            for row in rows[:PROBLEM_LIMIT]:
-                key = ", ".join(f"{k}={out[k].iat[row]!r}" for k in self.key)
-                problems.append(Problem(file, int(row), self.key[0], f"duplicate key ({key})"))
-            if len(rows) > PROBLEM_LIMIT:
-                msg = f"... and {len(rows) - PROBLEM_LIMIT} more like this one: "
-                problems.append(Problem(file, None, self.key[0], msg + problems[-1].message))
-        if not problems:
-            for check in self.checks:
-                problems.extend(check(out, file))
+        coercion = TableCoercion(self, file)
+        coercion.add(frame, untranslated=untranslated)
+        out, problems = coercion.result()
+        return out, problems + coercion.check(out, problems)
+
+
+class TableCoercion:
+    """A table's columns coerced to their kinds a block of rows at a time.
+
+    Any split of the rows into blocks gives the table and the problems one block of all of
+    them gives: a cell's value and problem depend on the cell alone (the vectorized path
+    takes a block only where it agrees with the per-cell check on every cell), each column's
+    problems are capped across blocks (:class:`CappedProblems`) and rows are numbered in the
+    table. Only the coerced columns are kept (and columns no schema reads, as given), so a
+    file read a block at a time never holds more than a block of its text.
+    """
+
+    def __init__(self, spec: TableSpec, file: str) -> None:
+        self.spec = spec
+        self.file = file
+        #: Rows added so far: the table's row number of the next block's first row.
+        self.rows = 0
+        self._names: list[str] | None = None
+        self._index: list[pd.Index] = []
+        self._parts: dict[str, list[pd.Series]] = {}
+        self._problems = {c.name: CappedProblems(file, c.name) for c in spec.columns}
+        self._seen: dict[str, _Memo] = {c.name: {} for c in spec.columns}
+        #: Each block's codes of each key column and the coerced value of each code.
+        self._keys: dict[str, list[tuple[npt.NDArray[np.int32], pd.Series]]] = {
+            k: [] for k in spec.key
+        }
+
+    def add(
+        self, block: pd.DataFrame, *, untranslated: Mapping[str, Collection[int]] | None = None
+    ) -> None:
+        """Coerce the table's next rows; every block has the first block's columns.
+
+        `untranslated` names, by column, rows (numbered in the table) a mapping could not
+        convert, reported already, so not reported as missing again.
+        """
+        names = list(block.columns)
+        if self._names is None:
+            self._names = names
+        elif names != self._names:
+            msg = f"a block's columns {names} differ from the table's {self._names}"
+            raise ValueError(msg)
+        specs = {c.name: c for c in self.spec.columns}
+        for name in names:
+            series = block[name]
+            if name in specs:
+                series = _coerce_block(
+                    series,
+                    specs[name],
+                    self._problems[name],
+                    start=self.rows,
+                    untranslated=(untranslated or {}).get(name, ()),
+                    seen=self._seen[name],
+                )
+            if name in self._keys:
+                self._keys[name].append(_block_codes(block[name], series))
+            self._parts.setdefault(name, []).append(series)
+        self._index.append(block.index)
+        self.rows += len(block)
+
+    def result(self) -> tuple[pd.DataFrame, list[Problem]]:
+        """Return the coerced table and its columns' problems (missing columns first).
+
+        The blocks are let go column by column as the table is assembled: the peak is the
+        table and one column's blocks, not the table twice.
+        """
+        names = self._names or []
+        index = self._index[0].append(self._index[1:]) if self._index else pd.RangeIndex(0)
+        out = pd.DataFrame(index=index)
+        for name in names:
+            parts = self._parts.pop(name)
+            out[name] = parts[0] if len(parts) == 1 else pd.concat(parts)
+            if len(parts) > 1:
+                del parts
+                _release_freed_heap()
+        problems = [
+            Problem(self.file, None, c.name, "required column is missing")
+            for c in self.spec.columns
+            if c.required and c.name not in names
+        ]
+        for col in self.spec.columns:
+            if col.name in names:
+                problems.extend(self._problems[col.name].problems())
         return out, problems
 
+    def check(self, out: pd.DataFrame, problems: Sequence[Problem]) -> list[Problem]:
+        """Return the key's duplicates, then the table's own checks, of the coerced table.
 
-def _duplicated(raw: pd.DataFrame, frame: pd.DataFrame, key: Sequence[str]) -> pd.Series:
-    """Rows whose `key` repeats an earlier row's in the coerced `frame`.
+        `out` and `problems` are what :meth:`result` returned: with any problem, the key and
+        the checks are not meaningful and nothing is returned.
+        """
+        if problems:
+            return []
+        found: list[Problem] = []
+        key = self.spec.key
+        if key:
+            duplicate = self._duplicated()
+            count = int(np.count_nonzero(duplicate))
+            # Messages for the first rows only: a file of a million repeated rows is one fault.
+            for row in _first_rows(duplicate, PROBLEM_LIMIT):
+                values = ", ".join(f"{k}={out[k].iat[row]!r}" for k in key)
+                found.append(Problem(self.file, row, key[0], f"duplicate key ({values})"))
+            if count > PROBLEM_LIMIT:
+                msg = f"... and {count - PROBLEM_LIMIT} more like this one: "
+                found.append(Problem(self.file, None, key[0], msg + found[-1].message))
+        if not found:
+            for check in self.spec.checks:
+                found.extend(check(out, self.file))
+        return found
 
-    On integer codes of the `raw` columns (Arrow strings factorize fast; hashing a million
-    dates or ids as Python objects does not), merged where distinct raw values coerce to the
-    same value (" M01" and "M01").
+    def _duplicated(self) -> npt.NDArray[np.bool_]:
+        """Rows whose key repeats an earlier row's (its coerced values), on integer codes."""
+        code = np.zeros(self.rows, dtype=np.int64)
+        for column in self.spec.key:
+            codes, distinct = _merged_codes(self._keys[column], self.rows)
+            code *= distinct + 1  # in place: a table of millions of rows is one array each
+            code += codes
+            del codes
+        return np.asarray(pd.Series(code).duplicated(keep="first").to_numpy(), dtype=bool)
+
+
+def _release_freed_heap() -> None:
+    """Hand the C heap's free pages back to the system (glibc; elsewhere nothing).
+
+    A block's columns are small arrays from the C heap; freed between arrays still alive,
+    their pages stay with the process (its resident memory) unless trimmed, and the next
+    column's array, too large for those holes, takes new pages: without this, assembling a
+    table of many blocks costs the table twice.
     """
-    code = np.zeros(len(frame), dtype=np.int64)
-    for column in key:
-        codes, uniques = pd.factorize(raw[column])
-        first = np.empty(len(uniques), dtype=np.int64)
-        first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # each value's first row
-        canonical, distinct = pd.factorize(frame[column].iloc[first])
-        code = code * (len(distinct) + 1) + canonical[codes]
-    return pd.Series(pd.Series(code).duplicated(keep="first").to_numpy(), index=frame.index)
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    """Return glibc's ``malloc_trim``, or None where the C library has none."""
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
+    except (AttributeError, OSError):
+        return None
+    return trim
+
+
+_MALLOC_TRIM: Final = _malloc_trim()
+
+
+def _first_rows(mask: npt.NDArray[np.bool_], limit: int) -> list[int]:
+    """Return the first `limit` rows where `mask` holds (a chunk at a time, not every row)."""
+    rows: list[int] = []
+    for at in range(0, len(mask), _CHUNK_ROWS):
+        rows += (np.flatnonzero(mask[at : at + _CHUNK_ROWS]) + at).tolist()[: limit - len(rows)]
+        if len(rows) >= limit:
+            break
+    return rows
+
+
+_CHUNK_ROWS: Final = 1 << 20
+
+
+def _block_codes(raw: pd.Series, coerced: pd.Series) -> tuple[npt.NDArray[np.int32], pd.Series]:
+    """Return a block's codes of a key column and the coerced value of each code.
+
+    The codes are of the `raw` cells (Arrow text factorizes fast; hashing a million dates or
+    ids as Python objects does not); -1 for a missing cell.
+    """
+    codes, uniques = pd.factorize(raw)
+    present = np.flatnonzero(codes >= 0)
+    row = np.zeros(len(uniques), dtype=np.int64)
+    row[codes[present]] = present  # a row of each value: equal cells coerce alike
+    return codes.astype(np.int32), coerced.iloc[row]
+
+
+def _merged_codes(
+    blocks: Sequence[tuple[npt.NDArray[np.int32], pd.Series]], rows: int
+) -> tuple[npt.NDArray[np.int64], int]:
+    """Return one code per row for the blocks' codes, and the count of distinct codes.
+
+    Equal coerced values get one code across blocks, also from distinct raw values that
+    coerce alike (" M01" and "M01").
+    """
+    codes = np.empty(rows, dtype=np.int64)
+    if not blocks:
+        return codes, 0
+    merged, distinct = pd.factorize(pd.concat([values for _, values in blocks]))
+    at = offset = 0
+    for local, values in blocks:
+        lookup = np.append(merged[offset : offset + len(values)], -1)  # -1 stays -1
+        codes[at : at + len(local)] = lookup[local]
+        at += len(local)
+        offset += len(values)
+    return codes, len(distinct)
 
 
 def _floats(series: pd.Series) -> npt.NDArray[np.float64]:
@@ -387,6 +540,11 @@ def _fast_text(series: pd.Series, col: Column) -> pd.Series | None:
     return pd.Series(values[codes], index=series.index, dtype=object)
 
 
+#: Outcomes of a column's distinct cells, keyed by type and value (1, 1.0 and True convert
+#: differently), at most :data:`MEMO_SIZE` of them.
+_Memo = dict[tuple[type, Any], tuple[Any, str | None]]
+
+
 def _coerce(
     series: pd.Series, col: Column, file: str, untranslated: Collection[int] = ()
 ) -> tuple[pd.Series, list[Problem]]:
@@ -395,14 +553,31 @@ def _coerce(
     Rows in `untranslated` (cells a mapping could not convert, already reported) are not
     reported as missing again.
     """
+    problems = CappedProblems(file, col.name)
+    values = _coerce_block(series, col, problems, untranslated=untranslated)
+    return values, problems.problems()
+
+
+def _coerce_block(
+    series: pd.Series,
+    col: Column,
+    problems: CappedProblems,
+    *,
+    start: int = 0,
+    untranslated: Collection[int] = (),
+    seen: _Memo | None = None,
+) -> pd.Series:
+    """Coerce a block of a column whose first row is row `start` of the table.
+
+    Problems go to `problems` with their rows in the table; `untranslated` rows are numbered
+    in the table too. `seen` carries the outcomes of distinct cells from block to block.
+    """
     fast = _coerce_fast(series, col)
     if fast is not None:
-        return fast, []
-    problems = CappedProblems(file, col.name)
+        return fast
     values: list[Any] = []
-    # Each distinct cell (by type and value: 1, 1.0 and True convert differently) once.
-    seen: dict[tuple[type, Any], tuple[Any, str | None]] = {}
-    for row, raw in enumerate(series.tolist()):
+    seen = {} if seen is None else seen
+    for row, raw in enumerate(series.tolist(), start=start):
         missing = raw is None or (isinstance(raw, float) and np.isnan(raw)) or raw == ""
         if missing:
             if col.required and row not in untranslated:
@@ -422,9 +597,7 @@ def _coerce(
         if error is not None:
             problems.add(row, error)
         values.append(value)
-    return pd.Series(
-        values, index=series.index, dtype=object if col.kind != "float" else float
-    ), problems.problems()
+    return pd.Series(values, index=series.index, dtype=object if col.kind != "float" else float)
 
 
 def _outcome(raw: Any, col: Column) -> tuple[Any, str | None]:
