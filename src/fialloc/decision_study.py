@@ -40,6 +40,7 @@ from fialloc import pipeline
 from fialloc.analytics.detection import wilson
 from fialloc.data.testbooks import GeneratedBook, generate_book
 from fialloc.desks import performance
+from fialloc.detection_study import SkillPrior, with_skill_prior
 from fialloc.optimize import (
     AllocationProblem,
     AllocationResult,
@@ -207,6 +208,7 @@ def run_decision_study(
     scenario_seed: int = 3,
     n_months: int | None = None,
     n_managers: int | None = None,
+    skill_prior: SkillPrior | None = None,
 ) -> DecisionStudy:
     """Run the engine on one generated book per seed and set its decisions beside the oracle's.
 
@@ -218,6 +220,8 @@ def run_decision_study(
         The run's scenario paths and their seed (:func:`fialloc.pipeline.run`).
     n_months, n_managers : int, optional
         Book size; drawn per book (36-120 months, 10-60 managers) when None.
+    skill_prior : {"normal", "adaptive"}, optional
+        The posterior's prior (the mandate's ``skill_prior``); the book's own when None.
 
     Returns
     -------
@@ -234,7 +238,9 @@ def run_decision_study(
     parts, rows, failed = {}, {}, {}
     for seed in seeds:
         start = time.perf_counter()
-        book = generate_book(seed, n_managers=n_managers, n_months=n_months)
+        book = with_skill_prior(
+            generate_book(seed, n_managers=n_managers, n_months=n_months), skill_prior
+        )
         stages: list[str] = []
         try:
             run = pipeline.run(

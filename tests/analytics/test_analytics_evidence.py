@@ -12,6 +12,7 @@ from fialloc.analytics.evidence import (
     evidence_table,
 )
 from fialloc.analytics.regression import ar1_standard_errors, newey_west_lags, ols_fit
+from fialloc.analytics.shrinkage import adaptive_shrink
 from fialloc.analytics.skill import benjamini_hochberg
 from fialloc.desks import performance
 from fialloc.desks.result import DeskResult
@@ -121,3 +122,15 @@ def test_manager_evidence_carries_the_contract(demo_result, demo_truth):
     assert e["estimable"].all()
     with pytest.raises(ValueError, match="performance desk"):
         performance.manager_evidence(DeskResult(desk="credit"))
+
+
+def test_adaptive_prior_gives_the_adaptive_posterior_and_the_same_flags():
+    y, f = _book(m=12, seed=4)
+    y["X0"] += 0.003
+    normal, adaptive = evidence_table(y, f), evidence_table(y, f, prior="adaptive")
+    expected = adaptive_shrink(adaptive["alpha"].astype(float), adaptive["alpha_se"].astype(float))
+    for column in expected.table.columns:
+        np.testing.assert_allclose(adaptive[column].astype(float), expected.table[column])
+    assert not np.allclose(adaptive["alpha_posterior"], normal["alpha_posterior"])
+    rest = adaptive.columns.difference(expected.table.columns)
+    pd.testing.assert_frame_equal(adaptive[rest], normal[rest])

@@ -15,10 +15,11 @@ from fialloc.analytics.detection import (
     wilson,
 )
 from fialloc.analytics.evidence import BETA_LEVEL, MIN_MONTHS
+from fialloc.analytics.shrinkage import adaptive_shrink
 from fialloc.data.loaders import from_tables
 from fialloc.data.testbooks import KINDS, generate_book
 from fialloc.desks import performance
-from fialloc.detection_study import run_detection_study
+from fialloc.detection_study import run_detection_study, with_skill_prior
 
 
 def test_a_generated_book_is_a_valid_portfolio_with_its_truth():
@@ -178,3 +179,21 @@ def test_the_false_discovery_rate_is_reported_pooled_and_as_the_mean_per_book():
         half = 4.302652729911275 * shares.std(ddof=1) / np.sqrt(3)  # t(0.975, 2 dof)
         assert mean["high"] == pytest.approx(1.25 / 3 + half)
         assert mean["low"] == 0.0
+
+
+def test_the_mandates_skill_prior_reaches_the_desks_posterior_and_not_the_flags():
+    book = generate_book(11, n_managers=14, n_months=60)
+    adaptive = with_skill_prior(book, "adaptive")
+    assert adaptive.portfolio.mandate.skill_prior == "adaptive"
+    assert book.portfolio.mandate.skill_prior == "normal"
+    normal_ev = performance.manager_evidence(performance.analyze(DeskContext(book.portfolio)))
+    ev = performance.manager_evidence(performance.analyze(DeskContext(adaptive.portfolio)))
+    assert ev["estimable"].all()
+    expected = adaptive_shrink(ev["alpha"].astype(float), ev["alpha_se"].astype(float))
+    assert expected.proportions is not None
+    for column in expected.table.columns:
+        np.testing.assert_allclose(ev[column].astype(float), expected.table[column], rtol=1e-12)
+    assert not np.allclose(ev["alpha_posterior"], normal_ev["alpha_posterior"])
+    for flag in ("skill_flag", "beta_flag", "drift_flag"):
+        assert ev[flag].equals(normal_ev[flag])
+    assert with_skill_prior(book, None) is book

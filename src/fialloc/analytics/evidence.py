@@ -16,7 +16,8 @@ Each manager's monthly excess return over its benchmark is regressed on the fact
   estimable managers;
 - ``skill_flag``: ``alpha_q <= fdr`` (the mandate's ``skill_fdr``, 10% by default): among the
   flagged managers the expected share without skill is at most `fdr`;
-- the posterior (:func:`fialloc.analytics.shrinkage.shrink_alphas`): ``alpha_posterior``,
+- the posterior (:func:`fialloc.analytics.shrinkage.shrink` under the mandate's
+  ``skill_prior``: normal-normal by default, or adaptive): ``alpha_posterior``,
   ``alpha_posterior_sd``, ``prob_alpha_positive``. A manager whose skill is real but not yet
   provable keeps its posterior alpha, never a flat zero;
 - credit beta: the credit loadings ``beta_<factor>`` with Newey-West ``t_<factor>`` (least
@@ -51,7 +52,7 @@ from scipy import stats
 
 from fialloc.analytics.one_sided import positive_loading_test
 from fialloc.analytics.regression import ar1_covariance, ar1_gls_fit, newey_west_lags, ols_fit
-from fialloc.analytics.shrinkage import shrink_alphas
+from fialloc.analytics.shrinkage import shrink
 from fialloc.analytics.skill import benjamini_hochberg, holm
 
 __all__ = [
@@ -91,6 +92,7 @@ def evidence_table(
     credit: tuple[str, ...] = ("credit_bbb", "credit_hy"),
     fdr: float = SKILL_FDR,
     drift: pd.Series | None = None,
+    prior: str = "normal",
 ) -> pd.DataFrame:
     """Judge every manager's skill and credit beta from its excess returns.
 
@@ -107,6 +109,8 @@ def evidence_table(
         False discovery rate of the skill flag, in (0, 1).
     drift : Series of bool, optional
         Style drift per manager (the drift detector's verdict); False where not given.
+    prior : str
+        Prior of the posterior alphas (:data:`fialloc.analytics.shrinkage.PRIORS`).
 
     Returns
     -------
@@ -152,7 +156,7 @@ def evidence_table(
     table["drift_flag"] = (
         drift.reindex(managers).fillna(False).astype(bool) if drift is not None else False
     )
-    return _judge(table, ok, credit, fdr)
+    return _judge(table, ok, credit, fdr, prior)
 
 
 def _fit_group(
@@ -215,7 +219,9 @@ def _unmeasured(reason: str) -> dict[str, object]:
     return {"estimable": False, "reason": reason}
 
 
-def _judge(table: pd.DataFrame, ok: pd.Series, credit: tuple[str, ...], fdr: float) -> pd.DataFrame:
+def _judge(
+    table: pd.DataFrame, ok: pd.Series, credit: tuple[str, ...], fdr: float, prior: str
+) -> pd.DataFrame:
     """Corrections, posterior and flags over the estimable managers; defaults for the rest."""
     table["alpha_p_holm"] = np.nan
     table["alpha_q"] = np.nan
@@ -229,8 +235,8 @@ def _judge(table: pd.DataFrame, ok: pd.Series, credit: tuple[str, ...], fdr: flo
         measured = table[ok]
         table.loc[ok, "alpha_p_holm"] = holm(measured["alpha_p"].astype(float))
         table.loc[ok, "alpha_q"] = benjamini_hochberg(measured["alpha_p"].astype(float))
-        posterior = shrink_alphas(
-            measured["alpha"].astype(float), measured["alpha_se"].astype(float)
+        posterior = shrink(
+            measured["alpha"].astype(float), measured["alpha_se"].astype(float), prior
         ).table
         for column in posterior.columns:
             table.loc[ok, column] = posterior[column]

@@ -136,7 +136,9 @@ class Mandate(BaseModel):
     ``cost_amortization_years`` spreads a trade's one-off cost over the years it is expected
     to be held, so the objective compares it with yield a year. ``skill_fdr`` is the false
     discovery rate at which the performance desk flags skill (the expected share of flagged
-    managers without skill).
+    managers without skill). ``skill_prior`` is the prior the posterior alphas are shrunk
+    under (:func:`fialloc.analytics.shrinkage.shrink`): ``"normal"`` (the default) or
+    ``"adaptive"`` (a point mass at no skill and normals, fitted to the book).
     ``base_currency`` is the portfolio's currency (liabilities are owed in it; bonds in the
     other currencies of :data:`fialloc.curve_set.CURRENCIES` are valued in it at FX spot).
     ``key_tenors`` (years, increasing) are the
@@ -195,6 +197,11 @@ class Mandate(BaseModel):
     )
     skill_fdr: float = Field(
         0.10, gt=0.0, lt=1.0, description="false discovery rate at which skill is flagged"
+    )
+    skill_prior: Literal["normal", "adaptive"] = Field(
+        "normal",
+        description="prior of the posterior alphas: one normal, or a point mass at no skill "
+        "and normals (adaptive shrinkage)",
     )
     objective: ObjectiveWeights = Field(
         ObjectiveWeights(), description="priority weights of the objective terms (see below)"

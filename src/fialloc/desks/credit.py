@@ -129,7 +129,9 @@ def _manager_skill(
         # (Newey-West regression on duration and credit factors, shrunk alphas, FDR flags).
         months = factors.index.intersection(excess.index)
         y_all, f_all = excess.loc[months], factors.loc[months]
-        evidence = evidence_table(y_all, f_all, fdr=p.mandate.skill_fdr)
+        evidence = evidence_table(
+            y_all, f_all, fdr=p.mandate.skill_fdr, prior=p.mandate.skill_prior
+        )
         n_managers = int(evidence["estimable"].sum())
         for manager in excess.columns:
             ev: dict[str, Any] = {str(k): v for k, v in evidence.loc[str(manager)].items()}

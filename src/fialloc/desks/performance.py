@@ -141,7 +141,10 @@ def _too_short(
 ) -> DeskResult:
     """Return the desk's result when `months` of history are too few to judge any manager."""
     evidence = evidence_mod.evidence_table(
-        excess.loc[excess.index.intersection(factors.index)], factors, fdr=mandate.skill_fdr
+        excess.loc[excess.index.intersection(factors.index)],
+        factors,
+        fdr=mandate.skill_fdr,
+        prior=mandate.skill_prior,
     )
     return _unjudged(excess, evidence, f"Only {months} months of returns")
 
@@ -153,8 +156,9 @@ def _regressions(
     loadings = _loadings(excess, factors)
     verdicts, drift_details = drift_mod.style_drift(ctx)
     drift = drift_mod.drift_flags(verdicts).reindex(loadings.index).fillna(False).astype(bool)
+    mandate = ctx.portfolio.mandate
     evidence = evidence_mod.evidence_table(
-        excess, factors, fdr=ctx.portfolio.mandate.skill_fdr, drift=drift
+        excess, factors, fdr=mandate.skill_fdr, drift=drift, prior=mandate.skill_prior
     )
     return loadings, verdicts, drift_details, evidence
 
