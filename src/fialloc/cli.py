@@ -154,6 +154,7 @@ def _progress(console: Console) -> Progress:
 
 def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     from fialloc import pipeline, report, store
+    from fialloc.agents import ModelConfig
 
     run_kwargs: dict[str, Any] = {
         "n_paths": args.paths,
@@ -162,6 +163,9 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
         "phases": args.phases,
         "covariance": args.covariance,
     }
+    # Settings no book could run with are refused before the book is read or built.
+    pipeline.check_settings(args.paths, args.horizons, args.covariance)
+    ModelConfig.parse(args.model)
     steps = ("load", *pipeline.STAGES, "agents", "store")
     with _progress(console) as bar:
         task = bar.add_task("loading inputs", total=len(steps))

@@ -60,7 +60,7 @@ from fialloc.robustness import (
 from fialloc.scenarios import CreditInflationSpec, G2pp, simulate_credit_inflation
 from fialloc.stresses import StressResult, stress_portfolio
 
-__all__ = ["STAGES", "Robustness", "RunResult", "recommend", "run"]
+__all__ = ["STAGES", "Robustness", "RunResult", "check_settings", "recommend", "run"]
 
 #: The stages :func:`run` reports progress for, in order.
 STAGES = ("analytics", "stresses", "scenarios", "desks", "optimize", "robustness", "plan")
@@ -267,9 +267,23 @@ def _timed(
     return out, time.perf_counter() - start
 
 
-def _check_arguments(portfolio: Portfolio, settings: _Settings) -> None:
-    """Refuse a run's arguments and inputs before any stage starts."""
-    covariance, n_paths, horizons = settings.covariance, settings.n_paths, settings.horizons
+def check_settings(n_paths: int, horizons: int, covariance: str) -> None:
+    """Refuse a run's settings that no book could run with (before any book is built).
+
+    Parameters
+    ----------
+    n_paths : int
+        Scenario paths, 20 to 1,000,000.
+    horizons : int
+        Furthest scenario horizon in years, 2 to 60.
+    covariance : str
+        ``"history"`` or ``"scenarios"``.
+
+    Raises
+    ------
+    ValueError
+        Naming the setting and the value given.
+    """
     if covariance not in ("history", "scenarios"):
         msg = f"run: covariance must be 'history' or 'scenarios', got {covariance!r}"
         raise ValueError(msg)
@@ -279,6 +293,12 @@ def _check_arguments(portfolio: Portfolio, settings: _Settings) -> None:
             f"got {n_paths} and {horizons}"
         )
         raise ValueError(msg)
+
+
+def _check_arguments(portfolio: Portfolio, settings: _Settings) -> None:
+    """Refuse a run's arguments and inputs before any stage starts."""
+    covariance = settings.covariance
+    check_settings(settings.n_paths, settings.horizons, covariance)
     # A portfolio built in memory (from_tables, a service request) skipped the checks ``load``
     # makes against files: refuse here what a stage would otherwise stop on halfway.
     if problems := run_problems(portfolio, {}):

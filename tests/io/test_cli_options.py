@@ -283,3 +283,28 @@ def test_importing_the_package_loads_no_numeric_library():
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--paths", "5"], "need 20 <= n_paths"),
+        (["--horizons", "99"], "2 <= horizons <= 60"),
+        (["--model", "nosuch"], "unknown provider 'nosuch'"),
+    ],
+)
+def test_settings_no_book_could_run_with_are_refused_before_the_book_is_built(
+    tmp_path, capsys, monkeypatch, flags, message
+):
+    # A refusal that waited for the demo's build (or a directory's load) cost a user seconds.
+    import fialloc.data as data
+
+    def built(*args, **kwargs):
+        msg = "the book was built before the settings were checked"
+        raise AssertionError(msg)
+
+    monkeypatch.setattr(data, "demo", built)
+    monkeypatch.setattr(data, "load", built)
+    assert main(["run", "--out", str(tmp_path), *flags]) == 2
+    assert message in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
