@@ -38,9 +38,10 @@ from scipy import stats
 
 from fialloc import pipeline
 from fialloc.analytics.detection import wilson
+from fialloc.analytics.shrinkage import SkillPrior
 from fialloc.data.testbooks import GeneratedBook, generate_book
 from fialloc.desks import performance
-from fialloc.detection_study import SkillPrior, with_skill_prior
+from fialloc.detection_study import with_skill_prior
 from fialloc.optimize import (
     AllocationProblem,
     AllocationResult,

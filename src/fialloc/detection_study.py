@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from typing import Literal
 
 import pandas as pd
 
 from fialloc.analytics.context import DeskContext
 from fialloc.analytics.detection import detection_records
+from fialloc.analytics.shrinkage import SkillPrior
 from fialloc.data.testbooks import GeneratedBook, generate_book
 from fialloc.desks import performance
 
-__all__ = ["SkillPrior", "run_detection_study", "with_skill_prior"]
-
-#: A mandate's ``skill_prior`` (:data:`fialloc.analytics.shrinkage.PRIORS`).
-SkillPrior = Literal["normal", "adaptive"]
+__all__ = ["run_detection_study", "with_skill_prior"]
 
 
 def with_skill_prior(book: GeneratedBook, prior: SkillPrior | None) -> GeneratedBook:

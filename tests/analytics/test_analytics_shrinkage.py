@@ -228,3 +228,14 @@ def test_one_normal_component_is_the_normal_posterior(pairs):
     np.testing.assert_allclose(
         t["prob_alpha_positive"], stats.norm.cdf(normal.table["alpha_posterior"] / sd), rtol=1e-10
     )
+
+
+def test_the_mandate_names_exactly_the_priors_shrink_knows():
+    # The mandate (an input) cannot import the analytics: its Literal is the one other copy.
+    from typing import get_args
+
+    from fialloc.analytics.shrinkage import PRIORS, SkillPrior
+    from fialloc.data.mandate import Mandate
+
+    assert get_args(Mandate.model_fields["skill_prior"].annotation) == PRIORS
+    assert get_args(SkillPrior) == PRIORS

@@ -31,6 +31,7 @@ mixture's proportions are not identified and the normal-normal posterior is used
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,7 @@ __all__ = [
     "NULL_WEIGHT",
     "PRIORS",
     "Shrinkage",
+    "SkillPrior",
     "adaptive_shrink",
     "fit_mixture",
     "mixture_posterior",
@@ -54,8 +56,9 @@ __all__ = [
 #: Fewer estimable managers than this and alphas are not shrunk (no James-Stein gain).
 MIN_CROSS_SECTION = 3
 #: The priors :func:`shrink` knows: ``"normal"`` (:func:`shrink_alphas`) and ``"adaptive"``
-#: (:func:`adaptive_shrink`).
-PRIORS = ("normal", "adaptive")
+#: (:func:`adaptive_shrink`); the mandate's ``skill_prior`` names one.
+SkillPrior = Literal["normal", "adaptive"]
+PRIORS: tuple[str, ...] = get_args(SkillPrior)
 #: Fewer estimable managers than this and :func:`adaptive_shrink` falls back to the
 #: normal-normal posterior: a mixture's proportions need a cross-section to be estimated.
 #: Chosen on tuning books 7000-7019 (BENCHMARKS.md): 20 gave up most of the gain on the
