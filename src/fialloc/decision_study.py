@@ -34,10 +34,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from fialloc import pipeline
-from fialloc.analytics.detection import wilson
+from fialloc.analytics.detection import mean_interval, rate_interval
 from fialloc.analytics.shrinkage import SkillPrior
 from fialloc.data.testbooks import GeneratedBook, generate_book
 from fialloc.desks import performance
@@ -274,12 +273,6 @@ def manager_group(records: pd.DataFrame) -> pd.Series:
     return pd.Series(group, index=records.index, name="group")
 
 
-def _rate(hits: pd.Series) -> tuple[float, float, float]:
-    k, n = int(hits.sum()), len(hits)
-    low, high = wilson(k, n)
-    return (k / n if n else float("nan")), low, high
-
-
 def decision_rates(records: pd.DataFrame) -> pd.DataFrame:
     """Share of each group's managers raised, unchanged and cut, and the agreement with the oracle.
 
@@ -305,22 +298,12 @@ def decision_rates(records: pd.DataFrame) -> pd.DataFrame:
             for who in ALLOCATIONS:
                 direction = subset[f"{who}_direction"]
                 target = measure if measure in DIRECTIONS else subset["oracle_direction"]
-                rate, low, high = _rate(direction == target)
+                rate, low, high = rate_interval(direction == target)
                 row |= {who: rate, f"{who}_low": low, f"{who}_high": high}
             rows[(name, measure)] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index = pd.MultiIndex.from_tuples(table.index, names=["group", "measure"])
     return table
-
-
-def _mean_interval(values: pd.Series) -> tuple[float, float, float]:
-    """Mean with its Student t 95% interval (NaNs without two values)."""
-    x = values.dropna().to_numpy(dtype=float)
-    mean = float(x.mean()) if len(x) else float("nan")
-    if len(x) < 2:
-        return mean, float("nan"), float("nan")
-    half = float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
-    return mean, mean - half, mean + half
 
 
 def weight_changes(records: pd.DataFrame) -> pd.DataFrame:
@@ -340,7 +323,7 @@ def weight_changes(records: pd.DataFrame) -> pd.DataFrame:
         per_book = inside.groupby("seed")
         row: dict[str, float] = {"books": float(per_book.ngroups)}
         for who in ALLOCATIONS:
-            mean, low, high = _mean_interval(per_book[f"{who}_change"].mean())
+            mean, low, high = mean_interval(per_book[f"{who}_change"].mean())
             row |= {who: mean, f"{who}_low": low, f"{who}_high": high}
         rows[name] = row
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("group")
@@ -373,15 +356,15 @@ def gain_and_regret(books: pd.DataFrame) -> pd.DataFrame:
     rows = {}
     n = float(len(books))
     for who in ALLOCATIONS:
-        rows[f"true alpha captured, {who}"] = _mean_interval(books[f"{who}_gain"] / 1e6)
+        rows[f"true alpha captured, {who}"] = mean_interval(books[f"{who}_gain"] / 1e6)
     for who in ("engine", "no_skill"):
         rows[f"share of the oracle's gain, {who}"] = _share_interval(
             books[f"{who}_gain"], books["oracle_gain"]
         )
-        rows[f"regret, {who}"] = _mean_interval(books[f"{who}_regret"] / 1e6)
-        rows[f"regret bp, {who}"] = _mean_interval(1e4 * books[f"{who}_regret"] / books["assets"])
+        rows[f"regret, {who}"] = mean_interval(books[f"{who}_regret"] / 1e6)
+        rows[f"regret bp, {who}"] = mean_interval(1e4 * books[f"{who}_regret"] / books["assets"])
     ahead = books["oracle_gain"] >= books["engine_gain"] - GAIN_TIE
-    rows["books where the oracle's gain >= the engine's"] = _rate(ahead)
+    rows["books where the oracle's gain >= the engine's"] = rate_interval(ahead)
     table = pd.DataFrame.from_dict(rows, orient="index", columns=["value", "low", "high"])
     return table.assign(books=n)
 
@@ -408,7 +391,7 @@ def regret_terms(books: pd.DataFrame) -> pd.DataFrame:
         row: dict[str, float] = {}
         for who in ("engine", "no_skill"):
             gap = (books[f"oracle_{term}"] - books[f"{who}_{term}"]) / 1e6
-            mean, low, high = _mean_interval(gap)
+            mean, low, high = mean_interval(gap)
             row |= {who: mean, f"{who}_low": low, f"{who}_high": high}
         rows[term] = row
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("term")

@@ -44,7 +44,9 @@ __all__ = [
     "beta_rates_by_level",
     "detection_rates",
     "detection_records",
+    "mean_interval",
     "power_curve",
+    "rate_interval",
     "wilson",
 ]
 
@@ -167,23 +169,40 @@ def detection_records(
     )
 
 
-def _rate(hits: pd.Series) -> dict[str, float]:
+def rate_interval(hits: pd.Series) -> tuple[float, float, float]:
+    """Return the share of `hits` that hold and its Wilson 95% interval (NaN without any)."""
     k, n = int(hits.sum()), len(hits)
     low, high = wilson(k, n)
-    return {"rate": k / n if n else float("nan"), "low": low, "high": high, "count": float(n)}
+    return (k / n if n else float("nan")), low, high
+
+
+def mean_interval(values: pd.Series) -> tuple[float, float, float]:
+    """Return the mean of `values` (NaNs left out) with its Student t 95% interval.
+
+    The interval is NaN with fewer than two values.
+    """
+    x = values.dropna().to_numpy(dtype=float)
+    mean = float(x.mean()) if len(x) else float("nan")
+    if len(x) < 2:
+        return mean, float("nan"), float("nan")
+    half = float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
+    return mean, mean - half, mean + half
+
+
+def _rate(hits: pd.Series) -> dict[str, float]:
+    rate, low, high = rate_interval(hits)
+    return {"rate": rate, "low": low, "high": high, "count": float(len(hits))}
 
 
 def _mean_per_book(records: pd.DataFrame, flag: str, wrong: pd.Series) -> dict[str, float]:
     """Mean over the books of the share of flags that are wrong, with a t interval."""
     flags = records[flag].astype(bool)
     by_book = pd.DataFrame({"flags": flags, "wrong": flags & wrong}).groupby(records["seed"])
-    share = (by_book["wrong"].sum() / by_book["flags"].sum().clip(lower=1)).to_numpy(float)
-    mean = float(share.mean())
-    if len(share) < 2:
-        return {"rate": mean, "low": float("nan"), "high": float("nan"), "count": 1.0}
-    half = float(stats.t.ppf(0.975, len(share) - 1) * share.std(ddof=1) / np.sqrt(len(share)))
-    return {"rate": mean, "low": max(mean - half, 0.0), "high": mean + half,
-            "count": float(len(share))}  # fmt: skip
+    share = by_book["wrong"].sum() / by_book["flags"].sum().clip(lower=1)
+    mean, low, high = mean_interval(share.astype(float))
+    # A share cannot be negative; one book has no interval and counts as one.
+    return {"rate": mean, "low": max(low, 0.0) if len(share) > 1 else low, "high": high,
+            "count": float(max(len(share), 1))}  # fmt: skip
 
 
 def detection_rates(records: pd.DataFrame) -> pd.DataFrame:
