@@ -82,14 +82,16 @@ def test_nss_fit_of_a_flat_curve_warns_nothing():
     # A generated book's nearly flat curve (generate_book(6007, n_managers=10, n_months=36)):
     # the polish stepped log tau far enough to overflow exp, and numpy's RuntimeWarning
     # reached the user (an error under pytest). The fit itself is unchanged: these are the
-    # figures it gave with the warning silenced.
+    # figures it gave with the warning silenced. On so flat a curve the decays are weakly
+    # identified (the error is flat along them): scipy 1.17's Levenberg-Marquardt stops 8e-7
+    # (relative) from where earlier versions stopped, at the same error to 1e-14.
     t = np.array([0.5, 1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 20.0, 30.0])
     z = np.array([0.02952095, 0.02918009, 0.02896299, 0.02877424, 0.02850328, 0.02831994,
                   0.02814446, 0.02795856, 0.02794723])  # fmt: skip
     fit = fit_nss(t, z)
-    assert fit.tau1 == pytest.approx(0.19319251271459065, rel=1e-9)
-    assert fit.tau2 == pytest.approx(1.0644426113480607, rel=1e-9)
-    assert fit.rmse_bp == pytest.approx(0.13851145688643052, rel=1e-6)
+    assert fit.tau1 == pytest.approx(0.19319251271459065, rel=1e-5)
+    assert fit.tau2 == pytest.approx(1.0644426113480607, rel=1e-5)
+    assert fit.rmse_bp == pytest.approx(0.13851145688643052, rel=1e-9)
 
 
 def test_nss_loadings_at_zero_and_infinite_decay_are_their_limits():
