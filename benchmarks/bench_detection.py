@@ -7,7 +7,8 @@ intervals) recorded in BENCHMARKS.md and rewrites the power curve the report's a
 charts (``src/fialloc/report/detection_power.csv``); ``--benchmark-only`` runs the timings.
 In a smoke run (``--benchmark-disable``) each study runs on the first :data:`SMOKE_BOOKS` of
 its books: the machinery, the rates' consistency and whether the goals stay inside the small
-study's intervals are checked, the power curve is not rewritten.
+study's intervals are checked (and on the 60-month books the test suite's checks of a 5-book
+study), the power curve is not rewritten.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from fialloc.analytics.context import DeskContext
 from fialloc.analytics.detection import beta_rates_by_level, detection_rates, power_curve
 from fialloc.analytics.drift import return_factors
-from fialloc.analytics.evidence import evidence_table
+from fialloc.analytics.evidence import BETA_LEVEL, evidence_table
 from fialloc.analytics.regression import newey_west_lags, ols_fit
 from fialloc.data.testbooks import generate_book
 from fialloc.detection_study import run_detection_study
@@ -65,6 +67,42 @@ def _check_skill_goals(rates: pd.DataFrame, smoke: bool) -> None:
     assert (oracle.loc["skill recall, IR >= 1.0", "rate"] - at_1["high"] if smoke else gap) <= 0.1
 
 
+def _check_the_records(records: pd.DataFrame) -> None:
+    """The test suite's checks of a 5-book, 60-month study (every size of study meets them)."""
+    assert records.index.names == ["book", "manager_id"]
+    assert (records["months"] == 60).all()
+    rates = detection_rates(records)
+    assert set(rates.columns.get_level_values(0)) == {"desks", "oracle"}
+    for who in ("desks", "oracle"):
+        r = rates[who]
+        assert ((r["low"] <= r["rate"]) & (r["rate"] <= r["high"])).all()
+        assert r.loc["beta false positives", "rate"] <= 0.1
+    # The oracle knows the model and the noise: the desks cannot do much better on any book.
+    gap = rates["desks"]["rate"] - rates["oracle"]["rate"]
+    assert gap["skill recall, IR >= 1.0"] <= 0.25
+    curve = power_curve(records)
+    assert list(curve["ir_low"]) == [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
+    assert curve["managers"].sum() == (records["kind"] == "skill").sum()
+    # At the desks' own level the beta rates by level are the flags' rates; a looser test
+    # finds at least as many, right and wrong.
+    levels = beta_rates_by_level(records, (BETA_LEVEL, 0.05))
+    for who, flag in (("desks", "beta_flag"), ("oracle", "oracle_beta")):
+        assert levels.loc[BETA_LEVEL, f"{who}_recall"] == rates[who].loc["beta recall", "rate"]
+        fp = rates[who].loc["beta false positives", "rate"]
+        assert levels.loc[BETA_LEVEL, f"{who}_false_positives"] == fp
+        assert (records[flag] <= (records[f"{'' if who == 'desks' else 'oracle_'}credit_p"]
+                                  < BETA_LEVEL)).all()  # fmt: skip
+        for measure in ("recall", "false_positives"):
+            assert levels[f"{who}_{measure}"].is_monotonic_increasing
+    # The bound knows the loadings' direction: by hand from the signals, above the oracle's
+    # recall on average (five books: allow the oracle's luck a little room).
+    signal = records.loc[records["kind"] == "beta", "beta_signal"].to_numpy()
+    for level in (BETA_LEVEL, 0.05):
+        by_hand = np.mean([stats.norm.sf(stats.norm.isf(level) - d) for d in signal])
+        assert levels.loc[level, "bound_recall"] == pytest.approx(by_hand, rel=1e-12)
+        assert levels.loc[level, "bound_recall"] >= levels.loc[level, "oracle_recall"] - 0.05
+
+
 def test_detection_power_over_60_months(records, smoke):
     rates = detection_rates(records)
     curve = power_curve(records)
@@ -75,6 +113,9 @@ def test_detection_power_over_60_months(records, smoke):
         print(curve.round(3).to_string())
         print(beta_rates_by_level(records).round(3).T.to_string())
     _check_skill_goals(rates, smoke)
+    # The test suite's checks of a 5-book study are this study's (its first five books in a
+    # smoke run): the suite ran the same study on other books.
+    _check_the_records(records)
     desks = rates["desks"]
     # The goals: 0.8 at IR >= 1.5; beta false positives under 5%.
     at_15, false_beta = desks.loc["skill recall, IR >= 1.5"], desks.loc["beta false positives"]

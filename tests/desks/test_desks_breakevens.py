@@ -85,24 +85,37 @@ def test_breakeven_stresses_move_linkers_only_and_agree_with_the_desk(demo):
     assert (shock[linkers] > change.loc["parallel_up_100", linkers]).all()
 
 
-def _history(p, premium_sd: float, rng: np.random.Generator) -> pd.DataFrame:
-    """The demo's market history with generated breakeven series of a given premium."""
+def _histories(p, premium_sd: float, rng: np.random.Generator, n: int) -> list[pd.DataFrame]:
+    """`n` breakeven histories of a given premium, generated like the demo's series.
+
+    Only the three breakeven series: ``breakeven_zscores`` reads no other (the desk's test
+    above runs on the whole market history).
+    """
     months = sorted(set(p.market_history["month"]))
-    kept = p.market_history[~p.market_history["series"].str.startswith("breakeven_")]
     swaps = p.inflation_swaps.set_index("tenor")["rate"]
-    rows = []
     phi, sd = 0.7, 0.0009
-    for tenor in (5, 10, 30):
-        x = np.empty(len(months))
-        x[0] = rng.normal()
-        for k in range(1, len(months)):
-            x[k] = phi * x[k - 1] + np.sqrt(1 - phi * phi) * rng.normal()
-        # Today (the last month, the swap quote) is the process's own last draw.
-        path = swaps[f"{tenor}Y"] + sd * (premium_sd + x - x[-1])
-        rows.append(
-            pd.DataFrame({"month": months, "series": f"breakeven_USCPI_{tenor}y", "value": path})
+    # All draws at once, in the order of one history, then one tenor, then one month.
+    e = rng.normal(size=(n, 3, len(months)))
+    x = np.empty_like(e)
+    x[..., 0] = e[..., 0]
+    for k in range(1, len(months)):
+        x[..., k] = phi * x[..., k - 1] + np.sqrt(1 - phi * phi) * e[..., k]
+    # Today (the last month, the swap quote) is the process's own last draw.
+    return [
+        pd.DataFrame(
+            {
+                "month": months * 3,
+                "series": np.repeat([f"breakeven_USCPI_{t}y" for t in (5, 10, 30)], len(months)),
+                "value": np.concatenate(
+                    [
+                        swaps[f"{tenor}Y"] + sd * (premium_sd + x[h, i] - x[h, i, -1])
+                        for i, tenor in enumerate((5, 10, 30))
+                    ]
+                ),
+            }
         )
-    return pd.concat([kept, *rows], ignore_index=True)
+        for h in range(n)
+    ]
 
 
 def test_detection_rates_on_generated_breakeven_histories(demo):
@@ -119,8 +132,8 @@ def test_detection_rates_on_generated_breakeven_histories(demo):
     rates = {}
     for premium in (0.0, 1.0, 2.0, 3.0):
         flags = []
-        for _ in range(100):
-            p = dataclasses.replace(demo, market_history=_history(demo, premium, rng))
+        for history in _histories(demo, premium, rng, 100):
+            p = dataclasses.replace(demo, market_history=history)
             z = breakeven_zscores(p)["zscore"].to_numpy()
             flags.extend((z < -RV_THRESHOLD) if premium else (np.abs(z) > RV_THRESHOLD))
         rates[premium] = float(np.mean(flags))
