@@ -146,7 +146,8 @@ def test_corrupted_books_are_refused_or_run(books, base, faults, draw):
         target = Path(tmp) / "book"
         shutil.copytree(source, target)
         for name, frame in tables.items():
-            frame.to_csv(target / f"{name}.csv", index=False)
+            if not frame.equals(written[name]):  # the others are the copied files: 7 MB unwritten
+                frame.to_csv(target / f"{name}.csv", index=False)
         event(_refused_or_run(target))  # raises on anything but the three outcomes
 
 
