@@ -115,11 +115,12 @@ def demo_dir(tmp_path_factory, demo_portfolio):
 
 
 def _small_blocks(monkeypatch):
-    """Read every file of more than 2 kB in about 16 parsed blocks; count the blocks converted.
+    """Parse a sixteenth of each file (at least 2 kB) at a time; count the blocks converted.
 
-    A block is a sixteenth of the file, at least 2 kB, and the text converted at a time two
-    of them: every such file is split, but a 3 MB file is not cut into thousands of blocks
-    whose fixed cost would be the test's time (arbitrary splits are the property's).
+    The text converted at a time is two parsed blocks: every file of more than 2 kB is split
+    (one of up to 32 kB exactly as 2 kB blocks split it), but a 3 MB file is not cut into
+    thousands of blocks whose fixed cost would be the test's time (arbitrary splits are the
+    Hypothesis property's).
     """
     read_blocks = loaders.read_csv_blocks
 
