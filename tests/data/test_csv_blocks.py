@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fialloc.data import csv_files, load, schema, validate, write_tables
+from fialloc.data import csv_files, load, loaders, schema, validate, write_tables
 from fialloc.data.csv_files import read_csv, read_csv_blocks
 from fialloc.data.mapping import parse_mapping
 from fialloc.data.schema import SCHEMAS, Column, TableCoercion, TableSpec
@@ -115,9 +115,20 @@ def demo_dir(tmp_path_factory, demo_portfolio):
 
 
 def _small_blocks(monkeypatch):
-    """Parse 2 kB and convert about 4 kB of text at a time; count the blocks."""
-    monkeypatch.setattr(csv_files, "BLOCK_BYTES", 2048)
-    monkeypatch.setattr(csv_files, "TEXT_BYTES", 4096)
+    """Parse a sixteenth of each file (at least 2 kB) at a time; count the blocks converted.
+
+    The text converted at a time is two parsed blocks: every file of more than 2 kB is split
+    (one of up to 32 kB exactly as 2 kB blocks split it), but a 3 MB file is not cut into
+    thousands of blocks whose fixed cost would be the test's time (arbitrary splits are the
+    Hypothesis property's).
+    """
+    read_blocks = loaders.read_csv_blocks
+
+    def in_blocks(path):
+        block = max(2048, path.stat().st_size // 16)
+        return read_blocks(path, block_bytes=block, text_bytes=2 * block)
+
+    monkeypatch.setattr(loaders, "read_csv_blocks", in_blocks)
     added = []
     add = TableCoercion.add
 
@@ -142,13 +153,14 @@ def test_files_read_in_small_blocks_give_the_same_problems(tmp_path, demo_dir, m
     securities.write_text("".join([*master, master[3]]))
     history = book / "market_history.csv"
     text = history.read_text().splitlines(keepends=True)
-    text[70] = text[70].replace(text[70].split(",")[0], "2026-02-30")
+    bad = len(text) // 2  # past the first blocks
+    text[bad] = text[bad].replace(text[bad].split(",")[0], "2026-02-30")
     history.write_text("".join(text))
     mapping = parse_mapping({"tables": {"market_history": {"dates": {"month": "%Y-%m-%d"}}}})
     expected = [str(p) for p in validate(book, mapping)]
     assert f"holdings.csv, row {len(lines) + 1}, column par: 'abc0' is not a number" in expected
     assert any(f"securities.csv, row {len(master) + 1}" in line for line in expected)
-    assert any("market_history.csv, row 71, column month" in line for line in expected)
+    assert any(f"market_history.csv, row {bad + 1}, column month" in line for line in expected)
     added = _small_blocks(monkeypatch)
     assert [str(p) for p in validate(book, mapping)] == expected
     assert len(added) > 50

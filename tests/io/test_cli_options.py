@@ -130,7 +130,9 @@ def test_argument_errors_exit_with_2(capsys):
     assert "is not a comma-separated list of tenors in years" in capsys.readouterr().err
 
 
-def test_model_workers_and_serve_use_the_other_branches_modules(tmp_path, monkeypatch, capsys):
+def test_model_workers_and_serve_use_the_other_branches_modules(
+    tmp_path, monkeypatch, capsys, demo_pipeline_run
+):
     """With fakes of fialloc.agents / distributed / service, the commands call them."""
     calls = {}
 
@@ -142,7 +144,9 @@ def test_model_workers_and_serve_use_the_other_branches_modules(tmp_path, monkey
 
     def run_workflow(portfolio, *, model=None, progress=None, **run_kwargs):
         calls["workflow"] = (model, sorted(run_kwargs))
-        run = pipeline.run(portfolio, progress=progress, n_paths=run_kwargs["n_paths"])
+        # The fake's run is the session's demo run: what the command does with a run is
+        # test_cli.py's subject, not this test's.
+        run = demo_pipeline_run[0]
         return types.SimpleNamespace(run=run, response=build_response(run, model="fake"))
 
     @contextmanager
