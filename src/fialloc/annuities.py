@@ -430,16 +430,13 @@ class BehaviourRisk:
     bump_bp: float
 
 
-def _path_values(
-    blocks: AnnuityBlocks,
-    mortality: MortalityTable,
-    model: G2pp,
-    n_paths: int,
-    seed: int,
-    lapse: LapseCurve | None,
-    **stress: float,
-) -> FloatArray:
-    """Per path: the blocks' flows discounted on the path (money), plus today's payments."""
+def _path_rates(
+    blocks: AnnuityBlocks, model: G2pp, n_paths: int, seed: int
+) -> tuple[FloatArray, FloatArray]:
+    """Per path, at each block's anniversaries: the market rate (decimal) and the discount.
+
+    Both paths x blocks x horizon, from `n_paths` antithetic G2++ paths seeded by `seed`.
+    """
     times = blocks.anniversaries()
     grid = np.unique(times.ravel())
     paths = model.simulate(n_paths, grid, seed=seed, antithetic=True)
@@ -449,8 +446,22 @@ def _path_values(
         where = col == j
         bond = model.zero_bond(float(t), [float(t) + MARKET_TENOR], paths.x[:, j], paths.y[:, j])
         rates[:, where] = (-np.log(bond[:, 0]) / MARKET_TENOR)[:, None]
+    return rates, paths.discount[:, col]
+
+
+def _path_values(
+    blocks: AnnuityBlocks,
+    mortality: MortalityTable,
+    rates: FloatArray,
+    discount: FloatArray,
+    lapse: LapseCurve | None,
+    **stress: float,
+) -> FloatArray:
+    """Per path: the blocks' flows discounted on the path (money), plus today's payments.
+
+    `rates` and `discount` as :func:`_path_rates` gives them.
+    """
     flows, today = project(blocks, mortality, rates, lapse, **stress)
-    discount = paths.discount[:, col]  # paths x blocks x horizon
     return np.asarray((flows * discount).sum(axis=(1, 2)) + today.sum(), dtype=np.float64)
 
 
@@ -487,20 +498,28 @@ def behaviour_risk(
     def fixed_value(curve: Curve) -> float:
         return 0.0 if fixed is None else fixed.present_value(curve)
 
-    def value(shift: float, **stress: float) -> tuple[FloatArray, float]:
+    def scenario(shift: float) -> tuple[FloatArray, FloatArray, float]:
+        # The paths' rates and discount factors on the shifted curve, the fixed flows' value.
         curve = model.curve.shifted(shift) if shift else model.curve
-        shifted = type(model)(curve, *model.params)
-        v = _path_values(blocks, mortality, shifted, n_paths, seed, lapse, **stress)
-        return v, fixed_value(curve)
+        rates, discount = _path_rates(blocks, type(model)(curve, *model.params), n_paths, seed)
+        return rates, discount, fixed_value(curve)
+
+    def value(
+        at: tuple[FloatArray, FloatArray, float], **stress: float
+    ) -> tuple[FloatArray, float]:
+        rates, discount, fixed_pv = at
+        return _path_values(blocks, mortality, rates, discount, lapse, **stress), fixed_pv
 
     def pair_se(v: FloatArray) -> float:
         # Antithetic pairs are the independent draws.
         pairs = v.reshape(-1, 2).mean(axis=1) if len(v) % 2 == 0 else v
         return float(pairs.std(ddof=1) / np.sqrt(len(pairs)))
 
-    base, f0 = value(0.0)
-    down, f_down = value(-bump_bp)
-    up, f_up = value(bump_bp)
+    # The stresses below run on today's paths too: simulated once, not for each stress.
+    today = scenario(0.0)
+    base, f0 = value(today)
+    down, f_down = value(scenario(-bump_bp))
+    up, f_up = value(scenario(bump_bp))
     v0, vd_, vu = base.mean() + f0, down.mean() + f_down, up.mean() + f_up
     dy = bump_bp * 1e-4
     rows = []
@@ -509,7 +528,7 @@ def behaviour_risk(
         ("mass_lapse", {"mass_lapse": MASS_LAPSE}),
         ("longevity", {"mortality_scale": LONGEVITY_SCALE}),
     ):
-        v, f = (base, f0) if not stress else value(0.0, **stress)
+        v, f = (base, f0) if not stress else value(today, **stress)
         rows.append(
             {
                 "stress": name,

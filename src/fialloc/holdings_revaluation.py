@@ -142,13 +142,42 @@ def _price(
     flows: _Flows, knots: FloatArray, zero_values: FloatArray, spread: FloatArray
 ) -> FloatArray:
     """Dirty prices per 100 face off the zero curve through (`knots`, `zero_values`)."""
+    live = _LiveFlows.of(flows)
+    return _price_live(live, knots, zero_values, live.at_live(spread))
+
+
+@dataclass(frozen=True)
+class _LiveFlows:
+    """Flows with the matured streams dropped (they have no flows left and are worth nothing).
+
+    A period prices the same flows in a dozen states: the live streams are found once.
+    """
+
+    live: npt.NDArray[np.bool_]
+    packed: npt.NDArray[np.int64]
+    times: FloatArray
+    amounts: FloatArray
+
+    @classmethod
+    def of(cls, flows: _Flows) -> _LiveFlows:
+        """Find the live streams of `flows` (offsets, times, amounts)."""
+        offsets, times, amounts = flows
+        live, packed = _live(offsets)
+        return cls(live, packed, times, amounts)
+
+    def at_live(self, values: FloatArray) -> FloatArray:
+        """`values` (one per stream) at the live streams, contiguous for the core."""
+        return np.ascontiguousarray(values[self.live])
+
+
+def _price_live(
+    flows: _LiveFlows, knots: FloatArray, zero_values: FloatArray, spread: FloatArray
+) -> FloatArray:
+    """:func:`_price` of live flows; `spread` already at the live streams."""
     curve = history_curve(knots, zero_values)
-    offsets, times, amounts = flows
-    # Matured bonds have no flows left and are worth nothing; the core prices the others.
-    live, packed = _live(offsets)
-    out: FloatArray = np.zeros(len(live))
-    out[live] = _core.price_streams(
-        packed, times, amounts, *curve.core_args(), np.ascontiguousarray(spread[live])
+    out: FloatArray = np.zeros(len(flows.live))
+    out[flows.live] = _core.price_streams(
+        flows.packed, flows.times, flows.amounts, *curve.core_args(), spread
     )
     return out
 
@@ -343,9 +372,11 @@ def _states(
         level = level + (key_move[j] - parallel) * tent[j]
         curves.append(level)
     curves.append(z_end)
-    states = [_price(flows, knots, c, spread[0]) for c in curves]
-    states.append(_price(flows, knots, z_end, spread[1]))
-    p_end = _price(flows, knots, z_end, spread[2])
+    live = _LiveFlows.of(flows)
+    start, moved, end = (live.at_live(s) for s in spread)
+    states = [_price_live(live, knots, c, start) for c in curves]
+    states.append(_price_live(live, knots, z_end, moved))
+    p_end = _price_live(live, knots, z_end, end)
     states.append(p_end)
     # The share paid down comes back at par, not at the end price.
     actual, expected = paid_down

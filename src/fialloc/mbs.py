@@ -718,9 +718,12 @@ def expected_paydown(
     rate = float(_mortgage_rates(G2pp(curve), model, start, start)[0, 0])
     months = int(pools.wam.max())
     paths = MbsPaths.zero_volatility(curve, rate, months=months, calendar_month=calendar_month)
+    # One thread: a single path is microseconds of work per pool, less than starting a thread
+    # (each pool is projected on its own, so the result does not depend on the count).
     valued = value_pools(
-        pools, paths, oas=np.zeros(len(pools)), model=model, key_tenors=None, bump_bp=0.0
-    )
+        pools, paths, oas=np.zeros(len(pools)), model=model, key_tenors=None, bump_bp=0.0,
+        threads=1,
+    )  # fmt: skip
     return valued.expected_paydown
 
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 from types import SimpleNamespace
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from fialloc import mbs
 from fialloc.analytics.holdings_attribution import holdings_attribution
 from fialloc.analytics.pool_paydowns import history_paydowns
 from fialloc.data import Portfolio
@@ -106,6 +107,32 @@ def test_a_factor_before_the_pool_existed_is_refused():
     zeros = np.vstack([ZEROS[:1], ZEROS])
     with pytest.raises(ValueError, match="MODEL has a factor at 2024-12-31, 15 months"):
         history_paydowns(cast(Portfolio, view), months, pd.Index(["MODEL"]), TENORS, zeros)
+
+
+def test_a_factor_above_one_is_refused_naming_the_pool():
+    """The kernel's checks still see each month's pools (age, months left, factor)."""
+    factors = FACTORS.assign(factor=FACTORS["factor"].where(FACTORS["security_id"] != "MODEL", 1.2))
+    view = SimpleNamespace(valuation_date=VD, mbs_pools=POOLS, pool_factors=factors)
+    with pytest.raises(ValueError, match=r"pool MODEL: `factor` must be in \(0, 1\], got 1.2"):
+        history_paydowns(cast(Portfolio, view), MONTHS, pd.Index(["CPR", "MODEL"]), TENORS, ZEROS)
+
+
+def test_one_single_threaded_kernel_run_a_month(monkeypatch):
+    """Each month with factors costs one kernel run on one thread (one path: nothing to split),
+    not a separate check before it."""
+    runs = []
+    kernel = mbs._core.mbs_value
+
+    def counted(*args: Any) -> object:
+        if len(args[0]):  # pools (the prepayment model's own check runs on none)
+            runs.append(args[-1])  # the thread count
+        return kernel(*args)
+
+    monkeypatch.setattr(mbs._core, "mbs_value", counted)
+    out = history_paydowns(_portfolio(), MONTHS, pd.Index(["MODEL", "CPR"]), TENORS, ZEROS)
+    assert out is not None
+    # Today's pools are read (and checked) once, then one run for each of the two months.
+    assert runs == [1, 1, 1]
 
 
 def test_no_factors_no_paydowns():

@@ -50,6 +50,22 @@ def test_demo_drifters_are_found_at_realistic_strength_and_dated(verdicts, truth
     assert set(moved.index.get_level_values("manager_id")) == set(truth.drifting_managers)
 
 
+def test_a_book_is_judged_once_whichever_context_asks(ctx, verdicts, monkeypatch):
+    """Every run and desk makes a context of its own: the verdicts are kept per portfolio, so
+    another context of the same book reuses them (as copies) and another book is judged."""
+    judged = []
+    monkeypatch.setattr(drift, "_style_drift", lambda c, level: judged.append(c) or verdicts)
+    table, details = drift.style_drift(DeskContext(ctx.portfolio))
+    assert judged == []
+    pd.testing.assert_frame_equal(table, verdicts[0])
+    pd.testing.assert_frame_equal(details, verdicts[1])
+    table.loc[table.index[0], "drifted"] = not table["drifted"].iloc[0]
+    assert not table.equals(drift.style_drift(ctx)[0])  # a copy: the kept verdicts stand
+    other = DeskContext(dataclasses.replace(ctx.portfolio))
+    drift.style_drift(other)
+    assert judged == [other]
+
+
 def test_a_move_the_benchmark_or_the_peers_share_is_not_drift(ctx, truth):
     # Every core manager's duration jumps 1.5 years in month 30 (rates fell, the index
     # lengthened): against the peers' median that is no drift; against a benchmark that did

@@ -140,6 +140,24 @@ def test_behaviour_shortens_duration_and_adds_convexity(seed):
     assert abs(risk.value - expected_flows_value(blocks, mortality, curve)) < 0.02 * risk.value
 
 
+def test_the_stresses_reuse_todays_paths(monkeypatch):
+    """Mass lapse and longevity are stresses of today's curve: they project on the base's
+    paths, so the paths are simulated once for today and once for each shifted curve."""
+    rng = np.random.default_rng(0)
+    blocks, mortality = _demo_like(rng, 0.04)
+    simulated = []
+    simulate = G2pp.simulate
+
+    def counted(self: G2pp, *args: object, **kwargs: object) -> object:
+        simulated.append(float(self.curve.zero_rate(10.0)))
+        return simulate(self, *args, **kwargs)
+
+    monkeypatch.setattr(G2pp, "simulate", counted)
+    risk = behaviour_risk(blocks, mortality, None, G2pp(Curve.flat(0.04, VD)), n_paths=200)
+    assert simulated == pytest.approx([0.04, 0.0375, 0.0425], abs=1e-12)
+    assert (risk.stresses.loc[["mass_lapse", "longevity"], "change"] != 0.0).all()
+
+
 def expected_flows_value(blocks, mortality, curve):
     flows = expected_flows(blocks, mortality, curve)
     return CashflowStream.from_frame(flows, VD).present_value(curve)

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 import fialloc.data as data
+from fialloc import holdings_revaluation
 from fialloc.analytics.campisi import ACTIVE_EFFECTS, campisi
 from fialloc.analytics.context import DeskContext
 from fialloc.analytics.holdings_attribution import TOTAL, holdings_attribution
@@ -99,6 +100,33 @@ def two_bonds():
     )
     book = BondBook.from_frame(frame, MONTHS[0])
     return revalue_history(book, MONTHS, KEYS, ZEROS, SPREADS, SYSTEMATIC, key_tenors=KEYS)
+
+
+def test_the_live_streams_are_found_once_a_period(monkeypatch):
+    """A period prices the same rolled flows in every state (start, parallel, each key rate,
+    the rest of the curve, two spreads): which bonds still have flows is found once for the
+    period, and once for the first month's prices, not at every state."""
+    calls = []
+    live = holdings_revaluation._live
+
+    def counted(offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        calls.append(len(offsets))
+        return live(offsets)
+
+    monkeypatch.setattr(holdings_revaluation, "_live", counted)
+    frame = pd.DataFrame(
+        {
+            "security_id": ["TSY", "CORP"],
+            "coupon": [0.0, 0.0],
+            "maturity": MATURITIES,
+            "frequency": [0, 0],
+            "day_count": ["ACT/365F", "ACT/365F"],
+            "face": [100.0, 100.0],
+        }
+    )
+    book = BondBook.from_frame(frame, MONTHS[0])
+    revalue_history(book, MONTHS, KEYS, ZEROS, SPREADS, SYSTEMATIC, key_tenors=KEYS)
+    assert len(calls) == len(MONTHS)  # the first month, then one a period
 
 
 def test_every_security_effect_matches_the_hand_worked_states(two_bonds):

@@ -44,6 +44,7 @@ from fialloc.analytics.context import DeskContext
 from fialloc.benchmark_characteristics import (
     benchmark_characteristics as characteristics_of_benchmarks,
 )
+from fialloc.data import Portfolio
 from fialloc.data.benchmark_checks import KRD_PREFIX, SECTOR_PREFIX
 from fialloc.data.vocabulary import HIGH_YIELD_LETTERS, rating_letter
 from fialloc.errors import NotEstimableError
@@ -549,15 +550,17 @@ def style_drift(ctx: DeskContext, level: float = DRIFT_LEVEL) -> tuple[pd.DataFr
         (``manager_id``, ``characteristic``) with ``reference``, ``label`` and ``unit``.
     """
     _check_level("style_drift", level)
-    # Three desks ask for the same verdicts of the same context: judge it once per level.
-    cached = _VERDICTS.setdefault(ctx, {})
+    # Three desks ask for the same verdicts of the same book: judge it once per level. Keyed
+    # by the portfolio, not the context: a context holds nothing but its portfolio, and every
+    # run (or desk) on the same book makes a context of its own.
+    cached = _VERDICTS.setdefault(ctx.portfolio, {})
     if level not in cached:
         cached[level] = _style_drift(ctx, level)
     table, detail = cached[level]
     return table.copy(), detail.copy()
 
 
-_VERDICTS: weakref.WeakKeyDictionary[DeskContext, dict[float, tuple[pd.DataFrame, pd.DataFrame]]]
+_VERDICTS: weakref.WeakKeyDictionary[Portfolio, dict[float, tuple[pd.DataFrame, pd.DataFrame]]]
 _VERDICTS = weakref.WeakKeyDictionary()
 
 
