@@ -609,47 +609,11 @@ class _Settings:
 
 
 @dataclass(frozen=True)
-class _Scenarios:
-    """What the scenarios stage simulated: everything on the paths that needs no desk."""
-
-    model: G2pp
-    spread_model: CreditInflationSpec
-    sleeves: SleevePaths  # the paths every statistic uses: 0 to n_paths - 1
-    fit: SleevePaths  # the least-shortfall fit's: n_paths to 2 n_paths - 1, last horizon
-    factor_cov: pd.DataFrame | None  # the optimizer's covariance from the paths, if asked
-
-
-def _scenario_stage(
-    p: Portfolio, settings: _Settings, universe: OverlayUniverse | None
-) -> _Scenarios:
-    """Simulate the paths and revalue the sleeves on them: the statistics' and the fit's."""
-    model = G2pp(p.curve)
-    spread_model = run_spread_model(p)
-    # The MBS pools' horizon regression, fitted once: every chunk of the statistics' paths
-    # and of the least-shortfall fit's applies it.
-    pool_values = pool_regression(p, model, settings.years, settings.scenario_seed)
-    sleeves = settings.sleeves(p, model, settings.years, universe, spread_model, pool_values)
-    # The least-shortfall fit's paths of its own (the next block of the same stream, last
-    # horizon only), so that the paths that evaluate it do not flatter it. Simulated here,
-    # beside the desks, rather than after them: nothing on the paths depends on a desk.
-    last = None if pool_values is None else regression_at(pool_values, settings.years[-1:])
-    fit = settings.sleeves(
-        p, model, settings.years[-1:], universe, spread_model, last, first_path=settings.n_paths
-    )
-    factor_cov = None
-    if settings.covariance == "scenarios":
-        factor_cov = _scenario_covariance(
-            p, model, spread_model, settings.n_paths, settings.grid, settings.scenario_seed
-        )
-    return _Scenarios(model, spread_model, sleeves, fit, factor_cov)
-
-
-@dataclass(frozen=True)
 class _Allocations:
     """What the optimize stage chose: the recommendation and the answers beside it."""
 
     problem: AllocationProblem
-    program: AllocationProgram
+    program: AllocationProgram  # the recommendation's, re-solved for the frontier and the plan
     allocation: AllocationResult
     without: AllocationResult | None
     robust: AllocationResult
@@ -659,22 +623,36 @@ class _Allocations:
 def _optimize_stage(
     ctx: DeskContext,
     desks: dict[str, DeskResult],
-    scenarios: _Scenarios,
+    model: G2pp,
+    spread_model: CreditInflationSpec,
     settings: _Settings,
+    universe: OverlayUniverse | None,
     overlay_inputs: OverlayInputs | None,
+    pool_values: HorizonValues | None,
 ) -> _Allocations:
     """Build the problem; solve the recommendation, the least shortfall and the frontier."""
     p = ctx.portfolio
+    factor_cov = None
+    if settings.covariance == "scenarios":
+        factor_cov = _scenario_covariance(
+            p, model, spread_model, settings.n_paths, settings.grid, settings.scenario_seed
+        )
     evidence = performance.manager_evidence(desks["performance"])
     problem = build_problem(
         ctx,
         evidence=evidence,
-        covariance=scenarios.factor_cov,
+        covariance=factor_cov,
         trading_days=settings.phases * settings.phase_days,
     )
     program, allocation, without = recommend(problem, p.mandate, overlay_inputs)
+    # Fitted on paths of its own (the next block of the same stream, last horizon only),
+    # so that the paths that evaluate it below do not flatter it.
+    last = None if pool_values is None else regression_at(pool_values, settings.years[-1:])
+    fit = settings.sleeves(
+        p, model, settings.years[-1:], universe, spread_model, last, first_path=settings.n_paths
+    )
     robust = min_expected_shortfall(
-        problem, scenarios.fit, p.mandate, rooms=program.rooms(), overlay=overlay_inputs
+        problem, fit, p.mandate, rooms=program.rooms(), overlay=overlay_inputs
     )
     frontier = pareto_frontier(problem, points=settings.frontier_points, program=program)
     return _Allocations(problem, program, allocation, without, robust, frontier)
@@ -702,20 +680,27 @@ def _run_stages(
                 p, universe, settings.executor
             )
         with _stage("scenarios", timings, progress):
-            scenarios = _scenario_stage(p, settings, universe)
+            model = G2pp(p.curve)
+            spread_model = run_spread_model(p)
+            # The MBS pools' horizon regression, fitted once: every chunk of the statistics'
+            # paths and of the least-shortfall fit's applies it.
+            pool_values = pool_regression(p, model, settings.years, settings.scenario_seed)
+            sleeves = settings.sleeves(
+                p, model, settings.years, universe, spread_model, pool_values
+            )
         if progress is not None:
             progress("desks")
         desks, timings["desks"] = desks_done.result()
     with _stage("optimize", timings, progress):
-        chosen = _optimize_stage(ctx, desks, scenarios, settings, overlay_inputs)
+        chosen = _optimize_stage(
+            ctx, desks, model, spread_model, settings, universe, overlay_inputs, pool_values
+        )
     with _stage("robustness", timings, progress):
         candidates, overlays, overlay_values = _candidates(
             chosen.problem, chosen.allocation, chosen.robust, chosen.without, universe,
             overlay_inputs,
         )  # fmt: skip
-        robustness = _robustness_stage(
-            p, scenarios.sleeves, stresses, candidates, overlays, overlay_values
-        )
+        robustness = _robustness_stage(p, sleeves, stresses, candidates, overlays, overlay_values)
     with _stage("plan", timings, progress):
         plan = _plan_stage(
             p, chosen, settings.phases, settings.phase_days, overlay_inputs,
@@ -739,7 +724,7 @@ def _run_stages(
         frontier=chosen.frontier,
         robustness=robustness,
         plan=plan,
-        parameters=settings.parameters(scenarios.model, scenarios.sleeves, scenarios.spread_model),
+        parameters=settings.parameters(model, sleeves, spread_model),
         timings=timings,
         overlay=universe,
         allocation_without_overlay=chosen.without,

@@ -6,6 +6,7 @@ import pytest
 
 import fialloc.data as data
 import fialloc.plan
+from fialloc import pipeline
 from fialloc.analytics.context import DeskContext
 from fialloc.analytics.trading_costs import in_kind_split, manager_cost_coefficients, trade_costs
 from fialloc.optimize import (
@@ -288,6 +289,18 @@ def test_glide_path_reuses_the_recommendations_program_and_its_rooms(setup, monk
     pd.testing.assert_frame_equal(reused.overlay, fresh.overlay, check_exact=True)
     pd.testing.assert_frame_equal(reused.cycles, fresh.cycles, check_exact=True)
     assert reused.reason == fresh.reason
+    # A run's plan stage hands the glide path its recommendation's program.
+    handed = []
+
+    def spy(*args, **kwargs):
+        handed.append(kwargs["program"])
+        return reused
+
+    monkeypatch.setattr(pipeline, "glide_path", spy)
+    chosen = pipeline._Allocations(problem, program, recommended, None, recommended, pd.DataFrame())
+    plan = pipeline._plan_stage(portfolio, chosen, 3, 10, overlay, units)
+    assert handed == [program]
+    assert plan.glide is reused
     # A program of another kind (no overlay positions) or mandate is refused.
     weights_only = AllocationProgram(problem, m)
     with pytest.raises(ValueError, match="`program` must be the overlay program"):

@@ -2,7 +2,6 @@
 
 import dataclasses
 import json
-import threading
 
 import numpy as np
 import pandas as pd
@@ -233,32 +232,3 @@ def test_a_book_built_in_memory_is_refused_for_what_a_run_needs_before_any_stage
     portfolio = data.from_tables({**tables, "manager_returns": short}, DEMO_VALUATION)
     with pytest.raises(InputError, match="every manager needs the same months"):
         pipeline.run(portfolio, n_paths=20, horizons=2)
-
-
-def test_the_least_shortfall_fits_paths_are_simulated_beside_the_desks(demo_portfolio, monkeypatch):
-    # Nothing on the paths depends on a desk: the fit's own paths (the next block of the
-    # stream) are simulated while the desks run, not after them. The desks here wait for the
-    # fit's paths, then stop the run (the stages after them are not needed).
-    simulated: list[int] = []
-    fitted = threading.Event()
-    real = pipeline.simulate_sleeves
-
-    def recorded(*args, **kwargs):
-        out = real(*args, **kwargs)
-        simulated.append(kwargs["first_path"])
-        if kwargs["first_path"] > 0:
-            fitted.set()
-        return out
-
-    class Stop(Exception):
-        pass
-
-    def desks(ctx):
-        fitted.wait(timeout=120)
-        raise Stop(list(simulated))
-
-    monkeypatch.setattr(pipeline, "simulate_sleeves", recorded)
-    with pytest.raises(Stop) as stopped:
-        pipeline.run(demo_portfolio, n_paths=20, horizons=2, desk_runner=desks)
-    # The statistics' paths from 0, then the fit's from n_paths, both before the desks ended.
-    assert stopped.value.args[0] == [0, 20]
