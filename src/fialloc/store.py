@@ -22,7 +22,6 @@ import platform
 import shutil
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -58,8 +57,6 @@ MANIFEST: Final = "manifest.json"
 RESULTS: Final = "results.json"
 REPORT: Final = "report.html"
 TABLES: Final = "tables"
-#: Tables encoded to Parquet at once (threads; see :func:`_write_contents`).
-PARQUET_THREADS: Final = 2
 #: Clock readings (seconds) in each agent's result; kept out of ``results.json``.
 CLOCK_KEYS: Final = ("started", "finished")
 #: Packages whose versions the manifest records.
@@ -461,16 +458,10 @@ def _write_contents(
 
     results = (_timeless(response).model_dump_json(indent=1) + "\n").encode()
     put(RESULTS, results)
-    tables = run_tables(run)
-    # Two tables encode at once: Arrow's conversion and Parquet's compression release the
-    # GIL, so one table's pandas work overlaps another's encoding. Each table's bytes are its
-    # own, whichever thread made them.
-    with ThreadPoolExecutor(
-        max_workers=PARQUET_THREADS, thread_name_prefix="fialloc-parquet"
-    ) as pool:
-        encoded = dict(zip(tables, pool.map(_parquet_bytes, tables.values()), strict=True))
-    for name, data in encoded.items():
-        put(f"{TABLES}/{name}.parquet", data)
+    encoded: dict[str, bytes] = {}
+    for name, table in run_tables(run).items():
+        encoded[name] = _parquet_bytes(table)
+        put(f"{TABLES}/{name}.parquet", encoded[name])
     # The report reads what was stored, so re-rendering a stored run gives the same file.
     stored = StoredTables(encoded)
     if render is not None:

@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-import threading
 from pathlib import Path
 
 import fsspec
@@ -216,26 +215,3 @@ def test_clock_readings_of_agents_stay_out_of_the_results(tmp_path, run):
     }
     assert stored["timings"] == {}
     assert record.manifest["timings"]["agent_credit"] == 0.25
-
-
-def test_tables_encode_two_at_once_into_the_same_bytes(tmp_path, run, monkeypatch):
-    # The Parquet encodings overlap (each releases the GIL for part of its work): the first
-    # two wait for each other, which only a write encoding two tables at once gets past.
-    result, response = run
-    real = store._parquet_bytes
-    both = threading.Barrier(store.PARQUET_THREADS, timeout=60)
-    calls: list[int] = []
-
-    def paired(table):
-        calls.append(1)
-        if len(calls) <= store.PARQUET_THREADS:
-            both.wait()
-        return real(table)
-
-    monkeypatch.setattr(store, "_parquet_bytes", paired)
-    record = store.write_run(str(tmp_path), result, response)
-    tables = store.run_tables(result)
-    assert len(calls) == len(tables)
-    folder = Path(record.url) / store.TABLES
-    for name, table in tables.items():
-        assert (folder / f"{name}.parquet").read_bytes() == real(table)
