@@ -613,7 +613,7 @@ class _Allocations:
     """What the optimize stage chose: the recommendation and the answers beside it."""
 
     problem: AllocationProblem
-    program: AllocationProgram  # the recommendation's, re-solved for the frontier and the plan
+    program: AllocationProgram  # the recommendation's: re-solved (frontier), its rooms reused
     allocation: AllocationResult
     without: AllocationResult | None
     robust: AllocationResult
