@@ -422,14 +422,14 @@ def _robustness_stage(
 
 def _plan_stage(
     p: Portfolio,
-    problem: AllocationProblem,
-    allocation: AllocationResult,
+    chosen: _Allocations,
     phases: int,
     phase_days: int,
     overlay_inputs: OverlayInputs | None,
     units: npt.ArrayLike | None,
 ) -> ImplementationPlan:
     """Plan the phased move to the recommendation, with its glide path (plan)."""
+    problem, allocation = chosen.problem, chosen.allocation
     plan = implementation_plan(
         p,
         problem,
@@ -442,8 +442,11 @@ def _plan_stage(
         units=units,
     )
     # The glide path starts from the recommendation, its overlay too; later cycles choose
-    # the overlay afresh.
-    glide = glide_path(problem, p.mandate, allocation.weights, overlay=overlay_inputs, units=units)
+    # the overlay afresh, within the rooms the recommendation's program computed.
+    glide = glide_path(
+        problem, p.mandate, allocation.weights, overlay=overlay_inputs, units=units,
+        program=None if overlay_inputs is None else chosen.program,
+    )  # fmt: skip
     return replace(plan, glide=glide)
 
 
@@ -610,6 +613,7 @@ class _Allocations:
     """What the optimize stage chose: the recommendation and the answers beside it."""
 
     problem: AllocationProblem
+    program: AllocationProgram  # the recommendation's: re-solved (frontier), its rooms reused
     allocation: AllocationResult
     without: AllocationResult | None
     robust: AllocationResult
@@ -651,7 +655,7 @@ def _optimize_stage(
         problem, fit, p.mandate, rooms=program.rooms(), overlay=overlay_inputs
     )
     frontier = pareto_frontier(problem, points=settings.frontier_points, program=program)
-    return _Allocations(problem, allocation, without, robust, frontier)
+    return _Allocations(problem, program, allocation, without, robust, frontier)
 
 
 def _run_stages(
@@ -699,8 +703,8 @@ def _run_stages(
         robustness = _robustness_stage(p, sleeves, stresses, candidates, overlays, overlay_values)
     with _stage("plan", timings, progress):
         plan = _plan_stage(
-            p, chosen.problem, chosen.allocation, settings.phases, settings.phase_days,
-            overlay_inputs, overlays.get("recommended"),
+            p, chosen, settings.phases, settings.phase_days, overlay_inputs,
+            overlays.get("recommended"),
         )  # fmt: skip
     surplus = robustness.paths.loc["current"].copy()
     assert isinstance(surplus, pd.DataFrame)  # one allocation, many horizons

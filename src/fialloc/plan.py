@@ -423,6 +423,7 @@ def glide_path(
     *,
     overlay: OverlayInputs | None = None,
     units: npt.ArrayLike | None = None,
+    program: AllocationProgram | None = None,
 ) -> GlidePath:
     """Cycles from the recommendation to the allocation the optimizer would choose at any pace.
 
@@ -442,18 +443,28 @@ def glide_path(
     A target more than `max_cycles` cycles away (a turnover or maximum shift of zero) is out
     of reach: the path stops at the recommendation and its reason says so.
 
+    `program`, with `overlay`, is the recommendation's compiled program
+    (:func:`fialloc.optimize.overlay_program` of the same problem, mandate and overlay): the
+    rooms it computed for today's breaches are reused rather than compiled and solved again.
+
     Raises
     ------
     ValueError
         If `recommended` does not cover the problem's managers or sum to 1 (less the overlay's
-        STRIPS), or the optimizer cannot solve without the pace limits.
+        STRIPS), `program` is not an overlay program of `problem` and `mandate`, or the
+        optimizer cannot solve without the pace limits.
     """
     ids, funded, u1 = _glide_overlay(problem, recommended, overlay, units)
     if max_cycles < 1:
         msg = f"glide_path: `max_cycles` must be at least 1, got {max_cycles}"
         raise ValueError(msg)
+    if program is not None and not (
+        program.problem is problem and program.mandate == mandate and program.extension.positions
+    ):
+        msg = "glide_path: `program` must be the overlay program of `problem` and `mandate`"
+        raise ValueError(msg)
     free = mandate.model_copy(update={"turnover": 2.0, "max_shift": 1.0})
-    chooser = None if overlay is None else _OverlayChooser(problem, mandate, free, overlay)
+    chooser = None if overlay is None else _OverlayChooser(problem, mandate, free, overlay, program)
     if chooser is None:
         target, u_target = optimize(problem, free).weights, u1
     else:
@@ -585,18 +596,26 @@ class _OverlayChooser:
     `free`): a cycle end lies on the line between the two, so a limit breached today that the
     target closes further than the recommendation is closed only part of the way there (a
     room of the target's alone left the program infeasible and stopped the run; the cycle
-    checks report such a limit as it stands).
+    checks report such a limit as it stands). `recommended` is the recommendation's program
+    under `mandate` when at hand (its rooms already computed), else one is compiled here.
     """
 
     def __init__(
-        self, problem: AllocationProblem, mandate: Mandate, free: Mandate, overlay: OverlayInputs
+        self,
+        problem: AllocationProblem,
+        mandate: Mandate,
+        free: Mandate,
+        overlay: OverlayInputs,
+        recommended: AllocationProgram | None = None,
     ) -> None:
         self.problem, self.free, self.overlay = problem, free, overlay
         self.program = overlay_program(problem, free, overlay)
+        if recommended is None:
+            recommended = overlay_program(problem, mandate, overlay)
         # Every constraint is convex in the weights and positions, and both ends meet it
         # within its room here: so does every point between them (the cycle ends, with the
         # positions between the ends' as one choice).
-        rooms = np.maximum(self.program.rooms(), overlay_program(problem, mandate, overlay).rooms())
+        rooms = np.maximum(self.program.rooms(), recommended.rooms())
         at = np.flatnonzero(overlay.instruments["funded"].to_numpy(dtype=bool))
         self.pinned = cp.Parameter(len(problem.managers), name="pinned")
         self.strips = cp.Parameter(len(at), name="strips")

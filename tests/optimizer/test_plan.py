@@ -5,15 +5,19 @@ import pandas as pd
 import pytest
 
 import fialloc.data as data
+import fialloc.plan
+from fialloc import pipeline
 from fialloc.analytics.context import DeskContext
 from fialloc.analytics.trading_costs import in_kind_split, manager_cost_coefficients, trade_costs
 from fialloc.optimize import (
+    AllocationProgram,
     OverlayInputs,
     build_problem,
     check_constraints,
     objective_table,
     optimize,
     overlay_effects,
+    overlay_program,
 )
 from fialloc.overlay import overlay_universe
 from fialloc.plan import _Fills, glide_path, implementation_plan
@@ -254,3 +258,55 @@ def test_glide_path_with_an_overlay_rechooses_it_each_cycle_within_every_limit(
     effect = overlay_effects(problem, overlay, glide.overlay[last].to_numpy())["effect"]
     at_last = objective_table(problem, m, glide.weights[last].to_numpy(), effect)
     assert at_last.at[total] == pytest.approx(target.objective.at[total], abs=1e-3)
+
+
+def test_glide_path_reuses_the_recommendations_program_and_its_rooms(setup, monkeypatch):
+    # A run hands the glide path the program that made the recommendation: its rooms are
+    # those a program compiled afresh for the same problem, mandate and overlay would compute,
+    # so the path is the same to the bit, with one program fewer compiled and solved.
+    portfolio, problem, _ = setup
+    m = portfolio.mandate
+    universe = overlay_universe(portfolio.curve, key_tenors=portfolio.analytics.key_tenors)
+    overlay = OverlayInputs(universe.table, universe.stress_changes())
+    program = overlay_program(problem, m, overlay)
+    recommended = optimize(problem, program=program, overlay=overlay)
+    units = recommended.overlay_units(universe.ids)
+    fresh = glide_path(problem, m, recommended.weights, overlay=overlay, units=units)
+    compiled = []
+    real = fialloc.plan.overlay_program
+
+    def counted(*args, **kwargs):
+        compiled.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fialloc.plan, "overlay_program", counted)
+    reused = glide_path(
+        problem, m, recommended.weights, overlay=overlay, units=units, program=program
+    )
+    # Only the program without pace limits is compiled; the recommendation's is reused.
+    assert [c.turnover for c in compiled] == [2.0]
+    pd.testing.assert_frame_equal(reused.weights, fresh.weights, check_exact=True)
+    pd.testing.assert_frame_equal(reused.overlay, fresh.overlay, check_exact=True)
+    pd.testing.assert_frame_equal(reused.cycles, fresh.cycles, check_exact=True)
+    assert reused.reason == fresh.reason
+    # A run's plan stage hands the glide path its recommendation's program.
+    handed = []
+
+    def spy(*args, **kwargs):
+        handed.append(kwargs["program"])
+        return reused
+
+    monkeypatch.setattr(pipeline, "glide_path", spy)
+    chosen = pipeline._Allocations(problem, program, recommended, None, recommended, pd.DataFrame())
+    plan = pipeline._plan_stage(portfolio, chosen, 3, 10, overlay, units)
+    assert handed == [program]
+    assert plan.glide is reused
+    # A program of another kind (no overlay positions) or mandate is refused.
+    weights_only = AllocationProgram(problem, m)
+    with pytest.raises(ValueError, match="`program` must be the overlay program"):
+        glide_path(problem, m, recommended.weights, overlay=overlay, units=units,
+                   program=weights_only)  # fmt: skip
+    slow = m.model_copy(update={"turnover": 0.05})
+    with pytest.raises(ValueError, match="`program` must be the overlay program"):
+        glide_path(problem, slow, recommended.weights, overlay=overlay, units=units,
+                   program=program)  # fmt: skip
