@@ -54,7 +54,12 @@ def test_a_book_is_judged_once_whichever_context_asks(ctx, verdicts, monkeypatch
     """Every run and desk makes a context of its own: the verdicts are kept per portfolio, so
     another context of the same book reuses them (as copies) and another book is judged."""
     judged = []
-    monkeypatch.setattr(drift, "_style_drift", lambda c, level: judged.append(c) or verdicts)
+
+    def judge(c, level):
+        judged.append(c)
+        return verdicts
+
+    monkeypatch.setattr(drift, "_style_drift", judge)
     table, details = drift.style_drift(DeskContext(ctx.portfolio))
     assert judged == []
     pd.testing.assert_frame_equal(table, verdicts[0])
