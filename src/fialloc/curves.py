@@ -567,6 +567,14 @@ class Curve:
         instruments = _Instruments.build(quotes, self.valuation_date)
         # Par yield = (1 - principal PV) / annuity, off this very curve.
         discount = base.discount(instruments.layout.times)
+        if not np.all(np.isfinite(discount)):
+            # A natural spline through pillars a day apart under a decades-long one can swing
+            # the log discount past exp's range between them.
+            msg = (
+                f"{where}: the curve's discount factors overflow between its pillars, so it "
+                "has no par yields to bump; give it by quotes or another interpolation"
+            )
+            raise ValueError(msg)
         annuity = np.add.reduceat(
             instruments.layout.amounts * discount, instruments.layout.offsets[:-1]
         )
