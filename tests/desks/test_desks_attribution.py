@@ -86,8 +86,8 @@ def _expected(p: int, i: int) -> dict[str, float]:
     }
 
 
-@pytest.fixture(scope="module")
-def two_bonds():
+def _two_bond_book() -> BondBook:
+    """A Treasury and a corporate zero, priced from the first month."""
     frame = pd.DataFrame(
         {
             "security_id": ["TSY", "CORP"],
@@ -98,7 +98,12 @@ def two_bonds():
             "face": [100.0, 100.0],
         }
     )
-    book = BondBook.from_frame(frame, MONTHS[0])
+    return BondBook.from_frame(frame, MONTHS[0])
+
+
+@pytest.fixture(scope="module")
+def two_bonds():
+    book = _two_bond_book()
     return revalue_history(book, MONTHS, KEYS, ZEROS, SPREADS, SYSTEMATIC, key_tenors=KEYS)
 
 
@@ -114,17 +119,7 @@ def test_the_live_streams_are_found_once_a_period(monkeypatch):
         return live(offsets)
 
     monkeypatch.setattr(holdings_revaluation, "_live", counted)
-    frame = pd.DataFrame(
-        {
-            "security_id": ["TSY", "CORP"],
-            "coupon": [0.0, 0.0],
-            "maturity": MATURITIES,
-            "frequency": [0, 0],
-            "day_count": ["ACT/365F", "ACT/365F"],
-            "face": [100.0, 100.0],
-        }
-    )
-    book = BondBook.from_frame(frame, MONTHS[0])
+    book = _two_bond_book()
     revalue_history(book, MONTHS, KEYS, ZEROS, SPREADS, SYSTEMATIC, key_tenors=KEYS)
     assert len(calls) == len(MONTHS)  # the first month, then one a period
 
@@ -197,17 +192,7 @@ def test_a_pools_paydown_and_prepayment_effects_by_hand():
     (100 - end) / start``; the total return is ``((1 - a) end + a 100) / start - 1``. In the
     Campisi decomposition income carries the expected paydown, ``prepayment`` the surprise,
     and the effects still add up to the active return."""
-    frame = pd.DataFrame(
-        {
-            "security_id": ["TSY", "CORP"],
-            "coupon": [0.0, 0.0],
-            "maturity": MATURITIES,
-            "frequency": [0, 0],
-            "day_count": ["ACT/365F", "ACT/365F"],
-            "face": [100.0, 100.0],
-        }
-    )
-    book = BondBook.from_frame(frame, MONTHS[0])
+    book = _two_bond_book()
     sec = revalue_history(
         book, MONTHS, KEYS, ZEROS, SPREADS, SYSTEMATIC, KEYS, paydowns=(ACTUAL, EXPECTED)
     )
