@@ -287,18 +287,46 @@ def check_settings(n_paths: int, horizons: int, covariance: str) -> None:
     if covariance not in ("history", "scenarios"):
         msg = f"run: covariance must be 'history' or 'scenarios', got {covariance!r}"
         raise ValueError(msg)
-    if not 20 <= n_paths <= 1_000_000 or not 2 <= horizons <= 60:
+    if not (_whole(n_paths) and _whole(horizons)) or not (
+        20 <= n_paths <= 1_000_000 and 2 <= horizons <= 60
+    ):
         msg = (
-            "run: need 20 <= n_paths <= 1,000,000 and 2 <= horizons <= 60, "
-            f"got {n_paths} and {horizons}"
+            "run: need 20 <= n_paths <= 1,000,000 and 2 <= horizons <= 60, whole numbers; "
+            f"got {n_paths!r} and {horizons!r}"
         )
         raise ValueError(msg)
+
+
+def _whole(value: object) -> bool:
+    """Whether `value` is an integer (numpy's too), not a bool."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+# The run's integer settings besides the paths and horizons: (name, least, most). A trading
+# year bounds the plan's phases and days; every frontier point is one solve.
+_COUNTS = (
+    ("phases", 1, 250),
+    ("phase_days", 1, 250),
+    ("frontier_points", 2, 200),
+    ("path_chunk", 1, 1_000_000),
+    ("scenario_seed", 0, 2**64 - 1),
+)
+
+
+def _check_counts(settings: _Settings) -> None:
+    """Refuse an integer setting out of its range (a stage would stop on it only halfway)."""
+    for name, least, most in _COUNTS:
+        value = getattr(settings, name)
+        if not _whole(value) or not least <= value <= most:
+            msg = f"run: `{name}` must be a whole number from {least:,} to {most:,}, got {value!r}"
+            raise ValueError(msg)
 
 
 def _check_arguments(portfolio: Portfolio, settings: _Settings) -> None:
     """Refuse a run's arguments and inputs before any stage starts."""
     covariance = settings.covariance
     check_settings(settings.n_paths, settings.horizons, covariance)
+    _check_counts(settings)
     # A portfolio built in memory (from_tables, a service request) skipped the checks ``load``
     # makes against files: refuse here what a stage would otherwise stop on halfway.
     if problems := run_problems(portfolio, {}):

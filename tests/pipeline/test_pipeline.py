@@ -232,3 +232,30 @@ def test_a_book_built_in_memory_is_refused_for_what_a_run_needs_before_any_stage
     portfolio = data.from_tables({**tables, "manager_returns": short}, DEMO_VALUATION)
     with pytest.raises(InputError, match="every manager needs the same months"):
         pipeline.run(portfolio, n_paths=20, horizons=2)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("n_paths", 200.5),
+        ("horizons", True),
+        ("phases", 0),
+        ("phase_days", 0),
+        ("frontier_points", 1),
+        ("path_chunk", 0),
+        ("path_chunk", 2.5),
+        ("scenario_seed", -1),
+        ("phases", np.int64(251)),
+    ],
+)
+def test_a_setting_out_of_range_is_refused_before_any_stage(demo_portfolio, setting, value):
+    """Each setting is checked up front: before, phases=0 ran the stresses and scenarios and
+    then failed on a non-finite trading impact (with numpy's divide warning), path_chunk=0 and
+    frontier_points=1 failed after the desks, and 200.5 paths reached the simulation."""
+    stages: list[str] = []
+    with pytest.raises(ValueError, match=rf"run: .*{setting}") as caught:
+        pipeline.run(
+            demo_portfolio, **{"n_paths": 20, "horizons": 2, setting: value}, progress=stages.append
+        )
+    assert stages == []
+    assert repr(value) in str(caught.value)
