@@ -35,8 +35,9 @@ __all__ = ["benchmark_characteristics"]
 def _from_constituents(p: Portfolio, key_tenors: Sequence[float]) -> pd.DataFrame:
     holdings = p.benchmark_holdings
     assert holdings is not None
-    months = sorted(set(holdings["month"]))
-    ids = pd.Index(sorted(set(holdings["security_id"])))
+    # unique() hashes the Arrow ids in C; a set of them converts every cell to a str first.
+    months = sorted(holdings["month"].unique())
+    ids = pd.Index(sorted(holdings["security_id"].unique()))
     master = p.securities.loc[ids].reset_index(drop=True).assign(face=100.0)
     book = BondBook.from_frame(master, months[0])
     market = history_market(p, months, book)
