@@ -180,3 +180,9 @@ def test_control_regression_is_least_squares(seed, k, n, collinear):
     # minimum-norm slopes make the quadratic form cancel to about 1e-9 (seed 736948 below).
     ours, theirs = slopes @ cov @ slopes, float(np.var(z @ coef[1:], ddof=1))
     assert ours == pytest.approx(theirs, rel=1e-9, abs=1e-12 * scale**2)
+
+
+def test_z95_is_scipys_normal_quantile_to_the_bit():
+    from scipy import special
+
+    assert float(special.ndtri(0.975)) == Z95
