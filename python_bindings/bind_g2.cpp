@@ -80,6 +80,30 @@ void register_g2(py::module_& m) {
       .def("revalue", &G2Revaluation::revalue, py::arg("x").noconvert(), py::arg("y").noconvert(),
            py::arg("spread_moves").noconvert(), py::arg("threads"), release,
            "Paths x (horizons * holders), as g2_revalue.");
+  m.def(
+      "bank_monthly_cash",
+      [](const py::list& weights, const py::list& cashes, Eigen::Index n_paths,
+         Eigen::Index holders, ConstIdxRef cols) {
+        using Array = py::array_t<double, py::array::c_style | py::array::forcecast>;
+        std::vector<Array> kept;  // owns any converted copy while the kernel runs
+        std::vector<ConstMatRef> w, c;
+        auto matrix = [&](const py::handle& item, const char* name) {
+          Array a = Array::ensure(item);
+          if (!a || a.ndim() != 2) {
+            throw std::invalid_argument(std::string("bank_monthly_cash: every entry of `") +
+                                        name + "` must be a 2-d float array");
+          }
+          kept.push_back(a);
+          return Eigen::Map<const RowMatrixXd>(a.data(), a.shape(0), a.shape(1));
+        };
+        for (const auto& item : weights) w.emplace_back(matrix(item, "weights"));
+        for (const auto& item : cashes) c.emplace_back(matrix(item, "cashes"));
+        py::gil_scoped_release unlocked;
+        return bank_monthly_cash(w, c, n_paths, holders, cols);
+      },
+      py::arg("weights"), py::arg("cashes"), py::arg("n_paths"), py::arg("holders"),
+      py::arg("cols").noconvert(),
+      "Monthly cash of blocks, weighted and banked to months `cols` (paths x cols*holders).");
   m.def("g2_factor_normals", &g2_factor_normals, py::arg("seed"), py::arg("first_path"),
         py::arg("n_paths"), py::arg("n_steps"), py::arg("n_factors"), py::arg("antithetic"),
         py::arg("first_stream") = 16, release, "Standard normals for extra risk factors, keyed by (seed, path).");

@@ -85,6 +85,57 @@ double amortization(double c, std::int64_t n) {
   return c / std::expm1(static_cast<double>(n) * std::log1p(c));
 }
 
+namespace {
+
+// The per-path loops of a pool's month, in AVX-512, AVX2 and baseline builds picked at run time:
+// element by element with no reductions and no contraction, so every build gives the same bits.
+
+// Logistic exponent of the rate model's S-curve on each path, capped where exp overflows.
+FIALLOC_KERNEL_CLONES
+void incentive_exponents(Eigen::Index np, const double* __restrict rate, double wac,
+                         double mid, double width, double* __restrict e) {
+  for (Eigen::Index p = 0; p < np; ++p) e[p] = std::min((rate[p] - wac + mid) / width, 700.0);
+}
+
+// Path p's month, shared by both rules: its balance pays the scheduled principal and `smm` of
+// the rest.
+[[gnu::always_inline]] inline void pay_month(Eigen::Index p, double smm, double sched_rate,
+                                             double net, const double* __restrict weight,
+                                             double* __restrict bal, double* __restrict flow,
+                                             double* __restrict paid) {
+  const double sched = bal[p] * sched_rate;
+  const double prin = sched + smm * (bal[p] - sched);
+  flow[p] = (bal[p] * net + prin) * weight[p];
+  bal[p] -= prin;
+  paid[p] = prin;
+}
+
+// The rate model's month: `e` holds exp of each path's logistic exponent.
+FIALLOC_KERNEL_CLONES
+void advance_model(Eigen::Index np, const double* __restrict e, double scale, double smm_low,
+                   double smm_range, double burnout_floor, double burn_slope, double max_smm,
+                   double sched_rate, double net, const double* __restrict weight,
+                   double* __restrict bal, double* __restrict flow, double* __restrict paid) {
+  for (Eigen::Index p = 0; p < np; ++p) {
+    const double smm = std::min(
+        scale * (smm_low + smm_range / (1.0 + e[p])) * (burnout_floor + burn_slope * bal[p]),
+        max_smm);
+    pay_month(p, smm, sched_rate, net, weight, bal, flow, paid);
+  }
+}
+
+// A month at one SMM on every path (constant CPR or PSA).
+FIALLOC_KERNEL_CLONES
+void advance_constant(Eigen::Index np, double smm, double sched_rate, double net,
+                      const double* __restrict weight, double* __restrict bal,
+                      double* __restrict flow, double* __restrict paid) {
+  for (Eigen::Index p = 0; p < np; ++p) {
+    pay_month(p, smm, sched_rate, net, weight, bal, flow, paid);
+  }
+}
+
+}  // namespace
+
 void pool_month(const MbsPoolsView& pools, std::int64_t i, const PrepayModel& model,
                 int calendar_month, std::int64_t k, Eigen::Index np, const double* rate,
                 const double* weight, double* bal, double* flow, double* paid, double* work) {
@@ -93,18 +144,6 @@ void pool_month(const MbsPoolsView& pools, std::int64_t i, const PrepayModel& mo
   const double net = pools.net_coupon[i] * kMonth;
   const double age = static_cast<double>(pools.age[i] + k);
   const double sched_rate = amortization(pools.wac[i] * kMonth, wam - k + 1);
-  // One month on every path; `smm_at(p)` is path p's SMM (kept free of reductions so the
-  // compiler vectorizes it).
-  auto advance = [&](auto smm_at) {
-    for (Eigen::Index p = 0; p < np; ++p) {
-      const double smm = smm_at(p);
-      const double sched = bal[p] * sched_rate;
-      const double prin = sched + smm * (bal[p] - sched);
-      flow[p] = (bal[p] * net + prin) * weight[p];
-      bal[p] -= prin;
-      paid[p] = prin;
-    }
-  };
   if (kind == PrepayKind::RateModel) {
     // The model's multipliers act on the single monthly mortality (a hazard rate), so its
     // S-curve runs between the SMMs of cpr_low and cpr_high.
@@ -112,25 +151,19 @@ void pool_month(const MbsPoolsView& pools, std::int64_t i, const PrepayModel& mo
     const double smm_range = smm_of(model.cpr_high) - smm_low;
     // The logistic's exponentials run vectorized over paths first.
     double* e = work;
-    for (Eigen::Index p = 0; p < np; ++p) {
-      e[p] = std::min((rate[p] - pools.wac[i] + model.incentive_mid) / model.incentive_width,
-                      700.0);
-    }
+    incentive_exponents(np, rate, pools.wac[i], model.incentive_mid, model.incentive_width, e);
     exp_inplace(e, np);
     const double season =
         model.seasonality[static_cast<std::size_t>((calendar_month - 1 + k - 1) % 12)];
     const double scale = pools.speed[i] * std::min(1.0, age / model.ramp_months) * season;
     const double burn_slope = (1.0 - model.burnout_floor) * pools.factor[i];
-    advance([&](Eigen::Index p) {
-      return std::min(scale * (smm_low + smm_range / (1.0 + e[p])) *
-                          (model.burnout_floor + burn_slope * bal[p]),
-                      kMaxSmm);
-    });
+    advance_model(np, e, scale, smm_low, smm_range, model.burnout_floor, burn_slope, kMaxSmm,
+                  sched_rate, net, weight, bal, flow, paid);
   } else {
     const double smm = kind == PrepayKind::Psa
                            ? smm_of(0.06 * std::min(1.0, age / 30.0) * pools.speed[i] / 100.0)
                            : smm_of(pools.speed[i]);
-    advance([smm](Eigen::Index) { return smm; });
+    advance_constant(np, smm, sched_rate, net, weight, bal, flow, paid);
   }
 }
 

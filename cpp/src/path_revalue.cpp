@@ -256,4 +256,62 @@ RowMatrixXd g2_revalue(const G2Params& p, const CashflowView& cf, ConstVecRef lo
       .revalue(x, y, spread_moves, threads);
 }
 
+RowMatrixXd bank_monthly_cash(const std::vector<ConstMatRef>& weights,
+                              const std::vector<ConstMatRef>& cashes, Eigen::Index n_paths,
+                              Eigen::Index holders, ConstIdxRef cols) {
+  const char* where = "bank_monthly_cash";
+  FIALLOC_REQUIRE(weights.size() == cashes.size(), where << ": " << weights.size()
+                                                         << " weights for " << cashes.size()
+                                                         << " cash blocks");
+  // Holders are a book's managers: the cap keeps every column count below int64's range.
+  FIALLOC_REQUIRE(n_paths >= 0 && holders >= 0 && holders <= (std::int64_t{1} << 31),
+                  where << ": needs paths >= 0 and holders in [0, 2^31], got " << n_paths
+                        << " and " << holders);
+  Eigen::Index months = 0;
+  for (Eigen::Index j = 0; j < cols.size(); ++j) {
+    FIALLOC_REQUIRE(cols[j] >= 0 && cols[j] < (std::int64_t{1} << 31),
+                    where << ": `cols` entry " << j << " is " << cols[j]
+                          << "; months are 0-based, below 2^31");
+    months = std::max<Eigen::Index>(months, cols[j] + 1);
+  }
+  for (std::size_t b = 0; b < weights.size(); ++b) {
+    FIALLOC_REQUIRE(weights[b].rows() == n_paths && weights[b].cols() >= months,
+                    where << ": block " << b << "'s weights are " << weights[b].rows() << "x"
+                          << weights[b].cols() << "; need " << n_paths << " paths x at least "
+                          << months << " months");
+    FIALLOC_REQUIRE((cashes[b].rows() == 1 || cashes[b].rows() == n_paths) &&
+                        cashes[b].cols() >= months * holders,
+                    where << ": block " << b << "'s cash is " << cashes[b].rows() << "x"
+                          << cashes[b].cols() << "; need 1 or " << n_paths
+                          << " rows x at least " << months << " months * " << holders
+                          << " holders");
+  }
+  RowMatrixXd out(n_paths, cols.size() * holders);
+  if (weights.empty()) out.setZero();  // no cash: nothing banked
+  if (weights.empty() || out.size() == 0) return out;
+  // The output columns each month fills.
+  std::vector<std::vector<Eigen::Index>> filled(static_cast<std::size_t>(months));
+  for (Eigen::Index j = 0; j < cols.size(); ++j) {
+    filled[static_cast<std::size_t>(cols[j])].push_back(j);
+  }
+  std::vector<double> month(static_cast<std::size_t>(holders));
+  std::vector<double> banked(static_cast<std::size_t>(holders));
+  for (Eigen::Index p = 0; p < n_paths; ++p) {
+    std::fill(banked.begin(), banked.end(), 0.0);
+    for (Eigen::Index k = 0; k < months; ++k) {
+      std::fill(month.begin(), month.end(), 0.0);
+      for (std::size_t b = 0; b < weights.size(); ++b) {
+        const double w = weights[b](p, k);
+        const double* cash = cashes[b].row(cashes[b].rows() == 1 ? 0 : p).data() + k * holders;
+        for (Eigen::Index m = 0; m < holders; ++m) month[m] += w * cash[m];
+      }
+      for (Eigen::Index m = 0; m < holders; ++m) banked[m] = banked[m] + month[m];
+      for (const Eigen::Index j : filled[static_cast<std::size_t>(k)]) {
+        std::copy(banked.begin(), banked.end(), out.row(p).data() + j * holders);
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace fialloc

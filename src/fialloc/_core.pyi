@@ -228,6 +228,9 @@ def g2_revalue(
     spread_moves: _F,
     threads: int,
 ) -> _F: ...
+def bank_monthly_cash(
+    weights: list[_F], cashes: list[_F], n_paths: int, holders: int, cols: _I
+) -> _F: ...
 def g2_factor_normals(
     seed: int,
     first_path: int,

@@ -16,10 +16,12 @@ import pytest
 from currency_paths_reference import sleeves_cumulative
 
 import fialloc.data as data
+from fialloc import _core
 from fialloc.bonds import BondBook
 from fialloc.currency_paths import (
     SPREAD_STREAM,
     BookScenario,
+    _banked,
     _Block,
     _economies,
     _floor_today,
@@ -291,6 +293,35 @@ def test_banked_cash_is_bitwise_the_cumulative_sum_over_blocks_and_months(scenar
     h = grid[[0, months // 3, months // 2, months - 1]]
     paths = scenario.generator.simulate(64, grid, seed, 1)
     assert np.array_equal(asset_paths(scenario, paths, h), sleeves_cumulative(scenario, paths, h))
+
+
+def _banked_month_by_month(weights, cashes, cols, shape):
+    """numpy's month loop the kernel replaces: each month's blocks added to 0, then banked."""
+    banked = np.zeros((shape[0], shape[2]))
+    grown = np.empty(shape)
+    for k in range(int(cols.max()) + 1):
+        month = np.zeros_like(banked)
+        for weight, cash in zip(weights, cashes, strict=True):
+            month += weight[:, k, None] * cash[:, k, :]
+        banked = banked + month
+        grown[:, cols == k] = banked[:, None, :]
+    return grown
+
+
+def test_bank_monthly_cash_is_bitwise_numpys_month_loop():
+    rng = np.random.default_rng(5)
+    weights = [rng.uniform(0.5, 1.0, (7, 30)) for _ in range(3)]
+    # A block paying alike on every path (one row), one per path with negative zeros.
+    cashes = [rng.normal(size=(1, 30, 4)), rng.normal(size=(7, 30, 4)), np.full((7, 30, 4), -0.0)]
+    cols = np.array([0, 11, 11, 29, 5])
+    want = _banked_month_by_month(weights, cashes, cols, (7, len(cols), 4))
+    got = _banked(weights, cashes, cols, (7, len(cols), 4))
+    assert got.tobytes() == want.tobytes()
+    with pytest.raises(ValueError, match="block 0's cash is 1x8"):
+        _core.bank_monthly_cash(weights[:2], [c.reshape(len(c), -1)[:, :8] for c in cashes[:2]],
+                                7, 4, cols)  # fmt: skip
+    with pytest.raises(ValueError, match="`cols` entry 0"):
+        _core.bank_monthly_cash([], [], 7, 4, np.array([-1]))
 
 
 def test_linker_cash_by_hand_interpolated_index_and_deflation_floor():

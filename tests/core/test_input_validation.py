@@ -455,6 +455,7 @@ CORE_FUNCTIONS = {
     "price_kernel_isa",
     "exp_values",
     "exp_isa",
+    "bank_monthly_cash",
 }
 
 # Values that break naive code: NaN, infinities, signed zeros, denormals, huge and tiny numbers.
@@ -622,6 +623,9 @@ def core_calls(draw):
         args += [draw(scalar), draw(scalar)]
     elif name == "mbs_value":
         args = _mbs(draw)
+    elif name == "bank_monthly_cash":
+        blocks = st.lists(st.one_of(matrices, matrices, wrong), max_size=3)
+        args = [draw(blocks), draw(blocks), draw(count), draw(count), draw(offsets)]
     elif name == "mbs_path_values":
         # The pools and model of mbs_value's arguments, then the G2 model, the curve, the
         # paths, the horizons and the spreads.

@@ -72,4 +72,16 @@ class G2Revaluation {
   bool moves_ = false;
 };
 
+/*! Cash banked month by month to the horizons: block b pays `cashes[b](r, k * holders + m)`
+    to holder m in month k (0-based), r = 0 on every path when the block has one row, else the
+    path, weighted by `weights[b](p, k)` (paths x months). Per path and holder, each month's cash
+    sums the blocks in order from 0 (0 + w_0 c_0 + w_1 c_1 + ...) and the running sum adds the
+    months in order; its value after month `cols[j]` fills out(p, j * holders + m). The same
+    operations in the same order as numpy's whole-array `month += w[:, k, None] * c[:, k, :]`
+    and `banked = banked + month`, so the results are theirs bit for bit. Returns paths x
+    (cols * holders). */
+RowMatrixXd bank_monthly_cash(const std::vector<ConstMatRef>& weights,
+                              const std::vector<ConstMatRef>& cashes, Eigen::Index n_paths,
+                              Eigen::Index holders, ConstIdxRef cols);
+
 }  // namespace fialloc
