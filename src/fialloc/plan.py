@@ -609,9 +609,10 @@ class _OverlayChooser:
         recommended: AllocationProgram | None = None,
     ) -> None:
         self.problem, self.free, self.overlay = problem, free, overlay
-        self.program = overlay_program(problem, free, overlay)
         if recommended is None:
             recommended = overlay_program(problem, mandate, overlay)
+        # Without pace limits it is the same program: compiled once for both.
+        self.program = recommended.with_pace(free)
         # Every constraint is convex in the weights and positions, and both ends meet it
         # within its room here: so does every point between them (the cycle ends, with the
         # positions between the ends' as one choice).
