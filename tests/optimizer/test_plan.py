@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 import fialloc.data as data
+import fialloc.optimize
 import fialloc.plan
 from fialloc import pipeline
 from fialloc.analytics.context import DeskContext
@@ -196,6 +197,29 @@ def test_glide_path_reaches_the_unpaced_target_within_every_limit(book, demo_por
     # At any pace there is nothing left to glide.
     fast = m.model_copy(update={"turnover": 2.0, "max_shift": 1.0})
     assert len(glide_path(problem, fast, optimize(problem, fast).weights).cycles) == 1
+
+
+def test_glide_path_without_an_overlay_re_solves_the_recommendations_program(setup, monkeypatch):
+    # The target without pace limits is the recommendation's program re-paced: the same path
+    # to the bit as with a program compiled for it, and nothing compiled.
+    portfolio, problem, _ = setup
+    m = portfolio.mandate
+    program = AllocationProgram(problem, m)
+    recommended = optimize(problem, program=program).weights
+    fresh = glide_path(problem, m, recommended)
+    compiled = []
+    real = fialloc.optimize.AllocationProgram
+
+    def counted(*args, **kwargs):
+        compiled.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fialloc.optimize, "AllocationProgram", counted)
+    reused = glide_path(problem, m, recommended, program=program)
+    assert compiled == []
+    pd.testing.assert_frame_equal(reused.weights, fresh.weights, check_exact=True)
+    pd.testing.assert_frame_equal(reused.cycles, fresh.cycles, check_exact=True)
+    assert reused.reason == fresh.reason
 
 
 def test_glide_path_validates_its_inputs(setup):
