@@ -22,6 +22,7 @@ are all the same compiled program.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -319,7 +320,8 @@ class AllocationProgram:
             constraints.append(w[np.flatnonzero(exits)] == 0)
         constraints += self._limit_constraints(terms, excess)
         constraints += ext.constraints
-        scale = np.array([r.scale for r in self.rows])
+        # Compiled into the objective; a program re-paced (:meth:`with_pace`) corrects for it.
+        self._compiled_scale = scale = self.scale
         objective = (
             self.breach_weight @ cp.multiply(1.0 / scale, self.slack)
             - self.yield_weight * (1e4 * terms.portfolio_yield)
@@ -374,6 +376,28 @@ class AllocationProgram:
             self.slack <= self.cap,
         ]
 
+    def with_pace(self, mandate: Mandate) -> AllocationProgram:
+        """Return this compiled program under `mandate`, whose pace alone may differ.
+
+        The turnover and maximum shift limits are parameters of the program, so a mandate
+        that changes only them (the glide path's target, without pace limits) is the same
+        program re-solved: the result shares the compiled problem, its variables and its
+        parameters (every solve fills the limits it needs), with its own limits and rooms.
+
+        Raises
+        ------
+        ValueError
+            If `mandate` differs from this program's in more than turnover and max shift.
+        """
+        pace = {"turnover": self.mandate.turnover, "max_shift": self.mandate.max_shift}
+        if mandate.model_copy(update=pace) != self.mandate:
+            msg = "AllocationProgram.with_pace: the mandates differ in more than their pace"
+            raise ValueError(msg)
+        paced = copy.copy(self)
+        paced.mandate, paced.rows = mandate, limit_rows(self.problem, mandate)
+        paced._rooms = None
+        return paced
+
     def _at(self, name: str) -> int:
         return next(i for i, r in enumerate(self.rows) if r.name == name)
 
@@ -422,9 +446,13 @@ class AllocationProgram:
             raise ValueError(msg)
 
     def _limits(self, room: FloatArray, cap: FloatArray, weight: FloatArray) -> None:
-        self.room.value, self.cap.value, self.breach_weight.value = room, cap, weight
+        # The objective divides each slack by the scale compiled in: the ratio (exactly 1
+        # unless re-paced) makes it this program's scale.
+        self.room.value, self.cap.value = room, cap
+        self.breach_weight.value = weight * (self._compiled_scale / self.scale)
 
     def _solve(self) -> bool:
+        self.limit.value = np.array([r.limit for r in self.rows])
         try:
             self.program.solve(solver=self.solver)
         except cp.SolverError:

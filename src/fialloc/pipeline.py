@@ -473,7 +473,7 @@ def _plan_stage(
     # the overlay afresh, within the rooms the recommendation's program computed.
     glide = glide_path(
         problem, p.mandate, allocation.weights, overlay=overlay_inputs, units=units,
-        program=None if overlay_inputs is None else chosen.program,
+        program=chosen.program,
     )  # fmt: skip
     return replace(plan, glide=glide)
 

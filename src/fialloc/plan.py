@@ -443,15 +443,17 @@ def glide_path(
     A target more than `max_cycles` cycles away (a turnover or maximum shift of zero) is out
     of reach: the path stops at the recommendation and its reason says so.
 
-    `program`, with `overlay`, is the recommendation's compiled program
-    (:func:`fialloc.optimize.overlay_program` of the same problem, mandate and overlay): the
-    rooms it computed for today's breaches are reused rather than compiled and solved again.
+    `program` is the recommendation's compiled program (with `overlay`,
+    :func:`fialloc.optimize.overlay_program` of the same problem, mandate and overlay; without,
+    the weights-only program): the target re-solves it without pace limits
+    (:meth:`~fialloc.allocation_program.AllocationProgram.with_pace`) and the rooms it computed
+    for today's breaches are reused rather than compiled and solved again.
 
     Raises
     ------
     ValueError
         If `recommended` does not cover the problem's managers or sum to 1 (less the overlay's
-        STRIPS), `program` is not an overlay program of `problem` and `mandate`, or the
+        STRIPS), `program` is not the program of `problem` and `mandate` described, or the
         optimizer cannot solve without the pace limits.
     """
     ids, funded, u1 = _glide_overlay(problem, recommended, overlay, units)
@@ -459,14 +461,20 @@ def glide_path(
         msg = f"glide_path: `max_cycles` must be at least 1, got {max_cycles}"
         raise ValueError(msg)
     if program is not None and not (
-        program.problem is problem and program.mandate == mandate and program.extension.positions
+        program.problem is problem
+        and program.mandate == mandate
+        and bool(program.extension.positions) == (overlay is not None)
     ):
-        msg = "glide_path: `program` must be the overlay program of `problem` and `mandate`"
+        msg = (
+            "glide_path: `program` must be the overlay program of `problem` and `mandate` "
+            "(with `overlay`; without, the weights-only program)"
+        )
         raise ValueError(msg)
     free = mandate.model_copy(update={"turnover": 2.0, "max_shift": 1.0})
     chooser = None if overlay is None else _OverlayChooser(problem, mandate, free, overlay, program)
     if chooser is None:
-        target, u_target = optimize(problem, free).weights, u1
+        unpaced = None if program is None else program.with_pace(free)
+        target, u_target = optimize(problem, free, program=unpaced).weights, u1
     else:
         target, u_target = chooser.target()
     w0, w1 = problem.current, recommended
@@ -609,9 +617,10 @@ class _OverlayChooser:
         recommended: AllocationProgram | None = None,
     ) -> None:
         self.problem, self.free, self.overlay = problem, free, overlay
-        self.program = overlay_program(problem, free, overlay)
         if recommended is None:
             recommended = overlay_program(problem, mandate, overlay)
+        # Without pace limits it is the same program: compiled once for both.
+        self.program = recommended.with_pace(free)
         # Every constraint is convex in the weights and positions, and both ends meet it
         # within its room here: so does every point between them (the cycle ends, with the
         # positions between the ends' as one choice).

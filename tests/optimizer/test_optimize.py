@@ -474,6 +474,35 @@ def test_the_program_is_compiled_once_and_re_solved(demo_problem):
     assert program.program.is_dcp(dpp=True)
 
 
+def test_a_program_re_paced_solves_as_one_compiled_for_that_pace(demo_problem):
+    # The glide path's target (no pace limits) re-solves the recommendation's program.
+    mandate = Mandate()
+    free = mandate.model_copy(update={"turnover": 2.0, "max_shift": 1.0})
+    program = AllocationProgram(demo_problem, mandate)
+    paced = program.with_pace(free)
+    fresh = AllocationProgram(demo_problem, free)
+    np.testing.assert_array_equal(paced.rooms(), fresh.rooms())
+    np.testing.assert_array_equal(paced.solve_for("utility"), fresh.solve_for("utility"))
+    # The program keeps its own pace beside the re-paced one.
+    again = AllocationProgram(demo_problem, mandate).solve_for("utility")
+    np.testing.assert_array_equal(program.solve_for("utility"), again)
+    with pytest.raises(ValueError, match="differ in more than their pace"):
+        program.with_pace(mandate.model_copy(update={"max_tracking_error": 0.05}))
+
+
+def test_a_re_paced_program_diagnoses_its_own_pace(demo_problem):
+    # Each relaxation is weighed in its own limit's unit: a zero turnover's, not the compiled
+    # program's 10%.
+    exit_now = Mandate(exit_managers=("M01",), exit_immediately=True)
+    stuck = exit_now.model_copy(update={"turnover": 0.0})
+    with pytest.raises(InfeasibleMandate) as fresh:
+        AllocationProgram(demo_problem, stuck).solve_for("utility")
+    with pytest.raises(InfeasibleMandate) as paced:
+        AllocationProgram(demo_problem, exit_now).with_pace(stuck).solve_for("utility")
+    assert str(paced.value) == str(fresh.value)
+    assert "raise turnover (one-way) by 7.52 points (0.00% to 7.52%)" in str(paced.value)
+
+
 # Generated problems for the properties: 4 managers, one key rate, with room to move.
 SMALL_MANDATE = LOOSE.model_copy(
     update={

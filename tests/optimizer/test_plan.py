@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 import fialloc.data as data
+import fialloc.optimize
 import fialloc.plan
 from fialloc import pipeline
 from fialloc.analytics.context import DeskContext
@@ -198,6 +199,29 @@ def test_glide_path_reaches_the_unpaced_target_within_every_limit(book, demo_por
     assert len(glide_path(problem, fast, optimize(problem, fast).weights).cycles) == 1
 
 
+def test_glide_path_without_an_overlay_re_solves_the_recommendations_program(setup, monkeypatch):
+    # The target without pace limits is the recommendation's program re-paced: the same path
+    # to the bit as with a program compiled for it, and nothing compiled.
+    portfolio, problem, _ = setup
+    m = portfolio.mandate
+    program = AllocationProgram(problem, m)
+    recommended = optimize(problem, program=program).weights
+    fresh = glide_path(problem, m, recommended)
+    compiled = []
+    real = fialloc.optimize.AllocationProgram
+
+    def counted(*args, **kwargs):
+        compiled.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fialloc.optimize, "AllocationProgram", counted)
+    reused = glide_path(problem, m, recommended, program=program)
+    assert compiled == []
+    pd.testing.assert_frame_equal(reused.weights, fresh.weights, check_exact=True)
+    pd.testing.assert_frame_equal(reused.cycles, fresh.cycles, check_exact=True)
+    assert reused.reason == fresh.reason
+
+
 def test_glide_path_validates_its_inputs(setup):
     _, problem, target = setup
     with pytest.raises(ValueError, match="sum to 1"):
@@ -263,7 +287,8 @@ def test_glide_path_with_an_overlay_rechooses_it_each_cycle_within_every_limit(
 def test_glide_path_reuses_the_recommendations_program_and_its_rooms(setup, monkeypatch):
     # A run hands the glide path the program that made the recommendation: its rooms are
     # those a program compiled afresh for the same problem, mandate and overlay would compute,
-    # so the path is the same to the bit, with one program fewer compiled and solved.
+    # so the path is the same to the bit, with no overlay program compiled (the target's,
+    # without pace limits, is the same program re-paced: AllocationProgram.with_pace).
     portfolio, problem, _ = setup
     m = portfolio.mandate
     universe = overlay_universe(portfolio.curve, key_tenors=portfolio.analytics.key_tenors)
@@ -283,8 +308,8 @@ def test_glide_path_reuses_the_recommendations_program_and_its_rooms(setup, monk
     reused = glide_path(
         problem, m, recommended.weights, overlay=overlay, units=units, program=program
     )
-    # Only the program without pace limits is compiled; the recommendation's is reused.
-    assert [c.turnover for c in compiled] == [2.0]
+    # Nothing is compiled: the recommendation's program serves the target too.
+    assert compiled == []
     pd.testing.assert_frame_equal(reused.weights, fresh.weights, check_exact=True)
     pd.testing.assert_frame_equal(reused.overlay, fresh.overlay, check_exact=True)
     pd.testing.assert_frame_equal(reused.cycles, fresh.cycles, check_exact=True)
