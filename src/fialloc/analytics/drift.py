@@ -260,11 +260,10 @@ def _verdict(
         return DriftVerdict(False, reason or "no characteristics", False, "", None, None, None,
                             0, np.nan, np.nan, np.nan, np.nan, level, months, details)  # fmt: skip
     # Strongest evidence: smallest p-value, then largest |z| (p-values tie at the simulation's
-    # resolution).
-    order = tested.assign(abs_z=tested["z"].astype(float).abs()).sort_values(
-        ["p_adjusted", "abs_z"], ascending=[True, False]
-    )
-    lead = _lead(order, shared, together, details, p, level)
+    # resolution); the first of a tie as a stable sort of the rows keeps it.
+    abs_z = np.abs(tested["z"].to_numpy(dtype=np.float64))
+    first = int(np.lexsort((-abs_z, tested["p_adjusted"].to_numpy(dtype=np.float64)))[0])
+    lead = _lead(tested.iloc[first], shared, together, details, p, level)
     return DriftVerdict(
         estimable=True,
         reason="",
@@ -349,7 +348,7 @@ def _fit_together(
 
 
 def _lead(
-    order: pd.DataFrame,
+    strongest: pd.Series,
     shared: change_point.JointShiftFit | None,
     together: pd.DataFrame,
     details: pd.DataFrame,
@@ -358,16 +357,15 @@ def _lead(
 ) -> dict[str, Any]:
     """Return the characteristic a verdict leads with and its fit; name the drifted in place.
 
-    The strongest single characteristic (first of `order`) and its own fit, unless only the
-    joint test found the drift (see :func:`_joint_lead`). No characteristic is named
+    The strongest single characteristic (`strongest`, its detail row) and its own fit, unless
+    only the joint test found the drift (see :func:`_joint_lead`). No characteristic is named
     (``significant``) in a manager whose test found no drift.
     """
     if p > level:
         details["significant"] = False
     elif shared is not None and not details["significant"].astype(bool).any():
         return _joint_lead(shared, together, details, level)
-    best = order.iloc[0]
-    return {str(k): v for k, v in best.items()} | {"characteristic": str(order.index[0])}
+    return {str(k): v for k, v in strongest.items()} | {"characteristic": str(strongest.name)}
 
 
 def _joint_lead(
