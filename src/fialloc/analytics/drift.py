@@ -260,11 +260,10 @@ def _verdict(
         return DriftVerdict(False, reason or "no characteristics", False, "", None, None, None,
                             0, np.nan, np.nan, np.nan, np.nan, level, months, details)  # fmt: skip
     # Strongest evidence: smallest p-value, then largest |z| (p-values tie at the simulation's
-    # resolution).
-    order = tested.assign(abs_z=tested["z"].astype(float).abs()).sort_values(
-        ["p_adjusted", "abs_z"], ascending=[True, False]
-    )
-    lead = _lead(order, shared, together, details, p, level)
+    # resolution); the first of a tie as a stable sort of the rows keeps it.
+    abs_z = np.abs(tested["z"].to_numpy(dtype=np.float64))
+    first = int(np.lexsort((-abs_z, tested["p_adjusted"].to_numpy(dtype=np.float64)))[0])
+    lead = _lead(tested.iloc[first], shared, together, details, p, level)
     return DriftVerdict(
         estimable=True,
         reason="",
@@ -349,7 +348,7 @@ def _fit_together(
 
 
 def _lead(
-    order: pd.DataFrame,
+    strongest: pd.Series,
     shared: change_point.JointShiftFit | None,
     together: pd.DataFrame,
     details: pd.DataFrame,
@@ -358,16 +357,15 @@ def _lead(
 ) -> dict[str, Any]:
     """Return the characteristic a verdict leads with and its fit; name the drifted in place.
 
-    The strongest single characteristic (first of `order`) and its own fit, unless only the
-    joint test found the drift (see :func:`_joint_lead`). No characteristic is named
+    The strongest single characteristic (`strongest`, its detail row) and its own fit, unless
+    only the joint test found the drift (see :func:`_joint_lead`). No characteristic is named
     (``significant``) in a manager whose test found no drift.
     """
     if p > level:
         details["significant"] = False
     elif shared is not None and not details["significant"].astype(bool).any():
         return _joint_lead(shared, together, details, level)
-    best = order.iloc[0]
-    return {str(k): v for k, v in best.items()} | {"characteristic": str(order.index[0])}
+    return {str(k): v for k, v in strongest.items()} | {"characteristic": str(strongest.name)}
 
 
 def _joint_lead(
@@ -468,14 +466,18 @@ def benchmark_characteristics(ctx: DeskContext) -> pd.DataFrame | None:
         return None
     by_benchmark = drift_columns(table.drop(columns="source")).sort_index()
     links = p.managers["benchmark"].astype(str)
-    rows = []
-    for manager, benchmark in links.items():
-        if benchmark in by_benchmark.index.get_level_values(0):
-            one = by_benchmark.loc[benchmark]
-            rows.append(one.set_axis(pd.MultiIndex.from_product([[str(manager)], one.index])))
-    if not rows:
+    # Each manager's rows are its benchmark's, taken by position: one take for the book, where
+    # a lookup per manager cost more than the table's own build.
+    codes, benchmarks = pd.factorize(by_benchmark.index.get_level_values(0))
+    rows_of = {str(b): np.flatnonzero(codes == i) for i, b in enumerate(benchmarks)}
+    linked = [(str(m), rows_of[b]) for m, b in links.items() if b in rows_of]
+    if not linked:
         return None
-    return pd.concat(rows).rename_axis(["manager_id", "month"])
+    take = np.concatenate([rows for _, rows in linked])
+    managers = np.repeat([m for m, _ in linked], [len(rows) for _, rows in linked])
+    months = by_benchmark.index.get_level_values(1)[take]
+    index = pd.MultiIndex.from_arrays([managers, months], names=["manager_id", "month"])
+    return by_benchmark.iloc[take].set_axis(index)
 
 
 def active_characteristics(ctx: DeskContext) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
@@ -505,18 +507,16 @@ def active_characteristics(ctx: DeskContext) -> tuple[dict[str, pd.DataFrame], d
     bench = benchmark_characteristics(ctx)
     styles = ctx.managers["style"].astype(str)
     wide = {c: own[c].unstack("manager_id") for c in columns}  # months by manager
+    # Split once: a lookup per manager in the (manager, month) index cost more than the tests.
+    own_of = _by_manager(own)
+    bench_of = {} if bench is None else _by_manager(bench.reindex(columns=columns))
     active: dict[str, pd.DataFrame] = {}
     reference: dict[str, str] = {}
     for m in managers:
-        mine = own.loc[m] if m in own.index.get_level_values(0) else pd.DataFrame(columns=columns)
-        if bench is not None and m in bench.index.get_level_values(0):
-            theirs = pd.DataFrame(bench.loc[m]).reindex(columns=columns)
+        mine = own_of[m] if m in own_of else pd.DataFrame(columns=columns)
+        if m in bench_of:
             # A characteristic the benchmark does not describe is not tested.
-            active[m] = (
-                pd.DataFrame(mine - theirs.reindex(mine.index))
-                .dropna(axis=1, how="all")
-                .dropna(how="all")
-            )
+            active[m] = _without_empty(mine - bench_of[m].reindex(mine.index))
             reference[m] = BENCHMARK
             continue
         peers = [
@@ -529,6 +529,17 @@ def active_characteristics(ctx: DeskContext) -> tuple[dict[str, pd.DataFrame], d
         active[m] = (mine - median.reindex(mine.index)).dropna(how="all")
         reference[m] = PEERS
     return active, reference
+
+
+def _by_manager(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Split a (manager, month)-indexed table into each manager's months-indexed rows."""
+    return {str(m): rows.droplevel(0) for m, rows in table.groupby(level=0, sort=False)}
+
+
+def _without_empty(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop the columns, then the rows, with no value (``dropna(how="all")`` on both axes)."""
+    known = frame.notna().to_numpy()
+    return frame.iloc[np.flatnonzero(known.any(axis=1)), np.flatnonzero(known.any(axis=0))]
 
 
 def style_drift(ctx: DeskContext, level: float = DRIFT_LEVEL) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -226,6 +226,7 @@ def returns_based_check(ctx: DeskContext, h: HoldingsAttribution) -> pd.DataFram
         h.effects.effect("credit_spread")[:, :n_mgr], index=factors.index, columns=active.columns
     )
     credit_factors = [c for c in factors.columns if c.startswith("credit_")]
+    credit_returns = factors[credit_factors]
     rows = {}
     for manager in active.columns:
         reported = factor_regression(excess[manager], factors)
@@ -240,7 +241,7 @@ def returns_based_check(ctx: DeskContext, h: HoldingsAttribution) -> pd.DataFram
             row[f"beta_{name}"] = float(reported.betas[name])
             row[f"beta_t_{name}"] = float(reported.beta_t[name])
             row[f"holdings_beta_{name}"] = float(held.betas[name])
-        component = factors[credit_factors] @ reported.betas[credit_factors]
+        component = credit_returns @ reported.betas[credit_factors]
         row["credit_effect_annual"] = 12.0 * float(credit[manager].mean())
         row["credit_beta_annual"] = 12.0 * float(component.mean())
         both = np.std(component) > 0 and np.std(credit[manager]) > 0

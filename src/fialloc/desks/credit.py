@@ -150,9 +150,10 @@ def _skill_row(
 ) -> pd.Series:
     """One manager's row: compounded excess returns, the evidence, recent-window regressions."""
     windows = {}
+    mine = factors.loc[y.index]
     for k in (12, 36):
         if len(y) >= k:
-            recent = factor_regression(y.iloc[-k:], factors.loc[y.index].iloc[-k:])
+            recent = factor_regression(y.iloc[-k:], mine.iloc[-k:])
             windows[f"beta_{k}m"] = float(recent.betas["credit_bbb"])
             windows[f"alpha_{k}m"] = recent.alpha_annual
             windows[f"alpha_t_{k}m"] = recent.alpha_t
