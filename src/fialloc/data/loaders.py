@@ -624,7 +624,6 @@ def _table_problems(
     typed: dict[str, pd.DataFrame] = {}  # tables with every required column, coerced
     for name, (file, coercion) in raw.items():
         out, found = coercion.result()
-        found += coercion.check(out, found)
         if name in ("benchmark_characteristics", "manager_characteristics"):
             out, mixes = mix_columns(out, file)
             found += mixes

@@ -209,8 +209,7 @@ class TableSpec:
         """
         coercion = TableCoercion(self, file)
         coercion.add(frame, untranslated=untranslated)
-        out, problems = coercion.result()
-        return out, problems + coercion.check(out, problems)
+        return coercion.result()
 
 
 class TableCoercion:
@@ -272,6 +271,16 @@ class TableCoercion:
         self.rows += len(block)
 
     def result(self) -> tuple[pd.DataFrame, list[Problem]]:
+        """Return the coerced table and its problems.
+
+        The problems are its columns' (missing columns first); when there are none, the key's
+        duplicates and then the table's own checks (with a column problem these are not
+        meaningful). The table is only meaningful when there is no problem.
+        """
+        out, problems = self._assemble()
+        return out, problems or self._table_problems(out)
+
+    def _assemble(self) -> tuple[pd.DataFrame, list[Problem]]:
         """Return the coerced table and its columns' problems (missing columns first).
 
         The blocks are let go column by column as the table is assembled: the peak is the
@@ -296,14 +305,8 @@ class TableCoercion:
                 problems.extend(self._problems[col.name].problems())
         return out, problems
 
-    def check(self, out: pd.DataFrame, problems: Sequence[Problem]) -> list[Problem]:
-        """Return the key's duplicates, then the table's own checks, of the coerced table.
-
-        `out` and `problems` are what :meth:`result` returned: with any problem, the key and
-        the checks are not meaningful and nothing is returned.
-        """
-        if problems:
-            return []
+    def _table_problems(self, out: pd.DataFrame) -> list[Problem]:
+        """Return the key's duplicates, then the table's own checks, of the coerced table."""
         found: list[Problem] = []
         key = self.spec.key
         if key:
