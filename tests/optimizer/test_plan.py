@@ -199,6 +199,19 @@ def test_glide_path_reaches_the_unpaced_target_within_every_limit(book, demo_por
     assert len(glide_path(problem, fast, optimize(problem, fast).weights).cycles) == 1
 
 
+def _record_compilations(monkeypatch, module, name):
+    """Patch `module.name` (a program's constructor) to record each call's mandate."""
+    compiled = []
+    real = getattr(module, name)
+
+    def counted(*args, **kwargs):
+        compiled.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    return compiled
+
+
 def test_glide_path_without_an_overlay_re_solves_the_recommendations_program(setup, monkeypatch):
     # The target without pace limits is the recommendation's program re-paced: the same path
     # to the bit as with a program compiled for it, and nothing compiled.
@@ -207,14 +220,7 @@ def test_glide_path_without_an_overlay_re_solves_the_recommendations_program(set
     program = AllocationProgram(problem, m)
     recommended = optimize(problem, program=program).weights
     fresh = glide_path(problem, m, recommended)
-    compiled = []
-    real = fialloc.optimize.AllocationProgram
-
-    def counted(*args, **kwargs):
-        compiled.append(args[1])
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(fialloc.optimize, "AllocationProgram", counted)
+    compiled = _record_compilations(monkeypatch, fialloc.optimize, "AllocationProgram")
     reused = glide_path(problem, m, recommended, program=program)
     assert compiled == []
     pd.testing.assert_frame_equal(reused.weights, fresh.weights, check_exact=True)
@@ -297,14 +303,7 @@ def test_glide_path_reuses_the_recommendations_program_and_its_rooms(setup, monk
     recommended = optimize(problem, program=program, overlay=overlay)
     units = recommended.overlay_units(universe.ids)
     fresh = glide_path(problem, m, recommended.weights, overlay=overlay, units=units)
-    compiled = []
-    real = fialloc.plan.overlay_program
-
-    def counted(*args, **kwargs):
-        compiled.append(args[1])
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(fialloc.plan, "overlay_program", counted)
+    compiled = _record_compilations(monkeypatch, fialloc.plan, "overlay_program")
     reused = glide_path(
         problem, m, recommended.weights, overlay=overlay, units=units, program=program
     )
