@@ -26,7 +26,7 @@ from rich.table import Table
 from fialloc import __version__
 from fialloc.console import INTERRUPTED
 from fialloc.errors import DistributedError, UsageError
-from fialloc.formatting import change_bp, dollars, money, num, pct, unsigned_zero
+from fialloc.formatting import change_bp, count, dollars, money, num, pct, unsigned_zero
 from fialloc.mc_estimators import DEFAULT_PATHS
 
 if TYPE_CHECKING:
@@ -411,7 +411,7 @@ def _plan_lines(console: Console, plan: dict[str, Any]) -> None:
     if plan.get("glide_path"):
         glide = plan["glide_path"]
         console.print(
-            f"Glide path: {len(glide['cycles'])} cycle(s) of a quarter ({glide['reason']}).",
+            f"Glide path: {count(len(glide['cycles']), 'cycle')} of a quarter ({glide['reason']}).",
             highlight=False,
             markup=False,
         )
@@ -444,8 +444,8 @@ def _cmd_validate(args: argparse.Namespace, console: Console) -> int:
         err = Console(stderr=True)
         for problem in problems:
             err.print(f"error: {problem}", highlight=False, soft_wrap=True, markup=False)
-        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
-        err.print(f"{count} found in {args.directory}", highlight=False, markup=False)
+        found = count(len(problems), "problem")
+        err.print(f"{found} found in {args.directory}", highlight=False, markup=False)
         return 2
     console.print(f"{args.directory}: all inputs are valid", highlight=False)
     return 0

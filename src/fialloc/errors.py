@@ -26,6 +26,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from fialloc.formatting import count
+
 if TYPE_CHECKING:
     from fialloc.data.schema import Problem
 
@@ -51,8 +53,7 @@ class InputError(FiallocError, ValueError):
         lines = "\n".join(f"  - {p}" for p in self.problems[:50])
         extra = len(self.problems) - 50
         more = f"\n  ... and {extra} more" if extra > 0 else ""
-        count = f"{len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}"
-        super().__init__(f"{count} in the inputs:\n{lines}{more}")
+        super().__init__(f"{count(len(self.problems), 'problem')} in the inputs:\n{lines}{more}")
 
 
 class UsageError(FiallocError, ValueError):

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["change_bp", "dollars", "money", "num", "pct", "unsigned_zero"]
+__all__ = ["change_bp", "count", "dollars", "money", "num", "pct", "unsigned_zero"]
 
 
 def unsigned_zero(text: str) -> str:
     """Drop the sign of a formatted number whose digits are all zero."""
     digits = [c for c in text if c.isdigit()]
     return text.replace("-", "", 1) if digits and set(digits) <= {"0"} else text
+
+
+def count(n: int, noun: str) -> str:
+    """Say how many: ``1 problem``, ``3 problems``, ``0 months`` (the noun's plural adds "s")."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _missing(value: float | None) -> bool:

@@ -103,7 +103,7 @@ def test_written_and_loaded_the_linkers_value_the_same(demo, demo_dir):
         (
             "cpi_history",
             lambda f: f.drop(index=100),
-            "cpi_history.csv, column month: index USCPI: a gap of 1 month(s)",
+            "cpi_history.csv, column month: index USCPI: a gap of 1 month",
         ),
         (
             "cpi_history",

@@ -273,7 +273,7 @@ def test_schema_doc_lists_allowed_values_and_the_json_files(demo_dir):
         (
             "manager_returns",
             lambda f: f[f["month"] != sorted(set(f["month"]))[7]],
-            "manager_returns.csv, column month: manager_id M01: a gap of 1 month(s)",
+            "manager_returns.csv, column month: manager_id M01: a gap of 1 month",
         ),
         (
             "manager_returns",

@@ -136,7 +136,8 @@ def test_summary_fits_100_columns_and_names_the_outputs(demo_cli_run):
     plan = results["implementation_plan"]
     assert f"Plan: {len(plan['phases'])} phases of 10 trading days ({plan['reason']})" in flat
     glide = plan["glide_path"]
-    assert f"Glide path: {len(glide['cycles'])} cycle(s) of a quarter ({glide['reason']})" in flat
+    cycles = {1: "1 cycle"}.get(len(glide["cycles"]), f"{len(glide['cycles'])} cycles")
+    assert f"Glide path: {cycles} of a quarter ({glide['reason']})" in flat
 
 
 def test_demo_files_give_the_same_results_and_identical_reruns(tmp_path, demo_run, capsys):

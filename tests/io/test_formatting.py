@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fialloc.formatting import change_bp, money, num, pct, unsigned_zero
+from fialloc.formatting import change_bp, count, money, num, pct, unsigned_zero
 
 
 @pytest.mark.parametrize(
@@ -47,3 +47,9 @@ def test_money_round_trips_its_sign(value):
     assert "$-" not in text
     if text.startswith("-"):
         assert value < 0
+
+
+def test_count_says_one_noun_or_many():
+    assert count(1, "problem") == "1 problem"
+    assert count(0, "month") == "0 months"
+    assert count(1_234, "cycle") == "1,234 cycles"

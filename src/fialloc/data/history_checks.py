@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from fialloc.data.schema import Problem
+from fialloc.formatting import count
 
 __all__ = ["history_problems"]
 
@@ -111,7 +112,7 @@ def _coverage_problems(t: Mapping[str, pd.DataFrame], files: Mapping[str, str]) 
         if gone:
             msg = (
                 f"manager {manager} has no holdings at {gone[0]}"
-                + (f" (and {len(gone) - 1} other month(s))" if len(gone) > 1 else "")
+                + (f" (and {count(len(gone) - 1, 'other month')})" if len(gone) > 1 else "")
                 + "; every manager needs positions at every month of the history"
             )
             problems.append(Problem(files["holdings_history"], None, "manager_id", msg))

@@ -30,6 +30,7 @@ from fialloc.data.vocabulary import (
     normalize_rating_letter,
     normalize_sector,
 )
+from fialloc.formatting import count
 from fialloc.schedule import FREQUENCIES, add_months, normalize_day_count
 
 __all__ = [
@@ -726,7 +727,7 @@ def month_sequence_problem(months: Sequence[dt.date]) -> str | None:
     for prev, cur in itertools.pairwise(dates):
         step = (cur.year - prev.year) * 12 + cur.month - prev.month
         if step != 1:
-            what = "two dates in" if step == 0 else f"a gap of {step - 1} month(s) between"
+            what = "two dates in" if step == 0 else f"a gap of {count(step - 1, 'month')} between"
             return f"{what} {prev} and {cur}; expected one date per month without gaps"
     if not dates or all((d + dt.timedelta(days=1)).day == 1 for d in dates):
         return None

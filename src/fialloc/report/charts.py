@@ -15,6 +15,7 @@ from typing import Any, Final
 import pandas as pd
 import plotly.graph_objects as go
 
+from fialloc.formatting import count
 from fialloc.mc_estimators import Z95
 from fialloc.results import AllocationRecommendation
 
@@ -37,6 +38,7 @@ __all__ = [
 ]
 
 MILLION: Final = 1e6
+_ATTRIBUTION_TITLE: Final = "Attribution: linked effects per manager"
 #: Allocation names as the robustness tables spell them, and how the report labels them.
 ALLOCATIONS: Final = {
     "current": "current",
@@ -295,18 +297,18 @@ def attribution(detailed: Mapping[str, Any]) -> go.Figure | None:
             )
     buttons = [
         {
-            "label": f"{window} month{'s' if window > 1 else ''}",
+            "label": count(window, "month"),
             "method": "update",
             "args": [
                 {"visible": [w == window for w in windows for _ in effects]},
-                {"title.text": f"Attribution: linked effects per manager, {window} month(s)"},
+                {"title.text": f"{_ATTRIBUTION_TITLE}, {count(window, 'month')}"},
             ],
         }
         for window in windows
     ]
     fig.update_layout(
         barmode="relative",
-        title_text=f"Attribution: linked effects per manager, {shown} month(s)",
+        title_text=f"{_ATTRIBUTION_TITLE}, {count(shown, 'month')}",
         updatemenus=[{"buttons": buttons, "active": windows.index(shown), "x": 1.0, "y": 1.15}],
     )
     return fig
