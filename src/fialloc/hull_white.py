@@ -16,7 +16,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy.optimize import brentq, least_squares
+from scipy.optimize import least_squares
 from scipy.special import ndtr
 
 from fialloc.curves import Curve
@@ -32,10 +32,93 @@ DEFAULT_SWAPTIONS: Final = tuple((e, t) for e in (1.0, 2.0, 3.0, 5.0, 7.0) for t
 _MIN_REVERSION: Final = 1e-6
 _MAX_REVERSION: Final = 100.0
 _VOL_RANGE: Final = (1e-6, 1.0)
+#: Newton-bisection steps and relative step size at which Jamshidian's critical state is found.
+_MAX_ROOT_STEPS: Final = 200
+_ROOT_TOL: Final = 1e-15
 
 
 def _b(a: float, tau: FloatArray | float) -> FloatArray:
     return np.asarray(-np.expm1(-a * np.asarray(tau)) / a, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class _CouponBonds:
+    """Fixed legs with their principal, as coupon bonds seen from each swaption's expiry.
+
+    One swaption a row, padded to the longest leg with zero cash flows one year after expiry,
+    so that every quote of a calibration is priced in one pass of array arithmetic.
+    """
+
+    expiry: FloatArray  # (m,) years
+    tau: FloatArray  # (m, n) years from expiry to each payment
+    cash: FloatArray  # (m, n) coupons and principal per unit notional
+    log_t: FloatArray  # (m,) log discount factor to expiry
+    log_pay: FloatArray  # (m, n) log discount factors to the payments
+
+    @classmethod
+    def of_legs(
+        cls,
+        model: SwaptionModel,
+        legs: list[tuple[float, FloatArray, FloatArray, float]],
+    ) -> _CouponBonds:
+        """Stack (expiry, pay times, accruals, strike) legs off `model`'s curve."""
+        width = max(pay.size for _, pay, _, _ in legs)
+        m = len(legs)
+        expiry = np.array([e for e, _, _, _ in legs], dtype=np.float64)
+        log_t = np.array([float(model._log_df(e)[0]) for e in expiry])
+        tau = np.ones((m, width))
+        cash = np.zeros((m, width))
+        log_pay = np.repeat(log_t[:, None], width, axis=1)
+        for row, (e, pay, acc, strike) in enumerate(legs):
+            n = pay.size
+            tau[row, :n] = pay - e
+            cash[row, :n] = strike * acc
+            cash[row, n - 1] += 1.0
+            log_pay[row, :n] = model._log_df(pay)
+        return cls(expiry, tau, cash, log_t, log_pay)
+
+    def swaptions(self, a: float, sigma: float, payer: bool) -> FloatArray:
+        """Jamshidian's price per unit notional of each row's swaption under Hull-White."""
+        bees = _b(a, self.tau)
+        # ln P(T, t_i | x) = ln A_i - B_i x, the state x at expiry of variance var_x.
+        var_x = sigma * sigma * -np.expm1(-2 * a * self.expiry) / (2 * a)
+        sd = np.sqrt(var_x)[:, None]
+        log_fwd = self.log_pay - self.log_t[:, None]
+        log_a = log_fwd - 0.5 * bees * bees * var_x[:, None]
+        x_star = self._critical_states(log_a, bees, sd[:, 0])
+        strikes = np.exp(log_a - bees * x_star[:, None])
+        sigma_p = sd * bees
+        h = (log_fwd - np.log(strikes)) / sigma_p + sigma_p / 2
+        p_t, p_pay = np.exp(self.log_t)[:, None], np.exp(self.log_pay)
+        if payer:
+            legs = strikes * p_t * ndtr(-h + sigma_p) - p_pay * ndtr(-h)
+        else:
+            legs = p_pay * ndtr(h) - strikes * p_t * ndtr(h - sigma_p)
+        return np.asarray(np.einsum("ij,ij->i", self.cash, legs), dtype=np.float64)
+
+    def _critical_states(self, log_a: FloatArray, bees: FloatArray, sd: FloatArray) -> FloatArray:
+        # Each bond's value at expiry falls in the state x; find where it is worth 1: Newton's
+        # method on all rows at once. A step that leaves the interval the signs seen so far
+        # bracket the root in bisects it instead, or goes ten standard deviations past its end.
+        x = np.zeros_like(sd)
+        lo, hi = np.full_like(sd, -np.inf), np.full_like(sd, np.inf)
+        for _ in range(_MAX_ROOT_STEPS):
+            flows = self.cash * np.exp(log_a - bees * x[:, None])
+            value = flows.sum(axis=1) - 1.0
+            lo = np.where(value > 0, x, lo)
+            hi = np.where(value < 0, x, hi)
+            step = x + value / (flows * bees).sum(axis=1)
+            inside = (step > lo) & (step < hi)
+            if not inside.all():
+                past_end = np.where(np.isfinite(lo), lo + 10 * sd, hi - 10 * sd)
+                bisect = np.where(np.isfinite(lo) & np.isfinite(hi), 0.5 * (lo + hi), past_end)
+                step = np.where(inside, step, bisect)
+            done = np.abs(step - x) <= _ROOT_TOL * (1.0 + np.abs(x))
+            x = step
+            if done.all():
+                return np.asarray(x, dtype=np.float64)
+        msg = "HullWhite: the Jamshidian critical state did not converge"
+        raise ConvergenceError(msg)
 
 
 @dataclass(frozen=True)
@@ -100,39 +183,8 @@ class HullWhite(SwaptionModel):
         if pay.size == 0 or pay.shape != acc.shape or not np.all(pay > expiry) or expiry <= 0:
             msg = "HullWhite.swaption_on_leg: payment times must follow a positive expiry"
             raise ValueError(msg)
-        a, s = self.a, self.sigma
-        c = strike * acc
-        c[-1] += 1.0
-        log_t = float(self._log_df(expiry)[0])
-        log_pay = self._log_df(pay)
-        bees = _b(a, pay - expiry)
-        # ln P(T, t_i | x) = ln A_i - B_i x, with the variance of the integrated rate
-        # V(tau) = s^2 / a^2 (tau + 2 e^{-a tau} / a - e^{-2 a tau} / (2a) - 3 / (2a)).
-        var_x = s * s * -np.expm1(-2 * a * expiry) / (2 * a)
-        log_a = log_pay - log_t - 0.5 * bees * bees * var_x
-        x_star = self._critical_state(c, log_a, bees, np.sqrt(var_x))
-        strikes = np.exp(log_a - bees * x_star)
-        sigma_p = np.sqrt(var_x) * bees
-        h = (log_pay - log_t - np.log(strikes)) / sigma_p + sigma_p / 2
-        p_t, p_pay = np.exp(log_t), np.exp(log_pay)
-        if payer:
-            legs = strikes * p_t * ndtr(-h + sigma_p) - p_pay * ndtr(-h)
-        else:
-            legs = p_pay * ndtr(h) - strikes * p_t * ndtr(h - sigma_p)
-        return float(np.dot(c, legs))
-
-    @staticmethod
-    def _critical_state(c: FloatArray, log_a: FloatArray, bees: FloatArray, sd: float) -> float:
-        # The coupon bond's value at expiry falls in the state x; find where it is worth 1.
-        def excess(x: float) -> float:
-            return float(np.dot(c, np.exp(log_a - bees * x)) - 1.0)
-
-        lo, hi = -10 * sd, 10 * sd
-        while excess(lo) < 0:
-            lo *= 2
-        while excess(hi) > 0:
-            hi *= 2
-        return float(brentq(excess, lo, hi, xtol=1e-15, rtol=1e-15, maxiter=200))
+        bonds = _CouponBonds.of_legs(self, [(expiry, pay, acc, strike)])
+        return float(bonds.swaptions(self.a, self.sigma, payer)[0])
 
     def swaption(
         self,
@@ -171,14 +223,20 @@ class HullWhite(SwaptionModel):
         """
         q, freq, vols = swaption_quotes(quotes, "HullWhite.calibrate")
 
+        # The legs, ATM strikes and annuities read the curve alone (whatever a and sigma the
+        # model holding it has): build them once, then price every quote at once per trial.
+        curve_only = cls(curve, _MIN_REVERSION, _VOL_RANGE[0])
+        legs, scale = [], []
+        for e, t, f in zip(q["expiry"], q["tenor"], freq, strict=True):
+            pay, acc = _fixed_leg(e, t, f)
+            legs.append((float(e), pay, acc, curve_only.forward_swap_rate(e, t, f)))
+            scale.append(curve_only._price_per_normal_vol(e, t, f))
+        bonds = _CouponBonds.of_legs(curve_only, legs)
+        price_per_vol = np.array(scale)
+
         def model_vols(x: FloatArray) -> FloatArray:
-            m = cls(curve, float(x[0]), float(x[1]))
-            return np.array(
-                [
-                    m.normal_vol(e, t, f)
-                    for e, t, f in zip(q["expiry"], q["tenor"], freq, strict=True)
-                ]
-            )
+            prices = bonds.swaptions(float(x[0]), float(x[1]), True)
+            return np.asarray(prices / price_per_vol, dtype=np.float64)
 
         def residuals(x: FloatArray) -> FloatArray:
             return np.asarray((model_vols(x) - vols) / vols, dtype=np.float64)

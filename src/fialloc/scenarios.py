@@ -272,11 +272,14 @@ class SwaptionModel(ABC):
 
     def normal_vol(self, expiry: float, tenor: float, frequency: int = 1) -> float:
         """ATM normal (Bachelier) volatility (decimal) implied by the model's swaption price."""
+        price = float(self.swaption(expiry, tenor, None, True, frequency))
+        return price / self._price_per_normal_vol(expiry, tenor, frequency)
+
+    def _price_per_normal_vol(self, expiry: float, tenor: float, frequency: int) -> float:
+        # An ATM swaption's Bachelier price is its annuity x sqrt(expiry / (2 pi)) x the vol.
         pay, acc = _fixed_leg(expiry, tenor, frequency)
         annuity = float(np.dot(acc, np.exp(self._log_df(pay))))
-        return float(self.swaption(expiry, tenor, None, True, frequency)) / float(
-            annuity * np.sqrt(expiry / (2 * np.pi))
-        )
+        return float(annuity * np.sqrt(expiry / (2 * np.pi)))
 
 
 class G2pp(SwaptionModel):
