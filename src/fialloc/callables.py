@@ -142,6 +142,17 @@ def exercise_schedule(
         msg = f"{file}: missing column(s) {missing}"
         raise ValueError(msg)
     position = {sid: i for i, sid in enumerate(book.security_ids)}
+    # The terms as Python lists up front: a row of the book frame costs a pandas lookup each.
+    frame = book.frame
+    terms = list(
+        zip(
+            frame["coupon"].tolist(),
+            frame["maturity"].tolist(),
+            frame["frequency"].tolist(),
+            frame["day_count"].tolist(),
+            strict=True,
+        )
+    )
     rows: list[tuple[int, float, float, int]] = []
     make_whole = (
         table["make_whole"].fillna(False).astype(bool)
@@ -158,7 +169,8 @@ def exercise_schedule(
             strict=True,
         )
     ):
-        exercise = _exercise(book, position, (sid, date, price, kind, mw), f"{file}, row {row}")
+        cells = (sid, date, price, kind, mw)
+        exercise = _exercise(book, position, terms, cells, f"{file}, row {row}")
         if exercise is not None:
             rows.append(exercise)
     return _schedule_of(book, rows, file)
@@ -167,10 +179,13 @@ def exercise_schedule(
 def _exercise(
     book: BondBook,
     position: Mapping[str, int],
+    terms: Sequence[tuple[float, dt.date, int, str]],
     cells: tuple[str, Any, Any, Any, bool],
     where: str,
 ) -> tuple[int, float, float, int] | None:
     """Check one schedule row; return (bond, time, dirty price, +1 call / -1 put).
+
+    `terms` holds each bond's (coupon, maturity, frequency, day count), in book order.
 
     None for a security outside the book, a make-whole call or a date on or before the
     valuation date.
@@ -187,14 +202,11 @@ def _exercise(
     vd = book.valuation_date
     if sid not in position or make_whole or d <= vd:
         return None
-    bond = book.frame.iloc[position[sid]]
-    maturity: dt.date = bond["maturity"]
+    coupon, maturity, frequency, day_count = terms[position[sid]]
     if d >= maturity:
         msg = f"{where}, column date: {d} is on or after {sid}'s maturity {maturity}"
         raise ValueError(msg)
-    accrued = _bond_flows(
-        float(bond["coupon"]), maturity, int(bond["frequency"]), str(bond["day_count"]), d
-    )[3]
+    accrued = _bond_flows(float(coupon), maturity, int(frequency), str(day_count), d)[3]
     return position[sid], act365(vd, d), p + accrued, 1 if kind == "call" else -1
 
 
