@@ -168,13 +168,15 @@ def spread_durations_by_rating(
     # -1: a letter without history
     column = pd.Index(spreads.columns).get_indexer(pd.Index(letters))
     weight = np.asarray(held, dtype=np.float64)
-    letter_of = letters.to_numpy(dtype=object)
+    # Each letter's securities once, not per month (the months share the master).
+    of_letter = [letters.to_numpy(dtype=object) == letter for letter in spreads.columns]
+    is_credit = credit.to_numpy()
     out = {}
     for month, level, curve in zip(
         spreads.index, spreads.to_numpy(), curves.to_numpy(dtype=np.float64), strict=True
     ):
         years = (maturity - month.toordinal()) / 365.0
-        alive = credit.to_numpy() & (years > 0)
+        alive = is_credit & (years > 0)
         if not alive.any():
             msg = f"spread durations: no credit security of the book is alive at {month}"
             raise ValueError(msg)
@@ -182,21 +184,19 @@ def spread_durations_by_rating(
         duration = _spread_duration(
             years[alive], coupon[alive], frequency[alive], spread[alive], tenors, curve
         )
-        out[month] = [
-            _average(duration, letter_of[alive] == letter, weight[alive])
-            for letter in spreads.columns
-        ]
+        held_alive = weight[alive]
+        out[month] = [_average(duration, mask[alive], held_alive) for mask in of_letter]
     return pd.DataFrame.from_dict(out, orient="index", columns=list(spreads.columns))
 
 
 def _average(duration: np.ndarray, of_letter: np.ndarray, weight: np.ndarray) -> float:
     """Value-weighted mean over the held securities of a letter, else its master, else all."""
-    for mask, w in (
-        (of_letter & (weight > 0), weight),
-        (of_letter, np.ones_like(weight)),
-        (weight > 0, weight),
-        (np.ones_like(of_letter), np.ones_like(weight)),
-    ):
+    held = weight > 0
+    if (mask := of_letter & held).any():
+        return float(np.average(duration[mask], weights=weight[mask]))
+    # The fallbacks, built only when needed (most letters are held).
+    ones = np.ones_like(weight)
+    for mask, w in ((of_letter, ones), (held, weight), (np.ones_like(of_letter), ones)):
         if mask.any():
             return float(np.average(duration[mask], weights=w[mask]))
     return float("nan")  # unreachable: the caller checked some security is alive

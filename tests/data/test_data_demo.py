@@ -197,3 +197,118 @@ def test_write_demo_loads_back_to_the_same_book(tmp_path, demo):
 def test_demo_valuation_date_is_a_month_end():
     vd = data.DEMO_VALUATION
     assert (vd + dt.timedelta(days=1)).day == 1
+
+
+def _fingerprints(tables: dict[str, pd.DataFrame]) -> dict[str, int]:
+    """Each table's hash: its values and index, plus its column names and dtypes."""
+    out = {}
+    for name, table in sorted(tables.items()):
+        layout = pd.Series([f"{c}:{table[c].dtype}" for c in table.columns], dtype=object)
+        values = int(pd.util.hash_pandas_object(table, index=True).sum())
+        out[name] = (values + int(pd.util.hash_pandas_object(layout, index=False).sum())) % 2**64
+    return out
+
+
+# Hashed from main (d69a47b) before the generators were made faster: speed-ups to the demo
+# and synthetic builders must leave every table bit for bit where it was.
+_DEMO_FINGERPRINTS = {
+    "benchmark_holdings": 9726435397060524815,
+    "benchmarks": 13634398893928535578,
+    "call_schedule": 16024099845210973563,
+    "cpi_history": 16254607350860027419,
+    "curve_quotes": 12408908021759237962,
+    "fx_spot": 12560289038005972645,
+    "holdings": 1143032587428908871,
+    "holdings_history": 10488193262210135709,
+    "inflation_swaps": 10229997779167577118,
+    "liabilities": 15043234593963987702,
+    "liability_products": 12528764769019852885,
+    "linkers": 14137520998917186858,
+    "manager_characteristics": 10079414527517337722,
+    "manager_returns": 18133988661652572878,
+    "managers": 14379009970678144027,
+    "market_history": 15949321155475623706,
+    "mbs_pools": 5901417218198744144,
+    "mortality": 1448271623483411424,
+    "overlay_futures": 18129411395164747054,
+    "pool_factors": 13307978118834012705,
+    "securities": 2913230053312612764,
+    "security_spreads": 4447540555075942265,
+    "spreads": 7561384438092346125,
+}
+
+_SYNTHETIC_FINGERPRINTS = {
+    (1, 100, 0, False): {
+        "call_schedule": 6954547774230367794,
+        "curve_quotes": 180783219084367782,
+        "holdings": 10668008539437589769,
+        "liabilities": 15043234593963987702,
+        "liability_products": 12528764769019852885,
+        "manager_characteristics": 7475579390911635976,
+        "manager_returns": 4464572655329767281,
+        "managers": 2020470292698797408,
+        "market_history": 13503064461968896651,
+        "mortality": 1448271623483411424,
+        "overlay_futures": 18129411395164747054,
+        "securities": 9414477111430666773,
+        "spreads": 7561384438092346125,
+    },
+    (5, 250, 3, False): {
+        "call_schedule": 7512971244347210826,
+        "curve_quotes": 180783219084367782,
+        "holdings": 1757763848400701594,
+        "liabilities": 15043234593963987702,
+        "liability_products": 12528764769019852885,
+        "manager_characteristics": 17682549175676792535,
+        "manager_returns": 2855181167491174744,
+        "managers": 13140256604252872750,
+        "market_history": 1458893678796850464,
+        "mortality": 1448271623483411424,
+        "overlay_futures": 18129411395164747054,
+        "securities": 13314989619923487586,
+        "spreads": 7561384438092346125,
+    },
+    (30, 600, 11, False): {
+        "call_schedule": 15363892070005192462,
+        "curve_quotes": 180783219084367782,
+        "holdings": 11773084814866044714,
+        "liabilities": 15043234593963987702,
+        "liability_products": 12528764769019852885,
+        "manager_characteristics": 12956162830647564249,
+        "manager_returns": 17635592121440566241,
+        "managers": 16627858850217415261,
+        "market_history": 3519517692665312027,
+        "mortality": 1448271623483411424,
+        "overlay_futures": 18129411395164747054,
+        "securities": 14722238922309205531,
+        "spreads": 7561384438092346125,
+    },
+    (12, 400, 2, True): {
+        "call_schedule": 15869114837601026429,
+        "curve_quotes": 12408908021759237962,
+        "fx_spot": 12560289038005972645,
+        "holdings": 5467119874774570796,
+        "liabilities": 15043234593963987702,
+        "liability_products": 12528764769019852885,
+        "manager_characteristics": 6860686906278890674,
+        "manager_returns": 10651319631576189348,
+        "managers": 14206106931252262426,
+        "market_history": 15205788046325932463,
+        "mortality": 1448271623483411424,
+        "overlay_futures": 18129411395164747054,
+        "securities": 6896694148618123871,
+        "spreads": 7561384438092346125,
+    },
+}
+
+
+def test_the_demo_tables_are_pinned_bit_for_bit(demo_tables_and_truth):
+    tables, _ = demo_tables_and_truth
+    assert _fingerprints(tables) == _DEMO_FINGERPRINTS
+
+
+@pytest.mark.parametrize("case", list(_SYNTHETIC_FINGERPRINTS), ids=str)
+def test_the_synthetic_tables_are_pinned_bit_for_bit(case):
+    n_managers, n_securities, seed, global_sleeve = case
+    tables, _ = data.synthetic_tables(n_managers, n_securities, seed, global_sleeve=global_sleeve)
+    assert _fingerprints(tables) == _SYNTHETIC_FINGERPRINTS[case]

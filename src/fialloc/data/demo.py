@@ -17,6 +17,8 @@ desks must find are recorded in :class:`DemoTruth`:
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -56,6 +58,7 @@ from fialloc.data.demo_universe import (
     Manager,
     eligible_securities,
     history_months,
+    years_to_maturity,
 )
 from fialloc.data.futures import default_futures
 from fialloc.data.vocabulary import HIGH_YIELD_LETTERS, RATING_LETTERS, rating_letter, rating_notch
@@ -91,51 +94,48 @@ class DemoTruth:
     global_manager: str | None = None
 
 
+#: Issue sizes (billions) a demo bond draws from.
+_ISSUE_BILLIONS: Final = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
+#: The security master's columns, in order.
+_SECURITY_COLUMNS: Final = (
+    "security_id", "issuer", "sector", "rating", "currency", "coupon", "maturity", "frequency",
+    "day_count", "bid_ask_bp", "bid_ask_vol_bp", "adv", "issue_size", "liquidity_tier",
+)  # fmt: skip
+
+
 def _securities(rng: np.random.Generator, counts: Sequence[int]) -> pd.DataFrame:
-    rows: list[dict[str, object]] = []
+    rows: list[tuple[object, ...]] = []
+    # A bond's draws, in this order, are its stream: rng.integers(n) is the draw rng.choice
+    # makes from n items, without converting the items to an array each time.
     for pool, count in zip(POOLS, counts, strict=True):
         sector, ratings, (lo, hi), freq, _, tier, bid_ask, adv_share = pool
-        issuers = max(count // 3, 1) if sector not in ("treasury", "treasury_strip") else 1
+        government = sector in ("treasury", "treasury_strip")
+        issuers = max(count // 3, 1) if not government else 1
+        prefix, issuer = sector[:3].upper(), sector.replace("_", " ").title()
+        day_count = "ACT/365F" if freq == 0 else "ACT/ACT ICMA" if government else "30/360"
         for i in range(count):
             years = float(rng.uniform(lo, hi))
             maturity = add_months(DEMO_VALUATION, round(years * 12))
             maturity = maturity.replace(day=15 if rng.random() < 0.6 else maturity.day)
-            rating = str(rng.choice(ratings))
-            letter = rating_letter(rating)
-            base = 0.036 + 0.0012 * years**0.5 + SPREADS[letter]
+            rating = ratings[int(rng.integers(len(ratings)))]
+            base = 0.036 + 0.0012 * years**0.5 + SPREADS[rating_letter(rating)]
             # Coupons in eighths of a percent, near where the bond would have been issued.
             coupon = (
                 max(round(float(base + rng.normal(0, 0.004)) * 800) / 800, 0.005) if freq else 0.0
             )
-            sec_tier = tier or ("level2a" if rating in ("AA", "AA-") else "level2b")
-            issue = float(rng.choice([0.5, 0.75, 1.0, 1.5, 2.0, 3.0])) * 1e9
+            issue = _ISSUE_BILLIONS[int(rng.integers(len(_ISSUE_BILLIONS)))] * 1e9
             if sector == "treasury":
                 issue *= 20
-            rows.append(
-                {
-                    "security_id": f"{sector[:3].upper()}{len(rows):04d}",
-                    "issuer": f"{sector.replace('_', ' ').title()} Issuer {i % issuers + 1:02d}",
-                    "sector": sector,
-                    "rating": rating,
-                    "currency": "USD",
-                    "coupon": coupon,
-                    "maturity": maturity,
-                    "frequency": freq,
-                    "day_count": "30/360"
-                    if sector not in ("treasury", "treasury_strip")
-                    else "ACT/ACT ICMA",
-                    "bid_ask_bp": round(
-                        bid_ask * float(rng.uniform(0.7, 1.4)) * (1 + years / 30), 2
-                    ),
-                    "bid_ask_vol_bp": round(bid_ask * float(rng.uniform(0.2, 0.5)), 2),
-                    "adv": issue * adv_share * float(rng.uniform(0.5, 1.5)),
-                    "issue_size": issue,
-                    "liquidity_tier": sec_tier,
-                }
-            )
-    frame = pd.DataFrame(rows)
-    frame.loc[frame["frequency"] == 0, "day_count"] = "ACT/365F"
-    return frame
+            rows.append((
+                f"{prefix}{len(rows):04d}", f"{issuer} Issuer {i % issuers + 1:02d}", sector,
+                rating, "USD", coupon, maturity, freq, day_count,
+                round(bid_ask * float(rng.uniform(0.7, 1.4)) * (1 + years / 30), 2),
+                round(bid_ask * float(rng.uniform(0.2, 0.5)), 2),
+                issue * adv_share * float(rng.uniform(0.5, 1.5)),
+                issue,
+                tier or ("level2a" if rating in ("AA", "AA-") else "level2b"),
+            ))  # fmt: skip
+    return pd.DataFrame(rows, columns=list(_SECURITY_COLUMNS))
 
 
 #: The demo's agency pools: fees between WAC and net coupon (servicing plus guarantee, decimal).
@@ -229,20 +229,21 @@ def _call_schedule(securities: pd.DataFrame, seed: int) -> pd.DataFrame:
     Every fourth is a make-whole call (valued as a bullet).
     """
     rng = np.random.default_rng([seed, 18])
-    years = np.array([(m - DEMO_VALUATION).days / 365.0 for m in securities["maturity"]])
+    years = years_to_maturity(securities["maturity"])
     corporate = securities["sector"].isin(["financial", "industrial", "utility"]).to_numpy()
     pool = np.flatnonzero(corporate & (years >= 8) & (securities["frequency"] == 2).to_numpy())
     picks = np.sort(rng.choice(pool, size=min(CALLABLES, len(pool)), replace=False))
     rows = []
+    ids, maturities = securities["security_id"].to_numpy(dtype=object), securities["maturity"]
     for k, idx in enumerate(picks):
-        maturity = securities["maturity"].iloc[idx]
+        maturity, sid = maturities.iloc[idx], ids[idx]
         first = add_months(DEMO_VALUATION, 12 * int(rng.integers(2, 6)))
         dates, back = [], 1
         while (d := add_months(maturity, -6 * back)) > first:
             dates.append(d)
             back += 1
         for d in sorted(dates):
-            rows.append({"security_id": securities["security_id"].iloc[idx], "date": d,
+            rows.append({"security_id": sid, "date": d,
                          "price": 100.0, "kind": "call", "make_whole": k % 4 == 3})  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -260,24 +261,26 @@ def _holdings(
         for mid, idx in eligible.items()
     }
     # Every security in the master is held by someone whose mandate allows it.
-    held = set().union(*chosen.values())
-    allowed = {mid: set(e.tolist()) for mid, e in eligible.items()}
-    for idx in range(len(securities)):
-        if idx not in held:
-            owners = [mid for mid, e in allowed.items() if idx in e]
-            if owners:
-                chosen[str(rng.choice(owners))].add(idx)
-    rows, table = [], []
+    owners = np.array(list(eligible), dtype=object)
+    allows = np.zeros((len(eligible), len(securities)), dtype=bool)  # manager by security
+    for row, universe in enumerate(eligible.values()):
+        allows[row, universe] = True
+    unheld = np.ones(len(securities), dtype=bool)
+    unheld[list(set().union(*chosen.values()))] = False
+    for position in np.flatnonzero(unheld & allows.any(axis=0)).tolist():
+        chosen[str(rng.choice(owners[allows[:, position]].tolist()))].add(position)
+    ids = securities["security_id"].to_numpy(dtype=object)
+    parts, table = [], []
     for mid, name, style, bench, weight, _, _ in managers:
-        picks = sorted(chosen[mid])
+        picks = np.array(sorted(chosen[mid]), dtype=np.intp)
         mv = TOTAL_ASSETS * weight * rng.dirichlet(np.full(len(picks), 4.0))
-        for idx, value in zip(picks, mv, strict=True):
-            par = value / (prices[idx] / 100.0)
-            rows.append({"manager_id": mid, "security_id": securities["security_id"].iloc[idx],
-                         "par": round(par, 2)})  # fmt: skip
+        par = [round(p, 2) for p in (mv / (prices[picks] / 100.0)).tolist()]
+        if par:  # an empty part would make the columns' dtypes object
+            parts.append(pd.DataFrame({"manager_id": mid, "security_id": ids[picks], "par": par}))
         table.append({"manager_id": mid, "name": name, "style": style, "benchmark": bench,
                       "current_allocation": weight})  # fmt: skip
-    return pd.DataFrame(rows), pd.DataFrame(table)
+    rows = pd.concat(parts, ignore_index=True)
+    return rows, pd.DataFrame(table)
 
 
 def _liabilities(asset_value: float, curve: Curve) -> pd.DataFrame:
@@ -298,6 +301,18 @@ _FIXED_ANNUITIES: Final = (
     ("FA3", 58, 0.5e9, 0.0400, 12.0), ("FA4", 66, 0.4e9, 0.0325, 4.0),
 )  # fmt: skip
 _PAYOUT_ANNUITIES: Final = (("SPIA1", 70, 60e6), ("SPIA2", 76, 45e6))
+
+
+@functools.cache
+def _liability_tables() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Return the annuity blocks, their mortality and the fixed flows (:func:`_annuity_blocks`).
+
+    Built once a process: they depend only on today's curve (fixed quotes) and the $40B of
+    assets, not on the seed or the book's shape; callers take copies.
+    """
+    quotes = pd.DataFrame(CURVE_QUOTES, columns=["kind", "tenor", "rate"])
+    curve = bootstrap(quotes, DEMO_VALUATION)
+    return _annuity_blocks(_liabilities(TOTAL_ASSETS, curve), curve)
 
 
 def _annuity_blocks(
@@ -408,10 +423,9 @@ def _returns_and_characteristics(
     rows: dict[str, list[Any]] = {"month": [], "manager_id": []}
     chars: dict[str, list[Any]] = {"month": [], "manager_id": []}
     drift_dates = {}
-    for mid in managers["manager_id"]:
-        dur, notch, hy_share, yld = sleeve.loc[
-            mid, ["duration", "credit_notch", "hy_share", "yield"]
-        ]
+    ids = managers["manager_id"]
+    levels = sleeve.loc[ids, ["duration", "credit_notch", "hy_share", "yield"]].to_numpy()
+    for mid, (dur, notch, hy_share, yld) in zip(ids, levels, strict=True):
         bench = yld / 12 - dur * d_level + rng.normal(0, 0.0004, n)
         active = rng.normal(0, ACTIVE_NOISE, n) + INCIDENTAL_BETA * bbb * rng.normal()
         noise = CHARACTERISTIC_NOISE
@@ -435,8 +449,8 @@ def _returns_and_characteristics(
             else:  # M23: extending duration
                 active = active - size * ramp * d_level
                 d_path = dur + size * ramp
-        # One draw per month, as the history has always drawn them (the stream stays put).
-        d_path = d_path + _wander(np.array([rng.normal() for _ in range(n)]), noise["duration"])
+        # One draw per month: the same stream as drawing the months one at a time.
+        d_path = d_path + _wander(rng.normal(0, 1.0, n), noise["duration"])
         ret = bench + active
         # Column by column, a manager's months at once (the same values as month by month).
         for table, values in (
@@ -455,11 +469,13 @@ def _returns_and_characteristics(
 def _wander(shocks: np.ndarray, sd: float) -> np.ndarray:
     """Stationary AR(1) noise with standard deviation `sd` from standard normal `shocks`."""
     phi = CHARACTERISTIC_NOISE["phi"]
-    out = np.empty_like(shocks)
-    out[0] = shocks[0]
-    for t in range(1, len(shocks)):
-        out[t] = phi * out[t - 1] + np.sqrt(1.0 - phi * phi) * shocks[t]
-    return sd * out
+    innovation = math.sqrt(1.0 - phi * phi)
+    # The recursion on Python floats: the same IEEE operations as on numpy scalars, faster.
+    values = shocks.tolist()
+    out = [last := values[0]]
+    for shock in values[1:]:
+        out.append(last := phi * last + innovation * shock)
+    return sd * np.array(out, dtype=np.float64)
 
 
 def demo_tables(
@@ -630,8 +646,7 @@ def _tables(
         # and option-adjusted duration are what a run finds, and their face is bought at it.
         prices, durations = _pool_prices(securities, pools, curve, z, prices, durations)
     holdings, managers = _holdings(securities, prices, rng, managers_spec, picks)
-    liabilities = _liabilities(TOTAL_ASSETS, curve)
-    products, mortality, fixed_liabilities = _annuity_blocks(liabilities, curve)
+    products, mortality, fixed_liabilities = (table.copy() for table in _liability_tables())
     history, factors = _market_history(curve, rng)
     factors |= _spread_durations(securities, holdings, prices, history)
     sleeve = _sleeves(securities, holdings, prices, durations, analytics.ytm)

@@ -7,7 +7,7 @@ the month-end histories; both read the constants here, so neither imports the ot
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Final
 
 import numpy as np
@@ -39,6 +39,7 @@ __all__ = [
     "Manager",
     "eligible_securities",
     "history_months",
+    "years_to_maturity",
 ]
 
 DEMO_VALUATION: Final = dt.date(2026, 9, 30)
@@ -140,12 +141,21 @@ def eligible_securities(
     securities: pd.DataFrame, managers: Sequence[Manager] = MANAGERS
 ) -> dict[str, np.ndarray]:
     """Positions (rows of `securities`) each manager's mandate allows: its universe."""
-    years = np.array([(m - DEMO_VALUATION).days / 365.0 for m in securities["maturity"]])
+    years = years_to_maturity(securities["maturity"])
     below_ig = securities["rating"].map(rating_letter).isin(HIGH_YIELD_LETTERS).to_numpy()
+    # The sectors as codes once: a manager's pools are then a lookup, not a string scan.
+    sector, sectors = pd.factorize(securities["sector"])
     eligible = {}
     for mid, _, style, _, _, pools, (lo, hi) in managers:
-        ok = securities["sector"].isin(pools).to_numpy() & (years >= lo - 0.5) & (years <= hi + 0.5)
+        ok = np.isin(sector, np.flatnonzero(sectors.isin(pools)))
+        ok &= (years >= lo - 0.5) & (years <= hi + 0.5)
         if style in ("ig_credit", "long_credit", "short_credit"):  # investment grade only
             ok &= ~below_ig
         eligible[mid] = np.flatnonzero(ok)
     return eligible
+
+
+def years_to_maturity(maturities: Iterable[dt.date]) -> np.ndarray:
+    """Return the years (actual days / 365) from :data:`DEMO_VALUATION` to each maturity."""
+    days = np.array([m.toordinal() for m in maturities], dtype=np.int64)
+    return np.asarray((days - DEMO_VALUATION.toordinal()) / 365.0, dtype=np.float64)
