@@ -289,13 +289,17 @@ class TableCoercion:
         """
         names = self._names or []
         index = self._index[0].append(self._index[1:]) if self._index else pd.RangeIndex(0)
-        out = pd.DataFrame(index=index)
+        columns: dict[Any, pd.Series] = {}  # keyed as the given columns are
         for name in names:
             parts = self._parts.pop(name)
-            out[name] = parts[0] if len(parts) == 1 else pd.concat(parts)
+            column = parts[0] if len(parts) == 1 else pd.concat(parts)
+            columns[name] = column.set_axis(index)  # aligned by position, as given
             if len(parts) > 1:
                 del parts
                 _release_freed_heap()
+        # One constructor call, not a column inserted at a time (each insert rebuilt the
+        # frame's column index); copy=False keeps one block a column, as inserts did.
+        out = pd.DataFrame(columns, index=index, copy=False)
         problems = [
             Problem(self.file, None, c.name, "required column is missing")
             for c in self.spec.columns
