@@ -204,9 +204,9 @@ def test_a_large_file_is_never_converted_or_held_as_text_whole(tmp_path, demo_di
     converted: list[int] = []
     coerce_fast = schema._coerce_fast
 
-    def counting(series, col):
+    def counting(series, col, factorized=None):
         converted.append(len(series))
-        return coerce_fast(series, col)
+        return coerce_fast(series, col, factorized)
 
     pool = pa.proxy_memory_pool(pa.default_memory_pool())
     open_csv = csv_files.pa_csv.open_csv

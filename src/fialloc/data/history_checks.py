@@ -11,10 +11,10 @@ value then ends the month's return), not before or later.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections.abc import Mapping
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from fialloc.data.schema import Problem
@@ -25,8 +25,15 @@ __all__ = ["history_problems"]
 _LIMIT = 20  # problems of one kind worth listing before the first ones make the point
 
 
-def _unknown(frame: pd.DataFrame, file: str, column: str, known: set[str]) -> list[Problem]:
-    bad = np.flatnonzero(~frame[column].isin(known).to_numpy())
+#: A column's code of each row and the value of each code (:func:`pandas.factorize`).
+Coded = tuple[npt.NDArray[np.intp], pd.Index]
+
+
+def _unknown(
+    frame: pd.DataFrame, file: str, column: str, coded: Coded, known: set[str]
+) -> list[Problem]:
+    codes, values = coded
+    bad = np.flatnonzero(~values.isin(known)[codes])  # distinct values checked, not rows
     what = "security id" if column == "security_id" else "manager id"
     extra = " (no row in the security master)" if column == "security_id" else ""
     return [
@@ -36,16 +43,16 @@ def _unknown(frame: pd.DataFrame, file: str, column: str, known: set[str]) -> li
 
 
 def _months_within(
-    frame: pd.DataFrame, file: str, vd: dt.date, market: set[dt.date]
+    frame: pd.DataFrame, file: str, month: Coded, vd: dt.date, market: set[dt.date]
 ) -> list[Problem]:
     problems = []
-    codes, months = pd.factorize(frame["month"])  # few distinct months: check those
-    late = [k for k, month in enumerate(months) if month > vd]
+    codes, months = month  # few distinct months: check those
+    late = [k for k, m in enumerate(months) if m > vd]
     for row in np.flatnonzero(np.isin(codes, late))[:_LIMIT]:
         msg = f"{frame['month'].iloc[row]} is after the valuation date {vd}"
         problems.append(Problem(file, int(row), "month", msg))
-    for month in sorted(set(months) - market)[:_LIMIT]:
-        msg = f"no zero rates in market_history for {month}; every history month needs a curve"
+    for m in sorted(set(months) - market)[:_LIMIT]:
+        msg = f"no zero rates in market_history for {m}; every history month needs a curve"
         problems.append(Problem(file, None, "month", msg))
     return problems
 
@@ -90,12 +97,15 @@ def _row_problems(
         if name not in t:
             continue
         frame, file = t[name], files[name]
-        problems += _unknown(frame, file, "security_id", securities)
+        # Each column hashed once for all its checks: the tables run to millions of rows.
+        sid, month = pd.factorize(frame["security_id"]), pd.factorize(frame["month"])
+        problems += _unknown(frame, file, "security_id", sid, securities)
         if "manager_id" in frame.columns:
-            problems += _unknown(frame, file, "manager_id", managers)
-        problems += _months_within(frame, file, vd, curve_months)
+            manager = pd.factorize(frame["manager_id"])
+            problems += _unknown(frame, file, "manager_id", manager, managers)
+        problems += _months_within(frame, file, month, vd, curve_months)
         if name != "security_spreads":
-            problems += _after_maturity(frame, file, maturity)
+            problems += _after_maturity(frame, file, sid, month, maturity)
     return problems
 
 
@@ -108,7 +118,8 @@ def _coverage_problems(t: Mapping[str, pd.DataFrame], files: Mapping[str, str]) 
     months = sorted(set(sleeves["month"]))
     present = sleeves.groupby("manager_id")["month"].agg(set)
     for manager in sorted(managers):
-        gone = [m for m in months if m not in present.get(manager, set())]
+        have = present.get(manager, set())
+        gone = [m for m in months if m not in have]
         if gone:
             msg = (
                 f"manager {manager} has no holdings at {gone[0]}"
@@ -131,37 +142,78 @@ def _coverage_problems(t: Mapping[str, pd.DataFrame], files: Mapping[str, str]) 
 
 def _spread_problems(t: Mapping[str, pd.DataFrame], files: Mapping[str, str]) -> list[Problem]:
     """Month-ends of held or benchmark securities with neither a spread nor a price."""
-    held, bench = t["holdings_history"], t["benchmark_holdings"]
-    months = sorted(set(held["month"]))
-    maturity = t["securities"].set_index("security_id")["maturity"]
-    cols = ["security_id", "month"]
-    used = pd.concat([held[cols], bench[cols]], ignore_index=True)
-    used = used[used["month"].isin(months)].drop_duplicates()
+    held, bench, spreads = t["holdings_history"], t["benchmark_holdings"], t["security_spreads"]
+    securities = t["securities"]
+    prices = t.get("prices")  # a price at a month-end sets that month's spread
+    dated = [(held, "month"), (bench, "month"), (spreads, "month")]
+    dated += [] if prices is None else [(prices, "date")]
+    # Integer codes of ids and months, each column hashed once: hashing date and id objects
+    # row by row (isin, map, drop_duplicates) took most of the load's history checks.
+    sid, sids = _joint_codes([f["security_id"] for f, _ in dated] + [securities["security_id"]])
+    month, months = _joint_codes([f[column] for f, column in dated])
+    day = np.array([m.toordinal() for m in months], dtype=np.int64)
+    held_end, used_end, dated_end = np.cumsum([len(f) for f, _ in dated])[[0, 1, -1]]
+    held_months = _distinct(month[:held_end])
+    in_history = np.zeros(len(months), dtype=bool)
+    in_history[held_months] = True
+    used = _pair_codes(sid[:used_end], month[:used_end], len(months))
+    used = _distinct(used[in_history[month[:used_end]]])
     # A position's month return ends at the next month-end's value, held or sold by then
     # (a bond that matures in between ends at its redemption, with no spread).
-    following = dict(itertools.pairwise(months))
-    ends = used.assign(month=used["month"].map(following)).dropna(subset=["month"])
-    ends = ends[ends["month"] < ends["security_id"].map(maturity)]
-    used = pd.concat([used, ends], ignore_index=True)
-    have = [t["security_spreads"][cols]]
-    prices = t.get("prices")
-    if prices is not None:  # a price at a month-end sets that month's spread
-        have.append(pd.DataFrame({"security_id": prices["security_id"], "month": prices["date"]}))
+    chronological = held_months[np.argsort(day[held_months], kind="stable")]
+    following = np.full(len(months), -1, dtype=np.int64)
+    following[chronological[:-1]] = chronological[1:]
+    due = np.full(len(sids), -np.inf)  # a security not in the master ends no month
+    due[sid[dated_end:]] = [d.toordinal() for d in securities["maturity"]]
+    used_sid, used_month = np.divmod(used, len(months))
+    end = following[used_month]
+    ending = (end >= 0) & (day[end] < due[used_sid])
+    needed = np.concatenate([used, _pair_codes(used_sid[ending], end[ending], len(months))])
+    have = _pair_codes(sid[used_end:dated_end], month[used_end:], len(months))
+    lacking_sid, lacking_month = np.divmod(_distinct(needed[~np.isin(needed, have)]), len(months))
+    # Listed by id, then month, as the values sort.
+    order = np.lexsort((day[lacking_month], _value_ranks(sids)[lacking_sid]))[:_LIMIT]
     problems: list[Problem] = []
-    for sid, month in _missing(used, pd.concat(have, ignore_index=True))[:_LIMIT]:
+    for i in order.tolist():
         msg = (
-            f"no spread or price for security {sid!r} at {month}, which ends a month it is "
-            "held or in a benchmark"
+            f"no spread or price for security {sids[lacking_sid[i]]!r} at "
+            f"{months[lacking_month[i]]}, which ends a month it is held or in a benchmark"
         )
         problems.append(Problem(files["security_spreads"], None, "security_id", msg))
     return problems
 
 
-def _after_maturity(frame: pd.DataFrame, file: str, maturity: pd.Series) -> list[Problem]:
+def _joint_codes(columns: list[pd.Series]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.object_]]:
+    """Return one code per row of the columns end to end, and the value of each code."""
+    codes, uniques = pd.factorize(np.concatenate([c.to_numpy(dtype=object) for c in columns]))
+    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+
+
+def _pair_codes(
+    first: npt.NDArray[np.int64], second: npt.NDArray[np.int64], n_second: int
+) -> npt.NDArray[np.int64]:
+    """Return one code per (first, second) pair of codes; `second` has `n_second` values."""
+    return first * n_second + second
+
+
+def _distinct(codes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Return the distinct codes, sorted (hashed first: np.unique sorts every row, 10x slower)."""
+    return np.sort(pd.unique(codes))
+
+
+def _value_ranks(values: npt.NDArray[np.object_]) -> npt.NDArray[np.int64]:
+    """Return each value's place among `values` sorted (distinct values)."""
+    ranks = np.empty(len(values), dtype=np.int64)
+    ranks[np.argsort(values, kind="stable")] = np.arange(len(values))
+    return ranks
+
+
+def _after_maturity(
+    frame: pd.DataFrame, file: str, sid: Coded, month: Coded, maturity: pd.Series
+) -> list[Problem]:
     """Rows that hold a security at or after its maturity (it has been redeemed by then)."""
     # On distinct securities and months (day numbers): comparing 1M date objects is slow.
-    s, ids = pd.factorize(frame["security_id"])
-    k, months = pd.factorize(frame["month"])
+    (s, ids), (k, months) = sid, month
     due = maturity.reindex(ids)
     due_day = np.array([d.toordinal() if isinstance(d, dt.date) else np.inf for d in due])
     month_day = np.array([m.toordinal() for m in months])

@@ -255,7 +255,9 @@ class TableCoercion:
             raise ValueError(msg)
         specs = {c.name: c for c in self.spec.columns}
         for name in names:
-            series = block[name]
+            raw = series = block[name]
+            # A key column is factorized once, for its coercion and for its key's codes.
+            factorized = pd.factorize(raw) if name in self._keys else None
             if name in specs:
                 series = _coerce_block(
                     series,
@@ -264,9 +266,10 @@ class TableCoercion:
                     start=self.rows,
                     untranslated=(untranslated or {}).get(name, ()),
                     seen=self._seen[name],
+                    factorized=factorized,
                 )
-            if name in self._keys:
-                self._keys[name].append(_block_codes(block[name], series))
+            if factorized is not None:
+                self._keys[name].append(_block_codes(factorized, series))
             self._parts.setdefault(name, []).append(series)
         self._index.append(block.index)
         self.rows += len(block)
@@ -289,13 +292,17 @@ class TableCoercion:
         """
         names = self._names or []
         index = self._index[0].append(self._index[1:]) if self._index else pd.RangeIndex(0)
-        out = pd.DataFrame(index=index)
+        columns: dict[Any, pd.Series] = {}  # keyed as the given columns are
         for name in names:
             parts = self._parts.pop(name)
-            out[name] = parts[0] if len(parts) == 1 else pd.concat(parts)
+            column = parts[0] if len(parts) == 1 else pd.concat(parts)
+            columns[name] = column.set_axis(index)  # aligned by position, as given
             if len(parts) > 1:
                 del parts
                 _release_freed_heap()
+        # One constructor call, not a column inserted at a time (each insert rebuilt the
+        # frame's column index); copy=False keeps one block a column, as inserts did.
+        out = pd.DataFrame(columns, index=index, copy=False)
         problems = [
             Problem(self.file, None, c.name, "required column is missing")
             for c in self.spec.columns
@@ -373,13 +380,20 @@ def _first_rows(mask: npt.NDArray[np.bool_], limit: int) -> list[int]:
 _CHUNK_ROWS: Final = 1 << 20
 
 
-def _block_codes(raw: pd.Series, coerced: pd.Series) -> tuple[npt.NDArray[np.int32], pd.Series]:
+#: A column's code of each cell (-1 when missing) and the value of each code, as
+#: :func:`pandas.factorize` returns them.
+Factorized = tuple[npt.NDArray[np.intp], Any]
+
+
+def _block_codes(
+    factorized: Factorized, coerced: pd.Series
+) -> tuple[npt.NDArray[np.int32], pd.Series]:
     """Return a block's codes of a key column and the coerced value of each code.
 
-    The codes are of the `raw` cells (Arrow text factorizes fast; hashing a million dates or
-    ids as Python objects does not); -1 for a missing cell.
+    The codes are of the raw cells, `factorized` (Arrow text factorizes fast; hashing a
+    million dates or ids as Python objects does not); -1 for a missing cell.
     """
-    codes, uniques = pd.factorize(raw)
+    codes, uniques = factorized
     present = np.flatnonzero(codes >= 0)
     row = np.zeros(len(uniques), dtype=np.int64)
     row[codes[present]] = present  # a row of each value: equal cells coerce alike
@@ -447,17 +461,19 @@ def cap_problems(problems: Sequence[Problem], limit: int = PROBLEM_LIMIT) -> lis
     return kept
 
 
-def _coerce_fast(series: pd.Series, col: Column) -> pd.Series | None:
+def _coerce_fast(
+    series: pd.Series, col: Column, factorized: Factorized | None = None
+) -> pd.Series | None:
     """Coerce a clean column in one vectorized pass, or None to let the per-cell loop report.
 
     Long tables (holdings and benchmark histories) would take seconds cell by cell; any value
     this path cannot vouch for sends the whole column to the loop, which names the problem.
     An optional column's empty cells are set aside first and come back as the loop leaves
-    them (None, NaN in a float column).
+    them (None, NaN in a float column). `factorized` is the column's, if it was already.
     """
     blank = _blank_cells(series) if not col.required else None
     if blank is None or not blank.any():
-        return _coerce_present(series, col)
+        return _coerce_present(series, col, factorized)
     present = _coerce_present(series[~blank], col) if not blank.all() else series[:0]
     if present is None:
         return None
@@ -484,13 +500,15 @@ def _blank_cells(series: pd.Series) -> npt.NDArray[np.bool_] | None:
     return None
 
 
-def _coerce_present(series: pd.Series, col: Column) -> pd.Series | None:
-    """:func:`_coerce_fast` on cells that are all present."""
+def _coerce_present(
+    series: pd.Series, col: Column, factorized: Factorized | None = None
+) -> pd.Series | None:
+    """:func:`_coerce_fast` on cells that are all present (`factorized`: theirs, if known)."""
     if col.kind == "float":
         return _fast_floats(series, col)
     kind = pd.api.types.infer_dtype(series, skipna=False)
     if col.kind in _VOCABULARIES and kind == "string":
-        codes, uniques = pd.factorize(series)
+        codes, uniques = factorized or pd.factorize(series)
         if (codes < 0).any():  # missing cells (pandas' str dtype): the loop reports them
             return None
         try:
@@ -502,7 +520,7 @@ def _coerce_present(series: pd.Series, col: Column) -> pd.Series | None:
         return series.astype(object)
     if col.kind not in ("str", "date") or kind != "string":
         return None
-    return _fast_text(series, col)
+    return _fast_text(series, col, factorized)
 
 
 def _fast_floats(series: pd.Series, col: Column) -> pd.Series | None:
@@ -522,10 +540,15 @@ def _fast_floats(series: pd.Series, col: Column) -> pd.Series | None:
     return pd.Series(number, index=series.index, dtype=float) if ok else None
 
 
-def _fast_text(series: pd.Series, col: Column) -> pd.Series | None:
-    """Return a text or ISO date column of strings, or None for the per-cell loop."""
+def _fast_text(
+    series: pd.Series, col: Column, factorized: Factorized | None = None
+) -> pd.Series | None:
+    """Return a text or ISO date column of strings, or None for the per-cell loop.
+
+    `factorized` is the column's, if it was already.
+    """
     # Long tables repeat few ids and dates: convert the distinct values, then spread them.
-    codes, distinct = pd.factorize(series)
+    codes, distinct = factorized or pd.factorize(series)
     if (codes < 0).any():  # missing cells: code -1 would pick the last distinct value
         return None
     text = pd.Series(distinct, dtype=object).str.strip()
@@ -570,13 +593,15 @@ def _coerce_block(
     start: int = 0,
     untranslated: Collection[int] = (),
     seen: _Memo | None = None,
+    factorized: Factorized | None = None,
 ) -> pd.Series:
     """Coerce a block of a column whose first row is row `start` of the table.
 
     Problems go to `problems` with their rows in the table; `untranslated` rows are numbered
-    in the table too. `seen` carries the outcomes of distinct cells from block to block.
+    in the table too. `seen` carries the outcomes of distinct cells from block to block;
+    `factorized` is the block's column factorized, if it was already.
     """
-    fast = _coerce_fast(series, col)
+    fast = _coerce_fast(series, col, factorized)
     if fast is not None:
         return fast
     values: list[Any] = []
