@@ -1,6 +1,8 @@
 import dataclasses
+import hashlib
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -87,6 +89,42 @@ def demo_portfolio(
     yield portfolio
     after = _fingerprint(_portfolio_tables(portfolio))
     assert after == before, "a test changed the shared demo portfolio in place"
+
+
+def _file_hashes(directory: Path) -> dict[str, str]:
+    """Every file under `directory` and a hash of its bytes, to catch a test that edits one."""
+    return {
+        str(path.relative_to(directory)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(directory.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory, demo_portfolio: Portfolio) -> Iterator[Path]:
+    """The demo book (seed 7) written as input files (``data.write_tables``), once per session.
+
+    What ``data.write_demo`` writes. Read-only: a test that edits files copies the folder
+    first (``shutil.copytree``); the fixture checks at the end that no file was changed, added
+    or removed.
+    """
+    directory = data.write_tables(demo_portfolio, tmp_path_factory.mktemp("demo"))
+    before = _file_hashes(directory)
+    yield directory
+    assert _file_hashes(directory) == before, "a test changed the shared written demo's files"
+
+
+@pytest.fixture(scope="session")
+def demo_read_back(demo_dir: Path) -> Iterator[Portfolio]:
+    """The written demo (:func:`demo_dir`) loaded back with ``data.load``, once per session.
+
+    Read-only, like :func:`demo_portfolio`; the fixture checks that no test changed its tables.
+    """
+    portfolio = data.load(demo_dir)
+    before = _fingerprint(_portfolio_tables(portfolio))
+    yield portfolio
+    after = _fingerprint(_portfolio_tables(portfolio))
+    assert after == before, "a test changed the shared read-back demo in place"
 
 
 @pytest.fixture(scope="module")
