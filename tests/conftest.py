@@ -1,7 +1,7 @@
 import dataclasses
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -125,6 +125,32 @@ def demo_read_back(demo_dir: Path) -> Iterator[Portfolio]:
     yield portfolio
     after = _fingerprint(_portfolio_tables(portfolio))
     assert after == before, "a test changed the shared read-back demo in place"
+
+
+@pytest.fixture(scope="session")
+def synthetic_book() -> Iterator[Callable[[int, int, int], Portfolio]]:
+    """``data.synthetic(n_managers, n_securities, seed)``, each book built once per session.
+
+    For books that several tests or modules generate alike. Read-only, like
+    :func:`demo_portfolio`; the fixture checks at the end that no test changed one in place.
+    """
+    books: dict[tuple[int, int, int], Portfolio] = {}
+    fingerprints: dict[tuple[int, int, int], dict[str, int]] = {}
+
+    def book(n_managers: int, n_securities: int, seed: int) -> Portfolio:
+        key = (n_managers, n_securities, seed)
+        if key not in books:
+            books[key] = data.synthetic(*key)
+            fingerprints[key] = _fingerprint(_portfolio_tables(books[key]))
+        return books[key]
+
+    yield book
+    changed = [
+        key
+        for key, portfolio in books.items()
+        if _fingerprint(_portfolio_tables(portfolio)) != fingerprints[key]
+    ]
+    assert not changed, f"a test changed the shared synthetic books {changed} in place"
 
 
 @pytest.fixture(scope="module")
