@@ -1,6 +1,8 @@
 import dataclasses
+import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -87,6 +89,68 @@ def demo_portfolio(
     yield portfolio
     after = _fingerprint(_portfolio_tables(portfolio))
     assert after == before, "a test changed the shared demo portfolio in place"
+
+
+def _file_hashes(directory: Path) -> dict[str, str]:
+    """Every file under `directory` and a hash of its bytes, to catch a test that edits one."""
+    return {
+        str(path.relative_to(directory)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(directory.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory, demo_portfolio: Portfolio) -> Iterator[Path]:
+    """The demo book (seed 7) written as input files (``data.write_tables``), once per session.
+
+    What ``data.write_demo`` writes. Read-only: a test that edits files copies the folder
+    first (``shutil.copytree``); the fixture checks at the end that no file was changed, added
+    or removed.
+    """
+    directory = data.write_tables(demo_portfolio, tmp_path_factory.mktemp("demo"))
+    before = _file_hashes(directory)
+    yield directory
+    assert _file_hashes(directory) == before, "a test changed the shared written demo's files"
+
+
+@pytest.fixture(scope="session")
+def demo_read_back(demo_dir: Path) -> Iterator[Portfolio]:
+    """The written demo (:func:`demo_dir`) loaded back with ``data.load``, once per session.
+
+    Read-only, like :func:`demo_portfolio`; the fixture checks that no test changed its tables.
+    """
+    portfolio = data.load(demo_dir)
+    before = _fingerprint(_portfolio_tables(portfolio))
+    yield portfolio
+    after = _fingerprint(_portfolio_tables(portfolio))
+    assert after == before, "a test changed the shared read-back demo in place"
+
+
+@pytest.fixture(scope="session")
+def synthetic_book() -> Iterator[Callable[[int, int, int], Portfolio]]:
+    """``data.synthetic(n_managers, n_securities, seed)``, each book built once per session.
+
+    For books that several tests or modules generate alike. Read-only, like
+    :func:`demo_portfolio`; the fixture checks at the end that no test changed one in place.
+    """
+    books: dict[tuple[int, int, int], Portfolio] = {}
+    fingerprints: dict[tuple[int, int, int], dict[str, int]] = {}
+
+    def book(n_managers: int, n_securities: int, seed: int) -> Portfolio:
+        key = (n_managers, n_securities, seed)
+        if key not in books:
+            books[key] = data.synthetic(*key)
+            fingerprints[key] = _fingerprint(_portfolio_tables(books[key]))
+        return books[key]
+
+    yield book
+    changed = [
+        key
+        for key, portfolio in books.items()
+        if _fingerprint(_portfolio_tables(portfolio)) != fingerprints[key]
+    ]
+    assert not changed, f"a test changed the shared synthetic books {changed} in place"
 
 
 @pytest.fixture(scope="module")

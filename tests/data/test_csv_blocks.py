@@ -16,11 +16,10 @@ import shutil
 
 import pandas as pd
 import pyarrow as pa
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fialloc.data import csv_files, load, loaders, schema, validate, write_tables
+from fialloc.data import csv_files, load, loaders, schema, validate
 from fialloc.data.csv_files import read_csv, read_csv_blocks
 from fialloc.data.mapping import parse_mapping
 from fialloc.data.schema import SCHEMAS, Column, TableCoercion, TableSpec
@@ -107,11 +106,6 @@ def test_a_row_and_its_duplicate_in_different_blocks():
     split = _coerce_in_blocks(spec, bad, [7, 8, 21])[1]
     assert [p.row for p in split] == [*range(20), None]  # the first 20 in the table, a count
     assert split == _coerce_in_blocks(spec, bad, [])[1]
-
-
-@pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory, demo_portfolio):
-    return write_tables(demo_portfolio, tmp_path_factory.mktemp("demo"))
 
 
 def _small_blocks(monkeypatch):

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fialloc.data import csv_files, validate, write_tables
+from fialloc.data import csv_files, validate
 from fialloc.data.csv_files import BLOCK_BYTES, read_csv
 from fialloc.data.schema import (
     PROBLEM_LIMIT,
@@ -31,11 +31,6 @@ from fialloc.errors import InputError
 
 HEADER = "manager_id,security_id,par,price,price_type,hedge_ratio\n"
 ROW = "M01,TRE0000,100.0,,,0.0\n"
-
-
-@pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory, demo_portfolio):
-    return write_tables(demo_portfolio, tmp_path_factory.mktemp("demo"))
 
 
 def _problem(path):

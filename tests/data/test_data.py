@@ -5,17 +5,12 @@ import pandas as pd
 import pytest
 
 import fialloc.data as data
-from fialloc.data import InputError, Mandate, load, validate, write_tables
+from fialloc.data import InputError, Mandate, load, validate
 
 
 @pytest.fixture(scope="module")
 def demo(demo_portfolio):
     return demo_portfolio
-
-
-@pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory, demo):
-    return write_tables(demo, tmp_path_factory.mktemp("demo"))
 
 
 def test_demo_is_a_realistic_general_account(demo):
@@ -58,8 +53,8 @@ def test_demo_is_deterministic_and_seeded():
     assert not a["holdings"].equals(c["holdings"])
 
 
-def test_written_files_load_to_the_same_portfolio(demo, demo_dir):
-    again = load(demo_dir)
+def test_written_files_load_to_the_same_portfolio(demo, demo_dir, demo_read_back):
+    again = demo_read_back
     assert again.valuation_date == demo.valuation_date
     for name in ("holdings", "liabilities", "manager_returns", "curve_quotes"):
         pd.testing.assert_frame_equal(

@@ -6,6 +6,8 @@ loaded. The tables are the hand-worked two-manager book of test_analytics_curren
 
 from __future__ import annotations
 
+import shutil
+
 import pandas as pd
 import pytest
 from currency_book import VD, book_tables
@@ -143,8 +145,10 @@ def test_missing_optional_cells_stay_missing():
     assert book.fx_spot["basis"].isna().tolist() == [False, True]
 
 
-def test_a_book_without_its_currencies_history_is_refused_before_running(tmp_path, demo_portfolio):
-    folder = write_tables(demo_portfolio, tmp_path / "demo")
+def test_a_book_without_its_currencies_history_is_refused_before_running(
+    tmp_path, demo_portfolio, demo_dir
+):
+    folder = shutil.copytree(demo_dir, tmp_path / "demo")
     history = pd.read_csv(folder / "market_history.csv", dtype=str, keep_default_na=False)
     history[~history["series"].str.startswith("fx_JPY")].to_csv(
         folder / "market_history.csv", index=False

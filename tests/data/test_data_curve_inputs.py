@@ -22,11 +22,6 @@ def demo(demo_portfolio):
     return demo_portfolio
 
 
-@pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory, demo):
-    return write_tables(demo, tmp_path_factory.mktemp("demo_csv"))
-
-
 def _drop_base_quotes(target) -> None:
     """Keep only the quotes of the other curves (the global sleeve's): a curve table gives USD's."""
     quotes = pd.read_csv(target / "curve_quotes.csv", dtype=str, keep_default_na=False)

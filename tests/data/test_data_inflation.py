@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fialloc.data import InputError, from_tables, load, validate, write_tables
+from fialloc.data import InputError, from_tables, load, validate
 from fialloc.data.demo import DEMO_VALUATION
 from fialloc.data.demo_tips import SWAPS, TIPS_MANAGER, TIPS_WEIGHT
 from fialloc.inflation import cpi_fixings
@@ -17,11 +17,6 @@ from fialloc.inflation import cpi_fixings
 @pytest.fixture(scope="module")
 def demo(demo_portfolio):
     return demo_portfolio
-
-
-@pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory, demo):
-    return write_tables(demo, tmp_path_factory.mktemp("demo_inflation"))
 
 
 def _edited(demo_dir, tmp_path, table, edit):
@@ -60,8 +55,8 @@ def test_the_tips_sleeve_is_a_realistic_linker_book(demo):
     assert len(demo.inflation_swaps) == len(SWAPS)
 
 
-def test_written_and_loaded_the_linkers_value_the_same(demo, demo_dir):
-    loaded = load(demo_dir)
+def test_written_and_loaded_the_linkers_value_the_same(demo, demo_read_back):
+    loaded = demo_read_back
     pd.testing.assert_frame_equal(
         loaded.linker_analytics, demo.linker_analytics, check_exact=False, rtol=1e-12
     )
@@ -143,7 +138,7 @@ def test_inflation_tables_without_linkers_are_refused(demo, demo_inputs):
         from_tables(tables, DEMO_VALUATION)
 
 
-def test_a_mapping_file_adapts_a_custodians_inflation_export(demo_dir, tmp_path):
+def test_a_mapping_file_adapts_a_custodians_inflation_export(demo_dir, demo_read_back, tmp_path):
     target = tmp_path / "inputs"
     shutil.copytree(demo_dir, target)
     swaps = pd.read_csv(target / "inflation_swaps.csv")
@@ -161,7 +156,7 @@ def test_a_mapping_file_adapts_a_custodians_inflation_export(demo_dir, tmp_path)
     )
     loaded = load(target, mapping=mapping)
     assert loaded.breakeven_curves["USCPI"].rates == pytest.approx(
-        load(demo_dir).breakeven_curves["USCPI"].rates, rel=1e-12
+        demo_read_back.breakeven_curves["USCPI"].rates, rel=1e-12
     )
 
 

@@ -33,11 +33,6 @@ def demo(demo_portfolio):
     return demo_portfolio
 
 
-@pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory, demo):
-    return write_tables(demo, tmp_path_factory.mktemp("demo_csv"))
-
-
 def _copy(demo_dir, tmp_path):
     target = tmp_path / "inputs"
     shutil.copytree(demo_dir, target)
@@ -62,8 +57,8 @@ def _assert_same(a, b):
         )
 
 
-def test_every_table_round_trips_exactly_through_csv(demo, demo_dir):
-    again = load(demo_dir)
+def test_every_table_round_trips_exactly_through_csv(demo, demo_read_back):
+    again = demo_read_back
     _assert_same(again, demo)
     np.testing.assert_array_equal(again.analytics.krd, demo.analytics.krd)
     assert again.total_assets == demo.total_assets

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fialloc.data import InputError, from_tables, load, validate, write_tables
+from fialloc.data import InputError, from_tables, validate
 from fialloc.data.demo import DEMO_VALUATION
 
 
@@ -18,13 +18,8 @@ def demo(demo_portfolio):
     return demo_portfolio
 
 
-@pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory, demo):
-    return write_tables(demo, tmp_path_factory.mktemp("demo_pools"))
-
-
-def test_the_written_demo_reads_back_its_pools(demo, demo_dir):
-    again = load(demo_dir)
+def test_the_written_demo_reads_back_its_pools(demo, demo_read_back):
+    again = demo_read_back
     assert again.mbs_pools is not None
     assert demo.mbs_pools is not None
     assert again.mbs_valuation is not None
@@ -132,8 +127,8 @@ def _factor_problems(tmp_path, demo_dir, edit) -> list[str]:
     return [str(p) for p in validate(target)]
 
 
-def test_pool_factors_read_back_and_are_checked_by_row(tmp_path, demo, demo_dir):
-    again = load(demo_dir)
+def test_pool_factors_read_back_and_are_checked_by_row(tmp_path, demo, demo_dir, demo_read_back):
+    again = demo_read_back
     assert again.pool_factors is not None
     assert len(again.pool_factors) == len(demo.pool_factors)
 

@@ -16,13 +16,8 @@ import pytest
 
 from fialloc import data
 from fialloc.cli import main
-from fialloc.data import validate, write_tables
+from fialloc.data import validate
 from fialloc.data.schema import PROBLEM_LIMIT
-
-
-@pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory, demo_portfolio):
-    return write_tables(demo_portfolio, tmp_path_factory.mktemp("demo"))
 
 
 @pytest.fixture

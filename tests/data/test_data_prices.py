@@ -28,11 +28,6 @@ def demo(demo_portfolio):
     return demo_portfolio
 
 
-@pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory, demo):
-    return write_tables(demo, tmp_path_factory.mktemp("demo_prices"))
-
-
 def _priced_copy(demo, demo_dir, target, price_type="clean"):
     """The written demo with today's prices in place of every z-spread (and of the prices its
     holdings carry for the MBS pools)."""

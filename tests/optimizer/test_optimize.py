@@ -759,10 +759,10 @@ def test_a_higher_expected_loss_never_raises_that_managers_weight(demo_problem):
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
-def test_the_frontier_settles_every_point_on_generated_books(seed):
+def test_the_frontier_settles_every_point_on_generated_books(seed, synthetic_book):
     # The ends are their own problems and every floor between lies strictly inside: no point
     # needs a fallback, the returns rise and the tracking errors with them.
-    portfolio = data.synthetic(20, 600, seed=seed)
+    portfolio = synthetic_book(20, 600, seed)
     problem = build_problem(DeskContext(portfolio))
     program = AllocationProgram(problem, portfolio.mandate)
     frontier = pareto_frontier(problem, points=6, program=program)

@@ -4,7 +4,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import fialloc.data as data
 import fialloc.optimize
 import fialloc.plan
 from fialloc import pipeline
@@ -151,12 +150,14 @@ def test_manager_cost_coefficients_price_a_sleeve_moved_alone():
 
 
 @pytest.mark.parametrize("book", [("demo", 0), ("synthetic", 3), ("synthetic", 8)])
-def test_the_objectives_trading_cost_is_the_plans_pro_rata_cost(book, demo_portfolio):
+def test_the_objectives_trading_cost_is_the_plans_pro_rata_cost(
+    book, demo_portfolio, synthetic_book
+):
     # The optimizer prices a move with the 3/2-power impact law over the plan's trading days;
     # the plan prices the same moves phase by phase (each sleeve pro rata, on its own). Equal
     # phases of d/P over P x D days cost what one move of d over P x D days costs.
     name, seed = book
-    portfolio = demo_portfolio if name == "demo" else data.synthetic(20, 600, seed)
+    portfolio = demo_portfolio if name == "demo" else synthetic_book(20, 600, seed)
     ctx = DeskContext(portfolio)
     checked = 0
     for phases, days in ((3, 10), (6, 5), (12, 10)):
@@ -174,8 +175,10 @@ def test_the_objectives_trading_cost_is_the_plans_pro_rata_cost(book, demo_portf
 
 
 @pytest.mark.parametrize("book", ["demo", "synthetic"])
-def test_glide_path_reaches_the_unpaced_target_within_every_limit(book, demo_portfolio):
-    portfolio = demo_portfolio if book == "demo" else data.synthetic(15, 500, seed=8)
+def test_glide_path_reaches_the_unpaced_target_within_every_limit(
+    book, demo_portfolio, synthetic_book
+):
+    portfolio = demo_portfolio if book == "demo" else synthetic_book(15, 500, 8)
     problem = build_problem(DeskContext(portfolio))
     m = portfolio.mandate
     recommended = optimize(problem, m).weights
@@ -246,10 +249,10 @@ def test_glide_path_validates_its_inputs(setup):
 
 @pytest.mark.parametrize("book", [("demo", 0), ("synthetic", 8), ("synthetic", 11)])
 def test_glide_path_with_an_overlay_rechooses_it_each_cycle_within_every_limit(
-    book, demo_portfolio
+    book, demo_portfolio, synthetic_book
 ):
     name, seed = book
-    portfolio = demo_portfolio if name == "demo" else data.synthetic(15, 500, seed=seed)
+    portfolio = demo_portfolio if name == "demo" else synthetic_book(15, 500, seed)
     problem = build_problem(DeskContext(portfolio))
     m = portfolio.mandate
     universe = overlay_universe(portfolio.curve, key_tenors=portfolio.analytics.key_tenors)

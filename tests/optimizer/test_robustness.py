@@ -192,7 +192,7 @@ def test_every_statistic_has_a_standard_error_and_comparisons_follow_their_inter
 
 
 @pytest.mark.parametrize("book", ["demo", "synthetic"])
-def test_standard_errors_match_the_spread_across_seeds(book, demo_portfolio):
+def test_standard_errors_match_the_spread_across_seeds(book, demo_portfolio, synthetic_book):
     # 16 seeds of 400 paths (1,000 on the demo): the spread of each estimate across seeds
     # against its mean standard error (the spread's own relative error is about 18%), for a
     # level and for a paired before/after difference (the demo's recommendation; 4% moved on
@@ -200,7 +200,7 @@ def test_standard_errors_match_the_spread_across_seeds(book, demo_portfolio):
     # shortfall's standard error while only the base rate states were controls: across seeds
     # 1.78 times it at 400 paths, 1.08 at 1,000; with every economy's states 1.18 at 400
     # (tests/core/test_currency_paths.py).
-    portfolio = demo_portfolio if book == "demo" else data.synthetic(20, 600, seed=3)
+    portfolio = demo_portfolio if book == "demo" else synthetic_book(20, 600, 3)
     model = G2pp(portfolio.curve)
     current = portfolio.current_weights.to_numpy()
     if book == "demo":

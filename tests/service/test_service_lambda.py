@@ -5,12 +5,12 @@ import dataclasses
 import importlib
 import io
 import json
+import shutil
 
 import numpy as np
 import pytest
 from fake_agents import install
 
-from fialloc import data
 from fialloc.service import aws, lambda_handler
 
 # The package exports the handler under its module's name; reach the module itself.
@@ -237,10 +237,10 @@ def stub_book(s3, directory, prefix):
     return [p for p in files if p.name in aws.INPUT_FILES]
 
 
-def test_portfolio_from_an_s3_data_root(s3, tmp_path):
+def test_portfolio_from_an_s3_data_root(s3, tmp_path, demo_dir):
     from botocore.response import StreamingBody
 
-    data.write_demo(str(tmp_path))
+    shutil.copytree(demo_dir, tmp_path, dirs_exist_ok=True)  # what data.write_demo writes
     (tmp_path / "notes.txt").write_text("not an input: never downloaded")
     for path in stub_book(s3, tmp_path, "inputs/books/2026-09/"):
         content = path.read_bytes()
@@ -259,8 +259,8 @@ def test_portfolio_from_an_s3_data_root(s3, tmp_path):
     assert result["body"]["analytics"] == pytest.approx(demo["body"]["analytics"], rel=1e-12)
 
 
-def test_s3_data_location_over_the_size_limit_is_413(s3, tmp_path, monkeypatch):
-    data.write_demo(str(tmp_path))
+def test_s3_data_location_over_the_size_limit_is_413(s3, tmp_path, monkeypatch, demo_dir):
+    shutil.copytree(demo_dir, tmp_path, dirs_exist_ok=True)  # what data.write_demo writes
     settings = dataclasses.replace(handler_module.SETTINGS, max_input_bytes=1000)
     monkeypatch.setattr(handler_module, "SETTINGS", settings)
     stub_book(s3, tmp_path, "inputs/big/")

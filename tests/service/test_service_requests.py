@@ -4,7 +4,6 @@ import json
 import shutil
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from fake_agents import install
@@ -34,12 +33,6 @@ pytestmark = pytest.mark.usefixtures("commands_share_the_demo")
 @pytest.fixture
 def agents(monkeypatch):
     return install(monkeypatch)
-
-
-@pytest.fixture(scope="module")
-def written_demo(tmp_path_factory, commands_share_the_demo) -> Path:
-    """The demo's files (``data.write_demo``), written once: tests copy them to edit them."""
-    return Path(data.write_demo(str(tmp_path_factory.mktemp("demo") / "book")))
 
 
 def app_respond(payload, settings=SETTINGS):
@@ -312,8 +305,8 @@ def test_unexpected_failure_is_500_without_traceback(agents, monkeypatch):
     assert body == {"error": "internal error (KeyError): 'lost'", "problems": []}
 
 
-def test_data_location_under_the_root_only(agents, tmp_path, written_demo):
-    shutil.copytree(written_demo, tmp_path / "book")
+def test_data_location_under_the_root_only(agents, tmp_path, demo_dir):
+    shutil.copytree(demo_dir, tmp_path / "book")
     (tmp_path / "outside").mkdir()
     request = {"entrypoint": "agent", "agent": "liquidity"}
     status, body = app_respond({**request, "portfolio": {"source": "location", "location": "book"}})
@@ -469,9 +462,9 @@ def test_an_entrypoint_of_another_type_is_a_400(entrypoint):
 
 @pytest.mark.parametrize("location", ["bo\x00ok", "a" * 1024, "a/" * 300 + "b"])
 def test_an_unusable_location_is_a_400_that_never_shows_the_root(
-    agents, tmp_path, location, written_demo
+    agents, tmp_path, location, demo_dir
 ):
-    shutil.copytree(written_demo, tmp_path / "book")
+    shutil.copytree(demo_dir, tmp_path / "book")
     request = {"entrypoint": "agent", "agent": "liquidity"}
     status, body = app_respond(
         {**request, "portfolio": {"source": "location", "location": location}},
@@ -482,9 +475,9 @@ def test_an_unusable_location_is_a_400_that_never_shows_the_root(
     assert "portfolio.location" in paths(body)
 
 
-def test_a_file_linked_from_outside_the_root_is_refused_unread(agents, tmp_path, written_demo):
+def test_a_file_linked_from_outside_the_root_is_refused_unread(agents, tmp_path, demo_dir):
     root = tmp_path / "root"
-    shutil.copytree(written_demo, root / "book")
+    shutil.copytree(demo_dir, root / "book")
     secret = tmp_path / "secret.csv"
     secret.write_text("manager_id,name\nTOP-SECRET,value\n")
     (root / "book" / "managers.csv").unlink()
