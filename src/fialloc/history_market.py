@@ -93,6 +93,20 @@ def _systematic(p: Portfolio, months: Sequence[dt.date], book: BondBook) -> Floa
     return systematic
 
 
+def _given_spreads(table: pd.DataFrame, months: Sequence[dt.date], book: BondBook) -> FloatArray:
+    """``security_spreads`` at the months: months by securities (book order), NaN where none.
+
+    The loader's key check makes (month, security_id) unique, so each cell gets at most one
+    row; filled by position instead of a pivot and two reindexes of the whole table.
+    """
+    out = np.full((len(months), len(book)), np.nan)
+    k = pd.Index(months).get_indexer(pd.Index(table["month"]))
+    s = book.security_ids.get_indexer(pd.Index(table["security_id"]))
+    found = (k >= 0) & (s >= 0)
+    out[k[found], s[found]] = table["spread"].to_numpy(dtype=float)[found]
+    return out
+
+
 def _observed_dirty(p: Portfolio, months: Sequence[dt.date], book: BondBook) -> FloatArray:
     """Observed dirty prices at the months: months by securities, NaN where none."""
     out = np.full((len(months), len(book)), np.nan)
@@ -140,9 +154,8 @@ def history_market(p: Portfolio, months: Sequence[dt.date], book: BondBook) -> H
     today = p.z_spreads.reindex(book.security_ids).to_numpy(dtype=float)
     spreads = today + systematic - systematic[-1]
     if p.security_spreads is not None:
-        table = p.security_spreads.pivot(index="month", columns="security_id", values="spread")
-        given = table.reindex(index=pd.Index(dates), columns=book.security_ids)
-        spreads = np.where(given.isna().to_numpy(), spreads, given.to_numpy(dtype=float))
+        given = _given_spreads(p.security_spreads, dates, book)
+        spreads = np.where(np.isnan(given), spreads, given)
     tenors = zeros.columns.to_numpy(dtype=float)
     solved = history_z_spreads(
         book, dates, tenors, zeros.to_numpy(dtype=float), _observed_dirty(p, dates, book)

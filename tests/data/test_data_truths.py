@@ -118,12 +118,15 @@ def test_no_other_manager_shows_alpha_or_strong_bbb_beta(demo_portfolio, demo_tr
         assert r2 < 0.2, m
 
 
-def _active(p: data.Portfolio, manager: str) -> pd.DataFrame:
-    """A manager's characteristics less its benchmark's (the engine's one definition)."""
+def _active(p: data.Portfolio, manager: str, benchmarks: pd.DataFrame) -> pd.DataFrame:
+    """A manager's characteristics less its benchmark's (the engine's one definition).
+
+    `benchmarks` is ``benchmark_characteristics(p)``, computed once per test, not per manager.
+    """
     ch = p.manager_characteristics
     assert ch is not None
     own = ch[ch["manager_id"] == manager].set_index("month").sort_index()
-    bench = benchmark_characteristics(p).loc[str(p.managers.loc[manager, "benchmark"])]
+    bench = benchmarks.loc[str(p.managers.loc[manager, "benchmark"])]
     return own[["duration", "credit_notch", "high_yield_share"]] - bench.reindex(own.index)
 
 
@@ -134,8 +137,9 @@ def test_drift_shows_in_sleeve_characteristics_from_the_stated_month(book):
     p, truth = book
     column = {"M22": "high_yield_share", "M23": "duration"}
     noise = CHARACTERISTIC_NOISE
+    benchmarks = benchmark_characteristics(p)
     for m, start in truth.drifting_managers.items():
-        own = _active(p, m)
+        own = _active(p, m, benchmarks)
         series = own[column[m]]
         before = series[series.index < start]
         after = series[series.index >= add_months(start, DRIFT_RAMP - 1)]
@@ -175,9 +179,10 @@ def test_sleeve_characteristics_move_with_rates_as_their_benchmarks_do(book):
     assert ch is not None
     steady = [m for m in p.managers.index if m not in truth.drifting_managers]
     moved, wander = [], []
+    benchmarks = benchmark_characteristics(p)
     for m in steady:
         own = ch[ch["manager_id"] == m].set_index("month").sort_index()["duration"]
-        active = _active(p, m)["duration"]
+        active = _active(p, m, benchmarks)["duration"]
         moved.append(own.max() - own.min())
         wander.append(active.std())
     # Every benchmark's constituents age five years: durations shorten by years, with rates.
