@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from fialloc.data.schema import Problem
+from fialloc.data.schema import Factorized, Problem
 from fialloc.formatting import count
 
 __all__ = ["history_problems"]
@@ -25,12 +25,8 @@ __all__ = ["history_problems"]
 _LIMIT = 20  # problems of one kind worth listing before the first ones make the point
 
 
-#: A column's code of each row and the value of each code (:func:`pandas.factorize`).
-Coded = tuple[npt.NDArray[np.intp], pd.Index]
-
-
 def _unknown(
-    frame: pd.DataFrame, file: str, column: str, coded: Coded, known: set[str]
+    frame: pd.DataFrame, file: str, column: str, coded: Factorized, known: set[str]
 ) -> list[Problem]:
     codes, values = coded
     bad = np.flatnonzero(~values.isin(known)[codes])  # distinct values checked, not rows
@@ -43,7 +39,7 @@ def _unknown(
 
 
 def _months_within(
-    frame: pd.DataFrame, file: str, month: Coded, vd: dt.date, market: set[dt.date]
+    frame: pd.DataFrame, file: str, month: Factorized, vd: dt.date, market: set[dt.date]
 ) -> list[Problem]:
     problems = []
     codes, months = month  # few distinct months: check those
@@ -209,7 +205,7 @@ def _value_ranks(values: npt.NDArray[np.object_]) -> npt.NDArray[np.int64]:
 
 
 def _after_maturity(
-    frame: pd.DataFrame, file: str, sid: Coded, month: Coded, maturity: pd.Series
+    frame: pd.DataFrame, file: str, sid: Factorized, month: Factorized, maturity: pd.Series
 ) -> list[Problem]:
     """Rows that hold a security at or after its maturity (it has been redeemed by then)."""
     # On distinct securities and months (day numbers): comparing 1M date objects is slow.
